@@ -1,0 +1,41 @@
+"""Parley's events: CloudEvents envelope, payload schemas, topics, outbox and inbox."""
+
+from parley_events.envelope import EventDecodeError, OutgoingEvent, ReceivedEvent, decode, encode
+from parley_events.inbox import ProcessedEvents
+from parley_events.kafka import kafka_publisher, received_event
+from parley_events.outbox import OUTBOX_FIELD, OutboxRelay, outbox_entry
+from parley_events.schemas import (
+    EVENT_TYPES,
+    ChatMessagePosted,
+    EventData,
+    MeetingCreated,
+    MeetingEnded,
+    ParticipantJoined,
+    ParticipantLeft,
+    UserRegistered,
+)
+from parley_events.topics import TOPICS, TopicSpec
+
+__all__ = [
+    "EVENT_TYPES",
+    "OUTBOX_FIELD",
+    "TOPICS",
+    "ChatMessagePosted",
+    "EventData",
+    "EventDecodeError",
+    "MeetingCreated",
+    "MeetingEnded",
+    "OutboxRelay",
+    "OutgoingEvent",
+    "ParticipantJoined",
+    "ParticipantLeft",
+    "ProcessedEvents",
+    "ReceivedEvent",
+    "TopicSpec",
+    "UserRegistered",
+    "decode",
+    "encode",
+    "kafka_publisher",
+    "outbox_entry",
+    "received_event",
+]

@@ -1,0 +1,32 @@
+"""FastStream glue: publishing encoded events and decoding received records."""
+
+from faststream.kafka import KafkaBroker
+from faststream.kafka.message import KafkaMessage
+
+from parley_events.envelope import OutgoingEvent, ReceivedEvent, decode
+
+
+def kafka_publisher(broker: KafkaBroker):
+    """Return ``publish(event)`` sending an :class:`OutgoingEvent` through ``broker``.
+
+    It returns once the broker acknowledged the record (``acks=all`` by default in aiokafka's
+    producer settings of the broker) and raises on failure.
+    """
+
+    async def publish(event: OutgoingEvent) -> None:
+        await broker.publish(
+            event.value,
+            event.topic,
+            key=event.key,
+            headers={name: value.decode() for name, value in event.headers.items()},
+        )
+
+    return publish
+
+
+def received_event(message: KafkaMessage) -> ReceivedEvent:
+    """Decode the FastStream ``message`` of a subscriber; raises ``EventDecodeError``."""
+    raw = message.raw_message
+    record = raw[0] if isinstance(raw, tuple) else raw
+    headers = {name: value for name, value in (record.headers or [])}
+    return decode(record.value, headers, record.key)

@@ -1,0 +1,116 @@
+"""Transactional outbox: an event is written in the same single-document write as the state
+change it describes, and a relay publishes it to Kafka afterwards.
+
+Pending events ride in the aggregate's own document, in an ``outbox`` array field. MongoDB
+writes to one document are atomic, so the state change and its event are stored together or
+not at all, without multi-document transactions (which the local Mongo-wire server lacks).
+The :class:`OutboxRelay` publishes pending entries in array order (so per aggregate in order)
+and removes each one only after Kafka acknowledged it: when Kafka is down, entries wait and
+are retried; an entry may be published twice after a crash, so consumers deduplicate by
+event id (:class:`parley_events.inbox.ProcessedEvents`).
+"""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from bson import Binary
+from pymongo.asynchronous.collection import AsyncCollection
+
+from parley_events.envelope import OutgoingEvent, encode
+from parley_events.schemas import EventData
+
+OUTBOX_FIELD = "outbox"
+_PENDING = {f"{OUTBOX_FIELD}.0": {"$exists": True}}
+
+log = logging.getLogger(__name__)
+
+Publish = Callable[[OutgoingEvent], Awaitable[None]]
+
+
+def outbox_entry(data: EventData, *, source: str) -> dict[str, Any]:
+    """Encode ``data`` as an outbox entry (a BSON sub-document) to store with its aggregate.
+
+    Use it in the aggregate's write: ``{**doc, "outbox": [entry]}`` on insert, or
+    ``{"$push": {"outbox": entry}}`` in the same ``update_one`` as the state change.
+    """
+    event = encode(data, source=source)
+    return {
+        "id": event.id,
+        "type": event.type,
+        "topic": event.topic,
+        "key": Binary(event.key),
+        "value": Binary(event.value),
+        "headers": {name: value.decode() for name, value in event.headers.items()},
+    }
+
+
+def _outgoing(entry: dict[str, Any]) -> OutgoingEvent:
+    return OutgoingEvent(
+        id=entry["id"],
+        type=entry["type"],
+        topic=entry["topic"],
+        key=bytes(entry["key"]),
+        value=bytes(entry["value"]),
+        headers={name: value.encode() for name, value in entry["headers"].items()},
+    )
+
+
+class OutboxRelay:
+    """Publishes the pending outbox entries of ``collections`` to Kafka.
+
+    ``publish`` sends one event and returns once Kafka acknowledged it (or raises).
+    :meth:`run` loops until cancelled: it flushes, then sleeps until :meth:`notify` is called
+    or ``poll_interval_s`` seconds pass; after a failure it waits ``retry_interval_s``.
+    """
+
+    def __init__(
+        self,
+        collections: Sequence[AsyncCollection],
+        publish: Publish,
+        *,
+        poll_interval_s: float = 1.0,
+        retry_interval_s: float = 1.0,
+    ) -> None:
+        self._collections = collections
+        self._publish = publish
+        self._poll_interval_s = poll_interval_s
+        self._retry_interval_s = retry_interval_s
+        self._wake = asyncio.Event()
+
+    def notify(self) -> None:
+        """Wake the relay now: call after a write that staged an event."""
+        self._wake.set()
+
+    async def flush(self) -> int:
+        """Publish every pending entry once; returns how many were published.
+
+        Raises whatever ``publish`` raises; entries not yet published stay pending.
+        """
+        published = 0
+        for collection in self._collections:
+            async for doc in collection.find(_PENDING, {OUTBOX_FIELD: 1}):
+                for entry in doc[OUTBOX_FIELD]:
+                    await self._publish(_outgoing(entry))
+                    # Pull the exact entry: FerretDB 1.x supports $pull by value, not by query.
+                    await collection.update_one({"_id": doc["_id"]}, {"$pull": {OUTBOX_FIELD: entry}})
+                    published += 1
+        return published
+
+    async def run(self) -> None:
+        """Relay until cancelled; never raises on a Kafka or MongoDB failure, it retries."""
+        while True:
+            self._wake.clear()
+            try:
+                await self.flush()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - keep relaying; entries stay pending
+                log.exception("outbox relay failed; retrying in %ss", self._retry_interval_s)
+                await asyncio.sleep(self._retry_interval_s)
+                continue
+            try:
+                await asyncio.wait_for(self._wake.wait(), self._poll_interval_s)
+            except TimeoutError:
+                pass

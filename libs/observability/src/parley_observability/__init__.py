@@ -1,0 +1,7 @@
+"""Logging, health endpoints and Prometheus HTTP metrics shared by every Parley service."""
+
+from parley_observability.health import ReadinessCheck, health_router
+from parley_observability.logging import configure_logging
+from parley_observability.metrics import HttpMetrics, HttpMetricsMiddleware, metrics_router
+
+__all__ = ["HttpMetrics", "HttpMetricsMiddleware", "ReadinessCheck", "configure_logging", "health_router", "metrics_router"]

@@ -1,0 +1,65 @@
+"""Ask meetings whether a signed-in user may take part in a meeting.
+
+Chat and signaling call ``GET {meetings_url}/api/meetings/{meeting_id}/membership`` with the
+user's own bearer token. Meetings answers 200 ``{"meeting_id", "user_id", "role", "status"}``
+(role ``host`` or ``participant``; status ``active`` or ``ended``), 403 when the user has not
+joined the meeting, 404 when there is no such meeting.
+"""
+
+from dataclasses import dataclass
+from typing import Literal
+
+import httpx
+
+
+class MembershipDenied(Exception):
+    """The user is not a participant of the meeting (``reason``: ``not_found`` or ``forbidden``)."""
+
+    def __init__(self, reason: Literal["not_found", "forbidden"], message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class MembershipUnavailable(Exception):
+    """Meetings could not be asked (network error, timeout or a 5xx answer)."""
+
+
+@dataclass(frozen=True)
+class Membership:
+    meeting_id: str
+    user_id: str
+    role: Literal["host", "participant"]
+    status: Literal["active", "ended"]
+
+
+class MeetingsClient:
+    """HTTP client of the meetings service's membership endpoint."""
+
+    def __init__(self, base_url: str, http: httpx.AsyncClient | None = None) -> None:
+        self._http = http or httpx.AsyncClient(base_url=base_url, timeout=5.0)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def membership(self, meeting_id: str, token: str) -> Membership:
+        """The user's membership; raises :class:`MembershipDenied` or :class:`MembershipUnavailable`."""
+        try:
+            response = await self._http.get(
+                f"/api/meetings/{meeting_id}/membership",
+                headers={"Authorization": f"Bearer {token}"},
+            )
+        except httpx.HTTPError as exc:
+            raise MembershipUnavailable(f"meetings unreachable: {exc}") from exc
+        if response.status_code == 404:
+            raise MembershipDenied("not_found", "meeting not found")
+        if response.status_code in (401, 403):
+            raise MembershipDenied("forbidden", "not a participant of this meeting")
+        if response.status_code != 200:
+            raise MembershipUnavailable(f"meetings answered {response.status_code}")
+        body = response.json()
+        return Membership(
+            meeting_id=body["meeting_id"],
+            user_id=body["user_id"],
+            role=body["role"],
+            status=body["status"],
+        )

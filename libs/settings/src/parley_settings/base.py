@@ -1,0 +1,68 @@
+"""Settings slices. Environment variables are ``PARLEY_`` + the upper-cased field name."""
+
+import socket
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: Minimum length of a secret outside local development (characters).
+MIN_SECRET_LENGTH = 32
+
+
+def require_secret(value: str, *, name: str, environment: str) -> str:
+    """Return ``value`` if it is usable as a secret in ``environment``.
+
+    Raises ``ValueError`` when the secret is empty, or shorter than
+    :data:`MIN_SECRET_LENGTH` outside ``local``: start-up refuses a weak secret.
+    """
+    if not value:
+        raise ValueError(f"{name} must be set")
+    if environment != "local" and len(value) < MIN_SECRET_LENGTH:
+        raise ValueError(f"{name} must be at least {MIN_SECRET_LENGTH} characters outside local")
+    return value
+
+
+class ServiceSettings(BaseSettings):
+    """What every service has: its environment, instance id and log level."""
+
+    model_config = SettingsConfigDict(env_prefix="PARLEY_", extra="ignore", frozen=True)
+
+    environment: Literal["local", "production"] = "production"
+    instance_id: str = Field(default_factory=socket.gethostname)
+    log_level: str = "INFO"
+
+
+class KafkaSettings(BaseSettings):
+    """Kafka bootstrap servers, as ``host:port[,host:port]``."""
+
+    model_config = SettingsConfigDict(env_prefix="PARLEY_", extra="ignore", frozen=True)
+
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+
+
+class MongoSettings(BaseSettings):
+    """A MongoDB connection string and the service's own database name."""
+
+    model_config = SettingsConfigDict(env_prefix="PARLEY_", extra="ignore", frozen=True)
+
+    mongo_uri: str = "mongodb://127.0.0.1:27017/"
+    mongo_database: str
+
+
+class JwtSettings(BaseSettings):
+    """How access tokens are verified: the JWKS of auth, the pinned issuer and audience."""
+
+    model_config = SettingsConfigDict(env_prefix="PARLEY_", extra="ignore", frozen=True)
+
+    jwks_url: str = "http://127.0.0.1:8010/api/auth/.well-known/jwks.json"
+    jwt_issuer: str = "parley-auth"
+    jwt_audience: str = "parley"
+
+
+class MeetingsClientSettings(BaseSettings):
+    """Where the meetings service answers membership questions (internal base URL)."""
+
+    model_config = SettingsConfigDict(env_prefix="PARLEY_", extra="ignore", frozen=True)
+
+    meetings_url: str = "http://127.0.0.1:8011"

@@ -1,0 +1,42 @@
+"""Issue Ed25519 access tokens and serve their JWKS from memory (unit tests only)."""
+
+import json
+import time
+import uuid
+
+import httpx
+import jwt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from jwt.algorithms import OKPAlgorithm
+
+
+class TokenIssuer:
+    """Signs tokens like auth does, with a throw-away key; ``jwks_transport()`` serves its JWKS."""
+
+    def __init__(self, issuer: str = "parley-auth", audience: str = "parley") -> None:
+        self.issuer = issuer
+        self.audience = audience
+        self.kid = uuid.uuid4().hex
+        self._key = Ed25519PrivateKey.generate()
+
+    def jwks(self) -> dict:
+        jwk = json.loads(OKPAlgorithm.to_jwk(self._key.public_key()))
+        return {"keys": [{**jwk, "kid": self.kid, "alg": "EdDSA", "use": "sig"}]}
+
+    def jwks_transport(self) -> httpx.MockTransport:
+        """An httpx transport answering every request with this issuer's JWKS."""
+        return httpx.MockTransport(lambda request: httpx.Response(200, json=self.jwks()))
+
+    def issue(self, user_id: str, name: str = "Test User", *, ttl_s: int = 900, **claims) -> str:
+        now = int(time.time())
+        payload = {
+            "iss": self.issuer,
+            "aud": self.audience,
+            "sub": user_id,
+            "name": name,
+            "iat": now,
+            "exp": now + ttl_s,
+            "typ": "access",
+            **claims,
+        }
+        return jwt.encode(payload, self._key, algorithm="EdDSA", headers={"kid": self.kid})
