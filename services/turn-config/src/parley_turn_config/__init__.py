@@ -1,0 +1,1 @@
+"""Parley turn-config: short-lived TURN REST API credentials for signed-in users."""

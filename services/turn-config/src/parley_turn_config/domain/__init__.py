@@ -1,0 +1,1 @@
+"""Rules of turn-config: how TURN REST API credentials are computed."""

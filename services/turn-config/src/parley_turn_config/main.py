@@ -1,0 +1,52 @@
+"""turn-config's ASGI app: ``uvicorn --factory parley_turn_config.main:create_app``."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+
+from parley_observability import (
+    HttpMetrics,
+    HttpMetricsMiddleware,
+    configure_logging,
+    health_router,
+    metrics_router,
+)
+from parley_security import JwksVerifier
+from parley_turn_config.api.routes import router as turn_router
+from parley_turn_config.config import Settings
+from parley_turn_config.metrics import TurnMetrics
+
+SERVICE = "turn-config"
+
+
+def create_app(settings: Settings | None = None, *, verifier: JwksVerifier | None = None) -> FastAPI:
+    """Build the app from ``settings`` (default: the environment).
+
+    ``verifier`` replaces the JWKS verifier built from the settings (tests inject one).
+    Readiness (``/readyz``) checks that auth's JWKS can be fetched.
+    """
+    settings = settings or Settings()
+    configure_logging(SERVICE, settings.log_level)
+    verifier = verifier or JwksVerifier(
+        settings.jwks_url, issuer=settings.jwt_issuer, audience=settings.jwt_audience
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await verifier.aclose()
+
+    app = FastAPI(title="Parley turn-config", version="1", lifespan=lifespan)
+    registry = CollectorRegistry()
+    app.state.settings = settings
+    app.state.verifier = verifier
+    app.state.turn_metrics = TurnMetrics(registry)
+    app.add_middleware(HttpMetricsMiddleware, metrics=HttpMetrics(SERVICE, registry))
+    app.include_router(health_router({"jwks": verifier.ready}))
+    app.include_router(metrics_router(registry))
+    app.include_router(turn_router)
+    return app

@@ -1,0 +1,151 @@
+"""The HTTP API of turn-config, in-process, with a JWKS served from memory."""
+
+import base64
+import hashlib
+import hmac
+import time
+from collections.abc import AsyncIterator
+from datetime import datetime
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+
+from parley_security import JwksVerifier
+from parley_testing import TokenIssuer
+from parley_turn_config.config import Settings
+from parley_turn_config.main import create_app
+
+SECRET = "a-turn-shared-secret-of-forty-characters"
+TURN_URLS = ["turn:127.0.0.1:3478?transport=udp", "turn:127.0.0.1:3478?transport=tcp"]
+STUN_URLS = ["stun:127.0.0.1:3478"]
+
+
+def _settings(**overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "environment": "production",
+        "turn_secret": SECRET,
+        "turn_urls": TURN_URLS,
+        "stun_urls": STUN_URLS,
+        "turn_ttl_seconds": 1800,
+        "jwks_url": "http://auth.test/api/auth/.well-known/jwks.json",
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+def _verifier(issuer: TokenIssuer) -> JwksVerifier:
+    return JwksVerifier(
+        "http://auth.test/api/auth/.well-known/jwks.json",
+        issuer="parley-auth",
+        audience="parley",
+        http=httpx.AsyncClient(transport=issuer.jwks_transport()),
+    )
+
+
+@pytest.fixture
+async def client(token_issuer: TokenIssuer) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(_settings(), verifier=_verifier(token_issuer))
+    async with LifespanManager(app) as manager:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(manager.app), base_url="http://turn.test"
+        ) as http:
+            yield http
+
+
+async def test_signed_in_user_gets_stun_and_turn_servers(
+    client: httpx.AsyncClient, token_issuer: TokenIssuer
+) -> None:
+    token = token_issuer.issue("user-7", "Ada")
+    before = int(time.time())
+    response = await client.get("/api/turn/credentials", headers={"Authorization": f"Bearer {token}"})
+    after = int(time.time())
+
+    assert response.status_code == 200
+    assert response.headers["cache-control"] == "no-store"
+    body = response.json()
+    assert body["ttl"] == 1800
+    stun, turn = body["iceServers"]
+    assert stun == {"urls": STUN_URLS}
+    assert turn["urls"] == TURN_URLS
+    expiry_text, user_id = turn["username"].split(":")
+    expiry = int(expiry_text)
+    assert user_id == "user-7"
+    assert before + 1800 <= expiry <= after + 1800
+    expected = base64.b64encode(hmac.new(SECRET.encode(), turn["username"].encode(), hashlib.sha1).digest())
+    assert turn["credential"] == expected.decode()
+    assert datetime.fromisoformat(body["expires_at"].replace("Z", "+00:00")).timestamp() == expiry
+
+
+async def test_issued_credentials_are_counted(client: httpx.AsyncClient, token_issuer: TokenIssuer) -> None:
+    headers = {"Authorization": f"Bearer {token_issuer.issue('user-8')}"}
+    assert (await client.get("/api/turn/credentials", headers=headers)).status_code == 200
+    assert (await client.get("/api/turn/credentials", headers=headers)).status_code == 200
+    metrics = (await client.get("/metrics")).text
+    assert "parley_turn_credentials_issued_total 2.0" in metrics
+    assert 'route="/api/turn/credentials"' in metrics
+
+
+async def test_without_stun_urls_only_turn_is_listed(token_issuer: TokenIssuer) -> None:
+    app = create_app(_settings(stun_urls=[]), verifier=_verifier(token_issuer))
+    async with LifespanManager(app) as manager:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(manager.app), base_url="http://t") as http:
+            token = token_issuer.issue("user-9")
+            body = (await http.get("/api/turn/credentials", headers={"Authorization": f"Bearer {token}"})).json()
+    assert [server["urls"] for server in body["iceServers"]] == [TURN_URLS]
+
+
+async def test_missing_token_is_401(client: httpx.AsyncClient) -> None:
+    response = await client.get("/api/turn/credentials")
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == "Bearer"
+    assert "iceServers" not in response.text
+
+
+async def test_forged_token_is_401(client: httpx.AsyncClient, token_issuer: TokenIssuer) -> None:
+    forger = TokenIssuer()
+    forger.kid = token_issuer.kid  # same key id, different private key
+    token = forger.issue("user-7")
+    response = await client.get("/api/turn/credentials", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
+async def test_expired_token_is_401(client: httpx.AsyncClient, token_issuer: TokenIssuer) -> None:
+    token = token_issuer.issue("user-7", ttl_s=-5)
+    response = await client.get("/api/turn/credentials", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 401
+
+
+async def test_wrong_audience_is_401(client: httpx.AsyncClient, token_issuer: TokenIssuer) -> None:
+    token = token_issuer.issue("user-7", aud="someone-else")
+    response = await client.get("/api/turn/credentials", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 401
+
+
+async def test_garbage_token_is_401(client: httpx.AsyncClient) -> None:
+    response = await client.get("/api/turn/credentials", headers={"Authorization": "Bearer not.a.jwt"})
+    assert response.status_code == 401
+
+
+async def test_readiness_fetches_the_jwks(client: httpx.AsyncClient) -> None:
+    response = await client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json()["checks"] == {"jwks": "ok"}
+    assert (await client.get("/healthz")).json() == {"status": "ok"}
+
+
+async def test_readiness_fails_when_the_jwks_is_unreachable() -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    verifier = JwksVerifier(
+        "http://auth.test/jwks", issuer="parley-auth", audience="parley",
+        http=httpx.AsyncClient(transport=httpx.MockTransport(refuse)),
+    )
+    app = create_app(_settings(), verifier=verifier)
+    async with LifespanManager(app) as manager:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(manager.app), base_url="http://t") as http:
+            response = await http.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["jwks"].startswith("error")
