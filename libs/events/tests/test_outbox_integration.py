@@ -1,0 +1,65 @@
+"""The outbox against the real Mongo-wire server and the real Kafka of the test stack."""
+
+import asyncio
+from datetime import UTC, datetime
+
+import pytest
+from faststream.kafka import KafkaBroker
+
+from parley_events import MeetingCreated, OutboxRelay, kafka_publisher, outbox_entry
+from parley_events.envelope import OutgoingEvent
+from parley_testing import tail_topic
+
+pytestmark = pytest.mark.integration
+
+
+def _created(meeting_id: str) -> MeetingCreated:
+    return MeetingCreated(
+        meeting_id=meeting_id, host_id="u", title="t", created_at=datetime.now(UTC)
+    )
+
+
+async def test_relay_publishes_staged_events_in_order_and_clears_them(stack, mongo, unique_name):
+    collection = mongo[unique_name]["meetings"]
+    first, second = _created(f"{unique_name}-a"), _created(f"{unique_name}-a")
+    await collection.insert_one(
+        {"_id": "a", "outbox": [outbox_entry(first, source="/test"), outbox_entry(second, source="/test")]}
+    )
+    broker = KafkaBroker(stack.kafka_bootstrap_servers)
+    await broker.start()
+    try:
+        async with tail_topic(stack.kafka_bootstrap_servers, "parley.meetings") as tail:
+            relay = OutboxRelay([collection], kafka_publisher(broker))
+            assert await relay.flush() == 2
+            assert await relay.flush() == 0
+            events = await tail.events(subject=f"{unique_name}-a", count=2)
+        remaining = (await collection.find_one({"_id": "a"}))["outbox"]
+    finally:
+        await broker.stop()
+        await mongo.drop_database(unique_name)
+    assert [e.data for e in events] == [first, second]
+    assert remaining == []
+
+
+async def test_entries_stay_pending_while_kafka_fails_and_nothing_is_lost(mongo, unique_name):
+    collection = mongo[unique_name]["meetings"]
+    await collection.insert_one({"_id": "b", "outbox": [outbox_entry(_created("b"), source="/t")]})
+    sent: list[OutgoingEvent] = []
+    failing = True
+
+    async def publish(event: OutgoingEvent) -> None:
+        if failing:
+            raise ConnectionError("kafka down")
+        sent.append(event)
+
+    relay = OutboxRelay([collection], publish)
+    try:
+        with pytest.raises(ConnectionError):
+            await relay.flush()
+        assert len((await collection.find_one({"_id": "b"}))["outbox"]) == 1
+        failing = False
+        assert await relay.flush() == 1
+        assert (await collection.find_one({"_id": "b"}))["outbox"] == []
+    finally:
+        await mongo.drop_database(unique_name)
+    assert [event.key for event in sent] == [b"b"]

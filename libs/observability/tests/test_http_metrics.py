@@ -1,0 +1,53 @@
+import httpx
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+
+from parley_observability import HttpMetrics, HttpMetricsMiddleware, health_router, metrics_router
+
+
+def _app(checks=None) -> tuple[FastAPI, CollectorRegistry]:
+    registry = CollectorRegistry()
+    app = FastAPI()
+    app.add_middleware(HttpMetricsMiddleware, metrics=HttpMetrics("demo", registry))
+    app.include_router(health_router(checks or {}))
+    app.include_router(metrics_router(registry))
+
+    @app.get("/api/things/{thing_id}")
+    async def thing(thing_id: str) -> dict[str, str]:
+        return {"id": thing_id}
+
+    return app, registry
+
+
+async def test_requests_are_labelled_by_route_template_never_raw_path() -> None:
+    app, registry = _app()
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://t") as client:
+        await client.get("/api/things/alice")
+        await client.get("/api/things/bob")
+        await client.get("/nowhere/secret-user-id")
+        body = (await client.get("/metrics")).text
+
+    labels = {"service": "demo", "method": "GET", "route": "/api/things/{thing_id}", "status": "200"}
+    assert registry.get_sample_value("parley_http_requests_total", labels) == 2
+    unmatched = {**labels, "route": "<unmatched>", "status": "404"}
+    assert registry.get_sample_value("parley_http_requests_total", unmatched) == 1
+    assert "alice" not in body and "secret-user-id" not in body
+    assert "parley_http_request_duration_seconds_bucket" in body
+
+
+async def test_readyz_reports_each_failing_check_with_503() -> None:
+    async def ok() -> None:
+        return None
+
+    async def broken() -> None:
+        raise ConnectionError("mongo unreachable")
+
+    app, _ = _app({"kafka": ok, "mongo": broken})
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://t") as client:
+        ready = await client.get("/readyz")
+        alive = await client.get("/healthz")
+
+    assert alive.status_code == 200
+    assert ready.status_code == 503
+    assert ready.json()["checks"]["kafka"] == "ok"
+    assert "mongo unreachable" in ready.json()["checks"]["mongo"]
