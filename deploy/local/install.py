@@ -1,0 +1,150 @@
+"""Install what the local stack runs, each only when missing (fast when all is present).
+
+    python3 deploy/local/install.py uv | kafka | ferretdb | system | all
+
+Standard library only, so it runs before the workspace's .venv exists. Sources, by registry:
+uv from PyPI (pip), Kafka jars from Maven Central (mvn), FerretDB from the Go module proxy
+(go mod download + go build), coturn and Prometheus from Debian (apt-get). Versioned installs
+go to ``${PARLEY_CACHE:-$HOME/.cache/parley}`` so every clone reuses them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from layout import (  # noqa: E402
+    DEPLOY_LOCAL, FERRETDB_VERSION, KAFKA_VERSION, REPO, UV_VERSION, ferretdb_bin, kafka_libs,
+)
+
+APT_PACKAGES = {"coturn": "/usr/bin/turnserver", "prometheus": "/usr/bin/promtool"}
+#: daemons a Debian post-install may start; the stack runs its own instances instead
+APT_DAEMONS = ("/usr/bin/turnserver", "/usr/bin/prometheus", "prometheus-node-exporter")
+
+
+def say(msg: str) -> None:
+    print(f"install: {msg}", flush=True)
+
+
+def run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, check=True, **kw)
+
+
+def need(tool: str, hint: str) -> None:
+    if not shutil.which(tool):
+        raise SystemExit(f"install: `{tool}` not found ({hint})")
+
+
+def install_uv() -> None:
+    venv = REPO / ".tools" / "uv"
+    uv = venv / "bin" / "uv"
+    marker = venv / ".version"
+    if uv.exists() and marker.exists() and marker.read_text().strip() == UV_VERSION:
+        say(f"uv {UV_VERSION} present")
+        return
+    say(f"installing uv=={UV_VERSION} from PyPI into .tools/uv")
+    shutil.rmtree(venv, ignore_errors=True)
+    run([sys.executable, "-m", "venv", str(venv)])
+    run([str(venv / "bin" / "pip"), "install", "--quiet", "--disable-pip-version-check",
+         f"uv=={UV_VERSION}"])
+    marker.write_text(UV_VERSION + "\n")
+
+
+def install_kafka() -> None:
+    libs = kafka_libs()
+    if (libs / ".complete").exists():
+        say(f"Kafka {KAFKA_VERSION} jars present ({libs})")
+        return
+    need("mvn", "apt-get install maven")
+    need("java", "apt-get install openjdk-17-jre-headless")
+    say(f"copying Kafka {KAFKA_VERSION} jars from Maven Central into {libs}")
+    tmp = libs.with_name("libs.partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    run(["mvn", "-B", "-q", "-f", str(DEPLOY_LOCAL / "kafka" / "pom.xml"),
+         f"-Dkafka.version={KAFKA_VERSION}", "dependency:copy-dependencies",
+         f"-DoutputDirectory={tmp}"])
+    (tmp / ".complete").write_text(KAFKA_VERSION + "\n")
+    shutil.rmtree(libs, ignore_errors=True)
+    tmp.rename(libs)
+
+
+def install_ferretdb() -> None:
+    binary = ferretdb_bin()
+    if binary.exists():
+        say(f"FerretDB {FERRETDB_VERSION} present ({binary})")
+        return
+    need("go", "Go toolchain")
+    module = f"github.com/FerretDB/FerretDB@v{FERRETDB_VERSION}"
+    say(f"building FerretDB {FERRETDB_VERSION} from the Go module proxy (a few minutes)")
+    # `go install` fails here (the proxy refuses the @v/list used for deprecation checks),
+    # so download the module and build it from a writable copy that carries version.txt.
+    with tempfile.TemporaryDirectory() as work:
+        info = json.loads(run(["go", "mod", "download", "-json", module],
+                              capture_output=True, text=True, cwd=work).stdout)
+        src = Path(work) / "src"
+        shutil.copytree(info["Dir"], src)
+        for p in [src, *src.rglob("*")]:
+            p.chmod(p.stat().st_mode | 0o200)
+        (src / "build" / "version" / "version.txt").write_text(f"v{FERRETDB_VERSION}\n")
+        (src / "build" / "version" / "package.txt").write_text("parley-local\n")
+        binary.parent.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, "GOFLAGS": "-buildvcs=false", "CGO_ENABLED": "0"}
+        tmp_bin = binary.with_suffix(".partial")
+        run(["go", "build", "-trimpath", "-o", str(tmp_bin), "./cmd/ferretdb"], cwd=src, env=env)
+        tmp_bin.rename(binary)
+    run([str(binary), "--version"], stdout=subprocess.DEVNULL)
+
+
+def running_daemons() -> list[str]:
+    out = subprocess.run(["ps", "-eo", "pid=,args="], capture_output=True, text=True).stdout
+    stack_dir = str(REPO / ".stack")
+    return [line.strip() for line in out.splitlines()
+            if any(d in line for d in APT_DAEMONS) and stack_dir not in line
+            and ".stack/" not in line]
+
+
+def install_system() -> None:
+    missing = [pkg for pkg, path in APT_PACKAGES.items() if not Path(path).exists()]
+    if not missing:
+        say(f"apt packages present ({', '.join(APT_PACKAGES)})")
+        return
+    if os.geteuid() != 0:
+        raise SystemExit(f"install: run as root, or: sudo apt-get install {' '.join(missing)}")
+    say(f"apt-get install {' '.join(missing)}")
+    # keep the packages' post-install from starting system-wide daemons on the stack's ports
+    policy = Path("/usr/sbin/policy-rc.d")
+    ours = not policy.exists()
+    if ours:
+        policy.write_text("#!/bin/sh\n# temporary, written by parley install.py\nexit 101\n")
+        policy.chmod(0o755)
+    try:
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        if not any(Path("/var/lib/apt/lists").glob("*Packages*")):
+            run(["apt-get", "update", "-q"], env=env)
+        run(["apt-get", "install", "-y", "-q", "--no-install-recommends", *missing], env=env)
+    finally:
+        if ours:
+            policy.unlink()
+    daemons = running_daemons()
+    if daemons:
+        say("WARNING: the packages started system daemons (stop them: "
+            "`service coturn stop; service prometheus stop`):\n  " + "\n  ".join(daemons))
+
+
+def main() -> None:
+    steps = {"uv": install_uv, "kafka": install_kafka, "ferretdb": install_ferretdb,
+             "system": install_system}
+    wanted = sys.argv[1:] or ["all"]
+    for name in wanted:
+        for step in (steps.values() if name == "all" else [steps[name]]):
+            step()
+
+
+if __name__ == "__main__":
+    main()

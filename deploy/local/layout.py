@@ -1,0 +1,131 @@
+"""Where a local stack lives: its name, port numbers, directories and cached installs.
+
+A stack is identified by a name (``dev``, ``test``) and a port base B; every port is B plus a
+fixed offset, so two stacks with different bases run side by side. Nothing here starts anything.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+DEPLOY_LOCAL = REPO / "deploy" / "local"
+TRAEFIK_TEMPLATES = REPO / "traefik" / "local"
+
+KAFKA_VERSION = "4.3.1"  # keep in step with deploy/local/kafka/pom.xml
+FERRETDB_VERSION = "1.24.0"
+UV_VERSION = "0.13.8"
+
+DEFAULT_BASES = {"dev": 18000, "test": 28000}
+
+#: Offsets from the port base B (documented in deploy/local/README.md).
+OFFSETS = {
+    "traefik": 0,
+    "traefik_ping": 1,
+    "auth": 10,
+    "meetings": 11,
+    "chat": 12,
+    "turn-config": 13,
+    "signaling-1": 14,
+    "signaling-2": 15,
+    "kafka": 20,
+    "kafka_controller": 21,
+    "ferretdb": 30,
+    "ferretdb_debug": 31,
+    "coturn": 40,
+    "prometheus": 50,
+}
+RELAY_FIRST, RELAY_LAST = 100, 149
+
+HOST = "127.0.0.1"
+
+
+def cache_dir() -> Path:
+    """Cached installs shared by every clone: ``${PARLEY_CACHE:-$HOME/.cache/parley}``."""
+    return Path(os.environ.get("PARLEY_CACHE") or Path.home() / ".cache" / "parley")
+
+
+def kafka_libs() -> Path:
+    return cache_dir() / f"kafka-{KAFKA_VERSION}" / "libs"
+
+
+def ferretdb_bin() -> Path:
+    return cache_dir() / f"ferretdb-{FERRETDB_VERSION}" / "bin" / "ferretdb"
+
+
+def venv_bin() -> Path:
+    """The bin directory of the Python running this code (the workspace's .venv)."""
+    import sys
+
+    return Path(sys.executable).parent
+
+
+@dataclass(frozen=True)
+class Stack:
+    """One named local stack: ports from ``base``, files under ``.stack/<name>/``."""
+
+    name: str
+    base: int
+
+    @classmethod
+    def named(cls, name: str, base: int | None = None) -> Stack:
+        if base is None:
+            env = os.environ.get("PARLEY_PORT_BASE")
+            base = int(env) if env else DEFAULT_BASES.get(name, 38000)
+        return cls(name=name, base=base)
+
+    def port(self, what: str) -> int:
+        return self.base + OFFSETS[what]
+
+    @property
+    def relay_range(self) -> tuple[int, int]:
+        return self.base + RELAY_FIRST, self.base + RELAY_LAST
+
+    def url(self, what: str) -> str:
+        return f"http://{HOST}:{self.port(what)}"
+
+    # directories -------------------------------------------------------------------------
+    @property
+    def dir(self) -> Path:
+        return REPO / ".stack" / self.name
+
+    @property
+    def data(self) -> Path:
+        return self.dir / "data"
+
+    @property
+    def logs(self) -> Path:
+        return self.dir / "logs"
+
+    @property
+    def conf(self) -> Path:
+        return self.dir / "conf"
+
+    @property
+    def run(self) -> Path:
+        return self.dir / "run"
+
+    @property
+    def secrets(self) -> Path:
+        return self.dir / "secrets"
+
+    @property
+    def stack_file(self) -> Path:
+        return self.dir / "stack.json"
+
+    @property
+    def supervisor_conf(self) -> Path:
+        return self.conf / "supervisord.conf"
+
+    @property
+    def supervisor_socket(self) -> Path:
+        return self.run / "supervisor.sock"
+
+    @property
+    def supervisor_pidfile(self) -> Path:
+        return self.run / "supervisord.pid"
+
+    def all_ports(self) -> list[int]:
+        return sorted(self.base + off for off in OFFSETS.values())

@@ -1,0 +1,283 @@
+"""Start, check and stop a local Parley stack under supervisord.
+
+    python deploy/local/stack.py up     [--name dev] [--base 18000] [--only infra] [--fresh]
+    python deploy/local/stack.py status [--name dev]
+    python deploy/local/stack.py down   [--name dev]
+    python deploy/local/stack.py render [--name dev] [--only ...]
+
+``up`` renders the configuration under ``.stack/<name>/``, starts supervisord (daemonized,
+unix socket in ``.stack/<name>/run/``), waits until every component passes its health check
+and prints the URLs; it fails naming the component and showing its log tail otherwise.
+``--only`` (development) starts a subset: component names and/or the groups ``infra``,
+``services``, ``all``. Without it, everything runs. The port base is ``--base``, else
+``$PARLEY_PORT_BASE``, else 18000 for ``dev`` and 28000 for ``test``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import credentials  # noqa: E402
+import health  # noqa: E402
+import render  # noqa: E402
+import supervisor_conf  # noqa: E402
+import supervisor_client as sv  # noqa: E402
+from components import Component, select  # noqa: E402
+from layout import HOST, Stack, ferretdb_bin, kafka_libs, venv_bin  # noqa: E402
+
+FAILED_STATES = {"FATAL", "BACKOFF", "UNKNOWN"}
+
+
+def say(msg: str) -> None:
+    print(msg, flush=True)
+
+
+def log_tail(stack: Stack, name: str, lines: int = 40) -> str:
+    path = stack.logs / f"{name}.log"
+    if not path.exists():
+        return f"(no log at {path})"
+    text = path.read_text(errors="replace").splitlines()[-lines:]
+    return f"--- last {len(text)} lines of {path}\n" + "\n".join(text)
+
+
+# prerequisites ------------------------------------------------------------------------------
+def missing_prerequisites(selected: dict[str, Component]) -> list[str]:
+    need = {
+        "kafka": (kafka_libs() / ".complete", "Kafka jars"),
+        "ferretdb": (ferretdb_bin(), "FerretDB binary"),
+        "coturn": (Path("/usr/bin/turnserver"), "coturn (apt)"),
+        "prometheus": (Path("/usr/bin/prometheus"), "Prometheus (apt)"),
+        "traefik": (venv_bin() / "traefik", "traefik (uv sync)"),
+    }
+    out = [f"{what}: {path}" for name, (path, what) in need.items()
+           if name in selected and not path.exists()]
+    if not (venv_bin() / "supervisord").exists():
+        out.append(f"supervisord (uv sync): {venv_bin() / 'supervisord'}")
+    return out
+
+
+def ports_in_use(stack: Stack, selected: dict[str, Component]) -> list[int]:
+    ports = [stack.base + off for off in _offsets_of(selected)]
+    busy = []
+    for port in ports:
+        with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                s.bind((HOST, port))
+            except OSError:
+                busy.append(port)
+    return busy
+
+
+def _offsets_of(selected: dict[str, Component]) -> list[int]:
+    from layout import OFFSETS
+
+    extra = {"traefik": ["traefik_ping"], "kafka": ["kafka_controller"],
+             "ferretdb": ["ferretdb_debug"]}
+    keys = [k for name in selected if name in OFFSETS for k in [name, *extra.get(name, [])]]
+    return [OFFSETS[k] for k in keys]
+
+
+# up -----------------------------------------------------------------------------------------
+def prepare(stack: Stack, selected: dict[str, Component], fresh: bool) -> None:
+    if fresh:
+        for d in (stack.data, stack.logs, stack.run):
+            shutil.rmtree(d, ignore_errors=True)
+    for d in (stack.data, stack.logs, stack.conf, stack.run, stack.secrets):
+        d.mkdir(parents=True, exist_ok=True)
+    for d in ("kafka", "ferretdb", "ferretdb-state", "prometheus", "coturn"):
+        (stack.data / d).mkdir(exist_ok=True)
+    stack.secrets.chmod(0o700)
+    credentials.ensure(stack)
+    render.render_all(stack)
+    for comp in selected.values():
+        if comp.env_file:
+            render.write_env_file(stack, comp)
+    supervisor_conf.write(stack, selected)
+    render.write_stack_file(stack, selected)
+
+
+def start_supervisord(stack: Stack) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PARLEY_")}
+    env["PATH"] = f"{venv_bin()}:{env.get('PATH', '/usr/bin:/bin')}"
+    subprocess.run(
+        [str(venv_bin() / "supervisord"), "-c", str(stack.supervisor_conf)],
+        check=True, env=env, cwd=stack.dir,
+    )
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        if sv.supervisord_pid(stack) and sv.process_info(stack):
+            return
+        time.sleep(0.2)
+    raise SystemExit(f"supervisord of stack {stack.name} did not come up; see "
+                     f"{stack.logs / 'supervisord.log'}")
+
+
+def wait_healthy(stack: Stack, selected: dict[str, Component], timeout: float) -> bool:
+    started = time.monotonic()
+    pending = dict(sorted(selected.items(), key=lambda kv: kv[1].priority))
+    reasons: dict[str, str] = {}
+    say(f"waiting for {len(pending)} components (timeout {timeout:.0f}s):")
+    while pending:
+        with ThreadPoolExecutor(max_workers=len(pending)) as pool:
+            probes = {name: pool.submit(health.probe, c.ready.kind, c.ready.target)
+                      for name, c in pending.items()}
+            results = {name: f.result() for name, f in probes.items()}
+        info = sv.process_info(stack)
+        for name, comp in list(pending.items()):
+            state = info.get(name, {}).get("statename", "UNKNOWN")
+            failed_oneshot = (comp.oneshot and state == "EXITED"
+                              and info[name].get("exitstatus") != 0)
+            if state in FAILED_STATES or failed_oneshot:
+                if state == "BACKOFF" and time.monotonic() - started < timeout:
+                    reasons[name] = "restarting (BACKOFF)"
+                    continue
+                say(f"  FAILED  {name}: supervisord state {state}")
+                say(log_tail(stack, name))
+                return False
+            reason = results[name]
+            if reason is None:
+                say(f"  ok      {name:<13} {comp.ready}  ({time.monotonic() - started:.1f}s)")
+                del pending[name]
+            else:
+                reasons[name] = reason
+        if not pending:
+            break
+        if time.monotonic() - started > timeout:
+            for name in pending:
+                say(f"  FAILED  {name}: not healthy after {timeout:.0f}s: {reasons.get(name)}")
+                say(log_tail(stack, name))
+            return False
+        time.sleep(0.5)
+    return True
+
+
+def print_urls(stack: Stack, selected: dict[str, Component]) -> None:
+    say(f"\nstack {stack.name!r} is up (port base {stack.base}):")
+    if "traefik" in selected:
+        say(f"  Parley (Traefik)  {stack.url('traefik')}")
+    if "prometheus" in selected:
+        say(f"  Prometheus        {stack.url('prometheus')}")
+    if "kafka" in selected:
+        say(f"  Kafka bootstrap   {HOST}:{stack.port('kafka')}")
+    if "ferretdb" in selected:
+        say(f"  MongoDB wire      mongodb://{HOST}:{stack.port('ferretdb')}/  (FerretDB)")
+    if "coturn" in selected:
+        say(f"  TURN/STUN         {HOST}:{stack.port('coturn')} (udp+tcp)")
+    for name in ("auth", "meetings", "chat", "turn-config", "signaling-1", "signaling-2"):
+        if name in selected:
+            say(f"  {name:<17} {stack.url(name)}")
+    say(f"  stack file        {stack.stack_file}")
+    say(f"  logs              {stack.logs}/")
+
+
+def cmd_up(stack: Stack, args: argparse.Namespace) -> int:
+    selected = select(stack, args.only)
+    if sv.supervisord_pid(stack):
+        say(f"stack {stack.name!r} is already running; checking it "
+            f"(run `down` first to apply configuration changes)")
+        running = sv.process_info(stack)
+        selected = {n: c for n, c in select(stack, None).items() if n in running}
+    else:
+        missing = missing_prerequisites(selected)
+        if missing:
+            say("missing (run ./taskw install):\n  " + "\n  ".join(missing))
+            return 2
+        busy = ports_in_use(stack, selected)
+        if busy:
+            say(f"ports already in use: {busy}. Another stack with port base {stack.base}? "
+                f"Stop it, or choose another base with PARLEY_PORT_BASE / --base.")
+            return 2
+        prepare(stack, selected, args.fresh)
+        say(f"starting stack {stack.name!r} ({', '.join(selected)}) under supervisord")
+        start_supervisord(stack)
+    if not wait_healthy(stack, selected, args.timeout):
+        say(f"\nstack {stack.name!r} is NOT healthy; it is left running for inspection. "
+            f"Logs: {stack.logs}/  Stop it with: stack.py down --name {stack.name}")
+        return 1
+    print_urls(stack, selected)
+    return 0
+
+
+# down / status ------------------------------------------------------------------------------
+def cmd_down(stack: Stack, args: argparse.Namespace) -> int:
+    pid = sv.supervisord_pid(stack)
+    if pid:
+        children = [p["pid"] for p in sv.process_info(stack).values() if p.get("pid")]
+        say(f"stopping stack {stack.name!r} (supervisord {pid}, {len(children)} processes)")
+        try:
+            sv.proxy(stack).supervisor.shutdown()
+        except OSError as exc:
+            say(f"  supervisord did not answer ({exc}); terminating it")
+            sv.terminate([pid])
+        left = sv.wait_gone([pid, *children], 60)
+        if left:
+            say(f"  still alive after 60s: {left}; terminating")
+            sv.terminate(left)
+    else:
+        say(f"stack {stack.name!r} is not running")
+    strays = sv.stack_pids(stack)
+    if strays:
+        say("  processes of the stack left behind, terminating:\n    "
+            + "\n    ".join(f"{p} {c}" for p, c in strays))
+        sv.terminate([p for p, _ in strays])
+    remaining = sv.stack_pids(stack)
+    if remaining:
+        say(f"  FAILED to stop: {remaining}")
+        return 1
+    say(f"stack {stack.name!r}: no process remains (pgrep -f {stack.dir}/)")
+    return 0
+
+
+def cmd_status(stack: Stack, args: argparse.Namespace) -> int:
+    pid = sv.supervisord_pid(stack)
+    if not pid:
+        say(f"stack {stack.name!r} is not running")
+        return 3
+    info = sv.process_info(stack)
+    comps = select(stack, None)
+    say(f"stack {stack.name!r}: supervisord pid {pid}, port base {stack.base}")
+    unhealthy = 0
+    for name, p in sorted(info.items(), key=lambda kv: comps[kv[0]].priority):
+        comp = comps[name]
+        reason = health.probe(comp.ready.kind, comp.ready.target)
+        unhealthy += reason is not None
+        say(f"  {name:<13} {p['statename']:<8} pid {p['pid'] or '-':<7} "
+            f"{'healthy' if reason is None else 'UNHEALTHY: ' + reason}")
+    return 0 if unhealthy == 0 else 1
+
+
+def cmd_render(stack: Stack, args: argparse.Namespace) -> int:
+    selected = select(stack, args.only)
+    prepare(stack, selected, fresh=False)
+    say(f"rendered {stack.conf} and {stack.stack_file}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="stack.py", description=__doc__.split("\n")[0])
+    p.add_argument("command", choices=["up", "down", "status", "render"])
+    p.add_argument("--name", default="dev", help="stack name (dev, test, ...)")
+    p.add_argument("--base", type=int, default=None, help="port base (default by name)")
+    p.add_argument("--only", default=None,
+                   help="development: comma-separated components/groups (infra, services)")
+    p.add_argument("--fresh", action="store_true", help="wipe data and logs before starting")
+    p.add_argument("--timeout", type=float, default=240.0, help="health timeout (s)")
+    args = p.parse_args(argv)
+    stack = Stack.named(args.name, args.base)
+    handler = {"up": cmd_up, "down": cmd_down, "status": cmd_status, "render": cmd_render}
+    return handler[args.command](stack, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
