@@ -1,0 +1,1 @@
+"""Parley auth: users, argon2id passwords, EdDSA access tokens, rotating refresh tokens, JWKS."""

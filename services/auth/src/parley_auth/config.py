@@ -1,0 +1,49 @@
+"""Settings of auth, from ``PARLEY_*`` environment variables.
+
+=====================================  ==========================================================
+``PARLEY_JWT_PRIVATE_KEY_FILE``        PEM file of the Ed25519 signing key (PKCS#8); required.
+                                       Outside local it must exist; with
+                                       ``PARLEY_ENVIRONMENT=local`` a missing file is generated
+                                       there at start-up (mode 0600).
+``PARLEY_JWT_ISSUER``                  ``iss`` of issued tokens (default ``parley-auth``)
+``PARLEY_JWT_AUDIENCE``                ``aud`` of issued tokens (default ``parley``)
+``PARLEY_ACCESS_TOKEN_TTL_SECONDS``    access token lifetime, seconds (default 900)
+``PARLEY_REFRESH_TOKEN_TTL_SECONDS``   refresh token lifetime, seconds (default 2592000, 30 days)
+``PARLEY_MONGO_URI``,                  MongoDB connection string and database
+``PARLEY_MONGO_DATABASE``
+``PARLEY_KAFKA_BOOTSTRAP_SERVERS``     Kafka, for ``user.registered`` events
+=====================================  ==========================================================
+"""
+
+from pathlib import Path
+from typing import Self
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from parley_settings import KafkaSettings, MongoSettings, ServiceSettings
+
+
+class TokenSettings(BaseSettings):
+    """How auth signs tokens: the key file, the issuer and audience, the lifetimes (seconds)."""
+
+    model_config = SettingsConfigDict(env_prefix="PARLEY_", extra="ignore", frozen=True)
+
+    jwt_private_key_file: Path
+    jwt_issuer: str = "parley-auth"
+    jwt_audience: str = "parley"
+    access_token_ttl_seconds: int = Field(default=900, ge=30, le=24 * 3600)
+    refresh_token_ttl_seconds: int = Field(default=30 * 24 * 3600, ge=60)
+
+
+class Settings(ServiceSettings, KafkaSettings, MongoSettings, TokenSettings):
+    """Everything auth reads. Start-up refuses a missing signing key outside local."""
+
+    @model_validator(mode="after")
+    def _signing_key_exists(self) -> Self:
+        if self.environment != "local" and not self.jwt_private_key_file.is_file():
+            raise ValueError(
+                f"PARLEY_JWT_PRIVATE_KEY_FILE={self.jwt_private_key_file} does not exist; "
+                "a signing key is generated only when PARLEY_ENVIRONMENT=local"
+            )
+        return self

@@ -1,0 +1,1 @@
+"""Rules of auth: accounts, passwords, signing keys, access and refresh tokens."""

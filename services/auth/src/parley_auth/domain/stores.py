@@ -1,0 +1,39 @@
+"""The narrow storage interfaces the account rules need (MongoDB in ``repository.py``)."""
+
+from datetime import datetime
+from typing import Any, Protocol
+
+from parley_auth.domain.models import User
+from parley_auth.domain.refresh_tokens import RefreshTokenRecord
+
+
+class UserStore(Protocol):
+    async def insert(self, user: User, outbox: list[dict[str, Any]]) -> None:
+        """Store ``user`` with its pending events in one write; raises ``EmailTaken``."""
+
+    async def by_email(self, email: str) -> User | None: ...
+
+    async def by_id(self, user_id: str) -> User | None: ...
+
+    async def set_session_family(self, user_id: str, family_id: str) -> None:
+        """Make ``family_id`` the user's one active session (atomic, last writer wins)."""
+
+    async def end_session_family(self, user_id: str, family_id: str) -> None:
+        """Clear the active session if it is still ``family_id`` (atomic compare-and-set)."""
+
+    async def set_password_hash(self, user_id: str, password_hash: str) -> None: ...
+
+
+class RefreshTokenStore(Protocol):
+    async def insert(self, record: RefreshTokenRecord) -> None: ...
+
+    async def get(self, token_hash: str) -> RefreshTokenRecord | None: ...
+
+    async def mark_rotated(self, token_hash: str, now: datetime) -> bool:
+        """Atomically mark a not yet rotated, not revoked token as rotated; False if it was not."""
+
+    async def revoke_family(self, family_id: str, now: datetime) -> None:
+        """Mark every not yet revoked token of ``family_id`` revoked."""
+
+    async def revoke_user_families_except(self, user_id: str, family_id: str, now: datetime) -> None:
+        """Mark every not yet revoked token of ``user_id`` outside ``family_id`` revoked."""

@@ -1,0 +1,86 @@
+"""Access tokens: JWTs (RFC 7519) signed with EdDSA/Ed25519 (RFC 8037).
+
+Header ``{"alg": "EdDSA", "typ": "JWT", "kid"}``; claims ``iss``, ``aud``, ``sub`` (user id),
+``name`` (display name), ``iat``, ``exp`` (``iat`` + ttl seconds), ``jti`` (random hex),
+``typ: "access"``. Verification pins the algorithm and requires and checks ``iss``, ``aud``,
+``exp``, ``iat``, ``sub`` (RFC 8725 §3.1, §3.8, §3.9), exactly like parley_security's
+:class:`~parley_security.JwksVerifier` does with the published JWKS.
+"""
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import jwt
+
+from parley_auth.domain.keys import SigningKey
+from parley_security import InvalidToken, Principal
+
+ALGORITHM = "EdDSA"
+
+
+@dataclass(frozen=True)
+class AccessToken:
+    """A signed access token, its lifetime in seconds and its ``jti``."""
+
+    token: str
+    expires_in: int
+    jti: str
+
+
+class AccessTokens:
+    """Signs and verifies this service's access tokens."""
+
+    def __init__(self, key: SigningKey, *, issuer: str, audience: str, ttl_seconds: int) -> None:
+        self.key = key
+        self.issuer = issuer
+        self.audience = audience
+        self.ttl_seconds = ttl_seconds
+
+    def issue(self, user_id: str, display_name: str, *, now: datetime | None = None) -> AccessToken:
+        """Sign an access token for ``user_id`` valid ``ttl_seconds`` from ``now``."""
+        issued = (now or datetime.now(UTC)).replace(microsecond=0)
+        jti = uuid.uuid4().hex
+        claims = {
+            "iss": self.issuer,
+            "aud": self.audience,
+            "sub": user_id,
+            "name": display_name,
+            "iat": issued,
+            "exp": issued + timedelta(seconds=self.ttl_seconds),
+            "jti": jti,
+            "typ": "access",
+        }
+        token = jwt.encode(claims, self.key.private_key, algorithm=ALGORITHM, headers={"kid": self.key.kid})
+        return AccessToken(token=token, expires_in=self.ttl_seconds, jti=jti)
+
+    async def verify(self, token: str) -> Principal:
+        """The :class:`Principal` of a valid access token; raises :class:`InvalidToken`.
+
+        Async and named like :meth:`JwksVerifier.verify`, so it can serve as
+        ``app.state.verifier`` for parley_security's ``CurrentPrincipal``.
+        """
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise InvalidToken(f"malformed token: {exc}") from exc
+        if header.get("alg") != ALGORITHM:
+            raise InvalidToken(f"algorithm {header.get('alg')!r} not accepted")
+        if header.get("kid") != self.key.kid:
+            raise InvalidToken("token signed with an unknown key")
+        try:
+            claims = jwt.decode(
+                token,
+                key=self.key.public_key,
+                algorithms=[ALGORITHM],
+                audience=self.audience,
+                issuer=self.issuer,
+                options={"require": ["exp", "iat", "sub", "iss", "aud"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise InvalidToken("token expired") from exc
+        except jwt.PyJWTError as exc:
+            raise InvalidToken(f"invalid token: {exc}") from exc
+        if claims.get("typ") != "access":
+            raise InvalidToken("not an access token")
+        return Principal(user_id=claims["sub"], display_name=claims.get("name", ""), token=token)

@@ -1,0 +1,96 @@
+"""auth's ASGI app: ``uvicorn --factory parley_auth.main:create_app``."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+from pymongo import AsyncMongoClient
+
+from parley_auth.api.routes import router as auth_router
+from parley_auth.config import Settings
+from parley_auth.domain.accounts import Accounts
+from parley_auth.domain.keys import load_signing_key
+from parley_auth.domain.passwords import Passwords
+from parley_auth.domain.tokens import AccessTokens
+from parley_auth.messaging import EventRelay, build_kafka_router, kafka_ready
+from parley_auth.metrics import AuthMetrics
+from parley_auth.repository import REFRESH_TOKENS, USERS, MongoRefreshTokenStore, MongoUserStore, ensure_indexes
+from parley_observability import (
+    HttpMetrics,
+    HttpMetricsMiddleware,
+    configure_logging,
+    health_router,
+    metrics_router,
+)
+
+SERVICE = "auth"
+
+
+def create_app(settings: Settings | None = None, *, passwords: Passwords | None = None) -> FastAPI:
+    """Build the app from ``settings`` (default: the environment).
+
+    Loads the signing key (generating it only when ``PARLEY_ENVIRONMENT=local``). The
+    lifespan creates the unique email index, connects Kafka, then runs the outbox relay.
+    ``passwords`` replaces the argon2id hasher (tests use cheaper parameters).
+    Readiness (``/readyz``): MongoDB answers ``ping`` and the Kafka broker is connected.
+    """
+    settings = settings or Settings()
+    configure_logging(SERVICE, settings.log_level)
+    key = load_signing_key(settings.jwt_private_key_file, generate_if_missing=settings.environment == "local")
+    access_tokens = AccessTokens(
+        key,
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        ttl_seconds=settings.access_token_ttl_seconds,
+    )
+    mongo: AsyncMongoClient = AsyncMongoClient(settings.mongo_uri, tz_aware=True, serverSelectionTimeoutMS=5000)
+    db = mongo[settings.mongo_database]
+    kafka = build_kafka_router(settings)
+    relay = EventRelay(kafka, db[USERS])
+    accounts = Accounts(
+        MongoUserStore(db[USERS]),
+        MongoRefreshTokenStore(db[REFRESH_TOKENS]),
+        passwords or Passwords(),
+        access_tokens,
+        refresh_ttl_seconds=settings.refresh_token_ttl_seconds,
+        on_event_staged=relay.notify,
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Outer lifespan; the Kafka router's lifespan (broker connect) runs inside it.
+        try:
+            await ensure_indexes(db)
+            yield
+        finally:
+            await mongo.close()
+
+    @kafka.after_startup
+    async def start_relay(app: FastAPI) -> None:
+        relay.start()
+
+    @kafka.on_broker_shutdown
+    async def stop_relay(app: FastAPI) -> None:
+        await relay.stop()
+
+    async def mongo_ready() -> None:
+        await mongo.admin.command("ping")
+
+    async def broker_ready() -> None:
+        await kafka_ready(kafka)
+
+    app = FastAPI(title="Parley auth", version="1", lifespan=lifespan)
+    registry = CollectorRegistry()
+    app.state.settings = settings
+    app.state.signing_key = key
+    app.state.verifier = access_tokens
+    app.state.accounts = accounts
+    app.state.relay = relay
+    app.state.auth_metrics = AuthMetrics(registry)
+    app.add_middleware(HttpMetricsMiddleware, metrics=HttpMetrics(SERVICE, registry))
+    app.include_router(health_router({"mongo": mongo_ready, "kafka": broker_ready}))
+    app.include_router(metrics_router(registry))
+    app.include_router(auth_router)
+    app.include_router(kafka)
+    return app

@@ -1,0 +1,36 @@
+"""Service-specific metrics of auth (listed in docs/metrics.md)."""
+
+from prometheus_client import CollectorRegistry, Counter
+
+
+class AuthMetrics:
+    """Counters of registrations, logins and refresh-token rotations, by ``result``."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.registrations = Counter(
+            "parley_auth_registrations_total",
+            "Registration attempts that passed validation, by result (created, email_taken).",
+            ("result",),
+            registry=registry,
+        )
+        self.logins = Counter(
+            "parley_auth_logins_total",
+            "Login attempts that passed validation, by result (success, invalid_credentials).",
+            ("result",),
+            registry=registry,
+        )
+        self.refreshes = Counter(
+            "parley_auth_token_refreshes_total",
+            "Refresh-token uses, by result (rotated, unknown, expired, revoked, reused).",
+            ("result",),
+            registry=registry,
+        )
+        self.logouts = Counter(
+            "parley_auth_logouts_total", "Logouts (refresh-token families revoked on request).", registry=registry
+        )
+        for result in ("created", "email_taken"):
+            self.registrations.labels(result)
+        for result in ("success", "invalid_credentials"):
+            self.logins.labels(result)
+        for result in ("rotated", "unknown", "expired", "revoked", "reused"):
+            self.refreshes.labels(result)

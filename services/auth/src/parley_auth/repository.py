@@ -1,0 +1,148 @@
+"""MongoDB storage of auth: collections ``users`` and ``refresh_tokens``.
+
+``users``: ``{_id: user id, email (unique, lower case), display_name, password_hash,
+created_at, session_family, outbox: [pending events]}``.
+``refresh_tokens``: ``{_id: SHA-256 hex of the token, family_id, user_id, created_at,
+expires_at, rotated_at, revoked_at}``; the token itself is never stored.
+"""
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError, OperationFailure
+
+from parley_auth.domain.errors import EmailTaken
+from parley_auth.domain.models import User
+from parley_auth.domain.refresh_tokens import RefreshTokenRecord
+from parley_events import OUTBOX_FIELD
+
+log = logging.getLogger(__name__)
+
+USERS = "users"
+REFRESH_TOKENS = "refresh_tokens"
+
+
+async def ensure_indexes(db: AsyncDatabase) -> None:
+    """Create the indexes auth relies on (idempotent); run at start-up.
+
+    ``users.email`` is unique: it is what makes a duplicate registration fail atomically.
+    The TTL index that purges expired refresh tokens is skipped where the server lacks TTL
+    indexes (FerretDB 1.x); expired tokens are refused by their ``expires_at`` regardless.
+    """
+    await db[USERS].create_index([("email", ASCENDING)], unique=True, name="email_unique")
+    tokens = db[REFRESH_TOKENS]
+    await tokens.create_index([("family_id", ASCENDING)], name="family")
+    await tokens.create_index([("user_id", ASCENDING)], name="user")
+    try:
+        await tokens.create_index([("expires_at", ASCENDING)], expireAfterSeconds=0, name="expiry_ttl")
+    except OperationFailure as exc:
+        log.info("no TTL index on refresh_tokens (server says: %s)", exc.details or exc)
+
+
+def _user(doc: dict[str, Any]) -> User:
+    return User(
+        user_id=doc["_id"],
+        email=doc["email"],
+        display_name=doc["display_name"],
+        password_hash=doc["password_hash"],
+        created_at=doc["created_at"],
+        session_family=doc.get("session_family"),
+    )
+
+
+class MongoUserStore:
+    """:class:`parley_auth.domain.stores.UserStore` on the ``users`` collection."""
+
+    def __init__(self, collection: AsyncCollection) -> None:
+        self.collection = collection
+
+    async def insert(self, user: User, outbox: list[dict[str, Any]]) -> None:
+        doc = {
+            "_id": user.user_id,
+            "email": user.email,
+            "display_name": user.display_name,
+            "password_hash": user.password_hash,
+            "created_at": user.created_at,
+            "session_family": user.session_family,
+            OUTBOX_FIELD: outbox,
+        }
+        try:
+            await self.collection.insert_one(doc)
+        except DuplicateKeyError as exc:
+            raise EmailTaken(user.email) from exc
+
+    async def by_email(self, email: str) -> User | None:
+        doc = await self.collection.find_one({"email": email}, {OUTBOX_FIELD: 0})
+        return _user(doc) if doc else None
+
+    async def by_id(self, user_id: str) -> User | None:
+        doc = await self.collection.find_one({"_id": user_id}, {OUTBOX_FIELD: 0})
+        return _user(doc) if doc else None
+
+    async def set_session_family(self, user_id: str, family_id: str) -> None:
+        await self.collection.update_one({"_id": user_id}, {"$set": {"session_family": family_id}})
+
+    async def end_session_family(self, user_id: str, family_id: str) -> None:
+        await self.collection.update_one(
+            {"_id": user_id, "session_family": family_id}, {"$set": {"session_family": None}}
+        )
+
+    async def set_password_hash(self, user_id: str, password_hash: str) -> None:
+        await self.collection.update_one({"_id": user_id}, {"$set": {"password_hash": password_hash}})
+
+
+def _record(doc: dict[str, Any]) -> RefreshTokenRecord:
+    return RefreshTokenRecord(
+        token_hash=doc["_id"],
+        family_id=doc["family_id"],
+        user_id=doc["user_id"],
+        created_at=doc["created_at"],
+        expires_at=doc["expires_at"],
+        rotated_at=doc.get("rotated_at"),
+        revoked_at=doc.get("revoked_at"),
+    )
+
+
+class MongoRefreshTokenStore:
+    """:class:`parley_auth.domain.stores.RefreshTokenStore` on ``refresh_tokens``."""
+
+    def __init__(self, collection: AsyncCollection) -> None:
+        self.collection = collection
+
+    async def insert(self, record: RefreshTokenRecord) -> None:
+        await self.collection.insert_one(
+            {
+                "_id": record.token_hash,
+                "family_id": record.family_id,
+                "user_id": record.user_id,
+                "created_at": record.created_at,
+                "expires_at": record.expires_at,
+                "rotated_at": record.rotated_at,
+                "revoked_at": record.revoked_at,
+            }
+        )
+
+    async def get(self, token_hash: str) -> RefreshTokenRecord | None:
+        doc = await self.collection.find_one({"_id": token_hash})
+        return _record(doc) if doc else None
+
+    async def mark_rotated(self, token_hash: str, now: datetime) -> bool:
+        result = await self.collection.update_one(
+            {"_id": token_hash, "rotated_at": None, "revoked_at": None}, {"$set": {"rotated_at": now}}
+        )
+        return result.modified_count == 1
+
+    async def revoke_family(self, family_id: str, now: datetime) -> None:
+        await self.collection.update_many(
+            {"family_id": family_id, "revoked_at": None}, {"$set": {"revoked_at": now}}
+        )
+
+    async def revoke_user_families_except(self, user_id: str, family_id: str, now: datetime) -> None:
+        await self.collection.update_many(
+            {"user_id": user_id, "family_id": {"$ne": family_id}, "revoked_at": None},
+            {"$set": {"revoked_at": now}},
+        )
