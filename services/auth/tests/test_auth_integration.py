@@ -1,0 +1,248 @@
+"""auth against the real FerretDB and Kafka of the test stack, app run in-process."""
+
+import asyncio
+import hashlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from argon2 import PasswordHasher
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
+from parley_auth.config import Settings
+from parley_auth.domain.keys import generate_pem
+from parley_auth.domain.passwords import Passwords
+from parley_auth.main import create_app
+from parley_events import ReceivedEvent, UserRegistered, decode
+from parley_events.topics import USERS
+from parley_security import JwksVerifier
+from parley_testing import Stack
+
+pytestmark = pytest.mark.integration
+
+ADA = {"email": "Ada@Example.com", "display_name": "Ada Lovelace", "password": "analytical engine"}
+
+
+@pytest.fixture
+def settings(stack: Stack, unique_name: str, tmp_path: Path) -> Settings:
+    key = tmp_path / "jwt.pem"
+    key.write_bytes(generate_pem())
+    return Settings(
+        environment="production",
+        instance_id=unique_name,
+        jwt_private_key_file=key,
+        mongo_uri=stack.mongo_uri,
+        mongo_database=unique_name,
+        kafka_bootstrap_servers=stack.kafka_bootstrap_servers,
+    )
+
+
+@pytest.fixture
+async def db(mongo: AsyncMongoClient, unique_name: str) -> AsyncIterator[AsyncDatabase]:
+    yield mongo[unique_name]
+    await mongo.drop_database(unique_name)
+
+
+@pytest.fixture
+async def app(settings: Settings, db: AsyncDatabase) -> AsyncIterator[FastAPI]:
+    # Cheaper argon2id parameters keep the suite fast; the defaults are unit-tested.
+    application = create_app(settings, passwords=Passwords(PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)))
+    async with LifespanManager(application, startup_timeout=30) as manager:
+        yield manager.app  # type: ignore[misc]
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://auth.test") as http:
+        yield http
+
+
+@pytest.fixture
+async def users_topic(stack: Stack) -> AsyncIterator[AIOKafkaConsumer]:
+    """A consumer of parley.users positioned at the end offsets noted before the test acts."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=stack.kafka_bootstrap_servers, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        assert USERS.name in await consumer.topics(), "topic parley.users does not exist"
+        partitions = [TopicPartition(USERS.name, p) for p in range(USERS.partitions)]
+        consumer.assign(partitions)
+        for partition, offset in (await consumer.end_offsets(partitions)).items():
+            consumer.seek(partition, offset)
+        yield consumer
+    finally:
+        await consumer.stop()
+
+
+async def _events_for(consumer: AIOKafkaConsumer, user_id: str, *, timeout_s: float = 15.0) -> list[ReceivedEvent]:
+    found: list[ReceivedEvent] = []
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while not found and asyncio.get_running_loop().time() < deadline:
+        batches = await consumer.getmany(timeout_ms=250)
+        for records in batches.values():
+            for record in records:
+                event = decode(record.value, dict(record.headers or []), record.key)
+                if event.subject == user_id:
+                    assert record.key == user_id.encode()
+                    found.append(event)
+    return found
+
+
+async def _register_and_login(client: httpx.AsyncClient) -> dict:
+    assert (await client.post("/api/auth/register", json=ADA)).status_code == 201
+    response = await client.post("/api/auth/login", json={"email": ADA["email"], "password": ADA["password"]})
+    assert response.status_code == 200
+    return response.json()
+
+
+async def test_register_publishes_user_registered(
+    client: httpx.AsyncClient, users_topic: AIOKafkaConsumer, db: AsyncDatabase
+) -> None:
+    response = await client.post("/api/auth/register", json=ADA)
+
+    assert response.status_code == 201
+    body = response.json()
+    assert body == {"user_id": body["user_id"], "email": "ada@example.com", "display_name": "Ada Lovelace"}
+    (event,) = await _events_for(users_topic, body["user_id"])
+    assert event.type == "parley.auth.user.registered.v1"
+    assert event.source == "/parley/auth"
+    assert event.data == UserRegistered(user_id=body["user_id"], email="ada@example.com", display_name="Ada Lovelace")
+    stored = await db.users.find_one({"_id": body["user_id"]})
+    assert stored is not None
+    assert stored["password_hash"].startswith("$argon2id$")
+    assert stored["outbox"] == []  # the relay removed the entry once Kafka acknowledged it
+
+
+async def test_duplicate_email_is_409_and_stores_nothing(client: httpx.AsyncClient, db: AsyncDatabase) -> None:
+    assert (await client.post("/api/auth/register", json=ADA)).status_code == 201
+    again = await client.post("/api/auth/register", json={**ADA, "email": "ADA@example.COM", "display_name": "Imposter"})
+    assert again.status_code == 409
+    assert again.json() == {"detail": {"code": "email_taken", "message": "an account with this email exists"}}
+    assert await db.users.count_documents({}) == 1
+    assert (await db.users.find_one({}))["display_name"] == "Ada Lovelace"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {**ADA, "password": "seven77"},
+        {**ADA, "email": "not-an-email"},
+        {**ADA, "display_name": ""},
+        {**ADA, "display_name": "x" * 81},
+        {"email": ADA["email"], "password": ADA["password"]},
+        {"display_name": "Ada", "password": ADA["password"]},
+        {},
+    ],
+    ids=["short-password", "bad-email", "empty-name", "long-name", "no-name", "no-email", "empty"],
+)
+async def test_bad_registration_is_422_and_stores_nothing(
+    client: httpx.AsyncClient, db: AsyncDatabase, body: dict
+) -> None:
+    response = await client.post("/api/auth/register", json=body)
+    assert response.status_code == 422
+    assert isinstance(response.json()["detail"], list)
+    assert await db.users.count_documents({}) == 0
+
+
+async def test_login_returns_a_token_pair_and_me_answers(client: httpx.AsyncClient, app: FastAPI) -> None:
+    pair = await _register_and_login(client)
+    assert pair["token_type"] == "Bearer"
+    assert pair["expires_in"] == 900
+    assert pair["user"]["email"] == "ada@example.com"
+
+    me = await client.get("/api/auth/me", headers={"Authorization": f"Bearer {pair['access_token']}"})
+    assert me.status_code == 200
+    assert me.json() == pair["user"]
+    unauthenticated = await client.get("/api/auth/me")
+    assert unauthenticated.status_code == 401
+    assert unauthenticated.headers["www-authenticate"] == "Bearer"
+
+
+async def test_wrong_password_is_401(client: httpx.AsyncClient) -> None:
+    assert (await client.post("/api/auth/register", json=ADA)).status_code == 201
+    for body in ({"email": ADA["email"], "password": "wrong password"}, {"email": "no@example.com", "password": "x" * 8}):
+        response = await client.post("/api/auth/login", json=body)
+        assert response.status_code == 401
+        assert response.json()["detail"]["code"] == "invalid_credentials"
+        assert response.headers["www-authenticate"] == "Bearer"
+
+
+async def test_jwks_verifies_the_issued_token(client: httpx.AsyncClient, app: FastAPI) -> None:
+    pair = await _register_and_login(client)
+    jwks = (await client.get("/api/auth/.well-known/jwks.json")).json()
+    (jwk,) = jwks["keys"]
+    assert {k: jwk[k] for k in ("kty", "crv", "alg", "use")} == {"kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "use": "sig"}
+    assert "d" not in jwk
+
+    # The same verifier every other service uses, fetching this app's JWKS over HTTP.
+    verifier = JwksVerifier(
+        "http://auth.test/api/auth/.well-known/jwks.json",
+        issuer="parley-auth",
+        audience="parley",
+        http=httpx.AsyncClient(transport=httpx.ASGITransport(app)),
+    )
+    try:
+        principal = await verifier.verify(pair["access_token"])
+    finally:
+        await verifier.aclose()
+    assert (principal.user_id, principal.display_name) == (pair["user"]["user_id"], "Ada Lovelace")
+
+
+async def test_refresh_rotates_and_reuse_revokes_the_family(client: httpx.AsyncClient, db: AsyncDatabase) -> None:
+    first = await _register_and_login(client)
+
+    second = await client.post("/api/auth/refresh", json={"refresh_token": first["refresh_token"]})
+    assert second.status_code == 200
+    second_pair = second.json()
+    assert second_pair["refresh_token"] != first["refresh_token"]
+    me = await client.get("/api/auth/me", headers={"Authorization": f"Bearer {second_pair['access_token']}"})
+    assert me.status_code == 200
+
+    reused = await client.post("/api/auth/refresh", json={"refresh_token": first["refresh_token"]})
+    assert reused.status_code == 401
+    assert reused.json()["detail"]["code"] == "invalid_refresh_token"
+    # The whole family is revoked: the newest token no longer works either.
+    after = await client.post("/api/auth/refresh", json={"refresh_token": second_pair["refresh_token"]})
+    assert after.status_code == 401
+    records = await db.refresh_tokens.find({}).to_list()
+    assert len(records) == 2
+    assert all(record["revoked_at"] is not None for record in records)
+    metrics = (await client.get("/metrics")).text
+    assert 'parley_auth_token_refreshes_total{result="reused"} 1.0' in metrics
+    assert 'parley_auth_token_refreshes_total{result="rotated"} 1.0' in metrics
+
+
+async def test_refresh_tokens_are_stored_only_as_hashes(client: httpx.AsyncClient, db: AsyncDatabase) -> None:
+    pair = await _register_and_login(client)
+    (record,) = await db.refresh_tokens.find({}).to_list()
+    assert record["_id"] == hashlib.sha256(pair["refresh_token"].encode()).hexdigest()
+    assert record["user_id"] == pair["user"]["user_id"]
+    assert record["family_id"]
+    assert record["expires_at"] > record["created_at"]
+    assert pair["refresh_token"] not in repr(record)
+
+
+async def test_logout_revokes_the_session(client: httpx.AsyncClient) -> None:
+    pair = await _register_and_login(client)
+    response = await client.post("/api/auth/logout", json={"refresh_token": pair["refresh_token"]})
+    assert response.status_code == 204
+    refused = await client.post("/api/auth/refresh", json={"refresh_token": pair["refresh_token"]})
+    assert refused.status_code == 401
+    assert (await client.post("/api/auth/logout", json={"refresh_token": "unknown"})).status_code == 204
+
+
+async def test_a_new_login_revokes_the_previous_session(client: httpx.AsyncClient) -> None:
+    laptop = await _register_and_login(client)
+    phone = (await client.post("/api/auth/login", json={"email": ADA["email"], "password": ADA["password"]})).json()
+    assert (await client.post("/api/auth/refresh", json={"refresh_token": laptop["refresh_token"]})).status_code == 401
+    assert (await client.post("/api/auth/refresh", json={"refresh_token": phone["refresh_token"]})).status_code == 200
+
+
+async def test_readiness_checks_mongo_and_kafka(client: httpx.AsyncClient) -> None:
+    response = await client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json()["checks"] == {"mongo": "ok", "kafka": "ok"}
