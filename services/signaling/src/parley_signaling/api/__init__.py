@@ -1,0 +1,1 @@
+"""The socket.io surface of signaling (its HTTP surface is only health and metrics)."""

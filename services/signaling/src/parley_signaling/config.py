@@ -1,0 +1,38 @@
+"""Settings of the signaling service: ``PARLEY_*`` environment variables, read in ``create_app``."""
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from parley_settings import JwtSettings, KafkaSettings, MeetingsClientSettings, ServiceSettings
+
+
+class Settings(ServiceSettings, KafkaSettings, JwtSettings, MeetingsClientSettings):
+    """Everything signaling reads.
+
+    ``allowed_origins`` (``PARLEY_ALLOWED_ORIGINS``, a JSON list such as
+    ``["https://parley.example"]``): browser origins allowed to connect. A request without an
+    ``Origin`` header (a non-browser client) is not subject to it.
+    The ``signaling_*`` fields are the per-socket limits and the replica directory's timing
+    (see docs/signaling.md).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="PARLEY_", extra="ignore", frozen=True)
+
+    allowed_origins: list[str] = Field(default_factory=list)
+    #: Token bucket of every socket: sustained inbound events per second, and burst size.
+    signaling_rate_per_second: float = Field(50.0, gt=0)
+    signaling_rate_burst: int = Field(100, ge=1)
+    #: Largest SDP accepted in ``offer``/``answer``, in bytes (UTF-8).
+    signaling_max_sdp_bytes: int = Field(64 * 1024, ge=1024)
+    #: Seconds a ``join`` waits for its announcement to come back through Kafka.
+    signaling_join_timeout_seconds: float = Field(5.0, gt=0)
+    #: Seconds between replica heartbeats; a replica silent for 3 intervals is dropped.
+    signaling_heartbeat_seconds: float = Field(5.0, gt=0)
+
+    @property
+    def max_message_bytes(self) -> int:
+        """Engine.IO's largest accepted message (``max_http_buffer_size``), in bytes.
+
+        Twice the SDP limit (JSON escaping of CR LF) plus room for the envelope.
+        """
+        return 2 * self.signaling_max_sdp_bytes + 16 * 1024

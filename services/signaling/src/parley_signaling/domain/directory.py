@@ -1,0 +1,100 @@
+"""The room directory: which socket is in which meeting room, on which replica.
+
+python-socketio rooms live in one process. The directory is the cluster-wide view every
+replica keeps, fed by the announcements on the fan-out topic (see
+:mod:`parley_signaling.fanout`). It is a plain in-memory index; it does no I/O.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from pydantic import BaseModel, ConfigDict
+
+
+class PeerEntry(BaseModel):
+    """A socket in a meeting room: its ``sid``, user, and the ``replica_id`` that holds it."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    sid: str
+    meeting_id: str
+    user_id: str
+    display_name: str
+    replica_id: str
+
+
+@dataclass
+class Replacement:
+    """What :meth:`RoomDirectory.replace_replica` changed: entries that disappeared."""
+
+    removed: list[PeerEntry]
+
+
+class RoomDirectory:
+    """Entries by sid, indexed by meeting and by replica. A sid is in at most one room."""
+
+    def __init__(self) -> None:
+        self._by_sid: dict[str, PeerEntry] = {}
+        self._by_meeting: dict[str, dict[str, PeerEntry]] = defaultdict(dict)
+        self._by_replica: dict[str, dict[str, PeerEntry]] = defaultdict(dict)
+
+    def __len__(self) -> int:
+        return len(self._by_sid)
+
+    def get(self, sid: str) -> PeerEntry | None:
+        return self._by_sid.get(sid)
+
+    def add(self, entry: PeerEntry) -> None:
+        """Add or replace the entry of ``entry.sid`` (moving it out of any previous room)."""
+        self.remove(entry.sid)
+        self._by_sid[entry.sid] = entry
+        self._by_meeting[entry.meeting_id][entry.sid] = entry
+        self._by_replica[entry.replica_id][entry.sid] = entry
+
+    def remove(self, sid: str) -> PeerEntry | None:
+        """Remove and return the entry of ``sid``; None when there is none."""
+        entry = self._by_sid.pop(sid, None)
+        if entry is None:
+            return None
+        room = self._by_meeting.get(entry.meeting_id)
+        if room is not None:
+            room.pop(sid, None)
+            if not room:
+                del self._by_meeting[entry.meeting_id]
+        replica = self._by_replica.get(entry.replica_id)
+        if replica is not None:
+            replica.pop(sid, None)
+            if not replica:
+                del self._by_replica[entry.replica_id]
+        return entry
+
+    def peers(self, meeting_id: str, *, exclude: str | None = None) -> list[PeerEntry]:
+        """The entries in ``meeting_id``'s room, without ``exclude``, in insertion order."""
+        room = self._by_meeting.get(meeting_id, {})
+        return [entry for sid, entry in room.items() if sid != exclude]
+
+    def entries_of(self, replica_id: str) -> list[PeerEntry]:
+        """Every entry held by ``replica_id``."""
+        return list(self._by_replica.get(replica_id, {}).values())
+
+    def replicas(self) -> set[str]:
+        """Replica ids that hold at least one entry."""
+        return set(self._by_replica)
+
+    def drop_replica(self, replica_id: str) -> list[PeerEntry]:
+        """Remove and return every entry of ``replica_id``."""
+        entries = self.entries_of(replica_id)
+        for entry in entries:
+            self.remove(entry.sid)
+        return entries
+
+    def replace_replica(self, replica_id: str, entries: list[PeerEntry]) -> Replacement:
+        """Make ``entries`` the whole set held by ``replica_id`` (a snapshot of that replica)."""
+        keep = {entry.sid for entry in entries}
+        removed = [entry for entry in self.entries_of(replica_id) if entry.sid not in keep]
+        for entry in removed:
+            self.remove(entry.sid)
+        for entry in entries:
+            if entry.replica_id == replica_id:
+                self.add(entry)
+        return Replacement(removed=removed)

@@ -1,0 +1,471 @@
+"""Cross-replica socket.io fan-out over Kafka, and the replicated room directory.
+
+:class:`KafkaFanoutManager` is a python-socketio :class:`socketio.AsyncPubSubManager` whose
+channel is the Kafka topic ``parley.signaling.fanout``. Every replica reads the whole topic
+with its own consumer (``assign()`` of every partition, no consumer group, no commits),
+starting at the end when it starts. Messages are JSON objects (never pickle): ``_publish``
+JSON-encodes the base class's message dicts, and ``_listen`` hands the base class decoded
+dicts only. Every record has the same key, so the topic's order is one total order that every
+replica sees.
+
+Besides the base class's messages (``emit``, ``disconnect``, ``enter_room``, ...), replicas
+exchange ``parley.directory.*`` messages that keep a :class:`RoomDirectory` of every socket in
+a meeting room on any replica (docs/signaling.md, "Several replicas"):
+
+* ``join`` / ``leave``: a local socket entered or left a room. A replica applies its own
+  ``join`` when it reads it back, and answers the joining socket with the room as it stands at
+  that point of the log: of two sockets joining at once, exactly one sees the other as a peer.
+* ``hello``: a replica started (with no sockets); the others drop what they knew of it and
+  answer with a ``snapshot`` of their local entries.
+* ``resync``: asks one replica (``target``) for a ``snapshot``; sent on hearing from a replica
+  this one does not know (for instance after it was dropped for silence).
+* ``heartbeat``: every ``heartbeat_s`` seconds; a replica silent for 3 intervals is dropped.
+* ``gone``: a replica stops cleanly; the others drop its entries.
+
+Dropping a replica's entries emits ``peer-left`` (reason ``disconnected``) to the local
+sockets of the affected rooms.
+"""
+
+import asyncio
+import json
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Annotated, Any, Literal
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import ConsumerStoppedError, KafkaError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from socketio.async_pubsub_manager import AsyncPubSubManager
+
+from parley_events.topics import SIGNALING_FANOUT
+from parley_signaling.domain.directory import PeerEntry, RoomDirectory
+from parley_signaling.domain.protocol import PeerLeftEvent, dump
+from parley_signaling.metrics import SignalingMetrics
+
+log = logging.getLogger(__name__)
+
+#: Key of every fan-out record: one key, one partition, one order.
+FANOUT_KEY = b"parley-signaling"
+#: Methods of python-socketio's pub/sub protocol that ``_listen`` hands to the base class.
+BASE_METHODS = frozenset({"emit", "callback", "disconnect", "enter_room", "leave_room", "close_room"})
+DIRECTORY_PREFIX = "parley.directory."
+#: Entries per ``snapshot`` message.
+SNAPSHOT_CHUNK = 200
+#: Missed heartbeats after which a replica is considered dead.
+HEARTBEATS_TO_EXPIRY = 3
+
+OnConnected = Callable[[str, str], Awaitable[None]]
+
+
+class _DirectoryMessage(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    host_id: str
+    replica_id: str
+
+
+class DirectoryJoin(_DirectoryMessage):
+    method: Literal["parley.directory.join"] = "parley.directory.join"
+    op_id: str
+    entry: PeerEntry
+
+
+class DirectoryLeave(_DirectoryMessage):
+    method: Literal["parley.directory.leave"] = "parley.directory.leave"
+    sid: str
+    meeting_id: str
+
+
+class DirectoryHello(_DirectoryMessage):
+    method: Literal["parley.directory.hello"] = "parley.directory.hello"
+
+
+class DirectoryResync(_DirectoryMessage):
+    method: Literal["parley.directory.resync"] = "parley.directory.resync"
+    target: str
+
+
+class DirectorySnapshot(_DirectoryMessage):
+    method: Literal["parley.directory.snapshot"] = "parley.directory.snapshot"
+    snapshot_id: str
+    first: bool
+    last: bool
+    entries: list[PeerEntry]
+
+
+class DirectoryHeartbeat(_DirectoryMessage):
+    method: Literal["parley.directory.heartbeat"] = "parley.directory.heartbeat"
+
+
+class DirectoryGone(_DirectoryMessage):
+    method: Literal["parley.directory.gone"] = "parley.directory.gone"
+
+
+DirectoryMessage = Annotated[
+    DirectoryJoin
+    | DirectoryLeave
+    | DirectoryHello
+    | DirectoryResync
+    | DirectorySnapshot
+    | DirectoryHeartbeat
+    | DirectoryGone,
+    Field(discriminator="method"),
+]
+_directory_message: TypeAdapter[Any] = TypeAdapter(DirectoryMessage)
+
+
+class FanoutUnavailable(Exception):
+    """The fan-out topic could not be written or read back in time."""
+
+
+class KafkaFanoutManager(AsyncPubSubManager):
+    """socket.io client manager sharing emits and the room directory through Kafka.
+
+    Lifecycle: attach to a server (``AsyncServer(client_manager=...)``), then :meth:`start`
+    inside the app's lifespan (it connects, positions at the end of the topic, starts the
+    listener and says ``hello``), and :meth:`stop` on shutdown (says ``gone``).
+    ``on_connected(sid, namespace)`` is awaited once a socket is fully connected.
+    """
+
+    name = "parley-kafka"
+
+    def __init__(
+        self,
+        *,
+        bootstrap_servers: str,
+        replica_id: str,
+        metrics: SignalingMetrics,
+        topic: str = SIGNALING_FANOUT.name,
+        heartbeat_s: float = 5.0,
+    ) -> None:
+        super().__init__(channel=topic, write_only=False, logger=log)
+        self.replica_id = replica_id
+        self.directory = RoomDirectory()
+        self.on_connected: OnConnected | None = None
+        self._bootstrap_servers = bootstrap_servers
+        self._metrics = metrics
+        self._heartbeat_s = heartbeat_s
+        self._producer: AIOKafkaProducer | None = None
+        self._consumer: AIOKafkaConsumer | None = None
+        self._send_lock = asyncio.Lock()
+        self._pending_joins: dict[str, asyncio.Future[list[PeerEntry]]] = {}
+        self._last_seen: dict[str, float] = {}
+        self._snapshots: dict[str, list[PeerEntry]] = {}
+        self._heartbeat_task: asyncio.Task[None] | None = None
+        self._started = False
+        metrics.track_directory(
+            local=lambda: len(self.directory.entries_of(self.replica_id)),
+            remote=lambda: len(self.directory) - len(self.directory.entries_of(self.replica_id)),
+        )
+
+    # --- lifecycle --------------------------------------------------------------------
+
+    def initialize(self) -> None:
+        """Not used: python-socketio calls it on the first connection; :meth:`start` starts."""
+
+    async def start(self) -> None:
+        """Connect to Kafka, read from the end of the topic, start listening, say ``hello``.
+
+        Raises when Kafka or the topic is unavailable.
+        """
+        client_id = f"parley-signaling-fanout-{self.replica_id}"
+        producer = AIOKafkaProducer(
+            bootstrap_servers=self._bootstrap_servers, client_id=client_id, acks=1, linger_ms=0
+        )
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self._bootstrap_servers,
+            client_id=client_id,
+            group_id=None,
+            enable_auto_commit=False,
+            auto_offset_reset="latest",
+        )
+        await producer.start()
+        self._producer = producer
+        await consumer.start()
+        self._consumer = consumer
+        partitions = await producer.partitions_for(self.channel)
+        if not partitions:
+            raise RuntimeError(f"fan-out topic {self.channel!r} has no partitions")
+        assignment = [TopicPartition(self.channel, p) for p in sorted(partitions)]
+        consumer.assign(assignment)
+        await consumer.seek_to_end(*assignment)
+        for tp in assignment:  # resolve the positions now: nothing published from here is missed
+            await consumer.position(tp)
+        self.server.manager_initialized = True
+        AsyncPubSubManager.initialize(self)  # starts self._thread (reads _listen)
+        self._started = True
+        await self._send(DirectoryHello(host_id=self.host_id, replica_id=self.replica_id))
+        self._heartbeat_task = asyncio.create_task(self._heartbeat_loop())
+
+    async def stop(self) -> None:
+        """Say ``gone`` (best effort), stop listening, close the Kafka clients."""
+        if self._started:
+            try:
+                await asyncio.wait_for(
+                    self._send(DirectoryGone(host_id=self.host_id, replica_id=self.replica_id)), 2.0
+                )
+            except Exception:  # noqa: BLE001 - shutting down anyway
+                log.warning("could not announce this replica's departure", exc_info=True)
+        self._started = False
+        tasks = [t for t in (self._heartbeat_task, getattr(self, "thread", None)) if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for future in self._pending_joins.values():
+            if not future.done():
+                future.set_exception(FanoutUnavailable("fan-out stopped"))
+        if self._consumer is not None:
+            await self._consumer.stop()
+            self._consumer = None
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
+
+    async def check(self) -> None:
+        """Readiness: started, listener alive, and Kafka answers; raises otherwise."""
+        thread = getattr(self, "thread", None)
+        if not self._started or self._producer is None or thread is None or thread.done():
+            raise RuntimeError("fan-out listener not running")
+        await self._producer.partitions_for(self.channel)
+
+    # --- socket.io manager hooks ------------------------------------------------------
+
+    async def connect(self, sid: str, namespace: str) -> Any:
+        result = await super().connect(sid, namespace)
+        if self.on_connected is not None:
+            try:
+                await self.on_connected(sid, namespace)
+            except Exception:  # noqa: BLE001 - never break the connection path
+                log.exception("on_connected failed for %s", sid)
+        return result
+
+    async def _publish(self, data: dict[str, Any]) -> None:
+        """Send one message (a dict) as JSON; ordered with every other send of this replica."""
+        if self._producer is None:
+            raise FanoutUnavailable("fan-out not started")
+        value = json.dumps(data, separators=(",", ":")).encode()
+        async with self._send_lock:
+            delivery = await self._producer.send(self.channel, value, key=FANOUT_KEY)
+        delivery.add_done_callback(self._delivered)
+        self._metrics.fanout_messages.labels("sent", _kind(data.get("method"))).inc()
+
+    @staticmethod
+    def _delivered(delivery: "asyncio.Future[Any]") -> None:
+        if not delivery.cancelled() and delivery.exception() is not None:
+            log.error("fan-out message not delivered: %s", delivery.exception())
+
+    async def _listen(self) -> AsyncIterator[dict[str, Any]]:
+        """Yield the base class's messages as decoded dicts; handle directory messages here."""
+        while True:
+            consumer = self._consumer
+            if consumer is None:
+                return
+            try:
+                batches = await consumer.getmany(timeout_ms=1000)
+            except ConsumerStoppedError:
+                return
+            except KafkaError:
+                log.exception("fan-out consumer error; retrying")
+                await asyncio.sleep(1.0)
+                continue
+            for records in batches.values():
+                for record in records:
+                    message = _decode(record.value)
+                    if message is None:
+                        self._metrics.fanout_messages.labels("received", "other").inc()
+                        continue
+                    method = message["method"]
+                    self._metrics.fanout_messages.labels("received", _kind(method)).inc()
+                    if method.startswith(DIRECTORY_PREFIX):
+                        try:
+                            await self._on_directory(message)
+                        except Exception:  # noqa: BLE001 - one bad message never stops the listener
+                            log.exception("directory message %s failed", method)
+                    elif method in BASE_METHODS:
+                        yield message
+
+    # --- the directory ----------------------------------------------------------------
+
+    async def announce_join(self, entry: PeerEntry, timeout_s: float) -> list[PeerEntry]:
+        """Announce that local socket ``entry.sid`` entered ``entry.meeting_id``'s room.
+
+        Returns the other entries of that room as they stand when the announcement is read
+        back from the topic. Raises :class:`FanoutUnavailable` after ``timeout_s`` seconds.
+        """
+        op_id = uuid.uuid4().hex
+        future: asyncio.Future[list[PeerEntry]] = asyncio.get_running_loop().create_future()
+        self._pending_joins[op_id] = future
+        try:
+            await self._send(
+                DirectoryJoin(host_id=self.host_id, replica_id=self.replica_id, op_id=op_id, entry=entry)
+            )
+            return await asyncio.wait_for(future, timeout_s)
+        except (TimeoutError, KafkaError) as exc:
+            raise FanoutUnavailable(f"join announcement not confirmed: {exc!r}") from exc
+        finally:
+            self._pending_joins.pop(op_id, None)
+
+    async def announce_leave(self, sid: str, meeting_id: str) -> None:
+        """Announce that local socket ``sid`` left ``meeting_id``'s room (applied at once here).
+
+        A failure to publish is logged, not raised: the leave has happened locally.
+        """
+        entry = self.directory.get(sid)
+        if entry is not None and entry.meeting_id == meeting_id:
+            self.directory.remove(sid)
+        try:
+            await self._send(
+                DirectoryLeave(host_id=self.host_id, replica_id=self.replica_id, sid=sid, meeting_id=meeting_id)
+            )
+        except Exception:  # noqa: BLE001 - other replicas catch up by heartbeat expiry or resync
+            log.exception("could not announce that %s left %s", sid, meeting_id)
+
+    async def _send(self, message: BaseModel) -> None:
+        await self._publish(message.model_dump(mode="json"))
+
+    async def _on_directory(self, raw: dict[str, Any]) -> None:
+        try:
+            message = _directory_message.validate_python(raw)
+        except ValidationError as exc:
+            log.warning("malformed directory message skipped: %s", exc)
+            return
+        if message.host_id == self.host_id:
+            self._on_own(message)
+            return
+        if message.replica_id == self.replica_id:
+            log.error(
+                "another process announces itself as replica %r: replica ids must be unique",
+                self.replica_id,
+            )
+            return
+        await self._on_remote(message)
+
+    def _on_own(self, message: Any) -> None:
+        if isinstance(message, DirectoryJoin):
+            self.directory.add(message.entry)
+            future = self._pending_joins.get(message.op_id)
+            if future is not None and not future.done():
+                future.set_result(self.directory.peers(message.entry.meeting_id, exclude=message.entry.sid))
+        elif isinstance(message, DirectoryLeave):
+            self._remove_if(message.replica_id, message.sid, message.meeting_id)
+
+    async def _on_remote(self, message: Any) -> None:
+        replica = message.replica_id
+        known = replica in self._last_seen
+        self._last_seen[replica] = time.monotonic()
+        if isinstance(message, DirectoryJoin):
+            if message.entry.replica_id == replica:
+                self.directory.add(message.entry)
+        elif isinstance(message, DirectoryLeave):
+            self._remove_if(replica, message.sid, message.meeting_id)
+        elif isinstance(message, DirectoryHello):
+            await self._drop_replica(replica)
+            self._last_seen[replica] = time.monotonic()
+            await self._send_snapshot()
+            return
+        elif isinstance(message, DirectoryResync):
+            if message.target == self.replica_id:
+                await self._send_snapshot()
+        elif isinstance(message, DirectorySnapshot):
+            await self._on_snapshot(message)
+            return
+        elif isinstance(message, DirectoryGone):
+            await self._drop_replica(replica)
+            self._last_seen.pop(replica, None)
+            return
+        if not known:
+            await self._send(DirectoryResync(host_id=self.host_id, replica_id=self.replica_id, target=replica))
+
+    def _remove_if(self, replica_id: str, sid: str, meeting_id: str) -> None:
+        entry = self.directory.get(sid)
+        if entry is not None and entry.replica_id == replica_id and entry.meeting_id == meeting_id:
+            self.directory.remove(sid)
+
+    async def _on_snapshot(self, message: DirectorySnapshot) -> None:
+        replica = message.replica_id
+        if message.first:
+            self._snapshots[replica] = []
+        staged = self._snapshots.setdefault(replica, [])
+        staged.extend(entry for entry in message.entries if entry.replica_id == replica)
+        if message.last:
+            entries = self._snapshots.pop(replica)
+            replaced = self.directory.replace_replica(replica, entries)
+            await self._emit_peers_left(replaced.removed)
+
+    async def _send_snapshot(self) -> None:
+        entries = self.directory.entries_of(self.replica_id)
+        chunks = [entries[i : i + SNAPSHOT_CHUNK] for i in range(0, len(entries), SNAPSHOT_CHUNK)] or [[]]
+        snapshot_id = uuid.uuid4().hex
+        messages = [
+            DirectorySnapshot(
+                host_id=self.host_id,
+                replica_id=self.replica_id,
+                snapshot_id=snapshot_id,
+                first=index == 0,
+                last=index == len(chunks) - 1,
+                entries=chunk,
+            ).model_dump(mode="json")
+            for index, chunk in enumerate(chunks)
+        ]
+        if self._producer is None:
+            return
+        async with self._send_lock:  # chunks stay contiguous in the topic
+            for message in messages:
+                value = json.dumps(message, separators=(",", ":")).encode()
+                delivery = await self._producer.send(self.channel, value, key=FANOUT_KEY)
+                delivery.add_done_callback(self._delivered)
+                self._metrics.fanout_messages.labels("sent", "directory").inc()
+
+    async def _drop_replica(self, replica_id: str) -> None:
+        self._snapshots.pop(replica_id, None)
+        await self._emit_peers_left(self.directory.drop_replica(replica_id))
+
+    async def _emit_peers_left(self, entries: list[PeerEntry]) -> None:
+        for entry in entries:
+            event = PeerLeftEvent(
+                meeting_id=entry.meeting_id, sid=entry.sid, user_id=entry.user_id, reason="disconnected"
+            )
+            await self.server.emit("peer-left", dump(event), room=entry.meeting_id, ignore_queue=True)
+
+    async def _heartbeat_loop(self) -> None:
+        expiry = HEARTBEATS_TO_EXPIRY * self._heartbeat_s
+        while True:
+            await asyncio.sleep(self._heartbeat_s)
+            try:
+                await self._send(DirectoryHeartbeat(host_id=self.host_id, replica_id=self.replica_id))
+            except Exception:  # noqa: BLE001 - keep beating
+                log.warning("heartbeat not sent", exc_info=True)
+            now = time.monotonic()
+            for replica, seen in list(self._last_seen.items()):
+                if now - seen > expiry:
+                    log.warning("replica %s silent for %.0fs: dropping its sockets", replica, now - seen)
+                    self._last_seen.pop(replica, None)
+                    try:
+                        await self._drop_replica(replica)
+                    except Exception:  # noqa: BLE001
+                        log.exception("dropping replica %s failed", replica)
+
+
+def _decode(value: bytes | None) -> dict[str, Any] | None:
+    """A fan-out record as a dict with a string ``method``; None for anything else."""
+    if not value:
+        return None
+    try:
+        message = json.loads(value)
+    except (ValueError, UnicodeDecodeError):
+        log.warning("non-JSON fan-out record skipped")
+        return None
+    if not isinstance(message, dict) or not isinstance(message.get("method"), str):
+        log.warning("fan-out record without a method skipped")
+        return None
+    return message
+
+
+def _kind(method: object) -> str:
+    if method in BASE_METHODS:
+        return "emit" if method == "emit" else "other"
+    if isinstance(method, str) and method.startswith(DIRECTORY_PREFIX):
+        return "directory"
+    return "other"

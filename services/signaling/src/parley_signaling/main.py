@@ -1,0 +1,124 @@
+"""The signaling app: socket.io (with the Kafka fan-out manager) in front of a small FastAPI app.
+
+Run: ``uvicorn --factory parley_signaling.main:create_app``. socket.io answers at
+``/socket.io``; everything else (``/healthz``, ``/readyz``, ``/metrics``, ``/asyncapi``) goes
+to the FastAPI app. ``socketio.ASGIApp`` forwards ASGI lifespan events to the FastAPI app
+(it has no startup/shutdown handlers of its own), so the FastAPI lifespan runs everything:
+its own part closes the HTTP clients; the FastStream router's part starts the broker, then
+(``after_startup``) pins the consumers' positions, starts the fan-out manager and the
+participant-event publisher, and on shutdown (``on_broker_shutdown``, while the broker still
+runs) disconnects the local sockets, announces the replica's departure and drains the queue.
+"""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import socketio
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+
+from parley_observability import HttpMetrics, HttpMetricsMiddleware, configure_logging, health_router, metrics_router
+from parley_security import JwksVerifier, MeetingsClient
+from parley_signaling.api.socket_events import register
+from parley_signaling.config import Settings
+from parley_signaling.domain.rooms import RoomService
+from parley_signaling.fanout import KafkaFanoutManager
+from parley_signaling.messaging import ParticipantEvents, build_router, pin_positions, register_consumers
+from parley_signaling.metrics import SignalingMetrics
+
+log = logging.getLogger(__name__)
+
+SERVICE = "signaling"
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    verifier: JwksVerifier | None = None,
+    meetings: MeetingsClient | None = None,
+) -> socketio.ASGIApp:
+    """Build the signaling ASGI app. ``verifier`` and ``meetings`` may be injected (tests)."""
+    settings = settings or Settings()
+    configure_logging(SERVICE, settings.log_level)
+    verifier = verifier or JwksVerifier(
+        settings.jwks_url, issuer=settings.jwt_issuer, audience=settings.jwt_audience
+    )
+    meetings = meetings or MeetingsClient(settings.meetings_url)
+
+    registry = CollectorRegistry()
+    http_metrics = HttpMetrics(SERVICE, registry)
+    metrics = SignalingMetrics(registry)
+
+    fanout = KafkaFanoutManager(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        replica_id=settings.instance_id,
+        metrics=metrics,
+        heartbeat_s=settings.signaling_heartbeat_seconds,
+    )
+    sio = socketio.AsyncServer(
+        async_mode="asgi",
+        client_manager=fanout,
+        cors_allowed_origins=list(settings.allowed_origins),
+        # One socket's events are handled one after the other, in arrival order (an offer is
+        # relayed before the ICE candidates sent after it).
+        async_handlers=False,
+        max_http_buffer_size=settings.max_message_bytes,
+        logger=False,
+        engineio_logger=False,
+    )
+    router = build_router(settings.kafka_bootstrap_servers, settings.instance_id)
+    participants = ParticipantEvents(router, metrics)
+    rooms = RoomService(
+        sio=sio,
+        fanout=fanout,
+        verifier=verifier,
+        meetings=meetings,
+        participants=participants,
+        replica_id=settings.instance_id,
+        join_timeout_s=settings.signaling_join_timeout_seconds,
+    )
+    fanout.on_connected = lambda sid, namespace: rooms.send_session(sid)
+    metrics.track_sockets(lambda: len(rooms.sockets))
+    register(sio, rooms=rooms, verifier=verifier, settings=settings, metrics=metrics)
+    subscribers = register_consumers(router, rooms, metrics)
+
+    @router.after_startup
+    async def start_signaling(app: FastAPI) -> None:
+        await pin_positions(subscribers)
+        await fanout.start()
+        participants.start()
+        log.info("signaling replica %s started", settings.instance_id)
+
+    @router.on_broker_shutdown
+    async def stop_signaling(app: FastAPI) -> None:
+        await rooms.shutdown()
+        await sio.shutdown()
+        await fanout.stop()
+        await participants.stop()
+        log.info("signaling replica %s stopped", settings.instance_id)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await meetings.aclose()
+            await verifier.aclose()
+
+    async def kafka_ready() -> None:
+        if not await router.broker.ping(timeout=1.5):
+            raise RuntimeError("Kafka broker does not answer")
+        await fanout.check()
+
+    app = FastAPI(title="Parley signaling", lifespan=lifespan)
+    app.state.settings = settings
+    app.state.verifier = verifier
+    app.state.rooms = rooms
+    app.state.fanout = fanout
+    app.state.sio = sio
+    app.add_middleware(HttpMetricsMiddleware, metrics=http_metrics)
+    app.include_router(health_router({"kafka": kafka_ready, "jwks": verifier.ready}))
+    app.include_router(metrics_router(registry))
+    app.include_router(router)
+    return socketio.ASGIApp(sio, other_asgi_app=app, socketio_path="socket.io")

@@ -1,0 +1,215 @@
+"""Kafka of signaling (FastStream): meeting.ended and chat.message.posted in, participant.* out.
+
+Consumers. Every replica must deliver these events to *its own* sockets, so every replica
+reads every record: the subscribers have no consumer group (``group_id=None``: all partitions
+assigned, nothing committed) and start at the end of the topic (``auto_offset_reset="latest"``,
+positions resolved before the app reports started). Each replica emits only to its local
+sockets (``ignore_queue=True``), so a socket receives an event once, from the replica that
+holds it. An event published twice (the outbox relay may, after a crash) is skipped by its
+CloudEvents id (:class:`RecentIds`, in memory: signaling has no database). A malformed record
+is logged and skipped.
+
+Publisher. Signaling has no database, hence no transactional outbox: participant.joined/left
+are published straight to Kafka by :class:`ParticipantEvents`, in order, each with a bounded
+retry (tenacity); an event still failing is logged at ERROR and dropped.
+"""
+
+import asyncio
+import logging
+from collections import OrderedDict
+from typing import TYPE_CHECKING
+
+from aiokafka import TopicPartition
+from faststream.kafka.fastapi import KafkaMessage, KafkaRouter
+from tenacity import AsyncRetrying, before_sleep_log, stop_after_attempt, wait_exponential
+
+from parley_events import (
+    ChatMessagePosted,
+    EventDecodeError,
+    MeetingEnded,
+    OutgoingEvent,
+    ParticipantJoined,
+    ParticipantLeft,
+    encode,
+    kafka_publisher,
+    received_event,
+)
+from parley_events.topics import CHAT, MEETINGS
+from parley_signaling.metrics import SignalingMetrics
+
+if TYPE_CHECKING:
+    from parley_signaling.domain.rooms import RoomService
+
+log = logging.getLogger(__name__)
+
+#: CloudEvents ``source`` of the events signaling publishes.
+SOURCE = "/parley/signaling"
+
+
+class RecentIds:
+    """The last ``capacity`` event ids seen; :meth:`first_time` is False for a repeat."""
+
+    def __init__(self, capacity: int = 10_000) -> None:
+        self._capacity = capacity
+        self._ids: OrderedDict[str, None] = OrderedDict()
+
+    def first_time(self, event_id: str) -> bool:
+        if event_id in self._ids:
+            self._ids.move_to_end(event_id)
+            return False
+        self._ids[event_id] = None
+        if len(self._ids) > self._capacity:
+            self._ids.popitem(last=False)
+        return True
+
+
+def build_router(bootstrap_servers: str, instance_id: str) -> KafkaRouter:
+    """The service's FastStream router (include it in the FastAPI app; its lifespan runs the broker)."""
+    return KafkaRouter(bootstrap_servers, client_id=f"parley-signaling-{instance_id}")
+
+
+def register_consumers(router: KafkaRouter, rooms: "RoomService", metrics: SignalingMetrics) -> list:
+    """Subscribe to parley.meetings and parley.chat (no group, from the end); returns the subscribers."""
+    seen = RecentIds()
+
+    async def handle(message: KafkaMessage, wanted: type, label: str) -> None:
+        try:
+            event = received_event(message)
+        except EventDecodeError as exc:
+            log.warning("malformed event skipped: %s", exc)
+            metrics.consumed_events.labels(label, "malformed").inc()
+            return
+        if not isinstance(event.data, wanted):
+            metrics.consumed_events.labels("other", "ignored").inc()
+            return
+        if not seen.first_time(event.id):
+            metrics.consumed_events.labels(label, "duplicate").inc()
+            return
+        try:
+            if isinstance(event.data, MeetingEnded):
+                await rooms.meeting_ended(event.data)
+            else:
+                await rooms.chat_message_posted(event.data)
+        except Exception:  # noqa: BLE001 - never crash the consumer
+            log.exception("handling %s %s failed", event.type, event.id)
+            metrics.consumed_events.labels(label, "failed").inc()
+            return
+        metrics.consumed_events.labels(label, "delivered").inc()
+
+    meetings = router.subscriber(
+        MEETINGS.name,
+        group_id=None,
+        auto_offset_reset="latest",
+        title="signaling: meeting.ended",
+        description="meeting.ended -> `meeting-ended` to the room's local sockets, then out of the room.",
+    )
+
+    @meetings
+    async def on_meeting_event(message: KafkaMessage) -> None:
+        await handle(message, MeetingEnded, "meeting.ended")
+
+    chat = router.subscriber(
+        CHAT.name,
+        group_id=None,
+        auto_offset_reset="latest",
+        title="signaling: chat.message.posted",
+        description="chat.message.posted -> `chat-message` to the room's local sockets.",
+    )
+
+    @chat
+    async def on_chat_event(message: KafkaMessage) -> None:
+        await handle(message, ChatMessagePosted, "chat.message.posted")
+
+    return [meetings, chat]
+
+
+async def pin_positions(subscribers: list, timeout_s: float = 15.0) -> None:
+    """Wait until every subscriber has its partitions and a resolved position on each.
+
+    From then on, every record published is seen. Raises ``TimeoutError`` after ``timeout_s``.
+    """
+    async with asyncio.timeout(timeout_s):
+        for subscriber in subscribers:
+            consumer = subscriber.consumer
+            while consumer is None or not consumer.assignment():
+                await asyncio.sleep(0.02)
+                consumer = subscriber.consumer
+            for tp in consumer.assignment():
+                await consumer.position(TopicPartition(tp.topic, tp.partition))
+
+
+class ParticipantEvents:
+    """Publishes participant.joined / participant.left in order, with a bounded retry.
+
+    :meth:`enqueue` never blocks the caller; :meth:`run` (a background task) publishes.
+    ``attempts`` tries per event, exponential back-off from ``first_wait_s`` up to 2 seconds.
+    """
+
+    def __init__(
+        self,
+        router: KafkaRouter,
+        metrics: SignalingMetrics,
+        *,
+        attempts: int = 5,
+        first_wait_s: float = 0.1,
+        capacity: int = 10_000,
+    ) -> None:
+        self._router = router
+        self._metrics = metrics
+        self._attempts = attempts
+        self._first_wait_s = first_wait_s
+        self._queue: asyncio.Queue[tuple[str, OutgoingEvent]] = asyncio.Queue(capacity)
+        self._task: asyncio.Task[None] | None = None
+
+    def enqueue(self, data: ParticipantJoined | ParticipantLeft) -> None:
+        """Queue ``data`` for publishing (encoded now: its id and time are fixed here)."""
+        label = "joined" if isinstance(data, ParticipantJoined) else "left"
+        try:
+            self._queue.put_nowait((label, encode(data, source=SOURCE)))
+        except asyncio.QueueFull:
+            log.error("participant event queue full: dropped %s %s", data.event_type, data.model_dump(mode="json"))
+            self._metrics.participant_events.labels(label, "dropped").inc()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self.run())
+
+    async def stop(self, drain_timeout_s: float = 5.0) -> None:
+        """Publish what is queued (up to ``drain_timeout_s`` seconds), then stop."""
+        if self._task is None:
+            return
+        try:
+            await asyncio.wait_for(self._queue.join(), drain_timeout_s)
+        except TimeoutError:
+            log.error("%d participant events not published at shutdown", self._queue.qsize())
+        self._task.cancel()
+        await asyncio.gather(self._task, return_exceptions=True)
+        self._task = None
+
+    async def run(self) -> None:
+        publish = kafka_publisher(self._router.broker)
+        while True:
+            label, event = await self._queue.get()
+            try:
+                async for attempt in AsyncRetrying(
+                    stop=stop_after_attempt(self._attempts),
+                    wait=wait_exponential(multiplier=self._first_wait_s, max=2.0),
+                    before_sleep=before_sleep_log(log, logging.WARNING),
+                    reraise=True,
+                ):
+                    with attempt:
+                        await publish(event)
+                self._metrics.participant_events.labels(label, "published").inc()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - logged loudly, the next event goes on
+                log.error(
+                    "PARTICIPANT EVENT LOST after %d attempts: %s id=%s key=%s",
+                    self._attempts,
+                    event.type,
+                    event.id,
+                    event.key.decode(errors="replace"),
+                    exc_info=True,
+                )
+                self._metrics.participant_events.labels(label, "failed").inc()
+            finally:
+                self._queue.task_done()

@@ -1,0 +1,79 @@
+"""Signaling's own Prometheus metrics (listed in docs/metrics.md), in the app's registry.
+
+Label values come from fixed sets (event names of the protocol, error codes, event types),
+never from user input, so cardinality stays bounded.
+"""
+
+from collections.abc import Callable
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+#: Inbound event names counted under their own label; any other name counts as ``unknown``.
+KNOWN_EVENTS = frozenset({"join", "leave", "offer", "answer", "ice-candidate"})
+
+
+class SignalingMetrics:
+    """The metrics of one signaling app."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.connected_sockets = Gauge(
+            "parley_signaling_connected_sockets",
+            "Sockets connected to this replica now.",
+            registry=registry,
+        )
+        self.connections = Counter(
+            "parley_signaling_connections_total",
+            "Connection attempts, by result (accepted, unauthorized, origin_not_allowed).",
+            ("result",),
+            registry=registry,
+        )
+        self.events = Counter(
+            "parley_signaling_events_total",
+            "Client events handled, by event name and result (ok or an error code).",
+            ("event", "result"),
+            registry=registry,
+        )
+        self.event_duration = Histogram(
+            "parley_signaling_event_duration_seconds",
+            "Time to handle a client event until its acknowledgement, in seconds.",
+            ("event",),
+            registry=registry,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+        )
+        self.directory_entries = Gauge(
+            "parley_signaling_directory_entries",
+            "Sockets in meeting rooms known to this replica, by scope (local or remote).",
+            ("scope",),
+            registry=registry,
+        )
+        self.consumed_events = Counter(
+            "parley_signaling_consumed_events_total",
+            "Kafka events consumed, by type (meeting.ended, chat.message.posted, other) "
+            "and result (delivered, duplicate, malformed, ignored, failed).",
+            ("type", "result"),
+            registry=registry,
+        )
+        self.participant_events = Counter(
+            "parley_signaling_participant_events_total",
+            "participant.* events published to Kafka, by type (joined, left) and result "
+            "(published, failed after retries, dropped when the queue was full).",
+            ("type", "result"),
+            registry=registry,
+        )
+        self.fanout_messages = Counter(
+            "parley_signaling_fanout_messages_total",
+            "Messages on the cross-replica fan-out topic, by direction (sent, received) and "
+            "kind (emit, directory, other).",
+            ("direction", "kind"),
+            registry=registry,
+        )
+
+    def event_label(self, event: str) -> str:
+        return event if event in KNOWN_EVENTS else "unknown"
+
+    def track_sockets(self, count: Callable[[], int]) -> None:
+        self.connected_sockets.set_function(lambda: float(count()))
+
+    def track_directory(self, local: Callable[[], int], remote: Callable[[], int]) -> None:
+        self.directory_entries.labels("local").set_function(lambda: float(local()))
+        self.directory_entries.labels("remote").set_function(lambda: float(remote()))

@@ -1,0 +1,122 @@
+"""Unit tests of the inbound payload models (docs/signaling.md)."""
+
+import pytest
+from pydantic import ValidationError
+
+from parley_signaling.domain.protocol import (
+    IceEvent,
+    IceRequest,
+    JoinRequest,
+    SdpEvent,
+    SdpRequest,
+    ack_error,
+    ack_ok,
+    dump,
+    ErrorCode,
+    JoinAck,
+)
+
+SID = "AbC_def-123="
+
+
+def test_join_accepts_a_meeting_id_and_ignores_unknown_fields() -> None:
+    request = JoinRequest.model_validate({"meeting_id": "m-1_x", "extra": "ignored"})
+    assert request.meeting_id == "m-1_x"
+    assert "extra" not in request.model_dump()
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {},
+        {"meeting_id": ""},
+        {"meeting_id": 42},
+        {"meeting_id": None},
+        {"meeting_id": "../../admin"},
+        {"meeting_id": "a" * 129},
+        {"meeting_id": ["m1"]},
+    ],
+)
+def test_join_rejects_bad_meeting_ids(payload: dict) -> None:
+    with pytest.raises(ValidationError):
+        JoinRequest.model_validate(payload)
+
+
+def test_sdp_request_valid() -> None:
+    request = SdpRequest.model_validate({"meeting_id": "m1", "to": SID, "sdp": "v=0\r\n"})
+    assert request.to == SID
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"meeting_id": "m1", "to": SID},
+        {"meeting_id": "m1", "to": SID, "sdp": ""},
+        {"meeting_id": "m1", "to": SID, "sdp": 5},
+        {"meeting_id": "m1", "to": "not a sid!", "sdp": "v=0"},
+        {"meeting_id": "m1", "sdp": "v=0"},
+    ],
+)
+def test_sdp_request_rejects_bad_payloads(payload: dict) -> None:
+    with pytest.raises(ValidationError):
+        SdpRequest.model_validate(payload)
+
+
+def test_sdp_size_limit_counts_utf8_bytes_and_follows_the_context() -> None:
+    sdp = "v=0\r\n" + "é" * 600  # 1205 bytes, 605 characters
+    SdpRequest.model_validate({"meeting_id": "m", "to": SID, "sdp": sdp}, context={"max_sdp_bytes": 1205})
+    with pytest.raises(ValidationError, match="larger than 1204 bytes"):
+        SdpRequest.model_validate({"meeting_id": "m", "to": SID, "sdp": sdp}, context={"max_sdp_bytes": 1204})
+    with pytest.raises(ValidationError):
+        SdpRequest.model_validate({"meeting_id": "m", "to": SID, "sdp": "x" * (64 * 1024 + 1)})
+
+
+def test_ice_candidate_forms() -> None:
+    full = {"candidate": "candidate:1 1 udp 1 10.0.0.1 5000 typ host", "sdpMid": "0", "sdpMLineIndex": 0}
+    request = IceRequest.model_validate({"meeting_id": "m", "to": SID, "candidate": full})
+    assert request.candidate is not None and request.candidate.sdpMid == "0"
+    with_ufrag = {**full, "usernameFragment": "abcd"}
+    assert IceRequest.model_validate({"meeting_id": "m", "to": SID, "candidate": with_ufrag}).candidate
+    end = IceRequest.model_validate({"meeting_id": "m", "to": SID, "candidate": None})
+    assert end.candidate is None
+    empty = IceRequest.model_validate({"meeting_id": "m", "to": SID, "candidate": {"candidate": ""}})
+    assert empty.candidate is not None
+
+
+@pytest.mark.parametrize(
+    "candidate",
+    [
+        {"candidate": "candidate:1 1 udp 1 10.0.0.1 5000 typ host"},  # no sdpMid nor sdpMLineIndex
+        {"candidate": "c", "sdpMLineIndex": -1},
+        {"candidate": "c", "sdpMLineIndex": "0"},
+        {"candidate": 7, "sdpMid": "0"},
+        {"candidate": "x" * 3000, "sdpMid": "0"},
+        "candidate:1",
+    ],
+)
+def test_ice_candidate_rejects_bad_candidates(candidate: object) -> None:
+    with pytest.raises(ValidationError):
+        IceRequest.model_validate({"meeting_id": "m", "to": SID, "candidate": candidate})
+
+
+def test_ice_candidate_key_is_required() -> None:
+    with pytest.raises(ValidationError):
+        IceRequest.model_validate({"meeting_id": "m", "to": SID})
+
+
+def test_outbound_relays_use_from() -> None:
+    assert dump(SdpEvent(meeting_id="m", from_=SID, sdp="v=0")) == {"meeting_id": "m", "from": SID, "sdp": "v=0"}
+    assert dump(IceEvent(meeting_id="m", from_=SID, candidate=None)) == {
+        "meeting_id": "m",
+        "from": SID,
+        "candidate": None,
+    }
+
+
+def test_ack_shapes() -> None:
+    assert ack_ok() == {"ok": True, "data": {}}
+    assert ack_ok(JoinAck(meeting_id="m", peers=[], replica_id="r1")) == {
+        "ok": True,
+        "data": {"meeting_id": "m", "peers": [], "replica_id": "r1"},
+    }
+    assert ack_error(ErrorCode.NOT_IN_ROOM, "no") == {"ok": False, "error": {"code": "not_in_room", "message": "no"}}
