@@ -33,6 +33,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--min-video-frames", type=int, default=30, help="decoded video frames each peer must receive")
     parser.add_argument("--min-audio-frames", type=int, default=50, help="decoded audio frames each peer must receive")
     parser.add_argument("--replica-attempts", type=int, default=8, help="fresh guest connections tried to reach another replica")
+    parser.add_argument("--email-domain", default="probe.parley.example.com", help="domain of the two fresh accounts' e-mail addresses")
     parser.add_argument("--verbose", action="store_true", help="log aiortc/aioice/socket.io details on stderr")
     args = parser.parse_args(argv)
     for name in ("step_timeout", "ice_timeout", "media_timeout", "chat_timeout"):
@@ -54,6 +55,7 @@ def options_from(args: argparse.Namespace) -> ProbeOptions:
         min_video_frames=args.min_video_frames,
         min_audio_frames=args.min_audio_frames,
         replica_attempts=args.replica_attempts,
+        email_domain=args.email_domain,
     )
 
 

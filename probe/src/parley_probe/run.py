@@ -35,7 +35,8 @@ class ProbeOptions:
     signaling step; ``ice_timeout_s`` ICE connectivity; ``media_timeout_s`` waiting for
     ``min_video_frames``/``min_audio_frames`` decoded frames and one data-channel message *per
     peer*; ``chat_timeout_s`` live chat delivery. ``replica_attempts`` bounds how many fresh
-    guest connections are tried to land on a replica other than the host's.
+    guest connections are tried to land on a replica other than the host's. ``email_domain``
+    is the domain of the two fresh accounts' addresses (unique local parts per run).
     """
 
     base_url: str
@@ -46,6 +47,8 @@ class ProbeOptions:
     min_video_frames: int = 30
     min_audio_frames: int = 50
     replica_attempts: int = 8
+    # RFC 2606 reserves example.com; auth's validator refuses special-use names like .test
+    email_domain: str = "probe.parley.example.com"
 
 
 @dataclass
@@ -102,11 +105,11 @@ async def run_probe(options: ProbeOptions, stream: TextIO | None = None) -> Prob
     step_t = options.step_timeout_s
     host = Participant(
         "host", ApiClient(options.base_url, timeout_s=step_t),
-        f"probe-host-{run_id}@probe.parley.test", f"Probe host {run_id}",
+        f"probe-host-{run_id}@{options.email_domain}", f"Probe host {run_id}",
     )
     guest = Participant(
         "guest", ApiClient(options.base_url, timeout_s=step_t),
-        f"probe-guest-{run_id}@probe.parley.test", f"Probe guest {run_id}",
+        f"probe-guest-{run_id}@{options.email_domain}", f"Probe guest {run_id}",
     )
     pumps: list[asyncio.Task[None]] = []
     meeting_id: str | None = None
