@@ -1,13 +1,11 @@
 """auth against the real FerretDB and Kafka of the test stack, app run in-process."""
 
-import asyncio
 import hashlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from argon2 import PasswordHasher
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
@@ -18,10 +16,10 @@ from parley_auth.config import Settings
 from parley_auth.domain.keys import generate_pem
 from parley_auth.domain.passwords import Passwords
 from parley_auth.main import create_app
-from parley_events import ReceivedEvent, UserRegistered, decode
+from parley_events import UserRegistered
 from parley_events.topics import USERS
 from parley_security import JwksVerifier
-from parley_testing import Stack
+from parley_testing import Stack, TopicTail, tail_topic
 
 pytestmark = pytest.mark.integration
 
@@ -63,33 +61,10 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
-async def users_topic(stack: Stack) -> AsyncIterator[AIOKafkaConsumer]:
-    """A consumer of parley.users positioned at the end offsets noted before the test acts."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=stack.kafka_bootstrap_servers, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        assert USERS.name in await consumer.topics(), "topic parley.users does not exist"
-        partitions = [TopicPartition(USERS.name, p) for p in range(USERS.partitions)]
-        consumer.assign(partitions)
-        for partition, offset in (await consumer.end_offsets(partitions)).items():
-            consumer.seek(partition, offset)
-        yield consumer
-    finally:
-        await consumer.stop()
-
-
-async def _events_for(consumer: AIOKafkaConsumer, user_id: str, *, timeout_s: float = 15.0) -> list[ReceivedEvent]:
-    found: list[ReceivedEvent] = []
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while not found and asyncio.get_running_loop().time() < deadline:
-        batches = await consumer.getmany(timeout_ms=250)
-        for records in batches.values():
-            for record in records:
-                event = decode(record.value, dict(record.headers or []), record.key)
-                if event.subject == user_id:
-                    assert record.key == user_id.encode()
-                    found.append(event)
-    return found
+async def users_topic(stack: Stack) -> AsyncIterator[TopicTail]:
+    """parley.users read from the end offsets noted before the test registers anyone."""
+    async with tail_topic(stack.kafka_bootstrap_servers, USERS.name) as tail:
+        yield tail
 
 
 async def _register_and_login(client: httpx.AsyncClient) -> dict:
@@ -100,14 +75,14 @@ async def _register_and_login(client: httpx.AsyncClient) -> dict:
 
 
 async def test_register_publishes_user_registered(
-    client: httpx.AsyncClient, users_topic: AIOKafkaConsumer, db: AsyncDatabase
+    client: httpx.AsyncClient, users_topic: TopicTail, db: AsyncDatabase
 ) -> None:
     response = await client.post("/api/auth/register", json=ADA)
 
     assert response.status_code == 201
     body = response.json()
     assert body == {"user_id": body["user_id"], "email": "ada@example.com", "display_name": "Ada Lovelace"}
-    (event,) = await _events_for(users_topic, body["user_id"])
+    (event,) = await users_topic.events(subject=body["user_id"])
     assert event.type == "parley.auth.user.registered.v1"
     assert event.source == "/parley/auth"
     assert event.data == UserRegistered(user_id=body["user_id"], email="ada@example.com", display_name="Ada Lovelace")
