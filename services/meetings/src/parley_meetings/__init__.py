@@ -1,0 +1,1 @@
+"""Parley meetings: meetings, invitations, membership and the live roster."""

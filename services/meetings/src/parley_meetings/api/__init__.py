@@ -1,0 +1,1 @@
+"""HTTP API of meetings (docs/http-api.md, section meetings)."""

@@ -1,0 +1,96 @@
+"""Routes of ``/api/meetings`` (docs/http-api.md). Thin: parse, call the domain, shape.
+
+Every route needs ``Authorization: Bearer <access token>`` (401 otherwise). Errors are
+``{"detail": {"code", "message"}}``: 404 ``meeting_not_found``, 410 ``meeting_ended``,
+403 ``not_host`` / ``not_a_participant``.
+"""
+
+from fastapi import APIRouter, status
+
+from parley_meetings.api.deps import AppSettings, MeetingsService
+from parley_meetings.api.schemas import (
+    CreateMeetingRequest,
+    JoinResult,
+    MeetingList,
+    MeetingOut,
+    MembershipOut,
+    RosterOut,
+    RosterParticipant,
+)
+from parley_security import CurrentPrincipal
+
+router = APIRouter(prefix="/api/meetings", tags=["meetings"])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+async def create_meeting(
+    body: CreateMeetingRequest, principal: CurrentPrincipal, meetings: MeetingsService, settings: AppSettings
+) -> MeetingOut:
+    """Create a meeting; the caller becomes its host and first participant."""
+    meeting = await meetings.create(
+        host_id=principal.user_id,
+        host_name=principal.display_name,
+        title=body.title,
+        scheduled_start=body.scheduled_start,
+    )
+    return MeetingOut.of(meeting, settings.public_base_url)
+
+
+@router.get("")
+async def list_my_meetings(
+    principal: CurrentPrincipal, meetings: MeetingsService, settings: AppSettings
+) -> MeetingList:
+    """The caller's meetings (host or participant), newest first."""
+    found = await meetings.list_for(principal.user_id)
+    return MeetingList(meetings=[MeetingOut.of(m, settings.public_base_url) for m in found])
+
+
+@router.get("/{meeting_id}")
+async def get_meeting(
+    meeting_id: str, principal: CurrentPrincipal, meetings: MeetingsService, settings: AppSettings
+) -> MeetingOut:
+    """One meeting, for any signed-in user holding its id (the invite link)."""
+    return MeetingOut.of(await meetings.get(meeting_id), settings.public_base_url)
+
+
+@router.post("/{meeting_id}/join")
+async def join_meeting(
+    meeting_id: str, principal: CurrentPrincipal, meetings: MeetingsService, settings: AppSettings
+) -> JoinResult:
+    """Become a participant (idempotent); 410 when the meeting ended."""
+    meeting, role = await meetings.join(
+        meeting_id, user_id=principal.user_id, display_name=principal.display_name
+    )
+    return JoinResult(meeting=MeetingOut.of(meeting, settings.public_base_url), role=role)
+
+
+@router.post("/{meeting_id}/end")
+async def end_meeting(
+    meeting_id: str, principal: CurrentPrincipal, meetings: MeetingsService, settings: AppSettings
+) -> MeetingOut:
+    """End the meeting (host only; ending twice is harmless)."""
+    meeting = await meetings.end(meeting_id, user_id=principal.user_id)
+    return MeetingOut.of(meeting, settings.public_base_url)
+
+
+@router.get("/{meeting_id}/membership")
+async def get_membership(
+    meeting_id: str, principal: CurrentPrincipal, meetings: MeetingsService
+) -> MembershipOut:
+    """The caller's membership: asked by chat and signaling with the user's own token."""
+    meeting, role = await meetings.membership(meeting_id, user_id=principal.user_id)
+    return MembershipOut(
+        meeting_id=meeting.meeting_id, user_id=principal.user_id, role=role, status=meeting.status
+    )
+
+
+@router.get("/{meeting_id}/roster")
+async def get_roster(
+    meeting_id: str, principal: CurrentPrincipal, meetings: MeetingsService
+) -> RosterOut:
+    """Who is in the call now (participants only)."""
+    meeting = await meetings.roster(meeting_id, user_id=principal.user_id)
+    return RosterOut(
+        meeting_id=meeting.meeting_id,
+        participants=[RosterParticipant.of(entry) for entry in meeting.roster],
+    )

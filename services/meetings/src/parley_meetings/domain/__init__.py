@@ -1,0 +1,1 @@
+"""Meeting rules: who may create, join, end and see what."""

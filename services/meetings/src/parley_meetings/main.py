@@ -1,0 +1,99 @@
+"""The meetings ASGI app: ``uvicorn --factory parley_meetings.main:create_app``.
+
+Tests may set ``app.state.verifier`` (a :class:`parley_security.JwksVerifier`) before the
+lifespan starts; otherwise one is built from the settings.
+"""
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+from pymongo import AsyncMongoClient
+
+from parley_events import ReceivedEvent
+from parley_meetings.api.errors import install_error_handlers
+from parley_meetings.api.routes import router as api_router
+from parley_meetings.config import Settings
+from parley_meetings.domain.service import Meetings
+from parley_meetings.messaging import (
+    add_participant_consumer,
+    build_router,
+    kafka_ready,
+    outbox_relay,
+    stop_task,
+)
+from parley_meetings.metrics import MeetingsMetrics
+from parley_meetings.repository import MeetingRepository
+from parley_observability import (
+    HttpMetrics,
+    HttpMetricsMiddleware,
+    configure_logging,
+    health_router,
+    metrics_router,
+)
+from parley_security import JwksVerifier
+
+SERVICE = "meetings"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app: API, health, metrics, Kafka consumer and outbox relay.
+
+    ``/readyz`` checks MongoDB (``ping``) and Kafka (cluster metadata). It does not check
+    the JWKS of auth: tokens verify with cached keys while auth restarts, and a meetings
+    replica that cannot verify a token answers 401 for that request only.
+    """
+    settings = settings or Settings()
+    configure_logging(SERVICE, settings.log_level)
+    registry = CollectorRegistry()
+    metrics = MeetingsMetrics(registry)
+    kafka = build_router(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        mongo: AsyncMongoClient = AsyncMongoClient(settings.mongo_uri, tz_aware=True)
+        app.state.mongo = mongo
+        if getattr(app.state, "verifier", None) is None:
+            app.state.verifier = JwksVerifier(
+                settings.jwks_url, issuer=settings.jwt_issuer, audience=settings.jwt_audience
+            )
+        repository = MeetingRepository(mongo[settings.mongo_database])
+        await repository.ensure_indexes()
+        app.state.relay = outbox_relay(kafka, [repository.outbox_view()], settings.outbox_poll_interval_s)
+        app.state.meetings = Meetings(repository, metrics, notify=app.state.relay.notify)
+        try:
+            yield  # the Kafka router's lifespan (nested) starts the broker, then the relay
+        finally:
+            await app.state.verifier.aclose()
+            await mongo.close()
+
+    @kafka.after_startup
+    async def start_relay(app: FastAPI) -> None:
+        app.state.relay_task = asyncio.create_task(app.state.relay.run(), name="outbox-relay")
+
+    @kafka.on_broker_shutdown
+    async def stop_relay(app: FastAPI) -> None:
+        await stop_task(app.state.relay_task)
+
+    app = FastAPI(title="Parley meetings", version="1", lifespan=lifespan)
+    app.state.settings = settings
+
+    async def handle(event: ReceivedEvent) -> str:
+        return await app.state.meetings.apply_participant_event(event)
+
+    add_participant_consumer(
+        kafka, settings, handle, on_malformed=metrics.roster_events.labels("other", "malformed").inc
+    )
+
+    async def mongo_ready() -> None:
+        await app.state.mongo.admin.command("ping")
+
+    app.add_middleware(HttpMetricsMiddleware, metrics=HttpMetrics(SERVICE, registry))
+    install_error_handlers(app)
+    app.include_router(api_router)
+    app.include_router(health_router({"mongo": mongo_ready, "kafka": lambda: kafka_ready(kafka)}))
+    app.include_router(metrics_router(registry))
+    app.include_router(kafka)
+    return app

@@ -1,0 +1,94 @@
+"""Kafka: the FastStream router, the roster consumer and the outbox relay.
+
+Consumes ``participant.joined`` / ``participant.left`` (CloudEvents, :mod:`parley_events`)
+from ``parley.participants`` in the consumer group ``settings.kafka_consumer_group``. A record
+is acknowledged (offset committed) only after it was processed; on a processing error it is
+redelivered (FastStream ``AckPolicy.NACK_ON_ERROR`` seeks back to it). A record that is not a
+valid Parley event is logged, counted and skipped. Publishes this service's events only from
+its outbox, through :class:`parley_events.OutboxRelay`.
+"""
+
+import asyncio
+import contextlib
+import logging
+import warnings
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from faststream import AckPolicy
+from faststream.message import StreamMessage
+
+from parley_events import EventDecodeError, OutboxRelay, ReceivedEvent, kafka_publisher, received_event
+from parley_events.topics import PARTICIPANTS
+from parley_meetings.config import Settings
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)  # "moved to faststream_fastapi"
+    from faststream.kafka.fastapi import KafkaMessage, KafkaRouter
+
+log = logging.getLogger(__name__)
+
+ParticipantHandler = Callable[[ReceivedEvent], Awaitable[object]]
+
+
+async def _raw_body(message: StreamMessage[object]) -> bytes:
+    """Keep the record's bytes as they are: decoding is :func:`parley_events.received_event`'s
+    job, so a malformed record reaches the handler (and is skipped) instead of failing in
+    FastStream's JSON decoder and being redelivered forever."""
+    return message.body
+
+
+def build_router(settings: Settings) -> KafkaRouter:
+    """The FastStream router (its broker starts and stops with the app; AsyncAPI at ``/asyncapi``)."""
+    return KafkaRouter(
+        settings.kafka_bootstrap_servers,
+        client_id=f"parley-meetings-{settings.instance_id}",
+        schema_url="/asyncapi",
+        description="Parley meetings: meeting.* events, roster from participant.* events",
+    )
+
+
+def add_participant_consumer(
+    router: KafkaRouter,
+    settings: Settings,
+    handle: ParticipantHandler,
+    on_malformed: Callable[[], None],
+) -> None:
+    """Subscribe ``handle`` to ``parley.participants`` (consumer group from settings)."""
+
+    @router.subscriber(
+        PARTICIPANTS.name,
+        group_id=settings.kafka_consumer_group,
+        auto_offset_reset=settings.kafka_auto_offset_reset,
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        decoder=_raw_body,
+        title="participants",
+        description="participant.joined / participant.left: keeps each meeting's roster",
+    )
+    async def on_participant_event(message: KafkaMessage) -> None:
+        try:
+            event = received_event(message)
+        except EventDecodeError as exc:
+            log.warning("skipping a malformed record on %s: %s", PARTICIPANTS.name, exc)
+            on_malformed()
+            return
+        await handle(event)
+
+
+def outbox_relay(router: KafkaRouter, collections: list[Any], poll_interval_s: float) -> OutboxRelay:
+    """An :class:`OutboxRelay` over ``collections`` publishing through the router's broker
+    (run it once the broker started)."""
+    return OutboxRelay(collections, kafka_publisher(router.broker), poll_interval_s=poll_interval_s)
+
+
+async def stop_task(task: asyncio.Task[None]) -> None:
+    """Cancel ``task`` and wait for it to finish."""
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def kafka_ready(router: KafkaRouter) -> None:
+    """Readiness check: raises unless the Kafka cluster answers."""
+    if not await router.broker.ping(timeout=1.5):
+        raise ConnectionError("Kafka does not answer")

@@ -1,0 +1,29 @@
+"""Service-specific Prometheus metrics of meetings (listed in docs/metrics.md)."""
+
+from prometheus_client import CollectorRegistry, Counter
+
+
+class MeetingsMetrics:
+    """Counters registered in the app's own ``registry``."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.created = Counter(
+            "parley_meetings_created_total", "Meetings created.", registry=registry
+        )
+        self.joins = Counter(
+            "parley_meetings_joins_total",
+            "Users who became participants of a meeting (repeat joins not counted).",
+            registry=registry,
+        )
+        self.ended = Counter(
+            "parley_meetings_ended_total",
+            "Meetings ended by their host (ending an ended meeting not counted).",
+            registry=registry,
+        )
+        self.roster_events = Counter(
+            "parley_meetings_roster_events_total",
+            "participant.* events consumed, by type (joined, left, other) and outcome "
+            "(applied, ignored, duplicate, malformed).",
+            ("type", "outcome"),
+            registry=registry,
+        )

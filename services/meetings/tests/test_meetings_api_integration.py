@@ -1,0 +1,222 @@
+"""The meetings HTTP API against the real FerretDB and Kafka of the test stack."""
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from parley_events import MeetingCreated, MeetingEnded
+from parley_events.topics import MEETINGS
+from parley_testing import TokenIssuer, tail_topic
+
+pytestmark = pytest.mark.integration
+
+
+async def test_create_returns_the_meeting_and_publishes_meeting_created(client, stack) -> None:
+    async with tail_topic(stack.kafka_bootstrap_servers, MEETINGS.name) as tail:
+        meeting = await client.create("alice", "Weekly sync", scheduled_start="2030-05-01T09:30:00+02:00")
+        events = await tail.events(subject=meeting["meeting_id"])
+
+    assert re.fullmatch(r"[a-z]{4}-[a-z]{4}-[a-z]{4}", meeting["meeting_id"])
+    assert meeting["invite_url"] == f"http://parley.test/m/{meeting['meeting_id']}"
+    assert meeting["title"] == "Weekly sync"
+    assert meeting["host_id"] == "alice"
+    assert meeting["status"] == "active"
+    assert meeting["ended_at"] is None
+    assert datetime.fromisoformat(meeting["scheduled_start"]) == datetime(2030, 5, 1, 7, 30, tzinfo=UTC)
+    assert len(events) == 1
+    event = events[0]
+    assert event.type == "parley.meetings.meeting.created.v1"
+    assert event.source == "/parley/meetings"
+    assert isinstance(event.data, MeetingCreated)
+    assert event.data.host_id == "alice"
+    assert event.data.title == "Weekly sync"
+    assert event.data.created_at == datetime.fromisoformat(meeting["created_at"])
+
+
+async def test_get_and_list_mine_newest_first(client) -> None:
+    first = await client.create("alice", "First")
+    second = await client.create("alice", "Second")
+    other = await client.create("bob", "Bob's")
+
+    got = await client.http.get(f"/api/meetings/{first['meeting_id']}", headers=client.auth("carol"))
+    assert got.status_code == 200
+    assert got.json() == first
+
+    mine = await client.http.get("/api/meetings", headers=client.auth("alice"))
+    assert [m["meeting_id"] for m in mine.json()["meetings"]] == [second["meeting_id"], first["meeting_id"]]
+
+    await client.http.post(f"/api/meetings/{other['meeting_id']}/join", headers=client.auth("alice"))
+    mine = await client.http.get("/api/meetings", headers=client.auth("alice"))
+    assert [m["meeting_id"] for m in mine.json()["meetings"]] == [
+        other["meeting_id"], second["meeting_id"], first["meeting_id"]
+    ]
+
+    missing = await client.http.get("/api/meetings/nope-nope-nope", headers=client.auth("alice"))
+    assert missing.status_code == 404
+    assert missing.json()["detail"]["code"] == "meeting_not_found"
+
+
+async def test_join_makes_a_participant_and_twice_is_harmless(client) -> None:
+    meeting = await client.create("alice")
+    mid = meeting["meeting_id"]
+
+    for _ in range(2):
+        joined = await client.http.post(f"/api/meetings/{mid}/join", headers=client.auth("bob"))
+        assert joined.status_code == 200
+        assert joined.json() == {"meeting": meeting, "role": "participant"}
+
+    host = await client.http.post(f"/api/meetings/{mid}/join", headers=client.auth("alice"))
+    assert host.json()["role"] == "host"
+
+    doc = await client.collection().find_one({"_id": mid})
+    assert [(p["user_id"], p["role"]) for p in doc["participants"]] == [("alice", "host"), ("bob", "participant")]
+
+    missing = await client.http.post("/api/meetings/nope-nope-nope/join", headers=client.auth("bob"))
+    assert missing.status_code == 404
+
+
+async def test_membership_answers_200_403_404(client) -> None:
+    mid = (await client.create("alice"))["meeting_id"]
+    await client.http.post(f"/api/meetings/{mid}/join", headers=client.auth("bob"))
+
+    host = await client.http.get(f"/api/meetings/{mid}/membership", headers=client.auth("alice"))
+    assert host.status_code == 200
+    assert host.json() == {"meeting_id": mid, "user_id": "alice", "role": "host", "status": "active"}
+    bob = await client.http.get(f"/api/meetings/{mid}/membership", headers=client.auth("bob"))
+    assert bob.json() == {"meeting_id": mid, "user_id": "bob", "role": "participant", "status": "active"}
+
+    stranger = await client.http.get(f"/api/meetings/{mid}/membership", headers=client.auth("mallory"))
+    assert stranger.status_code == 403
+    assert stranger.json()["detail"]["code"] == "not_a_participant"
+
+    missing = await client.http.get("/api/meetings/nope-nope-nope/membership", headers=client.auth("bob"))
+    assert missing.status_code == 404
+    assert missing.json()["detail"]["code"] == "meeting_not_found"
+
+
+async def test_end_by_a_non_host_is_refused_changes_nothing_and_publishes_nothing(client, stack) -> None:
+    meeting = await client.create("alice")
+    mid = meeting["meeting_id"]
+    await client.http.post(f"/api/meetings/{mid}/join", headers=client.auth("bob"))
+    collection = client.collection()
+    await client.outbox_drained(mid)  # meeting.created is published
+    before = await collection.find_one({"_id": mid})
+
+    async with tail_topic(stack.kafka_bootstrap_servers, MEETINGS.name) as tail:
+        for user in ("bob", "mallory"):
+            refused = await client.http.post(f"/api/meetings/{mid}/end", headers=client.auth(user))
+            assert refused.status_code == 403
+            assert refused.json()["detail"]["code"] == "not_host"
+        assert await tail.events(subject=mid, timeout_s=1.5) == []
+
+    assert await collection.find_one({"_id": mid}) == before
+    got = await client.http.get(f"/api/meetings/{mid}", headers=client.auth("bob"))
+    assert got.json() == meeting
+
+
+async def test_end_by_the_host_publishes_meeting_ended_once(client, stack) -> None:
+    mid = (await client.create("alice"))["meeting_id"]
+    await client.http.post(f"/api/meetings/{mid}/join", headers=client.auth("bob"))
+    await client.outbox_drained(mid)
+
+    async with tail_topic(stack.kafka_bootstrap_servers, MEETINGS.name) as tail:
+        ended = await client.http.post(f"/api/meetings/{mid}/end", headers=client.auth("alice"))
+        assert ended.status_code == 200
+        body = ended.json()
+        assert body["status"] == "ended"
+        assert body["ended_at"] is not None
+        again = await client.http.post(f"/api/meetings/{mid}/end", headers=client.auth("alice"))
+        assert again.status_code == 200
+        assert again.json() == body
+        events = await tail.events(subject=mid, count=2, timeout_s=2)
+
+    assert len(events) == 1
+    assert isinstance(events[0].data, MeetingEnded)
+    assert events[0].data.ended_by == "alice"
+    assert events[0].data.ended_at == datetime.fromisoformat(body["ended_at"])
+
+    late = await client.http.post(f"/api/meetings/{mid}/join", headers=client.auth("carol"))
+    assert late.status_code == 410
+    assert late.json()["detail"]["code"] == "meeting_ended"
+    rejoin = await client.http.post(f"/api/meetings/{mid}/join", headers=client.auth("bob"))
+    assert rejoin.status_code == 410
+    membership = await client.http.get(f"/api/meetings/{mid}/membership", headers=client.auth("bob"))
+    assert membership.json()["status"] == "ended"
+    missing = await client.http.post("/api/meetings/nope-nope-nope/end", headers=client.auth("alice"))
+    assert missing.status_code == 404
+
+
+@pytest.mark.parametrize(
+    "make_headers",
+    [
+        lambda issuer: {},
+        lambda issuer: {"Authorization": "Bearer not-a-jwt"},
+        lambda issuer: {"Authorization": f"Bearer {issuer.issue('alice', ttl_s=-60)}"},
+        lambda issuer: {"Authorization": f"Bearer {TokenIssuer().issue('alice')}"},
+        lambda issuer: {"Authorization": f"Bearer {issuer.issue('alice', aud='other')}"},
+    ],
+    ids=["missing", "malformed", "expired", "forged", "wrong-audience"],
+)
+async def test_bad_tokens_get_401(client, make_headers) -> None:
+    mid = (await client.create("alice"))["meeting_id"]
+    headers = make_headers(client.issuer)
+    for method, path in [
+        ("POST", "/api/meetings"),
+        ("GET", "/api/meetings"),
+        ("GET", f"/api/meetings/{mid}"),
+        ("POST", f"/api/meetings/{mid}/join"),
+        ("POST", f"/api/meetings/{mid}/end"),
+        ("GET", f"/api/meetings/{mid}/membership"),
+        ("GET", f"/api/meetings/{mid}/roster"),
+    ]:
+        body = {"title": "x"} if method == "POST" else None
+        response = await client.http.request(method, path, json=body, headers=headers)
+        assert response.status_code == 401, (path, response.text)
+        assert response.headers["www-authenticate"] == "Bearer"
+    still = await client.http.get(f"/api/meetings/{mid}", headers=client.auth("alice"))
+    assert still.json()["status"] == "active"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"title": ""},
+        {"title": "   "},
+        {"title": "x" * 201},
+        {"title": 42},
+        {"title": "ok", "scheduled_start": "tomorrow"},
+        {"title": "ok", "scheduled_start": "2030-05-01T09:30:00"},
+        {"title": "ok", "unexpected": True},
+    ],
+)
+async def test_bad_bodies_get_422_and_store_nothing(client, body) -> None:
+    response = await client.http.post("/api/meetings", json=body, headers=client.auth("alice"))
+    assert response.status_code == 422
+    assert isinstance(response.json()["detail"], list)
+    mine = await client.http.get("/api/meetings", headers=client.auth("alice"))
+    assert mine.json() == {"meetings": []}
+
+
+async def test_health_readiness_and_metrics(client) -> None:
+    assert (await client.http.get("/healthz")).json() == {"status": "ok"}
+    ready = await client.http.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["checks"] == {"mongo": "ok", "kafka": "ok"}
+
+    mid = (await client.create("alice"))["meeting_id"]
+    await client.http.post(f"/api/meetings/{mid}/end", headers=client.auth("alice"))
+    text = (await client.http.get("/metrics")).text
+    assert "parley_meetings_created_total 1.0" in text
+    assert "parley_meetings_ended_total 1.0" in text
+    assert 'route="/api/meetings/{meeting_id}/end"' in text
+    assert mid not in text
+
+
+async def test_scheduled_start_is_optional_and_title_trimmed(client) -> None:
+    meeting = await client.create("alice", "  Retro  ")
+    assert meeting["title"] == "Retro"
+    assert meeting["scheduled_start"] is None
+    created = datetime.fromisoformat(meeting["created_at"])
+    assert abs(created - datetime.now(UTC)) < timedelta(minutes=1)
