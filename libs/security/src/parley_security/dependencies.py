@@ -1,7 +1,8 @@
 """FastAPI dependencies: the signed-in principal from ``Authorization: Bearer <token>``.
 
 The app stores its :class:`JwksVerifier` as ``app.state.verifier`` in ``create_app``.
-Errors: 401 with ``WWW-Authenticate: Bearer`` (RFC 6750 §3) for a missing or invalid token.
+Errors: 401 ``{"detail": {"code": "unauthorized", "message"}}`` with
+``WWW-Authenticate: Bearer`` (RFC 6750 §3) for a missing or invalid token.
 """
 
 from typing import Annotated
@@ -16,7 +17,9 @@ _bearer = HTTPBearer(auto_error=False)
 
 def _unauthorized(detail: str) -> HTTPException:
     return HTTPException(
-        status.HTTP_401_UNAUTHORIZED, detail=detail, headers={"WWW-Authenticate": "Bearer"}
+        status.HTTP_401_UNAUTHORIZED,
+        detail={"code": "unauthorized", "message": detail},
+        headers={"WWW-Authenticate": "Bearer"},
     )
 
 
