@@ -68,12 +68,13 @@ class Stack:
 
     name: str
     base: int
+    root: Path = REPO / ".stack"
 
     @classmethod
     def named(cls, name: str, base: int | None = None) -> Stack:
         if base is None:
             env = os.environ.get("PARLEY_PORT_BASE")
-            base = int(env) if env else DEFAULT_BASES.get(name, 38000)
+            base = int(env) if env else DEFAULT_BASES.get(name, 48000)
         return cls(name=name, base=base)
 
     def port(self, what: str) -> int:
@@ -89,7 +90,7 @@ class Stack:
     # directories -------------------------------------------------------------------------
     @property
     def dir(self) -> Path:
-        return REPO / ".stack" / self.name
+        return self.root / self.name
 
     @property
     def data(self) -> Path:

@@ -1,0 +1,162 @@
+"""The rendered configuration of a local stack, checked without starting anything."""
+
+from __future__ import annotations
+
+import configparser
+import json
+import re
+import shutil
+import subprocess
+
+import pytest
+import yaml
+
+import render
+from components import GROUPS, SERVICES, all_components, select
+from layout import OFFSETS, Stack
+
+PREFIXES = {
+    "/api/auth": "auth",
+    "/api/meetings": "meetings",
+    "/api/chat": "chat",
+    "/api/turn": "turn-config",
+    "/socket.io": "signaling",
+}
+
+
+def test_promtool_accepts_the_prometheus_config(rendered):
+    promtool = shutil.which("promtool") or "/usr/bin/promtool"
+    result = subprocess.run(
+        [promtool, "check", "config", str(render.prometheus_config(rendered))],
+        capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_prometheus_scrapes_every_service_instance_directly(rendered):
+    conf = yaml.safe_load(render.prometheus_config(rendered).read_text())
+    assert conf["global"]["scrape_interval"] == "5s"
+    seen = {}
+    for job in conf["scrape_configs"]:
+        for sc in job["static_configs"]:
+            (target,) = sc["targets"]
+            seen[sc["labels"]["instance"]] = (sc["labels"]["service"], target)
+    assert seen == {
+        name: ("signaling" if name.startswith("signaling") else name,
+               f"127.0.0.1:{rendered.port(name)}")
+        for name in SERVICES
+    }
+
+
+def test_traefik_routes_exactly_the_public_prefixes(rendered):
+    dyn = yaml.safe_load(render.traefik_dynamic(rendered).read_text())["http"]
+    routes = {}
+    for router in dyn["routers"].values():
+        (prefix,) = re.fullmatch(r"PathPrefix\(`([^`]+)`\)", router["rule"]).groups()
+        routes[prefix] = router["service"]
+        assert router["entryPoints"] == ["web"]
+    assert routes == PREFIXES
+    assert "middlewares" not in dyn  # no prefix stripping: services get the full path
+    assert not any("metrics" in p for p in routes)
+
+
+def test_traefik_backends_and_sticky_signaling(rendered):
+    services = yaml.safe_load(render.traefik_dynamic(rendered).read_text())["http"]["services"]
+    urls = {name: [s["url"] for s in svc["loadBalancer"]["servers"]]
+            for name, svc in services.items()}
+    assert urls["signaling"] == [rendered.url("signaling-1"), rendered.url("signaling-2")]
+    for name in ("auth", "meetings", "chat", "turn-config"):
+        assert urls[name] == [rendered.url(name)]
+    cookie = services["signaling"]["loadBalancer"]["sticky"]["cookie"]
+    assert cookie["name"] == "parley_signaling" and cookie["httpOnly"] is True
+
+
+def test_traefik_static_config_exposes_no_api(rendered):
+    static = yaml.safe_load(render.traefik_static(rendered).read_text())
+    assert "api" not in static
+    assert static["entryPoints"]["web"]["address"] == f"127.0.0.1:{rendered.base}"
+    assert static["entryPoints"]["ping"]["address"] == f"127.0.0.1:{rendered.base + 1}"
+    assert static["ping"]["entryPoint"] == "ping"
+
+
+def test_coturn_config_is_a_loopback_test_config_sharing_turn_configs_secret(rendered):
+    text = (rendered.conf / "coturn" / "turnserver.test.conf").read_text()
+    assert "TEST CONFIGURATION" in text and "never be used in production" in text.lower()
+    opts = dict(
+        (line.split("=", 1) + [""])[:2]
+        for line in text.splitlines() if line and not line.startswith("#")
+    )
+    assert "allow-loopback-peers" in opts and "use-auth-secret" in opts
+    assert opts["listening-port"] == str(rendered.port("coturn"))
+    assert (opts["min-port"], opts["max-port"]) == tuple(map(str, rendered.relay_range))
+    env = (rendered.conf / "env" / "turn-config.env").read_text()
+    assert f"PARLEY_TURN_SECRET='{opts['static-auth-secret']}'" in env
+    assert re.fullmatch(r"[0-9a-f]{64}", opts["static-auth-secret"])
+
+
+def test_service_env_files(rendered):
+    def env(name):
+        text = (rendered.conf / "env" / f"{name}.env").read_text()
+        return {k: v.strip("'") for k, v in (l.split("=", 1) for l in text.splitlines())}
+
+    auth = env("auth")
+    assert auth["PARLEY_MONGO_DATABASE"] == "auth"
+    assert auth["PARLEY_KAFKA_BOOTSTRAP_SERVERS"] == f"127.0.0.1:{rendered.port('kafka')}"
+    assert (rendered.secrets / "jwt-ed25519.pem").read_text().startswith("-----BEGIN PRIVATE KEY")
+    sig = env("signaling-2")
+    assert sig["PARLEY_INSTANCE_ID"] == "signaling-2"
+    assert json.loads(sig["PARLEY_ALLOWED_ORIGINS"]) == [
+        f"http://127.0.0.1:{rendered.base}", f"http://localhost:{rendered.base}"]
+    turn = env("turn-config")
+    assert json.loads(turn["PARLEY_STUN_URLS"]) == [f"stun:127.0.0.1:{rendered.port('coturn')}"]
+
+
+def test_supervisord_orders_and_gates_the_components(rendered):
+    cp = configparser.RawConfigParser()
+    cp.read(rendered.supervisor_conf)
+    programs = {s.split(":", 1)[1]: cp[s] for s in cp.sections() if s.startswith("program:")}
+    assert set(programs) == set(GROUPS["all"])
+    prio = {n: int(p["priority"]) for n, p in programs.items()}
+    assert prio["kafka"] < prio["kafka-topics"] < prio["auth"] < prio["meetings"] < prio["traefik"]
+    assert prio["prometheus"] == prio["traefik"] == max(prio.values())
+    meetings = programs["meetings"]["command"]
+    assert "--topics" in meetings and f"127.0.0.1:{rendered.port('auth')}/healthz" in meetings
+    assert f"--tcp 127.0.0.1:{rendered.port('ferretdb')}" in meetings
+    for name in SERVICES:
+        real = programs[name]["command"].split(" -- ", 1)[1]
+        assert "uvicorn --factory parley_" in real and f"--port {rendered.port(name)}" in real
+
+
+def test_only_infra_drops_gates_on_absent_services(tmp_path):
+    s = Stack(name="unit", base=58000, root=tmp_path)
+    import supervisor_conf
+
+    selected = select(s, "infra")
+    assert set(selected) == set(GROUPS["infra"])
+    assert "wait_for.py" not in " ".join(supervisor_conf.program_command(selected["traefik"], selected))
+    with pytest.raises(SystemExit):
+        select(s, "nonsense")
+
+
+def test_kafka_properties(rendered):
+    props = dict(
+        line.split("=", 1)
+        for line in (rendered.conf / "kafka" / "server.properties").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+    assert props["auto.create.topics.enable"] == "false"
+    assert props["offsets.topic.replication.factor"] == "1"
+    assert props["transaction.state.log.replication.factor"] == "1"
+    assert props["group.initial.rebalance.delay.ms"] == "0"
+    assert props["listeners"] == (f"PLAINTEXT://127.0.0.1:{rendered.port('kafka')},"
+                                  f"CONTROLLER://127.0.0.1:{rendered.port('kafka_controller')}")
+
+
+def test_dev_and_test_stacks_do_not_share_ports_or_dirs():
+    dev, test = Stack(name="dev", base=18000), Stack(name="test", base=28000)
+    dev_ports = set(dev.all_ports()) | set(range(*dev.relay_range))
+    test_ports = set(test.all_ports()) | set(range(*test.relay_range))
+    assert not dev_ports & test_ports
+    assert dev.dir != test.dir
+    assert len(set(OFFSETS.values())) == len(OFFSETS)
+    assert len(all_components(dev)) == len(GROUPS["all"])

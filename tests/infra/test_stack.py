@@ -1,0 +1,114 @@
+"""The running test stack (``$PARLEY_STACK_FILE``): every component answers as configured."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import struct
+import time
+import uuid
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.integration
+
+SERVICE_INSTANCES = {"auth", "meetings", "chat", "turn-config", "signaling-1", "signaling-2"}
+
+
+async def test_kafka_has_every_topic_with_its_partitions_and_retention(stack_info):
+    from aiokafka.admin import AIOKafkaAdminClient
+    from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+    from parley_events.topics import TOPICS
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=stack_info["kafka"]["bootstrap_servers"])
+    await admin.start()
+    try:
+        described = {t["topic"]: t for t in await admin.describe_topics([t.name for t in TOPICS])}
+        configs = await admin.describe_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, t.name) for t in TOPICS]
+        )
+    finally:
+        await admin.close()
+    retention = {}
+    for response in configs:
+        for _err, _msg, _type, name, entries in response.resources:
+            retention[name] = next(e[1] for e in entries if e[0] == "retention.ms")
+    for spec in TOPICS:
+        assert len(described[spec.name]["partitions"]) == spec.partitions, spec.name
+        assert retention[spec.name] == str(spec.retention_ms), spec.name
+
+
+async def test_mongo_wire_server_stores_and_finds(stack_info):
+    from pymongo import AsyncMongoClient
+
+    client = AsyncMongoClient(stack_info["mongo"]["uri"], serverSelectionTimeoutMS=5000)
+    try:
+        coll = client["infra_tests"]["things"]
+        key = uuid.uuid4().hex
+        await coll.insert_one({"key": key, "n": 1})
+        found = await coll.find_one({"key": key})
+        assert found is not None and found["n"] == 1
+    finally:
+        await client.close()
+
+
+def test_coturn_answers_a_stun_binding_request(stack_info):
+    host, port = stack_info["coturn"]["host"], stack_info["coturn"]["port"]
+    txid = os.urandom(12)
+    request = struct.pack("!HHI12s", 0x0001, 0, 0x2112A442, txid)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(3)
+        s.sendto(request, (host, port))
+        data, _ = s.recvfrom(2048)
+    msg_type, _length, cookie, rx_txid = struct.unpack("!HHI12s", data[:20])
+    assert (msg_type, cookie, rx_txid) == (0x0101, 0x2112A442, txid)
+
+
+def test_prometheus_scrapes_every_service_instance_up(stack_info):
+    url = stack_info["prometheus"]["url"] + "/api/v1/targets"
+    deadline = time.monotonic() + 30
+    health: dict[str, str] = {}
+    while time.monotonic() < deadline:
+        targets = httpx.get(url, timeout=5).json()["data"]["activeTargets"]
+        health = {t["labels"]["instance"]: t["health"] for t in targets}
+        if set(health) >= SERVICE_INSTANCES and all(
+            health[i] == "up" for i in SERVICE_INSTANCES
+        ):
+            break
+        time.sleep(1)
+    assert {i: health.get(i) for i in SERVICE_INSTANCES} == {i: "up" for i in SERVICE_INSTANCES}
+    by_instance = {t["labels"]["instance"]: t["labels"] for t in targets}
+    assert by_instance["signaling-2"]["service"] == "signaling"
+
+
+def test_traefik_does_not_expose_metrics(stack_info):
+    base = stack_info["traefik"]["base_url"]
+    for path in ("/metrics", "/api/auth/metrics", "/dashboard/", "/api/rawdata"):
+        assert httpx.get(base + path, timeout=5).status_code == 404, path
+
+
+def test_traefik_routes_to_auth_with_the_full_path(stack_info):
+    base = stack_info["traefik"]["base_url"]
+    resp = httpx.get(base + "/api/auth/.well-known/jwks.json", timeout=5)
+    assert resp.status_code == 200
+    assert resp.json()["keys"]
+
+
+def test_traefik_ping_and_prometheus_ready(stack_info):
+    assert httpx.get(stack_info["traefik"]["ping_url"], timeout=5).status_code == 200
+    assert httpx.get(stack_info["prometheus"]["url"] + "/-/ready", timeout=5).status_code == 200
+
+
+def test_every_service_is_ready(stack_info):
+    for name, svc in stack_info["services"].items():
+        resp = httpx.get(svc["url"] + "/readyz", timeout=5)
+        assert resp.status_code == 200, f"{name}: {resp.status_code} {resp.text[:200]}"
+
+
+def test_sticky_cookie_on_socket_io(stack_info):
+    base = stack_info["traefik"]["base_url"]
+    resp = httpx.get(base + "/socket.io/?EIO=4&transport=polling", timeout=5)
+    cookie = resp.headers.get("set-cookie", "")
+    assert "parley_signaling=" in cookie and "HttpOnly" in cookie, cookie
