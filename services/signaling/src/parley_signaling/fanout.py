@@ -155,6 +155,11 @@ class KafkaFanoutManager(AsyncPubSubManager):
         self._snapshots: dict[str, list[PeerEntry]] = {}
         self._heartbeat_task: asyncio.Task[None] | None = None
         self._started = False
+        self._sync_timeout_s = 2 * heartbeat_s
+        self._awaiting_snapshots: set[str] = set()
+        self._synced = asyncio.Event()
+        #: The replicas heard on the topic when this one started, whose snapshots it awaited.
+        self.started_with: frozenset[str] = frozenset()
         metrics.track_directory(
             local=lambda: len(self.directory.entries_of(self.replica_id)),
             remote=lambda: len(self.directory) - len(self.directory.entries_of(self.replica_id)),
@@ -166,9 +171,12 @@ class KafkaFanoutManager(AsyncPubSubManager):
         """Not used: python-socketio calls it on the first connection; :meth:`start` starts."""
 
     async def start(self) -> None:
-        """Connect to Kafka, read from the end of the topic, start listening, say ``hello``.
+        """Connect to Kafka, start listening at the end of the topic, learn the other replicas' rooms.
 
-        Raises when Kafka or the topic is unavailable.
+        The replicas heard on the topic within the expiry window are the live ones; after
+        ``hello``, this waits (at most two heartbeat intervals) until each has answered with
+        its snapshot, so that the first ``join`` here already sees every room. Raises when
+        Kafka or the topic is unavailable.
         """
         client_id = f"parley-signaling-fanout-{self.replica_id}"
         producer = AIOKafkaProducer(
@@ -190,14 +198,65 @@ class KafkaFanoutManager(AsyncPubSubManager):
             raise RuntimeError(f"fan-out topic {self.channel!r} has no partitions")
         assignment = [TopicPartition(self.channel, p) for p in sorted(partitions)]
         consumer.assign(assignment)
-        await consumer.seek_to_end(*assignment)
-        for tp in assignment:  # resolve the positions now: nothing published from here is missed
-            await consumer.position(tp)
+        live = await self._recently_heard(consumer, assignment)
         self.server.manager_initialized = True
         AsyncPubSubManager.initialize(self)  # starts self._thread (reads _listen)
         self._started = True
+        self.started_with = frozenset(live)
+        self._awaiting_snapshots = set(live)
+        if not live:
+            self._synced.set()
         await self._send(DirectoryHello(host_id=self.host_id, replica_id=self.replica_id))
         self._heartbeat_task = asyncio.create_task(self._heartbeat_loop())
+        try:
+            await asyncio.wait_for(self._synced.wait(), self._sync_timeout_s)
+        except TimeoutError:
+            log.warning(
+                "no directory snapshot from %s within %.1fs; starting without their rooms",
+                sorted(self._awaiting_snapshots),
+                self._sync_timeout_s,
+            )
+
+    async def _recently_heard(self, consumer: AIOKafkaConsumer, assignment: list[TopicPartition]) -> set[str]:
+        """Replicas that spoke on the topic within the expiry window; leaves the consumer at the end.
+
+        Reads the last ``HEARTBEATS_TO_EXPIRY`` heartbeat intervals of the topic (only to learn
+        who is alive: nothing in it is applied), then positions every partition at the end as
+        it was on entry, so that every record published from then on is read.
+        """
+        end = await consumer.end_offsets(assignment)
+        window_ms = int(HEARTBEATS_TO_EXPIRY * self._heartbeat_s * 1000)
+        now_ms = int(time.time() * 1000)
+        since = await consumer.offsets_for_times({tp: now_ms - window_ms for tp in assignment})
+        heard: dict[str, int] = {}
+        for tp in assignment:
+            found = since.get(tp)
+            consumer.seek(tp, found.offset if found is not None else end[tp])
+        async with asyncio.timeout(max(10.0, self._sync_timeout_s)):
+            while [tp for tp in assignment if await consumer.position(tp) < end[tp]]:
+                batches = await consumer.getmany(*assignment, timeout_ms=200)
+                for tp, records in batches.items():
+                    for record in records:
+                        if record.offset >= end[tp]:
+                            continue
+                        message = _decode(record.value)
+                        if message is None or not message["method"].startswith(DIRECTORY_PREFIX):
+                            continue
+                        replica = message.get("replica_id")
+                        if not isinstance(replica, str) or replica == self.replica_id:
+                            continue
+                        if message["method"] == DirectoryGone.model_fields["method"].default:
+                            heard.pop(replica, None)
+                        else:
+                            heard[replica] = record.timestamp
+        for tp in assignment:  # records past the entry end are read again by the listener
+            consumer.seek(tp, end[tp])
+        for tp in assignment:
+            await consumer.position(tp)
+        now_mono, now_ms = time.monotonic(), int(time.time() * 1000)
+        for replica, timestamp in heard.items():
+            self._last_seen[replica] = now_mono - max(0, now_ms - timestamp) / 1000
+        return set(heard)
 
     async def stop(self) -> None:
         """Say ``gone`` (best effort), stop listening, close the Kafka clients."""
@@ -374,6 +433,9 @@ class KafkaFanoutManager(AsyncPubSubManager):
         elif isinstance(message, DirectoryGone):
             await self._drop_replica(replica)
             self._last_seen.pop(replica, None)
+            self._awaiting_snapshots.discard(replica)
+            if not self._awaiting_snapshots:
+                self._synced.set()
             return
         if not known:
             await self._send(DirectoryResync(host_id=self.host_id, replica_id=self.replica_id, target=replica))
@@ -392,6 +454,9 @@ class KafkaFanoutManager(AsyncPubSubManager):
         if message.last:
             entries = self._snapshots.pop(replica)
             replaced = self.directory.replace_replica(replica, entries)
+            self._awaiting_snapshots.discard(replica)
+            if not self._awaiting_snapshots:
+                self._synced.set()
             await self._emit_peers_left(replaced.removed)
 
     async def _send_snapshot(self) -> None:

@@ -1,0 +1,379 @@
+"""Two signaling replicas on real uvicorn servers, sharing the sandbox's real Kafka.
+
+Clients connect over WebSocket with tokens of a TokenIssuer; meetings' membership answers
+come from a fake. Every test uses its own meeting ids, so the tests share one cluster.
+"""
+
+import asyncio
+from datetime import UTC, datetime
+
+import pytest
+import socketio
+
+from parley_events import ChatMessagePosted, MeetingEnded, ParticipantJoined, ParticipantLeft
+from parley_testing import TokenIssuer
+
+from signaling_testkit import ALLOWED_ORIGIN, Cluster, Peer, TopicTail, publish_event, start_replica, unique, until
+
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
+
+SDP_OFFER = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"
+SDP_ANSWER = SDP_OFFER.replace("o=- 1 2", "o=- 3 4")
+CANDIDATE = {"candidate": "candidate:1 1 udp 2122260223 10.0.0.1 54321 typ host", "sdpMid": "0", "sdpMLineIndex": 0}
+
+
+def error_code(ack: dict) -> str:
+    assert ack["ok"] is False, ack
+    return ack["error"]["code"]
+
+
+async def joined(cluster: Cluster, meeting: str, *placements: str) -> list[Peer]:
+    """Connect one peer per placement ("r1"/"r2"), admit them all, join them in order."""
+    peers = [await cluster.peer(getattr(cluster, where)) for where in placements]
+    cluster.meetings.admit(meeting, *(p.user_id for p in peers))
+    for peer in peers:
+        ack = await peer.call("join", {"meeting_id": meeting})
+        assert ack["ok"], ack
+    return peers
+
+
+# --- connecting --------------------------------------------------------------------------
+
+
+async def refused(cluster: Cluster, token: str | None, headers: dict | None = None) -> Peer:
+    peer = Peer("refused")
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await peer.connect(cluster.r1.url, token, headers)
+    return peer
+
+
+async def test_connect_refused_without_a_valid_token(cluster: Cluster) -> None:
+    other = TokenIssuer()
+    same_kid_other_key = TokenIssuer()
+    same_kid_other_key.kid = cluster.issuer.kid
+    wrong_audience = TokenIssuer(audience="someone-else")
+    wrong_audience.kid, wrong_audience._key = cluster.issuer.kid, cluster.issuer._key  # noqa: SLF001
+    tokens = {
+        "missing": None,
+        "garbage": "not-a-jwt",
+        "forged, unknown key": other.issue("u1"),
+        "forged, known kid": same_kid_other_key.issue("u1"),
+        "expired": cluster.issuer.issue("u1", ttl_s=-60),
+        "wrong audience": wrong_audience.issue("u1"),
+        "refresh token": cluster.issuer.issue("u1", typ="refresh"),
+    }
+    for case, token in tokens.items():
+        peer = await refused(cluster, token)
+        assert peer.connect_error is not None, case
+        assert peer.connect_error["data"]["code"] == "unauthorized", (case, peer.connect_error)
+        assert peer.connect_error["data"]["message"], case
+        assert peer.events == [], case
+
+
+async def test_origin_allow_list(cluster: Cluster) -> None:
+    await refused(cluster, cluster.issuer.issue("u1"), headers={"Origin": "http://evil.example"})
+    peer = Peer("browser")
+    cluster.peers.append(peer)
+    await peer.connect(cluster.r1.url, cluster.issuer.issue("u-origin"), headers={"Origin": ALLOWED_ORIGIN})
+    assert (await peer.next("session"))["user_id"] == "u-origin"
+
+
+async def test_session_event(cluster: Cluster) -> None:
+    peer = await cluster.peer(cluster.r2, "u-session")
+    session = peer.received("session")
+    assert session == [{"protocol_version": 1, "sid": peer.sid, "replica_id": cluster.r2.name, "user_id": "u-session"}]
+
+
+# --- joining and relaying across replicas -------------------------------------------------
+
+
+async def test_join_and_relay_across_replicas(cluster: Cluster, meeting: str, participants_tail: TopicTail) -> None:
+    a = await cluster.peer(cluster.r1, name="Ada")
+    b = await cluster.peer(cluster.r2, name="Bob")
+    cluster.meetings.admit(meeting, a.user_id, b.user_id)
+
+    ack_a = await a.call("join", {"meeting_id": meeting})
+    assert ack_a == {"ok": True, "data": {"meeting_id": meeting, "peers": [], "replica_id": cluster.r1.name}}
+    ack_b = await b.call("join", {"meeting_id": meeting})
+    assert ack_b == {
+        "ok": True,
+        "data": {
+            "meeting_id": meeting,
+            "peers": [{"sid": a.sid, "user_id": a.user_id, "display_name": "Ada"}],
+            "replica_id": cluster.r2.name,
+        },
+    }
+    assert await a.next("peer-joined") == {
+        "meeting_id": meeting,
+        "sid": b.sid,
+        "user_id": b.user_id,
+        "display_name": "Bob",
+    }
+
+    # A (already in the room) offers to the newcomer B; B answers; candidates trickle both ways.
+    assert await a.call("offer", {"meeting_id": meeting, "to": b.sid, "sdp": SDP_OFFER}) == {"ok": True, "data": {}}
+    assert await b.next("offer") == {"meeting_id": meeting, "from": a.sid, "sdp": SDP_OFFER}
+    assert (await b.call("answer", {"meeting_id": meeting, "to": a.sid, "sdp": SDP_ANSWER}))["ok"]
+    assert await a.next("answer") == {"meeting_id": meeting, "from": b.sid, "sdp": SDP_ANSWER}
+    assert (await a.call("ice-candidate", {"meeting_id": meeting, "to": b.sid, "candidate": CANDIDATE}))["ok"]
+    assert (await a.call("ice-candidate", {"meeting_id": meeting, "to": b.sid, "candidate": None}))["ok"]
+    assert (await b.call("ice-candidate", {"meeting_id": meeting, "to": a.sid, "candidate": CANDIDATE}))["ok"]
+    await b.next("ice-candidate", lambda d: d["candidate"] is None)
+    relayed = b.received("ice-candidate")
+    assert relayed == [
+        {"meeting_id": meeting, "from": a.sid, "candidate": {**CANDIDATE, "usernameFragment": None}},
+        {"meeting_id": meeting, "from": a.sid, "candidate": None},
+    ]
+    assert (await a.next("ice-candidate"))["from"] == b.sid
+
+    # the newcomer is told about nobody twice, and nothing went back to a sender
+    assert b.received("peer-joined") == []
+    assert a.received("offer") == [] and b.received("answer") == []
+
+    for peer in (a, b):
+        event = await participants_tail.find(lambda e, p=peer: isinstance(e.data, ParticipantJoined) and e.data.sid == p.sid)
+        assert event.data.meeting_id == meeting
+        assert event.data.user_id == peer.user_id
+        assert event.source == "/parley/signaling"
+    assert (await participants_tail.find(lambda e: e.data.sid == b.sid)).data.replica_id == cluster.r2.name
+
+
+async def test_several_peers_learn_each_other_exactly_once(cluster: Cluster, meeting: str) -> None:
+    peers = await joined(cluster, meeting, "r1", "r2", "r1", "r2")
+    for index, peer in enumerate(peers):
+        later = {p.sid for p in peers[index + 1 :]}
+        await until(lambda p=peer, s=later: {d["sid"] for d in p.received("peer-joined")} == s, what="peer-joined")
+    await asyncio.sleep(0.1)
+    for index, peer in enumerate(peers):
+        assert sorted(d["sid"] for d in peer.received("peer-joined")) == sorted(p.sid for p in peers[index + 1 :])
+
+
+async def test_relay_checks_rooms(cluster: Cluster) -> None:
+    m1, m2 = unique("m"), unique("m")
+    a, b = await joined(cluster, m1, "r1", "r2")
+    c, d = await joined(cluster, m2, "r2", "r1")
+    outsider = await cluster.peer(cluster.r1)
+
+    ack = await a.call("offer", {"meeting_id": m1, "to": c.sid, "sdp": SDP_OFFER})
+    assert error_code(ack) == "peer_not_in_room"
+    ack = await a.call("offer", {"meeting_id": m2, "to": c.sid, "sdp": SDP_OFFER})
+    assert error_code(ack) == "not_in_room"
+    ack = await a.call("offer", {"meeting_id": m1, "to": a.sid, "sdp": SDP_OFFER})
+    assert error_code(ack) == "peer_not_in_room"
+    ack = await a.call("ice-candidate", {"meeting_id": m1, "to": "nosuchsid", "candidate": None})
+    assert error_code(ack) == "peer_not_in_room"
+    ack = await outsider.call("offer", {"meeting_id": m1, "to": a.sid, "sdp": SDP_OFFER})
+    assert error_code(ack) == "not_in_room"
+
+    # a later, valid relay to C arrives, and it is the only thing C received
+    assert (await d.call("offer", {"meeting_id": m2, "to": c.sid, "sdp": SDP_OFFER}))["ok"]
+    await c.next("offer")
+    assert c.received("offer") == [{"meeting_id": m2, "from": d.sid, "sdp": SDP_OFFER}]
+    assert a.received("offer") == [] and b.received("offer") == []
+
+
+async def test_malformed_payloads_reach_nobody(cluster: Cluster, meeting: str) -> None:
+    a, b = await joined(cluster, meeting, "r1", "r2")
+    bad = [
+        ("offer", {"meeting_id": meeting, "to": b.sid}),
+        ("offer", {"meeting_id": meeting, "to": b.sid, "sdp": 42}),
+        ("offer", {"meeting_id": meeting, "to": b.sid, "sdp": "v" * (64 * 1024 + 1)}),
+        ("answer", {"meeting_id": meeting, "to": ["x"], "sdp": SDP_ANSWER}),
+        ("ice-candidate", {"meeting_id": meeting, "to": b.sid, "candidate": {"candidate": "candidate:1"}}),
+        ("ice-candidate", {"meeting_id": meeting, "to": b.sid}),
+        ("ice-candidate", {"meeting_id": meeting, "to": b.sid, "candidate": "candidate:1"}),
+        ("join", {"meeting_id": "../../etc"}),
+        ("join", {}),
+        ("leave", {"meeting_id": None}),
+        ("offer", "a string"),
+        ("offer", [1, 2]),
+        ("offer", None),
+    ]
+    for event, payload in bad:
+        ack = await a.call(event, payload)
+        assert error_code(ack) == "invalid_payload", (event, payload, ack)
+        assert ack["error"]["message"]
+    assert error_code(await a.call("offer", {"meeting_id": meeting}, {"to": b.sid})) == "invalid_payload"
+    assert error_code(await a.call("no-such-event", {"meeting_id": meeting})) == "invalid_payload"
+
+    assert (await a.call("offer", {"meeting_id": meeting, "to": b.sid, "sdp": SDP_OFFER}))["ok"]
+    await b.next("offer")
+    assert [name for name, _ in b.events if name not in ("session",)] == ["offer"]
+    # still connected and in the room
+    assert (await a.call("join", {"meeting_id": meeting}))["data"]["peers"][0]["sid"] == b.sid
+
+
+async def test_join_refusals(cluster: Cluster) -> None:
+    peer = await cluster.peer(cluster.r1)
+    other = await cluster.peer(cluster.r2)
+    not_mine, ended, down = unique("m"), unique("m"), unique("m")
+    cluster.meetings.admit(not_mine, other.user_id)
+    cluster.meetings.admit(ended, peer.user_id, status="ended")
+    cluster.meetings.admit(down, peer.user_id)
+    cluster.meetings.unavailable.add(down)
+
+    assert error_code(await peer.call("join", {"meeting_id": not_mine})) == "forbidden"
+    assert error_code(await peer.call("join", {"meeting_id": unique("nope")})) == "meeting_not_found"
+    assert error_code(await peer.call("join", {"meeting_id": ended})) == "meeting_ended"
+    assert error_code(await peer.call("join", {"meeting_id": down})) == "unavailable"
+    assert error_code(await peer.call("leave", {"meeting_id": not_mine})) == "not_in_room"
+
+    # the refused joins left no trace: the member joining next sees no peers
+    ack = await other.call("join", {"meeting_id": not_mine})
+    assert ack["ok"] and ack["data"]["peers"] == []
+
+
+async def test_join_with_a_token_that_expired_since_connecting(cluster: Cluster, meeting: str) -> None:
+    peer = Peer("short-lived")
+    cluster.peers.append(peer)
+    await peer.connect(cluster.r1.url, cluster.issuer.issue("u-short", ttl_s=1))
+    cluster.meetings.admit(meeting, "u-short")
+    await asyncio.sleep(1.1)
+    assert error_code(await peer.call("join", {"meeting_id": meeting})) == "unauthorized"
+
+
+async def test_rate_limit(cluster: Cluster) -> None:
+    peer = await cluster.peer(cluster.r2)
+    codes = []
+    for _ in range(60):  # the cluster's burst is 40 at 20/s
+        ack = await peer.call("leave", {"meeting_id": "m1"})
+        codes.append(ack["error"]["code"])
+    assert codes[:30] == ["not_in_room"] * 30
+    assert "rate_limited" in codes[40:]
+
+
+async def test_joining_another_meeting_leaves_the_first(cluster: Cluster) -> None:
+    m1, m2 = unique("m"), unique("m")
+    a, b = await joined(cluster, m1, "r1", "r2")
+    cluster.meetings.admit(m2, b.user_id)
+    assert (await b.call("join", {"meeting_id": m2}))["ok"]
+    left = await a.next("peer-left")
+    assert left == {"meeting_id": m1, "sid": b.sid, "user_id": b.user_id, "reason": "left"}
+    assert error_code(await a.call("offer", {"meeting_id": m1, "to": b.sid, "sdp": SDP_OFFER})) == "peer_not_in_room"
+
+
+# --- leaving ------------------------------------------------------------------------------
+
+
+async def test_leave_and_disconnect(cluster: Cluster, meeting: str, participants_tail: TopicTail) -> None:
+    a, b = await joined(cluster, meeting, "r1", "r2")
+    b_sid = b.sid
+    assert await b.call("leave", {"meeting_id": meeting}) == {"ok": True, "data": {}}
+    assert await a.next("peer-left") == {"meeting_id": meeting, "sid": b_sid, "user_id": b.user_id, "reason": "left"}
+    assert error_code(await b.call("leave", {"meeting_id": meeting})) == "not_in_room"
+    left = await participants_tail.find(lambda e: isinstance(e.data, ParticipantLeft) and e.data.sid == b_sid)
+    assert left.data.reason == "left" and left.data.meeting_id == meeting
+
+    assert (await b.call("join", {"meeting_id": meeting}))["data"]["peers"][0]["sid"] == a.sid
+    await b.close()
+    gone = await a.next("peer-left", lambda d: d["reason"] == "disconnected")
+    assert gone["sid"] == b_sid
+    left = await participants_tail.find(
+        lambda e: isinstance(e.data, ParticipantLeft) and e.data.sid == b_sid and e.data.reason == "disconnected"
+    )
+    assert left.data.replica_id == cluster.r2.name
+    ack = await a.call("offer", {"meeting_id": meeting, "to": b_sid, "sdp": SDP_OFFER})
+    assert error_code(ack) == "peer_not_in_room"
+
+
+# --- events from Kafka --------------------------------------------------------------------
+
+
+async def test_meeting_ended_reaches_every_replica(
+    cluster: Cluster, meeting: str, kafka_producer, participants_tail: TopicTail
+) -> None:
+    a, b = await joined(cluster, meeting, "r1", "r2")
+    ended_at = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    await publish_event(kafka_producer, MeetingEnded(meeting_id=meeting, ended_by="u-host", ended_at=ended_at))
+    for peer in (a, b):
+        assert await peer.next("meeting-ended") == {
+            "meeting_id": meeting,
+            "ended_by": "u-host",
+            "ended_at": "2026-01-02T03:04:05Z",
+        }
+    # both are out of the room
+    assert error_code(await a.call("offer", {"meeting_id": meeting, "to": b.sid, "sdp": SDP_OFFER})) == "not_in_room"
+    await until(lambda: cluster.r2.rooms.sockets[b.sid].meeting_id is None, what="b out of the room")
+    assert error_code(await b.call("offer", {"meeting_id": meeting, "to": a.sid, "sdp": SDP_OFFER})) == "not_in_room"
+    for peer in (a, b):
+        event = await participants_tail.find(
+            lambda e, p=peer: isinstance(e.data, ParticipantLeft) and e.data.sid == p.sid
+        )
+        assert event.data.reason == "ended"
+    assert len(a.received("meeting-ended")) == 1 and len(b.received("meeting-ended")) == 1
+    assert a.received("peer-left") == [] and b.received("peer-left") == []
+
+
+async def test_chat_message_reaches_each_socket_once(cluster: Cluster, meeting: str, kafka_producer) -> None:
+    peers = await joined(cluster, meeting, "r1", "r2", "r1")
+    outsider = (await joined(cluster, unique("m"), "r2"))[0]
+    now = datetime.now(UTC)
+    first = ChatMessagePosted(
+        meeting_id=meeting, message_id="msg-1", sender_id="u-x", sender_name="X", text="hello", posted_at=now
+    )
+    event = await publish_event(kafka_producer, first)
+    await publish_event(kafka_producer, event)  # the same event again (an outbox relay's retry)
+    marker = first.model_copy(update={"message_id": "msg-2", "text": "marker"})
+    await publish_event(kafka_producer, marker)
+    for peer in peers:
+        await peer.next("chat-message", lambda d: d["message_id"] == "msg-2")
+    await asyncio.sleep(0.2)
+    for peer in peers:
+        assert [m["message_id"] for m in peer.received("chat-message")] == ["msg-1", "msg-2"]
+        assert peer.received("chat-message")[0] == first.model_dump(mode="json")
+    assert outsider.received("chat-message") == []
+
+
+# --- replicas coming and going ------------------------------------------------------------
+
+
+async def test_late_replica_learns_rooms_and_its_clean_stop_is_seen(cluster: Cluster, meeting: str) -> None:
+    a, b = await joined(cluster, meeting, "r1", "r2")
+    r3 = await start_replica(f"{cluster.r1.name[:-2]}-3", cluster.stack, cluster.issuer, cluster.meetings)
+    try:
+        # it found the live replicas in the topic's recent past, and took their snapshots
+        assert {cluster.r1.name, cluster.r2.name} <= r3.fanout.started_with
+        assert {e.sid for e in r3.fanout.directory.peers(meeting)} == {a.sid, b.sid}
+        c = Peer("late")
+        await c.connect(r3.url, cluster.issuer.issue("u-late", "Late"))
+        cluster.meetings.admit(meeting, "u-late")
+        ack = await c.call("join", {"meeting_id": meeting})
+        assert ack["ok"], ack
+        assert {p["sid"] for p in ack["data"]["peers"]} == {a.sid, b.sid}
+        c_sid = c.sid
+        await a.next("peer-joined", lambda d: d["sid"] == c_sid)
+        await b.next("peer-joined", lambda d: d["sid"] == c_sid)
+        assert (await a.call("offer", {"meeting_id": meeting, "to": c_sid, "sdp": SDP_OFFER}))["ok"]
+        assert (await c.next("offer"))["from"] == a.sid
+    finally:
+        await r3.stop()
+    for peer in (a, b):
+        left = await peer.next("peer-left", lambda d: d["sid"] == c_sid)
+        assert left["reason"] == "disconnected"
+    await until(lambda: cluster.r1.fanout.directory.get(c_sid) is None, what="r1 forgets r3's socket")
+    assert r3.name not in cluster.r2.fanout.directory.replicas()
+
+
+# --- HTTP ---------------------------------------------------------------------------------
+
+
+async def test_health_readiness_and_metrics(cluster: Cluster) -> None:
+    import httpx
+
+    async with httpx.AsyncClient(base_url=cluster.r1.url) as http:
+        assert (await http.get("/healthz")).json() == {"status": "ok"}
+        ready = await http.get("/readyz")
+        assert ready.status_code == 200, ready.text
+        assert ready.json()["checks"] == {"kafka": "ok", "jwks": "ok"}
+        text = (await http.get("/metrics")).text
+    for name in (
+        "parley_signaling_connected_sockets",
+        "parley_signaling_connections_total",
+        "parley_signaling_events_total",
+        "parley_signaling_event_duration_seconds",
+        "parley_signaling_directory_entries",
+        "parley_signaling_fanout_messages_total",
+        "parley_http_requests_total",
+    ):
+        assert name in text, name
+    assert 'parley_signaling_connections_total{result="unauthorized"}' in text
