@@ -1,5 +1,6 @@
 """The meetings HTTP API against the real FerretDB and Kafka of the test stack."""
 
+import asyncio
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -220,3 +221,18 @@ async def test_scheduled_start_is_optional_and_title_trimmed(client) -> None:
     assert meeting["scheduled_start"] is None
     created = datetime.fromisoformat(meeting["created_at"])
     assert abs(created - datetime.now(UTC)) < timedelta(minutes=1)
+
+
+async def test_concurrent_joins_and_relay_lose_no_update(client) -> None:
+    # FerretDB 1.x loses concurrent updates of one document unless meetings serializes them.
+    mid = (await client.create("alice"))["meeting_id"]
+    users = [f"user{i}" for i in range(25)]
+    answers = await asyncio.gather(
+        *(client.http.post(f"/api/meetings/{mid}/join", headers=client.auth(u)) for u in users)
+    )
+    assert {a.status_code for a in answers} == {200}
+    await client.http.post(f"/api/meetings/{mid}/end", headers=client.auth("alice"))
+    await client.outbox_drained(mid)
+    doc = await client.collection().find_one({"_id": mid})
+    assert sorted(p["user_id"] for p in doc["participants"]) == sorted(["alice", *users])
+    assert doc["status"] == "ended"

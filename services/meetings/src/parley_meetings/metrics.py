@@ -27,3 +27,8 @@ class MeetingsMetrics:
             ("type", "outcome"),
             registry=registry,
         )
+        for kind in ("joined", "left"):
+            for outcome in ("applied", "ignored", "duplicate"):
+                self.roster_events.labels(kind, outcome)
+        for outcome in ("ignored", "duplicate", "malformed"):
+            self.roster_events.labels("other", outcome)

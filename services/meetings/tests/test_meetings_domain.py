@@ -1,0 +1,193 @@
+"""Unit tests of the meeting rules, with an in-memory repository."""
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from parley_events import MeetingCreated, MeetingEnded, ParticipantJoined, ParticipantLeft, ReceivedEvent, decode
+from parley_meetings.api.schemas import CreateMeetingRequest, MeetingOut
+from parley_meetings.domain.errors import MeetingHasEnded, MeetingNotFound, NotAParticipant, NotHost
+from parley_meetings.domain.ids import new_meeting_id
+from parley_meetings.domain.models import Meeting, Participant, RosterEntry
+from parley_meetings.domain.service import Meetings
+from parley_meetings.metrics import MeetingsMetrics
+
+
+class FakeProcessed:
+    def __init__(self) -> None:
+        self.ids: set[str] = set()
+
+    async def seen(self, event_id: str) -> bool:
+        return event_id in self.ids
+
+    async def record(self, event_id: str) -> None:
+        self.ids.add(event_id)
+
+
+class FakeRepository:
+    """The repository's contract, in memory; ``outbox`` keeps the staged events per meeting."""
+
+    def __init__(self) -> None:
+        self.meetings: dict[str, Meeting] = {}
+        self.outbox: dict[str, list[dict[str, Any]]] = {}
+        self.processed = FakeProcessed()
+
+    async def insert(self, meeting: Meeting, outbox: list[dict[str, Any]]) -> None:
+        self.meetings[meeting.meeting_id] = meeting
+        self.outbox[meeting.meeting_id] = list(outbox)
+
+    async def get(self, meeting_id: str) -> Meeting | None:
+        return self.meetings.get(meeting_id)
+
+    async def list_for_user(self, user_id: str) -> list[Meeting]:
+        mine = [m for m in self.meetings.values() if m.role_of(user_id)]
+        return sorted(mine, key=lambda m: m.created_at, reverse=True)
+
+    async def add_participant(self, meeting_id: str, participant: Participant) -> bool:
+        m = self.meetings.get(meeting_id)
+        if not m or m.status != "active" or any(p.user_id == participant.user_id for p in m.participants):
+            return False
+        self.meetings[meeting_id] = m.model_copy(update={"participants": (*m.participants, participant)})
+        return True
+
+    async def end(self, meeting_id: str, host_id: str, ended_at: datetime, outbox: dict[str, Any]) -> bool:
+        m = self.meetings.get(meeting_id)
+        if not m or m.host_id != host_id or m.status != "active":
+            return False
+        self.meetings[meeting_id] = m.model_copy(update={"status": "ended", "ended_at": ended_at, "roster": ()})
+        self.outbox[meeting_id].append(outbox)
+        return True
+
+    async def add_to_roster(self, meeting_id: str, entry: RosterEntry) -> bool:
+        m = self.meetings.get(meeting_id)
+        if not m or m.status != "active" or any(e.sid == entry.sid for e in m.roster):
+            return False
+        self.meetings[meeting_id] = m.model_copy(update={"roster": (*m.roster, entry)})
+        return True
+
+    async def remove_from_roster(self, meeting_id: str, sid: str) -> bool:
+        m = self.meetings.get(meeting_id)
+        if not m or not any(e.sid == sid for e in m.roster):
+            return False
+        self.meetings[meeting_id] = m.model_copy(update={"roster": tuple(e for e in m.roster if e.sid != sid)})
+        return True
+
+
+@pytest.fixture
+def repo() -> FakeRepository:
+    return FakeRepository()
+
+
+@pytest.fixture
+def notified() -> list[int]:
+    return []
+
+
+@pytest.fixture
+def meetings(repo: FakeRepository, notified: list[int]) -> Meetings:
+    return Meetings(repo, MeetingsMetrics(CollectorRegistry()), notify=lambda: notified.append(1))  # type: ignore[arg-type]
+
+
+def staged(repo: FakeRepository, meeting_id: str) -> list[ReceivedEvent]:
+    return [decode(bytes(e["value"])) for e in repo.outbox[meeting_id]]
+
+
+def received(data: Any, event_id: str = "e1") -> ReceivedEvent:
+    return ReceivedEvent(id=event_id, type=data.event_type, source="/t", subject=data.meeting_id, time=None, data=data)
+
+
+async def test_create_makes_the_creator_host_and_stages_meeting_created(meetings, repo, notified) -> None:
+    m = await meetings.create(host_id="alice", host_name="Alice", title="Sync", scheduled_start=None)
+    assert m.participants[0].user_id == "alice" and m.participants[0].role == "host"
+    assert m.created_at.microsecond % 1000 == 0  # BSON keeps milliseconds
+    [event] = staged(repo, m.meeting_id)
+    assert isinstance(event.data, MeetingCreated)
+    assert (event.data.meeting_id, event.data.host_id, event.data.title) == (m.meeting_id, "alice", "Sync")
+    assert event.subject == m.meeting_id
+    assert notified == [1]
+
+
+async def test_join_is_idempotent_and_refused_once_ended(meetings) -> None:
+    m = await meetings.create(host_id="alice", host_name="Alice", title="Sync", scheduled_start=None)
+    for _ in range(2):
+        joined, role = await meetings.join(m.meeting_id, user_id="bob", display_name="Bob")
+        assert role == "participant"
+    assert [p.user_id for p in joined.participants] == ["alice", "bob"]
+    assert (await meetings.join(m.meeting_id, user_id="alice", display_name="Alice"))[1] == "host"
+    await meetings.end(m.meeting_id, user_id="alice")
+    with pytest.raises(MeetingHasEnded):
+        await meetings.join(m.meeting_id, user_id="carol", display_name="Carol")
+    with pytest.raises(MeetingNotFound):
+        await meetings.join("nope", user_id="carol", display_name="Carol")
+
+
+async def test_only_the_host_ends_and_ending_twice_stages_one_event(meetings, repo) -> None:
+    m = await meetings.create(host_id="alice", host_name="Alice", title="Sync", scheduled_start=None)
+    await meetings.join(m.meeting_id, user_id="bob", display_name="Bob")
+    before = repo.meetings[m.meeting_id]
+    with pytest.raises(NotHost):
+        await meetings.end(m.meeting_id, user_id="bob")
+    assert repo.meetings[m.meeting_id] == before
+    assert len(repo.outbox[m.meeting_id]) == 1
+
+    ended = await meetings.end(m.meeting_id, user_id="alice")
+    again = await meetings.end(m.meeting_id, user_id="alice")
+    assert ended.status == "ended" and ended.ended_at is not None
+    assert again == ended
+    events = staged(repo, m.meeting_id)
+    assert [type(e.data) for e in events] == [MeetingCreated, MeetingEnded]
+    assert events[1].data.ended_by == "alice"
+    with pytest.raises(NotHost):
+        await meetings.end(m.meeting_id, user_id="bob")
+    with pytest.raises(MeetingNotFound):
+        await meetings.end("nope", user_id="alice")
+
+
+async def test_membership_and_roster_are_for_participants(meetings) -> None:
+    m = await meetings.create(host_id="alice", host_name="Alice", title="Sync", scheduled_start=None)
+    assert (await meetings.membership(m.meeting_id, user_id="alice"))[1] == "host"
+    with pytest.raises(NotAParticipant):
+        await meetings.membership(m.meeting_id, user_id="mallory")
+    with pytest.raises(NotAParticipant):
+        await meetings.roster(m.meeting_id, user_id="mallory")
+    with pytest.raises(MeetingNotFound):
+        await meetings.membership("nope", user_id="alice")
+
+
+async def test_participant_events_apply_once(meetings) -> None:
+    m = await meetings.create(host_id="alice", host_name="Alice", title="Sync", scheduled_start=None)
+    now = datetime.now(UTC)
+    join = ParticipantJoined(meeting_id=m.meeting_id, user_id="alice", display_name="Alice", sid="s1", replica_id="r", joined_at=now)
+    leave = ParticipantLeft(meeting_id=m.meeting_id, user_id="alice", sid="s1", replica_id="r", reason="left", left_at=now)
+    assert await meetings.apply_participant_event(received(join, "j1")) == "applied"
+    assert [e.sid for e in (await meetings.get(m.meeting_id)).roster] == ["s1"]
+    assert await meetings.apply_participant_event(received(join, "j1")) == "duplicate"
+    assert await meetings.apply_participant_event(received(leave, "l1")) == "applied"
+    assert await meetings.apply_participant_event(received(join, "j1")) == "duplicate"
+    assert (await meetings.get(m.meeting_id)).roster == ()
+    assert await meetings.apply_participant_event(received(leave, "l2")) == "ignored"
+    other = join.model_copy(update={"meeting_id": "nope"})
+    assert await meetings.apply_participant_event(received(other, "j2")) == "ignored"
+
+
+def test_meeting_ids_are_short_url_safe_and_distinct() -> None:
+    ids = {new_meeting_id() for _ in range(1000)}
+    assert len(ids) == 1000
+    assert all(re.fullmatch(r"[a-z]{4}-[a-z]{4}-[a-z]{4}", i) for i in ids)
+
+
+def test_create_request_validation() -> None:
+    body = CreateMeetingRequest(title=" x ", scheduled_start="2030-01-01T10:00:00+01:00")
+    assert body.title == "x"
+    assert body.scheduled_start == datetime(2030, 1, 1, 9, tzinfo=UTC)
+    for bad in ({"title": ""}, {"title": "x" * 201}, {"title": "x", "scheduled_start": "2030-01-01T10:00:00"}):
+        with pytest.raises(ValueError):
+            CreateMeetingRequest(**bad)
+
+
+def test_invite_url_uses_the_public_base_url() -> None:
+    m = Meeting(meeting_id="abcd-efgh-ijkl", title="t", host_id="a", created_at=datetime.now(UTC))
+    assert MeetingOut.of(m, "https://parley.example/").invite_url == "https://parley.example/m/abcd-efgh-ijkl"
