@@ -22,7 +22,7 @@ import socket
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -36,6 +36,8 @@ from components import Component, select  # noqa: E402
 from layout import HOST, Stack, ferretdb_bin, kafka_libs, venv_bin  # noqa: E402
 
 FAILED_STATES = {"FATAL", "BACKOFF", "UNKNOWN"}
+#: a component that supervisord had to restart this often during `up` is crash-looping
+MAX_RESTARTS = 3
 
 
 def say(msg: str) -> None:
@@ -124,41 +126,48 @@ def start_supervisord(stack: Stack) -> None:
 
 
 def wait_healthy(stack: Stack, selected: dict[str, Component], timeout: float) -> bool:
+    """Poll every component's ready check (concurrently) until all pass; fail fast when
+    supervisord gives a component up (FATAL), naming it and showing its log tail."""
     started = time.monotonic()
     pending = dict(sorted(selected.items(), key=lambda kv: kv[1].priority))
-    reasons: dict[str, str] = {}
+    reasons: dict[str, str | None] = {}
+    running: dict[str, Future] = {}
+    pids: dict[str, set[int]] = {}
     say(f"waiting for {len(pending)} components (timeout {timeout:.0f}s):")
-    while pending:
-        with ThreadPoolExecutor(max_workers=len(pending)) as pool:
-            probes = {name: pool.submit(health.probe, c.ready.kind, c.ready.target)
-                      for name, c in pending.items()}
-            results = {name: f.result() for name, f in probes.items()}
-        info = sv.process_info(stack)
-        for name, comp in list(pending.items()):
-            state = info.get(name, {}).get("statename", "UNKNOWN")
-            failed_oneshot = (comp.oneshot and state == "EXITED"
-                              and info[name].get("exitstatus") != 0)
-            if state in FAILED_STATES or failed_oneshot:
-                if state == "BACKOFF" and time.monotonic() - started < timeout:
-                    reasons[name] = "restarting (BACKOFF)"
+    with ThreadPoolExecutor(max_workers=len(pending)) as pool:
+        while pending:
+            for name, comp in pending.items():
+                if name not in running:
+                    running[name] = pool.submit(health.probe, comp.ready.kind, comp.ready.target)
+            time.sleep(0.5)
+            info = sv.process_info(stack)
+            for name, comp in list(pending.items()):
+                state = info.get(name, {}).get("statename", "UNKNOWN")
+                failed_oneshot = (comp.oneshot and state == "EXITED"
+                                  and info[name].get("exitstatus") != 0)
+                pid = info.get(name, {}).get("pid")
+                if pid:
+                    pids.setdefault(name, set()).add(pid)
+                restarts = len(pids.get(name, ())) - 1
+                if (state in FAILED_STATES - {"BACKOFF"} or failed_oneshot
+                        or restarts >= MAX_RESTARTS):
+                    say(f"  FAILED  {name}: supervisord state {state}, "
+                        f"restarted {max(restarts, 0)} times")
+                    say(log_tail(stack, name))
+                    return False
+                if not running[name].done():
                     continue
-                say(f"  FAILED  {name}: supervisord state {state}")
-                say(log_tail(stack, name))
+                reasons[name] = running.pop(name).result()
+                if reasons[name] is None:
+                    say(f"  ok      {name:<13} {comp.ready}  "
+                        f"({time.monotonic() - started:.1f}s)")
+                    del pending[name]
+            if pending and time.monotonic() - started > timeout:
+                for name in pending:
+                    say(f"  FAILED  {name}: not healthy after {timeout:.0f}s: "
+                        f"{reasons.get(name, 'no answer')}")
+                    say(log_tail(stack, name))
                 return False
-            reason = results[name]
-            if reason is None:
-                say(f"  ok      {name:<13} {comp.ready}  ({time.monotonic() - started:.1f}s)")
-                del pending[name]
-            else:
-                reasons[name] = reason
-        if not pending:
-            break
-        if time.monotonic() - started > timeout:
-            for name in pending:
-                say(f"  FAILED  {name}: not healthy after {timeout:.0f}s: {reasons.get(name)}")
-                say(log_tail(stack, name))
-            return False
-        time.sleep(0.5)
     return True
 
 

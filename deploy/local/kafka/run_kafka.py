@@ -19,7 +19,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from layout import kafka_libs  # noqa: E402
 
 HEAP = ["-Xms256m", "-Xmx512m"]
-JVM = ["-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20", "-Djava.awt.headless=true"]
+# a small dev broker: C1-only JIT and the serial GC start faster and use less CPU
+JVM = ["-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Djava.awt.headless=true"]
 
 
 def log_dirs(properties: Path) -> Path:
