@@ -79,19 +79,33 @@ def _free_port() -> int:
 def turn_server() -> Iterator[TurnServer]:
     binary = shutil.which("turnserver")
     if binary is None:
-        raise RuntimeError("turnserver (Debian package coturn) is not installed: run ./taskw up once")
+        raise RuntimeError(
+            "turnserver (Debian package coturn) is not installed: run ./taskw up once"
+        )
     port = _free_port()
     relay_min = random.randrange(40000, 59000, 50)
     secret = secrets.token_hex(16)
     workdir = tempfile.mkdtemp(prefix="probe-turn-")
     command = [
-        binary, "-n", "--listening-ip=127.0.0.1", f"--listening-port={port}",
-        "--relay-ip=127.0.0.1", f"--min-port={relay_min}", f"--max-port={relay_min + 49}",
-        "--use-auth-secret", f"--static-auth-secret={secret}", "--realm=parley.local",
-        "--fingerprint", "--no-cli", "--no-tls", "--no-dtls",
+        binary,
+        "-n",
+        "--listening-ip=127.0.0.1",
+        f"--listening-port={port}",
+        "--relay-ip=127.0.0.1",
+        f"--min-port={relay_min}",
+        f"--max-port={relay_min + 49}",
+        "--use-auth-secret",
+        f"--static-auth-secret={secret}",
+        "--realm=parley.local",
+        "--fingerprint",
+        "--no-cli",
+        "--no-tls",
+        "--no-dtls",
         "--allow-loopback-peers",  # TEST ONLY: production coturn denies loopback relaying
-        f"--userdb={os.path.join(workdir, 'turndb')}", f"--pidfile={os.path.join(workdir, 'turn.pid')}",
-        "--log-file=stdout", "--simple-log",
+        f"--userdb={os.path.join(workdir, 'turndb')}",
+        f"--pidfile={os.path.join(workdir, 'turn.pid')}",
+        "--log-file=stdout",
+        "--simple-log",
     ]
     log = open(os.path.join(workdir, "turn.log"), "wb")
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
@@ -99,7 +113,9 @@ def turn_server() -> Iterator[TurnServer]:
         deadline = time.monotonic() + 10
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"turnserver exited with {process.returncode}; see {workdir}/turn.log")
+                raise RuntimeError(
+                    f"turnserver exited with {process.returncode}; see {workdir}/turn.log"
+                )
             with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
                 if probe.connect_ex(("127.0.0.1", port)) == 0:
                     break
@@ -176,7 +192,11 @@ class FakePlatform:
         body = await request.json()
         if body["email"] in self.users:
             return _error(409, "email_taken", "taken")
-        user = {"user_id": uuid.uuid4().hex, "email": body["email"], "display_name": body["display_name"]}
+        user = {
+            "user_id": uuid.uuid4().hex,
+            "email": body["email"],
+            "display_name": body["display_name"],
+        }
         self.users[body["email"]] = {**user, "password": body["password"]}
         return web.json_response(user, status=201)
 
@@ -189,8 +209,13 @@ class FakePlatform:
         token = secrets.token_hex(16)
         self.tokens[token] = user
         return web.json_response(
-            {"access_token": token, "token_type": "Bearer", "expires_in": 900,
-             "refresh_token": secrets.token_hex(16), "user": user}
+            {
+                "access_token": token,
+                "token_type": "Bearer",
+                "expires_in": 900,
+                "refresh_token": secrets.token_hex(16),
+                "user": user,
+            }
         )
 
     async def create_meeting(self, request: web.Request) -> web.Response:
@@ -200,8 +225,13 @@ class FakePlatform:
         body = await request.json()
         meeting_id = uuid.uuid4().hex
         meeting = {
-            "meeting_id": meeting_id, "title": body["title"], "host_id": user["user_id"],
-            "scheduled_start": None, "status": "active", "created_at": _now(), "ended_at": None,
+            "meeting_id": meeting_id,
+            "title": body["title"],
+            "host_id": user["user_id"],
+            "scheduled_start": None,
+            "status": "active",
+            "created_at": _now(),
+            "ended_at": None,
             "invite_url": f"{self.base_url}/m/{meeting_id}",
         }
         self.meetings[meeting_id] = meeting
@@ -257,8 +287,12 @@ class FakePlatform:
             return _error(404, "meeting_not_found", "no meeting")
         body = await request.json()
         message = {
-            "message_id": body["message_id"], "meeting_id": meeting_id, "sender_id": user["user_id"],
-            "sender_name": user["display_name"], "text": body["text"], "posted_at": _now(),
+            "message_id": body["message_id"],
+            "meeting_id": meeting_id,
+            "sender_id": user["user_id"],
+            "sender_name": user["display_name"],
+            "text": body["text"],
+            "posted_at": _now(),
         }
         self.messages.setdefault(meeting_id, []).insert(0, message)
 
@@ -273,7 +307,9 @@ class FakePlatform:
         meeting_id = request.match_info["id"]
         if self._user(request) is None or meeting_id not in self.meetings:
             return _error(404, "meeting_not_found", "no meeting")
-        return web.json_response({"messages": self.messages.get(meeting_id, [])[:50], "next_cursor": None})
+        return web.json_response(
+            {"messages": self.messages.get(meeting_id, [])[:50], "next_cursor": None}
+        )
 
     # ---- signaling ----------------------------------------------------------------------
 
@@ -309,24 +345,40 @@ class FakePlatform:
                 if user["user_id"] not in self.members[room]:
                     return {"ok": False, "error": {"code": "forbidden", "message": "no"}}
                 peers = [
-                    {"sid": other, "user_id": s["user"]["user_id"], "display_name": s["user"]["display_name"]}
-                    for other, s in self.sockets.items() if s["room"] == room and other != sid
+                    {
+                        "sid": other,
+                        "user_id": s["user"]["user_id"],
+                        "display_name": s["user"]["display_name"],
+                    }
+                    for other, s in self.sockets.items()
+                    if s["room"] == room and other != sid
                 ]
                 state["room"] = room
                 await self.sio.enter_room(sid, room)
                 await self.sio.emit(
                     "peer-joined",
-                    {"meeting_id": room, "sid": sid, "user_id": user["user_id"], "display_name": user["display_name"]},
-                    room=room, skip_sid=sid,
+                    {
+                        "meeting_id": room,
+                        "sid": sid,
+                        "user_id": user["user_id"],
+                        "display_name": user["display_name"],
+                    },
+                    room=room,
+                    skip_sid=sid,
                 )
-                return {"ok": True, "data": {"meeting_id": room, "peers": peers, "replica_id": "fake"}}
+                return {
+                    "ok": True,
+                    "data": {"meeting_id": room, "peers": peers, "replica_id": "fake"},
+                }
             if state["room"] != room:
                 return {"ok": False, "error": {"code": "not_in_room", "message": "join first"}}
             target = data.get("to")
             if target not in self.sockets or self.sockets[target]["room"] != room:
                 return {"ok": False, "error": {"code": "peer_not_in_room", "message": "no peer"}}
             key = "candidate" if event == "ice-candidate" else "sdp"
-            await self.sio.emit(event, {"meeting_id": room, "from": sid, key: data.get(key)}, to=target)
+            await self.sio.emit(
+                event, {"meeting_id": room, "from": sid, key: data.get(key)}, to=target
+            )
             return {"ok": True, "data": {}}
 
         return handle

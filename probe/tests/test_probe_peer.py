@@ -63,8 +63,12 @@ def test_build_ice_servers_keeps_credentials_and_puts_turn_udp_first() -> None:
 
 def test_build_ice_servers_accepts_a_single_url_string_and_drops_unusable_urls() -> None:
     servers = build_ice_servers(
-        {"iceServers": [{"urls": "turn:10.0.0.1:3478", "username": "u", "credential": "p"},
-                        {"urls": ["https://not-ice", "stun:10.0.0.1"]}]}
+        {
+            "iceServers": [
+                {"urls": "turn:10.0.0.1:3478", "username": "u", "credential": "p"},
+                {"urls": ["https://not-ice", "stun:10.0.0.1"]},
+            ]
+        }
     )
     assert [s.urls for s in servers] == [["turn:10.0.0.1:3478"], ["stun:10.0.0.1"]]
 
@@ -109,10 +113,16 @@ a=candidate:def 1 udp 2130706431 192.0.2.1 40000 typ host\r
 
 def test_sdp_candidates_gives_browser_shaped_candidates_per_media_section() -> None:
     assert sdp_candidates(SDP) == [
-        {"candidate": "candidate:abc 1 udp 16777215 203.0.113.7 50000 typ relay raddr 0.0.0.0 rport 9",
-         "sdpMid": "0", "sdpMLineIndex": 0},
-        {"candidate": "candidate:def 1 udp 2130706431 192.0.2.1 40000 typ host",
-         "sdpMid": "1", "sdpMLineIndex": 1},
+        {
+            "candidate": "candidate:abc 1 udp 16777215 203.0.113.7 50000 typ relay raddr 0.0.0.0 rport 9",
+            "sdpMid": "0",
+            "sdpMLineIndex": 0,
+        },
+        {
+            "candidate": "candidate:def 1 udp 2130706431 192.0.2.1 40000 typ host",
+            "sdpMid": "1",
+            "sdpMLineIndex": 1,
+        },
     ]
     assert [candidate_type(c["candidate"]) for c in sdp_candidates(SDP)] == ["relay", "host"]
 
@@ -121,8 +131,18 @@ def test_candidate_from_signaling_round_trips_and_handles_end_of_candidates() ->
     payload = sdp_candidates(SDP)[0]
     candidate = candidate_from_signaling(payload)
     assert candidate is not None
-    assert (candidate.type, candidate.ip, candidate.port, candidate.sdpMid, candidate.sdpMLineIndex) == (
-        "relay", "203.0.113.7", 50000, "0", 0,
+    assert (
+        candidate.type,
+        candidate.ip,
+        candidate.port,
+        candidate.sdpMid,
+        candidate.sdpMLineIndex,
+    ) == (
+        "relay",
+        "203.0.113.7",
+        50000,
+        "0",
+        0,
     )
     assert candidate_from_signaling(None) is None
     assert candidate_from_signaling({"candidate": "", "sdpMid": "0", "sdpMLineIndex": 0}) is None
@@ -150,7 +170,10 @@ async def test_two_peers_exchange_media_and_data_directly_over_loopback() -> Non
     try:
         await _connect(a, b)
         counts = await asyncio.gather(
-            *(p.wait_media(min_video=10, min_audio=20, min_messages=1, timeout_s=10) for p in (a, b))
+            *(
+                p.wait_media(min_video=10, min_audio=20, min_messages=1, timeout_s=10)
+                for p in (a, b)
+            )
         )
         assert counts[0].data_messages == ["hello from b"]
         assert counts[1].data_messages == ["hello from a"]
@@ -160,7 +183,9 @@ async def test_two_peers_exchange_media_and_data_directly_over_loopback() -> Non
         await asyncio.gather(a.close(), b.close())
 
 
-async def test_relay_only_peers_connect_through_coturn_with_relay_candidates_only(turn_server) -> None:
+async def test_relay_only_peers_connect_through_coturn_with_relay_candidates_only(
+    turn_server,
+) -> None:
     a = ProbePeer("a", relay_only_configuration(build_ice_servers(turn_server.credentials("a"))))
     b = ProbePeer("b", relay_only_configuration(build_ice_servers(turn_server.credentials("b"))))
     try:
@@ -171,14 +196,19 @@ async def test_relay_only_peers_connect_through_coturn_with_relay_candidates_onl
             assert pair is not None and (pair.local_type, pair.remote_type) == ("relay", "relay")
             assert pair.local_address.split(":")[1] != "0"
         await asyncio.gather(
-            *(p.wait_media(min_video=10, min_audio=20, min_messages=1, timeout_s=10) for p in (a, b))
+            *(
+                p.wait_media(min_video=10, min_audio=20, min_messages=1, timeout_s=10)
+                for p in (a, b)
+            )
         )
     finally:
         await asyncio.gather(a.close(), b.close())
 
 
 async def test_relay_only_peer_gathers_nothing_without_a_turn_server() -> None:
-    peer = ProbePeer("lonely", RTCConfiguration(iceServers=[], iceTransportPolicy=RTCIceTransportPolicy.RELAY))
+    peer = ProbePeer(
+        "lonely", RTCConfiguration(iceServers=[], iceTransportPolicy=RTCIceTransportPolicy.RELAY)
+    )
     try:
         await peer.create_offer()
         assert peer.local_candidates() == []
@@ -189,7 +219,9 @@ async def test_relay_only_peer_gathers_nothing_without_a_turn_server() -> None:
 async def test_wait_media_names_what_is_missing_at_the_deadline() -> None:
     peer = ProbePeer("idle", RTCConfiguration(iceServers=[]))
     try:
-        with pytest.raises(PeerError, match=r"0/5 video frames, 0/5 audio frames, 0/1 data-channel"):
+        with pytest.raises(
+            PeerError, match=r"0/5 video frames, 0/5 audio frames, 0/1 data-channel"
+        ):
             await peer.wait_media(min_video=5, min_audio=5, min_messages=1, timeout_s=0.2)
     finally:
         await peer.close()

@@ -10,7 +10,9 @@ from parley_probe.run import ProbeOptions, run_probe
 
 
 def _options(base_url: str, **overrides) -> ProbeOptions:
-    fields = dict(base_url=base_url, step_timeout_s=5, ice_timeout_s=10, media_timeout_s=10, chat_timeout_s=5)
+    fields = dict(
+        base_url=base_url, step_timeout_s=5, ice_timeout_s=10, media_timeout_s=10, chat_timeout_s=5
+    )
     fields.update(overrides)
     return ProbeOptions(**fields)
 
@@ -42,11 +44,20 @@ async def test_probe_runs_a_relayed_call_and_reports_every_field(fake_platform) 
     assert "failed_step" not in summary
     assert fake_platform.meetings[summary["meeting_id"]]["status"] == "ended"
     lines = progress.getvalue().splitlines()
-    for step in ("register", "distinct_replicas", "offer_answer", "ice_connected", "media", "meeting_ended"):
+    for step in (
+        "register",
+        "distinct_replicas",
+        "offer_answer",
+        "ice_connected",
+        "media",
+        "meeting_ended",
+    ):
         assert any(line.startswith(f"[probe] {step} ok") for line in lines), step
 
 
-async def test_probe_fails_naming_the_step_when_every_socket_lands_on_one_replica(fake_platform) -> None:
+async def test_probe_fails_naming_the_step_when_every_socket_lands_on_one_replica(
+    fake_platform,
+) -> None:
     fake_platform.replicas = ["only"]
     progress = io.StringIO()
 

@@ -19,14 +19,18 @@ PROBE_DEADLINE_S = 150
 
 @pytest.mark.e2e
 @pytest.mark.timeout(PROBE_DEADLINE_S + 30)
-def test_probe_completes_a_relayed_two_party_call_across_two_signaling_replicas(stack: Stack) -> None:
+def test_probe_completes_a_relayed_two_party_call_across_two_signaling_replicas(
+    stack: Stack,
+) -> None:
     completed = subprocess.run(
         [sys.executable, "-m", "parley_probe", "--base-url", stack.base_url],
         capture_output=True,
         text=True,
         timeout=PROBE_DEADLINE_S,
     )
-    context = f"exit {completed.returncode}\nstderr:\n{completed.stderr}\nstdout:\n{completed.stdout}"
+    context = (
+        f"exit {completed.returncode}\nstderr:\n{completed.stderr}\nstdout:\n{completed.stdout}"
+    )
     lines = completed.stdout.strip().splitlines()
     assert lines, context
     summary = json.loads(lines[-1])
@@ -35,7 +39,9 @@ def test_probe_completes_a_relayed_two_party_call_across_two_signaling_replicas(
     assert completed.returncode == 0, context
     assert "failed_step" not in summary, context
 
-    assert isinstance(summary["call_setup_ms"], (int, float)) and summary["call_setup_ms"] > 0, context
+    assert isinstance(summary["call_setup_ms"], (int, float)) and summary["call_setup_ms"] > 0, (
+        context
+    )
 
     pair = summary["ice_candidate_pair"]
     assert pair["local"] == "relay", context
@@ -52,6 +58,8 @@ def test_probe_completes_a_relayed_two_party_call_across_two_signaling_replicas(
         assert summary["frames_by_peer"][role]["audio"] > 0, context
         assert summary["data_channel_messages"][role] >= 1, context
 
-    assert isinstance(summary["chat_delivered_ms"], (int, float)) and summary["chat_delivered_ms"] >= 0, context
+    assert (
+        isinstance(summary["chat_delivered_ms"], (int, float)) and summary["chat_delivered_ms"] >= 0
+    ), context
     assert summary["chat_in_history"] is True, context
     assert summary["meeting_ended_delivered"] is True, context

@@ -58,7 +58,10 @@ class ApiClient:
         return self
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         await self.aclose()
 
@@ -76,7 +79,9 @@ class ApiClient:
             response = await self._http.request(method, path, headers=self._headers(), **kwargs)
         except httpx.HTTPError as exc:
             detail = str(exc) or type(exc).__name__
-            raise ApiError(what, 0, None, f"no answer from {method} {self.base_url}{path}: {detail}") from exc
+            raise ApiError(
+                what, 0, None, f"no answer from {method} {self.base_url}{path}: {detail}"
+            ) from exc
         if response.status_code not in expect:
             raise _error_of(what, response)
         return response.json() if response.content else None

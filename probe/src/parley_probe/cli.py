@@ -25,16 +25,49 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         prog="python -m parley_probe",
         description="Synthetic two-party WebRTC call through a Parley deployment.",
     )
-    parser.add_argument("--base-url", default=DEFAULT_BASE_URL, help=f"platform entry point (default {DEFAULT_BASE_URL})")
-    parser.add_argument("--step-timeout", type=float, default=15.0, help="seconds per HTTP/signaling step")
-    parser.add_argument("--ice-timeout", type=float, default=20.0, help="seconds for ICE to connect")
-    parser.add_argument("--media-timeout", type=float, default=20.0, help="seconds to receive the frames")
-    parser.add_argument("--chat-timeout", type=float, default=10.0, help="seconds for live chat delivery")
-    parser.add_argument("--min-video-frames", type=int, default=30, help="decoded video frames each peer must receive")
-    parser.add_argument("--min-audio-frames", type=int, default=50, help="decoded audio frames each peer must receive")
-    parser.add_argument("--replica-attempts", type=int, default=8, help="fresh guest connections tried to reach another replica")
-    parser.add_argument("--email-domain", default="probe.parley.example.com", help="domain of the two fresh accounts' e-mail addresses")
-    parser.add_argument("--verbose", action="store_true", help="log aiortc/aioice/socket.io details on stderr")
+    parser.add_argument(
+        "--base-url",
+        default=DEFAULT_BASE_URL,
+        help=f"platform entry point (default {DEFAULT_BASE_URL})",
+    )
+    parser.add_argument(
+        "--step-timeout", type=float, default=15.0, help="seconds per HTTP/signaling step"
+    )
+    parser.add_argument(
+        "--ice-timeout", type=float, default=20.0, help="seconds for ICE to connect"
+    )
+    parser.add_argument(
+        "--media-timeout", type=float, default=20.0, help="seconds to receive the frames"
+    )
+    parser.add_argument(
+        "--chat-timeout", type=float, default=10.0, help="seconds for live chat delivery"
+    )
+    parser.add_argument(
+        "--min-video-frames",
+        type=int,
+        default=30,
+        help="decoded video frames each peer must receive",
+    )
+    parser.add_argument(
+        "--min-audio-frames",
+        type=int,
+        default=50,
+        help="decoded audio frames each peer must receive",
+    )
+    parser.add_argument(
+        "--replica-attempts",
+        type=int,
+        default=8,
+        help="fresh guest connections tried to reach another replica",
+    )
+    parser.add_argument(
+        "--email-domain",
+        default="probe.parley.example.com",
+        help="domain of the two fresh accounts' e-mail addresses",
+    )
+    parser.add_argument(
+        "--verbose", action="store_true", help="log aiortc/aioice/socket.io details on stderr"
+    )
     args = parser.parse_args(argv)
     for name in ("step_timeout", "ice_timeout", "media_timeout", "chat_timeout"):
         if getattr(args, name) <= 0:
@@ -66,7 +99,9 @@ def report(result: ProbeResult) -> int:
     if result.ok:
         print("[probe] OK", file=sys.stderr, flush=True)
         return 0
-    print(f"[probe] FAILED at step {result.failed_step}: {result.error}", file=sys.stderr, flush=True)
+    print(
+        f"[probe] FAILED at step {result.failed_step}: {result.error}", file=sys.stderr, flush=True
+    )
     return 1
 
 

@@ -29,9 +29,14 @@ from aiortc import (
     RTCPeerConnection,
     RTCSessionDescription,
 )
-from aiortc.mediastreams import AudioStreamTrack, MediaStreamError, MediaStreamTrack, VideoStreamTrack
+from aiortc.mediastreams import (
+    AudioStreamTrack,
+    MediaStreamError,
+    MediaStreamTrack,
+    VideoStreamTrack,
+)
 from aiortc.rtcicetransport import RTCIceTransport, parse_stun_turn_uri
-from aiortc.sdp import candidate_from_sdp, candidate_to_sdp
+from aiortc.sdp import candidate_from_sdp
 from av import VideoFrame
 
 try:  # present in the locked aiortc 1.16
@@ -112,7 +117,9 @@ def relay_only_configuration(ice_servers: Sequence[RTCIceServer]) -> RTCConfigur
     if RTCIceTransportPolicy is None or not any(
         f.name == "iceTransportPolicy" for f in dataclasses.fields(RTCConfiguration)
     ):
-        raise PeerError("installed aiortc has no RTCConfiguration.iceTransportPolicy: cannot force relay-only")
+        raise PeerError(
+            "installed aiortc has no RTCConfiguration.iceTransportPolicy: cannot force relay-only"
+        )
     return RTCConfiguration(
         iceServers=list(ice_servers), iceTransportPolicy=RTCIceTransportPolicy.RELAY
     )
@@ -140,9 +147,7 @@ def sdp_candidates(sdp: str) -> list[dict[str, Any]]:
             mids[index] = line[len("a=mid:") :]
         elif index >= 0 and line.startswith("a=candidate:"):
             found.append((index, line[len("a=") :]))
-    return [
-        {"candidate": text, "sdpMid": mids.get(i), "sdpMLineIndex": i} for i, text in found
-    ]
+    return [{"candidate": text, "sdpMid": mids.get(i), "sdpMLineIndex": i} for i, text in found]
 
 
 def candidate_from_signaling(payload: Mapping[str, Any] | None):
@@ -245,7 +250,11 @@ class ProbePeer:
     """
 
     def __init__(
-        self, name: str, configuration: RTCConfiguration, *, video_size: tuple[int, int] = (320, 240)
+        self,
+        name: str,
+        configuration: RTCConfiguration,
+        *,
+        video_size: tuple[int, int] = (320, 240),
     ) -> None:
         self.name = name
         self.pc = RTCPeerConnection(configuration)
@@ -345,11 +354,15 @@ class ProbePeer:
         try:
             await asyncio.wait_for(loop(), timeout_s)
         except TimeoutError as exc:
-            raise PeerError(f"{self.name}: timed out after {timeout_s:g} s waiting for {what}") from exc
+            raise PeerError(
+                f"{self.name}: timed out after {timeout_s:g} s waiting for {what}"
+            ) from exc
 
     async def wait_ice_connected(self, timeout_s: float) -> float:
         """Wait until ICE is ``completed``; return the monotonic time it happened (seconds)."""
-        await self._wait_until(lambda: self.ice_connected_at is not None, timeout_s, "ICE connected")
+        await self._wait_until(
+            lambda: self.ice_connected_at is not None, timeout_s, "ICE connected"
+        )
         assert self.ice_connected_at is not None
         return self.ice_connected_at
 

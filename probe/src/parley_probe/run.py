@@ -17,7 +17,7 @@ import secrets
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import TextIO
 
 from parley_probe.api import ApiClient
 from parley_probe.peer import ProbePeer, build_ice_servers, relay_only_configuration
@@ -64,244 +64,311 @@ class Participant:
 
     @property
     def sid(self) -> str:
+        """This participant's socket id (after ``signaling_connect``)."""
         assert self.socket is not None
         return self.socket.sid
 
 
-async def _send_candidates(me: Participant, to_sid: str, meeting_id: str, timeout_s: float) -> None:
-    """Trickle my local candidates to ``to_sid`` as ``ice-candidate`` events, then ``null``."""
-    assert me.socket is not None and me.peer is not None
-    for candidate in [*me.peer.local_candidates(), None]:
-        await me.socket.request(
-            "ice-candidate", {"meeting_id": meeting_id, "to": to_sid, "candidate": candidate}, timeout_s
+def _from(sid: str):
+    """Predicate: a relayed payload whose ``from`` is ``sid``."""
+    return lambda data: isinstance(data, dict) and data.get("from") == sid
+
+
+def _about(meeting_id: str):
+    """Predicate: a payload whose ``meeting_id`` is ``meeting_id``."""
+    return lambda data: isinstance(data, dict) and data.get("meeting_id") == meeting_id
+
+
+class Scenario:
+    """One run: the two participants, the meeting, and what has been measured so far.
+
+    Each phase method below runs one or more named steps in order; ``run()`` chains them.
+    Participants' sockets and peers are only used after the phase that creates them.
+    """
+
+    def __init__(self, options: ProbeOptions, progress: Progress) -> None:
+        self.options = options
+        self.progress = progress
+        self.result = progress.result
+        self.run_id = uuid.uuid4().hex[:12]
+        self.password = secrets.token_urlsafe(18)
+        self.host = self._participant("host")
+        self.guest = self._participant("guest")
+        self.meeting_id = ""
+        self.meeting_ended = False
+        self.join_started = 0.0
+        self._pumps: list[asyncio.Task[None]] = []
+
+    def _participant(self, role: str) -> Participant:
+        return Participant(
+            role,
+            ApiClient(self.options.base_url, timeout_s=self.options.step_timeout_s),
+            f"probe-{role}-{self.run_id}@{self.options.email_domain}",
+            f"Probe {role} {self.run_id}",
         )
 
+    @property
+    def both(self) -> tuple[Participant, Participant]:
+        return self.host, self.guest
 
-async def _pump_candidates(me: Participant, from_sid: str, progress: Progress) -> None:
-    """Feed every ``ice-candidate`` from ``from_sid`` to my peer until cancelled."""
-    assert me.socket is not None and me.peer is not None
-    async for received in me.socket.stream("ice-candidate"):
-        data = received.data if isinstance(received.data, dict) else {}
-        if data.get("from") != from_sid:
-            continue
-        try:
-            await me.peer.add_remote_candidate(data.get("candidate"))
-        except Exception as exc:  # noqa: BLE001 - a bad candidate must not kill the pump
-            progress.note(f"{me.role}: ignoring ICE candidate {data.get('candidate')!r}: {exc}")
+    def step(self, name: str, timeout_s: float | None = None):
+        """``Progress.step`` with the default step timeout."""
+        return self.progress.step(name, timeout_s or self.options.step_timeout_s)
 
+    async def run(self) -> None:
+        """Every phase in order; raises ``StepFailed`` at the first failing step."""
+        self.progress.note(f"run {self.run_id} against {self.options.base_url}")
+        await self.accounts()
+        await self.meeting()
+        await self.signaling()
+        await self.call()
+        await self.chat()
+        await self.end()
+        self.result.ok = True
 
-def _ok_payload(data: Any, sid: str) -> bool:
-    return isinstance(data, dict) and data.get("from") == sid
+    # ---- phases -------------------------------------------------------------------------
 
-
-async def run_probe(options: ProbeOptions, stream: TextIO | None = None) -> ProbeResult:
-    """Run the whole scenario once against ``options.base_url``, progress lines going to
-    ``stream`` (stderr by default). Never raises for a failed step: the returned
-    ``ProbeResult`` then has ``ok`` false, ``failed_step`` and ``error``."""
-    result = ProbeResult()
-    progress = Progress(result, stream)
-    run_id = uuid.uuid4().hex[:12]
-    password = secrets.token_urlsafe(18)
-    step_t = options.step_timeout_s
-    host = Participant(
-        "host", ApiClient(options.base_url, timeout_s=step_t),
-        f"probe-host-{run_id}@{options.email_domain}", f"Probe host {run_id}",
-    )
-    guest = Participant(
-        "guest", ApiClient(options.base_url, timeout_s=step_t),
-        f"probe-guest-{run_id}@{options.email_domain}", f"Probe guest {run_id}",
-    )
-    pumps: list[asyncio.Task[None]] = []
-    meeting_id: str | None = None
-    ended = False
-    progress.note(f"run {run_id} against {options.base_url}")
-    try:
-        async with progress.step("register", step_t):
+    async def accounts(self) -> None:
+        """``register`` and ``login`` both participants (fresh e-mail addresses per run)."""
+        async with self.step("register"):
             await asyncio.gather(
-                *(p.api.register(p.email, p.display_name, password) for p in (host, guest))
+                *(p.api.register(p.email, p.display_name, self.password) for p in self.both)
             )
-        async with progress.step("login", step_t):
-            await asyncio.gather(*(p.api.login(p.email, password) for p in (host, guest)))
+        async with self.step("login"):
+            await asyncio.gather(*(p.api.login(p.email, self.password) for p in self.both))
 
-        async with progress.step("create_meeting", step_t):
-            meeting = await host.api.create_meeting(f"Parley probe {run_id}")
-            meeting_id = str(meeting["meeting_id"])
-            result.meeting_id = meeting_id
-
-        join_started = time.monotonic()
-        async with progress.step("join_meeting", step_t):
-            for p in (host, guest):
-                joined = await p.api.join_meeting(meeting_id)
+    async def meeting(self) -> None:
+        """``create_meeting`` (host), then ``join_meeting`` host first, then guest."""
+        async with self.step("create_meeting"):
+            meeting = await self.host.api.create_meeting(f"Parley probe {self.run_id}")
+            self.meeting_id = self.result.meeting_id = str(meeting["meeting_id"])
+        self.join_started = time.monotonic()
+        async with self.step("join_meeting"):
+            for p in self.both:
+                joined = await p.api.join_meeting(self.meeting_id)
                 if (joined.get("meeting") or {}).get("status") != "active":
                     raise RuntimeError(f"{p.role} joined a meeting that is not active: {joined!r}")
 
-        async with progress.step("signaling_connect", step_t):
-            host.socket = SignalingClient("host", options.base_url, host.api.access_token or "")
-            await host.socket.connect(step_t)
+    async def signaling(self) -> None:
+        """``signaling_connect`` (host), ``distinct_replicas`` (guest, reconnecting with a fresh
+        cookie jar while it lands on the host's replica), ``turn_credentials`` (both peers
+        built), ``signaling_join`` (host, then guest; host sees ``peer-joined``)."""
+        opts, host, guest = self.options, self.host, self.guest
+        async with self.step("signaling_connect"):
+            host.socket = SignalingClient("host", opts.base_url, host.api.access_token or "")
+            await host.socket.connect(opts.step_timeout_s)
 
-        async with progress.step("distinct_replicas", step_t * options.replica_attempts):
-            for attempt in range(1, options.replica_attempts + 1):
-                result.replica_attempts = attempt
-                # A new client has a new cookie jar: the sticky cookie cannot pin it.
-                guest.socket = SignalingClient("guest", options.base_url, guest.api.access_token or "")
-                await guest.socket.connect(step_t)
+        async with self.step("distinct_replicas", opts.step_timeout_s * opts.replica_attempts):
+            for attempt in range(1, opts.replica_attempts + 1):
+                self.result.replica_attempts = attempt
+                guest.socket = SignalingClient("guest", opts.base_url, guest.api.access_token or "")
+                await guest.socket.connect(opts.step_timeout_s)
                 if guest.socket.replica_id != host.socket.replica_id:
                     break
-                progress.note(
-                    f"guest landed on the host's replica {host.socket.replica_id!r} "
-                    f"(attempt {attempt}/{options.replica_attempts}); reconnecting with a fresh cookie jar"
+                self.progress.note(
+                    f"guest landed on the host's replica {host.socket.replica_id!r} (attempt "
+                    f"{attempt}/{opts.replica_attempts}); reconnecting with a fresh cookie jar"
                 )
                 await guest.socket.close()
                 guest.socket = None
             else:
                 raise RuntimeError(
-                    f"after {options.replica_attempts} fresh connections the guest always landed "
+                    f"after {opts.replica_attempts} fresh connections the guest always landed "
                     f"on the host's signaling replica {host.socket.replica_id!r}"
                 )
-            result.signaling_replicas = [host.socket.replica_id, guest.socket.replica_id]
+            self.result.signaling_replicas = [host.socket.replica_id, guest.socket.replica_id]
 
-        async with progress.step("turn_credentials", step_t):
-            host_creds, guest_creds = await asyncio.gather(
-                host.api.turn_credentials(), guest.api.turn_credentials()
-            )
-            host.peer = ProbePeer("host", relay_only_configuration(build_ice_servers(host_creds)))
-            guest.peer = ProbePeer("guest", relay_only_configuration(build_ice_servers(guest_creds)))
+        async with self.step("turn_credentials"):
+            credentials = await asyncio.gather(*(p.api.turn_credentials() for p in self.both))
+            for p, creds in zip(self.both, credentials, strict=True):
+                p.peer = ProbePeer(p.role, relay_only_configuration(build_ice_servers(creds)))
 
-        async with progress.step("signaling_join", step_t):
-            await host.socket.request("join", {"meeting_id": meeting_id}, step_t)
-            pumps = [
-                asyncio.create_task(_pump_candidates(host, guest.sid, progress)),
-                asyncio.create_task(_pump_candidates(guest, host.sid, progress)),
+        async with self.step("signaling_join"):
+            join = {"meeting_id": self.meeting_id}
+            await host.socket.request("join", join, opts.step_timeout_s)
+            self._pumps = [
+                asyncio.create_task(self._pump_candidates(host, guest.sid)),
+                asyncio.create_task(self._pump_candidates(guest, host.sid)),
             ]
-            guest_join = await guest.socket.request("join", {"meeting_id": meeting_id}, step_t)
-            peers = guest_join.get("peers") or []
+            peers = (await guest.socket.request("join", join, opts.step_timeout_s)).get(
+                "peers"
+            ) or []
             if not any(isinstance(p, dict) and p.get("sid") == host.sid for p in peers):
-                raise RuntimeError(f"guest's join ack does not list the host's sid {host.sid}: {peers!r}")
+                raise RuntimeError(
+                    f"guest's join ack does not list the host's sid {host.sid}: {peers!r}"
+                )
             await host.socket.wait_for(
-                "peer-joined", lambda d: isinstance(d, dict) and d.get("sid") == guest.sid, timeout_s=step_t
+                "peer-joined",
+                lambda d: isinstance(d, dict) and d.get("sid") == guest.sid,
+                timeout_s=opts.step_timeout_s,
             )
 
+    async def call(self) -> None:
+        """``offer_answer`` (host offers to the newcomer, as docs/signaling.md says; both
+        trickle candidates), ``ice_connected`` (relay pair checked), ``media``."""
+        opts, host, guest, mid = self.options, self.host, self.guest, self.meeting_id
         negotiation_started = time.monotonic()
-        async with progress.step("offer_answer", step_t):
-            # docs/signaling.md: the peer already in the room offers to the newcomer.
+        async with self.step("offer_answer"):
             offer = await host.peer.create_offer()
             await host.socket.request(
-                "offer", {"meeting_id": meeting_id, "to": guest.sid, "sdp": offer}, step_t
+                "offer", {"meeting_id": mid, "to": guest.sid, "sdp": offer}, opts.step_timeout_s
             )
-            await _send_candidates(host, guest.sid, meeting_id, step_t)
+            await self._send_candidates(host, guest.sid)
             got_offer = await guest.socket.wait_for(
-                "offer", lambda d: _ok_payload(d, host.sid), timeout_s=step_t
+                "offer", _from(host.sid), timeout_s=opts.step_timeout_s
             )
             answer = await guest.peer.accept_offer(got_offer.data["sdp"])
             await guest.socket.request(
-                "answer", {"meeting_id": meeting_id, "to": got_offer.data["from"], "sdp": answer}, step_t
+                "answer",
+                {"meeting_id": mid, "to": got_offer.data["from"], "sdp": answer},
+                opts.step_timeout_s,
             )
-            await _send_candidates(guest, host.sid, meeting_id, step_t)
+            await self._send_candidates(guest, host.sid)
             got_answer = await host.socket.wait_for(
-                "answer", lambda d: _ok_payload(d, guest.sid), timeout_s=step_t
+                "answer", _from(guest.sid), timeout_s=opts.step_timeout_s
             )
             await host.peer.accept_answer(got_answer.data["sdp"])
 
-        async with progress.step("ice_connected", options.ice_timeout_s):
+        async with self.step("ice_connected", opts.ice_timeout_s):
             connected = await asyncio.gather(
-                host.peer.wait_ice_connected(options.ice_timeout_s),
-                guest.peer.wait_ice_connected(options.ice_timeout_s),
+                *(p.peer.wait_ice_connected(opts.ice_timeout_s) for p in self.both)
             )
-            result.call_setup_ms = ms_between(join_started, max(connected))
-            result.negotiation_ms = ms_between(negotiation_started, max(connected))
-            for p in (host, guest):
+            self.result.call_setup_ms = ms_between(self.join_started, max(connected))
+            self.result.negotiation_ms = ms_between(negotiation_started, max(connected))
+            pairs = self.result.ice_candidate_pairs
+            for p in self.both:
                 pair = p.peer.selected_pair()
                 if pair is None:
                     raise RuntimeError(f"{p.role}: ICE completed but no nominated pair is visible")
-                result.ice_candidate_pairs[p.role] = pair.as_dict()
-            result.ice_candidate_pair = result.ice_candidate_pairs["host"]
-            not_relay = [
-                f"{role} {pair['local']}" for role, pair in result.ice_candidate_pairs.items()
+                pairs[p.role] = pair.as_dict()
+            self.result.ice_candidate_pair = pairs["host"]
+            not_relayed = [
+                f"{role} {pair['local']}"
+                for role, pair in pairs.items()
                 if pair["local"] != "relay"
             ]
-            if not_relay:
-                raise RuntimeError(f"selected pair is not relayed: {', '.join(not_relay)}")
+            if not_relayed:
+                raise RuntimeError(f"selected pair is not relayed: {', '.join(not_relayed)}")
 
-        async with progress.step("media", options.media_timeout_s):
+        async with self.step("media", opts.media_timeout_s):
             await asyncio.gather(
                 *(
                     p.peer.wait_media(
-                        min_video=options.min_video_frames,
-                        min_audio=options.min_audio_frames,
+                        min_video=opts.min_video_frames,
+                        min_audio=opts.min_audio_frames,
                         min_messages=1,
-                        timeout_s=options.media_timeout_s,
+                        timeout_s=opts.media_timeout_s,
                     )
-                    for p in (host, guest)
+                    for p in self.both
                 )
             )
 
-        async with progress.step("chat_live", options.chat_timeout_s):
-            message_id = f"probe-{run_id}-{uuid.uuid4().hex[:12]}"
+    async def chat(self) -> None:
+        """``chat_live`` (host posts, guest's socket receives ``chat-message``; the latency is
+        measured from the POST to its arrival) and ``chat_history`` (guest finds it)."""
+        opts = self.options
+        message_id = f"probe-{self.run_id}-{uuid.uuid4().hex[:12]}"
+        async with self.step("chat_live", opts.chat_timeout_s):
             posted = time.monotonic()
-            await host.api.post_chat(meeting_id, message_id, f"probe chat {run_id}")
-            delivered = await guest.socket.wait_for(
+            await self.host.api.post_chat(self.meeting_id, message_id, f"probe chat {self.run_id}")
+            delivered = await self.guest.socket.wait_for(
                 "chat-message",
                 lambda d: isinstance(d, dict) and d.get("message_id") == message_id,
-                timeout_s=options.chat_timeout_s,
+                timeout_s=opts.chat_timeout_s,
             )
-            result.chat_delivered_ms = ms_between(posted, delivered.at)
+            self.result.chat_delivered_ms = ms_between(posted, delivered.at)
 
-        async with progress.step("chat_history", step_t):
-            history = await guest.api.chat_history(meeting_id)
+        async with self.step("chat_history"):
+            history = await self.guest.api.chat_history(self.meeting_id)
             if not any(m.get("message_id") == message_id for m in history.get("messages") or []):
                 raise RuntimeError(f"message {message_id} is not in the guest's chat history")
-            result.chat_in_history = True
+            self.result.chat_in_history = True
 
-        async with progress.step("end_meeting", step_t):
-            ended_meeting = await host.api.end_meeting(meeting_id)
-            ended = True
-            if ended_meeting.get("status") != "ended":
-                raise RuntimeError(f"end answered status {ended_meeting.get('status')!r}")
-
-        async with progress.step("meeting_ended", step_t):
+    async def end(self) -> None:
+        """``end_meeting`` (host) and ``meeting_ended`` (both sockets receive it)."""
+        async with self.step("end_meeting"):
+            ended = await self.host.api.end_meeting(self.meeting_id)
+            self.meeting_ended = True
+            if ended.get("status") != "ended":
+                raise RuntimeError(f"end answered status {ended.get('status')!r}")
+        async with self.step("meeting_ended"):
             await asyncio.gather(
                 *(
                     p.socket.wait_for(
                         "meeting-ended",
-                        lambda d: isinstance(d, dict) and d.get("meeting_id") == meeting_id,
-                        timeout_s=step_t,
+                        _about(self.meeting_id),
+                        timeout_s=self.options.step_timeout_s,
                     )
-                    for p in (host, guest)
+                    for p in self.both
                 )
             )
-            result.meeting_ended_delivered = True
-        result.ok = True
-    except StepFailed as exc:
-        result.failed_step, result.error = exc.step, exc.error
-    except Exception as exc:  # a bug in the probe itself: still report, still clean up
-        logger.exception("probe crashed")
-        result.failed_step, result.error = "internal", f"{type(exc).__name__}: {exc}"
-    finally:
-        for p in (host, guest):
+            self.result.meeting_ended_delivered = True
+
+    # ---- candidates and clean-up --------------------------------------------------------
+
+    async def _send_candidates(self, me: Participant, to_sid: str) -> None:
+        """Trickle my local candidates to ``to_sid`` as ``ice-candidate`` events, then ``null``."""
+        for candidate in [*me.peer.local_candidates(), None]:
+            payload = {"meeting_id": self.meeting_id, "to": to_sid, "candidate": candidate}
+            await me.socket.request("ice-candidate", payload, self.options.step_timeout_s)
+
+    async def _pump_candidates(self, me: Participant, from_sid: str) -> None:
+        """Feed every ``ice-candidate`` from ``from_sid`` to my peer until cancelled."""
+        async for received in me.socket.stream("ice-candidate"):
+            data = received.data if isinstance(received.data, dict) else {}
+            if data.get("from") != from_sid:
+                continue
+            try:
+                await me.peer.add_remote_candidate(data.get("candidate"))
+            except Exception as exc:  # noqa: BLE001 - a bad candidate must not kill the pump
+                self.progress.note(
+                    f"{me.role}: ignoring ICE candidate {data.get('candidate')!r}: {exc}"
+                )
+
+    def record_media(self) -> None:
+        """Copy both peers' counters into the result (also after a failure)."""
+        for p in self.both:
             if p.peer is not None:
                 counts = p.peer.counts
-                result.frames_by_peer[p.role] = {"video": counts.video_frames, "audio": counts.audio_frames}
-                result.data_channel_messages[p.role] = len(counts.data_messages)
-        await _clean_up(host, guest, pumps, meeting_id if not ended else None, progress)
-    return result
+                self.result.frames_by_peer[p.role] = {
+                    "video": counts.video_frames,
+                    "audio": counts.audio_frames,
+                }
+                self.result.data_channel_messages[p.role] = len(counts.data_messages)
+
+    async def clean_up(self) -> None:
+        """Cancel the candidate pumps, close peers and sockets, end the meeting if the run left
+        it active (best effort, so failed runs leave no live meeting), close the HTTP clients."""
+        for task in self._pumps:
+            task.cancel()
+        await asyncio.gather(*self._pumps, return_exceptions=True)
+        await asyncio.gather(*(p.peer.close() for p in self.both if p.peer is not None))
+        await asyncio.gather(*(p.socket.close() for p in self.both if p.socket is not None))
+        if self.meeting_id and not self.meeting_ended and self.host.api.access_token:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.host.api.end_meeting(self.meeting_id), 5)
+                self.progress.note(f"clean-up: ended meeting {self.meeting_id}")
+        await asyncio.gather(*(p.api.aclose() for p in self.both))
 
 
-async def _clean_up(
-    host: Participant,
-    guest: Participant,
-    pumps: list[asyncio.Task[None]],
-    active_meeting_id: str | None,
-    progress: Progress,
-) -> None:
-    """Cancel the candidate pumps, close peers and sockets, end a meeting left active (best
-    effort, so failed runs do not leave live meetings behind), close the HTTP clients."""
-    for task in pumps:
-        task.cancel()
-    await asyncio.gather(*pumps, return_exceptions=True)
-    await asyncio.gather(*(p.peer.close() for p in (host, guest) if p.peer is not None))
-    await asyncio.gather(*(p.socket.close() for p in (host, guest) if p.socket is not None))
-    if active_meeting_id is not None and host.api.access_token:
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(host.api.end_meeting(active_meeting_id), 5)
-            progress.note(f"clean-up: ended meeting {active_meeting_id}")
-    await asyncio.gather(host.api.aclose(), guest.api.aclose())
+async def run_probe(options: ProbeOptions, stream: TextIO | None = None) -> ProbeResult:
+    """Run the whole scenario once against ``options.base_url``, progress lines going to
+    ``stream`` (stderr by default). Never raises for a failed step: the returned
+    ``ProbeResult`` then has ``ok`` false, ``failed_step`` and ``error``; everything measured
+    before the failure is kept."""
+    progress = Progress(ProbeResult(), stream)
+    scenario = Scenario(options, progress)
+    try:
+        await scenario.run()
+    except StepFailed as exc:
+        progress.result.failed_step, progress.result.error = exc.step, exc.error
+    except Exception as exc:  # a bug in the probe itself: still report, still clean up
+        logger.exception("probe crashed")
+        progress.result.failed_step, progress.result.error = (
+            "internal",
+            f"{type(exc).__name__}: {exc}",
+        )
+    finally:
+        scenario.record_media()
+        await scenario.clean_up()
+    return progress.result

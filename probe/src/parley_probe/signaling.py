@@ -103,13 +103,16 @@ class SignalingClient:
                 timeout_s,
             )
         except (socketio.exceptions.ConnectionError, TimeoutError, aiohttp.ClientError) as exc:
-            detail = self._connect_error if self._connect_error is not None else str(exc) or "timeout"
+            detail = (
+                self._connect_error if self._connect_error is not None else str(exc) or "timeout"
+            )
             raise SignalingError("connect_failed", f"{self.name}: {detail}") from exc
         received = await self.wait_for("session", timeout_s=timeout_s)
         session = received.data if isinstance(received.data, dict) else {}
         if session.get("protocol_version") != PROTOCOL_VERSION:
             raise SignalingError(
-                "protocol_mismatch", f"{self.name}: session {received.data!r}, expected v{PROTOCOL_VERSION}"
+                "protocol_mismatch",
+                f"{self.name}: session {received.data!r}, expected v{PROTOCOL_VERSION}",
             )
         self.session = session
         return session
@@ -136,7 +139,9 @@ class SignalingClient:
 
     # ---- client → server ----------------------------------------------------------------
 
-    async def request(self, event: str, payload: dict[str, Any], timeout_s: float) -> dict[str, Any]:
+    async def request(
+        self, event: str, payload: dict[str, Any], timeout_s: float
+    ) -> dict[str, Any]:
         """Emit ``event`` with an acknowledgement and return the ack's ``data``.
 
         Raises ``SignalingError`` with the server's error code on ``{"ok": false, ...}``,
@@ -148,7 +153,9 @@ class SignalingClient:
         try:
             ack = await self._sio.call(event, payload, timeout=timeout_s)
         except socketio.exceptions.TimeoutError as exc:
-            raise SignalingError("timeout", f"{self.name}: no ack for {event} in {timeout_s:g} s") from exc
+            raise SignalingError(
+                "timeout", f"{self.name}: no ack for {event} in {timeout_s:g} s"
+            ) from exc
         except socketio.exceptions.BadNamespaceError as exc:
             raise SignalingError("not_connected", f"{self.name}: {event}: {exc}") from exc
         if not isinstance(ack, dict) or "ok" not in ack:
@@ -156,7 +163,8 @@ class SignalingClient:
         if not ack["ok"]:
             error = ack.get("error") or {}
             raise SignalingError(
-                str(error.get("code", "error")), f"{self.name}: {event}: {error.get('message', ack)}"
+                str(error.get("code", "error")),
+                f"{self.name}: {event}: {error.get('message', ack)}",
             )
         data = ack.get("data")
         return data if isinstance(data, dict) else {}
