@@ -68,6 +68,21 @@ class SignalingMetrics:
             registry=registry,
         )
 
+        for result in ("accepted", "unauthorized", "origin_not_allowed"):
+            self.connections.labels(result)
+        for event in sorted(KNOWN_EVENTS):
+            self.events.labels(event, "ok")
+        for kind in ("joined", "left"):
+            for result in ("published", "failed", "dropped"):
+                self.participant_events.labels(kind, result)
+        for kind in ("meeting.ended", "chat.message.posted"):
+            for result in ("delivered", "duplicate", "malformed", "failed"):
+                self.consumed_events.labels(kind, result)
+        self.consumed_events.labels("other", "ignored")
+        for direction in ("sent", "received"):
+            for kind in ("emit", "directory", "other"):
+                self.fanout_messages.labels(direction, kind)
+
     def event_label(self, event: str) -> str:
         return event if event in KNOWN_EVENTS else "unknown"
 
