@@ -158,7 +158,10 @@ class RoomService:
             joined = PeerJoinedEvent(
                 meeting_id=meeting_id, sid=sid, user_id=principal.user_id, display_name=principal.display_name
             )
-            await self._emit_to_entries("peer-joined", dump(joined), peers)
+            try:
+                await self._emit_to_entries("peer-joined", dump(joined), peers)
+            except Exception:  # noqa: BLE001 - the join holds even if a peer misses it
+                log.exception("peer-joined of %s in %s not sent", sid, meeting_id)
         self._participants.enqueue(
             ParticipantJoined(
                 meeting_id=meeting_id,
@@ -245,7 +248,10 @@ class RoomService:
         await self._fanout.announce_leave(socket.sid, meeting_id)
         if notify_room:
             left = PeerLeftEvent(meeting_id=meeting_id, sid=socket.sid, user_id=socket.principal.user_id, reason=reason)
-            await self._sio.emit("peer-left", dump(left), room=meeting_id, skip_sid=socket.sid)
+            try:
+                await self._sio.emit("peer-left", dump(left), room=meeting_id, skip_sid=socket.sid)
+            except Exception:  # noqa: BLE001 - the leave happened; other replicas' peers time out
+                log.exception("peer-left of %s in %s not sent", socket.sid, meeting_id)
         if socket.joined_at is not None:
             self._participants.enqueue(
                 ParticipantLeft(

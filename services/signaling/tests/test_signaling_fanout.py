@@ -1,0 +1,153 @@
+"""Unit tests of the Kafka fan-out manager with fake Kafka clients: JSON only, directory rules."""
+
+import asyncio
+import json
+import pickle
+from dataclasses import dataclass
+from typing import Any
+
+from aiokafka.errors import ConsumerStoppedError
+from prometheus_client import CollectorRegistry
+
+from parley_signaling.domain.directory import PeerEntry
+from parley_signaling.fanout import KafkaFanoutManager, _decode
+from parley_signaling.metrics import SignalingMetrics
+
+
+@dataclass
+class Record:
+    value: bytes
+    offset: int = 0
+    timestamp: int = 0
+
+
+class FakeConsumer:
+    def __init__(self, values: list[bytes]) -> None:
+        self._batches = [{"tp": [Record(v) for v in values]}]
+
+    async def getmany(self, *partitions: Any, timeout_ms: int = 0) -> dict:
+        if self._batches:
+            return self._batches.pop(0)
+        raise ConsumerStoppedError()
+
+
+class FakeProducer:
+    def __init__(self) -> None:
+        self.sent: list[dict] = []
+
+    async def send(self, topic: str, value: bytes, key: bytes | None = None) -> asyncio.Future:
+        assert isinstance(value, bytes)
+        self.sent.append(json.loads(value))
+        future: asyncio.Future = asyncio.get_running_loop().create_future()
+        future.set_result(None)
+        return future
+
+
+class FakeServer:
+    def __init__(self) -> None:
+        self.emitted: list[tuple[str, Any, dict]] = []
+
+    async def emit(self, event: str, data: Any, **kwargs: Any) -> None:
+        self.emitted.append((event, data, kwargs))
+
+
+def manager(replica_id: str = "r1") -> tuple[KafkaFanoutManager, FakeProducer, FakeServer]:
+    m = KafkaFanoutManager(bootstrap_servers="unused:9092", replica_id=replica_id, metrics=SignalingMetrics(CollectorRegistry()))
+    producer, server = FakeProducer(), FakeServer()
+    m._producer = producer  # noqa: SLF001
+    m.server = server  # type: ignore[assignment]
+    return m, producer, server
+
+
+def entry(sid: str, replica: str, meeting: str = "m1") -> dict:
+    return PeerEntry(sid=sid, meeting_id=meeting, user_id=f"u-{sid}", display_name=sid, replica_id=replica).model_dump()
+
+
+def directory(method: str, replica: str, host: str = "other-host", **fields: Any) -> dict:
+    return {"method": f"parley.directory.{method}", "host_id": host, "replica_id": replica, **fields}
+
+
+def test_decode_accepts_json_objects_with_a_method_only() -> None:
+    assert _decode(b'{"method": "emit", "data": [1]}') == {"method": "emit", "data": [1]}
+    assert _decode(pickle.dumps({"method": "emit"})) is None
+    assert _decode(b"[1, 2]") is None
+    assert _decode(b'{"no": "method"}') is None
+    assert _decode(b"") is None
+    assert _decode(None) is None
+
+
+async def test_publish_sends_json_and_listen_yields_decoded_base_messages_only() -> None:
+    m, producer, _ = manager()
+    await m._publish({"method": "emit", "event": "offer", "data": [{"a": 1}], "host_id": "x"})  # noqa: SLF001
+    assert producer.sent == [{"method": "emit", "event": "offer", "data": [{"a": 1}], "host_id": "x"}]
+
+    m._consumer = FakeConsumer(  # noqa: SLF001
+        [
+            json.dumps({"method": "emit", "event": "offer", "data": [{}], "host_id": "h2"}).encode(),
+            pickle.dumps({"method": "emit"}),
+            b"not json",
+            json.dumps(directory("join", "r2", op_id="o", entry=entry("s2", "r2"))).encode(),
+            json.dumps({"method": "no-such-method"}).encode(),
+            json.dumps({"method": "disconnect", "sid": "s9", "namespace": "/", "host_id": "h2"}).encode(),
+        ]
+    )
+    yielded = [message async for message in m._listen()]  # noqa: SLF001
+    assert [message["method"] for message in yielded] == ["emit", "disconnect"]
+    assert all(isinstance(message, dict) for message in yielded)
+    assert m.directory.get("s2") is not None  # the directory message was applied, not yielded
+
+
+async def test_own_join_is_applied_on_read_back_with_the_room_at_that_point() -> None:
+    m, producer, _ = manager("r1")
+    await m._on_directory(directory("join", "r2", op_id="x", entry=entry("a", "r2")))  # noqa: SLF001
+    task = asyncio.create_task(m.announce_join(PeerEntry(**entry("b", "r1")), timeout_s=5))
+    await asyncio.sleep(0)
+    assert m.directory.get("b") is None  # not before it is read back
+    sent = producer.sent[-1]
+    assert sent["method"] == "parley.directory.join" and sent["host_id"] == m.host_id
+    await m._on_directory(directory("join", "r2", op_id="y", entry=entry("c", "r2")))  # noqa: SLF001
+    await m._on_directory(sent)  # noqa: SLF001 - read back
+    peers = await task
+    assert [p.sid for p in peers] == ["a", "c"]
+    assert m.directory.get("b") is not None
+
+
+async def test_hello_drops_the_replica_and_answers_with_a_snapshot() -> None:
+    m, producer, server = manager("r1")
+    await m._on_directory(directory("join", "r2", op_id="x", entry=entry("a", "r2")))  # noqa: SLF001
+    m.directory.add(PeerEntry(**entry("mine", "r1")))
+    await m._on_directory(directory("hello", "r2"))  # noqa: SLF001
+    assert m.directory.get("a") is None
+    assert server.emitted == [
+        (
+            "peer-left",
+            {"meeting_id": "m1", "sid": "a", "user_id": "u-a", "reason": "disconnected"},
+            {"room": "m1", "ignore_queue": True},
+        )
+    ]
+    snapshot = producer.sent[-1]
+    assert snapshot["method"] == "parley.directory.snapshot"
+    assert snapshot["first"] and snapshot["last"]
+    assert [e["sid"] for e in snapshot["entries"]] == ["mine"]
+
+
+async def test_snapshot_replaces_a_replicas_entries_and_unknown_replicas_are_resynced() -> None:
+    m, producer, server = manager("r1")
+    await m._on_directory(directory("join", "r3", op_id="x", entry=entry("old", "r3")))  # noqa: SLF001
+    assert producer.sent[-1] == directory("resync", "r1", host=m.host_id, target="r3")
+    common = {"snapshot_id": "s", "entries": []}
+    await m._on_directory(directory("snapshot", "r3", **{**common, "first": True, "last": False, "entries": [entry("n1", "r3")]}))  # noqa: SLF001
+    assert m.directory.get("old") is not None  # nothing replaced before the last chunk
+    await m._on_directory(directory("snapshot", "r3", **{**common, "first": False, "last": True, "entries": [entry("n2", "r3")]}))  # noqa: SLF001
+    assert {e.sid for e in m.directory.entries_of("r3")} == {"n1", "n2"}
+    assert [e[1]["sid"] for e in server.emitted] == ["old"]
+
+
+async def test_gone_and_a_duplicate_replica_id() -> None:
+    m, _, _ = manager("r1")
+    await m._on_directory(directory("join", "r2", op_id="x", entry=entry("a", "r2")))  # noqa: SLF001
+    await m._on_directory(directory("gone", "r2"))  # noqa: SLF001
+    assert len(m.directory) == 0
+    await m._on_directory(directory("join", "r1", host="impostor", op_id="x", entry=entry("z", "r1")))  # noqa: SLF001
+    assert m.directory.get("z") is None
+    await m._on_directory({"method": "parley.directory.join", "host_id": "h"})  # noqa: SLF001 - malformed: skipped
