@@ -281,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--only", default=None,
                    help="development: comma-separated components/groups (infra, services)")
     p.add_argument("--fresh", action="store_true", help="wipe data and logs before starting")
-    p.add_argument("--timeout", type=float, default=240.0, help="health timeout (s)")
+    p.add_argument("--timeout", type=float, default=360.0, help="health timeout (s)")
     args = p.parse_args(argv)
     stack = Stack.named(args.name, args.base)
     handler = {"up": cmd_up, "down": cmd_down, "status": cmd_status, "render": cmd_render}
