@@ -91,6 +91,12 @@ def stack_description(stack: Stack, selected: dict[str, Component]) -> dict:
     """What tests and tools need to reach the stack (written to ``stack.json``)."""
     turn = f"{HOST}:{stack.port('coturn')}"
     return {
+        # flat keys read by parley_testing.stack.Stack
+        "base_url": stack.url("traefik"),
+        "kafka_bootstrap_servers": f"{HOST}:{stack.port('kafka')}",
+        "mongo_uri": f"mongodb://{HOST}:{stack.port('ferretdb')}/",
+        "prometheus_url": stack.url("prometheus"),
+        # the full description
         "name": stack.name,
         "port_base": stack.base,
         "dir": str(stack.dir),

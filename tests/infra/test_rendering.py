@@ -160,3 +160,12 @@ def test_dev_and_test_stacks_do_not_share_ports_or_dirs():
     assert dev.dir != test.dir
     assert len(set(OFFSETS.values())) == len(OFFSETS)
     assert len(all_components(dev)) == len(GROUPS["all"])
+
+
+def test_stack_file_describes_the_stack_for_tests(rendered):
+    info = json.loads(rendered.stack_file.read_text())
+    assert info["base_url"] == info["traefik"]["base_url"] == f"http://127.0.0.1:{rendered.base}"
+    assert info["kafka_bootstrap_servers"] == f"127.0.0.1:{rendered.port('kafka')}"
+    assert info["mongo_uri"] == f"mongodb://127.0.0.1:{rendered.port('ferretdb')}/"
+    assert set(info["services"]) == set(SERVICES)
+    assert info["secrets"]["turn_secret"] == (rendered.secrets / "turn-secret").read_text()
