@@ -164,12 +164,18 @@ class Peer:
         self.client.on("*", on_any)
         self.client.on("connect_error", on_connect_error)
 
-    async def connect(self, url: str, token: str | None, headers: dict[str, str] | None = None) -> None:
+    async def connect(
+        self,
+        url: str,
+        token: str | None,
+        headers: dict[str, str] | None = None,
+        transports: tuple[str, ...] = ("websocket",),
+    ) -> None:
         await self.client.connect(
             url,
             auth={"token": token} if token is not None else None,
             headers=headers or {},
-            transports=["websocket"],
+            transports=list(transports),
             socketio_path="socket.io",
             wait_timeout=10,
         )
@@ -191,7 +197,12 @@ class Peer:
         return found
 
     async def close(self) -> None:
-        if self.client.connected:
+        if not self.client.connected:
+            return
+        if self.client.transport() == "polling":
+            # python-engineio's client otherwise waits for its pending long-poll (~30 s)
+            await self.client.eio.disconnect(abort=True)
+        else:
             await self.client.disconnect()
 
 

@@ -84,6 +84,20 @@ async def test_session_event(cluster: Cluster) -> None:
     assert session == [{"protocol_version": 1, "sid": peer.sid, "replica_id": cluster.r2.name, "user_id": "u-session"}]
 
 
+async def test_long_polling_transport(cluster: Cluster, meeting: str) -> None:
+    a = (await joined(cluster, meeting, "r1"))[0]
+    polling = Peer("polling")
+    cluster.peers.append(polling)
+    await polling.connect(cluster.r2.url, cluster.issuer.issue("u-poll", "Poll"), transports=("polling",))
+    assert (await polling.next("session"))["replica_id"] == cluster.r2.name
+    assert polling.client.transport() == "polling"
+    cluster.meetings.admit(meeting, "u-poll")
+    ack = await polling.call("join", {"meeting_id": meeting})
+    assert [p["sid"] for p in ack["data"]["peers"]] == [a.sid]
+    assert (await a.call("offer", {"meeting_id": meeting, "to": polling.sid, "sdp": SDP_OFFER}))["ok"]
+    assert (await polling.next("offer"))["from"] == a.sid
+
+
 # --- joining and relaying across replicas -------------------------------------------------
 
 
