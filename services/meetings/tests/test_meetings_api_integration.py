@@ -214,6 +214,10 @@ async def test_health_readiness_and_metrics(client) -> None:
     assert 'route="/api/meetings/{meeting_id}/end"' in text
     assert mid not in text
 
+    asyncapi = (await client.http.get("/asyncapi.json")).json()
+    addresses = {channel["address"] for channel in asyncapi["channels"].values()}
+    assert addresses == {"parley.meetings", "parley.participants"}
+
 
 async def test_scheduled_start_is_optional_and_title_trimmed(client) -> None:
     meeting = await client.create("alice", "  Retro  ")

@@ -1,0 +1,1 @@
+"""Parley chat: messages of a meeting, before, during and after it."""

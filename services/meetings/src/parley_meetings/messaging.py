@@ -18,8 +18,16 @@ from typing import Any
 from faststream import AckPolicy
 from faststream.message import StreamMessage
 
-from parley_events import EventDecodeError, OutboxRelay, ReceivedEvent, kafka_publisher, received_event
-from parley_events.topics import PARTICIPANTS
+from parley_events import (
+    EventDecodeError,
+    MeetingCreated,
+    MeetingEnded,
+    OutboxRelay,
+    ReceivedEvent,
+    kafka_publisher,
+    received_event,
+)
+from parley_events.topics import MEETINGS, PARTICIPANTS
 from parley_meetings.config import Settings
 
 with warnings.catch_warnings():
@@ -40,12 +48,21 @@ async def _raw_body(message: StreamMessage[object]) -> bytes:
 
 def build_router(settings: Settings) -> KafkaRouter:
     """The FastStream router (its broker starts and stops with the app; AsyncAPI at ``/asyncapi``)."""
-    return KafkaRouter(
+    router = KafkaRouter(
         settings.kafka_bootstrap_servers,
         client_id=f"parley-meetings-{settings.instance_id}",
         schema_url="/asyncapi",
         description="Parley meetings: meeting.* events, roster from participant.* events",
     )
+    # Declared for the AsyncAPI document only; the outbox relay does the publishing.
+    for data in (MeetingCreated, MeetingEnded):
+        router.publisher(
+            MEETINGS.name,
+            title=data.event_type.removeprefix("parley.meetings.").removesuffix(".v1"),
+            description=f"CloudEvents type {data.event_type}, key = meeting id",
+            schema=data,
+        )
+    return router
 
 
 def add_participant_consumer(

@@ -1,0 +1,1 @@
+"""HTTP API of chat (docs/http-api.md, section chat)."""

@@ -1,0 +1,53 @@
+"""Routes of ``/api/chat`` (docs/http-api.md). Thin: parse, call the domain, shape.
+
+Every route needs ``Authorization: Bearer <access token>`` (401 otherwise). Errors are
+``{"detail": {"code", "message"}}``: 404 ``meeting_not_found``, 403 ``not_a_participant``,
+409 ``message_id_conflict``, 503 ``unavailable`` (meetings could not be asked); invalid input
+(body, ``limit``, ``before``) is a 422 with FastAPI's ``detail`` list.
+"""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from parley_chat.api.deps import ChatService
+from parley_chat.api.schemas import HistoryOut, MessageOut, PostMessageRequest
+from parley_security import CurrentPrincipal
+
+router = APIRouter(prefix="/api/chat", tags=["chat"])
+
+
+@router.post(
+    "/meetings/{meeting_id}/messages",
+    status_code=status.HTTP_201_CREATED,
+    responses={200: {"model": MessageOut, "description": "a retry of a message already posted"}},
+)
+async def post_message(
+    meeting_id: str,
+    body: PostMessageRequest,
+    principal: CurrentPrincipal,
+    chat: ChatService,
+    response: Response,
+) -> MessageOut:
+    """Post a message (201), or replay a retry of the same message (200)."""
+    message, created = await chat.post(
+        meeting_id, principal, message_id=body.message_id, text=body.text
+    )
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return MessageOut.of(message)
+
+
+@router.get("/meetings/{meeting_id}/messages")
+async def message_history(
+    meeting_id: str,
+    principal: CurrentPrincipal,
+    chat: ChatService,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    before: Annotated[str | None, Query(max_length=512)] = None,
+) -> HistoryOut:
+    """History newest first; pass ``next_cursor`` as ``before`` for the older page."""
+    page = await chat.history(meeting_id, principal, limit=limit, before=before)
+    return HistoryOut(
+        messages=[MessageOut.of(m) for m in page.messages], next_cursor=page.next_cursor
+    )

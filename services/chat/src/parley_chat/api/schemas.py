@@ -1,0 +1,48 @@
+"""Request and response bodies of the chat API (docs/http-api.md)."""
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from parley_chat.domain.models import Message
+
+MessageId = Annotated[str, Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
+class PostMessageRequest(BaseModel):
+    """``{message_id (client-chosen, 8–64 of [A-Za-z0-9_-]), text (1–4000 characters)}``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    message_id: MessageId
+    text: Annotated[str, Field(min_length=1, max_length=4000)]
+
+    @field_validator("text")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("text must not be blank")
+        return value
+
+
+class MessageOut(BaseModel):
+    """``{message_id, meeting_id, sender_id, sender_name, text, posted_at}``."""
+
+    message_id: str
+    meeting_id: str
+    sender_id: str
+    sender_name: str
+    text: str
+    posted_at: datetime
+
+    @classmethod
+    def of(cls, message: Message) -> "MessageOut":
+        return cls(**message.model_dump())
+
+
+class HistoryOut(BaseModel):
+    """``{messages: [message] newest first, next_cursor (string or null)}``."""
+
+    messages: list[MessageOut]
+    next_cursor: str | None

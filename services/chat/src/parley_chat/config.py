@@ -1,0 +1,21 @@
+"""Settings of the chat service (environment variables ``PARLEY_*``)."""
+
+from parley_settings import (
+    JwtSettings,
+    KafkaSettings,
+    MeetingsClientSettings,
+    MongoSettings,
+    ServiceSettings,
+)
+
+
+class Settings(ServiceSettings, KafkaSettings, MongoSettings, JwtSettings, MeetingsClientSettings):
+    """Everything chat reads from the environment.
+
+    Besides the shared slices (``PARLEY_MEETINGS_URL`` is where membership is asked):
+    ``PARLEY_OUTBOX_POLL_INTERVAL_S`` (seconds between outbox scans when nothing wakes the
+    relay).
+    """
+
+    mongo_database: str = "chat"
+    outbox_poll_interval_s: float = 1.0

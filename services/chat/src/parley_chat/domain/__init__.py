@@ -1,0 +1,1 @@
+"""Chat rules: who may post and read, idempotent posting, paging."""

@@ -1,0 +1,33 @@
+"""A chat message as the domain sees it."""
+
+from datetime import UTC, datetime
+
+from pydantic import BaseModel, ConfigDict
+
+
+def utc_now() -> datetime:
+    """Now in UTC, truncated to milliseconds (the precision BSON stores)."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+class Message(BaseModel):
+    """A posted message. ``message_id`` is chosen by the client and unique in its meeting."""
+
+    model_config = ConfigDict(frozen=True)
+
+    message_id: str
+    meeting_id: str
+    sender_id: str
+    sender_name: str
+    text: str
+    posted_at: datetime
+
+
+class Page(BaseModel):
+    """Messages newest first, and the cursor of the next (older) page or ``None``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    messages: tuple[Message, ...]
+    next_cursor: str | None

@@ -1,0 +1,107 @@
+"""The chat use cases. Routes call these; these ask meetings and call the repository.
+
+Only participants of a meeting (as meetings answers for the caller's own token) may post or
+read; chat stays open after the meeting ended. A new message and its event are stored in one
+write (outbox); the relay is woken with ``notify`` afterwards.
+"""
+
+from collections.abc import Callable
+from typing import Protocol
+
+from parley_chat.domain.cursor import decode_cursor, encode_cursor
+from parley_chat.domain.errors import (
+    ChatError,
+    MeetingNotFound,
+    MeetingsUnavailable,
+    MessageIdConflict,
+    NotAParticipant,
+)
+from parley_chat.domain.models import Message, Page, utc_now
+from parley_chat.metrics import ChatMetrics
+from parley_chat.repository import MessageRepository
+from parley_events import ChatMessagePosted, outbox_entry
+from parley_security import Membership, MembershipDenied, MembershipUnavailable, Principal
+
+#: CloudEvents ``source`` of every event chat publishes.
+EVENT_SOURCE = "/parley/chat"
+
+
+class MembershipChecker(Protocol):
+    """What chat needs from :class:`parley_security.MeetingsClient`."""
+
+    async def membership(self, meeting_id: str, token: str) -> Membership: ...
+
+
+class Chat:
+    """Post and read the messages of a meeting."""
+
+    def __init__(
+        self,
+        repository: MessageRepository,
+        meetings: MembershipChecker,
+        metrics: ChatMetrics,
+        notify: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._repo = repository
+        self._meetings = meetings
+        self._metrics = metrics
+        self._notify = notify
+
+    async def _require_participant(self, meeting_id: str, principal: Principal) -> Membership:
+        try:
+            return await self._meetings.membership(meeting_id, principal.token)
+        except MembershipDenied as exc:
+            if exc.reason == "not_found":
+                raise MeetingNotFound(f"no meeting {meeting_id!r}") from exc
+            raise NotAParticipant("not a participant of this meeting") from exc
+        except MembershipUnavailable as exc:
+            raise MeetingsUnavailable("meetings cannot be asked right now; retry") from exc
+
+    async def post(
+        self, meeting_id: str, principal: Principal, *, message_id: str, text: str
+    ) -> tuple[Message, bool]:
+        """Post ``text`` as ``message_id``; returns ``(message, created)``.
+
+        Idempotent: the same ``message_id`` again from the same sender with the same text
+        returns the stored message with ``created=False`` and stores and publishes nothing.
+        Raises :class:`MessageIdConflict` when the id is taken otherwise, and
+        :class:`MeetingNotFound`, :class:`NotAParticipant` or :class:`MeetingsUnavailable`.
+        """
+        try:
+            await self._require_participant(meeting_id, principal)
+            message = Message(
+                message_id=message_id,
+                meeting_id=meeting_id,
+                sender_id=principal.user_id,
+                sender_name=principal.display_name,
+                text=text,
+                posted_at=utc_now(),
+            )
+            event = ChatMessagePosted(**message.model_dump())
+            if await self._repo.insert(message, [outbox_entry(event, source=EVENT_SOURCE)]):
+                self._metrics.posted.inc()
+                self._notify()
+                return message, True
+            stored = await self._repo.get(meeting_id, message_id)
+            if stored and stored.sender_id == principal.user_id and stored.text == text:
+                return stored, False
+            raise MessageIdConflict("this message_id was already used for another message")
+        except ChatError as exc:
+            self._metrics.post_refusals.labels(exc.code).inc()
+            raise
+
+    async def history(
+        self, meeting_id: str, principal: Principal, *, limit: int, before: str | None
+    ) -> Page:
+        """Up to ``limit`` messages, newest first, older than the ``before`` cursor.
+
+        Raises :class:`InvalidCursor` (before asking meetings), then the errors of
+        :meth:`post` about membership.
+        """
+        position = decode_cursor(before) if before else None
+        await self._require_participant(meeting_id, principal)
+        rows = await self._repo.page(meeting_id, limit=limit + 1, before=position)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        next_cursor = encode_cursor(rows[-1][1].posted_at, rows[-1][0]) if more else None
+        return Page(messages=tuple(message for _, message in rows), next_cursor=next_cursor)

@@ -1,0 +1,91 @@
+"""The chat ASGI app: ``uvicorn --factory parley_chat.main:create_app``.
+
+Tests may set ``app.state.verifier`` (a :class:`parley_security.JwksVerifier`) and
+``app.state.meetings_client`` (a :class:`parley_security.MeetingsClient`) before the lifespan
+starts; otherwise they are built from the settings.
+"""
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+from pymongo import AsyncMongoClient
+
+from parley_chat.api.errors import install_error_handlers
+from parley_chat.api.routes import router as api_router
+from parley_chat.config import Settings
+from parley_chat.domain.service import Chat
+from parley_chat.messaging import build_router, kafka_ready, outbox_relay, stop_task
+from parley_chat.metrics import ChatMetrics
+from parley_chat.repository import MessageRepository
+from parley_observability import (
+    HttpMetrics,
+    HttpMetricsMiddleware,
+    configure_logging,
+    health_router,
+    metrics_router,
+)
+from parley_security import JwksVerifier, MeetingsClient
+
+SERVICE = "chat"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app: API, health, metrics and the outbox relay.
+
+    ``/readyz`` checks MongoDB (``ping``) and Kafka (cluster metadata). Neither auth's JWKS
+    nor meetings is a readiness check: both are other services that may restart; while
+    meetings cannot be asked, posting and reading answer 503 ``unavailable`` per request.
+    """
+    settings = settings or Settings()
+    configure_logging(SERVICE, settings.log_level)
+    registry = CollectorRegistry()
+    metrics = ChatMetrics(registry)
+    kafka = build_router(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        mongo: AsyncMongoClient = AsyncMongoClient(settings.mongo_uri, tz_aware=True)
+        app.state.mongo = mongo
+        if getattr(app.state, "verifier", None) is None:
+            app.state.verifier = JwksVerifier(
+                settings.jwks_url, issuer=settings.jwt_issuer, audience=settings.jwt_audience
+            )
+        if getattr(app.state, "meetings_client", None) is None:
+            app.state.meetings_client = MeetingsClient(settings.meetings_url)
+        repository = MessageRepository(mongo[settings.mongo_database])
+        await repository.ensure_indexes()
+        app.state.relay = outbox_relay(kafka, repository.messages, settings.outbox_poll_interval_s)
+        app.state.chat = Chat(
+            repository, app.state.meetings_client, metrics, notify=app.state.relay.notify
+        )
+        try:
+            yield  # the Kafka router's lifespan (nested) starts the broker, then the relay
+        finally:
+            await app.state.meetings_client.aclose()
+            await app.state.verifier.aclose()
+            await mongo.close()
+
+    @kafka.after_startup
+    async def start_relay(app: FastAPI) -> None:
+        app.state.relay_task = asyncio.create_task(app.state.relay.run(), name="outbox-relay")
+
+    @kafka.on_broker_shutdown
+    async def stop_relay(app: FastAPI) -> None:
+        await stop_task(app.state.relay_task)
+
+    app = FastAPI(title="Parley chat", version="1", lifespan=lifespan)
+    app.state.settings = settings
+
+    async def mongo_ready() -> None:
+        await app.state.mongo.admin.command("ping")
+
+    app.add_middleware(HttpMetricsMiddleware, metrics=HttpMetrics(SERVICE, registry))
+    install_error_handlers(app)
+    app.include_router(api_router)
+    app.include_router(health_router({"mongo": mongo_ready, "kafka": lambda: kafka_ready(kafka)}))
+    app.include_router(metrics_router(registry))
+    app.include_router(kafka)
+    return app

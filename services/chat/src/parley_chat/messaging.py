@@ -1,0 +1,57 @@
+"""Kafka: the FastStream router and the outbox relay publishing ``chat.message.posted``.
+
+Chat consumes nothing yet: messages stay postable and readable after a meeting ended, so
+``meeting.*`` events change nothing here. Events are published only from the outbox, through
+:class:`parley_events.OutboxRelay`.
+"""
+
+import asyncio
+import contextlib
+import warnings
+
+from pymongo.asynchronous.collection import AsyncCollection
+
+from parley_chat.config import Settings
+from parley_events import ChatMessagePosted, OutboxRelay, kafka_publisher
+from parley_events.topics import CHAT
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)  # "moved to faststream_fastapi"
+    from faststream.kafka.fastapi import KafkaRouter
+
+
+def build_router(settings: Settings) -> KafkaRouter:
+    """The FastStream router (its broker starts and stops with the app; AsyncAPI at ``/asyncapi``)."""
+    router = KafkaRouter(
+        settings.kafka_bootstrap_servers,
+        client_id=f"parley-chat-{settings.instance_id}",
+        schema_url="/asyncapi",
+        description="Parley chat: chat.message.posted events (published from the outbox)",
+    )
+    # Declared for the AsyncAPI document only; the outbox relay does the publishing.
+    router.publisher(
+        CHAT.name,
+        title="chat.message.posted",
+        description=f"CloudEvents type {ChatMessagePosted.event_type}, key = meeting id",
+        schema=ChatMessagePosted,
+    )
+    return router
+
+
+def outbox_relay(router: KafkaRouter, collection: AsyncCollection, poll_interval_s: float) -> OutboxRelay:
+    """An :class:`OutboxRelay` over ``collection`` publishing through the router's broker
+    (run it once the broker started)."""
+    return OutboxRelay([collection], kafka_publisher(router.broker), poll_interval_s=poll_interval_s)
+
+
+async def stop_task(task: asyncio.Task[None]) -> None:
+    """Cancel ``task`` and wait for it to finish."""
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def kafka_ready(router: KafkaRouter) -> None:
+    """Readiness check: raises unless the Kafka cluster answers."""
+    if not await router.broker.ping(timeout=1.5):
+        raise ConnectionError("Kafka does not answer")

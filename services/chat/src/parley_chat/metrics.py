@@ -1,0 +1,23 @@
+"""Service-specific Prometheus metrics of chat (listed in docs/metrics.md)."""
+
+from prometheus_client import CollectorRegistry, Counter
+
+
+class ChatMetrics:
+    """Counters registered in the app's own ``registry``."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.posted = Counter(
+            "parley_chat_messages_posted_total",
+            "Chat messages stored (a retried post of the same message is not counted).",
+            registry=registry,
+        )
+        self.post_refusals = Counter(
+            "parley_chat_post_refusals_total",
+            "Posts refused after input validation, by reason (not_a_participant, "
+            "meeting_not_found, message_id_conflict, unavailable).",
+            ("reason",),
+            registry=registry,
+        )
+        for reason in ("not_a_participant", "meeting_not_found", "message_id_conflict", "unavailable"):
+            self.post_refusals.labels(reason)
