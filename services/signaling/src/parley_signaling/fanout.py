@@ -16,7 +16,8 @@ a meeting room on any replica (docs/signaling.md, "Several replicas"):
   ``join`` when it reads it back, and answers the joining socket with the room as it stands at
   that point of the log: of two sockets joining at once, exactly one sees the other as a peer.
 * ``hello``: a replica started (with no sockets); the others drop what they knew of it and
-  answer with a ``snapshot`` of their local entries.
+  answer with a ``snapshot`` of their local entries. Before serving, the starting replica
+  waits for the snapshots of the replicas it heard on the topic in the expiry window.
 * ``resync``: asks one replica (``target``) for a ``snapshot``; sent on hearing from a replica
   this one does not know (for instance after it was dropped for silence).
 * ``heartbeat``: every ``heartbeat_s`` seconds; a replica silent for 3 intervals is dropped.
@@ -232,23 +233,26 @@ class KafkaFanoutManager(AsyncPubSubManager):
         for tp in assignment:
             found = since.get(tp)
             consumer.seek(tp, found.offset if found is not None else end[tp])
-        async with asyncio.timeout(max(10.0, self._sync_timeout_s)):
-            while [tp for tp in assignment if await consumer.position(tp) < end[tp]]:
-                batches = await consumer.getmany(*assignment, timeout_ms=200)
-                for tp, records in batches.items():
-                    for record in records:
-                        if record.offset >= end[tp]:
-                            continue
-                        message = _decode(record.value)
-                        if message is None or not message["method"].startswith(DIRECTORY_PREFIX):
-                            continue
-                        replica = message.get("replica_id")
-                        if not isinstance(replica, str) or replica == self.replica_id:
-                            continue
-                        if message["method"] == DirectoryGone.model_fields["method"].default:
-                            heard.pop(replica, None)
-                        else:
-                            heard[replica] = record.timestamp
+        try:
+            async with asyncio.timeout(max(10.0, self._sync_timeout_s)):
+                while [tp for tp in assignment if await consumer.position(tp) < end[tp]]:
+                    batches = await consumer.getmany(*assignment, timeout_ms=200)
+                    for tp, records in batches.items():
+                        for record in records:
+                            if record.offset >= end[tp]:
+                                continue
+                            message = _decode(record.value)
+                            if message is None or not message["method"].startswith(DIRECTORY_PREFIX):
+                                continue
+                            replica = message.get("replica_id")
+                            if not isinstance(replica, str) or replica == self.replica_id:
+                                continue
+                            if message["method"] == DirectoryGone.model_fields["method"].default:
+                                heard.pop(replica, None)
+                            else:
+                                heard[replica] = record.timestamp
+        except TimeoutError:
+            log.warning("fan-out history not read in time; %d replicas heard so far", len(heard))
         for tp in assignment:  # records past the entry end are read again by the listener
             consumer.seek(tp, end[tp])
         for tp in assignment:
