@@ -134,7 +134,7 @@ async def client(settings: Settings, mongo, token_issuer: TokenIssuer, fake_meet
     app.state.verifier = verifier_for(token_issuer)
     app.state.meetings_client = fake_meetings.client()
     try:
-        async with LifespanManager(app, startup_timeout=30), httpx.AsyncClient(
+        async with LifespanManager(app, startup_timeout=30, shutdown_timeout=30), httpx.AsyncClient(
             transport=httpx.ASGITransport(app), base_url="http://chat.test"
         ) as http:
             yield Client(http, app, token_issuer, fake_meetings)

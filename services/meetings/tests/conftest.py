@@ -101,7 +101,7 @@ async def client(settings: Settings, mongo, token_issuer: TokenIssuer) -> AsyncI
     app = create_app(settings)
     app.state.verifier = verifier_for(token_issuer)
     try:
-        async with LifespanManager(app, startup_timeout=30), httpx.AsyncClient(
+        async with LifespanManager(app, startup_timeout=30, shutdown_timeout=30), httpx.AsyncClient(
             transport=httpx.ASGITransport(app), base_url="http://meetings.test"
         ) as http:
             yield Client(http, app, token_issuer)
