@@ -3,6 +3,7 @@
 from parley_events.envelope import EventDecodeError, OutgoingEvent, ReceivedEvent, decode, encode
 from parley_events.inbox import ProcessedEvents
 from parley_events.kafka import kafka_publisher, received_event
+from parley_events.locks import DocumentLocks
 from parley_events.outbox import OUTBOX_FIELD, OutboxRelay, outbox_entry
 from parley_events.schemas import (
     EVENT_TYPES,
@@ -21,6 +22,7 @@ __all__ = [
     "OUTBOX_FIELD",
     "TOPICS",
     "ChatMessagePosted",
+    "DocumentLocks",
     "EventData",
     "EventDecodeError",
     "MeetingCreated",

@@ -11,6 +11,7 @@ event id (:class:`parley_events.inbox.ProcessedEvents`).
 """
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -19,6 +20,7 @@ from bson import Binary
 from pymongo.asynchronous.collection import AsyncCollection
 
 from parley_events.envelope import OutgoingEvent, encode
+from parley_events.locks import DocumentLocks
 from parley_events.schemas import EventData
 
 OUTBOX_FIELD = "outbox"
@@ -63,6 +65,12 @@ class OutboxRelay:
     ``publish`` sends one event and returns once Kafka acknowledged it (or raises).
     :meth:`run` loops until cancelled: it flushes, then sleeps until :meth:`notify` is called
     or ``poll_interval_s`` seconds pass; after a failure it waits ``retry_interval_s``.
+    :meth:`start` / :meth:`stop` run it as a background task (start once the broker is up).
+
+    ``locks``: when given, the removal (``$pull``) of a published entry holds
+    ``locks(doc["_id"])``, the same lock the service holds around its own updates of that
+    document (FerretDB 1.x loses concurrent updates of one document, see
+    :mod:`parley_events.locks`). Publishing itself never holds a lock.
     """
 
     def __init__(
@@ -72,16 +80,35 @@ class OutboxRelay:
         *,
         poll_interval_s: float = 1.0,
         retry_interval_s: float = 1.0,
+        locks: DocumentLocks | None = None,
     ) -> None:
         self._collections = collections
         self._publish = publish
         self._poll_interval_s = poll_interval_s
         self._retry_interval_s = retry_interval_s
+        self._locks = locks
         self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
 
     def notify(self) -> None:
         """Wake the relay now: call after a write that staged an event."""
         self._wake.set()
+
+    def start(self, name: str = "outbox-relay") -> None:
+        """Run :meth:`run` as a background task called ``name``; no-op if already running."""
+        if self._task is None:
+            self._task = asyncio.create_task(self.run(), name=name)
+
+    async def stop(self) -> None:
+        """Cancel the background task and wait until it ended; no-op if not running."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    def _lock(self, doc_id: object) -> contextlib.AbstractAsyncContextManager[object]:
+        return self._locks(doc_id) if self._locks is not None else contextlib.nullcontext()
 
     async def flush(self) -> int:
         """Publish every pending entry once; returns how many were published.
@@ -94,7 +121,8 @@ class OutboxRelay:
                 for entry in doc[OUTBOX_FIELD]:
                     await self._publish(_outgoing(entry))
                     # Pull the exact entry: FerretDB 1.x supports $pull by value, not by query.
-                    await collection.update_one({"_id": doc["_id"]}, {"$pull": {OUTBOX_FIELD: entry}})
+                    async with self._lock(doc["_id"]):
+                        await collection.update_one({"_id": doc["_id"]}, {"$pull": {OUTBOX_FIELD: entry}})
                     published += 1
         return published
 

@@ -13,9 +13,10 @@ from parley_auth.domain.accounts import Accounts
 from parley_auth.domain.keys import load_signing_key
 from parley_auth.domain.passwords import Passwords
 from parley_auth.domain.tokens import AccessTokens
-from parley_auth.messaging import EventRelay, build_kafka_router, kafka_ready
+from parley_auth.messaging import build_kafka_router, kafka_ready, outbox_relay
 from parley_auth.metrics import AuthMetrics
 from parley_auth.repository import REFRESH_TOKENS, USERS, MongoRefreshTokenStore, MongoUserStore, ensure_indexes
+from parley_events import DocumentLocks
 from parley_observability import (
     HttpMetrics,
     HttpMetricsMiddleware,
@@ -47,9 +48,10 @@ def create_app(settings: Settings | None = None, *, passwords: Passwords | None 
     mongo: AsyncMongoClient = AsyncMongoClient(settings.mongo_uri, tz_aware=True, serverSelectionTimeoutMS=5000)
     db = mongo[settings.mongo_database]
     kafka = build_kafka_router(settings)
-    relay = EventRelay(kafka, db[USERS])
+    user_locks = DocumentLocks()  # shared by the user store's updates and the relay's removals
+    relay = outbox_relay(kafka, db[USERS], user_locks)
     accounts = Accounts(
-        MongoUserStore(db[USERS]),
+        MongoUserStore(db[USERS], user_locks),
         MongoRefreshTokenStore(db[REFRESH_TOKENS]),
         passwords or Passwords(),
         access_tokens,
@@ -68,7 +70,7 @@ def create_app(settings: Settings | None = None, *, passwords: Passwords | None 
 
     @kafka.after_startup
     async def start_relay(app: FastAPI) -> None:
-        relay.start()
+        relay.start("auth-outbox-relay")
 
     @kafka.on_broker_shutdown
     async def stop_relay(app: FastAPI) -> None:

@@ -1,14 +1,11 @@
 """Kafka for auth: the FastStream router (its lifespan connects the broker) and the outbox
 relay that publishes staged ``parley.auth.user.registered.v1`` events to ``parley.users``."""
 
-import asyncio
-import contextlib
-
 from faststream.kafka.fastapi import KafkaRouter
 from pymongo.asynchronous.collection import AsyncCollection
 
 from parley_auth.config import Settings
-from parley_events import OutboxRelay, UserRegistered, kafka_publisher
+from parley_events import DocumentLocks, OutboxRelay, UserRegistered, kafka_publisher
 
 
 def build_kafka_router(settings: Settings) -> KafkaRouter:
@@ -28,27 +25,11 @@ def build_kafka_router(settings: Settings) -> KafkaRouter:
     return router
 
 
-class EventRelay:
-    """Runs an :class:`OutboxRelay` over ``users`` as a background task while Kafka is up."""
-
-    def __init__(self, router: KafkaRouter, users: AsyncCollection) -> None:
-        self.relay = OutboxRelay([users], kafka_publisher(router.broker))
-        self._task: asyncio.Task[None] | None = None
-
-    def notify(self) -> None:
-        """Wake the relay: an event was staged."""
-        self.relay.notify()
-
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self.relay.run(), name="auth-outbox-relay")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+def outbox_relay(router: KafkaRouter, users: AsyncCollection, locks: DocumentLocks) -> OutboxRelay:
+    """An :class:`OutboxRelay` over ``users`` publishing through the router's broker, removing
+    published entries under ``locks`` (the same locks :class:`MongoUserStore` updates under);
+    start it once the broker started."""
+    return OutboxRelay([users], kafka_publisher(router.broker), locks=locks)
 
 
 async def kafka_ready(router: KafkaRouter) -> None:

@@ -1,7 +1,9 @@
 """MongoDB storage of auth: collections ``users`` and ``refresh_tokens``.
 
 ``users``: ``{_id: user id, email (unique, lower case), display_name, password_hash,
-created_at, session_family, outbox: [pending events]}``.
+created_at, session_family, outbox: [pending events]}``. Every update of a user document holds
+that document's in-process lock (:class:`parley_events.DocumentLocks`; FerretDB 1.x loses
+concurrent updates of one document), the same locks the outbox relay's removals take.
 ``refresh_tokens``: ``{_id: SHA-256 hex of the token, family_id, user_id, created_at,
 expires_at, rotated_at, revoked_at}``; the token itself is never stored.
 """
@@ -18,7 +20,7 @@ from pymongo.errors import DuplicateKeyError, OperationFailure
 from parley_auth.domain.errors import EmailTaken
 from parley_auth.domain.models import User
 from parley_auth.domain.refresh_tokens import RefreshTokenRecord
-from parley_events import OUTBOX_FIELD
+from parley_events import OUTBOX_FIELD, DocumentLocks
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +57,15 @@ def _user(doc: dict[str, Any]) -> User:
 
 
 class MongoUserStore:
-    """:class:`parley_auth.domain.stores.UserStore` on the ``users`` collection."""
+    """:class:`parley_auth.domain.stores.UserStore` on the ``users`` collection.
 
-    def __init__(self, collection: AsyncCollection) -> None:
+    ``locks``: held around every update of a user document; give the same ones to the outbox
+    relay (:func:`parley_auth.messaging.outbox_relay`).
+    """
+
+    def __init__(self, collection: AsyncCollection, locks: DocumentLocks) -> None:
         self.collection = collection
+        self.locks = locks
 
     async def insert(self, user: User, outbox: list[dict[str, Any]]) -> None:
         doc = {
@@ -84,15 +91,18 @@ class MongoUserStore:
         return _user(doc) if doc else None
 
     async def set_session_family(self, user_id: str, family_id: str) -> None:
-        await self.collection.update_one({"_id": user_id}, {"$set": {"session_family": family_id}})
+        async with self.locks(user_id):
+            await self.collection.update_one({"_id": user_id}, {"$set": {"session_family": family_id}})
 
     async def end_session_family(self, user_id: str, family_id: str) -> None:
-        await self.collection.update_one(
-            {"_id": user_id, "session_family": family_id}, {"$set": {"session_family": None}}
-        )
+        async with self.locks(user_id):
+            await self.collection.update_one(
+                {"_id": user_id, "session_family": family_id}, {"$set": {"session_family": None}}
+            )
 
     async def set_password_hash(self, user_id: str, password_hash: str) -> None:
-        await self.collection.update_one({"_id": user_id}, {"$set": {"password_hash": password_hash}})
+        async with self.locks(user_id):
+            await self.collection.update_one({"_id": user_id}, {"$set": {"password_hash": password_hash}})
 
 
 def _record(doc: dict[str, Any]) -> RefreshTokenRecord:

@@ -5,7 +5,6 @@ Tests may set ``app.state.verifier`` (a :class:`parley_security.JwksVerifier`) a
 starts; otherwise they are built from the settings.
 """
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -17,7 +16,7 @@ from parley_chat.api.errors import install_error_handlers
 from parley_chat.api.routes import router as api_router
 from parley_chat.config import Settings
 from parley_chat.domain.service import Chat
-from parley_chat.messaging import build_router, kafka_ready, outbox_relay, stop_task
+from parley_chat.messaging import build_router, kafka_ready, outbox_relay
 from parley_chat.metrics import ChatMetrics
 from parley_chat.repository import MessageRepository
 from parley_observability import (
@@ -70,11 +69,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @kafka.after_startup
     async def start_relay(app: FastAPI) -> None:
-        app.state.relay_task = asyncio.create_task(app.state.relay.run(), name="outbox-relay")
+        app.state.relay.start()
 
     @kafka.on_broker_shutdown
     async def stop_relay(app: FastAPI) -> None:
-        await stop_task(app.state.relay_task)
+        await app.state.relay.stop()
 
     app = FastAPI(title="Parley chat", version="1", lifespan=lifespan)
     app.state.settings = settings

@@ -5,8 +5,6 @@ Chat consumes nothing yet: messages stay postable and readable after a meeting e
 :class:`parley_events.OutboxRelay`.
 """
 
-import asyncio
-import contextlib
 import warnings
 
 from pymongo.asynchronous.collection import AsyncCollection
@@ -40,15 +38,9 @@ def build_router(settings: Settings) -> KafkaRouter:
 
 def outbox_relay(router: KafkaRouter, collection: AsyncCollection, poll_interval_s: float) -> OutboxRelay:
     """An :class:`OutboxRelay` over ``collection`` publishing through the router's broker
-    (run it once the broker started)."""
+    (start it once the broker started)."""
+    # No DocumentLocks: messages are only inserted, nothing updates them while the relay pulls.
     return OutboxRelay([collection], kafka_publisher(router.broker), poll_interval_s=poll_interval_s)
-
-
-async def stop_task(task: asyncio.Task[None]) -> None:
-    """Cancel ``task`` and wait for it to finish."""
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
 
 
 async def kafka_ready(router: KafkaRouter) -> None:

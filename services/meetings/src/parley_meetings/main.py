@@ -4,7 +4,6 @@ Tests may set ``app.state.verifier`` (a :class:`parley_security.JwksVerifier`) b
 lifespan starts; otherwise one is built from the settings.
 """
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -22,7 +21,6 @@ from parley_meetings.messaging import (
     build_router,
     kafka_ready,
     outbox_relay,
-    stop_task,
 )
 from parley_meetings.metrics import MeetingsMetrics
 from parley_meetings.repository import MeetingRepository
@@ -61,7 +59,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
         repository = MeetingRepository(mongo[settings.mongo_database])
         await repository.ensure_indexes()
-        app.state.relay = outbox_relay(kafka, [repository.outbox_view()], settings.outbox_poll_interval_s)
+        app.state.relay = outbox_relay(
+            kafka, repository.meetings, repository.locks, settings.outbox_poll_interval_s
+        )
         app.state.meetings = Meetings(repository, metrics, notify=app.state.relay.notify)
         try:
             yield  # the Kafka router's lifespan (nested) starts the broker, then the relay
@@ -71,11 +71,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @kafka.after_startup
     async def start_relay(app: FastAPI) -> None:
-        app.state.relay_task = asyncio.create_task(app.state.relay.run(), name="outbox-relay")
+        app.state.relay.start()
 
     @kafka.on_broker_shutdown
     async def stop_relay(app: FastAPI) -> None:
-        await stop_task(app.state.relay_task)
+        await app.state.relay.stop()
 
     app = FastAPI(title="Parley meetings", version="1", lifespan=lifespan)
     app.state.settings = settings

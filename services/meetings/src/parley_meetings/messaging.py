@@ -8,17 +8,16 @@ valid Parley event is logged, counted and skipped. Publishes this service's even
 its outbox, through :class:`parley_events.OutboxRelay`.
 """
 
-import asyncio
-import contextlib
 import logging
 import warnings
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from faststream import AckPolicy
 from faststream.message import StreamMessage
+from pymongo.asynchronous.collection import AsyncCollection
 
 from parley_events import (
+    DocumentLocks,
     EventDecodeError,
     MeetingCreated,
     MeetingEnded,
@@ -92,17 +91,15 @@ def add_participant_consumer(
         await handle(event)
 
 
-def outbox_relay(router: KafkaRouter, collections: list[Any], poll_interval_s: float) -> OutboxRelay:
-    """An :class:`OutboxRelay` over ``collections`` publishing through the router's broker
-    (run it once the broker started)."""
-    return OutboxRelay(collections, kafka_publisher(router.broker), poll_interval_s=poll_interval_s)
-
-
-async def stop_task(task: asyncio.Task[None]) -> None:
-    """Cancel ``task`` and wait for it to finish."""
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+def outbox_relay(
+    router: KafkaRouter, collection: AsyncCollection, locks: DocumentLocks, poll_interval_s: float
+) -> OutboxRelay:
+    """An :class:`OutboxRelay` over ``collection`` publishing through the router's broker,
+    removing published entries under ``locks`` (the repository's document locks); start it
+    once the broker started."""
+    return OutboxRelay(
+        [collection], kafka_publisher(router.broker), poll_interval_s=poll_interval_s, locks=locks
+    )
 
 
 async def kafka_ready(router: KafkaRouter) -> None:

@@ -9,10 +9,11 @@ One document per meeting, ``_id`` = meeting id::
 
 Every state change is one single-document write, with its event (if any) pushed into the
 ``outbox`` array of the same write (see :mod:`parley_events.outbox`), under the document's
-in-process lock (:mod:`parley_meetings.locks`: FerretDB 1.x loses concurrent updates of one
-document). Written for the FerretDB 1.x query subset too: "not already in the array" is expressed with ``$nor`` (``$ne`` on an
-array-of-documents path misbehaves there) and roster entries are removed by ``$pull`` of the
-exact stored sub-document.
+in-process lock (:class:`parley_events.DocumentLocks`: FerretDB 1.x loses concurrent updates
+of one document; the outbox relay's removals take the same locks,
+:attr:`MeetingRepository.locks`). Written for the FerretDB 1.x query subset too: "not already
+in the array" is expressed with ``$nor`` (``$ne`` on an array-of-documents path misbehaves
+there) and roster entries are removed by ``$pull`` of the exact stored sub-document.
 """
 
 from datetime import datetime
@@ -22,9 +23,8 @@ from pymongo import DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
-from parley_events import OUTBOX_FIELD, ProcessedEvents
+from parley_events import OUTBOX_FIELD, DocumentLocks, ProcessedEvents
 from parley_meetings.domain.models import Meeting, Participant, RosterEntry
-from parley_meetings.locks import DocumentLocks, LockedUpdates
 
 MEETINGS = "meetings"
 PROCESSED_EVENTS = "processed_events"
@@ -49,11 +49,8 @@ class MeetingRepository:
     def __init__(self, database: AsyncDatabase) -> None:
         self.meetings: AsyncCollection = database[MEETINGS]
         self.processed = ProcessedEvents(database[PROCESSED_EVENTS])
-        self._locks = DocumentLocks()
-
-    def outbox_view(self) -> LockedUpdates:
-        """The meetings collection as the outbox relay must use it (same document locks)."""
-        return LockedUpdates(self.meetings, self._locks)
+        # Held around every update of a meeting document; give them to the outbox relay too.
+        self.locks = DocumentLocks()
 
     async def ensure_indexes(self) -> None:
         """Index the "my meetings" query (by participant, newest first)."""
@@ -74,7 +71,7 @@ class MeetingRepository:
 
     async def add_participant(self, meeting_id: str, participant: Participant) -> bool:
         """Add ``participant`` to an active meeting they have not joined; True when added."""
-        async with self._locks(meeting_id):
+        async with self.locks(meeting_id):
             result = await self.meetings.update_one(
                 {
                     "_id": meeting_id,
@@ -90,7 +87,7 @@ class MeetingRepository:
     ) -> bool:
         """End an active meeting hosted by ``host_id``: status, time, empty roster and event
         in one write. True when it ended now; False when no such active meeting of that host."""
-        async with self._locks(meeting_id):
+        async with self.locks(meeting_id):
             result = await self.meetings.update_one(
                 {"_id": meeting_id, "host_id": host_id, "status": "active"},
                 {
@@ -102,7 +99,7 @@ class MeetingRepository:
 
     async def add_to_roster(self, meeting_id: str, entry: RosterEntry) -> bool:
         """Add a socket to an active meeting's roster unless its sid is there; True when added."""
-        async with self._locks(meeting_id):
+        async with self.locks(meeting_id):
             result = await self.meetings.update_one(
                 {"_id": meeting_id, "status": "active", "$nor": [{"roster.sid": entry.sid}]},
                 {"$push": {"roster": entry.model_dump(mode="python")}},
@@ -115,7 +112,7 @@ class MeetingRepository:
         Reads the stored entry and pulls that exact value (FerretDB 1.x ``$pull`` matches
         values, not conditions), both under the document's lock.
         """
-        async with self._locks(meeting_id):
+        async with self.locks(meeting_id):
             doc = await self.meetings.find_one({"_id": meeting_id}, {"roster": 1})
             entries = [e for e in (doc or {}).get("roster", []) if e.get("sid") == sid]
             removed = False
