@@ -1,7 +1,13 @@
 """Access-token verification (JWKS of auth) and the meeting membership check."""
 
 from parley_security.dependencies import CurrentPrincipal, bearer_token, current_principal
-from parley_security.jwt import InvalidToken, JwksVerifier, Principal
+from parley_security.jwt import (
+    InvalidToken,
+    JwksVerifier,
+    Principal,
+    decode_access_token,
+    token_kid,
+)
 from parley_security.membership import (
     MeetingsClient,
     Membership,
@@ -20,4 +26,6 @@ __all__ = [
     "Principal",
     "bearer_token",
     "current_principal",
+    "decode_access_token",
+    "token_kid",
 ]

@@ -80,26 +80,43 @@ class JwksVerifier:
 
     async def verify(self, token: str) -> Principal:
         """Return the :class:`Principal` of a valid access token; raise :class:`InvalidToken`."""
-        try:
-            header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError as exc:
-            raise InvalidToken(f"malformed token: {exc}") from exc
-        if header.get("alg") != ALGORITHM:
-            raise InvalidToken(f"algorithm {header.get('alg')!r} not accepted")
-        key = await self._key(str(header.get("kid", "")))
-        try:
-            claims = jwt.decode(
-                token,
-                key=key,
-                algorithms=[ALGORITHM],
-                audience=self._audience,
-                issuer=self._issuer,
-                options={"require": ["exp", "iat", "sub", "iss", "aud"]},
-            )
-        except jwt.ExpiredSignatureError as exc:
-            raise InvalidToken("token expired") from exc
-        except jwt.PyJWTError as exc:
-            raise InvalidToken(f"invalid token: {exc}") from exc
-        if claims.get("typ") not in (None, "access"):
-            raise InvalidToken("not an access token")
-        return Principal(user_id=claims["sub"], display_name=claims.get("name", ""), token=token)
+        key = await self._key(token_kid(token))
+        return decode_access_token(token, key, issuer=self._issuer, audience=self._audience)
+
+
+def token_kid(token: str) -> str:
+    """The ``kid`` of ``token``'s header, once the header pins :data:`ALGORITHM`.
+
+    Raises :class:`InvalidToken` for a malformed token or another algorithm (RFC 8725 §3.1).
+    """
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError as exc:
+        raise InvalidToken(f"malformed token: {exc}") from exc
+    if header.get("alg") != ALGORITHM:
+        raise InvalidToken(f"algorithm {header.get('alg')!r} not accepted")
+    return str(header.get("kid", ""))
+
+
+def decode_access_token(token: str, key: object, *, issuer: str, audience: str) -> Principal:
+    """Verify ``token``'s signature with ``key`` and its claims; return its :class:`Principal`.
+
+    Requires ``exp``, ``iat``, ``sub``, ``iss`` (= ``issuer``), ``aud`` (= ``audience``) and
+    ``typ: "access"``. Raises :class:`InvalidToken` saying what is wrong.
+    """
+    try:
+        claims = jwt.decode(
+            token,
+            key=key,
+            algorithms=[ALGORITHM],
+            audience=audience,
+            issuer=issuer,
+            options={"require": ["exp", "iat", "sub", "iss", "aud"]},
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise InvalidToken("token expired") from exc
+    except jwt.PyJWTError as exc:
+        raise InvalidToken(f"invalid token: {exc}") from exc
+    if claims.get("typ") != "access":
+        raise InvalidToken("not an access token")
+    return Principal(user_id=claims["sub"], display_name=claims.get("name", ""), token=token)

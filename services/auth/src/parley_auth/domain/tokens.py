@@ -14,9 +14,8 @@ from datetime import UTC, datetime, timedelta
 import jwt
 
 from parley_auth.domain.keys import SigningKey
-from parley_security import InvalidToken, Principal
-
-ALGORITHM = "EdDSA"
+from parley_security import InvalidToken, Principal, decode_access_token, token_kid
+from parley_security.jwt import ALGORITHM
 
 
 @dataclass(frozen=True)
@@ -60,27 +59,8 @@ class AccessTokens:
         Async and named like :meth:`JwksVerifier.verify`, so it can serve as
         ``app.state.verifier`` for parley_security's ``CurrentPrincipal``.
         """
-        try:
-            header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError as exc:
-            raise InvalidToken(f"malformed token: {exc}") from exc
-        if header.get("alg") != ALGORITHM:
-            raise InvalidToken(f"algorithm {header.get('alg')!r} not accepted")
-        if header.get("kid") != self.key.kid:
+        if token_kid(token) != self.key.kid:
             raise InvalidToken("token signed with an unknown key")
-        try:
-            claims = jwt.decode(
-                token,
-                key=self.key.public_key,
-                algorithms=[ALGORITHM],
-                audience=self.audience,
-                issuer=self.issuer,
-                options={"require": ["exp", "iat", "sub", "iss", "aud"]},
-            )
-        except jwt.ExpiredSignatureError as exc:
-            raise InvalidToken("token expired") from exc
-        except jwt.PyJWTError as exc:
-            raise InvalidToken(f"invalid token: {exc}") from exc
-        if claims.get("typ") != "access":
-            raise InvalidToken("not an access token")
-        return Principal(user_id=claims["sub"], display_name=claims.get("name", ""), token=token)
+        return decode_access_token(
+            token, self.key.public_key, issuer=self.issuer, audience=self.audience
+        )
