@@ -1,0 +1,1 @@
+"""Parley web: the static service that serves the browser client built into ``web/dist``."""
