@@ -97,6 +97,17 @@ class Client:
             headers=self.auth(user_id),
         )
 
+    def notes_collection(self) -> AsyncCollection:
+        return self.app.state.mongo[self.app.state.settings.mongo_database]["notes"]
+
+    async def get_notes(self, user_id: str, meeting_id: str) -> httpx.Response:
+        return await self.http.get(f"/api/chat/meetings/{meeting_id}/notes", headers=self.auth(user_id))
+
+    async def put_notes(self, user_id: str, meeting_id: str, text: Any) -> httpx.Response:
+        return await self.http.put(
+            f"/api/chat/meetings/{meeting_id}/notes", json={"text": text}, headers=self.auth(user_id)
+        )
+
     async def history(self, user_id: str, meeting_id: str, **params: Any) -> httpx.Response:
         return await self.http.get(
             f"/api/chat/meetings/{meeting_id}/messages", params=params, headers=self.auth(user_id)

@@ -15,10 +15,11 @@ from pymongo import AsyncMongoClient
 from parley_chat.api.errors import install_error_handlers
 from parley_chat.api.routes import router as api_router
 from parley_chat.config import Settings
+from parley_chat.domain.notes import NotesService
 from parley_chat.domain.service import Chat
 from parley_chat.messaging import build_router, kafka_ready, outbox_relay
 from parley_chat.metrics import ChatMetrics
-from parley_chat.repository import MessageRepository
+from parley_chat.repository import MessageRepository, NotesRepository
 from parley_observability import (
     HttpMetrics,
     HttpMetricsMiddleware,
@@ -26,13 +27,14 @@ from parley_observability import (
     health_router,
     metrics_router,
 )
+from parley_events import DocumentLocks
 from parley_security import JwksVerifier, MeetingsClient
 
 SERVICE = "chat"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the app: API, health, metrics and the outbox relay.
+    """Build the app: API (messages and private notes), health, metrics and the outbox relay.
 
     ``/readyz`` checks MongoDB (``ping``) and Kafka (cluster metadata). Neither auth's JWKS
     nor meetings is a readiness check: both are other services that may restart; while
@@ -60,6 +62,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.chat = Chat(
             repository, app.state.meetings_client, metrics, notify=app.state.relay.notify
         )
+        notes = NotesRepository(mongo[settings.mongo_database], DocumentLocks())
+        app.state.notes = NotesService(notes, app.state.meetings_client, metrics)
         try:
             yield  # the Kafka router's lifespan (nested) starts the broker, then the relay
         finally:

@@ -19,5 +19,10 @@ class ChatMetrics:
             ("reason",),
             registry=registry,
         )
+        self.notes_saved = Counter(
+            "parley_chat_notes_saved_total",
+            "Private meeting notes saved (PUT answered 200).",
+            registry=registry,
+        )
         for reason in ("not_a_participant", "meeting_not_found", "message_id_conflict", "unavailable"):
             self.post_refusals.labels(reason)

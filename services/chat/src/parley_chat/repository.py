@@ -1,4 +1,4 @@
-"""MongoDB storage of chat messages (collection ``messages``).
+"""MongoDB storage of chat messages (collection ``messages``) and notes (collection ``notes``).
 
 One document per message, ``_id`` = ``"{meeting_id}:{message_id}"``, so a client-chosen
 ``message_id`` is unique per meeting through the primary key alone (no compound unique index
@@ -9,6 +9,14 @@ needed; FerretDB 1.x and MongoDB both enforce ``_id``)::
 A new message and its ``chat.message.posted`` event are stored in one ``insert_one``
 (:mod:`parley_events.outbox`). Messages are never updated except by the relay's removal of
 published outbox entries.
+
+Notes: one document per (meeting, owner), ``_id`` = ``"{meeting_id}:{owner_id}"`` (user ids
+are auth's hex UUIDs, without ``:``, so the id is unambiguous)::
+
+    {_id, meeting_id, owner_id, text, updated_at}
+
+Saved by an upsert that replaces ``text`` and ``updated_at``; no outbox (notes publish no
+event).
 """
 
 from datetime import datetime
@@ -19,10 +27,11 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from parley_chat.domain.models import Message
-from parley_events import OUTBOX_FIELD
+from parley_chat.domain.models import Message, Notes
+from parley_events import OUTBOX_FIELD, DocumentLocks
 
 MESSAGES = "messages"
+NOTES = "notes"
 _ORDER = [("posted_at", DESCENDING), ("_id", DESCENDING)]
 
 
@@ -73,3 +82,32 @@ class MessageRepository:
             ]
         cursor = self.messages.find(query, {OUTBOX_FIELD: 0}).sort(_ORDER).limit(limit)
         return [(doc["_id"], _from_doc(doc)) async for doc in cursor]
+
+
+def notes_id(meeting_id: str, owner_id: str) -> str:
+    """The document id of one user's notes of one meeting."""
+    return f"{meeting_id}:{owner_id}"
+
+
+class NotesRepository:
+    """Every user's notes of every meeting in ``database``.
+
+    Writes to one notes document are serialized in this process by ``locks`` (FerretDB 1.x
+    applies an update as a non-atomic read-modify-write; see :mod:`parley_events.locks`).
+    """
+
+    def __init__(self, database: AsyncDatabase, locks: DocumentLocks) -> None:
+        self.notes: AsyncCollection = database[NOTES]
+        self._locks = locks
+
+    async def get(self, meeting_id: str, owner_id: str) -> Notes | None:
+        doc = await self.notes.find_one({"_id": notes_id(meeting_id, owner_id)})
+        if doc is None:
+            return None
+        return Notes(meeting_id=doc["meeting_id"], owner_id=doc["owner_id"], text=doc["text"], updated_at=doc["updated_at"])
+
+    async def put(self, notes: Notes) -> None:
+        """Create or replace the notes of ``(notes.meeting_id, notes.owner_id)``."""
+        key = notes_id(notes.meeting_id, notes.owner_id)
+        async with self._locks(key):
+            await self.notes.update_one({"_id": key}, {"$set": notes.model_dump()}, upsert=True)

@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from parley_chat.domain.notes import NotesService
 from parley_chat.domain.service import Chat
 
 
@@ -12,3 +13,10 @@ def _chat(request: Request) -> Chat:
 
 
 ChatService = Annotated[Chat, Depends(_chat)]
+
+
+def _notes(request: Request) -> NotesService:
+    return request.app.state.notes
+
+
+NotesDep = Annotated[NotesService, Depends(_notes)]

@@ -4,14 +4,17 @@ Every route needs ``Authorization: Bearer <access token>`` (401 otherwise). Erro
 ``{"detail": {"code", "message"}}``: 404 ``meeting_not_found``, 403 ``not_a_participant``,
 409 ``message_id_conflict``, 503 ``unavailable`` (meetings could not be asked); invalid input
 (body, ``limit``, ``before``) is a 422 with FastAPI's ``detail`` list.
+
+Notes (``/meetings/{meeting_id}/notes``) are the caller's own, private notes of a meeting:
+nobody else's are reachable, and saving them publishes no event.
 """
 
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from parley_chat.api.deps import ChatService
-from parley_chat.api.schemas import HistoryOut, MessageOut, PostMessageRequest
+from parley_chat.api.deps import ChatService, NotesDep
+from parley_chat.api.schemas import HistoryOut, MessageOut, NotesOut, PostMessageRequest, PutNotesRequest
 from parley_security import CurrentPrincipal
 
 router = APIRouter(prefix="/api/chat", tags=["chat"])
@@ -51,3 +54,15 @@ async def message_history(
     return HistoryOut(
         messages=[MessageOut.of(m) for m in page.messages], next_cursor=page.next_cursor
     )
+
+
+@router.get("/meetings/{meeting_id}/notes")
+async def read_notes(meeting_id: str, principal: CurrentPrincipal, notes: NotesDep) -> NotesOut:
+    """The caller's notes of the meeting (``text`` ``""`` and ``updated_at`` null before the first save)."""
+    return NotesOut.of(await notes.read(meeting_id, principal))
+
+
+@router.put("/meetings/{meeting_id}/notes")
+async def save_notes(meeting_id: str, body: PutNotesRequest, principal: CurrentPrincipal, notes: NotesDep) -> NotesOut:
+    """Replace the caller's notes (text ≤ 20000 characters, else 422 and nothing changes)."""
+    return NotesOut.of(await notes.save(meeting_id, principal, body.text))

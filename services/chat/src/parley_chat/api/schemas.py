@@ -5,7 +5,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from parley_chat.domain.models import Message
+from parley_chat.domain.models import MAX_NOTES_CHARS, Message, Notes
 
 MessageId = Annotated[str, Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 
@@ -46,3 +46,23 @@ class HistoryOut(BaseModel):
 
     messages: list[MessageOut]
     next_cursor: str | None
+
+
+class PutNotesRequest(BaseModel):
+    """``{text (0–20000 characters; "" clears the notes)}``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: Annotated[str, Field(max_length=MAX_NOTES_CHARS)]
+
+
+class NotesOut(BaseModel):
+    """``{meeting_id, text, updated_at (ISO 8601, or null before the first save)}``: the caller's own notes."""
+
+    meeting_id: str
+    text: str
+    updated_at: datetime | None
+
+    @classmethod
+    def of(cls, notes: Notes) -> "NotesOut":
+        return cls(meeting_id=notes.meeting_id, text=notes.text, updated_at=notes.updated_at)

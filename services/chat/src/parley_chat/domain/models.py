@@ -31,3 +31,18 @@ class Page(BaseModel):
 
     messages: tuple[Message, ...]
     next_cursor: str | None
+
+
+#: The longest notes text, in characters (docs/http-api.md).
+MAX_NOTES_CHARS = 20000
+
+
+class Notes(BaseModel):
+    """One user's private notes of one meeting; ``updated_at`` is None before the first save."""
+
+    model_config = ConfigDict(frozen=True)
+
+    meeting_id: str
+    owner_id: str
+    text: str
+    updated_at: datetime | None

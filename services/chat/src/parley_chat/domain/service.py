@@ -6,30 +6,18 @@ write (outbox); the relay is woken with ``notify`` afterwards.
 """
 
 from collections.abc import Callable
-from typing import Protocol
 
 from parley_chat.domain.cursor import decode_cursor, encode_cursor
-from parley_chat.domain.errors import (
-    ChatError,
-    MeetingNotFound,
-    MeetingsUnavailable,
-    MessageIdConflict,
-    NotAParticipant,
-)
+from parley_chat.domain.errors import ChatError, MessageIdConflict
+from parley_chat.domain.membership import MembershipChecker, require_participant
 from parley_chat.domain.models import Message, Page, utc_now
 from parley_chat.metrics import ChatMetrics
 from parley_chat.repository import MessageRepository
 from parley_events import ChatMessagePosted, outbox_entry
-from parley_security import Membership, MembershipDenied, MembershipUnavailable, Principal
+from parley_security import Membership, Principal
 
 #: CloudEvents ``source`` of every event chat publishes.
 EVENT_SOURCE = "/parley/chat"
-
-
-class MembershipChecker(Protocol):
-    """What chat needs from :class:`parley_security.MeetingsClient`."""
-
-    async def membership(self, meeting_id: str, token: str) -> Membership: ...
 
 
 class Chat:
@@ -48,14 +36,7 @@ class Chat:
         self._notify = notify
 
     async def _require_participant(self, meeting_id: str, principal: Principal) -> Membership:
-        try:
-            return await self._meetings.membership(meeting_id, principal.token)
-        except MembershipDenied as exc:
-            if exc.reason == "not_found":
-                raise MeetingNotFound(f"no meeting {meeting_id!r}") from exc
-            raise NotAParticipant("not a participant of this meeting") from exc
-        except MembershipUnavailable as exc:
-            raise MeetingsUnavailable("meetings cannot be asked right now; retry") from exc
+        return await require_participant(self._meetings, meeting_id, principal)
 
     async def post(
         self, meeting_id: str, principal: Principal, *, message_id: str, text: str
