@@ -266,6 +266,126 @@ async def test_joining_another_meeting_leaves_the_first(cluster: Cluster) -> Non
     assert error_code(await a.call("offer", {"meeting_id": m1, "to": b.sid, "sdp": SDP_OFFER})) == "peer_not_in_room"
 
 
+# --- display names and media state (protocol version 1 additions) ----------------------
+
+
+async def test_join_display_name_is_shown_across_replicas(
+    cluster: Cluster, meeting: str, participants_tail: TopicTail
+) -> None:
+    a = await cluster.peer(cluster.r1, name="Token Name A")
+    b = await cluster.peer(cluster.r2, name="Token Name B")
+    c = await cluster.peer(cluster.r1, name="Carol")
+    cluster.meetings.admit(meeting, a.user_id, b.user_id, c.user_id)
+
+    assert (await a.call("join", {"meeting_id": meeting, "display_name": "  Ada L.  "}))["ok"]
+    ack_b = await b.call("join", {"meeting_id": meeting, "display_name": "Bobby"})
+    assert ack_b["data"]["peers"] == [{"sid": a.sid, "user_id": a.user_id, "display_name": "Ada L."}]
+    assert await a.next("peer-joined") == {
+        "meeting_id": meeting, "sid": b.sid, "user_id": b.user_id, "display_name": "Bobby",
+    }
+    ack_c = await c.call("join", {"meeting_id": meeting})  # no display_name: the token's name
+    assert {p["sid"]: p["display_name"] for p in ack_c["data"]["peers"]} == {a.sid: "Ada L.", b.sid: "Bobby"}
+    assert (await b.next("peer-joined"))["display_name"] == "Carol"
+    # both replicas' directories hold the chosen names
+    for replica in (cluster.r1, cluster.r2):
+        await until(lambda r=replica: r.fanout.directory.get(c.sid) is not None, what="c in the directory")
+        assert replica.fanout.directory.get(b.sid).display_name == "Bobby"
+        assert replica.fanout.directory.get(a.sid).display_name == "Ada L."
+    joined_b = await participants_tail.find(lambda e: isinstance(e.data, ParticipantJoined) and e.data.sid == b.sid)
+    assert joined_b.data.display_name == "Bobby"
+    joined_c = await participants_tail.find(lambda e: isinstance(e.data, ParticipantJoined) and e.data.sid == c.sid)
+    assert joined_c.data.display_name == "Carol"
+
+
+async def test_a_blank_or_bad_display_name_is_refused_and_joins_nothing(cluster: Cluster, meeting: str) -> None:
+    a, b = await joined(cluster, meeting, "r1", "r2")
+    newcomer = await cluster.peer(cluster.r2)
+    cluster.meetings.admit(meeting, newcomer.user_id)
+    for display_name in ("", "   ", "x" * 81, 42):
+        ack = await newcomer.call("join", {"meeting_id": meeting, "display_name": display_name})
+        assert error_code(ack) == "invalid_payload", (display_name, ack)
+    assert error_code(await newcomer.call("media-state", {"meeting_id": meeting, "audio": True, "video": True, "screen": False})) == "not_in_room"
+    await a.next("peer-joined")
+    await asyncio.sleep(0.3)
+    assert [d["sid"] for d in a.received("peer-joined")] == [b.sid]
+    assert b.received("peer-joined") == []
+    for replica in (cluster.r1, cluster.r2):
+        assert replica.fanout.directory.get(newcomer.sid) is None
+
+
+MEDIA = {"audio": True, "video": False, "screen": True}
+
+
+async def test_media_state_reaches_the_rest_of_the_room_on_every_replica(cluster: Cluster, meeting: str) -> None:
+    a, b, c = await joined(cluster, meeting, "r1", "r2", "r1")
+    other_room = unique("m")
+    outsider_r1, outsider_r2 = await joined(cluster, other_room, "r1", "r2")
+
+    ack = await a.call("media-state", {"meeting_id": meeting, **MEDIA, "extra": "never forwarded"})
+    assert ack == {"ok": True, "data": {}}
+    expected = {"meeting_id": meeting, "sid": a.sid, **MEDIA}
+    assert await b.next("peer-media-state") == expected  # the other replica
+    assert await c.next("peer-media-state") == expected  # the same replica
+
+    # a later change arrives after the first, from another sender too
+    assert (await a.call("media-state", {"meeting_id": meeting, "audio": False, "video": False, "screen": False}))["ok"]
+    assert (await b.call("media-state", {"meeting_id": meeting, "audio": True, "video": True, "screen": False}))["ok"]
+    await until(lambda: len(b.received("peer-media-state")) == 2, what="b gets both of a's states")
+    await a.next("peer-media-state", lambda d: d["sid"] == b.sid)
+    await c.next("peer-media-state", lambda d: d["sid"] == b.sid)
+    await asyncio.sleep(0.2)
+    assert [(d["sid"], d["audio"]) for d in b.received("peer-media-state")] == [(a.sid, True), (a.sid, False)]
+    assert a.received("peer-media-state") == [{"meeting_id": meeting, "sid": b.sid, "audio": True, "video": True, "screen": False}]
+    assert len(c.received("peer-media-state")) == 3
+    assert outsider_r1.received("peer-media-state") == [] and outsider_r2.received("peer-media-state") == []
+
+    # the sender must be in that room
+    assert error_code(await outsider_r2.call("media-state", {"meeting_id": meeting, **MEDIA})) == "not_in_room"
+    assert error_code(await a.call("media-state", {"meeting_id": other_room, **MEDIA})) == "not_in_room"
+    await asyncio.sleep(0.2)
+    assert len(b.received("peer-media-state")) == 2 and len(c.received("peer-media-state")) == 3
+    assert outsider_r1.received("peer-media-state") == []
+
+
+async def test_bad_media_state_payloads_reach_nobody(cluster: Cluster, meeting: str) -> None:
+    a, b, c = await joined(cluster, meeting, "r1", "r2", "r1")
+    bad = [
+        {"meeting_id": meeting, "audio": True, "video": False},
+        {"meeting_id": meeting, "audio": "true", "video": False, "screen": False},
+        {"meeting_id": meeting, "audio": 1, "video": 0, "screen": 0},
+        {"meeting_id": meeting, "audio": None, "video": False, "screen": False},
+        {"meeting_id": "../../etc", **MEDIA},
+        {**MEDIA},
+        "muted",
+        [meeting, True, False, False],
+        None,
+    ]
+    for payload in bad:
+        ack = await a.call("media-state", payload)
+        assert error_code(ack) == "invalid_payload", (payload, ack)
+        assert ack["error"]["message"]
+    assert (await a.call("media-state", {"meeting_id": meeting, **MEDIA}))["ok"]  # a marker
+    for peer in (b, c):
+        await peer.next("peer-media-state")
+        await asyncio.sleep(0.1)
+        assert peer.received("peer-media-state") == [{"meeting_id": meeting, "sid": a.sid, **MEDIA}]
+    assert a.received("peer-media-state") == []
+
+
+async def test_media_state_is_rate_limited(cluster: Cluster, meeting: str) -> None:
+    a, b = await joined(cluster, meeting, "r1", "r2")
+    codes = []
+    for _ in range(60):  # the cluster's burst is 40 at 20/s
+        ack = await a.call("media-state", {"meeting_id": meeting, **MEDIA})
+        codes.append("ok" if ack["ok"] else ack["error"]["code"])
+    assert codes[:30] == ["ok"] * 30
+    assert "rate_limited" in codes[40:]
+    ok = codes.count("ok")
+    await until(lambda: len(b.received("peer-media-state")) == ok, what="every accepted state relayed")
+    await asyncio.sleep(0.2)
+    assert len(b.received("peer-media-state")) == ok
+
+
 # --- leaving ------------------------------------------------------------------------------
 
 
@@ -390,4 +510,5 @@ async def test_health_readiness_and_metrics(cluster: Cluster) -> None:
         "parley_http_requests_total",
     ):
         assert name in text, name
+    assert 'parley_signaling_events_total{event="media-state",result="ok"}' in text
     assert 'parley_signaling_connections_total{result="unauthorized"}' in text

@@ -7,6 +7,8 @@ from parley_signaling.domain.protocol import (
     IceEvent,
     IceRequest,
     JoinRequest,
+    MediaStateRequest,
+    PeerMediaStateEvent,
     SdpEvent,
     SdpRequest,
     ack_error,
@@ -120,3 +122,40 @@ def test_ack_shapes() -> None:
         "data": {"meeting_id": "m", "peers": [], "replica_id": "r1"},
     }
     assert ack_error(ErrorCode.NOT_IN_ROOM, "no") == {"ok": False, "error": {"code": "not_in_room", "message": "no"}}
+
+
+def test_join_display_name_is_optional_stripped_and_bounded() -> None:
+    assert JoinRequest.model_validate({"meeting_id": "m"}).display_name is None
+    assert JoinRequest.model_validate({"meeting_id": "m", "display_name": None}).display_name is None
+    assert JoinRequest.model_validate({"meeting_id": "m", "display_name": "  Ada L.  "}).display_name == "Ada L."
+    assert JoinRequest.model_validate({"meeting_id": "m", "display_name": " " + "é" * 80 + " "}).display_name == "é" * 80
+
+
+@pytest.mark.parametrize("display_name", ["", "   ", "\t\n", "x" * 81, 42, True, ["Ada"], {"name": "Ada"}])
+def test_join_rejects_bad_display_names(display_name: object) -> None:
+    with pytest.raises(ValidationError):
+        JoinRequest.model_validate({"meeting_id": "m", "display_name": display_name})
+
+
+def test_media_state_request_and_event() -> None:
+    request = MediaStateRequest.model_validate(
+        {"meeting_id": "m", "audio": True, "video": False, "screen": False, "extra": "dropped"}
+    )
+    event = PeerMediaStateEvent(meeting_id="m", sid=SID, audio=request.audio, video=request.video, screen=request.screen)
+    assert dump(event) == {"meeting_id": "m", "sid": SID, "audio": True, "video": False, "screen": False}
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"meeting_id": "m", "audio": True, "video": False},
+        {"meeting_id": "m", "audio": "true", "video": False, "screen": False},
+        {"meeting_id": "m", "audio": 1, "video": 0, "screen": 0},
+        {"meeting_id": "m", "audio": None, "video": False, "screen": False},
+        {"meeting_id": "../x", "audio": True, "video": False, "screen": False},
+        {"audio": True, "video": False, "screen": False},
+    ],
+)
+def test_media_state_rejects_bad_payloads(payload: dict) -> None:
+    with pytest.raises(ValidationError):
+        MediaStateRequest.model_validate(payload)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 #: Inbound event names counted under their own label; any other name counts as ``unknown``.
-KNOWN_EVENTS = frozenset({"join", "leave", "offer", "answer", "ice-candidate"})
+KNOWN_EVENTS = frozenset({"join", "leave", "offer", "answer", "ice-candidate", "media-state"})
 
 
 class SignalingMetrics:

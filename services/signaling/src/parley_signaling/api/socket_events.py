@@ -23,6 +23,7 @@ from parley_signaling.domain.protocol import (
     IceRequest,
     JoinRequest,
     LeaveRequest,
+    MediaStateRequest,
     SdpRequest,
     SignalingError,
     ack_error,
@@ -143,11 +144,15 @@ def register(
     async def ice_candidate(sid: str, request: IceRequest) -> None:
         await rooms.relay_ice(sid, request)
 
+    async def media_state(sid: str, request: MediaStateRequest) -> None:
+        await rooms.relay_media_state(sid, request)
+
     client_event("join", JoinRequest, join)
     client_event("leave", LeaveRequest, leave)
     client_event("offer", SdpRequest, offer)
     client_event("answer", SdpRequest, answer)
     client_event("ice-candidate", IceRequest, ice_candidate)
+    client_event("media-state", MediaStateRequest, media_state)
 
     @sio.on("*")
     async def unknown_event(event: str, sid: str, *args: Any) -> Ack:

@@ -23,6 +23,8 @@ DEFAULT_MAX_SDP_BYTES = 64 * 1024
 MeetingId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")]
 #: socket.io session ids (base64url, as python-engineio generates them).
 SocketId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_=-]+$")]
+#: The name a socket shows to its room: surrounding whitespace stripped, then 1–80 characters.
+DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
 
 
 class ErrorCode(StrEnum):
@@ -79,9 +81,15 @@ class _Request(BaseModel):
 
 
 class JoinRequest(_Request):
-    """``join``: enter the meeting's room."""
+    """``join``: enter the meeting's room.
+
+    ``display_name`` (optional, a protocol version 1 addition): the name shown to the room for
+    this socket, stripped, 1–80 characters (blank is ``invalid_payload``); absent or ``null``
+    means the token's ``name`` claim.
+    """
 
     meeting_id: MeetingId
+    display_name: DisplayName | None = None
 
 
 class LeaveRequest(_Request):
@@ -134,6 +142,17 @@ class IceRequest(_Request):
     meeting_id: MeetingId
     to: SocketId
     candidate: IceCandidate | None
+
+
+class MediaStateRequest(_Request):
+    """``media-state`` (protocol version 1 addition): the sender's microphone (``audio``),
+    camera (``video``) and screen-share (``screen``) state, all required booleans. Relayed to
+    the rest of the room as ``peer-media-state``; the server keeps no copy."""
+
+    meeting_id: MeetingId
+    audio: bool
+    video: bool
+    screen: bool
 
 
 # --- server -> client --------------------------------------------------------------------
@@ -200,6 +219,16 @@ class IceEvent(_Event):
     meeting_id: str
     from_: str = Field(alias="from")
     candidate: IceCandidate | None
+
+
+class PeerMediaStateEvent(_Event):
+    """``peer-media-state``, to the rest of the room: ``sid``'s media state as it sent it."""
+
+    meeting_id: str
+    sid: str
+    audio: bool
+    video: bool
+    screen: bool
 
 
 class MeetingEndedEvent(_Event):

@@ -23,10 +23,12 @@ from parley_signaling.domain.protocol import (
     JoinAck,
     JoinRequest,
     LeaveRequest,
+    MediaStateRequest,
     MeetingEndedEvent,
     Peer,
     PeerJoinedEvent,
     PeerLeftEvent,
+    PeerMediaStateEvent,
     SdpEvent,
     SdpRequest,
     SessionEvent,
@@ -107,6 +109,10 @@ class RoomService:
     async def join(self, sid: str, request: JoinRequest) -> JoinAck:
         """Enter ``request.meeting_id``'s room if meetings says the user may.
 
+        The socket is shown to the room as ``request.display_name`` or, without one, the
+        token's name (in ``peers``, ``peer-joined``, the directory and ``participant.joined``).
+        Joining the room the socket is already in changes nothing, its name included.
+
         Errors: ``unauthorized`` (the access token expired since connecting), ``meeting_not_found``,
         ``forbidden``, ``meeting_ended``, ``unavailable`` (meetings or Kafka did not answer).
         """
@@ -132,11 +138,12 @@ class RoomService:
             await self._leave(socket, "left")
 
         principal = socket.principal
+        display_name = request.display_name or principal.display_name
         entry = PeerEntry(
             sid=sid,
             meeting_id=meeting_id,
             user_id=principal.user_id,
-            display_name=principal.display_name,
+            display_name=display_name,
             replica_id=self._replica_id,
         )
         await self._sio.enter_room(sid, meeting_id)
@@ -156,7 +163,7 @@ class RoomService:
         socket.joined_at = datetime.now(UTC)
         if peers:
             joined = PeerJoinedEvent(
-                meeting_id=meeting_id, sid=sid, user_id=principal.user_id, display_name=principal.display_name
+                meeting_id=meeting_id, sid=sid, user_id=principal.user_id, display_name=display_name
             )
             try:
                 await self._emit_to_entries("peer-joined", dump(joined), peers)
@@ -166,7 +173,7 @@ class RoomService:
             ParticipantJoined(
                 meeting_id=meeting_id,
                 user_id=principal.user_id,
-                display_name=principal.display_name,
+                display_name=display_name,
                 sid=sid,
                 replica_id=self._replica_id,
                 joined_at=socket.joined_at,
@@ -192,6 +199,19 @@ class RoomService:
         target = self._check_relay(sid, request.meeting_id, request.to)
         payload = IceEvent(meeting_id=request.meeting_id, from_=sid, candidate=request.candidate)
         await self._emit_to_entries("ice-candidate", dump(payload), [target])
+
+    async def relay_media_state(self, sid: str, request: MediaStateRequest) -> None:
+        """Relay the sender's media state to every other socket of its room, on any replica,
+        as ``peer-media-state``; nothing is stored. Error: ``not_in_room``."""
+        socket = self.socket(sid)
+        if socket.meeting_id != request.meeting_id:
+            raise SignalingError(ErrorCode.NOT_IN_ROOM, "not in this meeting's room")
+        payload = PeerMediaStateEvent(
+            meeting_id=request.meeting_id, sid=sid, audio=request.audio, video=request.video, screen=request.screen
+        )
+        peers = self._fanout.directory.peers(request.meeting_id, exclude=sid)
+        if peers:
+            await self._emit_to_entries("peer-media-state", dump(payload), peers)
 
     # --- Kafka events -----------------------------------------------------------------
 
