@@ -14,18 +14,8 @@ from pymongo.asynchronous.collection import AsyncCollection
 
 from parley_chat.config import Settings
 from parley_chat.main import create_app
-from parley_security import JwksVerifier, MeetingsClient
+from parley_security import MeetingsClient
 from parley_testing import Stack, TokenIssuer
-
-
-def verifier_for(issuer: TokenIssuer) -> JwksVerifier:
-    """A verifier that fetches ``issuer``'s JWKS from memory."""
-    return JwksVerifier(
-        "http://auth.invalid/jwks",
-        issuer=issuer.issuer,
-        audience=issuer.audience,
-        http=httpx.AsyncClient(transport=issuer.jwks_transport()),
-    )
 
 
 @dataclass
@@ -142,7 +132,7 @@ def fake_meetings(room: str) -> FakeMeetings:
 async def client(settings: Settings, mongo, token_issuer: TokenIssuer, fake_meetings: FakeMeetings) -> AsyncIterator[Client]:
     """The chat app running in-process against the real Kafka and FerretDB."""
     app = create_app(settings)
-    app.state.verifier = verifier_for(token_issuer)
+    app.state.verifier = token_issuer.verifier()
     app.state.meetings_client = fake_meetings.client()
     try:
         async with LifespanManager(app, startup_timeout=30, shutdown_timeout=30), httpx.AsyncClient(

@@ -16,18 +16,7 @@ from parley_events import EventData, encode
 from parley_events.topics import PARTICIPANTS, TopicSpec
 from parley_meetings.config import Settings
 from parley_meetings.main import create_app
-from parley_security import JwksVerifier
 from parley_testing import Stack, TokenIssuer
-
-
-def verifier_for(issuer: TokenIssuer) -> JwksVerifier:
-    """A verifier that fetches ``issuer``'s JWKS from memory."""
-    return JwksVerifier(
-        "http://auth.invalid/jwks",
-        issuer=issuer.issuer,
-        audience=issuer.audience,
-        http=httpx.AsyncClient(transport=issuer.jwks_transport()),
-    )
 
 
 @dataclass
@@ -99,7 +88,7 @@ async def client(settings: Settings, mongo, token_issuer: TokenIssuer) -> AsyncI
         settings.kafka_bootstrap_servers, settings.kafka_consumer_group, PARTICIPANTS
     )
     app = create_app(settings)
-    app.state.verifier = verifier_for(token_issuer)
+    app.state.verifier = token_issuer.verifier()
     try:
         async with LifespanManager(app, startup_timeout=30, shutdown_timeout=30), httpx.AsyncClient(
             transport=httpx.ASGITransport(app), base_url="http://meetings.test"

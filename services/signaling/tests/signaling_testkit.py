@@ -11,7 +11,7 @@ import asyncio
 import socket
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,11 +19,10 @@ import httpx
 import jwt
 import socketio
 import uvicorn
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from parley_events import EventData, OutgoingEvent, ReceivedEvent, decode, encode
-from parley_events.topics import PARTICIPANTS
-from parley_security import JwksVerifier, MeetingsClient
+from parley_security import MeetingsClient
 from parley_signaling.config import Settings
 from parley_signaling.domain.rooms import RoomService
 from parley_signaling.fanout import KafkaFanoutManager
@@ -120,13 +119,7 @@ async def start_replica(
         allowed_origins=[ALLOWED_ORIGIN],
         **overrides,
     )
-    verifier = JwksVerifier(
-        "http://auth.test/api/auth/.well-known/jwks.json",
-        issuer=issuer.issuer,
-        audience=issuer.audience,
-        http=httpx.AsyncClient(transport=issuer.jwks_transport()),
-    )
-    app = create_app(settings, verifier=verifier, meetings=meetings.client())
+    app = create_app(settings, verifier=issuer.verifier(), meetings=meetings.client())
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))

@@ -34,18 +34,9 @@ def _settings(**overrides: object) -> Settings:
     return Settings(**values)
 
 
-def _verifier(issuer: TokenIssuer) -> JwksVerifier:
-    return JwksVerifier(
-        "http://auth.test/api/auth/.well-known/jwks.json",
-        issuer="parley-auth",
-        audience="parley",
-        http=httpx.AsyncClient(transport=issuer.jwks_transport()),
-    )
-
-
 @pytest.fixture
 async def client(token_issuer: TokenIssuer) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(_settings(), verifier=_verifier(token_issuer))
+    app = create_app(_settings(), verifier=token_issuer.verifier())
     async with LifespanManager(app) as manager:
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(manager.app), base_url="http://turn.test"
@@ -87,7 +78,7 @@ async def test_issued_credentials_are_counted(client: httpx.AsyncClient, token_i
 
 
 async def test_without_stun_urls_only_turn_is_listed(token_issuer: TokenIssuer) -> None:
-    app = create_app(_settings(stun_urls=[]), verifier=_verifier(token_issuer))
+    app = create_app(_settings(stun_urls=[]), verifier=token_issuer.verifier())
     async with LifespanManager(app) as manager:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(manager.app), base_url="http://t") as http:
             token = token_issuer.issue("user-9")

@@ -9,6 +9,8 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from jwt.algorithms import OKPAlgorithm
 
+from parley_security import JwksVerifier
+
 
 class TokenIssuer:
     """Signs tokens like auth does, with a throw-away key; ``jwks_transport()`` serves its JWKS."""
@@ -26,6 +28,15 @@ class TokenIssuer:
     def jwks_transport(self) -> httpx.MockTransport:
         """An httpx transport answering every request with this issuer's JWKS."""
         return httpx.MockTransport(lambda request: httpx.Response(200, json=self.jwks()))
+
+    def verifier(self) -> JwksVerifier:
+        """A :class:`JwksVerifier` that fetches this issuer's JWKS from memory."""
+        return JwksVerifier(
+            "http://auth.invalid/api/auth/.well-known/jwks.json",
+            issuer=self.issuer,
+            audience=self.audience,
+            http=httpx.AsyncClient(transport=self.jwks_transport()),
+        )
 
     def issue(self, user_id: str, name: str = "Test User", *, ttl_s: int = 900, **claims) -> str:
         now = int(time.time())

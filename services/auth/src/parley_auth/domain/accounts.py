@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from parley_auth.domain.errors import EmailTaken, InvalidCredentials, InvalidRefreshToken
+from parley_auth.domain.errors import InvalidCredentials, InvalidRefreshToken
 from parley_auth.domain.models import SignIn, User
 from parley_auth.domain.passwords import Passwords
 from parley_auth.domain.refresh_tokens import RefreshTokenRecord, hash_refresh_token, new_refresh_token
