@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import credentials
-from layout import DEPLOY_LOCAL, HOST, REPO, Stack, ferretdb_bin, venv_bin
+from layout import DEPLOY_LOCAL, HOST, REPO, WEB_CLIENT, WEB_DIST, Stack, ferretdb_bin, venv_bin
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class Component:
     env_file: Path | None = None  # services: dotenv file, see service_env()
 
 
-SERVICES = ("auth", "meetings", "chat", "turn-config", "signaling-1", "signaling-2")
+SERVICES = ("auth", "meetings", "chat", "turn-config", "signaling-1", "signaling-2", "web")
 INFRA = ("kafka", "kafka-topics", "ferretdb", "coturn", "traefik", "prometheus")
 GROUPS = {"infra": INFRA, "services": SERVICES, "all": INFRA + SERVICES}
 
@@ -63,7 +63,17 @@ def module_of(name: str) -> str:
     return "parley_" + base.replace("-", "_")
 
 
+def web_client_expected() -> bool:
+    """True once the browser client exists (``web/package.json``): then ``./taskw install``
+    builds it and the web service must be *ready* (``/readyz``: ``web/dist/index.html``).
+    Before that the stack only waits for the web service to be alive (``/healthz``)."""
+    return (WEB_CLIENT / "package.json").is_file()
+
+
 def service_env(stack: Stack, name: str) -> dict[str, str]:
+    if name == "web":  # static files only: no Kafka, MongoDB or tokens
+        return {"PARLEY_ENVIRONMENT": "local", "PARLEY_INSTANCE_ID": name,
+                "PARLEY_WEB_DIST": str(WEB_DIST)}
     env = {
         "PARLEY_ENVIRONMENT": "local",
         "PARLEY_INSTANCE_ID": name,
@@ -96,6 +106,13 @@ def service_env(stack: Stack, name: str) -> dict[str, str]:
 def service(stack: Stack, name: str) -> Component:
     port = stack.port(name)
     env_file = stack.conf / "env" / f"{name}.env"
+    ready = f"http://{HOST}:{port}/readyz"
+    if name == "web":
+        depends_on: tuple[str, ...] = ()  # serves files; needs nothing else
+        if not web_client_expected():
+            ready = f"http://{HOST}:{port}/healthz"
+    else:
+        depends_on = ("kafka-topics", "ferretdb") + (() if name == "auth" else ("auth",))
     return Component(
         name=name,
         group="services",
@@ -107,9 +124,9 @@ def service(stack: Stack, name: str) -> Component:
             "--env-file", str(env_file),
             "--timeout-graceful-shutdown", "5",
         ],
-        ready=http(f"http://{HOST}:{port}/readyz"),
+        ready=http(ready),
         gate=http(f"http://{HOST}:{port}/healthz"),
-        depends_on=("kafka-topics", "ferretdb") + (() if name == "auth" else ("auth",)),
+        depends_on=depends_on,
         env_file=env_file,
     )
 
@@ -215,4 +232,5 @@ def gates(comp: Component, selected: dict[str, Component]) -> list[Check]:
     return [selected[d].gate for d in comp.depends_on if d in selected]
 
 
-__all__ = ["Check", "Component", "GROUPS", "REPO", "all_components", "gates", "select"]
+__all__ = ["Check", "Component", "GROUPS", "REPO", "all_components", "gates", "select",
+           "web_client_expected"]

@@ -1,15 +1,18 @@
 """Install what the local stack runs, each only when missing (fast when all is present).
 
-    python3 deploy/local/install.py uv | kafka | ferretdb | system | all
+    python3 deploy/local/install.py uv | kafka | ferretdb | system | web | all
 
 Standard library only, so it runs before the workspace's .venv exists. Sources, by registry:
 uv from PyPI (pip), Kafka jars from Maven Central (mvn), FerretDB from the Go module proxy
-(go mod download + go build), coturn and Prometheus from Debian (apt-get). Versioned installs
-go to ``${PARLEY_CACHE:-$HOME/.cache/parley}`` so every clone reuses them.
+(go mod download + go build), coturn, Prometheus and Chromium from Debian (apt-get), the
+browser client's npm packages from npm (``npm ci``, then ``npm run build`` into web/dist).
+Versioned installs go to ``${PARLEY_CACHE:-$HOME/.cache/parley}`` so every clone reuses them;
+the client's install stamps live in the git-ignored ``.tools/web/``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -20,10 +23,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from layout import (  # noqa: E402
-    DEPLOY_LOCAL, FERRETDB_VERSION, KAFKA_VERSION, REPO, UV_VERSION, ferretdb_bin, kafka_libs,
+    DEPLOY_LOCAL, FERRETDB_VERSION, KAFKA_VERSION, REPO, UV_VERSION, WEB_CLIENT, WEB_DIST,
+    ferretdb_bin, kafka_libs,
 )
 
-APT_PACKAGES = {"coturn": "/usr/bin/turnserver", "prometheus": "/usr/bin/promtool"}
+APT_PACKAGES = {
+    "coturn": "/usr/bin/turnserver",
+    "prometheus": "/usr/bin/promtool",
+    # the browser tests drive Debian's Chromium (never a downloaded browser)
+    "chromium": "/usr/bin/chromium",
+}
 #: daemons a Debian post-install may start; the stack runs its own instances instead
 APT_DAEMONS = ("/usr/bin/turnserver", "/usr/bin/prometheus", "prometheus-node-exporter")
 
@@ -137,9 +146,91 @@ def install_system() -> None:
             "`service coturn stop; service prometheus stop`):\n  " + "\n  ".join(daemons))
 
 
+# the browser client (web/) -------------------------------------------------------------------
+WEB_STAMPS = REPO / ".tools" / "web"
+#: what never counts as a source of the client build
+WEB_NOT_SOURCES = {"node_modules", "dist"}
+
+
+def _sha256_of(files: list[Path], root: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(files):
+        digest.update(str(path.relative_to(root)).encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def web_sources() -> list[Path]:
+    """Every file the build reads: web/ minus node_modules/, dist/ and hidden directories
+    (tool caches such as .vite/); hidden files (.env*) count."""
+    out = []
+    for dirpath, dirnames, filenames in os.walk(WEB_CLIENT):
+        dirnames[:] = [d for d in dirnames if d not in WEB_NOT_SOURCES and not d.startswith(".")]
+        out += [Path(dirpath) / f for f in filenames]
+    return out
+
+
+def _stamp(name: str) -> Path:
+    return WEB_STAMPS / f"{name}.sha256"
+
+
+def _stamped(name: str, value: str) -> bool:
+    path = _stamp(name)
+    return path.exists() and path.read_text().strip() == value
+
+
+def _write_stamp(name: str, value: str) -> None:
+    WEB_STAMPS.mkdir(parents=True, exist_ok=True)
+    _stamp(name).write_text(value + "\n")
+
+
+def install_web() -> None:
+    """``npm ci`` when web/package-lock.json changed since the last install (or node_modules is
+    gone), then ``npm run build`` when any source of the client changed (or web/dist is gone).
+    Skipped, saying so, while web/package.json does not exist."""
+    package = WEB_CLIENT / "package.json"
+    lock = WEB_CLIENT / "package-lock.json"
+    if not package.is_file():
+        say(f"web: {package.relative_to(REPO)} does not exist yet (the browser client is not "
+            "written): skipping npm ci and npm run build; the stack starts without the client")
+        return
+    if not lock.is_file():
+        say(f"web: {lock.relative_to(REPO)} is missing: `npm ci` needs the committed lock file; "
+            "skipping the client build (run `npm install` in web/ and commit the lock file)")
+        return
+    need("npm", "apt-get install npm (Node.js 20.19 or newer)")
+    lock_sum = _sha256_of([package, lock], WEB_CLIENT)
+    if _stamped("npm-ci", lock_sum) and (WEB_CLIENT / "node_modules").is_dir():
+        say("web: npm dependencies up to date (package-lock.json unchanged)")
+    else:
+        say("web: npm ci (package-lock.json changed since the last install)")
+        _stamp("npm-ci").unlink(missing_ok=True)
+        _stamp("build").unlink(missing_ok=True)
+        try:
+            run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=WEB_CLIENT)
+        except subprocess.CalledProcessError as exc:
+            raise SystemExit(f"install: web: `npm ci` in web/ failed (exit {exc.returncode})") \
+                from None
+        _write_stamp("npm-ci", lock_sum)
+    source_sum = _sha256_of(web_sources(), WEB_CLIENT)
+    if _stamped("build", source_sum) and (WEB_DIST / "index.html").is_file():
+        say(f"web: client build up to date ({WEB_DIST.relative_to(REPO)}/, sources unchanged)")
+        return
+    say(f"web: npm run build (sources changed) -> {WEB_DIST.relative_to(REPO)}/")
+    _stamp("build").unlink(missing_ok=True)
+    try:
+        run(["npm", "run", "build", "--silent"], cwd=WEB_CLIENT)
+    except subprocess.CalledProcessError as exc:
+        raise SystemExit(f"install: web: `npm run build` in web/ failed (exit {exc.returncode}); "
+                         "its errors are above") from None
+    if not (WEB_DIST / "index.html").is_file():
+        raise SystemExit(f"install: web: npm run build did not produce {WEB_DIST / 'index.html'}")
+    _write_stamp("build", source_sum)
+
+
 def main() -> None:
     steps = {"uv": install_uv, "kafka": install_kafka, "ferretdb": install_ferretdb,
-             "system": install_system}
+             "system": install_system, "web": install_web}
     wanted = sys.argv[1:] or ["all"]
     for name in wanted:
         for step in (steps.values() if name == "all" else [steps[name]]):

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+WEB_CLIENT = REPO / "web"  # the browser client's sources (npm project)
+WEB_DIST = WEB_CLIENT / "dist"  # its build, served by the web service
 DEPLOY_LOCAL = REPO / "deploy" / "local"
 TRAEFIK_TEMPLATES = REPO / "traefik" / "local"
 
@@ -30,6 +32,7 @@ OFFSETS = {
     "turn-config": 13,
     "signaling-1": 14,
     "signaling-2": 15,
+    "web": 16,
     "kafka": 20,
     "kafka_controller": 21,
     "ferretdb": 30,

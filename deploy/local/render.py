@@ -12,7 +12,7 @@ from pathlib import Path
 from string import Template
 
 import credentials
-from components import Component, service_env
+from components import SERVICES, Component, service_env
 from layout import DEPLOY_LOCAL, HOST, KAFKA_VERSION, TRAEFIK_TEMPLATES, Stack
 
 
@@ -23,14 +23,14 @@ def values(stack: Stack) -> dict[str, str]:
         "kafka_version": KAFKA_VERSION,
         "broker_port": stack.port("kafka"),
         "controller_port": stack.port("kafka_controller"),
-        "web_port": stack.port("traefik"),
+        "entry_port": stack.port("traefik"),
         "ping_port": stack.port("traefik_ping"),
         "port": stack.port("coturn"),
         "relay_min": relay_min,
         "relay_max": relay_max,
         "run_dir": stack.run,
     }
-    for name in ("auth", "meetings", "chat", "turn-config", "signaling-1", "signaling-2"):
+    for name in SERVICES:  # auth_port … signaling_2_port, web_port (the web service)
         v[name.replace("-", "_") + "_port"] = stack.port(name)
     return {k: str(val) for k, val in v.items()}
 
@@ -107,7 +107,7 @@ def stack_description(stack: Stack, selected: dict[str, Component]) -> dict:
         },
         "services": {
             name: {"url": stack.url(name), "port": stack.port(name)}
-            for name in ("auth", "meetings", "chat", "turn-config", "signaling-1", "signaling-2")
+            for name in SERVICES
         },
         "kafka": {
             "bootstrap_servers": f"{HOST}:{stack.port('kafka')}",

@@ -32,8 +32,8 @@ import health  # noqa: E402
 import render  # noqa: E402
 import supervisor_conf  # noqa: E402
 import supervisor_client as sv  # noqa: E402
-from components import Component, select  # noqa: E402
-from layout import HOST, Stack, ferretdb_bin, kafka_libs, venv_bin  # noqa: E402
+from components import SERVICES, Component, select, web_client_expected  # noqa: E402
+from layout import HOST, WEB_DIST, Stack, ferretdb_bin, kafka_libs, venv_bin  # noqa: E402
 
 FAILED_STATES = {"FATAL", "BACKOFF", "UNKNOWN"}
 #: a component that supervisord had to restart this often during `up` is crash-looping
@@ -65,6 +65,8 @@ def missing_prerequisites(selected: dict[str, Component]) -> list[str]:
            if name in selected and not path.exists()]
     if not (venv_bin() / "supervisord").exists():
         out.append(f"supervisord (uv sync): {venv_bin() / 'supervisord'}")
+    if "web" in selected and web_client_expected() and not (WEB_DIST / "index.html").exists():
+        out.append(f"web client build (npm ci + npm run build in web/): {WEB_DIST / 'index.html'}")
     return out
 
 
@@ -183,9 +185,12 @@ def print_urls(stack: Stack, selected: dict[str, Component]) -> None:
         say(f"  MongoDB wire      mongodb://{HOST}:{stack.port('ferretdb')}/  (FerretDB)")
     if "coturn" in selected:
         say(f"  TURN/STUN         {HOST}:{stack.port('coturn')} (udp+tcp)")
-    for name in ("auth", "meetings", "chat", "turn-config", "signaling-1", "signaling-2"):
+    for name in SERVICES:
         if name in selected:
             say(f"  {name:<17} {stack.url(name)}")
+    if "web" in selected and not web_client_expected():
+        say("  (web/package.json does not exist yet: the web service answers 503 "
+            "client_not_built until the browser client is written and built)")
     say(f"  stack file        {stack.stack_file}")
     say(f"  logs              {stack.logs}/")
 

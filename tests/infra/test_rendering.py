@@ -50,14 +50,24 @@ def test_prometheus_scrapes_every_service_instance_directly(rendered):
 
 def test_traefik_routes_exactly_the_public_prefixes(rendered):
     dyn = yaml.safe_load(render.traefik_dynamic(rendered).read_text())["http"]
+    routers = dict(dyn["routers"])
+    web = routers.pop("web")
     routes = {}
-    for router in dyn["routers"].values():
+    for router in routers.values():
         (prefix,) = re.fullmatch(r"PathPrefix\(`([^`]+)`\)", router["rule"]).groups()
         routes[prefix] = router["service"]
         assert router["entryPoints"] == ["web"]
+        assert "priority" not in router  # default priority: the rule's length, always > 1
     assert routes == PREFIXES
     assert "middlewares" not in dyn  # no prefix stripping: services get the full path
     assert not any("metrics" in p for p in routes)
+    # everything else goes to the web service (the browser client), at the lowest priority,
+    # except the per-service endpoints that must never be public
+    assert web["service"] == "web" and web["entryPoints"] == ["web"]
+    assert web["priority"] == 1
+    terms = [t.strip() for t in web["rule"].split("&&")]
+    assert terms[0] == "PathPrefix(`/`)"
+    assert set(terms[1:]) == {"!Path(`/metrics`)", "!Path(`/healthz`)", "!Path(`/readyz`)"}
 
 
 def test_traefik_backends_and_sticky_signaling(rendered):
@@ -65,8 +75,9 @@ def test_traefik_backends_and_sticky_signaling(rendered):
     urls = {name: [s["url"] for s in svc["loadBalancer"]["servers"]]
             for name, svc in services.items()}
     assert urls["signaling"] == [rendered.url("signaling-1"), rendered.url("signaling-2")]
-    for name in ("auth", "meetings", "chat", "turn-config"):
+    for name in ("auth", "meetings", "chat", "turn-config", "web"):
         assert urls[name] == [rendered.url(name)]
+    assert rendered.port("web") == rendered.base + 16
     cookie = services["signaling"]["loadBalancer"]["sticky"]["cookie"]
     assert cookie["name"] == "parley_signaling" and cookie["httpOnly"] is True
 
@@ -109,6 +120,10 @@ def test_service_env_files(rendered):
         f"http://127.0.0.1:{rendered.base}", f"http://localhost:{rendered.base}"]
     turn = env("turn-config")
     assert json.loads(turn["PARLEY_STUN_URLS"]) == [f"stun:127.0.0.1:{rendered.port('coturn')}"]
+    from layout import WEB_DIST
+
+    assert env("web") == {"PARLEY_ENVIRONMENT": "local", "PARLEY_INSTANCE_ID": "web",
+                          "PARLEY_WEB_DIST": str(WEB_DIST)}
 
 
 def test_supervisord_orders_and_gates_the_components(rendered):
@@ -123,8 +138,24 @@ def test_supervisord_orders_and_gates_the_components(rendered):
     assert "--topics" in meetings and f"127.0.0.1:{rendered.port('auth')}/healthz" in meetings
     assert f"--tcp 127.0.0.1:{rendered.port('ferretdb')}" in meetings
     for name in SERVICES:
-        real = programs[name]["command"].split(" -- ", 1)[1]
+        command = programs[name]["command"]
+        real = command.split(" -- ", 1)[1] if " -- " in command else command
         assert "uvicorn --factory parley_" in real and f"--port {rendered.port(name)}" in real
+    # the web service serves files: it waits for nothing, and Traefik waits for it
+    assert "wait_for.py" not in programs["web"]["command"]
+    assert "parley_web.main:create_app" in programs["web"]["command"]
+    assert f"127.0.0.1:{rendered.port('web')}/healthz" in programs["traefik"]["command"]
+
+
+def test_web_readiness_follows_the_client_sources(rendered, monkeypatch, tmp_path):
+    import components
+
+    monkeypatch.setattr(components, "WEB_CLIENT", tmp_path)
+    web = all_components(rendered)["web"]
+    assert web.ready.target == f"http://127.0.0.1:{rendered.port('web')}/healthz"
+    (tmp_path / "package.json").write_text("{}")
+    web = all_components(rendered)["web"]
+    assert web.ready.target == f"http://127.0.0.1:{rendered.port('web')}/readyz"
 
 
 def test_only_infra_drops_gates_on_absent_services(tmp_path):

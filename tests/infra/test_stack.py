@@ -14,7 +14,9 @@ import pytest
 
 pytestmark = pytest.mark.integration
 
-SERVICE_INSTANCES = {"auth", "meetings", "chat", "turn-config", "signaling-1", "signaling-2"}
+SERVICE_INSTANCES = {
+    "auth", "meetings", "chat", "turn-config", "signaling-1", "signaling-2", "web",
+}
 
 
 async def test_kafka_has_every_topic_with_its_partitions_and_retention(stack_info):
@@ -83,10 +85,34 @@ def test_prometheus_scrapes_every_service_instance_up(stack_info):
     assert by_instance["signaling-2"]["service"] == "signaling"
 
 
-def test_traefik_does_not_expose_metrics(stack_info):
+def test_traefik_does_not_expose_metrics_health_or_its_api(stack_info):
     base = stack_info["traefik"]["base_url"]
-    for path in ("/metrics", "/api/auth/metrics", "/dashboard/", "/api/rawdata"):
+    for path in ("/metrics", "/healthz", "/readyz", "/api/auth/metrics", "/api/rawdata",
+                 "/api/overview"):
         assert httpx.get(base + path, timeout=5).status_code == 404, path
+    # no Traefik dashboard: /dashboard/ is just another client route of the web service
+    dashboard = httpx.get(base + "/dashboard/", timeout=5)
+    assert dashboard.content == httpx.get(base + "/", timeout=5).content
+    assert "traefik" not in dashboard.text.lower()
+
+
+def test_traefik_sends_every_other_path_to_the_web_service(stack_info):
+    base = stack_info["traefik"]["base_url"]
+    web = stack_info["services"]["web"]["url"]
+    root = httpx.get(base + "/", timeout=5)
+    direct = httpx.get(web + "/", timeout=5)
+    assert (root.status_code, root.content) == (direct.status_code, direct.content)
+    assert root.headers["x-content-type-options"] == "nosniff"
+    if root.status_code == 503:  # the browser client is not written yet
+        assert root.json()["detail"]["code"] == "client_not_built"
+    else:
+        assert root.status_code == 200 and root.headers["content-type"].startswith("text/html")
+        assert root.headers["cache-control"] == "no-cache"
+    # the single-page-app fallback: a client route gets the same index
+    spa = httpx.get(base + "/m/some-meeting-id", timeout=5)
+    assert (spa.status_code, spa.content) == (root.status_code, root.content)
+    # the API prefixes keep their own routes (auth answers, not the web service)
+    assert httpx.get(base + "/api/auth/nope", timeout=5).json() == {"detail": "Not Found"}
 
 
 def test_traefik_routes_to_auth_with_the_full_path(stack_info):
@@ -102,7 +128,11 @@ def test_traefik_ping_and_prometheus_ready(stack_info):
 
 
 def test_every_service_is_ready(stack_info):
+    import components
+
     for name, svc in stack_info["services"].items():
+        if name == "web" and not components.web_client_expected():
+            continue  # nothing to serve yet: /readyz is 503 until web/ is written and built
         resp = httpx.get(svc["url"] + "/readyz", timeout=5)
         assert resp.status_code == 200, f"{name}: {resp.status_code} {resp.text[:200]}"
 
