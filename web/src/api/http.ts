@@ -1,0 +1,196 @@
+import type { TokenStore } from "./tokens";
+import type { ErrorBody, TokenPair } from "./types";
+
+/** An HTTP answer that is not 2xx, in words: `code` is the API's machine code when it sent one. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "ApiError";
+  }
+}
+
+/** The network failed (no HTTP answer at all). */
+export class NetworkError extends Error {
+  constructor(cause: unknown) {
+    super("The server could not be reached");
+    this.name = "NetworkError";
+    this.cause = cause;
+  }
+}
+
+export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
+
+/** Runs `fn` while holding a lock shared by the app's tabs (the Web Locks API when present). */
+export type LockRunner = <T>(fn: () => Promise<T>) => Promise<T>;
+
+export interface HttpClientOptions {
+  tokens: TokenStore;
+  fetch?: FetchLike;
+  baseUrl?: string;
+  /** Serializes refreshes across tabs: refresh tokens rotate, and reusing one revokes them all. */
+  lock?: LockRunner;
+  /** Called once the session is gone for good (the refresh token was refused). */
+  onSessionLost?: () => void;
+}
+
+export interface RequestOptions {
+  /** Send `Authorization: Bearer` (default true). */
+  auth?: boolean;
+  signal?: AbortSignal;
+}
+
+/** Refresh the access token this long before it expires instead of waiting for a 401. */
+export const ACCESS_TOKEN_MARGIN_MS = 30_000;
+
+const noLock: LockRunner = (fn) => fn();
+
+export function browserLock(name = "parley-token-refresh"): LockRunner {
+  return (fn) =>
+    typeof navigator !== "undefined" && navigator.locks
+      ? (navigator.locks.request(name, fn) as ReturnType<typeof fn>)
+      : fn();
+}
+
+async function errorFrom(response: Response): Promise<ApiError> {
+  let body: ErrorBody | null = null;
+  try {
+    body = (await response.json()) as ErrorBody;
+  } catch {
+    body = null;
+  }
+  const detail = body?.detail;
+  if (detail && typeof detail === "object" && !Array.isArray(detail)) {
+    return new ApiError(response.status, detail.code ?? `http_${response.status}`, detail.message ?? response.statusText);
+  }
+  if (Array.isArray(detail)) {
+    const words = detail.map((d) => d.msg).filter(Boolean).join("; ");
+    return new ApiError(response.status, "invalid_request", words || "The request was not valid");
+  }
+  return new ApiError(response.status, `http_${response.status}`, typeof detail === "string" ? detail : response.statusText || `HTTP ${response.status}`);
+}
+
+/**
+ * JSON over fetch with the session's tokens. A 401 on a signed-in call refreshes the access
+ * token with the refresh token (one refresh at a time, shared by every waiting call) and
+ * retries the call once; when the refresh token is refused the session is over.
+ */
+export class HttpClient {
+  private readonly fetchFn: FetchLike;
+  private readonly baseUrl: string;
+  private readonly lock: LockRunner;
+  private refreshing: Promise<string> | null = null;
+
+  constructor(private readonly options: HttpClientOptions) {
+    this.fetchFn = options.fetch ?? ((input, init) => fetch(input, init));
+    this.baseUrl = options.baseUrl ?? "";
+    this.lock = options.lock ?? noLock;
+  }
+
+  get tokens(): TokenStore {
+    return this.options.tokens;
+  }
+
+  /** A valid access token, refreshed first when it is missing or about to expire. */
+  async accessToken(): Promise<string> {
+    const current = this.tokens.accessToken(ACCESS_TOKEN_MARGIN_MS);
+    return current ?? this.refresh();
+  }
+
+  /** Exchanges the refresh token for a new pair; concurrent callers share one exchange. */
+  refresh(): Promise<string> {
+    if (!this.refreshing) {
+      this.refreshing = this.lock(() => this.exchange()).finally(() => {
+        this.refreshing = null;
+      });
+    }
+    return this.refreshing;
+  }
+
+  private async exchange(): Promise<string> {
+    // Read inside the lock: another tab may have rotated it a moment ago.
+    const refreshToken = this.tokens.refreshToken;
+    if (!refreshToken) {
+      this.sessionLost();
+      throw new ApiError(401, "not_signed_in", "Please sign in");
+    }
+    let response: Response;
+    try {
+      response = await this.fetchFn(this.url("/api/auth/refresh"), {
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "application/json" },
+        body: JSON.stringify({ refresh_token: refreshToken }),
+      });
+    } catch (err) {
+      throw new NetworkError(err);
+    }
+    if (response.status === 401 || response.status === 403) {
+      this.sessionLost();
+      throw new ApiError(401, "not_signed_in", "Please sign in");
+    }
+    if (!response.ok) throw await errorFrom(response);
+    const pair = (await response.json()) as TokenPair;
+    this.tokens.save(pair);
+    this.onRefreshed?.(pair);
+    return pair.access_token;
+  }
+
+  /** Told about every new token pair (the session keeps the user it carries). */
+  onRefreshed: ((pair: TokenPair) => void) | null = null;
+
+  private sessionLost(): void {
+    this.tokens.clear();
+    this.options.onSessionLost?.();
+  }
+
+  private url(path: string): string {
+    return this.baseUrl + path;
+  }
+
+  async request<T>(method: string, path: string, body?: unknown, options: RequestOptions = {}): Promise<T> {
+    const auth = options.auth ?? true;
+    let token = auth ? await this.accessToken() : null;
+    let response = await this.send(method, path, body, token, options.signal);
+    if (response.status === 401 && auth && token) {
+      this.tokens.dropAccessToken(token);
+      token = await this.refresh();
+      response = await this.send(method, path, body, token, options.signal);
+    }
+    if (!response.ok) throw await errorFrom(response);
+    if (response.status === 204) return undefined as T;
+    const text = await response.text();
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  private async send(method: string, path: string, body: unknown, token: string | null, signal?: AbortSignal): Promise<Response> {
+    const headers: Record<string, string> = { accept: "application/json" };
+    if (body !== undefined) headers["content-type"] = "application/json";
+    if (token) headers.authorization = `Bearer ${token}`;
+    try {
+      return await this.fetchFn(this.url(path), {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal,
+      });
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      throw new NetworkError(err);
+    }
+  }
+
+  get<T>(path: string, options?: RequestOptions): Promise<T> {
+    return this.request<T>("GET", path, undefined, options);
+  }
+
+  post<T>(path: string, body?: unknown, options?: RequestOptions): Promise<T> {
+    return this.request<T>("POST", path, body ?? {}, options);
+  }
+
+  put<T>(path: string, body: unknown, options?: RequestOptions): Promise<T> {
+    return this.request<T>("PUT", path, body, options);
+  }
+}

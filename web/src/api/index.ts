@@ -1,0 +1,23 @@
+import { authApi } from "./auth";
+import { chatApi } from "./chat";
+import { HttpClient, type HttpClientOptions } from "./http";
+import { meetingsApi } from "./meetings";
+import { turnApi } from "./turn";
+
+export { ApiError, NetworkError, HttpClient } from "./http";
+export { TokenStore } from "./tokens";
+export type * from "./types";
+
+/** The typed client of docs/http-api.md. */
+export function createApi(options: HttpClientOptions) {
+  const http = new HttpClient(options);
+  return {
+    http,
+    auth: authApi(http),
+    meetings: meetingsApi(http),
+    chat: chatApi(http),
+    turn: turnApi(http),
+  };
+}
+
+export type Api = ReturnType<typeof createApi>;

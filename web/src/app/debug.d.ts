@@ -1,0 +1,20 @@
+import type { RoomSession, RoomState } from "../room/session";
+
+declare global {
+  interface Window {
+    /**
+     * Debugging handle of the room on screen (the only global the client sets; see
+     * web/README.md). Absent outside a meeting room.
+     */
+    parleyDebug?: {
+      room: RoomSession;
+      /** Drops the signaling transport as a network failure would; the client reconnects. */
+      dropConnection(): void;
+      state(): RoomState;
+      /** Per remote sid: connection state, video frames decoded and bytes received so far. */
+      stats(): Promise<Record<string, { state: string; framesDecoded: number; bytesReceived: number }>>;
+    };
+  }
+}
+
+export {};

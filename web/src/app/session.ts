@@ -1,0 +1,86 @@
+import { type Api, ApiError, TokenStore, createApi } from "../api";
+import { browserLock } from "../api/http";
+import { REFRESH_TOKEN_KEY } from "../api/tokens";
+import type { User } from "../api/types";
+import { Store } from "../lib/store";
+
+export type AuthStatus = "restoring" | "signed-in" | "signed-out";
+
+export interface SessionState {
+  status: AuthStatus;
+  user: User | null;
+  /** Why the user was signed out, in words (e.g. the session expired). */
+  notice: string | null;
+  /** The session could not be restored because the server was unreachable. */
+  unreachable: boolean;
+}
+
+function localStorageOrNull(): Storage | null {
+  try {
+    return window.localStorage;
+  } catch {
+    return null;
+  }
+}
+
+/** Who is signed in, and the API client that carries their tokens. */
+export class Session {
+  readonly state = new Store<SessionState>({ status: "restoring", user: null, notice: null, unreachable: false });
+  readonly api: Api;
+
+  constructor() {
+    const tokens = new TokenStore(localStorageOrNull());
+    this.api = createApi({
+      tokens,
+      lock: browserLock(),
+      onSessionLost: () => this.lost("Your session has ended. Please sign in again."),
+    });
+    this.api.http.onRefreshed = (pair) => this.state.set({ status: "signed-in", user: pair.user, unreachable: false });
+    // Signing out in another tab signs out here too.
+    window.addEventListener("storage", (event) => {
+      if (event.key === REFRESH_TOKEN_KEY && event.newValue === null && this.state.get().status === "signed-in") {
+        this.api.http.tokens.clear();
+        this.state.set({ status: "signed-out", user: null, notice: "You signed out in another window." });
+      }
+    });
+  }
+
+  get user(): User | null {
+    return this.state.get().user;
+  }
+
+  /** At start-up: a stored refresh token becomes a session without asking for the password. */
+  async restore(): Promise<void> {
+    if (!this.api.http.tokens.refreshToken) {
+      this.state.set({ status: "signed-out", user: null });
+      return;
+    }
+    this.state.set({ status: "restoring", unreachable: false });
+    try {
+      await this.api.http.refresh();
+    } catch (err) {
+      if (err instanceof ApiError) this.state.set({ status: "signed-out", user: null, notice: null });
+      else this.state.set({ unreachable: true });
+    }
+  }
+
+  async signIn(email: string, password: string): Promise<void> {
+    const pair = await this.api.auth.login(email, password);
+    this.state.set({ status: "signed-in", user: pair.user, notice: null });
+  }
+
+  async signUp(email: string, displayName: string, password: string): Promise<void> {
+    await this.api.auth.register({ email, display_name: displayName, password });
+    await this.signIn(email, password);
+  }
+
+  async signOut(): Promise<void> {
+    await this.api.auth.logout();
+    this.state.set({ status: "signed-out", user: null, notice: null });
+  }
+
+  private lost(notice: string): void {
+    if (this.state.get().status === "signed-out") return;
+    this.state.set({ status: "signed-out", user: null, notice });
+  }
+}

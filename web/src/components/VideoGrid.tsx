@@ -1,0 +1,56 @@
+import type { RemoteParticipant } from "../rtc/mesh";
+import { VideoTile } from "./VideoTile";
+
+export interface LocalTile {
+  sid: string;
+  userId: string;
+  name: string;
+  stream: MediaStream | null;
+  screen: MediaStream | null;
+  audioMuted: boolean;
+  videoMuted: boolean;
+}
+
+function connectionWords(state: RemoteParticipant["connectionState"]): string {
+  switch (state) {
+    case "waiting":
+    case "new":
+    case "connecting":
+      return "Connecting…";
+    case "disconnected":
+      return "Reconnecting…";
+    case "failed":
+      return "Connection failed";
+    default:
+      return "";
+  }
+}
+
+/** Every camera and screen share: ours first, then the others in the order they came. */
+export function VideoGrid({ local, remotes }: { local: LocalTile; remotes: RemoteParticipant[] }) {
+  const count = 1 + remotes.length + (local.screen ? 1 : 0) + remotes.filter((r) => r.screen).length;
+  const columns = count <= 1 ? 1 : count <= 4 ? 2 : 3;
+  return (
+    <section class="video-grid" data-testid="video-grid" aria-label="Participants' video" style={{ "--columns": String(columns), "--columns-narrow": String(Math.min(columns, 2)) }}>
+      <VideoTile stream={local.stream} name={local.name} sid={local.sid} userId={local.userId} local audioMuted={local.audioMuted} videoMuted={local.videoMuted} />
+      {local.screen && <VideoTile stream={local.screen} name={local.name} sid={local.sid} userId={local.userId} local screen audioMuted={false} videoMuted={false} />}
+      {remotes.map((r) => (
+        <VideoTile
+          key={r.sid}
+          stream={r.camera}
+          name={r.displayName}
+          sid={r.sid}
+          userId={r.userId}
+          audioMuted={r.media ? !r.media.audio : false}
+          videoMuted={r.media ? !r.media.video : false}
+          status={connectionWords(r.connectionState)}
+        />
+      ))}
+      {remotes
+        .filter((r) => r.screen)
+        .map((r) => (
+          <VideoTile key={`${r.sid}-screen`} stream={r.screen} name={r.displayName} sid={r.sid} userId={r.userId} screen audioMuted={false} videoMuted={false} />
+        ))}
+    </section>
+  );
+}

@@ -1,0 +1,91 @@
+import { useEffect, useRef, useState } from "preact/hooks";
+import { Icon } from "./Icon";
+
+export interface TileProps {
+  stream: MediaStream | null;
+  name: string;
+  sid: string;
+  userId: string;
+  local?: boolean;
+  screen?: boolean;
+  audioMuted: boolean;
+  videoMuted: boolean;
+  /** Connection words for remote tiles ("Connecting…"), empty when fine. */
+  status?: string;
+}
+
+function initials(name: string): string {
+  const parts = name.trim().split(/\s+/).filter(Boolean);
+  return ((parts[0]?.[0] ?? "?") + (parts.length > 1 ? parts[parts.length - 1][0] : "")).toUpperCase();
+}
+
+/** Plays a stream in a <video>; falls back to muted playback (and offers sound) if autoplay is refused. */
+export function useVideoStream(stream: MediaStream | null, muted: boolean) {
+  const ref = useRef<HTMLVideoElement>(null);
+  const [needsSound, setNeedsSound] = useState(false);
+  useEffect(() => {
+    const video = ref.current;
+    if (!video) return;
+    if (video.srcObject !== stream) video.srcObject = stream;
+    video.muted = muted;
+    if (!stream) return;
+    video.play().catch((err: DOMException) => {
+      if (err.name === "NotAllowedError" && !muted) {
+        video.muted = true;
+        setNeedsSound(true);
+        void video.play().catch(() => undefined);
+      }
+    });
+  }, [stream, muted]);
+  const enableSound = () => {
+    const video = ref.current;
+    if (!video) return;
+    video.muted = false;
+    void video.play().then(() => setNeedsSound(false)).catch(() => undefined);
+  };
+  return { ref, needsSound, enableSound };
+}
+
+/** One participant (or one screen share) in the video grid. */
+export function VideoTile({ stream, name, sid, userId, local = false, screen = false, audioMuted, videoMuted, status }: TileProps) {
+  // Our own tile never plays our own microphone back.
+  const { ref, needsSound, enableSound } = useVideoStream(stream, local || screen);
+  const hasVideo = !!stream && stream.getVideoTracks().length > 0;
+  const showVideo = hasVideo && !videoMuted;
+  const label = screen ? `${name} (screen)` : local ? `${name} (you)` : name;
+  return (
+    <figure
+      class={`tile${screen ? " tile-screen" : ""}${local ? " tile-local" : ""}`}
+      data-testid="tile"
+      data-sid={sid}
+      data-user-id={userId}
+      data-local={local ? "true" : undefined}
+      data-screen={screen ? "true" : undefined}
+      data-audio-muted={audioMuted ? "true" : "false"}
+      data-video-muted={videoMuted ? "true" : "false"}
+    >
+      <video ref={ref} autoplay playsInline class={`${local && !screen ? "mirror" : ""}${showVideo ? "" : " hidden-video"}`} aria-label={`Video of ${label}`} />
+      {!showVideo && (
+        <div class="tile-avatar" aria-hidden="true">
+          <span>{initials(name)}</span>
+        </div>
+      )}
+      <figcaption class="tile-caption">
+        <span class="tile-name">{label}</span>
+        {!screen && audioMuted && (
+          <span class="tile-muted" title="Microphone off">
+            <Icon name="micOff" size={16} />
+            <span class="visually-hidden">microphone off</span>
+          </span>
+        )}
+        {!screen && videoMuted && <span class="visually-hidden">camera off</span>}
+        {status && <span class="tile-status">{status}</span>}
+      </figcaption>
+      {needsSound && (
+        <button type="button" class="tile-sound button-secondary" onClick={enableSound}>
+          Turn on sound for {name}
+        </button>
+      )}
+    </figure>
+  );
+}

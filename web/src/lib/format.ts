@@ -1,0 +1,26 @@
+/** "Tue 3 Mar, 14:30" in the user's locale and time zone. */
+export function formatDateTime(iso: string | null): string {
+  if (!iso) return "";
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return iso;
+  return date.toLocaleString(undefined, { weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
+}
+
+export function formatTime(iso: string): string {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return "";
+  return date.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
+}
+
+/** The value of a `datetime-local` input (local wall time) as an ISO 8601 instant. */
+export function localInputToIso(value: string): string | null {
+  if (!value) return null;
+  const date = new Date(value);
+  return Number.isNaN(date.getTime()) ? null : date.toISOString();
+}
+
+/** A message for a caught error, in words. */
+export function describeError(err: unknown, fallback = "Something went wrong"): string {
+  if (err instanceof Error && err.message) return err.message;
+  return fallback;
+}

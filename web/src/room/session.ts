@@ -1,0 +1,285 @@
+import type { Api } from "../api";
+import type { Meeting, Role, User } from "../api/types";
+import { ChatStore } from "../chat/store";
+import { Store } from "../lib/store";
+import type { LocalMedia } from "../media/local";
+import { Recording, downloadBlob, recordingFileName } from "../media/recorder";
+import { IceServerProvider } from "../rtc/ice";
+import { Mesh, type RemoteParticipant } from "../rtc/mesh";
+import { SignalingClient } from "../signaling/client";
+import { type ConnectionState, type MediaState, SignalingError } from "../signaling/types";
+import { NotesStore } from "./notes";
+
+export type RoomPhase = "joining" | "in-call" | "left" | "ended" | "failed";
+
+export interface RoomState {
+  phase: RoomPhase;
+  connection: ConnectionState;
+  /** Connected at least once (so a later disconnection is "lost", not "connecting"). */
+  wasConnected: boolean;
+  selfSid: string | null;
+  participants: RemoteParticipant[];
+  /** Why the room cannot be used, in words. */
+  error: string | null;
+  /** A passing problem, in words (ending failed, recording failed, ...). */
+  notice: string | null;
+  recording: boolean;
+  /** The last recording, as a blob URL the user can download again. */
+  recordingUrl: string | null;
+  recordingName: string | null;
+}
+
+export interface RoomOptions {
+  api: Api;
+  user: User;
+  meeting: Meeting;
+  role: Role;
+  displayName: string;
+  media: LocalMedia;
+}
+
+const JOIN_RETRY_MS = 2_000;
+
+/**
+ * One meeting, live: the signaling connection, the mesh of peer connections, chat, notes and
+ * recording. Survives connection loss: after every reconnection it joins the room again,
+ * closes the old peer connections and lets the others call it again (they get `peer-joined`).
+ */
+export class RoomSession {
+  readonly state = new Store<RoomState>({
+    phase: "joining",
+    connection: "connecting",
+    wasConnected: false,
+    selfSid: null,
+    participants: [],
+    error: null,
+    notice: null,
+    recording: false,
+    recordingUrl: null,
+    recordingName: null,
+  });
+  readonly chat: ChatStore;
+  readonly notes: NotesStore;
+  readonly signaling: SignalingClient;
+  readonly mesh: Mesh;
+  private readonly ice: IceServerProvider;
+  private readonly cleanups: Array<() => void> = [];
+  private recorder: Recording | null = null;
+  private joinRetry: ReturnType<typeof setTimeout> | null = null;
+  private lastMediaState = "";
+  private lastRevision = -1;
+  private closed = false;
+
+  constructor(private readonly options: RoomOptions) {
+    const { api, meeting, user, media } = options;
+    this.chat = new ChatStore(api, meeting.meeting_id);
+    this.chat.setSender(user.user_id, options.displayName);
+    this.notes = new NotesStore(api, meeting.meeting_id);
+    this.ice = new IceServerProvider({ fetchCredentials: () => api.turn.credentials() });
+    this.signaling = new SignalingClient({
+      getToken: () => api.http.accessToken(),
+      refreshToken: () => api.http.refresh(),
+    });
+    this.mesh = new Mesh({
+      signaling: this.signaling,
+      meetingId: meeting.meeting_id,
+      iceServers: () => this.ice.current,
+      outgoing: () => {
+        const s = media.current;
+        return { audio: s.audio, video: s.video, screen: s.screen };
+      },
+      onChange: () => this.state.set({ participants: this.mesh.participants() }),
+    });
+  }
+
+  get meeting(): Meeting {
+    return this.options.meeting;
+  }
+
+  get displayName(): string {
+    return this.options.displayName;
+  }
+
+  get isHost(): boolean {
+    return this.options.role === "host" || this.options.meeting.host_id === this.options.user.user_id;
+  }
+
+  async start(): Promise<void> {
+    const { signaling, mesh, media } = { signaling: this.signaling, mesh: this.mesh, media: this.options.media };
+    const id = this.meeting.meeting_id;
+    const ours = (p: { meeting_id: string }) => p.meeting_id === id;
+    this.cleanups.push(
+      this.ice.onChange((servers) => mesh.setIceServers(servers)),
+      signaling.onState((connection) => this.state.set({ connection })),
+      signaling.onSession((session, resumed) => {
+        this.state.set({ selfSid: session.sid, wasConnected: true });
+        void this.join(resumed);
+      }),
+      signaling.on("peer-joined", (p) => {
+        if (!ours(p)) return;
+        mesh.peerJoined(p);
+        this.sendMediaState(true);
+      }),
+      signaling.on("peer-left", (p) => ours(p) && mesh.peerLeft(p.sid)),
+      signaling.on("offer", (p) => ours(p) && void mesh.handleOffer(p.from, p.sdp)),
+      signaling.on("answer", (p) => ours(p) && void mesh.handleAnswer(p.from, p.sdp)),
+      signaling.on("ice-candidate", (p) => ours(p) && void mesh.handleCandidate(p.from, p.candidate)),
+      signaling.on("peer-media-state", (p) => ours(p) && mesh.setMediaState(p.sid, p)),
+      signaling.on("chat-message", (m) => this.chat.receive(m)),
+      signaling.on("meeting-ended", (p) => ours(p) && this.ended()),
+      media.state.subscribe((s) => {
+        if (s.revision !== this.lastRevision) {
+          this.lastRevision = s.revision;
+          mesh.updateOutgoing();
+        }
+        this.sendMediaState(false);
+      }),
+    );
+    this.lastRevision = media.current.revision;
+    void this.chat.loadHistory();
+    void this.notes.load();
+    // ICE servers first (a failure leaves host candidates only), then the socket.
+    await this.ice.get();
+    if (this.closed) return;
+    signaling.connect();
+  }
+
+  private async join(resumed: boolean): Promise<void> {
+    if (this.closed || this.isOver()) return;
+    if (this.joinRetry) clearTimeout(this.joinRetry);
+    this.joinRetry = null;
+    const sid = this.signaling.sid;
+    if (!sid) return;
+    try {
+      const ack = await this.signaling.request("join", {
+        meeting_id: this.meeting.meeting_id,
+        display_name: this.options.displayName.slice(0, 80),
+      });
+      if (this.closed || this.isOver() || this.signaling.sid !== sid) return;
+      this.mesh.reset(sid, ack.peers);
+      this.state.set({ phase: "in-call", error: null });
+      this.sendMediaState(true);
+      if (resumed) void this.chat.loadHistory(); // messages sent while we were away
+    } catch (err) {
+      if (this.closed) return;
+      const code = err instanceof SignalingError ? err.code : "internal";
+      if (code === "meeting_ended") return this.ended();
+      if (code === "meeting_not_found") return this.fail("Meeting not found.");
+      if (code === "forbidden") return this.fail("You are not a participant of this meeting.");
+      if (code === "unauthorized") {
+        // The token expired: reconnect with a fresh one (the session event then joins again).
+        await this.options.api.http.refresh().catch(() => undefined);
+        this.signaling.dropConnection();
+        return;
+      }
+      if (code === "disconnected") return; // the next session will join
+      this.joinRetry = setTimeout(() => void this.join(resumed), JOIN_RETRY_MS);
+    }
+  }
+
+  /** Tells the room our microphone, camera and screen state (when it changed, or `force`). */
+  private sendMediaState(force: boolean): void {
+    if (this.state.get().phase !== "in-call" || !this.signaling.connected) return;
+    const media: MediaState = this.options.media.mediaState();
+    const key = JSON.stringify(media);
+    if (!force && key === this.lastMediaState) return;
+    this.lastMediaState = key;
+    void this.signaling.request("media-state", { meeting_id: this.meeting.meeting_id, ...media }).catch(() => {
+      // An older server without media-state: tiles then show no mute state.
+      this.lastMediaState = "";
+    });
+  }
+
+  async leave(): Promise<void> {
+    if (this.signaling.connected) {
+      await this.signaling.request("leave", { meeting_id: this.meeting.meeting_id }, 2_000).catch(() => undefined);
+    }
+    this.teardown();
+    this.state.set({ phase: "left" });
+  }
+
+  async endForEveryone(): Promise<void> {
+    try {
+      await this.options.api.meetings.end(this.meeting.meeting_id);
+      this.ended();
+    } catch {
+      this.state.set({ notice: "The meeting could not be ended. Please try again." });
+    }
+  }
+
+  /** Starts recording the screen share if there is one, else our own camera view. */
+  startRecording(): void {
+    if (this.recorder) return;
+    const s = this.options.media.current;
+    const video = s.screen ?? s.video;
+    const tracks = [video, s.audio].filter((t): t is MediaStreamTrack => !!t);
+    if (!video || typeof MediaRecorder === "undefined") {
+      this.state.set({ notice: "There is nothing to record: turn on the camera or share the screen first." });
+      return;
+    }
+    try {
+      this.recorder = new Recording(new MediaStream(tracks));
+      this.state.set({ recording: true, notice: null });
+    } catch {
+      this.recorder = null;
+      this.state.set({ notice: "Recording is not available in this browser." });
+    }
+  }
+
+  async stopRecording(): Promise<void> {
+    const recorder = this.recorder;
+    if (!recorder) return;
+    this.recorder = null;
+    this.state.set({ recording: false });
+    const blob = await recorder.stop();
+    const name = recordingFileName(this.meeting.title, recorder.startedAt);
+    const old = this.state.get().recordingUrl;
+    if (old) URL.revokeObjectURL(old);
+    const url = downloadBlob(blob, name);
+    this.state.set({ recordingUrl: url, recordingName: name });
+  }
+
+  dismissNotice(): void {
+    this.state.set({ notice: null });
+  }
+
+  /** Reconnects as after a network failure (debugging and tests). */
+  dropConnection(): void {
+    this.signaling.dropConnection();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.teardown();
+    this.notes.dispose();
+    const url = this.state.get().recordingUrl;
+    if (url) URL.revokeObjectURL(url);
+  }
+
+  private isOver(): boolean {
+    const phase = this.state.get().phase;
+    return phase === "ended" || phase === "left" || phase === "failed";
+  }
+
+  private ended(): void {
+    if (this.state.get().phase === "ended") return;
+    this.teardown();
+    this.state.set({ phase: "ended" });
+  }
+
+  private fail(error: string): void {
+    this.teardown();
+    this.state.set({ phase: "failed", error });
+  }
+
+  private teardown(): void {
+    this.closed = true;
+    if (this.joinRetry) clearTimeout(this.joinRetry);
+    if (this.recorder) void this.stopRecording();
+    for (const cleanup of this.cleanups.splice(0)) cleanup();
+    this.mesh.closeAll();
+    this.ice.stop();
+    this.signaling.close();
+    this.state.set({ participants: [] });
+  }
+}

@@ -1,0 +1,60 @@
+import { useEffect, useMemo } from "preact/hooks";
+import type { Meeting } from "../api/types";
+import { useSession } from "../app/context";
+import { linkClick } from "../app/router";
+import { ChatStore } from "../chat/store";
+import { ChatPanel } from "../components/ChatPanel";
+import { NotesPanel } from "../components/NotesPanel";
+import { formatDateTime } from "../lib/format";
+import { useStore } from "../lib/store";
+import { useTitle } from "../lib/useTitle";
+import { NotesStore } from "../room/notes";
+
+/** After the meeting: the ended notice, and the chat history (and one's notes) still readable. */
+export function Ended({ meeting }: { meeting: Meeting }) {
+  useTitle("Meeting ended");
+  const session = useSession();
+  const user = session.user!;
+  const chat = useMemo(() => new ChatStore(session.api, meeting.meeting_id), [meeting.meeting_id]);
+  const notes = useMemo(() => new NotesStore(session.api, meeting.meeting_id), [meeting.meeting_id]);
+  const chatState = useStore(chat.state);
+  useEffect(() => {
+    chat.setSender(user.user_id, user.display_name);
+    void chat.loadHistory();
+    void notes.load();
+    return () => notes.dispose();
+  }, [chat, notes]);
+
+  return (
+    <div class="page">
+      <header class="topbar">
+        <a href="/" onClick={linkClick} class="brand">
+          Parley
+        </a>
+        <span class="topbar-user">{user.display_name}</span>
+      </header>
+      <main class="ended" id="main">
+        <div class="ended-notice" role="alert">
+          <h1 data-testid="meeting-ended">This meeting has ended</h1>
+          <p>
+            {meeting.title}
+            {meeting.ended_at ? ` · ended ${formatDateTime(meeting.ended_at)}` : ""}
+          </p>
+        </div>
+        <p>
+          <a href="/" onClick={linkClick} class="button-secondary">
+            Back to your meetings
+          </a>
+        </p>
+        <div class="ended-panels">
+          {chatState.allowed ? (
+            <ChatPanel chat={chat} selfUserId={user.user_id} id="ended-chat" title="Chat history" />
+          ) : (
+            <p class="panel-note">Only participants of this meeting can read its chat.</p>
+          )}
+          {chatState.allowed && <NotesPanel notes={notes} id="ended-notes" />}
+        </div>
+      </main>
+    </div>
+  );
+}

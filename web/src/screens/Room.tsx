@@ -1,0 +1,148 @@
+import { useMemo, useState } from "preact/hooks";
+import type { User } from "../api/types";
+import { Alert } from "../components/Alert";
+import { ChatPanel } from "../components/ChatPanel";
+import { ConnectionStatus } from "../components/ConnectionStatus";
+import { CopyLinkButton } from "../components/CopyLinkButton";
+import { Icon, type IconName } from "../components/Icon";
+import { NotesPanel } from "../components/NotesPanel";
+import { type ParticipantEntry, ParticipantList } from "../components/ParticipantList";
+import { ToggleButton } from "../components/ToggleButton";
+import { VideoGrid } from "../components/VideoGrid";
+import { useStore } from "../lib/store";
+import { useTitle } from "../lib/useTitle";
+import { VIDEO_FILTERS, type VideoFilter } from "../media/filters";
+import type { LocalMedia } from "../media/local";
+import type { RoomSession } from "../room/session";
+import { inviteUrl } from "./Home";
+
+type PanelName = "chat" | "participants" | "notes";
+
+function PanelButton({ label, icon, panel, open, toggle, badge }: { label: string; icon: IconName; panel: PanelName; open: boolean; toggle: (p: PanelName) => void; badge?: number }) {
+  return (
+    <button type="button" class={`control ${open ? "control-on" : "control-off"}`} aria-expanded={open ? "true" : "false"} aria-controls={open ? `${panel}-panel` : undefined} onClick={() => toggle(panel)}>
+      <Icon name={icon} />
+      <span class="control-label">{label}</span>
+      {!!badge && (
+        <span class="control-badge" aria-hidden="true">
+          {badge}
+        </span>
+      )}
+    </button>
+  );
+}
+
+/** The meeting room: video grid, controls, and the chat, participants and notes panels. */
+export function Room({ room, media, user }: { room: RoomSession; media: LocalMedia; user: User }) {
+  useTitle(room.meeting.title);
+  const r = useStore(room.state);
+  const m = useStore(media.state);
+  const chat = useStore(room.chat.state);
+  const [open, setOpen] = useState<Record<PanelName, boolean>>({ chat: false, participants: false, notes: false });
+  const [seenMessages, setSeenMessages] = useState(0);
+  const toggle = (panel: PanelName) => {
+    setOpen((o) => ({ ...o, [panel]: !o[panel] }));
+    if (panel === "chat") setSeenMessages(chat.messages.length);
+  };
+  const unread = open.chat ? 0 : Math.max(0, chat.messages.length - seenMessages);
+
+  const localStream = useMemo(() => (m.video ? new MediaStream([m.video]) : null), [m.video]);
+  const screenStream = useMemo(() => (m.screen ? new MediaStream([m.screen]) : null), [m.screen]);
+  const micOn = !!m.audio && m.micOn;
+  const camOn = !!m.camera && m.cameraOn;
+  const selfName = room.displayName;
+
+  const people: ParticipantEntry[] = [
+    { key: "self", name: selfName, self: true, host: room.isHost, audio: micOn, video: camOn, screen: !!m.screen },
+    ...r.participants.map((p) => ({
+      key: p.sid,
+      name: p.displayName,
+      self: false,
+      host: p.userId === room.meeting.host_id,
+      audio: p.media ? p.media.audio : null,
+      video: p.media ? p.media.video : null,
+      screen: !!p.screen,
+    })),
+  ];
+  const anyPanel = open.chat || open.participants || open.notes;
+
+  return (
+    <div class="room">
+      <header class="room-header">
+        <h1 class="room-title">{room.meeting.title}</h1>
+        <ConnectionStatus state={r.connection} wasConnected={r.wasConnected} />
+        <CopyLinkButton url={inviteUrl(room.meeting)} />
+      </header>
+      <div class="room-alerts">
+        {r.wasConnected && r.connection === "reconnecting" && <Alert tone="warning">Connection lost, retrying…</Alert>}
+        {r.connection === "offline" && r.phase !== "ended" && <Alert tone="warning">You are offline. Parley reconnects when the network is back.</Alert>}
+        {r.error && <Alert>{r.error}</Alert>}
+        {m.error && (
+          <Alert tone="warning" onDismiss={() => media.clearError()}>
+            {m.error}
+          </Alert>
+        )}
+        {r.notice && <Alert onDismiss={() => room.dismissNotice()}>{r.notice}</Alert>}
+        {r.recordingUrl && r.recordingName && !r.recording && (
+          <p class="recording-ready" role="status">
+            Recording saved.{" "}
+            <a href={r.recordingUrl} download={r.recordingName}>
+              Download {r.recordingName}
+            </a>
+          </p>
+        )}
+      </div>
+      <div class={`room-main${anyPanel ? " with-panels" : ""}`}>
+        <VideoGrid
+          local={{ sid: r.selfSid ?? "", userId: user.user_id, name: selfName, stream: localStream, screen: screenStream, audioMuted: !micOn, videoMuted: !camOn }}
+          remotes={r.participants}
+        />
+        {anyPanel && (
+          <aside class="side-panels" aria-label="Meeting panels">
+            {open.chat && <ChatPanel chat={room.chat} selfUserId={user.user_id} />}
+            {open.participants && <ParticipantList people={people} />}
+            {open.notes && <NotesPanel notes={room.notes} />}
+          </aside>
+        )}
+      </div>
+      <nav class="controls" aria-label="Meeting controls">
+        <div class="control-group">
+          <ToggleButton label="Microphone" icon="mic" iconOff="micOff" pressed={micOn} hint={micOn ? "On" : "Off"} onToggle={() => void media.setMic(!micOn)} />
+          <ToggleButton label="Camera" icon="cam" iconOff="camOff" pressed={camOn} hint={camOn ? "On" : "Off"} onToggle={() => void media.setCamera(!camOn)} />
+          <ToggleButton label="Share screen" icon="screen" pressed={!!m.screen} onToggle={() => (m.screen ? media.stopScreenShare() : void media.startScreenShare())} />
+          <ToggleButton label="Record" icon="record" pressed={r.recording} danger hint={r.recording ? "Recording" : undefined} onToggle={() => (r.recording ? void room.stopRecording() : room.startRecording())} />
+          <div class="control control-select">
+            <Icon name="filter" />
+            <label for="video-filter" class="control-label">
+              Video filter
+            </label>
+            <select id="video-filter" value={m.filter} onChange={(e) => media.setFilter(e.currentTarget.value as VideoFilter)}>
+              {VIDEO_FILTERS.map((f) => (
+                <option key={f.value} value={f.value}>
+                  {f.label}
+                </option>
+              ))}
+            </select>
+          </div>
+        </div>
+        <div class="control-group">
+          <PanelButton label="Chat" icon="chat" panel="chat" open={open.chat} toggle={toggle} badge={unread} />
+          <PanelButton label="Participants" icon="people" panel="participants" open={open.participants} toggle={toggle} />
+          <PanelButton label="Notes" icon="notes" panel="notes" open={open.notes} toggle={toggle} />
+        </div>
+        <div class="control-group">
+          <button type="button" class="control control-leave" onClick={() => void room.leave()}>
+            <Icon name="leave" />
+            <span class="control-label">Leave</span>
+          </button>
+          {room.isHost && (
+            <button type="button" class="control control-end" onClick={() => void room.endForEveryone()}>
+              <Icon name="end" />
+              <span class="control-label">End meeting for everyone</span>
+            </button>
+          )}
+        </div>
+      </nav>
+    </div>
+  );
+}

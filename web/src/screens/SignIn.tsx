@@ -1,0 +1,70 @@
+import { useState } from "preact/hooks";
+import { ApiError } from "../api";
+import { useSession } from "../app/context";
+import { linkClick, navigate, safeNext, useLocation } from "../app/router";
+import { Alert } from "../components/Alert";
+import { useStore } from "../lib/store";
+import { useTitle } from "../lib/useTitle";
+import { AuthLayout } from "./AuthLayout";
+
+function signInError(err: unknown): string {
+  if (err instanceof ApiError) {
+    if (err.code === "invalid_credentials" || err.status === 401) return "The email or password is not right.";
+    if (err.status === 422) return "Enter your email and password.";
+    return `Signing in failed: ${err.message}`;
+  }
+  return "The server could not be reached. Check your connection and try again.";
+}
+
+export function SignIn() {
+  useTitle("Sign in");
+  const session = useSession();
+  const { notice } = useStore(session.state);
+  const { search } = useLocation();
+  const next = safeNext(search.get("next"));
+  const [email, setEmail] = useState("");
+  const [password, setPassword] = useState("");
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const askedToSignIn = search.has("next") || !!notice;
+
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      await session.signIn(email.trim(), password);
+      navigate(next, { replace: true });
+    } catch (err) {
+      setError(signInError(err));
+      setBusy(false);
+    }
+  };
+
+  const signupHref = next !== "/" ? `/signup?next=${encodeURIComponent(next)}` : "/signup";
+  return (
+    <AuthLayout title="Sign in">
+      {askedToSignIn && !error && <Alert tone="warning">{notice ?? "Please sign in to continue."}</Alert>}
+      {error && <Alert>{error}</Alert>}
+      <form class="form" onSubmit={submit}>
+        <div class="field">
+          <label for="signin-email">Email</label>
+          <input id="signin-email" type="email" autocomplete="email" required value={email} onInput={(e) => setEmail(e.currentTarget.value)} />
+        </div>
+        <div class="field">
+          <label for="signin-password">Password</label>
+          <input id="signin-password" type="password" autocomplete="current-password" required value={password} onInput={(e) => setPassword(e.currentTarget.value)} />
+        </div>
+        <button type="submit" class="button-primary button-wide" disabled={busy}>
+          {busy ? "Signing in…" : "Sign in"}
+        </button>
+      </form>
+      <p class="auth-switch">
+        New to Parley?{" "}
+        <a href={signupHref} onClick={linkClick}>
+          Create an account
+        </a>
+      </p>
+    </AuthLayout>
+  );
+}

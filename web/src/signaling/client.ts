@@ -1,0 +1,221 @@
+import { io, type Socket } from "socket.io-client";
+import {
+  type Ack,
+  type ClientEventName,
+  type ClientEvents,
+  type ConnectionState,
+  type ServerEventName,
+  type ServerEvents,
+  SignalingError,
+} from "./types";
+
+export interface SignalingOptions {
+  /** A valid access token for the socket.io `auth` payload (asked again at every reconnect). */
+  getToken: () => Promise<string>;
+  /** Forces a new access token after signaling refused the current one. */
+  refreshToken: () => Promise<string>;
+  /** Same origin by default (Traefik routes `/socket.io` to the signaling replicas). */
+  url?: string;
+  /** Default acknowledgement timeout. */
+  ackTimeoutMs?: number;
+}
+
+type Handler<E extends ServerEventName> = (payload: ServerEvents[E]) => void;
+
+const RETRY_MIN_MS = 500;
+const RETRY_MAX_MS = 5_000;
+
+/**
+ * The socket.io connection to signaling: `request()` sends a client event and resolves with the
+ * acknowledgement's `data` (or rejects with a SignalingError carrying its `code`); `on()`
+ * subscribes to server events; `onSession()` fires after every (re)connection with the new
+ * `sid`, which is the moment to (re)join a room. Reconnection is automatic and endless, with
+ * back-off; a refused token is refreshed before the next attempt.
+ */
+export class SignalingClient {
+  private readonly socket: Socket;
+  private readonly handlers = new Map<string, Set<(payload: never) => void>>();
+  private readonly stateListeners = new Set<(state: ConnectionState) => void>();
+  private readonly sessionListeners = new Set<(session: ServerEvents["session"], resumed: boolean) => void>();
+  private everConnected = false;
+  private closed = false;
+  private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  private retryDelay = RETRY_MIN_MS;
+  private _state: ConnectionState = "connecting";
+  private _sid: string | null = null;
+  private readonly ackTimeoutMs: number;
+
+  constructor(options: SignalingOptions) {
+    this.ackTimeoutMs = options.ackTimeoutMs ?? 10_000;
+    const auth = (cb: (data: object) => void) => {
+      options.getToken().then(
+        (token) => cb({ token }),
+        () => cb({}),
+      );
+    };
+    const socketOptions = {
+      path: "/socket.io",
+      autoConnect: false,
+      reconnection: true,
+      reconnectionDelay: RETRY_MIN_MS,
+      reconnectionDelayMax: RETRY_MAX_MS,
+      randomizationFactor: 0.3,
+      timeout: 10_000,
+      auth,
+    };
+    this.socket = options.url ? io(options.url, socketOptions) : io(socketOptions);
+
+    this.socket.on("session", (session: ServerEvents["session"]) => {
+      const resumed = this.everConnected;
+      this.everConnected = true;
+      this.retryDelay = RETRY_MIN_MS;
+      this._sid = session.sid;
+      this.setState("connected");
+      for (const listener of this.sessionListeners) listener(session, resumed);
+    });
+    this.socket.on("disconnect", (reason) => {
+      this._sid = null;
+      if (this.closed) return this.setState("offline");
+      this.setState(this.online() ? "reconnecting" : "offline");
+      // The server closed this socket (e.g. its replica is stopping): socket.io does not
+      // reconnect by itself in that case.
+      if (reason === "io server disconnect") this.scheduleRetry();
+    });
+    this.socket.on("connect_error", (err: Error & { data?: { code?: string } }) => {
+      if (this.closed) return;
+      this.setState(this.online() ? (this.everConnected ? "reconnecting" : "connecting") : "offline");
+      // Refused by signaling itself (not a transport error): socket.io will not retry.
+      if (!this.socket.active) {
+        if (err.data?.code === "unauthorized") {
+          options.refreshToken().then(
+            () => this.scheduleRetry(),
+            () => this.setState("offline"),
+          );
+        } else {
+          this.scheduleRetry();
+        }
+      }
+    });
+    if (typeof window !== "undefined") {
+      window.addEventListener("offline", this.onOffline);
+      window.addEventListener("online", this.onOnline);
+    }
+    for (const event of SERVER_EVENTS) {
+      this.socket.on(event, (payload: unknown) => {
+        for (const handler of this.handlers.get(event) ?? []) {
+          try {
+            handler(payload as never);
+          } catch (err) {
+            console.error(`parley: ${event} handler failed`, err);
+          }
+        }
+      });
+    }
+  }
+
+  get state(): ConnectionState {
+    return this._state;
+  }
+
+  /** This socket's id (the `sid` peers address), null while disconnected. */
+  get sid(): string | null {
+    return this._sid;
+  }
+
+  get connected(): boolean {
+    return this.socket.connected && this._sid !== null;
+  }
+
+  connect(): void {
+    this.closed = false;
+    this.socket.connect();
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (typeof window !== "undefined") {
+      window.removeEventListener("offline", this.onOffline);
+      window.removeEventListener("online", this.onOnline);
+    }
+    this.socket.disconnect();
+    this.setState("offline");
+  }
+
+  /** Drops the transport as a network failure would (debugging and tests): the client reconnects. */
+  dropConnection(): void {
+    this.socket.io.engine?.close();
+  }
+
+  on<E extends ServerEventName>(event: E, handler: Handler<E>): () => void {
+    let set = this.handlers.get(event);
+    if (!set) this.handlers.set(event, (set = new Set()));
+    set.add(handler as (payload: never) => void);
+    return () => set.delete(handler as (payload: never) => void);
+  }
+
+  onState(listener: (state: ConnectionState) => void): () => void {
+    this.stateListeners.add(listener);
+    return () => this.stateListeners.delete(listener);
+  }
+
+  /** `resumed` is true for every session after the first (a reconnection). */
+  onSession(listener: (session: ServerEvents["session"], resumed: boolean) => void): () => void {
+    this.sessionListeners.add(listener);
+    return () => this.sessionListeners.delete(listener);
+  }
+
+  /** Sends `event` and waits for its acknowledgement. */
+  request<E extends ClientEventName>(event: E, payload: ClientEvents[E]["payload"], timeoutMs = this.ackTimeoutMs): Promise<ClientEvents[E]["ack"]> {
+    if (!this.connected) return Promise.reject(new SignalingError("disconnected", "Not connected to signaling"));
+    return new Promise((resolve, reject) => {
+      this.socket.timeout(timeoutMs).emit(event, payload, (err: Error | null, ack: Ack<ClientEvents[E]["ack"]>) => {
+        if (err) return reject(new SignalingError("timeout", `No answer to ${event}`));
+        if (ack && ack.ok) return resolve(ack.data);
+        const error = ack && !ack.ok ? ack.error : { code: "internal", message: "Malformed acknowledgement" };
+        reject(new SignalingError(error.code, error.message));
+      });
+    });
+  }
+
+  private setState(state: ConnectionState): void {
+    if (state === this._state) return;
+    this._state = state;
+    for (const listener of this.stateListeners) listener(state);
+  }
+
+  private scheduleRetry(): void {
+    if (this.closed || this.retryTimer) return;
+    const delay = this.retryDelay;
+    this.retryDelay = Math.min(this.retryDelay * 2, RETRY_MAX_MS);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      if (!this.closed && !this.socket.connected) this.socket.connect();
+    }, delay);
+  }
+
+  private online(): boolean {
+    return typeof navigator === "undefined" || navigator.onLine !== false;
+  }
+
+  private readonly onOffline = () => {
+    if (!this.socket.connected) this.setState("offline");
+  };
+
+  private readonly onOnline = () => {
+    if (this.closed || this.socket.connected) return;
+    this.setState(this.everConnected ? "reconnecting" : "connecting");
+    if (!this.socket.active) this.scheduleRetry();
+  };
+}
+
+const SERVER_EVENTS: ServerEventName[] = [
+  "peer-joined",
+  "peer-left",
+  "offer",
+  "answer",
+  "ice-candidate",
+  "chat-message",
+  "meeting-ended",
+  "peer-media-state",
+];
