@@ -1,0 +1,354 @@
+"""Drive the Parley web client in Debian's Chromium (Playwright's sync API) for the browser tests.
+
+Only the public contracts are used: docs/http-api.md (users and meetings are set up through the
+API with httpx) and docs/web-client.md (routes, accessible names, ``data-testid``s). Two
+test-only hooks are injected into every page before the client's code runs, and depend on no
+client internals: they record each ``RTCPeerConnection`` (for ``getStats``) and each
+``WebSocket`` (to cut the signaling socket).
+
+Chromium, headless, launched from ``/usr/bin/chromium`` (Debian) and never downloaded:
+
+- ``--use-fake-device-for-media-stream`` + ``--use-file-for-fake-video-capture``: the camera
+  is a small looping Y4M clip (320x240 at 15 fps, written by :func:`write_fake_camera`) and the
+  microphone a beep, so three participants fit on 2 cores;
+- ``--use-fake-ui-for-media-stream``: every permission prompt is accepted. In Chromium 156
+  headless this alone also makes ``getDisplayMedia`` resolve, with a fake 1280x720 "monitor"
+  source (``screen:-3:0``): ``--auto-select-desktop-capture-source``,
+  ``--auto-accept-this-tab-capture`` and ``--enable-usermedia-screen-capturing`` are not
+  needed. Without the fake UI, ``getDisplayMedia`` never settles (no picker can be shown) and
+  ``getUserMedia`` is denied unless the context was granted the permission;
+- so a participant whose camera is denied runs in a second browser launched WITHOUT
+  ``--use-fake-ui-for-media-stream``, in a context granted only ``"microphone"``: there
+  ``getUserMedia({audio})`` succeeds and any request for video fails with ``NotAllowedError``
+  (with the fake UI the context's permissions are ignored and everything is granted).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect
+
+REPO = Path(__file__).resolve().parents[2]
+SCREENSHOTS = REPO / "artifacts" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+VIEWPORT = {"width": 1280, "height": 720}
+PASSWORD = "correct horse battery staple"
+
+#: flags of every test browser (see the module docstring)
+BASE_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--use-fake-device-for-media-stream",
+    # remote videos may start without a click in the page (a real user clicked "Join meeting")
+    "--autoplay-policy=no-user-gesture-required",
+]
+FAKE_UI = "--use-fake-ui-for-media-stream"
+
+#: test-only hooks, injected before any script of the page (see the module docstring)
+PAGE_HOOKS = """
+(() => {
+  const track = (Native, list) => new Proxy(Native, {
+    construct(target, args, newTarget) {
+      const obj = Reflect.construct(target, args, newTarget);
+      list.push(obj);
+      return obj;
+    },
+  });
+  window.__parleyPeerConnections = [];
+  window.__parleySockets = [];
+  window.RTCPeerConnection = track(window.RTCPeerConnection, window.__parleyPeerConnections);
+  window.WebSocket = track(window.WebSocket, window.__parleySockets);
+})();
+"""
+
+#: every tile of the room's grid, with what its <video> is doing
+TILES_JS = """
+() => [...document.querySelectorAll('[data-testid="video-grid"] [data-testid="tile"]')].map(t => {
+  const v = t.querySelector('video');
+  const q = v && v.getVideoPlaybackQuality ? v.getVideoPlaybackQuality() : null;
+  return {
+    sid: t.dataset.sid || '', user_id: t.dataset.userId || '',
+    local: t.dataset.local === 'true', screen: t.dataset.screen === 'true',
+    audio_muted: t.dataset.audioMuted, video_muted: t.dataset.videoMuted,
+    width: v ? v.videoWidth : 0, time: v ? v.currentTime : 0,
+    frames: q ? q.totalVideoFrames : 0, paused: v ? v.paused : true,
+  };
+})
+"""
+
+#: inbound RTP totals over every open peer connection of the page (W3C webrtc-stats)
+INBOUND_JS = """
+async () => {
+  const out = {audio_packets: 0, video_frames: 0, connections: 0};
+  for (const pc of window.__parleyPeerConnections || []) {
+    if (pc.connectionState === 'closed') continue;
+    out.connections += 1;
+    (await pc.getStats()).forEach(s => {
+      if (s.type !== 'inbound-rtp') return;
+      if (s.kind === 'audio') out.audio_packets += s.packetsReceived || 0;
+      if (s.kind === 'video') out.video_frames += s.framesDecoded || 0;
+    });
+  }
+  return out;
+}
+"""
+
+
+# fake camera ---------------------------------------------------------------------------------
+def write_fake_camera(path: Path, width: int = 320, height: int = 240, fps: int = 15,
+                      frames: int = 45) -> Path:
+    """Write a looping Y4M clip (YUV 4:2:0; the format Chromium's file capture reads): a
+    blue-green gradient with a light bar sweeping across, so every frame differs."""
+    chroma = bytes([150]) * (width // 2 * height // 2) + bytes([110]) * (width // 2 * height // 2)
+    with path.open("wb") as f:
+        f.write(f"YUV4MPEG2 W{width} H{height} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
+        for i in range(frames):
+            x0 = i * width // frames
+            row = bytes(220 if x0 <= x < x0 + width // 10 else 50 + x * 90 // width
+                        for x in range(width))
+            f.write(b"FRAME\n" + row * height + chroma)
+    return path
+
+
+def launch_chromium(playwright: Playwright, fake_camera: Path, *, fake_ui: bool = True) -> Browser:
+    """Debian's Chromium, headless, with fake media devices (``fake_ui``: accept prompts)."""
+    args = [*BASE_ARGS, f"--use-file-for-fake-video-capture={fake_camera}"]
+    if fake_ui:
+        args.append(FAKE_UI)
+    return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
+
+
+# the API -------------------------------------------------------------------------------------
+@dataclass
+class User:
+    user_id: str
+    email: str
+    display_name: str
+    access_token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.access_token}"}
+
+
+class Api:
+    """The platform's public HTTP API through Traefik (docs/http-api.md)."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.http = httpx.Client(base_url=base_url, timeout=15)
+
+    def close(self) -> None:
+        self.http.close()
+
+    def register(self, display_name: str) -> User:
+        email = f"{display_name.lower()}-{uuid.uuid4().hex[:10]}@example.com"
+        resp = self.http.post("/api/auth/register", json={
+            "email": email, "display_name": display_name, "password": PASSWORD})
+        assert resp.status_code == 201, resp.text
+        login = self.http.post("/api/auth/login", json={"email": email, "password": PASSWORD})
+        assert login.status_code == 200, login.text
+        return User(resp.json()["user_id"], email, display_name, login.json()["access_token"])
+
+    def create_meeting(self, host: User, title: str) -> str:
+        resp = self.http.post("/api/meetings", json={"title": title}, headers=host.headers)
+        assert resp.status_code == 201, resp.text
+        return resp.json()["meeting_id"]
+
+    def post_chat(self, user: User, meeting_id: str, text: str) -> None:
+        resp = self.http.post(f"/api/chat/meetings/{meeting_id}/messages", headers=user.headers,
+                              json={"message_id": uuid.uuid4().hex, "text": text})
+        assert resp.status_code == 201, resp.text
+
+
+# a participant -------------------------------------------------------------------------------
+@dataclass
+class Participant:
+    """One person: their own browser context (1280x720) and page, signed in through the UI."""
+
+    user: User
+    context: BrowserContext
+    page: Page
+    base_url: str
+    page_errors: list[str] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.user.display_name
+
+    # navigation --------------------------------------------------------------------------
+    def sign_in(self, next_path: str = "/") -> None:
+        """Sign in through the sign-in form and land on ``next_path``."""
+        page = self.page
+        page.goto(f"{self.base_url}/signin?next={quote(next_path, safe='/')}")
+        page.get_by_label("Email").fill(self.user.email)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in", exact=True).click()
+        expect(page).to_have_url(re.compile(re.escape(next_path) + r"([?#].*)?$"), timeout=15_000)
+
+    def open_meeting(self, meeting_id: str) -> None:
+        """Open the invite link signed in: the pre-join screen (or the ended screen)."""
+        self.sign_in(f"/m/{meeting_id}")
+
+    def join(self, meeting_id: str) -> None:
+        """Invite link → pre-join → "Join meeting" → the room's grid with one's own tile."""
+        self.open_meeting(meeting_id)
+        self.page.get_by_role("button", name="Join meeting").click(timeout=20_000)
+        expect(self.grid().locator('[data-testid="tile"][data-local="true"]').first).to_be_visible(
+            timeout=20_000)
+
+    # the room ----------------------------------------------------------------------------
+    def grid(self):
+        return self.page.get_by_test_id("video-grid")
+
+    def toggle(self, name: str):
+        """A room toggle button ("Microphone", "Camera", "Share screen", "Record")."""
+        return self.page.get_by_role("button", name=name, exact=True)
+
+    def tiles(self) -> list[dict[str, Any]]:
+        return self.page.evaluate(TILES_JS)
+
+    def inbound(self) -> dict[str, int]:
+        return self.page.evaluate(INBOUND_JS)
+
+    def connection_state(self) -> str | None:
+        return self.page.get_by_test_id("connection-status").get_attribute("data-state")
+
+    def open_chat(self) -> None:
+        button = self.page.get_by_role("button", name="Chat", exact=True)
+        if button.get_attribute("aria-expanded") != "true":
+            button.click()
+        expect(self.page.get_by_test_id("chat-panel")).to_be_visible()
+
+    def send_chat(self, text: str) -> None:
+        self.open_chat()
+        panel = self.page.get_by_test_id("chat-panel")
+        panel.get_by_label("Message").fill(text)
+        panel.get_by_role("button", name="Send").click()
+
+    def chat_messages(self):
+        return self.page.get_by_test_id("chat-messages").get_by_test_id("chat-message")
+
+    def cut_socket(self, seconds: float) -> None:
+        """Cut the network under the signaling socket for ``seconds``: the context goes
+        offline (Chromium then closes its WebSockets and every request fails, so reconnection
+        attempts fail too), any WebSocket still open is closed, then the network comes back."""
+        self.context.set_offline(True)
+        self.page.evaluate("() => window.__parleySockets.forEach(ws => ws.readyState < 2 && ws.close())")
+        self.page.wait_for_timeout(seconds * 1000)
+        self.context.set_offline(False)
+
+    def screenshot(self, name: str) -> Path:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        path = SCREENSHOTS / f"{name}.png"
+        self.page.screenshot(path=str(path))
+        return path
+
+
+class ParticipantFactory:
+    """Creates participants (a registered user + a fresh context) and closes them at the end."""
+
+    def __init__(self, api: Api, browser: Browser) -> None:
+        self.api = api
+        self.browser = browser
+        self.contexts: list[BrowserContext] = []
+
+    def __call__(self, display_name: str, *, browser: Browser | None = None,
+                 permissions: list[str] | None = None) -> Participant:
+        user = self.api.register(display_name)
+        options: dict[str, Any] = {"viewport": VIEWPORT}
+        if permissions is not None:
+            options["permissions"] = permissions
+        context = (browser or self.browser).new_context(**options)
+        context.set_default_timeout(15_000)
+        context.add_init_script(script=PAGE_HOOKS)
+        self.contexts.append(context)
+        page = context.new_page()
+        page.on("dialog", lambda dialog: dialog.accept())  # e.g. "End the meeting for everyone?"
+        participant = Participant(user, context, page, self.api.base_url)
+        page.on("pageerror", lambda exc: participant.page_errors.append(str(exc)))
+        return participant
+
+    def close(self) -> None:
+        for context in self.contexts:
+            try:
+                context.close()
+            except Exception:  # noqa: BLE001 - the browser may already be gone
+                pass
+        self.contexts.clear()
+
+
+# waiting for media ---------------------------------------------------------------------------
+def wait_until(page: Page, probe: Callable[[], tuple[bool, Any]], timeout: float,
+               what: str, interval_ms: int = 500) -> Any:
+    """Call ``probe`` (→ ``(done, detail)``) until done, pumping Playwright's events between
+    calls (``page.wait_for_timeout``, never ``time.sleep``); fail with the last detail."""
+    deadline = time.monotonic() + timeout
+    while True:
+        done, detail = probe()
+        if done:
+            return detail
+        if time.monotonic() > deadline:
+            raise AssertionError(f"after {timeout:.0f}s, still not {what}: {detail}")
+        page.wait_for_timeout(interval_ms)
+
+
+def playing_tiles(participant: Participant, select: Callable[[dict[str, Any]], bool],
+                  interval_ms: int = 800) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The selected tiles whose video is playing: a decoded size (``videoWidth`` > 0) and a
+    ``currentTime`` or decoded frame count that grew over ``interval_ms``. Returns
+    ``(playing, all selected tiles as last seen)``."""
+    before = {(t["sid"], t["screen"]): t for t in participant.tiles() if select(t)}
+    participant.page.wait_for_timeout(interval_ms)
+    after = [t for t in participant.tiles() if select(t)]
+    playing = []
+    for tile in after:
+        prev = before.get((tile["sid"], tile["screen"]))
+        if prev and tile["width"] > 0 and (tile["time"] > prev["time"] or tile["frames"] > prev["frames"]):
+            playing.append(tile)
+    return playing, after
+
+
+def wait_remote_videos_playing(participant: Participant, count: int, *, screen: bool = False,
+                               user_id: str | None = None, timeout: float = 45) -> list[dict]:
+    """Wait until ``participant`` sees at least ``count`` remote tiles playing video (camera
+    tiles, or screen-share tiles when ``screen``), optionally only ``user_id``'s."""
+
+    def select(tile: dict[str, Any]) -> bool:
+        return (not tile["local"] and tile["screen"] == screen
+                and (user_id is None or tile["user_id"] == user_id))
+
+    def probe() -> tuple[bool, Any]:
+        playing, seen = playing_tiles(participant, select)
+        return len(playing) >= count, {"playing": playing, "seen": seen}
+
+    kind = "screen-share" if screen else "camera"
+    return wait_until(participant.page, probe, timeout,
+                      f"{count} remote {kind} video(s) playing at {participant.name}")["playing"]
+
+
+def wait_inbound_growing(participant: Participant, kind: str, timeout: float = 30) -> None:
+    """Wait until the page's peer connections receive ``kind`` ("audio": RTP packets, "video":
+    decoded frames) and the total grows over a second (getStats, W3C webrtc-stats)."""
+    key = "audio_packets" if kind == "audio" else "video_frames"
+
+    def probe() -> tuple[bool, Any]:
+        first = participant.inbound()
+        participant.page.wait_for_timeout(1000)
+        second = participant.inbound()
+        return second[key] > first[key] > 0, {"before": first, "after": second}
+
+    wait_until(participant.page, probe, timeout, f"receiving {kind} at {participant.name}")

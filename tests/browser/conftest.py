@@ -1,0 +1,72 @@
+"""Fixtures of the browser tests: Debian's Chromium driven by Playwright (sync API), the API,
+and participants each in their own browser context. See browser_harness.py for the flags.
+
+Feature tests are marked ``browser`` and are opt-in (``-m browser``; ``./taskw test:browser``)
+until the web client passes them; the smoke test runs by default. Screenshots go to the
+git-ignored ``artifacts/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from browser_harness import (  # noqa: E402
+    SCREENSHOTS, Api, ParticipantFactory, launch_chromium, write_fake_camera,
+)
+from parley_testing import Stack  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def fake_camera(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_fake_camera(tmp_path_factory.mktemp("media") / "camera.y4m")
+
+
+@pytest.fixture(scope="module")
+def playwright() -> Iterator:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        yield pw
+
+
+@pytest.fixture(scope="module")
+def browser(playwright, fake_camera):
+    """Chromium that accepts every media prompt (camera, microphone, screen)."""
+    browser = launch_chromium(playwright, fake_camera, fake_ui=True)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture(scope="module")
+def strict_browser(playwright, fake_camera):
+    """Chromium WITHOUT the fake prompt UI: media access is what the context was granted."""
+    browser = launch_chromium(playwright, fake_camera, fake_ui=False)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture(scope="module")
+def api(stack: Stack) -> Iterator[Api]:
+    client = Api(stack.base_url)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="module")
+def participants(api: Api, browser) -> Iterator[ParticipantFactory]:
+    """``participants("Ada")`` → a registered user with a fresh 1280x720 context and page."""
+    factory = ParticipantFactory(api, browser)
+    yield factory
+    factory.close()
+
+
+@pytest.fixture(scope="session")
+def screenshots() -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS
