@@ -204,11 +204,21 @@ class Participant:
         self.sign_in(f"/m/{meeting_id}")
 
     def join(self, meeting_id: str) -> None:
-        """Invite link → pre-join → "Join meeting" → the room's grid with one's own tile."""
+        """Invite link → pre-join (the camera preview playing) → "Join meeting" → the room's
+        grid with one's own tile."""
         self.open_meeting(meeting_id)
+        self.wait_preview_playing()
         self.page.get_by_role("button", name="Join meeting").click(timeout=20_000)
         expect(self.grid().locator('[data-testid="tile"][data-local="true"]').first).to_be_visible(
             timeout=20_000)
+
+    def wait_preview_playing(self, timeout_ms: float = 20_000) -> None:
+        """Wait until the pre-join preview shows the camera (decoded size, time advancing)."""
+        preview = self.page.get_by_test_id("preview-video")
+        expect(preview).to_be_visible(timeout=timeout_ms)
+        self.page.wait_for_function(
+            "v => v.videoWidth > 0 && v.currentTime > 0", arg=preview.element_handle(),
+            timeout=timeout_ms)
 
     # the room ----------------------------------------------------------------------------
     def grid(self):
@@ -242,13 +252,15 @@ class Participant:
     def chat_messages(self):
         return self.page.get_by_test_id("chat-messages").get_by_test_id("chat-message")
 
-    def cut_socket(self, seconds: float) -> None:
-        """Cut the network under the signaling socket for ``seconds``: the context goes
-        offline (Chromium then closes its WebSockets and every request fails, so reconnection
-        attempts fail too), any WebSocket still open is closed, then the network comes back."""
+    def go_offline(self) -> None:
+        """Cut the network under the signaling socket: the context goes offline (Chromium then
+        closes its WebSockets and every request, reconnection attempts included, fails) and
+        any WebSocket still open is closed. WebRTC media is not affected."""
         self.context.set_offline(True)
-        self.page.evaluate("() => window.__parleySockets.forEach(ws => ws.readyState < 2 && ws.close())")
-        self.page.wait_for_timeout(seconds * 1000)
+        self.page.evaluate(
+            "() => window.__parleySockets.forEach(ws => ws.readyState < 2 && ws.close())")
+
+    def go_online(self) -> None:
         self.context.set_offline(False)
 
     def screenshot(self, name: str) -> Path:
@@ -323,13 +335,16 @@ def playing_tiles(participant: Participant, select: Callable[[dict[str, Any]], b
 
 
 def wait_remote_videos_playing(participant: Participant, count: int, *, screen: bool = False,
-                               user_id: str | None = None, timeout: float = 45) -> list[dict]:
+                               user_id: str | None = None, exclude_sids: set[str] = frozenset(),
+                               timeout: float = 45) -> list[dict]:
     """Wait until ``participant`` sees at least ``count`` remote tiles playing video (camera
-    tiles, or screen-share tiles when ``screen``), optionally only ``user_id``'s."""
+    tiles, or screen-share tiles when ``screen``), optionally only ``user_id``'s, and only
+    tiles whose ``data-sid`` is not in ``exclude_sids`` (a socket that has since gone)."""
 
     def select(tile: dict[str, Any]) -> bool:
         return (not tile["local"] and tile["screen"] == screen
-                and (user_id is None or tile["user_id"] == user_id))
+                and (user_id is None or tile["user_id"] == user_id)
+                and tile["sid"] not in exclude_sids)
 
     def probe() -> tuple[bool, Any]:
         playing, seen = playing_tiles(participant, select)
