@@ -30,8 +30,11 @@ from layout import (  # noqa: E402
 APT_PACKAGES = {
     "coturn": "/usr/bin/turnserver",
     "prometheus": "/usr/bin/promtool",
-    # the browser tests drive Debian's Chromium (never a downloaded browser)
+    # the browser tests drive Debian's Chromium (never a downloaded browser), installed
+    # without its Recommends (udev, upower, mesa…); only its recommended font is wanted, so
+    # screenshots render the same text on every machine
     "chromium": "/usr/bin/chromium",
+    "fonts-liberation": "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
 }
 #: daemons a Debian post-install may start; the stack runs its own instances instead
 APT_DAEMONS = ("/usr/bin/turnserver", "/usr/bin/prometheus", "prometheus-node-exporter")
