@@ -44,7 +44,7 @@ export function ChatPanel({ chat, selfUserId, id = "chat-panel", title = "Chat",
         class="chat-scroll"
         ref={listRef}
         role="log"
-        aria-label="Chat messages"
+        aria-label="Conversation"
         tabIndex={0}
         onScroll={(e) => {
           const el = e.currentTarget;
@@ -60,7 +60,10 @@ export function ChatPanel({ chat, selfUserId, id = "chat-panel", title = "Chat",
           {messages.map((m) => (
             <li key={m.message_id} class={`chat-message${m.sender_id === selfUserId ? " chat-own" : ""}${m.pending ? " chat-pending" : ""}`} data-testid="chat-message" data-message-id={m.message_id}>
               <div class="chat-meta">
-                <span class="chat-sender">{m.sender_id === selfUserId ? "You" : m.sender_name}</span>
+                <span class="chat-sender">
+                  {m.sender_name}
+                  {m.sender_id === selfUserId && " (you)"}
+                </span>
                 {!m.pending && (
                   <time dateTime={m.posted_at} class="chat-time">
                     {formatTime(m.posted_at)}

@@ -5,6 +5,7 @@ import type { NotesStore } from "../room/notes";
 
 const WORDS = {
   loading: "Loading…",
+  unavailable: "Your notes could not be loaded",
   idle: "Not saved yet",
   saving: "Saving…",
   saved: "Saved",

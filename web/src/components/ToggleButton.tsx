@@ -11,14 +11,16 @@ interface ToggleButtonProps {
   /** Extra words shown under the label, e.g. "Off" (hidden from the accessible name). */
   hint?: string;
   danger?: boolean;
+  /** Being off is worth noticing (microphone, camera): shown in red. */
+  warnWhenOff?: boolean;
 }
 
 /** A control-bar toggle: `aria-pressed="true"` when on. */
-export function ToggleButton({ label, pressed, onToggle, icon, iconOff, disabled, hint, danger }: ToggleButtonProps) {
+export function ToggleButton({ label, pressed, onToggle, icon, iconOff, disabled, hint, danger, warnWhenOff }: ToggleButtonProps) {
   return (
     <button
       type="button"
-      class={`control ${pressed ? "control-on" : "control-off"}${danger && pressed ? " control-danger" : ""}`}
+      class={`control${pressed ? " control-on" : ""}${warnWhenOff && !pressed ? " control-off" : ""}${danger && pressed ? " control-danger" : ""}`}
       aria-pressed={pressed ? "true" : "false"}
       disabled={disabled}
       onClick={onToggle}

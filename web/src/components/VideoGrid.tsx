@@ -41,8 +41,8 @@ export function VideoGrid({ local, remotes }: { local: LocalTile; remotes: Remot
           name={r.displayName}
           sid={r.sid}
           userId={r.userId}
-          audioMuted={r.media ? !r.media.audio : false}
-          videoMuted={r.media ? !r.media.video : false}
+          audioMuted={r.media ? !r.media.audio : r.connectionState === "connected" && r.audioSilent}
+          videoMuted={r.media ? !r.media.video : r.videoSilent}
           status={connectionWords(r.connectionState)}
         />
       ))}

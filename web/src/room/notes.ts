@@ -1,7 +1,7 @@
 import type { Api } from "../api";
 import { Store } from "../lib/store";
 
-export type NotesStatus = "loading" | "idle" | "saving" | "saved" | "error";
+export type NotesStatus = "loading" | "unavailable" | "idle" | "saving" | "saved" | "error";
 
 export interface NotesState {
   text: string;
@@ -39,7 +39,8 @@ export class NotesStore {
       if (!this.edited) this.state.set({ text: notes.text, status: notes.updated_at ? "saved" : "idle", updatedAt: notes.updated_at });
       else this.state.set({ status: "idle" });
     } catch {
-      this.state.set({ status: this.edited ? "idle" : "error" });
+      // Typing still saves (and says so if that fails too).
+      if (!this.edited) this.state.set({ status: "unavailable" });
     }
   }
 
@@ -77,7 +78,8 @@ export class NotesStore {
     }
     const text = this.state.get().text;
     if (text === this.savedText) {
-      if (this.state.get().status !== "loading") this.state.set({ status: "saved" });
+      const status = this.state.get().status;
+      if (status !== "loading" && status !== "unavailable") this.state.set({ status: "saved" });
       return;
     }
     this.state.set({ status: "saving" });

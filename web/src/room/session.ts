@@ -1,6 +1,7 @@
 import type { Api } from "../api";
 import type { Meeting, Role, User } from "../api/types";
 import { ChatStore } from "../chat/store";
+import { background } from "../lib/background";
 import { Store } from "../lib/store";
 import type { LocalMedia } from "../media/local";
 import { Recording, downloadBlob, recordingFileName } from "../media/recorder";
@@ -113,7 +114,7 @@ export class RoomSession {
       signaling.onState((connection) => this.state.set({ connection })),
       signaling.onSession((session, resumed) => {
         this.state.set({ selfSid: session.sid, wasConnected: true });
-        void this.join(resumed);
+        background(this.join(resumed), "join");
       }),
       signaling.on("peer-joined", (p) => {
         if (!ours(p)) return;
@@ -121,9 +122,9 @@ export class RoomSession {
         this.sendMediaState(true);
       }),
       signaling.on("peer-left", (p) => ours(p) && mesh.peerLeft(p.sid)),
-      signaling.on("offer", (p) => ours(p) && void mesh.handleOffer(p.from, p.sdp)),
-      signaling.on("answer", (p) => ours(p) && void mesh.handleAnswer(p.from, p.sdp)),
-      signaling.on("ice-candidate", (p) => ours(p) && void mesh.handleCandidate(p.from, p.candidate)),
+      signaling.on("offer", (p) => ours(p) && background(mesh.handleOffer(p.from, p.sdp), "offer")),
+      signaling.on("answer", (p) => ours(p) && background(mesh.handleAnswer(p.from, p.sdp), "answer")),
+      signaling.on("ice-candidate", (p) => ours(p) && background(mesh.handleCandidate(p.from, p.candidate), "ice-candidate")),
       signaling.on("peer-media-state", (p) => ours(p) && mesh.setMediaState(p.sid, p)),
       signaling.on("chat-message", (m) => this.chat.receive(m)),
       signaling.on("meeting-ended", (p) => ours(p) && this.ended()),
@@ -173,7 +174,7 @@ export class RoomSession {
         return;
       }
       if (code === "disconnected") return; // the next session will join
-      this.joinRetry = setTimeout(() => void this.join(resumed), JOIN_RETRY_MS);
+      this.joinRetry = setTimeout(() => background(this.join(resumed), "join"), JOIN_RETRY_MS);
     }
   }
 
@@ -275,7 +276,7 @@ export class RoomSession {
   private teardown(): void {
     this.closed = true;
     if (this.joinRetry) clearTimeout(this.joinRetry);
-    if (this.recorder) void this.stopRecording();
+    if (this.recorder) background(this.stopRecording(), "recording");
     for (const cleanup of this.cleanups.splice(0)) cleanup();
     this.mesh.closeAll();
     this.ice.stop();

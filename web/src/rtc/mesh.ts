@@ -3,6 +3,8 @@ import type { MediaState, PeerInfo } from "../signaling/types";
 import { isPolite } from "./negotiation";
 import { type OutgoingTracks, Peer } from "./peer";
 
+const silent = (track: MediaStreamTrack | undefined) => !track || track.muted || track.readyState === "ended";
+
 /** A remote participant as the room shows it. */
 export interface RemoteParticipant {
   sid: string;
@@ -12,6 +14,9 @@ export interface RemoteParticipant {
   media: MediaState | null;
   camera: MediaStream | null;
   screen: MediaStream | null;
+  /** No media is arriving for the microphone / camera (a fallback when `media` is unknown). */
+  audioSilent: boolean;
+  videoSilent: boolean;
   connectionState: RTCPeerConnectionState | "waiting";
 }
 
@@ -136,6 +141,8 @@ export class Mesh {
         displayName: info.display_name || "Guest",
         media,
         camera: peer?.camera ?? null,
+        audioSilent: silent(peer?.camera?.getAudioTracks()[0]),
+        videoSilent: silent(peer?.camera?.getVideoTracks()[0]),
         screen: media?.screen === false ? null : (peer?.screen ?? null),
         connectionState: peer ? peer.connectionState : "waiting",
       }));

@@ -144,13 +144,14 @@ export class Peer {
   }
 
   private syncScreen(): void {
+    if (this.closed) return;
     const track = this.outgoing.screen;
     if (track && !this.screenSender) {
       // addTransceiver, not addTrack: addTrack may reuse an idle video transceiver, which
       // could be a camera slot of an end without a camera.
       this.screenSender = this.pc.addTransceiver(track, { direction: "sendonly", streams: [this.screenStream] }).sender;
     } else if (track && this.screenSender && this.screenSender.track !== track) {
-      void this.screenSender.replaceTrack(track);
+      this.screenSender.replaceTrack(track).catch((err) => console.warn("parley: replaceTrack failed", err));
     } else if (!track && this.screenSender) {
       try {
         this.pc.removeTrack(this.screenSender);
@@ -167,7 +168,12 @@ export class Peer {
     if (index === 0 || index === 1) {
       const stream = this.camera ?? new MediaStream();
       for (const old of stream.getTracks()) if (old.kind === track.kind && old !== track) stream.removeTrack(old);
-      if (!stream.getTracks().includes(track)) stream.addTrack(track);
+      if (!stream.getTracks().includes(track)) {
+        stream.addTrack(track);
+        // No RTP on a slot (the remote end has no camera, say) shows as a muted track.
+        track.addEventListener("mute", () => this.callbacks.changed());
+        track.addEventListener("unmute", () => this.callbacks.changed());
+      }
       // A new MediaStream object makes the tile re-attach it.
       this.camera = new MediaStream(stream.getTracks());
     } else if (track.kind === "video") {

@@ -1,4 +1,4 @@
-import { useEffect, useMemo } from "preact/hooks";
+import { useEffect, useMemo, useState } from "preact/hooks";
 import type { Meeting } from "../api/types";
 import { useSession } from "../app/context";
 import { linkClick } from "../app/router";
@@ -11,12 +11,17 @@ import { useTitle } from "../lib/useTitle";
 import { NotesStore } from "../room/notes";
 
 /** After the meeting: the ended notice, and the chat history (and one's notes) still readable. */
-export function Ended({ meeting }: { meeting: Meeting }) {
+export function Ended({ meeting: initial }: { meeting: Meeting }) {
   useTitle("Meeting ended");
   const session = useSession();
+  const [meeting, setMeeting] = useState(initial);
+  useEffect(() => {
+    // The room knew the meeting as it was when joining; ask for when it ended.
+    if (!initial.ended_at) session.api.meetings.get(initial.meeting_id).then(setMeeting, () => undefined);
+  }, [initial.meeting_id]);
   const user = session.user!;
-  const chat = useMemo(() => new ChatStore(session.api, meeting.meeting_id), [meeting.meeting_id]);
-  const notes = useMemo(() => new NotesStore(session.api, meeting.meeting_id), [meeting.meeting_id]);
+  const chat = useMemo(() => new ChatStore(session.api, initial.meeting_id), [initial.meeting_id]);
+  const notes = useMemo(() => new NotesStore(session.api, initial.meeting_id), [initial.meeting_id]);
   const chatState = useStore(chat.state);
   useEffect(() => {
     chat.setSender(user.user_id, user.display_name);

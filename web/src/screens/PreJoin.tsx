@@ -68,9 +68,9 @@ export function PreJoin({ meeting, media, onJoin, joining, error }: PreJoinProps
           <h1>{meeting.title}</h1>
           {meeting.scheduled_start && <p class="meeting-when">Scheduled for {formatDateTime(meeting.scheduled_start)}</p>}
         </div>
-        <section class="prejoin-preview" aria-label="Camera preview">
+        <section class="prejoin-preview" aria-label="Preview">
           <div class="preview-frame">
-            <video ref={ref} data-testid="preview-video" class={`mirror${m.video && m.cameraOn ? "" : " hidden-video"}`} autoplay playsInline muted aria-label="Your camera preview" />
+            <video ref={ref} data-testid="preview-video" class={`mirror${m.video && m.cameraOn ? "" : " hidden-video"}`} autoplay playsInline muted aria-label="Your video preview" />
             {(!m.video || !m.cameraOn) && (
               <div class="tile-avatar" aria-hidden="true">
                 <span>{m.starting ? "…" : m.video ? "Camera off" : "No camera"}</span>
@@ -78,8 +78,8 @@ export function PreJoin({ meeting, media, onJoin, joining, error }: PreJoinProps
             )}
           </div>
           <div class="preview-controls">
-            <ToggleButton label="Microphone" icon="mic" iconOff="micOff" pressed={!!m.audio && m.micOn} hint={m.audio ? (m.micOn ? "On" : "Off") : "None"} onToggle={() => void media.setMic(!(m.audio && m.micOn))} />
-            <ToggleButton label="Camera" icon="cam" iconOff="camOff" pressed={!!m.camera && m.cameraOn} hint={m.camera ? (m.cameraOn ? "On" : "Off") : "None"} onToggle={() => void media.setCamera(!(m.camera && m.cameraOn))} />
+            <ToggleButton label="Microphone" warnWhenOff icon="mic" iconOff="micOff" pressed={!!m.audio && m.micOn} hint={m.audio ? (m.micOn ? "On" : "Off") : "None"} onToggle={() => void media.setMic(!(m.audio && m.micOn))} />
+            <ToggleButton label="Camera" warnWhenOff icon="cam" iconOff="camOff" pressed={!!m.camera && m.cameraOn} hint={m.camera ? (m.cameraOn ? "On" : "Off") : "None"} onToggle={() => void media.setCamera(!(m.camera && m.cameraOn))} />
           </div>
         </section>
         <section class="prejoin-form card" aria-label="Join settings">

@@ -20,7 +20,7 @@ type PanelName = "chat" | "participants" | "notes";
 
 function PanelButton({ label, icon, panel, open, toggle, badge }: { label: string; icon: IconName; panel: PanelName; open: boolean; toggle: (p: PanelName) => void; badge?: number }) {
   return (
-    <button type="button" class={`control ${open ? "control-on" : "control-off"}`} aria-expanded={open ? "true" : "false"} aria-controls={open ? `${panel}-panel` : undefined} onClick={() => toggle(panel)}>
+    <button type="button" class="control" aria-expanded={open ? "true" : "false"} aria-controls={open ? `${panel}-panel` : undefined} onClick={() => toggle(panel)}>
       <Icon name={icon} />
       <span class="control-label">{label}</span>
       {!!badge && (
@@ -60,7 +60,7 @@ export function Room({ room, media, user }: { room: RoomSession; media: LocalMed
       self: false,
       host: p.userId === room.meeting.host_id,
       audio: p.media ? p.media.audio : null,
-      video: p.media ? p.media.video : null,
+      video: p.media ? p.media.video : p.videoSilent ? false : null,
       screen: !!p.screen,
     })),
   ];
@@ -74,8 +74,9 @@ export function Room({ room, media, user }: { room: RoomSession; media: LocalMed
         <CopyLinkButton url={inviteUrl(room.meeting)} />
       </header>
       <div class="room-alerts">
-        {r.wasConnected && r.connection === "reconnecting" && <Alert tone="warning">Connection lost, retrying…</Alert>}
-        {r.connection === "offline" && r.phase !== "ended" && <Alert tone="warning">You are offline. Parley reconnects when the network is back.</Alert>}
+        {r.wasConnected && r.connection !== "connected" && (
+          <Alert tone="warning">Connection lost, retrying…{r.connection === "offline" ? " This device is offline; Parley reconnects when the network is back." : ""}</Alert>
+        )}
         {r.error && <Alert>{r.error}</Alert>}
         {m.error && (
           <Alert tone="warning" onDismiss={() => media.clearError()}>
@@ -107,8 +108,8 @@ export function Room({ room, media, user }: { room: RoomSession; media: LocalMed
       </div>
       <nav class="controls" aria-label="Meeting controls">
         <div class="control-group">
-          <ToggleButton label="Microphone" icon="mic" iconOff="micOff" pressed={micOn} hint={micOn ? "On" : "Off"} onToggle={() => void media.setMic(!micOn)} />
-          <ToggleButton label="Camera" icon="cam" iconOff="camOff" pressed={camOn} hint={camOn ? "On" : "Off"} onToggle={() => void media.setCamera(!camOn)} />
+          <ToggleButton label="Microphone" warnWhenOff icon="mic" iconOff="micOff" pressed={micOn} hint={micOn ? "On" : "Off"} onToggle={() => void media.setMic(!micOn)} />
+          <ToggleButton label="Camera" warnWhenOff icon="cam" iconOff="camOff" pressed={camOn} hint={camOn ? "On" : "Off"} onToggle={() => void media.setCamera(!camOn)} />
           <ToggleButton label="Share screen" icon="screen" pressed={!!m.screen} onToggle={() => (m.screen ? media.stopScreenShare() : void media.startScreenShare())} />
           <ToggleButton label="Record" icon="record" pressed={r.recording} danger hint={r.recording ? "Recording" : undefined} onToggle={() => (r.recording ? void room.stopRecording() : room.startRecording())} />
           <div class="control control-select">
