@@ -329,7 +329,8 @@ def playing_tiles(participant: Participant, select: Callable[[dict[str, Any]], b
     playing = []
     for tile in after:
         prev = before.get((tile["sid"], tile["screen"]))
-        if prev and tile["width"] > 0 and (tile["time"] > prev["time"] or tile["frames"] > prev["frames"]):
+        advancing = prev and (tile["time"] > prev["time"] or tile["frames"] > prev["frames"])
+        if advancing and tile["width"] > 0:
             playing.append(tile)
     return playing, after
 

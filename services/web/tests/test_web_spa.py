@@ -52,7 +52,8 @@ async def test_root_serves_index_without_caching(client):
     assert resp.headers["x-content-type-options"] == "nosniff"
 
 
-@pytest.mark.parametrize("path", ["/m/abc123", "/signin", "/signup?next=/m/x", "/m/a/b/c", "/index.html"])
+@pytest.mark.parametrize(
+    "path", ["/m/abc123", "/signin", "/signup?next=/m/x", "/m/a/b/c", "/index.html"])
 async def test_client_routes_fall_back_to_index(client, path):
     resp = await client.get(path)
     assert resp.status_code == 200
@@ -83,7 +84,8 @@ async def test_missing_assets_and_api_paths_are_404_not_html(client, path):
     assert resp.json()["detail"]["code"] == "not_found"
 
 
-@pytest.mark.parametrize("path", ["/../secret.txt", "/%2e%2e/secret.txt", "/assets/../../secret.txt"])
+@pytest.mark.parametrize(
+    "path", ["/../secret.txt", "/%2e%2e/secret.txt", "/assets/../../secret.txt"])
 async def test_paths_never_escape_the_dist_directory(client, path):
     resp = await client.get(path)
     assert "outside" not in resp.text
@@ -124,7 +126,9 @@ async def test_health_ready_and_metrics(client):
     assert ready.status_code == 200 and ready.json()["checks"] == {"client": "ok"}
     await client.get("/m/abc")
     metrics = (await client.get("/metrics")).text
-    assert 'parley_http_requests_total{method="GET",route="/{path:path}",service="web",status="200"}' in metrics
+    sample = ('parley_http_requests_total{method="GET",route="/{path:path}",service="web",'
+              'status="200"}')
+    assert sample in metrics
     assert "/m/abc" not in metrics  # the route template, never the raw path
 
 

@@ -46,7 +46,8 @@ async def client_file(path: str, request: Request) -> Response:
     resolved = resolve(request.app.state.settings.web_dist, path)
     if isinstance(resolved, NotBuilt):
         return _error(503, "client_not_built",
-                      "The web client is not built yet: run ./taskw install (npm run build in web/).")
+                      "The web client is not built yet: run ./taskw install "
+                      "(npm run build in web/).")
     if not isinstance(resolved, Found):
         return _error(404, "not_found", f"No file at /{path}.")
     response = FileResponse(
