@@ -70,6 +70,8 @@ export class RoomSession {
   private lastMediaState = "";
   private lastRevision = -1;
   private closed = false;
+  private holding = true;
+  private held: Array<() => void> = [];
 
   constructor(private readonly options: RoomOptions) {
     const { api, meeting, user, media } = options;
@@ -107,25 +109,30 @@ export class RoomSession {
 
   async start(): Promise<void> {
     const { signaling, mesh, media } = { signaling: this.signaling, mesh: this.mesh, media: this.options.media };
-    const id = this.meeting.meeting_id;
-    const ours = (p: { meeting_id: string }) => p.meeting_id === id;
+    const ours = (p: { meeting_id: string }) => p.meeting_id === this.meeting.meeting_id;
     this.cleanups.push(
       this.ice.onChange((servers) => mesh.setIceServers(servers)),
       signaling.onState((connection) => this.state.set({ connection })),
       signaling.onSession((session, resumed) => {
         this.state.set({ selfSid: session.sid, wasConnected: true });
+        // A new socket: the old peer connections belong to the old sid. Until the join is
+        // acknowledged, room events wait (an offer can overtake the acknowledgement).
+        this.holding = true;
+        this.held = [];
+        if (resumed) mesh.closeAll();
         background(this.join(resumed), "join");
       }),
-      signaling.on("peer-joined", (p) => {
-        if (!ours(p)) return;
-        mesh.peerJoined(p);
-        this.sendMediaState(true);
-      }),
-      signaling.on("peer-left", (p) => ours(p) && mesh.peerLeft(p.sid)),
-      signaling.on("offer", (p) => ours(p) && background(mesh.handleOffer(p.from, p.sdp), "offer")),
-      signaling.on("answer", (p) => ours(p) && background(mesh.handleAnswer(p.from, p.sdp), "answer")),
-      signaling.on("ice-candidate", (p) => ours(p) && background(mesh.handleCandidate(p.from, p.candidate), "ice-candidate")),
-      signaling.on("peer-media-state", (p) => ours(p) && mesh.setMediaState(p.sid, p)),
+      signaling.on("peer-joined", (p) =>
+        this.inRoom(p, () => {
+          mesh.peerJoined(p);
+          this.sendMediaState(true);
+        }),
+      ),
+      signaling.on("peer-left", (p) => this.inRoom(p, () => mesh.peerLeft(p.sid))),
+      signaling.on("offer", (p) => this.inRoom(p, () => background(mesh.handleOffer(p.from, p.sdp), "offer"))),
+      signaling.on("answer", (p) => this.inRoom(p, () => background(mesh.handleAnswer(p.from, p.sdp), "answer"))),
+      signaling.on("ice-candidate", (p) => this.inRoom(p, () => background(mesh.handleCandidate(p.from, p.candidate), "ice-candidate"))),
+      signaling.on("peer-media-state", (p) => this.inRoom(p, () => mesh.setMediaState(p.sid, p))),
       signaling.on("chat-message", (m) => this.chat.receive(m)),
       signaling.on("meeting-ended", (p) => ours(p) && this.ended()),
       media.state.subscribe((s) => {
@@ -145,6 +152,13 @@ export class RoomSession {
     signaling.connect();
   }
 
+  /** Runs a room event now, or after the pending join is acknowledged. */
+  private inRoom(payload: { meeting_id: string }, apply: () => void): void {
+    if (payload.meeting_id !== this.meeting.meeting_id) return;
+    if (this.holding) this.held.push(apply);
+    else apply();
+  }
+
   private async join(resumed: boolean): Promise<void> {
     if (this.closed || this.isOver()) return;
     if (this.joinRetry) clearTimeout(this.joinRetry);
@@ -158,6 +172,8 @@ export class RoomSession {
       });
       if (this.closed || this.isOver() || this.signaling.sid !== sid) return;
       this.mesh.reset(sid, ack.peers);
+      this.holding = false;
+      for (const apply of this.held.splice(0)) apply();
       this.state.set({ phase: "in-call", error: null });
       this.sendMediaState(true);
       if (resumed) void this.chat.loadHistory(); // messages sent while we were away
