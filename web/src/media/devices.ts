@@ -71,8 +71,11 @@ export async function openDevices(audio: string | null | false, video: string | 
   });
 }
 
-/** Words for a failure to open the camera and/or microphone, and what can still be done. */
-export function describeMediaFailure(kind: MediaErrorKind, got: { audio: boolean; video: boolean }): string {
+/**
+ * Words for a failure to open the camera and/or microphone, and what can still be done:
+ * before joining, with what is left; later (`retry`), how to allow access.
+ */
+export function describeMediaFailure(kind: MediaErrorKind, got: { audio: boolean; video: boolean }, retry = false): string {
   const lead =
     kind === "denied"
       ? "Camera or microphone access was denied."
@@ -83,6 +86,9 @@ export function describeMediaFailure(kind: MediaErrorKind, got: { audio: boolean
           : kind === "unsupported"
             ? "This browser cannot use a camera or microphone here."
             : "The camera or microphone could not be started.";
+  if (retry) {
+    return kind === "denied" ? `${lead} Allow access in the browser's site settings, then try again.` : `${lead} Check the device, then try again.`;
+  }
   const then =
     got.audio && !got.video
       ? "You can join with audio only."

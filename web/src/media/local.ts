@@ -124,7 +124,7 @@ export class LocalMedia {
       this.state.set({ error: null, cameraOn: true });
       this.applyEnabled();
     } catch (err) {
-      this.state.set({ error: describeMediaFailure(classifyMediaError(err), { audio: !!this.current.audio, video: !!this.current.camera }) });
+      this.state.set({ error: describeMediaFailure(classifyMediaError(err), { audio: !!this.current.audio, video: !!this.current.camera }, true) });
     }
   }
 
@@ -136,7 +136,7 @@ export class LocalMedia {
       this.state.set({ error: null, micOn: true });
       this.applyEnabled();
     } catch (err) {
-      this.state.set({ error: describeMediaFailure(classifyMediaError(err), { audio: !!this.current.audio, video: !!this.current.camera }) });
+      this.state.set({ error: describeMediaFailure(classifyMediaError(err), { audio: !!this.current.audio, video: !!this.current.camera }, true) });
     }
   }
 
@@ -233,7 +233,7 @@ export class LocalMedia {
     } catch (err) {
       const got = { audio: !!this.current.audio, video: !!this.current.camera };
       const kindOfError = classifyMediaError(err);
-      this.state.set({ error: describeMediaFailure(kindOfError, got), denied: kindOfError === "denied" });
+      this.state.set({ error: describeMediaFailure(kindOfError, got, true), denied: kindOfError === "denied" });
     }
   }
 

@@ -1,4 +1,4 @@
-import { useMemo, useState } from "preact/hooks";
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import type { User } from "../api/types";
 import { Alert } from "../components/Alert";
 import { ChatPanel } from "../components/ChatPanel";
@@ -66,12 +66,28 @@ export function Room({ room, media, user }: { room: RoomSession; media: LocalMed
   ];
   const anyPanel = open.chat || open.participants || open.notes;
 
+  // Joins and leaves, announced to screen readers.
+  const [announcement, setAnnouncement] = useState("");
+  const known = useRef<Map<string, string> | null>(null);
+  useEffect(() => {
+    const now = new Map(r.participants.filter((p) => p.userId).map((p) => [p.sid, p.displayName]));
+    const before = known.current;
+    known.current = now;
+    if (!before) return;
+    const joined = [...now].filter(([sid]) => !before.has(sid)).map(([, name]) => `${name} joined`);
+    const left = [...before].filter(([sid]) => !now.has(sid)).map(([, name]) => `${name} left`);
+    if (joined.length || left.length) setAnnouncement([...joined, ...left].join(". "));
+  }, [r.participants]);
+
   return (
     <div class="room">
       <header class="room-header">
         <h1 class="room-title">{room.meeting.title}</h1>
         <ConnectionStatus state={r.connection} wasConnected={r.wasConnected} />
         <CopyLinkButton url={inviteUrl(room.meeting)} />
+        <p class="visually-hidden" role="status">
+          {announcement}
+        </p>
       </header>
       <div class="room-alerts">
         {r.wasConnected && r.connection !== "connected" && (
