@@ -38,7 +38,11 @@ export function Meeting({ meetingId }: { meetingId: string }) {
     setStage({ name: "loading" });
     try {
       const meeting = await api.meetings.get(meetingId);
-      setStage(meeting.status === "ended" ? { name: "ended", meeting } : { name: "prejoin", meeting });
+      if (meeting.status === "ended") return setStage({ name: "ended", meeting });
+      // Holding the invite link makes one a participant: the meeting then shows in one's
+      // list, and its chat is readable before the call. Joining the call is still a click away.
+      await api.meetings.join(meetingId).catch(() => undefined);
+      setStage({ name: "prejoin", meeting });
     } catch (err) {
       if (err instanceof ApiError && err.status === 404) setStage({ name: "not-found" });
       else if (err instanceof ApiError && err.code === "not_signed_in") return;
