@@ -108,7 +108,8 @@ export class RoomSession {
   }
 
   async start(): Promise<void> {
-    const { signaling, mesh, media } = { signaling: this.signaling, mesh: this.mesh, media: this.options.media };
+    const { signaling, mesh } = this;
+    const media = this.options.media;
     const ours = (p: { meeting_id: string }) => p.meeting_id === this.meeting.meeting_id;
     this.cleanups.push(
       this.ice.onChange((servers) => mesh.setIceServers(servers)),

@@ -64,6 +64,9 @@ export function Meeting({ meetingId }: { meetingId: string }) {
       } else if (s.phase === "left") {
         media.stop();
         setStage({ name: "left", meeting: room.meeting });
+      } else if (s.phase === "failed") {
+        media.stop();
+        setStage({ name: "error", message: s.error ?? "The meeting could not be joined." });
       }
     });
     window.parleyDebug = {

@@ -46,7 +46,10 @@ export function PreJoin({ meeting, media, onJoin, joining, error }: PreJoinProps
   }, [displayName]);
   useEffect(() => {
     void chat.loadHistory();
-    const timer = setInterval(() => void chat.loadHistory(), CHAT_POLL_MS);
+    // Not in the call yet, so no live messages: read new ones now and then.
+    const timer = setInterval(() => {
+      if (chat.state.get().allowed) void chat.loadHistory();
+    }, CHAT_POLL_MS);
     return () => clearInterval(timer);
   }, [chat]);
 

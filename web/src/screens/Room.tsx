@@ -44,6 +44,9 @@ export function Room({ room, media, user }: { room: RoomSession; media: LocalMed
     setOpen((o) => ({ ...o, [panel]: !o[panel] }));
     if (panel === "chat") setSeenMessages(chat.messages.length);
   };
+  useEffect(() => {
+    if (open.chat) setSeenMessages(chat.messages.length);
+  }, [open.chat, chat.messages.length]);
   const unread = open.chat ? 0 : Math.max(0, chat.messages.length - seenMessages);
 
   const localStream = useMemo(() => (m.video ? new MediaStream([m.video]) : null), [m.video]);
