@@ -112,7 +112,7 @@ export function Room({ room, media, user }: { room: RoomSession; media: LocalMed
           </p>
         )}
       </div>
-      <div class={`room-main${anyPanel ? " with-panels" : ""}`}>
+      <main class={`room-main${anyPanel ? " with-panels" : ""}`} id="main">
         <VideoGrid
           local={{ sid: r.selfSid ?? "", userId: user.user_id, name: selfName, stream: localStream, screen: screenStream, audioMuted: !micOn, videoMuted: !camOn }}
           remotes={r.participants}
@@ -124,7 +124,7 @@ export function Room({ room, media, user }: { room: RoomSession; media: LocalMed
             {open.notes && <NotesPanel notes={room.notes} />}
           </aside>
         )}
-      </div>
+      </main>
       <nav class="controls" aria-label="Meeting controls">
         <div class="control-group">
           <ToggleButton label="Microphone" warnWhenOff icon="mic" iconOff="micOff" pressed={micOn} hint={micOn ? "On" : "Off"} onToggle={() => void media.setMic(!micOn)} />
