@@ -5,6 +5,12 @@ import { type OutgoingTracks, Peer } from "./peer";
 
 const silent = (track: MediaStreamTrack | undefined) => !track || track.muted || track.readyState === "ended";
 
+/** The camera's bitrate per peer: an uplink budget shared by the mesh, within sane bounds. */
+export function videoBitrateFor(peers: number): number {
+  const UPLINK_BUDGET = 2_500_000;
+  return Math.round(Math.min(1_200_000, Math.max(300_000, UPLINK_BUDGET / Math.max(peers, 1))));
+}
+
 /** A remote participant as the room shows it. */
 export interface RemoteParticipant {
   sid: string;
@@ -66,6 +72,7 @@ export class Mesh {
     this.entries.set(info.sid, entry);
     entry.peer = this.createPeer(info.sid, true);
     this.pruneStale();
+    this.applyBitrates();
     this.options.onChange();
   }
 
@@ -74,6 +81,7 @@ export class Mesh {
     if (!entry) return; // a peer that left while we were joining
     entry.peer?.close();
     this.entries.delete(sid);
+    this.applyBitrates();
     this.options.onChange();
   }
 
@@ -91,7 +99,10 @@ export class Mesh {
       entry = { info: { sid: from, user_id: "", display_name: "" }, peer: null, media: null, seq: this.seq++ };
       this.entries.set(from, entry);
     }
-    entry.peer ??= this.createPeer(from, false);
+    if (!entry.peer) {
+      entry.peer = this.createPeer(from, false);
+      this.applyBitrates();
+    }
     this.options.onChange();
     await entry.peer.receiveDescription({ type: "offer", sdp });
   }
@@ -121,6 +132,11 @@ export class Mesh {
       entry.info = info;
       this.options.onChange();
     }
+  }
+
+  private applyBitrates(): void {
+    const bitrate = videoBitrateFor(this.entries.size);
+    for (const entry of this.entries.values()) void entry.peer?.setVideoBitrate(bitrate);
   }
 
   closeAll(): void {

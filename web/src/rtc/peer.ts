@@ -69,6 +69,7 @@ export class Peer {
     this.pc.addEventListener("track", (event) => this.onTrack(event));
     this.pc.addEventListener("connectionstatechange", () => {
       if (this.pc.connectionState === "failed" && !this.closed) this.pc.restartIce();
+      if (this.pc.connectionState === "connected" && this.videoBitrate) void this.setVideoBitrate(this.videoBitrate);
       this.callbacks.changed();
     });
     if (options.initiator) this.createSlots();
@@ -107,6 +108,23 @@ export class Peer {
     ]).catch((err) => console.warn("parley: replaceTrack failed", err));
     this.syncScreen();
   }
+
+  /**
+   * Caps the camera's bitrate towards this peer (a full mesh sends one copy per peer, so the
+   * uplink is shared). Applies once the sender has encodings (after the first negotiation).
+   */
+  async setVideoBitrate(maxBitrate: number): Promise<void> {
+    this.videoBitrate = maxBitrate;
+    if (this.closed || !this.slotsReady) return;
+    const sender = this.pc.getTransceivers()[1]?.sender;
+    if (!sender) return;
+    const parameters = sender.getParameters();
+    if (!parameters.encodings?.length || parameters.encodings[0].maxBitrate === maxBitrate) return;
+    parameters.encodings[0].maxBitrate = maxBitrate;
+    await sender.setParameters(parameters).catch(() => undefined);
+  }
+
+  private videoBitrate = 0;
 
   close(): void {
     if (this.closed) return;
