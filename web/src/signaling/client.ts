@@ -87,9 +87,11 @@ export class SignalingClient {
       // Refused by signaling itself (not a transport error): socket.io will not retry.
       if (!this.socket.active) {
         if (err.data?.code === "unauthorized") {
+          // Refreshed or not (offline, say), try again; a session that is over for good
+          // takes the user to the sign-in page, which closes this client.
           options.refreshToken().then(
             () => this.scheduleRetry(),
-            () => this.setState("offline"),
+            () => this.scheduleRetry(),
           );
         } else {
           this.scheduleRetry();
