@@ -107,6 +107,40 @@ async () => {
 """
 
 
+#: the current frame of a <video>, drawn at its own size into a canvas: how coloured it is
+#: (per pixel max(R,G,B) - min(R,G,B): its mean and 95th percentile; 0 for grey) and how sharp
+#: (the largest luma step between horizontal neighbours over a few rows; a blur flattens it)
+VIDEO_LOOK_JS = """
+v => {
+  const w = v.videoWidth, h = v.videoHeight;
+  if (!w || !h) return {width: 0, height: 0, spread_mean: 0, spread_p95: 0, edge: 0};
+  const canvas = document.createElement('canvas');
+  canvas.width = w; canvas.height = h;
+  const ctx = canvas.getContext('2d', {willReadFrequently: true});
+  ctx.drawImage(v, 0, 0, w, h);
+  const d = ctx.getImageData(0, 0, w, h).data;
+  const hist = new Array(256).fill(0);
+  let sum = 0;
+  for (let i = 0; i < d.length; i += 4) {
+    const s = Math.max(d[i], d[i + 1], d[i + 2]) - Math.min(d[i], d[i + 1], d[i + 2]);
+    hist[s] += 1; sum += s;
+  }
+  const n = w * h;
+  let p95 = 0;
+  for (let acc = 0; p95 < 255 && (acc += hist[p95]) < 0.95 * n; p95++);
+  const luma = i => 0.299 * d[i] + 0.587 * d[i + 1] + 0.114 * d[i + 2];
+  let edge = 0;
+  for (let y = Math.floor(h / 8); y < h; y += Math.floor(h / 4)) {
+    for (let x = 1; x < w; x++) {
+      const i = 4 * (y * w + x);
+      edge = Math.max(edge, Math.abs(luma(i) - luma(i - 4)));
+    }
+  }
+  return {width: w, height: h, spread_mean: sum / n, spread_p95: p95, edge};
+}
+"""
+
+
 # fake camera ---------------------------------------------------------------------------------
 def write_fake_camera(path: Path, width: int = 320, height: int = 240, fps: int = 15,
                       frames: int = 45) -> Path:
@@ -207,6 +241,11 @@ class Participant:
         """Invite link → pre-join (the camera preview playing) → "Join meeting" → the room's
         grid with one's own tile."""
         self.open_meeting(meeting_id)
+        self.enter_room()
+
+    def enter_room(self) -> None:
+        """From the pre-join screen (e.g. after a reload of ``/m/{id}``): wait for the camera
+        preview, "Join meeting", and wait for the room's grid with one's own tile."""
         self.wait_preview_playing()
         self.page.get_by_role("button", name="Join meeting").click(timeout=20_000)
         expect(self.grid().locator('[data-testid="tile"][data-local="true"]').first).to_be_visible(
@@ -230,6 +269,15 @@ class Participant:
 
     def tiles(self) -> list[dict[str, Any]]:
         return self.page.evaluate(TILES_JS)
+
+    def camera_tile(self, user_id: str):
+        """The camera tile (not a screen share) of ``user_id`` in this page's grid."""
+        return self.grid().locator(
+            f'[data-testid="tile"][data-user-id="{user_id}"]:not([data-screen="true"])')
+
+    def video_look(self, tile) -> dict[str, Any]:
+        """What the ``video`` of ``tile`` (a locator) shows now, from its pixels (VIDEO_LOOK_JS)."""
+        return tile.locator("video").evaluate(VIDEO_LOOK_JS)
 
     def inbound(self) -> dict[str, int]:
         return self.page.evaluate(INBOUND_JS)

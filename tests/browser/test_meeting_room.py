@@ -1,4 +1,5 @@
-"""Three people meet in Chromium: video, chat, screen share, a cut socket, the host ends it.
+"""Three people meet in Chromium: video, chat, screen share, mute, video filters, a cut socket,
+private notes, the host ends it.
 
 One meeting for the whole module (joining three browsers is the slow part): Ada creates it
 through the API and is its host; Ada, Grace and Linus each open the invite link in their own
@@ -17,6 +18,7 @@ from playwright.sync_api import expect
 
 from browser_harness import (
     Api, Participant, ParticipantFactory, wait_inbound_growing, wait_remote_videos_playing,
+    wait_until,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
@@ -99,6 +101,58 @@ def test_a_screen_share_from_one_is_seen_by_the_other_two(room: Room, screenshot
         wait_remote_videos_playing(person, 1, user_id=sharer.user.user_id)
 
 
+def test_a_muted_microphone_shows_as_muted_at_the_others(room: Room) -> None:
+    muted = room.host
+    mic = muted.toggle("Microphone")
+    expect(mic).to_have_attribute("aria-pressed", "true")
+    for state, pressed in (("true", "false"), ("false", "true")):
+        mic.click()
+        expect(mic).to_have_attribute("aria-pressed", pressed)
+        expect(muted.camera_tile(muted.user.user_id)).to_have_attribute("data-audio-muted", state)
+        for person in room.others(muted):
+            expect(person.camera_tile(muted.user.user_id)).to_have_attribute(
+                "data-audio-muted", state, timeout=10_000)
+
+
+#: what the others' pages measure on the fake camera (VIDEO_LOOK_JS): its colour, max(R,G,B) -
+#: min(R,G,B) per pixel, is about 70 on average (0 when grey, with a small tolerance for the
+#: codec and the YUV → RGB conversion); the sweeping bar's edge is a luma step of about 140
+#: between neighbouring pixels (about 8 through the 10 px blur)
+COLOURED, GREY = 30, 8
+SHARP, BLURRED = 60, 25
+
+
+def test_a_video_filter_applies_to_what_the_others_receive(room: Room, screenshots) -> None:
+    filtering = room.people[1]
+    watchers = room.others(filtering)
+    tiles = {p.name: p.camera_tile(filtering.user.user_id) for p in watchers}
+
+    def looks(check):
+        def probe():
+            seen = {p.name: p.video_look(tiles[p.name]) for p in watchers}
+            return all(look["width"] > 0 and check(look) for look in seen.values()), seen
+        return probe
+
+    wait_until(filtering.page, looks(lambda v: v["spread_mean"] > COLOURED), 15,
+               "a coloured video before the filter")
+    wait_until(filtering.page, looks(lambda v: v["edge"] > SHARP), 15,
+               "a sharp video before the filter")
+    select = filtering.page.get_by_label("Video filter")
+
+    select.select_option(label="Grayscale")
+    grey = looks(lambda v: v["spread_mean"] < GREY and v["spread_p95"] < 2 * GREY)
+    wait_until(filtering.page, grey, 20, f"{filtering.name}'s video grey at the others")
+    room.host.screenshot("room-grayscale-filter")
+
+    select.select_option(label="Blur")
+    wait_until(filtering.page, looks(lambda v: v["spread_mean"] > COLOURED and v["edge"] < BLURRED),
+               20, f"{filtering.name}'s video blurred (and coloured again) at the others")
+
+    select.select_option(label="None")
+    wait_until(filtering.page, looks(lambda v: v["spread_mean"] > COLOURED and v["edge"] > SHARP),
+               20, f"{filtering.name}'s video sharp and coloured again at the others")
+
+
 def test_a_cut_socket_rejoins_by_itself_and_media_flows_again(room: Room, screenshots) -> None:
     cut = room.people[2]
     status = cut.page.get_by_test_id("connection-status")
@@ -123,6 +177,33 @@ def test_a_cut_socket_rejoins_by_itself_and_media_flows_again(room: Room, screen
     wait_remote_videos_playing(cut, 2, timeout=45)
     wait_inbound_growing(cut, "video")
     cut.screenshot("room-after-reconnect")
+
+
+def test_private_notes_are_saved_as_you_type_and_stay_private(api: Api, room: Room) -> None:
+    writer, other = room.people[1], room.people[0]
+    text = f"Ask about the budget {uuid.uuid4().hex[:6]}"
+    open_notes(writer)
+    notes = writer.page.get_by_label("Private notes")
+    notes.press_sequentially(text, delay=20)
+    saved = writer.page.get_by_role("status").filter(has_text=re.compile(r"^Saved\b"))
+    expect(saved).to_be_visible(timeout=10_000)
+    # a reload (same context: still signed in) goes through the pre-join screen again
+    writer.page.reload()
+    writer.enter_room()
+    open_notes(writer)
+    expect(writer.page.get_by_label("Private notes")).to_have_value(text, timeout=10_000)
+    # the other participant's notes (loaded when they joined) are their own, still empty
+    open_notes(other)
+    expect(other.page.get_by_label("Private notes")).to_have_value("")
+    resp = api.http.get(f"/api/chat/meetings/{room.meeting_id}/notes", headers=other.user.headers)
+    assert resp.status_code == 200 and resp.json()["text"] == "", resp.text
+
+
+def open_notes(person: Participant) -> None:
+    button = person.page.get_by_role("button", name="Notes", exact=True)
+    if button.get_attribute("aria-expanded") != "true":
+        button.click()
+    expect(person.page.get_by_label("Private notes")).to_be_visible()
 
 
 def test_the_host_ends_the_meeting_everyone_sees_it_and_chat_stays_readable(
