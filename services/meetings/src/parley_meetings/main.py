@@ -12,7 +12,6 @@ from prometheus_client import CollectorRegistry
 from pymongo import AsyncMongoClient
 
 from parley_events import ReceivedEvent
-from parley_meetings.api.errors import install_error_handlers
 from parley_meetings.api.routes import router as api_router
 from parley_meetings.config import Settings
 from parley_meetings.domain.service import Meetings
@@ -29,6 +28,7 @@ from parley_observability import (
     HttpMetricsMiddleware,
     configure_logging,
     health_router,
+    install_api_error_handler,
     metrics_router,
 )
 from parley_security import JwksVerifier
@@ -91,7 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await app.state.mongo.admin.command("ping")
 
     app.add_middleware(HttpMetricsMiddleware, metrics=HttpMetrics(SERVICE, registry))
-    install_error_handlers(app)
+    install_api_error_handler(app)
     app.include_router(api_router)
     app.include_router(health_router({"mongo": mongo_ready, "kafka": lambda: kafka_ready(kafka)}))
     app.include_router(metrics_router(registry))
