@@ -8,7 +8,7 @@ from parley_chat.domain.models import Message
 from parley_chat.repository import MessageRepository
 from parley_events import ChatMessagePosted
 from parley_events.topics import CHAT
-from parley_testing import TokenIssuer, tail_topic
+from parley_testing import BAD_AUTHORIZATIONS, bad_authorization, tail_topic
 
 pytestmark = pytest.mark.integration
 
@@ -200,18 +200,9 @@ async def test_bad_history_queries_get_422(client, room, params) -> None:
     assert isinstance(response.json()["detail"], list)
 
 
-@pytest.mark.parametrize(
-    "make_headers",
-    [
-        lambda issuer: {},
-        lambda issuer: {"Authorization": "Bearer not-a-jwt"},
-        lambda issuer: {"Authorization": f"Bearer {issuer.issue('bob', ttl_s=-60)}"},
-        lambda issuer: {"Authorization": f"Bearer {TokenIssuer().issue('bob')}"},
-    ],
-    ids=["missing", "malformed", "expired", "forged"],
-)
-async def test_bad_tokens_get_401(client, room, make_headers) -> None:
-    headers = make_headers(client.issuer)
+@pytest.mark.parametrize("case", BAD_AUTHORIZATIONS)
+async def test_bad_tokens_get_401(client, room, case) -> None:
+    headers = bad_authorization(client.issuer, case, "bob")
     path = f"/api/chat/meetings/{room}/messages"
     post = await client.http.post(path, json={"message_id": "valid-id-01", "text": "hi"}, headers=headers)
     get = await client.http.get(path, headers=headers)

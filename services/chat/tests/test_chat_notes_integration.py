@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from parley_events.topics import CHAT
-from parley_testing import TokenIssuer, tail_topic
+from parley_testing import BAD_AUTHORIZATIONS, bad_authorization, tail_topic
 
 pytestmark = pytest.mark.integration
 
@@ -108,18 +108,9 @@ async def test_the_longest_notes_fit(client, room) -> None:
     assert (await client.get_notes("bob", room)).json()["text"] == text
 
 
-@pytest.mark.parametrize(
-    "make_headers",
-    [
-        lambda issuer: {},
-        lambda issuer: {"Authorization": "Bearer not-a-jwt"},
-        lambda issuer: {"Authorization": f"Bearer {issuer.issue('bob', ttl_s=-60)}"},
-        lambda issuer: {"Authorization": f"Bearer {TokenIssuer().issue('bob')}"},
-    ],
-    ids=["missing", "malformed", "expired", "forged"],
-)
-async def test_notes_need_a_valid_token(client, room, make_headers) -> None:
-    headers = make_headers(client.issuer)
+@pytest.mark.parametrize("case", BAD_AUTHORIZATIONS)
+async def test_notes_need_a_valid_token(client, room, case) -> None:
+    headers = bad_authorization(client.issuer, case, "bob")
     path = f"/api/chat/meetings/{room}/notes"
     for response in (
         await client.http.get(path, headers=headers),

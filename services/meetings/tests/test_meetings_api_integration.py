@@ -8,7 +8,7 @@ import pytest
 
 from parley_events import MeetingCreated, MeetingEnded
 from parley_events.topics import MEETINGS
-from parley_testing import TokenIssuer, tail_topic
+from parley_testing import BAD_AUTHORIZATIONS, bad_authorization, tail_topic
 
 pytestmark = pytest.mark.integration
 
@@ -148,20 +148,10 @@ async def test_end_by_the_host_publishes_meeting_ended_once(client, stack) -> No
     assert missing.status_code == 404
 
 
-@pytest.mark.parametrize(
-    "make_headers",
-    [
-        lambda issuer: {},
-        lambda issuer: {"Authorization": "Bearer not-a-jwt"},
-        lambda issuer: {"Authorization": f"Bearer {issuer.issue('alice', ttl_s=-60)}"},
-        lambda issuer: {"Authorization": f"Bearer {TokenIssuer().issue('alice')}"},
-        lambda issuer: {"Authorization": f"Bearer {issuer.issue('alice', aud='other')}"},
-    ],
-    ids=["missing", "malformed", "expired", "forged", "wrong-audience"],
-)
-async def test_bad_tokens_get_401(client, make_headers) -> None:
+@pytest.mark.parametrize("case", BAD_AUTHORIZATIONS)
+async def test_bad_tokens_get_401(client, case) -> None:
     mid = (await client.create("alice"))["meeting_id"]
-    headers = make_headers(client.issuer)
+    headers = bad_authorization(client.issuer, case, "alice")
     for method, path in [
         ("POST", "/api/meetings"),
         ("GET", "/api/meetings"),

@@ -2,6 +2,14 @@
 
 from parley_testing.kafka import TopicTail, tail_topic
 from parley_testing.stack import Stack, load_stack
-from parley_testing.tokens import TokenIssuer
+from parley_testing.tokens import BAD_AUTHORIZATIONS, TokenIssuer, bad_authorization
 
-__all__ = ["Stack", "TokenIssuer", "TopicTail", "load_stack", "tail_topic"]
+__all__ = [
+    "BAD_AUTHORIZATIONS",
+    "Stack",
+    "TokenIssuer",
+    "TopicTail",
+    "bad_authorization",
+    "load_stack",
+    "tail_topic",
+]

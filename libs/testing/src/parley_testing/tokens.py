@@ -51,3 +51,21 @@ class TokenIssuer:
             **claims,
         }
         return jwt.encode(payload, self._key, algorithm="EdDSA", headers={"kid": self.kid})
+
+
+#: Ways an ``Authorization`` header can fail, for ``pytest.mark.parametrize``.
+BAD_AUTHORIZATIONS = ("missing", "malformed", "expired", "forged", "wrong-audience")
+
+
+def bad_authorization(issuer: TokenIssuer, case: str, user_id: str) -> dict[str, str]:
+    """Headers for one of :data:`BAD_AUTHORIZATIONS`: no token, not a JWT, expired, signed by
+    another key, or for another audience. Every one must get 401."""
+    tokens = {
+        "malformed": lambda: "not-a-jwt",
+        "expired": lambda: issuer.issue(user_id, ttl_s=-60),
+        "forged": lambda: TokenIssuer(issuer.issuer, issuer.audience).issue(user_id),
+        "wrong-audience": lambda: issuer.issue(user_id, aud="other"),
+    }
+    if case == "missing":
+        return {}
+    return {"Authorization": f"Bearer {tokens[case]()}"}
