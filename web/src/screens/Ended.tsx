@@ -5,6 +5,7 @@ import { linkClick } from "../app/router";
 import { ChatStore } from "../chat/store";
 import { ChatPanel } from "../components/ChatPanel";
 import { NotesPanel } from "../components/NotesPanel";
+import { TopBar } from "../components/TopBar";
 import { formatDateTime } from "../lib/format";
 import { useStore } from "../lib/store";
 import { useTitle } from "../lib/useTitle";
@@ -32,12 +33,7 @@ export function Ended({ meeting: initial }: { meeting: Meeting }) {
 
   return (
     <div class="page">
-      <header class="topbar">
-        <a href="/" onClick={linkClick} class="brand">
-          Parley
-        </a>
-        <span class="topbar-user">{user.display_name}</span>
-      </header>
+      <TopBar userName={user.display_name} />
       <main class="ended" id="main">
         <div class="ended-notice" role="alert">
           <h1 data-testid="meeting-ended">This meeting has ended</h1>

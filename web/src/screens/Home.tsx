@@ -5,6 +5,7 @@ import { useSession } from "../app/context";
 import { linkClick, navigate } from "../app/router";
 import { Alert } from "../components/Alert";
 import { CopyLinkButton } from "../components/CopyLinkButton";
+import { TopBar } from "../components/TopBar";
 import { formatDateTime, localInputToIso } from "../lib/format";
 import { useTitle } from "../lib/useTitle";
 
@@ -120,13 +121,11 @@ export function Home() {
   const { upcoming, recent } = splitMeetings(meetings ?? [], Date.now());
   return (
     <div class="page">
-      <header class="topbar">
-        <span class="brand">Parley</span>
-        <span class="topbar-user">{user?.display_name}</span>
+      <TopBar userName={user?.display_name} onHome>
         <button type="button" class="button-quiet" onClick={signOut}>
           Sign out
         </button>
-      </header>
+      </TopBar>
       <main class="home" id="main">
         <h1 class="visually-hidden">Your meetings</h1>
         {error && <Alert onDismiss={() => setError(null)}>{error}</Alert>}

@@ -1,13 +1,13 @@
 import { useEffect, useMemo, useState } from "preact/hooks";
 import type { Meeting } from "../api/types";
 import { useSession } from "../app/context";
-import { linkClick } from "../app/router";
 import { ChatStore } from "../chat/store";
 import { Alert } from "../components/Alert";
 import { ChatPanel } from "../components/ChatPanel";
 import { DeviceSelect } from "../components/DeviceSelect";
 import { ToggleButton } from "../components/ToggleButton";
 import { useVideoStream } from "../components/VideoTile";
+import { TopBar } from "../components/TopBar";
 import { formatDateTime } from "../lib/format";
 import { useStore } from "../lib/store";
 import { useTitle } from "../lib/useTitle";
@@ -60,12 +60,7 @@ export function PreJoin({ meeting, media, onJoin, joining, error }: PreJoinProps
 
   return (
     <div class="page">
-      <header class="topbar">
-        <a href="/" onClick={linkClick} class="brand">
-          Parley
-        </a>
-        <span class="topbar-user">{user.display_name}</span>
-      </header>
+      <TopBar userName={user.display_name} />
       <main class="prejoin" id="main">
         <div class="prejoin-heading">
           <h1>{meeting.title}</h1>
