@@ -28,12 +28,21 @@ def error_code(ack: dict) -> str:
 
 
 async def joined(cluster: Cluster, meeting: str, *placements: str) -> list[Peer]:
-    """Connect one peer per placement ("r1"/"r2"), admit them all, join them in order."""
+    """Connect one peer per placement ("r1"/"r2"), admit them all, join them in order.
+
+    Returns once every peer has seen ``peer-joined`` for each later one: a join's ack only
+    says its own replica read the join back from Kafka, and the others' replicas may read it
+    a moment later (a client only addresses a peer after ``peer-joined``, so it never sees
+    that gap).
+    """
     peers = [await cluster.peer(getattr(cluster, where)) for where in placements]
     cluster.meetings.admit(meeting, *(p.user_id for p in peers))
     for peer in peers:
         ack = await peer.call("join", {"meeting_id": meeting})
         assert ack["ok"], ack
+    for i, earlier in enumerate(peers):
+        for later in peers[i + 1 :]:
+            await earlier.next("peer-joined", lambda d, sid=later.sid: d["sid"] == sid)
     return peers
 
 
