@@ -186,10 +186,6 @@ class Scenario:
         async with self.step("signaling_join"):
             join = {"meeting_id": self.meeting_id}
             await host.socket.request("join", join, opts.step_timeout_s)
-            self._pumps = [
-                asyncio.create_task(self._pump_candidates(host, guest.sid)),
-                asyncio.create_task(self._pump_candidates(guest, host.sid)),
-            ]
             peers = (await guest.socket.request("join", join, opts.step_timeout_s)).get(
                 "peers"
             ) or []
@@ -205,8 +201,13 @@ class Scenario:
 
     async def call(self) -> None:
         """``offer_answer`` (host offers to the newcomer, as docs/signaling.md says; both
-        trickle candidates), ``ice_connected`` (relay pair checked), ``media``."""
+        trickle candidates, each fed to the other's peer from here on), ``ice_connected``
+        (relay pair checked), ``media``."""
         opts, host, guest, mid = self.options, self.host, self.guest, self.meeting_id
+        self._pumps = [
+            asyncio.create_task(self._pump_candidates(host, guest.sid)),
+            asyncio.create_task(self._pump_candidates(guest, host.sid)),
+        ]
         negotiation_started = time.monotonic()
         async with self.step("offer_answer"):
             offer = await host.peer.create_offer()
