@@ -151,3 +151,53 @@ async def test_gone_and_a_duplicate_replica_id() -> None:
     await m._on_directory(directory("join", "r1", host="impostor", op_id="x", entry=entry("z", "r1")))  # noqa: SLF001
     assert m.directory.get("z") is None
     await m._on_directory({"method": "parley.directory.join", "host_id": "h"})  # noqa: SLF001 - malformed: skipped
+
+
+async def test_a_lost_replicas_sockets_are_reported_by_the_lowest_live_replica_only() -> None:
+    reports: dict[str, list[tuple[str, list[str]]]] = {}
+    managers = {}
+    for replica in ("r1", "r2"):
+        m, _, _ = manager(replica)
+
+        async def lost(replica_id: str, entries: list[PeerEntry], me: str = replica) -> None:
+            reports.setdefault(me, []).append((replica_id, [e.sid for e in entries]))
+
+        m.on_replica_lost = lost
+        managers[replica] = m
+    for m in managers.values():
+        for other in ("r1", "r2", "r3"):
+            if other != m.replica_id:
+                await m._on_directory(directory("heartbeat", other))  # noqa: SLF001
+        await m._on_directory(directory("join", "r3", op_id="x", entry=entry("a", "r3")))  # noqa: SLF001
+        await m._on_directory(directory("join", "r3", op_id="y", entry=entry("b", "r3", meeting="m2")))  # noqa: SLF001
+    # r3 restarts: its hello reaches both; only r1 (lowest of r1, r2) reports a and b
+    for m in managers.values():
+        await m._on_directory(directory("hello", "r3"))  # noqa: SLF001
+    assert reports == {"r1": [("r3", ["a", "b"])]}
+    assert managers["r2"].reports_for("r3") is False and managers["r1"].reports_for("r3") is True
+    # r1 is lost itself: r2 reports for it; a replica with nothing left reports nothing
+    assert managers["r2"].reports_for("r1") is True
+    await managers["r1"]._on_directory(directory("gone", "r3"))  # noqa: SLF001
+    assert reports == {"r1": [("r3", ["a", "b"])]}
+
+
+async def test_a_silent_replica_does_not_stop_another_lost_one_being_reported() -> None:
+    m, _, _ = manager("r3")
+    for other in ("r1", "r2"):
+        await m._on_directory(directory("heartbeat", other))  # noqa: SLF001
+    assert m.reports_for("r1") is False  # r2 is alive and lower
+    m._last_seen["r2"] -= 60  # noqa: SLF001 - r2 fell silent as well
+    assert m.reports_for("r1") is True
+
+
+async def test_a_failing_report_keeps_the_directory_right() -> None:
+    m, _, server = manager("r1")
+
+    async def broken(replica_id: str, entries: list[PeerEntry]) -> None:
+        raise RuntimeError("queue closed")
+
+    m.on_replica_lost = broken
+    await m._on_directory(directory("join", "r2", op_id="x", entry=entry("a", "r2")))  # noqa: SLF001
+    await m._on_directory(directory("gone", "r2"))  # noqa: SLF001
+    assert m.directory.get("a") is None
+    assert [e[1]["sid"] for e in server.emitted if e[0] == "peer-left"] == ["a"]

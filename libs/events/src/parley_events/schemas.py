@@ -77,7 +77,9 @@ class ParticipantJoined(EventData):
 
 
 class ParticipantLeft(EventData):
-    """A participant's socket left the room (``reason``: ``left``, ``disconnected``, ``ended``)."""
+    """A participant's socket left the room. ``reason``: ``left``, ``disconnected``, ``ended``,
+    or ``replica_lost`` (its signaling replica crashed or restarted; reported by another
+    replica, so ``replica_id`` is the lost one)."""
 
     event_type: ClassVar[str] = "parley.signaling.participant.left.v1"
     topic: ClassVar[TopicSpec] = topics.PARTICIPANTS

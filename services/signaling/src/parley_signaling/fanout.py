@@ -24,7 +24,11 @@ a meeting room on any replica (docs/signaling.md, "Several replicas"):
 * ``gone``: a replica stops cleanly; the others drop its entries.
 
 Dropping a replica's entries emits ``peer-left`` (reason ``disconnected``) to the local
-sockets of the affected rooms.
+sockets of the affected rooms. When the replica was dropped by ``hello`` (it restarted),
+silence or ``gone``, its sockets are also handed to ``on_replica_lost`` on exactly one of the
+remaining replicas, the reporter: the lowest replica id among the live ones this replica knows
+(itself included, the lost one excluded). signaling publishes ``participant.left`` for them
+there, so meetings' roster loses the sockets of a replica that crashed (docs/signaling.md).
 """
 
 import asyncio
@@ -58,6 +62,7 @@ SNAPSHOT_CHUNK = 200
 HEARTBEATS_TO_EXPIRY = 3
 
 OnConnected = Callable[[str, str], Awaitable[None]]
+OnReplicaLost = Callable[[str, list[PeerEntry]], Awaitable[None]]
 
 
 class _DirectoryMessage(BaseModel):
@@ -145,6 +150,8 @@ class KafkaFanoutManager(AsyncPubSubManager):
         self.replica_id = replica_id
         self.directory = RoomDirectory()
         self.on_connected: OnConnected | None = None
+        #: Awaited with ``(replica_id, entries)`` when this replica reports a lost replica's sockets.
+        self.on_replica_lost: OnReplicaLost | None = None
         self._bootstrap_servers = bootstrap_servers
         self._metrics = metrics
         self._heartbeat_s = heartbeat_s
@@ -489,7 +496,22 @@ class KafkaFanoutManager(AsyncPubSubManager):
 
     async def _drop_replica(self, replica_id: str) -> None:
         self._snapshots.pop(replica_id, None)
-        await self._emit_peers_left(self.directory.drop_replica(replica_id))
+        entries = self.directory.drop_replica(replica_id)
+        await self._emit_peers_left(entries)
+        if entries and self.on_replica_lost is not None and self.reports_for(replica_id):
+            try:
+                await self.on_replica_lost(replica_id, entries)
+            except Exception:  # noqa: BLE001 - the directory is already right
+                log.exception("reporting the %d sockets of lost replica %s failed", len(entries), replica_id)
+
+    def reports_for(self, lost_replica_id: str) -> bool:
+        """Whether this replica is the one that reports ``lost_replica_id``'s sockets: the lowest
+        id among itself and the replicas heard within the expiry window, ``lost_replica_id``
+        excluded (two replicas that crash together do not wait on each other)."""
+        expiry, now = HEARTBEATS_TO_EXPIRY * self._heartbeat_s, time.monotonic()
+        heard = {replica for replica, seen in self._last_seen.items() if now - seen <= expiry}
+        live = (heard | {self.replica_id}) - {lost_replica_id}
+        return min(live) == self.replica_id
 
     async def _emit_peers_left(self, entries: list[PeerEntry]) -> None:
         for entry in entries:

@@ -79,6 +79,7 @@ def create_app(
         join_timeout_s=settings.signaling_join_timeout_seconds,
     )
     fanout.on_connected = lambda sid, namespace: rooms.send_session(sid)
+    fanout.on_replica_lost = rooms.replica_lost
     metrics.track_sockets(lambda: len(rooms.sockets))
     register(sio, rooms=rooms, verifier=verifier, settings=settings, metrics=metrics)
     subscribers = register_consumers(router, rooms, metrics)

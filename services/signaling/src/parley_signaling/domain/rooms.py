@@ -229,6 +229,25 @@ class RoomService:
         """``chat-message`` (the message as the chat API returns it) to this replica's sockets in the room."""
         await self._sio.emit("chat-message", event.model_dump(mode="json"), room=event.meeting_id, ignore_queue=True)
 
+    async def replica_lost(self, replica_id: str, entries: list[PeerEntry]) -> None:
+        """``participant.left`` (reason ``replica_lost``) for each socket of a replica that
+        crashed, restarted or stopped with sockets still in rooms; called on the one replica
+        that reports them (:meth:`KafkaFanoutManager.reports_for`). Their peers got
+        ``peer-left`` from the fan-out already."""
+        left_at = datetime.now(UTC)
+        for entry in entries:
+            self._participants.enqueue(
+                ParticipantLeft(
+                    meeting_id=entry.meeting_id,
+                    user_id=entry.user_id,
+                    sid=entry.sid,
+                    replica_id=replica_id,
+                    reason="replica_lost",
+                    left_at=left_at,
+                )
+            )
+        log.warning("replica %s lost: reported %d sockets as left", replica_id, len(entries))
+
     async def shutdown(self) -> None:
         """Disconnect every local socket (each leaves its room as ``disconnected``)."""
         for sid in list(self.sockets):
