@@ -7,16 +7,16 @@ from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from pymongo.asynchronous.collection import AsyncCollection
 
 from parley_events import EventData, encode
-from parley_events.topics import PARTICIPANTS, TopicSpec
+from parley_events.topics import PARTICIPANTS
 from parley_meetings.config import Settings
 from parley_meetings.main import create_app
-from parley_testing import Stack, TokenIssuer
+from parley_testing import Stack, TokenIssuer, commit_group_at_end
 
 
 @dataclass
@@ -50,22 +50,6 @@ class Client:
         )
         assert response.status_code == 201, response.text
         return response.json()
-
-
-async def commit_group_at_end(bootstrap_servers: str, group_id: str, topic: TopicSpec) -> None:
-    """Commit ``group_id``'s offsets at ``topic``'s current end, so a new consumer group
-    reads only what is published from now on (and not the whole history of a shared topic)."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers, group_id=group_id, enable_auto_commit=False
-    )
-    await consumer.start()
-    try:
-        partitions = [TopicPartition(topic.name, p) for p in range(topic.partitions)]
-        consumer.assign(partitions)
-        ends = await consumer.end_offsets(partitions)
-        await consumer.commit(dict(ends))
-    finally:
-        await consumer.stop()
 
 
 @pytest.fixture

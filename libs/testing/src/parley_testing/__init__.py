@@ -1,6 +1,6 @@
 """Test support: the running test stack's addresses, and a token issuer for unit tests."""
 
-from parley_testing.kafka import TopicTail, tail_topic
+from parley_testing.kafka import TopicTail, commit_group_at_end, tail_topic
 from parley_testing.stack import Stack, load_stack
 from parley_testing.tokens import BAD_AUTHORIZATIONS, TokenIssuer, bad_authorization
 
@@ -10,6 +10,7 @@ __all__ = [
     "TokenIssuer",
     "TopicTail",
     "bad_authorization",
+    "commit_group_at_end",
     "load_stack",
     "tail_topic",
 ]

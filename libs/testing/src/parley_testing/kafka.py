@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from parley_events import TOPICS, ReceivedEvent, decode
+from parley_events.topics import TopicSpec
 
 
 class TopicTail:
@@ -44,5 +45,18 @@ async def tail_topic(bootstrap_servers: str, topic: str) -> AsyncIterator[TopicT
         for partition, offset in (await consumer.end_offsets(partitions)).items():
             consumer.seek(partition, offset)
         yield TopicTail(consumer)
+    finally:
+        await consumer.stop()
+
+
+async def commit_group_at_end(bootstrap_servers: str, group_id: str, topic: TopicSpec) -> None:
+    """Commit ``group_id``'s offsets at ``topic``'s current end, so a new consumer group
+    reads only what is published from now on (and not the whole history of a shared topic)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, group_id=group_id, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic.name, p) for p in range(topic.partitions)]
+        consumer.assign(partitions)
+        await consumer.commit(dict(await consumer.end_offsets(partitions)))
     finally:
         await consumer.stop()
