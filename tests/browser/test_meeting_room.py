@@ -1,5 +1,5 @@
-"""Three people meet in Chromium: video, chat, screen share, mute, video filters, a cut socket,
-private notes, the host ends it.
+"""Three people meet in Chromium: video, chat, screen share, mute, a microphone switched in the
+room, video filters, a cut socket, private notes, the host ends it.
 
 One meeting for the whole module (joining three browsers is the slow part): Ada creates it
 through the API and is its host; Ada, Grace and Linus each open the invite link in their own
@@ -112,6 +112,36 @@ def test_a_muted_microphone_shows_as_muted_at_the_others(room: Room) -> None:
         for person in room.others(muted):
             expect(person.camera_tile(muted.user.user_id)).to_have_attribute(
                 "data-audio-muted", state, timeout=10_000)
+
+
+def test_a_microphone_chosen_in_the_room_is_what_the_others_receive(room: Room) -> None:
+    switching = room.people[1]
+    page = switching.page
+    devices = page.get_by_role("button", name="Devices", exact=True)
+    devices.click()
+    expect(devices).to_have_attribute("aria-expanded", "true")
+    select = page.locator("#room-microphone")
+    expect(page.get_by_label("Microphone", exact=True).and_(select)).to_be_visible()
+    options = select.locator("option").evaluate_all("os => os.map(o => [o.value, o.textContent])")
+    current = select.input_value()
+    assert len(options) >= 2, options  # Chromium's fake devices: three microphones
+    value, label = next((v, t) for v, t in options if v != current)
+
+    select.select_option(value=value)
+
+    def sending_the_new_microphone():
+        stats = page.evaluate("window.parleyDebug.stats()")
+        sent = {sid: s["sending"] for sid, s in stats.items()}
+        return len(sent) == 2 and all(label in tracks for tracks in sent.values()), sent
+
+    # replaceTrack on both peer connections: no renegotiation, the call goes on
+    wait_until(page, sending_the_new_microphone, 15, f"sending {label!r} to both others")
+    expect(select).to_have_value(value)
+    for person in room.others(switching):
+        wait_inbound_growing(person, "audio")
+    expect(switching.toggle("Microphone")).to_have_attribute("aria-pressed", "true")
+    devices.click()
+    expect(page.locator("#devices-panel")).to_have_count(0)
 
 
 #: what the others' pages measure on the fake camera (VIDEO_LOOK_JS): its colour, max(R,G,B) -

@@ -1,4 +1,5 @@
 import type { RoomSession, RoomState } from "../room/session";
+import type { PeerStats } from "../rtc/mesh";
 
 declare global {
   interface Window {
@@ -11,8 +12,8 @@ declare global {
       /** Drops the signaling transport as a network failure would; the client reconnects. */
       dropConnection(): void;
       state(): RoomState;
-      /** Per remote sid: connection state, video frames decoded and bytes received so far. */
-      stats(): Promise<Record<string, { state: string; framesDecoded: number; bytesReceived: number }>>;
+      /** Per remote sid: connection state, video frames decoded and bytes received so far, labels of the tracks sent. */
+      stats(): Promise<Record<string, PeerStats>>;
     };
   }
 }

@@ -47,6 +47,15 @@ export interface MeshOptions {
  * are ours to call (we create the connection and offer); peers listed in our `join`
  * acknowledgement call us (their connection is created by their first offer).
  */
+/** Debugging figures of one remote peer (`parleyDebug.stats()`): connection state, video
+ * frames decoded and bytes received so far, and the labels of the tracks sent to it. */
+export interface PeerStats {
+  state: string;
+  framesDecoded: number;
+  bytesReceived: number;
+  sending: string[];
+}
+
 export class Mesh {
   private readonly entries = new Map<string, Entry>();
   private seq = 0;
@@ -165,8 +174,8 @@ export class Mesh {
   }
 
   /** Connection statistics per peer (debugging: `window.parleyDebug`). */
-  async stats(): Promise<Record<string, { state: string; framesDecoded: number; bytesReceived: number }>> {
-    const out: Record<string, { state: string; framesDecoded: number; bytesReceived: number }> = {};
+  async stats(): Promise<Record<string, PeerStats>> {
+    const out: Record<string, PeerStats> = {};
     for (const [sid, entry] of this.entries) {
       let framesDecoded = 0;
       let bytesReceived = 0;
@@ -179,7 +188,8 @@ export class Mesh {
           }
         });
       }
-      out[sid] = { state: entry.peer?.connectionState ?? "waiting", framesDecoded, bytesReceived };
+      const sending = entry.peer ? entry.peer.pc.getSenders().flatMap((s) => (s.track ? [s.track.label] : [])) : [];
+      out[sid] = { state: entry.peer?.connectionState ?? "waiting", framesDecoded, bytesReceived, sending };
     }
     return out;
   }

@@ -4,6 +4,7 @@ import { Alert } from "../components/Alert";
 import { ChatPanel } from "../components/ChatPanel";
 import { ConnectionStatus } from "../components/ConnectionStatus";
 import { CopyLinkButton } from "../components/CopyLinkButton";
+import { DevicesPanel } from "../components/DevicesPanel";
 import { Icon, type IconName } from "../components/Icon";
 import { NotesPanel } from "../components/NotesPanel";
 import { type ParticipantEntry, ParticipantList } from "../components/ParticipantList";
@@ -16,7 +17,7 @@ import type { LocalMedia } from "../media/local";
 import type { RoomSession } from "../room/session";
 import { inviteUrl } from "./Home";
 
-type PanelName = "chat" | "participants" | "notes";
+type PanelName = "chat" | "participants" | "notes" | "devices";
 
 function PanelButton({ label, icon, panel, open, toggle, badge }: { label: string; icon: IconName; panel: PanelName; open: boolean; toggle: (p: PanelName) => void; badge?: number }) {
   return (
@@ -32,13 +33,13 @@ function PanelButton({ label, icon, panel, open, toggle, badge }: { label: strin
   );
 }
 
-/** The meeting room: video grid, controls, and the chat, participants and notes panels. */
+/** The meeting room: video grid, controls, and the chat, participants, notes and devices panels. */
 export function Room({ room, media, user }: { room: RoomSession; media: LocalMedia; user: User }) {
   useTitle(room.meeting.title);
   const r = useStore(room.state);
   const m = useStore(media.state);
   const chat = useStore(room.chat.state);
-  const [open, setOpen] = useState<Record<PanelName, boolean>>({ chat: false, participants: false, notes: false });
+  const [open, setOpen] = useState<Record<PanelName, boolean>>({ chat: false, participants: false, notes: false, devices: false });
   const [seenMessages, setSeenMessages] = useState(0);
   const toggle = (panel: PanelName) => {
     setOpen((o) => ({ ...o, [panel]: !o[panel] }));
@@ -67,7 +68,7 @@ export function Room({ room, media, user }: { room: RoomSession; media: LocalMed
       screen: !!p.screen,
     })),
   ];
-  const anyPanel = open.chat || open.participants || open.notes;
+  const anyPanel = open.chat || open.participants || open.notes || open.devices;
 
   // Joins and leaves, announced to screen readers.
   const [announcement, setAnnouncement] = useState("");
@@ -122,6 +123,7 @@ export function Room({ room, media, user }: { room: RoomSession; media: LocalMed
             {open.chat && <ChatPanel chat={room.chat} selfUserId={user.user_id} />}
             {open.participants && <ParticipantList people={people} />}
             {open.notes && <NotesPanel notes={room.notes} />}
+            {open.devices && <DevicesPanel media={media} />}
           </aside>
         )}
       </main>
@@ -149,6 +151,7 @@ export function Room({ room, media, user }: { room: RoomSession; media: LocalMed
           <PanelButton label="Chat" icon="chat" panel="chat" open={open.chat} toggle={toggle} badge={unread} />
           <PanelButton label="Participants" icon="people" panel="participants" open={open.participants} toggle={toggle} />
           <PanelButton label="Notes" icon="notes" panel="notes" open={open.notes} toggle={toggle} />
+          <PanelButton label="Devices" icon="settings" panel="devices" open={open.devices} toggle={toggle} />
         </div>
         <div class="control-group">
           <button type="button" class="control control-leave" onClick={() => void room.leave()}>
