@@ -10,17 +10,7 @@ turn to new sockets, so the whole scenario can run without the real services.
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
-import hmac
-import os
-import random
 import secrets
-import shutil
-import socket
-import subprocess
-import tempfile
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -30,6 +20,8 @@ from typing import Any
 import pytest
 import socketio
 from aiohttp import web
+
+from parley_testing.coturn import rest_credentials, turnserver
 
 
 @dataclass(frozen=True)
@@ -42,9 +34,8 @@ class TurnServer:
 
     def credentials(self, user_id: str, ttl_s: int = 600) -> dict[str, Any]:
         """The ``/api/turn/credentials`` answer for ``user_id`` (draft-uberti-behave-turn-rest-00)."""
-        expiry = int(time.time()) + ttl_s
-        username = f"{expiry}:{user_id}"
-        digest = hmac.new(self.secret.encode(), username.encode(), hashlib.sha1).digest()
+        username, password = rest_credentials(self.secret, user_id, ttl_s)
+        expiry = int(username.split(":", 1)[0])
         return {
             "iceServers": [
                 {"urls": [f"stun:{self.host}:{self.port}"]},
@@ -54,7 +45,7 @@ class TurnServer:
                         f"turn:{self.host}:{self.port}?transport=udp",
                     ],
                     "username": username,
-                    "credential": base64.b64encode(digest).decode(),
+                    "credential": password,
                 },
             ],
             "ttl": ttl_s,
@@ -62,76 +53,16 @@ class TurnServer:
         }
 
 
-def _free_port() -> int:
-    while True:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-            udp.bind(("127.0.0.1", 0))
-            port = udp.getsockname()[1]
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
-            try:
-                tcp.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        return port
-
-
 @pytest.fixture(scope="session")
-def turn_server() -> Iterator[TurnServer]:
-    binary = shutil.which("turnserver")
-    if binary is None:
-        raise RuntimeError(
-            "turnserver (Debian package coturn) is not installed: run ./taskw up once"
-        )
-    port = _free_port()
-    relay_min = random.randrange(40000, 59000, 50)
+def turn_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TurnServer]:
     secret = secrets.token_hex(16)
-    workdir = tempfile.mkdtemp(prefix="probe-turn-")
-    command = [
-        binary,
-        "-n",
-        "--listening-ip=127.0.0.1",
-        f"--listening-port={port}",
-        "--relay-ip=127.0.0.1",
-        f"--min-port={relay_min}",
-        f"--max-port={relay_min + 49}",
-        "--use-auth-secret",
-        f"--static-auth-secret={secret}",
-        "--realm=parley.local",
-        "--fingerprint",
-        "--no-cli",
-        "--no-tls",
-        "--no-dtls",
+    options = [
+        "-n", "--use-auth-secret", f"--static-auth-secret={secret}", "--realm=parley.local",
+        "--fingerprint", "--no-cli", "--no-tls", "--no-dtls",
         "--allow-loopback-peers",  # TEST ONLY: production coturn denies loopback relaying
-        f"--userdb={os.path.join(workdir, 'turndb')}",
-        f"--pidfile={os.path.join(workdir, 'turn.pid')}",
-        "--log-file=stdout",
-        "--simple-log",
-    ]
-    log = open(os.path.join(workdir, "turn.log"), "wb")
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(
-                    f"turnserver exited with {process.returncode}; see {workdir}/turn.log"
-                )
-            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-                if probe.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"turnserver did not listen on {port} within 10 s")
-            time.sleep(0.05)
+    ]  # fmt: skip
+    with turnserver(options, tmp_path_factory.mktemp("probe-turn")) as port:
         yield TurnServer("127.0.0.1", port, secret)
-    finally:
-        process.terminate()
-        try:
-            process.wait(5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 # --------------------------------------------------------------------------------------------

@@ -11,13 +11,7 @@ deploy/local/coturn/turnserver.test.conf, allows the loopback peer the browser t
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
-import hmac
 import secrets
-import socket
-import subprocess
-import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
@@ -26,70 +20,26 @@ import pytest
 from aioice import stun
 from aioice.turn import TurnClientUdpProtocol
 
+from parley_testing.coturn import rest_credentials, turnserver
+
 PRODUCTION_CONF = Path(__file__).resolve().parents[2] / "deploy" / "k8s" / "base" / "coturn" / "turnserver.conf"
 DENIED_PEERS = ["127.0.0.1", "10.1.2.3", "172.16.5.4", "192.168.1.10", "169.254.169.254", "100.64.0.1", "0.0.0.1"]
 PUBLIC_PEER = "203.0.113.7"
 
 
-def rest_credentials(secret: str, user_id: str = "u-infra-test", ttl_s: int = 600) -> tuple[str, str]:
-    """TURN REST API credentials: ``expiry:user-id`` and base64(HMAC-SHA1(secret, username))."""
-    username = f"{int(time.time()) + ttl_s}:{user_id}"
-    password = base64.b64encode(hmac.new(secret.encode(), username.encode(), hashlib.sha1).digest()).decode()
-    return username, password
-
-
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
-def production_coturn(tmp_path: Path, secret: str) -> Iterator[int]:
-    """coturn with the production file, on loopback; yields its port."""
-    port = free_udp_port()
-    relay = free_udp_port()
-    command = [
-        "/usr/bin/turnserver", "-c", str(PRODUCTION_CONF),
-        # what a deployment passes on the command line (here: loopback, no TLS certificate)
-        "--listening-ip", "127.0.0.1", "--relay-ip", "127.0.0.1", "--listening-port", str(port),
-        "--min-port", str(relay), "--max-port", str(relay + 20),
-        "--static-auth-secret", secret, "--realm", "parley.test", "--no-tls", "--no-dtls",
-        "--userdb", str(tmp_path / "turndb"), "--pidfile", str(tmp_path / "turnserver.pid"),
-    ]  # fmt: skip
-    log = (tmp_path / "coturn.log").open("w")
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 15
-        while not _answers_stun(port):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"coturn did not start:\n{(tmp_path / 'coturn.log').read_text()[-3000:]}")
-            time.sleep(0.1)
+def production_coturn(workdir: Path, secret: str) -> Iterator[int]:
+    """coturn with the production file plus what a deployment passes on the command line
+    (here: no TLS certificate), on loopback; yields its port."""
+    options = ["-c", str(PRODUCTION_CONF), f"--static-auth-secret={secret}", "--realm=parley.test", "--no-tls", "--no-dtls"]
+    with turnserver(options, workdir) as port:
         yield port
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
-
-
-def _answers_stun(port: int) -> bool:
-    request = stun.Message(message_method=stun.Method.BINDING, message_class=stun.Class.REQUEST)
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.settimeout(0.3)
-        try:
-            s.sendto(bytes(request), ("127.0.0.1", port))
-            return stun.parse_message(s.recv(2048)).transaction_id == request.transaction_id
-        except OSError:
-            return False
 
 
 @asynccontextmanager
 async def allocation(port: int, secret: str) -> AsyncIterator[TurnClientUdpProtocol]:
     """A TURN allocation on ``127.0.0.1:port`` (UDP), deleted on exit."""
-    username, password = rest_credentials(secret)
+    username, password = rest_credentials(secret, "u-infra-test")
     loop = asyncio.get_running_loop()
     transport, client = await loop.create_datagram_endpoint(
         lambda: TurnClientUdpProtocol(
