@@ -83,7 +83,7 @@ async def relay(host: SignalingClient, guest: SignalingClient, meeting_id: str, 
     order = [seq for seq, _ in arrived]
     return {
         "delivered": len(arrived),
-        "lost": messages - len({seq for seq in order}),
+        "lost": messages - len(set(order)),
         "out_of_order": sum(1 for a, b in zip(order, order[1:]) if b < a),
         "errors": errors[:10],
         "relay_ms": distribution([round((at - sent_at[seq]) * 1000, 2) for seq, at in arrived if seq in sent_at]),
