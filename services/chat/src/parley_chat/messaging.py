@@ -5,17 +5,12 @@ Chat consumes nothing yet: messages stay postable and readable after a meeting e
 :class:`parley_events.OutboxRelay`.
 """
 
-import warnings
-
+from faststream.kafka.fastapi import KafkaRouter
 from pymongo.asynchronous.collection import AsyncCollection
 
 from parley_chat.config import Settings
 from parley_events import ChatMessagePosted, OutboxRelay, kafka_publisher
 from parley_events.topics import CHAT
-
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", DeprecationWarning)  # "moved to faststream_fastapi"
-    from faststream.kafka.fastapi import KafkaRouter
 
 
 def build_router(settings: Settings) -> KafkaRouter:

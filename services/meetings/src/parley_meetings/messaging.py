@@ -9,10 +9,10 @@ its outbox, through :class:`parley_events.OutboxRelay`.
 """
 
 import logging
-import warnings
 from collections.abc import Awaitable, Callable
 
 from faststream import AckPolicy
+from faststream.kafka.fastapi import KafkaMessage, KafkaRouter
 from faststream.message import StreamMessage
 from pymongo.asynchronous.collection import AsyncCollection
 
@@ -29,9 +29,6 @@ from parley_events import (
 from parley_events.topics import MEETINGS, PARTICIPANTS
 from parley_meetings.config import Settings
 
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", DeprecationWarning)  # "moved to faststream_fastapi"
-    from faststream.kafka.fastapi import KafkaMessage, KafkaRouter
 
 log = logging.getLogger(__name__)
 
