@@ -2,7 +2,7 @@
 
 from parley_events.envelope import EventDecodeError, OutgoingEvent, ReceivedEvent, decode, encode
 from parley_events.inbox import ProcessedEvents
-from parley_events.kafka import kafka_publisher, received_event
+from parley_events.kafka import kafka_publisher, received_event, relay_while_broker_runs
 from parley_events.locks import DocumentLocks
 from parley_events.outbox import OUTBOX_FIELD, OutboxRelay, outbox_entry
 from parley_events.schemas import (
@@ -40,4 +40,5 @@ __all__ = [
     "kafka_publisher",
     "outbox_entry",
     "received_event",
+    "relay_while_broker_runs",
 ]

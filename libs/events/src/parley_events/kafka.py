@@ -1,9 +1,13 @@
 """FastStream glue: publishing encoded events and decoding received records."""
 
+from collections.abc import Callable
+from typing import Any
+
 from faststream.kafka import KafkaBroker
 from faststream.kafka.message import KafkaMessage
 
 from parley_events.envelope import OutgoingEvent, ReceivedEvent, decode
+from parley_events.outbox import OutboxRelay
 
 
 def kafka_publisher(broker: KafkaBroker):
@@ -30,3 +34,17 @@ def received_event(message: KafkaMessage) -> ReceivedEvent:
     record = raw[0] if isinstance(raw, tuple) else raw
     headers = {name: value for name, value in (record.headers or [])}
     return decode(record.value, headers, record.key)
+
+
+def relay_while_broker_runs(router: Any, relay: Callable[[], OutboxRelay], name: str = "outbox-relay") -> None:
+    """Start the outbox relay once the FastStream FastAPI ``router``'s broker has started, and
+    stop it before the broker stops (its publisher needs the broker). ``relay`` returns the
+    relay when called, so one built in the app's lifespan (after MongoDB) can be named."""
+
+    @router.after_startup
+    async def start_relay(app: Any) -> None:
+        relay().start(name)
+
+    @router.on_broker_shutdown
+    async def stop_relay(app: Any) -> None:
+        await relay().stop()

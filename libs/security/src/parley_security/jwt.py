@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import httpx
 import jwt
 
+from parley_settings import JwtSettings
+
 #: The only signing algorithm accepted.
 ALGORITHM = "EdDSA"
 
@@ -32,6 +34,11 @@ class Principal:
 
 class JwksVerifier:
     """Verifies access tokens; one per app, built from the app's settings."""
+
+    @classmethod
+    def from_settings(cls, settings: JwtSettings) -> "JwksVerifier":
+        """The verifier of ``PARLEY_JWKS_URL``, ``PARLEY_JWT_ISSUER`` and ``PARLEY_JWT_AUDIENCE``."""
+        return cls(settings.jwks_url, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
 
     def __init__(
         self,

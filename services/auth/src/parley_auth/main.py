@@ -16,7 +16,7 @@ from parley_auth.domain.tokens import AccessTokens
 from parley_auth.messaging import build_kafka_router, kafka_ready, outbox_relay
 from parley_auth.metrics import AuthMetrics
 from parley_auth.repository import REFRESH_TOKENS, USERS, MongoRefreshTokenStore, MongoUserStore, ensure_indexes
-from parley_events import DocumentLocks
+from parley_events import DocumentLocks, relay_while_broker_runs
 from parley_observability import (
     HttpMetrics,
     HttpMetricsMiddleware,
@@ -68,13 +68,7 @@ def create_app(settings: Settings | None = None, *, passwords: Passwords | None 
         finally:
             await mongo.close()
 
-    @kafka.after_startup
-    async def start_relay(app: FastAPI) -> None:
-        relay.start("auth-outbox-relay")
-
-    @kafka.on_broker_shutdown
-    async def stop_relay(app: FastAPI) -> None:
-        await relay.stop()
+    relay_while_broker_runs(kafka, lambda: relay, name="auth-outbox-relay")
 
     async def mongo_ready() -> None:
         await mongo.admin.command("ping")

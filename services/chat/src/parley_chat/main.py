@@ -27,7 +27,7 @@ from parley_observability import (
     health_router,
     metrics_router,
 )
-from parley_events import DocumentLocks
+from parley_events import DocumentLocks, relay_while_broker_runs
 from parley_security import JwksVerifier, MeetingsClient
 
 SERVICE = "chat"
@@ -51,9 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         mongo: AsyncMongoClient = AsyncMongoClient(settings.mongo_uri, tz_aware=True)
         app.state.mongo = mongo
         if getattr(app.state, "verifier", None) is None:
-            app.state.verifier = JwksVerifier(
-                settings.jwks_url, issuer=settings.jwt_issuer, audience=settings.jwt_audience
-            )
+            app.state.verifier = JwksVerifier.from_settings(settings)
         if getattr(app.state, "meetings_client", None) is None:
             app.state.meetings_client = MeetingsClient(settings.meetings_url)
         repository = MessageRepository(mongo[settings.mongo_database])
@@ -71,16 +69,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await app.state.verifier.aclose()
             await mongo.close()
 
-    @kafka.after_startup
-    async def start_relay(app: FastAPI) -> None:
-        app.state.relay.start()
-
-    @kafka.on_broker_shutdown
-    async def stop_relay(app: FastAPI) -> None:
-        await app.state.relay.stop()
-
     app = FastAPI(title="Parley chat", version="1", lifespan=lifespan)
     app.state.settings = settings
+    relay_while_broker_runs(kafka, lambda: app.state.relay)
 
     async def mongo_ready() -> None:
         await app.state.mongo.admin.command("ping")

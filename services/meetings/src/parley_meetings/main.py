@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 from pymongo import AsyncMongoClient
 
-from parley_events import ReceivedEvent
+from parley_events import ReceivedEvent, relay_while_broker_runs
 from parley_meetings.api.routes import router as api_router
 from parley_meetings.config import Settings
 from parley_meetings.domain.service import Meetings
@@ -54,9 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         mongo: AsyncMongoClient = AsyncMongoClient(settings.mongo_uri, tz_aware=True)
         app.state.mongo = mongo
         if getattr(app.state, "verifier", None) is None:
-            app.state.verifier = JwksVerifier(
-                settings.jwks_url, issuer=settings.jwt_issuer, audience=settings.jwt_audience
-            )
+            app.state.verifier = JwksVerifier.from_settings(settings)
         repository = MeetingRepository(mongo[settings.mongo_database])
         await repository.ensure_indexes()
         app.state.relay = outbox_relay(
@@ -69,16 +67,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await app.state.verifier.aclose()
             await mongo.close()
 
-    @kafka.after_startup
-    async def start_relay(app: FastAPI) -> None:
-        app.state.relay.start()
-
-    @kafka.on_broker_shutdown
-    async def stop_relay(app: FastAPI) -> None:
-        await app.state.relay.stop()
-
     app = FastAPI(title="Parley meetings", version="1", lifespan=lifespan)
     app.state.settings = settings
+    relay_while_broker_runs(kafka, lambda: app.state.relay)
 
     async def handle(event: ReceivedEvent) -> str:
         return await app.state.meetings.apply_participant_event(event)

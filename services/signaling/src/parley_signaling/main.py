@@ -41,9 +41,7 @@ def create_app(
     """Build the signaling ASGI app. ``verifier`` and ``meetings`` may be injected (tests)."""
     settings = settings or Settings()
     configure_logging(SERVICE, settings.log_level)
-    verifier = verifier or JwksVerifier(
-        settings.jwks_url, issuer=settings.jwt_issuer, audience=settings.jwt_audience
-    )
+    verifier = verifier or JwksVerifier.from_settings(settings)
     meetings = meetings or MeetingsClient(settings.meetings_url)
 
     registry = CollectorRegistry()

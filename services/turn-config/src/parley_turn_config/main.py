@@ -29,9 +29,7 @@ def create_app(settings: Settings | None = None, *, verifier: JwksVerifier | Non
     """
     settings = settings or Settings()
     configure_logging(SERVICE, settings.log_level)
-    verifier = verifier or JwksVerifier(
-        settings.jwks_url, issuer=settings.jwt_issuer, audience=settings.jwt_audience
-    )
+    verifier = verifier or JwksVerifier.from_settings(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
