@@ -4,10 +4,13 @@ Each replica is ``create_app(settings)`` served by ``uvicorn.Server`` on a free 
 with its own instance id, the sandbox's Kafka, a JWKS verifier fed by a
 :class:`parley_testing.TokenIssuer`, and the meetings membership answered by
 :class:`FakeMeetings` (an httpx ``MockTransport``: meetings itself is tested elsewhere).
-Clients are python-socketio ``AsyncClient``s on the WebSocket transport.
+Clients are python-socketio ``AsyncClient``s on the WebSocket transport, or
+:class:`RawSocket` / :class:`RawPolling`, which send raw Engine.IO 4 / socket.io 5 frames for
+inputs the official clients cannot produce.
 """
 
 import asyncio
+import json
 import socket
 import time
 import uuid
@@ -19,6 +22,7 @@ import httpx
 import jwt
 import socketio
 import uvicorn
+import websockets
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from parley_events import EventData, OutgoingEvent, ReceivedEvent, decode, encode
@@ -56,17 +60,20 @@ class FakeMeetings:
         self.members: dict[tuple[str, str], str] = {}  # (meeting_id, user_id) -> status
         self.meetings: set[str] = set()
         self.unavailable: set[str] = set()
+        self.delays: dict[str, float] = {}  # meeting_id -> seconds before answering
+
 
     def admit(self, meeting_id: str, *user_ids: str, status: str = "active") -> None:
         self.meetings.add(meeting_id)
         for user_id in user_ids:
             self.members[(meeting_id, user_id)] = status
 
-    def _answer(self, request: httpx.Request) -> httpx.Response:
+    async def _answer(self, request: httpx.Request) -> httpx.Response:
         parts = request.url.path.strip("/").split("/")
         if len(parts) != 4 or parts[:2] != ["api", "meetings"] or parts[3] != "membership":
             return httpx.Response(404)
         meeting_id = parts[2]
+        await asyncio.sleep(self.delays.get(meeting_id, 0.0))
         token = request.headers.get("authorization", "").removeprefix("Bearer ")
         user_id = jwt.decode(token, options={"verify_signature": False})["sub"]
         if meeting_id in self.unavailable:
@@ -251,3 +258,137 @@ class TopicTail:
             for records in batches.values():
                 for record in records:
                     self.seen.append(decode(record.value, dict(record.headers or []), record.key))
+
+
+class RawSocket:
+    """A socket.io client over WebSocket that sends whatever frame it is given.
+
+    :meth:`open` does the Engine.IO and socket.io handshakes with ``token``; :meth:`call`
+    sends ``42<id>[event, *args]`` and returns the acknowledgement's first argument (``None``
+    for an empty ``43<id>[]``). Pings are answered; acknowledgements are kept by id in
+    :attr:`acks`, every other frame in :attr:`frames`.
+    """
+
+    def __init__(self, ws: websockets.ClientConnection) -> None:
+        self.ws = ws
+        self.frames: list[str | bytes] = []
+        self.acks: dict[int, Any] = {}
+        self.sid = ""
+        self._last_id = 0
+
+    @classmethod
+    async def open(cls, url: str, token: str | None) -> "RawSocket":
+        ws = await websockets.connect(
+            url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket", max_size=None
+        )
+        raw = cls(ws)
+        assert (await raw._recv(DEFAULT_TIMEOUT)).startswith("0{")
+        if token is not None:
+            await raw.send("40" + json.dumps({"token": token}))
+            connected = await raw._recv(DEFAULT_TIMEOUT)
+            assert connected.startswith("40{"), connected
+            raw.sid = json.loads(connected[2:])["sid"]
+        return raw
+
+    async def send(self, frame: str | bytes) -> None:
+        await self.ws.send(frame)
+
+    def next_id(self) -> int:
+        """A fresh acknowledgement id, for frames written by hand (``f"42{id}[...]"``)."""
+        self._last_id += 1
+        return self._last_id
+
+    async def emit(self, event: Any, *args: Any) -> int:
+        """Send ``42<id>[event, *args]`` without waiting; the acknowledgement id."""
+        ack_id = self.next_id()
+        await self.send(f"42{ack_id}" + json.dumps([event, *args], ensure_ascii=False))
+        return ack_id
+
+    async def call(self, event: Any, *args: Any, timeout: float = DEFAULT_TIMEOUT) -> Any:
+        return await self.ack(await self.emit(event, *args), timeout)
+
+    async def ack(self, ack_id: int, timeout: float = DEFAULT_TIMEOUT) -> Any:
+        """The first argument of acknowledgement ``ack_id`` (``None`` when it has none)."""
+        deadline = time.monotonic() + timeout
+        while ack_id not in self.acks:
+            frame = await self._recv(max(0.01, deadline - time.monotonic()))
+            if isinstance(frame, str) and frame.startswith("43"):
+                head, _, body = frame[2:].partition("[")
+                args = json.loads("[" + body)
+                self.acks[int(head)] = args[0] if args else None
+            else:
+                self.frames.append(frame)
+        return self.acks[ack_id]
+
+    async def closed(self, timeout: float = DEFAULT_TIMEOUT) -> int | None:
+        """Wait until the server closes the connection; its close code."""
+        try:
+            while True:
+                self.frames.append(await self._recv(timeout))
+        except websockets.ConnectionClosed as exc:
+            return exc.rcvd.code if exc.rcvd else None
+
+    async def close(self) -> None:
+        await self.ws.close()
+
+    async def _recv(self, timeout: float) -> str | bytes:
+        """The next frame that is not a ping."""
+        while True:
+            frame = await asyncio.wait_for(self.ws.recv(), timeout)
+            if frame == "2":
+                await self.ws.send("3")
+                continue
+            return frame
+
+
+class RawPolling:
+    """A socket.io client over HTTP long-polling that sends raw packets (one POST per call).
+
+    :meth:`post` sends packets joined with the record separator (``\\x1e``); :meth:`poll` is
+    one long-polling GET and returns the packets it carried.
+    """
+
+    def __init__(self, http: httpx.AsyncClient, eio_sid: str) -> None:
+        self.http = http
+        self.eio_sid = eio_sid
+        self.sid = ""
+
+    @classmethod
+    async def open(cls, url: str, token: str) -> "RawPolling":
+        http = httpx.AsyncClient(base_url=url, timeout=DEFAULT_TIMEOUT)
+        response = await http.get("/socket.io/", params={"EIO": "4", "transport": "polling"})
+        response.raise_for_status()
+        raw = cls(http, json.loads(response.text[1:])["sid"])
+        await raw.post("40" + json.dumps({"token": token}))
+        connected = next(p for p in await raw.poll() if p.startswith("40"))
+        raw.sid = json.loads(connected[2:])["sid"]
+        return raw
+
+    async def post(self, *packets: str | bytes) -> httpx.Response:
+        """One POST of ``packets``; a single ``bytes`` argument is sent as the body, as is."""
+        body = packets[0] if len(packets) == 1 and isinstance(packets[0], bytes) else "\x1e".join(packets).encode()
+        return await self.http.post(
+            "/socket.io/", params={"EIO": "4", "transport": "polling", "sid": self.eio_sid}, content=body
+        )
+
+    async def poll(self) -> list[str]:
+        response = await self.http.get("/socket.io/", params={"EIO": "4", "transport": "polling", "sid": self.eio_sid})
+        response.raise_for_status()
+        return response.text.split("\x1e")
+
+    async def acks(self, *ack_ids: int) -> dict[int, Any]:
+        """Poll until acknowledgements ``ack_ids`` arrived; their first arguments by id."""
+        found: dict[int, Any] = {}
+        deadline = time.monotonic() + DEFAULT_TIMEOUT
+        while set(found) != set(ack_ids):
+            assert time.monotonic() < deadline, f"acks {ack_ids} not received: {found}"
+            for packet in await self.poll():
+                if packet.startswith("43"):
+                    head, _, body = packet[2:].partition("[")
+                    args = json.loads("[" + body)
+                    found[int(head)] = args[0] if args else None
+        return found
+
+    async def close(self) -> None:
+        await self.post("1")
+        await self.http.aclose()

@@ -249,9 +249,10 @@ async def test_join_refusals(cluster: Cluster) -> None:
 async def test_join_with_a_token_that_expired_since_connecting(cluster: Cluster, meeting: str) -> None:
     peer = Peer("short-lived")
     cluster.peers.append(peer)
-    await peer.connect(cluster.r1.url, cluster.issuer.issue("u-short", ttl_s=1))
+    # exp is whole seconds from a truncated iat: 2 s leave at least 1 s to connect
+    await peer.connect(cluster.r1.url, cluster.issuer.issue("u-short", ttl_s=2))
     cluster.meetings.admit(meeting, "u-short")
-    await asyncio.sleep(1.1)
+    await asyncio.sleep(2.1)
     assert error_code(await peer.call("join", {"meeting_id": meeting})) == "unauthorized"
 
 

@@ -14,7 +14,6 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import socketio
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
@@ -26,6 +25,8 @@ from parley_signaling.domain.rooms import RoomService
 from parley_signaling.fanout import KafkaFanoutManager
 from parley_signaling.messaging import ParticipantEvents, build_router, pin_positions, register_consumers
 from parley_signaling.metrics import SignalingMetrics
+from parley_signaling.rejections import Rejections
+from parley_signaling.server import SignalingASGIApp, SignalingServer
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ def create_app(
     *,
     verifier: JwksVerifier | None = None,
     meetings: MeetingsClient | None = None,
-) -> socketio.ASGIApp:
+) -> SignalingASGIApp:
     """Build the signaling ASGI app. ``verifier`` and ``meetings`` may be injected (tests)."""
     settings = settings or Settings()
     configure_logging(SERVICE, settings.log_level)
@@ -54,16 +55,15 @@ def create_app(
         metrics=metrics,
         heartbeat_s=settings.signaling_heartbeat_seconds,
     )
-    sio = socketio.AsyncServer(
+    sio = SignalingServer(
+        rejections=Rejections(metrics.rejected_inputs),
         async_mode="asgi",
         client_manager=fanout,
         cors_allowed_origins=list(settings.allowed_origins),
-        # One socket's events are handled one after the other, in arrival order (an offer is
-        # relayed before the ICE candidates sent after it).
+        # Engine.IO hands over one WebSocket message (or one polling POST's packets) at a
+        # time; the socket's lock (see socket_events) orders concurrent polling POSTs too.
         async_handlers=False,
         max_http_buffer_size=settings.max_message_bytes,
-        logger=False,
-        engineio_logger=False,
     )
     router = build_router(settings.kafka_bootstrap_servers, settings.instance_id)
     participants = ParticipantEvents(router, metrics)
@@ -120,4 +120,6 @@ def create_app(
     app.include_router(health_router({"kafka": kafka_ready, "jwks": verifier.ready}))
     app.include_router(metrics_router(registry))
     app.include_router(router)
-    return socketio.ASGIApp(sio, other_asgi_app=app, socketio_path="socket.io")
+    return SignalingASGIApp(
+        sio, max_message_bytes=settings.max_message_bytes, other_asgi_app=app, socketio_path="socket.io"
+    )

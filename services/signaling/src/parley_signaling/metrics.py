@@ -40,6 +40,13 @@ class SignalingMetrics:
             registry=registry,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
         )
+        self.rejected_inputs = Counter(
+            "parley_signaling_rejected_inputs_total",
+            "Client input refused before any handler, by reason (malformed, too_large, "
+            "not_connected, reserved_event, unknown_event).",
+            ("reason",),
+            registry=registry,
+        )
         self.directory_entries = Gauge(
             "parley_signaling_directory_entries",
             "Sockets in meeting rooms known to this replica, by scope (local or remote).",

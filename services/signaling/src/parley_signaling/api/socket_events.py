@@ -1,7 +1,10 @@
 """socket.io handlers: authenticate connections, validate every event, acknowledge.
 
-Thin: each handler checks the socket's rate limit, validates the payload against its model
-(docs/signaling.md), calls :class:`~parley_signaling.domain.rooms.RoomService`, and turns the
+Thin: the connect handler verifies the token; every client event, whatever its name, reaches
+one function (``SignalingServer.client_event``) that charges the sender's rate limit, refuses
+names outside the protocol (the reserved ``connect``, ``disconnect``, ``*``… included),
+validates the payload against its model (docs/signaling.md), calls
+:class:`~parley_signaling.domain.rooms.RoomService` under the socket's lock, and turns the
 outcome into ``{"ok": true, "data"}`` or ``{"ok": false, "error": {"code", "message"}}``.
 Nothing a client sends can raise out of a handler.
 """
@@ -11,7 +14,6 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-import socketio
 from pydantic import BaseModel, ValidationError
 from socketio.exceptions import ConnectionRefusedError as SocketRefused
 
@@ -32,10 +34,18 @@ from parley_signaling.domain.protocol import (
 from parley_signaling.domain.ratelimit import TokenBucket
 from parley_signaling.domain.rooms import RoomService
 from parley_signaling.metrics import SignalingMetrics
+from parley_signaling.server import SignalingServer
 
 log = logging.getLogger(__name__)
 
 Ack = dict[str, Any]
+Action = Callable[[str, Any], Awaitable[BaseModel | None]]
+
+#: Names socket.io and its clients reserve (JavaScript's RESERVED_EVENTS, python-socketio's
+#: handler names) and python-socketio's catch-all: never client events.
+RESERVED_EVENTS = frozenset(
+    {"connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener", "message", "*"}
+)
 
 
 def refuse(code: ConnectErrorCode, message: str) -> SocketRefused:
@@ -52,14 +62,15 @@ def _validation_message(exc: ValidationError) -> str:
 
 
 def register(
-    sio: socketio.AsyncServer,
+    sio: SignalingServer,
     *,
     rooms: RoomService,
     verifier: JwksVerifier,
     settings: Settings,
     metrics: SignalingMetrics,
 ) -> None:
-    """Attach the connect, disconnect and client event handlers to ``sio``."""
+    """Attach the connect and disconnect handlers and the client event function to ``sio``."""
+    rejections = sio.rejections
     allowed_origins = frozenset(settings.allowed_origins)
     validation_context = {"max_sdp_bytes": settings.signaling_max_sdp_bytes}
 
@@ -89,43 +100,42 @@ def register(
         except Exception:  # noqa: BLE001
             log.exception("disconnect of %s failed", sid)
 
-    def client_event(
-        name: str, model: type[BaseModel], action: Callable[[str, Any], Awaitable[BaseModel | None]]
-    ) -> None:
-        async def handler(sid: str, *args: Any) -> Ack:
-            return await handle(name, sid, args, model, action)
-
-        sio.on(name, handler)
-
-    async def handle(
-        name: str,
-        sid: str,
-        args: tuple[Any, ...],
-        model: type[BaseModel] | None,
-        action: Callable[[str, Any], Awaitable[BaseModel | None]] | None,
-    ) -> Ack:
+    async def client_event(sid: str, data: Any) -> Ack:
+        """Every client event: rate limit, then name, payload, and the action, one at a time
+        per socket in arrival order (the lock is FIFO and nothing before it awaits)."""
         started = time.perf_counter()
-        label = metrics.event_label(name)
+        name = data[0] if isinstance(data, list) and data and isinstance(data[0], str) else None
+        route = routes.get(name) if name is not None else None
+        label = metrics.event_label(name if route is not None else "")
         try:
             socket = rooms.socket(sid)
             if not socket.bucket.allow():
                 raise SignalingError(ErrorCode.RATE_LIMITED, "too many events; slow down")
-            if model is None or action is None:
-                raise SignalingError(ErrorCode.INVALID_PAYLOAD, f"unknown event {name[:64]!r}")
+            if name is None:
+                rejections.reject("malformed", sid, f"event data of type {type(data).__name__}")
+                raise SignalingError(ErrorCode.INVALID_PAYLOAD, "an event is a JSON array: [name, payload]")
+            if route is None:
+                reserved = name in RESERVED_EVENTS
+                rejections.reject("reserved_event" if reserved else "unknown_event", sid, f"event {name[:64]!r}")
+                kind = "reserved" if reserved else "unknown"
+                raise SignalingError(ErrorCode.INVALID_PAYLOAD, f"{kind} event name {name[:64]!r}")
+            model, action = route
+            args = data[1:]
             if len(args) != 1 or not isinstance(args[0], dict):
                 raise SignalingError(ErrorCode.INVALID_PAYLOAD, "the payload must be one JSON object")
             try:
                 request = model.model_validate(args[0], context=validation_context)
             except ValidationError as exc:
                 raise SignalingError(ErrorCode.INVALID_PAYLOAD, _validation_message(exc)) from exc
-            data = await action(sid, request)
-            ack, result = ack_ok(data), "ok"
+            async with socket.lock:
+                result = await action(sid, request)
+            ack, outcome = ack_ok(result), "ok"
         except SignalingError as exc:
-            ack, result = ack_error(exc.code, exc.message), exc.code.value
+            ack, outcome = ack_error(exc.code, exc.message), exc.code.value
         except Exception:  # noqa: BLE001 - a client event never crashes the server
             log.exception("event %s from %s failed", label, sid)
-            ack, result = ack_error(ErrorCode.INTERNAL, "internal error"), ErrorCode.INTERNAL.value
-        metrics.events.labels(label, result).inc()
+            ack, outcome = ack_error(ErrorCode.INTERNAL, "internal error"), ErrorCode.INTERNAL.value
+        metrics.events.labels(label, outcome).inc()
         metrics.event_duration.labels(label).observe(time.perf_counter() - started)
         return ack
 
@@ -147,13 +157,12 @@ def register(
     async def media_state(sid: str, request: MediaStateRequest) -> None:
         await rooms.relay_media_state(sid, request)
 
-    client_event("join", JoinRequest, join)
-    client_event("leave", LeaveRequest, leave)
-    client_event("offer", SdpRequest, offer)
-    client_event("answer", SdpRequest, answer)
-    client_event("ice-candidate", IceRequest, ice_candidate)
-    client_event("media-state", MediaStateRequest, media_state)
-
-    @sio.on("*")
-    async def unknown_event(event: str, sid: str, *args: Any) -> Ack:
-        return await handle(str(event), sid, args, None, None)
+    routes: dict[str, tuple[type[BaseModel], Action]] = {
+        "join": (JoinRequest, join),
+        "leave": (LeaveRequest, leave),
+        "offer": (SdpRequest, offer),
+        "answer": (SdpRequest, answer),
+        "ice-candidate": (IceRequest, ice_candidate),
+        "media-state": (MediaStateRequest, media_state),
+    }
+    sio.client_event = client_event

@@ -6,6 +6,7 @@ of the fan-out manager holds every replica's, and answers "who is in the room" a
 target in the room".
 """
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -46,13 +47,15 @@ LeaveReason = Literal["left", "disconnected", "ended"]
 
 @dataclass
 class LocalSocket:
-    """A socket connected to this replica: who it is, its rate limit, its room."""
+    """A socket connected to this replica: who it is, its rate limit, its room, and the lock
+    that makes its events run one at a time (``asyncio.Lock`` wakes waiters in FIFO order)."""
 
     sid: str
     principal: Principal
     bucket: TokenBucket
     meeting_id: str | None = None
     joined_at: datetime | None = field(default=None)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 class RoomService:

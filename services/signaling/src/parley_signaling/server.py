@@ -1,0 +1,160 @@
+"""python-socketio and python-engineio, narrowed to what a Parley client may send.
+
+- :class:`SignalingServer`: python-socketio looks a client EVENT's handler up by the name the
+  client wrote in it, so ``42["connect", {}, {"token": …}]`` ran the connect handler,
+  ``42["disconnect"]`` the disconnect handler, and ``42["*", "<sid>"]`` reached the
+  catch-all with ``"<sid>"`` in place of the sender's sid. Here every EVENT goes to one
+  function, :attr:`SignalingServer.client_event`, with the sid of the socket that sent it;
+  the connect and disconnect handlers run only for real CONNECT and DISCONNECT packets.
+- :class:`SignalingASGIApp`: python-engineio measures a WebSocket text message in characters
+  (``len(str)``), not bytes, and lets an undecodable message raise out of its receive loop.
+  The app refuses both before Engine.IO sees them.
+- Loggers: python-engineio and python-socketio, given ``logger=False``, add their own stderr
+  handler to loggers that also propagate to the root logger (every line printed twice), and
+  engineio logs a client's undecodable polling payload with a traceback. They get loggers of
+  ours instead (no extra handler), and those client errors become rejected inputs.
+
+Every refusal is counted and logged briefly by :class:`~parley_signaling.rejections.Rejections`.
+"""
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import socketio
+from socketio import packet
+from starlette.types import Message, Receive, Scope, Send
+
+from parley_signaling.rejections import Rejections
+
+#: ``client_event(sid, data)``: ``data`` is the EVENT packet's JSON as sent (``[name, *args]``
+#: when well formed); returns the acknowledgement's single argument.
+ClientEvent = Callable[[str, Any], Awaitable[Any]]
+
+#: socket.io packet types a client may send: CONNECT, DISCONNECT, EVENT. Never ACK (the server
+#: asks no client for one), CONNECT_ERROR, or binary packets (the protocol has no binary).
+_CLIENT_PACKETS = ("0", "1", "2")
+#: Engine.IO packet types (the first character of a WebSocket text message).
+_ENGINEIO_PACKETS = "0123456"
+#: WebSocket close codes (RFC 6455 §7.4.1).
+CLOSE_PROTOCOL_ERROR = 1002
+CLOSE_TOO_BIG = 1009
+
+
+class SignalingServer(socketio.AsyncServer):
+    """``socketio.AsyncServer`` whose client events all go to :attr:`client_event`.
+
+    ``client_event`` must be set before the server serves. Packets a client may not send and
+    undecodable ones are refused (``malformed``), events of a socket that is not connected
+    (``not_connected``); neither is answered.
+    """
+
+    def __init__(self, *, rejections: Rejections, **kwargs: Any) -> None:
+        socketio_logger = logging.getLogger("parley_signaling.socketio")
+        engineio_logger = logging.getLogger("parley_signaling.engineio")
+        for logger in (socketio_logger, engineio_logger):
+            logger.setLevel(logging.ERROR)  # what they log with logger=False, minus the extra handler
+        engineio_logger.addFilter(_ClientErrorsFilter(rejections))
+        super().__init__(logger=socketio_logger, engineio_logger=engineio_logger, **kwargs)
+        self.rejections = rejections
+        self.client_event: ClientEvent | None = None
+
+    async def _handle_eio_message(self, eio_sid: str, data: str | bytes) -> None:
+        if not isinstance(data, str) or data[:1] not in _CLIENT_PACKETS:
+            self.rejections.reject("malformed", self._connection(eio_sid), f"socket.io packet {data[:40]!r}")
+            return
+        try:
+            await super()._handle_eio_message(eio_sid, data)
+        except (ValueError, RecursionError) as exc:  # not JSON, a bad namespace or id, nested too deep
+            detail = f"socket.io packet: {type(exc).__name__}: {exc}"
+            self.rejections.reject("malformed", self._connection(eio_sid), detail)
+
+    async def _handle_event(self, eio_sid: str, namespace: str | None, id: int | None, data: Any) -> None:
+        namespace = namespace or "/"
+        sid = self.manager.sid_from_eio_sid(eio_sid, namespace)
+        if sid is None or not self.manager.is_connected(sid, namespace):
+            detail = f"event for namespace {namespace[:40]!r}"
+            self.rejections.reject("not_connected", self._connection(eio_sid), detail)
+            return
+        assert self.client_event is not None, "SignalingServer.client_event is not set"
+        ack = await self.client_event(sid, data)
+        if id is not None:
+            await self._send_packet(eio_sid, self.packet_class(packet.ACK, namespace=namespace, id=id, data=[ack]))
+
+    def _connection(self, eio_sid: str) -> str:
+        """The socket's sid once connected (what the event handlers know it by), else the
+        Engine.IO session's."""
+        return self.manager.sid_from_eio_sid(eio_sid, "/") or eio_sid
+
+
+class SignalingASGIApp(socketio.ASGIApp):
+    """``socketio.ASGIApp`` that checks each WebSocket message before Engine.IO reads it.
+
+    A message larger than ``max_message_bytes`` (text counted in UTF-8 bytes) closes the
+    connection with 1009 (``too_large``); a text message that is no Engine.IO packet (empty,
+    or not starting with a packet type 0–6) closes it with 1002 (``malformed``). The server in
+    front (uvicorn's ``--ws-max-size``) should stop reading a larger message already.
+    """
+
+    def __init__(self, sio: SignalingServer, *, max_message_bytes: int, **kwargs: Any) -> None:
+        super().__init__(sio, **kwargs)
+        self._max_bytes = max_message_bytes
+        self._rejections = sio.rejections
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "websocket":
+            await super().__call__(scope, receive, send)
+            return
+        host, port = scope.get("client") or ("?", 0)
+        connection = f"{host}:{port}"
+        closed = False
+
+        async def checked_receive() -> Message:
+            nonlocal closed
+            message = await receive()
+            if closed or message["type"] != "websocket.receive":
+                return message
+            refusal = self._refusal(message)
+            if refusal is None:
+                return message
+            reason, code, detail = refusal
+            self._rejections.reject(reason, connection, detail)
+            closed = True
+            await send({"type": "websocket.close", "code": code})
+            return {"type": "websocket.disconnect", "code": code}
+
+        async def checked_send(message: Message) -> None:
+            if not closed:  # Engine.IO closes too, after it read the disconnect
+                await send(message)
+
+        await super().__call__(scope, checked_receive, checked_send)
+
+    def _refusal(self, message: Message) -> tuple[Any, int, str] | None:
+        text, data = message.get("text"), message.get("bytes")
+        if text is not None:
+            size = len(text) if len(text) > self._max_bytes else len(text.encode("utf-8"))
+        else:
+            size = len(data or b"")
+        if size > self._max_bytes:
+            return "too_large", CLOSE_TOO_BIG, f"message of {size} bytes or more"
+        if text is not None and (not text or text[0] not in _ENGINEIO_PACKETS):
+            return "malformed", CLOSE_PROTOCOL_ERROR, f"Engine.IO packet {text[:40]!r}"
+        return None
+
+
+class _ClientErrorsFilter(logging.Filter):
+    """Drops python-engineio's traceback for a polling POST body that is no Engine.IO payload
+    (bad UTF-8 or base64, an unknown packet type, too many packets) and counts it as
+    ``malformed`` instead; every other record passes."""
+
+    def __init__(self, rejections: Rejections) -> None:
+        super().__init__()
+        self._rejections = rejections
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if record.msg == "post request handler error" and isinstance(exc, (ValueError, IndexError)):
+            self._rejections.reject("malformed", "polling", f"Engine.IO payload: {type(exc).__name__}: {exc}")
+            return False
+        return True
+

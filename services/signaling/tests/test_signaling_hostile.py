@@ -1,0 +1,243 @@
+"""Hostile and careless clients (issue 6): raw Engine.IO / socket.io frames against two real
+replicas sharing real Kafka, where the official clients cannot produce the input.
+"""
+
+import asyncio
+import json
+import logging
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from signaling_testkit import Cluster, RawPolling, RawSocket, unique, until
+
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
+
+SDP_OFFER = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"
+#: 2 * 64 KiB + 16 KiB, the default largest Engine.IO message (docs/signaling.md "Limits").
+MAX_MESSAGE_BYTES = 147456
+#: Names socket.io or its clients reserve, and python-socketio's catch-all.
+RESERVED = ("connect", "disconnect", "connect_error", "disconnecting", "newListener", "removeListener", "message", "*")
+
+
+async def metric(url: str, name: str, **labels: str) -> float:
+    async with httpx.AsyncClient(base_url=url) as http:
+        text = (await http.get("/metrics")).text
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return sample.value
+    return 0.0
+
+
+def error_code(ack: object) -> str:
+    assert isinstance(ack, dict) and ack["ok"] is False, ack
+    return ack["error"]["code"]
+
+
+async def raw_peer(cluster: Cluster, replica: str = "r1", name: str = "Raw") -> tuple[RawSocket, str, str]:
+    user_id = unique("u")
+    token = cluster.issuer.issue(user_id, name)
+    raw = await RawSocket.open(getattr(cluster, replica).url, token)
+    return raw, user_id, token
+
+
+# --- item 1: reserved event names ---------------------------------------------------------
+
+
+async def test_reserved_event_names_are_refused_and_change_nothing(cluster: Cluster, meeting: str) -> None:
+    raw, user_id, token = await raw_peer(cluster)
+    b = await cluster.peer(cluster.r2)
+    cluster.meetings.admit(meeting, user_id, b.user_id)
+    assert (await raw.call("join", {"meeting_id": meeting}))["ok"]
+    assert (await b.call("join", {"meeting_id": meeting}))["ok"]
+    await until(lambda: cluster.r2.fanout.directory.get(raw.sid), what="the raw socket in r2's directory")
+    record = cluster.r1.rooms.sockets[raw.sid]
+
+    for name in RESERVED:
+        for args in ([], [{}], [{}, {"token": token}], [b.sid]):
+            ack = await raw.call(name, *args)
+            assert error_code(ack) == "invalid_payload", (name, args, ack)
+            assert "reserved" in ack["error"]["message"], ack
+
+    # the same socket record (rate limit included), still in the room on both replicas
+    assert cluster.r1.rooms.sockets[raw.sid] is record
+    assert record.meeting_id == meeting
+    assert cluster.r2.fanout.directory.get(raw.sid).meeting_id == meeting
+    assert (await b.call("offer", {"meeting_id": meeting, "to": raw.sid, "sdp": SDP_OFFER}))["ok"]
+    assert (await raw.call("offer", {"meeting_id": meeting, "to": b.sid, "sdp": SDP_OFFER}))["ok"]
+    assert (await b.next("offer"))["from"] == raw.sid
+    assert b.received("peer-left") == []
+
+    # a real disconnect still leaves the room, everywhere, once
+    await raw.close()
+    left = await b.next("peer-left")
+    assert (left["sid"], left["reason"]) == (raw.sid, "disconnected")
+    await until(lambda: cluster.r2.fanout.directory.get(raw.sid) is None, what="the entry gone from r2")
+    assert raw.sid not in cluster.r1.rooms.sockets
+
+
+async def test_event_names_that_are_not_strings_are_refused(cluster: Cluster) -> None:
+    raw, _, _ = await raw_peer(cluster)
+    for frame_args in ([1, {}], [None], [{"join": 1}], [["join"], {}]):
+        ack_id = raw.next_id()
+        await raw.send(f"42{ack_id}" + json.dumps(frame_args))
+        assert error_code(await raw.ack(ack_id)) == "invalid_payload", frame_args
+    assert error_code(await raw.call("leave", {"meeting_id": "m1"})) == "not_in_room"
+    await raw.close()
+
+
+# --- item 2: "*" and other sockets' rate limits --------------------------------------------
+
+
+async def test_an_event_named_star_charges_only_its_sender(cluster: Cluster) -> None:
+    victim = await cluster.peer(cluster.r1)
+    attacker, _, _ = await raw_peer(cluster)
+    # 60 at once: more than the cluster's burst of 40
+    ids = [await attacker.emit("*", victim.sid, {"meeting_id": "m1"}) for _ in range(60)]
+    codes = [error_code(await attacker.ack(i)) for i in ids]
+    assert set(codes[:30]) == {"invalid_payload"}
+    assert "rate_limited" in codes[40:]
+
+    acks = await asyncio.gather(*(victim.call("leave", {"meeting_id": "m1"}) for _ in range(30)))
+    assert [error_code(ack) for ack in acks] == ["not_in_room"] * 30
+    await attacker.close()
+
+
+# --- item 5: message size in bytes ---------------------------------------------------------
+
+
+async def test_a_websocket_message_over_the_limit_in_bytes_closes_the_connection(cluster: Cluster) -> None:
+    raw, _, _ = await raw_peer(cluster)
+    before = await metric(cluster.r1.url, "parley_signaling_rejected_inputs_total", reason="too_large")
+    # fewer characters than the limit, more bytes: 4 bytes of UTF-8 per character
+    ack_id = raw.next_id()
+    payload = {"meeting_id": "m1", "to": "x", "sdp": "😀" * 40_000}
+    frame = f"42{ack_id}" + json.dumps(["offer", payload], ensure_ascii=False)
+    assert len(frame) < MAX_MESSAGE_BYTES < len(frame.encode())
+    await raw.send(frame)
+    assert await raw.closed() == 1009  # "message too big" (RFC 6455 §7.4.1)
+    assert ack_id not in raw.acks
+    after = await metric(cluster.r1.url, "parley_signaling_rejected_inputs_total", reason="too_large")
+    assert after == before + 1
+
+
+async def test_a_websocket_message_within_the_limit_is_read(cluster: Cluster) -> None:
+    raw, _, _ = await raw_peer(cluster)
+    sdp = "é" * ((MAX_MESSAGE_BYTES - 200) // 2)  # about 147 KB of UTF-8: read, then too big an SDP
+    ack_id = raw.next_id()
+    frame = f"42{ack_id}" + json.dumps(["offer", {"meeting_id": "m1", "to": "x", "sdp": sdp}], ensure_ascii=False)
+    assert len(frame.encode()) <= MAX_MESSAGE_BYTES
+    await raw.send(frame)
+    assert error_code(await raw.ack(ack_id)) == "invalid_payload"
+    assert error_code(await raw.call("leave", {"meeting_id": "m1"})) == "not_in_room"
+    await raw.close()
+
+
+async def test_a_polling_post_over_the_limit_in_bytes_is_refused_unread(cluster: Cluster) -> None:
+    user_id = unique("u")
+    raw = await RawPolling.open(cluster.r1.url, cluster.issuer.issue(user_id))
+    body = "421" + json.dumps(["offer", {"meeting_id": "m1", "to": "x", "sdp": "😀" * 40_000}], ensure_ascii=False)
+    assert len(body) < MAX_MESSAGE_BYTES < len(body.encode())
+    # a long-poll waits meanwhile: python-engineio answers the refused POST only once the
+    # session's queue is drained (see docs/signaling.md)
+    poll = asyncio.create_task(raw.poll())
+    await asyncio.sleep(0.2)
+    response = await raw.post(body)
+    assert response.status_code == 400
+    await asyncio.wait_for(poll, 10)
+    await until(lambda: raw.sid not in cluster.r1.rooms.sockets, what="the session closed")
+    await raw.http.aclose()
+
+
+# --- item 6: log flooding ------------------------------------------------------------------
+
+#: socket.io packets a client should never send, each inside a valid Engine.IO message.
+JUNK_PACKETS = (
+    "4x",  # unknown socket.io packet type
+    "47",
+    "44{}",  # CONNECT_ERROR from a client
+    "42",  # EVENT without data
+    "42[",  # truncated JSON
+    "42{}",
+    "42[]",
+    '42"abc"',
+    "43",  # ACK of nothing
+    '451-["x",{"_placeholder":true,"num":"zero"}]',  # binary event with a bad placeholder...
+    "4nonsense",  # ...whose attachment never comes: a text packet is read as one
+    '4/other,2["join",{}]',  # event to a namespace the socket never connected to
+)
+#: Engine.IO messages that are not Engine.IO: the server closes the connection.
+JUNK_MESSAGES = ("", "x", "9", "7hello", "b!!!")
+#: Long-polling POST bodies that are no Engine.IO payload: refused, the session goes on.
+JUNK_BODIES = ("x", "9", "4\x1e", "4x", "b!!!", b"4\xff\xfe")
+
+
+async def test_malformed_frames_are_counted_and_logged_briefly_without_tracebacks(
+    cluster: Cluster, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
+) -> None:
+    before = await metric(cluster.r1.url, "parley_signaling_rejected_inputs_total", reason="malformed")
+    caplog.set_level(logging.INFO)
+    raw, _, _ = await raw_peer(cluster)
+    rounds = 50
+    for _ in range(rounds):
+        for frame in JUNK_PACKETS:
+            await raw.send(frame)
+    # handled in order, and the socket is still served
+    assert error_code(await raw.call("leave", {"meeting_id": "m1"})) in ("not_in_room", "rate_limited")
+    await raw.close()
+
+    closed_codes = []
+    for message in JUNK_MESSAGES:
+        other, _, _ = await raw_peer(cluster)
+        await other.send(message)
+        closed_codes.append(await other.closed())
+    assert closed_codes == [1002] * len(JUNK_MESSAGES)
+
+    polling = await RawPolling.open(cluster.r1.url, cluster.issuer.issue(unique("u")))
+    for _ in range(10):
+        for body in JUNK_BODIES:
+            await polling.post(body)
+    assert (await polling.post('421["leave",{"meeting_id":"m1"}]')).status_code == 200
+    assert error_code((await polling.acks(1))[1]) == "not_in_room"
+    await polling.close()
+
+    after = await metric(cluster.r1.url, "parley_signaling_rejected_inputs_total", reason="malformed")
+    assert after - before >= rounds * 8 + len(JUNK_MESSAGES) + 10 * 4
+    tracebacks = [r for r in caplog.records if r.exc_info]
+    assert tracebacks == []
+    lines = [r for r in caplog.records if r.name.startswith(("parley_signaling", "engineio", "socketio", "uvicorn"))]
+    # at most a few lines per connection (7 of them), however many frames
+    assert 0 < len(lines) <= 7 * 2, [r.getMessage() for r in lines]
+    out, err = capfd.readouterr()
+    assert "Traceback" not in out + err
+
+
+# --- item 9: one socket's events one at a time ----------------------------------------------
+
+
+async def test_concurrent_polling_posts_of_one_session_are_handled_one_at_a_time(cluster: Cluster) -> None:
+    user_id = unique("u")
+    raw = await RawPolling.open(cluster.r1.url, cluster.issuer.issue(user_id))
+    first, second = unique("m"), unique("m")
+    for meeting in (first, second):
+        cluster.meetings.admit(meeting, user_id)
+        cluster.meetings.delays[meeting] = 0.3  # meetings answers slowly: the joins would overlap
+    # two POSTs at once (a careless client), each joining one meeting: handled one after the
+    # other, each is answered as it would be alone, and the socket ends in one room
+    responses = await asyncio.gather(
+        raw.post("421" + json.dumps(["join", {"meeting_id": first}])),
+        raw.post("422" + json.dumps(["join", {"meeting_id": second}])),
+    )
+    assert [r.status_code for r in responses] == [200, 200]
+    acks = await raw.acks(1, 2)
+    assert acks[1] == {"ok": True, "data": {"meeting_id": first, "peers": [], "replica_id": cluster.r1.name}}
+    assert acks[2] == {"ok": True, "data": {"meeting_id": second, "peers": [], "replica_id": cluster.r1.name}}
+    room = cluster.r1.rooms.sockets[raw.sid].meeting_id
+    assert room in (first, second)
+    left = second if room == first else first
+    await until(lambda: cluster.r2.fanout.directory.get(raw.sid), what="the socket in r2's directory")
+    assert cluster.r2.fanout.directory.get(raw.sid).meeting_id == room
+    assert cluster.r1.fanout.directory.peers(left, exclude="") == []
+    await raw.close()
