@@ -1,3 +1,5 @@
+import asyncio
+
 import httpx
 import pytest
 
@@ -51,3 +53,154 @@ async def test_hs256_tokens_are_refused_even_when_signed_with_the_public_key() -
     token = jwt.encode({"sub": "u"}, "a-shared-secret-of-at-least-32-bytes", algorithm="HS256", headers={"kid": issuer.kid})
     with pytest.raises(InvalidToken, match="algorithm"):
         await _verifier(issuer).verify(token)
+
+
+# --- JWKS fetches: at most one per interval; refused tokens counted ------------------------
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Jwks:
+    """Serves ``issuer``'s JWKS (or ``status``) and counts the requests."""
+
+    def __init__(self, issuer: TokenIssuer) -> None:
+        self.issuer = issuer
+        self.status = 200
+        self.fetches = 0
+
+    def transport(self) -> httpx.MockTransport:
+        def answer(request: httpx.Request) -> httpx.Response:
+            self.fetches += 1
+            return httpx.Response(self.status, json=self.issuer.jwks())
+
+        return httpx.MockTransport(answer)
+
+
+def _counting_verifier(jwks: Jwks, clock: FakeClock, **options) -> JwksVerifier:
+    http = httpx.AsyncClient(transport=jwks.transport())
+    return JwksVerifier("http://auth/jwks", issuer="parley-auth", audience="parley", http=http, clock=clock, **options)
+
+
+async def test_a_hundred_junk_tokens_fetch_the_jwks_once() -> None:
+    issuer = TokenIssuer()
+    jwks = Jwks(issuer)
+    http = httpx.AsyncClient(transport=jwks.transport())
+    verifier = JwksVerifier("http://auth/jwks", issuer="parley-auth", audience="parley", http=http)
+    await verifier.verify(issuer.issue("u"))
+    junk = TokenIssuer()
+    for _ in range(100):
+        with pytest.raises(InvalidToken):
+            await verifier.verify(junk.issue("u"))
+    assert jwks.fetches == 1
+
+
+async def test_tokens_with_unknown_kids_refetch_the_jwks_at_most_once_per_interval() -> None:
+    issuer, clock = TokenIssuer(), FakeClock()
+    jwks = Jwks(issuer)
+    verifier = _counting_verifier(jwks, clock, min_refetch_interval_s=10)
+    await verifier.verify(issuer.issue("u"))
+    assert jwks.fetches == 1
+
+    junk = TokenIssuer()  # signs with a kid auth never published
+    for _ in range(100):
+        with pytest.raises(InvalidToken, match="unknown key"):
+            await verifier.verify(junk.issue("u"))
+    results = await asyncio.gather(*(verifier.verify(junk.issue("u")) for _ in range(100)), return_exceptions=True)
+    assert all(isinstance(r, InvalidToken) for r in results)
+    assert jwks.fetches == 1  # fetched 0 s ago
+
+    clock.now += 10
+    for _ in range(100):
+        with pytest.raises(InvalidToken):
+            await verifier.verify(junk.issue("u"))
+    assert jwks.fetches == 2
+    await verifier.verify(issuer.issue("u"))  # known keys keep working meanwhile
+    assert jwks.fetches == 2
+
+
+async def test_a_new_key_is_learnt_once_the_interval_has_passed() -> None:
+    old, new, clock = TokenIssuer(), TokenIssuer(), FakeClock()
+    jwks = Jwks(old)
+    verifier = _counting_verifier(jwks, clock, min_refetch_interval_s=10)
+    await verifier.verify(old.issue("u"))
+    jwks.issuer = new  # auth rotated its key
+    clock.now += 3
+    with pytest.raises(InvalidToken, match="unknown key"):
+        await verifier.verify(new.issue("u"))
+    clock.now += 7
+    assert (await verifier.verify(new.issue("u"))).user_id == "u"
+    assert jwks.fetches == 2
+
+
+async def test_a_failing_jwks_is_not_asked_more_than_once_per_interval() -> None:
+    issuer, clock = TokenIssuer(), FakeClock()
+    jwks = Jwks(issuer)
+    jwks.status = 503
+    verifier = _counting_verifier(jwks, clock, min_refetch_interval_s=10)
+    for _ in range(20):
+        with pytest.raises(InvalidToken, match="unavailable"):
+            await verifier.verify(issuer.issue("u"))
+    assert jwks.fetches == 1
+    jwks.status = 200
+    clock.now += 10
+    await verifier.verify(issuer.issue("u"))
+    assert jwks.fetches == 2
+
+
+async def test_known_keys_are_refreshed_after_the_cache_ttl() -> None:
+    issuer, clock = TokenIssuer(), FakeClock()
+    jwks = Jwks(issuer)
+    verifier = _counting_verifier(jwks, clock, cache_ttl_s=300, min_refetch_interval_s=10)
+    await verifier.verify(issuer.issue("u"))
+    clock.now += 299
+    await verifier.verify(issuer.issue("u"))
+    assert jwks.fetches == 1
+    clock.now += 2
+    await verifier.verify(issuer.issue("u"))
+    await verifier.verify(issuer.issue("u"))
+    assert jwks.fetches == 2
+
+
+def test_the_interval_comes_from_the_settings() -> None:
+    from parley_settings import JwtSettings
+
+    verifier = JwksVerifier.from_settings(JwtSettings(jwks_min_refetch_seconds=2.5))
+    assert verifier.min_refetch_interval_s == 2.5
+    assert JwksVerifier.from_settings(JwtSettings()).min_refetch_interval_s == 10.0
+
+
+async def test_refused_tokens_and_fetches_are_counted() -> None:
+    from prometheus_client import CollectorRegistry
+
+    issuer, clock = TokenIssuer(), FakeClock()
+    jwks = Jwks(issuer)
+    registry = CollectorRegistry()
+    verifier = _counting_verifier(jwks, clock)
+    verifier.instrument(registry)
+    tokens = {
+        "malformed": "not-a-jwt",
+        "unknown_key": TokenIssuer().issue("u"),
+        "expired": issuer.issue("u", ttl_s=-10),
+        "invalid": issuer.issue("u", aud="someone-else"),
+        "not_access": issuer.issue("u", typ="refresh"),
+    }
+    for reason, token in tokens.items():
+        with pytest.raises(InvalidToken) as refused:
+            await verifier.verify(token)
+        assert refused.value.reason == reason
+    await verifier.verify(issuer.issue("u"))
+
+    def value(name: str, **labels: str) -> float | None:
+        return registry.get_sample_value(name, labels)
+
+    for reason in tokens:
+        assert value("parley_tokens_refused_total", reason=reason) == 1, reason
+    assert value("parley_tokens_refused_total", reason="keys_unavailable") == 0
+    assert value("parley_jwks_fetches_total", result="ok") == 1
+    assert value("parley_jwks_fetches_total", result="failed") == 0

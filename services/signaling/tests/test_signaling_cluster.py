@@ -515,6 +515,9 @@ async def test_health_readiness_and_metrics(cluster: Cluster) -> None:
         "parley_signaling_event_duration_seconds",
         "parley_signaling_directory_entries",
         "parley_signaling_fanout_messages_total",
+        "parley_signaling_rejected_inputs_total",
+        "parley_tokens_refused_total",
+        "parley_jwks_fetches_total",
         "parley_http_requests_total",
     ):
         assert name in text, name

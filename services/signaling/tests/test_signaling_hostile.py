@@ -8,9 +8,12 @@ import logging
 
 import httpx
 import pytest
+import socketio
 from prometheus_client.parser import text_string_to_metric_families
 
-from signaling_testkit import Cluster, RawPolling, RawSocket, unique, until
+from parley_testing import TokenIssuer
+
+from signaling_testkit import Cluster, Peer, RawPolling, RawSocket, unique, until
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
@@ -212,6 +215,26 @@ async def test_malformed_frames_are_counted_and_logged_briefly_without_traceback
     assert 0 < len(lines) <= 7 * 2, [r.getMessage() for r in lines]
     out, err = capfd.readouterr()
     assert "Traceback" not in out + err
+
+
+# --- item 7: junk tokens and the JWKS ---------------------------------------------------------
+
+
+async def test_connects_with_unknown_key_ids_fetch_the_jwks_at_most_once(cluster: Cluster) -> None:
+    url = cluster.r2.url
+
+    async def fetches() -> float:
+        return sum([await metric(url, "parley_jwks_fetches_total", result=r) for r in ("ok", "failed")])
+
+    before_fetches = await fetches()
+    before_refused = await metric(url, "parley_tokens_refused_total", reason="unknown_key")
+    for _ in range(30):
+        peer = Peer("junk")
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            await peer.connect(url, TokenIssuer().issue("u-junk"))  # a kid auth never published
+        assert peer.connect_error["data"]["code"] == "unauthorized"
+    assert await fetches() - before_fetches <= 1
+    assert await metric(url, "parley_tokens_refused_total", reason="unknown_key") == before_refused + 30
 
 
 # --- item 9: one socket's events one at a time ----------------------------------------------

@@ -3,24 +3,48 @@
 Access tokens are JWTs (RFC 7519) signed with EdDSA (Ed25519, RFC 8037). Verification pins
 the algorithm, requires ``exp``, ``iat``, ``sub``, and checks ``iss`` and ``aud`` (RFC 8725
 §3.1, §3.9). Keys come from the JWKS (RFC 7517) at ``jwks_url``, cached for ``cache_ttl_s``
-seconds and refetched at once when a token names an unknown ``kid``.
+seconds and refetched when a token names an unknown ``kid`` — but never twice within
+``min_refetch_interval_s`` seconds, so junk tokens cannot make every service hammer auth.
 """
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 import httpx
 import jwt
+from prometheus_client import CollectorRegistry, Counter
 
 from parley_settings import JwtSettings
 
 #: The only signing algorithm accepted.
 ALGORITHM = "EdDSA"
 
+#: Why a token was refused (:attr:`InvalidToken.reason`, the metric's ``reason`` label).
+RefusalReason = Literal["malformed", "algorithm", "unknown_key", "keys_unavailable", "expired", "invalid", "not_access"]
+REFUSAL_REASONS: tuple[RefusalReason, ...] = (
+    "malformed",
+    "algorithm",
+    "unknown_key",
+    "keys_unavailable",
+    "expired",
+    "invalid",
+    "not_access",
+)
+
 
 class InvalidToken(Exception):
-    """The token is missing, malformed, expired, forged, or for another issuer or audience."""
+    """The token is missing, malformed, expired, forged, or for another issuer or audience.
+
+    ``reason`` says which, in a word of :data:`REFUSAL_REASONS` (``invalid``: a bad signature
+    or claim).
+    """
+
+    def __init__(self, message: str, reason: RefusalReason = "invalid") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -33,12 +57,23 @@ class Principal:
 
 
 class JwksVerifier:
-    """Verifies access tokens; one per app, built from the app's settings."""
+    """Verifies access tokens; one per app, built from the app's settings.
+
+    ``cache_ttl_s``: seconds before known keys are fetched again; ``min_refetch_interval_s``:
+    seconds between two fetches at least (also after a failed one); ``clock``: monotonic
+    seconds (injectable for tests). :meth:`instrument` counts refusals and fetches.
+    """
 
     @classmethod
     def from_settings(cls, settings: JwtSettings) -> "JwksVerifier":
-        """The verifier of ``PARLEY_JWKS_URL``, ``PARLEY_JWT_ISSUER`` and ``PARLEY_JWT_AUDIENCE``."""
-        return cls(settings.jwks_url, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
+        """The verifier of ``PARLEY_JWKS_URL``, ``PARLEY_JWT_ISSUER``, ``PARLEY_JWT_AUDIENCE``
+        and ``PARLEY_JWKS_MIN_REFETCH_SECONDS``."""
+        return cls(
+            settings.jwks_url,
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+            min_refetch_interval_s=settings.jwks_min_refetch_seconds,
+        )
 
     def __init__(
         self,
@@ -48,47 +83,91 @@ class JwksVerifier:
         audience: str,
         http: httpx.AsyncClient | None = None,
         cache_ttl_s: float = 300.0,
+        min_refetch_interval_s: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._jwks_url = jwks_url
         self._issuer = issuer
         self._audience = audience
         self._http = http or httpx.AsyncClient(timeout=5.0)
         self._cache_ttl_s = cache_ttl_s
+        self.min_refetch_interval_s = min_refetch_interval_s
+        self._clock = clock
         self._keys: dict[str, jwt.PyJWK] = {}
-        self._fetched_at = 0.0
+        self._fetched_at: float | None = None  # last successful fetch
+        self._tried_at: float | None = None  # last attempt
         self._lock = asyncio.Lock()
+        self._refused: Counter | None = None
+        self._fetches: Counter | None = None
+
+    def instrument(self, registry: CollectorRegistry) -> None:
+        """Count in ``registry``: ``parley_tokens_refused_total{reason}`` (a reason of
+        :data:`REFUSAL_REASONS`) and ``parley_jwks_fetches_total{result}`` (``ok``, ``failed``)."""
+        self._refused = Counter(
+            "parley_tokens_refused_total", "Access tokens refused, by reason.", ("reason",), registry=registry
+        )
+        self._fetches = Counter(
+            "parley_jwks_fetches_total", "Fetches of auth's JWKS, by result (ok, failed).", ("result",), registry=registry
+        )
+        for reason in REFUSAL_REASONS:
+            self._refused.labels(reason)
+        for result in ("ok", "failed"):
+            self._fetches.labels(result)
 
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def _refresh(self) -> None:
-        async with self._lock:
+    async def _fetch(self) -> None:
+        self._tried_at = self._clock()
+        try:
             response = await self._http.get(self._jwks_url)
             response.raise_for_status()
             keyset = jwt.PyJWKSet.from_dict(response.json())
-            self._keys = {key.key_id: key for key in keyset.keys if key.key_id}
-            self._fetched_at = time.monotonic()
+        except Exception:
+            if self._fetches is not None:
+                self._fetches.labels("failed").inc()
+            raise
+        if self._fetches is not None:
+            self._fetches.labels("ok").inc()
+        self._keys = {key.key_id: key for key in keyset.keys if key.key_id}
+        self._fetched_at = self._clock()
+
+    def _due(self, since: float | None, seconds: float) -> bool:
+        return since is None or self._clock() - since >= seconds
 
     async def _key(self, kid: str) -> jwt.PyJWK:
-        stale = time.monotonic() - self._fetched_at > self._cache_ttl_s
-        if kid not in self._keys or stale:
-            try:
-                await self._refresh()
-            except (httpx.HTTPError, jwt.PyJWKError, ValueError) as exc:
-                if kid not in self._keys:
-                    raise InvalidToken(f"signing keys unavailable: {exc}") from exc
+        if (kid not in self._keys or self._due(self._fetched_at, self._cache_ttl_s)) and self._due(
+            self._tried_at, self.min_refetch_interval_s
+        ):
+            async with self._lock:  # one fetch for the tokens waiting meanwhile
+                if self._due(self._tried_at, self.min_refetch_interval_s):
+                    try:
+                        await self._fetch()
+                    except (httpx.HTTPError, jwt.PyJWKError, ValueError) as exc:
+                        if kid not in self._keys:
+                            raise InvalidToken(f"signing keys unavailable: {exc}", "keys_unavailable") from exc
         if kid not in self._keys:
-            raise InvalidToken("token signed with an unknown key")
+            if self._fetched_at is None:
+                raise InvalidToken("signing keys unavailable: auth's JWKS not fetched yet", "keys_unavailable")
+            raise InvalidToken("token signed with an unknown key", "unknown_key")
         return self._keys[kid]
 
     async def ready(self) -> None:
-        """Fetch the JWKS now; raises when auth does not serve it (a readiness check)."""
-        await self._refresh()
+        """Fetch the JWKS now, whatever the interval; raises when auth does not serve it (a
+        readiness check)."""
+        async with self._lock:
+            await self._fetch()
 
     async def verify(self, token: str) -> Principal:
-        """Return the :class:`Principal` of a valid access token; raise :class:`InvalidToken`."""
-        key = await self._key(token_kid(token))
-        return decode_access_token(token, key, issuer=self._issuer, audience=self._audience)
+        """Return the :class:`Principal` of a valid access token; raise :class:`InvalidToken`
+        (counted by reason once :meth:`instrument` was called)."""
+        try:
+            key = await self._key(token_kid(token))
+            return decode_access_token(token, key, issuer=self._issuer, audience=self._audience)
+        except InvalidToken as exc:
+            if self._refused is not None:
+                self._refused.labels(exc.reason).inc()
+            raise
 
 
 def token_kid(token: str) -> str:
@@ -99,9 +178,9 @@ def token_kid(token: str) -> str:
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError as exc:
-        raise InvalidToken(f"malformed token: {exc}") from exc
+        raise InvalidToken(f"malformed token: {exc}", "malformed") from exc
     if header.get("alg") != ALGORITHM:
-        raise InvalidToken(f"algorithm {header.get('alg')!r} not accepted")
+        raise InvalidToken(f"algorithm {header.get('alg')!r} not accepted", "algorithm")
     return str(header.get("kid", ""))
 
 
@@ -121,9 +200,9 @@ def decode_access_token(token: str, key: object, *, issuer: str, audience: str) 
             options={"require": ["exp", "iat", "sub", "iss", "aud"]},
         )
     except jwt.ExpiredSignatureError as exc:
-        raise InvalidToken("token expired") from exc
+        raise InvalidToken("token expired", "expired") from exc
     except jwt.PyJWTError as exc:
         raise InvalidToken(f"invalid token: {exc}") from exc
     if claims.get("typ") != "access":
-        raise InvalidToken("not an access token")
+        raise InvalidToken("not an access token", "not_access")
     return Principal(user_id=claims["sub"], display_name=claims.get("name", ""), token=token)

@@ -58,6 +58,9 @@ class JwtSettings(BaseSettings):
     jwks_url: str = "http://127.0.0.1:8010/api/auth/.well-known/jwks.json"
     jwt_issuer: str = "parley-auth"
     jwt_audience: str = "parley"
+    #: Seconds between two fetches of the JWKS at least, whatever tokens arrive (a token
+    #: naming an unknown key asks for one; so does the cache's age).
+    jwks_min_refetch_seconds: float = Field(10.0, ge=0)
 
 
 class MeetingsClientSettings(BaseSettings):

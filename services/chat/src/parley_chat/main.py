@@ -52,6 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.mongo = mongo
         if getattr(app.state, "verifier", None) is None:
             app.state.verifier = JwksVerifier.from_settings(settings)
+        app.state.verifier.instrument(registry)
         if getattr(app.state, "meetings_client", None) is None:
             app.state.meetings_client = MeetingsClient(settings.meetings_url)
         repository = MessageRepository(mongo[settings.mongo_database])

@@ -55,6 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.mongo = mongo
         if getattr(app.state, "verifier", None) is None:
             app.state.verifier = JwksVerifier.from_settings(settings)
+        app.state.verifier.instrument(registry)
         repository = MeetingRepository(mongo[settings.mongo_database])
         await repository.ensure_indexes()
         app.state.relay = outbox_relay(

@@ -46,6 +46,7 @@ def create_app(
     meetings = meetings or MeetingsClient(settings.meetings_url)
 
     registry = CollectorRegistry()
+    verifier.instrument(registry)
     http_metrics = HttpMetrics(SERVICE, registry)
     metrics = SignalingMetrics(registry)
 

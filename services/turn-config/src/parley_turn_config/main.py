@@ -40,6 +40,7 @@ def create_app(settings: Settings | None = None, *, verifier: JwksVerifier | Non
 
     app = FastAPI(title="Parley turn-config", version="1", lifespan=lifespan)
     registry = CollectorRegistry()
+    verifier.instrument(registry)
     app.state.settings = settings
     app.state.verifier = verifier
     app.state.turn_metrics = TurnMetrics(registry)

@@ -60,7 +60,7 @@ class AccessTokens:
         ``app.state.verifier`` for parley_security's ``CurrentPrincipal``.
         """
         if token_kid(token) != self.key.kid:
-            raise InvalidToken("token signed with an unknown key")
+            raise InvalidToken("token signed with an unknown key", "unknown_key")
         return decode_access_token(
             token, self.key.public_key, issuer=self.issuer, audience=self.audience
         )
