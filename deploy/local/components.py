@@ -44,6 +44,11 @@ class Component:
     env_file: Path | None = None  # services: dotenv file, see service_env()
 
 
+#: uvicorn stops reading a WebSocket message larger than this, in bytes: signaling's largest
+#: Engine.IO message with its default limits (``Settings.max_message_bytes``, docs/signaling.md
+#: "Limits"). The app checks the same limit itself; this spares reading the rest.
+SIGNALING_MAX_MESSAGE_BYTES = 2 * 64 * 1024 + 16 * 1024
+
 SERVICES = ("auth", "meetings", "chat", "turn-config", "signaling-1", "signaling-2", "web")
 INFRA = ("kafka", "kafka-topics", "ferretdb", "coturn", "traefik", "prometheus")
 GROUPS = {"infra": INFRA, "services": SERVICES, "all": INFRA + SERVICES}
@@ -123,6 +128,7 @@ def service(stack: Stack, name: str) -> Component:
             "--host", HOST, "--port", str(port),
             "--env-file", str(env_file),
             "--timeout-graceful-shutdown", "5",
+            *(("--ws-max-size", str(SIGNALING_MAX_MESSAGE_BYTES)) if name.startswith("signaling-") else ()),
         ],
         ready=http(ready),
         gate=http(f"http://{HOST}:{port}/healthz"),

@@ -6,9 +6,9 @@
   catch-all with ``"<sid>"`` in place of the sender's sid. Here every EVENT goes to one
   function, :attr:`SignalingServer.client_event`, with the sid of the socket that sent it;
   the connect and disconnect handlers run only for real CONNECT and DISCONNECT packets.
-- :class:`SignalingASGIApp`: python-engineio measures a WebSocket text message in characters
-  (``len(str)``), not bytes, and lets an undecodable message raise out of its receive loop.
-  The app refuses both before Engine.IO sees them.
+- :class:`SignalingASGIApp` and :class:`WebSocketGuard`: python-engineio measures a WebSocket
+  text message in characters (``len(str)``), not bytes, and lets an undecodable message
+  raise out of its receive loop. The guard refuses both before Engine.IO sees them.
 - Loggers: python-engineio and python-socketio, given ``logger=False``, add their own stderr
   handler to loggers that also propagate to the root logger (every line printed twice), and
   engineio logs a client's undecodable polling payload with a traceback. They get loggers of
@@ -25,7 +25,7 @@ import socketio
 from socketio import packet
 from starlette.types import Message, Receive, Scope, Send
 
-from parley_signaling.rejections import Rejections
+from parley_signaling.rejections import Reason, Rejections
 
 #: ``client_event(sid, data)``: ``data`` is the EVENT packet's JSON as sent (``[name, *args]``
 #: when well formed); returns the acknowledgement's single argument.
@@ -88,23 +88,35 @@ class SignalingServer(socketio.AsyncServer):
 
 
 class SignalingASGIApp(socketio.ASGIApp):
-    """``socketio.ASGIApp`` that checks each WebSocket message before Engine.IO reads it.
-
-    A message larger than ``max_message_bytes`` (text counted in UTF-8 bytes) closes the
-    connection with 1009 (``too_large``); a text message that is no Engine.IO packet (empty,
-    or not starting with a packet type 0–6) closes it with 1002 (``malformed``). The server in
-    front (uvicorn's ``--ws-max-size``) should stop reading a larger message already.
-    """
+    """``socketio.ASGIApp`` whose WebSocket connections pass through a :class:`WebSocketGuard`."""
 
     def __init__(self, sio: SignalingServer, *, max_message_bytes: int, **kwargs: Any) -> None:
         super().__init__(sio, **kwargs)
-        self._max_bytes = max_message_bytes
-        self._rejections = sio.rejections
+        self.guard = WebSocketGuard(max_message_bytes, sio.rejections)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "websocket":
-            await super().__call__(scope, receive, send)
-            return
+        if scope["type"] == "websocket":
+            receive, send = self.guard.wrap(scope, receive, send)
+        await super().__call__(scope, receive, send)
+
+
+class WebSocketGuard:
+    """Checks each WebSocket message of a connection before Engine.IO reads it.
+
+    A message larger than ``max_bytes`` (text counted in UTF-8 bytes) closes the connection
+    with 1009 (``too_large``); a text message that is no Engine.IO packet (empty, or not
+    starting with a packet type 0–6) with 1002 (``malformed``). Engine.IO then reads a
+    disconnect. The server in front should stop reading a larger message before this sees
+    it (uvicorn's ``--ws-max-size``, the same number of bytes): it then closes with 1009
+    itself, and the disconnect it reports is counted as ``too_large`` here.
+    """
+
+    def __init__(self, max_bytes: int, rejections: Rejections) -> None:
+        self._max_bytes = max_bytes
+        self._rejections = rejections
+
+    def wrap(self, scope: Scope, receive: Receive, send: Send) -> tuple[Receive, Send]:
+        """``receive`` and ``send`` of one connection, checked."""
         host, port = scope.get("client") or ("?", 0)
         connection = f"{host}:{port}"
         closed = False
@@ -112,7 +124,12 @@ class SignalingASGIApp(socketio.ASGIApp):
         async def checked_receive() -> Message:
             nonlocal closed
             message = await receive()
-            if closed or message["type"] != "websocket.receive":
+            if closed:
+                return message
+            if message["type"] == "websocket.disconnect" and message.get("code") == CLOSE_TOO_BIG:
+                self._rejections.reject("too_large", connection, "message refused by the server")
+                return message
+            if message["type"] != "websocket.receive":
                 return message
             refusal = self._refusal(message)
             if refusal is None:
@@ -127,9 +144,9 @@ class SignalingASGIApp(socketio.ASGIApp):
             if not closed:  # Engine.IO closes too, after it read the disconnect
                 await send(message)
 
-        await super().__call__(scope, checked_receive, checked_send)
+        return checked_receive, checked_send
 
-    def _refusal(self, message: Message) -> tuple[Any, int, str] | None:
+    def _refusal(self, message: Message) -> tuple[Reason, int, str] | None:
         text, data = message.get("text"), message.get("bytes")
         if text is not None:
             size = len(text) if len(text) > self._max_bytes else len(text.encode("utf-8"))
