@@ -64,6 +64,11 @@ async def test_reserved_event_names_are_refused_and_change_nothing(cluster: Clus
             assert error_code(ack) == "invalid_payload", (name, args, ack)
             assert "reserved" in ack["error"]["message"], ack
 
+    # a second real CONNECT packet on the connected session is refused by python-socketio
+    await raw.send("40" + json.dumps({"token": token}))
+    assert error_code(await raw.call("leave", {"meeting_id": unique("m")})) == "not_in_room"
+    assert any(str(frame).startswith("44") for frame in raw.frames), raw.frames
+
     # the same socket record (rate limit included), still in the room on both replicas
     assert cluster.r1.rooms.sockets[raw.sid] is record
     assert record.meeting_id == meeting
@@ -198,16 +203,18 @@ async def test_malformed_frames_are_counted_and_logged_briefly_without_traceback
         closed_codes.append(await other.closed())
     assert closed_codes == [1002] * len(JUNK_MESSAGES)
 
+    websocket = await metric(cluster.r1.url, "parley_signaling_rejected_inputs_total", reason="malformed")
+    assert websocket - before >= rounds * 8 + len(JUNK_MESSAGES)
+
     polling = await RawPolling.open(cluster.r1.url, cluster.issuer.issue(unique("u")))
     for _ in range(10):
         for body in JUNK_BODIES:
-            await polling.post(body)
+            assert (await polling.post(body)).status_code == 200
     assert (await polling.post('421["leave",{"meeting_id":"m1"}]')).status_code == 200
     assert error_code((await polling.acks(1))[1]) == "not_in_room"
     await polling.close()
-
     after = await metric(cluster.r1.url, "parley_signaling_rejected_inputs_total", reason="malformed")
-    assert after - before >= rounds * 8 + len(JUNK_MESSAGES) + 10 * 4
+    assert after - websocket == 10 * len(JUNK_BODIES)
     tracebacks = [r for r in caplog.records if r.exc_info]
     assert tracebacks == []
     lines = [r for r in caplog.records if r.name.startswith(("parley_signaling", "engineio", "socketio", "uvicorn"))]

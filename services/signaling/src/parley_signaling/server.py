@@ -18,6 +18,7 @@ Every refusal is counted and logged briefly by :class:`~parley_signaling.rejecti
 """
 
 import logging
+import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -54,8 +55,7 @@ class SignalingServer(socketio.AsyncServer):
         engineio_logger = logging.getLogger("parley_signaling.engineio")
         for logger in (socketio_logger, engineio_logger):
             logger.setLevel(logging.ERROR)  # what they log with logger=False, minus the extra handler
-        engineio_logger.addFilter(_ClientErrorsFilter(rejections))
-        super().__init__(logger=socketio_logger, engineio_logger=engineio_logger, **kwargs)
+        super().__init__(logger=socketio_logger, engineio_logger=_EngineIOLogger(engineio_logger, rejections), **kwargs)
         self.rejections = rejections
         self.client_event: ClientEvent | None = None
 
@@ -159,19 +159,18 @@ class WebSocketGuard:
         return None
 
 
-class _ClientErrorsFilter(logging.Filter):
-    """Drops python-engineio's traceback for a polling POST body that is no Engine.IO payload
-    (bad UTF-8 or base64, an unknown packet type, too many packets) and counts it as
-    ``malformed`` instead; every other record passes."""
+class _EngineIOLogger(logging.LoggerAdapter):
+    """python-engineio's logger. A polling POST body that is no Engine.IO payload (bad UTF-8
+    or base64, an unknown packet type, too many packets), which engineio logs with a
+    traceback, is counted as ``malformed`` instead; everything else is logged as is."""
 
-    def __init__(self, rejections: Rejections) -> None:
-        super().__init__()
+    def __init__(self, logger: logging.Logger, rejections: Rejections) -> None:
+        super().__init__(logger, {})
         self._rejections = rejections
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        exc = record.exc_info[1] if record.exc_info else None
-        if record.msg == "post request handler error" and isinstance(exc, (ValueError, IndexError)):
+    def log(self, level: int, msg: object, *args: Any, **kwargs: Any) -> None:
+        exc = sys.exc_info()[1]
+        if msg == "post request handler error" and isinstance(exc, (ValueError, IndexError)):
             self._rejections.reject("malformed", "polling", f"Engine.IO payload: {type(exc).__name__}: {exc}")
-            return False
-        return True
-
+            return
+        super().log(level, msg, *args, **kwargs)
