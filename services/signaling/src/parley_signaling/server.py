@@ -15,6 +15,10 @@
   ours instead (no extra handler), and those client errors become rejected inputs.
 
 Every refusal is counted and logged briefly by :class:`~parley_signaling.rejections.Rejections`.
+
+:class:`SignalingServer` overrides two private methods of python-socketio's AsyncServer
+(``_handle_eio_message``, ``_handle_event``; as of 5.18): an upgrade that changes them fails
+tests/test_signaling_hostile.py, which sends the raw frames.
 """
 
 import logging
