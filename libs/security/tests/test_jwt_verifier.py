@@ -204,3 +204,23 @@ async def test_refused_tokens_and_fetches_are_counted() -> None:
     assert value("parley_tokens_refused_total", reason="keys_unavailable") == 0
     assert value("parley_jwks_fetches_total", result="ok") == 1
     assert value("parley_jwks_fetches_total", result="failed") == 0
+
+
+async def test_readiness_checks_fetch_at_most_once_per_interval_too() -> None:
+    issuer, clock = TokenIssuer(), FakeClock()
+    jwks = Jwks(issuer)
+    verifier = _counting_verifier(jwks, clock, min_refetch_interval_s=10)
+    await verifier.ready()
+    await verifier.ready()
+    assert jwks.fetches == 1
+    jwks.status = 503
+    clock.now += 10
+    for _ in range(3):
+        with pytest.raises(Exception):
+            await verifier.ready()
+    assert jwks.fetches == 2
+    await verifier.verify(issuer.issue("u"))  # the keys fetched before still verify
+    jwks.status = 200
+    clock.now += 10
+    await verifier.ready()
+    assert jwks.fetches == 3

@@ -96,6 +96,7 @@ class JwksVerifier:
         self._keys: dict[str, jwt.PyJWK] = {}
         self._fetched_at: float | None = None  # last successful fetch
         self._tried_at: float | None = None  # last attempt
+        self._fetch_error: Exception | None = None  # of the last attempt
         self._lock = asyncio.Lock()
         self._refused: Counter | None = None
         self._fetches: Counter | None = None
@@ -123,7 +124,8 @@ class JwksVerifier:
             response = await self._http.get(self._jwks_url)
             response.raise_for_status()
             keyset = jwt.PyJWKSet.from_dict(response.json())
-        except Exception:
+        except Exception as exc:
+            self._fetch_error = exc
             if self._fetches is not None:
                 self._fetches.labels("failed").inc()
             raise
@@ -131,6 +133,7 @@ class JwksVerifier:
             self._fetches.labels("ok").inc()
         self._keys = {key.key_id: key for key in keyset.keys if key.key_id}
         self._fetched_at = self._clock()
+        self._fetch_error = None
 
     def _due(self, since: float | None, seconds: float) -> bool:
         return since is None or self._clock() - since >= seconds
@@ -153,10 +156,13 @@ class JwksVerifier:
         return self._keys[kid]
 
     async def ready(self) -> None:
-        """Fetch the JWKS now, whatever the interval; raises when auth does not serve it (a
-        readiness check)."""
+        """A readiness check: fetch the JWKS (unless fetched within the interval) and raise
+        when auth did not serve it, the last time it was asked."""
         async with self._lock:
-            await self._fetch()
+            if self._due(self._tried_at, self.min_refetch_interval_s):
+                await self._fetch()
+            elif self._fetch_error is not None:
+                raise RuntimeError(f"auth's JWKS unavailable: {self._fetch_error}")
 
     async def verify(self, token: str) -> Principal:
         """Return the :class:`Principal` of a valid access token; raise :class:`InvalidToken`
