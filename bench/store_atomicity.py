@@ -1,7 +1,7 @@
 """Is a Mongo-wire server atomic per document? And how fast are the writes Parley does?
 
     .venv/bin/python bench/store_atomicity.py --mongo-uri mongodb://127.0.0.1:18030/ \
-        [--concurrency 50] [--rounds 20] [--latency-ops 500]
+        [--concurrency 50] [--rounds 20] [--latency-ops 500] [--retried]
 
 Measures, on one server, with N concurrent PyMongo async operations per round:
 
@@ -10,6 +10,8 @@ Measures, on one server, with N concurrent PyMongo async operations per round:
 - ``conditional``: N concurrent ``update_one({_id, state: "fresh"}, {$set: {state: <mine>}})``
   on one document (a compare-and-set, what refresh-token rotation needs); reports how many
   reported ``modified_count == 1`` per round (one is right) and how many errors;
+- ``inc_retried``: the same, each refused ``$inc`` run again as Parley's code does
+  (``parley_events.retry_write_conflicts``): the final value must be N;
 - ``claim``: N concurrent ``insert_one({_id: <same>})``: the number of inserts that did not get
   a duplicate-key error (one is right);
 - ``delete``: N concurrent ``delete_one({_id: <same>})``: how many report ``deleted_count == 1``;
@@ -51,6 +53,27 @@ async def inc_round(coll, n: int) -> dict[str, int]:
     acknowledged = sum(not isinstance(r, BaseException) and r.modified_count == 1 for r in results)
     final = (await coll.find_one({"_id": doc_id}))["n"]
     return {"final": final, "acknowledged": acknowledged, "errors": errors, "lost": acknowledged - final}
+
+
+async def inc_retried_round(coll, n: int) -> dict[str, int]:
+    from parley_events import retry_write_conflicts
+
+    doc_id = uuid.uuid4().hex
+    await coll.insert_one({"_id": doc_id, "n": 0})
+    attempts = 0
+
+    @retry_write_conflicts
+    async def increment() -> None:
+        nonlocal attempts
+        attempts += 1
+        await coll.update_one({"_id": doc_id}, {"$inc": {"n": 1}})
+
+    t0 = time.perf_counter()
+    results = await _gather([increment() for _ in range(n)])
+    elapsed_ms = (time.perf_counter() - t0) * 1000
+    errors = sum(isinstance(r, BaseException) for r in results)
+    final = (await coll.find_one({"_id": doc_id}))["n"]
+    return {"final": final, "errors": errors, "attempts": attempts, "ms": round(elapsed_ms)}
 
 
 async def conditional_round(coll, n: int) -> dict[str, int]:
@@ -120,6 +143,15 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             "final_values": [r["final"] for r in inc],
         }
         print(f"inc: {out['inc']}", file=sys.stderr)
+        if args.retried:
+            retried = [await inc_retried_round(coll, n) for _ in range(rounds)]
+            out["inc_retried"] = {
+                "lost_total": sum(n - r["final"] for r in retried),
+                "errors_total": sum(r["errors"] for r in retried),
+                "attempts_per_increment": round(sum(r["attempts"] for r in retried) / (n * rounds), 2),
+                "round_ms": distribution([r["ms"] for r in retried]),
+            }
+            print(f"inc_retried: {out['inc_retried']}", file=sys.stderr)
         conditional = [await conditional_round(coll, n) for _ in range(rounds)]
         out["conditional"] = {
             "winners_per_round": _tally(conditional, "winners"),
@@ -157,6 +189,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--latency-ops", type=int, default=500)
+    parser.add_argument("--retried", action="store_true",
+                        help="also N concurrent $inc retried on write conflicts (parley_events)")
     return parser.parse_args(argv)
 
 

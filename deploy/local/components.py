@@ -45,6 +45,7 @@ class Component:
     depends_on: tuple[str, ...] = ()
     oneshot: bool = False  # runs to completion (exit 0) instead of staying up
     env_file: Path | None = None  # services: dotenv file, see service_env()
+    stop_signal: str = "TERM"  # what supervisord sends to stop it
 
 
 #: services run as two replicas (``<service>-1``, ``<service>-2``) behind Traefik
@@ -187,6 +188,7 @@ def all_components(stack: Stack) -> dict[str, Component]:
                      FERRETDB_PG_DATABASE],
             ready=tcp(stack, "postgres"),
             gate=tcp(stack, "postgres"),
+            stop_signal="INT",  # PostgreSQL's "fast" shutdown: TERM would wait for clients
         ),
         Component(
             name="ferretdb",

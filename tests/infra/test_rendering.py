@@ -144,6 +144,7 @@ def test_supervisord_orders_and_gates_the_components(rendered):
     assert prio["auth-1"] == prio["auth-2"] and prio["meetings-1"] == prio["meetings-2"]
     assert prio["prometheus"] == prio["traefik"] == max(prio.values())
     assert f"--tcp 127.0.0.1:{rendered.port('postgres')}" in programs["ferretdb"]["command"]
+    assert programs["postgres"]["stopsignal"] == "INT" and programs["kafka"]["stopsignal"] == "TERM"
     ferretdb = programs["ferretdb"]["command"]
     assert "--handler=postgresql --postgresql-old" in ferretdb
     assert f"--postgresql-url=postgres://ferretdb@127.0.0.1:{rendered.port('postgres')}/ferretdb" in ferretdb
