@@ -9,7 +9,9 @@ replicas each (``auth-1``/``auth-2``, ``chat-1``/``chat-2``) that share one stor
   winner received is refused too (docs/http-api.md); both auth replicas took part;
 - the same chat post (same client ``message_id``) sent concurrently to both chat replicas:
   one message is stored and published, one answer is 201 and the others 200, all with the
-  same message.
+  same message;
+- N people joining one meeting at once through Traefik (both meetings replicas, each join a
+  conditional ``$push`` on the meeting's document): every one of them is a participant.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ import uuid
 
 import httpx
 import pytest
+
+from pymongo import AsyncMongoClient
 
 from parley_events.topics import CHAT
 from parley_probe.api import ApiClient
@@ -33,7 +37,7 @@ PASSWORD = "correct horse battery staple"
 
 def requests_served(metrics: str, route: str) -> float:
     """The sum of ``parley_http_requests_total`` over every series of ``route``."""
-    pattern = re.compile(r'^parley_http_requests_total\{([^}]*)\} ([0-9.e+]+)$', re.M)
+    pattern = re.compile(r"^parley_http_requests_total\{(.*)\} ([0-9.e+]+)$", re.M)  # routes hold braces
     return sum(float(value) for labels, value in pattern.findall(metrics) if f'route="{route}"' in labels)
 
 
@@ -105,3 +109,23 @@ async def test_one_chat_post_taken_by_both_chat_replicas_at_once_is_stored_once(
         assert len(events) >= 1 and len({event.id for event in events}) == 1  # one event (a copy shares its id)
     finally:
         await api.aclose()
+
+
+async def test_people_joining_one_meeting_at_once_through_both_replicas_are_all_participants(stack: Stack) -> None:
+    host, _ = await signed_up(stack.base_url, "host")
+    guests = await asyncio.gather(*(signed_up(stack.base_url, f"guest{i}") for i in range(8)))
+    try:
+        meeting_id = (await host.create_meeting("everyone at once"))["meeting_id"]
+        joined = await asyncio.gather(*(api.join_meeting(meeting_id) for api, _ in guests))
+        assert {j["role"] for j in joined} == {"participant"}
+        client: AsyncMongoClient = AsyncMongoClient(stack.mongo_uri)
+        try:
+            doc = await client["meetings"]["meetings"].find_one({"_id": meeting_id})
+        finally:
+            await client.close()
+        expected = sorted([host.user["user_id"], *(api.user["user_id"] for api, _ in guests)])
+        assert sorted(p["user_id"] for p in doc["participants"]) == expected
+    finally:
+        await asyncio.gather(host.aclose(), *(api.aclose() for api, _ in guests))
+    served = await served_by_each(stack, "meetings", "/api/meetings/{meeting_id}/join")
+    assert sorted(served) == ["meetings-1", "meetings-2"] and all(served.values()), served
