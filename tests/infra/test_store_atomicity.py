@@ -32,8 +32,11 @@ def refused_for_a_concurrent_write(exc: BaseException) -> bool:
 @pytest.fixture
 async def collection(stack, unique_name):
     client: AsyncMongoClient = AsyncMongoClient(stack.mongo_uri, maxPoolSize=N + 5)
+    docs = client[unique_name]["docs"]
+    # open N connections first, so the N operations of a test really run at once
+    await asyncio.gather(*(docs.find_one({"_id": "warm-up"}) for _ in range(N)))
     try:
-        yield client[unique_name]["docs"]
+        yield docs
     finally:
         await client.drop_database(unique_name)
         await client.close()
@@ -77,7 +80,7 @@ async def test_no_acknowledged_increment_is_lost_even_without_retries(collection
 
 
 async def test_of_concurrent_compare_and_sets_exactly_one_wins(collection) -> None:
-    for _round in range(3):
+    for _round in range(10):
         doc_id = uuid.uuid4().hex
         await collection.insert_one({"_id": doc_id, "state": "fresh"})
 
