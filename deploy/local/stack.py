@@ -103,7 +103,7 @@ def prepare(stack: Stack, selected: dict[str, Component], fresh: bool) -> None:
             shutil.rmtree(d, ignore_errors=True)
     for d in (stack.data, stack.logs, stack.conf, stack.run, stack.secrets):
         d.mkdir(parents=True, exist_ok=True)
-    for d in ("kafka", "ferretdb", "ferretdb-state", "prometheus", "coturn"):
+    for d in ("kafka", "ferretdb-state", "prometheus", "coturn"):  # postgres: run_postgres.py
         (stack.data / d).mkdir(exist_ok=True)
     stack.secrets.chmod(0o700)
     credentials.ensure(stack)
