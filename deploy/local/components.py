@@ -15,6 +15,9 @@ from pathlib import Path
 import credentials
 from layout import DEPLOY_LOCAL, HOST, REPO, WEB_CLIENT, WEB_DIST, Stack, ferretdb_bin, venv_bin
 
+#: the database FerretDB keeps its data in, in the stack's own PostgreSQL
+FERRETDB_PG_DATABASE = "ferretdb"
+
 
 @dataclass(frozen=True)
 class Check:
@@ -42,6 +45,7 @@ class Component:
     depends_on: tuple[str, ...] = ()
     oneshot: bool = False  # runs to completion (exit 0) instead of staying up
     env_file: Path | None = None  # services: dotenv file, see service_env()
+    stop_signal: str = "TERM"  # what supervisord sends to stop it
 
 
 #: uvicorn stops reading a WebSocket message larger than this, in bytes: signaling's largest
@@ -49,8 +53,11 @@ class Component:
 #: "Limits"). The app checks the same limit itself; this spares reading the rest.
 SIGNALING_MAX_MESSAGE_BYTES = 2 * 64 * 1024 + 16 * 1024
 
-SERVICES = ("auth", "meetings", "chat", "turn-config", "signaling-1", "signaling-2", "web")
-INFRA = ("kafka", "kafka-topics", "ferretdb", "coturn", "traefik", "prometheus")
+#: services run as two replicas (``<service>-1``, ``<service>-2``) behind Traefik
+REPLICATED = ("auth", "meetings", "chat", "signaling")
+SERVICES = ("auth-1", "auth-2", "meetings-1", "meetings-2", "chat-1", "chat-2", "turn-config",
+            "signaling-1", "signaling-2", "web")
+INFRA = ("kafka", "kafka-topics", "postgres", "ferretdb", "coturn", "traefik", "prometheus")
 GROUPS = {"infra": INFRA, "services": SERVICES, "all": INFRA + SERVICES}
 
 
@@ -62,10 +69,20 @@ def http(url: str) -> Check:
     return Check("http", url)
 
 
+def service_of(name: str) -> str:
+    """The service a component runs: ``auth-2`` -> ``auth``; ``turn-config`` -> itself."""
+    base, _, replica = name.rpartition("-")
+    return base if base in REPLICATED and replica.isdigit() else name
+
+
+def replicas_of(service: str) -> list[str]:
+    """The components running ``service``: ``chat`` -> ``["chat-1", "chat-2"]``."""
+    return [name for name in SERVICES if service_of(name) == service]
+
+
 def module_of(name: str) -> str:
     """``signaling-2`` -> ``parley_signaling``; ``turn-config`` -> ``parley_turn_config``."""
-    base = "signaling" if name.startswith("signaling-") else name
-    return "parley_" + base.replace("-", "_")
+    return "parley_" + service_of(name).replace("-", "_")
 
 
 def web_client_expected() -> bool:
@@ -84,13 +101,15 @@ def service_env(stack: Stack, name: str) -> dict[str, str]:
         "PARLEY_INSTANCE_ID": name,
         "PARLEY_KAFKA_BOOTSTRAP_SERVERS": f"{HOST}:{stack.port('kafka')}",
         "PARLEY_MONGO_URI": f"mongodb://{HOST}:{stack.port('ferretdb')}/",
-        "PARLEY_JWKS_URL": f"{stack.url('auth')}/api/auth/.well-known/jwks.json",
-        "PARLEY_MEETINGS_URL": stack.url("meetings"),
+        # through Traefik, like any client: either replica of auth / meetings answers
+        "PARLEY_JWKS_URL": f"{stack.url('traefik')}/api/auth/.well-known/jwks.json",
+        "PARLEY_MEETINGS_URL": stack.url("traefik"),
         "PARLEY_PUBLIC_BASE_URL": stack.url("traefik"),
     }
-    if name in ("auth", "meetings", "chat"):
-        env["PARLEY_MONGO_DATABASE"] = name
-    if name == "auth":
+    service = service_of(name)
+    if service in ("auth", "meetings", "chat"):
+        env["PARLEY_MONGO_DATABASE"] = service
+    if service == "auth":
         env["PARLEY_JWT_PRIVATE_KEY_FILE"] = str(credentials.jwt_key_file(stack))
     if name.startswith("signaling-"):
         web = stack.port("traefik")
@@ -116,12 +135,14 @@ def service(stack: Stack, name: str) -> Component:
         depends_on: tuple[str, ...] = ()  # serves files; needs nothing else
         if not web_client_expected():
             ready = f"http://{HOST}:{port}/healthz"
+    elif service_of(name) == "auth":
+        depends_on = ("kafka-topics", "ferretdb")
     else:
-        depends_on = ("kafka-topics", "ferretdb") + (() if name == "auth" else ("auth",))
+        depends_on = ("kafka-topics", "ferretdb", *replicas_of("auth"))
     return Component(
         name=name,
         group="services",
-        priority=30 if name == "auth" else 40,
+        priority=30 if service_of(name) == "auth" else 40,
         command=[
             str(venv_bin() / "uvicorn"),
             "--factory", f"{module_of(name)}.main:create_app",
@@ -165,17 +186,31 @@ def all_components(stack: Stack) -> dict[str, Component]:
             oneshot=True,
         ),
         Component(
+            name="postgres",
+            group="infra",
+            priority=5,
+            command=[py, str(DEPLOY_LOCAL / "postgres" / "run_postgres.py"),
+                     str(stack.data / "postgres"), str(stack.port("postgres")),
+                     FERRETDB_PG_DATABASE],
+            ready=tcp(stack, "postgres"),
+            gate=tcp(stack, "postgres"),
+            stop_signal="INT",  # PostgreSQL's "fast" shutdown: TERM would wait for clients
+        ),
+        Component(
             name="ferretdb",
             group="infra",
             priority=10,
-            command=[str(ferretdb_bin()), "--handler=sqlite",
-                     f"--sqlite-url=file:{stack.data / 'ferretdb'}/",
+            # the transactional PostgreSQL handler (see deploy/local/README.md, "The store")
+            command=[str(ferretdb_bin()), "--handler=postgresql", "--postgresql-old",
+                     f"--postgresql-url=postgres://ferretdb@{HOST}:{stack.port('postgres')}/"
+                     f"{FERRETDB_PG_DATABASE}",
                      f"--listen-addr={HOST}:{stack.port('ferretdb')}",
                      f"--debug-addr={HOST}:{stack.port('ferretdb_debug')}",
                      f"--state-dir={stack.data / 'ferretdb-state'}",
-                     "--telemetry=disable", "--log-level=WARN"],
+                     "--telemetry=disable", "--log-level=warn"],
             ready=tcp(stack, "ferretdb"),
             gate=tcp(stack, "ferretdb"),
+            depends_on=("postgres",),
         ),
         Component(
             name="coturn",
@@ -238,5 +273,5 @@ def gates(comp: Component, selected: dict[str, Component]) -> list[Check]:
     return [selected[d].gate for d in comp.depends_on if d in selected]
 
 
-__all__ = ["Check", "Component", "GROUPS", "REPO", "all_components", "gates", "select",
-           "web_client_expected"]
+__all__ = ["Check", "Component", "GROUPS", "REPLICATED", "REPO", "all_components", "gates",
+           "replicas_of", "select", "service_of", "web_client_expected"]

@@ -4,7 +4,7 @@
 
 Standard library only, so it runs before the workspace's .venv exists. Sources, by registry:
 uv from PyPI (pip), Kafka jars from Maven Central (mvn), FerretDB from the Go module proxy
-(go mod download + go build), coturn, Prometheus and Chromium from Debian (apt-get), the
+(go mod download + go build), coturn, Prometheus, PostgreSQL and Chromium from Debian (apt-get), the
 browser client's npm packages from npm (``npm ci``, then ``npm run build`` into web/dist).
 Versioned installs go to ``${PARLEY_CACHE:-$HOME/.cache/parley}`` so every clone reuses them;
 the client's install stamps live in the git-ignored ``.tools/web/``.
@@ -35,9 +35,12 @@ APT_PACKAGES = {
     # screenshots render the same text on every machine
     "chromium": "/usr/bin/chromium",
     "fonts-liberation": "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
+    # FerretDB's store; the stack runs its own cluster (deploy/local/postgres/run_postgres.py)
+    "postgresql": "/usr/lib/postgresql/*/bin/initdb",
 }
 #: daemons a Debian post-install may start; the stack runs its own instances instead
-APT_DAEMONS = ("/usr/bin/turnserver", "/usr/bin/prometheus", "prometheus-node-exporter")
+APT_DAEMONS = ("/usr/bin/turnserver", "/usr/bin/prometheus", "prometheus-node-exporter",
+               "/usr/lib/postgresql/")
 
 
 def say(msg: str) -> None:
@@ -121,8 +124,13 @@ def running_daemons() -> list[str]:
             and ".stack/" not in line]
 
 
+def _installed(path: str) -> bool:
+    """``path`` exists; a ``*`` in it matches any one directory (a version number)."""
+    return any(Path("/").glob(path.lstrip("/"))) if "*" in path else Path(path).exists()
+
+
 def install_system() -> None:
-    missing = [pkg for pkg, path in APT_PACKAGES.items() if not Path(path).exists()]
+    missing = [pkg for pkg, path in APT_PACKAGES.items() if not _installed(path)]
     if not missing:
         say(f"apt packages present ({', '.join(APT_PACKAGES)})")
         return
@@ -146,7 +154,7 @@ def install_system() -> None:
     daemons = running_daemons()
     if daemons:
         say("WARNING: the packages started system daemons (stop them: "
-            "`service coturn stop; service prometheus stop`):\n  " + "\n  ".join(daemons))
+            "`service coturn stop; service prometheus stop; service postgresql stop`):\n  " + "\n  ".join(daemons))
 
 
 # the browser client (web/) -------------------------------------------------------------------

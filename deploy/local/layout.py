@@ -17,7 +17,9 @@ DEPLOY_LOCAL = REPO / "deploy" / "local"
 TRAEFIK_TEMPLATES = REPO / "traefik" / "local"
 
 KAFKA_VERSION = "4.3.1"  # keep in step with deploy/local/kafka/pom.xml
-FERRETDB_VERSION = "1.24.0"
+#: 1.13.0 is the last FerretDB with the transactional PostgreSQL handler (``--postgresql-old``),
+#: the only 1.x configuration measured atomic per document (deploy/local/README.md, "The store")
+FERRETDB_VERSION = "1.13.0"
 UV_VERSION = "0.13.8"
 
 DEFAULT_BASES = {"dev": 18000, "test": 28000}
@@ -26,23 +28,28 @@ DEFAULT_BASES = {"dev": 18000, "test": 28000}
 OFFSETS = {
     "traefik": 0,
     "traefik_ping": 1,
-    "auth": 10,
-    "meetings": 11,
-    "chat": 12,
+    "auth-1": 10,
+    "meetings-1": 11,
+    "chat-1": 12,
     "turn-config": 13,
     "signaling-1": 14,
     "signaling-2": 15,
     "web": 16,
+    "auth-2": 17,
+    "meetings-2": 18,
+    "chat-2": 19,
     "kafka": 20,
     "kafka_controller": 21,
     "ferretdb": 30,
     "ferretdb_debug": 31,
+    "postgres": 32,
     "coturn": 40,
     "prometheus": 50,
 }
 RELAY_FIRST, RELAY_LAST = 100, 149
 
 HOST = "127.0.0.1"
+POSTGRES_LIB = Path("/usr/lib/postgresql")
 
 
 def cache_dir() -> Path:
@@ -56,6 +63,17 @@ def kafka_libs() -> Path:
 
 def ferretdb_bin() -> Path:
     return cache_dir() / f"ferretdb-{FERRETDB_VERSION}" / "bin" / "ferretdb"
+
+
+def postgres_bindir() -> Path:
+    """Debian's PostgreSQL server binaries (``initdb``, ``postgres``), the newest installed
+    major version: ``/usr/lib/postgresql/<major>/bin``."""
+    found = sorted(POSTGRES_LIB.glob("*/bin/initdb"), key=lambda p: int(p.parent.parent.name)
+                   if p.parent.parent.name.isdigit() else 0)
+    if not found:
+        raise SystemExit(f"PostgreSQL server binaries not found under {POSTGRES_LIB}: "
+                         "run ./taskw install (Debian's postgresql)")
+    return found[-1].parent
 
 
 def venv_bin() -> Path:

@@ -33,7 +33,9 @@ import render  # noqa: E402
 import supervisor_conf  # noqa: E402
 import supervisor_client as sv  # noqa: E402
 from components import SERVICES, Component, select, web_client_expected  # noqa: E402
-from layout import HOST, WEB_DIST, Stack, ferretdb_bin, kafka_libs, venv_bin  # noqa: E402
+from layout import (  # noqa: E402
+    HOST, POSTGRES_LIB, WEB_DIST, Stack, ferretdb_bin, kafka_libs, venv_bin,
+)
 
 FAILED_STATES = {"FATAL", "BACKOFF", "UNKNOWN"}
 #: a component that supervisord had to restart this often during `up` is crash-looping
@@ -60,6 +62,8 @@ def missing_prerequisites(selected: dict[str, Component]) -> list[str]:
         "coturn": (Path("/usr/bin/turnserver"), "coturn (apt)"),
         "prometheus": (Path("/usr/bin/prometheus"), "Prometheus (apt)"),
         "traefik": (venv_bin() / "traefik", "traefik (uv sync)"),
+        "postgres": (next(POSTGRES_LIB.glob("*/bin/initdb"), POSTGRES_LIB / "<major>/bin/initdb"),
+                     "PostgreSQL server (apt)"),
     }
     out = [f"{what}: {path}" for name, (path, what) in need.items()
            if name in selected and not path.exists()]
@@ -99,7 +103,7 @@ def prepare(stack: Stack, selected: dict[str, Component], fresh: bool) -> None:
             shutil.rmtree(d, ignore_errors=True)
     for d in (stack.data, stack.logs, stack.conf, stack.run, stack.secrets):
         d.mkdir(parents=True, exist_ok=True)
-    for d in ("kafka", "ferretdb", "ferretdb-state", "prometheus", "coturn"):
+    for d in ("kafka", "ferretdb-state", "prometheus", "coturn"):  # postgres: run_postgres.py
         (stack.data / d).mkdir(exist_ok=True)
     stack.secrets.chmod(0o700)
     credentials.ensure(stack)
@@ -182,7 +186,8 @@ def print_urls(stack: Stack, selected: dict[str, Component]) -> None:
     if "kafka" in selected:
         say(f"  Kafka bootstrap   {HOST}:{stack.port('kafka')}")
     if "ferretdb" in selected:
-        say(f"  MongoDB wire      mongodb://{HOST}:{stack.port('ferretdb')}/  (FerretDB)")
+        say(f"  MongoDB wire      mongodb://{HOST}:{stack.port('ferretdb')}/  "
+            f"(FerretDB on PostgreSQL {HOST}:{stack.port('postgres')})")
     if "coturn" in selected:
         say(f"  TURN/STUN         {HOST}:{stack.port('coturn')} (udp+tcp)")
     for name in SERVICES:

@@ -42,7 +42,7 @@ def program_section(stack: Stack, comp: Component, selected: dict[str, Component
         "stdout_logfile_backups=1",
         "stopasgroup=true",
         "killasgroup=true",
-        "stopsignal=TERM",
+        f"stopsignal={comp.stop_signal}",
         f"stopwaitsecs={30 if comp.name == 'kafka' else 10}",
     ]
     if comp.oneshot:

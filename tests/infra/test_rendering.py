@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 import render
-from components import GROUPS, SERVICES, all_components, select
+from components import GROUPS, REPLICATED, SERVICES, all_components, replicas_of, select, service_of
 from layout import OFFSETS, Stack
 
 PREFIXES = {
@@ -41,11 +41,8 @@ def test_prometheus_scrapes_every_service_instance_directly(rendered):
         for sc in job["static_configs"]:
             (target,) = sc["targets"]
             seen[sc["labels"]["instance"]] = (sc["labels"]["service"], target)
-    assert seen == {
-        name: ("signaling" if name.startswith("signaling") else name,
-               f"127.0.0.1:{rendered.port(name)}")
-        for name in SERVICES
-    }
+    assert seen == {name: (service_of(name), f"127.0.0.1:{rendered.port(name)}") for name in SERVICES}
+    assert {"auth-1", "auth-2", "meetings-1", "meetings-2", "chat-1", "chat-2"} <= set(seen)
 
 
 def test_traefik_routes_exactly_the_public_prefixes(rendered):
@@ -74,8 +71,10 @@ def test_traefik_backends_and_sticky_signaling(rendered):
     services = yaml.safe_load(render.traefik_dynamic(rendered).read_text())["http"]["services"]
     urls = {name: [s["url"] for s in svc["loadBalancer"]["servers"]]
             for name, svc in services.items()}
-    assert urls["signaling"] == [rendered.url("signaling-1"), rendered.url("signaling-2")]
-    for name in ("auth", "meetings", "chat", "turn-config", "web"):
+    for service in REPLICATED:  # two replicas each, both load-balanced, dead ones taken out
+        assert urls[service] == [rendered.url(f"{service}-1"), rendered.url(f"{service}-2")]
+        assert services[service]["loadBalancer"]["healthCheck"]["path"] == "/healthz"
+    for name in ("turn-config", "web"):
         assert urls[name] == [rendered.url(name)]
     assert rendered.port("web") == rendered.base + 16
     cookie = services["signaling"]["loadBalancer"]["sticky"]["cookie"]
@@ -110,9 +109,17 @@ def test_service_env_files(rendered):
         text = (rendered.conf / "env" / f"{name}.env").read_text()
         return {k: v.strip("'") for k, v in (l.split("=", 1) for l in text.splitlines())}
 
-    auth = env("auth")
-    assert auth["PARLEY_MONGO_DATABASE"] == "auth"
-    assert auth["PARLEY_KAFKA_BOOTSTRAP_SERVERS"] == f"127.0.0.1:{rendered.port('kafka')}"
+    for name in ("auth-1", "auth-2"):
+        auth = env(name)
+        assert auth["PARLEY_MONGO_DATABASE"] == "auth"
+        assert auth["PARLEY_INSTANCE_ID"] == name
+        assert auth["PARLEY_KAFKA_BOOTSTRAP_SERVERS"] == f"127.0.0.1:{rendered.port('kafka')}"
+        assert auth["PARLEY_JWT_PRIVATE_KEY_FILE"] == str(rendered.secrets / "jwt-ed25519.pem")
+    assert env("meetings-2")["PARLEY_MONGO_DATABASE"] == "meetings"
+    assert env("chat-2")["PARLEY_MONGO_DATABASE"] == "chat"
+    # other services reach auth's JWKS and meetings through Traefik: either replica answers
+    assert env("chat-1")["PARLEY_JWKS_URL"] == f"{rendered.url('traefik')}/api/auth/.well-known/jwks.json"
+    assert env("signaling-1")["PARLEY_MEETINGS_URL"] == rendered.url("traefik")
     assert (rendered.secrets / "jwt-ed25519.pem").read_text().startswith("-----BEGIN PRIVATE KEY")
     sig = env("signaling-2")
     assert sig["PARLEY_INSTANCE_ID"] == "signaling-2"
@@ -132,11 +139,20 @@ def test_supervisord_orders_and_gates_the_components(rendered):
     programs = {s.split(":", 1)[1]: cp[s] for s in cp.sections() if s.startswith("program:")}
     assert set(programs) == set(GROUPS["all"])
     prio = {n: int(p["priority"]) for n, p in programs.items()}
-    assert prio["kafka"] < prio["kafka-topics"] < prio["auth"] < prio["meetings"] < prio["traefik"]
+    assert prio["postgres"] < prio["ferretdb"] < prio["auth-1"]
+    assert prio["kafka"] < prio["kafka-topics"] < prio["auth-1"] < prio["meetings-1"] < prio["traefik"]
+    assert prio["auth-1"] == prio["auth-2"] and prio["meetings-1"] == prio["meetings-2"]
     assert prio["prometheus"] == prio["traefik"] == max(prio.values())
-    meetings = programs["meetings"]["command"]
-    assert "--topics" in meetings and f"127.0.0.1:{rendered.port('auth')}/healthz" in meetings
-    assert f"--tcp 127.0.0.1:{rendered.port('ferretdb')}" in meetings
+    assert f"--tcp 127.0.0.1:{rendered.port('postgres')}" in programs["ferretdb"]["command"]
+    assert programs["postgres"]["stopsignal"] == "INT" and programs["kafka"]["stopsignal"] == "TERM"
+    ferretdb = programs["ferretdb"]["command"]
+    assert "--handler=postgresql --postgresql-old" in ferretdb
+    assert f"--postgresql-url=postgres://ferretdb@127.0.0.1:{rendered.port('postgres')}/ferretdb" in ferretdb
+    for name in ("meetings-1", "meetings-2", "chat-2"):
+        command = programs[name]["command"]
+        assert "--topics" in command and f"--tcp 127.0.0.1:{rendered.port('ferretdb')}" in command
+        for auth in replicas_of("auth"):
+            assert f"127.0.0.1:{rendered.port(auth)}/healthz" in command
     for name in SERVICES:
         command = programs[name]["command"]
         real = command.split(" -- ", 1)[1] if " -- " in command else command

@@ -14,7 +14,8 @@ import pytest
 pytestmark = pytest.mark.integration
 
 SERVICE_INSTANCES = {
-    "auth", "meetings", "chat", "turn-config", "signaling-1", "signaling-2", "web",
+    "auth-1", "auth-2", "meetings-1", "meetings-2", "chat-1", "chat-2", "turn-config",
+    "signaling-1", "signaling-2", "web",
 }
 
 
@@ -82,6 +83,7 @@ def test_prometheus_scrapes_every_service_instance_up(stack_info):
     assert {i: health.get(i) for i in SERVICE_INSTANCES} == {i: "up" for i in SERVICE_INSTANCES}
     by_instance = {t["labels"]["instance"]: t["labels"] for t in targets}
     assert by_instance["signaling-2"]["service"] == "signaling"
+    assert by_instance["chat-2"]["service"] == "chat" and by_instance["auth-1"]["service"] == "auth"
 
 
 def test_traefik_does_not_expose_metrics_health_or_its_api(stack_info):

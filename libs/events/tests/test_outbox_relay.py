@@ -1,4 +1,4 @@
-"""OutboxRelay unit tests with a fake collection: document locks and the background task."""
+"""OutboxRelay unit tests with a fake collection: retried removals and the background task."""
 
 import asyncio
 from collections.abc import AsyncIterator
@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 
-from parley_events import DocumentLocks, MeetingCreated, OutboxRelay, outbox_entry
+from pymongo.errors import OperationFailure
+
+from parley_events import MeetingCreated, OutboxRelay, outbox_entry
 from parley_events.envelope import OutgoingEvent
 
 
@@ -18,13 +20,14 @@ def _entry(meeting_id: str) -> dict[str, Any]:
 
 class RecordingCollection:
     """Just enough of an ``AsyncCollection`` for the relay: ``find`` yields the given docs;
-    ``update_one`` yields to the event loop mid-write (as a read-modify-write on FerretDB
-    does) and records when each write began and ended."""
+    ``update_one`` records each write, refusing the first ``conflicts`` ones the way the
+    local store refuses a write that collided with a concurrent one."""
 
-    def __init__(self, docs: list[dict[str, Any]]) -> None:
+    def __init__(self, docs: list[dict[str, Any]], conflicts: int = 0) -> None:
         self.docs = docs
         self.finds = 0
-        self.log: list[tuple[str, str]] = []
+        self.conflicts = conflicts
+        self.log: list[str] = []
 
     def find(self, filter: dict[str, Any], projection: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:  # noqa: A002
         self.finds += 1
@@ -37,57 +40,40 @@ class RecordingCollection:
 
     async def update_one(self, filter: dict[str, Any], update: dict[str, Any]) -> None:  # noqa: A002
         operator = next(iter(update))
-        self.log.append(("begin", operator))
-        for _ in range(3):
-            await asyncio.sleep(0)
-        self.log.append(("end", operator))
-
-
-def _interleaved(log: list[tuple[str, str]]) -> bool:
-    """True when some write began before the previous one ended."""
-    return any(log[i][0] != "begin" or log[i + 1] != ("end", log[i][1]) for i in range(0, len(log), 2))
+        if self.conflicts:
+            self.conflicts -= 1
+            self.log.append(f"refused {operator}")
+            raise OperationFailure(
+                "ERROR: could not serialize access due to concurrent update (SQLSTATE 40001)", code=1
+            )
+        self.log.append(operator)
 
 
 async def _no_op_publish(event: OutgoingEvent) -> None:
     return None
 
 
-@pytest.mark.parametrize("with_locks", [True, False])
-async def test_relay_pull_and_locked_updates_of_one_document_serialize(with_locks: bool) -> None:
-    collection = RecordingCollection([{"_id": "m1", "outbox": [_entry("m1") for _ in range(5)]}])
-    locks = DocumentLocks()
-    relay = OutboxRelay([collection], _no_op_publish, locks=locks if with_locks else None)  # type: ignore[list-item]
-
-    async def service_update(n: int) -> None:
-        async with locks("m1"):
-            await collection.update_one({"_id": "m1"}, {"$set": {"n": n}})
-
-    published, *_ = await asyncio.gather(relay.flush(), *(service_update(n) for n in range(5)))
-
-    assert published == 5
-    writes = [("begin", "$pull"), ("end", "$pull")] * 5 + [("begin", "$set"), ("end", "$set")] * 5
-    assert sorted(collection.log) == sorted(writes)
-    # With the locks every write runs alone; without them (the control case) the relay's
-    # $pull and the service's $set overlap, which is what loses updates on FerretDB 1.x.
-    assert _interleaved(collection.log) is not with_locks
-
-
-async def test_the_relays_pull_waits_for_the_documents_lock() -> None:
-    collection = RecordingCollection([{"_id": "m1", "outbox": [_entry("m1")]}])
-    locks = DocumentLocks()
+async def test_a_removal_refused_for_a_concurrent_write_is_retried() -> None:
+    collection = RecordingCollection([{"_id": "m1", "outbox": [_entry("m1"), _entry("m1")]}], conflicts=2)
     sent: list[OutgoingEvent] = []
 
     async def publish(event: OutgoingEvent) -> None:
         sent.append(event)
 
-    relay = OutboxRelay([collection], publish, locks=locks)  # type: ignore[list-item]
-    async with locks("m1"):
-        flush = asyncio.create_task(relay.flush())
-        await asyncio.sleep(0.05)
-        assert len(sent) == 1  # published without the lock ...
-        assert collection.log == []  # ... but its removal waits for it
-    assert await flush == 1
-    assert collection.log == [("begin", "$pull"), ("end", "$pull")]
+    relay = OutboxRelay([collection], publish)  # type: ignore[list-item]
+    assert await relay.flush() == 2
+    assert len(sent) == 2  # each published once: only the removal is run again
+    assert collection.log == ["refused $pull", "refused $pull", "$pull", "$pull"]
+
+
+async def test_any_other_store_error_stops_the_flush_and_leaves_the_entry_pending() -> None:
+    class Broken(RecordingCollection):
+        async def update_one(self, filter: dict[str, Any], update: dict[str, Any]) -> None:  # noqa: A002
+            raise OperationFailure("disk full", code=14031)
+
+    relay = OutboxRelay([Broken([{"_id": "m1", "outbox": [_entry("m1")]}])], _no_op_publish)  # type: ignore[list-item]
+    with pytest.raises(OperationFailure, match="disk full"):
+        await relay.flush()
 
 
 def _tasks_named(name: str) -> list[asyncio.Task[Any]]:

@@ -218,7 +218,8 @@ async def test_scheduled_start_is_optional_and_title_trimmed(client) -> None:
 
 
 async def test_concurrent_joins_and_relay_lose_no_update(client) -> None:
-    # FerretDB 1.x loses concurrent updates of one document unless meetings serializes them.
+    # Concurrent joins ($push) and the relay's $pull of one document: the store applies each
+    # atomically (refused collisions are run again); nothing in the process serializes them.
     mid = (await client.create("alice"))["meeting_id"]
     users = [f"user{i}" for i in range(25)]
     answers = await asyncio.gather(

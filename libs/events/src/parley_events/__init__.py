@@ -3,7 +3,6 @@
 from parley_events.envelope import EventDecodeError, OutgoingEvent, ReceivedEvent, decode, encode
 from parley_events.inbox import ProcessedEvents
 from parley_events.kafka import kafka_publisher, received_event, relay_while_broker_runs
-from parley_events.locks import DocumentLocks
 from parley_events.outbox import OUTBOX_FIELD, OutboxRelay, outbox_entry
 from parley_events.schemas import (
     EVENT_TYPES,
@@ -16,13 +15,13 @@ from parley_events.schemas import (
     UserRegistered,
 )
 from parley_events.topics import TOPICS, TopicSpec
+from parley_events.write_conflicts import is_write_conflict, retry_write_conflicts
 
 __all__ = [
     "EVENT_TYPES",
     "OUTBOX_FIELD",
     "TOPICS",
     "ChatMessagePosted",
-    "DocumentLocks",
     "EventData",
     "EventDecodeError",
     "MeetingCreated",
@@ -37,8 +36,10 @@ __all__ = [
     "UserRegistered",
     "decode",
     "encode",
+    "is_write_conflict",
     "kafka_publisher",
     "outbox_entry",
     "received_event",
     "relay_while_broker_runs",
+    "retry_write_conflicts",
 ]

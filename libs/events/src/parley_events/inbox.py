@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
+from parley_events.write_conflicts import retry_write_conflicts
+
 
 class ProcessedEvents:
     """Event ids already processed, one document per id (``_id`` = CloudEvents ``id``)."""
@@ -20,6 +22,7 @@ class ProcessedEvents:
         """True when ``event_id`` was recorded before."""
         return await self._collection.find_one({"_id": event_id}, {"_id": 1}) is not None
 
+    @retry_write_conflicts
     async def record(self, event_id: str) -> None:
         """Record ``event_id`` as processed; recording it twice is harmless."""
         try:

@@ -20,8 +20,8 @@ from bson import Binary
 from pymongo.asynchronous.collection import AsyncCollection
 
 from parley_events.envelope import OutgoingEvent, encode
-from parley_events.locks import DocumentLocks
 from parley_events.schemas import EventData
+from parley_events.write_conflicts import retry_write_conflicts
 
 OUTBOX_FIELD = "outbox"
 _PENDING = {f"{OUTBOX_FIELD}.0": {"$exists": True}}
@@ -59,6 +59,12 @@ def _outgoing(entry: dict[str, Any]) -> OutgoingEvent:
     )
 
 
+@retry_write_conflicts
+async def _remove(collection: AsyncCollection, doc_id: object, entry: dict[str, Any]) -> None:
+    # Pull the exact entry: FerretDB 1.x supports $pull by value, not by query.
+    await collection.update_one({"_id": doc_id}, {"$pull": {OUTBOX_FIELD: entry}})
+
+
 class OutboxRelay:
     """Publishes the pending outbox entries of ``collections`` to Kafka.
 
@@ -67,10 +73,13 @@ class OutboxRelay:
     or ``poll_interval_s`` seconds pass; after a failure it waits ``retry_interval_s``.
     :meth:`start` / :meth:`stop` run it as a background task (start once the broker is up).
 
-    ``locks``: when given, the removal (``$pull``) of a published entry holds
-    ``locks(doc["_id"])``, the same lock the service holds around its own updates of that
-    document (FerretDB 1.x loses concurrent updates of one document, see
-    :mod:`parley_events.locks`). Publishing itself never holds a lock.
+    Every replica of a service runs its own relay over the same collections: two relays may
+    both publish an entry before either removed it (consumers deduplicate by event id), and
+    since each publishes a document's entries in array order and removes one only after Kafka
+    acknowledged it, the first copy of every event still reaches Kafka in the aggregate's
+    order. The removal (``$pull`` of the exact entry) is a single-document write, atomic in
+    the store, retried when it collides with a concurrent write of that document
+    (:func:`parley_events.retry_write_conflicts`).
     """
 
     def __init__(
@@ -80,13 +89,11 @@ class OutboxRelay:
         *,
         poll_interval_s: float = 1.0,
         retry_interval_s: float = 1.0,
-        locks: DocumentLocks | None = None,
     ) -> None:
         self._collections = collections
         self._publish = publish
         self._poll_interval_s = poll_interval_s
         self._retry_interval_s = retry_interval_s
-        self._locks = locks
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -107,9 +114,6 @@ class OutboxRelay:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    def _lock(self, doc_id: object) -> contextlib.AbstractAsyncContextManager[object]:
-        return self._locks(doc_id) if self._locks is not None else contextlib.nullcontext()
-
     async def flush(self) -> int:
         """Publish every pending entry once; returns how many were published.
 
@@ -120,9 +124,7 @@ class OutboxRelay:
             async for doc in collection.find(_PENDING, {OUTBOX_FIELD: 1}):
                 for entry in doc[OUTBOX_FIELD]:
                     await self._publish(_outgoing(entry))
-                    # Pull the exact entry: FerretDB 1.x supports $pull by value, not by query.
-                    async with self._lock(doc["_id"]):
-                        await collection.update_one({"_id": doc["_id"]}, {"$pull": {OUTBOX_FIELD: entry}})
+                    await _remove(collection, doc["_id"], entry)
                     published += 1
         return published
 

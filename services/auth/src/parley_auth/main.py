@@ -16,7 +16,7 @@ from parley_auth.domain.tokens import AccessTokens
 from parley_auth.messaging import build_kafka_router, kafka_ready, outbox_relay
 from parley_auth.metrics import AuthMetrics
 from parley_auth.repository import REFRESH_TOKENS, USERS, MongoRefreshTokenStore, MongoUserStore, ensure_indexes
-from parley_events import DocumentLocks, relay_while_broker_runs
+from parley_events import relay_while_broker_runs
 from parley_observability import (
     HttpMetrics,
     HttpMetricsMiddleware,
@@ -48,10 +48,9 @@ def create_app(settings: Settings | None = None, *, passwords: Passwords | None 
     mongo: AsyncMongoClient = AsyncMongoClient(settings.mongo_uri, tz_aware=True, serverSelectionTimeoutMS=5000)
     db = mongo[settings.mongo_database]
     kafka = build_kafka_router(settings)
-    user_locks = DocumentLocks()  # shared by the user store's updates and the relay's removals
-    relay = outbox_relay(kafka, db[USERS], user_locks)
+    relay = outbox_relay(kafka, db[USERS])
     accounts = Accounts(
-        MongoUserStore(db[USERS], user_locks),
+        MongoUserStore(db[USERS]),
         MongoRefreshTokenStore(db[REFRESH_TOKENS]),
         passwords or Passwords(),
         access_tokens,

@@ -5,7 +5,7 @@ from faststream.kafka.fastapi import KafkaRouter
 from pymongo.asynchronous.collection import AsyncCollection
 
 from parley_auth.config import Settings
-from parley_events import DocumentLocks, OutboxRelay, UserRegistered, kafka_publisher
+from parley_events import OutboxRelay, UserRegistered, kafka_publisher
 
 
 def build_kafka_router(settings: Settings) -> KafkaRouter:
@@ -25,11 +25,10 @@ def build_kafka_router(settings: Settings) -> KafkaRouter:
     return router
 
 
-def outbox_relay(router: KafkaRouter, users: AsyncCollection, locks: DocumentLocks) -> OutboxRelay:
-    """An :class:`OutboxRelay` over ``users`` publishing through the router's broker, removing
-    published entries under ``locks`` (the same locks :class:`MongoUserStore` updates under);
-    start it once the broker started."""
-    return OutboxRelay([users], kafka_publisher(router.broker), locks=locks)
+def outbox_relay(router: KafkaRouter, users: AsyncCollection) -> OutboxRelay:
+    """An :class:`OutboxRelay` over ``users`` publishing through the router's broker; start
+    it once the broker started. Every replica runs one (see :class:`OutboxRelay`)."""
+    return OutboxRelay([users], kafka_publisher(router.broker))
 
 
 async def kafka_ready(router: KafkaRouter) -> None:

@@ -1,11 +1,15 @@
 """MongoDB storage of auth: collections ``users`` and ``refresh_tokens``.
 
 ``users``: ``{_id: user id, email (unique, lower case), display_name, password_hash,
-created_at, session_family, outbox: [pending events]}``. Every update of a user document holds
-that document's in-process lock (:class:`parley_events.DocumentLocks`; FerretDB 1.x loses
-concurrent updates of one document), the same locks the outbox relay's removals take.
+created_at, session_family, outbox: [pending events]}``.
 ``refresh_tokens``: ``{_id: SHA-256 hex of the token, family_id, user_id, created_at,
 expires_at, rotated_at, revoked_at}``; the token itself is never stored.
+
+Every write is one atomic MongoDB operation; the conditional ones (``end_session_family``,
+``mark_rotated``) are compare-and-sets that exactly one of several concurrent callers wins,
+whichever replica they run in. Writes are retried when the store refuses one for colliding
+with a concurrent write (:func:`parley_events.retry_write_conflicts`); nothing in this
+process serializes them.
 """
 
 import logging
@@ -20,7 +24,7 @@ from pymongo.errors import DuplicateKeyError, OperationFailure
 from parley_auth.domain.errors import EmailTaken
 from parley_auth.domain.models import User
 from parley_auth.domain.refresh_tokens import RefreshTokenRecord
-from parley_events import OUTBOX_FIELD, DocumentLocks
+from parley_events import OUTBOX_FIELD, retry_write_conflicts
 
 log = logging.getLogger(__name__)
 
@@ -57,16 +61,12 @@ def _user(doc: dict[str, Any]) -> User:
 
 
 class MongoUserStore:
-    """:class:`parley_auth.domain.stores.UserStore` on the ``users`` collection.
+    """:class:`parley_auth.domain.stores.UserStore` on the ``users`` collection."""
 
-    ``locks``: held around every update of a user document; give the same ones to the outbox
-    relay (:func:`parley_auth.messaging.outbox_relay`).
-    """
-
-    def __init__(self, collection: AsyncCollection, locks: DocumentLocks) -> None:
+    def __init__(self, collection: AsyncCollection) -> None:
         self.collection = collection
-        self.locks = locks
 
+    @retry_write_conflicts
     async def insert(self, user: User, outbox: list[dict[str, Any]]) -> None:
         doc = {
             "_id": user.user_id,
@@ -90,19 +90,19 @@ class MongoUserStore:
         doc = await self.collection.find_one({"_id": user_id}, {OUTBOX_FIELD: 0})
         return _user(doc) if doc else None
 
+    @retry_write_conflicts
     async def set_session_family(self, user_id: str, family_id: str) -> None:
-        async with self.locks(user_id):
-            await self.collection.update_one({"_id": user_id}, {"$set": {"session_family": family_id}})
+        await self.collection.update_one({"_id": user_id}, {"$set": {"session_family": family_id}})
 
+    @retry_write_conflicts
     async def end_session_family(self, user_id: str, family_id: str) -> None:
-        async with self.locks(user_id):
-            await self.collection.update_one(
-                {"_id": user_id, "session_family": family_id}, {"$set": {"session_family": None}}
-            )
+        await self.collection.update_one(
+            {"_id": user_id, "session_family": family_id}, {"$set": {"session_family": None}}
+        )
 
+    @retry_write_conflicts
     async def set_password_hash(self, user_id: str, password_hash: str) -> None:
-        async with self.locks(user_id):
-            await self.collection.update_one({"_id": user_id}, {"$set": {"password_hash": password_hash}})
+        await self.collection.update_one({"_id": user_id}, {"$set": {"password_hash": password_hash}})
 
 
 def _record(doc: dict[str, Any]) -> RefreshTokenRecord:
@@ -123,6 +123,7 @@ class MongoRefreshTokenStore:
     def __init__(self, collection: AsyncCollection) -> None:
         self.collection = collection
 
+    @retry_write_conflicts
     async def insert(self, record: RefreshTokenRecord) -> None:
         await self.collection.insert_one(
             {
@@ -140,17 +141,22 @@ class MongoRefreshTokenStore:
         doc = await self.collection.find_one({"_id": token_hash})
         return _record(doc) if doc else None
 
+    @retry_write_conflicts
     async def mark_rotated(self, token_hash: str, now: datetime) -> bool:
+        """Compare-and-set: True for exactly one of concurrent callers, while the token is
+        neither rotated nor revoked."""
         result = await self.collection.update_one(
             {"_id": token_hash, "rotated_at": None, "revoked_at": None}, {"$set": {"rotated_at": now}}
         )
         return result.modified_count == 1
 
+    @retry_write_conflicts
     async def revoke_family(self, family_id: str, now: datetime) -> None:
         await self.collection.update_many(
             {"family_id": family_id, "revoked_at": None}, {"$set": {"revoked_at": now}}
         )
 
+    @retry_write_conflicts
     async def revoke_user_families_except(self, user_id: str, family_id: str, now: datetime) -> None:
         await self.collection.update_many(
             {"user_id": user_id, "family_id": {"$ne": family_id}, "revoked_at": None},

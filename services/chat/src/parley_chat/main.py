@@ -27,7 +27,7 @@ from parley_observability import (
     health_router,
     metrics_router,
 )
-from parley_events import DocumentLocks, relay_while_broker_runs
+from parley_events import relay_while_broker_runs
 from parley_security import JwksVerifier, MeetingsClient
 
 SERVICE = "chat"
@@ -61,7 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.chat = Chat(
             repository, app.state.meetings_client, metrics, notify=app.state.relay.notify
         )
-        notes = NotesRepository(mongo[settings.mongo_database], DocumentLocks())
+        notes = NotesRepository(mongo[settings.mongo_database])
         app.state.notes = NotesService(notes, app.state.meetings_client, metrics)
         try:
             yield  # the Kafka router's lifespan (nested) starts the broker, then the relay

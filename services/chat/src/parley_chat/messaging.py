@@ -33,8 +33,7 @@ def build_router(settings: Settings) -> KafkaRouter:
 
 def outbox_relay(router: KafkaRouter, collection: AsyncCollection, poll_interval_s: float) -> OutboxRelay:
     """An :class:`OutboxRelay` over ``collection`` publishing through the router's broker
-    (start it once the broker started)."""
-    # No DocumentLocks: messages are only inserted, nothing updates them while the relay pulls.
+    (start it once the broker started). Every replica runs one (see :class:`OutboxRelay`)."""
     return OutboxRelay([collection], kafka_publisher(router.broker), poll_interval_s=poll_interval_s)
 
 

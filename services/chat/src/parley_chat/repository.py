@@ -17,6 +17,11 @@ are auth's hex UUIDs, without ``:``, so the id is unambiguous)::
 
 Saved by an upsert that replaces ``text`` and ``updated_at``; no outbox (notes publish no
 event).
+
+Every write is one atomic MongoDB operation, retried when the store refuses it for colliding
+with a concurrent write (:func:`parley_events.retry_write_conflicts`). Two replicas taking the
+same post (same ``message_id``) both try the same ``_id``: the store keeps exactly one, and
+the other insert gets a duplicate-key error.
 """
 
 from datetime import datetime
@@ -28,7 +33,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from parley_chat.domain.models import Message, Notes
-from parley_events import OUTBOX_FIELD, DocumentLocks
+from parley_events import OUTBOX_FIELD, retry_write_conflicts
 
 MESSAGES = "messages"
 NOTES = "notes"
@@ -54,6 +59,7 @@ class MessageRepository:
         """Index the history query: one meeting, newest first."""
         await self.messages.create_index([("meeting_id", 1), *_ORDER])
 
+    @retry_write_conflicts
     async def insert(self, message: Message, outbox: list[dict[str, Any]]) -> Message | None:
         """Store ``message`` with its pending events; returns ``None`` and stores nothing when
         its ``message_id`` is already used in the meeting."""
@@ -90,15 +96,10 @@ def notes_id(meeting_id: str, owner_id: str) -> str:
 
 
 class NotesRepository:
-    """Every user's notes of every meeting in ``database``.
+    """Every user's notes of every meeting in ``database``."""
 
-    Writes to one notes document are serialized in this process by ``locks`` (FerretDB 1.x
-    applies an update as a non-atomic read-modify-write; see :mod:`parley_events.locks`).
-    """
-
-    def __init__(self, database: AsyncDatabase, locks: DocumentLocks) -> None:
+    def __init__(self, database: AsyncDatabase) -> None:
         self.notes: AsyncCollection = database[NOTES]
-        self._locks = locks
 
     async def get(self, meeting_id: str, owner_id: str) -> Notes | None:
         doc = await self.notes.find_one({"_id": notes_id(meeting_id, owner_id)})
@@ -106,8 +107,14 @@ class NotesRepository:
             return None
         return Notes(meeting_id=doc["meeting_id"], owner_id=doc["owner_id"], text=doc["text"], updated_at=doc["updated_at"])
 
+    @retry_write_conflicts
     async def put(self, notes: Notes) -> None:
-        """Create or replace the notes of ``(notes.meeting_id, notes.owner_id)``."""
+        """Create or replace the notes of ``(notes.meeting_id, notes.owner_id)``.
+
+        Two first saves at once both try to insert; the loser gets a duplicate-key error (as
+        MongoDB may answer too) and then updates the document the winner created."""
         key = notes_id(notes.meeting_id, notes.owner_id)
-        async with self._locks(key):
+        try:
             await self.notes.update_one({"_id": key}, {"$set": notes.model_dump()}, upsert=True)
+        except DuplicateKeyError:
+            await self.notes.update_one({"_id": key}, {"$set": notes.model_dump()})

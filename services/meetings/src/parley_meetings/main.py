@@ -59,7 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         repository = MeetingRepository(mongo[settings.mongo_database])
         await repository.ensure_indexes()
         app.state.relay = outbox_relay(
-            kafka, repository.meetings, repository.locks, settings.outbox_poll_interval_s
+            kafka, repository.meetings, settings.outbox_poll_interval_s
         )
         app.state.meetings = Meetings(repository, metrics, notify=app.state.relay.notify)
         try:

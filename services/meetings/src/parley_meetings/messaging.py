@@ -17,7 +17,6 @@ from faststream.message import StreamMessage
 from pymongo.asynchronous.collection import AsyncCollection
 
 from parley_events import (
-    DocumentLocks,
     EventDecodeError,
     MeetingCreated,
     MeetingEnded,
@@ -88,15 +87,10 @@ def add_participant_consumer(
         await handle(event)
 
 
-def outbox_relay(
-    router: KafkaRouter, collection: AsyncCollection, locks: DocumentLocks, poll_interval_s: float
-) -> OutboxRelay:
-    """An :class:`OutboxRelay` over ``collection`` publishing through the router's broker,
-    removing published entries under ``locks`` (the repository's document locks); start it
-    once the broker started."""
-    return OutboxRelay(
-        [collection], kafka_publisher(router.broker), poll_interval_s=poll_interval_s, locks=locks
-    )
+def outbox_relay(router: KafkaRouter, collection: AsyncCollection, poll_interval_s: float) -> OutboxRelay:
+    """An :class:`OutboxRelay` over ``collection`` publishing through the router's broker;
+    start it once the broker started. Every replica runs one (see :class:`OutboxRelay`)."""
+    return OutboxRelay([collection], kafka_publisher(router.broker), poll_interval_s=poll_interval_s)
 
 
 async def kafka_ready(router: KafkaRouter) -> None:

@@ -7,13 +7,15 @@ One document per meeting, ``_id`` = meeting id::
      roster: [{sid, user_id, display_name, replica_id, joined_at}],
      outbox: [pending events]}
 
-Every state change is one single-document write, with its event (if any) pushed into the
-``outbox`` array of the same write (see :mod:`parley_events.outbox`), under the document's
-in-process lock (:class:`parley_events.DocumentLocks`: FerretDB 1.x loses concurrent updates
-of one document; the outbox relay's removals take the same locks,
-:attr:`MeetingRepository.locks`). Written for the FerretDB 1.x query subset too: "not already
-in the array" is expressed with ``$nor`` (``$ne`` on an array-of-documents path misbehaves
-there) and roster entries are removed by ``$pull`` of the exact stored sub-document.
+Every state change is one single-document write, atomic in the store, with its event (if
+any) pushed into the ``outbox`` array of the same write (see :mod:`parley_events.outbox`).
+Its filter carries the precondition ("active", "not yet in the roster"), so of concurrent
+writers in any replicas exactly the ones the precondition admits succeed; nothing in this
+process serializes them. A write the store refuses for colliding with a concurrent one is run
+again (:func:`parley_events.retry_write_conflicts`). Written for the FerretDB 1.x query
+subset too: "not already in the array" is expressed with ``$nor`` (``$ne`` on an
+array-of-documents path misbehaves there) and roster entries are removed by ``$pull`` of the
+exact stored sub-document.
 """
 
 from datetime import datetime
@@ -23,7 +25,7 @@ from pymongo import DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
-from parley_events import OUTBOX_FIELD, DocumentLocks, ProcessedEvents
+from parley_events import OUTBOX_FIELD, ProcessedEvents, retry_write_conflicts
 from parley_meetings.domain.models import Meeting, Participant, RosterEntry
 
 MEETINGS = "meetings"
@@ -49,13 +51,12 @@ class MeetingRepository:
     def __init__(self, database: AsyncDatabase) -> None:
         self.meetings: AsyncCollection = database[MEETINGS]
         self.processed = ProcessedEvents(database[PROCESSED_EVENTS])
-        # Held around every update of a meeting document; give them to the outbox relay too.
-        self.locks = DocumentLocks()
 
     async def ensure_indexes(self) -> None:
         """Index the "my meetings" query (by participant, newest first)."""
         await self.meetings.create_index([("participants.user_id", 1), ("created_at", DESCENDING)])
 
+    @retry_write_conflicts
     async def insert(self, meeting: Meeting, outbox: list[dict[str, Any]]) -> None:
         """Store a new meeting together with its pending events."""
         await self.meetings.insert_one({**_to_doc(meeting), OUTBOX_FIELD: outbox})
@@ -69,56 +70,56 @@ class MeetingRepository:
         cursor = self.meetings.find({"participants.user_id": user_id}, {OUTBOX_FIELD: 0})
         return [_from_doc(doc) async for doc in cursor.sort("created_at", DESCENDING)]
 
+    @retry_write_conflicts
     async def add_participant(self, meeting_id: str, participant: Participant) -> bool:
         """Add ``participant`` to an active meeting they have not joined; True when added."""
-        async with self.locks(meeting_id):
-            result = await self.meetings.update_one(
-                {
-                    "_id": meeting_id,
-                    "status": "active",
-                    "$nor": [{"participants.user_id": participant.user_id}],
-                },
-                {"$push": {"participants": participant.model_dump(mode="python")}},
-            )
+        result = await self.meetings.update_one(
+            {
+                "_id": meeting_id,
+                "status": "active",
+                "$nor": [{"participants.user_id": participant.user_id}],
+            },
+            {"$push": {"participants": participant.model_dump(mode="python")}},
+        )
         return result.modified_count == 1
 
+    @retry_write_conflicts
     async def end(
         self, meeting_id: str, host_id: str, ended_at: datetime, outbox: dict[str, Any]
     ) -> bool:
         """End an active meeting hosted by ``host_id``: status, time, empty roster and event
         in one write. True when it ended now; False when no such active meeting of that host."""
-        async with self.locks(meeting_id):
-            result = await self.meetings.update_one(
-                {"_id": meeting_id, "host_id": host_id, "status": "active"},
-                {
-                    "$set": {"status": "ended", "ended_at": ended_at, "roster": []},
-                    "$push": {OUTBOX_FIELD: outbox},
-                },
-            )
+        result = await self.meetings.update_one(
+            {"_id": meeting_id, "host_id": host_id, "status": "active"},
+            {
+                "$set": {"status": "ended", "ended_at": ended_at, "roster": []},
+                "$push": {OUTBOX_FIELD: outbox},
+            },
+        )
         return result.modified_count == 1
 
+    @retry_write_conflicts
     async def add_to_roster(self, meeting_id: str, entry: RosterEntry) -> bool:
         """Add a socket to an active meeting's roster unless its sid is there; True when added."""
-        async with self.locks(meeting_id):
-            result = await self.meetings.update_one(
-                {"_id": meeting_id, "status": "active", "$nor": [{"roster.sid": entry.sid}]},
-                {"$push": {"roster": entry.model_dump(mode="python")}},
-            )
+        result = await self.meetings.update_one(
+            {"_id": meeting_id, "status": "active", "$nor": [{"roster.sid": entry.sid}]},
+            {"$push": {"roster": entry.model_dump(mode="python")}},
+        )
         return result.modified_count == 1
 
+    @retry_write_conflicts
     async def remove_from_roster(self, meeting_id: str, sid: str) -> bool:
         """Remove the socket ``sid`` from the roster; True when it was there.
 
         Reads the stored entry and pulls that exact value (FerretDB 1.x ``$pull`` matches
-        values, not conditions), both under the document's lock.
+        values, not conditions). A concurrent write between the read and the pull cannot
+        lose: the pull removes that value whatever else changed, and a concurrent removal of
+        the same entry makes this one modify nothing (False).
         """
-        async with self.locks(meeting_id):
-            doc = await self.meetings.find_one({"_id": meeting_id}, {"roster": 1})
-            entries = [e for e in (doc or {}).get("roster", []) if e.get("sid") == sid]
-            removed = False
-            for entry in entries:
-                result = await self.meetings.update_one(
-                    {"_id": meeting_id}, {"$pull": {"roster": entry}}
-                )
-                removed = removed or result.modified_count == 1
-            return removed
+        doc = await self.meetings.find_one({"_id": meeting_id}, {"roster": 1})
+        entries = [e for e in (doc or {}).get("roster", []) if e.get("sid") == sid]
+        removed = False
+        for entry in entries:
+            result = await self.meetings.update_one({"_id": meeting_id}, {"$pull": {"roster": entry}})
+            removed = removed or result.modified_count == 1
+        return removed
