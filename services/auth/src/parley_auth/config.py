@@ -5,6 +5,11 @@
                                        Outside local it must exist; with
                                        ``PARLEY_ENVIRONMENT=local`` a missing file is generated
                                        there at start-up (mode 0600).
+``PARLEY_JWT_PUBLISHED_KEY_FILES``     JSON list of PEM files (private or public Ed25519 keys)
+                                       published in the JWKS and accepted besides the signing
+                                       key: the next key of a rotation before it signs, the
+                                       previous one until its tokens expired (default ``[]``;
+                                       docs/operations.md). Each must exist.
 ``PARLEY_JWT_ISSUER``                  ``iss`` of issued tokens (default ``parley-auth``)
 ``PARLEY_JWT_AUDIENCE``                ``aud`` of issued tokens (default ``parley``)
 ``PARLEY_ACCESS_TOKEN_TTL_SECONDS``    access token lifetime, seconds (default 900)
@@ -30,6 +35,7 @@ class TokenSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PARLEY_", extra="ignore", frozen=True)
 
     jwt_private_key_file: Path
+    jwt_published_key_files: list[Path] = []
     jwt_issuer: str = "parley-auth"
     jwt_audience: str = "parley"
     access_token_ttl_seconds: int = Field(default=900, ge=30, le=24 * 3600)
@@ -46,4 +52,7 @@ class Settings(ServiceSettings, KafkaSettings, MongoSettings, TokenSettings):
                 f"PARLEY_JWT_PRIVATE_KEY_FILE={self.jwt_private_key_file} does not exist; "
                 "a signing key is generated only when PARLEY_ENVIRONMENT=local"
             )
+        missing = [str(path) for path in self.jwt_published_key_files if not path.is_file()]
+        if missing:
+            raise ValueError(f"PARLEY_JWT_PUBLISHED_KEY_FILES: {', '.join(missing)} do not exist")
         return self

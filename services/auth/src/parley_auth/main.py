@@ -10,7 +10,7 @@ from pymongo import AsyncMongoClient
 from parley_auth.api.routes import router as auth_router
 from parley_auth.config import Settings
 from parley_auth.domain.accounts import Accounts
-from parley_auth.domain.keys import load_signing_key
+from parley_auth.domain.keys import load_key_set
 from parley_auth.domain.passwords import Passwords
 from parley_auth.domain.tokens import AccessTokens
 from parley_auth.messaging import build_kafka_router, kafka_ready, outbox_relay
@@ -31,16 +31,21 @@ SERVICE = "auth"
 def create_app(settings: Settings | None = None, *, passwords: Passwords | None = None) -> FastAPI:
     """Build the app from ``settings`` (default: the environment).
 
-    Loads the signing key (generating it only when ``PARLEY_ENVIRONMENT=local``). The
+    Loads the signing key (generating it only when ``PARLEY_ENVIRONMENT=local``) and the
+    other published keys (key rotation: :mod:`parley_auth.domain.keys`). The
     lifespan creates the unique email index, connects Kafka, then runs the outbox relay.
     ``passwords`` replaces the argon2id hasher (tests use cheaper parameters).
     Readiness (``/readyz``): MongoDB answers ``ping`` and the Kafka broker is connected.
     """
     settings = settings or Settings()
     configure_logging(SERVICE, settings.log_level)
-    key = load_signing_key(settings.jwt_private_key_file, generate_if_missing=settings.environment == "local")
+    keys = load_key_set(
+        settings.jwt_private_key_file,
+        settings.jwt_published_key_files,
+        generate_if_missing=settings.environment == "local",
+    )
     access_tokens = AccessTokens(
-        key,
+        keys,
         issuer=settings.jwt_issuer,
         audience=settings.jwt_audience,
         ttl_seconds=settings.access_token_ttl_seconds,
@@ -79,7 +84,7 @@ def create_app(settings: Settings | None = None, *, passwords: Passwords | None 
     app = FastAPI(title="Parley auth", version="1", lifespan=lifespan)
     registry = CollectorRegistry()
     app.state.settings = settings
-    app.state.signing_key = key
+    app.state.keys = keys
     app.state.verifier = access_tokens
     app.state.accounts = accounts
     app.state.relay = relay

@@ -18,7 +18,7 @@ from parley_auth.api.schemas import (
 )
 from parley_auth.domain.accounts import Accounts
 from parley_auth.domain.errors import EmailTaken, InvalidCredentials, InvalidRefreshToken
-from parley_auth.domain.keys import SigningKey
+from parley_auth.domain.keys import KeySet
 from parley_auth.domain.models import SignIn
 from parley_auth.metrics import AuthMetrics
 from parley_security import CurrentPrincipal
@@ -34,13 +34,13 @@ def _metrics(request: Request) -> AuthMetrics:
     return request.app.state.auth_metrics
 
 
-def _signing_key(request: Request) -> SigningKey:
-    return request.app.state.signing_key
+def _keys(request: Request) -> KeySet:
+    return request.app.state.keys
 
 
 AccountsDep = Annotated[Accounts, Depends(_accounts)]
 MetricsDep = Annotated[AuthMetrics, Depends(_metrics)]
-SigningKeyDep = Annotated[SigningKey, Depends(_signing_key)]
+KeysDep = Annotated[KeySet, Depends(_keys)]
 
 
 def _error(status_code: int, code: str, message: str) -> HTTPException:
@@ -123,7 +123,9 @@ async def me(principal: CurrentPrincipal, accounts: AccountsDep) -> UserOut:
 
 
 @router.get("/.well-known/jwks.json")
-async def jwks(key: SigningKeyDep, response: Response) -> JwksOut:
-    """The public signing keys as a JWK Set (RFC 7517); cacheable for 5 minutes."""
+async def jwks(keys: KeysDep, response: Response) -> JwksOut:
+    """The published keys as a JWK Set (RFC 7517), cacheable for 5 minutes: the signing key
+    first, then, during a key rotation, the next key (before it signs) and the previous one
+    (until the tokens it signed expired)."""
     response.headers["Cache-Control"] = "public, max-age=300"
-    return JwksOut.model_validate(key.jwks())
+    return JwksOut.model_validate(keys.jwks())
