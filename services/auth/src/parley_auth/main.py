@@ -16,6 +16,7 @@ from parley_auth.domain.tokens import AccessTokens
 from parley_auth.messaging import build_kafka_router, kafka_ready, outbox_relay
 from parley_auth.metrics import AuthMetrics
 from parley_auth.repository import REFRESH_TOKENS, USERS, MongoRefreshTokenStore, MongoUserStore, ensure_indexes
+from parley_auth.throttle import THROTTLE, Limits, MongoThrottleStorage, Throttle
 from parley_events import DocumentLocks, relay_while_broker_runs
 from parley_observability import (
     HttpMetrics,
@@ -55,6 +56,7 @@ def create_app(settings: Settings | None = None, *, passwords: Passwords | None 
     kafka = build_kafka_router(settings)
     user_locks = DocumentLocks()  # shared by the user store's updates and the relay's removals
     relay = outbox_relay(kafka, db[USERS], user_locks)
+    throttle_storage = MongoThrottleStorage(db[THROTTLE], DocumentLocks())
     accounts = Accounts(
         MongoUserStore(db[USERS], user_locks),
         MongoRefreshTokenStore(db[REFRESH_TOKENS]),
@@ -69,6 +71,7 @@ def create_app(settings: Settings | None = None, *, passwords: Passwords | None 
         # Outer lifespan; the Kafka router's lifespan (broker connect) runs inside it.
         try:
             await ensure_indexes(db)
+            await throttle_storage.ensure_indexes()
             yield
         finally:
             await mongo.close()
@@ -88,7 +91,18 @@ def create_app(settings: Settings | None = None, *, passwords: Passwords | None 
     app.state.verifier = access_tokens
     app.state.accounts = accounts
     app.state.relay = relay
-    app.state.auth_metrics = AuthMetrics(registry)
+    app.state.auth_metrics = metrics = AuthMetrics(registry)
+    app.state.throttle = Throttle(
+        throttle_storage,
+        Limits(
+            login_per_address=settings.login_limit_per_address,
+            login_per_account_and_address=settings.login_limit_per_account_and_address,
+            login_per_account=settings.login_limit_per_account,
+            register_per_address=settings.register_limit_per_address,
+            refresh_per_address=settings.refresh_limit_per_address,
+        ),
+        on_refused=lambda action, scope: metrics.throttled.labels(action, scope).inc(),
+    )
     app.add_middleware(HttpMetricsMiddleware, metrics=HttpMetrics(SERVICE, registry))
     app.include_router(health_router({"mongo": mongo_ready, "kafka": broker_ready}))
     app.include_router(metrics_router(registry))

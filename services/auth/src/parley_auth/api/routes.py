@@ -21,6 +21,7 @@ from parley_auth.domain.errors import EmailTaken, InvalidCredentials, InvalidRef
 from parley_auth.domain.keys import KeySet
 from parley_auth.domain.models import SignIn
 from parley_auth.metrics import AuthMetrics
+from parley_auth.throttle import Throttle, Throttled
 from parley_security import CurrentPrincipal
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
@@ -38,7 +39,18 @@ def _keys(request: Request) -> KeySet:
     return request.app.state.keys
 
 
+def _throttle(request: Request) -> Throttle:
+    return request.app.state.throttle
+
+
+def _client_address(request: Request) -> str:
+    # uvicorn sets it from X-Forwarded-For only for the proxies of --forwarded-allow-ips.
+    return request.client.host if request.client else "unknown"
+
+
 AccountsDep = Annotated[Accounts, Depends(_accounts)]
+ThrottleDep = Annotated[Throttle, Depends(_throttle)]
+ClientAddress = Annotated[str, Depends(_client_address)]
 MetricsDep = Annotated[AuthMetrics, Depends(_metrics)]
 KeysDep = Annotated[KeySet, Depends(_keys)]
 
@@ -46,6 +58,30 @@ KeysDep = Annotated[KeySet, Depends(_keys)]
 def _error(status_code: int, code: str, message: str) -> HTTPException:
     headers = {"WWW-Authenticate": "Bearer"} if status_code == status.HTTP_401_UNAUTHORIZED else None
     return HTTPException(status_code, detail={"code": code, "message": message}, headers=headers)
+
+
+def _too_many(exc: Throttled) -> HTTPException:
+    return HTTPException(
+        status.HTTP_429_TOO_MANY_REQUESTS,
+        detail={"code": "too_many_attempts", "message": f"too many attempts; try again in {exc.retry_after} seconds"},
+        headers={"Retry-After": str(exc.retry_after)},
+    )
+
+
+def _throttled(what: str) -> dict[int | str, dict]:
+    """The OpenAPI declaration of a 429 answer."""
+    return {
+        429: {
+            "model": ErrorResponse,
+            "description": f"too_many_attempts: {what}; try again after `Retry-After` seconds",
+            "headers": {
+                "Retry-After": {
+                    "description": "seconds until the limit's window ends",
+                    "schema": {"type": "integer", "minimum": 1},
+                }
+            },
+        }
+    }
 
 
 def _pair(sign_in: SignIn) -> TokenPair:
@@ -65,10 +101,27 @@ def _no_store(response: Response) -> None:
 @router.post(
     "/register",
     status_code=status.HTTP_201_CREATED,
-    responses={409: {"model": ErrorResponse, "description": "email_taken"}},
+    responses={
+        409: {"model": ErrorResponse, "description": "email_taken"},
+        422: {
+            "description": (
+                "validation failed (FastAPI's `detail` list); a refused password is an entry of "
+                "`type` `password_too_short`, `password_too_long`, `password_too_common`, "
+                "`password_repetitive` or `password_matches_account`, with its reason in `msg`"
+            ),
+        },
+        **_throttled("too many registrations from this client address"),
+    },
 )
-async def register(body: RegisterRequest, accounts: AccountsDep, metrics: MetricsDep) -> UserOut:
-    """Create an account; 409 ``email_taken`` when the (lower-cased) email has one."""
+async def register(
+    body: RegisterRequest, accounts: AccountsDep, metrics: MetricsDep, throttle: ThrottleDep, address: ClientAddress
+) -> UserOut:
+    """Create an account; 409 ``email_taken`` when the (lower-cased) email has one; 422 for a
+    refused password (too short or long, common, repetitive, or the account's own name)."""
+    try:
+        await throttle.register_attempt(address)
+    except Throttled as exc:
+        raise _too_many(exc) from exc
     try:
         user = await accounts.register(body.email, body.display_name, body.password)
     except EmailTaken as exc:
@@ -78,22 +131,60 @@ async def register(body: RegisterRequest, accounts: AccountsDep, metrics: Metric
     return UserOut.of(user)
 
 
-@router.post("/login", responses={401: {"model": ErrorResponse, "description": "invalid_credentials"}})
-async def login(body: LoginRequest, accounts: AccountsDep, metrics: MetricsDep, response: Response) -> TokenPair:
-    """Sign in: a token pair. Ends the user's other session, if any (one session per user)."""
+@router.post(
+    "/login",
+    responses={
+        401: {"model": ErrorResponse, "description": "invalid_credentials"},
+        **_throttled("too many attempts for this account or from this client address"),
+    },
+)
+async def login(
+    body: LoginRequest,
+    accounts: AccountsDep,
+    metrics: MetricsDep,
+    throttle: ThrottleDep,
+    address: ClientAddress,
+    response: Response,
+) -> TokenPair:
+    """Sign in: a token pair. Ends the user's other session, if any (one session per user).
+
+    Throttled per client address, per account and address, and per account (429 with
+    ``Retry-After``); the password is not checked then."""
+    try:
+        await throttle.login_attempt(body.email, address)
+    except Throttled as exc:
+        raise _too_many(exc) from exc
     try:
         sign_in = await accounts.login(body.email, body.password)
     except InvalidCredentials as exc:
         metrics.logins.labels("invalid_credentials").inc()
         raise _error(status.HTTP_401_UNAUTHORIZED, "invalid_credentials", "wrong email or password") from exc
+    await throttle.login_succeeded(body.email, address)
     metrics.logins.labels("success").inc()
     _no_store(response)
     return _pair(sign_in)
 
 
-@router.post("/refresh", responses={401: {"model": ErrorResponse, "description": "invalid_refresh_token"}})
-async def refresh(body: RefreshRequest, accounts: AccountsDep, metrics: MetricsDep, response: Response) -> TokenPair:
+@router.post(
+    "/refresh",
+    responses={
+        401: {"model": ErrorResponse, "description": "invalid_refresh_token"},
+        **_throttled("too many refreshes from this client address"),
+    },
+)
+async def refresh(
+    body: RefreshRequest,
+    accounts: AccountsDep,
+    metrics: MetricsDep,
+    throttle: ThrottleDep,
+    address: ClientAddress,
+    response: Response,
+) -> TokenPair:
     """Rotate the refresh token: a new pair. A reused (already rotated) token revokes its family."""
+    try:
+        await throttle.refresh_attempt(address)
+    except Throttled as exc:
+        raise _too_many(exc) from exc
     try:
         sign_in = await accounts.refresh(body.refresh_token)
     except InvalidRefreshToken as exc:
