@@ -1,11 +1,19 @@
 """``/api/auth`` routes: thin adapters from HTTP to :class:`parley_auth.domain.accounts.Accounts`.
 
 Errors: ``{"detail": {"code", "message"}}``; 401 answers carry ``WWW-Authenticate: Bearer``.
+
+The refresh token. Login and refresh set it in the ``parley_refresh`` cookie (HttpOnly, Secure,
+SameSite=Strict, Path=/api/auth, for the refresh token's lifetime); refresh and logout read it
+from there when the body has none, and logout (or a refused refresh) clears it. The JSON body
+carries it too, but only when the request has no ``Origin`` header: every browser sends one
+with a POST and no script can remove it, so in a browser the token never reaches JavaScript
+(an XSS cannot carry it away), while non-browser clients (the probe, bench, tests, services)
+keep using the body.
 """
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+from fastapi import APIRouter, Cookie, Depends, HTTPException, Request, Response, status
 
 from parley_auth.api.schemas import (
     ErrorResponse,
@@ -84,13 +92,35 @@ def _throttled(what: str) -> dict[int | str, dict]:
     }
 
 
-def _pair(sign_in: SignIn) -> TokenPair:
+#: The cookie that carries the refresh token for browsers, and the only path it is sent to.
+REFRESH_COOKIE = "parley_refresh"
+REFRESH_COOKIE_PATH = "/api/auth"
+
+RefreshCookie = Annotated[str | None, Cookie(alias=REFRESH_COOKIE, include_in_schema=False)]
+
+
+def _pair(sign_in: SignIn, request: Request, response: Response) -> TokenPair:
+    """The token pair; the refresh token goes into the cookie, and into the body only for a
+    request without ``Origin`` (not a browser's)."""
+    response.set_cookie(
+        REFRESH_COOKIE,
+        sign_in.refresh_token,
+        max_age=request.app.state.settings.refresh_token_ttl_seconds,
+        path=REFRESH_COOKIE_PATH,
+        secure=True,
+        httponly=True,
+        samesite="strict",
+    )
     return TokenPair(
         access_token=sign_in.access_token,
         expires_in=sign_in.expires_in,
-        refresh_token=sign_in.refresh_token,
+        refresh_token=None if "origin" in request.headers else sign_in.refresh_token,
         user=UserOut.of(sign_in.user),
     )
+
+
+def _clear_refresh_cookie(response: Response) -> None:
+    response.delete_cookie(REFRESH_COOKIE, path=REFRESH_COOKIE_PATH, secure=True, httponly=True, samesite="strict")
 
 
 def _no_store(response: Response) -> None:
@@ -133,6 +163,7 @@ async def register(
 
 @router.post(
     "/login",
+    response_model_exclude_none=True,
     responses={
         401: {"model": ErrorResponse, "description": "invalid_credentials"},
         **_throttled("too many attempts for this account or from this client address"),
@@ -144,6 +175,7 @@ async def login(
     metrics: MetricsDep,
     throttle: ThrottleDep,
     address: ClientAddress,
+    request: Request,
     response: Response,
 ) -> TokenPair:
     """Sign in: a token pair. Ends the user's other session, if any (one session per user).
@@ -162,45 +194,66 @@ async def login(
     await throttle.login_succeeded(body.email, address)
     metrics.logins.labels("success").inc()
     _no_store(response)
-    return _pair(sign_in)
+    return _pair(sign_in, request, response)
 
 
 @router.post(
     "/refresh",
+    response_model_exclude_none=True,
     responses={
         401: {"model": ErrorResponse, "description": "invalid_refresh_token"},
         **_throttled("too many refreshes from this client address"),
     },
 )
 async def refresh(
-    body: RefreshRequest,
     accounts: AccountsDep,
     metrics: MetricsDep,
     throttle: ThrottleDep,
     address: ClientAddress,
+    request: Request,
     response: Response,
+    cookie: RefreshCookie = None,
+    body: RefreshRequest | None = None,
 ) -> TokenPair:
-    """Rotate the refresh token: a new pair. A reused (already rotated) token revokes its family."""
+    """Rotate the refresh token (from the body, else the ``parley_refresh`` cookie): a new
+    pair. A reused (already rotated) token revokes its family. A refused token's cookie is
+    cleared."""
     try:
         await throttle.refresh_attempt(address)
     except Throttled as exc:
         raise _too_many(exc) from exc
+    token = (body.refresh_token if body else None) or cookie
     try:
-        sign_in = await accounts.refresh(body.refresh_token)
+        if not token:
+            raise InvalidRefreshToken("unknown")
+        sign_in = await accounts.refresh(token)
     except InvalidRefreshToken as exc:
         metrics.refreshes.labels(exc.reason).inc()
-        raise _error(
+        error = _error(
             status.HTTP_401_UNAUTHORIZED, "invalid_refresh_token", f"refresh token {exc.reason}; log in again"
-        ) from exc
+        )
+        _clear_refresh_cookie(response)
+        error.headers = {**(error.headers or {}), "set-cookie": response.headers["set-cookie"]}
+        raise error from exc
     metrics.refreshes.labels("rotated").inc()
     _no_store(response)
-    return _pair(sign_in)
+    return _pair(sign_in, request, response)
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
-async def logout(body: RefreshRequest, accounts: AccountsDep, metrics: MetricsDep) -> None:
-    """Revoke the session (refresh-token family) of ``refresh_token``; 204 even when unknown."""
-    await accounts.logout(body.refresh_token)
+async def logout(
+    accounts: AccountsDep,
+    metrics: MetricsDep,
+    response: Response,
+    cookie: RefreshCookie = None,
+    body: RefreshRequest | None = None,
+) -> None:
+    """Revoke the session (refresh-token family) of the refresh token (from the body, else the
+    cookie) and clear the cookie; 204 even when unknown or absent."""
+    token = (body.refresh_token if body else None) or cookie
+    if token:
+        await accounts.logout(token)
+    _clear_refresh_cookie(response)
     metrics.logouts.inc()
 
 

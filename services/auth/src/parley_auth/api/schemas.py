@@ -56,7 +56,9 @@ class LoginRequest(_Body):
 
 
 class RefreshRequest(_Body):
-    refresh_token: Annotated[str, Field(min_length=1, max_length=512)]
+    """``{refresh_token?}``: without it, the ``parley_refresh`` cookie is used (browsers)."""
+
+    refresh_token: Annotated[str | None, Field(min_length=1, max_length=512)] = None
 
 
 class UserOut(BaseModel):
@@ -72,12 +74,18 @@ class UserOut(BaseModel):
 
 
 class TokenPair(BaseModel):
-    """``{access_token, token_type: "Bearer", expires_in (seconds), refresh_token, user}``."""
+    """``{access_token, token_type: "Bearer", expires_in (seconds), refresh_token?, user}``."""
 
     access_token: str
     token_type: Literal["Bearer"] = "Bearer"
     expires_in: int
-    refresh_token: str
+    refresh_token: str | None = Field(
+        default=None,
+        description=(
+            "Present only for requests without an `Origin` header (non-browser clients). "
+            "Browsers get it only in the HttpOnly `parley_refresh` cookie, out of scripts' reach."
+        ),
+    )
     user: UserOut
 
 
