@@ -23,7 +23,9 @@ from parley_auth.api.schemas import (
     RegisterRequest,
     TokenPair,
     UserOut,
+    ValidationErrorResponse,
 )
+from parley_auth.domain.rules import PASSWORD_ERRORS
 from parley_auth.domain.accounts import Accounts
 from parley_auth.domain.errors import EmailTaken, InvalidCredentials, InvalidRefreshToken
 from parley_auth.domain.keys import KeySet
@@ -96,7 +98,13 @@ def _throttled(what: str) -> dict[int | str, dict]:
 REFRESH_COOKIE = "parley_refresh"
 REFRESH_COOKIE_PATH = "/api/auth"
 
-RefreshCookie = Annotated[str | None, Cookie(alias=REFRESH_COOKIE, include_in_schema=False)]
+RefreshCookie = Annotated[
+    str | None,
+    Cookie(
+        alias=REFRESH_COOKIE,
+        description="the refresh token, as login and refresh set it for browsers (used when the body has none)",
+    ),
+]
 
 
 def _pair(sign_in: SignIn, request: Request, response: Response) -> TokenPair:
@@ -134,11 +142,25 @@ def _no_store(response: Response) -> None:
     responses={
         409: {"model": ErrorResponse, "description": "email_taken"},
         422: {
+            "model": ValidationErrorResponse,
             "description": (
                 "validation failed (FastAPI's `detail` list); a refused password is an entry of "
                 "`type` `password_too_short`, `password_too_long`, `password_too_common`, "
                 "`password_repetitive` or `password_matches_account`, with its reason in `msg`"
             ),
+            "content": {
+                "application/json": {
+                    "example": {
+                        "detail": [
+                            {
+                                "loc": ["body", "password"],
+                                "msg": PASSWORD_ERRORS["password_too_common"],
+                                "type": "password_too_common",
+                            }
+                        ]
+                    }
+                }
+            },
         },
         **_throttled("too many registrations from this client address"),
     },

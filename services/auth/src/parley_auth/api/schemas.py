@@ -94,6 +94,20 @@ class ErrorBody(BaseModel):
     message: str
 
 
+class ValidationErrorEntry(BaseModel):
+    """One failed rule: where (``loc``), why in words (``msg``), which rule (``type``)."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ValidationErrorResponse(BaseModel):
+    """FastAPI's 422 answer: ``{"detail": [{loc, msg, type}]}``."""
+
+    detail: list[ValidationErrorEntry]
+
+
 class ErrorResponse(BaseModel):
     """``{"detail": {"code", "message"}}``."""
 
