@@ -5,6 +5,7 @@ it is what uvicorn takes from X-Forwarded-For of a trusted proxy: tests/e2e/test
 """
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
@@ -69,8 +70,19 @@ def _assert_throttled(response: httpx.Response, window_s: int) -> int:
     return retry_after
 
 
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
 async def test_50_wrong_passwords_are_throttled_per_account_and_address(apps: Callable[..., Any]) -> None:
     app = await apps()
+    records = _Records()  # on the module's logger: create_app reconfigures the root logger
+    logging.getLogger("parley_auth.throttle").addHandler(records)
     async with _http(app, "203.0.113.1") as attacker, _http(app, "198.51.100.9") as ada:
         assert (await attacker.post("/api/auth/register", json=ADA)).status_code == 201
         statuses = []
@@ -85,6 +97,10 @@ async def test_50_wrong_passwords_are_throttled_per_account_and_address(apps: Ca
         assert (await ada.post("/api/auth/login", json=RIGHT)).status_code == 200
         metrics = (await ada.get("/metrics")).text
         assert 'parley_auth_throttled_total{action="login",scope="account_address"} 46.0' in metrics
+    logging.getLogger("parley_auth.throttle").removeHandler(records)
+    # One log line for the lockout, not one per refused attempt.
+    assert len(records.messages) == 1, records.messages
+    assert records.messages[0].startswith("login throttled per account_address")
 
 
 async def test_guessing_spread_over_addresses_is_throttled_per_account(apps: Callable[..., Any]) -> None:

@@ -197,9 +197,13 @@ class Throttle:
 
     async def _hit(self, action: str, scope: str, item: RateLimitItem, *ids: str) -> None:
         if not await self._limiter.hit(item, action, scope, *ids):
-            reset = await self._storage.get_expiry(item.key_for(action, scope, *ids))
+            key = item.key_for(action, scope, *ids)
+            retry_after = max(1, math.ceil(await self._storage.get_expiry(key) - self._clock()))
             self._on_refused(action, scope)
-            raise Throttled(action, scope, max(1, math.ceil(reset - self._clock())))
+            if await self._storage.get(key) == item.amount + 1:  # the first refusal of this window
+                # One line per lockout, not per refused attempt (OWASP: log and review lockouts).
+                log.warning("%s throttled per %s (key %s) for %d s", action, scope, ids[0][:12], retry_after)
+            raise Throttled(action, scope, retry_after)
 
     async def login_attempt(self, email: str, address: str) -> None:
         """Count a login attempt for ``email`` (normalised) from ``address``; raise
