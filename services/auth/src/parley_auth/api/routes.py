@@ -25,11 +25,11 @@ from parley_auth.api.schemas import (
     UserOut,
     ValidationErrorResponse,
 )
-from parley_auth.domain.rules import PASSWORD_ERRORS
 from parley_auth.domain.accounts import Accounts
 from parley_auth.domain.errors import EmailTaken, InvalidCredentials, InvalidRefreshToken
 from parley_auth.domain.keys import KeySet
 from parley_auth.domain.models import SignIn
+from parley_auth.domain.rules import PASSWORD_ERRORS
 from parley_auth.metrics import AuthMetrics
 from parley_auth.throttle import Throttle, Throttled
 from parley_security import CurrentPrincipal
