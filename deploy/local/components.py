@@ -111,6 +111,11 @@ def service_env(stack: Stack, name: str) -> dict[str, str]:
         env["PARLEY_MONGO_DATABASE"] = service
     if service == "auth":
         env["PARLEY_JWT_PRIVATE_KEY_FILE"] = str(credentials.jwt_key_file(stack))
+        # Every local client (the test suite, the probe, the browser tests) comes from
+        # 127.0.0.1: the per-address limits would throttle them all together. The limits per
+        # account (and per account and address) keep their production values.
+        for limit in ("LOGIN", "REGISTER", "REFRESH"):
+            env[f"PARLEY_{limit}_LIMIT_PER_ADDRESS"] = "100000/hour"
     if name.startswith("signaling-"):
         web = stack.port("traefik")
         env["PARLEY_ALLOWED_ORIGINS"] = json.dumps(
@@ -148,6 +153,9 @@ def service(stack: Stack, name: str) -> Component:
             "--factory", f"{module_of(name)}.main:create_app",
             "--host", HOST, "--port", str(port),
             "--env-file", str(env_file),
+            # The client address is taken from X-Forwarded-For only when the request comes
+            # from Traefik (on loopback here), never from anyone else.
+            "--proxy-headers", "--forwarded-allow-ips", HOST,
             "--timeout-graceful-shutdown", "5",
             *(("--ws-max-size", str(SIGNALING_MAX_MESSAGE_BYTES)) if name.startswith("signaling-") else ()),
         ],

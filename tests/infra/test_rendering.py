@@ -121,6 +121,9 @@ def test_service_env_files(rendered):
     assert env("chat-1")["PARLEY_JWKS_URL"] == f"{rendered.url('traefik')}/api/auth/.well-known/jwks.json"
     assert env("signaling-1")["PARLEY_MEETINGS_URL"] == rendered.url("traefik")
     assert (rendered.secrets / "jwt-ed25519.pem").read_text().startswith("-----BEGIN PRIVATE KEY")
+    # every local client is 127.0.0.1: only the per-address limits are lifted
+    assert auth["PARLEY_LOGIN_LIMIT_PER_ADDRESS"] == "100000/hour"
+    assert "PARLEY_LOGIN_LIMIT_PER_ACCOUNT_AND_ADDRESS" not in auth
     sig = env("signaling-2")
     assert sig["PARLEY_INSTANCE_ID"] == "signaling-2"
     assert json.loads(sig["PARLEY_ALLOWED_ORIGINS"]) == [
@@ -157,6 +160,7 @@ def test_supervisord_orders_and_gates_the_components(rendered):
         command = programs[name]["command"]
         real = command.split(" -- ", 1)[1] if " -- " in command else command
         assert "uvicorn --factory parley_" in real and f"--port {rendered.port(name)}" in real
+        assert "--proxy-headers --forwarded-allow-ips 127.0.0.1 " in real  # only Traefik's X-Forwarded-For
     # the web service serves files: it waits for nothing, and Traefik waits for it
     assert "wait_for.py" not in programs["web"]["command"]
     assert "parley_web.main:create_app" in programs["web"]["command"]

@@ -227,3 +227,71 @@ async def test_readiness_checks_mongo_and_kafka(client: httpx.AsyncClient) -> No
     response = await client.get("/readyz")
     assert response.status_code == 200
     assert response.json()["checks"] == {"mongo": "ok", "kafka": "ok"}
+
+
+BROWSER = {"Origin": "http://auth.test"}  # every browser's POST carries one
+
+
+def _refresh_cookie(response: httpx.Response) -> dict[str, str]:
+    """The ``parley_refresh`` Set-Cookie of ``response``: its value and attributes (lower case)."""
+    (header,) = [h for h in response.headers.get_list("set-cookie") if h.startswith("parley_refresh=")]
+    name_value, *attributes = [part.strip() for part in header.split(";")]
+    cookie = {"value": name_value.split("=", 1)[1].strip('"')}
+    for attribute in attributes:
+        key, _, value = attribute.partition("=")
+        cookie[key.lower()] = value
+    return cookie
+
+
+async def test_browsers_get_the_refresh_token_only_in_an_httponly_cookie(client: httpx.AsyncClient) -> None:
+    assert (await client.post("/api/auth/register", json=ADA)).status_code == 201
+    login = await client.post(
+        "/api/auth/login", json={"email": ADA["email"], "password": ADA["password"]}, headers=BROWSER
+    )
+    assert login.status_code == 200
+    assert "refresh_token" not in login.json()  # out of any script's reach
+    cookie = _refresh_cookie(login)
+    assert {k: cookie.get(k) for k in ("path", "samesite", "max-age")} == {
+        "path": "/api/auth",
+        "samesite": "strict",
+        "max-age": str(30 * 24 * 3600),
+    }
+    assert "httponly" in cookie and "secure" in cookie
+    first = cookie["value"]
+
+    # Refresh with the cookie alone: rotated, in a new cookie.
+    refreshed = await client.post("/api/auth/refresh", headers={**BROWSER, "Cookie": f"parley_refresh={first}"})
+    assert refreshed.status_code == 200, refreshed.text
+    assert "refresh_token" not in refreshed.json()
+    second = _refresh_cookie(refreshed)["value"]
+    assert second != first
+    me = await client.get("/api/auth/me", headers={"Authorization": f"Bearer {refreshed.json()['access_token']}"})
+    assert me.status_code == 200
+
+    # The rotated cookie presented again: refused, and the browser is told to drop it.
+    reused = await client.post("/api/auth/refresh", headers={**BROWSER, "Cookie": f"parley_refresh={first}"})
+    assert reused.status_code == 401
+    assert _refresh_cookie(reused)["max-age"] == "0"
+
+
+async def test_logout_with_the_cookie_revokes_the_session_and_clears_the_cookie(client: httpx.AsyncClient) -> None:
+    assert (await client.post("/api/auth/register", json=ADA)).status_code == 201
+    login = await client.post(
+        "/api/auth/login", json={"email": ADA["email"], "password": ADA["password"]}, headers=BROWSER
+    )
+    token = _refresh_cookie(login)["value"]
+    out = await client.post("/api/auth/logout", headers={**BROWSER, "Cookie": f"parley_refresh={token}"})
+    assert out.status_code == 204
+    cleared = _refresh_cookie(out)
+    assert cleared["max-age"] == "0" and cleared["path"] == "/api/auth"
+    again = await client.post("/api/auth/refresh", headers={**BROWSER, "Cookie": f"parley_refresh={token}"})
+    assert again.status_code == 401
+    assert (await client.post("/api/auth/refresh", headers=BROWSER)).status_code == 401  # no token at all
+
+
+async def test_non_browser_clients_keep_the_refresh_token_in_the_body(client: httpx.AsyncClient) -> None:
+    pair = await _register_and_login(client)  # no Origin header
+    assert pair["refresh_token"]
+    refreshed = await client.post("/api/auth/refresh", json={"refresh_token": pair["refresh_token"]})
+    assert refreshed.status_code == 200
+    assert refreshed.json()["refresh_token"] != pair["refresh_token"]

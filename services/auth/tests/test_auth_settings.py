@@ -41,3 +41,18 @@ def test_defaults_and_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert settings.access_token_ttl_seconds == 900
     assert settings.refresh_token_ttl_seconds == 3600
     assert settings.mongo_database == "auth"
+
+
+def test_published_key_files_are_read_from_the_environment_and_must_exist(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key, next_key = tmp_path / "current.pem", tmp_path / "next.pem"
+    key.write_bytes(generate_pem())
+    monkeypatch.setenv("PARLEY_JWT_PUBLISHED_KEY_FILES", f'["{next_key}"]')
+    with pytest.raises(ValidationError, match="PARLEY_JWT_PUBLISHED_KEY_FILES"):
+        Settings(environment="production", jwt_private_key_file=key, **BASE)
+    next_key.write_bytes(generate_pem())
+    settings = Settings(environment="production", jwt_private_key_file=key, **BASE)
+    assert settings.jwt_published_key_files == [next_key]
+    monkeypatch.delenv("PARLEY_JWT_PUBLISHED_KEY_FILES")
+    assert Settings(environment="production", jwt_private_key_file=key, **BASE).jwt_published_key_files == []

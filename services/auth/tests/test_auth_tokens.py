@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from parley_auth.domain.keys import SigningKey, generate_pem, load_signing_key
+from parley_auth.domain.keys import SigningKey, generate_pem, load_key_set, load_signing_key
 from parley_auth.domain.tokens import AccessTokens
 from parley_security import InvalidToken, JwksVerifier
 
@@ -151,3 +151,53 @@ def test_key_file_must_hold_an_ed25519_key(tmp_path: Path) -> None:
     good = tmp_path / "ed.pem"
     good.write_bytes(generate_pem())
     assert load_signing_key(good, generate_if_missing=False).public_jwk()["crv"] == "Ed25519"
+
+
+def _pem_public(pem: bytes) -> bytes:
+    return (
+        serialization.load_pem_private_key(pem, password=None)
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+
+
+async def test_a_key_set_signs_with_one_key_and_accepts_every_published_one(tmp_path: Path) -> None:
+    current, previous, foreign = (tmp_path / name for name in ("current.pem", "previous.pem", "foreign.pem"))
+    for path in (current, previous, foreign):
+        path.write_bytes(generate_pem())
+    previous_public = tmp_path / "previous.pub.pem"
+    previous_public.write_bytes(_pem_public(previous.read_bytes()))  # the public part is enough
+    keys = load_key_set(current, [previous_public, current], generate_if_missing=False)
+    before = _tokens(load_signing_key(previous, generate_if_missing=False))
+    after = _tokens(keys)
+    stranger = _tokens(load_signing_key(foreign, generate_if_missing=False))
+
+    assert keys.kids == [after.key.kid, before.key.kid]  # the signing key first, no duplicate
+    assert [jwk["kid"] for jwk in keys.jwks()["keys"]] == keys.kids
+    assert all("d" not in jwk for jwk in keys.jwks()["keys"])
+    token_of_previous = before.issue("user-1", "Ada").token
+    token_of_current = after.issue("user-1", "Ada").token
+    assert jwt.get_unverified_header(token_of_current)["kid"] == after.key.kid
+    # Auth and every verifier of its JWKS accept both; a key that is not published, neither.
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, json=keys.jwks()))
+    verifier = JwksVerifier(JWKS_URL, issuer="parley-auth", audience="parley", http=httpx.AsyncClient(transport=transport))
+    for token in (token_of_previous, token_of_current):
+        assert (await after.verify(token)).user_id == "user-1"
+        assert (await verifier.verify(token)).user_id == "user-1"
+    with pytest.raises(InvalidToken, match="unknown key"):
+        await after.verify(stranger.issue("user-1", "Ada").token)
+    with pytest.raises(InvalidToken):
+        await verifier.verify(stranger.issue("user-1", "Ada").token)
+
+
+def test_published_key_files_must_hold_ed25519_keys(tmp_path: Path) -> None:
+    current = tmp_path / "current.pem"
+    current.write_bytes(generate_pem())
+    rsa_public = tmp_path / "rsa.pub.pem"
+    rsa_public.write_bytes(
+        rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    with pytest.raises(ValueError, match="Ed25519"):
+        load_key_set(current, [rsa_public], generate_if_missing=False)

@@ -17,12 +17,15 @@ export function authApi(http: HttpClient) {
       return pair;
     },
 
-    /** Revokes the refresh token (best effort) and forgets both tokens. */
+    /** Revokes the session (auth reads the refresh cookie and clears it; best effort) and
+     * forgets the access token. */
     async logout(): Promise<void> {
-      const refreshToken = http.tokens.refreshToken;
+      const signedIn = http.tokens.hasSession;
+      const legacy = http.tokens.takeLegacyRefreshToken();
       http.tokens.clear();
-      if (refreshToken) {
-        await http.post<void>("/api/auth/logout", { refresh_token: refreshToken }, { auth: false }).catch(() => undefined);
+      if (signedIn) {
+        const body = legacy ? { refresh_token: legacy } : {};
+        await http.post<void>("/api/auth/logout", body, { auth: false }).catch(() => undefined);
       }
     },
 

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from "vitest";
 import { ApiError, HttpClient, NetworkError } from "./http";
-import { type KeyValueStorage, REFRESH_TOKEN_KEY, TokenStore } from "./tokens";
+import { type KeyValueStorage, LEGACY_REFRESH_TOKEN_KEY, SESSION_HINT_KEY, TokenStore } from "./tokens";
 import type { TokenPair } from "./types";
 
 class MemoryStorage implements KeyValueStorage {
@@ -17,32 +17,38 @@ class MemoryStorage implements KeyValueStorage {
 }
 
 const user = { user_id: "u1", email: "a@example.com", display_name: "Ada" };
+// As a browser gets it: the refresh token is in the HttpOnly cookie, not in the body.
 const pair = (n: number, expiresIn = 900): TokenPair => ({
   access_token: `access-${n}`,
   token_type: "Bearer",
   expires_in: expiresIn,
-  refresh_token: `refresh-${n}`,
   user,
 });
 const json = (status: number, body: unknown) =>
   new Response(status === 204 ? null : JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
 
 /**
- * A fake platform: /api/auth/refresh rotates (a reused refresh token is refused), every other
- * path answers 200 only for the current access token.
+ * A fake platform with the browser's cookie jar: /api/auth/refresh takes the refresh token
+ * from the `parley_refresh` cookie (sent only with `credentials` allowing it), or from the
+ * body, and rotates it (a reused one is refused); every other path answers 200 only for the
+ * current access token.
  */
 function platform(options: { refreshFails?: boolean } = {}) {
   let generation = 1;
+  const jar = { parley_refresh: "refresh-1" as string | null };
   const log: string[] = [];
   const fetch = vi.fn(async (url: string, init?: RequestInit) => {
     await new Promise((r) => setTimeout(r, 1));
     if (url === "/api/auth/refresh") {
-      const { refresh_token } = JSON.parse(String(init?.body));
+      const cookie = init?.credentials === "omit" ? null : jar.parley_refresh;
+      const refresh_token = init?.body ? JSON.parse(String(init.body)).refresh_token : cookie;
       log.push(`refresh ${refresh_token}`);
       if (options.refreshFails || refresh_token !== `refresh-${generation}`) {
+        jar.parley_refresh = null;
         return json(401, { detail: { code: "invalid_refresh_token", message: "no" } });
       }
       generation += 1;
+      jar.parley_refresh = `refresh-${generation}`;
       return json(200, pair(generation));
     }
     const auth = new Headers(init?.headers).get("authorization");
@@ -50,7 +56,7 @@ function platform(options: { refreshFails?: boolean } = {}) {
     if (auth !== `Bearer access-${generation}`) return json(401, { detail: { code: "unauthorized", message: "expired" } });
     return json(200, { ok: true, url });
   });
-  return { fetch, log };
+  return { fetch, log, jar };
 }
 
 function client(fake: ReturnType<typeof platform>) {
@@ -60,19 +66,19 @@ function client(fake: ReturnType<typeof platform>) {
 }
 
 describe("TokenStore", () => {
-  it("keeps the access token in memory and the refresh token in storage", () => {
+  it("keeps the access token in memory and stores no token, only a session flag", () => {
     const storage = new MemoryStorage();
     const tokens = new TokenStore(storage);
-    tokens.save(pair(1));
-    expect(storage.map.get(REFRESH_TOKEN_KEY)).toBe("refresh-1");
-    expect([...storage.map.values()]).not.toContain("access-1");
+    tokens.save({ ...pair(1), refresh_token: "refresh-1" }); // even if a body carried one
+    expect([...storage.map.entries()]).toEqual([[SESSION_HINT_KEY, "1"]]);
     expect(tokens.accessToken()).toBe("access-1");
-    // A new page (new store, same storage) has the refresh token but no access token.
+    // A new page (new store, same storage) knows there is a session but has no token.
     const reloaded = new TokenStore(storage);
     expect(reloaded.accessToken()).toBeNull();
-    expect(reloaded.refreshToken).toBe("refresh-1");
+    expect(reloaded.hasSession).toBe(true);
     reloaded.clear();
     expect(storage.map.size).toBe(0);
+    expect(reloaded.hasSession).toBe(false);
   });
 
   it("treats an access token as missing once it is within the margin of expiry", () => {
@@ -94,7 +100,7 @@ describe("HttpClient", () => {
     expect(fake.log).toEqual(["GET /api/meetings Bearer access-1"]);
   });
 
-  it("refreshes silently on a 401: exchanges the refresh token, stores the rotated one, retries once", async () => {
+  it("refreshes silently on a 401 with the cookie (same-origin, no token in the body), retries once", async () => {
     let now = 0;
     const fake = platform();
     const storage = new MemoryStorage();
@@ -113,7 +119,10 @@ describe("HttpClient", () => {
     });
     await expect(http.get("/api/meetings")).resolves.toMatchObject({ ok: true });
     expect(fake.log).toEqual(["refresh refresh-1", "GET /api/meetings Bearer access-2"]);
-    expect(storage.map.get(REFRESH_TOKEN_KEY)).toBe("refresh-2");
+    const [url, init] = fake.fetch.mock.calls.find(([u]) => u === "/api/auth/refresh")!;
+    expect([url, init?.credentials, init?.body]).toEqual(["/api/auth/refresh", "same-origin", undefined]);
+    expect(fake.jar.parley_refresh).toBe("refresh-2");
+    expect([...storage.map.values()]).not.toContain("refresh-2");
     now += 1;
     expect(tokens.accessToken()).toBe("access-2");
   });
@@ -122,7 +131,7 @@ describe("HttpClient", () => {
     const fake = platform();
     const storage = new MemoryStorage();
     const tokens = new TokenStore(storage);
-    storage.setItem(REFRESH_TOKEN_KEY, "refresh-1"); // a reloaded page: no access token yet
+    storage.setItem(SESSION_HINT_KEY, "1"); // a reloaded page: no access token yet
     const http = new HttpClient({ tokens, fetch: fake.fetch });
     const results = await Promise.all([http.get("/api/a"), http.get("/api/b"), http.get("/api/c")]);
     expect(results).toHaveLength(3);
@@ -149,7 +158,7 @@ describe("HttpClient", () => {
     const fake = platform({ refreshFails: true });
     const storage = new MemoryStorage();
     const tokens = new TokenStore(storage);
-    storage.setItem(REFRESH_TOKEN_KEY, "refresh-1");
+    storage.setItem(SESSION_HINT_KEY, "1");
     const onSessionLost = vi.fn();
     const http = new HttpClient({ tokens, fetch: fake.fetch, onSessionLost });
     const error = await http.get("/api/meetings").catch((e) => e);
@@ -182,7 +191,7 @@ describe("HttpClient", () => {
 
   it("keeps the session when the network fails during a refresh", async () => {
     const storage = new MemoryStorage();
-    storage.setItem(REFRESH_TOKEN_KEY, "refresh-1");
+    storage.setItem(SESSION_HINT_KEY, "1");
     const onSessionLost = vi.fn();
     const fetch = vi.fn(async () => {
       throw new TypeError("Failed to fetch");
@@ -190,21 +199,59 @@ describe("HttpClient", () => {
     const http = new HttpClient({ tokens: new TokenStore(storage), fetch, onSessionLost });
     await expect(http.get("/api/meetings")).rejects.toBeInstanceOf(NetworkError);
     expect(onSessionLost).not.toHaveBeenCalled();
-    expect(storage.map.get(REFRESH_TOKEN_KEY)).toBe("refresh-1");
+    expect(storage.map.get(SESSION_HINT_KEY)).toBe("1");
   });
 
-  it("re-reads the refresh token inside the cross-tab lock", async () => {
+  it("does not call refresh when this browser never signed in", async () => {
+    const fake = platform();
+    const onSessionLost = vi.fn();
+    const http = new HttpClient({ tokens: new TokenStore(new MemoryStorage()), fetch: fake.fetch, onSessionLost });
+    await expect(http.get("/api/meetings")).rejects.toMatchObject({ status: 401, code: "not_signed_in" });
+    expect(fake.fetch).not.toHaveBeenCalled();
+    expect(onSessionLost).toHaveBeenCalledTimes(1);
+  });
+
+  it("moves a refresh token an older version left in localStorage into the cookie", async () => {
     const fake = platform();
     const storage = new MemoryStorage();
-    storage.setItem(REFRESH_TOKEN_KEY, "refresh-1");
-    // Another tab rotates refresh-1 → refresh-2 while this tab waits for the lock.
+    storage.setItem(LEGACY_REFRESH_TOKEN_KEY, "refresh-1");
+    fake.jar.parley_refresh = null; // that version set no cookie
+    const http = new HttpClient({ tokens: new TokenStore(storage), fetch: fake.fetch });
+    await expect(http.get("/api/meetings")).resolves.toMatchObject({ ok: true });
+    expect(fake.log).toEqual(["refresh refresh-1", "GET /api/meetings Bearer access-2"]);
+    expect(fake.jar.parley_refresh).toBe("refresh-2");
+    expect([...storage.map.entries()]).toEqual([[SESSION_HINT_KEY, "1"]]);
+  });
+
+  it("refreshes inside the cross-tab lock, with the cookie another tab just rotated", async () => {
+    const fake = platform();
+    const storage = new MemoryStorage();
+    storage.setItem(SESSION_HINT_KEY, "1");
+    // Another tab rotates refresh-1 → refresh-2 (the shared cookie) while this tab waits for the lock.
     const lock = async <T,>(fn: () => Promise<T>) => {
-      const other = await fake.fetch("/api/auth/refresh", { method: "POST", body: JSON.stringify({ refresh_token: "refresh-1" }) });
-      storage.setItem(REFRESH_TOKEN_KEY, ((await other.json()) as TokenPair).refresh_token);
+      await fake.fetch("/api/auth/refresh", { method: "POST", credentials: "same-origin" });
       return fn();
     };
     const http = new HttpClient({ tokens: new TokenStore(storage), fetch: fake.fetch, lock });
     await expect(http.get("/api/meetings")).resolves.toMatchObject({ ok: true });
     expect(fake.log).toEqual(["refresh refresh-1", "refresh refresh-2", "GET /api/meetings Bearer access-3"]);
+  });
+});
+
+describe("ApiError", () => {
+  it("carries a 429's Retry-After", async () => {
+    const fetch = vi.fn(
+      async () =>
+        new Response(JSON.stringify({ detail: { code: "too_many_attempts", message: "too many attempts; try again in 120 seconds" } }), {
+          status: 429,
+          headers: { "content-type": "application/json", "retry-after": "120" },
+        }),
+    );
+    const http = new HttpClient({ tokens: new TokenStore(null), fetch });
+    await expect(http.post("/api/auth/login", {}, { auth: false })).rejects.toMatchObject({
+      status: 429,
+      code: "too_many_attempts",
+      retryAfter: 120,
+    });
   });
 });

@@ -7,6 +7,8 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** Seconds to wait before trying again (a 429's `Retry-After`). */
+    readonly retryAfter: number | null = null,
   ) {
     super(message);
     this.name = "ApiError";
@@ -63,8 +65,14 @@ async function errorFrom(response: Response): Promise<ApiError> {
     body = null;
   }
   const detail = body?.detail;
+  const retryAfter = Number.parseInt(response.headers.get("retry-after") ?? "", 10);
   if (detail && typeof detail === "object" && !Array.isArray(detail)) {
-    return new ApiError(response.status, detail.code ?? `http_${response.status}`, detail.message ?? response.statusText);
+    return new ApiError(
+      response.status,
+      detail.code ?? `http_${response.status}`,
+      detail.message ?? response.statusText,
+      Number.isFinite(retryAfter) ? retryAfter : null,
+    );
   }
   if (Array.isArray(detail)) {
     const words = detail.map((d) => d.msg).filter(Boolean).join("; ");
@@ -75,8 +83,9 @@ async function errorFrom(response: Response): Promise<ApiError> {
 
 /**
  * JSON over fetch with the session's tokens. A 401 on a signed-in call refreshes the access
- * token with the refresh token (one refresh at a time, shared by every waiting call) and
- * retries the call once; when the refresh token is refused the session is over.
+ * token with the refresh token, which the browser sends in its HttpOnly cookie (one refresh at
+ * a time, shared by every waiting call), and retries the call once; when the refresh token is
+ * refused the session is over.
  */
 export class HttpClient {
   private readonly fetchFn: FetchLike;
@@ -111,18 +120,21 @@ export class HttpClient {
   }
 
   private async exchange(): Promise<string> {
-    // Read inside the lock: another tab may have rotated it a moment ago.
-    const refreshToken = this.tokens.refreshToken;
-    if (!refreshToken) {
+    // Checked inside the lock: another tab may have signed out a moment ago.
+    if (!this.tokens.hasSession) {
       this.sessionLost();
       throw new ApiError(401, "not_signed_in", "Please sign in");
     }
+    // The refresh token travels in the HttpOnly cookie (same origin, path /api/auth); a token
+    // an older version left in localStorage is sent once in the body and so moves into it.
+    const legacy = this.tokens.takeLegacyRefreshToken();
     let response: Response;
     try {
       response = await this.fetchFn(this.url("/api/auth/refresh"), {
         method: "POST",
-        headers: { "content-type": "application/json", accept: "application/json" },
-        body: JSON.stringify({ refresh_token: refreshToken }),
+        credentials: "same-origin",
+        headers: legacy ? { "content-type": "application/json", accept: "application/json" } : { accept: "application/json" },
+        body: legacy ? JSON.stringify({ refresh_token: legacy }) : undefined,
       });
     } catch (err) {
       throw new NetworkError(err);
@@ -172,6 +184,7 @@ export class HttpClient {
     try {
       return await this.fetchFn(this.url(path), {
         method,
+        credentials: "same-origin", // the refresh cookie, for /api/auth only (its path)
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),
         signal,

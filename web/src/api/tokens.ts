@@ -7,11 +7,20 @@ export interface KeyValueStorage {
   removeItem(key: string): void;
 }
 
-export const REFRESH_TOKEN_KEY = "parley.refresh_token";
+/**
+ * A flag, not a secret: "this browser holds a session" (the refresh token itself is in an
+ * HttpOnly cookie that scripts cannot read). It lets a new page skip the refresh call when
+ * nobody signed in, and its removal tells the other tabs that the user signed out.
+ */
+export const SESSION_HINT_KEY = "parley.session";
+
+/** Where versions before the cookie kept the refresh token; read once to move it to the cookie. */
+export const LEGACY_REFRESH_TOKEN_KEY = "parley.refresh_token";
 
 /**
  * Where the tokens live: the access token in memory only (never persisted, gone with the
- * page), the refresh token in localStorage so that a reload or a new tab stays signed in.
+ * page); the refresh token in the `parley_refresh` cookie (HttpOnly, Secure, SameSite=Strict,
+ * Path=/api/auth) that auth sets and the browser sends to `/api/auth/refresh` and `/logout`.
  */
 export class TokenStore {
   private access: { token: string; expiresAt: number } | null = null;
@@ -21,35 +30,45 @@ export class TokenStore {
     private readonly now: () => number = Date.now,
   ) {}
 
-  get refreshToken(): string | null {
+  private read(key: string): string | null {
     try {
-      return this.storage?.getItem(REFRESH_TOKEN_KEY) ?? null;
+      return this.storage?.getItem(key) ?? null;
     } catch {
       return null;
     }
   }
 
-  get hasSession(): boolean {
-    return this.access !== null || this.refreshToken !== null;
+  private write(key: string, value: string | null): void {
+    try {
+      if (value === null) this.storage?.removeItem(key);
+      else this.storage?.setItem(key, value);
+    } catch {
+      // Storage may be full or disabled (private mode): the hint is then lost, not the session.
+    }
   }
 
-  /** Stores a fresh pair; `expires_in` is counted from now. */
+  /** True when this browser signed in and has not signed out since (the cookie may hold a session). */
+  get hasSession(): boolean {
+    return this.access !== null || this.read(SESSION_HINT_KEY) !== null || this.read(LEGACY_REFRESH_TOKEN_KEY) !== null;
+  }
+
+  /** A refresh token left in localStorage by an older version, removed as it is read. */
+  takeLegacyRefreshToken(): string | null {
+    const token = this.read(LEGACY_REFRESH_TOKEN_KEY);
+    if (token !== null) this.write(LEGACY_REFRESH_TOKEN_KEY, null);
+    return token;
+  }
+
+  /** Stores a fresh access token (`expires_in` is counted from now) and the session flag. */
   save(pair: TokenPair): void {
     this.access = { token: pair.access_token, expiresAt: this.now() + pair.expires_in * 1000 };
-    try {
-      this.storage?.setItem(REFRESH_TOKEN_KEY, pair.refresh_token);
-    } catch {
-      // Storage may be full or disabled (private mode): the session then lasts as long as the page.
-    }
+    this.write(SESSION_HINT_KEY, "1");
   }
 
   clear(): void {
     this.access = null;
-    try {
-      this.storage?.removeItem(REFRESH_TOKEN_KEY);
-    } catch {
-      /* nothing to clear */
-    }
+    this.write(SESSION_HINT_KEY, null);
+    this.write(LEGACY_REFRESH_TOKEN_KEY, null);
   }
 
   /** The access token if it is still valid for at least `marginMs`, else null. */

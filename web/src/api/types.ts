@@ -10,7 +10,8 @@ export interface TokenPair {
   access_token: string;
   token_type: "Bearer";
   expires_in: number;
-  refresh_token: string;
+  /** Only for non-browser clients: a browser gets it in the HttpOnly `parley_refresh` cookie. */
+  refresh_token?: string;
   user: User;
 }
 

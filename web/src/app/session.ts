@@ -1,6 +1,6 @@
 import { type Api, ApiError, TokenStore, createApi } from "../api";
 import { browserLock } from "../api/http";
-import { REFRESH_TOKEN_KEY } from "../api/tokens";
+import { SESSION_HINT_KEY } from "../api/tokens";
 import type { User } from "../api/types";
 import { Store } from "../lib/store";
 
@@ -38,7 +38,7 @@ export class Session {
     this.api.http.onRefreshed = (pair) => this.state.set({ status: "signed-in", user: pair.user, unreachable: false });
     // Signing out in another tab signs out here too.
     window.addEventListener("storage", (event) => {
-      if (event.key === REFRESH_TOKEN_KEY && event.newValue === null && this.state.get().status === "signed-in") {
+      if (event.key === SESSION_HINT_KEY && event.newValue === null && this.state.get().status === "signed-in") {
         this.api.http.tokens.clear();
         this.state.set({ status: "signed-out", user: null, notice: "You signed out in another window." });
       }
@@ -49,9 +49,9 @@ export class Session {
     return this.state.get().user;
   }
 
-  /** At start-up: a stored refresh token becomes a session without asking for the password. */
+  /** At start-up: the refresh cookie becomes a session without asking for the password. */
   async restore(): Promise<void> {
-    if (!this.api.http.tokens.refreshToken) {
+    if (!this.api.http.tokens.hasSession) {
       this.state.set({ status: "signed-out", user: null });
       return;
     }

@@ -7,10 +7,18 @@ import { useStore } from "../lib/store";
 import { useTitle } from "../lib/useTitle";
 import { AuthLayout } from "./AuthLayout";
 
+function waitInWords(seconds: number | null): string {
+  if (seconds === null) return "in a few minutes";
+  if (seconds < 60) return `in ${seconds} second${seconds === 1 ? "" : "s"}`;
+  const minutes = Math.ceil(seconds / 60);
+  return `in ${minutes} minute${minutes === 1 ? "" : "s"}`;
+}
+
 function signInError(err: unknown): string {
   if (err instanceof ApiError) {
     if (err.code === "invalid_credentials" || err.status === 401) return "The email or password is not right.";
     if (err.status === 422) return "Enter your email and password.";
+    if (err.status === 429) return `Too many sign-in attempts. Try again ${waitInWords(err.retryAfter)}.`;
     return `Signing in failed: ${err.message}`;
   }
   return "The server could not be reached. Check your connection and try again.";

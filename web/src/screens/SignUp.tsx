@@ -69,7 +69,7 @@ export function SignUp() {
             onInput={(e) => setPassword(e.currentTarget.value)}
           />
           <p class="field-hint" id="signup-password-hint">
-            At least 8 characters.
+            At least 8 characters. Common passwords are refused; a few unrelated words make a strong one.
           </p>
         </div>
         <button type="submit" class="button-primary button-wide" disabled={busy}>

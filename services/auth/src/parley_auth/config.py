@@ -5,6 +5,11 @@
                                        Outside local it must exist; with
                                        ``PARLEY_ENVIRONMENT=local`` a missing file is generated
                                        there at start-up (mode 0600).
+``PARLEY_JWT_PUBLISHED_KEY_FILES``     JSON list of PEM files (private or public Ed25519 keys)
+                                       published in the JWKS and accepted besides the signing
+                                       key: the next key of a rotation before it signs, the
+                                       previous one until its tokens expired (default ``[]``;
+                                       docs/operations.md). Each must exist.
 ``PARLEY_JWT_ISSUER``                  ``iss`` of issued tokens (default ``parley-auth``)
 ``PARLEY_JWT_AUDIENCE``                ``aud`` of issued tokens (default ``parley``)
 ``PARLEY_ACCESS_TOKEN_TTL_SECONDS``    access token lifetime, seconds (default 900)
@@ -12,13 +17,27 @@
 ``PARLEY_MONGO_URI``,                  MongoDB connection string and database
 ``PARLEY_MONGO_DATABASE``
 ``PARLEY_KAFKA_BOOTSTRAP_SERVERS``     Kafka, for ``user.registered`` events
+``PARLEY_LOGIN_LIMIT_PER_ADDRESS``     failed logins per client address (default
+                                       ``100/15 minutes``)
+``PARLEY_LOGIN_LIMIT_PER_ACCOUNT_AND_ADDRESS``  logins per account from one address
+                                       (default ``5/5 minutes``)
+``PARLEY_LOGIN_LIMIT_PER_ACCOUNT``     logins per account from any address (default
+                                       ``20/15 minutes``)
+``PARLEY_REGISTER_LIMIT_PER_ADDRESS``  registrations per client address (default ``20/hour``)
+``PARLEY_REFRESH_LIMIT_PER_ADDRESS``   refreshes per client address (default
+                                       ``600/15 minutes``)
 =====================================  ==========================================================
+
+Limits are in the notation of the ``limits`` library (``N/period``); see
+:mod:`parley_auth.throttle` for what each counts. The client address is what uvicorn reports:
+run it with ``--forwarded-allow-ips`` set to the proxies' addresses (Traefik) and no other.
 """
 
 from pathlib import Path
-from typing import Self
+from typing import Annotated, Self
 
-from pydantic import Field, model_validator
+from limits import parse
+from pydantic import AfterValidator, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from parley_settings import KafkaSettings, MongoSettings, ServiceSettings
@@ -30,13 +49,34 @@ class TokenSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PARLEY_", extra="ignore", frozen=True)
 
     jwt_private_key_file: Path
+    jwt_published_key_files: list[Path] = []
     jwt_issuer: str = "parley-auth"
     jwt_audience: str = "parley"
     access_token_ttl_seconds: int = Field(default=900, ge=30, le=24 * 3600)
     refresh_token_ttl_seconds: int = Field(default=30 * 24 * 3600, ge=60)
 
 
-class Settings(ServiceSettings, KafkaSettings, MongoSettings, TokenSettings):
+def _rate_limit(value: str) -> str:
+    parse(value)  # raises ValueError for anything but "N/period"
+    return value
+
+
+RateLimit = Annotated[str, AfterValidator(_rate_limit)]
+
+
+class ThrottleSettings(BaseSettings):
+    """How many login, registration and refresh attempts are allowed (``N/period``)."""
+
+    model_config = SettingsConfigDict(env_prefix="PARLEY_", extra="ignore", frozen=True)
+
+    login_limit_per_address: RateLimit = "100/15 minutes"
+    login_limit_per_account_and_address: RateLimit = "5/5 minutes"
+    login_limit_per_account: RateLimit = "20/15 minutes"
+    register_limit_per_address: RateLimit = "20/hour"
+    refresh_limit_per_address: RateLimit = "600/15 minutes"
+
+
+class Settings(ServiceSettings, KafkaSettings, MongoSettings, TokenSettings, ThrottleSettings):
     """Everything auth reads. Start-up refuses a missing signing key outside local."""
 
     @model_validator(mode="after")
@@ -46,4 +86,7 @@ class Settings(ServiceSettings, KafkaSettings, MongoSettings, TokenSettings):
                 f"PARLEY_JWT_PRIVATE_KEY_FILE={self.jwt_private_key_file} does not exist; "
                 "a signing key is generated only when PARLEY_ENVIRONMENT=local"
             )
+        missing = [str(path) for path in self.jwt_published_key_files if not path.is_file()]
+        if missing:
+            raise ValueError(f"PARLEY_JWT_PUBLISHED_KEY_FILES: {', '.join(missing)} do not exist")
         return self

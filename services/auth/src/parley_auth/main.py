@@ -10,12 +10,13 @@ from pymongo import AsyncMongoClient
 from parley_auth.api.routes import router as auth_router
 from parley_auth.config import Settings
 from parley_auth.domain.accounts import Accounts
-from parley_auth.domain.keys import load_signing_key
+from parley_auth.domain.keys import load_key_set
 from parley_auth.domain.passwords import Passwords
 from parley_auth.domain.tokens import AccessTokens
 from parley_auth.messaging import build_kafka_router, kafka_ready, outbox_relay
 from parley_auth.metrics import AuthMetrics
 from parley_auth.repository import REFRESH_TOKENS, USERS, MongoRefreshTokenStore, MongoUserStore, ensure_indexes
+from parley_auth.throttle import THROTTLE, Limits, MongoThrottleStorage, Throttle
 from parley_events import relay_while_broker_runs
 from parley_observability import (
     HttpMetrics,
@@ -31,16 +32,21 @@ SERVICE = "auth"
 def create_app(settings: Settings | None = None, *, passwords: Passwords | None = None) -> FastAPI:
     """Build the app from ``settings`` (default: the environment).
 
-    Loads the signing key (generating it only when ``PARLEY_ENVIRONMENT=local``). The
+    Loads the signing key (generating it only when ``PARLEY_ENVIRONMENT=local``) and the
+    other published keys (key rotation: :mod:`parley_auth.domain.keys`). The
     lifespan creates the unique email index, connects Kafka, then runs the outbox relay.
     ``passwords`` replaces the argon2id hasher (tests use cheaper parameters).
     Readiness (``/readyz``): MongoDB answers ``ping`` and the Kafka broker is connected.
     """
     settings = settings or Settings()
     configure_logging(SERVICE, settings.log_level)
-    key = load_signing_key(settings.jwt_private_key_file, generate_if_missing=settings.environment == "local")
+    keys = load_key_set(
+        settings.jwt_private_key_file,
+        settings.jwt_published_key_files,
+        generate_if_missing=settings.environment == "local",
+    )
     access_tokens = AccessTokens(
-        key,
+        keys,
         issuer=settings.jwt_issuer,
         audience=settings.jwt_audience,
         ttl_seconds=settings.access_token_ttl_seconds,
@@ -49,6 +55,7 @@ def create_app(settings: Settings | None = None, *, passwords: Passwords | None 
     db = mongo[settings.mongo_database]
     kafka = build_kafka_router(settings)
     relay = outbox_relay(kafka, db[USERS])
+    throttle_storage = MongoThrottleStorage(db[THROTTLE])
     accounts = Accounts(
         MongoUserStore(db[USERS]),
         MongoRefreshTokenStore(db[REFRESH_TOKENS]),
@@ -63,6 +70,7 @@ def create_app(settings: Settings | None = None, *, passwords: Passwords | None 
         # Outer lifespan; the Kafka router's lifespan (broker connect) runs inside it.
         try:
             await ensure_indexes(db)
+            await throttle_storage.ensure_indexes()
             yield
         finally:
             await mongo.close()
@@ -78,11 +86,22 @@ def create_app(settings: Settings | None = None, *, passwords: Passwords | None 
     app = FastAPI(title="Parley auth", version="1", lifespan=lifespan)
     registry = CollectorRegistry()
     app.state.settings = settings
-    app.state.signing_key = key
+    app.state.keys = keys
     app.state.verifier = access_tokens
     app.state.accounts = accounts
     app.state.relay = relay
-    app.state.auth_metrics = AuthMetrics(registry)
+    app.state.auth_metrics = metrics = AuthMetrics(registry)
+    app.state.throttle = Throttle(
+        throttle_storage,
+        Limits(
+            login_per_address=settings.login_limit_per_address,
+            login_per_account_and_address=settings.login_limit_per_account_and_address,
+            login_per_account=settings.login_limit_per_account,
+            register_per_address=settings.register_limit_per_address,
+            refresh_per_address=settings.refresh_limit_per_address,
+        ),
+        on_refused=lambda action, scope: metrics.throttled.labels(action, scope).inc(),
+    )
     app.add_middleware(HttpMetricsMiddleware, metrics=HttpMetrics(SERVICE, registry))
     app.include_router(health_router({"mongo": mongo_ready, "kafka": broker_ready}))
     app.include_router(metrics_router(registry))

@@ -28,6 +28,21 @@ class AuthMetrics:
         self.logouts = Counter(
             "parley_auth_logouts_total", "Logouts (refresh-token families revoked on request).", registry=registry
         )
+        self.throttled = Counter(
+            "parley_auth_throttled_total",
+            "Attempts answered 429 by the throttle, by action (login, register, refresh) and the "
+            "limit that refused (address, account_address, account).",
+            ("action", "scope"),
+            registry=registry,
+        )
+        for action, scope in (
+            ("login", "address"),
+            ("login", "account_address"),
+            ("login", "account"),
+            ("register", "address"),
+            ("refresh", "address"),
+        ):
+            self.throttled.labels(action, scope)
         for result in ("created", "email_taken"):
             self.registrations.labels(result)
         for result in ("success", "invalid_credentials"):

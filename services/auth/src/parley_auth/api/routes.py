@@ -1,11 +1,19 @@
 """``/api/auth`` routes: thin adapters from HTTP to :class:`parley_auth.domain.accounts.Accounts`.
 
 Errors: ``{"detail": {"code", "message"}}``; 401 answers carry ``WWW-Authenticate: Bearer``.
+
+The refresh token. Login and refresh set it in the ``parley_refresh`` cookie (HttpOnly, Secure,
+SameSite=Strict, Path=/api/auth, for the refresh token's lifetime); refresh and logout read it
+from there when the body has none, and logout (or a refused refresh) clears it. The JSON body
+carries it too, but only when the request has no ``Origin`` header: every browser sends one
+with a POST and no script can remove it, so in a browser the token never reaches JavaScript
+(an XSS cannot carry it away), while non-browser clients (the probe, bench, tests, services)
+keep using the body.
 """
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+from fastapi import APIRouter, Cookie, Depends, HTTPException, Request, Response, status
 
 from parley_auth.api.schemas import (
     ErrorResponse,
@@ -15,12 +23,15 @@ from parley_auth.api.schemas import (
     RegisterRequest,
     TokenPair,
     UserOut,
+    ValidationErrorResponse,
 )
 from parley_auth.domain.accounts import Accounts
 from parley_auth.domain.errors import EmailTaken, InvalidCredentials, InvalidRefreshToken
-from parley_auth.domain.keys import SigningKey
+from parley_auth.domain.keys import KeySet
 from parley_auth.domain.models import SignIn
+from parley_auth.domain.rules import PASSWORD_ERRORS
 from parley_auth.metrics import AuthMetrics
+from parley_auth.throttle import Throttle, Throttled
 from parley_security import CurrentPrincipal
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
@@ -34,13 +45,24 @@ def _metrics(request: Request) -> AuthMetrics:
     return request.app.state.auth_metrics
 
 
-def _signing_key(request: Request) -> SigningKey:
-    return request.app.state.signing_key
+def _keys(request: Request) -> KeySet:
+    return request.app.state.keys
+
+
+def _throttle(request: Request) -> Throttle:
+    return request.app.state.throttle
+
+
+def _client_address(request: Request) -> str:
+    # uvicorn sets it from X-Forwarded-For only for the proxies of --forwarded-allow-ips.
+    return request.client.host if request.client else "unknown"
 
 
 AccountsDep = Annotated[Accounts, Depends(_accounts)]
+ThrottleDep = Annotated[Throttle, Depends(_throttle)]
+ClientAddress = Annotated[str, Depends(_client_address)]
 MetricsDep = Annotated[AuthMetrics, Depends(_metrics)]
-SigningKeyDep = Annotated[SigningKey, Depends(_signing_key)]
+KeysDep = Annotated[KeySet, Depends(_keys)]
 
 
 def _error(status_code: int, code: str, message: str) -> HTTPException:
@@ -48,13 +70,65 @@ def _error(status_code: int, code: str, message: str) -> HTTPException:
     return HTTPException(status_code, detail={"code": code, "message": message}, headers=headers)
 
 
-def _pair(sign_in: SignIn) -> TokenPair:
+def _too_many(exc: Throttled) -> HTTPException:
+    return HTTPException(
+        status.HTTP_429_TOO_MANY_REQUESTS,
+        detail={"code": "too_many_attempts", "message": f"too many attempts; try again in {exc.retry_after} seconds"},
+        headers={"Retry-After": str(exc.retry_after)},
+    )
+
+
+def _throttled(what: str) -> dict[int | str, dict]:
+    """The OpenAPI declaration of a 429 answer."""
+    return {
+        429: {
+            "model": ErrorResponse,
+            "description": f"too_many_attempts: {what}; try again after `Retry-After` seconds",
+            "headers": {
+                "Retry-After": {
+                    "description": "seconds until the limit's window ends",
+                    "schema": {"type": "integer", "minimum": 1},
+                }
+            },
+        }
+    }
+
+
+#: The cookie that carries the refresh token for browsers, and the only path it is sent to.
+REFRESH_COOKIE = "parley_refresh"
+REFRESH_COOKIE_PATH = "/api/auth"
+
+RefreshCookie = Annotated[
+    str | None,
+    Cookie(
+        alias=REFRESH_COOKIE,
+        description="the refresh token, as login and refresh set it for browsers (used when the body has none)",
+    ),
+]
+
+
+def _pair(sign_in: SignIn, request: Request, response: Response) -> TokenPair:
+    """The token pair; the refresh token goes into the cookie, and into the body only for a
+    request without ``Origin`` (not a browser's)."""
+    response.set_cookie(
+        REFRESH_COOKIE,
+        sign_in.refresh_token,
+        max_age=request.app.state.settings.refresh_token_ttl_seconds,
+        path=REFRESH_COOKIE_PATH,
+        secure=True,
+        httponly=True,
+        samesite="strict",
+    )
     return TokenPair(
         access_token=sign_in.access_token,
         expires_in=sign_in.expires_in,
-        refresh_token=sign_in.refresh_token,
+        refresh_token=None if "origin" in request.headers else sign_in.refresh_token,
         user=UserOut.of(sign_in.user),
     )
+
+
+def _clear_refresh_cookie(response: Response) -> None:
+    response.delete_cookie(REFRESH_COOKIE, path=REFRESH_COOKIE_PATH, secure=True, httponly=True, samesite="strict")
 
 
 def _no_store(response: Response) -> None:
@@ -65,10 +139,41 @@ def _no_store(response: Response) -> None:
 @router.post(
     "/register",
     status_code=status.HTTP_201_CREATED,
-    responses={409: {"model": ErrorResponse, "description": "email_taken"}},
+    responses={
+        409: {"model": ErrorResponse, "description": "email_taken"},
+        422: {
+            "model": ValidationErrorResponse,
+            "description": (
+                "validation failed (FastAPI's `detail` list); a refused password is an entry of "
+                "`type` `password_too_short`, `password_too_long`, `password_too_common`, "
+                "`password_repetitive` or `password_matches_account`, with its reason in `msg`"
+            ),
+            "content": {
+                "application/json": {
+                    "example": {
+                        "detail": [
+                            {
+                                "loc": ["body", "password"],
+                                "msg": PASSWORD_ERRORS["password_too_common"],
+                                "type": "password_too_common",
+                            }
+                        ]
+                    }
+                }
+            },
+        },
+        **_throttled("too many registrations from this client address"),
+    },
 )
-async def register(body: RegisterRequest, accounts: AccountsDep, metrics: MetricsDep) -> UserOut:
-    """Create an account; 409 ``email_taken`` when the (lower-cased) email has one."""
+async def register(
+    body: RegisterRequest, accounts: AccountsDep, metrics: MetricsDep, throttle: ThrottleDep, address: ClientAddress
+) -> UserOut:
+    """Create an account; 409 ``email_taken`` when the (lower-cased) email has one; 422 for a
+    refused password (too short or long, common, repetitive, or the account's own name)."""
+    try:
+        await throttle.register_attempt(address)
+    except Throttled as exc:
+        raise _too_many(exc) from exc
     try:
         user = await accounts.register(body.email, body.display_name, body.password)
     except EmailTaken as exc:
@@ -78,38 +183,99 @@ async def register(body: RegisterRequest, accounts: AccountsDep, metrics: Metric
     return UserOut.of(user)
 
 
-@router.post("/login", responses={401: {"model": ErrorResponse, "description": "invalid_credentials"}})
-async def login(body: LoginRequest, accounts: AccountsDep, metrics: MetricsDep, response: Response) -> TokenPair:
-    """Sign in: a token pair. Ends the user's other session, if any (one session per user)."""
+@router.post(
+    "/login",
+    response_model_exclude_none=True,
+    responses={
+        401: {"model": ErrorResponse, "description": "invalid_credentials"},
+        **_throttled("too many attempts for this account or from this client address"),
+    },
+)
+async def login(
+    body: LoginRequest,
+    accounts: AccountsDep,
+    metrics: MetricsDep,
+    throttle: ThrottleDep,
+    address: ClientAddress,
+    request: Request,
+    response: Response,
+) -> TokenPair:
+    """Sign in: a token pair. Ends the user's other session, if any (one session per user).
+
+    Throttled per client address, per account and address, and per account (429 with
+    ``Retry-After``); the password is not checked then."""
+    try:
+        await throttle.login_attempt(body.email, address)
+    except Throttled as exc:
+        raise _too_many(exc) from exc
     try:
         sign_in = await accounts.login(body.email, body.password)
     except InvalidCredentials as exc:
         metrics.logins.labels("invalid_credentials").inc()
         raise _error(status.HTTP_401_UNAUTHORIZED, "invalid_credentials", "wrong email or password") from exc
+    await throttle.login_succeeded(body.email, address)
     metrics.logins.labels("success").inc()
     _no_store(response)
-    return _pair(sign_in)
+    return _pair(sign_in, request, response)
 
 
-@router.post("/refresh", responses={401: {"model": ErrorResponse, "description": "invalid_refresh_token"}})
-async def refresh(body: RefreshRequest, accounts: AccountsDep, metrics: MetricsDep, response: Response) -> TokenPair:
-    """Rotate the refresh token: a new pair. A reused (already rotated) token revokes its family."""
+@router.post(
+    "/refresh",
+    response_model_exclude_none=True,
+    responses={
+        401: {"model": ErrorResponse, "description": "invalid_refresh_token"},
+        **_throttled("too many refreshes from this client address"),
+    },
+)
+async def refresh(
+    accounts: AccountsDep,
+    metrics: MetricsDep,
+    throttle: ThrottleDep,
+    address: ClientAddress,
+    request: Request,
+    response: Response,
+    cookie: RefreshCookie = None,
+    body: RefreshRequest | None = None,
+) -> TokenPair:
+    """Rotate the refresh token (from the body, else the ``parley_refresh`` cookie): a new
+    pair. A reused (already rotated) token revokes its family. A refused token's cookie is
+    cleared."""
     try:
-        sign_in = await accounts.refresh(body.refresh_token)
+        await throttle.refresh_attempt(address)
+    except Throttled as exc:
+        raise _too_many(exc) from exc
+    token = (body.refresh_token if body else None) or cookie
+    try:
+        if not token:
+            raise InvalidRefreshToken("unknown")
+        sign_in = await accounts.refresh(token)
     except InvalidRefreshToken as exc:
         metrics.refreshes.labels(exc.reason).inc()
-        raise _error(
+        error = _error(
             status.HTTP_401_UNAUTHORIZED, "invalid_refresh_token", f"refresh token {exc.reason}; log in again"
-        ) from exc
+        )
+        _clear_refresh_cookie(response)
+        error.headers = {**(error.headers or {}), "set-cookie": response.headers["set-cookie"]}
+        raise error from exc
     metrics.refreshes.labels("rotated").inc()
     _no_store(response)
-    return _pair(sign_in)
+    return _pair(sign_in, request, response)
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
-async def logout(body: RefreshRequest, accounts: AccountsDep, metrics: MetricsDep) -> None:
-    """Revoke the session (refresh-token family) of ``refresh_token``; 204 even when unknown."""
-    await accounts.logout(body.refresh_token)
+async def logout(
+    accounts: AccountsDep,
+    metrics: MetricsDep,
+    response: Response,
+    cookie: RefreshCookie = None,
+    body: RefreshRequest | None = None,
+) -> None:
+    """Revoke the session (refresh-token family) of the refresh token (from the body, else the
+    cookie) and clear the cookie; 204 even when unknown or absent."""
+    token = (body.refresh_token if body else None) or cookie
+    if token:
+        await accounts.logout(token)
+    _clear_refresh_cookie(response)
     metrics.logouts.inc()
 
 
@@ -123,7 +289,9 @@ async def me(principal: CurrentPrincipal, accounts: AccountsDep) -> UserOut:
 
 
 @router.get("/.well-known/jwks.json")
-async def jwks(key: SigningKeyDep, response: Response) -> JwksOut:
-    """The public signing keys as a JWK Set (RFC 7517); cacheable for 5 minutes."""
+async def jwks(keys: KeysDep, response: Response) -> JwksOut:
+    """The published keys as a JWK Set (RFC 7517), cacheable for 5 minutes: the signing key
+    first, then, during a key rotation, the next key (before it signs) and the previous one
+    (until the tokens it signed expired)."""
     response.headers["Cache-Control"] = "public, max-age=300"
-    return JwksOut.model_validate(key.jwks())
+    return JwksOut.model_validate(keys.jwks())

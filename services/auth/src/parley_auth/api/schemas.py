@@ -1,12 +1,17 @@
 """Request and response bodies of ``/api/auth`` (docs/http-api.md, section auth)."""
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from parley_auth.domain.models import User
 from parley_auth.domain.passwords import MAX_PASSWORD_LENGTH
-from parley_auth.domain.rules import check_display_name, check_new_password, normalise_email
+from parley_auth.domain.rules import (
+    check_display_name,
+    check_new_password,
+    check_password_not_account,
+    normalise_email,
+)
 
 Email = Annotated[str, Field(max_length=320), AfterValidator(normalise_email)]
 
@@ -16,11 +21,33 @@ class _Body(BaseModel):
 
 
 class RegisterRequest(_Body):
-    """``{email, display_name (1–80), password (≥ 8)}``; the email is stored in lower case."""
+    """``{email, display_name (1–80), password (8–1024)}``; the email is stored in lower case.
+
+    The password must not be a common one, one character repeated, or the account's email or
+    display name (NIST SP 800-63B; no composition rules): see :mod:`parley_auth.domain.rules`.
+    """
 
     email: Email
     display_name: Annotated[str, Field(max_length=200), AfterValidator(check_display_name)]
-    password: Annotated[str, AfterValidator(check_new_password)]
+    password: Annotated[
+        str,
+        Field(
+            json_schema_extra={"minLength": 8, "maxLength": 1024},
+            description=(
+                "8 to 1024 characters, any characters, no composition rules; refused (422, the "
+                "`detail` entry's `type`) when `password_too_short`, `password_too_long`, "
+                "`password_too_common` (on a list of 30,000 common passwords), "
+                "`password_repetitive` (one character repeated) or `password_matches_account` "
+                "(the email, its user name or the display name)"
+            ),
+        ),
+        AfterValidator(check_new_password),
+    ]
+
+    @model_validator(mode="after")
+    def _password_is_not_the_account(self) -> Self:
+        check_password_not_account(self.password, self.email, self.display_name)
+        return self
 
 
 class LoginRequest(_Body):
@@ -29,7 +56,9 @@ class LoginRequest(_Body):
 
 
 class RefreshRequest(_Body):
-    refresh_token: Annotated[str, Field(min_length=1, max_length=512)]
+    """``{refresh_token?}``: without it, the ``parley_refresh`` cookie is used (browsers)."""
+
+    refresh_token: Annotated[str | None, Field(min_length=1, max_length=512)] = None
 
 
 class UserOut(BaseModel):
@@ -45,18 +74,38 @@ class UserOut(BaseModel):
 
 
 class TokenPair(BaseModel):
-    """``{access_token, token_type: "Bearer", expires_in (seconds), refresh_token, user}``."""
+    """``{access_token, token_type: "Bearer", expires_in (seconds), refresh_token?, user}``."""
 
     access_token: str
     token_type: Literal["Bearer"] = "Bearer"
     expires_in: int
-    refresh_token: str
+    refresh_token: str | None = Field(
+        default=None,
+        description=(
+            "Present only for requests without an `Origin` header (non-browser clients). "
+            "Browsers get it only in the HttpOnly `parley_refresh` cookie, out of scripts' reach."
+        ),
+    )
     user: UserOut
 
 
 class ErrorBody(BaseModel):
     code: str
     message: str
+
+
+class ValidationErrorEntry(BaseModel):
+    """One failed rule: where (``loc``), why in words (``msg``), which rule (``type``)."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ValidationErrorResponse(BaseModel):
+    """FastAPI's 422 answer: ``{"detail": [{loc, msg, type}]}``."""
+
+    detail: list[ValidationErrorEntry]
 
 
 class ErrorResponse(BaseModel):

@@ -1,6 +1,17 @@
-"""Input rules of accounts: email normalisation, display names, passwords."""
+"""Input rules of accounts: email normalisation, display names, passwords.
+
+Passwords follow NIST SP 800-63B (§3.1.1.2 of revision 4): a length of 8 to 1024 characters,
+**no composition rules** (no required digits, symbols or cases), and a new password is refused
+when it is on a list of commonly used passwords, is one character repeated, or is the account's
+own email, email user name or display name. The list is zxcvbn's (PyPI ``zxcvbn``): the 30,000
+most common passwords of real leaks, compared case-insensitively.
+"""
+
+from functools import cache
 
 from email_validator import EmailNotValidError, validate_email
+from pydantic_core import PydanticCustomError
+from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 from parley_auth.domain.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 
@@ -29,10 +40,48 @@ def check_display_name(raw: str) -> str:
     return name
 
 
+#: The ``type`` of each password refusal in a 422 answer's ``detail`` entry, and its words.
+PASSWORD_ERRORS = {
+    "password_too_short": f"The password needs at least {MIN_PASSWORD_LENGTH} characters.",
+    "password_too_long": f"The password may have at most {MAX_PASSWORD_LENGTH} characters.",
+    "password_too_common": (
+        "This password is on a list of commonly used passwords, so it is easy to guess. "
+        "Choose another: a few unrelated words make a strong one."
+    ),
+    "password_repetitive": "The password is one character repeated. Choose another.",
+    "password_matches_account": "The password must not be your email address or display name.",
+}
+
+
+def password_error(kind: str) -> PydanticCustomError:
+    """The validation error of ``kind`` (a key of :data:`PASSWORD_ERRORS`)."""
+    return PydanticCustomError(kind, PASSWORD_ERRORS[kind])
+
+
+@cache
+def common_passwords() -> frozenset[str]:
+    """zxcvbn's list of common passwords (lower case), loaded once."""
+    return frozenset(FREQUENCY_LISTS["passwords"])
+
+
 def check_new_password(password: str) -> str:
-    """``password`` unchanged; ``ValueError`` unless 8–1024 characters."""
+    """``password`` unchanged, or a :class:`PydanticCustomError` (a ``ValueError``) whose
+    ``type`` is a key of :data:`PASSWORD_ERRORS`: outside 8–1024 characters, on the list of
+    common passwords, or one character repeated."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValueError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+        raise password_error("password_too_short")
     if len(password) > MAX_PASSWORD_LENGTH:
-        raise ValueError(f"password must be at most {MAX_PASSWORD_LENGTH} characters")
+        raise password_error("password_too_long")
+    if len(set(password)) == 1:
+        raise password_error("password_repetitive")
+    if password.casefold() in common_passwords():
+        raise password_error("password_too_common")
     return password
+
+
+def check_password_not_account(password: str, email: str, display_name: str) -> None:
+    """Raise ``password_matches_account`` when ``password`` is (case-insensitively) the email,
+    the part of the email before ``@``, or the display name."""
+    words = {email.casefold(), email.split("@", 1)[0].casefold(), display_name.strip().casefold()}
+    if password.strip().casefold() in words:
+        raise password_error("password_matches_account")

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import jwt
 
-from parley_auth.domain.keys import SigningKey
+from parley_auth.domain.keys import KeySet, SigningKey
 from parley_security import InvalidToken, Principal, decode_access_token, token_kid
 from parley_security.jwt import ALGORITHM
 
@@ -28,10 +28,12 @@ class AccessToken:
 
 
 class AccessTokens:
-    """Signs and verifies this service's access tokens."""
+    """Signs this service's access tokens with the signing key, and verifies tokens signed by
+    any published key of ``keys`` (a bare :class:`SigningKey` is a set of one)."""
 
-    def __init__(self, key: SigningKey, *, issuer: str, audience: str, ttl_seconds: int) -> None:
-        self.key = key
+    def __init__(self, keys: KeySet | SigningKey, *, issuer: str, audience: str, ttl_seconds: int) -> None:
+        self.keys = keys if isinstance(keys, KeySet) else KeySet(keys)
+        self.key = self.keys.signing
         self.issuer = issuer
         self.audience = audience
         self.ttl_seconds = ttl_seconds
@@ -59,8 +61,7 @@ class AccessTokens:
         Async and named like :meth:`JwksVerifier.verify`, so it can serve as
         ``app.state.verifier`` for parley_security's ``CurrentPrincipal``.
         """
-        if token_kid(token) != self.key.kid:
+        key = self.keys.public_key(token_kid(token))
+        if key is None:
             raise InvalidToken("token signed with an unknown key", "unknown_key")
-        return decode_access_token(
-            token, self.key.public_key, issuer=self.issuer, audience=self.audience
-        )
+        return decode_access_token(token, key, issuer=self.issuer, audience=self.audience)
