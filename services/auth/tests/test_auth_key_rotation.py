@@ -179,6 +179,7 @@ async def test_rotating_the_key_under_traffic_refuses_no_valid_token(cluster: Cl
             audience="parley",
             http=httpx.AsyncClient(transport=cluster.balancer),
             cache_ttl_s=JWKS_CACHE,
+            min_refetch_interval_s=JWKS_CACHE,  # scaled down with the cache, like every step
         )
         traffic = Traffic(client, verifier, credentials)
         runner = asyncio.create_task(traffic.run())

@@ -5,7 +5,7 @@ auth's own MongoDB database, so every replica of auth shares the same counters. 
 ships a MongoDB storage, but its asynchronous one needs Motor (end of life) and it relies on
 server features FerretDB 1.x lacks (TTL indexes, pipeline updates, ``$filter``), so
 :class:`MongoThrottleStorage` implements ``limits``' storage interface with PyMongo's async
-API and plain ``$inc``/``$setOnInsert`` upserts.
+API: an ``$inc`` of the open window, else the insert of a new one (unique ``_id``).
 
 A window starts at the first counted attempt and lasts the limit's period; attempts refused
 in it do not extend it, so nobody is locked out for longer than one period after the last
@@ -102,21 +102,25 @@ class MongoThrottleStorage(Storage):
 
     @retry_write_conflicts
     async def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        # An increment of the window that exists, else the insert of a new one: not one upsert
+        # with ``$setOnInsert``, which FerretDB 1.13 applies on every update (measured: the
+        # window's end moved with each attempt, so a lockout never ended).
         now = self._now()
         await self.collection.delete_one({"_id": key, "expire_at": {"$lte": now}})
-        for attempt in range(2):
-            try:
-                doc = await self.collection.find_one_and_update(
-                    {"_id": key},
-                    {"$inc": {"count": amount}, "$setOnInsert": {"expire_at": now + timedelta(seconds=expiry)}},
-                    upsert=True,
-                    return_document=ReturnDocument.AFTER,
-                )
+        for _ in range(2):
+            doc = await self.collection.find_one_and_update(
+                {"_id": key}, {"$inc": {"count": amount}}, return_document=ReturnDocument.AFTER
+            )
+            if doc is not None:
                 return int(doc["count"])
-            except DuplicateKeyError:  # a concurrent upsert created it first: now it exists
-                if attempt:
-                    raise
-        raise AssertionError("unreachable")
+            try:
+                await self.collection.insert_one(
+                    {"_id": key, "count": amount, "expire_at": now + timedelta(seconds=expiry)}
+                )
+                return amount
+            except DuplicateKeyError:  # a concurrent attempt opened the window first: count in it
+                continue
+        raise AssertionError("a window that exists was neither found nor inserted")
 
     @retry_write_conflicts
     async def give_back(self, key: str) -> None:
