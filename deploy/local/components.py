@@ -123,6 +123,7 @@ def service(stack: Stack, name: str) -> Component:
             "--host", HOST, "--port", str(port),
             "--env-file", str(env_file),
             "--timeout-graceful-shutdown", "5",
+            "--no-server-header",  # no "Server: uvicorn" (Traefik strips Server too)
         ],
         ready=http(ready),
         gate=http(f"http://{HOST}:{port}/healthz"),

@@ -8,7 +8,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 
 from parley_auth.api.schemas import (
-    ErrorResponse,
     JwksOut,
     LoginRequest,
     RefreshRequest,
@@ -21,6 +20,7 @@ from parley_auth.domain.errors import EmailTaken, InvalidCredentials, InvalidRef
 from parley_auth.domain.keys import SigningKey
 from parley_auth.domain.models import SignIn
 from parley_auth.metrics import AuthMetrics
+from parley_observability import BEARER_401, BODY_400, error_responses
 from parley_security import CurrentPrincipal
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
@@ -65,7 +65,7 @@ def _no_store(response: Response) -> None:
 @router.post(
     "/register",
     status_code=status.HTTP_201_CREATED,
-    responses={409: {"model": ErrorResponse, "description": "email_taken"}},
+    responses=error_responses({400: BODY_400, 409: "`email_taken`: an account with this email (in lower case) exists"}),
 )
 async def register(body: RegisterRequest, accounts: AccountsDep, metrics: MetricsDep) -> UserOut:
     """Create an account; 409 ``email_taken`` when the (lower-cased) email has one."""
@@ -78,7 +78,10 @@ async def register(body: RegisterRequest, accounts: AccountsDep, metrics: Metric
     return UserOut.of(user)
 
 
-@router.post("/login", responses={401: {"model": ErrorResponse, "description": "invalid_credentials"}})
+@router.post(
+    "/login",
+    responses=error_responses({400: BODY_400, 401: "`invalid_credentials`: wrong email or password"}),
+)
 async def login(body: LoginRequest, accounts: AccountsDep, metrics: MetricsDep, response: Response) -> TokenPair:
     """Sign in: a token pair. Ends the user's other session, if any (one session per user)."""
     try:
@@ -91,7 +94,16 @@ async def login(body: LoginRequest, accounts: AccountsDep, metrics: MetricsDep, 
     return _pair(sign_in)
 
 
-@router.post("/refresh", responses={401: {"model": ErrorResponse, "description": "invalid_refresh_token"}})
+@router.post(
+    "/refresh",
+    responses=error_responses(
+        {
+            400: BODY_400,
+            401: "`invalid_refresh_token`: unknown, expired, revoked or already rotated (a reused token "
+            "also revokes its whole family); sign in again",
+        }
+    ),
+)
 async def refresh(body: RefreshRequest, accounts: AccountsDep, metrics: MetricsDep, response: Response) -> TokenPair:
     """Rotate the refresh token: a new pair. A reused (already rotated) token revokes its family."""
     try:
@@ -106,14 +118,17 @@ async def refresh(body: RefreshRequest, accounts: AccountsDep, metrics: MetricsD
     return _pair(sign_in)
 
 
-@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses({400: BODY_400}))
 async def logout(body: RefreshRequest, accounts: AccountsDep, metrics: MetricsDep) -> None:
     """Revoke the session (refresh-token family) of ``refresh_token``; 204 even when unknown."""
     await accounts.logout(body.refresh_token)
     metrics.logouts.inc()
 
 
-@router.get("/me", responses={401: {"model": ErrorResponse}})
+@router.get(
+    "/me",
+    responses=error_responses({401: BEARER_401 + "; `invalid_token`: the token's user does not exist"}),
+)
 async def me(principal: CurrentPrincipal, accounts: AccountsDep) -> UserOut:
     """The signed-in user."""
     user = await accounts.profile(principal.user_id)

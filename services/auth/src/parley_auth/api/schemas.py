@@ -5,10 +5,43 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from parley_auth.domain.models import User
-from parley_auth.domain.passwords import MAX_PASSWORD_LENGTH
-from parley_auth.domain.rules import check_display_name, check_new_password, normalise_email
+from parley_auth.domain.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from parley_auth.domain.rules import (
+    MAX_DISPLAY_NAME_LENGTH,
+    check_display_name,
+    check_new_password,
+    normalise_email,
+)
+from parley_observability import ErrorBody, ErrorResponse  # noqa: F401 - re-exported: the error model
+from parley_security import NOT_BLANK_PATTERN
 
-Email = Annotated[str, Field(max_length=320), AfterValidator(normalise_email)]
+Email = Annotated[
+    str,
+    Field(
+        max_length=320,
+        description="An email address (RFC 5321/5322 syntax, no DNS lookup); compared in lower case",
+        json_schema_extra={"format": "email"},
+    ),
+    AfterValidator(normalise_email),
+]
+
+#: 1–80 characters, not only white space (parley_security.WHITE_SPACE); stored trimmed.
+DisplayName = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=MAX_DISPLAY_NAME_LENGTH,
+        description="1–80 characters, not only white space; stored trimmed",
+        json_schema_extra={"pattern": NOT_BLANK_PATTERN},
+    ),
+    AfterValidator(check_display_name),
+]
+
+NewPassword = Annotated[
+    str,
+    Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH, description="8–1024 characters"),
+    AfterValidator(check_new_password),
+]
 
 
 class _Body(BaseModel):
@@ -19,8 +52,8 @@ class RegisterRequest(_Body):
     """``{email, display_name (1–80), password (≥ 8)}``; the email is stored in lower case."""
 
     email: Email
-    display_name: Annotated[str, Field(max_length=200), AfterValidator(check_display_name)]
-    password: Annotated[str, AfterValidator(check_new_password)]
+    display_name: DisplayName
+    password: NewPassword
 
 
 class LoginRequest(_Body):
@@ -52,17 +85,6 @@ class TokenPair(BaseModel):
     expires_in: int
     refresh_token: str
     user: UserOut
-
-
-class ErrorBody(BaseModel):
-    code: str
-    message: str
-
-
-class ErrorResponse(BaseModel):
-    """``{"detail": {"code", "message"}}``."""
-
-    detail: ErrorBody
 
 
 class JwkOut(BaseModel):
