@@ -1,7 +1,9 @@
 """Schemathesis over every service's OpenAPI document, against a running stack.
 
-``./taskw test:api-fuzz`` runs :func:`main` (through ``tests/api_fuzz/run.py``) on a fresh test
-stack; ``tests/api_fuzz/test_openapi_fuzz.py`` runs a short, bounded pass in ``./taskw test``.
+``./taskw test:api-fuzz`` runs :func:`main` on a fresh test stack (schemathesis' own defaults:
+100 examples per operation, every phase); ``tests/api_fuzz/test_openapi_fuzz.py`` runs a short,
+bounded pass in ``./taskw test``. Options that :func:`main` does not know are passed to every
+``schemathesis run`` (``./taskw test:api-fuzz -- --max-examples 500``).
 
 For each service the document is read from the service's own port (``/openapi.json``; it is not
 routed publicly) and every check schemathesis has is applied (``--checks all``), in two parts:
@@ -87,7 +89,8 @@ def write_config(fixture: Fixture, directory: Path) -> Path:
 
 
 def run_one(config: Path, schema_url: str, target: str, *, api: bool, token: str, extra: list[str]) -> int:
-    """One schemathesis run; returns its exit code (0: no failure)."""
+    """One schemathesis run (its report on this process' stdout); returns its exit code (0: no
+    failure, no error)."""
     command = [
         str(SCHEMATHESIS), "--config-file", str(config), "run", schema_url,
         "--url", target,
@@ -123,10 +126,9 @@ def fuzz(stack: dict, extra: list[str]) -> dict[str, int]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stack-file", required=True, help="stack.json of a running stack")
-    parser.add_argument("schemathesis_args", nargs="*", help="passed to every `schemathesis run`")
-    args = parser.parse_args(argv)
+    args, passthrough = parser.parse_known_args(argv)  # the rest goes to schemathesis
     stack = json.loads(Path(args.stack_file).read_text())
-    results = fuzz(stack, args.schemathesis_args)
+    results = fuzz(stack, passthrough)
     print("\n### api-fuzz summary")
     for name, code in results.items():
         print(f"{'ok    ' if code == 0 else 'FAILED'}  {name}  (exit {code})")
