@@ -65,6 +65,7 @@ def _no_store(response: Response) -> None:
 @router.post(
     "/register",
     status_code=status.HTTP_201_CREATED,
+    response_description="the account, created",
     responses=error_responses({400: BODY_400, 409: "`email_taken`: an account with this email (in lower case) exists"}),
 )
 async def register(body: RegisterRequest, accounts: AccountsDep, metrics: MetricsDep) -> UserOut:
@@ -80,6 +81,7 @@ async def register(body: RegisterRequest, accounts: AccountsDep, metrics: Metric
 
 @router.post(
     "/login",
+    response_description="a token pair (`Cache-Control: no-store`)",
     responses=error_responses({400: BODY_400, 401: "`invalid_credentials`: wrong email or password"}),
 )
 async def login(body: LoginRequest, accounts: AccountsDep, metrics: MetricsDep, response: Response) -> TokenPair:
@@ -96,6 +98,7 @@ async def login(body: LoginRequest, accounts: AccountsDep, metrics: MetricsDep, 
 
 @router.post(
     "/refresh",
+    response_description="a new token pair; the refresh token sent is spent",
     responses=error_responses(
         {
             400: BODY_400,
@@ -118,7 +121,12 @@ async def refresh(body: RefreshRequest, accounts: AccountsDep, metrics: MetricsD
     return _pair(sign_in)
 
 
-@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses({400: BODY_400}))
+@router.post(
+    "/logout",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_description="signed out (also when the token was unknown)",
+    responses=error_responses({400: BODY_400}),
+)
 async def logout(body: RefreshRequest, accounts: AccountsDep, metrics: MetricsDep) -> None:
     """Revoke the session (refresh-token family) of ``refresh_token``; 204 even when unknown."""
     await accounts.logout(body.refresh_token)
@@ -127,6 +135,7 @@ async def logout(body: RefreshRequest, accounts: AccountsDep, metrics: MetricsDe
 
 @router.get(
     "/me",
+    response_description="the signed-in user",
     responses=error_responses({401: BEARER_401 + "; `invalid_token`: the token's user does not exist"}),
 )
 async def me(principal: CurrentPrincipal, accounts: AccountsDep) -> UserOut:
@@ -137,7 +146,7 @@ async def me(principal: CurrentPrincipal, accounts: AccountsDep) -> UserOut:
     return UserOut.of(user)
 
 
-@router.get("/.well-known/jwks.json")
+@router.get("/.well-known/jwks.json", response_description="the public signing keys (RFC 7517 JWK Set)")
 async def jwks(key: SigningKeyDep, response: Response) -> JwksOut:
     """The public signing keys as a JWK Set (RFC 7517); cacheable for 5 minutes."""
     response.headers["Cache-Control"] = "public, max-age=300"

@@ -34,6 +34,7 @@ MEETING_ANSWERS = {
 @router.post(
     "/meetings/{meeting_id}/messages",
     status_code=status.HTTP_201_CREATED,
+    response_description="the message, posted now",
     responses={
         200: {"model": MessageOut, "description": "a retry of a message already posted (same id, sender and text)"},
         **error_responses(
@@ -61,7 +62,11 @@ async def post_message(
     return MessageOut.of(message)
 
 
-@router.get("/meetings/{meeting_id}/messages", responses=error_responses(MEETING_ANSWERS))
+@router.get(
+    "/meetings/{meeting_id}/messages",
+    response_description="a page of the meeting's messages, newest first, and the cursor of the next",
+    responses=error_responses(MEETING_ANSWERS),
+)
 async def message_history(
     meeting_id: MeetingId,
     principal: CurrentPrincipal,
@@ -83,13 +88,21 @@ async def message_history(
     )
 
 
-@router.get("/meetings/{meeting_id}/notes", responses=error_responses(MEETING_ANSWERS))
+@router.get(
+    "/meetings/{meeting_id}/notes",
+    response_description="the caller's own notes of the meeting",
+    responses=error_responses(MEETING_ANSWERS),
+)
 async def read_notes(meeting_id: MeetingId, principal: CurrentPrincipal, notes: NotesDep) -> NotesOut:
     """The caller's notes of the meeting (``text`` ``""`` and ``updated_at`` null before the first save)."""
     return NotesOut.of(await notes.read(meeting_id, principal))
 
 
-@router.put("/meetings/{meeting_id}/notes", responses=error_responses({400: BODY_400, **MEETING_ANSWERS}))
+@router.put(
+    "/meetings/{meeting_id}/notes",
+    response_description="the caller's notes as saved",
+    responses=error_responses({400: BODY_400, **MEETING_ANSWERS}),
+)
 async def save_notes(meeting_id: MeetingId, body: PutNotesRequest, principal: CurrentPrincipal, notes: NotesDep) -> NotesOut:
     """Replace the caller's notes (text ≤ 20000 characters, else 422 and nothing changes)."""
     return NotesOut.of(await notes.save(meeting_id, principal, body.text))

@@ -28,7 +28,12 @@ NOT_FOUND_404 = "`meeting_not_found`: no meeting has this id"
 NOT_A_PARTICIPANT_403 = "`not_a_participant`: the caller has not joined this meeting"
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, responses=error_responses({400: BODY_400, 401: BEARER_401}))
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_description="the meeting, created (status `active`)",
+    responses=error_responses({400: BODY_400, 401: BEARER_401}),
+)
 async def create_meeting(
     body: CreateMeetingRequest, principal: CurrentPrincipal, meetings: MeetingsService, settings: AppSettings
 ) -> MeetingOut:
@@ -42,7 +47,11 @@ async def create_meeting(
     return MeetingOut.of(meeting, settings.public_base_url)
 
 
-@router.get("", responses=error_responses({401: BEARER_401}))
+@router.get(
+    "",
+    response_description="the caller's meetings, newest first",
+    responses=error_responses({401: BEARER_401}),
+)
 async def list_my_meetings(
     principal: CurrentPrincipal, meetings: MeetingsService, settings: AppSettings
 ) -> MeetingList:
@@ -51,7 +60,11 @@ async def list_my_meetings(
     return MeetingList(meetings=[MeetingOut.of(m, settings.public_base_url) for m in found])
 
 
-@router.get("/{meeting_id}", responses=error_responses({401: BEARER_401, 404: NOT_FOUND_404}))
+@router.get(
+    "/{meeting_id}",
+    response_description="the meeting",
+    responses=error_responses({401: BEARER_401, 404: NOT_FOUND_404}),
+)
 async def get_meeting(
     meeting_id: MeetingId, principal: CurrentPrincipal, meetings: MeetingsService, settings: AppSettings
 ) -> MeetingOut:
@@ -61,6 +74,7 @@ async def get_meeting(
 
 @router.post(
     "/{meeting_id}/join",
+    response_description="the meeting and the caller's role in it",
     responses=error_responses(
         {401: BEARER_401, 404: NOT_FOUND_404, 410: "`meeting_ended`: the meeting has ended; nobody joins it any more"}
     ),
@@ -77,6 +91,7 @@ async def join_meeting(
 
 @router.post(
     "/{meeting_id}/end",
+    response_description="the meeting, ended",
     responses=error_responses(
         {401: BEARER_401, 403: "`not_host`: only the meeting's host may end it", 404: NOT_FOUND_404}
     ),
@@ -91,6 +106,7 @@ async def end_meeting(
 
 @router.get(
     "/{meeting_id}/membership",
+    response_description="the caller's role and the meeting's status",
     responses=error_responses({401: BEARER_401, 403: NOT_A_PARTICIPANT_403, 404: NOT_FOUND_404}),
 )
 async def get_membership(
@@ -105,6 +121,7 @@ async def get_membership(
 
 @router.get(
     "/{meeting_id}/roster",
+    response_description="the sockets in the call now, in joining order",
     responses=error_responses({401: BEARER_401, 403: NOT_A_PARTICIPANT_403, 404: NOT_FOUND_404}),
 )
 async def get_roster(

@@ -31,6 +31,7 @@ Metrics = Annotated[TurnMetrics, Depends(_metrics)]
     "/credentials",
     response_model=IceConfiguration,
     response_model_exclude_none=True,
+    response_description="ICE servers for RTCPeerConnection, with a TURN credential valid `ttl` seconds",
     responses=error_responses({401: BEARER_401}),
 )
 async def credentials(
