@@ -101,7 +101,9 @@ def run_one(config: Path, schema_url: str, target: str, *, api: bool, token: str
     ]
     print(f"\n### schemathesis {schema_url} -> {target} ({'API through Traefik' if api else 'service port'})",
           flush=True)
-    return subprocess.run(command, check=False).returncode
+    # cwd: the run's temporary directory, so schemathesis' crash cache (.schemathesis/) neither
+    # lands in the repository nor replays an earlier run's failures
+    return subprocess.run(command, check=False, cwd=config.parent).returncode
 
 
 def fuzz(stack: dict, extra: list[str]) -> dict[str, int]:
