@@ -25,6 +25,7 @@ Title = Annotated[
 #: Years a meeting may be scheduled in (as written, before conversion to UTC).
 FIRST_YEAR, LAST_YEAR = 2000, 2999
 
+
 def _text_only(value: object) -> object:
     """A date-time arrives as text: a number (``0``, a Unix time) is not one."""
     if not isinstance(value, str | datetime):
