@@ -158,6 +158,7 @@ def service(stack: Stack, name: str) -> Component:
             "--proxy-headers", "--forwarded-allow-ips", HOST,
             "--timeout-graceful-shutdown", "5",
             *(("--ws-max-size", str(SIGNALING_MAX_MESSAGE_BYTES)) if name.startswith("signaling-") else ()),
+            "--no-server-header",  # no "Server: uvicorn" (Traefik strips Server too)
         ],
         ready=http(ready),
         gate=http(f"http://{HOST}:{port}/healthz"),

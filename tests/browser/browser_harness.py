@@ -158,11 +158,60 @@ def write_fake_camera(path: Path, width: int = 320, height: int = 240, fps: int 
 
 
 def launch_chromium(playwright: Playwright, fake_camera: Path, *, fake_ui: bool = True) -> Browser:
-    """Debian's Chromium, headless, with fake media devices (``fake_ui``: accept prompts)."""
+    """Debian's Chromium, headless, with fake media devices (``fake_ui``: accept prompts).
+    Every context and page it makes reports its CSP violations (:class:`CspWatchingBrowser`)."""
     args = [*BASE_ARGS, f"--use-file-for-fake-video-capture={fake_camera}"]
     if fake_ui:
         args.append(FAKE_UI)
-    return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
+    return CspWatchingBrowser(browser)  # type: ignore[return-value]
+
+
+# Content-Security-Policy violations ---------------------------------------------------------
+#: Every CSP violation any page of any test browser reported since the last check, as text.
+#: The ``no_csp_violation`` fixture (conftest.py, autouse) fails a test that leaves one here.
+CSP_VIOLATIONS: list[str] = []
+
+#: Reports each ``securitypolicyviolation`` event of the document (CSP3 §5.3: fired at the
+#: element or the document, bubbling; captured here) to the binding ``__parleyCspViolation``.
+CSP_HOOK = """
+document.addEventListener('securitypolicyviolation', (e) => {
+  window.__parleyCspViolation(`${e.disposition}: ${e.effectiveDirective} refused ` +
+    `${e.blockedURI || '(inline)'} at ${e.sourceFile || e.documentURI}:${e.lineNumber}`);
+}, true);
+"""
+
+
+def watch_csp(context: BrowserContext) -> BrowserContext:
+    """Record every CSP violation of ``context``'s pages in :data:`CSP_VIOLATIONS`: the page's
+    ``securitypolicyviolation`` events (:data:`CSP_HOOK`) and Chromium's console messages about
+    a Content Security Policy (which also cover what no event reaches, e.g. a refused worker)."""
+    context.expose_binding("__parleyCspViolation",
+                           lambda source, text: CSP_VIOLATIONS.append(f"{source['page'].url} {text}"))
+    context.add_init_script(script=CSP_HOOK)
+    context.on("console", lambda msg: CSP_VIOLATIONS.append(f"console {msg.type}: {msg.text}")
+               if "Content Security Policy" in msg.text else None)
+    return context
+
+
+class CspWatchingBrowser:
+    """A Playwright ``Browser`` whose every ``new_context()`` / ``new_page()`` is watched by
+    :func:`watch_csp`; everything else is the browser's own."""
+
+    def __init__(self, browser: Browser) -> None:
+        self._browser = browser
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._browser, name)
+
+    def new_context(self, **options: Any) -> BrowserContext:
+        return watch_csp(self._browser.new_context(**options))
+
+    def new_page(self, **options: Any) -> Page:
+        context = self.new_context(**options)
+        page = context.new_page()
+        page.on("close", lambda _: context.close())
+        return page
 
 
 # the API -------------------------------------------------------------------------------------

@@ -17,9 +17,19 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from browser_harness import (  # noqa: E402
-    SCREENSHOTS, Api, ParticipantFactory, launch_chromium, write_fake_camera,
+    CSP_VIOLATIONS, SCREENSHOTS, Api, ParticipantFactory, launch_chromium, write_fake_camera,
 )
 from parley_testing import Stack  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def no_csp_violation() -> Iterator[None]:
+    """Fail any test during which a page of a test browser reported a Content-Security-Policy
+    violation (the policy is Traefik's security-headers middleware): the client must run
+    under it with none. Violations of a module's shared fixtures count at its first test."""
+    yield
+    found, CSP_VIOLATIONS[:] = list(CSP_VIOLATIONS), []
+    assert found == [], "Content-Security-Policy violations:\n" + "\n".join(found)
 
 
 @pytest.fixture(scope="session")

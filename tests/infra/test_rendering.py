@@ -56,7 +56,12 @@ def test_traefik_routes_exactly_the_public_prefixes(rendered):
         assert router["entryPoints"] == ["web"]
         assert "priority" not in router  # default priority: the rule's length, always > 1
     assert routes == PREFIXES
-    assert "middlewares" not in dyn  # no prefix stripping: services get the full path
+    # the only middleware sets headers, on every router (no prefix stripping: services get the
+    # full path)
+    assert set(dyn["middlewares"]) == {"security-headers"}
+    assert set(dyn["middlewares"]["security-headers"]) == {"headers"}
+    for router in (*routers.values(), web):
+        assert router["middlewares"] == ["security-headers"], router
     assert not any("metrics" in p for p in routes)
     # everything else goes to the web service (the browser client), at the lowest priority,
     # except the per-service endpoints that must never be public

@@ -112,8 +112,10 @@ def test_traefik_sends_every_other_path_to_the_web_service(stack_info):
     # the single-page-app fallback: a client route gets the same index
     spa = httpx.get(base + "/m/some-meeting-id", timeout=5)
     assert (spa.status_code, spa.content) == (root.status_code, root.content)
-    # the API prefixes keep their own routes (auth answers, not the web service)
-    assert httpx.get(base + "/api/auth/nope", timeout=5).json() == {"detail": "Not Found"}
+    # the API prefixes keep their own routes (auth answers, not the web service: its 404 says
+    # "No file at …")
+    assert httpx.get(base + "/api/auth/nope", timeout=5).json() == {
+        "detail": {"code": "not_found", "message": "Not Found"}}
 
 
 def test_traefik_routes_to_auth_with_the_full_path(stack_info):

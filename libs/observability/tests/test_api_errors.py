@@ -37,3 +37,48 @@ async def test_api_errors_answer_their_status_code_message_and_headers() -> None
     assert gone_response.status_code == 410
     assert gone_response.json() == {"detail": {"code": "gone", "message": "it ended"}}
     assert "retry-after" not in gone_response.headers
+
+
+async def test_fastapi_and_starlette_refusals_have_the_error_shape_and_a_complete_allow() -> None:
+    from pydantic import BaseModel
+
+    class Body(BaseModel):
+        text: str
+
+    app = FastAPI()
+    install_api_error_handler(app)
+
+    @app.get("/things")
+    async def list_things() -> dict:
+        return {}
+
+    @app.post("/things")
+    async def add_thing(body: Body) -> dict:
+        return {"text": body.text}
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://t") as client:
+        undecodable = await client.post("/things", content=b'{"text": "\xff"}',
+                                        headers={"content-type": "application/json"})
+        not_allowed = await client.delete("/things")
+        unknown = await client.get("/nothing-here")
+        invalid = await client.post("/things", json={"text": 1})
+
+    assert undecodable.status_code == 400
+    assert undecodable.json()["detail"]["code"] == "invalid_body"
+    assert set(undecodable.json()["detail"]) == {"code", "message"}
+    assert not_allowed.status_code == 405
+    assert not_allowed.json()["detail"]["code"] == "method_not_allowed"
+    assert set(not_allowed.headers["allow"].split(", ")) == {"GET", "POST"}  # both routes of the path
+    assert unknown.status_code == 404
+    assert unknown.json() == {"detail": {"code": "not_found", "message": "Not Found"}}
+    assert invalid.status_code == 422 and isinstance(invalid.json()["detail"], list)
+
+
+def test_error_responses_declare_the_error_model_and_its_headers() -> None:
+    from parley_observability import ErrorResponse, error_responses
+
+    declared = error_responses({401: "no token", 503: "later", 404: "none"})
+    assert all(entry["model"] is ErrorResponse for entry in declared.values())
+    assert "WWW-Authenticate" in declared[401]["headers"]
+    assert "Retry-After" in declared[503]["headers"]
+    assert "headers" not in declared[404]

@@ -230,3 +230,21 @@ async def test_health_readiness_and_metrics(client, room) -> None:
 
     asyncapi = (await client.http.get("/asyncapi.json")).json()
     assert {channel["address"] for channel in asyncapi["channels"].values()} == {"parley.chat"}
+
+
+@pytest.mark.parametrize("encoded", ["a%3Fb", "a%23b", "a%01b", "a%20b", "a.b"])
+async def test_a_malformed_meeting_id_is_422_and_meetings_is_not_asked(client, encoded) -> None:
+    """Issue 6 item 15: ids are validated at the edge (parley_security.MeetingId). (An encoded
+    ``/`` splits the path: no route matches, 404.)"""
+    path = f"/api/chat/meetings/{encoded}"
+    answers = [
+        await client.http.get(f"{path}/messages", headers=client.auth("bob")),
+        await client.http.post(f"{path}/messages", json={"message_id": "valid-id-01", "text": "hi"},
+                               headers=client.auth("bob")),
+        await client.http.get(f"{path}/notes", headers=client.auth("bob")),
+        await client.http.put(f"{path}/notes", json={"text": "x"}, headers=client.auth("bob")),
+    ]
+    for response in answers:
+        assert response.status_code == 422, (encoded, response.status_code, response.text)
+        assert response.json()["detail"][0]["loc"] == ["path", "meeting_id"]
+    assert client.meetings.requests == []

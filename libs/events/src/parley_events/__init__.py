@@ -1,5 +1,6 @@
 """Parley's events: CloudEvents envelope, payload schemas, topics, outbox and inbox."""
 
+from parley_events.asyncapi import CloudEventEnvelope, asyncapi_document, asyncapi_router, envelope_of
 from parley_events.envelope import EventDecodeError, OutgoingEvent, ReceivedEvent, decode, encode
 from parley_events.inbox import ProcessedEvents
 from parley_events.kafka import kafka_publisher, received_event, relay_while_broker_runs
@@ -22,6 +23,7 @@ __all__ = [
     "OUTBOX_FIELD",
     "TOPICS",
     "ChatMessagePosted",
+    "CloudEventEnvelope",
     "EventData",
     "EventDecodeError",
     "MeetingCreated",
@@ -34,8 +36,11 @@ __all__ = [
     "ReceivedEvent",
     "TopicSpec",
     "UserRegistered",
+    "asyncapi_document",
+    "asyncapi_router",
     "decode",
     "encode",
+    "envelope_of",
     "is_write_conflict",
     "kafka_publisher",
     "outbox_entry",

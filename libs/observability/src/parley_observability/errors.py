@@ -4,13 +4,23 @@ A service's domain errors subclass :class:`ApiError` and declare, next to their 
 the HTTP ``status_code`` they mean (and any ``headers``, e.g. ``Retry-After``, RFC 9110 §10.2.3).
 Keeping the status on the domain error is a deliberate choice: a route stays one hop to the
 domain, and reading an error tells what a client sees, with no separate status map to keep in step.
+
+The same shape covers FastAPI's and Starlette's own refusals (an undecodable body, an unknown
+path, a method not allowed): :func:`install_api_error_handler` answers them as
+``{"detail": {"code", "message"}}`` too. Invalid input (body, path, query) stays FastAPI's 422
+with its ``detail`` list. :func:`error_responses` declares these answers in a route's OpenAPI
+operation, so the document states every status a route can answer.
 """
 
 from collections.abc import Mapping
-from typing import ClassVar
+from http import HTTPStatus
+from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 
 class ApiError(Exception):
@@ -29,6 +39,53 @@ class ApiError(Exception):
         self.message = message
 
 
+class ErrorBody(BaseModel):
+    """What went wrong: a stable machine ``code`` and words for a person."""
+
+    code: str = Field(description="Machine code, e.g. `meeting_not_found`; stable across versions.")
+    message: str = Field(description="What went wrong, in words; may change.")
+
+
+class ErrorResponse(BaseModel):
+    """Every refusal other than invalid input: ``{"detail": {"code", "message"}}``."""
+
+    detail: ErrorBody
+
+
+#: Machine codes of FastAPI's and Starlette's own refusals, by status.
+GENERIC_CODES = {
+    400: "invalid_body",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+}
+
+#: Headers a status carries, as OpenAPI response header objects.
+_STATUS_HEADERS: dict[int, dict[str, Any]] = {
+    401: {"WWW-Authenticate": {"description": "`Bearer` (RFC 6750 §3)", "schema": {"type": "string"}}},
+    429: {"Retry-After": {"description": "seconds until the limit's window ends", "schema": {"type": "integer", "minimum": 1}}},
+    503: {"Retry-After": {"description": "seconds to wait before retrying", "schema": {"type": "string"}}},
+}
+
+#: The usual words for statuses every service answers alike.
+BEARER_401 = "`unauthorized`: the bearer token is missing, malformed, expired or not signed by auth"
+BODY_400 = "`invalid_body`: the request body could not be decoded (not UTF-8)"
+
+
+def error_responses(answers: Mapping[int, str]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` of a route: each status in ``answers`` (with its description:
+    which machine codes and why) answered with :class:`ErrorResponse`, plus the headers it
+    carries (``WWW-Authenticate`` on 401, ``Retry-After`` on 429 and 503)."""
+    out: dict[int | str, dict[str, Any]] = {}
+    for status, description in answers.items():
+        entry: dict[str, Any] = {"model": ErrorResponse, "description": description}
+        if status in _STATUS_HEADERS:
+            entry["headers"] = _STATUS_HEADERS[status]
+        out[status] = entry
+    return out
+
+
 async def _api_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
     return JSONResponse(
@@ -38,7 +95,36 @@ async def _api_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's and Starlette's ``HTTPException`` in the same shape: a ``detail`` that already
+    is ``{"code", "message"}`` is kept; a string becomes the message of a generic code."""
+    assert isinstance(exc, StarletteHTTPException)
+    detail = exc.detail
+    if not (isinstance(detail, dict) and {"code", "message"} <= detail.keys()):
+        code = GENERIC_CODES.get(exc.status_code, "error")
+        phrase = HTTPStatus(exc.status_code).phrase if exc.status_code in HTTPStatus._value2member_map_ else ""
+        detail = {"code": code, "message": str(detail or phrase)}
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed_methods(request)
+    return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=headers or None)
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route of the app takes at this path (RFC 9110 §10.2.1): Starlette's
+    own ``Allow`` names only the first route matching the path, and one path often has two
+    routes (``GET`` and ``POST /api/meetings``)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return ", ".join(sorted(methods))
+
+
 def install_api_error_handler(app: FastAPI) -> None:
     """Answer every :class:`ApiError` raised in ``app`` with its status, headers and
-    ``{"detail": {"code", "message"}}``. A handler installed for a subclass takes precedence."""
+    ``{"detail": {"code", "message"}}``, and every ``HTTPException`` in the same shape.
+    A handler installed for a subclass takes precedence."""
     app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)

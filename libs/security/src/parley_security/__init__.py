@@ -1,6 +1,8 @@
-"""Access-token verification (JWKS of auth) and the meeting membership check."""
+"""Access-token verification (JWKS of auth), the meeting membership check, and the shared
+meeting id type every service's edge validates with."""
 
 from parley_security.dependencies import CurrentPrincipal, bearer_token, current_principal
+from parley_security.ids import MEETING_ID_MAX_LENGTH, MEETING_ID_PATTERN, MeetingId
 from parley_security.jwt import (
     InvalidToken,
     JwksVerifier,
@@ -8,6 +10,7 @@ from parley_security.jwt import (
     decode_access_token,
     token_kid,
 )
+from parley_security.text import NOT_BLANK_PATTERN, WHITE_SPACE, not_blank, trimmed
 from parley_security.membership import (
     MeetingsClient,
     Membership,
@@ -16,6 +19,11 @@ from parley_security.membership import (
 )
 
 __all__ = [
+    "MEETING_ID_MAX_LENGTH",
+    "MEETING_ID_PATTERN",
+    "MeetingId",
+    "NOT_BLANK_PATTERN",
+    "WHITE_SPACE",
     "CurrentPrincipal",
     "InvalidToken",
     "JwksVerifier",
@@ -27,5 +35,7 @@ __all__ = [
     "bearer_token",
     "current_principal",
     "decode_access_token",
+    "not_blank",
     "token_kid",
+    "trimmed",
 ]

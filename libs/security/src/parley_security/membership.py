@@ -8,8 +8,14 @@ joined the meeting, 404 when there is no such meeting.
 
 from dataclasses import dataclass
 from typing import Literal
+from urllib.parse import quote
 
 import httpx
+from pydantic import TypeAdapter, ValidationError
+
+from parley_security.ids import MeetingId
+
+_MEETING_ID = TypeAdapter(MeetingId)
 
 
 class MembershipDenied(Exception):
@@ -44,11 +50,18 @@ class MeetingsClient:
     async def membership(self, meeting_id: str, token: str) -> Membership:
         """The user's membership; raises :class:`MembershipDenied` or :class:`MembershipUnavailable`."""
         try:
+            _MEETING_ID.validate_python(meeting_id)
+        except ValidationError as exc:  # no meeting has such an id: nothing to ask
+            raise MembershipDenied("not_found", "not a meeting id") from exc
+        # The id is one path segment, percent-encoded whatever it holds (RFC 3986 §3.3): a
+        # "?", "#", "/" or control character can never change which URL is asked.
+        path = f"/api/meetings/{quote(meeting_id, safe='')}/membership"
+        try:
             response = await self._http.get(
-                f"/api/meetings/{meeting_id}/membership",
+                path,
                 headers={"Authorization": f"Bearer {token}"},
             )
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise MembershipUnavailable(f"meetings unreachable: {exc}") from exc
         if response.status_code == 404:
             raise MembershipDenied("not_found", "meeting not found")

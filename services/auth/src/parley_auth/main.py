@@ -17,13 +17,25 @@ from parley_auth.messaging import build_kafka_router, kafka_ready, outbox_relay
 from parley_auth.metrics import AuthMetrics
 from parley_auth.repository import REFRESH_TOKENS, USERS, MongoRefreshTokenStore, MongoUserStore, ensure_indexes
 from parley_auth.throttle import THROTTLE, Limits, MongoThrottleStorage, Throttle
-from parley_events import relay_while_broker_runs
+from parley_events import asyncapi_router, relay_while_broker_runs
 from parley_observability import (
     HttpMetrics,
     HttpMetricsMiddleware,
     configure_logging,
     health_router,
+    install_api_error_handler,
     metrics_router,
+)
+
+#: The OpenAPI document's description: what a reader needs before the operations.
+DESCRIPTION = (
+    "Accounts and tokens: register, sign in, refresh (rotating), sign out, the signed-in user, and the JWKS that verifies access tokens. "
+    "Reached through the platform's base URL (Traefik), e.g. `https://parley.example/api/...`. "
+    "Signed-in routes take `Authorization: Bearer <access token>` (from auth's login); without a valid one "
+    "they answer 401 with `WWW-Authenticate: Bearer`. Refusals are `{\"detail\": {\"code\", \"message\"}}` "
+    "(ErrorResponse; `code` is the stable machine code); invalid input is 422 with a `detail` list "
+    "(HTTPValidationError). `/healthz`, `/readyz` and `/asyncapi.json|yaml` are served on the service's own "
+    "port only, never through Traefik. Full reference: docs/http-api.md."
 )
 
 SERVICE = "auth"
@@ -83,7 +95,7 @@ def create_app(settings: Settings | None = None, *, passwords: Passwords | None 
     async def broker_ready() -> None:
         await kafka_ready(kafka)
 
-    app = FastAPI(title="Parley auth", version="1", lifespan=lifespan)
+    app = FastAPI(title="Parley auth", version="1", description=DESCRIPTION, lifespan=lifespan)
     registry = CollectorRegistry()
     app.state.settings = settings
     app.state.keys = keys
@@ -103,8 +115,10 @@ def create_app(settings: Settings | None = None, *, passwords: Passwords | None 
         on_refused=lambda action, scope: metrics.throttled.labels(action, scope).inc(),
     )
     app.add_middleware(HttpMetricsMiddleware, metrics=HttpMetrics(SERVICE, registry))
+    install_api_error_handler(app)
     app.include_router(health_router({"mongo": mongo_ready, "kafka": broker_ready}))
     app.include_router(metrics_router(registry))
     app.include_router(auth_router)
     app.include_router(kafka)
+    app.include_router(asyncapi_router(kafka))
     return app

@@ -5,22 +5,24 @@ from faststream.kafka.fastapi import KafkaRouter
 from pymongo.asynchronous.collection import AsyncCollection
 
 from parley_auth.config import Settings
-from parley_events import OutboxRelay, UserRegistered, kafka_publisher
+from parley_events import OutboxRelay, UserRegistered, envelope_of, kafka_publisher
 
 
 def build_kafka_router(settings: Settings) -> KafkaRouter:
-    """The router connecting to ``PARLEY_KAFKA_BOOTSTRAP_SERVERS``; AsyncAPI at ``/asyncapi``."""
+    """The router connecting to ``PARLEY_KAFKA_BOOTSTRAP_SERVERS``; its AsyncAPI document is
+    served by :func:`parley_events.asyncapi_router` (``/asyncapi.json``, ``/asyncapi.yaml``)."""
     router = KafkaRouter(
         settings.kafka_bootstrap_servers,
         client_id=f"parley-auth-{settings.instance_id}",
-        schema_url="/asyncapi",
+        schema_url=None,
+        description="Parley auth: user.registered events (published from the outbox)",
     )
     # Declared for the AsyncAPI document; records are sent by the outbox relay.
     router.publisher(
         UserRegistered.topic.name,
         title="parley.users:user.registered",
         description="CloudEvent parley.auth.user.registered.v1, key = user id (structured mode).",
-        schema=UserRegistered,
+        schema=envelope_of(UserRegistered),
     )
     return router
 

@@ -27,8 +27,19 @@ from parley_observability import (
     health_router,
     metrics_router,
 )
-from parley_events import relay_while_broker_runs
+from parley_events import asyncapi_router, relay_while_broker_runs
 from parley_security import JwksVerifier, MeetingsClient
+
+#: The OpenAPI document's description: what a reader needs before the operations.
+DESCRIPTION = (
+    "A meeting's chat (post, history) and each participant's private notes. "
+    "Reached through the platform's base URL (Traefik), e.g. `https://parley.example/api/...`. "
+    "Signed-in routes take `Authorization: Bearer <access token>` (from auth's login); without a valid one "
+    "they answer 401 with `WWW-Authenticate: Bearer`. Refusals are `{\"detail\": {\"code\", \"message\"}}` "
+    "(ErrorResponse; `code` is the stable machine code); invalid input is 422 with a `detail` list "
+    "(HTTPValidationError). `/healthz`, `/readyz` and `/asyncapi.json|yaml` are served on the service's own "
+    "port only, never through Traefik. Full reference: docs/http-api.md."
+)
 
 SERVICE = "chat"
 
@@ -70,7 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await app.state.verifier.aclose()
             await mongo.close()
 
-    app = FastAPI(title="Parley chat", version="1", lifespan=lifespan)
+    app = FastAPI(title="Parley chat", version="1", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
     relay_while_broker_runs(kafka, lambda: app.state.relay)
 
@@ -83,4 +94,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health_router({"mongo": mongo_ready, "kafka": lambda: kafka_ready(kafka)}))
     app.include_router(metrics_router(registry))
     app.include_router(kafka)
+    app.include_router(asyncapi_router(kafka))
     return app

@@ -9,16 +9,17 @@ from faststream.kafka.fastapi import KafkaRouter
 from pymongo.asynchronous.collection import AsyncCollection
 
 from parley_chat.config import Settings
-from parley_events import ChatMessagePosted, OutboxRelay, kafka_publisher
+from parley_events import ChatMessagePosted, OutboxRelay, envelope_of, kafka_publisher
 from parley_events.topics import CHAT
 
 
 def build_router(settings: Settings) -> KafkaRouter:
-    """The FastStream router (its broker starts and stops with the app; AsyncAPI at ``/asyncapi``)."""
+    """The FastStream router (its broker starts and stops with the app); its AsyncAPI document
+    is served by :func:`parley_events.asyncapi_router`."""
     router = KafkaRouter(
         settings.kafka_bootstrap_servers,
         client_id=f"parley-chat-{settings.instance_id}",
-        schema_url="/asyncapi",
+        schema_url=None,
         description="Parley chat: chat.message.posted events (published from the outbox)",
     )
     # Declared for the AsyncAPI document only; the outbox relay does the publishing.
@@ -26,7 +27,7 @@ def build_router(settings: Settings) -> KafkaRouter:
         CHAT.name,
         title="chat.message.posted",
         description=f"CloudEvents type {ChatMessagePosted.event_type}, key = meeting id",
-        schema=ChatMessagePosted,
+        schema=envelope_of(ChatMessagePosted),
     )
     return router
 

@@ -11,11 +11,12 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 from pymongo import AsyncMongoClient
 
-from parley_events import ReceivedEvent, relay_while_broker_runs
+from parley_events import ReceivedEvent, asyncapi_router, relay_while_broker_runs
 from parley_meetings.api.routes import router as api_router
 from parley_meetings.config import Settings
 from parley_meetings.domain.service import Meetings
 from parley_meetings.messaging import (
+    CONSUMES,
     add_participant_consumer,
     build_router,
     kafka_ready,
@@ -32,6 +33,17 @@ from parley_observability import (
     metrics_router,
 )
 from parley_security import JwksVerifier
+
+#: The OpenAPI document's description: what a reader needs before the operations.
+DESCRIPTION = (
+    "Meetings: create, list, get, join, end; the caller's membership and the live roster. "
+    "Reached through the platform's base URL (Traefik), e.g. `https://parley.example/api/...`. "
+    "Signed-in routes take `Authorization: Bearer <access token>` (from auth's login); without a valid one "
+    "they answer 401 with `WWW-Authenticate: Bearer`. Refusals are `{\"detail\": {\"code\", \"message\"}}` "
+    "(ErrorResponse; `code` is the stable machine code); invalid input is 422 with a `detail` list "
+    "(HTTPValidationError). `/healthz`, `/readyz` and `/asyncapi.json|yaml` are served on the service's own "
+    "port only, never through Traefik. Full reference: docs/http-api.md."
+)
 
 SERVICE = "meetings"
 
@@ -68,7 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await app.state.verifier.aclose()
             await mongo.close()
 
-    app = FastAPI(title="Parley meetings", version="1", lifespan=lifespan)
+    app = FastAPI(title="Parley meetings", version="1", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
     relay_while_broker_runs(kafka, lambda: app.state.relay)
 
@@ -88,4 +100,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health_router({"mongo": mongo_ready, "kafka": lambda: kafka_ready(kafka)}))
     app.include_router(metrics_router(registry))
     app.include_router(kafka)
+    app.include_router(asyncapi_router(kafka, CONSUMES))
     return app

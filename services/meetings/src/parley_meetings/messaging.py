@@ -21,7 +21,10 @@ from parley_events import (
     MeetingCreated,
     MeetingEnded,
     OutboxRelay,
+    ParticipantJoined,
+    ParticipantLeft,
     ReceivedEvent,
+    envelope_of,
     kafka_publisher,
     received_event,
 )
@@ -42,11 +45,12 @@ async def _raw_body(message: StreamMessage[object]) -> bytes:
 
 
 def build_router(settings: Settings) -> KafkaRouter:
-    """The FastStream router (its broker starts and stops with the app; AsyncAPI at ``/asyncapi``)."""
+    """The FastStream router (its broker starts and stops with the app); its AsyncAPI document
+    is served by :func:`parley_events.asyncapi_router` with :data:`CONSUMES`."""
     router = KafkaRouter(
         settings.kafka_bootstrap_servers,
         client_id=f"parley-meetings-{settings.instance_id}",
-        schema_url="/asyncapi",
+        schema_url=None,
         description="Parley meetings: meeting.* events, roster from participant.* events",
     )
     # Declared for the AsyncAPI document only; the outbox relay does the publishing.
@@ -55,9 +59,13 @@ def build_router(settings: Settings) -> KafkaRouter:
             MEETINGS.name,
             title=data.event_type.removeprefix("parley.meetings.").removesuffix(".v1"),
             description=f"CloudEvents type {data.event_type}, key = meeting id",
-            schema=data,
+            schema=envelope_of(data),
         )
     return router
+
+
+#: What the subscriber channels take (their handlers read raw records, so FastStream cannot tell).
+CONSUMES = {"participants": (ParticipantJoined, ParticipantLeft)}
 
 
 def add_participant_consumer(

@@ -17,18 +17,26 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
+from parley_events import asyncapi_router
 from parley_observability import HttpMetrics, HttpMetricsMiddleware, configure_logging, health_router, metrics_router
 from parley_security import JwksVerifier, MeetingsClient
 from parley_signaling.api.socket_events import register
 from parley_signaling.config import Settings
 from parley_signaling.domain.rooms import RoomService
 from parley_signaling.fanout import KafkaFanoutManager
-from parley_signaling.messaging import ParticipantEvents, build_router, pin_positions, register_consumers
+from parley_signaling.messaging import CONSUMES, ParticipantEvents, build_router, pin_positions, register_consumers
 from parley_signaling.metrics import SignalingMetrics
 from parley_signaling.rejections import Rejections
 from parley_signaling.server import SignalingASGIApp, SignalingServer
 
 log = logging.getLogger(__name__)
+
+#: The OpenAPI document's description: what a reader needs before the operations.
+DESCRIPTION = (
+    "Signaling speaks socket.io at `/socket.io` (docs/signaling.md), routed by Traefik. Its HTTP "
+    "surface, on the service's own port only, is health (`/healthz`, `/readyz`), `/metrics` and its "
+    "AsyncAPI document (`/asyncapi.json`, `/asyncapi.yaml`): the Kafka events it publishes and consumes."
+)
 
 SERVICE = "signaling"
 
@@ -111,7 +119,7 @@ def create_app(
             raise RuntimeError("Kafka broker does not answer")
         await fanout.check()
 
-    app = FastAPI(title="Parley signaling", lifespan=lifespan)
+    app = FastAPI(title="Parley signaling", version="1", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
     app.state.verifier = verifier
     app.state.rooms = rooms
@@ -121,6 +129,7 @@ def create_app(
     app.include_router(health_router({"kafka": kafka_ready, "jwks": verifier.ready}))
     app.include_router(metrics_router(registry))
     app.include_router(router)
+    app.include_router(asyncapi_router(router, CONSUMES))
     return SignalingASGIApp(
         sio, max_message_bytes=settings.max_message_bytes, other_asgi_app=app, socketio_path="socket.io"
     )

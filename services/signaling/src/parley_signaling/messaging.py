@@ -31,10 +31,11 @@ from parley_events import (
     ParticipantJoined,
     ParticipantLeft,
     encode,
+    envelope_of,
     kafka_publisher,
     received_event,
 )
-from parley_events.topics import CHAT, MEETINGS
+from parley_events.topics import CHAT, MEETINGS, PARTICIPANTS
 from parley_signaling.metrics import SignalingMetrics
 
 if TYPE_CHECKING:
@@ -63,9 +64,33 @@ class RecentIds:
         return True
 
 
+#: Titles (AsyncAPI channel keys) of the subscribers, and the event types each one takes (the
+#: handlers read raw records, so FastStream cannot tell; see parley_events.asyncapi).
+MEETINGS_CHANNEL = "meetings"
+CHAT_CHANNEL = "chat"
+CONSUMES = {MEETINGS_CHANNEL: (MeetingEnded,), CHAT_CHANNEL: (ChatMessagePosted,)}
+
+
 def build_router(bootstrap_servers: str, instance_id: str) -> KafkaRouter:
-    """The service's FastStream router (include it in the FastAPI app; its lifespan runs the broker)."""
-    return KafkaRouter(bootstrap_servers, client_id=f"parley-signaling-{instance_id}")
+    """The service's FastStream router (include it in the FastAPI app; its lifespan runs the
+    broker). Its AsyncAPI document (parley_events.asyncapi_router with :data:`CONSUMES`) lists
+    the participant.* events :class:`ParticipantEvents` publishes."""
+    router = KafkaRouter(
+        bootstrap_servers,
+        client_id=f"parley-signaling-{instance_id}",
+        schema_url=None,
+        description="Parley signaling: participant.* out; meeting.ended and chat.message.posted in",
+    )
+    # Declared for the AsyncAPI document only; ParticipantEvents does the publishing.
+    for data in (ParticipantJoined, ParticipantLeft):
+        router.publisher(
+            PARTICIPANTS.name,
+            title=data.event_type.removeprefix("parley.signaling.").removesuffix(".v1"),
+            description=f"CloudEvents type {data.event_type}, key = meeting id; published straight "
+            "to Kafka (no outbox: signaling keeps nothing durable), with a bounded retry",
+            schema=envelope_of(data),
+        )
+    return router
 
 
 def register_consumers(router: KafkaRouter, rooms: "RoomService", metrics: SignalingMetrics) -> list:
@@ -100,7 +125,7 @@ def register_consumers(router: KafkaRouter, rooms: "RoomService", metrics: Signa
         MEETINGS.name,
         group_id=None,
         auto_offset_reset="latest",
-        title="signaling: meeting.ended",
+        title=MEETINGS_CHANNEL,
         description="meeting.ended -> `meeting-ended` to the room's local sockets, then out of the room.",
     )
 
@@ -112,7 +137,7 @@ def register_consumers(router: KafkaRouter, rooms: "RoomService", metrics: Signa
         CHAT.name,
         group_id=None,
         auto_offset_reset="latest",
-        title="signaling: chat.message.posted",
+        title=CHAT_CHANNEL,
         description="chat.message.posted -> `chat-message` to the room's local sockets.",
     )
 

@@ -11,12 +11,24 @@ from parley_observability import (
     HttpMetricsMiddleware,
     configure_logging,
     health_router,
+    install_api_error_handler,
     metrics_router,
 )
 from parley_security import JwksVerifier
 from parley_turn_config.api.routes import router as turn_router
 from parley_turn_config.config import Settings
 from parley_turn_config.metrics import TurnMetrics
+
+#: The OpenAPI document's description: what a reader needs before the operations.
+DESCRIPTION = (
+    "Short-lived TURN REST API credentials for the signed-in user. "
+    "Reached through the platform's base URL (Traefik), e.g. `https://parley.example/api/...`. "
+    "Signed-in routes take `Authorization: Bearer <access token>` (from auth's login); without a valid one "
+    "they answer 401 with `WWW-Authenticate: Bearer`. Refusals are `{\"detail\": {\"code\", \"message\"}}` "
+    "(ErrorResponse; `code` is the stable machine code); invalid input is 422 with a `detail` list "
+    "(HTTPValidationError). `/healthz` and `/readyz` are served on the service's own "
+    "port only, never through Traefik. Full reference: docs/http-api.md."
+)
 
 SERVICE = "turn-config"
 
@@ -38,13 +50,14 @@ def create_app(settings: Settings | None = None, *, verifier: JwksVerifier | Non
         finally:
             await verifier.aclose()
 
-    app = FastAPI(title="Parley turn-config", version="1", lifespan=lifespan)
+    app = FastAPI(title="Parley turn-config", version="1", description=DESCRIPTION, lifespan=lifespan)
     registry = CollectorRegistry()
     verifier.instrument(registry)
     app.state.settings = settings
     app.state.verifier = verifier
     app.state.turn_metrics = TurnMetrics(registry)
     app.add_middleware(HttpMetricsMiddleware, metrics=HttpMetrics(SERVICE, registry))
+    install_api_error_handler(app)
     app.include_router(health_router({"jwks": verifier.ready}))
     app.include_router(metrics_router(registry))
     app.include_router(turn_router)

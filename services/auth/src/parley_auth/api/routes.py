@@ -16,7 +16,6 @@ from typing import Annotated
 from fastapi import APIRouter, Cookie, Depends, HTTPException, Request, Response, status
 
 from parley_auth.api.schemas import (
-    ErrorResponse,
     JwksOut,
     LoginRequest,
     RefreshRequest,
@@ -32,6 +31,7 @@ from parley_auth.domain.models import SignIn
 from parley_auth.domain.rules import PASSWORD_ERRORS
 from parley_auth.metrics import AuthMetrics
 from parley_auth.throttle import Throttle, Throttled
+from parley_observability import BEARER_401, BODY_400, error_responses
 from parley_security import CurrentPrincipal
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
@@ -76,22 +76,6 @@ def _too_many(exc: Throttled) -> HTTPException:
         detail={"code": "too_many_attempts", "message": f"too many attempts; try again in {exc.retry_after} seconds"},
         headers={"Retry-After": str(exc.retry_after)},
     )
-
-
-def _throttled(what: str) -> dict[int | str, dict]:
-    """The OpenAPI declaration of a 429 answer."""
-    return {
-        429: {
-            "model": ErrorResponse,
-            "description": f"too_many_attempts: {what}; try again after `Retry-After` seconds",
-            "headers": {
-                "Retry-After": {
-                    "description": "seconds until the limit's window ends",
-                    "schema": {"type": "integer", "minimum": 1},
-                }
-            },
-        }
-    }
 
 
 #: The cookie that carries the refresh token for browsers, and the only path it is sent to.
@@ -139,8 +123,15 @@ def _no_store(response: Response) -> None:
 @router.post(
     "/register",
     status_code=status.HTTP_201_CREATED,
+    response_description="the account, created",
     responses={
-        409: {"model": ErrorResponse, "description": "email_taken"},
+        **error_responses(
+            {
+                400: BODY_400,
+                409: "`email_taken`: an account with this email (in lower case) exists",
+                429: "`too_many_attempts`: too many registrations from this client address; try again after `Retry-After` seconds",
+            }
+        ),
         422: {
             "model": ValidationErrorResponse,
             "description": (
@@ -162,7 +153,6 @@ def _no_store(response: Response) -> None:
                 }
             },
         },
-        **_throttled("too many registrations from this client address"),
     },
 )
 async def register(
@@ -186,10 +176,15 @@ async def register(
 @router.post(
     "/login",
     response_model_exclude_none=True,
-    responses={
-        401: {"model": ErrorResponse, "description": "invalid_credentials"},
-        **_throttled("too many attempts for this account or from this client address"),
-    },
+    response_description="a token pair (`Cache-Control: no-store`)",
+    responses=error_responses(
+        {
+            400: BODY_400,
+            401: "`invalid_credentials`: wrong email or password",
+            429: "`too_many_attempts`: too many attempts for this account or from this client address "
+            "(the password is not checked); try again after `Retry-After` seconds",
+        }
+    ),
 )
 async def login(
     body: LoginRequest,
@@ -222,10 +217,16 @@ async def login(
 @router.post(
     "/refresh",
     response_model_exclude_none=True,
-    responses={
-        401: {"model": ErrorResponse, "description": "invalid_refresh_token"},
-        **_throttled("too many refreshes from this client address"),
-    },
+    response_description="a new token pair; the refresh token sent is spent",
+    responses=error_responses(
+        {
+            400: BODY_400,
+            401: "`invalid_refresh_token`: missing, unknown, expired, revoked or already rotated (a reused "
+            "token also revokes its whole family); sign in again",
+            429: "`too_many_attempts`: too many refreshes from this client address; try again after "
+            "`Retry-After` seconds",
+        }
+    ),
 )
 async def refresh(
     accounts: AccountsDep,
@@ -262,7 +263,12 @@ async def refresh(
     return _pair(sign_in, request, response)
 
 
-@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+@router.post(
+    "/logout",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_description="signed out (also when the token was unknown or absent)",
+    responses=error_responses({400: BODY_400}),
+)
 async def logout(
     accounts: AccountsDep,
     metrics: MetricsDep,
@@ -279,7 +285,11 @@ async def logout(
     metrics.logouts.inc()
 
 
-@router.get("/me", responses={401: {"model": ErrorResponse}})
+@router.get(
+    "/me",
+    response_description="the signed-in user",
+    responses=error_responses({401: BEARER_401 + "; `invalid_token`: the token's user does not exist"}),
+)
 async def me(principal: CurrentPrincipal, accounts: AccountsDep) -> UserOut:
     """The signed-in user."""
     user = await accounts.profile(principal.user_id)
@@ -288,7 +298,7 @@ async def me(principal: CurrentPrincipal, accounts: AccountsDep) -> UserOut:
     return UserOut.of(user)
 
 
-@router.get("/.well-known/jwks.json")
+@router.get("/.well-known/jwks.json", response_description="the public signing keys (RFC 7517 JWK Set)")
 async def jwks(keys: KeysDep, response: Response) -> JwksOut:
     """The published keys as a JWK Set (RFC 7517), cacheable for 5 minutes: the signing key
     first, then, during a key rotation, the next key (before it signs) and the previous one

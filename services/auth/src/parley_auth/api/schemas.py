@@ -7,14 +7,36 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from parley_auth.domain.models import User
 from parley_auth.domain.passwords import MAX_PASSWORD_LENGTH
 from parley_auth.domain.rules import (
+    MAX_DISPLAY_NAME_LENGTH,
     check_display_name,
     check_new_password,
     check_password_not_account,
     normalise_email,
 )
+from parley_observability import ErrorBody, ErrorResponse  # noqa: F401 - re-exported: the error model
+from parley_security import NOT_BLANK_PATTERN
 
-Email = Annotated[str, Field(max_length=320), AfterValidator(normalise_email)]
+Email = Annotated[
+    str,
+    Field(
+        max_length=320,
+        description="An email address (RFC 5321/5322 syntax, no DNS lookup); compared in lower case",
+        json_schema_extra={"format": "email"},
+    ),
+    AfterValidator(normalise_email),
+]
 
+#: 1–80 characters, not only white space (parley_security.WHITE_SPACE); stored trimmed.
+DisplayName = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=MAX_DISPLAY_NAME_LENGTH,
+        description="1–80 characters, not only white space; stored trimmed",
+        json_schema_extra={"pattern": NOT_BLANK_PATTERN},
+    ),
+    AfterValidator(check_display_name),
+]
 
 class _Body(BaseModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=False)
@@ -28,7 +50,7 @@ class RegisterRequest(_Body):
     """
 
     email: Email
-    display_name: Annotated[str, Field(max_length=200), AfterValidator(check_display_name)]
+    display_name: DisplayName
     password: Annotated[
         str,
         Field(
@@ -89,11 +111,6 @@ class TokenPair(BaseModel):
     user: UserOut
 
 
-class ErrorBody(BaseModel):
-    code: str
-    message: str
-
-
 class ValidationErrorEntry(BaseModel):
     """One failed rule: where (``loc``), why in words (``msg``), which rule (``type``)."""
 
@@ -106,12 +123,6 @@ class ValidationErrorResponse(BaseModel):
     """FastAPI's 422 answer: ``{"detail": [{loc, msg, type}]}``."""
 
     detail: list[ValidationErrorEntry]
-
-
-class ErrorResponse(BaseModel):
-    """``{"detail": {"code", "message"}}``."""
-
-    detail: ErrorBody
 
 
 class JwkOut(BaseModel):

@@ -3,7 +3,8 @@
 Every route needs ``Authorization: Bearer <access token>`` (401 otherwise). Errors are
 ``{"detail": {"code", "message"}}``: 404 ``meeting_not_found``, 403 ``not_a_participant``,
 409 ``message_id_conflict``, 503 ``unavailable`` (meetings could not be asked); invalid input
-(body, ``limit``, ``before``) is a 422 with FastAPI's ``detail`` list.
+(body, ``limit``, ``before``, a meeting id that is not 1–128 of ``[A-Za-z0-9_-]``) is a 422 with
+FastAPI's ``detail`` list. Each route declares the answers it can give.
 
 Notes (``/meetings/{meeting_id}/notes``) are the caller's own, private notes of a meeting:
 nobody else's are reachable, and saving them publishes no event.
@@ -15,18 +16,38 @@ from fastapi import APIRouter, Query, Response, status
 
 from parley_chat.api.deps import ChatService, NotesDep
 from parley_chat.api.schemas import HistoryOut, MessageOut, NotesOut, PostMessageRequest, PutNotesRequest
-from parley_security import CurrentPrincipal
+from parley_chat.domain.cursor import CURSOR_MAX_LENGTH, CURSOR_PATTERN
+from parley_observability import BEARER_401, BODY_400, error_responses
+from parley_security import CurrentPrincipal, MeetingId
 
 router = APIRouter(prefix="/api/chat", tags=["chat"])
+
+#: What every route of a meeting's chat or notes may answer besides its own.
+MEETING_ANSWERS = {
+    401: BEARER_401,
+    403: "`not_a_participant`: the caller has not joined this meeting",
+    404: "`meeting_not_found`: no meeting has this id",
+    503: "`unavailable`: meetings could not be asked whether the caller takes part; retry",
+}
 
 
 @router.post(
     "/meetings/{meeting_id}/messages",
     status_code=status.HTTP_201_CREATED,
-    responses={200: {"model": MessageOut, "description": "a retry of a message already posted"}},
+    response_description="the message, posted now",
+    responses={
+        200: {"model": MessageOut, "description": "a retry of a message already posted (same id, sender and text)"},
+        **error_responses(
+            {
+                400: BODY_400,
+                **MEETING_ANSWERS,
+                409: "`message_id_conflict`: this message id was already used for another text or sender",
+            }
+        ),
+    },
 )
 async def post_message(
-    meeting_id: str,
+    meeting_id: MeetingId,
     body: PostMessageRequest,
     principal: CurrentPrincipal,
     chat: ChatService,
@@ -41,13 +62,24 @@ async def post_message(
     return MessageOut.of(message)
 
 
-@router.get("/meetings/{meeting_id}/messages")
+@router.get(
+    "/meetings/{meeting_id}/messages",
+    response_description="a page of the meeting's messages, newest first, and the cursor of the next",
+    responses=error_responses(MEETING_ANSWERS),
+)
 async def message_history(
-    meeting_id: str,
+    meeting_id: MeetingId,
     principal: CurrentPrincipal,
     chat: ChatService,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    before: Annotated[str | None, Query(max_length=512)] = None,
+    before: Annotated[
+        str | None,
+        Query(
+            max_length=CURSOR_MAX_LENGTH,
+            pattern=CURSOR_PATTERN,
+            description="`next_cursor` of the previous page: the page holds the messages older than it",
+        ),
+    ] = None,
 ) -> HistoryOut:
     """History newest first; pass ``next_cursor`` as ``before`` for the older page."""
     page = await chat.history(meeting_id, principal, limit=limit, before=before)
@@ -56,13 +88,21 @@ async def message_history(
     )
 
 
-@router.get("/meetings/{meeting_id}/notes")
-async def read_notes(meeting_id: str, principal: CurrentPrincipal, notes: NotesDep) -> NotesOut:
+@router.get(
+    "/meetings/{meeting_id}/notes",
+    response_description="the caller's own notes of the meeting",
+    responses=error_responses(MEETING_ANSWERS),
+)
+async def read_notes(meeting_id: MeetingId, principal: CurrentPrincipal, notes: NotesDep) -> NotesOut:
     """The caller's notes of the meeting (``text`` ``""`` and ``updated_at`` null before the first save)."""
     return NotesOut.of(await notes.read(meeting_id, principal))
 
 
-@router.put("/meetings/{meeting_id}/notes")
-async def save_notes(meeting_id: str, body: PutNotesRequest, principal: CurrentPrincipal, notes: NotesDep) -> NotesOut:
+@router.put(
+    "/meetings/{meeting_id}/notes",
+    response_description="the caller's notes as saved",
+    responses=error_responses({400: BODY_400, **MEETING_ANSWERS}),
+)
+async def save_notes(meeting_id: MeetingId, body: PutNotesRequest, principal: CurrentPrincipal, notes: NotesDep) -> NotesOut:
     """Replace the caller's notes (text ≤ 20000 characters, else 422 and nothing changes)."""
     return NotesOut.of(await notes.save(meeting_id, principal, body.text))

@@ -3,7 +3,9 @@
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from parley_security import NOT_BLANK_PATTERN, not_blank
 
 from parley_chat.domain.models import MAX_NOTES_CHARS, Message, Notes
 
@@ -11,19 +13,22 @@ MessageId = Annotated[str, Field(min_length=8, max_length=64, pattern=r"^[A-Za-z
 
 
 class PostMessageRequest(BaseModel):
-    """``{message_id (client-chosen, 8–64 of [A-Za-z0-9_-]), text (1–4000 characters)}``."""
+    """``{message_id (client-chosen, 8–64 of [A-Za-z0-9_-]), text (1–4000 characters, not only
+    white space)}``."""
 
     model_config = ConfigDict(extra="forbid")
 
     message_id: MessageId
-    text: Annotated[str, Field(min_length=1, max_length=4000)]
-
-    @field_validator("text")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("text must not be blank")
-        return value
+    text: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=4000,
+            description="1–4000 characters, not only white space",
+            json_schema_extra={"pattern": NOT_BLANK_PATTERN},
+        ),
+        AfterValidator(not_blank),
+    ]
 
 
 class MessageOut(BaseModel):

@@ -2,7 +2,9 @@
 
 Every route needs ``Authorization: Bearer <access token>`` (401 otherwise). Errors are
 ``{"detail": {"code", "message"}}``: 404 ``meeting_not_found``, 410 ``meeting_ended``,
-403 ``not_host`` / ``not_a_participant``.
+403 ``not_host`` / ``not_a_participant``; invalid input (a body, or a meeting id that is not
+1–128 of ``[A-Za-z0-9_-]``) is a 422 with FastAPI's ``detail`` list. Each route declares the
+answers it can give (:func:`parley_observability.error_responses`).
 """
 
 from fastapi import APIRouter, status
@@ -17,12 +19,21 @@ from parley_meetings.api.schemas import (
     RosterOut,
     RosterParticipant,
 )
-from parley_security import CurrentPrincipal
+from parley_observability import BEARER_401, BODY_400, error_responses
+from parley_security import CurrentPrincipal, MeetingId
 
 router = APIRouter(prefix="/api/meetings", tags=["meetings"])
 
+NOT_FOUND_404 = "`meeting_not_found`: no meeting has this id"
+NOT_A_PARTICIPANT_403 = "`not_a_participant`: the caller has not joined this meeting"
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_description="the meeting, created (status `active`)",
+    responses=error_responses({400: BODY_400, 401: BEARER_401}),
+)
 async def create_meeting(
     body: CreateMeetingRequest, principal: CurrentPrincipal, meetings: MeetingsService, settings: AppSettings
 ) -> MeetingOut:
@@ -36,7 +47,11 @@ async def create_meeting(
     return MeetingOut.of(meeting, settings.public_base_url)
 
 
-@router.get("")
+@router.get(
+    "",
+    response_description="the caller's meetings, newest first",
+    responses=error_responses({401: BEARER_401}),
+)
 async def list_my_meetings(
     principal: CurrentPrincipal, meetings: MeetingsService, settings: AppSettings
 ) -> MeetingList:
@@ -45,17 +60,27 @@ async def list_my_meetings(
     return MeetingList(meetings=[MeetingOut.of(m, settings.public_base_url) for m in found])
 
 
-@router.get("/{meeting_id}")
+@router.get(
+    "/{meeting_id}",
+    response_description="the meeting",
+    responses=error_responses({401: BEARER_401, 404: NOT_FOUND_404}),
+)
 async def get_meeting(
-    meeting_id: str, principal: CurrentPrincipal, meetings: MeetingsService, settings: AppSettings
+    meeting_id: MeetingId, principal: CurrentPrincipal, meetings: MeetingsService, settings: AppSettings
 ) -> MeetingOut:
     """One meeting, for any signed-in user holding its id (the invite link)."""
     return MeetingOut.of(await meetings.get(meeting_id), settings.public_base_url)
 
 
-@router.post("/{meeting_id}/join")
+@router.post(
+    "/{meeting_id}/join",
+    response_description="the meeting and the caller's role in it",
+    responses=error_responses(
+        {401: BEARER_401, 404: NOT_FOUND_404, 410: "`meeting_ended`: the meeting has ended; nobody joins it any more"}
+    ),
+)
 async def join_meeting(
-    meeting_id: str, principal: CurrentPrincipal, meetings: MeetingsService, settings: AppSettings
+    meeting_id: MeetingId, principal: CurrentPrincipal, meetings: MeetingsService, settings: AppSettings
 ) -> JoinResult:
     """Become a participant (idempotent); 410 when the meeting ended."""
     meeting, role = await meetings.join(
@@ -64,18 +89,28 @@ async def join_meeting(
     return JoinResult(meeting=MeetingOut.of(meeting, settings.public_base_url), role=role)
 
 
-@router.post("/{meeting_id}/end")
+@router.post(
+    "/{meeting_id}/end",
+    response_description="the meeting, ended",
+    responses=error_responses(
+        {401: BEARER_401, 403: "`not_host`: only the meeting's host may end it", 404: NOT_FOUND_404}
+    ),
+)
 async def end_meeting(
-    meeting_id: str, principal: CurrentPrincipal, meetings: MeetingsService, settings: AppSettings
+    meeting_id: MeetingId, principal: CurrentPrincipal, meetings: MeetingsService, settings: AppSettings
 ) -> MeetingOut:
     """End the meeting (host only; ending twice is harmless)."""
     meeting = await meetings.end(meeting_id, user_id=principal.user_id)
     return MeetingOut.of(meeting, settings.public_base_url)
 
 
-@router.get("/{meeting_id}/membership")
+@router.get(
+    "/{meeting_id}/membership",
+    response_description="the caller's role and the meeting's status",
+    responses=error_responses({401: BEARER_401, 403: NOT_A_PARTICIPANT_403, 404: NOT_FOUND_404}),
+)
 async def get_membership(
-    meeting_id: str, principal: CurrentPrincipal, meetings: MeetingsService
+    meeting_id: MeetingId, principal: CurrentPrincipal, meetings: MeetingsService
 ) -> MembershipOut:
     """The caller's membership: asked by chat and signaling with the user's own token."""
     meeting, role = await meetings.membership(meeting_id, user_id=principal.user_id)
@@ -84,9 +119,13 @@ async def get_membership(
     )
 
 
-@router.get("/{meeting_id}/roster")
+@router.get(
+    "/{meeting_id}/roster",
+    response_description="the sockets in the call now, in joining order",
+    responses=error_responses({401: BEARER_401, 403: NOT_A_PARTICIPANT_403, 404: NOT_FOUND_404}),
+)
 async def get_roster(
-    meeting_id: str, principal: CurrentPrincipal, meetings: MeetingsService
+    meeting_id: MeetingId, principal: CurrentPrincipal, meetings: MeetingsService
 ) -> RosterOut:
     """Who is in the call now (participants only)."""
     meeting = await meetings.roster(meeting_id, user_id=principal.user_id)

@@ -3,25 +3,66 @@
 from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints, field_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+from parley_security import NOT_BLANK_PATTERN, trimmed
 
 from parley_meetings.domain.models import Meeting, Role, RosterEntry, Status
 
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+#: 1–200 characters, at least one of them not white space (parley_security.WHITE_SPACE, the
+#: documented pattern); stored without surrounding white space.
+Title = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=200,
+        description="1–200 characters, not only white space; stored trimmed",
+        json_schema_extra={"pattern": NOT_BLANK_PATTERN},
+    ),
+    AfterValidator(trimmed),
+]
+
+#: Years a meeting may be scheduled in (as written, before conversion to UTC).
+FIRST_YEAR, LAST_YEAR = 2000, 2999
+
+
+def _text_only(value: object) -> object:
+    """A date-time arrives as text: a number (``0``, a Unix time) is not one."""
+    if not isinstance(value, str | datetime):
+        raise ValueError("scheduled_start must be an RFC 3339 date-time string")
+    return value
+
+
+#: An RFC 3339 date-time string with a time zone (no number, no date alone), in the years
+#: 2000–2999: the pattern states the year range in the OpenAPI document.
+ScheduledStart = Annotated[
+    AwareDatetime,
+    BeforeValidator(_text_only),
+    Field(
+        description="RFC 3339 date-time with a time zone, years 2000–2999; returned in UTC",
+        json_schema_extra={"pattern": r"^2[0-9]{3}-"},
+        examples=["2030-05-04T09:30:00+02:00"],
+    ),
+]
 
 
 class CreateMeetingRequest(BaseModel):
-    """``{title (1–200 characters), scheduled_start? (ISO 8601 with a time zone)}``."""
+    """``{title (1–200 characters, not blank), scheduled_start? (RFC 3339 with a time zone,
+    years 2000–2999)}``."""
 
     model_config = ConfigDict(extra="forbid")
 
     title: Title
-    scheduled_start: AwareDatetime | None = None
+    scheduled_start: ScheduledStart | None = None
 
     @field_validator("scheduled_start")
     @classmethod
-    def _to_utc(cls, value: datetime | None) -> datetime | None:
-        return value.astimezone(UTC) if value else None
+    def _in_range_to_utc(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        if not FIRST_YEAR <= value.year <= LAST_YEAR:
+            raise ValueError(f"scheduled_start must be in the years {FIRST_YEAR}–{LAST_YEAR}")
+        return value.astimezone(UTC)
 
 
 class MeetingOut(BaseModel):

@@ -14,13 +14,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
+from parley_security import MeetingId  # the one definition every service's edge validates with
+
 PROTOCOL_VERSION = 1
 
 #: Default largest SDP in bytes when no limit is passed in the validation context.
 DEFAULT_MAX_SDP_BYTES = 64 * 1024
 
-#: Meeting ids: what meetings issues; restricted so they are safe in a URL path.
-MeetingId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")]
 #: socket.io session ids (base64url, as python-engineio generates them).
 SocketId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_=-]+$")]
 #: The name a socket shows to its room: surrounding whitespace stripped, then 1–80 characters.

@@ -5,6 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 
+from parley_observability import BEARER_401, error_responses
 from parley_security import CurrentPrincipal
 from parley_turn_config.api.schemas import IceConfiguration, IceServer
 from parley_turn_config.config import Settings
@@ -30,7 +31,8 @@ Metrics = Annotated[TurnMetrics, Depends(_metrics)]
     "/credentials",
     response_model=IceConfiguration,
     response_model_exclude_none=True,
-    responses={401: {"description": "missing, invalid or expired access token"}},
+    response_description="ICE servers for RTCPeerConnection, with a TURN credential valid `ttl` seconds",
+    responses=error_responses({401: BEARER_401}),
 )
 async def credentials(
     principal: CurrentPrincipal, settings: AppSettings, metrics: Metrics, response: Response
