@@ -33,6 +33,8 @@ from pathlib import Path
 
 import httpx
 
+from parley_testing import Stack
+
 HERE = Path(__file__).resolve().parent
 BASE_CONFIG = HERE / "schemathesis.toml"
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
@@ -117,7 +119,7 @@ def fuzz(stack: dict, extra: list[str]) -> dict[str, int]:
     with tempfile.TemporaryDirectory() as tmp:
         config = write_config(fixture, Path(tmp))
         for name in SERVICES:
-            service_url = stack["services"][name]["url"]
+            service_url = Stack(stack).service_url(name)
             schema_url = f"{service_url}/openapi.json"
             paths = httpx.get(schema_url, timeout=10).json()["paths"]
             api = [p.startswith("/api/") for p in paths]

@@ -38,7 +38,7 @@ METHODS = ("get", "put", "post", "delete", "patch", "options", "head")
 
 
 def _openapi(stack: Stack, name: str) -> dict:
-    response = httpx.get(f"{stack.raw['services'][name]['url']}/openapi.json", timeout=10)
+    response = httpx.get(f"{stack.service_url(name)}/openapi.json", timeout=10)
     assert response.status_code == 200, name
     return response.json()
 
@@ -148,8 +148,8 @@ def test_scheduled_start_refuses_numbers_and_years_out_of_range(stack: Stack) ->
 
     with httpx.Client(base_url=stack.base_url, timeout=15) as http:
         email = f"sched-{uuid.uuid4().hex[:8]}@example.com"
-        http.post("/api/auth/register", json={"email": email, "display_name": "S", "password": "x" * 12})
-        token = http.post("/api/auth/login", json={"email": email, "password": "x" * 12}).json()["access_token"]
+        http.post("/api/auth/register", json={"email": email, "display_name": "S", "password": "schedule tester 12"})
+        token = http.post("/api/auth/login", json={"email": email, "password": "schedule tester 12"}).json()["access_token"]
         auth = {"Authorization": f"Bearer {token}"}
         for bad in (0, 1700000000, "0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00", "2030-01-01"):
             response = http.post("/api/meetings", json={"title": "t", "scheduled_start": bad}, headers=auth)
@@ -175,7 +175,7 @@ CONSUMES = {
 
 
 def _asyncapi(stack: Stack, name: str) -> dict:
-    response = httpx.get(f"{stack.raw['services'][name]['url']}/asyncapi.json", timeout=10)
+    response = httpx.get(f"{stack.service_url(name)}/asyncapi.json", timeout=10)
     assert response.status_code == 200, name
     return response.json()
 
@@ -209,7 +209,7 @@ def test_asyncapi_lists_every_event_published_or_consumed_with_its_payload(stack
 
 @pytest.mark.parametrize("name", sorted(PUBLISHES))
 def test_asyncapi_is_served_without_any_cdn(stack: Stack, name: str) -> None:
-    url = stack.raw["services"][name]["url"]
+    url = stack.service_url(name)
     yaml_doc = httpx.get(f"{url}/asyncapi.yaml", timeout=10)
     assert yaml_doc.status_code == 200 and yaml_doc.headers["content-type"].startswith("application/yaml")
     assert "asyncapi: 3." in yaml_doc.text

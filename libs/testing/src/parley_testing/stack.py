@@ -26,6 +26,12 @@ class Stack:
         """Traefik's public entry point, e.g. ``http://127.0.0.1:28000``."""
         return self.raw["base_url"]
 
+    def service_url(self, name: str) -> str:
+        """The own port of service ``name`` (``auth``) or of one replica (``auth-2``): a name
+        that runs as replicas answers with its first, e.g. ``http://127.0.0.1:28010``."""
+        services = self.raw["services"]
+        return (services.get(name) or services[f"{name}-1"])["url"]
+
 
 def load_stack() -> Stack:
     """Read ``$PARLEY_STACK_FILE``; raises ``RuntimeError`` naming what is missing."""
