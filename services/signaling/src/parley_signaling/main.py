@@ -1,5 +1,10 @@
 """The signaling app: socket.io (with the Kafka fan-out manager) in front of a small FastAPI app.
 
+The socket.io server is :class:`~parley_signaling.transport.SocketServer`: python-socketio's,
+on an Engine.IO server with Parley's transport corrections (session ids that name the
+replica, no session left waiting after a client error, long-polling POSTs bounded by bytes,
+refused WebSocket handshakes answered like polling ones).
+
 Run: ``uvicorn --factory parley_signaling.main:create_app``. socket.io answers at
 ``/socket.io``; everything else (``/healthz``, ``/readyz``, ``/metrics``, ``/asyncapi``) goes
 to the FastAPI app. ``socketio.ASGIApp`` forwards ASGI lifespan events to the FastAPI app
@@ -26,6 +31,7 @@ from parley_signaling.domain.rooms import RoomService
 from parley_signaling.fanout import KafkaFanoutManager
 from parley_signaling.messaging import ParticipantEvents, build_router, pin_positions, register_consumers
 from parley_signaling.metrics import SignalingMetrics
+from parley_signaling.transport import SocketServer
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +60,7 @@ def create_app(
         metrics=metrics,
         heartbeat_s=settings.signaling_heartbeat_seconds,
     )
-    sio = socketio.AsyncServer(
+    sio = SocketServer(
         async_mode="asgi",
         client_manager=fanout,
         cors_allowed_origins=list(settings.allowed_origins),
@@ -64,6 +70,7 @@ def create_app(
         max_http_buffer_size=settings.max_message_bytes,
         logger=False,
         engineio_logger=False,
+        sid_prefix=settings.signaling_sid_prefix,
     )
     router = build_router(settings.kafka_bootstrap_servers, settings.instance_id)
     participants = ParticipantEvents(router, metrics)
