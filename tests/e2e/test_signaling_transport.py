@@ -11,7 +11,9 @@ Against the running test stack (docs/signaling.md, "Transport" and "Connecting")
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 
 import httpx
 import pytest
@@ -70,23 +72,28 @@ async def test_a_packet_no_client_may_send_is_answered_400_at_once(stack: Stack,
 
 
 async def test_cookieless_polling_sessions_stay_on_their_replica(stack: Stack) -> None:
-    """Six sessions opened one after the other (Traefik spreads them over both replicas), each
-    then doing ten exchanges without a cookie: every request reaches the session's replica."""
-    replicas = set()
-    for _ in range(6):
-        # a fresh client per request: nothing but the sid ties the requests together
-        async def request(method: str, **kwargs) -> httpx.Response:
-            async with httpx.AsyncClient(base_url=stack.base_url, timeout=5) as http:
-                return await http.request(method, "/socket.io/", **kwargs)
+    """Sessions opened one after the other (Traefik spreads them over both replicas; until both
+    have had some, for at most 20 s: a replica just restarted by another test may still be out
+    of Traefik's health check), each then doing ten exchanges without a cookie: every request
+    reaches the session's replica (a wrong one would answer 400 "Invalid session")."""
 
+    async def request(method: str, **kwargs) -> httpx.Response:
+        # a fresh client per request: nothing but the sid ties the requests together
+        async with httpx.AsyncClient(base_url=stack.base_url, timeout=5) as http:
+            return await http.request(method, "/socket.io/", **kwargs)
+
+    replicas: list[str] = []
+    deadline = time.monotonic() + 20
+    while len(replicas) < 4 or set(replicas) != {"s1_", "s2_"}:
+        assert time.monotonic() < deadline, f"new sessions did not reach both replicas: {replicas}"
         opened = await request("GET", params=POLLING)
         assert opened.status_code == 200
         sid = json.loads(opened.text[1:])["sid"]
-        replicas.add(sid[:3])
+        replicas.append(sid[:3])
         params = {**POLLING, "sid": sid}
         for _ in range(10):
             pong = await request("POST", params=params, content=b"3")  # a PONG: accepted at any time
             assert (pong.status_code, pong.text) == (200, "OK"), (sid, pong.text)
         closed = await request("POST", params=params, content=b"1")
         assert closed.status_code == 200, closed.text
-    assert replicas == {"s1_", "s2_"}
+        await asyncio.sleep(0.2)
