@@ -8,13 +8,15 @@ Against the cluster of conftest.py (two real replicas on uvicorn, real Kafka): w
   the session, its queue and the request waiting for a GET that never comes);
 * a POST of many packets is read whole (python-engineio alone dropped every packet of a POST
   of more than 16 and answered 200), so each event of a burst gets its acknowledgement;
-* the session ids of a replica start with its ``sid_prefix``.
+* the session ids of a replica start with its ``sid_prefix``;
+* a refused WebSocket handshake is answered like a refused polling request (400 and a body).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -178,3 +180,34 @@ async def test_session_ids_start_with_the_replicas_prefix(cluster: Cluster) -> N
         assert list(replica.rooms.sockets) == [hello["sid"]]
     finally:
         await replica.stop()
+
+
+async def test_a_refused_websocket_handshake_is_answered_like_polling_and_logs_no_error(cluster: Cluster) -> None:
+    """A foreign Origin: 400 and the same body over both transports (was 403, empty, over
+    WebSocket), and uvicorn's spurious "returned without completing handshake" error after
+    such an answer is not logged."""
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import InvalidStatus
+
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler(logging.DEBUG)
+    handler.emit = records.append  # type: ignore[method-assign]
+    uvicorn_errors = logging.getLogger("uvicorn.error")
+    uvicorn_errors.addHandler(handler)
+    try:
+        expected = "http://evil.example is not an accepted origin."
+        async with httpx.AsyncClient(timeout=5) as http:
+            polling = await http.get(f"{cluster.r1.url}/socket.io/", params={"EIO": "4", "transport": "polling"},
+                                     headers={"Origin": "http://evil.example"})
+        assert (polling.status_code, polling.json()) == (400, expected)
+        ws_url = cluster.r1.url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
+        for _ in range(3):
+            with pytest.raises(InvalidStatus) as refused:
+                async with connect(ws_url, origin="http://evil.example", open_timeout=5):
+                    pass
+            assert refused.value.response.status_code == 400
+            assert json.loads(refused.value.response.body) == expected
+        await asyncio.sleep(0.2)  # uvicorn logs after the app returned
+    finally:
+        uvicorn_errors.removeHandler(handler)
+    assert [r.getMessage() for r in records if r.levelno >= logging.ERROR] == []

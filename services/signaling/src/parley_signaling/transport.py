@@ -30,10 +30,15 @@ every keyword argument it does not know itself, so :class:`SocketServer` (a
   the server turns into ``403`` with an empty body; here it is the same status and body as
   over long-polling (e.g. ``400 "<origin> is not an accepted origin."``), through the ASGI
   WebSocket Denial Response extension (uvicorn supports it; without it, the old behaviour).
+  uvicorn 0.54 (``websockets-sansio``) then logs "ASGI callable returned without completing
+  handshake." at ERROR although the response was sent; :class:`DeniedHandshakeFilter` drops
+  exactly that record for the requests denied here, so a client cannot flood the log with it.
 """
 
 from __future__ import annotations
 
+import logging
+from contextvars import ContextVar
 from typing import Any
 
 import engineio
@@ -44,6 +49,23 @@ from engineio import payload
 #: (ids are base64url, so no prefix can be mistaken for another's).
 SID_PREFIX_PATTERN = r"^([A-Za-z0-9]{1,16}_)?$"
 
+#: True in the task of a WebSocket request that :class:`EngineServer` refused with an HTTP answer
+_denied_here: ContextVar[bool] = ContextVar("parley_websocket_denied", default=False)
+
+
+class DeniedHandshakeFilter(logging.Filter):
+    """Drops uvicorn's "returned without completing handshake" error for a WebSocket request
+    that was refused with an HTTP answer (uvicorn logs it from the request's own task, after
+    the app returned, so the context variable set by the refusal is visible)."""
+
+    MESSAGE = "ASGI callable returned without completing handshake."
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (_denied_here.get() and record.getMessage() == self.MESSAGE)
+
+
+_FILTER = DeniedHandshakeFilter()
+
 
 class EngineServer(engineio.AsyncServer):
     """python-engineio's ``AsyncServer`` with the corrections in this module's docstring."""
@@ -51,6 +73,9 @@ class EngineServer(engineio.AsyncServer):
     def __init__(self, *args: Any, sid_prefix: str = "", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.sid_prefix = sid_prefix
+        uvicorn_errors = logging.getLogger("uvicorn.error")
+        if _FILTER not in uvicorn_errors.filters:
+            uvicorn_errors.addFilter(_FILTER)
         payload.Payload.max_decode_packets = max(payload.Payload.max_decode_packets, self.max_http_buffer_size)
 
     def generate_id(self) -> str:
@@ -82,6 +107,7 @@ class EngineServer(engineio.AsyncServer):
                 }
             )
             await send({"type": "websocket.http.response.body", "body": response_dict["response"]})
+            _denied_here.set(True)
             return None
         return await super()._make_response(response_dict, environ)
 
