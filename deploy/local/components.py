@@ -85,6 +85,12 @@ def module_of(name: str) -> str:
     return "parley_" + service_of(name).replace("-", "_")
 
 
+def sid_prefix(name: str) -> str:
+    """``signaling-2`` -> ``s2_``: how the session ids of that replica start
+    (``PARLEY_SIGNALING_SID_PREFIX``), by which Traefik routes a session's requests to it."""
+    return f"s{name.removeprefix('signaling-')}_"
+
+
 def web_client_expected() -> bool:
     """True once the browser client exists (``web/package.json``): then ``./taskw install``
     builds it and the web service must be *ready* (``/readyz``: ``web/dist/index.html``).
@@ -121,6 +127,7 @@ def service_env(stack: Stack, name: str) -> dict[str, str]:
         env["PARLEY_ALLOWED_ORIGINS"] = json.dumps(
             [f"http://127.0.0.1:{web}", f"http://localhost:{web}"], separators=(",", ":")
         )
+        env["PARLEY_SIGNALING_SID_PREFIX"] = sid_prefix(name)
     if name == "turn-config":
         turn = f"{HOST}:{stack.port('coturn')}"
         env["PARLEY_TURN_SECRET"] = credentials.turn_secret(stack)

@@ -1,13 +1,14 @@
 """Install what the local stack runs, each only when missing (fast when all is present).
 
-    python3 deploy/local/install.py uv | kafka | ferretdb | system | web | all
+    python3 deploy/local/install.py uv | kafka | ferretdb | system | web | jsclient | all
 
 Standard library only, so it runs before the workspace's .venv exists. Sources, by registry:
 uv from PyPI (pip), Kafka jars from Maven Central (mvn), FerretDB from the Go module proxy
 (go mod download + go build), coturn, Prometheus, PostgreSQL and Chromium from Debian (apt-get), the
-browser client's npm packages from npm (``npm ci``, then ``npm run build`` into web/dist).
+browser client's npm packages from npm (``npm ci``, then ``npm run build`` into web/dist), and
+those of tests/jsclient/ (the official socket.io JavaScript client the tests run; ``npm ci``).
 Versioned installs go to ``${PARLEY_CACHE:-$HOME/.cache/parley}`` so every clone reuses them;
-the client's install stamps live in the git-ignored ``.tools/web/``.
+the npm install stamps live in the git-ignored ``.tools/web/`` and ``.tools/jsclient/``.
 """
 
 from __future__ import annotations
@@ -239,9 +240,41 @@ def install_web() -> None:
     _write_stamp("build", source_sum)
 
 
+# the tests' JavaScript client (tests/jsclient/) ----------------------------------------------
+JSCLIENT = REPO / "tests" / "jsclient"
+JSCLIENT_STAMPS = REPO / ".tools" / "jsclient"
+
+
+def install_jsclient() -> None:
+    """``npm ci`` in tests/jsclient/ when its package.json or package-lock.json changed since the
+    last install (or node_modules is gone): the official socket.io client that the tests in
+    tests/jsclient/ run with Node. Nothing is built."""
+    package = JSCLIENT / "package.json"
+    lock = JSCLIENT / "package-lock.json"
+    if not lock.is_file():
+        raise SystemExit(f"install: jsclient: {lock.relative_to(REPO)} is missing: `npm ci` needs "
+                         "the committed lock file (run `npm install` there and commit it)")
+    need("npm", "apt-get install npm (Node.js 20 or newer)")
+    stamp = JSCLIENT_STAMPS / "npm-ci.sha256"
+    lock_sum = _sha256_of([package, lock], JSCLIENT)
+    if stamp.exists() and stamp.read_text().strip() == lock_sum \
+            and (JSCLIENT / "node_modules").is_dir():
+        say("jsclient: npm dependencies up to date (package-lock.json unchanged)")
+        return
+    say("jsclient: npm ci in tests/jsclient (package-lock.json changed since the last install)")
+    stamp.unlink(missing_ok=True)
+    try:
+        run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=JSCLIENT)
+    except subprocess.CalledProcessError as exc:
+        raise SystemExit(f"install: jsclient: `npm ci` in tests/jsclient/ failed "
+                         f"(exit {exc.returncode})") from None
+    JSCLIENT_STAMPS.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(lock_sum + "\n")
+
+
 def main() -> None:
     steps = {"uv": install_uv, "kafka": install_kafka, "ferretdb": install_ferretdb,
-             "system": install_system, "web": install_web}
+             "system": install_system, "web": install_web, "jsclient": install_jsclient}
     wanted = sys.argv[1:] or ["all"]
     for name in wanted:
         for step in (steps.values() if name == "all" else [steps[name]]):

@@ -12,7 +12,7 @@ from pathlib import Path
 from string import Template
 
 import credentials
-from components import SERVICES, Component, service_env
+from components import SERVICES, Component, service_env, sid_prefix
 from layout import DEPLOY_LOCAL, HOST, KAFKA_VERSION, TRAEFIK_TEMPLATES, Stack
 
 
@@ -32,6 +32,8 @@ def values(stack: Stack) -> dict[str, str]:
     }
     for name in SERVICES:  # auth_port … signaling_2_port, web_port (the web service)
         v[name.replace("-", "_") + "_port"] = stack.port(name)
+        if name.startswith("signaling-"):  # signaling_1_sid_prefix: s1_
+            v[name.replace("-", "_") + "_sid_prefix"] = sid_prefix(name)
     return {k: str(val) for k, val in v.items()}
 
 

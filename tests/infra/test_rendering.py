@@ -49,6 +49,8 @@ def test_traefik_routes_exactly_the_public_prefixes(rendered):
     dyn = yaml.safe_load(render.traefik_dynamic(rendered).read_text())["http"]
     routers = dict(dyn["routers"])
     web = routers.pop("web")
+    for name in ("signaling-1", "signaling-2"):  # a session's later requests: see below
+        routers.pop(f"{name}-session")
     routes = {}
     for router in routers.values():
         (prefix,) = re.fullmatch(r"PathPrefix\(`([^`]+)`\)", router["rule"]).groups()
@@ -72,18 +74,29 @@ def test_traefik_routes_exactly_the_public_prefixes(rendered):
     assert set(terms[1:]) == {"!Path(`/metrics`)", "!Path(`/healthz`)", "!Path(`/readyz`)"}
 
 
-def test_traefik_backends_and_sticky_signaling(rendered):
-    services = yaml.safe_load(render.traefik_dynamic(rendered).read_text())["http"]["services"]
+def test_traefik_backends_and_signaling_session_routes(rendered):
+    dyn = yaml.safe_load(render.traefik_dynamic(rendered).read_text())["http"]
+    services = dyn["services"]
     urls = {name: [s["url"] for s in svc["loadBalancer"]["servers"]]
             for name, svc in services.items()}
     for service in REPLICATED:  # two replicas each, both load-balanced, dead ones taken out
         assert urls[service] == [rendered.url(f"{service}-1"), rendered.url(f"{service}-2")]
         assert services[service]["loadBalancer"]["healthCheck"]["path"] == "/healthz"
-    for name in ("turn-config", "web"):
+    for name in ("turn-config", "web", "signaling-1", "signaling-2"):
         assert urls[name] == [rendered.url(name)]
     assert rendered.port("web") == rendered.base + 16
-    cookie = services["signaling"]["loadBalancer"]["sticky"]["cookie"]
-    assert cookie["name"] == "parley_signaling" and cookie["httpOnly"] is True
+    # no sticky cookie: a session's requests are routed by the prefix of their `sid`, which is
+    # the prefix that replica gives its session ids
+    assert "sticky" not in services["signaling"]["loadBalancer"]
+    for name in ("signaling-1", "signaling-2"):
+        env = dict(line.split("=", 1) for line in
+                   (rendered.conf / "env" / f"{name}.env").read_text().splitlines())
+        prefix = env["PARLEY_SIGNALING_SID_PREFIX"].strip("'")
+        assert prefix == f"s{name[-1]}_"
+        router = dyn["routers"][f"{name}-session"]
+        assert router["rule"] == f"PathPrefix(`/socket.io`) && QueryRegexp(`sid`, `^{prefix}`)"
+        assert router["service"] == name and router["entryPoints"] == ["web"]
+        assert router["priority"] > len(dyn["routers"]["signaling"]["rule"])
 
 
 def test_traefik_static_config_exposes_no_api(rendered):

@@ -1,11 +1,11 @@
 """A socket.io client of Parley's signaling protocol v1 (docs/signaling.md).
 
-Each ``SignalingClient`` owns a fresh ``aiohttp.ClientSession`` — its own cookie jar — so the
-Traefik sticky cookie (``parley_signaling``) of one participant never leaks to the other, and a
-*new* client lands wherever the load balancer sends a cookie-less request. The jar is created
-with ``unsafe=True`` because aiohttp otherwise drops cookies set by an IP-address host such as
-``127.0.0.1``, which would break stickiness between the long-polling requests and the WebSocket
-upgrade.
+Each ``SignalingClient`` owns a fresh ``aiohttp.ClientSession`` — its own cookie jar — so
+nothing of one participant's connection leaks to the other, and a *new* client lands wherever
+the load balancer sends it. Traefik routes a session's later requests by the replica prefix of
+its ``sid`` (docs/signaling.md, "Transport"); no cookie is needed. The jar is created with
+``unsafe=True`` (aiohttp otherwise drops cookies set by an IP-address host such as
+``127.0.0.1``) so that a deployment whose proxy does use a sticky cookie works too.
 
 Every server event is recorded in arrival order with its monotonic arrival time, so a caller
 can wait for an event that arrived before it started waiting (no lost-wakeup races).

@@ -4,6 +4,7 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from parley_settings import JwtSettings, KafkaSettings, MeetingsClientSettings, ServiceSettings
+from parley_signaling.transport import SID_PREFIX_PATTERN
 
 
 class Settings(ServiceSettings, KafkaSettings, JwtSettings, MeetingsClientSettings):
@@ -28,6 +29,9 @@ class Settings(ServiceSettings, KafkaSettings, JwtSettings, MeetingsClientSettin
     signaling_join_timeout_seconds: float = Field(5.0, gt=0)
     #: Seconds between replica heartbeats; a replica silent for 3 intervals is dropped.
     signaling_heartbeat_seconds: float = Field(5.0, gt=0)
+    #: Start of every session id this replica makes (e.g. ``s1_``), by which a proxy routes a
+    #: session's requests to this replica (docs/signaling.md, "Transport"); unique per replica.
+    signaling_sid_prefix: str = Field("", pattern=SID_PREFIX_PATTERN)
 
     @property
     def max_message_bytes(self) -> int:

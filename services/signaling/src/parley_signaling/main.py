@@ -1,5 +1,10 @@
 """The signaling app: socket.io (with the Kafka fan-out manager) in front of a small FastAPI app.
 
+The socket.io server is :class:`~parley_signaling.transport.SocketServer`: python-socketio's,
+on an Engine.IO server with Parley's transport corrections (session ids that name the
+replica, no session left waiting after a client error, long-polling POSTs bounded by bytes,
+refused WebSocket handshakes answered like polling ones).
+
 Run: ``uvicorn --factory parley_signaling.main:create_app``. socket.io answers at
 ``/socket.io``; everything else (``/healthz``, ``/readyz``, ``/metrics``, ``/asyncapi``) goes
 to the FastAPI app. ``socketio.ASGIApp`` forwards ASGI lifespan events to the FastAPI app
@@ -73,6 +78,7 @@ def create_app(
         # time; the socket's lock (see socket_events) orders concurrent polling POSTs too.
         async_handlers=False,
         max_http_buffer_size=settings.max_message_bytes,
+        sid_prefix=settings.signaling_sid_prefix,
     )
     router = build_router(settings.kafka_bootstrap_servers, settings.instance_id)
     participants = ParticipantEvents(router, metrics)

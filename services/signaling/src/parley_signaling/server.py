@@ -31,6 +31,7 @@ from socketio import packet
 from starlette.types import Message, Receive, Scope, Send
 
 from parley_signaling.rejections import Reason, Rejections
+from parley_signaling.transport import SocketServer
 
 #: ``client_event(sid, data)``: ``data`` is the EVENT packet's JSON as sent (``[name, *args]``
 #: when well formed); returns the acknowledgement's single argument.
@@ -46,8 +47,9 @@ CLOSE_PROTOCOL_ERROR = 1002
 CLOSE_TOO_BIG = 1009
 
 
-class SignalingServer(socketio.AsyncServer):
-    """``socketio.AsyncServer`` whose client events all go to :attr:`client_event`.
+class SignalingServer(SocketServer):
+    """``socketio.AsyncServer`` (on :mod:`parley_signaling.transport`'s Engine.IO server) whose
+    client events all go to :attr:`client_event`.
 
     ``client_event`` must be set before the server serves. Packets a client may not send and
     undecodable ones are refused (``malformed``), events of a socket that is not connected

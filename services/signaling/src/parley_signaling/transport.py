@@ -1,0 +1,119 @@
+"""Signaling's Engine.IO transport: python-engineio's ``AsyncServer`` with Parley's corrections.
+
+python-socketio builds its Engine.IO server from ``_engineio_server_class()`` and hands it
+every keyword argument it does not know itself, so :class:`SocketServer` (a
+``socketio.AsyncServer``) swaps in :class:`EngineServer`, which changes four things
+(docs/signaling.md, "Transport"; python-engineio 4.15.1 is the newest release):
+
+* **Session ids name their replica.** ``sid_prefix`` (``PARLEY_SIGNALING_SID_PREFIX``, e.g.
+  ``s1_``) starts every Engine.IO and socket.io session id this replica makes, so a proxy can
+  send every long-polling request and WebSocket upgrade of a session to the replica that owns
+  it from the ``sid`` query parameter alone (Traefik: ``QueryRegexp(`sid`, `^s1_`)``), for
+  clients without a cookie jar too.
+* **A session closed for a client error is let go at once.** python-engineio answers a
+  long-polling POST that carries a packet a client may not send (``0``, ``2``, ``6``, …) or a
+  body over ``maxPayload`` by closing the session with ``disconnect(sid)``, which waits until
+  the client has fetched the CLOSE packet with a GET. A client that never sends that GET
+  leaves the POST unanswered and the session, its queue and the request task in memory for
+  ever. Here ``disconnect(sid)`` queues the CLOSE packet (a GET already waiting still gets it)
+  and forgets the session without waiting, so the POST is answered 400 at once.
+* **A long-polling POST is bounded by bytes only.** python-engineio refuses a POST of more
+  than ``Payload.max_decode_packets`` (16) packets, answers it 200 and drops all of them; the
+  official client batches every packet it has buffered into one POST (up to ``maxPayload``
+  bytes), so a burst of 17 events lost 16. The cap is raised to ``max_http_buffer_size``
+  (every packet takes at least one byte), so a POST is limited like a WebSocket message, by
+  ``maxPayload`` bytes, and events over the rate limit get ``rate_limited`` as they do over
+  WebSocket. ``Payload.max_decode_packets`` is process-wide (python-engineio has no per-server
+  setting); it is only ever raised here.
+* **A refused WebSocket handshake gets the same answer as a refused polling request.** Over
+  ASGI, python-engineio refuses a WebSocket handshake by closing it before accepting, which
+  the server turns into ``403`` with an empty body; here it is the same status and body as
+  over long-polling (e.g. ``400 "<origin> is not an accepted origin."``), through the ASGI
+  WebSocket Denial Response extension (uvicorn supports it; without it, the old behaviour).
+  uvicorn 0.54 (``websockets-sansio``) then logs "ASGI callable returned without completing
+  handshake." at ERROR although the response was sent; :class:`DeniedHandshakeFilter` drops
+  exactly that record for the requests denied here, so a client cannot flood the log with it.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextvars import ContextVar
+from typing import Any
+
+import engineio
+import socketio
+from engineio import payload
+
+#: What a replica's ``sid_prefix`` may be: empty, or 1–16 letters and digits then ``_``
+#: (ids are base64url, so no prefix can be mistaken for another's).
+SID_PREFIX_PATTERN = r"^([A-Za-z0-9]{1,16}_)?$"
+
+#: True in the task of a WebSocket request that :class:`EngineServer` refused with an HTTP answer
+_denied_here: ContextVar[bool] = ContextVar("parley_websocket_denied", default=False)
+
+
+class DeniedHandshakeFilter(logging.Filter):
+    """Drops uvicorn's "returned without completing handshake" error for a WebSocket request
+    that was refused with an HTTP answer (uvicorn logs it from the request's own task, after
+    the app returned, so the context variable set by the refusal is visible)."""
+
+    MESSAGE = "ASGI callable returned without completing handshake."
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (_denied_here.get() and record.getMessage() == self.MESSAGE)
+
+
+_FILTER = DeniedHandshakeFilter()
+
+
+class EngineServer(engineio.AsyncServer):
+    """python-engineio's ``AsyncServer`` with the corrections in this module's docstring."""
+
+    def __init__(self, *args: Any, sid_prefix: str = "", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sid_prefix = sid_prefix
+        uvicorn_errors = logging.getLogger("uvicorn.error")
+        if _FILTER not in uvicorn_errors.filters:
+            uvicorn_errors.addFilter(_FILTER)
+        payload.Payload.max_decode_packets = max(payload.Payload.max_decode_packets, self.max_http_buffer_size)
+
+    def generate_id(self) -> str:
+        return self.sid_prefix + super().generate_id()
+
+    async def disconnect(self, sid: str | None = None) -> None:
+        if sid is None:
+            await super().disconnect()
+            return
+        socket = self.sockets.get(sid)
+        if socket is not None:
+            await socket.close(wait=False, reason=self.reason.SERVER_DISCONNECT)
+        self.sockets.pop(sid, None)
+
+    async def _make_response(self, response_dict: dict[str, Any], environ: dict[str, Any]) -> Any:
+        scope = environ.get("asgi.scope") or {}
+        refused = not str(response_dict["status"]).startswith("200 ")
+        if scope.get("type") == "websocket" and refused and "websocket.http.response" in scope.get("extensions", {}):
+            send = environ["asgi.send"]
+            headers = [
+                (name.encode("latin-1"), value.encode("latin-1"))
+                for name, value in response_dict["headers"] + self._cors_headers(environ)
+            ]
+            await send(
+                {
+                    "type": "websocket.http.response.start",
+                    "status": int(str(response_dict["status"]).split(" ", 1)[0]),
+                    "headers": headers,
+                }
+            )
+            await send({"type": "websocket.http.response.body", "body": response_dict["response"]})
+            _denied_here.set(True)
+            return None
+        return await super()._make_response(response_dict, environ)
+
+
+class SocketServer(socketio.AsyncServer):
+    """``socketio.AsyncServer`` on :class:`EngineServer` (``sid_prefix`` is passed through)."""
+
+    def _engineio_server_class(self) -> type[engineio.AsyncServer]:
+        return EngineServer

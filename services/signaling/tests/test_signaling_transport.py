@@ -1,0 +1,213 @@
+"""The long-polling transport of a replica, spoken raw (Engine.IO 4 over HTTP, no cookies).
+
+Against the cluster of conftest.py (two real replicas on uvicorn, real Kafka): what
+``parley_signaling.transport`` corrects in python-engineio (docs/signaling.md, "Transport"):
+
+* a POST carrying a packet a client may not send, or a body over ``maxPayload``, is answered
+  400 at once and its session is let go (python-engineio alone never answered it and kept
+  the session, its queue and the request waiting for a GET that never comes);
+* a POST of many packets is read whole (python-engineio alone dropped every packet of a POST
+  of more than 16 and answered 200), so each event of a burst gets its acknowledgement;
+* the session ids of a replica start with its ``sid_prefix``;
+* a refused WebSocket handshake is answered like a refused polling request (400 and a body).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from engineio.async_socket import AsyncSocket
+
+from signaling_testkit import Cluster, Replica, start_replica, unique
+
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
+
+RS = "\x1e"  # Engine.IO's packet separator in a long-polling body
+
+
+class Polling:
+    """A raw Engine.IO 4 long-polling client: one session, no cookie jar."""
+
+    def __init__(self, base_url: str) -> None:
+        self.url = f"{base_url}/socket.io/"
+        self.sid = ""
+        self.handshake: dict[str, Any] = {}
+        self.inbox: list[str] = []  # packets received and not taken yet
+
+    def _client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(timeout=5.0)  # a new one per request: no cookie is ever kept
+
+    async def open(self) -> dict[str, Any]:
+        async with self._client() as http:
+            response = await http.get(self.url, params={"EIO": "4", "transport": "polling"})
+        assert response.status_code == 200, response.text
+        assert response.text.startswith("0"), response.text
+        self.handshake = json.loads(response.text[1:])
+        self.sid = self.handshake["sid"]
+        return self.handshake
+
+    async def post(self, *packets: str, body: bytes | None = None) -> httpx.Response:
+        """POST ``packets`` in one body; raises ``httpx.TimeoutException`` if not answered in 5 s."""
+        data = body if body is not None else RS.join(packets).encode()
+        async with self._client() as http:
+            return await http.post(
+                self.url, params={"EIO": "4", "transport": "polling", "sid": self.sid}, content=data,
+                headers={"Content-Type": "text/plain;charset=UTF-8"},
+            )
+
+    async def get(self) -> httpx.Response:
+        async with self._client() as http:
+            return await http.get(self.url, params={"EIO": "4", "transport": "polling", "sid": self.sid})
+
+    async def receive(self, where, timeout: float = 10.0) -> str:
+        """The first packet (in arrival order) for which ``where`` is true, polling as needed."""
+        async with asyncio.timeout(timeout):
+            while True:
+                for packet in self.inbox:
+                    if where(packet):
+                        self.inbox.remove(packet)
+                        return packet
+                response = await self.get()
+                assert response.status_code == 200, response.text
+                for packet in response.text.split(RS):
+                    if packet == "2":  # the server's ping
+                        await self.post("3")
+                    else:
+                        self.inbox.append(packet)
+
+    async def connect(self, token: str) -> dict[str, Any]:
+        """Engine.IO handshake, then socket.io CONNECT with ``auth {token}``; returns ``session``."""
+        await self.open()
+        assert (await self.post("40" + json.dumps({"token": token}))).status_code == 200
+        await self.receive(lambda p: p.startswith("40{"))
+        session = await self.receive(lambda p: p.startswith('42["session"'))
+        return json.loads(session[2:])[1]
+
+
+def waiting_in_close() -> list[asyncio.Task]:
+    """Tasks suspended somewhere inside ``AsyncSocket.close`` (python-engineio waiting for a
+    client to fetch its CLOSE packet)."""
+
+    def chain(coro: Any) -> Iterator[Any]:
+        while coro is not None:
+            yield coro
+            coro = getattr(coro, "cr_await", None)
+
+    return [
+        task for task in asyncio.all_tasks()
+        if any(getattr(c, "cr_code", None) is AsyncSocket.close.__code__ for c in chain(task.get_coro()))
+    ]
+
+
+def engine(replica: Replica):
+    """The replica's Engine.IO server (``socketio.ASGIApp`` holds the socket.io server)."""
+    return replica.app.engineio_server.eio
+
+
+@pytest.mark.parametrize("bad", ["0", "2", "2probe", "6", '0{"sid":"x"}'])
+async def test_a_packet_no_client_may_send_is_answered_400_and_the_session_let_go(cluster: Cluster, bad: str) -> None:
+    sids = []
+    for _ in range(20):
+        session = Polling(cluster.r1.url)
+        await session.open()
+        sids.append(session.sid)
+        try:
+            response = await session.post(bad)
+        except httpx.TimeoutException:
+            pytest.fail(f"a POST of {bad!r} was not answered within 5 s (the session waits for a GET)")
+        assert response.status_code == 400, response.text
+        assert session.sid not in engine(cluster.r1).sockets
+        after = await session.get()  # the session is gone, at once
+        assert (after.status_code, after.json()) == (400, f"Invalid session {session.sid}")
+    assert waiting_in_close() == []
+    assert not set(sids) & set(engine(cluster.r1).sockets)
+
+
+async def test_a_post_over_max_payload_is_answered_400_and_the_session_let_go(cluster: Cluster) -> None:
+    session = Polling(cluster.r2.url)
+    handshake = await session.open()
+    try:
+        response = await session.post(body=b"4" + b"x" * handshake["maxPayload"])
+    except httpx.TimeoutException:
+        pytest.fail("a POST over maxPayload was not answered within 5 s (the session waits for a GET)")
+    assert response.status_code == 400
+    assert session.sid not in engine(cluster.r2).sockets
+    assert waiting_in_close() == []
+
+
+async def test_every_event_of_one_big_post_is_acknowledged(cluster: Cluster, meeting: str) -> None:
+    """200 events in one POST (the official client batches what it buffered into one POST up
+    to ``maxPayload`` bytes): 200 acknowledgements, the first ones ``ok``, the rest
+    ``rate_limited`` (this cluster's limit: bursts of 40)."""
+    user = unique("u")
+    session = Polling(cluster.r2.url)
+    hello = await session.connect(cluster.issuer.issue(user, "Raw Poller"))
+    assert hello["user_id"] == user
+    cluster.meetings.admit(meeting, user)
+    assert (await session.post('421["join",' + json.dumps({"meeting_id": meeting}) + "]")).status_code == 200
+    joined = json.loads((await session.receive(lambda p: p.startswith("431[")))[3:])[0]
+    assert joined["ok"], joined
+
+    state = json.dumps({"meeting_id": meeting, "audio": True, "video": False, "screen": False})
+    ids = range(100, 300)
+    response = await session.post(*(f'42{i}["media-state",{state}]' for i in ids))
+    assert response.status_code == 200
+    acks: dict[int, dict] = {}
+    for i in ids:
+        packet = await session.receive(lambda p, i=i: p.startswith(f"43{i}["))
+        acks[i] = json.loads(packet[len(f"43{i}"):])[0]
+    results = [a["ok"] or a["error"]["code"] for a in acks.values()]
+    assert len(results) == 200
+    assert set(results) == {True, "rate_limited"}, results
+    assert results.index("rate_limited") >= 39 and results.count(True) < 60  # bucket of 40, 20/s refill
+
+
+async def test_session_ids_start_with_the_replicas_prefix(cluster: Cluster) -> None:
+    replica = await start_replica(unique("sig-prefix"), cluster.stack, cluster.issuer, cluster.meetings,
+                                  signaling_sid_prefix="s7_")
+    try:
+        session = Polling(replica.url)
+        hello = await session.connect(cluster.issuer.issue(unique("u")))
+        assert session.sid.startswith("s7_") and len(session.sid) == 3 + 20  # the Engine.IO sid
+        assert hello["sid"].startswith("s7_") and hello["sid"] != session.sid  # the socket.io sid
+        assert list(engine(replica).sockets) == [session.sid]
+        assert list(replica.rooms.sockets) == [hello["sid"]]
+    finally:
+        await replica.stop()
+
+
+async def test_a_refused_websocket_handshake_is_answered_like_polling_and_logs_no_error(cluster: Cluster) -> None:
+    """A foreign Origin: 400 and the same body over both transports (was 403, empty, over
+    WebSocket), and uvicorn's spurious "returned without completing handshake" error after
+    such an answer is not logged."""
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import InvalidStatus
+
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler(logging.DEBUG)
+    handler.emit = records.append  # type: ignore[method-assign]
+    uvicorn_errors = logging.getLogger("uvicorn.error")
+    uvicorn_errors.addHandler(handler)
+    try:
+        expected = "http://evil.example is not an accepted origin."
+        async with httpx.AsyncClient(timeout=5) as http:
+            polling = await http.get(f"{cluster.r1.url}/socket.io/", params={"EIO": "4", "transport": "polling"},
+                                     headers={"Origin": "http://evil.example"})
+        assert (polling.status_code, polling.json()) == (400, expected)
+        ws_url = cluster.r1.url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
+        for _ in range(3):
+            with pytest.raises(InvalidStatus) as refused:
+                async with connect(ws_url, origin="http://evil.example", open_timeout=5):
+                    pass
+            assert refused.value.response.status_code == 400
+            assert json.loads(refused.value.response.body) == expected
+        await asyncio.sleep(0.2)  # uvicorn logs after the app returned
+    finally:
+        uvicorn_errors.removeHandler(handler)
+    assert [r.getMessage() for r in records if r.levelno >= logging.ERROR] == []
