@@ -6,6 +6,7 @@ from parley_observability.errors import (
     ApiError,
     ErrorBody,
     ErrorResponse,
+    api_description,
     error_responses,
     install_api_error_handler,
 )
@@ -22,6 +23,7 @@ __all__ = [
     "HttpMetrics",
     "HttpMetricsMiddleware",
     "ReadinessCheck",
+    "api_description",
     "configure_logging",
     "error_responses",
     "health_router",

@@ -73,6 +73,20 @@ BEARER_401 = "`unauthorized`: the bearer token is missing, malformed, expired or
 BODY_400 = "`invalid_body`: the request body could not be decoded (not UTF-8)"
 
 
+def api_description(summary: str, *, own_port_routes: str = "`/healthz`, `/readyz` and `/asyncapi.json|yaml`") -> str:
+    """An HTTP service's OpenAPI ``description``: its ``summary``, then the conventions every
+    Parley API shares (base URL, bearer tokens, the error model, what stays on its own port)."""
+    return (
+        f"{summary} "
+        "Reached through the platform's base URL (Traefik), e.g. `https://parley.example/api/...`. "
+        "Signed-in routes take `Authorization: Bearer <access token>` (from auth's login); without a valid one "
+        "they answer 401 with `WWW-Authenticate: Bearer`. Refusals are `{\"detail\": {\"code\", \"message\"}}` "
+        "(ErrorResponse; `code` is the stable machine code); invalid input is 422 with a `detail` list "
+        f"(HTTPValidationError). {own_port_routes} are served on the service's own "
+        "port only, never through Traefik. Full reference: docs/http-api.md."
+    )
+
+
 def error_responses(answers: Mapping[int, str]) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` of a route: each status in ``answers`` (with its description:
     which machine codes and why) answered with :class:`ErrorResponse`, plus the headers it

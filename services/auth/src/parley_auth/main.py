@@ -21,6 +21,7 @@ from parley_events import asyncapi_router, relay_while_broker_runs
 from parley_observability import (
     HttpMetrics,
     HttpMetricsMiddleware,
+    api_description,
     configure_logging,
     health_router,
     install_api_error_handler,
@@ -28,14 +29,8 @@ from parley_observability import (
 )
 
 #: The OpenAPI document's description: what a reader needs before the operations.
-DESCRIPTION = (
-    "Accounts and tokens: register, sign in, refresh (rotating), sign out, the signed-in user, and the JWKS that verifies access tokens. "
-    "Reached through the platform's base URL (Traefik), e.g. `https://parley.example/api/...`. "
-    "Signed-in routes take `Authorization: Bearer <access token>` (from auth's login); without a valid one "
-    "they answer 401 with `WWW-Authenticate: Bearer`. Refusals are `{\"detail\": {\"code\", \"message\"}}` "
-    "(ErrorResponse; `code` is the stable machine code); invalid input is 422 with a `detail` list "
-    "(HTTPValidationError). `/healthz`, `/readyz` and `/asyncapi.json|yaml` are served on the service's own "
-    "port only, never through Traefik. Full reference: docs/http-api.md."
+DESCRIPTION = api_description(
+    "Accounts and tokens: register, sign in, refresh (rotating), sign out, the signed-in user, and the JWKS that verifies access tokens."
 )
 
 SERVICE = "auth"

@@ -23,6 +23,7 @@ from parley_chat.repository import MessageRepository, NotesRepository
 from parley_observability import (
     HttpMetrics,
     HttpMetricsMiddleware,
+    api_description,
     configure_logging,
     health_router,
     metrics_router,
@@ -31,14 +32,8 @@ from parley_events import asyncapi_router, relay_while_broker_runs
 from parley_security import JwksVerifier, MeetingsClient
 
 #: The OpenAPI document's description: what a reader needs before the operations.
-DESCRIPTION = (
-    "A meeting's chat (post, history) and each participant's private notes. "
-    "Reached through the platform's base URL (Traefik), e.g. `https://parley.example/api/...`. "
-    "Signed-in routes take `Authorization: Bearer <access token>` (from auth's login); without a valid one "
-    "they answer 401 with `WWW-Authenticate: Bearer`. Refusals are `{\"detail\": {\"code\", \"message\"}}` "
-    "(ErrorResponse; `code` is the stable machine code); invalid input is 422 with a `detail` list "
-    "(HTTPValidationError). `/healthz`, `/readyz` and `/asyncapi.json|yaml` are served on the service's own "
-    "port only, never through Traefik. Full reference: docs/http-api.md."
+DESCRIPTION = api_description(
+    "A meeting's chat (post, history) and each participant's private notes."
 )
 
 SERVICE = "chat"

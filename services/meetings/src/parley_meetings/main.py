@@ -27,6 +27,7 @@ from parley_meetings.repository import MeetingRepository
 from parley_observability import (
     HttpMetrics,
     HttpMetricsMiddleware,
+    api_description,
     configure_logging,
     health_router,
     install_api_error_handler,
@@ -35,14 +36,8 @@ from parley_observability import (
 from parley_security import JwksVerifier
 
 #: The OpenAPI document's description: what a reader needs before the operations.
-DESCRIPTION = (
-    "Meetings: create, list, get, join, end; the caller's membership and the live roster. "
-    "Reached through the platform's base URL (Traefik), e.g. `https://parley.example/api/...`. "
-    "Signed-in routes take `Authorization: Bearer <access token>` (from auth's login); without a valid one "
-    "they answer 401 with `WWW-Authenticate: Bearer`. Refusals are `{\"detail\": {\"code\", \"message\"}}` "
-    "(ErrorResponse; `code` is the stable machine code); invalid input is 422 with a `detail` list "
-    "(HTTPValidationError). `/healthz`, `/readyz` and `/asyncapi.json|yaml` are served on the service's own "
-    "port only, never through Traefik. Full reference: docs/http-api.md."
+DESCRIPTION = api_description(
+    "Meetings: create, list, get, join, end; the caller's membership and the live roster."
 )
 
 SERVICE = "meetings"

@@ -9,6 +9,7 @@ from prometheus_client import CollectorRegistry
 from parley_observability import (
     HttpMetrics,
     HttpMetricsMiddleware,
+    api_description,
     configure_logging,
     health_router,
     install_api_error_handler,
@@ -20,14 +21,8 @@ from parley_turn_config.config import Settings
 from parley_turn_config.metrics import TurnMetrics
 
 #: The OpenAPI document's description: what a reader needs before the operations.
-DESCRIPTION = (
-    "Short-lived TURN REST API credentials for the signed-in user. "
-    "Reached through the platform's base URL (Traefik), e.g. `https://parley.example/api/...`. "
-    "Signed-in routes take `Authorization: Bearer <access token>` (from auth's login); without a valid one "
-    "they answer 401 with `WWW-Authenticate: Bearer`. Refusals are `{\"detail\": {\"code\", \"message\"}}` "
-    "(ErrorResponse; `code` is the stable machine code); invalid input is 422 with a `detail` list "
-    "(HTTPValidationError). `/healthz` and `/readyz` are served on the service's own "
-    "port only, never through Traefik. Full reference: docs/http-api.md."
+DESCRIPTION = api_description(
+    "Short-lived TURN REST API credentials for the signed-in user.", own_port_routes="`/healthz` and `/readyz`"
 )
 
 SERVICE = "turn-config"
