@@ -74,7 +74,9 @@ async def client(settings: Settings, mongo, token_issuer: TokenIssuer) -> AsyncI
     app = create_app(settings)
     app.state.verifier = token_issuer.verifier()
     try:
-        async with LifespanManager(app, startup_timeout=30, shutdown_timeout=30), httpx.AsyncClient(
+        # Shutdown usually takes well under a second; on a loaded 2-core machine it was seen to
+        # exceed 30 s (cause not found yet; see the note on issue 6), so the wait is generous.
+        async with LifespanManager(app, startup_timeout=30, shutdown_timeout=90), httpx.AsyncClient(
             transport=httpx.ASGITransport(app), base_url="http://meetings.test"
         ) as http:
             yield Client(http, app, token_issuer)
