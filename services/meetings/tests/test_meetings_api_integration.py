@@ -231,3 +231,15 @@ async def test_concurrent_joins_and_relay_lose_no_update(client) -> None:
     doc = await client.collection().find_one({"_id": mid})
     assert sorted(p["user_id"] for p in doc["participants"]) == sorted(["alice", *users])
     assert doc["status"] == "ended"
+
+
+async def test_a_title_holding_nul_is_refused_with_422_and_nothing_stored(client) -> None:
+    """U+0000 cannot be stored (FerretDB on PostgreSQL fails the write): schemathesis found a
+    500 here; now it is a clear 422 at the edge."""
+    response = await client.http.post(
+        "/api/meetings", json={"title": "weekly\u0000sync"}, headers=client.auth("alice")
+    )
+
+    assert response.status_code == 422, response.text
+    assert "U+0000" in response.text
+    assert (await client.http.get("/api/meetings", headers=client.auth("alice"))).json()["meetings"] == []

@@ -10,7 +10,7 @@ from parley_security.jwt import (
     decode_access_token,
     token_kid,
 )
-from parley_security.text import NOT_BLANK_PATTERN, WHITE_SPACE, not_blank, trimmed
+from parley_security.text import NO_NUL_PATTERN, NOT_BLANK_PATTERN, WHITE_SPACE, no_nul, not_blank, trimmed
 from parley_security.membership import (
     MeetingsClient,
     Membership,
@@ -23,6 +23,7 @@ __all__ = [
     "MEETING_ID_PATTERN",
     "MeetingId",
     "NOT_BLANK_PATTERN",
+    "NO_NUL_PATTERN",
     "WHITE_SPACE",
     "CurrentPrincipal",
     "InvalidToken",
@@ -35,6 +36,7 @@ __all__ = [
     "bearer_token",
     "current_principal",
     "decode_access_token",
+    "no_nul",
     "not_blank",
     "token_kid",
     "trimmed",

@@ -5,6 +5,10 @@ Regex engines disagree on ``\\s``: Python's (``str.isspace``, ``str.strip()``) i
 separators U+001C–U+001F, the Unicode ``White_Space`` property (Rust's ``regex``, JSON Schema
 validators built on it) does not. So white space here is an explicit set, Unicode's
 ``White_Space``, and :data:`NOT_BLANK_PATTERN` is an explicit class that every engine reads alike.
+
+Free text never holds U+0000 (NUL): no person types it, and the store refuses it (PostgreSQL
+cannot hold it in a ``jsonb`` string, so FerretDB fails the write): it is refused at the edge
+with a clear error instead of a 500.
 """
 
 #: Unicode's White_Space property (UCD PropList.txt), every character of it.
@@ -14,16 +18,26 @@ WHITE_SPACE = (
     "\u2028\u2029\u202f\u205f\u3000"
 )
 
-#: Matches a string that holds at least one character not in :data:`WHITE_SPACE` (searched,
-#: not anchored, as JSON Schema's ``pattern`` is).
+#: Matches a string that holds at least one character not in :data:`WHITE_SPACE` and no
+#: U+0000 (JSON Schema's ``pattern``; anchored, since JSON Schema searches).
 NOT_BLANK_PATTERN = (
-    r"[^\t\n\u000b\u000c\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+    r"^[^\u0000]*[^\u0000\t\n\u000b\u000c\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+    r"[^\u0000]*$"
 )
+#: Matches a string without U+0000 (JSON Schema's ``pattern``).
+NO_NUL_PATTERN = r"^[^\u0000]*$"
+
+
+def no_nul(value: str) -> str:
+    """``value`` unchanged; ``ValueError`` when it holds U+0000 (NUL)."""
+    if "\x00" in value:
+        raise ValueError("must not contain the character U+0000 (NUL)")
+    return value
 
 
 def not_blank(value: str) -> str:
-    """``value`` unchanged; ``ValueError`` when it holds only :data:`WHITE_SPACE`."""
-    if not value.strip(WHITE_SPACE):
+    """``value`` unchanged; ``ValueError`` when it holds only :data:`WHITE_SPACE`, or U+0000."""
+    if not no_nul(value).strip(WHITE_SPACE):
         raise ValueError("must not be only white space")
     return value
 

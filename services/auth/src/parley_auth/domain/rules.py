@@ -14,7 +14,7 @@ from email_validator import EmailNotValidError, validate_email
 from pydantic_core import PydanticCustomError
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
-from parley_security import WHITE_SPACE
+from parley_security import WHITE_SPACE, no_nul
 
 from parley_auth.domain.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 
@@ -42,8 +42,9 @@ def normalise_email(raw: str) -> str:
 
 
 def check_display_name(raw: str) -> str:
-    """The trimmed display name (parley_security.WHITE_SPACE); ``ValueError`` unless 1–80 characters."""
-    name = raw.strip(WHITE_SPACE)
+    """The trimmed display name (parley_security.WHITE_SPACE); ``ValueError`` unless 1–80
+    characters, or when it holds U+0000."""
+    name = no_nul(raw).strip(WHITE_SPACE)
     if not 1 <= len(name) <= MAX_DISPLAY_NAME_LENGTH:
         raise ValueError(f"display name must be 1 to {MAX_DISPLAY_NAME_LENGTH} characters")
     return name

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from parley_security import NOT_BLANK_PATTERN, not_blank
+from parley_security import NO_NUL_PATTERN, NOT_BLANK_PATTERN, no_nul, not_blank
 
 from parley_chat.domain.models import MAX_NOTES_CHARS, Message, Notes
 
@@ -54,11 +54,15 @@ class HistoryOut(BaseModel):
 
 
 class PutNotesRequest(BaseModel):
-    """``{text (0–20000 characters; "" clears the notes)}``."""
+    """``{text (0–20000 characters, no U+0000; "" clears the notes)}``."""
 
     model_config = ConfigDict(extra="forbid")
 
-    text: Annotated[str, Field(max_length=MAX_NOTES_CHARS)]
+    text: Annotated[
+        str,
+        Field(max_length=MAX_NOTES_CHARS, json_schema_extra={"pattern": NO_NUL_PATTERN}),
+        AfterValidator(no_nul),
+    ]
 
 
 class NotesOut(BaseModel):

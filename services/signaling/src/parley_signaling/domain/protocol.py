@@ -12,9 +12,18 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
-from parley_security import MeetingId  # the one definition every service's edge validates with
+from parley_security import MeetingId, no_nul  # MeetingId: the one definition every edge validates with
 
 PROTOCOL_VERSION = 1
 
@@ -24,7 +33,10 @@ DEFAULT_MAX_SDP_BYTES = 64 * 1024
 #: socket.io session ids (base64url, as python-engineio generates them).
 SocketId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_=-]+$")]
 #: The name a socket shows to its room: surrounding whitespace stripped, then 1–80 characters.
-DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+#: No U+0000: it reaches meetings' roster, whose store refuses it (parley_security.no_nul).
+DisplayName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80), AfterValidator(no_nul)
+]
 
 
 class ErrorCode(StrEnum):
