@@ -31,6 +31,7 @@ import sys
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -124,6 +125,15 @@ def _tally(rounds: list[dict[str, int]], key: str) -> dict[str, int]:
     return {str(k): v for k, v in sorted(Counter(r[key] for r in rounds).items())}
 
 
+def _one_winner_summary(rounds: list[dict], also: Callable[[dict], bool] = lambda r: True) -> dict:
+    """Winners per round, rounds without exactly one winner (or failing ``also``), errors."""
+    return {
+        "winners_per_round": _tally(rounds, "winners"),
+        "rounds_not_exactly_one": sum(r["winners"] != 1 or not also(r) for r in rounds),
+        "errors_total": sum(r["errors"] for r in rounds),
+    }
+
+
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     client: AsyncMongoClient = AsyncMongoClient(args.mongo_uri, maxPoolSize=args.concurrency + 5)
     db = client[f"bench_atomicity_{uuid.uuid4().hex[:8]}"]
@@ -153,25 +163,13 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             }
             print(f"inc_retried: {out['inc_retried']}", file=sys.stderr)
         conditional = [await conditional_round(coll, n) for _ in range(rounds)]
-        out["conditional"] = {
-            "winners_per_round": _tally(conditional, "winners"),
-            "rounds_not_exactly_one": sum(r["winners"] != 1 for r in conditional),
-            "errors_total": sum(r["errors"] for r in conditional),
-        }
+        out["conditional"] = _one_winner_summary(conditional)
         print(f"conditional: {out['conditional']}", file=sys.stderr)
         claims = [await claim_round(coll, n) for _ in range(rounds)]
-        out["claim_insert"] = {
-            "winners_per_round": _tally(claims, "winners"),
-            "rounds_not_exactly_one": sum(r["winners"] != 1 or r["stored"] != 1 for r in claims),
-            "errors_total": sum(r["errors"] for r in claims),
-        }
+        out["claim_insert"] = _one_winner_summary(claims, lambda r: r["stored"] == 1)
         print(f"claim: {out['claim_insert']}", file=sys.stderr)
         deletes = [await delete_round(coll, n) for _ in range(rounds)]
-        out["delete"] = {
-            "winners_per_round": _tally(deletes, "winners"),
-            "rounds_not_exactly_one": sum(r["winners"] != 1 for r in deletes),
-            "errors_total": sum(r["errors"] for r in deletes),
-        }
+        out["delete"] = _one_winner_summary(deletes)
         print(f"delete: {out['delete']}", file=sys.stderr)
         out["latency"] = await latency(db["latency"], args.latency_ops)
         print(f"latency: {out['latency']}", file=sys.stderr)
