@@ -78,9 +78,18 @@ async def test_cookieless_polling_sessions_stay_on_their_replica(stack: Stack) -
     reaches the session's replica (a wrong one would answer 400 "Invalid session")."""
 
     async def request(method: str, **kwargs) -> httpx.Response:
-        # a fresh client per request: nothing but the sid ties the requests together
-        async with httpx.AsyncClient(base_url=stack.base_url, timeout=5) as http:
-            return await http.request(method, "/socket.io/", **kwargs)
+        # a fresh client per request: nothing but the sid ties the requests together. One
+        # connection cut mid-answer (seen once in about ten runs on the loaded machine, cause
+        # not found; noted on issue 6) is sent again: this test is about where a request is
+        # routed, which a wrong replica's 400 "Invalid session" would show.
+        for attempt in range(2):
+            try:
+                async with httpx.AsyncClient(base_url=stack.base_url, timeout=5) as http:
+                    return await http.request(method, "/socket.io/", **kwargs)
+            except httpx.RemoteProtocolError:
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
 
     replicas: list[str] = []
     deadline = time.monotonic() + 20

@@ -121,7 +121,7 @@ export class LocalMedia {
     try {
       const stream = await openDevices(false, deviceId);
       this.replaceCamera(stream.getVideoTracks()[0] ?? null);
-      this.state.set({ error: null, cameraOn: true });
+      this.state.set({ cameraId: deviceId, error: null, cameraOn: true }); // as in selectMicrophone
       this.applyEnabled();
     } catch (err) {
       this.state.set({ error: describeMediaFailure(classifyMediaError(err), { audio: !!this.current.audio, video: !!this.current.camera }, true) });
@@ -133,7 +133,9 @@ export class LocalMedia {
     try {
       const stream = await openDevices(deviceId, false);
       this.replaceAudio(stream.getAudioTracks()[0] ?? null);
-      this.state.set({ error: null, micOn: true });
+      // microphoneId again: a refreshDevices() that listed devices while this one opened
+      // read the previous track's id and may have set it back (the select showed "default").
+      this.state.set({ microphoneId: deviceId, error: null, micOn: true });
       this.applyEnabled();
     } catch (err) {
       this.state.set({ error: describeMediaFailure(classifyMediaError(err), { audio: !!this.current.audio, video: !!this.current.camera }, true) });
