@@ -19,25 +19,37 @@ def _entry(meeting_id: str) -> dict[str, Any]:
     return outbox_entry(data, source="/test")
 
 
+_MISSING = object()
+
+
+def _get(doc: Any, path: str) -> Any:
+    for part in path.split("."):
+        if isinstance(doc, list):
+            doc = doc[int(part)] if part.isdigit() and int(part) < len(doc) else _MISSING
+        elif isinstance(doc, dict):
+            doc = doc.get(part, _MISSING)
+        else:
+            return _MISSING
+    return doc
+
+
 def _matches(doc: dict[str, Any], filter: dict[str, Any]) -> bool:  # noqa: A002
+    """The query operators the relay uses: equality, ``$or``, ``$in``, ``$size``, ``$exists``."""
     for key, want in filter.items():
-        if key == "outbox":
-            if len(doc.get("outbox", [])) != want["$size"]:
+        if key == "$or":
+            if not any(_matches(doc, clause) for clause in want):
                 return False
-        elif key.startswith("outbox."):
-            _, index, field = key.split(".")
-            box = doc.get("outbox", [])
-            if int(index) >= len(box) or box[int(index)][field] != want:
-                return False
-        elif key == "outbox_pending":
-            if isinstance(want, dict):  # {"$exists": False}: legacy marking
-                if ("outbox_pending" in doc) != want["$exists"]:
+            continue
+        value = _get(doc, key)
+        if isinstance(want, dict):
+            for op, arg in want.items():
+                if op == "$size" and not (isinstance(value, list) and len(value) == arg):
                     return False
-            elif doc.get("outbox_pending") != want:
-                return False
-        elif key == "outbox.0":
-            pass
-        elif doc.get(key) != want:
+                if op == "$in" and value not in arg:
+                    return False
+                if op == "$exists" and (value is not _MISSING) != arg:
+                    return False
+        elif value != want:
             return False
     return True
 
@@ -59,14 +71,26 @@ class MemoryCollection:
     async def create_index(self, keys: list[tuple[str, int]]) -> None:
         self.log.append(f"index {keys[0][0]}")
 
-    async def update_many(self, filter: dict[str, Any], update: dict[str, Any]) -> None:  # noqa: A002
-        self.log.append("mark")
+    async def update_many(self, filter: dict[str, Any], update: dict[str, Any]) -> SimpleNamespace:  # noqa: A002
+        if "$or" not in filter:  # marking documents staged before the marker existed
+            self.log.append("mark")
+            return SimpleNamespace(matched_count=0)
+        self.before_write()
+        if self.conflicts:
+            self.conflicts -= 1
+            self.log.append("refused many")
+            raise OperationFailure("ERROR: could not serialize access due to concurrent update (SQLSTATE 40001)", code=1)
+        self.log.append("many")
+        matched = [doc for doc in self.docs.values() if _matches(doc, filter)]
+        for doc in matched:
+            self._apply(doc, update)
+        return SimpleNamespace(matched_count=len(matched))
 
-    def find(self, filter: dict[str, Any], projection: dict[str, Any], *, sort: Any, limit: int) -> AsyncIterator[dict[str, Any]]:  # noqa: A002
-        self.finds += 1
+    def find(self, filter: dict[str, Any], projection: dict[str, Any], *, sort: Any = None, limit: int = 0) -> AsyncIterator[dict[str, Any]]:  # noqa: A002
+        self.finds += bool(limit)  # the relay's scans of the pending set
         found = [
             {"_id": d["_id"], "outbox": list(d.get("outbox", []))} for d in sorted(self.docs.values(), key=lambda d: d["_id"]) if _matches(d, filter)
-        ][:limit]
+        ][: limit or None]
 
         async def docs() -> AsyncIterator[dict[str, Any]]:
             for doc in found:
@@ -85,6 +109,11 @@ class MemoryCollection:
         doc = self.docs.get(filter["_id"])
         if doc is None or not _matches(doc, filter):
             return SimpleNamespace(matched_count=0)
+        self._apply(doc, update)
+        return SimpleNamespace(matched_count=1)
+
+    @staticmethod
+    def _apply(doc: dict[str, Any], update: dict[str, Any]) -> None:
         for field, value in update.get("$set", {}).items():
             doc[field] = value
         for field in update.get("$unset", {}):
@@ -93,7 +122,6 @@ class MemoryCollection:
             doc[field] = [v for v in doc[field] if v not in values]
         for field, value in update.get("$push", {}).items():
             doc.setdefault(field, []).append(value)
-        return SimpleNamespace(matched_count=1)
 
 
 class Kafka:
@@ -143,14 +171,15 @@ async def test_a_batch_is_sent_whole_before_any_acknowledgement_is_awaited() -> 
     assert all(doc["outbox"] == [] and "outbox_pending" not in doc for doc in collection.docs.values())
 
 
-async def test_each_published_document_is_cleared_by_one_write() -> None:
+async def test_a_published_batch_is_cleared_by_one_write() -> None:
     collection = MemoryCollection([{"_id": f"m{i}", **staged([_entry("x"), _entry("x")])} for i in range(3)])
     kafka = Kafka()
     relay = OutboxRelay([collection], kafka.send)  # type: ignore[list-item]
     assert await _flush_acking(relay, kafka) == 6
     writes = [line for line in collection.log if not line.startswith(("index", "mark"))]
-    assert writes == ["$set+$unset"] * 3
+    assert writes == ["many"]
     assert await _flush_acking(relay, kafka) == 0  # nothing pending any more
+    assert all(doc["outbox"] == [] and "outbox_pending" not in doc for doc in collection.docs.values())
 
 
 async def test_batches_are_bounded_and_the_flush_goes_on_until_nothing_is_pending() -> None:
@@ -231,11 +260,14 @@ async def test_a_clearing_write_refused_for_a_concurrent_write_is_retried() -> N
     assert await _flush_acking(relay, kafka) == 2
     assert len(kafka.sent) == 2  # each published once: only the clearing write is run again
     writes = [line for line in collection.log if not line.startswith(("index", "mark"))]
-    assert writes == ["refused $set+$unset", "refused $set+$unset", "$set+$unset"]
+    assert writes == ["refused many", "refused many", "many"]
 
 
 async def test_any_other_store_error_stops_the_flush_and_leaves_the_entry_pending() -> None:
     class Broken(MemoryCollection):
+        async def update_many(self, filter: dict[str, Any], update: dict[str, Any]) -> SimpleNamespace:  # noqa: A002
+            raise OperationFailure("disk full", code=14031)
+
         async def update_one(self, filter: dict[str, Any], update: dict[str, Any]) -> SimpleNamespace:  # noqa: A002
             raise OperationFailure("disk full", code=14031)
 

@@ -3,7 +3,8 @@
 One flush reads up to ``batch_size`` pending documents (``{outbox_pending: true}``, an indexed
 equality), hands every entry of the batch to ``send`` in order without waiting (``send``
 enqueues the record and returns its acknowledgement), then awaits all acknowledgements, and
-clears each document whose entries were all acknowledged in one write (:func:`_clear`).
+clears the documents whose entries were all acknowledged in one write (:func:`_clear_batch`;
+:func:`_clear` for a document that gained an entry meanwhile).
 Within the batch, entries are sent in document order (``order``, else ``_id``) and in array
 order inside a document, so the records of one key (aggregate) are enqueued in that order
 and Kafka keeps it per partition.
@@ -60,6 +61,29 @@ async def _clear(collection: AsyncCollection, doc_id: object, entries: list[dict
     if n:
         await collection.update_one({"_id": doc_id}, {"$pullAll": {OUTBOX_FIELD: entries}})
     await collection.update_one({"_id": doc_id, OUTBOX_FIELD: {"$size": 0}}, {"$unset": {PENDING_FIELD: ""}})
+
+
+@retry_write_conflicts
+async def _clear_batch(collection: AsyncCollection, docs: list[dict[str, Any]]) -> None:
+    """Clear, in one write, every document of ``docs`` whose outbox is still exactly what was
+    read (and published), and every marked document whose outbox is empty.
+
+    The per-document condition of :func:`_clear` (``len(entries)`` elements, the last being
+    the last published one) is grouped by size: entry ids are unique, so an id found at the
+    last position belongs to the document it was read from. The filter starts with the
+    marker, so FerretDB evaluates the rest over the pending documents only.
+    """
+    last_ids: dict[int, list[str]] = {}
+    for doc in docs:
+        entries = doc.get(OUTBOX_FIELD, [])
+        if entries:
+            last_ids.setdefault(len(entries), []).append(entries[-1]["id"])
+    clauses: list[dict[str, Any]] = [{OUTBOX_FIELD: {"$size": 0}}]
+    for n, ids in last_ids.items():
+        clauses.append({OUTBOX_FIELD: {"$size": n}, f"{OUTBOX_FIELD}.{n - 1}.id": {"$in": ids}})
+    await collection.update_many(
+        {PENDING_FIELD: True, "$or": clauses}, {"$set": {OUTBOX_FIELD: []}, "$unset": {PENDING_FIELD: ""}}
+    )
 
 
 @retry_write_conflicts
@@ -169,7 +193,13 @@ class OutboxRelay:
                 error = error or failures[0]
             else:
                 done.append(doc)
-        await asyncio.gather(*(_clear(collection, d["_id"], d.get(OUTBOX_FIELD, [])) for d in done))
+        if done:
+            await _clear_batch(collection, done)
+            # a document that gained an entry since it was read is still marked: pull ours
+            left = {doc["_id"] async for doc in collection.find(
+                {PENDING_FIELD: True, "_id": {"$in": [d["_id"] for d in done]}}, {"_id": 1}
+            )}
+            await asyncio.gather(*(_clear(collection, d["_id"], d.get(OUTBOX_FIELD, [])) for d in done if d["_id"] in left))
         if error is not None:
             raise error
         return sum(len(d.get(OUTBOX_FIELD, [])) for d in done)
