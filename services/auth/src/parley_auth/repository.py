@@ -32,6 +32,7 @@ USERS = "users"
 REFRESH_TOKENS = "refresh_tokens"
 
 
+@retry_write_conflicts  # idempotent; collides with another replica (or relay) creating indexes
 async def ensure_indexes(db: AsyncDatabase) -> None:
     """Create the indexes auth relies on (idempotent); run at start-up.
 

@@ -55,6 +55,7 @@ class MessageRepository:
     def __init__(self, database: AsyncDatabase) -> None:
         self.messages: AsyncCollection = database[MESSAGES]
 
+    @retry_write_conflicts  # idempotent; collides with another replica (or relay) creating indexes
     async def ensure_indexes(self) -> None:
         """Index the history query: one meeting, newest first."""
         await self.messages.create_index([("meeting_id", 1), *_ORDER])

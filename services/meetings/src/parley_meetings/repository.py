@@ -52,6 +52,7 @@ class MeetingRepository:
         self.meetings: AsyncCollection = database[MEETINGS]
         self.processed = ProcessedEvents(database[PROCESSED_EVENTS])
 
+    @retry_write_conflicts  # idempotent; collides with another replica (or relay) creating indexes
     async def ensure_indexes(self) -> None:
         """Index the "my meetings" query (by participant, newest first)."""
         await self.meetings.create_index([("participants.user_id", 1), ("created_at", DESCENDING)])
