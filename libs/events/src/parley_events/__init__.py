@@ -3,8 +3,9 @@
 from parley_events.asyncapi import CloudEventEnvelope, asyncapi_document, asyncapi_router, envelope_of
 from parley_events.envelope import EventDecodeError, OutgoingEvent, ReceivedEvent, decode, encode
 from parley_events.inbox import ProcessedEvents
-from parley_events.kafka import kafka_publisher, received_event, relay_while_broker_runs
-from parley_events.outbox import OUTBOX_FIELD, OutboxRelay, outbox_entry
+from parley_events.kafka import kafka_publisher, kafka_sender, received_event, relay_while_broker_runs
+from parley_events.outbox import OUTBOX_FIELD, PENDING_FIELD, outbox_entry, stage, staged
+from parley_events.relay import OutboxRelay
 from parley_events.schemas import (
     EVENT_TYPES,
     ChatMessagePosted,
@@ -21,6 +22,7 @@ from parley_events.write_conflicts import is_write_conflict, retry_write_conflic
 __all__ = [
     "EVENT_TYPES",
     "OUTBOX_FIELD",
+    "PENDING_FIELD",
     "TOPICS",
     "ChatMessagePosted",
     "CloudEventEnvelope",
@@ -43,8 +45,11 @@ __all__ = [
     "envelope_of",
     "is_write_conflict",
     "kafka_publisher",
+    "kafka_sender",
     "outbox_entry",
     "received_event",
     "relay_while_broker_runs",
     "retry_write_conflicts",
+    "stage",
+    "staged",
 ]

@@ -7,7 +7,7 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.message import KafkaMessage
 
 from parley_events.envelope import OutgoingEvent, ReceivedEvent, decode
-from parley_events.outbox import OutboxRelay
+from parley_events.relay import OutboxRelay
 
 
 def kafka_publisher(broker: KafkaBroker):
@@ -26,6 +26,23 @@ def kafka_publisher(broker: KafkaBroker):
         )
 
     return publish
+
+
+def kafka_sender(broker: KafkaBroker):
+    """Return ``send(event)`` for :class:`parley_events.OutboxRelay`: it enqueues the record
+    in the broker's producer and returns the future of Kafka's acknowledgement, so a batch is
+    sent without one round trip per record (aiokafka groups what is enqueued meanwhile)."""
+
+    async def send(event: OutgoingEvent):
+        return await broker.publish(
+            event.value,
+            event.topic,
+            key=event.key,
+            headers={name: value.decode() for name, value in event.headers.items()},
+            no_confirm=True,
+        )
+
+    return send
 
 
 def received_event(message: KafkaMessage) -> ReceivedEvent:

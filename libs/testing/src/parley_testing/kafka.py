@@ -1,7 +1,7 @@
 """Read what services published to the real Kafka, from the moment a test starts watching."""
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -28,6 +28,19 @@ class TopicTail:
                     event = decode(record.value)
                     if event.subject == subject:
                         found.append(event)
+        return found
+
+    async def events_until(
+        self, done: Callable[[list[ReceivedEvent]], bool], *, timeout_s: float = 30.0
+    ) -> list[ReceivedEvent]:
+        """Every CloudEvent appended, in order per partition, until ``done(found)`` or timeout."""
+        found: list[ReceivedEvent] = []
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while not done(found) and loop.time() < deadline:
+            batches = await self._consumer.getmany(timeout_ms=200)
+            for records in batches.values():
+                found.extend(decode(record.value) for record in records)
         return found
 
 

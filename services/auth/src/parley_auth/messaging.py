@@ -5,7 +5,7 @@ from faststream.kafka.fastapi import KafkaRouter
 from pymongo.asynchronous.collection import AsyncCollection
 
 from parley_auth.config import Settings
-from parley_events import OutboxRelay, UserRegistered, envelope_of, kafka_publisher
+from parley_events import OutboxRelay, UserRegistered, envelope_of, kafka_sender
 
 
 def build_kafka_router(settings: Settings) -> KafkaRouter:
@@ -30,7 +30,7 @@ def build_kafka_router(settings: Settings) -> KafkaRouter:
 def outbox_relay(router: KafkaRouter, users: AsyncCollection) -> OutboxRelay:
     """An :class:`OutboxRelay` over ``users`` publishing through the router's broker; start
     it once the broker started. Every replica runs one (see :class:`OutboxRelay`)."""
-    return OutboxRelay([users], kafka_publisher(router.broker))
+    return OutboxRelay([users], kafka_sender(router.broker))
 
 
 async def kafka_ready(router: KafkaRouter) -> None:

@@ -24,7 +24,7 @@ from pymongo.errors import DuplicateKeyError, OperationFailure
 from parley_auth.domain.errors import EmailTaken
 from parley_auth.domain.models import User
 from parley_auth.domain.refresh_tokens import RefreshTokenRecord
-from parley_events import OUTBOX_FIELD, retry_write_conflicts
+from parley_events import OUTBOX_FIELD, retry_write_conflicts, staged
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,7 @@ USERS = "users"
 REFRESH_TOKENS = "refresh_tokens"
 
 
+@retry_write_conflicts  # idempotent; collides with another replica (or relay) creating indexes
 async def ensure_indexes(db: AsyncDatabase) -> None:
     """Create the indexes auth relies on (idempotent); run at start-up.
 
@@ -75,7 +76,7 @@ class MongoUserStore:
             "password_hash": user.password_hash,
             "created_at": user.created_at,
             "session_family": user.session_family,
-            OUTBOX_FIELD: outbox,
+            **staged(outbox),
         }
         try:
             await self.collection.insert_one(doc)

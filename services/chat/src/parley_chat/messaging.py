@@ -9,8 +9,11 @@ from faststream.kafka.fastapi import KafkaRouter
 from pymongo.asynchronous.collection import AsyncCollection
 
 from parley_chat.config import Settings
-from parley_events import ChatMessagePosted, OutboxRelay, envelope_of, kafka_publisher
+from parley_events import ChatMessagePosted, OutboxRelay, envelope_of, kafka_sender
 from parley_events.topics import CHAT
+
+#: Pending messages are published oldest first, as history orders them (posted_at, _id).
+RELAY_ORDER = (("posted_at", 1), ("_id", 1))
 
 
 def build_router(settings: Settings) -> KafkaRouter:
@@ -35,7 +38,9 @@ def build_router(settings: Settings) -> KafkaRouter:
 def outbox_relay(router: KafkaRouter, collection: AsyncCollection, poll_interval_s: float) -> OutboxRelay:
     """An :class:`OutboxRelay` over ``collection`` publishing through the router's broker
     (start it once the broker started). Every replica runs one (see :class:`OutboxRelay`)."""
-    return OutboxRelay([collection], kafka_publisher(router.broker), poll_interval_s=poll_interval_s)
+    return OutboxRelay(
+        [collection], kafka_sender(router.broker), poll_interval_s=poll_interval_s, order=RELAY_ORDER
+    )
 
 
 async def kafka_ready(router: KafkaRouter) -> None:

@@ -33,7 +33,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from parley_chat.domain.models import Message, Notes
-from parley_events import OUTBOX_FIELD, retry_write_conflicts
+from parley_events import OUTBOX_FIELD, PENDING_FIELD, retry_write_conflicts, staged
 
 MESSAGES = "messages"
 NOTES = "notes"
@@ -46,7 +46,7 @@ def doc_id(meeting_id: str, message_id: str) -> str:
 
 
 def _from_doc(doc: dict[str, Any]) -> Message:
-    return Message(**{k: v for k, v in doc.items() if k not in ("_id", OUTBOX_FIELD)})
+    return Message(**{k: v for k, v in doc.items() if k not in ("_id", OUTBOX_FIELD, PENDING_FIELD)})
 
 
 class MessageRepository:
@@ -55,6 +55,7 @@ class MessageRepository:
     def __init__(self, database: AsyncDatabase) -> None:
         self.messages: AsyncCollection = database[MESSAGES]
 
+    @retry_write_conflicts  # idempotent; collides with another replica (or relay) creating indexes
     async def ensure_indexes(self) -> None:
         """Index the history query: one meeting, newest first."""
         await self.messages.create_index([("meeting_id", 1), *_ORDER])
@@ -65,7 +66,7 @@ class MessageRepository:
         its ``message_id`` is already used in the meeting."""
         doc = {"_id": doc_id(message.meeting_id, message.message_id), **message.model_dump()}
         try:
-            await self.messages.insert_one({**doc, OUTBOX_FIELD: outbox})
+            await self.messages.insert_one({**doc, **staged(outbox)})
         except DuplicateKeyError:
             return None
         return message

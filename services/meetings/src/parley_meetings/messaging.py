@@ -25,7 +25,7 @@ from parley_events import (
     ParticipantLeft,
     ReceivedEvent,
     envelope_of,
-    kafka_publisher,
+    kafka_sender,
     received_event,
 )
 from parley_events.topics import MEETINGS, PARTICIPANTS
@@ -98,7 +98,7 @@ def add_participant_consumer(
 def outbox_relay(router: KafkaRouter, collection: AsyncCollection, poll_interval_s: float) -> OutboxRelay:
     """An :class:`OutboxRelay` over ``collection`` publishing through the router's broker;
     start it once the broker started. Every replica runs one (see :class:`OutboxRelay`)."""
-    return OutboxRelay([collection], kafka_publisher(router.broker), poll_interval_s=poll_interval_s)
+    return OutboxRelay([collection], kafka_sender(router.broker), poll_interval_s=poll_interval_s)
 
 
 async def kafka_ready(router: KafkaRouter) -> None:

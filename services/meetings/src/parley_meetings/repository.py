@@ -5,7 +5,7 @@ One document per meeting, ``_id`` = meeting id::
     {_id, title, host_id, scheduled_start, status, created_at, ended_at,
      participants: [{user_id, display_name, role, joined_at}],
      roster: [{sid, user_id, display_name, replica_id, joined_at}],
-     outbox: [pending events]}
+     outbox: [pending events], outbox_pending: true while any}
 
 Every state change is one single-document write, atomic in the store, with its event (if
 any) pushed into the ``outbox`` array of the same write (see :mod:`parley_events.outbox`).
@@ -25,7 +25,7 @@ from pymongo import DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
-from parley_events import OUTBOX_FIELD, ProcessedEvents, retry_write_conflicts
+from parley_events import OUTBOX_FIELD, PENDING_FIELD, ProcessedEvents, retry_write_conflicts, stage, staged
 from parley_meetings.domain.models import Meeting, Participant, RosterEntry
 
 MEETINGS = "meetings"
@@ -41,7 +41,7 @@ def _to_doc(meeting: Meeting) -> dict[str, Any]:
 
 
 def _from_doc(doc: dict[str, Any]) -> Meeting:
-    fields = {k: v for k, v in doc.items() if k not in ("_id", OUTBOX_FIELD)}
+    fields = {k: v for k, v in doc.items() if k not in ("_id", OUTBOX_FIELD, PENDING_FIELD)}
     return Meeting(meeting_id=doc["_id"], **fields)
 
 
@@ -52,6 +52,7 @@ class MeetingRepository:
         self.meetings: AsyncCollection = database[MEETINGS]
         self.processed = ProcessedEvents(database[PROCESSED_EVENTS])
 
+    @retry_write_conflicts  # idempotent; collides with another replica (or relay) creating indexes
     async def ensure_indexes(self) -> None:
         """Index the "my meetings" query (by participant, newest first)."""
         await self.meetings.create_index([("participants.user_id", 1), ("created_at", DESCENDING)])
@@ -59,7 +60,7 @@ class MeetingRepository:
     @retry_write_conflicts
     async def insert(self, meeting: Meeting, outbox: list[dict[str, Any]]) -> None:
         """Store a new meeting together with its pending events."""
-        await self.meetings.insert_one({**_to_doc(meeting), OUTBOX_FIELD: outbox})
+        await self.meetings.insert_one({**_to_doc(meeting), **staged(outbox)})
 
     async def get(self, meeting_id: str) -> Meeting | None:
         doc = await self.meetings.find_one({"_id": meeting_id}, {OUTBOX_FIELD: 0})
@@ -91,10 +92,7 @@ class MeetingRepository:
         in one write. True when it ended now; False when no such active meeting of that host."""
         result = await self.meetings.update_one(
             {"_id": meeting_id, "host_id": host_id, "status": "active"},
-            {
-                "$set": {"status": "ended", "ended_at": ended_at, "roster": []},
-                "$push": {OUTBOX_FIELD: outbox},
-            },
+            stage({"$set": {"status": "ended", "ended_at": ended_at, "roster": []}}, outbox),
         )
         return result.modified_count == 1
 

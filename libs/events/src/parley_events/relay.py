@@ -1,0 +1,227 @@
+"""The outbox relay: publishes the pending entries of :mod:`parley_events.outbox` to Kafka.
+
+One flush reads up to ``batch_size`` pending documents (``{outbox_pending: true}``, an indexed
+equality), hands every entry of the batch to ``send`` in order without waiting (``send``
+enqueues the record and returns its acknowledgement), then awaits all acknowledgements, and
+clears the documents whose entries were all acknowledged in one write (:func:`_clear_batch`;
+:func:`_clear` for a document that gained an entry meanwhile).
+Within the batch, entries are sent in document order (``order``, else ``_id``) and in array
+order inside a document, so the records of one key (aggregate) are enqueued in that order
+and Kafka keeps it per partition.
+
+Every replica runs its own relay over the same collections: two relays may both publish an
+entry before either cleared it; consumers deduplicate by event id
+(:class:`parley_events.ProcessedEvents`). A failed ``send`` or acknowledgement leaves that
+document's entries pending (retried after ``retry_interval_s``); entries of the same key
+acknowledged after the failure are already on the topic, so after a Kafka failure a retried
+copy may follow a later event of its aggregate (at least once; see docs/events.md).
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from pymongo.asynchronous.collection import AsyncCollection
+
+from parley_events.envelope import OutgoingEvent
+from parley_events.outbox import OUTBOX_FIELD, PENDING_FIELD, outgoing
+from parley_events.write_conflicts import retry_write_conflicts
+
+_PENDING = {PENDING_FIELD: True}
+# Documents staged before the marker existed (a dev stack's data): marked once per relay start.
+_UNMARKED = {f"{OUTBOX_FIELD}.0": {"$exists": True}, PENDING_FIELD: {"$exists": False}}
+
+log = logging.getLogger(__name__)
+
+#: Enqueue one record; the returned awaitable completes once Kafka acknowledged it (or raises).
+Send = Callable[[OutgoingEvent], Awaitable[Awaitable[object]]]
+
+
+@retry_write_conflicts
+async def _clear(collection: AsyncCollection, doc_id: object, entries: list[dict[str, Any]]) -> None:
+    """Remove the published ``entries`` (the document's whole outbox when read) and the marker.
+
+    Entries are only appended by writers and removed by relays as whole snapshots, so the
+    outbox is always a run of the appended entries and ``entries`` was its start: when it
+    still has ``len(entries)`` elements ending with the last of them, nothing was appended
+    since, and one write empties it (the common case). Otherwise the exact entries are
+    pulled (``$pullAll``; FerretDB 1.x matches exact values) and the marker is cleared only
+    if the outbox is then empty, in a conditional write (an entry pushed in between keeps it).
+    Each write is atomic; run again whole when the store refuses one for a collision.
+    """
+    n = len(entries)
+    exact: dict[str, Any] = {"_id": doc_id, OUTBOX_FIELD: {"$size": n}}
+    if n:
+        exact[f"{OUTBOX_FIELD}.{n - 1}.id"] = entries[-1]["id"]
+    result = await collection.update_one(exact, {"$set": {OUTBOX_FIELD: []}, "$unset": {PENDING_FIELD: ""}})
+    if result.matched_count:
+        return
+    if n:
+        await collection.update_one({"_id": doc_id}, {"$pullAll": {OUTBOX_FIELD: entries}})
+    await collection.update_one({"_id": doc_id, OUTBOX_FIELD: {"$size": 0}}, {"$unset": {PENDING_FIELD: ""}})
+
+
+@retry_write_conflicts
+async def _clear_batch(collection: AsyncCollection, docs: list[dict[str, Any]]) -> None:
+    """Clear, in one write, every document of ``docs`` whose outbox is still exactly what was
+    read (and published), and every marked document whose outbox is empty.
+
+    The per-document condition of :func:`_clear` (``len(entries)`` elements, the last being
+    the last published one) is grouped by size: entry ids are unique, so an id found at the
+    last position belongs to the document it was read from. The filter starts with the
+    marker, so FerretDB evaluates the rest over the pending documents only.
+    """
+    last_ids: dict[int, list[str]] = {}
+    for doc in docs:
+        entries = doc.get(OUTBOX_FIELD, [])
+        if entries:
+            last_ids.setdefault(len(entries), []).append(entries[-1]["id"])
+    clauses: list[dict[str, Any]] = [{OUTBOX_FIELD: {"$size": 0}}]
+    for n, ids in last_ids.items():
+        clauses.append({OUTBOX_FIELD: {"$size": n}, f"{OUTBOX_FIELD}.{n - 1}.id": {"$in": ids}})
+    await collection.update_many(
+        {PENDING_FIELD: True, "$or": clauses}, {"$set": {OUTBOX_FIELD: []}, "$unset": {PENDING_FIELD: ""}}
+    )
+
+
+@retry_write_conflicts
+async def _index_and_mark(collection: AsyncCollection) -> None:
+    """Index the marker and mark documents staged without it; both collide with another
+    replica's relay doing the same at start-up, and are retried then."""
+    await collection.create_index([(PENDING_FIELD, 1)])
+    await collection.update_many(_UNMARKED, {"$set": {PENDING_FIELD: True}})
+
+
+class OutboxRelay:
+    """Publishes the pending outbox entries of ``collections`` to Kafka through ``send``.
+
+    :meth:`run` loops until cancelled: it flushes, then sleeps until :meth:`notify` is called
+    (the request path does, after a write that staged an event) or ``poll_interval_s``
+    seconds pass (the fallback for other replicas' writes and for crashes); after a failure
+    it waits ``retry_interval_s``. :meth:`start` / :meth:`stop` run it as a background task.
+    ``order`` sorts the pending documents of a batch (e.g. chat's history order), else ``_id``.
+    """
+
+    def __init__(
+        self,
+        collections: Sequence[AsyncCollection],
+        send: Send,
+        *,
+        poll_interval_s: float = 1.0,
+        retry_interval_s: float = 1.0,
+        batch_size: int = 200,
+        order: Sequence[tuple[str, int]] = (("_id", 1),),
+    ) -> None:
+        self._collections = collections
+        self._send = send
+        self._poll_interval_s = poll_interval_s
+        self._retry_interval_s = retry_interval_s
+        self._batch_size = batch_size
+        self._order = list(order)
+        self._prepared = False
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def notify(self) -> None:
+        """Wake the relay now: call after a write that staged an event."""
+        self._wake.set()
+
+    def start(self, name: str = "outbox-relay") -> None:
+        """Run :meth:`run` as a background task called ``name``; no-op if already running."""
+        if self._task is None:
+            self._task = asyncio.create_task(self.run(), name=name)
+
+    async def stop(self) -> None:
+        """Cancel the background task and wait until it ended; no-op if not running."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _prepare(self) -> None:
+        """Once per relay: index the marker and mark documents staged without it."""
+        if self._prepared:
+            return
+        for collection in self._collections:
+            await _index_and_mark(collection)
+        self._prepared = True
+
+    async def flush(self) -> int:
+        """Publish every pending entry once; returns how many were published and cleared.
+
+        Raises the first error of ``send`` or of an acknowledgement, after clearing the
+        documents whose entries were all acknowledged; the others stay pending.
+        """
+        await self._prepare()
+        published = 0
+        for collection in self._collections:
+            while True:
+                cursor = collection.find(
+                    _PENDING, {OUTBOX_FIELD: 1}, sort=self._order, limit=self._batch_size
+                )
+                docs = [doc async for doc in cursor]
+                if not docs:
+                    break
+                published += await self._relay(collection, docs)
+                if len(docs) < self._batch_size:
+                    break
+        return published
+
+    async def _relay(self, collection: AsyncCollection, docs: list[dict[str, Any]]) -> int:
+        acks: list[list[Awaitable[object]]] = []
+        error: BaseException | None = None
+        for doc in docs:
+            doc_acks: list[Awaitable[object]] = []
+            try:
+                for entry in doc.get(OUTBOX_FIELD, []):
+                    doc_acks.append(await self._send(outgoing(entry)))
+            except Exception as exc:  # noqa: BLE001 - settle what was sent, then raise
+                error = exc
+                for ack in doc_acks:  # this document stays pending: do not leak its acks
+                    asyncio.ensure_future(ack).add_done_callback(_consume)
+                break
+            acks.append(doc_acks)
+        flat = await asyncio.gather(*(ack for doc_acks in acks for ack in doc_acks), return_exceptions=True)
+        done, start = [], 0
+        for doc, doc_acks in zip(docs, acks, strict=False):
+            results, start = flat[start : start + len(doc_acks)], start + len(doc_acks)
+            failures = [r for r in results if isinstance(r, BaseException)]
+            if failures:
+                error = error or failures[0]
+            else:
+                done.append(doc)
+        if done:
+            await _clear_batch(collection, done)
+            # a document that gained an entry since it was read is still marked: pull ours
+            left = {doc["_id"] async for doc in collection.find(
+                {PENDING_FIELD: True, "_id": {"$in": [d["_id"] for d in done]}}, {"_id": 1}
+            )}
+            await asyncio.gather(*(_clear(collection, d["_id"], d.get(OUTBOX_FIELD, [])) for d in done if d["_id"] in left))
+        if error is not None:
+            raise error
+        return sum(len(d.get(OUTBOX_FIELD, [])) for d in done)
+
+    async def run(self) -> None:
+        """Relay until cancelled; never raises on a Kafka or MongoDB failure, it retries."""
+        while True:
+            self._wake.clear()
+            try:
+                await self.flush()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - keep relaying; entries stay pending
+                log.exception("outbox relay failed; retrying in %ss", self._retry_interval_s)
+                await asyncio.sleep(self._retry_interval_s)
+                continue
+            try:
+                await asyncio.wait_for(self._wake.wait(), self._poll_interval_s)
+            except TimeoutError:
+                pass
+
+
+def _consume(future: "asyncio.Future[object]") -> None:
+    if not future.cancelled():
+        future.exception()
