@@ -47,9 +47,21 @@ def ensure(stack: Stack) -> None:
             encryption_algorithm=serialization.NoEncryption(),
         )
         _write_private(jwt_key_file(stack), pem)
-    if not kafka_cluster_id_file(stack).exists():
-        cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=")
-        _write_private(kafka_cluster_id_file(stack), cid)
+    cluster_id = kafka_cluster_id_file(stack)
+    if cluster_id.exists() and cluster_id.read_text().startswith("-"):
+        cluster_id.unlink()  # made before this rule: Kafka never formatted its storage with it
+    if not cluster_id.exists():
+        _write_private(cluster_id, new_kafka_cluster_id().encode())
+
+
+def new_kafka_cluster_id() -> str:
+    """A random Kafka cluster id: a UUID in unpadded base64url, as ``kafka-storage random-uuid``
+    prints it, and like Kafka's ``Uuid.randomUuid`` never starting with "-" (the storage tool
+    reads such an id as an option and refuses it: about one stack in 64 never started)."""
+    while True:
+        cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        if not cid.startswith("-"):
+            return cid
 
 
 def turn_secret(stack: Stack) -> str:

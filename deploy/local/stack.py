@@ -10,12 +10,14 @@ unix socket in ``.stack/<name>/run/``), waits until every component passes its h
 and prints the URLs; it fails naming the component and showing its log tail otherwise.
 ``--only`` (development) starts a subset: component names and/or the groups ``infra``,
 ``services``, ``all``. Without it, everything runs. The port base is ``--base``, else
-``$PARLEY_PORT_BASE``, else 18000 for ``dev`` and 28000 for ``test``.
+``$PARLEY_PORT_BASE``, else (``status`` and ``down``) the one in the running stack's file,
+else 18000 for ``dev`` and 28000 for ``test``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import socket
@@ -258,6 +260,14 @@ def cmd_down(stack: Stack, args: argparse.Namespace) -> int:
     return 0
 
 
+def recorded_base(stack: Stack) -> int | None:
+    """The port base the stack's last ``up`` wrote in its stack file, if any."""
+    try:
+        return int(json.loads(stack.stack_file.read_text())["port_base"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def cmd_status(stack: Stack, args: argparse.Namespace) -> int:
     pid = sv.supervisord_pid(stack)
     if not pid:
@@ -293,7 +303,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--fresh", action="store_true", help="wipe data and logs before starting")
     p.add_argument("--timeout", type=float, default=360.0, help="health timeout (s)")
     args = p.parse_args(argv)
-    stack = Stack.named(args.name, args.base)
+    base = args.base
+    if base is None and args.command in ("status", "down") and "PARLEY_PORT_BASE" not in os.environ:
+        base = recorded_base(Stack.named(args.name))  # the running stack's, not the default
+    stack = Stack.named(args.name, base)
     handler = {"up": cmd_up, "down": cmd_down, "status": cmd_status, "render": cmd_render}
     return handler[args.command](stack, args)
 
