@@ -11,6 +11,7 @@ from prometheus_client import CollectorRegistry
 
 from parley_signaling.domain.directory import PeerEntry
 from parley_signaling.fanout import KafkaFanoutManager, _decode
+from parley_signaling.liveness import ReplicaLiveness
 from parley_signaling.metrics import SignalingMetrics
 
 
@@ -51,12 +52,28 @@ class FakeServer:
         self.emitted.append((event, data, kwargs))
 
 
-def manager(replica_id: str = "r1") -> tuple[KafkaFanoutManager, FakeProducer, FakeServer]:
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def manager(replica_id: str = "r1", clock: FakeClock | None = None) -> tuple[KafkaFanoutManager, FakeProducer, FakeServer]:
     m = KafkaFanoutManager(bootstrap_servers="unused:9092", replica_id=replica_id, metrics=SignalingMetrics(CollectorRegistry()))
+    if clock is not None:
+        m.liveness = ReplicaLiveness(replica_timeout_s=5.0, bus_timeout_s=2.5, clock=clock)
     producer, server = FakeProducer(), FakeServer()
     m._producer = producer  # noqa: SLF001
     m.server = server  # type: ignore[assignment]
     return m, producer, server
+
+
+async def bus_up(m: KafkaFanoutManager) -> None:
+    """This replica reads its own heartbeat back, sent just now."""
+    beat = directory("heartbeat", m.replica_id, host=m.host_id, sent_at=m.liveness.now())
+    await m._on_directory(beat)  # noqa: SLF001
 
 
 def entry(sid: str, replica: str, meeting: str = "m1") -> dict:
@@ -140,7 +157,11 @@ async def test_snapshot_replaces_a_replicas_entries_and_unknown_replicas_are_res
     assert m.directory.get("old") is not None  # nothing replaced before the last chunk
     await m._on_directory(directory("snapshot", "r3", **{**common, "first": False, "last": True, "entries": [entry("n2", "r3")]}))  # noqa: SLF001
     assert {e.sid for e in m.directory.entries_of("r3")} == {"n1", "n2"}
-    assert [e[1]["sid"] for e in server.emitted] == ["old"]
+    # the room learns what the snapshot changed: old left, n1 and n2 are there
+    assert [(e[0], e[1]["sid"]) for e in server.emitted] == [("peer-left", "old"), ("peer-joined", "n1"), ("peer-joined", "n2")]
+    server.emitted.clear()
+    await m._on_directory(directory("snapshot", "r3", **{**common, "first": True, "last": True, "entries": [entry("n1", "r3"), entry("n2", "r3")]}))  # noqa: SLF001
+    assert server.emitted == []  # the same snapshot again changes nothing
 
 
 async def test_gone_and_a_duplicate_replica_id() -> None:
@@ -182,11 +203,14 @@ async def test_a_lost_replicas_sockets_are_reported_by_the_lowest_live_replica_o
 
 
 async def test_a_silent_replica_does_not_stop_another_lost_one_being_reported() -> None:
-    m, _, _ = manager("r3")
+    clock = FakeClock()
+    m, _, _ = manager("r3", clock)
+    await bus_up(m)
     for other in ("r1", "r2"):
         await m._on_directory(directory("heartbeat", other))  # noqa: SLF001
     assert m.reports_for("r1") is False  # r2 is alive and lower
-    m._last_seen["r2"] -= 60  # noqa: SLF001 - r2 fell silent as well
+    clock.now += 60  # r1 and r2 fall silent while r3 keeps hearing its own heartbeats
+    await bus_up(m)
     assert m.reports_for("r1") is True
 
 
@@ -201,3 +225,89 @@ async def test_a_failing_report_keeps_the_directory_right() -> None:
     await m._on_directory(directory("gone", "r2"))  # noqa: SLF001
     assert m.directory.get("a") is None
     assert [e[1]["sid"] for e in server.emitted if e[0] == "peer-left"] == ["a"]
+
+
+async def test_a_replica_that_cannot_hear_the_bus_drops_nobody() -> None:
+    clock = FakeClock()
+    m, _, server = manager("r1", clock)
+    await bus_up(m)
+    await m._on_directory(directory("join", "r2", op_id="x", entry=entry("a", "r2")))  # noqa: SLF001
+    clock.now += 3  # Kafka is gone: neither r2 nor r1's own heartbeats come back
+    await m.judge()
+    assert m.liveness.bus_up is False
+    clock.now += 60
+    await m.judge()
+    assert m.directory.get("a") is not None and server.emitted == []
+    # Kafka is back: r2 gets a whole replica timeout, counted from now, to be heard again
+    await bus_up(m)
+    clock.now += 4
+    await m.judge()
+    assert m.directory.get("a") is not None
+    await m._on_directory(directory("heartbeat", "r2"))  # noqa: SLF001
+    clock.now += 4
+    await bus_up(m)
+    await m.judge()
+    assert m.directory.get("a") is not None and server.emitted == []
+
+
+async def test_a_replica_silent_while_the_bus_is_up_is_dropped_within_the_timeout() -> None:
+    clock = FakeClock()
+    m, _, server = manager("r1", clock)
+    reported: list[tuple[str, list[str]]] = []
+
+    async def lost(replica_id: str, entries: list[PeerEntry]) -> None:
+        reported.append((replica_id, [e.sid for e in entries]))
+
+    m.on_replica_lost = lost
+    await bus_up(m)
+    await m._on_directory(directory("join", "r2", op_id="x", entry=entry("a", "r2")))  # noqa: SLF001
+    for _ in range(5):  # r2 dies; r1 keeps reading its own heartbeats back every second
+        clock.now += 1
+        await bus_up(m)
+        await m.judge()
+    assert m.directory.get("a") is not None  # 5 s: not yet
+    clock.now += 1
+    await bus_up(m)
+    await m.judge()
+    assert m.directory.get("a") is None
+    assert [(e[0], e[1]["sid"]) for e in server.emitted] == [("peer-left", "a")]
+    assert reported == [("r2", ["a"])]
+
+
+async def test_a_wrongly_dropped_replica_is_restored_with_peer_joined_and_participant_joined() -> None:
+    clock = FakeClock()
+    m, producer, server = manager("r1", clock)
+    restored: list[tuple[str, list[str]]] = []
+
+    async def lost(replica_id: str, entries: list[PeerEntry]) -> None:
+        pass
+
+    async def back(replica_id: str, entries: list[PeerEntry]) -> None:
+        restored.append((replica_id, [e.sid for e in entries]))
+
+    m.on_replica_lost, m.on_replica_restored = lost, back
+    await bus_up(m)
+    await m._on_directory(directory("join", "r2", op_id="x", entry=entry("a", "r2")))  # noqa: SLF001
+    clock.now += 6  # r2 was cut off from Kafka (or stalled) while r1 heard the bus
+    await bus_up(m)
+    await m.judge()
+    assert m.directory.get("a") is None
+    # r2 speaks again: r1 asks it for a snapshot, which brings "a" back, and a new "b"
+    await m._on_directory(directory("heartbeat", "r2"))  # noqa: SLF001
+    assert producer.sent[-1]["method"] == "parley.directory.resync" and producer.sent[-1]["target"] == "r2"
+    snapshot = {"snapshot_id": "s", "first": True, "last": True, "entries": [entry("a", "r2"), entry("b", "r2")]}
+    await m._on_directory(directory("snapshot", "r2", **snapshot))  # noqa: SLF001
+    assert [(e[0], e[1]["sid"]) for e in server.emitted] == [("peer-left", "a"), ("peer-joined", "a"), ("peer-joined", "b")]
+    assert server.emitted[1][1] == {"meeting_id": "m1", "sid": "a", "user_id": "u-a", "display_name": "a"}
+    assert restored == [("r2", ["a"])]  # only what r1 had reported lost
+
+
+async def test_undelivered_messages_are_counted_and_logged_once_per_bus_state(caplog) -> None:
+    m, _, _ = manager("r1")
+    loop = asyncio.get_running_loop()
+    for _ in range(3):
+        failed: asyncio.Future = loop.create_future()
+        failed.set_exception(RuntimeError("Kafka away"))
+        m._delivered(failed)  # noqa: SLF001
+    assert m._metrics.fanout_undelivered._value.get() == 3  # noqa: SLF001
+    assert len([r for r in caplog.records if "not delivered" in r.getMessage()]) == 1

@@ -1,6 +1,8 @@
 """Settings of the signaling service: ``PARLEY_*`` environment variables, read in ``create_app``."""
 
-from pydantic import Field
+from typing import Self
+
+from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from parley_settings import JwtSettings, KafkaSettings, MeetingsClientSettings, ServiceSettings
@@ -27,11 +29,24 @@ class Settings(ServiceSettings, KafkaSettings, JwtSettings, MeetingsClientSettin
     signaling_max_sdp_bytes: int = Field(64 * 1024, ge=1024)
     #: Seconds a ``join`` waits for its announcement to come back through Kafka.
     signaling_join_timeout_seconds: float = Field(5.0, gt=0)
-    #: Seconds between replica heartbeats; a replica silent for 3 intervals is dropped.
-    signaling_heartbeat_seconds: float = Field(5.0, gt=0)
+    #: Seconds between replica heartbeats on the fan-out topic.
+    signaling_heartbeat_seconds: float = Field(1.0, gt=0)
+    #: Seconds another replica may stay silent, while this replica hears its own heartbeats,
+    #: before it is presumed dead (its sockets leave their rooms and the roster); at least 3
+    #: heartbeat intervals. The bus counts as lost after half of it without an own heartbeat.
+    signaling_replica_timeout_seconds: float = Field(5.0, gt=0)
     #: Start of every session id this replica makes (e.g. ``s1_``), by which a proxy routes a
     #: session's requests to this replica (docs/signaling.md, "Transport"); unique per replica.
     signaling_sid_prefix: str = Field("", pattern=SID_PREFIX_PATTERN)
+
+    @model_validator(mode="after")
+    def _replica_timeout_covers_heartbeats(self) -> Self:
+        if self.signaling_replica_timeout_seconds < 3 * self.signaling_heartbeat_seconds:
+            raise ValueError(
+                "PARLEY_SIGNALING_REPLICA_TIMEOUT_SECONDS must be at least 3 heartbeat intervals "
+                f"({self.signaling_replica_timeout_seconds} < 3 x {self.signaling_heartbeat_seconds})"
+            )
+        return self
 
     @property
     def max_message_bytes(self) -> int:

@@ -20,7 +20,10 @@ a meeting room on any replica (docs/signaling.md, "Several replicas"):
   waits for the snapshots of the replicas it heard on the topic in the expiry window.
 * ``resync``: asks one replica (``target``) for a ``snapshot``; sent on hearing from a replica
   this one does not know (for instance after it was dropped for silence).
-* ``heartbeat``: every ``heartbeat_s`` seconds; a replica silent for 3 intervals is dropped.
+* ``heartbeat``: every ``heartbeat_s`` seconds, with the sender's monotonic send time. A
+  replica reading its own heartbeat back knows that it hears the bus; another replica is
+  dropped only when it was silent for ``replica_timeout_s`` *while this one heard the bus*
+  (:mod:`parley_signaling.liveness`), so a Kafka outage is never taken for a replica crash.
 * ``gone``: a replica stops cleanly; the others drop its entries.
 
 Dropping a replica's entries emits ``peer-left`` (reason ``disconnected``) to the local
@@ -29,6 +32,12 @@ silence or ``gone``, its sockets are also handed to ``on_replica_lost`` on exact
 remaining replicas, the reporter: the lowest replica id among the live ones this replica knows
 (itself included, the lost one excluded). signaling publishes ``participant.left`` for them
 there, so meetings' roster loses the sockets of a replica that crashed (docs/signaling.md).
+
+A replica dropped for silence that is heard again was alive after all (it was cut off, or
+stalled): it is asked for a ``snapshot``, and the entries the snapshot brings back get
+``peer-joined`` on every replica's local sockets of their rooms, and, on the replica that
+reported them lost, ``on_replica_restored`` (signaling publishes ``participant.joined``
+again), so rooms and the roster converge to the truth.
 """
 
 import asyncio
@@ -46,7 +55,9 @@ from socketio.async_pubsub_manager import AsyncPubSubManager
 
 from parley_events.topics import SIGNALING_FANOUT
 from parley_signaling.domain.directory import PeerEntry, RoomDirectory
-from parley_signaling.domain.protocol import PeerLeftEvent, dump
+from parley_signaling.domain.protocol import PeerJoinedEvent, PeerLeftEvent, dump
+from parley_signaling.kafka_logs import KafkaLogGate
+from parley_signaling.liveness import BusChange, ReplicaLiveness
 from parley_signaling.metrics import SignalingMetrics
 
 log = logging.getLogger(__name__)
@@ -58,11 +69,11 @@ BASE_METHODS = frozenset({"emit", "callback", "disconnect", "enter_room", "leave
 DIRECTORY_PREFIX = "parley.directory."
 #: Entries per ``snapshot`` message.
 SNAPSHOT_CHUNK = 200
-#: Missed heartbeats after which a replica is considered dead.
-HEARTBEATS_TO_EXPIRY = 3
 
 OnConnected = Callable[[str, str], Awaitable[None]]
 OnReplicaLost = Callable[[str, list[PeerEntry]], Awaitable[None]]
+OnReplicaRestored = Callable[[str, list[PeerEntry]], Awaitable[None]]
+DropReason = Literal["silent", "restarted", "gone"]
 
 
 class _DirectoryMessage(BaseModel):
@@ -103,6 +114,8 @@ class DirectorySnapshot(_DirectoryMessage):
 
 class DirectoryHeartbeat(_DirectoryMessage):
     method: Literal["parley.directory.heartbeat"] = "parley.directory.heartbeat"
+    #: The sender's ``time.monotonic()`` at sending; only the sender reads it (its loop-back).
+    sent_at: float | None = None
 
 
 class DirectoryGone(_DirectoryMessage):
@@ -144,7 +157,8 @@ class KafkaFanoutManager(AsyncPubSubManager):
         replica_id: str,
         metrics: SignalingMetrics,
         topic: str = SIGNALING_FANOUT.name,
-        heartbeat_s: float = 5.0,
+        heartbeat_s: float = 1.0,
+        replica_timeout_s: float = 5.0,
     ) -> None:
         super().__init__(channel=topic, write_only=False, logger=log)
         self.replica_id = replica_id
@@ -152,26 +166,34 @@ class KafkaFanoutManager(AsyncPubSubManager):
         self.on_connected: OnConnected | None = None
         #: Awaited with ``(replica_id, entries)`` when this replica reports a lost replica's sockets.
         self.on_replica_lost: OnReplicaLost | None = None
+        #: Awaited with ``(replica_id, entries)`` when sockets this replica reported lost are back.
+        self.on_replica_restored: OnReplicaRestored | None = None
         self._bootstrap_servers = bootstrap_servers
         self._metrics = metrics
         self._heartbeat_s = heartbeat_s
+        #: The bus counts as lost after half the replica timeout without an own heartbeat back.
+        self.liveness = ReplicaLiveness(replica_timeout_s=replica_timeout_s, bus_timeout_s=replica_timeout_s / 2)
         self._producer: AIOKafkaProducer | None = None
         self._consumer: AIOKafkaConsumer | None = None
         self._send_lock = asyncio.Lock()
         self._pending_joins: dict[str, asyncio.Future[list[PeerEntry]]] = {}
-        self._last_seen: dict[str, float] = {}
         self._snapshots: dict[str, list[PeerEntry]] = {}
+        #: Entries of replicas this replica reported lost, by replica then sid, until they come back.
+        self._reported_lost: dict[str, dict[str, PeerEntry]] = {}
         self._heartbeat_task: asyncio.Task[None] | None = None
         self._started = False
-        self._sync_timeout_s = 2 * heartbeat_s
+        self._sync_timeout_s = 2 * replica_timeout_s
         self._awaiting_snapshots: set[str] = set()
         self._synced = asyncio.Event()
+        self._undelivered_logged = False
+        self._log_gate = KafkaLogGate(metrics.kafka_log_records_held)
         #: The replicas heard on the topic when this one started, whose snapshots it awaited.
         self.started_with: frozenset[str] = frozenset()
         metrics.track_directory(
             local=lambda: len(self.directory.entries_of(self.replica_id)),
             remote=lambda: len(self.directory) - len(self.directory.entries_of(self.replica_id)),
         )
+        metrics.track_fanout_bus(lambda: self.liveness.bus_up)
 
     # --- lifecycle --------------------------------------------------------------------
 
@@ -181,11 +203,12 @@ class KafkaFanoutManager(AsyncPubSubManager):
     async def start(self) -> None:
         """Connect to Kafka, start listening at the end of the topic, learn the other replicas' rooms.
 
-        The replicas heard on the topic within the expiry window are the live ones; after
-        ``hello``, this waits (at most two heartbeat intervals) until each has answered with
+        The replicas heard on the topic within the replica timeout are the live ones; after
+        ``hello``, this waits (at most twice the replica timeout) until each has answered with
         its snapshot, so that the first ``join`` here already sees every room. Raises when
         Kafka or the topic is unavailable.
         """
+        self._log_gate.attach()
         client_id = f"parley-signaling-fanout-{self.replica_id}"
         producer = AIOKafkaProducer(
             bootstrap_servers=self._bootstrap_servers, client_id=client_id, acks=1, linger_ms=0
@@ -228,12 +251,12 @@ class KafkaFanoutManager(AsyncPubSubManager):
     async def _recently_heard(self, consumer: AIOKafkaConsumer, assignment: list[TopicPartition]) -> set[str]:
         """Replicas that spoke on the topic within the expiry window; leaves the consumer at the end.
 
-        Reads the last ``HEARTBEATS_TO_EXPIRY`` heartbeat intervals of the topic (only to learn
+        Reads the last replica timeout's worth of the topic (only to learn
         who is alive: nothing in it is applied), then positions every partition at the end as
         it was on entry, so that every record published from then on is read.
         """
         end = await consumer.end_offsets(assignment)
-        window_ms = int(HEARTBEATS_TO_EXPIRY * self._heartbeat_s * 1000)
+        window_ms = int(self.liveness.replica_timeout_s * 1000)
         now_ms = int(time.time() * 1000)
         since = await consumer.offsets_for_times({tp: now_ms - window_ms for tp in assignment})
         heard: dict[str, int] = {}
@@ -264,9 +287,9 @@ class KafkaFanoutManager(AsyncPubSubManager):
             consumer.seek(tp, end[tp])
         for tp in assignment:
             await consumer.position(tp)
-        now_mono, now_ms = time.monotonic(), int(time.time() * 1000)
+        now_ms = int(time.time() * 1000)
         for replica, timestamp in heard.items():
-            self._last_seen[replica] = now_mono - max(0, now_ms - timestamp) / 1000
+            self.liveness.heard(replica, ago_s=(now_ms - timestamp) / 1000)
         return set(heard)
 
     async def stop(self) -> None:
@@ -292,6 +315,7 @@ class KafkaFanoutManager(AsyncPubSubManager):
         if self._producer is not None:
             await self._producer.stop()
             self._producer = None
+        self._log_gate.detach()
 
     async def check(self) -> None:
         """Readiness: started, listener alive, and Kafka answers; raises otherwise."""
@@ -321,10 +345,18 @@ class KafkaFanoutManager(AsyncPubSubManager):
         delivery.add_done_callback(self._delivered)
         self._metrics.fanout_messages.labels("sent", _kind(data.get("method"))).inc()
 
-    @staticmethod
-    def _delivered(delivery: "asyncio.Future[Any]") -> None:
-        if not delivery.cancelled() and delivery.exception() is not None:
-            log.error("fan-out message not delivered: %s", delivery.exception())
+    def _delivered(self, delivery: "asyncio.Future[Any]") -> None:
+        """Count a message Kafka did not take; log the first of each bus state only."""
+        if delivery.cancelled() or delivery.exception() is None:
+            return
+        self._metrics.fanout_undelivered.inc()
+        if not self._undelivered_logged:
+            self._undelivered_logged = True
+            log.error(
+                "fan-out message not delivered: %s (further ones are counted in "
+                "parley_signaling_fanout_undelivered_total until the bus state changes)",
+                delivery.exception(),
+            )
 
     async def _listen(self) -> AsyncIterator[dict[str, Any]]:
         """Yield the base class's messages as decoded dicts; handle directory messages here."""
@@ -336,8 +368,9 @@ class KafkaFanoutManager(AsyncPubSubManager):
                 batches = await consumer.getmany(timeout_ms=1000)
             except ConsumerStoppedError:
                 return
-            except KafkaError:
-                log.exception("fan-out consumer error; retrying")
+            except KafkaError as exc:
+                # The bus state (own heartbeats read back or not) says whether the bus is lost.
+                log.debug("fan-out consumer error; retrying: %r", exc)
                 await asyncio.sleep(1.0)
                 continue
             for records in batches.values():
@@ -413,7 +446,10 @@ class KafkaFanoutManager(AsyncPubSubManager):
         await self._on_remote(message)
 
     def _on_own(self, message: Any) -> None:
-        if isinstance(message, DirectoryJoin):
+        if isinstance(message, DirectoryHeartbeat):
+            if message.sent_at is not None:
+                self._bus_changed(self.liveness.loopback(message.sent_at))
+        elif isinstance(message, DirectoryJoin):
             self.directory.add(message.entry)
             future = self._pending_joins.get(message.op_id)
             if future is not None and not future.done():
@@ -423,16 +459,17 @@ class KafkaFanoutManager(AsyncPubSubManager):
 
     async def _on_remote(self, message: Any) -> None:
         replica = message.replica_id
-        known = replica in self._last_seen
-        self._last_seen[replica] = time.monotonic()
+        known = self.liveness.knows(replica)
+        self.liveness.heard(replica)
         if isinstance(message, DirectoryJoin):
             if message.entry.replica_id == replica:
                 self.directory.add(message.entry)
         elif isinstance(message, DirectoryLeave):
             self._remove_if(replica, message.sid, message.meeting_id)
         elif isinstance(message, DirectoryHello):
-            await self._drop_replica(replica)
-            self._last_seen[replica] = time.monotonic()
+            await self._drop_replica(replica, "restarted")
+            self._reported_lost.pop(replica, None)  # it restarted: those sockets are gone for good
+            self.liveness.heard(replica)
             await self._send_snapshot()
             return
         elif isinstance(message, DirectoryResync):
@@ -442,8 +479,9 @@ class KafkaFanoutManager(AsyncPubSubManager):
             await self._on_snapshot(message)
             return
         elif isinstance(message, DirectoryGone):
-            await self._drop_replica(replica)
-            self._last_seen.pop(replica, None)
+            await self._drop_replica(replica, "gone")
+            self._reported_lost.pop(replica, None)
+            self.liveness.forget(replica)
             self._awaiting_snapshots.discard(replica)
             if not self._awaiting_snapshots:
                 self._synced.set()
@@ -464,11 +502,31 @@ class KafkaFanoutManager(AsyncPubSubManager):
         staged.extend(entry for entry in message.entries if entry.replica_id == replica)
         if message.last:
             entries = self._snapshots.pop(replica)
+            added = [entry for entry in entries if self.directory.get(entry.sid) != entry]
             replaced = self.directory.replace_replica(replica, entries)
             self._awaiting_snapshots.discard(replica)
             if not self._awaiting_snapshots:
                 self._synced.set()
             await self._emit_peers_left(replaced.removed)
+            await self._emit_peers_joined(added)
+            await self._report_restored(replica, added)
+
+    async def _report_restored(self, replica_id: str, added: list[PeerEntry]) -> None:
+        """Hand the entries this replica had reported lost and a snapshot brought back to
+        ``on_replica_restored``; forget the rest of what was reported for that replica."""
+        reported = self._reported_lost.pop(replica_id, {})
+        restored = [entry for entry in added if reported.get(entry.sid) == entry]
+        if not restored:
+            return
+        self._metrics.restored_entries.inc(len(restored))
+        log.warning(
+            "replica %s is alive after all: %d of its sockets reported lost are back", replica_id, len(restored)
+        )
+        if self.on_replica_restored is not None:
+            try:
+                await self.on_replica_restored(replica_id, restored)
+            except Exception:  # noqa: BLE001 - the directory is already right
+                log.exception("reporting the %d restored sockets of replica %s failed", len(restored), replica_id)
 
     async def _send_snapshot(self) -> None:
         entries = self.directory.entries_of(self.replica_id)
@@ -494,11 +552,13 @@ class KafkaFanoutManager(AsyncPubSubManager):
                 delivery.add_done_callback(self._delivered)
                 self._metrics.fanout_messages.labels("sent", "directory").inc()
 
-    async def _drop_replica(self, replica_id: str) -> None:
+    async def _drop_replica(self, replica_id: str, reason: DropReason) -> None:
         self._snapshots.pop(replica_id, None)
         entries = self.directory.drop_replica(replica_id)
+        self._metrics.replicas_dropped.labels(reason).inc()
         await self._emit_peers_left(entries)
         if entries and self.on_replica_lost is not None and self.reports_for(replica_id):
+            self._reported_lost.setdefault(replica_id, {}).update((entry.sid, entry) for entry in entries)
             try:
                 await self.on_replica_lost(replica_id, entries)
             except Exception:  # noqa: BLE001 - the directory is already right
@@ -506,11 +566,9 @@ class KafkaFanoutManager(AsyncPubSubManager):
 
     def reports_for(self, lost_replica_id: str) -> bool:
         """Whether this replica is the one that reports ``lost_replica_id``'s sockets: the lowest
-        id among itself and the replicas heard within the expiry window, ``lost_replica_id``
-        excluded (two replicas that crash together do not wait on each other)."""
-        expiry, now = HEARTBEATS_TO_EXPIRY * self._heartbeat_s, time.monotonic()
-        heard = {replica for replica, seen in self._last_seen.items() if now - seen <= expiry}
-        live = (heard | {self.replica_id}) - {lost_replica_id}
+        id among itself and the replicas it holds alive (:meth:`ReplicaLiveness.alive`),
+        ``lost_replica_id`` excluded (two replicas that crash together do not wait on each other)."""
+        live = (self.liveness.alive() | {self.replica_id}) - {lost_replica_id}
         return min(live) == self.replica_id
 
     async def _emit_peers_left(self, entries: list[PeerEntry]) -> None:
@@ -520,23 +578,58 @@ class KafkaFanoutManager(AsyncPubSubManager):
             )
             await self.server.emit("peer-left", dump(event), room=entry.meeting_id, ignore_queue=True)
 
-    async def _heartbeat_loop(self) -> None:
-        expiry = HEARTBEATS_TO_EXPIRY * self._heartbeat_s
-        while True:
-            await asyncio.sleep(self._heartbeat_s)
+    async def _emit_peers_joined(self, entries: list[PeerEntry]) -> None:
+        """``peer-joined`` to this replica's sockets in each entry's room (a snapshot brought it)."""
+        for entry in entries:
+            event = PeerJoinedEvent(
+                meeting_id=entry.meeting_id, sid=entry.sid, user_id=entry.user_id, display_name=entry.display_name
+            )
+            await self.server.emit("peer-joined", dump(event), room=entry.meeting_id, ignore_queue=True)
+
+    def _bus_changed(self, change: BusChange | None) -> None:
+        """Log and count a change of the bus state (once per change)."""
+        if change is None:
+            return
+        self._undelivered_logged = False
+        if change.up:
+            self._log_gate.reset()
+        self._metrics.fanout_bus_changes.labels("back" if change.up else "lost").inc()
+        if change.up:
+            log.warning("fan-out bus up: own heartbeats read back again after %.1fs", change.after_s)
+        else:
+            log.error(
+                "fan-out bus lost: no heartbeat of this replica came back from Kafka for %.1fs; other "
+                "replicas are not judged by their silence until it is back (up for %.1fs before)",
+                self.liveness.bus_timeout_s,
+                change.after_s,
+            )
+
+    async def judge(self) -> None:
+        """Judge the bus, then drop every replica silent for the replica timeout while it was up
+        (:class:`ReplicaLiveness`); run once per heartbeat interval."""
+        self._bus_changed(self.liveness.check_bus())
+        for replica, silent_s in self.liveness.silent():
+            log.warning("replica %s silent for %.1fs while the bus is up: dropping its sockets", replica, silent_s)
+            self.liveness.forget(replica)
             try:
-                await self._send(DirectoryHeartbeat(host_id=self.host_id, replica_id=self.replica_id))
-            except Exception:  # noqa: BLE001 - keep beating
-                log.warning("heartbeat not sent", exc_info=True)
-            now = time.monotonic()
-            for replica, seen in list(self._last_seen.items()):
-                if now - seen > expiry:
-                    log.warning("replica %s silent for %.0fs: dropping its sockets", replica, now - seen)
-                    self._last_seen.pop(replica, None)
-                    try:
-                        await self._drop_replica(replica)
-                    except Exception:  # noqa: BLE001
-                        log.exception("dropping replica %s failed", replica)
+                await self._drop_replica(replica, "silent")
+            except Exception:  # noqa: BLE001
+                log.exception("dropping replica %s failed", replica)
+
+    async def _heartbeat_loop(self) -> None:
+        """Every ``heartbeat_s``: :meth:`judge`, then beat.
+
+        The heartbeat's send is bounded by one interval, so a Kafka client that blocks (its
+        buffer full while Kafka is away) never stops the judging.
+        """
+        while True:
+            await self.judge()
+            beat = DirectoryHeartbeat(host_id=self.host_id, replica_id=self.replica_id, sent_at=self.liveness.now())
+            try:
+                await asyncio.wait_for(self._send(beat), self._heartbeat_s)
+            except Exception as exc:  # noqa: BLE001 - keep beating; the bus state tells the outage
+                log.debug("heartbeat not sent: %r", exc)
+            await asyncio.sleep(self._heartbeat_s)
 
 
 def _decode(value: bytes | None) -> dict[str, Any] | None:

@@ -68,6 +68,7 @@ def create_app(
         replica_id=settings.instance_id,
         metrics=metrics,
         heartbeat_s=settings.signaling_heartbeat_seconds,
+        replica_timeout_s=settings.signaling_replica_timeout_seconds,
     )
     sio = SignalingServer(
         rejections=Rejections(metrics.rejected_inputs),
@@ -93,6 +94,7 @@ def create_app(
     )
     fanout.on_connected = lambda sid, namespace: rooms.send_session(sid)
     fanout.on_replica_lost = rooms.replica_lost
+    fanout.on_replica_restored = rooms.replica_restored
     metrics.track_sockets(lambda: len(rooms.sockets))
     register(sio, rooms=rooms, verifier=verifier, settings=settings, metrics=metrics)
     subscribers = register_consumers(router, rooms, metrics)

@@ -74,6 +74,43 @@ class SignalingMetrics:
             ("direction", "kind"),
             registry=registry,
         )
+        self.fanout_bus_up = Gauge(
+            "parley_signaling_fanout_bus_up",
+            "1 while this replica reads its own heartbeats back from the fan-out topic (it hears "
+            "the bus), else 0; other replicas are judged by their silence only while it is 1.",
+            registry=registry,
+        )
+        self.fanout_bus_changes = Counter(
+            "parley_signaling_fanout_bus_changes_total",
+            "Changes of the fan-out bus state, by state (lost, back).",
+            ("state",),
+            registry=registry,
+        )
+        self.fanout_undelivered = Counter(
+            "parley_signaling_fanout_undelivered_total",
+            "Fan-out messages Kafka did not acknowledge (sent while it was unreachable).",
+            registry=registry,
+        )
+        self.replicas_dropped = Counter(
+            "parley_signaling_replicas_dropped_total",
+            "Other replicas dropped from the room directory, by reason (silent: not heard for the "
+            "replica timeout while the bus was up; restarted: said hello; gone: stopped cleanly).",
+            ("reason",),
+            registry=registry,
+        )
+        self.restored_entries = Counter(
+            "parley_signaling_restored_entries_total",
+            "Sockets this replica had reported lost (participant.left replica_lost) that their "
+            "replica's snapshot brought back (participant.joined published again).",
+            registry=registry,
+        )
+        self.kafka_log_records_held = Counter(
+            "parley_signaling_kafka_client_log_records_held_total",
+            "Log records of the Kafka client (aiokafka) held back as repeats of one already "
+            "logged in the same bus state, by level (WARNING, ERROR, CRITICAL).",
+            ("level",),
+            registry=registry,
+        )
 
         for result in ("accepted", "unauthorized", "origin_not_allowed"):
             self.connections.labels(result)
@@ -89,6 +126,10 @@ class SignalingMetrics:
         for direction in ("sent", "received"):
             for kind in ("emit", "directory", "other"):
                 self.fanout_messages.labels(direction, kind)
+        for state in ("lost", "back"):
+            self.fanout_bus_changes.labels(state)
+        for reason in ("silent", "restarted", "gone"):
+            self.replicas_dropped.labels(reason)
 
     def event_label(self, event: str) -> str:
         return event if event in KNOWN_EVENTS else "unknown"
@@ -99,3 +140,6 @@ class SignalingMetrics:
     def track_directory(self, local: Callable[[], int], remote: Callable[[], int]) -> None:
         self.directory_entries.labels("local").set_function(lambda: float(local()))
         self.directory_entries.labels("remote").set_function(lambda: float(remote()))
+
+    def track_fanout_bus(self, up: Callable[[], bool]) -> None:
+        self.fanout_bus_up.set_function(lambda: 1.0 if up() else 0.0)

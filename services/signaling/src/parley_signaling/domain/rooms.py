@@ -251,6 +251,24 @@ class RoomService:
             )
         log.warning("replica %s lost: reported %d sockets as left", replica_id, len(entries))
 
+    async def replica_restored(self, replica_id: str, entries: list[PeerEntry]) -> None:
+        """``participant.joined`` again for sockets :meth:`replica_lost` reported, whose replica
+        turned out to be alive (it was cut off from Kafka or stalled, not dead); called on the
+        replica that reported them. ``joined_at`` is now: the directory keeps no join time."""
+        joined_at = datetime.now(UTC)
+        for entry in entries:
+            self._participants.enqueue(
+                ParticipantJoined(
+                    meeting_id=entry.meeting_id,
+                    user_id=entry.user_id,
+                    display_name=entry.display_name,
+                    sid=entry.sid,
+                    replica_id=replica_id,
+                    joined_at=joined_at,
+                )
+            )
+        log.warning("replica %s back: reported %d sockets as joined again", replica_id, len(entries))
+
     async def shutdown(self) -> None:
         """Disconnect every local socket (each leaves its room as ``disconnected``)."""
         for sid in list(self.sockets):

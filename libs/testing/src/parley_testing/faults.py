@@ -1,0 +1,160 @@
+"""Fault injection against the running test stack: kill a component, hold it down, bring it back.
+
+The stack's supervisord restarts a component that dies (deploy/local/supervisor_conf.py). A
+test kills one process with SIGKILL (:func:`sigkill`); to make an outage last a known time it
+then holds the component stopped through supervisord (:func:`hold_down`) and starts it again
+(:func:`start`), and it waits until the stack is whole again before it ends
+(:func:`stack_ready`): the stack is shared by every test. Processes are found by a path only
+their command line holds (the component's env file or configuration under the stack
+directory), never by name.
+"""
+
+import asyncio
+import http.client
+import os
+import signal
+import socket
+import subprocess
+import time
+import xmlrpc.client
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+from aiokafka import AIOKafkaProducer
+
+from parley_testing.stack import Stack
+
+T = TypeVar("T")
+
+
+def component_marker(stack: Stack, name: str) -> Path:
+    """The file in ``name``'s command line: Kafka's server.properties, else the env file."""
+    conf = Path(stack.raw["dir"]) / "conf"
+    return conf / "kafka" / "server.properties" if name == "kafka" else conf / "env" / f"{name}.env"
+
+
+def component_pids(stack: Stack, name: str) -> list[int]:
+    """Pids of the processes of component ``name`` (``kafka``, ``signaling-2``, ...) of this stack."""
+    found = subprocess.run(["pgrep", "-f", str(component_marker(stack, name))], capture_output=True, text=True)
+    return [int(pid) for pid in found.stdout.split()]
+
+
+def sigkill(stack: Stack, name: str) -> int:
+    """SIGKILL the one process of component ``name``; returns its pid. Raises ``AssertionError``
+    unless exactly one process is found."""
+    pids = component_pids(stack, name)
+    assert len(pids) == 1, f"{name}: expected one process, found {pids}"
+    os.kill(pids[0], signal.SIGKILL)
+    return pids[0]
+
+
+class _UnixConnection(http.client.HTTPConnection):
+    def __init__(self, path: str) -> None:
+        super().__init__("localhost", timeout=60)
+        self._path = path
+
+    def connect(self) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(60)
+        self.sock.connect(self._path)
+
+
+class _UnixTransport(xmlrpc.client.Transport):
+    def __init__(self, path: str) -> None:
+        super().__init__()
+        self._path = path
+
+    def make_connection(self, host: Any) -> http.client.HTTPConnection:
+        return _UnixConnection(self._path)
+
+
+def supervisor(stack: Stack) -> Any:
+    """An XML-RPC proxy of the stack's supervisord (its ``supervisor.*`` interface), over the
+    unix socket in the stack directory. Its calls block: run them in a thread."""
+    path = str(Path(stack.raw["dir"]) / "run" / "supervisor.sock")
+    return xmlrpc.client.ServerProxy("http://localhost", transport=_UnixTransport(path))
+
+
+def _hold_down(stack: Stack, name: str, killed_pid: int, timeout_s: float) -> None:
+    rpc = supervisor(stack).supervisor
+    deadline = time.monotonic() + timeout_s
+    while True:  # until supervisord has seen the death (it may have started a new process)
+        info = rpc.getProcessInfo(name)
+        if info["statename"] in ("STOPPED", "EXITED", "FATAL"):
+            return
+        if info["pid"] != killed_pid or info["statename"] != "RUNNING":
+            break
+        if time.monotonic() > deadline:
+            raise AssertionError(f"supervisord did not notice that {name} ({killed_pid}) died")
+        time.sleep(0.05)
+    try:
+        rpc.stopProcess(name, True)
+    except xmlrpc.client.Fault as fault:  # it exited meanwhile
+        if "NOT_RUNNING" not in fault.faultString:
+            raise
+
+
+async def hold_down(stack: Stack, name: str, killed_pid: int, timeout_s: float = 60.0) -> None:
+    """Keep component ``name`` down after its process ``killed_pid`` was killed: once
+    supervisord has noticed the death, stop whatever it restarted meanwhile (SIGTERM)."""
+    await asyncio.to_thread(_hold_down, stack, name, killed_pid, timeout_s)
+
+
+async def start(stack: Stack, name: str) -> None:
+    """Have supervisord start component ``name`` again (returns once it was spawned)."""
+
+    def call() -> None:
+        try:
+            supervisor(stack).supervisor.startProcess(name, False)
+        except xmlrpc.client.Fault as fault:
+            if "ALREADY_STARTED" not in fault.faultString:
+                raise
+
+    await asyncio.to_thread(call)
+
+
+async def until(condition: Callable[[], Awaitable[T]], timeout_s: float, what: str, every_s: float = 0.2) -> T:
+    """Await ``condition()`` until it returns something truthy (returned); ``AssertionError``
+    naming ``what`` after ``timeout_s`` seconds."""
+    deadline = time.monotonic() + timeout_s
+    while not (value := await condition()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s:g}s waiting for {what}")
+        await asyncio.sleep(every_s)
+    return value
+
+
+async def kafka_answers(stack: Stack, topic: str) -> bool:
+    """Whether Kafka takes a new client's metadata request for ``topic`` now (within ~3 s)."""
+    producer = AIOKafkaProducer(
+        bootstrap_servers=stack.kafka_bootstrap_servers, request_timeout_ms=3000, metadata_max_age_ms=1000
+    )
+    try:
+        await asyncio.wait_for(producer.start(), 4)
+        return bool(await asyncio.wait_for(producer.partitions_for(topic), 4))
+    except Exception:  # noqa: BLE001 - not answering, whatever the reason
+        return False
+    finally:
+        try:
+            await asyncio.wait_for(producer.stop(), 4)
+        except Exception:  # noqa: BLE001
+            pass
+
+
+async def ready(url: str) -> bool:
+    """Whether ``{url}/readyz`` answers 200 now."""
+    try:
+        async with httpx.AsyncClient(timeout=3) as http:
+            return (await http.get(f"{url}/readyz")).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+async def stack_ready(stack: Stack, timeout_s: float = 180.0) -> None:
+    """Wait until every service replica of the stack answers ``/readyz`` (their checks include
+    Kafka and the store), so that the next test finds the stack whole."""
+    urls = {name: service["url"] for name, service in stack.raw["services"].items()}
+    for name, url in sorted(urls.items()):
+        await until(lambda url=url: ready(url), timeout_s, f"{name} ready again", every_s=0.5)
