@@ -12,7 +12,16 @@ import pytest
 import yaml
 
 import render
-from components import GROUPS, REPLICATED, SERVICES, all_components, replicas_of, select, service_of
+from components import (
+    GROUPS,
+    REPLICATED,
+    SERVICES,
+    SIGNALING_MAX_MESSAGE_BYTES,
+    all_components,
+    replicas_of,
+    select,
+    service_of,
+)
 from layout import OFFSETS, Stack
 
 PREFIXES = {
@@ -58,12 +67,14 @@ def test_traefik_routes_exactly_the_public_prefixes(rendered):
         assert router["entryPoints"] == ["web"]
         assert "priority" not in router  # default priority: the rule's length, always > 1
     assert routes == PREFIXES
-    # the only middleware sets headers, on every router (no prefix stripping: services get the
-    # full path)
-    assert set(dyn["middlewares"]) == {"security-headers"}
+    # the headers middleware on every router (no prefix stripping: services get the full
+    # path); new signaling sessions are also retried on another replica when one is dead
+    assert set(dyn["middlewares"]) == {"security-headers", "signaling-retry"}
     assert set(dyn["middlewares"]["security-headers"]) == {"headers"}
-    for router in (*routers.values(), web):
-        assert router["middlewares"] == ["security-headers"], router
+    assert dyn["middlewares"]["signaling-retry"] == {"retry": {"attempts": 3}}  # at once, no back-off
+    for name, router in (*routers.items(), ("web", web)):
+        expected = ["security-headers", "signaling-retry"] if name == "signaling" else ["security-headers"]
+        assert router["middlewares"] == expected, router
     assert not any("metrics" in p for p in routes)
     # everything else goes to the web service (the browser client), at the lowest priority,
     # except the per-service endpoints that must never be public
@@ -78,7 +89,7 @@ def test_traefik_backends_and_signaling_session_routes(rendered):
     dyn = yaml.safe_load(render.traefik_dynamic(rendered).read_text())["http"]
     services = dyn["services"]
     urls = {name: [s["url"] for s in svc["loadBalancer"]["servers"]]
-            for name, svc in services.items()}
+            for name, svc in services.items() if "loadBalancer" in svc}
     for service in REPLICATED:  # two replicas each, both load-balanced, dead ones taken out
         assert urls[service] == [rendered.url(f"{service}-1"), rendered.url(f"{service}-2")]
         assert services[service]["loadBalancer"]["healthCheck"]["path"] == "/healthz"
@@ -95,8 +106,17 @@ def test_traefik_backends_and_signaling_session_routes(rendered):
         assert prefix == f"s{name[-1]}_"
         router = dyn["routers"][f"{name}-session"]
         assert router["rule"] == f"PathPrefix(`/socket.io`) && QueryRegexp(`sid`, `^{prefix}`)"
-        assert router["service"] == name and router["entryPoints"] == ["web"]
+        assert router["service"] == f"{name}-session" and router["entryPoints"] == ["web"]
         assert router["priority"] > len(dyn["routers"]["signaling"]["rule"])
+        # a session of a dead replica is answered by the other one (it does not know the
+        # session: the client reconnects), not with 502; a polling POST is replayed there
+        other = "signaling-2" if name == "signaling-1" else "signaling-1"
+        failover = services[f"{name}-session"]["failover"]
+        assert (failover["service"], failover["fallback"]) == (name, other)
+        assert failover["errors"]["status"] == ["502"]
+        assert failover["errors"]["maxRequestBodyBytes"] >= SIGNALING_MAX_MESSAGE_BYTES
+    # a dead replica leaves the pool of new sessions at the next health check
+    assert services["signaling"]["loadBalancer"]["healthCheck"]["interval"] == "2s"
 
 
 def test_traefik_static_config_exposes_no_api(rendered):

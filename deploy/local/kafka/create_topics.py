@@ -2,8 +2,11 @@
 
     python create_topics.py <bootstrap-servers>
 
-Idempotent: a topic that already exists is left as it is. Exits non-zero when the broker does
-not answer within the retry budget or a topic cannot be created.
+Replication factor and ``min.insync.replicas`` come from ``PARLEY_KAFKA_TOPIC_REPLICATION_FACTOR``
+and ``PARLEY_KAFKA_TOPIC_MIN_INSYNC_REPLICAS`` (:class:`parley_settings.KafkaTopicSettings`;
+1 and 1 unless set, as the local single broker needs). Idempotent: a topic that already exists
+is left as it is. Exits non-zero when the broker does not answer within the retry budget or a
+topic cannot be created.
 """
 
 from __future__ import annotations
@@ -13,19 +16,20 @@ import sys
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError
-from parley_events.topics import TOPICS
+from parley_events.topics import TOPICS, declarations
+from parley_settings import KafkaTopicSettings
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
 
-def new_topics() -> list[NewTopic]:
+def new_topics(settings: KafkaTopicSettings | None = None) -> list[NewTopic]:
     return [
         NewTopic(
             name=t.name,
             num_partitions=t.partitions,
             replication_factor=t.replication_factor,
-            topic_configs={"retention.ms": str(t.retention_ms)},
+            topic_configs=dict(t.configs),
         )
-        for t in TOPICS
+        for t in declarations(settings or KafkaTopicSettings())
     ]
 
 
@@ -48,7 +52,9 @@ async def create(bootstrap: str) -> None:
             except TopicAlreadyExistsError:
                 pass
             print(f"created topic {topic.name} partitions={topic.num_partitions} "
-                  f"retention.ms={topic.topic_configs['retention.ms']}", flush=True)
+                  f"replication={topic.replication_factor} "
+                  f"retention.ms={topic.topic_configs['retention.ms']} "
+                  f"min.insync.replicas={topic.topic_configs['min.insync.replicas']}", flush=True)
         for name in sorted(existing & {t.name for t in TOPICS}):
             print(f"topic {name} exists", flush=True)
         # metadata of new topics reaches the broker's cache a moment after creation

@@ -1,10 +1,16 @@
 """Kafka topics of Parley: one per aggregate type, keyed by the aggregate id.
 
 This list is the single source of topic names, partitions and retention: the local stack
-creates exactly these, and the Kubernetes KafkaTopic resources must match them.
+creates exactly these, and the Kubernetes KafkaTopic resources must match them. How many
+copies of each partition Kafka keeps is the deployment's choice, not the topic's:
+:func:`declarations` combines the specs with
+:class:`parley_settings.KafkaTopicSettings` (replication factor and ``min.insync.replicas``;
+1 and 1 locally, 3 and 2 in production).
 """
 
 from dataclasses import dataclass
+
+from parley_settings import KafkaTopicSettings
 
 DAY_MS = 24 * 60 * 60 * 1000
 
@@ -16,7 +22,6 @@ class TopicSpec:
     name: str
     partitions: int
     retention_ms: int
-    replication_factor: int = 1
 
 
 USERS = TopicSpec("parley.users", partitions=3, retention_ms=7 * DAY_MS)
@@ -27,3 +32,32 @@ CHAT = TopicSpec("parley.chat", partitions=3, retention_ms=7 * DAY_MS)
 SIGNALING_FANOUT = TopicSpec("parley.signaling.fanout", partitions=1, retention_ms=60 * 60 * 1000)
 
 TOPICS: tuple[TopicSpec, ...] = (USERS, MEETINGS, PARTICIPANTS, CHAT, SIGNALING_FANOUT)
+
+
+@dataclass(frozen=True)
+class TopicDeclaration:
+    """What creating one topic takes: its spec's ``name`` and ``partitions``, the deployment's
+    ``replication_factor``, and the topic ``configs`` (``retention.ms``, ``min.insync.replicas``)."""
+
+    name: str
+    partitions: int
+    replication_factor: int
+    configs: dict[str, str]
+
+
+def declarations(
+    settings: KafkaTopicSettings, topics: tuple[TopicSpec, ...] = TOPICS
+) -> list[TopicDeclaration]:
+    """The declarations of ``topics`` (all of Parley's by default) under ``settings``."""
+    return [
+        TopicDeclaration(
+            name=topic.name,
+            partitions=topic.partitions,
+            replication_factor=settings.kafka_topic_replication_factor,
+            configs={
+                "retention.ms": str(topic.retention_ms),
+                "min.insync.replicas": str(settings.kafka_topic_min_insync_replicas),
+            },
+        )
+        for topic in topics
+    ]

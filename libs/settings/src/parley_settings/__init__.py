@@ -9,6 +9,7 @@ only when a settings object is built, inside ``create_app(settings)``, never at 
 from parley_settings.base import (
     JwtSettings,
     KafkaSettings,
+    KafkaTopicSettings,
     MeetingsClientSettings,
     MongoSettings,
     ServiceSettings,
@@ -18,6 +19,7 @@ from parley_settings.base import (
 __all__ = [
     "JwtSettings",
     "KafkaSettings",
+    "KafkaTopicSettings",
     "MeetingsClientSettings",
     "MongoSettings",
     "ServiceSettings",

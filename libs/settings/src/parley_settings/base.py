@@ -1,9 +1,9 @@
 """Settings slices. Environment variables are ``PARLEY_`` + the upper-cased field name."""
 
 import socket
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: Minimum length of a secret outside local development (characters).
@@ -39,6 +39,33 @@ class KafkaSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PARLEY_", extra="ignore", frozen=True)
 
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
+
+
+class KafkaTopicSettings(BaseSettings):
+    """How durable Parley's topics are made when they are created (``parley_events.topics``).
+
+    ``kafka_topic_replication_factor`` (``PARLEY_KAFKA_TOPIC_REPLICATION_FACTOR``): copies of
+    every partition, at most the number of brokers; ``kafka_topic_min_insync_replicas``
+    (``PARLEY_KAFKA_TOPIC_MIN_INSYNC_REPLICAS``): the topic's ``min.insync.replicas``, the
+    copies that must have a record before a producer with ``acks=all`` gets its
+    acknowledgement. Locally 1 and 1 (one broker); production: 3 and 2, so one broker may be
+    down without losing an acknowledged record or refusing writes. Raises ``ValueError`` when
+    the minimum exceeds the replication factor.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="PARLEY_", extra="ignore", frozen=True)
+
+    kafka_topic_replication_factor: int = Field(1, ge=1)
+    kafka_topic_min_insync_replicas: int = Field(1, ge=1)
+
+    @model_validator(mode="after")
+    def _min_insync_within_replicas(self) -> Self:
+        if self.kafka_topic_min_insync_replicas > self.kafka_topic_replication_factor:
+            raise ValueError(
+                f"min.insync.replicas ({self.kafka_topic_min_insync_replicas}) exceeds the replication "
+                f"factor ({self.kafka_topic_replication_factor})"
+            )
+        return self
 
 
 class MongoSettings(BaseSettings):

@@ -186,6 +186,7 @@ class KafkaFanoutManager(AsyncPubSubManager):
         self._awaiting_snapshots: set[str] = set()
         self._synced = asyncio.Event()
         self._undelivered_logged = False
+        self._bus_ever_up = False
         self._log_gate = KafkaLogGate(metrics.kafka_log_records_held)
         #: The replicas heard on the topic when this one started, whose snapshots it awaited.
         self.started_with: frozenset[str] = frozenset()
@@ -593,9 +594,13 @@ class KafkaFanoutManager(AsyncPubSubManager):
         self._undelivered_logged = False
         if change.up:
             self._log_gate.reset()
+        if change.up and not self._bus_ever_up:
+            self._bus_ever_up = True
+            log.info("fan-out bus up: own heartbeats read back %.1fs after start", change.after_s)
+            return
         self._metrics.fanout_bus_changes.labels("back" if change.up else "lost").inc()
         if change.up:
-            log.warning("fan-out bus up: own heartbeats read back again after %.1fs", change.after_s)
+            log.warning("fan-out bus back: own heartbeats read back again after %.1fs without", change.after_s)
         else:
             log.error(
                 "fan-out bus lost: no heartbeat of this replica came back from Kafka for %.1fs; other "
