@@ -83,6 +83,7 @@ async def test_a_killed_replicas_client_reconnects_at_once_and_its_socket_leaves
     host_api, guest_api = ApiClient(stack.base_url), ApiClient(stack.base_url)
     clients: list[SignalingClient] = []
     meeting_id = ""
+    holding: asyncio.Task | None = None
     try:
         for role, api in (("host", host_api), ("guest", guest_api)):
             email = f"failover-{role}-{run}@e2e.parley.example.com"
@@ -165,6 +166,8 @@ async def test_a_killed_replicas_client_reconnects_at_once_and_its_socket_leaves
             f"dead socket out of the room and the roster after {gone_after:.1f}s"
         )
     finally:
+        if holding is not None:  # its supervisord calls run in a thread: let them finish first
+            await asyncio.gather(holding, return_exceptions=True)
         await start(stack, "signaling-2")
         for client in clients:
             await client.close()
