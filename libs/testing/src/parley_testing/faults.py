@@ -11,6 +11,7 @@ directory), never by name.
 
 import asyncio
 import http.client
+import logging
 import os
 import signal
 import socket
@@ -127,7 +128,13 @@ async def until(condition: Callable[[], Awaitable[T]], timeout_s: float, what: s
 
 
 async def kafka_answers(stack: Stack, topic: str) -> bool:
-    """Whether Kafka takes a new client's metadata request for ``topic`` now (within ~3 s)."""
+    """Whether Kafka takes a new client's metadata request for ``topic`` now (within ~3 s).
+
+    aiokafka's "Unable connect" errors of this probe are silenced while it runs (``aiokafka``
+    logger at CRITICAL): a refused connection is the expected answer here."""
+    aiokafka_log = logging.getLogger("aiokafka")
+    level = aiokafka_log.level
+    aiokafka_log.setLevel(logging.CRITICAL)
     producer = AIOKafkaProducer(
         bootstrap_servers=stack.kafka_bootstrap_servers, request_timeout_ms=3000, metadata_max_age_ms=1000
     )
@@ -141,6 +148,7 @@ async def kafka_answers(stack: Stack, topic: str) -> bool:
             await asyncio.wait_for(producer.stop(), 4)
         except Exception:  # noqa: BLE001
             pass
+        aiokafka_log.setLevel(level)
 
 
 async def ready(url: str) -> bool:
