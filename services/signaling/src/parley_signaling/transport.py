@@ -33,17 +33,25 @@ every keyword argument it does not know itself, so :class:`SocketServer` (a
   uvicorn 0.54 (``websockets-sansio``) then logs "ASGI callable returned without completing
   handshake." at ERROR although the response was sent; :class:`DeniedHandshakeFilter` drops
   exactly that record for the requests denied here, so a client cannot flood the log with it.
+
+It also serves a WebSocket with less work per message (the protocol on the wire is unchanged;
+see :class:`WebSocketTransport`): python-engineio's handler writes through a queue read by one
+writer task per socket and wakes a new task for every message it reads; here a packet is
+written as it is sent, in order, and reading needs no task of its own.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from contextvars import ContextVar
 from typing import Any
 
 import engineio
 import socketio
-from engineio import payload
+from engineio import exceptions, packet, payload
+from engineio.async_drivers.asgi import WebSocket as EngineWebSocket
+from engineio.async_socket import AsyncSocket
 
 #: What a replica's ``sid_prefix`` may be: empty, or 1–16 letters and digits then ``_``
 #: (ids are base64url, so no prefix can be mistaken for another's).
@@ -77,6 +85,8 @@ class EngineServer(engineio.AsyncServer):
         if _FILTER not in uvicorn_errors.filters:
             uvicorn_errors.addFilter(_FILTER)
         payload.Payload.max_decode_packets = max(payload.Payload.max_decode_packets, self.max_http_buffer_size)
+        if self._async.get("websocket") is EngineWebSocket:  # the ASGI driver's: served here instead
+            self._async = {**self._async, "websocket": WebSocketTransport}
 
     def generate_id(self) -> str:
         return self.sid_prefix + super().generate_id()
@@ -110,6 +120,145 @@ class EngineServer(engineio.AsyncServer):
             _denied_here.set(True)
             return None
         return await super()._make_response(response_dict, environ)
+
+
+class DirectQueue:
+    """Stands in for an upgraded socket's packet queue: ``put`` writes the packet to the
+    WebSocket at once instead of leaving it for a writer task.
+
+    Packets are written in the order they were put: a ``put`` that arrives while another is
+    writing (the connection applies back-pressure) appends to ``pending``, which the writer in
+    progress drains. ``put(None)`` (python-engineio's "stop writing") and a failed write end
+    the writing; later packets are dropped, as python-engineio's writer drops them once it
+    has stopped. Nothing waits in this queue, so ``join`` returns at once.
+    """
+
+    def __init__(self, ws: EngineWebSocket) -> None:
+        self._ws = ws
+        self.pending: list[packet.Packet] = []
+        self._writing = False
+        self.stopped = False
+
+    async def put(self, pkt: packet.Packet | None) -> None:
+        if self.stopped:
+            return
+        if pkt is None:
+            self.stopped = True
+            return
+        self.pending.append(pkt)
+        if self._writing:
+            return
+        self._writing = True
+        try:
+            while self.pending and not self.stopped:
+                batch, self.pending = self.pending, []
+                for queued in batch:
+                    await self._ws.send(queued.encode())
+        except Exception:  # noqa: BLE001 - the connection is gone; the reader sees it too
+            self.stopped = True
+            self.pending.clear()
+        finally:
+            self._writing = False
+
+    def put_nowait(self, pkt: packet.Packet | None) -> None:
+        if pkt is None:
+            self.stopped = True
+
+    def task_done(self) -> None:
+        """Nothing to count: packets are written as they are put."""
+
+    async def join(self) -> None:
+        """Nothing waits in this queue."""
+
+    def empty(self) -> bool:
+        return not self.pending
+
+
+class WebSocketTransport(EngineWebSocket):
+    """python-engineio's ASGI WebSocket wrapper, serving the socket with :func:`serve_websocket`
+    instead of ``AsyncSocket._websocket_handler`` (the handshake and ``send`` are unchanged)."""
+
+    async def __call__(self, environ: dict[str, Any]) -> str:
+        self.asgi_receive = environ["asgi.receive"]
+        self.asgi_send = environ["asgi.send"]
+        await self.asgi_send({"type": "websocket.accept"})
+        await serve_websocket(self.handler.__self__, self)
+        return ""
+
+
+async def serve_websocket(socket: AsyncSocket, ws: EngineWebSocket) -> None:
+    """Serve one Engine.IO socket over ``ws``: the upgrade handshake when the socket started on
+    long-polling (as python-engineio 4.15's ``AsyncSocket._websocket_handler`` does it), then
+    packets out through a :class:`DirectQueue` and packets in until the client goes, is silent
+    for ``ping_interval + ping_timeout`` seconds, or sends what cannot be read."""
+    server = socket.server
+    limit = server.max_http_buffer_size
+
+    async def receive() -> Any:
+        data = await ws.wait()
+        if data and len(data) > limit:
+            raise ValueError("packet is too large")
+        return data
+
+    if socket.connected:  # started on long-polling: this is an upgrade
+        socket.upgrading = True  # packets sent meanwhile wait in the queue
+        try:
+            probe = packet.Packet(encoded_packet=await receive())
+        except (OSError, ValueError):
+            socket.upgrading = False
+            return
+        if probe.packet_type != packet.PING or probe.data != "probe":
+            server.logger.info("%s: Failed websocket upgrade, no PING packet", socket.sid)
+            socket.upgrading = False
+            return
+        await ws.send(packet.Packet(packet.PONG, data="probe").encode())
+        await socket.queue.put(packet.Packet(packet.NOOP))  # ends the pending poll
+        try:
+            upgrade = packet.Packet(encoded_packet=await receive())
+        except (OSError, ValueError):
+            socket.upgrading = False
+            return
+        if upgrade.packet_type != packet.UPGRADE:
+            server.logger.info("%s: Failed websocket upgrade, expected UPGRADE packet", socket.sid)
+            socket.upgrading = False
+            return
+        socket.upgraded = True
+        socket.upgrading = False
+    else:
+        socket.connected = True
+        socket.upgraded = True
+
+    queued, direct = socket.queue, DirectQueue(ws)
+    socket.queue = direct  # from here on every packet is written as it is sent
+    while True:  # what was queued before, in order, ahead of anything sent from now on
+        try:
+            pkt = queued.get_nowait()
+        except asyncio.QueueEmpty:
+            break
+        await direct.put(pkt)
+        if pkt is None:
+            break
+
+    silence = server.ping_interval + server.ping_timeout
+    while not direct.stopped:
+        try:
+            async with asyncio.timeout(silence):
+                data = await receive()
+        except (Exception, asyncio.CancelledError):  # noqa: BLE001 - timeout, disconnect, too
+            break  # large, or the server stopping: the session ends (python-engineio does the same)
+        if data is None:
+            break
+        try:
+            await socket.receive(packet.Packet(encoded_packet=data))
+        except exceptions.UnknownPacketError:
+            pass
+        except exceptions.SocketIsClosedError:
+            break
+        except Exception:  # noqa: BLE001 - as python-engineio: log, keep the connection
+            server.logger.exception("Unknown receive error")
+    direct.stopped = True
+    await ws.close()
+    await socket.close(wait=False, abort=True, reason=server.reason.TRANSPORT_CLOSE)
 
 
 class SocketServer(socketio.AsyncServer):
