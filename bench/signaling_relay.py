@@ -175,7 +175,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="messages per second over all pairs, comma-separated (default 50,200,500,1000)")
     parser.add_argument("--seconds", type=float, default=8.0, help="seconds per step (default 8)")
     parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds (default 2)")
-    parser.add_argument("--drain", type=float, default=5.0, help="seconds to wait for late messages (default 5)")
+    parser.add_argument("--drain", type=float, default=10.0,
+                        help="seconds after the last due time until a message not arrived counts as lost (default 10)")
     args = parser.parse_args(argv)
     if args.pairs < 1 or args.rounds < 1 or args.seconds <= 0 or not all(r > 0 for r in args.rates):
         parser.error("--pairs and --rounds must be at least 1, --seconds and every rate positive")
