@@ -1,6 +1,5 @@
-"""How a replica serves a WebSocket (``parley_signaling.transport``): packets are written as
-they are sent, through a :class:`~parley_signaling.transport.DirectQueue`, instead of through
-python-engineio's queue and writer task. The wire protocol is unchanged: events and their
+"""How a replica serves a WebSocket (``parley_signaling.transport.serve_websocket``, in place
+of python-engineio's handler): the wire protocol is unchanged, so events and their
 acknowledgements arrive complete and in order, over a WebSocket opened directly and over one
 upgraded from long-polling (the official clients' default).
 """
@@ -10,71 +9,14 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from engineio import packet
 
-from parley_signaling.transport import DirectQueue
 from signaling_testkit import Cluster, Peer, unique
 
-pytestmark = [pytest.mark.asyncio(loop_scope="module")]
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
 BURST = 30  # under the cluster's burst of 40 events
 
 
-class BlockingWebSocket:
-    """Records what is sent; the first ``send`` waits until ``release`` is set."""
-
-    def __init__(self, fail_on: str | None = None) -> None:
-        self.sent: list[str] = []
-        self.release = asyncio.Event()
-        self.fail_on = fail_on
-
-    async def send(self, message: str) -> None:
-        if not self.sent and not self.release.is_set():
-            self.sent.append(message)
-            await self.release.wait()
-            return
-        if message == self.fail_on:
-            raise OSError("connection reset")
-        self.sent.append(message)
-
-
-def message(text: str) -> packet.Packet:
-    return packet.Packet(packet.MESSAGE, data=text)
-
-
-async def test_packets_put_while_a_write_waits_are_written_after_it_in_order() -> None:
-    ws = BlockingWebSocket()
-    queue = DirectQueue(ws)  # type: ignore[arg-type]
-    first = asyncio.create_task(queue.put(message("1")))
-    await asyncio.sleep(0)
-    assert ws.sent == ["41"] and not first.done()  # written, the connection holds it back
-    for text in ("2", "3", "4"):
-        await queue.put(message(text))  # return at once: the write in progress takes them
-    assert ws.sent == ["41"]
-    ws.release.set()
-    await first
-    assert ws.sent == ["41", "42", "43", "44"]
-    await queue.join()  # nothing ever waits in it
-
-
-async def test_after_none_or_a_failed_write_nothing_more_is_written() -> None:
-    ws = BlockingWebSocket(fail_on="42")
-    ws.release.set()
-    queue = DirectQueue(ws)  # type: ignore[arg-type]
-    await queue.put(message("1"))
-    await queue.put(message("2"))  # fails: the connection is gone
-    await queue.put(message("3"))
-    assert (ws.sent, queue.stopped) == (["41"], True)
-
-    ws = BlockingWebSocket()
-    ws.release.set()
-    queue = DirectQueue(ws)  # type: ignore[arg-type]
-    await queue.put(None)
-    await queue.put(message("1"))
-    assert (ws.sent, queue.stopped) == ([], True)
-
-
-@pytest.mark.integration
 @pytest.mark.parametrize("transports", [("websocket",), ("polling", "websocket")], ids=["websocket", "upgraded"])
 async def test_relays_and_acknowledgements_arrive_complete_and_in_order(
     cluster: Cluster, transports: tuple[str, ...]

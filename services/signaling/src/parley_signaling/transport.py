@@ -34,10 +34,11 @@ every keyword argument it does not know itself, so :class:`SocketServer` (a
   handshake." at ERROR although the response was sent; :class:`DeniedHandshakeFilter` drops
   exactly that record for the requests denied here, so a client cannot flood the log with it.
 
-It also serves a WebSocket with less work per message (the protocol on the wire is unchanged;
-see :class:`WebSocketTransport`): python-engineio's handler writes through a queue read by one
-writer task per socket and wakes a new task for every message it reads; here a packet is
-written as it is sent, in order, and reading needs no task of its own.
+It also reads a WebSocket with less work per message (the protocol on the wire is unchanged;
+see :class:`WebSocketTransport`): python-engineio's handler starts a new task for every
+message it reads, to time it out; here the read is timed out in place. Writing stays as
+python-engineio does it, through the socket's queue and one writer task per socket, so that a
+client that does not read holds up only its own writer, never the task that emits to it.
 """
 
 from __future__ import annotations
@@ -122,58 +123,6 @@ class EngineServer(engineio.AsyncServer):
         return await super()._make_response(response_dict, environ)
 
 
-class DirectQueue:
-    """Stands in for an upgraded socket's packet queue: ``put`` writes the packet to the
-    WebSocket at once instead of leaving it for a writer task.
-
-    Packets are written in the order they were put: a ``put`` that arrives while another is
-    writing (the connection applies back-pressure) appends to ``pending``, which the writer in
-    progress drains. ``put(None)`` (python-engineio's "stop writing") and a failed write end
-    the writing; later packets are dropped, as python-engineio's writer drops them once it
-    has stopped. Nothing waits in this queue, so ``join`` returns at once.
-    """
-
-    def __init__(self, ws: EngineWebSocket) -> None:
-        self._ws = ws
-        self.pending: list[packet.Packet] = []
-        self._writing = False
-        self.stopped = False
-
-    async def put(self, pkt: packet.Packet | None) -> None:
-        if self.stopped:
-            return
-        if pkt is None:
-            self.stopped = True
-            return
-        self.pending.append(pkt)
-        if self._writing:
-            return
-        self._writing = True
-        try:
-            while self.pending and not self.stopped:
-                batch, self.pending = self.pending, []
-                for queued in batch:
-                    await self._ws.send(queued.encode())
-        except Exception:  # noqa: BLE001 - the connection is gone; the reader sees it too
-            self.stopped = True
-            self.pending.clear()
-        finally:
-            self._writing = False
-
-    def put_nowait(self, pkt: packet.Packet | None) -> None:
-        if pkt is None:
-            self.stopped = True
-
-    def task_done(self) -> None:
-        """Nothing to count: packets are written as they are put."""
-
-    async def join(self) -> None:
-        """Nothing waits in this queue."""
-
-    def empty(self) -> bool:
-        return not self.pending
-
-
 class WebSocketTransport(EngineWebSocket):
     """python-engineio's ASGI WebSocket wrapper, serving the socket with :func:`serve_websocket`
     instead of ``AsyncSocket._websocket_handler`` (the handshake and ``send`` are unchanged)."""
@@ -188,9 +137,10 @@ class WebSocketTransport(EngineWebSocket):
 
 async def serve_websocket(socket: AsyncSocket, ws: EngineWebSocket) -> None:
     """Serve one Engine.IO socket over ``ws``: the upgrade handshake when the socket started on
-    long-polling (as python-engineio 4.15's ``AsyncSocket._websocket_handler`` does it), then
-    packets out through a :class:`DirectQueue` and packets in until the client goes, is silent
-    for ``ping_interval + ping_timeout`` seconds, or sends what cannot be read."""
+    long-polling, then a writer task for the packets out and this task reading the packets in
+    until the client goes, is silent for ``ping_interval + ping_timeout`` seconds, or sends
+    what cannot be read: python-engineio 4.15's ``AsyncSocket._websocket_handler``, except
+    that a read is timed out without a task of its own."""
     server = socket.server
     limit = server.max_http_buffer_size
 
@@ -228,19 +178,24 @@ async def serve_websocket(socket: AsyncSocket, ws: EngineWebSocket) -> None:
         socket.connected = True
         socket.upgraded = True
 
-    queued, direct = socket.queue, DirectQueue(ws)
-    socket.queue = direct  # from here on every packet is written as it is sent
-    while True:  # what was queued before, in order, ahead of anything sent from now on
-        try:
-            pkt = queued.get_nowait()
-        except asyncio.QueueEmpty:
-            break
-        await direct.put(pkt)
-        if pkt is None:
-            break
+    async def writer() -> None:  # python-engineio's writer: the queue's packets, in order
+        while True:
+            try:
+                packets = await socket.poll()
+            except exceptions.QueueEmpty:
+                break
+            if not packets:  # None in the queue: the connection is closing
+                break
+            try:
+                for pkt in packets:
+                    await ws.send(pkt.encode())
+            except Exception:  # noqa: BLE001 - the connection is gone; the reader sees it too
+                break
+        await ws.close()
 
+    writer_task = asyncio.ensure_future(writer())
     silence = server.ping_interval + server.ping_timeout
-    while not direct.stopped:
+    while True:
         try:
             async with asyncio.timeout(silence):
                 data = await receive()
@@ -256,8 +211,8 @@ async def serve_websocket(socket: AsyncSocket, ws: EngineWebSocket) -> None:
             break
         except Exception:  # noqa: BLE001 - as python-engineio: log, keep the connection
             server.logger.exception("Unknown receive error")
-    direct.stopped = True
-    await ws.close()
+    await socket.queue.put(None)  # lets the writer finish
+    await writer_task
     await socket.close(wait=False, abort=True, reason=server.reason.TRANSPORT_CLOSE)
 
 
