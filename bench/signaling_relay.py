@@ -45,6 +45,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import httpx
 from parley_probe.cli import DEFAULT_BASE_URL
 
 from participants import set_up
@@ -82,6 +83,22 @@ def start_peer(port: int) -> subprocess.Popen[bytes]:
     raise RuntimeError("the Node peer did not listen within 30 s")
 
 
+def wait_ready(ports: list[int], timeout_s: float = 120.0) -> None:
+    """Wait until every signaling replica's ``/readyz`` answers 200 (its JWKS fetched: a replica
+    that has not fetched it yet refuses connections as ``unauthorized``)."""
+    deadline = time.monotonic() + timeout_s
+    for port in ports:
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"signaling on port {port} not ready within {timeout_s:g} s")
+            time.sleep(0.5)
+
+
 def stack_ports(stack_file: Path) -> dict[str, int]:
     """Ports of signaling-1, signaling-2 and Kafka from a stack file (deploy/local/stack.py)."""
     stack = json.loads(stack_file.read_text())
@@ -97,6 +114,7 @@ async def bench(args: argparse.Namespace) -> dict:
     """Set up, run the load generator over the three targets, return the summary."""
     ports = stack_ports(args.stack_file)
     pids = {name: pid_listening_on(port) for name, port in ports.items()}
+    wait_ready([ports["signaling-1"], ports["signaling-2"]])
     people = await set_up(args.base_url, args.pairs, label="relay")
     peer_port = free_port()
     peer = start_peer(peer_port)

@@ -35,7 +35,7 @@ from parley_probe.cli import DEFAULT_BASE_URL
 
 from participants import set_up
 from procstat import CLK_TCK, load_average, pid_listening_on
-from signaling_relay import DEFAULT_STACK_FILE, HERE, free_port, stack_ports, start_peer
+from signaling_relay import DEFAULT_STACK_FILE, HERE, free_port, stack_ports, start_peer, wait_ready
 
 LOADGEN = HERE / "loadgen" / "sockets.mjs"
 
@@ -44,6 +44,7 @@ async def bench(args: argparse.Namespace) -> dict:
     """Set up, run the load generator against signaling-1 and the peer, return the summary."""
     ports = stack_ports(args.stack_file)
     pid = pid_listening_on(ports["signaling-1"])
+    wait_ready([ports["signaling-1"]])
     meetings = max(1, -(-args.sockets // args.per_room))
     people = await set_up(args.base_url, meetings, label="sockets")
     peer_port = free_port()
