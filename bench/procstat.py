@@ -1,5 +1,5 @@
-"""What the benchmarks read of a running process from /proc (Linux): its pid by listening
-port, CPU seconds, resident memory, and the machine's load average."""
+"""What the benchmarks read from /proc (Linux): a process's pid by its listening port, its
+CPU seconds, and the machine's load average (the Node load generator reads CPU and RSS itself)."""
 
 from __future__ import annotations
 
@@ -42,14 +42,6 @@ def cpu_seconds(pid: int) -> float:
     stat = Path(f"/proc/{pid}/stat").read_text()
     fields = stat[stat.rindex(")") + 2 :].split()
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
-
-
-def rss_bytes(pid: int) -> int:
-    """Resident set size of ``pid`` in bytes (``VmRSS`` of /proc/<pid>/status)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    raise LookupError(f"process {pid} has no VmRSS")
 
 
 def load_average() -> list[float]:
