@@ -1,143 +1,213 @@
-"""Signaling relay benchmark: ICE candidates relayed between two signaling replicas.
+"""Signaling relay benchmark: Parley on one replica, Parley across two replicas, and a plain Node
+socket.io relay (the peer), under the same open-loop load, interleaved in one run.
 
-Two fresh participants (set up by the probe's own phases: register, sign in, create and join a
-meeting, connect through Traefik until they sit on different signaling replicas, join the room)
-then the host sends ``--messages`` ``ice-candidate`` events to the guest at ``--rate`` per
-second, open loop (each is sent on schedule, whether or not the previous one arrived). Every
-relay crosses replicas, so it goes through the Kafka fan-out topic.
+Set-up: two fresh users and ``--pairs`` meetings they both joined (bench/participants.py);
+the peer (bench/peers/node-relay/server.mjs) is started on a free port. Then the load
+generator (bench/loadgen/relay.mjs, Node over the official socket.io client) connects, for
+each target, ``--pairs`` host/guest socket pairs straight to the servers (no Traefik, for the
+peer neither) over WebSocket and joins them to their room:
 
-Measured per message, in milliseconds: ``relay_ms`` (send → the guest's ``ice-candidate``
-arrives) and ``ack_ms`` (send → the host's acknowledgement). The last line of stdout is one
-JSON object: ``{"benchmark": "signaling_relay", "base_url", "signaling_replicas", "messages",
-"rate_per_s", "delivered", "lost", "out_of_order", "relay_ms": {"min", "p50", "p95", "p99",
-"max", "mean"}, "ack_ms": {...}}``. Exits 1 when a message was lost or the set-up failed.
+* ``parley-1``: host and guest on signaling-1 (the relay stays in the process);
+* ``parley-2``: host on signaling-1, guest on signaling-2 (the relay crosses the Kafka fan-out);
+* ``node``: host and guest on the peer (its own event names: ``join``, ``webrtc_ice_candidate``).
 
-Usage (with ``./taskw up`` running): ``./taskw bench:relay`` or
-``.venv/bin/python bench/signaling_relay.py --messages 500 --rate 40``. Keep ``--rate`` under
-the signaling rate limit (``PARLEY_SIGNALING_RATE_PER_SECOND``, default 50).
+For each round, each rate (``--rates``, messages per second over all pairs together) and each
+target in turn, the hosts send ``ice-candidate`` events to their guests for ``--seconds``
+seconds, open loop; latency runs from each message's due time to its arrival at the guest.
+Parley's events carry an acknowledgement as docs/signaling.md requires; the peer's do not (the
+app it stands for sends none). CPU per message is read from /proc for signaling-1,
+signaling-2, Kafka and the peer.
+
+The last line of stdout is one JSON object: ``{"benchmark": "signaling_relay", "load_average":
+{"start", "end"}, "pairs", "seconds", "rounds", "rates", "steps": [{"target", "rate_per_s",
+"sent", "lost", "duplicates", "refused", "latency_ms": {"p50", "p99", "max"},
+"cpu_ms_per_message": {process: ms}, "loadgen_cpu_ms_per_message", "max_send_lag_ms",
+"rounds": [...]}]}``. Exits 1 when a message was lost or refused, or the set-up failed.
+
+Each socket sends at most ``rate / pairs`` events per second: keep that under signaling's
+rate limit (``PARLEY_SIGNALING_RATE_PER_SECOND``, 50 by default; 1,000/s over 64 pairs is
+15.6/s per socket).
+
+Usage (with ``./taskw up`` running): ``./taskw bench:relay`` or ``.venv/bin/python
+bench/signaling_relay.py --rates 50,200,500,1000 --seconds 8 --rounds 2``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import io
 import json
+import socket
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
+import httpx
 from parley_probe.cli import DEFAULT_BASE_URL
-from parley_probe.result import Progress, ProbeResult, StepFailed
-from parley_probe.run import ProbeOptions, Scenario
-from parley_probe.signaling import SignalingClient
 
-from percentiles import distribution
+from participants import set_up
+from procstat import CLK_TCK, load_average, pid_listening_on
 
-DRAIN_S = 10.0
-
-
-def candidate(seq: int) -> dict:
-    """An RFC 8839 host candidate whose foundation is ``seq`` (TEST-NET-1 address, RFC 5737)."""
-    return {
-        "candidate": f"candidate:{seq} 1 udp 2122260223 192.0.2.1 {10000 + seq % 50000} typ host",
-        "sdpMid": "0",
-        "sdpMLineIndex": 0,
-    }
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+PEER = HERE / "peers" / "node-relay" / "server.mjs"
+LOADGEN = HERE / "loadgen" / "relay.mjs"
+DEFAULT_STACK_FILE = REPO / ".stack" / "dev" / "stack.json"
 
 
-def seq_of(data: object) -> int | None:
-    """The foundation of a relayed ``ice-candidate`` payload, or None for any other payload."""
-    try:
-        return int(data["candidate"]["candidate"].split()[0].removeprefix("candidate:"))  # type: ignore[index]
-    except (TypeError, KeyError, ValueError, IndexError, AttributeError):
-        return None
+def free_port() -> int:
+    """A TCP port free on loopback right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
-async def relay(host: SignalingClient, guest: SignalingClient, meeting_id: str, messages: int, rate: float) -> dict:
-    """Send ``messages`` candidates host → guest at ``rate`` per second; return the figures."""
-    sent_at: dict[int, float] = {}
-    ack_ms: list[float] = []
-    errors: list[str] = []
-
-    async def send(seq: int) -> None:
-        sent_at[seq] = time.monotonic()
+def start_peer(port: int) -> subprocess.Popen[bytes]:
+    """The Node relay on ``port``, once it listens (its per-event log lines go nowhere)."""
+    peer = subprocess.Popen(
+        ["node", str(PEER), "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if peer.poll() is not None:
+            raise RuntimeError(f"the Node peer exited: {peer.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
         try:
-            await host.request(
-                "ice-candidate", {"meeting_id": meeting_id, "to": guest.sid, "candidate": candidate(seq)}, 10.0
-            )
-            ack_ms.append(round((time.monotonic() - sent_at[seq]) * 1000, 2))
-        except Exception as exc:  # noqa: BLE001 - counted and reported
-            errors.append(f"{seq}: {exc}")
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return peer
+        except OSError:
+            time.sleep(0.1)
+    peer.kill()
+    raise RuntimeError("the Node peer did not listen within 30 s")
 
-    start = time.monotonic()
-    tasks = []
-    for seq in range(messages):
-        await asyncio.sleep(max(0.0, start + seq / rate - time.monotonic()))
-        tasks.append(asyncio.create_task(send(seq)))
-    await asyncio.gather(*tasks)
-    deadline = time.monotonic() + DRAIN_S
-    while time.monotonic() < deadline and len(arrivals(guest, host.sid)) < messages:
-        await asyncio.sleep(0.05)
-    arrived = arrivals(guest, host.sid)
-    order = [seq for seq, _ in arrived]
+
+def wait_ready(ports: list[int], timeout_s: float = 120.0) -> None:
+    """Wait until every signaling replica's ``/readyz`` answers 200 (its JWKS fetched: a replica
+    that has not fetched it yet refuses connections as ``unauthorized``)."""
+    deadline = time.monotonic() + timeout_s
+    for port in ports:
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"signaling on port {port} not ready within {timeout_s:g} s")
+            time.sleep(0.5)
+
+
+def stack_ports(stack_file: Path) -> dict[str, int]:
+    """Ports of signaling-1, signaling-2 and Kafka from a stack file (deploy/local/stack.py)."""
+    stack = json.loads(stack_file.read_text())
+    services = stack["services"]
     return {
-        "delivered": len(arrived),
-        "lost": messages - len(set(order)),
-        "out_of_order": sum(1 for a, b in zip(order, order[1:]) if b < a),
-        "errors": errors[:10],
-        "relay_ms": distribution([round((at - sent_at[seq]) * 1000, 2) for seq, at in arrived if seq in sent_at]),
-        "ack_ms": distribution(ack_ms),
+        "signaling-1": int(services["signaling-1"]["port"]),
+        "signaling-2": int(services["signaling-2"]["port"]),
+        "kafka": int(stack["kafka_bootstrap_servers"].rsplit(":", 1)[1]),
     }
 
 
-def arrivals(guest: SignalingClient, from_sid: str) -> list[tuple[int, float]]:
-    """(seq, monotonic arrival time) of every benchmark candidate the guest received."""
-    out = []
-    for received in guest.received("ice-candidate"):
-        seq = seq_of(received.data)
-        if seq is not None and isinstance(received.data, dict) and received.data.get("from") == from_sid:
-            out.append((seq, received.at))
-    return out
-
-
-async def bench(base_url: str, messages: int, rate: float) -> dict:
-    """Set up the two participants with the probe's phases, run :func:`relay`, clean up."""
-    scenario = Scenario(ProbeOptions(base_url=base_url), Progress(ProbeResult(), io.StringIO()))
+async def bench(args: argparse.Namespace) -> dict:
+    """Set up, run the load generator over the three targets, return the summary."""
+    ports = stack_ports(args.stack_file)
+    pids = {name: pid_listening_on(port) for name, port in ports.items()}
+    wait_ready([ports["signaling-1"], ports["signaling-2"]])
+    people = await set_up(args.base_url, args.pairs, label="relay")
+    peer_port = free_port()
+    peer = start_peer(peer_port)
+    pids["node"] = peer.pid
+    load_start = load_average()
     try:
-        await scenario.accounts()
-        await scenario.meeting()
-        await scenario.signaling()
-        print(f"[bench] host on {scenario.host.socket.replica_id}, guest on {scenario.guest.socket.replica_id}; "
-              f"sending {messages} candidates at {rate:g}/s", file=sys.stderr, flush=True)
-        figures = await relay(scenario.host.socket, scenario.guest.socket, scenario.meeting_id, messages, rate)
+        s1, s2 = (f"http://127.0.0.1:{ports[n]}" for n in ("signaling-1", "signaling-2"))
+        host_token, guest_token = people.host.access_token, people.guest.access_token
+        parley_cpu = {n: pids[n] for n in ("signaling-1", "signaling-2")}
+
+        def parley_pairs(guest_url: str) -> list[dict]:
+            return [
+                {"host": {"url": s1, "token": host_token}, "guest": {"url": guest_url, "token": guest_token}, "room": m}
+                for m in people.meeting_ids
+            ]
+
+        node_url = f"http://127.0.0.1:{peer_port}"
+        plan = {
+            "targets": [
+                {"name": "parley-1", "dialect": "parley", "cpu_pids": parley_cpu, "pairs": parley_pairs(s1)},
+                {"name": "parley-2", "dialect": "parley", "cpu_pids": {**parley_cpu, "kafka": pids["kafka"]},
+                 "pairs": parley_pairs(s2)},
+                {"name": "node", "dialect": "node", "cpu_pids": {"node": pids["node"]},
+                 "pairs": [{"host": {"url": node_url}, "guest": {"url": node_url}, "room": f"room-{i}"}
+                           for i in range(args.pairs)]},
+            ],
+            "rates": args.rates,
+            "seconds": args.seconds,
+            "rounds": args.rounds,
+            "drain_s": args.drain,
+            "clk_tck": CLK_TCK,
+        }
+        with tempfile.NamedTemporaryFile("w", suffix=".json") as plan_file:
+            json.dump(plan, plan_file)
+            plan_file.flush()
+            loadgen = await asyncio.create_subprocess_exec(
+                "node", str(LOADGEN), plan_file.name, stdout=asyncio.subprocess.PIPE
+            )
+            out, _ = await loadgen.communicate()
+        if loadgen.returncode != 0:
+            raise RuntimeError(f"the load generator failed (exit {loadgen.returncode})")
+        result = json.loads(out.decode().strip().splitlines()[-1])
     finally:
-        await scenario.clean_up()
+        peer.terminate()
+        peer.wait(10)
+        await people.close()
     return {
         "benchmark": "signaling_relay",
-        "base_url": base_url,
-        "signaling_replicas": scenario.result.signaling_replicas,
-        "messages": messages,
-        "rate_per_s": rate,
-        **figures,
+        "load_average": {"start": load_start, "end": load_average()},
+        "pairs": args.pairs,
+        "seconds": args.seconds,
+        "rounds": args.rounds,
+        "rates": args.rates,
+        **result,
     }
+
+
+def print_table(summary: dict) -> None:
+    """The figures as a table on stderr, the targets of one rate side by side."""
+    print(f"[bench] load average {summary['load_average']}", file=sys.stderr)
+    print(f"{'target':>9} {'msg/s':>6} {'p50':>7} {'p99':>7} {'max':>8} {'lost':>5}  cpu ms/msg", file=sys.stderr)
+    for step in sorted(summary["steps"], key=lambda s: (s["rate_per_s"], s["target"])):
+        lat = step["latency_ms"]
+        cpu = " ".join(f"{k}={v}" for k, v in step["cpu_ms_per_message"].items())
+        print(f"{step['target']:>9} {step['rate_per_s']:>6} {lat['p50']!s:>7} {lat['p99']!s:>7} {lat['max']!s:>8} "
+              f"{step['lost']:>5}  {cpu}", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench/signaling_relay.py", description=__doc__.splitlines()[0])
-    parser.add_argument("--base-url", default=DEFAULT_BASE_URL, help="the stack's entry point (Traefik)")
-    parser.add_argument("--messages", type=int, default=500, help="candidates to relay (default 500)")
-    parser.add_argument("--rate", type=float, default=40.0, help="messages per second (default 40)")
+    parser.add_argument("--base-url", default=DEFAULT_BASE_URL, help="the stack's entry point (Traefik), for set-up")
+    parser.add_argument("--stack-file", type=Path, default=DEFAULT_STACK_FILE,
+                        help="the stack's stack.json (signaling and Kafka ports; default the dev stack's)")
+    parser.add_argument("--pairs", type=int, default=64, help="socket pairs per target (default 64)")
+    parser.add_argument("--rates", type=lambda s: [float(x) for x in s.split(",")], default=[50, 200, 500, 1000],
+                        help="messages per second over all pairs, comma-separated (default 50,200,500,1000)")
+    parser.add_argument("--seconds", type=float, default=8.0, help="seconds per step (default 8)")
+    parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds (default 2)")
+    parser.add_argument("--drain", type=float, default=10.0,
+                        help="seconds after the last due time until a message not arrived counts as lost (default 10)")
     args = parser.parse_args(argv)
-    if args.messages < 1 or args.rate <= 0:
-        parser.error("--messages must be at least 1 and --rate positive")
+    if args.pairs < 1 or args.rounds < 1 or args.seconds <= 0 or not all(r > 0 for r in args.rates):
+        parser.error("--pairs and --rounds must be at least 1, --seconds and every rate positive")
+    args.base_url = args.base_url.rstrip("/")
     try:
-        summary = asyncio.run(bench(args.base_url.rstrip("/"), args.messages, args.rate))
-    except StepFailed as exc:
-        print(f"[bench] set-up failed at {exc.step}: {exc.error}", file=sys.stderr)
+        summary = asyncio.run(bench(args))
+    except Exception as exc:  # noqa: BLE001 - reported, exit 1
+        print(f"[bench] failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
+    print_table(summary)
     print(json.dumps(summary), flush=True)
-    return 1 if summary["lost"] or summary["errors"] else 0
+    failed = any(s["lost"] or s["refused"] for s in summary["steps"])
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -53,6 +53,18 @@ class Component:
 #: "Limits"). The app checks the same limit itself; this spares reading the rest.
 SIGNALING_MAX_MESSAGE_BYTES = 2 * 64 * 1024 + 16 * 1024
 
+#: uvicorn's WebSocket options for signaling (docs/signaling.md, "Transport"): messages are
+#: small JSON, so no permessage-deflate (uvicorn offers it by default: 40-odd KiB of zlib state
+#: per socket and a compression per frame; socket.io's Node server has it off too); no
+#: WebSocket keepalive pings of uvicorn's own, since Engine.IO pings every socket already
+#: (``pingInterval`` 25 s); the sans-I/O websockets implementation (timers, no task per socket).
+SIGNALING_UVICORN_OPTIONS = (
+    "--ws", "websockets-sansio",
+    "--ws-max-size", str(SIGNALING_MAX_MESSAGE_BYTES),
+    "--ws-per-message-deflate", "false",
+    "--ws-ping-interval", "0",
+)
+
 #: services run as two replicas (``<service>-1``, ``<service>-2``) behind Traefik
 REPLICATED = ("auth", "meetings", "chat", "signaling")
 SERVICES = ("auth-1", "auth-2", "meetings-1", "meetings-2", "chat-1", "chat-2", "turn-config",
@@ -164,7 +176,7 @@ def service(stack: Stack, name: str) -> Component:
             # from Traefik (on loopback here), never from anyone else.
             "--proxy-headers", "--forwarded-allow-ips", HOST,
             "--timeout-graceful-shutdown", "5",
-            *(("--ws-max-size", str(SIGNALING_MAX_MESSAGE_BYTES)) if name.startswith("signaling-") else ()),
+            *(SIGNALING_UVICORN_OPTIONS if name.startswith("signaling-") else ()),
             "--no-server-header",  # no "Server: uvicorn" (Traefik strips Server too)
         ],
         ready=http(ready),

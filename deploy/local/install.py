@@ -1,14 +1,16 @@
 """Install what the local stack runs, each only when missing (fast when all is present).
 
-    python3 deploy/local/install.py uv | kafka | ferretdb | system | web | jsclient | all
+    python3 deploy/local/install.py uv | kafka | ferretdb | system | web | jsclient | bench | all
 
 Standard library only, so it runs before the workspace's .venv exists. Sources, by registry:
 uv from PyPI (pip), Kafka jars from Maven Central (mvn), FerretDB from the Go module proxy
 (go mod download + go build), coturn, Prometheus, PostgreSQL and Chromium from Debian (apt-get), the
 browser client's npm packages from npm (``npm ci``, then ``npm run build`` into web/dist), and
-those of tests/jsclient/ (the official socket.io JavaScript client the tests run; ``npm ci``).
+those of tests/jsclient/ (the official socket.io JavaScript client the tests run) and of
+bench/peers/node-relay/ and bench/loadgen/ (the benchmarks' Node peer and load generator; ``npm ci``).
 Versioned installs go to ``${PARLEY_CACHE:-$HOME/.cache/parley}`` so every clone reuses them;
-the npm install stamps live in the git-ignored ``.tools/web/`` and ``.tools/jsclient/``.
+the npm install stamps live in the git-ignored ``.tools/web/``, ``.tools/jsclient/``,
+``.tools/bench-peer/`` and ``.tools/bench-loadgen/``.
 """
 
 from __future__ import annotations
@@ -240,41 +242,64 @@ def install_web() -> None:
     _write_stamp("build", source_sum)
 
 
-# the tests' JavaScript client (tests/jsclient/) ----------------------------------------------
-JSCLIENT = REPO / "tests" / "jsclient"
-JSCLIENT_STAMPS = REPO / ".tools" / "jsclient"
+# Node packages installed with `npm ci` and nothing built -----------------------------------
+#: name -> (folder, what it is): the tests' official socket.io JavaScript client, the
+#: benchmarks' Node peer (socket.io) and their load generator (socket.io-client)
+NPM_FOLDERS = {
+    "jsclient": (REPO / "tests" / "jsclient",
+                 "the official socket.io JavaScript client the tests in tests/jsclient/ run"),
+    "bench-peer": (REPO / "bench" / "peers" / "node-relay",
+                   "the benchmarks' peer, a plain Node socket.io relay (bench/README.md)"),
+    "bench-loadgen": (REPO / "bench" / "loadgen",
+                      "the benchmarks' load generator over the official socket.io client"),
+}
+
+
+def _npm_ci(name: str) -> None:
+    """``npm ci`` in ``NPM_FOLDERS[name]`` when its package.json or package-lock.json changed
+    since the last install (or node_modules is gone); the stamp lives in ``.tools/<name>/``."""
+    folder, _ = NPM_FOLDERS[name]
+    where = folder.relative_to(REPO)
+    package = folder / "package.json"
+    lock = folder / "package-lock.json"
+    if not lock.is_file():
+        raise SystemExit(f"install: {name}: {lock.relative_to(REPO)} is missing: `npm ci` needs "
+                         "the committed lock file (run `npm install` there and commit it)")
+    need("npm", "apt-get install npm (Node.js 20 or newer)")
+    stamps = REPO / ".tools" / name
+    stamp = stamps / "npm-ci.sha256"
+    lock_sum = _sha256_of([package, lock], folder)
+    if stamp.exists() and stamp.read_text().strip() == lock_sum \
+            and (folder / "node_modules").is_dir():
+        say(f"{name}: npm dependencies up to date (package-lock.json unchanged)")
+        return
+    say(f"{name}: npm ci in {where} (package-lock.json changed since the last install)")
+    stamp.unlink(missing_ok=True)
+    try:
+        run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=folder)
+    except subprocess.CalledProcessError as exc:
+        raise SystemExit(f"install: {name}: `npm ci` in {where}/ failed "
+                         f"(exit {exc.returncode})") from None
+    stamps.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(lock_sum + "\n")
 
 
 def install_jsclient() -> None:
-    """``npm ci`` in tests/jsclient/ when its package.json or package-lock.json changed since the
-    last install (or node_modules is gone): the official socket.io client that the tests in
-    tests/jsclient/ run with Node. Nothing is built."""
-    package = JSCLIENT / "package.json"
-    lock = JSCLIENT / "package-lock.json"
-    if not lock.is_file():
-        raise SystemExit(f"install: jsclient: {lock.relative_to(REPO)} is missing: `npm ci` needs "
-                         "the committed lock file (run `npm install` there and commit it)")
-    need("npm", "apt-get install npm (Node.js 20 or newer)")
-    stamp = JSCLIENT_STAMPS / "npm-ci.sha256"
-    lock_sum = _sha256_of([package, lock], JSCLIENT)
-    if stamp.exists() and stamp.read_text().strip() == lock_sum \
-            and (JSCLIENT / "node_modules").is_dir():
-        say("jsclient: npm dependencies up to date (package-lock.json unchanged)")
-        return
-    say("jsclient: npm ci in tests/jsclient (package-lock.json changed since the last install)")
-    stamp.unlink(missing_ok=True)
-    try:
-        run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=JSCLIENT)
-    except subprocess.CalledProcessError as exc:
-        raise SystemExit(f"install: jsclient: `npm ci` in tests/jsclient/ failed "
-                         f"(exit {exc.returncode})") from None
-    JSCLIENT_STAMPS.mkdir(parents=True, exist_ok=True)
-    stamp.write_text(lock_sum + "\n")
+    """The official socket.io client that the tests in tests/jsclient/ run with Node."""
+    _npm_ci("jsclient")
+
+
+def install_bench() -> None:
+    """The benchmarks' Node packages: the peer relay (bench/peers/node-relay, socket.io) and
+    the load generator (bench/loadgen, socket.io-client)."""
+    _npm_ci("bench-peer")
+    _npm_ci("bench-loadgen")
 
 
 def main() -> None:
     steps = {"uv": install_uv, "kafka": install_kafka, "ferretdb": install_ferretdb,
-             "system": install_system, "web": install_web, "jsclient": install_jsclient}
+             "system": install_system, "web": install_web, "jsclient": install_jsclient,
+             "bench": install_bench}
     wanted = sys.argv[1:] or ["all"]
     for name in wanted:
         for step in (steps.values() if name == "all" else [steps[name]]):

@@ -67,7 +67,9 @@ childlogdir={stack.logs}
 directory={REPO}
 identifier=parley-{stack.name}
 nodaemon=false
-minfds=4096
+; every socket of a signaling replica is a file descriptor (bench/sockets.py opens 10,000 on
+; one): supervisord raises its soft limit, which the processes inherit, to at least this
+minfds=16384
 
 [rpcinterface:supervisor]
 supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface

@@ -106,3 +106,17 @@ async def test_cookieless_polling_sessions_stay_on_their_replica(stack: Stack) -
         closed = await request("POST", params=params, content=b"1")
         assert closed.status_code == 200, closed.text
         await asyncio.sleep(0.2)
+
+
+@pytest.mark.parametrize("replica", ["signaling-1", "signaling-2"])
+async def test_websocket_frames_are_not_compressed_though_the_client_offers_it(stack: Stack, replica: str) -> None:
+    """The client offers permessage-deflate (the websockets client does by default, like
+    browsers); the replica, as deployed, accepts the WebSocket without it, and Engine.IO's
+    handshake still arrives (docs/signaling.md, "Transport")."""
+    url = stack.service_url(replica).replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
+    async with connect(url, origin=allowed_origin(stack), open_timeout=5, compression="deflate") as ws:
+        assert "permessage-deflate" in ws.request.headers["Sec-WebSocket-Extensions"]
+        assert "Sec-WebSocket-Extensions" not in ws.response.headers
+        assert ws.protocol.extensions == []
+        opened = json.loads((await ws.recv())[1:])
+    assert (opened["pingInterval"], opened["pingTimeout"]) == (25000, 20000)

@@ -131,9 +131,17 @@ async def start_replica(
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    # as deployed: uvicorn stops reading a WebSocket message over the limit (--ws-max-size)
+    # as deployed (deploy/local/components.py, SIGNALING_UVICORN_OPTIONS): uvicorn stops reading
+    # a WebSocket message over the limit, no permessage-deflate, no keepalive pings of its own
     config = uvicorn.Config(
-        app, lifespan="on", log_level="warning", timeout_graceful_shutdown=3, ws_max_size=settings.max_message_bytes
+        app,
+        lifespan="on",
+        log_level="warning",
+        timeout_graceful_shutdown=3,
+        ws="websockets-sansio",
+        ws_max_size=settings.max_message_bytes,
+        ws_per_message_deflate=False,
+        ws_ping_interval=0,
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))

@@ -33,17 +33,26 @@ every keyword argument it does not know itself, so :class:`SocketServer` (a
   uvicorn 0.54 (``websockets-sansio``) then logs "ASGI callable returned without completing
   handshake." at ERROR although the response was sent; :class:`DeniedHandshakeFilter` drops
   exactly that record for the requests denied here, so a client cannot flood the log with it.
+
+It also reads a WebSocket with less work per message (the protocol on the wire is unchanged;
+see :class:`WebSocketTransport`): python-engineio's handler starts a new task for every
+message it reads, to time it out; here the read is timed out in place. Writing stays as
+python-engineio does it, through the socket's queue and one writer task per socket, so that a
+client that does not read holds up only its own writer, never the task that emits to it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from contextvars import ContextVar
 from typing import Any
 
 import engineio
 import socketio
-from engineio import payload
+from engineio import exceptions, packet, payload
+from engineio.async_drivers.asgi import WebSocket as EngineWebSocket
+from engineio.async_socket import AsyncSocket
 
 #: What a replica's ``sid_prefix`` may be: empty, or 1–16 letters and digits then ``_``
 #: (ids are base64url, so no prefix can be mistaken for another's).
@@ -77,6 +86,8 @@ class EngineServer(engineio.AsyncServer):
         if _FILTER not in uvicorn_errors.filters:
             uvicorn_errors.addFilter(_FILTER)
         payload.Payload.max_decode_packets = max(payload.Payload.max_decode_packets, self.max_http_buffer_size)
+        if self._async.get("websocket") is EngineWebSocket:  # the ASGI driver's: served here instead
+            self._async = {**self._async, "websocket": WebSocketTransport}
 
     def generate_id(self) -> str:
         return self.sid_prefix + super().generate_id()
@@ -110,6 +121,99 @@ class EngineServer(engineio.AsyncServer):
             _denied_here.set(True)
             return None
         return await super()._make_response(response_dict, environ)
+
+
+class WebSocketTransport(EngineWebSocket):
+    """python-engineio's ASGI WebSocket wrapper, serving the socket with :func:`serve_websocket`
+    instead of ``AsyncSocket._websocket_handler`` (the handshake and ``send`` are unchanged)."""
+
+    async def __call__(self, environ: dict[str, Any]) -> str:
+        self.asgi_receive = environ["asgi.receive"]
+        self.asgi_send = environ["asgi.send"]
+        await self.asgi_send({"type": "websocket.accept"})
+        await serve_websocket(self.handler.__self__, self)
+        return ""
+
+
+async def serve_websocket(socket: AsyncSocket, ws: EngineWebSocket) -> None:
+    """Serve one Engine.IO socket over ``ws``: the upgrade handshake when the socket started on
+    long-polling, then a writer task for the packets out and this task reading the packets in
+    until the client goes, is silent for ``ping_interval + ping_timeout`` seconds, or sends
+    what cannot be read: python-engineio 4.15's ``AsyncSocket._websocket_handler``, except
+    that a read is timed out without a task of its own."""
+    server = socket.server
+    limit = server.max_http_buffer_size
+
+    async def receive() -> Any:
+        data = await ws.wait()
+        if data and len(data) > limit:
+            raise ValueError("packet is too large")
+        return data
+
+    if socket.connected:  # started on long-polling: this is an upgrade
+        socket.upgrading = True  # packets sent meanwhile wait in the queue
+        try:
+            probe = packet.Packet(encoded_packet=await receive())
+        except (OSError, ValueError):
+            socket.upgrading = False
+            return
+        if probe.packet_type != packet.PING or probe.data != "probe":
+            server.logger.info("%s: Failed websocket upgrade, no PING packet", socket.sid)
+            socket.upgrading = False
+            return
+        await ws.send(packet.Packet(packet.PONG, data="probe").encode())
+        await socket.queue.put(packet.Packet(packet.NOOP))  # ends the pending poll
+        try:
+            upgrade = packet.Packet(encoded_packet=await receive())
+        except (OSError, ValueError):
+            socket.upgrading = False
+            return
+        if upgrade.packet_type != packet.UPGRADE:
+            server.logger.info("%s: Failed websocket upgrade, expected UPGRADE packet", socket.sid)
+            socket.upgrading = False
+            return
+        socket.upgraded = True
+        socket.upgrading = False
+    else:
+        socket.connected = True
+        socket.upgraded = True
+
+    async def writer() -> None:  # python-engineio's writer: the queue's packets, in order
+        while True:
+            try:
+                packets = await socket.poll()
+            except exceptions.QueueEmpty:
+                break
+            if not packets:  # None in the queue: the connection is closing
+                break
+            try:
+                for pkt in packets:
+                    await ws.send(pkt.encode())
+            except Exception:  # noqa: BLE001 - the connection is gone; the reader sees it too
+                break
+        await ws.close()
+
+    writer_task = asyncio.ensure_future(writer())
+    silence = server.ping_interval + server.ping_timeout
+    while True:
+        try:
+            async with asyncio.timeout(silence):
+                data = await receive()
+        except (Exception, asyncio.CancelledError):  # noqa: BLE001 - timeout, disconnect, too
+            break  # large, or the server stopping: the session ends (python-engineio does the same)
+        if data is None:
+            break
+        try:
+            await socket.receive(packet.Packet(encoded_packet=data))
+        except exceptions.UnknownPacketError:
+            pass
+        except exceptions.SocketIsClosedError:
+            break
+        except Exception:  # noqa: BLE001 - as python-engineio: log, keep the connection
+            server.logger.exception("Unknown receive error")
+    await socket.queue.put(None)  # lets the writer finish
+    await writer_task
+    await socket.close(wait=False, abort=True, reason=server.reason.TRANSPORT_CLOSE)
 
 
 class SocketServer(socketio.AsyncServer):

@@ -1,0 +1,109 @@
+"""Sockets per process: idle, authenticated, room-joined WebSocket sockets on one signaling
+replica, beside the same number on the plain Node socket.io relay (the peer), in one run.
+
+Set-up: two fresh users and ``sockets / per_room`` meetings they both joined
+(bench/participants.py); the peer (bench/peers/node-relay/server.mjs) on a free port. Then the
+load generator (bench/loadgen/sockets.mjs, Node over the official socket.io client) opens
+``--sockets`` sockets at ``--rate`` new sockets per second, open loop, straight to
+signaling-1 (no Traefik), each authenticated by one of the two users' tokens and joined to a
+meeting (``--per-room`` sockets per meeting), holds them ``--settle`` seconds, closes them and
+waits ``--after-close`` seconds; then the same against the peer (two sockets per room, as the
+app it stands for allows). The process's RSS is read from /proc before, while held and after
+the close.
+
+The last line of stdout is one JSON object: ``{"benchmark": "sockets", "load_average":
+{"start", "end"}, "targets": [{"target", "sockets", "rate_per_s", "joined", "failed",
+"errors", "connect_join_ms": {"p50", "p99", "max"}, "cpu_ms_per_socket", "rss_kib": {"before",
+"held", "after_close"}, "rss_kib_per_socket", ...}]}``. Exits 1 when a socket failed or the
+set-up failed.
+
+Usage (with ``./taskw up`` running): ``./taskw bench:sockets`` or ``.venv/bin/python
+bench/sockets.py --sockets 10000 --rate 50``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from parley_probe.cli import DEFAULT_BASE_URL
+
+from participants import set_up
+from procstat import CLK_TCK, load_average, pid_listening_on
+from signaling_relay import DEFAULT_STACK_FILE, HERE, free_port, stack_ports, start_peer, wait_ready
+
+LOADGEN = HERE / "loadgen" / "sockets.mjs"
+
+
+async def bench(args: argparse.Namespace) -> dict:
+    """Set up, run the load generator against signaling-1 and the peer, return the summary."""
+    ports = stack_ports(args.stack_file)
+    pid = pid_listening_on(ports["signaling-1"])
+    wait_ready([ports["signaling-1"]])
+    meetings = max(1, -(-args.sockets // args.per_room))
+    people = await set_up(args.base_url, meetings, label="sockets")
+    peer_port = free_port()
+    peer = start_peer(peer_port)
+    load_start = load_average()
+    try:
+        plan = {
+            "targets": [
+                {"name": "parley", "dialect": "parley", "url": f"http://127.0.0.1:{ports['signaling-1']}", "pid": pid,
+                 "tokens": [people.host.access_token, people.guest.access_token], "rooms": people.meeting_ids},
+                {"name": "node", "dialect": "node", "url": f"http://127.0.0.1:{peer_port}", "pid": peer.pid,
+                 "rooms": [f"room-{i}" for i in range(max(1, args.sockets // 2))]},
+            ],
+            "sockets": args.sockets,
+            "rate": args.rate,
+            "settle_s": args.settle,
+            "after_close_s": args.after_close,
+            "clk_tck": CLK_TCK,
+        }
+        with tempfile.NamedTemporaryFile("w", suffix=".json") as plan_file:
+            json.dump(plan, plan_file)
+            plan_file.flush()
+            loadgen = await asyncio.create_subprocess_exec(
+                "node", str(LOADGEN), plan_file.name, stdout=asyncio.subprocess.PIPE
+            )
+            out, _ = await loadgen.communicate()
+        if loadgen.returncode != 0:
+            raise RuntimeError(f"the load generator failed (exit {loadgen.returncode})")
+        result = json.loads(out.decode().strip().splitlines()[-1])
+    finally:
+        peer.terminate()
+        peer.wait(10)
+        await people.close()
+    return {"benchmark": "sockets", "load_average": {"start": load_start, "end": load_average()}, **result}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench/sockets.py", description=__doc__.splitlines()[0])
+    parser.add_argument("--base-url", default=DEFAULT_BASE_URL, help="the stack's entry point (Traefik), for set-up")
+    parser.add_argument("--stack-file", type=Path, default=DEFAULT_STACK_FILE,
+                        help="the stack's stack.json (default the dev stack's)")
+    parser.add_argument("--sockets", type=int, default=10000, help="sockets per target (default 10000)")
+    parser.add_argument("--rate", type=float, default=50.0, help="new sockets per second (default 50)")
+    parser.add_argument("--per-room", type=int, default=10, help="Parley sockets per meeting (default 10)")
+    parser.add_argument("--settle", type=float, default=5.0, help="seconds held before reading RSS (default 5)")
+    parser.add_argument("--after-close", type=float, default=10.0,
+                        help="seconds after closing before reading RSS again (default 10)")
+    args = parser.parse_args(argv)
+    if args.sockets < 1 or args.rate <= 0 or args.per_room < 1:
+        parser.error("--sockets and --per-room must be at least 1, --rate positive")
+    args.base_url = args.base_url.rstrip("/")
+    try:
+        summary = asyncio.run(bench(args))
+    except Exception as exc:  # noqa: BLE001 - reported, exit 1
+        print(f"[bench] failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(summary), flush=True)
+    return 1 if any(t["failed"] for t in summary["targets"]) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

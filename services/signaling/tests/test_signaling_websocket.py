@@ -1,0 +1,53 @@
+"""How a replica serves a WebSocket (``parley_signaling.transport.serve_websocket``, in place
+of python-engineio's handler): the wire protocol is unchanged, so events and their
+acknowledgements arrive complete and in order, over a WebSocket opened directly and over one
+upgraded from long-polling (the official clients' default).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from signaling_testkit import Cluster, Peer, unique
+
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
+
+BURST = 30  # under the cluster's burst of 40 events
+
+
+@pytest.mark.parametrize("transports", [("websocket",), ("polling", "websocket")], ids=["websocket", "upgraded"])
+async def test_relays_and_acknowledgements_arrive_complete_and_in_order(
+    cluster: Cluster, transports: tuple[str, ...]
+) -> None:
+    meeting = unique("m")
+    a = Peer("a")
+    a_user = unique("u")
+    await a.connect(cluster.r1.url, cluster.issuer.issue(a_user, "A"), transports=transports)
+    cluster.peers.append(a)
+    await a.next("session")
+    if len(transports) > 1:  # wait for the upgrade to finish
+        for _ in range(100):
+            if a.client.transport() == "websocket":
+                break
+            await asyncio.sleep(0.05)
+        assert a.client.transport() == "websocket"
+    b = await cluster.peer(cluster.r1)
+    cluster.meetings.admit(meeting, a_user, b.user_id)  # type: ignore[attr-defined]
+    assert (await a.call("join", {"meeting_id": meeting}))["ok"]
+    assert (await b.call("join", {"meeting_id": meeting}))["ok"]
+
+    def candidate(i: int) -> dict:
+        return {"candidate": f"candidate:{i} 1 udp 2122260223 192.0.2.1 {10000 + i} typ host", "sdpMid": "0",
+                "sdpMLineIndex": 0}
+
+    for sender, receiver in ((a, b), (b, a)):
+        acks = await asyncio.gather(*(
+            sender.call("ice-candidate", {"meeting_id": meeting, "to": receiver.sid, "candidate": candidate(i)})
+            for i in range(BURST)
+        ))
+        assert [ack["ok"] for ack in acks] == [True] * BURST
+        await receiver.next("ice-candidate", lambda d: d["candidate"]["candidate"].startswith(f"candidate:{BURST - 1} "))
+        got = [d["candidate"]["candidate"] for d in receiver.received("ice-candidate") if d["from"] == sender.sid]
+        assert got == [candidate(i)["candidate"] for i in range(BURST)]
