@@ -58,12 +58,16 @@ def test_traefik_routes_exactly_the_public_prefixes(rendered):
         assert router["entryPoints"] == ["web"]
         assert "priority" not in router  # default priority: the rule's length, always > 1
     assert routes == PREFIXES
-    # the only middleware sets headers, on every router (no prefix stripping: services get the
-    # full path)
-    assert set(dyn["middlewares"]) == {"security-headers"}
+    # headers on every router, then Traefik's own 502/503/504 replaced by Parley's pages (no
+    # prefix stripping: services get the full path); the headers wrap the error pages too
+    assert set(dyn["middlewares"]) == {"security-headers", "edge-errors-api", "edge-errors-html"}
     assert set(dyn["middlewares"]["security-headers"]) == {"headers"}
-    for router in (*routers.values(), web):
-        assert router["middlewares"] == ["security-headers"], router
+    for router in routers.values():
+        assert router["middlewares"] == ["security-headers", "edge-errors-api"], router
+    assert web["middlewares"] == ["security-headers", "edge-errors-html"]
+    for name, kind in (("edge-errors-api", "json"), ("edge-errors-html", "html")):
+        errors = dyn["middlewares"][name]["errors"]
+        assert errors["service"] == "web" and errors["query"] == f"/_parley/errors/{{status}}.{kind}"
     assert not any("metrics" in p for p in routes)
     # everything else goes to the web service (the browser client), at the lowest priority,
     # except the per-service endpoints that must never be public
