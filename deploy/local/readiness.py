@@ -1,0 +1,118 @@
+"""What `up` learns while it waits for a stack: progress, stalls and components that failed.
+
+On a loaded machine a service can take a minute to start, and a component whose gate
+(wait_for.py) gave up is restarted by supervisord and then starts fine. So `up` does not give
+up at a fixed deadline while things move: :class:`StartWatch` records *progress* (a component
+became healthy; supervisord changed a waiting component's state or pid; a waiting component
+wrote to its log) and `up` gives up only when nothing progressed for the stall timeout, or at
+the overall timeout, or when a component failed for good:
+
+- supervisord gave it up (``FATAL``, ``UNKNOWN``), or a one-shot exited non-zero;
+- it crashed ``MAX_CRASHES`` times: a restart whose previous run exited with any status but
+  wait_for's ``75`` ("a gate was still unhealthy at its timeout", which is waiting, not
+  crashing).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+#: wait_for.py's exit status when a dependency was still unhealthy at its timeout.
+GATE_TIMEOUT_EXIT = 75
+#: A component that crashed this often while `up` waited is crash-looping.
+MAX_CRASHES = 3
+GIVEN_UP_STATES = {"FATAL", "UNKNOWN"}
+
+
+@dataclass(frozen=True)
+class Seen:
+    """One look at a component: supervisord's ``state``, ``pid`` (0: none), ``exitstatus``
+    of its last exit, and the size of its log in bytes."""
+
+    state: str
+    pid: int
+    exitstatus: int
+    log_size: int
+
+
+@dataclass
+class _Component:
+    last: Seen | None = None
+    last_pid: int = 0  # the last pid seen, across looks that saw none
+    crashes: int = 0
+    healthy: bool = False
+    reason: str = "not checked yet"
+
+
+@dataclass
+class StartWatch:
+    """Progress of the components ``names`` since ``started`` (monotonic seconds)."""
+
+    names: list[str]
+    started: float
+    oneshots: frozenset[str] = frozenset()
+    _components: dict[str, _Component] = field(default_factory=dict)
+    last_progress: float = 0.0
+
+    def __post_init__(self) -> None:
+        self._components = {name: _Component() for name in self.names}
+        self.last_progress = self.started
+
+    def observe(self, name: str, seen: Seen, now: float) -> str | None:
+        """Record a look at ``name``; returns why it failed for good, else None."""
+        comp = self._components[name]
+        before = comp.last
+        comp.last = seen
+        if seen.pid and comp.last_pid and seen.pid != comp.last_pid and seen.exitstatus != GATE_TIMEOUT_EXIT:
+            comp.crashes += 1  # restarted; ``exitstatus`` is the previous run's
+        comp.last_pid = seen.pid or comp.last_pid
+        if not comp.healthy and (
+            before is None
+            or (seen.state, seen.pid) != (before.state, before.pid)
+            or seen.log_size > before.log_size
+        ):
+            self.last_progress = now
+        if seen.state in GIVEN_UP_STATES:
+            return f"supervisord state {seen.state}"
+        if name in self.oneshots and seen.state == "EXITED" and seen.exitstatus != 0:
+            return f"exited with status {seen.exitstatus}"
+        if comp.crashes >= MAX_CRASHES:
+            return f"crashed {comp.crashes} times (last exit status {seen.exitstatus})"
+        return None
+
+    def probed(self, name: str, reason: str | None, now: float) -> bool:
+        """Record a health probe's answer (None: healthy); True when it just became healthy."""
+        comp = self._components[name]
+        if reason is None and not comp.healthy:
+            comp.healthy = True
+            self.last_progress = now
+            return True
+        if reason is not None:
+            comp.reason = reason
+        return False
+
+    def pending(self) -> list[str]:
+        return [name for name in self.names if not self._components[name].healthy]
+
+    def healthy_count(self) -> int:
+        return len(self.names) - len(self.pending())
+
+    def stalled_for(self, now: float) -> float:
+        """Seconds since the last progress."""
+        return now - self.last_progress
+
+    def describe(self, name: str) -> str:
+        """``STATE: last probe answer`` of a component still starting."""
+        comp = self._components[name]
+        state = comp.last.state if comp.last else "?"
+        crashes = f", {comp.crashes} crashes" if comp.crashes else ""
+        return f"{state}{crashes}: {comp.reason}"
+
+    def report(self, now: float) -> str:
+        """One line: how many are healthy, and which are still starting and why."""
+        pending = self.pending()
+        waiting = "; ".join(f"{name} ({self.describe(name)})" for name in pending)
+        return (
+            f"  ...     {now - self.started:5.0f}s: {self.healthy_count()}/{len(self.names)} healthy; "
+            f"still starting: {waiting}"
+        )
