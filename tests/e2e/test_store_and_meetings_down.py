@@ -2,17 +2,20 @@
 
 Against the running test stack, as an operator's fault drill would do it:
 
-1. A host and a guest sign in; the host creates a meeting, the guest joins it (``POST /join``)
-   and then joins its room over socket.io on both signaling replicas (a member the replicas
-   know, from ``meeting.joined`` or, if that event had not arrived, from meetings once).
+1. A host, a guest and a late member sign in; the host creates a meeting, the guest joins it
+   (``POST /join``) and then its room over socket.io on both signaling replicas (a member the
+   replicas know, from ``meeting.joined`` or, if that event had not arrived, from meetings
+   once). The late member only calls ``POST /join``, and the test waits until that
+   ``meeting.joined`` is on Kafka: signaling can know this member from the event alone.
 2. PostgreSQL's postmaster and FerretDB get SIGKILL, and supervisord is told to leave them
    stopped while the test looks: auth, meetings and chat answer ``503`` with the documented
    error body ``{"detail": {"code": "unavailable", "message"}}`` and ``Retry-After``, not
    Starlette's plain-text ``500``, within a few seconds each.
 3. Both meetings replicas get SIGKILL too (and stay stopped): the guest's new sockets still
    join the meeting's room on both signaling replicas (no HTTP call to meetings for a known
-   member), a user who never joined gets ``unavailable`` (meetings cannot be asked about
-   them), and Traefik answers ``/api/meetings`` with a 502/503 in the same JSON shape.
+   member), so do the late member's (known from ``meeting.joined`` only), a user who never
+   joined gets ``unavailable`` (meetings cannot be asked about them), and Traefik answers
+   ``/api/meetings`` with a 502/503 in the same JSON shape.
 4. Everything is started again and the test waits until the stack answers as before: the
    test stack is shared by every test.
 """
@@ -33,7 +36,7 @@ from supervisor.xmlrpc import SupervisorTransport
 
 from parley_probe.api import ApiClient
 from parley_probe.signaling import SignalingClient, SignalingError
-from parley_testing import Stack
+from parley_testing import Stack, tail_topic
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(420)]
 
@@ -123,11 +126,25 @@ async def join_room(url: str, token: str, meeting_id: str, name: str) -> Signali
     return client
 
 
+async def join_eventually(url: str, token: str, meeting_id: str, name: str) -> SignalingClient:
+    """Join, retrying ``unavailable`` for up to 15 s: the event is on Kafka, and the replica
+    applies it within moments (its consumer may still be fetching it)."""
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            return await join_room(url, token, meeting_id, name)
+        except SignalingError as exc:
+            if exc.code != "unavailable" or time.monotonic() > deadline:
+                raise
+        await asyncio.sleep(0.5)
+
+
 async def test_store_and_meetings_killed_503_with_the_error_body_and_members_still_join(stack: Stack) -> None:
     services = stack.raw["services"]
     run = uuid.uuid4().hex[:10]
     host_api = await signed_in(stack.base_url, "host", run)
     guest_api = await signed_in(stack.base_url, "guest", run)
+    late_api = await signed_in(stack.base_url, "late", run)
     stranger_api = await signed_in(stack.base_url, "stranger", run)
     sockets: list[SignalingClient] = []
     try:
@@ -137,6 +154,13 @@ async def test_store_and_meetings_killed_503_with_the_error_body_and_members_sti
             socket = await join_room(services[replica]["url"], guest_api.access_token or "", meeting_id, replica)
             assert socket.replica_id == replica
             await socket.close()
+        async with tail_topic(stack.kafka_bootstrap_servers, "parley.meetings") as topic:
+            await late_api.join_meeting(meeting_id)
+            late_id = str((late_api.user or {}).get("user_id"))
+            published = await topic.events_until(
+                lambda found: any(getattr(e.data, "user_id", None) == late_id for e in found), timeout_s=60
+            )
+        assert any(e.type == "parley.meetings.meeting.joined.v1" and e.data.user_id == late_id for e in published)
         bearer = {"Authorization": f"Bearer {guest_api.access_token}"}
 
         sigkill_and_keep_down(stack, STORE)
@@ -162,6 +186,8 @@ async def test_store_and_meetings_killed_503_with_the_error_body_and_members_sti
                 socket = await join_room(services[replica]["url"], guest_api.access_token or "", meeting_id, replica)
                 sockets.append(socket)
                 assert socket.replica_id == replica
+                late = await join_eventually(services[replica]["url"], late_api.access_token or "", meeting_id, replica)
+                sockets.append(late)
             stranger = SignalingClient("stranger", services["signaling-1"]["url"], stranger_api.access_token or "")
             sockets.append(stranger)
             await stranger.connect(STEP_S)
@@ -186,5 +212,5 @@ async def test_store_and_meetings_killed_503_with_the_error_body_and_members_sti
                 lambda: answers_200(f"{stack.base_url}/api/meetings/{meeting_id}", bearer), 120, "meetings via Traefik"
             )
             await host_api.end_meeting(meeting_id)
-        for api in (host_api, guest_api, stranger_api):
+        for api in (host_api, guest_api, late_api, stranger_api):
             await api.aclose()
