@@ -7,7 +7,8 @@ became healthy; supervisord changed a waiting component's state or pid; a waitin
 wrote to its log) and `up` gives up only when nothing progressed for the stall timeout, or at
 the overall timeout, or when a component failed for good:
 
-- supervisord gave it up (``FATAL``, ``UNKNOWN``), or a one-shot exited non-zero;
+- supervisord gave it up (``FATAL``, ``UNKNOWN``), or a one-shot exited non-zero (but not
+  with 75: supervisord runs it again);
 - it crashed ``MAX_CRASHES`` times: a restart whose previous run exited with any status but
   wait_for's ``75`` ("a gate was still unhealthy at its timeout", which is waiting, not
   crashing).
@@ -74,7 +75,7 @@ class StartWatch:
             self.last_progress = now
         if seen.state in GIVEN_UP_STATES:
             return f"supervisord state {seen.state}"
-        if name in self.oneshots and seen.state == "EXITED" and seen.exitstatus != 0:
+        if name in self.oneshots and seen.state == "EXITED" and seen.exitstatus not in (0, GATE_TIMEOUT_EXIT):
             return f"exited with status {seen.exitstatus}"
         if comp.crashes >= MAX_CRASHES:
             return f"crashed {comp.crashes} times (last exit status {seen.exitstatus})"
@@ -108,10 +109,18 @@ class StartWatch:
         crashes = f", {comp.crashes} crashes" if comp.crashes else ""
         return f"{state}{crashes}: {comp.reason}"
 
+    def _brief(self, name: str) -> str:
+        """The short form for progress lines: the probe's last words, and the state unless RUNNING."""
+        comp = self._components[name]
+        state = comp.last.state if comp.last else "?"
+        words = comp.reason.rsplit(": ", 1)[-1]
+        crashes = f", {comp.crashes} crashes" if comp.crashes else ""
+        return f"{words}{crashes}" if state == "RUNNING" else f"{state}{crashes}, {words}"
+
     def report(self, now: float) -> str:
-        """One line: how many are healthy, and which are still starting and why."""
+        """One line: how many are healthy, and which are still starting and why (briefly)."""
         pending = self.pending()
-        waiting = "; ".join(f"{name} ({self.describe(name)})" for name in pending)
+        waiting = ", ".join(f"{name} ({self._brief(name)})" for name in pending)
         return (
             f"  ...     {now - self.started:5.0f}s: {self.healthy_count()}/{len(self.names)} healthy; "
             f"still starting: {waiting}"
