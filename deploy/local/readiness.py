@@ -9,9 +9,10 @@ the overall timeout, or when a component failed for good:
 
 - supervisord gave it up (``FATAL``, ``UNKNOWN``), or a one-shot exited non-zero (but not
   with 75: supervisord runs it again);
-- it crashed ``MAX_CRASHES`` times: a restart whose previous run exited with any status but
-  wait_for's ``75`` ("a gate was still unhealthy at its timeout", which is waiting, not
-  crashing).
+- it crashed ``MAX_CRASHES`` times: a restart, unless its previous run was wait_for giving
+  up on a gate (exit ``75``, or its "wait_for: gave up" line in the component's log:
+  supervisord resets the exit status when it spawns the next run), which is waiting, not
+  crashing.
 """
 
 from __future__ import annotations
@@ -28,18 +29,21 @@ GIVEN_UP_STATES = {"FATAL", "UNKNOWN"}
 @dataclass(frozen=True)
 class Seen:
     """One look at a component: supervisord's ``state``, ``pid`` (0: none), ``exitstatus``
-    of its last exit, and the size of its log in bytes."""
+    of its last exit, the size of its log in bytes, and whether what the log gained since the
+    last look says that wait_for gave up on a gate."""
 
     state: str
     pid: int
     exitstatus: int
     log_size: int
+    gate_gave_up: bool = False
 
 
 @dataclass
 class _Component:
     last: Seen | None = None
     last_pid: int = 0  # the last pid seen, across looks that saw none
+    gate_gave_up: bool = False  # since ``last_pid`` started
     crashes: int = 0
     healthy: bool = False
     reason: str = "not checked yet"
@@ -64,8 +68,11 @@ class StartWatch:
         comp = self._components[name]
         before = comp.last
         comp.last = seen
-        if seen.pid and comp.last_pid and seen.pid != comp.last_pid and seen.exitstatus != GATE_TIMEOUT_EXIT:
-            comp.crashes += 1  # restarted; ``exitstatus`` is the previous run's
+        comp.gate_gave_up = comp.gate_gave_up or seen.gate_gave_up or seen.exitstatus == GATE_TIMEOUT_EXIT
+        if seen.pid and comp.last_pid and seen.pid != comp.last_pid:
+            if not comp.gate_gave_up:
+                comp.crashes += 1
+            comp.gate_gave_up = seen.gate_gave_up
         comp.last_pid = seen.pid or comp.last_pid
         if not comp.healthy and (
             before is None

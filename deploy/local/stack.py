@@ -136,6 +136,21 @@ def start_supervisord(stack: Stack) -> None:
                      f"{stack.logs / 'supervisord.log'}")
 
 
+#: what wait_for.py writes (to the component's log) when a gate stayed unhealthy too long
+GATE_GAVE_UP = b"wait_for: gave up"
+
+
+def _log_since(log: Path, offsets: dict[str, int], name: str, size: int) -> bytes:
+    """What ``log`` gained since the last call for ``name`` (nothing if it shrank or is absent)."""
+    start = offsets.get(name, 0)
+    offsets[name] = size
+    if size <= start:
+        return b""
+    with log.open("rb") as f:
+        f.seek(start)
+        return f.read(size - start)
+
+
 def wait_healthy(stack: Stack, selected: dict[str, Component], stall_timeout: float,
                  timeout: float) -> bool:
     """Poll every component's ready check (concurrently) until all pass, printing progress.
@@ -149,6 +164,7 @@ def wait_healthy(stack: Stack, selected: dict[str, Component], stall_timeout: fl
     watch = StartWatch(list(pending), started,
                        oneshots=frozenset(n for n, c in pending.items() if c.oneshot))
     running: dict[str, Future] = {}
+    offsets: dict[str, int] = {}  # how much of each component's log was read
     last_report = started
     say(f"waiting for {len(pending)} components (giving up after {stall_timeout:.0f}s without "
         f"progress, or {timeout:.0f}s in all):")
@@ -163,9 +179,10 @@ def wait_healthy(stack: Stack, selected: dict[str, Component], stall_timeout: fl
             for name, comp in list(pending.items()):
                 p = info.get(name)  # None: supervisord did not answer this time (load)
                 log = stack.logs / f"{name}.log"
+                size = log.stat().st_size if log.exists() else 0
                 seen = p and Seen(state=p["statename"], pid=p.get("pid") or 0,
-                                  exitstatus=p.get("exitstatus") or 0,
-                                  log_size=log.stat().st_size if log.exists() else 0)
+                                  exitstatus=p.get("exitstatus") or 0, log_size=size,
+                                  gate_gave_up=GATE_GAVE_UP in _log_since(log, offsets, name, size))
                 failed = seen and watch.observe(name, seen, now)
                 if failed:
                     say(f"  FAILED  {name}: {failed}")

@@ -30,6 +30,9 @@ def test_a_restart_after_a_gate_gave_up_is_not_a_crash_but_real_crashes_fail() -
         assert watch.observe("meetings-1", Seen("BACKOFF", 0, GATE_TIMEOUT_EXIT, pid), pid) is None
         assert watch.observe("meetings-1", Seen("RUNNING", pid, GATE_TIMEOUT_EXIT, pid), pid) is None
     assert watch.stalled_for(9) == 0
+    for pid in range(10, 16):  # the same, seen only in its log (supervisord reset the exit status)
+        assert watch.observe("meetings-1", Seen("RUNNING", pid - 1, 0, pid, gate_gave_up=True), pid) is None
+        assert watch.observe("meetings-1", Seen("RUNNING", pid, 0, pid), pid) is None
     failures = [watch.observe("meetings-1", Seen("RUNNING", pid, 1, 0), 20) for pid in (20, 21, 22)]
     assert failures[:2] == [None, None]
     assert failures[2] == "crashed 3 times (last exit status 1)"
