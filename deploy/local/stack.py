@@ -7,7 +7,10 @@
 
 ``up`` renders the configuration under ``.stack/<name>/``, starts supervisord (daemonized,
 unix socket in ``.stack/<name>/run/``), waits until every component passes its health check
-and prints the URLs; it fails naming the component and showing its log tail otherwise.
+(printing which are healthy and which still starting, every 20 s) and prints the URLs. It
+waits as long as components make progress (readiness.py): it gives up when nothing progressed
+for ``--stall-timeout`` (300 s), after ``--timeout`` (1800 s) in all, or when a component
+failed for good, naming it and showing its log tail.
 ``--only`` (development) starts a subset: component names and/or the groups ``infra``,
 ``services``, ``all``. Without it, everything runs. The port base is ``--base``, else
 ``$PARLEY_PORT_BASE``, else (``status`` and ``down``) the one in the running stack's file,
@@ -31,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import credentials  # noqa: E402
 import health  # noqa: E402
+from readiness import Seen, StartWatch  # noqa: E402
 import render  # noqa: E402
 import supervisor_conf  # noqa: E402
 import supervisor_client as sv  # noqa: E402
@@ -39,9 +43,8 @@ from layout import (  # noqa: E402
     HOST, POSTGRES_LIB, WEB_DIST, Stack, ferretdb_bin, kafka_libs, venv_bin,
 )
 
-FAILED_STATES = {"FATAL", "BACKOFF", "UNKNOWN"}
-#: a component that supervisord had to restart this often during `up` is crash-looping
-MAX_RESTARTS = 3
+#: seconds between two progress lines while `up` waits
+REPORT_EVERY_S = 20.0
 
 
 def say(msg: str) -> None:
@@ -133,49 +136,78 @@ def start_supervisord(stack: Stack) -> None:
                      f"{stack.logs / 'supervisord.log'}")
 
 
-def wait_healthy(stack: Stack, selected: dict[str, Component], timeout: float) -> bool:
-    """Poll every component's ready check (concurrently) until all pass; fail fast when
-    supervisord gives a component up (FATAL), naming it and showing its log tail."""
+#: what wait_for.py writes (to the component's log) when a gate stayed unhealthy too long
+GATE_GAVE_UP = b"wait_for: gave up"
+
+
+def _log_since(log: Path, offsets: dict[str, int], name: str, size: int) -> bytes:
+    """What ``log`` gained since the last call for ``name`` (nothing if it shrank or is absent)."""
+    start = offsets.get(name, 0)
+    offsets[name] = size
+    if size <= start:
+        return b""
+    with log.open("rb") as f:
+        f.seek(start)
+        return f.read(size - start)
+
+
+def wait_healthy(stack: Stack, selected: dict[str, Component], stall_timeout: float,
+                 timeout: float) -> bool:
+    """Poll every component's ready check (concurrently) until all pass, printing progress.
+
+    Gives up when nothing progressed for ``stall_timeout`` seconds, after ``timeout`` seconds
+    in all, or as soon as a component failed for good (see readiness.py), naming it and
+    showing its log tail.
+    """
     started = time.monotonic()
     pending = dict(sorted(selected.items(), key=lambda kv: kv[1].priority))
-    reasons: dict[str, str | None] = {}
+    watch = StartWatch(list(pending), started,
+                       oneshots=frozenset(n for n, c in pending.items() if c.oneshot))
     running: dict[str, Future] = {}
-    pids: dict[str, set[int]] = {}
-    say(f"waiting for {len(pending)} components (timeout {timeout:.0f}s):")
+    offsets: dict[str, int] = {}  # how much of each component's log was read
+    last_report = started
+    say(f"waiting for {len(pending)} components (giving up after {stall_timeout:.0f}s without "
+        f"progress, or {timeout:.0f}s in all):")
     with ThreadPoolExecutor(max_workers=len(pending)) as pool:
         while pending:
             for name, comp in pending.items():
                 if name not in running:
                     running[name] = pool.submit(health.probe, comp.ready.kind, comp.ready.target)
             time.sleep(0.5)
+            now = time.monotonic()
             info = sv.process_info(stack)
             for name, comp in list(pending.items()):
-                state = info.get(name, {}).get("statename", "UNKNOWN")
-                failed_oneshot = (comp.oneshot and state == "EXITED"
-                                  and info[name].get("exitstatus") != 0)
-                pid = info.get(name, {}).get("pid")
-                if pid:
-                    pids.setdefault(name, set()).add(pid)
-                restarts = len(pids.get(name, ())) - 1
-                if (state in FAILED_STATES - {"BACKOFF"} or failed_oneshot
-                        or restarts >= MAX_RESTARTS):
-                    say(f"  FAILED  {name}: supervisord state {state}, "
-                        f"restarted {max(restarts, 0)} times")
+                p = info.get(name)  # None: supervisord did not answer this time (load)
+                log = stack.logs / f"{name}.log"
+                size = log.stat().st_size if log.exists() else 0
+                seen = p and Seen(state=p["statename"], pid=p.get("pid") or 0,
+                                  exitstatus=p.get("exitstatus") or 0, log_size=size,
+                                  gate_gave_up=GATE_GAVE_UP in _log_since(log, offsets, name, size))
+                failed = seen and watch.observe(name, seen, now)
+                if failed:
+                    say(f"  FAILED  {name}: {failed}")
                     say(log_tail(stack, name))
                     return False
                 if not running[name].done():
                     continue
-                reasons[name] = running.pop(name).result()
-                if reasons[name] is None:
-                    say(f"  ok      {name:<13} {comp.ready}  "
-                        f"({time.monotonic() - started:.1f}s)")
+                if watch.probed(name, running.pop(name).result(), now):
+                    say(f"  ok      {name:<13} {comp.ready}  ({now - started:.1f}s)")
                     del pending[name]
-            if pending and time.monotonic() - started > timeout:
+            if not pending:
+                break
+            stalled = watch.stalled_for(now)
+            if stalled > stall_timeout or now - started > timeout:
+                why = (f"nothing progressed for {stalled:.0f}s (no component became healthy, "
+                       f"changed state in supervisord or wrote to its log)"
+                       if stalled > stall_timeout else f"not all healthy after {timeout:.0f}s")
+                say(f"  giving up: {why}")
                 for name in pending:
-                    say(f"  FAILED  {name}: not healthy after {timeout:.0f}s: "
-                        f"{reasons.get(name, 'no answer')}")
+                    say(f"  FAILED  {name}: {watch.describe(name)}")
                     say(log_tail(stack, name))
                 return False
+            if now - last_report >= REPORT_EVERY_S:
+                last_report = now
+                say(watch.report(now))
     return True
 
 
@@ -222,7 +254,7 @@ def cmd_up(stack: Stack, args: argparse.Namespace) -> int:
         prepare(stack, selected, args.fresh)
         say(f"starting stack {stack.name!r} ({', '.join(selected)}) under supervisord")
         start_supervisord(stack)
-    if not wait_healthy(stack, selected, args.timeout):
+    if not wait_healthy(stack, selected, args.stall_timeout, args.timeout):
         say(f"\nstack {stack.name!r} is NOT healthy; it is left running for inspection. "
             f"Logs: {stack.logs}/  Stop it with: stack.py down --name {stack.name}")
         return 1
@@ -301,7 +333,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--only", default=None,
                    help="development: comma-separated components/groups (infra, services)")
     p.add_argument("--fresh", action="store_true", help="wipe data and logs before starting")
-    p.add_argument("--timeout", type=float, default=360.0, help="health timeout (s)")
+    p.add_argument("--stall-timeout", type=float, default=300.0,
+                   help="give up when no component progressed for this long (s)")
+    p.add_argument("--timeout", type=float, default=1800.0,
+                   help="give up when not all healthy after this long in all (s)")
     args = p.parse_args(argv)
     base = args.base
     if base is None and args.command in ("status", "down") and "PARLEY_PORT_BASE" not in os.environ:

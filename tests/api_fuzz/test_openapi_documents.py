@@ -22,6 +22,7 @@ import pytest
 from parley_events import (
     ChatMessagePosted,
     MeetingCreated,
+    MeetingJoined,
     MeetingEnded,
     ParticipantJoined,
     ParticipantLeft,
@@ -106,6 +107,20 @@ def test_refusals_each_operation_can_answer_are_declared(documents) -> None:
     assert "401" in auth["/api/auth/refresh"]["post"]["responses"]
 
 
+def test_every_database_backed_operation_declares_503_with_retry_after(documents) -> None:
+    checked = 0
+    for name in ("auth", "meetings", "chat"):
+        for path, method, operation in _operations(documents[name]):
+            if not path.startswith("/api/"):
+                continue
+            checked += 1
+            answer = operation["responses"].get("503")
+            assert answer, f"{name}: {method.upper()} {path} does not declare 503"
+            assert "Retry-After" in answer.get("headers", {}), (name, method, path)
+            assert "`unavailable`" in answer["description"], (name, method, path)
+    assert checked >= 15
+
+
 def test_meeting_ids_carry_the_shared_pattern(documents) -> None:
     seen = 0
     for name in ("meetings", "chat"):
@@ -162,15 +177,15 @@ def test_scheduled_start_refuses_numbers_and_years_out_of_range(stack: Stack) ->
 # AsyncAPI -------------------------------------------------------------------------------------
 PUBLISHES = {
     "auth": {UserRegistered},
-    "meetings": {MeetingCreated, MeetingEnded},
+    "meetings": {MeetingCreated, MeetingJoined, MeetingEnded},
     "chat": {ChatMessagePosted},
     "signaling-1": {ParticipantJoined, ParticipantLeft},
 }
 CONSUMES = {
     "auth": set(),
     "meetings": {ParticipantJoined, ParticipantLeft},
-    "chat": set(),
-    "signaling-1": {MeetingEnded, ChatMessagePosted},
+    "chat": {MeetingCreated, MeetingJoined, MeetingEnded},  # the membership projection
+    "signaling-1": {MeetingCreated, MeetingJoined, MeetingEnded, ChatMessagePosted},
 }
 
 

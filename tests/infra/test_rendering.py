@@ -67,14 +67,22 @@ def test_traefik_routes_exactly_the_public_prefixes(rendered):
         assert router["entryPoints"] == ["web"]
         assert "priority" not in router  # default priority: the rule's length, always > 1
     assert routes == PREFIXES
-    # the headers middleware on every router (no prefix stripping: services get the full
-    # path); new signaling sessions are also retried on another replica when one is dead
-    assert set(dyn["middlewares"]) == {"security-headers", "signaling-retry"}
+    # the headers middleware on every router, then Traefik's own 502/503/504 replaced by
+    # Parley's pages (no prefix stripping: services get the full path; the headers wrap the
+    # error pages too); new signaling sessions are also retried on another replica when one is
+    # dead, inside the error pages
+    assert set(dyn["middlewares"]) == {"security-headers", "signaling-retry", "edge-errors-api", "edge-errors-html"}
     assert set(dyn["middlewares"]["security-headers"]) == {"headers"}
     assert dyn["middlewares"]["signaling-retry"] == {"retry": {"attempts": 3}}  # at once, no back-off
-    for name, router in (*routers.items(), ("web", web)):
-        expected = ["security-headers", "signaling-retry"] if name == "signaling" else ["security-headers"]
+    for name, router in routers.items():
+        expected = ["security-headers", "edge-errors-api"]
+        if name == "signaling":
+            expected.append("signaling-retry")
         assert router["middlewares"] == expected, router
+    assert web["middlewares"] == ["security-headers", "edge-errors-html"]
+    for name, kind in (("edge-errors-api", "json"), ("edge-errors-html", "html")):
+        errors = dyn["middlewares"][name]["errors"]
+        assert errors["service"] == "web" and errors["query"] == f"/_parley/errors/{{status}}.{kind}"
     assert not any("metrics" in p for p in routes)
     # everything else goes to the web service (the browser client), at the lowest priority,
     # except the per-service endpoints that must never be public
@@ -108,6 +116,7 @@ def test_traefik_backends_and_signaling_session_routes(rendered):
         assert router["rule"] == f"PathPrefix(`/socket.io`) && QueryRegexp(`sid`, `^{prefix}`)"
         assert router["service"] == f"{name}-session" and router["entryPoints"] == ["web"]
         assert router["priority"] > len(dyn["routers"]["signaling"]["rule"])
+        assert router["middlewares"] == ["security-headers", "edge-errors-api"]
         # a session of a dead replica is answered by the other one (it does not know the
         # session: the client reconnects), not with 502; a polling POST is replayed there
         other = "signaling-2" if name == "signaling-1" else "signaling-1"

@@ -229,7 +229,8 @@ async def test_health_readiness_and_metrics(client, room) -> None:
     assert room not in text
 
     asyncapi = (await client.http.get("/asyncapi.json")).json()
-    assert {channel["address"] for channel in asyncapi["channels"].values()} == {"parley.chat"}
+    # parley.chat: what chat publishes; parley.meetings: its membership projection reads it
+    assert {channel["address"] for channel in asyncapi["channels"].values()} == {"parley.chat", "parley.meetings"}
 
 
 @pytest.mark.parametrize("encoded", ["a%3Fb", "a%23b", "a%01b", "a%20b", "a.b"])

@@ -31,7 +31,8 @@ class FakeMeetingsClient:
         self.unavailable = False
         self.asked: list[tuple[str, str]] = []
 
-    async def membership(self, meeting_id: str, token: str) -> Membership:
+    async def membership_of(self, meeting_id: str, principal: Principal) -> Membership:
+        token = principal.token
         self.asked.append((meeting_id, token))
         if self.unavailable:
             raise MembershipUnavailable("meetings answered 502")

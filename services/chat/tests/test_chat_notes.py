@@ -18,12 +18,12 @@ class FakeMeetings:
         self.members = {"m1": {"alice", "bob"}}
         self.unavailable = False
 
-    async def membership(self, meeting_id: str, token: str) -> Membership:
+    async def membership_of(self, meeting_id: str, principal: Principal) -> Membership:
         if self.unavailable:
             raise MembershipUnavailable("down")
         if meeting_id not in self.members:
             raise MembershipDenied("not_found", "no meeting")
-        user_id = token.removeprefix("token-")
+        user_id = principal.token.removeprefix("token-")
         if user_id not in self.members[meeting_id]:
             raise MembershipDenied("forbidden", "not a participant")
         return Membership(meeting_id=meeting_id, user_id=user_id, role="participant", status="active")

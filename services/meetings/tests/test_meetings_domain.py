@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry
 
-from parley_events import MeetingCreated, MeetingEnded, ParticipantJoined, ParticipantLeft, ReceivedEvent, decode
+from parley_events import MeetingCreated, MeetingEnded, MeetingJoined, ParticipantJoined, ParticipantLeft, ReceivedEvent, decode
 from parley_meetings.api.schemas import CreateMeetingRequest, MeetingOut
 from parley_meetings.domain.errors import MeetingHasEnded, MeetingNotFound, NotAParticipant, NotHost
 from parley_meetings.domain.ids import new_meeting_id
@@ -46,11 +46,12 @@ class FakeRepository:
         mine = [m for m in self.meetings.values() if m.role_of(user_id)]
         return sorted(mine, key=lambda m: m.created_at, reverse=True)
 
-    async def add_participant(self, meeting_id: str, participant: Participant) -> bool:
+    async def add_participant(self, meeting_id: str, participant: Participant, outbox: dict[str, Any]) -> bool:
         m = self.meetings.get(meeting_id)
         if not m or m.status != "active" or any(p.user_id == participant.user_id for p in m.participants):
             return False
         self.meetings[meeting_id] = m.model_copy(update={"participants": (*m.participants, participant)})
+        self.outbox[meeting_id].append(outbox)
         return True
 
     async def end(self, meeting_id: str, host_id: str, ended_at: datetime, outbox: dict[str, Any]) -> bool:
@@ -110,13 +111,16 @@ async def test_create_makes_the_creator_host_and_stages_meeting_created(meetings
     assert notified == [1]
 
 
-async def test_join_is_idempotent_and_refused_once_ended(meetings) -> None:
+async def test_join_is_idempotent_stages_meeting_joined_once_and_is_refused_once_ended(meetings, repo) -> None:
     m = await meetings.create(host_id="alice", host_name="Alice", title="Sync", scheduled_start=None)
     for _ in range(2):
         joined, role = await meetings.join(m.meeting_id, user_id="bob", display_name="Bob")
         assert role == "participant"
     assert [p.user_id for p in joined.participants] == ["alice", "bob"]
     assert (await meetings.join(m.meeting_id, user_id="alice", display_name="Alice"))[1] == "host"
+    events = staged(repo, m.meeting_id)
+    assert [type(e.data) for e in events] == [MeetingCreated, MeetingJoined]
+    assert (events[1].data.user_id, events[1].data.role, events[1].data.display_name) == ("bob", "participant", "Bob")
     await meetings.end(m.meeting_id, user_id="alice")
     with pytest.raises(MeetingHasEnded):
         await meetings.join(m.meeting_id, user_id="carol", display_name="Carol")
@@ -131,15 +135,15 @@ async def test_only_the_host_ends_and_ending_twice_stages_one_event(meetings, re
     with pytest.raises(NotHost):
         await meetings.end(m.meeting_id, user_id="bob")
     assert repo.meetings[m.meeting_id] == before
-    assert len(repo.outbox[m.meeting_id]) == 1
+    assert len(repo.outbox[m.meeting_id]) == 2  # created, joined
 
     ended = await meetings.end(m.meeting_id, user_id="alice")
     again = await meetings.end(m.meeting_id, user_id="alice")
     assert ended.status == "ended" and ended.ended_at is not None
     assert again == ended
     events = staged(repo, m.meeting_id)
-    assert [type(e.data) for e in events] == [MeetingCreated, MeetingEnded]
-    assert events[1].data.ended_by == "alice"
+    assert [type(e.data) for e in events] == [MeetingCreated, MeetingJoined, MeetingEnded]
+    assert events[2].data.ended_by == "alice"
     with pytest.raises(NotHost):
         await meetings.end(m.meeting_id, user_id="bob")
     with pytest.raises(MeetingNotFound):

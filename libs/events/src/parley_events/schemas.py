@@ -6,7 +6,7 @@ stay ordered. Changes are additive; a breaking change is a new ``.vN`` type and 
 """
 
 from datetime import datetime
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -49,6 +49,22 @@ class MeetingCreated(EventData):
     title: str
     scheduled_start: datetime | None = None
     created_at: datetime
+
+
+class MeetingJoined(EventData):
+    """A user became a participant of a meeting (``POST /api/meetings/{id}/join``, the first
+    time: joining again publishes nothing). ``role`` is ``participant``; the host's
+    membership comes with ``meeting.created``."""
+
+    event_type: ClassVar[str] = "parley.meetings.meeting.joined.v1"
+    topic: ClassVar[TopicSpec] = topics.MEETINGS
+    aggregate_field: ClassVar[str] = "meeting_id"
+
+    meeting_id: str
+    user_id: str
+    display_name: str
+    role: Literal["host", "participant"] = "participant"
+    joined_at: datetime
 
 
 class MeetingEnded(EventData):
@@ -112,6 +128,7 @@ EVENT_TYPES: dict[str, type[EventData]] = {
     for cls in (
         UserRegistered,
         MeetingCreated,
+        MeetingJoined,
         MeetingEnded,
         ParticipantJoined,
         ParticipantLeft,

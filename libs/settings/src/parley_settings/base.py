@@ -75,6 +75,15 @@ class MongoSettings(BaseSettings):
 
     mongo_uri: str = "mongodb://127.0.0.1:27017/"
     mongo_database: str
+    #: How long an operation waits for a usable server (and a new connection for its
+    #: handshake) before failing, in milliseconds: short, so that a request fails with 503
+    #: within a few seconds while the store is down (PyMongo's default is 30 s).
+    mongo_server_selection_timeout_ms: int = Field(3000, ge=100)
+
+    def mongo_client_options(self) -> dict[str, int]:
+        """Keyword arguments for ``AsyncMongoClient`` besides the URI (timeouts, milliseconds)."""
+        timeout = self.mongo_server_selection_timeout_ms
+        return {"serverSelectionTimeoutMS": timeout, "connectTimeoutMS": timeout}
 
 
 class JwtSettings(BaseSettings):

@@ -17,6 +17,7 @@ from parley_auth.messaging import build_kafka_router, kafka_ready, outbox_relay
 from parley_auth.metrics import AuthMetrics
 from parley_auth.repository import REFRESH_TOKENS, USERS, MongoRefreshTokenStore, MongoUserStore, ensure_indexes
 from parley_auth.throttle import THROTTLE, Limits, MongoThrottleStorage, Throttle
+from parley_observability.store import StoreAvailability, install_store_error_handler
 from parley_events import asyncapi_router, relay_while_broker_runs
 from parley_observability import (
     HttpMetrics,
@@ -58,7 +59,7 @@ def create_app(settings: Settings | None = None, *, passwords: Passwords | None 
         audience=settings.jwt_audience,
         ttl_seconds=settings.access_token_ttl_seconds,
     )
-    mongo: AsyncMongoClient = AsyncMongoClient(settings.mongo_uri, tz_aware=True, serverSelectionTimeoutMS=5000)
+    mongo: AsyncMongoClient = AsyncMongoClient(settings.mongo_uri, tz_aware=True, **settings.mongo_client_options())
     db = mongo[settings.mongo_database]
     kafka = build_kafka_router(settings)
     relay = outbox_relay(kafka, db[USERS])
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None, *, passwords: Passwords | None 
             await throttle_storage.ensure_indexes()
             yield
         finally:
+            await store.aclose()
             await mongo.close()
 
     relay_while_broker_runs(kafka, lambda: relay, name="auth-outbox-relay")
@@ -109,8 +111,10 @@ def create_app(settings: Settings | None = None, *, passwords: Passwords | None 
         ),
         on_refused=lambda action, scope: metrics.throttled.labels(action, scope).inc(),
     )
+    store = StoreAvailability(SERVICE, registry, mongo_ready)
     app.add_middleware(HttpMetricsMiddleware, metrics=HttpMetrics(SERVICE, registry))
     install_api_error_handler(app)
+    install_store_error_handler(app, store)
     app.include_router(health_router({"mongo": mongo_ready, "kafka": broker_ready}))
     app.include_router(metrics_router(registry))
     app.include_router(auth_router)

@@ -1,8 +1,9 @@
 """The chat ASGI app: ``uvicorn --factory parley_chat.main:create_app``.
 
 Tests may set ``app.state.verifier`` (a :class:`parley_security.JwksVerifier`) and
-``app.state.meetings_client`` (a :class:`parley_security.MeetingsClient`) before the lifespan
-starts; otherwise they are built from the settings.
+``app.state.meetings_client`` (a :class:`parley_security.MeetingsClient`, asked for what the
+membership projection does not know) before the lifespan starts; otherwise they are built
+from the settings.
 """
 
 from collections.abc import AsyncIterator
@@ -29,7 +30,15 @@ from parley_observability import (
     metrics_router,
 )
 from parley_events import asyncapi_router, relay_while_broker_runs
+from parley_observability.store import StoreAvailability, install_store_error_handler
 from parley_security import JwksVerifier, MeetingsClient
+from parley_security.membership_projection import (
+    MEMBERSHIP_CHANNEL,
+    PROJECTED_EVENTS,
+    MembershipProjection,
+    ProjectedMembership,
+    ProjectionFeed,
+)
 
 #: The OpenAPI document's description: what a reader needs before the operations.
 DESCRIPTION = api_description(
@@ -51,27 +60,33 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     registry = CollectorRegistry()
     metrics = ChatMetrics(registry)
     kafka = build_router(settings)
+    projection = MembershipProjection()
+    feed = ProjectionFeed(kafka, projection)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        mongo: AsyncMongoClient = AsyncMongoClient(settings.mongo_uri, tz_aware=True)
+        mongo: AsyncMongoClient = AsyncMongoClient(
+            settings.mongo_uri, tz_aware=True, **settings.mongo_client_options()
+        )
         app.state.mongo = mongo
         if getattr(app.state, "verifier", None) is None:
             app.state.verifier = JwksVerifier.from_settings(settings)
         app.state.verifier.instrument(registry)
         if getattr(app.state, "meetings_client", None) is None:
             app.state.meetings_client = MeetingsClient(settings.meetings_url)
+        membership = ProjectedMembership(projection, app.state.meetings_client, registry)
         repository = MessageRepository(mongo[settings.mongo_database])
         await repository.ensure_indexes()
         app.state.relay = outbox_relay(kafka, repository.messages, settings.outbox_poll_interval_s)
         app.state.chat = Chat(
-            repository, app.state.meetings_client, metrics, notify=app.state.relay.notify
+            repository, membership, metrics, notify=app.state.relay.notify
         )
         notes = NotesRepository(mongo[settings.mongo_database])
-        app.state.notes = NotesService(notes, app.state.meetings_client, metrics)
+        app.state.notes = NotesService(notes, membership, metrics)
         try:
             yield  # the Kafka router's lifespan (nested) starts the broker, then the relay
         finally:
+            await store.aclose()
             await app.state.meetings_client.aclose()
             await app.state.verifier.aclose()
             await mongo.close()
@@ -80,14 +95,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     relay_while_broker_runs(kafka, lambda: app.state.relay)
 
+    @kafka.after_startup
+    async def start_projection(app: FastAPI) -> None:
+        feed.start()
+
+    @kafka.on_broker_shutdown
+    async def stop_projection(app: FastAPI) -> None:
+        await feed.stop()
+
     async def mongo_ready() -> None:
         await app.state.mongo.admin.command("ping")
 
+    store = StoreAvailability(SERVICE, registry, mongo_ready)
     app.add_middleware(HttpMetricsMiddleware, metrics=HttpMetrics(SERVICE, registry))
     install_error_handlers(app)
+    install_store_error_handler(app, store)
     app.include_router(api_router)
     app.include_router(health_router({"mongo": mongo_ready, "kafka": lambda: kafka_ready(kafka)}))
     app.include_router(metrics_router(registry))
     app.include_router(kafka)
-    app.include_router(asyncapi_router(kafka))
+    app.include_router(asyncapi_router(kafka, {MEMBERSHIP_CHANNEL: PROJECTED_EVENTS}))
     return app

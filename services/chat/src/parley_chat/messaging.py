@@ -1,8 +1,9 @@
 """Kafka: the FastStream router and the outbox relay publishing ``chat.message.posted``.
 
-Chat consumes nothing yet: messages stay postable and readable after a meeting ended, so
-``meeting.*`` events change nothing here. Events are published only from the outbox, through
-:class:`parley_events.OutboxRelay`.
+Chat consumes ``meeting.created``, ``meeting.joined`` and ``meeting.ended`` into its
+membership projection (:mod:`parley_security.membership_projection`, wired in
+:mod:`parley_chat.main`); messages stay postable and readable after a meeting ended. Events
+are published only from the outbox, through :class:`parley_events.OutboxRelay`.
 """
 
 from faststream.kafka.fastapi import KafkaRouter

@@ -33,6 +33,7 @@ from parley_observability import (
     install_api_error_handler,
     metrics_router,
 )
+from parley_observability.store import StoreAvailability, install_store_error_handler
 from parley_security import JwksVerifier
 
 #: The OpenAPI document's description: what a reader needs before the operations.
@@ -58,7 +59,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        mongo: AsyncMongoClient = AsyncMongoClient(settings.mongo_uri, tz_aware=True)
+        mongo: AsyncMongoClient = AsyncMongoClient(
+            settings.mongo_uri, tz_aware=True, **settings.mongo_client_options()
+        )
         app.state.mongo = mongo
         if getattr(app.state, "verifier", None) is None:
             app.state.verifier = JwksVerifier.from_settings(settings)
@@ -72,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield  # the Kafka router's lifespan (nested) starts the broker, then the relay
         finally:
+            await store.aclose()
             await app.state.verifier.aclose()
             await mongo.close()
 
@@ -89,8 +93,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def mongo_ready() -> None:
         await app.state.mongo.admin.command("ping")
 
+    store = StoreAvailability(SERVICE, registry, mongo_ready)
     app.add_middleware(HttpMetricsMiddleware, metrics=HttpMetrics(SERVICE, registry))
     install_api_error_handler(app)
+    install_store_error_handler(app, store)
     app.include_router(api_router)
     app.include_router(health_router({"mongo": mongo_ready, "kafka": lambda: kafka_ready(kafka)}))
     app.include_router(metrics_router(registry))

@@ -20,6 +20,7 @@ from parley_events import (
     EventDecodeError,
     MeetingCreated,
     MeetingEnded,
+    MeetingJoined,
     OutboxRelay,
     ParticipantJoined,
     ParticipantLeft,
@@ -54,7 +55,7 @@ def build_router(settings: Settings) -> KafkaRouter:
         description="Parley meetings: meeting.* events, roster from participant.* events",
     )
     # Declared for the AsyncAPI document only; the outbox relay does the publishing.
-    for data in (MeetingCreated, MeetingEnded):
+    for data in (MeetingCreated, MeetingJoined, MeetingEnded):
         router.publisher(
             MEETINGS.name,
             title=data.event_type.removeprefix("parley.meetings.").removesuffix(".v1"),

@@ -72,15 +72,16 @@ class MeetingRepository:
         return [_from_doc(doc) async for doc in cursor.sort("created_at", DESCENDING)]
 
     @retry_write_conflicts
-    async def add_participant(self, meeting_id: str, participant: Participant) -> bool:
-        """Add ``participant`` to an active meeting they have not joined; True when added."""
+    async def add_participant(self, meeting_id: str, participant: Participant, outbox: dict[str, Any]) -> bool:
+        """Add ``participant`` to an active meeting they have not joined, with its event
+        (``outbox``) in the same write; True when added (False: nothing written, no event)."""
         result = await self.meetings.update_one(
             {
                 "_id": meeting_id,
                 "status": "active",
                 "$nor": [{"participants.user_id": participant.user_id}],
             },
-            {"$push": {"participants": participant.model_dump(mode="python")}},
+            stage({"$push": {"participants": participant.model_dump(mode="python")}}, outbox),
         )
         return result.modified_count == 1
 

@@ -25,6 +25,13 @@ from prometheus_client import CollectorRegistry
 from parley_events import asyncapi_router
 from parley_observability import HttpMetrics, HttpMetricsMiddleware, configure_logging, health_router, metrics_router
 from parley_security import JwksVerifier, MeetingsClient
+from parley_security.membership_projection import (
+    MEMBERSHIP_CHANNEL,
+    PROJECTED_EVENTS,
+    MembershipProjection,
+    ProjectedMembership,
+    ProjectionFeed,
+)
 from parley_signaling.api.socket_events import register
 from parley_signaling.config import Settings
 from parley_signaling.domain.rooms import RoomService
@@ -83,11 +90,15 @@ def create_app(
     )
     router = build_router(settings.kafka_bootstrap_servers, settings.instance_id)
     participants = ParticipantEvents(router, metrics)
+    # Joins read membership from the projection of meetings' events (HTTP only for a
+    # membership it does not know yet): docs/signaling.md, "Membership".
+    projection = MembershipProjection()
+    feed = ProjectionFeed(router, projection)
     rooms = RoomService(
         sio=sio,
         fanout=fanout,
         verifier=verifier,
-        meetings=meetings,
+        meetings=ProjectedMembership(projection, meetings, registry),
         participants=participants,
         replica_id=settings.instance_id,
         join_timeout_s=settings.signaling_join_timeout_seconds,
@@ -102,6 +113,7 @@ def create_app(
     @router.after_startup
     async def start_signaling(app: FastAPI) -> None:
         await pin_positions(subscribers)
+        feed.start()
         await fanout.start()
         participants.start()
         log.info("signaling replica %s started", settings.instance_id)
@@ -112,6 +124,7 @@ def create_app(
         await sio.shutdown()
         await fanout.stop()
         await participants.stop()
+        await feed.stop()
         log.info("signaling replica %s stopped", settings.instance_id)
 
     @asynccontextmanager
@@ -137,7 +150,7 @@ def create_app(
     app.include_router(health_router({"kafka": kafka_ready, "jwks": verifier.ready}))
     app.include_router(metrics_router(registry))
     app.include_router(router)
-    app.include_router(asyncapi_router(router, CONSUMES))
+    app.include_router(asyncapi_router(router, {**CONSUMES, MEMBERSHIP_CHANNEL: PROJECTED_EVENTS}))
     return SignalingASGIApp(
         sio, max_message_bytes=settings.max_message_bytes, other_asgi_app=app, socketio_path="socket.io"
     )

@@ -10,6 +10,7 @@ from parley_observability import (
     health_router,
     metrics_router,
 )
+from parley_web.api.edge_errors import router as edge_errors_router
 from parley_web.api.routes import router as client_router
 from parley_web.config import Settings
 from parley_web.domain.spa import is_built
@@ -21,8 +22,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app from ``settings`` (default: the environment).
 
     Routes: ``/healthz``, ``/readyz`` (ready when ``$PARLEY_WEB_DIST/index.html`` exists),
-    ``/metrics``, then every other GET/HEAD served from the built client (see
-    :mod:`parley_web.api.routes`). The health and metrics routes are declared first, so the
+    ``/metrics``, the edge's error pages (``/_parley/errors/...``, :mod:`parley_web.api.edge_errors`),
+    then every other GET/HEAD served from the built client (see :mod:`parley_web.api.routes`). The health and metrics routes are declared first, so the
     catch-all never shadows them; Traefik does not route them publicly.
     """
     settings = settings or Settings()
@@ -38,5 +39,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(HttpMetricsMiddleware, metrics=HttpMetrics(SERVICE, registry))
     app.include_router(health_router({"client": client_built}))
     app.include_router(metrics_router(registry))
+    app.include_router(edge_errors_router)
     app.include_router(client_router)
     return app

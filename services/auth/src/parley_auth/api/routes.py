@@ -32,9 +32,11 @@ from parley_auth.domain.rules import PASSWORD_ERRORS
 from parley_auth.metrics import AuthMetrics
 from parley_auth.throttle import Throttle, Throttled
 from parley_observability import BEARER_401, BODY_400, error_responses
+from parley_observability.store import STORE_503
 from parley_security import CurrentPrincipal
 
-router = APIRouter(prefix="/api/auth", tags=["auth"])
+#: Routes that read or write the database answer 503 while it cannot be reached (declared for all).
+router = APIRouter(prefix="/api/auth", tags=["auth"], responses=error_responses({503: STORE_503}))
 
 
 def _accounts(request: Request) -> Accounts:

@@ -18,16 +18,19 @@ from parley_chat.api.deps import ChatService, NotesDep
 from parley_chat.api.schemas import HistoryOut, MessageOut, NotesOut, PostMessageRequest, PutNotesRequest
 from parley_chat.domain.cursor import CURSOR_MAX_LENGTH, CURSOR_PATTERN
 from parley_observability import BEARER_401, BODY_400, error_responses
+from parley_observability.store import STORE_503
 from parley_security import CurrentPrincipal, MeetingId
 
-router = APIRouter(prefix="/api/chat", tags=["chat"])
+#: Every route reads or writes the database: 503 while it cannot be reached.
+router = APIRouter(prefix="/api/chat", tags=["chat"], responses=error_responses({503: STORE_503}))
 
 #: What every route of a meeting's chat or notes may answer besides its own.
 MEETING_ANSWERS = {
     401: BEARER_401,
     403: "`not_a_participant`: the caller has not joined this meeting",
     404: "`meeting_not_found`: no meeting has this id",
-    503: "`unavailable`: meetings could not be asked whether the caller takes part; retry",
+    503: "`unavailable`: meetings could not be asked whether the caller takes part (and the membership "
+    "projection does not know the answer yet), or the database cannot be reached; retry after `Retry-After` seconds",
 }
 
 

@@ -20,9 +20,11 @@ from parley_meetings.api.schemas import (
     RosterParticipant,
 )
 from parley_observability import BEARER_401, BODY_400, error_responses
+from parley_observability.store import STORE_503
 from parley_security import CurrentPrincipal, MeetingId
 
-router = APIRouter(prefix="/api/meetings", tags=["meetings"])
+#: Every route reads or writes the database: 503 while it cannot be reached.
+router = APIRouter(prefix="/api/meetings", tags=["meetings"], responses=error_responses({503: STORE_503}))
 
 NOT_FOUND_404 = "`meeting_not_found`: no meeting has this id"
 NOT_A_PARTICIPANT_403 = "`not_a_participant`: the caller has not joined this meeting"

@@ -11,6 +11,7 @@ from datetime import datetime
 from parley_events import (
     MeetingCreated,
     MeetingEnded,
+    MeetingJoined,
     ParticipantJoined,
     ParticipantLeft,
     ReceivedEvent,
@@ -81,15 +82,24 @@ class Meetings:
         return await self._repo.list_for_user(user_id)
 
     async def join(self, meeting_id: str, *, user_id: str, display_name: str) -> tuple[Meeting, Role]:
-        """Make the user a participant (joining twice is harmless).
+        """Make the user a participant and stage ``meeting.joined`` (joining twice is harmless
+        and stages nothing).
 
         Raises :class:`MeetingNotFound`, or :class:`MeetingHasEnded` when the meeting ended.
         """
         participant = Participant(
             user_id=user_id, display_name=display_name, role="participant", joined_at=utc_now()
         )
-        if await self._repo.add_participant(meeting_id, participant):
+        event = MeetingJoined(
+            meeting_id=meeting_id,
+            user_id=user_id,
+            display_name=display_name,
+            role="participant",
+            joined_at=participant.joined_at,
+        )
+        if await self._repo.add_participant(meeting_id, participant, outbox_entry(event, source=EVENT_SOURCE)):
             self._metrics.joins.inc()
+            self._notify()
         meeting = await self.get(meeting_id)
         if meeting.status == "ended":
             raise MeetingHasEnded("the meeting has ended")

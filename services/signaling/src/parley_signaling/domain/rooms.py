@@ -15,7 +15,8 @@ from typing import Literal
 import socketio
 
 from parley_events import ChatMessagePosted, MeetingEnded, ParticipantJoined, ParticipantLeft
-from parley_security import InvalidToken, JwksVerifier, MeetingsClient, MembershipDenied, MembershipUnavailable, Principal
+from parley_security import InvalidToken, JwksVerifier, MembershipDenied, MembershipUnavailable, Principal
+from parley_security.membership_projection import ProjectedMembership
 from parley_signaling.domain.directory import PeerEntry
 from parley_signaling.domain.protocol import (
     ErrorCode,
@@ -67,7 +68,7 @@ class RoomService:
         sio: socketio.AsyncServer,
         fanout: KafkaFanoutManager,
         verifier: JwksVerifier,
-        meetings: MeetingsClient,
+        meetings: ProjectedMembership,
         participants: ParticipantEvents,
         replica_id: str,
         join_timeout_s: float,
@@ -110,7 +111,8 @@ class RoomService:
     # --- client events ----------------------------------------------------------------
 
     async def join(self, sid: str, request: JoinRequest) -> JoinAck:
-        """Enter ``request.meeting_id``'s room if meetings says the user may.
+        """Enter ``request.meeting_id``'s room if the user is a participant of the meeting (the
+        membership projection's answer, meetings' over HTTP for one it does not know yet).
 
         The socket is shown to the room as ``request.display_name`` or, without one, the
         token's name (in ``peers``, ``peer-joined``, the directory and ``participant.joined``).
@@ -126,7 +128,7 @@ class RoomService:
         except InvalidToken as exc:
             raise SignalingError(ErrorCode.UNAUTHORIZED, f"access token no longer valid: {exc}") from exc
         try:
-            membership = await self._meetings.membership(meeting_id, socket.principal.token)
+            membership = await self._meetings.membership_of(meeting_id, socket.principal)
         except MembershipDenied as exc:
             code = ErrorCode.MEETING_NOT_FOUND if exc.reason == "not_found" else ErrorCode.FORBIDDEN
             raise SignalingError(code, str(exc)) from exc
