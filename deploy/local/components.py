@@ -53,6 +53,32 @@ class Component:
 #: "Limits"). The app checks the same limit itself; this spares reading the rest.
 SIGNALING_MAX_MESSAGE_BYTES = 2 * 64 * 1024 + 16 * 1024
 
+#: uvicorn's options for every Python service. httptools and uvloop are what uvicorn picks on
+#: its own when installed (``uvicorn[standard]``); named here so a missing one fails loudly
+#: instead of falling back to the slower h11 and asyncio.
+UVICORN_OPTIONS: tuple[str, ...] = (
+    "--http", "httptools",
+    "--loop", "uvloop",
+    # The client address is taken from X-Forwarded-For only when the request comes
+    # from Traefik (on loopback here), never from anyone else.
+    "--proxy-headers", "--forwarded-allow-ips", HOST,
+    "--timeout-graceful-shutdown", "5",
+    "--no-server-header",  # no "Server: uvicorn" (Traefik strips Server too)
+)
+
+
+def uvicorn_options(name: str) -> list[str]:
+    """uvicorn's options for component ``name`` (bench/rest.py runs its bare FastAPI peer with
+    those of ``meetings-1``, so the two are measured alike). uvicorn's own access log is off
+    but for signaling: every other service's ``parley_observability.HttpMetricsMiddleware``
+    logs each request itself (logger ``parley.access``: client, method, path, status,
+    duration); signaling's socket.io requests never reach the FastAPI app that middleware
+    wraps, so uvicorn logs them (and its middleware does not)."""
+    if name.startswith("signaling-"):
+        return [*UVICORN_OPTIONS, "--ws-max-size", str(SIGNALING_MAX_MESSAGE_BYTES)]
+    return [*UVICORN_OPTIONS, "--no-access-log"]
+
+
 #: services run as two replicas (``<service>-1``, ``<service>-2``) behind Traefik
 REPLICATED = ("auth", "meetings", "chat", "signaling")
 SERVICES = ("auth-1", "auth-2", "meetings-1", "meetings-2", "chat-1", "chat-2", "turn-config",
@@ -160,12 +186,7 @@ def service(stack: Stack, name: str) -> Component:
             "--factory", f"{module_of(name)}.main:create_app",
             "--host", HOST, "--port", str(port),
             "--env-file", str(env_file),
-            # The client address is taken from X-Forwarded-For only when the request comes
-            # from Traefik (on loopback here), never from anyone else.
-            "--proxy-headers", "--forwarded-allow-ips", HOST,
-            "--timeout-graceful-shutdown", "5",
-            *(("--ws-max-size", str(SIGNALING_MAX_MESSAGE_BYTES)) if name.startswith("signaling-") else ()),
-            "--no-server-header",  # no "Server: uvicorn" (Traefik strips Server too)
+            *uvicorn_options(name),
         ],
         ready=http(ready),
         gate=http(f"http://{HOST}:{port}/healthz"),
