@@ -26,6 +26,12 @@ class FakeProcessed:
     async def record(self, event_id: str) -> None:
         self.ids.add(event_id)
 
+    async def seen_among(self, event_ids: list[str]) -> set[str]:
+        return self.ids & set(event_ids)
+
+    async def record_all(self, event_ids: list[str]) -> None:
+        self.ids.update(event_ids)
+
 
 class FakeRepository:
     """The repository's contract, in memory; ``outbox`` keeps the staged events per meeting."""
@@ -46,12 +52,12 @@ class FakeRepository:
         mine = [m for m in self.meetings.values() if m.role_of(user_id)]
         return sorted(mine, key=lambda m: m.created_at, reverse=True)
 
-    async def add_participant(self, meeting_id: str, participant: Participant) -> bool:
+    async def add_participant(self, meeting_id: str, participant: Participant) -> Meeting | None:
         m = self.meetings.get(meeting_id)
         if not m or m.status != "active" or any(p.user_id == participant.user_id for p in m.participants):
-            return False
+            return None
         self.meetings[meeting_id] = m.model_copy(update={"participants": (*m.participants, participant)})
-        return True
+        return self.meetings[meeting_id]
 
     async def end(self, meeting_id: str, host_id: str, ended_at: datetime, outbox: dict[str, Any]) -> bool:
         m = self.meetings.get(meeting_id)
@@ -171,6 +177,26 @@ async def test_participant_events_apply_once(meetings) -> None:
     assert await meetings.apply_participant_event(received(leave, "l2")) == "ignored"
     other = join.model_copy(update={"meeting_id": "nope"})
     assert await meetings.apply_participant_event(received(other, "j2")) == "ignored"
+
+
+async def test_a_batch_of_participant_events_applies_in_order_each_once(meetings, repo) -> None:
+    m = await meetings.create(host_id="alice", host_name="Alice", title="Sync", scheduled_start=None)
+    now = datetime.now(UTC)
+
+    def join(sid: str) -> ParticipantJoined:
+        return ParticipantJoined(meeting_id=m.meeting_id, user_id="bob", display_name="Bob", sid=sid, replica_id="r", joined_at=now)
+
+    def leave(sid: str) -> ParticipantLeft:
+        return ParticipantLeft(meeting_id=m.meeting_id, user_id="bob", sid=sid, replica_id="r", reason="left", left_at=now)
+
+    batch = [received(join("s1"), "j1"), received(join("s2"), "j2"), received(leave("s1"), "l1"),
+             received(join("s1"), "j1"), received(leave("s3"), "l3")]
+    assert await meetings.apply_participant_events(batch) == ["applied", "applied", "applied", "duplicate", "ignored"]
+    assert [e.sid for e in (await meetings.get(m.meeting_id)).roster] == ["s2"]
+    assert repo.processed.ids == {"j1", "j2", "l1", "l3"}
+    again = await meetings.apply_participant_events(batch)  # a redelivered batch changes nothing
+    assert again == ["duplicate"] * 5
+    assert [e.sid for e in (await meetings.get(m.meeting_id)).roster] == ["s2"]
 
 
 def test_meeting_ids_are_short_url_safe_and_distinct() -> None:

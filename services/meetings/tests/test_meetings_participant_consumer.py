@@ -55,12 +55,13 @@ async def test_events_reach_the_handler_malformed_records_are_skipped_and_failur
     attempts: list[str] = []
     malformed: list[None] = []
 
-    async def handle(event: ReceivedEvent) -> str:
-        attempts.append(event.id)
-        if isinstance(event.data, ParticipantLeft) and attempts.count(event.id) == 1:
-            raise RuntimeError("storage hiccup")  # the first attempt fails: the record comes again
-        handled.append(event)
-        return "applied"
+    async def handle(events: list[ReceivedEvent]) -> list[str]:
+        for event in events:
+            attempts.append(event.id)
+            if isinstance(event.data, ParticipantLeft) and attempts.count(event.id) == 1:
+                raise RuntimeError("storage hiccup")  # the first attempt fails: the record comes again
+            handled.append(event)
+        return ["applied"] * len(events)
 
     router = build_router(settings)
     add_participant_consumer(router, settings, handle, on_malformed=lambda: malformed.append(None))

@@ -35,8 +35,14 @@ async def bearer_token(
     return credentials.credentials
 
 
-async def current_principal(request: Request, token: Annotated[str, Depends(bearer_token)]) -> Principal:
-    """The verified principal; 401 when the token is invalid."""
+async def current_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """The verified principal; 401 when the token is missing (as :func:`bearer_token`) or
+    invalid. Reads the header itself rather than through :func:`bearer_token`: each level of
+    dependencies costs FastAPI a resolution pass on every request."""
+    token = await bearer_token(credentials)
     try:
         return await request.app.state.verifier.verify(token)
     except InvalidToken as exc:

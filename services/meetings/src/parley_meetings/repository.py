@@ -21,7 +21,7 @@ exact stored sub-document.
 from datetime import datetime
 from typing import Any
 
-from pymongo import DESCENDING
+from pymongo import DESCENDING, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -72,17 +72,20 @@ class MeetingRepository:
         return [_from_doc(doc) async for doc in cursor.sort("created_at", DESCENDING)]
 
     @retry_write_conflicts
-    async def add_participant(self, meeting_id: str, participant: Participant) -> bool:
-        """Add ``participant`` to an active meeting they have not joined; True when added."""
-        result = await self.meetings.update_one(
+    async def add_participant(self, meeting_id: str, participant: Participant) -> Meeting | None:
+        """Add ``participant`` to an active meeting they have not joined, in one round trip
+        (``findAndModify`` by ``_id``, answering the meeting as written); None when nothing was
+        added (no such meeting, ended, or a participant already)."""
+        doc = await self.meetings.find_one_and_update(
             {
                 "_id": meeting_id,
                 "status": "active",
                 "$nor": [{"participants.user_id": participant.user_id}],
             },
             {"$push": {"participants": participant.model_dump(mode="python")}},
+            return_document=ReturnDocument.AFTER,  # no projection: FerretDB 1.13 has none here
         )
-        return result.modified_count == 1
+        return _from_doc(doc) if doc else None
 
     @retry_write_conflicts
     async def end(

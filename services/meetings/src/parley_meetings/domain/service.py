@@ -5,7 +5,7 @@ relay is woken with ``notify`` afterwards.
 """
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from parley_events import (
@@ -88,12 +88,14 @@ class Meetings:
         participant = Participant(
             user_id=user_id, display_name=display_name, role="participant", joined_at=utc_now()
         )
-        if await self._repo.add_participant(meeting_id, participant):
+        added = await self._repo.add_participant(meeting_id, participant)
+        if added is not None:  # one round trip for a first join
             self._metrics.joins.inc()
+            return added, added.role_of(user_id) or "participant"
         meeting = await self.get(meeting_id)
         if meeting.status == "ended":
             raise MeetingHasEnded("the meeting has ended")
-        # Added above, or a participant already (a concurrent end is caught just before).
+        # A participant already (or added by a concurrent join of the same user).
         return meeting, meeting.role_of(user_id) or "participant"
 
     async def end(self, meeting_id: str, *, user_id: str) -> Meeting:
@@ -129,17 +131,29 @@ class Meetings:
         return meeting
 
     async def apply_participant_event(self, event: ReceivedEvent) -> str:
-        """Apply a ``participant.joined``/``participant.left`` event to the roster once.
+        """:meth:`apply_participant_events` of one event; its outcome."""
+        return (await self.apply_participant_events([event]))[0]
 
-        Returns the outcome: ``applied``, ``ignored`` (unknown meeting, ended meeting, sid
-        already in or not in the roster, other event type) or ``duplicate`` (seen before).
-        Raises on storage failure so the message is redelivered.
+    async def apply_participant_events(self, events: Sequence[ReceivedEvent]) -> list[str]:
+        """Apply ``participant.joined``/``participant.left`` events to the rosters, each once,
+        in the order given (one Kafka batch: one meeting's events keep their order).
+
+        Returns one outcome per event: ``applied``, ``ignored`` (unknown meeting, ended
+        meeting, sid already in or not in the roster, other event type) or ``duplicate``
+        (seen before, or earlier in the same batch). The processed ids are asked for once and
+        recorded once, after every roster write of the batch; a failure before that raises
+        (so the batch is redelivered) and applying it again gives the same rosters, as each
+        write is "add unless there" or "remove if there", in the same order.
         """
-        data = event.data
-        kind = {ParticipantJoined: "joined", ParticipantLeft: "left"}.get(type(data), "other")
-        if await self._repo.processed.seen(event.id):
-            outcome = "duplicate"
-        else:
+        seen = await self._repo.processed.seen_among([event.id for event in events])
+        outcomes: list[str] = []
+        processed: list[str] = []
+        for event in events:
+            data = event.data
+            if event.id in seen:
+                outcomes.append("duplicate")
+                continue
+            seen.add(event.id)
             changed = False
             if isinstance(data, ParticipantJoined):
                 entry = RosterEntry(
@@ -152,8 +166,11 @@ class Meetings:
                 changed = await self._repo.add_to_roster(data.meeting_id, entry)
             elif isinstance(data, ParticipantLeft):
                 changed = await self._repo.remove_from_roster(data.meeting_id, data.sid)
-            await self._repo.processed.record(event.id)
-            outcome = "applied" if changed else "ignored"
-        self._metrics.roster_events.labels(kind, outcome).inc()
-        log.debug("participant event %s (%s): %s", event.id, event.type, outcome)
-        return outcome
+            processed.append(event.id)
+            outcomes.append("applied" if changed else "ignored")
+        await self._repo.processed.record_all(processed)
+        for event, outcome in zip(events, outcomes):
+            kind = {ParticipantJoined: "joined", ParticipantLeft: "left"}.get(type(event.data), "other")
+            self._metrics.roster_events.labels(kind, outcome).inc()
+            log.debug("participant event %s (%s): %s", event.id, event.type, outcome)
+        return outcomes
