@@ -140,37 +140,66 @@ class Meetings:
 
         Returns one outcome per event: ``applied``, ``ignored`` (unknown meeting, ended
         meeting, sid already in or not in the roster, other event type) or ``duplicate``
-        (seen before, or earlier in the same batch). The processed ids are asked for once and
-        recorded once, after every roster write of the batch; a failure before that raises
-        (so the batch is redelivered) and applying it again gives the same rosters, as each
-        write is "add unless there" or "remove if there", in the same order.
+        (seen before, or earlier in the same batch). Per batch: the processed ids are asked
+        for once; each meeting's roster is read once and written once (a compare-and-set,
+        read again and recomputed when another writer came first); the ids are recorded once,
+        after every roster write. A failure before that raises (the batch is redelivered), and
+        applying it again gives the same rosters.
         """
         seen = await self._repo.processed.seen_among([event.id for event in events])
-        outcomes: list[str] = []
+        outcomes: list[str] = ["duplicate"] * len(events)
+        by_meeting: dict[str, list[int]] = {}
         processed: list[str] = []
-        for event in events:
-            data = event.data
+        for index, event in enumerate(events):
             if event.id in seen:
-                outcomes.append("duplicate")
                 continue
             seen.add(event.id)
-            changed = False
-            if isinstance(data, ParticipantJoined):
-                entry = RosterEntry(
-                    sid=data.sid,
-                    user_id=data.user_id,
-                    display_name=data.display_name,
-                    replica_id=data.replica_id,
-                    joined_at=data.joined_at,
-                )
-                changed = await self._repo.add_to_roster(data.meeting_id, entry)
-            elif isinstance(data, ParticipantLeft):
-                changed = await self._repo.remove_from_roster(data.meeting_id, data.sid)
             processed.append(event.id)
-            outcomes.append("applied" if changed else "ignored")
+            outcomes[index] = "ignored"
+            if isinstance(event.data, ParticipantJoined | ParticipantLeft):
+                by_meeting.setdefault(event.data.meeting_id, []).append(index)
+        for meeting_id, indexes in by_meeting.items():
+            for index, outcome in zip(indexes, await self._apply_to_roster(meeting_id, [events[i] for i in indexes])):
+                outcomes[index] = outcome
         await self._repo.processed.record_all(processed)
         for event, outcome in zip(events, outcomes):
             kind = {ParticipantJoined: "joined", ParticipantLeft: "left"}.get(type(event.data), "other")
             self._metrics.roster_events.labels(kind, outcome).inc()
             log.debug("participant event %s (%s): %s", event.id, event.type, outcome)
         return outcomes
+
+    async def _apply_to_roster(self, meeting_id: str, events: list[ReceivedEvent]) -> list[str]:
+        """One meeting's events, in order, as one roster write; their outcomes."""
+        for _ in range(ROSTER_WRITE_ATTEMPTS):
+            state = await self._repo.roster_state(meeting_id)
+            if state is None or state.status != "active":
+                return ["ignored"] * len(events)
+            roster, outcomes = roster_after(state.roster, events)
+            if "applied" not in outcomes or await self._repo.replace_roster(meeting_id, state, roster):
+                return outcomes
+        raise RuntimeError(f"the roster of {meeting_id!r} kept changing under {ROSTER_WRITE_ATTEMPTS} attempts")
+
+
+#: compare-and-set attempts of one meeting's roster write per batch (then the batch fails and
+#: comes again)
+ROSTER_WRITE_ATTEMPTS = 20
+
+
+def roster_after(roster: tuple[RosterEntry, ...], events: Sequence[ReceivedEvent]) -> tuple[list[RosterEntry], list[str]]:
+    """``roster`` after ``events`` in order (a join adds its sid unless there, a leave removes
+    it if there), and each event's outcome (``applied`` or ``ignored``)."""
+    entries = list(roster)
+    outcomes = []
+    for event in events:
+        data = event.data
+        sids = {entry.sid for entry in entries}
+        if isinstance(data, ParticipantJoined) and data.sid not in sids:
+            entries.append(RosterEntry(sid=data.sid, user_id=data.user_id, display_name=data.display_name,
+                                       replica_id=data.replica_id, joined_at=data.joined_at))
+            outcomes.append("applied")
+        elif isinstance(data, ParticipantLeft) and data.sid in sids:
+            entries = [entry for entry in entries if entry.sid != data.sid]
+            outcomes.append("applied")
+        else:
+            outcomes.append("ignored")
+    return entries, outcomes
