@@ -19,7 +19,9 @@ target: ``rate`` (requested/s), ``achieved_per_s`` (sent/s), ``throughput_per_s`
 answers/s), ``ms`` (``p50``, ``p90``, ``p99``, ``max``; vegeta's own percentiles of latency
 from sending to the full answer), ``errors`` (answers other than 200, and transport errors),
 ``status_codes``, ``server_cpu_ms_per_request`` (user+system CPU of the serving process,
-meetings-1 or the peer, over the step, divided by the requests) and ``loadavg`` (1-minute
+meetings-1 or the peer, over the step, divided by the requests), ``store_cpu_ms_per_request``
+(the same of FerretDB and PostgreSQL with its backends; Parley's targets) and
+``traefik_cpu_ms_per_request`` (Traefik's; ``parley_traefik`` only), and ``loadavg`` (1-minute
 load average at the end of the step: the machine is shared). A target whose step failed badly
 (p99 over ``SATURATED_MS`` or under 95 % successes) is not run at higher rates.
 
@@ -87,8 +89,29 @@ async def set_up(base_url: str) -> tuple[str, str]:
 
 def cpu_seconds(pid: int) -> float:
     """User + system CPU seconds of process ``pid`` so far (``/proc/<pid>/stat``)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:  # exited meanwhile
+        return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_seconds(pids: Sequence[int]) -> float:
+    """CPU seconds of the processes ``pids`` and all their live descendants (PostgreSQL's
+    backends are children of its postmaster)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (FileNotFoundError, ProcessLookupError, ValueError):
+            continue
+    tree, frontier = set(pids), list(pids)
+    while frontier:
+        parent = frontier.pop()
+        children = [pid for pid, ppid in parents.items() if ppid == parent and pid not in tree]
+        tree.update(children)
+        frontier.extend(children)
+    return sum(cpu_seconds(pid) for pid in tree)
 
 
 def attack(vegeta: Path, targets: Path, rate: int, duration_s: float) -> dict:
@@ -101,7 +124,8 @@ def attack(vegeta: Path, targets: Path, rate: int, duration_s: float) -> dict:
     return json.loads(report.stdout)
 
 
-def step_figures(rate: int, report: dict, cpu_s: float | None) -> dict:
+def step_figures(rate: int, report: dict, cpu_s: float | None, store_cpu_s: float | None,
+                 traefik_cpu_s: float | None) -> dict:
     latencies = report["latencies"]
     requests = report["requests"]
     codes = {str(code): count for code, count in report.get("status_codes", {}).items()}
@@ -115,9 +139,15 @@ def step_figures(rate: int, report: dict, cpu_s: float | None) -> dict:
         "errors": requests - codes.get("200", 0),
         "status_codes": codes,
         "error_samples": report.get("errors", [])[:3],
-        "server_cpu_ms_per_request": round(cpu_s * 1000 / requests, 3) if cpu_s is not None and requests else None,
+        "server_cpu_ms_per_request": per_request(cpu_s, requests),
+        "store_cpu_ms_per_request": per_request(store_cpu_s, requests),
+        "traefik_cpu_ms_per_request": per_request(traefik_cpu_s, requests),
         "loadavg": round(os.getloadavg()[0], 1),
     }
+
+
+def per_request(cpu_s: float | None, requests: int) -> float | None:
+    return round(cpu_s * 1000 / requests, 3) if cpu_s is not None and requests else None
 
 
 def holds(step: dict, limit_ms: float) -> bool:
@@ -186,7 +216,10 @@ def run(args: argparse.Namespace) -> dict:
     stack_info = json.loads(Path(args.stack_file).read_text())
     base_url = (args.base_url or stack_info["base_url"]).rstrip("/")
     stack = Stack.named(stack_info["name"], stack_info["port_base"])
-    meetings_pid = proxy(stack).supervisor.getProcessInfo(SINGLE_REPLICA)["pid"]
+    supervisor = proxy(stack).supervisor
+    meetings_pid = supervisor.getProcessInfo(SINGLE_REPLICA)["pid"]
+    store = [supervisor.getProcessInfo(name)["pid"] for name in ("ferretdb", "postgres")]
+    traefik = [supervisor.getProcessInfo("traefik")["pid"]]
     direct_url = stack_info["services"][SINGLE_REPLICA]["url"]
     peer_port = stack_info["port_base"] + PEER_PORT_OFFSET
 
@@ -211,13 +244,19 @@ def run(args: argparse.Namespace) -> dict:
                 if name in done:
                     continue
                 time.sleep(1.0)
-                before = cpu_seconds(pids[name])
+                store_pids = store if name != "peer" else []
+                traefik_pids = traefik if name == "parley_traefik" else []
+                before = (cpu_seconds(pids[name]), tree_cpu_seconds(store_pids), tree_cpu_seconds(traefik_pids))
                 report = attack(vegeta, targets, rate, args.duration)
-                step = step_figures(rate, report, cpu_seconds(pids[name]) - before)
+                after = (cpu_seconds(pids[name]), tree_cpu_seconds(store_pids), tree_cpu_seconds(traefik_pids))
+                step = step_figures(rate, report, after[0] - before[0],
+                                    after[1] - before[1] if store_pids else None,
+                                    after[2] - before[2] if traefik_pids else None)
                 steps[name].append(step)
                 say(f"{name:15} {rate:5}/s: achieved {step['achieved_per_s']:7.1f}/s  p50 {step['ms']['p50']:8.2f}  "
                     f"p99 {step['ms']['p99']:8.2f}  max {step['ms']['max']:8.2f} ms  errors {step['errors']}  "
-                    f"cpu {step['server_cpu_ms_per_request']} ms/req  load {step['loadavg']}")
+                    f"cpu ms/req: server {step['server_cpu_ms_per_request']} store {step['store_cpu_ms_per_request']} "
+                    f"traefik {step['traefik_cpu_ms_per_request']}  load {step['loadavg']}")
                 if saturated(step):
                     done.add(name)
     return {
