@@ -155,7 +155,7 @@ def holds(step: dict, limit_ms: float) -> bool:
 
 
 def saturated(step: dict) -> bool:
-    return step["ms"]["p99"] > SATURATED_MS or step["throughput_per_s"] < 0.95 * step["achieved_per_s"]
+    return step["ms"]["p99"] > SATURATED_MS or step["errors"] > 0.05 * step["requests"]
 
 
 @contextmanager
