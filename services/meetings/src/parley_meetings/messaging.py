@@ -84,7 +84,8 @@ def add_participant_consumer(
     batches: whatever one fetch returned (up to :data:`BATCH_MAX_RECORDS`, in partition order)
     goes to ``handle`` as one list, and the batch is committed once ``handle`` returned. A
     failing ``handle`` gets the whole batch again (it must be idempotent: dedupe by event id).
-    Malformed records are logged, counted and left out of the list."""
+    Malformed records are logged, counted (again when their batch comes again) and left out of
+    the list."""
 
     @router.subscriber(
         PARTICIPANTS.name,
