@@ -53,6 +53,19 @@ class Component:
 #: "Limits"). The app checks the same limit itself; this spares reading the rest.
 SIGNALING_MAX_MESSAGE_BYTES = 2 * 64 * 1024 + 16 * 1024
 
+#: uvicorn's options for every Python service. httptools and uvloop are what uvicorn picks on
+#: its own when installed (``uvicorn[standard]``); named here so a missing one fails loudly
+#: instead of falling back to the slower h11 and asyncio.
+UVICORN_OPTIONS: tuple[str, ...] = (
+    "--http", "httptools",
+    "--loop", "uvloop",
+    # The client address is taken from X-Forwarded-For only when the request comes
+    # from Traefik (on loopback here), never from anyone else.
+    "--proxy-headers", "--forwarded-allow-ips", HOST,
+    "--timeout-graceful-shutdown", "5",
+    "--no-server-header",  # no "Server: uvicorn" (Traefik strips Server too)
+)
+
 #: uvicorn's WebSocket options for signaling (docs/signaling.md, "Transport"): messages are
 #: small JSON, so no permessage-deflate (uvicorn offers it by default: 40-odd KiB of zlib state
 #: per socket and a compression per frame; socket.io's Node server has it off too); no
@@ -64,6 +77,19 @@ SIGNALING_UVICORN_OPTIONS = (
     "--ws-per-message-deflate", "false",
     "--ws-ping-interval", "0",
 )
+
+
+def uvicorn_options(name: str) -> list[str]:
+    """uvicorn's options for component ``name`` (bench/rest.py runs its bare FastAPI peer with
+    those of ``meetings-1``, so the two are measured alike). uvicorn's own access log is off
+    but for signaling: every other service's ``parley_observability.HttpMetricsMiddleware``
+    logs each request itself (logger ``parley.access``: client, method, path, status,
+    duration); signaling's socket.io requests never reach the FastAPI app that middleware
+    wraps, so uvicorn logs them (and its middleware does not)."""
+    if name.startswith("signaling-"):
+        return [*UVICORN_OPTIONS, *SIGNALING_UVICORN_OPTIONS]
+    return [*UVICORN_OPTIONS, "--no-access-log"]
+
 
 #: services run as two replicas (``<service>-1``, ``<service>-2``) behind Traefik
 REPLICATED = ("auth", "meetings", "chat", "signaling")
@@ -172,12 +198,7 @@ def service(stack: Stack, name: str) -> Component:
             "--factory", f"{module_of(name)}.main:create_app",
             "--host", HOST, "--port", str(port),
             "--env-file", str(env_file),
-            # The client address is taken from X-Forwarded-For only when the request comes
-            # from Traefik (on loopback here), never from anyone else.
-            "--proxy-headers", "--forwarded-allow-ips", HOST,
-            "--timeout-graceful-shutdown", "5",
-            *(SIGNALING_UVICORN_OPTIONS if name.startswith("signaling-") else ()),
-            "--no-server-header",  # no "Server: uvicorn" (Traefik strips Server too)
+            *uvicorn_options(name),
         ],
         ready=http(ready),
         gate=http(f"http://{HOST}:{port}/healthz"),

@@ -1,10 +1,10 @@
 """Install what the local stack runs, each only when missing (fast when all is present).
 
-    python3 deploy/local/install.py uv | kafka | ferretdb | system | web | jsclient | bench | all
+    python3 deploy/local/install.py uv | kafka | ferretdb | vegeta | system | web | jsclient | bench | all
 
 Standard library only, so it runs before the workspace's .venv exists. Sources, by registry:
 uv from PyPI (pip), Kafka jars from Maven Central (mvn), FerretDB from the Go module proxy
-(go mod download + go build), coturn, Prometheus, PostgreSQL and Chromium from Debian (apt-get), the
+(go mod download + go build), vegeta from the Go module proxy (go install), coturn, Prometheus, PostgreSQL and Chromium from Debian (apt-get), the
 browser client's npm packages from npm (``npm ci``, then ``npm run build`` into web/dist), and
 those of tests/jsclient/ (the official socket.io JavaScript client the tests run) and of
 bench/peers/node-relay/ and bench/loadgen/ (the benchmarks' Node peer and load generator; ``npm ci``).
@@ -26,8 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from layout import (  # noqa: E402
-    DEPLOY_LOCAL, FERRETDB_VERSION, KAFKA_VERSION, REPO, UV_VERSION, WEB_CLIENT, WEB_DIST,
-    ferretdb_bin, kafka_libs,
+    DEPLOY_LOCAL, FERRETDB_VERSION, KAFKA_VERSION, REPO, UV_VERSION, VEGETA_VERSION, WEB_CLIENT,
+    WEB_DIST, ferretdb_bin, kafka_libs, vegeta_bin,
 )
 
 APT_PACKAGES = {
@@ -117,6 +117,24 @@ def install_ferretdb() -> None:
         run(["go", "build", "-trimpath", "-o", str(tmp_bin), "./cmd/ferretdb"], cwd=src, env=env)
         tmp_bin.rename(binary)
     run([str(binary), "--version"], stdout=subprocess.DEVNULL)
+
+
+def install_vegeta() -> None:
+    """vegeta (tsenart/vegeta, the load generator of bench/rest.py): ``go install`` of the
+    pinned version from the Go module proxy (a pinned version needs no ``@v/list`` lookup),
+    into the cache; about two minutes of building, once per version."""
+    binary = vegeta_bin()
+    if binary.exists():
+        say(f"vegeta {VEGETA_VERSION} present ({binary})")
+        return
+    need("go", "Go toolchain")
+    say(f"building vegeta {VEGETA_VERSION} from the Go module proxy")
+    with tempfile.TemporaryDirectory() as gobin:
+        env = {**os.environ, "GOBIN": gobin, "GOFLAGS": "-buildvcs=false", "CGO_ENABLED": "0"}
+        run(["go", "install", f"github.com/tsenart/vegeta/v12@v{VEGETA_VERSION}"], env=env, cwd=gobin)
+        binary.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(Path(gobin) / "vegeta"), binary)
+    run([str(binary), "-version"], stdout=subprocess.DEVNULL)
 
 
 def running_daemons() -> list[str]:
@@ -298,8 +316,8 @@ def install_bench() -> None:
 
 def main() -> None:
     steps = {"uv": install_uv, "kafka": install_kafka, "ferretdb": install_ferretdb,
-             "system": install_system, "web": install_web, "jsclient": install_jsclient,
-             "bench": install_bench}
+             "vegeta": install_vegeta, "system": install_system, "web": install_web,
+             "jsclient": install_jsclient, "bench": install_bench}
     wanted = sys.argv[1:] or ["all"]
     for name in wanted:
         for step in (steps.values() if name == "all" else [steps[name]]):

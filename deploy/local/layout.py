@@ -21,6 +21,8 @@ KAFKA_VERSION = "4.3.1"  # keep in step with deploy/local/kafka/pom.xml
 #: the only 1.x configuration measured atomic per document (deploy/local/README.md, "The store")
 FERRETDB_VERSION = "1.13.0"
 UV_VERSION = "0.13.8"
+#: the load generator of bench/rest.py (tsenart/vegeta, Go module proxy)
+VEGETA_VERSION = "12.13.0"
 
 DEFAULT_BASES = {"dev": 18000, "test": 28000}
 
@@ -59,6 +61,10 @@ def cache_dir() -> Path:
 
 def kafka_libs() -> Path:
     return cache_dir() / f"kafka-{KAFKA_VERSION}" / "libs"
+
+
+def vegeta_bin() -> Path:
+    return cache_dir() / f"vegeta-{VEGETA_VERSION}" / "bin" / "vegeta"
 
 
 def ferretdb_bin() -> Path:

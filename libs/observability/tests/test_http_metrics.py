@@ -51,3 +51,56 @@ async def test_readyz_reports_each_failing_check_with_503() -> None:
     assert ready.status_code == 503
     assert ready.json()["checks"]["kafka"] == "ok"
     assert "mongo unreachable" in ready.json()["checks"]["mongo"]
+
+
+async def test_every_request_is_access_logged_once_with_status_and_duration(caplog) -> None:
+    import logging
+    import re
+
+    from parley_observability import ACCESS_LOGGER
+
+    app, _ = _app()
+    caplog.set_level(logging.INFO, logger=ACCESS_LOGGER)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://t") as client:
+        await client.get("/api/things/alice?x=1")
+        await client.post("/api/things/alice")
+    lines = [r.getMessage() for r in caplog.records if r.name == ACCESS_LOGGER]
+    assert len(lines) == 2
+    assert re.fullmatch(r'\S+ "GET /api/things/alice\?x=1 HTTP/1.1" 200 \d+\.\dms', lines[0]), lines[0]
+    assert re.fullmatch(r'\S+ "POST /api/things/alice HTTP/1.1" 405 \d+\.\dms', lines[1]), lines[1]
+
+
+async def test_a_request_that_fails_is_logged_and_counted_as_500(caplog) -> None:
+    import logging
+
+    from parley_observability import ACCESS_LOGGER
+
+    app, registry = _app()
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("boom")
+
+    caplog.set_level(logging.INFO, logger=ACCESS_LOGGER)
+    transport = httpx.ASGITransport(app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        assert (await client.get("/boom")).status_code == 500
+    lines = [r.getMessage() for r in caplog.records if r.name == ACCESS_LOGGER]
+    assert len(lines) == 1 and '"GET /boom HTTP/1.1" 500 ' in lines[0], lines
+    labels = {"service": "demo", "method": "GET", "route": "/boom", "status": "500"}
+    assert registry.get_sample_value("parley_http_requests_total", labels) == 1
+
+
+async def test_the_access_log_can_be_left_to_the_server(caplog) -> None:
+    import logging
+
+    from parley_observability import ACCESS_LOGGER
+
+    registry = CollectorRegistry()
+    app = FastAPI()
+    app.add_middleware(HttpMetricsMiddleware, metrics=HttpMetrics("demo", registry), access_log=False)
+    app.include_router(health_router({}))
+    caplog.set_level(logging.INFO, logger=ACCESS_LOGGER)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://t") as client:
+        await client.get("/healthz")
+    assert not [r for r in caplog.records if r.name == ACCESS_LOGGER]

@@ -224,3 +224,70 @@ async def test_readiness_checks_fetch_at_most_once_per_interval_too() -> None:
     clock.now += 10
     await verifier.ready()
     assert jwks.fetches == 3
+
+
+# --- verified tokens are remembered, and refused again exactly when they would be ----------
+
+
+async def test_a_token_verified_once_is_not_decoded_again(monkeypatch) -> None:
+    import parley_security.jwt as jwt_module
+
+    issuer = TokenIssuer()
+    verifier = _verifier(issuer)
+    decoded = []
+    real = jwt_module._decode
+    monkeypatch.setattr(jwt_module, "_decode", lambda *a, **kw: decoded.append(1) or real(*a, **kw))
+    token = issuer.issue("u-1", "Ada")
+    for _ in range(5):
+        assert (await verifier.verify(token)).user_id == "u-1"
+    assert len(decoded) == 1
+    await verifier.verify(issuer.issue("u-2"))
+    assert len(decoded) == 2
+
+
+async def test_a_remembered_token_is_refused_as_expired_once_it_expires() -> None:
+    issuer = TokenIssuer()
+    verifier = _verifier(issuer)
+    token = issuer.issue("u", ttl_s=2)
+    await verifier.verify(token)
+    await asyncio.sleep(2.1)
+    with pytest.raises(InvalidToken, match="expired"):
+        await verifier.verify(token)
+
+
+async def test_a_remembered_token_is_refused_once_its_key_is_gone_from_the_jwks() -> None:
+    old, new, clock = TokenIssuer(), TokenIssuer(), FakeClock()
+    jwks = Jwks(old)
+    verifier = _counting_verifier(jwks, clock, min_refetch_interval_s=10)
+    token = old.issue("u")
+    await verifier.verify(token)
+    jwks.issuer = new  # auth dropped the old key
+    clock.now += 10
+    await verifier.verify(new.issue("u"))  # an unknown kid: the verifier refetches
+    with pytest.raises(InvalidToken, match="unknown key"):
+        await verifier.verify(token)
+
+
+async def test_a_remembered_token_waits_for_the_key_refresh_like_any_other() -> None:
+    old, new, clock = TokenIssuer(), TokenIssuer(), FakeClock()
+    jwks = Jwks(old)
+    verifier = _counting_verifier(jwks, clock, cache_ttl_s=300, min_refetch_interval_s=10)
+    token = old.issue("u", ttl_s=3600)
+    await verifier.verify(token)
+    jwks.issuer = new
+    clock.now += 301  # the known keys are due: the next verification refetches them
+    with pytest.raises(InvalidToken, match="unknown key"):
+        await verifier.verify(token)
+    assert jwks.fetches == 2
+
+
+async def test_remembered_tokens_are_bounded() -> None:
+    issuer = TokenIssuer()
+    verifier = _verifier(issuer, verified_cache_size=3)
+    tokens = [issuer.issue(f"u-{n}") for n in range(5)]
+    for token in tokens:
+        await verifier.verify(token)
+    assert list(verifier._verified) == tokens[2:]
+    none = _verifier(issuer, verified_cache_size=0)
+    await none.verify(tokens[0])
+    assert not none._verified

@@ -243,3 +243,20 @@ async def test_a_title_holding_nul_is_refused_with_422_and_nothing_stored(client
     assert response.status_code == 422, response.text
     assert "U+0000" in response.text
     assert (await client.http.get("/api/meetings", headers=client.auth("alice"))).json()["meetings"] == []
+
+
+async def test_routes_take_no_thread_pool_hop(client, monkeypatch) -> None:
+    """Every dependency of the routes is async: FastAPI runs a plain ``def`` one in its thread
+    pool, a hop per request that cost more than the dependency (issue 7)."""
+    import fastapi.dependencies.utils as utils
+
+    async def refuse(*args, **kwargs):
+        raise AssertionError("a dependency went through the thread pool")
+
+    monkeypatch.setattr(utils, "run_in_threadpool", refuse)
+    created = await client.create("alice")
+    mid = created["meeting_id"]
+    assert (await client.http.get(f"/api/meetings/{mid}", headers=client.auth("bob"))).json() == created
+    assert (await client.http.post(f"/api/meetings/{mid}/join", headers=client.auth("bob"))).status_code == 200
+    assert (await client.http.get(f"/api/meetings/{mid}/membership", headers=client.auth("bob"))).status_code == 200
+    assert (await client.http.get("/api/meetings", headers=client.auth("bob"))).status_code == 200

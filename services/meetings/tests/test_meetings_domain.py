@@ -13,6 +13,7 @@ from parley_meetings.domain.errors import MeetingHasEnded, MeetingNotFound, NotA
 from parley_meetings.domain.ids import new_meeting_id
 from parley_meetings.domain.models import Meeting, Participant, RosterEntry
 from parley_meetings.domain.service import Meetings
+from parley_meetings.repository import RosterState
 from parley_meetings.metrics import MeetingsMetrics
 
 
@@ -26,6 +27,12 @@ class FakeProcessed:
     async def record(self, event_id: str) -> None:
         self.ids.add(event_id)
 
+    async def seen_among(self, event_ids: list[str]) -> set[str]:
+        return self.ids & set(event_ids)
+
+    async def record_all(self, event_ids: list[str]) -> None:
+        self.ids.update(event_ids)
+
 
 class FakeRepository:
     """The repository's contract, in memory; ``outbox`` keeps the staged events per meeting."""
@@ -34,6 +41,8 @@ class FakeRepository:
         self.meetings: dict[str, Meeting] = {}
         self.outbox: dict[str, list[dict[str, Any]]] = {}
         self.processed = FakeProcessed()
+        self.roster_revs: dict[str, int] = {}
+        self.roster_writes = 0
 
     async def insert(self, meeting: Meeting, outbox: list[dict[str, Any]]) -> None:
         self.meetings[meeting.meeting_id] = meeting
@@ -46,13 +55,13 @@ class FakeRepository:
         mine = [m for m in self.meetings.values() if m.role_of(user_id)]
         return sorted(mine, key=lambda m: m.created_at, reverse=True)
 
-    async def add_participant(self, meeting_id: str, participant: Participant, outbox: dict[str, Any]) -> bool:
+    async def add_participant(self, meeting_id: str, participant: Participant, outbox: dict[str, Any]) -> Meeting | None:
         m = self.meetings.get(meeting_id)
         if not m or m.status != "active" or any(p.user_id == participant.user_id for p in m.participants):
-            return False
+            return None
         self.meetings[meeting_id] = m.model_copy(update={"participants": (*m.participants, participant)})
         self.outbox[meeting_id].append(outbox)
-        return True
+        return self.meetings[meeting_id]
 
     async def end(self, meeting_id: str, host_id: str, ended_at: datetime, outbox: dict[str, Any]) -> bool:
         m = self.meetings.get(meeting_id)
@@ -62,18 +71,17 @@ class FakeRepository:
         self.outbox[meeting_id].append(outbox)
         return True
 
-    async def add_to_roster(self, meeting_id: str, entry: RosterEntry) -> bool:
+    async def roster_state(self, meeting_id: str) -> RosterState | None:
         m = self.meetings.get(meeting_id)
-        if not m or m.status != "active" or any(e.sid == entry.sid for e in m.roster):
-            return False
-        self.meetings[meeting_id] = m.model_copy(update={"roster": (*m.roster, entry)})
-        return True
+        return RosterState(status=m.status, roster=m.roster, rev=self.roster_revs.get(meeting_id)) if m else None
 
-    async def remove_from_roster(self, meeting_id: str, sid: str) -> bool:
+    async def replace_roster(self, meeting_id: str, seen: RosterState, roster) -> bool:
         m = self.meetings.get(meeting_id)
-        if not m or not any(e.sid == sid for e in m.roster):
+        if not m or m.status != "active" or self.roster_revs.get(meeting_id) != seen.rev:
             return False
-        self.meetings[meeting_id] = m.model_copy(update={"roster": tuple(e for e in m.roster if e.sid != sid)})
+        self.meetings[meeting_id] = m.model_copy(update={"roster": tuple(roster)})
+        self.roster_revs[meeting_id] = (seen.rev or 0) + 1
+        self.roster_writes += 1
         return True
 
 
@@ -175,6 +183,50 @@ async def test_participant_events_apply_once(meetings) -> None:
     assert await meetings.apply_participant_event(received(leave, "l2")) == "ignored"
     other = join.model_copy(update={"meeting_id": "nope"})
     assert await meetings.apply_participant_event(received(other, "j2")) == "ignored"
+
+
+async def test_a_batch_of_participant_events_applies_in_order_each_once(meetings, repo) -> None:
+    m = await meetings.create(host_id="alice", host_name="Alice", title="Sync", scheduled_start=None)
+    now = datetime.now(UTC)
+
+    def join(sid: str) -> ParticipantJoined:
+        return ParticipantJoined(meeting_id=m.meeting_id, user_id="bob", display_name="Bob", sid=sid, replica_id="r", joined_at=now)
+
+    def leave(sid: str) -> ParticipantLeft:
+        return ParticipantLeft(meeting_id=m.meeting_id, user_id="bob", sid=sid, replica_id="r", reason="left", left_at=now)
+
+    batch = [received(join("s1"), "j1"), received(join("s2"), "j2"), received(leave("s1"), "l1"),
+             received(join("s1"), "j1"), received(leave("s3"), "l3")]
+    assert await meetings.apply_participant_events(batch) == ["applied", "applied", "applied", "duplicate", "ignored"]
+    assert [e.sid for e in (await meetings.get(m.meeting_id)).roster] == ["s2"]
+    assert repo.processed.ids == {"j1", "j2", "l1", "l3"}
+    assert repo.roster_writes == 1  # one write for the meeting's whole batch
+    again = await meetings.apply_participant_events(batch)  # a redelivered batch changes nothing
+    assert again == ["duplicate"] * 5
+    assert [e.sid for e in (await meetings.get(m.meeting_id)).roster] == ["s2"]
+
+
+async def test_a_roster_write_that_lost_a_race_is_recomputed_and_an_ended_meeting_ignores_events(meetings, repo) -> None:
+    m = await meetings.create(host_id="alice", host_name="Alice", title="Sync", scheduled_start=None)
+    now = datetime.now(UTC)
+    join = ParticipantJoined(meeting_id=m.meeting_id, user_id="bob", display_name="Bob", sid="s1", replica_id="r", joined_at=now)
+    other = join.model_copy(update={"sid": "s9"})
+    real_replace = repo.replace_roster
+    raced = []
+
+    async def replace_after_a_concurrent_write(meeting_id, seen, roster):
+        if not raced:  # another writer adds s9 between this read and this write
+            raced.append(1)
+            await real_replace(meeting_id, seen, [*seen.roster, RosterEntry(**{**join.model_dump(), "sid": "s9"})])
+        return await real_replace(meeting_id, seen, roster)
+
+    repo.replace_roster = replace_after_a_concurrent_write
+    assert await meetings.apply_participant_events([received(join, "j1"), received(other, "j9")]) == ["applied", "ignored"]
+    assert [e.sid for e in (await meetings.get(m.meeting_id)).roster] == ["s9", "s1"]
+    await meetings.end(m.meeting_id, user_id="alice")
+    late = join.model_copy(update={"sid": "s2"})
+    assert await meetings.apply_participant_events([received(late, "j2")]) == ["ignored"]
+    assert (await meetings.get(m.meeting_id)).roster == ()
 
 
 def test_meeting_ids_are_short_url_safe_and_distinct() -> None:

@@ -55,12 +55,13 @@ async def test_events_reach_the_handler_malformed_records_are_skipped_and_failur
     attempts: list[str] = []
     malformed: list[None] = []
 
-    async def handle(event: ReceivedEvent) -> str:
-        attempts.append(event.id)
-        if isinstance(event.data, ParticipantLeft) and attempts.count(event.id) == 1:
-            raise RuntimeError("storage hiccup")  # the first attempt fails: the record comes again
-        handled.append(event)
-        return "applied"
+    async def handle(events: list[ReceivedEvent]) -> list[str]:
+        for event in events:
+            attempts.append(event.id)
+            if isinstance(event.data, ParticipantLeft) and attempts.count(event.id) == 1:
+                raise RuntimeError("storage hiccup")  # the first attempt fails: the record comes again
+            handled.append(event)
+        return ["applied"] * len(events)
 
     router = build_router(settings)
     add_participant_consumer(router, settings, handle, on_malformed=lambda: malformed.append(None))
@@ -75,11 +76,15 @@ async def test_events_reach_the_handler_malformed_records_are_skipped_and_failur
             with pytest.raises(RuntimeError, match="storage hiccup"):
                 await publish(left)
         await publish(left)
-        await wait_until(lambda: _true(len(handled) == 2), timeout_s=30)
+        await wait_until(lambda: _true(left.id in [e.id for e in handled]), timeout_s=30)
 
-    assert malformed == [None]
+    # Records come in batches, and a failed batch comes again in full (the handler dedupes by
+    # event id): the joined event may be handled twice, and the malformed record counted twice.
+    assert 1 <= len(malformed) <= 2
+    handled = [e for n, e in enumerate(handled) if e.id not in [h.id for h in handled[:n]]]
     assert [e.id for e in handled] == [joined.id, left.id]
-    assert attempts == [joined.id, left.id, left.id]  # the failed attempt, then the redelivery
+    assert attempts.count(left.id) == 2  # the failed attempt, then the redelivery
+    assert attempts.index(joined.id) < attempts.index(left.id)
     assert isinstance(handled[0].data, ParticipantJoined)
     assert (handled[0].data.meeting_id, handled[0].data.sid) == (meeting_id, "sid-1")
     assert isinstance(handled[1].data, ParticipantLeft) and handled[1].data.reason == "replica_lost"

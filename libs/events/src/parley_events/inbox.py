@@ -1,15 +1,21 @@
 """Idempotent consumers: remember which event ids a consumer group has processed.
 
 Usage in a handler: skip when :meth:`ProcessedEvents.seen`; otherwise process, then
-:meth:`ProcessedEvents.record`, then let the message be acknowledged.
+:meth:`ProcessedEvents.record`, then let the message be acknowledged. A handler of a batch of
+records asks once for the whole batch (:meth:`ProcessedEvents.seen_among`) and records once
+(:meth:`ProcessedEvents.record_all`): two round trips per batch instead of two per event.
 """
 
 from datetime import UTC, datetime
 
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from parley_events.write_conflicts import retry_write_conflicts
+
+
+#: MongoDB's error code for a duplicate key (an id recorded before)
+DUPLICATE_KEY = 11000
 
 
 class ProcessedEvents:
@@ -21,6 +27,27 @@ class ProcessedEvents:
     async def seen(self, event_id: str) -> bool:
         """True when ``event_id`` was recorded before."""
         return await self._collection.find_one({"_id": event_id}, {"_id": 1}) is not None
+
+    async def seen_among(self, event_ids: list[str]) -> set[str]:
+        """The ids of ``event_ids`` recorded before (one query)."""
+        if not event_ids:
+            return set()
+        cursor = self._collection.find({"_id": {"$in": list(set(event_ids))}}, {"_id": 1})
+        return {doc["_id"] async for doc in cursor}
+
+    @retry_write_conflicts
+    async def record_all(self, event_ids: list[str]) -> None:
+        """Record every id of ``event_ids`` as processed (one write); ids recorded before are
+        harmless."""
+        if not event_ids:
+            return
+        now = datetime.now(UTC)
+        docs = [{"_id": event_id, "processed_at": now} for event_id in dict.fromkeys(event_ids)]
+        try:
+            await self._collection.insert_many(docs, ordered=False)
+        except BulkWriteError as exc:
+            if any(error.get("code") != DUPLICATE_KEY for error in exc.details.get("writeErrors", [])):
+                raise
 
     @retry_write_conflicts
     async def record(self, event_id: str) -> None:

@@ -12,9 +12,10 @@ from parley_observability.errors import (
 )
 from parley_observability.health import ReadinessCheck, health_router
 from parley_observability.logging import configure_logging
-from parley_observability.metrics import HttpMetrics, HttpMetricsMiddleware, metrics_router
+from parley_observability.metrics import ACCESS_LOGGER, HttpMetrics, HttpMetricsMiddleware, metrics_router
 
 __all__ = [
+    "ACCESS_LOGGER",
     "BEARER_401",
     "BODY_400",
     "ApiError",

@@ -4,7 +4,9 @@ Each app owns a :class:`prometheus_client.CollectorRegistry`, so tests can build
 one process. Metric names follow docs/metrics.md.
 """
 
+import logging
 import time
+from typing import Any
 
 from fastapi import APIRouter
 from prometheus_client import (
@@ -17,6 +19,10 @@ from prometheus_client import (
 )
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+#: The logger of the access log (one INFO line per HTTP request, see HttpMetricsMiddleware).
+ACCESS_LOGGER = "parley.access"
+access_log = logging.getLogger(ACCESS_LOGGER)
 
 #: Label value for requests that matched no route (never the raw path: unbounded cardinality).
 UNMATCHED_ROUTE = "<unmatched>"
@@ -46,14 +52,37 @@ class HttpMetrics:
 
 
 class HttpMetricsMiddleware:
-    """ASGI middleware that counts and times every HTTP request into :class:`HttpMetrics`.
+    """Pure ASGI middleware that counts and times every HTTP request into :class:`HttpMetrics`
+    and writes one access-log line per request.
 
-    Use: ``app.add_middleware(HttpMetricsMiddleware, metrics=metrics)``.
+    Use: ``app.add_middleware(HttpMetricsMiddleware, metrics=metrics)``. The access log
+    (logger :data:`ACCESS_LOGGER`, level INFO, one line when the response is complete:
+    ``<client> "<METHOD> <path?query> HTTP/<version>" <status> <duration>ms``) replaces
+    uvicorn's own, which the local stack turns off (``--no-access-log``); pass
+    ``access_log=False`` where uvicorn keeps logging (signaling). A request whose app raised
+    before answering is logged and counted as 500.
     """
 
-    def __init__(self, app: ASGIApp, metrics: HttpMetrics) -> None:
+    def __init__(self, app: ASGIApp, metrics: HttpMetrics, access_log: bool = True) -> None:
         self.app = app
         self.metrics = metrics
+        self.access_log = access_log
+        # (method, route, status) -> the labelled children: labels() takes a lock and builds
+        # a key on every call, which the hot path need not pay twice per request.
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+    def _observe(self, method: str, template: str, status: int, seconds: float) -> None:
+        key = (method, template, status)
+        children = self._children.get(key)
+        if children is None:
+            service = self.metrics.service
+            children = (
+                self.metrics.requests.labels(service, method, template, str(status)),
+                self.metrics.duration.labels(service, method, template),
+            )
+            self._children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -71,14 +100,29 @@ class HttpMetricsMiddleware:
         try:
             await self.app(scope, receive, send_with_status)
         finally:
+            seconds = time.perf_counter() - start
             # FastAPI's router puts the matched route into the (shared) scope.
             template = getattr(scope.get("route"), "path", None) or UNMATCHED_ROUTE
-            method = scope["method"]
-            service = self.metrics.service
-            self.metrics.requests.labels(service, method, template, str(status)).inc()
-            self.metrics.duration.labels(service, method, template).observe(
-                time.perf_counter() - start
-            )
+            self._observe(scope["method"], template, status, seconds)
+            if self.access_log and access_log.isEnabledFor(logging.INFO):
+                _log_access(scope, status, seconds)
+
+
+def _log_access(scope: Scope, status: int, seconds: float) -> None:
+    client = scope.get("client")
+    query = scope.get("query_string", b"")
+    path = scope.get("path", "")
+    if query:
+        path = f"{path}?{query.decode('latin-1')}"
+    access_log.info(
+        '%s "%s %s HTTP/%s" %d %.1fms',
+        f"{client[0]}:{client[1]}" if client else "-",
+        scope["method"],
+        path,
+        scope.get("http_version", "1.1"),
+        status,
+        seconds * 1000,
+    )
 
 
 def metrics_router(registry: CollectorRegistry) -> APIRouter:

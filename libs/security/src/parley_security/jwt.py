@@ -61,7 +61,9 @@ class JwksVerifier:
 
     ``cache_ttl_s``: seconds before known keys are fetched again; ``min_refetch_interval_s``:
     seconds between two fetches at least (also after a failed one); ``clock``: monotonic
-    seconds (injectable for tests). :meth:`instrument` counts refusals and fetches.
+    seconds, ``wall_clock``: Unix seconds, against ``exp`` (both injectable for tests);
+    ``verified_cache_size``: how many verified tokens are remembered (0: none; see the module
+    documentation). :meth:`instrument` counts refusals and fetches.
     """
 
     @classmethod
@@ -85,6 +87,8 @@ class JwksVerifier:
         cache_ttl_s: float = 300.0,
         min_refetch_interval_s: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+        verified_cache_size: int = 10_000,
     ) -> None:
         self._jwks_url = jwks_url
         self._issuer = issuer
@@ -100,6 +104,9 @@ class JwksVerifier:
         self._lock = asyncio.Lock()
         self._refused: Counter | None = None
         self._fetches: Counter | None = None
+        self._verified: dict[str, _Verified] = {}
+        self._verified_cache_size = verified_cache_size
+        self._wall_clock = wall_clock
 
     def instrument(self, registry: CollectorRegistry) -> None:
         """Count in ``registry``: ``parley_tokens_refused_total{reason}`` (a reason of
@@ -167,13 +174,42 @@ class JwksVerifier:
     async def verify(self, token: str) -> Principal:
         """Return the :class:`Principal` of a valid access token; raise :class:`InvalidToken`
         (counted by reason once :meth:`instrument` was called)."""
+        remembered = self._verified.get(token)
+        if remembered is not None:
+            if self._still_valid(remembered):
+                return remembered.principal
+            del self._verified[token]
         try:
-            key = await self._key(token_kid(token))
-            return decode_access_token(token, key, issuer=self._issuer, audience=self._audience)
+            kid = token_kid(token)
+            key = await self._key(kid)
+            principal, expires_at = _decode(token, key, issuer=self._issuer, audience=self._audience)
         except InvalidToken as exc:
             if self._refused is not None:
                 self._refused.labels(exc.reason).inc()
             raise
+        if self._verified_cache_size > 0:
+            if len(self._verified) >= self._verified_cache_size:
+                del self._verified[next(iter(self._verified))]  # the oldest entry
+            self._verified[token] = _Verified(principal, expires_at, kid, key)
+        return principal
+
+    def _still_valid(self, remembered: "_Verified") -> bool:
+        """Would the remembered token verify again now, with no fetch needed?"""
+        return (
+            self._wall_clock() < remembered.expires_at
+            and self._keys.get(remembered.kid) is remembered.key
+            and not self._due(self._fetched_at, self._cache_ttl_s)
+        )
+
+
+@dataclass(frozen=True)
+class _Verified:
+    """A verified token: its principal, ``exp`` (Unix seconds) and the key it verified with."""
+
+    principal: Principal
+    expires_at: float
+    kid: str
+    key: object
 
 
 def token_kid(token: str) -> str:
@@ -196,6 +232,11 @@ def decode_access_token(token: str, key: object, *, issuer: str, audience: str) 
     Requires ``exp``, ``iat``, ``sub``, ``iss`` (= ``issuer``), ``aud`` (= ``audience``) and
     ``typ: "access"``. Raises :class:`InvalidToken` saying what is wrong.
     """
+    return _decode(token, key, issuer=issuer, audience=audience)[0]
+
+
+def _decode(token: str, key: object, *, issuer: str, audience: str) -> tuple[Principal, float]:
+    """:func:`decode_access_token`, and the token's ``exp`` (Unix seconds)."""
     try:
         claims = jwt.decode(
             token,
@@ -211,4 +252,5 @@ def decode_access_token(token: str, key: object, *, issuer: str, audience: str) 
         raise InvalidToken(f"invalid token: {exc}") from exc
     if claims.get("typ") != "access":
         raise InvalidToken("not an access token", "not_access")
-    return Principal(user_id=claims["sub"], display_name=claims.get("name", ""), token=token)
+    principal = Principal(user_id=claims["sub"], display_name=claims.get("name", ""), token=token)
+    return principal, float(claims["exp"])

@@ -1,9 +1,10 @@
 """Kafka: the FastStream router, the roster consumer and the outbox relay.
 
 Consumes ``participant.joined`` / ``participant.left`` (CloudEvents, :mod:`parley_events`)
-from ``parley.participants`` in the consumer group ``settings.kafka_consumer_group``. A record
-is acknowledged (offset committed) only after it was processed; on a processing error it is
-redelivered (FastStream ``AckPolicy.NACK_ON_ERROR`` seeks back to it). A record that is not a
+from ``parley.participants`` in the consumer group ``settings.kafka_consumer_group``, in
+batches (one Kafka fetch at a time). A batch is acknowledged (offsets committed) only after it
+was processed; on a processing error it is redelivered (FastStream ``AckPolicy.NACK_ON_ERROR``
+seeks back to its first record). A record that is not a
 valid Parley event is logged, counted and skipped. Publishes this service's events only from
 its outbox, through :class:`parley_events.OutboxRelay`.
 """
@@ -25,9 +26,9 @@ from parley_events import (
     ParticipantJoined,
     ParticipantLeft,
     ReceivedEvent,
+    decode,
     envelope_of,
     kafka_sender,
-    received_event,
 )
 from parley_events.topics import MEETINGS, PARTICIPANTS
 from parley_meetings.config import Settings
@@ -35,12 +36,13 @@ from parley_meetings.config import Settings
 
 log = logging.getLogger(__name__)
 
-ParticipantHandler = Callable[[ReceivedEvent], Awaitable[object]]
+#: Applies one batch of participant events, in order.
+ParticipantHandler = Callable[[list[ReceivedEvent]], Awaitable[object]]
 
 
 async def _raw_body(message: StreamMessage[object]) -> bytes:
-    """Keep the record's bytes as they are: decoding is :func:`parley_events.received_event`'s
-    job, so a malformed record reaches the handler (and is skipped) instead of failing in
+    """Keep the record's bytes as they are: decoding is :func:`parley_events.decode`'s job
+    (per record, in the handler), so a malformed record reaches the handler (and is skipped) instead of failing in
     FastStream's JSON decoder and being redelivered forever."""
     return message.body
 
@@ -69,13 +71,22 @@ def build_router(settings: Settings) -> KafkaRouter:
 CONSUMES = {"participants": (ParticipantJoined, ParticipantLeft)}
 
 
+#: Records handed to the roster handler at most at once (one Kafka fetch).
+BATCH_MAX_RECORDS = 200
+
+
 def add_participant_consumer(
     router: KafkaRouter,
     settings: Settings,
     handle: ParticipantHandler,
     on_malformed: Callable[[], None],
 ) -> None:
-    """Subscribe ``handle`` to ``parley.participants`` (consumer group from settings)."""
+    """Subscribe ``handle`` to ``parley.participants`` (consumer group from settings), in
+    batches: whatever one fetch returned (up to :data:`BATCH_MAX_RECORDS`, in partition order)
+    goes to ``handle`` as one list, and the batch is committed once ``handle`` returned. A
+    failing ``handle`` gets the whole batch again (it must be idempotent: dedupe by event id).
+    Malformed records are logged, counted (again when their batch comes again) and left out of
+    the list."""
 
     @router.subscriber(
         PARTICIPANTS.name,
@@ -83,17 +94,22 @@ def add_participant_consumer(
         auto_offset_reset=settings.kafka_auto_offset_reset,
         ack_policy=AckPolicy.NACK_ON_ERROR,
         decoder=_raw_body,
+        batch=True,
+        max_records=BATCH_MAX_RECORDS,
         title="participants",
         description="participant.joined / participant.left: keeps each meeting's roster",
     )
-    async def on_participant_event(message: KafkaMessage) -> None:
-        try:
-            event = received_event(message)
-        except EventDecodeError as exc:
-            log.warning("skipping a malformed record on %s: %s", PARTICIPANTS.name, exc)
-            on_malformed()
-            return
-        await handle(event)
+    async def on_participant_events(message: KafkaMessage) -> None:
+        raw = message.raw_message
+        events: list[ReceivedEvent] = []
+        for record in raw if isinstance(raw, tuple | list) else (raw,):
+            try:
+                events.append(decode(record.value, dict(record.headers or []), record.key))
+            except EventDecodeError as exc:
+                log.warning("skipping a malformed record on %s: %s", PARTICIPANTS.name, exc)
+                on_malformed()
+        if events:
+            await handle(events)
 
 
 def outbox_relay(router: KafkaRouter, collection: AsyncCollection, poll_interval_s: float) -> OutboxRelay:

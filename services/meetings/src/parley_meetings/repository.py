@@ -5,7 +5,7 @@ One document per meeting, ``_id`` = meeting id::
     {_id, title, host_id, scheduled_start, status, created_at, ended_at,
      participants: [{user_id, display_name, role, joined_at}],
      roster: [{sid, user_id, display_name, replica_id, joined_at}],
-     outbox: [pending events], outbox_pending: true while any}
+     outbox: [pending events], outbox_pending: true while any, roster_rev: n}
 
 Every state change is one single-document write, atomic in the store, with its event (if
 any) pushed into the ``outbox`` array of the same write (see :mod:`parley_events.outbox`).
@@ -14,14 +14,17 @@ writers in any replicas exactly the ones the precondition admits succeed; nothin
 process serializes them. A write the store refuses for colliding with a concurrent one is run
 again (:func:`parley_events.retry_write_conflicts`). Written for the FerretDB 1.x query
 subset too: "not already in the array" is expressed with ``$nor`` (``$ne`` on an
-array-of-documents path misbehaves there) and roster entries are removed by ``$pull`` of the
-exact stored sub-document.
+array-of-documents path misbehaves there). The roster consumer writes a meeting's whole
+roster once per batch of events, by compare-and-set on ``roster_rev`` (bumped by each of its
+writes); ending a meeting (``status`` in the filter) makes a concurrent roster write miss.
 """
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pymongo import DESCENDING
+from pymongo import DESCENDING, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -29,7 +32,18 @@ from parley_events import OUTBOX_FIELD, PENDING_FIELD, ProcessedEvents, retry_wr
 from parley_meetings.domain.models import Meeting, Participant, RosterEntry
 
 MEETINGS = "meetings"
+#: a counter bumped by every roster write of the consumer: its compare-and-set token
+ROSTER_REV = "roster_rev"
 PROCESSED_EVENTS = "processed_events"
+
+
+@dataclass(frozen=True)
+class RosterState:
+    """A meeting's roster as read, with the revision a write must find unchanged."""
+
+    status: str
+    roster: tuple[RosterEntry, ...]
+    rev: int | None
 
 
 def _to_doc(meeting: Meeting) -> dict[str, Any]:
@@ -41,7 +55,7 @@ def _to_doc(meeting: Meeting) -> dict[str, Any]:
 
 
 def _from_doc(doc: dict[str, Any]) -> Meeting:
-    fields = {k: v for k, v in doc.items() if k not in ("_id", OUTBOX_FIELD, PENDING_FIELD)}
+    fields = {k: v for k, v in doc.items() if k not in ("_id", OUTBOX_FIELD, PENDING_FIELD, ROSTER_REV)}
     return Meeting(meeting_id=doc["_id"], **fields)
 
 
@@ -72,18 +86,21 @@ class MeetingRepository:
         return [_from_doc(doc) async for doc in cursor.sort("created_at", DESCENDING)]
 
     @retry_write_conflicts
-    async def add_participant(self, meeting_id: str, participant: Participant, outbox: dict[str, Any]) -> bool:
+    async def add_participant(self, meeting_id: str, participant: Participant, outbox: dict[str, Any]) -> Meeting | None:
         """Add ``participant`` to an active meeting they have not joined, with its event
-        (``outbox``) in the same write; True when added (False: nothing written, no event)."""
-        result = await self.meetings.update_one(
+        (``outbox``) in the same write, in one round trip (``findAndModify`` by ``_id``,
+        answering the meeting as written); None when nothing was added (no such meeting,
+        ended, or a participant already), and then no event is staged."""
+        doc = await self.meetings.find_one_and_update(
             {
                 "_id": meeting_id,
                 "status": "active",
                 "$nor": [{"participants.user_id": participant.user_id}],
             },
             stage({"$push": {"participants": participant.model_dump(mode="python")}}, outbox),
+            return_document=ReturnDocument.AFTER,  # no projection: FerretDB 1.13 has none here
         )
-        return result.modified_count == 1
+        return _from_doc(doc) if doc else None
 
     @retry_write_conflicts
     async def end(
@@ -97,28 +114,26 @@ class MeetingRepository:
         )
         return result.modified_count == 1
 
+    async def roster_state(self, meeting_id: str) -> RosterState | None:
+        """The meeting's status, roster and roster revision (None: no such meeting)."""
+        doc = await self.meetings.find_one({"_id": meeting_id}, {"status": 1, "roster": 1, ROSTER_REV: 1})
+        if doc is None:
+            return None
+        return RosterState(
+            status=doc.get("status", "active"),
+            roster=tuple(RosterEntry(**entry) for entry in doc.get("roster", [])),
+            rev=doc.get(ROSTER_REV),
+        )
+
     @retry_write_conflicts
-    async def add_to_roster(self, meeting_id: str, entry: RosterEntry) -> bool:
-        """Add a socket to an active meeting's roster unless its sid is there; True when added."""
+    async def replace_roster(self, meeting_id: str, seen: RosterState, roster: Sequence[RosterEntry]) -> bool:
+        """Set the roster of an active meeting to ``roster`` if it is still the one read as
+        ``seen`` (its revision unchanged: a compare-and-set); True when written. False: the
+        meeting ended, or another writer changed the roster since (read it again)."""
+        rev_filter: Any = seen.rev if seen.rev is not None else {"$exists": False}
         result = await self.meetings.update_one(
-            {"_id": meeting_id, "status": "active", "$nor": [{"roster.sid": entry.sid}]},
-            {"$push": {"roster": entry.model_dump(mode="python")}},
+            {"_id": meeting_id, "status": "active", ROSTER_REV: rev_filter},
+            # $inc last: FerretDB 1.13 stores an update only when its last operator changed it
+            {"$set": {"roster": [e.model_dump(mode="python") for e in roster]}, "$inc": {ROSTER_REV: 1}},
         )
         return result.modified_count == 1
-
-    @retry_write_conflicts
-    async def remove_from_roster(self, meeting_id: str, sid: str) -> bool:
-        """Remove the socket ``sid`` from the roster; True when it was there.
-
-        Reads the stored entry and pulls that exact value (FerretDB 1.x ``$pull`` matches
-        values, not conditions). A concurrent write between the read and the pull cannot
-        lose: the pull removes that value whatever else changed, and a concurrent removal of
-        the same entry makes this one modify nothing (False).
-        """
-        doc = await self.meetings.find_one({"_id": meeting_id}, {"roster": 1})
-        entries = [e for e in (doc or {}).get("roster", []) if e.get("sid") == sid]
-        removed = False
-        for entry in entries:
-            result = await self.meetings.update_one({"_id": meeting_id}, {"$pull": {"roster": entry}})
-            removed = removed or result.modified_count == 1
-        return removed

@@ -146,7 +146,8 @@ def create_app(
     app.state.rooms = rooms
     app.state.fanout = fanout
     app.state.sio = sio
-    app.add_middleware(HttpMetricsMiddleware, metrics=http_metrics)
+    # uvicorn logs signaling's requests (socket.io never reaches this app): no second line
+    app.add_middleware(HttpMetricsMiddleware, metrics=http_metrics, access_log=False)
     app.include_router(health_router({"kafka": kafka_ready, "jwks": verifier.ready}))
     app.include_router(metrics_router(registry))
     app.include_router(router)

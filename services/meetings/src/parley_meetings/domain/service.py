@@ -5,7 +5,7 @@ relay is woken with ``notify`` afterwards.
 """
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from parley_events import (
@@ -97,13 +97,15 @@ class Meetings:
             role="participant",
             joined_at=participant.joined_at,
         )
-        if await self._repo.add_participant(meeting_id, participant, outbox_entry(event, source=EVENT_SOURCE)):
+        added = await self._repo.add_participant(meeting_id, participant, outbox_entry(event, source=EVENT_SOURCE))
+        if added is not None:  # one round trip for a first join
             self._metrics.joins.inc()
             self._notify()
+            return added, added.role_of(user_id) or "participant"
         meeting = await self.get(meeting_id)
         if meeting.status == "ended":
             raise MeetingHasEnded("the meeting has ended")
-        # Added above, or a participant already (a concurrent end is caught just before).
+        # A participant already (or added by a concurrent join of the same user).
         return meeting, meeting.role_of(user_id) or "participant"
 
     async def end(self, meeting_id: str, *, user_id: str) -> Meeting:
@@ -139,31 +141,75 @@ class Meetings:
         return meeting
 
     async def apply_participant_event(self, event: ReceivedEvent) -> str:
-        """Apply a ``participant.joined``/``participant.left`` event to the roster once.
+        """:meth:`apply_participant_events` of one event; its outcome."""
+        return (await self.apply_participant_events([event]))[0]
 
-        Returns the outcome: ``applied``, ``ignored`` (unknown meeting, ended meeting, sid
-        already in or not in the roster, other event type) or ``duplicate`` (seen before).
-        Raises on storage failure so the message is redelivered.
+    async def apply_participant_events(self, events: Sequence[ReceivedEvent]) -> list[str]:
+        """Apply ``participant.joined``/``participant.left`` events to the rosters, each once,
+        in the order given (one Kafka batch: one meeting's events keep their order).
+
+        Returns one outcome per event: ``applied``, ``ignored`` (unknown meeting, ended
+        meeting, sid already in or not in the roster, other event type) or ``duplicate``
+        (seen before, or earlier in the same batch). Per batch: the processed ids are asked
+        for once; each meeting's roster is read once and written once (a compare-and-set,
+        read again and recomputed when another writer came first); the ids are recorded once,
+        after every roster write. A failure before that raises (the batch is redelivered), and
+        applying it again gives the same rosters.
         """
+        seen = await self._repo.processed.seen_among([event.id for event in events])
+        outcomes: list[str] = ["duplicate"] * len(events)
+        by_meeting: dict[str, list[int]] = {}
+        processed: list[str] = []
+        for index, event in enumerate(events):
+            if event.id in seen:
+                continue
+            seen.add(event.id)
+            processed.append(event.id)
+            outcomes[index] = "ignored"
+            if isinstance(event.data, ParticipantJoined | ParticipantLeft):
+                by_meeting.setdefault(event.data.meeting_id, []).append(index)
+        for meeting_id, indexes in by_meeting.items():
+            for index, outcome in zip(indexes, await self._apply_to_roster(meeting_id, [events[i] for i in indexes])):
+                outcomes[index] = outcome
+        await self._repo.processed.record_all(processed)
+        for event, outcome in zip(events, outcomes):
+            kind = {ParticipantJoined: "joined", ParticipantLeft: "left"}.get(type(event.data), "other")
+            self._metrics.roster_events.labels(kind, outcome).inc()
+            log.debug("participant event %s (%s): %s", event.id, event.type, outcome)
+        return outcomes
+
+    async def _apply_to_roster(self, meeting_id: str, events: list[ReceivedEvent]) -> list[str]:
+        """One meeting's events, in order, as one roster write; their outcomes."""
+        for _ in range(ROSTER_WRITE_ATTEMPTS):
+            state = await self._repo.roster_state(meeting_id)
+            if state is None or state.status != "active":
+                return ["ignored"] * len(events)
+            roster, outcomes = roster_after(state.roster, events)
+            if "applied" not in outcomes or await self._repo.replace_roster(meeting_id, state, roster):
+                return outcomes
+        raise RuntimeError(f"the roster of {meeting_id!r} kept changing under {ROSTER_WRITE_ATTEMPTS} attempts")
+
+
+#: compare-and-set attempts of one meeting's roster write per batch (then the batch fails and
+#: comes again)
+ROSTER_WRITE_ATTEMPTS = 20
+
+
+def roster_after(roster: tuple[RosterEntry, ...], events: Sequence[ReceivedEvent]) -> tuple[list[RosterEntry], list[str]]:
+    """``roster`` after ``events`` in order (a join adds its sid unless there, a leave removes
+    it if there), and each event's outcome (``applied`` or ``ignored``)."""
+    entries = list(roster)
+    outcomes = []
+    for event in events:
         data = event.data
-        kind = {ParticipantJoined: "joined", ParticipantLeft: "left"}.get(type(data), "other")
-        if await self._repo.processed.seen(event.id):
-            outcome = "duplicate"
+        sids = {entry.sid for entry in entries}
+        if isinstance(data, ParticipantJoined) and data.sid not in sids:
+            entries.append(RosterEntry(sid=data.sid, user_id=data.user_id, display_name=data.display_name,
+                                       replica_id=data.replica_id, joined_at=data.joined_at))
+            outcomes.append("applied")
+        elif isinstance(data, ParticipantLeft) and data.sid in sids:
+            entries = [entry for entry in entries if entry.sid != data.sid]
+            outcomes.append("applied")
         else:
-            changed = False
-            if isinstance(data, ParticipantJoined):
-                entry = RosterEntry(
-                    sid=data.sid,
-                    user_id=data.user_id,
-                    display_name=data.display_name,
-                    replica_id=data.replica_id,
-                    joined_at=data.joined_at,
-                )
-                changed = await self._repo.add_to_roster(data.meeting_id, entry)
-            elif isinstance(data, ParticipantLeft):
-                changed = await self._repo.remove_from_roster(data.meeting_id, data.sid)
-            await self._repo.processed.record(event.id)
-            outcome = "applied" if changed else "ignored"
-        self._metrics.roster_events.labels(kind, outcome).inc()
-        log.debug("participant event %s (%s): %s", event.id, event.type, outcome)
-        return outcome
+            outcomes.append("ignored")
+    return entries, outcomes

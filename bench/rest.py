@@ -1,0 +1,305 @@
+"""REST benchmark: ``GET /api/meetings/{id}`` at constant rates, Parley beside a bare FastAPI app.
+
+Set-up: one fresh user registers and signs in through Traefik and creates a meeting; every
+request carries that user's bearer token. Targets, measured in the same run, step by step
+(each rate is run against every target before the next rate):
+
+- ``parley_traefik``: through Traefik (``--base-url``). By default meetings-2 is stopped for the
+  run (through the stack's supervisord, started again at the end), so every request lands on
+  one meetings process, meetings-1; ``--both-replicas`` keeps both.
+- ``parley_direct``: on meetings-1's own port, no Traefik.
+- ``peer``: ``bench/peers/bare_fastapi.py`` (same route and answer shape; no token, database
+  or middleware) under uvicorn with meetings' own options (``deploy/local/components.py``),
+  started and stopped by this script.
+
+Load: vegeta (tsenart/vegeta, built by ``./taskw install:vegeta``), open loop: each request is
+sent at its scheduled time whether or not earlier ones were answered, so a slow server shows
+as latency and a falling achieved rate, never as a politely slower client. Per step and
+target: ``rate`` (requested/s), ``achieved_per_s`` (sent/s), ``throughput_per_s`` (successful
+answers/s), ``ms`` (``p50``, ``p90``, ``p99``, ``max``; vegeta's own percentiles of latency
+from sending to the full answer), ``errors`` (answers other than 200, and transport errors),
+``status_codes``, ``server_cpu_ms_per_request`` (user+system CPU of the serving process,
+meetings-1 or the peer, over the step, divided by the requests), ``store_cpu_ms_per_request``
+(the same of FerretDB and PostgreSQL with its backends; Parley's targets) and
+``traefik_cpu_ms_per_request`` (Traefik's; ``parley_traefik`` only), and ``loadavg`` (1-minute
+load average at the end of the step: the machine is shared). A target whose step failed badly
+(p99 over ``SATURATED_MS`` or under 95 % successes) is not run at higher rates.
+
+The last line of stdout is one JSON object: ``{"benchmark": "rest", "base_url", "single_meetings_process",
+"duration_s", "p99_limit_ms", "loadavg_start", "loadavg_end", "steps": {target: [step...]},
+"highest_rate_within_limit": {target: rate or null}}``. ``highest_rate_within_limit`` is the
+highest step rate a target served with p99 <= ``--p99-limit-ms``, no error and at least 95 % of
+the requested rate. Exits 1 when the set-up failed.
+
+Usage (with ``./taskw up`` running): ``./taskw bench:rest`` or
+``.venv/bin/python bench/rest.py --rates 100,250,500,1000,1500 --duration 10``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from parley_probe.api import ApiClient
+from parley_probe.cli import DEFAULT_BASE_URL
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+sys.path.insert(0, str(REPO / "deploy" / "local"))
+
+from components import uvicorn_options  # noqa: E402
+from layout import Stack, venv_bin, vegeta_bin  # noqa: E402
+from supervisor_client import proxy  # noqa: E402
+
+DEFAULT_RATES = (100, 250, 500, 1000, 1500)
+#: a step worse than this p99 (ms) or under 95 % successes saturates its target
+SATURATED_MS = 1000.0
+PEER_PORT_OFFSET = 90  # the peer listens on the stack's port base + this
+SINGLE_REPLICA = "meetings-1"
+STOPPED_REPLICA = "meetings-2"
+
+
+def say(message: str) -> None:
+    print(f"[bench:rest] {message}", file=sys.stderr, flush=True)
+
+
+async def set_up(base_url: str) -> tuple[str, str]:
+    """Register and sign in a fresh user, create a meeting: (access token, meeting id)."""
+    async with ApiClient(base_url, timeout_s=30.0) as api:
+        email = f"bench-rest-{uuid.uuid4().hex[:12]}@example.com"
+        password = f"pw-{uuid.uuid4().hex}"
+        await api.register(email, "Bench REST", password)
+        await api.login(email, password)
+        meeting = await api.create_meeting("REST benchmark")
+        assert api.access_token is not None
+        return api.access_token, meeting["meeting_id"]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far (``/proc/<pid>/stat``)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:  # exited meanwhile
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_seconds(pids: Sequence[int]) -> float:
+    """CPU seconds of the processes ``pids`` and all their live descendants (PostgreSQL's
+    backends are children of its postmaster)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (FileNotFoundError, ProcessLookupError, ValueError):
+            continue
+    tree, frontier = set(pids), list(pids)
+    while frontier:
+        parent = frontier.pop()
+        children = [pid for pid, ppid in parents.items() if ppid == parent and pid not in tree]
+        tree.update(children)
+        frontier.extend(children)
+    return sum(cpu_seconds(pid) for pid in tree)
+
+
+def attack(vegeta: Path, targets: Path, rate: int, duration_s: float) -> dict:
+    """One vegeta attack at ``rate``/s for ``duration_s``; vegeta's JSON report."""
+    attack_cmd = [str(vegeta), "attack", f"-targets={targets}", "-format=http", f"-rate={rate}/1s",
+                  f"-duration={duration_s}s", "-timeout=10s"]
+    with subprocess.Popen(attack_cmd, stdout=subprocess.PIPE) as attacking:
+        report = subprocess.run([str(vegeta), "report", "-type=json"], stdin=attacking.stdout,
+                                capture_output=True, text=True, check=True)
+    return json.loads(report.stdout)
+
+
+def step_figures(rate: int, report: dict, cpu_s: float | None, store_cpu_s: float | None,
+                 traefik_cpu_s: float | None) -> dict:
+    latencies = report["latencies"]
+    requests = report["requests"]
+    codes = {str(code): count for code, count in report.get("status_codes", {}).items()}
+    return {
+        "rate": rate,
+        "requests": requests,
+        "achieved_per_s": round(report["rate"], 1),
+        "throughput_per_s": round(report["throughput"], 1),
+        "ms": {name: round(latencies[key] / 1e6, 2)
+               for name, key in (("p50", "50th"), ("p90", "90th"), ("p99", "99th"), ("max", "max"))},
+        "errors": requests - codes.get("200", 0),
+        "status_codes": codes,
+        "error_samples": report.get("errors", [])[:3],
+        "server_cpu_ms_per_request": per_request(cpu_s, requests),
+        "store_cpu_ms_per_request": per_request(store_cpu_s, requests),
+        "traefik_cpu_ms_per_request": per_request(traefik_cpu_s, requests),
+        "loadavg": round(os.getloadavg()[0], 1),
+    }
+
+
+def per_request(cpu_s: float | None, requests: int) -> float | None:
+    return round(cpu_s * 1000 / requests, 3) if cpu_s is not None and requests else None
+
+
+def holds(step: dict, limit_ms: float) -> bool:
+    return step["ms"]["p99"] <= limit_ms and step["errors"] == 0 and step["achieved_per_s"] >= 0.95 * step["rate"]
+
+
+def saturated(step: dict) -> bool:
+    return step["ms"]["p99"] > SATURATED_MS or step["errors"] > 0.05 * step["requests"]
+
+
+@contextmanager
+def peer_process(port: int):
+    """The bare FastAPI peer under uvicorn with meetings' options, until the block ends."""
+    cmd = [str(venv_bin() / "uvicorn"), "--factory", "peers.bare_fastapi:create_app", "--app-dir", str(BENCH),
+           "--host", "127.0.0.1", "--port", str(port), *uvicorn_options(SINGLE_REPLICA)]
+    process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/api/meetings/x", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the peer did not start: {process.stderr.read() if process.stderr else ''}")
+            time.sleep(0.3)
+        yield process
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+
+
+@contextmanager
+def one_meetings_process(stack: Stack | None, base_url: str, token: str, meeting_id: str):
+    """meetings-2 stopped for the block (and started again after), once Traefik no longer
+    sends it anything; nothing happens without a stack."""
+    if stack is None:
+        yield False
+        return
+    supervisor = proxy(stack).supervisor
+    say(f"stopping {STOPPED_REPLICA} for the run: every request through Traefik goes to {SINGLE_REPLICA}")
+    supervisor.stopProcess(STOPPED_REPLICA)
+    try:
+        url = f"{base_url}/api/meetings/{meeting_id}"
+        headers = {"Authorization": f"Bearer {token}"}
+        deadline = time.monotonic() + 60
+        in_a_row = 0
+        while in_a_row < 20 and time.monotonic() < deadline:  # Traefik's health check takes it out
+            try:
+                ok = httpx.get(url, headers=headers, timeout=5).status_code == 200
+            except httpx.HTTPError:
+                ok = False
+            in_a_row = in_a_row + 1 if ok else 0
+            time.sleep(0.05 if ok else 0.5)
+        yield True
+    finally:
+        say(f"starting {STOPPED_REPLICA} again")
+        supervisor.startProcess(STOPPED_REPLICA, False)
+
+
+def run(args: argparse.Namespace) -> dict:
+    vegeta = Path(args.vegeta)
+    if not vegeta.exists():
+        raise SystemExit(f"vegeta not found at {vegeta}: run ./taskw install:vegeta")
+    stack_info = json.loads(Path(args.stack_file).read_text())
+    base_url = (args.base_url or stack_info["base_url"]).rstrip("/")
+    stack = Stack.named(stack_info["name"], stack_info["port_base"])
+    supervisor = proxy(stack).supervisor
+    meetings_pid = supervisor.getProcessInfo(SINGLE_REPLICA)["pid"]
+    store = [supervisor.getProcessInfo(name)["pid"] for name in ("ferretdb", "postgres")]
+    traefik = [supervisor.getProcessInfo("traefik")["pid"]]
+    direct_url = stack_info["services"][SINGLE_REPLICA]["url"]
+    peer_port = stack_info["port_base"] + PEER_PORT_OFFSET
+
+    token, meeting_id = asyncio.run(set_up(base_url))
+    say(f"meeting {meeting_id}; rates {args.rates}/s, {args.duration:g} s each")
+    loadavg_start = os.getloadavg()
+    steps: dict[str, list[dict]] = {"parley_traefik": [], "parley_direct": [], "peer": []}
+    with tempfile.TemporaryDirectory() as tmp, peer_process(peer_port) as peer, \
+            one_meetings_process(None if args.both_replicas else stack, base_url, token, meeting_id) as single:
+        auth = f"Authorization: Bearer {token}\n"
+        files = {}
+        for name, url, header in (("parley_traefik", base_url, auth), ("parley_direct", direct_url, auth),
+                                  ("peer", f"http://127.0.0.1:{peer_port}", "")):
+            files[name] = Path(tmp) / f"{name}.txt"
+            files[name].write_text(f"GET {url}/api/meetings/{meeting_id}\n{header}\n")
+        pids = {"parley_traefik": meetings_pid, "parley_direct": meetings_pid, "peer": peer.pid}
+        for name, targets in files.items():  # warm up: connections, caches, the token
+            attack(vegeta, targets, 50, 2)
+        done: set[str] = set()
+        for rate in args.rates:
+            for name, targets in files.items():
+                if name in done:
+                    continue
+                time.sleep(1.0)
+                store_pids = store if name != "peer" else []
+                traefik_pids = traefik if name == "parley_traefik" else []
+                before = (cpu_seconds(pids[name]), tree_cpu_seconds(store_pids), tree_cpu_seconds(traefik_pids))
+                report = attack(vegeta, targets, rate, args.duration)
+                after = (cpu_seconds(pids[name]), tree_cpu_seconds(store_pids), tree_cpu_seconds(traefik_pids))
+                step = step_figures(rate, report, after[0] - before[0],
+                                    after[1] - before[1] if store_pids else None,
+                                    after[2] - before[2] if traefik_pids else None)
+                steps[name].append(step)
+                say(f"{name:15} {rate:5}/s: achieved {step['achieved_per_s']:7.1f}/s  p50 {step['ms']['p50']:8.2f}  "
+                    f"p99 {step['ms']['p99']:8.2f}  max {step['ms']['max']:8.2f} ms  errors {step['errors']}  "
+                    f"cpu ms/req: server {step['server_cpu_ms_per_request']} store {step['store_cpu_ms_per_request']} "
+                    f"traefik {step['traefik_cpu_ms_per_request']}  load {step['loadavg']}")
+                if saturated(step):
+                    done.add(name)
+    return {
+        "benchmark": "rest",
+        "base_url": base_url,
+        "single_meetings_process": single,
+        "duration_s": args.duration,
+        "p99_limit_ms": args.p99_limit_ms,
+        "loadavg_start": [round(x, 1) for x in loadavg_start],
+        "loadavg_end": [round(x, 1) for x in os.getloadavg()],
+        "steps": steps,
+        "highest_rate_within_limit": {
+            name: max((s["rate"] for s in found if holds(s, args.p99_limit_ms)), default=None)
+            for name, found in steps.items()
+        },
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench/rest.py", description=__doc__.splitlines()[0])
+    parser.add_argument("--stack-file", default=os.environ.get("PARLEY_STACK_FILE", str(REPO / ".stack/dev/stack.json")),
+                        help="the running stack's stack.json (default the dev stack's)")
+    parser.add_argument("--base-url", default=None,
+                        help=f"Traefik's URL (default the stack file's; {DEFAULT_BASE_URL} for the default dev stack)")
+    parser.add_argument("--rates", default=",".join(map(str, DEFAULT_RATES)),
+                        type=lambda text: [int(r) for r in text.split(",")],
+                        help="requests per second, one step each (default %(default)s)")
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per step (default 10)")
+    parser.add_argument("--p99-limit-ms", type=float, default=20.0, help="the p99 a rate must hold (default 20)")
+    parser.add_argument("--both-replicas", action="store_true",
+                        help="keep meetings-2 running (Traefik then spreads the load over both)")
+    parser.add_argument("--vegeta", default=str(vegeta_bin()), help="the vegeta binary")
+    args = parser.parse_args(argv)
+    if args.duration <= 0 or any(r <= 0 for r in args.rates):
+        parser.error("--duration and every rate must be positive")
+    try:
+        summary = run(args)
+    except Exception as exc:  # noqa: BLE001 - reported, exit 1
+        say(f"failed: {type(exc).__name__}: {exc}")
+        return 1
+    print(json.dumps(summary), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

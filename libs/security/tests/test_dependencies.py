@@ -1,0 +1,51 @@
+"""The bearer dependencies: the documented 401s, and no thread-pool hop on the way."""
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from parley_observability import install_api_error_handler
+from parley_security import CurrentPrincipal
+from parley_testing import BAD_AUTHORIZATIONS, TokenIssuer, bad_authorization
+
+
+def _app(issuer: TokenIssuer) -> FastAPI:
+    app = FastAPI()
+    app.state.verifier = issuer.verifier()
+    install_api_error_handler(app)
+
+    @app.get("/me")
+    async def me(principal: CurrentPrincipal) -> dict[str, str]:
+        return {"user_id": principal.user_id, "display_name": principal.display_name}
+
+    return app
+
+
+@pytest.fixture
+def no_thread_pool(monkeypatch):
+    """FastAPI runs a plain ``def`` dependency through ``run_in_threadpool``: make that fail."""
+    import fastapi.dependencies.utils as utils
+
+    async def refuse(*args, **kwargs):
+        raise AssertionError("a dependency went through the thread pool")
+
+    monkeypatch.setattr(utils, "run_in_threadpool", refuse)
+
+
+async def test_a_valid_token_names_its_user_without_a_thread_pool_hop(no_thread_pool) -> None:
+    issuer = TokenIssuer()
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(_app(issuer)), base_url="http://t") as client:
+        answer = await client.get("/me", headers={"Authorization": f"Bearer {issuer.issue('u-1', 'Ada')}"})
+    assert answer.status_code == 200
+    assert answer.json() == {"user_id": "u-1", "display_name": "Ada"}
+
+
+@pytest.mark.parametrize("case", BAD_AUTHORIZATIONS)
+async def test_bad_tokens_get_the_documented_401(no_thread_pool, case: str) -> None:
+    issuer = TokenIssuer()
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(_app(issuer)), base_url="http://t") as client:
+        answer = await client.get("/me", headers=bad_authorization(issuer, case, "u-1"))
+    assert answer.status_code == 401
+    assert answer.headers["WWW-Authenticate"] == "Bearer"
+    assert answer.json()["detail"]["code"] == "unauthorized"
+    assert answer.json()["detail"]["message"]
