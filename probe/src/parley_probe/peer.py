@@ -39,6 +39,8 @@ from aiortc.rtcicetransport import RTCIceTransport, parse_stun_turn_uri
 from aiortc.sdp import candidate_from_sdp
 from av import VideoFrame
 
+from parley_probe import triggered_check
+
 try:  # present in the locked aiortc 1.16
     from aiortc import RTCIceTransportPolicy
 except ImportError:  # pragma: no cover - older aiortc cannot enforce relay-only
@@ -257,6 +259,7 @@ class ProbePeer:
         video_size: tuple[int, int] = (320, 240),
     ) -> None:
         self.name = name
+        triggered_check.install()  # aioice's RFC 8445 §7.3.1.4 fix, see triggered_check.py
         self.pc = RTCPeerConnection(configuration)
         self.counts = MediaCounts()
         self.ice_connected_at: float | None = None
