@@ -205,6 +205,35 @@ async def test_relay_only_peers_connect_through_coturn_with_relay_candidates_onl
         await asyncio.gather(a.close(), b.close())
 
 
+async def test_an_answer_prepared_before_the_offer_uses_the_candidate_gathered_beforehand(
+    turn_server,
+) -> None:
+    a = ProbePeer("a", relay_only_configuration(build_ice_servers(turn_server.credentials("a"))))
+    b = ProbePeer("b", relay_only_configuration(build_ice_servers(turn_server.credentials("b"))))
+    try:
+        b.prepare_answer()
+        await b._prepared
+        # max-bundle: audio and video share one ICE transport, gathered before any offer
+        (transport,) = {t.receiver.transport.transport for t in b.pc.getTransceivers()}
+        (gathered,) = transport.iceGatherer.getLocalCandidates()
+        assert gathered.type == "relay"
+
+        await _connect(a, b)
+        # the answer carries that candidate (no second TURN allocation) and the call is relayed
+        # (one per m-section of the SDP, all the same bundled transport's)
+        (answered,) = {c["candidate"] for c in b.local_candidates()}
+        assert f"{gathered.ip} {gathered.port} typ relay" in answered
+        assert {len(p.pc.getTransceivers()) for p in (a, b)} == {2}
+        for peer in (a, b):
+            pair = peer.selected_pair()
+            assert pair is not None and (pair.local_type, pair.remote_type) == ("relay", "relay")
+        await asyncio.gather(
+            *(p.wait_media(min_video=5, min_audio=5, min_messages=1, timeout_s=10) for p in (a, b))
+        )
+    finally:
+        await asyncio.gather(a.close(), b.close())
+
+
 async def test_relay_only_peer_gathers_nothing_without_a_turn_server() -> None:
     peer = ProbePeer(
         "lonely", RTCConfiguration(iceServers=[], iceTransportPolicy=RTCIceTransportPolicy.RELAY)

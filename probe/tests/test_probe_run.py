@@ -79,7 +79,9 @@ async def test_probe_reports_an_http_error_with_its_code(fake_platform) -> None:
 
     assert result.failed_step == "turn_credentials"
     assert "HTTP 503 unavailable" in (result.error or "")
-    assert len(result.signaling_replicas) == 2
+    # the sockets connected meanwhile (signaling_connect runs beside turn_credentials) are
+    # closed again, and the meeting ended, during clean-up
+    assert all(m["status"] == "ended" for m in fake_platform.meetings.values())
 
 
 async def test_unreachable_platform_fails_at_register_and_prints_json_last(capsys) -> None:

@@ -66,6 +66,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="domain of the two fresh accounts' e-mail addresses",
     )
     parser.add_argument(
+        "--transports",
+        default="websocket",
+        help="Engine.IO transports of the sockets, comma-separated, in order (default "
+        "websocket; socket.io's own default is polling,websocket)",
+    )
+    parser.add_argument(
         "--verbose", action="store_true", help="log aiortc/aioice/socket.io details on stderr"
     )
     args = parser.parse_args(argv)
@@ -89,6 +95,7 @@ def options_from(args: argparse.Namespace) -> ProbeOptions:
         min_audio_frames=args.min_audio_frames,
         replica_attempts=args.replica_attempts,
         email_domain=args.email_domain,
+        transports=tuple(args.transports.split(",")),
     )
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiortc import (
+    RTCBundlePolicy,
     RTCConfiguration,
     RTCDataChannel,
     RTCIceServer,
@@ -38,6 +39,8 @@ from aiortc.mediastreams import (
 from aiortc.rtcicetransport import RTCIceTransport, parse_stun_turn_uri
 from aiortc.sdp import candidate_from_sdp
 from av import VideoFrame
+
+from parley_probe import triggered_check
 
 try:  # present in the locked aiortc 1.16
     from aiortc import RTCIceTransportPolicy
@@ -113,7 +116,9 @@ def build_ice_servers(credentials: Mapping[str, Any]) -> list[RTCIceServer]:
 
 
 def relay_only_configuration(ice_servers: Sequence[RTCIceServer]) -> RTCConfiguration:
-    """``RTCConfiguration`` with ``iceTransportPolicy`` relay; ``PeerError`` if aiortc lacks it."""
+    """``RTCConfiguration`` with ``iceTransportPolicy`` relay and ``bundlePolicy``
+    max-bundle (one ICE transport, so one TURN allocation, for audio, video and data;
+    W3C webrtc-pc §4.2.5); ``PeerError`` if aiortc lacks the relay policy."""
     if RTCIceTransportPolicy is None or not any(
         f.name == "iceTransportPolicy" for f in dataclasses.fields(RTCConfiguration)
     ):
@@ -121,7 +126,9 @@ def relay_only_configuration(ice_servers: Sequence[RTCIceServer]) -> RTCConfigur
             "installed aiortc has no RTCConfiguration.iceTransportPolicy: cannot force relay-only"
         )
     return RTCConfiguration(
-        iceServers=list(ice_servers), iceTransportPolicy=RTCIceTransportPolicy.RELAY
+        iceServers=list(ice_servers),
+        iceTransportPolicy=RTCIceTransportPolicy.RELAY,
+        bundlePolicy=RTCBundlePolicy.MAX_BUNDLE,
     )
 
 
@@ -257,15 +264,18 @@ class ProbePeer:
         video_size: tuple[int, int] = (320, 240),
     ) -> None:
         self.name = name
+        triggered_check.install()  # aioice's RFC 8445 §7.3.1.4 fix, see triggered_check.py
         self.pc = RTCPeerConnection(configuration)
         self.counts = MediaCounts()
         self.ice_connected_at: float | None = None
+        self.first_message_at: float | None = None
         self._video_size = video_size
         self._sources: list[MediaStreamTrack] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._changed = asyncio.Event()
         self._channel: RTCDataChannel | None = None
         self._pending_candidates: list[Any] = []
+        self._prepared: asyncio.Task[None] | None = None
         self._remote_set = False
         self._greeting = f"hello from {name}"
 
@@ -278,6 +288,10 @@ class ProbePeer:
         @self.pc.on("datachannel")
         def _on_datachannel(channel: RTCDataChannel) -> None:
             self._use_channel(channel)
+
+        @self.pc.on("connectionstatechange")
+        def _on_state() -> None:
+            self._changed.set()
 
         @self.pc.on("iceconnectionstatechange")
         def _on_ice_state() -> None:
@@ -299,10 +313,30 @@ class ProbePeer:
         await self.pc.setLocalDescription(await self.pc.createOffer())
         return self.pc.localDescription.sdp
 
-    async def accept_offer(self, sdp: str) -> str:
-        """Apply the remote offer, add the tracks, gather candidates, return the SDP answer."""
-        await self._set_remote(RTCSessionDescription(sdp=sdp, type="offer"))
+    def prepare_answer(self) -> None:
+        """Answerer side, before any offer: add the tracks and start gathering the candidates
+        of the ICE transport they share (max-bundle), so that ``accept_offer`` does not wait
+        for the TURN allocation (what ``iceCandidatePoolSize`` does in browsers).
+
+        aiortc gives an offered audio or video section to a transceiver of that kind that has
+        no mid yet (webrtc-pc §4.4.1.5), so these transceivers and their transport are the
+        ones the answer uses.
+        """
+        if self._prepared is not None:
+            return
         self._add_sources()
+        transports = {t.receiver.transport.transport for t in self.pc.getTransceivers()}
+        gathering = asyncio.gather(*(t.iceGatherer.gather() for t in transports))
+        self._prepared = asyncio.ensure_future(gathering)
+
+    async def accept_offer(self, sdp: str) -> str:
+        """Apply the remote offer, add the tracks (unless ``prepare_answer`` did), gather the
+        candidates (or wait for the prepared gathering), return the SDP answer."""
+        if self._prepared is not None:
+            await self._prepared  # a second gather() meanwhile would return at once, empty
+        await self._set_remote(RTCSessionDescription(sdp=sdp, type="offer"))
+        if self._prepared is None:
+            self._add_sources()
         await self.pc.setLocalDescription(await self.pc.createAnswer())
         return self.pc.localDescription.sdp
 
@@ -365,6 +399,12 @@ class ProbePeer:
         )
         assert self.ice_connected_at is not None
         return self.ice_connected_at
+
+    async def wait_connected(self, timeout_s: float) -> None:
+        """Wait until the peer connection is ``connected`` (ICE and DTLS, webrtc-pc §4.4.3)."""
+        await self._wait_until(
+            lambda: self.pc.connectionState == "connected", timeout_s, "DTLS connected"
+        )
 
     async def wait_media(
         self, *, min_video: int, min_audio: int, min_messages: int, timeout_s: float
@@ -431,6 +471,8 @@ class ProbePeer:
         def _on_message(message: str | bytes) -> None:
             text = message if isinstance(message, str) else message.decode(errors="replace")
             self.counts.data_messages.append(text)
+            if self.first_message_at is None:
+                self.first_message_at = time.monotonic()
             self._changed.set()
 
         if channel.readyState == "open":
@@ -452,6 +494,9 @@ class ProbePeer:
 
     async def close(self) -> None:
         """Stop the sources and receivers and close the connection; safe to call twice."""
+        if self._prepared is not None and not self._prepared.done():
+            self._prepared.cancel()
+            await asyncio.gather(self._prepared, return_exceptions=True)
         for track in self._sources:
             track.stop()
         try:

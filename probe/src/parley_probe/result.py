@@ -25,11 +25,16 @@ class ProbeResult:
     """Everything the probe measured; ``summary()`` is the JSON object printed last.
 
     Units: every ``*_ms`` is milliseconds (float, 1 decimal). Frame counts are decoded frames.
+    ``call_setup_ms``: the host's REST join → ICE connected on both peers; ``negotiation_ms``:
+    sending the offer → ICE connected on both; ``first_data_ms``: sending the offer → each
+    peer received the other's first data-channel message (ICE, DTLS, SCTP, channel open).
+    ``steps_ms``: each step's own duration; steps that run at once overlap (see run.py).
     """
 
     ok: bool = False
     call_setup_ms: float | None = None
     negotiation_ms: float | None = None
+    first_data_ms: float | None = None
     ice_candidate_pair: dict[str, str] | None = None
     ice_candidate_pairs: dict[str, dict[str, str]] = field(default_factory=dict)
     signaling_replicas: list[str] = field(default_factory=list)
@@ -47,7 +52,8 @@ class ProbeResult:
     def summary(self) -> dict[str, Any]:
         """The JSON-ready summary.
 
-        ``{"ok", "call_setup_ms", "negotiation_ms", "ice_candidate_pair": {"local", "remote",
+        ``{"ok", "call_setup_ms", "negotiation_ms", "first_data_ms", "ice_candidate_pair":
+        {"local", "remote",
         ...} (the host's nominated pair), "ice_candidate_pairs": {"host", "guest"},
         "signaling_replicas": [host, guest], "replica_attempts", "video_frames_received",
         "audio_frames_received" (sums over both peers), "frames_by_peer": {"host": {"video",
@@ -59,6 +65,7 @@ class ProbeResult:
             "ok": self.ok,
             "call_setup_ms": self.call_setup_ms,
             "negotiation_ms": self.negotiation_ms,
+            "first_data_ms": self.first_data_ms,
             "ice_candidate_pair": self.ice_candidate_pair,
             "ice_candidate_pairs": self.ice_candidate_pairs,
             "signaling_replicas": self.signaling_replicas,

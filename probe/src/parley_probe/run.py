@@ -1,10 +1,13 @@
 """The synthetic two-party call, step by step, through the public contracts only.
 
 Steps (each timed and bounded; the first failure ends the run and names the step):
-``register`` → ``login`` → ``create_meeting`` → ``join_meeting`` → ``signaling_connect`` →
-``distinct_replicas`` → ``turn_credentials`` → ``signaling_join`` → ``offer_answer`` →
-``ice_connected`` → ``media`` → ``chat_live`` → ``chat_history`` → ``end_meeting`` →
-``meeting_ended``. Clean-up (peer connections, sockets, HTTP clients, and ending a meeting the
+``register`` → ``login`` → ``create_meeting`` → [``join_meeting`` (both at once)] beside
+[``signaling_connect`` (both at once) → ``distinct_replicas``] beside [``turn_credentials`` →
+``gather_offer``] → ``signaling_join`` → ``offer_answer`` (host and guest sides at once) →
+``ice_connected`` → ``dtls_connected`` → ``data_channel`` → ``media`` → ``chat_live`` →
+``chat_history`` → ``end_meeting`` → ``meeting_ended``. Steps in brackets run beside each
+other, as a client does what does not depend on the other (their ``steps_ms`` overlap).
+Clean-up (peer connections, sockets, HTTP clients, background tasks, and ending a meeting the
 run left active) always happens.
 """
 
@@ -37,6 +40,7 @@ class ProbeOptions:
     peer*; ``chat_timeout_s`` live chat delivery. ``replica_attempts`` bounds how many fresh
     guest connections are tried to land on a replica other than the host's. ``email_domain``
     is the domain of the two fresh accounts' addresses (unique local parts per run).
+    ``transports`` are the sockets' Engine.IO transports, in order.
     """
 
     base_url: str
@@ -47,6 +51,9 @@ class ProbeOptions:
     min_video_frames: int = 30
     min_audio_frames: int = 50
     replica_attempts: int = 8
+    #: Engine.IO transports of the sockets, in order: WebSocket only (one connection, what
+    #: docs/signaling.md offers clients), or ("polling", "websocket") like socket.io's default
+    transports: tuple[str, ...] = ("websocket",)
     # RFC 2606 reserves example.com; auth's validator refuses special-use names like .test
     email_domain: str = "probe.parley.example.com"
 
@@ -67,6 +74,17 @@ class Participant:
         """This participant's socket id (after ``signaling_connect``)."""
         assert self.socket is not None
         return self.socket.sid
+
+
+async def _concurrently(*coroutines) -> None:
+    """Run ``coroutines`` at once; the first failure cancels the others and is raised as it
+    is (a ``StepFailed`` stays one, so the run names the step that failed)."""
+    try:
+        async with asyncio.TaskGroup() as group:
+            for coroutine in coroutines:
+                group.create_task(coroutine)
+    except BaseExceptionGroup as group_error:
+        raise group_error.exceptions[0] from None
 
 
 def _from(sid: str):
@@ -97,6 +115,7 @@ class Scenario:
         self.meeting_id = ""
         self.meeting_ended = False
         self.join_started = 0.0
+        self._offer = ""
         self._pumps: list[asyncio.Task[None]] = []
 
     def _participant(self, role: str) -> Participant:
@@ -138,50 +157,59 @@ class Scenario:
             await asyncio.gather(*(p.api.login(p.email, self.password) for p in self.both))
 
     async def meeting(self) -> None:
-        """``create_meeting`` (host), then ``join_meeting`` host first, then guest."""
+        """``create_meeting`` (host)."""
         async with self.step("create_meeting"):
             meeting = await self.host.api.create_meeting(f"Parley probe {self.run_id}")
             self.meeting_id = self.result.meeting_id = str(meeting["meeting_id"])
-        self.join_started = time.monotonic()
-        async with self.step("join_meeting"):
-            for p in self.both:
-                joined = await p.api.join_meeting(self.meeting_id)
-                if (joined.get("meeting") or {}).get("status") != "active":
-                    raise RuntimeError(f"{p.role} joined a meeting that is not active: {joined!r}")
 
     async def signaling(self) -> None:
-        """``signaling_connect`` (host), ``distinct_replicas`` (guest, reconnecting with a fresh
-        cookie jar while it lands on the host's replica), ``turn_credentials`` (both peers
-        built), ``signaling_join`` (host, then guest; host sees ``peer-joined``)."""
+        """Three branches at once (call set-up starts with them), as a client does what does
+        not depend on the other:
+
+        - ``join_meeting``: host and guest at once (a meeting is active from its creation);
+        - sockets: ``signaling_connect`` (both at once), then ``distinct_replicas`` (the guest
+          reconnects with a fresh cookie jar while it shares the host's replica);
+        - media: ``turn_credentials`` (both peers built), then ``gather_offer`` (the host's
+          offer with its relay candidate: the TURN allocation, done before anyone joins; the
+          guest starts its own allocation for its answer at the same time, see
+          ``ProbePeer.prepare_answer``).
+
+        Then ``signaling_join`` (host, then guest; the host sees ``peer-joined``), which needs
+        the REST join (membership) and the sockets."""
         opts, host, guest = self.options, self.host, self.guest
-        async with self.step("signaling_connect"):
-            host.socket = SignalingClient("host", opts.base_url, host.api.access_token or "")
-            await host.socket.connect(opts.step_timeout_s)
 
-        async with self.step("distinct_replicas", opts.step_timeout_s * opts.replica_attempts):
-            for attempt in range(1, opts.replica_attempts + 1):
-                self.result.replica_attempts = attempt
-                guest.socket = SignalingClient("guest", opts.base_url, guest.api.access_token or "")
-                await guest.socket.connect(opts.step_timeout_s)
-                if guest.socket.replica_id != host.socket.replica_id:
-                    break
-                self.progress.note(
-                    f"guest landed on the host's replica {host.socket.replica_id!r} (attempt "
-                    f"{attempt}/{opts.replica_attempts}); reconnecting with a fresh cookie jar"
+        async def rest_join() -> None:
+            async with self.step("join_meeting"):
+                joined = await asyncio.gather(
+                    *(p.api.join_meeting(self.meeting_id) for p in self.both)
                 )
-                await guest.socket.close()
-                guest.socket = None
-            else:
-                raise RuntimeError(
-                    f"after {opts.replica_attempts} fresh connections the guest always landed "
-                    f"on the host's signaling replica {host.socket.replica_id!r}"
-                )
-            self.result.signaling_replicas = [host.socket.replica_id, guest.socket.replica_id]
+                for p, answer in zip(self.both, joined, strict=True):
+                    if (answer.get("meeting") or {}).get("status") != "active":
+                        raise RuntimeError(
+                            f"{p.role} joined a meeting that is not active: {answer!r}"
+                        )
 
-        async with self.step("turn_credentials"):
-            credentials = await asyncio.gather(*(p.api.turn_credentials() for p in self.both))
-            for p, creds in zip(self.both, credentials, strict=True):
-                p.peer = ProbePeer(p.role, relay_only_configuration(build_ice_servers(creds)))
+        async def sockets() -> None:
+            async with self.step("signaling_connect"):
+                for p in self.both:
+                    p.socket = SignalingClient(
+                        p.role, opts.base_url, p.api.access_token or "", opts.transports
+                    )
+                await asyncio.gather(*(p.socket.connect(opts.step_timeout_s) for p in self.both))
+            async with self.step("distinct_replicas", opts.step_timeout_s * opts.replica_attempts):
+                await self._distinct_replicas()
+
+        async def media() -> None:
+            async with self.step("turn_credentials"):
+                credentials = await asyncio.gather(*(p.api.turn_credentials() for p in self.both))
+                for p, creds in zip(self.both, credentials, strict=True):
+                    p.peer = ProbePeer(p.role, relay_only_configuration(build_ice_servers(creds)))
+            async with self.step("gather_offer"):
+                guest.peer.prepare_answer()
+                self._offer = await host.peer.create_offer()
+
+        self.join_started = time.monotonic()
+        await _concurrently(rest_join(), sockets(), media())
 
         async with self.step("signaling_join"):
             join = {"meeting_id": self.meeting_id}
@@ -199,22 +227,57 @@ class Scenario:
                 timeout_s=opts.step_timeout_s,
             )
 
+    async def _distinct_replicas(self) -> None:
+        """Reconnect the guest with a fresh cookie jar until it is on another replica than the
+        host (at most ``replica_attempts`` connections in all)."""
+        opts, host, guest = self.options, self.host, self.guest
+        for attempt in range(1, opts.replica_attempts + 1):
+            self.result.replica_attempts = attempt
+            if attempt > 1:
+                guest.socket = SignalingClient(
+                    "guest", opts.base_url, guest.api.access_token or "", opts.transports
+                )
+                await guest.socket.connect(opts.step_timeout_s)
+            if guest.socket.replica_id != host.socket.replica_id:
+                break
+            self.progress.note(
+                f"guest landed on the host's replica {host.socket.replica_id!r} (attempt "
+                f"{attempt}/{opts.replica_attempts}); reconnecting with a fresh cookie jar"
+            )
+            await guest.socket.close()
+        else:
+            raise RuntimeError(
+                f"after {opts.replica_attempts} fresh connections the guest always landed "
+                f"on the host's signaling replica {host.socket.replica_id!r}"
+            )
+        self.result.signaling_replicas = [host.socket.replica_id, guest.socket.replica_id]
+
     async def call(self) -> None:
-        """``offer_answer`` (host offers to the newcomer, as docs/signaling.md says; both
-        trickle candidates, each fed to the other's peer from here on), ``ice_connected``
-        (relay pair checked), ``media``."""
+        """``offer_answer``: the host and the guest each run their side at once, as two
+        clients would (host: send the offer made in ``gather_offer``, wait for the answer, apply
+        it; guest: wait for the offer, gather and answer); both trickle their candidates in the
+        background (aiortc also puts them in the SDP), each fed to the other's peer from here
+        on. Then ``ice_connected`` (relay pair checked), ``dtls_connected`` (both peer
+        connections ``connected``), ``data_channel`` (each peer got the other's data-channel
+        message) and ``media`` (decoded frames)."""
         opts, host, guest, mid = self.options, self.host, self.guest, self.meeting_id
         self._pumps = [
             asyncio.create_task(self._pump_candidates(host, guest.sid)),
             asyncio.create_task(self._pump_candidates(guest, host.sid)),
         ]
-        negotiation_started = time.monotonic()
-        async with self.step("offer_answer"):
-            offer = await host.peer.create_offer()
+
+        async def offerer() -> None:
             await host.socket.request(
-                "offer", {"meeting_id": mid, "to": guest.sid, "sdp": offer}, opts.step_timeout_s
+                "offer", {"meeting_id": mid, "to": guest.sid, "sdp": self._offer},
+                opts.step_timeout_s,
+            )  # fmt: skip
+            self._background(self._send_candidates(host, guest.sid))
+            got_answer = await host.socket.wait_for(
+                "answer", _from(guest.sid), timeout_s=opts.step_timeout_s
             )
-            await self._send_candidates(host, guest.sid)
+            await host.peer.accept_answer(got_answer.data["sdp"])
+
+        async def answerer() -> None:
             got_offer = await guest.socket.wait_for(
                 "offer", _from(host.sid), timeout_s=opts.step_timeout_s
             )
@@ -224,11 +287,11 @@ class Scenario:
                 {"meeting_id": mid, "to": got_offer.data["from"], "sdp": answer},
                 opts.step_timeout_s,
             )
-            await self._send_candidates(guest, host.sid)
-            got_answer = await host.socket.wait_for(
-                "answer", _from(guest.sid), timeout_s=opts.step_timeout_s
-            )
-            await host.peer.accept_answer(got_answer.data["sdp"])
+            self._background(self._send_candidates(guest, host.sid))
+
+        negotiation_started = time.monotonic()
+        async with self.step("offer_answer"):
+            await _concurrently(offerer(), answerer())
 
         async with self.step("ice_connected", opts.ice_timeout_s):
             connected = await asyncio.gather(
@@ -251,6 +314,22 @@ class Scenario:
             if not_relayed:
                 raise RuntimeError(f"selected pair is not relayed: {', '.join(not_relayed)}")
 
+        async with self.step("dtls_connected", opts.media_timeout_s):
+            await asyncio.gather(
+                *(p.peer.wait_connected(opts.media_timeout_s) for p in self.both)
+            )
+        async with self.step("data_channel", opts.media_timeout_s):
+            await asyncio.gather(
+                *(
+                    p.peer.wait_media(
+                        min_video=0, min_audio=0, min_messages=1, timeout_s=opts.media_timeout_s
+                    )
+                    for p in self.both
+                )
+            )
+            self.result.first_data_ms = ms_between(
+                negotiation_started, max(p.peer.first_message_at for p in self.both)
+            )
         async with self.step("media", opts.media_timeout_s):
             await asyncio.gather(
                 *(
@@ -306,6 +385,18 @@ class Scenario:
             self.result.meeting_ended_delivered = True
 
     # ---- candidates and clean-up --------------------------------------------------------
+
+    def _background(self, coro) -> None:
+        """Run ``coro`` beside the scenario; cancelled (like the pumps) at clean-up. A failure
+        is noted, not raised: what it would have broken fails its own step."""
+
+        async def guarded() -> None:
+            try:
+                await coro
+            except Exception as exc:  # noqa: BLE001 - reported, the steps decide
+                self.progress.note(f"background task failed: {type(exc).__name__}: {exc}")
+
+        self._pumps.append(asyncio.create_task(guarded()))
 
     async def _send_candidates(self, me: Participant, to_sid: str) -> None:
         """Trickle my local candidates to ``to_sid`` as ``ice-candidate`` events, then ``null``."""

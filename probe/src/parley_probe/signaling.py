@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,8 +56,15 @@ class SignalingClient:
     server events, and always ``await close()``.
     """
 
-    def __init__(self, name: str, base_url: str, token: str) -> None:
+    def __init__(
+        self,
+        name: str,
+        base_url: str,
+        token: str,
+        transports: Sequence[str] = ("websocket",),
+    ) -> None:
         self.name = name
+        self.transports = list(transports)
         self.base_url = base_url.rstrip("/")
         self._token = token
         self._http: aiohttp.ClientSession | None = None
@@ -98,6 +105,7 @@ class SignalingClient:
                     self.base_url,
                     auth={"token": self._token},
                     socketio_path="socket.io",
+                    transports=self.transports,
                     wait_timeout=timeout_s,
                 ),
                 timeout_s,
