@@ -149,10 +149,14 @@ async def fill(base_url: str, token: str, meeting_id: str, total: int, concurren
             nonlocal posted
             while queue:
                 i = queue.pop()
-                response = await http.post(
-                    f"/api/chat/meetings/{meeting_id}/messages",
-                    json={"message_id": f"fill-{run}-{i:06d}", "text": f"history message {i} " + "x" * 60},
-                )
+                for _attempt in range(5):  # a post is idempotent by message_id: retry a 502/503
+                    response = await http.post(
+                        f"/api/chat/meetings/{meeting_id}/messages",
+                        json={"message_id": f"fill-{run}-{i:06d}", "text": f"history message {i} " + "x" * 60},
+                    )
+                    if response.status_code not in (502, 503):
+                        break
+                    await asyncio.sleep(0.5)
                 response.raise_for_status()
                 posted += 1
                 if posted % 1000 == 0:

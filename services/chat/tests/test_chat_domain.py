@@ -14,6 +14,7 @@ from parley_chat.domain.errors import (
     MessageIdConflict,
     NotAParticipant,
 )
+from parley_chat.domain.membership import RecentMemberships
 from parley_chat.domain.models import Message
 from parley_chat.domain.service import Chat
 from parley_chat.metrics import ChatMetrics
@@ -167,3 +168,23 @@ def test_post_request_validation() -> None:
     ):
         with pytest.raises(ValueError):
             PostMessageRequest(**bad)
+
+
+async def test_recent_memberships_reuse_a_grant_for_its_ttl_and_never_a_denial(meetings) -> None:
+    now = [0.0]
+    cached = RecentMemberships(meetings, ttl_s=5, max_entries=2, clock=lambda: now[0])
+    first = await cached.membership("m1", "token-bob")
+    assert await cached.membership("m1", "token-bob") == first
+    assert meetings.asked == [("m1", "token-bob")]  # asked once
+    meetings.members["m1"].pop("bob")
+    now[0] = 4.9
+    assert (await cached.membership("m1", "token-bob")).user_id == "bob"  # still within 5 s
+    now[0] = 5.1
+    with pytest.raises(MembershipDenied):
+        await cached.membership("m1", "token-bob")  # expired: asked again, denied
+    with pytest.raises(MembershipDenied):
+        await cached.membership("m1", "token-bob")  # a denial is not kept
+    assert len(meetings.asked) == 3
+    # another token (another caller) is never served from someone else's grant
+    await cached.membership("m1", "token-alice")
+    assert meetings.asked[-1] == ("m1", "token-alice")

@@ -15,6 +15,7 @@ from pymongo import AsyncMongoClient
 from parley_chat.api.errors import install_error_handlers
 from parley_chat.api.routes import router as api_router
 from parley_chat.config import Settings
+from parley_chat.domain.membership import RecentMemberships
 from parley_chat.domain.notes import NotesService
 from parley_chat.domain.service import Chat
 from parley_chat.messaging import build_router, kafka_ready, outbox_relay
@@ -64,11 +65,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         repository = MessageRepository(mongo[settings.mongo_database])
         await repository.ensure_indexes()
         app.state.relay = outbox_relay(kafka, repository.messages, settings.outbox_poll_interval_s)
-        app.state.chat = Chat(
-            repository, app.state.meetings_client, metrics, notify=app.state.relay.notify
-        )
+        memberships = RecentMemberships(app.state.meetings_client, settings.membership_cache_s)
+        app.state.chat = Chat(repository, memberships, metrics, notify=app.state.relay.notify)
         notes = NotesRepository(mongo[settings.mongo_database])
-        app.state.notes = NotesService(notes, app.state.meetings_client, metrics)
+        app.state.notes = NotesService(notes, memberships, metrics)
         try:
             yield  # the Kafka router's lifespan (nested) starts the broker, then the relay
         finally:

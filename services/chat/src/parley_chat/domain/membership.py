@@ -2,9 +2,12 @@
 
 Meetings is asked for the caller's own membership with the caller's own access token
 (``GET /api/meetings/{meeting_id}/membership``, :class:`parley_security.MeetingsClient`).
-The answer is not cached. An ended meeting still counts: chat and notes stay open after it.
+A granted answer is remembered for a few seconds (:class:`RecentMemberships`,
+``PARLEY_MEMBERSHIP_CACHE_S``); a denial is not. An ended meeting still counts: chat and notes stay open after it.
 """
 
+import time
+from collections import OrderedDict
 from typing import Protocol
 
 from parley_chat.domain.errors import MeetingNotFound, MeetingsUnavailable, NotAParticipant
@@ -31,3 +34,37 @@ async def require_participant(meetings: MembershipChecker, meeting_id: str, prin
         raise NotAParticipant("not a participant of this meeting") from exc
     except MembershipUnavailable as exc:
         raise MeetingsUnavailable("meetings cannot be asked right now; retry") from exc
+
+
+class RecentMemberships:
+    """A :class:`MembershipChecker` that remembers granted memberships for ``ttl_s`` seconds.
+
+    Keyed by ``(meeting_id, token)``: the same caller with the same access token, so a cached
+    answer is never given to anyone else, and never outlives the token's owner asking again
+    after ``ttl_s``. Only grants are kept: a denial or an unavailable meetings is asked again
+    next time. The price: someone removed from a meeting may keep posting and reading for up to
+    ``ttl_s`` seconds. It saves a request to meetings (through Traefik) per post, which a burst
+    of chat posts otherwise pays every time. ``max_entries`` bounds the memory (oldest dropped).
+    ``ttl_s`` 0 turns it off.
+    """
+
+    def __init__(self, meetings: MembershipChecker, ttl_s: float, max_entries: int = 10_000, clock=time.monotonic) -> None:
+        self._meetings = meetings
+        self._ttl_s = ttl_s
+        self._max_entries = max_entries
+        self._clock = clock
+        self._granted: OrderedDict[tuple[str, str], tuple[float, Membership]] = OrderedDict()
+
+    async def membership(self, meeting_id: str, token: str) -> Membership:
+        key = (meeting_id, token)
+        now = self._clock()
+        found = self._granted.get(key)
+        if found is not None and found[0] > now:
+            return found[1]
+        membership = await self._meetings.membership(meeting_id, token)
+        if self._ttl_s > 0:
+            self._granted[key] = (now + self._ttl_s, membership)
+            self._granted.move_to_end(key)
+            while len(self._granted) > self._max_entries:
+                self._granted.popitem(last=False)
+        return membership
