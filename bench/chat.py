@@ -18,7 +18,9 @@ History (``--history N``). Fills a fresh meeting with N messages through the API
 ``limit`` 50, half the first page and half a page further back by a cursor from a random
 position: ``api_ms`` (``GET`` through Traefik, membership asked of meetings included) and
 ``store_ms`` (the repository's ``page()`` straight against the stack's Mongo-wire store,
-``--mongo-uri``, default from the dev stack's stack file).
+``--mongo-uri``, default from the dev stack's stack file), beside the peer ``former_query_ms``
+(20 runs of the sorted query history used before, on the same collection in the same run).
+``--meeting-id`` of a meeting an earlier run filled: only the store reads and the peer.
 
 The last line of stdout is one JSON object (``{"benchmark": "chat_live", ...}`` or
 ``{"benchmark": "chat_history", ...}``) with ``load_average`` (1, 5, 15 min) at start and end.
@@ -192,6 +194,28 @@ async def history(base_url: str, token: str, meeting_id: str, total: int, reads:
             if response.status_code != 200 or len(response.json()["messages"]) != 50:
                 errors.append(f"{response.status_code} {response.text[:200]}")
             api_ms[kind].append(ms(elapsed))
+    figures = await store_reads(meeting_id, total, reads, mongo_uri)
+    return {
+        "messages_in_meeting": total,
+        "reads": reads,
+        **figures,
+        "errors": errors[:10] + figures["errors"],
+        "api_ms": {k: distribution(v) for k, v in api_ms.items()},
+    }
+
+
+async def store_reads(meeting_id: str, total: int, reads: int, mongo_uri: str, peer_reads: int = 20) -> dict:
+    """``store_ms``: ``reads`` repository pages (half first, half by cursor); ``former_query_ms``:
+    the peer, ``peer_reads`` of the query history used before ``seq`` (one meeting's messages
+    sorted by ``posted_at``, ``_id`` descending, limit 50) on the same collection, same run."""
+    from pymongo import AsyncMongoClient
+
+    from parley_chat.repository import MessageRepository
+
+    rng = random.Random(11)
+    store_ms: dict[str, list[float]] = {"first": [], "cursor": []}
+    former_ms: list[float] = []
+    errors: list[str] = []
     mongo: AsyncMongoClient = AsyncMongoClient(mongo_uri, tz_aware=True)
     try:
         repo = MessageRepository(mongo["chat"])
@@ -203,14 +227,18 @@ async def history(base_url: str, token: str, meeting_id: str, total: int, reads:
             store_ms[kind].append(ms(time.perf_counter() - began))
             if len(rows) != 50:
                 errors.append(f"store page before {before}: {len(rows)} rows")
+        for _ in range(peer_reads):
+            began = time.perf_counter()
+            await repo.messages.find({"meeting_id": meeting_id}, {"outbox": 0}).sort(
+                [("posted_at", -1), ("_id", -1)]
+            ).limit(50).to_list()
+            former_ms.append(ms(time.perf_counter() - began))
     finally:
         await mongo.close()
     return {
-        "messages_in_meeting": total,
-        "reads": reads,
         "errors": errors[:10],
-        "api_ms": {k: distribution(v) for k, v in api_ms.items()},
         "store_ms": {k: distribution(v) for k, v in store_ms.items()},
+        "former_query_ms": distribution(former_ms),
     }
 
 
@@ -223,6 +251,11 @@ async def bench(args: argparse.Namespace) -> dict:
     base_url = args.base_url.rstrip("/")
     scenario = Scenario(ProbeOptions(base_url=base_url), Progress(ProbeResult(), io.StringIO()))
     load_before = os.getloadavg()
+    if args.history and args.meeting_id:  # the store reads only, of a meeting filled before
+        figures = await store_reads(args.meeting_id, args.history, args.reads, args.mongo_uri or default_mongo_uri())
+        return {"benchmark": "chat_history", "meeting_id": args.meeting_id, "messages_in_meeting": args.history,
+                "reads": args.reads, **figures, "load_average": {"start": [round(x, 1) for x in load_before],
+                                                                 "end": [round(x, 1) for x in os.getloadavg()]}}
     try:
         await scenario.accounts()
         await scenario.meeting()
@@ -259,6 +292,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--drain", type=float, default=15.0, help="seconds to wait for late deliveries (default 15)")
     parser.add_argument("--history", type=int, default=0, metavar="N", help="measure history reads with N messages instead")
     parser.add_argument("--reads", type=int, default=200, help="with --history: reads per method (default 200)")
+    parser.add_argument("--meeting-id", default="", help="with --history: only the store reads, of this meeting filled by an earlier run")
     parser.add_argument("--mongo-uri", default="", help="with --history: the store (default: the dev stack's)")
     args = parser.parse_args(argv)
     if args.rate <= 0 or args.duration <= 0 or args.history < 0 or (args.history and args.history < 101):
