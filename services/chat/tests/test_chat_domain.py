@@ -1,5 +1,6 @@
 """Unit tests of the chat rules with a fake MeetingsClient and an in-memory repository."""
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -188,3 +189,10 @@ async def test_recent_memberships_reuse_a_grant_for_its_ttl_and_never_a_denial(m
     # another token (another caller) is never served from someone else's grant
     await cached.membership("m1", "token-alice")
     assert meetings.asked[-1] == ("m1", "token-alice")
+
+
+async def test_recent_memberships_ask_once_for_a_burst_of_the_same_caller(meetings) -> None:
+    cached = RecentMemberships(meetings, ttl_s=5)
+    answers = await asyncio.gather(*(cached.membership("m1", "token-bob") for _ in range(20)))
+    assert {a.user_id for a in answers} == {"bob"}
+    assert meetings.asked == [("m1", "token-bob")]

@@ -6,6 +6,7 @@ A granted answer is remembered for a few seconds (:class:`RecentMemberships`,
 ``PARLEY_MEMBERSHIP_CACHE_S``); a denial is not. An ended meeting still counts: chat and notes stay open after it.
 """
 
+import asyncio
 import time
 from collections import OrderedDict
 from typing import Protocol
@@ -45,7 +46,7 @@ class RecentMemberships:
     next time. The price: someone removed from a meeting may keep posting and reading for up to
     ``ttl_s`` seconds. It saves a request to meetings (through Traefik) per post, which a burst
     of chat posts otherwise pays every time. ``max_entries`` bounds the memory (oldest dropped).
-    ``ttl_s`` 0 turns it off.
+    ``ttl_s`` 0 turns it off. Concurrent requests for a key not cached share one question.
     """
 
     def __init__(self, meetings: MembershipChecker, ttl_s: float, max_entries: int = 10_000, clock=time.monotonic) -> None:
@@ -54,6 +55,7 @@ class RecentMemberships:
         self._max_entries = max_entries
         self._clock = clock
         self._granted: OrderedDict[tuple[str, str], tuple[float, Membership]] = OrderedDict()
+        self._asking: dict[tuple[str, str], asyncio.Future[Membership]] = {}
 
     async def membership(self, meeting_id: str, token: str) -> Membership:
         key = (meeting_id, token)
@@ -61,10 +63,15 @@ class RecentMemberships:
         found = self._granted.get(key)
         if found is not None and found[0] > now:
             return found[1]
-        membership = await self._meetings.membership(meeting_id, token)
-        if self._ttl_s > 0:
-            self._granted[key] = (now + self._ttl_s, membership)
-            self._granted.move_to_end(key)
-            while len(self._granted) > self._max_entries:
-                self._granted.popitem(last=False)
+        if self._ttl_s <= 0:
+            return await self._meetings.membership(meeting_id, token)
+        asking = self._asking.get(key)
+        if asking is None:  # one question per key at a time: a burst waits for the same answer
+            asking = self._asking[key] = asyncio.ensure_future(self._meetings.membership(meeting_id, token))
+            asking.add_done_callback(lambda _: self._asking.pop(key, None))
+        membership = await asyncio.shield(asking)
+        self._granted[key] = (now + self._ttl_s, membership)
+        self._granted.move_to_end(key)
+        while len(self._granted) > self._max_entries:
+            self._granted.popitem(last=False)
         return membership
