@@ -12,7 +12,9 @@ Measured, in milliseconds: ``post_ms`` (intended send → the 201) and ``live_ms
 → the guest's socket, on the other replica, receives the ``chat-message``). Counted:
 ``lost`` (acknowledged posts never delivered live within ``--drain`` seconds after the last),
 ``duplicated`` (a message delivered more than once), ``reordered`` (adjacent deliveries whose
-``seq`` goes down: the order history shows is the order a socket must see), ``failed_posts``.
+``seq`` goes down: the order history shows is the order a socket must see), ``failed_posts``,
+``guest_disconnects`` (the watching socket was disconnected: what it missed then counts as
+lost, though the messages are stored and published).
 
 History (``--history N``). Fills a fresh meeting with N messages through the API, then times ``--reads`` reads of
 ``limit`` 50, half the first page and half a page further back by a cursor from a random
@@ -131,6 +133,8 @@ async def live(scenario: Scenario, rate: float, duration_s: float, drain_s: floa
         "lost": len(set(acked) - set(firsts)),
         "duplicated": sum(n - 1 for n in copies.values()),
         "reordered": sum(1 for a, b in zip(seqs, seqs[1:]) if b < a),
+        # a socket the client lost (engine.io pings missed on a starved machine) explains "lost"
+        "guest_disconnects": len(guest.socket.received("disconnect")),
         "seq_matches_ack": all(acked.get(r.data["message_id"], r.data.get("seq")) == r.data.get("seq") for r in arrivals),
         "post_ms": distribution(post_ms),
         "live_ms": distribution([ms(at - intended[mid]) for mid, at in firsts.items()]),
