@@ -204,7 +204,10 @@ class MessageRepository:
                     await self.messages.insert_many(docs, ordered=True)
                     done, error = len(docs), None
                 except BulkWriteError as exc:
-                    done, error = exc.details["nInserted"], exc.details["writeErrors"][0]
+                    # ordered: every document before the first error was inserted (its index;
+                    # FerretDB 1.13 answers nInserted 0 whenever there is an error)
+                    error = exc.details["writeErrors"][0]
+                    done = int(error["index"])
                 answers += zip(batch[:done], stored[:done], strict=True)
                 seq, batch = seq + done, batch[done:]
                 if error is None:
