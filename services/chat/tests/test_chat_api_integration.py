@@ -1,5 +1,6 @@
 """The chat HTTP API against the real FerretDB and Kafka; meetings answered by a MockTransport."""
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -143,26 +144,66 @@ async def test_history_is_newest_first_and_pages_with_a_cursor(client, room) -> 
     assert len(default["messages"]) == 8 and default["next_cursor"] is None
 
 
-async def test_paging_is_exact_when_messages_share_a_millisecond(stack, mongo, unique_name) -> None:
+async def test_concurrent_posts_take_every_seq_once_and_pages_have_no_gap_nor_duplicate(stack, mongo, unique_name) -> None:
     repo = MessageRepository(mongo[unique_name])
     await repo.ensure_indexes()
-    same = datetime(2030, 1, 1, 12, 0, 0, 123000, tzinfo=UTC)
+    same = datetime(2030, 1, 1, 12, 0, 0, 123000, tzinfo=UTC)  # one posted_at for all: seq alone orders
+
+    async def post(i: int) -> Message | None:
+        message = Message(message_id=f"conc-{i:04d}", meeting_id="m", sender_id="u", sender_name="U", text="t", posted_at=same)
+        return await repo.insert(message, lambda stored: [])
+
     try:
-        for i in range(7):
-            at = same if i < 5 else same + timedelta(milliseconds=i)
-            message = Message(message_id=f"tie-{i:04d}", meeting_id="m", sender_id="u", sender_name="U", text="t", posted_at=at)
-            assert await repo.insert(message, []) is not None
-        full = [m.message_id for _, m in await repo.page("m", limit=100, before=None)]
-        seen, before = [], None
-        while True:
-            rows = await repo.page("m", limit=2, before=before)
-            if not rows:
-                break
-            seen += [m.message_id for _, m in rows]
-            before = (rows[-1][1].posted_at, rows[-1][0])
-        assert seen == full
-        assert full[:2] == ["tie-0006", "tie-0005"]
-        assert sorted(full[2:]) == [f"tie-{i:04d}" for i in range(5)]
+        stored = []
+        for start in range(0, 130, 10):  # ten posts at a time, as two busy replicas may take them
+            stored += [m for m in await asyncio.gather(*(post(i) for i in range(start, start + 10))) if m]
+        assert sorted(m.seq for m in stored) == list(range(1, 131))  # 3 blocks of 50, no gap, no repeat
+        assert await post(7) is None  # a retry stores nothing
+        assert await repo.messages.count_documents({}) == 130
+        by_seq = {m.seq: m.message_id for m in stored}
+
+        for limit in (1, 7, 50, 100):
+            seen, before = [], None
+            while True:
+                rows = await repo.page("m", limit=limit, before=before)
+                if not rows:
+                    break
+                assert len(rows) == min(limit, rows[0].seq)
+                seen += [m.seq for m in rows]
+                before = rows[-1].seq
+            assert seen == list(range(130, 0, -1)), limit
+            assert [m.message_id for m in await repo.page("m", limit=limit, before=None)] == [
+                by_seq[s] for s in range(130, 130 - limit, -1)
+            ]
+
+        # a head that lags behind the stored messages (a crash between the two writes)
+        await repo.heads.update_one({"_id": "m"}, {"$set": {"seq": 128}})
+        assert [m.seq for m in await repo.page("m", limit=3, before=None)] == [130, 129, 128]
+        again = await post(500)
+        assert again is not None and again.seq == 131  # the next post steps past the lag
+        assert await repo.head("m") == 131
+    finally:
+        await mongo.drop_database(unique_name)
+
+
+async def test_messages_stored_before_seq_are_numbered_in_their_former_order(stack, mongo, unique_name) -> None:
+    database = mongo[unique_name]
+    start = datetime(2030, 1, 1, tzinfo=UTC)
+    legacy = [
+        {"_id": f"m:old-{i}", "meeting_id": "m", "message_id": f"old-{i}", "sender_id": "u", "sender_name": "U",
+         "text": str(i), "posted_at": start + timedelta(seconds=-i), "outbox": []}
+        for i in range(4)
+    ]
+    await database["messages"].insert_many(legacy)
+    try:
+        repo = MessageRepository(database)
+        await repo.ensure_indexes()
+        assert [m.message_id for m in await repo.page("m", limit=10, before=None)] == ["old-0", "old-1", "old-2", "old-3"]
+        stored = await repo.insert(
+            Message(message_id="new-0001", meeting_id="m", sender_id="u", sender_name="U", text="n", posted_at=start),
+            lambda stored: [],
+        )
+        assert stored is not None and stored.seq == 5
     finally:
         await mongo.drop_database(unique_name)
 

@@ -14,15 +14,23 @@ class RefusingCollection:
         self.conflicts = conflicts
         self.created: list[Any] = []
 
-    async def create_index(self, keys: Any) -> None:
+    async def create_index(self, keys: Any, **options: Any) -> None:
         if self.conflicts:
             self.conflicts -= 1
             raise OperationFailure("ERROR: could not serialize access due to concurrent update (SQLSTATE 40001)", code=1)
         self.created.append(keys)
 
 
+class NumberedMarker:
+    """``chat_meta`` of a store whose messages are all numbered already."""
+
+    async def find_one(self, query: Any) -> dict[str, Any]:
+        return {"_id": query["_id"], "done": True}
+
+
 async def test_an_index_creation_refused_for_a_collision_is_retried() -> None:
     collection = RefusingCollection(conflicts=2)
-    repository = MessageRepository({"messages": collection})  # type: ignore[arg-type]
+    database = {"messages": collection, "message_heads": None, "chat_meta": NumberedMarker()}
+    repository = MessageRepository(database)  # type: ignore[arg-type]
     await repository.ensure_indexes()
-    assert len(collection.created) == 1
+    assert len(collection.created) == 2  # (meeting_id, seq) unique, (block, seq)

@@ -49,6 +49,9 @@ export interface ChatMessage {
   sender_name: string;
   text: string;
   posted_at: string;
+  /** Position in the meeting (1, 2, 3, …): history and live delivery follow it. Absent only on
+   * our own copy of a message not confirmed yet. */
+  seq?: number;
 }
 
 export interface ChatHistoryPage {

@@ -20,6 +20,21 @@ describe("mergeMessages", () => {
     expect(ids(mergeMessages([], page))).toEqual(["a", "b", "c"]);
   });
 
+  it("orders by the meeting's seq, not by the clock that stamped posted_at", () => {
+    // two chat replicas: seq 2 was stamped a millisecond before seq 1
+    const live = [msg("second", "2026-01-01T10:00:00.001Z", { seq: 2 }), msg("first", "2026-01-01T10:00:00.002Z", { seq: 1 })];
+    expect(ids(mergeMessages([], live))).toEqual(["first", "second"]);
+    expect(ids(mergeMessages([msg("third", "2026-01-01T09:00:00Z", { seq: 3 })], live))).toEqual(["first", "second", "third"]);
+  });
+
+  it("shows a re-published live event once (delivery is idempotent by message id)", () => {
+    const event = msg("a", "2026-01-01T10:00:00Z", { seq: 1 });
+    const once = mergeMessages([], [event]);
+    const twice = mergeMessages(mergeMessages(once, [msg("b", "2026-01-01T10:00:01Z", { seq: 2 })]), [{ ...event }]);
+    expect(ids(twice)).toEqual(["a", "b"]);
+    expect(twice.filter((e) => e.message_id === "a")).toHaveLength(1);
+  });
+
   it("keeps one copy of a message that arrives live and again in the history", () => {
     const live = [msg("b", "2026-01-01T10:01:00Z")];
     const history = [msg("b", "2026-01-01T10:01:00Z"), msg("a", "2026-01-01T10:00:00Z")];

@@ -16,8 +16,10 @@ const time = (entry: ChatEntry) => {
 /**
  * Merges messages from any source (a history page, a live `chat-message`, the answer to our
  * own POST, our own optimistic copy) into one list without duplicates: one entry per
- * `message_id`, the server's copy winning over a pending local one, in `posted_at` order with
- * the still-pending ones last, in the order they were written.
+ * `message_id`, the server's copy winning over a pending local one, in the meeting's order
+ * (`seq`, the order the server stored them in; `posted_at` for a copy without one) with the
+ * still-pending ones last, in the order they were written. Delivery is idempotent here: an
+ * event the server re-published (the same `message_id` again) changes nothing.
  */
 export function mergeMessages(current: readonly ChatEntry[], incoming: readonly ChatEntry[]): ChatEntry[] {
   const byId = new Map<string, ChatEntry>();
@@ -38,7 +40,11 @@ export function mergeMessages(current: readonly ChatEntry[], incoming: readonly 
   const entries = [...byId.values()];
   const confirmed = entries.filter((e) => !e.pending);
   const pending = entries.filter((e) => e.pending);
-  confirmed.sort((a, b) => time(a) - time(b) || a.message_id.localeCompare(b.message_id));
+  confirmed.sort(
+    (a, b) =>
+      (a.seq !== undefined && b.seq !== undefined ? a.seq - b.seq : time(a) - time(b)) ||
+      a.message_id.localeCompare(b.message_id),
+  );
   pending.sort((a, b) => order.get(a.message_id)! - order.get(b.message_id)!);
   return [...confirmed, ...pending];
 }

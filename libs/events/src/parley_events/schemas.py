@@ -120,6 +120,10 @@ class ChatMessagePosted(EventData):
     sender_name: str
     text: str
     posted_at: datetime
+    #: The message's position in its meeting (1, 2, 3, … without gaps): the order of history
+    #: and of this topic's records of the meeting. ``None`` only in events published before
+    #: chat assigned it.
+    seq: int | None = None
 
 
 #: Every payload class by its CloudEvents type.

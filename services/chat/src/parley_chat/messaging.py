@@ -13,8 +13,8 @@ from parley_chat.config import Settings
 from parley_events import ChatMessagePosted, OutboxRelay, envelope_of, kafka_sender
 from parley_events.topics import CHAT
 
-#: Pending messages are published oldest first, as history orders them (posted_at, _id).
-RELAY_ORDER = (("posted_at", 1), ("_id", 1))
+#: Pending messages are published per meeting in sequence (history order; see repository.py).
+RELAY_ORDER = (("meeting_id", 1), ("seq", 1))
 
 
 def build_router(settings: Settings) -> KafkaRouter:

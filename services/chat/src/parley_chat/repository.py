@@ -1,14 +1,35 @@
-"""MongoDB storage of chat messages (collection ``messages``) and notes (collection ``notes``).
+"""MongoDB storage of chat messages (collections ``messages`` and ``message_heads``) and notes
+(collection ``notes``).
 
-One document per message, ``_id`` = ``"{meeting_id}:{message_id}"``, so a client-chosen
-``message_id`` is unique per meeting through the primary key alone (no compound unique index
-needed; FerretDB 1.x and MongoDB both enforce ``_id``)::
+Collection ``chat_meta`` holds one marker: messages stored before ``seq`` existed were numbered
+at start-up (:meth:`MessageRepository.ensure_indexes`).
 
-    {_id, meeting_id, message_id, sender_id, sender_name, text, posted_at, outbox: [...]}
+A meeting's messages carry a sequence number ``seq`` (1, 2, 3, … without gaps, unique per
+meeting): history pages by it and the relay publishes by it, so history order and topic order
+are the same (docs/events.md, "Order of chat messages"). One document per message::
 
-A new message and its ``chat.message.posted`` event are stored in one ``insert_one``
-(:mod:`parley_events.outbox`). Messages are never updated except by the relay's removal of
-published outbox entries.
+    {_id: "{meeting_id}:{message_id}", meeting_id, message_id, seq, block, sender_id,
+     sender_name, text, posted_at, outbox: [...], outbox_pending}
+
+``_id`` makes a client-chosen ``message_id`` unique per meeting (idempotent posts); a unique
+index on ``(meeting_id, seq)`` makes a sequence number taken at most once. ``block`` is
+``"{meeting_id}:{seq // BLOCK}"``: a page reads the one to three blocks that hold it by
+equality, which FerretDB 1.13 filters in PostgreSQL, so only those (≤ 50 each) documents are
+decoded and sorted, instead of every message of the meeting (FerretDB 1.13 sorts in Go after
+fetching every row matching the pushed-down filter; deploy/local/README.md, "The outbox on this
+store"). On MongoDB the ``(block, seq)`` index serves the same query. (Locally, PostgreSQL serves that
+equality from an index too: see deploy/local/README.md, "Indexes FerretDB can use".)
+
+A post takes the next number optimistically: it reads the meeting's head (``message_heads``:
+``{_id: meeting_id, seq}``, the highest number known taken), inserts the message with
+``head + 1`` and its ``chat.message.posted`` event in one ``insert_one`` (the outbox,
+:mod:`parley_events.outbox`), and on a duplicate key either finds its own ``message_id``
+already stored (a retry: nothing new) or tries the next number. Then it advances the head.
+A number is taken only by a committed insert, and an insert of ``n + 1`` happens only after
+``n`` was seen taken, so the taken numbers of a meeting are always ``1..N``: a reader (or the
+relay) that sees ``n`` sees every message before it. The head is a hint that can lag behind
+the stored messages (a crash between the insert and the head update, or a post still
+between the two): writers step past it, and a first page also reads the block after it.
 
 Notes: one document per (meeting, owner), ``_id`` = ``"{meeting_id}:{owner_id}"`` (user ids
 are auth's hex UUIDs, without ``:``, so the id is unambiguous)::
@@ -19,25 +40,38 @@ Saved by an upsert that replaces ``text`` and ``updated_at``; no outbox (notes p
 event).
 
 Every write is one atomic MongoDB operation, retried when the store refuses it for colliding
-with a concurrent write (:func:`parley_events.retry_write_conflicts`). Two replicas taking the
-same post (same ``message_id``) both try the same ``_id``: the store keeps exactly one, and
-the other insert gets a duplicate-key error.
+with a concurrent write (:func:`parley_events.retry_write_conflicts`).
 """
 
-from datetime import datetime
+import asyncio
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from pymongo import DESCENDING
+from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 
 from parley_chat.domain.models import Message, Notes
-from parley_events import OUTBOX_FIELD, PENDING_FIELD, retry_write_conflicts, staged
+from parley_events import OUTBOX_FIELD, PENDING_FIELD, is_write_conflict, retry_write_conflicts, staged
 
 MESSAGES = "messages"
+HEADS = "message_heads"
 NOTES = "notes"
-_ORDER = [("posted_at", DESCENDING), ("_id", DESCENDING)]
+#: Schema markers: ``{_id: "messages_numbered"}`` once every message has a ``seq``.
+META = "chat_meta"
+_NUMBERED = "messages_numbered"
+#: Posts of one meeting stored by one ``insert_many`` at most.
+MAX_BATCH = 100
+DUPLICATE_KEY = 11000
+#: Messages per block (see the module docstring); a page of up to 100 spans at most 3 blocks.
+BLOCK = 50
+_HIDDEN = ("_id", OUTBOX_FIELD, PENDING_FIELD, "block")
+
+#: The outbox entries of a message, built once its ``seq`` is known.
+EventsOf = Callable[[Message], list[dict[str, Any]]]
 
 
 def doc_id(meeting_id: str, message_id: str) -> str:
@@ -45,8 +79,30 @@ def doc_id(meeting_id: str, message_id: str) -> str:
     return f"{meeting_id}:{message_id}"
 
 
+def block_of(meeting_id: str, seq: int) -> str:
+    """The block (see the module docstring) holding message ``seq`` of ``meeting_id``."""
+    return f"{meeting_id}:{seq // BLOCK}"
+
+
+@dataclass
+class _Queued:
+    """A post waiting for its meeting's writer."""
+
+    message: Message
+    events: EventsOf
+    waiter: "asyncio.Future[Message | None]"
+
+
+def _doc_of(message: Message) -> dict[str, Any]:
+    return {
+        "_id": doc_id(message.meeting_id, message.message_id),
+        **message.model_dump(),
+        "block": block_of(message.meeting_id, message.seq),
+    }
+
+
 def _from_doc(doc: dict[str, Any]) -> Message:
-    return Message(**{k: v for k, v in doc.items() if k not in ("_id", OUTBOX_FIELD, PENDING_FIELD)})
+    return Message(**{k: v for k, v in doc.items() if k not in _HIDDEN})
 
 
 class MessageRepository:
@@ -54,41 +110,182 @@ class MessageRepository:
 
     def __init__(self, database: AsyncDatabase) -> None:
         self.messages: AsyncCollection = database[MESSAGES]
+        self.heads: AsyncCollection = database[HEADS]
+        self.meta: AsyncCollection = database[META]
+        self._queued: dict[str, list[_Queued]] = {}
+        self._writers: dict[str, asyncio.Task[None]] = {}
+        self._next: dict[str, int] = {}  # per meeting, the number this process would try next
+
+    async def ensure_indexes(self) -> None:
+        """Number the messages stored before ``seq`` existed (once), then create the unique
+        ``(meeting_id, seq)`` index and the ``(block, seq)`` index of pages."""
+        if await self.meta.find_one({"_id": _NUMBERED}) is None:
+            await self._number_unnumbered()
+            await self._mark_numbered()
+        await self._create_indexes()
 
     @retry_write_conflicts  # idempotent; collides with another replica (or relay) creating indexes
-    async def ensure_indexes(self) -> None:
-        """Index the history query: one meeting, newest first."""
-        await self.messages.create_index([("meeting_id", 1), *_ORDER])
+    async def _create_indexes(self) -> None:
+        await self.messages.create_index([("meeting_id", ASCENDING), ("seq", ASCENDING)], unique=True)
+        await self.messages.create_index([("block", ASCENDING), ("seq", ASCENDING)])
+
+    async def _number_unnumbered(self) -> None:
+        """Give every message without a ``seq`` one, per meeting in the former history order
+        (``posted_at``, ``_id``), after the meeting's head, and raise the head. Deterministic,
+        so two replicas doing it at once write the same numbers."""
+        unnumbered: dict[str, list[dict[str, Any]]] = {}
+        async for doc in self.messages.find({"seq": {"$exists": False}}, {"meeting_id": 1, "posted_at": 1}):
+            unnumbered.setdefault(doc["meeting_id"], []).append(doc)
+        for meeting_id, docs in unnumbered.items():
+            docs.sort(key=lambda d: (d["posted_at"], d["_id"]))
+            head = await self.head(meeting_id)
+            for seq, doc in enumerate(docs, start=head + 1):
+                await self._number(doc["_id"], meeting_id, seq)
+            await self._advance_head(meeting_id, head + len(docs))
 
     @retry_write_conflicts
-    async def insert(self, message: Message, outbox: list[dict[str, Any]]) -> Message | None:
-        """Store ``message`` with its pending events; returns ``None`` and stores nothing when
-        its ``message_id`` is already used in the meeting."""
-        doc = {"_id": doc_id(message.meeting_id, message.message_id), **message.model_dump()}
+    async def _number(self, message_doc_id: str, meeting_id: str, seq: int) -> None:
+        await self.messages.update_one(
+            {"_id": message_doc_id}, {"$set": {"seq": seq, "block": block_of(meeting_id, seq)}}
+        )
+
+    @retry_write_conflicts
+    async def _mark_numbered(self) -> None:
+        await self.meta.update_one({"_id": _NUMBERED}, {"$set": {"done": True}}, upsert=True)
+
+    async def head(self, meeting_id: str) -> int:
+        """The highest ``seq`` known taken in the meeting (0 for none); may lag (see above)."""
+        doc = await self.heads.find_one({"_id": meeting_id})
+        return int(doc["seq"]) if doc else 0
+
+    async def insert(self, message: Message, events: EventsOf) -> Message | None:
+        """Store ``message`` as the meeting's next ``seq``, with the outbox entries
+        ``events(stored)``, in one insert; returns the stored message (with its ``seq``), or
+        ``None`` and stores nothing when its ``message_id`` is already used in the meeting.
+
+        Concurrent calls for one meeting in this process are stored together (group commit):
+        one ordered ``insert_many`` of consecutive numbers, then one head update. Raises what
+        the store raised when the outcome is unknown (the post may then be retried: it is
+        idempotent by ``message_id``)."""
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[Message | None] = loop.create_future()
+        self._queued.setdefault(message.meeting_id, []).append(_Queued(message, events, waiter))
+        if message.meeting_id not in self._writers:
+            self._writers[message.meeting_id] = asyncio.create_task(self._write_queued(message.meeting_id))
+        return await waiter
+
+    async def _write_queued(self, meeting_id: str) -> None:
+        """Store the meeting's queued posts, a batch at a time, until none is left."""
         try:
-            await self.messages.insert_one({**doc, **staged(outbox)})
-        except DuplicateKeyError:
-            return None
-        return message
+            while queued := self._queued.pop(meeting_id, []):
+                batch, rest = queued[:MAX_BATCH], queued[MAX_BATCH:]
+                if rest:
+                    self._queued[meeting_id] = rest + self._queued.get(meeting_id, [])
+                try:
+                    await self._store(meeting_id, batch)
+                except Exception as exc:  # noqa: BLE001 - handed to every waiting post
+                    self._next.pop(meeting_id, None)
+                    for post in batch:
+                        if not post.waiter.done():
+                            post.waiter.set_exception(exc)
+        finally:
+            del self._writers[meeting_id]
+
+    async def _store(self, meeting_id: str, batch: list[_Queued]) -> None:
+        """Insert ``batch`` at consecutive numbers from the next free one, in order, then raise
+        the head; the posts are answered after that (a reader then sees them)."""
+        seq = self._next.get(meeting_id) or await self.head(meeting_id) + 1
+        answers: list[tuple[_Queued, Message | None]] = []
+        try:
+            while batch:
+                stored = [post.message.model_copy(update={"seq": seq + i}) for i, post in enumerate(batch)]
+                docs = [{**_doc_of(m), **staged(post.events(m))} for m, post in zip(stored, batch, strict=True)]
+                try:
+                    await self.messages.insert_many(docs, ordered=True)
+                    done, error = len(docs), None
+                except BulkWriteError as exc:
+                    # ordered: every document before the first error was inserted (its index;
+                    # FerretDB 1.13 answers nInserted 0 whenever there is an error)
+                    error = exc.details["writeErrors"][0]
+                    done = int(error["index"])
+                answers += zip(batch[:done], stored[:done], strict=True)
+                seq, batch = seq + done, batch[done:]
+                if error is None:
+                    break
+                failure = OperationFailure(error.get("errmsg", "insert failed"), error.get("code"), error)
+                if error.get("code") == DUPLICATE_KEY:
+                    if await self.get(meeting_id, batch[0].message.message_id) is not None:
+                        answers.append((batch.pop(0), None))  # a retry of a stored post: nothing new
+                        continue
+                    seq = await self._next_free(meeting_id, seq)  # taken by another replica
+                elif is_write_conflict(failure):
+                    await asyncio.sleep(random.uniform(0.002, 0.02))  # refused, nothing stored: again
+                else:
+                    raise failure
+            stored_seqs = [m.seq for _, m in answers if m is not None]
+            if stored_seqs:
+                self._next[meeting_id] = max(stored_seqs) + 1
+                await self._advance_head(meeting_id, max(stored_seqs))
+        finally:  # stored is stored: answered even when the head could not be raised
+            for post, message in answers:
+                post.waiter.set_result(message)
+
+    async def _next_free(self, meeting_id: str, taken: int) -> int:
+        """The first free number after ``taken`` (numbers are taken without gaps, so it is one
+        past the highest of the blocks from ``taken`` or the head on)."""
+        seq = max(taken + 1, await self.head(meeting_id) + 1)
+        while True:
+            present = await self.messages.find({"block": block_of(meeting_id, seq)}, {"seq": 1}).to_list()
+            highest = max((doc["seq"] for doc in present), default=0)
+            if highest < seq:
+                return seq
+            seq = highest + 1
+            if seq % BLOCK:  # the block was not full: the next number is free
+                return seq
+
+    @retry_write_conflicts
+    async def _advance_head(self, meeting_id: str, seq: int) -> None:
+        """Raise the head to ``seq`` unless it is already there or beyond."""
+        result = await self.heads.update_one({"_id": meeting_id, "seq": {"$lt": seq}}, {"$set": {"seq": seq}})
+        if result.matched_count:
+            return
+        try:
+            await self.heads.insert_one({"_id": meeting_id, "seq": seq})
+        except DuplicateKeyError:  # the head exists: at or beyond seq, or raised just now
+            await self.heads.update_one({"_id": meeting_id, "seq": {"$lt": seq}}, {"$set": {"seq": seq}})
 
     async def get(self, meeting_id: str, message_id: str) -> Message | None:
         doc = await self.messages.find_one({"_id": doc_id(meeting_id, message_id)}, {OUTBOX_FIELD: 0})
         return _from_doc(doc) if doc else None
 
-    async def page(
-        self, meeting_id: str, *, limit: int, before: tuple[datetime, str] | None
-    ) -> list[tuple[str, Message]]:
-        """Up to ``limit`` messages of the meeting, newest first, strictly after ``before``
-        (a ``(posted_at, _id)`` position) in that order; each with its document id."""
-        query: dict[str, Any] = {"meeting_id": meeting_id}
-        if before is not None:
-            posted_at, last_id = before
-            query["$or"] = [
-                {"posted_at": {"$lt": posted_at}},
-                {"posted_at": posted_at, "_id": {"$lt": last_id}},
-            ]
-        cursor = self.messages.find(query, {OUTBOX_FIELD: 0}).sort(_ORDER).limit(limit)
-        return [(doc["_id"], _from_doc(doc)) async for doc in cursor]
+    async def _range(self, meeting_id: str, first: int, last: int) -> list[Message]:
+        """The messages with ``first <= seq <= last``, in any order (one query per block)."""
+        if last < first:
+            return []
+        blocks = range(first // BLOCK, last // BLOCK + 1)
+        # the whole block (≤ BLOCK documents) by equality alone: FerretDB 1.13 evaluates a range
+        # in Go, which measured slower than handing back the few extra documents
+        found = await asyncio.gather(
+            *(self.messages.find({"block": f"{meeting_id}:{b}"}, {OUTBOX_FIELD: 0}).to_list() for b in blocks)
+        )
+        return [_from_doc(doc) for docs in found for doc in docs if first <= doc["seq"] <= last]
+
+    async def page(self, meeting_id: str, *, limit: int, before: int | None) -> list[Message]:
+        """Up to ``limit`` messages of the meeting, newest first (``seq`` descending), those
+        with ``seq < before`` when ``before`` is given (a cursor: the ``seq`` of the last
+        message of the previous page)."""
+        if before is None:
+            head = await self.head(meeting_id)
+            # one more than the head: a lagging head (a post between its two writes, or a
+            # crash there) shows up as message head + 1, and then the block after is read
+            rows = await self._range(meeting_id, max(1, head - limit + 1), head + 1)
+            if any(m.seq > head for m in rows):
+                rows += await self._range(meeting_id, head + 2, (head // BLOCK + 2) * BLOCK - 1)
+        else:
+            rows = await self._range(meeting_id, max(1, before - limit), before - 1)
+        rows.sort(key=lambda m: m.seq, reverse=True)
+        rows = rows[:limit]
+        return rows
 
 
 def notes_id(meeting_id: str, owner_id: str) -> str:

@@ -32,7 +32,7 @@ class PostMessageRequest(BaseModel):
 
 
 class MessageOut(BaseModel):
-    """``{message_id, meeting_id, sender_id, sender_name, text, posted_at}``."""
+    """``{message_id, meeting_id, sender_id, sender_name, text, posted_at, seq}``."""
 
     message_id: str
     meeting_id: str
@@ -40,6 +40,10 @@ class MessageOut(BaseModel):
     sender_name: str
     text: str
     posted_at: datetime
+    seq: int = Field(
+        description="the message's position in its meeting (1, 2, 3, … without gaps): history is "
+        "ordered by it, and live `chat-message` events of a meeting arrive in its order"
+    )
 
     @classmethod
     def of(cls, message: Message) -> "MessageOut":

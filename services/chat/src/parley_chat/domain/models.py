@@ -22,6 +22,9 @@ class Message(BaseModel):
     sender_name: str
     text: str
     posted_at: datetime
+    #: Position in the meeting: 1, 2, 3, … in the order the store accepted the posts; history
+    #: and the chat topic both follow it. ``0`` until the repository assigned it.
+    seq: int = 0
 
 
 class Page(BaseModel):

@@ -5,14 +5,16 @@ read; chat stays open after the meeting ended. A new message and its event are s
 write (outbox); the relay is woken with ``notify`` afterwards.
 """
 
+import asyncio
+import contextlib
 from collections.abc import Callable
 
-from parley_chat.domain.cursor import decode_cursor, encode_cursor
+from parley_chat.domain.cursor import LEGACY_MIN, decode_cursor, encode_cursor
 from parley_chat.domain.errors import ChatError, MessageIdConflict
 from parley_chat.domain.membership import MembershipChecker, require_participant
 from parley_chat.domain.models import Message, Page, utc_now
 from parley_chat.metrics import ChatMetrics
-from parley_chat.repository import MessageRepository
+from parley_chat.repository import MessageRepository, doc_id
 from parley_events import ChatMessagePosted, outbox_entry
 from parley_security import Membership, Principal
 
@@ -43,10 +45,12 @@ class Chat:
     ) -> tuple[Message, bool]:
         """Post ``text`` as ``message_id``; returns ``(message, created)``.
 
-        Idempotent: the same ``message_id`` again from the same sender with the same text
-        returns the stored message with ``created=False`` and stores and publishes nothing.
-        Raises :class:`MessageIdConflict` when the id is taken otherwise, and
-        :class:`MeetingNotFound`, :class:`NotAParticipant` or :class:`MeetingsUnavailable`.
+        The message gets the meeting's next ``seq`` and its ``chat.message.posted`` event (which
+        carries the ``seq``) is staged in the same write. Idempotent: the same ``message_id``
+        again from the same sender with the same text returns the stored message with
+        ``created=False`` and stores and publishes nothing. Raises :class:`MessageIdConflict`
+        when the id is taken otherwise, and :class:`MeetingNotFound`,
+        :class:`NotAParticipant` or :class:`MeetingsUnavailable`.
         """
         try:
             await self._require_participant(meeting_id, principal)
@@ -58,11 +62,11 @@ class Chat:
                 text=text,
                 posted_at=utc_now(),
             )
-            event = ChatMessagePosted(**message.model_dump())
-            if await self._repo.insert(message, [outbox_entry(event, source=EVENT_SOURCE)]):
+            stored = await self._repo.insert(message, _events_of)
+            if stored is not None:
                 self._metrics.posted.inc()
                 self._notify()
-                return message, True
+                return stored, True
             stored = await self._repo.get(meeting_id, message_id)
             if stored and stored.sender_id == principal.user_id and stored.text == text:
                 return stored, False
@@ -74,15 +78,39 @@ class Chat:
     async def history(
         self, meeting_id: str, principal: Principal, *, limit: int, before: str | None
     ) -> Page:
-        """Up to ``limit`` messages, newest first, older than the ``before`` cursor.
+        """Up to ``limit`` messages, newest first (``seq`` descending), before the ``before``
+        cursor.
 
         Raises :class:`InvalidCursor` (before asking meetings), then the errors of
-        :meth:`post` about membership.
+        :meth:`post` about membership. Meetings is asked while the page is read; the page is
+        returned only when the caller takes part.
         """
         position = decode_cursor(before) if before else None
-        await self._require_participant(meeting_id, principal)
-        rows = await self._repo.page(meeting_id, limit=limit + 1, before=position)
-        more = len(rows) > limit
-        rows = rows[:limit]
-        next_cursor = encode_cursor(rows[-1][1].posted_at, rows[-1][0]) if more else None
-        return Page(messages=tuple(message for _, message in rows), next_cursor=next_cursor)
+        read = asyncio.ensure_future(self._read(meeting_id, limit, position))
+        try:
+            await self._require_participant(meeting_id, principal)
+        except BaseException:
+            read.cancel()
+            with contextlib.suppress(BaseException):
+                await read
+            raise
+        rows = await read
+        next_cursor = None
+        if rows and rows[-1].seq > 1:
+            next_cursor = encode_cursor(rows[-1].seq, doc_id(meeting_id, rows[-1].message_id))
+        return Page(messages=tuple(rows), next_cursor=next_cursor)
+
+    async def _read(self, meeting_id: str, limit: int, position: tuple[int, str] | None) -> list[Message]:
+        if position is None:
+            return await self._repo.page(meeting_id, limit=limit, before=None)
+        number, cursor_doc = position
+        if number >= LEGACY_MIN:  # a posted_at cursor from before seq: resume at its message
+            meeting, _, message_id = cursor_doc.rpartition(":")
+            named = await self._repo.get(meeting_id, message_id) if meeting == meeting_id else None
+            number = named.seq if named is not None else 1
+        return await self._repo.page(meeting_id, limit=limit, before=number)
+
+
+def _events_of(message: Message) -> list[dict]:
+    """The outbox entries of a stored message: its ``chat.message.posted``."""
+    return [outbox_entry(ChatMessagePosted(**message.model_dump()), source=EVENT_SOURCE)]

@@ -1,0 +1,316 @@
+"""Chat benchmark: posts through Traefik, live delivery on the other signaling replica; or,
+with ``--history N``, history reads of a meeting holding N messages.
+
+Live (default). Two fresh participants (the probe's own phases: register, sign in, create and
+join a meeting, connect through Traefik until they sit on different signaling replicas, join
+the room); the host then posts ``--rate`` messages per second for ``--duration`` seconds
+through the REST API (``POST /api/chat/meetings/{id}/messages``), open loop: each post is sent
+at its intended time whether or not earlier ones were answered, and every latency is counted
+from that intended time, so a stall shows up in the figures instead of slowing the load.
+
+Measured, in milliseconds: ``post_ms`` (intended send → the 201) and ``live_ms`` (intended send
+→ the guest's socket, on the other replica, receives the ``chat-message``). Counted:
+``lost`` (acknowledged posts never delivered live within ``--drain`` seconds after the last),
+``duplicated`` (a message delivered more than once), ``reordered`` (adjacent deliveries whose
+``seq`` goes down: the order history shows is the order a socket must see), ``failed_posts``,
+``guest_disconnects`` (the watching socket was disconnected: what it missed then counts as
+lost, though the messages are stored and published).
+
+History (``--history N``). Fills a fresh meeting with N messages through the API, then times ``--reads`` reads of
+``limit`` 50, half the first page and half a page further back by a cursor from a random
+position: ``api_ms`` (``GET`` through Traefik, membership asked of meetings included) and
+``store_ms`` (the repository's ``page()`` straight against the stack's Mongo-wire store,
+``--mongo-uri``, default from the dev stack's stack file), beside the peer ``former_query_ms``
+(20 runs of the sorted query history used before, on the same collection in the same run).
+``--meeting-id`` of a meeting an earlier run filled: only the store reads and the peer.
+
+The last line of stdout is one JSON object (``{"benchmark": "chat_live", ...}`` or
+``{"benchmark": "chat_history", ...}``) with ``load_average`` (1, 5, 15 min) at start and end.
+Exits 1 when a message was lost or a post failed (live), or when a read failed (history).
+
+Usage (with ``./taskw up`` running): ``./taskw bench:chat -- --rate 200 --duration 60`` or
+``./taskw bench:chat -- --history 10000``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import json
+import os
+import random
+import sys
+import time
+import uuid
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+import httpx
+
+from parley_probe.cli import DEFAULT_BASE_URL
+from parley_probe.result import Progress, ProbeResult, StepFailed
+from parley_probe.run import ProbeOptions, Scenario
+
+from percentiles import distribution
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def say(text: str) -> None:
+    print(f"[bench] {text}", file=sys.stderr, flush=True)
+
+
+def ms(seconds: float) -> float:
+    return round(seconds * 1000, 2)
+
+
+async def live(scenario: Scenario, rate: float, duration_s: float, drain_s: float) -> dict:
+    """Post at ``rate`` for ``duration_s`` from the host; watch the guest's socket."""
+    host, guest, meeting_id = scenario.host, scenario.guest, scenario.meeting_id
+    assert guest.socket is not None
+    count = int(rate * duration_s)
+    run = uuid.uuid4().hex[:8]
+    intended: dict[str, float] = {}
+    post_ms: list[float] = []
+    acked: dict[str, int] = {}
+    failures: list[str] = []
+    limits = httpx.Limits(max_connections=400, max_keepalive_connections=400)
+    http = httpx.AsyncClient(base_url=host.api.base_url, timeout=30.0, limits=limits)
+    headers = {"Authorization": f"Bearer {host.api.access_token}"}
+
+    async def post(i: int, at: float) -> None:
+        message_id = f"bench-{run}-{i:06d}"
+        intended[message_id] = at
+        try:
+            response = await http.post(
+                f"/api/chat/meetings/{meeting_id}/messages",
+                json={"message_id": message_id, "text": f"bench message {i}"},
+                headers=headers,
+            )
+        except httpx.HTTPError as exc:
+            failures.append(f"{i}: {type(exc).__name__} {exc}")
+            return
+        if response.status_code != 201:
+            failures.append(f"{i}: {response.status_code} {response.text[:200]}")
+            return
+        post_ms.append(ms(time.monotonic() - at))
+        acked[message_id] = response.json()["seq"]
+
+    say(f"posting {count} messages at {rate:g}/s from {host.socket.replica_id} to {guest.socket.replica_id}")
+    start = time.monotonic() + 0.2
+    tasks = []
+    for i in range(count):
+        at = start + i / rate
+        await asyncio.sleep(max(0.0, at - time.monotonic()))
+        tasks.append(asyncio.create_task(post(i, at)))
+    await asyncio.gather(*tasks)
+    await http.aclose()
+
+    def delivered() -> list:
+        return [
+            r for r in guest.socket.received("chat-message")
+            if isinstance(r.data, dict) and r.data.get("message_id") in intended
+        ]
+
+    deadline = time.monotonic() + drain_s
+    while time.monotonic() < deadline and len({r.data["message_id"] for r in delivered()}) < len(acked):
+        await asyncio.sleep(0.05)
+    arrivals = delivered()
+    ids = [r.data["message_id"] for r in arrivals]
+    seqs = [r.data.get("seq") or 0 for r in arrivals]
+    copies = Counter(ids)
+    firsts: dict[str, float] = {}
+    for r in arrivals:
+        firsts.setdefault(r.data["message_id"], r.at)
+    return {
+        "messages": count,
+        "acknowledged": len(acked),
+        "failed_posts": len(failures),
+        "failures": failures[:10],
+        "delivered": len(firsts),
+        "lost": len(set(acked) - set(firsts)),
+        "duplicated": sum(n - 1 for n in copies.values()),
+        "reordered": sum(1 for a, b in zip(seqs, seqs[1:]) if b < a),
+        # a socket the client lost (engine.io pings missed on a starved machine) explains "lost"
+        "guest_disconnects": len(guest.socket.received("disconnect")),
+        "seq_matches_ack": all(acked.get(r.data["message_id"], r.data.get("seq")) == r.data.get("seq") for r in arrivals),
+        "post_ms": distribution(post_ms),
+        "live_ms": distribution([ms(at - intended[mid]) for mid, at in firsts.items()]),
+    }
+
+
+async def fill(base_url: str, token: str, meeting_id: str, total: int, concurrency: int = 24) -> int:
+    """Post messages until the meeting holds ``total``; returns how many were posted now."""
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=base_url, timeout=60.0, headers=headers) as http:
+        first = (await http.get(f"/api/chat/meetings/{meeting_id}/messages", params={"limit": 1})).json()
+        have = first["messages"][0]["seq"] if first["messages"] else 0
+        run = uuid.uuid4().hex[:8]
+        queue = list(range(have, total))
+        posted = 0
+
+        async def worker() -> None:
+            nonlocal posted
+            while queue:
+                i = queue.pop()
+                for _attempt in range(5):  # a post is idempotent by message_id: retry a 502/503
+                    response = await http.post(
+                        f"/api/chat/meetings/{meeting_id}/messages",
+                        json={"message_id": f"fill-{run}-{i:06d}", "text": f"history message {i} " + "x" * 60},
+                    )
+                    if response.status_code not in (502, 503):
+                        break
+                    await asyncio.sleep(0.5)
+                response.raise_for_status()
+                posted += 1
+                if posted % 1000 == 0:
+                    say(f"filled {have + posted}/{total}")
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return posted
+
+
+async def history(base_url: str, token: str, meeting_id: str, total: int, reads: int, mongo_uri: str) -> dict:
+    """Time ``reads`` API reads and as many store reads of limit 50 (half first pages, half by cursor)."""
+    from pymongo import AsyncMongoClient
+
+    from parley_chat.repository import MessageRepository
+
+    headers = {"Authorization": f"Bearer {token}"}
+    api_ms: dict[str, list[float]] = {"first": [], "cursor": []}
+    store_ms: dict[str, list[float]] = {"first": [], "cursor": []}
+    errors: list[str] = []
+    rng = random.Random(7)
+    async with httpx.AsyncClient(base_url=base_url, timeout=30.0, headers=headers) as http:
+        path = f"/api/chat/meetings/{meeting_id}/messages"
+        first = (await http.get(path, params={"limit": 50})).json()
+        cursor_doc = first["next_cursor"].split(".", 1)[1]
+        for i in range(reads):
+            kind = "first" if i % 2 == 0 else "cursor"
+            params: dict = {"limit": 50}
+            if kind == "cursor":
+                params["before"] = f"{rng.randint(51, total)}.{cursor_doc}"
+            began = time.perf_counter()
+            response = await http.get(path, params=params)
+            elapsed = time.perf_counter() - began
+            if response.status_code != 200 or len(response.json()["messages"]) != 50:
+                errors.append(f"{response.status_code} {response.text[:200]}")
+            api_ms[kind].append(ms(elapsed))
+    figures = await store_reads(meeting_id, total, reads, mongo_uri)
+    return {
+        "messages_in_meeting": total,
+        "reads": reads,
+        **figures,
+        "errors": errors[:10] + figures["errors"],
+        "api_ms": {k: distribution(v) for k, v in api_ms.items()},
+    }
+
+
+async def store_reads(meeting_id: str, total: int, reads: int, mongo_uri: str, peer_reads: int = 20) -> dict:
+    """``store_ms``: ``reads`` repository pages (half first, half by cursor); ``former_query_ms``:
+    the peer, ``peer_reads`` of the query history used before ``seq`` (one meeting's messages
+    sorted by ``posted_at``, ``_id`` descending, limit 50) on the same collection, same run."""
+    from pymongo import AsyncMongoClient
+
+    from parley_chat.repository import MessageRepository
+
+    rng = random.Random(11)
+    store_ms: dict[str, list[float]] = {"first": [], "cursor": []}
+    former_ms: list[float] = []
+    errors: list[str] = []
+    mongo: AsyncMongoClient = AsyncMongoClient(mongo_uri, tz_aware=True)
+    try:
+        repo = MessageRepository(mongo["chat"])
+        for i in range(reads):
+            kind = "first" if i % 2 == 0 else "cursor"
+            before = None if kind == "first" else rng.randint(51, total)
+            began = time.perf_counter()
+            rows = await repo.page(meeting_id, limit=50, before=before)
+            store_ms[kind].append(ms(time.perf_counter() - began))
+            if len(rows) != 50:
+                errors.append(f"store page before {before}: {len(rows)} rows")
+        for _ in range(peer_reads):
+            began = time.perf_counter()
+            await repo.messages.find({"meeting_id": meeting_id}, {"outbox": 0}).sort(
+                [("posted_at", -1), ("_id", -1)]
+            ).limit(50).to_list()
+            former_ms.append(ms(time.perf_counter() - began))
+    finally:
+        await mongo.close()
+    return {
+        "errors": errors[:10],
+        "store_ms": {k: distribution(v) for k, v in store_ms.items()},
+        "former_query_ms": distribution(former_ms),
+    }
+
+
+def default_mongo_uri() -> str:
+    stack_file = Path(os.environ.get("PARLEY_STACK_FILE") or ROOT / ".stack" / "dev" / "stack.json")
+    return json.loads(stack_file.read_text())["mongo_uri"]
+
+
+async def bench(args: argparse.Namespace) -> dict:
+    base_url = args.base_url.rstrip("/")
+    scenario = Scenario(ProbeOptions(base_url=base_url), Progress(ProbeResult(), io.StringIO()))
+    load_before = os.getloadavg()
+    if args.history and args.meeting_id:  # the store reads only, of a meeting filled before
+        figures = await store_reads(args.meeting_id, args.history, args.reads, args.mongo_uri or default_mongo_uri())
+        return {"benchmark": "chat_history", "meeting_id": args.meeting_id, "messages_in_meeting": args.history,
+                "reads": args.reads, **figures, "load_average": {"start": [round(x, 1) for x in load_before],
+                                                                 "end": [round(x, 1) for x in os.getloadavg()]}}
+    try:
+        await scenario.accounts()
+        await scenario.meeting()
+        if args.history:
+            meeting_id, token = scenario.meeting_id, scenario.host.api.access_token or ""
+            posted = await fill(base_url, token, meeting_id, args.history)
+            say(f"meeting {meeting_id} holds {args.history} messages ({posted} posted now); reading")
+            figures = await history(base_url, token, meeting_id, args.history, args.reads, args.mongo_uri or default_mongo_uri())
+            figures = {"benchmark": "chat_history", "meeting_id": meeting_id, **figures}
+        else:
+            await scenario.signaling()
+            figures = await live(scenario, args.rate, args.duration, args.drain)
+            figures = {
+                "benchmark": "chat_live",
+                "signaling_replicas": scenario.result.signaling_replicas,
+                "rate_per_s": args.rate,
+                "duration_s": args.duration,
+                **figures,
+            }
+    finally:
+        await scenario.clean_up()
+    return {
+        **figures,
+        "base_url": base_url,
+        "load_average": {"start": [round(x, 1) for x in load_before], "end": [round(x, 1) for x in os.getloadavg()]},
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench/chat.py", description=__doc__.splitlines()[0])
+    parser.add_argument("--base-url", default=DEFAULT_BASE_URL, help="the stack's entry point (Traefik)")
+    parser.add_argument("--rate", type=float, default=200.0, help="posts per second (default 200)")
+    parser.add_argument("--duration", type=float, default=60.0, help="seconds of posting (default 60)")
+    parser.add_argument("--drain", type=float, default=15.0, help="seconds to wait for late deliveries (default 15)")
+    parser.add_argument("--history", type=int, default=0, metavar="N", help="measure history reads with N messages instead")
+    parser.add_argument("--reads", type=int, default=200, help="with --history: reads per method (default 200)")
+    parser.add_argument("--meeting-id", default="", help="with --history: only the store reads, of this meeting filled by an earlier run")
+    parser.add_argument("--mongo-uri", default="", help="with --history: the store (default: the dev stack's)")
+    args = parser.parse_args(argv)
+    if args.rate <= 0 or args.duration <= 0 or args.history < 0 or (args.history and args.history < 101):
+        parser.error("--rate and --duration must be positive, --history at least 101")
+    try:
+        summary = asyncio.run(bench(args))
+    except StepFailed as exc:
+        say(f"set-up failed at {exc.step}: {exc.error}")
+        return 1
+    print(json.dumps(summary), flush=True)
+    if summary["benchmark"] == "chat_history":
+        return 1 if summary["errors"] else 0
+    return 1 if summary["lost"] or summary["failed_posts"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
