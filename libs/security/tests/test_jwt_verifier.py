@@ -153,6 +153,33 @@ async def test_a_failing_jwks_is_not_asked_more_than_once_per_interval() -> None
     assert jwks.fetches == 2
 
 
+async def test_before_a_first_successful_fetch_a_failed_one_is_tried_again_after_a_second() -> None:
+    # auth still starting when the first token arrives: no key is known, so waiting the whole
+    # interval would refuse every token for 10 s (seen right after the stack started)
+    issuer, clock = TokenIssuer(), FakeClock()
+    jwks = Jwks(issuer)
+    jwks.status = 503
+    verifier = _counting_verifier(jwks, clock, min_refetch_interval_s=10)
+    for _ in range(20):
+        with pytest.raises(InvalidToken, match="unavailable"):
+            await verifier.verify(issuer.issue("u"))
+    assert jwks.fetches == 1
+    jwks.status = 200
+    clock.now += 0.5
+    with pytest.raises(InvalidToken, match="not fetched yet"):
+        await verifier.verify(issuer.issue("u"))
+    assert jwks.fetches == 1
+    clock.now += 0.5
+    assert (await verifier.verify(issuer.issue("u"))).user_id == "u"
+    assert jwks.fetches == 2
+    # once keys are known, unknown kids refetch once per interval again, not every second
+    junk = TokenIssuer()
+    clock.now += 1
+    with pytest.raises(InvalidToken, match="unknown key"):
+        await verifier.verify(junk.issue("u"))
+    assert jwks.fetches == 2
+
+
 async def test_known_keys_are_refreshed_after_the_cache_ttl() -> None:
     issuer, clock = TokenIssuer(), FakeClock()
     jwks = Jwks(issuer)

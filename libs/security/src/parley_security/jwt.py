@@ -5,6 +5,9 @@ the algorithm, requires ``exp``, ``iat``, ``sub``, and checks ``iss`` and ``aud`
 §3.1, §3.9). Keys come from the JWKS (RFC 7517) at ``jwks_url``, cached for ``cache_ttl_s``
 seconds and refetched when a token names an unknown ``kid`` — but never twice within
 ``min_refetch_interval_s`` seconds, so junk tokens cannot make every service hammer auth.
+Until a first fetch has succeeded (auth still starting), a failed fetch is tried again after
+at most :data:`FIRST_FETCH_RETRY_S` seconds instead: no key is known yet, so every token
+would be refused for the whole interval.
 """
 
 import asyncio
@@ -18,6 +21,10 @@ import jwt
 from prometheus_client import CollectorRegistry, Counter
 
 from parley_settings import JwtSettings
+
+#: seconds between fetches while none has succeeded yet (at most; ``min_refetch_interval_s``
+#: when that is shorter)
+FIRST_FETCH_RETRY_S = 1.0
 
 #: The only signing algorithm accepted.
 ALGORITHM = "EdDSA"
@@ -145,12 +152,16 @@ class JwksVerifier:
     def _due(self, since: float | None, seconds: float) -> bool:
         return since is None or self._clock() - since >= seconds
 
+    def _refetch_due(self) -> bool:
+        interval = self.min_refetch_interval_s
+        if self._fetched_at is None:
+            interval = min(interval, FIRST_FETCH_RETRY_S)
+        return self._due(self._tried_at, interval)
+
     async def _key(self, kid: str) -> jwt.PyJWK:
-        if (kid not in self._keys or self._due(self._fetched_at, self._cache_ttl_s)) and self._due(
-            self._tried_at, self.min_refetch_interval_s
-        ):
+        if (kid not in self._keys or self._due(self._fetched_at, self._cache_ttl_s)) and self._refetch_due():
             async with self._lock:  # one fetch for the tokens waiting meanwhile
-                if self._due(self._tried_at, self.min_refetch_interval_s):
+                if self._refetch_due():
                     try:
                         await self._fetch()
                     except (httpx.HTTPError, jwt.PyJWKError, ValueError) as exc:
@@ -166,7 +177,7 @@ class JwksVerifier:
         """A readiness check: fetch the JWKS (unless fetched within the interval) and raise
         when auth did not serve it, the last time it was asked."""
         async with self._lock:
-            if self._due(self._tried_at, self.min_refetch_interval_s):
+            if self._refetch_due():
                 await self._fetch()
             elif self._fetch_error is not None:
                 raise RuntimeError(f"auth's JWKS unavailable: {self._fetch_error}")
