@@ -13,6 +13,7 @@ def build_kafka_router(settings: Settings) -> KafkaRouter:
     served by :func:`parley_events.asyncapi_router` (``/asyncapi.json``, ``/asyncapi.yaml``)."""
     router = KafkaRouter(
         settings.kafka_bootstrap_servers,
+        acks="all",  # durable events: every in-sync replica has it (min.insync.replicas)
         client_id=f"parley-auth-{settings.instance_id}",
         schema_url=None,
         description="Parley auth: user.registered events (published from the outbox)",

@@ -22,6 +22,7 @@ def build_router(settings: Settings) -> KafkaRouter:
     is served by :func:`parley_events.asyncapi_router`."""
     router = KafkaRouter(
         settings.kafka_bootstrap_servers,
+        acks="all",  # durable events: every in-sync replica has it (min.insync.replicas)
         client_id=f"parley-chat-{settings.instance_id}",
         schema_url=None,
         description="Parley chat: chat.message.posted events (published from the outbox)",

@@ -52,6 +52,7 @@ def build_router(settings: Settings) -> KafkaRouter:
     is served by :func:`parley_events.asyncapi_router` with :data:`CONSUMES`."""
     router = KafkaRouter(
         settings.kafka_bootstrap_servers,
+        acks="all",  # durable events: every in-sync replica has it (min.insync.replicas)
         client_id=f"parley-meetings-{settings.instance_id}",
         schema_url=None,
         description="Parley meetings: meeting.* events, roster from participant.* events",
