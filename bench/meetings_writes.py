@@ -122,7 +122,7 @@ async def bench(args: argparse.Namespace) -> dict:
         say(f"producing {2 * args.roster_events} participant events for one meeting")
         figures = await roster(stack["kafka_bootstrap_servers"], metrics_urls, meetings[0], args.roster_events,
                                args.timeout)
-        roster_now = await host._call("roster", "GET", f"/api/meetings/{meetings[0]}/roster")
+        roster_now = await host.roster(meetings[0])
         figures["roster_empty"] = roster_now["participants"] == []
     finally:
         await host.aclose()

@@ -43,13 +43,8 @@ OUTAGE_S = 25.0
 POSTS_AFTER = 3
 
 
-async def roster_sids(api: ApiClient, base_url: str, meeting_id: str) -> set[str]:
-    async with httpx.AsyncClient(base_url=base_url, timeout=5) as http:
-        response = await http.get(
-            f"/api/meetings/{meeting_id}/roster", headers={"Authorization": f"Bearer {api.access_token}"}
-        )
-    response.raise_for_status()
-    return {p["sid"] for p in response.json()["participants"]}
+async def roster_sids(api: ApiClient, meeting_id: str) -> set[str]:
+    return {p["sid"] for p in (await api.roster(meeting_id))["participants"]}
 
 
 async def test_a_kafka_restart_is_not_a_replica_crash(stack: Stack) -> None:
@@ -74,7 +69,7 @@ async def test_a_kafka_restart_is_not_a_replica_crash(stack: Stack) -> None:
         assert (host.replica_id, guest.replica_id) == ("signaling-1", "signaling-2")
         both = {host.sid, guest.sid}
         await until(
-            lambda: _equals(roster_sids(host_api, stack.base_url, meeting_id), both), STEP_S, "both sockets in the roster"
+            lambda: _equals(roster_sids(host_api, meeting_id), both), STEP_S, "both sockets in the roster"
         )
 
         acknowledged: list[str] = []
@@ -109,7 +104,7 @@ async def test_a_kafka_restart_is_not_a_replica_crash(stack: Stack) -> None:
         assert posted_while_down >= 1, "no chat post was acknowledged while Kafka was down"
 
         await until(
-            lambda: _equals(roster_sids(host_api, stack.base_url, meeting_id), both),
+            lambda: _equals(roster_sids(host_api, meeting_id), both),
             ROSTER_AFTER_RETURN_S - (time.monotonic() - returned_at),
             f"the roster to hold both sockets within {ROSTER_AFTER_RETURN_S:g}s of Kafka's return",
         )
@@ -130,7 +125,7 @@ async def test_a_kafka_restart_is_not_a_replica_crash(stack: Stack) -> None:
             assert client.received("peer-left") == [], f"{client.name} got peer-left for a connected socket"
             assert client.received("disconnect") == [], f"{client.name} was disconnected"
         # Still right once both replicas had time to misjudge each other (the old failure).
-        assert await roster_sids(host_api, stack.base_url, meeting_id) == both
+        assert await roster_sids(host_api, meeting_id) == both
         print(f"\nkafka down {returned_at - killed_at:.1f}s; {len(acknowledged)} messages, {posted_while_down} while down")
     finally:
         for client in (host, guest):

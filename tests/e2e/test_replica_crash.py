@@ -46,13 +46,8 @@ GONE_WITHIN_S = 10.0
 RECONNECTS = 4
 
 
-async def roster_sids(api: ApiClient, base_url: str, meeting_id: str) -> set[str]:
-    async with httpx.AsyncClient(base_url=base_url, timeout=5) as http:
-        response = await http.get(
-            f"/api/meetings/{meeting_id}/roster", headers={"Authorization": f"Bearer {api.access_token}"}
-        )
-    response.raise_for_status()
-    return {p["sid"] for p in response.json()["participants"]}
+async def roster_sids(api: ApiClient, meeting_id: str) -> set[str]:
+    return {p["sid"] for p in (await api.roster(meeting_id))["participants"]}
 
 
 async def connect_via_traefik(stack: Stack, api: ApiClient, name: str) -> tuple[SignalingClient, float]:
@@ -107,7 +102,7 @@ async def test_a_killed_replicas_client_reconnects_at_once_and_its_socket_leaves
         for client in (host, guest):
             await client.request("join", {"meeting_id": meeting_id}, STEP_S)
         await until(
-            lambda: _equals(roster_sids(host_api, stack.base_url, meeting_id), {host.sid, guest.sid}),
+            lambda: _equals(roster_sids(host_api, meeting_id), {host.sid, guest.sid}),
             STEP_S,
             "both sockets in the roster",
         )
@@ -148,7 +143,7 @@ async def test_a_killed_replicas_client_reconnects_at_once_and_its_socket_leaves
             "meeting_id": meeting_id, "sid": dead_sid, "user_id": guest.session["user_id"], "reason": "disconnected",
         }
         await until(
-            lambda: _lacks(roster_sids(host_api, stack.base_url, meeting_id), dead_sid),
+            lambda: _lacks(roster_sids(host_api, meeting_id), dead_sid),
             max(0.1, GONE_WITHIN_S - (time.monotonic() - killed_at)),
             f"the dead socket leaving the roster within {GONE_WITHIN_S:g}s of the kill",
         )
@@ -157,7 +152,7 @@ async def test_a_killed_replicas_client_reconnects_at_once_and_its_socket_leaves
         await new_guest.request("join", {"meeting_id": meeting_id}, STEP_S)
         await host.wait_for("peer-joined", lambda d: d.get("sid") == new_guest.sid, timeout_s=STEP_S)
         await until(
-            lambda: _equals(roster_sids(host_api, stack.base_url, meeting_id), {host.sid, new_guest.sid}),
+            lambda: _equals(roster_sids(host_api, meeting_id), {host.sid, new_guest.sid}),
             STEP_S,
             "the host and the reconnected guest in the roster",
         )

@@ -126,6 +126,11 @@ class ApiClient:
         """``POST /api/meetings/{id}/end`` → the meeting, status ``ended`` (host only)."""
         return await self._call("end_meeting", "POST", f"/api/meetings/{meeting_id}/end")
 
+    async def roster(self, meeting_id: str) -> dict[str, Any]:
+        """``GET /api/meetings/{id}/roster`` → ``{meeting_id, participants: [{sid, user_id, ...}]}``
+        (who is in the room now, as meetings' projection of signaling's events has it)."""
+        return await self._call("roster", "GET", f"/api/meetings/{meeting_id}/roster")
+
     # ---- turn-config --------------------------------------------------------------------
 
     async def turn_credentials(self) -> dict[str, Any]:
