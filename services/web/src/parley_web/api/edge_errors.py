@@ -32,8 +32,8 @@ MESSAGES = {
 }
 
 STYLESHEET = """\
-body { font-family: system-ui, sans-serif; margin: 0; min-height: 100vh; display: grid;
-       place-items: center; background: #f5f6f8; color: #1d2330; }
+body { font-family: system-ui, sans-serif; margin: 0; padding: 1rem; box-sizing: border-box;
+       min-height: 100vh; display: grid; place-items: center; background: #f5f6f8; color: #1d2330; }
 main { max-width: 32rem; padding: 2rem; background: #fff; border-radius: 12px;
        box-shadow: 0 2px 12px rgba(0, 0, 0, .08); }
 h1 { font-size: 1.4rem; margin-top: 0; }
