@@ -83,6 +83,20 @@ def start_peer(port: int) -> subprocess.Popen[bytes]:
     raise RuntimeError("the Node peer did not listen within 30 s")
 
 
+async def run_loadgen(script: Path, plan: dict) -> dict:
+    """Run the Node load generator ``script`` (bench/loadgen/) with ``plan`` (JSON, passed as a
+    file) and return the JSON object on the last line of its stdout; ``RuntimeError`` when it
+    exits non-zero (its progress and errors go to stderr)."""
+    with tempfile.NamedTemporaryFile("w", suffix=".json") as plan_file:
+        json.dump(plan, plan_file)
+        plan_file.flush()
+        loadgen = await asyncio.create_subprocess_exec("node", str(script), plan_file.name, stdout=asyncio.subprocess.PIPE)
+        out, _ = await loadgen.communicate()
+    if loadgen.returncode != 0:
+        raise RuntimeError(f"the load generator failed (exit {loadgen.returncode})")
+    return json.loads(out.decode().strip().splitlines()[-1])
+
+
 def wait_ready(ports: list[int], timeout_s: float = 120.0) -> None:
     """Wait until every signaling replica's ``/readyz`` answers 200 (its JWKS fetched: a replica
     that has not fetched it yet refuses connections as ``unauthorized``)."""
@@ -147,16 +161,7 @@ async def bench(args: argparse.Namespace) -> dict:
             "drain_s": args.drain,
             "clk_tck": CLK_TCK,
         }
-        with tempfile.NamedTemporaryFile("w", suffix=".json") as plan_file:
-            json.dump(plan, plan_file)
-            plan_file.flush()
-            loadgen = await asyncio.create_subprocess_exec(
-                "node", str(LOADGEN), plan_file.name, stdout=asyncio.subprocess.PIPE
-            )
-            out, _ = await loadgen.communicate()
-        if loadgen.returncode != 0:
-            raise RuntimeError(f"the load generator failed (exit {loadgen.returncode})")
-        result = json.loads(out.decode().strip().splitlines()[-1])
+        result = await run_loadgen(LOADGEN, plan)
     finally:
         peer.terminate()
         peer.wait(10)

@@ -27,7 +27,6 @@ import argparse
 import asyncio
 import json
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -35,7 +34,7 @@ from parley_probe.cli import DEFAULT_BASE_URL
 
 from participants import set_up
 from procstat import CLK_TCK, load_average, pid_listening_on
-from signaling_relay import DEFAULT_STACK_FILE, HERE, free_port, stack_ports, start_peer, wait_ready
+from signaling_relay import DEFAULT_STACK_FILE, HERE, free_port, run_loadgen, stack_ports, start_peer, wait_ready
 
 LOADGEN = HERE / "loadgen" / "sockets.mjs"
 
@@ -64,16 +63,7 @@ async def bench(args: argparse.Namespace) -> dict:
             "after_close_s": args.after_close,
             "clk_tck": CLK_TCK,
         }
-        with tempfile.NamedTemporaryFile("w", suffix=".json") as plan_file:
-            json.dump(plan, plan_file)
-            plan_file.flush()
-            loadgen = await asyncio.create_subprocess_exec(
-                "node", str(LOADGEN), plan_file.name, stdout=asyncio.subprocess.PIPE
-            )
-            out, _ = await loadgen.communicate()
-        if loadgen.returncode != 0:
-            raise RuntimeError(f"the load generator failed (exit {loadgen.returncode})")
-        result = json.loads(out.decode().strip().splitlines()[-1])
+        result = await run_loadgen(LOADGEN, plan)
     finally:
         peer.terminate()
         peer.wait(10)
