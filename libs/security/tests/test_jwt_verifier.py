@@ -180,6 +180,24 @@ async def test_before_a_first_successful_fetch_a_failed_one_is_tried_again_after
     assert jwks.fetches == 2
 
 
+async def test_tokens_arriving_while_the_first_fetch_is_in_flight_wait_for_it() -> None:
+    # a burst of requests right after start: the first one fetches the JWKS, the others must
+    # wait for that fetch instead of being refused as "not fetched yet" (seen once on the dev
+    # stack: 1 of 8 concurrent create_meeting calls refused, with no fetch failed)
+    issuer, fetches = TokenIssuer(), []
+
+    async def slow_answer(request: httpx.Request) -> httpx.Response:
+        fetches.append(request)
+        await asyncio.sleep(0.05)
+        return httpx.Response(200, json=issuer.jwks())
+
+    http = httpx.AsyncClient(transport=httpx.MockTransport(slow_answer))
+    verifier = JwksVerifier("http://auth/jwks", issuer="parley-auth", audience="parley", http=http)
+    principals = await asyncio.gather(*(verifier.verify(issuer.issue(f"u{i}")) for i in range(8)))
+    assert [p.user_id for p in principals] == [f"u{i}" for i in range(8)]
+    assert len(fetches) == 1
+
+
 async def test_known_keys_are_refreshed_after_the_cache_ttl() -> None:
     issuer, clock = TokenIssuer(), FakeClock()
     jwks = Jwks(issuer)

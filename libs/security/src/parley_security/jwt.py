@@ -159,7 +159,10 @@ class JwksVerifier:
         return self._due(self._tried_at, interval)
 
     async def _key(self, kid: str) -> jwt.PyJWK:
-        if (kid not in self._keys or self._due(self._fetched_at, self._cache_ttl_s)) and self._refetch_due():
+        stale = kid not in self._keys or self._due(self._fetched_at, self._cache_ttl_s)
+        # A fetch in flight (the lock held) is waited for: its attempt time is already set, so
+        # the tokens arriving meanwhile would otherwise be judged without its keys.
+        if stale and (self._refetch_due() or self._lock.locked()):
             async with self._lock:  # one fetch for the tokens waiting meanwhile
                 if self._refetch_due():
                     try:
