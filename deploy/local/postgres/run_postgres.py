@@ -21,7 +21,10 @@ own), and dropping a collection drops them with the table.
 Settings (passed as ``-c``): loopback only, ``synchronous_commit=off`` (a development store:
 a crash may lose the last few hundred milliseconds, never corrupts), a small
 ``shared_buffers``, and ``default_transaction_isolation`` from ``$PARLEY_PG_ISOLATION``
-(default ``repeatable read``; see deploy/local/README.md, "The store", for why).
+(default ``repeatable read``; see deploy/local/README.md, "The store", for why), and
+``pg_stat_statements`` preloaded: ``CREATE EXTENSION pg_stat_statements`` in the ``ferretdb``
+database, then its view shows the SQL FerretDB runs per command (how the chat write path's
+store operations were counted, bench/README.md).
 """
 
 from __future__ import annotations
@@ -100,6 +103,7 @@ def settings(port: int) -> list[str]:
         "max_connections": "200",
         "default_transaction_isolation": isolation,
         "log_min_messages": "warning",
+        "shared_preload_libraries": "pg_stat_statements",
         "log_min_error_statement": "panic",  # a refused write is FerretDB's answer, not a log line
     }
     return [arg for key, value in values.items() for arg in ("-c", f"{key}={value}")]

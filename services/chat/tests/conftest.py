@@ -73,11 +73,12 @@ class Client:
         return self.app.state.mongo[self.app.state.settings.mongo_database]["messages"]
 
     async def outbox_drained(self) -> None:
-        """Wait until the relay published every pending event."""
+        """Wait until the relay published every stored message (no head marked ``behind``)."""
+        heads = self.app.state.mongo[self.app.state.settings.mongo_database]["message_heads"]
         loop = asyncio.get_running_loop()
         deadline = loop.time() + 15
-        while await self.collection().count_documents({"outbox.0": {"$exists": True}}):
-            assert loop.time() < deadline, "outbox not drained within 15 s"
+        while await heads.count_documents({"behind": True}):
+            assert loop.time() < deadline, "messages not all published within 15 s"
             await asyncio.sleep(0.05)
 
     async def post(self, user_id: str, meeting_id: str, message_id: str, text: str) -> httpx.Response:

@@ -151,7 +151,7 @@ async def test_concurrent_posts_take_every_seq_once_and_pages_have_no_gap_nor_du
 
     async def post(i: int) -> Message | None:
         message = Message(message_id=f"conc-{i:04d}", meeting_id="m", sender_id="u", sender_name="U", text="t", posted_at=same)
-        return await repo.insert(message, lambda stored: [])
+        return await repo.insert(message)
 
     try:
         stored = []
@@ -201,7 +201,6 @@ async def test_messages_stored_before_seq_are_numbered_in_their_former_order(sta
         assert [m.message_id for m in await repo.page("m", limit=10, before=None)] == ["old-0", "old-1", "old-2", "old-3"]
         stored = await repo.insert(
             Message(message_id="new-0001", meeting_id="m", sender_id="u", sender_name="U", text="n", posted_at=start),
-            lambda stored: [],
         )
         assert stored is not None and stored.seq == 5
     finally:

@@ -18,6 +18,7 @@ from parley_chat.domain.errors import (
 from parley_chat.domain.models import Message
 from parley_chat.domain.service import Chat
 from parley_chat.metrics import ChatMetrics
+from parley_chat.relay import event_of
 from parley_chat.repository import doc_id
 from parley_events import ChatMessagePosted, decode
 from parley_security import Membership, MembershipDenied, MembershipUnavailable, Principal
@@ -47,23 +48,26 @@ class FakeMeetingsClient:
 
 class FakeRepository:
     def __init__(self) -> None:
-        self.docs: dict[str, tuple[Message, list[dict[str, Any]]]] = {}
+        self.docs: dict[str, Message] = {}
+        self.covered: list[Message] = []
 
-    async def insert(self, message: Message, events) -> Message | None:
+    async def insert(self, message: Message) -> Message | None:
         key = doc_id(message.meeting_id, message.message_id)
         if key in self.docs:
             return None
-        seq = 1 + sum(1 for m, _ in self.docs.values() if m.meeting_id == message.meeting_id)
+        seq = 1 + sum(1 for m in self.docs.values() if m.meeting_id == message.meeting_id)
         stored = message.model_copy(update={"seq": seq})
-        self.docs[key] = (stored, events(stored))
+        self.docs[key] = stored
         return stored
 
+    async def cover(self, message: Message) -> None:
+        self.covered.append(message)
+
     async def get(self, meeting_id: str, message_id: str) -> Message | None:
-        found = self.docs.get(doc_id(meeting_id, message_id))
-        return found[0] if found else None
+        return self.docs.get(doc_id(meeting_id, message_id))
 
     async def page(self, meeting_id: str, *, limit: int, before: int | None) -> list[Message]:
-        rows = sorted((m for m, _ in self.docs.values() if m.meeting_id == meeting_id), key=lambda m: -m.seq)
+        rows = sorted((m for m in self.docs.values() if m.meeting_id == meeting_id), key=lambda m: -m.seq)
         if before is not None:
             rows = [m for m in rows if m.seq < before]
         return rows[:limit]
@@ -84,26 +88,35 @@ def repo() -> FakeRepository:
 
 
 @pytest.fixture
-def chat(repo: FakeRepository, meetings: FakeMeetingsClient) -> Chat:
-    return Chat(repo, meetings, ChatMetrics(CollectorRegistry()))  # type: ignore[arg-type]
+def published() -> list[Message]:
+    return []
 
 
-async def test_post_stores_and_stages_the_event_and_asks_with_the_users_token(chat, repo, meetings) -> None:
+@pytest.fixture
+def chat(repo: FakeRepository, meetings: FakeMeetingsClient, published: list[Message]) -> Chat:
+    return Chat(repo, meetings, ChatMetrics(CollectorRegistry()), publish=published.extend)  # type: ignore[arg-type]
+
+
+async def test_post_stores_and_publishes_the_message_and_asks_with_the_users_token(chat, repo, meetings, published) -> None:
     message, created = await chat.post("m1", principal("bob"), message_id="abcdefgh", text="hi")
     assert created
     assert (message.sender_id, message.sender_name, message.text) == ("bob", "Bob", "hi")
     assert meetings.asked == [("m1", "token-bob")]
-    [entry] = repo.docs["m1:abcdefgh"][1]
-    event = decode(bytes(entry["value"]))
+    assert repo.docs["m1:abcdefgh"] == message
+    assert published == [message]
+    event = decode(event_of(message).value)
     assert isinstance(event.data, ChatMessagePosted)
     assert event.data.model_dump() == message.model_dump()
     assert event.subject == "m1"
+    assert event.id == decode(event_of(message).value).id  # the same id for every copy
 
 
-async def test_retry_conflict_and_refusals(chat, repo, meetings) -> None:
+async def test_retry_conflict_and_refusals(chat, repo, meetings, published) -> None:
     first, _ = await chat.post("m1", principal("bob"), message_id="abcdefgh", text="hi")
     again, created = await chat.post("m1", principal("bob"), message_id="abcdefgh", text="hi")
     assert (again, created) == (first, False)
+    # a retry raises the head if its first attempt could not, and is handed to the relay again
+    assert repo.covered == [first] and published == [first, first]
     with pytest.raises(MessageIdConflict):
         await chat.post("m1", principal("bob"), message_id="abcdefgh", text="changed")
     with pytest.raises(MessageIdConflict):

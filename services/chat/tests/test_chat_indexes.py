@@ -20,6 +20,15 @@ class RefusingCollection:
             raise OperationFailure("ERROR: could not serialize access due to concurrent update (SQLSTATE 40001)", code=1)
         self.created.append(keys)
 
+    def find(self, query: Any) -> "RefusingCollection":
+        return self  # no documents (heads without a watermark: none)
+
+    def __aiter__(self) -> "RefusingCollection":
+        return self
+
+    async def __anext__(self) -> Any:
+        raise StopAsyncIteration
+
 
 class NumberedMarker:
     """``chat_meta`` of a store whose messages are all numbered already."""
@@ -29,8 +38,9 @@ class NumberedMarker:
 
 
 async def test_an_index_creation_refused_for_a_collision_is_retried() -> None:
-    collection = RefusingCollection(conflicts=2)
-    database = {"messages": collection, "message_heads": None, "chat_meta": NumberedMarker()}
+    collection, heads = RefusingCollection(conflicts=2), RefusingCollection(conflicts=0)
+    database = {"messages": collection, "message_heads": heads, "chat_meta": NumberedMarker()}
     repository = MessageRepository(database)  # type: ignore[arg-type]
     await repository.ensure_indexes()
     assert len(collection.created) == 2  # (meeting_id, seq) unique, (block, seq)
+    assert heads.created == [[("behind", 1)]]

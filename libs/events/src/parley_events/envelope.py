@@ -44,10 +44,16 @@ class ReceivedEvent:
     data: EventData
 
 
-def encode(data: EventData, *, source: str) -> OutgoingEvent:
-    """Wrap ``data`` in a CloudEvent from ``source`` (e.g. ``/parley/meetings``) for Kafka."""
+def encode(data: EventData, *, source: str, event_id: str | None = None) -> OutgoingEvent:
+    """Wrap ``data`` in a CloudEvent from ``source`` (e.g. ``/parley/meetings``) for Kafka.
+
+    ``event_id`` is the CloudEvents ``id`` (a new UUID when ``None``): pass a stable one when
+    the same event may be encoded again later (every copy then has the same id, and
+    consumers deduplicate by it)."""
+    attributes = {"id": event_id} if event_id else {}
     event = CloudEvent(
         attributes={
+            **attributes,
             "type": data.event_type,
             "source": source,
             "subject": data.aggregate_id,

@@ -1,13 +1,12 @@
 """FastStream glue: publishing encoded events and decoding received records."""
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from faststream.kafka import KafkaBroker
 from faststream.kafka.message import KafkaMessage
 
 from parley_events.envelope import OutgoingEvent, ReceivedEvent, decode
-from parley_events.relay import OutboxRelay
 
 
 def kafka_publisher(broker: KafkaBroker):
@@ -54,7 +53,15 @@ def received_event(message: KafkaMessage) -> ReceivedEvent:
     return decode(record.value, headers, record.key)
 
 
-def relay_while_broker_runs(router: Any, relay: Callable[[], OutboxRelay], name: str = "outbox-relay") -> None:
+class Relay(Protocol):
+    """What :func:`relay_while_broker_runs` runs: an :class:`OutboxRelay`, or a service's own."""
+
+    def start(self, name: str) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+def relay_while_broker_runs(router: Any, relay: Callable[[], Relay], name: str = "outbox-relay") -> None:
     """Start the outbox relay once the FastStream FastAPI ``router``'s broker has started, and
     stop it before the broker stops (its publisher needs the broker). ``relay`` returns the
     relay when called, so one built in the app's lifespan (after MongoDB) can be named."""

@@ -13,8 +13,8 @@ class Settings(ServiceSettings, KafkaSettings, MongoSettings, JwtSettings, Meeti
     """Everything chat reads from the environment.
 
     Besides the shared slices (``PARLEY_MEETINGS_URL`` is where membership is asked):
-    ``PARLEY_OUTBOX_POLL_INTERVAL_S`` (seconds between outbox scans when nothing wakes the
-    relay).
+    ``PARLEY_OUTBOX_POLL_INTERVAL_S`` (seconds between the relay's sweeps for meetings whose
+    published messages lag behind, :mod:`parley_chat.relay`).
     """
 
     mongo_database: str = "chat"

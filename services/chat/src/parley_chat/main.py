@@ -18,7 +18,7 @@ from parley_chat.api.routes import router as api_router
 from parley_chat.config import Settings
 from parley_chat.domain.notes import NotesService
 from parley_chat.domain.service import Chat
-from parley_chat.messaging import build_router, kafka_ready, outbox_relay
+from parley_chat.messaging import build_router, kafka_ready, message_relay
 from parley_chat.metrics import ChatMetrics
 from parley_chat.repository import MessageRepository, NotesRepository
 from parley_observability import (
@@ -49,7 +49,7 @@ SERVICE = "chat"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the app: API (messages and private notes), health, metrics and the outbox relay.
+    """Build the app: API (messages and private notes), health, metrics and the message relay.
 
     ``/readyz`` checks MongoDB (``ping``) and Kafka (cluster metadata). Neither auth's JWKS
     nor meetings is a readiness check: both are other services that may restart; while
@@ -77,10 +77,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         membership = ProjectedMembership(projection, app.state.meetings_client, registry)
         repository = MessageRepository(mongo[settings.mongo_database])
         await repository.ensure_indexes()
-        app.state.relay = outbox_relay(kafka, repository.messages, settings.outbox_poll_interval_s)
-        app.state.chat = Chat(
-            repository, membership, metrics, notify=app.state.relay.notify
-        )
+        app.state.relay = message_relay(kafka, repository, settings.outbox_poll_interval_s)
+        app.state.chat = Chat(repository, membership, metrics, publish=app.state.relay.stored)
         notes = NotesRepository(mongo[settings.mongo_database])
         app.state.notes = NotesService(notes, membership, metrics)
         try:
@@ -93,7 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="Parley chat", version="1", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
-    relay_while_broker_runs(kafka, lambda: app.state.relay)
+    relay_while_broker_runs(kafka, lambda: app.state.relay, name="chat-relay-sweep")
 
     @kafka.after_startup
     async def start_projection(app: FastAPI) -> None:

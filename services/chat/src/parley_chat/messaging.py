@@ -1,20 +1,18 @@
-"""Kafka: the FastStream router and the outbox relay publishing ``chat.message.posted``.
+"""Kafka: the FastStream router and the relay publishing ``chat.message.posted``.
 
 Chat consumes ``meeting.created``, ``meeting.joined`` and ``meeting.ended`` into its
 membership projection (:mod:`parley_security.membership_projection`, wired in
 :mod:`parley_chat.main`); messages stay postable and readable after a meeting ended. Events
-are published only from the outbox, through :class:`parley_events.OutboxRelay`.
+are published only from the stored messages, by :class:`parley_chat.relay.MessageRelay`.
 """
 
 from faststream.kafka.fastapi import KafkaRouter
-from pymongo.asynchronous.collection import AsyncCollection
 
 from parley_chat.config import Settings
-from parley_events import ChatMessagePosted, OutboxRelay, envelope_of, kafka_sender
+from parley_chat.relay import MessageRelay
+from parley_chat.repository import MessageRepository
+from parley_events import ChatMessagePosted, envelope_of, kafka_sender
 from parley_events.topics import CHAT
-
-#: Pending messages are published per meeting in sequence (history order; see repository.py).
-RELAY_ORDER = (("meeting_id", 1), ("seq", 1))
 
 
 def build_router(settings: Settings) -> KafkaRouter:
@@ -27,7 +25,7 @@ def build_router(settings: Settings) -> KafkaRouter:
         schema_url=None,
         description="Parley chat: chat.message.posted events (published from the outbox)",
     )
-    # Declared for the AsyncAPI document only; the outbox relay does the publishing.
+    # Declared for the AsyncAPI document only; the message relay does the publishing.
     router.publisher(
         CHAT.name,
         title="chat.message.posted",
@@ -37,12 +35,10 @@ def build_router(settings: Settings) -> KafkaRouter:
     return router
 
 
-def outbox_relay(router: KafkaRouter, collection: AsyncCollection, poll_interval_s: float) -> OutboxRelay:
-    """An :class:`OutboxRelay` over ``collection`` publishing through the router's broker
-    (start it once the broker started). Every replica runs one (see :class:`OutboxRelay`)."""
-    return OutboxRelay(
-        [collection], kafka_sender(router.broker), poll_interval_s=poll_interval_s, order=RELAY_ORDER
-    )
+def message_relay(router: KafkaRouter, repository: MessageRepository, sweep_interval_s: float) -> MessageRelay:
+    """A :class:`MessageRelay` over ``repository`` publishing through the router's broker
+    (start it once the broker started). Every replica runs one."""
+    return MessageRelay(repository, kafka_sender(router.broker), sweep_interval_s=sweep_interval_s)
 
 
 async def kafka_ready(router: KafkaRouter) -> None:

@@ -20,16 +20,26 @@ fetching every row matching the pushed-down filter; deploy/local/README.md, "The
 store"). On MongoDB the ``(block, seq)`` index serves the same query. (Locally, PostgreSQL serves that
 equality from an index too: see deploy/local/README.md, "Indexes FerretDB can use".)
 
-A post takes the next number optimistically: it reads the meeting's head (``message_heads``:
-``{_id: meeting_id, seq}``, the highest number known taken), inserts the message with
-``head + 1`` and its ``chat.message.posted`` event in one ``insert_one`` (the outbox,
-:mod:`parley_events.outbox`), and on a duplicate key either finds its own ``message_id``
-already stored (a retry: nothing new) or tries the next number. Then it advances the head.
-A number is taken only by a committed insert, and an insert of ``n + 1`` happens only after
-``n`` was seen taken, so the taken numbers of a meeting are always ``1..N``: a reader (or the
-relay) that sees ``n`` sees every message before it. The head is a hint that can lag behind
-the stored messages (a crash between the insert and the head update, or a post still
-between the two): writers step past it, and a first page also reads the block after it.
+A post takes the next number optimistically: it reads the meeting's head (``message_heads``),
+inserts the message with ``head + 1`` in one ``insert_one``, and on a duplicate key either
+finds its own ``message_id`` already stored (a retry: nothing new) or tries the next number.
+Then it advances the head. A number is taken only by a committed insert, and an insert of
+``n + 1`` happens only after ``n`` was seen taken, so the taken numbers of a meeting are always
+``1..N``: a reader (or the relay) that sees ``n`` sees every message before it. The head is a
+hint that can lag behind the stored messages (a crash between the insert and the head update,
+or a post still between the two): writers step past it, and a first page also reads the
+block after it.
+
+The messages are chat's outbox (:mod:`parley_chat.relay`): a message's ``chat.message.posted``
+is a function of its document, so a post writes nothing else, and the head also says how far
+the meeting's events were published::
+
+    {_id: meeting_id, seq, published, behind}
+
+``seq`` is the highest number known taken, ``published`` the highest number up to which every
+message's event was acknowledged by Kafka (the watermark), and ``behind: true`` is set by every
+head advance and cleared by the relay once ``published`` reached ``seq`` (an indexed marker
+the relay's sweep lists, :meth:`MessageRepository.lagging`).
 
 Notes: one document per (meeting, owner), ``_id`` = ``"{meeting_id}:{owner_id}"`` (user ids
 are auth's hex UUIDs, without ``:``, so the id is unambiguous)::
@@ -39,15 +49,19 @@ are auth's hex UUIDs, without ``:``, so the id is unambiguous)::
 Saved by an upsert that replaces ``text`` and ``updated_at``; no outbox (notes publish no
 event).
 
+Heads written before the watermark existed get ``published = seq`` at start-up
+(:meth:`MessageRepository.ensure_indexes`): the former per-document outbox cleared each entry
+within milliseconds of its post, so an entry a crash left pending in such a document (it
+keeps its ``outbox`` fields, hidden) is not published again.
+
 Every write is one atomic MongoDB operation, retried when the store refuses it for colliding
 with a concurrent write (:func:`parley_events.retry_write_conflicts`).
 """
 
 import asyncio
 import random
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
@@ -55,7 +69,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 
 from parley_chat.domain.models import Message, Notes
-from parley_events import OUTBOX_FIELD, PENDING_FIELD, is_write_conflict, retry_write_conflicts, staged
+from parley_events import OUTBOX_FIELD, PENDING_FIELD, is_write_conflict, retry_write_conflicts
 
 MESSAGES = "messages"
 HEADS = "message_heads"
@@ -68,10 +82,19 @@ MAX_BATCH = 100
 DUPLICATE_KEY = 11000
 #: Messages per block (see the module docstring); a page of up to 100 spans at most 3 blocks.
 BLOCK = 50
+#: Fields of a message document that are not the message's (the outbox ones only in documents
+#: stored before the watermark, see the module docstring).
 _HIDDEN = ("_id", OUTBOX_FIELD, PENDING_FIELD, "block")
+#: The marker of a head whose ``published`` may be below its ``seq``.
+BEHIND = "behind"
 
-#: The outbox entries of a message, built once its ``seq`` is known.
-EventsOf = Callable[[Message], list[dict[str, Any]]]
+
+class Head(NamedTuple):
+    """A meeting's head: the highest ``seq`` known taken and the published watermark."""
+
+    meeting_id: str
+    seq: int
+    published: int
 
 
 def doc_id(meeting_id: str, message_id: str) -> str:
@@ -89,7 +112,6 @@ class _Queued:
     """A post waiting for its meeting's writer."""
 
     message: Message
-    events: EventsOf
     waiter: "asyncio.Future[Message | None]"
 
 
@@ -118,16 +140,19 @@ class MessageRepository:
 
     async def ensure_indexes(self) -> None:
         """Number the messages stored before ``seq`` existed (once), then create the unique
-        ``(meeting_id, seq)`` index and the ``(block, seq)`` index of pages."""
+        ``(meeting_id, seq)`` index, the ``(block, seq)`` index of pages and the heads'
+        ``behind`` index; give heads from before the watermark one."""
         if await self.meta.find_one({"_id": _NUMBERED}) is None:
             await self._number_unnumbered()
             await self._mark_numbered()
         await self._create_indexes()
+        await self._adopt_legacy_heads()
 
     @retry_write_conflicts  # idempotent; collides with another replica (or relay) creating indexes
     async def _create_indexes(self) -> None:
         await self.messages.create_index([("meeting_id", ASCENDING), ("seq", ASCENDING)], unique=True)
         await self.messages.create_index([("block", ASCENDING), ("seq", ASCENDING)])
+        await self.heads.create_index([(BEHIND, ASCENDING)])
 
     async def _number_unnumbered(self) -> None:
         """Give every message without a ``seq`` one, per meeting in the former history order
@@ -158,18 +183,20 @@ class MessageRepository:
         doc = await self.heads.find_one({"_id": meeting_id})
         return int(doc["seq"]) if doc else 0
 
-    async def insert(self, message: Message, events: EventsOf) -> Message | None:
-        """Store ``message`` as the meeting's next ``seq``, with the outbox entries
-        ``events(stored)``, in one insert; returns the stored message (with its ``seq``), or
-        ``None`` and stores nothing when its ``message_id`` is already used in the meeting.
+    async def insert(self, message: Message) -> Message | None:
+        """Store ``message`` as the meeting's next ``seq`` and raise the head (marked
+        ``behind``: its event is to be published); returns the stored message (with its
+        ``seq``), or ``None`` and stores nothing when its ``message_id`` is already used in the
+        meeting.
 
         Concurrent calls for one meeting in this process are stored together (group commit):
         one ordered ``insert_many`` of consecutive numbers, then one head update. Raises what
-        the store raised when the outcome is unknown (the post may then be retried: it is
-        idempotent by ``message_id``)."""
+        the store raised when the outcome is unknown (the message may be stored, its head not
+        raised: a retry of the post is idempotent by ``message_id`` and :meth:`cover` then
+        raises the head)."""
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[Message | None] = loop.create_future()
-        self._queued.setdefault(message.meeting_id, []).append(_Queued(message, events, waiter))
+        self._queued.setdefault(message.meeting_id, []).append(_Queued(message, waiter))
         if message.meeting_id not in self._writers:
             self._writers[message.meeting_id] = asyncio.create_task(self._write_queued(message.meeting_id))
         return await waiter
@@ -193,42 +220,40 @@ class MessageRepository:
 
     async def _store(self, meeting_id: str, batch: list[_Queued]) -> None:
         """Insert ``batch`` at consecutive numbers from the next free one, in order, then raise
-        the head; the posts are answered after that (a reader then sees them)."""
+        the head; the posts are answered after that (a reader and the relay then see them).
+        Raises when the store does (the caller answers every post of the batch with it)."""
         seq = self._next.get(meeting_id) or await self.head(meeting_id) + 1
         answers: list[tuple[_Queued, Message | None]] = []
-        try:
-            while batch:
-                stored = [post.message.model_copy(update={"seq": seq + i}) for i, post in enumerate(batch)]
-                docs = [{**_doc_of(m), **staged(post.events(m))} for m, post in zip(stored, batch, strict=True)]
-                try:
-                    await self.messages.insert_many(docs, ordered=True)
-                    done, error = len(docs), None
-                except BulkWriteError as exc:
-                    # ordered: every document before the first error was inserted (its index;
-                    # FerretDB 1.13 answers nInserted 0 whenever there is an error)
-                    error = exc.details["writeErrors"][0]
-                    done = int(error["index"])
-                answers += zip(batch[:done], stored[:done], strict=True)
-                seq, batch = seq + done, batch[done:]
-                if error is None:
-                    break
-                failure = OperationFailure(error.get("errmsg", "insert failed"), error.get("code"), error)
-                if error.get("code") == DUPLICATE_KEY:
-                    if await self.get(meeting_id, batch[0].message.message_id) is not None:
-                        answers.append((batch.pop(0), None))  # a retry of a stored post: nothing new
-                        continue
-                    seq = await self._next_free(meeting_id, seq)  # taken by another replica
-                elif is_write_conflict(failure):
-                    await asyncio.sleep(random.uniform(0.002, 0.02))  # refused, nothing stored: again
-                else:
-                    raise failure
-            stored_seqs = [m.seq for _, m in answers if m is not None]
-            if stored_seqs:
-                self._next[meeting_id] = max(stored_seqs) + 1
-                await self._advance_head(meeting_id, max(stored_seqs))
-        finally:  # stored is stored: answered even when the head could not be raised
-            for post, message in answers:
-                post.waiter.set_result(message)
+        while batch:
+            stored = [post.message.model_copy(update={"seq": seq + i}) for i, post in enumerate(batch)]
+            try:
+                await self.messages.insert_many([_doc_of(m) for m in stored], ordered=True)
+                done, error = len(stored), None
+            except BulkWriteError as exc:
+                # ordered: every document before the first error was inserted (its index;
+                # FerretDB 1.13 answers nInserted 0 whenever there is an error)
+                error = exc.details["writeErrors"][0]
+                done = int(error["index"])
+            answers += zip(batch[:done], stored[:done], strict=True)
+            seq, batch = seq + done, batch[done:]
+            if error is None:
+                break
+            failure = OperationFailure(error.get("errmsg", "insert failed"), error.get("code"), error)
+            if error.get("code") == DUPLICATE_KEY:
+                if await self.get(meeting_id, batch[0].message.message_id) is not None:
+                    answers.append((batch.pop(0), None))  # a retry of a stored post: nothing new
+                    continue
+                seq = await self._next_free(meeting_id, seq)  # taken by another replica
+            elif is_write_conflict(failure):
+                await asyncio.sleep(random.uniform(0.002, 0.02))  # refused, nothing stored: again
+            else:
+                raise failure
+        stored_seqs = [m.seq for _, m in answers if m is not None]
+        if stored_seqs:
+            self._next[meeting_id] = max(stored_seqs) + 1
+            await self._advance_head(meeting_id, max(stored_seqs))
+        for post, message in answers:
+            post.waiter.set_result(message)
 
     async def _next_free(self, meeting_id: str, taken: int) -> int:
         """The first free number after ``taken`` (numbers are taken without gaps, so it is one
@@ -245,20 +270,72 @@ class MessageRepository:
 
     @retry_write_conflicts
     async def _advance_head(self, meeting_id: str, seq: int) -> None:
-        """Raise the head to ``seq`` unless it is already there or beyond."""
-        result = await self.heads.update_one({"_id": meeting_id, "seq": {"$lt": seq}}, {"$set": {"seq": seq}})
+        """Raise the head to ``seq``, marked ``behind``, unless it is already there or beyond
+        (then whoever raised it marked it)."""
+        raise_to = {"$set": {BEHIND: True, "seq": seq}}
+        result = await self.heads.update_one({"_id": meeting_id, "seq": {"$lt": seq}}, raise_to)
         if result.matched_count:
             return
         try:
-            await self.heads.insert_one({"_id": meeting_id, "seq": seq})
+            await self.heads.insert_one({"_id": meeting_id, "seq": seq, "published": 0, BEHIND: True})
         except DuplicateKeyError:  # the head exists: at or beyond seq, or raised just now
-            await self.heads.update_one({"_id": meeting_id, "seq": {"$lt": seq}}, {"$set": {"seq": seq}})
+            await self.heads.update_one({"_id": meeting_id, "seq": {"$lt": seq}}, raise_to)
+
+    async def cover(self, message: Message) -> None:
+        """Raise the head to a stored ``message`` if it is not there yet (a retried post whose
+        first attempt stored the message and then failed to raise the head)."""
+        if await self.head(message.meeting_id) < message.seq:
+            await self._advance_head(message.meeting_id, message.seq)
+
+    async def watermark(self, meeting_id: str) -> int:
+        """The meeting's ``published`` watermark (0 for none)."""
+        doc = await self.heads.find_one({"_id": meeting_id}, {"published": 1})
+        return int(doc.get("published", 0)) if doc else 0
+
+    async def lagging(self) -> list[Head]:
+        """Every head marked ``behind`` (an indexed equality)."""
+        docs = await self.heads.find({BEHIND: True}).to_list()
+        return [Head(doc["_id"], int(doc["seq"]), int(doc.get("published", 0))) for doc in docs]
+
+    @retry_write_conflicts
+    async def mark_published(self, meeting_id: str, published: int) -> None:
+        """Raise the watermark to ``published`` (every message up to it was acknowledged by
+        Kafka), clearing ``behind`` when the head is not beyond it; never lowers it."""
+        # $set last: FerretDB 1.13 stores an update only when its last operator changed the
+        # document (parley_events.outbox.stage), and the filter makes this $set a change
+        result = await self.heads.update_one(
+            {"_id": meeting_id, "seq": {"$lte": published}, "published": {"$lt": published}},
+            {"$unset": {BEHIND: ""}, "$set": {"published": published}},
+        )
+        if not result.matched_count:  # the head is beyond (still behind) or it was raised already
+            await self.heads.update_one(
+                {"_id": meeting_id, "published": {"$lt": published}}, {"$set": {"published": published}}
+            )
+
+    @retry_write_conflicts
+    async def unmark(self, head: Head) -> None:
+        """Clear ``behind`` of a head that reached its watermark (still as ``head`` says)."""
+        await self.heads.update_one(
+            {"_id": head.meeting_id, "seq": head.seq, "published": head.published, BEHIND: True},
+            {"$unset": {BEHIND: ""}},
+        )
+
+    async def _adopt_legacy_heads(self) -> None:
+        """Give every head without a watermark ``published = seq`` (see the module docstring)."""
+        async for doc in self.heads.find({"published": {"$exists": False}}):
+            await self._adopt(doc["_id"], int(doc["seq"]))
+
+    @retry_write_conflicts
+    async def _adopt(self, meeting_id: str, seq: int) -> None:
+        await self.heads.update_one(
+            {"_id": meeting_id, "published": {"$exists": False}}, {"$set": {"published": seq}}
+        )
 
     async def get(self, meeting_id: str, message_id: str) -> Message | None:
         doc = await self.messages.find_one({"_id": doc_id(meeting_id, message_id)}, {OUTBOX_FIELD: 0})
         return _from_doc(doc) if doc else None
 
-    async def _range(self, meeting_id: str, first: int, last: int) -> list[Message]:
+    async def between(self, meeting_id: str, first: int, last: int) -> list[Message]:
         """The messages with ``first <= seq <= last``, in any order (one query per block)."""
         if last < first:
             return []
@@ -278,11 +355,11 @@ class MessageRepository:
             head = await self.head(meeting_id)
             # one more than the head: a lagging head (a post between its two writes, or a
             # crash there) shows up as message head + 1, and then the block after is read
-            rows = await self._range(meeting_id, max(1, head - limit + 1), head + 1)
+            rows = await self.between(meeting_id, max(1, head - limit + 1), head + 1)
             if any(m.seq > head for m in rows):
-                rows += await self._range(meeting_id, head + 2, (head // BLOCK + 2) * BLOCK - 1)
+                rows += await self.between(meeting_id, head + 2, (head // BLOCK + 2) * BLOCK - 1)
         else:
-            rows = await self._range(meeting_id, max(1, before - limit), before - 1)
+            rows = await self.between(meeting_id, max(1, before - limit), before - 1)
         rows.sort(key=lambda m: m.seq, reverse=True)
         rows = rows[:limit]
         return rows

@@ -1,13 +1,13 @@
 """The chat use cases. Routes call these; these ask meetings and call the repository.
 
 Only participants of a meeting (as meetings answers for the caller's own token) may post or
-read; chat stays open after the meeting ended. A new message and its event are stored in one
-write (outbox); the relay is woken with ``notify`` afterwards.
+read; chat stays open after the meeting ended. A stored message is its own event (the stored
+messages are chat's outbox, :mod:`parley_chat.relay`); it is handed to ``publish`` once stored.
 """
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from parley_chat.domain.cursor import LEGACY_MIN, decode_cursor, encode_cursor
 from parley_chat.domain.errors import ChatError, MessageIdConflict
@@ -15,11 +15,7 @@ from parley_chat.domain.membership import MembershipChecker, require_participant
 from parley_chat.domain.models import Message, Page, utc_now
 from parley_chat.metrics import ChatMetrics
 from parley_chat.repository import MessageRepository, doc_id
-from parley_events import ChatMessagePosted, outbox_entry
 from parley_security import Membership, Principal
-
-#: CloudEvents ``source`` of every event chat publishes.
-EVENT_SOURCE = "/parley/chat"
 
 
 class Chat:
@@ -30,12 +26,12 @@ class Chat:
         repository: MessageRepository,
         meetings: MembershipChecker,
         metrics: ChatMetrics,
-        notify: Callable[[], None] = lambda: None,
+        publish: Callable[[Iterable[Message]], None] = lambda messages: None,
     ) -> None:
         self._repo = repository
         self._meetings = meetings
         self._metrics = metrics
-        self._notify = notify
+        self._publish = publish
 
     async def _require_participant(self, meeting_id: str, principal: Principal) -> Membership:
         return await require_participant(self._meetings, meeting_id, principal)
@@ -45,10 +41,11 @@ class Chat:
     ) -> tuple[Message, bool]:
         """Post ``text`` as ``message_id``; returns ``(message, created)``.
 
-        The message gets the meeting's next ``seq`` and its ``chat.message.posted`` event (which
-        carries the ``seq``) is staged in the same write. Idempotent: the same ``message_id``
+        The message gets the meeting's next ``seq`` and is handed to ``publish`` (its
+        ``chat.message.posted`` carries the ``seq``). Idempotent: the same ``message_id``
         again from the same sender with the same text returns the stored message with
-        ``created=False`` and stores and publishes nothing. Raises :class:`MessageIdConflict`
+        ``created=False`` and stores nothing (it is handed to ``publish`` again, which sends
+        it only if its first attempt failed before that). Raises :class:`MessageIdConflict`
         when the id is taken otherwise, and :class:`MeetingNotFound`,
         :class:`NotAParticipant` or :class:`MeetingsUnavailable`.
         """
@@ -62,13 +59,15 @@ class Chat:
                 text=text,
                 posted_at=utc_now(),
             )
-            stored = await self._repo.insert(message, _events_of)
+            stored = await self._repo.insert(message)
             if stored is not None:
                 self._metrics.posted.inc()
-                self._notify()
+                self._publish([stored])
                 return stored, True
             stored = await self._repo.get(meeting_id, message_id)
             if stored and stored.sender_id == principal.user_id and stored.text == text:
+                await self._repo.cover(stored)  # a first attempt may have failed before the head
+                self._publish([stored])
                 return stored, False
             raise MessageIdConflict("this message_id was already used for another message")
         except ChatError as exc:
@@ -110,7 +109,3 @@ class Chat:
             number = named.seq if named is not None else 1
         return await self._repo.page(meeting_id, limit=limit, before=number)
 
-
-def _events_of(message: Message) -> list[dict]:
-    """The outbox entries of a stored message: its ``chat.message.posted``."""
-    return [outbox_entry(ChatMessagePosted(**message.model_dump()), source=EVENT_SOURCE)]
