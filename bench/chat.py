@@ -88,20 +88,34 @@ async def live(scenario: Scenario, stack_file: Path, rate: float, duration_s: fl
     # the probe's sockets chose the replicas; the generator's take their place, one per replica
     urls = {p.role: replica_url(stack_file, p.socket.replica_id) for p in scenario.both}
     await asyncio.gather(*(p.socket.close() for p in scenario.both))
-    plan = {
-        "base_url": host.api.base_url,
-        "token": host.api.access_token,
-        "meeting_id": scenario.meeting_id,
+    plan = live_plan(
+        host.api.base_url, host.api.access_token or "", scenario.meeting_id, rate, duration_s, drain_s,
+        watch={"url": urls["guest"], "token": guest.api.access_token or ""},
+        hold=[{"url": urls["host"], "token": host.api.access_token or ""}],
+    )
+    say(f"posting {max(1, round(rate * duration_s))} messages at {rate:g}/s; host's socket on {host.socket.replica_id}, "
+        f"guest's on {guest.socket.replica_id} (Node load generator)")
+    return live_figures(await run_loadgen(LOADGEN, plan))
+
+
+def live_plan(base_url: str, token: str, meeting_id: str, rate: float, duration_s: float, drain_s: float,
+              watch: dict, hold: list[dict]) -> dict:
+    """chat.mjs's plan: ``token`` posts to ``meeting_id`` through ``base_url`` (Traefik) at
+    ``rate`` per second for ``duration_s`` seconds, late deliveries awaited ``drain_s`` seconds;
+    ``watch`` (``{"url", "token"}``: a signaling replica and a member's token) is the socket
+    whose deliveries are counted, ``hold`` other members' sockets kept in the room. Message
+    ids carry a fresh run tag, so a meeting can take several runs."""
+    return {
+        "base_url": base_url,
+        "token": token,
+        "meeting_id": meeting_id,
         "rate": rate,
         "duration_s": duration_s,
         "drain_s": drain_s,
         "run": uuid.uuid4().hex[:8],
-        "watch": {"url": urls["guest"], "token": guest.api.access_token},
-        "hold": [{"url": urls["host"], "token": host.api.access_token}],
+        "watch": watch,
+        "hold": hold,
     }
-    say(f"posting {int(rate * duration_s)} messages at {rate:g}/s; host's socket on {host.socket.replica_id}, "
-        f"guest's on {guest.socket.replica_id} (Node load generator)")
-    return live_figures(await run_loadgen(LOADGEN, plan))
 
 
 def live_figures(result: dict) -> dict:
