@@ -3,16 +3,17 @@ with ``--history N``, history reads of a meeting holding N messages.
 
 Live (default). Two fresh participants (the probe's own phases: register, sign in, create and
 join a meeting, connect through Traefik until they sit on different signaling replicas, join
-the room). Then the Node load generator (bench/loadgen/chat.mjs, Node's fetch and the official
-socket.io client; bench/README.md, "The load generator") takes the probe's place: it connects
-one socket per participant straight to the replica the probe's socket sat on (read from
-``--stack-file``; WebSocket only) and joins the room, and the host posts ``--rate`` messages
-per second for ``--duration`` seconds through Traefik's REST API (``POST
+the room). Then the Node load generator (bench/loadgen/chat.mjs: node:http with keep-alive and
+the official socket.io client; bench/README.md, "The load generator") takes the probe's place:
+it connects one socket per participant straight to the replica the probe's socket sat on (read
+from ``--stack-file``; WebSocket only) and joins the room, and the host posts ``--rate``
+messages per second for ``--duration`` seconds through Traefik's REST API (``POST
 /api/chat/meetings/{id}/messages``), open loop: each post is sent at its intended time whether
 or not earlier ones were answered, and every latency is counted from that intended time, so a
 stall shows up in the figures instead of slowing the load. The Python process only sets up
-and computes the figures: a Python generator cost ~55% of a core at 200 posts/s, on the two
-cores the server needs.
+and computes the figures: the former Python generator (httpx, the Python socket.io client)
+spent 2.4 ms of CPU per post at 50/s and fell far behind at 200/s, on the two cores the server
+needs; the Node one 1.4 and 0.7 ms (bench/README.md).
 
 Measured, in milliseconds: ``post_ms`` (intended send → the 201) and ``live_ms`` (intended send
 → the guest's socket, on the other replica, receives the ``chat-message``). Counted:
