@@ -3,33 +3,46 @@ with ``--history N``, history reads of a meeting holding N messages.
 
 Live (default). Two fresh participants (the probe's own phases: register, sign in, create and
 join a meeting, connect through Traefik until they sit on different signaling replicas, join
-the room); the host then posts ``--rate`` messages per second for ``--duration`` seconds
-through the REST API (``POST /api/chat/meetings/{id}/messages``), open loop: each post is sent
-at its intended time whether or not earlier ones were answered, and every latency is counted
-from that intended time, so a stall shows up in the figures instead of slowing the load.
+the room). Then the Node load generator (bench/loadgen/chat.mjs: node:http with keep-alive and
+the official socket.io client; bench/README.md, "The load generator") takes the probe's place:
+it connects one socket per participant straight to the replica the probe's socket sat on (read
+from ``--stack-file``; WebSocket only) and joins the room, and the host posts ``--rate``
+messages per second for ``--duration`` seconds through Traefik's REST API (``POST
+/api/chat/meetings/{id}/messages``), open loop: each post is sent at its intended time whether
+or not earlier ones were answered, and every latency is counted from that intended time, so a
+stall shows up in the figures instead of slowing the load. The Python process only sets up
+and computes the figures: the former Python generator (httpx, the Python socket.io client)
+spent 2.4 ms of CPU per post at 50/s and fell far behind at 200/s, on the two cores the server
+needs; the Node one 1.4 and 0.7 ms (bench/README.md).
 
 Measured, in milliseconds: ``post_ms`` (intended send → the 201) and ``live_ms`` (intended send
 → the guest's socket, on the other replica, receives the ``chat-message``). Counted:
-``lost`` (acknowledged posts never delivered live within ``--drain`` seconds after the last),
-``duplicated`` (a message delivered more than once), ``reordered`` (adjacent deliveries whose
-``seq`` goes down: the order history shows is the order a socket must see), ``failed_posts``,
-``guest_disconnects`` (the watching socket was disconnected: what it missed then counts as
-lost, though the messages are stored and published).
+``lost`` (acknowledged posts never delivered live within ``--drain`` seconds after the last
+answer), ``duplicated`` (a message delivered more than once), ``reordered`` (adjacent deliveries
+whose ``seq`` goes down: the order history shows is the order a socket must see),
+``seq_matches_ack``, ``failed_posts``, ``guest_disconnects`` (the watching socket was
+disconnected: what it missed then counts as lost, though the messages are stored and
+published). The generator's own CPU per message (``loadgen_cpu_ms_per_message``, ms of user +
+system time from the first post to the end of the drain) and its worst lag behind the schedule
+(``max_send_lag_ms``) show whether it kept up.
 
 History (``--history N``). Fills a fresh meeting with N messages through the API, then times ``--reads`` reads of
 ``limit`` 50, half the first page and half a page further back by a cursor from a random
 position: ``api_ms`` (``GET`` through Traefik, membership asked of meetings included) and
 ``store_ms`` (the repository's ``page()`` straight against the stack's Mongo-wire store,
-``--mongo-uri``, default from the dev stack's stack file), beside the peer ``former_query_ms``
+``--mongo-uri``, default the one in ``--stack-file``), beside the peer ``former_query_ms``
 (20 runs of the sorted query history used before, on the same collection in the same run).
 ``--meeting-id`` of a meeting an earlier run filled: only the store reads and the peer.
 
-The last line of stdout is one JSON object (``{"benchmark": "chat_live", ...}`` or
-``{"benchmark": "chat_history", ...}``) with ``load_average`` (1, 5, 15 min) at start and end.
-Exits 1 when a message was lost or a post failed (live), or when a read failed (history).
+The last line of stdout is one JSON object (``{"benchmark": "chat_live", "signaling_replicas",
+"rate_per_s", "duration_s", ...}`` with the figures above, or ``{"benchmark": "chat_history",
+...}``) with ``base_url`` and ``load_average`` (1, 5, 15 min) at start and end. Exits 1 when a
+message was lost or a post failed (live), when a read failed (history), or when the set-up or
+the load generator failed.
 
 Usage (with ``./taskw up`` running): ``./taskw bench:chat -- --rate 200 --duration 60`` or
-``./taskw bench:chat -- --history 10000``.
+``./taskw bench:chat -- --history 10000``; against another stack, ``--base-url`` and
+``--stack-file`` of that stack.
 """
 
 from __future__ import annotations
@@ -43,7 +56,6 @@ import random
 import sys
 import time
 import uuid
-from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -53,9 +65,11 @@ from parley_probe.cli import DEFAULT_BASE_URL
 from parley_probe.result import Progress, ProbeResult, StepFailed
 from parley_probe.run import ProbeOptions, Scenario
 
+from node_loadgen import LOADGEN_DIR, run_loadgen
 from percentiles import distribution
 
 ROOT = Path(__file__).resolve().parent.parent
+LOADGEN = LOADGEN_DIR / "chat.mjs"
 
 
 def say(text: str) -> None:
@@ -66,79 +80,86 @@ def ms(seconds: float) -> float:
     return round(seconds * 1000, 2)
 
 
-async def live(scenario: Scenario, rate: float, duration_s: float, drain_s: float) -> dict:
-    """Post at ``rate`` for ``duration_s`` from the host; watch the guest's socket."""
-    host, guest, meeting_id = scenario.host, scenario.guest, scenario.meeting_id
-    assert guest.socket is not None
-    count = int(rate * duration_s)
-    run = uuid.uuid4().hex[:8]
-    intended: dict[str, float] = {}
-    post_ms: list[float] = []
-    acked: dict[str, int] = {}
-    failures: list[str] = []
-    limits = httpx.Limits(max_connections=400, max_keepalive_connections=400)
-    http = httpx.AsyncClient(base_url=host.api.base_url, timeout=30.0, limits=limits)
-    headers = {"Authorization": f"Bearer {host.api.access_token}"}
+async def live(scenario: Scenario, stack_file: Path, rate: float, duration_s: float, drain_s: float) -> dict:
+    """Post at ``rate`` for ``duration_s`` from the host and watch the guest's socket, both
+    done by the Node load generator (bench/loadgen/chat.mjs); the figures of ``live_figures``
+    plus the generator's own CPU per message and worst send lag."""
+    host, guest = scenario.host, scenario.guest
+    assert host.socket is not None and guest.socket is not None
+    # the probe's sockets chose the replicas; the generator's take their place, one per replica
+    urls = {p.role: replica_url(stack_file, p.socket.replica_id) for p in scenario.both}
+    await asyncio.gather(*(p.socket.close() for p in scenario.both))
+    plan = live_plan(
+        host.api.base_url, host.api.access_token or "", scenario.meeting_id, rate, duration_s, drain_s,
+        watch={"url": urls["guest"], "token": guest.api.access_token or ""},
+        hold=[{"url": urls["host"], "token": host.api.access_token or ""}],
+    )
+    say(f"posting {max(1, round(rate * duration_s))} messages at {rate:g}/s; host's socket on {host.socket.replica_id}, "
+        f"guest's on {guest.socket.replica_id} (Node load generator)")
+    return live_figures(await run_loadgen(LOADGEN, plan))
 
-    async def post(i: int, at: float) -> None:
-        message_id = f"bench-{run}-{i:06d}"
-        intended[message_id] = at
-        try:
-            response = await http.post(
-                f"/api/chat/meetings/{meeting_id}/messages",
-                json={"message_id": message_id, "text": f"bench message {i}"},
-                headers=headers,
-            )
-        except httpx.HTTPError as exc:
-            failures.append(f"{i}: {type(exc).__name__} {exc}")
-            return
-        if response.status_code != 201:
-            failures.append(f"{i}: {response.status_code} {response.text[:200]}")
-            return
-        post_ms.append(ms(time.monotonic() - at))
-        acked[message_id] = response.json()["seq"]
 
-    say(f"posting {count} messages at {rate:g}/s from {host.socket.replica_id} to {guest.socket.replica_id}")
-    start = time.monotonic() + 0.2
-    tasks = []
-    for i in range(count):
-        at = start + i / rate
-        await asyncio.sleep(max(0.0, at - time.monotonic()))
-        tasks.append(asyncio.create_task(post(i, at)))
-    await asyncio.gather(*tasks)
-    await http.aclose()
-
-    def delivered() -> list:
-        return [
-            r for r in guest.socket.received("chat-message")
-            if isinstance(r.data, dict) and r.data.get("message_id") in intended
-        ]
-
-    deadline = time.monotonic() + drain_s
-    while time.monotonic() < deadline and len({r.data["message_id"] for r in delivered()}) < len(acked):
-        await asyncio.sleep(0.05)
-    arrivals = delivered()
-    ids = [r.data["message_id"] for r in arrivals]
-    seqs = [r.data.get("seq") or 0 for r in arrivals]
-    copies = Counter(ids)
-    firsts: dict[str, float] = {}
-    for r in arrivals:
-        firsts.setdefault(r.data["message_id"], r.at)
+def live_plan(base_url: str, token: str, meeting_id: str, rate: float, duration_s: float, drain_s: float,
+              watch: dict, hold: list[dict]) -> dict:
+    """chat.mjs's plan: ``token`` posts to ``meeting_id`` through ``base_url`` (Traefik) at
+    ``rate`` per second for ``duration_s`` seconds, late deliveries awaited ``drain_s`` seconds;
+    ``watch`` (``{"url", "token"}``: a signaling replica and a member's token) is the socket
+    whose deliveries are counted, ``hold`` other members' sockets kept in the room. Message
+    ids carry a fresh run tag, so a meeting can take several runs."""
     return {
-        "messages": count,
+        "base_url": base_url,
+        "token": token,
+        "meeting_id": meeting_id,
+        "rate": rate,
+        "duration_s": duration_s,
+        "drain_s": drain_s,
+        "run": uuid.uuid4().hex[:8],
+        "watch": watch,
+        "hold": hold,
+    }
+
+
+def live_figures(result: dict) -> dict:
+    """The live figures from chat.mjs's result (its header comment gives the shape): ``messages``,
+    ``acknowledged``, ``failed_posts``, ``failures`` (the first 10), ``delivered`` (distinct
+    messages the guest received), ``lost`` (acknowledged, never delivered), ``duplicated``
+    (deliveries beyond the first), ``reordered`` (adjacent deliveries whose ``seq`` goes down),
+    ``guest_disconnects``, ``seq_matches_ack`` (every delivery carries the ``seq`` its post was
+    acknowledged with), ``post_ms`` and ``live_ms`` (``percentiles.distribution``, ms from the
+    intended send time; live: first delivery of each message), ``loadgen_cpu_ms_per_message``
+    and ``max_send_lag_ms``."""
+    acked = {i: post[1] for i, post in enumerate(result["posts"]) if post is not None}
+    arrivals = result["arrivals"]
+    seqs = [seq for _, seq, _ in arrivals]
+    firsts: dict[int, float] = {}
+    for i, _, live_ms in arrivals:
+        firsts.setdefault(i, live_ms)
+    return {
+        "messages": result["messages"],
         "acknowledged": len(acked),
-        "failed_posts": len(failures),
-        "failures": failures[:10],
+        "failed_posts": len(result["failures"]),
+        "failures": result["failures"][:10],
         "delivered": len(firsts),
         "lost": len(set(acked) - set(firsts)),
-        "duplicated": sum(n - 1 for n in copies.values()),
+        "duplicated": len(arrivals) - len(firsts),
         "reordered": sum(1 for a, b in zip(seqs, seqs[1:]) if b < a),
-        # a socket the client lost (engine.io pings missed on a starved machine) explains "lost"
-        "guest_disconnects": len(guest.socket.received("disconnect")),
-        "seq_matches_ack": all(acked.get(r.data["message_id"], r.data.get("seq")) == r.data.get("seq") for r in arrivals),
-        "post_ms": distribution(post_ms),
-        "live_ms": distribution([ms(at - intended[mid]) for mid, at in firsts.items()]),
+        # a socket lost (engine.io pings missed on a starved machine) explains "lost"
+        "guest_disconnects": result["disconnects"],
+        "seq_matches_ack": all(acked.get(i, seq) == seq for i, seq, _ in arrivals),
+        "post_ms": distribution([post[0] for post in result["posts"] if post is not None]),
+        "live_ms": distribution(list(firsts.values())),
+        "loadgen_cpu_ms_per_message": result["loadgen_cpu_ms_per_message"],
+        "max_send_lag_ms": result["max_send_lag_ms"],
     }
+
+
+def replica_url(stack_file: Path, replica_id: str) -> str:
+    """The URL of signaling replica ``replica_id`` (its instance name, e.g. ``signaling-2``, the
+    ``session`` event's ``replica_id``) in the stack file; ``LookupError`` when it has none."""
+    services = json.loads(stack_file.read_text())["services"]
+    if replica_id not in services:
+        raise LookupError(f"signaling replica {replica_id!r} is not in {stack_file} (services: {', '.join(services)})")
+    return services[replica_id]["url"]
 
 
 async def fill(base_url: str, token: str, meeting_id: str, total: int, concurrency: int = 24) -> int:
@@ -246,8 +267,13 @@ async def store_reads(meeting_id: str, total: int, reads: int, mongo_uri: str, p
     }
 
 
-def default_mongo_uri() -> str:
-    stack_file = Path(os.environ.get("PARLEY_STACK_FILE") or ROOT / ".stack" / "dev" / "stack.json")
+def default_stack_file() -> Path:
+    """``$PARLEY_STACK_FILE``, else the dev stack's stack file."""
+    return Path(os.environ.get("PARLEY_STACK_FILE") or ROOT / ".stack" / "dev" / "stack.json")
+
+
+def mongo_uri(stack_file: Path) -> str:
+    """The store's URI in the stack file."""
     return json.loads(stack_file.read_text())["mongo_uri"]
 
 
@@ -256,7 +282,7 @@ async def bench(args: argparse.Namespace) -> dict:
     scenario = Scenario(ProbeOptions(base_url=base_url), Progress(ProbeResult(), io.StringIO()))
     load_before = os.getloadavg()
     if args.history and args.meeting_id:  # the store reads only, of a meeting filled before
-        figures = await store_reads(args.meeting_id, args.history, args.reads, args.mongo_uri or default_mongo_uri())
+        figures = await store_reads(args.meeting_id, args.history, args.reads, args.mongo_uri or mongo_uri(args.stack_file))
         return {"benchmark": "chat_history", "meeting_id": args.meeting_id, "messages_in_meeting": args.history,
                 "reads": args.reads, **figures, "load_average": {"start": [round(x, 1) for x in load_before],
                                                                  "end": [round(x, 1) for x in os.getloadavg()]}}
@@ -267,11 +293,11 @@ async def bench(args: argparse.Namespace) -> dict:
             meeting_id, token = scenario.meeting_id, scenario.host.api.access_token or ""
             posted = await fill(base_url, token, meeting_id, args.history)
             say(f"meeting {meeting_id} holds {args.history} messages ({posted} posted now); reading")
-            figures = await history(base_url, token, meeting_id, args.history, args.reads, args.mongo_uri or default_mongo_uri())
+            figures = await history(base_url, token, meeting_id, args.history, args.reads, args.mongo_uri or mongo_uri(args.stack_file))
             figures = {"benchmark": "chat_history", "meeting_id": meeting_id, **figures}
         else:
             await scenario.signaling()
-            figures = await live(scenario, args.rate, args.duration, args.drain)
+            figures = await live(scenario, args.stack_file, args.rate, args.duration, args.drain)
             figures = {
                 "benchmark": "chat_live",
                 "signaling_replicas": scenario.result.signaling_replicas,
@@ -291,13 +317,16 @@ async def bench(args: argparse.Namespace) -> dict:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench/chat.py", description=__doc__.splitlines()[0])
     parser.add_argument("--base-url", default=DEFAULT_BASE_URL, help="the stack's entry point (Traefik)")
+    parser.add_argument("--stack-file", type=Path, default=default_stack_file(),
+                        help="the stack's stack.json (live: the signaling replicas' URLs; history: the store; "
+                             "default $PARLEY_STACK_FILE or the dev stack's)")
     parser.add_argument("--rate", type=float, default=200.0, help="posts per second (default 200)")
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of posting (default 60)")
     parser.add_argument("--drain", type=float, default=15.0, help="seconds to wait for late deliveries (default 15)")
     parser.add_argument("--history", type=int, default=0, metavar="N", help="measure history reads with N messages instead")
     parser.add_argument("--reads", type=int, default=200, help="with --history: reads per method (default 200)")
     parser.add_argument("--meeting-id", default="", help="with --history: only the store reads, of this meeting filled by an earlier run")
-    parser.add_argument("--mongo-uri", default="", help="with --history: the store (default: the dev stack's)")
+    parser.add_argument("--mongo-uri", default="", help="with --history: the store (default: the stack file's)")
     args = parser.parse_args(argv)
     if args.rate <= 0 or args.duration <= 0 or args.history < 0 or (args.history and args.history < 101):
         parser.error("--rate and --duration must be positive, --history at least 101")
@@ -305,6 +334,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         summary = asyncio.run(bench(args))
     except StepFailed as exc:
         say(f"set-up failed at {exc.step}: {exc.error}")
+        return 1
+    except (RuntimeError, LookupError, OSError) as exc:  # the load generator or the stack file
+        say(f"failed: {type(exc).__name__}: {exc}")
         return 1
     print(json.dumps(summary), flush=True)
     if summary["benchmark"] == "chat_history":

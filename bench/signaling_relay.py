@@ -40,7 +40,6 @@ import json
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -48,13 +47,14 @@ from pathlib import Path
 import httpx
 from parley_probe.cli import DEFAULT_BASE_URL
 
+from node_loadgen import LOADGEN_DIR, run_loadgen
 from participants import set_up
 from procstat import CLK_TCK, load_average, pid_listening_on
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 PEER = HERE / "peers" / "node-relay" / "server.mjs"
-LOADGEN = HERE / "loadgen" / "relay.mjs"
+LOADGEN = LOADGEN_DIR / "relay.mjs"
 DEFAULT_STACK_FILE = REPO / ".stack" / "dev" / "stack.json"
 
 
@@ -81,20 +81,6 @@ def start_peer(port: int) -> subprocess.Popen[bytes]:
             time.sleep(0.1)
     peer.kill()
     raise RuntimeError("the Node peer did not listen within 30 s")
-
-
-async def run_loadgen(script: Path, plan: dict) -> dict:
-    """Run the Node load generator ``script`` (bench/loadgen/) with ``plan`` (JSON, passed as a
-    file) and return the JSON object on the last line of its stdout; ``RuntimeError`` when it
-    exits non-zero (its progress and errors go to stderr)."""
-    with tempfile.NamedTemporaryFile("w", suffix=".json") as plan_file:
-        json.dump(plan, plan_file)
-        plan_file.flush()
-        loadgen = await asyncio.create_subprocess_exec("node", str(script), plan_file.name, stdout=asyncio.subprocess.PIPE)
-        out, _ = await loadgen.communicate()
-    if loadgen.returncode != 0:
-        raise RuntimeError(f"the load generator failed (exit {loadgen.returncode})")
-    return json.loads(out.decode().strip().splitlines()[-1])
 
 
 def wait_ready(ports: list[int], timeout_s: float = 120.0) -> None:

@@ -32,11 +32,12 @@ from pathlib import Path
 
 from parley_probe.cli import DEFAULT_BASE_URL
 
+from node_loadgen import LOADGEN_DIR, run_loadgen
 from participants import set_up
 from procstat import CLK_TCK, load_average, pid_listening_on
-from signaling_relay import DEFAULT_STACK_FILE, HERE, free_port, run_loadgen, stack_ports, start_peer, wait_ready
+from signaling_relay import DEFAULT_STACK_FILE, free_port, stack_ports, start_peer, wait_ready
 
-LOADGEN = HERE / "loadgen" / "sockets.mjs"
+LOADGEN = LOADGEN_DIR / "sockets.mjs"
 
 
 async def bench(args: argparse.Namespace) -> dict:
