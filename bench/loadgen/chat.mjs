@@ -15,7 +15,8 @@
 // (message_id `bench-<run>-<i, 6 digits>`) is due at t0 + i / rate and is posted then,
 // whatever happened to the earlier ones: `POST {base_url}/api/chat/meetings/{meeting_id}/messages`
 // with `{"message_id", "text"}` and the bearer token, over node:http with a keep-alive agent
-// (no limit on connections; a post not answered in 30 s fails). Node's fetch (undici) was the
+// (no limit on connections; a post not answered in 30 s fails), keeping the cookies answers set
+// as a browser would (Traefik's sticky chat cookie). Node's fetch (undici) was the
 // first choice but costs 2-2.5 times node:http's CPU per post here (bench/README.md). One
 // history read (limit 1) before the clock starts opens the first connection. A post's latency
 // runs from its due time to the 201's body; its live latency from its due time to the watching
@@ -101,8 +102,15 @@ async function main() {
   const client = url.protocol === "https:" ? https : http;
   const agent = new client.Agent({ keepAlive: true }); // connections reused, no limit on their number
   const headers = { authorization: `Bearer ${plan.token}`, "content-type": "application/json" };
+  const cookies = new Map(); // a browser's cookie jar, for Traefik's sticky chat cookie
   const request = (method, target, body) => new Promise((resolve, reject) => {
-    const req = client.request(target, { method, agent, headers }, (res) => {
+    const cookie = [...cookies].map(([name, value]) => `${name}=${value}`).join("; ");
+    const req = client.request(target, { method, agent, headers: cookie ? { ...headers, cookie } : headers }, (res) => {
+      for (const line of res.headers["set-cookie"] ?? []) {
+        const [pair] = line.split(";");
+        const at = pair.indexOf("=");
+        if (at > 0) cookies.set(pair.slice(0, at).trim(), pair.slice(at + 1).trim());
+      }
       let text = "";
       res.setEncoding("utf8");
       res.on("data", (chunk) => { text += chunk; });

@@ -4,7 +4,8 @@
 //
 // Sockets: `auth.token` must be "host-token" or "guest-token" (else connect_error
 // `unauthorized`, as signaling answers); `session`, then `join` with an ack joins the room.
-// REST: GET .../messages answers 200; POST .../messages {"message_id", "text"} answers 201 with
+// REST: GET .../messages answers 200 and sets a cookie as Traefik's sticky one; a POST without
+// that cookie answers 400; POST .../messages {"message_id", "text"} answers 201 with
 // the next `seq` and emits the message as `chat-message` to the room, except by the index i
 // at the end of its message_id: i = 1 is answered 400 ms late, i = 3 is emitted twice, i = 5
 // is held back and emitted right after the next message emitted (i = 6: one delivery whose seq
@@ -29,7 +30,12 @@ const server = http.createServer((req, res) => {
   }
   const room = decodeURIComponent(match[1]);
   if (req.method === "GET") {
-    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ messages: [], next_cursor: null }));
+    res.writeHead(200, { "content-type": "application/json", "set-cookie": "parley_chat_replica=fake-1; Path=/api/chat; HttpOnly" })
+      .end(JSON.stringify({ messages: [], next_cursor: null }));
+    return;
+  }
+  if (!(req.headers.cookie ?? "").split("; ").includes("parley_chat_replica=fake-1")) {
+    res.writeHead(400, { "content-type": "application/json" }).end('{"detail": "no sticky cookie"}');
     return;
   }
   let body = "";
