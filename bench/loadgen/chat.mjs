@@ -177,8 +177,9 @@ async function main() {
   watch.socket.off("disconnect");
   watch.socket.close();
   for (const h of hold) h.socket.close();
-  console.log(JSON.stringify(result));
-  process.exit(0);
+  // exit once the line is written: stdout to a pipe is asynchronous, and exiting at once cut
+  // a longer result short (a 12,000-message result at 128 KiB)
+  process.stdout.write(`${JSON.stringify(result)}\n`, () => process.exit(0));
 }
 
 main().catch((err) => {

@@ -119,8 +119,9 @@ async function runTarget(target) {
 async function main() {
   const targets = [];
   for (const target of plan.targets) targets.push(await runTarget(target));
-  console.log(JSON.stringify({ targets }));
-  process.exit(0);
+  // exit once the line is written: stdout to a pipe is asynchronous, and exiting at once cut
+  // a longer result short (a 12,000-message result at 128 KiB)
+  process.stdout.write(`${JSON.stringify({ targets })}\n`, () => process.exit(0));
 }
 
 main().catch((err) => {
