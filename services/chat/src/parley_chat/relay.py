@@ -81,9 +81,13 @@ class MessageRelay:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._seen_lagging: dict[str, int] = {}  # the previous sweep: meeting -> watermark
         self._sweeper: asyncio.Task[None] | None = None
+        self._stopped = False
 
     def stored(self, messages: Iterable[Message]) -> None:
-        """Publish these stored messages (their heads raised) and everything before them."""
+        """Publish these stored messages (their heads raised) and everything before them; after
+        :meth:`stop`, nothing (their heads stay ``behind``: a sweep publishes them)."""
+        if self._stopped:
+            return
         for message in messages:
             self._pending.setdefault(message.meeting_id, {})[message.seq] = message
             if message.meeting_id not in self._tasks:
@@ -98,6 +102,7 @@ class MessageRelay:
 
     async def stop(self) -> None:
         """Cancel the sweep and every meeting's publishing, and wait until they ended."""
+        self._stopped = True
         tasks = [*self._tasks.values(), *([self._sweeper] if self._sweeper else [])]
         self._sweeper = None
         for task in tasks:

@@ -1,0 +1,84 @@
+"""Unit tests of the message relay's fast path with an in-memory repository and sender."""
+
+import asyncio
+from datetime import UTC, datetime
+
+from parley_chat.domain.models import Message
+from parley_chat.relay import MessageRelay
+from parley_events import OutgoingEvent, decode
+
+
+class FakeRepository:
+    """The relay's view of the store: stored messages, one watermark per meeting, and calls."""
+
+    def __init__(self) -> None:
+        self.messages: dict[int, Message] = {}
+        self.published = 0
+        self.calls: list[str] = []
+
+    async def watermark(self, meeting_id: str) -> int:
+        self.calls.append("watermark")
+        return self.published
+
+    async def between(self, meeting_id: str, first: int, last: int) -> list[Message]:
+        self.calls.append(f"between {first}..{last}")
+        return [m for seq, m in self.messages.items() if first <= seq <= last]
+
+    async def mark_published(self, meeting_id: str, published: int) -> None:
+        self.calls.append(f"mark {published}")
+        self.published = max(self.published, published)
+
+    def store(self, seq: int) -> Message:
+        message = Message(message_id=f"msg-{seq:04d}", meeting_id="m", sender_id="u", sender_name="U",
+                          text=str(seq), posted_at=datetime.now(UTC), seq=seq)
+        self.messages[seq] = message
+        return message
+
+
+async def _acked_send(sent: list[OutgoingEvent]):
+    async def send(event: OutgoingEvent) -> "asyncio.Future[object]":
+        sent.append(event)
+        future: asyncio.Future[object] = asyncio.get_running_loop().create_future()
+        future.set_result(None)
+        return future
+
+    return send
+
+
+async def _idle(relay: MessageRelay) -> None:
+    while relay._tasks:  # noqa: SLF001 - the test waits for the per-meeting task to end
+        await asyncio.sleep(0.01)
+
+
+async def test_batches_that_follow_each_other_are_sent_from_memory_and_marked_once_each() -> None:
+    repo, sent = FakeRepository(), []
+    relay = MessageRelay(repo, await _acked_send(sent))  # type: ignore[arg-type]
+    relay.stored([repo.store(1), repo.store(2)])
+    await _idle(relay)
+    relay.stored([repo.store(3)])
+    await _idle(relay)
+    assert [decode(e.value).data.seq for e in sent] == [1, 2, 3]
+    # the first batch reads the watermark once; no batch reads messages from the store
+    assert repo.calls == ["watermark", "mark 2", "mark 3"]
+
+
+async def test_a_batch_after_another_replicas_messages_sends_those_first() -> None:
+    repo, sent = FakeRepository(), []
+    relay = MessageRelay(repo, await _acked_send(sent))  # type: ignore[arg-type]
+    relay.stored([repo.store(1)])
+    await _idle(relay)
+    repo.store(2)  # 2 and 3 stored by another replica, not published yet
+    repo.store(3)
+    relay.stored([repo.store(4)])
+    await _idle(relay)
+    assert [decode(e.value).data.seq for e in sent] == [1, 2, 3, 4]
+    assert repo.calls == ["watermark", "mark 1", "watermark", "between 2..4", "mark 4"]
+
+
+async def test_after_stop_nothing_is_taken_over() -> None:
+    repo, sent = FakeRepository(), []
+    relay = MessageRelay(repo, await _acked_send(sent))  # type: ignore[arg-type]
+    await relay.stop()
+    relay.stored([repo.store(1)])
+    await asyncio.sleep(0.05)
+    assert sent == [] and relay._tasks == {}  # noqa: SLF001 - the sweep of a live replica publishes it
