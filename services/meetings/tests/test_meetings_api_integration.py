@@ -4,10 +4,13 @@ import asyncio
 import re
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
+from asgi_lifespan import LifespanManager
 
 from parley_events import MeetingCreated, MeetingEnded
 from parley_events.topics import MEETINGS
+from parley_meetings.main import create_app
 from parley_testing import BAD_AUTHORIZATIONS, bad_authorization, tail_topic
 
 pytestmark = pytest.mark.integration
@@ -260,3 +263,35 @@ async def test_routes_take_no_thread_pool_hop(client, monkeypatch) -> None:
     assert (await client.http.post(f"/api/meetings/{mid}/join", headers=client.auth("bob"))).status_code == 200
     assert (await client.http.get(f"/api/meetings/{mid}/membership", headers=client.auth("bob"))).status_code == 200
     assert (await client.http.get("/api/meetings", headers=client.auth("bob"))).status_code == 200
+
+
+def _summary_reads(metrics_text: str, result: str) -> float:
+    found = re.search(rf'parley_meetings_summary_reads_total{{result="{result}"}} ([0-9.e+]+)', metrics_text)
+    assert found, metrics_text[:500]
+    return float(found.group(1))
+
+
+async def test_a_meeting_ended_on_another_replica_shows_ended_there_once_its_event_arrives(
+    client, settings, token_issuer, wait_until
+) -> None:
+    other = create_app(settings.model_copy(update={"instance_id": "meetings-replica-2"}))
+    other.state.verifier = token_issuer.verifier()
+    async with LifespanManager(other, startup_timeout=30, shutdown_timeout=90), httpx.AsyncClient(
+        transport=httpx.ASGITransport(other), base_url="http://meetings-2.test"
+    ) as replica_2:
+        meeting = await client.create("alice")
+        path = f"/api/meetings/{meeting['meeting_id']}"
+        for _ in range(3):  # one store read, then the replica's cache
+            seen = await replica_2.get(path, headers=client.auth("bob"))
+            assert seen.status_code == 200 and seen.json()["status"] == "active"
+        metrics = (await replica_2.get("/metrics")).text
+        assert (_summary_reads(metrics, "miss"), _summary_reads(metrics, "hit")) == (1, 2)
+
+        ended = await client.http.post(f"{path}/end", headers=client.auth("alice"))
+        assert ended.status_code == 200 and ended.json()["status"] == "ended"
+        assert (await client.http.get(path, headers=client.auth("bob"))).json()["status"] == "ended"
+
+        async def ended_on_replica_2() -> bool:  # its cache keeps a summary 30 s: the event does it
+            return (await replica_2.get(path, headers=client.auth("bob"))).json()["status"] == "ended"
+
+        await wait_until(ended_on_replica_2, timeout_s=15)

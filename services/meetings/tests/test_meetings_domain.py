@@ -1,5 +1,6 @@
 """Unit tests of the meeting rules, with an in-memory repository."""
 
+import asyncio
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -11,8 +12,9 @@ from parley_events import MeetingCreated, MeetingEnded, MeetingJoined, Participa
 from parley_meetings.api.schemas import CreateMeetingRequest, MeetingOut
 from parley_meetings.domain.errors import MeetingHasEnded, MeetingNotFound, NotAParticipant, NotHost
 from parley_meetings.domain.ids import new_meeting_id
-from parley_meetings.domain.models import Meeting, Participant, RosterEntry
+from parley_meetings.domain.models import Meeting, MeetingSummary, Participant, RosterEntry
 from parley_meetings.domain.service import Meetings
+from parley_meetings.domain.summaries import SummaryCache
 from parley_meetings.repository import RosterState
 from parley_meetings.metrics import MeetingsMetrics
 
@@ -43,6 +45,7 @@ class FakeRepository:
         self.processed = FakeProcessed()
         self.roster_revs: dict[str, int] = {}
         self.roster_writes = 0
+        self.summary_reads = 0
 
     async def insert(self, meeting: Meeting, outbox: list[dict[str, Any]]) -> None:
         self.meetings[meeting.meeting_id] = meeting
@@ -50,6 +53,11 @@ class FakeRepository:
 
     async def get(self, meeting_id: str) -> Meeting | None:
         return self.meetings.get(meeting_id)
+
+    async def summary(self, meeting_id: str) -> MeetingSummary | None:
+        self.summary_reads += 1
+        found = self.meetings.get(meeting_id)
+        return found.summary() if found else None
 
     async def list_for_user(self, user_id: str) -> list[Meeting]:
         mine = [m for m in self.meetings.values() if m.role_of(user_id)]
@@ -97,7 +105,8 @@ def notified() -> list[int]:
 
 @pytest.fixture
 def meetings(repo: FakeRepository, notified: list[int]) -> Meetings:
-    return Meetings(repo, MeetingsMetrics(CollectorRegistry()), notify=lambda: notified.append(1))  # type: ignore[arg-type]
+    summaries = SummaryCache(repo.summary, size=100, ttl_s=60)
+    return Meetings(repo, MeetingsMetrics(CollectorRegistry()), notify=lambda: notified.append(1), summaries=summaries)  # type: ignore[arg-type]
 
 
 def staged(repo: FakeRepository, meeting_id: str) -> list[ReceivedEvent]:
@@ -247,3 +256,42 @@ def test_create_request_validation() -> None:
 def test_invite_url_uses_the_public_base_url() -> None:
     m = Meeting(meeting_id="abcd-efgh-ijkl", title="t", host_id="a", created_at=datetime.now(UTC))
     assert MeetingOut.of(m, "https://parley.example/").invite_url == "https://parley.example/m/abcd-efgh-ijkl"
+
+
+async def test_summaries_are_read_once_and_forgotten_on_an_event_or_an_end(meetings, repo) -> None:
+    meeting = await meetings.create(host_id="h", host_name="H", title="t", scheduled_start=None)
+    first = await meetings.summary(meeting.meeting_id)
+    again = await meetings.summary(meeting.meeting_id)
+    assert first == again == meeting.summary() and repo.summary_reads == 1
+    meetings.forget_summary(meeting.meeting_id)  # an event of the meeting arrived
+    await meetings.summary(meeting.meeting_id)
+    assert repo.summary_reads == 2
+    await meetings.end(meeting.meeting_id, user_id="h")  # this replica's own write: at once
+    ended = await meetings.summary(meeting.meeting_id)
+    assert ended.status == "ended" and repo.summary_reads == 3
+    with pytest.raises(MeetingNotFound):
+        await meetings.summary("no-such-meeting")
+    with pytest.raises(MeetingNotFound):  # not cached: it may be created on another replica
+        await meetings.summary("no-such-meeting")
+    assert repo.summary_reads == 5
+
+
+async def test_a_summary_read_before_an_invalidation_is_not_kept_after_it() -> None:
+    loaded = asyncio.Event()
+    release = asyncio.Event()
+    reads = []
+
+    async def load(meeting_id: str) -> MeetingSummary:
+        reads.append(meeting_id)
+        loaded.set()
+        await release.wait()
+        return MeetingSummary(meeting_id=meeting_id, title="t", host_id="h", created_at=datetime.now(UTC))
+
+    cache = SummaryCache(load, size=10, ttl_s=60)
+    reading = asyncio.create_task(cache.get("m"))
+    await loaded.wait()
+    cache.forget("m")  # the meeting ended on another replica while the store read ran
+    release.set()
+    await reading
+    await cache.get("m")
+    assert reads == ["m", "m"]

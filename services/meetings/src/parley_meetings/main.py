@@ -15,8 +15,10 @@ from parley_events import ReceivedEvent, asyncapi_router, relay_while_broker_run
 from parley_meetings.api.routes import router as api_router
 from parley_meetings.config import Settings
 from parley_meetings.domain.service import Meetings
+from parley_meetings.domain.summaries import SummaryCache
 from parley_meetings.messaging import (
     CONSUMES,
+    add_meeting_event_consumer,
     add_participant_consumer,
     build_router,
     kafka_ready,
@@ -71,7 +73,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.relay = outbox_relay(
             kafka, repository.meetings, settings.outbox_poll_interval_s
         )
-        app.state.meetings = Meetings(repository, metrics, notify=app.state.relay.notify)
+        summaries = SummaryCache(
+            repository.summary,
+            size=settings.summary_cache_size,
+            ttl_s=settings.summary_cache_ttl_s,
+            on_read=lambda result: metrics.summary_reads.labels(result).inc(),
+        )
+        app.state.meetings = Meetings(repository, metrics, notify=app.state.relay.notify, summaries=summaries)
         try:
             yield  # the Kafka router's lifespan (nested) starts the broker, then the relay
         finally:
@@ -97,6 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     add_participant_consumer(
         kafka, settings, handle, on_malformed=metrics.roster_events.labels("other", "malformed").inc
     )
+    add_meeting_event_consumer(kafka, lambda meeting_id: app.state.meetings.forget_summary(meeting_id))
 
     async def mongo_ready() -> None:
         await app.state.mongo.admin.command("ping")

@@ -1,4 +1,4 @@
-"""Kafka: the FastStream router, the roster consumer and the outbox relay.
+"""Kafka: the FastStream router, the roster consumer, the summary invalidations and the outbox relay.
 
 Consumes ``participant.joined`` / ``participant.left`` (CloudEvents, :mod:`parley_events`)
 from ``parley.participants`` in the consumer group ``settings.kafka_consumer_group``, in
@@ -69,7 +69,7 @@ def build_router(settings: Settings) -> KafkaRouter:
 
 
 #: What the subscriber channels take (their handlers read raw records, so FastStream cannot tell).
-CONSUMES = {"participants": (ParticipantJoined, ParticipantLeft)}
+CONSUMES = {"participants": (ParticipantJoined, ParticipantLeft), "meetings": (MeetingCreated, MeetingJoined, MeetingEnded)}
 
 
 #: Records handed to the roster handler at most at once (one Kafka fetch).
@@ -111,6 +111,27 @@ def add_participant_consumer(
                 on_malformed()
         if events:
             await handle(events)
+
+
+def add_meeting_event_consumer(router: KafkaRouter, forget: Callable[[str], None]) -> None:
+    """Subscribe every replica (no consumer group, from the end) to ``parley.meetings``, this
+    service's own events: ``forget(meeting_id)`` for each record, by its key (the meeting id),
+    so that a replica's cached summary of a meeting changed on another replica is dropped
+    (:mod:`parley_meetings.domain.summaries`). The value is not decoded."""
+
+    @router.subscriber(
+        MEETINGS.name,
+        group_id=None,
+        auto_offset_reset="latest",
+        decoder=_raw_body,
+        title="meetings",
+        description="any meeting.* event: this replica forgets its cached summary of the meeting",
+    )
+    async def on_meeting_event(message: KafkaMessage) -> None:
+        raw = message.raw_message
+        for record in raw if isinstance(raw, tuple | list) else (raw,):
+            if record.key:
+                forget(record.key.decode(errors="replace"))
 
 
 def outbox_relay(router: KafkaRouter, collection: AsyncCollection, poll_interval_s: float) -> OutboxRelay:

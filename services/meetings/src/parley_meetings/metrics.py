@@ -27,6 +27,15 @@ class MeetingsMetrics:
             ("type", "outcome"),
             registry=registry,
         )
+        self.summary_reads = Counter(
+            "parley_meetings_summary_reads_total",
+            "Reads of a meeting's summary (GET /api/meetings/{id}) by outcome in this replica's "
+            "cache (hit, miss: read from the store).",
+            ("result",),
+            registry=registry,
+        )
+        for result in ("hit", "miss"):
+            self.summary_reads.labels(result)
         for kind in ("joined", "left"):
             for outcome in ("applied", "ignored", "duplicate"):
                 self.roster_events.labels(kind, outcome)

@@ -29,7 +29,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
 from parley_events import OUTBOX_FIELD, PENDING_FIELD, ProcessedEvents, retry_write_conflicts, stage, staged
-from parley_meetings.domain.models import Meeting, Participant, RosterEntry
+from parley_meetings.domain.models import Meeting, MeetingSummary, Participant, RosterEntry
 
 MEETINGS = "meetings"
 #: a counter bumped by every roster write of the consumer: its compare-and-set token
@@ -59,6 +59,10 @@ def _from_doc(doc: dict[str, Any]) -> Meeting:
     return Meeting(meeting_id=doc["_id"], **fields)
 
 
+#: The projection of :meth:`MeetingRepository.summary`.
+_SUMMARY_FIELDS = {name: 1 for name in MeetingSummary.model_fields if name != "meeting_id"}
+
+
 class MeetingRepository:
     """Reads and single-document writes of meetings in ``database``."""
 
@@ -79,6 +83,13 @@ class MeetingRepository:
     async def get(self, meeting_id: str) -> Meeting | None:
         doc = await self.meetings.find_one({"_id": meeting_id}, {OUTBOX_FIELD: 0})
         return _from_doc(doc) if doc else None
+
+    async def summary(self, meeting_id: str) -> MeetingSummary | None:
+        """The meeting without members and roster (neither is read from the store)."""
+        doc = await self.meetings.find_one({"_id": meeting_id}, _SUMMARY_FIELDS)
+        if doc is None:
+            return None
+        return MeetingSummary(meeting_id=doc.pop("_id"), **doc)
 
     async def list_for_user(self, user_id: str) -> list[Meeting]:
         """Meetings ``user_id`` hosts or joined, newest first."""

@@ -71,7 +71,7 @@ async def get_meeting(
     meeting_id: MeetingId, principal: CurrentPrincipal, meetings: MeetingsService, settings: AppSettings
 ) -> MeetingOut:
     """One meeting, for any signed-in user holding its id (the invite link)."""
-    return MeetingOut.of(await meetings.get(meeting_id), settings.public_base_url)
+    return MeetingOut.of(await meetings.summary(meeting_id), settings.public_base_url)
 
 
 @router.post(

@@ -38,6 +38,20 @@ class RosterEntry(BaseModel):
     joined_at: datetime
 
 
+class MeetingSummary(BaseModel):
+    """What anyone holding a meeting's id may read of it: no members, no roster."""
+
+    model_config = ConfigDict(frozen=True)
+
+    meeting_id: str
+    title: str
+    host_id: str
+    scheduled_start: datetime | None = None
+    status: Status = "active"
+    created_at: datetime
+    ended_at: datetime | None = None
+
+
 class Meeting(BaseModel):
     """A meeting: its host, members (``participants``) and who is in the call (``roster``)."""
 
@@ -52,6 +66,10 @@ class Meeting(BaseModel):
     ended_at: datetime | None = None
     participants: tuple[Participant, ...] = ()
     roster: tuple[RosterEntry, ...] = ()
+
+    def summary(self) -> MeetingSummary:
+        """The meeting without its members and roster."""
+        return MeetingSummary(**self.model_dump(exclude={"participants", "roster"}))
 
     def role_of(self, user_id: str) -> Role | None:
         """The user's role, or ``None`` when the user has not joined."""

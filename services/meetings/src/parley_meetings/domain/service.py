@@ -19,7 +19,8 @@ from parley_events import (
 )
 from parley_meetings.domain.errors import MeetingHasEnded, MeetingNotFound, NotAParticipant, NotHost
 from parley_meetings.domain.ids import new_meeting_id
-from parley_meetings.domain.models import Meeting, Participant, Role, RosterEntry, utc_now
+from parley_meetings.domain.models import Meeting, MeetingSummary, Participant, Role, RosterEntry, utc_now
+from parley_meetings.domain.summaries import SummaryCache
 from parley_meetings.metrics import MeetingsMetrics
 from parley_meetings.repository import MeetingRepository
 
@@ -37,10 +38,13 @@ class Meetings:
         repository: MeetingRepository,
         metrics: MeetingsMetrics,
         notify: Callable[[], None] = lambda: None,
+        *,
+        summaries: SummaryCache,
     ) -> None:
         self._repo = repository
         self._metrics = metrics
         self._notify = notify
+        self._summaries = summaries
 
     async def create(
         self, *, host_id: str, host_name: str, title: str, scheduled_start: datetime | None
@@ -76,6 +80,15 @@ class Meetings:
         if meeting is None:
             raise MeetingNotFound(f"no meeting {meeting_id!r}")
         return meeting
+
+    async def summary(self, meeting_id: str) -> MeetingSummary:
+        """The meeting without members and roster, from this replica's cache when it has it
+        (:mod:`parley_meetings.domain.summaries`); raises :class:`MeetingNotFound`."""
+        return await self._summaries.get(meeting_id)
+
+    def forget_summary(self, meeting_id: str) -> None:
+        """An event of the meeting arrived: its cached summary may be out of date."""
+        self._summaries.forget(meeting_id)
 
     async def list_for(self, user_id: str) -> list[Meeting]:
         """The user's meetings (host or participant), newest first."""
@@ -118,6 +131,7 @@ class Meetings:
         event = MeetingEnded(meeting_id=meeting_id, ended_by=user_id, ended_at=ended_at)
         entry = outbox_entry(event, source=EVENT_SOURCE)
         if await self._repo.end(meeting_id, user_id, ended_at, entry):
+            self._summaries.forget(meeting_id)
             self._metrics.ended.inc()
             self._notify()
             return await self.get(meeting_id)

@@ -1,0 +1,60 @@
+"""A replica's cache of meeting summaries: ``GET /api/meetings/{id}`` without a store read.
+
+Anyone holding a meeting's id reads its summary (the invite link's page, before joining), so
+this read is the hottest of meetings; on the local store one ``find_one`` costs more CPU than
+the rest of the request (bench/README.md, "REST"). A summary changes only when a write of the
+meeting does, and every such write publishes an event of the meeting on ``parley.meetings``
+(keyed by its id): every replica consumes that topic (no consumer group, from the end) and
+forgets the meeting's summary on any of its events (:meth:`SummaryCache.forget`); the replica
+that made the write forgets it at once. A summary therefore shows a change made on another
+replica once its event arrived (milliseconds; the outbox relay publishes right after the
+write), and at most ``ttl_s`` late while Kafka is down. A meeting that does not exist is not
+cached (it may be created on another replica the next moment).
+"""
+
+from collections.abc import Awaitable, Callable
+
+from cachetools import TTLCache
+
+from parley_meetings.domain.errors import MeetingNotFound
+from parley_meetings.domain.models import MeetingSummary
+
+#: Reads a summary from the store (``None``: no such meeting).
+Load = Callable[[str], Awaitable[MeetingSummary | None]]
+
+
+class SummaryCache:
+    """Up to ``size`` summaries, each for at most ``ttl_s`` seconds (cachetools' TTL cache).
+
+    A read that misses loads from the store and keeps the result only if nothing was forgotten
+    while it loaded (a generation counter), so a summary read just before an invalidation is
+    not kept after it. ``on_read`` is called with ``"hit"`` or ``"miss"`` (a metric).
+    """
+
+    def __init__(
+        self, load: Load, *, size: int, ttl_s: float, on_read: Callable[[str], None] = lambda result: None
+    ) -> None:
+        self._load = load
+        self._cache: TTLCache[str, MeetingSummary] = TTLCache(maxsize=size, ttl=ttl_s)
+        self._generation = 0
+        self._on_read = on_read
+
+    async def get(self, meeting_id: str) -> MeetingSummary:
+        """The meeting's summary; raises :class:`MeetingNotFound`."""
+        found = self._cache.get(meeting_id)
+        if found is not None:
+            self._on_read("hit")
+            return found
+        self._on_read("miss")
+        generation = self._generation
+        summary = await self._load(meeting_id)
+        if summary is None:
+            raise MeetingNotFound(f"no meeting {meeting_id!r}")
+        if generation == self._generation:
+            self._cache[meeting_id] = summary
+        return summary
+
+    def forget(self, meeting_id: str) -> None:
+        """Drop the meeting's summary (it changed, or may have)."""
+        self._generation += 1
+        self._cache.pop(meeting_id, None)
