@@ -183,7 +183,8 @@ PUBLISHES = {
 }
 CONSUMES = {
     "auth": set(),
-    "meetings": {ParticipantJoined, ParticipantLeft},
+    # the roster; and its own meeting.* events, which drop a replica's cached summaries
+    "meetings": {ParticipantJoined, ParticipantLeft, MeetingCreated, MeetingJoined, MeetingEnded},
     "chat": {MeetingCreated, MeetingJoined, MeetingEnded},  # the membership projection
     "signaling-1": {MeetingCreated, MeetingJoined, MeetingEnded, ChatMessagePosted},
 }
