@@ -142,3 +142,16 @@ async def test_while_kafka_fails_nothing_is_marked_published_and_everything_is_s
         first.setdefault(event.id, len(first))
     assert len(first) == 4
     assert len(set(sent[i].id for i in range(len(sent)))) == 4  # copies share one id
+
+
+async def test_a_head_without_a_watermark_gets_one_when_published(stack, mongo, unique_name) -> None:
+    meeting_id = f"{unique_name}-m"
+    repo = MessageRepository(mongo[unique_name])
+    await repo.ensure_indexes()
+    try:
+        # a head as a former version wrote it (no watermark), raised by this one (behind)
+        await repo.heads.insert_one({"_id": meeting_id, "seq": 3, "behind": True})
+        await repo.mark_published(meeting_id, 3)
+        assert await repo.heads.find_one({"_id": meeting_id}) == {"_id": meeting_id, "seq": 3, "published": 3}
+    finally:
+        await mongo.drop_database(unique_name)

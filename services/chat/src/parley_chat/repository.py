@@ -302,15 +302,15 @@ class MessageRepository:
         """Raise the watermark to ``published`` (every message up to it was acknowledged by
         Kafka), clearing ``behind`` when the head is not beyond it; never lowers it."""
         # $set last: FerretDB 1.13 stores an update only when its last operator changed the
-        # document (parley_events.outbox.stage), and the filter makes this $set a change
+        # document (parley_events.outbox.stage), and the filter makes this $set a change;
+        # "not >=" also matches a head without a watermark (one a former version created)
+        below = {"$not": {"$gte": published}}
         result = await self.heads.update_one(
-            {"_id": meeting_id, "seq": {"$lte": published}, "published": {"$lt": published}},
+            {"_id": meeting_id, "seq": {"$lte": published}, "published": below},
             {"$unset": {BEHIND: ""}, "$set": {"published": published}},
         )
         if not result.matched_count:  # the head is beyond (still behind) or it was raised already
-            await self.heads.update_one(
-                {"_id": meeting_id, "published": {"$lt": published}}, {"$set": {"published": published}}
-            )
+            await self.heads.update_one({"_id": meeting_id, "published": below}, {"$set": {"published": published}})
 
     @retry_write_conflicts
     async def unmark(self, head: Head) -> None:
