@@ -113,11 +113,16 @@ def add_participant_consumer(
             await handle(events)
 
 
+#: Events that change nothing a summary shows: a replica keeps its cached summary on these.
+KEEPS_SUMMARY = (MeetingCreated, MeetingJoined)
+
+
 def add_meeting_event_consumer(router: KafkaRouter, forget: Callable[[str], None]) -> None:
     """Subscribe every replica (no consumer group, from the end) to ``parley.meetings``, this
-    service's own events: ``forget(meeting_id)`` for each record, by its key (the meeting id),
-    so that a replica's cached summary of a meeting changed on another replica is dropped
-    (:mod:`parley_meetings.domain.summaries`). The value is not decoded."""
+    service's own events: ``forget(meeting_id)`` for each record but those of
+    :data:`KEEPS_SUMMARY`, so that a replica's cached summary of a meeting changed on another
+    replica is dropped (:mod:`parley_meetings.domain.summaries`). A record that is not a valid
+    Parley event drops the summary of its key (the meeting id): when in doubt, read again."""
 
     @router.subscriber(
         MEETINGS.name,
@@ -125,13 +130,19 @@ def add_meeting_event_consumer(router: KafkaRouter, forget: Callable[[str], None
         auto_offset_reset="latest",
         decoder=_raw_body,
         title="meetings",
-        description="any meeting.* event: this replica forgets its cached summary of the meeting",
+        description="meeting.* events but created and joined: this replica forgets its cached summary of the meeting",
     )
     async def on_meeting_event(message: KafkaMessage) -> None:
         raw = message.raw_message
         for record in raw if isinstance(raw, tuple | list) else (raw,):
-            if record.key:
-                forget(record.key.decode(errors="replace"))
+            try:
+                event = decode(record.value, dict(record.headers or []), record.key)
+            except EventDecodeError:
+                if record.key:
+                    forget(record.key.decode(errors="replace"))
+                continue
+            if not isinstance(event.data, KEEPS_SUMMARY):
+                forget(event.subject or (record.key or b"").decode(errors="replace"))
 
 
 def outbox_relay(router: KafkaRouter, collection: AsyncCollection, poll_interval_s: float) -> OutboxRelay:

@@ -5,8 +5,9 @@ this read is the hottest of meetings; on the local store one ``find_one`` costs 
 the rest of the request (bench/README.md, "REST"). A summary changes only when a write of the
 meeting does, and every such write publishes an event of the meeting on ``parley.meetings``
 (keyed by its id): every replica consumes that topic (no consumer group, from the end) and
-forgets the meeting's summary on any of its events (:meth:`SummaryCache.forget`); the replica
-that made the write forgets it at once. A summary therefore shows a change made on another
+forgets the meeting's summary on any of its events but those that change nothing a summary
+shows (``meeting.created``, ``meeting.joined``; :meth:`SummaryCache.forget`); the replica that
+made the write forgets it at once. A summary therefore shows a change made on another
 replica once its event arrived (milliseconds; the outbox relay publishes right after the
 write), and at most ``ttl_s`` late while Kafka is down. A meeting that does not exist is not
 cached (it may be created on another replica the next moment).
