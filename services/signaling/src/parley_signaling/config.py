@@ -29,6 +29,10 @@ class Settings(ServiceSettings, KafkaSettings, JwtSettings, MeetingsClientSettin
     signaling_max_sdp_bytes: int = Field(64 * 1024, ge=1024)
     #: Seconds a ``join`` waits for its announcement to come back through Kafka.
     signaling_join_timeout_seconds: float = Field(5.0, gt=0)
+    #: Engine.IO: seconds between the server's PINGs to a socket, and seconds it waits for the
+    #: PONG before closing the socket (socket.io's defaults: 25 and 20).
+    signaling_ping_interval_seconds: float = Field(25.0, gt=0)
+    signaling_ping_timeout_seconds: float = Field(20.0, gt=0)
     #: Seconds between replica heartbeats on the fan-out topic.
     signaling_heartbeat_seconds: float = Field(1.0, gt=0)
     #: Seconds another replica may stay silent, while this replica hears its own heartbeats,

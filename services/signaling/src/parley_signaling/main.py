@@ -87,6 +87,8 @@ def create_app(
         async_handlers=False,
         max_http_buffer_size=settings.max_message_bytes,
         sid_prefix=settings.signaling_sid_prefix,
+        ping_interval=settings.signaling_ping_interval_seconds,
+        ping_timeout=settings.signaling_ping_timeout_seconds,
     )
     router = build_router(settings.kafka_bootstrap_servers, settings.instance_id)
     participants = ParticipantEvents(router, metrics)

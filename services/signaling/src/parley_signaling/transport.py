@@ -34,6 +34,10 @@ every keyword argument it does not know itself, so :class:`SocketServer` (a
   handshake." at ERROR although the response was sent; :class:`DeniedHandshakeFilter` drops
   exactly that record for the requests denied here, so a client cannot flood the log with it.
 
+It also pings every socket from one task (:class:`PingScheduler`) instead of python-engineio's
+task per socket, which sleeps ``ping_interval`` and then sends the PING: an asyncio task, its
+coroutines, a timer and a future for every idle socket.
+
 It also reads a WebSocket with less work per message (the protocol on the wire is unchanged;
 see :class:`WebSocketTransport`): python-engineio's handler starts a new task for every
 message it reads, to time it out; here the read is timed out in place. Writing stays as
@@ -45,6 +49,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections import deque
 from contextvars import ContextVar
 from typing import Any
 
@@ -76,6 +82,51 @@ class DeniedHandshakeFilter(logging.Filter):
 _FILTER = DeniedHandshakeFilter()
 
 
+class PingScheduler:
+    """The Engine.IO PINGs of every socket of a server, from one task.
+
+    python-engineio schedules a socket's next PING when it hears the previous PONG
+    (``AsyncSocket.schedule_ping``) by starting a task that sleeps ``interval_s`` seconds and
+    then sends it (``AsyncSocket._send_ping``). Here :meth:`schedule` appends the socket to a
+    FIFO with its due time instead: every socket waits the same interval, so the FIFO is in
+    due order, and one task sleeps until the first is due, sends what ``_send_ping`` sends
+    (unless the socket is closing or closed meanwhile), and so on. A closed socket leaves the
+    FIFO at its due time at the latest.
+    """
+
+    def __init__(self, interval_s: float, logger: logging.Logger) -> None:
+        self._interval_s = interval_s
+        self._logger = logger
+        self._due: deque[tuple[float, AsyncSocket]] = deque()
+        self._task: asyncio.Task[None] | None = None
+
+    def __len__(self) -> int:
+        return len(self._due)
+
+    def schedule(self, socket: AsyncSocket) -> None:
+        """PING ``socket`` in ``interval_s`` seconds."""
+        loop = asyncio.get_running_loop()
+        self._due.append((loop.time() + self._interval_s, socket))
+        if self._task is None or self._task.done():
+            self._task = loop.create_task(self._run(), name="engineio-pings")
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self._due:
+            due, socket = self._due[0]
+            if (delay := due - loop.time()) > 0:
+                await asyncio.sleep(delay)
+                continue
+            self._due.popleft()
+            if socket.closing or socket.closed:
+                continue
+            socket.last_ping = time.time()  # as AsyncSocket._send_ping
+            try:
+                await socket.send(packet.Packet(packet.PING))
+            except Exception:  # noqa: BLE001 - one socket's failure must not stop the others' pings
+                self._logger.exception("%s: PING not sent", socket.sid)
+
+
 class EngineServer(engineio.AsyncServer):
     """python-engineio's ``AsyncServer`` with the corrections in this module's docstring."""
 
@@ -88,6 +139,15 @@ class EngineServer(engineio.AsyncServer):
         payload.Payload.max_decode_packets = max(payload.Payload.max_decode_packets, self.max_http_buffer_size)
         if self._async.get("websocket") is EngineWebSocket:  # the ASGI driver's: served here instead
             self._async = {**self._async, "websocket": WebSocketTransport}
+        self.pings = PingScheduler(self.ping_interval, self.logger)
+
+    def start_background_task(self, target: Any, *args: Any, **kwargs: Any) -> Any:
+        """python-engineio's, except a socket's next PING (``AsyncSocket._send_ping``, the
+        only task ``AsyncSocket.schedule_ping`` starts) goes to :attr:`pings`."""
+        if getattr(target, "__func__", None) is AsyncSocket._send_ping and not args and not kwargs:
+            self.pings.schedule(target.__self__)
+            return None
+        return super().start_background_task(target, *args, **kwargs)
 
     def generate_id(self) -> str:
         return self.sid_prefix + super().generate_id()
