@@ -1,4 +1,5 @@
-"""Unit tests of the server-wide Engine.IO ping scheduler (parley_signaling.transport)."""
+"""Unit tests of parley_signaling.transport's Engine.IO pieces: the server-wide ping
+scheduler and the request environ without a class per request."""
 
 import asyncio
 import logging
@@ -6,7 +7,7 @@ import logging
 from engineio import packet
 from engineio.async_socket import AsyncSocket
 
-from parley_signaling.transport import EngineServer, PingScheduler
+from parley_signaling.transport import EngineServer, PingScheduler, RequestBody, translate_request
 
 
 class FakeSocket:
@@ -41,3 +42,21 @@ async def test_a_sockets_next_ping_goes_to_the_scheduler_not_to_a_task_of_its_ow
     assert len(asyncio.all_tasks()) == before + 1  # the scheduler's one task, for every socket
     AsyncSocket(server, "s2").schedule_ping()
     assert len(server.pings) == 2 and len(asyncio.all_tasks()) == before + 1
+
+
+async def test_the_environ_of_a_request_reads_a_body_sent_in_chunks_and_holds_no_class_of_its_own() -> None:
+    chunks = [{"type": "http.request", "body": b"ab", "more_body": True},
+              {"type": "http.request", "body": b"cd", "more_body": True},
+              {"type": "http.request", "body": b"e", "more_body": False}]
+
+    async def receive() -> dict:
+        return chunks.pop(0)
+
+    scope = {"type": "http", "path": "/socket.io/", "query_string": b"EIO=4", "method": "POST",
+             "headers": [(b"origin", b"https://parley.test"), (b"content-type", b"text/plain")]}
+    environ = await translate_request(scope, receive, None)
+    assert type(environ["wsgi.input"]) is RequestBody
+    assert environ["HTTP_ORIGIN"] == "https://parley.test" and environ["CONTENT_TYPE"] == "text/plain"
+    assert environ["QUERY_STRING"] == "EIO=4" and environ["REQUEST_METHOD"] == "POST"
+    assert await environ["wsgi.input"].read(5) == b"abcde"  # python-engineio reads CONTENT_LENGTH bytes
+    assert await environ["wsgi.input"].read() == b""
