@@ -37,7 +37,8 @@ every keyword argument it does not know itself, so :class:`SocketServer` (a
 It also keeps no class object per request: python-engineio's ASGI ``translate_request``
 declares its ``AwaitablePayload`` class inside the function, so every request (and every
 WebSocket, for its whole life) held a class of its own, ~2.4 KiB (tracemalloc at 1,000
-sockets); :func:`translate_request` swaps in :class:`RequestBody`, defined once.
+sockets); :func:`translate_request` swaps in :class:`RequestBody`, defined once. Both this and
+the ping scheduler are written up for upstream in docs/upstream/python-engineio-per-socket-memory.md.
 
 It also pings every socket from one task (:class:`PingScheduler`) instead of python-engineio's
 task per socket, which sleeps ``ping_interval`` and then sends the PING: an asyncio task, its
