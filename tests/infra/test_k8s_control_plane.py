@@ -1,0 +1,190 @@
+"""deploy/k8s/ on a real Kubernetes control plane (issue 8, first slice).
+
+A local control plane (deploy/local/k8s_plane.py: etcd, kube-apiserver, controller-manager,
+scheduler, and kwok playing the kubelet of three fake nodes) starts on 127.0.0.1 at the port
+base + 200…205. The dev overlay, rendered by the kubectl built from v1.36.3, is applied with
+``kubectl apply --server-side --validate=strict``; every Deployment must become Available and
+the signaling StatefulSet ready, with their pods Running on the kwok nodes; the
+PodDisruptionBudgets must be processed by the disruption controller; signaling-0's own Service
+must select that pod alone. A manifest with an unknown field, and a pod outside the namespace's
+``restricted`` Pod Security Standard, are refused by the apiserver.
+
+kwok runs no container: images (``parley/<service>:dev`` placeholders), probes and volumes are
+not exercised here (deploy/k8s/README.md, "What is not proven yet").
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import secrets
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from k8s_plane import ControlPlane, ControlPlaneError
+from layout import K8S_OFFSETS, OFFSETS, RELAY_FIRST, RELAY_LAST, Stack, kubernetes_bin
+
+DEPLOY_K8S = Path(__file__).resolve().parents[2] / "deploy" / "k8s"
+DEV = DEPLOY_K8S / "overlays" / "dev"
+NAMESPACE = "parley"
+DEPLOYMENTS = ("auth", "meetings", "chat", "turn-config", "web")
+ROLLOUT_TIMEOUT = "240s"  # a loaded 2-core machine; kwok itself takes about a second
+
+pytestmark = pytest.mark.timeout(900)
+
+
+def kustomize(path: Path) -> list[dict]:
+    out = subprocess.run([str(kubernetes_bin("kubectl")), "kustomize", str(path)],
+                         check=True, capture_output=True, text=True).stdout
+    return [doc for doc in yaml.safe_load_all(out) if doc]
+
+
+def by_kind(docs: list[dict], kind: str) -> dict[str, dict]:
+    return {d["metadata"]["name"]: d for d in docs if d["kind"] == kind}
+
+
+@pytest.fixture(scope="module")
+def plane(tmp_path_factory) -> ControlPlane:
+    with ControlPlane(dir=tmp_path_factory.mktemp("k8s"), stack=Stack.named("test"),
+                      nodes=3) as running:
+        yield running
+
+
+def apply_namespace(plane: ControlPlane) -> None:
+    """The overlay's Namespace alone (what a test that dry-runs one object needs)."""
+    plane.kubectl("apply", "--server-side", "-f", "-",
+                  input=json.dumps(by_kind(kustomize(DEV), "Namespace")[NAMESPACE]))
+
+
+def test_control_plane_ports_lie_in_the_stack_range_and_clash_with_nothing():
+    stack = Stack(name="test", base=22000)
+    ports = {stack.k8s_port(name) for name in K8S_OFFSETS}
+    assert len(ports) == len(K8S_OFFSETS)
+    assert all(22000 <= p <= 22999 for p in ports)
+    assert not ports & set(stack.all_ports())
+    assert not {o for o in K8S_OFFSETS.values() if RELAY_FIRST <= o <= RELAY_LAST}
+    assert not set(K8S_OFFSETS.values()) & set(OFFSETS.values())
+
+
+def test_dev_overlay_renders_what_the_cluster_needs():
+    docs = kustomize(DEV)
+    deployments, statefulsets = by_kind(docs, "Deployment"), by_kind(docs, "StatefulSet")
+    assert sorted(deployments) == sorted(DEPLOYMENTS)
+    assert list(statefulsets) == ["signaling"]
+    assert sorted(by_kind(docs, "PodDisruptionBudget")) == sorted([*DEPLOYMENTS, "signaling"])
+    assert not by_kind(docs, "Secret"), "no Secret is committed: they are referenced only"
+    assert by_kind(docs, "ServiceAccount")["parley"]["automountServiceAccountToken"] is False
+    # one session Service per signaling pod, and only for pods that exist (dev: one)
+    services = by_kind(docs, "Service")
+    assert {"signaling", "signaling-pods", "signaling-0"} <= set(services)
+    assert "signaling-1" not in services
+    assert services["signaling-0"]["spec"]["selector"][
+        "statefulset.kubernetes.io/pod-name"] == "signaling-0"
+    for name, workload in {**deployments, **statefulsets}.items():
+        assert workload["spec"]["replicas"] == 1, name
+        pod = workload["spec"]["template"]["spec"]
+        assert pod["automountServiceAccountToken"] is False
+        assert pod["serviceAccountName"] == "parley"
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert pod["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault"
+        (container,) = pod["containers"]
+        assert container["image"] == f"parley/{name}:dev"
+        sc = container["securityContext"]
+        assert sc["readOnlyRootFilesystem"] is True and sc["allowPrivilegeEscalation"] is False
+        assert sc["capabilities"]["drop"] == ["ALL"]
+        assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+        assert container["startupProbe"]["httpGet"]["path"] == "/healthz"
+        assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+        assert {"cpu", "memory"} <= set(container["resources"]["requests"])
+        assert {"cpu", "memory"} <= set(container["resources"]["limits"])
+        config_maps = [e["configMapRef"]["name"] for e in container["envFrom"]]
+        assert any(c.startswith(f"{name}-config-") for c in config_maps), config_maps
+    sid_prefix = {e["name"]: e for e in statefulsets["signaling"]["spec"]["template"]["spec"][
+        "containers"][0]["env"]}["PARLEY_SIGNALING_SID_PREFIX"]
+    assert sid_prefix["value"] == "s$(POD_INDEX)_"
+
+
+def create_secrets(plane: ControlPlane) -> None:
+    """The Secrets the manifests reference, made up for the test (never committed)."""
+    for name, literal in (("parley-mongo", "uri=mongodb://parley:test@mongo:27017/"),
+                          ("parley-turn", f"secret={secrets.token_urlsafe(32)}"),
+                          ("parley-auth-jwt", "private.pem=not-a-key")):
+        manifest = plane.kubectl("create", "secret", "generic", name, "-n", NAMESPACE,
+                                 f"--from-literal={literal}", "--dry-run=client", "-o", "json")
+        plane.kubectl("apply", "--server-side", "-f", "-", input=manifest.stdout)
+
+
+def rollout(plane: ControlPlane, workload: str) -> None:
+    """``kubectl rollout status``; on a time-out the error carries the namespace's events
+    (why a pod is not scheduled or not ready)."""
+    try:
+        plane.kubectl("rollout", "status", workload, "-n", NAMESPACE,
+                      f"--timeout={ROLLOUT_TIMEOUT}", timeout=300)
+    except ControlPlaneError as exc:
+        events = plane.kubectl("get", "events", "-n", NAMESPACE, check=False).stdout
+        raise AssertionError(f"{exc}\nevents:\n{events}") from None
+
+
+def test_dev_overlay_rolls_out_on_kwok_nodes(plane: ControlPlane):
+    applied = plane.kubectl("apply", "--server-side", "--validate=strict",
+                            "--field-manager=parley-test", "-k", str(DEV))
+    assert "deployment.apps/auth serverside-applied" in applied.stdout
+    create_secrets(plane)
+    for name in DEPLOYMENTS:
+        rollout(plane, f"deployment/{name}")
+    rollout(plane, "statefulset/signaling")
+    plane.kubectl("wait", "--for=condition=Available", "deployment", "--all", "-n", NAMESPACE,
+                  "--timeout=60s")
+
+    pods = json.loads(plane.kubectl("get", "pods", "-n", NAMESPACE, "-o", "json").stdout)["items"]
+    assert len(pods) == len(DEPLOYMENTS) + 1
+    for pod in pods:
+        name = pod["metadata"]["name"]
+        assert pod["spec"]["nodeName"].startswith("kwok-node-"), name
+        assert pod["status"]["phase"] == "Running", name
+        assert {c["type"]: c["status"] for c in pod["status"]["conditions"]}["Ready"] == "True"
+    signaling = next(p for p in pods if p["metadata"]["name"] == "signaling-0")
+    # what PARLEY_SIGNALING_SID_PREFIX is made of (s$(POD_INDEX)_ -> s0_)
+    assert signaling["metadata"]["labels"]["apps.kubernetes.io/pod-index"] == "0"
+
+    slices = json.loads(plane.kubectl(
+        "get", "endpointslices", "-n", NAMESPACE, "-l", "kubernetes.io/service-name=signaling-0",
+        "-o", "json").stdout)["items"]
+    addresses = [a for s in slices for e in s.get("endpoints") or []
+                 if e["conditions"].get("ready") for a in e["addresses"]]
+    assert addresses == [signaling["status"]["podIP"]]
+
+    pdbs = json.loads(plane.kubectl("get", "pdb", "-n", NAMESPACE, "-o", "json").stdout)["items"]
+    assert sorted(p["metadata"]["name"] for p in pdbs) == sorted([*DEPLOYMENTS, "signaling"])
+    for pdb in pdbs:
+        status = pdb["status"]
+        assert status["observedGeneration"] == pdb["metadata"]["generation"]
+        assert status["expectedPods"] == status["currentHealthy"] == 1, pdb["metadata"]["name"]
+        assert status["disruptionsAllowed"] == 1, pdb["metadata"]["name"]
+
+
+def test_a_manifest_with_an_unknown_field_is_refused(plane: ControlPlane):
+    apply_namespace(plane)
+    auth = copy.deepcopy(by_kind(kustomize(DEV), "Deployment")["auth"])
+    auth["spec"]["template"]["spec"]["containers"][0]["livenessProbes"] = {}  # a typo
+    refused = plane.kubectl("apply", "--server-side", "--validate=strict", "--dry-run=server",
+                            "-f", "-", input=json.dumps(auth), check=False)
+    assert refused.returncode != 0
+    assert ('.spec.template.spec.containers[name="auth"].livenessProbes: '
+            'field not declared in schema') in refused.stderr
+
+
+def test_a_pod_outside_the_restricted_pod_security_standard_is_refused(plane: ControlPlane):
+    apply_namespace(plane)
+    template = by_kind(kustomize(DEV), "Deployment")["web"]["spec"]["template"]
+    pod = {"apiVersion": "v1", "kind": "Pod",
+           "metadata": {"name": "web-as-root", "namespace": NAMESPACE},
+           "spec": copy.deepcopy(template["spec"])}
+    del pod["spec"]["containers"][0]["securityContext"]["capabilities"]
+    refused = plane.kubectl("apply", "--server-side", "--dry-run=server", "-f", "-",
+                            input=json.dumps(pod), check=False)
+    assert refused.returncode != 0
+    assert 'violates PodSecurity "restricted:latest"' in refused.stderr
