@@ -33,11 +33,14 @@ class Pki:
 
     dir: Path
 
-    def __getattr__(self, name: str) -> Path:  # ca_crt -> dir/ca.crt
-        stem, _, ext = name.rpartition("_")
-        if ext not in ("crt", "key", "pub"):
-            raise AttributeError(name)
-        return self.dir / f"{stem}.{ext}"
+    ca_crt = property(lambda self: self.dir / "ca.crt")
+    ca_key = property(lambda self: self.dir / "ca.key")
+    apiserver_crt = property(lambda self: self.dir / "apiserver.crt")
+    apiserver_key = property(lambda self: self.dir / "apiserver.key")
+    admin_crt = property(lambda self: self.dir / "admin.crt")
+    admin_key = property(lambda self: self.dir / "admin.key")
+    sa_key = property(lambda self: self.dir / "sa.key")
+    sa_pub = property(lambda self: self.dir / "sa.pub")
 
 
 def _write_key(path: Path, key) -> None:

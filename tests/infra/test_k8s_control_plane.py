@@ -2,15 +2,17 @@
 
 A local control plane (deploy/local/k8s_plane.py: etcd, kube-apiserver, controller-manager,
 scheduler, and kwok playing the kubelet of three fake nodes) starts on 127.0.0.1 at the port
-base + 200…205. The dev overlay, rendered by the kubectl built from v1.36.3, is applied with
-``kubectl apply --server-side --validate=strict``; every Deployment must become Available and
-the signaling StatefulSet ready, with their pods Running on the kwok nodes; the
-PodDisruptionBudgets must be processed by the disruption controller; signaling-0's own Service
-must select that pod alone. A manifest with an unknown field, and a pod outside the namespace's
-``restricted`` Pod Security Standard, are refused by the apiserver.
+base + 200…205. Each overlay, rendered by the kubectl built from v1.36.3, is applied with
+``kubectl apply --server-side --validate=strict`` (dev in namespace ``parley``, prod moved to
+``parley-prod``); every Deployment must become Available and the signaling StatefulSet ready,
+with every pod Running and Ready on a kwok node (prod: the two replicas of each on two
+nodes); each ``signaling-N`` Service must select pod signaling-N alone; the
+PodDisruptionBudgets must be processed by the disruption controller. A manifest with an
+unknown field, and a pod outside the namespace's ``restricted`` Pod Security Standard, are
+refused by the apiserver.
 
 kwok runs no container: images (``parley/<service>:dev`` placeholders), probes and volumes are
-not exercised here (deploy/k8s/README.md, "What is not proven yet").
+not exercised here (deploy/k8s/README.md).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from layout import K8S_OFFSETS, OFFSETS, RELAY_FIRST, RELAY_LAST, Stack, kuberne
 
 DEPLOY_K8S = Path(__file__).resolve().parents[2] / "deploy" / "k8s"
 DEV = DEPLOY_K8S / "overlays" / "dev"
+PROD = DEPLOY_K8S / "overlays" / "prod"
 NAMESPACE = "parley"
 DEPLOYMENTS = ("auth", "meetings", "chat", "turn-config", "web")
 ROLLOUT_TIMEOUT = "240s"  # a loaded 2-core machine; kwok itself takes about a second
@@ -107,63 +110,108 @@ def test_dev_overlay_renders_what_the_cluster_needs():
     assert sid_prefix["value"] == "s$(POD_INDEX)_"
 
 
-def create_secrets(plane: ControlPlane) -> None:
+def test_prod_overlay_renders_two_replicas_spread_over_nodes():
+    docs = kustomize(PROD)
+    workloads = {**by_kind(docs, "Deployment"), **by_kind(docs, "StatefulSet")}
+    assert sorted(workloads) == sorted([*DEPLOYMENTS, "signaling"])
+    for name, workload in workloads.items():
+        assert workload["spec"]["replicas"] == 2, name
+        (spread,) = workload["spec"]["template"]["spec"]["topologySpreadConstraints"]
+        assert spread["whenUnsatisfiable"] == "DoNotSchedule", name
+        assert spread["topologyKey"] == "kubernetes.io/hostname"
+    assert {"signaling-0", "signaling-1"} <= set(by_kind(docs, "Service"))
+    assert not by_kind(docs, "Secret")
+
+
+def create_secrets(plane: ControlPlane, namespace: str) -> None:
     """The Secrets the manifests reference, made up for the test (never committed)."""
     for name, literal in (("parley-mongo", "uri=mongodb://parley:test@mongo:27017/"),
                           ("parley-turn", f"secret={secrets.token_urlsafe(32)}"),
                           ("parley-auth-jwt", "private.pem=not-a-key")):
-        manifest = plane.kubectl("create", "secret", "generic", name, "-n", NAMESPACE,
+        manifest = plane.kubectl("create", "secret", "generic", name, "-n", namespace,
                                  f"--from-literal={literal}", "--dry-run=client", "-o", "json")
         plane.kubectl("apply", "--server-side", "-f", "-", input=manifest.stdout)
 
 
-def rollout(plane: ControlPlane, workload: str) -> None:
+def in_namespace(docs: list[dict], namespace: str) -> list[dict]:
+    """The rendered objects moved to ``namespace`` (so two overlays can be applied side by side)."""
+    moved = copy.deepcopy(docs)
+    for doc in moved:
+        if doc["kind"] == "Namespace":
+            doc["metadata"]["name"] = namespace
+        else:
+            doc["metadata"]["namespace"] = namespace
+    return moved
+
+
+def rollout(plane: ControlPlane, workload: str, namespace: str) -> None:
     """``kubectl rollout status``; on a time-out the error carries the namespace's events
     (why a pod is not scheduled or not ready)."""
     try:
-        plane.kubectl("rollout", "status", workload, "-n", NAMESPACE,
+        plane.kubectl("rollout", "status", workload, "-n", namespace,
                       f"--timeout={ROLLOUT_TIMEOUT}", timeout=300)
     except ControlPlaneError as exc:
-        events = plane.kubectl("get", "events", "-n", NAMESPACE, check=False).stdout
+        events = plane.kubectl("get", "events", "-n", namespace, check=False).stdout
         raise AssertionError(f"{exc}\nevents:\n{events}") from None
 
 
-def test_dev_overlay_rolls_out_on_kwok_nodes(plane: ControlPlane):
+def apply_and_roll_out(plane: ControlPlane, docs: list[dict], namespace: str,
+                       replicas: int) -> list[dict]:
+    """Apply ``docs`` server-side with strict validation, wait for every rollout, check every
+    pod, the signaling-N Services and the PDBs; returns the pods."""
     applied = plane.kubectl("apply", "--server-side", "--validate=strict",
-                            "--field-manager=parley-test", "-k", str(DEV))
+                            "--field-manager=parley-test", "-f", "-",
+                            input=json.dumps({"apiVersion": "v1", "kind": "List", "items": docs}))
     assert "deployment.apps/auth serverside-applied" in applied.stdout
-    create_secrets(plane)
+    create_secrets(plane, namespace)
     for name in DEPLOYMENTS:
-        rollout(plane, f"deployment/{name}")
-    rollout(plane, "statefulset/signaling")
-    plane.kubectl("wait", "--for=condition=Available", "deployment", "--all", "-n", NAMESPACE,
+        rollout(plane, f"deployment/{name}", namespace)
+    rollout(plane, "statefulset/signaling", namespace)
+    plane.kubectl("wait", "--for=condition=Available", "deployment", "--all", "-n", namespace,
                   "--timeout=60s")
 
-    pods = json.loads(plane.kubectl("get", "pods", "-n", NAMESPACE, "-o", "json").stdout)["items"]
-    assert len(pods) == len(DEPLOYMENTS) + 1
+    pods = json.loads(plane.kubectl("get", "pods", "-n", namespace, "-o", "json").stdout)["items"]
+    assert len(pods) == replicas * (len(DEPLOYMENTS) + 1)
     for pod in pods:
         name = pod["metadata"]["name"]
         assert pod["spec"]["nodeName"].startswith("kwok-node-"), name
         assert pod["status"]["phase"] == "Running", name
         assert {c["type"]: c["status"] for c in pod["status"]["conditions"]}["Ready"] == "True"
-    signaling = next(p for p in pods if p["metadata"]["name"] == "signaling-0")
-    # what PARLEY_SIGNALING_SID_PREFIX is made of (s$(POD_INDEX)_ -> s0_)
-    assert signaling["metadata"]["labels"]["apps.kubernetes.io/pod-index"] == "0"
 
-    slices = json.loads(plane.kubectl(
-        "get", "endpointslices", "-n", NAMESPACE, "-l", "kubernetes.io/service-name=signaling-0",
-        "-o", "json").stdout)["items"]
-    addresses = [a for s in slices for e in s.get("endpoints") or []
-                 if e["conditions"].get("ready") for a in e["addresses"]]
-    assert addresses == [signaling["status"]["podIP"]]
+    for index in range(replicas):
+        signaling = next(p for p in pods if p["metadata"]["name"] == f"signaling-{index}")
+        # what PARLEY_SIGNALING_SID_PREFIX is made of (s$(POD_INDEX)_ -> s0_, s1_, ...)
+        assert signaling["metadata"]["labels"]["apps.kubernetes.io/pod-index"] == str(index)
+        slices = json.loads(plane.kubectl(
+            "get", "endpointslices", "-n", namespace, "-o", "json",
+            "-l", f"kubernetes.io/service-name=signaling-{index}").stdout)["items"]
+        addresses = [a for s in slices for e in s.get("endpoints") or []
+                     if e["conditions"].get("ready") for a in e["addresses"]]
+        assert addresses == [signaling["status"]["podIP"]], f"signaling-{index}"
 
-    pdbs = json.loads(plane.kubectl("get", "pdb", "-n", NAMESPACE, "-o", "json").stdout)["items"]
+    pdbs = json.loads(plane.kubectl("get", "pdb", "-n", namespace, "-o", "json").stdout)["items"]
     assert sorted(p["metadata"]["name"] for p in pdbs) == sorted([*DEPLOYMENTS, "signaling"])
     for pdb in pdbs:
-        status = pdb["status"]
+        status, name = pdb["status"], pdb["metadata"]["name"]
         assert status["observedGeneration"] == pdb["metadata"]["generation"]
-        assert status["expectedPods"] == status["currentHealthy"] == 1, pdb["metadata"]["name"]
-        assert status["disruptionsAllowed"] == 1, pdb["metadata"]["name"]
+        assert status["expectedPods"] == status["currentHealthy"] == replicas, name
+        assert status["disruptionsAllowed"] == 1, name
+    return pods
+
+
+def test_dev_overlay_rolls_out_on_kwok_nodes(plane: ControlPlane):
+    apply_and_roll_out(plane, kustomize(DEV), NAMESPACE, replicas=1)
+
+
+def test_prod_overlay_rolls_out_two_replicas_of_each_on_different_nodes(plane: ControlPlane):
+    pods = apply_and_roll_out(plane, in_namespace(kustomize(PROD), "parley-prod"),
+                              "parley-prod", replicas=2)
+    nodes: dict[str, set[str]] = {}
+    for pod in pods:
+        nodes.setdefault(pod["metadata"]["labels"]["app.kubernetes.io/name"], set()).add(
+            pod["spec"]["nodeName"])
+    assert sorted(nodes) == sorted([*DEPLOYMENTS, "signaling"])
+    assert all(len(on) == 2 for on in nodes.values()), nodes  # the two replicas on two nodes
 
 
 def test_a_manifest_with_an_unknown_field_is_refused(plane: ControlPlane):
