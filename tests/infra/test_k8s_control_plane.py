@@ -7,7 +7,8 @@ base + 200…205. Each overlay, rendered by the kubectl built from v1.36.3, is a
 ``parley-prod``); every Deployment must become Available and the signaling StatefulSet ready,
 with every pod Running and Ready on a kwok node (prod: the two replicas of each on two
 nodes); each ``signaling-N`` Service must select pod signaling-N alone; the
-PodDisruptionBudgets must be processed by the disruption controller. A manifest with an
+PodDisruptionBudgets must be processed by the disruption controller, the NetworkPolicies
+accepted (kwok enforces none: their flows are checked on the rendering). A manifest with an
 unknown field, and a pod outside the namespace's ``restricted`` Pod Security Standard, are
 refused by the apiserver.
 
@@ -105,6 +106,24 @@ def test_dev_overlay_renders_what_the_cluster_needs():
         assert {"cpu", "memory"} <= set(container["resources"]["limits"])
         config_maps = [e["configMapRef"]["name"] for e in container["envFrom"]]
         assert any(c.startswith(f"{name}-config-") for c in config_maps), config_maps
+    policies = by_kind(docs, "NetworkPolicy")
+    deny = policies["default-deny"]["spec"]
+    assert deny["podSelector"] == {} and sorted(deny["policyTypes"]) == ["Egress", "Ingress"]
+    assert "ingress" not in deny and "egress" not in deny
+    for name in [*DEPLOYMENTS, "signaling"]:
+        ingress = policies[f"{name}-ingress"]["spec"]
+        assert ingress["podSelector"]["matchLabels"]["app.kubernetes.io/name"] == name
+        assert [p["port"] for rule in ingress["ingress"] for p in rule["ports"]] == [8080]
+    # the JWKS: whoever verifies tokens may reach auth, and auth lets them in
+    auth_from = {peer["podSelector"]["matchLabels"]["app.kubernetes.io/name"]
+                 for rule in policies["auth-ingress"]["spec"]["ingress"] for peer in rule["from"]
+                 if "podSelector" in peer}
+    assert auth_from == {"meetings", "chat", "signaling", "turn-config"}
+    for caller in auth_from:
+        egress_to = [peer.get("podSelector", {}).get("matchLabels", {}).get("app.kubernetes.io/name")
+                     for rule in policies[f"{caller}-egress"]["spec"]["egress"]
+                     for peer in rule["to"]]
+        assert "auth" in egress_to, caller
     sid_prefix = {e["name"]: e for e in statefulsets["signaling"]["spec"]["template"]["spec"][
         "containers"][0]["env"]}["PARLEY_SIGNALING_SID_PREFIX"]
     assert sid_prefix["value"] == "s$(POD_INDEX)_"
@@ -188,6 +207,11 @@ def apply_and_roll_out(plane: ControlPlane, docs: list[dict], namespace: str,
         addresses = [a for s in slices for e in s.get("endpoints") or []
                      if e["conditions"].get("ready") for a in e["addresses"]]
         assert addresses == [signaling["status"]["podIP"]], f"signaling-{index}"
+
+    policies = json.loads(plane.kubectl("get", "networkpolicies", "-n", namespace,
+                                        "-o", "json").stdout)["items"]
+    assert sorted(p["metadata"]["name"] for p in policies) == sorted(
+        d["metadata"]["name"] for d in docs if d["kind"] == "NetworkPolicy")
 
     pdbs = json.loads(plane.kubectl("get", "pdb", "-n", namespace, "-o", "json").stdout)["items"]
     assert sorted(p["metadata"]["name"] for p in pdbs) == sorted([*DEPLOYMENTS, "signaling"])
