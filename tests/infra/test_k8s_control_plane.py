@@ -8,7 +8,8 @@ base + 200…205. Each overlay, rendered by the kubectl built from v1.36.3, is a
 with every pod Running and Ready on a kwok node (prod: the two replicas of each on two
 nodes); each ``signaling-N`` Service must select pod signaling-N alone; the
 PodDisruptionBudgets must be processed by the disruption controller, the NetworkPolicies
-accepted (kwok enforces none: their flows are checked on the rendering). A manifest with an
+accepted (kwok enforces none: their flows are checked on the rendering); evicting prod's two
+signaling pods one after the other is refused by the PDB until the first is back. A manifest with an
 unknown field, and a pod outside the namespace's ``restricted`` Pod Security Standard, are
 refused by the apiserver.
 
@@ -236,6 +237,46 @@ def test_prod_overlay_rolls_out_two_replicas_of_each_on_different_nodes(plane: C
             pod["spec"]["nodeName"])
     assert sorted(nodes) == sorted([*DEPLOYMENTS, "signaling"])
     assert all(len(on) == 2 for on in nodes.values()), nodes  # the two replicas on two nodes
+
+
+def evict(plane: ControlPlane, namespace: str, pod: str) -> subprocess.CompletedProcess:
+    """POST an Eviction of ``pod`` (what ``kubectl drain`` does); the PDB may refuse it (429)."""
+    eviction = {"apiVersion": "policy/v1", "kind": "Eviction",
+                "metadata": {"name": pod, "namespace": namespace}}
+    return plane.kubectl("create", "--raw",
+                         f"/api/v1/namespaces/{namespace}/pods/{pod}/eviction", "-f", "-",
+                         input=json.dumps(eviction), check=False)
+
+
+def test_a_drain_takes_one_signaling_pod_at_a_time(plane: ControlPlane):
+    """prod's signaling PDB (maxUnavailable 1): while one evicted pod is still terminating, the
+    eviction of the other is refused (429); once it is gone and replaced, the drain goes on.
+
+    kwok deletes an evicted pod at once, where a real one drains its sockets first: a finalizer
+    keeps signaling-0 Terminating until the test lifts it."""
+    namespace = "parley-prod"
+    if plane.kubectl("get", "statefulset", "signaling", "-n", namespace, check=False).returncode:
+        apply_and_roll_out(plane, in_namespace(kustomize(PROD), namespace), namespace, replicas=2)
+    plane.kubectl("patch", "pod", "signaling-0", "-n", namespace, "--type=merge",
+                  "-p", json.dumps({"metadata": {"finalizers": ["parley.test/draining"]}}))
+    first = evict(plane, namespace, "signaling-0")
+    assert first.returncode == 0, first.stderr
+    second = evict(plane, namespace, "signaling-1")
+    assert second.returncode != 0
+    assert "Cannot evict pod as it would violate the pod's disruption budget" in second.stderr
+    plane.kubectl("patch", "pod", "signaling-0", "-n", namespace, "--type=json",
+                  "-p", json.dumps([{"op": "remove", "path": "/metadata/finalizers"}]))
+    rollout(plane, "statefulset/signaling", namespace)
+    plane.kubectl("wait", "pdb/signaling", "-n", namespace,
+                  "--for=jsonpath={.status.disruptionsAllowed}=1", "--timeout=120s")
+    third = evict(plane, namespace, "signaling-1")
+    assert third.returncode == 0, third.stderr
+    rollout(plane, "statefulset/signaling", namespace)
+    ready = {p["metadata"]["name"] for p in json.loads(plane.kubectl(
+        "get", "pods", "-n", namespace, "-l", "app.kubernetes.io/name=signaling",
+        "-o", "json").stdout)["items"]
+        if {c["type"]: c["status"] for c in p["status"].get("conditions", [])}.get("Ready") == "True"}
+    assert ready == {"signaling-0", "signaling-1"}
 
 
 def test_a_manifest_with_an_unknown_field_is_refused(plane: ControlPlane):
