@@ -28,6 +28,8 @@ VEGETA_VERSION = "12.13.0"
 KUBERNETES_VERSION = "1.36.3"
 ETCD_VERSION = "3.6.16"
 KWOK_VERSION = "0.8.0"
+#: the manifests' linter (zegl/kube-score; tests/infra/test_k8s_control_plane.py)
+KUBE_SCORE_VERSION = "1.20.0"
 #: the Kubernetes binaries built by ``install.py k8s`` (kubelet waits for the real-node step)
 KUBERNETES_COMMANDS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl")
 
@@ -99,6 +101,10 @@ def etcd_bin() -> Path:
 
 def kwok_bin() -> Path:
     return cache_dir() / f"kwok-{KWOK_VERSION}" / "bin" / "kwok"
+
+
+def kube_score_bin() -> Path:
+    return cache_dir() / f"kube-score-{KUBE_SCORE_VERSION}" / "bin" / "kube-score"
 
 
 def kwok_stages() -> Path:

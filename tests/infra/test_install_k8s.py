@@ -10,8 +10,8 @@ import pytest
 
 from install_k8s import kubernetes_ldflags, staging_edits
 from layout import (
-    ETCD_VERSION, KUBERNETES_COMMANDS, KUBERNETES_VERSION, KWOK_VERSION, etcd_bin,
-    kubernetes_bin, kwok_bin, kwok_stages,
+    ETCD_VERSION, KUBE_SCORE_VERSION, KUBERNETES_COMMANDS, KUBERNETES_VERSION, KWOK_VERSION,
+    etcd_bin, kube_score_bin, kubernetes_bin, kwok_bin, kwok_stages,
 )
 
 
@@ -54,6 +54,9 @@ def test_installed_binaries_report_their_versions():
                           text=True).stdout
     assert f"etcd Version: {ETCD_VERSION}" in etcd
     assert kwok_bin().exists()
+    kube_score = subprocess.run([str(kube_score_bin()), "version"], check=True,
+                                capture_output=True, text=True).stdout
+    assert kube_score.startswith(f"kube-score version: {KUBE_SCORE_VERSION},")
     assert {p.name for p in kwok_stages().glob("*.yaml")} == {
         "node-initialize.yaml", "node-heartbeat-with-lease.yaml", "pod-ready.yaml",
         "pod-complete.yaml", "pod-delete.yaml"}

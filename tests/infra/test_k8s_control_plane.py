@@ -29,11 +29,14 @@ import pytest
 import yaml
 
 from k8s_plane import ControlPlane, ControlPlaneError
-from layout import K8S_OFFSETS, OFFSETS, RELAY_FIRST, RELAY_LAST, Stack, kubernetes_bin
+from layout import (
+    K8S_OFFSETS, OFFSETS, RELAY_FIRST, RELAY_LAST, Stack, kube_score_bin, kubernetes_bin,
+)
 
 DEPLOY_K8S = Path(__file__).resolve().parents[2] / "deploy" / "k8s"
 DEV = DEPLOY_K8S / "overlays" / "dev"
 PROD = DEPLOY_K8S / "overlays" / "prod"
+KUBE_SCORE_IGNORED = DEPLOY_K8S / "kube-score-ignore.txt"
 NAMESPACE = "parley"
 DEPLOYMENTS = ("auth", "meetings", "chat", "turn-config", "web")
 ROLLOUT_TIMEOUT = "240s"  # a loaded 2-core machine; kwok itself takes about a second
@@ -141,6 +144,21 @@ def test_prod_overlay_renders_two_replicas_spread_over_nodes():
         assert spread["topologyKey"] == "kubernetes.io/hostname"
     assert {"signaling-0", "signaling-1"} <= set(by_kind(docs, "Service"))
     assert not by_kind(docs, "Secret")
+
+
+@pytest.mark.parametrize("overlay", [DEV, PROD], ids=["dev", "prod"])
+def test_kube_score_finds_nothing_critical(overlay: Path):
+    ignored = [line.strip() for line in KUBE_SCORE_IGNORED.read_text().splitlines()
+               if line.strip() and not line.lstrip().startswith("#")]
+    rendered = subprocess.run([str(kubernetes_bin("kubectl")), "kustomize", str(overlay)],
+                              check=True, capture_output=True, text=True).stdout
+    scored = subprocess.run([str(kube_score_bin()), "score", "--output-format", "ci",
+                             *(f"--ignore-test={test}" for test in ignored), "-"],
+                            input=rendered, capture_output=True, text=True)
+    critical = [line for line in scored.stdout.splitlines() if line.startswith("[CRITICAL]")]
+    assert not critical, "\n".join(critical)
+    assert scored.returncode == 0, scored.stderr
+    assert "[OK]" in scored.stdout  # it did score the objects
 
 
 def create_secrets(plane: ControlPlane, namespace: str) -> None:
