@@ -8,7 +8,9 @@ base + 200…205. Each overlay, rendered by the kubectl built from v1.36.3, is a
 with every pod Running and Ready on a kwok node (prod: the two replicas of each on two
 nodes); each ``signaling-N`` Service must select pod signaling-N alone; the
 PodDisruptionBudgets must be processed by the disruption controller, the NetworkPolicies
-accepted (kwok enforces none: their flows are checked on the rendering); evicting prod's two
+accepted (kwok enforces none: their flows are checked on the rendering); prod's
+HorizontalPodAutoscaler brings signaling to its two replicas and reports that it cannot read
+its metric yet (no custom metrics API); evicting prod's two
 signaling pods one after the other is refused by the PDB until the first is back. A manifest with an
 unknown field, and a pod outside the namespace's ``restricted`` Pod Security Standard, are
 refused by the apiserver.
@@ -138,11 +140,23 @@ def test_prod_overlay_renders_two_replicas_spread_over_nodes():
     workloads = {**by_kind(docs, "Deployment"), **by_kind(docs, "StatefulSet")}
     assert sorted(workloads) == sorted([*DEPLOYMENTS, "signaling"])
     for name, workload in workloads.items():
-        assert workload["spec"]["replicas"] == 2, name
         (spread,) = workload["spec"]["template"]["spec"]["topologySpreadConstraints"]
         assert spread["whenUnsatisfiable"] == "DoNotSchedule", name
         assert spread["topologyKey"] == "kubernetes.io/hostname"
-    assert {"signaling-0", "signaling-1"} <= set(by_kind(docs, "Service"))
+        if name != "signaling":
+            assert workload["spec"]["replicas"] == 2, name
+    # the HPA owns signaling's replicas; a session Service for every pod it may create
+    assert "replicas" not in workloads["signaling"]["spec"]
+    hpa = by_kind(docs, "HorizontalPodAutoscaler")["signaling"]
+    assert hpa["metadata"]["namespace"] == workloads["signaling"]["metadata"]["namespace"]
+    assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "StatefulSet",
+                                             "name": "signaling"}
+    assert hpa["spec"]["minReplicas"] == 2
+    (metric,) = hpa["spec"]["metrics"]
+    assert metric["pods"]["metric"]["name"] == "parley_signaling_connected_sockets"
+    assert hpa["spec"]["behavior"]["scaleDown"]["stabilizationWindowSeconds"] >= 300
+    services = by_kind(docs, "Service")
+    assert {f"signaling-{i}" for i in range(hpa["spec"]["maxReplicas"])} <= set(services)
     assert not by_kind(docs, "Secret")
 
 
@@ -202,6 +216,11 @@ def apply_and_roll_out(plane: ControlPlane, docs: list[dict], namespace: str,
                             input=json.dumps({"apiVersion": "v1", "kind": "List", "items": docs}))
     assert "deployment.apps/auth serverside-applied" in applied.stdout
     create_secrets(plane, namespace)
+    if any(d["kind"] == "HorizontalPodAutoscaler" for d in docs):
+        # signaling's count comes from its HPA, which raises it to minReplicas even while it
+        # cannot read its metric (no custom metrics API here)
+        plane.kubectl("wait", "statefulset/signaling", "-n", namespace, "--timeout=120s",
+                      f"--for=jsonpath={{.spec.replicas}}={replicas}", timeout=150)
     for name in DEPLOYMENTS:
         rollout(plane, f"deployment/{name}", namespace)
     rollout(plane, "statefulset/signaling", namespace)
@@ -255,6 +274,15 @@ def test_prod_overlay_rolls_out_two_replicas_of_each_on_different_nodes(plane: C
             pod["spec"]["nodeName"])
     assert sorted(nodes) == sorted([*DEPLOYMENTS, "signaling"])
     assert all(len(on) == 2 for on in nodes.values()), nodes  # the two replicas on two nodes
+    # no prometheus-adapter yet: the controller says so rather than guessing (it syncs every 15 s)
+    plane.kubectl("wait", "hpa/signaling", "-n", "parley-prod", "--timeout=120s",
+                  "--for=condition=ScalingActive=False", timeout=150)
+    hpa = json.loads(plane.kubectl("get", "hpa", "signaling", "-n", "parley-prod",
+                                   "-o", "json").stdout)
+    conditions = {c["type"]: c for c in hpa["status"]["conditions"]}
+    assert conditions["AbleToScale"]["status"] == "True"
+    assert conditions["ScalingActive"]["reason"] == "FailedGetPodsMetric"
+    assert hpa["status"]["desiredReplicas"] == 2
 
 
 def evict(plane: ControlPlane, namespace: str, pod: str) -> subprocess.CompletedProcess:
