@@ -64,9 +64,11 @@ def plane(tmp_path_factory) -> ControlPlane:
 
 
 def apply_namespace(plane: ControlPlane) -> None:
-    """The overlay's Namespace alone (what a test that dry-runs one object needs)."""
-    plane.kubectl("apply", "--server-side", "-f", "-",
-                  input=json.dumps(by_kind(kustomize(DEV), "Namespace")[NAMESPACE]))
+    """The overlay's Namespace and ServiceAccount alone (what a test that dry-runs one object
+    needs: a pod naming a missing ServiceAccount is refused for that first)."""
+    docs = kustomize(DEV)
+    for doc in (by_kind(docs, "Namespace")[NAMESPACE], by_kind(docs, "ServiceAccount")["parley"]):
+        plane.kubectl("apply", "--server-side", "-f", "-", input=json.dumps(doc))
 
 
 def test_control_plane_ports_lie_in_the_stack_range_and_clash_with_nothing():
