@@ -1,13 +1,15 @@
 """Install what the local stack runs, each only when missing (fast when all is present).
 
-    python3 deploy/local/install.py uv | kafka | ferretdb | vegeta | system | web | jsclient | bench | all
+    python3 deploy/local/install.py uv | kafka | ferretdb | vegeta | system | web | jsclient | bench | k8s | all
 
 Standard library only, so it runs before the workspace's .venv exists. Sources, by registry:
 uv from PyPI (pip), Kafka jars from Maven Central (mvn), FerretDB from the Go module proxy
 (go mod download + go build), vegeta from the Go module proxy (go install), coturn, Prometheus, PostgreSQL and Chromium from Debian (apt-get), the
 browser client's npm packages from npm (``npm ci``, then ``npm run build`` into web/dist), and
 those of tests/jsclient/ (the official socket.io JavaScript client the tests run) and of
-bench/peers/node-relay/ and bench/loadgen/ (the benchmarks' Node peer and load generator; ``npm ci``).
+bench/peers/node-relay/ and bench/loadgen/ (the benchmarks' Node peer and load generator; ``npm ci``),
+and the local Kubernetes control plane (Kubernetes, etcd, kwok from the Go module proxy:
+install_k8s.py).
 Versioned installs go to ``${PARLEY_CACHE:-$HOME/.cache/parley}`` so every clone reuses them;
 the npm install stamps live in the git-ignored ``.tools/web/``, ``.tools/jsclient/``,
 ``.tools/bench-peer/`` and ``.tools/bench-loadgen/``.
@@ -25,6 +27,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from install_k8s import install_k8s  # noqa: E402
 from layout import (  # noqa: E402
     DEPLOY_LOCAL, FERRETDB_VERSION, KAFKA_VERSION, REPO, UV_VERSION, VEGETA_VERSION, WEB_CLIENT,
     WEB_DIST, ferretdb_bin, kafka_libs, vegeta_bin,
@@ -317,7 +320,7 @@ def install_bench() -> None:
 def main() -> None:
     steps = {"uv": install_uv, "kafka": install_kafka, "ferretdb": install_ferretdb,
              "vegeta": install_vegeta, "system": install_system, "web": install_web,
-             "jsclient": install_jsclient, "bench": install_bench}
+             "jsclient": install_jsclient, "bench": install_bench, "k8s": install_k8s}
     wanted = sys.argv[1:] or ["all"]
     for name in wanted:
         for step in (steps.values() if name == "all" else [steps[name]]):

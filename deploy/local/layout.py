@@ -23,6 +23,15 @@ FERRETDB_VERSION = "1.13.0"
 UV_VERSION = "0.13.8"
 #: the load generator of bench/rest.py (tsenart/vegeta, Go module proxy)
 VEGETA_VERSION = "12.13.0"
+#: the local Kubernetes control plane of deploy/k8s/'s tests (deploy/local/k8s/): Kubernetes
+#: built from the Go module proxy, etcd, and kwok (fake nodes); issue 8
+KUBERNETES_VERSION = "1.36.3"
+ETCD_VERSION = "3.6.16"
+KWOK_VERSION = "0.8.0"
+#: the manifests' linter (zegl/kube-score; tests/infra/test_k8s_control_plane.py)
+KUBE_SCORE_VERSION = "1.20.0"
+#: the Kubernetes binaries built by ``install.py k8s`` (kubelet waits for the real-node step)
+KUBERNETES_COMMANDS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl")
 
 DEFAULT_BASES = {"dev": 18000, "test": 28000}
 
@@ -49,6 +58,16 @@ OFFSETS = {
     "prometheus": 50,
 }
 RELAY_FIRST, RELAY_LAST = 100, 149
+#: Offsets of the local Kubernetes control plane (deploy/local/k8s_plane.py), which the stack
+#: does not run: tests/infra/test_k8s_control_plane.py starts its own beside the test stack.
+K8S_OFFSETS = {
+    "etcd": 200,
+    "etcd_peer": 201,
+    "kube_apiserver": 202,
+    "kube_controller_manager": 203,
+    "kube_scheduler": 204,
+    "kwok": 205,
+}
 
 HOST = "127.0.0.1"
 POSTGRES_LIB = Path("/usr/lib/postgresql")
@@ -69,6 +88,29 @@ def vegeta_bin() -> Path:
 
 def ferretdb_bin() -> Path:
     return cache_dir() / f"ferretdb-{FERRETDB_VERSION}" / "bin" / "ferretdb"
+
+
+def kubernetes_bin(command: str) -> Path:
+    """One of ``KUBERNETES_COMMANDS`` built by ``install.py k8s``."""
+    return cache_dir() / f"kubernetes-{KUBERNETES_VERSION}" / "bin" / command
+
+
+def etcd_bin() -> Path:
+    return cache_dir() / f"etcd-{ETCD_VERSION}" / "bin" / "etcd"
+
+
+def kwok_bin() -> Path:
+    return cache_dir() / f"kwok-{KWOK_VERSION}" / "bin" / "kwok"
+
+
+def kube_score_bin() -> Path:
+    return cache_dir() / f"kube-score-{KUBE_SCORE_VERSION}" / "bin" / "kube-score"
+
+
+def kwok_stages() -> Path:
+    """kwok's stage configurations (its ``kustomize/stage/fast``: pods become Running and
+    Ready, nodes Ready with heartbeats), copied from its module by ``install.py k8s``."""
+    return cache_dir() / f"kwok-{KWOK_VERSION}" / "stages"
 
 
 def postgres_bindir() -> Path:
@@ -106,6 +148,10 @@ class Stack:
 
     def port(self, what: str) -> int:
         return self.base + OFFSETS[what]
+
+    def k8s_port(self, what: str) -> int:
+        """A port of the local Kubernetes control plane (``K8S_OFFSETS``)."""
+        return self.base + K8S_OFFSETS[what]
 
     @property
     def relay_range(self) -> tuple[int, int]:
