@@ -2,10 +2,11 @@
 
 Usage in a handler: skip when :meth:`ProcessedEvents.seen`; otherwise process, then
 :meth:`ProcessedEvents.record`, then let the message be acknowledged. A handler of a batch of
-records asks once for the whole batch (:meth:`ProcessedEvents.seen_among`) and records once
-(:meth:`ProcessedEvents.record_all`): two round trips per batch instead of two per event.
+records asks for the whole batch at once (:meth:`ProcessedEvents.seen_among`) and records once
+(:meth:`ProcessedEvents.record_all`).
 """
 
+import asyncio
 from datetime import UTC, datetime
 
 from pymongo.asynchronous.collection import AsyncCollection
@@ -29,11 +30,15 @@ class ProcessedEvents:
         return await self._collection.find_one({"_id": event_id}, {"_id": 1}) is not None
 
     async def seen_among(self, event_ids: list[str]) -> set[str]:
-        """The ids of ``event_ids`` recorded before (one query)."""
-        if not event_ids:
-            return set()
-        cursor = self._collection.find({"_id": {"$in": list(set(event_ids))}}, {"_id": 1})
-        return {doc["_id"] async for doc in cursor}
+        """The ids of ``event_ids`` recorded before: one ``_id`` lookup per distinct id, all at
+        once. Not one ``$in`` query: FerretDB 1.13 does not push ``$in`` down and decodes the
+        whole collection, which only grows (measured: 392 ms for 20 ids among 20,000 records,
+        against 102 ms for the 20 lookups, on a loaded machine; a meetings dev stack after a
+        day of benchmarks held 58,176 and spent 110 ms of PostgreSQL time per batch on it)."""
+        found = await asyncio.gather(
+            *(self._collection.find_one({"_id": event_id}, {"_id": 1}) for event_id in dict.fromkeys(event_ids))
+        )
+        return {doc["_id"] for doc in found if doc is not None}
 
     @retry_write_conflicts
     async def record_all(self, event_ids: list[str]) -> None:
