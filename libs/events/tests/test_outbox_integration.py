@@ -16,7 +16,7 @@ from parley_events import (
     staged,
 )
 from parley_events.envelope import OutgoingEvent
-from parley_testing import tail_topic
+from parley_testing import RecordingSend, tail_topic
 
 pytestmark = pytest.mark.integration
 
@@ -66,17 +66,7 @@ async def test_relay_publishes_staged_events_in_order_and_clears_them(stack, mon
 async def test_entries_stay_pending_while_kafka_fails_and_nothing_is_lost(mongo, unique_name):
     collection = mongo[unique_name]["meetings"]
     await collection.insert_one({"_id": "b", **staged([outbox_entry(_created("b"), source="/t")])})
-    sent: list[OutgoingEvent] = []
-    failing = True
-
-    async def send(event: OutgoingEvent) -> "asyncio.Future[object]":
-        future: asyncio.Future[object] = asyncio.get_running_loop().create_future()
-        if failing:
-            future.set_exception(ConnectionError("kafka down"))
-        else:
-            sent.append(event)
-            future.set_result(None)
-        return future
+    send = RecordingSend(failing=True)
 
     relay = OutboxRelay([collection], send)
     try:
@@ -84,13 +74,13 @@ async def test_entries_stay_pending_while_kafka_fails_and_nothing_is_lost(mongo,
             await relay.flush()
         doc = await collection.find_one({"_id": "b"})
         assert len(doc["outbox"]) == 1 and doc["outbox_pending"] is True
-        failing = False
+        send.failing = False
         assert await relay.flush() == 1
         doc = await collection.find_one({"_id": "b"})
     finally:
         await mongo.drop_database(unique_name)
     assert doc["outbox"] == [] and "outbox_pending" not in doc
-    assert [event.key for event in sent] == [b"b"]
+    assert [event.key for event in send.sent] == [b"b"]
 
 
 async def test_concurrent_pushes_racing_two_relays_lose_nothing(mongo, unique_name):

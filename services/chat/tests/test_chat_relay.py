@@ -5,7 +5,8 @@ from datetime import UTC, datetime
 
 from parley_chat.domain.models import Message
 from parley_chat.relay import MessageRelay
-from parley_events import OutgoingEvent, decode
+from parley_events import decode
+from parley_testing import RecordingSend
 
 
 class FakeRepository:
@@ -35,50 +36,40 @@ class FakeRepository:
         return message
 
 
-async def _acked_send(sent: list[OutgoingEvent]):
-    async def send(event: OutgoingEvent) -> "asyncio.Future[object]":
-        sent.append(event)
-        future: asyncio.Future[object] = asyncio.get_running_loop().create_future()
-        future.set_result(None)
-        return future
-
-    return send
-
-
 async def _idle(relay: MessageRelay) -> None:
     while relay._tasks:  # noqa: SLF001 - the test waits for the per-meeting task to end
         await asyncio.sleep(0.01)
 
 
 async def test_batches_that_follow_each_other_are_sent_from_memory_and_marked_once_each() -> None:
-    repo, sent = FakeRepository(), []
-    relay = MessageRelay(repo, await _acked_send(sent))  # type: ignore[arg-type]
+    repo, send = FakeRepository(), RecordingSend()
+    relay = MessageRelay(repo, send)  # type: ignore[arg-type]
     relay.stored([repo.store(1), repo.store(2)])
     await _idle(relay)
     relay.stored([repo.store(3)])
     await _idle(relay)
-    assert [decode(e.value).data.seq for e in sent] == [1, 2, 3]
+    assert [decode(e.value).data.seq for e in send.sent] == [1, 2, 3]
     # the first batch reads the watermark once; no batch reads messages from the store
     assert repo.calls == ["watermark", "mark 2", "mark 3"]
 
 
 async def test_a_batch_after_another_replicas_messages_sends_those_first() -> None:
-    repo, sent = FakeRepository(), []
-    relay = MessageRelay(repo, await _acked_send(sent))  # type: ignore[arg-type]
+    repo, send = FakeRepository(), RecordingSend()
+    relay = MessageRelay(repo, send)  # type: ignore[arg-type]
     relay.stored([repo.store(1)])
     await _idle(relay)
     repo.store(2)  # 2 and 3 stored by another replica, not published yet
     repo.store(3)
     relay.stored([repo.store(4)])
     await _idle(relay)
-    assert [decode(e.value).data.seq for e in sent] == [1, 2, 3, 4]
+    assert [decode(e.value).data.seq for e in send.sent] == [1, 2, 3, 4]
     assert repo.calls == ["watermark", "mark 1", "watermark", "between 2..4", "mark 4"]
 
 
 async def test_after_stop_nothing_is_taken_over() -> None:
-    repo, sent = FakeRepository(), []
-    relay = MessageRelay(repo, await _acked_send(sent))  # type: ignore[arg-type]
+    repo, send = FakeRepository(), RecordingSend()
+    relay = MessageRelay(repo, send)  # type: ignore[arg-type]
     await relay.stop()
     relay.stored([repo.store(1)])
     await asyncio.sleep(0.05)
-    assert sent == [] and relay._tasks == {}  # noqa: SLF001 - the sweep of a live replica publishes it
+    assert send.sent == [] and relay._tasks == {}  # noqa: SLF001 - the sweep of a live replica publishes it

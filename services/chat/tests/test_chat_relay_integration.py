@@ -12,7 +12,7 @@ from parley_chat.relay import MessageRelay
 from parley_chat.repository import MessageRepository
 from parley_events import OutgoingEvent, kafka_sender
 from parley_events.topics import CHAT
-from parley_testing import tail_topic
+from parley_testing import RecordingSend, tail_topic
 
 pytestmark = pytest.mark.integration
 
@@ -113,17 +113,7 @@ async def test_while_kafka_fails_nothing_is_marked_published_and_everything_is_s
     meeting_id = f"{unique_name}-m"
     repo = MessageRepository(mongo[unique_name])
     await repo.ensure_indexes()
-    sent: list[OutgoingEvent] = []
-    failing = True
-
-    async def send(event: OutgoingEvent) -> "asyncio.Future[object]":
-        future: asyncio.Future[object] = asyncio.get_running_loop().create_future()
-        if failing:
-            future.set_exception(ConnectionError("kafka down"))
-        else:
-            sent.append(event)
-            future.set_result(None)
-        return future
+    send = RecordingSend(failing=True)
 
     relay = MessageRelay(repo, send, sweep_interval_s=SWEEP_S, retry_interval_s=0.1)
     try:
@@ -132,16 +122,16 @@ async def test_while_kafka_fails_nothing_is_marked_published_and_everything_is_s
         await asyncio.sleep(0.5)
         assert await repo.watermark(meeting_id) == 0
         assert await repo.heads.count_documents({"_id": meeting_id, "behind": True}) == 1
-        failing = False
+        send.failing = False
         await _settled(repo, meeting_id, 4)
     finally:
         await relay.stop()
         await mongo.drop_database(unique_name)
     first: dict[str, int] = {}
-    for event in sent:
+    for event in send.sent:
         first.setdefault(event.id, len(first))
     assert len(first) == 4
-    assert len(set(sent[i].id for i in range(len(sent)))) == 4  # copies share one id
+    assert len(set(sent.id for sent in send.sent)) == 4  # copies share one id
 
 
 async def test_a_head_without_a_watermark_gets_one_when_published(stack, mongo, unique_name) -> None:

@@ -1,10 +1,11 @@
 """Test support: the running test stack's addresses, and a token issuer for unit tests."""
 
-from parley_testing.kafka import TopicTail, commit_group_at_end, tail_topic
+from parley_testing.kafka import RecordingSend, TopicTail, commit_group_at_end, tail_topic
 from parley_testing.stack import Stack, load_stack
 from parley_testing.tokens import BAD_AUTHORIZATIONS, TokenIssuer, bad_authorization
 
 __all__ = [
+    "RecordingSend",
     "BAD_AUTHORIZATIONS",
     "Stack",
     "TokenIssuer",

@@ -6,7 +6,7 @@ from contextlib import asynccontextmanager
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from parley_events import TOPICS, ReceivedEvent, decode
+from parley_events import TOPICS, OutgoingEvent, ReceivedEvent, decode
 from parley_events.topics import TopicSpec
 
 
@@ -73,3 +73,22 @@ async def commit_group_at_end(bootstrap_servers: str, group_id: str, topic: Topi
         await consumer.commit(dict(await consumer.end_offsets(partitions)))
     finally:
         await consumer.stop()
+
+
+class RecordingSend:
+    """An outbox relay's ``send`` without Kafka (:class:`parley_events.OutboxRelay`, chat's
+    ``MessageRelay``): each event is acknowledged at once and kept in :attr:`sent`, or, while
+    :attr:`failing`, its acknowledgement fails with ``ConnectionError`` (Kafka down)."""
+
+    def __init__(self, *, failing: bool = False) -> None:
+        self.failing = failing
+        self.sent: list[OutgoingEvent] = []
+
+    async def __call__(self, event: OutgoingEvent) -> "asyncio.Future[object]":
+        future: asyncio.Future[object] = asyncio.get_running_loop().create_future()
+        if self.failing:
+            future.set_exception(ConnectionError("kafka down"))
+        else:
+            self.sent.append(event)
+            future.set_result(None)
+        return future

@@ -7,7 +7,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, 
 
 from parley_security import NOT_BLANK_PATTERN, trimmed
 
-from parley_meetings.domain.models import Meeting, MeetingSummary, Role, RosterEntry, Status
+from parley_meetings.domain.models import MeetingSummary, Role, RosterEntry, Status
 
 #: 1–200 characters, at least one of them not white space (parley_security.WHITE_SPACE, the
 #: documented pattern); stored without surrounding white space.
@@ -78,7 +78,7 @@ class MeetingOut(BaseModel):
     invite_url: str
 
     @classmethod
-    def of(cls, meeting: Meeting | MeetingSummary, public_base_url: str) -> "MeetingOut":
+    def of(cls, meeting: MeetingSummary, public_base_url: str) -> "MeetingOut":
         return cls(
             meeting_id=meeting.meeting_id,
             title=meeting.title,

@@ -52,18 +52,9 @@ class MeetingSummary(BaseModel):
     ended_at: datetime | None = None
 
 
-class Meeting(BaseModel):
-    """A meeting: its host, members (``participants``) and who is in the call (``roster``)."""
+class Meeting(MeetingSummary):
+    """A meeting: its summary, its members (``participants``) and who is in the call (``roster``)."""
 
-    model_config = ConfigDict(frozen=True)
-
-    meeting_id: str
-    title: str
-    host_id: str
-    scheduled_start: datetime | None = None
-    status: Status = "active"
-    created_at: datetime
-    ended_at: datetime | None = None
     participants: tuple[Participant, ...] = ()
     roster: tuple[RosterEntry, ...] = ()
 
