@@ -253,12 +253,14 @@ def custom_resources_stored(plane: ControlPlane, docs: list[dict]) -> None:
     assert {d["kind"] for d in custom} >= {"Kafka", "KafkaNodePool", "KafkaTopic",
                                            "MongoDBCommunity", "IngressRoute", "Middleware",
                                            "Certificate"}
+    resources = sorted({f"{d['kind'].lower()}.{d['apiVersion'].split('/')[0]}" for d in custom})
+    stored = {(s["kind"], s["metadata"]["namespace"], s["metadata"]["name"]): s
+              for s in json.loads(plane.kubectl("get", ",".join(resources), "-A", "-o", "json")
+                                  .stdout)["items"]}
     for doc in custom:
-        group = doc["apiVersion"].split("/")[0]
-        stored = json.loads(plane.kubectl(
-            "get", f"{doc['kind'].lower()}.{group}", doc["metadata"]["name"],
-            "-n", doc["metadata"]["namespace"], "-o", "json").stdout)
-        assert contains(stored["spec"], doc["spec"]), f"{doc['kind']}/{doc['metadata']['name']}"
+        key = (doc["kind"], doc["metadata"]["namespace"], doc["metadata"]["name"])
+        assert key in stored, key
+        assert contains(stored[key]["spec"], doc["spec"]), key
 
 
 def apply_and_roll_out(plane: ControlPlane, docs: list[dict], suffix: str,

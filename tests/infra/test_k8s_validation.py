@@ -28,6 +28,8 @@ from layout import KUBECONFORM_VERSION, kubeconform_bin, kubernetes_bin
 from parley_events.topics import TOPICS, declarations
 from parley_settings import KafkaTopicSettings
 
+#: libyaml's loader where PyYAML has it (Traefik's CRD file alone is 250 kB)
+SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 DEPLOY_K8S = Path(__file__).resolve().parents[2] / "deploy" / "k8s"
 OVERLAYS = {"dev": DEPLOY_K8S / "overlays" / "dev", "prod": DEPLOY_K8S / "overlays" / "prod"}
 TURN_CONF = DEPLOY_K8S / "infra" / "coturn" / "turnserver.conf"
@@ -38,13 +40,14 @@ KUBERNETES_MINOR = "1.36.0"
 INFRA = {"dev": (1, 1, 1, "1"), "prod": (3, 3, 3, "2")}
 
 
+@functools.cache
 def render(overlay: str) -> str:
     return subprocess.run([str(kubernetes_bin("kubectl")), "kustomize", str(OVERLAYS[overlay])],
                           check=True, capture_output=True, text=True).stdout
 
 
 def docs_of(rendered: str) -> list[dict]:
-    return [d for d in yaml.safe_load_all(rendered) if d]
+    return [d for d in yaml.load_all(rendered, Loader=SafeLoader) if d]
 
 
 def by_kind(docs: list[dict], kind: str) -> dict[str, dict]:
@@ -56,7 +59,7 @@ def crd_kinds() -> dict[str, str]:
     """kind -> group of every CRD of deploy/local/k8s_crds.py."""
     kinds = {}
     for path in crd_files():
-        for crd in yaml.safe_load_all(path.read_text()):
+        for crd in yaml.load_all(path.read_text(), Loader=SafeLoader):
             if crd and crd.get("kind") == "CustomResourceDefinition":
                 kinds[crd["spec"]["names"]["kind"]] = crd["spec"]["group"]
     return kinds
