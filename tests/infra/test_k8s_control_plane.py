@@ -63,20 +63,11 @@ def by_kind(docs: list[dict], kind: str) -> dict[str, dict]:
     return {d["metadata"]["name"]: d for d in docs if d["kind"] == kind}
 
 
-def install_crds(plane: ControlPlane) -> None:
-    """Every CRD of deploy/local/k8s_crds.py, server-side (some are larger than the
-    last-applied annotation of a client-side apply allows), until the API serves them."""
-    for crd in crd_files():
-        plane.kubectl("apply", "--server-side", "--field-manager=parley-test", "-f", str(crd))
-    plane.kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=120s",
-                  timeout=150)
-
-
 @pytest.fixture(scope="module")
 def plane(tmp_path_factory) -> ControlPlane:
     with ControlPlane(dir=tmp_path_factory.mktemp("k8s"), stack=Stack.named("test"),
                       nodes=3) as running:
-        install_crds(running)
+        running.install_crds(crd_files())  # before any custom resource is applied
         yield running
 
 
