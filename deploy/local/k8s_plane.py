@@ -4,7 +4,8 @@
 
 runs etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok (the binaries of
 ``install.py k8s``) as child processes until Ctrl-C or SIGTERM, and prints the kubeconfig to
-use. Tests use :class:`ControlPlane` as a context manager (tests/infra/test_k8s_control_plane.py).
+use; the CRDs of deploy/k8s (deploy/local/k8s_crds.py) are installed once it is up. Tests use
+:class:`ControlPlane` as a context manager (tests/infra/test_k8s_control_plane.py).
 
 Every port is the port base B (``--base``, else ``$PARLEY_PORT_BASE``, else the dev stack's
 18000; the test uses the test stack's base) plus an
@@ -38,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from k8s_crds import crd_files  # noqa: E402
 from k8s_pki import Pki, ensure_pki  # noqa: E402
 from layout import (  # noqa: E402
     HOST, REPO, Stack, etcd_bin, kubernetes_bin, kwok_bin, kwok_stages,
@@ -289,6 +291,15 @@ class ControlPlane:
                         for c in n.get("status", {}).get("conditions", []))]
         return len(ready) >= self.nodes
 
+    def install_crds(self, files: list[Path]) -> None:
+        """Apply the CustomResourceDefinitions in ``files`` server-side (some are larger than
+        a client-side apply's last-applied annotation allows) and wait until the API serves
+        them (Established). Raises ControlPlaneError when one is refused."""
+        for crd in files:
+            self.kubectl("apply", "--server-side", "--field-manager=parley-crds", "-f", str(crd))
+        self.kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=120s",
+                     timeout=150)
+
     def stop(self) -> None:
         for proc in reversed(self.processes):
             proc.stop()
@@ -323,8 +334,10 @@ def main() -> None:
     signal.signal(signal.SIGTERM, _interrupt)
     started = time.monotonic()
     with plane:
+        plane.install_crds(crd_files())
         print(f"k8s: control plane up in {time.monotonic() - started:.1f} s: {plane.server}, "
-              f"{plane.nodes} kwok nodes; logs in {plane.dir / 'logs'}\n"
+              f"{plane.nodes} kwok nodes, the CRDs of deploy/k8s installed; logs in "
+              f"{plane.dir / 'logs'}\n"
               f"  export KUBECONFIG={plane.kubeconfig}\n"
               f"  {kubernetes_bin('kubectl')} get nodes\n"
               "Ctrl-C stops it.", flush=True)

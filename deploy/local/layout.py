@@ -30,6 +30,9 @@ ETCD_VERSION = "3.6.16"
 KWOK_VERSION = "0.8.0"
 #: the manifests' linter (zegl/kube-score; tests/infra/test_k8s_control_plane.py)
 KUBE_SCORE_VERSION = "1.20.0"
+#: the custom resources' validator (yannh/kubeconform; JSON schemas from the CRDs of
+#: deploy/local/k8s_crds.py, converted by its own scripts/openapi2jsonschema.py)
+KUBECONFORM_VERSION = "0.8.0"
 #: the Kubernetes binaries built by ``install.py k8s`` (kubelet waits for the real-node step)
 KUBERNETES_COMMANDS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl")
 
@@ -105,6 +108,15 @@ def kwok_bin() -> Path:
 
 def kube_score_bin() -> Path:
     return cache_dir() / f"kube-score-{KUBE_SCORE_VERSION}" / "bin" / "kube-score"
+
+
+def kubeconform_bin() -> Path:
+    return cache_dir() / f"kubeconform-{KUBECONFORM_VERSION}" / "bin" / "kubeconform"
+
+
+def openapi2jsonschema_script() -> Path:
+    """kubeconform's scripts/openapi2jsonschema.py of the same version (CRD -> JSON schema)."""
+    return cache_dir() / f"kubeconform-{KUBECONFORM_VERSION}" / "openapi2jsonschema.py"
 
 
 def kwok_stages() -> Path:

@@ -1,6 +1,6 @@
 """The production coturn configuration refuses to relay into private networks; the test one does not.
 
-Starts Debian's coturn with deploy/k8s/base/coturn/turnserver.conf (plus the per-deployment
+Starts Debian's coturn with deploy/k8s/infra/coturn/turnserver.conf (plus the per-deployment
 options on the command line, on loopback ports of its own), allocates a real TURN relay with
 TURN REST API credentials (aioice's TURN client), and asks for permissions (RFC 8656 §9,
 CreatePermission): loopback, private and link-local peers get 403 Forbidden, a public peer
@@ -22,7 +22,8 @@ from aioice.turn import TurnClientUdpProtocol
 
 from parley_testing.coturn import rest_credentials, turnserver
 
-PRODUCTION_CONF = Path(__file__).resolve().parents[2] / "deploy" / "k8s" / "base" / "coturn" / "turnserver.conf"
+PRODUCTION_CONF = (Path(__file__).resolve().parents[2] / "deploy" / "k8s" / "infra" / "coturn"
+                   / "turnserver.conf")
 DENIED_PEERS = ["127.0.0.1", "10.1.2.3", "172.16.5.4", "192.168.1.10", "169.254.169.254", "100.64.0.1", "0.0.0.1"]
 PUBLIC_PEER = "203.0.113.7"
 

@@ -1,10 +1,14 @@
-"""deploy/k8s/ on a real Kubernetes control plane (issue 8, first slice).
+"""deploy/k8s/ on a real Kubernetes control plane (issue 8).
 
 A local control plane (deploy/local/k8s_plane.py: etcd, kube-apiserver, controller-manager,
 scheduler, and kwok playing the kubelet of three fake nodes) starts on 127.0.0.1 at the port
-base + 200…205. Each overlay, rendered by the kubectl built from v1.36.3, is applied with
-``kubectl apply --server-side --validate=strict`` (dev in namespace ``parley``, prod moved to
-``parley-prod``); every Deployment must become Available and the signaling StatefulSet ready,
+base + 200…205, and the CRDs of deploy/local/k8s_crds.py (Strimzi's as Parley wrote them,
+Prometheus Operator, Traefik, cert-manager, MongoDB Community) are installed first. Each
+overlay, rendered by the kubectl built from v1.36.3, is applied with
+``kubectl apply --server-side --validate=strict`` (dev in namespaces ``parley``, ``kafka``,
+``mongodb``, ``parley-turn``; prod moved to the same names with ``-prod``): the apiserver
+validates every custom resource against its CRD's schema and must accept them all, and refuse
+a KafkaTopic with a misspelled field. Every Deployment must become Available and the signaling StatefulSet ready,
 with every pod Running and Ready on a kwok node (prod: the two replicas of each on two
 nodes); each ``signaling-N`` Service must select pod signaling-N alone; the
 PodDisruptionBudgets must be processed by the disruption controller, the NetworkPolicies
@@ -30,6 +34,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from k8s_crds import crd_files
 from k8s_plane import ControlPlane, ControlPlaneError
 from layout import (
     K8S_OFFSETS, OFFSETS, RELAY_FIRST, RELAY_LAST, Stack, kube_score_bin, kubernetes_bin,
@@ -40,6 +45,8 @@ DEV = DEPLOY_K8S / "overlays" / "dev"
 PROD = DEPLOY_K8S / "overlays" / "prod"
 KUBE_SCORE_IGNORED = DEPLOY_K8S / "kube-score-ignore.txt"
 NAMESPACE = "parley"
+#: the namespaces of deploy/k8s/infra
+KAFKA_NS, MONGO_NS, TURN_NS = "kafka", "mongodb", "parley-turn"
 DEPLOYMENTS = ("auth", "meetings", "chat", "turn-config", "web")
 ROLLOUT_TIMEOUT = "240s"  # a loaded 2-core machine; kwok itself takes about a second
 
@@ -60,6 +67,7 @@ def by_kind(docs: list[dict], kind: str) -> dict[str, dict]:
 def plane(tmp_path_factory) -> ControlPlane:
     with ControlPlane(dir=tmp_path_factory.mktemp("k8s"), stack=Stack.named("test"),
                       nodes=3) as running:
+        running.install_crds(crd_files())  # before any custom resource is applied
         yield running
 
 
@@ -177,24 +185,31 @@ def test_kube_score_finds_nothing_critical(overlay: Path):
     assert "[OK]" in scored.stdout  # it did score the objects
 
 
-def create_secrets(plane: ControlPlane, namespace: str) -> None:
-    """The Secrets the manifests reference, made up for the test (never committed)."""
-    for name, literal in (("parley-mongo", "uri=mongodb://parley:test@mongo:27017/"),
-                          ("parley-turn", f"secret={secrets.token_urlsafe(32)}"),
-                          ("parley-auth-jwt", "private.pem=not-a-key")):
-        manifest = plane.kubectl("create", "secret", "generic", name, "-n", namespace,
+def create_secrets(plane: ControlPlane, suffix: str = "") -> None:
+    """The Secrets the manifests reference, made up for the test (never committed): Parley's
+    in ``parley``, the TURN secret's same value in ``parley-turn`` (coturn), MongoDB's user
+    password in ``mongodb``; each namespace name with ``suffix``."""
+    turn = f"secret={secrets.token_urlsafe(32)}"
+    for namespace, name, literal in (
+            (NAMESPACE, "parley-mongo", "uri=mongodb://parley:test@mongo:27017/"),
+            (NAMESPACE, "parley-turn", turn),
+            (NAMESPACE, "parley-auth-jwt", "private.pem=not-a-key"),
+            (TURN_NS, "parley-turn", turn),
+            (MONGO_NS, "parley-mongo-password", f"password={secrets.token_urlsafe(24)}")):
+        manifest = plane.kubectl("create", "secret", "generic", name, "-n", namespace + suffix,
                                  f"--from-literal={literal}", "--dry-run=client", "-o", "json")
         plane.kubectl("apply", "--server-side", "-f", "-", input=manifest.stdout)
 
 
-def in_namespace(docs: list[dict], namespace: str) -> list[dict]:
-    """The rendered objects moved to ``namespace`` (so two overlays can be applied side by side)."""
+def in_namespace(docs: list[dict], suffix: str) -> list[dict]:
+    """The rendered objects moved to their namespaces' names with ``suffix`` (so two overlays
+    can be applied side by side)."""
     moved = copy.deepcopy(docs)
     for doc in moved:
         if doc["kind"] == "Namespace":
-            doc["metadata"]["name"] = namespace
+            doc["metadata"]["name"] += suffix
         else:
-            doc["metadata"]["namespace"] = namespace
+            doc["metadata"]["namespace"] += suffix
     return moved
 
 
@@ -209,15 +224,53 @@ def rollout(plane: ControlPlane, workload: str, namespace: str) -> None:
         raise AssertionError(f"{exc}\nevents:\n{events}") from None
 
 
-def apply_and_roll_out(plane: ControlPlane, docs: list[dict], namespace: str,
+def contains(stored, applied) -> bool:
+    """``stored`` holds everything of ``applied`` (and may add the CRD schema's defaults)."""
+    if isinstance(applied, dict):
+        return isinstance(stored, dict) and all(
+            key in stored and contains(stored[key], value) for key, value in applied.items())
+    if isinstance(applied, list):
+        return isinstance(stored, list) and len(stored) == len(applied) and all(
+            contains(s, a) for s, a in zip(stored, applied))
+    return stored == applied
+
+
+def custom_resources_stored(plane: ControlPlane, docs: list[dict]) -> None:
+    """Every custom resource of ``docs`` is on the server, spec as applied (no field pruned:
+    a field the CRD's schema lacks would have been refused, or dropped without strict
+    validation), plus the schema's defaults."""
+    custom = [d for d in docs if "." in d["apiVersion"].split("/")[0]
+              and not d["apiVersion"].split("/")[0].endswith(".k8s.io")]
+    assert {d["kind"] for d in custom} >= {"Kafka", "KafkaNodePool", "KafkaTopic",
+                                           "MongoDBCommunity", "IngressRoute", "Middleware",
+                                           "Certificate"}
+    resources = sorted({f"{d['kind'].lower()}.{d['apiVersion'].split('/')[0]}" for d in custom})
+    stored = {(s["kind"], s["metadata"]["namespace"], s["metadata"]["name"]): s
+              for s in json.loads(plane.kubectl("get", ",".join(resources), "-A", "-o", "json")
+                                  .stdout)["items"]}
+    for doc in custom:
+        key = (doc["kind"], doc["metadata"]["namespace"], doc["metadata"]["name"])
+        assert key in stored, key
+        assert contains(stored[key]["spec"], doc["spec"]), key
+
+
+def apply_and_roll_out(plane: ControlPlane, docs: list[dict], suffix: str,
                        replicas: int) -> list[dict]:
-    """Apply ``docs`` server-side with strict validation, wait for every rollout, check every
-    pod, the signaling-N Services and the PDBs; returns the pods."""
+    """Apply ``docs`` (namespaces' names with ``suffix``) server-side with strict validation,
+    check the custom resources stored, wait for every rollout, check every pod of Parley's
+    namespace, the signaling-N Services, the PDBs and coturn's DaemonSet; returns the pods of
+    Parley's namespace."""
+    namespace = NAMESPACE + suffix
     applied = plane.kubectl("apply", "--server-side", "--validate=strict",
                             "--field-manager=parley-test", "-f", "-",
                             input=json.dumps({"apiVersion": "v1", "kind": "List", "items": docs}))
     assert "deployment.apps/auth serverside-applied" in applied.stdout
-    create_secrets(plane, namespace)
+    assert "kafkatopic.kafka.strimzi.io/parley.signaling.fanout serverside-applied" in applied.stdout
+    custom_resources_stored(plane, docs)
+    create_secrets(plane, suffix)
+    # coturn: one pod per node (all three kwok nodes; each may carry one: host ports)
+    plane.kubectl("wait", "daemonset/coturn", "-n", TURN_NS + suffix, "--timeout=120s",
+                  "--for=jsonpath={.status.desiredNumberScheduled}=3", timeout=150)
     if any(d["kind"] == "HorizontalPodAutoscaler" for d in docs):
         # signaling's count comes from its HPA, which raises it to minReplicas even while it
         # cannot read its metric (no custom metrics API here)
@@ -248,10 +301,14 @@ def apply_and_roll_out(plane: ControlPlane, docs: list[dict], namespace: str,
                      if e["conditions"].get("ready") for a in e["addresses"]]
         assert addresses == [signaling["status"]["podIP"]], f"signaling-{index}"
 
-    policies = json.loads(plane.kubectl("get", "networkpolicies", "-n", namespace,
-                                        "-o", "json").stdout)["items"]
-    assert sorted(p["metadata"]["name"] for p in policies) == sorted(
-        d["metadata"]["name"] for d in docs if d["kind"] == "NetworkPolicy")
+    # Parley's, MongoDB's and coturn's NetworkPolicies, each in its namespace
+    applied_policies = {(d["metadata"]["namespace"], d["metadata"]["name"])
+                        for d in docs if d["kind"] == "NetworkPolicy"}
+    assert {ns for ns, _ in applied_policies} == {namespace, MONGO_NS + suffix, TURN_NS + suffix}
+    stored_policies = {(p["metadata"]["namespace"], p["metadata"]["name"]) for ns in
+                       {ns for ns, _ in applied_policies} for p in json.loads(plane.kubectl(
+                           "get", "networkpolicies", "-n", ns, "-o", "json").stdout)["items"]}
+    assert stored_policies == applied_policies
 
     pdbs = json.loads(plane.kubectl("get", "pdb", "-n", namespace, "-o", "json").stdout)["items"]
     assert sorted(p["metadata"]["name"] for p in pdbs) == sorted([*DEPLOYMENTS, "signaling"])
@@ -264,12 +321,14 @@ def apply_and_roll_out(plane: ControlPlane, docs: list[dict], namespace: str,
 
 
 def test_dev_overlay_rolls_out_on_kwok_nodes(plane: ControlPlane):
-    apply_and_roll_out(plane, kustomize(DEV), NAMESPACE, replicas=1)
+    apply_and_roll_out(plane, kustomize(DEV), "", replicas=1)
+    # dev's coturn runs on every node (prod's, applied beside it, finds their host ports taken)
+    rollout(plane, "daemonset/coturn", TURN_NS)
 
 
 def test_prod_overlay_rolls_out_two_replicas_of_each_on_different_nodes(plane: ControlPlane):
-    pods = apply_and_roll_out(plane, in_namespace(kustomize(PROD), "parley-prod"),
-                              "parley-prod", replicas=2)
+    pods = apply_and_roll_out(plane, in_namespace(kustomize(PROD), "-prod"), "-prod",
+                              replicas=2)
     nodes: dict[str, set[str]] = {}
     for pod in pods:
         nodes.setdefault(pod["metadata"]["labels"]["app.kubernetes.io/name"], set()).add(
@@ -304,7 +363,7 @@ def test_a_drain_takes_one_signaling_pod_at_a_time(plane: ControlPlane):
     keeps signaling-0 Terminating until the test lifts it."""
     namespace = "parley-prod"
     if plane.kubectl("get", "statefulset", "signaling", "-n", namespace, check=False).returncode:
-        apply_and_roll_out(plane, in_namespace(kustomize(PROD), namespace), namespace, replicas=2)
+        apply_and_roll_out(plane, in_namespace(kustomize(PROD), "-prod"), "-prod", replicas=2)
     plane.kubectl("patch", "pod", "signaling-0", "-n", namespace, "--type=merge",
                   "-p", json.dumps({"metadata": {"finalizers": ["parley.test/draining"]}}))
     first = evict(plane, namespace, "signaling-0")
@@ -349,3 +408,19 @@ def test_a_pod_outside_the_restricted_pod_security_standard_is_refused(plane: Co
                             input=json.dumps(pod), check=False)
     assert refused.returncode != 0
     assert 'violates PodSecurity "restricted:latest"' in refused.stderr
+
+
+def test_a_kafka_topic_with_a_misspelled_field_is_refused(plane: ControlPlane):
+    """The apiserver validates custom resources against their CRD's schema: Strimzi's (as
+    deploy/k8s/crds/strimzi.yaml writes it) has no ``partiton``."""
+    topic = copy.deepcopy(by_kind(kustomize(DEV), "KafkaTopic")["parley.chat"])
+    plane.kubectl("apply", "--server-side", "-f", "-", input=json.dumps(
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": KAFKA_NS}}))
+    accepted = plane.kubectl("apply", "--server-side", "--validate=strict", "--dry-run=server",
+                             "-f", "-", input=json.dumps(topic), check=False)
+    assert accepted.returncode == 0, accepted.stderr
+    topic["spec"]["partiton"] = topic["spec"].pop("partitions")  # a typo
+    refused = plane.kubectl("apply", "--server-side", "--validate=strict", "--dry-run=server",
+                            "-f", "-", input=json.dumps(topic), check=False)
+    assert refused.returncode != 0
+    assert ".spec.partiton: field not declared in schema" in refused.stderr, refused.stderr
