@@ -36,6 +36,9 @@ from layout import (  # noqa: E402
 APT_PACKAGES = {
     "coturn": "/usr/bin/turnserver",
     "prometheus": "/usr/bin/promtool",
+    # `ip`: the HPA test gives prometheus-adapter an address on the loopback interface
+    # (deploy/local/k8s_metrics_adapter.py)
+    "iproute2": "/usr/sbin/ip",
     # the browser tests drive Debian's Chromium (never a downloaded browser), installed
     # without its Recommends (udev, upower, mesa…); only its recommended font is wanted, so
     # screenshots render the same text on every machine

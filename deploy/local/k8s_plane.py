@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from k8s_pki import Pki, ensure_pki  # noqa: E402
+from k8s_pki import FRONT_PROXY_CLIENT, Pki, ensure_pki  # noqa: E402
 from layout import (  # noqa: E402
     HOST, REPO, Stack, etcd_bin, kubernetes_bin, kwok_bin, kwok_stages,
 )
@@ -53,6 +53,16 @@ FAKE_NODE_ANNOTATION = "kwok.x-k8s.io/node"
 #: what each kwok node offers the scheduler (which really schedules: a pod whose requests fit
 #: no node stays Pending, "Insufficient …")
 NODE_CAPACITY = {"cpu": "8", "memory": "32Gi", "ephemeral-storage": "100Gi", "pods": "110"}
+
+
+def kustomize(path: Path) -> list[dict]:
+    """The resources of the kustomization at ``path``, rendered by the built kubectl
+    (``kubectl kustomize``), as dicts."""
+    import yaml
+
+    out = subprocess.run([str(kubernetes_bin("kubectl")), "kustomize", str(path)],
+                         check=True, capture_output=True, text=True).stdout
+    return [doc for doc in yaml.safe_load_all(out) if doc]
 
 
 class ControlPlaneError(RuntimeError):
@@ -176,6 +186,18 @@ class ControlPlane:
                 "--allow-privileged=false",
                 "--profiling=false",
                 "--anonymous-auth=false",
+                # the aggregation layer (extension API servers such as prometheus-adapter):
+                # the apiserver proxies with the front-proxy client certificate, which they
+                # trust through kube-system/extension-apiserver-authentication, and dials the
+                # APIService's endpoint address (no kube-proxy routes cluster IPs here)
+                f"--requestheader-client-ca-file={pki.front_proxy_ca_crt}",
+                f"--requestheader-allowed-names={FRONT_PROXY_CLIENT}",
+                "--requestheader-username-headers=X-Remote-User",
+                "--requestheader-group-headers=X-Remote-Group",
+                "--requestheader-extra-headers-prefix=X-Remote-Extra-",
+                f"--proxy-client-cert-file={pki.front_proxy_client_crt}",
+                f"--proxy-client-key-file={pki.front_proxy_client_key}",
+                "--enable-aggregator-routing=true",
             ]),
             ("kube-controller-manager", [
                 str(kubernetes_bin("kube-controller-manager")),

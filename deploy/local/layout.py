@@ -30,6 +30,9 @@ ETCD_VERSION = "3.6.16"
 KWOK_VERSION = "0.8.0"
 #: the manifests' linter (zegl/kube-score; tests/infra/test_k8s_control_plane.py)
 KUBE_SCORE_VERSION = "1.20.0"
+#: the custom metrics API for the HPA test (sigs.k8s.io/prometheus-adapter; deploy/local/
+#: k8s_metrics_adapter.py)
+PROMETHEUS_ADAPTER_VERSION = "0.12.0"
 #: the Kubernetes binaries built by ``install.py k8s`` (kubelet waits for the real-node step)
 KUBERNETES_COMMANDS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl")
 
@@ -67,6 +70,7 @@ K8S_OFFSETS = {
     "kube_controller_manager": 203,
     "kube_scheduler": 204,
     "kwok": 205,
+    "prometheus_adapter": 206,
 }
 
 HOST = "127.0.0.1"
@@ -105,6 +109,10 @@ def kwok_bin() -> Path:
 
 def kube_score_bin() -> Path:
     return cache_dir() / f"kube-score-{KUBE_SCORE_VERSION}" / "bin" / "kube-score"
+
+
+def prometheus_adapter_bin() -> Path:
+    return cache_dir() / f"prometheus-adapter-{PROMETHEUS_ADAPTER_VERSION}" / "bin" / "adapter"
 
 
 def kwok_stages() -> Path:

@@ -28,9 +28,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-import yaml
 
-from k8s_plane import ControlPlane, ControlPlaneError
+from k8s_plane import ControlPlane, ControlPlaneError, kustomize
 from layout import (
     K8S_OFFSETS, OFFSETS, RELAY_FIRST, RELAY_LAST, Stack, kube_score_bin, kubernetes_bin,
 )
@@ -44,12 +43,6 @@ DEPLOYMENTS = ("auth", "meetings", "chat", "turn-config", "web")
 ROLLOUT_TIMEOUT = "240s"  # a loaded 2-core machine; kwok itself takes about a second
 
 pytestmark = pytest.mark.timeout(900)
-
-
-def kustomize(path: Path) -> list[dict]:
-    out = subprocess.run([str(kubernetes_bin("kubectl")), "kustomize", str(path)],
-                         check=True, capture_output=True, text=True).stdout
-    return [doc for doc in yaml.safe_load_all(out) if doc]
 
 
 def by_kind(docs: list[dict], kind: str) -> dict[str, dict]:
