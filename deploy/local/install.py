@@ -39,6 +39,13 @@ APT_PACKAGES = {
     # `ip`: the HPA test gives prometheus-adapter an address on the loopback interface
     # (deploy/local/k8s_metrics_adapter.py)
     "iproute2": "/usr/sbin/ip",
+    # the real Kubernetes node (deploy/local/k8s_node.py): the kubelet's container runtime,
+    # the CNI plugins it needs to report its network ready, and the pause image's tools
+    "containerd": "/usr/bin/containerd",
+    "runc": "/usr/sbin/runc",
+    "containernetworking-plugins": "/usr/lib/cni/loopback",
+    "umoci": "/usr/bin/umoci",
+    "skopeo": "/usr/bin/skopeo",
     # the browser tests drive Debian's Chromium (never a downloaded browser), installed
     # without its Recommends (udev, upower, mesa…); only its recommended font is wanted, so
     # screenshots render the same text on every machine

@@ -16,6 +16,9 @@ cached by version (``python3 deploy/local/install.py k8s``; issue 8).
   a Lease, pod ready/complete/delete), copied into ``<cache>/kwok-<v>/stages/``.
 - kube-score ``KUBE_SCORE_VERSION`` (the manifests' linter): ``go install
   github.com/zegl/kube-score/cmd/kube-score@v<v>``.
+- the pod sandbox ("pause") image of the real node: Kubernetes' own
+  ``build/pause/linux/pause.c`` (from the k8s.io/kubernetes module) compiled with ``gcc
+  -static``, made an OCI image by Debian's umoci and written as a docker-archive by skopeo.
 - prometheus-adapter ``PROMETHEUS_ADAPTER_VERSION`` (the custom metrics API of the HPA test):
   the proxy refuses the module's version list, which ``go install`` asks for, so the
   downloaded module is copied and its ``./cmd/adapter`` built with its own go.mod and go.sum.
@@ -41,8 +44,8 @@ from pathlib import Path
 
 from layout import (
     ETCD_VERSION, KUBE_SCORE_VERSION, KUBERNETES_COMMANDS, KUBERNETES_VERSION, KWOK_VERSION,
-    PROMETHEUS_ADAPTER_VERSION, etcd_bin, kube_score_bin, kubernetes_bin, kwok_bin, kwok_stages,
-    prometheus_adapter_bin,
+    PAUSE_IMAGE_REF, PROMETHEUS_ADAPTER_VERSION, etcd_bin, kube_score_bin, kubernetes_bin,
+    kwok_bin, kwok_stages, pause_image, prometheus_adapter_bin,
 )
 
 PROGRESS_EVERY_S = 20.0
@@ -283,11 +286,50 @@ def install_prometheus_adapter() -> None:
         partial.rename(binary)
 
 
+def install_pause_image() -> None:
+    tar = pause_image()
+    if tar.exists():
+        say(f"pause image present ({tar})")
+        return
+    for tool in ("gcc", "umoci", "skopeo"):
+        if not shutil.which(tool):
+            raise SystemExit(f"install: `{tool}` not found (the real node's pause image needs "
+                             "gcc, umoci and skopeo: `./taskw install:system`)")
+    say(f"building the pause image {PAUSE_IMAGE_REF} from Kubernetes {KUBERNETES_VERSION}'s "
+        "build/pause/linux/pause.c")
+    with tempfile.TemporaryDirectory(prefix="parley-pause-") as work:
+        w = Path(work)
+        source = _download(f"k8s.io/kubernetes@v{KUBERNETES_VERSION}", w)
+        source = source / "build" / "pause" / "linux" / "pause.c"
+        _, tag = PAUSE_IMAGE_REF.rsplit(":", 1)
+        steps = [
+            ["gcc", "-Os", "-static", f"-DVERSION=v{tag}-parley", "-o", str(w / "pause"),
+             str(source)],
+            ["umoci", "init", "--layout", str(w / "oci")],
+            ["umoci", "new", "--image", f"{w / 'oci'}:{tag}"],
+            ["umoci", "unpack", "--image", f"{w / 'oci'}:{tag}", str(w / "bundle")],
+            ["cp", str(w / "pause"), str(w / "bundle" / "rootfs" / "pause")],
+            ["umoci", "repack", "--image", f"{w / 'oci'}:{tag}", str(w / "bundle")],
+            ["umoci", "config", "--image", f"{w / 'oci'}:{tag}", "--config.entrypoint=/pause",
+             "--config.user=65535:65535"],
+        ]
+        for step in steps:
+            subprocess.run(step, check=True, capture_output=True)
+        tar.parent.mkdir(parents=True, exist_ok=True)
+        partial = tar.with_suffix(".partial")
+        partial.unlink(missing_ok=True)
+        subprocess.run(["skopeo", "copy", f"oci:{w / 'oci'}:{tag}",
+                        f"docker-archive:{partial}:{PAUSE_IMAGE_REF}"], check=True,
+                       capture_output=True)
+        partial.rename(tar)
+
+
 def install_k8s() -> None:
-    """Every binary of the local control plane, kube-score and prometheus-adapter (each step
-    skips what is present)."""
+    """Every binary of the local control plane and of the real node, kube-score,
+    prometheus-adapter and the pause image (each step skips what is present)."""
     install_etcd()
     install_kwok()
     install_kube_score()
     install_prometheus_adapter()
     install_kubernetes()
+    install_pause_image()

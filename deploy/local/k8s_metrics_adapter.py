@@ -11,10 +11,10 @@ adapter's address (the apiserver runs with ``--enable-aggregator-routing``, so i
 address and not the Service's cluster IP, which nothing here routes).
 
 An endpoint may not be a loopback address (the API refuses ``127.0.0.0/8``), so the adapter
-listens on an address from ``198.18.0.0/15`` (RFC 2544's benchmarking range) that this module
-adds to the loopback interface ``lo`` for as long as the adapter runs (root and ``ip`` from
-iproute2 needed): traffic to it never leaves the machine. The address is derived from the port
-base, so stacks of different bases do not share one. The adapter's serving certificate is
+listens on ``k8s_plane.host_address(base)`` (from ``198.18.0.0/15``), which this module adds to
+the loopback interface ``lo`` for as long as the adapter runs: traffic to it never leaves the
+machine. The address is derived from the port base, so stacks of different bases do not share
+one. The adapter's serving certificate is
 signed by the control plane's CA, which the APIService's ``caBundle`` names, for the Service's
 name ``prometheus-adapter.monitoring.svc`` (the name the apiserver checks).
 """
@@ -22,14 +22,14 @@ name ``prometheus-adapter.monitoring.svc`` (the name the apiserver checks).
 from __future__ import annotations
 
 import base64
-import ipaddress
 import json
-import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from k8s_plane import SERVICE_IP, ControlPlane, ControlPlaneError, Process
+from k8s_plane import (
+    SERVICE_IP, ControlPlane, ControlPlaneError, LoopbackAddress, Process, host_address,
+)
 from k8s_pki import ensure_pki
 from layout import REPO, prometheus_adapter_bin
 
@@ -43,21 +43,10 @@ RELIST_INTERVAL = "10s"
 START_TIMEOUT_S = 180.0
 
 
-def extension_ip(base: int) -> str:
-    """The adapter's address for port base ``base``: ``198.18.<base // 256 % 256>.<base % 256>``."""
-    return str(ipaddress.IPv4Address("198.18.0.0") + (base % 65536))
-
-
-def _on_loopback(ip: str) -> bool:
-    out = subprocess.run(["ip", "-4", "-o", "addr", "show", "dev", "lo"], check=True,
-                         capture_output=True, text=True).stdout
-    return f" {ip}/" in out
-
-
 @dataclass
 class MetricsAdapter:
     """prometheus-adapter for ``plane`` (started), reading Prometheus at ``prometheus_url``,
-    on ``extension_ip(plane.stack.base)`` and port base + 206.
+    on ``host_address(plane.stack.base)`` and port base + 206.
 
     ``start()`` returns once the apiserver lists ``custom.metrics.k8s.io/v1beta1`` as
     Available; raises :class:`ControlPlaneError` otherwise (and stops what it started).
@@ -67,11 +56,10 @@ class MetricsAdapter:
     prometheus_url: str
     config: Path = ADAPTER_CONFIG
     process: Process | None = None
-    added_address: bool = False
-    _ip: str = field(init=False)
+    address: LoopbackAddress = field(init=False)
 
     def __post_init__(self) -> None:
-        self._ip = extension_ip(self.plane.stack.base)
+        self.address = LoopbackAddress(host_address(self.plane.stack.base))
 
     @property
     def port(self) -> int:
@@ -84,16 +72,13 @@ class MetricsAdapter:
         pki = ensure_pki(self.plane.dir / "pki", service_ip=SERVICE_IP,
                          extension_names=(f"{SERVICE}.{NAMESPACE}.svc",))
         try:
-            if not _on_loopback(self._ip):
-                subprocess.run(["ip", "addr", "add", f"{self._ip}/32", "dev", "lo"], check=True,
-                               capture_output=True, text=True)
-                self.added_address = True
+            self.address.add()
             kc = str(self.plane.kubeconfig)
             self.process = Process("prometheus-adapter", [
                 str(prometheus_adapter_bin()),
                 f"--lister-kubeconfig={kc}", f"--authentication-kubeconfig={kc}",
                 f"--authorization-kubeconfig={kc}",
-                f"--bind-address={self._ip}", f"--secure-port={self.port}",
+                f"--bind-address={self.address.ip}", f"--secure-port={self.port}",
                 f"--tls-cert-file={pki.extension_crt}",
                 f"--tls-private-key-file={pki.extension_key}",
                 f"--prometheus-url={self.prometheus_url}",
@@ -124,7 +109,7 @@ class MetricsAdapter:
                           "labels": {**labels, "kubernetes.io/service-name": SERVICE,
                                      "endpointslice.kubernetes.io/managed-by": "parley.local"}},
              "addressType": "IPv4",
-             "endpoints": [{"addresses": [self._ip], "conditions": {"ready": True}}],
+             "endpoints": [{"addresses": [self.address.ip], "conditions": {"ready": True}}],
              "ports": [{"name": "https", "port": self.port, "protocol": "TCP"}]},
             {"apiVersion": "apiregistration.k8s.io/v1", "kind": "APIService",
              "metadata": {"name": f"{API_VERSION}.{API_GROUP}", "labels": labels},
@@ -165,10 +150,7 @@ class MetricsAdapter:
                                "--ignore-not-found", check=False)
             self.process.stop()
             self.process = None
-        if self.added_address:
-            subprocess.run(["ip", "addr", "del", f"{self._ip}/32", "dev", "lo"], check=False,
-                           capture_output=True)
-            self.added_address = False
+        self.address.remove()
 
     def __enter__(self) -> MetricsAdapter:
         self.start()

@@ -27,6 +27,7 @@ each process runs in its own process group, so nothing it started outlives it.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import os
 import shutil
@@ -53,6 +54,38 @@ FAKE_NODE_ANNOTATION = "kwok.x-k8s.io/node"
 #: what each kwok node offers the scheduler (which really schedules: a pod whose requests fit
 #: no node stays Pending, "Insufficient …")
 NODE_CAPACITY = {"cpu": "8", "memory": "32Gi", "ephemeral-storage": "100Gi", "pods": "110"}
+
+
+def host_address(base: int) -> str:
+    """A non-loopback address of this machine for port base ``base``, for what the apiserver
+    must reach at an endpoint or node address (the API refuses ``127.0.0.0/8`` there):
+    ``198.18.<base // 256 % 256>.<base % 256>``, from RFC 2544's benchmarking range
+    ``198.18.0.0/15``. :class:`LoopbackAddress` puts it on ``lo``: traffic to it never leaves
+    the machine."""
+    return str(ipaddress.IPv4Address("198.18.0.0") + (base % 65536))
+
+
+@dataclass
+class LoopbackAddress:
+    """``ip`` on the loopback interface while needed (``ip addr add <ip>/32 dev lo``; root and
+    iproute2's ``ip``). ``remove()`` takes it off only if ``add()`` put it there."""
+
+    ip: str
+    added: bool = False
+
+    def add(self) -> None:
+        shown = subprocess.run(["ip", "-4", "-o", "addr", "show", "dev", "lo"], check=True,
+                               capture_output=True, text=True).stdout
+        if f" {self.ip}/" not in shown:
+            subprocess.run(["ip", "addr", "add", f"{self.ip}/32", "dev", "lo"], check=True,
+                           capture_output=True, text=True)
+            self.added = True
+
+    def remove(self) -> None:
+        if self.added:
+            subprocess.run(["ip", "addr", "del", f"{self.ip}/32", "dev", "lo"], check=False,
+                           capture_output=True)
+            self.added = False
 
 
 def kustomize(path: Path) -> list[dict]:
