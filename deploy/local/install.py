@@ -43,6 +43,16 @@ APT_PACKAGES = {
     "fonts-liberation": "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
     # FerretDB's store; the stack runs its own cluster (deploy/local/postgres/run_postgres.py)
     "postgresql": "/usr/lib/postgresql/*/bin/initdb",
+    # the service images (deploy/images/, `./taskw images`), built without a Docker engine:
+    # mmdebstrap makes the base image's root filesystem from Debian's packages, podman
+    # imports and builds (buildah is its build engine) and runs them with runc; skopeo and
+    # umoci copy and unpack OCI images (for a kubelet's containerd)
+    "mmdebstrap": "/usr/bin/mmdebstrap",
+    "podman": "/usr/bin/podman",
+    "buildah": "/usr/bin/buildah",
+    "runc": "/usr/sbin/runc",
+    "skopeo": "/usr/bin/skopeo",
+    "umoci": "/usr/bin/umoci",
 }
 #: daemons a Debian post-install may start; the stack runs its own instances instead
 APT_DAEMONS = ("/usr/bin/turnserver", "/usr/bin/prometheus", "prometheus-node-exporter",
