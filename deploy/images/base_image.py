@@ -23,13 +23,12 @@ from __future__ import annotations
 import hashlib
 import io
 import shutil
-import subprocess
 import tarfile
 import tempfile
 import time
 from pathlib import Path
 
-from podman_env import HERE, image_labels, images_dir, podman
+from podman_env import HERE, image_labels, images_dir, podman, run_reporting
 
 SUITE = "bookworm"
 MIRRORS = (
@@ -120,10 +119,7 @@ def rootfs_tar(key: str) -> Path:
                "--include=" + ",".join(PACKAGES),
                *(f"--dpkgopt=path-exclude={p}" for p in DPKG_EXCLUDES),
                SUITE, str(raw), *MIRRORS]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise SystemExit(f"images: mmdebstrap failed (exit {proc.returncode}):\n"
-                             + "\n".join(proc.stderr.splitlines()[-20:]))
+        run_reporting(cmd, what="mmdebstrap")
         partial = Path(work) / "pruned.tar"
         prune(raw, partial)
         partial.rename(out)

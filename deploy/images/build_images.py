@@ -6,10 +6,11 @@ One OCI image per service (``SERVICES``), from ``services/<service>/Containerfil
 base images of base_image.py. For each service this prepares a build context of the service's own
 inputs only, so that one service's change never rebuilds another's image:
 
-- ``requirements.txt``: ``uv export --frozen --no-dev --package parley-<service>
-  --no-emit-workspace`` (the third-party packages exactly as uv.lock pins them, with hashes);
-- ``wheels/``: ``uv build --wheel`` of the service and of every workspace library it uses,
-  named in ``wheels/packages.txt``;
+- ``requirements.txt``: ``uv export --frozen --no-dev --no-editable --package
+  parley-<service>`` without its workspace lines (``./libs/...``, ``./services/...``): the
+  third-party packages exactly as uv.lock pins them, with hashes;
+- ``wheels/``: ``uv build --wheel`` of those workspace members (the service and every library
+  it uses), named in ``wheels/packages.txt``;
 - ``dist/`` (web only): the browser client built by ``./taskw install`` (web/dist).
 
 The image is tagged ``localhost/parley/<service>:dev`` (what deploy/k8s's manifests name) and
@@ -37,7 +38,7 @@ import tomllib
 from pathlib import Path
 
 from base_image import ensure_base, say
-from podman_env import image_labels, images_dir, podman
+from podman_env import image_labels, images_dir, podman, podman_env, run_reporting
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "local"))
 from layout import REPO, UV_VERSION, WEB_DIST  # noqa: E402
@@ -147,17 +148,14 @@ def build(service: str, bases: tuple[str, str]) -> str:
         mounts.append(f"--volume={ca}:/etc/ssl/certs/ca-certificates.crt:ro")
     with tempfile.TemporaryDirectory(dir=images_dir()) as ctx:
         prepare_context(service, requirements, members, Path(ctx))
-        proc = podman(
-            "build", "--pull=never", "--network=host", "--layers",
+        run_reporting([
+            "podman", "build", "--pull=never", "--network=host", "--layers",
             "-f", str(containerfile(service)),
             f"--build-arg=BASE={bases[0]}", f"--build-arg=BUILDER={bases[1]}",
             *mounts,
             f"--label=parley.inputs={key}", f"--label=org.opencontainers.image.version={tag}",
             "-t", f"{repo}:dev", "-t", f"{repo}:{tag}", ctx,
-            capture=True, check=False)
-    if proc.returncode != 0:
-        raise SystemExit(f"images: {service}: podman build failed (exit {proc.returncode}):\n"
-                         + "\n".join((proc.stdout + proc.stderr).splitlines()[-30:]))
+        ], what=f"{service}: podman build", env=podman_env())
     say(f"{service}: built in {time.monotonic() - started:.0f} s")
     return tag
 

@@ -15,6 +15,8 @@ import json
 import os
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -79,3 +81,35 @@ def image_labels(ref: str) -> dict[str, str] | None:
     if proc.returncode != 0:
         return None
     return json.loads(proc.stdout.strip() or "null") or {}
+
+
+PROGRESS_EVERY_S = 20.0
+
+
+def run_reporting(cmd: list[str], *, what: str, env: dict[str, str] | None = None) -> None:
+    """Run ``cmd`` (output merged), printing every ``PROGRESS_EVERY_S`` seconds how long it
+    has run and its last line of output (a cold build takes minutes). Raises SystemExit
+    with the last 30 lines when it fails."""
+    started = time.monotonic()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+    lines: list[str] = []
+    done = threading.Event()
+
+    def report() -> None:
+        while not done.wait(PROGRESS_EVERY_S):
+            last = lines[-1].strip()[:120] if lines else "starting"
+            print(f"images: {what}: {time.monotonic() - started:.0f} s (last: {last})",
+                  flush=True)
+
+    ticker = threading.Thread(target=report, daemon=True)
+    ticker.start()
+    try:
+        for line in proc.stdout:
+            lines.append(line)
+    finally:
+        returncode = proc.wait()
+        done.set()
+    if returncode != 0:
+        raise SystemExit(f"images: {what} failed (exit {returncode}):\n"
+                         + "".join(lines[-30:]))

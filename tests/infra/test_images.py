@@ -37,6 +37,9 @@ from parley_testing.stack import Stack  # noqa: E402
 
 UID = 10001
 READY_WITHIN_S = 120.0
+#: pytest-timeout counts the fixtures' time: a machine without the base image builds it
+#: (mmdebstrap, then auth's image) inside the first test, minutes on a loaded 2-core machine
+BUILDS_WITHIN = pytest.mark.timeout(1800)
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +81,7 @@ def _inspect(ref: str, kind: str = "container") -> dict:
     return json.loads(out)[0]
 
 
+@BUILDS_WITHIN
 def test_auth_image_is_ready_read_only_as_its_non_root_user_and_stops_on_sigterm(
     auth_image: str, stack: Stack, jwt_dir: Path, container_name: str, unique_name: str
 ) -> None:
@@ -141,6 +145,7 @@ def test_auth_image_is_ready_read_only_as_its_non_root_user_and_stops_on_sigterm
     assert time.monotonic() - started < 25
 
 
+@BUILDS_WITHIN
 def test_the_image_has_no_shell_and_runs_as_10001_with_sigterm(auth_image: str) -> None:
     config = _inspect(auth_image, "image")["Config"]
     assert config["User"] == f"{UID}:{UID}"
