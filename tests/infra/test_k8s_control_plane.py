@@ -15,8 +15,9 @@ signaling pods one after the other is refused by the PDB until the first is back
 unknown field, and a pod outside the namespace's ``restricted`` Pod Security Standard, are
 refused by the apiserver.
 
-kwok runs no container: images (``parley/<service>:dev`` placeholders), probes and volumes are
-not exercised here (deploy/k8s/README.md).
+kwok runs no container: images (dev: ``localhost/parley/<service>:dev``, as ``./taskw images``
+names them; prod: ``parley/<service>:dev`` placeholders), probes and volumes are not exercised
+here (deploy/k8s/README.md; the images are tested in test_images.py).
 """
 
 from __future__ import annotations
@@ -96,7 +97,7 @@ def test_dev_overlay_renders_what_the_cluster_needs():
         assert pod["securityContext"]["runAsNonRoot"] is True
         assert pod["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault"
         (container,) = pod["containers"]
-        assert container["image"] == f"parley/{name}:dev"
+        assert container["image"] == f"localhost/parley/{name}:dev"  # ./taskw images' name
         sc = container["securityContext"]
         assert sc["readOnlyRootFilesystem"] is True and sc["allowPrivilegeEscalation"] is False
         assert sc["capabilities"]["drop"] == ["ALL"]
