@@ -36,6 +36,14 @@ from layout import (  # noqa: E402
 APT_PACKAGES = {
     "coturn": "/usr/bin/turnserver",
     "prometheus": "/usr/bin/promtool",
+    # `ip`: the HPA test gives prometheus-adapter an address on the loopback interface
+    # (deploy/local/k8s_metrics_adapter.py)
+    "iproute2": "/usr/sbin/ip",
+    # the real Kubernetes node (deploy/local/k8s_node.py): the kubelet's container runtime
+    # (with runc, below) and the CNI plugins it needs to report its network ready; its pause
+    # image is made with umoci and skopeo (below)
+    "containerd": "/usr/bin/containerd",
+    "containernetworking-plugins": "/usr/lib/cni/loopback",
     # the browser tests drive Debian's Chromium (never a downloaded browser), installed
     # without its Recommends (udev, upower, mesa…); only its recommended font is wanted, so
     # screenshots render the same text on every machine
@@ -43,6 +51,16 @@ APT_PACKAGES = {
     "fonts-liberation": "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
     # FerretDB's store; the stack runs its own cluster (deploy/local/postgres/run_postgres.py)
     "postgresql": "/usr/lib/postgresql/*/bin/initdb",
+    # the service images (deploy/images/, `./taskw images`), built without a Docker engine:
+    # mmdebstrap makes the base image's root filesystem from Debian's packages, podman
+    # imports and builds (buildah is its build engine) and runs them with runc; skopeo and
+    # umoci copy and unpack OCI images (for a kubelet's containerd)
+    "mmdebstrap": "/usr/bin/mmdebstrap",
+    "podman": "/usr/bin/podman",
+    "buildah": "/usr/bin/buildah",
+    "runc": "/usr/sbin/runc",
+    "skopeo": "/usr/bin/skopeo",
+    "umoci": "/usr/bin/umoci",
 }
 #: daemons a Debian post-install may start; the stack runs its own instances instead
 APT_DAEMONS = ("/usr/bin/turnserver", "/usr/bin/prometheus", "prometheus-node-exporter",

@@ -22,10 +22,16 @@ cached by version (``python3 deploy/local/install.py k8s``; issue 8).
 - The CRDs of deploy/k8s (deploy/local/k8s_crds.py: Prometheus Operator, Traefik,
   cert-manager, MongoDB Community; ``go mod download`` of each module, files copied into
   ``<cache>/<name>-<version>/crds/``).
+- the pod sandbox ("pause") image of the real node: Kubernetes' own
+  ``build/pause/linux/pause.c`` (from the k8s.io/kubernetes module) compiled with ``gcc
+  -static``, made an OCI image by Debian's umoci and written as a docker-archive by skopeo.
+- prometheus-adapter ``PROMETHEUS_ADAPTER_VERSION`` (the custom metrics API of the HPA test):
+  the proxy refuses the module's version list, which ``go install`` asks for, so the
+  downloaded module is copied and its ``./cmd/adapter`` built with its own go.mod and go.sum.
 
 Measured on this 2-core machine, cold: etcd 54 s, kwok 144 s, Kubernetes 616 s (2,312 packages
 compiled), 13 min 48 s in all, and kube-score 82 s; into an empty cache directory with a warm Go build cache: 42 s
-(mostly linking). kubeconform: 14 s; the CRDs: seconds. A line of progress is printed every 20 s while ``go`` runs. Every
+(mostly linking). kubeconform: 14 s; prometheus-adapter: 4 min of CPU; kubelet: 6.5 min more; the CRDs: seconds. A line of progress is printed every 20 s while ``go`` runs. Every
 binary is written under a ``.partial`` name and renamed once complete, so an interrupted run
 starts over rather than leaving a broken install. Standard library only.
 """
@@ -45,8 +51,9 @@ from pathlib import Path
 from k8s_crds import fetch_all as fetch_crds
 from layout import (
     ETCD_VERSION, KUBE_SCORE_VERSION, KUBECONFORM_VERSION, KUBERNETES_COMMANDS,
-    KUBERNETES_VERSION, KWOK_VERSION, etcd_bin, kube_score_bin, kubeconform_bin, kubernetes_bin,
-    kwok_bin, kwok_stages, openapi2jsonschema_script,
+    KUBERNETES_VERSION, KWOK_VERSION, PAUSE_IMAGE_REF, PROMETHEUS_ADAPTER_VERSION, etcd_bin,
+    kube_score_bin, kubeconform_bin, kubernetes_bin, kwok_bin, kwok_stages,
+    openapi2jsonschema_script, pause_image, prometheus_adapter_bin,
 )
 
 PROGRESS_EVERY_S = 20.0
@@ -291,12 +298,73 @@ def install_kubeconform() -> None:
         partial.rename(script)
 
 
+def install_prometheus_adapter() -> None:
+    binary = prometheus_adapter_bin()
+    if binary.exists():
+        say(f"prometheus-adapter {PROMETHEUS_ADAPTER_VERSION} present ({binary})")
+        return
+    _need_go()
+    say(f"building prometheus-adapter {PROMETHEUS_ADAPTER_VERSION} from the Go module proxy "
+        "(about 4 minutes)")
+    with tempfile.TemporaryDirectory(prefix="parley-prometheus-adapter-") as work:
+        src = Path(work) / "prometheus-adapter"
+        _writable_copy(_download(f"sigs.k8s.io/prometheus-adapter@v{PROMETHEUS_ADAPTER_VERSION}",
+                                 Path(work)), src)
+        binary.parent.mkdir(parents=True, exist_ok=True)
+        partial = binary.with_suffix(".partial")
+        go_with_progress(["build", "-trimpath", "-ldflags", "-s -w", "-o", str(partial),
+                          "./cmd/adapter"],
+                         what=f"prometheus-adapter {PROMETHEUS_ADAPTER_VERSION}", cwd=src,
+                         env=_go_env(GOWORK="off"))
+        partial.rename(binary)
+
+
+def install_pause_image() -> None:
+    tar = pause_image()
+    if tar.exists():
+        say(f"pause image present ({tar})")
+        return
+    for tool in ("gcc", "umoci", "skopeo"):
+        if not shutil.which(tool):
+            raise SystemExit(f"install: `{tool}` not found (the real node's pause image needs "
+                             "gcc, umoci and skopeo: `./taskw install:system`)")
+    say(f"building the pause image {PAUSE_IMAGE_REF} from Kubernetes {KUBERNETES_VERSION}'s "
+        "build/pause/linux/pause.c")
+    with tempfile.TemporaryDirectory(prefix="parley-pause-") as work:
+        w = Path(work)
+        source = _download(f"k8s.io/kubernetes@v{KUBERNETES_VERSION}", w)
+        source = source / "build" / "pause" / "linux" / "pause.c"
+        _, tag = PAUSE_IMAGE_REF.rsplit(":", 1)
+        steps = [
+            ["gcc", "-Os", "-static", f"-DVERSION=v{tag}-parley", "-o", str(w / "pause"),
+             str(source)],
+            ["umoci", "init", "--layout", str(w / "oci")],
+            ["umoci", "new", "--image", f"{w / 'oci'}:{tag}"],
+            ["umoci", "unpack", "--image", f"{w / 'oci'}:{tag}", str(w / "bundle")],
+            ["cp", str(w / "pause"), str(w / "bundle" / "rootfs" / "pause")],
+            ["umoci", "repack", "--image", f"{w / 'oci'}:{tag}", str(w / "bundle")],
+            ["umoci", "config", "--image", f"{w / 'oci'}:{tag}", "--config.entrypoint=/pause",
+             "--config.user=65535:65535"],
+        ]
+        for step in steps:
+            subprocess.run(step, check=True, capture_output=True)
+        tar.parent.mkdir(parents=True, exist_ok=True)
+        partial = tar.with_suffix(".partial")
+        partial.unlink(missing_ok=True)
+        subprocess.run(["skopeo", "copy", f"oci:{w / 'oci'}:{tag}",
+                        f"docker-archive:{partial}:{PAUSE_IMAGE_REF}"], check=True,
+                       capture_output=True)
+        partial.rename(tar)
+
+
 def install_k8s() -> None:
-    """Every binary of the local control plane, kube-score, kubeconform and the CRDs (each
-    step skips what is present)."""
+    """Every binary of the local control plane and of the real node, kube-score, kubeconform,
+    the CRDs, prometheus-adapter and the pause image (each step skips what is present)."""
     install_etcd()
     install_kwok()
     install_kube_score()
     install_kubeconform()
     fetch_crds()
+    install_prometheus_adapter()
     install_kubernetes()
+    install_pause_image()

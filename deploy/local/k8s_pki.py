@@ -9,7 +9,14 @@ Generated with ``cryptography`` into one directory, once (existing files are kep
 - ``admin.crt``/``admin.key``: a client certificate ``CN=parley-admin, O=system:masters``
   (cluster-admin), which kubectl, the controller-manager, the scheduler and kwok use;
 - ``sa.key``/``sa.pub``: the service-account token signing key pair (RSA 2048; the apiserver
-  signs with it, the controller-manager's token controller too).
+  signs with it, the controller-manager's token controller too);
+- the aggregation layer's (Kubernetes docs, "Configure the Aggregation Layer"):
+  ``front-proxy-ca.crt``/``.key``, a second CA, the apiserver's ``--requestheader-client-ca-file``;
+  ``front-proxy-client.crt``/``.key`` (``CN=front-proxy-client``, signed by it), with which the
+  apiserver proxies requests to an extension API server such as prometheus-adapter; and
+  ``extension.crt``/``.key``, that extension server's serving certificate (signed by ``ca``)
+  for the names passed as ``extension_names`` (the apiserver checks the Service's DNS name,
+  ``<service>.<namespace>.svc``).
 """
 
 from __future__ import annotations
@@ -41,6 +48,16 @@ class Pki:
     admin_key = property(lambda self: self.dir / "admin.key")
     sa_key = property(lambda self: self.dir / "sa.key")
     sa_pub = property(lambda self: self.dir / "sa.pub")
+    front_proxy_ca_crt = property(lambda self: self.dir / "front-proxy-ca.crt")
+    front_proxy_ca_key = property(lambda self: self.dir / "front-proxy-ca.key")
+    front_proxy_client_crt = property(lambda self: self.dir / "front-proxy-client.crt")
+    front_proxy_client_key = property(lambda self: self.dir / "front-proxy-client.key")
+    extension_crt = property(lambda self: self.dir / "extension.crt")
+    extension_key = property(lambda self: self.dir / "extension.key")
+
+#: the common name the apiserver accepts on front-proxy client certificates
+#: (``--requestheader-allowed-names``)
+FRONT_PROXY_CLIENT = "front-proxy-client"
 
 
 def _write_key(path: Path, key) -> None:
@@ -82,42 +99,68 @@ def _name(cn: str, org: str | None = None) -> x509.Name:
     return x509.Name(attrs)
 
 
-def ensure_pki(directory: Path, *, service_ip: str) -> Pki:
+def _ca(path_crt: Path, path_key: Path, cn: str) -> None:
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = _cert(_name(cn), key, _name(cn), key, ca=True, usages=[])
+    _write_key(path_key, key)
+    path_crt.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+
+
+def _leaf(crt: Path, key_path: Path, subject: x509.Name, ca_crt: Path, ca_key: Path, *,
+          usages: list, sans: list | None = None) -> None:
+    issuer_key = serialization.load_pem_private_key(ca_key.read_bytes(), password=None)
+    issuer = x509.load_pem_x509_certificate(ca_crt.read_bytes()).subject
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = _cert(subject, key, issuer, issuer_key, ca=False, usages=usages, sans=sans)
+    _write_key(key_path, key)
+    crt.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+
+
+def ensure_pki(directory: Path, *, service_ip: str, extension_names: tuple[str, ...] = ()) -> Pki:
     """Create whatever of the files above is missing in ``directory``; ``service_ip`` is the
     ``kubernetes`` Service's cluster IP (the first address of the service CIDR), which the
-    serving certificate names too. Returns their paths."""
+    serving certificate names too; ``extension_names`` are the DNS names the extension API
+    server's certificate names (it is made again when they change). Returns their paths."""
     pki = Pki(directory)
     directory.mkdir(parents=True, exist_ok=True)
     if not pki.ca_crt.exists():
-        ca_key = ec.generate_private_key(ec.SECP256R1())
-        ca = _cert(_name("parley-local-k8s-ca"), ca_key, _name("parley-local-k8s-ca"), ca_key,
-                   ca=True, usages=[])
-        _write_key(pki.ca_key, ca_key)
-        pki.ca_crt.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-        for stale in ("apiserver", "admin"):  # signed by a previous CA
+        _ca(pki.ca_crt, pki.ca_key, "parley-local-k8s-ca")
+        for stale in ("apiserver", "admin", "extension"):  # signed by a previous CA
             (directory / f"{stale}.crt").unlink(missing_ok=True)
-    ca_key = serialization.load_pem_private_key(pki.ca_key.read_bytes(), password=None)
-    ca_name = x509.load_pem_x509_certificate(pki.ca_crt.read_bytes()).subject
     if not pki.apiserver_crt.exists():
-        key = ec.generate_private_key(ec.SECP256R1())
         sans = [x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
                 x509.IPAddress(ipaddress.ip_address(service_ip)),
                 *(x509.DNSName(n) for n in ("localhost", "kubernetes", "kubernetes.default",
                                             "kubernetes.default.svc",
                                             "kubernetes.default.svc.cluster.local"))]
-        cert = _cert(_name("kube-apiserver"), key, ca_name, ca_key, ca=False,
-                     usages=[ExtendedKeyUsageOID.SERVER_AUTH], sans=sans)
-        _write_key(pki.apiserver_key, key)
-        pki.apiserver_crt.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        _leaf(pki.apiserver_crt, pki.apiserver_key, _name("kube-apiserver"), pki.ca_crt,
+              pki.ca_key, usages=[ExtendedKeyUsageOID.SERVER_AUTH], sans=sans)
     if not pki.admin_crt.exists():
-        key = ec.generate_private_key(ec.SECP256R1())
-        cert = _cert(_name("parley-admin", "system:masters"), key, ca_name, ca_key, ca=False,
-                     usages=[ExtendedKeyUsageOID.CLIENT_AUTH])
-        _write_key(pki.admin_key, key)
-        pki.admin_crt.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        _leaf(pki.admin_crt, pki.admin_key, _name("parley-admin", "system:masters"), pki.ca_crt,
+              pki.ca_key, usages=[ExtendedKeyUsageOID.CLIENT_AUTH])
     if not pki.sa_key.exists():
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         pki.sa_pub.write_bytes(key.public_key().public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
         _write_key(pki.sa_key, key)
+    if not pki.front_proxy_ca_crt.exists():
+        _ca(pki.front_proxy_ca_crt, pki.front_proxy_ca_key, "parley-local-front-proxy-ca")
+        pki.front_proxy_client_crt.unlink(missing_ok=True)
+    if not pki.front_proxy_client_crt.exists():
+        _leaf(pki.front_proxy_client_crt, pki.front_proxy_client_key, _name(FRONT_PROXY_CLIENT),
+              pki.front_proxy_ca_crt, pki.front_proxy_ca_key,
+              usages=[ExtendedKeyUsageOID.CLIENT_AUTH])
+    if extension_names and _names_of(pki.extension_crt) != set(extension_names):
+        _leaf(pki.extension_crt, pki.extension_key, _name("parley-extension-apiserver"),
+              pki.ca_crt, pki.ca_key, usages=[ExtendedKeyUsageOID.SERVER_AUTH],
+              sans=[x509.DNSName(name) for name in extension_names])
     return pki
+
+
+def _names_of(crt: Path) -> set[str]:
+    """The DNS names a certificate names (empty when the file does not exist)."""
+    if not crt.exists():
+        return set()
+    cert = x509.load_pem_x509_certificate(crt.read_bytes())
+    sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    return set(sans.get_values_for_type(x509.DNSName))

@@ -28,6 +28,7 @@ each process runs in its own process group, so nothing it started outlives it.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import os
 import shutil
@@ -40,7 +41,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from k8s_crds import crd_files  # noqa: E402
-from k8s_pki import Pki, ensure_pki  # noqa: E402
+from k8s_pki import FRONT_PROXY_CLIENT, Pki, ensure_pki  # noqa: E402
 from layout import (  # noqa: E402
     HOST, REPO, Stack, etcd_bin, kubernetes_bin, kwok_bin, kwok_stages,
 )
@@ -55,6 +56,48 @@ FAKE_NODE_ANNOTATION = "kwok.x-k8s.io/node"
 #: what each kwok node offers the scheduler (which really schedules: a pod whose requests fit
 #: no node stays Pending, "Insufficient …")
 NODE_CAPACITY = {"cpu": "8", "memory": "32Gi", "ephemeral-storage": "100Gi", "pods": "110"}
+
+
+def host_address(base: int) -> str:
+    """A non-loopback address of this machine for port base ``base``, for what the apiserver
+    must reach at an endpoint or node address (the API refuses ``127.0.0.0/8`` there):
+    ``198.18.<base // 256 % 256>.<base % 256>``, from RFC 2544's benchmarking range
+    ``198.18.0.0/15``. :class:`LoopbackAddress` puts it on ``lo``: traffic to it never leaves
+    the machine."""
+    return str(ipaddress.IPv4Address("198.18.0.0") + (base % 65536))
+
+
+@dataclass
+class LoopbackAddress:
+    """``ip`` on the loopback interface while needed (``ip addr add <ip>/32 dev lo``; root and
+    iproute2's ``ip``). ``remove()`` takes it off only if ``add()`` put it there."""
+
+    ip: str
+    added: bool = False
+
+    def add(self) -> None:
+        shown = subprocess.run(["ip", "-4", "-o", "addr", "show", "dev", "lo"], check=True,
+                               capture_output=True, text=True).stdout
+        if f" {self.ip}/" not in shown:
+            subprocess.run(["ip", "addr", "add", f"{self.ip}/32", "dev", "lo"], check=True,
+                           capture_output=True, text=True)
+            self.added = True
+
+    def remove(self) -> None:
+        if self.added:
+            subprocess.run(["ip", "addr", "del", f"{self.ip}/32", "dev", "lo"], check=False,
+                           capture_output=True)
+            self.added = False
+
+
+def kustomize(path: Path) -> list[dict]:
+    """The resources of the kustomization at ``path``, rendered by the built kubectl
+    (``kubectl kustomize``), as dicts."""
+    import yaml
+
+    out = subprocess.run([str(kubernetes_bin("kubectl")), "kustomize", str(path)],
+                         check=True, capture_output=True, text=True).stdout
+    return [doc for doc in yaml.safe_load_all(out) if doc]
 
 
 class ControlPlaneError(RuntimeError):
@@ -178,6 +221,18 @@ class ControlPlane:
                 "--allow-privileged=false",
                 "--profiling=false",
                 "--anonymous-auth=false",
+                # the aggregation layer (extension API servers such as prometheus-adapter):
+                # the apiserver proxies with the front-proxy client certificate, which they
+                # trust through kube-system/extension-apiserver-authentication, and dials the
+                # APIService's endpoint address (no kube-proxy routes cluster IPs here)
+                f"--requestheader-client-ca-file={pki.front_proxy_ca_crt}",
+                f"--requestheader-allowed-names={FRONT_PROXY_CLIENT}",
+                "--requestheader-username-headers=X-Remote-User",
+                "--requestheader-group-headers=X-Remote-Group",
+                "--requestheader-extra-headers-prefix=X-Remote-Extra-",
+                f"--proxy-client-cert-file={pki.front_proxy_client_crt}",
+                f"--proxy-client-key-file={pki.front_proxy_client_key}",
+                "--enable-aggregator-routing=true",
             ]),
             ("kube-controller-manager", [
                 str(kubernetes_bin("kube-controller-manager")),

@@ -33,8 +33,13 @@ KUBE_SCORE_VERSION = "1.20.0"
 #: the custom resources' validator (yannh/kubeconform; JSON schemas from the CRDs of
 #: deploy/local/k8s_crds.py, converted by its own scripts/openapi2jsonschema.py)
 KUBECONFORM_VERSION = "0.8.0"
-#: the Kubernetes binaries built by ``install.py k8s`` (kubelet waits for the real-node step)
-KUBERNETES_COMMANDS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl")
+#: the custom metrics API for the HPA test (sigs.k8s.io/prometheus-adapter; deploy/local/
+#: k8s_metrics_adapter.py)
+PROMETHEUS_ADAPTER_VERSION = "0.12.0"
+#: the Kubernetes binaries built by ``install.py k8s`` (kubelet: the real node of
+#: deploy/local/k8s_node.py)
+KUBERNETES_COMMANDS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl",
+                       "kubelet")
 
 DEFAULT_BASES = {"dev": 18000, "test": 28000}
 
@@ -70,6 +75,9 @@ K8S_OFFSETS = {
     "kube_controller_manager": 203,
     "kube_scheduler": 204,
     "kwok": 205,
+    "prometheus_adapter": 206,
+    "kubelet": 207,
+    "kubelet_healthz": 208,
 }
 
 HOST = "127.0.0.1"
@@ -117,6 +125,20 @@ def kubeconform_bin() -> Path:
 def openapi2jsonschema_script() -> Path:
     """kubeconform's scripts/openapi2jsonschema.py of the same version (CRD -> JSON schema)."""
     return cache_dir() / f"kubeconform-{KUBECONFORM_VERSION}" / "openapi2jsonschema.py"
+
+
+def prometheus_adapter_bin() -> Path:
+    return cache_dir() / f"prometheus-adapter-{PROMETHEUS_ADAPTER_VERSION}" / "bin" / "adapter"
+
+
+def pause_image() -> Path:
+    """The pod sandbox image of the real node (docker-archive tar), built from Kubernetes'
+    build/pause/linux/pause.c by ``install.py k8s``."""
+    return cache_dir() / f"pause-{KUBERNETES_VERSION}" / "pause.tar"
+
+
+#: its name in the node's containerd (``sandbox_image``)
+PAUSE_IMAGE_REF = "parley.local/pause:3.10"
 
 
 def kwok_stages() -> Path:

@@ -19,8 +19,9 @@ signaling pods one after the other is refused by the PDB until the first is back
 unknown field, and a pod outside the namespace's ``restricted`` Pod Security Standard, are
 refused by the apiserver.
 
-kwok runs no container: images (``parley/<service>:dev`` placeholders), probes and volumes are
-not exercised here (deploy/k8s/README.md).
+kwok runs no container: images (dev: ``localhost/parley/<service>:dev``, as ``./taskw images``
+names them; prod: ``parley/<service>:dev`` placeholders), probes and volumes are not exercised
+here (deploy/k8s/README.md; the images are tested in test_images.py).
 """
 
 from __future__ import annotations
@@ -32,10 +33,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-import yaml
 
 from k8s_crds import crd_files
-from k8s_plane import ControlPlane, ControlPlaneError
+from k8s_plane import ControlPlane, ControlPlaneError, kustomize
 from layout import (
     K8S_OFFSETS, OFFSETS, RELAY_FIRST, RELAY_LAST, Stack, kube_score_bin, kubernetes_bin,
 )
@@ -51,12 +51,6 @@ DEPLOYMENTS = ("auth", "meetings", "chat", "turn-config", "web")
 ROLLOUT_TIMEOUT = "240s"  # a loaded 2-core machine; kwok itself takes about a second
 
 pytestmark = pytest.mark.timeout(900)
-
-
-def kustomize(path: Path) -> list[dict]:
-    out = subprocess.run([str(kubernetes_bin("kubectl")), "kustomize", str(path)],
-                         check=True, capture_output=True, text=True).stdout
-    return [doc for doc in yaml.safe_load_all(out) if doc]
 
 
 def by_kind(docs: list[dict], kind: str) -> dict[str, dict]:
@@ -111,7 +105,7 @@ def test_dev_overlay_renders_what_the_cluster_needs():
         assert pod["securityContext"]["runAsNonRoot"] is True
         assert pod["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault"
         (container,) = pod["containers"]
-        assert container["image"] == f"parley/{name}:dev"
+        assert container["image"] == f"localhost/parley/{name}:dev"  # ./taskw images' name
         sc = container["securityContext"]
         assert sc["readOnlyRootFilesystem"] is True and sc["allowPrivilegeEscalation"] is False
         assert sc["capabilities"]["drop"] == ["ALL"]

@@ -1,0 +1,164 @@
+"""Signaling's HorizontalPodAutoscaler scales on connected sockets, read through
+prometheus-adapter from the test stack's Prometheus (issue 8, "Autoscaling").
+
+A control plane of its own (deploy/local/k8s_plane.py, kwok nodes) gets prod's signaling
+StatefulSet and HPA (deploy/k8s/overlays/prod) in namespace ``parley``, and prometheus-adapter
+v0.12.0 with the committed rule (deploy/k8s/autoscaling/prometheus-adapter.yaml) behind the
+aggregation layer (deploy/local/k8s_metrics_adapter.py). The test stack's Prometheus labels its
+two signaling replicas ``namespace="parley"``, ``pod="signaling-0"`` and ``"signaling-1"``, as a
+ServiceMonitor's targets are labelled on a cluster: the kwok pods of those names stand for them.
+
+The HPA's target is lowered from 2,000 sockets per pod to ``TARGET`` so that tens of sockets
+do what thousands would: with none open, the HPA reads the metric and keeps 2 replicas; with
+``SOCKETS`` open on one replica (average ``SOCKETS / 2`` per pod), the controller-manager's
+HPA controller raises ``desiredReplicas`` to ``maxReplicas`` (4) and the StatefulSet follows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from contextlib import AsyncExitStack
+
+import pytest
+import websockets
+
+from k8s_metrics_adapter import MetricsAdapter
+from k8s_plane import ControlPlane, kustomize
+from layout import REPO, Stack
+from parley_probe.api import ApiClient
+
+pytestmark = pytest.mark.timeout(900)
+
+PROD = REPO / "deploy" / "k8s" / "overlays" / "prod"
+NAMESPACE = "parley"
+METRIC = "parley_signaling_connected_sockets"
+TARGET = 5  # sockets per pod (prod's manifest: 2000)
+SOCKETS = 30  # on one replica: an average of 15 per pod, three times the target
+#: the kinds of prod's rendering the HPA needs: the StatefulSet and what its pods refer to
+KINDS = {"Namespace", "ServiceAccount", "ConfigMap", "StatefulSet", "HorizontalPodAutoscaler"}
+
+
+@pytest.fixture(scope="module")
+def plane(tmp_path_factory, stack_info) -> ControlPlane:
+    with ControlPlane(dir=tmp_path_factory.mktemp("k8s-hpa"), stack=Stack.named("test", stack_info["port_base"]), nodes=3) as cp:
+        yield cp
+
+
+@pytest.fixture(scope="module")
+def adapter(plane, stack_info) -> MetricsAdapter:
+    with MetricsAdapter(plane, prometheus_url=stack_info["prometheus_url"]) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def signaling(plane) -> dict:
+    """prod's signaling StatefulSet and its HPA (target lowered to ``TARGET``) applied, with
+    its two pods Ready; returns the HPA as applied."""
+    docs = [d for d in kustomize(PROD) if d["kind"] in KINDS]
+    (autoscaler,) = [d for d in docs if d["kind"] == "HorizontalPodAutoscaler"]
+    assert autoscaler["spec"]["metrics"][0]["pods"]["metric"]["name"] == METRIC
+    autoscaler["spec"]["metrics"][0]["pods"]["target"]["averageValue"] = str(TARGET)
+    plane.kubectl("apply", "--server-side", "--validate=strict", "--field-manager=parley-test", "-f", "-",
+                  input=json.dumps({"apiVersion": "v1", "kind": "List", "items": docs}))
+
+    def both_pods_ready() -> tuple[bool, list]:
+        pods = json.loads(plane.kubectl("get", "pods", "-n", NAMESPACE, "-o", "json").stdout)["items"]
+        ready = sorted(p["metadata"]["name"] for p in pods
+                       if any(c["type"] == "Ready" and c["status"] == "True" for c in p["status"].get("conditions", [])))
+        return ready == ["signaling-0", "signaling-1"], ready
+
+    # the HPA raises the StatefulSet (no replicas of its own in prod) to minReplicas
+    asyncio.run(until(both_pods_ready, 240, "pods signaling-0 and signaling-1 are Ready"))
+    return autoscaler
+
+
+def hpa(plane: ControlPlane) -> dict:
+    return json.loads(plane.kubectl("get", "hpa", "signaling", "-n", NAMESPACE, "-o", "json").stdout)
+
+
+async def until(check, timeout_s: float, what: str, every_s: float = 2.0):
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        seen = check()
+        if seen[0]:
+            return seen[1]
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out after {timeout_s:.0f} s waiting until {what}; last: {seen[1]}")
+        await asyncio.sleep(every_s)
+
+
+async def open_socket(url: str, token: str):
+    """An authenticated socket.io connection over a raw WebSocket (docs/signaling.md)."""
+    ws = await websockets.connect(url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket")
+    assert (await asyncio.wait_for(ws.recv(), 20)).startswith("0{")
+    await ws.send("40" + json.dumps({"token": token}))
+    assert (await asyncio.wait_for(ws.recv(), 20)).startswith("40{")
+    return ws
+
+
+async def answer_pings(sockets) -> None:
+    """Keep every socket alive: answer Engine.IO pings (``2``) with pongs (``3``)."""
+
+    async def one(ws) -> None:
+        async for frame in ws:
+            if frame == "2":
+                await ws.send("3")
+
+    await asyncio.gather(*(one(ws) for ws in sockets), return_exceptions=True)
+
+
+def test_the_adapter_serves_connected_sockets_per_signaling_pod(adapter, signaling) -> None:
+    values = asyncio.run(until(lambda: _metric_pods(adapter), 120, "both signaling pods have a value"))
+    assert values.keys() == {"signaling-0", "signaling-1"}
+
+
+def _metric_pods(adapter: MetricsAdapter) -> tuple[bool, dict]:
+    try:
+        items = adapter.custom_metric(NAMESPACE, METRIC)["items"]
+    except Exception as exc:  # not listed yet: the adapter relists every 10 s
+        return False, {"error": str(exc)[-300:]}
+    pods = {i["describedObject"]["name"]: i["value"] for i in items}
+    return pods.keys() >= {"signaling-0", "signaling-1"}, pods
+
+
+async def test_opening_sockets_drives_the_hpa_up(plane, adapter, signaling, stack_info) -> None:
+    max_replicas = signaling["spec"]["maxReplicas"]
+
+    def reads_metric() -> tuple[bool, dict]:
+        status = hpa(plane).get("status", {})
+        current = [m for m in status.get("currentMetrics") or [] if m.get("type") == "Pods"]
+        return bool(current) and status.get("desiredReplicas") == 2, status
+
+    status = await until(reads_metric, 240, "the HPA reads the metric with 2 replicas desired")
+    conditions = {c["type"]: c for c in status["conditions"]}
+    assert conditions["ScalingActive"]["status"] == "True", conditions["ScalingActive"]
+
+    api = ApiClient(stack_info["base_url"])
+    email = f"hpa-{uuid.uuid4().hex[:10]}@infra.parley.example.com"
+    await api.register(email, "HPA", "correct horse battery")
+    await api.login(email, "correct horse battery")
+    url = stack_info["services"]["signaling-1"]["url"]
+    async with AsyncExitStack() as opened:
+        sockets = [await opened.enter_async_context(await open_socket(url, api.access_token))
+                   for _ in range(SOCKETS)]
+        keepalive = asyncio.create_task(answer_pings(sockets))
+        try:
+            def scaled_up() -> tuple[bool, dict]:
+                status = hpa(plane).get("status", {})
+                return status.get("desiredReplicas") == max_replicas, status
+
+            status = await until(scaled_up, 240, f"the HPA wants {max_replicas} replicas")
+            (current,) = [m for m in status["currentMetrics"] if m["type"] == "Pods"]
+            print(f"HPA: {current['pods']['current']['averageValue']} sockets per pod "
+                  f"(target {TARGET}) -> desiredReplicas {status['desiredReplicas']}")
+            statefulset = json.loads(plane.kubectl("get", "statefulset", "signaling", "-n", NAMESPACE,
+                                                   "-o", "json").stdout)
+            assert statefulset["spec"]["replicas"] == max_replicas
+            events = plane.kubectl("get", "events", "-n", NAMESPACE, "--field-selector",
+                                   "involvedObject.kind=HorizontalPodAutoscaler", "-o", "json").stdout
+            reasons = [e["reason"] for e in json.loads(events)["items"]]
+            assert "SuccessfulRescale" in reasons, reasons
+        finally:
+            keepalive.cancel()
