@@ -24,7 +24,12 @@ whose ``seq`` goes down: the order history shows is the order a socket must see)
 disconnected: what it missed then counts as lost, though the messages are stored and
 published). The generator's own CPU per message (``loadgen_cpu_ms_per_message``, ms of user +
 system time from the first post to the end of the drain) and its worst lag behind the schedule
-(``max_send_lag_ms``) show whether it kept up.
+(``max_send_lag_ms``) show whether it kept up. On a local stack (``--stack-file`` of
+``./taskw up``), ``cpu_ms_per_post`` gives each of its programs' CPU per post (/proc, user +
+system, children included: ``postgres`` counts every backend; ``procstat.stack_cpu_seconds``)
+over the generator's run, less what the program spent idle in ``IDLE_SAMPLE_S`` seconds
+measured just before (``idle_cpu_percent``, % of a core): less sensitive to the machine's other
+load than the latencies.
 
 History (``--history N``). Fills a fresh meeting with N messages through the API, then times ``--reads`` reads of
 ``limit`` 50, half the first page and half a page further back by a cursor from a random
