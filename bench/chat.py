@@ -24,7 +24,12 @@ whose ``seq`` goes down: the order history shows is the order a socket must see)
 disconnected: what it missed then counts as lost, though the messages are stored and
 published). The generator's own CPU per message (``loadgen_cpu_ms_per_message``, ms of user +
 system time from the first post to the end of the drain) and its worst lag behind the schedule
-(``max_send_lag_ms``) show whether it kept up.
+(``max_send_lag_ms``) show whether it kept up. On a local stack (``--stack-file`` of
+``./taskw up``), ``cpu_ms_per_post`` gives each of its programs' CPU per post (/proc, user +
+system, children included: ``postgres`` counts every backend; ``procstat.stack_cpu_seconds``)
+over the generator's run, less what the program spent idle in ``IDLE_SAMPLE_S`` seconds
+measured just before (``idle_cpu_percent``, % of a core): less sensitive to the machine's other
+load than the latencies.
 
 History (``--history N``). Fills a fresh meeting with N messages through the API, then times ``--reads`` reads of
 ``limit`` 50, half the first page and half a page further back by a cursor from a random
@@ -66,9 +71,11 @@ from parley_probe.result import Progress, ProbeResult, StepFailed
 from parley_probe.run import ProbeOptions, Scenario
 
 from node_loadgen import LOADGEN_DIR, run_loadgen
+from procstat import stack_cpu_seconds
 from percentiles import distribution
 
 ROOT = Path(__file__).resolve().parent.parent
+IDLE_SAMPLE_S = 5.0  # seconds of the stack idle before the posts, for its idle CPU
 LOADGEN = LOADGEN_DIR / "chat.mjs"
 
 
@@ -96,7 +103,37 @@ async def live(scenario: Scenario, stack_file: Path, rate: float, duration_s: fl
     )
     say(f"posting {max(1, round(rate * duration_s))} messages at {rate:g}/s; host's socket on {host.socket.replica_id}, "
         f"guest's on {guest.socket.replica_id} (Node load generator)")
-    return live_figures(await run_loadgen(LOADGEN, plan))
+    idle = await idle_cpu(stack_file)
+    cpu_before, started = stack_cpu_seconds(stack_file), time.monotonic()
+    result = await run_loadgen(LOADGEN, plan)
+    cpu_after, window_s = stack_cpu_seconds(stack_file), time.monotonic() - started
+    return {
+        **live_figures(result),
+        "cpu_ms_per_post": cpu_per_post(cpu_before, cpu_after, result["messages"], idle, window_s),
+        "idle_cpu_percent": {name: round(share * 100, 2) for name, share in sorted(idle.items())},
+    }
+
+
+async def idle_cpu(stack_file: Path, seconds: float = IDLE_SAMPLE_S) -> dict[str, float]:
+    """The share of a core each program of the stack (``procstat.stack_cpu_seconds``) spends
+    over ``seconds`` before the run, with no load from this benchmark."""
+    before, started = stack_cpu_seconds(stack_file), time.monotonic()
+    await asyncio.sleep(seconds)
+    after, elapsed = stack_cpu_seconds(stack_file), time.monotonic() - started
+    return {name: max(0.0, after[name] - before[name]) / elapsed for name in after if name in before}
+
+
+def cpu_per_post(before: dict[str, float], after: dict[str, float], posts: int, idle: dict[str, float],
+                 window_s: float) -> dict[str, float]:
+    """Milliseconds of CPU per post of each program of the stack over the generator's run (its
+    connecting and the drain included), less what the program spends idle over that window
+    (``idle``: shares of a core), and their ``total``; empty for a stack that is not local."""
+    spent = {
+        name: max(0.0, after[name] - before[name] - idle.get(name, 0.0) * window_s) * 1000 / max(posts, 1)
+        for name in after if name in before
+    }
+    figures = {name: round(ms_, 3) for name, ms_ in sorted(spent.items())}
+    return {**figures, "total": round(sum(spent.values()), 3)} if figures else {}
 
 
 def live_plan(base_url: str, token: str, meeting_id: str, rate: float, duration_s: float, drain_s: float,

@@ -47,3 +47,64 @@ def cpu_seconds(pid: int) -> float:
 def load_average() -> list[float]:
     """The 1, 5 and 15 minute load averages."""
     return [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]]
+
+
+def _stat_fields(pid: int) -> list[str]:
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return [stat[stat.index("(") + 1 : stat.rindex(")")], *stat[stat.rindex(")") + 2 :].split()]
+
+
+def _tree_cpu_seconds(root: int, children: dict[int, list[int]]) -> float:
+    """User + system CPU of ``root`` and its descendants, with their reaped children's: a
+    process that exits moves its time into its parent's ``cutime``/``cstime``, so the sum
+    does not drop when, e.g., a PostgreSQL backend ends."""
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        try:
+            fields = _stat_fields(pid)
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        total += sum(int(f) for f in fields[12:16])  # utime stime cutime cstime
+        todo += children.get(pid, [])
+    return total / CLK_TCK
+
+
+def stack_cpu_seconds(stack_file: Path) -> dict[str, float]:
+    """CPU seconds so far (user + system, descendants included) of every program of a local
+    stack (deploy/local/stack.py) by name: its services by instance (``chat-1``, ...) and
+    ``ferretdb``, ``postgres`` (every backend), ``kafka``, ``traefik``, found as the children
+    of the stack's supervisord (``<dir>/run/supervisord.pid``), and ``supervisord`` itself
+    (which copies their output into the log files). Empty when the stack is not a
+    local one (no such file)."""
+    import json
+
+    stack = json.loads(stack_file.read_text())
+    pid_file = Path(stack.get("dir", "")) / "run" / "supervisord.pid"
+    if not stack.get("dir") or not pid_file.exists():
+        return {}
+    supervisord = int(pid_file.read_text().split()[0])
+    by_port = {str(s["port"]): name for name, s in stack.get("services", {}).items() if "port" in s}
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                children.setdefault(int(_stat_fields(int(entry.name))[2]), []).append(int(entry.name))
+            except (FileNotFoundError, ProcessLookupError, IndexError):
+                continue
+    own = _stat_fields(supervisord)  # its children's logs pass through it; not their CPU
+    figures: dict[str, float] = {"supervisord": (int(own[12]) + int(own[13])) / CLK_TCK}
+    for pid in children.get(supervisord, []):
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except FileNotFoundError:
+            continue
+        args = [a.decode() for a in argv if a]
+        exe = Path(args[0]).name if args else ""
+        if "--port" in args:
+            name = by_port.get(args[args.index("--port") + 1], "")
+        else:
+            name = {"postgres": "postgres", "ferretdb": "ferretdb", "java": "kafka", "traefik": "traefik"}.get(exe, "")
+        if name:
+            figures[name] = figures.get(name, 0.0) + _tree_cpu_seconds(pid, children)
+    return figures

@@ -186,6 +186,46 @@ async def test_concurrent_posts_take_every_seq_once_and_pages_have_no_gap_nor_du
         await mongo.drop_database(unique_name)
 
 
+async def test_posts_queued_while_an_insert_runs_are_inserted_before_one_head_write(stack, mongo, unique_name) -> None:
+    repo = MessageRepository(mongo[unique_name])
+    await repo.ensure_indexes()
+    inserted, heads = [], []
+    first_running, release = asyncio.Event(), asyncio.Event()
+    insert, advance_head = repo._insert, repo._advance_head  # noqa: SLF001 - counted and held below
+
+    async def held_insert(meeting_id: str, batch: list) -> list:
+        inserted.append(len(batch))
+        if len(inserted) == 1:
+            first_running.set()
+            await release.wait()
+        return await insert(meeting_id, batch)
+
+    async def counted_head(meeting_id: str, seq: int) -> None:
+        heads.append(seq)
+        await advance_head(meeting_id, seq)
+
+    repo._insert, repo._advance_head = held_insert, counted_head  # type: ignore[method-assign]
+
+    def post(i: int) -> "asyncio.Task[Message | None]":
+        message = Message(message_id=f"held-{i}", meeting_id="m", sender_id="u", sender_name="U", text="t",
+                          posted_at=datetime.now(UTC))
+        return asyncio.create_task(repo.insert(message))
+
+    try:
+        first = post(0)
+        await first_running.wait()
+        rest = [post(i) for i in range(1, 5)]  # queued while the first insert runs
+        await asyncio.sleep(0.05)
+        assert not first.done()  # answered only once the head covers it
+        release.set()
+        stored = await asyncio.gather(first, *rest)
+        assert [m.seq for m in stored if m] == [1, 2, 3, 4, 5]
+        assert inserted == [1, 4] and heads == [5]  # two inserts, one head write
+        assert await repo.head("m") == 5
+    finally:
+        await mongo.drop_database(unique_name)
+
+
 async def test_messages_stored_before_seq_are_numbered_in_their_former_order(stack, mongo, unique_name) -> None:
     database = mongo[unique_name]
     start = datetime(2030, 1, 1, tzinfo=UTC)

@@ -37,13 +37,20 @@ class FakeRepository:
 
 
 async def _idle(relay: MessageRelay) -> None:
+    """Wait until the relay's per-meeting tasks ended (publishing, then raising the watermark)."""
+    while relay._tasks or relay._raisers:  # noqa: SLF001 - the test waits for them to end
+        await asyncio.sleep(0.01)
+
+
+async def _sent(relay: MessageRelay) -> None:
+    """Wait until the relay's per-meeting publishing ended (its watermark may still be waiting)."""
     while relay._tasks:  # noqa: SLF001 - the test waits for the per-meeting task to end
         await asyncio.sleep(0.01)
 
 
 async def test_batches_that_follow_each_other_are_sent_from_memory_and_marked_once_each() -> None:
     repo, send = FakeRepository(), RecordingSend()
-    relay = MessageRelay(repo, send)  # type: ignore[arg-type]
+    relay = MessageRelay(repo, send, watermark_delay_s=0)  # type: ignore[arg-type]
     relay.stored([repo.store(1), repo.store(2)])
     await _idle(relay)
     relay.stored([repo.store(3)])
@@ -53,9 +60,30 @@ async def test_batches_that_follow_each_other_are_sent_from_memory_and_marked_on
     assert repo.calls == ["watermark", "mark 2", "mark 3"]
 
 
+async def test_batches_within_the_watermark_delay_raise_the_watermark_once() -> None:
+    repo, send = FakeRepository(), RecordingSend()
+    relay = MessageRelay(repo, send, watermark_delay_s=0.2)  # type: ignore[arg-type]
+    for seq in range(1, 6):
+        relay.stored([repo.store(seq)])
+        await _sent(relay)
+    assert [decode(e.value).data.seq for e in send.sent] == [1, 2, 3, 4, 5]
+    assert repo.calls == ["watermark"]  # every batch acknowledged, no write yet
+    await _idle(relay)
+    assert repo.calls == ["watermark", "mark 5"] and repo.published == 5
+
+
+async def test_stop_writes_a_watermark_still_waiting_for_its_delay() -> None:
+    repo, send = FakeRepository(), RecordingSend()
+    relay = MessageRelay(repo, send, watermark_delay_s=60)  # type: ignore[arg-type]
+    relay.stored([repo.store(1), repo.store(2)])
+    await _sent(relay)
+    await relay.stop()
+    assert repo.published == 2 and relay._raisers == {}  # noqa: SLF001
+
+
 async def test_a_batch_after_another_replicas_messages_sends_those_first() -> None:
     repo, send = FakeRepository(), RecordingSend()
-    relay = MessageRelay(repo, send)  # type: ignore[arg-type]
+    relay = MessageRelay(repo, send, watermark_delay_s=0)  # type: ignore[arg-type]
     relay.stored([repo.store(1)])
     await _idle(relay)
     repo.store(2)  # 2 and 3 stored by another replica, not published yet

@@ -3,7 +3,14 @@
 from parley_events.asyncapi import CloudEventEnvelope, asyncapi_document, asyncapi_router, envelope_of
 from parley_events.envelope import EventDecodeError, OutgoingEvent, ReceivedEvent, decode, encode
 from parley_events.inbox import ProcessedEvents
-from parley_events.kafka import kafka_publisher, kafka_sender, received_event, relay_while_broker_runs
+from parley_events.kafka import (
+    decoded_record,
+    kafka_publisher,
+    kafka_sender,
+    received_event,
+    records_of,
+    relay_while_broker_runs,
+)
 from parley_events.outbox import OUTBOX_FIELD, PENDING_FIELD, outbox_entry, stage, staged
 from parley_events.relay import OutboxRelay
 from parley_events.schemas import (
@@ -43,6 +50,7 @@ __all__ = [
     "asyncapi_document",
     "asyncapi_router",
     "decode",
+    "decoded_record",
     "encode",
     "envelope_of",
     "is_write_conflict",
@@ -50,6 +58,7 @@ __all__ = [
     "kafka_sender",
     "outbox_entry",
     "received_event",
+    "records_of",
     "relay_while_broker_runs",
     "retry_write_conflicts",
     "stage",

@@ -46,9 +46,20 @@ def kafka_sender(broker: KafkaBroker):
 
 
 def received_event(message: KafkaMessage) -> ReceivedEvent:
-    """Decode the FastStream ``message`` of a subscriber; raises ``EventDecodeError``."""
+    """Decode the FastStream ``message`` of a subscriber (the first record of a batch's);
+    raises ``EventDecodeError``."""
+    return decoded_record(records_of(message)[0])
+
+
+def records_of(message: KafkaMessage) -> tuple[Any, ...]:
+    """The aiokafka ``ConsumerRecord`` objects of a FastStream ``message``: one, or a batch
+    subscriber's (``batch=True``) in partition order."""
     raw = message.raw_message
-    record = raw[0] if isinstance(raw, tuple) else raw
+    return raw if isinstance(raw, tuple) else (raw,)
+
+
+def decoded_record(record: Any) -> ReceivedEvent:
+    """Decode one aiokafka ``ConsumerRecord``; raises ``EventDecodeError``."""
     headers = {name: value for name, value in (record.headers or [])}
     return decode(record.value, headers, record.key)
 

@@ -6,7 +6,12 @@ been published is one number per meeting: the head's ``published`` watermark (ev
 with ``seq <= published`` was acknowledged by Kafka; :mod:`parley_chat.repository`). Publishing
 a meeting means sending its messages ``published + 1 .. target`` in ``seq`` order, awaiting
 Kafka's acknowledgements (sent without a round trip each), then raising the watermark to
-``target`` in one write: per batch of posts, no write per message.
+``target``: no write per message, and at most one write per meeting every
+``watermark_delay_s`` (the write waits that long, then raises the watermark to the highest
+number acknowledged meanwhile: a steady stream of posts costs a few writes per second instead
+of one per batch; on FerretDB 1.13 each write costs about as much as storing a message,
+bench/README.md). A crash loses at most that delay's raise: the sweep then publishes those
+messages again (the same event ids, which consumers skip).
 
 - **Fast path.** The process that stored a batch hands it over (:meth:`MessageRelay.stored`,
   after the head was raised). When the batch follows what this process last published in that
@@ -38,6 +43,9 @@ from parley_events import ChatMessagePosted, OutgoingEvent, encode
 EVENT_SOURCE = "/parley/chat"
 #: Messages of one meeting sent before the watermark is raised, at most.
 MAX_BATCH = 500
+#: Seconds a watermark write waits for more acknowledgements of its meeting, at most (and at
+#: most a quarter of the sweep's interval).
+WATERMARK_DELAY_S = 0.2
 #: Meetings whose watermark a process remembers; forgetting one costs one read of its head.
 KNOWN_MEETINGS = 10_000
 _EVENT_IDS = uuid.UUID("6f1f2a0c-5b1e-4d8e-9d51-7c3a64b0e2a1")
@@ -71,11 +79,18 @@ class MessageRelay:
         *,
         sweep_interval_s: float = 1.0,
         retry_interval_s: float = 1.0,
+        watermark_delay_s: float | None = None,
     ) -> None:
         self._repo = repository
         self._send = send
         self._sweep_interval_s = sweep_interval_s
         self._retry_interval_s = retry_interval_s
+        # well under the sweep's interval: a stream of posts moves the watermark at every sweep
+        self._watermark_delay_s = (
+            min(WATERMARK_DELAY_S, sweep_interval_s / 4) if watermark_delay_s is None else watermark_delay_s
+        )
+        self._acked: dict[str, int] = {}  # per meeting: acknowledged by Kafka, watermark not raised yet
+        self._raisers: dict[str, asyncio.Task[None]] = {}  # per meeting: the pending watermark write
         self._pending: dict[str, dict[int, Message]] = {}  # per meeting: seq -> message to publish
         self._published: dict[str, int] = {}  # per meeting: the watermark last read or raised here
         self._tasks: dict[str, asyncio.Task[None]] = {}
@@ -101,15 +116,23 @@ class MessageRelay:
             self._sweeper = asyncio.create_task(self._sweep_forever(), name=name)
 
     async def stop(self) -> None:
-        """Cancel the sweep and every meeting's publishing, and wait until they ended."""
+        """Cancel the sweep and every meeting's publishing, and wait until they ended; then
+        write the watermarks still waiting for their delay (a failed write is logged: the
+        sweep of a live replica publishes those messages again)."""
         self._stopped = True
-        tasks = [*self._tasks.values(), *([self._sweeper] if self._sweeper else [])]
+        tasks = [*self._tasks.values(), *self._raisers.values(), *([self._sweeper] if self._sweeper else [])]
         self._sweeper = None
         for task in tasks:
             task.cancel()
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        for meeting_id, published in list(self._acked.items()):
+            try:
+                await self._repo.mark_published(meeting_id, published)
+            except Exception:  # noqa: BLE001 - best effort at shutdown
+                log.exception("raising the watermark of meeting %s to %s at shutdown failed", meeting_id, published)
+        self._acked.clear()
 
     async def _publish_meeting(self, meeting_id: str) -> None:
         try:
@@ -132,7 +155,8 @@ class MessageRelay:
         pending = self._pending[meeting_id]
         known = self._published.get(meeting_id)
         if known is None or min(pending) > known + 1:  # a gap: stored by another process
-            known = max(known or 0, await self._repo.watermark(meeting_id))
+            # (acknowledged here but not yet in the stored watermark: published too)
+            known = max(known or 0, self._acked.get(meeting_id, 0), await self._repo.watermark(meeting_id))
         target = min(max(pending), known + MAX_BATCH)
         if target > known:
             batch = [pending[seq] for seq in range(known + 1, target + 1) if seq in pending]
@@ -142,10 +166,36 @@ class MessageRelay:
                 raise RuntimeError(f"messages {known + 1}..{target} of {meeting_id} are not all stored")
             acks = [await self._send(event_of(message)) for message in batch]
             await asyncio.gather(*acks)
-            await self._repo.mark_published(meeting_id, target)
+            self._raise_watermark(meeting_id, target)
         self._remember(meeting_id, max(target, known))
         for seq in [seq for seq in pending if seq <= max(target, known)]:
             del pending[seq]
+
+    def _raise_watermark(self, meeting_id: str, published: int) -> None:
+        """Raise the meeting's watermark to ``published`` (acknowledged by Kafka) within
+        ``watermark_delay_s``, together with whatever is acknowledged meanwhile."""
+        self._acked[meeting_id] = max(published, self._acked.get(meeting_id, 0))
+        if meeting_id not in self._raisers and not self._stopped:
+            self._raisers[meeting_id] = asyncio.create_task(
+                self._write_watermark(meeting_id), name=f"chat-watermark-{meeting_id}"
+            )
+
+    async def _write_watermark(self, meeting_id: str) -> None:
+        try:
+            while meeting_id in self._acked:
+                await asyncio.sleep(self._watermark_delay_s)
+                published = self._acked[meeting_id]
+                try:
+                    await self._repo.mark_published(meeting_id, published)
+                except Exception:  # noqa: BLE001 - the store failed: retry, or the sweep publishes again
+                    log.exception("raising the watermark of meeting %s failed; retrying in %ss",
+                                  meeting_id, self._retry_interval_s)
+                    await asyncio.sleep(self._retry_interval_s)
+                    continue
+                if self._acked.get(meeting_id) == published:
+                    del self._acked[meeting_id]
+        finally:
+            del self._raisers[meeting_id]
 
     def _remember(self, meeting_id: str, published: int) -> None:
         self._published.pop(meeting_id, None)
@@ -168,8 +218,8 @@ class MessageRelay:
         for head in await self._repo.lagging():
             if head.published >= head.seq:
                 await self._repo.unmark(head)
-            elif head.meeting_id in self._tasks:
-                continue  # being published here
+            elif head.meeting_id in self._tasks or head.meeting_id in self._raisers:
+                continue  # being published here, or its watermark is about to be raised
             elif self._seen_lagging.get(head.meeting_id) == head.published:
                 last = min(head.seq, head.published + MAX_BATCH)
                 self._remember(head.meeting_id, head.published)
