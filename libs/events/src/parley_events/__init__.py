@@ -4,6 +4,7 @@ from parley_events.asyncapi import CloudEventEnvelope, asyncapi_document, asynca
 from parley_events.envelope import EventDecodeError, OutgoingEvent, ReceivedEvent, decode, encode
 from parley_events.inbox import ProcessedEvents
 from parley_events.kafka import kafka_publisher, kafka_sender, received_event, relay_while_broker_runs
+from parley_events.metrics import ConsumerLag, OutboxMetrics
 from parley_events.outbox import OUTBOX_FIELD, PENDING_FIELD, outbox_entry, stage, staged
 from parley_events.relay import OutboxRelay
 from parley_events.schemas import (
@@ -27,11 +28,13 @@ __all__ = [
     "TOPICS",
     "ChatMessagePosted",
     "CloudEventEnvelope",
+    "ConsumerLag",
     "EventData",
     "EventDecodeError",
     "MeetingCreated",
     "MeetingEnded",
     "MeetingJoined",
+    "OutboxMetrics",
     "OutboxRelay",
     "OutgoingEvent",
     "ParticipantJoined",

@@ -389,6 +389,7 @@ class KafkaFanoutManager(AsyncPubSubManager):
                             log.exception("directory message %s failed", method)
                     elif method in BASE_METHODS:
                         yield message
+                self._metrics.consumer_lag.observe(consumer, records)
 
     # --- the directory ----------------------------------------------------------------
 

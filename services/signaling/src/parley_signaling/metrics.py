@@ -8,6 +8,8 @@ from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from parley_events import ConsumerLag
+
 #: Inbound event names counted under their own label; any other name counts as ``unknown``.
 KNOWN_EVENTS = frozenset({"join", "leave", "offer", "answer", "ice-candidate", "media-state"})
 
@@ -16,6 +18,8 @@ class SignalingMetrics:
     """The metrics of one signaling app."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
+        #: parley_kafka_consumer_lag_records: the FastStream subscribers and the fan-out consumer
+        self.consumer_lag = ConsumerLag(registry)
         self.connected_sockets = Gauge(
             "parley_signaling_connected_sockets",
             "Sockets connected to this replica now.",
