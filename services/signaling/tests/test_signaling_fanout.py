@@ -118,6 +118,7 @@ async def test_publish_sends_json_and_listen_yields_decoded_base_messages_only()
     assert [message["method"] for message in yielded] == ["emit", "disconnect"]
     assert all(isinstance(message, dict) for message in yielded)
     assert m.directory.get("s2") is not None  # the directory message was applied, not yielded
+    assert m._metrics.rooms.collect()[0].samples[0].value == 1  # noqa: SLF001 - room r2 (parley_signaling_rooms)
     lag = m._metrics.consumer_lag.lag.labels("parley.signaling.fanout", "0")  # noqa: SLF001
     assert lag._value.get() == 2  # noqa: SLF001 - behind by what the partition has beyond the batch
 

@@ -57,6 +57,11 @@ class SignalingMetrics:
             ("scope",),
             registry=registry,
         )
+        self.rooms = Gauge(
+            "parley_signaling_rooms",
+            "Meeting rooms with at least one socket, any replica's, in this replica's room directory.",
+            registry=registry,
+        )
         self.consumed_events = Counter(
             "parley_signaling_consumed_events_total",
             "Kafka events consumed, by type (meeting.ended, chat.message.posted, other) "
@@ -144,6 +149,9 @@ class SignalingMetrics:
     def track_directory(self, local: Callable[[], int], remote: Callable[[], int]) -> None:
         self.directory_entries.labels("local").set_function(lambda: float(local()))
         self.directory_entries.labels("remote").set_function(lambda: float(remote()))
+
+    def track_rooms(self, rooms: Callable[[], int]) -> None:
+        self.rooms.set_function(lambda: float(rooms()))
 
     def track_fanout_bus(self, up: Callable[[], bool]) -> None:
         self.fanout_bus_up.set_function(lambda: 1.0 if up() else 0.0)
