@@ -98,7 +98,7 @@ def undocumented(expr: str, recorded: dict[str, str]) -> set[str]:
     missing = set()
     for name in metric_names(expr):
         if name in recorded:
-            missing |= undocumented(recorded[name], {})
+            missing |= undocumented(recorded[name], recorded)
         elif name not in names and name not in BUILT_IN and not name.startswith(tuple(prefixes)):
             missing.add(name)
     return missing
