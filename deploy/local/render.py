@@ -12,6 +12,7 @@ from pathlib import Path
 from string import Template
 
 import credentials
+import prometheus_rules
 from components import SERVICES, Component, service_env, sid_prefix
 from layout import DEPLOY_LOCAL, HOST, KAFKA_VERSION, TRAEFIK_TEMPLATES, Stack
 
@@ -70,6 +71,7 @@ def render_all(stack: Stack) -> None:
     )
     coturn.chmod(0o600)
     render_file(DEPLOY_LOCAL / "prometheus" / "prometheus.yml.tmpl", prometheus_config(stack), v)
+    prometheus_rules.write_rule_file(prometheus_config(stack).parent / prometheus_rules.RULE_FILE_NAME)
     render_file(TRAEFIK_TEMPLATES / "dynamic.yml.tmpl", traefik_dynamic(stack), v)
     render_file(
         TRAEFIK_TEMPLATES / "traefik.yml.tmpl",

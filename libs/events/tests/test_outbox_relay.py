@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 from pymongo.errors import OperationFailure
 
-from parley_events import MeetingCreated, OutboxRelay, outbox_entry, stage, staged
+from prometheus_client import CollectorRegistry
+
+from parley_events import MeetingCreated, OutboxMetrics, OutboxRelay, outbox_entry, stage, staged
 from parley_events.envelope import OutgoingEvent
 
 
@@ -232,6 +234,28 @@ async def test_a_refused_acknowledgement_leaves_only_its_document_pending() -> N
         await _flush_acking(relay, kafka)
     assert [doc["_id"] for doc in collection.docs.values() if doc["outbox"]] == ["m2"]
     assert collection.docs["m2"]["outbox_pending"] is True
+
+
+async def test_the_metrics_count_what_was_published_and_what_a_failure_left_pending() -> None:
+    bad = _entry("m2")
+    collection = MemoryCollection(
+        [{"_id": "m1", **staged([_entry("m1"), _entry("m1")])}, {"_id": "m2", **staged([bad])}]
+    )
+    kafka = Kafka()
+    kafka.fail_ids = {bad["id"]}
+    registry = CollectorRegistry()
+    relay = OutboxRelay([collection], kafka.send, metrics=OutboxMetrics(registry))  # type: ignore[list-item]
+    with pytest.raises(ConnectionError):
+        await _flush_acking(relay, kafka)
+    value = registry.get_sample_value
+    assert value("parley_outbox_published_total") == 2
+    assert value("parley_outbox_relay_failures_total") == 1
+    assert value("parley_outbox_backlog_events") == 1  # m2's entry, still pending
+    kafka.fail_ids = set()
+    assert await _flush_acking(relay, kafka) == 1
+    assert value("parley_outbox_published_total") == 3
+    assert value("parley_outbox_relay_failures_total") == 1
+    assert value("parley_outbox_backlog_events") == 0
 
 
 async def test_a_send_that_raises_leaves_the_rest_pending() -> None:

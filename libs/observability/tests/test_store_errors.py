@@ -74,6 +74,8 @@ async def test_an_unavailable_store_is_a_503_with_the_error_body_counted_and_log
     store, registry = Store(), CollectorRegistry()
     app, availability = app_with(store, registry)
     caplog.set_level(logging.INFO, logger="parley_observability.store")
+    # pre-created: the series exists (0) before any refusal (dashboards, docs/metrics.md)
+    assert registry.get_sample_value("parley_store_unavailable_responses_total", {"service": "svc"}) == 0
     store.error = AutoReconnect("127.0.0.1:27017: [Errno 111] Connection refused")
     async with client(app) as http:
         answers = [await http.get("/read") for _ in range(3)]

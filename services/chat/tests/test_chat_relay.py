@@ -3,9 +3,12 @@
 import asyncio
 from datetime import UTC, datetime
 
+from prometheus_client import CollectorRegistry
+
 from parley_chat.domain.models import Message
 from parley_chat.relay import MessageRelay
-from parley_events import decode
+from parley_chat.repository import Head
+from parley_events import OutboxMetrics, decode
 from parley_testing import RecordingSend
 
 
@@ -24,6 +27,10 @@ class FakeRepository:
     async def between(self, meeting_id: str, first: int, last: int) -> list[Message]:
         self.calls.append(f"between {first}..{last}")
         return [m for seq, m in self.messages.items() if first <= seq <= last]
+
+    async def lagging(self) -> list[Head]:
+        top = max(self.messages, default=0)
+        return [Head("m", top, self.published)] if top > self.published else []
 
     async def mark_published(self, meeting_id: str, published: int) -> None:
         self.calls.append(f"mark {published}")
@@ -101,3 +108,31 @@ async def test_after_stop_nothing_is_taken_over() -> None:
     relay.stored([repo.store(1)])
     await asyncio.sleep(0.05)
     assert send.sent == [] and relay._tasks == {}  # noqa: SLF001 - the sweep of a live replica publishes it
+
+
+async def test_the_metrics_count_published_messages_failures_and_the_backlog_a_sweep_sees() -> None:
+    repo, send = FakeRepository(), RecordingSend()
+    registry = CollectorRegistry()
+    relay = MessageRelay(repo, send, metrics=OutboxMetrics(registry), retry_interval_s=0.01)  # type: ignore[arg-type]
+    value = registry.get_sample_value
+    relay.stored([repo.store(1), repo.store(2)])
+    await _idle(relay)
+    assert value("parley_outbox_published_total") == 2
+    repo.store(3)  # stored by a replica that crashed before publishing
+    repo.store(4)
+    await relay.sweep()
+    assert value("parley_outbox_backlog_events") == 2
+    failures = 0
+
+    async def refuse(event: object) -> object:
+        nonlocal failures
+        failures += 1
+        raise ConnectionError("kafka refused")
+
+    relay._send = refuse  # noqa: SLF001 - Kafka goes away
+    relay.stored([repo.store(5)])
+    while failures < 2:
+        await asyncio.sleep(0.01)
+    assert value("parley_outbox_relay_failures_total") >= 1
+    assert value("parley_outbox_published_total") == 2
+    await relay.stop()

@@ -20,11 +20,17 @@ class Record:
     value: bytes
     offset: int = 0
     timestamp: int = 0
+    topic: str = "parley.signaling.fanout"
+    partition: int = 0
 
 
 class FakeConsumer:
     def __init__(self, values: list[bytes]) -> None:
-        self._batches = [{"tp": [Record(v) for v in values]}]
+        self._batches = [{"tp": [Record(v, offset=i) for i, v in enumerate(values)]}]
+        self.end = len(values) + 2  # two more records on the partition than handed out
+
+    def highwater(self, partition: Any) -> int:
+        return self.end
 
     async def getmany(self, *partitions: Any, timeout_ms: int = 0) -> dict:
         if self._batches:
@@ -112,6 +118,9 @@ async def test_publish_sends_json_and_listen_yields_decoded_base_messages_only()
     assert [message["method"] for message in yielded] == ["emit", "disconnect"]
     assert all(isinstance(message, dict) for message in yielded)
     assert m.directory.get("s2") is not None  # the directory message was applied, not yielded
+    assert m._metrics.rooms.collect()[0].samples[0].value == 1  # noqa: SLF001 - room r2 (parley_signaling_rooms)
+    lag = m._metrics.consumer_lag.lag.labels("parley.signaling.fanout", "0")  # noqa: SLF001
+    assert lag._value.get() == 2  # noqa: SLF001 - behind by what the partition has beyond the batch
 
 
 async def test_own_join_is_applied_on_read_back_with_the_room_at_that_point() -> None:

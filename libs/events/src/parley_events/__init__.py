@@ -11,6 +11,7 @@ from parley_events.kafka import (
     records_of,
     relay_while_broker_runs,
 )
+from parley_events.metrics import ConsumerLag, OutboxMetrics
 from parley_events.outbox import OUTBOX_FIELD, PENDING_FIELD, outbox_entry, stage, staged
 from parley_events.relay import OutboxRelay
 from parley_events.schemas import (
@@ -34,11 +35,13 @@ __all__ = [
     "TOPICS",
     "ChatMessagePosted",
     "CloudEventEnvelope",
+    "ConsumerLag",
     "EventData",
     "EventDecodeError",
     "MeetingCreated",
     "MeetingEnded",
     "MeetingJoined",
+    "OutboxMetrics",
     "OutboxRelay",
     "OutgoingEvent",
     "ParticipantJoined",

@@ -26,6 +26,7 @@ from typing import Any
 from pymongo.asynchronous.collection import AsyncCollection
 
 from parley_events.envelope import OutgoingEvent
+from parley_events.metrics import OutboxMetrics
 from parley_events.outbox import OUTBOX_FIELD, PENDING_FIELD, outgoing
 from parley_events.write_conflicts import retry_write_conflicts
 
@@ -102,6 +103,9 @@ class OutboxRelay:
     seconds pass (the fallback for other replicas' writes and for crashes); after a failure
     it waits ``retry_interval_s``. :meth:`start` / :meth:`stop` run it as a background task.
     ``order`` sorts the pending documents of a batch (e.g. chat's history order), else ``_id``.
+    ``metrics`` (optional) counts what :meth:`flush` published and what failed, and sets the
+    backlog after each flush: 0 when it published all it read, else the entries of the
+    documents it read and could not publish (so at most ``batch_size`` documents' worth).
     """
 
     def __init__(
@@ -113,6 +117,7 @@ class OutboxRelay:
         retry_interval_s: float = 1.0,
         batch_size: int = 200,
         order: Sequence[tuple[str, int]] = (("_id", 1),),
+        metrics: OutboxMetrics | None = None,
     ) -> None:
         self._collections = collections
         self._send = send
@@ -120,6 +125,7 @@ class OutboxRelay:
         self._retry_interval_s = retry_interval_s
         self._batch_size = batch_size
         self._order = list(order)
+        self._metrics = metrics
         self._prepared = False
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -155,6 +161,17 @@ class OutboxRelay:
         Raises the first error of ``send`` or of an acknowledgement, after clearing the
         documents whose entries were all acknowledged; the others stay pending.
         """
+        try:
+            published = await self._flush()
+        except Exception:
+            if self._metrics is not None:
+                self._metrics.failures.inc()
+            raise
+        if self._metrics is not None:
+            self._metrics.backlog.set(0)
+        return published
+
+    async def _flush(self) -> int:
         await self._prepare()
         published = 0
         for collection in self._collections:
@@ -200,9 +217,15 @@ class OutboxRelay:
                 {PENDING_FIELD: True, "_id": {"$in": [d["_id"] for d in done]}}, {"_id": 1}
             )}
             await asyncio.gather(*(_clear(collection, d["_id"], d.get(OUTBOX_FIELD, [])) for d in done if d["_id"] in left))
+        published = sum(len(d.get(OUTBOX_FIELD, [])) for d in done)
+        if self._metrics is not None:
+            self._metrics.published.inc(published)
         if error is not None:
+            if self._metrics is not None:
+                read = sum(len(d.get(OUTBOX_FIELD, [])) for d in docs)
+                self._metrics.backlog.set(read - published)
             raise error
-        return sum(len(d.get(OUTBOX_FIELD, [])) for d in done)
+        return published
 
     async def run(self) -> None:
         """Relay until cancelled; never raises on a Kafka or MongoDB failure, it retries."""

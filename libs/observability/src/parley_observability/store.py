@@ -101,6 +101,7 @@ class StoreAvailability:
             registry=registry,
         )
         self.gauge.labels(service).set(1)
+        self.refusals.labels(service)  # pre-created at 0: a service that never refused has the series
 
     def refused(self, exc: BaseException) -> None:
         """Count one refused request; on the change to unavailable, log once and start probing."""

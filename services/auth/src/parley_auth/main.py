@@ -18,7 +18,7 @@ from parley_auth.metrics import AuthMetrics
 from parley_auth.repository import REFRESH_TOKENS, USERS, MongoRefreshTokenStore, MongoUserStore, ensure_indexes
 from parley_auth.throttle import THROTTLE, Limits, MongoThrottleStorage, Throttle
 from parley_observability.store import StoreAvailability, install_store_error_handler
-from parley_events import asyncapi_router, relay_while_broker_runs
+from parley_events import OutboxMetrics, asyncapi_router, relay_while_broker_runs
 from parley_observability import (
     HttpMetrics,
     HttpMetricsMiddleware,
@@ -61,8 +61,9 @@ def create_app(settings: Settings | None = None, *, passwords: Passwords | None 
     )
     mongo: AsyncMongoClient = AsyncMongoClient(settings.mongo_uri, tz_aware=True, **settings.mongo_client_options())
     db = mongo[settings.mongo_database]
+    registry = CollectorRegistry()
     kafka = build_kafka_router(settings)
-    relay = outbox_relay(kafka, db[USERS])
+    relay = outbox_relay(kafka, db[USERS], OutboxMetrics(registry))
     throttle_storage = MongoThrottleStorage(db[THROTTLE])
     accounts = Accounts(
         MongoUserStore(db[USERS]),
@@ -93,7 +94,6 @@ def create_app(settings: Settings | None = None, *, passwords: Passwords | None 
         await kafka_ready(kafka)
 
     app = FastAPI(title="Parley auth", version="1", description=DESCRIPTION, lifespan=lifespan)
-    registry = CollectorRegistry()
     app.state.settings = settings
     app.state.keys = keys
     app.state.verifier = access_tokens

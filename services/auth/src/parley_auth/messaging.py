@@ -5,7 +5,7 @@ from faststream.kafka.fastapi import KafkaRouter
 from pymongo.asynchronous.collection import AsyncCollection
 
 from parley_auth.config import Settings
-from parley_events import OutboxRelay, UserRegistered, envelope_of, kafka_sender
+from parley_events import OutboxMetrics, OutboxRelay, UserRegistered, envelope_of, kafka_sender
 
 
 def build_kafka_router(settings: Settings) -> KafkaRouter:
@@ -28,10 +28,10 @@ def build_kafka_router(settings: Settings) -> KafkaRouter:
     return router
 
 
-def outbox_relay(router: KafkaRouter, users: AsyncCollection) -> OutboxRelay:
+def outbox_relay(router: KafkaRouter, users: AsyncCollection, metrics: OutboxMetrics) -> OutboxRelay:
     """An :class:`OutboxRelay` over ``users`` publishing through the router's broker; start
     it once the broker started. Every replica runs one (see :class:`OutboxRelay`)."""
-    return OutboxRelay([users], kafka_sender(router.broker))
+    return OutboxRelay([users], kafka_sender(router.broker), metrics=metrics)
 
 
 async def kafka_ready(router: KafkaRouter) -> None:

@@ -29,7 +29,7 @@ from parley_observability import (
     health_router,
     metrics_router,
 )
-from parley_events import asyncapi_router, relay_while_broker_runs
+from parley_events import ConsumerLag, OutboxMetrics, asyncapi_router, relay_while_broker_runs
 from parley_observability.store import StoreAvailability, install_store_error_handler
 from parley_security import JwksVerifier, MeetingsClient
 from parley_security.membership_projection import (
@@ -60,6 +60,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     registry = CollectorRegistry()
     metrics = ChatMetrics(registry)
     kafka = build_router(settings)
+    kafka.broker.add_middleware(ConsumerLag(registry).middleware())
+    outbox_metrics = OutboxMetrics(registry)
     projection = MembershipProjection()
     feed = ProjectionFeed(kafka, projection)
 
@@ -77,7 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         membership = ProjectedMembership(projection, app.state.meetings_client, registry)
         repository = MessageRepository(mongo[settings.mongo_database])
         await repository.ensure_indexes()
-        app.state.relay = message_relay(kafka, repository, settings.outbox_poll_interval_s)
+        app.state.relay = message_relay(kafka, repository, settings.outbox_poll_interval_s, outbox_metrics)
         app.state.chat = Chat(repository, membership, metrics, publish=app.state.relay.stored)
         notes = NotesRepository(mongo[settings.mongo_database])
         app.state.notes = NotesService(notes, membership, metrics)

@@ -11,7 +11,7 @@ from faststream.kafka.fastapi import KafkaRouter
 from parley_chat.config import Settings
 from parley_chat.relay import MessageRelay
 from parley_chat.repository import MessageRepository
-from parley_events import ChatMessagePosted, envelope_of, kafka_sender
+from parley_events import ChatMessagePosted, OutboxMetrics, envelope_of, kafka_sender
 from parley_events.topics import CHAT
 
 #: Milliseconds the producer waits to fill a batch of records (aiokafka's ``linger_ms``).
@@ -42,10 +42,12 @@ def build_router(settings: Settings) -> KafkaRouter:
     return router
 
 
-def message_relay(router: KafkaRouter, repository: MessageRepository, sweep_interval_s: float) -> MessageRelay:
+def message_relay(
+    router: KafkaRouter, repository: MessageRepository, sweep_interval_s: float, metrics: OutboxMetrics | None = None
+) -> MessageRelay:
     """A :class:`MessageRelay` over ``repository`` publishing through the router's broker
     (start it once the broker started). Every replica runs one."""
-    return MessageRelay(repository, kafka_sender(router.broker), sweep_interval_s=sweep_interval_s)
+    return MessageRelay(repository, kafka_sender(router.broker), sweep_interval_s=sweep_interval_s, metrics=metrics)
 
 
 async def kafka_ready(router: KafkaRouter) -> None:

@@ -37,7 +37,7 @@ from collections.abc import Awaitable, Callable, Iterable
 
 from parley_chat.domain.models import Message
 from parley_chat.repository import MessageRepository
-from parley_events import ChatMessagePosted, OutgoingEvent, encode
+from parley_events import ChatMessagePosted, OutboxMetrics, OutgoingEvent, encode
 
 #: CloudEvents ``source`` of every event chat publishes.
 EVENT_SOURCE = "/parley/chat"
@@ -69,7 +69,9 @@ class MessageRelay:
     :meth:`start` runs the sweep as a background task; :meth:`stored` publishes handed-over
     messages in a task per meeting; :meth:`stop` cancels all of them. A failed send, or a
     failure of the store, is retried after ``retry_interval_s`` (the messages stay unpublished
-    meanwhile; nothing is dropped).
+    meanwhile; nothing is dropped). ``metrics`` (optional) counts the messages published and
+    the failed attempts, and each sweep sets the backlog: the messages of the heads marked
+    ``behind`` that are not published yet (``seq - published``), on every replica alike.
     """
 
     def __init__(
@@ -80,6 +82,7 @@ class MessageRelay:
         sweep_interval_s: float = 1.0,
         retry_interval_s: float = 1.0,
         watermark_delay_s: float | None = None,
+        metrics: OutboxMetrics | None = None,
     ) -> None:
         self._repo = repository
         self._send = send
@@ -97,6 +100,7 @@ class MessageRelay:
         self._seen_lagging: dict[str, int] = {}  # the previous sweep: meeting -> watermark
         self._sweeper: asyncio.Task[None] | None = None
         self._stopped = False
+        self._metrics = metrics
 
     def stored(self, messages: Iterable[Message]) -> None:
         """Publish these stored messages (their heads raised) and everything before them; after
@@ -140,6 +144,8 @@ class MessageRelay:
                 try:
                     await self._publish_pending(meeting_id)
                 except Exception:  # noqa: BLE001 - Kafka or the store failed: retry, keep all
+                    if self._metrics is not None:
+                        self._metrics.failures.inc()
                     log.exception("publishing the chat of meeting %s failed; retrying in %ss",
                                   meeting_id, self._retry_interval_s)
                     self._published.pop(meeting_id, None)  # read the watermark again
@@ -167,6 +173,8 @@ class MessageRelay:
             acks = [await self._send(event_of(message)) for message in batch]
             await asyncio.gather(*acks)
             self._raise_watermark(meeting_id, target)
+            if self._metrics is not None:
+                self._metrics.published.inc(len(batch))
         self._remember(meeting_id, max(target, known))
         for seq in [seq for seq in pending if seq <= max(target, known)]:
             del pending[seq]
@@ -209,13 +217,18 @@ class MessageRelay:
             try:
                 await self.sweep()
             except Exception:  # noqa: BLE001 - the store failed: sweep again next time
+                if self._metrics is not None:
+                    self._metrics.failures.inc()
                 log.exception("chat relay sweep failed")
 
     async def sweep(self) -> None:
         """Publish the meetings whose watermark lagged behind their head at the previous sweep
         too, without moving (see the module docstring)."""
         seen: dict[str, int] = {}
-        for head in await self._repo.lagging():
+        lagging = await self._repo.lagging()
+        if self._metrics is not None:
+            self._metrics.backlog.set(sum(max(head.seq - head.published, 0) for head in lagging))
+        for head in lagging:
             if head.published >= head.seq:
                 await self._repo.unmark(head)
             elif head.meeting_id in self._tasks or head.meeting_id in self._raisers:

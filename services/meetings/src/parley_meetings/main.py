@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 from pymongo import AsyncMongoClient
 
-from parley_events import ReceivedEvent, asyncapi_router, relay_while_broker_runs
+from parley_events import ConsumerLag, OutboxMetrics, ReceivedEvent, asyncapi_router, relay_while_broker_runs
 from parley_meetings.api.routes import router as api_router
 from parley_meetings.config import Settings
 from parley_meetings.domain.service import Meetings
@@ -58,6 +58,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     registry = CollectorRegistry()
     metrics = MeetingsMetrics(registry)
     kafka = build_router(settings)
+    kafka.broker.add_middleware(ConsumerLag(registry).middleware())
+    outbox_metrics = OutboxMetrics(registry)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -71,7 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         repository = MeetingRepository(mongo[settings.mongo_database])
         await repository.ensure_indexes()
         app.state.relay = outbox_relay(
-            kafka, repository.meetings, settings.outbox_poll_interval_s
+            kafka, repository.meetings, settings.outbox_poll_interval_s, outbox_metrics
         )
         summaries = SummaryCache(
             repository.summary,

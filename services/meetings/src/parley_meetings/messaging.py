@@ -22,6 +22,7 @@ from parley_events import (
     MeetingCreated,
     MeetingEnded,
     MeetingJoined,
+    OutboxMetrics,
     OutboxRelay,
     ParticipantJoined,
     ParticipantLeft,
@@ -145,10 +146,12 @@ def add_meeting_event_consumer(router: KafkaRouter, forget: Callable[[str], None
                 forget(event.subject or (record.key or b"").decode(errors="replace"))
 
 
-def outbox_relay(router: KafkaRouter, collection: AsyncCollection, poll_interval_s: float) -> OutboxRelay:
+def outbox_relay(
+    router: KafkaRouter, collection: AsyncCollection, poll_interval_s: float, metrics: OutboxMetrics | None = None
+) -> OutboxRelay:
     """An :class:`OutboxRelay` over ``collection`` publishing through the router's broker;
     start it once the broker started. Every replica runs one (see :class:`OutboxRelay`)."""
-    return OutboxRelay([collection], kafka_sender(router.broker), poll_interval_s=poll_interval_s)
+    return OutboxRelay([collection], kafka_sender(router.broker), poll_interval_s=poll_interval_s, metrics=metrics)
 
 
 async def kafka_ready(router: KafkaRouter) -> None:

@@ -194,6 +194,7 @@ class KafkaFanoutManager(AsyncPubSubManager):
             local=lambda: len(self.directory.entries_of(self.replica_id)),
             remote=lambda: len(self.directory) - len(self.directory.entries_of(self.replica_id)),
         )
+        metrics.track_rooms(self.directory.room_count)
         metrics.track_fanout_bus(lambda: self.liveness.bus_up)
 
     # --- lifecycle --------------------------------------------------------------------
@@ -389,6 +390,7 @@ class KafkaFanoutManager(AsyncPubSubManager):
                             log.exception("directory message %s failed", method)
                     elif method in BASE_METHODS:
                         yield message
+                self._metrics.consumer_lag.observe(consumer, records)
 
     # --- the directory ----------------------------------------------------------------
 

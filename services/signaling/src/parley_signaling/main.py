@@ -91,6 +91,7 @@ def create_app(
         ping_timeout=settings.signaling_ping_timeout_seconds,
     )
     router = build_router(settings.kafka_bootstrap_servers, settings.instance_id)
+    router.broker.add_middleware(metrics.consumer_lag.middleware())
     participants = ParticipantEvents(router, metrics)
     # Joins read membership from the projection of meetings' events (HTTP only for a
     # membership it does not know yet): docs/signaling.md, "Membership".

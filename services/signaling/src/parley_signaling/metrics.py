@@ -8,6 +8,8 @@ from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from parley_events import ConsumerLag
+
 #: Inbound event names counted under their own label; any other name counts as ``unknown``.
 KNOWN_EVENTS = frozenset({"join", "leave", "offer", "answer", "ice-candidate", "media-state"})
 
@@ -16,6 +18,8 @@ class SignalingMetrics:
     """The metrics of one signaling app."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
+        #: parley_kafka_consumer_lag_records: the FastStream subscribers and the fan-out consumer
+        self.consumer_lag = ConsumerLag(registry)
         self.connected_sockets = Gauge(
             "parley_signaling_connected_sockets",
             "Sockets connected to this replica now.",
@@ -51,6 +55,11 @@ class SignalingMetrics:
             "parley_signaling_directory_entries",
             "Sockets in meeting rooms known to this replica, by scope (local or remote).",
             ("scope",),
+            registry=registry,
+        )
+        self.rooms = Gauge(
+            "parley_signaling_rooms",
+            "Meeting rooms with at least one socket, any replica's, in this replica's room directory.",
             registry=registry,
         )
         self.consumed_events = Counter(
@@ -140,6 +149,9 @@ class SignalingMetrics:
     def track_directory(self, local: Callable[[], int], remote: Callable[[], int]) -> None:
         self.directory_entries.labels("local").set_function(lambda: float(local()))
         self.directory_entries.labels("remote").set_function(lambda: float(remote()))
+
+    def track_rooms(self, rooms: Callable[[], int]) -> None:
+        self.rooms.set_function(lambda: float(rooms()))
 
     def track_fanout_bus(self, up: Callable[[], bool]) -> None:
         self.fanout_bus_up.set_function(lambda: 1.0 if up() else 0.0)

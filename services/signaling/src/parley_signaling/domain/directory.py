@@ -41,6 +41,10 @@ class RoomDirectory:
     def __len__(self) -> int:
         return len(self._by_sid)
 
+    def room_count(self) -> int:
+        """Meetings with at least one socket in the directory (any replica's)."""
+        return len(self._by_meeting)
+
     def get(self, sid: str) -> PeerEntry | None:
         return self._by_sid.get(sid)
 
