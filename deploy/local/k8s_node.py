@@ -37,13 +37,14 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from k8s_plane import ControlPlane, ControlPlaneError, LoopbackAddress, Process, host_address
+from k8s_plane import (
+    ControlPlane, ControlPlaneError, LoopbackAddress, Process, host_address, wait_until,
+)
 from layout import PAUSE_IMAGE_REF, kubernetes_bin, pause_image
 
 NODE_NAME = "parley-node"
 NODE_LABEL = ("parley.dev/node", "real")
 CNI_PLUGINS = Path("/usr/lib/cni")
-START_TIMEOUT_S = 180.0
 NAMESPACE_K8S_IO = "k8s.io"  # containerd's namespace of the CRI (the kubelet's containers)
 
 CONTAINERD_CONFIG = """\
@@ -157,14 +158,7 @@ class RealNode:
         self.processes.append(proc)
 
     def _wait(self, what: str, ready) -> None:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while not ready():
-            for proc in self.processes:
-                proc.check_alive()
-            if time.monotonic() > deadline:
-                raise ControlPlaneError(f"timed out after {START_TIMEOUT_S:.0f} s waiting until "
-                                        f"{what}; logs in {self.plane.dir / 'logs'}")
-            time.sleep(1)
+        wait_until(what, ready, self.processes, self.plane.dir / "logs")
 
     def _ready(self) -> bool:
         out = self.plane.kubectl("get", "node", NODE_NAME, "-o", "json", check=False)

@@ -134,6 +134,23 @@ class Process:
             self.popen.wait()
 
 
+def wait_until(what: str, ready, processes: list[Process], logs: Path,
+               timeout: float = START_TIMEOUT_S) -> None:
+    """Poll ``ready()`` every 0.5 s until it is true; raises :class:`ControlPlaneError` when one
+    of ``processes`` exits meanwhile, or after ``timeout`` seconds (naming ``what`` and the
+    ``logs`` directory)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        for proc in processes:
+            proc.check_alive()
+        if ready():
+            return
+        if time.monotonic() > deadline:
+            raise ControlPlaneError(f"timed out after {timeout:.0f} s waiting until {what}; "
+                                    f"logs in {logs}")
+        time.sleep(0.5)
+
+
 def tail(path: Path, lines: int = 30) -> str:
     if not path.exists():
         return "(no log)"
@@ -302,16 +319,7 @@ class ControlPlane:
         self.processes.append(proc)
 
     def _wait(self, what: str, ready, timeout: float = START_TIMEOUT_S) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            for proc in self.processes:
-                proc.check_alive()
-            if ready():
-                return
-            if time.monotonic() > deadline:
-                raise ControlPlaneError(f"timed out after {timeout:.0f} s waiting until {what}; "
-                                        f"logs in {self.dir / 'logs'}")
-            time.sleep(0.5)
+        wait_until(what, ready, self.processes, self.dir / "logs", timeout)
 
     def _etcd_healthy(self) -> bool:
         import urllib.request
