@@ -46,6 +46,7 @@ class Component:
     oneshot: bool = False  # runs to completion (exit 0) instead of staying up
     env_file: Path | None = None  # services: dotenv file, see service_env()
     stop_signal: str = "TERM"  # what supervisord sends to stop it
+    stop_wait_s: int = 10  # how long supervisord waits after it before SIGKILL
 
 
 #: uvicorn stops reading a WebSocket message larger than this, in bytes: signaling's largest
@@ -136,6 +137,13 @@ def web_client_expected() -> bool:
     return (WEB_CLIENT / "package.json").is_file()
 
 
+#: The local stack's single-session lease (auth) and its heartbeat (signaling), seconds.
+LOCAL_SESSION_LEASE_SECONDS = 12
+LOCAL_SESSION_HEARTBEAT_SECONDS = 3
+#: Seconds a direct call rings on the test stack (``PARLEY_CALL_RING_TIMEOUT_S`` of meetings).
+TEST_RING_TIMEOUT_S = 15
+
+
 def service_env(stack: Stack, name: str) -> dict[str, str]:
     if name == "web":  # static files only: no Kafka, MongoDB or tokens
         return {"PARLEY_ENVIRONMENT": "local", "PARLEY_INSTANCE_ID": name,
@@ -153,6 +161,9 @@ def service_env(stack: Stack, name: str) -> dict[str, str]:
     service = service_of(name)
     if service in ("auth", "meetings", "chat"):
         env["PARLEY_MONGO_DATABASE"] = service
+    if service == "meetings" and stack.name == "test":
+        # the browser test of a missed call waits this long; 30 s (the default) elsewhere
+        env["PARLEY_CALL_RING_TIMEOUT_S"] = str(TEST_RING_TIMEOUT_S)
     if service == "auth":
         env["PARLEY_JWT_PRIVATE_KEY_FILE"] = str(credentials.jwt_key_file(stack))
         # Every local client (the test suite, the probe, the browser tests) comes from
@@ -160,12 +171,16 @@ def service_env(stack: Stack, name: str) -> dict[str, str]:
         # account (and per account and address) keep their production values.
         for limit in ("LOGIN", "REGISTER", "REFRESH"):
             env[f"PARLEY_{limit}_LIMIT_PER_ADDRESS"] = "100000/hour"
+        # A closed or crashed tab frees its user's single-session lease within 12 s (60 s in
+        # production), renewed every 3 s by signaling (below): tests wait for less.
+        env["PARLEY_SESSION_LEASE_SECONDS"] = str(LOCAL_SESSION_LEASE_SECONDS)
     if name.startswith("signaling-"):
         web = stack.port("traefik")
         env["PARLEY_ALLOWED_ORIGINS"] = json.dumps(
             [f"http://127.0.0.1:{web}", f"http://localhost:{web}"], separators=(",", ":")
         )
         env["PARLEY_SIGNALING_SID_PREFIX"] = sid_prefix(name)
+        env["PARLEY_SESSION_HEARTBEAT_SECONDS"] = str(LOCAL_SESSION_HEARTBEAT_SECONDS)
     if name == "turn-config":
         turn = f"{HOST}:{stack.port('coturn')}"
         env["PARLEY_TURN_SECRET"] = credentials.turn_secret(stack)
@@ -204,6 +219,9 @@ def service(stack: Stack, name: str) -> Component:
         gate=http(f"http://{HOST}:{port}/healthz"),
         depends_on=depends_on,
         env_file=env_file,
+        # signaling drains on SIGTERM first (PARLEY_SIGNALING_DRAIN_SECONDS, 20), then shuts
+        # down (uvicorn's graceful 5 s, then the app's stop): docs/signaling.md, "Drain"
+        stop_wait_s=40 if name.startswith("signaling-") else 10,
     )
 
 
@@ -223,6 +241,7 @@ def all_components(stack: Stack) -> dict[str, Component]:
                      str(credentials.kafka_cluster_id_file(stack))],
             ready=tcp(stack, "kafka"),
             gate=tcp(stack, "kafka"),
+            stop_wait_s=30,
         ),
         Component(
             name="kafka-topics",

@@ -49,6 +49,9 @@ APT_PACKAGES = {
     # screenshots render the same text on every machine
     "chromium": "/usr/bin/chromium",
     "fonts-liberation": "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
+    # the room's reactions are emoji (docs/web-client.md, "Hands and reactions"): without a
+    # colour emoji font Chromium draws them as empty boxes in the screenshots
+    "fonts-noto-color-emoji": "/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf",
     # FerretDB's store; the stack runs its own cluster (deploy/local/postgres/run_postgres.py)
     "postgresql": "/usr/lib/postgresql/*/bin/initdb",
     # the service images (deploy/images/, `./taskw images`), built without a Docker engine:

@@ -18,7 +18,8 @@ cached by version (``python3 deploy/local/install.py k8s``; issue 8).
   github.com/zegl/kube-score/cmd/kube-score@v<v>``.
 - kubeconform ``KUBECONFORM_VERSION`` (the custom resources' validator): ``go install
   github.com/yannh/kubeconform/cmd/kubeconform@v<v>``, and its module's
-  ``scripts/openapi2jsonschema.py`` (CRD -> JSON schema), copied beside it.
+  ``scripts/openapi2jsonschema.py`` (CRD -> JSON schema), copied beside it. These three
+  ``go install`` steps are one function, :func:`go_install`.
 - The CRDs of deploy/k8s (deploy/local/k8s_crds.py: Prometheus Operator, Traefik,
   cert-manager, MongoDB Community; ``go mod download`` of each module, files copied into
   ``<cache>/<name>-<version>/crds/``).
@@ -108,6 +109,7 @@ def go_with_progress(args: list[str], *, what: str, cwd: Path, env: dict[str, st
 
 def _download(module: str, cwd: Path) -> Path:
     """``go mod download -json module`` -> the module's read-only directory in GOMODCACHE."""
+    _need_go()
     out = subprocess.run(["go", "mod", "download", "-json", module], cwd=cwd, env=_go_env(),
                          capture_output=True, text=True)
     info = json.loads(out.stdout or "{}")
@@ -225,23 +227,34 @@ def install_etcd() -> None:
     subprocess.run([str(binary), "--version"], check=True, stdout=subprocess.DEVNULL)
 
 
-def install_kwok() -> None:
-    binary, stages = kwok_bin(), kwok_stages()
-    if binary.exists() and (stages / ".complete").exists():
-        say(f"kwok {KWOK_VERSION} present ({binary})")
+def go_install(name: str, package: str, version: str, binary: Path, *, takes: str,
+               ldflags: str = "-s -w") -> None:
+    """``go install -trimpath -ldflags <ldflags> <package>@v<version>`` into ``binary`` (its
+    place in the cache, by version: ``<cache>/<name>-<version>/bin/…``), written under a
+    ``.partial`` name and renamed once complete. Nothing is built when ``binary`` exists.
+    ``takes`` is the build's usual duration, for the message ("about 2 minutes").
+
+    Raises SystemExit when ``go`` is missing or the build fails."""
+    if binary.exists():
+        say(f"{name} {version} present ({binary})")
         return
     _need_go()
-    if not binary.exists():
-        say(f"building kwok {KWOK_VERSION} from the Go module proxy (about 2 minutes)")
-        with tempfile.TemporaryDirectory(prefix="parley-kwok-") as gobin:
-            go_with_progress(["install", "-trimpath", "-ldflags", "-s -w",
-                              f"sigs.k8s.io/kwok/cmd/kwok@v{KWOK_VERSION}"],
-                             what=f"kwok {KWOK_VERSION}", cwd=Path(gobin),
-                             env=_go_env(GOBIN=gobin))
-            binary.parent.mkdir(parents=True, exist_ok=True)
-            partial = binary.with_suffix(".partial")
-            shutil.move(str(Path(gobin) / "kwok"), partial)
-            partial.rename(binary)
+    say(f"building {name} {version} from the Go module proxy ({takes})")
+    with tempfile.TemporaryDirectory(prefix=f"parley-{name}-") as gobin:
+        go_with_progress(["install", "-trimpath", "-ldflags", ldflags, f"{package}@v{version}"],
+                         what=f"{name} {version}", cwd=Path(gobin), env=_go_env(GOBIN=gobin))
+        binary.parent.mkdir(parents=True, exist_ok=True)
+        partial = binary.with_suffix(".partial")
+        shutil.move(str(Path(gobin) / package.rsplit("/", 1)[-1]), partial)
+        partial.rename(binary)
+
+
+def install_kwok() -> None:
+    go_install("kwok", "sigs.k8s.io/kwok/cmd/kwok", KWOK_VERSION, kwok_bin(),
+               takes="about 2 minutes")
+    stages = kwok_stages()
+    if (stages / ".complete").exists():
+        return
     with tempfile.TemporaryDirectory(prefix="parley-kwok-") as work:
         module = _download(f"sigs.k8s.io/kwok@v{KWOK_VERSION}", Path(work))
     shutil.rmtree(stages, ignore_errors=True)
@@ -255,46 +268,21 @@ def install_kwok() -> None:
 
 
 def install_kube_score() -> None:
-    binary = kube_score_bin()
-    if binary.exists():
-        say(f"kube-score {KUBE_SCORE_VERSION} present ({binary})")
-        return
-    _need_go()
-    say(f"building kube-score {KUBE_SCORE_VERSION} from the Go module proxy (about 1.5 minutes)")
-    with tempfile.TemporaryDirectory(prefix="parley-kube-score-") as gobin:
-        go_with_progress(["install", "-trimpath",
-                          "-ldflags", f"-s -w -X main.version={KUBE_SCORE_VERSION}",
-                          f"github.com/zegl/kube-score/cmd/kube-score@v{KUBE_SCORE_VERSION}"],
-                         what=f"kube-score {KUBE_SCORE_VERSION}", cwd=Path(gobin),
-                         env=_go_env(GOBIN=gobin))
-        binary.parent.mkdir(parents=True, exist_ok=True)
-        partial = binary.with_suffix(".partial")
-        shutil.move(str(Path(gobin) / "kube-score"), partial)
-        partial.rename(binary)
+    go_install("kube-score", "github.com/zegl/kube-score/cmd/kube-score", KUBE_SCORE_VERSION,
+               kube_score_bin(), takes="about 1.5 minutes",
+               ldflags=f"-s -w -X main.version={KUBE_SCORE_VERSION}")
 
 
 def install_kubeconform() -> None:
-    binary, script = kubeconform_bin(), openapi2jsonschema_script()
-    if binary.exists() and script.exists():
-        say(f"kubeconform {KUBECONFORM_VERSION} present ({binary})")
+    go_install("kubeconform", "github.com/yannh/kubeconform/cmd/kubeconform",
+               KUBECONFORM_VERSION, kubeconform_bin(), takes="about 15 s")
+    script = openapi2jsonschema_script()
+    if script.exists():
         return
-    _need_go()
-    module = f"github.com/yannh/kubeconform@v{KUBECONFORM_VERSION}"
-    with tempfile.TemporaryDirectory(prefix="parley-kubeconform-") as gobin:
-        if not binary.exists():
-            say(f"building kubeconform {KUBECONFORM_VERSION} from the Go module proxy "
-                "(about 15 s)")
-            go_with_progress(["install", "-trimpath", "-ldflags", "-s -w",
-                              f"github.com/yannh/kubeconform/cmd/kubeconform@v{KUBECONFORM_VERSION}"],
-                             what=f"kubeconform {KUBECONFORM_VERSION}", cwd=Path(gobin),
-                             env=_go_env(GOBIN=gobin))
-            binary.parent.mkdir(parents=True, exist_ok=True)
-            partial = binary.with_suffix(".partial")
-            shutil.move(str(Path(gobin) / "kubeconform"), partial)
-            partial.rename(binary)
-        source = _download(module, Path(gobin)) / "scripts" / "openapi2jsonschema.py"
+    with tempfile.TemporaryDirectory(prefix="parley-kubeconform-") as work:
+        module = _download(f"github.com/yannh/kubeconform@v{KUBECONFORM_VERSION}", Path(work))
         partial = script.with_suffix(".partial")
-        shutil.copyfile(source, partial)
+        shutil.copyfile(module / "scripts" / "openapi2jsonschema.py", partial)
         partial.rename(script)
 
 

@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import base64
 import json
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from k8s_plane import (
     SERVICE_IP, ControlPlane, ControlPlaneError, LoopbackAddress, Process, host_address,
+    wait_until,
 )
 from k8s_pki import ensure_pki
 from layout import REPO, prometheus_adapter_bin
@@ -120,22 +120,19 @@ class MetricsAdapter:
         ]}
 
     def _wait_available(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT_S
+        assert self.process is not None
         name = f"apiservice/{API_VERSION}.{API_GROUP}"
-        while True:
-            assert self.process is not None
-            self.process.check_alive()
+        seen: list = []
+
+        def available() -> bool:
             out = self.plane.kubectl("get", name, "-o", "json", check=False)
-            seen = out.stderr.strip()
-            if out.returncode == 0:
-                seen = json.loads(out.stdout).get("status", {}).get("conditions", [])
-                if any(c["type"] == "Available" and c["status"] == "True" for c in seen):
-                    return
-            if time.monotonic() > deadline:
-                raise ControlPlaneError(
-                    f"timed out after {START_TIMEOUT_S:.0f} s waiting until {name} is Available "
-                    f"({seen}); log: {self.process.log}")
-            time.sleep(1)
+            seen[:] = ([out.stderr.strip()] if out.returncode != 0 else
+                       json.loads(out.stdout).get("status", {}).get("conditions", []))
+            return out.returncode == 0 and any(
+                c["type"] == "Available" and c["status"] == "True" for c in seen)
+
+        wait_until(f"{name} is Available", available, [self.process, *self.plane.processes],
+                   self.process.log, START_TIMEOUT_S, seen=lambda: seen)
 
     def custom_metric(self, namespace: str, metric: str) -> dict:
         """``GET /apis/custom.metrics.k8s.io/v1beta1/namespaces/<ns>/pods/*/<metric>``: a

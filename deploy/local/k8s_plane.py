@@ -92,12 +92,15 @@ class LoopbackAddress:
 
 def kustomize(path: Path) -> list[dict]:
     """The resources of the kustomization at ``path``, rendered by the built kubectl
-    (``kubectl kustomize``), as dicts."""
+    (``kubectl kustomize``), as dicts (a new list at every call: callers may change it).
+    Raises subprocess.CalledProcessError when kustomize refuses the kustomization."""
     import yaml
 
     out = subprocess.run([str(kubernetes_bin("kubectl")), "kustomize", str(path)],
                          check=True, capture_output=True, text=True).stdout
-    return [doc for doc in yaml.safe_load_all(out) if doc]
+    # libyaml's loader where PyYAML has it (a rendered overlay is about 110 kB)
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return [doc for doc in yaml.load_all(out, Loader=loader) if doc]
 
 
 class ControlPlaneError(RuntimeError):
@@ -135,10 +138,10 @@ class Process:
 
 
 def wait_until(what: str, ready, processes: list[Process], logs: Path,
-               timeout: float = START_TIMEOUT_S) -> None:
+               timeout: float = START_TIMEOUT_S, *, seen=None) -> None:
     """Poll ``ready()`` every 0.5 s until it is true; raises :class:`ControlPlaneError` when one
-    of ``processes`` exits meanwhile, or after ``timeout`` seconds (naming ``what`` and the
-    ``logs`` directory)."""
+    of ``processes`` exits meanwhile, or after ``timeout`` seconds (naming ``what``, ``seen()``
+    if given: what ``ready`` last looked at, and ``logs``, a directory or a file)."""
     deadline = time.monotonic() + timeout
     while True:
         for proc in processes:
@@ -146,8 +149,9 @@ def wait_until(what: str, ready, processes: list[Process], logs: Path,
         if ready():
             return
         if time.monotonic() > deadline:
-            raise ControlPlaneError(f"timed out after {timeout:.0f} s waiting until {what}; "
-                                    f"logs in {logs}")
+            last = f" (last seen: {seen()})" if seen is not None else ""
+            raise ControlPlaneError(f"timed out after {timeout:.0f} s waiting until {what}"
+                                    f"{last}; logs in {logs}")
         time.sleep(0.5)
 
 

@@ -43,7 +43,7 @@ def program_section(stack: Stack, comp: Component, selected: dict[str, Component
         "stopasgroup=true",
         "killasgroup=true",
         f"stopsignal={comp.stop_signal}",
-        f"stopwaitsecs={30 if comp.name == 'kafka' else 10}",
+        f"stopwaitsecs={comp.stop_wait_s}",
     ]
     if comp.oneshot:
         lines += ["autorestart=unexpected", "exitcodes=0", "startsecs=0", "startretries=2"]

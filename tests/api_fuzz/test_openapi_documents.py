@@ -20,13 +20,31 @@ import httpx
 import pytest
 
 from parley_events import (
+    CALL_EVENTS,
+    ApiKeyCreated,
+    ApiKeyRevoked,
+    ApiKeyUsed,
     ChatMessagePosted,
+    ContactAccepted,
+    ContactDeclined,
+    ContactInvited,
+    ContactRemoved,
     MeetingCreated,
     MeetingJoined,
+    MeetingCancelled,
     MeetingEnded,
+    MeetingExpired,
+    MeetingRescheduled,
     ParticipantJoined,
     ParticipantLeft,
+    PresenceChanged,
+    PresenceReplicaLost,
+    PresenceSocket,
+    SessionActive,
+    SessionRevoked,
+    UserBlocked,
     UserRegistered,
+    UserUnblocked,
 )
 from parley_security import MEETING_ID_PATTERN, NOT_BLANK_PATTERN
 from parley_testing import Stack
@@ -175,18 +193,31 @@ def test_scheduled_start_refuses_numbers_and_years_out_of_range(stack: Stack) ->
 
 
 # AsyncAPI -------------------------------------------------------------------------------------
+CONTACT_EVENTS = {ContactInvited, ContactAccepted, ContactDeclined, ContactRemoved, UserBlocked, UserUnblocked}
 PUBLISHES = {
-    "auth": {UserRegistered},
-    "meetings": {MeetingCreated, MeetingJoined, MeetingEnded},
+    "auth": {UserRegistered, PresenceChanged, SessionRevoked, *CONTACT_EVENTS, ApiKeyCreated, ApiKeyRevoked},
+    "meetings": {
+        MeetingCreated, MeetingJoined, MeetingEnded, MeetingRescheduled, MeetingCancelled, MeetingExpired, *CALL_EVENTS,
+        ApiKeyUsed,
+    },
     "chat": {ChatMessagePosted},
-    "signaling-1": {ParticipantJoined, ParticipantLeft},
+    "signaling-1": {ParticipantJoined, ParticipantLeft, PresenceSocket, PresenceReplicaLost, SessionActive},
 }
 CONSUMES = {
-    "auth": set(),
-    # the roster; and its own meeting.* events, which drop a replica's cached summaries
-    "meetings": {ParticipantJoined, ParticipantLeft, MeetingCreated, MeetingJoined, MeetingEnded},
-    "chat": {MeetingCreated, MeetingJoined, MeetingEnded},  # the membership projection
-    "signaling-1": {MeetingCreated, MeetingJoined, MeetingEnded, ChatMessagePosted},
+    # the presence projection, the lease's heartbeats, the revoked-session projection (as every
+    # token verifier), and the keys' last use
+    "auth": {PresenceSocket, PresenceReplicaLost, SessionActive, SessionRevoked, ApiKeyUsed},
+    # the roster; its own meeting.* events, which drop a replica's cached summaries; the
+    # contact projection (who may call whom); the revoked-session projection; the API keys' projection
+    "meetings": {
+        ParticipantJoined, ParticipantLeft, MeetingCreated, MeetingJoined, MeetingEnded, MeetingRescheduled, MeetingCancelled,
+        MeetingExpired, SessionRevoked, *CONTACT_EVENTS, ApiKeyCreated, ApiKeyRevoked,
+    },
+    "chat": {MeetingCreated, MeetingJoined, MeetingEnded, MeetingCancelled, MeetingExpired, SessionRevoked},  # the membership projection
+    "signaling-1": {
+        MeetingCreated, MeetingJoined, MeetingEnded, MeetingCancelled, MeetingExpired, ChatMessagePosted, PresenceChanged,
+        *CONTACT_EVENTS, SessionRevoked, *CALL_EVENTS,
+    },
 }
 
 

@@ -186,9 +186,10 @@ def test_a_video_filter_applies_to_what_the_others_receive(room: Room, screensho
 def test_a_cut_socket_rejoins_by_itself_and_media_flows_again(room: Room, screenshots) -> None:
     cut = room.people[2]
     status = cut.page.get_by_test_id("connection-status")
-    old_sids = {t["sid"] for p in room.others(cut) for t in p.tiles()
-                if t["user_id"] == cut.user.user_id}
-    assert old_sids, "the others do not show the participant before the cut"
+    own_tile = cut.grid().locator('[data-testid="tile"][data-local="true"]').first
+    before = own_tile.get_attribute("data-sid")
+    assert before and all(any(t["sid"] == before for t in p.tiles()) for p in room.others(cut)), \
+        "the others do not show the participant before the cut"
     cut.go_offline()
     expect(status).not_to_have_attribute("data-state", "connected", timeout=10_000)
     lost = cut.page.get_by_role("alert").filter(has_text=re.compile("connection lost", re.I))
@@ -196,16 +197,34 @@ def test_a_cut_socket_rejoins_by_itself_and_media_flows_again(room: Room, screen
     cut.page.wait_for_timeout(4000)  # reconnection attempts fail meanwhile
     cut.go_online()
     expect(status).to_have_attribute("data-state", "connected", timeout=30_000)
-    # no reload happened: the same document rejoined and renegotiated
+    # no reload happened: the same document rejoined
     assert cut.page.url.endswith(f"/m/{room.meeting_id}")
-    # the others see it again through a new socket (a new sid) and new peer connections:
-    # WebRTC media is not cut by going offline, so the old tile proves nothing
+    # Back within the hold time it resumed its participant id and kept its peer connections
+    # (docs/web-client.md, "Reconnection, drain and leaving"); later, it joined afresh under a
+    # new id and the others called it again. Either way the others show it once, under the id
+    # it has now, with video playing, and no tile of another id.
+    now = own_tile.get_attribute("data-sid")
     for person in room.others(cut):
-        wait_remote_videos_playing(person, 1, user_id=cut.user.user_id, exclude_sids=old_sids)
-        stale = [t for t in person.tiles() if t["sid"] in old_sids]
-        assert stale == [], f"{person.name} still shows the cut socket's tile: {stale}"
+        wait_remote_videos_playing(person, 1, user_id=cut.user.user_id)
+
+        def once() -> tuple[bool, object]:
+            tiles = [t["sid"] for t in person.tiles()
+                     if t["user_id"] == cut.user.user_id and not t["screen"]]
+            return tiles == [now], tiles
+
+        wait_until(person.page, once, 20, f"{cut.name} shown once as {now} at {person.name}")
+    # signaling works again: a mute after the reconnection reaches the others
+    mic = cut.toggle("Microphone")
+    for state, pressed in (("true", "false"), ("false", "true")):
+        mic.click()
+        expect(mic).to_have_attribute("aria-pressed", pressed)
+        for person in room.others(cut):
+            expect(person.camera_tile(cut.user.user_id)).to_have_attribute(
+                "data-audio-muted", state, timeout=10_000)
     wait_remote_videos_playing(cut, 2, timeout=45)
     wait_inbound_growing(cut, "video")
+    print(f"\ncut socket: participant id {before} → {now} "
+          f"({'resumed' if now == before else 'joined afresh'})")
     cut.screenshot("room-after-reconnect")
 
 
@@ -217,9 +236,9 @@ def test_private_notes_are_saved_as_you_type_and_stay_private(api: Api, room: Ro
     notes.press_sequentially(text, delay=20)
     saved = writer.page.get_by_role("status").filter(has_text=re.compile(r"^Saved\b"))
     expect(saved).to_be_visible(timeout=10_000)
-    # a reload (same context: still signed in) goes through the pre-join screen again
+    # a reload in the call rejoins it directly (no pre-join), the notes come back
     writer.page.reload()
-    writer.enter_room()
+    expect(writer.grid().locator('[data-testid="tile"][data-local="true"]').first).to_be_visible(timeout=30_000)
     open_notes(writer)
     expect(writer.page.get_by_label("Private notes")).to_have_value(text, timeout=10_000)
     # the other participant's notes (loaded when they joined) are their own, still empty
@@ -229,11 +248,170 @@ def test_private_notes_are_saved_as_you_type_and_stay_private(api: Api, room: Ro
     assert resp.status_code == 200 and resp.json()["text"] == "", resp.text
 
 
+def test_a_reload_in_the_call_rejoins_it_directly_with_the_microphone_still_muted(room: Room) -> None:
+    """As Meet does: a reload of the room's page joins the call again without the pre-join
+    screen, with the microphone and camera as chosen before it (docs/web-client.md). The
+    others see the person once (the new page took the participant over), muted, video playing."""
+    person = room.people[2]
+    mic = person.toggle("Microphone")
+    if mic.get_attribute("aria-pressed") == "true":
+        mic.click()
+    expect(mic).to_have_attribute("aria-pressed", "false")
+    for other in room.others(person):
+        expect(other.camera_tile(person.user.user_id)).to_have_attribute("data-audio-muted", "true", timeout=10_000)
+
+    person.page.reload()
+    expect(person.grid().locator('[data-testid="tile"][data-local="true"]').first).to_be_visible(timeout=30_000)
+    expect(person.page.get_by_role("button", name="Join meeting")).to_have_count(0)
+    expect(person.toggle("Microphone")).to_have_attribute("aria-pressed", "false")
+    expect(person.toggle("Camera")).to_have_attribute("aria-pressed", "true")
+    for other in room.others(person):
+        wait_remote_videos_playing(other, 1, user_id=person.user.user_id)
+        expect(other.camera_tile(person.user.user_id)).to_have_count(1, timeout=20_000)
+        expect(other.camera_tile(person.user.user_id)).to_have_attribute("data-audio-muted", "true", timeout=10_000)
+    wait_remote_videos_playing(person, 2)
+    # unmuting after the reload reaches the others
+    person.toggle("Microphone").click()
+    for other in room.others(person):
+        expect(other.camera_tile(person.user.user_id)).to_have_attribute("data-audio-muted", "false", timeout=10_000)
+
+
+def test_the_name_chosen_before_joining_is_the_chat_name_and_rejoin_keeps_it_and_the_badge(
+    participants: ParticipantFactory,
+) -> None:
+    """The pre-join's display name is the sender's name in chat (live and in history), Rejoin
+    after Leave offers it again, and the history the room starts with is not counted unread."""
+    ada, bob = participants("Ada"), participants("Bob")
+    meeting_id = participants.api.create_meeting(ada.user, "Chat names")
+    bob.join(meeting_id)
+    ada.open_meeting(meeting_id)
+    ada.page.get_by_label("Display name").fill("Ada at the desk")
+    ada.enter_room()
+    ada.send_chat("hello from the desk")
+    bob.open_chat()
+    sent = bob.chat_messages().filter(has_text="hello from the desk")
+    expect(sent).to_contain_text("Ada at the desk", timeout=15_000)
+
+    ada.page.get_by_role("button", name="Leave", exact=True).click()
+    ada.page.get_by_role("button", name="Rejoin").click()
+    expect(ada.page.get_by_label("Display name")).to_have_value("Ada at the desk")
+    ada.enter_room()
+    expect(ada.page.get_by_test_id("chat-badge")).to_have_count(0)
+    ada.open_chat()  # the history, under the chosen name
+    expect(ada.chat_messages().filter(has_text="hello from the desk")).to_contain_text("Ada at the desk")
+    ada.page.get_by_role("button", name="Chat", exact=True).click()  # closed again
+    bob.send_chat("welcome back")
+    expect(ada.page.get_by_test_id("chat-badge")).to_have_text("1", timeout=15_000)
+
+
+def test_keyboard_shortcuts_toggle_microphone_and_camera_and_escape_closes_panels(room: Room) -> None:
+    """Ctrl+D and Ctrl+E (as Meet), shown in the controls' tooltips; Escape closes the open
+    panel and gives the focus back to the control that opened it."""
+    person = room.people[0]
+    mic, cam = person.toggle("Microphone"), person.toggle("Camera")
+    expect(mic).to_have_attribute("title", "Microphone (Ctrl+D)")
+    expect(cam).to_have_attribute("title", "Camera (Ctrl+E)")
+    expect(mic).to_have_attribute("aria-keyshortcuts", "Control+D")
+    mic_was, cam_was = mic.get_attribute("aria-pressed"), cam.get_attribute("aria-pressed")
+    flipped = {"true": "false", "false": "true"}
+    person.page.keyboard.press("Control+d")
+    expect(mic).to_have_attribute("aria-pressed", flipped[mic_was])
+    person.page.keyboard.press("Control+e")
+    expect(cam).to_have_attribute("aria-pressed", flipped[cam_was])
+    for other in room.others(person):
+        expect(other.camera_tile(person.user.user_id)).to_have_attribute(
+            "data-audio-muted", "true" if mic_was == "true" else "false", timeout=10_000)
+    person.page.keyboard.press("Control+d")
+    person.page.keyboard.press("Control+e")
+    expect(mic).to_have_attribute("aria-pressed", mic_was)
+    expect(cam).to_have_attribute("aria-pressed", cam_was)
+
+    chat_button = person.page.get_by_role("button", name="Chat", exact=True)
+    if chat_button.get_attribute("aria-expanded") == "true":  # left open by an earlier test
+        chat_button.click()
+    expect(chat_button).to_have_attribute("aria-expanded", "false")
+    chat_button.focus()
+    person.page.keyboard.press("Enter")
+    expect(person.page.get_by_test_id("chat-panel")).to_be_visible()
+    person.page.get_by_test_id("chat-panel").get_by_label("Message").focus()
+    person.page.keyboard.press("Escape")
+    expect(person.page.get_by_test_id("chat-panel")).to_have_count(0)
+    expect(chat_button).to_be_focused()
+    expect(chat_button).to_have_attribute("aria-expanded", "false")
+
+
 def open_notes(person: Participant) -> None:
     button = person.page.get_by_role("button", name="Notes", exact=True)
     if button.get_attribute("aria-expanded") != "true":
         button.click()
     expect(person.page.get_by_label("Private notes")).to_be_visible()
+
+
+def hand_order(person: Participant) -> list[str]:
+    """The user ids of the tiles with a raised hand in ``person``'s grid, by their badge's number."""
+    raised = person.page.evaluate(
+        """() => [...document.querySelectorAll('[data-testid="tile"][data-hand]')]
+            .map(t => [Number(t.dataset.hand), t.dataset.userId])"""
+    )
+    return [user_id for _, user_id in sorted(raised)]
+
+
+def test_raised_hands_are_seen_by_all_in_order_and_the_host_lowers_one(room: Room, screenshots) -> None:
+    ada, grace, linus = room.people
+    # Linus first, then Grace: every page shows the same order, on tiles and in the list
+    linus.toggle("Raise hand").click()
+    expect(linus.toggle("Raise hand")).to_have_attribute("aria-pressed", "true")
+    for person in room.people:
+        wait_until(person.page, lambda p=person: (hand_order(p) == [linus.user.user_id], hand_order(p)), 15,
+                   f"{person.name} sees Linus's hand")
+    grace.toggle("Raise hand").click()
+    expected = [linus.user.user_id, grace.user.user_id]
+    for person in room.people:
+        wait_until(person.page, lambda p=person: (hand_order(p) == expected, hand_order(p)), 15,
+                   f"{person.name} sees both hands in order")
+    expect(grace.camera_tile(grace.user.user_id).get_by_test_id("tile-hand")).to_contain_text("2")
+    panel_button = ada.page.get_by_role("button", name="Participants", exact=True)
+    if panel_button.get_attribute("aria-expanded") != "true":
+        panel_button.click()
+    listed = ada.page.get_by_test_id("participant-list").get_by_role("listitem")
+    expect(listed.nth(0)).to_contain_text("Linus")
+    expect(listed.nth(0).get_by_test_id("participant-hand")).to_contain_text("1")
+    expect(listed.nth(1)).to_contain_text("Grace")
+    ada.screenshot("hands-raised-host")
+    ada.page.set_viewport_size({"width": 390, "height": 844})
+    ada.page.screenshot(path=str(screenshots / "hands-raised-host-390x844.png"), full_page=True)
+    ada.page.set_viewport_size({"width": 1280, "height": 720})
+    # a participant sees no button to lower another's hand; the host lowers Linus's
+    grace_list = grace.page.get_by_role("button", name="Participants", exact=True)
+    if grace_list.get_attribute("aria-expanded") != "true":
+        grace_list.click()
+    expect(grace.page.get_by_role("button", name=re.compile("^Lower hand of Linus"))).to_have_count(0)
+    ada.page.get_by_role("button", name=re.compile("^Lower hand of Linus")).click()
+    for person in room.people:
+        wait_until(person.page, lambda p=person: (hand_order(p) == [grace.user.user_id], hand_order(p)), 15,
+                   f"{person.name} sees Linus's hand lowered")
+    expect(linus.toggle("Raise hand")).to_have_attribute("aria-pressed", "false")
+    # Grace lowers her own
+    grace.toggle("Raise hand").click()
+    for person in room.people:
+        wait_until(person.page, lambda p=person: (hand_order(p) == [], hand_order(p)), 15,
+                   f"{person.name} sees no hand")
+    for person in room.people:
+        assert person.page_errors == [], (person.name, person.page_errors)
+
+
+def test_a_reaction_is_seen_by_all_over_the_senders_tile(room: Room, screenshots) -> None:
+    sender = room.people[2]
+    sender.page.get_by_role("button", name="React", exact=True).click()
+    sender.page.get_by_role("button", name="React 🎉").click()
+    for person in room.people:
+        tile = person.camera_tile(sender.user.user_id)
+        expect(tile.get_by_test_id("tile-reaction")).to_have_text("🎉", timeout=10_000)
+    room.people[0].screenshot("reaction-seen")
+    # it goes after a few seconds
+    for person in room.people:
+        expect(person.camera_tile(sender.user.user_id).get_by_test_id("tile-reaction")).to_have_count(
+            0, timeout=15_000)
 
 
 def test_the_host_ends_the_meeting_everyone_sees_it_and_chat_stays_readable(
@@ -244,7 +422,25 @@ def test_the_host_ends_the_meeting_everyone_sees_it_and_chat_stays_readable(
     for person in room.people:
         person.open_chat()
         expect(person.chat_messages().filter(has_text=text)).to_have_count(1, timeout=15_000)
-    room.host.page.get_by_role("button", name="End meeting for everyone").click()
+    host = room.host.page
+    # ending asks first; cancelling changes nothing
+    host.get_by_role("button", name="End meeting for everyone").click()
+    dialog = host.get_by_role("dialog", name="End the meeting for everyone?")
+    expect(dialog).to_be_visible()
+    expect(dialog.get_by_role("button", name="Cancel")).to_be_focused()
+    room.host.screenshot("end-for-everyone-confirm")
+    host.set_viewport_size({"width": 390, "height": 844})
+    host.screenshot(path=str(screenshots / "end-for-everyone-confirm-390x844.png"))
+    host.set_viewport_size({"width": 1280, "height": 720})
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_be_hidden()
+    host.wait_for_timeout(1_000)  # had it ended, the others would show it now
+    for person in room.people:
+        expect(person.page.get_by_test_id("meeting-ended")).to_have_count(0)
+    resp = api.http.get(f"/api/meetings/{room.meeting_id}", headers=room.host.user.headers)
+    assert resp.json()["status"] == "active", resp.text
+    host.get_by_role("button", name="End meeting for everyone").click()
+    dialog.get_by_role("button", name="End for everyone").click()
     for person in room.people:
         heading = person.page.get_by_role("heading", name="This meeting has ended")
         expect(heading).to_be_visible(timeout=20_000)

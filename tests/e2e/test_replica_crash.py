@@ -26,13 +26,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from pathlib import Path
 
 import httpx
 import pytest
 
-from parley_probe.api import ApiClient
+from parley_probe.api import ApiClient, meeting_of_two
 from parley_probe.signaling import SignalingClient
 from parley_testing import Stack
 from parley_testing.faults import hold_down, sigkill, stack_ready, start, until
@@ -74,18 +73,10 @@ def socketio_lines_with_status(access_log: Path, offset: int, status: int) -> li
 async def test_a_killed_replicas_client_reconnects_at_once_and_its_socket_leaves_within_10s(stack: Stack) -> None:
     services = stack.raw["services"]
     access_log = Path(stack.raw["dir"]) / "logs" / "traefik-access.log"
-    run = uuid.uuid4().hex[:10]
-    host_api, guest_api = ApiClient(stack.base_url), ApiClient(stack.base_url)
+    host_api, guest_api, meeting_id = await meeting_of_two(stack.base_url, "failover")
     clients: list[SignalingClient] = []
-    meeting_id = ""
     holding: asyncio.Task | None = None
     try:
-        for role, api in (("host", host_api), ("guest", guest_api)):
-            email = f"failover-{role}-{run}@e2e.parley.example.com"
-            await api.register(email, f"Failover {role}", "correct horse battery")
-            await api.login(email, "correct horse battery")
-        meeting_id = str((await host_api.create_meeting(f"failover {run}"))["meeting_id"])
-        await guest_api.join_meeting(meeting_id)
 
         host = SignalingClient("host", services["signaling-1"]["url"], host_api.access_token or "")
         clients.append(host)
@@ -166,8 +157,7 @@ async def test_a_killed_replicas_client_reconnects_at_once_and_its_socket_leaves
         await start(stack, "signaling-2")
         for client in clients:
             await client.close()
-        if meeting_id:
-            await host_api.end_meeting(meeting_id)
+        await host_api.end_meeting(meeting_id)
         for api in (host_api, guest_api):
             await api.aclose()
         await stack_ready(stack)

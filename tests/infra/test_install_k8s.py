@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
 
 import pytest
 
-from install_k8s import kubernetes_ldflags, staging_edits
+import install_k8s
+from install_k8s import go_install, kubernetes_ldflags, staging_edits
 from layout import (
     ETCD_VERSION, KUBE_SCORE_VERSION, KUBERNETES_COMMANDS, KUBERNETES_VERSION, KWOK_VERSION,
     etcd_bin, kube_score_bin, kubernetes_bin, kwok_bin, kwok_stages,
@@ -38,6 +40,41 @@ def test_version_ldflags_set_component_base_and_client_go():
         assert f"{pkg}.gitVersion=v1.36.3" in flags
         assert f"{pkg}.gitMajor=1" in flags
         assert f"{pkg}.gitMinor=36" in flags
+
+
+def test_go_install_builds_into_the_cached_path_once(tmp_path, monkeypatch):
+    """``go install <package>@v<version>`` into GOBIN, then moved to the binary's place in the
+    cache; a binary already there is kept and nothing is built."""
+    calls = []
+
+    def fake_go(args, *, what, cwd, env):  # what `go install` leaves in GOBIN
+        calls.append(args)
+        (Path(env["GOBIN"]) / "tool").write_text("built")
+
+    monkeypatch.setattr(install_k8s, "go_with_progress", fake_go)
+    monkeypatch.setattr(install_k8s, "_need_go", lambda: None)
+    binary = tmp_path / "tool-1.2.3" / "bin" / "tool"
+    go_install("tool", "example.com/x/cmd/tool", "1.2.3", binary, takes="seconds",
+               ldflags="-s -w -X main.version=1.2.3")
+    assert calls == [["install", "-trimpath", "-ldflags", "-s -w -X main.version=1.2.3",
+                      "example.com/x/cmd/tool@v1.2.3"]]
+    assert binary.read_text() == "built"
+    assert not binary.with_suffix(".partial").exists()
+    binary.write_text("cached")
+    go_install("tool", "example.com/x/cmd/tool", "1.2.3", binary, takes="seconds")
+    assert len(calls) == 1 and binary.read_text() == "cached"
+
+
+def test_a_failed_go_install_leaves_no_binary(tmp_path, monkeypatch):
+    def failing_go(args, *, what, cwd, env):
+        raise SystemExit(f"install: {what}: failed")
+
+    monkeypatch.setattr(install_k8s, "go_with_progress", failing_go)
+    monkeypatch.setattr(install_k8s, "_need_go", lambda: None)
+    binary = tmp_path / "bin" / "tool"
+    with pytest.raises(SystemExit, match="tool 1.2.3: failed"):
+        go_install("tool", "example.com/x/cmd/tool", "1.2.3", binary, takes="seconds")
+    assert not binary.exists()
 
 
 def test_installed_binaries_report_their_versions():

@@ -28,6 +28,7 @@ from k8s_metrics_adapter import MetricsAdapter
 from k8s_plane import ControlPlane, kustomize
 from layout import REPO, Stack
 from parley_probe.api import ApiClient
+from parley_testing.faults import until
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -36,6 +37,7 @@ NAMESPACE = "parley"
 METRIC = "parley_signaling_connected_sockets"
 TARGET = 5  # sockets per pod (prod's manifest: 2000)
 SOCKETS = 30  # on one replica: an average of 15 per pod, three times the target
+POLL_S = 2.0  # how often a wait asks the apiserver (each time a kubectl process)
 #: the kinds of prod's rendering the HPA needs: the StatefulSet and what its pods refer to
 KINDS = {"Namespace", "ServiceAccount", "ConfigMap", "StatefulSet", "HorizontalPodAutoscaler"}
 
@@ -56,21 +58,26 @@ def adapter(plane, stack_info) -> MetricsAdapter:
 def signaling(plane) -> dict:
     """prod's signaling StatefulSet and its HPA (target lowered to ``TARGET``) applied, with
     its two pods Ready; returns the HPA as applied."""
-    docs = [d for d in kustomize(PROD) if d["kind"] in KINDS]
+    docs = [d for d in kustomize(PROD) if d["kind"] in KINDS
+            and "grafana_dashboard" not in (d["metadata"].get("labels") or {})]  # no pod reads those
     (autoscaler,) = [d for d in docs if d["kind"] == "HorizontalPodAutoscaler"]
     assert autoscaler["spec"]["metrics"][0]["pods"]["metric"]["name"] == METRIC
     autoscaler["spec"]["metrics"][0]["pods"]["target"]["averageValue"] = str(TARGET)
     plane.kubectl("apply", "--server-side", "--validate=strict", "--field-manager=parley-test", "-f", "-",
                   input=json.dumps({"apiVersion": "v1", "kind": "List", "items": docs}))
 
-    def both_pods_ready() -> tuple[bool, list]:
-        pods = json.loads(plane.kubectl("get", "pods", "-n", NAMESPACE, "-o", "json").stdout)["items"]
-        ready = sorted(p["metadata"]["name"] for p in pods
-                       if any(c["type"] == "Ready" and c["status"] == "True" for c in p["status"].get("conditions", [])))
-        return ready == ["signaling-0", "signaling-1"], ready
+    seen: list[str] = []
+
+    async def both_pods_ready() -> bool:
+        out = await asyncio.to_thread(plane.kubectl, "get", "pods", "-n", NAMESPACE, "-o", "json")
+        seen[:] = sorted(p["metadata"]["name"] for p in json.loads(out.stdout)["items"]
+                         if any(c["type"] == "Ready" and c["status"] == "True"
+                                for c in p["status"].get("conditions", [])))
+        return seen == ["signaling-0", "signaling-1"]
 
     # the HPA raises the StatefulSet (no replicas of its own in prod) to minReplicas
-    asyncio.run(until(both_pods_ready, 240, "pods signaling-0 and signaling-1 are Ready"))
+    asyncio.run(until(both_pods_ready, 240, "pods signaling-0 and signaling-1 are Ready", POLL_S,
+                      seen=lambda: seen))
     return autoscaler
 
 
@@ -78,15 +85,17 @@ def hpa(plane: ControlPlane) -> dict:
     return json.loads(plane.kubectl("get", "hpa", "signaling", "-n", NAMESPACE, "-o", "json").stdout)
 
 
-async def until(check, timeout_s: float, what: str, every_s: float = 2.0):
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while True:
-        seen = check()
-        if seen[0]:
-            return seen[1]
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out after {timeout_s:.0f} s waiting until {what}; last: {seen[1]}")
-        await asyncio.sleep(every_s)
+async def hpa_until(plane: ControlPlane, wanted, timeout_s: float, what: str) -> dict:
+    """The HPA's ``status`` once ``wanted(status)`` is true, polled every ``POLL_S``;
+    AssertionError (with the last status) after ``timeout_s`` seconds."""
+    last: dict = {}
+
+    async def check() -> dict | None:
+        last.clear()
+        last.update((await asyncio.to_thread(hpa, plane)).get("status", {}))
+        return dict(last) if wanted(last) else None
+
+    return await until(check, timeout_s, what, POLL_S, seen=lambda: last)
 
 
 async def open_socket(url: str, token: str):
@@ -110,28 +119,32 @@ async def answer_pings(sockets) -> None:
 
 
 def test_the_adapter_serves_connected_sockets_per_signaling_pod(adapter, signaling) -> None:
-    values = asyncio.run(until(lambda: _metric_pods(adapter), 120, "both signaling pods have a value"))
+    seen: dict = {}
+
+    async def both_pods_have_a_value() -> dict | None:
+        seen.clear()
+        try:
+            items = (await asyncio.to_thread(adapter.custom_metric, NAMESPACE, METRIC))["items"]
+        except Exception as exc:  # not listed yet: the adapter relists every 10 s
+            seen["error"] = str(exc)[-300:]
+            return None
+        seen.update({i["describedObject"]["name"]: i["value"] for i in items})
+        return dict(seen) if seen.keys() >= {"signaling-0", "signaling-1"} else None
+
+    values = asyncio.run(until(both_pods_have_a_value, 120, "both signaling pods have a value",
+                               POLL_S, seen=lambda: seen))
     assert values.keys() == {"signaling-0", "signaling-1"}
-
-
-def _metric_pods(adapter: MetricsAdapter) -> tuple[bool, dict]:
-    try:
-        items = adapter.custom_metric(NAMESPACE, METRIC)["items"]
-    except Exception as exc:  # not listed yet: the adapter relists every 10 s
-        return False, {"error": str(exc)[-300:]}
-    pods = {i["describedObject"]["name"]: i["value"] for i in items}
-    return pods.keys() >= {"signaling-0", "signaling-1"}, pods
 
 
 async def test_opening_sockets_drives_the_hpa_up(plane, adapter, signaling, stack_info) -> None:
     max_replicas = signaling["spec"]["maxReplicas"]
 
-    def reads_metric() -> tuple[bool, dict]:
-        status = hpa(plane).get("status", {})
+    def reads_metric(status: dict) -> bool:
         current = [m for m in status.get("currentMetrics") or [] if m.get("type") == "Pods"]
-        return bool(current) and status.get("desiredReplicas") == 2, status
+        return bool(current) and status.get("desiredReplicas") == 2
 
-    status = await until(reads_metric, 240, "the HPA reads the metric with 2 replicas desired")
+    status = await hpa_until(plane, reads_metric, 240,
+                             "the HPA reads the metric with 2 replicas desired")
     conditions = {c["type"]: c for c in status["conditions"]}
     assert conditions["ScalingActive"]["status"] == "True", conditions["ScalingActive"]
 
@@ -145,11 +158,9 @@ async def test_opening_sockets_drives_the_hpa_up(plane, adapter, signaling, stac
                    for _ in range(SOCKETS)]
         keepalive = asyncio.create_task(answer_pings(sockets))
         try:
-            def scaled_up() -> tuple[bool, dict]:
-                status = hpa(plane).get("status", {})
-                return status.get("desiredReplicas") == max_replicas, status
-
-            status = await until(scaled_up, 240, f"the HPA wants {max_replicas} replicas")
+            status = await hpa_until(
+                plane, lambda status: status.get("desiredReplicas") == max_replicas, 240,
+                f"the HPA wants {max_replicas} replicas")
             (current,) = [m for m in status["currentMetrics"] if m["type"] == "Pods"]
             print(f"HPA: {current['pods']['current']['averageValue']} sockets per pod "
                   f"(target {TARGET}) -> desiredReplicas {status['desiredReplicas']}")

@@ -7,8 +7,10 @@ Prometheus Operator, Traefik, cert-manager, MongoDB Community) are installed fir
 overlay, rendered by the kubectl built from v1.36.3, is applied with
 ``kubectl apply --server-side --validate=strict`` (dev in namespaces ``parley``, ``kafka``,
 ``mongodb``, ``parley-turn``; prod moved to the same names with ``-prod``): the apiserver
-validates every custom resource against its CRD's schema and must accept them all, and refuse
-a KafkaTopic with a misspelled field. Every Deployment must become Available and the signaling StatefulSet ready,
+validates every custom resource against its CRD's schema and must accept them all (the
+infrastructure's, the routes', and the ServiceMonitors and PrometheusRule of
+deploy/k8s/monitoring, which every overlay includes, with its Grafana dashboards' ConfigMaps),
+and refuse a KafkaTopic with a misspelled field. Every Deployment must become Available and the signaling StatefulSet ready,
 with every pod Running and Ready on a kwok node (prod: the two replicas of each on two
 nodes); each ``signaling-N`` Service must select pod signaling-N alone; the
 PodDisruptionBudgets must be processed by the disruption controller, the NetworkPolicies
@@ -33,11 +35,12 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 from k8s_crds import crd_files
 from k8s_plane import ControlPlane, ControlPlaneError, kustomize
 from layout import (
-    K8S_OFFSETS, OFFSETS, RELAY_FIRST, RELAY_LAST, Stack, kube_score_bin, kubernetes_bin,
+    K8S_OFFSETS, OFFSETS, RELAY_FIRST, RELAY_LAST, Stack, kube_score_bin,
 )
 
 DEPLOY_K8S = Path(__file__).resolve().parents[2] / "deploy" / "k8s"
@@ -168,11 +171,10 @@ def test_prod_overlay_renders_two_replicas_spread_over_nodes():
 def test_kube_score_finds_nothing_critical(overlay: Path):
     ignored = [line.strip() for line in KUBE_SCORE_IGNORED.read_text().splitlines()
                if line.strip() and not line.lstrip().startswith("#")]
-    rendered = subprocess.run([str(kubernetes_bin("kubectl")), "kustomize", str(overlay)],
-                              check=True, capture_output=True, text=True).stdout
     scored = subprocess.run([str(kube_score_bin()), "score", "--output-format", "ci",
                              *(f"--ignore-test={test}" for test in ignored), "-"],
-                            input=rendered, capture_output=True, text=True)
+                            input=yaml.safe_dump_all(kustomize(overlay)), capture_output=True,
+                            text=True)
     critical = [line for line in scored.stdout.splitlines() if line.startswith("[CRITICAL]")]
     assert not critical, "\n".join(critical)
     assert scored.returncode == 0, scored.stderr
@@ -237,7 +239,7 @@ def custom_resources_stored(plane: ControlPlane, docs: list[dict]) -> None:
               and not d["apiVersion"].split("/")[0].endswith(".k8s.io")]
     assert {d["kind"] for d in custom} >= {"Kafka", "KafkaNodePool", "KafkaTopic",
                                            "MongoDBCommunity", "IngressRoute", "Middleware",
-                                           "Certificate"}
+                                           "Certificate", "ServiceMonitor", "PrometheusRule"}
     resources = sorted({f"{d['kind'].lower()}.{d['apiVersion'].split('/')[0]}" for d in custom})
     stored = {(s["kind"], s["metadata"]["namespace"], s["metadata"]["name"]): s
               for s in json.loads(plane.kubectl("get", ",".join(resources), "-A", "-o", "json")
@@ -260,7 +262,15 @@ def apply_and_roll_out(plane: ControlPlane, docs: list[dict], suffix: str,
                             input=json.dumps({"apiVersion": "v1", "kind": "List", "items": docs}))
     assert "deployment.apps/auth serverside-applied" in applied.stdout
     assert "kafkatopic.kafka.strimzi.io/parley.signaling.fanout serverside-applied" in applied.stdout
+    assert "servicemonitor.monitoring.coreos.com/signaling serverside-applied" in applied.stdout
     custom_resources_stored(plane, docs)
+    # the Grafana dashboards (deploy/k8s/monitoring), where the sidecar finds them by label
+    dashboards = plane.kubectl("get", "configmaps", "-n", namespace, "-l", "grafana_dashboard=1",
+                               "-o", "name").stdout.split()
+    assert sorted(dashboards) == sorted(
+        f"configmap/{d['metadata']['name']}" for d in docs if d["kind"] == "ConfigMap"
+        and d["metadata"].get("labels", {}).get("grafana_dashboard") == "1")
+    assert len(dashboards) == 4
     create_secrets(plane, suffix)
     # coturn: one pod per node (all three kwok nodes; each may carry one: host ports)
     plane.kubectl("wait", "daemonset/coturn", "-n", TURN_NS + suffix, "--timeout=120s",

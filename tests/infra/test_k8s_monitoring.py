@@ -1,6 +1,6 @@
 """deploy/k8s/monitoring: the PrometheusRule (promtool check and unit tests, every alert covered
 and documented), the dashboards (generated output up to date, only documented metrics), the
-kustomization's rendering, and every panel query and recording rule run against the test
+kustomization as each overlay renders it (it includes monitoring/), and every panel query and recording rule run against the test
 stack's live Prometheus after a synthetic call, each returning data.
 """
 
@@ -21,9 +21,14 @@ import pytest
 import yaml
 
 import prometheus_rules
-from layout import REPO, kubernetes_bin
+from k8s_plane import kustomize
+from layout import REPO
 
 MONITORING = REPO / "deploy" / "k8s" / "monitoring"
+#: the overlays, each of which includes MONITORING
+OVERLAYS = {name: REPO / "deploy" / "k8s" / "overlays" / name for name in ("dev", "prod")}
+#: the dashboards (dashboards/parley-<name>.json, ConfigMap parley-dashboard-<name>)
+DASHBOARDS = ("overview", "signaling", "meetings-chat", "kafka-outbox")
 METRICS_DOC = REPO / "docs" / "metrics.md"
 OPERATIONS_DOC = REPO / "docs" / "operations.md"
 PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
@@ -180,8 +185,7 @@ def test_the_committed_dashboards_are_what_dashboards_py_makes(capsys):
 def test_every_panel_uses_only_documented_metrics():
     recorded = _recorded(prometheus_rules.rule_groups())
     queries = panel_queries()
-    assert {name for name, _, _ in queries} == {
-        "parley-overview.json", "parley-signaling.json", "parley-meetings-chat.json", "parley-kafka-outbox.json"}
+    assert {name for name, _, _ in queries} == {f"parley-{name}.json" for name in DASHBOARDS}
     for name, title, expr in queries:
         assert not undocumented(expr, recorded), f"{name} / {title}: {expr}"
 
@@ -196,42 +200,52 @@ def test_the_check_catches_a_metric_that_does_not_exist():
     assert undocumented("service:no_such_recording:rate5m", recorded) == {"service:no_such_recording:rate5m"}
 
 
-# --- the kustomization ------------------------------------------------------------------
+# --- the kustomization, in every overlay -----------------------------------------------
 
-def _render(path: Path) -> list[dict]:
-    out = subprocess.run([str(kubernetes_bin("kubectl")), "kustomize", str(path)],
-                         capture_output=True, text=True, check=True)
-    return [doc for doc in yaml.safe_load_all(out.stdout) if doc]
-
-
-def test_the_monitoring_kustomization_renders_monitors_rules_and_dashboards():
-    docs = _render(MONITORING)
+@pytest.mark.parametrize("overlay", sorted(OVERLAYS))
+def test_every_overlay_renders_the_monitors_rules_and_dashboards(overlay: str):
+    docs = kustomize(OVERLAYS[overlay])
     by_kind: dict[str, list[dict]] = {}
     for doc in docs:
         by_kind.setdefault(doc["kind"], []).append(doc)
-        assert doc["metadata"]["namespace"] == "parley"
+    # the whole monitoring kustomization is in the overlay, unchanged
+    for own in kustomize(MONITORING):
+        key = (own["kind"], own["metadata"]["namespace"], own["metadata"]["name"])
+        assert own in [d for d in docs if (d["kind"], d["metadata"].get("namespace"),
+                                           d["metadata"]["name"]) == key], key
     [rule] = by_kind["PrometheusRule"]
     assert rule["spec"]["groups"] == prometheus_rules.rule_groups()
-    dashboards = {cm["metadata"]["name"]: cm for cm in by_kind["ConfigMap"]}
-    assert len(dashboards) == 4
+    # the dashboards: exactly the committed JSON, each in a ConfigMap Grafana's sidecar loads
+    dashboards = {cm["metadata"]["name"]: cm for cm in by_kind["ConfigMap"]
+                  if (cm["metadata"].get("labels") or {}).get("grafana_dashboard") == "1"}
+    assert sorted(dashboards) == sorted(f"parley-dashboard-{name}" for name in DASHBOARDS)
     for cm in dashboards.values():
-        assert cm["metadata"]["labels"]["grafana_dashboard"] == "1"
         [(file_name, text)] = cm["data"].items()
         assert text == (MONITORING / "dashboards" / file_name).read_text()
-    # one ServiceMonitor per service, each selecting exactly its one Service (port http)
-    services = [doc for doc in _render(REPO / "deploy" / "k8s" / "overlays" / "prod") if doc["kind"] == "Service"]
+    # one ServiceMonitor per service, beside its Service, each selecting exactly that Service
+    # (port http, 8080)
+    services = by_kind["Service"]
     monitors = {sm["metadata"]["name"]: sm for sm in by_kind["ServiceMonitor"]}
     assert sorted(monitors) == sorted(MONITORED)
     for name, sm in monitors.items():
         [endpoint] = sm["spec"]["endpoints"]
         assert (endpoint["port"], endpoint["path"]) == ("http", "/metrics")
         wanted = sm["spec"]["selector"]["matchLabels"]
-        selected = [s["metadata"]["name"] for s in services
-                    if wanted.items() <= (s["metadata"].get("labels") or {}).items()]
-        assert selected == [name], (name, selected)
-        [port] = [p for p in next(s for s in services if s["metadata"]["name"] == name)["spec"]["ports"]
-                  if p["name"] == "http"]
+        selected = [s for s in services if s["metadata"]["namespace"] == sm["metadata"]["namespace"]
+                    and wanted.items() <= (s["metadata"].get("labels") or {}).items()]
+        assert [s["metadata"]["name"] for s in selected] == [name], name
+        [port] = [p for p in selected[0]["spec"]["ports"] if p["name"] == "http"]
         assert port["port"] == 8080
+    # every monitoring object lives in Parley's namespace, whose NetworkPolicies let
+    # Prometheus (namespace `monitoring`) in
+    namespaces = {d["metadata"]["namespace"] for kind in ("ServiceMonitor", "PrometheusRule")
+                  for d in by_kind[kind]} | {cm["metadata"]["namespace"] for cm in dashboards.values()}
+    assert namespaces == {"parley"}
+    scraped_from = {peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
+                    for policy in by_kind["NetworkPolicy"] if policy["metadata"]["namespace"] == "parley"
+                    for rule in policy["spec"].get("ingress") or [] for peer in rule.get("from") or []
+                    if "namespaceSelector" in peer}
+    assert "monitoring" in scraped_from
 
 
 # --- live: every query returns data from the test stack's Prometheus after a call --------

@@ -16,8 +16,11 @@ processes (auth-1 … web) is stopped in supervisord and replaced by a Deploymen
 the real node, from that service's image and pod template in the dev overlay, with the
 process's own settings (deploy/local/components.py ``service_env``) and port on 127.0.0.1, so
 the stack's Traefik sends every request to containers; ``python -m parley_probe`` through
-Traefik then makes its relayed call across both signaling replicas. Afterwards the pods are
-deleted and the stack's processes started again.
+Traefik then makes its relayed call across both signaling replicas. A rolling restart of
+signaling-2's Deployment follows, with a resumable participant on it: the kubelet's preStop hook
+(``GET /drain``) makes it move to signaling-1 and resume there, and its peer never sees it leave
+(docs/signaling.md, "Drain"). Afterwards the pods are deleted and the stack's processes started
+again.
 """
 
 from __future__ import annotations
@@ -44,6 +47,8 @@ sys.path.insert(0, str(REPO / "deploy" / "images"))
 from build_images import SERVICES, build_images  # noqa: E402
 from podman_env import podman  # noqa: E402
 
+from parley_probe.api import meeting_of_two  # noqa: E402
+from parley_probe.signaling import SignalingClient  # noqa: E402
 from parley_testing import faults  # noqa: E402
 from parley_testing import Stack as StackInfo  # noqa: E402
 from parley_testing.coturn import free_port  # noqa: E402
@@ -181,13 +186,59 @@ def process_deployment(name: str, image: str, template: dict, env: dict[str, str
     container["env"] = [{"name": k, "value": v} for k, v in
                         {**env, "UVICORN_HOST": "127.0.0.1", "UVICORN_PORT": str(port)}.items()]
     container["ports"] = [{"name": "http", "containerPort": port, "protocol": "TCP"}]
-    for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
-        container[probe]["httpGet"].update(host="127.0.0.1", port=port)
+    hooks = [container.get("lifecycle", {}).get("preStop", {}).get("httpGet")]  # signaling's /drain
+    for get in [container[probe]["httpGet"] for probe in ("startupProbe", "livenessProbe", "readinessProbe")] + hooks:
+        if get is not None:
+            get.update(host="127.0.0.1", port=port)
     labels = {"app.kubernetes.io/name": service_of(name), "app.kubernetes.io/instance": name}
+    # one host port per process: a new pod can only start once the old one has stopped
     return {"apiVersion": "apps/v1", "kind": "Deployment",
             "metadata": {"name": name, "namespace": NAMESPACE, "labels": labels},
-            "spec": {"replicas": 1, "selector": {"matchLabels": labels},
+            "spec": {"replicas": 1, "selector": {"matchLabels": labels}, "strategy": {"type": "Recreate"},
                      "template": {"metadata": {"labels": labels}, "spec": pod}}}
+
+
+async def rolling_update_keeps_a_participant(plane: ControlPlane, stack: StackInfo) -> float:
+    """Restart signaling-2's Deployment while a resumable participant is on it: the kubelet's
+    preStop (``GET /drain``) tells it ``draining``; it connects again through Traefik, lands on
+    signaling-1 and resumes; its peer gets ``peer-resumed`` and no ``peer-left``. Returns the
+    seconds from the restart to the participant resumed."""
+    host_api, guest_api, meeting_id = await meeting_of_two(stack.base_url, "rollout")
+    clients: list[SignalingClient] = []
+    try:
+        services = stack.raw["services"]
+        host = SignalingClient("host", services["signaling-2"]["url"], host_api.access_token or "")
+        guest = SignalingClient("guest", services["signaling-1"]["url"], guest_api.access_token or "")
+        clients += [host, guest]
+        for client in (host, guest):
+            await client.connect(60)
+        host_id = (await host.request("join", {"meeting_id": meeting_id, "resumable": True}, 30))["participant_id"]
+        await guest.request("join", {"meeting_id": meeting_id}, 30)
+
+        started = time.monotonic()
+        plane.kubectl("rollout", "restart", "deployment/signaling-2", "-n", NAMESPACE)
+        assert (await host.wait_for("draining", timeout_s=60)).data == {"replica_id": "signaling-2"}
+        moved = SignalingClient("host-again", stack.base_url, host_api.access_token or "")
+        clients.append(moved)
+        await moved.connect(60)
+        assert moved.replica_id == "signaling-1", moved.session
+        ack = await moved.request("join", {"meeting_id": meeting_id, "resume": host_id}, 30)
+        assert ack["resumed"] is True
+        resumed_after = time.monotonic() - started
+        await guest.wait_for("peer-resumed", lambda d: d.get("sid") == host_id, timeout_s=30)
+        waited = plane.kubectl("rollout", "status", "deployment/signaling-2", "-n", NAMESPACE,
+                               "--timeout=300s", check=False, timeout=320)
+        assert waited.returncode == 0, waited.stderr
+        events = json.loads(plane.kubectl("get", "events", "-n", NAMESPACE, "-o", "json").stdout)["items"]
+        assert not [e for e in events if e.get("reason") == "FailedPreStopHook"]
+        assert guest.received("peer-left") == []
+        await host_api.end_meeting(meeting_id)
+        return resumed_after
+    finally:
+        for client in clients:
+            await client.close()
+        for api in (host_api, guest_api):
+            await api.aclose()
 
 
 async def test_the_real_node_serves_the_stack_and_the_probe_passes_through_it(
@@ -243,6 +294,9 @@ async def test_the_real_node_serves_the_stack_and_the_probe_passes_through_it(
         assert (pair["local"], pair["remote"]) == ("relay", "relay"), context
         print(f"probe through the real node: call_setup_ms {summary['call_setup_ms']}, "
               f"signaling replicas {replicas}")
+        resumed_after = await rolling_update_keeps_a_participant(plane, stack)
+        print(f"rolling update of signaling-2: its participant resumed on signaling-1 {resumed_after:.1f}s "
+              f"after the restart")
     finally:
         plane.kubectl("delete", "deployments", "--all", "-n", NAMESPACE, "--wait=true", "--timeout=120s",
                       check=False, timeout=140)

@@ -3,7 +3,8 @@
 Every overlay renders (the kubectl built from v1.36.3); kubernetes-validate 1.37.0
 ``--strict`` (its bundled schemas of Kubernetes 1.36) passes on the built-in kinds and names
 no kind it could not check but the custom ones; kubeconform v0.8.0 ``-strict`` passes on every
-custom resource, with JSON schemas converted by its own openapi2jsonschema.py from the CRDs
+custom resource (the infrastructure's, the routes', and deploy/k8s/monitoring's ServiceMonitors
+and PrometheusRule, which every overlay includes), with JSON schemas converted by its own openapi2jsonschema.py from the CRDs
 of deploy/local/k8s_crds.py (the same the control-plane test installs), each custom resource
 found and valid, none skipped. Both refuse a misspelled field. The rendering is also checked
 against what Parley needs: a KafkaTopic for every topic of parley_events.topics with its
@@ -24,7 +25,8 @@ import pytest
 import yaml
 
 from k8s_crds import SOURCES, STRIMZI_CRDS, convert, crd_files, schema_locations
-from layout import KUBECONFORM_VERSION, kubeconform_bin, kubernetes_bin
+from k8s_plane import kustomize
+from layout import KUBECONFORM_VERSION, kubeconform_bin
 from parley_events.topics import TOPICS, declarations
 from parley_settings import KafkaTopicSettings
 
@@ -41,13 +43,13 @@ INFRA = {"dev": (1, 1, 1, "1"), "prod": (3, 3, 3, "2")}
 
 
 @functools.cache
-def render(overlay: str) -> str:
-    return subprocess.run([str(kubernetes_bin("kubectl")), "kustomize", str(OVERLAYS[overlay])],
-                          check=True, capture_output=True, text=True).stdout
+def _rendered(overlay: str) -> tuple[dict, ...]:
+    return tuple(kustomize(OVERLAYS[overlay]))
 
 
-def docs_of(rendered: str) -> list[dict]:
-    return [d for d in yaml.load_all(rendered, Loader=SafeLoader) if d]
+def render(overlay: str) -> list[dict]:
+    """The objects of ``overlay`` (rendered once per test run; a deep copy each call)."""
+    return copy.deepcopy(list(_rendered(overlay)))
 
 
 def by_kind(docs: list[dict], kind: str) -> dict[str, dict]:
@@ -84,10 +86,10 @@ def kubeconform(docs: list[dict], strimzi_schemas: Path) -> subprocess.Completed
                           input=yaml.safe_dump_all(docs), capture_output=True, text=True)
 
 
-def kubernetes_validate(rendered: str) -> subprocess.CompletedProcess:
+def kubernetes_validate(docs: list[dict]) -> subprocess.CompletedProcess:
     cli = Path(sys.executable).parent / "kubernetes-validate"
     return subprocess.run([str(cli), "--strict", "-k", KUBERNETES_MINOR, "-"],
-                          input=rendered, capture_output=True, text=True)
+                          input=yaml.safe_dump_all(docs), capture_output=True, text=True)
 
 
 def test_the_crd_sources_are_installed_where_the_list_says():
@@ -108,7 +110,7 @@ def test_every_custom_kind_rendered_has_a_crd():
     assert {"Kafka", "KafkaNodePool", "KafkaTopic", "MongoDBCommunity", "IngressRoute",
             "Middleware", "Certificate", "ServiceMonitor", "PrometheusRule"} <= set(kinds)
     for overlay in OVERLAYS:
-        for doc in docs_of(render(overlay)):
+        for doc in render(overlay):
             group = doc["apiVersion"].rpartition("/")[0]
             if "." in group and not group.endswith(".k8s.io"):
                 assert kinds.get(doc["kind"]) == group, (overlay, doc["kind"], group)
@@ -116,20 +118,23 @@ def test_every_custom_kind_rendered_has_a_crd():
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_kubernetes_validate_strict_passes_and_leaves_only_custom_kinds(overlay: str):
-    rendered = render(overlay)
-    checked = kubernetes_validate(rendered)
+    docs = render(overlay)
+    checked = kubernetes_validate(docs)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "ERROR" not in checked.stdout
     # what it could not check, it says so: only the custom kinds, which kubeconform checks
     unchecked = set(re.findall(r"Couldn't find schema for kind (\w+)", checked.stdout))
-    assert unchecked == {d["kind"] for d in docs_of(rendered) if is_custom(d)}
+    assert unchecked == {d["kind"] for d in docs if is_custom(d)}
     passed = len(re.findall(r"^INFO .* passed for resource", checked.stdout, re.M))
-    assert passed == sum(1 for d in docs_of(rendered) if not is_custom(d))
+    assert passed == sum(1 for d in docs if not is_custom(d))
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_kubeconform_strict_passes_on_every_custom_resource(overlay: str, strimzi_schemas: Path):
-    custom = [d for d in docs_of(render(overlay)) if is_custom(d)]
+    custom = [d for d in render(overlay) if is_custom(d)]
+    # deploy/k8s/monitoring's ServiceMonitors and PrometheusRule, beside the infrastructure's
+    assert {"ServiceMonitor", "PrometheusRule", "KafkaTopic", "IngressRoute"} <= {
+        d["kind"] for d in custom}
     checked = kubeconform(custom, strimzi_schemas)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert (f"{len(custom)} resources found parsing stdin - Valid: {len(custom)}, Invalid: 0, "
@@ -137,19 +142,22 @@ def test_kubeconform_strict_passes_on_every_custom_resource(overlay: str, strimz
 
 
 def test_a_misspelled_field_is_refused_by_both_validators(strimzi_schemas: Path):
-    docs = docs_of(render("dev"))
+    docs = render("dev")
     topic = copy.deepcopy(by_kind(docs, "KafkaTopic")["parley.chat"])
     topic["spec"]["partiton"] = topic["spec"].pop("partitions")
     route = copy.deepcopy(by_kind(docs, "IngressRoute")["parley"])
     route["spec"]["routes"][0]["middleware"] = route["spec"]["routes"][0].pop("middlewares")
-    checked = kubeconform([topic, route], strimzi_schemas)
+    monitor = copy.deepcopy(by_kind(docs, "ServiceMonitor")["auth"])
+    monitor["spec"]["endpoints"][0]["paths"] = monitor["spec"]["endpoints"][0].pop("path")
+    checked = kubeconform([topic, route, monitor], strimzi_schemas)
     assert checked.returncode != 0
-    assert "Invalid: 2" in checked.stdout, checked.stdout
-    assert "partiton" in checked.stdout and "middleware" in checked.stdout
+    assert "Invalid: 3" in checked.stdout, checked.stdout
+    for typo in ("partiton", "middleware", "paths"):
+        assert f"additional properties '{typo}' not allowed" in checked.stdout, typo
 
     auth = copy.deepcopy(by_kind(docs, "Deployment")["auth"])
     auth["spec"]["template"]["spec"]["containers"][0]["livenessProbes"] = {}
-    refused = kubernetes_validate(yaml.safe_dump(auth))
+    refused = kubernetes_validate([auth])
     assert refused.returncode != 0
     assert "'livenessProbes' was unexpected" in refused.stdout
 
@@ -157,7 +165,7 @@ def test_a_misspelled_field_is_refused_by_both_validators(strimzi_schemas: Path)
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_kafka_has_a_topic_for_every_parley_topic(overlay: str):
     nodes, _, copies, min_isr = INFRA[overlay]
-    docs = docs_of(render(overlay))
+    docs = render(overlay)
     (kafka,) = by_kind(docs, "Kafka").values()
     (pool,) = by_kind(docs, "KafkaNodePool").values()
     assert pool["metadata"]["labels"]["strimzi.io/cluster"] == kafka["metadata"]["name"]
@@ -186,7 +194,7 @@ def test_kafka_has_a_topic_for_every_parley_topic(overlay: str):
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_mongodb_is_a_replica_set_whose_password_is_a_secret_reference(overlay: str):
     _, members, _, _ = INFRA[overlay]
-    docs = docs_of(render(overlay))
+    docs = render(overlay)
     (mongo,) = by_kind(docs, "MongoDBCommunity").values()
     assert mongo["spec"]["type"] == "ReplicaSet" and mongo["spec"]["members"] == members
     (user,) = mongo["spec"]["users"]
@@ -198,7 +206,7 @@ def test_mongodb_is_a_replica_set_whose_password_is_a_secret_reference(overlay: 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_traefik_routes_every_signaling_pod_and_serves_tls_from_cert_manager(overlay: str):
-    docs = docs_of(render(overlay))
+    docs = render(overlay)
     routes = by_kind(docs, "IngressRoute")
     middlewares = by_kind(docs, "Middleware")
     services = by_kind(docs, "Service")
@@ -231,7 +239,7 @@ def test_traefik_routes_every_signaling_pod_and_serves_tls_from_cert_manager(ove
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_coturn_runs_on_every_node_with_the_production_configuration(overlay: str):
-    docs = docs_of(render(overlay))
+    docs = render(overlay)
     coturn = by_kind(docs, "DaemonSet")["coturn"]
     pod = coturn["spec"]["template"]["spec"]
     assert pod["hostNetwork"] is True and pod["dnsPolicy"] == "ClusterFirstWithHostNet"
@@ -257,7 +265,7 @@ def test_coturn_runs_on_every_node_with_the_production_configuration(overlay: st
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_network_policies_admit_the_services_to_kafka_and_mongodb(overlay: str):
-    docs = docs_of(render(overlay))
+    docs = render(overlay)
     policies = by_kind(docs, "NetworkPolicy")
     (kafka,) = by_kind(docs, "Kafka").values()
     (mongo,) = by_kind(docs, "MongoDBCommunity").values()

@@ -27,6 +27,7 @@ from layout import OFFSETS, Stack
 PREFIXES = {
     "/api/auth": "auth",
     "/api/meetings": "meetings",
+    "/api/calls": "meetings",
     "/api/chat": "chat",
     "/api/turn": "turn-config",
     "/socket.io": "signaling",

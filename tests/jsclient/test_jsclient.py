@@ -74,7 +74,15 @@ def assert_burst_acknowledged(result: dict[str, Any], meeting_id: str, burst: in
     assert result["session"]["protocol_version"] == 1, result
     assert result["session"]["replica_id"] in ("signaling-1", "signaling-2"), result
     assert result["join"] == {
-        "ok": True, "data": {"meeting_id": meeting_id, "peers": [], "replica_id": result["session"]["replica_id"]}
+        "ok": True,
+        "data": {
+            "meeting_id": meeting_id,
+            "peers": [],
+            "replica_id": result["session"]["replica_id"],
+            "participant_id": result["session"]["sid"],  # a fresh join: the socket's own sid
+            "resumed": False,
+            "hands": [],
+        },
     }, result
     # every event answered, none over the limit (the burst fits the bucket), none timed out
     assert (result["acks"], result["ok"], result["timeouts"], result["errors"]) == (burst, burst, 0, {}), result

@@ -6,7 +6,7 @@ import httpx
 import pytest
 from prometheus_client import CollectorRegistry
 
-from parley_events import MeetingCreated, MeetingEnded, MeetingJoined, UserRegistered
+from parley_events import MeetingCancelled, MeetingCreated, MeetingEnded, MeetingJoined, MeetingRescheduled, UserRegistered
 from parley_security import MeetingsClient, MembershipDenied, MembershipUnavailable, Principal
 from parley_security.membership_projection import MembershipProjection, ProjectedMembership
 
@@ -70,6 +70,19 @@ def test_events_make_members_and_end_meetings_idempotently() -> None:
     projection.apply(MeetingEnded(meeting_id="m1", ended_by="alice", ended_at=NOW))
     projection.apply(joined)  # a late copy re-published by the outbox
     assert projection.lookup("m1", "bob").status == "ended"  # type: ignore[union-attr]
+
+
+def test_a_cancelled_meeting_is_ended_and_a_rescheduled_one_is_not() -> None:
+    projection = MembershipProjection()
+    projection.apply(MeetingCreated(meeting_id="m1", host_id="alice", title="t", created_at=NOW))
+    projection.apply(MeetingCreated(meeting_id="m2", host_id="alice", title="t", created_at=NOW))
+    moved = MeetingRescheduled(
+        meeting_id="m2", scheduled_start=NOW, duration_minutes=30, time_zone="UTC", sequence=1, rescheduled_at=NOW
+    )
+    assert not projection.apply(moved)
+    assert projection.apply(MeetingCancelled(meeting_id="m1", cancelled_by="alice", cancelled_at=NOW, sequence=1))
+    assert projection.lookup("m1", "alice").status == "ended"  # type: ignore[union-attr]
+    assert projection.lookup("m2", "alice").status == "active"  # type: ignore[union-attr]
 
 
 async def test_a_known_member_is_answered_without_meetings_even_while_it_is_down(source, meetings, registry) -> None:

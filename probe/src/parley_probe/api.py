@@ -6,10 +6,14 @@ Each ``ApiClient`` owns its own ``httpx.AsyncClient`` and therefore its own cook
 
 from __future__ import annotations
 
+import uuid
 from types import TracebackType
 from typing import Any
 
 import httpx
+
+#: The password of the users :func:`meeting_of_two` registers (tests and checks only).
+TEST_PASSWORD = "correct horse battery"
 
 
 class ApiError(RuntimeError):
@@ -118,6 +122,15 @@ class ApiClient:
             "create_meeting", "POST", "/api/meetings", json={"title": title}, expect=(201,)
         )
 
+    async def get_meeting(self, meeting_id: str) -> dict[str, Any]:
+        """``GET /api/meetings/{id}`` → the meeting."""
+        return await self._call("get_meeting", "GET", f"/api/meetings/{meeting_id}")
+
+    async def update_meeting(self, meeting_id: str, **changes: Any) -> dict[str, Any]:
+        """``PATCH /api/meetings/{id}`` with ``changes`` (e.g. ``empty_timeout_seconds``) →
+        the meeting (host only)."""
+        return await self._call("update_meeting", "PATCH", f"/api/meetings/{meeting_id}", json=changes)
+
     async def join_meeting(self, meeting_id: str) -> dict[str, Any]:
         """``POST /api/meetings/{id}/join`` → ``{meeting, role}``."""
         return await self._call("join_meeting", "POST", f"/api/meetings/{meeting_id}/join")
@@ -157,3 +170,23 @@ class ApiClient:
             f"/api/chat/meetings/{meeting_id}/messages",
             params={"limit": limit},
         )
+
+
+async def meeting_of_two(base_url: str, label: str) -> tuple[ApiClient, ApiClient, str]:
+    """Two new users signed in (``<label>-host-<run>@e2e.parley.example.com`` and the guest's),
+    a meeting the host created and the guest joined: ``(host, guest, meeting_id)``. The caller
+    closes both clients (also when this raises: then both are closed here)."""
+    run = uuid.uuid4().hex[:10]
+    host, guest = ApiClient(base_url), ApiClient(base_url)
+    try:
+        for role, api in (("host", host), ("guest", guest)):
+            email = f"{label}-{role}-{run}@e2e.parley.example.com"
+            await api.register(email, f"{label.capitalize()} {role}", TEST_PASSWORD)
+            await api.login(email, TEST_PASSWORD)
+        meeting_id = str((await host.create_meeting(f"{label} {run}"))["meeting_id"])
+        await guest.join_meeting(meeting_id)
+    except BaseException:
+        await host.aclose()
+        await guest.aclose()
+        raise
+    return host, guest, meeting_id

@@ -14,6 +14,7 @@ can wait for an event that arrived before it started waiting (no lost-wakeup rac
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
@@ -24,6 +25,10 @@ import socketio
 import socketio.exceptions
 
 PROTOCOL_VERSION = 1
+#: Seconds before connecting again after a draining replica refused the connection.
+DRAINING_RETRY_S = 0.05
+
+log = logging.getLogger(__name__)
 
 
 class SignalingError(RuntimeError):
@@ -79,10 +84,28 @@ class SignalingClient:
     async def connect(self, timeout_s: float) -> dict[str, Any]:
         """Connect and wait for the ``session`` event.
 
+        A replica that is draining refuses with ``connect_error`` code ``draining``; as the
+        protocol says (docs/signaling.md, "Drain"), the connection is tried again at once, and
+        the proxy sends it to another replica.
+
         Returns ``{"protocol_version", "sid", "replica_id", "user_id"}``. Raises
         ``SignalingError`` (``connect_failed`` with the server's ``connect_error`` data,
         ``timeout``, or ``protocol_mismatch``).
         """
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                return await self._connect_once(max(0.1, deadline - time.monotonic()))
+            except SignalingError as exc:
+                refused = self._connect_error if isinstance(self._connect_error, dict) else {}
+                if (refused.get("data") or {}).get("code") != "draining" or time.monotonic() > deadline:
+                    raise
+                log.info("%s: replica draining; connecting again (%s)", self.name, exc)
+                await self.close()
+                await asyncio.sleep(DRAINING_RETRY_S)
+
+    async def _connect_once(self, timeout_s: float) -> dict[str, Any]:
+        self._connect_error = None
         self._http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
         sio = socketio.AsyncClient(reconnection=False, http_session=self._http, handle_sigint=False)
         self._sio = sio

@@ -4,12 +4,13 @@ import dataclasses
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import jwt
 import pytest
 from argon2 import PasswordHasher
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from parley_auth.domain.accounts import Accounts
-from parley_auth.domain.errors import EmailTaken, InvalidCredentials, InvalidRefreshToken
+from parley_auth.domain.errors import ActiveSession, EmailTaken, InvalidCredentials, InvalidRefreshToken
 from parley_auth.domain.keys import SigningKey
 from parley_auth.domain.models import User
 from parley_auth.domain.passwords import Passwords
@@ -36,11 +37,29 @@ class FakeUsers:
         return self.users.get(user_id)
 
     async def set_session_family(self, user_id: str, family_id: str) -> None:
+        """Test helper: another login switched the session (not part of the store interface)."""
         self.users[user_id] = dataclasses.replace(self.users[user_id], session_family=family_id)
+
+    async def replace_session(self, user_id, old_family, old_lease, family_id, outbox) -> bool:
+        user = self.users[user_id]
+        if (user.session_family, user.session_lease_until) != (old_family, old_lease):
+            return False
+        self.users[user_id] = dataclasses.replace(user, session_family=family_id, session_lease_until=None)
+        self.outbox.setdefault(user_id, []).extend(outbox)
+        return True
+
+    async def renew_lease(self, user_id: str, family_id: str, until: datetime) -> bool:
+        if self.users[user_id].session_family != family_id:
+            return False
+        self.users[user_id] = dataclasses.replace(self.users[user_id], session_lease_until=until)
+        return True
+
+    async def stage_event(self, user_id: str, entry: dict[str, Any]) -> None:
+        self.outbox.setdefault(user_id, []).append(entry)
 
     async def end_session_family(self, user_id: str, family_id: str) -> None:
         if self.users[user_id].session_family == family_id:
-            self.users[user_id] = dataclasses.replace(self.users[user_id], session_family=None)
+            self.users[user_id] = dataclasses.replace(self.users[user_id], session_family=None, session_lease_until=None)
 
     async def set_password_hash(self, user_id: str, password_hash: str) -> None:
         self.users[user_id] = dataclasses.replace(self.users[user_id], password_hash=password_hash)
@@ -268,3 +287,84 @@ async def test_default_password_hashing_is_argon2id_with_rfc9106_parameters() ->
     assert await passwords.verify(password_hash, "correct horse")
     assert not await passwords.verify(password_hash, "wrong horse")
     assert not await passwords.verify("not a hash", "correct horse")
+
+
+# --- sessions: PARLEY_SESSION_POLICY single (the default) and multiple ----------------------
+
+
+def _sid(access_token: str) -> str:
+    return jwt.decode(access_token, options={"verify_signature": False})["sid"]
+
+
+def _revocations(users: FakeUsers, user_id: str) -> list[dict[str, Any]]:
+    events = [decode(bytes(entry["value"])) for entry in users.outbox.get(user_id, [])]
+    return [event.data for event in events if event.type == "parley.auth.session.revoked.v1"]
+
+
+async def test_access_tokens_name_their_session(accounts: Accounts) -> None:
+    await _registered(accounts)
+    sign_in = await accounts.login("ada@example.com", "correct horse")
+    refreshed = await accounts.refresh(sign_in.refresh_token)
+    assert len(_sid(sign_in.access_token)) == 32
+    assert _sid(refreshed.access_token) == _sid(sign_in.access_token)
+
+
+async def test_a_live_session_refuses_a_second_sign_in_until_taken_over(
+    accounts: Accounts, users: FakeUsers, clock: Clock
+) -> None:
+    user = await _registered(accounts)
+    laptop = await accounts.login("ada@example.com", "correct horse")
+    laptop_sid = _sid(laptop.access_token)
+    assert await accounts.session_active(user.user_id, laptop_sid)  # its socket's heartbeat
+    with pytest.raises(ActiveSession):
+        await accounts.login("ada@example.com", "correct horse")
+    assert await accounts.refresh(laptop.refresh_token)  # the refused sign-in changed nothing
+    phone = await accounts.login("ada@example.com", "correct horse", takeover=True)
+    (revoked,) = _revocations(users, user.user_id)
+    assert (revoked.session_id, revoked.reason) == (laptop_sid, "replaced")
+    with pytest.raises(InvalidRefreshToken):
+        await accounts.refresh(laptop.refresh_token)
+    assert not await accounts.session_active(user.user_id, laptop_sid)  # a late heartbeat renews nothing
+    assert await accounts.refresh(phone.refresh_token)
+
+
+async def test_a_lapsed_lease_lets_the_user_in_without_takeover(accounts: Accounts, users: FakeUsers, clock: Clock) -> None:
+    user = await _registered(accounts)
+    crashed = await accounts.login("ada@example.com", "correct horse")
+    crashed_sid = _sid(crashed.access_token)
+    await accounts.session_active(user.user_id, crashed_sid)
+    clock.now += timedelta(seconds=59)
+    with pytest.raises(ActiveSession):
+        await accounts.login("ada@example.com", "correct horse")
+    clock.now += timedelta(seconds=2)  # 61 s after the last heartbeat: the default lease is 60 s
+    await accounts.login("ada@example.com", "correct horse")
+    assert [r.session_id for r in _revocations(users, user.user_id)] == [crashed_sid]
+
+
+async def test_a_session_that_never_went_live_is_replaced_quietly(accounts: Accounts, users: FakeUsers) -> None:
+    user = await _registered(accounts)
+    api_client = await accounts.login("ada@example.com", "correct horse")
+    await accounts.login("ada@example.com", "correct horse")
+    assert _revocations(users, user.user_id) == []
+    with pytest.raises(InvalidRefreshToken):
+        await accounts.refresh(api_client.refresh_token)
+
+
+async def test_sign_out_stages_session_revoked(accounts: Accounts, users: FakeUsers) -> None:
+    user = await _registered(accounts)
+    sign_in = await accounts.login("ada@example.com", "correct horse")
+    await accounts.logout(sign_in.refresh_token)
+    await accounts.logout(sign_in.refresh_token)  # idempotent: one event
+    (revoked,) = _revocations(users, user.user_id)
+    assert revoked.reason == "signed_out"
+
+
+async def test_multiple_sessions_coexist(users: FakeUsers, tokens: FakeRefreshTokens, clock: Clock) -> None:
+    cheap = Passwords(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    access = AccessTokens(SigningKey(Ed25519PrivateKey.generate()), issuer="i", audience="a", ttl_seconds=900)
+    accounts = Accounts(users, tokens, cheap, access, refresh_ttl_seconds=3600, session_policy="multiple", clock=clock)
+    await _registered(accounts)
+    laptop = await accounts.login("ada@example.com", "correct horse")
+    phone = await accounts.login("ada@example.com", "correct horse")
+    assert await accounts.refresh(laptop.refresh_token)
+    assert await accounts.refresh(phone.refresh_token)

@@ -3,20 +3,12 @@
 import asyncio
 import hashlib
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
 import pytest
-from argon2 import PasswordHasher
-from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
-from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
-from parley_auth.config import Settings
-from parley_auth.domain.keys import generate_pem
-from parley_auth.domain.passwords import Passwords
-from parley_auth.main import create_app
 from parley_events import UserRegistered
 from parley_events.topics import USERS
 from parley_security import JwksVerifier
@@ -25,40 +17,6 @@ from parley_testing import Stack, TopicTail, tail_topic
 pytestmark = pytest.mark.integration
 
 ADA = {"email": "Ada@Example.com", "display_name": "Ada Lovelace", "password": "analytical engine"}
-
-
-@pytest.fixture
-def settings(stack: Stack, unique_name: str, tmp_path: Path) -> Settings:
-    key = tmp_path / "jwt.pem"
-    key.write_bytes(generate_pem())
-    return Settings(
-        environment="production",
-        instance_id=unique_name,
-        jwt_private_key_file=key,
-        mongo_uri=stack.mongo_uri,
-        mongo_database=unique_name,
-        kafka_bootstrap_servers=stack.kafka_bootstrap_servers,
-    )
-
-
-@pytest.fixture
-async def db(mongo: AsyncMongoClient, unique_name: str) -> AsyncIterator[AsyncDatabase]:
-    yield mongo[unique_name]
-    await mongo.drop_database(unique_name)
-
-
-@pytest.fixture
-async def app(settings: Settings, db: AsyncDatabase) -> AsyncIterator[FastAPI]:
-    # Cheaper argon2id parameters keep the suite fast; the defaults are unit-tested.
-    application = create_app(settings, passwords=Passwords(PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)))
-    async with LifespanManager(application, startup_timeout=30) as manager:
-        yield manager.app  # type: ignore[misc]
-
-
-@pytest.fixture
-async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://auth.test") as http:
-        yield http
 
 
 @pytest.fixture

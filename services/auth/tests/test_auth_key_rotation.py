@@ -25,7 +25,6 @@ import httpx
 import jwt
 import pytest
 from argon2 import PasswordHasher
-from asgi_lifespan import LifespanManager
 from pymongo import AsyncMongoClient
 
 from parley_auth.config import Settings
@@ -33,6 +32,7 @@ from parley_auth.domain.keys import generate_pem, parse_signing_key
 from parley_auth.domain.passwords import Passwords
 from parley_auth.main import create_app
 from parley_security import InvalidToken, JwksVerifier
+from parley_testing.lifespan import running
 from parley_testing import Stack
 
 pytestmark = pytest.mark.integration
@@ -87,6 +87,9 @@ class Cluster:
             mongo_uri=self.stack.mongo_uri,
             mongo_database=self.database,
             kafka_bootstrap_servers=self.stack.kafka_bootstrap_servers,
+            presence_consumer_group=self.database,  # not the test stack's auth replicas' group
+            api_key_use_consumer_group=self.database,
+            presence_offset_reset="latest",
         )
 
     async def start(self, name: str, signing: Path, published: list[Path]) -> None:
@@ -95,9 +98,9 @@ class Cluster:
             passwords=Passwords(PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)),
         )
         exits = AsyncExitStack()
-        manager = await exits.enter_async_context(LifespanManager(app, startup_timeout=30))
+        running_app = await exits.enter_async_context(running(app))
         self._running[name] = exits
-        self.balancer.replicas[name] = httpx.ASGITransport(manager.app)
+        self.balancer.replicas[name] = httpx.ASGITransport(running_app)
 
     async def stop(self, name: str) -> None:
         await self.balancer.drain(name)  # as a rolling update does before it stops a pod

@@ -15,7 +15,6 @@ from typing import Any
 import httpx
 import pytest
 from argon2 import PasswordHasher
-from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from pymongo import AsyncMongoClient
 
@@ -23,6 +22,7 @@ from parley_auth.config import Settings
 from parley_auth.domain.keys import generate_pem
 from parley_auth.domain.passwords import Passwords
 from parley_auth.main import create_app
+from parley_testing.lifespan import running
 from parley_testing import Stack
 
 pytestmark = pytest.mark.integration
@@ -46,11 +46,14 @@ async def apps(stack: Stack, unique_name: str, tmp_path: Path) -> AsyncIterator[
                 mongo_uri=stack.mongo_uri,
                 mongo_database=unique_name,
                 kafka_bootstrap_servers=stack.kafka_bootstrap_servers,
+                presence_consumer_group=unique_name,  # not the test stack's auth replicas' group
+                api_key_use_consumer_group=unique_name,
+                presence_offset_reset="latest",
                 **overrides,
             )
             app = create_app(settings, passwords=Passwords(PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)))
-            manager = await exits.enter_async_context(LifespanManager(app, startup_timeout=30))
-            return manager.app  # type: ignore[return-value]
+            running_app = await exits.enter_async_context(running(app))
+            return running_app
 
         yield start
     mongo: AsyncMongoClient = AsyncMongoClient(stack.mongo_uri)
@@ -121,12 +124,13 @@ async def test_guessing_spread_over_addresses_is_throttled_per_account(apps: Cal
 
 
 async def test_the_lockout_ends_with_its_window_and_a_success_restarts_the_count(apps: Callable[..., Any]) -> None:
-    app = await apps(login_limit_per_account_and_address="3/3 seconds")
+    # a window long enough for three failed sign-ins on a loaded machine (argon2id each)
+    app = await apps(login_limit_per_account_and_address="3/8 seconds")
     async with _http(app, "203.0.113.5") as http:
         assert (await http.post("/api/auth/register", json=ADA)).status_code == 201
         for _ in range(3):
             assert (await http.post("/api/auth/login", json=WRONG)).status_code == 401
-        retry_after = _assert_throttled(await http.post("/api/auth/login", json=RIGHT), 3)
+        retry_after = _assert_throttled(await http.post("/api/auth/login", json=RIGHT), 8)
         # Refused attempts do not extend the window: keep hammering, then wait Retry-After.
         deadline = time.monotonic() + retry_after
         while time.monotonic() < deadline - 0.5:

@@ -8,13 +8,13 @@ from typing import Any
 import httpx
 import jwt
 import pytest
-from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from pymongo.asynchronous.collection import AsyncCollection
 
 from parley_chat.config import Settings
 from parley_chat.main import create_app
 from parley_security import MeetingsClient
+from parley_testing.lifespan import running
 from parley_testing import Stack, TokenIssuer
 
 
@@ -81,10 +81,10 @@ class Client:
             assert loop.time() < deadline, "messages not all published within 15 s"
             await asyncio.sleep(0.05)
 
-    async def post(self, user_id: str, meeting_id: str, message_id: str, text: str) -> httpx.Response:
+    async def post(self, user_id: str, meeting_id: str, message_id: str, text: str, **more: Any) -> httpx.Response:
         return await self.http.post(
             f"/api/chat/meetings/{meeting_id}/messages",
-            json={"message_id": message_id, "text": text},
+            json={"message_id": message_id, "text": text, **more},
             headers=self.auth(user_id),
         )
 
@@ -136,9 +136,7 @@ async def client(settings: Settings, mongo, token_issuer: TokenIssuer, fake_meet
     app.state.verifier = token_issuer.verifier()
     app.state.meetings_client = fake_meetings.client()
     try:
-        # Shutdown usually takes well under a second; on a loaded 2-core machine it was seen to
-        # exceed 30 s (cause not found yet; see the note on issue 6), so the wait is generous.
-        async with LifespanManager(app, startup_timeout=30, shutdown_timeout=90), httpx.AsyncClient(
+        async with running(app), httpx.AsyncClient(
             transport=httpx.ASGITransport(app), base_url="http://chat.test"
         ) as http:
             yield Client(http, app, token_issuer, fake_meetings)

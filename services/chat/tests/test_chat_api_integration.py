@@ -40,6 +40,21 @@ async def test_post_stores_the_message_and_publishes_chat_message_posted(client,
     assert asked.headers["authorization"].startswith("Bearer ")
 
 
+async def test_the_name_chosen_for_the_meeting_is_the_senders_name_in_history(client, room) -> None:
+    """``sender_name``: the name chosen on the pre-join (trimmed), not the account's; blank,
+    too long or NUL is a 422; absent: the token's name."""
+    chosen = await client.post("bob", room, "named-0001", "hi", sender_name="  Robert (guest room)  ")
+    assert chosen.status_code == 201, chosen.text
+    assert chosen.json()["sender_name"] == "Robert (guest room)"
+    plain = await client.post("bob", room, "named-0002", "hi again")
+    assert plain.json()["sender_name"] == "Bob"
+    for bad in ("   ", "x" * 81, "nul\u0000", 7):
+        refused = await client.post("bob", room, "named-0003", "no", sender_name=bad)
+        assert refused.status_code == 422, (bad, refused.text)
+    history = (await client.history("bob", room)).json()["messages"]
+    assert [m["sender_name"] for m in history] == ["Bob", "Robert (guest room)"]
+
+
 async def test_a_retry_with_the_same_text_returns_the_stored_message_once(client, stack, room) -> None:
     async with tail_topic(stack.kafka_bootstrap_servers, CHAT.name) as tail:
         first = await client.post("bob", room, "retry-0001", "once")
@@ -310,7 +325,7 @@ async def test_health_readiness_and_metrics(client, room) -> None:
 
     asyncapi = (await client.http.get("/asyncapi.json")).json()
     # parley.chat: what chat publishes; parley.meetings: its membership projection reads it
-    assert {channel["address"] for channel in asyncapi["channels"].values()} == {"parley.chat", "parley.meetings"}
+    assert {channel["address"] for channel in asyncapi["channels"].values()} == {"parley.chat", "parley.meetings", "parley.sessions"}
 
 
 @pytest.mark.parametrize("encoded", ["a%3Fb", "a%23b", "a%01b", "a%20b", "a.b"])

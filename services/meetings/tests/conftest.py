@@ -8,7 +8,6 @@ from typing import Any
 import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
-from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from pymongo.asynchronous.collection import AsyncCollection
 
@@ -16,6 +15,7 @@ from parley_events import EventData, encode
 from parley_events.topics import PARTICIPANTS
 from parley_meetings.config import Settings
 from parley_meetings.main import create_app
+from parley_testing.lifespan import running
 from parley_testing import Stack, TokenIssuer, commit_group_at_end
 
 
@@ -60,6 +60,7 @@ def settings(stack: Stack, unique_name: str) -> Settings:
         mongo_uri=stack.mongo_uri,
         mongo_database=unique_name,
         kafka_consumer_group=unique_name,
+        api_keys_consumer_group=unique_name,
         public_base_url="http://parley.test",
         outbox_poll_interval_s=0.2,
     )
@@ -74,9 +75,7 @@ async def client(settings: Settings, mongo, token_issuer: TokenIssuer) -> AsyncI
     app = create_app(settings)
     app.state.verifier = token_issuer.verifier()
     try:
-        # Shutdown usually takes well under a second; on a loaded 2-core machine it was seen to
-        # exceed 30 s (cause not found yet; see the note on issue 6), so the wait is generous.
-        async with LifespanManager(app, startup_timeout=30, shutdown_timeout=90), httpx.AsyncClient(
+        async with running(app), httpx.AsyncClient(
             transport=httpx.ASGITransport(app), base_url="http://meetings.test"
         ) as http:
             yield Client(http, app, token_issuer)

@@ -3,14 +3,23 @@
 import asyncio
 import re
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 
-from parley_events import MeetingCreated, MeetingEnded
+from parley_events import (
+    MeetingCreated,
+    MeetingEnded,
+    MeetingExpired,
+    ParticipantJoined,
+    ParticipantLeft,
+    decode,
+    encode,
+)
 from parley_events.topics import MEETINGS
 from parley_meetings.main import create_app
+from parley_testing.lifespan import running
 from parley_testing import BAD_AUTHORIZATIONS, bad_authorization, tail_topic
 
 pytestmark = pytest.mark.integration
@@ -190,7 +199,7 @@ async def test_bad_bodies_get_422_and_store_nothing(client, body) -> None:
     assert response.status_code == 422
     assert isinstance(response.json()["detail"], list)
     mine = await client.http.get("/api/meetings", headers=client.auth("alice"))
-    assert mine.json() == {"meetings": []}
+    assert mine.json() == {"meetings": [], "next_cursor": None}
 
 
 async def test_health_readiness_and_metrics(client) -> None:
@@ -209,7 +218,9 @@ async def test_health_readiness_and_metrics(client) -> None:
 
     asyncapi = (await client.http.get("/asyncapi.json")).json()
     addresses = {channel["address"] for channel in asyncapi["channels"].values()}
-    assert addresses == {"parley.meetings", "parley.participants"}
+    assert addresses == {
+        "parley.meetings", "parley.participants", "parley.sessions", "parley.contacts", "parley.calls", "parley.api_keys",
+    }
 
 
 async def test_scheduled_start_is_optional_and_title_trimmed(client) -> None:
@@ -276,7 +287,7 @@ async def test_a_meeting_ended_on_another_replica_shows_ended_there_once_its_eve
 ) -> None:
     other = create_app(settings.model_copy(update={"instance_id": "meetings-replica-2"}))
     other.state.verifier = token_issuer.verifier()
-    async with LifespanManager(other, startup_timeout=30, shutdown_timeout=90), httpx.AsyncClient(
+    async with running(other), httpx.AsyncClient(
         transport=httpx.ASGITransport(other), base_url="http://meetings-2.test"
     ) as replica_2:
         meeting = await client.create("alice")
@@ -295,3 +306,53 @@ async def test_a_meeting_ended_on_another_replica_shows_ended_there_once_its_eve
             return (await replica_2.get(path, headers=client.auth("bob"))).json()["status"] == "ended"
 
         await wait_until(ended_on_replica_2, timeout_s=15)
+
+
+async def test_the_empty_timeout_is_set_on_create_or_patch_by_the_host_within_bounds(client) -> None:
+    meeting = await client.create("alice", "Expiring", empty_timeout_seconds=30)
+    assert meeting["empty_timeout_seconds"] == 30
+    assert (await client.create("alice", "Default"))["empty_timeout_seconds"] == 300  # PARLEY_MEETING_EMPTY_TIMEOUT_S
+    path = f"/api/meetings/{meeting['meeting_id']}"
+    for bad in (4, 86401, "30", 30.5, [30]):
+        response = await client.http.patch(path, json={"empty_timeout_seconds": bad}, headers=client.auth("alice"))
+        assert response.status_code == 422, (bad, response.text)
+    response = await client.http.patch(path, json={"title": "no"}, headers=client.auth("alice"))
+    assert response.status_code == 422, response.text
+    response = await client.http.patch(path, json={"empty_timeout_seconds": 10}, headers=client.auth("bob"))
+    assert (response.status_code, response.json()["detail"]["code"]) == (403, "not_host")
+    response = await client.http.patch(path, json={"empty_timeout_seconds": 10}, headers=client.auth("alice"))
+    assert (response.status_code, response.json()["empty_timeout_seconds"]) == (200, 10)
+    response = await client.http.patch(path, json={"empty_timeout_seconds": None}, headers=client.auth("alice"))
+    assert response.json()["empty_timeout_seconds"] == 300
+
+
+async def test_an_emptied_meeting_expires_once_in_the_store_even_when_swept_at_once(client) -> None:
+    """Against FerretDB: the roster write stores the deadline, the index query finds it, and of
+    concurrent sweeps (besides the app's own sweeper) exactly one expires the meeting."""
+    meeting = await client.create("alice", "Left empty", empty_timeout_seconds=5)
+    meeting_id = meeting["meeting_id"]
+    busy = await client.create("alice", "Someone stays", empty_timeout_seconds=5)
+    service = client.app.state.meetings
+    long_ago = datetime.now(UTC) - timedelta(minutes=1)
+
+    def event(data) -> Any:
+        return decode(encode(data, source="/tests").value)
+
+    def joined(mid: str, sid: str) -> Any:
+        return event(ParticipantJoined(meeting_id=mid, user_id="alice", display_name="A", sid=sid,
+                                       replica_id="r", joined_at=long_ago))
+
+    left = ParticipantLeft(meeting_id=meeting_id, user_id="alice", sid="s1", replica_id="r", reason="left",
+                           left_at=long_ago)
+    await client.outbox_drained(meeting_id)  # meeting.created is out before the tail starts
+    async with tail_topic(client.app.state.settings.kafka_bootstrap_servers, MEETINGS.name) as tail:
+        await service.apply_participant_events([joined(meeting_id, "s1"), joined(busy["meeting_id"], "s2"), event(left)])
+        stored = await client.collection().find_one({"_id": meeting_id})
+        assert stored["expires_at"] is not None and stored["empty_since"] is not None
+        await asyncio.gather(*(service.expire_due() for _ in range(4)))
+        events = await tail.events(subject=meeting_id, count=2, timeout_s=8)
+    assert [type(e.data) for e in events] == [MeetingExpired]
+    shown = (await client.http.get(f"/api/meetings/{meeting_id}", headers=client.auth("alice"))).json()
+    assert (shown["status"], shown["end_reason"]) == ("ended", "expired")
+    still = (await client.http.get(f"/api/meetings/{busy['meeting_id']}", headers=client.auth("alice"))).json()
+    assert still["status"] == "active"

@@ -2,20 +2,28 @@
 
 import asyncio
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from prometheus_client import CollectorRegistry
 
-from parley_events import MeetingCreated, MeetingEnded, MeetingJoined, ParticipantJoined, ParticipantLeft, ReceivedEvent, decode
+from parley_events import MeetingCreated, MeetingEnded, MeetingExpired, MeetingJoined, ParticipantJoined, ParticipantLeft, ReceivedEvent, decode
 from parley_meetings.api.schemas import CreateMeetingRequest, MeetingOut
-from parley_meetings.domain.errors import MeetingHasEnded, MeetingNotFound, NotAParticipant, NotHost
+from parley_meetings.domain.errors import (
+    MeetingHasEnded,
+    MeetingNotFound,
+    NotAParticipant,
+    NotHost,
+    NotOpenYet,
+    NotScheduled,
+    StartInPast,
+)
 from parley_meetings.domain.ids import new_meeting_id
-from parley_meetings.domain.models import Meeting, MeetingSummary, Participant, RosterEntry
+from parley_meetings.domain.models import Meeting, MeetingSummary, Participant, RosterEntry, Schedule
 from parley_meetings.domain.service import Meetings
 from parley_meetings.domain.summaries import SummaryCache
-from parley_meetings.repository import RosterState
+from parley_meetings.repository import DueMeeting, EmptyRoom, RosterState
 from parley_meetings.metrics import MeetingsMetrics
 
 
@@ -79,17 +87,60 @@ class FakeRepository:
         self.outbox[meeting_id].append(outbox)
         return True
 
+    async def change_calendar(self, seen: Meeting, changes: dict[str, Any], outbox: dict[str, Any]) -> bool:
+        m = self.meetings.get(seen.meeting_id)
+        if not m or m.host_id != seen.host_id or m.status != "active" or m.sequence != seen.sequence:
+            return False
+        fields = {k: tuple(v) if k == "roster" else v for k, v in changes.items()}
+        self.meetings[seen.meeting_id] = m.model_copy(update={**fields, "sequence": seen.sequence + 1})
+        self.outbox[seen.meeting_id].append(outbox)
+        return True
+
     async def roster_state(self, meeting_id: str) -> RosterState | None:
         m = self.meetings.get(meeting_id)
-        return RosterState(status=m.status, roster=m.roster, rev=self.roster_revs.get(meeting_id)) if m else None
+        if not m:
+            return None
+        return RosterState(
+            status=m.status, roster=m.roster, rev=self.roster_revs.get(meeting_id),
+            empty_timeout_seconds=m.empty_timeout_seconds,
+        )
 
-    async def replace_roster(self, meeting_id: str, seen: RosterState, roster) -> bool:
+    async def replace_roster(self, meeting_id: str, seen: RosterState, roster, empty: EmptyRoom | None = None) -> bool:
         m = self.meetings.get(meeting_id)
         if not m or m.status != "active" or self.roster_revs.get(meeting_id) != seen.rev:
             return False
-        self.meetings[meeting_id] = m.model_copy(update={"roster": tuple(roster)})
+        self.meetings[meeting_id] = m.model_copy(update={
+            "roster": tuple(roster),
+            "empty_since": empty.since if empty else None,
+            "expires_at": empty.expires_at if empty else None,
+        })
         self.roster_revs[meeting_id] = (seen.rev or 0) + 1
         self.roster_writes += 1
+        return True
+
+    async def due(self, now: datetime, limit: int) -> list[DueMeeting]:
+        found = sorted(
+            (m for m in self.meetings.values() if m.status == "active" and m.expires_at and m.expires_at <= now),
+            key=lambda m: m.expires_at,
+        )
+        return [DueMeeting(m.meeting_id, m.empty_since or m.expires_at, m.expires_at, m.empty_timeout_seconds)
+                for m in found[:limit]]
+
+    async def expire(self, due: DueMeeting, expired_at: datetime, outbox: dict[str, Any]) -> bool:
+        m = self.meetings.get(due.meeting_id)
+        if not m or m.status != "active" or m.expires_at != due.expires_at:
+            return False
+        self.meetings[due.meeting_id] = m.model_copy(update={
+            "status": "ended", "end_reason": "expired", "ended_at": expired_at, "roster": (), "expires_at": None,
+        })
+        self.outbox[due.meeting_id].append(outbox)
+        return True
+
+    async def set_empty_timeout(self, meeting_id: str, host_id: str, seconds: int | None) -> bool:
+        m = self.meetings.get(meeting_id)
+        if not m or m.host_id != host_id or m.status != "active":
+            return False
+        self.meetings[meeting_id] = m.model_copy(update={"empty_timeout_seconds": seconds})
         return True
 
 
@@ -118,7 +169,7 @@ def received(data: Any, event_id: str = "e1") -> ReceivedEvent:
 
 
 async def test_create_makes_the_creator_host_and_stages_meeting_created(meetings, repo, notified) -> None:
-    m = await meetings.create(host_id="alice", host_name="Alice", title="Sync", scheduled_start=None)
+    m = await meetings.create(host_id="alice", host_name="Alice", title="Sync", schedule=None)
     assert m.participants[0].user_id == "alice" and m.participants[0].role == "host"
     assert m.created_at.microsecond % 1000 == 0  # BSON keeps milliseconds
     [event] = staged(repo, m.meeting_id)
@@ -129,7 +180,7 @@ async def test_create_makes_the_creator_host_and_stages_meeting_created(meetings
 
 
 async def test_join_is_idempotent_stages_meeting_joined_once_and_is_refused_once_ended(meetings, repo) -> None:
-    m = await meetings.create(host_id="alice", host_name="Alice", title="Sync", scheduled_start=None)
+    m = await meetings.create(host_id="alice", host_name="Alice", title="Sync", schedule=None)
     for _ in range(2):
         joined, role = await meetings.join(m.meeting_id, user_id="bob", display_name="Bob")
         assert role == "participant"
@@ -146,7 +197,7 @@ async def test_join_is_idempotent_stages_meeting_joined_once_and_is_refused_once
 
 
 async def test_only_the_host_ends_and_ending_twice_stages_one_event(meetings, repo) -> None:
-    m = await meetings.create(host_id="alice", host_name="Alice", title="Sync", scheduled_start=None)
+    m = await meetings.create(host_id="alice", host_name="Alice", title="Sync", schedule=None)
     await meetings.join(m.meeting_id, user_id="bob", display_name="Bob")
     before = repo.meetings[m.meeting_id]
     with pytest.raises(NotHost):
@@ -168,7 +219,7 @@ async def test_only_the_host_ends_and_ending_twice_stages_one_event(meetings, re
 
 
 async def test_membership_and_roster_are_for_participants(meetings) -> None:
-    m = await meetings.create(host_id="alice", host_name="Alice", title="Sync", scheduled_start=None)
+    m = await meetings.create(host_id="alice", host_name="Alice", title="Sync", schedule=None)
     assert (await meetings.membership(m.meeting_id, user_id="alice"))[1] == "host"
     with pytest.raises(NotAParticipant):
         await meetings.membership(m.meeting_id, user_id="mallory")
@@ -179,7 +230,7 @@ async def test_membership_and_roster_are_for_participants(meetings) -> None:
 
 
 async def test_participant_events_apply_once(meetings) -> None:
-    m = await meetings.create(host_id="alice", host_name="Alice", title="Sync", scheduled_start=None)
+    m = await meetings.create(host_id="alice", host_name="Alice", title="Sync", schedule=None)
     now = datetime.now(UTC)
     join = ParticipantJoined(meeting_id=m.meeting_id, user_id="alice", display_name="Alice", sid="s1", replica_id="r", joined_at=now)
     leave = ParticipantLeft(meeting_id=m.meeting_id, user_id="alice", sid="s1", replica_id="r", reason="left", left_at=now)
@@ -195,7 +246,7 @@ async def test_participant_events_apply_once(meetings) -> None:
 
 
 async def test_a_batch_of_participant_events_applies_in_order_each_once(meetings, repo) -> None:
-    m = await meetings.create(host_id="alice", host_name="Alice", title="Sync", scheduled_start=None)
+    m = await meetings.create(host_id="alice", host_name="Alice", title="Sync", schedule=None)
     now = datetime.now(UTC)
 
     def join(sid: str) -> ParticipantJoined:
@@ -216,18 +267,18 @@ async def test_a_batch_of_participant_events_applies_in_order_each_once(meetings
 
 
 async def test_a_roster_write_that_lost_a_race_is_recomputed_and_an_ended_meeting_ignores_events(meetings, repo) -> None:
-    m = await meetings.create(host_id="alice", host_name="Alice", title="Sync", scheduled_start=None)
+    m = await meetings.create(host_id="alice", host_name="Alice", title="Sync", schedule=None)
     now = datetime.now(UTC)
     join = ParticipantJoined(meeting_id=m.meeting_id, user_id="bob", display_name="Bob", sid="s1", replica_id="r", joined_at=now)
     other = join.model_copy(update={"sid": "s9"})
     real_replace = repo.replace_roster
     raced = []
 
-    async def replace_after_a_concurrent_write(meeting_id, seen, roster):
+    async def replace_after_a_concurrent_write(meeting_id, seen, roster, empty=None):
         if not raced:  # another writer adds s9 between this read and this write
             raced.append(1)
             await real_replace(meeting_id, seen, [*seen.roster, RosterEntry(**{**join.model_dump(), "sid": "s9"})])
-        return await real_replace(meeting_id, seen, roster)
+        return await real_replace(meeting_id, seen, roster, empty)
 
     repo.replace_roster = replace_after_a_concurrent_write
     assert await meetings.apply_participant_events([received(join, "j1"), received(other, "j9")]) == ["applied", "ignored"]
@@ -259,7 +310,7 @@ def test_invite_url_uses_the_public_base_url() -> None:
 
 
 async def test_summaries_are_read_once_and_forgotten_on_an_event_or_an_end(meetings, repo) -> None:
-    meeting = await meetings.create(host_id="h", host_name="H", title="t", scheduled_start=None)
+    meeting = await meetings.create(host_id="h", host_name="H", title="t", schedule=None)
     first = await meetings.summary(meeting.meeting_id)
     again = await meetings.summary(meeting.meeting_id)
     assert first == again == meeting.summary() and repo.summary_reads == 1
@@ -295,3 +346,194 @@ async def test_a_summary_read_before_an_invalidation_is_not_kept_after_it() -> N
     await reading
     await cache.get("m")
     assert reads == ["m", "m"]
+
+
+# --- scheduling ------------------------------------------------------------------------------
+
+NOW = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def clocked(repo: FakeRepository) -> tuple[Meetings, list[datetime]]:
+    """Meetings whose clock reads ``now[0]`` (NOW until a test moves it); joins open 15 minutes early."""
+    now = [NOW]
+    summaries = SummaryCache(repo.summary, size=100, ttl_s=60)
+    service = Meetings(
+        repo, MeetingsMetrics(CollectorRegistry()), summaries=summaries,  # type: ignore[arg-type]
+        join_lead=timedelta(minutes=15), clock=lambda: now[0],
+    )
+    return service, now
+
+
+def at(minutes: int) -> Schedule:
+    return Schedule(start=NOW + timedelta(minutes=minutes), duration_minutes=30, time_zone="Europe/Paris")
+
+
+async def test_a_start_in_the_past_is_refused_and_nothing_is_stored(clocked, repo) -> None:
+    meetings, _ = clocked
+    with pytest.raises(StartInPast):
+        await meetings.create(host_id="h", host_name="H", title="t", schedule=at(-2))
+    assert repo.meetings == {}
+    # within the grace (the client's clock, the request's travel) it is accepted
+    await meetings.create(host_id="h", host_name="H", title="t", schedule=at(0))
+
+
+async def test_participants_join_from_the_lead_before_the_start_and_the_host_at_any_time(clocked, repo) -> None:
+    meetings, now = clocked
+    m = await meetings.create(host_id="h", host_name="H", title="t", schedule=at(60))
+    with pytest.raises(NotOpenYet, match="opens at 2030-01-01T12:45:00"):
+        await meetings.join(m.meeting_id, user_id="p", display_name="P")
+    assert [e.data.__class__.__name__ for e in staged(repo, m.meeting_id)] == ["MeetingCreated"]
+    await meetings.join(m.meeting_id, user_id="h", display_name="H")  # the host
+    now[0] = NOW + timedelta(minutes=45)
+    _, role = await meetings.join(m.meeting_id, user_id="p", display_name="P")
+    assert role == "participant"
+
+
+async def test_reschedule_moves_the_meeting_raises_the_sequence_and_stages_meeting_rescheduled(clocked, repo) -> None:
+    meetings, _ = clocked
+    m = await meetings.create(host_id="h", host_name="H", title="t", schedule=at(60))
+    assert m.sequence == 0
+    moved = await meetings.reschedule(m.meeting_id, user_id="h", start=NOW + timedelta(days=1), duration_minutes=90)
+    again = await meetings.reschedule(m.meeting_id, user_id="h", start=NOW + timedelta(days=2))
+    assert (moved.sequence, again.sequence) == (1, 2)
+    assert again.schedule == Schedule(start=NOW + timedelta(days=2), duration_minutes=90, time_zone="Europe/Paris")
+    events = [e.data for e in staged(repo, m.meeting_id)][1:]
+    assert [(e.event_type, e.sequence, e.duration_minutes) for e in events] == [
+        ("parley.meetings.meeting.rescheduled.v1", 1, 90),
+        ("parley.meetings.meeting.rescheduled.v1", 2, 90),
+    ]
+    # the join window follows the new start
+    with pytest.raises(NotOpenYet):
+        await meetings.join(m.meeting_id, user_id="p", display_name="P")
+
+
+async def test_only_the_host_reschedules_or_cancels_and_never_into_the_past(clocked, repo) -> None:
+    meetings, _ = clocked
+    m = await meetings.create(host_id="h", host_name="H", title="t", schedule=at(60))
+    with pytest.raises(NotHost):
+        await meetings.reschedule(m.meeting_id, user_id="p", start=NOW + timedelta(days=1))
+    with pytest.raises(NotHost):
+        await meetings.cancel(m.meeting_id, user_id="p")
+    with pytest.raises(StartInPast):
+        await meetings.reschedule(m.meeting_id, user_id="h", start=NOW - timedelta(hours=1))
+    assert repo.meetings[m.meeting_id].sequence == 0 and len(repo.outbox[m.meeting_id]) == 1
+
+
+async def test_cancel_ends_a_scheduled_meeting_once_and_nobody_joins_it(clocked, repo) -> None:
+    meetings, now = clocked
+    m = await meetings.create(host_id="h", host_name="H", title="t", schedule=at(10))
+    cancelled = await meetings.cancel(m.meeting_id, user_id="h")
+    assert (cancelled.status, cancelled.end_reason, cancelled.sequence) == ("ended", "cancelled", 1)
+    event = staged(repo, m.meeting_id)[-1].data
+    assert (event.event_type, event.cancelled_by, event.sequence) == ("parley.meetings.meeting.cancelled.v1", "h", 1)
+    with pytest.raises(MeetingHasEnded):
+        await meetings.cancel(m.meeting_id, user_id="h")
+    with pytest.raises(MeetingHasEnded):
+        await meetings.reschedule(m.meeting_id, user_id="h", start=NOW + timedelta(days=1))
+    with pytest.raises(MeetingHasEnded):
+        await meetings.join(m.meeting_id, user_id="p", display_name="P")
+    unscheduled = await meetings.create(host_id="h", host_name="H", title="t", schedule=None)
+    with pytest.raises(NotScheduled):
+        await meetings.cancel(unscheduled.meeting_id, user_id="h")
+
+
+async def test_upcoming_lists_active_scheduled_meetings_not_yet_over_soonest_first(clocked, repo) -> None:
+    meetings, now = clocked
+    later = await meetings.create(host_id="h", host_name="H", title="later", schedule=at(120))
+    soon = await meetings.create(host_id="h", host_name="H", title="soon", schedule=at(5))
+    await meetings.create(host_id="h", host_name="H", title="unscheduled", schedule=None)
+    gone = await meetings.create(host_id="h", host_name="H", title="cancelled", schedule=at(60))
+    await meetings.cancel(gone.meeting_id, user_id="h")
+    assert [m.title for m in await meetings.upcoming_for("h")] == ["soon", "later"]
+    now[0] = NOW + timedelta(minutes=40)  # "soon" (30 minutes from 12:05) is over
+    assert [m.meeting_id for m in await meetings.upcoming_for("h")] == [later.meeting_id]
+    assert soon.meeting_id not in [m.meeting_id for m in await meetings.upcoming_for("h")]
+
+
+# --- expiry of empty meetings -----------------------------------------------------------------
+
+
+def joined(meeting_id: str, sid: str, at_: datetime, event_id: str) -> ReceivedEvent:
+    data = ParticipantJoined(meeting_id=meeting_id, user_id="u-" + sid, display_name="U", sid=sid, replica_id="r1", joined_at=at_)
+    return received(data, event_id)
+
+
+def left(meeting_id: str, sid: str, at_: datetime, event_id: str) -> ReceivedEvent:
+    data = ParticipantLeft(meeting_id=meeting_id, user_id="u-" + sid, sid=sid, replica_id="r1", reason="left", left_at=at_)
+    return received(data, event_id)
+
+
+async def test_an_emptied_room_stores_a_deadline_a_join_clears_it_and_the_sweep_expires_it_once(clocked, repo) -> None:
+    meetings, now = clocked
+    m = await meetings.create(host_id="h", host_name="H", title="t", schedule=None, empty_timeout_seconds=60)
+    await meetings.apply_participant_events([joined(m.meeting_id, "s1", NOW, "e1")])
+    assert repo.meetings[m.meeting_id].expires_at is None
+    now[0] = NOW + timedelta(seconds=12)  # the leave is applied a little after it happened
+    await meetings.apply_participant_events([left(m.meeting_id, "s1", NOW + timedelta(seconds=10), "e2")])
+    stored = repo.meetings[m.meeting_id]
+    assert (stored.empty_since, stored.expires_at) == (NOW + timedelta(seconds=10), NOW + timedelta(seconds=70))
+
+    now[0] = NOW + timedelta(seconds=69)
+    assert await meetings.expire_due() == 0  # not yet due
+    await meetings.apply_participant_events([joined(m.meeting_id, "s2", now[0], "e3")])
+    assert repo.meetings[m.meeting_id].expires_at is None  # someone came back: no deadline
+    now[0] = NOW + timedelta(minutes=10)
+    assert await meetings.expire_due() == 0 and repo.meetings[m.meeting_id].status == "active"
+
+    await meetings.apply_participant_events([left(m.meeting_id, "s2", now[0], "e4")])
+    now[0] += timedelta(seconds=60)
+    assert await meetings.expire_due() == 1
+    assert await meetings.expire_due() == 0  # expired once
+    expired = repo.meetings[m.meeting_id]
+    assert (expired.status, expired.end_reason, expired.ended_at, expired.expires_at) == ("ended", "expired", now[0], None)
+    event = staged(repo, m.meeting_id)[-1].data
+    assert isinstance(event, MeetingExpired)
+    assert (event.empty_since, event.empty_timeout_seconds, event.expired_at) == (now[0] - timedelta(seconds=60), 60, now[0])
+
+
+async def test_the_default_timeout_applies_and_a_meeting_nobody_joined_never_expires(clocked, repo) -> None:
+    meetings, now = clocked
+    meetings.empty_timeout = timedelta(minutes=5)
+    idle = await meetings.create(host_id="h", host_name="H", title="idle", schedule=None)
+    used = await meetings.create(host_id="h", host_name="H", title="used", schedule=None)
+    await meetings.apply_participant_events([joined(used.meeting_id, "s1", NOW, "e1"), left(used.meeting_id, "s1", NOW, "e2")])
+    assert repo.meetings[used.meeting_id].expires_at == NOW + timedelta(minutes=5)
+    now[0] = NOW + timedelta(hours=1)
+    assert await meetings.expire_due() == 1
+    assert repo.meetings[used.meeting_id].end_reason == "expired"
+    assert repo.meetings[idle.meeting_id].status == "active"
+
+
+async def test_a_deadline_that_changed_after_the_read_is_not_expired(clocked, repo) -> None:
+    """The write is conditional on the deadline read: a join (or another replica's expiry)
+    between the sweep's read and its write wins."""
+    meetings, now = clocked
+    m = await meetings.create(host_id="h", host_name="H", title="t", schedule=None, empty_timeout_seconds=5)
+    await meetings.apply_participant_events([joined(m.meeting_id, "s1", NOW, "e1"), left(m.meeting_id, "s1", NOW, "e2")])
+    now[0] = NOW + timedelta(seconds=30)
+    [due] = await repo.due(now[0], 10)
+    await meetings.apply_participant_events([joined(m.meeting_id, "s2", now[0], "e3")])
+    assert not await repo.expire(due, now[0], {})
+    assert repo.meetings[m.meeting_id].status == "active"
+
+
+async def test_only_the_host_sets_the_empty_timeout(clocked, repo) -> None:
+    meetings, _ = clocked
+    m = await meetings.create(host_id="h", host_name="H", title="t", schedule=None)
+    await meetings.join(m.meeting_id, user_id="g", display_name="G")
+    with pytest.raises(NotHost):
+        await meetings.update(m.meeting_id, user_id="g", changes={"empty_timeout_seconds": 30})
+    assert (await meetings.update(m.meeting_id, user_id="h", changes={"empty_timeout_seconds": 30})).empty_timeout_seconds == 30
+    assert (await meetings.update(m.meeting_id, user_id="h", changes={})).empty_timeout_seconds == 30
+    assert (await meetings.update(m.meeting_id, user_id="h", changes={"empty_timeout_seconds": None})).empty_timeout_seconds is None
+    await meetings.end(m.meeting_id, user_id="h")
+    with pytest.raises(MeetingHasEnded):
+        await meetings.update(m.meeting_id, user_id="h", changes={"empty_timeout_seconds": 30})
+
+
+def test_the_empty_timeout_is_an_integer_from_5_seconds_to_a_day() -> None:
+    assert CreateMeetingRequest(title="t", empty_timeout_seconds=5).empty_timeout_seconds == 5
+    for bad in (4, 86401, "60", 60.5, True):
+        with pytest.raises(ValueError):
+            CreateMeetingRequest.model_validate({"title": "t", "empty_timeout_seconds": bad})

@@ -29,7 +29,8 @@ async def consumer_settings(request: pytest.FixtureRequest) -> tuple[str, Settin
         return "memory", Settings(environment="local", kafka_consumer_group=group)
     stack = request.getfixturevalue("stack")
     settings = Settings(
-        environment="local", kafka_bootstrap_servers=stack.kafka_bootstrap_servers, kafka_consumer_group=group
+        environment="local", kafka_bootstrap_servers=stack.kafka_bootstrap_servers, kafka_consumer_group=group,
+        api_keys_consumer_group=group,
     )
     await commit_group_at_end(settings.kafka_bootstrap_servers, group, PARTICIPANTS)
     return "kafka", settings

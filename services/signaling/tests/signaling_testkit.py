@@ -58,13 +58,16 @@ class FakeMeetings:
 
     def __init__(self) -> None:
         self.members: dict[tuple[str, str], str] = {}  # (meeting_id, user_id) -> status
+        self.hosts: dict[str, str] = {}  # meeting_id -> its host's user id
         self.meetings: set[str] = set()
         self.unavailable: set[str] = set()
         self.delays: dict[str, float] = {}  # meeting_id -> seconds before answering
 
 
-    def admit(self, meeting_id: str, *user_ids: str, status: str = "active") -> None:
+    def admit(self, meeting_id: str, *user_ids: str, status: str = "active", host: str | None = None) -> None:
         self.meetings.add(meeting_id)
+        if host is not None:
+            self.hosts[meeting_id] = host
         for user_id in user_ids:
             self.members[(meeting_id, user_id)] = status
 
@@ -84,7 +87,13 @@ class FakeMeetings:
         if status is None:
             return httpx.Response(403, json={"detail": {"code": "not_a_participant", "message": "no"}})
         return httpx.Response(
-            200, json={"meeting_id": meeting_id, "user_id": user_id, "role": "participant", "status": status}
+            200,
+            json={
+                "meeting_id": meeting_id,
+                "user_id": user_id,
+                "role": "host" if self.hosts.get(meeting_id) == user_id else "participant",
+                "status": status,
+            },
         )
 
     def client(self) -> MeetingsClient:

@@ -10,7 +10,14 @@ from datetime import UTC, datetime
 import pytest
 import socketio
 
-from parley_events import ChatMessagePosted, MeetingEnded, ParticipantJoined, ParticipantLeft
+from parley_events import (
+    ChatMessagePosted,
+    MeetingCancelled,
+    MeetingEnded,
+    MeetingExpired,
+    ParticipantJoined,
+    ParticipantLeft,
+)
 from parley_testing import TokenIssuer
 
 from signaling_testkit import ALLOWED_ORIGIN, Cluster, Peer, TopicTail, publish_event, start_replica, unique, until
@@ -116,7 +123,17 @@ async def test_join_and_relay_across_replicas(cluster: Cluster, meeting: str, pa
     cluster.meetings.admit(meeting, a.user_id, b.user_id)
 
     ack_a = await a.call("join", {"meeting_id": meeting})
-    assert ack_a == {"ok": True, "data": {"meeting_id": meeting, "peers": [], "replica_id": cluster.r1.name}}
+    assert ack_a == {
+        "ok": True,
+        "data": {
+            "meeting_id": meeting,
+            "peers": [],
+            "replica_id": cluster.r1.name,
+            "participant_id": a.sid,
+            "resumed": False,
+            "hands": [],
+        },
+    }
     ack_b = await b.call("join", {"meeting_id": meeting})
     assert ack_b == {
         "ok": True,
@@ -124,6 +141,9 @@ async def test_join_and_relay_across_replicas(cluster: Cluster, meeting: str, pa
             "meeting_id": meeting,
             "peers": [{"sid": a.sid, "user_id": a.user_id, "display_name": "Ada"}],
             "replica_id": cluster.r2.name,
+            "participant_id": b.sid,
+            "resumed": False,
+            "hands": [],
         },
     }
     assert await a.next("peer-joined") == {
@@ -421,17 +441,25 @@ async def test_leave_and_disconnect(cluster: Cluster, meeting: str, participants
 # --- events from Kafka --------------------------------------------------------------------
 
 
-async def test_meeting_ended_reaches_every_replica(
-    cluster: Cluster, meeting: str, kafka_producer, participants_tail: TopicTail
+@pytest.mark.parametrize("reason", ["ended", "cancelled", "expired"])
+async def test_meeting_ended_or_cancelled_reaches_every_replica(
+    cluster: Cluster, meeting: str, kafka_producer, participants_tail: TopicTail, reason: str
 ) -> None:
     a, b = await joined(cluster, meeting, "r1", "r2")
-    ended_at = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
-    await publish_event(kafka_producer, MeetingEnded(meeting_id=meeting, ended_by="u-host", ended_at=ended_at))
+    at = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    if reason == "ended":
+        event = MeetingEnded(meeting_id=meeting, ended_by="u-host", ended_at=at)
+    elif reason == "expired":
+        event = MeetingExpired(meeting_id=meeting, empty_since=at, empty_timeout_seconds=300, expired_at=at)
+    else:
+        event = MeetingCancelled(meeting_id=meeting, cancelled_by="u-host", cancelled_at=at, sequence=1)
+    await publish_event(kafka_producer, event)
     for peer in (a, b):
         assert await peer.next("meeting-ended") == {
             "meeting_id": meeting,
-            "ended_by": "u-host",
+            "ended_by": None if reason == "expired" else "u-host",
             "ended_at": "2026-01-02T03:04:05Z",
+            "reason": reason,
         }
     # both are out of the room
     assert error_code(await a.call("offer", {"meeting_id": meeting, "to": b.sid, "sdp": SDP_OFFER})) == "not_in_room"
@@ -506,7 +534,7 @@ async def test_health_readiness_and_metrics(cluster: Cluster) -> None:
         assert (await http.get("/healthz")).json() == {"status": "ok"}
         ready = await http.get("/readyz")
         assert ready.status_code == 200, ready.text
-        assert ready.json()["checks"] == {"kafka": "ok", "jwks": "ok"}
+        assert ready.json()["checks"] == {"kafka": "ok", "jwks": "ok", "draining": "ok"}
         text = (await http.get("/metrics")).text
     for name in (
         "parley_signaling_connected_sockets",

@@ -133,8 +133,9 @@ async def test_own_join_is_applied_on_read_back_with_the_room_at_that_point() ->
     assert sent["method"] == "parley.directory.join" and sent["host_id"] == m.host_id
     await m._on_directory(directory("join", "r2", op_id="y", entry=entry("c", "r2")))  # noqa: SLF001
     await m._on_directory(sent)  # noqa: SLF001 - read back
-    peers = await task
-    assert [p.sid for p in peers] == ["a", "c"]
+    confirmation = await task
+    assert [p.sid for p in confirmation.peers] == ["a", "c"]
+    assert confirmation.previous is None
     assert m.directory.get("b") is not None
 
 
@@ -320,3 +321,93 @@ async def test_undelivered_messages_are_counted_and_logged_once_per_bus_state(ca
         m._delivered(failed)  # noqa: SLF001
     assert m._metrics.fanout_undelivered._value.get() == 3  # noqa: SLF001
     assert len([r for r in caplog.records if "not delivered" in r.getMessage()]) == 1
+
+
+# --- resumable participants -------------------------------------------------------------
+
+
+def resumable(sid: str, replica: str, socket_sid: str | None = None, meeting: str = "m1") -> dict:
+    return {**entry(sid, replica, meeting), "resumable": True, "socket_sid": socket_sid}
+
+
+async def test_a_join_that_takes_over_this_replicas_participant_releases_it_here() -> None:
+    m, _, server = manager("r1")
+    released: list[PeerEntry] = []
+
+    async def taken_over(previous: PeerEntry, entry: PeerEntry) -> None:
+        assert entry.sid == previous.sid and entry.replica_id == "r2"
+        released.append(previous)
+
+    m.on_taken_over = taken_over
+    mine = PeerEntry(**resumable("a", "r1"))
+    m.directory.add(mine)
+    await m._on_directory(directory("join", "r2", op_id="x", entry=resumable("a", "r2", socket_sid="a2")))  # noqa: SLF001
+    assert released == [mine]
+    moved = m.directory.get("a")
+    assert moved is not None and moved.replica_id == "r2" and moved.socket == "a2"
+    assert server.emitted == []  # no peer-left, no peer-joined: the participant stayed
+    # a late leave of the old holder does not remove the participant that moved
+    await m._on_directory(directory("leave", "r1", host=m.host_id, sid="a", meeting_id="m1"))  # noqa: SLF001
+    assert m.directory.get("a") == moved
+
+
+async def test_own_resumption_reports_the_entry_it_replaced_at_read_back() -> None:
+    m, producer, _ = manager("r1")
+    await m._on_directory(directory("join", "r2", op_id="x", entry=resumable("a", "r2")))  # noqa: SLF001
+    task = asyncio.create_task(m.announce_join(PeerEntry(**resumable("a", "r1", socket_sid="a2")), timeout_s=5))
+    await asyncio.sleep(0)
+    await m._on_directory(producer.sent[-1])  # noqa: SLF001 - read back
+    confirmation = await task
+    assert confirmation.previous == PeerEntry(**resumable("a", "r2"))
+
+
+async def test_expire_removes_only_entries_unchanged_since_and_reports_to_the_sender() -> None:
+    m, producer, server = manager("r1")
+    expired: list[tuple[str, str, list[str]]] = []
+
+    async def on_expired(owner: str, reason: str, entries: list[PeerEntry]) -> None:
+        expired.append((owner, reason, [e.sid for e in entries]))
+
+    m.on_expired = on_expired
+    held = PeerEntry(**resumable("a", "r1"))
+    other = PeerEntry(**resumable("b", "r1"))
+    m.directory.add(held)
+    m.directory.add(other)
+    await m.announce_expire("r1", "disconnected", [held, other])
+    expire = producer.sent[-1]
+    # b resumed on r2 before the expiry was read back: it stays
+    await m._on_directory(directory("join", "r2", op_id="x", entry=resumable("b", "r2", socket_sid="b2")))  # noqa: SLF001
+    await m._on_directory(expire)  # noqa: SLF001 - the expire, read back
+    assert m.directory.get("a") is None and m.directory.get("b") is not None
+    assert expired == [("r1", "disconnected", ["a"])]
+    assert [(e, d["sid"]) for e, d, _ in server.emitted] == [("peer-left", "a")]
+    # on another replica the same message removes the same entry and reports nothing
+    m2, _, server2 = manager("r3")
+    m2.on_expired = on_expired
+    m2.directory.add(held)
+    await m2._on_directory(expire)  # noqa: SLF001
+    assert m2.directory.get("a") is None and len(expired) == 1
+    assert [(e, d["sid"]) for e, d, _ in server2.emitted] == [("peer-left", "a")]
+
+
+async def test_a_replica_that_left_keeps_its_resumable_participants_for_the_window() -> None:
+    clock = FakeClock()
+    m, producer, server = manager("r1", clock)
+    m.resume_window_s = 10.0
+    await bus_up(m)
+    await m._on_directory(directory("join", "r2", op_id="x", entry=resumable("a", "r2")))  # noqa: SLF001
+    await m._on_directory(directory("join", "r2", op_id="y", entry=entry("plain", "r2")))  # noqa: SLF001
+    await m._on_directory(directory("gone", "r2"))  # noqa: SLF001
+    # the plain socket left at once; the resumable participant is held
+    assert [d["sid"] for e, d, _ in server.emitted if e == "peer-left"] == ["plain"]
+    assert m.directory.get("a") is not None
+    clock.now += 9.0
+    await bus_up(m)
+    await m.judge()
+    assert not [s for s in producer.sent if s["method"] == "parley.directory.expire"]
+    clock.now += 1.5
+    await bus_up(m)
+    await m.judge()  # r1 is the reporter: it expires what did not resume
+    expires = [s for s in producer.sent if s["method"] == "parley.directory.expire"]
+    assert len(expires) == 1 and expires[0]["owner"] == "r2" and expires[0]["reason"] == "replica_lost"
+    assert [e["sid"] for e in expires[0]["entries"]] == ["a"]

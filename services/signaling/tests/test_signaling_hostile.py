@@ -262,8 +262,18 @@ async def test_concurrent_polling_posts_of_one_session_are_handled_one_at_a_time
     )
     assert [r.status_code for r in responses] == [200, 200]
     acks = await raw.acks(1, 2)
-    assert acks[1] == {"ok": True, "data": {"meeting_id": first, "peers": [], "replica_id": cluster.r1.name}}
-    assert acks[2] == {"ok": True, "data": {"meeting_id": second, "peers": [], "replica_id": cluster.r1.name}}
+    for seq, meeting_id in ((1, first), (2, second)):
+        assert acks[seq] == {
+            "ok": True,
+            "data": {
+                "meeting_id": meeting_id,
+                "peers": [],
+                "replica_id": cluster.r1.name,
+                "participant_id": raw.sid,
+                "resumed": False,
+                "hands": [],
+            },
+        }
     room = cluster.r1.rooms.sockets[raw.sid].meeting_id
     assert room in (first, second)
     left = second if room == first else first

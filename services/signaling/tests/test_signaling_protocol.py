@@ -4,6 +4,9 @@ import pytest
 from pydantic import ValidationError
 
 from parley_signaling.domain.protocol import (
+    LowerHandRequest,
+    RaiseHandRequest,
+    ReactionRequest,
     IceEvent,
     IceRequest,
     JoinRequest,
@@ -117,9 +120,9 @@ def test_outbound_relays_use_from() -> None:
 
 def test_ack_shapes() -> None:
     assert ack_ok() == {"ok": True, "data": {}}
-    assert ack_ok(JoinAck(meeting_id="m", peers=[], replica_id="r1")) == {
+    assert ack_ok(JoinAck(meeting_id="m", peers=[], replica_id="r1", participant_id="p1")) == {
         "ok": True,
-        "data": {"meeting_id": "m", "peers": [], "replica_id": "r1"},
+        "data": {"meeting_id": "m", "peers": [], "replica_id": "r1", "participant_id": "p1", "resumed": False, "hands": []},
     }
     assert ack_error(ErrorCode.NOT_IN_ROOM, "no") == {"ok": False, "error": {"code": "not_in_room", "message": "no"}}
 
@@ -159,3 +162,15 @@ def test_media_state_request_and_event() -> None:
 def test_media_state_rejects_bad_payloads(payload: dict) -> None:
     with pytest.raises(ValidationError):
         MediaStateRequest.model_validate(payload)
+
+
+def test_gesture_requests_are_validated() -> None:
+    assert ReactionRequest.model_validate({"meeting_id": "m", "emoji": "❤️"}).emoji == "❤️"
+    for bad in ({"meeting_id": "m", "emoji": "💩"}, {"meeting_id": "m"}, {"meeting_id": "m", "emoji": ["👍"]}):
+        with pytest.raises(ValidationError):
+            ReactionRequest.model_validate(bad)
+    assert LowerHandRequest.model_validate({"meeting_id": "m"}).sid is None
+    with pytest.raises(ValidationError):
+        LowerHandRequest.model_validate({"meeting_id": "m", "sid": "not a sid!"})
+    with pytest.raises(ValidationError):
+        RaiseHandRequest.model_validate({"meeting_id": ""})

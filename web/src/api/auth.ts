@@ -11,8 +11,10 @@ export function authApi(http: HttpClient) {
   return {
     register: (body: Registration) => http.post<User>("/api/auth/register", body, { auth: false }),
 
-    async login(email: string, password: string): Promise<TokenPair> {
-      const pair = await http.post<TokenPair>("/api/auth/login", { email, password }, { auth: false });
+    /** `takeover` ends the user's other live session (409 `active_session` without it). */
+    async login(email: string, password: string, takeover = false): Promise<TokenPair> {
+      const body = takeover ? { email, password, takeover } : { email, password };
+      const pair = await http.post<TokenPair>("/api/auth/login", body, { auth: false });
       http.tokens.save(pair);
       return pair;
     },

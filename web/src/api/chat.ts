@@ -5,8 +5,9 @@ const path = (id: string) => `/api/chat/meetings/${encodeURIComponent(id)}`;
 
 export function chatApi(http: HttpClient) {
   return {
-    post: (meetingId: string, messageId: string, text: string) =>
-      http.post<ChatMessage>(`${path(meetingId)}/messages`, { message_id: messageId, text }),
+    /** `senderName`: the name used in this meeting (the pre-join's), else the account's. */
+    post: (meetingId: string, messageId: string, text: string, senderName?: string) =>
+      http.post<ChatMessage>(`${path(meetingId)}/messages`, { message_id: messageId, text, ...(senderName ? { sender_name: senderName } : {}) }),
 
     /** One page, newest first; pass `next_cursor` of the previous page as `before`. */
     history(meetingId: string, options: { limit?: number; before?: string | null } = {}) {

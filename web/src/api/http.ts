@@ -43,6 +43,8 @@ export interface RequestOptions {
   /** Send `Authorization: Bearer` (default true). */
   auth?: boolean;
   signal?: AbortSignal;
+  /** Answer the body as text instead of parsing it as JSON. */
+  text?: boolean;
 }
 
 /** Refresh the access token this long before it expires instead of waiting for a 401. */
@@ -174,6 +176,7 @@ export class HttpClient {
     if (!response.ok) throw await errorFrom(response);
     if (response.status === 204) return undefined as T;
     const text = await response.text();
+    if (options.text) return text as T;
     return (text ? JSON.parse(text) : undefined) as T;
   }
 
@@ -205,5 +208,14 @@ export class HttpClient {
 
   put<T>(path: string, body: unknown, options?: RequestOptions): Promise<T> {
     return this.request<T>("PUT", path, body, options);
+  }
+
+  delete<T>(path: string, options?: RequestOptions): Promise<T> {
+    return this.request<T>("DELETE", path, undefined, options);
+  }
+
+  /** The body of a GET as text (a calendar file, not JSON). */
+  getText(path: string, options?: RequestOptions): Promise<string> {
+    return this.request<string>("GET", path, undefined, { ...options, text: true });
   }
 }

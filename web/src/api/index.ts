@@ -1,5 +1,8 @@
+import { apiKeysApi } from "./apiKeys";
 import { authApi } from "./auth";
+import { callsApi } from "./calls";
 import { chatApi } from "./chat";
+import { contactsApi } from "./contacts";
 import { HttpClient, type HttpClientOptions } from "./http";
 import { meetingsApi } from "./meetings";
 import { turnApi } from "./turn";
@@ -16,6 +19,9 @@ export function createApi(options: HttpClientOptions) {
     auth: authApi(http),
     meetings: meetingsApi(http),
     chat: chatApi(http),
+    contacts: contactsApi(http),
+    calls: callsApi(http),
+    apiKeys: apiKeysApi(http),
     turn: turnApi(http),
   };
 }

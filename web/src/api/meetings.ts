@@ -1,16 +1,23 @@
 import type { HttpClient } from "./http";
-import type { JoinResult, Meeting, Membership } from "./types";
+import type { JoinResult, Meeting, Membership, ScheduleInput } from "./types";
 
 const path = (id: string) => `/api/meetings/${encodeURIComponent(id)}`;
 
 export function meetingsApi(http: HttpClient) {
   return {
-    create: (title: string, scheduledStart?: string | null) =>
-      http.post<Meeting>("/api/meetings", scheduledStart ? { title, scheduled_start: scheduledStart } : { title }),
+    /** A meeting now, or a scheduled one with `schedule`. */
+    create: (title: string, schedule?: ScheduleInput | null) => http.post<Meeting>("/api/meetings", { title, ...schedule }),
     list: async () => (await http.get<{ meetings: Meeting[] }>("/api/meetings")).meetings,
     get: (id: string) => http.get<Meeting>(path(id)),
     join: (id: string) => http.post<JoinResult>(`${path(id)}/join`),
     end: (id: string) => http.post<Meeting>(`${path(id)}/end`),
+    reschedule: (id: string, schedule: ScheduleInput) => http.put<Meeting>(`${path(id)}/schedule`, schedule),
+    cancel: (id: string) => http.post<Meeting>(`${path(id)}/cancel`),
+    /** The scheduled meeting's invitation (RFC 5545 text). */
+    invitation: (id: string) => http.getText(`${path(id)}/invitation.ics`),
     membership: (id: string) => http.get<Membership>(`${path(id)}/membership`),
+    /** A new private calendar feed address (an earlier one stops working). */
+    createCalendarFeed: async () => (await http.post<{ url: string }>("/api/meetings/calendar-feed")).url,
+    revokeCalendarFeed: () => http.delete<void>("/api/meetings/calendar-feed"),
   };
 }

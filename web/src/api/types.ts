@@ -22,10 +22,25 @@ export interface Meeting {
   title: string;
   host_id: string;
   scheduled_start: string | null;
+  /** A scheduled meeting's length and IANA time zone; null when it is not scheduled. */
+  duration_minutes: number | null;
+  time_zone: string | null;
+  /** When participants may join a scheduled meeting (its host may join at any time). */
+  opens_at: string | null;
   status: MeetingStatus;
+  end_reason: "ended" | "cancelled" | "expired" | null;
   created_at: string;
   ended_at: string | null;
   invite_url: string;
+  /** The direct call whose private room this meeting is (null: an ordinary meeting). */
+  call_id?: string | null;
+}
+
+/** When a meeting takes place, as `POST /api/meetings` and `PUT …/schedule` take it. */
+export interface ScheduleInput {
+  scheduled_start: string;
+  duration_minutes?: number;
+  time_zone?: string;
 }
 
 export type Role = "host" | "participant";
@@ -80,4 +95,76 @@ export interface TurnCredentials {
 /** `{"detail": {"code", "message"}}`, or FastAPI's validation list on 422. */
 export interface ErrorBody {
   detail?: { code?: string; message?: string } | Array<{ msg?: string; loc?: unknown[] }> | string;
+}
+
+// Contacts (docs/http-api.md, "Contacts")
+
+export type PresenceState = "online" | "in_call" | "offline";
+
+export interface Presence {
+  state: PresenceState;
+  /** When the user was last online (ISO 8601), null: never. */
+  last_seen: string | null;
+}
+
+export interface Contact {
+  contact_id: string;
+  user: User;
+  relation: "accepted" | "incoming" | "outgoing";
+  since: string;
+  presence: Presence | null;
+}
+
+export interface ContactList {
+  contacts: Contact[];
+  incoming: Contact[];
+  outgoing: Contact[];
+  blocked: User[];
+}
+
+/** A direct call's state (docs/http-api.md, "Calls"). */
+export type CallState = "ringing" | "accepted" | "declined" | "missed" | "cancelled" | "ended";
+
+export interface Call {
+  call_id: string;
+  direction: "outgoing" | "incoming";
+  state: CallState;
+  caller_id: string;
+  caller_name: string;
+  callee_id: string;
+  callee_name: string | null;
+  room_id: string;
+  created_at: string;
+  ring_deadline: string;
+  answered_at: string | null;
+  ended_at: string | null;
+  ended_by: string | null;
+}
+
+export interface CallList {
+  live: Call[];
+  history: Call[];
+}
+
+/** A scope of an API key (docs/http-api.md, "API keys"). */
+export type ApiKeyScope = "meetings:read" | "meetings:write" | "webhooks:manage";
+
+/** An API key as its owner sees it; `shown` is the secret's first characters. */
+export interface ApiKey {
+  key_id: string;
+  name: string;
+  scopes: ApiKeyScope[];
+  shown: string;
+  created_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
+/** A key just created, with its secret (shown this once). */
+export interface CreatedApiKey extends ApiKey {
+  secret: string;
+}
+
+export interface ApiKeyList {
+  keys: ApiKey[];
 }

@@ -1,7 +1,13 @@
-import { useEffect } from "preact/hooks";
+import { useEffect, useMemo } from "preact/hooks";
+import { CallCenter } from "../calls/center";
+import { CallsContext } from "../calls/context";
+import { CallOverlay } from "../components/CallOverlay";
+import { Contacts } from "../screens/Contacts";
+import { Developer } from "../screens/Developer";
 import { Home } from "../screens/Home";
 import { Meeting } from "../screens/Meeting";
 import { NotFound } from "../screens/NotFound";
+import { SessionEnded } from "../screens/SessionEnded";
 import { SignIn } from "../screens/SignIn";
 import { SignUp } from "../screens/SignUp";
 import { useStore } from "../lib/store";
@@ -35,13 +41,27 @@ function Splash({ session }: { session: Session }) {
   );
 }
 
+/** One call center per signed-in user, for as long as they stay signed in. */
+function useCallCenter(session: Session, userId: string | null): CallCenter | null {
+  const center = useMemo(() => (userId ? new CallCenter(session.api, userId) : null), [userId]);
+  useEffect(() => {
+    if (!center) return;
+    center.start();
+    return () => center.stop();
+  }, [center]);
+  return center;
+}
+
 export function App({ session }: { session: Session }) {
-  const { status } = useStore(session.state);
+  const { status, user, ended } = useStore(session.state);
+  const calls = useCallCenter(session, status === "signed-in" && ended === null ? (user?.user_id ?? null) : null);
   const { path, search } = useLocation();
   const route = matchRoute(path);
 
   let screen;
-  if (status === "restoring") {
+  if (ended !== null) {
+    screen = <SessionEnded reason={ended} />;
+  } else if (status === "restoring") {
     screen = <Splash session={session} />;
   } else if (route.name === "signin" || route.name === "signup") {
     screen = status === "signed-in" ? <Redirect to={safeNext(search.get("next"))} /> : route.name === "signin" ? <SignIn /> : <SignUp />;
@@ -52,8 +72,19 @@ export function App({ session }: { session: Session }) {
     screen = <Redirect to={here === "/" ? "/signin" : `/signin?next=${encodeURIComponent(here)}`} />;
   } else if (route.name === "home") {
     screen = <Home />;
+  } else if (route.name === "contacts") {
+    screen = <Contacts />;
+  } else if (route.name === "developer") {
+    screen = <Developer />;
   } else {
     screen = <Meeting key={route.meetingId} meetingId={route.meetingId} />;
   }
-  return <SessionContext.Provider value={session}>{screen}</SessionContext.Provider>;
+  return (
+    <SessionContext.Provider value={session}>
+      <CallsContext.Provider value={status === "signed-in" ? calls : null}>
+        {screen}
+        {status === "signed-in" && calls && <CallOverlay center={calls} />}
+      </CallsContext.Provider>
+    </SessionContext.Provider>
+  );
 }

@@ -12,7 +12,7 @@ declare global {
       /** Drops the signaling transport as a network failure would; the client reconnects. */
       dropConnection(): void;
       state(): RoomState;
-      /** Per remote sid: connection state, video frames decoded and bytes received so far, labels of the tracks sent. */
+      /** Per remote participant id: connection state, video frames decoded, bytes received and inter-frame delay sums so far, labels of the tracks sent. */
       stats(): Promise<Record<string, PeerStats>>;
     };
   }

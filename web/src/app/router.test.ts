@@ -6,6 +6,7 @@ describe("matchRoute", () => {
     expect(matchRoute("/")).toEqual({ name: "home" });
     expect(matchRoute("/signin")).toEqual({ name: "signin" });
     expect(matchRoute("/signup")).toEqual({ name: "signup" });
+    expect(matchRoute("/contacts")).toEqual({ name: "contacts" });
     expect(matchRoute("/m/abc-defg-hij")).toEqual({ name: "meeting", meetingId: "abc-defg-hij" });
     expect(matchRoute("/m/abc/")).toEqual({ name: "meeting", meetingId: "abc" });
     expect(matchRoute("/m/a%20b")).toEqual({ name: "not-found" });

@@ -40,12 +40,14 @@ export function useLocation(): Location {
   return location;
 }
 
-export type Route = { name: "signin" } | { name: "signup" } | { name: "home" } | { name: "meeting"; meetingId: string } | { name: "not-found" };
+export type Route = { name: "signin" } | { name: "signup" } | { name: "home" } | { name: "contacts" } | { name: "developer" } | { name: "meeting"; meetingId: string } | { name: "not-found" };
 
 export function matchRoute(path: string): Route {
   if (path === "/" || path === "") return { name: "home" };
   if (path === "/signin") return { name: "signin" };
   if (path === "/signup") return { name: "signup" };
+  if (path === "/contacts" || path === "/contacts/") return { name: "contacts" };
+  if (path === "/developer" || path === "/developer/") return { name: "developer" };
   const meeting = /^\/m\/([A-Za-z0-9_-]{1,128})\/?$/.exec(path);
   if (meeting) return { name: "meeting", meetingId: meeting[1] };
   return { name: "not-found" };

@@ -13,6 +13,9 @@ export interface SessionState {
   notice: string | null;
   /** The session could not be restored because the server was unreachable. */
   unreachable: boolean;
+  /** Why the session was ended from elsewhere (signaling's `session-ended`: `replaced` when
+   * the user chose "Use here" in another place); the app shows it instead of any page. */
+  ended: string | null;
 }
 
 function localStorageOrNull(): Storage | null {
@@ -25,7 +28,13 @@ function localStorageOrNull(): Storage | null {
 
 /** Who is signed in, and the API client that carries their tokens. */
 export class Session {
-  readonly state = new Store<SessionState>({ status: "restoring", user: null, notice: null, unreachable: false });
+  readonly state = new Store<SessionState>({
+    status: "restoring",
+    user: null,
+    notice: null,
+    unreachable: false,
+    ended: null,
+  });
   readonly api: Api;
 
   constructor() {
@@ -64,9 +73,23 @@ export class Session {
     }
   }
 
-  async signIn(email: string, password: string): Promise<void> {
-    const pair = await this.api.auth.login(email, password);
-    this.state.set({ status: "signed-in", user: pair.user, notice: null });
+  /** Signs in; `takeover` ends the user's other live session ("Use here"). Rejects with the
+   * ApiError `active_session` (409) while another session is live and `takeover` is false. */
+  async signIn(email: string, password: string, takeover = false): Promise<void> {
+    const pair = await this.api.auth.login(email, password, takeover);
+    this.state.set({ status: "signed-in", user: pair.user, notice: null, ended: null });
+  }
+
+  /** The session was ended from elsewhere: forget the tokens (they are refused everywhere
+   * now) and show why, not the sign-in page's "Please sign in". */
+  ended(reason: string): void {
+    this.api.http.tokens.clear();
+    this.state.set({ status: "signed-out", user: null, notice: null, ended: reason });
+  }
+
+  /** Leaves the "session ended" page (to sign in again). */
+  dismissEnded(): void {
+    this.state.set({ ended: null });
   }
 
   async signUp(email: string, displayName: string, password: string): Promise<void> {

@@ -13,6 +13,21 @@ export interface ChatState {
   error: string | null;
   /** Whether the user may read and post (false for someone who never joined this meeting). */
   allowed: boolean;
+  /** The newest `seq` of the first history page read (null before it): what came before the
+   * reader arrived, never counted as unread. */
+  baselineSeq: number | null;
+}
+
+/** The newest `seq` among `messages` (0 if none has one yet). */
+export function newestSeq(messages: ChatEntry[]): number {
+  return messages.reduce((max, m) => (typeof m.seq === "number" && m.seq > max ? m.seq : max), 0);
+}
+
+/** Messages from others newer than `seenSeq` and than the baseline (0 before the first page). */
+export function unreadCount(state: ChatState, selfId: string, seenSeq: number): number {
+  if (state.baselineSeq === null) return 0;
+  const since = Math.max(seenSeq, state.baselineSeq);
+  return state.messages.filter((m) => typeof m.seq === "number" && m.seq > since && m.sender_id !== selfId).length;
 }
 
 /**
@@ -21,7 +36,7 @@ export interface ChatState {
  * POST's answer), merged and deduplicated by message_id.
  */
 export class ChatStore {
-  readonly state = new Store<ChatState>({ messages: [], olderCursor: null, loading: false, error: null, allowed: true });
+  readonly state = new Store<ChatState>({ messages: [], olderCursor: null, loading: false, error: null, allowed: true, baselineSeq: null });
   private senderId = "";
   private senderName = "";
 
@@ -46,6 +61,7 @@ export class ChatStore {
         loading: false,
         error: null,
         allowed: true,
+        baselineSeq: s.baselineSeq ?? newestSeq(page.messages),
       }));
     } catch (err) {
       const forbidden = err instanceof ApiError && err.status === 403;
@@ -99,7 +115,7 @@ export class ChatStore {
   private async post(entry: ChatEntry): Promise<void> {
     this.state.set((s) => ({ messages: mergeMessages(s.messages, [entry]) }));
     try {
-      const saved = await this.api.chat.post(this.meetingId, entry.message_id, entry.text);
+      const saved = await this.api.chat.post(this.meetingId, entry.message_id, entry.text, entry.sender_name);
       this.state.set((s) => ({ messages: mergeMessages(s.messages, [saved]) }));
     } catch {
       this.state.set((s) => ({ messages: mergeMessages(s.messages, [{ ...entry, failed: true }]) }));

@@ -8,24 +8,43 @@ export interface ParticipantEntry {
   audio: boolean | null;
   video: boolean | null;
   screen: boolean;
+  /** Place among the raised hands (1 = first), absent when not raised. */
+  hand?: number;
+  /** Lowers this participant's hand (ours, or anyone's for the host); absent: no button. */
+  lowerHand?: () => void;
 }
 
+/** The people in the call; those with a raised hand first, in the order they raised it. */
 export function ParticipantList({ people, id = "participants-panel" }: { people: ParticipantEntry[]; id?: string }) {
   const headingId = `${id}-heading`;
+  const raised = people.filter((p) => p.hand !== undefined).sort((a, b) => (a.hand ?? 0) - (b.hand ?? 0));
+  const ordered = [...raised, ...people.filter((p) => p.hand === undefined)];
   return (
     <section class="panel" id={id} aria-labelledby={headingId}>
       <h2 id={headingId} class="panel-title">
         Participants ({people.length})
       </h2>
       <ul class="participant-list" data-testid="participant-list">
-        {people.map((p) => (
-          <li key={p.key} class="participant">
+        {ordered.map((p) => (
+          <li key={p.key} class="participant" data-hand={p.hand ?? undefined}>
             <span class="participant-name">
+              {p.hand !== undefined && (
+                <span class="participant-hand" data-testid="participant-hand" title="Hand raised">
+                  <Icon name="hand" size={14} />
+                  {p.hand}
+                  <span class="visually-hidden">: hand raised, {p.hand} in order,</span>
+                </span>
+              )}
               {p.name}
               {p.self && " (you)"}
               {p.host && <span class="badge">Host</span>}
             </span>
             <span class="participant-state">
+              {p.lowerHand && (
+                <button type="button" class="button-small button-secondary" onClick={p.lowerHand}>
+                  Lower hand<span class="visually-hidden"> of {p.self ? "yours" : p.name}</span>
+                </button>
+              )}
               {p.screen && (
                 <span title="Sharing the screen">
                   <Icon name="screen" size={16} />

@@ -12,6 +12,10 @@ export interface TileProps {
   videoMuted: boolean;
   /** Connection words for remote tiles ("Connecting…"), empty when fine. */
   status?: string;
+  /** The participant's place among the raised hands (1 = first), absent when not raised. */
+  hand?: number;
+  /** Reactions shown over the tile right now (the latest last). */
+  reactions?: { id: number; emoji: string }[];
 }
 
 function initials(name: string): string {
@@ -47,7 +51,7 @@ export function useVideoStream(stream: MediaStream | null, muted: boolean) {
 }
 
 /** One participant (or one screen share) in the video grid. */
-export function VideoTile({ stream, name, sid, userId, local = false, screen = false, audioMuted, videoMuted, status }: TileProps) {
+export function VideoTile({ stream, name, sid, userId, local = false, screen = false, audioMuted, videoMuted, status, hand, reactions = [] }: TileProps) {
   // Our own tile never plays our own microphone back.
   const { ref, needsSound, enableSound } = useVideoStream(stream, local || screen);
   const hasVideo = !!stream && stream.getVideoTracks().length > 0;
@@ -63,11 +67,27 @@ export function VideoTile({ stream, name, sid, userId, local = false, screen = f
       data-screen={screen ? "true" : undefined}
       data-audio-muted={audioMuted ? "true" : "false"}
       data-video-muted={videoMuted ? "true" : "false"}
+      data-hand={hand ?? undefined}
     >
       <video ref={ref} autoplay playsInline class={`${local && !screen ? "mirror" : ""}${showVideo ? "" : " hidden-video"}`} aria-label={`Video of ${label}`} />
       {!showVideo && (
         <div class="tile-avatar" aria-hidden="true">
           <span>{initials(name)}</span>
+        </div>
+      )}
+      {hand !== undefined && (
+        <span class="tile-hand" data-testid="tile-hand" title={`Hand raised (${ordinal(hand)})`}>
+          <Icon name="hand" size={14} /> {hand}
+          <span class="visually-hidden"> hand raised, {ordinal(hand)}</span>
+        </span>
+      )}
+      {reactions.length > 0 && (
+        <div class="tile-reactions" data-testid="tile-reactions" aria-live="polite">
+          {reactions.map((r) => (
+            <span key={r.id} class="tile-reaction" data-testid="tile-reaction" role="img" aria-label={`${name} reacted ${r.emoji}`}>
+              {r.emoji}
+            </span>
+          ))}
         </div>
       )}
       <figcaption class="tile-caption">
@@ -88,4 +108,11 @@ export function VideoTile({ stream, name, sid, userId, local = false, screen = f
       )}
     </figure>
   );
+}
+
+/** 1 → "1st", 2 → "2nd", … (English ordinals, for the hand badge's accessible words). */
+export function ordinal(n: number): string {
+  const tens = n % 100;
+  const suffix = tens >= 11 && tens <= 13 ? "th" : ({ 1: "st", 2: "nd", 3: "rd" } as Record<number, string>)[n % 10] ?? "th";
+  return `${n}${suffix}`;
 }

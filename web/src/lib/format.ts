@@ -12,13 +12,6 @@ export function formatTime(iso: string): string {
   return date.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
 }
 
-/** The value of a `datetime-local` input (local wall time) as an ISO 8601 instant. */
-export function localInputToIso(value: string): string | null {
-  if (!value) return null;
-  const date = new Date(value);
-  return Number.isNaN(date.getTime()) ? null : date.toISOString();
-}
-
 /** A message for a caught error, in words. */
 export function describeError(err: unknown, fallback = "Something went wrong"): string {
   if (err instanceof Error && err.message) return err.message;

@@ -6,18 +6,21 @@ import { Store } from "../lib/store";
 import type { LocalMedia } from "../media/local";
 import { Recording, downloadBlob, recordingFileName } from "../media/recorder";
 import { IceServerProvider } from "../rtc/ice";
-import { Mesh, type RemoteParticipant } from "../rtc/mesh";
-import { SignalingClient } from "../signaling/client";
-import { type ConnectionState, type MediaState, SignalingError } from "../signaling/types";
+import { Mesh, type MeshOptions, type RemoteParticipant } from "../rtc/mesh";
+import { SignalingClient, type SignalingOptions } from "../signaling/client";
+import { type ConnectionState, type MediaState, type RaisedHand, type Reaction, SignalingError } from "../signaling/types";
 import { NotesStore } from "./notes";
+import { forgetRejoin, saveRejoin } from "./rejoin";
 
-export type RoomPhase = "joining" | "in-call" | "left" | "ended" | "failed";
+/** `moved`: this user joined the meeting from another window or device, which has the call now. */
+export type RoomPhase = "joining" | "in-call" | "left" | "ended" | "moved" | "failed";
 
 export interface RoomState {
   phase: RoomPhase;
   connection: ConnectionState;
   /** Connected at least once (so a later disconnection is "lost", not "connecting"). */
   wasConnected: boolean;
+  /** Our participant id in the room (what the others see as our `sid`), null before the first join. */
   selfSid: string | null;
   participants: RemoteParticipant[];
   /** Why the room cannot be used, in words. */
@@ -28,7 +31,21 @@ export interface RoomState {
   /** The last recording, as a blob URL the user can download again. */
   recordingUrl: string | null;
   recordingName: string | null;
+  /** The room's raised hands (participant ids, ours included), in the order they were raised. */
+  hands: RaisedHand[];
+  /** Reactions shown right now, over their sender's tile (participant id `sid`). */
+  reactions: ShownReaction[];
 }
+
+/** A reaction on screen: `id` tells two equal ones apart. */
+export interface ShownReaction {
+  id: number;
+  sid: string;
+  emoji: string;
+}
+
+/** How long a reaction stays over its sender's tile. */
+export const REACTION_MS = 4_000;
 
 export interface RoomOptions {
   api: Api;
@@ -37,14 +54,24 @@ export interface RoomOptions {
   role: Role;
   displayName: string;
   media: LocalMedia;
+  /** The sign-in session was ended elsewhere (signaling's `session-ended`). */
+  onSessionEnded?: (reason: string) => void;
+  /** The socket.io socket factory (unit tests); the real one by default. */
+  createSocket?: SignalingOptions["createSocket"];
+  /** The peer connection factory (unit tests); the real one by default. */
+  createPeer?: MeshOptions["createPeer"];
 }
 
 const JOIN_RETRY_MS = 2_000;
 
 /**
  * One meeting, live: the signaling connection, the mesh of peer connections, chat, notes and
- * recording. Survives connection loss: after every reconnection it joins the room again,
- * closes the old peer connections and lets the others call it again (they get `peer-joined`).
+ * recording. Survives connection loss without cutting media (docs/web-client.md,
+ * "Reconnection, drain and leaving"): it joins as a resumable participant, and after every
+ * reconnection joins again with `resume: <participant id>`. Resumed, the peer connections are
+ * kept (pruned to the room, new participants called, stalled ones renegotiated); not resumed
+ * (held too long, an older server), the old connections are closed and the others call the
+ * new participant.
  */
 export class RoomSession {
   readonly state = new Store<RoomState>({
@@ -58,6 +85,8 @@ export class RoomSession {
     recording: false,
     recordingUrl: null,
     recordingName: null,
+    hands: [],
+    reactions: [],
   });
   readonly chat: ChatStore;
   readonly notes: NotesStore;
@@ -72,6 +101,10 @@ export class RoomSession {
   private closed = false;
   private holding = true;
   private held: Array<() => void> = [];
+  /** Our participant id once a join was acknowledged: the next session resumes it. */
+  private participantId: string | null = null;
+  private reactionIds = 0;
+  private readonly reactionTimers = new Set<ReturnType<typeof setTimeout>>();
 
   constructor(private readonly options: RoomOptions) {
     const { api, meeting, user, media } = options;
@@ -82,6 +115,8 @@ export class RoomSession {
     this.signaling = new SignalingClient({
       getToken: () => api.http.accessToken(),
       refreshToken: () => api.http.refresh(),
+      onSessionEnded: (reason) => options.onSessionEnded?.(reason),
+      createSocket: options.createSocket,
     });
     this.mesh = new Mesh({
       signaling: this.signaling,
@@ -92,6 +127,7 @@ export class RoomSession {
         return { audio: s.audio, video: s.video, screen: s.screen };
       },
       onChange: () => this.state.set({ participants: this.mesh.participants() }),
+      createPeer: options.createPeer,
     });
   }
 
@@ -114,13 +150,13 @@ export class RoomSession {
     this.cleanups.push(
       this.ice.onChange((servers) => mesh.setIceServers(servers)),
       signaling.onState((connection) => this.state.set({ connection })),
-      signaling.onSession((session, resumed) => {
-        this.state.set({ selfSid: session.sid, wasConnected: true });
-        // A new socket: the old peer connections belong to the old sid. Until the join is
-        // acknowledged, room events wait (an offer can overtake the acknowledgement).
+      signaling.onSession((_session, resumed) => {
+        this.state.set({ wasConnected: true });
+        // A new socket. The peer connections stay up (media needs no signaling while it
+        // flows) until the join says whether we resumed. Until the join is acknowledged, room
+        // events wait (an offer can overtake the acknowledgement).
         this.holding = true;
         this.held = [];
-        if (resumed) mesh.closeAll();
         background(this.join(resumed), "join");
       }),
       signaling.on("peer-joined", (p) =>
@@ -129,21 +165,40 @@ export class RoomSession {
           this.sendMediaState(true);
         }),
       ),
-      signaling.on("peer-left", (p) => this.inRoom(p, () => mesh.peerLeft(p.sid))),
+      signaling.on("peer-left", (p) =>
+        this.inRoom(p, () => {
+          mesh.peerLeft(p.sid);
+          this.state.set({ hands: this.state.get().hands.filter((h) => h.sid !== p.sid) });
+        }),
+      ),
+      signaling.on("hands", (p) => this.inRoom(p, () => this.state.set({ hands: p.hands }))),
+      signaling.on("reaction", (p) => this.inRoom(p, () => this.showReaction(p.sid, p.emoji))),
+      signaling.on("peer-resumed", (p) =>
+        this.inRoom(p, () => {
+          mesh.peerResumed(p);
+          this.sendMediaState(true); // what we sent during its gap was lost
+        }),
+      ),
       signaling.on("offer", (p) => this.inRoom(p, () => background(mesh.handleOffer(p.from, p.sdp), "offer"))),
       signaling.on("answer", (p) => this.inRoom(p, () => background(mesh.handleAnswer(p.from, p.sdp), "answer"))),
       signaling.on("ice-candidate", (p) => this.inRoom(p, () => background(mesh.handleCandidate(p.from, p.candidate), "ice-candidate"))),
       signaling.on("peer-media-state", (p) => this.inRoom(p, () => mesh.setMediaState(p.sid, p))),
       signaling.on("chat-message", (m) => this.chat.receive(m)),
       signaling.on("meeting-ended", (p) => ours(p) && this.ended()),
+      signaling.on("participant-moved", (p) => ours(p) && this.finish("moved")),
       media.state.subscribe((s) => {
         if (s.revision !== this.lastRevision) {
           this.lastRevision = s.revision;
           mesh.updateOutgoing();
         }
         this.sendMediaState(false);
+        this.remember();
       }),
     );
+    if (typeof window !== "undefined") {
+      window.addEventListener("pagehide", this.onPageHide);
+      this.cleanups.push(() => window.removeEventListener("pagehide", this.onPageHide));
+    }
     this.lastRevision = media.current.revision;
     void this.chat.loadHistory();
     void this.notes.load();
@@ -166,16 +221,24 @@ export class RoomSession {
     this.joinRetry = null;
     const sid = this.signaling.sid;
     if (!sid) return;
+    const previous = this.participantId;
     try {
       const ack = await this.signaling.request("join", {
         meeting_id: this.meeting.meeting_id,
         display_name: this.options.displayName.slice(0, 80),
+        resumable: true,
+        ...(previous ? { resume: previous } : {}),
       });
       if (this.closed || this.isOver() || this.signaling.sid !== sid) return;
-      this.mesh.reset(sid, ack.peers);
+      const participantId = ack.participant_id ?? sid;
+      this.participantId = participantId;
+      if (previous && ack.resumed === true && participantId === previous) this.mesh.resume(participantId, ack.peers);
+      else this.mesh.reset(participantId, ack.peers);
+      this.state.set({ selfSid: participantId, hands: ack.hands ?? [] });
       this.holding = false;
       for (const apply of this.held.splice(0)) apply();
       this.state.set({ phase: "in-call", error: null });
+      this.remember();
       this.sendMediaState(true);
       if (resumed) void this.chat.loadHistory(); // messages sent while we were away
     } catch (err) {
@@ -208,12 +271,74 @@ export class RoomSession {
     });
   }
 
+  /** The tab is closed or navigated away: leave at once (best effort), so the others do not
+   * wait for the hold time to see us go. */
+  private readonly onPageHide = (): void => {
+    if (this.closed) return;
+    if (this.signaling.connected) {
+      void this.signaling.request("leave", { meeting_id: this.meeting.meeting_id }, 1_000).catch(() => undefined);
+    }
+    this.teardown();
+    this.state.set({ phase: "left" });
+  };
+
   async leave(): Promise<void> {
+    forgetRejoin(this.meeting.meeting_id); // left on purpose: a reload shows the pre-join
     if (this.signaling.connected) {
       await this.signaling.request("leave", { meeting_id: this.meeting.meeting_id }, 2_000).catch(() => undefined);
     }
     this.teardown();
     this.state.set({ phase: "left" });
+  }
+
+  /** Whether our own hand is raised. */
+  get handRaised(): boolean {
+    const self = this.state.get().selfSid;
+    return !!self && this.state.get().hands.some((h) => h.sid === self);
+  }
+
+  /** Raises or lowers our hand; the room (us included) learns the change from `hands`. */
+  async setHand(raised: boolean): Promise<void> {
+    const meeting_id = this.meeting.meeting_id;
+    try {
+      if (raised) await this.signaling.request("raise-hand", { meeting_id });
+      else await this.signaling.request("lower-hand", { meeting_id });
+    } catch (err) {
+      this.gestureFailed(err, raised ? "Your hand could not be raised." : "Your hand could not be lowered.");
+    }
+  }
+
+  /** Lowers participant `sid`'s hand (the host's remedy; the server refuses others). */
+  async lowerHandOf(sid: string): Promise<void> {
+    try {
+      await this.signaling.request("lower-hand", { meeting_id: this.meeting.meeting_id, sid });
+    } catch (err) {
+      this.gestureFailed(err, "That hand could not be lowered.");
+    }
+  }
+
+  /** Sends a reaction; every tile shows it over ours when it comes back from the server. */
+  async react(emoji: Reaction): Promise<void> {
+    try {
+      await this.signaling.request("reaction", { meeting_id: this.meeting.meeting_id, emoji });
+    } catch (err) {
+      this.gestureFailed(err, "The reaction could not be sent.");
+    }
+  }
+
+  private gestureFailed(err: unknown, words: string): void {
+    const limited = err instanceof SignalingError && err.code === "rate_limited";
+    this.state.set({ notice: limited ? `${words} Too many at once: wait a moment.` : words });
+  }
+
+  private showReaction(sid: string, emoji: string): void {
+    const id = ++this.reactionIds;
+    this.state.set({ reactions: [...this.state.get().reactions, { id, sid, emoji }] });
+    const timer = setTimeout(() => {
+      this.reactionTimers.delete(timer);
+      this.state.set({ reactions: this.state.get().reactions.filter((r) => r.id !== id) });
+    }, REACTION_MS);
+    this.reactionTimers.add(timer);
   }
 
   async endForEveryone(): Promise<void> {
@@ -274,18 +399,32 @@ export class RoomSession {
     if (url) URL.revokeObjectURL(url);
   }
 
+  /** While in the call: what a reload of this tab rejoins with (see ./rejoin). */
+  private remember(): void {
+    if (this.state.get().phase !== "in-call") return;
+    const { micOn, cameraOn } = this.options.media.current;
+    saveRejoin(this.meeting.meeting_id, { micOn, cameraOn, displayName: this.options.displayName });
+  }
+
   private isOver(): boolean {
     const phase = this.state.get().phase;
-    return phase === "ended" || phase === "left" || phase === "failed";
+    return phase === "ended" || phase === "left" || phase === "moved" || phase === "failed";
   }
 
   private ended(): void {
-    if (this.state.get().phase === "ended") return;
+    this.finish("ended");
+  }
+
+  /** The room is over for this window (no reconnection): the meeting ended, or moved elsewhere. */
+  private finish(phase: "ended" | "moved"): void {
+    if (this.state.get().phase === phase) return;
+    forgetRejoin(this.meeting.meeting_id);
     this.teardown();
-    this.state.set({ phase: "ended" });
+    this.state.set({ phase });
   }
 
   private fail(error: string): void {
+    forgetRejoin(this.meeting.meeting_id);
     this.teardown();
     this.state.set({ phase: "failed", error });
   }
@@ -298,6 +437,8 @@ export class RoomSession {
     this.mesh.closeAll();
     this.ice.stop();
     this.signaling.close();
-    this.state.set({ participants: [] });
+    for (const timer of this.reactionTimers) clearTimeout(timer);
+    this.reactionTimers.clear();
+    this.state.set({ participants: [], hands: [], reactions: [] });
   }
 }

@@ -1,7 +1,7 @@
 import type { SignalingClient } from "../signaling/client";
 import type { MediaState, PeerInfo } from "../signaling/types";
 import { isPolite } from "./negotiation";
-import { type OutgoingTracks, Peer } from "./peer";
+import { type OutgoingTracks, Peer, type PeerOptions } from "./peer";
 
 const silent = (track: MediaStreamTrack | undefined) => !track || track.muted || track.readyState === "ended";
 
@@ -40,42 +40,121 @@ export interface MeshOptions {
   iceServers: () => RTCIceServer[];
   outgoing: () => OutgoingTracks;
   onChange: () => void;
+  /** Makes a peer connection (unit tests pass a fake); `new Peer(options)` by default. */
+  createPeer?: (options: PeerOptions) => Peer;
 }
 
-/**
- * The full mesh of one room: a Peer per remote socket. Peers we learn about from `peer-joined`
- * are ours to call (we create the connection and offer); peers listed in our `join`
- * acknowledgement call us (their connection is created by their first offer).
- */
 /** Debugging figures of one remote peer (`parleyDebug.stats()`): connection state, video
- * frames decoded and bytes received so far, and the labels of the tracks sent to it. */
+ * frames decoded and bytes received so far, the sum and the sum of squares of the delays
+ * between consecutive video frames (seconds; W3C webrtc-stats `totalInterFrameDelay`,
+ * `totalSquaredInterFrameDelay`), when the video figures were read (`timestamp`, ms, the
+ * stats' own clock; 0 without video), the renegotiations after a signaling gap (`restarts`),
+ * and the labels of the tracks sent to it. */
 export interface PeerStats {
   state: string;
   framesDecoded: number;
   bytesReceived: number;
+  totalInterFrameDelay: number;
+  totalSquaredInterFrameDelay: number;
+  timestamp: number;
+  restarts: number;
   sending: string[];
+}
+
+/**
+ * The full mesh of one room: a Peer per remote participant, keyed by participant id (the `sid`
+ * of room events; docs/signaling.md, "Resumable participants"). Peers we learn about
+ * from `peer-joined` are ours to call (we create the connection and offer); peers listed in
+ * our `join` acknowledgement call us (their connection is created by their first offer). Our
+ * own participant id decides perfect-negotiation politeness (`isPolite`), the same rule on
+ * both ends. The connections outlive the signaling socket: `resume` keeps them.
+ */
+interface InboundStats {
+  type: string;
+  kind?: string;
+  framesDecoded?: number;
+  bytesReceived?: number;
+  totalInterFrameDelay?: number;
+  totalSquaredInterFrameDelay?: number;
+  timestamp?: number;
 }
 
 export class Mesh {
   private readonly entries = new Map<string, Entry>();
   private seq = 0;
-  private selfSid = "";
+  private selfId = "";
 
   constructor(private readonly options: MeshOptions) {}
 
-  /** Starts over after (re)joining: every old connection is closed. */
-  reset(selfSid: string, peers: PeerInfo[]): void {
+  /** Our participant id ("" before the first join). */
+  get self(): string {
+    return this.selfId;
+  }
+
+  /** Starts over after a fresh join as participant `selfId`: every old connection is closed. */
+  reset(selfId: string, peers: PeerInfo[]): void {
     this.closeAll();
-    this.selfSid = selfSid;
+    this.selfId = selfId;
     for (const info of peers) {
-      if (info.sid !== selfSid) this.entries.set(info.sid, { info, peer: null, media: null, seq: this.seq++ });
+      if (info.sid !== selfId) this.entries.set(info.sid, { info, peer: null, media: null, seq: this.seq++ });
     }
+    this.options.onChange();
+  }
+
+  /**
+   * We resumed as participant `selfId` on a new socket (`join` acknowledged `resumed: true`)
+   * and `peers` is the room now. Connections are kept; those to participants no longer in the
+   * room are closed; a participant we do not know joined while we were away and waits for our
+   * offer (its `join` acknowledgement listed us), so we call it. A kept connection that is not
+   * up, or whose negotiation was pending or not delivered, negotiates again
+   * (Peer.needsRestart). Known participants we were still waiting for call us again themselves
+   * on `peer-resumed` (an offer from us too would cross theirs before any slot exists).
+   */
+  resume(selfId: string, peers: PeerInfo[]): void {
+    this.selfId = selfId;
+    const present = new Map(peers.filter((p) => p.sid !== selfId).map((p) => [p.sid, p]));
+    for (const [sid, entry] of this.entries) {
+      if (!present.has(sid)) {
+        entry.peer?.close();
+        this.entries.delete(sid);
+      }
+    }
+    for (const info of present.values()) {
+      const entry = this.entries.get(info.sid);
+      if (!entry) {
+        const fresh: Entry = { info, peer: null, media: null, seq: this.seq++ };
+        this.entries.set(info.sid, fresh);
+        fresh.peer = this.createPeer(info.sid, true);
+        continue;
+      }
+      if (info.user_id) entry.info = info;
+      if (entry.peer?.needsRestart()) void entry.peer.restart();
+    }
+    this.applyBitrates();
+    this.options.onChange();
+  }
+
+  /**
+   * `peer-resumed`: participant `info.sid` is back on a new socket; what we relayed to it
+   * during its gap was lost. Our connection to it negotiates again if it needs to
+   * (Peer.needsRestart); a participant we did not know is added and calls us.
+   */
+  peerResumed(info: PeerInfo): void {
+    if (info.sid === this.selfId) return;
+    const entry = this.entries.get(info.sid);
+    if (!entry) {
+      this.entries.set(info.sid, { info, peer: null, media: null, seq: this.seq++ });
+      this.options.onChange();
+      return;
+    }
+    if (info.user_id) entry.info = info;
+    if (entry.peer?.needsRestart()) void entry.peer.restart();
     this.options.onChange();
   }
 
   /** `peer-joined`: a newcomer; we offer. */
   peerJoined(info: PeerInfo): void {
-    if (info.sid === this.selfSid) return;
+    if (info.sid === this.selfId) return;
     this.entries.get(info.sid)?.peer?.close();
     const entry: Entry = { info, peer: null, media: null, seq: this.seq++ };
     this.entries.set(info.sid, entry);
@@ -177,19 +256,23 @@ export class Mesh {
   async stats(): Promise<Record<string, PeerStats>> {
     const out: Record<string, PeerStats> = {};
     for (const [sid, entry] of this.entries) {
-      let framesDecoded = 0;
-      let bytesReceived = 0;
+      const figures = { framesDecoded: 0, bytesReceived: 0, totalInterFrameDelay: 0, totalSquaredInterFrameDelay: 0, timestamp: 0 };
       if (entry.peer) {
         const report = await entry.peer.pc.getStats();
-        report.forEach((s: { type: string; kind?: string; framesDecoded?: number; bytesReceived?: number }) => {
-          if (s.type === "inbound-rtp") {
-            if (s.kind === "video") framesDecoded += s.framesDecoded ?? 0;
-            bytesReceived += s.bytesReceived ?? 0;
+        report.forEach((s: InboundStats) => {
+          if (s.type !== "inbound-rtp") return;
+          if (s.kind === "video") {
+            figures.framesDecoded += s.framesDecoded ?? 0;
+            figures.totalInterFrameDelay += s.totalInterFrameDelay ?? 0;
+            figures.totalSquaredInterFrameDelay += s.totalSquaredInterFrameDelay ?? 0;
+            figures.timestamp = Math.max(figures.timestamp, s.timestamp ?? 0);
           }
+          figures.bytesReceived += s.bytesReceived ?? 0;
         });
       }
       const sending = entry.peer ? entry.peer.pc.getSenders().flatMap((s) => (s.track ? [s.track.label] : [])) : [];
-      out[sid] = { state: entry.peer?.connectionState ?? "waiting", framesDecoded, bytesReceived, sending };
+      const restarts = entry.peer?.negotiator.stats.restarts ?? 0;
+      out[sid] = { state: entry.peer?.connectionState ?? "waiting", ...figures, restarts, sending };
     }
     return out;
   }
@@ -217,17 +300,17 @@ export class Mesh {
 
   private createPeer(sid: string, initiator: boolean): Peer {
     const { signaling, meetingId } = this.options;
-    const peer = new Peer({
+    const create = this.options.createPeer ?? ((options: PeerOptions) => new Peer(options));
+    const peer = create({
       remoteSid: sid,
-      polite: isPolite(this.selfSid, sid),
+      polite: isPolite(this.selfId, sid),
       initiator,
       iceServers: this.options.iceServers(),
       outgoing: this.options.outgoing(),
       callbacks: {
         sendDescription: async (d) => {
-          await signaling.request(d.type, { meeting_id: meetingId, to: sid, sdp: d.sdp }).catch((err) => {
-            console.warn(`parley: ${d.type} to ${sid} not delivered`, err);
-          });
+          // A failure marks the negotiation undelivered (Peer.needsRestart).
+          await signaling.request(d.type, { meeting_id: meetingId, to: sid, sdp: d.sdp });
         },
         sendCandidate: async (candidate) => {
           await signaling.request("ice-candidate", {

@@ -60,8 +60,25 @@ class FakePeerConnection implements NegotiablePeerConnection {
 
   private ops = 0;
 
-  setLocalDescription(): Promise<void> {
+  /** Marks an ICE restart as a local change still to negotiate. */
+  restartIce(): void {
+    this.iceRestarts += 1;
+    this.change();
+  }
+
+  iceRestarts = 0;
+
+  setLocalDescription(description?: { type: "rollback" }): Promise<void> {
     return this.op(() => {
+      if (description?.type === "rollback") {
+        if (this.signalingState !== "have-local-offer") throw new DOMException("rollback in " + this.signalingState, "InvalidStateError");
+        // Our offer is gone, its changes still pending (JSEP §4.1.8.2).
+        this.localDescription = null;
+        this.inOffer = 0;
+        this.signalingState = "stable";
+        this.scheduleNegotiationNeeded();
+        return;
+      }
       if (this.signalingState === "have-remote-offer") {
         this.localDescription = { type: "answer", sdp: `answer:${this.name}:${++this.seq}` };
         this.signalingState = "stable";
@@ -125,7 +142,10 @@ function pair(random: () => number = () => 0) {
   const ends = ["a", "b"].map((name) => ({ pc: new FakePeerConnection(name, delay), neg: null as unknown as PerfectNegotiator }));
   const [a, b] = ends;
   const channels = new Map<string, Promise<void>>();
+  /** Ends whose messages signaling loses (relayed to a participant held during its gap). */
+  const lost = new Set<string>();
   const deliver = (to: (typeof ends)[number], from: string, fn: () => Promise<void>) => {
+    if (lost.has(from)) return;
     inFlight += 1;
     const prev = channels.get(from) ?? Promise.resolve();
     const next = prev.then(() => tick(delay())).then(fn).finally(() => (inFlight -= 1));
@@ -151,7 +171,7 @@ function pair(random: () => number = () => 0) {
     }
     throw new Error(`did not settle: a=${a.pc.signalingState}/${a.pc.pending} b=${b.pc.signalingState}/${b.pc.pending}`);
   };
-  return { a, b, errors, settled };
+  return { a, b, errors, settled, lost };
 }
 
 describe("isPolite", () => {
@@ -211,6 +231,34 @@ describe("PerfectNegotiator", () => {
     // description and its failure was expected, not reported.
     expect(a.neg.stats.offersIgnored).toBe(1);
     expect(a.pc.applied.map((c) => c.candidate)).not.toContain("candidate for offer:b:1");
+  });
+
+  it("restart: an offer lost in a signaling gap is rolled back and sent again", async () => {
+    const { a, b, errors, settled, lost } = pair();
+    lost.add("a");
+    a.pc.change();
+    await tick(20);
+    expect(a.pc.signalingState).toBe("have-local-offer"); // waiting for an answer that will never come
+    expect(b.neg.stats.answersSent).toBe(0);
+    lost.delete("a");
+    await a.neg.restart(false);
+    await settled();
+    expect(errors).toEqual([]);
+    expect(a.neg.stats).toMatchObject({ rollbacks: 1, restarts: 1, offersSent: 2 });
+    expect(b.neg.stats.answersSent).toBe(1);
+    expect(a.pc.iceRestarts).toBe(0);
+  });
+
+  it("restart with an ICE restart while both ends restart at once converges (glare)", async () => {
+    const { a, b, errors, settled } = pair();
+    a.pc.change();
+    await settled();
+    await Promise.all([a.neg.restart(true), b.neg.restart(true)]);
+    await settled();
+    expect(errors).toEqual([]);
+    expect(a.pc.iceRestarts + b.pc.iceRestarts).toBe(2);
+    expect(a.pc.pending).toBe(0);
+    expect(b.pc.pending).toBe(0);
   });
 
   it("stops sending once closed", async () => {

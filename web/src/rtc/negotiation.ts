@@ -11,7 +11,10 @@ export type Description = { type: "offer" | "answer"; sdp: string };
 export interface NegotiablePeerConnection {
   readonly signalingState: RTCSignalingState;
   readonly localDescription: { type: RTCSdpType; sdp: string } | null;
-  setLocalDescription(): Promise<void>;
+  /** No argument: the implicit offer or answer; `{type: "rollback"}` drops our pending offer. */
+  setLocalDescription(description?: { type: "rollback" }): Promise<void>;
+  /** Marks the next offer as an ICE restart (and fires `negotiationneeded`). */
+  restartIce(): void;
   setRemoteDescription(description: Description): Promise<void>;
   addIceCandidate(candidate: RTCIceCandidateInit): Promise<void>;
 }
@@ -43,7 +46,7 @@ export class PerfectNegotiator {
   ) {}
 
   /** Counters for tests and debugging. */
-  readonly stats = { offersSent: 0, answersSent: 0, offersIgnored: 0, rollbacks: 0 };
+  readonly stats = { offersSent: 0, answersSent: 0, offersIgnored: 0, rollbacks: 0, restarts: 0 };
 
   close(): void {
     this.closed = true;
@@ -61,6 +64,25 @@ export class PerfectNegotiator {
     } finally {
       this.makingOffer = false;
     }
+  }
+
+  /**
+   * Negotiates again after signaling lost messages (a participant resumed on a new socket: an
+   * offer, answer or candidate relayed during the gap reached nobody): our own pending offer,
+   * whose answer will never come, is rolled back, and a new offer is sent, with an ICE restart
+   * when `iceRestart` (the connection is not up). Runs in turn with the remote descriptions.
+   */
+  restart(iceRestart: boolean): Promise<void> {
+    return this.serialize(async () => {
+      this.lastSent = null;
+      if (this.pc.signalingState === "have-local-offer") {
+        await this.pc.setLocalDescription({ type: "rollback" });
+        this.stats.rollbacks += 1;
+      }
+      if (iceRestart) this.pc.restartIce();
+      this.stats.restarts += 1;
+      await this.negotiationNeeded();
+    });
   }
 
   /**

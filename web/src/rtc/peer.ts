@@ -17,7 +17,8 @@ export interface PeerCallbacks {
 export interface PeerOptions {
   remoteSid: string;
   polite: boolean;
-  /** We learned about the remote peer from `peer-joined`: we create the slots and offer first. */
+  /** We learned about the remote peer from `peer-joined` (or it joined while we were away): we
+   * create the slots and offer first. */
   initiator: boolean;
   iceServers: RTCIceServer[];
   outgoing: OutgoingTracks;
@@ -40,6 +41,11 @@ export class Peer {
   readonly pc: RTCPeerConnection;
   readonly remoteSid: string;
   readonly negotiator: PerfectNegotiator;
+  readonly initiator: boolean;
+  /** The connection was `connected` once: both ends have negotiated the camera slots. */
+  private established = false;
+  /** The last offer or answer could not be sent (signaling was down). */
+  private undelivered = false;
   /** The remote microphone and camera. */
   camera: MediaStream | null = null;
   /** The remote screen share, while there is one. */
@@ -56,9 +62,18 @@ export class Peer {
     this.remoteSid = options.remoteSid;
     this.callbacks = options.callbacks;
     this.outgoing = options.outgoing;
+    this.initiator = options.initiator;
     this.pc = new RTCPeerConnection({ iceServers: options.iceServers, bundlePolicy: "max-bundle" });
     this.negotiator = new PerfectNegotiator(this.pc, options.polite, {
-      sendDescription: (d) => this.callbacks.sendDescription(d),
+      sendDescription: async (d) => {
+        try {
+          await this.callbacks.sendDescription(d);
+          this.undelivered = false;
+        } catch (err) {
+          this.undelivered = true;
+          throw err;
+        }
+      },
       beforeAnswer: () => this.adoptSlots(),
       onError: (err) => console.warn(`parley: negotiation with ${this.remoteSid} failed`, err),
     });
@@ -68,6 +83,7 @@ export class Peer {
     });
     this.pc.addEventListener("track", (event) => this.onTrack(event));
     this.pc.addEventListener("connectionstatechange", () => {
+      if (this.pc.connectionState === "connected") this.established = true;
       if (this.pc.connectionState === "failed" && !this.closed) this.pc.restartIce();
       if (this.pc.connectionState === "connected" && this.videoBitrate) void this.setVideoBitrate(this.videoBitrate);
       this.callbacks.changed();
@@ -77,6 +93,24 @@ export class Peer {
 
   get connectionState(): RTCPeerConnectionState {
     return this.pc.connectionState;
+  }
+
+  /**
+   * Whether this end should negotiate again after a signaling gap (its own or the remote
+   * participant's `peer-resumed`): the connection is not `connected`, or an offer or answer
+   * is pending or was not delivered. A connection never established is left to its initiator
+   * (the end that created the camera slots): an offer from the other end would create a
+   * second set of slots.
+   */
+  needsRestart(): boolean {
+    if (this.closed || (!this.established && !this.initiator)) return false;
+    return this.pc.connectionState !== "connected" || this.pc.signalingState !== "stable" || this.undelivered;
+  }
+
+  /** Negotiates again (PerfectNegotiator.restart), restarting ICE unless the connection is up. */
+  restart(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    return this.negotiator.restart(this.pc.connectionState !== "connected");
   }
 
   receiveDescription(description: Description): Promise<void> {

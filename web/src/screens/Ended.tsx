@@ -13,9 +13,11 @@ import { NotesStore } from "../room/notes";
 
 /** After the meeting: the ended notice, and the chat history (and one's notes) still readable. */
 export function Ended({ meeting: initial }: { meeting: Meeting }) {
-  useTitle("Meeting ended");
-  const session = useSession();
   const [meeting, setMeeting] = useState(initial);
+  const cancelled = meeting.end_reason === "cancelled";
+  const expired = meeting.end_reason === "expired";
+  useTitle(cancelled ? "Meeting cancelled" : expired ? "Meeting expired" : "Meeting ended");
+  const session = useSession();
   useEffect(() => {
     // The room knew the meeting as it was when joining; ask for when it ended.
     if (!initial.ended_at) session.api.meetings.get(initial.meeting_id).then(setMeeting, () => undefined);
@@ -36,11 +38,16 @@ export function Ended({ meeting: initial }: { meeting: Meeting }) {
       <TopBar userName={user.display_name} />
       <main class="ended" id="main">
         <div class="ended-notice" role="alert">
-          <h1 data-testid="meeting-ended">This meeting has ended</h1>
+          <h1 data-testid="meeting-ended">
+            {cancelled ? "This meeting was cancelled" : expired ? "This meeting expired" : "This meeting has ended"}
+          </h1>
           <p>
             {meeting.title}
-            {meeting.ended_at ? ` · ended ${formatDateTime(meeting.ended_at)}` : ""}
+            {meeting.ended_at
+              ? ` · ${cancelled ? "cancelled" : expired ? "expired" : "ended"} ${formatDateTime(meeting.ended_at)}`
+              : ""}
           </p>
+          {expired && <p data-testid="expired-reason">Everyone had left the call for a while, so it closed.</p>}
         </div>
         <p>
           <a href="/" onClick={linkClick} class="button-secondary">

@@ -5,8 +5,10 @@ import { useSession } from "../app/context";
 import { linkClick, navigate } from "../app/router";
 import { Alert } from "../components/Alert";
 import { CopyLinkButton } from "../components/CopyLinkButton";
+import { ScheduleFields, type ScheduleValue } from "../components/ScheduleFields";
 import { TopBar } from "../components/TopBar";
-import { formatDateTime, localInputToIso } from "../lib/format";
+import { formatDateTime } from "../lib/format";
+import { browserTimeZone, describeSchedule, wallTimeToIso } from "../lib/schedule";
 import { useTitle } from "../lib/useTitle";
 
 /** Upcoming: scheduled in the future and not ended, soonest first. Recent: the rest, newest first. */
@@ -32,7 +34,7 @@ function MeetingItem({ meeting }: { meeting: Meeting }) {
   const titleId = `meeting-${meeting.meeting_id}-title`;
   const when =
     meeting.status === "ended"
-      ? `Ended ${formatDateTime(meeting.ended_at)}`
+      ? `${endWord(meeting)} ${formatDateTime(meeting.ended_at)}`
       : meeting.scheduled_start
         ? formatDateTime(meeting.scheduled_start)
         : `Created ${formatDateTime(meeting.created_at)}`;
@@ -44,7 +46,7 @@ function MeetingItem({ meeting }: { meeting: Meeting }) {
         </span>
         <span class="meeting-when">
           {when}
-          {meeting.status === "ended" && <span class="badge badge-muted">Ended</span>}
+          {meeting.status === "ended" && <span class="badge badge-muted">{endWord(meeting)}</span>}
         </span>
       </div>
       <div class="meeting-actions">
@@ -63,18 +65,19 @@ export function Home() {
   const user = session.user;
   const api = session.api;
   const [meetings, setMeetings] = useState<Meeting[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null); // the last action's failure
+  const [loadError, setLoadError] = useState<string | null>(null); // the list's; a reload never hides an action's error
   const [title, setTitle] = useState("");
-  const [when, setWhen] = useState("");
+  const [when, setWhen] = useState<ScheduleValue>(() => ({ when: "", duration: 60, timeZone: browserTimeZone() }));
   const [busy, setBusy] = useState(false);
   const [scheduled, setScheduled] = useState<Meeting | null>(null);
 
   const load = async () => {
     try {
       setMeetings(await api.meetings.list());
-      setError(null);
+      setLoadError(null);
     } catch (err) {
-      if (!(err instanceof ApiError && err.code === "not_signed_in")) setError("Your meetings could not be loaded.");
+      if (!(err instanceof ApiError && err.code === "not_signed_in")) setLoadError("Your meetings could not be loaded.");
     }
   };
   useEffect(() => {
@@ -95,19 +98,24 @@ export function Home() {
 
   const schedule = async (event: Event) => {
     event.preventDefault();
-    const start = localInputToIso(when);
+    const start = wallTimeToIso(when.when, when.timeZone);
     if (!title.trim()) return setError("Give the meeting a title.");
     if (!start) return setError("Choose the date and time of the meeting.");
+    if (Date.parse(start) < Date.now()) return setError("That time has passed. Choose a time in the future.");
     setBusy(true);
     setError(null);
     try {
-      const meeting = await api.meetings.create(title.trim().slice(0, 200), start);
+      const meeting = await api.meetings.create(title.trim().slice(0, 200), {
+        scheduled_start: start,
+        duration_minutes: when.duration,
+        time_zone: when.timeZone,
+      });
       setScheduled(meeting);
       setTitle("");
-      setWhen("");
+      setWhen({ ...when, when: "" });
       await load();
-    } catch {
-      setError("The meeting could not be scheduled. Please try again.");
+    } catch (err) {
+      setError(err instanceof ApiError && err.status === 422 ? "That time has passed. Choose a time in the future." : "The meeting could not be scheduled. Please try again.");
     } finally {
       setBusy(false);
     }
@@ -122,6 +130,12 @@ export function Home() {
   return (
     <div class="page">
       <TopBar userName={user?.display_name} onHome>
+        <a href="/contacts" class="button-quiet" onClick={linkClick}>
+          Contacts
+        </a>
+        <a href="/developer" class="button-quiet" onClick={linkClick}>
+          Developer
+        </a>
         <button type="button" class="button-quiet" onClick={signOut}>
           Sign out
         </button>
@@ -129,6 +143,7 @@ export function Home() {
       <main class="home" id="main">
         <h1 class="visually-hidden">Your meetings</h1>
         {error && <Alert onDismiss={() => setError(null)}>{error}</Alert>}
+        {loadError && <Alert onDismiss={() => setLoadError(null)}>{loadError}</Alert>}
         <section class="card home-start" aria-labelledby="start-heading">
           <h2 id="start-heading">Meet now</h2>
           <p>Start a meeting and share its link.</p>
@@ -143,24 +158,22 @@ export function Home() {
               <label for="schedule-title">Title</label>
               <input id="schedule-title" type="text" required maxLength={200} value={title} onInput={(e) => setTitle(e.currentTarget.value)} />
             </div>
-            <div class="field">
-              <label for="schedule-when">Date and time</label>
-              <input id="schedule-when" type="datetime-local" required value={when} onInput={(e) => setWhen(e.currentTarget.value)} />
-            </div>
+            <ScheduleFields idPrefix="schedule" value={when} onChange={setWhen} />
             <button type="submit" class="button-primary" disabled={busy}>
               Schedule
             </button>
           </form>
           {scheduled && (
             <div class="scheduled-note" role="status">
-              Scheduled “{scheduled.title}” for {formatDateTime(scheduled.scheduled_start)}.{" "}
+              Scheduled “{scheduled.title}” for {describeSchedule(scheduled)}.{" "}
               <CopyLinkButton url={inviteUrl(scheduled)} />
             </div>
           )}
         </section>
+        <CalendarFeedCard />
         <section class="card meetings" aria-labelledby="meetings-heading" data-testid="meeting-list">
           <h2 id="meetings-heading">Your meetings</h2>
-          {meetings === null && !error && <p class="panel-note">Loading…</p>}
+          {meetings === null && !loadError && <p class="panel-note">Loading…</p>}
           {meetings !== null && meetings.length === 0 && <p class="panel-note">No meetings yet. Start one or schedule one above.</p>}
           {upcoming.length > 0 && (
             <>
@@ -186,4 +199,60 @@ export function Home() {
       </main>
     </div>
   );
+}
+
+/** The private calendar feed address: get one (shown once), copy it, or stop sharing it. */
+function CalendarFeedCard() {
+  const api = useSession().api;
+  const [url, setUrl] = useState<string | null>(null);
+  const [status, setStatus] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const act = async (what: () => Promise<void>, failed: string) => {
+    setBusy(true);
+    try {
+      await what();
+    } catch {
+      setStatus(failed);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const create = () =>
+    act(async () => {
+      setUrl(await api.meetings.createCalendarFeed());
+      setStatus(null);
+    }, "The calendar address could not be created. Please try again.");
+  const revoke = () =>
+    act(async () => {
+      await api.meetings.revokeCalendarFeed();
+      setUrl(null);
+      setStatus("Your calendar address no longer works.");
+    }, "The calendar address could not be revoked. Please try again.");
+  return (
+    <section class="card" aria-labelledby="feed-heading">
+      <h2 id="feed-heading">Calendar feed</h2>
+      <p>Subscribe to your upcoming meetings in your calendar app. Anyone with the address can see them; a new address stops the old one.</p>
+      {url && (
+        <div class="feed-url">
+          <label for="feed-url" class="visually-hidden">Calendar address</label>
+          <input id="feed-url" type="text" readOnly value={url} onFocus={(e) => e.currentTarget.select()} />
+          <CopyLinkButton url={url} label="Copy address" />
+        </div>
+      )}
+      <div class="actions">
+        <button type="button" class="button-secondary" onClick={create} disabled={busy}>
+          {url ? "New address" : "Get calendar address"}
+        </button>
+        <button type="button" class="button-quiet" onClick={revoke} disabled={busy}>
+          Stop sharing
+        </button>
+      </div>
+      {status && <p class="field-hint" role="status">{status}</p>}
+    </section>
+  );
+}
+
+/** How a list shows why a meeting is over. */
+function endWord(meeting: Meeting): string {
+  return meeting.end_reason === "cancelled" ? "Cancelled" : meeting.end_reason === "expired" ? "Expired" : "Ended";
 }

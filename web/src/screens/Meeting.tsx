@@ -3,9 +3,11 @@ import { useEffect, useState } from "preact/hooks";
 import { ApiError } from "../api";
 import type { Meeting as MeetingInfo, Role } from "../api/types";
 import { useSession } from "../app/context";
+import { useCalls } from "../calls/context";
 import { linkClick } from "../app/router";
 import { Alert } from "../components/Alert";
 import { LocalMedia } from "../media/local";
+import { readRejoin, type RejoinState } from "../room/rejoin";
 import { RoomSession } from "../room/session";
 import { useTitle } from "../lib/useTitle";
 import { Ended } from "./Ended";
@@ -14,21 +16,25 @@ import { Room } from "./Room";
 
 type Stage =
   | { name: "loading" }
+  | { name: "rejoining" }
   | { name: "not-found" }
   | { name: "error"; message: string }
   | { name: "prejoin"; meeting: MeetingInfo }
   | { name: "room"; room: RoomSession }
   | { name: "ended"; meeting: MeetingInfo }
-  | { name: "left"; meeting: MeetingInfo };
+  | { name: "left" | "moved"; meeting: MeetingInfo };
 
 /** The invite link `/m/{id}`: pre-join → room → ended (or left). */
 export function Meeting({ meetingId }: { meetingId: string }) {
   const session = useSession();
   const api = session.api;
   const user = session.user!;
+  const calls = useCalls();
   const [stage, setStage] = useState<Stage>({ name: "loading" });
   const [joinError, setJoinError] = useState<string | null>(null);
   const [joining, setJoining] = useState(false);
+  // the name chosen on the pre-join: kept for Rejoin
+  const [chosenName, setChosenName] = useState<string | undefined>(undefined);
   // One LocalMedia for the pre-join preview and the room (no second permission prompt); a
   // new one after leaving, for rejoining.
   const [media, setMedia] = useState(() => new LocalMedia());
@@ -40,8 +46,11 @@ export function Meeting({ meetingId }: { meetingId: string }) {
       const meeting = await api.meetings.get(meetingId);
       if (meeting.status === "ended") return setStage({ name: "ended", meeting });
       // Holding the invite link makes one a participant: the meeting then shows in one's
-      // list, and its chat is readable before the call. Joining the call is still a click away.
-      await api.meetings.join(meetingId).catch(() => undefined);
+      // list, and its chat is readable before the call. Joining the call is still a click away,
+      // unless this tab was in the call before a reload: then it rejoins directly.
+      const joined = await api.meetings.join(meetingId).catch(() => null);
+      const rejoin = joined ? readRejoin(meetingId) : null;
+      if (joined && rejoin && (await rejoinMedia(rejoin))) return startRoom(joined.meeting, joined.role, rejoin.displayName);
       setStage({ name: "prejoin", meeting });
     } catch (err) {
       if (err instanceof ApiError && err.status === 404) setStage({ name: "not-found" });
@@ -57,13 +66,14 @@ export function Meeting({ meetingId }: { meetingId: string }) {
   const room = stage.name === "room" ? stage.room : null;
   useEffect(() => {
     if (!room) return;
+    const detachCalls = calls?.attach(room.signaling); // a call rings in a meeting too
     const unsubscribe = room.state.subscribe((s) => {
       if (s.phase === "ended") {
         media.stop();
         setStage({ name: "ended", meeting: { ...room.meeting, status: "ended" } });
-      } else if (s.phase === "left") {
+      } else if (s.phase === "left" || s.phase === "moved") {
         media.stop();
-        setStage({ name: "left", meeting: room.meeting });
+        setStage({ name: s.phase, meeting: room.meeting });
       } else if (s.phase === "failed") {
         media.stop();
         setStage({ name: "error", message: s.error ?? "The meeting could not be joined." });
@@ -76,6 +86,7 @@ export function Meeting({ meetingId }: { meetingId: string }) {
       stats: () => room.mesh.stats(),
     };
     return () => {
+      detachCalls?.();
       unsubscribe();
       room.close();
       if (window.parleyDebug?.room === room) delete window.parleyDebug;
@@ -95,14 +106,35 @@ export function Meeting({ meetingId }: { meetingId: string }) {
         setStage({ name: "ended", meeting: { ...stage.meeting, status: "ended" } });
       } else if (err instanceof ApiError && err.status === 404) {
         setStage({ name: "not-found" });
+      } else if (err instanceof ApiError && err.code === "not_open_yet") {
+        setJoinError("This meeting has not opened yet. Try again at the time shown.");
       } else {
         setJoinError("Joining failed. Check your connection and try again.");
       }
     }
   };
 
+  /** Opens the devices as they were before the reload; false (pre-join instead) without any. */
+  const rejoinMedia = async (rejoin: RejoinState): Promise<boolean> => {
+    setStage({ name: "rejoining" });
+    await media.start();
+    if (!media.current.audio && !media.current.camera) return false;
+    await media.setMic(rejoin.micOn && !!media.current.audio);
+    await media.setCamera(rejoin.cameraOn && !!media.current.camera);
+    return true;
+  };
+
   const startRoom = (meeting: MeetingInfo, role: Role, displayName: string) => {
-    const room = new RoomSession({ api, user, meeting, role, displayName: displayName || user.display_name, media });
+    setChosenName(displayName || undefined);
+    const room = new RoomSession({
+      api,
+      user,
+      meeting,
+      role,
+      displayName: displayName || user.display_name,
+      media,
+      onSessionEnded: (reason) => session.ended(reason),
+    });
     setJoining(false);
     setStage({ name: "room", room });
     void room.start();
@@ -111,6 +143,8 @@ export function Meeting({ meetingId }: { meetingId: string }) {
   switch (stage.name) {
     case "loading":
       return <CenteredMessage title="Opening the meeting…" />;
+    case "rejoining":
+      return <CenteredMessage title="Rejoining the meeting…" />;
     case "not-found":
       return (
         <CenteredMessage title="This link does not open a meeting" alert="Meeting not found. Check the link you were given.">
@@ -128,14 +162,28 @@ export function Meeting({ meetingId }: { meetingId: string }) {
         </CenteredMessage>
       );
     case "prejoin":
-      return <PreJoin meeting={stage.meeting} media={media} onJoin={join} joining={joining} error={joinError} />;
+      return (
+        <PreJoin
+          meeting={stage.meeting}
+          media={media}
+          onJoin={join}
+          initialName={chosenName}
+          joining={joining}
+          error={joinError}
+          onMeetingChanged={(meeting) => setStage(meeting.status === "ended" ? { name: "ended", meeting } : { name: "prejoin", meeting })}
+        />
+      );
     case "room":
       return <Room room={stage.room} media={media} user={user} />;
     case "ended":
       return <Ended meeting={stage.meeting} />;
     case "left":
+    case "moved":
       return (
-        <CenteredMessage title="You left the meeting">
+        <CenteredMessage title={stage.name === "moved" ? "You joined from another window" : "You left the meeting"}>
+          {stage.name === "moved" && (
+            <p data-testid="participant-moved">This meeting continues in your other window or on your other device. Join here to bring it back to this one.</p>
+          )}
           <div class="actions">
             <button
               type="button"
@@ -145,7 +193,7 @@ export function Meeting({ meetingId }: { meetingId: string }) {
                 setStage({ name: "prejoin", meeting: stage.meeting });
               }}
             >
-              Rejoin
+              {stage.name === "moved" ? "Join here" : "Rejoin"}
             </button>
             <a href="/" onClick={linkClick} class="button-secondary">
               Back to your meetings

@@ -8,28 +8,57 @@ import { DeviceSelect } from "../components/DeviceSelect";
 import { ToggleButton } from "../components/ToggleButton";
 import { useVideoStream } from "../components/VideoTile";
 import { TopBar } from "../components/TopBar";
-import { formatDateTime } from "../lib/format";
+import { formatDateTime, formatTime } from "../lib/format";
+import { ApiError } from "../api";
+import { ScheduleFields, type ScheduleValue } from "../components/ScheduleFields";
+import { describeSchedule, downloadCalendarFile, isoToWallTime, joinLead, notOpenYet, wallTimeToIso } from "../lib/schedule";
 import { useStore } from "../lib/store";
 import { useTitle } from "../lib/useTitle";
 import type { LocalMedia } from "../media/local";
 
 const CHAT_POLL_MS = 5_000;
+/** How often the page reads the meeting again (a reschedule or a cancellation shows). */
+const MEETING_POLL_MS = 20_000;
 
 interface PreJoinProps {
   meeting: Meeting;
   media: LocalMedia;
   onJoin: (displayName: string) => void;
+  /** The name to start with: the one chosen before (Rejoin), else the account's. */
+  initialName?: string;
   joining: boolean;
   error: string | null;
+  /** The meeting as read again, or as the host changed it (ended: it was cancelled). */
+  onMeetingChanged: (meeting: Meeting) => void;
 }
 
 /** Camera and microphone check before joining: preview, devices, toggles, display name. */
-export function PreJoin({ meeting, media, onJoin, joining, error }: PreJoinProps) {
+export function PreJoin({ meeting, media, onJoin, initialName, joining, error, onMeetingChanged }: PreJoinProps) {
   useTitle(meeting.title);
   const session = useSession();
   const user = session.user!;
+  const isHost = meeting.host_id === user.user_id;
+  const [now, setNow] = useState(Date.now());
+  const waiting = notOpenYet(meeting, user.user_id, now);
+  useEffect(() => {
+    // Until it opens, look again every few seconds (and when it is due).
+    if (!waiting) return;
+    const timer = setInterval(() => setNow(Date.now()), 5_000);
+    return () => clearInterval(timer);
+  }, [waiting]);
+  useEffect(() => {
+    const timer = setInterval(() => {
+      session.api.meetings.get(meeting.meeting_id).then(
+        (fresh) => {
+          if (fresh.status !== meeting.status || fresh.scheduled_start !== meeting.scheduled_start || fresh.opens_at !== meeting.opens_at) onMeetingChanged(fresh);
+        },
+        () => undefined,
+      );
+    }, MEETING_POLL_MS);
+    return () => clearInterval(timer);
+  }, [meeting]);
   const m = useStore(media.state);
-  const [displayName, setDisplayName] = useState(user.display_name);
+  const [displayName, setDisplayName] = useState(initialName ?? user.display_name);
 
   useEffect(() => {
     void media.start();
@@ -55,6 +84,7 @@ export function PreJoin({ meeting, media, onJoin, joining, error }: PreJoinProps
 
   const submit = (event: Event) => {
     event.preventDefault();
+    if (waiting) return;
     onJoin(displayName.trim() || user.display_name);
   };
 
@@ -64,7 +94,12 @@ export function PreJoin({ meeting, media, onJoin, joining, error }: PreJoinProps
       <main class="prejoin" id="main">
         <div class="prejoin-heading">
           <h1>{meeting.title}</h1>
-          {meeting.scheduled_start && <p class="meeting-when">Scheduled for {formatDateTime(meeting.scheduled_start)}</p>}
+          {meeting.scheduled_start && (
+            <p class="meeting-when" data-testid="meeting-schedule">
+              Scheduled for {describeSchedule(meeting)}
+            </p>
+          )}
+          {meeting.scheduled_start && <ScheduleActions meeting={meeting} isHost={isHost} onChanged={onMeetingChanged} />}
         </div>
         <section class="prejoin-preview" aria-label="Preview">
           <div class="preview-frame">
@@ -92,6 +127,11 @@ export function PreJoin({ meeting, media, onJoin, joining, error }: PreJoinProps
             </Alert>
           )}
           {error && <Alert>{error}</Alert>}
+          {waiting && meeting.opens_at && (
+            <p class="notice" role="status" data-testid="not-open-yet">
+              This meeting opens at {formatDateTime(meeting.opens_at)}, {joinLead(meeting)} before it starts. You can check your camera and microphone meanwhile.
+            </p>
+          )}
           <form class="form" onSubmit={submit}>
             <DeviceSelect id="prejoin-camera" label="Camera" devices={m.cameras} value={m.cameraId} onChange={(id) => void media.selectCamera(id)} />
             <DeviceSelect id="prejoin-microphone" label="Microphone" devices={m.microphones} value={m.microphoneId} onChange={(id) => void media.selectMicrophone(id)} />
@@ -99,8 +139,8 @@ export function PreJoin({ meeting, media, onJoin, joining, error }: PreJoinProps
               <label for="prejoin-name">Display name</label>
               <input id="prejoin-name" type="text" maxLength={80} required value={displayName} onInput={(e) => setDisplayName(e.currentTarget.value)} />
             </div>
-            <button type="submit" class="button-primary button-wide" disabled={joining || !displayName.trim()}>
-              {joining ? "Joining…" : "Join meeting"}
+            <button type="submit" class="button-primary button-wide" disabled={joining || waiting || !displayName.trim()}>
+              {joining ? "Joining…" : waiting && meeting.opens_at ? `Opens at ${formatTime(meeting.opens_at)}` : "Join meeting"}
             </button>
             {!m.audio && !m.camera && !m.starting && <p class="field-hint">You will join without camera and microphone; you can turn them on in the meeting.</p>}
           </form>
@@ -111,6 +151,90 @@ export function PreJoin({ meeting, media, onJoin, joining, error }: PreJoinProps
           </div>
         )}
       </main>
+    </div>
+  );
+}
+
+/** "Add to calendar" for everyone; "Reschedule" and "Cancel meeting" for its host. */
+function ScheduleActions({ meeting, isHost, onChanged }: { meeting: Meeting; isHost: boolean; onChanged: (meeting: Meeting) => void }) {
+  const api = useSession().api;
+  const zone = meeting.time_zone ?? "UTC";
+  const [editing, setEditing] = useState<ScheduleValue | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [problem, setProblem] = useState<string | null>(null);
+
+  const download = async () => {
+    setProblem(null);
+    try {
+      downloadCalendarFile(await api.meetings.invitation(meeting.meeting_id), `${meeting.title.slice(0, 60) || "meeting"}.ics`);
+    } catch {
+      setProblem("The calendar file could not be downloaded. Please try again.");
+    }
+  };
+  const save = async (event: Event) => {
+    event.preventDefault();
+    if (!editing) return;
+    const start = wallTimeToIso(editing.when, editing.timeZone);
+    if (!start) return setProblem("Choose the new date and time.");
+    if (Date.parse(start) < Date.now()) return setProblem("That time has passed. Choose a time in the future.");
+    setBusy(true);
+    setProblem(null);
+    try {
+      onChanged(await api.meetings.reschedule(meeting.meeting_id, { scheduled_start: start, duration_minutes: editing.duration, time_zone: editing.timeZone }));
+      setEditing(null);
+    } catch (err) {
+      setProblem(err instanceof ApiError && err.status === 422 ? "That time has passed. Choose a time in the future." : "The meeting could not be rescheduled. Please try again.");
+    } finally {
+      setBusy(false);
+    }
+  };
+  const cancel = async () => {
+    if (!window.confirm(`Cancel “${meeting.title}” for everyone? Its chat stays readable.`)) return;
+    setBusy(true);
+    setProblem(null);
+    try {
+      onChanged(await api.meetings.cancel(meeting.meeting_id));
+    } catch {
+      setProblem("The meeting could not be cancelled. Please try again.");
+      setBusy(false);
+    }
+  };
+
+  return (
+    <div class="schedule-actions">
+      <div class="actions">
+        <button type="button" class="button-secondary" onClick={download}>
+          Add to calendar
+        </button>
+        {isHost && !editing && (
+          <button
+            type="button"
+            class="button-quiet"
+            onClick={() => setEditing({ when: isoToWallTime(meeting.scheduled_start, zone), duration: meeting.duration_minutes ?? 60, timeZone: zone })}
+          >
+            Reschedule
+          </button>
+        )}
+        {isHost && (
+          <button type="button" class="button-quiet button-danger" onClick={cancel} disabled={busy}>
+            Cancel meeting
+          </button>
+        )}
+      </div>
+      {editing && (
+        <form class="form card reschedule-form" onSubmit={save} aria-label="Reschedule">
+          <ScheduleFields idPrefix="reschedule" value={editing} onChange={setEditing} />
+          <div class="actions">
+            <button type="submit" class="button-primary" disabled={busy}>
+              {busy ? "Saving…" : "Save new time"}
+            </button>
+            <button type="button" class="button-quiet" onClick={() => setEditing(null)} disabled={busy}>
+              Keep the current time
+            </button>
+          </div>
+        </form>
+      )}
+      {problem && <Alert onDismiss={() => setProblem(null)}>{problem}</Alert>}
     </div>
   );
 }

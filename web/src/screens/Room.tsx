@@ -1,7 +1,9 @@
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import type { User } from "../api/types";
 import { Alert } from "../components/Alert";
+import { newestSeq, unreadCount } from "../chat/store";
 import { ChatPanel } from "../components/ChatPanel";
+import { ConfirmDialog } from "../components/ConfirmDialog";
 import { ConnectionStatus } from "../components/ConnectionStatus";
 import { CopyLinkButton } from "../components/CopyLinkButton";
 import { DevicesPanel } from "../components/DevicesPanel";
@@ -11,10 +13,12 @@ import { type ParticipantEntry, ParticipantList } from "../components/Participan
 import { ToggleButton } from "../components/ToggleButton";
 import { VideoGrid } from "../components/VideoGrid";
 import { useStore } from "../lib/store";
+import { useCalls } from "../calls/context";
 import { useTitle } from "../lib/useTitle";
 import { VIDEO_FILTERS, type VideoFilter } from "../media/filters";
 import type { LocalMedia } from "../media/local";
 import type { RoomSession } from "../room/session";
+import { REACTIONS } from "../signaling/types";
 import { inviteUrl } from "./Home";
 
 type PanelName = "chat" | "participants" | "notes" | "devices";
@@ -25,7 +29,7 @@ function PanelButton({ label, icon, panel, open, toggle, badge }: { label: strin
       <Icon name={icon} />
       <span class="control-label">{label}</span>
       {!!badge && (
-        <span class="control-badge" aria-hidden="true">
+        <span class="control-badge" aria-hidden="true" data-testid={`${panel}-badge`}>
           {badge}
         </span>
       )}
@@ -37,18 +41,24 @@ function PanelButton({ label, icon, panel, open, toggle, badge }: { label: strin
 export function Room({ room, media, user }: { room: RoomSession; media: LocalMedia; user: User }) {
   useTitle(room.meeting.title);
   const r = useStore(room.state);
+  const calls = useCalls();
   const m = useStore(media.state);
   const chat = useStore(room.chat.state);
   const [open, setOpen] = useState<Record<PanelName, boolean>>({ chat: false, participants: false, notes: false, devices: false });
-  const [seenMessages, setSeenMessages] = useState(0);
+  // unread: others' messages after the history this room started with, not seen in the panel
+  const [seenSeq, setSeenSeq] = useState(0);
+  const newest = newestSeq(chat.messages);
+  // Escape closes the panels and gives the focus back to the control that opened the last one
+  const opener = useRef<HTMLElement | null>(null);
   const toggle = (panel: PanelName) => {
+    if (!open[panel] && document.activeElement instanceof HTMLElement) opener.current = document.activeElement;
     setOpen((o) => ({ ...o, [panel]: !o[panel] }));
-    if (panel === "chat") setSeenMessages(chat.messages.length);
+    if (panel === "chat") setSeenSeq(newest);
   };
   useEffect(() => {
-    if (open.chat) setSeenMessages(chat.messages.length);
-  }, [open.chat, chat.messages.length]);
-  const unread = open.chat ? 0 : Math.max(0, chat.messages.length - seenMessages);
+    if (open.chat) setSeenSeq(newest);
+  }, [open.chat, newest]);
+  const unread = open.chat ? 0 : unreadCount(chat, user.user_id, seenSeq);
 
   const localStream = useMemo(() => (m.video ? new MediaStream([m.video]) : null), [m.video]);
   const screenStream = useMemo(() => (m.screen ? new MediaStream([m.screen]) : null), [m.screen]);
@@ -56,8 +66,49 @@ export function Room({ room, media, user }: { room: RoomSession; media: LocalMed
   const camOn = !!m.camera && m.cameraOn;
   const selfName = room.displayName;
 
+  const handOrder = r.hands.map((h) => h.sid);
+  const handOf = (sid: string | null) => {
+    const place = sid ? handOrder.indexOf(sid) : -1;
+    return place >= 0 ? place + 1 : undefined;
+  };
+  const selfHand = handOf(r.selfSid);
+  const [confirmingEnd, setConfirmingEnd] = useState(false);
+  const [picking, setPicking] = useState(false);
+
+  // Keyboard shortcuts, as Meet has them: Ctrl+D (⌘+D) microphone, Ctrl+E (⌘+E) camera.
+  useEffect(() => {
+    const onKey = (event: KeyboardEvent) => {
+      if (event.key === "Escape" && (open.chat || open.participants || open.notes || open.devices)) {
+        setOpen({ chat: false, participants: false, notes: false, devices: false });
+        opener.current?.focus();
+        return;
+      }
+      if (!(event.ctrlKey || event.metaKey) || event.altKey || event.shiftKey) return;
+      const key = event.key.toLowerCase();
+      if (key === "d") {
+        event.preventDefault();
+        void media.setMic(!micOn);
+      } else if (key === "e") {
+        event.preventDefault();
+        void media.setCamera(!camOn);
+      }
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, [micOn, camOn, open]);
+
   const people: ParticipantEntry[] = [
-    { key: "self", name: selfName, self: true, host: room.isHost, audio: micOn, video: camOn, screen: !!m.screen },
+    {
+      key: "self",
+      name: selfName,
+      self: true,
+      host: room.isHost,
+      audio: micOn,
+      video: camOn,
+      screen: !!m.screen,
+      hand: selfHand,
+      lowerHand: selfHand !== undefined ? () => void room.setHand(false) : undefined,
+    },
     ...r.participants.map((p) => ({
       key: p.sid,
       name: p.displayName,
@@ -66,6 +117,8 @@ export function Room({ room, media, user }: { room: RoomSession; media: LocalMed
       audio: p.media ? p.media.audio : null,
       video: p.media ? p.media.video : p.videoSilent ? false : null,
       screen: !!p.screen,
+      hand: handOf(p.sid),
+      lowerHand: room.isHost && handOf(p.sid) !== undefined ? () => void room.lowerHandOf(p.sid) : undefined,
     })),
   ];
   const anyPanel = open.chat || open.participants || open.notes || open.devices;
@@ -117,6 +170,7 @@ export function Room({ room, media, user }: { room: RoomSession; media: LocalMed
         <VideoGrid
           local={{ sid: r.selfSid ?? "", userId: user.user_id, name: selfName, stream: localStream, screen: screenStream, audioMuted: !micOn, videoMuted: !camOn }}
           remotes={r.participants}
+          gestures={{ hands: handOrder, reactions: r.reactions }}
         />
         {anyPanel && (
           <aside class="side-panels" aria-label="Meeting panels">
@@ -129,9 +183,40 @@ export function Room({ room, media, user }: { room: RoomSession; media: LocalMed
       </main>
       <nav class="controls" aria-label="Meeting controls">
         <div class="control-group">
-          <ToggleButton label="Microphone" warnWhenOff icon="mic" iconOff="micOff" pressed={micOn} hint={micOn ? "On" : "Off"} onToggle={() => void media.setMic(!micOn)} />
-          <ToggleButton label="Camera" warnWhenOff icon="cam" iconOff="camOff" pressed={camOn} hint={camOn ? "On" : "Off"} onToggle={() => void media.setCamera(!camOn)} />
+          <ToggleButton label="Microphone" warnWhenOff icon="mic" iconOff="micOff" pressed={micOn} hint={micOn ? "On" : "Off"} shortcut="Control+D" onToggle={() => void media.setMic(!micOn)} />
+          <ToggleButton label="Camera" warnWhenOff icon="cam" iconOff="camOff" pressed={camOn} hint={camOn ? "On" : "Off"} shortcut="Control+E" onToggle={() => void media.setCamera(!camOn)} />
           <ToggleButton label="Share screen" icon="screen" pressed={!!m.screen} onToggle={() => (m.screen ? media.stopScreenShare() : void media.startScreenShare())} />
+          <ToggleButton
+            label="Raise hand"
+            icon="hand"
+            pressed={selfHand !== undefined}
+            hint={selfHand !== undefined ? `Raised (${selfHand})` : undefined}
+            onToggle={() => void room.setHand(selfHand === undefined)}
+          />
+          <div class="reaction-picker">
+            <button type="button" class="control" aria-expanded={picking ? "true" : "false"} aria-controls="reaction-menu" onClick={() => setPicking(!picking)}>
+              <Icon name="smile" />
+              <span class="control-label">React</span>
+            </button>
+            {picking && (
+              <div class="reaction-menu" id="reaction-menu" role="group" aria-label="Reactions">
+                {REACTIONS.map((emoji) => (
+                  <button
+                    type="button"
+                    key={emoji}
+                    class="reaction-choice"
+                    aria-label={`React ${emoji}`}
+                    onClick={() => {
+                      setPicking(false);
+                      void room.react(emoji);
+                    }}
+                  >
+                    {emoji}
+                  </button>
+                ))}
+              </div>
+            )}
+          </div>
           <ToggleButton label="Record" icon="record" pressed={r.recording} danger hint={r.recording ? "Recording" : undefined} onToggle={() => (r.recording ? void room.stopRecording() : room.startRecording())} />
           <div class="control control-select">
             <Icon name="filter" />
@@ -158,14 +243,32 @@ export function Room({ room, media, user }: { room: RoomSession; media: LocalMed
             <Icon name="leave" />
             <span class="control-label">Leave</span>
           </button>
-          {room.isHost && (
-            <button type="button" class="control control-end" onClick={() => void room.endForEveryone()}>
+          {room.meeting.call_id ? (
+            <button type="button" class="control control-end" onClick={() => void (calls ? calls.hangUp(room.meeting.call_id!) : room.endForEveryone())}>
+              <Icon name="end" />
+              <span class="control-label">Hang up</span>
+            </button>
+          ) : room.isHost && (
+            <button type="button" class="control control-end" aria-haspopup="dialog" onClick={() => setConfirmingEnd(true)}>
               <Icon name="end" />
               <span class="control-label">End meeting for everyone</span>
             </button>
           )}
         </div>
       </nav>
+      {room.isHost && (
+        <ConfirmDialog
+          open={confirmingEnd}
+          title="End the meeting for everyone?"
+          message="Everyone in the call is disconnected and nobody can join it again. The chat stays readable."
+          confirmLabel="End for everyone"
+          onCancel={() => setConfirmingEnd(false)}
+          onConfirm={() => {
+            setConfirmingEnd(false);
+            void room.endForEveryone();
+          }}
+        />
+      )}
     </div>
   );
 }

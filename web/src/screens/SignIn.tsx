@@ -34,20 +34,51 @@ export function SignIn() {
   const [password, setPassword] = useState("");
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  /** The server answered 409 `active_session`: ask before ending the other session. */
+  const [conflict, setConflict] = useState(false);
   const askedToSignIn = search.has("next") || !!notice;
 
-  const submit = async (event: Event) => {
-    event.preventDefault();
+  const signIn = async (takeover: boolean) => {
     setBusy(true);
     setError(null);
     try {
-      await session.signIn(email.trim(), password);
+      await session.signIn(email.trim(), password, takeover);
       navigate(next, { replace: true });
     } catch (err) {
-      setError(signInError(err));
       setBusy(false);
+      if (err instanceof ApiError && err.code === "active_session") {
+        setConflict(true);
+        return;
+      }
+      setConflict(false);
+      setError(signInError(err));
     }
   };
+
+  const submit = (event: Event) => {
+    event.preventDefault();
+    void signIn(false);
+  };
+
+  if (conflict) {
+    return (
+      <AuthLayout title="You already have an active session">
+        {error && <Alert>{error}</Alert>}
+        <p data-testid="active-session">
+          Parley is open with your account in another window or on another device. Use it here instead? The other
+          session ends at once.
+        </p>
+        <div class="form-actions">
+          <button type="button" class="button-quiet" disabled={busy} onClick={() => { setConflict(false); setPassword(""); }}>
+            Cancel
+          </button>
+          <button type="button" class="button-primary" disabled={busy} onClick={() => void signIn(true)}>
+            {busy ? "Switching…" : "Use here"}
+          </button>
+        </div>
+      </AuthLayout>
+    );
+  }
 
   const signupHref = next !== "/" ? `/signup?next=${encodeURIComponent(next)}` : "/signup";
   return (

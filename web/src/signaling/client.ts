@@ -1,4 +1,4 @@
-import { io, type Socket } from "socket.io-client";
+import { type ManagerOptions, type Socket, type SocketOptions, io } from "socket.io-client";
 import {
   type Ack,
   type ClientEventName,
@@ -16,14 +16,23 @@ export interface SignalingOptions {
   refreshToken: () => Promise<string>;
   /** Same origin by default (Traefik routes `/socket.io` to the signaling replicas). */
   url?: string;
+  /** The sign-in session was ended elsewhere (`session-ended`): the client has closed itself. */
+  onSessionEnded?: (reason: string) => void;
   /** Default acknowledgement timeout. */
   ackTimeoutMs?: number;
+  /** Makes the socket.io socket (tests pass a fake); `io(url, options)` by default. */
+  createSocket?: (url: string | undefined, options: Partial<ManagerOptions & SocketOptions>) => Socket;
 }
 
 type Handler<E extends ServerEventName> = (payload: ServerEvents[E]) => void;
 
 const RETRY_MIN_MS = 500;
 const RETRY_MAX_MS = 5_000;
+/** A draining replica refused the session: the next attempt goes elsewhere (docs/signaling.md). */
+export const DRAINING_RETRY_MIN_MS = 50;
+export const DRAINING_RETRY_MAX_MS = 250;
+/** A move off a draining replica shows as "reconnecting" only if it takes longer than this. */
+export const MOVE_GRACE_MS = 2_000;
 
 /**
  * The socket.io connection to signaling: `request()` sends a client event and resolves with the
@@ -31,6 +40,11 @@ const RETRY_MAX_MS = 5_000;
  * subscribes to server events; `onSession()` fires after every (re)connection with the new
  * `sid`, which is the moment to (re)join a room. Reconnection is automatic and endless, with
  * back-off; a refused token is refreshed before the next attempt.
+ *
+ * Drain (docs/signaling.md): on `draining` the client moves at once (disconnect, connect: the
+ * new session lands on another replica) and the connection state stays `connected` for up to
+ * MOVE_GRACE_MS meanwhile; a session refused with the connect error `draining` is retried after
+ * 50–250 ms of jitter instead of the back-off.
  */
 export class SignalingClient {
   private readonly socket: Socket;
@@ -43,7 +57,11 @@ export class SignalingClient {
   private retryDelay = RETRY_MIN_MS;
   private _state: ConnectionState = "connecting";
   private _sid: string | null = null;
+  private _replicaId: string | null = null;
   private readonly ackTimeoutMs: number;
+  /** Set while moving off a draining replica: the "reconnecting" state waits for MOVE_GRACE_MS. */
+  private moveTimer: ReturnType<typeof setTimeout> | null = null;
+  private moving = false;
 
   constructor(options: SignalingOptions) {
     this.ackTimeoutMs = options.ackTimeoutMs ?? 10_000;
@@ -63,30 +81,36 @@ export class SignalingClient {
       timeout: 10_000,
       auth,
     };
-    this.socket = options.url ? io(options.url, socketOptions) : io(socketOptions);
+    if (options.createSocket) this.socket = options.createSocket(options.url, socketOptions);
+    else this.socket = options.url ? io(options.url, socketOptions) : io(socketOptions);
 
     this.socket.on("session", (session: ServerEvents["session"]) => {
       const resumed = this.everConnected;
       this.everConnected = true;
       this.retryDelay = RETRY_MIN_MS;
       this._sid = session.sid;
+      this._replicaId = session.replica_id;
+      this.endMove();
       this.setState("connected");
       for (const listener of this.sessionListeners) listener(session, resumed);
     });
     this.socket.on("disconnect", (reason) => {
       this._sid = null;
       if (this.closed) return this.setState("offline");
-      this.setState(this.online() ? "reconnecting" : "offline");
+      if (!this.moving) this.setState(this.online() ? "reconnecting" : "offline");
       // The server closed this socket (e.g. its replica is stopping): socket.io does not
       // reconnect by itself in that case.
       if (reason === "io server disconnect") this.scheduleRetry();
     });
     this.socket.on("connect_error", (err: Error & { data?: { code?: string } }) => {
       if (this.closed) return;
-      this.setState(this.online() ? (this.everConnected ? "reconnecting" : "connecting") : "offline");
+      if (!this.moving) this.setState(this.online() ? (this.everConnected ? "reconnecting" : "connecting") : "offline");
       // Refused by signaling itself (not a transport error): socket.io will not retry.
       if (!this.socket.active) {
-        if (err.data?.code === "unauthorized") {
+        if (err.data?.code === "draining") {
+          // This replica takes no new sessions; the proxy sends the next attempt elsewhere.
+          this.scheduleRetry(jitter(DRAINING_RETRY_MIN_MS, DRAINING_RETRY_MAX_MS));
+        } else if (err.data?.code === "unauthorized") {
           // Refreshed or not (offline, say), try again; a session that is over for good
           // takes the user to the sign-in page, which closes this client.
           options.refreshToken().then(
@@ -97,6 +121,12 @@ export class SignalingClient {
           this.scheduleRetry();
         }
       }
+    });
+    this.socket.on("draining", () => this.move());
+    this.socket.on("session-ended", (payload: ServerEvents["session-ended"]) => {
+      // The session is over for good: no reconnection, no token refresh.
+      this.close();
+      options.onSessionEnded?.(payload?.reason ?? "replaced");
     });
     if (typeof window !== "undefined") {
       window.addEventListener("offline", this.onOffline);
@@ -124,6 +154,11 @@ export class SignalingClient {
     return this._sid;
   }
 
+  /** The signaling replica of the current (or last) session, from its `session` event. */
+  get replicaId(): string | null {
+    return this._replicaId;
+  }
+
   get connected(): boolean {
     return this.socket.connected && this._sid !== null;
   }
@@ -136,6 +171,7 @@ export class SignalingClient {
   close(): void {
     this.closed = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.endMove();
     if (typeof window !== "undefined") {
       window.removeEventListener("offline", this.onOffline);
       window.removeEventListener("online", this.onOnline);
@@ -147,6 +183,33 @@ export class SignalingClient {
   /** Drops the transport as a network failure would (debugging and tests): the client reconnects. */
   dropConnection(): void {
     this.socket.io.engine?.close();
+  }
+
+  /**
+   * Moves to another replica now (`draining`): a new session replaces this one without waiting
+   * for the server to close it. The state stays as it is for up to MOVE_GRACE_MS.
+   */
+  private move(): void {
+    if (this.closed) return;
+    if (!this.moving) {
+      this.moving = true;
+      this.moveTimer = setTimeout(() => {
+        this.moveTimer = null;
+        this.moving = false;
+        if (!this.closed && !this.connected) this.setState(this.online() ? "reconnecting" : "offline");
+      }, MOVE_GRACE_MS);
+    }
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    this.retryDelay = RETRY_MIN_MS;
+    this.socket.disconnect();
+    this.socket.connect();
+  }
+
+  private endMove(): void {
+    this.moving = false;
+    if (this.moveTimer) clearTimeout(this.moveTimer);
+    this.moveTimer = null;
   }
 
   on<E extends ServerEventName>(event: E, handler: Handler<E>): () => void {
@@ -186,10 +249,11 @@ export class SignalingClient {
     for (const listener of this.stateListeners) listener(state);
   }
 
-  private scheduleRetry(): void {
+  /** Connects again after `fixedDelayMs`, or else after the next back-off step. */
+  private scheduleRetry(fixedDelayMs?: number): void {
     if (this.closed || this.retryTimer) return;
-    const delay = this.retryDelay;
-    this.retryDelay = Math.min(this.retryDelay * 2, RETRY_MAX_MS);
+    const delay = fixedDelayMs ?? this.retryDelay;
+    if (fixedDelayMs === undefined) this.retryDelay = Math.min(this.retryDelay * 2, RETRY_MAX_MS);
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
       if (!this.closed && !this.socket.connected) this.socket.connect();
@@ -211,13 +275,29 @@ export class SignalingClient {
   };
 }
 
-const SERVER_EVENTS: ServerEventName[] = [
-  "peer-joined",
-  "peer-left",
-  "offer",
-  "answer",
-  "ice-candidate",
-  "chat-message",
-  "meeting-ended",
-  "peer-media-state",
-];
+function jitter(minMs: number, maxMs: number): number {
+  return minMs + Math.random() * (maxMs - minMs);
+}
+
+/** Every server event but `session` (see `onSession`), forwarded to `on` listeners: a Record, so
+ * that a new event cannot be forgotten here. */
+const FORWARDED: Record<Exclude<ServerEventName, "session">, true> = {
+  "peer-joined": true,
+  "peer-left": true,
+  offer: true,
+  answer: true,
+  "ice-candidate": true,
+  "chat-message": true,
+  "meeting-ended": true,
+  "peer-media-state": true,
+  "peer-resumed": true,
+  "participant-moved": true,
+  hands: true,
+  reaction: true,
+  draining: true,
+  "session-ended": true,
+  presence: true,
+  "contacts-changed": true,
+  call: true,
+};
+const SERVER_EVENTS = Object.keys(FORWARDED) as Exclude<ServerEventName, "session">[];

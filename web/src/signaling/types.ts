@@ -1,5 +1,8 @@
 // docs/signaling.md (protocol version 1) plus the additions of docs/web-client.md
-// (`join.display_name`, `media-state` / `peer-media-state`).
+// (`join.display_name`, `media-state` / `peer-media-state`) and of resumable participant
+// sessions and drain (`join.resumable` / `join.resume`, the ack's `participant_id` /
+// `resumed`, `peer-resumed`, `draining`, the connect error `draining`), and hands and
+// reactions (`raise-hand`, `lower-hand`, `reaction`, `hands`, the ack's `hands`).
 
 import type { ChatMessage } from "../api/types";
 
@@ -24,27 +27,104 @@ export interface MediaState {
   screen: boolean;
 }
 
+/**
+ * `join`. `resumable: true`: if the socket drops without `leave`, the server holds the
+ * participant (no `peer-left`) for a while. `resume: P`: a new socket of the same user takes
+ * over participant P of this meeting (an unknown or expired P is an ordinary fresh join).
+ */
+export interface JoinPayload {
+  meeting_id: string;
+  display_name?: string;
+  resumable?: boolean;
+  resume?: string | null;
+}
+
+/**
+ * The `join` acknowledgement. `participant_id` is our identity in the room (what peers see as
+ * `sid` and address as `to`); `resumed: true` means participant `resume` kept its identity and
+ * peers saw no `peer-left` / `peer-joined` (they got `peer-resumed`). Both are absent from
+ * servers without resumable sessions: then the id is the socket's `sid` and nothing resumed.
+ */
+export interface JoinAck {
+  meeting_id: string;
+  peers: PeerInfo[];
+  replica_id: string;
+  participant_id?: string;
+  resumed?: boolean;
+  /** The room's raised hands, in the order they were raised (absent from older servers). */
+  hands?: RaisedHand[];
+}
+
+/** A raised hand (docs/signaling.md, "Hands and reactions"). */
+export interface RaisedHand {
+  sid: string;
+  user_id: string;
+  raised_at: string;
+}
+
+/** The reactions the server accepts (`reaction` `emoji`). */
+export const REACTIONS = ["👍", "👏", "😂", "❤️", "🎉", "😮"] as const;
+export type Reaction = (typeof REACTIONS)[number];
+
 /** Client → server events: payload and the `data` of a successful acknowledgement. */
 export interface ClientEvents {
-  join: { payload: { meeting_id: string; display_name?: string }; ack: { meeting_id: string; peers: PeerInfo[]; replica_id: string } };
+  join: { payload: JoinPayload; ack: JoinAck };
   leave: { payload: { meeting_id: string }; ack: Record<string, never> };
   offer: { payload: { meeting_id: string; to: string; sdp: string }; ack: Record<string, never> };
   answer: { payload: { meeting_id: string; to: string; sdp: string }; ack: Record<string, never> };
   "ice-candidate": { payload: { meeting_id: string; to: string; candidate: IceCandidatePayload | null }; ack: Record<string, never> };
   "media-state": { payload: { meeting_id: string } & MediaState; ack: Record<string, never> };
+  "raise-hand": { payload: { meeting_id: string }; ack: Record<string, never> };
+  /** `sid` absent: our own hand; another's: the host only. */
+  "lower-hand": { payload: { meeting_id: string; sid?: string }; ack: Record<string, never> };
+  reaction: { payload: { meeting_id: string; emoji: Reaction }; ack: Record<string, never> };
 }
 
 /** Server → client events. */
 export interface ServerEvents {
   session: { protocol_version: number; sid: string; replica_id: string; user_id: string };
   "peer-joined": { meeting_id: string } & PeerInfo;
-  "peer-left": { meeting_id: string; sid: string; user_id: string; reason: "left" | "disconnected" | "ended" };
+  "peer-left": { meeting_id: string; sid: string; user_id: string; reason: "left" | "disconnected" | "ended" | "moved" };
+  /** Another window or device of this user joined the meeting and took this socket's
+   * participant over: this socket is out of the room (docs/signaling.md, "One participant per user"). */
+  "participant-moved": { meeting_id: string };
   offer: { meeting_id: string; from: string; sdp: string };
   answer: { meeting_id: string; from: string; sdp: string };
   "ice-candidate": { meeting_id: string; from: string; candidate: IceCandidatePayload | null };
   "chat-message": ChatMessage;
-  "meeting-ended": { meeting_id: string; ended_by: string; ended_at: string };
+  "meeting-ended": { meeting_id: string; ended_by: string | null; ended_at: string; reason?: "ended" | "cancelled" | "expired" };
   "peer-media-state": { meeting_id: string; sid: string } & MediaState;
+  /** A participant took itself over on a new socket (same `sid`, the participant id). */
+  "peer-resumed": { meeting_id: string } & PeerInfo;
+  /** This socket's replica is shutting down: reconnect now (and `join` with `resume`). */
+  draining: { replica_id: string };
+  /** A hand was raised or lowered; `hands` is the room's list in order. */
+  hands: { meeting_id: string; sid: string; raised: boolean; lowered_by: string | null; hands: RaisedHand[] };
+  /** A participant (maybe us) sent a reaction. */
+  reaction: { meeting_id: string; sid: string; user_id: string; emoji: string; at: string };
+  /** This socket's sign-in session was ended (another place chose "Use here", or signed out):
+   * the server disconnects the socket next; the client must not reconnect. */
+  "session-ended": { reason: "replaced" | "signed_out" | string };
+  /** A contact's presence changed (docs/signaling.md, "Presence"). */
+  presence: { user_id: string; state: "online" | "in_call" | "offline"; last_seen: string | null };
+  /** A relationship of this user changed: read the contact list again. */
+  "contacts-changed": {
+    change: "invited" | "accepted" | "declined" | "removed" | "blocked" | "unblocked";
+    contact_id: string;
+    user_id: string;
+    other_user_id: string;
+  };
+  /** A direct call of this user changed (docs/signaling.md, "Calls"). */
+  call: {
+    call_id: string;
+    state: "ringing" | "accepted" | "declined" | "missed" | "cancelled" | "ended";
+    caller_id: string;
+    caller_name: string;
+    callee_id: string;
+    room_id: string;
+    at: string;
+    ring_deadline: string | null;
+  };
 }
 
 export type ClientEventName = keyof ClientEvents;
@@ -64,7 +144,8 @@ export type SignalingErrorCode =
   | "unavailable"
   | "internal"
   | "timeout"
-  | "disconnected";
+  | "disconnected"
+  | "draining";
 
 export class SignalingError extends Error {
   constructor(

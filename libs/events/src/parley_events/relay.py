@@ -18,7 +18,6 @@ copy may follow a later event of its aggregate (at least once; see docs/events.m
 """
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -29,6 +28,7 @@ from parley_events.envelope import OutgoingEvent
 from parley_events.metrics import OutboxMetrics
 from parley_events.outbox import OUTBOX_FIELD, PENDING_FIELD, outgoing
 from parley_events.write_conflicts import retry_write_conflicts
+from parley_observability.tasks import stop_task
 
 _PENDING = {PENDING_FIELD: True}
 # Documents staged before the marker existed (a dev stack's data): marked once per relay start.
@@ -143,9 +143,7 @@ class OutboxRelay:
         """Cancel the background task and wait until it ended; no-op if not running."""
         task, self._task = self._task, None
         if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await stop_task(task)
 
     async def _prepare(self) -> None:
         """Once per relay: index the marker and mark documents staged without it."""

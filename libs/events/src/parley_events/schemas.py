@@ -48,6 +48,10 @@ class MeetingCreated(EventData):
     host_id: str
     title: str
     scheduled_start: datetime | None = None
+    #: Minutes the scheduled meeting lasts, and the IANA time zone it was scheduled in (the
+    #: calendar's ``DTSTART;TZID``); both ``None`` for a meeting that is not scheduled.
+    duration_minutes: int | None = None
+    time_zone: str | None = None
     created_at: datetime
 
 
@@ -75,6 +79,57 @@ class MeetingEnded(EventData):
     meeting_id: str
     ended_by: str
     ended_at: datetime
+
+
+class MeetingRescheduled(EventData):
+    """The host moved a scheduled meeting: its new start, duration and time zone, and the
+    calendar ``sequence`` (RFC 5545 §3.8.7.4 ``SEQUENCE``) its invitations now carry."""
+
+    event_type: ClassVar[str] = "parley.meetings.meeting.rescheduled.v1"
+    topic: ClassVar[TopicSpec] = topics.MEETINGS
+    aggregate_field: ClassVar[str] = "meeting_id"
+
+    meeting_id: str
+    scheduled_start: datetime
+    duration_minutes: int
+    time_zone: str
+    sequence: int
+    rescheduled_at: datetime
+
+
+class MeetingCancelled(EventData):
+    """The host cancelled a scheduled meeting: it ends as ``meeting.ended`` does (nobody joins
+    it any more; its chat stays readable), and its calendar entry is cancelled (``METHOD:CANCEL``
+    with ``sequence``)."""
+
+    event_type: ClassVar[str] = "parley.meetings.meeting.cancelled.v1"
+    topic: ClassVar[TopicSpec] = topics.MEETINGS
+    aggregate_field: ClassVar[str] = "meeting_id"
+
+    meeting_id: str
+    cancelled_by: str
+    cancelled_at: datetime
+    sequence: int
+
+
+class MeetingExpired(EventData):
+    """The meeting's room stayed empty for its empty timeout (``empty_timeout_seconds``, from
+    ``empty_since``, when the last participant left): meetings ended it (``end_reason``
+    ``expired``). It ends as ``meeting.ended`` does: nobody joins it any more, its chat stays
+    readable."""
+
+    event_type: ClassVar[str] = "parley.meetings.meeting.expired.v1"
+    topic: ClassVar[TopicSpec] = topics.MEETINGS
+    aggregate_field: ClassVar[str] = "meeting_id"
+
+    meeting_id: str
+    empty_since: datetime
+    empty_timeout_seconds: int
+    expired_at: datetime
+
+
+#: The events after which nobody joins a meeting any more (its consumers treat them alike).
+MEETING_CLOSED: tuple[type[EventData], ...] = (MeetingEnded, MeetingCancelled, MeetingExpired)
 
 
 class ParticipantJoined(EventData):
@@ -126,6 +181,253 @@ class ChatMessagePosted(EventData):
     seq: int | None = None
 
 
+class SessionRevoked(EventData):
+    """A sign-in session (the ``sid`` claim of its access and refresh tokens) ended: its
+    tokens are refused from now on, and signaling closes its sockets. ``reason``:
+    ``replaced`` (the user chose "Use here" elsewhere, or signed in elsewhere after the
+    session's lease lapsed; ``PARLEY_SESSION_POLICY=single``) or ``signed_out``."""
+
+    event_type: ClassVar[str] = "parley.auth.session.revoked.v1"
+    topic: ClassVar[TopicSpec] = topics.SESSIONS
+    aggregate_field: ClassVar[str] = "user_id"
+
+    user_id: str
+    session_id: str
+    reason: Literal["replaced", "signed_out"]
+    revoked_at: datetime
+
+
+class SessionActive(EventData):
+    """A session has at least one live signaling socket on ``replica_id``: sent when a socket
+    connects and then every ``PARLEY_SESSION_HEARTBEAT_SECONDS``; auth renews the session's
+    lease on it (``PARLEY_SESSION_LEASE_SECONDS``)."""
+
+    event_type: ClassVar[str] = "parley.signaling.session.active.v1"
+    topic: ClassVar[TopicSpec] = topics.SESSION_ACTIVITY
+    aggregate_field: ClassVar[str] = "user_id"
+
+    user_id: str
+    session_id: str
+    replica_id: str
+    sent_at: datetime
+class ContactEvent(EventData):
+    """Base of auth's contact events on ``parley.contacts``, keyed by ``contact_id`` (the pair's
+    id: the two user ids, sorted, joined by ``:``), so one pair's events stay ordered.
+    ``user_id`` is the user who acted, ``other_user_id`` the other one; ``at`` when (UTC)."""
+
+    topic: ClassVar[TopicSpec] = topics.CONTACTS
+    aggregate_field: ClassVar[str] = "contact_id"
+
+    contact_id: str
+    user_id: str
+    other_user_id: str
+    at: datetime
+
+
+class ContactInvited(ContactEvent):
+    """``user_id`` invited ``other_user_id`` (by email) to be contacts; pending until accepted."""
+
+    event_type: ClassVar[str] = "parley.auth.contact.invited.v1"
+
+
+class ContactAccepted(ContactEvent):
+    """``user_id`` accepted ``other_user_id``'s invitation: they are contacts."""
+
+    event_type: ClassVar[str] = "parley.auth.contact.accepted.v1"
+
+
+class ContactDeclined(ContactEvent):
+    """``user_id`` declined ``other_user_id``'s invitation (or ``user_id`` withdrew their own:
+    ``withdrawn`` true)."""
+
+    event_type: ClassVar[str] = "parley.auth.contact.declined.v1"
+
+    withdrawn: bool = False
+
+
+class ContactRemoved(ContactEvent):
+    """``user_id`` removed ``other_user_id`` from their contacts (for both of them)."""
+
+    event_type: ClassVar[str] = "parley.auth.contact.removed.v1"
+
+
+class UserBlocked(ContactEvent):
+    """``user_id`` blocked ``other_user_id``: no invitation, presence, call or message from
+    ``other_user_id`` reaches ``user_id`` (a contact or invitation between them ended with it)."""
+
+    event_type: ClassVar[str] = "parley.auth.user.blocked.v1"
+
+
+class UserUnblocked(ContactEvent):
+    """``user_id`` lifted their block of ``other_user_id`` (they are not contacts again)."""
+
+    event_type: ClassVar[str] = "parley.auth.user.unblocked.v1"
+
+
+CallState = Literal["ringing", "accepted", "declined", "missed", "cancelled", "ended"]
+
+
+class CallEvent(EventData):
+    """Base of meetings' direct-call events on ``parley.calls``, keyed by ``call_id`` (one
+    call's events stay ordered). ``caller_id`` calls ``callee_id``; ``caller_name`` is the
+    caller's display name; ``room_id`` is the private meeting room both join once it is
+    accepted (a meeting id: ``/m/{room_id}``); ``state`` is the call's state after the change,
+    ``at`` when it changed (UTC)."""
+
+    topic: ClassVar[TopicSpec] = topics.CALLS
+    aggregate_field: ClassVar[str] = "call_id"
+
+    call_id: str
+    caller_id: str
+    caller_name: str
+    callee_id: str
+    room_id: str
+    state: CallState
+    at: datetime
+
+
+class CallRinging(CallEvent):
+    """A call was placed and rings the callee until ``ring_deadline`` (UTC)."""
+
+    event_type: ClassVar[str] = "parley.meetings.call.ringing.v1"
+
+    ring_deadline: datetime
+
+
+class CallAccepted(CallEvent):
+    """The callee accepted: both join the room ``room_id``."""
+
+    event_type: ClassVar[str] = "parley.meetings.call.accepted.v1"
+
+
+class CallDeclined(CallEvent):
+    """The callee declined the ringing call."""
+
+    event_type: ClassVar[str] = "parley.meetings.call.declined.v1"
+
+
+class CallMissed(CallEvent):
+    """Nobody answered before the ring deadline: missed for the callee, "no answer" for the caller."""
+
+    event_type: ClassVar[str] = "parley.meetings.call.missed.v1"
+
+
+class CallCancelled(CallEvent):
+    """The caller hung up while it rang."""
+
+    event_type: ClassVar[str] = "parley.meetings.call.cancelled.v1"
+
+
+class CallEnded(CallEvent):
+    """An accepted call ended: ``ended_by`` hung up (a user id)."""
+
+    event_type: ClassVar[str] = "parley.meetings.call.ended.v1"
+
+    ended_by: str
+
+
+#: Every call event class, in the order of a call's life.
+CALL_EVENTS: tuple[type[CallEvent], ...] = (CallRinging, CallAccepted, CallDeclined, CallMissed, CallCancelled, CallEnded)
+
+
+PresenceState = Literal["online", "in_call", "offline"]
+
+
+class PresenceSocket(EventData):
+    """One signaling socket's presence changed: ``online`` (connected, not in a room),
+    ``in_call`` (in meeting ``meeting_id``'s room) or ``offline`` (disconnected, or its replica
+    was lost). Published by the replica holding the socket, in order, keyed by ``user_id``;
+    ``at`` is the replica's clock (UTC). auth aggregates them per user (``presence.changed``)."""
+
+    event_type: ClassVar[str] = "parley.signaling.presence.socket.v1"
+    topic: ClassVar[TopicSpec] = topics.PRESENCE
+    aggregate_field: ClassVar[str] = "user_id"
+
+    user_id: str
+    sid: str
+    replica_id: str
+    state: PresenceState
+    meeting_id: str | None = None
+    at: datetime
+
+
+class PresenceReplicaLost(EventData):
+    """Signaling replica ``replica_id`` crashed, restarted or went silent (``reason``:
+    ``restarted`` or ``silent``): every socket it reported before ``lost_at`` is offline.
+    Published by the one replica that reports the loss (the fan-out's reporter), keyed by
+    ``replica_id``."""
+
+    event_type: ClassVar[str] = "parley.signaling.presence.replica_lost.v1"
+    topic: ClassVar[TopicSpec] = topics.PRESENCE
+    aggregate_field: ClassVar[str] = "replica_id"
+
+    replica_id: str
+    reason: str
+    lost_at: datetime
+
+
+class PresenceChanged(EventData):
+    """A user's presence changed (auth's aggregate of the user's sockets): ``in_call`` when a
+    socket is in a room, else ``online`` when one is connected, else ``offline``;
+    ``last_seen`` is when the user was last online (``None``: never). ``watchers``: the users
+    allowed to see it (the user's accepted contacts who are not blocked either way), at
+    ``changed_at``. Keyed by ``user_id``."""
+
+    event_type: ClassVar[str] = "parley.auth.presence.changed.v1"
+    topic: ClassVar[TopicSpec] = topics.PRESENCE
+    aggregate_field: ClassVar[str] = "user_id"
+
+    user_id: str
+    state: PresenceState
+    last_seen: datetime | None = None
+    watchers: list[str] = []
+    changed_at: datetime
+
+
+class ApiKeyCreated(EventData):
+    """A user created an API key (auth): what another service needs to accept it without asking
+    auth. ``secret_hash``: SHA-256 (hex) of the secret (:mod:`parley_security.api_keys`; a
+    256-bit random secret cannot be recovered from it); ``owner_id``/``owner_name``: the user
+    the key acts for; ``scopes``: what it may do. Keyed by ``key_id``."""
+
+    event_type: ClassVar[str] = "parley.auth.api_key.created.v1"
+    topic: ClassVar[TopicSpec] = topics.API_KEYS
+    aggregate_field: ClassVar[str] = "key_id"
+
+    key_id: str
+    owner_id: str
+    owner_name: str
+    name: str
+    scopes: list[str]
+    secret_hash: str
+    created_at: datetime
+
+
+class ApiKeyRevoked(EventData):
+    """The owner revoked API key ``key_id``: from this event on it is refused (401). Keyed by
+    ``key_id``, after its ``api_key.created``."""
+
+    event_type: ClassVar[str] = "parley.auth.api_key.revoked.v1"
+    topic: ClassVar[TopicSpec] = topics.API_KEYS
+    aggregate_field: ClassVar[str] = "key_id"
+
+    key_id: str
+    owner_id: str
+    revoked_at: datetime
+
+
+class ApiKeyUsed(EventData):
+    """A service accepted API key ``key_id`` at ``used_at``: published at most once a minute per
+    key (not per request), so that auth can show the key's last use. Keyed by ``key_id``."""
+
+    event_type: ClassVar[str] = "parley.meetings.api_key.used.v1"
+    topic: ClassVar[TopicSpec] = topics.API_KEYS
+    aggregate_field: ClassVar[str] = "key_id"
+
+    key_id: str
+    used_at: datetime
+
+
 #: Every payload class by its CloudEvents type.
 EVENT_TYPES: dict[str, type[EventData]] = {
     cls.event_type: cls
@@ -134,8 +436,26 @@ EVENT_TYPES: dict[str, type[EventData]] = {
         MeetingCreated,
         MeetingJoined,
         MeetingEnded,
+        MeetingRescheduled,
+        MeetingCancelled,
+        MeetingExpired,
         ParticipantJoined,
         ParticipantLeft,
         ChatMessagePosted,
+        SessionRevoked,
+        SessionActive,
+        ContactInvited,
+        ContactAccepted,
+        ContactDeclined,
+        ContactRemoved,
+        UserBlocked,
+        UserUnblocked,
+        *CALL_EVENTS,
+        PresenceSocket,
+        PresenceReplicaLost,
+        PresenceChanged,
+        ApiKeyCreated,
+        ApiKeyRevoked,
+        ApiKeyUsed,
     )
 }

@@ -13,6 +13,7 @@ from parley_observability.errors import (
 from parley_observability.health import ReadinessCheck, health_router
 from parley_observability.logging import configure_logging
 from parley_observability.metrics import ACCESS_LOGGER, HttpMetrics, HttpMetricsMiddleware, metrics_router
+from parley_observability.tasks import stop_task
 
 __all__ = [
     "ACCESS_LOGGER",
@@ -28,6 +29,7 @@ __all__ = [
     "configure_logging",
     "error_responses",
     "health_router",
+    "stop_task",
     "install_api_error_handler",
     "metrics_router",
 ]

@@ -28,6 +28,8 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry, Counter, Gauge
 from pymongo.errors import ConnectionFailure, OperationFailure, PyMongoError
 
+from parley_observability.tasks import stop_task
+
 log = logging.getLogger(__name__)
 
 #: Server error codes (MongoDB's error_codes.yml) that mean the store cannot serve right now.
@@ -136,8 +138,7 @@ class StoreAvailability:
     async def aclose(self) -> None:
         """Stop probing (app shutdown)."""
         if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+            await stop_task(self._task)
             self._task = None
 
 

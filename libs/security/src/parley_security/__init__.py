@@ -10,7 +10,8 @@ from parley_security.jwt import (
     decode_access_token,
     token_kid,
 )
-from parley_security.text import NO_NUL_PATTERN, NOT_BLANK_PATTERN, WHITE_SPACE, no_nul, not_blank, trimmed
+from parley_security.text import NO_NUL_PATTERN, NOT_BLANK_PATTERN, WHITE_SPACE, DisplayName, no_nul, not_blank, trimmed
+from parley_security.revocations import RevocationFeed, RevokedSessions, refuse_revoked
 from parley_security.membership import (
     MeetingsClient,
     Membership,
@@ -23,6 +24,7 @@ __all__ = [
     "MEETING_ID_PATTERN",
     "MeetingId",
     "NOT_BLANK_PATTERN",
+    "DisplayName",
     "NO_NUL_PATTERN",
     "WHITE_SPACE",
     "CurrentPrincipal",
@@ -33,11 +35,14 @@ __all__ = [
     "MembershipDenied",
     "MembershipUnavailable",
     "Principal",
+    "RevocationFeed",
+    "RevokedSessions",
     "bearer_token",
     "current_principal",
     "decode_access_token",
     "no_nul",
     "not_blank",
+    "refuse_revoked",
     "token_kid",
     "trimmed",
 ]

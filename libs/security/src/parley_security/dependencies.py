@@ -1,6 +1,9 @@
 """FastAPI dependencies: the signed-in principal from ``Authorization: Bearer <token>``.
 
-The app stores its :class:`JwksVerifier` as ``app.state.verifier`` in ``create_app``.
+The app stores its :class:`JwksVerifier` as ``app.state.verifier`` in ``create_app``, and,
+when it follows auth's ``session.revoked`` events, its
+:class:`~parley_security.revocations.RevokedSessions` as ``app.state.revoked_sessions``:
+a token of a revoked session is then refused like an invalid one.
 Errors: 401 ``{"detail": {"code": "unauthorized", "message"}}`` with
 ``WWW-Authenticate: Bearer`` (RFC 6750 §3) for a missing or invalid token.
 """
@@ -11,6 +14,7 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from parley_security.jwt import InvalidToken, Principal
+from parley_security.revocations import refuse_revoked
 
 _bearer = HTTPBearer(auto_error=False)
 
@@ -43,8 +47,18 @@ async def current_principal(
     invalid. Reads the header itself rather than through :func:`bearer_token`: each level of
     dependencies costs FastAPI a resolution pass on every request."""
     token = await bearer_token(credentials)
+    verifier = request.app.state.verifier
     try:
-        return await request.app.state.verifier.verify(token)
+        principal = await verifier.verify(token)
+        revoked = getattr(request.app.state, "revoked_sessions", None)
+        if revoked is not None:
+            try:
+                refuse_revoked(principal, revoked)
+            except InvalidToken:
+                if hasattr(verifier, "count_refusal"):
+                    verifier.count_refusal("revoked")
+                raise
+        return principal
     except InvalidToken as exc:
         raise _unauthorized(str(exc)) from exc
 

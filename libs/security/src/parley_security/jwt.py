@@ -30,7 +30,9 @@ FIRST_FETCH_RETRY_S = 1.0
 ALGORITHM = "EdDSA"
 
 #: Why a token was refused (:attr:`InvalidToken.reason`, the metric's ``reason`` label).
-RefusalReason = Literal["malformed", "algorithm", "unknown_key", "keys_unavailable", "expired", "invalid", "not_access"]
+RefusalReason = Literal[
+    "malformed", "algorithm", "unknown_key", "keys_unavailable", "expired", "invalid", "not_access", "revoked"
+]
 REFUSAL_REASONS: tuple[RefusalReason, ...] = (
     "malformed",
     "algorithm",
@@ -39,6 +41,7 @@ REFUSAL_REASONS: tuple[RefusalReason, ...] = (
     "expired",
     "invalid",
     "not_access",
+    "revoked",
 )
 
 
@@ -56,11 +59,14 @@ class InvalidToken(Exception):
 
 @dataclass(frozen=True)
 class Principal:
-    """The signed-in user a verified token names: ``user_id`` (``sub``) and ``display_name``."""
+    """The signed-in user a verified token names: ``user_id`` (``sub``), ``display_name``
+    (``name``) and ``session_id`` (``sid``: the sign-in session, None in tokens issued before
+    sessions had ids)."""
 
     user_id: str
     display_name: str
     token: str
+    session_id: str | None = None
 
 
 class JwksVerifier:
@@ -185,6 +191,11 @@ class JwksVerifier:
             elif self._fetch_error is not None:
                 raise RuntimeError(f"auth's JWKS unavailable: {self._fetch_error}")
 
+    def count_refusal(self, reason: RefusalReason) -> None:
+        """Count a token refused after verification (``revoked``: its session ended)."""
+        if self._refused is not None:
+            self._refused.labels(reason).inc()
+
     async def verify(self, token: str) -> Principal:
         """Return the :class:`Principal` of a valid access token; raise :class:`InvalidToken`
         (counted by reason once :meth:`instrument` was called)."""
@@ -266,5 +277,11 @@ def _decode(token: str, key: object, *, issuer: str, audience: str) -> tuple[Pri
         raise InvalidToken(f"invalid token: {exc}") from exc
     if claims.get("typ") != "access":
         raise InvalidToken("not an access token", "not_access")
-    principal = Principal(user_id=claims["sub"], display_name=claims.get("name", ""), token=token)
+    sid = claims.get("sid")
+    principal = Principal(
+        user_id=claims["sub"],
+        display_name=claims.get("name", ""),
+        token=token,
+        session_id=sid if isinstance(sid, str) else None,
+    )
     return principal, float(claims["exp"])

@@ -5,8 +5,8 @@ every post, history read and socket join. Asking meetings over HTTP each time ma
 for as long as meetings was down and cost signaling ~29% of its CPU per connect+join. Instead
 every replica keeps this projection of the ``parley.meetings`` topic (docs/events.md):
 
-- ``meeting.created`` (host), ``meeting.joined`` (a participant) and ``meeting.ended``
-  (the status) are applied in topic order; applying is idempotent (sets, and a status that
+- ``meeting.created`` (host), ``meeting.joined`` (a participant), ``meeting.ended``,
+  ``meeting.cancelled`` and ``meeting.expired`` (the status) are applied in topic order; applying is idempotent (sets, and a status that
   only moves from ``active`` to ``ended``), so a re-published event changes nothing.
 - **Warm-up.** Every replica reads every partition from the beginning with no consumer group
   (nothing committed: each replica needs the whole projection, and a restart rebuilds it from
@@ -28,7 +28,6 @@ Metrics: ``parley_membership_lookups_total{source}`` (``projection``, ``meetings
 """
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -37,8 +36,9 @@ from typing import Literal
 from faststream.kafka.fastapi import KafkaMessage, KafkaRouter
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
-from parley_events import EventDecodeError, EventData, MeetingCreated, MeetingEnded, MeetingJoined, received_event
+from parley_events import MEETING_CLOSED, EventDecodeError, EventData, MeetingCreated, MeetingJoined, received_event
 from parley_events.topics import MEETINGS
+from parley_observability.tasks import stop_task
 from parley_security.jwt import Principal
 from parley_security.membership import Membership, MembershipDenied, MembershipUnavailable, MeetingsClient
 
@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 Role = Literal["host", "participant"]
 
 #: The events the projection applies (for a service's AsyncAPI ``CONSUMES``).
-PROJECTED_EVENTS: tuple[type[EventData], ...] = (MeetingCreated, MeetingJoined, MeetingEnded)
+PROJECTED_EVENTS: tuple[type[EventData], ...] = (MeetingCreated, MeetingJoined, *MEETING_CLOSED)
 
 
 @dataclass
@@ -84,7 +84,7 @@ class MembershipProjection:
         elif isinstance(data, MeetingJoined):
             members = self._meeting(data.meeting_id).members
             members.setdefault(data.user_id, data.role)  # the host's role is never downgraded
-        elif isinstance(data, MeetingEnded):
+        elif isinstance(data, MEETING_CLOSED):
             self._meeting(data.meeting_id).status = "ended"
         else:
             return False
@@ -185,7 +185,7 @@ class ProjectionFeed:
             group_id=None,
             auto_offset_reset="earliest",
             title=MEMBERSHIP_CHANNEL,
-            description="meeting.created / meeting.joined / meeting.ended -> the membership projection "
+            description="meeting.created / joined / ended / cancelled / expired -> the membership projection "
             "(every replica reads the whole topic, no consumer group).",
         )
         self._subscriber(self._on_record)
@@ -206,9 +206,7 @@ class ProjectionFeed:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await stop_task(self._task)
             self._task = None
 
     async def _watch_warm_up(self) -> None:

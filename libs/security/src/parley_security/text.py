@@ -6,10 +6,17 @@ separators U+001C–U+001F, the Unicode ``White_Space`` property (Rust's ``regex
 validators built on it) does not. So white space here is an explicit set, Unicode's
 ``White_Space``, and :data:`NOT_BLANK_PATTERN` is an explicit class that every engine reads alike.
 
+A person's name as others see it (:data:`DisplayName`) is such text too: 1–80 characters,
+used trimmed.
+
 Free text never holds U+0000 (NUL): no person types it, and the store refuses it (PostgreSQL
 cannot hold it in a ``jsonb`` string, so FerretDB fails the write): it is refused at the edge
 with a clear error instead of a 500.
 """
+
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
 
 #: Unicode's White_Space property (UCD PropList.txt), every character of it.
 WHITE_SPACE = (
@@ -45,3 +52,17 @@ def not_blank(value: str) -> str:
 def trimmed(value: str) -> str:
     """``value`` without surrounding :data:`WHITE_SPACE`; ``ValueError`` when nothing is left."""
     return not_blank(value).strip(WHITE_SPACE)
+
+
+#: A person's name as shown to others: 1–80 characters, not only white space, no U+0000;
+#: the value is the name trimmed of :data:`WHITE_SPACE`.
+DisplayName = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=80,
+        description="1–80 characters, not only white space; used trimmed",
+        json_schema_extra={"pattern": NOT_BLANK_PATTERN},
+    ),
+    AfterValidator(trimmed),
+]

@@ -116,13 +116,22 @@ async def start(stack: Stack, name: str) -> None:
     await asyncio.to_thread(call)
 
 
-async def until(condition: Callable[[], Awaitable[T]], timeout_s: float, what: str, every_s: float = 0.2) -> T:
-    """Await ``condition()`` until it returns something truthy (returned); ``AssertionError``
-    naming ``what`` after ``timeout_s`` seconds."""
+async def until(
+    condition: Callable[[], Awaitable[T]],
+    timeout_s: float,
+    what: str,
+    every_s: float = 0.2,
+    *,
+    seen: Callable[[], object] | None = None,
+) -> T:
+    """Await ``condition()`` every ``every_s`` seconds until it returns something truthy
+    (returned); ``AssertionError`` naming ``what`` after ``timeout_s`` seconds, with
+    ``seen()`` (what the condition last looked at, if given) in its message."""
     deadline = time.monotonic() + timeout_s
     while not (value := await condition()):
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s:g}s waiting for {what}")
+            last = f"; last seen: {seen()}" if seen is not None else ""
+            raise AssertionError(f"timed out after {timeout_s:g}s waiting for {what}{last}")
         await asyncio.sleep(every_s)
     return value
 

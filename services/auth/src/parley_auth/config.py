@@ -26,6 +26,15 @@
 ``PARLEY_REGISTER_LIMIT_PER_ADDRESS``  registrations per client address (default ``20/hour``)
 ``PARLEY_REFRESH_LIMIT_PER_ADDRESS``   refreshes per client address (default
                                        ``600/15 minutes``)
+``PARLEY_SESSION_POLICY``              ``single`` (default: one active session per user; a
+                                       sign-in elsewhere is refused with 409 ``active_session``
+                                       while the session is live, unless it takes over) or
+                                       ``multiple``
+``PARLEY_SESSION_LEASE_SECONDS``       how long a session stays live after signaling's last
+                                       ``session.active`` heartbeat for it (default 60, at least
+                                       2; keep it above 2 x signaling's
+                                       ``PARLEY_SESSION_HEARTBEAT_SECONDS``): a crashed browser
+                                       locks its user out for at most this long
 =====================================  ==========================================================
 
 Limits are in the notation of the ``limits`` library (``N/period``); see
@@ -34,7 +43,7 @@ run it with ``--forwarded-allow-ips`` set to the proxies' addresses (Traefik) an
 """
 
 from pathlib import Path
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
 from limits import parse
 from pydantic import AfterValidator, Field, model_validator
@@ -76,8 +85,29 @@ class ThrottleSettings(BaseSettings):
     refresh_limit_per_address: RateLimit = "600/15 minutes"
 
 
-class Settings(ServiceSettings, KafkaSettings, MongoSettings, TokenSettings, ThrottleSettings):
-    """Everything auth reads. Start-up refuses a missing signing key outside local."""
+class SessionSettings(BaseSettings):
+    """The session policy (``single`` or ``multiple``) and the single-session lease (seconds)."""
+
+    model_config = SettingsConfigDict(env_prefix="PARLEY_", extra="ignore", frozen=True)
+
+    session_policy: Literal["single", "multiple"] = "single"
+    session_lease_seconds: int = Field(default=60, ge=2, le=3600)
+
+
+class Settings(ServiceSettings, KafkaSettings, MongoSettings, TokenSettings, ThrottleSettings, SessionSettings):
+    """Everything auth reads. Start-up refuses a missing signing key outside local.
+
+    ``presence_consumer_group`` (``PARLEY_PRESENCE_CONSUMER_GROUP``): the Kafka consumer group
+    of the presence projection (every replica of a deployment shares it);
+    ``presence_offset_reset`` where a group without committed positions starts (``earliest``:
+    the whole retained topic, what a deployment wants; tests that do not look at presence
+    start at ``latest``).
+    """
+
+    presence_consumer_group: str = "auth-presence"
+    #: Kafka consumer group of the keys' last-use consumer (``PARLEY_API_KEY_USE_CONSUMER_GROUP``).
+    api_key_use_consumer_group: str = "auth-api-key-use"
+    presence_offset_reset: Literal["earliest", "latest"] = "earliest"
 
     @model_validator(mode="after")
     def _signing_key_exists(self) -> Self:

@@ -7,18 +7,42 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 from pymongo import AsyncMongoClient
 
+from parley_auth.api.api_keys import router as api_keys_router
+from parley_auth.api.contacts import router as contacts_router
+from parley_auth.api_keys_repository import API_KEYS, MongoApiKeyStore
+from parley_auth.domain.api_keys import ApiKeys
 from parley_auth.api.routes import router as auth_router
 from parley_auth.config import Settings
+from parley_auth.contacts_repository import (
+    CONTACTS,
+    PRESENCE,
+    PRESENCE_REPLICAS,
+    MongoContactStore,
+    MongoPresenceStore,
+    ensure_contact_indexes,
+)
 from parley_auth.domain.accounts import Accounts
+from parley_auth.domain.contacts import Contacts
+from parley_auth.domain.presence import PresenceProjection
 from parley_auth.domain.keys import load_key_set
 from parley_auth.domain.passwords import Passwords
 from parley_auth.domain.tokens import AccessTokens
-from parley_auth.messaging import build_kafka_router, kafka_ready, outbox_relay
+from parley_auth.messaging import (
+    CONSUMES,
+    add_api_key_use_consumer,
+    add_presence_consumer,
+    add_session_activity_consumer,
+    build_kafka_router,
+    kafka_ready,
+    outbox_relay,
+)
 from parley_auth.metrics import AuthMetrics
 from parley_auth.repository import REFRESH_TOKENS, USERS, MongoRefreshTokenStore, MongoUserStore, ensure_indexes
 from parley_auth.throttle import THROTTLE, Limits, MongoThrottleStorage, Throttle
 from parley_observability.store import StoreAvailability, install_store_error_handler
 from parley_events import OutboxMetrics, asyncapi_router, relay_while_broker_runs
+from parley_security import RevocationFeed, RevokedSessions
+from parley_security.revocations import REVOCATION_CHANNEL, REVOCATION_EVENTS
 from parley_observability import (
     HttpMetrics,
     HttpMetricsMiddleware,
@@ -31,7 +55,7 @@ from parley_observability import (
 
 #: The OpenAPI document's description: what a reader needs before the operations.
 DESCRIPTION = api_description(
-    "Accounts and tokens: register, sign in, refresh (rotating), sign out, the signed-in user, and the JWKS that verifies access tokens."
+    "Accounts and tokens: register, sign in, refresh (rotating), sign out, the signed-in user, and the JWKS that verifies access tokens; contacts (invitations, blocks) with their presence; API keys (create, list, revoke) for applications."
 )
 
 SERVICE = "auth"
@@ -63,23 +87,38 @@ def create_app(settings: Settings | None = None, *, passwords: Passwords | None 
     db = mongo[settings.mongo_database]
     registry = CollectorRegistry()
     kafka = build_kafka_router(settings)
-    relay = outbox_relay(kafka, db[USERS], OutboxMetrics(registry))
+    relay = outbox_relay(kafka, [db[USERS], db[CONTACTS], db[PRESENCE], db[API_KEYS]], OutboxMetrics(registry))
     throttle_storage = MongoThrottleStorage(db[THROTTLE])
+    user_store = MongoUserStore(db[USERS])
     accounts = Accounts(
-        MongoUserStore(db[USERS]),
+        user_store,
         MongoRefreshTokenStore(db[REFRESH_TOKENS]),
         passwords or Passwords(),
         access_tokens,
         refresh_ttl_seconds=settings.refresh_token_ttl_seconds,
+        session_policy=settings.session_policy,
+        session_lease_seconds=settings.session_lease_seconds,
         on_event_staged=relay.notify,
     )
+    add_session_activity_consumer(kafka, accounts.session_active)
+    # auth's own /me refuses tokens of revoked sessions like every other service
+    revocations = RevocationFeed(kafka, RevokedSessions())
+    contact_store = MongoContactStore(db[CONTACTS])
+    presence_store = MongoPresenceStore(db[PRESENCE], db[PRESENCE_REPLICAS])
+    contacts = Contacts(user_store, contact_store, presence_store, on_event_staged=relay.notify)
+    add_presence_consumer(kafka, settings, PresenceProjection(presence_store, contact_store, on_event_staged=relay.notify))
+    api_key_store = MongoApiKeyStore(db[API_KEYS])
+    api_keys = ApiKeys(api_key_store, on_event_staged=relay.notify)
+    add_api_key_use_consumer(kafka, settings, api_keys)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Outer lifespan; the Kafka router's lifespan (broker connect) runs inside it.
         try:
             await ensure_indexes(db)
+            await ensure_contact_indexes(db)
             await throttle_storage.ensure_indexes()
+            await api_key_store.ensure_indexes()
             yield
         finally:
             await store.aclose()
@@ -98,6 +137,9 @@ def create_app(settings: Settings | None = None, *, passwords: Passwords | None 
     app.state.keys = keys
     app.state.verifier = access_tokens
     app.state.accounts = accounts
+    app.state.revoked_sessions = revocations.revoked
+    app.state.contacts = contacts
+    app.state.api_keys = api_keys
     app.state.relay = relay
     app.state.auth_metrics = metrics = AuthMetrics(registry)
     app.state.throttle = Throttle(
@@ -118,6 +160,8 @@ def create_app(settings: Settings | None = None, *, passwords: Passwords | None 
     app.include_router(health_router({"mongo": mongo_ready, "kafka": broker_ready}))
     app.include_router(metrics_router(registry))
     app.include_router(auth_router)
+    app.include_router(contacts_router)
+    app.include_router(api_keys_router)
     app.include_router(kafka)
-    app.include_router(asyncapi_router(kafka))
+    app.include_router(asyncapi_router(kafka, {**CONSUMES, REVOCATION_CHANNEL: REVOCATION_EVENTS}))
     return app

@@ -1,11 +1,70 @@
-"""Kafka for auth: the FastStream router (its lifespan connects the broker) and the outbox
-relay that publishes staged ``parley.auth.user.registered.v1`` events to ``parley.users``."""
+"""Kafka for auth: the FastStream router (its lifespan connects the broker), the outbox
+relay that publishes staged events (``user.registered`` to ``parley.users``, ``contact.*`` and
+``user.blocked``/``unblocked`` to ``parley.contacts``, ``presence.changed`` to
+``parley.presence``, ``session.revoked`` to ``parley.sessions``, ``api_key.created``/``revoked``
+to ``parley.api_keys``), the presence consumer, the consumer of signaling's ``session.active``
+heartbeats (``parley.sessions.activity``) that renews single-session leases, and the consumer
+of meetings' ``api_key.used`` marks (the keys' last use).
 
-from faststream.kafka.fastapi import KafkaRouter
+The presence consumer reads ``parley.presence`` in the consumer group
+``settings.presence_consumer_group`` (from ``settings.presence_offset_reset`` the first time), one record at
+a time, and commits a record only after it was applied (FastStream
+``AckPolicy.NACK_ON_ERROR``: a failure redelivers it). Its own ``presence.changed`` records
+are skipped; a malformed record is logged and skipped.
+"""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+
+from faststream import AckPolicy
+from faststream.kafka.fastapi import KafkaMessage, KafkaRouter
 from pymongo.asynchronous.collection import AsyncCollection
 
 from parley_auth.config import Settings
-from parley_events import OutboxMetrics, OutboxRelay, UserRegistered, envelope_of, kafka_sender
+from parley_auth.domain.presence import PresenceProjection
+from parley_auth.domain.api_keys import ApiKeys
+from parley_events import (
+    ApiKeyCreated,
+    ApiKeyRevoked,
+    ApiKeyUsed,
+    ContactAccepted,
+    ContactDeclined,
+    ContactInvited,
+    ContactRemoved,
+    EventDecodeError,
+    OutboxMetrics,
+    OutboxRelay,
+    PresenceChanged,
+    PresenceReplicaLost,
+    PresenceSocket,
+    SessionActive,
+    SessionRevoked,
+    UserBlocked,
+    UserRegistered,
+    UserUnblocked,
+    decoded_record,
+    envelope_of,
+    kafka_sender,
+    received_event,
+    records_of,
+)
+from parley_events.topics import API_KEYS, PRESENCE, SESSION_ACTIVITY
+
+log = logging.getLogger(__name__)
+
+#: AsyncAPI titles of the subscribers, and what each takes.
+PRESENCE_CHANNEL = "presence"
+SESSION_ACTIVITY_CHANNEL = "session-activity"
+API_KEY_USE_CHANNEL = "api-key-use"
+CONSUMES = {
+    PRESENCE_CHANNEL: (PresenceSocket, PresenceReplicaLost),
+    SESSION_ACTIVITY_CHANNEL: (SessionActive,),
+    API_KEY_USE_CHANNEL: (ApiKeyUsed,),
+}
+
+#: Seconds one lease renewal may take before it is dropped (the next heartbeat renews).
+RENEW_TIMEOUT_S = 5.0
 
 
 def build_kafka_router(settings: Settings) -> KafkaRouter:
@@ -16,22 +75,120 @@ def build_kafka_router(settings: Settings) -> KafkaRouter:
         acks="all",  # durable events: every in-sync replica has it (min.insync.replicas)
         client_id=f"parley-auth-{settings.instance_id}",
         schema_url=None,
-        description="Parley auth: user.registered events (published from the outbox)",
+        description="Parley auth: user.*, contact.*, presence.changed and session.revoked events (published from the outbox); "
+        "presence.socket/replica_lost and session.active in",
     )
     # Declared for the AsyncAPI document; records are sent by the outbox relay.
-    router.publisher(
-        UserRegistered.topic.name,
-        title="parley.users:user.registered",
-        description="CloudEvent parley.auth.user.registered.v1, key = user id (structured mode).",
-        schema=envelope_of(UserRegistered),
-    )
+    for data, key in (
+        (UserRegistered, "user id"),
+        (ContactInvited, "contact id"),
+        (ContactAccepted, "contact id"),
+        (ContactDeclined, "contact id"),
+        (ContactRemoved, "contact id"),
+        (UserBlocked, "contact id"),
+        (UserUnblocked, "contact id"),
+        (PresenceChanged, "user id"),
+        (SessionRevoked, "user id"),
+        (ApiKeyCreated, "key id"),
+        (ApiKeyRevoked, "key id"),
+    ):
+        short = data.event_type.removeprefix("parley.auth.").removesuffix(".v1")
+        router.publisher(
+            data.topic.name,
+            title=f"{data.topic.name}:{short}",
+            description=f"CloudEvent {data.event_type}, key = {key} (structured mode).",
+            schema=envelope_of(data),
+        )
     return router
 
 
-def outbox_relay(router: KafkaRouter, users: AsyncCollection, metrics: OutboxMetrics) -> OutboxRelay:
-    """An :class:`OutboxRelay` over ``users`` publishing through the router's broker; start
-    it once the broker started. Every replica runs one (see :class:`OutboxRelay`)."""
-    return OutboxRelay([users], kafka_sender(router.broker), metrics=metrics)
+def add_presence_consumer(router: KafkaRouter, settings: Settings, projection: PresenceProjection) -> None:
+    """Subscribe the presence projection to ``parley.presence`` (see the module's docstring)."""
+
+    @router.subscriber(
+        PRESENCE.name,
+        group_id=settings.presence_consumer_group,
+        auto_offset_reset=settings.presence_offset_reset,
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        title=PRESENCE_CHANNEL,
+        description="presence.socket / presence.replica_lost from signaling: each user's sockets and presence",
+    )
+    async def on_presence(message: KafkaMessage) -> None:
+        for record in records_of(message):
+            try:
+                event = decoded_record(record)
+            except EventDecodeError as exc:
+                log.warning("skipping a malformed record on %s: %s", PRESENCE.name, exc)
+                continue
+            if isinstance(event.data, PresenceSocket):
+                await projection.apply_socket(event.data)
+            elif isinstance(event.data, PresenceReplicaLost):
+                await projection.apply_replica_lost(event.data)
+
+
+def add_session_activity_consumer(router: KafkaRouter, renew: Callable[[str, str], Awaitable[bool]]) -> None:
+    """Renew leases from ``session.active`` (consumer group ``parley-auth-sessions``: one auth
+    replica handles each record). Renewing is idempotent; a malformed record, or a renewal the
+    store did not take within :data:`RENEW_TIMEOUT_S`, is logged and skipped."""
+    subscriber = router.subscriber(
+        SESSION_ACTIVITY.name,
+        group_id="parley-auth-sessions",
+        auto_offset_reset="latest",
+        title=SESSION_ACTIVITY_CHANNEL,
+        description="session.active -> the session's lease runs PARLEY_SESSION_LEASE_SECONDS from now "
+        "(if it is still the user's session).",
+    )
+
+    @subscriber
+    async def on_session_active(message: KafkaMessage) -> None:
+        try:
+            event = received_event(message)
+        except EventDecodeError as exc:
+            log.warning("malformed session activity skipped: %s", exc)
+            return
+        if not isinstance(event.data, SessionActive):
+            return
+        # A renewal that cannot be written (the store is down or slow) is dropped, not retried:
+        # the session's next heartbeat renews it, and the lease outlasts a few missed ones. The
+        # bound keeps the consumer polling (a handler stuck past max.poll.interval.ms would
+        # be thrown out of the group).
+        try:
+            async with asyncio.timeout(RENEW_TIMEOUT_S):
+                await renew(event.data.user_id, event.data.session_id)
+        except Exception as exc:  # noqa: BLE001 - see above
+            log.warning("lease of session %s not renewed: %r", event.data.session_id, exc)
+
+
+def add_api_key_use_consumer(router: KafkaRouter, settings: Settings, keys: ApiKeys) -> None:
+    """Apply meetings' ``api_key.used`` records of ``parley.api_keys`` to the keys'
+    ``last_used_at`` (consumer group ``settings.api_key_use_consumer_group``; a record is
+    committed once applied; applying one twice changes nothing). auth's own records on the
+    topic are skipped; a malformed one is logged and skipped."""
+
+    @router.subscriber(
+        API_KEYS.name,
+        group_id=settings.api_key_use_consumer_group,
+        auto_offset_reset="earliest",
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        title=API_KEY_USE_CHANNEL,
+        description="api_key.used from meetings: the keys' last use",
+    )
+    async def on_api_key_record(message: KafkaMessage) -> None:
+        for record in records_of(message):
+            try:
+                event = decoded_record(record)
+            except EventDecodeError as exc:
+                log.warning("skipping a malformed record on %s: %s", API_KEYS.name, exc)
+                continue
+            if isinstance(event.data, ApiKeyUsed):
+                await keys.mark_used(event.data.key_id, event.data.used_at)
+
+
+def outbox_relay(router: KafkaRouter, collections: Sequence[AsyncCollection], metrics: OutboxMetrics) -> OutboxRelay:
+    """An :class:`OutboxRelay` over ``collections`` (users, contacts, presence) publishing
+    through the router's broker; start it once the broker started. Every replica runs one
+    (see :class:`OutboxRelay`)."""
+    return OutboxRelay(collections, kafka_sender(router.broker), metrics=metrics)
 
 
 async def kafka_ready(router: KafkaRouter) -> None:

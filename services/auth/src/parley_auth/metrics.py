@@ -15,7 +15,7 @@ class AuthMetrics:
         )
         self.logins = Counter(
             "parley_auth_logins_total",
-            "Login attempts that passed validation, by result (success, invalid_credentials).",
+            "Login attempts that passed validation, by result (success, invalid_credentials, active_session).",
             ("result",),
             registry=registry,
         )

@@ -1,12 +1,12 @@
 """MongoDB storage of auth: collections ``users`` and ``refresh_tokens``.
 
 ``users``: ``{_id: user id, email (unique, lower case), display_name, password_hash,
-created_at, session_family, outbox: [pending events]}``.
+created_at, session_family, session_lease_until, outbox: [pending events]}``.
 ``refresh_tokens``: ``{_id: SHA-256 hex of the token, family_id, user_id, created_at,
 expires_at, rotated_at, revoked_at}``; the token itself is never stored.
 
-Every write is one atomic MongoDB operation; the conditional ones (``end_session_family``,
-``mark_rotated``) are compare-and-sets that exactly one of several concurrent callers wins,
+Every write is one atomic MongoDB operation; the conditional ones (``replace_session``, ``renew_lease``,
+``end_session_family``, ``mark_rotated``) are compare-and-sets that exactly one of several concurrent callers wins,
 whichever replica they run in. Writes are retried when the store refuses one for colliding
 with a concurrent write (:func:`parley_events.retry_write_conflicts`); nothing in this
 process serializes them.
@@ -24,7 +24,7 @@ from pymongo.errors import DuplicateKeyError, OperationFailure
 from parley_auth.domain.errors import EmailTaken
 from parley_auth.domain.models import User
 from parley_auth.domain.refresh_tokens import RefreshTokenRecord
-from parley_events import OUTBOX_FIELD, retry_write_conflicts, staged
+from parley_events import OUTBOX_FIELD, retry_write_conflicts, stage, staged
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +58,7 @@ def _user(doc: dict[str, Any]) -> User:
         password_hash=doc["password_hash"],
         created_at=doc["created_at"],
         session_family=doc.get("session_family"),
+        session_lease_until=doc.get("session_lease_until"),
     )
 
 
@@ -76,6 +77,7 @@ class MongoUserStore:
             "password_hash": user.password_hash,
             "created_at": user.created_at,
             "session_family": user.session_family,
+            "session_lease_until": user.session_lease_until,
             **staged(outbox),
         }
         try:
@@ -92,13 +94,40 @@ class MongoUserStore:
         return _user(doc) if doc else None
 
     @retry_write_conflicts
-    async def set_session_family(self, user_id: str, family_id: str) -> None:
-        await self.collection.update_one({"_id": user_id}, {"$set": {"session_family": family_id}})
+    async def replace_session(
+        self,
+        user_id: str,
+        old_family: str | None,
+        old_lease: datetime | None,
+        family_id: str,
+        outbox: list[dict[str, Any]],
+    ) -> bool:
+        """Compare-and-set on (family, lease) as read: True for exactly one of concurrent
+        callers that read the same state (a retried write conflict re-evaluates the filter)."""
+        update: dict[str, Any] = {"$set": {"session_family": family_id, "session_lease_until": None}}
+        for entry in outbox:
+            update = stage(update, entry)
+        result = await self.collection.update_one(
+            {"_id": user_id, "session_family": old_family, "session_lease_until": old_lease}, update
+        )
+        return result.modified_count == 1
+
+    @retry_write_conflicts
+    async def renew_lease(self, user_id: str, family_id: str, until: datetime) -> bool:
+        result = await self.collection.update_one(
+            {"_id": user_id, "session_family": family_id}, {"$set": {"session_lease_until": until}}
+        )
+        return result.matched_count == 1
+
+    @retry_write_conflicts
+    async def stage_event(self, user_id: str, entry: dict[str, Any]) -> None:
+        await self.collection.update_one({"_id": user_id}, stage({}, entry))
 
     @retry_write_conflicts
     async def end_session_family(self, user_id: str, family_id: str) -> None:
         await self.collection.update_one(
-            {"_id": user_id, "session_family": family_id}, {"$set": {"session_family": None}}
+            {"_id": user_id, "session_family": family_id},
+            {"$set": {"session_family": None, "session_lease_until": None}},
         )
 
     @retry_write_conflicts

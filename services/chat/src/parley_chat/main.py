@@ -32,6 +32,8 @@ from parley_observability import (
 from parley_events import ConsumerLag, OutboxMetrics, asyncapi_router, relay_while_broker_runs
 from parley_observability.store import StoreAvailability, install_store_error_handler
 from parley_security import JwksVerifier, MeetingsClient
+from parley_security import RevocationFeed, RevokedSessions
+from parley_security.revocations import REVOCATION_CHANNEL, REVOCATION_EVENTS
 from parley_security.membership_projection import (
     MEMBERSHIP_CHANNEL,
     PROJECTED_EVENTS,
@@ -64,6 +66,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     outbox_metrics = OutboxMetrics(registry)
     projection = MembershipProjection()
     feed = ProjectionFeed(kafka, projection)
+    # tokens of a revoked session (auth's session.revoked) are refused: parley_security.revocations
+    revocations = RevocationFeed(kafka, RevokedSessions())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -93,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="Parley chat", version="1", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
+    app.state.revoked_sessions = revocations.revoked
     relay_while_broker_runs(kafka, lambda: app.state.relay, name="chat-relay-sweep")
 
     @kafka.after_startup
@@ -114,5 +119,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health_router({"mongo": mongo_ready, "kafka": lambda: kafka_ready(kafka)}))
     app.include_router(metrics_router(registry))
     app.include_router(kafka)
-    app.include_router(asyncapi_router(kafka, {MEMBERSHIP_CHANNEL: PROJECTED_EVENTS}))
+    app.include_router(asyncapi_router(kafka, {MEMBERSHIP_CHANNEL: PROJECTED_EVENTS, REVOCATION_CHANNEL: REVOCATION_EVENTS}))
     return app

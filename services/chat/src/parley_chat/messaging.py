@@ -1,9 +1,10 @@
 """Kafka: the FastStream router and the relay publishing ``chat.message.posted``.
 
-Chat consumes ``meeting.created``, ``meeting.joined`` and ``meeting.ended`` into its
-membership projection (:mod:`parley_security.membership_projection`, wired in
-:mod:`parley_chat.main`); messages stay postable and readable after a meeting ended. Events
-are published only from the stored messages, by :class:`parley_chat.relay.MessageRelay`.
+Chat consumes ``meeting.created``, ``meeting.joined``, ``meeting.ended``, ``meeting.cancelled``
+and ``meeting.expired`` into its membership projection
+(:mod:`parley_security.membership_projection`, wired in :mod:`parley_chat.main`); messages
+stay postable and readable after a meeting ended. Events are published only from the stored
+messages, by :class:`parley_chat.relay.MessageRelay`.
 """
 
 from faststream.kafka.fastapi import KafkaRouter

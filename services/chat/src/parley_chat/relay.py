@@ -30,7 +30,6 @@ consumers skip a repeated id, docs/events.md).
 """
 
 import asyncio
-import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
@@ -38,6 +37,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from parley_chat.domain.models import Message
 from parley_chat.repository import MessageRepository
 from parley_events import ChatMessagePosted, OutboxMetrics, OutgoingEvent, encode
+from parley_observability import stop_task
 
 #: CloudEvents ``source`` of every event chat publishes.
 EVENT_SOURCE = "/parley/chat"
@@ -129,8 +129,10 @@ class MessageRelay:
         for task in tasks:
             task.cancel()
         for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await stop_task(task)
+        # a task cancelled before it ever ran skipped its own ``finally``
+        self._tasks.clear()
+        self._raisers.clear()
         for meeting_id, published in list(self._acked.items()):
             try:
                 await self._repo.mark_published(meeting_id, published)
@@ -212,7 +214,7 @@ class MessageRelay:
             del self._published[next(iter(self._published))]
 
     async def _sweep_forever(self) -> None:
-        while True:
+        while not self._stopped:  # a cancellation a library swallowed ends it here
             await asyncio.sleep(self._sweep_interval_s)
             try:
                 await self.sweep()

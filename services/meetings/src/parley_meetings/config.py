@@ -27,3 +27,23 @@ class Settings(ServiceSettings, KafkaSettings, MongoSettings, JwtSettings):
     outbox_poll_interval_s: float = 1.0
     summary_cache_size: int = Field(default=10_000, ge=1)
     summary_cache_ttl_s: float = Field(default=30.0, gt=0)
+    #: Minutes before a scheduled meeting's start from which participants may join it
+    #: (``PARLEY_JOIN_LEAD_MINUTES``; its host may join at any time).
+    join_lead_minutes: int = Field(default=15, ge=0, le=24 * 60)
+    #: Seconds a meeting's room may stay empty (after someone was in it) before the meeting
+    #: expires, unless the meeting sets its own ``empty_timeout_seconds``
+    #: (``PARLEY_MEETING_EMPTY_TIMEOUT_S``; :mod:`parley_meetings.domain.expiry`).
+    meeting_empty_timeout_s: int = Field(default=300, ge=5, le=24 * 60 * 60)
+    #: Seconds between two looks of a replica for due deadlines (``PARLEY_EXPIRY_SWEEP_INTERVAL_S``):
+    #: a meeting expires at most this long after its deadline.
+    expiry_sweep_interval_s: float = Field(default=5.0, gt=0, le=300)
+    #: Seconds a direct call rings before it becomes missed (``PARLEY_CALL_RING_TIMEOUT_S``).
+    call_ring_timeout_s: float = Field(default=30.0, gt=0, le=600)
+    #: Seconds between two runs of a replica's ring sweeper (``PARLEY_CALL_SWEEP_INTERVAL_S``):
+    #: how late after its deadline a call becomes missed, at most.
+    call_sweep_interval_s: float = Field(default=1.0, gt=0, le=60)
+    #: Consumer group of the API keys' projection (``PARLEY_API_KEYS_CONSUMER_GROUP``).
+    api_keys_consumer_group: str = "meetings-api-keys"
+    #: Hours an ``Idempotency-Key`` of ``POST /api/meetings`` is remembered
+    #: (``PARLEY_IDEMPOTENCY_TTL_HOURS``).
+    idempotency_ttl_hours: int = Field(default=24, ge=1, le=24 * 30)

@@ -4,20 +4,36 @@ Tests may set ``app.state.verifier`` (a :class:`parley_security.JwksVerifier`) b
 lifespan starts; otherwise one is built from the settings.
 """
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 from pymongo import AsyncMongoClient
 
 from parley_events import ConsumerLag, OutboxMetrics, ReceivedEvent, asyncapi_router, relay_while_broker_runs
+from parley_meetings.api.call_routes import router as call_router
+from parley_meetings.api.feed_routes import router as feed_router
+from parley_meetings.call_repository import CallRepository
+from parley_meetings.domain.calls import Calls
 from parley_meetings.api.routes import router as api_router
+from parley_meetings.api_keys_repository import ApiKeyProjection
 from parley_meetings.config import Settings
+from parley_meetings.domain.expiry import ExpirySweeper
+from parley_meetings.domain.api_keys import ApiKeyAuthenticator
+from parley_meetings.domain.feeds import CalendarFeeds
+from parley_meetings.domain.idempotency import Idempotency
+from parley_meetings.idempotency_repository import MongoIdempotencyStore
+from parley_meetings.domain.models import utc_now
 from parley_meetings.domain.service import Meetings
 from parley_meetings.domain.summaries import SummaryCache
 from parley_meetings.messaging import (
     CONSUMES,
+    add_contact_consumer,
+    add_api_key_consumer,
     add_meeting_event_consumer,
     add_participant_consumer,
     build_router,
@@ -25,7 +41,7 @@ from parley_meetings.messaging import (
     outbox_relay,
 )
 from parley_meetings.metrics import MeetingsMetrics
-from parley_meetings.repository import MeetingRepository
+from parley_meetings.repository import CalendarFeedRepository, MeetingRepository
 from parley_observability import (
     HttpMetrics,
     HttpMetricsMiddleware,
@@ -34,20 +50,40 @@ from parley_observability import (
     health_router,
     install_api_error_handler,
     metrics_router,
+    stop_task,
 )
 from parley_observability.store import StoreAvailability, install_store_error_handler
-from parley_security import JwksVerifier
+from parley_security import JwksVerifier, RevocationFeed, RevokedSessions
+from parley_security.revocations import REVOCATION_CHANNEL, REVOCATION_EVENTS
 
 #: The OpenAPI document's description: what a reader needs before the operations.
 DESCRIPTION = api_description(
-    "Meetings: create, list, get, join, end; the caller's membership and the live roster."
+    "Meetings: create, list, get, join, end, schedule, reschedule, cancel; the caller's membership and the live roster. "
+    "Direct calls: place, accept, decline, cancel, end, list. "
+    "Applications call it with an API key (`X-API-Key: parley_sk_…`, created at `POST /api/auth/keys`) that acts for its "
+    "owner within its scopes: `meetings:read` for the reads, `meetings:write` for the changes (403 `insufficient_scope` otherwise)."
 )
 
 SERVICE = "meetings"
 
+log = logging.getLogger(__name__)
+
+
+async def ring_sweeper(calls: Calls, interval_s: float) -> None:
+    """Every ``interval_s`` seconds, move the ringing calls past their deadline to ``missed``
+    (:meth:`Calls.expire_due`; every replica runs one, the store's conditional write picks one
+    winner per call). The deadline is stored, so a restart loses no timeout."""
+    while True:
+        await asyncio.sleep(interval_s)
+        try:
+            await calls.expire_due()
+        except Exception:  # noqa: BLE001 - the store may be down for a while: try again later
+            log.exception("the ring sweeper failed; trying again in %.1f s", interval_s)
+
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the app: API, health, metrics, Kafka consumer and outbox relay.
+    """Build the app: API, health, metrics, Kafka consumer, outbox relay and the expiry
+    sweeper of empty meetings (:mod:`parley_meetings.domain.expiry`).
 
     ``/readyz`` checks MongoDB (``ping``) and Kafka (cluster metadata). It does not check
     the JWKS of auth: tokens verify with cached keys while auth restarts, and a meetings
@@ -60,6 +96,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     kafka = build_router(settings)
     kafka.broker.add_middleware(ConsumerLag(registry).middleware())
     outbox_metrics = OutboxMetrics(registry)
+    # tokens of a revoked session (auth's session.revoked) are refused: parley_security.revocations
+    revocations = RevocationFeed(kafka, RevokedSessions())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -72,8 +110,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.verifier.instrument(registry)
         repository = MeetingRepository(mongo[settings.mongo_database])
         await repository.ensure_indexes()
+        calls_repository = CallRepository(mongo[settings.mongo_database])
+        await calls_repository.ensure_indexes()
+        api_keys = ApiKeyProjection(mongo[settings.mongo_database])
+        await api_keys.ensure_indexes()
+        app.state.api_keys = api_keys
         app.state.relay = outbox_relay(
-            kafka, repository.meetings, settings.outbox_poll_interval_s, outbox_metrics
+            kafka,
+            [repository.meetings, calls_repository.calls, api_keys.collection],
+            settings.outbox_poll_interval_s,
+            outbox_metrics,
+        )
+        app.state.api_key_authenticator = ApiKeyAuthenticator(
+            api_keys, clock=utc_now, on_event_staged=app.state.relay.notify
         )
         summaries = SummaryCache(
             repository.summary,
@@ -81,10 +130,39 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ttl_s=settings.summary_cache_ttl_s,
             on_read=lambda result: metrics.summary_reads.labels(result).inc(),
         )
-        app.state.meetings = Meetings(repository, metrics, notify=app.state.relay.notify, summaries=summaries)
+        app.state.meetings = Meetings(
+            repository,
+            metrics,
+            notify=app.state.relay.notify,
+            summaries=summaries,
+            join_lead=timedelta(minutes=settings.join_lead_minutes),
+            empty_timeout=timedelta(seconds=settings.meeting_empty_timeout_s),
+        )
+        app.state.calls = Calls(
+            calls_repository,
+            repository,
+            repository.processed,
+            notify=app.state.relay.notify,
+            forget_summary=summaries.forget,
+            ring_timeout=timedelta(seconds=settings.call_ring_timeout_s),
+        )
+        app.state.meetings.on_room_emptied = app.state.calls.room_emptied
+        ringing = asyncio.create_task(ring_sweeper(app.state.calls, settings.call_sweep_interval_s), name="ring-sweeper")
+        idempotency_store = MongoIdempotencyStore(mongo[settings.mongo_database])
+        await idempotency_store.ensure_indexes()
+        app.state.idempotency = Idempotency(
+            idempotency_store, ttl=timedelta(hours=settings.idempotency_ttl_hours), clock=utc_now
+        )
+        feeds = CalendarFeedRepository(mongo[settings.mongo_database])
+        await feeds.ensure_indexes()
+        app.state.calendar_feeds = CalendarFeeds(feeds, utc_now)
+        sweeper = ExpirySweeper(app.state.meetings.expire_due, settings.expiry_sweep_interval_s)
+        sweeping = asyncio.create_task(sweeper.run())
         try:
             yield  # the Kafka router's lifespan (nested) starts the broker, then the relay
         finally:
+            await stop_task(sweeping)
+            await stop_task(ringing)
             await store.aclose()
             await app.state.verifier.aclose()
             await mongo.close()
@@ -99,6 +177,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
+    app.state.revoked_sessions = revocations.revoked
     relay_while_broker_runs(kafka, lambda: app.state.relay)
 
     async def handle(events: list[ReceivedEvent]) -> list[str]:
@@ -107,7 +186,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     add_participant_consumer(
         kafka, settings, handle, on_malformed=metrics.roster_events.labels("other", "malformed").inc
     )
+    async def handle_contacts(events: list[ReceivedEvent]) -> int:
+        return await app.state.calls.apply_contact_events(events)
+
+    add_contact_consumer(kafka, settings, handle_contacts, on_malformed=lambda: None)
     add_meeting_event_consumer(kafka, lambda meeting_id: app.state.meetings.forget_summary(meeting_id))
+    add_api_key_consumer(kafka, settings, lambda: app.state.api_keys)
 
     async def mongo_ready() -> None:
         await app.state.mongo.admin.command("ping")
@@ -116,9 +200,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(HttpMetricsMiddleware, metrics=HttpMetrics(SERVICE, registry))
     install_api_error_handler(app)
     install_store_error_handler(app, store)
+    app.include_router(feed_router)  # before /{meeting_id}/…: its paths are literal
+    app.include_router(call_router)
     app.include_router(api_router)
     app.include_router(health_router({"mongo": mongo_ready, "kafka": lambda: kafka_ready(kafka)}))
     app.include_router(metrics_router(registry))
     app.include_router(kafka)
-    app.include_router(asyncapi_router(kafka, CONSUMES))
+    app.include_router(asyncapi_router(kafka, {**CONSUMES, REVOCATION_CHANNEL: REVOCATION_EVENTS}))
     return app

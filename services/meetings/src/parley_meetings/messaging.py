@@ -1,4 +1,4 @@
-"""Kafka: the FastStream router, the roster consumer, the summary invalidations and the outbox relay.
+"""Kafka: the FastStream router, the roster and contact consumers, the summary invalidations and the outbox relay.
 
 Consumes ``participant.joined`` / ``participant.left`` (CloudEvents, :mod:`parley_events`)
 from ``parley.participants`` in the consumer group ``settings.kafka_consumer_group``, in
@@ -10,7 +10,8 @@ its outbox, through :class:`parley_events.OutboxRelay`.
 """
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING
 
 from faststream import AckPolicy
 from faststream.kafka.fastapi import KafkaMessage, KafkaRouter
@@ -18,10 +19,23 @@ from faststream.message import StreamMessage
 from pymongo.asynchronous.collection import AsyncCollection
 
 from parley_events import (
+    ApiKeyCreated,
+    ApiKeyRevoked,
+    ApiKeyUsed,
+    CALL_EVENTS,
+    ContactAccepted,
+    ContactDeclined,
+    ContactInvited,
+    ContactRemoved,
     EventDecodeError,
+    UserBlocked,
+    UserUnblocked,
+    MeetingCancelled,
     MeetingCreated,
     MeetingEnded,
+    MeetingExpired,
     MeetingJoined,
+    MeetingRescheduled,
     OutboxMetrics,
     OutboxRelay,
     ParticipantJoined,
@@ -31,11 +45,17 @@ from parley_events import (
     envelope_of,
     kafka_sender,
 )
-from parley_events.topics import MEETINGS, PARTICIPANTS
+from parley_events.topics import API_KEYS, CALLS, CONTACTS, MEETINGS, PARTICIPANTS
 from parley_meetings.config import Settings
+
+if TYPE_CHECKING:
+    from parley_meetings.api_keys_repository import ApiKeyProjection
 
 
 log = logging.getLogger(__name__)
+
+#: What meetings publishes on ``parley.meetings`` (and reads back to drop cached summaries).
+MEETINGS_EVENTS = (MeetingCreated, MeetingJoined, MeetingEnded, MeetingRescheduled, MeetingCancelled, MeetingExpired)
 
 #: Applies one batch of participant events, in order.
 ParticipantHandler = Callable[[list[ReceivedEvent]], Awaitable[object]]
@@ -59,18 +79,39 @@ def build_router(settings: Settings) -> KafkaRouter:
         description="Parley meetings: meeting.* events, roster from participant.* events",
     )
     # Declared for the AsyncAPI document only; the outbox relay does the publishing.
-    for data in (MeetingCreated, MeetingJoined, MeetingEnded):
+    for data in MEETINGS_EVENTS:
         router.publisher(
             MEETINGS.name,
             title=data.event_type.removeprefix("parley.meetings.").removesuffix(".v1"),
             description=f"CloudEvents type {data.event_type}, key = meeting id",
             schema=envelope_of(data),
         )
+    for data in CALL_EVENTS:
+        router.publisher(
+            CALLS.name,
+            title=data.event_type.removeprefix("parley.meetings.").removesuffix(".v1"),
+            description=f"CloudEvents type {data.event_type}, key = call id",
+            schema=envelope_of(data),
+        )
+    router.publisher(
+        API_KEYS.name,
+        title="api_key.used",
+        description=f"CloudEvents type {ApiKeyUsed.event_type}, key = key id; at most once a minute per key",
+        schema=envelope_of(ApiKeyUsed),
+    )
     return router
 
 
+#: auth's contact events, projected into ``contact_pairs`` (who may call whom).
+CONTACT_EVENTS = (ContactInvited, ContactAccepted, ContactDeclined, ContactRemoved, UserBlocked, UserUnblocked)
+
 #: What the subscriber channels take (their handlers read raw records, so FastStream cannot tell).
-CONSUMES = {"participants": (ParticipantJoined, ParticipantLeft), "meetings": (MeetingCreated, MeetingJoined, MeetingEnded)}
+CONSUMES = {
+    "participants": (ParticipantJoined, ParticipantLeft),
+    "meetings": MEETINGS_EVENTS,
+    "contacts": CONTACT_EVENTS,
+    "api-keys": (ApiKeyCreated, ApiKeyRevoked),
+}
 
 
 #: Records handed to the roster handler at most at once (one Kafka fetch).
@@ -114,6 +155,47 @@ def add_participant_consumer(
             await handle(events)
 
 
+def contacts_group(settings: Settings) -> str:
+    """The consumer group of the contact projection: ``{PARLEY_KAFKA_CONSUMER_GROUP}-contacts``."""
+    return f"{settings.kafka_consumer_group}-contacts"
+
+
+def add_contact_consumer(
+    router: KafkaRouter,
+    settings: Settings,
+    handle: ParticipantHandler,
+    on_malformed: Callable[[], None],
+) -> None:
+    """Subscribe ``handle`` to auth's ``parley.contacts`` in the consumer group
+    :func:`contacts_group` (its own: one group per subscription keeps the roster consumer's
+    group out of its rebalances), in batches, as :func:`add_participant_consumer` does: a
+    batch is committed once ``handle`` returned, a failing one comes again (``handle`` dedupes
+    by event id)."""
+
+    @router.subscriber(
+        CONTACTS.name,
+        group_id=contacts_group(settings),
+        auto_offset_reset=settings.kafka_auto_offset_reset,
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        decoder=_raw_body,
+        batch=True,
+        max_records=BATCH_MAX_RECORDS,
+        title="contacts",
+        description="contact.* and user.blocked/unblocked: who may call whom (meetings' contact projection)",
+    )
+    async def on_contact_events(message: KafkaMessage) -> None:
+        raw = message.raw_message
+        events: list[ReceivedEvent] = []
+        for record in raw if isinstance(raw, tuple | list) else (raw,):
+            try:
+                events.append(decode(record.value, dict(record.headers or []), record.key))
+            except EventDecodeError as exc:
+                log.warning("skipping a malformed record on %s: %s", CONTACTS.name, exc)
+                on_malformed()
+        if events:
+            await handle(events)
+
+
 #: Events that change nothing a summary shows: a replica keeps its cached summary on these.
 KEEPS_SUMMARY = (MeetingCreated, MeetingJoined)
 
@@ -146,12 +228,48 @@ def add_meeting_event_consumer(router: KafkaRouter, forget: Callable[[str], None
                 forget(event.subject or (record.key or b"").decode(errors="replace"))
 
 
+def add_api_key_consumer(
+    router: KafkaRouter, settings: Settings, projection: Callable[[], "ApiKeyProjection"]
+) -> None:
+    """Keep the projection of auth's API keys from ``parley.api_keys`` (consumer group
+    ``settings.api_keys_consumer_group``, from the topic's start the first time): ``api_key.created``
+    adds a key, ``api_key.revoked`` refuses it from then on; meetings' own ``api_key.used`` is
+    skipped. A record is committed once applied (a failure redelivers it; applying twice changes
+    nothing); a malformed one is logged and skipped."""
+
+    @router.subscriber(
+        API_KEYS.name,
+        group_id=settings.api_keys_consumer_group,
+        auto_offset_reset="earliest",
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        decoder=_raw_body,
+        title="api-keys",
+        description="api_key.created / api_key.revoked from auth: the keys meetings accepts",
+    )
+    async def on_api_key_event(message: KafkaMessage) -> None:
+        raw = message.raw_message
+        for record in raw if isinstance(raw, tuple | list) else (raw,):
+            try:
+                event = decode(record.value, dict(record.headers or []), record.key)
+            except EventDecodeError as exc:
+                log.warning("skipping a malformed record on %s: %s", API_KEYS.name, exc)
+                continue
+            if isinstance(event.data, ApiKeyCreated):
+                await projection().apply_created(event.data)
+            elif isinstance(event.data, ApiKeyRevoked):
+                await projection().apply_revoked(event.data)
+
+
 def outbox_relay(
-    router: KafkaRouter, collection: AsyncCollection, poll_interval_s: float, metrics: OutboxMetrics | None = None
+    router: KafkaRouter,
+    collections: Sequence[AsyncCollection],
+    poll_interval_s: float,
+    metrics: OutboxMetrics | None = None,
 ) -> OutboxRelay:
-    """An :class:`OutboxRelay` over ``collection`` publishing through the router's broker;
-    start it once the broker started. Every replica runs one (see :class:`OutboxRelay`)."""
-    return OutboxRelay([collection], kafka_sender(router.broker), poll_interval_s=poll_interval_s, metrics=metrics)
+    """An :class:`OutboxRelay` over ``collections`` (meetings, calls, the API keys' last use) publishing
+    through the router's broker; start it once the broker started. Every replica runs one (see
+    :class:`OutboxRelay`)."""
+    return OutboxRelay(list(collections), kafka_sender(router.broker), poll_interval_s=poll_interval_s, metrics=metrics)
 
 
 async def kafka_ready(router: KafkaRouter) -> None:

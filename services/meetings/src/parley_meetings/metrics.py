@@ -20,6 +20,12 @@ class MeetingsMetrics:
             "Meetings ended by their host (ending an ended meeting not counted).",
             registry=registry,
         )
+        self.expired = Counter(
+            "parley_meetings_expired_total",
+            "Meetings that expired because their room stayed empty for their empty timeout "
+            "(counted by the replica whose write won).",
+            registry=registry,
+        )
         self.roster_events = Counter(
             "parley_meetings_roster_events_total",
             "participant.* events consumed, by type (joined, left, other) and outcome "

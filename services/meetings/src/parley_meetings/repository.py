@@ -2,7 +2,8 @@
 
 One document per meeting, ``_id`` = meeting id::
 
-    {_id, title, host_id, scheduled_start, status, created_at, ended_at,
+    {_id, title, host_id, scheduled_start, duration_minutes, time_zone, sequence, status,
+     end_reason, created_at, ended_at, empty_timeout_seconds, empty_since, expires_at,
      participants: [{user_id, display_name, role, joined_at}],
      roster: [{sid, user_id, display_name, replica_id, joined_at}],
      outbox: [pending events], outbox_pending: true while any, roster_rev: n}
@@ -17,6 +18,10 @@ subset too: "not already in the array" is expressed with ``$nor`` (``$ne`` on an
 array-of-documents path misbehaves there). The roster consumer writes a meeting's whole
 roster once per batch of events, by compare-and-set on ``roster_rev`` (bumped by each of its
 writes); ending a meeting (``status`` in the filter) makes a concurrent roster write miss.
+The same write sets ``empty_since`` / ``expires_at`` when it leaves the roster empty and
+clears them otherwise; :meth:`MeetingRepository.due` finds due deadlines through the index on
+``expires_at``, and :meth:`MeetingRepository.expire` ends one only if its deadline is still the
+one read (one winner among replicas; a join that cleared it meanwhile wins).
 """
 
 from collections.abc import Sequence
@@ -24,9 +29,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pymongo import DESCENDING, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
 from parley_events import OUTBOX_FIELD, PENDING_FIELD, ProcessedEvents, retry_write_conflicts, stage, staged
 from parley_meetings.domain.models import Meeting, MeetingSummary, Participant, RosterEntry
@@ -44,6 +50,26 @@ class RosterState:
     status: str
     roster: tuple[RosterEntry, ...]
     rev: int | None
+    #: the meeting's own empty timeout (None: the service's default)
+    empty_timeout_seconds: int | None = None
+
+
+@dataclass(frozen=True)
+class EmptyRoom:
+    """Since when a meeting's room is empty and when the meeting expires (UTC)."""
+
+    since: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class DueMeeting:
+    """An active meeting whose empty room's deadline has passed, as :meth:`MeetingRepository.due` read it."""
+
+    meeting_id: str
+    empty_since: datetime
+    expires_at: datetime
+    empty_timeout_seconds: int | None
 
 
 def _to_doc(meeting: Meeting) -> dict[str, Any]:
@@ -72,13 +98,25 @@ class MeetingRepository:
 
     @retry_write_conflicts  # idempotent; collides with another replica (or relay) creating indexes
     async def ensure_indexes(self) -> None:
-        """Index the "my meetings" query (by participant, newest first)."""
+        """Index the "my meetings" query (by participant, newest first) and the expiry
+        sweeper's query of due deadlines (:meth:`due`)."""
         await self.meetings.create_index([("participants.user_id", 1), ("created_at", DESCENDING)])
+        await self.meetings.create_index([("expires_at", ASCENDING)])
 
     @retry_write_conflicts
     async def insert(self, meeting: Meeting, outbox: list[dict[str, Any]]) -> None:
         """Store a new meeting together with its pending events."""
         await self.meetings.insert_one({**_to_doc(meeting), **staged(outbox)})
+
+    @retry_write_conflicts
+    async def insert_if_absent(self, meeting: Meeting, outbox: list[dict[str, Any]]) -> bool:
+        """:meth:`insert` unless a meeting with this id exists (then nothing is written and no
+        event staged); True when inserted."""
+        try:
+            await self.meetings.insert_one({**_to_doc(meeting), **staged(outbox)})
+        except DuplicateKeyError:
+            return False
+        return True
 
     async def get(self, meeting_id: str) -> Meeting | None:
         doc = await self.meetings.find_one({"_id": meeting_id}, {OUTBOX_FIELD: 0})
@@ -92,9 +130,26 @@ class MeetingRepository:
         return MeetingSummary(meeting_id=doc.pop("_id"), **doc)
 
     async def list_for_user(self, user_id: str) -> list[Meeting]:
-        """Meetings ``user_id`` hosts or joined, newest first."""
+        """Meetings ``user_id`` hosts or joined, newest first; not the private rooms of direct
+        calls (their call history is ``GET /api/calls``)."""
         cursor = self.meetings.find({"participants.user_id": user_id}, {OUTBOX_FIELD: 0})
-        return [_from_doc(doc) async for doc in cursor.sort("created_at", DESCENDING)]
+        found = [_from_doc(doc) async for doc in cursor.sort("created_at", DESCENDING)]
+        return [meeting for meeting in found if meeting.call_id is None]
+
+    async def page_for_user(
+        self, user_id: str, limit: int, after: tuple[datetime, str] | None
+    ) -> list[Meeting]:
+        """Up to ``limit`` meetings ``user_id`` hosts or joined, newest first (by ``created_at``,
+        then id), after the meeting ``after`` names (its ``created_at`` and id)."""
+        query: dict[str, Any] = {"participants.user_id": user_id}
+        if after is not None:
+            created_at, meeting_id = after
+            query["$or"] = [
+                {"created_at": {"$lt": created_at}},
+                {"created_at": created_at, "_id": {"$lt": meeting_id}},
+            ]
+        cursor = self.meetings.find(query, {OUTBOX_FIELD: 0}).sort([("created_at", DESCENDING), ("_id", DESCENDING)])
+        return [_from_doc(doc) async for doc in cursor.limit(limit)]
 
     @retry_write_conflicts
     async def add_participant(self, meeting_id: str, participant: Participant, outbox: dict[str, Any]) -> Meeting | None:
@@ -125,26 +180,140 @@ class MeetingRepository:
         )
         return result.modified_count == 1
 
+    @retry_write_conflicts
+    async def change_calendar(self, seen: Meeting, changes: dict[str, Any], outbox: dict[str, Any]) -> bool:
+        """Set ``changes`` on the active meeting ``seen`` and raise its ``sequence`` by one,
+        with its event, in one write; a compare-and-set on ``sequence`` (a meeting stored
+        before it had one counts as 0). False when the meeting changed since it was read, or
+        is no longer active (read it again)."""
+        unchanged: dict[str, Any] = (
+            {"sequence": seen.sequence}
+            if seen.sequence
+            else {"$or": [{"sequence": 0}, {"sequence": {"$exists": False}}]}
+        )
+        result = await self.meetings.update_one(
+            {"_id": seen.meeting_id, "host_id": seen.host_id, "status": "active", **unchanged},
+            stage({"$set": {**changes, "sequence": seen.sequence + 1}}, outbox),
+        )
+        return result.modified_count == 1
+
     async def roster_state(self, meeting_id: str) -> RosterState | None:
         """The meeting's status, roster and roster revision (None: no such meeting)."""
-        doc = await self.meetings.find_one({"_id": meeting_id}, {"status": 1, "roster": 1, ROSTER_REV: 1})
+        doc = await self.meetings.find_one(
+            {"_id": meeting_id}, {"status": 1, "roster": 1, ROSTER_REV: 1, "empty_timeout_seconds": 1}
+        )
         if doc is None:
             return None
         return RosterState(
             status=doc.get("status", "active"),
             roster=tuple(RosterEntry(**entry) for entry in doc.get("roster", [])),
             rev=doc.get(ROSTER_REV),
+            empty_timeout_seconds=doc.get("empty_timeout_seconds"),
         )
 
     @retry_write_conflicts
-    async def replace_roster(self, meeting_id: str, seen: RosterState, roster: Sequence[RosterEntry]) -> bool:
+    async def replace_roster(
+        self, meeting_id: str, seen: RosterState, roster: Sequence[RosterEntry], empty: EmptyRoom | None = None
+    ) -> bool:
         """Set the roster of an active meeting to ``roster`` if it is still the one read as
-        ``seen`` (its revision unchanged: a compare-and-set); True when written. False: the
-        meeting ended, or another writer changed the roster since (read it again)."""
+        ``seen`` (its revision unchanged: a compare-and-set), with its empty room's deadline
+        (``empty``; None clears it); True when written. False: the meeting ended, or another
+        writer changed the roster since (read it again)."""
         rev_filter: Any = seen.rev if seen.rev is not None else {"$exists": False}
         result = await self.meetings.update_one(
             {"_id": meeting_id, "status": "active", ROSTER_REV: rev_filter},
             # $inc last: FerretDB 1.13 stores an update only when its last operator changed it
-            {"$set": {"roster": [e.model_dump(mode="python") for e in roster]}, "$inc": {ROSTER_REV: 1}},
+            {
+                "$set": {
+                    "roster": [e.model_dump(mode="python") for e in roster],
+                    "empty_since": empty.since if empty else None,
+                    "expires_at": empty.expires_at if empty else None,
+                },
+                "$inc": {ROSTER_REV: 1},
+            },
         )
         return result.modified_count == 1
+
+    async def due(self, now: datetime, limit: int) -> list[DueMeeting]:
+        """Up to ``limit`` active meetings whose ``expires_at`` is at or before ``now``, the
+        earliest first (an index query: meetings without a deadline are not read)."""
+        cursor = self.meetings.find(
+            {"expires_at": {"$lte": now}, "status": "active"},
+            {"empty_since": 1, "expires_at": 1, "empty_timeout_seconds": 1},
+        )
+        return [
+            DueMeeting(
+                meeting_id=doc["_id"],
+                empty_since=doc.get("empty_since") or doc["expires_at"],
+                expires_at=doc["expires_at"],
+                empty_timeout_seconds=doc.get("empty_timeout_seconds"),
+            )
+            async for doc in cursor.sort("expires_at", ASCENDING).limit(limit)
+        ]
+
+    @retry_write_conflicts
+    async def expire(self, due: DueMeeting, expired_at: datetime, outbox: dict[str, Any]) -> bool:
+        """End the meeting ``due`` (``end_reason`` ``expired``, roster and deadline cleared)
+        with its event, in one write, if it is still active with the deadline read; True
+        when it expired now. False: another replica expired it, someone joined meanwhile
+        (the deadline changed), or it ended otherwise."""
+        result = await self.meetings.update_one(
+            {"_id": due.meeting_id, "status": "active", "expires_at": due.expires_at},
+            stage(
+                {
+                    "$set": {
+                        "status": "ended",
+                        "end_reason": "expired",
+                        "ended_at": expired_at,
+                        "roster": [],
+                        "expires_at": None,
+                    }
+                },
+                outbox,
+            ),
+        )
+        return result.modified_count == 1
+
+    @retry_write_conflicts
+    async def set_empty_timeout(self, meeting_id: str, host_id: str, seconds: int | None) -> bool:
+        """Set the empty timeout of an active meeting hosted by ``host_id`` (None: the
+        service's default); True when such a meeting was found."""
+        result = await self.meetings.update_one(
+            {"_id": meeting_id, "host_id": host_id, "status": "active"},
+            {"$set": {"empty_timeout_seconds": seconds}},
+        )
+        return result.matched_count == 1
+
+
+CALENDAR_FEEDS = "calendar_feeds"
+
+
+class CalendarFeedRepository:
+    """Each user's calendar feed secret, hashed: ``{_id: user_id, token_hash, created_at}`` in
+    collection ``calendar_feeds`` (one per user; the hash is unique)."""
+
+    def __init__(self, database: AsyncDatabase) -> None:
+        self.feeds: AsyncCollection = database[CALENDAR_FEEDS]
+
+    @retry_write_conflicts
+    async def ensure_indexes(self) -> None:
+        await self.feeds.create_index("token_hash", unique=True)
+
+    @retry_write_conflicts
+    async def put(self, user_id: str, token_hash: str, created_at: datetime) -> None:
+        """The user's feed is now ``token_hash`` (the previous one, if any, stops working)."""
+        # ``_id`` repeated in the replacement: FerretDB 1.13 gives an upserted replacement a new
+        # ObjectId instead of the filter's ``_id``
+        await self.feeds.replace_one(
+            {"_id": user_id}, {"_id": user_id, "token_hash": token_hash, "created_at": created_at}, upsert=True
+        )
+
+    async def owner(self, token_hash: str) -> str | None:
+        """The user whose feed this is, or None."""
+        doc = await self.feeds.find_one({"token_hash": token_hash}, {"_id": 1})
+        return doc["_id"] if doc else None
+
+    @retry_write_conflicts
+    async def delete(self, user_id: str) -> bool:
+        """Revoke the user's feed; False when there was none."""
+        return (await self.feeds.delete_one({"_id": user_id})).deleted_count == 1

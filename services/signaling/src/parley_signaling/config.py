@@ -25,6 +25,10 @@ class Settings(ServiceSettings, KafkaSettings, JwtSettings, MeetingsClientSettin
     #: Token bucket of every socket: sustained inbound events per second, and burst size.
     signaling_rate_per_second: float = Field(50.0, gt=0)
     signaling_rate_burst: int = Field(100, ge=1)
+    #: Token bucket of every socket's hands and reactions (``raise-hand``, ``lower-hand``,
+    #: ``reaction``), besides the general one: sustained per second, and burst size.
+    signaling_gesture_rate_per_second: float = Field(1.0, gt=0)
+    signaling_gesture_burst: int = Field(5, ge=1)
     #: Largest SDP accepted in ``offer``/``answer``, in bytes (UTF-8).
     signaling_max_sdp_bytes: int = Field(64 * 1024, ge=1024)
     #: Seconds a ``join`` waits for its announcement to come back through Kafka.
@@ -42,6 +46,16 @@ class Settings(ServiceSettings, KafkaSettings, JwtSettings, MeetingsClientSettin
     #: Start of every session id this replica makes (e.g. ``s1_``), by which a proxy routes a
     #: session's requests to this replica (docs/signaling.md, "Transport"); unique per replica.
     signaling_sid_prefix: str = Field("", pattern=SID_PREFIX_PATTERN)
+    #: Seconds a resumable participant whose socket dropped is held for a new socket to resume
+    #: it (``join`` ``resume``), also after its replica stopped cleanly (docs/signaling.md,
+    #: "Resumable participants").
+    signaling_resume_seconds: float = Field(10.0, ge=0)
+    #: Seconds a draining replica (SIGTERM, or ``/drain`` from Kubernetes' preStop) waits for
+    #: its resumable participants to move to another replica before it stops.
+    signaling_drain_seconds: float = Field(20.0, ge=0)
+    #: Seconds between ``session.active`` heartbeats of each live session (auth renews the
+    #: session's single-session lease on them: keep it well under PARLEY_SESSION_LEASE_SECONDS).
+    session_heartbeat_seconds: float = Field(20.0, gt=0)
 
     @model_validator(mode="after")
     def _replica_timeout_covers_heartbeats(self) -> Self:

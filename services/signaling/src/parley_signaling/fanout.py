@@ -24,7 +24,16 @@ a meeting room on any replica (docs/signaling.md, "Several replicas"):
   replica reading its own heartbeat back knows that it hears the bus; another replica is
   dropped only when it was silent for ``replica_timeout_s`` *while this one heard the bus*
   (:mod:`parley_signaling.liveness`), so a Kafka outage is never taken for a replica crash.
-* ``gone``: a replica stops cleanly; the others drop its entries.
+* ``gone``: a replica stops cleanly; the others drop its entries, except its resumable
+  participants, which they hold for the resume window (their clients are moving to another
+  replica): the reporter then ``expire``s those that did not resume.
+* ``expire``: the participants listed (exactly as the directory holds them) leave, unless they
+  have moved since (a resumption on another socket came first in the topic's order). A replica
+  expires its own held participants, and the reporter those of a replica that left.
+
+A ``join`` whose entry names a participant the directory already holds takes it over (a
+resumption): every replica replaces the entry, and the replica that held it before releases
+its socket (``on_taken_over``).
 
 Dropping a replica's entries emits ``peer-left`` (reason ``disconnected``) to the local
 sockets of the affected rooms. When the replica was dropped by ``hello`` (it restarted),
@@ -32,6 +41,15 @@ silence or ``gone``, its sockets are also handed to ``on_replica_lost`` on exact
 remaining replicas, the reporter: the lowest replica id among the live ones this replica knows
 (itself included, the lost one excluded). signaling publishes ``participant.left`` for them
 there, so meetings' roster loses the sockets of a replica that crashed (docs/signaling.md).
+For a replica dropped by ``hello`` or silence, the reporter also calls ``on_replica_dropped``
+(whether or not it had sockets in rooms): signaling publishes ``presence.replica_lost``, so
+all of that replica's sockets go offline.
+
+Room-state features outside the directory (raised hands: :mod:`parley_signaling.gestures`)
+exchange their own messages, ``parley.room.*``: a feature registers a handler for its method
+in :attr:`KafkaFanoutManager.room_handlers` and sends with :meth:`~KafkaFanoutManager.publish_room_message`;
+every replica (the sender included) hands each such message, in the topic's one order, to the
+handler.
 
 A replica dropped for silence that is heard again was alive after all (it was cut off, or
 stalled): it is asked for a ``snapshot``, and the entries the snapshot brings back get
@@ -46,6 +64,7 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -54,6 +73,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from socketio.async_pubsub_manager import AsyncPubSubManager
 
 from parley_events.topics import SIGNALING_FANOUT
+from parley_observability import stop_task
 from parley_signaling.domain.directory import PeerEntry, RoomDirectory
 from parley_signaling.domain.protocol import PeerJoinedEvent, PeerLeftEvent, dump
 from parley_signaling.kafka_logs import KafkaLogGate
@@ -67,13 +87,31 @@ FANOUT_KEY = b"parley-signaling"
 #: Methods of python-socketio's pub/sub protocol that ``_listen`` hands to the base class.
 BASE_METHODS = frozenset({"emit", "callback", "disconnect", "enter_room", "leave_room", "close_room"})
 DIRECTORY_PREFIX = "parley.directory."
+#: Methods of room-state messages handed to :attr:`KafkaFanoutManager.room_handlers`.
+ROOM_PREFIX = "parley.room."
+#: A room-state message's handler (awaited on every replica with the decoded dict).
+RoomHandler = Callable[[dict[str, Any]], Awaitable[None]]
 #: Entries per ``snapshot`` message.
 SNAPSHOT_CHUNK = 200
 
 OnConnected = Callable[[str, str], Awaitable[None]]
 OnReplicaLost = Callable[[str, list[PeerEntry]], Awaitable[None]]
+#: ``(replica_id, reason)``: a replica crashed, restarted or went silent (not a clean ``gone``).
+OnReplicaDropped = Callable[[str, str], Awaitable[None]]
 OnReplicaRestored = Callable[[str, list[PeerEntry]], Awaitable[None]]
+OnTakenOver = Callable[[PeerEntry, PeerEntry], Awaitable[None]]
+OnExpired = Callable[[str, "ExpireReason", list[PeerEntry]], Awaitable[None]]
 DropReason = Literal["silent", "restarted", "gone"]
+ExpireReason = Literal["disconnected", "replica_lost"]
+
+
+@dataclass(frozen=True)
+class JoinConfirmation:
+    """A ``join`` read back from the topic: the other entries of the room at that point, and
+    the entry the directory held for the same participant just before (a resumption), if any."""
+
+    peers: list[PeerEntry]
+    previous: PeerEntry | None
 
 
 class _DirectoryMessage(BaseModel):
@@ -122,6 +160,14 @@ class DirectoryGone(_DirectoryMessage):
     method: Literal["parley.directory.gone"] = "parley.directory.gone"
 
 
+class DirectoryExpire(_DirectoryMessage):
+    method: Literal["parley.directory.expire"] = "parley.directory.expire"
+    #: The replica whose entries these are (the sender's own, or a departed replica's).
+    owner: str
+    reason: ExpireReason
+    entries: list[PeerEntry]
+
+
 DirectoryMessage = Annotated[
     DirectoryJoin
     | DirectoryLeave
@@ -129,7 +175,8 @@ DirectoryMessage = Annotated[
     | DirectoryResync
     | DirectorySnapshot
     | DirectoryHeartbeat
-    | DirectoryGone,
+    | DirectoryGone
+    | DirectoryExpire,
     Field(discriminator="method"),
 ]
 _directory_message: TypeAdapter[Any] = TypeAdapter(DirectoryMessage)
@@ -159,6 +206,7 @@ class KafkaFanoutManager(AsyncPubSubManager):
         topic: str = SIGNALING_FANOUT.name,
         heartbeat_s: float = 1.0,
         replica_timeout_s: float = 5.0,
+        resume_window_s: float = 10.0,
     ) -> None:
         super().__init__(channel=topic, write_only=False, logger=log)
         self.replica_id = replica_id
@@ -166,8 +214,21 @@ class KafkaFanoutManager(AsyncPubSubManager):
         self.on_connected: OnConnected | None = None
         #: Awaited with ``(replica_id, entries)`` when this replica reports a lost replica's sockets.
         self.on_replica_lost: OnReplicaLost | None = None
+        #: Awaited with ``(replica_id, reason)`` when this replica reports a replica dropped for
+        #: silence or a restart, with or without sockets in rooms (presence: all its sockets).
+        self.on_replica_dropped: OnReplicaDropped | None = None
         #: Awaited with ``(replica_id, entries)`` when sockets this replica reported lost are back.
         self.on_replica_restored: OnReplicaRestored | None = None
+        #: Awaited with ``(the entry this replica held, the new one)`` when another socket took the
+        #: participant over.
+        self.on_taken_over: OnTakenOver | None = None
+        #: Awaited on the replica that sent an ``expire`` with ``(owner, reason, entries removed)``.
+        self.on_expired: OnExpired | None = None
+        #: Handlers of ``parley.room.*`` messages, by method (see the module's docstring).
+        self.room_handlers: dict[str, RoomHandler] = {}
+        self.resume_window_s = resume_window_s
+        #: Replicas that said ``gone`` with resumable participants left: when those expire.
+        self._departed: dict[str, float] = {}
         self._bootstrap_servers = bootstrap_servers
         self._metrics = metrics
         self._heartbeat_s = heartbeat_s
@@ -176,7 +237,7 @@ class KafkaFanoutManager(AsyncPubSubManager):
         self._producer: AIOKafkaProducer | None = None
         self._consumer: AIOKafkaConsumer | None = None
         self._send_lock = asyncio.Lock()
-        self._pending_joins: dict[str, asyncio.Future[list[PeerEntry]]] = {}
+        self._pending_joins: dict[str, asyncio.Future[JoinConfirmation]] = {}
         self._snapshots: dict[str, list[PeerEntry]] = {}
         #: Entries of replicas this replica reported lost, by replica then sid, until they come back.
         self._reported_lost: dict[str, dict[str, PeerEntry]] = {}
@@ -306,8 +367,7 @@ class KafkaFanoutManager(AsyncPubSubManager):
         self._started = False
         tasks = [t for t in (self._heartbeat_task, getattr(self, "thread", None)) if t is not None]
         for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+            await stop_task(task)
         for future in self._pending_joins.values():
             if not future.done():
                 future.set_exception(FanoutUnavailable("fan-out stopped"))
@@ -390,18 +450,25 @@ class KafkaFanoutManager(AsyncPubSubManager):
                             log.exception("directory message %s failed", method)
                     elif method in BASE_METHODS:
                         yield message
+                    elif (handler := self.room_handlers.get(method)) is not None:
+                        try:
+                            await handler(message)
+                        except Exception:  # noqa: BLE001 - one bad message never stops the listener
+                            log.exception("room message %s failed", method)
                 self._metrics.consumer_lag.observe(consumer, records)
 
     # --- the directory ----------------------------------------------------------------
 
-    async def announce_join(self, entry: PeerEntry, timeout_s: float) -> list[PeerEntry]:
-        """Announce that local socket ``entry.sid`` entered ``entry.meeting_id``'s room.
+    async def announce_join(self, entry: PeerEntry, timeout_s: float) -> JoinConfirmation:
+        """Announce that participant ``entry.sid`` (on local socket ``entry.socket``) entered
+        ``entry.meeting_id``'s room, or took over the entry of that participant (a resumption).
 
         Returns the other entries of that room as they stand when the announcement is read
-        back from the topic. Raises :class:`FanoutUnavailable` after ``timeout_s`` seconds.
+        back from the topic, and the entry it replaced there. Raises
+        :class:`FanoutUnavailable` after ``timeout_s`` seconds.
         """
         op_id = uuid.uuid4().hex
-        future: asyncio.Future[list[PeerEntry]] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[JoinConfirmation] = asyncio.get_running_loop().create_future()
         self._pending_joins[op_id] = future
         try:
             await self._send(
@@ -414,19 +481,35 @@ class KafkaFanoutManager(AsyncPubSubManager):
             self._pending_joins.pop(op_id, None)
 
     async def announce_leave(self, sid: str, meeting_id: str) -> None:
-        """Announce that local socket ``sid`` left ``meeting_id``'s room (applied at once here).
+        """Announce that participant ``sid`` of this replica left ``meeting_id``'s room
+        (applied at once here).
 
         A failure to publish is logged, not raised: the leave has happened locally.
         """
-        entry = self.directory.get(sid)
-        if entry is not None and entry.meeting_id == meeting_id:
-            self.directory.remove(sid)
+        self._remove_if(self.replica_id, sid, meeting_id)
         try:
             await self._send(
                 DirectoryLeave(host_id=self.host_id, replica_id=self.replica_id, sid=sid, meeting_id=meeting_id)
             )
         except Exception:  # noqa: BLE001 - other replicas catch up by heartbeat expiry or resync
             log.exception("could not announce that %s left %s", sid, meeting_id)
+
+    async def announce_expire(self, owner: str, reason: ExpireReason, entries: list[PeerEntry]) -> None:
+        """Ask every replica to remove ``entries`` (held participants that did not resume); each
+        one is removed where the directory still holds it unchanged when the message is read
+        back, and handed to ``on_expired`` on this replica. Raises :class:`KafkaError` or
+        :class:`FanoutUnavailable` when it cannot be published."""
+        await self._send(
+            DirectoryExpire(host_id=self.host_id, replica_id=self.replica_id, owner=owner, reason=reason, entries=entries)
+        )
+
+    async def publish_room_message(self, message: dict[str, Any]) -> None:
+        """Send a ``parley.room.*`` message (``method`` is its key) to every replica's handler,
+        this one's included. Raises :class:`FanoutUnavailable` or :class:`KafkaError` when it
+        cannot be published."""
+        if not str(message.get("method", "")).startswith(ROOM_PREFIX):
+            raise ValueError("a room message's method starts with " + ROOM_PREFIX)
+        await self._publish(message)
 
     async def _send(self, message: BaseModel) -> None:
         await self._publish(message.model_dump(mode="json"))
@@ -436,6 +519,11 @@ class KafkaFanoutManager(AsyncPubSubManager):
             message = _directory_message.validate_python(raw)
         except ValidationError as exc:
             log.warning("malformed directory message skipped: %s", exc)
+            return
+        if isinstance(message, DirectoryExpire):
+            if message.host_id != self.host_id:
+                self.liveness.heard(message.replica_id)
+            await self._on_expire(message, own=message.host_id == self.host_id)
             return
         if message.host_id == self.host_id:
             self._on_own(message)
@@ -448,15 +536,30 @@ class KafkaFanoutManager(AsyncPubSubManager):
             return
         await self._on_remote(message)
 
+    async def _on_expire(self, message: DirectoryExpire, *, own: bool) -> None:
+        """Remove the listed entries still held unchanged; ``peer-left`` to the local sockets of
+        their rooms; the sender hands what it removed to ``on_expired``."""
+        removed = [entry for entry in message.entries if self.directory.get(entry.sid) == entry]
+        for entry in removed:
+            self.directory.remove(entry.sid)
+        await self._emit_peers_left(removed)
+        if own and removed and self.on_expired is not None:
+            try:
+                await self.on_expired(message.owner, message.reason, removed)
+            except Exception:  # noqa: BLE001 - the directory is already right
+                log.exception("reporting %d expired participants failed", len(removed))
+
     def _on_own(self, message: Any) -> None:
         if isinstance(message, DirectoryHeartbeat):
             if message.sent_at is not None:
                 self._bus_changed(self.liveness.loopback(message.sent_at))
         elif isinstance(message, DirectoryJoin):
+            previous = self.directory.get(message.entry.sid)
             self.directory.add(message.entry)
             future = self._pending_joins.get(message.op_id)
             if future is not None and not future.done():
-                future.set_result(self.directory.peers(message.entry.meeting_id, exclude=message.entry.sid))
+                peers = self.directory.peers(message.entry.meeting_id, exclude=message.entry.sid)
+                future.set_result(JoinConfirmation(peers=peers, previous=previous))
         elif isinstance(message, DirectoryLeave):
             self._remove_if(message.replica_id, message.sid, message.meeting_id)
 
@@ -466,10 +569,14 @@ class KafkaFanoutManager(AsyncPubSubManager):
         self.liveness.heard(replica)
         if isinstance(message, DirectoryJoin):
             if message.entry.replica_id == replica:
+                previous = self.directory.get(message.entry.sid)
                 self.directory.add(message.entry)
+                if previous is not None and previous.replica_id == self.replica_id:
+                    await self._taken_over(previous, message.entry)
         elif isinstance(message, DirectoryLeave):
             self._remove_if(replica, message.sid, message.meeting_id)
         elif isinstance(message, DirectoryHello):
+            self._departed.pop(replica, None)
             await self._drop_replica(replica, "restarted")
             self._reported_lost.pop(replica, None)  # it restarted: those sockets are gone for good
             self.liveness.heard(replica)
@@ -483,6 +590,8 @@ class KafkaFanoutManager(AsyncPubSubManager):
             return
         elif isinstance(message, DirectoryGone):
             await self._drop_replica(replica, "gone")
+            if self.directory.entries_of(replica):  # resumable participants, held for the window
+                self._departed[replica] = self.liveness.now() + self.resume_window_s
             self._reported_lost.pop(replica, None)
             self.liveness.forget(replica)
             self._awaiting_snapshots.discard(replica)
@@ -555,11 +664,24 @@ class KafkaFanoutManager(AsyncPubSubManager):
                 delivery.add_done_callback(self._delivered)
                 self._metrics.fanout_messages.labels("sent", "directory").inc()
 
+    async def _taken_over(self, previous: PeerEntry, entry: PeerEntry) -> None:
+        if self.on_taken_over is not None:
+            try:
+                await self.on_taken_over(previous, entry)
+            except Exception:  # noqa: BLE001 - the directory is already right
+                log.exception("releasing participant %s after its resumption elsewhere failed", previous.sid)
+
     async def _drop_replica(self, replica_id: str, reason: DropReason) -> None:
+        """Drop a replica's entries (a replica that said ``gone`` keeps its resumable ones)."""
         self._snapshots.pop(replica_id, None)
-        entries = self.directory.drop_replica(replica_id)
+        entries = self.directory.drop_replica(replica_id, keep_resumable=reason == "gone")
         self._metrics.replicas_dropped.labels(reason).inc()
         await self._emit_peers_left(entries)
+        if reason != "gone" and self.on_replica_dropped is not None and self.reports_for(replica_id):
+            try:
+                await self.on_replica_dropped(replica_id, reason)
+            except Exception:  # noqa: BLE001 - the directory is already right
+                log.exception("reporting the loss of replica %s failed", replica_id)
         if entries and self.on_replica_lost is not None and self.reports_for(replica_id):
             self._reported_lost.setdefault(replica_id, {}).update((entry.sid, entry) for entry in entries)
             try:
@@ -615,6 +737,7 @@ class KafkaFanoutManager(AsyncPubSubManager):
         """Judge the bus, then drop every replica silent for the replica timeout while it was up
         (:class:`ReplicaLiveness`); run once per heartbeat interval."""
         self._bus_changed(self.liveness.check_bus())
+        await self._expire_departed()
         for replica, silent_s in self.liveness.silent():
             log.warning("replica %s silent for %.1fs while the bus is up: dropping its sockets", replica, silent_s)
             self.liveness.forget(replica)
@@ -622,6 +745,21 @@ class KafkaFanoutManager(AsyncPubSubManager):
                 await self._drop_replica(replica, "silent")
             except Exception:  # noqa: BLE001
                 log.exception("dropping replica %s failed", replica)
+
+    async def _expire_departed(self) -> None:
+        """The reporter expires the participants of a replica that left which did not resume
+        within the window (and tries again a window later if that is not read back)."""
+        now = self.liveness.now()
+        for replica, deadline in list(self._departed.items()):
+            entries = self.directory.entries_of(replica)
+            if not entries:
+                del self._departed[replica]
+            elif now >= deadline and self.reports_for(replica):
+                self._departed[replica] = now + self.resume_window_s
+                try:
+                    await self.announce_expire(replica, "replica_lost", entries)
+                except Exception as exc:  # noqa: BLE001 - tried again next window
+                    log.warning("expiring the participants of departed replica %s failed: %r", replica, exc)
 
     async def _heartbeat_loop(self) -> None:
         """Every ``heartbeat_s``: :meth:`judge`, then beat.
@@ -659,4 +797,6 @@ def _kind(method: object) -> str:
         return "emit" if method == "emit" else "other"
     if isinstance(method, str) and method.startswith(DIRECTORY_PREFIX):
         return "directory"
+    if isinstance(method, str) and method.startswith(ROOM_PREFIX):
+        return "room"
     return "other"

@@ -13,6 +13,7 @@ its own part closes the HTTP clients; the FastStream router's part starts the br
 (``after_startup``) pins the consumers' positions, starts the fan-out manager and the
 participant-event publisher, and on shutdown (``on_broker_shutdown``, while the broker still
 runs) disconnects the local sockets, announces the replica's departure and drains the queue.
+Before that, SIGTERM or ``/drain`` moves the sockets to other replicas (:mod:`parley_signaling.drain`).
 """
 
 import logging
@@ -24,7 +25,8 @@ from prometheus_client import CollectorRegistry
 
 from parley_events import asyncapi_router
 from parley_observability import HttpMetrics, HttpMetricsMiddleware, configure_logging, health_router, metrics_router
-from parley_security import JwksVerifier, MeetingsClient
+from parley_security import JwksVerifier, MeetingsClient, RevocationFeed, RevokedSessions
+from parley_security.revocations import REVOCATION_CHANNEL, REVOCATION_EVENTS
 from parley_security.membership_projection import (
     MEMBERSHIP_CHANNEL,
     PROJECTED_EVENTS,
@@ -35,11 +37,17 @@ from parley_security.membership_projection import (
 from parley_signaling.api.socket_events import register
 from parley_signaling.config import Settings
 from parley_signaling.domain.rooms import RoomService
+from parley_signaling.gestures import Gestures
+from parley_signaling.drain import Drain, DrainReport
 from parley_signaling.fanout import KafkaFanoutManager
 from parley_signaling.messaging import CONSUMES, ParticipantEvents, build_router, pin_positions, register_consumers
 from parley_signaling.metrics import SignalingMetrics
 from parley_signaling.rejections import Rejections
+from parley_signaling.calls import CallDelivery
+from parley_signaling.presence import PresenceDelivery, SocketPresence
 from parley_signaling.server import SignalingASGIApp, SignalingServer
+from parley_signaling.sessions import SessionHeartbeat, SessionSockets, declare_session_active
+from parley_signaling.users import UserDelivery
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +84,7 @@ def create_app(
         metrics=metrics,
         heartbeat_s=settings.signaling_heartbeat_seconds,
         replica_timeout_s=settings.signaling_replica_timeout_seconds,
+        resume_window_s=settings.signaling_resume_seconds,
     )
     sio = SignalingServer(
         rejections=Rejections(metrics.rejected_inputs),
@@ -93,6 +102,8 @@ def create_app(
     router = build_router(settings.kafka_bootstrap_servers, settings.instance_id)
     router.broker.add_middleware(metrics.consumer_lag.middleware())
     participants = ParticipantEvents(router, metrics)
+    presence = SocketPresence(participants, settings.instance_id)
+    users = UserDelivery(sio)
     # Joins read membership from the projection of meetings' events (HTTP only for a
     # membership it does not know yet): docs/signaling.md, "Membership".
     projection = MembershipProjection()
@@ -105,24 +116,74 @@ def create_app(
         participants=participants,
         replica_id=settings.instance_id,
         join_timeout_s=settings.signaling_join_timeout_seconds,
+        metrics=metrics,
+        resume_window_s=settings.signaling_resume_seconds,
+        presence=presence,
+    )
+    drain = Drain(rooms, metrics, settings.signaling_drain_seconds)
+    # Sessions (docs/signaling.md): a revoked session's tokens are refused and its sockets
+    # ended; each live session's lease is renewed by session.active heartbeats.
+    revocations = RevocationFeed(router, RevokedSessions())
+    revocations.listeners.append(SessionSockets(rooms, sio).revoked)
+    declare_session_active(router)
+    heartbeat = SessionHeartbeat(
+        router,
+        lambda: {
+            (s.principal.user_id, s.principal.session_id)
+            for s in rooms.sockets.values()
+            if s.principal.session_id is not None
+        },
+        replica_id=settings.instance_id,
+        interval_s=settings.session_heartbeat_seconds,
     )
     fanout.on_connected = lambda sid, namespace: rooms.send_session(sid)
     fanout.on_replica_lost = rooms.replica_lost
+
+    async def replica_dropped(replica_id: str, reason: str) -> None:
+        presence.replica_lost(replica_id, reason)
+
+    fanout.on_replica_dropped = replica_dropped
     fanout.on_replica_restored = rooms.replica_restored
+    fanout.on_taken_over = rooms.taken_over
+    fanout.on_expired = rooms.expired
     metrics.track_sockets(lambda: len(rooms.sockets))
-    register(sio, rooms=rooms, verifier=verifier, settings=settings, metrics=metrics)
-    subscribers = register_consumers(router, rooms, metrics)
+    gestures = Gestures(
+        sio=sio,
+        fanout=fanout,
+        rooms=rooms,
+        rate_per_second=settings.signaling_gesture_rate_per_second,
+        burst=settings.signaling_gesture_burst,
+    )
+    register(
+        sio,
+        rooms=rooms,
+        drain=drain,
+        verifier=verifier,
+        settings=settings,
+        metrics=metrics,
+        users=users,
+        extra_routes=gestures.routes(),
+        join_ack=gestures.with_hands,
+        revoked=revocations.revoked,
+        on_connected=lambda principal: heartbeat.connected(principal.user_id, principal.session_id),
+    )
+    subscribers = register_consumers(router, rooms, metrics, PresenceDelivery(users), CallDelivery(users))
 
     @router.after_startup
     async def start_signaling(app: FastAPI) -> None:
         await pin_positions(subscribers)
         feed.start()
         await fanout.start()
+        # sockets this replica had before a crash or restart are gone: before serving any
+        presence.replica_lost(settings.instance_id, "restarted")
         participants.start()
+        heartbeat.start()
+        drain.drain_on_sigterm()
         log.info("signaling replica %s started", settings.instance_id)
 
     @router.on_broker_shutdown
     async def stop_signaling(app: FastAPI) -> None:
+        await heartbeat.stop()
         await rooms.shutdown()
         await sio.shutdown()
         await fanout.stop()
@@ -151,10 +212,17 @@ def create_app(
     app.state.sio = sio
     # uvicorn logs signaling's requests (socket.io never reaches this app): no second line
     app.add_middleware(HttpMetricsMiddleware, metrics=http_metrics, access_log=False)
-    app.include_router(health_router({"kafka": kafka_ready, "jwks": verifier.ready}))
+    app.include_router(health_router({"kafka": kafka_ready, "jwks": verifier.ready, "draining": drain.ready}))
+
+    @app.api_route("/drain", methods=["GET", "POST"], include_in_schema=False)
+    async def drain_replica() -> DrainReport:
+        """Drain this replica and answer when it is done (Kubernetes' preStop hook; not routed
+        by the proxy): ``{"moved", "remaining", "seconds"}``."""
+        return await drain.run()
+
     app.include_router(metrics_router(registry))
     app.include_router(router)
-    app.include_router(asyncapi_router(router, {**CONSUMES, MEMBERSHIP_CHANNEL: PROJECTED_EVENTS}))
+    app.include_router(asyncapi_router(router, {**CONSUMES, MEMBERSHIP_CHANNEL: PROJECTED_EVENTS, REVOCATION_CHANNEL: REVOCATION_EVENTS}))
     return SignalingASGIApp(
         sio, max_message_bytes=settings.max_message_bytes, other_asgi_app=app, socketio_path="socket.io"
     )

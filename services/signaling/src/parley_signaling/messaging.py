@@ -1,4 +1,5 @@
-"""Kafka of signaling (FastStream): meeting.ended and chat.message.posted in, participant.* out.
+"""Kafka of signaling (FastStream): meeting.ended / cancelled / expired, chat.message.posted,
+presence.changed, contact.* and call.* in; participant.* and presence.socket/replica_lost out.
 
 Consumers. Every replica must deliver these events to *its own* sockets, so every replica
 reads every record: the subscribers have no consumer group (``group_id=None``: all partitions
@@ -10,8 +11,9 @@ CloudEvents id (:class:`RecentIds`, in memory: signaling has no database). A mal
 is logged and skipped.
 
 Publisher. Signaling has no database, hence no transactional outbox: participant.joined/left
-are published straight to Kafka by :class:`ParticipantEvents`, in order, each with a bounded
-retry (tenacity); an event still failing is logged at ERROR and dropped.
+and presence.socket/replica_lost are published straight to Kafka by :class:`ParticipantEvents`,
+in order, each with a bounded retry (tenacity); an event still failing is logged at ERROR and
+dropped.
 """
 
 import asyncio
@@ -24,23 +26,39 @@ from faststream.kafka.fastapi import KafkaMessage, KafkaRouter
 from tenacity import AsyncRetrying, before_sleep_log, stop_after_attempt, wait_exponential
 
 from parley_events import (
+    CALL_EVENTS,
+    CallEvent,
     ChatMessagePosted,
+    MEETING_CLOSED,
+    ContactAccepted,
+    ContactDeclined,
+    ContactEvent,
+    ContactInvited,
+    ContactRemoved,
+    EventData,
     EventDecodeError,
-    MeetingEnded,
     OutgoingEvent,
     ParticipantJoined,
     ParticipantLeft,
+    PresenceChanged,
+    PresenceReplicaLost,
+    PresenceSocket,
+    UserBlocked,
+    UserUnblocked,
     encode,
     envelope_of,
     decoded_record,
     kafka_publisher,
     records_of,
 )
-from parley_events.topics import CHAT, MEETINGS, PARTICIPANTS
+from parley_events.topics import CALLS, CHAT, CONTACTS, MEETINGS, PARTICIPANTS, PRESENCE
+from parley_observability import stop_task
 from parley_signaling.metrics import SignalingMetrics
 
 if TYPE_CHECKING:
+    from parley_signaling.calls import CallDelivery
     from parley_signaling.domain.rooms import RoomService
+    from parley_signaling.presence import PresenceDelivery
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +99,17 @@ def received_record(message: KafkaMessage) -> Any:
 #: handlers read raw records, so FastStream cannot tell; see parley_events.asyncapi).
 MEETINGS_CHANNEL = "meetings"
 CHAT_CHANNEL = "chat"
-CONSUMES = {MEETINGS_CHANNEL: (MeetingEnded,), CHAT_CHANNEL: (ChatMessagePosted,)}
+PRESENCE_CHANNEL = "presence"
+CONTACTS_CHANNEL = "contacts"
+CALLS_CHANNEL = "calls"
+CONTACT_EVENTS = (ContactInvited, ContactAccepted, ContactDeclined, ContactRemoved, UserBlocked, UserUnblocked)
+CONSUMES = {
+    MEETINGS_CHANNEL: MEETING_CLOSED,
+    CHAT_CHANNEL: (ChatMessagePosted,),
+    PRESENCE_CHANNEL: (PresenceChanged,),
+    CONTACTS_CHANNEL: CONTACT_EVENTS,
+    CALLS_CHANNEL: CALL_EVENTS,
+}
 
 
 def build_router(bootstrap_servers: str, instance_id: str) -> KafkaRouter:
@@ -97,7 +125,8 @@ def build_router(bootstrap_servers: str, instance_id: str) -> KafkaRouter:
         # 200 chat posts/s, py-spy); errors are still logged at ERROR
         log_level=logging.DEBUG,
         schema_url=None,
-        description="Parley signaling: participant.* out; meeting.ended and chat.message.posted in",
+        description="Parley signaling: participant.* and presence.socket/replica_lost out; meeting.ended, "
+        "chat.message.posted, presence.changed, contact.* and call.* in",
     )
     # Declared for the AsyncAPI document only; ParticipantEvents does the publishing.
     for data in (ParticipantJoined, ParticipantLeft):
@@ -108,11 +137,26 @@ def build_router(bootstrap_servers: str, instance_id: str) -> KafkaRouter:
             "to Kafka (no outbox: signaling keeps nothing durable), with a bounded retry",
             schema=envelope_of(data),
         )
+    for data, key in ((PresenceSocket, "user id"), (PresenceReplicaLost, "replica id")):
+        router.publisher(
+            PRESENCE.name,
+            title=data.event_type.removeprefix("parley.signaling.").removesuffix(".v1"),
+            description=f"CloudEvents type {data.event_type}, key = {key}; published straight to Kafka "
+            "(no outbox), in order, with a bounded retry (docs/signaling.md, \"Presence\")",
+            schema=envelope_of(data),
+        )
     return router
 
 
-def register_consumers(router: KafkaRouter, rooms: "RoomService", metrics: SignalingMetrics) -> list:
-    """Subscribe to parley.meetings and parley.chat (no group, from the end); returns the subscribers."""
+def register_consumers(
+    router: KafkaRouter,
+    rooms: "RoomService",
+    metrics: SignalingMetrics,
+    delivery: "PresenceDelivery",
+    calls: "CallDelivery",
+) -> list:
+    """Subscribe to parley.meetings, parley.chat, parley.presence, parley.contacts and
+    parley.calls (no group, from the end); returns the subscribers."""
     seen = RecentIds()
 
     async def handle(record: Any, wanted: type, label: str) -> None:
@@ -123,14 +167,21 @@ def register_consumers(router: KafkaRouter, rooms: "RoomService", metrics: Signa
             metrics.consumed_events.labels(label, "malformed").inc()
             return
         if not isinstance(event.data, wanted):
-            metrics.consumed_events.labels("other", "ignored").inc()
+            if not isinstance(event.data, (PresenceSocket, PresenceReplicaLost)):  # ours, on the presence topic
+                metrics.consumed_events.labels("other", "ignored").inc()
             return
         if not seen.first_time(event.id):
             metrics.consumed_events.labels(label, "duplicate").inc()
             return
         try:
-            if isinstance(event.data, MeetingEnded):
+            if isinstance(event.data, MEETING_CLOSED):
                 await rooms.meeting_ended(event.data)
+            elif isinstance(event.data, PresenceChanged):
+                await delivery.presence_changed(event.data)
+            elif isinstance(event.data, ContactEvent):
+                await delivery.contact_changed(event.data)
+            elif isinstance(event.data, CallEvent):
+                await calls.call_changed(event.data)
             else:
                 await rooms.chat_message_posted(event.data)
         except Exception:  # noqa: BLE001 - never crash the consumer
@@ -144,12 +195,13 @@ def register_consumers(router: KafkaRouter, rooms: "RoomService", metrics: Signa
         group_id=None,
         auto_offset_reset="latest",
         title=MEETINGS_CHANNEL,
-        description="meeting.ended -> `meeting-ended` to the room's local sockets, then out of the room.",
+        description="meeting.ended / meeting.cancelled / meeting.expired -> `meeting-ended` to the room's local sockets, "
+        "then out of the room.",
     )
 
     @meetings
     async def on_meeting_event(message: KafkaMessage) -> None:
-        await handle(received_record(message), MeetingEnded, "meeting.ended")
+        await handle(received_record(message), MEETING_CLOSED, "meeting.ended")
 
     # in batches: FastStream's per-message path (middlewares, context, parsing) runs once per
     # batch of what arrived meanwhile instead of once per chat message, on every replica
@@ -169,7 +221,43 @@ def register_consumers(router: KafkaRouter, rooms: "RoomService", metrics: Signa
         for record in records_of(message):
             await handle(record, ChatMessagePosted, "chat.message.posted")
 
-    return [meetings, chat]
+    presence = router.subscriber(
+        PRESENCE.name,
+        group_id=None,
+        auto_offset_reset="latest",
+        title=PRESENCE_CHANNEL,
+        description="presence.changed -> `presence` to the local sockets of the user's watchers (contacts).",
+    )
+
+    @presence
+    async def on_presence_event(message: KafkaMessage) -> None:
+        await handle(received_record(message), PresenceChanged, "presence.changed")
+
+    contacts = router.subscriber(
+        CONTACTS.name,
+        group_id=None,
+        auto_offset_reset="latest",
+        title=CONTACTS_CHANNEL,
+        description="contact.*, user.blocked/unblocked -> `contacts-changed` to the local sockets of both users.",
+    )
+
+    @contacts
+    async def on_contact_event(message: KafkaMessage) -> None:
+        await handle(received_record(message), ContactEvent, "contact")
+
+    calls_subscriber = router.subscriber(
+        CALLS.name,
+        group_id=None,
+        auto_offset_reset="latest",
+        title=CALLS_CHANNEL,
+        description="call.* -> `call` to the local sockets of the caller and the callee.",
+    )
+
+    @calls_subscriber
+    async def on_call_event(message: KafkaMessage) -> None:
+        await handle(received_record(message), CallEvent, "call")
+
+    return [meetings, chat, presence, contacts, calls_subscriber]
 
 
 async def pin_positions(subscribers: list, timeout_s: float = 15.0) -> None:
@@ -188,7 +276,7 @@ async def pin_positions(subscribers: list, timeout_s: float = 15.0) -> None:
 
 
 class ParticipantEvents:
-    """Publishes participant.joined / participant.left in order, with a bounded retry.
+    """Publishes participant.joined / participant.left (and presence.*) in order, with a bounded retry.
 
     :meth:`enqueue` never blocks the caller; :meth:`run` (a background task) publishes.
     ``attempts`` tries per event, exponential back-off from ``first_wait_s`` up to 2 seconds.
@@ -210,9 +298,10 @@ class ParticipantEvents:
         self._queue: asyncio.Queue[tuple[str, OutgoingEvent]] = asyncio.Queue(capacity)
         self._task: asyncio.Task[None] | None = None
 
-    def enqueue(self, data: ParticipantJoined | ParticipantLeft) -> None:
-        """Queue ``data`` for publishing (encoded now: its id and time are fixed here)."""
-        label = "joined" if isinstance(data, ParticipantJoined) else "left"
+    def enqueue(self, data: EventData) -> None:
+        """Queue ``data`` (participant.* or presence.*) for publishing (encoded now: its id and
+        time are fixed here)."""
+        label = "joined" if isinstance(data, ParticipantJoined) else "left" if isinstance(data, ParticipantLeft) else "presence"
         try:
             self._queue.put_nowait((label, encode(data, source=SOURCE)))
         except asyncio.QueueFull:
@@ -230,8 +319,7 @@ class ParticipantEvents:
             await asyncio.wait_for(self._queue.join(), drain_timeout_s)
         except TimeoutError:
             log.error("%d participant events not published at shutdown", self._queue.qsize())
-        self._task.cancel()
-        await asyncio.gather(self._task, return_exceptions=True)
+        await stop_task(self._task)
         self._task = None
 
     async def run(self) -> None:

@@ -11,7 +11,9 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from parley_events import ConsumerLag
 
 #: Inbound event names counted under their own label; any other name counts as ``unknown``.
-KNOWN_EVENTS = frozenset({"join", "leave", "offer", "answer", "ice-candidate", "media-state"})
+KNOWN_EVENTS = frozenset(
+    {"join", "leave", "offer", "answer", "ice-candidate", "media-state", "raise-hand", "lower-hand", "reaction"}
+)
 
 
 class SignalingMetrics:
@@ -64,14 +66,14 @@ class SignalingMetrics:
         )
         self.consumed_events = Counter(
             "parley_signaling_consumed_events_total",
-            "Kafka events consumed, by type (meeting.ended, chat.message.posted, other) "
+            "Kafka events consumed, by type (meeting.ended, chat.message.posted, presence.changed, contact, call, other) "
             "and result (delivered, duplicate, malformed, ignored, failed).",
             ("type", "result"),
             registry=registry,
         )
         self.participant_events = Counter(
             "parley_signaling_participant_events_total",
-            "participant.* events published to Kafka, by type (joined, left) and result "
+            "participant.* and presence.* events published to Kafka, by type (joined, left, presence) and result "
             "(published, failed after retries, dropped when the queue was full).",
             ("type", "result"),
             registry=registry,
@@ -79,7 +81,7 @@ class SignalingMetrics:
         self.fanout_messages = Counter(
             "parley_signaling_fanout_messages_total",
             "Messages on the cross-replica fan-out topic, by direction (sent, received) and "
-            "kind (emit, directory, other).",
+            "kind (emit, directory, room, other).",
             ("direction", "kind"),
             registry=registry,
         )
@@ -120,25 +122,44 @@ class SignalingMetrics:
             ("level",),
             registry=registry,
         )
+        self.resumptions = Counter(
+            "parley_signaling_resumptions_total",
+            "join requests with resume, by result (resumed: the socket took the participant over; "
+            "not_resumed: unknown, another user's, or expired, so a fresh join).",
+            ("result",),
+            registry=registry,
+        )
+        self.held_participants = Gauge(
+            "parley_signaling_held_participants",
+            "Resumable participants of this replica whose socket dropped, held for the resume window.",
+            registry=registry,
+        )
+        self.draining = Gauge(
+            "parley_signaling_draining",
+            "1 while this replica drains (its sockets are asked to move to another replica), else 0.",
+            registry=registry,
+        )
 
-        for result in ("accepted", "unauthorized", "origin_not_allowed"):
+        for result in ("accepted", "unauthorized", "origin_not_allowed", "draining"):
             self.connections.labels(result)
         for event in sorted(KNOWN_EVENTS):
             self.events.labels(event, "ok")
-        for kind in ("joined", "left"):
+        for kind in ("joined", "left", "presence"):
             for result in ("published", "failed", "dropped"):
                 self.participant_events.labels(kind, result)
-        for kind in ("meeting.ended", "chat.message.posted"):
+        for kind in ("meeting.ended", "chat.message.posted", "presence.changed", "contact", "call"):
             for result in ("delivered", "duplicate", "malformed", "failed"):
                 self.consumed_events.labels(kind, result)
         self.consumed_events.labels("other", "ignored")
         for direction in ("sent", "received"):
-            for kind in ("emit", "directory", "other"):
+            for kind in ("emit", "directory", "room", "other"):
                 self.fanout_messages.labels(direction, kind)
         for state in ("lost", "back"):
             self.fanout_bus_changes.labels(state)
         for reason in ("silent", "restarted", "gone"):
             self.replicas_dropped.labels(reason)
+        for result in ("resumed", "not_resumed", "moved"):
+            self.resumptions.labels(result)
 
     def event_label(self, event: str) -> str:
         return event if event in KNOWN_EVENTS else "unknown"
@@ -149,6 +170,9 @@ class SignalingMetrics:
     def track_directory(self, local: Callable[[], int], remote: Callable[[], int]) -> None:
         self.directory_entries.labels("local").set_function(lambda: float(local()))
         self.directory_entries.labels("remote").set_function(lambda: float(remote()))
+
+    def track_held(self, held: Callable[[], int]) -> None:
+        self.held_participants.set_function(lambda: float(held()))
 
     def track_rooms(self, rooms: Callable[[], int]) -> None:
         self.rooms.set_function(lambda: float(rooms()))

@@ -25,7 +25,7 @@ from parley_auth.api.schemas import (
     ValidationErrorResponse,
 )
 from parley_auth.domain.accounts import Accounts
-from parley_auth.domain.errors import EmailTaken, InvalidCredentials, InvalidRefreshToken
+from parley_auth.domain.errors import ActiveSession, EmailTaken, InvalidCredentials, InvalidRefreshToken
 from parley_auth.domain.keys import KeySet
 from parley_auth.domain.models import SignIn
 from parley_auth.domain.rules import PASSWORD_ERRORS
@@ -183,6 +183,9 @@ async def register(
         {
             400: BODY_400,
             401: "`invalid_credentials`: wrong email or password",
+            409: "`active_session` (`PARLEY_SESSION_POLICY=single`): the user has another live session "
+            "(a signaling socket renewed its lease less than `PARLEY_SESSION_LEASE_SECONDS` ago); sign in "
+            "again with `takeover: true` to end it",
             429: "`too_many_attempts`: too many attempts for this account or from this client address "
             "(the password is not checked); try again after `Retry-After` seconds",
         }
@@ -197,7 +200,10 @@ async def login(
     request: Request,
     response: Response,
 ) -> TokenPair:
-    """Sign in: a token pair. Ends the user's other session, if any (one session per user).
+    """Sign in: a token pair whose tokens name the new session (``sid``).
+
+    ``PARLEY_SESSION_POLICY=single``: the user's other session ends; while it is live, only
+    with ``takeover: true`` (409 ``active_session`` without). ``multiple``: sessions coexist.
 
     Throttled per client address, per account and address, and per account (429 with
     ``Retry-After``); the password is not checked then."""
@@ -206,10 +212,17 @@ async def login(
     except Throttled as exc:
         raise _too_many(exc) from exc
     try:
-        sign_in = await accounts.login(body.email, body.password)
+        sign_in = await accounts.login(body.email, body.password, takeover=body.takeover)
     except InvalidCredentials as exc:
         metrics.logins.labels("invalid_credentials").inc()
         raise _error(status.HTTP_401_UNAUTHORIZED, "invalid_credentials", "wrong email or password") from exc
+    except ActiveSession as exc:
+        metrics.logins.labels("active_session").inc()
+        raise _error(
+            status.HTTP_409_CONFLICT,
+            "active_session",
+            "you already have an active session; sign in with takeover to end it and use this one",
+        ) from exc
     await throttle.login_succeeded(body.email, address)
     metrics.logins.labels("success").inc()
     _no_store(response)

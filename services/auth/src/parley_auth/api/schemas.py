@@ -73,8 +73,12 @@ class RegisterRequest(_Body):
 
 
 class LoginRequest(_Body):
+    """``{email, password, takeover?}``. ``takeover: true`` ends the user's other live session
+    (``PARLEY_SESSION_POLICY=single``: "Use here") instead of answering 409 ``active_session``."""
+
     email: Email
     password: Annotated[str, Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)]
+    takeover: bool = False
 
 
 class RefreshRequest(_Body):

@@ -1,33 +1,49 @@
 """Account rules: register, login, refresh-token rotation, logout, profile.
 
-Sessions. A login starts a refresh-token *family*. **One user holds one active session at a
-time**: the user document names its active family (``session_family``), and a new login makes
-the new family the active one, which revokes every other family of that user (their tokens
-are also marked revoked). A refresh token is accepted only while its family is the user's
-active one, so concurrent logins cannot leave two sessions alive: the last one wins.
+Sessions. A login starts a session: a refresh-token *family* whose id is the ``sid`` claim of
+every access token issued in it. The policy is ``PARLEY_SESSION_POLICY``:
+
+- ``single`` (default): **one active session per user**. The user document names it
+  (``session_family``) with its *lease* (``session_lease_until``), which signaling's
+  ``session.active`` heartbeats renew while the session has a live socket
+  (:meth:`Accounts.session_active`, ``PARLEY_SESSION_LEASE_SECONDS``). A login while another
+  session's lease runs is refused with :class:`ActiveSession` unless it asks to take over
+  ("Use here"); otherwise (takeover, or the lease lapsed: a crashed browser) the new session
+  replaces the old one by one compare-and-set on the user document (family *and* lease as read),
+  so of concurrent logins and renewals across replicas exactly one wins each step and the
+  losers read again. The old family's refresh tokens are revoked; if the old session ever was
+  live (it had a lease) the same write stages ``session.revoked`` (``replaced``) in the outbox:
+  every service then refuses its access tokens and signaling ends its sockets. A session that
+  never had a live socket (an API client's) is replaced quietly: its refresh token is refused,
+  its access token lasts until its ``exp``. A refresh token is accepted only while its family
+  is the user's active one.
+- ``multiple``: sessions coexist; a login never conflicts and revokes nothing.
 
 Rotation (RFC 9700 §4.14.2). Each refresh atomically marks the presented token as rotated and
 issues the next token of the same family, valid ``refresh_ttl_seconds`` from now. Presenting
 a token that was already rotated means it leaked (or a client retried): the whole family is
 revoked and the answer is ``InvalidRefreshToken("reused")``; the holder must log in again.
-Logout revokes the family of the presented token.
+Logout revokes the family of the presented token and stages ``session.revoked``
+(``signed_out``) for it.
 
-Access tokens already issued stay valid until their ``exp`` (15 minutes by default): they are
-not tracked after issue.
+Access tokens are not tracked after issue: the services refuse those of a revoked session from
+their projection of ``session.revoked`` (parley_security.revocations); others stay valid
+until their ``exp`` (15 minutes by default).
 """
 
 import logging
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
-from parley_auth.domain.errors import InvalidCredentials, InvalidRefreshToken
+from parley_auth.domain.errors import ActiveSession, InvalidCredentials, InvalidRefreshToken
 from parley_auth.domain.models import SignIn, User
 from parley_auth.domain.passwords import Passwords
 from parley_auth.domain.refresh_tokens import RefreshTokenRecord, hash_refresh_token, new_refresh_token
 from parley_auth.domain.stores import RefreshTokenStore, UserStore
 from parley_auth.domain.tokens import AccessTokens
-from parley_events import UserRegistered, outbox_entry
+from parley_events import SessionRevoked, UserRegistered, outbox_entry
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +51,12 @@ log = logging.getLogger(__name__)
 EVENT_SOURCE = "/parley/auth"
 
 Clock = Callable[[], datetime]
+
+SessionPolicy = Literal["single", "multiple"]
+
+#: Compare-and-set attempts of one login before it gives up (each loss means another login or
+#: renewal changed the user's session meanwhile).
+CLAIM_ATTEMPTS = 8
 
 
 def _utcnow() -> datetime:
@@ -53,9 +75,13 @@ class Accounts:
         access_tokens: AccessTokens,
         *,
         refresh_ttl_seconds: int,
+        session_policy: SessionPolicy = "single",
+        session_lease_seconds: int = 60,
         on_event_staged: Callable[[], None] = lambda: None,
         clock: Clock = _utcnow,
     ) -> None:
+        self.session_policy: SessionPolicy = session_policy
+        self._lease = timedelta(seconds=session_lease_seconds)
         self._users = users
         self._refresh_tokens = refresh_tokens
         self._passwords = passwords
@@ -82,11 +108,12 @@ class Accounts:
         self._on_event_staged()
         return user
 
-    async def login(self, email: str, password: str) -> SignIn:
-        """Check the credentials and start the user's new (and only) session.
+    async def login(self, email: str, password: str, *, takeover: bool = False) -> SignIn:
+        """Check the credentials and start a session (the user's only one under ``single``).
 
         Raises :class:`InvalidCredentials` for an unknown email or a wrong password, taking
-        the same time for both.
+        the same time for both; :class:`ActiveSession` (``single``) when another session's
+        lease runs and ``takeover`` is False (then nothing changed).
         """
         user = await self._users.by_email(email)
         if user is None:
@@ -98,10 +125,40 @@ class Accounts:
             await self._users.set_password_hash(user.user_id, await self._passwords.hash(password))
         family_id = uuid.uuid4().hex
         now = self._clock()
-        refresh_token = await self._issue_refresh_token(user.user_id, family_id, now)
-        await self._users.set_session_family(user.user_id, family_id)
-        await self._refresh_tokens.revoke_user_families_except(user.user_id, family_id, now)
-        return self._sign_in(user, refresh_token, now)
+        if self.session_policy == "single":
+            await self._claim_session(user, family_id, now, takeover=takeover)
+            refresh_token = await self._issue_refresh_token(user.user_id, family_id, now)
+            await self._refresh_tokens.revoke_user_families_except(user.user_id, family_id, now)
+        else:
+            refresh_token = await self._issue_refresh_token(user.user_id, family_id, now)
+        return self._sign_in(user, refresh_token, now, family_id)
+
+    async def _claim_session(self, user: User, family_id: str, now: datetime, *, takeover: bool) -> None:
+        """Make ``family_id`` the user's session by compare-and-set (see the module doc)."""
+        current: User | None = user
+        for _ in range(CLAIM_ATTEMPTS):
+            if current is None:
+                raise InvalidCredentials()
+            old, lease = current.session_family, current.session_lease_until
+            if old is not None and lease is not None and lease > now and not takeover:
+                raise ActiveSession()
+            outbox = []
+            if old is not None and lease is not None:
+                event = SessionRevoked(user_id=user.user_id, session_id=old, reason="replaced", revoked_at=now)
+                outbox.append(outbox_entry(event, source=EVENT_SOURCE))
+            if await self._users.replace_session(user.user_id, old, lease, family_id, outbox):
+                if outbox:
+                    self._on_event_staged()
+                return
+            current = await self._users.by_id(user.user_id)
+        raise ActiveSession()
+
+    async def session_active(self, user_id: str, session_id: str) -> bool:
+        """Renew the lease of ``session_id`` (a ``session.active`` heartbeat): True if it is
+        still the user's session (``single``); a replaced session's heartbeat changes nothing."""
+        if self.session_policy != "single":
+            return False
+        return await self._users.renew_lease(user_id, session_id, self._clock() + self._lease)
 
     async def refresh(self, refresh_token: str) -> SignIn:
         """Rotate ``refresh_token``: return a new access token and the family's next refresh
@@ -120,7 +177,7 @@ class Accounts:
         if record.expires_at <= now:
             raise InvalidRefreshToken("expired")
         user = await self._users.by_id(record.user_id)
-        if user is None or user.session_family != record.family_id:
+        if user is None or (self.session_policy == "single" and user.session_family != record.family_id):
             await self._refresh_tokens.revoke_family(record.family_id, now)
             raise InvalidRefreshToken("revoked")
         if not await self._refresh_tokens.mark_rotated(token_hash, now):
@@ -128,13 +185,19 @@ class Accounts:
             await self._revoke_family(record, now)
             raise InvalidRefreshToken("reused")
         next_token = await self._issue_refresh_token(user.user_id, record.family_id, now)
-        return self._sign_in(user, next_token, now)
+        return self._sign_in(user, next_token, now, record.family_id)
 
     async def logout(self, refresh_token: str) -> None:
-        """Revoke the family of ``refresh_token``; an unknown token is ignored (idempotent)."""
+        """Revoke the family of ``refresh_token`` and stage ``session.revoked`` (``signed_out``)
+        for it; an unknown or already revoked token is ignored (idempotent)."""
         record = await self._refresh_tokens.get(hash_refresh_token(refresh_token))
-        if record is not None:
-            await self._revoke_family(record, self._clock())
+        if record is None or record.revoked_at is not None:
+            return
+        now = self._clock()
+        event = SessionRevoked(user_id=record.user_id, session_id=record.family_id, reason="signed_out", revoked_at=now)
+        await self._users.stage_event(record.user_id, outbox_entry(event, source=EVENT_SOURCE))
+        self._on_event_staged()
+        await self._revoke_family(record, now)
 
     async def profile(self, user_id: str) -> User | None:
         """The user ``user_id``, or None."""
@@ -157,8 +220,8 @@ class Accounts:
         await self._users.end_session_family(record.user_id, record.family_id)
         await self._refresh_tokens.revoke_family(record.family_id, now)
 
-    def _sign_in(self, user: User, refresh_token: str, now: datetime) -> SignIn:
-        access = self._access_tokens.issue(user.user_id, user.display_name, now=now)
+    def _sign_in(self, user: User, refresh_token: str, now: datetime, session_id: str) -> SignIn:
+        access = self._access_tokens.issue(user.user_id, user.display_name, session_id=session_id, now=now)
         return SignIn(
             access_token=access.token, expires_in=access.expires_in, refresh_token=refresh_token, user=user
         )

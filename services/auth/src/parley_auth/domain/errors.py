@@ -11,6 +11,11 @@ class InvalidCredentials(Exception):
     """Unknown email or wrong password (401 ``invalid_credentials``); never says which."""
 
 
+class ActiveSession(Exception):
+    """``PARLEY_SESSION_POLICY=single``: another session of the user is live (it holds the
+    lease) and the sign-in did not ask to take over (409 ``active_session``)."""
+
+
 RefreshFailure = Literal["unknown", "expired", "revoked", "reused"]
 
 

@@ -15,6 +15,9 @@ class User:
     password_hash: str
     created_at: datetime
     session_family: str | None = None
+    #: Until when the active session's lease runs (renewed by signaling's ``session.active``
+    #: heartbeats while it has a live socket); None while it never had one.
+    session_lease_until: datetime | None = None
 
 
 @dataclass(frozen=True)

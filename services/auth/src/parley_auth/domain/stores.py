@@ -15,8 +15,23 @@ class UserStore(Protocol):
 
     async def by_id(self, user_id: str) -> User | None: ...
 
-    async def set_session_family(self, user_id: str, family_id: str) -> None:
-        """Make ``family_id`` the user's one active session (atomic, last writer wins)."""
+    async def replace_session(
+        self,
+        user_id: str,
+        old_family: str | None,
+        old_lease: datetime | None,
+        family_id: str,
+        outbox: list[dict[str, Any]],
+    ) -> bool:
+        """Compare-and-set: if the user's session is still ``old_family`` with lease
+        ``old_lease``, make ``family_id`` the session (no lease yet) and stage ``outbox`` in
+        the same write; False (nothing written) when either changed meanwhile."""
+
+    async def renew_lease(self, user_id: str, family_id: str, until: datetime) -> bool:
+        """Set the lease to ``until`` if ``family_id`` is still the user's session."""
+
+    async def stage_event(self, user_id: str, entry: dict[str, Any]) -> None:
+        """Stage one outbox entry on the user's document."""
 
     async def end_session_family(self, user_id: str, family_id: str) -> None:
         """Clear the active session if it is still ``family_id`` (atomic compare-and-set)."""

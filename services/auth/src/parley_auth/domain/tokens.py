@@ -1,7 +1,7 @@
 """Access tokens: JWTs (RFC 7519) signed with EdDSA/Ed25519 (RFC 8037).
 
 Header ``{"alg": "EdDSA", "typ": "JWT", "kid"}``; claims ``iss``, ``aud``, ``sub`` (user id),
-``name`` (display name), ``iat``, ``exp`` (``iat`` + ttl seconds), ``jti`` (random hex),
+``name`` (display name), ``sid`` (the sign-in session: its refresh-token family), ``iat``, ``exp`` (``iat`` + ttl seconds), ``jti`` (random hex),
 ``typ: "access"``. Verification pins the algorithm and requires and checks ``iss``, ``aud``,
 ``exp``, ``iat``, ``sub`` (RFC 8725 §3.1, §3.8, §3.9), exactly like parley_security's
 :class:`~parley_security.JwksVerifier` does with the published JWKS.
@@ -38,8 +38,11 @@ class AccessTokens:
         self.audience = audience
         self.ttl_seconds = ttl_seconds
 
-    def issue(self, user_id: str, display_name: str, *, now: datetime | None = None) -> AccessToken:
-        """Sign an access token for ``user_id`` valid ``ttl_seconds`` from ``now``."""
+    def issue(
+        self, user_id: str, display_name: str, *, session_id: str | None = None, now: datetime | None = None
+    ) -> AccessToken:
+        """Sign an access token for ``user_id`` of session ``session_id`` (the ``sid`` claim,
+        left out when None) valid ``ttl_seconds`` from ``now``."""
         issued = (now or datetime.now(UTC)).replace(microsecond=0)
         jti = uuid.uuid4().hex
         claims = {
@@ -52,6 +55,8 @@ class AccessTokens:
             "jti": jti,
             "typ": "access",
         }
+        if session_id is not None:
+            claims["sid"] = session_id
         token = jwt.encode(claims, self.key.private_key, algorithm=ALGORITHM, headers={"kid": self.key.kid})
         return AccessToken(token=token, expires_in=self.ttl_seconds, jti=jti)
 

@@ -58,7 +58,7 @@ async def post_message(
 ) -> MessageOut:
     """Post a message (201), or replay a retry of the same message (200)."""
     message, created = await chat.post(
-        meeting_id, principal, message_id=body.message_id, text=body.text
+        meeting_id, principal, message_id=body.message_id, text=body.text, sender_name=body.sender_name
     )
     if not created:
         response.status_code = status.HTTP_200_OK

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from parley_security import NO_NUL_PATTERN, NOT_BLANK_PATTERN, no_nul, not_blank
+from parley_security import NO_NUL_PATTERN, NOT_BLANK_PATTERN, DisplayName, no_nul, not_blank
 
 from parley_chat.domain.models import MAX_NOTES_CHARS, Message, Notes
 
@@ -14,7 +14,7 @@ MessageId = Annotated[str, Field(min_length=8, max_length=64, pattern=r"^[A-Za-z
 
 class PostMessageRequest(BaseModel):
     """``{message_id (client-chosen, 8–64 of [A-Za-z0-9_-]), text (1–4000 characters, not only
-    white space)}``."""
+    white space), sender_name (optional)}``."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -29,6 +29,11 @@ class PostMessageRequest(BaseModel):
         ),
         AfterValidator(not_blank),
     ]
+    sender_name: DisplayName | None = Field(
+        default=None,
+        description="the name the sender uses in this meeting (the one chosen before joining; "
+        "1–80 characters, stored trimmed); absent or null: the account's display name",
+    )
 
 
 class MessageOut(BaseModel):

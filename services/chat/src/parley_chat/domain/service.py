@@ -37,9 +37,10 @@ class Chat:
         return await require_participant(self._meetings, meeting_id, principal)
 
     async def post(
-        self, meeting_id: str, principal: Principal, *, message_id: str, text: str
+        self, meeting_id: str, principal: Principal, *, message_id: str, text: str, sender_name: str | None = None
     ) -> tuple[Message, bool]:
-        """Post ``text`` as ``message_id``; returns ``(message, created)``.
+        """Post ``text`` as ``message_id`` under ``sender_name`` (default: the token's name);
+        returns ``(message, created)``.
 
         The message gets the meeting's next ``seq`` and is handed to ``publish`` (its
         ``chat.message.posted`` carries the ``seq``). Idempotent: the same ``message_id``
@@ -55,7 +56,7 @@ class Chat:
                 message_id=message_id,
                 meeting_id=meeting_id,
                 sender_id=principal.user_id,
-                sender_name=principal.display_name,
+                sender_name=sender_name or principal.display_name,
                 text=text,
                 posted_at=utc_now(),
             )

@@ -9,11 +9,21 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from parley_meetings.config import Settings
+from parley_meetings.domain.feeds import CalendarFeeds
+from parley_meetings.domain.idempotency import Idempotency
 from parley_meetings.domain.service import Meetings
 
 
 async def _meetings(request: Request) -> Meetings:
     return request.app.state.meetings
+
+
+async def _calendar_feeds(request: Request) -> CalendarFeeds:
+    return request.app.state.calendar_feeds
+
+
+async def _idempotency(request: Request) -> Idempotency:
+    return request.app.state.idempotency
 
 
 async def _settings(request: Request) -> Settings:
@@ -22,3 +32,5 @@ async def _settings(request: Request) -> Settings:
 
 MeetingsService = Annotated[Meetings, Depends(_meetings)]
 AppSettings = Annotated[Settings, Depends(_settings)]
+IdempotencyService = Annotated[Idempotency, Depends(_idempotency)]
+CalendarFeedsService = Annotated[CalendarFeeds, Depends(_calendar_feeds)]

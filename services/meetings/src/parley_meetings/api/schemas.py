@@ -1,13 +1,22 @@
 """Request and response bodies of the meetings API (docs/http-api.md)."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from parley_security import NOT_BLANK_PATTERN, trimmed
 
-from parley_meetings.domain.models import MeetingSummary, Role, RosterEntry, Status
+from parley_meetings.domain.models import (
+    DEFAULT_DURATION_MINUTES,
+    EndReason,
+    MeetingSummary,
+    Role,
+    RosterEntry,
+    Schedule,
+    Status,
+)
 
 #: 1–200 characters, at least one of them not white space (parley_security.WHITE_SPACE, the
 #: documented pattern); stored without surrounding white space.
@@ -46,55 +55,174 @@ ScheduledStart = Annotated[
 ]
 
 
+def _in_range_to_utc(value: datetime) -> datetime:
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValueError(f"scheduled_start must be in the years {FIRST_YEAR}–{LAST_YEAR}")
+    return value.astimezone(UTC)
+
+
+def _known_zone(value: str) -> str:
+    """An IANA time zone name the server knows (``Europe/Paris``, ``UTC``); not a local path."""
+    if value.startswith(("/", ".")) or ".." in value:
+        raise ValueError("time_zone must be an IANA time zone name such as Europe/Paris")
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Europe/Paris") from exc
+    return value
+
+
+StartField = Annotated[ScheduledStart, AfterValidator(_in_range_to_utc)]
+#: Minutes a scheduled meeting lasts: 5 minutes to 24 hours.
+DurationMinutes = Annotated[int, Field(ge=5, le=24 * 60, description="minutes, 5–1440", examples=[45])]
+#: An IANA time zone name (tz database), validated against the server's zone data.
+TimeZoneName = Annotated[
+    str,
+    Field(min_length=1, max_length=64, description="IANA time zone name", examples=["Europe/Paris"]),
+    AfterValidator(_known_zone),
+]
+
+
+#: Bounds of a meeting's empty timeout, in seconds: 5 seconds to 24 hours.
+MIN_EMPTY_TIMEOUT_S, MAX_EMPTY_TIMEOUT_S = 5, 24 * 60 * 60
+#: Seconds a meeting's room may stay empty (after someone was in it) before it expires.
+EmptyTimeoutSeconds = Annotated[
+    int,
+    Field(
+        strict=True,
+        ge=MIN_EMPTY_TIMEOUT_S,
+        le=MAX_EMPTY_TIMEOUT_S,
+        description="seconds, 5–86400: how long the room may stay empty before the meeting expires",
+        examples=[600],
+    ),
+]
+
+
 class CreateMeetingRequest(BaseModel):
     """``{title (1–200 characters, not blank), scheduled_start? (RFC 3339 with a time zone,
-    years 2000–2999)}``."""
+    years 2000–2999, not in the past), duration_minutes? (5–1440, default 60), time_zone? (IANA
+    name, default UTC), empty_timeout_seconds? (5–86400, an integer; default the service's,
+    300)}``; ``duration_minutes`` and ``time_zone`` need ``scheduled_start``."""
 
     model_config = ConfigDict(extra="forbid")
 
     title: Title
-    scheduled_start: ScheduledStart | None = None
+    scheduled_start: StartField | None = None
+    duration_minutes: DurationMinutes | None = None
+    time_zone: TimeZoneName | None = None
+    empty_timeout_seconds: EmptyTimeoutSeconds | None = None
 
-    @field_validator("scheduled_start")
-    @classmethod
-    def _in_range_to_utc(cls, value: datetime | None) -> datetime | None:
-        if value is None:
+    @model_validator(mode="after")
+    def _schedule_parts_need_a_start(self) -> "CreateMeetingRequest":
+        if self.scheduled_start is None and (self.duration_minutes is not None or self.time_zone is not None):
+            raise ValueError("duration_minutes and time_zone need scheduled_start")
+        return self
+
+    def schedule(self) -> Schedule | None:
+        if self.scheduled_start is None:
             return None
-        if not FIRST_YEAR <= value.year <= LAST_YEAR:
-            raise ValueError(f"scheduled_start must be in the years {FIRST_YEAR}–{LAST_YEAR}")
-        return value.astimezone(UTC)
+        return Schedule(
+            start=self.scheduled_start,
+            duration_minutes=self.duration_minutes or DEFAULT_DURATION_MINUTES,
+            time_zone=self.time_zone or "UTC",
+        )
+
+
+class RescheduleRequest(BaseModel):
+    """``{scheduled_start (as on create), duration_minutes?, time_zone?}``; an omitted duration
+    or time zone keeps the meeting's."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    scheduled_start: StartField
+    duration_minutes: DurationMinutes | None = None
+    time_zone: TimeZoneName | None = None
+
+
+class UpdateMeetingRequest(BaseModel):
+    """``PATCH`` body: ``{empty_timeout_seconds (5–86400, an integer; null: back to the
+    service's default)}``; an absent field is left as it is."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    empty_timeout_seconds: EmptyTimeoutSeconds | None = None
 
 
 class MeetingOut(BaseModel):
-    """A meeting as the API shows it; ``invite_url`` is ``{public base URL}/m/{meeting_id}``."""
+    """A meeting as the API shows it; ``invite_url`` is ``{public base URL}/m/{meeting_id}``.
+
+    A scheduled meeting has ``scheduled_start`` (UTC), ``duration_minutes``, ``time_zone`` and
+    ``opens_at`` (when participants may join; its host may join at any time); an unscheduled
+    one has ``null`` in all four. ``end_reason`` is ``ended``, ``cancelled`` or ``expired``
+    once it ended. ``empty_timeout_seconds``: how long its room may stay empty before it
+    expires (the meeting's own, else the service's default).
+    """
 
     meeting_id: str
     title: str
     host_id: str
     scheduled_start: datetime | None
+    duration_minutes: int | None
+    time_zone: str | None
+    opens_at: datetime | None
     status: Status
+    end_reason: EndReason | None
     created_at: datetime
     ended_at: datetime | None
+    empty_timeout_seconds: int
     invite_url: str
+    #: The direct call whose private room this is (``null``: an ordinary meeting); see "Calls".
+    call_id: str | None = None
 
     @classmethod
-    def of(cls, meeting: MeetingSummary, public_base_url: str) -> "MeetingOut":
+    def of(
+        cls,
+        meeting: MeetingSummary,
+        public_base_url: str,
+        join_lead: timedelta = timedelta(0),
+        empty_timeout_s: int = 300,
+    ) -> "MeetingOut":
+        """``meeting`` as shown; ``join_lead`` is how long before the start it opens,
+        ``empty_timeout_s`` the service's default empty timeout."""
+        schedule = meeting.schedule
         return cls(
             meeting_id=meeting.meeting_id,
             title=meeting.title,
             host_id=meeting.host_id,
             scheduled_start=meeting.scheduled_start,
+            duration_minutes=schedule.duration_minutes if schedule else None,
+            time_zone=schedule.time_zone if schedule else None,
+            opens_at=meeting.opens_at(join_lead),
             status=meeting.status,
+            end_reason=(meeting.end_reason or "ended") if meeting.status == "ended" else None,
             created_at=meeting.created_at,
             ended_at=meeting.ended_at,
-            invite_url=f"{public_base_url.rstrip('/')}/m/{meeting.meeting_id}",
+            empty_timeout_seconds=meeting.empty_timeout_seconds or empty_timeout_s,
+            invite_url=invite_url(meeting.meeting_id, public_base_url),
+            call_id=meeting.call_id,
         )
 
 
+def invite_url(meeting_id: str, public_base_url: str) -> str:
+    """The meeting's invite link: ``{public base URL}/m/{meeting_id}``."""
+    return f"{public_base_url.rstrip('/')}/m/{meeting_id}"
+
+
+class CalendarFeedOut(BaseModel):
+    """``{url}``: the private address of the caller's calendar feed (shown once; anyone holding
+    it reads the caller's upcoming meetings until it is revoked or replaced)."""
+
+    url: str
+
+
 class MeetingList(BaseModel):
-    """``{meetings: [meeting]}``, newest first."""
+    """``{meetings: [meeting], next_cursor}``, newest first; ``next_cursor`` is the ``cursor``
+    of the next page (null on the last page, and when no ``limit`` was asked)."""
 
     meetings: list[MeetingOut]
+    next_cursor: str | None = Field(
+        default=None, description="pass as `cursor` (with the same `limit`) for the next page; null: no more"
+    )
 
 
 class JoinResult(BaseModel):

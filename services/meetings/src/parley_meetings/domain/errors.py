@@ -30,3 +30,65 @@ class NotHost(MeetingsError):
 class NotAParticipant(MeetingsError):
     code = "not_a_participant"
     status_code = 403
+
+
+class StartInPast(MeetingsError):
+    code = "start_in_past"
+    status_code = 422
+
+
+class NotOpenYet(MeetingsError):
+    code = "not_open_yet"
+    status_code = 409
+
+
+class NotScheduled(MeetingsError):
+    code = "not_scheduled"
+    status_code = 409
+
+
+class FeedNotFound(MeetingsError):
+    code = "calendar_feed_not_found"
+    status_code = 404
+
+
+class CallNotFound(MeetingsError):
+    code = "call_not_found"
+    status_code = 404
+
+
+class CannotCallSelf(MeetingsError):
+    code = "cannot_call_self"
+    status_code = 400
+
+
+class NotAContact(MeetingsError):
+    """Not an accepted contact, or the callee blocks the caller (the caller learns no more)."""
+
+    code = "not_a_contact"
+    status_code = 403
+
+
+class CalleeBusy(MeetingsError):
+    code = "busy"
+    status_code = 409
+
+
+class CallerBusy(MeetingsError):
+    code = "already_in_call"
+    status_code = 409
+
+
+class NotYourTurn(MeetingsError):
+    """The other party of the call does this (only the callee answers, only the caller cancels)."""
+
+    code = "not_allowed"
+    status_code = 403
+
+
+class CallStateConflict(MeetingsError):
+    """The call is no longer in a state that allows this (say, accept after it was cancelled);
+    the message names its state."""
+
+    code = "call_state_conflict"
+    status_code = 409

@@ -1,18 +1,38 @@
 """The meeting aggregate as the domain sees it."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
 Role = Literal["host", "participant"]
 Status = Literal["active", "ended"]
+#: Minutes a scheduled meeting lasts when its creator does not say.
+DEFAULT_DURATION_MINUTES = 60
+#: Why an ended meeting ended: the host ended it, cancelled it before it took place, or its
+#: room stayed empty for its empty timeout (``expired``).
+EndReason = Literal["ended", "cancelled", "expired"]
 
 
 def utc_now() -> datetime:
     """Now in UTC, truncated to milliseconds (the precision BSON stores)."""
     now = datetime.now(UTC)
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+class Schedule(BaseModel):
+    """When a scheduled meeting takes place: ``start`` (UTC), ``duration_minutes`` and the
+    IANA ``time_zone`` it is shown in (calendar files carry the start in that zone)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    start: datetime
+    duration_minutes: int
+    time_zone: str
+
+    @property
+    def end(self) -> datetime:
+        return self.start + timedelta(minutes=self.duration_minutes)
 
 
 class Participant(BaseModel):
@@ -46,10 +66,39 @@ class MeetingSummary(BaseModel):
     meeting_id: str
     title: str
     host_id: str
+    #: A scheduled meeting's start (UTC), length in minutes and IANA time zone; all ``None``
+    #: for a meeting that is not scheduled.
     scheduled_start: datetime | None = None
+    duration_minutes: int | None = None
+    time_zone: str | None = None
+    #: The calendar ``SEQUENCE`` (RFC 5545 §3.8.7.4): 0, raised by each reschedule and by a
+    #: cancellation.
+    sequence: int = 0
     status: Status = "active"
+    end_reason: EndReason | None = None
     created_at: datetime
     ended_at: datetime | None = None
+    #: Seconds the meeting's room may stay empty before the meeting expires; ``None``: the
+    #: service's default (``PARLEY_MEETING_EMPTY_TIMEOUT_S``).
+    empty_timeout_seconds: int | None = None
+    #: The direct call whose private room this meeting is (``None``: an ordinary meeting).
+    call_id: str | None = None
+
+    @property
+    def schedule(self) -> Schedule | None:
+        """The schedule of a scheduled meeting (a meeting stored before durations and time
+        zones counts as 60 minutes in UTC)."""
+        if self.scheduled_start is None:
+            return None
+        return Schedule(
+            start=self.scheduled_start,
+            duration_minutes=self.duration_minutes or DEFAULT_DURATION_MINUTES,
+            time_zone=self.time_zone or "UTC",
+        )
+
+    def opens_at(self, lead: timedelta) -> datetime | None:
+        """When participants may join: ``lead`` before the scheduled start (None: any time)."""
+        return self.scheduled_start - lead if self.scheduled_start is not None else None
 
 
 class Meeting(MeetingSummary):
@@ -57,10 +106,15 @@ class Meeting(MeetingSummary):
 
     participants: tuple[Participant, ...] = ()
     roster: tuple[RosterEntry, ...] = ()
+    #: Since when the room is empty (the last participant left), and when the meeting expires
+    #: unless someone joins first; both ``None`` while someone is in the room, and before
+    #: anyone ever was (:mod:`parley_meetings.domain.expiry`).
+    empty_since: datetime | None = None
+    expires_at: datetime | None = None
 
     def summary(self) -> MeetingSummary:
         """The meeting without its members and roster."""
-        return MeetingSummary(**self.model_dump(exclude={"participants", "roster"}))
+        return MeetingSummary(**self.model_dump(exclude={"participants", "roster", "empty_since", "expires_at"}))
 
     def role_of(self, user_id: str) -> Role | None:
         """The user's role, or ``None`` when the user has not joined."""

@@ -5,27 +5,51 @@ relay is woken with ``notify`` afterwards.
 """
 
 import logging
-from collections.abc import Callable, Sequence
-from datetime import datetime
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
 
 from parley_events import (
+    MeetingCancelled,
     MeetingCreated,
     MeetingEnded,
+    MeetingExpired,
     MeetingJoined,
+    MeetingRescheduled,
     ParticipantJoined,
     ParticipantLeft,
     ReceivedEvent,
     outbox_entry,
 )
-from parley_meetings.domain.errors import MeetingHasEnded, MeetingNotFound, NotAParticipant, NotHost
+from parley_meetings.domain.errors import (
+    MeetingHasEnded,
+    MeetingNotFound,
+    NotAParticipant,
+    NotHost,
+    NotOpenYet,
+    NotScheduled,
+    StartInPast,
+)
+from parley_meetings.domain.expiry import empty_room
 from parley_meetings.domain.ids import new_meeting_id
-from parley_meetings.domain.models import Meeting, MeetingSummary, Participant, Role, RosterEntry, utc_now
+from parley_meetings.domain.models import (
+    DEFAULT_DURATION_MINUTES,
+    Meeting,
+    MeetingSummary,
+    Participant,
+    Role,
+    RosterEntry,
+    Schedule,
+    utc_now,
+)
 from parley_meetings.domain.summaries import SummaryCache
 from parley_meetings.metrics import MeetingsMetrics
 from parley_meetings.repository import MeetingRepository
 
 #: CloudEvents ``source`` of every event meetings publishes.
 EVENT_SOURCE = "/parley/meetings"
+#: How far in the past a new start may lie (the client's clock and the request's travel).
+START_GRACE = timedelta(minutes=1)
 
 log = logging.getLogger(__name__)
 
@@ -40,24 +64,48 @@ class Meetings:
         notify: Callable[[], None] = lambda: None,
         *,
         summaries: SummaryCache,
+        join_lead: timedelta = timedelta(minutes=15),
+        empty_timeout: timedelta = timedelta(minutes=5),
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self._repo = repository
         self._metrics = metrics
         self._notify = notify
         self._summaries = summaries
+        #: participants join a scheduled meeting from this long before its start
+        self.join_lead = join_lead
+        #: how long a room may stay empty before its meeting expires, unless the meeting says
+        self.empty_timeout = empty_timeout
+        self._clock = clock
+        #: Awaited with ``(meeting_id, user_id)`` when a ``participant.left`` of ``user_id``
+        #: emptied the meeting's roster (direct calls end then: :meth:`Calls.room_emptied`).
+        self.on_room_emptied: Callable[[str, str], Awaitable[None]] | None = None
 
     async def create(
-        self, *, host_id: str, host_name: str, title: str, scheduled_start: datetime | None
+        self,
+        *,
+        host_id: str,
+        host_name: str,
+        title: str,
+        schedule: Schedule | None,
+        empty_timeout_seconds: int | None = None,
     ) -> Meeting:
         """Create an active meeting hosted by ``host_id`` (its first participant) and stage
-        ``meeting.created``."""
-        now = utc_now()
+        ``meeting.created``; ``empty_timeout_seconds`` (None: :attr:`empty_timeout`) is how
+        long its room may stay empty before it expires. Raises :class:`StartInPast` for a
+        schedule that starts more than :data:`START_GRACE` ago."""
+        now = self._clock()
+        if schedule is not None:
+            self._check_start(schedule, now)
         meeting = Meeting(
             meeting_id=new_meeting_id(),
             title=title,
             host_id=host_id,
-            scheduled_start=scheduled_start,
+            scheduled_start=schedule.start if schedule else None,
+            duration_minutes=schedule.duration_minutes if schedule else None,
+            time_zone=schedule.time_zone if schedule else None,
             created_at=now,
+            empty_timeout_seconds=empty_timeout_seconds,
             participants=(
                 Participant(user_id=host_id, display_name=host_name, role="host", joined_at=now),
             ),
@@ -66,7 +114,9 @@ class Meetings:
             meeting_id=meeting.meeting_id,
             host_id=host_id,
             title=title,
-            scheduled_start=scheduled_start,
+            scheduled_start=meeting.scheduled_start,
+            duration_minutes=meeting.duration_minutes,
+            time_zone=meeting.time_zone,
             created_at=now,
         )
         await self._repo.insert(meeting, [outbox_entry(event, source=EVENT_SOURCE)])
@@ -94,14 +144,24 @@ class Meetings:
         """The user's meetings (host or participant), newest first."""
         return await self._repo.list_for_user(user_id)
 
+    async def page_for(self, user_id: str, limit: int, after: tuple[datetime, str] | None) -> list[Meeting]:
+        """Up to ``limit`` of the user's meetings, newest first, after ``(created_at, meeting_id)``."""
+        return await self._repo.page_for_user(user_id, limit, after)
+
     async def join(self, meeting_id: str, *, user_id: str, display_name: str) -> tuple[Meeting, Role]:
         """Make the user a participant and stage ``meeting.joined`` (joining twice is harmless
         and stages nothing).
 
-        Raises :class:`MeetingNotFound`, or :class:`MeetingHasEnded` when the meeting ended.
+        Raises :class:`MeetingNotFound`, :class:`MeetingHasEnded` when the meeting ended, or
+        :class:`NotOpenYet` before a scheduled meeting opens (:attr:`join_lead` before its
+        start) to anyone but its host.
         """
+        summary = await self.summary(meeting_id)
+        opens_at = summary.opens_at(self.join_lead)
+        if opens_at is not None and user_id != summary.host_id and self._clock() < opens_at:
+            raise NotOpenYet(f"the meeting opens at {opens_at.isoformat()}, {self._lead_words()} before it starts")
         participant = Participant(
-            user_id=user_id, display_name=display_name, role="participant", joined_at=utc_now()
+            user_id=user_id, display_name=display_name, role="participant", joined_at=self._clock()
         )
         event = MeetingJoined(
             meeting_id=meeting_id,
@@ -127,7 +187,7 @@ class Meetings:
         Ending an ended meeting returns it unchanged and stages nothing. Raises
         :class:`MeetingNotFound` or :class:`NotHost` (and then changes nothing).
         """
-        ended_at = utc_now()
+        ended_at = self._clock()
         event = MeetingEnded(meeting_id=meeting_id, ended_by=user_id, ended_at=ended_at)
         entry = outbox_entry(event, source=EVENT_SOURCE)
         if await self._repo.end(meeting_id, user_id, ended_at, entry):
@@ -139,6 +199,162 @@ class Meetings:
         if meeting.host_id != user_id:
             raise NotHost("only the host can end the meeting")
         return meeting
+
+    async def update(self, meeting_id: str, *, user_id: str, changes: dict[str, int | None]) -> Meeting:
+        """Change the active meeting's settings (host only). ``changes`` may hold
+        ``empty_timeout_seconds``: how long its room may stay empty before it expires (None:
+        the service's default), counted from the next time the room empties (a deadline
+        already stored keeps its time). Empty ``changes`` change nothing. Raises
+        :class:`MeetingNotFound`, :class:`NotHost` or :class:`MeetingHasEnded`."""
+        meeting = await self._hosted_active(meeting_id, user_id)
+        if "empty_timeout_seconds" not in changes:
+            return meeting
+        if not await self._repo.set_empty_timeout(meeting.meeting_id, user_id, changes["empty_timeout_seconds"]):
+            raise MeetingHasEnded("the meeting has ended")
+        return await self._changed(meeting_id)
+
+    def timeout_of(self, empty_timeout_seconds: int | None) -> timedelta:
+        """The empty timeout of a meeting with this setting (None: :attr:`empty_timeout`)."""
+        if empty_timeout_seconds is None:
+            return self.empty_timeout
+        return timedelta(seconds=empty_timeout_seconds)
+
+    async def expire_due(self, limit: int = 100) -> int:
+        """Expire active meetings whose empty room's deadline has passed (up to ``limit``, the
+        earliest first): each ends (``end_reason`` ``expired``, roster cleared) with
+        ``meeting.expired`` staged, in one write that only one replica wins and that a join
+        since the read makes miss. Returns how many expired here."""
+        now = self._clock()
+        expired = 0
+        for due in await self._repo.due(now, limit):
+            event = MeetingExpired(
+                meeting_id=due.meeting_id,
+                empty_since=due.empty_since,
+                empty_timeout_seconds=round(self.timeout_of(due.empty_timeout_seconds).total_seconds()),
+                expired_at=now,
+            )
+            if await self._repo.expire(due, now, outbox_entry(event, source=EVENT_SOURCE)):
+                self._summaries.forget(due.meeting_id)
+                self._metrics.expired.inc()
+                expired += 1
+        if expired:
+            self._notify()
+        return expired
+
+    async def reschedule(
+        self,
+        meeting_id: str,
+        *,
+        user_id: str,
+        start: datetime,
+        duration_minutes: int | None = None,
+        time_zone: str | None = None,
+    ) -> Meeting:
+        """Move an active meeting to ``start`` (host only; schedules one that was not), with
+        ``duration_minutes`` and ``time_zone`` when given (else the meeting's, else 60 minutes
+        in UTC); raise its calendar ``sequence`` and stage ``meeting.rescheduled``.
+
+        Raises :class:`MeetingNotFound`, :class:`NotHost`, :class:`MeetingHasEnded` or
+        :class:`StartInPast`.
+        """
+
+        def change(meeting: Meeting) -> tuple[dict[str, Any], MeetingRescheduled]:
+            current = meeting.schedule
+            schedule = Schedule(
+                start=start,
+                duration_minutes=duration_minutes or (current.duration_minutes if current else DEFAULT_DURATION_MINUTES),
+                time_zone=time_zone or (current.time_zone if current else "UTC"),
+            )
+            self._check_start(schedule, self._clock())
+            event = MeetingRescheduled(
+                meeting_id=meeting_id,
+                scheduled_start=schedule.start,
+                duration_minutes=schedule.duration_minutes,
+                time_zone=schedule.time_zone,
+                sequence=meeting.sequence + 1,
+                rescheduled_at=self._clock(),
+            )
+            changes = {
+                "scheduled_start": schedule.start,
+                "duration_minutes": schedule.duration_minutes,
+                "time_zone": schedule.time_zone,
+            }
+            return changes, event
+
+        return await self._change_calendar(meeting_id, user_id, change)
+
+    async def cancel(self, meeting_id: str, *, user_id: str) -> Meeting:
+        """Cancel an active scheduled meeting (host only): it ends (``end_reason``
+        ``cancelled``, roster cleared), its calendar ``sequence`` rises, and
+        ``meeting.cancelled`` is staged.
+
+        Raises :class:`MeetingNotFound`, :class:`NotHost`, :class:`MeetingHasEnded`, or
+        :class:`NotScheduled` for a meeting without a schedule (end it instead).
+        """
+
+        def change(meeting: Meeting) -> tuple[dict[str, Any], MeetingCancelled]:
+            if meeting.scheduled_start is None:
+                raise NotScheduled("only a scheduled meeting can be cancelled; end this one instead")
+            now = self._clock()
+            event = MeetingCancelled(
+                meeting_id=meeting_id, cancelled_by=user_id, cancelled_at=now, sequence=meeting.sequence + 1
+            )
+            return {"status": "ended", "end_reason": "cancelled", "ended_at": now, "roster": []}, event
+
+        return await self._change_calendar(meeting_id, user_id, change)
+
+    async def scheduled(self, meeting_id: str) -> Meeting:
+        """A scheduled meeting (ended or not); raises :class:`MeetingNotFound` or :class:`NotScheduled`."""
+        meeting = await self.get(meeting_id)
+        if meeting.scheduled_start is None:
+            raise NotScheduled("the meeting has no schedule, so it has no calendar invitation")
+        return meeting
+
+    async def upcoming_for(self, user_id: str) -> list[Meeting]:
+        """The user's active scheduled meetings that have not finished yet, soonest first."""
+        now = self._clock()
+        found = [
+            m for m in await self.list_for(user_id)
+            if m.status == "active" and m.schedule is not None and m.schedule.end > now
+        ]
+        return sorted(found, key=lambda m: m.scheduled_start or now)
+
+    async def _change_calendar(
+        self,
+        meeting_id: str,
+        user_id: str,
+        change: Callable[[Meeting], tuple[dict[str, Any], MeetingRescheduled | MeetingCancelled]],
+    ) -> Meeting:
+        """Write ``change(meeting)`` (the fields to set, and the event to stage) to the host's
+        active meeting as one compare-and-set on its calendar ``sequence``; on a lost race,
+        read the meeting again and ask ``change`` again. ``change`` may raise to refuse."""
+        for _ in range(CALENDAR_WRITE_ATTEMPTS):
+            meeting = await self._hosted_active(meeting_id, user_id)
+            changes, event = change(meeting)
+            if await self._repo.change_calendar(meeting, changes, outbox_entry(event, source=EVENT_SOURCE)):
+                return await self._changed(meeting_id)
+        raise RuntimeError(f"meeting {meeting_id!r} kept changing under {CALENDAR_WRITE_ATTEMPTS} attempts")
+
+    async def _hosted_active(self, meeting_id: str, user_id: str) -> Meeting:
+        meeting = await self.get(meeting_id)
+        if meeting.host_id != user_id:
+            raise NotHost("only the host can change the meeting")
+        if meeting.status != "active":
+            raise MeetingHasEnded("the meeting has ended")
+        return meeting
+
+    async def _changed(self, meeting_id: str) -> Meeting:
+        self._summaries.forget(meeting_id)
+        self._notify()
+        return await self.get(meeting_id)
+
+    def _check_start(self, schedule: Schedule, now: datetime) -> None:
+        if schedule.start < now - START_GRACE:
+            raise StartInPast(f"the start {schedule.start.isoformat()} is in the past; choose a later time")
+
+    def _lead_words(self) -> str:
+        minutes = round(self.join_lead.total_seconds() / 60)
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
 
     async def membership(self, meeting_id: str, *, user_id: str) -> tuple[Meeting, Role]:
         """The user's role in the meeting; raises :class:`MeetingNotFound` or
@@ -199,10 +415,19 @@ class Meetings:
             if state is None or state.status != "active":
                 return ["ignored"] * len(events)
             roster, outcomes = roster_after(state.roster, events)
-            if "applied" not in outcomes or await self._repo.replace_roster(meeting_id, state, roster):
+            if "applied" not in outcomes:
+                return outcomes
+            applied = [event for event, outcome in zip(events, outcomes) if outcome == "applied"]
+            empty = empty_room(roster, applied, self.timeout_of(state.empty_timeout_seconds), self._clock())
+            if await self._repo.replace_roster(meeting_id, state, roster, empty):
+                if not roster and self.on_room_emptied is not None and isinstance(applied[-1].data, ParticipantLeft):
+                    await self.on_room_emptied(meeting_id, applied[-1].data.user_id)
                 return outcomes
         raise RuntimeError(f"the roster of {meeting_id!r} kept changing under {ROSTER_WRITE_ATTEMPTS} attempts")
 
+
+#: compare-and-set attempts of a reschedule or cancellation (each reads the meeting again)
+CALENDAR_WRITE_ATTEMPTS = 10
 
 #: compare-and-set attempts of one meeting's roster write per batch (then the batch fails and
 #: comes again)

@@ -17,12 +17,13 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from socketio.exceptions import ConnectionRefusedError as SocketRefused
 
-from parley_security import InvalidToken, JwksVerifier
+from parley_security import InvalidToken, JwksVerifier, RevokedSessions, refuse_revoked
 from parley_signaling.config import Settings
 from parley_signaling.domain.protocol import (
     ConnectErrorCode,
     ErrorCode,
     IceRequest,
+    JoinAck,
     JoinRequest,
     LeaveRequest,
     MediaStateRequest,
@@ -33,8 +34,10 @@ from parley_signaling.domain.protocol import (
 )
 from parley_signaling.domain.ratelimit import TokenBucket
 from parley_signaling.domain.rooms import RoomService
+from parley_signaling.drain import Drain
 from parley_signaling.metrics import SignalingMetrics
 from parley_signaling.server import SignalingServer
+from parley_signaling.users import UserDelivery
 
 log = logging.getLogger(__name__)
 
@@ -65,17 +68,34 @@ def register(
     sio: SignalingServer,
     *,
     rooms: RoomService,
+    drain: Drain,
     verifier: JwksVerifier,
     settings: Settings,
     metrics: SignalingMetrics,
+    users: UserDelivery,
+    extra_routes: Mapping[str, tuple[type[BaseModel], Action]] | None = None,
+    join_ack: Callable[[JoinAck], JoinAck] = lambda ack: ack,
+    revoked: RevokedSessions | None = None,
+    on_connected: Callable[[Any], None] = lambda principal: None,
 ) -> None:
-    """Attach the connect and disconnect handlers and the client event function to ``sio``."""
+    """Attach the connect and disconnect handlers and the client event function to ``sio``.
+    An accepted socket joins its user's room (:mod:`parley_signaling.users`).
+
+    ``extra_routes``: client events served by feature modules (name -> payload model and
+    action; e.g. :meth:`parley_signaling.gestures.Gestures.routes`), handled like the core
+    ones. ``join_ack`` completes a ``join`` acknowledgement with such a module's room state.
+    A token of a session in ``revoked`` is refused at connect (``unauthorized``);
+    ``on_connected(principal)`` is called for each accepted socket (the session heartbeat).
+    """
     rejections = sio.rejections
     allowed_origins = frozenset(settings.allowed_origins)
     validation_context = {"max_sdp_bytes": settings.signaling_max_sdp_bytes}
 
     @sio.event
     async def connect(sid: str, environ: Mapping[str, Any], auth: Any = None) -> None:
+        if drain.active:
+            metrics.connections.labels("draining").inc()
+            raise refuse(ConnectErrorCode.DRAINING, "this replica is stopping: connect again to reach another one")
         origin = environ.get("HTTP_ORIGIN")
         if origin and origin not in allowed_origins:
             metrics.connections.labels("origin_not_allowed").inc()
@@ -86,11 +106,15 @@ def register(
             raise refuse(ConnectErrorCode.UNAUTHORIZED, 'missing access token: connect with auth {"token": ...}')
         try:
             principal = await verifier.verify(token)
+            if revoked is not None:
+                refuse_revoked(principal, revoked)
         except InvalidToken as exc:
             metrics.connections.labels("unauthorized").inc()
             raise refuse(ConnectErrorCode.UNAUTHORIZED, str(exc)) from exc
         await sio.save_session(sid, {"principal": principal})
+        await users.register(sid, principal.user_id)
         rooms.connected(sid, principal, TokenBucket(settings.signaling_rate_per_second, settings.signaling_rate_burst))
+        on_connected(principal)
         metrics.connections.labels("accepted").inc()
 
     @sio.event
@@ -140,7 +164,7 @@ def register(
         return ack
 
     async def join(sid: str, request: JoinRequest) -> BaseModel:
-        return await rooms.join(sid, request)
+        return join_ack(await rooms.join(sid, request))
 
     async def leave(sid: str, request: LeaveRequest) -> None:
         await rooms.leave(sid, request)
@@ -165,4 +189,8 @@ def register(
         "ice-candidate": (IceRequest, ice_candidate),
         "media-state": (MediaStateRequest, media_state),
     }
+    for name, route in (extra_routes or {}).items():
+        if name in routes or name in RESERVED_EVENTS:
+            raise ValueError(f"client event {name!r} is served already")
+        routes[name] = route
     sio.client_event = client_event

@@ -12,7 +12,13 @@ from pydantic import BaseModel, ConfigDict
 
 
 class PeerEntry(BaseModel):
-    """A socket in a meeting room: its ``sid``, user, and the ``replica_id`` that holds it."""
+    """A participant in a meeting room: ``sid`` is its participant id (the sid of the socket
+    that joined first; stable across resumptions), ``socket_sid`` the socket that holds it now
+    (``None``: the same as ``sid``), on replica ``replica_id``. ``resumable`` participants are
+    held for resumption when their socket drops (docs/signaling.md, "Resumable participants").
+    ``moved``: this socket took the participant over from another socket of the same user that
+    was still in the room (another window or device; docs/signaling.md, "One participant per
+    user"), not by a resumption."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
@@ -21,6 +27,14 @@ class PeerEntry(BaseModel):
     user_id: str
     display_name: str
     replica_id: str
+    socket_sid: str | None = None
+    resumable: bool = False
+    moved: bool = False
+
+    @property
+    def socket(self) -> str:
+        """The sid of the socket to emit to."""
+        return self.socket_sid or self.sid
 
 
 @dataclass
@@ -31,7 +45,8 @@ class Replacement:
 
 
 class RoomDirectory:
-    """Entries by sid, indexed by meeting and by replica. A sid is in at most one room."""
+    """Entries by participant id, indexed by meeting and by replica. A participant is in at
+    most one room."""
 
     def __init__(self) -> None:
         self._by_sid: dict[str, PeerEntry] = {}
@@ -85,9 +100,9 @@ class RoomDirectory:
         """Replica ids that hold at least one entry."""
         return set(self._by_replica)
 
-    def drop_replica(self, replica_id: str) -> list[PeerEntry]:
-        """Remove and return every entry of ``replica_id``."""
-        entries = self.entries_of(replica_id)
+    def drop_replica(self, replica_id: str, *, keep_resumable: bool = False) -> list[PeerEntry]:
+        """Remove and return every entry of ``replica_id`` (but its resumable ones with ``keep_resumable``)."""
+        entries = [e for e in self.entries_of(replica_id) if not (keep_resumable and e.resumable)]
         for entry in entries:
             self.remove(entry.sid)
         return entries

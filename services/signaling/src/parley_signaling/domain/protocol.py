@@ -59,6 +59,7 @@ class ConnectErrorCode(StrEnum):
 
     UNAUTHORIZED = "unauthorized"
     ORIGIN_NOT_ALLOWED = "origin_not_allowed"
+    DRAINING = "draining"
 
 
 class SignalingError(Exception):
@@ -98,10 +99,23 @@ class JoinRequest(_Request):
     ``display_name`` (optional, a protocol version 1 addition): the name shown to the room for
     this socket, stripped, 1–80 characters (blank is ``invalid_payload``); absent or ``null``
     means the token's ``name`` claim.
+
+    ``resumable`` (optional, default false): a participant whose socket drops without ``leave``
+    is held for the resume window instead of leaving at once. ``resume`` (optional): the
+    participant id of a participant of the same user in this meeting that this socket takes
+    over (docs/signaling.md, "Resumable participants"); it implies ``resumable``.
     """
 
     meeting_id: MeetingId
     display_name: DisplayName | None = None
+    resumable: bool = False
+    resume: SocketId | None = None
+
+    @property
+    def holds(self) -> bool:
+        """Whether the participant is held for resumption when its socket drops (``resumable``
+        or ``resume``)."""
+        return self.resumable or self.resume is not None
 
 
 class LeaveRequest(_Request):
@@ -167,6 +181,34 @@ class MediaStateRequest(_Request):
     screen: bool
 
 
+#: The reactions a participant may send (``reaction`` ``emoji``): a short fixed set.
+REACTIONS = ("👍", "👏", "😂", "❤️", "🎉", "😮")
+
+
+class RaiseHandRequest(_Request):
+    """``raise-hand`` (protocol version 1 addition): raise the sender's hand in its room
+    (raising a raised hand changes nothing)."""
+
+    meeting_id: MeetingId
+
+
+class LowerHandRequest(_Request):
+    """``lower-hand`` (protocol version 1 addition): lower the hand of participant ``sid``
+    (absent or ``null``: the sender's own); lowering another participant's hand is for the
+    meeting's host only (``forbidden``). Lowering a hand that is not raised changes nothing."""
+
+    meeting_id: MeetingId
+    sid: SocketId | None = None
+
+
+class ReactionRequest(_Request):
+    """``reaction`` (protocol version 1 addition): one of :data:`REACTIONS`, shown over the
+    sender's tile for a few seconds by every client in the room; the server keeps no copy."""
+
+    meeting_id: MeetingId
+    emoji: Literal["👍", "👏", "😂", "❤️", "🎉", "😮"]
+
+
 # --- server -> client --------------------------------------------------------------------
 
 
@@ -184,19 +226,56 @@ class SessionEvent(_Event):
 
 
 class Peer(_Event):
-    """A socket in a meeting room, as ``join`` lists it."""
+    """A participant in a meeting room, as ``join`` lists it: ``sid`` is its participant id."""
 
     sid: str
     user_id: str
     display_name: str
 
 
+class RaisedHand(_Event):
+    """A raised hand: participant ``sid`` (``user_id``) raised it at ``raised_at``."""
+
+    sid: str
+    user_id: str
+    raised_at: datetime
+
+
 class JoinAck(_Event):
-    """``join`` acknowledgement data: the other sockets already in the room."""
+    """``join`` acknowledgement data: the other participants in the room, this socket's
+    ``participant_id`` (its ``sid`` in the room's events), whether it ``resumed`` one, and
+    the room's raised ``hands`` in the order they were raised."""
 
     meeting_id: str
     peers: list[Peer]
     replica_id: str
+    participant_id: str
+    resumed: bool = False
+    hands: list[RaisedHand] = []
+
+
+class HandsEvent(_Event):
+    """``hands``, to every socket of the room (the sender's included) when a hand was raised
+    or lowered: ``sid``'s hand is now ``raised`` (lowered by ``lowered_by``, a participant id,
+    when the host lowered it), and ``hands`` is the room's raised hands, in the order they were
+    raised (the same order on every replica)."""
+
+    meeting_id: str
+    sid: str
+    raised: bool
+    lowered_by: str | None = None
+    hands: list[RaisedHand]
+
+
+class ReactionEvent(_Event):
+    """``reaction``, to every socket of the room (the sender's included): participant ``sid``
+    (``user_id``) sent ``emoji`` at ``at``."""
+
+    meeting_id: str
+    sid: str
+    user_id: str
+    emoji: str
+    at: datetime
 
 
 class PeerJoinedEvent(_Event):
@@ -208,13 +287,36 @@ class PeerJoinedEvent(_Event):
     display_name: str
 
 
+class PeerResumedEvent(_Event):
+    """``peer-resumed``, to the rest of the room: participant ``sid`` is back on a new socket."""
+
+    meeting_id: str
+    sid: str
+    user_id: str
+    display_name: str
+
+
+class DrainingEvent(_Event):
+    """``draining``, to every socket of a replica that is shutting down: reconnect and resume."""
+
+    replica_id: str
+
+
 class PeerLeftEvent(_Event):
     """``peer-left``, to the rest of the room."""
 
     meeting_id: str
     sid: str
     user_id: str
-    reason: Literal["left", "disconnected", "ended"]
+    reason: Literal["left", "disconnected", "ended", "moved"]
+
+
+class ParticipantMovedEvent(_Event):
+    """``participant-moved``, to a socket whose participant another socket of the same user took
+    over (another window or device joined the meeting): this socket is out of the room, still
+    connected (docs/signaling.md, "One participant per user")."""
+
+    meeting_id: str
 
 
 class SdpEvent(_Event):
@@ -243,9 +345,59 @@ class PeerMediaStateEvent(_Event):
     screen: bool
 
 
+class SessionEndedEvent(_Event):
+    """``session-ended``: the socket's sign-in session was revoked (auth's ``session.revoked``);
+    the server disconnects the socket right after. ``reason``: ``replaced`` (the user chose
+    "Use here" in another place) or ``signed_out``. The client must not reconnect."""
+
+    reason: str
+
+
 class MeetingEndedEvent(_Event):
-    """``meeting-ended``; the server then removes every socket from the room."""
+    """``meeting-ended``; the server then removes every socket from the room. ``reason`` is
+    ``cancelled`` when the host cancelled a scheduled meeting (``ended_by`` is then who
+    cancelled it), ``expired`` when its room stayed empty for its empty timeout (``ended_by``
+    is then ``null``: nobody ended it)."""
 
     meeting_id: str
-    ended_by: str
+    ended_by: str | None
     ended_at: datetime
+    reason: Literal["ended", "cancelled", "expired"] = "ended"
+
+
+class PresenceEvent(_Event):
+    """``presence``: contact ``user_id``'s presence changed. ``state``: ``online``,
+    ``in_call`` or ``offline``; ``last_seen``: ISO 8601 time the user was last online (null:
+    never). Sent to every socket of each of the user's contacts (docs/signaling.md, "Presence")."""
+
+    user_id: str
+    state: str
+    last_seen: str | None = None
+
+
+class ContactsChangedEvent(_Event):
+    """``contacts-changed``: a relationship of the socket's user changed; the client reads its
+    list again (``GET /api/auth/contacts``). ``change``: ``invited``, ``accepted``,
+    ``declined``, ``removed``, ``blocked`` or ``unblocked``; ``user_id`` acted, on ``other_user_id``."""
+
+    change: str
+    contact_id: str
+    user_id: str
+    other_user_id: str
+
+
+class CallEvent(_Event):
+    """``call``: a direct call of the socket's user changed (docs/signaling.md, "Calls").
+    ``state``: ``ringing`` (sent to every socket of the callee, and of the caller),
+    ``accepted`` (both join the meeting room ``room_id``), ``declined``, ``missed`` (nobody
+    answered by ``ring_deadline``), ``cancelled`` or ``ended``; sent to every socket of both
+    users. ``caller_name`` is the caller's display name; times are ISO 8601 (UTC)."""
+
+    call_id: str
+    state: str
+    caller_id: str
+    caller_name: str
+    callee_id: str
+    room_id: str
+    at: str
+    ring_deadline: str | None = None

@@ -1,9 +1,13 @@
-"""Meeting rooms of this replica: join, leave, relay, and what Kafka events do to rooms.
+"""Meeting rooms of this replica: join, leave, resume, relay, and what Kafka events do to rooms.
 
-A socket is in at most one meeting room. The socket.io room named after the meeting id holds
-this replica's sockets; the replicated :class:`~parley_signaling.domain.directory.RoomDirectory`
-of the fan-out manager holds every replica's, and answers "who is in the room" and "is the
-target in the room".
+A socket is in at most one meeting room, as one participant. The socket.io room named after
+the meeting id holds this replica's sockets; the replicated
+:class:`~parley_signaling.domain.directory.RoomDirectory` of the fan-out manager holds every
+replica's participants, and answers "who is in the room" and "is the target in the room".
+
+A participant's id is the sid of the socket that joined first. A resumable participant whose
+socket drops is *held* here for the resume window; a new socket of the same user, on any
+replica, takes it over with ``join`` ``resume`` (docs/signaling.md, "Resumable participants").
 """
 
 import asyncio
@@ -14,7 +18,14 @@ from typing import Literal
 
 import socketio
 
-from parley_events import ChatMessagePosted, MeetingEnded, ParticipantJoined, ParticipantLeft
+from parley_events import (
+    ChatMessagePosted,
+    MeetingCancelled,
+    MeetingEnded,
+    MeetingExpired,
+    ParticipantJoined,
+    ParticipantLeft,
+)
 from parley_security import InvalidToken, JwksVerifier, MembershipDenied, MembershipUnavailable, Principal
 from parley_security.membership_projection import ProjectedMembership
 from parley_signaling.domain.directory import PeerEntry
@@ -26,11 +37,14 @@ from parley_signaling.domain.protocol import (
     JoinRequest,
     LeaveRequest,
     MediaStateRequest,
+    DrainingEvent,
     MeetingEndedEvent,
     Peer,
     PeerJoinedEvent,
     PeerLeftEvent,
+    ParticipantMovedEvent,
     PeerMediaStateEvent,
+    PeerResumedEvent,
     SdpEvent,
     SdpRequest,
     SessionEvent,
@@ -38,25 +52,44 @@ from parley_signaling.domain.protocol import (
     dump,
 )
 from parley_signaling.domain.ratelimit import TokenBucket
-from parley_signaling.fanout import FanoutUnavailable, KafkaFanoutManager
+from parley_signaling.fanout import ExpireReason, FanoutUnavailable, KafkaFanoutManager
 from parley_signaling.messaging import ParticipantEvents
+from parley_signaling.presence import SocketPresence
+from parley_signaling.metrics import SignalingMetrics
 
 log = logging.getLogger(__name__)
 
-LeaveReason = Literal["left", "disconnected", "ended"]
+LeaveReason = Literal["left", "disconnected", "ended", "moved"]
 
 
 @dataclass
 class LocalSocket:
-    """A socket connected to this replica: who it is, its rate limit, its room, and the lock
-    that makes its events run one at a time (``asyncio.Lock`` wakes waiters in FIFO order)."""
+    """A socket connected to this replica: who it is, its rate limit, its room and participant
+    id there, and the lock that makes its events run one at a time (``asyncio.Lock`` wakes
+    waiters in FIFO order). ``released``: the participant is no longer this socket's (another
+    socket took it over, or the replica handed it to the cluster while stopping)."""
 
     sid: str
     principal: Principal
     bucket: TokenBucket
     meeting_id: str | None = None
+    participant_id: str | None = None
     joined_at: datetime | None = field(default=None)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    released: bool = False
+    #: the user's role in the meeting of its room (``host`` or ``participant``), from ``join``
+    role: str | None = None
+    #: further rate limits of this socket by name (e.g. :mod:`parley_signaling.gestures`')
+    limits: dict[str, TokenBucket] = field(default_factory=dict)
+
+
+@dataclass
+class HeldParticipant:
+    """A resumable participant of this replica whose socket dropped: its entry, and the task
+    that expires it at the end of the resume window."""
+
+    entry: PeerEntry
+    expiry: asyncio.Task[None]
 
 
 class RoomService:
@@ -72,21 +105,33 @@ class RoomService:
         participants: ParticipantEvents,
         replica_id: str,
         join_timeout_s: float,
+        metrics: SignalingMetrics,
+        resume_window_s: float = 10.0,
+        presence: SocketPresence | None = None,
     ) -> None:
         self._sio = sio
+        self._presence = presence
         self._fanout = fanout
         self._verifier = verifier
         self._meetings = meetings
         self._participants = participants
         self._replica_id = replica_id
         self._join_timeout_s = join_timeout_s
+        self._resume_window_s = resume_window_s
+        self._metrics = metrics
+        metrics.track_held(lambda: len(self.held))
         self.sockets: dict[str, LocalSocket] = {}
+        #: Resumable participants of this replica without a socket, by participant id.
+        self.held: dict[str, HeldParticipant] = {}
+        self._stopping = False
 
     # --- connection -------------------------------------------------------------------
 
     def connected(self, sid: str, principal: Principal, bucket: TokenBucket) -> None:
         """Register an accepted socket (its connect handler verified ``principal``)."""
         self.sockets[sid] = LocalSocket(sid=sid, principal=principal, bucket=bucket)
+        if self._presence is not None:
+            self._presence.changed(sid, principal.user_id, "online")
 
     async def send_session(self, sid: str) -> None:
         """Emit ``session`` to a socket that just finished connecting."""
@@ -97,10 +142,27 @@ class RoomService:
         await self._sio.emit("session", dump(event), to=sid, ignore_queue=True)
 
     async def disconnected(self, sid: str) -> None:
-        """Forget a socket; if it was in a room, the room learns it left (``disconnected``)."""
+        """Forget a socket. If it was in a room, a resumable participant is held for the resume
+        window; any other leaves (``disconnected``)."""
         socket = self.sockets.pop(sid, None)
-        if socket is not None and socket.meeting_id is not None:
+        if socket is not None and self._presence is not None:
+            self._presence.changed(sid, socket.principal.user_id, "offline")
+        if socket is None or socket.meeting_id is None or socket.released:
+            return
+        entry = self._fanout.directory.get(socket.participant_id or sid)
+        if entry is not None and (entry.replica_id != self._replica_id or entry.socket != sid):
+            return  # another socket has taken the participant over
+        if entry is not None and entry.resumable and not self._stopping:
+            await self._hold(socket, entry)
+        else:
             await self._leave(socket, "disconnected")
+
+    async def session_ended(self, sid: str) -> None:
+        """The socket's sign-in session was revoked: it leaves its room at once (``left``: it
+        is not held for a resume) before it is disconnected."""
+        socket = self.sockets.get(sid)
+        if socket is not None:
+            await self._leave(socket, "left")
 
     def socket(self, sid: str) -> LocalSocket:
         socket = self.sockets.get(sid)
@@ -123,6 +185,7 @@ class RoomService:
         """
         socket = self.socket(sid)
         meeting_id = request.meeting_id
+        principal = socket.principal
         try:
             await self._verifier.verify(socket.principal.token)
         except InvalidToken as exc:
@@ -137,54 +200,77 @@ class RoomService:
         if membership.status == "ended":
             raise SignalingError(ErrorCode.MEETING_ENDED, "the meeting has ended")
         if socket.meeting_id == meeting_id:  # joining again: same answer, no new peer-joined
-            peers = self._fanout.directory.peers(meeting_id, exclude=sid)
-            return self._join_ack(meeting_id, peers)
+            participant_id = socket.participant_id or sid
+            peers = self._fanout.directory.peers(meeting_id, exclude=participant_id)
+            return self._join_ack(meeting_id, participant_id, peers, resumed=False)
         if socket.meeting_id is not None:
             await self._leave(socket, "left")
 
-        principal = socket.principal
-        display_name = request.display_name or principal.display_name
+        resuming = self._resumable(request.resume, meeting_id, principal.user_id)
+        # one participant per user: another window or device of this user in the room is moved here
+        moving = None if resuming is not None else self._participant_of(meeting_id, principal.user_id)
+        taking = resuming or moving
+        participant_id = taking.sid if taking is not None else sid
         entry = PeerEntry(
-            sid=sid,
+            sid=participant_id,
+            socket_sid=None if participant_id == sid else sid,
             meeting_id=meeting_id,
             user_id=principal.user_id,
-            display_name=display_name,
+            display_name=resuming.display_name if resuming else request.display_name or principal.display_name,
             replica_id=self._replica_id,
+            resumable=request.holds,
+            moved=moving is not None,
         )
         await self._sio.enter_room(sid, meeting_id)
         socket.meeting_id = meeting_id
+        socket.participant_id = participant_id
+        socket.role = membership.role
         try:
-            peers = await self._fanout.announce_join(entry, self._join_timeout_s)
+            confirmation = await self._fanout.announce_join(entry, self._join_timeout_s)
         except FanoutUnavailable as exc:
             log.error("join of %s to %s not confirmed by Kafka: %s", sid, meeting_id, exc)
             socket.meeting_id = None
             await self._sio.leave_room(sid, meeting_id)
-            await self._fanout.announce_leave(sid, meeting_id)
+            await self._fanout.announce_leave(participant_id, meeting_id)
             raise SignalingError(ErrorCode.UNAVAILABLE, "the room could not be joined; try again") from exc
         if self.sockets.get(sid) is not socket or socket.meeting_id != meeting_id:
             # Disconnected, or taken out by meeting.ended, while the join was confirmed.
             raise SignalingError(ErrorCode.MEETING_ENDED, "left the room while joining")
 
         socket.joined_at = datetime.now(UTC)
-        if peers:
-            joined = PeerJoinedEvent(
-                meeting_id=meeting_id, sid=sid, user_id=principal.user_id, display_name=display_name
-            )
-            try:
-                await self._emit_to_entries("peer-joined", dump(joined), peers)
-            except Exception:  # noqa: BLE001 - the join holds even if a peer misses it
-                log.exception("peer-joined of %s in %s not sent", sid, meeting_id)
+        if self._presence is not None:
+            self._presence.changed(sid, principal.user_id, "in_call", meeting_id)
+        previous = confirmation.previous
+        peers = confirmation.peers
+        if moving is not None and previous is not None and _same_user(previous, entry):
+            if previous.replica_id == self._replica_id:
+                await self.taken_over(previous, entry)
+            # the others' connections were with the other window: they drop them and this
+            # socket offers afresh (the participant, and so the roster, stays)
+            await self._announce_left(entry, "moved", peers)
+            await self._announce(PeerJoinedEvent, entry, peers)
+            self._metrics.resumptions.labels("moved").inc()
+            return self._join_ack(meeting_id, participant_id, peers, resumed=False)
+        if resuming is not None and previous is not None and _same_participant(previous, entry):
+            if previous.replica_id == self._replica_id:
+                await self.taken_over(previous, entry)
+            await self._announce(PeerResumedEvent, entry, peers)
+            self._metrics.resumptions.labels("resumed").inc()
+            return self._join_ack(meeting_id, participant_id, peers, resumed=True)
+        if resuming is not None:  # expired while the resumption was on its way
+            self._metrics.resumptions.labels("not_resumed").inc()
+        await self._announce(PeerJoinedEvent, entry, peers)
         self._participants.enqueue(
             ParticipantJoined(
                 meeting_id=meeting_id,
                 user_id=principal.user_id,
-                display_name=display_name,
-                sid=sid,
+                display_name=entry.display_name,
+                sid=participant_id,
                 replica_id=self._replica_id,
                 joined_at=socket.joined_at,
             )
         )
-        return self._join_ack(meeting_id, peers)
+        return self._join_ack(meeting_id, participant_id, peers, resumed=False)
 
     async def leave(self, sid: str, request: LeaveRequest) -> None:
         """Leave the room. Error: ``not_in_room``."""
@@ -194,38 +280,51 @@ class RoomService:
         await self._leave(socket, "left")
 
     async def relay_sdp(self, sid: str, event: Literal["offer", "answer"], request: SdpRequest) -> None:
-        """Relay an offer/answer to ``request.to`` only. Errors: ``not_in_room``, ``peer_not_in_room``."""
-        target = self._check_relay(sid, request.meeting_id, request.to)
-        payload = SdpEvent(meeting_id=request.meeting_id, from_=sid, sdp=request.sdp)
+        """Relay an offer/answer to participant ``request.to`` only. Errors: ``not_in_room``,
+        ``peer_not_in_room``. A held target's copy is lost (its socket is gone)."""
+        sender, target = self._check_relay(sid, request.meeting_id, request.to)
+        payload = SdpEvent(meeting_id=request.meeting_id, from_=sender, sdp=request.sdp)
         await self._emit_to_entries(event, dump(payload), [target])
 
     async def relay_ice(self, sid: str, request: IceRequest) -> None:
-        """Relay an ICE candidate to ``request.to`` only. Errors: ``not_in_room``, ``peer_not_in_room``."""
-        target = self._check_relay(sid, request.meeting_id, request.to)
-        payload = IceEvent(meeting_id=request.meeting_id, from_=sid, candidate=request.candidate)
+        """Relay an ICE candidate to participant ``request.to`` only. Errors: ``not_in_room``,
+        ``peer_not_in_room``."""
+        sender, target = self._check_relay(sid, request.meeting_id, request.to)
+        payload = IceEvent(meeting_id=request.meeting_id, from_=sender, candidate=request.candidate)
         await self._emit_to_entries("ice-candidate", dump(payload), [target])
 
     async def relay_media_state(self, sid: str, request: MediaStateRequest) -> None:
-        """Relay the sender's media state to every other socket of its room, on any replica,
-        as ``peer-media-state``; nothing is stored. Error: ``not_in_room``."""
-        socket = self.socket(sid)
-        if socket.meeting_id != request.meeting_id:
-            raise SignalingError(ErrorCode.NOT_IN_ROOM, "not in this meeting's room")
+        """Relay the sender's media state to every other participant of its room, on any
+        replica, as ``peer-media-state``; nothing is stored. Error: ``not_in_room``."""
+        sender = self._in_room(sid, request.meeting_id)
         payload = PeerMediaStateEvent(
-            meeting_id=request.meeting_id, sid=sid, audio=request.audio, video=request.video, screen=request.screen
+            meeting_id=request.meeting_id, sid=sender, audio=request.audio, video=request.video, screen=request.screen
         )
-        peers = self._fanout.directory.peers(request.meeting_id, exclude=sid)
+        peers = self._fanout.directory.peers(request.meeting_id, exclude=sender)
         if peers:
             await self._emit_to_entries("peer-media-state", dump(payload), peers)
 
     # --- Kafka events -----------------------------------------------------------------
 
-    async def meeting_ended(self, event: MeetingEnded) -> None:
-        """``meeting-ended`` to this replica's sockets in the room, then each leaves it."""
+    async def meeting_ended(self, event: MeetingEnded | MeetingCancelled | MeetingExpired) -> None:
+        """``meeting-ended`` (``reason`` ``ended``, ``cancelled`` or ``expired``) to this
+        replica's sockets in the room, then each leaves it."""
         members = [s for s in self.sockets.values() if s.meeting_id == event.meeting_id]
+        held = [h for h in self.held.values() if h.entry.meeting_id == event.meeting_id]
+        for participant in held:
+            await self._drop_held(participant, "ended")
         if not members:
             return
-        payload = MeetingEndedEvent(meeting_id=event.meeting_id, ended_by=event.ended_by, ended_at=event.ended_at)
+        if isinstance(event, MeetingCancelled):
+            payload = MeetingEndedEvent(
+                meeting_id=event.meeting_id, ended_by=event.cancelled_by, ended_at=event.cancelled_at, reason="cancelled"
+            )
+        elif isinstance(event, MeetingExpired):
+            payload = MeetingEndedEvent(
+                meeting_id=event.meeting_id, ended_by=None, ended_at=event.expired_at, reason="expired"
+            )
+        else:
+            payload = MeetingEndedEvent(meeting_id=event.meeting_id, ended_by=event.ended_by, ended_at=event.ended_at)
         await self._sio.emit("meeting-ended", dump(payload), room=event.meeting_id, ignore_queue=True)
         for socket in members:
             await self._leave(socket, "ended", notify_room=False)
@@ -239,18 +338,7 @@ class RoomService:
         crashed, restarted or stopped with sockets still in rooms; called on the one replica
         that reports them (:meth:`KafkaFanoutManager.reports_for`). Their peers got
         ``peer-left`` from the fan-out already."""
-        left_at = datetime.now(UTC)
-        for entry in entries:
-            self._participants.enqueue(
-                ParticipantLeft(
-                    meeting_id=entry.meeting_id,
-                    user_id=entry.user_id,
-                    sid=entry.sid,
-                    replica_id=replica_id,
-                    reason="replica_lost",
-                    left_at=left_at,
-                )
-            )
+        self._report_left(replica_id, "replica_lost", entries)
         log.warning("replica %s lost: reported %d sockets as left", replica_id, len(entries))
 
     async def replica_restored(self, replica_id: str, entries: list[PeerEntry]) -> None:
@@ -271,9 +359,67 @@ class RoomService:
             )
         log.warning("replica %s back: reported %d sockets as joined again", replica_id, len(entries))
 
+    async def expired(self, owner: str, reason: ExpireReason, entries: list[PeerEntry]) -> None:
+        """``participant.left`` for held participants that did not resume in time, on the
+        replica that expired them (``owner`` is the replica that held them)."""
+        self._report_left(owner, reason, entries)
+
+    async def taken_over(self, previous: PeerEntry, entry: PeerEntry) -> None:
+        """Another socket (``entry``) took participant ``previous.sid`` that this replica held
+        over: stop its expiry, or release the socket that still had it (no ``peer-left``, no
+        ``participant.left``: the participant stays). A resumption disconnects that socket; a
+        move (``entry.moved``: the user joined from another window or device) tells it
+        ``participant-moved`` and takes it out of the room, connected."""
+        held = self.held.get(previous.sid)
+        if held is not None and held.entry == previous:
+            del self.held[previous.sid]
+            held.expiry.cancel()
+            return
+        socket = self.sockets.get(previous.socket)
+        if socket is None or socket.participant_id != previous.sid:
+            return
+        if entry.moved:
+            await self._moved_out(socket, previous.meeting_id)
+            return
+        socket.released = True
+        if socket.meeting_id is not None:
+            await self._sio.leave_room(socket.sid, socket.meeting_id)
+            socket.meeting_id = None
+        try:
+            await self._sio.disconnect(socket.sid, ignore_queue=True)
+        except Exception:  # noqa: BLE001 - it is released either way
+            log.warning("disconnecting the replaced socket %s failed", socket.sid, exc_info=True)
+
+    # --- drain and stop -----------------------------------------------------------------
+
+    async def announce_draining(self) -> None:
+        """``draining`` to every socket of this replica: reconnect elsewhere and resume."""
+        await self._sio.emit("draining", dump(DrainingEvent(replica_id=self._replica_id)), ignore_queue=True)
+
+    def resumable_in_rooms(self) -> int:
+        """Sockets of this replica whose resumable participant is still theirs (a drain waits for 0)."""
+        count = 0
+        for socket in self.sockets.values():
+            entry = self._fanout.directory.get(socket.participant_id or socket.sid)
+            if socket.meeting_id is not None and entry is not None and entry.resumable and entry.socket == socket.sid:
+                count += 1
+        return count
+
     async def shutdown(self) -> None:
-        """Disconnect every local socket (each leaves its room as ``disconnected``)."""
+        """Disconnect every local socket. A resumable participant is handed to the cluster (the
+        others hold it for the resume window after this replica's ``gone``); any other leaves
+        its room as ``disconnected``. Held participants stay held the same way."""
+        self._stopping = True
+        for held in self.held.values():
+            held.expiry.cancel()
+        self.held.clear()
         for sid in list(self.sockets):
+            socket = self.sockets.get(sid)
+            if socket is None:  # disconnected meanwhile (an earlier iteration awaited)
+                continue
+            entry = self._fanout.directory.get(socket.participant_id or sid)
+            if socket.meeting_id is not None and entry is not None and entry.resumable:
+                socket.released = True
             try:
                 await self._sio.disconnect(sid, ignore_queue=True)
             except Exception:  # noqa: BLE001 - shutting down
@@ -283,19 +429,117 @@ class RoomService:
 
     # --- helpers ----------------------------------------------------------------------
 
-    def _check_relay(self, sid: str, meeting_id: str, to: str) -> PeerEntry:
+    def _in_room(self, sid: str, meeting_id: str) -> str:
+        """The participant id of socket ``sid`` in ``meeting_id``'s room. Error: ``not_in_room``."""
         socket = self.socket(sid)
         if socket.meeting_id != meeting_id:
             raise SignalingError(ErrorCode.NOT_IN_ROOM, "not in this meeting's room")
+        return socket.participant_id or sid
+
+    def _check_relay(self, sid: str, meeting_id: str, to: str) -> tuple[str, PeerEntry]:
+        """The sender's participant id and the target's entry. Errors: ``not_in_room``, ``peer_not_in_room``."""
+        sender = self._in_room(sid, meeting_id)
         target = self._fanout.directory.get(to)
-        if to == sid or target is None or target.meeting_id != meeting_id:
+        if to == sender or target is None or target.meeting_id != meeting_id:
             raise SignalingError(ErrorCode.PEER_NOT_IN_ROOM, "the target is not in this meeting's room")
-        return target
+        return sender, target
+
+    def _participant_of(self, meeting_id: str, user_id: str) -> PeerEntry | None:
+        """The participant ``user_id`` already has in this meeting's room, on any replica, or None."""
+        return next((p for p in self._fanout.directory.peers(meeting_id) if p.user_id == user_id), None)
+
+    async def _moved_out(self, socket: LocalSocket, meeting_id: str) -> None:
+        """Take ``socket`` out of its room without a leave (its participant moved to another socket)."""
+        socket.meeting_id = None
+        socket.participant_id = None
+        socket.joined_at = None
+        if self._presence is not None:
+            self._presence.changed(socket.sid, socket.principal.user_id, "online")
+        await self._sio.leave_room(socket.sid, meeting_id)
+        moved = ParticipantMovedEvent(meeting_id=meeting_id)
+        await self._sio.emit("participant-moved", dump(moved), to=socket.sid, ignore_queue=True)
+
+    def _resumable(self, participant_id: str | None, meeting_id: str, user_id: str) -> PeerEntry | None:
+        """The entry ``join`` ``resume`` may take over: the same user's resumable participant in this meeting."""
+        if participant_id is None:
+            return None
+        entry = self._fanout.directory.get(participant_id)
+        if entry is None or not entry.resumable or entry.meeting_id != meeting_id or entry.user_id != user_id:
+            self._metrics.resumptions.labels("not_resumed").inc()
+            return None
+        return entry
+
+    async def _hold(self, socket: LocalSocket, entry: PeerEntry) -> None:
+        """Keep a dropped socket's resumable participant in the room for the resume window."""
+        await self._sio.leave_room(socket.sid, entry.meeting_id)
+        socket.meeting_id = None
+        self.held[entry.sid] = HeldParticipant(entry=entry, expiry=asyncio.create_task(self._expire_later(entry)))
+
+    async def _expire_later(self, entry: PeerEntry) -> None:
+        """At the end of the resume window, ``expire`` the held participant through the
+        fan-out (every replica removes it unless a resumption came first); again a window later
+        while Kafka does not take it."""
+        while True:
+            await asyncio.sleep(self._resume_window_s)
+            if self.held.get(entry.sid) is None or self.held[entry.sid].entry != entry:
+                return
+            try:
+                await self._fanout.announce_expire(self._replica_id, "disconnected", [entry])
+            except Exception as exc:  # noqa: BLE001 - the participant stays held; tried again
+                log.warning("expiring held participant %s failed: %r", entry.sid, exc)
+                continue
+            self.held.pop(entry.sid, None)
+            return
+
+    async def _drop_held(self, held: HeldParticipant, reason: LeaveReason) -> None:
+        """A held participant leaves now (its meeting ended)."""
+        self.held.pop(held.entry.sid, None)
+        held.expiry.cancel()
+        await self._fanout.announce_leave(held.entry.sid, held.entry.meeting_id)
+        self._report_left(self._replica_id, reason, [held.entry])
+
+    def _report_left(self, replica_id: str, reason: str, entries: list[PeerEntry]) -> None:
+        """``participant.left`` for participants of ``replica_id`` that left without a socket here."""
+        left_at = datetime.now(UTC)
+        for entry in entries:
+            self._participants.enqueue(
+                ParticipantLeft(
+                    meeting_id=entry.meeting_id,
+                    user_id=entry.user_id,
+                    sid=entry.sid,
+                    replica_id=replica_id,
+                    reason=reason,
+                    left_at=left_at,
+                )
+            )
+
+    async def _announce_left(self, entry: PeerEntry, reason: LeaveReason, peers: list[PeerEntry]) -> None:
+        """``peer-left`` of ``entry`` to ``peers`` (the move holds even if one misses it)."""
+        if not peers:
+            return
+        payload = PeerLeftEvent(meeting_id=entry.meeting_id, sid=entry.sid, user_id=entry.user_id, reason=reason)
+        try:
+            await self._emit_to_entries("peer-left", dump(payload), peers)
+        except Exception:  # noqa: BLE001
+            log.exception("announcing the move of %s in %s failed", entry.sid, entry.meeting_id)
+
+    async def _announce(
+        self, event: type[PeerJoinedEvent] | type[PeerResumedEvent], entry: PeerEntry, peers: list[PeerEntry]
+    ) -> None:
+        """``peer-joined`` or ``peer-resumed`` of ``entry`` to ``peers`` (the join holds even if one misses it)."""
+        if not peers:
+            return
+        payload = event(meeting_id=entry.meeting_id, sid=entry.sid, user_id=entry.user_id, display_name=entry.display_name)
+        try:
+            await self._emit_to_entries("peer-resumed" if event is PeerResumedEvent else "peer-joined", dump(payload), peers)
+        except Exception:  # noqa: BLE001
+            log.exception("announcing %s in %s failed", entry.sid, entry.meeting_id)
 
     async def _emit_to_entries(self, event: str, payload: dict, entries: list[PeerEntry]) -> None:
-        """Emit to exactly these sockets: locally for ours, one fan-out message for the others'."""
-        local = [e.sid for e in entries if e.replica_id == self._replica_id]
-        remote = [e.sid for e in entries if e.replica_id != self._replica_id]
+        """Emit to exactly these participants' sockets: locally for ours, one fan-out message
+        for the others'."""
+        local = [e.socket for e in entries if e.replica_id == self._replica_id]
+        remote = [e.socket for e in entries if e.replica_id != self._replica_id]
         if local:
             await self._sio.emit(event, payload, to=local if len(local) > 1 else local[0], ignore_queue=True)
         if remote:
@@ -305,21 +549,24 @@ class RoomService:
         meeting_id = socket.meeting_id
         if meeting_id is None:
             return
+        participant_id = socket.participant_id or socket.sid
         socket.meeting_id = None
+        if self._presence is not None and self.sockets.get(socket.sid) is socket:
+            self._presence.changed(socket.sid, socket.principal.user_id, "online")
         await self._sio.leave_room(socket.sid, meeting_id)
-        await self._fanout.announce_leave(socket.sid, meeting_id)
+        await self._fanout.announce_leave(participant_id, meeting_id)
         if notify_room:
-            left = PeerLeftEvent(meeting_id=meeting_id, sid=socket.sid, user_id=socket.principal.user_id, reason=reason)
+            left = PeerLeftEvent(meeting_id=meeting_id, sid=participant_id, user_id=socket.principal.user_id, reason=reason)
             try:
                 await self._sio.emit("peer-left", dump(left), room=meeting_id, skip_sid=socket.sid)
             except Exception:  # noqa: BLE001 - the leave happened; other replicas' peers time out
-                log.exception("peer-left of %s in %s not sent", socket.sid, meeting_id)
+                log.exception("peer-left of %s in %s not sent", participant_id, meeting_id)
         if socket.joined_at is not None:
             self._participants.enqueue(
                 ParticipantLeft(
                     meeting_id=meeting_id,
                     user_id=socket.principal.user_id,
-                    sid=socket.sid,
+                    sid=participant_id,
                     replica_id=self._replica_id,
                     reason=reason,
                     left_at=datetime.now(UTC),
@@ -327,9 +574,21 @@ class RoomService:
             )
         socket.joined_at = None
 
-    def _join_ack(self, meeting_id: str, peers: list[PeerEntry]) -> JoinAck:
+    def _join_ack(self, meeting_id: str, participant_id: str, peers: list[PeerEntry], *, resumed: bool) -> JoinAck:
         return JoinAck(
             meeting_id=meeting_id,
             peers=[Peer(sid=p.sid, user_id=p.user_id, display_name=p.display_name) for p in peers],
             replica_id=self._replica_id,
+            participant_id=participant_id,
+            resumed=resumed,
         )
+
+
+def _same_user(previous: PeerEntry, entry: PeerEntry) -> bool:
+    """Whether a move read back in topic order found a participant of the same user to take over."""
+    return previous.meeting_id == entry.meeting_id and previous.user_id == entry.user_id
+
+
+def _same_participant(previous: PeerEntry, entry: PeerEntry) -> bool:
+    """Whether a resumption read back in topic order found the participant it takes over."""
+    return previous.meeting_id == entry.meeting_id and previous.user_id == entry.user_id and previous.resumable

@@ -1,0 +1,104 @@
+"""auth's projection of ``parley.presence``: each user's live sockets and aggregate presence.
+
+Signaling publishes one ``presence.socket`` record per change of a socket (keyed by user id,
+so a user's records are read in order) and one ``presence.replica_lost`` when a replica
+crashed or went silent. This projection keeps each user's sockets, derives the user's state
+(``in_call`` if a socket is in a room, else ``online`` if one is connected, else
+``offline``) and ``last_seen`` (the time of the latest record, i.e. the disconnect for an
+offline user), and, when the state changed, stages ``presence.changed`` with the user's
+watchers (accepted contacts) in the same write. Applying a record again, or a replayed run of
+records in their order, gives the same result (at-least-once delivery is harmless).
+
+A record from a replica reported lost, timed before the loss, is stale and ignored (the
+loss and that replica's last records may be read in either order: different keys).
+"""
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from parley_auth.contacts_repository import MongoContactStore, MongoPresenceStore, VersionConflict
+from parley_auth.domain.contacts import EVENT_SOURCE, watchers_of
+from parley_events import PresenceChanged, PresenceReplicaLost, PresenceSocket, outbox_entry
+
+log = logging.getLogger(__name__)
+
+ATTEMPTS = 20
+
+
+def aggregate(sockets: list[dict[str, Any]]) -> str:
+    """The user's state from their sockets' states."""
+    states = {s["state"] for s in sockets}
+    return "in_call" if "in_call" in states else "online" if states else "offline"
+
+
+class PresenceProjection:
+    """Applies presence records to :class:`MongoPresenceStore` (one user document at a time)."""
+
+    def __init__(
+        self,
+        presence: MongoPresenceStore,
+        contacts: MongoContactStore,
+        *,
+        on_event_staged: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._presence = presence
+        self._contacts = contacts
+        self._on_event_staged = on_event_staged
+
+    async def apply_socket(self, record: PresenceSocket) -> None:
+        """Replace the socket's entry (drop it when ``offline``)."""
+        lost_at = await self._presence.replica_lost_at(record.replica_id)
+        if lost_at is not None and record.at <= lost_at:
+            log.info("stale presence record of lost replica %s skipped (%s)", record.replica_id, record.sid)
+            return
+
+        def change(sockets: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            kept = [s for s in sockets if s["sid"] != record.sid]
+            if record.state != "offline":
+                kept.append(
+                    {
+                        "sid": record.sid,
+                        "replica_id": record.replica_id,
+                        "state": record.state,
+                        "meeting_id": record.meeting_id,
+                        "at": record.at,
+                    }
+                )
+            return kept
+
+        await self._update(record.user_id, change, record.at)
+
+    async def apply_replica_lost(self, record: PresenceReplicaLost) -> None:
+        """Drop every socket of the lost replica reported before ``lost_at``."""
+        await self._presence.mark_replica_lost(record.replica_id, record.lost_at)
+
+        def change(sockets: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            return [s for s in sockets if not (s["replica_id"] == record.replica_id and s["at"] <= record.lost_at)]
+
+        for doc in await self._presence.not_offline():
+            if any(s["replica_id"] == record.replica_id for s in doc.get("sockets", [])):
+                await self._update(doc["_id"], change, record.lost_at)
+
+    async def _update(self, user_id: str, change: Callable[[list[dict[str, Any]]], list[dict[str, Any]]], at: datetime) -> None:
+        for _ in range(ATTEMPTS):
+            doc = await self._presence.get(user_id)
+            sockets = change(list(doc.get("sockets", [])) if doc else [])
+            state = aggregate(sockets)
+            previous_seen = doc.get("last_seen") if doc else None
+            last_seen = at if previous_seen is None or at > previous_seen else previous_seen
+            fields = {"sockets": sockets, "state": state, "last_seen": last_seen}
+            entries = []
+            if state != (doc.get("state") if doc else "offline"):
+                watchers = watchers_of(await self._contacts.of_user(user_id), user_id)
+                event = PresenceChanged(user_id=user_id, state=state, last_seen=last_seen, watchers=watchers, changed_at=at)
+                entries.append(outbox_entry(event, source=EVENT_SOURCE))
+            try:
+                await self._presence.write(user_id, doc["version"] if doc else None, fields, entries)
+            except VersionConflict:
+                continue
+            if entries:
+                self._on_event_staged()
+            return
+        raise RuntimeError(f"presence of {user_id} changed concurrently {ATTEMPTS} times")

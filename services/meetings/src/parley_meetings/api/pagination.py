@@ -1,0 +1,35 @@
+"""Page cursors of ``GET /api/meetings``: opaque to clients, a position in the newest-first order.
+
+A cursor is the base64url (no padding) of ``<created_at RFC 3339>|<meeting id>`` of the last
+meeting of a page; the next page starts after it (keyset pagination: stable while meetings are
+created, no skipped or repeated entries).
+"""
+
+import base64
+import binascii
+from datetime import datetime
+
+from fastapi.exceptions import RequestValidationError
+
+from parley_meetings.domain.models import Meeting
+
+
+def cursor_after(meeting: Meeting) -> str:
+    """The cursor of the page that follows ``meeting``."""
+    raw = f"{meeting.created_at.isoformat()}|{meeting.meeting_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def position(cursor: str) -> tuple[datetime, str]:
+    """``(created_at, meeting_id)`` of a cursor; a 422 (``type`` ``invalid_cursor``, ``loc``
+    ``["query", "cursor"]``) for anything :func:`cursor_after` did not make."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        created_at, meeting_id = raw.split("|", 1)
+        when = datetime.fromisoformat(created_at)
+        if when.tzinfo is None or not meeting_id:
+            raise ValueError("incomplete")
+        return when, meeting_id
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        error = {"type": "invalid_cursor", "loc": ("query", "cursor"), "msg": "not a cursor of this list", "input": cursor}
+        raise RequestValidationError([error]) from exc

@@ -1,0 +1,258 @@
+"""Direct calls (``/api/calls``) against the real FerretDB and Kafka of the test stack: the
+contact projection from ``parley.contacts``, ringing, answers, busy, the ring timeout across a
+restart and two replicas."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from parley_events import CallMissed, CallRinging, ContactAccepted, ParticipantJoined, ParticipantLeft, UserBlocked
+from parley_events.topics import CALLS, CONTACTS, PARTICIPANTS
+from parley_meetings.domain.call_models import contact_id_of
+from parley_meetings.main import create_app
+from parley_meetings.messaging import contacts_group
+from parley_testing import TokenIssuer, commit_group_at_end, tail_topic
+from parley_testing.lifespan import running
+
+
+
+@dataclass
+class Client:
+    """An app's HTTP client, acting as any user (the shape of conftest's ``client``)."""
+
+    http: httpx.AsyncClient
+    app: FastAPI
+    issuer: TokenIssuer
+
+    def auth(self, user_id: str, name: str | None = None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.issuer.issue(user_id, name or user_id.title())}"}
+
+
+async def eventually(probe, *, timeout_s: float = 15.0):
+    """Call ``probe`` until it returns a truthy value; fail on timeout."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while not (value := await probe()):
+        assert loop.time() < deadline, f"condition not met within {timeout_s}s"
+        await asyncio.sleep(0.1)
+    return value
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def settings(settings):
+    """The contact projection reads only what is published from now on (before the app starts)."""
+    await commit_group_at_end(settings.kafka_bootstrap_servers, contacts_group(settings), CONTACTS)
+    return settings.model_copy(update={"call_ring_timeout_s": 30.0, "call_sweep_interval_s": 0.2})
+
+
+@pytest.fixture
+async def calls_client(client) -> Client:
+    return client
+
+
+async def befriend(client: Client, produce, a: str, b: str, unique: str) -> None:
+    """Publish auth's ``contact.accepted`` for ``a`` and ``b`` and wait until the projection has it."""
+    await produce(ContactAccepted(contact_id=contact_id_of(a, b), user_id=b, other_user_id=a, at=datetime.now(UTC)))
+    pairs = client.app.state.calls._repo
+
+    async def known() -> bool:
+        pair = await pairs.pair(contact_id_of(a, b))
+        return pair is not None and pair.accepted
+
+    await eventually(known)
+
+
+async def place(client: Client, caller: str, callee: str) -> httpx.Response:
+    return await client.http.post("/api/calls", json={"callee_id": callee}, headers=client.auth(caller))
+
+
+@pytest.fixture
+def ids(unique_name: str) -> tuple[str, str, str]:
+    return (f"alice-{unique_name}", f"bob-{unique_name}", f"carol-{unique_name}")
+
+
+async def test_a_call_rings_only_an_accepted_contact_and_publishes_call_ringing(calls_client, produce, ids, unique_name) -> None:
+    alice, bob, carol = ids
+    refused = await place(calls_client, alice, bob)
+    assert refused.status_code == 403 and refused.json()["detail"]["code"] == "not_a_contact"
+
+    await befriend(calls_client, produce, alice, bob, unique_name)
+    async with tail_topic(calls_client.app.state.settings.kafka_bootstrap_servers, CALLS.name) as tail:
+        placed = await place(calls_client, alice, bob)
+        assert placed.status_code == 201, placed.text
+        call = placed.json()
+        events = await tail.events(subject=call["call_id"])
+    assert call["state"] == "ringing" and call["direction"] == "outgoing"
+    assert call["caller_name"] == alice.title()
+    assert isinstance(events[0].data, CallRinging)
+    assert events[0].data.callee_id == bob and events[0].data.caller_name == alice.title()
+
+    listed = (await calls_client.http.get("/api/calls", headers=calls_client.auth(bob))).json()
+    assert [(c["call_id"], c["direction"], c["state"]) for c in listed["live"]] == [(call["call_id"], "incoming", "ringing")]
+    hidden = await calls_client.http.get(f"/api/calls/{call['call_id']}", headers=calls_client.auth(carol))
+    assert hidden.status_code == 404
+
+    self_call = await place(calls_client, alice, alice)
+    assert self_call.status_code == 400 and self_call.json()["detail"]["code"] == "cannot_call_self"
+
+
+async def test_a_blocked_caller_cannot_call(calls_client, produce, ids, unique_name) -> None:
+    alice, bob, _ = ids
+    await befriend(calls_client, produce, alice, bob, unique_name)
+    await produce(UserBlocked(contact_id=contact_id_of(alice, bob), user_id=bob, other_user_id=alice, at=datetime.now(UTC)))
+
+    async def refused() -> bool:
+        return (await place(calls_client, alice, bob)).status_code == 403
+
+    await eventually(refused)
+
+
+async def test_accept_opens_the_private_room_and_end_closes_it(calls_client, produce, ids, unique_name) -> None:
+    alice, bob, carol = ids
+    await befriend(calls_client, produce, alice, bob, unique_name)
+    call = (await place(calls_client, alice, bob)).json()
+
+    not_yours = await calls_client.http.post(f"/api/calls/{call['call_id']}/accept", headers=calls_client.auth(alice))
+    assert not_yours.status_code == 403 and not_yours.json()["detail"]["code"] == "not_allowed"
+    accepted = await calls_client.http.post(f"/api/calls/{call['call_id']}/accept", headers=calls_client.auth(bob, "Bob B"))
+    assert accepted.status_code == 200 and accepted.json()["state"] == "accepted"
+    again = await calls_client.http.post(f"/api/calls/{call['call_id']}/accept", headers=calls_client.auth(bob, "Bob B"))
+    assert again.json()["state"] == "accepted" and again.json()["answered_at"] == accepted.json()["answered_at"]
+
+    room = call["room_id"]
+    for user in (alice, bob):
+        membership = await calls_client.http.get(f"/api/meetings/{room}/membership", headers=calls_client.auth(user))
+        assert membership.status_code == 200, membership.text
+    outsider = await calls_client.http.get(f"/api/meetings/{room}/membership", headers=calls_client.auth(carol))
+    assert outsider.status_code == 403
+    shown = (await calls_client.http.get(f"/api/meetings/{room}", headers=calls_client.auth(alice))).json()
+    assert shown["call_id"] == call["call_id"]
+    mine = (await calls_client.http.get("/api/meetings", headers=calls_client.auth(alice))).json()["meetings"]
+    assert room not in [m["meeting_id"] for m in mine]  # a call's room is in the call history, not the meetings
+
+    late = await calls_client.http.post(f"/api/calls/{call['call_id']}/decline", headers=calls_client.auth(bob))
+    assert late.status_code == 409 and late.json()["detail"]["code"] == "call_state_conflict"
+    ended = await calls_client.http.post(f"/api/calls/{call['call_id']}/end", headers=calls_client.auth(bob))
+    assert ended.json()["state"] == "ended" and ended.json()["ended_by"] == bob
+    assert (await calls_client.http.get(f"/api/meetings/{room}", headers=calls_client.auth(alice))).json()["status"] == "ended"
+    history = (await calls_client.http.get("/api/calls", headers=calls_client.auth(alice))).json()
+    assert history["live"] == [] and [c["state"] for c in history["history"]] == ["ended"]
+
+
+async def test_busy_while_the_callee_is_in_a_call_and_free_after(calls_client, produce, ids, unique_name) -> None:
+    alice, bob, carol = ids
+    await befriend(calls_client, produce, alice, bob, unique_name)
+    await befriend(calls_client, produce, carol, bob, unique_name)
+    await befriend(calls_client, produce, carol, alice, unique_name)
+    first = (await place(calls_client, alice, bob)).json()
+
+    busy = await place(calls_client, carol, bob)
+    assert busy.status_code == 409 and busy.json()["detail"]["code"] == "busy"
+    busy_caller = await place(calls_client, alice, carol)
+    assert busy_caller.status_code == 409 and busy_caller.json()["detail"]["code"] == "already_in_call"
+
+    await calls_client.http.post(f"/api/calls/{first['call_id']}/accept", headers=calls_client.auth(bob))
+    assert (await place(calls_client, carol, bob)).json()["detail"]["code"] == "busy"
+    await calls_client.http.post(f"/api/calls/{first['call_id']}/end", headers=calls_client.auth(alice))
+    assert (await place(calls_client, carol, bob)).status_code == 201
+
+
+async def test_concurrent_callers_of_one_callee_ring_it_once(calls_client, produce, ids, unique_name) -> None:
+    alice, bob, carol = ids
+    await befriend(calls_client, produce, alice, bob, unique_name)
+    await befriend(calls_client, produce, carol, bob, unique_name)
+    answers = await asyncio.gather(place(calls_client, alice, bob), place(calls_client, carol, bob))
+    assert sorted(a.status_code for a in answers) == [201, 409]
+
+
+async def test_decline_and_cancel(calls_client, produce, ids, unique_name) -> None:
+    alice, bob, _ = ids
+    await befriend(calls_client, produce, alice, bob, unique_name)
+    first = (await place(calls_client, alice, bob)).json()
+    declined = await calls_client.http.post(f"/api/calls/{first['call_id']}/decline", headers=calls_client.auth(bob))
+    assert declined.json()["state"] == "declined"
+    second = (await place(calls_client, alice, bob)).json()
+    refused = await calls_client.http.post(f"/api/calls/{second['call_id']}/cancel", headers=calls_client.auth(bob))
+    assert refused.status_code == 403
+    cancelled = await calls_client.http.post(f"/api/calls/{second['call_id']}/cancel", headers=calls_client.auth(alice))
+    assert cancelled.json()["state"] == "cancelled"
+    too_late = await calls_client.http.post(f"/api/calls/{second['call_id']}/accept", headers=calls_client.auth(bob))
+    assert too_late.status_code == 409
+
+
+async def test_the_ring_timeout_survives_a_restart_and_two_replicas_fire_it_once(
+    settings, mongo, token_issuer, produce, ids, unique_name
+) -> None:
+    """A call placed by one replica, which then stops, becomes missed once, by the two replicas
+    started after (their sweepers race for it), with exactly one ``call.missed``."""
+    alice, bob, _ = ids
+    short = settings.model_copy(update={"call_ring_timeout_s": 2.0, "call_sweep_interval_s": 0.05})
+    await commit_group_at_end(short.kafka_bootstrap_servers, short.kafka_consumer_group, PARTICIPANTS)
+
+    async def replica(name: str) -> AsyncIterator[Client]:
+        app = create_app(short.model_copy(update={"instance_id": name}))
+        app.state.verifier = token_issuer.verifier()
+        async with running(app), httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://m.test") as http:
+            yield Client(http, app, token_issuer)
+
+    try:
+        first = replica("meetings-a")
+        one = await anext(first)
+        await befriend(one, produce, alice, bob, unique_name)
+        call = (await place(one, alice, bob)).json()
+        await first.aclose()  # stopped before the deadline: its sweeper never fires
+
+        async with tail_topic(short.kafka_bootstrap_servers, CALLS.name) as tail:
+            two, three = replica("meetings-b"), replica("meetings-c")
+            b, _c = await anext(two), await anext(three)
+            try:
+                # call.ringing too, if the stopped replica's relay had not published it yet
+                events = await tail.events(subject=call["call_id"], count=3, timeout_s=8)
+                got = (await b.http.get(f"/api/calls/{call['call_id']}", headers=b.auth(bob))).json()
+            finally:
+                await two.aclose()
+                await three.aclose()
+        assert got["state"] == "missed" and got["direction"] == "incoming"
+        assert [type(e.data) for e in events if not isinstance(e.data, CallRinging)] == [CallMissed]
+    finally:
+        await mongo.drop_database(short.mongo_database)
+
+
+
+async def test_the_call_ends_when_the_last_socket_leaves_its_room(calls_client, produce, ids, unique_name) -> None:
+    """Nobody stays "busy" after closing the tab: the room's last ``participant.left`` ends
+    the accepted call (and its room)."""
+    alice, bob, _ = ids
+    await befriend(calls_client, produce, alice, bob, unique_name)
+    call = (await place(calls_client, alice, bob)).json()
+    await calls_client.http.post(f"/api/calls/{call['call_id']}/accept", headers=calls_client.auth(bob))
+    room, now = call["room_id"], datetime.now(UTC)
+    for user in (alice, bob):
+        await produce(ParticipantJoined(meeting_id=room, user_id=user, display_name=user, sid=f"s-{user}", replica_id="r1", joined_at=now))
+    await produce(ParticipantLeft(meeting_id=room, user_id=alice, sid=f"s-{alice}", replica_id="r1", reason="left", left_at=now))
+
+    async def state() -> str:
+        return (await calls_client.http.get(f"/api/calls/{call['call_id']}", headers=calls_client.auth(bob))).json()["state"]
+
+    async def joined_both() -> bool:
+        roster = await calls_client.http.get(f"/api/meetings/{room}/roster", headers=calls_client.auth(bob))
+        return [p["user_id"] for p in roster.json()["participants"]] == [bob]
+
+    await eventually(joined_both)
+    assert await state() == "accepted"  # one of the two is still in the room
+    await produce(ParticipantLeft(meeting_id=room, user_id=bob, sid=f"s-{bob}", replica_id="r1", reason="disconnected", left_at=now))
+
+    async def ended() -> bool:
+        return await state() == "ended"
+
+    await eventually(ended)
+    got = (await calls_client.http.get(f"/api/calls/{call['call_id']}", headers=calls_client.auth(alice))).json()
+    assert got["ended_by"] == bob
+    assert (await place(calls_client, alice, bob)).status_code == 201  # nobody is busy any more

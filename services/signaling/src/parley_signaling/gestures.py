@@ -1,0 +1,220 @@
+"""Raised hands and reactions (docs/signaling.md, "Hands and reactions").
+
+Client events ``raise-hand``, ``lower-hand`` and ``reaction`` (validated by their models in
+:mod:`parley_signaling.domain.protocol`, like every event) are charged, besides the socket's
+general limit, to a per-socket token bucket of their own (``PARLEY_SIGNALING_GESTURE_RATE_PER_SECOND``
+sustained, ``PARLEY_SIGNALING_GESTURE_BURST`` at once); over it they get ``rate_limited``.
+
+Hands are room state that every replica keeps: a raise or lower is a ``parley.room.hand``
+message on the fan-out topic (:meth:`KafkaFanoutManager.publish_room_message`), applied by
+every replica when it reads it, in the topic's one order. So the order of hands is the same
+on every replica, each replica emits ``hands`` (the room's list in that order) to its own
+sockets of the room, and a late joiner on any replica gets the list in its ``join``
+acknowledgement. A hand whose participant has left the room (the directory no longer holds
+it) is dropped. A replica that starts reads the topic from its end: until a hand changes, its
+late joiners do not see hands raised before it started (signaling keeps nothing durable).
+
+Reactions are not stored: ``reaction`` goes to every socket of the room on every replica
+through the socket.io fan-out (the sender's included).
+"""
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import socketio
+from aiokafka.errors import KafkaError
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from parley_signaling.domain.protocol import (
+    ErrorCode,
+    HandsEvent,
+    JoinAck,
+    LowerHandRequest,
+    RaisedHand,
+    RaiseHandRequest,
+    ReactionEvent,
+    ReactionRequest,
+    SignalingError,
+    dump,
+)
+from parley_signaling.domain.ratelimit import TokenBucket
+from parley_signaling.domain.rooms import LocalSocket, RoomService
+from parley_signaling.fanout import FanoutUnavailable, KafkaFanoutManager
+
+log = logging.getLogger(__name__)
+
+HAND_METHOD = "parley.room.hand"
+#: The name of the gestures' bucket in :attr:`LocalSocket.limits`.
+LIMIT = "gesture"
+
+Action = Callable[[str, Any], Awaitable[BaseModel | None]]
+
+
+class HandMessage(BaseModel):
+    """A hand raised or lowered, on the fan-out topic: participant ``sid`` (``user_id``) of
+    ``meeting_id``; ``lowered_by`` the participant who lowered another's hand."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    method: Literal["parley.room.hand"] = HAND_METHOD
+    meeting_id: str
+    sid: str
+    user_id: str
+    raised: bool
+    lowered_by: str | None = None
+    at: datetime
+
+
+class Gestures:
+    """Hands and reactions of this replica's sockets; the room's hands as every replica has them."""
+
+    def __init__(
+        self,
+        *,
+        sio: socketio.AsyncServer,
+        fanout: KafkaFanoutManager,
+        rooms: RoomService,
+        rate_per_second: float,
+        burst: int,
+    ) -> None:
+        self._sio = sio
+        self._fanout = fanout
+        self._rooms = rooms
+        self._rate = rate_per_second
+        self._burst = burst
+        #: raised hands by meeting, then participant id, in the order they were raised
+        self._hands: dict[str, dict[str, RaisedHand]] = {}
+        fanout.room_handlers[HAND_METHOD] = self._on_hand
+
+    def routes(self) -> dict[str, tuple[type[BaseModel], Action]]:
+        """The client events this module serves, for :func:`parley_signaling.api.socket_events.register`."""
+        return {
+            "raise-hand": (RaiseHandRequest, self.raise_hand),
+            "lower-hand": (LowerHandRequest, self.lower_hand),
+            "reaction": (ReactionRequest, self.react),
+        }
+
+    def with_hands(self, ack: JoinAck) -> JoinAck:
+        """A ``join`` acknowledgement with the room's raised hands."""
+        return ack.model_copy(update={"hands": self.hands(ack.meeting_id)})
+
+    def hands(self, meeting_id: str) -> list[RaisedHand]:
+        """The room's raised hands in the order they were raised (of participants still in it)."""
+        room = self._hands.get(meeting_id)
+        if not room:
+            return []
+        present = {entry.sid for entry in self._fanout.directory.peers(meeting_id)}
+        for sid in [sid for sid in room if sid not in present]:
+            del room[sid]
+        if not room:
+            del self._hands[meeting_id]
+        return list(room.values())
+
+    # --- client events ------------------------------------------------------------------
+
+    async def raise_hand(self, sid: str, request: RaiseHandRequest) -> None:
+        """Raise the sender's hand. Errors: ``not_in_room``, ``rate_limited``, ``unavailable``."""
+        socket, participant = self._sender(sid, request.meeting_id)
+        if participant in {hand.sid for hand in self.hands(request.meeting_id)}:
+            return
+        await self._publish(
+            HandMessage(
+                meeting_id=request.meeting_id,
+                sid=participant,
+                user_id=socket.principal.user_id,
+                raised=True,
+                at=datetime.now(UTC),
+            )
+        )
+
+    async def lower_hand(self, sid: str, request: LowerHandRequest) -> None:
+        """Lower the sender's hand, or (the host only) participant ``request.sid``'s. Errors:
+        ``not_in_room``, ``rate_limited``, ``forbidden`` (not the host), ``unavailable``."""
+        socket, participant = self._sender(sid, request.meeting_id)
+        target = request.sid or participant
+        if target != participant and socket.role != "host":
+            raise SignalingError(ErrorCode.FORBIDDEN, "only the host can lower another participant's hand")
+        raised = {hand.sid: hand for hand in self.hands(request.meeting_id)}
+        if target not in raised:
+            return
+        await self._publish(
+            HandMessage(
+                meeting_id=request.meeting_id,
+                sid=target,
+                user_id=raised[target].user_id,
+                raised=False,
+                lowered_by=participant if target != participant else None,
+                at=datetime.now(UTC),
+            )
+        )
+
+    async def react(self, sid: str, request: ReactionRequest) -> None:
+        """``reaction`` to the whole room, on every replica. Errors: ``not_in_room``,
+        ``rate_limited``, ``unavailable``."""
+        socket, participant = self._sender(sid, request.meeting_id)
+        event = ReactionEvent(
+            meeting_id=request.meeting_id,
+            sid=participant,
+            user_id=socket.principal.user_id,
+            emoji=request.emoji,
+            at=datetime.now(UTC),
+        )
+        try:
+            await self._sio.emit("reaction", dump(event), room=request.meeting_id)
+        except (FanoutUnavailable, KafkaError) as exc:
+            raise SignalingError(ErrorCode.UNAVAILABLE, "the reaction could not be sent; try again") from exc
+
+    # --- the fan-out ----------------------------------------------------------------------
+
+    async def _on_hand(self, raw: dict[str, Any]) -> None:
+        """A ``parley.room.hand`` read back from the topic (every replica): apply it, then
+        ``hands`` to this replica's sockets of the room when it changed something."""
+        try:
+            message = HandMessage.model_validate(raw)
+        except ValidationError as exc:
+            log.warning("malformed hand message skipped: %s", exc)
+            return
+        self._forget_empty_rooms()
+        room = self._hands.setdefault(message.meeting_id, {})
+        if message.raised == (message.sid in room):
+            return  # raised twice, or lowered when not raised: nothing changes
+        if message.raised:
+            room[message.sid] = RaisedHand(sid=message.sid, user_id=message.user_id, raised_at=message.at)
+        else:
+            del room[message.sid]
+        event = HandsEvent(
+            meeting_id=message.meeting_id,
+            sid=message.sid,
+            raised=message.raised,
+            lowered_by=message.lowered_by,
+            hands=self.hands(message.meeting_id),
+        )
+        await self._sio.emit("hands", dump(event), room=message.meeting_id, ignore_queue=True)
+
+    def _forget_empty_rooms(self) -> None:
+        """Drop the hands of rooms nobody is in any more (ended meetings)."""
+        for meeting_id in [m for m in self._hands if not self._fanout.directory.peers(m)]:
+            del self._hands[meeting_id]
+
+    # --- helpers --------------------------------------------------------------------------
+
+    def _sender(self, sid: str, meeting_id: str) -> tuple[LocalSocket, str]:
+        """The sender's socket and participant id, once in the room and within its gesture
+        limit. Errors: ``not_in_room``, ``rate_limited``."""
+        socket = self._rooms.socket(sid)
+        if socket.meeting_id != meeting_id:
+            raise SignalingError(ErrorCode.NOT_IN_ROOM, "not in this meeting's room")
+        bucket = socket.limits.get(LIMIT)
+        if bucket is None:
+            bucket = socket.limits[LIMIT] = TokenBucket(self._rate, self._burst)
+        if not bucket.allow():
+            raise SignalingError(ErrorCode.RATE_LIMITED, "too many hands and reactions; slow down")
+        return socket, socket.participant_id or sid
+
+    async def _publish(self, message: HandMessage) -> None:
+        try:
+            await self._fanout.publish_room_message(message.model_dump(mode="json"))
+        except (FanoutUnavailable, KafkaError) as exc:
+            raise SignalingError(ErrorCode.UNAVAILABLE, "the hand could not be changed; try again") from exc

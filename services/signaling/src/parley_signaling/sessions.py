@@ -1,0 +1,117 @@
+"""Sign-in sessions on signaling: ending a revoked session's sockets, and the heartbeat that
+keeps a live session's single-session lease (docs/signaling.md, "Sessions").
+
+- **Revoked.** auth publishes ``session.revoked`` on ``parley.sessions`` when a session ends
+  (another place chose "Use here", or sign-out). Every replica reads that topic
+  (:class:`parley_security.RevocationFeed`: the same projection refuses the session's tokens
+  at ``connect`` and ``join``) and :meth:`SessionSockets.revoked` ends its local sockets of the
+  session: ``session-ended`` ``{"reason"}``, out of the room at once (``left``, not held for a
+  resume), then disconnected.
+- **Active.** :class:`SessionHeartbeat` publishes ``session.active`` (``parley.sessions.activity``,
+  key = user id) for each session with a live socket on this replica: when its first socket
+  connects, then every ``PARLEY_SESSION_HEARTBEAT_SECONDS``. auth renews the session's lease
+  on it; signaling never calls auth. A heartbeat that fails is logged and the next one retries:
+  the lease (``PARLEY_SESSION_LEASE_SECONDS``) outlasts a few missed beats.
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from faststream.kafka.fastapi import KafkaRouter
+
+from parley_events import SessionActive, SessionRevoked, encode, envelope_of, kafka_publisher
+from parley_events.topics import SESSION_ACTIVITY
+from parley_signaling.domain.protocol import SessionEndedEvent, dump
+from parley_signaling.domain.rooms import RoomService
+
+log = logging.getLogger(__name__)
+
+#: CloudEvents ``source`` of the events signaling publishes.
+SOURCE = "/parley/signaling"
+
+
+def declare_session_active(router: KafkaRouter) -> None:
+    """Declare the ``session.active`` publisher in the router's AsyncAPI document."""
+    router.publisher(
+        SESSION_ACTIVITY.name,
+        title="session.active",
+        description=f"CloudEvents type {SessionActive.event_type}, key = user id; one per live session "
+        "of this replica at its first socket's connect and then every PARLEY_SESSION_HEARTBEAT_SECONDS "
+        "(auth renews the session's lease)",
+        schema=envelope_of(SessionActive),
+    )
+
+
+class SessionSockets:
+    """Ends this replica's sockets of a revoked session (a :class:`RevocationFeed` listener)."""
+
+    def __init__(self, rooms: RoomService, sio) -> None:  # noqa: ANN001 - the socket.io server
+        self._rooms = rooms
+        self._sio = sio
+
+    async def revoked(self, event: SessionRevoked) -> None:
+        for socket in [s for s in self._rooms.sockets.values() if s.principal.session_id == event.session_id]:
+            await self._sio.emit(
+                "session-ended", dump(SessionEndedEvent(reason=event.reason)), to=socket.sid, ignore_queue=True
+            )
+            await self._rooms.session_ended(socket.sid)
+            try:
+                await self._sio.disconnect(socket.sid, ignore_queue=True)
+            except Exception:  # noqa: BLE001 - it is out of its room either way
+                log.warning("disconnecting %s of revoked session failed", socket.sid, exc_info=True)
+            log.info("ended socket %s of revoked session %s (%s)", socket.sid, event.session_id, event.reason)
+
+
+class SessionHeartbeat:
+    """Publishes ``session.active`` for the live sessions of this replica's sockets."""
+
+    def __init__(
+        self,
+        router: KafkaRouter,
+        live_sessions: Callable[[], set[tuple[str, str]]],
+        *,
+        replica_id: str,
+        interval_s: float,
+    ) -> None:
+        self._router = router
+        self._live_sessions = live_sessions
+        self._replica_id = replica_id
+        self._interval_s = interval_s
+        self._task: asyncio.Task[None] | None = None
+        self._pending: set[asyncio.Task[None]] = set()
+
+    def connected(self, user_id: str, session_id: str | None) -> None:
+        """A socket connected: its session is announced at once (not after up to an interval)."""
+        if session_id is None or self._task is None:
+            return
+        task = asyncio.create_task(self._send({(user_id, session_id)}))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="session-heartbeat")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval_s)
+            await self._send(self._live_sessions())
+
+    async def _send(self, sessions: set[tuple[str, str]]) -> None:
+        publish = kafka_publisher(self._router.broker)
+        now = datetime.now(UTC)
+        for user_id, session_id in sessions:
+            event = SessionActive(user_id=user_id, session_id=session_id, replica_id=self._replica_id, sent_at=now)
+            try:
+                await publish(encode(event, source=SOURCE))
+            except Exception:  # noqa: BLE001 - the next beat retries; the lease outlasts a few
+                log.warning("session.active of %s not published", session_id, exc_info=True)

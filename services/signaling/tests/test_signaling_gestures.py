@@ -1,0 +1,92 @@
+"""Raised hands and reactions across two signaling replicas sharing the real Kafka
+(docs/signaling.md, "Hands and reactions")."""
+
+import pytest
+
+from signaling_testkit import Cluster, until
+
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
+
+
+def error_code(ack: dict) -> str:
+    assert ack["ok"] is False, ack
+    return ack["error"]["code"]
+
+
+async def in_room(cluster: Cluster, meeting: str, host: str, *placements: str):
+    """The host on r1, then one peer per placement; every one joined the room."""
+    host_peer = await cluster.peer(cluster.r1, host)
+    peers = [host_peer] + [await cluster.peer(getattr(cluster, where)) for where in placements]
+    cluster.meetings.admit(meeting, *(p.user_id for p in peers), host=host)
+    for peer in peers:
+        assert (await peer.call("join", {"meeting_id": meeting}))["ok"]
+    for i, earlier in enumerate(peers):
+        for later in peers[i + 1 :]:
+            await earlier.next("peer-joined", lambda d, sid=later.sid: d["sid"] == sid)
+    return peers
+
+
+def order(event: dict) -> list[str]:
+    return [hand["sid"] for hand in event["hands"]]
+
+
+async def test_hands_keep_one_order_on_every_replica_and_reach_a_late_joiner(cluster: Cluster, meeting: str) -> None:
+    host, a, b = await in_room(cluster, meeting, "host-" + meeting, "r2", "r1")
+    assert (await b.call("raise-hand", {"meeting_id": meeting}))["ok"]
+    await a.next("hands", lambda d: order(d) == [b.sid])
+    assert (await a.call("raise-hand", {"meeting_id": meeting}))["ok"]
+    assert (await a.call("raise-hand", {"meeting_id": meeting}))["ok"]  # raised already: no change
+    for peer in (host, a, b):
+        event = await peer.next("hands", lambda d: order(d) == [b.sid, a.sid])
+        assert (event["sid"], event["raised"], event["lowered_by"]) == (a.sid, True, None)
+    late = await cluster.peer(cluster.r2)
+    cluster.meetings.admit(meeting, late.user_id)
+    ack = await late.call("join", {"meeting_id": meeting})
+    assert [h["sid"] for h in ack["data"]["hands"]] == [b.sid, a.sid]
+    assert ack["data"]["hands"][0]["user_id"] == b.user_id
+
+    # a participant lowers only its own hand; the host lowers anyone's
+    assert error_code(await a.call("lower-hand", {"meeting_id": meeting, "sid": b.sid})) == "forbidden"
+    assert (await a.call("lower-hand", {"meeting_id": meeting}))["ok"]
+    await host.next("hands", lambda d: order(d) == [b.sid] and d["sid"] == a.sid and not d["raised"])
+    assert (await host.call("lower-hand", {"meeting_id": meeting, "sid": b.sid}))["ok"]
+    for peer in (a, b, late):
+        event = await peer.next("hands", lambda d: order(d) == [] and d["sid"] == b.sid)
+        assert (event["raised"], event["lowered_by"]) == (False, host.sid)
+    assert len([e for e in b.received("hands") if e["sid"] == a.sid]) == 2  # one raise, one lower: no repeats
+
+
+async def test_reactions_reach_the_whole_room_once_and_only_known_emoji_pass(cluster: Cluster, meeting: str) -> None:
+    host, a = await in_room(cluster, meeting, "host-" + meeting, "r2")
+    outsider = await cluster.peer(cluster.r2)
+    assert (await a.call("reaction", {"meeting_id": meeting, "emoji": "🎉"}))["ok"]
+    for peer in (host, a):
+        event = await peer.next("reaction")
+        assert (event["sid"], event["user_id"], event["emoji"]) == (a.sid, a.user_id, "🎉")
+    for bad in ("💩", "", 1, "🎉🎉"):
+        assert error_code(await a.call("reaction", {"meeting_id": meeting, "emoji": bad})) == "invalid_payload"
+    assert error_code(await outsider.call("reaction", {"meeting_id": meeting, "emoji": "👍"})) == "not_in_room"
+    assert error_code(await outsider.call("raise-hand", {"meeting_id": meeting})) == "not_in_room"
+    await until(lambda: len(host.received("reaction")) == 1, what="the one reaction")
+    assert len(a.received("reaction")) == 1 and outsider.received("reaction") == []
+
+
+async def test_gestures_are_rate_limited_per_socket(cluster: Cluster, meeting: str) -> None:
+    host, a = await in_room(cluster, meeting, "host-" + meeting, "r1")
+    acks = [await a.call("reaction", {"meeting_id": meeting, "emoji": "👍"}) for _ in range(8)]
+    assert [ack["ok"] for ack in acks[:5]] == [True] * 5  # the burst (PARLEY_SIGNALING_GESTURE_BURST)
+    assert any(not ack["ok"] and ack["error"]["code"] == "rate_limited" for ack in acks[5:])
+    # the general limit is untouched: other events pass
+    assert (await a.call("media-state", {"meeting_id": meeting, "audio": True, "video": True, "screen": False}))["ok"]
+
+
+async def test_a_hand_goes_when_its_participant_leaves(cluster: Cluster, meeting: str) -> None:
+    host, a = await in_room(cluster, meeting, "host-" + meeting, "r2")
+    assert (await a.call("raise-hand", {"meeting_id": meeting}))["ok"]
+    await host.next("hands", lambda d: order(d) == [a.sid])
+    assert (await a.call("leave", {"meeting_id": meeting}))["ok"]
+    await host.next("peer-left", lambda d: d["sid"] == a.sid)
+    late = await cluster.peer(cluster.r2)
+    cluster.meetings.admit(meeting, late.user_id)
+    ack = await late.call("join", {"meeting_id": meeting})
+    assert ack["data"]["hands"] == []

@@ -1,0 +1,177 @@
+"""Direct calls in two or three browsers: ring, accept (media both ways), decline, no answer
+then call back, busy.
+
+Each person has their own Chromium context (1280x720). They become contacts through the API
+(auth; meetings learns it from ``parley.contacts`` a moment later, so the first "Call" may be
+refused with "not one of your contacts" and is tried again). A call is placed with the "Call"
+button of a contact on ``/contacts``; the callee's page, which holds a signaling socket, shows
+the incoming-call screen with the caller's name and a Web Audio ringtone (docs/signaling.md,
+"Calls"). The test stack rings for ``TEST_RING_TIMEOUT_S`` (15 s) before a call is missed.
+Screenshots at 1280x720 and 390x844: ``calls-*.png``.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from playwright.sync_api import expect
+
+from browser_harness import Api, Participant, ParticipantFactory, User, wait_inbound_growing, wait_remote_videos_playing
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
+
+EVENT_MS = 30_000
+#: The test stack's ring timeout (deploy/local/components.py, TEST_RING_TIMEOUT_S), with room
+#: for the sweeper and the event's travel.
+MISSED_MS = 15_000 + 30_000
+
+
+def befriend(api: Api, a: User, b: User) -> None:
+    """``a`` invites ``b`` by email and ``b`` accepts (auth's API)."""
+    invited = api.http.post("/api/auth/contacts/invitations", json={"email": b.email}, headers=a.headers)
+    assert invited.status_code == 201, invited.text
+    accepted = api.http.post(f"/api/auth/contacts/{invited.json()['contact_id']}/accept", headers=b.headers)
+    assert accepted.status_code == 200, accepted.text
+
+
+def contact_row(person: Participant, other: Participant):
+    return person.page.locator(f'[data-testid="contact-item"][data-user-id="{other.user.user_id}"]')
+
+
+def call(caller: Participant, callee: Participant) -> None:
+    """``caller`` clicks "Call" on ``callee`` on /contacts until meetings knows they are contacts;
+    then the "Calling…" screen shows."""
+    screen = caller.page.get_by_test_id("outgoing-call")
+    deadline = time.monotonic() + 30
+    while True:
+        contact_row(caller, callee).get_by_role("button", name=f"Call {callee.name}").click()
+        expect(screen).to_be_visible()
+        caller.page.wait_for_timeout(1_000)
+        if screen.get_attribute("data-outcome") != "not-a-contact" or time.monotonic() > deadline:
+            break
+        screen.get_by_role("button", name="Close").click()
+    expect(screen).to_have_attribute("data-outcome", "ringing")
+    expect(screen).to_contain_text("Calling…")
+    expect(screen).to_contain_text(callee.name)
+
+
+def two_contacts(api: Api, participants: ParticipantFactory, *names: str) -> list[Participant]:
+    people = [participants(name) for name in names]
+    for other in people[1:]:
+        befriend(api, people[0].user, other.user)
+    for person in people:
+        person.sign_in("/contacts")
+    for other in people[1:]:
+        expect(contact_row(people[0], other)).to_be_visible()
+    return people
+
+
+def test_a_call_rings_is_accepted_and_media_flows_both_ways(api: Api, participants: ParticipantFactory, screenshots) -> None:
+    ada, bob = two_contacts(api, participants, "Ada", "Bob")
+    call(ada, bob)
+    ada.page.screenshot(path=str(screenshots / "calls-outgoing-1280x720.png"))
+
+    ringing = bob.page.get_by_test_id("incoming-call")
+    expect(ringing).to_be_visible(timeout=EVENT_MS)
+    expect(ringing).to_contain_text("Ada")
+    expect(ringing).to_contain_text("Incoming call")
+    expect(ringing).to_have_attribute("data-ringtone", "playing")
+    bob.page.screenshot(path=str(screenshots / "calls-incoming-1280x720.png"))
+    bob.page.set_viewport_size({"width": 390, "height": 844})
+    bob.page.screenshot(path=str(screenshots / "calls-incoming-390x844.png"))
+    bob.page.set_viewport_size({"width": 1280, "height": 720})
+
+    ringing.get_by_role("button", name="Accept").click()
+    for person in (ada, bob):  # both land in the call's private room
+        expect(person.page).to_have_url(re.compile(r"/m/[a-z]{4}-[a-z]{4}-[a-z]{4}$"), timeout=EVENT_MS)
+    assert ada.page.url == bob.page.url
+    for person in (ada, bob):
+        person.enter_room()
+    for person, other in ((ada, bob), (bob, ada)):
+        wait_remote_videos_playing(person, 1, user_id=other.user.user_id)
+        wait_inbound_growing(person, "audio")
+    ada.page.screenshot(path=str(screenshots / "calls-in-call-1280x720.png"))
+
+    bob.page.get_by_role("button", name="Hang up").click()
+    for person in (ada, bob):
+        expect(person.page.get_by_test_id("meeting-ended")).to_be_visible(timeout=EVENT_MS)
+    assert ada.page_errors == [] and bob.page_errors == []
+
+
+def test_a_declined_call_tells_the_caller_and_a_reload_still_rings(api: Api, participants: ParticipantFactory, screenshots) -> None:
+    ada, bob = two_contacts(api, participants, "Ada", "Bob")
+    call(ada, bob)
+    ringing = bob.page.get_by_test_id("incoming-call")
+    expect(ringing).to_be_visible(timeout=EVENT_MS)
+
+    # the pending call is in the API, not only in the socket: a reload still shows it
+    bob.page.reload()
+    expect(ringing).to_be_visible(timeout=EVENT_MS)
+    expect(ringing).to_contain_text("Ada")
+    ringing.get_by_role("button", name="Decline").click()
+    expect(ringing).to_have_count(0)
+
+    outgoing = ada.page.get_by_test_id("outgoing-call")
+    expect(outgoing).to_have_attribute("data-outcome", "declined", timeout=EVENT_MS)
+    expect(outgoing).to_contain_text("Bob declined the call.")
+    ada.page.set_viewport_size({"width": 390, "height": 844})
+    ada.page.screenshot(path=str(screenshots / "calls-declined-390x844.png"))
+    outgoing.get_by_role("button", name="Close").click()
+    expect(outgoing).to_have_count(0)
+    assert ada.page_errors == [] and bob.page_errors == []
+
+
+def test_an_unanswered_call_is_missed_and_called_back(api: Api, participants: ParticipantFactory, screenshots) -> None:
+    ada, bob = two_contacts(api, participants, "Ada", "Bob")
+    call(ada, bob)
+    expect(bob.page.get_by_test_id("incoming-call")).to_be_visible(timeout=EVENT_MS)
+
+    outgoing = ada.page.get_by_test_id("outgoing-call")
+    expect(outgoing).to_have_attribute("data-outcome", "missed", timeout=MISSED_MS)
+    expect(outgoing).to_contain_text("Bob did not answer.")
+    expect(bob.page.get_by_test_id("incoming-call")).to_have_count(0, timeout=EVENT_MS)
+    outgoing.get_by_role("button", name="Close").click()
+
+    bob.page.reload()
+    missed = bob.page.get_by_test_id("call-history-item").filter(has_text="Missed call")
+    expect(missed).to_be_visible(timeout=EVENT_MS)
+    expect(missed).to_contain_text("Ada")
+    bob.page.screenshot(path=str(screenshots / "calls-missed-1280x720.png"), full_page=True)
+    bob.page.set_viewport_size({"width": 390, "height": 844})
+    bob.page.screenshot(path=str(screenshots / "calls-missed-390x844.png"), full_page=True)
+    expect(ada.page.get_by_test_id("call-history-item").filter(has_text="No answer")).to_be_visible(timeout=EVENT_MS)
+
+    missed.get_by_role("button", name="Call back").click()
+    expect(bob.page.get_by_test_id("outgoing-call")).to_have_attribute("data-outcome", "ringing", timeout=EVENT_MS)
+    ringing = ada.page.get_by_test_id("incoming-call")
+    expect(ringing).to_be_visible(timeout=EVENT_MS)
+    expect(ringing).to_contain_text("Bob")
+    bob.page.get_by_test_id("outgoing-call").get_by_role("button", name="Cancel").click()
+    expect(ringing).to_have_count(0, timeout=EVENT_MS)  # the caller hung up: it stops ringing
+    assert ada.page_errors == [] and bob.page_errors == []
+
+
+def test_calling_someone_in_a_call_says_busy(api: Api, participants: ParticipantFactory, screenshots) -> None:
+    bob, ada, carol = two_contacts(api, participants, "Bob", "Ada", "Carol")
+    call(ada, bob)
+    ringing = bob.page.get_by_test_id("incoming-call")
+    expect(ringing).to_be_visible(timeout=EVENT_MS)
+    ringing.get_by_role("button", name="Accept").click()
+    expect(bob.page).to_have_url(re.compile(r"/m/"), timeout=EVENT_MS)
+
+    carol.page.goto(f"{carol.base_url}/contacts")
+    deadline = time.monotonic() + 30
+    screen = carol.page.get_by_test_id("outgoing-call")
+    while True:
+        contact_row(carol, bob).get_by_role("button", name="Call Bob").click()
+        expect(screen).not_to_have_attribute("data-outcome", "ringing", timeout=EVENT_MS)
+        carol.page.wait_for_timeout(500)
+        if screen.get_attribute("data-outcome") != "not-a-contact" or time.monotonic() > deadline:
+            break
+        screen.get_by_role("button", name="Close").click()
+    expect(screen).to_have_attribute("data-outcome", "busy")
+    expect(screen).to_contain_text("Bob is busy in another call.")
+    carol.page.screenshot(path=str(screenshots / "calls-busy-1280x720.png"))
+    assert carol.page_errors == []

@@ -1,0 +1,68 @@
+"""Contacts in two browsers: Ada adds Bob by email, Bob accepts, both see each other online.
+
+Each person has their own Chromium context (1280x720), signed in through the UI, on
+``/contacts``. Ada's invitation reaches Bob's open page live (``contacts-changed`` over
+signaling), his acceptance reaches Ada's the same way, and each sees the other "Online":
+their ``/contacts`` pages hold a signaling socket, and presence comes from signaling's
+records through auth (docs/signaling.md, "Presence"). When Bob leaves the page (no socket
+left), Ada sees him offline, "last seen just now", without reloading. Screenshots at 1280x720
+and 390x844: ``contacts-*.png``.
+"""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from browser_harness import ParticipantFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
+
+PRESENCE_S = 30_000
+
+
+def test_add_accept_and_see_each_other_online(participants: ParticipantFactory, screenshots) -> None:
+    ada = participants("Ada")
+    bob = participants("Bob")
+    ada.sign_in("/contacts")
+    bob.sign_in("/contacts")
+    expect(ada.page.get_by_role("heading", name="Contacts", exact=True)).to_be_visible()
+    expect(ada.page.get_by_text("No contacts yet")).to_be_visible()
+
+    # a clear error for an unknown address
+    ada.page.get_by_label("Email address").fill("nobody-here@example.com")
+    ada.page.get_by_role("button", name="Send invitation").click()
+    expect(ada.page.get_by_role("alert")).to_contain_text("No Parley user has this email address")
+
+    ada.page.get_by_label("Email address").fill(bob.user.email)
+    ada.page.get_by_role("button", name="Send invitation").click()
+    expect(ada.page.get_by_test_id("invitation-outgoing").filter(has_text="Bob")).to_be_visible()
+
+    incoming = bob.page.get_by_test_id("invitation-incoming").filter(has_text="Ada")
+    expect(incoming).to_be_visible(timeout=PRESENCE_S)  # live, without a reload
+    bob.page.screenshot(path=str(screenshots / "contacts-invitation.png"))
+    incoming.get_by_role("button", name="Accept").click()
+
+    bob_at_ada = ada.page.locator(f'[data-testid="contact-item"][data-user-id="{bob.user.user_id}"]')
+    ada_at_bob = bob.page.locator(f'[data-testid="contact-item"][data-user-id="{ada.user.user_id}"]')
+    expect(bob_at_ada.get_by_test_id("presence-status")).to_have_attribute("data-state", "online", timeout=PRESENCE_S)
+    expect(ada_at_bob.get_by_test_id("presence-status")).to_have_attribute("data-state", "online", timeout=PRESENCE_S)
+    expect(bob_at_ada).to_contain_text("Online")
+    expect(ada_at_bob).to_contain_text("Online")
+    expect(ada.page.get_by_test_id("invitation-outgoing")).to_have_count(0)
+    ada.page.screenshot(path=str(screenshots / "contacts-online-1280x720.png"))
+    ada.page.set_viewport_size({"width": 390, "height": 844})
+    ada.page.screenshot(path=str(screenshots / "contacts-online-390x844.png"), full_page=True)
+
+    # search among one's contacts
+    ada.page.get_by_label("Search contacts").fill("zz")
+    expect(ada.page.get_by_text("No contact matches your search.")).to_be_visible()
+    ada.page.get_by_label("Search contacts").fill("bo")
+    expect(bob_at_ada).to_be_visible()
+
+    # Bob leaves the page: his only socket closes, and Ada sees it live
+    bob.page.goto(f"{bob.base_url}/")
+    expect(bob_at_ada.get_by_test_id("presence-status")).to_have_attribute("data-state", "offline", timeout=PRESENCE_S)
+    expect(bob_at_ada).to_contain_text("last seen just now")
+    ada.page.screenshot(path=str(screenshots / "contacts-offline-390x844.png"), full_page=True)
+    assert ada.page_errors == [] and bob.page_errors == []

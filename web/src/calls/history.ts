@@ -1,0 +1,29 @@
+import type { Call } from "../api/types";
+
+/** A history entry's outcome in words, from the viewer's side. */
+export function describeCall(call: Call): string {
+  const outgoing = call.direction === "outgoing";
+  switch (call.state) {
+    case "missed":
+      return outgoing ? "No answer" : "Missed call";
+    case "declined":
+      return outgoing ? "Declined" : "You declined";
+    case "cancelled":
+      return outgoing ? "You cancelled" : "Cancelled by the caller";
+    case "ended":
+      return outgoing ? "Outgoing call" : "Incoming call";
+    case "accepted":
+      return "In progress";
+    case "ringing":
+      return "Ringing";
+  }
+}
+
+/** When the call was placed, short: a time today, else a date and time. */
+export function formatCallTime(iso: string, now: Date = new Date()): string {
+  const at = new Date(iso);
+  const sameDay = at.toDateString() === now.toDateString();
+  return sameDay
+    ? at.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" })
+    : at.toLocaleString(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+}

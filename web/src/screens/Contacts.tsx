@@ -1,0 +1,304 @@
+import { useEffect, useRef, useState } from "preact/hooks";
+import { ApiError } from "../api";
+import type { Call, Contact, ContactList, User } from "../api/types";
+import { useCalls } from "../calls/context";
+import { useStore, Store } from "../lib/store";
+import { useSession } from "../app/context";
+import { Alert } from "../components/Alert";
+import { TopBar } from "../components/TopBar";
+import { applyPresence, describePresence } from "../contacts/presence";
+import { formatCallTime, describeCall } from "../calls/history";
+import { useTitle } from "../lib/useTitle";
+import { SignalingClient } from "../signaling/client";
+
+const EMPTY: ContactList = { contacts: [], incoming: [], outgoing: [], blocked: [] };
+
+/** Messages for the API's error codes (docs/http-api.md, "Contacts"). */
+const ERRORS: Record<string, string> = {
+  user_not_found: "No Parley user has this email address.",
+  cannot_invite_self: "You cannot add yourself.",
+  blocked: "This person does not accept invitations from you.",
+  you_block_this_user: "You block this person: unblock them first.",
+};
+
+function errorText(err: unknown, fallback: string): string {
+  if (err instanceof ApiError) return ERRORS[err.code] ?? (err.status === 422 ? "Enter a valid email address." : fallback);
+  return fallback;
+}
+
+function PresenceDot({ contact, now }: { contact: Contact; now: number }) {
+  const state = contact.presence?.state ?? "offline";
+  return (
+    <span class="presence" data-testid="presence-status" data-state={state}>
+      <span class={`presence-dot presence-${state}`} aria-hidden="true" />
+      {describePresence(contact.presence, now)}
+    </span>
+  );
+}
+
+function Person({ user }: { user: User }) {
+  return (
+    <span class="contact-person">
+      <span class="contact-name">{user.display_name}</span>
+      <span class="contact-email">{user.email}</span>
+    </span>
+  );
+}
+
+const NO_CALLS = new Store({ version: 0 });
+
+/** The call history: missed calls with "Call back" (docs/http-api.md, "Calls"). */
+function CallHistory({ calls, onCall, busy }: { calls: Call[]; onCall: (userId: string, name: string) => void; busy: boolean }) {
+  return (
+    <section class="card" aria-labelledby="calls-heading" data-testid="call-history">
+      <h2 id="calls-heading">Recent calls</h2>
+      {calls.length === 0 && <p class="panel-note">No calls yet.</p>}
+      <ul class="contact-list">
+        {calls.map((c) => {
+          const other = c.direction === "outgoing" ? { id: c.callee_id, name: c.callee_name } : { id: c.caller_id, name: c.caller_name };
+          const missed = c.direction === "incoming" && c.state === "missed";
+          return (
+            <li key={c.call_id} class="contact-item call-history-item" data-testid="call-history-item" data-state={c.state} data-direction={c.direction}>
+              <span class="contact-person">
+                <span class="contact-name">{other.name ?? "A contact"}</span>
+                <span class={missed ? "call-state-missed" : "contact-email"}>{describeCall(c)}</span>
+              </span>
+              <span class="contact-note">{formatCallTime(c.created_at)}</span>
+              {missed && (
+                <span class="contact-actions">
+                  <button type="button" class="button-primary" disabled={busy} onClick={() => onCall(other.id, other.name ?? "your contact")}>
+                    Call back
+                  </button>
+                </span>
+              )}
+            </li>
+          );
+        })}
+      </ul>
+    </section>
+  );
+}
+
+export function Contacts() {
+  useTitle("Contacts");
+  const session = useSession();
+  const api = session.api;
+  const calls = useCalls();
+  const { version } = useStore((calls?.state ?? NO_CALLS) as Store<{ version: number }>);
+  const [history, setHistory] = useState<Call[]>([]);
+  useEffect(() => {
+    api.calls.list().then((list) => setHistory(list.history), () => undefined);
+  }, [version]);
+  const callContact = (userId: string, name: string) => void calls?.place(userId, name);
+  const [list, setList] = useState<ContactList | null>(null);
+  const [error, setError] = useState<string | null>(null); // the last action's failure
+  const [loadError, setLoadError] = useState<string | null>(null); // the list's; a reload never hides an action's error
+  const [notice, setNotice] = useState<string | null>(null);
+  const [email, setEmail] = useState("");
+  const [query, setQuery] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [now, setNow] = useState(Date.now());
+  const queryRef = useRef("");
+
+  const load = async () => {
+    try {
+      const q = queryRef.current.trim();
+      const next = await api.contacts.list(q || undefined);
+      if (queryRef.current.trim() === q) setList(next);
+      setLoadError(null);
+    } catch (err) {
+      if (!(err instanceof ApiError && err.code === "not_signed_in")) setLoadError("Your contacts could not be loaded.");
+    }
+  };
+
+  useEffect(() => {
+    void load();
+    // A live socket: this user shows online to their contacts, and presence comes in as it changes.
+    const signaling = new SignalingClient({
+      getToken: () => api.http.accessToken(),
+      refreshToken: () => api.http.refresh(),
+      onSessionEnded: (reason) => session.ended(reason),
+    });
+    const offPresence = signaling.on("presence", (event) => setList((current) => (current ? applyPresence(current, event) : current)));
+    const offChanged = signaling.on("contacts-changed", () => void load());
+    const offSession = signaling.onSession(() => void load()); // after a reconnection, what was missed
+    const detachCalls = calls?.attach(signaling); // calls ring through this socket too
+    signaling.connect();
+    const clock = setInterval(() => setNow(Date.now()), 30_000);
+    return () => {
+      offPresence();
+      offChanged();
+      offSession();
+      detachCalls?.();
+      clearInterval(clock);
+      signaling.close();
+    };
+  }, [calls]);
+
+  const act = async (what: () => Promise<unknown>, failure: string, done?: string) => {
+    setBusy(true);
+    setError(null);
+    setNotice(null);
+    try {
+      await what();
+      if (done) setNotice(done);
+      await load();
+    } catch (err) {
+      setError(errorText(err, failure));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const invite = async (event: Event) => {
+    event.preventDefault();
+    const address = email.trim();
+    if (!address) return setError("Enter the email address of the person to add.");
+    await act(
+      async () => {
+        const contact = await api.contacts.invite(address);
+        setEmail("");
+        return contact;
+      },
+      "The invitation could not be sent. Please try again.",
+      `Invitation sent to ${address}.`,
+    );
+  };
+
+  const search = (value: string) => {
+    setQuery(value);
+    queryRef.current = value;
+    void load();
+  };
+
+  const view = list ?? EMPTY;
+  return (
+    <div class="page">
+      <TopBar userName={session.user?.display_name} />
+      <main class="contacts" id="main">
+        <h1>Contacts</h1>
+        {error && <Alert onDismiss={() => setError(null)}>{error}</Alert>}
+        {loadError && <Alert onDismiss={() => setLoadError(null)}>{loadError}</Alert>}
+        {notice && (
+          <p class="panel-note" role="status">
+            {notice}
+          </p>
+        )}
+        <section class="card" aria-labelledby="add-heading">
+          <h2 id="add-heading">Add a contact</h2>
+          <form class="form contact-add" onSubmit={invite}>
+            <div class="field">
+              <label for="contact-email">Email address</label>
+              <input id="contact-email" type="email" required maxLength={320} value={email} onInput={(e) => setEmail(e.currentTarget.value)} />
+            </div>
+            <button type="submit" class="button-primary" disabled={busy}>
+              Send invitation
+            </button>
+          </form>
+        </section>
+
+        {(view.incoming.length > 0 || view.outgoing.length > 0) && (
+          <section class="card" aria-labelledby="invitations-heading">
+            <h2 id="invitations-heading">Invitations</h2>
+            <ul class="contact-list">
+              {view.incoming.map((c) => (
+                <li key={c.contact_id} class="contact-item" data-testid="invitation-incoming" data-user-id={c.user.user_id}>
+                  <Person user={c.user} />
+                  <span class="contact-note">wants to add you</span>
+                  <span class="contact-actions">
+                    <button type="button" class="button-primary" disabled={busy} onClick={() => act(() => api.contacts.accept(c.contact_id), "The invitation could not be accepted.")}>
+                      Accept
+                    </button>
+                    <button type="button" class="button-secondary" disabled={busy} onClick={() => act(() => api.contacts.decline(c.contact_id), "The invitation could not be declined.")}>
+                      Decline
+                    </button>
+                  </span>
+                </li>
+              ))}
+              {view.outgoing.map((c) => (
+                <li key={c.contact_id} class="contact-item" data-testid="invitation-outgoing" data-user-id={c.user.user_id}>
+                  <Person user={c.user} />
+                  <span class="contact-note">invited, waiting for an answer</span>
+                  <span class="contact-actions">
+                    <button type="button" class="button-secondary" disabled={busy} onClick={() => act(() => api.contacts.decline(c.contact_id), "The invitation could not be withdrawn.")}>
+                      Withdraw
+                    </button>
+                  </span>
+                </li>
+              ))}
+            </ul>
+          </section>
+        )}
+
+        <section class="card" aria-labelledby="contacts-heading" data-testid="contact-list">
+          <h2 id="contacts-heading">Your contacts</h2>
+          <div class="field">
+            <label for="contact-search">Search contacts</label>
+            <input id="contact-search" type="search" maxLength={100} value={query} onInput={(e) => search(e.currentTarget.value)} />
+          </div>
+          {list === null && !loadError && <p class="panel-note">Loading…</p>}
+          {list !== null && view.contacts.length === 0 && (
+            <p class="panel-note">{query.trim() ? "No contact matches your search." : "No contacts yet. Add someone by email above."}</p>
+          )}
+          <ul class="contact-list">
+            {view.contacts.map((c) => (
+              <li key={c.contact_id} class="contact-item" data-testid="contact-item" data-user-id={c.user.user_id}>
+                <Person user={c.user} />
+                <PresenceDot contact={c} now={now} />
+                <span class="contact-actions">
+                  <button
+                    type="button"
+                    class="button-primary"
+                    disabled={busy || !calls}
+                    aria-label={`Call ${c.user.display_name}`}
+                    onClick={() => callContact(c.user.user_id, c.user.display_name)}
+                  >
+                    Call
+                  </button>
+                  <button
+                    type="button"
+                    class="button-quiet"
+                    disabled={busy}
+                    aria-label={`Remove ${c.user.display_name}`}
+                    onClick={() => act(() => api.contacts.remove(c.contact_id), "The contact could not be removed.")}
+                  >
+                    Remove
+                  </button>
+                  <button
+                    type="button"
+                    class="button-quiet"
+                    disabled={busy}
+                    aria-label={`Block ${c.user.display_name}`}
+                    onClick={() => act(() => api.contacts.block(c.user.user_id), "The person could not be blocked.")}
+                  >
+                    Block
+                  </button>
+                </span>
+              </li>
+            ))}
+          </ul>
+        </section>
+
+        <CallHistory calls={history} onCall={callContact} busy={busy} />
+
+        {view.blocked.length > 0 && (
+          <section class="card" aria-labelledby="blocked-heading">
+            <h2 id="blocked-heading">Blocked</h2>
+            <ul class="contact-list">
+              {view.blocked.map((u) => (
+                <li key={u.user_id} class="contact-item" data-testid="blocked-item" data-user-id={u.user_id}>
+                  <Person user={u} />
+                  <span class="contact-actions">
+                    <button type="button" class="button-secondary" disabled={busy} aria-label={`Unblock ${u.display_name}`} onClick={() => act(() => api.contacts.unblock(u.user_id), "The person could not be unblocked.")}>
+                      Unblock
+                    </button>
+                  </span>
+                </li>
+              ))}
+            </ul>
+          </section>
+        )}
+      </main>
+    </div>
+  );
+}
