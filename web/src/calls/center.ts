@@ -35,9 +35,9 @@ const MAX_TIMER_MS = 2_147_483_647;
 
 /**
  * The user's direct calls for every signed-in page (docs/http-api.md, "Calls"). It opens no
- * socket of its own (a page without one keeps the user offline, as before): a page that holds
- * a signaling socket (/contacts, a meeting room) attaches it, and the `call` events arrive
- * through it (docs/signaling.md, "Calls"). `GET /api/calls` is read at start, after every
+ * socket of its own: the page's socket (the app's user socket, or a meeting room's) is
+ * attached, and the `call` events arrive through it (docs/signaling.md, "Calls").
+ * `GET /api/calls` is read at start, after every
  * (re)connection of an attached socket and at the ring deadline of a call seen without one,
  * so a call that rang while the page loaded or was away still shows.
  */
