@@ -87,8 +87,9 @@ def test_a_call_rings_is_accepted_and_media_flows_both_ways(api: Api, participan
     for person in (ada, bob):  # both land in the call's private room
         expect(person.page).to_have_url(re.compile(r"/m/[a-z]{4}-[a-z]{4}-[a-z]{4}$"), timeout=EVENT_MS)
     assert ada.page.url == bob.page.url
-    for person in (ada, bob):
-        person.enter_room()
+    for person in (ada, bob):  # both answered already: no pre-join, straight into the room
+        expect(person.grid().locator('[data-testid="tile"][data-local="true"]').first).to_be_visible(timeout=EVENT_MS)
+        expect(person.page.get_by_role("button", name="Join meeting")).to_have_count(0)
     for person, other in ((ada, bob), (bob, ada)):
         wait_remote_videos_playing(person, 1, user_id=other.user.user_id)
         wait_inbound_growing(person, "audio")
