@@ -178,3 +178,40 @@ def test_calling_someone_in_a_call_says_busy(api: Api, participants: Participant
     expect(screen).to_contain_text("Bob is busy in another call.")
     carol.page.screenshot(path=str(screenshots / "calls-busy-1280x720.png"))
     assert carol.page_errors == []
+
+
+def test_a_call_becomes_a_meeting_that_a_third_person_joins_with_its_chat(api: Api, participants: ParticipantFactory, screenshots) -> None:
+    ada, bob, carol = two_contacts(api, participants, "Ada", "Bob", "Carol")
+    call(ada, bob)
+    ringing = bob.page.get_by_test_id("incoming-call")
+    expect(ringing).to_be_visible(timeout=EVENT_MS)
+    ringing.get_by_role("button", name="Accept").click()
+    for person in (ada, bob):
+        expect(person.grid().locator('[data-testid="tile"][data-local="true"]').first).to_be_visible(timeout=EVENT_MS)
+    ada.send_chat("Agenda: the launch")
+
+    # the call's private room: Carol, given its link, is not let in
+    carol.page.goto(ada.page.url)
+    carol.wait_preview_playing()
+    carol.page.get_by_role("button", name="Join meeting").click()
+    expect(carol.page.get_by_role("alert")).to_contain_text("This is a private call")
+
+    # Ada adds people: the call becomes a meeting, for both of them
+    ada.page.get_by_role("button", name="Add people").click()
+    for person in (ada, bob):
+        expect(person.page.get_by_test_id("call-became-meeting")).to_be_visible(timeout=EVENT_MS)
+        expect(person.page.get_by_role("button", name="Copy invite link")).to_be_visible()
+        expect(person.page.get_by_role("button", name="Hang up")).to_have_count(0)
+    ada.page.screenshot(path=str(screenshots / "calls-became-meeting-1280x720.png"))
+
+    carol.page.get_by_role("button", name="Join meeting").click()
+    expect(carol.grid().locator('[data-testid="tile"][data-local="true"]').first).to_be_visible(timeout=EVENT_MS)
+    wait_remote_videos_playing(carol, 2)
+    carol.open_chat()
+    expect(carol.chat_messages().filter(has_text="Agenda: the launch")).to_have_count(1, timeout=EVENT_MS)  # the call's chat is kept
+
+    # Bob leaves; the meeting goes on for the others
+    bob.page.get_by_role("button", name="Leave").click()
+    wait_remote_videos_playing(ada, 1, user_id=carol.user.user_id)
+    expect(ada.page.get_by_test_id("meeting-ended")).to_have_count(0)
+    assert ada.page_errors == [] and bob.page_errors == [] and carol.page_errors == []

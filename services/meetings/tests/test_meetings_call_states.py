@@ -10,8 +10,8 @@ from parley_meetings.domain.call_states import TRANSITIONS, next_state
 from parley_meetings.domain.contact_projection import pair_after
 from parley_meetings.domain.errors import CallStateConflict, NotYourTurn
 
-STATES = ("ringing", "accepted", "declined", "missed", "cancelled", "ended")
-ACTIONS = ("accept", "decline", "cancel", "end", "timeout")
+STATES = ("ringing", "accepted", "declined", "missed", "cancelled", "ended", "escalated")
+ACTIONS = ("accept", "decline", "cancel", "end", "escalate", "timeout")
 
 
 @pytest.mark.parametrize(
@@ -23,6 +23,8 @@ ACTIONS = ("accept", "decline", "cancel", "end", "timeout")
         ("ringing", "timeout", "timeout", "missed"),
         ("accepted", "end", "caller", "ended"),
         ("accepted", "end", "callee", "ended"),
+        ("accepted", "escalate", "caller", "escalated"),
+        ("accepted", "escalate", "callee", "escalated"),
     ],
 )
 def test_each_allowed_transition(state, action, party, after) -> None:
@@ -38,6 +40,7 @@ def test_each_allowed_transition(state, action, party, after) -> None:
         ("missed", "timeout", "timeout"),
         ("ended", "end", "caller"),
         ("ended", "end", "callee"),
+        ("escalated", "escalate", "callee"),
     ],
 )
 def test_a_repeat_changes_nothing(state, action, party) -> None:
@@ -72,10 +75,11 @@ def test_every_other_pair_is_a_state_conflict(state, action) -> None:
 
 
 def test_the_terminal_states_allow_nothing_new() -> None:
-    """A declined, missed or cancelled call cannot be accepted or ended; an ended one cannot ring again."""
-    for state in ("declined", "missed", "cancelled", "ended"):
-        for action, party in (("accept", "callee"), ("cancel", "caller"), ("decline", "callee"), ("end", "callee")):
-            if (state, action) in {("declined", "decline"), ("cancelled", "cancel"), ("ended", "end")}:
+    """A declined, missed or cancelled call cannot be accepted or ended; an ended or escalated one
+    cannot ring again, and neither can be escalated or ended (an escalated call's room is a meeting now)."""
+    for state in ("declined", "missed", "cancelled", "ended", "escalated"):
+        for action, party in (("accept", "callee"), ("cancel", "caller"), ("decline", "callee"), ("end", "callee"), ("escalate", "caller")):
+            if (state, action) in {("declined", "decline"), ("cancelled", "cancel"), ("ended", "end"), ("escalated", "escalate")}:
                 continue  # repeats (test_a_repeat_changes_nothing)
             with pytest.raises(CallStateConflict):
                 next_state(state, action, party)

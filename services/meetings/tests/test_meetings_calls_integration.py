@@ -11,7 +11,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from parley_events import CallMissed, CallRinging, ContactAccepted, ParticipantJoined, ParticipantLeft, UserBlocked
+from parley_events import CallEscalated, CallMissed, CallRinging, ContactAccepted, ParticipantJoined, ParticipantLeft, UserBlocked
 from parley_events.topics import CALLS, CONTACTS, PARTICIPANTS
 from parley_meetings.domain.call_models import contact_id_of
 from parley_meetings.main import create_app
@@ -144,6 +144,41 @@ async def test_accept_opens_the_private_room_and_end_closes_it(calls_client, pro
     assert (await calls_client.http.get(f"/api/meetings/{room}", headers=calls_client.auth(alice))).json()["status"] == "ended"
     history = (await calls_client.http.get("/api/calls", headers=calls_client.auth(alice))).json()
     assert history["live"] == [] and [c["state"] for c in history["history"]] == ["ended"]
+
+
+async def test_escalate_turns_the_call_into_a_meeting_a_third_person_joins(calls_client, produce, ids, unique_name) -> None:
+    alice, bob, carol = ids
+    await befriend(calls_client, produce, alice, bob, unique_name)
+    await befriend(calls_client, produce, alice, carol, unique_name)
+    call = (await place(calls_client, alice, bob)).json()
+    await calls_client.http.post(f"/api/calls/{call['call_id']}/accept", headers=calls_client.auth(bob))
+    room = call["room_id"]
+    # the private room of a call: nobody else joins it, even with its id
+    refused = await calls_client.http.post(f"/api/meetings/{room}/join", headers=calls_client.auth(carol))
+    assert refused.status_code == 403 and refused.json()["detail"]["code"] == "not_a_participant"
+    assert (await calls_client.http.post(f"/api/calls/{call['call_id']}/escalate", headers=calls_client.auth(carol))).status_code == 404
+
+    async with tail_topic(calls_client.app.state.settings.kafka_bootstrap_servers, CALLS.name) as tail:
+        escalated = await calls_client.http.post(f"/api/calls/{call['call_id']}/escalate", headers=calls_client.auth(bob))
+        again = await calls_client.http.post(f"/api/calls/{call['call_id']}/escalate", headers=calls_client.auth(alice))
+        # (the call's earlier events may still be on their way from the outbox)
+        events = await tail.events_until(lambda found: any(isinstance(e.data, CallEscalated) for e in found), timeout_s=15)
+    assert escalated.status_code == 200 and escalated.json()["state"] == "escalated" and escalated.json()["ended_by"] == bob
+    assert (again.json()["state"], again.json()["ended_at"]) == ("escalated", escalated.json()["ended_at"])  # a repeat
+    (event,) = [e for e in events if e.subject == call["call_id"] and isinstance(e.data, CallEscalated)]
+    assert event.data.escalated_by == bob
+
+    # the room is an ordinary meeting now: still active, listed, joined by its link
+    shown = (await calls_client.http.get(f"/api/meetings/{room}", headers=calls_client.auth(alice))).json()
+    assert shown["status"] == "active" and shown["call_id"] is None
+    mine = (await calls_client.http.get("/api/meetings", headers=calls_client.auth(alice))).json()["meetings"]
+    assert room in [m["meeting_id"] for m in mine]
+    joined = await calls_client.http.post(f"/api/meetings/{room}/join", headers=calls_client.auth(carol))
+    assert joined.status_code == 200, joined.text
+    ended = await calls_client.http.post(f"/api/calls/{call['call_id']}/end", headers=calls_client.auth(alice))
+    assert ended.status_code == 409  # the call is over; the meeting is ended as any meeting is
+    # and nobody is busy any more: the call freed both lines
+    assert (await place(calls_client, alice, carol)).status_code == 201
 
 
 async def test_busy_while_the_callee_is_in_a_call_and_free_after(calls_client, produce, ids, unique_name) -> None:

@@ -15,5 +15,7 @@ export function callsApi(http: HttpClient) {
     decline: (id: string) => http.post<Call>(`${path(id)}/decline`),
     cancel: (id: string) => http.post<Call>(`${path(id)}/cancel`),
     end: (id: string) => http.post<Call>(`${path(id)}/end`),
+    /** Either party turns an accepted call into a meeting: its room stays, joinable by its link. */
+    escalate: (id: string) => http.post<Call>(`${path(id)}/escalate`),
   };
 }

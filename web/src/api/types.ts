@@ -123,7 +123,7 @@ export interface ContactList {
 }
 
 /** A direct call's state (docs/http-api.md, "Calls"). */
-export type CallState = "ringing" | "accepted" | "declined" | "missed" | "cancelled" | "ended";
+export type CallState = "ringing" | "accepted" | "declined" | "missed" | "cancelled" | "ended" | "escalated";
 
 export interface Call {
   call_id: string;

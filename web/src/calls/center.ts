@@ -25,6 +25,8 @@ export interface CallCenterState {
   outgoing: { call: CallView | null; name: string; outcome: Outcome | null } | null;
   /** An accepted call of this user (a "return to the call" bar outside its room). */
   active: CallView | null;
+  /** Calls of this user that became meetings while this page was open (their rooms are ordinary meetings now). */
+  escalated: string[];
   /** Bumped by every call change: the call history reads itself again. */
   version: number;
 }
@@ -42,7 +44,7 @@ const MAX_TIMER_MS = 2_147_483_647;
  * so a call that rang while the page loaded or was away still shows.
  */
 export class CallCenter {
-  readonly state = new Store<CallCenterState>({ incoming: null, outgoing: null, active: null, version: 0 });
+  readonly state = new Store<CallCenterState>({ incoming: null, outgoing: null, active: null, escalated: [], version: 0 });
   private deadlineTimer: ReturnType<typeof setTimeout> | null = null;
   private stopped = false;
   /** Bumped by every change that did not come from the list (placing, a socket event): a list
@@ -156,6 +158,18 @@ export class CallCenter {
     this.state.set((s) => ({ active: s.active?.call_id === callId ? null : s.active }));
   }
 
+  /** Turn the accepted call `callId` into a meeting to invite more people; false if refused. */
+  async escalate(callId: string): Promise<boolean> {
+    try {
+      const call = await this.api.calls.escalate(callId);
+      this.changes++;
+      this.settle(call.call_id, call.state);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   dismiss(): void {
     this.state.set({ outgoing: null });
   }
@@ -179,9 +193,15 @@ export class CallCenter {
       }
     }
     if (event.state === "accepted" && incoming && s.active?.call_id !== event.call_id) this.state.set({ active: event });
-    if (event.state === "ended" || event.state === "cancelled" || event.state === "declined" || event.state === "missed") {
-      if (this.state.get().active?.call_id === event.call_id) this.state.set({ active: null });
+    this.settle(event.call_id, event.state);
+  }
+
+  /** A call's change that may take it out of the live states (no more "return to the call"). */
+  private settle(callId: string, state: CallState): void {
+    if (state === "ended" || state === "cancelled" || state === "declined" || state === "missed" || state === "escalated") {
+      if (this.state.get().active?.call_id === callId) this.state.set({ active: null });
     }
+    if (state === "escalated") this.state.set((s) => ({ escalated: s.escalated.includes(callId) ? s.escalated : [...s.escalated, callId] }));
     this.state.set((st) => ({ version: st.version + 1 }));
   }
 

@@ -12,6 +12,8 @@ export function describeCall(call: Call): string {
       return outgoing ? "You cancelled" : "Cancelled by the caller";
     case "ended":
       return outgoing ? "Outgoing call" : "Incoming call";
+    case "escalated":
+      return "Became a meeting";
     case "accepted":
       return "In progress";
     case "ringing":

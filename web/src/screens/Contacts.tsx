@@ -1,8 +1,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError } from "../api";
 import type { Call, Contact, ContactList, User } from "../api/types";
-import { useCalls } from "../calls/context";
-import { useStore, Store } from "../lib/store";
+import { useCallState, useCalls } from "../calls/context";
 import { useSession } from "../app/context";
 import { useUserSocket } from "../app/userSocket";
 import { Alert } from "../components/Alert";
@@ -45,8 +44,6 @@ function Person({ user }: { user: User }) {
   );
 }
 
-const NO_CALLS = new Store({ version: 0 });
-
 /** The call history: missed calls with "Call back" (docs/http-api.md, "Calls"). */
 function CallHistory({ calls, onCall, busy }: { calls: Call[]; onCall: (userId: string, name: string) => void; busy: boolean }) {
   return (
@@ -85,7 +82,7 @@ export function Contacts() {
   const api = session.api;
   const calls = useCalls();
   const socket = useUserSocket();
-  const { version } = useStore((calls?.state ?? NO_CALLS) as Store<{ version: number }>);
+  const { version } = useCallState();
   const [history, setHistory] = useState<Call[]>([]);
   useEffect(() => {
     api.calls.list().then((list) => setHistory(list.history), () => undefined);

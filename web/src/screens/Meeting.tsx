@@ -108,6 +108,8 @@ export function Meeting({ meetingId }: { meetingId: string }) {
         setStage({ name: "ended", meeting: { ...stage.meeting, status: "ended" } });
       } else if (err instanceof ApiError && err.status === 404) {
         setStage({ name: "not-found" });
+      } else if (err instanceof ApiError && err.code === "not_a_participant") {
+        setJoinError("This is a private call between two people. Ask them to add you: then its link lets you in.");
       } else if (err instanceof ApiError && err.code === "not_open_yet") {
         setJoinError("This meeting has not opened yet. Try again at the time shown.");
       } else {

@@ -13,7 +13,7 @@ import { type ParticipantEntry, ParticipantList } from "../components/Participan
 import { ToggleButton } from "../components/ToggleButton";
 import { VideoGrid } from "../components/VideoGrid";
 import { useStore } from "../lib/store";
-import { useCalls } from "../calls/context";
+import { useCallState, useCalls } from "../calls/context";
 import { useTitle } from "../lib/useTitle";
 import { VIDEO_FILTERS, type VideoFilter } from "../media/filters";
 import type { LocalMedia } from "../media/local";
@@ -42,6 +42,18 @@ export function Room({ room, media, user }: { room: RoomSession; media: LocalMed
   useTitle(room.meeting.title);
   const r = useStore(room.state);
   const calls = useCalls();
+  const { escalated } = useCallState();
+  // the private room of a direct call, until either of the two makes it a meeting
+  const callId = room.meeting.call_id && !escalated.includes(room.meeting.call_id) ? room.meeting.call_id : null;
+  const becameMeeting = !!room.meeting.call_id && !callId;
+  const [addingPeople, setAddingPeople] = useState(false);
+  const [addPeopleError, setAddPeopleError] = useState<string | null>(null);
+  const addPeople = async () => {
+    setAddingPeople(true);
+    setAddPeopleError(null);
+    if (callId && !(await calls?.escalate(callId))) setAddPeopleError("More people could not be invited. Please try again.");
+    setAddingPeople(false);
+  };
   const m = useStore(media.state);
   const chat = useStore(room.chat.state);
   const [open, setOpen] = useState<Record<PanelName, boolean>>({ chat: false, participants: false, notes: false, devices: false });
@@ -141,7 +153,13 @@ export function Room({ room, media, user }: { room: RoomSession; media: LocalMed
       <header class="room-header">
         <h1 class="room-title">{room.meeting.title}</h1>
         <ConnectionStatus state={r.connection} wasConnected={r.wasConnected} />
-        <CopyLinkButton url={inviteUrl(room.meeting)} />
+        {callId ? (
+          <button type="button" class="button-secondary" disabled={addingPeople} onClick={() => void addPeople()} title="Make this call a meeting that others join by its link">
+            Add people
+          </button>
+        ) : (
+          <CopyLinkButton url={inviteUrl(room.meeting)} />
+        )}
         <p class="visually-hidden" role="status">
           {announcement}
         </p>
@@ -151,6 +169,12 @@ export function Room({ room, media, user }: { room: RoomSession; media: LocalMed
           <Alert tone="warning">Connection lost, retrying…{r.connection === "offline" ? " This device is offline; Parley reconnects when the network is back." : ""}</Alert>
         )}
         {r.error && <Alert>{r.error}</Alert>}
+        {addPeopleError && <Alert onDismiss={() => setAddPeopleError(null)}>{addPeopleError}</Alert>}
+        {becameMeeting && (
+          <p class="panel-note" role="status" data-testid="call-became-meeting">
+            This call is a meeting now: anyone with its link can join. Copy the link and send it to the people to invite.
+          </p>
+        )}
         {m.error && (
           <Alert tone="warning" onDismiss={() => media.clearError()}>
             {m.error}
@@ -243,8 +267,8 @@ export function Room({ room, media, user }: { room: RoomSession; media: LocalMed
             <Icon name="leave" />
             <span class="control-label">Leave</span>
           </button>
-          {room.meeting.call_id ? (
-            <button type="button" class="control control-end" onClick={() => void (calls ? calls.hangUp(room.meeting.call_id!) : room.endForEveryone())}>
+          {callId ? (
+            <button type="button" class="control control-end" onClick={() => void (calls ? calls.hangUp(callId) : room.endForEveryone())}>
               <Icon name="end" />
               <span class="control-label">Hang up</span>
             </button>

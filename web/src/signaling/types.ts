@@ -4,7 +4,7 @@
 // `resumed`, `peer-resumed`, `draining`, the connect error `draining`), and hands and
 // reactions (`raise-hand`, `lower-hand`, `reaction`, `hands`, the ack's `hands`).
 
-import type { ChatMessage } from "../api/types";
+import type { CallState, ChatMessage } from "../api/types";
 
 export const PROTOCOL_VERSION = 1;
 
@@ -117,7 +117,7 @@ export interface ServerEvents {
   /** A direct call of this user changed (docs/signaling.md, "Calls"). */
   call: {
     call_id: string;
-    state: "ringing" | "accepted" | "declined" | "missed" | "cancelled" | "ended";
+    state: CallState;
     caller_id: string;
     caller_name: string;
     callee_id: string;

@@ -264,7 +264,7 @@ class UserUnblocked(ContactEvent):
     event_type: ClassVar[str] = "parley.auth.user.unblocked.v1"
 
 
-CallState = Literal["ringing", "accepted", "declined", "missed", "cancelled", "ended"]
+CallState = Literal["ringing", "accepted", "declined", "missed", "cancelled", "ended", "escalated"]
 
 
 class CallEvent(EventData):
@@ -326,8 +326,26 @@ class CallEnded(CallEvent):
     ended_by: str
 
 
+class CallEscalated(CallEvent):
+    """An accepted call became a meeting: ``escalated_by`` (a user id) invited more people. The
+    call is over (neither user is busy any more); its room ``room_id`` stays, as an ordinary
+    meeting hosted by the caller, with its chat, that others join by its link."""
+
+    event_type: ClassVar[str] = "parley.meetings.call.escalated.v1"
+
+    escalated_by: str
+
+
 #: Every call event class, in the order of a call's life.
-CALL_EVENTS: tuple[type[CallEvent], ...] = (CallRinging, CallAccepted, CallDeclined, CallMissed, CallCancelled, CallEnded)
+CALL_EVENTS: tuple[type[CallEvent], ...] = (
+    CallRinging,
+    CallAccepted,
+    CallDeclined,
+    CallMissed,
+    CallCancelled,
+    CallEnded,
+    CallEscalated,
+)
 
 
 PresenceState = Literal["online", "in_call", "offline"]

@@ -181,6 +181,13 @@ class MeetingRepository:
         return result.modified_count == 1
 
     @retry_write_conflicts
+    async def detach_call(self, meeting_id: str, call_id: str) -> bool:
+        """Make the room of call ``call_id`` an ordinary meeting (its ``call_id`` removed). True
+        when it changed now; False when it is not that call's room (any more)."""
+        result = await self.meetings.update_one({"_id": meeting_id, "call_id": call_id}, {"$unset": {"call_id": ""}})
+        return result.modified_count == 1
+
+    @retry_write_conflicts
     async def change_calendar(self, seen: Meeting, changes: dict[str, Any], outbox: dict[str, Any]) -> bool:
         """Set ``changes`` on the active meeting ``seen`` and raise its ``sequence`` by one,
         with its event, in one write; a compare-and-set on ``sequence`` (a meeting stored

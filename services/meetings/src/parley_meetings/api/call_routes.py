@@ -92,6 +92,16 @@ async def cancel_call(call_id: CallId, principal: CurrentPrincipal, calls: Calls
     return CallOut.of(await calls.cancel(call_id, user_id=principal.user_id), principal.user_id)
 
 
+@router.post(
+    "/{call_id}/escalate", response_description="the call, escalated (`call.escalated`)", responses=_ANSWERS
+)
+async def escalate_call(call_id: CallId, principal: CurrentPrincipal, calls: CallsService) -> CallOut:
+    """Either party turns an accepted call into a meeting to invite more people (idempotent):
+    the call is over, its room `room_id` stays as an ordinary meeting that anyone with the
+    link `/m/{room_id}` joins, with its chat."""
+    return CallOut.of(await calls.escalate(call_id, user_id=principal.user_id), principal.user_id)
+
+
 @router.post("/{call_id}/end", response_description="the call, ended (`call.ended`)", responses=_ANSWERS)
 async def end_call(call_id: CallId, principal: CurrentPrincipal, calls: CallsService) -> CallOut:
     """Either party hangs up an accepted call (idempotent); its room ends (`meeting.ended`)."""

@@ -4,6 +4,7 @@ to which (docs/http-api.md, "Calls").
 ::
 
     ringing --accept (callee)--> accepted --end (either)--> ended
+                                 accepted --escalate (either)--> escalated (its room stays, as a meeting)
     ringing --decline (callee)--> declined
     ringing --cancel (caller)--> cancelled
     ringing --timeout (the sweeper, at ring_deadline)--> missed
@@ -17,7 +18,7 @@ from typing import Literal
 from parley_events import CallState
 from parley_meetings.domain.errors import CallStateConflict, NotYourTurn
 
-Action = Literal["accept", "decline", "cancel", "end", "timeout"]
+Action = Literal["accept", "decline", "cancel", "end", "escalate", "timeout"]
 #: Who acts: one of the call's two users, or the ring timeout.
 Party = Literal["caller", "callee", "timeout"]
 
@@ -28,6 +29,7 @@ TRANSITIONS: dict[tuple[CallState, Action], tuple[frozenset[Party], CallState]] 
     ("ringing", "cancel"): (frozenset({"caller"}), "cancelled"),
     ("ringing", "timeout"): (frozenset({"timeout"}), "missed"),
     ("accepted", "end"): (frozenset({"caller", "callee"}), "ended"),
+    ("accepted", "escalate"): (frozenset({"caller", "callee"}), "escalated"),
 }
 
 #: The states a call stays in while it holds both users' line (they are "busy").
@@ -54,4 +56,4 @@ def next_state(state: CallState, action: Action, party: Party) -> CallState | No
 
 
 def _past(action: Action) -> str:
-    return {"accept": "accepted", "decline": "declined", "cancel": "cancelled", "end": "ended", "timeout": "missed"}[action]
+    return {"accept": "accepted", "decline": "declined", "cancel": "cancelled", "end": "ended", "escalate": "escalated", "timeout": "missed"}[action]

@@ -20,6 +20,7 @@ from parley_events import (
     CallCancelled,
     CallDeclined,
     CallEnded,
+    CallEscalated,
     CallEvent,
     CallMissed,
     CallRinging,
@@ -52,7 +53,10 @@ EVENT_OF: dict[str, type[CallEvent]] = {
     "missed": CallMissed,
     "cancelled": CallCancelled,
     "ended": CallEnded,
+    "escalated": CallEscalated,
 }
+#: The field naming who made each move that has one.
+ACTOR_FIELD: dict[str, str] = {"ended": "ended_by", "escalated": "escalated_by"}
 
 
 def new_call_id() -> str:
@@ -164,6 +168,17 @@ class Calls:
         await self._end_room(call, user_id)
         return call
 
+    async def escalate(self, call_id: str, *, user_id: str) -> Call:
+        """Either party turns an accepted call into a meeting, to invite more people
+        (``call.escalated``): the call is over and frees both lines, while its room stays as an
+        ordinary meeting (hosted by the caller, its chat kept) that anyone with its link joins,
+        listed with the user's meetings. Idempotent (a retry also finishes a half-done one).
+        Errors: see :meth:`_move`."""
+        call = await self._move(call_id, user_id, "escalate")
+        if await self._meetings.detach_call(call.room_id, call.call_id):
+            self._forget_summary(call.room_id)
+        return call
+
     async def expire_due(self) -> int:
         """Move every ringing call past its ``ring_deadline`` to ``missed`` (``call.missed``);
         how many this replica moved. Run by every replica's sweeper: the conditional write
@@ -211,7 +226,8 @@ class Calls:
                 changes["ended_by"] = user_id
             moved = call.model_copy(update=changes)
             fields = self._event_fields(moved, now)
-            event = CallEnded(**fields, ended_by=user_id or "") if target == "ended" else EVENT_OF[target](**fields)
+            actor = {ACTOR_FIELD[target]: user_id or ""} if target in ACTOR_FIELD else {}
+            event = EVENT_OF[target](**fields, **actor)
             if await self._repo.move(call.call_id, call.state, changes, outbox_entry(event, source=EVENT_SOURCE)):
                 self._notify()
                 if target not in LIVE_STATES:

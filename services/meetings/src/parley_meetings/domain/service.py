@@ -152,11 +152,16 @@ class Meetings:
         """Make the user a participant and stage ``meeting.joined`` (joining twice is harmless
         and stages nothing).
 
-        Raises :class:`MeetingNotFound`, :class:`MeetingHasEnded` when the meeting ended, or
+        Raises :class:`MeetingNotFound`, :class:`MeetingHasEnded` when the meeting ended,
         :class:`NotOpenYet` before a scheduled meeting opens (:attr:`join_lead` before its
-        start) to anyone but its host.
+        start) to anyone but its host, or :class:`NotAParticipant` to anyone but its two users
+        while it is the private room of a direct call (until the call is escalated).
         """
         summary = await self.summary(meeting_id)
+        if summary.call_id is not None:  # decided on the stored meeting: an escalation may be newer than the cache
+            room = await self.get(meeting_id)
+            if room.call_id is not None and room.role_of(user_id) is None:
+                raise NotAParticipant("this is the private room of a direct call: only its two people join it")
         opens_at = summary.opens_at(self.join_lead)
         if opens_at is not None and user_id != summary.host_id and self._clock() < opens_at:
             raise NotOpenYet(f"the meeting opens at {opens_at.isoformat()}, {self._lead_words()} before it starts")

@@ -390,7 +390,8 @@ class CallEvent(_Event):
     """``call``: a direct call of the socket's user changed (docs/signaling.md, "Calls").
     ``state``: ``ringing`` (sent to every socket of the callee, and of the caller),
     ``accepted`` (both join the meeting room ``room_id``), ``declined``, ``missed`` (nobody
-    answered by ``ring_deadline``), ``cancelled`` or ``ended``; sent to every socket of both
+    answered by ``ring_deadline``), ``cancelled``, ``ended`` or ``escalated`` (the room stays,
+    as an ordinary meeting); sent to every socket of both
     users. ``caller_name`` is the caller's display name; times are ISO 8601 (UTC)."""
 
     call_id: str
