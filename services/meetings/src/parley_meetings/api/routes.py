@@ -237,6 +237,7 @@ async def update_meeting(
     responses=error_responses(
         {
             401: INVALID_KEY_401,
+            403: f"`not_a_participant`: the private room of a direct call, which only its two users join; {SCOPE_403}",
             404: NOT_FOUND_404,
             409: "`not_open_yet`: a scheduled meeting opens `opens_at` (the meeting shows it)",
             410: ENDED_410,
