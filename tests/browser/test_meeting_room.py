@@ -414,6 +414,45 @@ def test_a_reaction_is_seen_by_all_over_the_senders_tile(room: Room, screenshots
             0, timeout=15_000)
 
 
+def test_the_host_mutes_one_asks_to_unmute_and_mutes_everyone(room: Room, screenshots) -> None:
+    ada, grace, linus = room.people
+    for person in room.people:  # everyone speaking to begin with
+        if person.toggle("Microphone").get_attribute("aria-pressed") != "true":
+            person.toggle("Microphone").click()
+        expect(person.toggle("Microphone")).to_have_attribute("aria-pressed", "true")
+    for person in room.people:
+        button = person.page.get_by_role("button", name="Participants", exact=True)
+        if button.get_attribute("aria-expanded") != "true":
+            button.click()
+    # a participant has none of the host's buttons
+    expect(grace.page.get_by_role("button", name="Mute everyone")).to_have_count(0)
+    expect(grace.page.get_by_role("button", name="Mute Linus")).to_have_count(0)
+
+    ada.page.get_by_role("button", name="Mute Grace").click(timeout=15_000)
+    expect(grace.toggle("Microphone")).to_have_attribute("aria-pressed", "false", timeout=15_000)
+    expect(grace.page.get_by_role("alert").filter(has_text="Ada muted you")).to_be_visible()
+    expect(linus.toggle("Microphone")).to_have_attribute("aria-pressed", "true")  # only Grace
+    grace.screenshot("moderation-muted")
+
+    ada.page.get_by_role("button", name="Ask to unmute Grace").click(timeout=15_000)
+    request = grace.page.get_by_test_id("unmute-request")
+    expect(request).to_contain_text("Ada asks you to turn your microphone on", timeout=15_000)
+    grace.screenshot("moderation-unmute-request")
+    grace.page.set_viewport_size({"width": 390, "height": 844})
+    grace.page.screenshot(path=str(screenshots / "moderation-unmute-request-390x844.png"), full_page=True)
+    grace.page.set_viewport_size({"width": 1280, "height": 720})
+    request.get_by_role("button", name="Unmute").click()
+    expect(grace.toggle("Microphone")).to_have_attribute("aria-pressed", "true")
+    expect(request).to_have_count(0)
+
+    ada.page.get_by_role("button", name="Mute everyone").click()
+    for person in (grace, linus):
+        expect(person.toggle("Microphone")).to_have_attribute("aria-pressed", "false", timeout=15_000)
+    expect(ada.toggle("Microphone")).to_have_attribute("aria-pressed", "true")  # not the host
+    for person in room.people:
+        assert person.page_errors == [], (person.name, person.page_errors)
+
+
 def test_the_host_ends_the_meeting_everyone_sees_it_and_chat_stays_readable(
     api: Api, room: Room, screenshots
 ) -> None:

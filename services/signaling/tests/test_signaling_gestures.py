@@ -3,27 +3,9 @@
 
 import pytest
 
-from signaling_testkit import Cluster, until
+from signaling_testkit import Cluster, error_code, in_room, until
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
-
-
-def error_code(ack: dict) -> str:
-    assert ack["ok"] is False, ack
-    return ack["error"]["code"]
-
-
-async def in_room(cluster: Cluster, meeting: str, host: str, *placements: str):
-    """The host on r1, then one peer per placement; every one joined the room."""
-    host_peer = await cluster.peer(cluster.r1, host)
-    peers = [host_peer] + [await cluster.peer(getattr(cluster, where)) for where in placements]
-    cluster.meetings.admit(meeting, *(p.user_id for p in peers), host=host)
-    for peer in peers:
-        assert (await peer.call("join", {"meeting_id": meeting}))["ok"]
-    for i, earlier in enumerate(peers):
-        for later in peers[i + 1 :]:
-            await earlier.next("peer-joined", lambda d, sid=later.sid: d["sid"] == sid)
-    return peers
 
 
 def order(event: dict) -> list[str]:

@@ -12,10 +12,13 @@ export interface ParticipantEntry {
   hand?: number;
   /** Lowers this participant's hand (ours, or anyone's for the host); absent: no button. */
   lowerHand?: () => void;
+  /** The host's: mute this participant (their microphone is on), or ask them to unmute (it is off). */
+  mute?: () => void;
+  askUnmute?: () => void;
 }
 
 /** The people in the call; those with a raised hand first, in the order they raised it. */
-export function ParticipantList({ people, id = "participants-panel" }: { people: ParticipantEntry[]; id?: string }) {
+export function ParticipantList({ people, id = "participants-panel", muteAll }: { people: ParticipantEntry[]; id?: string; muteAll?: () => void }) {
   const headingId = `${id}-heading`;
   const raised = people.filter((p) => p.hand !== undefined).sort((a, b) => (a.hand ?? 0) - (b.hand ?? 0));
   const ordered = [...raised, ...people.filter((p) => p.hand === undefined)];
@@ -24,6 +27,11 @@ export function ParticipantList({ people, id = "participants-panel" }: { people:
       <h2 id={headingId} class="panel-title">
         Participants ({people.length})
       </h2>
+      {muteAll && (
+        <button type="button" class="button-small button-secondary participant-mute-all" onClick={muteAll}>
+          Mute everyone
+        </button>
+      )}
       <ul class="participant-list" data-testid="participant-list">
         {ordered.map((p) => (
           <li key={p.key} class="participant" data-hand={p.hand ?? undefined}>
@@ -43,6 +51,16 @@ export function ParticipantList({ people, id = "participants-panel" }: { people:
               {p.lowerHand && (
                 <button type="button" class="button-small button-secondary" onClick={p.lowerHand}>
                   Lower hand<span class="visually-hidden"> of {p.self ? "yours" : p.name}</span>
+                </button>
+              )}
+              {p.mute && (
+                <button type="button" class="button-small button-secondary" onClick={p.mute}>
+                  Mute<span class="visually-hidden"> {p.name}</span>
+                </button>
+              )}
+              {p.askUnmute && (
+                <button type="button" class="button-small button-secondary" onClick={p.askUnmute}>
+                  Ask to unmute<span class="visually-hidden"> {p.name}</span>
                 </button>
               )}
               {p.screen && (

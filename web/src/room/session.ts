@@ -8,7 +8,7 @@ import { Recording, downloadBlob, recordingFileName } from "../media/recorder";
 import { IceServerProvider } from "../rtc/ice";
 import { Mesh, type MeshOptions, type RemoteParticipant } from "../rtc/mesh";
 import { SignalingClient, type SignalingOptions } from "../signaling/client";
-import { type ConnectionState, type MediaState, type RaisedHand, type Reaction, SignalingError } from "../signaling/types";
+import { type ConnectionState, type MediaState, type RaisedHand, type Reaction, type ServerEvents, SignalingError } from "../signaling/types";
 import { NotesStore } from "./notes";
 import { forgetRejoin, saveRejoin } from "./rejoin";
 
@@ -35,6 +35,8 @@ export interface RoomState {
   hands: RaisedHand[];
   /** Reactions shown right now, over their sender's tile (participant id `sid`). */
   reactions: ShownReaction[];
+  /** The host asked us to unmute (their name), until we answer or dismiss it. */
+  unmuteAskedBy: string | null;
 }
 
 /** A reaction on screen: `id` tells two equal ones apart. */
@@ -87,6 +89,7 @@ export class RoomSession {
     recordingName: null,
     hands: [],
     reactions: [],
+    unmuteAskedBy: null,
   });
   readonly chat: ChatStore;
   readonly notes: NotesStore;
@@ -173,6 +176,7 @@ export class RoomSession {
       ),
       signaling.on("hands", (p) => this.inRoom(p, () => this.state.set({ hands: p.hands }))),
       signaling.on("reaction", (p) => this.inRoom(p, () => this.showReaction(p.sid, p.emoji))),
+      signaling.on("moderation", (p) => this.inRoom(p, () => this.moderated(p))),
       signaling.on("peer-resumed", (p) =>
         this.inRoom(p, () => {
           mesh.peerResumed(p);
@@ -323,6 +327,42 @@ export class RoomSession {
       await this.signaling.request("reaction", { meeting_id: this.meeting.meeting_id, emoji });
     } catch (err) {
       this.gestureFailed(err, "The reaction could not be sent.");
+    }
+  }
+
+  /** The host's remedies (docs/signaling.md, "Moderation"): mute participant `sid`, or
+   * everyone but us (`sid` null); ask `sid` to unmute. The server refuses anyone but the host. */
+  async mute(sid: string | null): Promise<void> {
+    try {
+      await this.signaling.request("mute", sid ? { meeting_id: this.meeting.meeting_id, sid } : { meeting_id: this.meeting.meeting_id });
+    } catch (err) {
+      this.gestureFailed(err, sid ? "That participant could not be muted." : "Everyone could not be muted.");
+    }
+  }
+
+  async askUnmute(sid: string): Promise<void> {
+    try {
+      await this.signaling.request("ask-unmute", { meeting_id: this.meeting.meeting_id, sid });
+    } catch (err) {
+      this.gestureFailed(err, "The request could not be sent.");
+    }
+  }
+
+  /** Answers the host's request to unmute: the microphone on (`true`) or not. */
+  answerUnmute(unmute: boolean): void {
+    this.state.set(unmute ? { unmuteAskedBy: null, notice: null } : { unmuteAskedBy: null });
+    if (unmute) void this.options.media.setMic(true);
+  }
+
+  private moderated(p: ServerEvents["moderation"]): void {
+    const self = this.state.get().selfSid;
+    const forUs = p.sid === null ? p.by !== self : p.sid === self;
+    if (!forUs) return;
+    if (p.action === "mute") {
+      void this.options.media.setMic(false);
+      this.state.set({ notice: `${p.by_name} muted you. Turn your microphone on when you want to speak.`, unmuteAskedBy: null });
+    } else if (!this.options.media.state.get().micOn) {
+      this.state.set({ unmuteAskedBy: p.by_name });
     }
   }
 

@@ -131,6 +131,8 @@ export function Room({ room, media, user }: { room: RoomSession; media: LocalMed
       screen: !!p.screen,
       hand: handOf(p.sid),
       lowerHand: room.isHost && handOf(p.sid) !== undefined ? () => void room.lowerHandOf(p.sid) : undefined,
+      mute: room.isHost && p.media?.audio === true ? () => void room.mute(p.sid) : undefined,
+      askUnmute: room.isHost && p.media?.audio === false ? () => void room.askUnmute(p.sid) : undefined,
     })),
   ];
   const anyPanel = open.chat || open.participants || open.notes || open.devices;
@@ -181,6 +183,17 @@ export function Room({ room, media, user }: { room: RoomSession; media: LocalMed
           </Alert>
         )}
         {r.notice && <Alert onDismiss={() => room.dismissNotice()}>{r.notice}</Alert>}
+        {r.unmuteAskedBy && (
+          <div class="alert alert-warning unmute-request" role="alertdialog" aria-labelledby="unmute-request-text" data-testid="unmute-request">
+            <span id="unmute-request-text">{r.unmuteAskedBy} asks you to turn your microphone on.</span>
+            <button type="button" class="button-small button-primary" onClick={() => room.answerUnmute(true)}>
+              Unmute
+            </button>
+            <button type="button" class="button-small button-secondary" onClick={() => room.answerUnmute(false)}>
+              Not now
+            </button>
+          </div>
+        )}
         {r.recordingUrl && r.recordingName && !r.recording && (
           <p class="recording-ready" role="status">
             Recording saved.{" "}
@@ -199,7 +212,7 @@ export function Room({ room, media, user }: { room: RoomSession; media: LocalMed
         {anyPanel && (
           <aside class="side-panels" aria-label="Meeting panels">
             {open.chat && <ChatPanel chat={room.chat} selfUserId={user.user_id} />}
-            {open.participants && <ParticipantList people={people} />}
+            {open.participants && <ParticipantList people={people} muteAll={room.isHost && r.participants.length > 0 ? () => void room.mute(null) : undefined} />}
             {open.notes && <NotesPanel notes={room.notes} />}
             {open.devices && <DevicesPanel media={media} />}
           </aside>

@@ -294,6 +294,7 @@ const FORWARDED: Record<Exclude<ServerEventName, "session">, true> = {
   "participant-moved": true,
   hands: true,
   reaction: true,
+  moderation: true,
   draining: true,
   "session-ended": true,
   presence: true,

@@ -2,7 +2,8 @@
 // (`join.display_name`, `media-state` / `peer-media-state`) and of resumable participant
 // sessions and drain (`join.resumable` / `join.resume`, the ack's `participant_id` /
 // `resumed`, `peer-resumed`, `draining`, the connect error `draining`), and hands and
-// reactions (`raise-hand`, `lower-hand`, `reaction`, `hands`, the ack's `hands`).
+// reactions (`raise-hand`, `lower-hand`, `reaction`, `hands`, the ack's `hands`), and the
+// host's moderation (`mute`, `ask-unmute`, `moderation`).
 
 import type { CallState, ChatMessage } from "../api/types";
 
@@ -78,6 +79,10 @@ export interface ClientEvents {
   /** `sid` absent: our own hand; another's: the host only. */
   "lower-hand": { payload: { meeting_id: string; sid?: string }; ack: Record<string, never> };
   reaction: { payload: { meeting_id: string; emoji: Reaction }; ack: Record<string, never> };
+  /** The host only: mute participant `sid`, or everyone but the host (`sid` absent). */
+  mute: { payload: { meeting_id: string; sid?: string }; ack: Record<string, never> };
+  /** The host only: ask participant `sid` to turn their microphone on. */
+  "ask-unmute": { payload: { meeting_id: string; sid: string }; ack: Record<string, never> };
 }
 
 /** Server → client events. */
@@ -102,6 +107,8 @@ export interface ServerEvents {
   hands: { meeting_id: string; sid: string; raised: boolean; lowered_by: string | null; hands: RaisedHand[] };
   /** A participant (maybe us) sent a reaction. */
   reaction: { meeting_id: string; sid: string; user_id: string; emoji: string; at: string };
+  /** The host (`by`) muted participant `sid` (`null`: everyone but the host) or asked it to unmute. */
+  moderation: { meeting_id: string; action: "mute" | "ask-unmute"; sid: string | null; by: string; by_name: string; at: string };
   /** This socket's sign-in session was ended (another place chose "Use here", or signed out):
    * the server disconnects the socket next; the client must not reconnect. */
   "session-ended": { reason: "replaced" | "signed_out" | string };

@@ -52,6 +52,21 @@ LIMIT = "gesture"
 Action = Callable[[str, Any], Awaitable[BaseModel | None]]
 
 
+def room_sender(rooms: RoomService, sid: str, meeting_id: str, rate: float, burst: int) -> tuple[LocalSocket, str]:
+    """The sender's socket and participant id, once in the room and within its gesture limit
+    (hands, reactions and the host's moderation share it). Errors: ``not_in_room``,
+    ``rate_limited``."""
+    socket = rooms.socket(sid)
+    if socket.meeting_id != meeting_id:
+        raise SignalingError(ErrorCode.NOT_IN_ROOM, "not in this meeting's room")
+    bucket = socket.limits.get(LIMIT)
+    if bucket is None:
+        bucket = socket.limits[LIMIT] = TokenBucket(rate, burst)
+    if not bucket.allow():
+        raise SignalingError(ErrorCode.RATE_LIMITED, "too many hands, reactions or requests; slow down")
+    return socket, socket.participant_id or sid
+
+
 class HandMessage(BaseModel):
     """A hand raised or lowered, on the fan-out topic: participant ``sid`` (``user_id``) of
     ``meeting_id``; ``lowered_by`` the participant who lowered another's hand."""
@@ -201,17 +216,7 @@ class Gestures:
     # --- helpers --------------------------------------------------------------------------
 
     def _sender(self, sid: str, meeting_id: str) -> tuple[LocalSocket, str]:
-        """The sender's socket and participant id, once in the room and within its gesture
-        limit. Errors: ``not_in_room``, ``rate_limited``."""
-        socket = self._rooms.socket(sid)
-        if socket.meeting_id != meeting_id:
-            raise SignalingError(ErrorCode.NOT_IN_ROOM, "not in this meeting's room")
-        bucket = socket.limits.get(LIMIT)
-        if bucket is None:
-            bucket = socket.limits[LIMIT] = TokenBucket(self._rate, self._burst)
-        if not bucket.allow():
-            raise SignalingError(ErrorCode.RATE_LIMITED, "too many hands and reactions; slow down")
-        return socket, socket.participant_id or sid
+        return room_sender(self._rooms, sid, meeting_id, self._rate, self._burst)
 
     async def _publish(self, message: HandMessage) -> None:
         try:

@@ -38,6 +38,7 @@ from parley_signaling.api.socket_events import register
 from parley_signaling.config import Settings
 from parley_signaling.domain.rooms import RoomService
 from parley_signaling.gestures import Gestures
+from parley_signaling.moderation import Moderation
 from parley_signaling.drain import Drain, DrainReport
 from parley_signaling.fanout import KafkaFanoutManager
 from parley_signaling.messaging import CONSUMES, ParticipantEvents, build_router, pin_positions, register_consumers
@@ -154,6 +155,13 @@ def create_app(
         rate_per_second=settings.signaling_gesture_rate_per_second,
         burst=settings.signaling_gesture_burst,
     )
+    moderation = Moderation(
+        sio=sio,
+        fanout=fanout,
+        rooms=rooms,
+        rate_per_second=settings.signaling_gesture_rate_per_second,
+        burst=settings.signaling_gesture_burst,
+    )
     register(
         sio,
         rooms=rooms,
@@ -162,7 +170,7 @@ def create_app(
         settings=settings,
         metrics=metrics,
         users=users,
-        extra_routes=gestures.routes(),
+        extra_routes={**gestures.routes(), **moderation.routes()},
         join_ack=gestures.with_hands,
         revoked=revocations.revoked,
         on_connected=lambda principal: heartbeat.connected(principal.user_id, principal.session_id),

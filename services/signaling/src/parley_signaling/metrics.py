@@ -12,7 +12,7 @@ from parley_events import ConsumerLag
 
 #: Inbound event names counted under their own label; any other name counts as ``unknown``.
 KNOWN_EVENTS = frozenset(
-    {"join", "leave", "offer", "answer", "ice-candidate", "media-state", "raise-hand", "lower-hand", "reaction"}
+    {"join", "leave", "offer", "answer", "ice-candidate", "media-state", "raise-hand", "lower-hand", "reaction", "mute", "ask-unmute"}
 )
 
 

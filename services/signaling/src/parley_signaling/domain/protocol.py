@@ -212,6 +212,25 @@ class ReactionRequest(_Request):
 # --- server -> client --------------------------------------------------------------------
 
 
+class MuteRequest(_Request):
+    """``mute`` (protocol version 1 addition; the meeting's host only, else ``forbidden``):
+    mute participant ``sid``'s microphone, or (``sid`` absent or ``null``) everyone's but the
+    host's. Their clients turn the microphone off and say who did it; only they can turn it on
+    again."""
+
+    meeting_id: MeetingId
+    sid: SocketId | None = None
+
+
+class AskUnmuteRequest(_Request):
+    """``ask-unmute`` (protocol version 1 addition; the meeting's host only, else
+    ``forbidden``): ask participant ``sid`` to turn their microphone on (nobody's microphone
+    is turned on for them)."""
+
+    meeting_id: MeetingId
+    sid: SocketId
+
+
 class _Event(BaseModel):
     model_config = ConfigDict(frozen=True, populate_by_name=True)
 
@@ -265,6 +284,21 @@ class HandsEvent(_Event):
     raised: bool
     lowered_by: str | None = None
     hands: list[RaisedHand]
+
+
+class ModerationEvent(_Event):
+    """``moderation``, to every socket of the room: the host (participant ``by``, named
+    ``by_name``) did ``action`` to participant ``sid`` (``null``: ``mute`` of everyone but the
+    host) at ``at``. A client acts on it when ``sid`` is its own participant id, or ``sid`` is
+    ``null`` and it is not ``by``: ``mute`` turns its microphone off, ``ask-unmute`` asks its
+    user to turn it on."""
+
+    meeting_id: str
+    action: Literal["mute", "ask-unmute"]
+    sid: str | None
+    by: str
+    by_name: str
+    at: datetime
 
 
 class ReactionEvent(_Event):
