@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from parley_events import CALL_EVENTS, CallEnded, CallRinging
+from parley_events import CALL_EVENTS, CallEnded, CallEscalated, CallRinging
 from parley_signaling.calls import CallDelivery
 from parley_signaling.messaging import CONSUMES
 from parley_signaling.users import UserDelivery
@@ -48,7 +48,7 @@ async def test_a_ring_reaches_every_local_socket_of_both_users_with_the_callers_
 async def test_every_answer_reaches_both_users_without_a_deadline(cls) -> None:
     sio = FakeSio()
     state = cls.event_type.split(".")[-2]
-    extra = {"ended_by": "bob"} if cls is CallEnded else {}
+    extra = {CallEnded: {"ended_by": "bob"}, CallEscalated: {"escalated_by": "bob"}}.get(cls, {})
     await CallDelivery(UserDelivery(sio)).call_changed(cls(**FIELDS, state=state, **extra))  # type: ignore[arg-type]
     ((event, payload, kwargs),) = sio.emitted
     assert (event, payload["state"], payload["ring_deadline"]) == ("call", state, None)
