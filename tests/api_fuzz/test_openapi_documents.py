@@ -219,7 +219,7 @@ CONSUMES = {
     "chat": {MeetingCreated, MeetingJoined, MeetingEnded, MeetingCancelled, MeetingExpired, SessionRevoked, *CONTACT_EVENTS},
     "signaling-1": {
         MeetingCreated, MeetingJoined, MeetingEnded, MeetingCancelled, MeetingExpired, ChatMessagePosted, PresenceChanged,
-        *CONTACT_EVENTS, SessionRevoked, *CALL_EVENTS,
+        *CONTACT_EVENTS, SessionRevoked, *CALL_EVENTS, DmMessagePosted, DmConversationRead,
     },
 }
 
