@@ -4,8 +4,8 @@ then call back, busy.
 Each person has their own Chromium context (1280x720). They become contacts through the API
 (auth; meetings learns it from ``parley.contacts`` a moment later, so the first "Call" may be
 refused with "not one of your contacts" and is tried again). A call is placed with the "Call"
-button of a contact on ``/contacts``; the callee's page, which holds a signaling socket, shows
-the incoming-call screen with the caller's name and a Web Audio ringtone (docs/signaling.md,
+button of a contact on ``/contacts``; the callee's page (any signed-in page holds a signaling
+socket: the app's, or a meeting room's) shows the incoming-call screen with the caller's name and a Web Audio ringtone (docs/signaling.md,
 "Calls"). The test stack rings for ``TEST_RING_TIMEOUT_S`` (15 s) before a call is missed.
 Screenshots at 1280x720 and 390x844: ``calls-*.png``.
 """
@@ -87,8 +87,9 @@ def test_a_call_rings_is_accepted_and_media_flows_both_ways(api: Api, participan
     for person in (ada, bob):  # both land in the call's private room
         expect(person.page).to_have_url(re.compile(r"/m/[a-z]{4}-[a-z]{4}-[a-z]{4}$"), timeout=EVENT_MS)
     assert ada.page.url == bob.page.url
-    for person in (ada, bob):
-        person.enter_room()
+    for person in (ada, bob):  # both answered already: no pre-join, straight into the room
+        expect(person.grid().locator('[data-testid="tile"][data-local="true"]').first).to_be_visible(timeout=EVENT_MS)
+        expect(person.page.get_by_role("button", name="Join meeting")).to_have_count(0)
     for person, other in ((ada, bob), (bob, ada)):
         wait_remote_videos_playing(person, 1, user_id=other.user.user_id)
         wait_inbound_growing(person, "audio")
@@ -102,6 +103,8 @@ def test_a_call_rings_is_accepted_and_media_flows_both_ways(api: Api, participan
 
 def test_a_declined_call_tells_the_caller_and_a_reload_still_rings(api: Api, participants: ParticipantFactory, screenshots) -> None:
     ada, bob = two_contacts(api, participants, "Ada", "Bob")
+    bob.page.locator("a.brand").click()  # any signed-in page rings: Bob waits on his home page
+    expect(bob.page).to_have_title("Your meetings · Parley")
     call(ada, bob)
     ringing = bob.page.get_by_test_id("incoming-call")
     expect(ringing).to_be_visible(timeout=EVENT_MS)

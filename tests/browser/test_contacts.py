@@ -3,9 +3,9 @@
 Each person has their own Chromium context (1280x720), signed in through the UI, on
 ``/contacts``. Ada's invitation reaches Bob's open page live (``contacts-changed`` over
 signaling), his acceptance reaches Ada's the same way, and each sees the other "Online":
-their ``/contacts`` pages hold a signaling socket, and presence comes from signaling's
-records through auth (docs/signaling.md, "Presence"). When Bob leaves the page (no socket
-left), Ada sees him offline, "last seen just now", without reloading. Screenshots at 1280x720
+every signed-in page holds a signaling socket, and presence comes from signaling's records
+through auth (docs/signaling.md, "Presence"). Bob stays online on his home page; when he
+leaves Parley (no socket left), Ada sees him offline, "last seen just now", without reloading. Screenshots at 1280x720
 and 390x844: ``contacts-*.png``.
 """
 
@@ -60,8 +60,14 @@ def test_add_accept_and_see_each_other_online(participants: ParticipantFactory, 
     ada.page.get_by_label("Search contacts").fill("bo")
     expect(bob_at_ada).to_be_visible()
 
-    # Bob leaves the page: his only socket closes, and Ada sees it live
-    bob.page.goto(f"{bob.base_url}/")
+    # the app's socket stays open from page to page: on his home page Bob is still online
+    bob.page.locator("a.brand").click()
+    expect(bob.page).to_have_title("Your meetings · Parley")
+    bob.page.wait_for_timeout(3_000)  # a presence change would have reached Ada's page by now
+    expect(bob_at_ada.get_by_test_id("presence-status")).to_have_attribute("data-state", "online")
+
+    # Bob leaves Parley: his only socket closes, and Ada sees it live
+    bob.page.goto("about:blank")
     expect(bob_at_ada.get_by_test_id("presence-status")).to_have_attribute("data-state", "offline", timeout=PRESENCE_S)
     expect(bob_at_ada).to_contain_text("last seen just now")
     ada.page.screenshot(path=str(screenshots / "contacts-offline-390x844.png"), full_page=True)

@@ -112,6 +112,21 @@ def test_use_here_in_a_second_browser_ends_the_first_session_with_a_reason(
     expect(ada.page.get_by_role("button", name="Sign in", exact=True)).to_be_visible()
 
 
+def test_the_home_page_holds_the_session_too(participants: ParticipantFactory, stack: Stack) -> None:
+    """Outside a meeting the app's user socket holds the lease: signing in elsewhere asks, and
+    "Use here" ends the session shown on the home page."""
+    ada = participants("Ada")
+    ada.sign_in("/")
+    expect(ada.page).to_have_title("Your meetings · Parley")
+    elsewhere = _second_browser(participants, ada)
+    _wait_for_lease(stack, ada.user.user_id)
+    _submit_sign_in(elsewhere)
+    expect(elsewhere.page.get_by_role("heading", name="You already have an active session")).to_be_visible(timeout=SIGN_IN_MS)
+    elsewhere.page.get_by_role("button", name="Use here").click()
+    expect(ada.page.get_by_test_id("session-ended")).to_be_visible(timeout=20_000)
+    assert ada.page_errors == [] and elsewhere.page_errors == []
+
+
 def test_a_second_tab_of_the_same_user_takes_the_call_over(participants: ParticipantFactory) -> None:
     """One participant per user (docs/signaling.md): Ada, in a call with Bob, opens the meeting
     in a second tab of the same browser (the same session) and joins. The call moves there:

@@ -12,6 +12,7 @@ import { SignIn } from "../screens/SignIn";
 import { SignUp } from "../screens/SignUp";
 import { useStore } from "../lib/store";
 import { SessionContext } from "./context";
+import { UserSocketContext, useAppSocket } from "./userSocket";
 import { matchRoute, navigate, safeNext, useLocation } from "./router";
 import type { Session } from "./session";
 
@@ -54,9 +55,11 @@ function useCallCenter(session: Session, userId: string | null): CallCenter | nu
 
 export function App({ session }: { session: Session }) {
   const { status, user, ended } = useStore(session.state);
-  const calls = useCallCenter(session, status === "signed-in" && ended === null ? (user?.user_id ?? null) : null);
+  const signedIn = status === "signed-in" && ended === null;
+  const calls = useCallCenter(session, signedIn ? (user?.user_id ?? null) : null);
   const { path, search } = useLocation();
   const route = matchRoute(path);
+  const userSocket = useAppSocket(session, signedIn && route.name !== "meeting", calls);
 
   let screen;
   if (ended !== null) {
@@ -82,8 +85,10 @@ export function App({ session }: { session: Session }) {
   return (
     <SessionContext.Provider value={session}>
       <CallsContext.Provider value={status === "signed-in" ? calls : null}>
-        {screen}
-        {status === "signed-in" && calls && <CallOverlay center={calls} />}
+        <UserSocketContext.Provider value={userSocket}>
+          {screen}
+          {status === "signed-in" && calls && <CallOverlay center={calls} />}
+        </UserSocketContext.Provider>
       </CallsContext.Provider>
     </SessionContext.Provider>
   );

@@ -64,6 +64,27 @@ describe("CallCenter", () => {
     center.stop();
   });
 
+  it("never applies a list read that was on its way while the call was placed", async () => {
+    let listed: (l: CallList) => void = () => undefined;
+    const api = {
+      calls: {
+        list: () => new Promise<CallList>((resolve) => (listed = resolve)),
+        place: async () => call({ direction: "outgoing", caller_id: "ada", callee_id: "bob" }),
+      },
+    } as unknown as Api;
+    const center = new CallCenter(api, "ada");
+    const reading = center.refresh(); // asked before the call existed
+    await center.place("bob", "Bob");
+    const stale = listed;
+    stale({ live: [], history: [] }); // ... answered after it was placed: read again
+    const ringing = call({ direction: "outgoing", caller_id: "ada", callee_id: "bob" });
+    await Promise.resolve();
+    listed({ live: [ringing], history: [] });
+    await reading;
+    expect(center.state.get().outgoing?.call?.call_id).toBe("c1");
+    center.stop();
+  });
+
   it("tells the caller a decline or no answer", () => {
     const center = new CallCenter(fakeApi(), "ada");
     center.state.set({ outgoing: { call: call({ direction: "outgoing" }), name: "Bob", outcome: null } });

@@ -35,9 +35,9 @@ const MAX_TIMER_MS = 2_147_483_647;
 
 /**
  * The user's direct calls for every signed-in page (docs/http-api.md, "Calls"). It opens no
- * socket of its own (a page without one keeps the user offline, as before): a page that holds
- * a signaling socket (/contacts, a meeting room) attaches it, and the `call` events arrive
- * through it (docs/signaling.md, "Calls"). `GET /api/calls` is read at start, after every
+ * socket of its own: the page's socket (the app's user socket, or a meeting room's) is
+ * attached, and the `call` events arrive through it (docs/signaling.md, "Calls").
+ * `GET /api/calls` is read at start, after every
  * (re)connection of an attached socket and at the ring deadline of a call seen without one,
  * so a call that rang while the page loaded or was away still shows.
  */
@@ -45,6 +45,9 @@ export class CallCenter {
   readonly state = new Store<CallCenterState>({ incoming: null, outgoing: null, active: null, version: 0 });
   private deadlineTimer: ReturnType<typeof setTimeout> | null = null;
   private stopped = false;
+  /** Bumped by every change that did not come from the list (placing, a socket event): a list
+   * read that was on its way meanwhile is stale and is read again instead of applied. */
+  private changes = 0;
 
   constructor(
     private readonly api: Api,
@@ -72,6 +75,7 @@ export class CallCenter {
 
   /** Read the live calls from the API (the state survives a reload). */
   async refresh(): Promise<void> {
+    const seen = this.changes;
     let live: Call[];
     try {
       live = (await this.api.calls.list()).live;
@@ -79,6 +83,7 @@ export class CallCenter {
       return;
     }
     if (this.stopped) return;
+    if (seen !== this.changes) return this.refresh(); // it may predate what changed meanwhile
     // without a socket nothing tells this page that a ringing call ended: look again at its deadline
     const ringing = live.filter((c) => c.state === "ringing").map((c) => Date.parse(c.ring_deadline));
     if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
@@ -87,6 +92,8 @@ export class CallCenter {
     const ringingIn = live.find((c) => c.state === "ringing" && c.callee_id === this.userId) ?? null;
     const ringingOut = live.find((c) => c.state === "ringing" && c.caller_id === this.userId) ?? null;
     const active = live.find((c) => c.state === "accepted") ?? null;
+    // this page's outgoing call was answered while its socket was away: go to the room, as the event would
+    const answered = active && active.call_id === this.state.get().outgoing?.call?.call_id;
     this.state.set((s) => ({
       incoming: ringingIn,
       outgoing: ringingOut
@@ -97,13 +104,16 @@ export class CallCenter {
       active,
       version: s.version + 1,
     }));
+    if (answered) navigate(`/m/${active.room_id}`);
   }
 
   /** Ring `calleeId` (shown as `name`); a refusal shows in the outgoing screen. */
   async place(calleeId: string, name: string): Promise<void> {
+    this.changes++;
     this.state.set({ outgoing: { call: null, name, outcome: null } });
     try {
       const call = await this.api.calls.place(calleeId);
+      this.changes++;
       this.rememberName(call.call_id, name);
       this.state.set((s) => ({ outgoing: s.outgoing && !s.outgoing.call ? { call, name, outcome: s.outgoing.outcome } : s.outgoing }));
     } catch (err) {
@@ -151,6 +161,7 @@ export class CallCenter {
   }
 
   private apply(event: ServerEvents["call"]): void {
+    this.changes++;
     const s = this.state.get();
     const incoming = event.callee_id === this.userId;
     if (incoming) {

@@ -4,12 +4,12 @@ import type { Call, Contact, ContactList, User } from "../api/types";
 import { useCalls } from "../calls/context";
 import { useStore, Store } from "../lib/store";
 import { useSession } from "../app/context";
+import { useUserSocket } from "../app/userSocket";
 import { Alert } from "../components/Alert";
 import { TopBar } from "../components/TopBar";
 import { applyPresence, describePresence } from "../contacts/presence";
 import { formatCallTime, describeCall } from "../calls/history";
 import { useTitle } from "../lib/useTitle";
-import { SignalingClient } from "../signaling/client";
 
 const EMPTY: ContactList = { contacts: [], incoming: [], outgoing: [], blocked: [] };
 
@@ -84,6 +84,7 @@ export function Contacts() {
   const session = useSession();
   const api = session.api;
   const calls = useCalls();
+  const socket = useUserSocket();
   const { version } = useStore((calls?.state ?? NO_CALLS) as Store<{ version: number }>);
   const [history, setHistory] = useState<Call[]>([]);
   useEffect(() => {
@@ -113,27 +114,22 @@ export function Contacts() {
 
   useEffect(() => {
     void load();
-    // A live socket: this user shows online to their contacts, and presence comes in as it changes.
-    const signaling = new SignalingClient({
-      getToken: () => api.http.accessToken(),
-      refreshToken: () => api.http.refresh(),
-      onSessionEnded: (reason) => session.ended(reason),
-    });
-    const offPresence = signaling.on("presence", (event) => setList((current) => (current ? applyPresence(current, event) : current)));
-    const offChanged = signaling.on("contacts-changed", () => void load());
-    const offSession = signaling.onSession(() => void load()); // after a reconnection, what was missed
-    const detachCalls = calls?.attach(signaling); // calls ring through this socket too
-    signaling.connect();
     const clock = setInterval(() => setNow(Date.now()), 30_000);
+    return () => clearInterval(clock);
+  }, []);
+
+  // The app's socket: presence comes in as it changes, and what was missed after a reconnection.
+  useEffect(() => {
+    if (!socket) return;
+    const offPresence = socket.on("presence", (event) => setList((current) => (current ? applyPresence(current, event) : current)));
+    const offChanged = socket.on("contacts-changed", () => void load());
+    const offSession = socket.onSession(() => void load());
     return () => {
       offPresence();
       offChanged();
       offSession();
-      detachCalls?.();
-      clearInterval(clock);
-      signaling.close();
     };
-  }, [calls]);
+  }, [socket]);
 
   const act = async (what: () => Promise<unknown>, failure: string, done?: string) => {
     setBusy(true);

@@ -16,7 +16,7 @@ import { Room } from "./Room";
 
 type Stage =
   | { name: "loading" }
-  | { name: "rejoining" }
+  | { name: "rejoining"; call: boolean }
   | { name: "not-found" }
   | { name: "error"; message: string }
   | { name: "prejoin"; meeting: MeetingInfo }
@@ -47,10 +47,12 @@ export function Meeting({ meetingId }: { meetingId: string }) {
       if (meeting.status === "ended") return setStage({ name: "ended", meeting });
       // Holding the invite link makes one a participant: the meeting then shows in one's
       // list, and its chat is readable before the call. Joining the call is still a click away,
-      // unless this tab was in the call before a reload: then it rejoins directly.
+      // unless this tab was in the call before a reload, or this is the room of the user's
+      // accepted direct call (they answered already): then it joins directly.
       const joined = await api.meetings.join(meetingId).catch(() => null);
-      const rejoin = joined ? readRejoin(meetingId) : null;
-      if (joined && rejoin && (await rejoinMedia(rejoin))) return startRoom(joined.meeting, joined.role, rejoin.displayName);
+      const call = calls?.state.get().active?.room_id === meetingId;
+      const direct = joined ? (readRejoin(meetingId) ?? (call ? { micOn: true, cameraOn: true, displayName: user.display_name } : null)) : null;
+      if (joined && direct && (await rejoinMedia(direct, call))) return startRoom(joined.meeting, joined.role, direct.displayName);
       setStage({ name: "prejoin", meeting });
     } catch (err) {
       if (err instanceof ApiError && err.status === 404) setStage({ name: "not-found" });
@@ -114,9 +116,10 @@ export function Meeting({ meetingId }: { meetingId: string }) {
     }
   };
 
-  /** Opens the devices as they were before the reload; false (pre-join instead) without any. */
-  const rejoinMedia = async (rejoin: RejoinState): Promise<boolean> => {
-    setStage({ name: "rejoining" });
+  /** Opens the devices as they were before the reload (or both, for an answered call); false
+   * (pre-join instead) without any. */
+  const rejoinMedia = async (rejoin: Omit<RejoinState, "savedAt">, call: boolean): Promise<boolean> => {
+    setStage({ name: "rejoining", call });
     await media.start();
     if (!media.current.audio && !media.current.camera) return false;
     await media.setMic(rejoin.micOn && !!media.current.audio);
@@ -144,7 +147,7 @@ export function Meeting({ meetingId }: { meetingId: string }) {
     case "loading":
       return <CenteredMessage title="Opening the meeting…" />;
     case "rejoining":
-      return <CenteredMessage title="Rejoining the meeting…" />;
+      return <CenteredMessage title={stage.call ? "Joining the call…" : "Rejoining the meeting…"} />;
     case "not-found":
       return (
         <CenteredMessage title="This link does not open a meeting" alert="Meeting not found. Check the link you were given.">
