@@ -4,7 +4,7 @@
 // `resumed`, `peer-resumed`, `draining`, the connect error `draining`), and hands and
 // reactions (`raise-hand`, `lower-hand`, `reaction`, `hands`, the ack's `hands`).
 
-import type { ChatMessage } from "../api/types";
+import type { ChatMessage, DirectMessage } from "../api/types";
 
 export const PROTOCOL_VERSION = 1;
 
@@ -125,6 +125,10 @@ export interface ServerEvents {
     at: string;
     ring_deadline: string | null;
   };
+  /** A direct message to or from this user (docs/signaling.md, "Direct messages"). */
+  "direct-message": DirectMessage;
+  /** This user read the conversation with `peer_id` up to `read_seq` (maybe on another socket). */
+  "direct-message-read": { conversation_id: string; user_id: string; peer_id: string; read_seq: number; at: string };
 }
 
 export type ClientEventName = keyof ClientEvents;
