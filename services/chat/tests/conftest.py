@@ -171,6 +171,9 @@ class FakeRepository:
     async def get(self, meeting_id: str, message_id: str) -> Message | None:
         return self.docs.get(doc_id(meeting_id, message_id))
 
+    async def head(self, meeting_id: str) -> int:
+        return max((m.seq for m in self.docs.values() if m.meeting_id == meeting_id), default=0)
+
     async def page(self, meeting_id: str, *, limit: int, before: int | None) -> list[Message]:
         rows = sorted((m for m in self.docs.values() if m.meeting_id == meeting_id), key=lambda m: -m.seq)
         if before is not None:

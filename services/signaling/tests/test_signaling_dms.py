@@ -4,22 +4,15 @@
 tests/e2e/test_direct_message_replica_down.py)."""
 
 from datetime import UTC, datetime
-from typing import Any
 
 from parley_events import DM_EVENTS, DmConversationRead, DmMessagePosted
 from parley_signaling.direct_messages import DirectMessageDelivery
 from parley_signaling.messaging import CONSUMES
 from parley_signaling.users import UserDelivery
 
+from signaling_testkit import FakeSio
+
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-class FakeSio:
-    def __init__(self) -> None:
-        self.emitted: list[tuple[str, Any, dict]] = []
-
-    async def emit(self, event: str, data: Any, **kwargs: Any) -> None:
-        self.emitted.append((event, data, kwargs))
 
 
 async def test_a_direct_message_reaches_every_local_socket_of_both_users() -> None:

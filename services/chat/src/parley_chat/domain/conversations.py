@@ -135,7 +135,10 @@ class DirectMessages:
         return sorted(listed, key=lambda c: (c.last_message.posted_at, c.last_message.seq), reverse=True)
 
     async def _summary(self, conversation_id: str, user_id: str, peer_id: str, read: int) -> Conversation:
-        recent = await self._repo.messages.page(conversation_id, limit=MAX_UNREAD, before=None)
+        # the messages after the mark (one more: the head may lag a post), newest first
+        head = await self._repo.messages.head(conversation_id)
+        limit = max(1, min(MAX_UNREAD, head - read + 1))
+        recent = await self._repo.messages.page(conversation_id, limit=limit, before=None)
         unread = sum(1 for m in recent if m.seq > read and m.sender_id == peer_id)
         return Conversation(conversation_id=conversation_id, peer_id=peer_id,
                             last_message=recent[0] if recent else None, read_seq=read, unread=unread)
