@@ -66,9 +66,13 @@ export function DirectConversation({ api, socket, selfId, selfName, peer, onRead
       if (!mine && !document.hidden) void markRead();
     });
     const offSession = socket.onSession(() => void loadLatest(false));
+    // what arrived while the page was hidden is read once it shows again
+    const onVisible = () => !document.hidden && void markRead();
+    document.addEventListener("visibilitychange", onVisible);
     return () => {
       offMessage();
       offSession();
+      document.removeEventListener("visibilitychange", onVisible);
     };
   }, [peerId, socket]);
 
