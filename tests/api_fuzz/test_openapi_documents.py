@@ -29,6 +29,8 @@ from parley_events import (
     ContactDeclined,
     ContactInvited,
     ContactRemoved,
+    DmConversationRead,
+    DmMessagePosted,
     MeetingCreated,
     MeetingJoined,
     MeetingCancelled,
@@ -200,7 +202,7 @@ PUBLISHES = {
         MeetingCreated, MeetingJoined, MeetingEnded, MeetingRescheduled, MeetingCancelled, MeetingExpired, *CALL_EVENTS,
         ApiKeyUsed,
     },
-    "chat": {ChatMessagePosted},
+    "chat": {ChatMessagePosted, DmMessagePosted, DmConversationRead},
     "signaling-1": {ParticipantJoined, ParticipantLeft, PresenceSocket, PresenceReplicaLost, SessionActive},
 }
 CONSUMES = {
@@ -213,10 +215,11 @@ CONSUMES = {
         ParticipantJoined, ParticipantLeft, MeetingCreated, MeetingJoined, MeetingEnded, MeetingRescheduled, MeetingCancelled,
         MeetingExpired, SessionRevoked, *CONTACT_EVENTS, ApiKeyCreated, ApiKeyRevoked,
     },
-    "chat": {MeetingCreated, MeetingJoined, MeetingEnded, MeetingCancelled, MeetingExpired, SessionRevoked},  # the membership projection
+    # the membership projection; the revoked-session projection; the contact projection (who may message whom)
+    "chat": {MeetingCreated, MeetingJoined, MeetingEnded, MeetingCancelled, MeetingExpired, SessionRevoked, *CONTACT_EVENTS},
     "signaling-1": {
         MeetingCreated, MeetingJoined, MeetingEnded, MeetingCancelled, MeetingExpired, ChatMessagePosted, PresenceChanged,
-        *CONTACT_EVENTS, SessionRevoked, *CALL_EVENTS,
+        *CONTACT_EVENTS, SessionRevoked, *CALL_EVENTS, DmMessagePosted, DmConversationRead,
     },
 }
 

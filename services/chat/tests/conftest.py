@@ -12,7 +12,9 @@ from fastapi import FastAPI
 from pymongo.asynchronous.collection import AsyncCollection
 
 from parley_chat.config import Settings
+from parley_chat.domain.models import Message
 from parley_chat.main import create_app
+from parley_chat.repository import doc_id
 from parley_security import MeetingsClient
 from parley_testing.lifespan import running
 from parley_testing import Stack, TokenIssuer
@@ -114,6 +116,9 @@ def settings(stack: Stack, unique_name: str) -> Settings:
         mongo_database=unique_name,
         meetings_url="http://meetings.test",
         outbox_poll_interval_s=0.2,
+        # the contact projection's own group, new at the topic's end (not the stack's replicas')
+        kafka_consumer_group=unique_name,
+        kafka_auto_offset_reset="latest",
     )
 
 
@@ -142,3 +147,40 @@ async def client(settings: Settings, mongo, token_issuer: TokenIssuer, fake_meet
             yield Client(http, app, token_issuer, fake_meetings)
     finally:
         await mongo.drop_database(settings.mongo_database)
+
+
+class FakeRepository:
+    """An in-memory :class:`parley_chat.repository.MessageRepository` (what the domain uses of it)."""
+
+    def __init__(self) -> None:
+        self.docs: dict[str, Message] = {}
+        self.covered: list[Message] = []
+
+    async def insert(self, message: Message) -> Message | None:
+        key = doc_id(message.meeting_id, message.message_id)
+        if key in self.docs:
+            return None
+        seq = 1 + sum(1 for m in self.docs.values() if m.meeting_id == message.meeting_id)
+        stored = message.model_copy(update={"seq": seq})
+        self.docs[key] = stored
+        return stored
+
+    async def cover(self, message: Message) -> None:
+        self.covered.append(message)
+
+    async def get(self, meeting_id: str, message_id: str) -> Message | None:
+        return self.docs.get(doc_id(meeting_id, message_id))
+
+    async def head(self, meeting_id: str) -> int:
+        return max((m.seq for m in self.docs.values() if m.meeting_id == meeting_id), default=0)
+
+    async def page(self, meeting_id: str, *, limit: int, before: int | None) -> list[Message]:
+        rows = sorted((m for m in self.docs.values() if m.meeting_id == meeting_id), key=lambda m: -m.seq)
+        if before is not None:
+            rows = [m for m in rows if m.seq < before]
+        return rows[:limit]
+
+
+@pytest.fixture
+def repo() -> FakeRepository:
+    return FakeRepository()

@@ -324,8 +324,11 @@ async def test_health_readiness_and_metrics(client, room) -> None:
     assert room not in text
 
     asyncapi = (await client.http.get("/asyncapi.json")).json()
-    # parley.chat: what chat publishes; parley.meetings: its membership projection reads it
-    assert {channel["address"] for channel in asyncapi["channels"].values()} == {"parley.chat", "parley.meetings", "parley.sessions"}
+    # parley.chat and parley.dm: what chat publishes; parley.meetings: its membership projection
+    # reads it; parley.contacts: its contact projection (direct messages)
+    assert {channel["address"] for channel in asyncapi["channels"].values()} == {
+        "parley.chat", "parley.dm", "parley.meetings", "parley.sessions", "parley.contacts",
+    }
 
 
 @pytest.mark.parametrize("encoded", ["a%3Fb", "a%23b", "a%01b", "a%20b", "a.b"])

@@ -1,8 +1,5 @@
 """Unit tests of the chat rules with a fake MeetingsClient and an in-memory repository."""
 
-import asyncio
-from typing import Any
-
 import pytest
 from prometheus_client import CollectorRegistry
 
@@ -19,7 +16,6 @@ from parley_chat.domain.models import Message
 from parley_chat.domain.service import Chat
 from parley_chat.metrics import ChatMetrics
 from parley_chat.relay import event_of
-from parley_chat.repository import doc_id
 from parley_events import ChatMessagePosted, decode
 from parley_security import Membership, MembershipDenied, MembershipUnavailable, Principal
 
@@ -46,33 +42,6 @@ class FakeMeetingsClient:
         return Membership(meeting_id=meeting_id, user_id=user_id, role=role, status="active")  # type: ignore[arg-type]
 
 
-class FakeRepository:
-    def __init__(self) -> None:
-        self.docs: dict[str, Message] = {}
-        self.covered: list[Message] = []
-
-    async def insert(self, message: Message) -> Message | None:
-        key = doc_id(message.meeting_id, message.message_id)
-        if key in self.docs:
-            return None
-        seq = 1 + sum(1 for m in self.docs.values() if m.meeting_id == message.meeting_id)
-        stored = message.model_copy(update={"seq": seq})
-        self.docs[key] = stored
-        return stored
-
-    async def cover(self, message: Message) -> None:
-        self.covered.append(message)
-
-    async def get(self, meeting_id: str, message_id: str) -> Message | None:
-        return self.docs.get(doc_id(meeting_id, message_id))
-
-    async def page(self, meeting_id: str, *, limit: int, before: int | None) -> list[Message]:
-        rows = sorted((m for m in self.docs.values() if m.meeting_id == meeting_id), key=lambda m: -m.seq)
-        if before is not None:
-            rows = [m for m in rows if m.seq < before]
-        return rows[:limit]
-
-
 def principal(user_id: str) -> Principal:
     return Principal(user_id=user_id, display_name=user_id.title(), token=f"token-{user_id}")
 
@@ -83,17 +52,12 @@ def meetings() -> FakeMeetingsClient:
 
 
 @pytest.fixture
-def repo() -> FakeRepository:
-    return FakeRepository()
-
-
-@pytest.fixture
 def published() -> list[Message]:
     return []
 
 
 @pytest.fixture
-def chat(repo: FakeRepository, meetings: FakeMeetingsClient, published: list[Message]) -> Chat:
+def chat(repo, meetings: FakeMeetingsClient, published: list[Message]) -> Chat:
     return Chat(repo, meetings, ChatMetrics(CollectorRegistry()), publish=published.extend)  # type: ignore[arg-type]
 
 

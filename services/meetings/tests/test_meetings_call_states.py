@@ -5,9 +5,8 @@ from datetime import UTC, datetime
 import pytest
 
 from parley_events import ContactAccepted, ContactDeclined, ContactInvited, ContactRemoved, UserBlocked, UserUnblocked
-from parley_meetings.domain.call_models import ContactPair, contact_id_of
+from parley_events.contact_pairs import ContactPair, contact_id_of, pair_after
 from parley_meetings.domain.call_states import TRANSITIONS, next_state
-from parley_meetings.domain.contact_projection import pair_after
 from parley_meetings.domain.errors import CallStateConflict, NotYourTurn
 
 STATES = ("ringing", "accepted", "declined", "missed", "cancelled", "ended", "escalated")
@@ -99,22 +98,22 @@ def test_contact_id_is_the_sorted_pair() -> None:
 
 def test_only_accepted_contacts_may_call() -> None:
     invited = pair_after(None, event(ContactInvited, "alice", "bob"))
-    assert not invited.may_call("alice", "bob")
+    assert not invited.may_reach("alice", "bob")
     accepted = pair_after(invited, event(ContactAccepted, "bob", "alice"))
-    assert accepted.may_call("alice", "bob") and accepted.may_call("bob", "alice")
-    assert not pair_after(accepted, event(ContactRemoved, "alice", "bob")).may_call("bob", "alice")
-    assert not pair_after(invited, event(ContactDeclined, "bob", "alice")).may_call("alice", "bob")
+    assert accepted.may_reach("alice", "bob") and accepted.may_reach("bob", "alice")
+    assert not pair_after(accepted, event(ContactRemoved, "alice", "bob")).may_reach("bob", "alice")
+    assert not pair_after(invited, event(ContactDeclined, "bob", "alice")).may_reach("alice", "bob")
 
 
 def test_a_block_ends_calls_both_ways_and_an_unblock_does_not_restore_the_contact() -> None:
     accepted = pair_after(None, event(ContactAccepted, "bob", "alice"))
     blocked = pair_after(accepted, event(UserBlocked, "bob", "alice"))
     assert blocked.blocked_by == ("bob",)
-    assert not blocked.may_call("alice", "bob") and not blocked.may_call("bob", "alice")
+    assert not blocked.may_reach("alice", "bob") and not blocked.may_reach("bob", "alice")
     unblocked = pair_after(blocked, event(UserUnblocked, "bob", "alice"))
     assert unblocked == ContactPair(contact_id=PAIR, accepted=False, blocked_by=())
     # contacts again only after a new acceptance
-    assert pair_after(unblocked, event(ContactAccepted, "alice", "bob")).may_call("alice", "bob")
+    assert pair_after(unblocked, event(ContactAccepted, "alice", "bob")).may_reach("alice", "bob")
 
 
 def test_applying_the_same_event_twice_gives_the_same_pair() -> None:

@@ -13,10 +13,10 @@ from fastapi import FastAPI
 
 from parley_events import CallEscalated, CallMissed, CallRinging, ContactAccepted, ParticipantJoined, ParticipantLeft, UserBlocked
 from parley_events.topics import CALLS, CONTACTS, PARTICIPANTS
-from parley_meetings.domain.call_models import contact_id_of
+from parley_events.contact_pairs import contact_id_of
 from parley_meetings.main import create_app
 from parley_meetings.messaging import contacts_group
-from parley_testing import TokenIssuer, commit_group_at_end, tail_topic
+from parley_testing import TokenIssuer, commit_group_at_end, eventually, tail_topic
 from parley_testing.lifespan import running
 
 
@@ -31,18 +31,6 @@ class Client:
 
     def auth(self, user_id: str, name: str | None = None) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.issuer.issue(user_id, name or user_id.title())}"}
-
-
-async def eventually(probe, *, timeout_s: float = 15.0):
-    """Call ``probe`` until it returns a truthy value; fail on timeout."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
-    while not (value := await probe()):
-        assert loop.time() < deadline, f"condition not met within {timeout_s}s"
-        await asyncio.sleep(0.1)
-    return value
-
-pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
@@ -60,10 +48,10 @@ async def calls_client(client) -> Client:
 async def befriend(client: Client, produce, a: str, b: str, unique: str) -> None:
     """Publish auth's ``contact.accepted`` for ``a`` and ``b`` and wait until the projection has it."""
     await produce(ContactAccepted(contact_id=contact_id_of(a, b), user_id=b, other_user_id=a, at=datetime.now(UTC)))
-    pairs = client.app.state.calls._repo
+    pairs = client.app.state.calls.pairs
 
     async def known() -> bool:
-        pair = await pairs.pair(contact_id_of(a, b))
+        pair = await pairs.get(contact_id_of(a, b))
         return pair is not None and pair.accepted
 
     await eventually(known)

@@ -430,3 +430,18 @@ async def in_room(cluster: Cluster, meeting: str, host: str, *placements: str):
         for later in peers[i + 1 :]:
             await earlier.next("peer-joined", lambda d, sid=later.sid: d["sid"] == sid)
     return peers
+
+
+class FakeSio:
+    """The part of a socket.io ``AsyncServer`` that :class:`parley_signaling.users.UserDelivery`
+    uses: records the rooms entered and the events emitted."""
+
+    def __init__(self) -> None:
+        self.rooms: list[tuple[str, str]] = []
+        self.emitted: list[tuple[str, Any, dict]] = []
+
+    async def enter_room(self, sid: str, room: str) -> None:
+        self.rooms.append((sid, room))
+
+    async def emit(self, event: str, data: Any, **kwargs: Any) -> None:
+        self.emitted.append((event, data, kwargs))

@@ -3,7 +3,6 @@ local socket of both users (with fakes; the whole path across replicas runs in
 tests/e2e/test_call_ring_across_replicas.py, and in the browser in tests/browser/test_calls.py)."""
 
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 
@@ -12,16 +11,10 @@ from parley_signaling.calls import CallDelivery
 from parley_signaling.messaging import CONSUMES
 from parley_signaling.users import UserDelivery
 
+from signaling_testkit import FakeSio
+
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 FIELDS = {"call_id": "c1", "caller_id": "ada", "caller_name": "Ada L", "callee_id": "bob", "room_id": "abcd-efgh-ijkl", "at": NOW}
-
-
-class FakeSio:
-    def __init__(self) -> None:
-        self.emitted: list[tuple[str, Any, dict]] = []
-
-    async def emit(self, event: str, data: Any, **kwargs: Any) -> None:
-        self.emitted.append((event, data, kwargs))
 
 
 async def test_a_ring_reaches_every_local_socket_of_both_users_with_the_callers_name() -> None:

@@ -13,19 +13,9 @@ from parley_signaling.metrics import SignalingMetrics
 from parley_signaling.presence import PresenceDelivery, SocketPresence
 from parley_signaling.users import UserDelivery, user_room
 
+from signaling_testkit import FakeSio
+
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-class FakeSio:
-    def __init__(self) -> None:
-        self.rooms: list[tuple[str, str]] = []
-        self.emitted: list[tuple[str, Any, dict]] = []
-
-    async def enter_room(self, sid: str, room: str) -> None:
-        self.rooms.append((sid, room))
-
-    async def emit(self, event: str, data: Any, **kwargs: Any) -> None:
-        self.emitted.append((event, data, kwargs))
 
 
 class FakeQueue:

@@ -3,6 +3,7 @@ import { authApi } from "./auth";
 import { callsApi } from "./calls";
 import { chatApi } from "./chat";
 import { contactsApi } from "./contacts";
+import { directMessagesApi } from "./directMessages";
 import { HttpClient, type HttpClientOptions } from "./http";
 import { meetingsApi } from "./meetings";
 import { turnApi } from "./turn";
@@ -21,6 +22,7 @@ export function createApi(options: HttpClientOptions) {
     chat: chatApi(http),
     contacts: contactsApi(http),
     calls: callsApi(http),
+    directMessages: directMessagesApi(http),
     apiKeys: apiKeysApi(http),
     turn: turnApi(http),
   };

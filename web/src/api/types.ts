@@ -74,6 +74,33 @@ export interface ChatHistoryPage {
   next_cursor: string | null;
 }
 
+/** A direct message (docs/http-api.md, "Direct messages"). */
+export interface DirectMessage {
+  conversation_id: string;
+  message_id: string;
+  sender_id: string;
+  sender_name: string;
+  recipient_id: string;
+  text: string;
+  posted_at: string;
+  /** Position in the conversation (1, 2, 3, …); absent only on our own unconfirmed copy. */
+  seq?: number;
+}
+
+export interface DirectHistoryPage {
+  messages: DirectMessage[];
+  next_cursor: string | null;
+}
+
+/** One of the user's conversations: the newest message and the peer's messages unread. */
+export interface Conversation {
+  conversation_id: string;
+  peer_id: string;
+  last_message: DirectMessage | null;
+  read_seq: number;
+  unread: number;
+}
+
 export interface Notes {
   meeting_id: string;
   text: string;

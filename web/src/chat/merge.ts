@@ -8,7 +8,15 @@ export interface ChatEntry extends ChatMessage {
   failed?: boolean;
 }
 
-const time = (entry: ChatEntry) => {
+/** What merging needs of a message: a meeting's (`ChatEntry`) or a direct one. */
+export interface Mergeable {
+  message_id: string;
+  posted_at: string;
+  seq?: number;
+  pending?: boolean;
+}
+
+const time = (entry: Mergeable) => {
   const t = Date.parse(entry.posted_at);
   return Number.isNaN(t) ? Number.POSITIVE_INFINITY : t;
 };
@@ -21,8 +29,8 @@ const time = (entry: ChatEntry) => {
  * still-pending ones last, in the order they were written. Delivery is idempotent here: an
  * event the server re-published (the same `message_id` again) changes nothing.
  */
-export function mergeMessages(current: readonly ChatEntry[], incoming: readonly ChatEntry[]): ChatEntry[] {
-  const byId = new Map<string, ChatEntry>();
+export function mergeMessages<T extends Mergeable = ChatEntry>(current: readonly T[], incoming: readonly T[]): T[] {
+  const byId = new Map<string, T>();
   const order = new Map<string, number>();
   let seq = 0;
   for (const entry of [...current, ...incoming]) {

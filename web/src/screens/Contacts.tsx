@@ -9,6 +9,8 @@ import { TopBar } from "../components/TopBar";
 import { applyPresence, describePresence } from "../contacts/presence";
 import { formatCallTime, describeCall } from "../calls/history";
 import { useTitle } from "../lib/useTitle";
+import { askToNotify, useUnreadMessages } from "../contacts/directMessages";
+import { DirectConversation } from "../components/DirectConversation";
 
 const EMPTY: ContactList = { contacts: [], incoming: [], outgoing: [], blocked: [] };
 
@@ -77,11 +79,13 @@ function CallHistory({ calls, onCall, busy }: { calls: Call[]; onCall: (userId: 
 }
 
 export function Contacts() {
-  useTitle("Contacts");
   const session = useSession();
   const api = session.api;
   const calls = useCalls();
   const socket = useUserSocket();
+  const [talkingTo, setTalkingTo] = useState<User | null>(null); // the open conversation's contact
+  const dms = useUnreadMessages(api, socket, session.user?.user_id, talkingTo?.user_id ?? null);
+  useTitle(dms.total > 0 ? `(${dms.total}) Contacts` : "Contacts");
   const { version } = useCallState();
   const [history, setHistory] = useState<Call[]>([]);
   useEffect(() => {
@@ -241,6 +245,22 @@ export function Contacts() {
                 <span class="contact-actions">
                   <button
                     type="button"
+                    class="button-secondary"
+                    aria-label={`Message ${c.user.display_name}`}
+                    onClick={() => {
+                      askToNotify();
+                      setTalkingTo(c.user);
+                    }}
+                  >
+                    Message
+                    {(dms.unread[c.user.user_id] ?? 0) > 0 && (
+                      <span class="badge" data-testid="unread-count" aria-label={`${dms.unread[c.user.user_id]} unread`}>
+                        {dms.unread[c.user.user_id]}
+                      </span>
+                    )}
+                  </button>
+                  <button
+                    type="button"
                     class="button-primary"
                     disabled={busy || !calls}
                     aria-label={`Call ${c.user.display_name}`}
@@ -271,6 +291,18 @@ export function Contacts() {
             ))}
           </ul>
         </section>
+
+        {talkingTo && session.user && (
+          <DirectConversation
+            api={api}
+            socket={socket}
+            selfId={session.user.user_id}
+            selfName={session.user.display_name}
+            peer={talkingTo}
+            onRead={dms.cleared}
+            onClose={() => setTalkingTo(null)}
+          />
+        )}
 
         <CallHistory calls={history} onCall={callContact} busy={busy} />
 

@@ -300,5 +300,7 @@ const FORWARDED: Record<Exclude<ServerEventName, "session">, true> = {
   presence: true,
   "contacts-changed": true,
   call: true,
+  "direct-message": true,
+  "direct-message-read": true,
 };
 const SERVER_EVENTS = Object.keys(FORWARDED) as Exclude<ServerEventName, "session">[];

@@ -5,7 +5,7 @@
 // reactions (`raise-hand`, `lower-hand`, `reaction`, `hands`, the ack's `hands`), and the
 // host's moderation (`mute`, `ask-unmute`, `moderation`).
 
-import type { CallState, ChatMessage } from "../api/types";
+import type { CallState, ChatMessage, DirectMessage } from "../api/types";
 
 export const PROTOCOL_VERSION = 1;
 
@@ -132,6 +132,10 @@ export interface ServerEvents {
     at: string;
     ring_deadline: string | null;
   };
+  /** A direct message to or from this user (docs/signaling.md, "Direct messages"). */
+  "direct-message": DirectMessage;
+  /** This user read the conversation with `peer_id` up to `read_seq` (maybe on another socket). */
+  "direct-message-read": { conversation_id: string; user_id: string; peer_id: string; read_seq: number; at: string };
 }
 
 export type ClientEventName = keyof ClientEvents;

@@ -16,6 +16,7 @@ from parley_events.outbox import OUTBOX_FIELD, PENDING_FIELD, outbox_entry, stag
 from parley_events.relay import OutboxRelay
 from parley_events.schemas import (
     CALL_EVENTS,
+    DM_EVENTS,
     EVENT_TYPES,
     MEETING_CLOSED,
     ApiKeyCreated,
@@ -36,6 +37,8 @@ from parley_events.schemas import (
     ContactEvent,
     ContactInvited,
     ContactRemoved,
+    DmConversationRead,
+    DmMessagePosted,
     PresenceChanged,
     PresenceReplicaLost,
     PresenceSocket,
@@ -82,6 +85,9 @@ __all__ = [
     "ContactEvent",
     "ContactInvited",
     "ContactRemoved",
+    "DM_EVENTS",
+    "DmConversationRead",
+    "DmMessagePosted",
     "PresenceChanged",
     "PresenceReplicaLost",
     "PresenceSocket",

@@ -181,6 +181,45 @@ class ChatMessagePosted(EventData):
     seq: int | None = None
 
 
+class DmMessagePosted(EventData):
+    """A direct message: ``sender_id`` wrote ``text`` to ``recipient_id`` in the conversation
+    ``conversation_id`` (the pair's contact id: the two user ids, sorted, joined by ``:``).
+    ``seq`` is its position in the conversation (1, 2, 3, … without gaps): the order of the
+    conversation's history and of this topic's records of it."""
+
+    event_type: ClassVar[str] = "parley.chat.dm.message.posted.v1"
+    topic: ClassVar[TopicSpec] = topics.DM
+    aggregate_field: ClassVar[str] = "conversation_id"
+
+    conversation_id: str
+    message_id: str
+    sender_id: str
+    sender_name: str
+    recipient_id: str
+    text: str
+    posted_at: datetime
+    seq: int
+
+
+class DmConversationRead(EventData):
+    """``user_id`` has read the conversation with ``peer_id`` up to message ``read_seq``
+    (opened it, or posted in it); their other sockets clear its unread badge."""
+
+    event_type: ClassVar[str] = "parley.chat.dm.conversation.read.v1"
+    topic: ClassVar[TopicSpec] = topics.DM
+    aggregate_field: ClassVar[str] = "conversation_id"
+
+    conversation_id: str
+    user_id: str
+    peer_id: str
+    read_seq: int
+    at: datetime
+
+
+#: Every direct-message event class.
+DM_EVENTS: tuple[type[EventData], ...] = (DmMessagePosted, DmConversationRead)
+
+
 class SessionRevoked(EventData):
     """A sign-in session (the ``sid`` claim of its access and refresh tokens) ended: its
     tokens are refused from now on, and signaling closes its sockets. ``reason``:
@@ -460,6 +499,7 @@ EVENT_TYPES: dict[str, type[EventData]] = {
         ParticipantJoined,
         ParticipantLeft,
         ChatMessagePosted,
+        *DM_EVENTS,
         SessionRevoked,
         SessionActive,
         ContactInvited,

@@ -34,6 +34,10 @@ CONTACTS = TopicSpec("parley.contacts", partitions=3, retention_ms=7 * DAY_MS)
 #: meetings' direct calls (ringing, accepted, declined, missed, cancelled, ended), keyed by
 #: call id.
 CALLS = TopicSpec("parley.calls", partitions=3, retention_ms=7 * DAY_MS)
+#: chat's direct messages (``dm.message.posted``, ``dm.conversation.read``), keyed by
+#: conversation id: one conversation's events stay ordered. The messages themselves are kept in
+#: chat's database; the topic only carries them to signaling for live delivery.
+DM = TopicSpec("parley.dm", partitions=3, retention_ms=7 * DAY_MS)
 #: Presence: signaling's per-socket records (keyed by user id) and replica losses (keyed by
 #: replica id), and auth's per-user ``presence.changed`` (keyed by user id). Short-lived:
 #: only the current state matters, and auth keeps it in MongoDB.
@@ -60,6 +64,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     CHAT,
     CONTACTS,
     CALLS,
+    DM,
     PRESENCE,
     API_KEYS,
     SIGNALING_FANOUT,

@@ -3,6 +3,7 @@
 from parley_testing.kafka import RecordingSend, TopicTail, commit_group_at_end, tail_topic
 from parley_testing.stack import Stack, load_stack
 from parley_testing.tokens import BAD_AUTHORIZATIONS, TokenIssuer, bad_authorization
+from parley_testing.waiting import eventually
 
 __all__ = [
     "RecordingSend",
@@ -12,6 +13,7 @@ __all__ = [
     "TopicTail",
     "bad_authorization",
     "commit_group_at_end",
+    "eventually",
     "load_stack",
     "tail_topic",
 ]

@@ -1,5 +1,7 @@
 """Settings of the chat service (environment variables ``PARLEY_*``)."""
 
+from typing import Literal
+
 from parley_settings import (
     JwtSettings,
     KafkaSettings,
@@ -14,8 +16,12 @@ class Settings(ServiceSettings, KafkaSettings, MongoSettings, JwtSettings, Meeti
 
     Besides the shared slices (``PARLEY_MEETINGS_URL`` is where membership is asked):
     ``PARLEY_OUTBOX_POLL_INTERVAL_S`` (seconds between the relay's sweeps for meetings whose
-    published messages lag behind, :mod:`parley_chat.relay`).
+    published messages lag behind, :mod:`parley_chat.relay`); ``PARLEY_KAFKA_CONSUMER_GROUP``
+    (chat's contact projection consumes ``parley.contacts`` in the group ``{it}-contacts``)
+    and ``PARLEY_KAFKA_AUTO_OFFSET_RESET`` (where that group starts the first time).
     """
 
     mongo_database: str = "chat"
     outbox_poll_interval_s: float = 1.0
+    kafka_consumer_group: str = "chat"
+    kafka_auto_offset_reset: Literal["earliest", "latest"] = "earliest"

@@ -14,11 +14,14 @@ from prometheus_client import CollectorRegistry
 from pymongo import AsyncMongoClient
 
 from parley_chat.api.errors import install_error_handlers
+from parley_chat.api.dm_routes import router as dm_router
 from parley_chat.api.routes import router as api_router
+from parley_chat.conversations_repository import ConversationRepository
 from parley_chat.config import Settings
+from parley_chat.domain.conversations import DirectMessages
 from parley_chat.domain.notes import NotesService
 from parley_chat.domain.service import Chat
-from parley_chat.messaging import build_router, kafka_ready, message_relay
+from parley_chat.messaging import CONSUMES, add_contact_projection, build_router, dm_relays, kafka_ready, message_relay
 from parley_chat.metrics import ChatMetrics
 from parley_chat.repository import MessageRepository, NotesRepository
 from parley_observability import (
@@ -44,7 +47,8 @@ from parley_security.membership_projection import (
 
 #: The OpenAPI document's description: what a reader needs before the operations.
 DESCRIPTION = api_description(
-    "A meeting's chat (post, history) and each participant's private notes."
+    "A meeting's chat (post, history), each participant's private notes, and direct messages "
+    "between contacts (conversations, history, read marks)."
 )
 
 SERVICE = "chat"
@@ -85,6 +89,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await repository.ensure_indexes()
         app.state.relay = message_relay(kafka, repository, settings.outbox_poll_interval_s, outbox_metrics)
         app.state.chat = Chat(repository, membership, metrics, publish=app.state.relay.stored)
+        conversations = ConversationRepository(mongo[settings.mongo_database])
+        await conversations.ensure_indexes()
+        app.state.conversations = conversations
+        app.state.dm_relay, app.state.read_relay = dm_relays(kafka, conversations, settings)
+        app.state.direct_messages = DirectMessages(
+            conversations, metrics, publish=app.state.dm_relay.stored, notify=app.state.read_relay.notify
+        )
         notes = NotesRepository(mongo[settings.mongo_database])
         app.state.notes = NotesService(notes, membership, metrics)
         try:
@@ -99,6 +110,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.revoked_sessions = revocations.revoked
     relay_while_broker_runs(kafka, lambda: app.state.relay, name="chat-relay-sweep")
+    relay_while_broker_runs(kafka, lambda: app.state.dm_relay, name="chat-dm-relay-sweep")
+    relay_while_broker_runs(kafka, lambda: app.state.read_relay, name="chat-dm-read-relay")
+    add_contact_projection(kafka, settings, lambda: app.state.conversations)
 
     @kafka.after_startup
     async def start_projection(app: FastAPI) -> None:
@@ -116,8 +130,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     install_store_error_handler(app, store)
     app.include_router(api_router)
+    app.include_router(dm_router)
     app.include_router(health_router({"mongo": mongo_ready, "kafka": lambda: kafka_ready(kafka)}))
     app.include_router(metrics_router(registry))
     app.include_router(kafka)
-    app.include_router(asyncapi_router(kafka, {MEMBERSHIP_CHANNEL: PROJECTED_EVENTS, REVOCATION_CHANNEL: REVOCATION_EVENTS}))
+    app.include_router(asyncapi_router(kafka, {MEMBERSHIP_CHANNEL: PROJECTED_EVENTS, REVOCATION_CHANNEL: REVOCATION_EVENTS, **CONSUMES}))
     return app

@@ -24,5 +24,19 @@ class ChatMetrics:
             "Private meeting notes saved (PUT answered 200).",
             registry=registry,
         )
+        self.dm_posted = Counter(
+            "parley_chat_direct_messages_posted_total",
+            "Direct messages stored (a retried post of the same message is not counted).",
+            registry=registry,
+        )
+        self.dm_refusals = Counter(
+            "parley_chat_direct_message_refusals_total",
+            "Direct messages refused after input validation, by reason (not_a_contact, "
+            "cannot_message_self, message_id_conflict).",
+            ("reason",),
+            registry=registry,
+        )
         for reason in ("not_a_participant", "meeting_not_found", "message_id_conflict", "unavailable"):
             self.post_refusals.labels(reason)
+        for reason in ("not_a_contact", "cannot_message_self", "message_id_conflict"):
+            self.dm_refusals.labels(reason)

@@ -72,6 +72,8 @@ class MessageRelay:
     meanwhile; nothing is dropped). ``metrics`` (optional) counts the messages published and
     the failed attempts, and each sweep sets the backlog: the messages of the heads marked
     ``behind`` that are not published yet (``seq - published``), on every replica alike.
+    ``event`` makes a stored message's event (default :func:`event_of`; direct messages have
+    their own, :func:`parley_chat.conversations_repository.dm_event_of`).
     """
 
     def __init__(
@@ -83,9 +85,11 @@ class MessageRelay:
         retry_interval_s: float = 1.0,
         watermark_delay_s: float | None = None,
         metrics: OutboxMetrics | None = None,
+        event: Callable[[Message], OutgoingEvent] = event_of,
     ) -> None:
         self._repo = repository
         self._send = send
+        self._event_of = event
         self._sweep_interval_s = sweep_interval_s
         self._retry_interval_s = retry_interval_s
         # well under the sweep's interval: a stream of posts moves the watermark at every sweep
@@ -172,7 +176,7 @@ class MessageRelay:
                 batch = sorted(await self._repo.between(meeting_id, known + 1, target), key=lambda m: m.seq)
             if [m.seq for m in batch] != list(range(known + 1, target + 1)):  # numbers have no gaps
                 raise RuntimeError(f"messages {known + 1}..{target} of {meeting_id} are not all stored")
-            acks = [await self._send(event_of(message)) for message in batch]
+            acks = [await self._send(self._event_of(message)) for message in batch]
             await asyncio.gather(*acks)
             self._raise_watermark(meeting_id, target)
             if self._metrics is not None:

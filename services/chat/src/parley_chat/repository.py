@@ -130,11 +130,13 @@ def _from_doc(doc: dict[str, Any]) -> Message:
 
 
 class MessageRepository:
-    """Messages of every meeting in ``database``."""
+    """Messages of every meeting in ``database`` (collections ``messages`` and ``heads``;
+    direct messages use the same storage in their own collections,
+    :mod:`parley_chat.conversations_repository`)."""
 
-    def __init__(self, database: AsyncDatabase) -> None:
-        self.messages: AsyncCollection = database[MESSAGES]
-        self.heads: AsyncCollection = database[HEADS]
+    def __init__(self, database: AsyncDatabase, *, messages: str = MESSAGES, heads: str = HEADS) -> None:
+        self.messages: AsyncCollection = database[messages]
+        self.heads: AsyncCollection = database[heads]
         self.meta: AsyncCollection = database[META]
         self._queued: dict[str, list[_Queued]] = {}
         self._writers: dict[str, asyncio.Task[None]] = {}

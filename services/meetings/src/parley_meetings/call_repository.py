@@ -16,7 +16,7 @@
   both lines when it leaves the live states; a line a crash left behind is taken over the
   same way.
 - ``contact_pairs``: ``{_id: contact_id, accepted, blocked_by}``, the projection of
-  ``parley.contacts`` (:mod:`parley_meetings.domain.contact_projection`).
+  ``parley.contacts``, read and written by :class:`parley_events.contact_pairs.ContactPairs`.
 """
 
 from datetime import datetime
@@ -28,7 +28,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from parley_events import OUTBOX_FIELD, PENDING_FIELD, retry_write_conflicts, stage, staged
-from parley_meetings.domain.call_models import Call, ContactPair
+from parley_meetings.domain.call_models import Call
 
 CALLS = "calls"
 CALL_LINES = "call_lines"
@@ -41,7 +41,8 @@ def _from_doc(doc: dict[str, Any]) -> Call:
 
 
 class CallRepository:
-    """Reads and single-document writes of calls, lines and contact pairs in ``database``."""
+    """Reads and single-document writes of calls and lines in ``database`` (``pairs``: the
+    contact projection's collection, :class:`parley_events.contact_pairs.ContactPairs`)."""
 
     def __init__(self, database: AsyncDatabase) -> None:
         self.calls: AsyncCollection = database[CALLS]
@@ -121,21 +122,3 @@ class CallRepository:
     async def free_line(self, user_id: str, call_id: str) -> None:
         """Free the user's line if ``call_id`` holds it."""
         await self.lines.delete_one({"_id": user_id, "call_id": call_id})
-
-    # contact pairs -----------------------------------------------------------------------
-    async def pair(self, contact_id: str) -> ContactPair | None:
-        doc = await self.pairs.find_one({"_id": contact_id})
-        if doc is None:
-            return None
-        return ContactPair(contact_id=doc["_id"], accepted=doc.get("accepted", False),
-                           blocked_by=tuple(doc.get("blocked_by", ())))
-
-    @retry_write_conflicts
-    async def put_pair(self, pair: ContactPair) -> None:
-        # ``_id`` repeated in the replacement: FerretDB 1.13 gives an upserted replacement a new
-        # ObjectId instead of the filter's ``_id``
-        await self.pairs.replace_one(
-            {"_id": pair.contact_id},
-            {"_id": pair.contact_id, "accepted": pair.accepted, "blocked_by": list(pair.blocked_by)},
-            upsert=True,
-        )

@@ -23,13 +23,7 @@ from parley_events import (
     ApiKeyRevoked,
     ApiKeyUsed,
     CALL_EVENTS,
-    ContactAccepted,
-    ContactDeclined,
-    ContactInvited,
-    ContactRemoved,
     EventDecodeError,
-    UserBlocked,
-    UserUnblocked,
     MeetingCancelled,
     MeetingCreated,
     MeetingEnded,
@@ -45,7 +39,9 @@ from parley_events import (
     envelope_of,
     kafka_sender,
 )
-from parley_events.topics import API_KEYS, CALLS, CONTACTS, MEETINGS, PARTICIPANTS
+from parley_events.contact_pairs import CONTACT_EVENTS
+from parley_events.contact_pairs import add_contact_consumer as subscribe_contacts
+from parley_events.topics import API_KEYS, CALLS, MEETINGS, PARTICIPANTS
 from parley_meetings.config import Settings
 
 if TYPE_CHECKING:
@@ -101,9 +97,6 @@ def build_router(settings: Settings) -> KafkaRouter:
     )
     return router
 
-
-#: auth's contact events, projected into ``contact_pairs`` (who may call whom).
-CONTACT_EVENTS = (ContactInvited, ContactAccepted, ContactDeclined, ContactRemoved, UserBlocked, UserUnblocked)
 
 #: What the subscriber channels take (their handlers read raw records, so FastStream cannot tell).
 CONSUMES = {
@@ -167,33 +160,15 @@ def add_contact_consumer(
     on_malformed: Callable[[], None],
 ) -> None:
     """Subscribe ``handle`` to auth's ``parley.contacts`` in the consumer group
-    :func:`contacts_group` (its own: one group per subscription keeps the roster consumer's
-    group out of its rebalances), in batches, as :func:`add_participant_consumer` does: a
-    batch is committed once ``handle`` returned, a failing one comes again (``handle`` dedupes
-    by event id)."""
-
-    @router.subscriber(
-        CONTACTS.name,
+    :func:`contacts_group`, in batches (:func:`parley_events.contact_pairs.add_contact_consumer`)."""
+    subscribe_contacts(
+        router,
         group_id=contacts_group(settings),
         auto_offset_reset=settings.kafka_auto_offset_reset,
-        ack_policy=AckPolicy.NACK_ON_ERROR,
-        decoder=_raw_body,
-        batch=True,
-        max_records=BATCH_MAX_RECORDS,
-        title="contacts",
+        handle=handle,
+        on_malformed=on_malformed,
         description="contact.* and user.blocked/unblocked: who may call whom (meetings' contact projection)",
     )
-    async def on_contact_events(message: KafkaMessage) -> None:
-        raw = message.raw_message
-        events: list[ReceivedEvent] = []
-        for record in raw if isinstance(raw, tuple | list) else (raw,):
-            try:
-                events.append(decode(record.value, dict(record.headers or []), record.key))
-            except EventDecodeError as exc:
-                log.warning("skipping a malformed record on %s: %s", CONTACTS.name, exc)
-                on_malformed()
-        if events:
-            await handle(events)
 
 
 #: Events that change nothing a summary shows: a replica keeps its cached summary on these.

@@ -45,6 +45,7 @@ from parley_signaling.messaging import CONSUMES, ParticipantEvents, build_router
 from parley_signaling.metrics import SignalingMetrics
 from parley_signaling.rejections import Rejections
 from parley_signaling.calls import CallDelivery
+from parley_signaling.direct_messages import DirectMessageDelivery
 from parley_signaling.presence import PresenceDelivery, SocketPresence
 from parley_signaling.server import SignalingASGIApp, SignalingServer
 from parley_signaling.sessions import SessionHeartbeat, SessionSockets, declare_session_active
@@ -175,7 +176,9 @@ def create_app(
         revoked=revocations.revoked,
         on_connected=lambda principal: heartbeat.connected(principal.user_id, principal.session_id),
     )
-    subscribers = register_consumers(router, rooms, metrics, PresenceDelivery(users), CallDelivery(users))
+    subscribers = register_consumers(
+        router, rooms, metrics, PresenceDelivery(users), CallDelivery(users), DirectMessageDelivery(users)
+    )
 
     @router.after_startup
     async def start_signaling(app: FastAPI) -> None:

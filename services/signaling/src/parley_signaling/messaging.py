@@ -1,5 +1,5 @@
 """Kafka of signaling (FastStream): meeting.ended / cancelled / expired, chat.message.posted,
-presence.changed, contact.* and call.* in; participant.* and presence.socket/replica_lost out.
+presence.changed, contact.*, call.* and dm.* in; participant.* and presence.socket/replica_lost out.
 
 Consumers. Every replica must deliver these events to *its own* sockets, so every replica
 reads every record: the subscribers have no consumer group (``group_id=None``: all partitions
@@ -29,12 +29,11 @@ from parley_events import (
     CALL_EVENTS,
     CallEvent,
     ChatMessagePosted,
+    DM_EVENTS,
+    DmConversationRead,
+    DmMessagePosted,
     MEETING_CLOSED,
-    ContactAccepted,
-    ContactDeclined,
     ContactEvent,
-    ContactInvited,
-    ContactRemoved,
     EventData,
     EventDecodeError,
     OutgoingEvent,
@@ -43,20 +42,20 @@ from parley_events import (
     PresenceChanged,
     PresenceReplicaLost,
     PresenceSocket,
-    UserBlocked,
-    UserUnblocked,
     encode,
     envelope_of,
     decoded_record,
     kafka_publisher,
     records_of,
 )
-from parley_events.topics import CALLS, CHAT, CONTACTS, MEETINGS, PARTICIPANTS, PRESENCE
+from parley_events.contact_pairs import CONTACT_EVENTS
+from parley_events.topics import CALLS, CHAT, CONTACTS, DM, MEETINGS, PARTICIPANTS, PRESENCE
 from parley_observability import stop_task
 from parley_signaling.metrics import SignalingMetrics
 
 if TYPE_CHECKING:
     from parley_signaling.calls import CallDelivery
+    from parley_signaling.direct_messages import DirectMessageDelivery
     from parley_signaling.domain.rooms import RoomService
     from parley_signaling.presence import PresenceDelivery
 
@@ -102,13 +101,14 @@ CHAT_CHANNEL = "chat"
 PRESENCE_CHANNEL = "presence"
 CONTACTS_CHANNEL = "contacts"
 CALLS_CHANNEL = "calls"
-CONTACT_EVENTS = (ContactInvited, ContactAccepted, ContactDeclined, ContactRemoved, UserBlocked, UserUnblocked)
+DM_CHANNEL = "dm"
 CONSUMES = {
     MEETINGS_CHANNEL: MEETING_CLOSED,
     CHAT_CHANNEL: (ChatMessagePosted,),
     PRESENCE_CHANNEL: (PresenceChanged,),
     CONTACTS_CHANNEL: CONTACT_EVENTS,
     CALLS_CHANNEL: CALL_EVENTS,
+    DM_CHANNEL: DM_EVENTS,
 }
 
 
@@ -126,7 +126,7 @@ def build_router(bootstrap_servers: str, instance_id: str) -> KafkaRouter:
         log_level=logging.DEBUG,
         schema_url=None,
         description="Parley signaling: participant.* and presence.socket/replica_lost out; meeting.ended, "
-        "chat.message.posted, presence.changed, contact.* and call.* in",
+        "chat.message.posted, presence.changed, contact.*, call.* and dm.* in",
     )
     # Declared for the AsyncAPI document only; ParticipantEvents does the publishing.
     for data in (ParticipantJoined, ParticipantLeft):
@@ -154,12 +154,13 @@ def register_consumers(
     metrics: SignalingMetrics,
     delivery: "PresenceDelivery",
     calls: "CallDelivery",
+    dms: "DirectMessageDelivery",
 ) -> list:
-    """Subscribe to parley.meetings, parley.chat, parley.presence, parley.contacts and
-    parley.calls (no group, from the end); returns the subscribers."""
+    """Subscribe to parley.meetings, parley.chat, parley.presence, parley.contacts,
+    parley.calls and parley.dm (no group, from the end); returns the subscribers."""
     seen = RecentIds()
 
-    async def handle(record: Any, wanted: type, label: str) -> None:
+    async def handle(record: Any, wanted: type | tuple[type, ...], label: str) -> None:
         try:
             event = decoded_record(record)
         except EventDecodeError as exc:
@@ -182,6 +183,8 @@ def register_consumers(
                 await delivery.contact_changed(event.data)
             elif isinstance(event.data, CallEvent):
                 await calls.call_changed(event.data)
+            elif isinstance(event.data, (DmMessagePosted, DmConversationRead)):
+                await dms.dm_event(event.data)
             else:
                 await rooms.chat_message_posted(event.data)
         except Exception:  # noqa: BLE001 - never crash the consumer
@@ -257,7 +260,20 @@ def register_consumers(
     async def on_call_event(message: KafkaMessage) -> None:
         await handle(received_record(message), CallEvent, "call")
 
-    return [meetings, chat, presence, contacts, calls_subscriber]
+    dm_subscriber = router.subscriber(
+        DM.name,
+        group_id=None,
+        auto_offset_reset="latest",
+        title=DM_CHANNEL,
+        description="dm.message.posted -> `direct-message` to the local sockets of the sender and the recipient; "
+        "dm.conversation.read -> `direct-message-read` to the local sockets of the user who read.",
+    )
+
+    @dm_subscriber
+    async def on_dm_event(message: KafkaMessage) -> None:
+        await handle(received_record(message), (DmMessagePosted, DmConversationRead), "dm")
+
+    return [meetings, chat, presence, contacts, calls_subscriber, dm_subscriber]
 
 
 async def pin_positions(subscribers: list, timeout_s: float = 15.0) -> None:

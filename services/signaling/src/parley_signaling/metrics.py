@@ -66,7 +66,7 @@ class SignalingMetrics:
         )
         self.consumed_events = Counter(
             "parley_signaling_consumed_events_total",
-            "Kafka events consumed, by type (meeting.ended, chat.message.posted, presence.changed, contact, call, other) "
+            "Kafka events consumed, by type (meeting.ended, chat.message.posted, presence.changed, contact, call, dm, other) "
             "and result (delivered, duplicate, malformed, ignored, failed).",
             ("type", "result"),
             registry=registry,
@@ -147,7 +147,7 @@ class SignalingMetrics:
         for kind in ("joined", "left", "presence"):
             for result in ("published", "failed", "dropped"):
                 self.participant_events.labels(kind, result)
-        for kind in ("meeting.ended", "chat.message.posted", "presence.changed", "contact", "call"):
+        for kind in ("meeting.ended", "chat.message.posted", "presence.changed", "contact", "call", "dm"):
             for result in ("delivered", "duplicate", "malformed", "failed"):
                 self.consumed_events.labels(kind, result)
         self.consumed_events.labels("other", "ignored")

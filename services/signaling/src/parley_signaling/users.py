@@ -7,7 +7,8 @@ topic on *every* replica (no consumer group, as the fan-out does) and calls
 :meth:`UserDelivery.deliver` there: each replica emits to its own sockets of those users only
 (``ignore_queue``: nothing goes through the fan-out topic), so every socket of the user, on any
 replica, gets the event once. Presence updates and contact changes use it
-(:mod:`parley_signaling.presence`) and ringing calls (:mod:`parley_signaling.calls`) use it; direct messages are meant to.
+(:mod:`parley_signaling.presence`) ringing calls (:mod:`parley_signaling.calls`) and direct messages
+(:mod:`parley_signaling.direct_messages`) use it.
 """
 
 from collections.abc import Iterable

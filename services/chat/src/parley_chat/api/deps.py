@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from parley_chat.domain.conversations import DirectMessages
 from parley_chat.domain.notes import NotesService
 from parley_chat.domain.service import Chat
 
@@ -24,3 +25,10 @@ async def _notes(request: Request) -> NotesService:
 
 
 NotesDep = Annotated[NotesService, Depends(_notes)]
+
+
+async def _direct_messages(request: Request) -> DirectMessages:
+    return request.app.state.direct_messages
+
+
+DirectMessagesDep = Annotated[DirectMessages, Depends(_direct_messages)]

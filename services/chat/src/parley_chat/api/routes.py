@@ -24,6 +24,17 @@ from parley_security import CurrentPrincipal, MeetingId
 #: Every route reads or writes the database: 503 while it cannot be reached.
 router = APIRouter(prefix="/api/chat", tags=["chat"], responses=error_responses({503: STORE_503}))
 
+#: ``limit`` and ``before`` of a history page (a meeting's, a direct conversation's).
+PageLimit = Annotated[int, Query(ge=1, le=100)]
+Before = Annotated[
+    str | None,
+    Query(
+        max_length=CURSOR_MAX_LENGTH,
+        pattern=CURSOR_PATTERN,
+        description="`next_cursor` of the previous page: the page holds the messages older than it",
+    ),
+]
+
 #: What every route of a meeting's chat or notes may answer besides its own.
 MEETING_ANSWERS = {
     401: BEARER_401,
@@ -74,15 +85,8 @@ async def message_history(
     meeting_id: MeetingId,
     principal: CurrentPrincipal,
     chat: ChatService,
-    limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    before: Annotated[
-        str | None,
-        Query(
-            max_length=CURSOR_MAX_LENGTH,
-            pattern=CURSOR_PATTERN,
-            description="`next_cursor` of the previous page: the page holds the messages older than it",
-        ),
-    ] = None,
+    limit: PageLimit = 50,
+    before: Before = None,
 ) -> HistoryOut:
     """History newest first; pass ``next_cursor`` as ``before`` for the older page."""
     page = await chat.history(meeting_id, principal, limit=limit, before=before)

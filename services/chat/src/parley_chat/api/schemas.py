@@ -10,6 +10,16 @@ from parley_security import NO_NUL_PATTERN, NOT_BLANK_PATTERN, DisplayName, no_n
 from parley_chat.domain.models import MAX_NOTES_CHARS, Message, Notes
 
 MessageId = Annotated[str, Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+MessageText = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=4000,
+        description="1–4000 characters, not only white space",
+        json_schema_extra={"pattern": NOT_BLANK_PATTERN},
+    ),
+    AfterValidator(not_blank),
+]
 
 
 class PostMessageRequest(BaseModel):
@@ -19,16 +29,7 @@ class PostMessageRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     message_id: MessageId
-    text: Annotated[
-        str,
-        Field(
-            min_length=1,
-            max_length=4000,
-            description="1–4000 characters, not only white space",
-            json_schema_extra={"pattern": NOT_BLANK_PATTERN},
-        ),
-        AfterValidator(not_blank),
-    ]
+    text: MessageText
     sender_name: DisplayName | None = Field(
         default=None,
         description="the name the sender uses in this meeting (the one chosen before joining; "

@@ -43,3 +43,16 @@ class InvalidCursor(ChatError):
 
     code = "invalid_cursor"
     status_code = 422
+
+
+class NotAContact(ChatError):
+    """A direct message to someone who is not an accepted contact, or between users one of
+    whom blocks the other (chat's projection of auth's contacts)."""
+
+    code = "not_a_contact"
+    status_code = 403
+
+
+class CannotMessageSelf(ChatError):
+    code = "cannot_message_self"
+    status_code = 400

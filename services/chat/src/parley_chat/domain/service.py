@@ -60,17 +60,10 @@ class Chat:
                 text=text,
                 posted_at=utc_now(),
             )
-            stored = await self._repo.insert(message)
-            if stored is not None:
+            stored, created = await store_post(self._repo, message, self._publish)
+            if created:
                 self._metrics.posted.inc()
-                self._publish([stored])
-                return stored, True
-            stored = await self._repo.get(meeting_id, message_id)
-            if stored and stored.sender_id == principal.user_id and stored.text == text:
-                await self._repo.cover(stored)  # a first attempt may have failed before the head
-                self._publish([stored])
-                return stored, False
-            raise MessageIdConflict("this message_id was already used for another message")
+            return stored, created
         except ChatError as exc:
             self._metrics.post_refusals.labels(exc.code).inc()
             raise
@@ -86,7 +79,7 @@ class Chat:
         returned only when the caller takes part.
         """
         position = decode_cursor(before) if before else None
-        read = asyncio.ensure_future(self._read(meeting_id, limit, position))
+        read = asyncio.ensure_future(read_page(self._repo, meeting_id, limit, position))
         try:
             await self._require_participant(meeting_id, principal)
         except BaseException:
@@ -94,19 +87,50 @@ class Chat:
             with contextlib.suppress(BaseException):
                 await read
             raise
-        rows = await read
-        next_cursor = None
-        if rows and rows[-1].seq > 1:
-            next_cursor = encode_cursor(rows[-1].seq, doc_id(meeting_id, rows[-1].message_id))
-        return Page(messages=tuple(rows), next_cursor=next_cursor)
+        return page_of(meeting_id, await read)
 
-    async def _read(self, meeting_id: str, limit: int, position: tuple[int, str] | None) -> list[Message]:
-        if position is None:
-            return await self._repo.page(meeting_id, limit=limit, before=None)
-        number, cursor_doc = position
-        if number >= LEGACY_MIN:  # a posted_at cursor from before seq: resume at its message
-            meeting, _, message_id = cursor_doc.rpartition(":")
-            named = await self._repo.get(meeting_id, message_id) if meeting == meeting_id else None
-            number = named.seq if named is not None else 1
-        return await self._repo.page(meeting_id, limit=limit, before=number)
+
+async def store_post(
+    repo: MessageRepository, message: Message, publish: Callable[[Iterable[Message]], None]
+) -> tuple[Message, bool]:
+    """Store ``message`` as the next of its stream (a meeting, or a direct conversation) and
+    hand it to ``publish``; returns ``(stored, created)``.
+
+    Idempotent: the same ``message_id`` again from the same sender with the same text returns
+    the stored message with ``created=False`` and stores nothing (it is handed to ``publish``
+    again, which sends it only if its first attempt failed before that). Raises
+    :class:`MessageIdConflict` when the id is taken otherwise."""
+    stored = await repo.insert(message)
+    if stored is not None:
+        publish([stored])
+        return stored, True
+    stored = await repo.get(message.meeting_id, message.message_id)
+    if stored and stored.sender_id == message.sender_id and stored.text == message.text:
+        await repo.cover(stored)  # a first attempt may have failed before the head
+        publish([stored])
+        return stored, False
+    raise MessageIdConflict("this message_id was already used for another message")
+
+
+async def read_page(
+    repo: MessageRepository, stream_id: str, limit: int, position: tuple[int, str] | None
+) -> list[Message]:
+    """Up to ``limit`` messages of the stream, newest first, before the decoded cursor
+    ``position`` (or the newest)."""
+    if position is None:
+        return await repo.page(stream_id, limit=limit, before=None)
+    number, cursor_doc = position
+    if number >= LEGACY_MIN:  # a posted_at cursor from before seq: resume at its message
+        meeting, _, message_id = cursor_doc.rpartition(":")
+        named = await repo.get(stream_id, message_id) if meeting == stream_id else None
+        number = named.seq if named is not None else 1
+    return await repo.page(stream_id, limit=limit, before=number)
+
+
+def page_of(stream_id: str, rows: list[Message]) -> Page:
+    """``rows`` (newest first) as a page, with the cursor of the older one (None at the start)."""
+    next_cursor = None
+    if rows and rows[-1].seq > 1:
+        next_cursor = encode_cursor(rows[-1].seq, doc_id(stream_id, rows[-1].message_id))
+    return Page(messages=tuple(rows), next_cursor=next_cursor)
 

@@ -1,4 +1,4 @@
-"""The direct call and the contact pair as meetings sees them."""
+"""The direct call as meetings sees it (the contact pair: :mod:`parley_events.contact_pairs`)."""
 
 from datetime import datetime
 
@@ -36,24 +36,3 @@ class Call(BaseModel):
         if user_id == self.callee_id:
             return "callee"
         return None
-
-
-class ContactPair(BaseModel):
-    """meetings' projection of one pair of users from auth's ``parley.contacts`` events:
-    ``accepted`` while they are contacts, ``blocked_by`` the users of the pair who block the
-    other."""
-
-    model_config = ConfigDict(frozen=True)
-
-    contact_id: str
-    accepted: bool = False
-    blocked_by: tuple[str, ...] = ()
-
-    def may_call(self, caller_id: str, callee_id: str) -> bool:
-        """True when ``caller_id`` may call ``callee_id``: accepted contacts, nobody blocking."""
-        return self.accepted and callee_id not in self.blocked_by and caller_id not in self.blocked_by
-
-
-def contact_id_of(a: str, b: str) -> str:
-    """auth's id of the pair: the two user ids, sorted, joined by ``:``."""
-    return ":".join(sorted((a, b)))

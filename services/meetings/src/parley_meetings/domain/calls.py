@@ -24,18 +24,17 @@ from parley_events import (
     CallEvent,
     CallMissed,
     CallRinging,
-    ContactEvent,
     MeetingCreated,
     MeetingEnded,
     MeetingJoined,
     ReceivedEvent,
     outbox_entry,
 )
+from parley_events.contact_pairs import ContactPairs
 from parley_events.inbox import ProcessedEvents
 from parley_meetings.call_repository import CallRepository
-from parley_meetings.domain.call_models import Call, contact_id_of
+from parley_meetings.domain.call_models import Call
 from parley_meetings.domain.call_states import LIVE_STATES, Action, Party, next_state
-from parley_meetings.domain.contact_projection import pair_after
 from parley_meetings.domain.errors import CalleeBusy, CallerBusy, CallNotFound, CallStateConflict, CannotCallSelf, NotAContact
 from parley_meetings.domain.ids import new_meeting_id
 from parley_meetings.domain.models import Meeting, Participant, utc_now
@@ -81,7 +80,7 @@ class Calls:
     ) -> None:
         self._repo = repository
         self._meetings = meetings
-        self._processed = processed
+        self.pairs = ContactPairs(repository.pairs, processed)
         self._notify = notify
         self._forget_summary = forget_summary
         self.ring_timeout = ring_timeout
@@ -98,8 +97,7 @@ class Calls:
         """
         if caller_id == callee_id:
             raise CannotCallSelf("you cannot call yourself")
-        pair = await self._repo.pair(contact_id_of(caller_id, callee_id))
-        if pair is None or not pair.may_call(caller_id, callee_id):
+        if not await self.pairs.may_reach(caller_id, callee_id):
             raise NotAContact("you can only call your contacts")
         now = self._clock()
         call = Call(
@@ -300,17 +298,7 @@ class Calls:
     async def apply_contact_events(self, events: Sequence[ReceivedEvent]) -> int:
         """Apply auth's contact events in order, each once (deduplicated by event id); how many
         were applied. A failure raises (the batch comes again; applying again is harmless)."""
-        seen = await self._processed.seen_among([event.id for event in events])
-        applied: list[str] = []
-        for event in events:
-            if event.id in seen or not isinstance(event.data, ContactEvent):
-                continue
-            seen.add(event.id)
-            pair = await self._repo.pair(event.data.contact_id)
-            await self._repo.put_pair(pair_after(pair, event.data))
-            applied.append(event.id)
-        await self._processed.record_all(applied)
-        return len(applied)
+        return await self.pairs.apply(events)
 
 
 #: How long a line may be held by a call not stored yet (being placed) before it counts as

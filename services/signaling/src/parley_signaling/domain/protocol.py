@@ -436,3 +436,29 @@ class CallEvent(_Event):
     room_id: str
     at: str
     ring_deadline: str | None = None
+
+
+class DirectMessageEvent(_Event):
+    """``direct-message``: a direct message to or from the socket's user (docs/signaling.md,
+    "Direct messages"), sent to every socket of the recipient and of the sender. A
+    conversation's messages arrive in ``seq`` order; a client drops a ``message_id`` it has."""
+
+    conversation_id: str
+    message_id: str
+    sender_id: str
+    sender_name: str
+    recipient_id: str
+    text: str
+    posted_at: str
+    seq: int
+
+
+class DirectMessageReadEvent(_Event):
+    """``direct-message-read``: the socket's user read the conversation with ``peer_id`` up to
+    ``read_seq`` (on another socket): clear its unread badge."""
+
+    conversation_id: str
+    user_id: str
+    peer_id: str
+    read_seq: int
+    at: str

@@ -1,0 +1,112 @@
+"""Direct messages in two browsers: Ada and Bob write to each other from /contacts; Bob is
+offline for some of Ada's messages and finds them all, in order, with the unread count.
+
+Each person has their own Chromium context (1280x720). They become contacts through auth's API
+(chat learns it from ``parley.contacts`` a moment later, so Ada's first message may be refused
+and is retried with the panel's "Retry"). Messages arrive live over the app's signaling socket
+(``direct-message``); Bob's unread count shows on Ada's row and in the page title, and clears
+when he opens the conversation. Bob's context then goes offline (its socket closed); Ada writes
+three messages; when Bob's context is back online the page reloads the conversation list on the
+socket's reconnection (docs/signaling.md, "Direct messages"): "3" unread, and the conversation
+holds every message once, in order. Screenshot: ``direct-messages.png``.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from playwright.sync_api import expect
+
+from browser_harness import Api, Participant, ParticipantFactory
+from test_calls import befriend, contact_row
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
+
+EVENT_MS = 30_000
+
+
+def open_conversation(person: Participant, other: Participant):
+    contact_row(person, other).get_by_role("button", name=f"Message {other.name}").click()
+    panel = person.page.get_by_test_id("dm-panel")
+    expect(panel).to_have_attribute("data-peer-id", other.user.user_id)
+    return panel
+
+
+def send(person: Participant, text: str) -> None:
+    person.page.get_by_label("Message", exact=True).fill(text)
+    person.page.get_by_role("button", name="Send", exact=True).click()
+
+
+def messages(person: Participant):
+    return person.page.get_by_test_id("dm-message")
+
+
+def test_direct_messages_live_offline_in_order_with_unread_counts(api: Api, participants: ParticipantFactory, screenshots) -> None:
+    ada = participants("Ada")
+    bob = participants("Bob")
+    befriend(api, ada.user, bob.user)
+    for person in (ada, bob):
+        person.sign_in("/contacts")
+    expect(contact_row(ada, bob)).to_be_visible()
+    expect(contact_row(bob, ada)).to_be_visible()
+
+    panel = open_conversation(ada, bob)
+    expect(panel).to_contain_text("No messages yet")
+    send(ada, "Hello Bob")
+    # until chat's contact projection knows them, a message is "Not sent.": retry it
+    deadline = time.monotonic() + 30
+    first = messages(ada).first
+    while True:
+        ada.page.wait_for_function(
+            "() => !document.querySelector('[data-testid=\"dm-message\"].chat-pending') || "
+            "document.querySelector('.chat-failed')"
+        )
+        failed = first.locator(".chat-failed")
+        if failed.count() == 0 or time.monotonic() > deadline:
+            break
+        ada.page.wait_for_timeout(1_000)
+        failed.get_by_role("button", name="Retry").click()
+    expect(ada.page.locator('[data-testid="dm-message"].chat-pending')).to_have_count(0)
+    expect(first.locator(".chat-time")).not_to_have_text("Sending…")
+
+    # live at Bob's: the count on Ada's row and in the title
+    badge = contact_row(bob, ada).get_by_test_id("unread-count")
+    expect(badge).to_have_text("1", timeout=EVENT_MS)
+    expect(bob.page).to_have_title("(1) Contacts · Parley")
+    open_conversation(bob, ada)
+    expect(messages(bob)).to_have_count(1)
+    expect(messages(bob).first).to_contain_text("Hello Bob")
+    expect(badge).to_have_count(0)
+    expect(bob.page).to_have_title("Contacts · Parley")
+    send(bob, "Hi Ada")
+    expect(messages(ada)).to_have_count(2, timeout=EVENT_MS)
+    expect(messages(ada).last).to_contain_text("Hi Ada")
+
+    # Bob away: his socket is gone while Ada writes three messages
+    bob.page.get_by_role("button", name="Close the conversation").click()
+    bob.go_offline()
+    away = ["Are you there?", "I wrote while you were away", "Call me back"]
+    for text in away:
+        send(ada, text)
+    expect(messages(ada)).to_have_count(5)
+    expect(ada.page.locator('[data-testid="dm-message"].chat-pending')).to_have_count(0, timeout=EVENT_MS)
+
+    # back: the reconnection reloads the unread counts, and the conversation holds everything in order
+    bob.go_online()
+    expect(badge).to_have_text("3", timeout=EVENT_MS)
+    expect(bob.page).to_have_title("(3) Contacts · Parley")
+    open_conversation(bob, ada)
+    expected = ["Hello Bob", "Hi Ada", *away]
+    expect(messages(bob)).to_have_count(len(expected), timeout=EVENT_MS)
+    assert [m.locator(".chat-text").inner_text() for m in messages(bob).all()] == expected
+    expect(badge).to_have_count(0)
+    expect(bob.page).to_have_title("Contacts · Parley")
+    bob.page.screenshot(path=str(screenshots / "direct-messages.png"))
+
+    # a message after the reconnection arrives live, once
+    send(ada, "Good to see you")
+    expect(messages(bob)).to_have_count(len(expected) + 1, timeout=EVENT_MS)
+    bob.page.wait_for_timeout(1_000)  # a second copy would have arrived with the first
+    expect(messages(bob)).to_have_count(len(expected) + 1)
+    assert ada.page_errors == [] and bob.page_errors == []
