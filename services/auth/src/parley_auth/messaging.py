@@ -4,7 +4,8 @@ relay that publishes staged events (``user.registered`` to ``parley.users``, ``c
 ``parley.presence``, ``session.revoked`` to ``parley.sessions``, ``api_key.created``/``revoked``
 to ``parley.api_keys``), the presence consumer, the consumer of signaling's ``session.active``
 heartbeats (``parley.sessions.activity``) that renews single-session leases, and the consumer
-of meetings' ``api_key.used`` marks (the keys' last use).
+of meetings' ``api_key.used`` marks (the keys' last use), and the consumer of
+``parley.meetings`` that keeps the guest projection (:mod:`parley_auth.domain.guests`).
 
 The presence consumer reads ``parley.presence`` in the consumer group
 ``settings.presence_consumer_group`` (from ``settings.presence_offset_reset`` the first time), one record at
@@ -24,6 +25,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from parley_auth.config import Settings
 from parley_auth.domain.presence import PresenceProjection
 from parley_auth.domain.api_keys import ApiKeys
+from parley_auth.domain.guests import GuestMeetings
 from parley_events import (
     ApiKeyCreated,
     ApiKeyRevoked,
@@ -33,6 +35,9 @@ from parley_events import (
     ContactInvited,
     ContactRemoved,
     EventDecodeError,
+    MEETING_CLOSED,
+    MeetingCreated,
+    MeetingUpdated,
     OutboxMetrics,
     OutboxRelay,
     PresenceChanged,
@@ -49,7 +54,7 @@ from parley_events import (
     received_event,
     records_of,
 )
-from parley_events.topics import API_KEYS, PRESENCE, SESSION_ACTIVITY
+from parley_events.topics import API_KEYS, MEETINGS, PRESENCE, SESSION_ACTIVITY
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +62,9 @@ log = logging.getLogger(__name__)
 PRESENCE_CHANNEL = "presence"
 SESSION_ACTIVITY_CHANNEL = "session-activity"
 API_KEY_USE_CHANNEL = "api-key-use"
+GUEST_MEETINGS_CHANNEL = "guest-meetings"
 CONSUMES = {
+    GUEST_MEETINGS_CHANNEL: (MeetingCreated, MeetingUpdated, *MEETING_CLOSED),
     PRESENCE_CHANNEL: (PresenceSocket, PresenceReplicaLost),
     SESSION_ACTIVITY_CHANNEL: (SessionActive,),
     API_KEY_USE_CHANNEL: (ApiKeyUsed,),
@@ -182,6 +189,31 @@ def add_api_key_use_consumer(router: KafkaRouter, settings: Settings, keys: ApiK
                 continue
             if isinstance(event.data, ApiKeyUsed):
                 await keys.mark_used(event.data.key_id, event.data.used_at)
+
+
+def add_guest_meetings_consumer(router: KafkaRouter, settings: Settings, guests: GuestMeetings) -> None:
+    """Keep the guest projection from ``parley.meetings`` (consumer group
+    ``settings.guest_meetings_consumer_group``, from the earliest retained record the first
+    time; a record is committed once applied, and applying one twice changes nothing). Other
+    event types and malformed records are skipped (the latter logged)."""
+
+    @router.subscriber(
+        MEETINGS.name,
+        group_id=settings.guest_meetings_consumer_group,
+        auto_offset_reset="earliest",
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        title=GUEST_MEETINGS_CHANNEL,
+        description="meeting.created / updated (allow_guests) and meeting.ended / cancelled / expired: "
+        "which meetings auth issues guest tokens for",
+    )
+    async def on_meeting_record(message: KafkaMessage) -> None:
+        for record in records_of(message):
+            try:
+                event = decoded_record(record)
+            except EventDecodeError as exc:
+                log.warning("skipping a malformed record on %s: %s", MEETINGS.name, exc)
+                continue
+            await guests.apply(event.data)
 
 
 def outbox_relay(router: KafkaRouter, collections: Sequence[AsyncCollection], metrics: OutboxMetrics) -> OutboxRelay:
