@@ -40,9 +40,9 @@ async def _get(issuer: TokenIssuer, path: str, token: str) -> httpx.Response:
 
 async def test_a_guest_token_names_its_guest_and_meeting() -> None:
     issuer = TokenIssuer()
-    principal = await issuer.verifier().verify(issuer.issue_guest("abcd-efgh-ijkl", "Grace", guest_id="guest:g1"))
+    principal = await issuer.verifier().verify(issuer.issue_guest("abcd-efgh-ijkl", "Grace", guest_id="guest-g1"))
     assert principal.is_guest
-    assert (principal.user_id, principal.display_name, principal.guest_meeting_id) == ("guest:g1", "Grace", "abcd-efgh-ijkl")
+    assert (principal.user_id, principal.display_name, principal.guest_meeting_id) == ("guest-g1", "Grace", "abcd-efgh-ijkl")
     assert principal.session_id is None
 
 
@@ -55,11 +55,11 @@ async def test_a_user_token_is_no_guest() -> None:
 @pytest.mark.parametrize(
     "claims",
     [
-        {"sub": "guest:g1"},  # a guest subject without the role
+        {"sub": "guest-g1"},  # a guest subject without the role
         {"sub": "u-1", "role": "guest", "meeting_id": "m-1"},  # the role on a user's subject
-        {"sub": "guest:g1", "role": "guest"},  # no meeting
-        {"sub": "guest:g1", "role": "guest", "meeting_id": ""},
-        {"sub": "guest:g1", "role": "guest", "meeting_id": ["m-1", "m-2"]},
+        {"sub": "guest-g1", "role": "guest"},  # no meeting
+        {"sub": "guest-g1", "role": "guest", "meeting_id": ""},
+        {"sub": "guest-g1", "role": "guest", "meeting_id": ["m-1", "m-2"]},
     ],
 )
 async def test_half_guest_tokens_are_refused(claims: dict) -> None:

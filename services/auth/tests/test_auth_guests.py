@@ -83,7 +83,7 @@ async def test_a_meeting_that_allows_guests_gets_a_scoped_short_lived_guest_toke
     assert body["expires_in"] == 600
     assert body["guest"]["meeting_id"] == meeting_id and body["guest"]["display_name"] == "Grace"
     claims = jwt.decode(body["access_token"], options={"verify_signature": False})
-    assert claims["sub"] == body["guest"]["user_id"] and claims["sub"].startswith("guest:")
+    assert claims["sub"] == body["guest"]["user_id"] and claims["sub"].startswith("guest-")
     assert (claims["role"], claims["meeting_id"], claims["typ"]) == ("guest", meeting_id, "access")
     assert claims["exp"] - claims["iat"] == 600 and "sid" not in claims
     verifier = JwksVerifier(  # what every other service sees, through this app's JWKS

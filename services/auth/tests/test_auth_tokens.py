@@ -207,7 +207,7 @@ async def test_a_guest_token_names_a_new_guest_of_one_meeting_and_no_session() -
     tokens = AccessTokens(SigningKey(Ed25519PrivateKey.generate()), issuer="parley-auth", audience="parley", ttl_seconds=900)
     issued, guest_id = tokens.issue_guest("abcd-efgh-ijkl", "Grace", ttl_seconds=120)
     principal = await tokens.verify(issued.token)
-    assert guest_id.startswith("guest:") and principal.user_id == guest_id
+    assert guest_id.startswith("guest-") and principal.user_id == guest_id
     assert (principal.guest_meeting_id, principal.display_name, principal.session_id) == ("abcd-efgh-ijkl", "Grace", None)
     assert issued.expires_in == 120
     assert tokens.issue_guest("abcd-efgh-ijkl", "Grace", ttl_seconds=120)[1] != guest_id

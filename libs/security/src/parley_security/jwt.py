@@ -57,12 +57,14 @@ class InvalidToken(Exception):
         self.reason = reason
 
 
-#: ``sub`` of every guest token starts with this (user ids never do: auth issues UUIDs).
-GUEST_PREFIX = "guest:"
+#: ``sub`` of every guest token starts with this (user ids never do: auth issues UUIDs in hex).
+#: A ``-``, not a ``:``: the id goes into TURN REST API usernames (``expiry:user-id``, where a
+#: second ``:`` is refused), socket.io room names (``user:<id>``) and URL paths as it is.
+GUEST_PREFIX = "guest-"
 
 
 def is_guest_id(user_id: str) -> bool:
-    """Is ``user_id`` a guest's (``guest:<random>``) rather than an account's?"""
+    """Is ``user_id`` a guest's (``guest-<random>``) rather than an account's?"""
     return user_id.startswith(GUEST_PREFIX)
 
 
@@ -73,7 +75,7 @@ class Principal:
     sessions had ids).
 
     A guest (a token with ``role: "guest"``, ``POST /api/auth/guests``) has ``guest_meeting_id``:
-    the one meeting it may use; its ``user_id`` is ``guest:<random>`` and it has no session.
+    the one meeting it may use; its ``user_id`` is ``guest-<random>`` and it has no session.
     """
 
     user_id: str
@@ -273,7 +275,7 @@ def decode_access_token(token: str, key: object, *, issuer: str, audience: str) 
     """Verify ``token``'s signature with ``key`` and its claims; return its :class:`Principal`.
 
     Requires ``exp``, ``iat``, ``sub``, ``iss`` (= ``issuer``), ``aud`` (= ``audience``) and
-    ``typ: "access"``; a guest token also ``role: "guest"``, ``meeting_id`` and a ``guest:…``
+    ``typ: "access"``; a guest token also ``role: "guest"``, ``meeting_id`` and a ``guest-…``
 ``sub``. Raises :class:`InvalidToken` saying what is wrong.
     """
     return _decode(token, key, issuer=issuer, audience=audience)[0]
@@ -308,7 +310,7 @@ def _decode(token: str, key: object, *, issuer: str, audience: str) -> tuple[Pri
 
 
 def _guest_meeting(claims: dict[str, object]) -> str | None:
-    """The meeting of a guest token (``role: "guest"``, ``meeting_id``, ``sub`` ``guest:…``);
+    """The meeting of a guest token (``role: "guest"``, ``meeting_id``, ``sub`` ``guest-…``);
     None for a user's token. A token that is half one and half the other is refused."""
     guest_sub = is_guest_id(str(claims["sub"]))
     if claims.get("role") != "guest":

@@ -45,13 +45,13 @@ class GuestRequest(BaseModel):
 
 
 class GuestOut(BaseModel):
-    user_id: str = Field(description="`guest:` and random characters; new with each token")
+    user_id: str = Field(description="`guest-` and random characters; new with each token")
     display_name: str
     meeting_id: str
 
 
 class GuestToken(BaseModel):
-    """A guest's access token: ``access_token`` (a JWT with ``sub`` ``guest:…``, ``role``
+    """A guest's access token: ``access_token`` (a JWT with ``sub`` ``guest-…``, ``role``
     ``guest`` and ``meeting_id``), ``expires_in`` seconds, ``token_type`` ``Bearer``, and
     ``guest`` (``user_id``, ``display_name``, ``meeting_id``). No refresh token."""
 

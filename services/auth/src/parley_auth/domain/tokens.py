@@ -3,7 +3,7 @@
 Header ``{"alg": "EdDSA", "typ": "JWT", "kid"}``; claims ``iss``, ``aud``, ``sub`` (user id),
 ``name`` (display name), ``sid`` (the sign-in session: its refresh-token family), ``iat``, ``exp`` (``iat`` + ttl seconds), ``jti`` (random hex),
 ``typ: "access"``. A guest token (:meth:`AccessTokens.issue_guest`) has ``sub``
-``guest:<random>``, ``role: "guest"`` and ``meeting_id`` instead of ``sid``. Verification pins the algorithm and requires and checks ``iss``, ``aud``,
+``guest-<random>``, ``role: "guest"`` and ``meeting_id`` instead of ``sid``. Verification pins the algorithm and requires and checks ``iss``, ``aud``,
 ``exp``, ``iat``, ``sub`` (RFC 8725 §3.1, §3.8, §3.9), exactly like parley_security's
 :class:`~parley_security.JwksVerifier` does with the published JWKS.
 """
@@ -65,7 +65,7 @@ class AccessTokens:
         self, meeting_id: str, display_name: str, *, ttl_seconds: int, now: datetime | None = None
     ) -> tuple[AccessToken, str]:
         """Sign a guest token for meeting ``meeting_id`` valid ``ttl_seconds`` from ``now``, and
-        return it with the guest's new id (``guest:<random>``): no session, no refresh token."""
+        return it with the guest's new id (``guest-<random>``): no session, no refresh token."""
         issued = (now or datetime.now(UTC)).replace(microsecond=0)
         jti = uuid.uuid4().hex
         guest_id = f"{GUEST_PREFIX}{uuid.uuid4().hex}"
