@@ -235,15 +235,15 @@ function JoinCodeCard() {
             aria-describedby={error ? "join-code-error" : undefined}
             onInput={(e) => setText(e.currentTarget.value)}
           />
-          {error && (
-            <p class="field-error" id="join-code-error" role="alert">
-              {error}
-            </p>
-          )}
         </div>
         <button type="submit" class="button-secondary" disabled={!text.trim()}>
           Join
         </button>
+        {error && (
+          <p class="field-error" id="join-code-error" role="alert">
+            {error}
+          </p>
+        )}
       </form>
     </section>
   );
