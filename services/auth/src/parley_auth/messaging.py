@@ -34,6 +34,7 @@ from parley_events import (
     ContactDeclined,
     ContactInvited,
     ContactRemoved,
+    EventData,
     EventDecodeError,
     MEETING_CLOSED,
     MeetingCreated,
@@ -121,16 +122,25 @@ def add_presence_consumer(router: KafkaRouter, settings: Settings, projection: P
         description="presence.socket / presence.replica_lost from signaling: each user's sockets and presence",
     )
     async def on_presence(message: KafkaMessage) -> None:
-        for record in records_of(message):
-            try:
-                event = decoded_record(record)
-            except EventDecodeError as exc:
-                log.warning("skipping a malformed record on %s: %s", PRESENCE.name, exc)
-                continue
-            if isinstance(event.data, PresenceSocket):
-                await projection.apply_socket(event.data)
-            elif isinstance(event.data, PresenceReplicaLost):
-                await projection.apply_replica_lost(event.data)
+        await _each_event(message, PRESENCE.name, apply)
+
+    async def apply(data: EventData) -> None:
+        if isinstance(data, PresenceSocket):
+            await projection.apply_socket(data)
+        elif isinstance(data, PresenceReplicaLost):
+            await projection.apply_replica_lost(data)
+
+
+async def _each_event(message: KafkaMessage, topic: str, apply: Callable[[EventData], Awaitable[object]]) -> None:
+    """Await ``apply`` with the payload of each record of ``message`` (one record, or a batch),
+    in order; a malformed record is logged and skipped."""
+    for record in records_of(message):
+        try:
+            event = decoded_record(record)
+        except EventDecodeError as exc:
+            log.warning("skipping a malformed record on %s: %s", topic, exc)
+            continue
+        await apply(event.data)
 
 
 def add_session_activity_consumer(router: KafkaRouter, renew: Callable[[str, str], Awaitable[bool]]) -> None:
@@ -181,14 +191,11 @@ def add_api_key_use_consumer(router: KafkaRouter, settings: Settings, keys: ApiK
         description="api_key.used from meetings: the keys' last use",
     )
     async def on_api_key_record(message: KafkaMessage) -> None:
-        for record in records_of(message):
-            try:
-                event = decoded_record(record)
-            except EventDecodeError as exc:
-                log.warning("skipping a malformed record on %s: %s", API_KEYS.name, exc)
-                continue
-            if isinstance(event.data, ApiKeyUsed):
-                await keys.mark_used(event.data.key_id, event.data.used_at)
+        await _each_event(message, API_KEYS.name, apply)
+
+    async def apply(data: EventData) -> None:
+        if isinstance(data, ApiKeyUsed):
+            await keys.mark_used(data.key_id, data.used_at)
 
 
 def add_guest_meetings_consumer(router: KafkaRouter, settings: Settings, guests: GuestMeetings) -> None:
@@ -207,13 +214,7 @@ def add_guest_meetings_consumer(router: KafkaRouter, settings: Settings, guests:
         "which meetings auth issues guest tokens for",
     )
     async def on_meeting_record(message: KafkaMessage) -> None:
-        for record in records_of(message):
-            try:
-                event = decoded_record(record)
-            except EventDecodeError as exc:
-                log.warning("skipping a malformed record on %s: %s", MEETINGS.name, exc)
-                continue
-            await guests.apply(event.data)
+        await _each_event(message, MEETINGS.name, guests.apply)
 
 
 def outbox_relay(router: KafkaRouter, collections: Sequence[AsyncCollection], metrics: OutboxMetrics) -> OutboxRelay:
