@@ -212,7 +212,11 @@ async def get_meeting(
     return _shown(await meetings.summary(meeting_id), settings)
 
 
-@router.get(
+#: Routes anyone may call without credentials (no 401/403 answers to declare).
+public_router = APIRouter(prefix="/api/meetings", tags=["meetings"], responses=error_responses({503: STORE_503}))
+
+
+@public_router.get(
     "/{meeting_id}/public",
     response_description="the meeting's title, status and whether it allows guests",
     responses=error_responses({404: NOT_FOUND_404}),
