@@ -37,6 +37,7 @@ from parley_events import (
     MeetingEnded,
     MeetingExpired,
     MeetingRescheduled,
+    MeetingUpdated,
     ParticipantJoined,
     ParticipantLeft,
     PresenceChanged,
@@ -199,21 +200,24 @@ CONTACT_EVENTS = {ContactInvited, ContactAccepted, ContactDeclined, ContactRemov
 PUBLISHES = {
     "auth": {UserRegistered, PresenceChanged, SessionRevoked, *CONTACT_EVENTS, ApiKeyCreated, ApiKeyRevoked},
     "meetings": {
-        MeetingCreated, MeetingJoined, MeetingEnded, MeetingRescheduled, MeetingCancelled, MeetingExpired, *CALL_EVENTS,
-        ApiKeyUsed,
+        MeetingCreated, MeetingJoined, MeetingUpdated, MeetingEnded, MeetingRescheduled, MeetingCancelled, MeetingExpired,
+        *CALL_EVENTS, ApiKeyUsed,
     },
     "chat": {ChatMessagePosted, DmMessagePosted, DmConversationRead},
     "signaling-1": {ParticipantJoined, ParticipantLeft, PresenceSocket, PresenceReplicaLost, SessionActive},
 }
 CONSUMES = {
     # the presence projection, the lease's heartbeats, the revoked-session projection (as every
-    # token verifier), and the keys' last use
-    "auth": {PresenceSocket, PresenceReplicaLost, SessionActive, SessionRevoked, ApiKeyUsed},
+    # token verifier), the keys' last use, and the guest projection (which meetings allow guests)
+    "auth": {
+        PresenceSocket, PresenceReplicaLost, SessionActive, SessionRevoked, ApiKeyUsed,
+        MeetingCreated, MeetingUpdated, MeetingEnded, MeetingCancelled, MeetingExpired,
+    },
     # the roster; its own meeting.* events, which drop a replica's cached summaries; the
     # contact projection (who may call whom); the revoked-session projection; the API keys' projection
     "meetings": {
-        ParticipantJoined, ParticipantLeft, MeetingCreated, MeetingJoined, MeetingEnded, MeetingRescheduled, MeetingCancelled,
-        MeetingExpired, SessionRevoked, *CONTACT_EVENTS, ApiKeyCreated, ApiKeyRevoked,
+        ParticipantJoined, ParticipantLeft, MeetingCreated, MeetingJoined, MeetingUpdated, MeetingEnded, MeetingRescheduled,
+        MeetingCancelled, MeetingExpired, SessionRevoked, *CONTACT_EVENTS, ApiKeyCreated, ApiKeyRevoked,
     },
     # the membership projection; the revoked-session projection; the contact projection (who may message whom)
     "chat": {MeetingCreated, MeetingJoined, MeetingEnded, MeetingCancelled, MeetingExpired, SessionRevoked, *CONTACT_EVENTS},

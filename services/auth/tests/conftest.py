@@ -34,6 +34,7 @@ def settings(stack: Stack, unique_name: str, tmp_path: Path) -> Settings:
         kafka_bootstrap_servers=stack.kafka_bootstrap_servers,
         presence_consumer_group=unique_name,  # not the test stack's auth replicas' groups
         api_key_use_consumer_group=unique_name,
+        guest_meetings_consumer_group=unique_name,
     )
 
 

@@ -201,3 +201,13 @@ def test_published_key_files_must_hold_ed25519_keys(tmp_path: Path) -> None:
     )
     with pytest.raises(ValueError, match="Ed25519"):
         load_key_set(current, [rsa_public], generate_if_missing=False)
+
+
+async def test_a_guest_token_names_a_new_guest_of_one_meeting_and_no_session() -> None:
+    tokens = AccessTokens(SigningKey(Ed25519PrivateKey.generate()), issuer="parley-auth", audience="parley", ttl_seconds=900)
+    issued, guest_id = tokens.issue_guest("abcd-efgh-ijkl", "Grace", ttl_seconds=120)
+    principal = await tokens.verify(issued.token)
+    assert guest_id.startswith("guest-") and principal.user_id == guest_id
+    assert (principal.guest_meeting_id, principal.display_name, principal.session_id) == ("abcd-efgh-ijkl", "Grace", None)
+    assert issued.expires_in == 120
+    assert tokens.issue_guest("abcd-efgh-ijkl", "Grace", ttl_seconds=120)[1] != guest_id

@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry
 
-from parley_events import MeetingCreated, MeetingEnded, MeetingExpired, MeetingJoined, ParticipantJoined, ParticipantLeft, ReceivedEvent, decode
+from parley_events import MeetingCreated, MeetingEnded, MeetingExpired, MeetingJoined, MeetingUpdated, ParticipantJoined, ParticipantLeft, ReceivedEvent, decode
 from parley_meetings.api.schemas import CreateMeetingRequest, MeetingOut
 from parley_meetings.domain.errors import (
+    GuestsNotAllowed,
     MeetingHasEnded,
     MeetingNotFound,
     NotAParticipant,
@@ -136,11 +137,15 @@ class FakeRepository:
         self.outbox[due.meeting_id].append(outbox)
         return True
 
-    async def set_empty_timeout(self, meeting_id: str, host_id: str, seconds: int | None) -> bool:
-        m = self.meetings.get(meeting_id)
-        if not m or m.host_id != host_id or m.status != "active":
+    async def change_settings(self, seen: Meeting, changes: dict[str, Any], outbox: dict[str, Any]) -> bool:
+        m = self.meetings.get(seen.meeting_id)
+        settings = ("empty_timeout_seconds", "allow_guests")
+        if not m or m.host_id != seen.host_id or m.status != "active":
             return False
-        self.meetings[meeting_id] = m.model_copy(update={"empty_timeout_seconds": seconds})
+        if any(getattr(m, name) != getattr(seen, name) for name in settings):
+            return False
+        self.meetings[seen.meeting_id] = m.model_copy(update=changes)
+        self.outbox[seen.meeting_id].append(outbox)
         return True
 
 
@@ -537,3 +542,35 @@ def test_the_empty_timeout_is_an_integer_from_5_seconds_to_a_day() -> None:
     for bad in (4, 86401, "60", 60.5, True):
         with pytest.raises(ValueError):
             CreateMeetingRequest.model_validate({"title": "t", "empty_timeout_seconds": bad})
+
+
+async def test_allow_guests_travels_in_the_events_and_a_guest_joins_only_while_allowed(meetings, repo) -> None:
+    m = await meetings.create(host_id="h", host_name="H", title="t", schedule=None, allow_guests=True)
+    created = staged(repo, m.meeting_id)[0].data
+    assert isinstance(created, MeetingCreated) and created.allow_guests
+    _, role = await meetings.join(m.meeting_id, user_id="guest-g1", display_name="Grace", guest=True)
+    assert role == "participant"
+    changed = await meetings.update(m.meeting_id, user_id="h", changes={"allow_guests": False})
+    assert not changed.allow_guests
+    updated = staged(repo, m.meeting_id)[-1].data
+    assert isinstance(updated, MeetingUpdated)
+    assert (updated.allow_guests, updated.empty_timeout_seconds, updated.updated_by) == (False, None, "h")
+    with pytest.raises(GuestsNotAllowed):
+        await meetings.join(m.meeting_id, user_id="guest-g2", display_name="Gus", guest=True)
+    await meetings.join(m.meeting_id, user_id="u2", display_name="User")  # users still join
+
+
+async def test_an_update_states_every_setting_after_it(meetings, repo) -> None:
+    m = await meetings.create(host_id="h", host_name="H", title="t", schedule=None, allow_guests=True)
+    await meetings.update(m.meeting_id, user_id="h", changes={"empty_timeout_seconds": 30})
+    updated = staged(repo, m.meeting_id)[-1].data
+    assert (updated.allow_guests, updated.empty_timeout_seconds) == (True, 30)
+    await meetings.update(m.meeting_id, user_id="h", changes={})
+    assert len(staged(repo, m.meeting_id)) == 2  # created, one update: nothing for no change
+
+
+def test_allow_guests_is_a_json_boolean() -> None:
+    assert CreateMeetingRequest(title="t").allow_guests is False
+    for bad in ("true", 1, None):
+        with pytest.raises(ValueError):
+            CreateMeetingRequest.model_validate({"title": "t", "allow_guests": bad})

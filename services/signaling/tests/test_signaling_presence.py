@@ -104,3 +104,12 @@ async def test_a_restarted_replica_is_reported_dropped_once_even_with_no_socket_
     # a clean stop (gone) is no loss: the replica took its sockets offline itself
     await managers["r1"]._on_directory({"method": "parley.directory.gone", "host_id": "h2", "replica_id": "r2"})  # noqa: SLF001
     assert reports == {"r1": [("r3", "restarted")]}
+
+
+def test_a_guests_sockets_are_not_reported() -> None:
+    queue = FakeQueue()
+    presence = SocketPresence(queue, "r1")  # type: ignore[arg-type]
+    presence.changed("s1", "guest-5f2a", "online")
+    presence.changed("s1", "guest-5f2a", "in_call", "abcd-efgh-ijkl")
+    presence.changed("s2", "u1", "online")
+    assert [(e.user_id, e.state) for e in queue.queued] == [("u1", "online")]

@@ -140,3 +140,12 @@ async def test_readiness_fails_when_the_jwks_is_unreachable() -> None:
             response = await http.get("/readyz")
     assert response.status_code == 503
     assert response.json()["checks"]["jwks"].startswith("error")
+
+
+async def test_a_guest_gets_turn_credentials_for_its_guest_id(client: httpx.AsyncClient, token_issuer: TokenIssuer) -> None:
+    token = token_issuer.issue_guest("abcd-efgh-ijkl", "Grace", guest_id="guest-5f2a")
+    response = await client.get("/api/turn/credentials", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
+    _, turn = response.json()["iceServers"]
+    expiry_text, user_id = turn["username"].split(":")
+    assert user_id == "guest-5f2a" and int(expiry_text) > time.time()

@@ -1,5 +1,5 @@
 import type { HttpClient } from "./http";
-import type { TokenPair, User } from "./types";
+import type { GuestToken, TokenPair, User } from "./types";
 
 export interface Registration {
   email: string;
@@ -32,5 +32,12 @@ export function authApi(http: HttpClient) {
     },
 
     me: () => http.get<User>("/api/auth/me"),
+
+    /** A guest token for one meeting that allows guests; kept as the access token. */
+    async guest(meetingId: string, displayName: string): Promise<GuestToken> {
+      const token = await http.post<GuestToken>("/api/auth/guests", { meeting_id: meetingId, display_name: displayName }, { auth: false });
+      http.tokens.saveGuest(token.access_token, token.expires_in);
+      return token;
+    },
   };
 }

@@ -210,6 +210,10 @@ export class HttpClient {
     return this.request<T>("PUT", path, body, options);
   }
 
+  patch<T>(path: string, body: unknown, options?: RequestOptions): Promise<T> {
+    return this.request<T>("PATCH", path, body, options);
+  }
+
   delete<T>(path: string, options?: RequestOptions): Promise<T> {
     return this.request<T>("DELETE", path, undefined, options);
   }

@@ -1,12 +1,17 @@
 import type { HttpClient } from "./http";
-import type { JoinResult, Meeting, Membership, ScheduleInput } from "./types";
+import type { JoinResult, Meeting, Membership, PublicMeeting, ScheduleInput } from "./types";
 
 const path = (id: string) => `/api/meetings/${encodeURIComponent(id)}`;
 
 export function meetingsApi(http: HttpClient) {
   return {
     /** A meeting now, or a scheduled one with `schedule`. */
-    create: (title: string, schedule?: ScheduleInput | null) => http.post<Meeting>("/api/meetings", { title, ...schedule }),
+    create: (title: string, schedule?: ScheduleInput | null, options?: { allow_guests?: boolean }) =>
+      http.post<Meeting>("/api/meetings", { title, ...schedule, ...options }),
+    /** The host changes the meeting's settings. */
+    update: (id: string, changes: { allow_guests?: boolean }) => http.patch<Meeting>(path(id), changes),
+    /** Title, status and `allow_guests`, without signing in (the guest's page). */
+    publicInfo: (id: string) => http.get<PublicMeeting>(`${path(id)}/public`, { auth: false }),
     list: async () => (await http.get<{ meetings: Meeting[] }>("/api/meetings")).meetings,
     get: (id: string) => http.get<Meeting>(path(id)),
     join: (id: string) => http.post<JoinResult>(`${path(id)}/join`),

@@ -65,6 +65,12 @@ export class TokenStore {
     this.write(SESSION_HINT_KEY, "1");
   }
 
+  /** Stores a guest's access token (`expires_in` from now): in memory only, and without the
+   * session flag, since a guest has no refresh token (a reload asks for a name again). */
+  saveGuest(token: string, expiresIn: number): void {
+    this.access = { token, expiresAt: this.now() + expiresIn * 1000 };
+  }
+
   clear(): void {
     this.access = null;
     this.write(SESSION_HINT_KEY, null);

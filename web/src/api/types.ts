@@ -34,6 +34,24 @@ export interface Meeting {
   invite_url: string;
   /** The direct call whose private room this meeting is (null: an ordinary meeting). */
   call_id?: string | null;
+  /** Whether someone without an account may join with a guest token (docs/http-api.md, "Guests"). */
+  allow_guests?: boolean;
+}
+
+/** `GET /api/meetings/{id}/public`: what anyone holding the link may read without signing in. */
+export interface PublicMeeting {
+  meeting_id: string;
+  title: string;
+  status: MeetingStatus;
+  allow_guests: boolean;
+}
+
+/** `POST /api/auth/guests`: a guest token for one meeting (no refresh token). */
+export interface GuestToken {
+  access_token: string;
+  token_type: "Bearer";
+  expires_in: number;
+  guest: { user_id: string; display_name: string; meeting_id: string };
 }
 
 /** When a meeting takes place, as `POST /api/meetings` and `PUT …/schedule` take it. */

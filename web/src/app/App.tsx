@@ -70,6 +70,10 @@ export function App({ session }: { session: Session }) {
     screen = status === "signed-in" ? <Redirect to={safeNext(search.get("next"))} /> : route.name === "signin" ? <SignIn /> : <SignUp />;
   } else if (route.name === "not-found") {
     screen = <NotFound />;
+  } else if (status !== "signed-in" && route.name === "meeting") {
+    // not signed in: the meeting page offers "Join as a guest" when the meeting allows guests,
+    // else it sends to sign-in (screens/Meeting.tsx)
+    screen = <Meeting key={route.meetingId} meetingId={route.meetingId} guest />;
   } else if (status !== "signed-in") {
     const here = path + (search.size ? `?${search}` : "");
     screen = <Redirect to={here === "/" ? "/signin" : `/signin?next=${encodeURIComponent(here)}`} />;

@@ -4,7 +4,13 @@ import { SESSION_HINT_KEY } from "../api/tokens";
 import type { User } from "../api/types";
 import { Store } from "../lib/store";
 
-export type AuthStatus = "restoring" | "signed-in" | "signed-out";
+/** `guest`: no account; a guest token for one meeting (`guestOf`), from `joinAsGuest`. */
+export type AuthStatus = "restoring" | "signed-in" | "signed-out" | "guest";
+
+/** Guest ids (`guest-…`, docs/http-api.md "Guests") never collide with users' (hex). */
+export function isGuest(user: User | null | undefined): boolean {
+  return !!user && user.user_id.startsWith("guest-");
+}
 
 export interface SessionState {
   status: AuthStatus;
@@ -16,6 +22,8 @@ export interface SessionState {
   /** Why the session was ended from elsewhere (signaling's `session-ended`: `replaced` when
    * the user chose "Use here" in another place); the app shows it instead of any page. */
   ended: string | null;
+  /** The meeting a guest may use (status `guest`), else null. */
+  guestOf: string | null;
 }
 
 function localStorageOrNull(): Storage | null {
@@ -34,6 +42,7 @@ export class Session {
     notice: null,
     unreachable: false,
     ended: null,
+    guestOf: null,
   });
   readonly api: Api;
 
@@ -77,7 +86,7 @@ export class Session {
    * ApiError `active_session` (409) while another session is live and `takeover` is false. */
   async signIn(email: string, password: string, takeover = false): Promise<void> {
     const pair = await this.api.auth.login(email, password, takeover);
-    this.state.set({ status: "signed-in", user: pair.user, notice: null, ended: null });
+    this.state.set({ status: "signed-in", user: pair.user, notice: null, ended: null, guestOf: null });
   }
 
   /** The session was ended from elsewhere: forget the tokens (they are refused everywhere
@@ -92,6 +101,14 @@ export class Session {
     this.state.set({ ended: null });
   }
 
+  /** Joins as a guest of `meetingId` with `displayName` (the meeting must allow guests):
+   * rejects with the ApiError of `POST /api/auth/guests` (403 `guests_not_allowed`, 429, …). */
+  async joinAsGuest(meetingId: string, displayName: string): Promise<void> {
+    const token = await this.api.auth.guest(meetingId, displayName);
+    const user = { user_id: token.guest.user_id, email: "", display_name: token.guest.display_name };
+    this.state.set({ status: "guest", user, notice: null, ended: null, guestOf: meetingId });
+  }
+
   async signUp(email: string, displayName: string, password: string): Promise<void> {
     await this.api.auth.register({ email, display_name: displayName, password });
     await this.signIn(email, password);
@@ -104,6 +121,6 @@ export class Session {
 
   private lost(notice: string): void {
     if (this.state.get().status === "signed-out") return;
-    this.state.set({ status: "signed-out", user: null, notice });
+    this.state.set({ status: "signed-out", user: null, notice, guestOf: null });
   }
 }

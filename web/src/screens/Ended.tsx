@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useState } from "preact/hooks";
 import type { Meeting } from "../api/types";
 import { useSession } from "../app/context";
+import { isGuest } from "../app/session";
 import { linkClick } from "../app/router";
 import { ChatStore } from "../chat/store";
 import { ChatPanel } from "../components/ChatPanel";
@@ -29,7 +30,7 @@ export function Ended({ meeting: initial }: { meeting: Meeting }) {
   useEffect(() => {
     chat.setSender(user.user_id, user.display_name);
     void chat.loadHistory();
-    void notes.load();
+    if (!isGuest(user)) void notes.load(); // a guest has no notes
     return () => notes.dispose();
   }, [chat, notes]);
 
@@ -60,7 +61,7 @@ export function Ended({ meeting: initial }: { meeting: Meeting }) {
           ) : (
             <p class="panel-note">Only participants of this meeting can read its chat.</p>
           )}
-          {chatState.allowed && <NotesPanel notes={notes} id="ended-notes" />}
+          {chatState.allowed && !isGuest(user) && <NotesPanel notes={notes} id="ended-notes" />}
         </div>
       </main>
     </div>

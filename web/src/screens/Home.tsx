@@ -4,10 +4,12 @@ import type { Meeting } from "../api/types";
 import { useSession } from "../app/context";
 import { linkClick, navigate } from "../app/router";
 import { Alert } from "../components/Alert";
+import { AllowGuestsSwitch } from "../components/AllowGuestsSwitch";
 import { CopyLinkButton } from "../components/CopyLinkButton";
 import { ScheduleFields, type ScheduleValue } from "../components/ScheduleFields";
 import { TopBar } from "../components/TopBar";
 import { formatDateTime } from "../lib/format";
+import { meetingIdFrom } from "../lib/meetingCode";
 import { browserTimeZone, describeSchedule, wallTimeToIso } from "../lib/schedule";
 import { useTitle } from "../lib/useTitle";
 
@@ -71,6 +73,7 @@ export function Home() {
   const [when, setWhen] = useState<ScheduleValue>(() => ({ when: "", duration: 60, timeZone: browserTimeZone() }));
   const [busy, setBusy] = useState(false);
   const [scheduled, setScheduled] = useState<Meeting | null>(null);
+  const [allowGuests, setAllowGuests] = useState(false);
 
   const load = async () => {
     try {
@@ -105,11 +108,11 @@ export function Home() {
     setBusy(true);
     setError(null);
     try {
-      const meeting = await api.meetings.create(title.trim().slice(0, 200), {
-        scheduled_start: start,
-        duration_minutes: when.duration,
-        time_zone: when.timeZone,
-      });
+      const meeting = await api.meetings.create(
+        title.trim().slice(0, 200),
+        { scheduled_start: start, duration_minutes: when.duration, time_zone: when.timeZone },
+        { allow_guests: allowGuests },
+      );
       setScheduled(meeting);
       setTitle("");
       setWhen({ ...when, when: "" });
@@ -151,6 +154,7 @@ export function Home() {
             New meeting
           </button>
         </section>
+        <JoinCodeCard />
         <section class="card" aria-labelledby="schedule-heading">
           <h2 id="schedule-heading">Schedule a meeting</h2>
           <form class="form schedule-form" onSubmit={schedule}>
@@ -159,6 +163,7 @@ export function Home() {
               <input id="schedule-title" type="text" required maxLength={200} value={title} onInput={(e) => setTitle(e.currentTarget.value)} />
             </div>
             <ScheduleFields idPrefix="schedule" value={when} onChange={setWhen} />
+            <AllowGuestsSwitch id="schedule-allow-guests" checked={allowGuests} onChange={setAllowGuests} />
             <button type="submit" class="button-primary" disabled={busy}>
               Schedule
             </button>
@@ -202,6 +207,48 @@ export function Home() {
 }
 
 /** The private calendar feed address: get one (shown once), copy it, or stop sharing it. */
+/** "Join with a code or link": a meeting code (`abcd-efgh-ijkl`) or an invite link opens the meeting. */
+function JoinCodeCard() {
+  const [text, setText] = useState("");
+  const [error, setError] = useState<string | null>(null);
+  const submit = (event: Event) => {
+    event.preventDefault();
+    const meetingId = meetingIdFrom(text);
+    if (!meetingId) return setError("That is not a meeting code or link. A code looks like abcd-efgh-ijkl; a link ends in /m/ and a code.");
+    setError(null);
+    navigate(`/m/${meetingId}`);
+  };
+  return (
+    <section class="card home-join" aria-labelledby="join-heading">
+      <h2 id="join-heading">Join with a code or link</h2>
+      <form class="form join-code-form" onSubmit={submit} noValidate>
+        <div class="field">
+          <label for="join-code">Meeting code or link</label>
+          <input
+            id="join-code"
+            type="text"
+            placeholder="abcd-efgh-ijkl"
+            autoComplete="off"
+            spellcheck={false}
+            value={text}
+            aria-invalid={error ? "true" : undefined}
+            aria-describedby={error ? "join-code-error" : undefined}
+            onInput={(e) => setText(e.currentTarget.value)}
+          />
+        </div>
+        <button type="submit" class="button-secondary" disabled={!text.trim()}>
+          Join
+        </button>
+        {error && (
+          <p class="field-error" id="join-code-error" role="alert">
+            {error}
+          </p>
+        )}
+      </form>
+    </section>
+  );
+}
+
 function CalendarFeedCard() {
   const api = useSession().api;
   const [url, setUrl] = useState<string | null>(null);

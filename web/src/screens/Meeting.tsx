@@ -1,10 +1,10 @@
 import type { ComponentChildren } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { ApiError } from "../api";
-import type { Meeting as MeetingInfo, Role } from "../api/types";
+import type { Meeting as MeetingInfo, PublicMeeting, Role } from "../api/types";
 import { useSession } from "../app/context";
 import { useCalls } from "../calls/context";
-import { linkClick } from "../app/router";
+import { linkClick, navigate } from "../app/router";
 import { Alert } from "../components/Alert";
 import { LocalMedia } from "../media/local";
 import { readRejoin, type RejoinState } from "../room/rejoin";
@@ -24,11 +24,32 @@ type Stage =
   | { name: "ended"; meeting: MeetingInfo }
   | { name: "left" | "moved"; meeting: MeetingInfo };
 
-/** The invite link `/m/{id}`: pre-join → room → ended (or left). */
-export function Meeting({ meetingId }: { meetingId: string }) {
+/** What the pre-join shows a guest before it has a token: the public view as a meeting. */
+function asMeeting(info: PublicMeeting): MeetingInfo {
+  return {
+    meeting_id: info.meeting_id,
+    title: info.title,
+    host_id: "",
+    scheduled_start: null,
+    duration_minutes: null,
+    time_zone: null,
+    opens_at: null,
+    status: info.status,
+    end_reason: null,
+    created_at: "",
+    ended_at: null,
+    invite_url: "",
+    allow_guests: info.allow_guests,
+  };
+}
+
+/** The invite link `/m/{id}`: pre-join → room → ended (or left). With `guest` (nobody is
+ * signed in), the pre-join asks for a name and joins as a guest when the meeting allows
+ * guests (docs/http-api.md, "Guests"); otherwise it sends to sign-in. */
+export function Meeting({ meetingId, guest = false }: { meetingId: string; guest?: boolean }) {
   const session = useSession();
   const api = session.api;
-  const user = session.user!;
+  const user = session.user;
   const calls = useCalls();
   const [stage, setStage] = useState<Stage>({ name: "loading" });
   const [joinError, setJoinError] = useState<string | null>(null);
@@ -40,9 +61,17 @@ export function Meeting({ meetingId }: { meetingId: string }) {
   const [media, setMedia] = useState(() => new LocalMedia());
   useEffect(() => () => media.stop(), [media]);
 
+  const loadAsGuest = async () => {
+    const info = await api.meetings.publicInfo(meetingId);
+    if (!info.allow_guests) return navigate(`/signin?next=${encodeURIComponent(`/m/${meetingId}`)}`, { replace: true });
+    if (info.status === "ended") return setStage({ name: "ended", meeting: asMeeting(info) });
+    setStage({ name: "prejoin", meeting: asMeeting(info) });
+  };
+
   const load = async () => {
     setStage({ name: "loading" });
     try {
+      if (guest) return await loadAsGuest();
       const meeting = await api.meetings.get(meetingId);
       if (meeting.status === "ended") return setStage({ name: "ended", meeting });
       // Holding the invite link makes one a participant: the meeting then shows in one's
@@ -51,7 +80,7 @@ export function Meeting({ meetingId }: { meetingId: string }) {
       // accepted direct call (they answered already): then it joins directly.
       const joined = await api.meetings.join(meetingId).catch(() => null);
       const call = calls?.state.get().active?.room_id === meetingId;
-      const direct = joined ? (readRejoin(meetingId) ?? (call ? { micOn: true, cameraOn: true, displayName: user.display_name } : null)) : null;
+      const direct = joined ? (readRejoin(meetingId) ?? (call && user ? { micOn: true, cameraOn: true, displayName: user.display_name } : null)) : null;
       if (joined && direct && (await rejoinMedia(direct, call))) return startRoom(joined.meeting, joined.role, direct.displayName);
       setStage({ name: "prejoin", meeting });
     } catch (err) {
@@ -100,11 +129,17 @@ export function Meeting({ meetingId }: { meetingId: string }) {
     setJoining(true);
     setJoinError(null);
     try {
+      // a guest gets its token now, with the name it chose (again after Leave: a new guest)
+      if (guest) await session.joinAsGuest(meetingId, displayName);
       const { meeting, role } = await api.meetings.join(meetingId);
       startRoom(meeting, role, displayName);
     } catch (err) {
       setJoining(false);
-      if (err instanceof ApiError && err.status === 410) {
+      if (err instanceof ApiError && (err.code === "guests_not_allowed" || err.code === "guest_not_allowed")) {
+        setJoinError("This meeting no longer allows guests. Sign in to join it.");
+      } else if (err instanceof ApiError && err.status === 429) {
+        setJoinError("Too many attempts from this network. Wait a few minutes and try again.");
+      } else if (err instanceof ApiError && err.status === 410) {
         setStage({ name: "ended", meeting: { ...stage.meeting, status: "ended" } });
       } else if (err instanceof ApiError && err.status === 404) {
         setStage({ name: "not-found" });
@@ -131,6 +166,7 @@ export function Meeting({ meetingId }: { meetingId: string }) {
 
   const startRoom = (meeting: MeetingInfo, role: Role, displayName: string) => {
     setChosenName(displayName || undefined);
+    const user = session.user!; // a guest's is new since the last render
     const room = new RoomSession({
       api,
       user,
@@ -173,14 +209,16 @@ export function Meeting({ meetingId }: { meetingId: string }) {
           media={media}
           onJoin={join}
           initialName={chosenName}
+          guest={guest}
           joining={joining}
           error={joinError}
           onMeetingChanged={(meeting) => setStage(meeting.status === "ended" ? { name: "ended", meeting } : { name: "prejoin", meeting })}
         />
       );
     case "room":
-      return <Room room={stage.room} media={media} user={user} />;
+      return <Room room={stage.room} media={media} user={session.user!} />;
     case "ended":
+      if (!user) return <CenteredMessage title="This meeting has ended" />;
       return <Ended meeting={stage.meeting} />;
     case "left":
     case "moved":
@@ -200,9 +238,11 @@ export function Meeting({ meetingId }: { meetingId: string }) {
             >
               {stage.name === "moved" ? "Join here" : "Rejoin"}
             </button>
-            <a href="/" onClick={linkClick} class="button-secondary">
-              Back to your meetings
-            </a>
+            {!guest && (
+              <a href="/" onClick={linkClick} class="button-secondary">
+                Back to your meetings
+              </a>
+            )}
           </div>
         </CenteredMessage>
       );

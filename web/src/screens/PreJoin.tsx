@@ -1,6 +1,8 @@
 import { useEffect, useMemo, useState } from "preact/hooks";
 import type { Meeting } from "../api/types";
 import { useSession } from "../app/context";
+import { linkClick } from "../app/router";
+import { AllowGuestsSwitch } from "../components/AllowGuestsSwitch";
 import { ChatStore } from "../chat/store";
 import { Alert } from "../components/Alert";
 import { ChatPanel } from "../components/ChatPanel";
@@ -26,6 +28,8 @@ interface PreJoinProps {
   onJoin: (displayName: string) => void;
   /** The name to start with: the one chosen before (Rejoin), else the account's. */
   initialName?: string;
+  /** Nobody is signed in: join as a guest, with the name typed here. */
+  guest?: boolean;
   joining: boolean;
   error: string | null;
   /** The meeting as read again, or as the host changed it (ended: it was cancelled). */
@@ -33,11 +37,14 @@ interface PreJoinProps {
 }
 
 /** Camera and microphone check before joining: preview, devices, toggles, display name. */
-export function PreJoin({ meeting, media, onJoin, initialName, joining, error, onMeetingChanged }: PreJoinProps) {
+/** Who a guest is before it has a token: nobody yet. */
+const NOBODY = { user_id: "", email: "", display_name: "" };
+
+export function PreJoin({ meeting, media, onJoin, initialName, guest = false, joining, error, onMeetingChanged }: PreJoinProps) {
   useTitle(meeting.title);
   const session = useSession();
-  const user = session.user!;
-  const isHost = meeting.host_id === user.user_id;
+  const user = (guest ? null : session.user) ?? NOBODY;
+  const isHost = !guest && meeting.host_id === user.user_id;
   const [now, setNow] = useState(Date.now());
   const waiting = notOpenYet(meeting, user.user_id, now);
   useEffect(() => {
@@ -47,6 +54,7 @@ export function PreJoin({ meeting, media, onJoin, initialName, joining, error, o
     return () => clearInterval(timer);
   }, [waiting]);
   useEffect(() => {
+    if (guest) return; // a guest (no token yet) may not read the meeting
     const timer = setInterval(() => {
       session.api.meetings.get(meeting.meeting_id).then(
         (fresh) => {
@@ -74,6 +82,7 @@ export function PreJoin({ meeting, media, onJoin, initialName, joining, error, o
     chat.setSender(user.user_id, displayName);
   }, [displayName]);
   useEffect(() => {
+    if (guest) return; // a guest reads the chat once in the call
     void chat.loadHistory();
     // Not in the call yet, so no live messages: read new ones now and then.
     const timer = setInterval(() => {
@@ -85,6 +94,7 @@ export function PreJoin({ meeting, media, onJoin, initialName, joining, error, o
   const submit = (event: Event) => {
     event.preventDefault();
     if (waiting) return;
+    if (guest && !displayName.trim()) return;
     onJoin(displayName.trim() || user.display_name);
   };
 
@@ -137,15 +147,25 @@ export function PreJoin({ meeting, media, onJoin, initialName, joining, error, o
             <DeviceSelect id="prejoin-microphone" label="Microphone" devices={m.microphones} value={m.microphoneId} onChange={(id) => void media.selectMicrophone(id)} />
             <div class="field">
               <label for="prejoin-name">Display name</label>
-              <input id="prejoin-name" type="text" maxLength={80} required value={displayName} onInput={(e) => setDisplayName(e.currentTarget.value)} />
+              <input id="prejoin-name" type="text" maxLength={80} required autoComplete={guest ? "name" : undefined} value={displayName} onInput={(e) => setDisplayName(e.currentTarget.value)} />
+              {guest && <p class="field-hint">Others in the meeting will see this name.</p>}
             </div>
             <button type="submit" class="button-primary button-wide" disabled={joining || waiting || !displayName.trim()}>
-              {joining ? "Joining…" : waiting && meeting.opens_at ? `Opens at ${formatTime(meeting.opens_at)}` : "Join meeting"}
+              {joining ? "Joining…" : waiting && meeting.opens_at ? `Opens at ${formatTime(meeting.opens_at)}` : guest ? "Join as a guest" : "Join meeting"}
             </button>
+            {guest && (
+              <p class="guest-signin">
+                Have an account?{" "}
+                <a href={`/signin?next=${encodeURIComponent(`/m/${meeting.meeting_id}`)}`} onClick={linkClick}>
+                  Sign in
+                </a>
+              </p>
+            )}
             {!m.audio && !m.camera && !m.starting && <p class="field-hint">You will join without camera and microphone; you can turn them on in the meeting.</p>}
           </form>
+          {isHost && meeting.status === "active" && <GuestsSetting meeting={meeting} onChanged={onMeetingChanged} />}
         </section>
-        {chatState.allowed && (
+        {!guest && chatState.allowed && (
           <div class="prejoin-chat">
             <ChatPanel chat={chat} selfUserId={user.user_id} id="prejoin-chat" title="Meeting chat" />
           </div>
@@ -235,6 +255,30 @@ function ScheduleActions({ meeting, isHost, onChanged }: { meeting: Meeting; isH
         </form>
       )}
       {problem && <Alert onDismiss={() => setProblem(null)}>{problem}</Alert>}
+    </div>
+  );
+}
+
+/** The host's "Allow guests" switch (`PATCH /api/meetings/{id}`). */
+function GuestsSetting({ meeting, onChanged }: { meeting: Meeting; onChanged: (meeting: Meeting) => void }) {
+  const api = useSession().api;
+  const [busy, setBusy] = useState(false);
+  const [failed, setFailed] = useState(false);
+  const change = async (on: boolean) => {
+    setBusy(true);
+    setFailed(false);
+    try {
+      onChanged(await api.meetings.update(meeting.meeting_id, { allow_guests: on }));
+    } catch {
+      setFailed(true);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <div class="prejoin-guests">
+      <AllowGuestsSwitch id="prejoin-allow-guests" checked={!!meeting.allow_guests} disabled={busy} onChange={(on) => void change(on)} />
+      {failed && <Alert>The setting could not be changed. Try again.</Alert>}
     </div>
   );
 }

@@ -1,5 +1,6 @@
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import type { User } from "../api/types";
+import { isGuest } from "../app/session";
 import { Alert } from "../components/Alert";
 import { newestSeq, unreadCount } from "../chat/store";
 import { ChatPanel } from "../components/ChatPanel";
@@ -272,7 +273,7 @@ export function Room({ room, media, user }: { room: RoomSession; media: LocalMed
         <div class="control-group">
           <PanelButton label="Chat" icon="chat" panel="chat" open={open.chat} toggle={toggle} badge={unread} />
           <PanelButton label="Participants" icon="people" panel="participants" open={open.participants} toggle={toggle} />
-          <PanelButton label="Notes" icon="notes" panel="notes" open={open.notes} toggle={toggle} />
+          {!isGuest(user) && <PanelButton label="Notes" icon="notes" panel="notes" open={open.notes} toggle={toggle} />}
           <PanelButton label="Devices" icon="settings" panel="devices" open={open.devices} toggle={toggle} />
         </div>
         <div class="control-group">

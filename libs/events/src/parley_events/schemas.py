@@ -53,6 +53,25 @@ class MeetingCreated(EventData):
     duration_minutes: int | None = None
     time_zone: str | None = None
     created_at: datetime
+    #: Whether someone without an account may join with a guest token (auth issues guest
+    #: tokens only for such meetings). Added later: a record without it is ``False``.
+    allow_guests: bool = False
+
+
+class MeetingUpdated(EventData):
+    """The host changed the meeting's settings (``PATCH /api/meetings/{id}``): each field is
+    the setting as it is now, after the change (``empty_timeout_seconds`` ``None``: the
+    service's default). auth's guest projection follows ``allow_guests``."""
+
+    event_type: ClassVar[str] = "parley.meetings.meeting.updated.v1"
+    topic: ClassVar[TopicSpec] = topics.MEETINGS
+    aggregate_field: ClassVar[str] = "meeting_id"
+
+    meeting_id: str
+    allow_guests: bool
+    empty_timeout_seconds: int | None = None
+    updated_by: str
+    updated_at: datetime
 
 
 class MeetingJoined(EventData):
@@ -494,6 +513,7 @@ EVENT_TYPES: dict[str, type[EventData]] = {
         MeetingJoined,
         MeetingEnded,
         MeetingRescheduled,
+        MeetingUpdated,
         MeetingCancelled,
         MeetingExpired,
         ParticipantJoined,

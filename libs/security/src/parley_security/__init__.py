@@ -1,13 +1,27 @@
 """Access-token verification (JWKS of auth), the meeting membership check, and the shared
 meeting id type every service's edge validates with."""
 
-from parley_security.dependencies import CurrentPrincipal, bearer_token, current_principal
+from parley_security.dependencies import (
+    GUEST_403,
+    GUEST_NOT_ALLOWED,
+    CurrentPrincipal,
+    MeetingPrincipal,
+    PrincipalOrGuest,
+    admit_to_meeting,
+    bearer_token,
+    current_principal,
+    guest_refused,
+    meeting_principal,
+    principal_or_guest,
+)
 from parley_security.ids import MEETING_ID_MAX_LENGTH, MEETING_ID_PATTERN, MeetingId
 from parley_security.jwt import (
+    GUEST_PREFIX,
     InvalidToken,
     JwksVerifier,
     Principal,
     decode_access_token,
+    is_guest_id,
     token_kid,
 )
 from parley_security.text import NO_NUL_PATTERN, NOT_BLANK_PATTERN, WHITE_SPACE, DisplayName, no_nul, not_blank, trimmed
@@ -20,6 +34,16 @@ from parley_security.membership import (
 )
 
 __all__ = [
+    "GUEST_403",
+    "GUEST_NOT_ALLOWED",
+    "GUEST_PREFIX",
+    "MeetingPrincipal",
+    "PrincipalOrGuest",
+    "admit_to_meeting",
+    "guest_refused",
+    "is_guest_id",
+    "meeting_principal",
+    "principal_or_guest",
     "MEETING_ID_MAX_LENGTH",
     "MEETING_ID_PATTERN",
     "MeetingId",

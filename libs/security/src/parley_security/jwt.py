@@ -57,16 +57,36 @@ class InvalidToken(Exception):
         self.reason = reason
 
 
+#: ``sub`` of every guest token starts with this (user ids never do: auth issues UUIDs in hex).
+#: A ``-``, not a ``:``: the id goes into TURN REST API usernames (``expiry:user-id``, where a
+#: second ``:`` is refused), socket.io room names (``user:<id>``) and URL paths as it is.
+GUEST_PREFIX = "guest-"
+
+
+def is_guest_id(user_id: str) -> bool:
+    """Is ``user_id`` a guest's (``guest-<random>``) rather than an account's?"""
+    return user_id.startswith(GUEST_PREFIX)
+
+
 @dataclass(frozen=True)
 class Principal:
     """The signed-in user a verified token names: ``user_id`` (``sub``), ``display_name``
     (``name``) and ``session_id`` (``sid``: the sign-in session, None in tokens issued before
-    sessions had ids)."""
+    sessions had ids).
+
+    A guest (a token with ``role: "guest"``, ``POST /api/auth/guests``) has ``guest_meeting_id``:
+    the one meeting it may use; its ``user_id`` is ``guest-<random>`` and it has no session.
+    """
 
     user_id: str
     display_name: str
     token: str
     session_id: str | None = None
+    guest_meeting_id: str | None = None
+
+    @property
+    def is_guest(self) -> bool:
+        return self.guest_meeting_id is not None
 
 
 class JwksVerifier:
@@ -255,7 +275,8 @@ def decode_access_token(token: str, key: object, *, issuer: str, audience: str) 
     """Verify ``token``'s signature with ``key`` and its claims; return its :class:`Principal`.
 
     Requires ``exp``, ``iat``, ``sub``, ``iss`` (= ``issuer``), ``aud`` (= ``audience``) and
-    ``typ: "access"``. Raises :class:`InvalidToken` saying what is wrong.
+    ``typ: "access"``; a guest token also ``role: "guest"``, ``meeting_id`` and a ``guest-…``
+``sub``. Raises :class:`InvalidToken` saying what is wrong.
     """
     return _decode(token, key, issuer=issuer, audience=audience)[0]
 
@@ -283,5 +304,20 @@ def _decode(token: str, key: object, *, issuer: str, audience: str) -> tuple[Pri
         display_name=claims.get("name", ""),
         token=token,
         session_id=sid if isinstance(sid, str) else None,
+        guest_meeting_id=_guest_meeting(claims),
     )
     return principal, float(claims["exp"])
+
+
+def _guest_meeting(claims: dict[str, object]) -> str | None:
+    """The meeting of a guest token (``role: "guest"``, ``meeting_id``, ``sub`` ``guest-…``);
+    None for a user's token. A token that is half one and half the other is refused."""
+    guest_sub = is_guest_id(str(claims["sub"]))
+    if claims.get("role") != "guest":
+        if guest_sub:
+            raise InvalidToken("invalid token: a guest subject without the guest role")
+        return None
+    meeting_id = claims.get("meeting_id")
+    if not guest_sub or not isinstance(meeting_id, str) or not meeting_id:
+        raise InvalidToken("invalid token: a guest token needs a guest subject and its meeting_id")
+    return meeting_id

@@ -52,6 +52,10 @@ class TokenIssuer:
         }
         return jwt.encode(payload, self._key, algorithm="EdDSA", headers={"kid": self.kid})
 
+    def issue_guest(self, meeting_id: str, name: str = "Guest", *, guest_id: str | None = None, ttl_s: int = 900) -> str:
+        """A guest token of ``meeting_id`` as auth's ``POST /api/auth/guests`` signs it."""
+        return self.issue(guest_id or f"guest-{uuid.uuid4().hex}", name, ttl_s=ttl_s, role="guest", meeting_id=meeting_id)
+
 
 #: Ways an ``Authorization`` header can fail, for ``pytest.mark.parametrize``.
 BAD_AUTHORIZATIONS = ("missing", "malformed", "expired", "forged", "wrong-audience")

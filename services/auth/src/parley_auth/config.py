@@ -14,6 +14,9 @@
 ``PARLEY_JWT_AUDIENCE``                ``aud`` of issued tokens (default ``parley``)
 ``PARLEY_ACCESS_TOKEN_TTL_SECONDS``    access token lifetime, seconds (default 900)
 ``PARLEY_REFRESH_TOKEN_TTL_SECONDS``   refresh token lifetime, seconds (default 2592000, 30 days)
+``PARLEY_GUEST_TOKEN_TTL_SECONDS``     guest token lifetime, seconds (default 14400, 4 hours;
+                                       60–86400): a guest has no refresh token, so this is
+                                       the longest a guest stays in a meeting
 ``PARLEY_MONGO_URI``,                  MongoDB connection string and database
 ``PARLEY_MONGO_DATABASE``
 ``PARLEY_KAFKA_BOOTSTRAP_SERVERS``     Kafka, for ``user.registered`` events
@@ -26,6 +29,7 @@
 ``PARLEY_REGISTER_LIMIT_PER_ADDRESS``  registrations per client address (default ``20/hour``)
 ``PARLEY_REFRESH_LIMIT_PER_ADDRESS``   refreshes per client address (default
                                        ``600/15 minutes``)
+``PARLEY_GUEST_LIMIT_PER_ADDRESS``     guest tokens per client address (default ``30/hour``)
 ``PARLEY_SESSION_POLICY``              ``single`` (default: one active session per user; a
                                        sign-in elsewhere is refused with 409 ``active_session``
                                        while the session is live, unless it takes over) or
@@ -63,6 +67,7 @@ class TokenSettings(BaseSettings):
     jwt_audience: str = "parley"
     access_token_ttl_seconds: int = Field(default=900, ge=30, le=24 * 3600)
     refresh_token_ttl_seconds: int = Field(default=30 * 24 * 3600, ge=60)
+    guest_token_ttl_seconds: int = Field(default=4 * 3600, ge=60, le=24 * 3600)
 
 
 def _rate_limit(value: str) -> str:
@@ -83,6 +88,7 @@ class ThrottleSettings(BaseSettings):
     login_limit_per_account: RateLimit = "20/15 minutes"
     register_limit_per_address: RateLimit = "20/hour"
     refresh_limit_per_address: RateLimit = "600/15 minutes"
+    guest_limit_per_address: RateLimit = "30/hour"
 
 
 class SessionSettings(BaseSettings):
@@ -107,6 +113,8 @@ class Settings(ServiceSettings, KafkaSettings, MongoSettings, TokenSettings, Thr
     presence_consumer_group: str = "auth-presence"
     #: Kafka consumer group of the keys' last-use consumer (``PARLEY_API_KEY_USE_CONSUMER_GROUP``).
     api_key_use_consumer_group: str = "auth-api-key-use"
+    #: Kafka consumer group of the guest projection (``PARLEY_GUEST_MEETINGS_CONSUMER_GROUP``).
+    guest_meetings_consumer_group: str = "auth-guest-meetings"
     presence_offset_reset: Literal["earliest", "latest"] = "earliest"
 
     @model_validator(mode="after")

@@ -9,6 +9,7 @@ from pymongo import AsyncMongoClient
 
 from parley_auth.api.api_keys import router as api_keys_router
 from parley_auth.api.contacts import router as contacts_router
+from parley_auth.api.guests import router as guests_router
 from parley_auth.api_keys_repository import API_KEYS, MongoApiKeyStore
 from parley_auth.domain.api_keys import ApiKeys
 from parley_auth.api.routes import router as auth_router
@@ -23,6 +24,8 @@ from parley_auth.contacts_repository import (
 )
 from parley_auth.domain.accounts import Accounts
 from parley_auth.domain.contacts import Contacts
+from parley_auth.domain.guests import GuestMeetings
+from parley_auth.guests_repository import GUEST_MEETINGS, MongoGuestMeetingStore
 from parley_auth.domain.presence import PresenceProjection
 from parley_auth.domain.keys import load_key_set
 from parley_auth.domain.passwords import Passwords
@@ -30,6 +33,7 @@ from parley_auth.domain.tokens import AccessTokens
 from parley_auth.messaging import (
     CONSUMES,
     add_api_key_use_consumer,
+    add_guest_meetings_consumer,
     add_presence_consumer,
     add_session_activity_consumer,
     build_kafka_router,
@@ -55,7 +59,7 @@ from parley_observability import (
 
 #: The OpenAPI document's description: what a reader needs before the operations.
 DESCRIPTION = api_description(
-    "Accounts and tokens: register, sign in, refresh (rotating), sign out, the signed-in user, and the JWKS that verifies access tokens; contacts (invitations, blocks) with their presence; API keys (create, list, revoke) for applications."
+    "Accounts and tokens: register, sign in, refresh (rotating), sign out, the signed-in user, and the JWKS that verifies access tokens; contacts (invitations, blocks) with their presence; guest tokens for meetings that allow guests; API keys (create, list, revoke) for applications."
 )
 
 SERVICE = "auth"
@@ -110,6 +114,10 @@ def create_app(settings: Settings | None = None, *, passwords: Passwords | None 
     api_key_store = MongoApiKeyStore(db[API_KEYS])
     api_keys = ApiKeys(api_key_store, on_event_staged=relay.notify)
     add_api_key_use_consumer(kafka, settings, api_keys)
+    guests = GuestMeetings(
+        MongoGuestMeetingStore(db[GUEST_MEETINGS]), access_tokens, ttl_seconds=settings.guest_token_ttl_seconds
+    )
+    add_guest_meetings_consumer(kafka, settings, guests)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -140,6 +148,7 @@ def create_app(settings: Settings | None = None, *, passwords: Passwords | None 
     app.state.revoked_sessions = revocations.revoked
     app.state.contacts = contacts
     app.state.api_keys = api_keys
+    app.state.guests = guests
     app.state.relay = relay
     app.state.auth_metrics = metrics = AuthMetrics(registry)
     app.state.throttle = Throttle(
@@ -150,6 +159,7 @@ def create_app(settings: Settings | None = None, *, passwords: Passwords | None 
             login_per_account=settings.login_limit_per_account,
             register_per_address=settings.register_limit_per_address,
             refresh_per_address=settings.refresh_limit_per_address,
+            guest_per_address=settings.guest_limit_per_address,
         ),
         on_refused=lambda action, scope: metrics.throttled.labels(action, scope).inc(),
     )
@@ -161,6 +171,7 @@ def create_app(settings: Settings | None = None, *, passwords: Passwords | None 
     app.include_router(metrics_router(registry))
     app.include_router(auth_router)
     app.include_router(contacts_router)
+    app.include_router(guests_router)
     app.include_router(api_keys_router)
     app.include_router(kafka)
     app.include_router(asyncapi_router(kafka, {**CONSUMES, REVOCATION_CHANNEL: REVOCATION_EVENTS}))

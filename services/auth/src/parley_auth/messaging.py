@@ -4,7 +4,8 @@ relay that publishes staged events (``user.registered`` to ``parley.users``, ``c
 ``parley.presence``, ``session.revoked`` to ``parley.sessions``, ``api_key.created``/``revoked``
 to ``parley.api_keys``), the presence consumer, the consumer of signaling's ``session.active``
 heartbeats (``parley.sessions.activity``) that renews single-session leases, and the consumer
-of meetings' ``api_key.used`` marks (the keys' last use).
+of meetings' ``api_key.used`` marks (the keys' last use), and the consumer of
+``parley.meetings`` that keeps the guest projection (:mod:`parley_auth.domain.guests`).
 
 The presence consumer reads ``parley.presence`` in the consumer group
 ``settings.presence_consumer_group`` (from ``settings.presence_offset_reset`` the first time), one record at
@@ -24,6 +25,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from parley_auth.config import Settings
 from parley_auth.domain.presence import PresenceProjection
 from parley_auth.domain.api_keys import ApiKeys
+from parley_auth.domain.guests import GuestMeetings
 from parley_events import (
     ApiKeyCreated,
     ApiKeyRevoked,
@@ -32,7 +34,11 @@ from parley_events import (
     ContactDeclined,
     ContactInvited,
     ContactRemoved,
+    EventData,
     EventDecodeError,
+    MEETING_CLOSED,
+    MeetingCreated,
+    MeetingUpdated,
     OutboxMetrics,
     OutboxRelay,
     PresenceChanged,
@@ -49,7 +55,7 @@ from parley_events import (
     received_event,
     records_of,
 )
-from parley_events.topics import API_KEYS, PRESENCE, SESSION_ACTIVITY
+from parley_events.topics import API_KEYS, MEETINGS, PRESENCE, SESSION_ACTIVITY
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +63,9 @@ log = logging.getLogger(__name__)
 PRESENCE_CHANNEL = "presence"
 SESSION_ACTIVITY_CHANNEL = "session-activity"
 API_KEY_USE_CHANNEL = "api-key-use"
+GUEST_MEETINGS_CHANNEL = "guest-meetings"
 CONSUMES = {
+    GUEST_MEETINGS_CHANNEL: (MeetingCreated, MeetingUpdated, *MEETING_CLOSED),
     PRESENCE_CHANNEL: (PresenceSocket, PresenceReplicaLost),
     SESSION_ACTIVITY_CHANNEL: (SessionActive,),
     API_KEY_USE_CHANNEL: (ApiKeyUsed,),
@@ -114,16 +122,25 @@ def add_presence_consumer(router: KafkaRouter, settings: Settings, projection: P
         description="presence.socket / presence.replica_lost from signaling: each user's sockets and presence",
     )
     async def on_presence(message: KafkaMessage) -> None:
-        for record in records_of(message):
-            try:
-                event = decoded_record(record)
-            except EventDecodeError as exc:
-                log.warning("skipping a malformed record on %s: %s", PRESENCE.name, exc)
-                continue
-            if isinstance(event.data, PresenceSocket):
-                await projection.apply_socket(event.data)
-            elif isinstance(event.data, PresenceReplicaLost):
-                await projection.apply_replica_lost(event.data)
+        await _each_event(message, PRESENCE.name, apply)
+
+    async def apply(data: EventData) -> None:
+        if isinstance(data, PresenceSocket):
+            await projection.apply_socket(data)
+        elif isinstance(data, PresenceReplicaLost):
+            await projection.apply_replica_lost(data)
+
+
+async def _each_event(message: KafkaMessage, topic: str, apply: Callable[[EventData], Awaitable[object]]) -> None:
+    """Await ``apply`` with the payload of each record of ``message`` (one record, or a batch),
+    in order; a malformed record is logged and skipped."""
+    for record in records_of(message):
+        try:
+            event = decoded_record(record)
+        except EventDecodeError as exc:
+            log.warning("skipping a malformed record on %s: %s", topic, exc)
+            continue
+        await apply(event.data)
 
 
 def add_session_activity_consumer(router: KafkaRouter, renew: Callable[[str, str], Awaitable[bool]]) -> None:
@@ -174,14 +191,30 @@ def add_api_key_use_consumer(router: KafkaRouter, settings: Settings, keys: ApiK
         description="api_key.used from meetings: the keys' last use",
     )
     async def on_api_key_record(message: KafkaMessage) -> None:
-        for record in records_of(message):
-            try:
-                event = decoded_record(record)
-            except EventDecodeError as exc:
-                log.warning("skipping a malformed record on %s: %s", API_KEYS.name, exc)
-                continue
-            if isinstance(event.data, ApiKeyUsed):
-                await keys.mark_used(event.data.key_id, event.data.used_at)
+        await _each_event(message, API_KEYS.name, apply)
+
+    async def apply(data: EventData) -> None:
+        if isinstance(data, ApiKeyUsed):
+            await keys.mark_used(data.key_id, data.used_at)
+
+
+def add_guest_meetings_consumer(router: KafkaRouter, settings: Settings, guests: GuestMeetings) -> None:
+    """Keep the guest projection from ``parley.meetings`` (consumer group
+    ``settings.guest_meetings_consumer_group``, from the earliest retained record the first
+    time; a record is committed once applied, and applying one twice changes nothing). Other
+    event types and malformed records are skipped (the latter logged)."""
+
+    @router.subscriber(
+        MEETINGS.name,
+        group_id=settings.guest_meetings_consumer_group,
+        auto_offset_reset="earliest",
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        title=GUEST_MEETINGS_CHANNEL,
+        description="meeting.created / updated (allow_guests) and meeting.ended / cancelled / expired: "
+        "which meetings auth issues guest tokens for",
+    )
+    async def on_meeting_record(message: KafkaMessage) -> None:
+        await _each_event(message, MEETINGS.name, guests.apply)
 
 
 def outbox_relay(router: KafkaRouter, collections: Sequence[AsyncCollection], metrics: OutboxMetrics) -> OutboxRelay:

@@ -28,9 +28,18 @@ class AuthMetrics:
         self.logouts = Counter(
             "parley_auth_logouts_total", "Logouts (refresh-token families revoked on request).", registry=registry
         )
+        self.guests = Counter(
+            "parley_auth_guest_tokens_total",
+            "Guest token requests that passed validation and the throttle, by result (issued, "
+            "meeting_not_found, guests_not_allowed, meeting_ended).",
+            ("result",),
+            registry=registry,
+        )
+        for result in ("issued", "meeting_not_found", "guests_not_allowed", "meeting_ended"):
+            self.guests.labels(result)
         self.throttled = Counter(
             "parley_auth_throttled_total",
-            "Attempts answered 429 by the throttle, by action (login, register, refresh) and the "
+            "Attempts answered 429 by the throttle, by action (login, register, refresh, guest) and the "
             "limit that refused (address, account_address, account).",
             ("action", "scope"),
             registry=registry,
@@ -41,6 +50,7 @@ class AuthMetrics:
             ("login", "account"),
             ("register", "address"),
             ("refresh", "address"),
+            ("guest", "address"),
         ):
             self.throttled.labels(action, scope)
         for result in ("created", "email_taken"):

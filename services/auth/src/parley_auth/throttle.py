@@ -24,7 +24,7 @@ Login, in this order (the first refusal stops, so a refused attempt counts nowhe
 An attacker can make an account answer 429 for at most one ``login_limit_per_account`` period
 (15 minutes by default) at a time, and only by spreading failed attempts over several
 addresses: the per-address limits are reached first from any single one. There is no
-permanent lockout. Registration and refresh are limited per client address.
+permanent lockout. Registration, refresh and guest tokens are limited per client address.
 
 The client address is the ASGI ``client``: uvicorn takes it from ``X-Forwarded-For`` only
 when the request comes from a proxy listed in ``--forwarded-allow-ips`` (Traefik), never
@@ -166,6 +166,7 @@ class Limits:
     login_per_account: str
     register_per_address: str
     refresh_per_address: str
+    guest_per_address: str = "30/hour"
 
 
 def _digest(value: str) -> str:
@@ -191,6 +192,7 @@ class Throttle:
         self._login_account = parse(limits.login_per_account)
         self._register_address = parse(limits.register_per_address)
         self._refresh_address = parse(limits.refresh_per_address)
+        self._guest_address = parse(limits.guest_per_address)
         self._on_refused = on_refused
         self._clock = clock
 
@@ -225,3 +227,7 @@ class Throttle:
 
     async def refresh_attempt(self, address: str) -> None:
         await self._hit("refresh", "address", self._refresh_address, _digest(address))
+
+    async def guest_attempt(self, address: str) -> None:
+        """Count a guest token asked for from ``address`` (issued or not)."""
+        await self._hit("guest", "address", self._guest_address, _digest(address))

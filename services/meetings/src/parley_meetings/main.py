@@ -19,6 +19,7 @@ from parley_meetings.api.call_routes import router as call_router
 from parley_meetings.api.feed_routes import router as feed_router
 from parley_meetings.call_repository import CallRepository
 from parley_meetings.domain.calls import Calls
+from parley_meetings.api.routes import public_router
 from parley_meetings.api.routes import router as api_router
 from parley_meetings.api_keys_repository import ApiKeyProjection
 from parley_meetings.config import Settings
@@ -203,6 +204,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(feed_router)  # before /{meeting_id}/…: its paths are literal
     app.include_router(call_router)
     app.include_router(api_router)
+    app.include_router(public_router)
     app.include_router(health_router({"mongo": mongo_ready, "kafka": lambda: kafka_ready(kafka)}))
     app.include_router(metrics_router(registry))
     app.include_router(kafka)

@@ -30,6 +30,7 @@ from parley_events import (
     MeetingExpired,
     MeetingJoined,
     MeetingRescheduled,
+    MeetingUpdated,
     OutboxMetrics,
     OutboxRelay,
     ParticipantJoined,
@@ -51,7 +52,15 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 #: What meetings publishes on ``parley.meetings`` (and reads back to drop cached summaries).
-MEETINGS_EVENTS = (MeetingCreated, MeetingJoined, MeetingEnded, MeetingRescheduled, MeetingCancelled, MeetingExpired)
+MEETINGS_EVENTS = (
+    MeetingCreated,
+    MeetingJoined,
+    MeetingUpdated,
+    MeetingEnded,
+    MeetingRescheduled,
+    MeetingCancelled,
+    MeetingExpired,
+)
 
 #: Applies one batch of participant events, in order.
 ParticipantHandler = Callable[[list[ReceivedEvent]], Awaitable[object]]

@@ -282,12 +282,22 @@ class MeetingRepository:
         return result.modified_count == 1
 
     @retry_write_conflicts
-    async def set_empty_timeout(self, meeting_id: str, host_id: str, seconds: int | None) -> bool:
-        """Set the empty timeout of an active meeting hosted by ``host_id`` (None: the
-        service's default); True when such a meeting was found."""
+    async def change_settings(
+        self, seen: Meeting, changes: dict[str, Any], outbox: dict[str, Any]
+    ) -> bool:
+        """Set ``changes`` (settings: ``empty_timeout_seconds``, ``allow_guests``) of the active
+        meeting ``seen`` and stage ``outbox`` in the same write, if its settings are still as
+        ``seen`` had them (compare-and-set: the event states the settings after the change);
+        False when the meeting ended or its settings changed since."""
         result = await self.meetings.update_one(
-            {"_id": meeting_id, "host_id": host_id, "status": "active"},
-            {"$set": {"empty_timeout_seconds": seconds}},
+            {
+                "_id": seen.meeting_id,
+                "host_id": seen.host_id,
+                "status": "active",
+                "empty_timeout_seconds": seen.empty_timeout_seconds,
+                "allow_guests": seen.allow_guests if seen.allow_guests else {"$ne": True},
+            },
+            stage({"$set": changes}, outbox),
         )
         return result.matched_count == 1
 

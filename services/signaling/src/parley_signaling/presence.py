@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from parley_events import ContactEvent, PresenceChanged, PresenceReplicaLost, PresenceSocket, UserUnblocked
 from parley_events.schemas import PresenceState
+from parley_security import is_guest_id
 from parley_signaling.domain.protocol import ContactsChangedEvent, PresenceEvent, dump
 from parley_signaling.users import UserDelivery
 
@@ -37,7 +38,10 @@ class SocketPresence:
         self._replica_id = replica_id
 
     def changed(self, sid: str, user_id: str, state: PresenceState, meeting_id: str | None = None) -> None:
-        """Socket ``sid`` of ``user_id`` is now ``state`` (``in_call``: in ``meeting_id``'s room)."""
+        """Socket ``sid`` of ``user_id`` is now ``state`` (``in_call``: in ``meeting_id``'s room).
+        A guest's sockets are not reported: a guest has no contacts and no presence."""
+        if is_guest_id(user_id):
+            return
         self._events.enqueue(
             PresenceSocket(
                 user_id=user_id,

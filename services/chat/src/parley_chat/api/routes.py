@@ -6,6 +6,10 @@ Every route needs ``Authorization: Bearer <access token>`` (401 otherwise). Erro
 (body, ``limit``, ``before``, a meeting id that is not 1–128 of ``[A-Za-z0-9_-]``) is a 422 with
 FastAPI's ``detail`` list. Each route declares the answers it can give.
 
+Guests (docs/http-api.md, "Guests"): a guest token of a meeting reads and posts that
+meeting's messages (once it joined), and nothing else: notes and every other meeting answer
+403 ``guest_not_allowed`` (parley_security's guard).
+
 Notes (``/meetings/{meeting_id}/notes``) are the caller's own, private notes of a meeting:
 nobody else's are reachable, and saving them publishes no event.
 """
@@ -19,7 +23,7 @@ from parley_chat.api.schemas import HistoryOut, MessageOut, NotesOut, PostMessag
 from parley_chat.domain.cursor import CURSOR_MAX_LENGTH, CURSOR_PATTERN
 from parley_observability import BEARER_401, BODY_400, error_responses
 from parley_observability.store import STORE_503
-from parley_security import CurrentPrincipal, MeetingId
+from parley_security import GUEST_403, CurrentPrincipal, MeetingId, MeetingPrincipal
 
 #: Every route reads or writes the database: 503 while it cannot be reached.
 router = APIRouter(prefix="/api/chat", tags=["chat"], responses=error_responses({503: STORE_503}))
@@ -38,7 +42,7 @@ Before = Annotated[
 #: What every route of a meeting's chat or notes may answer besides its own.
 MEETING_ANSWERS = {
     401: BEARER_401,
-    403: "`not_a_participant`: the caller has not joined this meeting",
+    403: f"`not_a_participant`: the caller has not joined this meeting; {GUEST_403}",
     404: "`meeting_not_found`: no meeting has this id",
     503: "`unavailable`: meetings could not be asked whether the caller takes part (and the membership "
     "projection does not know the answer yet), or the database cannot be reached; retry after `Retry-After` seconds",
@@ -63,11 +67,13 @@ MEETING_ANSWERS = {
 async def post_message(
     meeting_id: MeetingId,
     body: PostMessageRequest,
-    principal: CurrentPrincipal,
+    principal: MeetingPrincipal,
     chat: ChatService,
     response: Response,
 ) -> MessageOut:
-    """Post a message (201), or replay a retry of the same message (200)."""
+    """Post a message (201), or replay a retry of the same message (200). A guest of this
+    meeting (a guest token, having joined it) may post; a guest of another gets 403
+    `guest_not_allowed`."""
     message, created = await chat.post(
         meeting_id, principal, message_id=body.message_id, text=body.text, sender_name=body.sender_name
     )
@@ -83,12 +89,13 @@ async def post_message(
 )
 async def message_history(
     meeting_id: MeetingId,
-    principal: CurrentPrincipal,
+    principal: MeetingPrincipal,
     chat: ChatService,
     limit: PageLimit = 50,
     before: Before = None,
 ) -> HistoryOut:
-    """History newest first; pass ``next_cursor`` as ``before`` for the older page."""
+    """History newest first; pass ``next_cursor`` as ``before`` for the older page. A guest
+    of this meeting may read it (403 `guest_not_allowed` for a guest of another)."""
     page = await chat.history(meeting_id, principal, limit=limit, before=before)
     return HistoryOut(
         messages=[MessageOut.of(m) for m in page.messages], next_cursor=page.next_cursor

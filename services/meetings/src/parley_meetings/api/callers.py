@@ -17,7 +17,7 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from parley_meetings.domain.api_keys import ApiKeyAuthenticator, InvalidApiKey
-from parley_security import Principal, current_principal
+from parley_security import Principal, current_principal, meeting_principal
 from parley_security.api_keys import PREFIX, Scope
 
 _bearer = HTTPBearer(
@@ -33,7 +33,10 @@ _api_key = APIKeyHeader(
 )
 
 INVALID_KEY_401 = "`invalid_api_key`: the API key is malformed, unknown or revoked; `unauthorized`: the bearer token is missing, malformed, expired or not signed by auth"
-SCOPE_403 = "`insufficient_scope`: the API key lacks the scope this operation needs"
+SCOPE_403 = (
+    "`insufficient_scope`: the API key lacks the scope this operation needs; `guest_not_allowed`: a guest "
+    "token (guests may only join their own meeting)"
+)
 
 
 def _key_refused(message: str) -> HTTPException:
@@ -44,8 +47,11 @@ def _key_refused(message: str) -> HTTPException:
     )
 
 
-def requires(scope: Scope) -> Callable[..., Awaitable[Principal]]:
-    """A dependency: the calling user (a key's owner), when the call may use ``scope``."""
+def requires(scope: Scope, *, guests: bool = False) -> Callable[..., Awaitable[Principal]]:
+    """A dependency: the calling user (a key's owner), when the call may use ``scope``; with
+    ``guests``, also a guest of the route's ``{meeting_id}`` (parley_security's
+    :func:`~parley_security.meeting_principal`; every other route refuses guests, 403
+    ``guest_not_allowed``)."""
 
     async def caller(
         request: Request,
@@ -55,6 +61,8 @@ def requires(scope: Scope) -> Callable[..., Awaitable[Principal]]:
         if api_key is None and credentials is not None and credentials.credentials.startswith(PREFIX):
             api_key = credentials.credentials
         if api_key is None:
+            if guests:
+                return await meeting_principal(request, credentials)
             return await current_principal(request, credentials)
         authenticator: ApiKeyAuthenticator = request.app.state.api_key_authenticator
         try:
@@ -77,3 +85,6 @@ def requires(scope: Scope) -> Callable[..., Awaitable[Principal]]:
 Reader = Annotated[Principal, Depends(requires("meetings:read"))]
 #: The caller of a route that changes meetings (a key needs ``meetings:write``).
 Writer = Annotated[Principal, Depends(requires("meetings:write"))]
+#: :data:`Reader` or :data:`Writer`, or a guest of the route's meeting (join and membership only).
+GuestOrReader = Annotated[Principal, Depends(requires("meetings:read", guests=True))]
+GuestOrWriter = Annotated[Principal, Depends(requires("meetings:write", guests=True))]

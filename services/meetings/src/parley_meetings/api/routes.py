@@ -17,7 +17,7 @@ from fastapi import APIRouter, Header, Query, Response, status
 from fastapi.responses import JSONResponse
 from fastapi.exceptions import RequestValidationError
 
-from parley_meetings.api.callers import INVALID_KEY_401, SCOPE_403, Reader, Writer
+from parley_meetings.api.callers import INVALID_KEY_401, SCOPE_403, GuestOrReader, GuestOrWriter, Reader, Writer
 from parley_meetings.api.deps import AppSettings, IdempotencyService, MeetingsService
 from parley_meetings.api.pagination import cursor_after, position
 from parley_meetings.api.schemas import (
@@ -26,6 +26,7 @@ from parley_meetings.api.schemas import (
     MeetingList,
     MeetingOut,
     MembershipOut,
+    PublicMeetingOut,
     RescheduleRequest,
     RosterOut,
     RosterParticipant,
@@ -161,6 +162,7 @@ async def create_meeting(
                 title=body.title,
                 schedule=body.schedule(),
                 empty_timeout_seconds=body.empty_timeout_seconds,
+                allow_guests=body.allow_guests,
             )
         return _shown(meeting, settings).model_dump(mode="json")
 
@@ -210,6 +212,22 @@ async def get_meeting(
     return _shown(await meetings.summary(meeting_id), settings)
 
 
+#: Routes anyone may call without credentials (no 401/403 answers to declare).
+public_router = APIRouter(prefix="/api/meetings", tags=["meetings"], responses=error_responses({503: STORE_503}))
+
+
+@public_router.get(
+    "/{meeting_id}/public",
+    response_description="the meeting's title, status and whether it allows guests",
+    responses=error_responses({404: NOT_FOUND_404}),
+)
+async def get_public_meeting(meeting_id: MeetingId, meetings: MeetingsService) -> PublicMeetingOut:
+    """No credentials: what the meeting's page shows someone who is not signed in, to offer
+    "Join as a guest" when the host allowed guests (else sign-in). Only the title, status and
+    `allow_guests`: the link already gives them to whoever holds it."""
+    return PublicMeetingOut.of(await meetings.summary(meeting_id))
+
+
 @router.patch(
     "/{meeting_id}",
     response_description="the meeting, changed",
@@ -223,8 +241,9 @@ async def update_meeting(
     settings: AppSettings,
 ) -> MeetingOut:
     """Change the meeting's settings (host only): `empty_timeout_seconds`, how long its room
-    may stay empty before it expires (null: the service's default). It counts from the next
-    time the room empties."""
+    may stay empty before it expires (null: the service's default; it counts from the next
+    time the room empties), and `allow_guests`, whether someone without an account may join
+    with a guest token (guests already in stay). Publishes `meeting.updated`."""
     meeting = await meetings.update(
         meeting_id, user_id=principal.user_id, changes=body.model_dump(include=body.model_fields_set)
     )
@@ -237,7 +256,7 @@ async def update_meeting(
     responses=error_responses(
         {
             401: INVALID_KEY_401,
-            403: f"`not_a_participant`: the private room of a direct call, which only its two users join; {SCOPE_403}",
+            403: f"`not_a_participant`: the private room of a direct call, which only its two users join; `guests_not_allowed`: a guest, and the host does not allow guests (any more); {SCOPE_403}",
             404: NOT_FOUND_404,
             409: "`not_open_yet`: a scheduled meeting opens `opens_at` (the meeting shows it)",
             410: ENDED_410,
@@ -245,12 +264,14 @@ async def update_meeting(
     ),
 )
 async def join_meeting(
-    meeting_id: MeetingId, principal: Writer, meetings: MeetingsService, settings: AppSettings
+    meeting_id: MeetingId, principal: GuestOrWriter, meetings: MeetingsService, settings: AppSettings
 ) -> JoinResult:
     """Become a participant (idempotent); 410 when the meeting ended, 409 before a scheduled
-    meeting opens (its host may join at any time)."""
+    meeting opens (its host may join at any time). A guest token of this meeting may join
+    it while the meeting allows guests (role `participant`, `user_id` `guest-…`); a guest
+    token of another meeting gets 403 `guest_not_allowed`."""
     meeting, role = await meetings.join(
-        meeting_id, user_id=principal.user_id, display_name=principal.display_name
+        meeting_id, user_id=principal.user_id, display_name=principal.display_name, guest=principal.is_guest
     )
     return JoinResult(meeting=_shown(meeting, settings), role=role)
 
@@ -355,9 +376,10 @@ async def get_invitation(
     responses=error_responses({401: INVALID_KEY_401, 403: NOT_A_PARTICIPANT_403, 404: NOT_FOUND_404}),
 )
 async def get_membership(
-    meeting_id: MeetingId, principal: Reader, meetings: MeetingsService
+    meeting_id: MeetingId, principal: GuestOrReader, meetings: MeetingsService
 ) -> MembershipOut:
-    """The caller's membership: asked by chat and signaling with the user's own token."""
+    """The caller's membership: asked by chat and signaling with the user's own token (a
+    guest's too, for its own meeting)."""
     meeting, role = await meetings.membership(meeting_id, user_id=principal.user_id)
     return MembershipOut(
         meeting_id=meeting.meeting_id, user_id=principal.user_id, role=role, status=meeting.status

@@ -98,11 +98,22 @@ EmptyTimeoutSeconds = Annotated[
 ]
 
 
+#: Whether guests (no account, a display name only) may join; JSON ``true``/``false`` only.
+AllowGuests = Annotated[
+    bool,
+    Field(
+        strict=True,
+        description="whether someone without an account may join with a guest token (`POST /api/auth/guests`)",
+    ),
+]
+
+
 class CreateMeetingRequest(BaseModel):
     """``{title (1–200 characters, not blank), scheduled_start? (RFC 3339 with a time zone,
     years 2000–2999, not in the past), duration_minutes? (5–1440, default 60), time_zone? (IANA
     name, default UTC), empty_timeout_seconds? (5–86400, an integer; default the service's,
-    300)}``; ``duration_minutes`` and ``time_zone`` need ``scheduled_start``."""
+    300), allow_guests? (default false: only signed-in users join)}``; ``duration_minutes`` and
+    ``time_zone`` need ``scheduled_start``."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -111,6 +122,7 @@ class CreateMeetingRequest(BaseModel):
     duration_minutes: DurationMinutes | None = None
     time_zone: TimeZoneName | None = None
     empty_timeout_seconds: EmptyTimeoutSeconds | None = None
+    allow_guests: AllowGuests = False
 
     @model_validator(mode="after")
     def _schedule_parts_need_a_start(self) -> "CreateMeetingRequest":
@@ -140,12 +152,13 @@ class RescheduleRequest(BaseModel):
 
 
 class UpdateMeetingRequest(BaseModel):
-    """``PATCH`` body: ``{empty_timeout_seconds (5–86400, an integer; null: back to the
-    service's default)}``; an absent field is left as it is."""
+    """``PATCH`` body: ``{empty_timeout_seconds? (5–86400, an integer; null: back to the
+    service's default), allow_guests? (true or false)}``; an absent field is left as it is."""
 
     model_config = ConfigDict(extra="forbid")
 
     empty_timeout_seconds: EmptyTimeoutSeconds | None = None
+    allow_guests: AllowGuests = False
 
 
 class MeetingOut(BaseModel):
@@ -173,6 +186,8 @@ class MeetingOut(BaseModel):
     invite_url: str
     #: The direct call whose private room this is (``null``: an ordinary meeting); see "Calls".
     call_id: str | None = None
+    #: Whether guests may join (docs/http-api.md, "Guests").
+    allow_guests: bool = False
 
     @classmethod
     def of(
@@ -200,12 +215,30 @@ class MeetingOut(BaseModel):
             empty_timeout_seconds=meeting.empty_timeout_seconds or empty_timeout_s,
             invite_url=invite_url(meeting.meeting_id, public_base_url),
             call_id=meeting.call_id,
+            allow_guests=meeting.allow_guests,
         )
 
 
 def invite_url(meeting_id: str, public_base_url: str) -> str:
     """The meeting's invite link: ``{public base URL}/m/{meeting_id}``."""
     return f"{public_base_url.rstrip('/')}/m/{meeting_id}"
+
+
+class PublicMeetingOut(BaseModel):
+    """What anyone holding the link may read without signing in: enough for the meeting's
+    page to offer "Join as a guest" (``allow_guests``) or sign-in. No host, schedule or
+    members."""
+
+    meeting_id: str
+    title: str
+    status: Status
+    allow_guests: bool
+
+    @classmethod
+    def of(cls, meeting: MeetingSummary) -> "PublicMeetingOut":
+        return cls(
+            meeting_id=meeting.meeting_id, title=meeting.title, status=meeting.status, allow_guests=meeting.allow_guests
+        )
 
 
 class CalendarFeedOut(BaseModel):

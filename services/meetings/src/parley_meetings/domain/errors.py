@@ -27,6 +27,13 @@ class NotHost(MeetingsError):
     status_code = 403
 
 
+class GuestsNotAllowed(MeetingsError):
+    """A guest token for a meeting whose host does not (or no longer) allow guests."""
+
+    code = "guests_not_allowed"
+    status_code = 403
+
+
 class NotAParticipant(MeetingsError):
     code = "not_a_participant"
     status_code = 403

@@ -83,6 +83,8 @@ class MeetingSummary(BaseModel):
     empty_timeout_seconds: int | None = None
     #: The direct call whose private room this meeting is (``None``: an ordinary meeting).
     call_id: str | None = None
+    #: Whether someone without an account may join with a guest token (set by its host).
+    allow_guests: bool = False
 
     @property
     def schedule(self) -> Schedule | None:

@@ -16,12 +16,14 @@ from parley_events import (
     MeetingExpired,
     MeetingJoined,
     MeetingRescheduled,
+    MeetingUpdated,
     ParticipantJoined,
     ParticipantLeft,
     ReceivedEvent,
     outbox_entry,
 )
 from parley_meetings.domain.errors import (
+    GuestsNotAllowed,
     MeetingHasEnded,
     MeetingNotFound,
     NotAParticipant,
@@ -89,10 +91,12 @@ class Meetings:
         title: str,
         schedule: Schedule | None,
         empty_timeout_seconds: int | None = None,
+        allow_guests: bool = False,
     ) -> Meeting:
         """Create an active meeting hosted by ``host_id`` (its first participant) and stage
         ``meeting.created``; ``empty_timeout_seconds`` (None: :attr:`empty_timeout`) is how
-        long its room may stay empty before it expires. Raises :class:`StartInPast` for a
+        long its room may stay empty before it expires; ``allow_guests``: whether guests may
+        join it (auth issues guest tokens for it). Raises :class:`StartInPast` for a
         schedule that starts more than :data:`START_GRACE` ago."""
         now = self._clock()
         if schedule is not None:
@@ -106,6 +110,7 @@ class Meetings:
             time_zone=schedule.time_zone if schedule else None,
             created_at=now,
             empty_timeout_seconds=empty_timeout_seconds,
+            allow_guests=allow_guests,
             participants=(
                 Participant(user_id=host_id, display_name=host_name, role="host", joined_at=now),
             ),
@@ -118,6 +123,7 @@ class Meetings:
             duration_minutes=meeting.duration_minutes,
             time_zone=meeting.time_zone,
             created_at=now,
+            allow_guests=allow_guests,
         )
         await self._repo.insert(meeting, [outbox_entry(event, source=EVENT_SOURCE)])
         self._metrics.created.inc()
@@ -148,16 +154,22 @@ class Meetings:
         """Up to ``limit`` of the user's meetings, newest first, after ``(created_at, meeting_id)``."""
         return await self._repo.page_for_user(user_id, limit, after)
 
-    async def join(self, meeting_id: str, *, user_id: str, display_name: str) -> tuple[Meeting, Role]:
-        """Make the user a participant and stage ``meeting.joined`` (joining twice is harmless
-        and stages nothing).
+    async def join(
+        self, meeting_id: str, *, user_id: str, display_name: str, guest: bool = False
+    ) -> tuple[Meeting, Role]:
+        """Make the user (a ``guest`` of this meeting: its guest token checked by the route)
+        a participant and stage ``meeting.joined`` (joining twice is harmless and stages
+        nothing).
 
         Raises :class:`MeetingNotFound`, :class:`MeetingHasEnded` when the meeting ended,
-        :class:`NotOpenYet` before a scheduled meeting opens (:attr:`join_lead` before its
-        start) to anyone but its host, or :class:`NotAParticipant` to anyone but its two users
-        while it is the private room of a direct call (until the call is escalated).
+        :class:`GuestsNotAllowed` for a guest when the meeting does not allow guests (any
+        more), :class:`NotOpenYet` before a scheduled meeting opens (:attr:`join_lead` before
+        its start) to anyone but its host, or :class:`NotAParticipant` to anyone but its two
+        users while it is the private room of a direct call (until the call is escalated).
         """
         summary = await self.summary(meeting_id)
+        if guest and not summary.allow_guests:
+            raise GuestsNotAllowed("the host does not allow guests in this meeting")
         if summary.call_id is not None:  # decided on the stored meeting: an escalation may be newer than the cache
             room = await self.get(meeting_id)
             if room.call_id is not None and room.role_of(user_id) is None:
@@ -205,18 +217,30 @@ class Meetings:
             raise NotHost("only the host can end the meeting")
         return meeting
 
-    async def update(self, meeting_id: str, *, user_id: str, changes: dict[str, int | None]) -> Meeting:
-        """Change the active meeting's settings (host only). ``changes`` may hold
-        ``empty_timeout_seconds``: how long its room may stay empty before it expires (None:
-        the service's default), counted from the next time the room empties (a deadline
-        already stored keeps its time). Empty ``changes`` change nothing. Raises
+    async def update(self, meeting_id: str, *, user_id: str, changes: dict[str, int | bool | None]) -> Meeting:
+        """Change the active meeting's settings (host only) and stage ``meeting.updated`` with
+        the settings after the change. ``changes`` may hold ``empty_timeout_seconds``: how
+        long its room may stay empty before it expires (None: the service's default), counted
+        from the next time the room empties (a deadline already stored keeps its time); and
+        ``allow_guests``: whether guests may join (a guest already in the room stays; a new
+        guest token or join is refused). Empty ``changes`` change nothing. Raises
         :class:`MeetingNotFound`, :class:`NotHost` or :class:`MeetingHasEnded`."""
-        meeting = await self._hosted_active(meeting_id, user_id)
-        if "empty_timeout_seconds" not in changes:
-            return meeting
-        if not await self._repo.set_empty_timeout(meeting.meeting_id, user_id, changes["empty_timeout_seconds"]):
-            raise MeetingHasEnded("the meeting has ended")
-        return await self._changed(meeting_id)
+        changes = {k: v for k, v in changes.items() if k in SETTINGS}
+        for _ in range(CALENDAR_WRITE_ATTEMPTS):
+            meeting = await self._hosted_active(meeting_id, user_id)
+            if not changes:
+                return meeting
+            after = meeting.model_copy(update=changes)
+            event = MeetingUpdated(
+                meeting_id=meeting_id,
+                allow_guests=after.allow_guests,
+                empty_timeout_seconds=after.empty_timeout_seconds,
+                updated_by=user_id,
+                updated_at=self._clock(),
+            )
+            if await self._repo.change_settings(meeting, changes, outbox_entry(event, source=EVENT_SOURCE)):
+                return await self._changed(meeting_id)
+        raise RuntimeError(f"meeting {meeting_id!r} kept changing under {CALENDAR_WRITE_ATTEMPTS} attempts")
 
     def timeout_of(self, empty_timeout_seconds: int | None) -> timedelta:
         """The empty timeout of a meeting with this setting (None: :attr:`empty_timeout`)."""
@@ -431,7 +455,11 @@ class Meetings:
         raise RuntimeError(f"the roster of {meeting_id!r} kept changing under {ROSTER_WRITE_ATTEMPTS} attempts")
 
 
-#: compare-and-set attempts of a reschedule or cancellation (each reads the meeting again)
+#: The settings ``PATCH /api/meetings/{id}`` changes (:meth:`Meetings.update`).
+SETTINGS = ("empty_timeout_seconds", "allow_guests")
+
+#: compare-and-set attempts of a reschedule, cancellation or settings change (each reads the
+#: meeting again)
 CALENDAR_WRITE_ATTEMPTS = 10
 
 #: compare-and-set attempts of one meeting's roster write per batch (then the batch fails and

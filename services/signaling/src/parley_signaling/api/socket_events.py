@@ -79,7 +79,8 @@ def register(
     on_connected: Callable[[Any], None] = lambda principal: None,
 ) -> None:
     """Attach the connect and disconnect handlers and the client event function to ``sio``.
-    An accepted socket joins its user's room (:mod:`parley_signaling.users`).
+    An accepted socket joins its user's room (:mod:`parley_signaling.users`); a guest's
+    socket (a guest token) does not: it may only ``join`` its own meeting's room.
 
     ``extra_routes``: client events served by feature modules (name -> payload model and
     action; e.g. :meth:`parley_signaling.gestures.Gestures.routes`), handled like the core
@@ -112,7 +113,8 @@ def register(
             metrics.connections.labels("unauthorized").inc()
             raise refuse(ConnectErrorCode.UNAUTHORIZED, str(exc)) from exc
         await sio.save_session(sid, {"principal": principal})
-        await users.register(sid, principal.user_id)
+        if not principal.is_guest:  # a guest gets no per-user deliveries (presence, contacts, calls)
+            await users.register(sid, principal.user_id)
         rooms.connected(sid, principal, TokenBucket(settings.signaling_rate_per_second, settings.signaling_rate_burst))
         on_connected(principal)
         metrics.connections.labels("accepted").inc()

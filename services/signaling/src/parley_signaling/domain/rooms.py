@@ -181,11 +181,13 @@ class RoomService:
         Joining the room the socket is already in changes nothing, its name included.
 
         Errors: ``unauthorized`` (the access token expired since connecting), ``meeting_not_found``,
-        ``forbidden``, ``meeting_ended``, ``unavailable`` (meetings or Kafka did not answer).
+        ``forbidden`` (also: a guest asking for another meeting than its token's), ``meeting_ended``, ``unavailable`` (meetings or Kafka did not answer).
         """
         socket = self.socket(sid)
         meeting_id = request.meeting_id
         principal = socket.principal
+        if principal.is_guest and principal.guest_meeting_id != meeting_id:
+            raise SignalingError(ErrorCode.FORBIDDEN, "a guest may only join the meeting its guest token was issued for")
         try:
             await self._verifier.verify(socket.principal.token)
         except InvalidToken as exc:

@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 
 from parley_observability import BEARER_401, error_responses
-from parley_security import CurrentPrincipal
+from parley_security import PrincipalOrGuest
 from parley_turn_config.api.schemas import IceConfiguration, IceServer
 from parley_turn_config.config import Settings
 from parley_turn_config.domain.credentials import issue_credential
@@ -35,11 +35,13 @@ Metrics = Annotated[TurnMetrics, Depends(_metrics)]
     responses=error_responses({401: BEARER_401}),
 )
 async def credentials(
-    principal: CurrentPrincipal, settings: AppSettings, metrics: Metrics, response: Response
+    principal: PrincipalOrGuest, settings: AppSettings, metrics: Metrics, response: Response
 ) -> IceConfiguration:
     """ICE servers for the caller: STUN URLs, and TURN URLs with a credential valid ``ttl`` seconds.
 
-    The answer is ``Cache-Control: no-store``: it holds a secret derived per user.
+    The answer is ``Cache-Control: no-store``: it holds a secret derived per user. A guest
+    token gets credentials too (a guest needs media as much as anyone; its id is the
+    username's user part, ``guest-…``).
     """
     credential = issue_credential(
         settings.turn_secret.get_secret_value(),
