@@ -5,19 +5,85 @@ the reference verifier), a delivery the receiver answered 500 twice comes a thir
 succeeds, the delivery log shows it and replays it; management needs ``webhooks:manage`` and
 stays within the owner's endpoints."""
 
+import asyncio
+import json
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import pytest
+import uvicorn
 from standardwebhooks.webhooks import Webhook
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from parley_events import ApiKeyCreated, ParticipantJoined
 from parley_meetings.messaging import WEBHOOK_TOPICS, webhooks_group
 from parley_security.api_keys import new_secret as new_api_key, secret_hash
 from parley_testing import commit_group_at_end
-from webhook_receiver import receiving
 
 pytestmark = pytest.mark.integration
+
+# A webhook receiver: a Starlette app served by uvicorn on 127.0.0.1 (an ephemeral port) that
+# records every request and answers 500 to the first requests of the types in ``failing``.
+
+
+@dataclass(frozen=True)
+class Received:
+    """One request as the receiver saw it, and the status it answered."""
+
+    headers: dict[str, str]
+    body: str
+    status: int
+
+    @property
+    def type(self) -> str:
+        return json.loads(self.body)["type"]
+
+
+@dataclass
+class Receiver:
+    url: str = ""
+    failing: dict[str, int] = field(default_factory=dict)
+    received: list[Received] = field(default_factory=list)
+
+    def of_type(self, event_type: str) -> list[Received]:
+        return [r for r in self.received if r.type == event_type]
+
+    async def handle(self, request: Request) -> Response:
+        body = (await request.body()).decode()
+        event_type = json.loads(body)["type"]
+        status = 200
+        if self.failing.get(event_type, 0) > 0:
+            self.failing[event_type] -= 1
+            status = 500
+        self.received.append(Received(dict(request.headers), body, status))
+        return Response(status_code=status)
+
+
+@asynccontextmanager
+async def receiving(failing: dict[str, int] | None = None) -> AsyncIterator[Receiver]:
+    """A running receiver at ``receiver.url`` (``http://127.0.0.1:<port>/hook``)."""
+    receiver = Receiver(failing=dict(failing or {}))
+    app = Starlette(routes=[Route("/hook", receiver.handle, methods=["POST"])])
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off"))
+    serving = asyncio.create_task(server.serve())
+    while not server.started:
+        if serving.done():
+            serving.result()  # raises what stopped it
+        await asyncio.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    receiver.url = f"http://127.0.0.1:{port}/hook"
+    try:
+        yield receiver
+    finally:
+        server.should_exit = True
+        await serving
+
 
 SUBSCRIBED = ["meeting.created", "meeting.started", "participant.joined", "meeting.ended"]
 
