@@ -126,7 +126,10 @@ CONSUMES = {
     "meetings": MEETINGS_EVENTS,
     "contacts": CONTACT_EVENTS,
     "api-keys": (ApiKeyCreated, ApiKeyRevoked),
-    "webhooks": (MeetingCreated, MeetingEnded, MeetingExpired, ParticipantJoined, ParticipantLeft, ChatMessagePosted),
+    # the webhook dispatcher's one subscriber reads three topics: FastStream names a channel per topic
+    f"webhooks:{MEETINGS.name}": (MeetingCreated, MeetingEnded, MeetingExpired),
+    f"webhooks:{PARTICIPANTS.name}": (ParticipantJoined, ParticipantLeft),
+    f"webhooks:{CHAT.name}": (ChatMessagePosted,),
 }
 
 
