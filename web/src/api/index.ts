@@ -6,6 +6,7 @@ import { contactsApi } from "./contacts";
 import { HttpClient, type HttpClientOptions } from "./http";
 import { meetingsApi } from "./meetings";
 import { turnApi } from "./turn";
+import { webhooksApi } from "./webhooks";
 
 export { ApiError, NetworkError, HttpClient } from "./http";
 export { TokenStore } from "./tokens";
@@ -23,6 +24,7 @@ export function createApi(options: HttpClientOptions) {
     calls: callsApi(http),
     apiKeys: apiKeysApi(http),
     turn: turnApi(http),
+    webhooks: webhooksApi(http),
   };
 }
 
