@@ -5,7 +5,9 @@ Developer page (``/developer``), then:
 
     PARLEY_API_KEY=parley_sk_... python docs/examples/schedule_meeting.py --base-url https://parley.example.com
 
-It prints each step and the meeting's invite link. Needs only ``httpx``.
+It prints each step and the meeting's invite link. Needs only ``httpx``. Its sibling
+``webhook_receiver.py`` registers a webhook endpoint, schedules a meeting and verifies the
+signature of the ``meeting.created`` message it receives (docs/webhooks.md).
 """
 
 import argparse

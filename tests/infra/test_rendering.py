@@ -28,6 +28,7 @@ PREFIXES = {
     "/api/auth": "auth",
     "/api/meetings": "meetings",
     "/api/calls": "meetings",
+    "/api/webhooks": "meetings",
     "/api/chat": "chat",
     "/api/turn": "turn-config",
     "/socket.io": "signaling",

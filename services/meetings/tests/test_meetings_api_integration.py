@@ -214,12 +214,21 @@ async def test_health_readiness_and_metrics(client) -> None:
     assert "parley_meetings_created_total 1.0" in text
     assert "parley_meetings_ended_total 1.0" in text
     assert 'route="/api/meetings/{meeting_id}/end"' in text
+    assert 'parley_meetings_webhook_attempts_total{outcome="rejected"} 0.0' in text
+    assert "parley_meetings_webhook_attempt_duration_seconds_bucket" in text
     assert mid not in text
 
     asyncapi = (await client.http.get("/asyncapi.json")).json()
     addresses = {channel["address"] for channel in asyncapi["channels"].values()}
     assert addresses == {
         "parley.meetings", "parley.participants", "parley.sessions", "parley.contacts", "parley.calls", "parley.api_keys",
+        "parley.chat",  # the webhook dispatcher's (chat.message.posted)
+    }
+    webhook_channels = {key: set(channel["messages"]) for key, channel in asyncapi["channels"].items() if key.startswith("webhooks:")}
+    assert webhook_channels == {
+        "webhooks:parley.meetings": {"MeetingCreated", "MeetingEnded", "MeetingExpired"},
+        "webhooks:parley.participants": {"ParticipantJoined", "ParticipantLeft"},
+        "webhooks:parley.chat": {"ChatMessagePosted"},
     }
 
 

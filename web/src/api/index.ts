@@ -7,6 +7,7 @@ import { directMessagesApi } from "./directMessages";
 import { HttpClient, type HttpClientOptions } from "./http";
 import { meetingsApi } from "./meetings";
 import { turnApi } from "./turn";
+import { webhooksApi } from "./webhooks";
 
 export { ApiError, NetworkError, HttpClient } from "./http";
 export { TokenStore } from "./tokens";
@@ -25,6 +26,7 @@ export function createApi(options: HttpClientOptions) {
     directMessages: directMessagesApi(http),
     apiKeys: apiKeysApi(http),
     turn: turnApi(http),
+    webhooks: webhooksApi(http),
   };
 }
 

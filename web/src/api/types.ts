@@ -213,3 +213,53 @@ export interface CreatedApiKey extends ApiKey {
 export interface ApiKeyList {
   keys: ApiKey[];
 }
+
+/** A webhook event type (docs/webhooks.md). */
+export type WebhookEventType =
+  | "meeting.created"
+  | "meeting.started"
+  | "meeting.ended"
+  | "meeting.expired"
+  | "participant.joined"
+  | "participant.left"
+  | "chat.message.posted";
+
+/** A webhook endpoint of the signed-in user (docs/http-api.md, "Webhooks"). */
+export interface WebhookEndpoint {
+  endpoint_id: string;
+  url: string;
+  event_types: WebhookEventType[];
+  description: string;
+  enabled: boolean;
+  created_at: string;
+}
+
+/** An endpoint just registered, with its signing secret (shown this once). */
+export interface CreatedWebhookEndpoint extends WebhookEndpoint {
+  secret: string;
+}
+
+export interface WebhookEndpointList {
+  endpoints: WebhookEndpoint[];
+}
+
+/** One entry of an endpoint's delivery log. */
+export interface WebhookDelivery {
+  delivery_id: string;
+  event_type: WebhookEventType;
+  meeting_id: string;
+  payload: string;
+  state: "pending" | "delivering" | "succeeded" | "failed";
+  attempts: number;
+  next_attempt_at: string | null;
+  created_at: string;
+  last_attempt_at: string | null;
+  last_status_code: number | null;
+  last_error: string | null;
+  succeeded_at: string | null;
+}
+
+export interface WebhookDeliveryPage {
+  deliveries: WebhookDelivery[];
+  next_cursor: string | null;
+}

@@ -7,12 +7,13 @@ import { CopyLinkButton } from "../components/CopyLinkButton";
 import { TopBar } from "../components/TopBar";
 import { formatDateTime } from "../lib/format";
 import { useTitle } from "../lib/useTitle";
+import { DeveloperWebhooks } from "./DeveloperWebhooks";
 
 /** The scopes a key may hold, with what each allows (docs/http-api.md, "API keys"). */
 const SCOPES: { scope: ApiKeyScope; label: string }[] = [
   { scope: "meetings:read", label: "Read meetings" },
   { scope: "meetings:write", label: "Create, schedule, reschedule and cancel meetings" },
-  { scope: "webhooks:manage", label: "Manage webhooks (no webhook API yet)" },
+  { scope: "webhooks:manage", label: "Register webhooks and read their deliveries" },
 ];
 
 const ERRORS: Record<string, string> = {
@@ -25,7 +26,8 @@ function errorText(err: unknown, fallback: string): string {
   return fallback;
 }
 
-/** "Developer": the signed-in user's API keys — create (the secret shown once), list, revoke. */
+/** "Developer": the signed-in user's API keys — create (the secret shown once), list, revoke —
+ * and webhooks (./DeveloperWebhooks.tsx). */
 export function Developer() {
   useTitle("Developer");
   const session = useSession();
@@ -164,6 +166,8 @@ export function Developer() {
             ))}
           </ul>
         </section>
+
+        <DeveloperWebhooks api={api} />
       </main>
     </div>
   );

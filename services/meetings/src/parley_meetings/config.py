@@ -47,3 +47,15 @@ class Settings(ServiceSettings, KafkaSettings, MongoSettings, JwtSettings):
     #: Hours an ``Idempotency-Key`` of ``POST /api/meetings`` is remembered
     #: (``PARLEY_IDEMPOTENCY_TTL_HOURS``).
     idempotency_ttl_hours: int = Field(default=24, ge=1, le=24 * 30)
+    #: Base interval of the webhook retry schedule in seconds (``PARLEY_WEBHOOK_RETRY_BASE_S``):
+    #: retries come 1, 60, 360, 1440, 3600, 7200 and 7200 base intervals after a failure
+    #: (5 s … 10 h with the default; :mod:`parley_meetings.domain.webhook_retries`).
+    webhook_retry_base_s: float = Field(default=5.0, gt=0, le=3600)
+    #: Seconds an idle delivery lane waits before looking for due deliveries again
+    #: (``PARLEY_WEBHOOK_POLL_INTERVAL_S``): how late a retry, or a delivery enqueued by another
+    #: replica, may be sent at most.
+    webhook_poll_interval_s: float = Field(default=1.0, gt=0, le=60)
+    #: Seconds a webhook request may take before it counts as failed (``PARLEY_WEBHOOK_TIMEOUT_S``).
+    webhook_timeout_s: float = Field(default=10.0, gt=0, le=60)
+    #: Deliveries one replica sends at once (``PARLEY_WEBHOOK_LANES``).
+    webhook_lanes: int = Field(default=4, ge=1, le=64)

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
+import httpx
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 from pymongo import AsyncMongoClient
@@ -21,6 +22,7 @@ from parley_meetings.call_repository import CallRepository
 from parley_meetings.domain.calls import Calls
 from parley_meetings.api.routes import public_router
 from parley_meetings.api.routes import router as api_router
+from parley_meetings.api.webhook_routes import router as webhook_router
 from parley_meetings.api_keys_repository import ApiKeyProjection
 from parley_meetings.config import Settings
 from parley_meetings.domain.expiry import ExpirySweeper
@@ -31,18 +33,23 @@ from parley_meetings.idempotency_repository import MongoIdempotencyStore
 from parley_meetings.domain.models import utc_now
 from parley_meetings.domain.service import Meetings
 from parley_meetings.domain.summaries import SummaryCache
+from parley_meetings.domain.webhook_delivery import DeliveryConfig, DeliveryWorker
+from parley_meetings.domain.webhook_dispatch import WebhookDispatcher
+from parley_meetings.domain.webhooks import Webhooks
 from parley_meetings.messaging import (
     CONSUMES,
     add_contact_consumer,
     add_api_key_consumer,
     add_meeting_event_consumer,
     add_participant_consumer,
+    add_webhook_consumer,
     build_router,
     kafka_ready,
     outbox_relay,
 )
-from parley_meetings.metrics import MeetingsMetrics
+from parley_meetings.metrics import MeetingsMetrics, WebhookMetrics
 from parley_meetings.repository import CalendarFeedRepository, MeetingRepository
+from parley_meetings.webhooks_repository import WebhookRepository
 from parley_observability import (
     HttpMetrics,
     HttpMetricsMiddleware,
@@ -61,6 +68,8 @@ from parley_security.revocations import REVOCATION_CHANNEL, REVOCATION_EVENTS
 DESCRIPTION = api_description(
     "Meetings: create, list, get, join, end, schedule, reschedule, cancel; the caller's membership and the live roster. "
     "Direct calls: place, accept, decline, cancel, end, list. "
+    "Webhooks: register endpoints for the events of the meetings one hosts, read and replay their delivery log "
+    "(signed as Standard Webhooks says; docs/webhooks.md). "
     "Applications call it with an API key (`X-API-Key: parley_sk_…`, created at `POST /api/auth/keys`) that acts for its "
     "owner within its scopes: `meetings:read` for the reads, `meetings:write` for the changes (403 `insufficient_scope` otherwise)."
 )
@@ -82,9 +91,21 @@ async def ring_sweeper(calls: Calls, interval_s: float) -> None:
             log.exception("the ring sweeper failed; trying again in %.1f s", interval_s)
 
 
+def webhook_http_client(settings: Settings) -> httpx.AsyncClient:
+    """The client webhooks are sent with: the settings' timeout, no redirects followed (a
+    redirect could lead past the destination checks), no proxy from the environment."""
+    return httpx.AsyncClient(
+        timeout=settings.webhook_timeout_s,
+        follow_redirects=False,
+        trust_env=False,
+        headers={"user-agent": "Parley-Webhooks/1"},
+    )
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the app: API, health, metrics, Kafka consumer, outbox relay and the expiry
-    sweeper of empty meetings (:mod:`parley_meetings.domain.expiry`).
+    """Build the app: API, health, metrics, Kafka consumers, outbox relay, the expiry
+    sweeper of empty meetings (:mod:`parley_meetings.domain.expiry`) and the webhook
+    delivery worker (:mod:`parley_meetings.domain.webhook_delivery`).
 
     ``/readyz`` checks MongoDB (``ping``) and Kafka (cluster metadata). It does not check
     the JWKS of auth: tokens verify with cached keys while auth restarts, and a meetings
@@ -94,6 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     configure_logging(SERVICE, settings.log_level)
     registry = CollectorRegistry()
     metrics = MeetingsMetrics(registry)
+    webhook_metrics = WebhookMetrics(registry)
     kafka = build_router(settings)
     kafka.broker.add_middleware(ConsumerLag(registry).middleware())
     outbox_metrics = OutboxMetrics(registry)
@@ -159,9 +181,35 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.calendar_feeds = CalendarFeeds(feeds, utc_now)
         sweeper = ExpirySweeper(app.state.meetings.expire_due, settings.expiry_sweep_interval_s)
         sweeping = asyncio.create_task(sweeper.run())
+        webhook_repository = WebhookRepository(mongo[settings.mongo_database])
+        await webhook_repository.ensure_indexes()
+        webhook_http = webhook_http_client(settings)
+        worker = DeliveryWorker(
+            webhook_repository,
+            webhook_http,
+            DeliveryConfig(
+                environment=settings.environment,
+                retry_base_s=settings.webhook_retry_base_s,
+                poll_interval_s=settings.webhook_poll_interval_s,
+                timeout_s=settings.webhook_timeout_s,
+                lanes=settings.webhook_lanes,
+            ),
+            webhook_metrics,
+            clock=utc_now,
+        )
+        app.state.webhooks = Webhooks(webhook_repository, environment=settings.environment, clock=utc_now, wake=worker.wake)
+
+        async def host_of(meeting_id: str) -> str | None:
+            summary = await repository.summary(meeting_id)
+            return summary.host_id if summary else None
+
+        app.state.webhook_dispatcher = WebhookDispatcher(webhook_repository, host_of, clock=utc_now, wake=worker.wake)
+        delivering = asyncio.create_task(worker.run(), name="webhook-delivery")
         try:
             yield  # the Kafka router's lifespan (nested) starts the broker, then the relay
         finally:
+            await stop_task(delivering)
+            await webhook_http.aclose()
             await stop_task(sweeping)
             await stop_task(ringing)
             await store.aclose()
@@ -194,6 +242,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     add_meeting_event_consumer(kafka, lambda meeting_id: app.state.meetings.forget_summary(meeting_id))
     add_api_key_consumer(kafka, settings, lambda: app.state.api_keys)
 
+    async def handle_webhook_events(events: list[ReceivedEvent]) -> int:
+        return await app.state.webhook_dispatcher.apply(events)
+
+    add_webhook_consumer(kafka, settings, handle_webhook_events, on_malformed=lambda: None)
+
     async def mongo_ready() -> None:
         await app.state.mongo.admin.command("ping")
 
@@ -203,6 +256,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_store_error_handler(app, store)
     app.include_router(feed_router)  # before /{meeting_id}/…: its paths are literal
     app.include_router(call_router)
+    app.include_router(webhook_router)
     app.include_router(api_router)
     app.include_router(public_router)
     app.include_router(health_router({"mongo": mongo_ready, "kafka": lambda: kafka_ready(kafka)}))

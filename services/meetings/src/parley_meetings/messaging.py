@@ -23,6 +23,7 @@ from parley_events import (
     ApiKeyRevoked,
     ApiKeyUsed,
     CALL_EVENTS,
+    ChatMessagePosted,
     EventDecodeError,
     MeetingCancelled,
     MeetingCreated,
@@ -42,7 +43,7 @@ from parley_events import (
 )
 from parley_events.contact_pairs import CONTACT_EVENTS
 from parley_events.contact_pairs import add_contact_consumer as subscribe_contacts
-from parley_events.topics import API_KEYS, CALLS, MEETINGS, PARTICIPANTS
+from parley_events.topics import API_KEYS, CALLS, CHAT, MEETINGS, PARTICIPANTS
 from parley_meetings.config import Settings
 
 if TYPE_CHECKING:
@@ -71,6 +72,20 @@ async def _raw_body(message: StreamMessage[object]) -> bytes:
     (per record, in the handler), so a malformed record reaches the handler (and is skipped) instead of failing in
     FastStream's JSON decoder and being redelivered forever."""
     return message.body
+
+
+def _decoded(message: KafkaMessage, on_malformed: Callable[[], None]) -> list[ReceivedEvent]:
+    """The events of a batch's records, in order; a record that is not a valid Parley event
+    is logged, counted (``on_malformed``) and left out."""
+    raw = message.raw_message
+    events: list[ReceivedEvent] = []
+    for record in raw if isinstance(raw, tuple | list) else (raw,):
+        try:
+            events.append(decode(record.value, dict(record.headers or []), record.key))
+        except EventDecodeError as exc:
+            log.warning("skipping a malformed record on %s: %s", record.topic, exc)
+            on_malformed()
+    return events
 
 
 def build_router(settings: Settings) -> KafkaRouter:
@@ -113,6 +128,10 @@ CONSUMES = {
     "meetings": MEETINGS_EVENTS,
     "contacts": CONTACT_EVENTS,
     "api-keys": (ApiKeyCreated, ApiKeyRevoked),
+    # the webhook dispatcher's one subscriber reads three topics: FastStream names a channel per topic
+    f"webhooks:{MEETINGS.name}": (MeetingCreated, MeetingEnded, MeetingExpired),
+    f"webhooks:{PARTICIPANTS.name}": (ParticipantJoined, ParticipantLeft),
+    f"webhooks:{CHAT.name}": (ChatMessagePosted,),
 }
 
 
@@ -145,14 +164,7 @@ def add_participant_consumer(
         description="participant.joined / participant.left: keeps each meeting's roster",
     )
     async def on_participant_events(message: KafkaMessage) -> None:
-        raw = message.raw_message
-        events: list[ReceivedEvent] = []
-        for record in raw if isinstance(raw, tuple | list) else (raw,):
-            try:
-                events.append(decode(record.value, dict(record.headers or []), record.key))
-            except EventDecodeError as exc:
-                log.warning("skipping a malformed record on %s: %s", PARTICIPANTS.name, exc)
-                on_malformed()
+        events = _decoded(message, on_malformed)
         if events:
             await handle(events)
 
@@ -178,6 +190,45 @@ def add_contact_consumer(
         on_malformed=on_malformed,
         description="contact.* and user.blocked/unblocked: who may call whom (meetings' contact projection)",
     )
+
+
+def webhooks_group(settings: Settings) -> str:
+    """The consumer group of the webhook dispatcher: ``{PARLEY_KAFKA_CONSUMER_GROUP}-webhooks``."""
+    return f"{settings.kafka_consumer_group}-webhooks"
+
+
+#: The topics the webhook dispatcher reads.
+WEBHOOK_TOPICS = (MEETINGS, PARTICIPANTS, CHAT)
+
+
+def add_webhook_consumer(
+    router: KafkaRouter,
+    settings: Settings,
+    handle: ParticipantHandler,
+    on_malformed: Callable[[], None],
+) -> None:
+    """Subscribe the webhook dispatcher ``handle`` to ``parley.meetings``, ``parley.participants``
+    and ``parley.chat`` in the consumer group :func:`webhooks_group` (its own: it reads every
+    record whatever the roster consumer does), in batches, as :func:`add_participant_consumer`
+    does: a batch is committed only once ``handle`` stored its deliveries in the delivery log,
+    and a failing one comes again (``handle`` is idempotent: delivery ids derive from event
+    ids)."""
+
+    @router.subscriber(
+        *(topic.name for topic in WEBHOOK_TOPICS),
+        group_id=webhooks_group(settings),
+        auto_offset_reset=settings.kafka_auto_offset_reset,
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        decoder=_raw_body,
+        batch=True,
+        max_records=BATCH_MAX_RECORDS,
+        title="webhooks",
+        description="meeting.*, participant.* and chat.message.posted: the webhook deliveries of the hosts' endpoints",
+    )
+    async def on_webhook_events(message: KafkaMessage) -> None:
+        events = _decoded(message, on_malformed)
+        if events:
+            await handle(events)
 
 
 #: Events that change nothing a summary shows: a replica keeps its cached summary on these.

@@ -1,6 +1,6 @@
 """Service-specific Prometheus metrics of meetings (listed in docs/metrics.md)."""
 
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import CollectorRegistry, Counter, Histogram
 
 
 class MeetingsMetrics:
@@ -47,3 +47,34 @@ class MeetingsMetrics:
                 self.roster_events.labels(kind, outcome)
         for outcome in ("ignored", "duplicate", "malformed"):
             self.roster_events.labels("other", outcome)
+
+
+class WebhookMetrics:
+    """The webhook delivery worker's metrics (docs/metrics.md, "Webhooks")."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.attempts = Counter(
+            "parley_meetings_webhook_attempts_total",
+            "Webhook delivery attempts by outcome: succeeded (a 2xx answer), rejected (another "
+            "status), unreachable (no answer: connection refused, timeout), refused (the "
+            "destination is not allowed: SSRF rules).",
+            ("outcome",),
+            registry=registry,
+        )
+        self.deliveries = Counter(
+            "parley_meetings_webhook_deliveries_total",
+            "Webhook deliveries that reached a final state, by result: succeeded, or failed "
+            "(every attempt of the retry schedule failed, or the endpoint was gone).",
+            ("result",),
+            registry=registry,
+        )
+        self.duration = Histogram(
+            "parley_meetings_webhook_attempt_duration_seconds",
+            "Time from sending a webhook request to its answer's status (or the error).",
+            buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=registry,
+        )
+        for outcome in ("succeeded", "rejected", "unreachable", "refused"):
+            self.attempts.labels(outcome)
+        for result in ("succeeded", "failed"):
+            self.deliveries.labels(result)

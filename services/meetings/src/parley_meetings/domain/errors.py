@@ -99,3 +99,30 @@ class CallStateConflict(MeetingsError):
 
     code = "call_state_conflict"
     status_code = 409
+
+
+class WebhookNotFound(MeetingsError):
+    """No webhook endpoint of the caller has this id (another user's is not found either)."""
+
+    code = "webhook_not_found"
+    status_code = 404
+
+
+class DeliveryNotFound(MeetingsError):
+    code = "delivery_not_found"
+    status_code = 404
+
+
+class InvalidWebhookUrl(MeetingsError):
+    """The endpoint URL is not https (http only to loopback in local development), or it
+    resolves to an address webhooks never go to (SSRF, :mod:`parley_meetings.domain.webhook_urls`)."""
+
+    code = "invalid_webhook_url"
+    status_code = 422
+
+
+class DeliveryInProgress(MeetingsError):
+    """A replay of a delivery that is being sent right now."""
+
+    code = "delivery_in_progress"
+    status_code = 409

@@ -1,0 +1,149 @@
+"""From Kafka events to webhook deliveries (docs/webhooks.md "Which events an endpoint receives").
+
+The rule: an endpoint receives the events it subscribed to of the meetings its owner hosts.
+The host of a meeting is read from meetings' own store (``meeting.created`` carries it).
+
+=====================  ==========================================================
+webhook type           from
+=====================  ==========================================================
+meeting.created        ``parley.meetings.meeting.created.v1``
+meeting.started        the first ``parley.signaling.participant.joined.v1`` of the
+                       meeting (remembered per meeting once its host has an endpoint, so it is sent once)
+meeting.ended          ``parley.meetings.meeting.ended.v1``
+meeting.expired        ``parley.meetings.meeting.expired.v1``
+participant.joined     ``parley.signaling.participant.joined.v1``
+participant.left       ``parley.signaling.participant.left.v1``
+chat.message.posted    ``parley.chat.message.posted.v1``
+=====================  ==========================================================
+
+The body is ``{"type", "timestamp", "data"}`` (Standard Webhooks' recommended shape): the
+event's type, its CloudEvents time and its payload as in docs/events.md (``meeting.started``:
+``{meeting_id, host_id, started_at, first_participant_id}``). A delivery's id is derived from
+the endpoint, the event id and the type: an event applied twice (a redelivered batch)
+enqueues each delivery once.
+"""
+
+import hashlib
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from parley_events import (
+    ChatMessagePosted,
+    EventData,
+    MeetingCreated,
+    MeetingEnded,
+    MeetingExpired,
+    ParticipantJoined,
+    ParticipantLeft,
+    ReceivedEvent,
+)
+from parley_meetings.domain.webhook_models import EventType, WebhookDelivery
+from parley_meetings.webhooks_repository import WebhookRepository
+
+#: The webhook type of each Kafka event that has one.
+WEBHOOK_TYPES: dict[type[EventData], EventType] = {
+    MeetingCreated: "meeting.created",
+    MeetingEnded: "meeting.ended",
+    MeetingExpired: "meeting.expired",
+    ParticipantJoined: "participant.joined",
+    ParticipantLeft: "participant.left",
+    ChatMessagePosted: "chat.message.posted",
+}
+
+
+@dataclass(frozen=True)
+class Message:
+    """One webhook message of a meeting, before it is addressed to endpoints."""
+
+    event_type: EventType
+    event_id: str
+    meeting_id: str
+    body: str
+
+
+def body(event_type: str, timestamp: datetime, data: dict[str, Any]) -> str:
+    """The JSON body of a message (compact; signed and sent byte for byte)."""
+    return json.dumps({"type": event_type, "timestamp": timestamp.isoformat(), "data": data}, separators=(",", ":"))
+
+
+def delivery_id(endpoint_id: str, event_id: str, event_type: str) -> str:
+    """``msg_`` + 32 hex digits, the same for the same endpoint, event and type."""
+    return "msg_" + hashlib.sha256(f"{endpoint_id}|{event_id}|{event_type}".encode()).hexdigest()[:32]
+
+
+class WebhookDispatcher:
+    """Turns a batch of events into deliveries in the log (``wake`` the worker afterwards).
+
+    ``host_of(meeting_id)`` answers the host of a meeting (None: not a meeting of this
+    service's store, so nobody's webhooks)."""
+
+    def __init__(
+        self,
+        repository: WebhookRepository,
+        host_of: Callable[[str], Awaitable[str | None]],
+        *,
+        clock: Callable[[], datetime],
+        wake: Callable[[], None],
+    ) -> None:
+        self._repository = repository
+        self._host_of = host_of
+        self._clock = clock
+        self._wake = wake
+
+    async def apply(self, events: Sequence[ReceivedEvent]) -> int:
+        """Enqueue the deliveries of ``events``; returns how many were new. Returns only once
+        every one is stored (the caller commits the Kafka offsets after that)."""
+        enqueued = 0
+        for event in events:
+            webhook_type = WEBHOOK_TYPES.get(type(event.data))
+            if webhook_type is None:
+                continue
+            meeting_id = event.data.meeting_id  # type: ignore[attr-defined]
+            host_id = event.data.host_id if isinstance(event.data, MeetingCreated) else await self._host_of(meeting_id)
+            if host_id is None:
+                continue
+            endpoints = [e for e in await self._repository.endpoints_of(host_id) if e.enabled]
+            if not endpoints:
+                continue
+            for message in await self._messages(event, webhook_type, meeting_id, host_id):
+                for endpoint in endpoints:
+                    if message.event_type in endpoint.event_types:
+                        enqueued += await self._enqueue(endpoint.endpoint_id, host_id, message)
+        if enqueued:
+            self._wake()
+        return enqueued
+
+    async def _messages(self, event: ReceivedEvent, webhook_type: EventType, meeting_id: str, host_id: str) -> list[Message]:
+        """The event's message, and before it ``meeting.started`` when it is the meeting's
+        first join (remembered while the host has endpoints, whatever they subscribe to)."""
+        data = event.data.model_dump(mode="json")
+        timestamp = event.time or self._clock()
+        messages = [Message(webhook_type, event.id, meeting_id, body(webhook_type, timestamp, data))]
+        if isinstance(event.data, ParticipantJoined) and await self._repository.mark_started(meeting_id, event.id):
+            started = {
+                "meeting_id": meeting_id,
+                "host_id": host_id,
+                "started_at": event.data.joined_at.isoformat(),
+                "first_participant_id": event.data.user_id,
+            }
+            messages.insert(0, Message("meeting.started", event.id, meeting_id, body("meeting.started", timestamp, started)))
+        return messages
+
+    async def _enqueue(self, endpoint_id: str, owner_id: str, message: Message) -> int:
+        now = self._clock()
+        delivery = WebhookDelivery(
+            delivery_id=delivery_id(endpoint_id, message.event_id, message.event_type),
+            endpoint_id=endpoint_id,
+            owner_id=owner_id,
+            event_type=message.event_type,
+            event_id=message.event_id,
+            meeting_id=message.meeting_id,
+            payload=message.body,
+            state="pending",
+            next_attempt_at=now,
+            created_at=now,
+        )
+        return int(await self._repository.enqueue(delivery))

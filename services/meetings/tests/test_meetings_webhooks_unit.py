@@ -1,0 +1,135 @@
+"""Webhooks without a stack: which URLs are accepted (SSRF), the retry schedule, and that a
+signature made by meetings verifies with the Standard Webhooks reference verifier."""
+
+import base64
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+from parley_meetings.domain.errors import InvalidWebhookUrl
+from parley_meetings.domain.webhook_dispatch import body, delivery_id
+from parley_meetings.domain.webhook_retries import MAX_ATTEMPTS, retry_delay
+from parley_meetings.domain.webhook_signing import new_secret, signed_headers
+from parley_meetings.domain.webhook_urls import check_destination, check_shape
+
+
+def resolving_to(*addresses: str):
+    async def resolver(host: str) -> list[str]:
+        return list(addresses)
+
+    return resolver
+
+
+async def never_resolves(host: str) -> list[str]:
+    raise AssertionError(f"{host} must not be resolved here")
+
+
+@pytest.mark.parametrize(
+    ("url", "environment"),
+    [
+        ("https://hooks.example.com/parley", "production"),
+        ("https://hooks.example.com:8443/p?x=1", "production"),
+        ("http://127.0.0.1:8123/hook", "local"),
+        ("http://localhost/hook", "local"),
+        ("http://[::1]:9000/hook", "local"),
+        ("https://10.1.2.3/hook", "local"),  # development: https anywhere
+    ],
+)
+def test_accepted_shapes(url: str, environment: str) -> None:
+    assert check_shape(url, environment).hostname
+
+
+@pytest.mark.parametrize(
+    ("url", "environment"),
+    [
+        ("http://127.0.0.1:8123/hook", "production"),  # http never in production
+        ("http://hooks.example.com/hook", "local"),  # http only to loopback
+        ("http://192.168.1.10/hook", "local"),
+        ("ftp://hooks.example.com/hook", "local"),
+        ("https://user:pw@hooks.example.com/hook", "production"),
+        ("https://hooks.example.com/hook#frag", "production"),
+        ("https:///nohost", "production"),
+        ("https://hooks.example.com:99999/", "production"),
+        ("not a url", "production"),
+        ("https://hooks.example.com/" + "a" * 2000, "production"),
+    ],
+)
+def test_refused_shapes(url: str, environment: str) -> None:
+    with pytest.raises(InvalidWebhookUrl):
+        check_shape(url, environment)
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["10.0.0.5", "172.16.3.4", "192.168.0.1", "127.0.0.1", "169.254.169.254", "100.64.0.1", "224.0.0.1",
+     "0.0.0.0", "240.0.0.1", "::1", "fe80::1", "fc00::1", "::ffff:127.0.0.1", "ff02::1"],
+)
+async def test_production_refuses_a_host_resolving_to_a_non_public_address(address: str) -> None:
+    with pytest.raises(InvalidWebhookUrl, match="public addresses only"):
+        await check_destination("https://hooks.example.com/h", "production", resolving_to("93.184.216.34", address))
+
+
+@pytest.mark.parametrize("literal", ["https://169.254.169.254/latest", "https://[::1]/h", "https://10.0.0.1/h"])
+async def test_production_refuses_a_private_literal_address(literal: str) -> None:
+    with pytest.raises(InvalidWebhookUrl):
+        await check_destination(literal, "production", never_resolves)
+
+
+async def test_production_accepts_a_host_resolving_to_public_addresses_only() -> None:
+    await check_destination("https://hooks.example.com/h", "production", resolving_to("93.184.216.34", "2606:2800:220:1::1"))
+
+
+async def test_production_refuses_a_host_that_resolves_to_nothing() -> None:
+    with pytest.raises(InvalidWebhookUrl, match="does not resolve"):
+        await check_destination("https://hooks.example.com/h", "production", resolving_to())
+
+
+async def test_local_development_resolves_nothing() -> None:
+    await check_destination("http://127.0.0.1:9/h", "local", never_resolves)
+
+
+def test_the_retry_schedule_is_standard_webhooks_and_lasts_more_than_a_day() -> None:
+    delays = [retry_delay(n, 5.0, rand=lambda: 0.0) for n in range(1, MAX_ATTEMPTS)]
+    assert delays == [
+        timedelta(seconds=5), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2),
+        timedelta(hours=5), timedelta(hours=10), timedelta(hours=10),
+    ]
+    assert sum(delays, timedelta()) >= timedelta(hours=24)
+    assert retry_delay(MAX_ATTEMPTS, 5.0) is None  # exhausted: the delivery failed
+    assert retry_delay(0, 5.0) is None
+
+
+def test_jitter_only_stretches_a_delay_by_at_most_a_tenth() -> None:
+    assert retry_delay(2, 5.0, rand=lambda: 0.999) < timedelta(minutes=5) * 1.1
+    assert retry_delay(2, 5.0, rand=lambda: 0.5) == timedelta(minutes=5) * 1.05
+    assert retry_delay(1, 0.01, rand=lambda: 0.0) == timedelta(seconds=0.01)  # tests' short base
+
+
+def test_a_secret_is_whsec_and_32_random_bytes() -> None:
+    secret = new_secret()
+    assert secret.startswith("whsec_")
+    assert len(base64.b64decode(secret.removeprefix("whsec_"))) == 32
+    assert new_secret() != secret
+
+
+def test_a_signature_verifies_with_the_reference_verifier() -> None:
+    secret = new_secret()
+    payload = body("meeting.created", datetime.now(UTC), {"meeting_id": "abcd-efgh-ijkl", "title": "Stand-up ☕"})
+    headers = signed_headers(secret, "msg_1", datetime.now(UTC), payload)
+    assert set(headers) == {"webhook-id", "webhook-timestamp", "webhook-signature"}
+    assert headers["webhook-signature"].startswith("v1,")
+    assert Webhook(secret).verify(payload, headers)["data"]["title"] == "Stand-up ☕"
+    with pytest.raises(WebhookVerificationError):
+        Webhook(secret).verify(payload.replace("Stand-up", "Stand-down"), headers)
+    with pytest.raises(WebhookVerificationError):
+        Webhook(new_secret()).verify(payload, headers)
+    stale = signed_headers(secret, "msg_1", datetime.now(UTC) - timedelta(minutes=10), payload)
+    with pytest.raises(WebhookVerificationError, match="too old"):
+        Webhook(secret).verify(payload, stale)
+
+
+def test_a_delivery_id_is_stable_per_endpoint_event_and_type() -> None:
+    assert delivery_id("we_1", "ev-1", "meeting.created") == delivery_id("we_1", "ev-1", "meeting.created")
+    assert len({delivery_id("we_1", "ev-1", "meeting.created"), delivery_id("we_2", "ev-1", "meeting.created"),
+                delivery_id("we_1", "ev-1", "meeting.started")}) == 3
