@@ -16,7 +16,7 @@ import uuid
 import httpx
 import pytest
 
-from parley_probe.api import ApiClient
+from e2e_people import auth, contacts
 from parley_probe.signaling import SignalingClient
 from parley_testing import Stack
 from parley_testing.faults import until
@@ -24,35 +24,15 @@ from parley_testing.faults import until
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 
 STEP_S = 30.0
-PASSWORD = "correct horse battery staple"
-
-
-def auth(api: ApiClient) -> dict[str, str]:
-    return {"Authorization": f"Bearer {api.access_token}"}
-
-
-async def _signed_in(base_url: str, name: str, run: str) -> ApiClient:
-    api = ApiClient(base_url)
-    email = f"{name.lower()}-{run}@e2e.parley.example.com"
-    await api.register(email, name, PASSWORD)
-    await api.login(email, PASSWORD)
-    return api
 
 
 async def test_a_ring_reaches_a_callee_on_the_other_replica(stack: Stack) -> None:
     services = stack.raw["services"]
     run = uuid.uuid4().hex[:10]
-    ada_api = await _signed_in(stack.base_url, "Ada", run)
-    bob_api = await _signed_in(stack.base_url, "Bob", run)
+    ada_api, bob_api, bob_id = await contacts(stack.base_url, run)
     clients: list[SignalingClient] = []
     http = httpx.AsyncClient(base_url=stack.base_url, timeout=STEP_S)
     try:
-        invitation = await ada_api._call(  # noqa: SLF001
-            "invite", "POST", "/api/auth/contacts/invitations", json={"email": f"bob-{run}@e2e.parley.example.com"}, expect=(201,)
-        )
-        await bob_api._call("accept", "POST", f"/api/auth/contacts/{invitation['contact_id']}/accept")  # noqa: SLF001
-        bob_id = invitation["user"]["user_id"]
-
         ada = SignalingClient("ada", services["signaling-1"]["url"], ada_api.access_token or "")
         clients.append(ada)
         await ada.connect(STEP_S)

@@ -20,7 +20,7 @@ import uuid
 import httpx
 import pytest
 
-from parley_probe.api import ApiClient
+from e2e_people import auth, contacts
 from parley_probe.signaling import SignalingClient
 from parley_testing import Stack
 from parley_testing.faults import hold_down, sigkill, stack_ready, start, until
@@ -28,26 +28,12 @@ from parley_testing.faults import hold_down, sigkill, stack_ready, start, until
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
 STEP_S = 30.0
-PASSWORD = "correct horse battery staple"
-
-
-def auth(api: ApiClient) -> dict[str, str]:
-    return {"Authorization": f"Bearer {api.access_token}"}
-
-
-async def _signed_in(base_url: str, name: str, run: str) -> ApiClient:
-    api = ApiClient(base_url)
-    email = f"{name.lower()}-{run}@e2e.parley.example.com"
-    await api.register(email, name, PASSWORD)
-    await api.login(email, PASSWORD)
-    return api
 
 
 async def test_a_message_posted_while_the_recipients_replica_is_down_is_delivered_after_exactly_once(stack: Stack) -> None:
     services = stack.raw["services"]
     run = uuid.uuid4().hex[:10]
-    ada_api = await _signed_in(stack.base_url, "Ada", run)
-    bob_api = await _signed_in(stack.base_url, "Bob", run)
+    ada_api, bob_api, bob_id = await contacts(stack.base_url, run)
     clients: list[SignalingClient] = []
     http = httpx.AsyncClient(base_url=stack.base_url, timeout=STEP_S)
     holding: asyncio.Task | None = None
@@ -59,11 +45,6 @@ async def test_a_message_posted_while_the_recipients_replica_is_down_is_delivere
         )
 
     try:
-        invitation = await ada_api._call(  # noqa: SLF001
-            "invite", "POST", "/api/auth/contacts/invitations", json={"email": f"bob-{run}@e2e.parley.example.com"}, expect=(201,)
-        )
-        await bob_api._call("accept", "POST", f"/api/auth/contacts/{invitation['contact_id']}/accept")  # noqa: SLF001
-        bob_id = invitation["user"]["user_id"]
         ada_id = ada_api.user["user_id"]
 
         ada = SignalingClient("ada", services["signaling-1"]["url"], ada_api.access_token or "")

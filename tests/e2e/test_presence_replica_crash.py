@@ -18,6 +18,7 @@ import uuid
 
 import pytest
 
+from e2e_people import contacts
 from parley_probe.api import ApiClient
 from parley_probe.signaling import SignalingClient
 from parley_testing import Stack
@@ -26,15 +27,6 @@ from parley_testing.faults import hold_down, sigkill, stack_ready, start, until
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
 STEP_S = 30.0
-PASSWORD = "correct horse battery staple"
-
-
-async def _signed_in(base_url: str, name: str, run: str) -> ApiClient:
-    api = ApiClient(base_url)
-    email = f"{name.lower()}-{run}@e2e.parley.example.com"
-    await api.register(email, name, PASSWORD)
-    await api.login(email, PASSWORD)
-    return api
 
 
 async def _bobs_presence(ada: ApiClient) -> dict:
@@ -50,18 +42,11 @@ async def _state_is(ada: ApiClient, state: str) -> bool:
 async def test_sockets_of_a_killed_replica_go_offline(stack: Stack) -> None:
     services = stack.raw["services"]
     run = uuid.uuid4().hex[:10]
-    ada_api = await _signed_in(stack.base_url, "Ada", run)
-    bob_api = await _signed_in(stack.base_url, "Bob", run)
+    ada_api, bob_api, bob_id = await contacts(stack.base_url, run)
     clients: list[SignalingClient] = []
     holding: asyncio.Task | None = None
     killed = False
     try:
-        invitation = await ada_api._call(  # noqa: SLF001
-            "invite", "POST", "/api/auth/contacts/invitations", json={"email": f"bob-{run}@e2e.parley.example.com"}, expect=(201,)
-        )
-        await bob_api._call("accept", "POST", f"/api/auth/contacts/{invitation['contact_id']}/accept")  # noqa: SLF001
-        bob_id = invitation["user"]["user_id"]
-
         ada = SignalingClient("ada", services["signaling-1"]["url"], ada_api.access_token or "")
         clients.append(ada)
         await ada.connect(STEP_S)
