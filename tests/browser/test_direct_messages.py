@@ -109,4 +109,12 @@ def test_direct_messages_live_offline_in_order_with_unread_counts(api: Api, part
     expect(messages(bob)).to_have_count(len(expected) + 1, timeout=EVENT_MS)
     bob.page.wait_for_timeout(1_000)  # a second copy would have arrived with the first
     expect(messages(bob)).to_have_count(len(expected) + 1)
+
+    # on his home page Bob learns of a new message too: its count on "Contacts" and in the title
+    bob.page.locator("a.brand").click()
+    expect(bob.page).to_have_title("Your meetings · Parley")
+    expect(bob.page.get_by_test_id("unread-total")).to_have_count(0, timeout=EVENT_MS)  # all read before
+    send(ada, "One more thing")
+    expect(bob.page.get_by_test_id("unread-total")).to_have_text("1", timeout=EVENT_MS)
+    expect(bob.page).to_have_title("(1) Your meetings · Parley")
     assert ada.page_errors == [] and bob.page_errors == []

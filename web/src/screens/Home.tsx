@@ -12,6 +12,8 @@ import { formatDateTime } from "../lib/format";
 import { meetingIdFrom } from "../lib/meetingCode";
 import { browserTimeZone, describeSchedule, wallTimeToIso } from "../lib/schedule";
 import { useTitle } from "../lib/useTitle";
+import { useUserSocket } from "../app/userSocket";
+import { useUnreadMessages } from "../contacts/directMessages";
 
 /** Upcoming: scheduled in the future and not ended, soonest first. Recent: the rest, newest first. */
 export function splitMeetings(meetings: Meeting[], now: number): { upcoming: Meeting[]; recent: Meeting[] } {
@@ -62,10 +64,12 @@ function MeetingItem({ meeting }: { meeting: Meeting }) {
 }
 
 export function Home() {
-  useTitle("Your meetings");
   const session = useSession();
   const user = session.user;
   const api = session.api;
+  // direct messages reach the home page too (the app's socket): their count on "Contacts"
+  const dms = useUnreadMessages(api, useUserSocket(), user?.user_id, null);
+  useTitle(dms.total > 0 ? `(${dms.total}) Your meetings` : "Your meetings");
   const [meetings, setMeetings] = useState<Meeting[] | null>(null);
   const [error, setError] = useState<string | null>(null); // the last action's failure
   const [loadError, setLoadError] = useState<string | null>(null); // the list's; a reload never hides an action's error
@@ -135,6 +139,11 @@ export function Home() {
       <TopBar userName={user?.display_name} onHome>
         <a href="/contacts" class="button-quiet" onClick={linkClick}>
           Contacts
+          {dms.total > 0 && (
+            <span class="badge" data-testid="unread-total" aria-label={`, ${dms.total} unread messages`}>
+              {dms.total}
+            </span>
+          )}
         </a>
         <a href="/developer" class="button-quiet" onClick={linkClick}>
           Developer
