@@ -214,10 +214,11 @@ CONSUMES = {
         MeetingCreated, MeetingUpdated, MeetingEnded, MeetingCancelled, MeetingExpired,
     },
     # the roster; its own meeting.* events, which drop a replica's cached summaries; the
-    # contact projection (who may call whom); the revoked-session projection; the API keys' projection
+    # contact projection (who may call whom); the revoked-session projection; the API keys' projection;
+    # the webhook dispatcher (meeting.*, participant.* and chat.message.posted)
     "meetings": {
         ParticipantJoined, ParticipantLeft, MeetingCreated, MeetingJoined, MeetingUpdated, MeetingEnded, MeetingRescheduled,
-        MeetingCancelled, MeetingExpired, SessionRevoked, *CONTACT_EVENTS, ApiKeyCreated, ApiKeyRevoked,
+        MeetingCancelled, MeetingExpired, SessionRevoked, *CONTACT_EVENTS, ApiKeyCreated, ApiKeyRevoked, ChatMessagePosted,
     },
     # the membership projection; the revoked-session projection; the contact projection (who may message whom)
     "chat": {MeetingCreated, MeetingJoined, MeetingEnded, MeetingCancelled, MeetingExpired, SessionRevoked, *CONTACT_EVENTS},

@@ -204,7 +204,7 @@ async def test_managing_endpoints_needs_the_scope_and_stays_within_the_owner(cli
 
     for bad in ("http://hooks.example.com/h", "ftp://127.0.0.1/h", "https://u:p@hooks.example.com/"):
         answer = await client.http.post("/api/webhooks", json={"url": bad, "event_types": ["meeting.created"]}, headers=client.auth("alice"))
-        assert answer.status_code == 422 and answer.json()["detail"]["code"] == "invalid_webhook_url", bad
+        assert answer.status_code == 422 and [e["type"] for e in answer.json()["detail"]] == ["invalid_webhook_url"], bad
     unknown_type = await client.http.post("/api/webhooks", json={"url": url, "event_types": ["meeting.exploded"]}, headers=client.auth("alice"))
     assert unknown_type.status_code == 422
 

@@ -110,6 +110,8 @@ async def test_long_polling_transport(cluster: Cluster, meeting: str) -> None:
     cluster.meetings.admit(meeting, "u-poll")
     ack = await polling.call("join", {"meeting_id": meeting})
     assert [p["sid"] for p in ack["data"]["peers"]] == [a.sid]
+    # a's replica learns of the newcomer over the fan-out: only then may a address it
+    await a.next("peer-joined", lambda d: d["sid"] == polling.sid)
     assert (await a.call("offer", {"meeting_id": meeting, "to": polling.sid, "sdp": SDP_OFFER}))["ok"]
     assert (await polling.next("offer"))["from"] == a.sid
 

@@ -27,8 +27,8 @@ const STATES: Record<WebhookDelivery["state"], string> = {
 const REFRESH_MS = 2000;
 
 function errorText(err: unknown, fallback: string): string {
-  if (err instanceof ApiError && err.code === "invalid_webhook_url") return `This address cannot receive webhooks: ${err.message}`;
-  if (err instanceof ApiError && err.status === 422) return "Give an https address and at least one event.";
+  // a refused address is one entry of FastAPI's 422 list; its words say why (docs/webhooks.md)
+  if (err instanceof ApiError && err.status === 422) return `This address cannot receive webhooks, or no event is chosen: ${err.message}`;
   return fallback;
 }
 

@@ -3,13 +3,14 @@
 The caller is a signed-in user (``Authorization: Bearer <access token>``) or an application
 with an API key of the scope ``webhooks:manage`` (``X-API-Key``); either manages only the
 endpoints of that user. Errors are ``{"detail": {"code", "message"}}``: 404
-``webhook_not_found`` (also for another user's endpoint) / ``delivery_not_found``, 422
-``invalid_webhook_url``, 409 ``delivery_in_progress``.
+``webhook_not_found`` (also for another user's endpoint) / ``delivery_not_found``, 422 (FastAPI's
+``detail`` list; a refused URL is an entry of ``type`` ``invalid_webhook_url``), 409 ``delivery_in_progress``.
 """
 
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi.exceptions import RequestValidationError
 
 from parley_meetings.api.callers import INVALID_KEY_401, SCOPE_403, requires
 from parley_meetings.api.pagination import cursor_of, position
@@ -22,6 +23,7 @@ from parley_meetings.api.webhook_schemas import (
     EndpointWithSecret,
     WebhookId,
 )
+from parley_meetings.domain.errors import InvalidWebhookUrl
 from parley_meetings.domain.webhooks import Webhooks
 from parley_observability import BODY_400, error_responses
 from parley_observability.store import STORE_503
@@ -49,21 +51,26 @@ NOT_FOUND_404 = "`webhook_not_found`: no endpoint of the caller has this id"
     "",
     status_code=status.HTTP_201_CREATED,
     response_description="the endpoint and its signing secret (shown only here and at rotation)",
-    responses=error_responses(
-        {
-            400: BODY_400,
-            422: "`invalid_webhook_url`: not https (http only to loopback in local development), or the host resolves "
-            "to a private, loopback, link-local, multicast or reserved address in production; or a validation error",
-        }
-    ),
+    responses={
+        **error_responses({400: BODY_400}),
+        422: {
+            "description": "validation failed (FastAPI's `detail` list); a URL that is not https (http only to "
+            "loopback in local development), or whose host resolves to a private, loopback, link-local, multicast or "
+            "reserved address in production, is an entry of `type` `invalid_webhook_url` at `loc` `[\"body\", \"url\"]`"
+        },
+    },
 )
 async def register_endpoint(body: CreateEndpointRequest, principal: Manager, webhooks: WebhooksService) -> EndpointWithSecret:
     """Register an endpoint for the events of the meetings the caller hosts. Deliveries are
     signed as Standard Webhooks says (`webhook-id`, `webhook-timestamp`, `webhook-signature`)
     with the returned `secret`."""
-    endpoint = await webhooks.register(
-        principal.user_id, url=body.url, event_types=body.event_types, description=body.description
-    )
+    try:
+        endpoint = await webhooks.register(
+            principal.user_id, url=body.url, event_types=body.event_types, description=body.description
+        )
+    except InvalidWebhookUrl as exc:  # a value the schema cannot refuse: FastAPI's 422 shape, as for any field
+        error = {"type": exc.code, "loc": ("body", "url"), "msg": exc.message, "input": body.url}
+        raise RequestValidationError([error]) from exc
     return EndpointWithSecret.of(endpoint)
 
 
