@@ -232,13 +232,8 @@ async def fill(base_url: str, token: str, meeting_id: str, total: int, concurren
 
 async def history(base_url: str, token: str, meeting_id: str, total: int, reads: int, mongo_uri: str) -> dict:
     """Time ``reads`` API reads and as many store reads of limit 50 (half first pages, half by cursor)."""
-    from pymongo import AsyncMongoClient
-
-    from parley_chat.repository import MessageRepository
-
     headers = {"Authorization": f"Bearer {token}"}
     api_ms: dict[str, list[float]] = {"first": [], "cursor": []}
-    store_ms: dict[str, list[float]] = {"first": [], "cursor": []}
     errors: list[str] = []
     rng = random.Random(7)
     async with httpx.AsyncClient(base_url=base_url, timeout=30.0, headers=headers) as http:

@@ -39,7 +39,6 @@ import httpx
 from aiokafka import AIOKafkaProducer
 
 from parley_events import ParticipantJoined, ParticipantLeft, encode
-from parley_events.topics import PARTICIPANTS
 from parley_probe.api import ApiClient
 
 from percentiles import distribution
