@@ -3,37 +3,21 @@ keys from, and the last-use marks it sends back; against the real FerretDB and K
 test stack (app in-process)."""
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
-from argon2 import PasswordHasher
-from fastapi import FastAPI
 from pymongo.asynchronous.database import AsyncDatabase
 
-from parley_auth.config import Settings
-from parley_auth.domain.passwords import Passwords
-from parley_auth.main import create_app
 from parley_events import ApiKeyCreated, ApiKeyRevoked, ApiKeyUsed, encode
-from parley_events.topics import API_KEYS, PRESENCE
+from parley_events.topics import API_KEYS
 from parley_security.api_keys import is_well_formed, secret_hash
-from parley_testing import Stack, commit_group_at_end, tail_topic
-from parley_testing.lifespan import running
+from parley_testing import Stack, tail_topic
 
 pytestmark = pytest.mark.integration
 
 PASSWORD = "analytical engine"
-
-
-@pytest.fixture
-async def client(settings: Settings, db: AsyncDatabase, stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
-    await commit_group_at_end(stack.kafka_bootstrap_servers, settings.presence_consumer_group, PRESENCE)
-    await commit_group_at_end(stack.kafka_bootstrap_servers, settings.api_key_use_consumer_group, API_KEYS)
-    app: FastAPI = create_app(settings, passwords=Passwords(PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)))
-    async with running(app), httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://auth.test") as http:
-        yield http
 
 
 async def _signed_in(client: httpx.AsyncClient, name: str, unique: str) -> tuple[str, dict[str, str]]:

@@ -15,9 +15,8 @@ from parley_auth.config import Settings
 from parley_auth.domain.guests import GuestMeeting
 from parley_auth.guests_repository import GUEST_MEETINGS, MongoGuestMeetingStore
 from parley_events import EventData, MeetingCreated, MeetingEnded, MeetingUpdated, encode
-from parley_events.topics import MEETINGS
 from parley_security import JwksVerifier
-from parley_testing import Stack, commit_group_at_end
+from parley_testing import Stack
 
 
 @pytest.fixture
@@ -39,11 +38,6 @@ async def publish(stack: Stack, settings: Settings) -> AsyncIterator[Callable[[E
         yield send
     finally:
         await producer.stop()
-
-
-@pytest.fixture(autouse=True)
-async def _group_at_end(stack: Stack, settings: Settings) -> None:
-    await commit_group_at_end(stack.kafka_bootstrap_servers, settings.guest_meetings_consumer_group, MEETINGS)
 
 
 def _meeting_id() -> str:

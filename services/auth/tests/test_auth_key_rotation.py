@@ -24,12 +24,11 @@ from pathlib import Path
 import httpx
 import jwt
 import pytest
-from argon2 import PasswordHasher
+from auth_testkit import cheap_passwords, own_consumer_groups, start_groups_at_end
 from pymongo import AsyncMongoClient
 
 from parley_auth.config import Settings
 from parley_auth.domain.keys import generate_pem, parse_signing_key
-from parley_auth.domain.passwords import Passwords
 from parley_auth.main import create_app
 from parley_security import InvalidToken, JwksVerifier
 from parley_testing.lifespan import running
@@ -87,16 +86,15 @@ class Cluster:
             mongo_uri=self.stack.mongo_uri,
             mongo_database=self.database,
             kafka_bootstrap_servers=self.stack.kafka_bootstrap_servers,
-            presence_consumer_group=self.database,  # not the test stack's auth replicas' group
-            api_key_use_consumer_group=self.database,
             presence_offset_reset="latest",
+            **own_consumer_groups(self.database),  # shared by this cluster's replicas
         )
 
     async def start(self, name: str, signing: Path, published: list[Path]) -> None:
-        app = create_app(
-            self.settings(name, signing, published),
-            passwords=Passwords(PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)),
-        )
+        settings = self.settings(name, signing, published)
+        if not self._running:  # no member yet: the groups can be committed
+            await start_groups_at_end(settings)
+        app = create_app(settings, passwords=cheap_passwords())
         exits = AsyncExitStack()
         running_app = await exits.enter_async_context(running(app))
         self._running[name] = exits

@@ -14,13 +14,12 @@ from typing import Any
 
 import httpx
 import pytest
-from argon2 import PasswordHasher
+from auth_testkit import cheap_passwords, own_consumer_groups, start_groups_at_end
 from fastapi import FastAPI
 from pymongo import AsyncMongoClient
 
 from parley_auth.config import Settings
 from parley_auth.domain.keys import generate_pem
-from parley_auth.domain.passwords import Passwords
 from parley_auth.main import create_app
 from parley_testing.lifespan import running
 from parley_testing import Stack
@@ -36,6 +35,7 @@ async def apps(stack: Stack, unique_name: str, tmp_path: Path) -> AsyncIterator[
     """``await apps(**settings)`` starts one more auth replica on the same database."""
     key = tmp_path / "jwt.pem"
     key.write_bytes(generate_pem())
+    started: list[str] = []  # instance ids
     async with AsyncExitStack() as exits:
 
         async def start(**overrides: Any) -> FastAPI:
@@ -46,12 +46,14 @@ async def apps(stack: Stack, unique_name: str, tmp_path: Path) -> AsyncIterator[
                 mongo_uri=stack.mongo_uri,
                 mongo_database=unique_name,
                 kafka_bootstrap_servers=stack.kafka_bootstrap_servers,
-                presence_consumer_group=unique_name,  # not the test stack's auth replicas' group
-                api_key_use_consumer_group=unique_name,
                 presence_offset_reset="latest",
+                **own_consumer_groups(unique_name),  # shared by this test's replicas
                 **overrides,
             )
-            app = create_app(settings, passwords=Passwords(PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)))
+            if not started:  # no member yet: the groups can be committed
+                await start_groups_at_end(settings)
+            started.append(settings.instance_id)
+            app = create_app(settings, passwords=cheap_passwords())
             running_app = await exits.enter_async_context(running(app))
             return running_app
 

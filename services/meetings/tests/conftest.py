@@ -12,9 +12,10 @@ from fastapi import FastAPI
 from pymongo.asynchronous.collection import AsyncCollection
 
 from parley_events import EventData, encode
-from parley_events.topics import PARTICIPANTS
+from parley_events.topics import API_KEYS, CONTACTS, PARTICIPANTS
 from parley_meetings.config import Settings
 from parley_meetings.main import create_app
+from parley_meetings.messaging import WEBHOOK_TOPICS, contacts_group, webhooks_group
 from parley_testing.lifespan import running
 from parley_testing import Stack, TokenIssuer, commit_group_at_end
 
@@ -60,7 +61,7 @@ def settings(stack: Stack, unique_name: str) -> Settings:
         mongo_uri=stack.mongo_uri,
         mongo_database=unique_name,
         kafka_consumer_group=unique_name,
-        api_keys_consumer_group=unique_name,
+        api_keys_consumer_group=f"{unique_name}-api-keys",  # its own: a shared group rebalances
         public_base_url="http://parley.test",
         outbox_poll_interval_s=0.2,
     )
@@ -69,8 +70,17 @@ def settings(stack: Stack, unique_name: str) -> Settings:
 @pytest.fixture
 async def client(settings: Settings, mongo, token_issuer: TokenIssuer) -> AsyncIterator[Client]:
     """The meetings app running in-process against the real Kafka and FerretDB."""
-    await commit_group_at_end(
-        settings.kafka_bootstrap_servers, settings.kafka_consumer_group, PARTICIPANTS
+    # the app's consumer groups start at their topics' ends (not the whole history of the run)
+    await asyncio.gather(
+        *(
+            commit_group_at_end(settings.kafka_bootstrap_servers, group, *topics)
+            for group, topics in (
+                (settings.kafka_consumer_group, [PARTICIPANTS]),
+                (contacts_group(settings), [CONTACTS]),
+                (webhooks_group(settings), WEBHOOK_TOPICS),
+                (settings.api_keys_consumer_group, [API_KEYS]),
+            )
+        )
     )
     app = create_app(settings)
     app.state.verifier = token_issuer.verifier()

@@ -62,13 +62,14 @@ async def tail_topic(bootstrap_servers: str, topic: str) -> AsyncIterator[TopicT
         await consumer.stop()
 
 
-async def commit_group_at_end(bootstrap_servers: str, group_id: str, topic: TopicSpec) -> None:
-    """Commit ``group_id``'s offsets at ``topic``'s current end, so a new consumer group
-    reads only what is published from now on (and not the whole history of a shared topic)."""
+async def commit_group_at_end(bootstrap_servers: str, group_id: str, *topics: TopicSpec) -> None:
+    """Commit ``group_id``'s offsets at the current end of each of ``topics``, so a new consumer
+    group reads only what is published from now on, not the whole history of a shared topic
+    (an app started per test would otherwise replay every record of the run so far)."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, group_id=group_id, enable_auto_commit=False)
     await consumer.start()
     try:
-        partitions = [TopicPartition(topic.name, p) for p in range(topic.partitions)]
+        partitions = [TopicPartition(topic.name, p) for topic in topics for p in range(topic.partitions)]
         consumer.assign(partitions)
         await consumer.commit(dict(await consumer.end_offsets(partitions)))
     finally:
