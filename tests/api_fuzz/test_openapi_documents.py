@@ -21,6 +21,10 @@ import pytest
 
 from parley_events import (
     CALL_EVENTS,
+    LOBBY_EVENTS,
+    LobbyAdmitted,
+    MeetingRoleChanged,
+    ParticipantRemoved,
     ApiKeyCreated,
     ApiKeyRevoked,
     ApiKeyUsed,
@@ -196,12 +200,14 @@ def test_scheduled_start_refuses_numbers_and_years_out_of_range(stack: Stack) ->
 
 
 # AsyncAPI -------------------------------------------------------------------------------------
+#: what the membership projection (chat and signaling) applies
+MEMBERSHIP_EVENTS = {MeetingCreated, MeetingJoined, LobbyAdmitted, MeetingRoleChanged, ParticipantRemoved}
 CONTACT_EVENTS = {ContactInvited, ContactAccepted, ContactDeclined, ContactRemoved, UserBlocked, UserUnblocked}
 PUBLISHES = {
     "auth": {UserRegistered, PresenceChanged, SessionRevoked, *CONTACT_EVENTS, ApiKeyCreated, ApiKeyRevoked},
     "meetings": {
         MeetingCreated, MeetingJoined, MeetingUpdated, MeetingEnded, MeetingRescheduled, MeetingCancelled, MeetingExpired,
-        *CALL_EVENTS, ApiKeyUsed,
+        *LOBBY_EVENTS, MeetingRoleChanged, ParticipantRemoved, *CALL_EVENTS, ApiKeyUsed,
     },
     "chat": {ChatMessagePosted, DmMessagePosted, DmConversationRead},
     "signaling-1": {ParticipantJoined, ParticipantLeft, PresenceSocket, PresenceReplicaLost, SessionActive},
@@ -218,12 +224,17 @@ CONSUMES = {
     # the webhook dispatcher (meeting.*, participant.* and chat.message.posted)
     "meetings": {
         ParticipantJoined, ParticipantLeft, MeetingCreated, MeetingJoined, MeetingUpdated, MeetingEnded, MeetingRescheduled,
-        MeetingCancelled, MeetingExpired, SessionRevoked, *CONTACT_EVENTS, ApiKeyCreated, ApiKeyRevoked, ChatMessagePosted,
+        MeetingCancelled, MeetingExpired, *LOBBY_EVENTS, MeetingRoleChanged, ParticipantRemoved,
+        SessionRevoked, *CONTACT_EVENTS, ApiKeyCreated, ApiKeyRevoked, ChatMessagePosted,
     },
     # the membership projection; the revoked-session projection; the contact projection (who may message whom)
-    "chat": {MeetingCreated, MeetingJoined, MeetingEnded, MeetingCancelled, MeetingExpired, SessionRevoked, *CONTACT_EVENTS},
+    "chat": {
+        *MEMBERSHIP_EVENTS, MeetingEnded, MeetingCancelled, MeetingExpired, SessionRevoked, *CONTACT_EVENTS,
+    },
+    # the membership projection; the lobby, co-hosts, removals and settings to the room's sockets
     "signaling-1": {
-        MeetingCreated, MeetingJoined, MeetingEnded, MeetingCancelled, MeetingExpired, ChatMessagePosted, PresenceChanged,
+        *MEMBERSHIP_EVENTS, MeetingEnded, MeetingCancelled, MeetingExpired, *LOBBY_EVENTS, MeetingUpdated,
+        ChatMessagePosted, PresenceChanged,
         *CONTACT_EVENTS, SessionRevoked, *CALL_EVENTS, DmMessagePosted, DmConversationRead,
     },
 }

@@ -77,7 +77,7 @@ async def test_join_makes_a_participant_and_twice_is_harmless(client) -> None:
     for _ in range(2):
         joined = await client.http.post(f"/api/meetings/{mid}/join", headers=client.auth("bob"))
         assert joined.status_code == 200
-        assert joined.json() == {"meeting": meeting, "role": "participant"}
+        assert joined.json() == {"meeting": meeting, "role": "participant", "status": "joined"}
 
     host = await client.http.post(f"/api/meetings/{mid}/join", headers=client.auth("alice"))
     assert host.json()["role"] == "host"

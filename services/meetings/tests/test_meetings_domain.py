@@ -187,7 +187,7 @@ async def test_create_makes_the_creator_host_and_stages_meeting_created(meetings
 async def test_join_is_idempotent_stages_meeting_joined_once_and_is_refused_once_ended(meetings, repo) -> None:
     m = await meetings.create(host_id="alice", host_name="Alice", title="Sync", schedule=None)
     for _ in range(2):
-        joined, role = await meetings.join(m.meeting_id, user_id="bob", display_name="Bob")
+        joined, role, _ = await meetings.join(m.meeting_id, user_id="bob", display_name="Bob")
         assert role == "participant"
     assert [p.user_id for p in joined.participants] == ["alice", "bob"]
     assert (await meetings.join(m.meeting_id, user_id="alice", display_name="Alice"))[1] == "host"
@@ -391,7 +391,7 @@ async def test_participants_join_from_the_lead_before_the_start_and_the_host_at_
     assert [e.data.__class__.__name__ for e in staged(repo, m.meeting_id)] == ["MeetingCreated"]
     await meetings.join(m.meeting_id, user_id="h", display_name="H")  # the host
     now[0] = NOW + timedelta(minutes=45)
-    _, role = await meetings.join(m.meeting_id, user_id="p", display_name="P")
+    _, role, _ = await meetings.join(m.meeting_id, user_id="p", display_name="P")
     assert role == "participant"
 
 
@@ -548,7 +548,7 @@ async def test_allow_guests_travels_in_the_events_and_a_guest_joins_only_while_a
     m = await meetings.create(host_id="h", host_name="H", title="t", schedule=None, allow_guests=True)
     created = staged(repo, m.meeting_id)[0].data
     assert isinstance(created, MeetingCreated) and created.allow_guests
-    _, role = await meetings.join(m.meeting_id, user_id="guest-g1", display_name="Grace", guest=True)
+    _, role, _ = await meetings.join(m.meeting_id, user_id="guest-g1", display_name="Grace", guest=True)
     assert role == "participant"
     changed = await meetings.update(m.meeting_id, user_id="h", changes={"allow_guests": False})
     assert not changed.allow_guests

@@ -36,6 +36,7 @@ async def test_the_public_view_needs_no_token_and_shows_only_title_status_and_al
     assert answer.status_code == 200
     assert answer.json() == {
         "meeting_id": meeting["meeting_id"], "title": "Town hall", "status": "active", "allow_guests": True,
+        "admission": "open",
     }
     assert (await client.http.get("/api/meetings/none-such-meet/public")).status_code == 404
 

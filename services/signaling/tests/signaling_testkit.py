@@ -62,6 +62,7 @@ class FakeMeetings:
         self.meetings: set[str] = set()
         self.unavailable: set[str] = set()
         self.delays: dict[str, float] = {}  # meeting_id -> seconds before answering
+        self.removed: set[tuple[str, str]] = set()  # (meeting_id, user_id) the host removed
 
 
     def admit(self, meeting_id: str, *user_ids: str, status: str = "active", host: str | None = None) -> None:
@@ -84,6 +85,8 @@ class FakeMeetings:
         if meeting_id not in self.meetings:
             return httpx.Response(404, json={"detail": {"code": "meeting_not_found", "message": "no"}})
         status = self.members.get((meeting_id, user_id))
+        if (meeting_id, user_id) in self.removed:
+            return httpx.Response(403, json={"detail": {"code": "removed_from_meeting", "message": "removed"}})
         if status is None:
             return httpx.Response(403, json={"detail": {"code": "not_a_participant", "message": "no"}})
         return httpx.Response(

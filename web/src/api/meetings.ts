@@ -1,5 +1,5 @@
 import type { HttpClient } from "./http";
-import type { JoinResult, Meeting, Membership, PublicMeeting, ScheduleInput } from "./types";
+import type { Admission, JoinResult, Meeting, Membership, PublicMeeting, ScheduleInput, WaitingPerson } from "./types";
 
 const path = (id: string) => `/api/meetings/${encodeURIComponent(id)}`;
 
@@ -9,12 +9,25 @@ export function meetingsApi(http: HttpClient) {
     create: (title: string, schedule?: ScheduleInput | null, options?: { allow_guests?: boolean }) =>
       http.post<Meeting>("/api/meetings", { title, ...schedule, ...options }),
     /** The host changes the meeting's settings. */
-    update: (id: string, changes: { allow_guests?: boolean }) => http.patch<Meeting>(path(id), changes),
+    update: (id: string, changes: { allow_guests?: boolean; admission?: Admission }) => http.patch<Meeting>(path(id), changes),
     /** Title, status and `allow_guests`, without signing in (the guest's page). */
     publicInfo: (id: string) => http.get<PublicMeeting>(`${path(id)}/public`, { auth: false }),
     list: async () => (await http.get<{ meetings: Meeting[] }>("/api/meetings")).meetings,
     get: (id: string) => http.get<Meeting>(path(id)),
+    /** Joins, or (`status` `waiting`) waits in the lobby. */
     join: (id: string) => http.post<JoinResult>(`${path(id)}/join`),
+    /** Stops waiting in the lobby. */
+    withdraw: (id: string) => http.delete<void>(`${path(id)}/join`),
+    /** Host and co-hosts: who waits, and their decisions. */
+    lobby: async (id: string) => (await http.get<{ waiting: WaitingPerson[] }>(`${path(id)}/lobby`)).waiting,
+    admit: (id: string, userId: string) => http.post<void>(`${path(id)}/lobby/${encodeURIComponent(userId)}/admit`),
+    deny: (id: string, userId: string) => http.post<void>(`${path(id)}/lobby/${encodeURIComponent(userId)}/deny`),
+    admitAll: (id: string) => http.post<{ admitted: number }>(`${path(id)}/lobby/admit-all`),
+    /** The host: make a participant a co-host, or a participant again. */
+    setRole: (id: string, userId: string, role: "cohost" | "participant") =>
+      http.put<void>(`${path(id)}/participants/${encodeURIComponent(userId)}/role`, { role }),
+    /** Host and co-hosts: remove a participant (they cannot join again). */
+    remove: (id: string, userId: string) => http.delete<void>(`${path(id)}/participants/${encodeURIComponent(userId)}`),
     end: (id: string) => http.post<Meeting>(`${path(id)}/end`),
     reschedule: (id: string, schedule: ScheduleInput) => http.put<Meeting>(`${path(id)}/schedule`, schedule),
     cancel: (id: string) => http.post<Meeting>(`${path(id)}/cancel`),

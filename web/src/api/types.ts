@@ -36,6 +36,21 @@ export interface Meeting {
   call_id?: string | null;
   /** Whether someone without an account may join with a guest token (docs/http-api.md, "Guests"). */
   allow_guests?: boolean;
+  /** Who joins without waiting (docs/http-api.md, "Lobby and moderation"); absent: `open`. */
+  admission?: Admission;
+  /** The participants the host made co-hosts. */
+  cohost_ids?: string[];
+}
+
+/** `open`: anyone with the link joins; `lobby`: newcomers wait to be admitted; `locked`: nobody new joins. */
+export type Admission = "open" | "lobby" | "locked";
+
+/** Someone waiting in the lobby (`GET /api/meetings/{id}/lobby`). */
+export interface WaitingPerson {
+  user_id: string;
+  display_name: string;
+  guest: boolean;
+  requested_at: string;
 }
 
 /** `GET /api/meetings/{id}/public`: what anyone holding the link may read without signing in. */
@@ -44,6 +59,7 @@ export interface PublicMeeting {
   title: string;
   status: MeetingStatus;
   allow_guests: boolean;
+  admission?: Admission;
 }
 
 /** `POST /api/auth/guests`: a guest token for one meeting (no refresh token). */
@@ -61,11 +77,13 @@ export interface ScheduleInput {
   time_zone?: string;
 }
 
-export type Role = "host" | "participant";
+export type Role = "host" | "cohost" | "participant";
 
 export interface JoinResult {
   meeting: Meeting;
   role: Role;
+  /** `waiting`: in the lobby until the host or a co-host admits us (HTTP 202). Absent: joined. */
+  status?: "joined" | "waiting";
 }
 
 export interface Membership {

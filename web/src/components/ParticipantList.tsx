@@ -1,3 +1,4 @@
+import type { ComponentChildren } from "preact";
 import { Icon } from "./Icon";
 
 export interface ParticipantEntry {
@@ -15,10 +16,27 @@ export interface ParticipantEntry {
   /** The host's: mute this participant (their microphone is on), or ask them to unmute (it is off). */
   mute?: () => void;
   askUnmute?: () => void;
+  /** A co-host (the host made them one). */
+  cohost?: boolean;
+  /** The host's: make this participant a co-host, or a participant again. */
+  setCohost?: (cohost: boolean) => void;
+  /** The host's and co-hosts': remove this participant (after a confirmation). */
+  remove?: () => void;
 }
 
 /** The people in the call; those with a raised hand first, in the order they raised it. */
-export function ParticipantList({ people, id = "participants-panel", muteAll }: { people: ParticipantEntry[]; id?: string; muteAll?: () => void }) {
+export function ParticipantList({
+  people,
+  id = "participants-panel",
+  muteAll,
+  children,
+}: {
+  people: ParticipantEntry[];
+  id?: string;
+  muteAll?: () => void;
+  /** Shown under the title: the host's room settings and lobby. */
+  children?: ComponentChildren;
+}) {
   const headingId = `${id}-heading`;
   const raised = people.filter((p) => p.hand !== undefined).sort((a, b) => (a.hand ?? 0) - (b.hand ?? 0));
   const ordered = [...raised, ...people.filter((p) => p.hand === undefined)];
@@ -27,6 +45,7 @@ export function ParticipantList({ people, id = "participants-panel", muteAll }: 
       <h2 id={headingId} class="panel-title">
         Participants ({people.length})
       </h2>
+      {children}
       {muteAll && (
         <button type="button" class="button-small button-secondary participant-mute-all" onClick={muteAll}>
           Mute everyone
@@ -46,6 +65,7 @@ export function ParticipantList({ people, id = "participants-panel", muteAll }: 
               {p.name}
               {p.self && " (you)"}
               {p.host && <span class="badge">Host</span>}
+              {p.cohost && <span class="badge">Co-host</span>}
             </span>
             <span class="participant-state">
               {p.lowerHand && (
@@ -61,6 +81,17 @@ export function ParticipantList({ people, id = "participants-panel", muteAll }: 
               {p.askUnmute && (
                 <button type="button" class="button-small button-secondary" onClick={p.askUnmute}>
                   Ask to unmute<span class="visually-hidden"> {p.name}</span>
+                </button>
+              )}
+              {p.setCohost && (
+                <button type="button" class="button-small button-secondary" onClick={() => p.setCohost?.(!p.cohost)}>
+                  {p.cohost ? "Remove co-host" : "Make co-host"}
+                  <span class="visually-hidden"> {p.name}</span>
+                </button>
+              )}
+              {p.remove && (
+                <button type="button" class="button-small button-secondary button-danger" aria-haspopup="dialog" onClick={p.remove}>
+                  Remove<span class="visually-hidden"> {p.name}</span>
                 </button>
               )}
               {p.screen && (

@@ -1,7 +1,8 @@
 import type { Api } from "../api";
-import type { Meeting, Role, User } from "../api/types";
+import type { Admission, Meeting, Role, User, WaitingPerson } from "../api/types";
 import { ChatStore } from "../chat/store";
 import { background } from "../lib/background";
+import { beep } from "../lib/beep";
 import { Store } from "../lib/store";
 import type { LocalMedia } from "../media/local";
 import { Recording, downloadBlob, recordingFileName } from "../media/recorder";
@@ -12,8 +13,9 @@ import { type ConnectionState, type MediaState, type RaisedHand, type Reaction, 
 import { NotesStore } from "./notes";
 import { forgetRejoin, saveRejoin } from "./rejoin";
 
-/** `moved`: this user joined the meeting from another window or device, which has the call now. */
-export type RoomPhase = "joining" | "in-call" | "left" | "ended" | "moved" | "failed";
+/** `moved`: this user joined the meeting from another window or device, which has the call now.
+ * `removed`: the host or a co-host removed us (we cannot join again). */
+export type RoomPhase = "joining" | "in-call" | "left" | "ended" | "moved" | "removed" | "failed";
 
 export interface RoomState {
   phase: RoomPhase;
@@ -37,6 +39,14 @@ export interface RoomState {
   reactions: ShownReaction[];
   /** The host asked us to unmute (their name), until we answer or dismiss it. */
   unmuteAskedBy: string | null;
+  /** Who waits in the lobby (known to the host and co-hosts only), in arrival order. */
+  lobby: WaitingPerson[];
+  /** The participants who are co-hosts (user ids). */
+  cohostIds: string[];
+  /** Who joins without waiting. */
+  admission: Admission;
+  /** Who removed us (phase `removed`). */
+  removedBy: string | null;
 }
 
 /** A reaction on screen: `id` tells two equal ones apart. */
@@ -90,6 +100,10 @@ export class RoomSession {
     hands: [],
     reactions: [],
     unmuteAskedBy: null,
+    lobby: [],
+    cohostIds: [],
+    admission: "open",
+    removedBy: null,
   });
   readonly chat: ChatStore;
   readonly notes: NotesStore;
@@ -111,6 +125,7 @@ export class RoomSession {
 
   constructor(private readonly options: RoomOptions) {
     const { api, meeting, user, media } = options;
+    this.state.set({ cohostIds: meeting.cohost_ids ?? [], admission: meeting.admission ?? "open" });
     this.chat = new ChatStore(api, meeting.meeting_id);
     this.chat.setSender(user.user_id, options.displayName);
     this.notes = new NotesStore(api, meeting.meeting_id);
@@ -144,6 +159,11 @@ export class RoomSession {
 
   get isHost(): boolean {
     return this.options.role === "host" || this.options.meeting.host_id === this.options.user.user_id;
+  }
+
+  /** The host, or a co-host: admits from the lobby, mutes, removes participants. */
+  get canModerate(): boolean {
+    return this.isHost || this.state.get().cohostIds.includes(this.options.user.user_id);
   }
 
   async start(): Promise<void> {
@@ -190,6 +210,14 @@ export class RoomSession {
       signaling.on("chat-message", (m) => this.chat.receive(m)),
       signaling.on("meeting-ended", (p) => ours(p) && this.ended()),
       signaling.on("participant-moved", (p) => ours(p) && this.finish("moved")),
+      signaling.on("lobby", (p) => ours(p) && this.lobbyChanged(p)),
+      signaling.on("role-changed", (p) => ours(p) && this.roleChanged(p.user_id, p.role)),
+      signaling.on("meeting-updated", (p) => ours(p) && this.state.set({ admission: p.admission })),
+      signaling.on("removed", (p) => {
+        if (!ours(p)) return;
+        this.state.set({ removedBy: p.by_name });
+        this.finish("removed");
+      }),
       media.state.subscribe((s) => {
         if (s.revision !== this.lastRevision) {
           this.lastRevision = s.revision;
@@ -242,6 +270,7 @@ export class RoomSession {
       this.holding = false;
       for (const apply of this.held.splice(0)) apply();
       this.state.set({ phase: "in-call", error: null });
+      if (this.canModerate) background(this.loadLobby(), "lobby");
       this.remember();
       this.sendMediaState(true);
       if (resumed) void this.chat.loadHistory(); // messages sent while we were away
@@ -251,6 +280,7 @@ export class RoomSession {
       if (code === "meeting_ended") return this.ended();
       if (code === "meeting_not_found") return this.fail("Meeting not found.");
       if (code === "forbidden") return this.fail("You are not a participant of this meeting.");
+      if (code === "removed_from_meeting") return this.finish("removed");
       if (code === "unauthorized") {
         // The token expired: reconnect with a fresh one (the session event then joins again).
         await this.options.api.http.refresh().catch(() => undefined);
@@ -366,6 +396,75 @@ export class RoomSession {
     }
   }
 
+  /** Reads who waits (host and co-hosts), merged with what `lobby` events said meanwhile. */
+  private async loadLobby(): Promise<void> {
+    const before = this.lobbyGone.length;
+    const waiting = await this.options.api.meetings.lobby(this.meeting.meeting_id).catch(() => null);
+    if (!waiting || this.closed) return;
+    const gone = new Set(this.lobbyGone.slice(before));
+    const known = new Set(waiting.map((w) => w.user_id));
+    const newer = this.state.get().lobby.filter((w) => !known.has(w.user_id));
+    this.state.set({ lobby: [...waiting.filter((w) => !gone.has(w.user_id)), ...newer] });
+  }
+
+  /** Users who left the lobby, in the order their `lobby` events came (see loadLobby). */
+  private readonly lobbyGone: string[] = [];
+
+  private lobbyChanged(p: ServerEvents["lobby"]): void {
+    const others = this.state.get().lobby.filter((w) => w.user_id !== p.user_id);
+    if (p.action === "waiting") {
+      this.state.set({ lobby: [...others, { user_id: p.user_id, display_name: p.display_name, guest: p.guest, requested_at: p.at }] });
+      beep();
+    } else {
+      this.lobbyGone.push(p.user_id);
+      this.state.set({ lobby: others });
+    }
+  }
+
+  private roleChanged(userId: string, role: "cohost" | "participant"): void {
+    const wasModerator = this.canModerate;
+    const cohostIds = this.state.get().cohostIds.filter((id) => id !== userId);
+    this.state.set({ cohostIds: role === "cohost" ? [...cohostIds, userId] : cohostIds });
+    if (!wasModerator && this.canModerate) background(this.loadLobby(), "lobby");
+    if (wasModerator && !this.canModerate) this.state.set({ lobby: [] });
+  }
+
+  /** The host's and co-hosts' decisions (meetings refuses anyone else). */
+  async admit(userId: string | null): Promise<void> {
+    const id = this.meeting.meeting_id;
+    await this.moderate(() => (userId ? this.options.api.meetings.admit(id, userId) : this.options.api.meetings.admitAll(id)), "They could not be admitted.");
+  }
+
+  async deny(userId: string): Promise<void> {
+    await this.moderate(() => this.options.api.meetings.deny(this.meeting.meeting_id, userId), "They could not be denied.");
+  }
+
+  async setAdmission(admission: Admission): Promise<void> {
+    await this.moderate(async () => {
+      const meeting = await this.options.api.meetings.update(this.meeting.meeting_id, { admission });
+      this.state.set({ admission: meeting.admission ?? admission });
+    }, "Who can join could not be changed.");
+  }
+
+  async setCohost(userId: string, cohost: boolean): Promise<void> {
+    await this.moderate(async () => {
+      await this.options.api.meetings.setRole(this.meeting.meeting_id, userId, cohost ? "cohost" : "participant");
+      this.roleChanged(userId, cohost ? "cohost" : "participant");
+    }, "The role could not be changed.");
+  }
+
+  async remove(userId: string): Promise<void> {
+    await this.moderate(() => this.options.api.meetings.remove(this.meeting.meeting_id, userId), "They could not be removed.");
+  }
+
+  private async moderate(action: () => Promise<unknown>, words: string): Promise<void> {
+    try {
+      await action();
+    } catch {
+      this.state.set({ notice: `${words} Please try again.` });
+    }
+  }
+
   private gestureFailed(err: unknown, words: string): void {
     const limited = err instanceof SignalingError && err.code === "rate_limited";
     this.state.set({ notice: limited ? `${words} Too many at once: wait a moment.` : words });
@@ -448,7 +547,7 @@ export class RoomSession {
 
   private isOver(): boolean {
     const phase = this.state.get().phase;
-    return phase === "ended" || phase === "left" || phase === "moved" || phase === "failed";
+    return phase === "ended" || phase === "left" || phase === "moved" || phase === "removed" || phase === "failed";
   }
 
   private ended(): void {
@@ -456,7 +555,7 @@ export class RoomSession {
   }
 
   /** The room is over for this window (no reconnection): the meeting ended, or moved elsewhere. */
-  private finish(phase: "ended" | "moved"): void {
+  private finish(phase: "ended" | "moved" | "removed"): void {
     if (this.state.get().phase === phase) return;
     forgetRejoin(this.meeting.meeting_id);
     this.teardown();

@@ -7,6 +7,7 @@ import { useCalls } from "../calls/context";
 import { linkClick, navigate } from "../app/router";
 import { Alert } from "../components/Alert";
 import { LocalMedia } from "../media/local";
+import { LobbyWait } from "../room/lobbyWait";
 import { readRejoin, type RejoinState } from "../room/rejoin";
 import { RoomSession } from "../room/session";
 import { useTitle } from "../lib/useTitle";
@@ -22,7 +23,10 @@ type Stage =
   | { name: "prejoin"; meeting: MeetingInfo }
   | { name: "room"; room: RoomSession }
   | { name: "ended"; meeting: MeetingInfo }
-  | { name: "left" | "moved"; meeting: MeetingInfo };
+  | { name: "left" | "moved"; meeting: MeetingInfo }
+  | { name: "waiting"; meeting: MeetingInfo; wait: LobbyWait; displayName: string }
+  | { name: "denied" }
+  | { name: "removed"; by: string | null };
 
 /** What the pre-join shows a guest before it has a token: the public view as a meeting. */
 function asMeeting(info: PublicMeeting): MeetingInfo {
@@ -40,6 +44,7 @@ function asMeeting(info: PublicMeeting): MeetingInfo {
     ended_at: null,
     invite_url: "",
     allow_guests: info.allow_guests,
+    admission: info.admission,
   };
 }
 
@@ -78,7 +83,16 @@ export function Meeting({ meetingId, guest = false }: { meetingId: string; guest
       // list, and its chat is readable before the call. Joining the call is still a click away,
       // unless this tab was in the call before a reload, or this is the room of the user's
       // accepted direct call (they answered already): then it joins directly.
-      const joined = await api.meetings.join(meetingId).catch(() => null);
+      // In a lobby or locked meeting, opening the link asks nothing of the host: only a
+      // participant already (the host, a co-host, someone admitted before) goes on directly.
+      const openToUs = (meeting.admission ?? "open") === "open" || meeting.host_id === user?.user_id;
+      let joined: { meeting: MeetingInfo; role: Role } | null = null;
+      try {
+        const answer = openToUs ? await api.meetings.join(meetingId) : { meeting, role: (await api.meetings.membership(meetingId)).role };
+        joined = "status" in answer && answer.status === "waiting" ? null : answer;
+      } catch (err) {
+        if (err instanceof ApiError && err.code === "removed_from_meeting") return setStage({ name: "removed", by: null });
+      }
       const call = calls?.state.get().active?.room_id === meetingId;
       const direct = joined ? (readRejoin(meetingId) ?? (call && user ? { micOn: true, cameraOn: true, displayName: user.display_name } : null)) : null;
       if (joined && direct && (await rejoinMedia(direct, call))) return startRoom(joined.meeting, joined.role, direct.displayName);
@@ -102,6 +116,9 @@ export function Meeting({ meetingId, guest = false }: { meetingId: string; guest
       if (s.phase === "ended") {
         media.stop();
         setStage({ name: "ended", meeting: { ...room.meeting, status: "ended" } });
+      } else if (s.phase === "removed") {
+        media.stop();
+        setStage({ name: "removed", by: s.removedBy });
       } else if (s.phase === "left" || s.phase === "moved") {
         media.stop();
         setStage({ name: s.phase, meeting: room.meeting });
@@ -131,10 +148,12 @@ export function Meeting({ meetingId, guest = false }: { meetingId: string; guest
     try {
       // a guest gets its token now, with the name it chose (again after Leave: a new guest)
       if (guest) await session.joinAsGuest(meetingId, displayName);
-      const { meeting, role } = await api.meetings.join(meetingId);
-      startRoom(meeting, role, displayName);
+      const joined = await api.meetings.join(meetingId);
+      if (joined.status === "waiting") return waitInLobby(joined.meeting, displayName);
+      startRoom(joined.meeting, joined.role, displayName);
     } catch (err) {
       setJoining(false);
+      if (err instanceof ApiError && err.code === "removed_from_meeting") return setStage({ name: "removed", by: null });
       if (err instanceof ApiError && (err.code === "guests_not_allowed" || err.code === "guest_not_allowed")) {
         setJoinError("This meeting no longer allows guests. Sign in to join it.");
       } else if (err instanceof ApiError && err.status === 429) {
@@ -145,6 +164,10 @@ export function Meeting({ meetingId, guest = false }: { meetingId: string; guest
         setStage({ name: "not-found" });
       } else if (err instanceof ApiError && err.code === "not_a_participant") {
         setJoinError("This is a private call between two people. Ask them to add you: then its link lets you in.");
+      } else if (err instanceof ApiError && err.code === "lobby_denied") {
+        setJoinError("The host did not let you in to this meeting.");
+      } else if (err instanceof ApiError && err.code === "meeting_locked") {
+        setJoinError("This meeting is locked: the host lets nobody new in.");
       } else if (err instanceof ApiError && err.code === "not_open_yet") {
         setJoinError("This meeting has not opened yet. Try again at the time shown.");
       } else {
@@ -152,6 +175,28 @@ export function Meeting({ meetingId, guest = false }: { meetingId: string; guest
       }
     }
   };
+
+  /** In the lobby until the host or a co-host decides (docs/web-client.md, "Lobby"). */
+  const waitInLobby = (meeting: MeetingInfo, displayName: string) => {
+    setJoining(false);
+    setChosenName(displayName || undefined);
+    const wait = new LobbyWait(api, meetingId);
+    setStage({ name: "waiting", meeting, wait, displayName });
+  };
+  const waiting = stage.name === "waiting" ? stage : null;
+  useEffect(() => {
+    if (!waiting) return;
+    const unsubscribe = waiting.wait.state.subscribe((s) => {
+      if (s.phase === "admitted") startRoom(s.joined.meeting, s.joined.role, waiting.displayName);
+      else if (s.phase === "denied") setStage({ name: "denied" });
+      else if (s.phase === "failed") setStage({ name: "error", message: s.error });
+    });
+    waiting.wait.start();
+    return () => {
+      unsubscribe();
+      waiting.wait.close();
+    };
+  }, [waiting?.wait]);
 
   /** Opens the devices as they were before the reload (or both, for an answered call); false
    * (pre-join instead) without any. */
@@ -217,6 +262,36 @@ export function Meeting({ meetingId, guest = false }: { meetingId: string; guest
       );
     case "room":
       return <Room room={stage.room} media={media} user={session.user!} />;
+    case "waiting":
+      return (
+        <CenteredMessage title="Waiting for the host to let you in">
+          <p class="lobby-wait" role="status" data-testid="lobby-waiting">
+            The host of “{stage.meeting.title}” knows you are here. You join as soon as they let you in.
+          </p>
+          <button
+            type="button"
+            class="button-secondary"
+            onClick={() => {
+              void stage.wait.cancel();
+              setStage({ name: "prejoin", meeting: stage.meeting });
+            }}
+          >
+            Cancel
+          </button>
+        </CenteredMessage>
+      );
+    case "denied":
+      return <CenteredMessage title="The host did not let you in" alert="You cannot join this meeting." />;
+    case "removed":
+      return (
+        <CenteredMessage title="You were removed from the meeting" alert={`${stage.by ?? "The host"} removed you. You cannot join this meeting again.`}>
+          {!guest && (
+            <a href="/" onClick={linkClick} class="button-secondary">
+              Back to your meetings
+            </a>
+          )}
+        </CenteredMessage>
+      );
     case "ended":
       if (!user) return <CenteredMessage title="This meeting has ended" />;
       return <Ended meeting={stage.meeting} />;

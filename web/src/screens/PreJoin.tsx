@@ -2,6 +2,7 @@ import { useEffect, useMemo, useState } from "preact/hooks";
 import type { Meeting } from "../api/types";
 import { useSession } from "../app/context";
 import { linkClick } from "../app/router";
+import { AdmissionSelect } from "../components/AdmissionSelect";
 import { AllowGuestsSwitch } from "../components/AllowGuestsSwitch";
 import { ChatStore } from "../chat/store";
 import { Alert } from "../components/Alert";
@@ -151,7 +152,15 @@ export function PreJoin({ meeting, media, onJoin, initialName, guest = false, jo
               {guest && <p class="field-hint">Others in the meeting will see this name.</p>}
             </div>
             <button type="submit" class="button-primary button-wide" disabled={joining || waiting || !displayName.trim()}>
-              {joining ? "Joining…" : waiting && meeting.opens_at ? `Opens at ${formatTime(meeting.opens_at)}` : guest ? "Join as a guest" : "Join meeting"}
+              {joining
+                ? "Joining…"
+                : waiting && meeting.opens_at
+                  ? `Opens at ${formatTime(meeting.opens_at)}`
+                  : meeting.admission === "lobby" && !isHost
+                    ? "Ask to join"
+                    : guest
+                      ? "Join as a guest"
+                      : "Join meeting"}
             </button>
             {guest && (
               <p class="guest-signin">
@@ -163,7 +172,19 @@ export function PreJoin({ meeting, media, onJoin, initialName, guest = false, jo
             )}
             {!m.audio && !m.camera && !m.starting && <p class="field-hint">You will join without camera and microphone; you can turn them on in the meeting.</p>}
           </form>
+          {meeting.admission === "lobby" && !isHost && (
+            <p class="notice" data-testid="lobby-notice">
+              The host lets people in: you wait in the lobby until they admit you.
+            </p>
+          )}
           {isHost && meeting.status === "active" && <GuestsSetting meeting={meeting} onChanged={onMeetingChanged} />}
+          {isHost && meeting.status === "active" && (
+            <AdmissionSelect
+              id="prejoin-admission"
+              value={meeting.admission ?? "open"}
+              onChange={async (admission) => onMeetingChanged(await session.api.meetings.update(meeting.meeting_id, { admission }))}
+            />
+          )}
         </section>
         {!guest && chatState.allowed && (
           <div class="prejoin-chat">

@@ -4,7 +4,10 @@ import { isGuest } from "../app/session";
 import { Alert } from "../components/Alert";
 import { newestSeq, unreadCount } from "../chat/store";
 import { ChatPanel } from "../components/ChatPanel";
+import { AdmissionSelect } from "../components/AdmissionSelect";
 import { ConfirmDialog } from "../components/ConfirmDialog";
+import { LobbyPanel } from "../components/LobbyPanel";
+import { beepsPlayed } from "../lib/beep";
 import { ConnectionStatus } from "../components/ConnectionStatus";
 import { CopyLinkButton } from "../components/CopyLinkButton";
 import { DevicesPanel } from "../components/DevicesPanel";
@@ -86,6 +89,8 @@ export function Room({ room, media, user }: { room: RoomSession; media: LocalMed
   };
   const selfHand = handOf(r.selfSid);
   const [confirmingEnd, setConfirmingEnd] = useState(false);
+  const [removing, setRemoving] = useState<{ userId: string; name: string } | null>(null);
+  const moderator = room.canModerate;
   const [picking, setPicking] = useState(false);
 
   // Keyboard shortcuts, as Meet has them: Ctrl+D (⌘+D) microphone, Ctrl+E (⌘+E) camera.
@@ -116,25 +121,34 @@ export function Room({ room, media, user }: { room: RoomSession; media: LocalMed
       name: selfName,
       self: true,
       host: room.isHost,
+      cohost: r.cohostIds.includes(user.user_id),
       audio: micOn,
       video: camOn,
       screen: !!m.screen,
       hand: selfHand,
       lowerHand: selfHand !== undefined ? () => void room.setHand(false) : undefined,
     },
-    ...r.participants.map((p) => ({
+    ...r.participants.map((p) => {
+      const host = p.userId === room.meeting.host_id;
+      const cohost = !!p.userId && r.cohostIds.includes(p.userId);
+      return {
       key: p.sid,
       name: p.displayName,
       self: false,
-      host: p.userId === room.meeting.host_id,
+      host,
+      cohost,
       audio: p.media ? p.media.audio : null,
       video: p.media ? p.media.video : p.videoSilent ? false : null,
       screen: !!p.screen,
       hand: handOf(p.sid),
-      lowerHand: room.isHost && handOf(p.sid) !== undefined ? () => void room.lowerHandOf(p.sid) : undefined,
-      mute: room.isHost && p.media?.audio === true ? () => void room.mute(p.sid) : undefined,
-      askUnmute: room.isHost && p.media?.audio === false ? () => void room.askUnmute(p.sid) : undefined,
-    })),
+      lowerHand: moderator && handOf(p.sid) !== undefined ? () => void room.lowerHandOf(p.sid) : undefined,
+      mute: moderator && p.media?.audio === true ? () => void room.mute(p.sid) : undefined,
+      askUnmute: moderator && p.media?.audio === false ? () => void room.askUnmute(p.sid) : undefined,
+      // only the host makes co-hosts (not of guests); a co-host removes neither the host nor a co-host
+      setCohost: room.isHost && p.userId && !host && !p.userId.startsWith("guest-") ? (on: boolean) => void room.setCohost(p.userId!, on) : undefined,
+      remove: moderator && p.userId && !host && (room.isHost || !cohost) ? () => setRemoving({ userId: p.userId!, name: p.displayName }) : undefined,
+      };
+    }),
   ];
   const anyPanel = open.chat || open.participants || open.notes || open.devices;
 
@@ -184,6 +198,16 @@ export function Room({ room, media, user }: { room: RoomSession; media: LocalMed
           </Alert>
         )}
         {r.notice && <Alert onDismiss={() => room.dismissNotice()}>{r.notice}</Alert>}
+        {moderator && r.lobby.length > 0 && (
+          <div class="alert alert-info lobby-alert" role="status" data-testid="lobby-alert" data-beeps={beepsPlayed}>
+            <span>{r.lobby.length === 1 ? `${r.lobby[0].display_name} is waiting in the lobby.` : `${r.lobby.length} people are waiting in the lobby.`}</span>
+            {!open.participants && (
+              <button type="button" class="button-small button-primary" onClick={() => toggle("participants")}>
+                Show lobby
+              </button>
+            )}
+          </div>
+        )}
         {r.unmuteAskedBy && (
           <div class="alert alert-warning unmute-request" role="alertdialog" aria-labelledby="unmute-request-text" data-testid="unmute-request">
             <span id="unmute-request-text">{r.unmuteAskedBy} asks you to turn your microphone on.</span>
@@ -213,7 +237,18 @@ export function Room({ room, media, user }: { room: RoomSession; media: LocalMed
         {anyPanel && (
           <aside class="side-panels" aria-label="Meeting panels">
             {open.chat && <ChatPanel chat={room.chat} selfUserId={user.user_id} />}
-            {open.participants && <ParticipantList people={people} muteAll={room.isHost && r.participants.length > 0 ? () => void room.mute(null) : undefined} />}
+            {open.participants && (
+              <ParticipantList people={people} muteAll={moderator && r.participants.length > 0 ? () => void room.mute(null) : undefined}>
+                {moderator && !callId && (
+                  <>
+                    <AdmissionSelect id="room-admission" value={r.admission} onChange={(admission) => room.setAdmission(admission)} />
+                    {(r.admission === "lobby" || r.lobby.length > 0) && (
+                      <LobbyPanel waiting={r.lobby} admit={(userId) => void room.admit(userId)} deny={(userId) => void room.deny(userId)} />
+                    )}
+                  </>
+                )}
+              </ParticipantList>
+            )}
             {open.notes && <NotesPanel notes={room.notes} />}
             {open.devices && <DevicesPanel media={media} />}
           </aside>
@@ -294,6 +329,20 @@ export function Room({ room, media, user }: { room: RoomSession; media: LocalMed
           )}
         </div>
       </nav>
+      {moderator && (
+        <ConfirmDialog
+          open={!!removing}
+          title={`Remove ${removing?.name ?? ""}?`}
+          message="They leave the call now and cannot join this meeting again."
+          confirmLabel="Remove"
+          onCancel={() => setRemoving(null)}
+          onConfirm={() => {
+            const target = removing;
+            setRemoving(null);
+            if (target) void room.remove(target.userId);
+          }}
+        />
+      )}
       {room.isHost && (
         <ConfirmDialog
           open={confirmingEnd}

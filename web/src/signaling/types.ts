@@ -83,13 +83,15 @@ export interface ClientEvents {
   mute: { payload: { meeting_id: string; sid?: string }; ack: Record<string, never> };
   /** The host only: ask participant `sid` to turn their microphone on. */
   "ask-unmute": { payload: { meeting_id: string; sid: string }; ack: Record<string, never> };
+  /** This socket waits in the meeting's lobby: `lobby-decision` comes to it. */
+  "lobby-wait": { payload: { meeting_id: string }; ack: Record<string, never> };
 }
 
 /** Server → client events. */
 export interface ServerEvents {
   session: { protocol_version: number; sid: string; replica_id: string; user_id: string };
   "peer-joined": { meeting_id: string } & PeerInfo;
-  "peer-left": { meeting_id: string; sid: string; user_id: string; reason: "left" | "disconnected" | "ended" | "moved" };
+  "peer-left": { meeting_id: string; sid: string; user_id: string; reason: "left" | "disconnected" | "ended" | "moved" | "removed" };
   /** Another window or device of this user joined the meeting and took this socket's
    * participant over: this socket is out of the room (docs/signaling.md, "One participant per user"). */
   "participant-moved": { meeting_id: string };
@@ -109,6 +111,16 @@ export interface ServerEvents {
   reaction: { meeting_id: string; sid: string; user_id: string; emoji: string; at: string };
   /** The host (`by`) muted participant `sid` (`null`: everyone but the host) or asked it to unmute. */
   moderation: { meeting_id: string; action: "mute" | "ask-unmute"; sid: string | null; by: string; by_name: string; at: string };
+  /** To the host and co-hosts: someone started waiting in the lobby, or stopped. */
+  lobby: { meeting_id: string; action: "waiting" | "admitted" | "denied" | "left"; user_id: string; display_name: string; guest: boolean; by: string | null; at: string };
+  /** To a waiting socket (`lobby-wait`): the host or a co-host decided. */
+  "lobby-decision": { meeting_id: string; user_id: string; decision: "admitted" | "denied"; at: string };
+  /** We were removed from the meeting (we are out of its room already). */
+  removed: { meeting_id: string; user_id: string; by_name: string; at: string };
+  /** The host made `user_id` a co-host, or a participant again. */
+  "role-changed": { meeting_id: string; user_id: string; role: "cohost" | "participant" };
+  /** The meeting's settings now. */
+  "meeting-updated": { meeting_id: string; admission: "open" | "lobby" | "locked"; allow_guests: boolean };
   /** This socket's sign-in session was ended (another place chose "Use here", or signed out):
    * the server disconnects the socket next; the client must not reconnect. */
   "session-ended": { reason: "replaced" | "signed_out" | string };
@@ -156,7 +168,8 @@ export type SignalingErrorCode =
   | "internal"
   | "timeout"
   | "disconnected"
-  | "draining";
+  | "draining"
+  | "removed_from_meeting";
 
 export class SignalingError extends Error {
   constructor(

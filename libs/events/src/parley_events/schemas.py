@@ -39,6 +39,12 @@ class UserRegistered(EventData):
     display_name: str
 
 
+#: A meeting's admission mode: ``open`` (anyone holding the link and an account joins; guests
+#: too where the meeting allows guests), ``lobby`` (whoever is not a participant yet waits until
+#: the host or a co-host admits them) or ``locked`` (nobody new joins).
+Admission = Literal["open", "lobby", "locked"]
+
+
 class MeetingCreated(EventData):
     event_type: ClassVar[str] = "parley.meetings.meeting.created.v1"
     topic: ClassVar[TopicSpec] = topics.MEETINGS
@@ -56,6 +62,9 @@ class MeetingCreated(EventData):
     #: Whether someone without an account may join with a guest token (auth issues guest
     #: tokens only for such meetings). Added later: a record without it is ``False``.
     allow_guests: bool = False
+    #: Who joins without waiting (docs/http-api.md, "Lobby and moderation"): ``open``,
+    #: ``lobby`` or ``locked``. Added later: a record without it is ``open``.
+    admission: Admission = "open"
 
 
 class MeetingUpdated(EventData):
@@ -72,6 +81,9 @@ class MeetingUpdated(EventData):
     empty_timeout_seconds: int | None = None
     updated_by: str
     updated_at: datetime
+    #: The admission mode now (``open``, ``lobby``, ``locked``). Added later: ``None`` in a
+    #: record published before it existed (the mode was then ``open``).
+    admission: Admission | None = None
 
 
 class MeetingJoined(EventData):
@@ -145,6 +157,94 @@ class MeetingExpired(EventData):
     empty_since: datetime
     empty_timeout_seconds: int
     expired_at: datetime
+
+
+class LobbyEvent(EventData):
+    """Base of the lobby's events: someone (``user_id``) waits to join ``meeting_id``, or no
+    longer does. Keyed by the meeting id, like every meeting event."""
+
+    topic: ClassVar[TopicSpec] = topics.MEETINGS
+    aggregate_field: ClassVar[str] = "meeting_id"
+
+    meeting_id: str
+    user_id: str
+    display_name: str
+
+
+class LobbyWaiting(LobbyEvent):
+    """Someone asked to join a meeting in ``lobby`` mode (``POST /api/meetings/{id}/join``
+    answered 202): they wait until the host or a co-host admits or denies them. ``guest``:
+    they hold a guest token."""
+
+    event_type: ClassVar[str] = "parley.meetings.lobby.waiting.v1"
+
+    guest: bool = False
+    requested_at: datetime
+
+
+class LobbyAdmitted(LobbyEvent):
+    """The host or a co-host (``decided_by``) admitted a waiting person: they are a participant
+    of the meeting from now on (membership projections apply it as ``meeting.joined`` with role
+    ``participant``; no separate ``meeting.joined`` is published)."""
+
+    event_type: ClassVar[str] = "parley.meetings.lobby.admitted.v1"
+
+    decided_by: str
+    decided_at: datetime
+
+
+class LobbyDenied(LobbyEvent):
+    """The host or a co-host (``decided_by``) denied a waiting person: their joins of this
+    meeting are refused from now on (403 ``lobby_denied``)."""
+
+    event_type: ClassVar[str] = "parley.meetings.lobby.denied.v1"
+
+    decided_by: str
+    decided_at: datetime
+
+
+class LobbyLeft(LobbyEvent):
+    """A waiting person stopped waiting (``DELETE /api/meetings/{id}/join``)."""
+
+    event_type: ClassVar[str] = "parley.meetings.lobby.left.v1"
+
+    left_at: datetime
+
+
+#: The lobby's events, in the order of a person's way through it.
+LOBBY_EVENTS: tuple[type[LobbyEvent], ...] = (LobbyWaiting, LobbyAdmitted, LobbyDenied, LobbyLeft)
+
+
+class MeetingRoleChanged(EventData):
+    """The host made a participant a co-host (``role`` ``cohost``) or a participant again
+    (``role`` ``participant``)."""
+
+    event_type: ClassVar[str] = "parley.meetings.meeting.role_changed.v1"
+    topic: ClassVar[TopicSpec] = topics.MEETINGS
+    aggregate_field: ClassVar[str] = "meeting_id"
+
+    meeting_id: str
+    user_id: str
+    role: Literal["cohost", "participant"]
+    changed_by: str
+    changed_at: datetime
+
+
+class ParticipantRemoved(EventData):
+    """The host or a co-host (``removed_by``, shown as ``removed_by_name``) removed a participant
+    from the meeting: they are no participant any more, their sockets leave its room on every
+    signaling replica, and their joins are refused from now on (403 ``removed_from_meeting``)."""
+
+    event_type: ClassVar[str] = "parley.meetings.meeting.participant_removed.v1"
+    topic: ClassVar[TopicSpec] = topics.MEETINGS
+    aggregate_field: ClassVar[str] = "meeting_id"
+
+    meeting_id: str
+    user_id: str
+    display_name: str
+    removed_by: str
+    removed_by_name: str
+    removed_at: datetime
 
 
 #: The events after which nobody joins a meeting any more (its consumers treat them alike).
@@ -516,6 +616,9 @@ EVENT_TYPES: dict[str, type[EventData]] = {
         MeetingUpdated,
         MeetingCancelled,
         MeetingExpired,
+        *LOBBY_EVENTS,
+        MeetingRoleChanged,
+        ParticipantRemoved,
         ParticipantJoined,
         ParticipantLeft,
         ChatMessagePosted,

@@ -2,8 +2,9 @@
 
 Chat and signaling call ``GET {meetings_url}/api/meetings/{meeting_id}/membership`` with the
 user's own bearer token. Meetings answers 200 ``{"meeting_id", "user_id", "role", "status"}``
-(role ``host`` or ``participant``; status ``active`` or ``ended``), 403 when the user has not
-joined the meeting, 404 when there is no such meeting.
+(role ``host``, ``cohost`` or ``participant``; status ``active`` or ``ended``), 403 when the
+user has not joined the meeting (``detail.code`` ``removed_from_meeting`` when the host or a
+co-host removed them), 404 when there is no such meeting.
 """
 
 from dataclasses import dataclass
@@ -19,9 +20,10 @@ _MEETING_ID = TypeAdapter(MeetingId)
 
 
 class MembershipDenied(Exception):
-    """The user is not a participant of the meeting (``reason``: ``not_found`` or ``forbidden``)."""
+    """The user is not a participant of the meeting (``reason``: ``not_found``, ``forbidden``,
+    or ``removed``: the host or a co-host removed them from it)."""
 
-    def __init__(self, reason: Literal["not_found", "forbidden"], message: str) -> None:
+    def __init__(self, reason: Literal["not_found", "forbidden", "removed"], message: str) -> None:
         super().__init__(message)
         self.reason = reason
 
@@ -34,7 +36,7 @@ class MembershipUnavailable(Exception):
 class Membership:
     meeting_id: str
     user_id: str
-    role: Literal["host", "participant"]
+    role: Literal["host", "cohost", "participant"]
     status: Literal["active", "ended"]
 
 
@@ -66,6 +68,8 @@ class MeetingsClient:
         if response.status_code == 404:
             raise MembershipDenied("not_found", "meeting not found")
         if response.status_code in (401, 403):
+            if _error_code(response) == "removed_from_meeting":
+                raise MembershipDenied("removed", "removed from this meeting by its host")
             raise MembershipDenied("forbidden", "not a participant of this meeting")
         if response.status_code != 200:
             raise MembershipUnavailable(f"meetings answered {response.status_code}")
@@ -76,3 +80,12 @@ class MeetingsClient:
             role=body["role"],
             status=body["status"],
         )
+
+
+def _error_code(response: httpx.Response) -> str | None:
+    """The ``detail.code`` of an error answer, if it has one."""
+    try:
+        detail = response.json().get("detail")
+    except (ValueError, AttributeError):
+        return None
+    return detail.get("code") if isinstance(detail, dict) else None

@@ -5,9 +5,12 @@ every post, history read and socket join. Asking meetings over HTTP each time ma
 for as long as meetings was down and cost signaling ~29% of its CPU per connect+join. Instead
 every replica keeps this projection of the ``parley.meetings`` topic (docs/events.md):
 
-- ``meeting.created`` (host), ``meeting.joined`` (a participant), ``meeting.ended``,
-  ``meeting.cancelled`` and ``meeting.expired`` (the status) are applied in topic order; applying is idempotent (sets, and a status that
-  only moves from ``active`` to ``ended``), so a re-published event changes nothing.
+- ``meeting.created`` (host), ``meeting.joined`` and ``lobby.admitted`` (a participant),
+  ``meeting.role_changed`` (co-host or participant again), ``meeting.participant_removed``
+  (no member any more), ``meeting.ended``, ``meeting.cancelled`` and ``meeting.expired`` (the
+  status) are applied in topic order; applying is idempotent (sets, and a status that only
+  moves from ``active`` to ``ended``), so a re-published event changes nothing. A removed
+  member is forgotten: a later join of theirs is asked of meetings, which refuses it.
 - **Warm-up.** Every replica reads every partition from the beginning with no consumer group
   (nothing committed: each replica needs the whole projection, and a restart rebuilds it from
   the topic). The projection is *warm* once it has processed every record that was on the
@@ -36,7 +39,17 @@ from typing import Literal
 from faststream.kafka.fastapi import KafkaMessage, KafkaRouter
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
-from parley_events import MEETING_CLOSED, EventDecodeError, EventData, MeetingCreated, MeetingJoined, received_event
+from parley_events import (
+    MEETING_CLOSED,
+    EventDecodeError,
+    EventData,
+    LobbyAdmitted,
+    MeetingCreated,
+    MeetingJoined,
+    MeetingRoleChanged,
+    ParticipantRemoved,
+    received_event,
+)
 from parley_events.topics import MEETINGS
 from parley_observability.tasks import stop_task
 from parley_security.jwt import Principal
@@ -44,10 +57,17 @@ from parley_security.membership import Membership, MembershipDenied, MembershipU
 
 log = logging.getLogger(__name__)
 
-Role = Literal["host", "participant"]
+Role = Literal["host", "cohost", "participant"]
 
 #: The events the projection applies (for a service's AsyncAPI ``CONSUMES``).
-PROJECTED_EVENTS: tuple[type[EventData], ...] = (MeetingCreated, MeetingJoined, *MEETING_CLOSED)
+PROJECTED_EVENTS: tuple[type[EventData], ...] = (
+    MeetingCreated,
+    MeetingJoined,
+    LobbyAdmitted,
+    MeetingRoleChanged,
+    ParticipantRemoved,
+    *MEETING_CLOSED,
+)
 
 
 @dataclass
@@ -81,9 +101,16 @@ class MembershipProjection:
         """Apply one meetings event; False for an event of another type (ignored)."""
         if isinstance(data, MeetingCreated):
             self._meeting(data.meeting_id).members[data.host_id] = "host"
-        elif isinstance(data, MeetingJoined):
+        elif isinstance(data, MeetingJoined | LobbyAdmitted):
             members = self._meeting(data.meeting_id).members
-            members.setdefault(data.user_id, data.role)  # the host's role is never downgraded
+            # the host's (or a co-host's) role is never downgraded by a join
+            members.setdefault(data.user_id, data.role if isinstance(data, MeetingJoined) else "participant")
+        elif isinstance(data, MeetingRoleChanged):
+            members = self._meeting(data.meeting_id).members
+            if members.get(data.user_id) != "host":
+                members[data.user_id] = data.role
+        elif isinstance(data, ParticipantRemoved):
+            self._meeting(data.meeting_id).members.pop(data.user_id, None)
         elif isinstance(data, MEETING_CLOSED):
             self._meeting(data.meeting_id).status = "ended"
         else:
@@ -185,7 +212,8 @@ class ProjectionFeed:
             group_id=None,
             auto_offset_reset="earliest",
             title=MEMBERSHIP_CHANNEL,
-            description="meeting.created / joined / ended / cancelled / expired -> the membership projection "
+            description="meeting.created / joined / role_changed / participant_removed / ended / cancelled / expired, "
+            "lobby.admitted -> the membership projection "
             "(every replica reads the whole topic, no consumer group).",
         )
         self._subscriber(self._on_record)

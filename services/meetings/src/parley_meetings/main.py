@@ -22,6 +22,7 @@ from parley_meetings.call_repository import CallRepository
 from parley_meetings.domain.calls import Calls
 from parley_meetings.api.routes import public_router
 from parley_meetings.api.routes import router as api_router
+from parley_meetings.api.moderation_routes import router as moderation_router
 from parley_meetings.api.webhook_routes import router as webhook_router
 from parley_meetings.api_keys_repository import ApiKeyProjection
 from parley_meetings.config import Settings
@@ -258,6 +259,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(call_router)
     app.include_router(webhook_router)
     app.include_router(api_router)
+    app.include_router(moderation_router)
     app.include_router(public_router)
     app.include_router(health_router({"mongo": mongo_ready, "kafka": lambda: kafka_ready(kafka)}))
     app.include_router(metrics_router(registry))

@@ -25,17 +25,20 @@ from parley_events import (
     CALL_EVENTS,
     ChatMessagePosted,
     EventDecodeError,
+    LOBBY_EVENTS,
     MeetingCancelled,
     MeetingCreated,
     MeetingEnded,
     MeetingExpired,
     MeetingJoined,
     MeetingRescheduled,
+    MeetingRoleChanged,
     MeetingUpdated,
     OutboxMetrics,
     OutboxRelay,
     ParticipantJoined,
     ParticipantLeft,
+    ParticipantRemoved,
     ReceivedEvent,
     decode,
     envelope_of,
@@ -61,6 +64,9 @@ MEETINGS_EVENTS = (
     MeetingRescheduled,
     MeetingCancelled,
     MeetingExpired,
+    *LOBBY_EVENTS,
+    MeetingRoleChanged,
+    ParticipantRemoved,
 )
 
 #: Applies one batch of participant events, in order.
@@ -232,7 +238,7 @@ def add_webhook_consumer(
 
 
 #: Events that change nothing a summary shows: a replica keeps its cached summary on these.
-KEEPS_SUMMARY = (MeetingCreated, MeetingJoined)
+KEEPS_SUMMARY = (MeetingCreated, MeetingJoined, *LOBBY_EVENTS)
 
 
 def add_meeting_event_consumer(router: KafkaRouter, forget: Callable[[str], None]) -> None:
@@ -248,7 +254,7 @@ def add_meeting_event_consumer(router: KafkaRouter, forget: Callable[[str], None
         auto_offset_reset="latest",
         decoder=_raw_body,
         title="meetings",
-        description="meeting.* events but created and joined: this replica forgets its cached summary of the meeting",
+        description="meeting.* events but created and joined (and lobby.*): this replica forgets its cached summary of the meeting",
     )
     async def on_meeting_event(message: KafkaMessage) -> None:
         raw = message.raw_message

@@ -4,9 +4,12 @@ One document per meeting, ``_id`` = meeting id::
 
     {_id, title, host_id, scheduled_start, duration_minutes, time_zone, sequence, status,
      end_reason, created_at, ended_at, empty_timeout_seconds, empty_since, expires_at,
+     admission, cohost_ids: [user_id],
      participants: [{user_id, display_name, role, joined_at}],
      roster: [{sid, user_id, display_name, replica_id, joined_at}],
-     outbox: [pending events], outbox_pending: true while any, roster_rev: n}
+     lobby: [{user_id, display_name, guest, requested_at}],
+     barred: [{user_id, display_name, reason, by, at}],
+     outbox: [pending events], outbox_pending: true while any, roster_rev: n, members_rev: n}
 
 Every state change is one single-document write, atomic in the store, with its event (if
 any) pushed into the ``outbox`` array of the same write (see :mod:`parley_events.outbox`).
@@ -22,6 +25,10 @@ The same write sets ``empty_since`` / ``expires_at`` when it leaves the roster e
 clears them otherwise; :meth:`MeetingRepository.due` finds due deadlines through the index on
 ``expires_at``, and :meth:`MeetingRepository.expire` ends one only if its deadline is still the
 one read (one winner among replicas; a join that cleared it meanwhile wins).
+Who belongs (``participants``, ``lobby``, ``barred``, ``cohost_ids``) is written whole by
+:meth:`MeetingRepository.change_members`, a compare-and-set on ``members_rev``, which
+:meth:`MeetingRepository.add_participant` raises too: a lobby decision read before a join
+(or another decision) misses and is computed again.
 """
 
 from collections.abc import Sequence
@@ -41,6 +48,8 @@ MEETINGS = "meetings"
 #: a counter bumped by every roster write of the consumer: its compare-and-set token
 ROSTER_REV = "roster_rev"
 PROCESSED_EVENTS = "processed_events"
+#: a counter bumped by every write of who belongs: :meth:`MeetingRepository.change_members`' token
+MEMBERS_REV = "members_rev"
 
 
 @dataclass(frozen=True)
@@ -75,14 +84,23 @@ class DueMeeting:
 def _to_doc(meeting: Meeting) -> dict[str, Any]:
     doc = meeting.model_dump(mode="python")
     doc["_id"] = doc.pop("meeting_id")
-    doc["participants"] = list(doc["participants"])
-    doc["roster"] = list(doc["roster"])
+    for name in ("participants", "roster", "lobby", "barred", "cohost_ids"):
+        doc[name] = list(doc[name])
+    if doc.get(MEMBERS_REV) is None:
+        doc.pop(MEMBERS_REV, None)
     return doc
 
 
 def _from_doc(doc: dict[str, Any]) -> Meeting:
     fields = {k: v for k, v in doc.items() if k not in ("_id", OUTBOX_FIELD, PENDING_FIELD, ROSTER_REV)}
     return Meeting(meeting_id=doc["_id"], **fields)
+
+
+def _admission_is(admission: str) -> dict[str, Any]:
+    """A filter: the meeting's admission mode is ``admission`` (a meeting stored without one is ``open``)."""
+    if admission != "open":
+        return {"admission": admission}
+    return {"$nor": [{"admission": "lobby"}, {"admission": "locked"}]}
 
 
 #: The projection of :meth:`MeetingRepository.summary`.
@@ -153,20 +171,47 @@ class MeetingRepository:
 
     @retry_write_conflicts
     async def add_participant(self, meeting_id: str, participant: Participant, outbox: dict[str, Any]) -> Meeting | None:
-        """Add ``participant`` to an active meeting they have not joined, with its event
+        """Add ``participant`` to an active ``open`` meeting they have not joined, with its event
         (``outbox``) in the same write, in one round trip (``findAndModify`` by ``_id``,
         answering the meeting as written); None when nothing was added (no such meeting,
-        ended, or a participant already), and then no event is staged."""
+        ended, not open, a participant already, waiting in the lobby or barred), and then no
+        event is staged."""
+        user_id = participant.user_id
         doc = await self.meetings.find_one_and_update(
             {
                 "_id": meeting_id,
                 "status": "active",
-                "$nor": [{"participants.user_id": participant.user_id}],
+                "$nor": [
+                    {"admission": "lobby"},
+                    {"admission": "locked"},
+                    {"participants.user_id": user_id},
+                    {"lobby.user_id": user_id},
+                    {"barred.user_id": user_id},
+                ],
             },
-            stage({"$push": {"participants": participant.model_dump(mode="python")}}, outbox),
+            stage(
+                {"$inc": {MEMBERS_REV: 1}, "$push": {"participants": participant.model_dump(mode="python")}}, outbox
+            ),
             return_document=ReturnDocument.AFTER,  # no projection: FerretDB 1.13 has none here
         )
         return _from_doc(doc) if doc else None
+
+    @retry_write_conflicts
+    async def change_members(self, seen: Meeting, changes: dict[str, Any], outbox: dict[str, Any]) -> bool:
+        """Set ``changes`` (whole ``participants``, ``lobby``, ``barred``, ``cohost_ids``) of the
+        active meeting ``seen`` and stage ``outbox``, in one write, if nobody changed who
+        belongs since ``seen`` was read and its admission mode is still ``seen``'s (a
+        compare-and-set on ``members_rev`` and ``admission``). False: read it again."""
+        rev: Any = seen.members_rev if seen.members_rev is not None else {"$exists": False}
+        dumped = {
+            name: [v.model_dump(mode="python") if hasattr(v, "model_dump") else v for v in value]
+            for name, value in changes.items()
+        }
+        result = await self.meetings.update_one(
+            {"_id": seen.meeting_id, "status": "active", MEMBERS_REV: rev, **_admission_is(seen.admission)},
+            stage({"$inc": {MEMBERS_REV: 1}, "$set": dumped}, outbox),
+        )
+        return result.modified_count == 1
 
     @retry_write_conflicts
     async def end(
@@ -285,10 +330,10 @@ class MeetingRepository:
     async def change_settings(
         self, seen: Meeting, changes: dict[str, Any], outbox: dict[str, Any]
     ) -> bool:
-        """Set ``changes`` (settings: ``empty_timeout_seconds``, ``allow_guests``) of the active
-        meeting ``seen`` and stage ``outbox`` in the same write, if its settings are still as
-        ``seen`` had them (compare-and-set: the event states the settings after the change);
-        False when the meeting ended or its settings changed since."""
+        """Set ``changes`` (settings: ``empty_timeout_seconds``, ``allow_guests``, ``admission``)
+        of the active meeting ``seen`` and stage ``outbox`` in the same write, if its settings
+        are still as ``seen`` had them (compare-and-set: the event states the settings after
+        the change); False when the meeting ended or its settings changed since."""
         result = await self.meetings.update_one(
             {
                 "_id": seen.meeting_id,
@@ -296,6 +341,7 @@ class MeetingRepository:
                 "status": "active",
                 "empty_timeout_seconds": seen.empty_timeout_seconds,
                 "allow_guests": seen.allow_guests if seen.allow_guests else {"$ne": True},
+                **_admission_is(seen.admission),
             },
             stage({"$set": changes}, outbox),
         )

@@ -46,6 +46,8 @@ from parley_signaling.fanout import FanoutUnavailable, KafkaFanoutManager
 log = logging.getLogger(__name__)
 
 HAND_METHOD = "parley.room.hand"
+#: The roles that may lower others' hands, mute others and ask them to unmute.
+MODERATORS = ("host", "cohost")
 #: The name of the gestures' bucket in :attr:`LocalSocket.limits`.
 LIMIT = "gesture"
 
@@ -149,7 +151,7 @@ class Gestures:
         ``not_in_room``, ``rate_limited``, ``forbidden`` (not the host), ``unavailable``."""
         socket, participant = self._sender(sid, request.meeting_id)
         target = request.sid or participant
-        if target != participant and socket.role != "host":
+        if target != participant and socket.role not in MODERATORS:
             raise SignalingError(ErrorCode.FORBIDDEN, "only the host can lower another participant's hand")
         raised = {hand.sid: hand for hand in self.hands(request.meeting_id)}
         if target not in raised:

@@ -38,6 +38,7 @@ from parley_signaling.api.socket_events import register
 from parley_signaling.config import Settings
 from parley_signaling.domain.rooms import RoomService
 from parley_signaling.gestures import Gestures
+from parley_signaling.lobby import LobbyDelivery
 from parley_signaling.moderation import Moderation
 from parley_signaling.drain import Drain, DrainReport
 from parley_signaling.fanout import KafkaFanoutManager
@@ -163,6 +164,7 @@ def create_app(
         rate_per_second=settings.signaling_gesture_rate_per_second,
         burst=settings.signaling_gesture_burst,
     )
+    lobby = LobbyDelivery(sio=sio, rooms=rooms)
     register(
         sio,
         rooms=rooms,
@@ -171,13 +173,13 @@ def create_app(
         settings=settings,
         metrics=metrics,
         users=users,
-        extra_routes={**gestures.routes(), **moderation.routes()},
+        extra_routes={**gestures.routes(), **moderation.routes(), **lobby.routes()},
         join_ack=gestures.with_hands,
         revoked=revocations.revoked,
         on_connected=lambda principal: heartbeat.connected(principal.user_id, principal.session_id),
     )
     subscribers = register_consumers(
-        router, rooms, metrics, PresenceDelivery(users), CallDelivery(users), DirectMessageDelivery(users)
+        router, rooms, metrics, PresenceDelivery(users), CallDelivery(users), DirectMessageDelivery(users), lobby
     )
 
     @router.after_startup

@@ -1,4 +1,5 @@
-"""Kafka of signaling (FastStream): meeting.ended / cancelled / expired, chat.message.posted,
+"""Kafka of signaling (FastStream): meeting.ended / cancelled / expired / updated / role_changed /
+participant_removed, lobby.*, chat.message.posted,
 presence.changed, contact.*, call.* and dm.* in; participant.* and presence.socket/replica_lost out.
 
 Consumers. Every replica must deliver these events to *its own* sockets, so every replica
@@ -32,8 +33,13 @@ from parley_events import (
     DM_EVENTS,
     DmConversationRead,
     DmMessagePosted,
+    LOBBY_EVENTS,
     MEETING_CLOSED,
     ContactEvent,
+    LobbyEvent,
+    MeetingRoleChanged,
+    MeetingUpdated,
+    ParticipantRemoved,
     EventData,
     EventDecodeError,
     OutgoingEvent,
@@ -57,6 +63,7 @@ if TYPE_CHECKING:
     from parley_signaling.calls import CallDelivery
     from parley_signaling.direct_messages import DirectMessageDelivery
     from parley_signaling.domain.rooms import RoomService
+    from parley_signaling.lobby import LobbyDelivery
     from parley_signaling.presence import PresenceDelivery
 
 log = logging.getLogger(__name__)
@@ -102,8 +109,11 @@ PRESENCE_CHANNEL = "presence"
 CONTACTS_CHANNEL = "contacts"
 CALLS_CHANNEL = "calls"
 DM_CHANNEL = "dm"
+#: What signaling takes from ``parley.meetings``: the end of a meeting, the lobby, co-hosts,
+#: removals and the admission mode.
+MEETING_EVENTS = (*MEETING_CLOSED, *LOBBY_EVENTS, MeetingRoleChanged, ParticipantRemoved, MeetingUpdated)
 CONSUMES = {
-    MEETINGS_CHANNEL: MEETING_CLOSED,
+    MEETINGS_CHANNEL: MEETING_EVENTS,
     CHAT_CHANNEL: (ChatMessagePosted,),
     PRESENCE_CHANNEL: (PresenceChanged,),
     CONTACTS_CHANNEL: CONTACT_EVENTS,
@@ -155,6 +165,7 @@ def register_consumers(
     delivery: "PresenceDelivery",
     calls: "CallDelivery",
     dms: "DirectMessageDelivery",
+    lobby: "LobbyDelivery",
 ) -> list:
     """Subscribe to parley.meetings, parley.chat, parley.presence, parley.contacts,
     parley.calls and parley.dm (no group, from the end); returns the subscribers."""
@@ -171,12 +182,22 @@ def register_consumers(
             if not isinstance(event.data, (PresenceSocket, PresenceReplicaLost)):  # ours, on the presence topic
                 metrics.consumed_events.labels("other", "ignored").inc()
             return
+        if label == "meeting" and isinstance(event.data, MEETING_CLOSED):
+            label = "meeting.ended"
         if not seen.first_time(event.id):
             metrics.consumed_events.labels(label, "duplicate").inc()
             return
         try:
             if isinstance(event.data, MEETING_CLOSED):
                 await rooms.meeting_ended(event.data)
+            elif isinstance(event.data, LobbyEvent):
+                await lobby.lobby_changed(event.data)
+            elif isinstance(event.data, ParticipantRemoved):
+                await rooms.participant_removed(event.data)
+            elif isinstance(event.data, MeetingRoleChanged):
+                await rooms.role_changed(event.data)
+            elif isinstance(event.data, MeetingUpdated):
+                await lobby.meeting_updated(event.data)
             elif isinstance(event.data, PresenceChanged):
                 await delivery.presence_changed(event.data)
             elif isinstance(event.data, ContactEvent):
@@ -199,12 +220,15 @@ def register_consumers(
         auto_offset_reset="latest",
         title=MEETINGS_CHANNEL,
         description="meeting.ended / meeting.cancelled / meeting.expired -> `meeting-ended` to the room's local sockets, "
-        "then out of the room.",
+        "then out of the room; lobby.* -> `lobby` to the room's local host and co-host sockets and `lobby-decision` to "
+        "the waiting ones; meeting.participant_removed -> `removed`, then out of the room; meeting.role_changed -> "
+        "`role-changed`; meeting.updated -> `meeting-updated`.",
     )
 
     @meetings
     async def on_meeting_event(message: KafkaMessage) -> None:
-        await handle(received_record(message), MEETING_CLOSED, "meeting.ended")
+        record = received_record(message)
+        await handle(record, MEETING_EVENTS, "meeting")
 
     # in batches: FastStream's per-message path (middlewares, context, parsing) runs once per
     # batch of what arrived meanwhile instead of once per chat message, on every replica

@@ -147,7 +147,7 @@ class SignalingMetrics:
         for kind in ("joined", "left", "presence"):
             for result in ("published", "failed", "dropped"):
                 self.participant_events.labels(kind, result)
-        for kind in ("meeting.ended", "chat.message.posted", "presence.changed", "contact", "call", "dm"):
+        for kind in ("meeting.ended", "meeting", "chat.message.posted", "presence.changed", "contact", "call", "dm"):
             for result in ("delivered", "duplicate", "malformed", "failed"):
                 self.consumed_events.labels(kind, result)
         self.consumed_events.labels("other", "ignored")

@@ -2,8 +2,8 @@
 (docs/signaling.md, "Moderation").
 
 Client events ``mute`` and ``ask-unmute`` (validated by their models in
-:mod:`parley_signaling.domain.protocol`) are the meeting's host's only (``forbidden``
-otherwise) and share the gestures' rate limit (:func:`parley_signaling.gestures.room_sender`).
+:mod:`parley_signaling.domain.protocol`) are the meeting's host's and co-hosts' only
+(``forbidden`` otherwise; a co-host's role arrives with ``meeting.role_changed``) and share the gestures' rate limit (:func:`parley_signaling.gestures.room_sender`).
 Each becomes one ``moderation`` event to every socket of the room on every replica, through
 the socket.io fan-out, as reactions do: the target's client acts on it (the microphone off, or
 a request to turn it on), the others may show it. Nothing is stored: a participant who joins
@@ -22,7 +22,7 @@ from pydantic import BaseModel
 from parley_signaling.domain.protocol import AskUnmuteRequest, ErrorCode, ModerationEvent, MuteRequest, SignalingError, dump
 from parley_signaling.domain.rooms import RoomService
 from parley_signaling.fanout import FanoutUnavailable, KafkaFanoutManager
-from parley_signaling.gestures import room_sender
+from parley_signaling.gestures import MODERATORS, room_sender
 
 Action = Callable[[str, Any], Awaitable[BaseModel | None]]
 
@@ -54,8 +54,10 @@ class Moderation:
 
     async def _send(self, sid: str, meeting_id: str, action: str, target: str | None) -> None:
         socket, host = room_sender(self._rooms, sid, meeting_id, self._rate, self._burst)
-        if socket.role != "host":
-            raise SignalingError(ErrorCode.FORBIDDEN, "only the meeting's host can mute others or ask them to unmute")
+        if socket.role not in MODERATORS:
+            raise SignalingError(
+                ErrorCode.FORBIDDEN, "only the meeting's host or a co-host can mute others or ask them to unmute"
+            )
         peers = {entry.sid: entry for entry in self._fanout.directory.peers(meeting_id)}
         if target is not None and (target == host or target not in peers):
             raise SignalingError(ErrorCode.PEER_NOT_IN_ROOM, "no other participant of this room has this id")

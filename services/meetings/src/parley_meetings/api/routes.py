@@ -163,6 +163,7 @@ async def create_meeting(
                 schedule=body.schedule(),
                 empty_timeout_seconds=body.empty_timeout_seconds,
                 allow_guests=body.allow_guests,
+                admission=body.admission,
             )
         return _shown(meeting, settings).model_dump(mode="json")
 
@@ -231,7 +232,15 @@ async def get_public_meeting(meeting_id: MeetingId, meetings: MeetingsService) -
 @router.patch(
     "/{meeting_id}",
     response_description="the meeting, changed",
-    responses=error_responses({400: BODY_400, 401: INVALID_KEY_401, 403: NOT_HOST_403, 404: NOT_FOUND_404, 410: ENDED_410}),
+    responses=error_responses(
+        {
+            400: BODY_400,
+            401: INVALID_KEY_401,
+            403: f"{NOT_HOST_403}; `not_a_moderator`: `admission` alone, and the caller is neither host nor co-host",
+            404: NOT_FOUND_404,
+            410: ENDED_410,
+        }
+    ),
 )
 async def update_meeting(
     meeting_id: MeetingId,
@@ -242,38 +251,57 @@ async def update_meeting(
 ) -> MeetingOut:
     """Change the meeting's settings (host only): `empty_timeout_seconds`, how long its room
     may stay empty before it expires (null: the service's default; it counts from the next
-    time the room empties), and `allow_guests`, whether someone without an account may join
-    with a guest token (guests already in stay). Publishes `meeting.updated`."""
+    time the room empties), `allow_guests`, whether someone without an account may join
+    with a guest token (guests already in stay), and `admission` (`open`, `lobby`, `locked`),
+    which a co-host may change too when it is the only field. Publishes `meeting.updated`."""
     meeting = await meetings.update(
         meeting_id, user_id=principal.user_id, changes=body.model_dump(include=body.model_fields_set)
     )
     return _shown(meeting, settings)
 
 
+JOIN_403 = (
+    "`not_a_participant`: the private room of a direct call, which only its two users join; `guests_not_allowed`: "
+    "a guest, and the host does not allow guests (any more); `removed_from_meeting`: the host or a co-host removed "
+    "the caller; `lobby_denied`: the host or a co-host did not let the caller in from the lobby; `meeting_locked`: "
+    f"the meeting is locked and the caller is not a participant; {SCOPE_403}"
+)
+
+
 @router.post(
     "/{meeting_id}/join",
-    response_description="the meeting and the caller's role in it",
-    responses=error_responses(
-        {
+    response_description="the meeting and the caller's role in it (`status` `joined`)",
+    responses={
+        202: {
+            "model": JoinResult,
+            "description": "`status` `waiting`: the meeting is in `lobby` mode and the caller waits in its lobby until "
+            "the host or a co-host admits them (signaling's `lobby-decision` tells them; `POST /join` again then "
+            "answers 200)",
+        },
+        **error_responses({
             401: INVALID_KEY_401,
-            403: f"`not_a_participant`: the private room of a direct call, which only its two users join; `guests_not_allowed`: a guest, and the host does not allow guests (any more); {SCOPE_403}",
+            403: JOIN_403,
             404: NOT_FOUND_404,
             409: "`not_open_yet`: a scheduled meeting opens `opens_at` (the meeting shows it)",
             410: ENDED_410,
-        }
-    ),
+        }),
+    },
 )
 async def join_meeting(
-    meeting_id: MeetingId, principal: GuestOrWriter, meetings: MeetingsService, settings: AppSettings
+    meeting_id: MeetingId, principal: GuestOrWriter, meetings: MeetingsService, settings: AppSettings, response: Response
 ) -> JoinResult:
     """Become a participant (idempotent); 410 when the meeting ended, 409 before a scheduled
     meeting opens (its host may join at any time). A guest token of this meeting may join
     it while the meeting allows guests (role `participant`, `user_id` `guest-…`); a guest
-    token of another meeting gets 403 `guest_not_allowed`."""
-    meeting, role = await meetings.join(
+    token of another meeting gets 403 `guest_not_allowed`. In `lobby` mode someone who is not
+    a participant yet (a guest too) waits in the lobby: 202 with `status` `waiting` (asking
+    again while waiting answers the same); the host and co-hosts never wait."""
+    meeting, role, joined = await meetings.join(
         meeting_id, user_id=principal.user_id, display_name=principal.display_name, guest=principal.is_guest
     )
-    return JoinResult(meeting=_shown(meeting, settings), role=role)
+    if joined == "waiting":
+        response.status_code = status.HTTP_202_ACCEPTED
+    return JoinResult(meeting=_shown(meeting, settings), role=role, status=joined)
 
 
 @router.post(

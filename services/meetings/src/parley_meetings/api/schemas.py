@@ -1,16 +1,19 @@
 """Request and response bodies of the meetings API (docs/http-api.md)."""
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from parley_events import Admission
 from parley_security import NOT_BLANK_PATTERN, trimmed
 
 from parley_meetings.domain.models import (
     DEFAULT_DURATION_MINUTES,
     EndReason,
+    JoinStatus,
+    LobbyEntry,
     MeetingSummary,
     Role,
     RosterEntry,
@@ -108,12 +111,27 @@ AllowGuests = Annotated[
 ]
 
 
+#: Who joins without waiting (docs/http-api.md, "Lobby and moderation").
+AdmissionMode = Annotated[
+    Admission,
+    Field(
+        description=(
+            "`open`: anyone with the link and an account joins (guests too where `allow_guests`); `lobby`: whoever is "
+            "not a participant yet waits until the host or a co-host admits them (guests included); `locked`: nobody "
+            "new joins (participants come back)"
+        ),
+        examples=["lobby"],
+    ),
+]
+
+
 class CreateMeetingRequest(BaseModel):
     """``{title (1–200 characters, not blank), scheduled_start? (RFC 3339 with a time zone,
     years 2000–2999, not in the past), duration_minutes? (5–1440, default 60), time_zone? (IANA
     name, default UTC), empty_timeout_seconds? (5–86400, an integer; default the service's,
-    300), allow_guests? (default false: only signed-in users join)}``; ``duration_minutes`` and
-    ``time_zone`` need ``scheduled_start``."""
+    300), allow_guests? (default false: only signed-in users join), admission? (``open``,
+    ``lobby`` or ``locked``; default ``open``)}``; ``duration_minutes`` and ``time_zone`` need
+    ``scheduled_start``."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -123,6 +141,7 @@ class CreateMeetingRequest(BaseModel):
     time_zone: TimeZoneName | None = None
     empty_timeout_seconds: EmptyTimeoutSeconds | None = None
     allow_guests: AllowGuests = False
+    admission: AdmissionMode = "open"
 
     @model_validator(mode="after")
     def _schedule_parts_need_a_start(self) -> "CreateMeetingRequest":
@@ -153,12 +172,14 @@ class RescheduleRequest(BaseModel):
 
 class UpdateMeetingRequest(BaseModel):
     """``PATCH`` body: ``{empty_timeout_seconds? (5–86400, an integer; null: back to the
-    service's default), allow_guests? (true or false)}``; an absent field is left as it is."""
+    service's default), allow_guests? (true or false), admission? (``open``, ``lobby``,
+    ``locked``)}``; an absent field is left as it is. A co-host may change ``admission`` alone."""
 
     model_config = ConfigDict(extra="forbid")
 
     empty_timeout_seconds: EmptyTimeoutSeconds | None = None
     allow_guests: AllowGuests = False
+    admission: AdmissionMode = "open"
 
 
 class MeetingOut(BaseModel):
@@ -188,6 +209,10 @@ class MeetingOut(BaseModel):
     call_id: str | None = None
     #: Whether guests may join (docs/http-api.md, "Guests").
     allow_guests: bool = False
+    #: Who joins without waiting: ``open``, ``lobby`` or ``locked`` ("Lobby and moderation").
+    admission: Admission = "open"
+    #: The participants the host made co-hosts.
+    cohost_ids: list[str] = Field(default_factory=list)
 
     @classmethod
     def of(
@@ -216,6 +241,8 @@ class MeetingOut(BaseModel):
             invite_url=invite_url(meeting.meeting_id, public_base_url),
             call_id=meeting.call_id,
             allow_guests=meeting.allow_guests,
+            admission=meeting.admission,
+            cohost_ids=list(meeting.cohost_ids),
         )
 
 
@@ -233,11 +260,17 @@ class PublicMeetingOut(BaseModel):
     title: str
     status: Status
     allow_guests: bool
+    #: ``lobby``: a guest waits to be admitted; ``locked``: nobody new joins.
+    admission: Admission = "open"
 
     @classmethod
     def of(cls, meeting: MeetingSummary) -> "PublicMeetingOut":
         return cls(
-            meeting_id=meeting.meeting_id, title=meeting.title, status=meeting.status, allow_guests=meeting.allow_guests
+            meeting_id=meeting.meeting_id,
+            title=meeting.title,
+            status=meeting.status,
+            allow_guests=meeting.allow_guests,
+            admission=meeting.admission,
         )
 
 
@@ -259,10 +292,47 @@ class MeetingList(BaseModel):
 
 
 class JoinResult(BaseModel):
-    """``{meeting, role}`` after joining."""
+    """``{meeting, role, status}`` after joining: ``status`` ``joined`` (a participant, with
+    ``role``), or ``waiting`` in the lobby (HTTP 202; ``role`` is the one an admission gives)."""
 
     meeting: MeetingOut
     role: Role
+    status: JoinStatus = "joined"
+
+
+class WaitingPerson(BaseModel):
+    """Someone in the lobby: ``{user_id, display_name, guest, requested_at}``."""
+
+    user_id: str
+    display_name: str
+    guest: bool
+    requested_at: datetime
+
+    @classmethod
+    def of(cls, entry: LobbyEntry) -> "WaitingPerson":
+        return cls(**entry.model_dump())
+
+
+class LobbyOut(BaseModel):
+    """``{meeting_id, admission, waiting: [...]}``: who waits, in arrival order."""
+
+    meeting_id: str
+    admission: Admission
+    waiting: list[WaitingPerson]
+
+
+class AdmittedOut(BaseModel):
+    """``{admitted}``: how many people "admit all" let in."""
+
+    admitted: int
+
+
+class RoleRequest(BaseModel):
+    """``{role}``: ``cohost`` (admits, denies, mutes, removes participants) or ``participant``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: Literal["cohost", "participant"]
 
 
 class MembershipOut(BaseModel):

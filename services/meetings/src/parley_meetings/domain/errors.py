@@ -34,6 +34,56 @@ class GuestsNotAllowed(MeetingsError):
     status_code = 403
 
 
+class NotAModerator(MeetingsError):
+    """Only the host or a co-host may do this (admit, deny, remove, change who may join)."""
+
+    code = "not_a_moderator"
+    status_code = 403
+
+
+class RemovedFromMeeting(MeetingsError):
+    """The host or a co-host removed the caller from this meeting: they cannot join it again."""
+
+    code = "removed_from_meeting"
+    status_code = 403
+
+
+class LobbyDenied(MeetingsError):
+    """The host or a co-host did not let the caller in from the lobby."""
+
+    code = "lobby_denied"
+    status_code = 403
+
+
+class MeetingLocked(MeetingsError):
+    """The meeting is locked: nobody new joins it."""
+
+    code = "meeting_locked"
+    status_code = 403
+
+
+class NotWaiting(MeetingsError):
+    """Nobody with this id waits in the meeting's lobby (admitted, denied or gone meanwhile)."""
+
+    code = "not_in_lobby"
+    status_code = 404
+
+
+class ParticipantNotFound(MeetingsError):
+    """No participant of the meeting has this user id."""
+
+    code = "participant_not_found"
+    status_code = 404
+
+
+class CannotModerate(MeetingsError):
+    """The target cannot be changed this way (the host themselves, a co-host by a co-host, a guest
+    made co-host); the message says which."""
+
+    code = "cannot_moderate"
+    status_code = 409
+
+
 class NotAParticipant(MeetingsError):
     code = "not_a_participant"
     status_code = 403

@@ -5,8 +5,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-Role = Literal["host", "participant"]
+from parley_events import Admission
+
+#: ``cohost``: a participant the host promoted (admits and denies from the lobby, mutes and
+#: removes participants; docs/http-api.md, "Lobby and moderation").
+Role = Literal["host", "cohost", "participant"]
 Status = Literal["active", "ended"]
+#: What a join did: ``joined`` (a participant), or ``waiting`` in the meeting's lobby.
+JoinStatus = Literal["joined", "waiting"]
 #: Minutes a scheduled meeting lasts when its creator does not say.
 DEFAULT_DURATION_MINUTES = 60
 #: Why an ended meeting ended: the host ended it, cancelled it before it took place, or its
@@ -44,6 +50,30 @@ class Participant(BaseModel):
     display_name: str
     role: Role
     joined_at: datetime
+
+
+class LobbyEntry(BaseModel):
+    """Someone waiting in the meeting's lobby for the host or a co-host to admit them."""
+
+    model_config = ConfigDict(frozen=True)
+
+    user_id: str
+    display_name: str
+    guest: bool = False
+    requested_at: datetime
+
+
+class Barred(BaseModel):
+    """Someone whose joins of the meeting are refused: ``removed`` by the host or a co-host
+    (after being a participant), or ``denied`` from the lobby; ``by`` decided it ``at``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    user_id: str
+    display_name: str
+    reason: Literal["removed", "denied"]
+    by: str
+    at: datetime
 
 
 class RosterEntry(BaseModel):
@@ -85,6 +115,11 @@ class MeetingSummary(BaseModel):
     call_id: str | None = None
     #: Whether someone without an account may join with a guest token (set by its host).
     allow_guests: bool = False
+    #: Who joins without waiting: ``open``, ``lobby`` or ``locked`` (a meeting stored before
+    #: admission modes is ``open``).
+    admission: Admission = "open"
+    #: The participants the host made co-hosts, in promotion order.
+    cohost_ids: tuple[str, ...] = ()
 
     @property
     def schedule(self) -> Schedule | None:
@@ -108,6 +143,13 @@ class Meeting(MeetingSummary):
 
     participants: tuple[Participant, ...] = ()
     roster: tuple[RosterEntry, ...] = ()
+    #: Who waits in the lobby, in arrival order.
+    lobby: tuple[LobbyEntry, ...] = ()
+    #: Who may not join any more (removed, or denied from the lobby).
+    barred: tuple[Barred, ...] = ()
+    #: A counter raised by each write of ``participants``, ``lobby``, ``barred`` or
+    #: ``cohost_ids``: their compare-and-set token (None: never written since it existed).
+    members_rev: int | None = None
     #: Since when the room is empty (the last participant left), and when the meeting expires
     #: unless someone joins first; both ``None`` while someone is in the room, and before
     #: anyone ever was (:mod:`parley_meetings.domain.expiry`).
@@ -116,7 +158,7 @@ class Meeting(MeetingSummary):
 
     def summary(self) -> MeetingSummary:
         """The meeting without its members and roster."""
-        return MeetingSummary(**self.model_dump(exclude={"participants", "roster", "empty_since", "expires_at"}))
+        return MeetingSummary(**self.model_dump(include=set(MeetingSummary.model_fields)))
 
     def role_of(self, user_id: str) -> Role | None:
         """The user's role, or ``None`` when the user has not joined."""
@@ -124,5 +166,15 @@ class Meeting(MeetingSummary):
             return "host"
         for participant in self.participants:
             if participant.user_id == user_id:
-                return participant.role
+                return "cohost" if user_id in self.cohost_ids else participant.role
         return None
+
+    def participant(self, user_id: str) -> Participant | None:
+        return next((p for p in self.participants if p.user_id == user_id), None)
+
+    def waiting(self, user_id: str) -> LobbyEntry | None:
+        """The user's entry in the lobby, if they wait there."""
+        return next((entry for entry in self.lobby if entry.user_id == user_id), None)
+
+    def barred_entry(self, user_id: str) -> Barred | None:
+        return next((entry for entry in self.barred if entry.user_id == user_id), None)

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from parley_events import (
+    Admission,
     MeetingCancelled,
     MeetingCreated,
     MeetingEnded,
@@ -25,7 +26,9 @@ from parley_events import (
 from parley_meetings.domain.errors import (
     GuestsNotAllowed,
     MeetingHasEnded,
+    MeetingLocked,
     MeetingNotFound,
+    NotAModerator,
     NotAParticipant,
     NotHost,
     NotOpenYet,
@@ -33,9 +36,11 @@ from parley_meetings.domain.errors import (
     StartInPast,
 )
 from parley_meetings.domain.expiry import empty_room
+from parley_meetings.domain.moderation import Moderation, refuse_barred
 from parley_meetings.domain.ids import new_meeting_id
 from parley_meetings.domain.models import (
     DEFAULT_DURATION_MINUTES,
+    JoinStatus,
     Meeting,
     MeetingSummary,
     Participant,
@@ -79,6 +84,8 @@ class Meetings:
         #: how long a room may stay empty before its meeting expires, unless the meeting says
         self.empty_timeout = empty_timeout
         self._clock = clock
+        #: the lobby, co-hosts and removal (:mod:`parley_meetings.domain.moderation`)
+        self.moderation = Moderation(repository, clock=clock, notify=notify, forget_summary=summaries.forget)
         #: Awaited with ``(meeting_id, user_id)`` when a ``participant.left`` of ``user_id``
         #: emptied the meeting's roster (direct calls end then: :meth:`Calls.room_emptied`).
         self.on_room_emptied: Callable[[str, str], Awaitable[None]] | None = None
@@ -92,11 +99,13 @@ class Meetings:
         schedule: Schedule | None,
         empty_timeout_seconds: int | None = None,
         allow_guests: bool = False,
+        admission: Admission = "open",
     ) -> Meeting:
         """Create an active meeting hosted by ``host_id`` (its first participant) and stage
         ``meeting.created``; ``empty_timeout_seconds`` (None: :attr:`empty_timeout`) is how
         long its room may stay empty before it expires; ``allow_guests``: whether guests may
-        join it (auth issues guest tokens for it). Raises :class:`StartInPast` for a
+        join it (auth issues guest tokens for it); ``admission``: who joins without waiting
+        (``open``, ``lobby``, ``locked``). Raises :class:`StartInPast` for a
         schedule that starts more than :data:`START_GRACE` ago."""
         now = self._clock()
         if schedule is not None:
@@ -111,6 +120,7 @@ class Meetings:
             created_at=now,
             empty_timeout_seconds=empty_timeout_seconds,
             allow_guests=allow_guests,
+            admission=admission,
             participants=(
                 Participant(user_id=host_id, display_name=host_name, role="host", joined_at=now),
             ),
@@ -124,6 +134,7 @@ class Meetings:
             time_zone=meeting.time_zone,
             created_at=now,
             allow_guests=allow_guests,
+            admission=admission,
         )
         await self._repo.insert(meeting, [outbox_entry(event, source=EVENT_SOURCE)])
         self._metrics.created.inc()
@@ -156,16 +167,21 @@ class Meetings:
 
     async def join(
         self, meeting_id: str, *, user_id: str, display_name: str, guest: bool = False
-    ) -> tuple[Meeting, Role]:
+    ) -> tuple[Meeting, Role, JoinStatus]:
         """Make the user (a ``guest`` of this meeting: its guest token checked by the route)
         a participant and stage ``meeting.joined`` (joining twice is harmless and stages
-        nothing).
+        nothing): status ``joined``. In a meeting in ``lobby`` mode, someone who is not a
+        participant yet waits in its lobby instead (``lobby.waiting`` staged once): status
+        ``waiting``, until the host or a co-host admits them (:class:`Moderation`). The host
+        and the participants (co-hosts among them) never wait.
 
         Raises :class:`MeetingNotFound`, :class:`MeetingHasEnded` when the meeting ended,
         :class:`GuestsNotAllowed` for a guest when the meeting does not allow guests (any
         more), :class:`NotOpenYet` before a scheduled meeting opens (:attr:`join_lead` before
-        its start) to anyone but its host, or :class:`NotAParticipant` to anyone but its two
-        users while it is the private room of a direct call (until the call is escalated).
+        its start) to anyone but its host, :class:`NotAParticipant` to anyone but its two
+        users while it is the private room of a direct call (until the call is escalated),
+        :class:`RemovedFromMeeting` / :class:`LobbyDenied` to someone removed from it or
+        denied from its lobby, and :class:`MeetingLocked` to someone new while it is locked.
         """
         summary = await self.summary(meeting_id)
         if guest and not summary.allow_guests:
@@ -187,16 +203,30 @@ class Meetings:
             role="participant",
             joined_at=participant.joined_at,
         )
-        added = await self._repo.add_participant(meeting_id, participant, outbox_entry(event, source=EVENT_SOURCE))
-        if added is not None:  # one round trip for a first join
-            self._metrics.joins.inc()
-            self._notify()
-            return added, added.role_of(user_id) or "participant"
-        meeting = await self.get(meeting_id)
-        if meeting.status == "ended":
-            raise MeetingHasEnded("the meeting has ended")
-        # A participant already (or added by a concurrent join of the same user).
-        return meeting, meeting.role_of(user_id) or "participant"
+        entry = outbox_entry(event, source=EVENT_SOURCE)
+        for _ in range(CALENDAR_WRITE_ATTEMPTS):
+            added = await self._repo.add_participant(meeting_id, participant, entry)
+            if added is not None:  # one round trip for a first join of an open meeting
+                self._metrics.joins.inc()
+                self._notify()
+                return added, added.role_of(user_id) or "participant", "joined"
+            meeting = await self.get(meeting_id)
+            if meeting.status == "ended":
+                raise MeetingHasEnded("the meeting has ended")
+            role = meeting.role_of(user_id)
+            if role is not None:  # a participant already (or added by a concurrent join or an admission)
+                return meeting, role, "joined"
+            if meeting.waiting(user_id) is not None:
+                return meeting, "participant", "waiting"
+            refuse_barred(meeting, user_id)
+            if meeting.admission == "locked":
+                raise MeetingLocked("the host has locked this meeting: nobody new joins it")
+            if meeting.admission == "lobby" and await self.moderation.knock(
+                meeting, user_id=user_id, display_name=display_name, guest=guest
+            ):
+                return meeting, "participant", "waiting"
+            # the meeting changed since it was read (opened, or another write came first): again
+        raise RuntimeError(f"meeting {meeting_id!r} kept changing under {CALENDAR_WRITE_ATTEMPTS} join attempts")
 
     async def end(self, meeting_id: str, *, user_id: str) -> Meeting:
         """End the meeting (host only), clear its roster and stage ``meeting.ended``.
@@ -217,17 +247,20 @@ class Meetings:
             raise NotHost("only the host can end the meeting")
         return meeting
 
-    async def update(self, meeting_id: str, *, user_id: str, changes: dict[str, int | bool | None]) -> Meeting:
+    async def update(self, meeting_id: str, *, user_id: str, changes: dict[str, int | bool | str | None]) -> Meeting:
         """Change the active meeting's settings (host only) and stage ``meeting.updated`` with
         the settings after the change. ``changes`` may hold ``empty_timeout_seconds``: how
         long its room may stay empty before it expires (None: the service's default), counted
-        from the next time the room empties (a deadline already stored keeps its time); and
+        from the next time the room empties (a deadline already stored keeps its time);
         ``allow_guests``: whether guests may join (a guest already in the room stays; a new
-        guest token or join is refused). Empty ``changes`` change nothing. Raises
-        :class:`MeetingNotFound`, :class:`NotHost` or :class:`MeetingHasEnded`."""
+        guest token or join is refused); and ``admission`` (``open``, ``lobby``, ``locked``),
+        which a co-host may change too (alone: any other setting is the host's). Who already
+        waits in the lobby keeps waiting for a decision whatever the mode becomes. Empty
+        ``changes`` change nothing. Raises :class:`MeetingNotFound`, :class:`NotHost`,
+        :class:`NotAModerator` or :class:`MeetingHasEnded`."""
         changes = {k: v for k, v in changes.items() if k in SETTINGS}
         for _ in range(CALENDAR_WRITE_ATTEMPTS):
-            meeting = await self._hosted_active(meeting_id, user_id)
+            meeting = await self._changer_of(meeting_id, user_id, admission_only=set(changes) <= {"admission"})
             if not changes:
                 return meeting
             after = meeting.model_copy(update=changes)
@@ -235,6 +268,7 @@ class Meetings:
                 meeting_id=meeting_id,
                 allow_guests=after.allow_guests,
                 empty_timeout_seconds=after.empty_timeout_seconds,
+                admission=after.admission,
                 updated_by=user_id,
                 updated_at=self._clock(),
             )
@@ -364,6 +398,18 @@ class Meetings:
                 return await self._changed(meeting_id)
         raise RuntimeError(f"meeting {meeting_id!r} kept changing under {CALENDAR_WRITE_ATTEMPTS} attempts")
 
+    async def _changer_of(self, meeting_id: str, user_id: str, *, admission_only: bool) -> Meeting:
+        """The active meeting, if ``user_id`` may change these settings: its host, or for the
+        admission mode alone a co-host too."""
+        if not admission_only:
+            return await self._hosted_active(meeting_id, user_id)
+        meeting = await self.get(meeting_id)
+        if meeting.role_of(user_id) not in ("host", "cohost"):
+            raise NotAModerator("only the host or a co-host may change who joins")
+        if meeting.status != "active":
+            raise MeetingHasEnded("the meeting has ended")
+        return meeting
+
     async def _hosted_active(self, meeting_id: str, user_id: str) -> Meeting:
         meeting = await self.get(meeting_id)
         if meeting.host_id != user_id:
@@ -386,11 +432,12 @@ class Meetings:
         return f"{minutes} minute{'s' if minutes != 1 else ''}"
 
     async def membership(self, meeting_id: str, *, user_id: str) -> tuple[Meeting, Role]:
-        """The user's role in the meeting; raises :class:`MeetingNotFound` or
-        :class:`NotAParticipant`."""
+        """The user's role in the meeting; raises :class:`MeetingNotFound`,
+        :class:`RemovedFromMeeting` / :class:`LobbyDenied` (barred), or :class:`NotAParticipant`."""
         meeting = await self.get(meeting_id)
         role = meeting.role_of(user_id)
         if role is None:
+            refuse_barred(meeting, user_id)
             raise NotAParticipant("not a participant of this meeting")
         return meeting, role
 
@@ -456,7 +503,7 @@ class Meetings:
 
 
 #: The settings ``PATCH /api/meetings/{id}`` changes (:meth:`Meetings.update`).
-SETTINGS = ("empty_timeout_seconds", "allow_guests")
+SETTINGS = ("empty_timeout_seconds", "allow_guests", "admission")
 
 #: compare-and-set attempts of a reschedule, cancellation or settings change (each reads the
 #: meeting again)

@@ -52,6 +52,8 @@ class ErrorCode(StrEnum):
     RATE_LIMITED = "rate_limited"
     UNAVAILABLE = "unavailable"
     INTERNAL = "internal"
+    #: ``join``: the host or a co-host removed this user from the meeting.
+    REMOVED = "removed_from_meeting"
 
 
 class ConnectErrorCode(StrEnum):
@@ -231,6 +233,16 @@ class AskUnmuteRequest(_Request):
     sid: SocketId
 
 
+class LobbyWaitRequest(_Request):
+    """``lobby-wait`` (protocol version 1 addition): this socket waits in ``meeting_id``'s lobby
+    (``POST /api/meetings/{id}/join`` answered 202) and wants the decision: ``lobby-decision``
+    comes to it when the host or a co-host admits or denies its user, on whichever replica
+    they act. A guest may wait only for its own meeting (``forbidden``). One meeting per
+    socket: waiting for another replaces it; ``leave`` or ``join`` ends the wait."""
+
+    meeting_id: MeetingId
+
+
 class _Event(BaseModel):
     model_config = ConfigDict(frozen=True, populate_by_name=True)
 
@@ -342,7 +354,7 @@ class PeerLeftEvent(_Event):
     meeting_id: str
     sid: str
     user_id: str
-    reason: Literal["left", "disconnected", "ended", "moved"]
+    reason: Literal["left", "disconnected", "ended", "moved", "removed"]
 
 
 class ParticipantMovedEvent(_Event):
@@ -462,3 +474,57 @@ class DirectMessageReadEvent(_Event):
     peer_id: str
     read_seq: int
     at: str
+
+
+class LobbyEvent(_Event):
+    """``lobby``, to the host's and co-hosts' sockets in the meeting's room: ``user_id``
+    (``display_name``, a ``guest`` or not) started waiting (``waiting``), or stopped:
+    ``admitted`` or ``denied`` (by user ``by``) or ``left`` (withdrew), at ``at``."""
+
+    meeting_id: str
+    action: Literal["waiting", "admitted", "denied", "left"]
+    user_id: str
+    display_name: str
+    guest: bool = False
+    by: str | None = None
+    at: datetime
+
+
+class LobbyDecisionEvent(_Event):
+    """``lobby-decision``, to the sockets of ``user_id`` waiting for ``meeting_id``
+    (``lobby-wait``): ``admitted`` (join now: ``POST /join`` answers 200, then ``join``) or
+    ``denied`` (the meeting refuses them from now on)."""
+
+    meeting_id: str
+    user_id: str
+    decision: Literal["admitted", "denied"]
+    at: datetime
+
+
+class RemovedEvent(_Event):
+    """``removed``, to the removed user's sockets in the meeting's room (on every replica),
+    just before they leave it: ``by_name`` removed them; joining again is refused
+    (``removed_from_meeting``). The others get ``peer-left`` with reason ``removed``."""
+
+    meeting_id: str
+    user_id: str
+    by_name: str
+    at: datetime
+
+
+class RoleChangedEvent(_Event):
+    """``role-changed``, to every socket of the meeting's room: the host made ``user_id`` a
+    co-host (``role`` ``cohost``) or a participant again."""
+
+    meeting_id: str
+    user_id: str
+    role: Literal["cohost", "participant"]
+
+
+class MeetingUpdatedEvent(_Event):
+    """``meeting-updated``, to every socket of the meeting's room: its settings now
+    (``admission``: ``open``, ``lobby`` or ``locked``; ``allow_guests``)."""
+
+    meeting_id: str
+    admission: Literal["open", "lobby", "locked"]
+    allow_guests: bool

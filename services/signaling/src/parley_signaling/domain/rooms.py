@@ -23,8 +23,10 @@ from parley_events import (
     MeetingCancelled,
     MeetingEnded,
     MeetingExpired,
+    MeetingRoleChanged,
     ParticipantJoined,
     ParticipantLeft,
+    ParticipantRemoved,
 )
 from parley_security import InvalidToken, JwksVerifier, MembershipDenied, MembershipUnavailable, Principal
 from parley_security.membership_projection import ProjectedMembership
@@ -45,6 +47,8 @@ from parley_signaling.domain.protocol import (
     ParticipantMovedEvent,
     PeerMediaStateEvent,
     PeerResumedEvent,
+    RemovedEvent,
+    RoleChangedEvent,
     SdpEvent,
     SdpRequest,
     SessionEvent,
@@ -59,7 +63,7 @@ from parley_signaling.metrics import SignalingMetrics
 
 log = logging.getLogger(__name__)
 
-LeaveReason = Literal["left", "disconnected", "ended", "moved"]
+LeaveReason = Literal["left", "disconnected", "ended", "moved", "removed"]
 
 
 @dataclass
@@ -77,8 +81,11 @@ class LocalSocket:
     joined_at: datetime | None = field(default=None)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     released: bool = False
-    #: the user's role in the meeting of its room (``host`` or ``participant``), from ``join``
+    #: the user's role in the meeting of its room (``host``, ``cohost`` or ``participant``),
+    #: from ``join``, changed by ``meeting.role_changed``
     role: str | None = None
+    #: the meeting in whose lobby this socket waits for a decision (``lobby-wait``)
+    waiting_for: str | None = None
     #: further rate limits of this socket by name (e.g. :mod:`parley_signaling.gestures`')
     limits: dict[str, TokenBucket] = field(default_factory=dict)
 
@@ -181,7 +188,8 @@ class RoomService:
         Joining the room the socket is already in changes nothing, its name included.
 
         Errors: ``unauthorized`` (the access token expired since connecting), ``meeting_not_found``,
-        ``forbidden`` (also: a guest asking for another meeting than its token's), ``meeting_ended``, ``unavailable`` (meetings or Kafka did not answer).
+        ``forbidden`` (also: a guest asking for another meeting than its token's),
+        ``removed_from_meeting``, ``meeting_ended``, ``unavailable`` (meetings or Kafka did not answer).
         """
         socket = self.socket(sid)
         meeting_id = request.meeting_id
@@ -195,12 +203,14 @@ class RoomService:
         try:
             membership = await self._meetings.membership_of(meeting_id, socket.principal)
         except MembershipDenied as exc:
-            code = ErrorCode.MEETING_NOT_FOUND if exc.reason == "not_found" else ErrorCode.FORBIDDEN
+            codes = {"not_found": ErrorCode.MEETING_NOT_FOUND, "removed": ErrorCode.REMOVED}
+            code = codes.get(exc.reason, ErrorCode.FORBIDDEN)
             raise SignalingError(code, str(exc)) from exc
         except MembershipUnavailable as exc:
             raise SignalingError(ErrorCode.UNAVAILABLE, f"meetings could not be asked: {exc}") from exc
         if membership.status == "ended":
             raise SignalingError(ErrorCode.MEETING_ENDED, "the meeting has ended")
+        socket.waiting_for = None
         if socket.meeting_id == meeting_id:  # joining again: same answer, no new peer-joined
             participant_id = socket.participant_id or sid
             peers = self._fanout.directory.peers(meeting_id, exclude=participant_id)
@@ -330,6 +340,33 @@ class RoomService:
         await self._sio.emit("meeting-ended", dump(payload), room=event.meeting_id, ignore_queue=True)
         for socket in members:
             await self._leave(socket, "ended", notify_room=False)
+
+    async def participant_removed(self, event: ParticipantRemoved) -> None:
+        """``removed`` to the removed user's sockets of this replica in the meeting's room, which
+        then leave it (``peer-left`` reason ``removed`` to the others, ``participant.left``);
+        a held participant of theirs leaves too. Every replica does this for its own sockets."""
+        payload = dump(
+            RemovedEvent(
+                meeting_id=event.meeting_id, user_id=event.user_id, by_name=event.removed_by_name, at=event.removed_at
+            )
+        )
+        for socket in self._sockets_of(event.meeting_id, event.user_id):
+            await self._sio.emit("removed", payload, to=socket.sid, ignore_queue=True)
+            await self._leave(socket, "removed")
+        for held in [h for h in self.held.values() if (h.entry.meeting_id, h.entry.user_id) == (event.meeting_id, event.user_id)]:
+            await self._drop_held(held, "removed")
+
+    async def role_changed(self, event: MeetingRoleChanged) -> None:
+        """The user's sockets of this replica in the room take the new role (a co-host
+        moderates); ``role-changed`` to this replica's sockets of the room."""
+        for socket in self._sockets_of(event.meeting_id, event.user_id):
+            socket.role = event.role
+        payload = RoleChangedEvent(meeting_id=event.meeting_id, user_id=event.user_id, role=event.role)
+        await self._sio.emit("role-changed", dump(payload), room=event.meeting_id, ignore_queue=True)
+
+    def _sockets_of(self, meeting_id: str, user_id: str) -> list[LocalSocket]:
+        """This replica's sockets of ``user_id`` in ``meeting_id``'s room."""
+        return [s for s in self.sockets.values() if s.meeting_id == meeting_id and s.principal.user_id == user_id]
 
     async def chat_message_posted(self, event: ChatMessagePosted) -> None:
         """``chat-message`` (the message as the chat API returns it) to this replica's sockets in the room."""
