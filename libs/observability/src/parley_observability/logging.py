@@ -30,7 +30,9 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
     _listener = QueueListener(records, stderr)
     _listener.start()
-    logging.basicConfig(level=level.upper(), handlers=[QueueHandler(records)], force=True)
+    queued = QueueHandler(records)
+    queued.setFormatter(logging.Formatter("%(message)s"))  # the message (and traceback) only: stderr's adds the rest
+    logging.basicConfig(level=level.upper(), handlers=[queued], force=True)
 
 
 def stop_logging() -> None:
