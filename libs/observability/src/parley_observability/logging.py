@@ -1,12 +1,46 @@
-"""One log format for every service: time, level, service, logger, message."""
+"""One log format for every service: time, level, service, logger, message.
 
+Records are written to stderr by a thread of their own (the standard library's
+``QueueHandler`` on the root logger, a ``QueueListener`` behind it): the event loop only
+queues a record, so formatting its time and writing it (to supervisord's pipe locally, which
+blocks while the reader lags) never stall a request. The access log is one record per request
+(:mod:`parley_observability.metrics`). Records do not collect what the format never shows
+(the caller's file and line, thread and process names; the logging HOWTO's "Optimization").
+"""
+
+import atexit
 import logging
+import queue
+from logging.handlers import QueueHandler, QueueListener
+
+_listener: QueueListener | None = None
 
 
 def configure_logging(service: str, level: str = "INFO") -> None:
-    """Configure the root logger once for ``service`` at ``level`` (a logging level name)."""
-    logging.basicConfig(
-        level=level.upper(),
-        format=f"%(asctime)s %(levelname)s {service} %(name)s: %(message)s",
-        force=True,
-    )
+    """Configure the root logger for ``service`` at ``level`` (a logging level name); a
+    second call replaces the first (tests build many apps in one process)."""
+    global _listener
+    stop_logging()
+    logging._srcfile = None  # no caller lookup per record (documented in the HOWTO)
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
+    stderr = logging.StreamHandler()
+    stderr.setFormatter(logging.Formatter(f"%(asctime)s %(levelname)s {service} %(name)s: %(message)s"))
+    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    _listener = QueueListener(records, stderr)
+    _listener.start()
+    queued = QueueHandler(records)
+    queued.setFormatter(logging.Formatter("%(message)s"))  # the message (and traceback) only: stderr's adds the rest
+    logging.basicConfig(level=level.upper(), handlers=[queued], force=True)
+
+
+def stop_logging() -> None:
+    """Write what is queued and stop the writing thread (also at exit)."""
+    global _listener
+    if _listener is not None:
+        _listener.stop()
+        _listener = None
+
+
+atexit.register(stop_logging)

@@ -255,12 +255,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(HttpMetricsMiddleware, metrics=HttpMetrics(SERVICE, registry))
     install_api_error_handler(app)
     install_store_error_handler(app, store)
-    app.include_router(feed_router)  # before /{meeting_id}/…: its paths are literal
-    app.include_router(call_router)
-    app.include_router(webhook_router)
+    # Routers are matched in this order, route by route, on every request: the meetings API
+    # (the hottest, GET /api/meetings/{id}) comes before /api/calls and /api/webhooks, whose
+    # prefixes it never matches; the calendar feed before it (/{meeting_id}/… would take its
+    # literal paths).
+    app.include_router(feed_router)
     app.include_router(api_router)
     app.include_router(moderation_router)
     app.include_router(public_router)
+    app.include_router(call_router)
+    app.include_router(webhook_router)
     app.include_router(health_router({"mongo": mongo_ready, "kafka": lambda: kafka_ready(kafka)}))
     app.include_router(metrics_router(registry))
     app.include_router(kafka)

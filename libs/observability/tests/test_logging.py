@@ -1,0 +1,36 @@
+"""configure_logging: one line per record on stderr in the service's format, written by the
+listener thread (stop_logging writes what is queued), tracebacks kept."""
+
+import logging
+
+from parley_observability import configure_logging
+from parley_observability.logging import stop_logging
+
+
+def test_records_reach_stderr_in_the_services_format(capfd) -> None:
+    configure_logging("svc", "INFO")
+    log = logging.getLogger("parley.test")
+    log.info("hello %s", "world")
+    log.debug("not shown at INFO")
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        log.exception("failed")
+    stop_logging()
+    lines = capfd.readouterr().err.splitlines()
+    assert lines[0].endswith(" INFO svc parley.test: hello world")
+    assert lines[1].endswith(" ERROR svc parley.test: failed")
+    assert lines[2] == "Traceback (most recent call last):"
+    assert lines[-1] == "ValueError: boom"
+    assert not any("not shown" in line for line in lines)
+
+
+def test_a_second_call_replaces_the_first(capfd) -> None:
+    configure_logging("first", "INFO")
+    configure_logging("second", "WARNING")
+    logging.getLogger("parley.test").warning("once")
+    logging.getLogger("parley.test").info("below the level")
+    stop_logging()
+    err = capfd.readouterr().err
+    assert err.count("once") == 1 and " WARNING second parley.test: once" in err
+    assert "below the level" not in err
