@@ -44,7 +44,7 @@ export function VideoGrid({ local, remotes, gestures = NO_GESTURES }: { local: L
   const count = 1 + remotes.length + (local.screen ? 1 : 0) + remotes.filter((r) => r.screen).length;
   const columns = count <= 1 ? 1 : count <= 4 ? 2 : 3;
   return (
-    <section class="video-grid" data-testid="video-grid" aria-label="Participants' video" style={{ "--columns": String(columns), "--columns-narrow": String(Math.min(columns, 2)) }}>
+    <section class="video-grid" data-testid="video-grid" aria-label="Participants' video" style={{ "--columns": String(columns), "--columns-narrow": String(count <= 3 ? 1 : 2) }}>
       <VideoTile stream={local.stream} name={local.name} sid={local.sid} userId={local.userId} local audioMuted={local.audioMuted} videoMuted={local.videoMuted} hand={hand(local.sid)} reactions={reactions(local.sid)} />
       {local.screen && <VideoTile stream={local.screen} name={local.name} sid={local.sid} userId={local.userId} local screen audioMuted={false} videoMuted={false} />}
       {remotes.map((r) => (

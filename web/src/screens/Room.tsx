@@ -6,6 +6,7 @@ import { newestSeq, unreadCount } from "../chat/store";
 import { ChatPanel } from "../components/ChatPanel";
 import { ConfirmDialog } from "../components/ConfirmDialog";
 import { ConnectionStatus } from "../components/ConnectionStatus";
+import { ControlBar, MORE_BUTTON_ID } from "../components/ControlBar";
 import { CopyLinkButton } from "../components/CopyLinkButton";
 import { DevicesPanel } from "../components/DevicesPanel";
 import { Icon, type IconName } from "../components/Icon";
@@ -15,6 +16,7 @@ import { ToggleButton } from "../components/ToggleButton";
 import { VideoGrid } from "../components/VideoGrid";
 import { useStore } from "../lib/store";
 import { useCallState, useCalls } from "../calls/context";
+import { PHONE_QUERY, useMediaQuery } from "../lib/useMediaQuery";
 import { useTitle } from "../lib/useTitle";
 import { VIDEO_FILTERS, type VideoFilter } from "../media/filters";
 import type { LocalMedia } from "../media/local";
@@ -23,6 +25,7 @@ import { REACTIONS } from "../signaling/types";
 import { inviteUrl } from "./Home";
 
 type PanelName = "chat" | "participants" | "notes" | "devices";
+const NO_PANEL: Record<PanelName, boolean> = { chat: false, participants: false, notes: false, devices: false };
 
 function PanelButton({ label, icon, panel, open, toggle, badge }: { label: string; icon: IconName; panel: PanelName; open: boolean; toggle: (p: PanelName) => void; badge?: number }) {
   return (
@@ -57,15 +60,17 @@ export function Room({ room, media, user }: { room: RoomSession; media: LocalMed
   };
   const m = useStore(media.state);
   const chat = useStore(room.chat.state);
-  const [open, setOpen] = useState<Record<PanelName, boolean>>({ chat: false, participants: false, notes: false, devices: false });
+  const [open, setOpen] = useState<Record<PanelName, boolean>>(NO_PANEL);
   // unread: others' messages after the history this room started with, not seen in the panel
   const [seenSeq, setSeenSeq] = useState(0);
   const newest = newestSeq(chat.messages);
   // Escape closes the panels and gives the focus back to the control that opened the last one
   const opener = useRef<HTMLElement | null>(null);
+  const phone = useMediaQuery(PHONE_QUERY);
   const toggle = (panel: PanelName) => {
     if (!open[panel] && document.activeElement instanceof HTMLElement) opener.current = document.activeElement;
-    setOpen((o) => ({ ...o, [panel]: !o[panel] }));
+    // a phone shows one panel at a time, as a bottom sheet
+    setOpen((o) => (phone ? { ...NO_PANEL, [panel]: !o[panel] } : { ...o, [panel]: !o[panel] }));
     if (panel === "chat") setSeenSeq(newest);
   };
   useEffect(() => {
@@ -92,8 +97,7 @@ export function Room({ room, media, user }: { room: RoomSession; media: LocalMed
   useEffect(() => {
     const onKey = (event: KeyboardEvent) => {
       if (event.key === "Escape" && (open.chat || open.participants || open.notes || open.devices)) {
-        setOpen({ chat: false, participants: false, notes: false, devices: false });
-        opener.current?.focus();
+        closePanels();
         return;
       }
       if (!(event.ctrlKey || event.metaKey) || event.altKey || event.shiftKey) return;
@@ -109,6 +113,12 @@ export function Room({ room, media, user }: { room: RoomSession; media: LocalMed
     window.addEventListener("keydown", onKey);
     return () => window.removeEventListener("keydown", onKey);
   }, [micOn, camOn, open]);
+  /** Closes every panel; the focus goes back to the control that opened the last one (or to
+   * "More", when that control was in its menu, which is closed now). */
+  function closePanels() {
+    setOpen(NO_PANEL);
+    (opener.current?.isConnected ? opener.current : document.getElementById(MORE_BUTTON_ID))?.focus();
+  }
 
   const people: ParticipantEntry[] = [
     {
@@ -211,7 +221,13 @@ export function Room({ room, media, user }: { room: RoomSession; media: LocalMed
           gestures={{ hands: handOrder, reactions: r.reactions }}
         />
         {anyPanel && (
-          <aside class="side-panels" aria-label="Meeting panels">
+          <aside class={`side-panels${phone ? " panel-sheet" : ""}`} aria-label="Meeting panels">
+            {phone && (
+              <button type="button" class="sheet-close button-quiet" onClick={closePanels}>
+                <Icon name="close" />
+                <span class="visually-hidden">Close {(Object.keys(open) as PanelName[]).find((p) => open[p])}</span>
+              </button>
+            )}
             {open.chat && <ChatPanel chat={room.chat} selfUserId={user.user_id} />}
             {open.participants && <ParticipantList people={people} muteAll={room.isHost && r.participants.length > 0 ? () => void room.mute(null) : undefined} />}
             {open.notes && <NotesPanel notes={room.notes} />}
@@ -219,81 +235,94 @@ export function Room({ room, media, user }: { room: RoomSession; media: LocalMed
           </aside>
         )}
       </main>
-      <nav class="controls" aria-label="Meeting controls">
-        <div class="control-group">
-          <ToggleButton label="Microphone" warnWhenOff icon="mic" iconOff="micOff" pressed={micOn} hint={micOn ? "On" : "Off"} shortcut="Control+D" onToggle={() => void media.setMic(!micOn)} />
-          <ToggleButton label="Camera" warnWhenOff icon="cam" iconOff="camOff" pressed={camOn} hint={camOn ? "On" : "Off"} shortcut="Control+E" onToggle={() => void media.setCamera(!camOn)} />
-          <ToggleButton label="Share screen" icon="screen" pressed={!!m.screen} onToggle={() => (m.screen ? media.stopScreenShare() : void media.startScreenShare())} />
-          <ToggleButton
-            label="Raise hand"
-            icon="hand"
-            pressed={selfHand !== undefined}
-            hint={selfHand !== undefined ? `Raised (${selfHand})` : undefined}
-            onToggle={() => void room.setHand(selfHand === undefined)}
-          />
-          <div class="reaction-picker">
-            <button type="button" class="control" aria-expanded={picking ? "true" : "false"} aria-controls="reaction-menu" onClick={() => setPicking(!picking)}>
-              <Icon name="smile" />
-              <span class="control-label">React</span>
-            </button>
-            {picking && (
-              <div class="reaction-menu" id="reaction-menu" role="group" aria-label="Reactions">
-                {REACTIONS.map((emoji) => (
-                  <button
-                    type="button"
-                    key={emoji}
-                    class="reaction-choice"
-                    aria-label={`React ${emoji}`}
-                    onClick={() => {
-                      setPicking(false);
-                      void room.react(emoji);
-                    }}
-                  >
-                    {emoji}
-                  </button>
+      <ControlBar
+        phone={phone}
+        devices={
+          <>
+            <ToggleButton label="Microphone" warnWhenOff icon="mic" iconOff="micOff" pressed={micOn} hint={micOn ? "On" : "Off"} shortcut="Control+D" onToggle={() => void media.setMic(!micOn)} />
+            <ToggleButton label="Camera" warnWhenOff icon="cam" iconOff="camOff" pressed={camOn} hint={camOn ? "On" : "Off"} shortcut="Control+E" onToggle={() => void media.setCamera(!camOn)} />
+          </>
+        }
+        actions={
+          <>
+            <ToggleButton label="Share screen" icon="screen" pressed={!!m.screen} onToggle={() => (m.screen ? media.stopScreenShare() : void media.startScreenShare())} />
+            <ToggleButton
+              label="Raise hand"
+              icon="hand"
+              pressed={selfHand !== undefined}
+              hint={selfHand !== undefined ? `Raised (${selfHand})` : undefined}
+              onToggle={() => void room.setHand(selfHand === undefined)}
+            />
+            <div class="reaction-picker">
+              <button type="button" class="control" data-keeps-menu aria-expanded={picking ? "true" : "false"} aria-controls="reaction-menu" onClick={() => setPicking(!picking)}>
+                <Icon name="smile" />
+                <span class="control-label">React</span>
+              </button>
+              {picking && (
+                <div class="reaction-menu" id="reaction-menu" role="group" aria-label="Reactions">
+                  {REACTIONS.map((emoji) => (
+                    <button
+                      type="button"
+                      key={emoji}
+                      class="reaction-choice"
+                      aria-label={`React ${emoji}`}
+                      onClick={() => {
+                        setPicking(false);
+                        void room.react(emoji);
+                      }}
+                    >
+                      {emoji}
+                    </button>
+                  ))}
+                </div>
+              )}
+            </div>
+            <ToggleButton label="Record" icon="record" pressed={r.recording} danger hint={r.recording ? "Recording" : undefined} onToggle={() => (r.recording ? void room.stopRecording() : room.startRecording())} />
+            <div class="control control-select">
+              <Icon name="filter" />
+              <label for="video-filter" class="control-label">
+                Video filter
+              </label>
+              <select id="video-filter" value={m.filter} onChange={(e) => media.setFilter(e.currentTarget.value as VideoFilter)}>
+                {VIDEO_FILTERS.map((f) => (
+                  <option key={f.value} value={f.value}>
+                    {f.label}
+                  </option>
                 ))}
-              </div>
-            )}
-          </div>
-          <ToggleButton label="Record" icon="record" pressed={r.recording} danger hint={r.recording ? "Recording" : undefined} onToggle={() => (r.recording ? void room.stopRecording() : room.startRecording())} />
-          <div class="control control-select">
-            <Icon name="filter" />
-            <label for="video-filter" class="control-label">
-              Video filter
-            </label>
-            <select id="video-filter" value={m.filter} onChange={(e) => media.setFilter(e.currentTarget.value as VideoFilter)}>
-              {VIDEO_FILTERS.map((f) => (
-                <option key={f.value} value={f.value}>
-                  {f.label}
-                </option>
-              ))}
-            </select>
-          </div>
-        </div>
-        <div class="control-group">
-          <PanelButton label="Chat" icon="chat" panel="chat" open={open.chat} toggle={toggle} badge={unread} />
-          <PanelButton label="Participants" icon="people" panel="participants" open={open.participants} toggle={toggle} />
-          {!isGuest(user) && <PanelButton label="Notes" icon="notes" panel="notes" open={open.notes} toggle={toggle} />}
-          <PanelButton label="Devices" icon="settings" panel="devices" open={open.devices} toggle={toggle} />
-        </div>
-        <div class="control-group">
+              </select>
+            </div>
+          </>
+        }
+        chat={<PanelButton label="Chat" icon="chat" panel="chat" open={open.chat} toggle={toggle} badge={unread} />}
+        panels={
+          <>
+            <PanelButton label="Participants" icon="people" panel="participants" open={open.participants} toggle={toggle} />
+            {!isGuest(user) && <PanelButton label="Notes" icon="notes" panel="notes" open={open.notes} toggle={toggle} />}
+            <PanelButton label="Devices" icon="settings" panel="devices" open={open.devices} toggle={toggle} />
+          </>
+        }
+        leave={
           <button type="button" class="control control-leave" onClick={() => void room.leave()}>
             <Icon name="leave" />
             <span class="control-label">Leave</span>
           </button>
-          {callId ? (
+        }
+        end={
+          callId ? (
             <button type="button" class="control control-end" onClick={() => void (calls ? calls.hangUp(callId) : room.endForEveryone())}>
               <Icon name="end" />
               <span class="control-label">Hang up</span>
             </button>
-          ) : room.isHost && (
-            <button type="button" class="control control-end" aria-haspopup="dialog" onClick={() => setConfirmingEnd(true)}>
-              <Icon name="end" />
-              <span class="control-label">End meeting for everyone</span>
-            </button>
-          )}
-        </div>
-      </nav>
+          ) : (
+            room.isHost && (
+              <button type="button" class="control control-end" aria-haspopup="dialog" onClick={() => setConfirmingEnd(true)}>
+                <Icon name="end" />
+                <span class="control-label">End meeting for everyone</span>
+              </button>
+            )
+          )
+        }
+      />
       {room.isHost && (
         <ConfirmDialog
           open={confirmingEnd}
