@@ -12,6 +12,7 @@ import { DevicesPanel } from "../components/DevicesPanel";
 import { Icon, type IconName } from "../components/Icon";
 import { NotesPanel } from "../components/NotesPanel";
 import { type ParticipantEntry, ParticipantList } from "../components/ParticipantList";
+import { ToastRegion } from "../components/ToastRegion";
 import { ToggleButton } from "../components/ToggleButton";
 import { VideoGrid } from "../components/VideoGrid";
 import { useStore } from "../lib/store";
@@ -20,7 +21,9 @@ import { PHONE_QUERY, useMediaQuery } from "../lib/useMediaQuery";
 import { useTitle } from "../lib/useTitle";
 import { VIDEO_FILTERS, type VideoFilter } from "../media/filters";
 import type { LocalMedia } from "../media/local";
+import { Cues } from "../media/cues";
 import type { RoomSession } from "../room/session";
+import { rosterChanges, ToastQueue } from "../room/toasts";
 import { REACTIONS } from "../signaling/types";
 import { inviteUrl } from "./Home";
 
@@ -148,18 +151,22 @@ export function Room({ room, media, user }: { room: RoomSession; media: LocalMed
   ];
   const anyPanel = open.chat || open.participants || open.notes || open.devices;
 
-  // Joins and leaves, announced to screen readers.
-  const [announcement, setAnnouncement] = useState("");
+  // Joins and leaves: a toast (polite, never focused) and, unless turned off, a short sound.
+  const toasts = useMemo(() => new ToastQueue(), [room]);
+  const cues = useMemo(() => new Cues(), [room]);
+  useEffect(() => () => (toasts.close(), cues.close()), [toasts, cues]);
   const known = useRef<Map<string, string> | null>(null);
   useEffect(() => {
-    const now = new Map(r.participants.filter((p) => p.userId).map((p) => [p.sid, p.displayName]));
+    if (r.phase !== "in-call") return; // those already there when we joined are no news
+    const now = new Map(r.participants.filter((p) => p.userId).map((p) => [p.userId, p.displayName]));
     const before = known.current;
     known.current = now;
     if (!before) return;
-    const joined = [...now].filter(([sid]) => !before.has(sid)).map(([, name]) => `${name} joined`);
-    const left = [...before].filter(([sid]) => !now.has(sid)).map(([, name]) => `${name} left`);
-    if (joined.length || left.length) setAnnouncement([...joined, ...left].join(". "));
-  }, [r.participants]);
+    const { joined, left } = rosterChanges(before, now);
+    for (const name of joined) toasts.show(`${name} joined`, "joined");
+    for (const name of left) toasts.show(`${name} left`, "left");
+    if (joined.length || left.length) cues.play(joined.length ? "joined" : "left");
+  }, [r.participants, r.phase]);
 
   return (
     <div class="room">
@@ -173,9 +180,6 @@ export function Room({ room, media, user }: { room: RoomSession; media: LocalMed
         ) : (
           <CopyLinkButton url={inviteUrl(room.meeting)} />
         )}
-        <p class="visually-hidden" role="status">
-          {announcement}
-        </p>
       </header>
       <div class="room-alerts">
         {r.wasConnected && r.connection !== "connected" && (
@@ -215,6 +219,7 @@ export function Room({ room, media, user }: { room: RoomSession; media: LocalMed
         )}
       </div>
       <main class={`room-main${anyPanel ? " with-panels" : ""}`} id="main">
+        <ToastRegion queue={toasts} />
         <VideoGrid
           local={{ sid: r.selfSid ?? "", userId: user.user_id, name: selfName, stream: localStream, screen: screenStream, audioMuted: !micOn, videoMuted: !camOn }}
           remotes={r.participants}
