@@ -66,3 +66,31 @@ def test_joins_and_leaves_show_as_toasts_and_sound_unless_turned_off(
     expect(toasts.get_by_test_id("toast").filter(has_text="Grace left")).to_be_visible(timeout=20_000)
     assert len(tones(ada)) == 2, tones(ada)
     assert ada.page_errors == [] and grace.page_errors == [], (ada.page_errors, grace.page_errors)
+
+
+def test_the_speaker_is_outlined_and_speaking_muted_says_so(
+    participants: ParticipantFactory, screenshots
+) -> None:
+    """Chromium's fake microphone beeps: Grace's microphone is on, Ada's is off. Both pages
+    outline Grace's tile, never Ada's; Ada's page says she is muted, since her microphone
+    (analysed even while muted) hears the beep."""
+    ada, grace = participants("Ada"), participants("Grace")
+    meeting_id = participants.api.create_meeting(ada.user, "Speakers")
+    for person in (ada, grace):
+        person.join(meeting_id)
+    ada.toggle("Microphone").click()
+    expect(ada.toggle("Microphone")).to_have_attribute("aria-pressed", "false")
+    for person in (ada, grace):
+        expect(person.camera_tile(grace.user.user_id)).to_have_attribute(
+            "data-speaking", "true", timeout=30_000)
+    expect(ada.page.get_by_test_id("speaking-muted")).to_contain_text("You are muted", timeout=15_000)
+    expect(grace.page.get_by_test_id("speaking-muted")).to_have_count(0)
+    ada.screenshot("speaker-outlined-muted")
+    for _ in range(10):  # Ada sends silence: never outlined, on either page
+        for person in (ada, grace):
+            assert person.camera_tile(ada.user.user_id).get_attribute("data-speaking") == "false"
+        ada.page.wait_for_timeout(300)
+    # unmuted, "You are muted" goes
+    ada.toggle("Microphone").click()
+    expect(ada.page.get_by_test_id("speaking-muted")).to_have_count(0)
+    assert ada.page_errors == [] and grace.page_errors == [], (ada.page_errors, grace.page_errors)

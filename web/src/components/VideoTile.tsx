@@ -16,6 +16,8 @@ export interface TileProps {
   hand?: number;
   /** Reactions shown over the tile right now (the latest last). */
   reactions?: { id: number; emoji: string }[];
+  /** Speaking now: the tile is outlined. */
+  speaking?: boolean;
 }
 
 function initials(name: string): string {
@@ -51,7 +53,7 @@ export function useVideoStream(stream: MediaStream | null, muted: boolean) {
 }
 
 /** One participant (or one screen share) in the video grid. */
-export function VideoTile({ stream, name, sid, userId, local = false, screen = false, audioMuted, videoMuted, status, hand, reactions = [] }: TileProps) {
+export function VideoTile({ stream, name, sid, userId, local = false, screen = false, audioMuted, videoMuted, status, hand, reactions = [], speaking = false }: TileProps) {
   // Our own tile never plays our own microphone back.
   const { ref, needsSound, enableSound } = useVideoStream(stream, local || screen);
   const hasVideo = !!stream && stream.getVideoTracks().length > 0;
@@ -59,7 +61,7 @@ export function VideoTile({ stream, name, sid, userId, local = false, screen = f
   const label = screen ? `${name} (screen)` : local ? `${name} (you)` : name;
   return (
     <figure
-      class={`tile${screen ? " tile-screen" : ""}${local ? " tile-local" : ""}`}
+      class={`tile${screen ? " tile-screen" : ""}${local ? " tile-local" : ""}${speaking ? " tile-speaking" : ""}`}
       data-testid="tile"
       data-sid={sid}
       data-user-id={userId}
@@ -68,6 +70,7 @@ export function VideoTile({ stream, name, sid, userId, local = false, screen = f
       data-audio-muted={audioMuted ? "true" : "false"}
       data-video-muted={videoMuted ? "true" : "false"}
       data-hand={hand ?? undefined}
+      data-speaking={screen ? undefined : speaking ? "true" : "false"}
     >
       <video ref={ref} autoplay playsInline class={`${local && !screen ? "mirror" : ""}${showVideo ? "" : " hidden-video"}`} aria-label={`Video of ${label}`} />
       {!showVideo && (

@@ -24,8 +24,12 @@ import type { LocalMedia } from "../media/local";
 import { Cues } from "../media/cues";
 import type { RoomSession } from "../room/session";
 import { rosterChanges, ToastQueue } from "../room/toasts";
+import { useSpeaking } from "../room/useSpeaking";
 import { REACTIONS } from "../signaling/types";
 import { inviteUrl } from "./Home";
+
+/** Our own microphone among the audio sources of `useSpeaking`. */
+const SELF = "self";
 
 type PanelName = "chat" | "participants" | "notes" | "devices";
 const NO_PANEL: Record<PanelName, boolean> = { chat: false, participants: false, notes: false, devices: false };
@@ -86,6 +90,27 @@ export function Room({ room, media, user }: { room: RoomSession; media: LocalMed
   const micOn = !!m.audio && m.micOn;
   const camOn = !!m.camera && m.cameraOn;
   const selfName = room.displayName;
+
+  // Who speaks (their tile is outlined), from audio levels; our own microphone through a clone
+  // that stays enabled while muted (analysis only), for "You are muted" when we speak muted.
+  const micProbe = useMemo(() => {
+    const probe = m.audio?.clone() ?? null;
+    if (probe) probe.enabled = true;
+    return probe;
+  }, [m.audio]);
+  useEffect(() => () => micProbe?.stop(), [micProbe]);
+  const audioSources = useMemo(() => {
+    const sources = new Map<string, MediaStreamTrack>();
+    if (micProbe) sources.set(SELF, micProbe);
+    for (const p of r.participants) {
+      const track = p.camera?.getAudioTracks()[0];
+      if (track && p.media?.audio !== false) sources.set(p.sid, track);
+    }
+    return sources;
+  }, [micProbe, r.participants]);
+  const speaking = useSpeaking(audioSources);
+  const speakingIds = useMemo(() => [...speaking].map((id) => (id === SELF ? (micOn ? (r.selfSid ?? "") : "") : id)), [speaking, micOn, r.selfSid]);
+  const speakingMuted = !micOn && speaking.has(SELF);
 
   const handOrder = r.hands.map((h) => h.sid);
   const handOf = (sid: string | null) => {
@@ -198,6 +223,11 @@ export function Room({ room, media, user }: { room: RoomSession; media: LocalMed
           </Alert>
         )}
         {r.notice && <Alert onDismiss={() => room.dismissNotice()}>{r.notice}</Alert>}
+        {speakingMuted && (
+          <p class="alert alert-warning speaking-muted" role="status" data-testid="speaking-muted">
+            You are muted. Turn the microphone on (Ctrl+D) to be heard.
+          </p>
+        )}
         {r.unmuteAskedBy && (
           <div class="alert alert-warning unmute-request" role="alertdialog" aria-labelledby="unmute-request-text" data-testid="unmute-request">
             <span id="unmute-request-text">{r.unmuteAskedBy} asks you to turn your microphone on.</span>
@@ -223,7 +253,7 @@ export function Room({ room, media, user }: { room: RoomSession; media: LocalMed
         <VideoGrid
           local={{ sid: r.selfSid ?? "", userId: user.user_id, name: selfName, stream: localStream, screen: screenStream, audioMuted: !micOn, videoMuted: !camOn }}
           remotes={r.participants}
-          gestures={{ hands: handOrder, reactions: r.reactions }}
+          gestures={{ hands: handOrder, reactions: r.reactions, speaking: speakingIds }}
         />
         {anyPanel && (
           <aside class={`side-panels${phone ? " panel-sheet" : ""}`} aria-label="Meeting panels">
