@@ -20,6 +20,7 @@ export function DevicesPanel({ media, id = "devices-panel" }: { media: LocalMedi
       </h2>
       <DeviceSelect id="room-camera" label="Camera" devices={m.cameras} value={m.cameraId} onChange={(deviceId) => void media.selectCamera(deviceId)} />
       <DeviceSelect id="room-microphone" label="Microphone" devices={m.microphones} value={m.microphoneId} onChange={(deviceId) => void media.selectMicrophone(deviceId)} />
+      {m.speakers.length > 0 && <DeviceSelect id="room-speaker" label="Speaker" devices={m.speakers} value={m.speakerId ?? m.speakers[0].deviceId} onChange={(deviceId) => media.selectSpeaker(deviceId)} />}
       <label class="check-field">
         <input
           type="checkbox"

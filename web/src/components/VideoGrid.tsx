@@ -37,7 +37,7 @@ export interface TileGestures {
 const NO_GESTURES: TileGestures = { hands: [], reactions: [] };
 
 /** Every camera and screen share: ours first, then the others in the order they came. */
-export function VideoGrid({ local, remotes, gestures = NO_GESTURES }: { local: LocalTile; remotes: RemoteParticipant[]; gestures?: TileGestures }) {
+export function VideoGrid({ local, remotes, gestures = NO_GESTURES, sinkId = null }: { local: LocalTile; remotes: RemoteParticipant[]; gestures?: TileGestures; sinkId?: string | null }) {
   const hand = (sid: string) => {
     const place = sid ? gestures.hands.indexOf(sid) : -1;
     return place >= 0 ? place + 1 : undefined;
@@ -63,6 +63,7 @@ export function VideoGrid({ local, remotes, gestures = NO_GESTURES }: { local: L
           hand={hand(r.sid)}
           reactions={reactions(r.sid)}
           speaking={speaking(r.sid)}
+          sinkId={sinkId}
         />
       ))}
       {remotes

@@ -254,6 +254,7 @@ export function Room({ room, media, user }: { room: RoomSession; media: LocalMed
           local={{ sid: r.selfSid ?? "", userId: user.user_id, name: selfName, stream: localStream, screen: screenStream, audioMuted: !micOn, videoMuted: !camOn }}
           remotes={r.participants}
           gestures={{ hands: handOrder, reactions: r.reactions, speaking: speakingIds }}
+          sinkId={m.speakerId}
         />
         {anyPanel && (
           <aside class={`side-panels${phone ? " panel-sheet" : ""}`} aria-label="Meeting panels">
