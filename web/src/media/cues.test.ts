@@ -1,18 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { Cues, cuesEnabled, setCuesEnabled } from "./cues";
-
-class MemoryStorage {
-  private items = new Map<string, string>();
-  getItem(k: string) {
-    return this.items.get(k) ?? null;
-  }
-  setItem(k: string, v: string) {
-    this.items.set(k, v);
-  }
-  removeItem(k: string) {
-    this.items.delete(k);
-  }
-}
+import { MemoryStorage } from "../testing/fakes";
 
 /** An AudioContext that records the notes started on it. */
 class FakeAudioContext {
