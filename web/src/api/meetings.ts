@@ -1,5 +1,5 @@
 import type { HttpClient } from "./http";
-import type { Admission, JoinResult, Meeting, Membership, PublicMeeting, ScheduleInput, WaitingPerson } from "./types";
+import type { Admission, JoinResult, Meeting, Membership, PublicMeeting, Roster, ScheduleInput, WaitingPerson } from "./types";
 
 const path = (id: string) => `/api/meetings/${encodeURIComponent(id)}`;
 
@@ -34,6 +34,8 @@ export function meetingsApi(http: HttpClient) {
     /** The scheduled meeting's invitation (RFC 5545 text). */
     invitation: (id: string) => http.getText(`${path(id)}/invitation.ics`),
     membership: (id: string) => http.get<Membership>(`${path(id)}/membership`),
+    /** Who is in the call now (participants only). */
+    roster: (id: string) => http.get<Roster>(`${path(id)}/roster`),
     /** A new private calendar feed address (an earlier one stops working). */
     createCalendarFeed: async () => (await http.post<{ url: string }>("/api/meetings/calendar-feed")).url,
     revokeCalendarFeed: () => http.delete<void>("/api/meetings/calendar-feed"),

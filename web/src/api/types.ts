@@ -54,6 +54,12 @@ export interface WaitingPerson {
 }
 
 /** `GET /api/meetings/{id}/public`: what anyone holding the link may read without signing in. */
+/** `GET /api/meetings/{id}/roster`: who is in the call now (one entry per socket). */
+export interface Roster {
+  meeting_id: string;
+  participants: { user_id: string; display_name: string; sid: string; joined_at: string }[];
+}
+
 export interface PublicMeeting {
   meeting_id: string;
   title: string;

@@ -22,7 +22,7 @@ export function ConnectionStatus({ state, wasConnected }: { state: ConnectionSta
   return (
     <span class={`connection connection-${dataState}`} data-testid="connection-status" data-state={dataState}>
       <span class="connection-dot" aria-hidden="true" />
-      {connectionWords(state, wasConnected)}
+      <span class="connection-words">{connectionWords(state, wasConnected)}</span>
     </span>
   );
 }

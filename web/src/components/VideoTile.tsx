@@ -16,6 +16,10 @@ export interface TileProps {
   hand?: number;
   /** Reactions shown over the tile right now (the latest last). */
   reactions?: { id: number; emoji: string }[];
+  /** Speaking now: the tile is outlined. */
+  speaking?: boolean;
+  /** The audio output to play on (null: the default). */
+  sinkId?: string | null;
 }
 
 function initials(name: string): string {
@@ -24,9 +28,15 @@ function initials(name: string): string {
 }
 
 /** Plays a stream in a <video>; falls back to muted playback (and offers sound) if autoplay is refused. */
-export function useVideoStream(stream: MediaStream | null, muted: boolean) {
+export function useVideoStream(stream: MediaStream | null, muted: boolean, sinkId: string | null = null) {
   const ref = useRef<HTMLVideoElement>(null);
   const [needsSound, setNeedsSound] = useState(false);
+  useEffect(() => {
+    // the chosen speaker (where the browser can choose one); "" is the default output
+    const video = ref.current as (HTMLVideoElement & { setSinkId?: (id: string) => Promise<void> }) | null;
+    if (muted || !video?.setSinkId) return;
+    void video.setSinkId(sinkId ?? "").catch(() => undefined);
+  }, [sinkId, muted]);
   useEffect(() => {
     const video = ref.current;
     if (!video) return;
@@ -51,15 +61,15 @@ export function useVideoStream(stream: MediaStream | null, muted: boolean) {
 }
 
 /** One participant (or one screen share) in the video grid. */
-export function VideoTile({ stream, name, sid, userId, local = false, screen = false, audioMuted, videoMuted, status, hand, reactions = [] }: TileProps) {
+export function VideoTile({ stream, name, sid, userId, local = false, screen = false, audioMuted, videoMuted, status, hand, reactions = [], speaking = false, sinkId = null }: TileProps) {
   // Our own tile never plays our own microphone back.
-  const { ref, needsSound, enableSound } = useVideoStream(stream, local || screen);
+  const { ref, needsSound, enableSound } = useVideoStream(stream, local || screen, sinkId);
   const hasVideo = !!stream && stream.getVideoTracks().length > 0;
   const showVideo = hasVideo && !videoMuted;
   const label = screen ? `${name} (screen)` : local ? `${name} (you)` : name;
   return (
     <figure
-      class={`tile${screen ? " tile-screen" : ""}${local ? " tile-local" : ""}`}
+      class={`tile${screen ? " tile-screen" : ""}${local ? " tile-local" : ""}${speaking ? " tile-speaking" : ""}`}
       data-testid="tile"
       data-sid={sid}
       data-user-id={userId}
@@ -68,6 +78,7 @@ export function VideoTile({ stream, name, sid, userId, local = false, screen = f
       data-audio-muted={audioMuted ? "true" : "false"}
       data-video-muted={videoMuted ? "true" : "false"}
       data-hand={hand ?? undefined}
+      data-speaking={screen ? undefined : speaking ? "true" : "false"}
     >
       <video ref={ref} autoplay playsInline class={`${local && !screen ? "mirror" : ""}${showVideo ? "" : " hidden-video"}`} aria-label={`Video of ${label}`} />
       {!showVideo && (

@@ -32,16 +32,27 @@ export interface DeviceOption {
 export interface DeviceLists {
   cameras: DeviceOption[];
   microphones: DeviceOption[];
+  /** Audio outputs; empty where the browser cannot choose one (`HTMLMediaElement.setSinkId`). */
+  speakers: DeviceOption[];
 }
 
 export async function listDevices(): Promise<DeviceLists> {
-  if (!navigator.mediaDevices?.enumerateDevices) return { cameras: [], microphones: [] };
+  if (!navigator.mediaDevices?.enumerateDevices) return { cameras: [], microphones: [], speakers: [] };
   const devices = await navigator.mediaDevices.enumerateDevices();
   const pick = (kind: MediaDeviceKind, noun: string) =>
     devices
       .filter((d) => d.kind === kind && d.deviceId)
       .map((d, i) => ({ deviceId: d.deviceId, label: d.label || `${noun} ${i + 1}` }));
-  return { cameras: pick("videoinput", "Camera"), microphones: pick("audioinput", "Microphone") };
+  return {
+    cameras: pick("videoinput", "Camera"),
+    microphones: pick("audioinput", "Microphone"),
+    speakers: canChooseSpeaker() ? pick("audiooutput", "Speaker") : [],
+  };
+}
+
+/** Whether this browser plays media on a chosen output (`HTMLMediaElement.setSinkId`). */
+export function canChooseSpeaker(): boolean {
+  return typeof HTMLMediaElement !== "undefined" && "setSinkId" in HTMLMediaElement.prototype;
 }
 
 export const VIDEO_CONSTRAINTS: MediaTrackConstraints = {

@@ -19,6 +19,9 @@ export interface LocalMediaState {
   microphones: DeviceOption[];
   cameraId: string | null;
   microphoneId: string | null;
+  /** Audio outputs (empty where the browser cannot choose one) and the chosen one (null: the default). */
+  speakers: DeviceOption[];
+  speakerId: string | null;
   starting: boolean;
   /** A problem with the devices, in words (shown with role="alert"). */
   error: string | null;
@@ -46,6 +49,8 @@ export class LocalMedia {
     microphones: [],
     cameraId: null,
     microphoneId: null,
+    speakers: [],
+    speakerId: null,
     starting: false,
     error: null,
     denied: false,
@@ -107,10 +112,10 @@ export class LocalMedia {
 
   async refreshDevices(): Promise<void> {
     try {
-      const { cameras, microphones } = await listDevices();
+      const { cameras, microphones, speakers } = await listDevices();
       const cameraId = this.current.camera?.getSettings().deviceId ?? this.current.cameraId;
       const microphoneId = this.current.audio?.getSettings().deviceId ?? this.current.microphoneId;
-      this.state.set({ cameras, microphones, cameraId: cameraId ?? null, microphoneId: microphoneId ?? null });
+      this.state.set({ cameras, microphones, speakers, cameraId: cameraId ?? null, microphoneId: microphoneId ?? null });
     } catch {
       /* device lists are a convenience */
     }
@@ -140,6 +145,11 @@ export class LocalMedia {
     } catch (err) {
       this.state.set({ error: describeMediaFailure(classifyMediaError(err), { audio: !!this.current.audio, video: !!this.current.camera }, true) });
     }
+  }
+
+  /** Where the others are heard: every remote tile plays on this output (`setSinkId`). */
+  selectSpeaker(deviceId: string): void {
+    this.state.set({ speakerId: deviceId || null });
   }
 
   /** Turns the microphone on or off; without a microphone, asks for one first. */

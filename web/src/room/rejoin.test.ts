@@ -1,18 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { forgetRejoin, readRejoin, REJOIN_WINDOW_MS, saveRejoin } from "./rejoin";
-
-class MemoryStorage {
-  private items = new Map<string, string>();
-  getItem(k: string) {
-    return this.items.get(k) ?? null;
-  }
-  setItem(k: string, v: string) {
-    this.items.set(k, v);
-  }
-  removeItem(k: string) {
-    this.items.delete(k);
-  }
-}
+import { MemoryStorage } from "../testing/fakes";
 
 describe("rejoin after a reload", () => {
   it("remembers the microphone, camera and name per meeting until forgotten", () => {

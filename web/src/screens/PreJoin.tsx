@@ -8,6 +8,7 @@ import { ChatStore } from "../chat/store";
 import { Alert } from "../components/Alert";
 import { ChatPanel } from "../components/ChatPanel";
 import { DeviceSelect } from "../components/DeviceSelect";
+import { MicLevel } from "../components/MicLevel";
 import { ToggleButton } from "../components/ToggleButton";
 import { useVideoStream } from "../components/VideoTile";
 import { TopBar } from "../components/TopBar";
@@ -68,6 +69,19 @@ export function PreJoin({ meeting, media, onJoin, initialName, guest = false, jo
   }, [meeting]);
   const m = useStore(media.state);
   const [displayName, setDisplayName] = useState(initialName ?? user.display_name);
+  // who is in the call already (participants may read the roster; a guest has no token yet)
+  const [inCall, setInCall] = useState<string[] | null>(null);
+  useEffect(() => {
+    if (guest) return;
+    const read = () =>
+      session.api.meetings.roster(meeting.meeting_id).then(
+        (roster) => setInCall([...new Map(roster.participants.map((p) => [p.user_id, p.user_id === user.user_id ? `${p.display_name} (you, elsewhere)` : p.display_name])).values()]),
+        () => undefined,
+      );
+    void read();
+    const timer = setInterval(read, CHAT_POLL_MS);
+    return () => clearInterval(timer);
+  }, [meeting.meeting_id]);
 
   useEffect(() => {
     void media.start();
@@ -146,6 +160,8 @@ export function PreJoin({ meeting, media, onJoin, initialName, guest = false, jo
           <form class="form" onSubmit={submit}>
             <DeviceSelect id="prejoin-camera" label="Camera" devices={m.cameras} value={m.cameraId} onChange={(id) => void media.selectCamera(id)} />
             <DeviceSelect id="prejoin-microphone" label="Microphone" devices={m.microphones} value={m.microphoneId} onChange={(id) => void media.selectMicrophone(id)} />
+            <MicLevel track={m.audio} />
+            {m.speakers.length > 0 && <DeviceSelect id="prejoin-speaker" label="Speaker" devices={m.speakers} value={m.speakerId ?? m.speakers[0].deviceId} onChange={(id) => media.selectSpeaker(id)} />}
             <div class="field">
               <label for="prejoin-name">Display name</label>
               <input id="prejoin-name" type="text" maxLength={80} required autoComplete={guest ? "name" : undefined} value={displayName} onInput={(e) => setDisplayName(e.currentTarget.value)} />
@@ -176,6 +192,20 @@ export function PreJoin({ meeting, media, onJoin, initialName, guest = false, jo
             <p class="notice" data-testid="lobby-notice">
               The host lets people in: you wait in the lobby until they admit you.
             </p>
+          )}
+          {inCall && (
+            <div class="prejoin-roster" data-testid="prejoin-roster">
+              <h2 class="field-label" id="prejoin-roster-heading">
+                {inCall.length ? "In the call" : "Nobody is in the call yet"}
+              </h2>
+              {inCall.length > 0 && (
+                <ul aria-labelledby="prejoin-roster-heading">
+                  {inCall.map((name) => (
+                    <li key={name}>{name}</li>
+                  ))}
+                </ul>
+              )}
+            </div>
           )}
           {isHost && meeting.status === "active" && <GuestsSetting meeting={meeting} onChanged={onMeetingChanged} />}
           {isHost && meeting.status === "active" && (

@@ -9,23 +9,33 @@ import { ConfirmDialog } from "../components/ConfirmDialog";
 import { LobbyPanel } from "../components/LobbyPanel";
 import { beepsPlayed } from "../lib/beep";
 import { ConnectionStatus } from "../components/ConnectionStatus";
+import { ControlBar, MORE_BUTTON_ID } from "../components/ControlBar";
 import { CopyLinkButton } from "../components/CopyLinkButton";
 import { DevicesPanel } from "../components/DevicesPanel";
 import { Icon, type IconName } from "../components/Icon";
 import { NotesPanel } from "../components/NotesPanel";
 import { type ParticipantEntry, ParticipantList } from "../components/ParticipantList";
+import { ToastRegion } from "../components/ToastRegion";
 import { ToggleButton } from "../components/ToggleButton";
 import { VideoGrid } from "../components/VideoGrid";
 import { useStore } from "../lib/store";
 import { useCallState, useCalls } from "../calls/context";
+import { PHONE_QUERY, useMediaQuery } from "../lib/useMediaQuery";
 import { useTitle } from "../lib/useTitle";
 import { VIDEO_FILTERS, type VideoFilter } from "../media/filters";
 import type { LocalMedia } from "../media/local";
+import { Cues } from "../media/cues";
 import type { RoomSession } from "../room/session";
+import { rosterChanges, ToastQueue } from "../room/toasts";
+import { useSpeaking } from "../room/useSpeaking";
 import { REACTIONS } from "../signaling/types";
 import { inviteUrl } from "./Home";
 
+/** Our own microphone among the audio sources of `useSpeaking`. */
+const SELF = "self";
+
 type PanelName = "chat" | "participants" | "notes" | "devices";
+const NO_PANEL: Record<PanelName, boolean> = { chat: false, participants: false, notes: false, devices: false };
 
 function PanelButton({ label, icon, panel, open, toggle, badge }: { label: string; icon: IconName; panel: PanelName; open: boolean; toggle: (p: PanelName) => void; badge?: number }) {
   return (
@@ -60,15 +70,17 @@ export function Room({ room, media, user }: { room: RoomSession; media: LocalMed
   };
   const m = useStore(media.state);
   const chat = useStore(room.chat.state);
-  const [open, setOpen] = useState<Record<PanelName, boolean>>({ chat: false, participants: false, notes: false, devices: false });
+  const [open, setOpen] = useState<Record<PanelName, boolean>>(NO_PANEL);
   // unread: others' messages after the history this room started with, not seen in the panel
   const [seenSeq, setSeenSeq] = useState(0);
   const newest = newestSeq(chat.messages);
   // Escape closes the panels and gives the focus back to the control that opened the last one
   const opener = useRef<HTMLElement | null>(null);
+  const phone = useMediaQuery(PHONE_QUERY);
   const toggle = (panel: PanelName) => {
     if (!open[panel] && document.activeElement instanceof HTMLElement) opener.current = document.activeElement;
-    setOpen((o) => ({ ...o, [panel]: !o[panel] }));
+    // a phone shows one panel at a time, as a bottom sheet
+    setOpen((o) => (phone ? { ...NO_PANEL, [panel]: !o[panel] } : { ...o, [panel]: !o[panel] }));
     if (panel === "chat") setSeenSeq(newest);
   };
   useEffect(() => {
@@ -81,6 +93,27 @@ export function Room({ room, media, user }: { room: RoomSession; media: LocalMed
   const micOn = !!m.audio && m.micOn;
   const camOn = !!m.camera && m.cameraOn;
   const selfName = room.displayName;
+
+  // Who speaks (their tile is outlined), from audio levels; our own microphone through a clone
+  // that stays enabled while muted (analysis only), for "You are muted" when we speak muted.
+  const micProbe = useMemo(() => {
+    const probe = m.audio?.clone() ?? null;
+    if (probe) probe.enabled = true;
+    return probe;
+  }, [m.audio]);
+  useEffect(() => () => micProbe?.stop(), [micProbe]);
+  const audioSources = useMemo(() => {
+    const sources = new Map<string, MediaStreamTrack>();
+    if (micProbe) sources.set(SELF, micProbe);
+    for (const p of r.participants) {
+      const track = p.camera?.getAudioTracks()[0];
+      if (track && p.media?.audio !== false) sources.set(p.sid, track);
+    }
+    return sources;
+  }, [micProbe, r.participants]);
+  const speaking = useSpeaking(audioSources);
+  const speakingIds = useMemo(() => [...speaking].map((id) => (id === SELF ? (micOn ? (r.selfSid ?? "") : "") : id)), [speaking, micOn, r.selfSid]);
+  const speakingMuted = !micOn && speaking.has(SELF);
 
   const handOrder = r.hands.map((h) => h.sid);
   const handOf = (sid: string | null) => {
@@ -97,8 +130,7 @@ export function Room({ room, media, user }: { room: RoomSession; media: LocalMed
   useEffect(() => {
     const onKey = (event: KeyboardEvent) => {
       if (event.key === "Escape" && (open.chat || open.participants || open.notes || open.devices)) {
-        setOpen({ chat: false, participants: false, notes: false, devices: false });
-        opener.current?.focus();
+        closePanels();
         return;
       }
       if (!(event.ctrlKey || event.metaKey) || event.altKey || event.shiftKey) return;
@@ -114,6 +146,12 @@ export function Room({ room, media, user }: { room: RoomSession; media: LocalMed
     window.addEventListener("keydown", onKey);
     return () => window.removeEventListener("keydown", onKey);
   }, [micOn, camOn, open]);
+  /** Closes every panel; the focus goes back to the control that opened the last one (or to
+   * "More", when that control was in its menu, which is closed now). */
+  function closePanels() {
+    setOpen(NO_PANEL);
+    (opener.current?.isConnected ? opener.current : document.getElementById(MORE_BUTTON_ID))?.focus();
+  }
 
   const people: ParticipantEntry[] = [
     {
@@ -152,18 +190,22 @@ export function Room({ room, media, user }: { room: RoomSession; media: LocalMed
   ];
   const anyPanel = open.chat || open.participants || open.notes || open.devices;
 
-  // Joins and leaves, announced to screen readers.
-  const [announcement, setAnnouncement] = useState("");
+  // Joins and leaves: a toast (polite, never focused) and, unless turned off, a short sound.
+  const toasts = useMemo(() => new ToastQueue(), [room]);
+  const cues = useMemo(() => new Cues(), [room]);
+  useEffect(() => () => (toasts.close(), cues.close()), [toasts, cues]);
   const known = useRef<Map<string, string> | null>(null);
   useEffect(() => {
-    const now = new Map(r.participants.filter((p) => p.userId).map((p) => [p.sid, p.displayName]));
+    if (r.phase !== "in-call") return; // those already there when we joined are no news
+    const now = new Map(r.participants.filter((p) => p.userId).map((p) => [p.userId, p.displayName]));
     const before = known.current;
     known.current = now;
     if (!before) return;
-    const joined = [...now].filter(([sid]) => !before.has(sid)).map(([, name]) => `${name} joined`);
-    const left = [...before].filter(([sid]) => !now.has(sid)).map(([, name]) => `${name} left`);
-    if (joined.length || left.length) setAnnouncement([...joined, ...left].join(". "));
-  }, [r.participants]);
+    const { joined, left } = rosterChanges(before, now);
+    for (const name of joined) toasts.show(`${name} joined`, "joined");
+    for (const name of left) toasts.show(`${name} left`, "left");
+    if (joined.length || left.length) cues.play(joined.length ? "joined" : "left");
+  }, [r.participants, r.phase]);
 
   return (
     <div class="room">
@@ -177,9 +219,6 @@ export function Room({ room, media, user }: { room: RoomSession; media: LocalMed
         ) : (
           <CopyLinkButton url={inviteUrl(room.meeting)} />
         )}
-        <p class="visually-hidden" role="status">
-          {announcement}
-        </p>
       </header>
       <div class="room-alerts">
         {r.wasConnected && r.connection !== "connected" && (
@@ -208,6 +247,11 @@ export function Room({ room, media, user }: { room: RoomSession; media: LocalMed
             )}
           </div>
         )}
+        {speakingMuted && (
+          <p class="alert alert-warning speaking-muted" role="status" data-testid="speaking-muted">
+            You are muted. Turn the microphone on (Ctrl+D) to be heard.
+          </p>
+        )}
         {r.unmuteAskedBy && (
           <div class="alert alert-warning unmute-request" role="alertdialog" aria-labelledby="unmute-request-text" data-testid="unmute-request">
             <span id="unmute-request-text">{r.unmuteAskedBy} asks you to turn your microphone on.</span>
@@ -229,13 +273,21 @@ export function Room({ room, media, user }: { room: RoomSession; media: LocalMed
         )}
       </div>
       <main class={`room-main${anyPanel ? " with-panels" : ""}`} id="main">
+        <ToastRegion queue={toasts} />
         <VideoGrid
           local={{ sid: r.selfSid ?? "", userId: user.user_id, name: selfName, stream: localStream, screen: screenStream, audioMuted: !micOn, videoMuted: !camOn }}
           remotes={r.participants}
-          gestures={{ hands: handOrder, reactions: r.reactions }}
+          gestures={{ hands: handOrder, reactions: r.reactions, speaking: speakingIds }}
+          sinkId={m.speakerId}
         />
         {anyPanel && (
-          <aside class="side-panels" aria-label="Meeting panels">
+          <aside class={`side-panels${phone ? " panel-sheet" : ""}`} aria-label="Meeting panels">
+            {phone && (
+              <button type="button" class="sheet-close button-quiet" onClick={closePanels}>
+                <Icon name="close" />
+                <span class="visually-hidden">Close {(Object.keys(open) as PanelName[]).find((p) => open[p])}</span>
+              </button>
+            )}
             {open.chat && <ChatPanel chat={room.chat} selfUserId={user.user_id} />}
             {open.participants && (
               <ParticipantList people={people} muteAll={moderator && r.participants.length > 0 ? () => void room.mute(null) : undefined}>
@@ -254,81 +306,94 @@ export function Room({ room, media, user }: { room: RoomSession; media: LocalMed
           </aside>
         )}
       </main>
-      <nav class="controls" aria-label="Meeting controls">
-        <div class="control-group">
-          <ToggleButton label="Microphone" warnWhenOff icon="mic" iconOff="micOff" pressed={micOn} hint={micOn ? "On" : "Off"} shortcut="Control+D" onToggle={() => void media.setMic(!micOn)} />
-          <ToggleButton label="Camera" warnWhenOff icon="cam" iconOff="camOff" pressed={camOn} hint={camOn ? "On" : "Off"} shortcut="Control+E" onToggle={() => void media.setCamera(!camOn)} />
-          <ToggleButton label="Share screen" icon="screen" pressed={!!m.screen} onToggle={() => (m.screen ? media.stopScreenShare() : void media.startScreenShare())} />
-          <ToggleButton
-            label="Raise hand"
-            icon="hand"
-            pressed={selfHand !== undefined}
-            hint={selfHand !== undefined ? `Raised (${selfHand})` : undefined}
-            onToggle={() => void room.setHand(selfHand === undefined)}
-          />
-          <div class="reaction-picker">
-            <button type="button" class="control" aria-expanded={picking ? "true" : "false"} aria-controls="reaction-menu" onClick={() => setPicking(!picking)}>
-              <Icon name="smile" />
-              <span class="control-label">React</span>
-            </button>
-            {picking && (
-              <div class="reaction-menu" id="reaction-menu" role="group" aria-label="Reactions">
-                {REACTIONS.map((emoji) => (
-                  <button
-                    type="button"
-                    key={emoji}
-                    class="reaction-choice"
-                    aria-label={`React ${emoji}`}
-                    onClick={() => {
-                      setPicking(false);
-                      void room.react(emoji);
-                    }}
-                  >
-                    {emoji}
-                  </button>
+      <ControlBar
+        phone={phone}
+        devices={
+          <>
+            <ToggleButton label="Microphone" warnWhenOff icon="mic" iconOff="micOff" pressed={micOn} hint={micOn ? "On" : "Off"} shortcut="Control+D" onToggle={() => void media.setMic(!micOn)} />
+            <ToggleButton label="Camera" warnWhenOff icon="cam" iconOff="camOff" pressed={camOn} hint={camOn ? "On" : "Off"} shortcut="Control+E" onToggle={() => void media.setCamera(!camOn)} />
+          </>
+        }
+        actions={
+          <>
+            <ToggleButton label="Share screen" icon="screen" pressed={!!m.screen} onToggle={() => (m.screen ? media.stopScreenShare() : void media.startScreenShare())} />
+            <ToggleButton
+              label="Raise hand"
+              icon="hand"
+              pressed={selfHand !== undefined}
+              hint={selfHand !== undefined ? `Raised (${selfHand})` : undefined}
+              onToggle={() => void room.setHand(selfHand === undefined)}
+            />
+            <div class="reaction-picker">
+              <button type="button" class="control" data-keeps-menu aria-expanded={picking ? "true" : "false"} aria-controls="reaction-menu" onClick={() => setPicking(!picking)}>
+                <Icon name="smile" />
+                <span class="control-label">React</span>
+              </button>
+              {picking && (
+                <div class="reaction-menu" id="reaction-menu" role="group" aria-label="Reactions">
+                  {REACTIONS.map((emoji) => (
+                    <button
+                      type="button"
+                      key={emoji}
+                      class="reaction-choice"
+                      aria-label={`React ${emoji}`}
+                      onClick={() => {
+                        setPicking(false);
+                        void room.react(emoji);
+                      }}
+                    >
+                      {emoji}
+                    </button>
+                  ))}
+                </div>
+              )}
+            </div>
+            <ToggleButton label="Record" icon="record" pressed={r.recording} danger hint={r.recording ? "Recording" : undefined} onToggle={() => (r.recording ? void room.stopRecording() : room.startRecording())} />
+            <div class="control control-select">
+              <Icon name="filter" />
+              <label for="video-filter" class="control-label">
+                Video filter
+              </label>
+              <select id="video-filter" value={m.filter} onChange={(e) => media.setFilter(e.currentTarget.value as VideoFilter)}>
+                {VIDEO_FILTERS.map((f) => (
+                  <option key={f.value} value={f.value}>
+                    {f.label}
+                  </option>
                 ))}
-              </div>
-            )}
-          </div>
-          <ToggleButton label="Record" icon="record" pressed={r.recording} danger hint={r.recording ? "Recording" : undefined} onToggle={() => (r.recording ? void room.stopRecording() : room.startRecording())} />
-          <div class="control control-select">
-            <Icon name="filter" />
-            <label for="video-filter" class="control-label">
-              Video filter
-            </label>
-            <select id="video-filter" value={m.filter} onChange={(e) => media.setFilter(e.currentTarget.value as VideoFilter)}>
-              {VIDEO_FILTERS.map((f) => (
-                <option key={f.value} value={f.value}>
-                  {f.label}
-                </option>
-              ))}
-            </select>
-          </div>
-        </div>
-        <div class="control-group">
-          <PanelButton label="Chat" icon="chat" panel="chat" open={open.chat} toggle={toggle} badge={unread} />
-          <PanelButton label="Participants" icon="people" panel="participants" open={open.participants} toggle={toggle} />
-          {!isGuest(user) && <PanelButton label="Notes" icon="notes" panel="notes" open={open.notes} toggle={toggle} />}
-          <PanelButton label="Devices" icon="settings" panel="devices" open={open.devices} toggle={toggle} />
-        </div>
-        <div class="control-group">
+              </select>
+            </div>
+          </>
+        }
+        chat={<PanelButton label="Chat" icon="chat" panel="chat" open={open.chat} toggle={toggle} badge={unread} />}
+        panels={
+          <>
+            <PanelButton label="Participants" icon="people" panel="participants" open={open.participants} toggle={toggle} />
+            {!isGuest(user) && <PanelButton label="Notes" icon="notes" panel="notes" open={open.notes} toggle={toggle} />}
+            <PanelButton label="Devices" icon="settings" panel="devices" open={open.devices} toggle={toggle} />
+          </>
+        }
+        leave={
           <button type="button" class="control control-leave" onClick={() => void room.leave()}>
             <Icon name="leave" />
             <span class="control-label">Leave</span>
           </button>
-          {callId ? (
+        }
+        end={
+          callId ? (
             <button type="button" class="control control-end" onClick={() => void (calls ? calls.hangUp(callId) : room.endForEveryone())}>
               <Icon name="end" />
               <span class="control-label">Hang up</span>
             </button>
-          ) : room.isHost && (
-            <button type="button" class="control control-end" aria-haspopup="dialog" onClick={() => setConfirmingEnd(true)}>
-              <Icon name="end" />
-              <span class="control-label">End meeting for everyone</span>
-            </button>
-          )}
-        </div>
-      </nav>
+          ) : (
+            room.isHost && (
+              <button type="button" class="control control-end" aria-haspopup="dialog" onClick={() => setConfirmingEnd(true)}>
+                <Icon name="end" />
+                <span class="control-label">End meeting for everyone</span>
+              </button>
+            )
+          )
+        }
+      />
       {moderator && (
         <ConfirmDialog
           open={!!removing}

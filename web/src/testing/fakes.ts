@@ -154,3 +154,17 @@ export function fakePeers(): { create: (options: PeerOptions) => Peer; made: Fak
     to: (sid) => made.filter((p) => p.remoteSid === sid),
   };
 }
+
+/** A Storage kept in memory (localStorage / sessionStorage in unit tests). */
+export class MemoryStorage {
+  private items = new Map<string, string>();
+  getItem(k: string) {
+    return this.items.get(k) ?? null;
+  }
+  setItem(k: string, v: string) {
+    this.items.set(k, v);
+  }
+  removeItem(k: string) {
+    this.items.delete(k);
+  }
+}

@@ -1,0 +1,200 @@
+"""The room and home on a phone (390x844) in Chromium: one row of primary controls, the rest in
+a "More" menu, panels as bottom sheets with the chat input and Send fully visible, and a home
+top bar that fits. Contract: docs/web-client.md ("Phone layout").
+
+One meeting for the module: Ada (the host) is alone in it first, then Grace and Linus join.
+Screenshots at 390x844 and 1280x720: ``phone-*.png`` (artifacts/screenshots/).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import pytest
+from playwright.sync_api import Locator, expect
+
+from browser_harness import Participant, ParticipantFactory, wait_remote_videos_playing
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
+
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 720}
+
+#: the phone's row, in order
+PRIMARY = ["Microphone", "Camera", "Chat", "More", "Leave"]
+#: what "More" holds for a host (and the select "Video filter")
+IN_MORE = ["Share screen", "Raise hand", "React", "Record", "Participants", "Notes", "Devices",
+           "End meeting for everyone"]
+
+#: where an element is, whether it is inside the viewport, and which of the points a click at
+#: its centre and near each corner would reach lie under something else (none: nothing covers it)
+REACHABLE_JS = """
+el => {
+  const r = el.getBoundingClientRect();
+  const dx = Math.min(8, r.width / 4), dy = Math.min(8, r.height / 4);  // rounded corners
+  const points = [[(r.left + r.right) / 2, (r.top + r.bottom) / 2],
+                  [r.left + dx, r.top + dy], [r.right - dx, r.top + dy],
+                  [r.left + dx, r.bottom - dy], [r.right - dx, r.bottom - dy]];
+  const covered = points.filter(([x, y]) => {
+    const hit = document.elementFromPoint(x, y);
+    return !hit || !(hit === el || el.contains(hit) || (el.labels && [...el.labels].some(l => l.contains(hit))));
+  }).map(([x, y]) => { const hit = document.elementFromPoint(x, y);
+    return `${Math.round(x)},${Math.round(y)}: ${hit ? hit.outerHTML.slice(0, 80) : 'nothing'}`; });
+  return {top: r.top, bottom: r.bottom, left: r.left, right: r.right,
+          inside: r.left >= 0 && r.top >= 0 && r.right <= innerWidth && r.bottom <= innerHeight,
+          covered};
+}
+"""
+
+
+@dataclass
+class PhoneRoom:
+    meeting_id: str
+    host: Participant
+
+
+@pytest.fixture(scope="module")
+def phone_room(participants: ParticipantFactory) -> PhoneRoom:
+    ada = participants("Ada")
+    meeting_id = participants.api.create_meeting(ada.user, "Phone layout")
+    ada.join(meeting_id)
+    return PhoneRoom(meeting_id, ada)
+
+
+def reachable(locator: Locator) -> dict:
+    return locator.evaluate(REACHABLE_JS)
+
+
+def assert_reachable(locator: Locator, what: str) -> dict:
+    expect(locator).to_be_visible()
+    box = reachable(locator)
+    assert box["inside"] and box["covered"] == [], (what, box)
+    return box
+
+
+def button(person: Participant, name: str) -> Locator:
+    return person.page.get_by_role("button", name=name, exact=True)
+
+
+def test_the_home_top_bar_fits_a_phone(participants: ParticipantFactory, screenshots) -> None:
+    bob = participants("Bob")
+    bob.page.set_viewport_size(PHONE)
+    bob.sign_in("/")
+    page = bob.page
+    # (sign_in("/") returns at once: /signin?next=/ ends in "/" too)
+    expect(page.get_by_role("button", name="New meeting")).to_be_visible(timeout=20_000)
+    width = page.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"the home page is {width} px wide at 390"
+    for item in (page.get_by_role("link", name="Contacts"), page.get_by_role("link", name="Developer"),
+                 page.get_by_role("button", name="Sign out")):
+        assert_reachable(item, item)
+    page.screenshot(path=str(screenshots / "phone-home-390x844.png"))
+
+
+def test_alone_on_a_phone_the_controls_are_one_row(phone_room: PhoneRoom, screenshots) -> None:
+    ada = phone_room.host
+    ada.page.set_viewport_size(DESKTOP)
+    # wide, a host's controls (End meeting for everyone included) are one row too
+    rows = {round(b.bounding_box()["y"]) for b in
+            ada.page.get_by_role("navigation", name="Meeting controls").get_by_role("button").all()}
+    assert len(rows) == 1, f"the controls at 1280 px take {len(rows)} rows: {sorted(rows)}"
+    ada.screenshot("phone-room-one-1280x720")
+    ada.page.set_viewport_size(PHONE)
+    tops = []
+    for name in PRIMARY:
+        tops.append(assert_reachable(button(ada, name), name)["top"])
+    assert max(tops) - min(tops) < 2, f"the primary controls are not one row: {dict(zip(PRIMARY, tops))}"
+    bar = ada.page.get_by_role("navigation", name="Meeting controls").bounding_box()
+    assert bar and bar["height"] < 100, bar
+    for name in IN_MORE:  # in the menu, which is closed
+        expect(button(ada, name)).to_have_count(0)
+    # the own tile fills the space between header and controls
+    tile = ada.grid().locator('[data-testid="tile"][data-local="true"]').bounding_box()
+    assert tile and tile["height"] > 400, tile
+    ada.page.screenshot(path=str(screenshots / "phone-room-one-390x844.png"))
+
+
+def test_more_holds_every_other_control_and_each_is_reachable(phone_room: PhoneRoom, screenshots) -> None:
+    ada = phone_room.host
+    ada.page.set_viewport_size(PHONE)
+    more = button(ada, "More")
+    more.click()
+    expect(more).to_have_attribute("aria-expanded", "true")
+    menu = ada.page.get_by_role("group", name="More controls")
+    ada.page.screenshot(path=str(screenshots / "phone-more-menu-390x844.png"))
+    for name in IN_MORE:
+        assert_reachable(menu.get_by_role("button", name=name, exact=True), name)
+    assert_reachable(menu.get_by_label("Video filter"), "Video filter")
+    ada.page.screenshot(path=str(screenshots / "phone-more-menu-390x844.png"))
+    # React shows its emoji without closing the menu, every one on screen
+    menu.get_by_role("button", name="React", exact=True).click()
+    for emoji in ("👍", "🎉"):
+        assert_reachable(ada.page.get_by_role("button", name=f"React {emoji}"), emoji)
+    menu.get_by_role("button", name="React", exact=True).click()
+    # Escape closes the menu and gives the focus back to "More"
+    ada.page.keyboard.press("Escape")
+    expect(menu).to_have_count(0)
+    expect(more).to_be_focused()
+    # a panel chosen in the menu opens as a sheet over the grid, the menu closes
+    more.click()
+    menu.get_by_role("button", name="Participants", exact=True).click()
+    expect(menu).to_have_count(0)
+    listed = ada.page.get_by_test_id("participant-list")
+    assert_reachable(listed, "participant list")
+    expect(listed.get_by_role("listitem")).to_have_count(1)
+    close = ada.page.get_by_role("button", name="Close participants")
+    assert_reachable(close, "the sheet's close button")
+    close.click()
+    expect(listed).to_have_count(0)
+    expect(more).to_be_focused()
+    # the ending dialog fits the phone
+    more.click()
+    menu.get_by_role("button", name="End meeting for everyone").click()
+    dialog = ada.page.get_by_role("dialog", name="End the meeting for everyone?")
+    assert_reachable(dialog.get_by_role("button", name="End for everyone"), "End for everyone")
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_be_hidden()
+    assert ada.page_errors == [], ada.page_errors
+
+
+def test_with_three_the_chat_sheet_shows_its_input_and_send_whole(
+    phone_room: PhoneRoom, participants: ParticipantFactory, screenshots
+) -> None:
+    ada = phone_room.host
+    grace, linus = participants("Grace"), participants("Linus")
+    for person in (grace, linus):
+        person.join(phone_room.meeting_id)
+    ada.page.set_viewport_size(DESKTOP)
+    wait_remote_videos_playing(ada, 2)
+    ada.screenshot("phone-room-three-1280x720")
+    ada.page.set_viewport_size(PHONE)
+    wait_remote_videos_playing(ada, 2)
+    for tile in ada.grid().get_by_test_id("tile").all():  # every tile on screen, none cut off
+        box = tile.bounding_box()
+        assert box and box["width"] > 300 and box["y"] >= 0 and box["y"] + box["height"] <= PHONE["height"], box
+    ada.page.screenshot(path=str(screenshots / "phone-room-three-390x844.png"))
+
+    ada.open_chat()
+    panel = ada.page.get_by_test_id("chat-panel")
+    field, send = panel.get_by_label("Message"), panel.get_by_role("button", name="Send")
+    controls = ada.page.get_by_role("navigation", name="Meeting controls").bounding_box()
+    assert controls is not None
+    for what, element in (("the chat input", field), ("Send", send)):
+        box = assert_reachable(element, what)
+        assert box["bottom"] <= controls["y"], (what, box, controls)
+    text = f"From the phone {uuid.uuid4().hex[:6]}"
+    field.fill(text)
+    send.click()
+    for person in (grace, linus):
+        person.open_chat()
+        expect(person.chat_messages().filter(has_text=text)).to_have_count(1, timeout=15_000)
+    grace.send_chat("Seen on the desktop")
+    expect(ada.chat_messages().filter(has_text="Seen on the desktop")).to_have_count(1, timeout=15_000)
+    ada.page.screenshot(path=str(screenshots / "phone-chat-sheet-390x844.png"))
+    # Chat again closes the sheet; the primary row stays where it was
+    button(ada, "Chat").click()
+    expect(panel).to_have_count(0)
+    assert_reachable(button(ada, "Leave"), "Leave")
+    for person in (ada, grace, linus):
+        assert person.page_errors == [], (person.name, person.page_errors)
