@@ -1,4 +1,4 @@
-import { useEffect, useRef } from "preact/hooks";
+import { useEffect, useId, useRef } from "preact/hooks";
 
 interface ConfirmDialogProps {
   open: boolean;
@@ -18,6 +18,7 @@ interface ConfirmDialogProps {
 export function ConfirmDialog({ open, title, message, confirmLabel, onConfirm, onCancel }: ConfirmDialogProps) {
   const ref = useRef<HTMLDialogElement>(null);
   const cancelRef = useRef<HTMLButtonElement>(null);
+  const id = useId(); // a page may hold several dialogs: their titles must not share an id
   useEffect(() => {
     const dialog = ref.current;
     if (!dialog) return;
@@ -30,16 +31,16 @@ export function ConfirmDialog({ open, title, message, confirmLabel, onConfirm, o
     <dialog
       ref={ref}
       class="confirm-dialog"
-      aria-labelledby="confirm-dialog-title"
-      aria-describedby="confirm-dialog-message"
+      aria-labelledby={`${id}-title`}
+      aria-describedby={`${id}-message`}
       data-testid="confirm-dialog"
       onCancel={(e) => {
         e.preventDefault();
         onCancel();
       }}
     >
-      <h2 id="confirm-dialog-title">{title}</h2>
-      <p id="confirm-dialog-message">{message}</p>
+      <h2 id={`${id}-title`}>{title}</h2>
+      <p id={`${id}-message`}>{message}</p>
       <div class="confirm-dialog-actions">
         <button type="button" ref={cancelRef} class="button-secondary" onClick={onCancel}>
           Cancel
