@@ -8,8 +8,9 @@ stopped with SIGTERM (as Kubernetes does on a rolling update) tells its clients 
 and they move to the other replica at once.
 
 Measured in every page by a sampler injected into the page (every 100 ms,
-``window.parleyDebug.stats()``: video frames decoded per remote participant, and the sum of
-squares of the intervals between decoded frames): see :func:`assert_continuous`. Asserted: no
+``window.parleyDebug.stats()``: video frames decoded per remote participant, and the sum and
+the sum of squares of the intervals between decoded frames, which bound the longest interval
+in each sampling window): see :func:`assert_continuous`. Asserted: no
 gap over 500 ms in any page's video from either other participant, through the event and the
 seconds after it, on the same peer connections; afterwards every page shows the two others
 once each (tiles, participant list, the room's participants), under the participant ids they
@@ -44,6 +45,17 @@ START_SAMPLER_JS = """
   const s = {started: performance.now(), last: performance.now(), maxTick: 0, ticks: 0,
              busySkips: 0, users: {}, errors: []};
   let busy = false;
+  // An upper bound of the longest of the n frame intervals decoded in a window, from their sum
+  // S and the sum of their squares Q (seconds): the other n-1 intervals add up to S-x, so their
+  // squares add up to at least (S-x)^2/(n-1) (Cauchy-Schwarz), hence x^2 + (S-x)^2/(n-1) <= Q;
+  // the largest such x. It is exact when the intervals are equal, and never below the truth;
+  // sqrt(Q) alone grows with the window's length (a busy page samples less often).
+  const longestInterval = (n, S, Q) => {
+    if (!(Q > 0)) return 0;
+    if (!(n > 1) || !(S > 0)) return Math.sqrt(Q);
+    const m = n - 1;
+    return (S + Math.sqrt(Math.max(0, m * ((m + 1) * Q - S * S)))) / (m + 1);
+  };
   const tick = async () => {
     const now = performance.now();
     s.maxTick = Math.max(s.maxTick, now - s.last);
@@ -63,12 +75,13 @@ START_SAMPLER_JS = """
         const at = st.timestamp || performance.now();
         const u = s.users[p.userId] ??= {frames: st.framesDecoded, lastIncrease: at, maxGap: 0,
                                          maxStall: 0, increases: 0, resets: 0, sids: [],
+                                         s: st.totalInterFrameDelay,
                                          sq: st.totalSquaredInterFrameDelay, maxIfd: 0};
         if (!u.sids.includes(p.sid)) u.sids.push(p.sid);
         if (st.framesDecoded < u.frames) u.resets += 1;  // a new peer connection
-        // no frame interval inside this window can exceed sqrt(sum of their squares)
-        const dsq = st.totalSquaredInterFrameDelay - u.sq;
-        if (dsq > 0) u.maxIfd = Math.max(u.maxIfd, 1000 * Math.sqrt(dsq));
+        u.maxIfd = Math.max(u.maxIfd, 1000 * longestInterval(
+          st.framesDecoded - u.frames, st.totalInterFrameDelay - u.s, st.totalSquaredInterFrameDelay - u.sq));
+        u.s = st.totalInterFrameDelay;
         u.sq = st.totalSquaredInterFrameDelay;
         u.restarts = st.restarts;
         if (st.framesDecoded > u.frames) {
