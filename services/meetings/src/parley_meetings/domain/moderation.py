@@ -125,10 +125,7 @@ class Moderation:
         :class:`NotAModerator`, :class:`NotWaiting`."""
 
         def decide(meeting: Meeting) -> Decision:
-            _moderator(meeting, by)
-            entry = meeting.waiting(user_id)
-            if entry is None:
-                raise NotWaiting("nobody with this id waits in the lobby")
+            entry = _decidable(meeting, by, user_id)
             return self._admission(meeting, entry, by)
 
         await self._change(meeting_id, decide)
@@ -150,10 +147,7 @@ class Moderation:
         :class:`NotAModerator`, :class:`NotWaiting`."""
 
         def decide(meeting: Meeting) -> Decision:
-            _moderator(meeting, by)
-            entry = meeting.waiting(user_id)
-            if entry is None:
-                raise NotWaiting("nobody with this id waits in the lobby")
+            entry = _decidable(meeting, by, user_id)
             now = self._clock()
             barred = Barred(user_id=user_id, display_name=entry.display_name, reason="denied", by=by, at=now)
             event = LobbyDenied(
@@ -269,6 +263,16 @@ def _moderator(meeting: Meeting, user_id: str) -> str:
     if role not in ("host", "cohost"):
         raise NotAModerator("only the host or a co-host may do this")
     return role
+
+
+def _decidable(meeting: Meeting, by: str, user_id: str) -> LobbyEntry:
+    """The lobby entry of ``user_id``, which ``by`` may decide on: :class:`NotAModerator` unless
+    ``by`` is the host or a co-host, :class:`NotWaiting` unless ``user_id`` waits."""
+    _moderator(meeting, by)
+    entry = meeting.waiting(user_id)
+    if entry is None:
+        raise NotWaiting("nobody with this id waits in the lobby")
+    return entry
 
 
 def _without(lobby: tuple[LobbyEntry, ...], user_id: str) -> list[LobbyEntry]:
