@@ -20,8 +20,9 @@ export function authApi(http: HttpClient) {
     },
 
     /** Revokes the session (auth reads the refresh cookie and clears it; best effort) and
-     * forgets the access token. */
+     * forgets the access token, after any refresh in flight has landed (see `settled`). */
     async logout(): Promise<void> {
+      await http.settled();
       const signedIn = http.tokens.hasSession;
       const legacy = http.tokens.takeLegacyRefreshToken();
       http.tokens.clear();

@@ -1,4 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
+import { authApi } from "./auth";
 import { ApiError, HttpClient, NetworkError } from "./http";
 import { type KeyValueStorage, LEGACY_REFRESH_TOKEN_KEY, SESSION_HINT_KEY, TokenStore } from "./tokens";
 import type { TokenPair } from "./types";
@@ -50,6 +51,11 @@ function platform(options: { refreshFails?: boolean } = {}) {
       generation += 1;
       jar.parley_refresh = `refresh-${generation}`;
       return json(200, pair(generation));
+    }
+    if (url === "/api/auth/logout") {
+      log.push(`logout ${jar.parley_refresh}`);
+      jar.parley_refresh = null;
+      return json(204, null);
     }
     const auth = new Headers(init?.headers).get("authorization");
     log.push(`${init?.method} ${url} ${auth}`);
@@ -235,6 +241,17 @@ describe("HttpClient", () => {
     const http = new HttpClient({ tokens: new TokenStore(storage), fetch: fake.fetch, lock });
     await expect(http.get("/api/meetings")).resolves.toMatchObject({ ok: true });
     expect(fake.log).toEqual(["refresh refresh-1", "refresh refresh-2", "GET /api/meetings Bearer access-3"]);
+  });
+
+  it("signs out after a refresh in flight has landed, so its cookie does not come back", async () => {
+    const fake = platform();
+    const { http } = client(fake);
+    const rotation = http.refresh(); // say, the socket's token was refused a moment ago
+    await authApi(http).logout();
+    await rotation;
+    expect(fake.log).toEqual(["refresh refresh-1", "logout refresh-2"]);
+    expect(fake.jar.parley_refresh).toBeNull();
+    expect(http.tokens.hasSession).toBe(false);
   });
 });
 

@@ -121,6 +121,13 @@ export class HttpClient {
     return this.refreshing;
   }
 
+  /** Resolves once no refresh is in flight (whatever its outcome): its response, and the
+   * cookie it sets, have then arrived. Signing out waits for this, or a rotation still on the
+   * wire would set the cookie again after logout cleared it. */
+  async settled(): Promise<void> {
+    while (this.refreshing) await this.refreshing.catch(() => undefined);
+  }
+
   private async exchange(): Promise<string> {
     // Checked inside the lock: another tab may have signed out a moment ago.
     if (!this.tokens.hasSession) {
