@@ -32,7 +32,7 @@ from parley_probe.signaling import SignalingClient
 from parley_testing import Stack
 from parley_testing.faults import hold_down, kafka_answers, sigkill, stack_ready, start, until
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(420)]
+pytestmark = [pytest.mark.e2e, pytest.mark.exclusive, pytest.mark.timeout(420)]
 
 STEP_S = 20.0
 #: How long the roster may take to be right again after Kafka is back (the issue's bound).

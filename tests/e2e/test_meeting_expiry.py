@@ -30,7 +30,7 @@ from parley_probe.signaling import SignalingClient, SignalingError
 from parley_testing import Stack, tail_topic
 from parley_testing.faults import hold_down, sigkill, stack_ready, start, until
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(420)]
+pytestmark = [pytest.mark.e2e, pytest.mark.exclusive, pytest.mark.timeout(420)]
 
 STEP_S = 20.0
 TIMEOUT_S = 20

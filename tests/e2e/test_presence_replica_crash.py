@@ -24,7 +24,7 @@ from parley_probe.signaling import SignalingClient
 from parley_testing import Stack
 from parley_testing.faults import hold_down, sigkill, stack_ready, start, until
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.e2e, pytest.mark.exclusive, pytest.mark.timeout(300)]
 
 STEP_S = 30.0
 

@@ -38,7 +38,7 @@ from parley_probe.api import ApiClient
 from parley_probe.signaling import SignalingClient, SignalingError
 from parley_testing import Stack, tail_topic
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(420)]
+pytestmark = [pytest.mark.e2e, pytest.mark.exclusive, pytest.mark.timeout(420)]
 
 STEP_S = 20.0
 STORE = ("postgres", "ferretdb")

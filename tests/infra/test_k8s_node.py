@@ -58,7 +58,7 @@ NAMESPACE = "parley-node"
 SERVICE = "auth"
 
 #: building auth's image on a machine without the base image takes minutes (mmdebstrap)
-pytestmark = pytest.mark.timeout(1800)
+pytestmark = [pytest.mark.exclusive, pytest.mark.timeout(1800)]
 
 
 @pytest.fixture(scope="module")
