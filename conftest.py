@@ -1,30 +1,34 @@
 """How the suite shares pytest-xdist workers (``./taskw test`` runs it through tests/suite.py).
 
-With ``--dist loadgroup`` a worker runs each xdist group whole. Every test gets a group:
+A worker runs each scope whole: a test module by default, so that a module's fixtures (an
+in-process app, a browser, a control plane) start once, and the wider scopes below. The
+scopes go out largest first (xdist's ``--loadscope-reorder``), so the browser tests start at
+once instead of being the tail.
 
-- an explicit ``xdist_group`` mark wins (the local Kubernetes control plane's modules, which
-  share the test stack's k8s ports);
-- ``browser`` for the browser tests: one Chromium meeting at a time on two cores;
-- else its module, so a module's fixtures (an in-process app, a control plane) start once.
-
-The browser group goes first: it is the longest, and started last it would be the tail.
-Without xdist the marks change nothing but that order.
+(xdist's own ``--dist loadgroup`` would read ``xdist_group`` marks, but with pytest 9.2 it
+silently stops grouping: pytest-dev/pytest-xdist#1386.)
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from xdist.scheduler import LoadScopeScheduling
 
-BROWSER_GROUP = "browser"
-BROWSER_TESTS = Path(__file__).resolve().parent / "tests" / "browser"
+# Tests that share one worker beyond their module, by the start of their node id.
+SHARED_SCOPES = {
+    "tests/browser/": "browser",  # one Chromium meeting at a time on two cores
+    "tests/infra/test_k8s_": "k8s-control-plane",  # one local control plane: its ports are the stack's
+}
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if item.get_closest_marker("xdist_group") is None:
-            group = BROWSER_GROUP if BROWSER_TESTS in item.path.parents else item.nodeid.split("::")[0]
-            item.add_marker(pytest.mark.xdist_group(group))
-    items.sort(key=lambda item: item.get_closest_marker("xdist_group").args[0] != BROWSER_GROUP)
+class ModuleScheduling(LoadScopeScheduling):
+    """xdist's load-by-scope scheduling with a module, or a shared scope, as the scope."""
+
+    def _split_scope(self, nodeid: str) -> str:
+        module = nodeid.split("::", 1)[0]
+        return next((scope for start, scope in SHARED_SCOPES.items() if module.startswith(start)), module)
+
+
+@pytest.hookimpl(optionalhook=True)  # a hook of xdist's, absent under -p no:xdist
+def pytest_xdist_make_scheduler(config: pytest.Config, log) -> ModuleScheduling:
+    return ModuleScheduling(config, log)

@@ -1,7 +1,7 @@
 """Runs the whole suite as ``./taskw test`` does, in two phases, and sums them up.
 
 1. Every test not marked ``exclusive``, on ``PARLEY_TEST_WORKERS`` pytest-xdist workers
-   (default 2, one per core here; groups as the root conftest.py says). Most tests wait on
+   (default 2, one per core here; scheduled by module, see the root conftest.py). Most tests wait on
    the stack, a browser or a timer, not on the CPU, so two at a time nearly halve the time.
 2. The ``exclusive`` tests (they kill, drain or take over the stack's processes), one by one,
    with nothing else running.
@@ -48,7 +48,7 @@ def phase_args(args: Sequence[str], workers: int) -> list[list[str]]:
     """The pytest arguments of each phase: in parallel, then the exclusive tests serially."""
     expression, rest = split_marker(args)
     scoped = (lambda own: f"({expression}) and {own}") if expression else (lambda own: own)
-    parallel = ["-n", str(workers), "--dist", "loadgroup"] if workers > 0 else []
+    parallel = ["-n", str(workers)] if workers > 0 else []
     return [
         [*parallel, "-m", scoped("not exclusive"), *rest],
         ["-p", "no:xdist", "-m", scoped("exclusive"), *rest],

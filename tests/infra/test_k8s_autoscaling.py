@@ -30,8 +30,7 @@ from layout import REPO, Stack
 from parley_probe.api import ApiClient
 from parley_testing.faults import until
 
-# One local control plane at a time: its ports are the test stack's (Stack.k8s_port).
-pytestmark = [pytest.mark.xdist_group("k8s-control-plane"), pytest.mark.timeout(900)]
+pytestmark = pytest.mark.timeout(900)
 
 PROD = REPO / "deploy" / "k8s" / "overlays" / "prod"
 NAMESPACE = "parley"

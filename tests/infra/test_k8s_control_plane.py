@@ -53,8 +53,7 @@ KAFKA_NS, MONGO_NS, TURN_NS = "kafka", "mongodb", "parley-turn"
 DEPLOYMENTS = ("auth", "meetings", "chat", "turn-config", "web")
 ROLLOUT_TIMEOUT = "240s"  # a loaded 2-core machine; kwok itself takes about a second
 
-# One local control plane at a time: its ports are the test stack's (Stack.k8s_port).
-pytestmark = [pytest.mark.xdist_group("k8s-control-plane"), pytest.mark.timeout(900)]
+pytestmark = pytest.mark.timeout(900)
 
 
 def by_kind(docs: list[dict], kind: str) -> dict[str, dict]:

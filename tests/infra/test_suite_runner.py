@@ -11,7 +11,7 @@ spec.loader.exec_module(suite)
 
 def test_the_exclusive_tests_run_after_the_others_and_alone() -> None:
     parallel, exclusive = suite.phase_args(["tests/e2e", "-x"], workers=2)
-    assert parallel == ["-n", "2", "--dist", "loadgroup", "-m", "not exclusive", "tests/e2e", "-x"]
+    assert parallel == ["-n", "2", "-m", "not exclusive", "tests/e2e", "-x"]
     assert exclusive == ["-p", "no:xdist", "-m", "exclusive", "tests/e2e", "-x"]
 
 
