@@ -18,6 +18,9 @@ from xdist.scheduler import LoadScopeScheduling
 SHARED_SCOPES = {
     "tests/browser/": "browser",  # one Chromium meeting at a time on two cores
     "tests/infra/test_k8s_": "k8s-control-plane",  # one local control plane: its ports are the stack's
+    # both count every malformed record their consumer meets on parley.participants
+    "services/meetings/tests/test_meetings_participant_consumer.py": "malformed-participant-records",
+    "services/meetings/tests/test_meetings_roster_integration.py": "malformed-participant-records",
 }
 
 

@@ -15,6 +15,8 @@ from pymongo.errors import (
 
 from parley_observability.store import StoreAvailability, install_store_error_handler, is_store_unavailable
 
+STORE_LOGGER = "parley_observability.store"  # the module's logger: other records (httpx's) are not its
+
 
 class Store:
     """What the app's routes and the probe see: up or down."""
@@ -73,7 +75,7 @@ async def test_an_unavailable_store_is_a_503_with_the_error_body_counted_and_log
 ) -> None:
     store, registry = Store(), CollectorRegistry()
     app, availability = app_with(store, registry)
-    caplog.set_level(logging.INFO, logger="parley_observability.store")
+    caplog.set_level(logging.INFO, logger=STORE_LOGGER)
     # pre-created: the series exists (0) before any refusal (dashboards, docs/metrics.md)
     assert registry.get_sample_value("parley_store_unavailable_responses_total", {"service": "svc"}) == 0
     store.error = AutoReconnect("127.0.0.1:27017: [Errno 111] Connection refused")
@@ -87,7 +89,7 @@ async def test_an_unavailable_store_is_a_503_with_the_error_body_counted_and_log
             }
         assert registry.get_sample_value("parley_store_unavailable_responses_total", {"service": "svc"}) == 3
         assert registry.get_sample_value("parley_store_available", {"service": "svc"}) == 0
-        warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+        warnings = [r for r in caplog.records if r.levelno == logging.WARNING and r.name == STORE_LOGGER]
         assert len(warnings) == 1, [r.getMessage() for r in warnings]
 
         store.error = None
@@ -97,7 +99,7 @@ async def test_an_unavailable_store_is_a_503_with_the_error_body_counted_and_log
             await asyncio.sleep(0.01)
         assert availability.available
         assert registry.get_sample_value("parley_store_available", {"service": "svc"}) == 1
-        infos = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
+        infos = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO and r.name == STORE_LOGGER]
         assert len(infos) == 1 and "3 requests were answered 503" in infos[0], infos
         assert (await http.get("/read")).status_code == 200
     await availability.aclose()

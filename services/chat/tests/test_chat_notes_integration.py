@@ -97,8 +97,10 @@ async def test_bad_bodies_get_422_and_leave_the_old_text(client, room, body) -> 
     response = await client.http.put(f"/api/chat/meetings/{room}/notes", json=body, headers=client.auth("bob"))
     assert response.status_code == 422
     assert isinstance(response.json()["detail"], list)
+    # Refused before meetings was asked. (Whether the GET asks depends on whether the
+    # membership projection is warm yet, so it is not counted.)
+    assert len(client.meetings.requests) == requests_before
     assert (await client.get_notes("bob", room)).json() == saved
-    assert len(client.meetings.requests) == requests_before + 1  # only the GET asked meetings
 
 
 async def test_the_longest_notes_fit(client, room) -> None:
