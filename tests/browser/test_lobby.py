@@ -120,3 +120,26 @@ def test_a_co_host_gets_the_controls_and_a_removed_participant_leaves_and_cannot
     refused = api.http.post(f"/api/meetings/{meeting_id}/join", headers=linus.user.headers)
     assert (refused.status_code, refused.json()["detail"]["code"]) == (403, "removed_from_meeting")
     assert ada.page_errors == [] and linus.page_errors == [] and grace.page_errors == []
+
+
+def test_closing_the_waiting_page_leaves_the_lobby(api: Api, participants: ParticipantFactory) -> None:
+    """Someone who closes the tab while waiting is gone from the host's lobby list at once
+    (the page's last request, `DELETE /join` with fetch keepalive), not kept there."""
+    ada, linus = participants("Ada"), participants("Linus")
+    meeting_id = _meeting(api, ada.user, "Lobby, then gone", admission="lobby")
+    ada.join(meeting_id)
+    linus.open_meeting(meeting_id)
+    linus.wait_preview_playing()
+    linus.page.get_by_role("button", name="Ask to join").click()
+    expect(linus.page.get_by_role("heading", name="Waiting for the host to let you in")).to_be_visible(timeout=20_000)
+
+    alert = ada.page.get_by_test_id("lobby-alert")
+    expect(alert).to_contain_text("Linus is waiting in the lobby", timeout=20_000)
+    alert.get_by_role("button", name="Show lobby").click()
+    people = ada.page.get_by_test_id("lobby-list").get_by_test_id("lobby-person")
+    expect(people).to_have_count(1)
+
+    linus.page.close()
+    expect(people).to_have_count(0, timeout=20_000)
+    lobby = api.http.get(f"/api/meetings/{meeting_id}/lobby", headers=ada.user.headers)
+    assert lobby.status_code == 200 and lobby.json()["waiting"] == [], lobby.text

@@ -45,6 +45,8 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** Answer the body as text instead of parsing it as JSON. */
   text?: boolean;
+  /** Let the request outlive the page (fetch `keepalive`): for what a closing page still says. */
+  keepalive?: boolean;
 }
 
 /** Refresh the access token this long before it expires instead of waiting for a 401. */
@@ -174,11 +176,11 @@ export class HttpClient {
   async request<T>(method: string, path: string, body?: unknown, options: RequestOptions = {}): Promise<T> {
     const auth = options.auth ?? true;
     let token = auth ? await this.accessToken() : null;
-    let response = await this.send(method, path, body, token, options.signal);
+    let response = await this.send(method, path, body, token, options);
     if (response.status === 401 && auth && token) {
       this.tokens.dropAccessToken(token);
       token = await this.refresh();
-      response = await this.send(method, path, body, token, options.signal);
+      response = await this.send(method, path, body, token, options);
     }
     if (!response.ok) throw await errorFrom(response);
     if (response.status === 204) return undefined as T;
@@ -187,7 +189,7 @@ export class HttpClient {
     return (text ? JSON.parse(text) : undefined) as T;
   }
 
-  private async send(method: string, path: string, body: unknown, token: string | null, signal?: AbortSignal): Promise<Response> {
+  private async send(method: string, path: string, body: unknown, token: string | null, { signal, keepalive }: RequestOptions): Promise<Response> {
     const headers: Record<string, string> = { accept: "application/json" };
     if (body !== undefined) headers["content-type"] = "application/json";
     if (token) headers.authorization = `Bearer ${token}`;
@@ -198,6 +200,7 @@ export class HttpClient {
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),
         signal,
+        keepalive,
       });
     } catch (err) {
       if (signal?.aborted) throw err;

@@ -17,7 +17,8 @@ export function meetingsApi(http: HttpClient) {
     /** Joins, or (`status` `waiting`) waits in the lobby. */
     join: (id: string) => http.post<JoinResult>(`${path(id)}/join`),
     /** Stops waiting in the lobby. */
-    withdraw: (id: string) => http.delete<void>(`${path(id)}/join`),
+    /** Leaves the lobby; `keepalive` lets a closing page still send it. */
+    withdraw: (id: string, keepalive = false) => http.delete<void>(`${path(id)}/join`, { keepalive }),
     /** Host and co-hosts: who waits, and their decisions. */
     lobby: async (id: string) => (await http.get<{ waiting: WaitingPerson[] }>(`${path(id)}/lobby`)).waiting,
     admit: (id: string, userId: string) => http.post<void>(`${path(id)}/lobby/${encodeURIComponent(userId)}/admit`),

@@ -40,6 +40,7 @@ export class LobbyWait {
 
   start(): void {
     this.signaling.connect();
+    addEventListener("pagehide", this.leaving);
   }
 
   /** Stops waiting (`DELETE /join`) and closes the socket. */
@@ -50,8 +51,17 @@ export class LobbyWait {
 
   close(): void {
     this.closed = true;
+    removeEventListener("pagehide", this.leaving);
     this.signaling.close();
   }
+
+  /** The page closes or navigates away while waiting: leave the lobby, so that the host's
+   * list does not keep someone who is gone (a request that outlives the page). */
+  private readonly leaving = (): void => {
+    if (this.closed) return;
+    this.close();
+    void this.api.meetings.withdraw(this.meetingId, true).catch(() => undefined);
+  };
 
   private async listen(): Promise<void> {
     await this.signaling.request("lobby-wait", { meeting_id: this.meetingId });
