@@ -20,6 +20,7 @@ dropped.
 import asyncio
 import logging
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from aiokafka import TopicPartition
@@ -112,6 +113,36 @@ DM_CHANNEL = "dm"
 #: What signaling takes from ``parley.meetings``: the end of a meeting, the lobby, co-hosts,
 #: removals and the admission mode.
 MEETING_EVENTS = (*MEETING_CLOSED, *LOBBY_EVENTS, MeetingRoleChanged, ParticipantRemoved, MeetingUpdated)
+#: Per channel: its topic, its label in ``parley_signaling_consumed_events_total`` and what it
+#: does (the AsyncAPI description).
+FEEDS = {
+    MEETINGS_CHANNEL: (
+        MEETINGS.name,
+        "meeting",
+        "meeting.ended / meeting.cancelled / meeting.expired -> `meeting-ended` to the room's local sockets, "
+        "then out of the room; lobby.* -> `lobby` to the room's local host and co-host sockets and `lobby-decision` to "
+        "the waiting ones; meeting.participant_removed -> `removed`, then out of the room; meeting.role_changed -> "
+        "`role-changed`; meeting.updated -> `meeting-updated`.",
+    ),
+    CHAT_CHANNEL: (CHAT.name, "chat.message.posted", "chat.message.posted -> `chat-message` to the room's local sockets."),
+    PRESENCE_CHANNEL: (
+        PRESENCE.name,
+        "presence.changed",
+        "presence.changed -> `presence` to the local sockets of the user's watchers (contacts).",
+    ),
+    CONTACTS_CHANNEL: (
+        CONTACTS.name,
+        "contact",
+        "contact.*, user.blocked/unblocked -> `contacts-changed` to the local sockets of both users.",
+    ),
+    CALLS_CHANNEL: (CALLS.name, "call", "call.* -> `call` to the local sockets of the caller and the callee."),
+    DM_CHANNEL: (
+        DM.name,
+        "dm",
+        "dm.message.posted -> `direct-message` to the local sockets of the sender and the recipient; "
+        "dm.conversation.read -> `direct-message-read` to the local sockets of the user who read.",
+    ),
+}
 CONSUMES = {
     MEETINGS_CHANNEL: MEETING_EVENTS,
     CHAT_CHANNEL: (ChatMessagePosted,),
@@ -170,15 +201,28 @@ def register_consumers(
     """Subscribe to parley.meetings, parley.chat, parley.presence, parley.contacts,
     parley.calls and parley.dm (no group, from the end); returns the subscribers."""
     seen = RecentIds()
+    # Who delivers what to this replica's sockets: the first entry whose types match.
+    deliveries: list[tuple[type | tuple[type, ...], Callable[[Any], Awaitable[None]]]] = [
+        (MEETING_CLOSED, rooms.meeting_ended),
+        (LobbyEvent, lobby.lobby_changed),
+        (ParticipantRemoved, rooms.participant_removed),
+        (MeetingRoleChanged, rooms.role_changed),
+        (MeetingUpdated, lobby.meeting_updated),
+        (ChatMessagePosted, rooms.chat_message_posted),
+        (PresenceChanged, delivery.presence_changed),
+        (ContactEvent, delivery.contact_changed),
+        (CallEvent, calls.call_changed),
+        ((DmMessagePosted, DmConversationRead), dms.dm_event),
+    ]
 
-    async def handle(record: Any, wanted: type | tuple[type, ...], label: str) -> None:
+    async def handle(record: Any, channel: str, label: str) -> None:
         try:
             event = decoded_record(record)
         except EventDecodeError as exc:
             log.warning("malformed event skipped: %s", exc)
             metrics.consumed_events.labels(label, "malformed").inc()
             return
-        if not isinstance(event.data, wanted):
+        if not isinstance(event.data, CONSUMES[channel]):
             if not isinstance(event.data, (PresenceSocket, PresenceReplicaLost)):  # ours, on the presence topic
                 metrics.consumed_events.labels("other", "ignored").inc()
             return
@@ -187,117 +231,39 @@ def register_consumers(
         if not seen.first_time(event.id):
             metrics.consumed_events.labels(label, "duplicate").inc()
             return
+        deliver = next(deliver for types, deliver in deliveries if isinstance(event.data, types))
         try:
-            if isinstance(event.data, MEETING_CLOSED):
-                await rooms.meeting_ended(event.data)
-            elif isinstance(event.data, LobbyEvent):
-                await lobby.lobby_changed(event.data)
-            elif isinstance(event.data, ParticipantRemoved):
-                await rooms.participant_removed(event.data)
-            elif isinstance(event.data, MeetingRoleChanged):
-                await rooms.role_changed(event.data)
-            elif isinstance(event.data, MeetingUpdated):
-                await lobby.meeting_updated(event.data)
-            elif isinstance(event.data, PresenceChanged):
-                await delivery.presence_changed(event.data)
-            elif isinstance(event.data, ContactEvent):
-                await delivery.contact_changed(event.data)
-            elif isinstance(event.data, CallEvent):
-                await calls.call_changed(event.data)
-            elif isinstance(event.data, (DmMessagePosted, DmConversationRead)):
-                await dms.dm_event(event.data)
-            else:
-                await rooms.chat_message_posted(event.data)
+            await deliver(event.data)
         except Exception:  # noqa: BLE001 - never crash the consumer
             log.exception("handling %s %s failed", event.type, event.id)
             metrics.consumed_events.labels(label, "failed").inc()
             return
         metrics.consumed_events.labels(label, "delivered").inc()
 
-    meetings = router.subscriber(
-        MEETINGS.name,
-        group_id=None,
-        auto_offset_reset="latest",
-        title=MEETINGS_CHANNEL,
-        description="meeting.ended / meeting.cancelled / meeting.expired -> `meeting-ended` to the room's local sockets, "
-        "then out of the room; lobby.* -> `lobby` to the room's local host and co-host sockets and `lobby-decision` to "
-        "the waiting ones; meeting.participant_removed -> `removed`, then out of the room; meeting.role_changed -> "
-        "`role-changed`; meeting.updated -> `meeting-updated`.",
-    )
+    def consumer(channel: str, label: str, batch: bool) -> Callable[[KafkaMessage], Awaitable[None]]:
+        async def consume(message: KafkaMessage) -> None:
+            for record in records_of(message) if batch else [received_record(message)]:
+                await handle(record, channel, label)
 
-    @meetings
-    async def on_meeting_event(message: KafkaMessage) -> None:
-        record = received_record(message)
-        await handle(record, MEETING_EVENTS, "meeting")
+        consume.__name__ = f"on_{channel}_events"
+        return consume
 
-    # in batches: FastStream's per-message path (middlewares, context, parsing) runs once per
-    # batch of what arrived meanwhile instead of once per chat message, on every replica
-    chat = router.subscriber(
-        CHAT.name,
-        group_id=None,
-        auto_offset_reset="latest",
-        batch=True,
-        max_records=CHAT_BATCH_RECORDS,
-        batch_timeout_ms=CHAT_BATCH_WAIT_MS,
-        title=CHAT_CHANNEL,
-        description="chat.message.posted -> `chat-message` to the room's local sockets.",
-    )
-
-    @chat
-    async def on_chat_events(message: KafkaMessage) -> None:
-        for record in records_of(message):
-            await handle(record, ChatMessagePosted, "chat.message.posted")
-
-    presence = router.subscriber(
-        PRESENCE.name,
-        group_id=None,
-        auto_offset_reset="latest",
-        title=PRESENCE_CHANNEL,
-        description="presence.changed -> `presence` to the local sockets of the user's watchers (contacts).",
-    )
-
-    @presence
-    async def on_presence_event(message: KafkaMessage) -> None:
-        await handle(received_record(message), PresenceChanged, "presence.changed")
-
-    contacts = router.subscriber(
-        CONTACTS.name,
-        group_id=None,
-        auto_offset_reset="latest",
-        title=CONTACTS_CHANNEL,
-        description="contact.*, user.blocked/unblocked -> `contacts-changed` to the local sockets of both users.",
-    )
-
-    @contacts
-    async def on_contact_event(message: KafkaMessage) -> None:
-        await handle(received_record(message), ContactEvent, "contact")
-
-    calls_subscriber = router.subscriber(
-        CALLS.name,
-        group_id=None,
-        auto_offset_reset="latest",
-        title=CALLS_CHANNEL,
-        description="call.* -> `call` to the local sockets of the caller and the callee.",
-    )
-
-    @calls_subscriber
-    async def on_call_event(message: KafkaMessage) -> None:
-        await handle(received_record(message), CallEvent, "call")
-
-    dm_subscriber = router.subscriber(
-        DM.name,
-        group_id=None,
-        auto_offset_reset="latest",
-        title=DM_CHANNEL,
-        description="dm.message.posted -> `direct-message` to the local sockets of the sender and the recipient; "
-        "dm.conversation.read -> `direct-message-read` to the local sockets of the user who read.",
-    )
-
-    @dm_subscriber
-    async def on_dm_event(message: KafkaMessage) -> None:
-        await handle(received_record(message), (DmMessagePosted, DmConversationRead), "dm")
-
-    return [meetings, chat, presence, contacts, calls_subscriber, dm_subscriber]
+    subscribers = []
+    for channel, (topic, label, description) in FEEDS.items():
+        # chat in batches: FastStream's per-message path (middlewares, context, parsing) runs
+        # once per batch of what arrived meanwhile instead of once per chat message, on every replica
+        batch = channel == CHAT_CHANNEL
+        subscriber = router.subscriber(
+            topic,
+            group_id=None,
+            auto_offset_reset="latest",
+            title=channel,
+            description=description,
+            **({"batch": True, "max_records": CHAT_BATCH_RECORDS, "batch_timeout_ms": CHAT_BATCH_WAIT_MS} if batch else {}),
+        )
+        subscriber(consumer(channel, label, batch))
+        subscribers.append(subscriber)
+    return subscribers
 
 
 async def pin_positions(subscribers: list, timeout_s: float = 15.0) -> None:
