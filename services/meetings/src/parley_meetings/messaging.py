@@ -158,18 +158,45 @@ def add_participant_consumer(
     Malformed records are logged, counted (again when their batch comes again) and left out of
     the list."""
 
-    @router.subscriber(
-        PARTICIPANTS.name,
+    _subscribe_in_batches(
+        router,
+        (PARTICIPANTS.name,),
         group_id=settings.kafka_consumer_group,
         auto_offset_reset=settings.kafka_auto_offset_reset,
+        handle=handle,
+        on_malformed=on_malformed,
+        title="participants",
+        description="participant.joined / participant.left: keeps each meeting's roster",
+    )
+
+
+def _subscribe_in_batches(
+    router: KafkaRouter,
+    topics: Sequence[str],
+    *,
+    group_id: str,
+    auto_offset_reset: str,
+    handle: ParticipantHandler,
+    on_malformed: Callable[[], None],
+    title: str,
+    description: str,
+) -> None:
+    """``handle`` gets the valid events of each fetch of ``topics`` in the consumer group
+    ``group_id`` as one list (up to :data:`BATCH_MAX_RECORDS`); the batch is committed once it
+    returned, and comes again whole when it raised (:func:`add_participant_consumer`)."""
+
+    @router.subscriber(
+        *topics,
+        group_id=group_id,
+        auto_offset_reset=auto_offset_reset,
         ack_policy=AckPolicy.NACK_ON_ERROR,
         decoder=_raw_body,
         batch=True,
         max_records=BATCH_MAX_RECORDS,
-        title="participants",
-        description="participant.joined / participant.left: keeps each meeting's roster",
+        title=title,
+        description=description,
     )
-    async def on_participant_events(message: KafkaMessage) -> None:
+    async def on_events(message: KafkaMessage) -> None:
         events = _decoded(message, on_malformed)
         if events:
             await handle(events)
@@ -220,21 +247,16 @@ def add_webhook_consumer(
     and a failing one comes again (``handle`` is idempotent: delivery ids derive from event
     ids)."""
 
-    @router.subscriber(
-        *(topic.name for topic in WEBHOOK_TOPICS),
+    _subscribe_in_batches(
+        router,
+        [topic.name for topic in WEBHOOK_TOPICS],
         group_id=webhooks_group(settings),
         auto_offset_reset=settings.kafka_auto_offset_reset,
-        ack_policy=AckPolicy.NACK_ON_ERROR,
-        decoder=_raw_body,
-        batch=True,
-        max_records=BATCH_MAX_RECORDS,
+        handle=handle,
+        on_malformed=on_malformed,
         title="webhooks",
         description="meeting.*, participant.* and chat.message.posted: the webhook deliveries of the hosts' endpoints",
     )
-    async def on_webhook_events(message: KafkaMessage) -> None:
-        events = _decoded(message, on_malformed)
-        if events:
-            await handle(events)
 
 
 #: Events that change nothing a summary shows: a replica keeps its cached summary on these.
