@@ -114,13 +114,24 @@ export class Session {
     await this.signIn(email, password);
   }
 
+  /** Signs out: the page stays until auth revoked the session and cleared the cookie. */
   async signOut(): Promise<void> {
-    await this.api.auth.logout();
+    // Meanwhile the tokens are gone, so a call that needs one finds the session lost: that
+    // must not leave for the sign-in page (with "Your session has ended") before the logout
+    // request, whose answer clears the cookie, is through.
+    this.signingOut = true;
+    try {
+      await this.api.auth.logout();
+    } finally {
+      this.signingOut = false;
+    }
     this.state.set({ status: "signed-out", user: null, notice: null });
   }
 
+  private signingOut = false;
+
   private lost(notice: string): void {
-    if (this.state.get().status === "signed-out") return;
+    if (this.signingOut || this.state.get().status === "signed-out") return;
     this.state.set({ status: "signed-out", user: null, notice, guestOf: null });
   }
 }
