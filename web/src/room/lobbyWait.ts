@@ -43,10 +43,11 @@ export class LobbyWait {
     addEventListener("pagehide", this.leaving);
   }
 
-  /** Stops waiting (`DELETE /join`) and closes the socket. */
-  async cancel(): Promise<void> {
+  /** Stops waiting (`DELETE /join`, a request that outlives the page with `keepalive`) and
+   * closes the socket. */
+  async cancel(keepalive = false): Promise<void> {
     this.close();
-    await this.api.meetings.withdraw(this.meetingId).catch(() => undefined);
+    await this.api.meetings.withdraw(this.meetingId, keepalive).catch(() => undefined);
   }
 
   close(): void {
@@ -58,9 +59,7 @@ export class LobbyWait {
   /** The page closes or navigates away while waiting: leave the lobby, so that the host's
    * list does not keep someone who is gone (a request that outlives the page). */
   private readonly leaving = (): void => {
-    if (this.closed) return;
-    this.close();
-    void this.api.meetings.withdraw(this.meetingId, true).catch(() => undefined);
+    if (!this.closed) void this.cancel(true);
   };
 
   private async listen(): Promise<void> {
