@@ -1,12 +1,14 @@
 """The room's layouts in Chromium: three people make a grid whose lone last tile is centred; a
 shared screen is the large tile on every page with the cameras in a strip (beside it at
 1280x720, below it at 390x844); a pin makes a tile large for that viewer only, and wins over
-the presentation; when the share stops the grid returns. Contract: docs/web-client.md
-("Layouts").
+the presentation; when the share stops the grid returns; the host spotlights a participant
+for everyone (a viewer's pin still wins there), and takes it away. Contract:
+docs/web-client.md ("Layouts"), docs/signaling.md ("Spotlight").
 
 One meeting for the module: Ada (the host), Grace and Linus join; the tests run in file order.
 Screenshots: ``grid-three-1280x720.png``, ``presentation-1280x720.png``,
-``presentation-390x844.png``, ``pinned-1280x720.png`` (artifacts/screenshots/).
+``presentation-390x844.png``, ``pinned-1280x720.png``, ``spotlight-1280x720.png``
+(artifacts/screenshots/).
 """
 
 from __future__ import annotations
@@ -168,5 +170,38 @@ def test_when_the_share_stops_the_grid_returns_and_a_pin_still_works(room: Room)
         expect(person.grid()).to_have_attribute("data-layout", "grid")
     ada.camera_tile(grace.user.user_id).get_by_role("button", name="Unpin Grace", exact=True).click()
     expect(ada.grid()).to_have_attribute("data-layout", "grid")
+    for person in room.people:
+        assert person.page_errors == [], (person.name, person.page_errors)
+
+
+def open_participants(person: Participant):
+    button = person.page.get_by_role("button", name="Participants", exact=True)
+    if button.get_attribute("aria-expanded") != "true":
+        button.click()
+    return person.page.get_by_test_id("participant-list")
+
+
+def test_the_host_spotlights_a_participant_for_everyone(room: Room, screenshots) -> None:
+    ada, grace, linus = room.ada, room.grace, room.linus
+    # only the host and co-hosts have the button
+    expect(open_participants(grace).get_by_role("button", name="Spotlight Linus")).to_have_count(0)
+    open_participants(ada).get_by_role("button", name="Spotlight Linus", exact=True).click()
+    for person in room.people:
+        expect(person.grid()).to_have_attribute("data-featured-reason", "spotlight", timeout=15_000)
+        expect(person.camera_tile(linus.user.user_id)).to_have_attribute("data-featured", "true")
+        tiles = boxes(person)
+        (large,) = [t for t in tiles if t["featured"]]
+        assert all(area(large) > 4 * area(t) for t in tiles if t is not large), (person.name, tiles)
+    ada.page.screenshot(path=str(screenshots / "spotlight-1280x720.png"))
+    # Grace's own pin wins over the spotlight, at Grace's only
+    grace.camera_tile(ada.user.user_id).get_by_role("button", name="Pin Ada", exact=True).click()
+    expect(grace.grid()).to_have_attribute("data-featured-reason", "pin")
+    expect(linus.camera_tile(linus.user.user_id)).to_have_attribute("data-featured", "true")
+    grace.camera_tile(ada.user.user_id).get_by_role("button", name="Unpin Ada", exact=True).click()
+    expect(grace.grid()).to_have_attribute("data-featured-reason", "spotlight")
+    # taken away: the grid everywhere
+    open_participants(ada).get_by_role("button", name="Remove spotlight Linus", exact=True).click()
+    for person in room.people:
+        expect(person.grid()).to_have_attribute("data-layout", "grid", timeout=15_000)
     for person in room.people:
         assert person.page_errors == [], (person.name, person.page_errors)

@@ -43,9 +43,23 @@ type Tile = { key: string } & Omit<TileProps, "pinned" | "onPin">;
 
 /** Every camera and screen share: ours first, then the others in the order they came. As a grid
  * (a last row that is not full is centred), or with one tile large on the stage and the others
- * in a strip beside it (below it on a phone): the tile this viewer pinned, else the latest
- * shared screen (docs/web-client.md, "Layouts"). */
-export function VideoGrid({ local, remotes, gestures = NO_GESTURES, sinkId = null }: { local: LocalTile; remotes: RemoteParticipant[]; gestures?: TileGestures; sinkId?: string | null }) {
+ * in a strip beside it (below it on a phone): the tile this viewer pinned, else the camera of
+ * the participant spotlighted for the room, else the latest shared screen (docs/web-client.md,
+ * "Layouts"). */
+export function VideoGrid({
+  local,
+  remotes,
+  gestures = NO_GESTURES,
+  sinkId = null,
+  spotlight = null,
+}: {
+  local: LocalTile;
+  remotes: RemoteParticipant[];
+  gestures?: TileGestures;
+  sinkId?: string | null;
+  /** The participant id spotlighted for the room by the host or a co-host (null: none). */
+  spotlight?: string | null;
+}) {
   const [pinned, setPinned] = useState<string | null>(null);
   const shares = useRef<readonly string[]>([]);
   const hand = (sid: string) => {
@@ -81,7 +95,7 @@ export function VideoGrid({ local, remotes, gestures = NO_GESTURES, sinkId = nul
 
   const keys = tiles.map((t) => t.key);
   shares.current = shareOrder(shares.current, tiles.filter((t) => t.screen).map((t) => t.key));
-  const featured = featuredTile({ keys, pinned, shares: shares.current });
+  const featured = featuredTile({ keys, pinned, spotlight, shares: shares.current });
   const render = ({ key, ...tile }: Tile): ComponentChild => (
     <VideoTile key={key} {...tile} featured={featured?.key === key} pinned={pinned === key} onPin={() => setPinned(pinned === key ? null : key)} />
   );
