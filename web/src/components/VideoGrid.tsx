@@ -1,5 +1,5 @@
 import type { ComponentChild } from "preact";
-import { useRef, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { featuredTile, gridColumns, screenKey, shareOrder } from "../room/layout";
 import type { RemoteParticipant } from "../rtc/mesh";
 import { VideoTile, type TileProps } from "./VideoTile";
@@ -62,6 +62,9 @@ export function VideoGrid({
 }) {
   const [pinned, setPinned] = useState<string | null>(null);
   const shares = useRef<readonly string[]>([]);
+  const grid = useRef<HTMLElement>(null);
+  // a (un)pinned tile moves between the grid, the stage and the strip: its button keeps the focus
+  const refocus = useRef<string | null>(null);
   const hand = (sid: string) => {
     const place = sid ? gestures.hands.indexOf(sid) : -1;
     return place >= 0 ? place + 1 : undefined;
@@ -96,21 +99,38 @@ export function VideoGrid({
   const keys = tiles.map((t) => t.key);
   shares.current = shareOrder(shares.current, tiles.filter((t) => t.screen).map((t) => t.key));
   const featured = featuredTile({ keys, pinned, spotlight, shares: shares.current });
+  // a pin goes with its tile (a share that stops, a participant who leaves)
+  const pinGone = pinned !== null && !keys.includes(pinned);
+  useEffect(() => {
+    if (pinGone) setPinned(null);
+  }, [pinGone]);
+  useEffect(() => {
+    const key = refocus.current;
+    refocus.current = null;
+    const tile = key !== null ? tiles.find((t) => t.key === key) : undefined;
+    if (!tile) return;
+    const selector = `[data-testid="tile"][data-sid="${CSS.escape(tile.sid)}"]${tile.screen ? '[data-screen="true"]' : ":not([data-screen])"} .tile-pin`;
+    grid.current?.querySelector<HTMLElement>(selector)?.focus();
+  });
+  const pin = (key: string) => {
+    refocus.current = key;
+    setPinned(pinned === key ? null : key);
+  };
   const render = ({ key, ...tile }: Tile): ComponentChild => (
-    <VideoTile key={key} {...tile} featured={featured?.key === key} pinned={pinned === key} onPin={() => setPinned(pinned === key ? null : key)} />
+    <VideoTile key={key} {...tile} featured={featured?.key === key} pinned={pinned === key} onPin={() => pin(key)} />
   );
 
   if (!featured) {
     const { wide, narrow } = gridColumns(tiles.length);
     return (
-      <section class="video-grid" data-testid="video-grid" data-layout="grid" aria-label="Participants' video" style={{ "--columns": String(wide), "--columns-narrow": String(narrow) }}>
+      <section ref={grid} class="video-grid" data-testid="video-grid" data-layout="grid" aria-label="Participants' video" style={{ "--columns": String(wide), "--columns-narrow": String(narrow) }}>
         {tiles.map(render)}
       </section>
     );
   }
   const strip = tiles.filter((t) => t.key !== featured.key);
   return (
-    <section class="video-grid layout-stage" data-testid="video-grid" data-layout="stage" data-featured-reason={featured.reason} aria-label="Participants' video">
+    <section ref={grid} class="video-grid layout-stage" data-testid="video-grid" data-layout="stage" data-featured-reason={featured.reason} aria-label="Participants' video">
       <div class="stage-main">{tiles.filter((t) => t.key === featured.key).map(render)}</div>
       {strip.length > 0 && (
         <div class="stage-strip" data-testid="tile-strip">
