@@ -139,6 +139,8 @@ def test_a_pin_makes_a_tile_large_for_that_viewer_only(room: Room, screenshots) 
     expect(linus.grid()).to_have_attribute("data-featured-reason", "pin")
     expect(ada_tile).to_have_attribute("data-featured", "true")
     expect(ada_tile).to_have_attribute("data-pinned", "true")
+    # the tile moved to the stage; its button kept the focus
+    expect(ada_tile.get_by_role("button", name="Unpin Ada", exact=True)).to_be_focused()
     tiles = boxes(linus)
     (pinned,) = [t for t in tiles if t["featured"]]
     others = [t for t in tiles if t is not pinned]
@@ -152,6 +154,7 @@ def test_a_pin_makes_a_tile_large_for_that_viewer_only(room: Room, screenshots) 
     ada_tile.get_by_role("button", name="Unpin Ada", exact=True).click()
     assert_presenting(linus, grace, beside=True)
     expect(ada_tile).not_to_have_attribute("data-pinned", "true")
+    expect(ada_tile.get_by_role("button", name="Pin Ada", exact=True)).to_be_focused()
 
 
 def test_when_the_share_stops_the_grid_returns_and_a_pin_still_works(room: Room) -> None:
