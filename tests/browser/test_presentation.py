@@ -108,6 +108,7 @@ def test_three_people_make_a_grid_whose_last_tile_is_centred(room: Room, screens
     centre = last["x"] + last["width"] / 2
     assert abs(centre - (grid["x"] + grid["width"] / 2)) < 3, (grid, last)
     assert abs(centre - (first["x"] + second["x"] + second["width"]) / 2) < 3, tiles
+    ada.page.mouse.move(0, 0)  # no hovered tile: its pin button hides
     ada.page.screenshot(path=str(screenshots / "grid-three-1280x720.png"))
 
 
@@ -121,6 +122,7 @@ def test_a_shared_screen_is_the_large_tile_on_every_page(room: Room, screenshots
         assert tile["user_id"] == grace.user.user_id
     for person in room.people:  # the sharer's own page too
         assert_presenting(person, grace, beside=True)
+    room.ada.page.mouse.move(0, 0)  # no hovered tile: its pin button hides
     room.ada.page.screenshot(path=str(screenshots / "presentation-1280x720.png"))
 
     # on a phone the strip is below the shared screen, which spans the width
@@ -131,6 +133,7 @@ def test_a_shared_screen_is_the_large_tile_on_every_page(room: Room, screenshots
         for tile in boxes(room.ada):  # all on screen, above the controls
             assert tile["y"] >= 0 and tile["y"] + tile["height"] <= PHONE["height"] - 60, tile
         wait_remote_videos_playing(room.ada, 1, screen=True)
+        room.ada.page.mouse.move(0, 0)  # no hovered tile: its pin button hides
         room.ada.page.screenshot(path=str(screenshots / "presentation-390x844.png"))
     finally:
         room.ada.page.set_viewport_size(DESKTOP)
@@ -152,6 +155,7 @@ def test_a_pin_makes_a_tile_large_for_that_viewer_only(room: Room, screenshots) 
     others = [t for t in tiles if t is not pinned]
     assert pinned["user_id"] == ada.user.user_id and not pinned["screen"], tiles
     assert len(others) == 3 and all(t["in_strip"] and area(pinned) > 4 * area(t) for t in others), tiles
+    linus.page.mouse.move(0, 0)  # no hovered tile: its pin button hides
     linus.page.screenshot(path=str(screenshots / "pinned-1280x720.png"))
     # nobody else's layout changed
     for person in (ada, grace):
@@ -201,6 +205,7 @@ def test_the_host_spotlights_a_participant_for_everyone(room: Room, screenshots)
         tiles = boxes(person)
         (large,) = [t for t in tiles if t["featured"]]
         assert all(area(large) > 4 * area(t) for t in tiles if t is not large), (person.name, tiles)
+    ada.page.mouse.move(0, 0)  # no hovered tile: its pin button hides
     ada.page.screenshot(path=str(screenshots / "spotlight-1280x720.png"))
     # Grace's own pin wins over the spotlight, at Grace's only
     grace.camera_tile(ada.user.user_id).get_by_role("button", name="Pin Ada", exact=True).click()
