@@ -134,6 +134,7 @@ async def test_join_and_relay_across_replicas(cluster: Cluster, meeting: str, pa
             "participant_id": a.sid,
             "resumed": False,
             "hands": [],
+            "spotlight": None,
         },
     }
     ack_b = await b.call("join", {"meeting_id": meeting})
@@ -146,6 +147,7 @@ async def test_join_and_relay_across_replicas(cluster: Cluster, meeting: str, pa
             "participant_id": b.sid,
             "resumed": False,
             "hands": [],
+            "spotlight": None,
         },
     }
     assert await a.next("peer-joined") == {

@@ -5,6 +5,7 @@ from pydantic import ValidationError
 
 from parley_signaling.domain.protocol import (
     LowerHandRequest,
+    SpotlightRequest,
     RaiseHandRequest,
     ReactionRequest,
     IceEvent,
@@ -122,7 +123,7 @@ def test_ack_shapes() -> None:
     assert ack_ok() == {"ok": True, "data": {}}
     assert ack_ok(JoinAck(meeting_id="m", peers=[], replica_id="r1", participant_id="p1")) == {
         "ok": True,
-        "data": {"meeting_id": "m", "peers": [], "replica_id": "r1", "participant_id": "p1", "resumed": False, "hands": []},
+        "data": {"meeting_id": "m", "peers": [], "replica_id": "r1", "participant_id": "p1", "resumed": False, "hands": [], "spotlight": None},
     }
     assert ack_error(ErrorCode.NOT_IN_ROOM, "no") == {"ok": False, "error": {"code": "not_in_room", "message": "no"}}
 
@@ -174,3 +175,11 @@ def test_gesture_requests_are_validated() -> None:
         LowerHandRequest.model_validate({"meeting_id": "m", "sid": "not a sid!"})
     with pytest.raises(ValidationError):
         RaiseHandRequest.model_validate({"meeting_id": ""})
+
+
+def test_spotlight_request_needs_a_participant_id_or_null() -> None:
+    assert SpotlightRequest.model_validate({"meeting_id": "m", "sid": "p1"}).sid == "p1"
+    assert SpotlightRequest.model_validate({"meeting_id": "m", "sid": None}).sid is None
+    for bad in ({"meeting_id": "m"}, {"meeting_id": "m", "sid": 5}, {"meeting_id": "m", "sid": "not a sid!"}, {"sid": "p1"}):
+        with pytest.raises(ValidationError):
+            SpotlightRequest.model_validate(bad)

@@ -20,6 +20,10 @@ export interface ParticipantEntry {
   cohost?: boolean;
   /** The host's: make this participant a co-host, or a participant again. */
   setCohost?: (cohost: boolean) => void;
+  /** In the room's spotlight (shown large for everyone). */
+  spotlighted?: boolean;
+  /** The host's and co-hosts': spotlight this participant for the room, or take it away. */
+  setSpotlight?: (on: boolean) => void;
   /** The host's and co-hosts': remove this participant (after a confirmation). */
   remove?: () => void;
 }
@@ -66,6 +70,7 @@ export function ParticipantList({
               {p.self && " (you)"}
               {p.host && <span class="badge">Host</span>}
               {p.cohost && <span class="badge">Co-host</span>}
+              {p.spotlighted && <span class="badge">Spotlight</span>}
             </span>
             <span class="participant-state">
               {p.lowerHand && (
@@ -87,6 +92,12 @@ export function ParticipantList({
                 <button type="button" class="button-small button-secondary" onClick={() => p.setCohost?.(!p.cohost)}>
                   {p.cohost ? "Remove co-host" : "Make co-host"}
                   <span class="visually-hidden"> {p.name}</span>
+                </button>
+              )}
+              {p.setSpotlight && (
+                <button type="button" class="button-small button-secondary" onClick={() => p.setSpotlight?.(!p.spotlighted)}>
+                  {p.spotlighted ? "Remove spotlight" : "Spotlight"}
+                  <span class="visually-hidden"> {p.self ? "yourself" : p.name}</span>
                 </button>
               )}
               {p.remove && (

@@ -20,6 +20,12 @@ export interface TileProps {
   speaking?: boolean;
   /** The audio output to play on (null: the default). */
   sinkId?: string | null;
+  /** Shown large on the stage (pinned, spotlighted or a presentation). */
+  featured?: boolean;
+  /** This viewer pinned the tile: its button reads "Unpin …". */
+  pinned?: boolean;
+  /** Pins the tile, or unpins it (absent: no pin button). */
+  onPin?: () => void;
 }
 
 function initials(name: string): string {
@@ -61,7 +67,7 @@ export function useVideoStream(stream: MediaStream | null, muted: boolean, sinkI
 }
 
 /** One participant (or one screen share) in the video grid. */
-export function VideoTile({ stream, name, sid, userId, local = false, screen = false, audioMuted, videoMuted, status, hand, reactions = [], speaking = false, sinkId = null }: TileProps) {
+export function VideoTile({ stream, name, sid, userId, local = false, screen = false, audioMuted, videoMuted, status, hand, reactions = [], speaking = false, sinkId = null, featured = false, pinned = false, onPin }: TileProps) {
   // Our own tile never plays our own microphone back.
   const { ref, needsSound, enableSound } = useVideoStream(stream, local || screen, sinkId);
   const hasVideo = !!stream && stream.getVideoTracks().length > 0;
@@ -69,7 +75,7 @@ export function VideoTile({ stream, name, sid, userId, local = false, screen = f
   const label = screen ? `${name} (screen)` : local ? `${name} (you)` : name;
   return (
     <figure
-      class={`tile${screen ? " tile-screen" : ""}${local ? " tile-local" : ""}${speaking ? " tile-speaking" : ""}`}
+      class={`tile${screen ? " tile-screen" : ""}${local ? " tile-local" : ""}${speaking ? " tile-speaking" : ""}${featured ? " tile-featured" : ""}${pinned ? " tile-pinned" : ""}`}
       data-testid="tile"
       data-sid={sid}
       data-user-id={userId}
@@ -79,6 +85,8 @@ export function VideoTile({ stream, name, sid, userId, local = false, screen = f
       data-video-muted={videoMuted ? "true" : "false"}
       data-hand={hand ?? undefined}
       data-speaking={screen ? undefined : speaking ? "true" : "false"}
+      data-featured={featured ? "true" : undefined}
+      data-pinned={pinned ? "true" : undefined}
     >
       <video ref={ref} autoplay playsInline class={`${local && !screen ? "mirror" : ""}${showVideo ? "" : " hidden-video"}`} aria-label={`Video of ${label}`} />
       {!showVideo && (
@@ -112,6 +120,14 @@ export function VideoTile({ stream, name, sid, userId, local = false, screen = f
         {!screen && videoMuted && <span class="visually-hidden">camera off</span>}
         {status && <span class="tile-status">{status}</span>}
       </figcaption>
+      {onPin && (
+        <button type="button" class="tile-pin" onClick={onPin} title={pinned ? "Unpin: back to the shared layout" : "Pin: show large for you only"}>
+          <Icon name={pinned ? "unpin" : "pin"} size={18} />
+          <span class="visually-hidden">
+            {pinned ? "Unpin" : "Pin"} {label}
+          </span>
+        </button>
+      )}
       {needsSound && (
         <button type="button" class="tile-sound button-secondary" onClick={enableSound}>
           Turn on sound for {name}

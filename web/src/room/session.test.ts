@@ -12,7 +12,7 @@ const settle = async () => {
 const info = (sid: string): PeerInfo => ({ sid, user_id: `user-${sid}`, display_name: `Name ${sid}` });
 const MEETING = "meeting-1";
 
-type JoinAnswer = { participant_id?: string; resumed?: boolean; peers: PeerInfo[]; hands?: RaisedHand[] };
+type JoinAnswer = { participant_id?: string; resumed?: boolean; peers: PeerInfo[]; hands?: RaisedHand[]; spotlight?: string | null };
 
 /** A room session on a fake socket and fake peer connections; the test plays signaling. */
 async function room() {
@@ -229,6 +229,27 @@ describe("RoomSession: hands and reactions", () => {
     expect(t.session.state.get().hands.map((h) => h.sid)).toEqual(["p-a", "s1"]);
     await t.session.lowerHandOf("p-a");
     expect(t.socket.sent("lower-hand")).toEqual([{ meeting_id: MEETING, sid: "p-a" }]);
+    t.session.close();
+  });
+
+  it("takes the spotlight from the join, then from each spotlight event, and drops a leaver's", async () => {
+    const t = await room();
+    t.joins.push({ participant_id: "s1", peers: [info("p-a"), info("p-c")], spotlight: "p-c" });
+    t.socket.open("s1");
+    await settle();
+    expect(t.session.state.get().spotlight).toBe("p-c");
+    await t.session.setSpotlight("p-a");
+    expect(t.socket.sent("spotlight")).toEqual([{ meeting_id: MEETING, sid: "p-a" }]);
+    expect(t.session.state.get().spotlight).toBe("p-c"); // only the server's event moves it
+    t.socket.serverEmit("spotlight", { meeting_id: MEETING, sid: "p-a", by: "p-a" });
+    await settle();
+    expect(t.session.state.get().spotlight).toBe("p-a");
+    t.socket.serverEmit("peer-left", { meeting_id: MEETING, sid: "p-a", user_id: "user-p-a", reason: "left" });
+    await settle();
+    expect(t.session.state.get().spotlight).toBeNull();
+    t.socket.responder = () => ({ ok: false, error: { code: "forbidden", message: "host only" } });
+    await t.session.setSpotlight(null);
+    expect(t.session.state.get().notice).toBe("The spotlight could not be removed.");
     t.session.close();
   });
 

@@ -35,6 +35,8 @@ export interface RoomState {
   recordingName: string | null;
   /** The room's raised hands (participant ids, ours included), in the order they were raised. */
   hands: RaisedHand[];
+  /** The participant id the host or a co-host spotlights for the room (null: none). */
+  spotlight: string | null;
   /** Reactions shown right now, over their sender's tile (participant id `sid`). */
   reactions: ShownReaction[];
   /** The host asked us to unmute (their name), until we answer or dismiss it. */
@@ -98,6 +100,7 @@ export class RoomSession {
     recordingUrl: null,
     recordingName: null,
     hands: [],
+    spotlight: null,
     reactions: [],
     unmuteAskedBy: null,
     lobby: [],
@@ -191,10 +194,12 @@ export class RoomSession {
       signaling.on("peer-left", (p) =>
         this.inRoom(p, () => {
           mesh.peerLeft(p.sid);
-          this.state.set({ hands: this.state.get().hands.filter((h) => h.sid !== p.sid) });
+          const { hands, spotlight } = this.state.get();
+          this.state.set({ hands: hands.filter((h) => h.sid !== p.sid), spotlight: spotlight === p.sid ? null : spotlight });
         }),
       ),
       signaling.on("hands", (p) => this.inRoom(p, () => this.state.set({ hands: p.hands }))),
+      signaling.on("spotlight", (p) => this.inRoom(p, () => this.state.set({ spotlight: p.sid }))),
       signaling.on("reaction", (p) => this.inRoom(p, () => this.showReaction(p.sid, p.emoji))),
       signaling.on("moderation", (p) => this.inRoom(p, () => this.moderated(p))),
       signaling.on("peer-resumed", (p) =>
@@ -266,7 +271,7 @@ export class RoomSession {
       this.participantId = participantId;
       if (previous && ack.resumed === true && participantId === previous) this.mesh.resume(participantId, ack.peers);
       else this.mesh.reset(participantId, ack.peers);
-      this.state.set({ selfSid: participantId, hands: ack.hands ?? [] });
+      this.state.set({ selfSid: participantId, hands: ack.hands ?? [], spotlight: ack.spotlight ?? null });
       this.holding = false;
       for (const apply of this.held.splice(0)) apply();
       this.state.set({ phase: "in-call", error: null });
@@ -367,6 +372,16 @@ export class RoomSession {
       await this.signaling.request("mute", sid ? { meeting_id: this.meeting.meeting_id, sid } : { meeting_id: this.meeting.meeting_id });
     } catch (err) {
       this.gestureFailed(err, sid ? "That participant could not be muted." : "Everyone could not be muted.");
+    }
+  }
+
+  /** Spotlights participant `sid` for the whole room, or nobody (null); the room (us included)
+   * learns it from `spotlight`. The server refuses anyone but the host and co-hosts. */
+  async setSpotlight(sid: string | null): Promise<void> {
+    try {
+      await this.signaling.request("spotlight", { meeting_id: this.meeting.meeting_id, sid });
+    } catch (err) {
+      this.gestureFailed(err, sid ? "That participant could not be spotlighted." : "The spotlight could not be removed.");
     }
   }
 
@@ -578,6 +593,6 @@ export class RoomSession {
     this.signaling.close();
     for (const timer of this.reactionTimers) clearTimeout(timer);
     this.reactionTimers.clear();
-    this.state.set({ participants: [], hands: [], reactions: [] });
+    this.state.set({ participants: [], hands: [], spotlight: null, reactions: [] });
   }
 }

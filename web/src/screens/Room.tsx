@@ -165,6 +165,8 @@ export function Room({ room, media, user }: { room: RoomSession; media: LocalMed
       screen: !!m.screen,
       hand: selfHand,
       lowerHand: selfHand !== undefined ? () => void room.setHand(false) : undefined,
+      spotlighted: !!r.selfSid && r.spotlight === r.selfSid,
+      setSpotlight: moderator && r.selfSid ? (on: boolean) => void room.setSpotlight(on ? r.selfSid : null) : undefined,
     },
     ...r.participants.map((p) => {
       const host = p.userId === room.meeting.host_id;
@@ -184,6 +186,8 @@ export function Room({ room, media, user }: { room: RoomSession; media: LocalMed
       askUnmute: moderator && p.media?.audio === false ? () => void room.askUnmute(p.sid) : undefined,
       // only the host makes co-hosts (not of guests); a co-host removes neither the host nor a co-host
       setCohost: room.isHost && p.userId && !host && !p.userId.startsWith("guest-") ? (on: boolean) => void room.setCohost(p.userId!, on) : undefined,
+      spotlighted: r.spotlight === p.sid,
+      setSpotlight: moderator ? (on: boolean) => void room.setSpotlight(on ? p.sid : null) : undefined,
       remove: moderator && p.userId && !host && (room.isHost || !cohost) ? () => setRemoving({ userId: p.userId!, name: p.displayName }) : undefined,
       };
     }),
@@ -279,6 +283,7 @@ export function Room({ room, media, user }: { room: RoomSession; media: LocalMed
           remotes={r.participants}
           gestures={{ hands: handOrder, reactions: r.reactions, speaking: speakingIds }}
           sinkId={m.speakerId}
+          spotlight={r.spotlight}
         />
         {anyPanel && (
           <aside class={`side-panels${phone ? " panel-sheet" : ""}`} aria-label="Meeting panels">

@@ -295,6 +295,7 @@ const FORWARDED: Record<Exclude<ServerEventName, "session">, true> = {
   hands: true,
   reaction: true,
   moderation: true,
+  spotlight: true,
   lobby: true,
   "lobby-decision": true,
   removed: true,

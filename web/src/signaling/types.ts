@@ -54,6 +54,8 @@ export interface JoinAck {
   resumed?: boolean;
   /** The room's raised hands, in the order they were raised (absent from older servers). */
   hands?: RaisedHand[];
+  /** The participant id in the room's spotlight, null for none (absent from older servers). */
+  spotlight?: string | null;
 }
 
 /** A raised hand (docs/signaling.md, "Hands and reactions"). */
@@ -83,6 +85,8 @@ export interface ClientEvents {
   mute: { payload: { meeting_id: string; sid?: string }; ack: Record<string, never> };
   /** The host only: ask participant `sid` to turn their microphone on. */
   "ask-unmute": { payload: { meeting_id: string; sid: string }; ack: Record<string, never> };
+  /** The host or a co-host only: spotlight participant `sid` for the room (null: nobody). */
+  spotlight: { payload: { meeting_id: string; sid: string | null }; ack: Record<string, never> };
   /** This socket waits in the meeting's lobby: `lobby-decision` comes to it. */
   "lobby-wait": { payload: { meeting_id: string }; ack: Record<string, never> };
 }
@@ -111,6 +115,8 @@ export interface ServerEvents {
   reaction: { meeting_id: string; sid: string; user_id: string; emoji: string; at: string };
   /** The host (`by`) muted participant `sid` (`null`: everyone but the host) or asked it to unmute. */
   moderation: { meeting_id: string; action: "mute" | "ask-unmute"; sid: string | null; by: string; by_name: string; at: string };
+  /** The host or a co-host (`by`) spotlighted participant `sid` (null: took it away). */
+  spotlight: { meeting_id: string; sid: string | null; by: string };
   /** To the host and co-hosts: someone started waiting in the lobby, or stopped. */
   lobby: { meeting_id: string; action: "waiting" | "admitted" | "denied" | "left"; user_id: string; display_name: string; guest: boolean; by: string | null; at: string };
   /** To a waiting socket (`lobby-wait`): the host or a co-host decided. */

@@ -50,6 +50,7 @@ from parley_signaling.direct_messages import DirectMessageDelivery
 from parley_signaling.presence import PresenceDelivery, SocketPresence
 from parley_signaling.server import SignalingASGIApp, SignalingServer
 from parley_signaling.sessions import SessionHeartbeat, SessionSockets, declare_session_active
+from parley_signaling.spotlight import Spotlight
 from parley_signaling.users import UserDelivery
 
 log = logging.getLogger(__name__)
@@ -164,6 +165,13 @@ def create_app(
         rate_per_second=settings.signaling_gesture_rate_per_second,
         burst=settings.signaling_gesture_burst,
     )
+    spotlight = Spotlight(
+        sio=sio,
+        fanout=fanout,
+        rooms=rooms,
+        rate_per_second=settings.signaling_gesture_rate_per_second,
+        burst=settings.signaling_gesture_burst,
+    )
     lobby = LobbyDelivery(sio=sio, rooms=rooms)
     register(
         sio,
@@ -173,8 +181,8 @@ def create_app(
         settings=settings,
         metrics=metrics,
         users=users,
-        extra_routes={**gestures.routes(), **moderation.routes(), **lobby.routes()},
-        join_ack=gestures.with_hands,
+        extra_routes={**gestures.routes(), **moderation.routes(), **spotlight.routes(), **lobby.routes()},
+        join_ack=lambda ack: spotlight.with_spotlight(gestures.with_hands(ack)),
         revoked=revocations.revoked,
         on_connected=lambda principal: heartbeat.connected(principal.user_id, principal.session_id),
     )

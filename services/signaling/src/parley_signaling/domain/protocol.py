@@ -224,6 +224,15 @@ class MuteRequest(_Request):
     sid: SocketId | None = None
 
 
+class SpotlightRequest(_Request):
+    """``spotlight`` (protocol version 1 addition; the meeting's host or a co-host only, else
+    ``forbidden``): show participant ``sid`` large on every page of the room; ``sid`` ``null``
+    takes the spotlight away. The participant must be in the room (``peer_not_in_room``)."""
+
+    meeting_id: MeetingId
+    sid: SocketId | None
+
+
 class AskUnmuteRequest(_Request):
     """``ask-unmute`` (protocol version 1 addition; the meeting's host only, else
     ``forbidden``): ask participant ``sid`` to turn their microphone on (nobody's microphone
@@ -275,7 +284,8 @@ class RaisedHand(_Event):
 class JoinAck(_Event):
     """``join`` acknowledgement data: the other participants in the room, this socket's
     ``participant_id`` (its ``sid`` in the room's events), whether it ``resumed`` one, and
-    the room's raised ``hands`` in the order they were raised."""
+    the room's raised ``hands`` in the order they were raised, and the participant id in the
+    room's ``spotlight`` (``null``: none)."""
 
     meeting_id: str
     peers: list[Peer]
@@ -283,6 +293,7 @@ class JoinAck(_Event):
     participant_id: str
     resumed: bool = False
     hands: list[RaisedHand] = []
+    spotlight: str | None = None
 
 
 class HandsEvent(_Event):
@@ -296,6 +307,15 @@ class HandsEvent(_Event):
     raised: bool
     lowered_by: str | None = None
     hands: list[RaisedHand]
+
+
+class SpotlightEvent(_Event):
+    """``spotlight``, to every socket of the room when the host or a co-host (participant
+    ``by``) spotlighted participant ``sid``, or took the spotlight away (``sid`` ``null``)."""
+
+    meeting_id: str
+    sid: str | None
+    by: str
 
 
 class ModerationEvent(_Event):

@@ -1,0 +1,116 @@
+"""The room's spotlight (docs/signaling.md, "Spotlight"): the meeting's host or a co-host shows
+one participant large on every page of the room, or takes the spotlight away.
+
+Client event ``spotlight`` (validated by :class:`~parley_signaling.domain.protocol.SpotlightRequest`)
+is the host's and co-hosts' only (``forbidden`` otherwise) and shares the gestures' rate limit
+(:func:`parley_signaling.gestures.room_sender`). The spotlight is room state that every replica
+keeps, as raised hands are: a change is a ``parley.room.spotlight`` message on the fan-out
+topic, applied by every replica in the topic's one order, and each replica sends ``spotlight``
+to its own sockets of the room; a late joiner gets the current one in its ``join``
+acknowledgement. A spotlight whose participant has left the room is gone (clients drop it on
+``peer-left``). Nothing is durable: a replica that has just started knows only the spotlights
+set since it started.
+"""
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import socketio
+from aiokafka.errors import KafkaError
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from parley_signaling.domain.protocol import ErrorCode, JoinAck, SignalingError, SpotlightEvent, SpotlightRequest, dump
+from parley_signaling.domain.rooms import RoomService
+from parley_signaling.fanout import FanoutUnavailable, KafkaFanoutManager
+from parley_signaling.gestures import MODERATORS, room_sender
+
+log = logging.getLogger(__name__)
+
+SPOTLIGHT_METHOD = "parley.room.spotlight"
+
+Action = Callable[[str, Any], Awaitable[BaseModel | None]]
+
+
+class SpotlightMessage(BaseModel):
+    """The spotlight of ``meeting_id`` set on participant ``sid`` (``None``: taken away) by
+    participant ``by``, on the fan-out topic."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    method: Literal["parley.room.spotlight"] = SPOTLIGHT_METHOD
+    meeting_id: str
+    sid: str | None
+    by: str
+    at: datetime
+
+
+class Spotlight:
+    """``spotlight`` of this replica's moderators; every room's spotlight as every replica has it."""
+
+    def __init__(
+        self, *, sio: socketio.AsyncServer, fanout: KafkaFanoutManager, rooms: RoomService, rate_per_second: float, burst: int
+    ) -> None:
+        self._sio = sio
+        self._fanout = fanout
+        self._rooms = rooms
+        self._rate = rate_per_second
+        self._burst = burst
+        #: the spotlighted participant id of each room that has one
+        self._spotlights: dict[str, str] = {}
+        fanout.room_handlers[SPOTLIGHT_METHOD] = self._on_spotlight
+
+    def routes(self) -> dict[str, tuple[type[BaseModel], Action]]:
+        """The client events this module serves, for :func:`parley_signaling.api.socket_events.register`."""
+        return {"spotlight": (SpotlightRequest, self.spotlight)}
+
+    def with_spotlight(self, ack: JoinAck) -> JoinAck:
+        """A ``join`` acknowledgement with the room's spotlight."""
+        return ack.model_copy(update={"spotlight": self.current(ack.meeting_id)})
+
+    def current(self, meeting_id: str) -> str | None:
+        """The participant id spotlighted in the room, if it is still in the room."""
+        sid = self._spotlights.get(meeting_id)
+        if sid is not None and sid not in self._present(meeting_id):
+            del self._spotlights[meeting_id]
+            return None
+        return sid
+
+    async def spotlight(self, sid: str, request: SpotlightRequest) -> None:
+        """Spotlight participant ``request.sid`` (``None``: nobody). Errors: ``not_in_room``,
+        ``forbidden``, ``peer_not_in_room``, ``rate_limited``, ``unavailable``."""
+        socket, participant = room_sender(self._rooms, sid, request.meeting_id, self._rate, self._burst)
+        if socket.role not in MODERATORS:
+            raise SignalingError(ErrorCode.FORBIDDEN, "only the meeting's host or a co-host can spotlight a participant")
+        if request.sid is not None and request.sid not in self._present(request.meeting_id):
+            raise SignalingError(ErrorCode.PEER_NOT_IN_ROOM, "no participant of this room has this id")
+        if request.sid == self.current(request.meeting_id):
+            return
+        message = SpotlightMessage(meeting_id=request.meeting_id, sid=request.sid, by=participant, at=datetime.now(UTC))
+        try:
+            await self._fanout.publish_room_message(message.model_dump(mode="json"))
+        except (FanoutUnavailable, KafkaError) as exc:
+            raise SignalingError(ErrorCode.UNAVAILABLE, "the spotlight could not be changed; try again") from exc
+
+    async def _on_spotlight(self, raw: dict[str, Any]) -> None:
+        """A ``parley.room.spotlight`` read back from the topic (every replica): apply it, then
+        ``spotlight`` to this replica's sockets of the room when it changed something."""
+        try:
+            message = SpotlightMessage.model_validate(raw)
+        except ValidationError as exc:
+            log.warning("malformed spotlight message skipped: %s", exc)
+            return
+        for meeting_id in list(self._spotlights):  # rooms whose spotlighted participant left
+            self.current(meeting_id)
+        if message.sid == self.current(message.meeting_id):
+            return
+        if message.sid is None:
+            del self._spotlights[message.meeting_id]
+        else:
+            self._spotlights[message.meeting_id] = message.sid
+        event = SpotlightEvent(meeting_id=message.meeting_id, sid=message.sid, by=message.by)
+        await self._sio.emit("spotlight", dump(event), room=message.meeting_id, ignore_queue=True)
+
+    def _present(self, meeting_id: str) -> set[str]:
+        return {entry.sid for entry in self._fanout.directory.peers(meeting_id)}
