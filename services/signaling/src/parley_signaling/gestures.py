@@ -42,6 +42,7 @@ from parley_signaling.domain.protocol import (
 from parley_signaling.domain.ratelimit import TokenBucket
 from parley_signaling.domain.rooms import LocalSocket, RoomService
 from parley_signaling.fanout import FanoutUnavailable, KafkaFanoutManager
+from parley_signaling.room_entries import RoomEntries
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +103,7 @@ class Gestures:
         self._rate = rate_per_second
         self._burst = burst
         #: raised hands by meeting, then participant id, in the order they were raised
-        self._hands: dict[str, dict[str, RaisedHand]] = {}
+        self._hands: RoomEntries[RaisedHand] = RoomEntries(fanout.directory)
         fanout.room_handlers[HAND_METHOD] = self._on_hand
 
     def routes(self) -> dict[str, tuple[type[BaseModel], Action]]:
@@ -119,22 +120,14 @@ class Gestures:
 
     def hands(self, meeting_id: str) -> list[RaisedHand]:
         """The room's raised hands in the order they were raised (of participants still in it)."""
-        room = self._hands.get(meeting_id)
-        if not room:
-            return []
-        present = {entry.sid for entry in self._fanout.directory.peers(meeting_id)}
-        for sid in [sid for sid in room if sid not in present]:
-            del room[sid]
-        if not room:
-            del self._hands[meeting_id]
-        return list(room.values())
+        return self._hands.of(meeting_id)
 
     # --- client events ------------------------------------------------------------------
 
     async def raise_hand(self, sid: str, request: RaiseHandRequest) -> None:
         """Raise the sender's hand. Errors: ``not_in_room``, ``rate_limited``, ``unavailable``."""
         socket, participant = self._sender(sid, request.meeting_id)
-        if participant in {hand.sid for hand in self.hands(request.meeting_id)}:
+        if self._hands.holds(request.meeting_id, participant):
             return
         await self._publish(
             HandMessage(
@@ -193,14 +186,13 @@ class Gestures:
         except ValidationError as exc:
             log.warning("malformed hand message skipped: %s", exc)
             return
-        self._forget_empty_rooms()
-        room = self._hands.setdefault(message.meeting_id, {})
-        if message.raised == (message.sid in room):
-            return  # raised twice, or lowered when not raised: nothing changes
         if message.raised:
-            room[message.sid] = RaisedHand(sid=message.sid, user_id=message.user_id, raised_at=message.at)
+            hand = RaisedHand(sid=message.sid, user_id=message.user_id, raised_at=message.at)
+            changed = self._hands.put(message.meeting_id, message.sid, hand)
         else:
-            del room[message.sid]
+            changed = self._hands.remove(message.meeting_id, message.sid)
+        if not changed:
+            return  # raised twice, or lowered when not raised: nothing changes
         event = HandsEvent(
             meeting_id=message.meeting_id,
             sid=message.sid,
@@ -209,11 +201,6 @@ class Gestures:
             hands=self.hands(message.meeting_id),
         )
         await self._sio.emit("hands", dump(event), room=message.meeting_id, ignore_queue=True)
-
-    def _forget_empty_rooms(self) -> None:
-        """Drop the hands of rooms nobody is in any more (ended meetings)."""
-        for meeting_id in [m for m in self._hands if not self._fanout.directory.peers(m)]:
-            del self._hands[meeting_id]
 
     # --- helpers --------------------------------------------------------------------------
 

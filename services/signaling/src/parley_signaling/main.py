@@ -40,6 +40,7 @@ from parley_signaling.domain.rooms import RoomService
 from parley_signaling.gestures import Gestures
 from parley_signaling.lobby import LobbyDelivery
 from parley_signaling.moderation import Moderation
+from parley_signaling.recordings import Recordings
 from parley_signaling.drain import Drain, DrainReport
 from parley_signaling.fanout import KafkaFanoutManager
 from parley_signaling.messaging import CONSUMES, ParticipantEvents, build_router, pin_positions, register_consumers
@@ -164,6 +165,13 @@ def create_app(
         rate_per_second=settings.signaling_gesture_rate_per_second,
         burst=settings.signaling_gesture_burst,
     )
+    recordings = Recordings(
+        sio=sio,
+        fanout=fanout,
+        rooms=rooms,
+        rate_per_second=settings.signaling_gesture_rate_per_second,
+        burst=settings.signaling_gesture_burst,
+    )
     lobby = LobbyDelivery(sio=sio, rooms=rooms)
     register(
         sio,
@@ -173,8 +181,8 @@ def create_app(
         settings=settings,
         metrics=metrics,
         users=users,
-        extra_routes={**gestures.routes(), **moderation.routes(), **lobby.routes()},
-        join_ack=gestures.with_hands,
+        extra_routes={**gestures.routes(), **moderation.routes(), **recordings.routes(), **lobby.routes()},
+        join_ack=lambda ack: recordings.with_recordings(gestures.with_hands(ack)),
         revoked=revocations.revoked,
         on_connected=lambda principal: heartbeat.connected(principal.user_id, principal.session_id),
     )
