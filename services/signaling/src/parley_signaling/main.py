@@ -41,6 +41,7 @@ from parley_signaling.gestures import Gestures
 from parley_signaling.lobby import LobbyDelivery
 from parley_signaling.moderation import Moderation
 from parley_signaling.recordings import Recordings
+from parley_signaling.room_relay import RoomRelay
 from parley_signaling.drain import Drain, DrainReport
 from parley_signaling.fanout import KafkaFanoutManager
 from parley_signaling.messaging import CONSUMES, ParticipantEvents, build_router, pin_positions, register_consumers
@@ -151,27 +152,14 @@ def create_app(
     fanout.on_taken_over = rooms.taken_over
     fanout.on_expired = rooms.expired
     metrics.track_sockets(lambda: len(rooms.sockets))
-    gestures = Gestures(
+    relay = RoomRelay(
         sio=sio,
         fanout=fanout,
         rooms=rooms,
         rate_per_second=settings.signaling_gesture_rate_per_second,
         burst=settings.signaling_gesture_burst,
     )
-    moderation = Moderation(
-        sio=sio,
-        fanout=fanout,
-        rooms=rooms,
-        rate_per_second=settings.signaling_gesture_rate_per_second,
-        burst=settings.signaling_gesture_burst,
-    )
-    recordings = Recordings(
-        sio=sio,
-        fanout=fanout,
-        rooms=rooms,
-        rate_per_second=settings.signaling_gesture_rate_per_second,
-        burst=settings.signaling_gesture_burst,
-    )
+    gestures, moderation, recordings = Gestures(relay), Moderation(relay), Recordings(relay)
     lobby = LobbyDelivery(sio=sio, rooms=rooms)
     register(
         sio,

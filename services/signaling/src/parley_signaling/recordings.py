@@ -11,26 +11,16 @@ leaves the room is dropped. Signaling keeps nothing durable: a replica that star
 recorders from the next change on.
 """
 
-import logging
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-import socketio
-from aiokafka.errors import KafkaError
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
-from parley_signaling.domain.protocol import ErrorCode, JoinAck, Recorder, RecordingEvent, RecordingRequest, SignalingError, dump
-from parley_signaling.domain.rooms import RoomService
-from parley_signaling.fanout import FanoutUnavailable, KafkaFanoutManager
-from parley_signaling.gestures import room_sender
+from parley_signaling.domain.protocol import JoinAck, Recorder, RecordingEvent, RecordingRequest, dump
 from parley_signaling.room_entries import RoomEntries
-
-log = logging.getLogger(__name__)
+from parley_signaling.room_relay import Action, RoomRelay, read_room_message
 
 RECORDING_METHOD = "parley.room.recording"
-
-Action = Callable[[str, Any], Awaitable[BaseModel | None]]
 
 
 class RecordingMessage(BaseModel):
@@ -51,16 +41,10 @@ class RecordingMessage(BaseModel):
 class Recordings:
     """The room's recorders as every replica has them."""
 
-    def __init__(
-        self, *, sio: socketio.AsyncServer, fanout: KafkaFanoutManager, rooms: RoomService, rate_per_second: float, burst: int
-    ) -> None:
-        self._sio = sio
-        self._fanout = fanout
-        self._rooms = rooms
-        self._rate = rate_per_second
-        self._burst = burst
-        self._recorders: RoomEntries[Recorder] = RoomEntries(fanout.directory)
-        fanout.room_handlers[RECORDING_METHOD] = self._on_recording
+    def __init__(self, relay: RoomRelay) -> None:
+        self._relay = relay
+        self._recorders: RoomEntries[Recorder] = RoomEntries(relay.fanout.directory)
+        relay.fanout.room_handlers[RECORDING_METHOD] = self._on_recording
 
     def routes(self) -> dict[str, tuple[type[BaseModel], Action]]:
         """The client events this module serves, for :func:`parley_signaling.api.socket_events.register`."""
@@ -73,10 +57,10 @@ class Recordings:
     async def recording(self, sid: str, request: RecordingRequest) -> None:
         """The sender started or stopped recording. Errors: ``not_in_room``, ``rate_limited``,
         ``unavailable``."""
-        socket, participant = room_sender(self._rooms, sid, request.meeting_id, self._rate, self._burst)
+        socket, participant = self._relay.sender(sid, request.meeting_id)
         if self._recorders.holds(request.meeting_id, participant) == request.active:
             return
-        peers = {entry.sid: entry for entry in self._fanout.directory.peers(request.meeting_id)}
+        peers = {entry.sid: entry for entry in self._relay.fanout.directory.peers(request.meeting_id)}
         name = peers[participant].display_name if participant in peers else socket.principal.display_name
         message = RecordingMessage(
             meeting_id=request.meeting_id,
@@ -86,18 +70,13 @@ class Recordings:
             active=request.active,
             at=datetime.now(UTC),
         )
-        try:
-            await self._fanout.publish_room_message(message.model_dump(mode="json"))
-        except (FanoutUnavailable, KafkaError) as exc:
-            raise SignalingError(ErrorCode.UNAVAILABLE, "the recording could not be announced; try again") from exc
+        await self._relay.publish(message, "the recording could not be announced")
 
     async def _on_recording(self, raw: dict[str, Any]) -> None:
         """A ``parley.room.recording`` read back from the topic (every replica): apply it, then
         ``recording`` to this replica's sockets of the room when it changed something."""
-        try:
-            message = RecordingMessage.model_validate(raw)
-        except ValidationError as exc:
-            log.warning("malformed recording message skipped: %s", exc)
+        message = read_room_message(RecordingMessage, raw)
+        if message is None:
             return
         if message.active:
             recorder = Recorder(
@@ -114,4 +93,4 @@ class Recordings:
             active=message.active,
             recordings=self._recorders.of(message.meeting_id),
         )
-        await self._sio.emit("recording", dump(event), room=message.meeting_id, ignore_queue=True)
+        await self._relay.sio.emit("recording", dump(event), room=message.meeting_id, ignore_queue=True)
