@@ -1,31 +1,21 @@
 import { describe, expect, it } from "vitest";
+import { FakeMediaRecorder } from "../testing/fakes";
 import { Recording, type RecorderLike, TIMESLICE_MS, recordingFileName, recordingProblem } from "./recorder";
 
 const WEBM_HEAD = new Uint8Array([0x1a, 0x45, 0xdf, 0xa3, 0x9f, 0x42, 0x86, 0x81]);
 
-/** A MediaRecorder that the test drives: `fire` its events, see the calls. */
-class FakeRecorder extends EventTarget {
-  state: RecordingState = "inactive";
-  calls: string[] = [];
-  start(timeslice?: number): void {
-    this.calls.push(`start ${timeslice}`);
-    this.state = "recording";
+class FakeRecorder extends FakeMediaRecorder {
+  constructor() {
+    super({} as MediaStream);
   }
-  requestData(): void {
-    this.calls.push("requestData");
+  /** Hands over the rest of the file when asked. */
+  override requestData(): void {
+    super.requestData();
     this.data(new Blob([WEBM_HEAD.slice(4)]));
-  }
-  stop(): void {
-    this.calls.push("stop");
-    this.state = "inactive";
-    queueMicrotask(() => this.dispatchEvent(new Event("stop")));
-  }
-  data(blob: Blob): void {
-    this.dispatchEvent(Object.assign(new Event("dataavailable"), { data: blob }));
   }
 }
 
-function recording(fake: FakeRecorder, events: { onStart?: () => void } = {}) {
+function recording(fake: FakeMediaRecorder, events: { onStart?: () => void } = {}) {
   return new Recording({} as MediaStream, events, () => fake as unknown as RecorderLike);
 }
 
@@ -37,7 +27,7 @@ describe("Recording", () => {
     expect(fake.calls).toEqual([`start ${TIMESLICE_MS}`]);
     expect(r.recording).toBe(false);
     expect(started).toBe(0);
-    fake.dispatchEvent(new Event("start"));
+    fake.fire("start");
     expect(r.recording).toBe(true);
     expect(started).toBe(1);
   });
@@ -45,7 +35,7 @@ describe("Recording", () => {
   it("asks for the data not yet handed over before it stops, and keeps every non-empty chunk", async () => {
     const fake = new FakeRecorder();
     const r = recording(fake);
-    fake.dispatchEvent(new Event("start"));
+    fake.fire("start");
     fake.data(new Blob([WEBM_HEAD.slice(0, 4)]));
     fake.data(new Blob([]));
     const blob = await r.stop();
@@ -55,8 +45,7 @@ describe("Recording", () => {
   });
 
   it("a recorder that never handed over data gives an empty blob, which is refused", async () => {
-    const fake = new FakeRecorder();
-    fake.requestData = () => fake.calls.push("requestData");
+    const fake = new FakeMediaRecorder({} as MediaStream);
     const blob = await recording(fake).stop();
     expect(blob.size).toBe(0);
     expect(await recordingProblem(blob)).toMatch(/empty/);

@@ -3,7 +3,7 @@ import type { Api, Meeting, User } from "../api";
 import { Store } from "../lib/store";
 import type { LocalMedia } from "../media/local";
 import type { Ack, PeerInfo, RaisedHand, Recorder } from "../signaling/types";
-import { FakeSocket, fakePeers } from "../testing/fakes";
+import { FakeSocket, fakePeers, fakeRecordingBrowser } from "../testing/fakes";
 import { REACTION_MS, RoomSession } from "./session";
 
 const settle = async () => {
@@ -271,6 +271,40 @@ describe("RoomSession: who records", () => {
     expect(t.session.state.get().recordings.map((r) => r.sid)).toEqual(["p-a"]);
     t.session.close();
     expect(t.session.state.get().recordings).toEqual([]);
+  });
+
+  it("records: Recording only once the recorder started, the room told; an empty file is refused in words", async () => {
+    const browser = fakeRecordingBrowser(vi.stubGlobal);
+    const t = await room();
+    t.joins.push({ participant_id: "s1", peers: [info("p-a")] });
+    t.socket.open("s1");
+    await settle();
+    t.session.startRecording();
+    const [recorder] = browser.recorders;
+    expect(recorder.calls).toEqual(["start 1000"]);
+    expect(recorder.stream.getTracks().map((track) => track.kind)).toEqual(["video", "audio"]); // the canvas and the mix
+    expect(t.session.state.get().recording).toBe("starting");
+    expect(t.socket.sent("recording")).toEqual([]);
+    recorder.fire("start");
+    expect(t.session.state.get().recording).toBe("recording");
+    expect(t.socket.sent("recording")).toEqual([{ meeting_id: MEETING, active: true }]);
+
+    const stopped = t.session.stopRecording(); // nothing was handed over: an empty file
+    expect(t.session.state.get().recording).toBe("stopping");
+    await stopped;
+    expect(recorder.calls).toEqual(["start 1000", "requestData", "stop"]);
+    expect(t.socket.sent("recording")).toEqual([{ meeting_id: MEETING, active: true }, { meeting_id: MEETING, active: false }]);
+    expect(t.session.state.get()).toMatchObject({ recording: "off", recordingUrl: null, notice: expect.stringMatching(/recording is empty/) });
+    expect(browser.downloads).toEqual([]);
+
+    t.session.startRecording(); // a real one this time
+    const second = browser.recorders[1];
+    second.fire("start");
+    second.data(new Blob([new Uint8Array([0x1a, 0x45, 0xdf, 0xa3, 1, 2, 3])]));
+    await t.session.stopRecording();
+    expect(browser.downloads).toEqual([t.session.state.get().recordingName]);
+    expect(t.session.state.get().recordingName).toMatch(/^parley-resume-.*\.webm$/);
+    t.session.close();
   });
 
   it("says so when the browser cannot record", async () => {
