@@ -78,7 +78,7 @@ def decode(path: Path) -> dict:
 
 def test_a_recording_holds_the_meeting_and_the_others_audio_and_everyone_sees_who_records(
         api: Api, participants: ParticipantFactory, tmp_path: Path, screenshots) -> None:
-    ada, grace = participants("Ada Recorder"), participants("Grace")
+    ada, grace = participants("Ada"), participants("Grace")
     meeting_id = api.create_meeting(ada.user, "Recorded meeting")
     for person in (ada, grace):
         person.join(meeting_id)
@@ -100,7 +100,7 @@ def test_a_recording_holds_the_meeting_and_the_others_audio_and_everyone_sees_wh
     started = ada.page.evaluate("() => performance.now()")
 
     expect(indicator(ada)).to_have_text("You are recording", timeout=10_000)
-    expect(indicator(grace)).to_have_text("Ada Recorder is recording", timeout=10_000)
+    expect(indicator(grace)).to_have_text("Ada is recording", timeout=10_000)
     expect(indicator(grace)).to_have_attribute("role", "status")
     grace.screenshot("recording-indicator")
 
@@ -108,7 +108,7 @@ def test_a_recording_holds_the_meeting_and_the_others_audio_and_everyone_sees_wh
     # and is drawn and mixed from then on
     linus = participants("Linus")
     linus.join(meeting_id)
-    expect(indicator(linus)).to_have_text("Ada Recorder is recording", timeout=10_000)
+    expect(indicator(linus)).to_have_text("Ada is recording", timeout=10_000)
     wait_remote_videos_playing(ada, 2)
 
     remaining = RECORD_MS - (ada.page.evaluate("() => performance.now()") - started)
