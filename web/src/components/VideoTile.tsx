@@ -1,4 +1,5 @@
 import { useEffect, useRef, useState } from "preact/hooks";
+import { initials } from "../lib/initials";
 import { Icon } from "./Icon";
 
 export interface TileProps {
@@ -26,11 +27,6 @@ export interface TileProps {
   pinned?: boolean;
   /** Pins the tile, or unpins it (absent: no pin button). */
   onPin?: () => void;
-}
-
-function initials(name: string): string {
-  const parts = name.trim().split(/\s+/).filter(Boolean);
-  return ((parts[0]?.[0] ?? "?") + (parts.length > 1 ? parts[parts.length - 1][0] : "")).toUpperCase();
 }
 
 /** Plays a stream in a <video>; falls back to muted playback (and offers sound) if autoplay is refused. */

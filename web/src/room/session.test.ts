@@ -2,8 +2,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Api, Meeting, User } from "../api";
 import { Store } from "../lib/store";
 import type { LocalMedia } from "../media/local";
-import type { Ack, PeerInfo, RaisedHand } from "../signaling/types";
-import { FakeSocket, fakePeers } from "../testing/fakes";
+import type { Ack, PeerInfo, RaisedHand, Recorder } from "../signaling/types";
+import { FakeSocket, fakePeers, fakeRecordingBrowser } from "../testing/fakes";
 import { REACTION_MS, RoomSession } from "./session";
 
 const settle = async () => {
@@ -12,7 +12,14 @@ const settle = async () => {
 const info = (sid: string): PeerInfo => ({ sid, user_id: `user-${sid}`, display_name: `Name ${sid}` });
 const MEETING = "meeting-1";
 
-type JoinAnswer = { participant_id?: string; resumed?: boolean; peers: PeerInfo[]; hands?: RaisedHand[]; spotlight?: string | null };
+type JoinAnswer = {
+  participant_id?: string;
+  resumed?: boolean;
+  peers: PeerInfo[];
+  hands?: RaisedHand[];
+  recordings?: Recorder[];
+  spotlight?: string | null;
+};
 
 /** A room session on a fake socket and fake peer connections; the test plays signaling. */
 async function room() {
@@ -270,6 +277,68 @@ describe("RoomSession: hands and reactions", () => {
     t.socket.responder = () => ({ ok: false, error: { code: "rate_limited", message: "slow down" } });
     await t.session.react("👍");
     expect(t.session.state.get().notice).toMatch(/Too many at once/);
+    t.session.close();
+  });
+});
+
+describe("RoomSession: who records", () => {
+  const recorder = (sid: string): Recorder => ({ sid, user_id: `user-${sid}`, display_name: `Name ${sid}`, started_at: "2030-01-01T00:00:00Z" });
+
+  it("takes the recorders from the join, then from each recording event, and drops a leaver", async () => {
+    const t = await room();
+    t.joins.push({ participant_id: "s1", peers: [info("p-a"), info("p-c")], recordings: [recorder("p-c")] });
+    t.socket.open("s1");
+    await settle();
+    expect(t.session.state.get().recordings.map((r) => r.sid)).toEqual(["p-c"]);
+    t.socket.serverEmit("recording", { meeting_id: MEETING, sid: "p-a", active: true, recordings: [recorder("p-c"), recorder("p-a")] });
+    t.socket.serverEmit("recording", { meeting_id: "another", sid: "p-x", active: true, recordings: [recorder("p-x")] });
+    await settle();
+    expect(t.session.state.get().recordings.map((r) => r.display_name)).toEqual(["Name p-c", "Name p-a"]);
+    t.socket.serverEmit("peer-left", { meeting_id: MEETING, sid: "p-c", user_id: "user-p-c", reason: "left" });
+    await settle();
+    expect(t.session.state.get().recordings.map((r) => r.sid)).toEqual(["p-a"]);
+    t.session.close();
+    expect(t.session.state.get().recordings).toEqual([]);
+  });
+
+  it("records: Recording only once the recorder started, the room told; an empty file is refused in words", async () => {
+    const browser = fakeRecordingBrowser(vi.stubGlobal);
+    const t = await room();
+    t.joins.push({ participant_id: "s1", peers: [info("p-a")] });
+    t.socket.open("s1");
+    await settle();
+    t.session.startRecording();
+    const [recorder] = browser.recorders;
+    expect(recorder.calls).toEqual(["start 1000"]);
+    expect(recorder.stream.getTracks().map((track) => track.kind)).toEqual(["video", "audio"]); // the canvas and the mix
+    expect(t.session.state.get().recording).toBe("starting");
+    expect(t.socket.sent("recording")).toEqual([]);
+    recorder.fire("start");
+    expect(t.session.state.get().recording).toBe("recording");
+    expect(t.socket.sent("recording")).toEqual([{ meeting_id: MEETING, active: true }]);
+
+    const stopped = t.session.stopRecording(); // nothing was handed over: an empty file
+    expect(t.session.state.get().recording).toBe("stopping");
+    await stopped;
+    expect(recorder.calls).toEqual(["start 1000", "requestData", "stop"]);
+    expect(t.socket.sent("recording")).toEqual([{ meeting_id: MEETING, active: true }, { meeting_id: MEETING, active: false }]);
+    expect(t.session.state.get()).toMatchObject({ recording: "off", recordingUrl: null, notice: expect.stringMatching(/recording is empty/) });
+    expect(browser.downloads).toEqual([]);
+
+    t.session.startRecording(); // a real one this time
+    const second = browser.recorders[1];
+    second.fire("start");
+    second.data(new Blob([new Uint8Array([0x1a, 0x45, 0xdf, 0xa3, 1, 2, 3])]));
+    await t.session.stopRecording();
+    expect(browser.downloads).toEqual([t.session.state.get().recordingName]);
+    expect(t.session.state.get().recordingName).toMatch(/^parley-resume-.*\.webm$/);
+    t.session.close();
+  });
+
+  it("says so when the browser cannot record", async () => {
+    const t = await room();
+    t.session.startRecording(); // no MediaRecorder here
+    expect(t.session.state.get()).toMatchObject({ recording: "off", notice: "Recording is not available in this browser." });
     t.session.close();
   });
 });

@@ -5,17 +5,21 @@ import { background } from "../lib/background";
 import { beep } from "../lib/beep";
 import { Store } from "../lib/store";
 import type { LocalMedia } from "../media/local";
-import { Recording, downloadBlob, recordingFileName } from "../media/recorder";
+import { downloadBlob, recordingFileName, recordingProblem } from "../media/recorder";
 import { IceServerProvider } from "../rtc/ice";
 import { Mesh, type MeshOptions, type RemoteParticipant } from "../rtc/mesh";
 import { SignalingClient, type SignalingOptions } from "../signaling/client";
-import { type ConnectionState, type MediaState, type RaisedHand, type Reaction, type ServerEvents, SignalingError } from "../signaling/types";
+import { type ConnectionState, type MediaState, type RaisedHand, type Reaction, type Recorder, type ServerEvents, SignalingError } from "../signaling/types";
 import { NotesStore } from "./notes";
+import { MeetingRecorder, type RecordedRoom } from "./recording";
 import { forgetRejoin, saveRejoin } from "./rejoin";
 
 /** `moved`: this user joined the meeting from another window or device, which has the call now.
  * `removed`: the host or a co-host removed us (we cannot join again). */
 export type RoomPhase = "joining" | "in-call" | "left" | "ended" | "moved" | "removed" | "failed";
+
+/** Our recording: `starting` until the recorder fired `start`, `stopping` until the file is ready. */
+export type RecordingPhase = "off" | "starting" | "recording" | "stopping";
 
 export interface RoomState {
   phase: RoomPhase;
@@ -29,7 +33,9 @@ export interface RoomState {
   error: string | null;
   /** A passing problem, in words (ending failed, recording failed, ...). */
   notice: string | null;
-  recording: boolean;
+  recording: RecordingPhase;
+  /** Who records the meeting (us included), in the order they started, as signaling says. */
+  recordings: Recorder[];
   /** The last recording, as a blob URL the user can download again. */
   recordingUrl: string | null;
   recordingName: string | null;
@@ -96,7 +102,8 @@ export class RoomSession {
     participants: [],
     error: null,
     notice: null,
-    recording: false,
+    recording: "off",
+    recordings: [],
     recordingUrl: null,
     recordingName: null,
     hands: [],
@@ -114,7 +121,7 @@ export class RoomSession {
   readonly mesh: Mesh;
   private readonly ice: IceServerProvider;
   private readonly cleanups: Array<() => void> = [];
-  private recorder: Recording | null = null;
+  private recorder: MeetingRecorder | null = null;
   private joinRetry: ReturnType<typeof setTimeout> | null = null;
   private lastMediaState = "";
   private lastRevision = -1;
@@ -147,7 +154,10 @@ export class RoomSession {
         const s = media.current;
         return { audio: s.audio, video: s.video, screen: s.screen };
       },
-      onChange: () => this.state.set({ participants: this.mesh.participants() }),
+      onChange: () => {
+        this.state.set({ participants: this.mesh.participants() });
+        this.recorder?.update(this.recordedRoom());
+      },
       createPeer: options.createPeer,
     });
   }
@@ -194,11 +204,16 @@ export class RoomSession {
       signaling.on("peer-left", (p) =>
         this.inRoom(p, () => {
           mesh.peerLeft(p.sid);
-          const { hands, spotlight } = this.state.get();
-          this.state.set({ hands: hands.filter((h) => h.sid !== p.sid), spotlight: spotlight === p.sid ? null : spotlight });
+          const { hands, recordings, spotlight } = this.state.get();
+          this.state.set({
+            hands: hands.filter((h) => h.sid !== p.sid),
+            recordings: recordings.filter((r) => r.sid !== p.sid),
+            spotlight: spotlight === p.sid ? null : spotlight,
+          });
         }),
       ),
       signaling.on("hands", (p) => this.inRoom(p, () => this.state.set({ hands: p.hands }))),
+      signaling.on("recording", (p) => this.inRoom(p, () => this.state.set({ recordings: p.recordings }))),
       signaling.on("spotlight", (p) => this.inRoom(p, () => this.state.set({ spotlight: p.sid }))),
       signaling.on("reaction", (p) => this.inRoom(p, () => this.showReaction(p.sid, p.emoji))),
       signaling.on("moderation", (p) => this.inRoom(p, () => this.moderated(p))),
@@ -230,6 +245,7 @@ export class RoomSession {
         }
         this.sendMediaState(false);
         this.remember();
+        this.recorder?.update(this.recordedRoom());
       }),
     );
     if (typeof window !== "undefined") {
@@ -271,13 +287,19 @@ export class RoomSession {
       this.participantId = participantId;
       if (previous && ack.resumed === true && participantId === previous) this.mesh.resume(participantId, ack.peers);
       else this.mesh.reset(participantId, ack.peers);
-      this.state.set({ selfSid: participantId, hands: ack.hands ?? [], spotlight: ack.spotlight ?? null });
+      this.state.set({
+        selfSid: participantId,
+        hands: ack.hands ?? [],
+        recordings: ack.recordings ?? [],
+        spotlight: ack.spotlight ?? null,
+      });
       this.holding = false;
       for (const apply of this.held.splice(0)) apply();
       this.state.set({ phase: "in-call", error: null });
       if (this.canModerate) background(this.loadLobby(), "lobby");
       this.remember();
       this.sendMediaState(true);
+      if (this.state.get().recording === "recording") this.announceRecording(true); // a new room, or a new replica
       if (resumed) void this.chat.loadHistory(); // messages sent while we were away
     } catch (err) {
       if (this.closed) return;
@@ -504,36 +526,68 @@ export class RoomSession {
     }
   }
 
-  /** Starts recording the screen share if there is one, else our own camera view. */
+  /** What we see and hear, for the recording. */
+  private recordedRoom(): RecordedRoom {
+    const m = this.options.media.current;
+    return {
+      self: { sid: this.state.get().selfSid ?? "", name: this.displayName, video: m.video, cameraOn: m.cameraOn, screen: m.screen, audio: m.audio, micOn: m.micOn },
+      participants: this.state.get().participants,
+    };
+  }
+
+  /** Starts recording the meeting (docs/web-client.md, "Recording"): `starting` until the
+   * recorder really started, then `recording`, and the room is told. */
   startRecording(): void {
     if (this.recorder) return;
-    const s = this.options.media.current;
-    const video = s.screen ?? s.video;
-    const tracks = [video, s.audio].filter((t): t is MediaStreamTrack => !!t);
-    if (!video || typeof MediaRecorder === "undefined") {
-      this.state.set({ notice: "There is nothing to record: turn on the camera or share the screen first." });
+    if (typeof MediaRecorder === "undefined" || typeof AudioContext === "undefined") {
+      this.state.set({ notice: "Recording is not available in this browser." });
       return;
     }
     try {
-      this.recorder = new Recording(new MediaStream(tracks));
-      this.state.set({ recording: true, notice: null });
+      const recorder: MeetingRecorder = new MeetingRecorder(this.recordedRoom(), {
+        onStart: () => {
+          if (this.recorder !== recorder) return;
+          this.state.set({ recording: "recording" });
+          this.announceRecording(true);
+        },
+        onError: (message) => {
+          if (this.recorder !== recorder) return;
+          this.state.set({ notice: `Recording failed (${message}).` });
+          background(this.stopRecording(), "recording");
+        },
+      });
+      this.recorder = recorder;
+      this.state.set({ recording: "starting", notice: null });
     } catch {
       this.recorder = null;
-      this.state.set({ notice: "Recording is not available in this browser." });
+      this.state.set({ recording: "off", notice: "Recording is not available in this browser." });
     }
   }
 
+  /** Stops recording; offers the file only when it is a non-empty WebM, else says why not. */
   async stopRecording(): Promise<void> {
     const recorder = this.recorder;
     if (!recorder) return;
     this.recorder = null;
-    this.state.set({ recording: false });
+    this.state.set({ recording: "stopping" });
+    this.announceRecording(false);
     const blob = await recorder.stop();
-    const name = recordingFileName(this.meeting.title, recorder.startedAt);
+    const problem = await recordingProblem(blob);
     const old = this.state.get().recordingUrl;
     if (old) URL.revokeObjectURL(old);
+    if (problem) {
+      this.state.set({ recording: "off", recordingUrl: null, recordingName: null, notice: problem });
+      return;
+    }
+    const name = recordingFileName(this.meeting.title, recorder.startedAt);
     const url = downloadBlob(blob, name);
-    this.state.set({ recordingUrl: url, recordingName: name });
+    this.state.set({ recording: "off", recordingUrl: url, recordingName: name });
+  }
+
+  /** Tells the room that we record, or stopped (best effort: the recording goes on regardless). */
+  private announceRecording(active: boolean): void {
+    if (this.closed || this.state.get().phase !== "in-call" || !this.signaling.connected) return;
+    void this.signaling.request("recording", { meeting_id: this.meeting.meeting_id, active }).catch(() => undefined);
   }
 
   dismissNotice(): void {
@@ -593,6 +647,6 @@ export class RoomSession {
     this.signaling.close();
     for (const timer of this.reactionTimers) clearTimeout(timer);
     this.reactionTimers.clear();
-    this.state.set({ participants: [], hands: [], spotlight: null, reactions: [] });
+    this.state.set({ participants: [], hands: [], spotlight: null, reactions: [], recordings: [] });
   }
 }

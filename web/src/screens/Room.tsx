@@ -25,7 +25,8 @@ import { useTitle } from "../lib/useTitle";
 import { VIDEO_FILTERS, type VideoFilter } from "../media/filters";
 import type { LocalMedia } from "../media/local";
 import { Cues } from "../media/cues";
-import type { RoomSession } from "../room/session";
+import { recordingWords } from "../room/recording";
+import type { RecordingPhase, RoomSession } from "../room/session";
 import { rosterChanges, ToastQueue } from "../room/toasts";
 import { useSpeaking } from "../room/useSpeaking";
 import { REACTIONS } from "../signaling/types";
@@ -50,6 +51,9 @@ function PanelButton({ label, icon, panel, open, toggle, badge }: { label: strin
     </button>
   );
 }
+
+/** What the Record button says under its label. */
+const RECORDING_HINT: Record<RecordingPhase, string | undefined> = { off: undefined, starting: "Starting…", recording: "Recording", stopping: "Saving…" };
 
 /** The meeting room: video grid, controls, and the chat, participants, notes and devices panels. */
 export function Room({ room, media, user }: { room: RoomSession; media: LocalMedia; user: User }) {
@@ -216,6 +220,12 @@ export function Room({ room, media, user }: { room: RoomSession; media: LocalMed
       <header class="room-header">
         <h1 class="room-title">{room.meeting.title}</h1>
         <ConnectionStatus state={r.connection} wasConnected={r.wasConnected} />
+        {r.recordings.length > 0 && (
+          <p class="recording-indicator" role="status" data-testid="recording-indicator">
+            <span class="recording-dot" aria-hidden="true" />
+            {recordingWords(r.recordings.map((rec) => (rec.sid === r.selfSid ? null : rec.display_name)))}
+          </p>
+        )}
         {callId ? (
           <button type="button" class="button-secondary" disabled={addingPeople} onClick={() => void addPeople()} title="Make this call a meeting that others join by its link">
             Add people
@@ -267,7 +277,7 @@ export function Room({ room, media, user }: { room: RoomSession; media: LocalMed
             </button>
           </div>
         )}
-        {r.recordingUrl && r.recordingName && !r.recording && (
+        {r.recordingUrl && r.recordingName && r.recording === "off" && (
           <p class="recording-ready" role="status">
             Recording saved.{" "}
             <a href={r.recordingUrl} download={r.recordingName}>
@@ -353,7 +363,15 @@ export function Room({ room, media, user }: { room: RoomSession; media: LocalMed
                 </div>
               )}
             </div>
-            <ToggleButton label="Record" icon="record" pressed={r.recording} danger hint={r.recording ? "Recording" : undefined} onToggle={() => (r.recording ? void room.stopRecording() : room.startRecording())} />
+            <ToggleButton
+              label="Record"
+              icon="record"
+              pressed={r.recording === "recording"}
+              danger
+              disabled={r.recording === "stopping"}
+              hint={RECORDING_HINT[r.recording]}
+              onToggle={() => (r.recording === "off" ? room.startRecording() : void room.stopRecording())}
+            />
             <div class="control control-select">
               <Icon name="filter" />
               <label for="video-filter" class="control-label">

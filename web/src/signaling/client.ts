@@ -293,6 +293,7 @@ const FORWARDED: Record<Exclude<ServerEventName, "session">, true> = {
   "peer-resumed": true,
   "participant-moved": true,
   hands: true,
+  recording: true,
   reaction: true,
   moderation: true,
   spotlight: true,

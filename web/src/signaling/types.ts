@@ -3,7 +3,8 @@
 // sessions and drain (`join.resumable` / `join.resume`, the ack's `participant_id` /
 // `resumed`, `peer-resumed`, `draining`, the connect error `draining`), and hands and
 // reactions (`raise-hand`, `lower-hand`, `reaction`, `hands`, the ack's `hands`), and the
-// host's moderation (`mute`, `ask-unmute`, `moderation`).
+// host's moderation (`mute`, `ask-unmute`, `moderation`), and who records (`recording`, the
+// ack's `recordings`).
 
 import type { CallState, ChatMessage, DirectMessage } from "../api/types";
 
@@ -54,8 +55,18 @@ export interface JoinAck {
   resumed?: boolean;
   /** The room's raised hands, in the order they were raised (absent from older servers). */
   hands?: RaisedHand[];
+  /** Who records the meeting, in the order they started (absent from older servers). */
+  recordings?: Recorder[];
   /** The participant id in the room's spotlight, null for none (absent from older servers). */
   spotlight?: string | null;
+}
+
+/** A participant recording the meeting (docs/signaling.md, "Recording"). */
+export interface Recorder {
+  sid: string;
+  user_id: string;
+  display_name: string;
+  started_at: string;
 }
 
 /** A raised hand (docs/signaling.md, "Hands and reactions"). */
@@ -81,6 +92,7 @@ export interface ClientEvents {
   /** `sid` absent: our own hand; another's: the host only. */
   "lower-hand": { payload: { meeting_id: string; sid?: string }; ack: Record<string, never> };
   reaction: { payload: { meeting_id: string; emoji: Reaction }; ack: Record<string, never> };
+  recording: { payload: { meeting_id: string; active: boolean }; ack: Record<string, never> };
   /** The host only: mute participant `sid`, or everyone but the host (`sid` absent). */
   mute: { payload: { meeting_id: string; sid?: string }; ack: Record<string, never> };
   /** The host only: ask participant `sid` to turn their microphone on. */
@@ -111,6 +123,8 @@ export interface ServerEvents {
   draining: { replica_id: string };
   /** A hand was raised or lowered; `hands` is the room's list in order. */
   hands: { meeting_id: string; sid: string; raised: boolean; lowered_by: string | null; hands: RaisedHand[] };
+  /** A participant (maybe us) started or stopped recording; `recordings` is everyone who records. */
+  recording: { meeting_id: string; sid: string; active: boolean; recordings: Recorder[] };
   /** A participant (maybe us) sent a reaction. */
   reaction: { meeting_id: string; sid: string; user_id: string; emoji: string; at: string };
   /** The host (`by`) muted participant `sid` (`null`: everyone but the host) or asked it to unmute. */

@@ -168,3 +168,72 @@ export class MemoryStorage {
     this.items.delete(k);
   }
 }
+
+/** A MediaRecorder the test drives: `fire("start")`, `data(blob)`; `stop()` hands over nothing more. */
+export class FakeMediaRecorder extends EventTarget {
+  static isTypeSupported = () => true;
+  static made: FakeMediaRecorder[] = [];
+  state: RecordingState = "inactive";
+  readonly calls: string[] = [];
+  constructor(readonly stream: MediaStream) {
+    super();
+    FakeMediaRecorder.made.push(this);
+  }
+  start(timeslice?: number): void {
+    this.calls.push(`start ${timeslice}`);
+    this.state = "recording";
+  }
+  requestData(): void {
+    this.calls.push("requestData");
+  }
+  stop(): void {
+    this.calls.push("stop");
+    this.state = "inactive";
+    queueMicrotask(() => this.dispatchEvent(new Event("stop")));
+  }
+  fire(type: string): void {
+    this.dispatchEvent(new Event(type));
+  }
+  data(blob: Blob): void {
+    this.dispatchEvent(Object.assign(new Event("dataavailable"), { data: blob }));
+  }
+}
+
+/**
+ * Stubs (with `stub`, e.g. `vi.stubGlobal`) what recording the meeting uses: MediaStream, a 2D
+ * canvas and its captureStream, <video>, AudioContext, MediaRecorder, and a document to
+ * download from. Returns the recorders made and the names of the files downloaded.
+ */
+export function fakeRecordingBrowser(stub: (name: string, value: unknown) => void) {
+  FakeMediaRecorder.made = [];
+  const downloads: string[] = [];
+  const track = (kind: string) => ({ kind, readyState: "live", stop: () => undefined });
+  class FakeMediaStream {
+    constructor(readonly tracks: Array<{ kind: string }> = []) {}
+    getTracks = () => this.tracks;
+    getVideoTracks = () => this.tracks.filter((t) => t.kind === "video");
+    getAudioTracks = () => this.tracks.filter((t) => t.kind === "audio");
+  }
+  const context2d = new Proxy({}, { get: (_, name) => (name === "measureText" ? () => ({ width: 10 }) : () => undefined) });
+  const element = (tag: string) => {
+    if (tag === "canvas") return { getContext: () => context2d, captureStream: () => new FakeMediaStream([track("video")]) };
+    if (tag === "a") {
+      const anchor = { style: {}, download: "", click: () => downloads.push(anchor.download), remove: () => undefined };
+      return anchor;
+    }
+    return { play: async () => undefined, readyState: 0, videoWidth: 0 };
+  };
+  stub("MediaStream", FakeMediaStream);
+  stub("document", { createElement: element, body: { appendChild: () => undefined } });
+  stub("MediaRecorder", FakeMediaRecorder);
+  stub(
+    "AudioContext",
+    class {
+      state = "running";
+      createMediaStreamDestination = () => ({ stream: new FakeMediaStream([track("audio")]) });
+      createMediaStreamSource = () => ({ connect: () => undefined, disconnect: () => undefined });
+      close = async () => undefined;
+    },
+  );
+  return { recorders: FakeMediaRecorder.made, downloads };
+}

@@ -18,14 +18,10 @@ Reactions are not stored: ``reaction`` goes to every socket of the room on every
 through the socket.io fan-out (the sender's included).
 """
 
-import logging
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-import socketio
-from aiokafka.errors import KafkaError
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from parley_signaling.domain.protocol import (
     ErrorCode,
@@ -39,34 +35,13 @@ from parley_signaling.domain.protocol import (
     SignalingError,
     dump,
 )
-from parley_signaling.domain.ratelimit import TokenBucket
-from parley_signaling.domain.rooms import LocalSocket, RoomService
-from parley_signaling.fanout import FanoutUnavailable, KafkaFanoutManager
-
-log = logging.getLogger(__name__)
+from parley_signaling.domain.rooms import LocalSocket
+from parley_signaling.room_entries import RoomEntries
+from parley_signaling.room_relay import Action, RoomRelay, read_room_message
 
 HAND_METHOD = "parley.room.hand"
 #: The roles that may lower others' hands, mute others and ask them to unmute.
 MODERATORS = ("host", "cohost")
-#: The name of the gestures' bucket in :attr:`LocalSocket.limits`.
-LIMIT = "gesture"
-
-Action = Callable[[str, Any], Awaitable[BaseModel | None]]
-
-
-def room_sender(rooms: RoomService, sid: str, meeting_id: str, rate: float, burst: int) -> tuple[LocalSocket, str]:
-    """The sender's socket and participant id, once in the room and within its gesture limit
-    (hands, reactions and the host's moderation share it). Errors: ``not_in_room``,
-    ``rate_limited``."""
-    socket = rooms.socket(sid)
-    if socket.meeting_id != meeting_id:
-        raise SignalingError(ErrorCode.NOT_IN_ROOM, "not in this meeting's room")
-    bucket = socket.limits.get(LIMIT)
-    if bucket is None:
-        bucket = socket.limits[LIMIT] = TokenBucket(rate, burst)
-    if not bucket.allow():
-        raise SignalingError(ErrorCode.RATE_LIMITED, "too many hands, reactions or requests; slow down")
-    return socket, socket.participant_id or sid
 
 
 class HandMessage(BaseModel):
@@ -87,23 +62,11 @@ class HandMessage(BaseModel):
 class Gestures:
     """Hands and reactions of this replica's sockets; the room's hands as every replica has them."""
 
-    def __init__(
-        self,
-        *,
-        sio: socketio.AsyncServer,
-        fanout: KafkaFanoutManager,
-        rooms: RoomService,
-        rate_per_second: float,
-        burst: int,
-    ) -> None:
-        self._sio = sio
-        self._fanout = fanout
-        self._rooms = rooms
-        self._rate = rate_per_second
-        self._burst = burst
+    def __init__(self, relay: RoomRelay) -> None:
+        self._relay = relay
         #: raised hands by meeting, then participant id, in the order they were raised
-        self._hands: dict[str, dict[str, RaisedHand]] = {}
-        fanout.room_handlers[HAND_METHOD] = self._on_hand
+        self._hands: RoomEntries[RaisedHand] = RoomEntries(relay.fanout.directory)
+        relay.fanout.room_handlers[HAND_METHOD] = self._on_hand
 
     def routes(self) -> dict[str, tuple[type[BaseModel], Action]]:
         """The client events this module serves, for :func:`parley_signaling.api.socket_events.register`."""
@@ -119,22 +82,14 @@ class Gestures:
 
     def hands(self, meeting_id: str) -> list[RaisedHand]:
         """The room's raised hands in the order they were raised (of participants still in it)."""
-        room = self._hands.get(meeting_id)
-        if not room:
-            return []
-        present = {entry.sid for entry in self._fanout.directory.peers(meeting_id)}
-        for sid in [sid for sid in room if sid not in present]:
-            del room[sid]
-        if not room:
-            del self._hands[meeting_id]
-        return list(room.values())
+        return self._hands.of(meeting_id)
 
     # --- client events ------------------------------------------------------------------
 
     async def raise_hand(self, sid: str, request: RaiseHandRequest) -> None:
         """Raise the sender's hand. Errors: ``not_in_room``, ``rate_limited``, ``unavailable``."""
         socket, participant = self._sender(sid, request.meeting_id)
-        if participant in {hand.sid for hand in self.hands(request.meeting_id)}:
+        if self._hands.holds(request.meeting_id, participant):
             return
         await self._publish(
             HandMessage(
@@ -178,29 +133,23 @@ class Gestures:
             emoji=request.emoji,
             at=datetime.now(UTC),
         )
-        try:
-            await self._sio.emit("reaction", dump(event), room=request.meeting_id)
-        except (FanoutUnavailable, KafkaError) as exc:
-            raise SignalingError(ErrorCode.UNAVAILABLE, "the reaction could not be sent; try again") from exc
+        await self._relay.emit("reaction", dump(event), request.meeting_id, "the reaction could not be sent")
 
     # --- the fan-out ----------------------------------------------------------------------
 
     async def _on_hand(self, raw: dict[str, Any]) -> None:
         """A ``parley.room.hand`` read back from the topic (every replica): apply it, then
         ``hands`` to this replica's sockets of the room when it changed something."""
-        try:
-            message = HandMessage.model_validate(raw)
-        except ValidationError as exc:
-            log.warning("malformed hand message skipped: %s", exc)
+        message = read_room_message(HandMessage, raw)
+        if message is None:
             return
-        self._forget_empty_rooms()
-        room = self._hands.setdefault(message.meeting_id, {})
-        if message.raised == (message.sid in room):
-            return  # raised twice, or lowered when not raised: nothing changes
         if message.raised:
-            room[message.sid] = RaisedHand(sid=message.sid, user_id=message.user_id, raised_at=message.at)
+            hand = RaisedHand(sid=message.sid, user_id=message.user_id, raised_at=message.at)
+            changed = self._hands.put(message.meeting_id, message.sid, hand)
         else:
-            del room[message.sid]
+            changed = self._hands.remove(message.meeting_id, message.sid)
+        if not changed:
+            return  # raised twice, or lowered when not raised: nothing changes
         event = HandsEvent(
             meeting_id=message.meeting_id,
             sid=message.sid,
@@ -208,20 +157,12 @@ class Gestures:
             lowered_by=message.lowered_by,
             hands=self.hands(message.meeting_id),
         )
-        await self._sio.emit("hands", dump(event), room=message.meeting_id, ignore_queue=True)
-
-    def _forget_empty_rooms(self) -> None:
-        """Drop the hands of rooms nobody is in any more (ended meetings)."""
-        for meeting_id in [m for m in self._hands if not self._fanout.directory.peers(m)]:
-            del self._hands[meeting_id]
+        await self._relay.sio.emit("hands", dump(event), room=message.meeting_id, ignore_queue=True)
 
     # --- helpers --------------------------------------------------------------------------
 
     def _sender(self, sid: str, meeting_id: str) -> tuple[LocalSocket, str]:
-        return room_sender(self._rooms, sid, meeting_id, self._rate, self._burst)
+        return self._relay.sender(sid, meeting_id)
 
     async def _publish(self, message: HandMessage) -> None:
-        try:
-            await self._fanout.publish_room_message(message.model_dump(mode="json"))
-        except (FanoutUnavailable, KafkaError) as exc:
-            raise SignalingError(ErrorCode.UNAVAILABLE, "the hand could not be changed; try again") from exc
+        await self._relay.publish(message, "the hand could not be changed")

@@ -40,6 +40,8 @@ from parley_signaling.domain.rooms import RoomService
 from parley_signaling.gestures import Gestures
 from parley_signaling.lobby import LobbyDelivery
 from parley_signaling.moderation import Moderation
+from parley_signaling.recordings import Recordings
+from parley_signaling.room_relay import RoomRelay
 from parley_signaling.drain import Drain, DrainReport
 from parley_signaling.fanout import KafkaFanoutManager
 from parley_signaling.messaging import CONSUMES, ParticipantEvents, build_router, pin_positions, register_consumers
@@ -151,27 +153,14 @@ def create_app(
     fanout.on_taken_over = rooms.taken_over
     fanout.on_expired = rooms.expired
     metrics.track_sockets(lambda: len(rooms.sockets))
-    gestures = Gestures(
+    relay = RoomRelay(
         sio=sio,
         fanout=fanout,
         rooms=rooms,
         rate_per_second=settings.signaling_gesture_rate_per_second,
         burst=settings.signaling_gesture_burst,
     )
-    moderation = Moderation(
-        sio=sio,
-        fanout=fanout,
-        rooms=rooms,
-        rate_per_second=settings.signaling_gesture_rate_per_second,
-        burst=settings.signaling_gesture_burst,
-    )
-    spotlight = Spotlight(
-        sio=sio,
-        fanout=fanout,
-        rooms=rooms,
-        rate_per_second=settings.signaling_gesture_rate_per_second,
-        burst=settings.signaling_gesture_burst,
-    )
+    gestures, moderation, recordings, spotlight = Gestures(relay), Moderation(relay), Recordings(relay), Spotlight(relay)
     lobby = LobbyDelivery(sio=sio, rooms=rooms)
     register(
         sio,
@@ -181,8 +170,14 @@ def create_app(
         settings=settings,
         metrics=metrics,
         users=users,
-        extra_routes={**gestures.routes(), **moderation.routes(), **spotlight.routes(), **lobby.routes()},
-        join_ack=lambda ack: spotlight.with_spotlight(gestures.with_hands(ack)),
+        extra_routes={
+            **gestures.routes(),
+            **moderation.routes(),
+            **recordings.routes(),
+            **spotlight.routes(),
+            **lobby.routes(),
+        },
+        join_ack=lambda ack: spotlight.with_spotlight(recordings.with_recordings(gestures.with_hands(ack))),
         revoked=revocations.revoked,
         on_connected=lambda principal: heartbeat.connected(principal.user_id, principal.session_id),
     )

@@ -3,7 +3,7 @@ one participant large on every page of the room, or takes the spotlight away.
 
 Client event ``spotlight`` (validated by :class:`~parley_signaling.domain.protocol.SpotlightRequest`)
 is the host's and co-hosts' only (``forbidden`` otherwise) and shares the gestures' rate limit
-(:func:`parley_signaling.gestures.room_sender`). The spotlight is room state that every replica
+(:meth:`parley_signaling.room_relay.RoomRelay.sender`). The spotlight is room state that every replica
 keeps, as raised hands are: a change is a ``parley.room.spotlight`` message on the fan-out
 topic, applied by every replica in the topic's one order, and each replica sends ``spotlight``
 to its own sockets of the room; a late joiner gets the current one in its ``join``
@@ -12,25 +12,16 @@ acknowledgement. A spotlight whose participant has left the room is gone (client
 set since it started.
 """
 
-import logging
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-import socketio
-from aiokafka.errors import KafkaError
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from parley_signaling.domain.protocol import ErrorCode, JoinAck, SignalingError, SpotlightEvent, SpotlightRequest, dump
-from parley_signaling.domain.rooms import RoomService
-from parley_signaling.fanout import FanoutUnavailable, KafkaFanoutManager
-from parley_signaling.gestures import MODERATORS, room_sender
-
-log = logging.getLogger(__name__)
+from parley_signaling.gestures import MODERATORS
+from parley_signaling.room_relay import Action, RoomRelay, read_room_message
 
 SPOTLIGHT_METHOD = "parley.room.spotlight"
-
-Action = Callable[[str, Any], Awaitable[BaseModel | None]]
 
 
 class SpotlightMessage(BaseModel):
@@ -49,17 +40,11 @@ class SpotlightMessage(BaseModel):
 class Spotlight:
     """``spotlight`` of this replica's moderators; every room's spotlight as every replica has it."""
 
-    def __init__(
-        self, *, sio: socketio.AsyncServer, fanout: KafkaFanoutManager, rooms: RoomService, rate_per_second: float, burst: int
-    ) -> None:
-        self._sio = sio
-        self._fanout = fanout
-        self._rooms = rooms
-        self._rate = rate_per_second
-        self._burst = burst
+    def __init__(self, relay: RoomRelay) -> None:
+        self._relay = relay
         #: the spotlighted participant id of each room that has one
         self._spotlights: dict[str, str] = {}
-        fanout.room_handlers[SPOTLIGHT_METHOD] = self._on_spotlight
+        relay.fanout.room_handlers[SPOTLIGHT_METHOD] = self._on_spotlight
 
     def routes(self) -> dict[str, tuple[type[BaseModel], Action]]:
         """The client events this module serves, for :func:`parley_signaling.api.socket_events.register`."""
@@ -80,7 +65,7 @@ class Spotlight:
     async def spotlight(self, sid: str, request: SpotlightRequest) -> None:
         """Spotlight participant ``request.sid`` (``None``: nobody). Errors: ``not_in_room``,
         ``forbidden``, ``peer_not_in_room``, ``rate_limited``, ``unavailable``."""
-        socket, participant = room_sender(self._rooms, sid, request.meeting_id, self._rate, self._burst)
+        socket, participant = self._relay.sender(sid, request.meeting_id)
         if socket.role not in MODERATORS:
             raise SignalingError(ErrorCode.FORBIDDEN, "only the meeting's host or a co-host can spotlight a participant")
         if request.sid is not None and request.sid not in self._present(request.meeting_id):
@@ -88,18 +73,13 @@ class Spotlight:
         if request.sid == self.current(request.meeting_id):
             return
         message = SpotlightMessage(meeting_id=request.meeting_id, sid=request.sid, by=participant, at=datetime.now(UTC))
-        try:
-            await self._fanout.publish_room_message(message.model_dump(mode="json"))
-        except (FanoutUnavailable, KafkaError) as exc:
-            raise SignalingError(ErrorCode.UNAVAILABLE, "the spotlight could not be changed; try again") from exc
+        await self._relay.publish(message, "the spotlight could not be changed")
 
     async def _on_spotlight(self, raw: dict[str, Any]) -> None:
         """A ``parley.room.spotlight`` read back from the topic (every replica): apply it, then
         ``spotlight`` to this replica's sockets of the room when it changed something."""
-        try:
-            message = SpotlightMessage.model_validate(raw)
-        except ValidationError as exc:
-            log.warning("malformed spotlight message skipped: %s", exc)
+        message = read_room_message(SpotlightMessage, raw)
+        if message is None:
             return
         for meeting_id in list(self._spotlights):  # rooms whose spotlighted participant left
             self.current(meeting_id)
@@ -110,7 +90,7 @@ class Spotlight:
         else:
             self._spotlights[message.meeting_id] = message.sid
         event = SpotlightEvent(meeting_id=message.meeting_id, sid=message.sid, by=message.by)
-        await self._sio.emit("spotlight", dump(event), room=message.meeting_id, ignore_queue=True)
+        await self._relay.sio.emit("spotlight", dump(event), room=message.meeting_id, ignore_queue=True)
 
     def _present(self, meeting_id: str) -> set[str]:
-        return {entry.sid for entry in self._fanout.directory.peers(meeting_id)}
+        return {entry.sid for entry in self._relay.fanout.directory.peers(meeting_id)}

@@ -211,6 +211,15 @@ class ReactionRequest(_Request):
     emoji: Literal["👍", "👏", "😂", "❤️", "🎉", "😮"]
 
 
+class RecordingRequest(_Request):
+    """``recording`` (protocol version 1 addition): the sender's client started (``active``
+    true) or stopped recording the meeting. Recording happens in that browser; the room is told
+    who records (``recording`` event). Saying the same twice changes nothing."""
+
+    meeting_id: MeetingId
+    active: bool
+
+
 # --- server -> client --------------------------------------------------------------------
 
 
@@ -281,11 +290,22 @@ class RaisedHand(_Event):
     raised_at: datetime
 
 
+class Recorder(_Event):
+    """A participant recording the meeting: participant ``sid`` (``user_id``, shown as
+    ``display_name``) started at ``started_at``."""
+
+    sid: str
+    user_id: str
+    display_name: str
+    started_at: datetime
+
+
 class JoinAck(_Event):
     """``join`` acknowledgement data: the other participants in the room, this socket's
-    ``participant_id`` (its ``sid`` in the room's events), whether it ``resumed`` one, and
-    the room's raised ``hands`` in the order they were raised, and the participant id in the
-    room's ``spotlight`` (``null``: none)."""
+    ``participant_id`` (its ``sid`` in the room's events), whether it ``resumed`` one, the
+    room's raised ``hands`` in the order they were raised, who records the meeting
+    (``recordings``, in the order they started), and the participant id in the room's
+    ``spotlight`` (``null``: none)."""
 
     meeting_id: str
     peers: list[Peer]
@@ -293,7 +313,19 @@ class JoinAck(_Event):
     participant_id: str
     resumed: bool = False
     hands: list[RaisedHand] = []
+    recordings: list[Recorder] = []
     spotlight: str | None = None
+
+
+class RecordingEvent(_Event):
+    """``recording``, to every socket of the room (the sender's included) when a participant
+    started or stopped recording: ``sid`` records now (``active``) or not, and ``recordings``
+    is everyone who records, in the order they started (the same order on every replica)."""
+
+    meeting_id: str
+    sid: str
+    active: bool
+    recordings: list[Recorder]
 
 
 class HandsEvent(_Event):
