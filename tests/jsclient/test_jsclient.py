@@ -82,6 +82,7 @@ def assert_burst_acknowledged(result: dict[str, Any], meeting_id: str, burst: in
             "participant_id": result["session"]["sid"],  # a fresh join: the socket's own sid
             "resumed": False,
             "hands": [],
+            "recordings": [],
             "spotlight": None,
         },
     }, result

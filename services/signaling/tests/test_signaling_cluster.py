@@ -134,6 +134,7 @@ async def test_join_and_relay_across_replicas(cluster: Cluster, meeting: str, pa
             "participant_id": a.sid,
             "resumed": False,
             "hands": [],
+            "recordings": [],
             "spotlight": None,
         },
     }
@@ -147,6 +148,7 @@ async def test_join_and_relay_across_replicas(cluster: Cluster, meeting: str, pa
             "participant_id": b.sid,
             "resumed": False,
             "hands": [],
+            "recordings": [],
             "spotlight": None,
         },
     }

@@ -272,6 +272,7 @@ async def test_concurrent_polling_posts_of_one_session_are_handled_one_at_a_time
                 "participant_id": raw.sid,
                 "resumed": False,
                 "hands": [],
+                "recordings": [],
                 "spotlight": None,
             },
         }

@@ -123,7 +123,7 @@ def test_ack_shapes() -> None:
     assert ack_ok() == {"ok": True, "data": {}}
     assert ack_ok(JoinAck(meeting_id="m", peers=[], replica_id="r1", participant_id="p1")) == {
         "ok": True,
-        "data": {"meeting_id": "m", "peers": [], "replica_id": "r1", "participant_id": "p1", "resumed": False, "hands": [], "spotlight": None},
+        "data": {"meeting_id": "m", "peers": [], "replica_id": "r1", "participant_id": "p1", "resumed": False, "hands": [], "recordings": [], "spotlight": None},
     }
     assert ack_error(ErrorCode.NOT_IN_ROOM, "no") == {"ok": False, "error": {"code": "not_in_room", "message": "no"}}
 
