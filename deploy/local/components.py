@@ -73,7 +73,7 @@ UVICORN_OPTIONS: tuple[str, ...] = (
 #: WebSocket keepalive pings of uvicorn's own, since Engine.IO pings every socket already
 #: (``pingInterval`` 25 s); the sans-I/O websockets implementation (timers, no task per socket).
 SIGNALING_UVICORN_OPTIONS = (
-    "--ws", "websockets-sansio",
+    "--ws", "parley_signaling.websocket_protocol:WebSocketProtocol",
     "--ws-max-size", str(SIGNALING_MAX_MESSAGE_BYTES),
     "--ws-per-message-deflate", "false",
     "--ws-ping-interval", "0",

@@ -31,6 +31,7 @@ from parley_signaling.config import Settings
 from parley_signaling.domain.rooms import RoomService
 from parley_signaling.fanout import KafkaFanoutManager
 from parley_signaling.main import create_app
+from parley_signaling.websocket_protocol import WebSocketProtocol
 from parley_testing import Stack, TokenIssuer
 
 ALLOWED_ORIGIN = "http://parley.test"
@@ -152,7 +153,7 @@ async def start_replica(
         lifespan="on",
         log_level="warning",
         timeout_graceful_shutdown=3,
-        ws="websockets-sansio",
+        ws=WebSocketProtocol,
         ws_max_size=settings.max_message_bytes,
         ws_per_message_deflate=False,
         ws_ping_interval=0,

@@ -67,6 +67,8 @@ from engineio.async_drivers import asgi as asgi_driver
 from engineio.async_drivers.asgi import WebSocket as EngineWebSocket
 from engineio.async_socket import AsyncSocket
 
+from parley_signaling.lean_queue import LeanQueue
+
 #: What a replica's ``sid_prefix`` may be: empty, or 1–16 letters and digits then ``_``
 #: (ids are base64url, so no prefix can be mistaken for another's).
 SID_PREFIX_PATTERN = r"^([A-Za-z0-9]{1,16}_)?$"
@@ -195,6 +197,14 @@ class EngineServer(engineio.AsyncServer):
     def generate_id(self) -> str:
         return self.sid_prefix + super().generate_id()
 
+    def create_queue(self, *args: Any, **kwargs: Any) -> Any:
+        """A socket's queue of packets to send (``BaseSocket.queue``, the only queue
+        python-engineio makes): a :class:`~parley_signaling.lean_queue.LeanQueue`, empty
+        most of a socket's life, instead of an ``asyncio.Queue``."""
+        if args or kwargs:
+            return super().create_queue(*args, **kwargs)
+        return LeanQueue()
+
     async def disconnect(self, sid: str | None = None) -> None:
         if sid is None:
             await super().disconnect()
@@ -283,11 +293,8 @@ async def serve_websocket(socket: AsyncSocket, ws: EngineWebSocket) -> None:
 
     async def writer() -> None:  # python-engineio's writer: the queue's packets, in order
         while True:
-            try:
-                packets = await socket.poll()
-            except exceptions.QueueEmpty:
-                break
-            if not packets:  # None in the queue: the connection is closing
+            packets = await outgoing(socket)
+            if not packets:  # None in the queue: the connection is closing, or silent too long
                 break
             try:
                 for pkt in packets:
@@ -317,6 +324,32 @@ async def serve_websocket(socket: AsyncSocket, ws: EngineWebSocket) -> None:
     await socket.queue.put(None)  # lets the writer finish
     await writer_task
     await socket.close(wait=False, abort=True, reason=server.reason.TRANSPORT_CLOSE)
+
+
+async def outgoing(socket: AsyncSocket) -> list[packet.Packet]:
+    """The packets waiting in ``socket``'s queue, waiting ``ping_interval + ping_timeout``
+    seconds for the first; ``[]`` when that time passed or the queue says the connection is
+    closing (``None``): ``AsyncSocket.poll``, except that the wait is timed out in place, not
+    by ``asyncio.wait_for``'s task around the queue's ``get`` (a task per idle socket)."""
+    queue = socket.queue
+    server = socket.server
+    try:
+        async with asyncio.timeout(server.ping_interval + server.ping_timeout):
+            first = await queue.get()
+    except TimeoutError:
+        return []
+    queue.task_done()
+    if first is None:
+        return []
+    packets = [first]
+    while not queue.empty():
+        pkt = queue.get_nowait()
+        queue.task_done()
+        if pkt is None:
+            queue.put_nowait(None)  # the close stays queued for the next call, as in poll()
+            break
+        packets.append(pkt)
+    return packets
 
 
 class SocketServer(socketio.AsyncServer):

@@ -1,0 +1,107 @@
+"""A FIFO queue for one event loop that holds no buffer while it is empty.
+
+Every signaling socket has two queues that are empty nearly all of its life: uvicorn's
+queue of received WebSocket messages (ASGI ``receive``) and python-engineio's queue of
+packets to send. An ``asyncio.Queue`` allocates four ``collections.deque``s (items, getters,
+putters and its ``join`` event's waiters) of 760 bytes each and an ``Event`` when it is made,
+~3.2 KiB (tracemalloc), so the two cost ~6.4 KiB of a socket's ~35 (bench/README.md,
+"Sockets per process"). :class:`LeanQueue` has ``asyncio.Queue``'s interface for an
+unbounded queue (``put``, ``put_nowait``, ``get``, ``get_nowait``, ``empty``, ``qsize``,
+``task_done``, ``join``) and its semantics, cancellation included, and makes a buffer only
+while something waits in it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class LeanQueue(Generic[T]):
+    """An unbounded FIFO queue, as ``asyncio.Queue()``, whose buffers exist only while used."""
+
+    __slots__ = ("_items", "_getters", "_unfinished", "_finished")
+
+    def __init__(self) -> None:
+        self._items: deque[T] | None = None
+        self._getters: deque[asyncio.Future[None]] | None = None
+        self._unfinished = 0
+        self._finished: asyncio.Event | None = None
+
+    def qsize(self) -> int:
+        """The number of items in the queue."""
+        return len(self._items) if self._items else 0
+
+    def empty(self) -> bool:
+        """True when the queue holds no item."""
+        return not self._items
+
+    def put_nowait(self, item: T) -> None:
+        """Add ``item`` at the end and wake the first waiting ``get``."""
+        if self._items is None:
+            self._items = deque()
+        self._items.append(item)
+        self._unfinished += 1
+        self._wake_next()
+
+    async def put(self, item: T) -> None:
+        """As :meth:`put_nowait` (the queue is unbounded, so a put never waits)."""
+        self.put_nowait(item)
+
+    def get_nowait(self) -> T:
+        """The first item; raises ``asyncio.QueueEmpty`` when there is none."""
+        if not self._items:
+            raise asyncio.QueueEmpty
+        item = self._items.popleft()
+        if not self._items:
+            self._items = None
+        return item
+
+    async def get(self) -> T:
+        """The first item, waiting for one. A cancelled ``get`` takes nothing, and passes a
+        wake-up it received on to the next waiter (as ``asyncio.Queue.get``)."""
+        while not self._items:
+            getter = asyncio.get_running_loop().create_future()
+            if self._getters is None:
+                self._getters = deque()
+            self._getters.append(getter)
+            try:
+                await getter
+            except BaseException:
+                getter.cancel()
+                if self._getters is not None and getter in self._getters:
+                    self._getters.remove(getter)
+                if self._items and not getter.cancelled():
+                    self._wake_next()
+                raise
+        return self.get_nowait()
+
+    def task_done(self) -> None:
+        """One item taken earlier is processed; raises ``ValueError`` when called more times
+        than items were put."""
+        if self._unfinished <= 0:
+            raise ValueError("task_done() called too many times")
+        self._unfinished -= 1
+        if self._unfinished == 0 and self._finished is not None:
+            self._finished.set()
+
+    async def join(self) -> None:
+        """Wait until every item put has been marked :meth:`task_done`."""
+        if self._unfinished == 0:
+            return
+        if self._finished is None:
+            self._finished = asyncio.Event()
+        self._finished.clear()
+        await self._finished.wait()
+
+    def _wake_next(self) -> None:
+        while self._getters:
+            getter = self._getters.popleft()
+            if not getter.done():
+                getter.set_result(None)
+                break
+        if not self._getters:
+            self._getters = None
