@@ -46,9 +46,12 @@ coroutines, a timer and a future for every idle socket.
 
 It also reads a WebSocket with less work per message (the protocol on the wire is unchanged;
 see :class:`WebSocketTransport`): python-engineio's handler starts a new task for every
-message it reads, to time it out; here the read is timed out in place. Writing stays as
-python-engineio does it, through the socket's queue and one writer task per socket, so that a
-client that does not read holds up only its own writer, never the task that emits to it.
+message it reads, to time it out; here the read is timed out in place, and so is the writer's
+wait for the next packet (:func:`outgoing`; ``AsyncSocket.poll`` wraps it in a task). Writing
+stays as python-engineio does it, through the socket's queue and one writer task per socket,
+so that a client that does not read holds up only its own writer, never the task that emits
+to it; the queue is a :class:`~parley_signaling.lean_queue.LeanQueue`, which holds no buffer
+while empty (:meth:`EngineServer.create_queue`).
 """
 
 from __future__ import annotations
@@ -352,8 +355,27 @@ async def outgoing(socket: AsyncSocket) -> list[packet.Packet]:
     return packets
 
 
+#: What a connection's environ keeps once its socket.io ``connect`` is answered: what a
+#: ``connect`` handler reads (the origin) and what says who and where the client is.
+KEPT_ENVIRON = frozenset({"HTTP_ORIGIN", "REMOTE_ADDR", "REMOTE_PORT", "REQUEST_METHOD", "PATH_INFO", "QUERY_STRING"})
+
+
 class SocketServer(socketio.AsyncServer):
-    """``socketio.AsyncServer`` on :class:`EngineServer` (``sid_prefix`` is passed through)."""
+    """``socketio.AsyncServer`` on :class:`EngineServer` (``sid_prefix`` is passed through),
+    which trims a connection's environ once its ``connect`` is answered.
+
+    python-socketio keeps the environ of the request that opened the Engine.IO session for the
+    session's whole life (``self.environ``; the WebSocket's request task holds it too): every
+    request header as a string and the ASGI scope, ~1–2 KiB per socket, read by nothing after
+    the ``connect`` handler. It is trimmed in place to :data:`KEPT_ENVIRON`, so a later
+    ``connect`` to another namespace still sees the origin."""
 
     def _engineio_server_class(self) -> type[engineio.AsyncServer]:
         return EngineServer
+
+    async def _handle_connect(self, eio_sid: str, namespace: str, data: Any) -> None:
+        await super()._handle_connect(eio_sid, namespace, data)
+        environ = self.environ.get(eio_sid)
+        if environ is not None:
+            for key in [key for key in environ if key not in KEPT_ENVIRON]:
+                del environ[key]
