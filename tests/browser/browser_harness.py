@@ -324,6 +324,21 @@ class Participant:
         return self.grid().locator(
             f'[data-testid="tile"][data-user-id="{user_id}"]:not([data-screen="true"])')
 
+    def choose_video_filter(self, label: str) -> None:
+        """Open the menu button "Video filter" and choose ``label`` ("None", "Blur", "Background
+        blur", "Grayscale"); it is checked when the menu is opened again."""
+        button = self.page.get_by_role("button", name="Video filter", exact=True)
+        button.click()
+        menu = self.page.get_by_role("menu", name="Video filter")
+        menu.get_by_role("menuitemradio", name=label, exact=True).click()
+        expect(menu).to_have_count(0)
+        expect(button).to_be_focused()
+        button.click()
+        expect(menu.get_by_role("menuitemradio", name=label, exact=True)).to_have_attribute(
+            "aria-checked", "true")
+        self.page.keyboard.press("Escape")
+        expect(menu).to_have_count(0)
+
     def video_look(self, tile) -> dict[str, Any]:
         """What the ``video`` of ``tile`` (a locator) shows now, from its pixels (VIDEO_LOOK_JS)."""
         return tile.locator("video").evaluate(VIDEO_LOOK_JS)

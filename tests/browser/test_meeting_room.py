@@ -167,20 +167,59 @@ def test_a_video_filter_applies_to_what_the_others_receive(room: Room, screensho
                "a coloured video before the filter")
     wait_until(filtering.page, looks(lambda v: v["edge"] > SHARP), 15,
                "a sharp video before the filter")
-    select = filtering.page.get_by_label("Video filter")
-
-    select.select_option(label="Grayscale")
+    choose_filter_by_keyboard(filtering)
     grey = looks(lambda v: v["spread_mean"] < GREY and v["spread_p95"] < 2 * GREY)
     wait_until(filtering.page, grey, 20, f"{filtering.name}'s video grey at the others")
     room.host.screenshot("room-grayscale-filter")
 
-    select.select_option(label="Blur")
+    filtering.choose_video_filter("Blur")
     wait_until(filtering.page, looks(lambda v: v["spread_mean"] > COLOURED and v["edge"] < BLURRED),
                20, f"{filtering.name}'s video blurred (and coloured again) at the others")
 
-    select.select_option(label="None")
+    filtering.choose_video_filter("None")
     wait_until(filtering.page, looks(lambda v: v["spread_mean"] > COLOURED and v["edge"] > SHARP),
                20, f"{filtering.name}'s video sharp and coloured again at the others")
+
+
+FILTERS = ["None", "Blur", "Background blur", "Grayscale"]
+
+
+def choose_filter_by_keyboard(person: Participant) -> None:
+    """The menu button "Video filter" with the keyboard alone: it opens on the checked filter,
+    the arrows move and wrap, Escape closes it unchanged with the focus back on the button,
+    End and Enter choose "Grayscale"."""
+    page = person.page
+    button = page.get_by_role("button", name="Video filter", exact=True)
+    menu = page.get_by_role("menu", name="Video filter")
+    expect(button).to_have_attribute("aria-haspopup", "menu")
+    expect(button).to_have_attribute("aria-expanded", "false")
+    button.focus()
+    page.keyboard.press("Enter")
+    expect(button).to_have_attribute("aria-expanded", "true")
+    items = menu.get_by_role("menuitemradio")
+    expect(items).to_have_count(len(FILTERS))
+    for index, label in enumerate(FILTERS):
+        expect(items.nth(index)).to_have_accessible_name(label)
+        expect(items.nth(index)).to_have_attribute("aria-checked", "true" if label == "None" else "false")
+    expect(items.nth(0)).to_be_focused()
+    person.screenshot("video-filter-menu-1280x720")
+    page.keyboard.press("ArrowDown")
+    expect(items.nth(1)).to_be_focused()
+    page.keyboard.press("ArrowUp")
+    page.keyboard.press("ArrowUp")
+    expect(items.nth(3)).to_be_focused()  # wrapped round to the last
+    page.keyboard.press("Escape")
+    expect(menu).to_have_count(0)
+    expect(button).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(items.nth(0)).to_have_attribute("aria-checked", "true")  # Escape chose nothing
+    page.keyboard.press("End")
+    expect(items.nth(3)).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(menu).to_have_count(0)
+    expect(button).to_be_focused()
+    expect(button).to_contain_text("Grayscale")  # the current filter, shown under the name
+    expect(button).to_have_accessible_name("Video filter")
 
 
 def test_a_cut_socket_rejoins_by_itself_and_media_flows_again(room: Room, screenshots) -> None:

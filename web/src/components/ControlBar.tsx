@@ -27,7 +27,7 @@ interface ControlBarProps {
  * The room's controls. Wide: three groups (media and actions, panels, leaving). Phone: one row
  * (microphone, camera, chat, More, Leave) and the rest in a disclosure under "More" that opens
  * above the row; a choice in it closes it (but for React, which shows its emoji there, and the
- * filter's select), as do Escape (the focus back on "More") and a click elsewhere.
+ * video filter, whose menu opens there), as do Escape (the focus back on "More") and a click elsewhere.
  */
 export function ControlBar({ phone, devices, actions, chat, panels, leave, end }: ControlBarProps) {
   const [more, setMore] = useState(false);

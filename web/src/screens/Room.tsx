@@ -12,6 +12,7 @@ import { ConnectionStatus } from "../components/ConnectionStatus";
 import { ControlBar, MORE_BUTTON_ID } from "../components/ControlBar";
 import { CopyLinkButton } from "../components/CopyLinkButton";
 import { DevicesPanel } from "../components/DevicesPanel";
+import { FilterMenu } from "../components/FilterMenu";
 import { Icon, type IconName } from "../components/Icon";
 import { NotesPanel } from "../components/NotesPanel";
 import { type ParticipantEntry, ParticipantList } from "../components/ParticipantList";
@@ -22,7 +23,6 @@ import { useStore } from "../lib/store";
 import { useCallState, useCalls } from "../calls/context";
 import { PHONE_QUERY, useMediaQuery } from "../lib/useMediaQuery";
 import { useTitle } from "../lib/useTitle";
-import { VIDEO_FILTERS, type VideoFilter } from "../media/filters";
 import type { LocalMedia } from "../media/local";
 import { Cues } from "../media/cues";
 import { recordingWords } from "../room/recording";
@@ -372,19 +372,7 @@ export function Room({ room, media, user }: { room: RoomSession; media: LocalMed
               hint={RECORDING_HINT[r.recording]}
               onToggle={() => (r.recording === "off" ? room.startRecording() : void room.stopRecording())}
             />
-            <div class="control control-select">
-              <Icon name="filter" />
-              <label for="video-filter" class="control-label">
-                Video filter
-              </label>
-              <select id="video-filter" value={m.filter} onChange={(e) => media.setFilter(e.currentTarget.value as VideoFilter)}>
-                {VIDEO_FILTERS.map((f) => (
-                  <option key={f.value} value={f.value}>
-                    {f.label}
-                  </option>
-                ))}
-              </select>
-            </div>
+            <FilterMenu value={m.filter} onChange={(filter) => media.setFilter(filter)} />
           </>
         }
         chat={<PanelButton label="Chat" icon="chat" panel="chat" open={open.chat} toggle={toggle} badge={unread} />}
