@@ -25,7 +25,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 EVENT_MS = 30_000
 
 
-def test_the_pages_outside_a_meeting(api: Api, participants: ParticipantFactory, browser) -> None:
+def test_the_pages_outside_a_meeting(api: Api, participants: ParticipantFactory, browser, screenshots) -> None:
     visitor = browser.new_page(viewport=VIEWPORT)
     try:
         visitor.goto(f"{api.base_url}/signin")
@@ -59,6 +59,10 @@ def test_the_pages_outside_a_meeting(api: Api, participants: ParticipantFactory,
     failed = ada.page.get_by_test_id("dm-message").filter(has_text="Not sent.")
     expect(failed).to_have_count(1)
     assert_screen_accessible(ada.page, "contacts with a message not sent")
+    ada.page.screenshot(path=str(screenshots / "a11y-message-not-sent-1280x720.png"))
+    ada.page.set_viewport_size(PHONE)
+    ada.page.screenshot(path=str(screenshots / "a11y-contacts-390x844.png"), full_page=True)
+    ada.page.set_viewport_size(VIEWPORT)
     ada.go_online()
     failed.get_by_role("button", name="Retry").click()
     expect(ada.page.locator('[data-testid="dm-message"].chat-pending')).to_have_count(0, timeout=EVENT_MS)
