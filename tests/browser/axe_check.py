@@ -64,10 +64,6 @@ def assert_no_axe_violations(page: Page, screen_name: str) -> None:
     The message names ``screen_name`` and the viewport, then per violated rule its id, impact,
     help and the failing nodes' targets."""
     violations = axe_violations(page)
-    import os  # TEMP-EXPLORE
-    if os.environ.get("AXE_COLLECT") and violations:  # TEMP-EXPLORE
-        print(f"\n=== {screen_name} {page.viewport_size}\n" + format_violations(violations))  # TEMP-EXPLORE
-        return  # TEMP-EXPLORE
     size = page.viewport_size or {}
     where = f"{screen_name} at {size.get('width')}x{size.get('height')}"
     assert not violations, f"axe found {len(violations)} violated rule(s) on {where}:\n" + \
