@@ -13,10 +13,9 @@ from typing import Any
 
 from playwright.sync_api import Page
 
-from browser_harness import REPO, VIEWPORT
+from browser_harness import PHONE, REPO, VIEWPORT
 
 AXE_JS = REPO / "web" / "node_modules" / "axe-core" / "axe.min.js"
-PHONE = {"width": 390, "height": 844}
 
 #: the rule sets run: WCAG 2.0 and 2.1, levels A and AA, and Deque's best practices
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]

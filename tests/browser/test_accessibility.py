@@ -1,11 +1,12 @@
-"""axe-core finds no violation on any screen of the web client, at 1280x720 and at 390x844
-(axe_check.py: WCAG 2.0 and 2.1 A and AA, and best practices). Contract: docs/web-client.md.
+"""axe-core finds no violation on any screen of the web client, at 1280x720, at 390x844 and
+in the dark colour scheme, and no page scrolls sideways on the phone (axe_check.py: WCAG 2.0
+and 2.1 A and AA, and best practices). Contract: docs/web-client.md.
 
 Two walks: the pages outside a meeting (sign-in, register, contacts with a conversation open,
 the outgoing and incoming call screens, home with a meeting, the Developer page with a key);
 and a meeting with a lobby (the host's and a guest's pre-join, the waiting page, the host's
 lobby list, the room with three people and each panel, the ending dialog, the phone's "More"
-menu, the ended page).
+menu, the ended page). Screenshots: ``a11y-*.png`` (a message not sent; contacts on a phone).
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from axe_check import PHONE, assert_no_axe_violations, assert_screen_accessible
-from browser_harness import VIEWPORT, Api, ParticipantFactory, wait_remote_videos_playing
+from axe_check import assert_no_axe_violations, assert_screen_accessible
+from browser_harness import PHONE, VIEWPORT, Api, ParticipantFactory, wait_remote_videos_playing
 from test_calls import call, two_contacts
 from test_direct_messages import open_conversation, send
 from test_guests import _visitor
