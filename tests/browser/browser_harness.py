@@ -41,6 +41,8 @@ REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "artifacts" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
 VIEWPORT = {"width": 1280, "height": 720}
+#: the phone the browser tests check layouts on (docs/web-client.md, "Phone layout")
+PHONE = {"width": 390, "height": 844}
 PASSWORD = "correct horse battery staple"
 
 #: flags of every test browser (see the module docstring)

@@ -16,13 +16,11 @@ import pytest
 from playwright.sync_api import expect
 
 from browser_harness import (
-    PAGE_HOOKS, VIEWPORT, Api, Participant, ParticipantFactory, User, wait_inbound_growing,
+    PAGE_HOOKS, PHONE, VIEWPORT, Api, Participant, ParticipantFactory, User, wait_inbound_growing,
     wait_remote_videos_playing,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
-
-PHONE = {"width": 390, "height": 844}
 
 
 def _meeting(api: Api, host: User, title: str, *, allow_guests: bool) -> str:
