@@ -81,15 +81,21 @@ async def test_a_killed_replicas_client_reconnects_at_once_and_its_socket_leaves
         host = SignalingClient("host", services["signaling-1"]["url"], host_api.access_token or "")
         clients.append(host)
         await host.connect(STEP_S)
+        # Traefik alternates new sessions over the two replicas once its health check has both
+        # (an earlier exclusive test may have restarted signaling-2 seconds ago)
         guest = None
-        for attempt in range(6):  # Traefik alternates new sessions over the two replicas
+        deadline = time.monotonic() + 60
+        attempt = 0
+        while guest is None and time.monotonic() < deadline:
             candidate, _ = await connect_via_traefik(stack, guest_api, f"guest-{attempt}")
             clients.append(candidate)
             if candidate.replica_id == "signaling-2":
                 guest = candidate
                 break
             await candidate.close()
-        assert guest is not None, "no new session through Traefik landed on signaling-2"
+            attempt += 1
+            await asyncio.sleep(0.5)
+        assert guest is not None, f"no new session through Traefik landed on signaling-2 in 60 s ({attempt} tries)"
         for client in (host, guest):
             await client.request("join", {"meeting_id": meeting_id}, STEP_S)
         await until(
