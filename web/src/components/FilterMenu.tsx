@@ -68,6 +68,13 @@ export function FilterMenu({ value, onChange }: FilterMenuProps) {
         aria-controls={open ? "filter-menu" : undefined}
         onClick={() => setOpen(!open)}
         onKeyDown={(event) => {
+          if (event.key === "Escape" && open) {
+            // pressed before the opened menu took the focus: it closes all the same
+            event.preventDefault();
+            event.stopPropagation();
+            setOpen(false);
+            return;
+          }
           if (event.key !== "ArrowDown" && event.key !== "ArrowUp") return;
           event.preventDefault();
           setOpen(true);
