@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useLayoutEffect, useRef, useState } from "preact/hooks";
 import { menuKeyTarget } from "../lib/menuKeys";
 import { VIDEO_FILTERS, type VideoFilter } from "../media/filters";
 import { Icon } from "./Icon";
@@ -24,7 +24,7 @@ export function FilterMenu({ value, onChange }: FilterMenuProps) {
   const current = VIDEO_FILTERS.find((f) => f.value === value) ?? VIDEO_FILTERS[0];
 
   const items = () => Array.from(menu.current?.querySelectorAll<HTMLElement>('[role="menuitemradio"]') ?? []);
-  useEffect(() => {
+  useLayoutEffect(() => {
     if (!open) return;
     (items().find((item) => item.getAttribute("aria-checked") === "true") ?? items()[0])?.focus();
     const onPointer = (event: PointerEvent) => {
