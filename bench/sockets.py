@@ -51,13 +51,14 @@ async def bench(args: argparse.Namespace) -> dict:
     peer = start_peer(peer_port)
     load_start = load_average()
     try:
-        plan = {
-            "targets": [
+        targets = [
                 {"name": "parley", "dialect": "parley", "url": f"http://127.0.0.1:{ports['signaling-1']}", "pid": pid,
                  "tokens": [people.host.access_token, people.guest.access_token], "rooms": people.meeting_ids},
                 {"name": "node", "dialect": "node", "url": f"http://127.0.0.1:{peer_port}", "pid": peer.pid,
                  "rooms": [f"room-{i}" for i in range(max(1, args.sockets // 2))]},
-            ],
+        ]
+        plan = {
+            "targets": [target for target in targets if target["name"] in args.targets],
             "sockets": args.sockets,
             "rate": args.rate,
             "settle_s": args.settle,
@@ -83,7 +84,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--settle", type=float, default=5.0, help="seconds held before reading RSS (default 5)")
     parser.add_argument("--after-close", type=float, default=10.0,
                         help="seconds after closing before reading RSS again (default 10)")
+    parser.add_argument("--targets", default="parley,node",
+                        help="comma-separated, in this order: parley (signaling-1), node (the peer); default both")
     args = parser.parse_args(argv)
+    args.targets = set(args.targets.split(","))
+    if not args.targets or not args.targets <= {"parley", "node"}:
+        parser.error("--targets takes parley, node or both")
     if args.sockets < 1 or args.rate <= 0 or args.per_room < 1:
         parser.error("--sockets and --per-room must be at least 1, --rate positive")
     args.base_url = args.base_url.rstrip("/")

@@ -20,6 +20,8 @@ from prometheus_client import (
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from parley_observability.gc_pauses import GcPauseCollector
+
 #: The logger of the access log (one INFO line per HTTP request, see HttpMetricsMiddleware).
 ACCESS_LOGGER = "parley.access"
 access_log = logging.getLogger(ACCESS_LOGGER)
@@ -49,6 +51,7 @@ class HttpMetrics:
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
         )
         ProcessCollector(registry=registry)
+        GcPauseCollector(registry)
 
 
 class HttpMetricsMiddleware:

@@ -37,6 +37,7 @@ from parley_security.membership_projection import (
 from parley_signaling.api.socket_events import register
 from parley_signaling.config import Settings
 from parley_signaling.domain.rooms import RoomService
+from parley_signaling.gc_freeze import SurvivorFreezer
 from parley_signaling.gestures import Gestures
 from parley_signaling.lobby import LobbyDelivery
 from parley_signaling.moderation import Moderation
@@ -83,6 +84,7 @@ def create_app(
     verifier.instrument(registry)
     http_metrics = HttpMetrics(SERVICE, registry)
     metrics = SignalingMetrics(registry)
+    freezer = SurvivorFreezer(registry, settings.signaling_gc_thaw_seconds)
 
     fanout = KafkaFanoutManager(
         bootstrap_servers=settings.kafka_bootstrap_servers,
@@ -195,6 +197,7 @@ def create_app(
         participants.start()
         heartbeat.start()
         drain.drain_on_sigterm()
+        freezer.start()
         log.info("signaling replica %s started", settings.instance_id)
 
     @router.on_broker_shutdown
@@ -205,6 +208,7 @@ def create_app(
         await fanout.stop()
         await participants.stop()
         await feed.stop()
+        await freezer.stop()
         log.info("signaling replica %s stopped", settings.instance_id)
 
     @asynccontextmanager

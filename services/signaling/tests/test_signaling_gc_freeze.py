@@ -1,0 +1,83 @@
+"""SurvivorFreezer: a full collection's survivors leave later collections until the thaw, and
+cyclic garbage among them is reclaimed after it."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import weakref
+from collections.abc import AsyncIterator
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from parley_signaling.gc_freeze import SurvivorFreezer
+
+
+class Node:
+    def __init__(self) -> None:
+        self.other: Node | None = None
+
+
+@pytest.fixture
+async def freezer() -> AsyncIterator[tuple[SurvivorFreezer, CollectorRegistry]]:
+    registry = CollectorRegistry()
+    freezer = SurvivorFreezer(registry, thaw_interval_s=3600)
+    freezer.start()
+    try:
+        yield freezer, registry
+    finally:
+        await freezer.stop()
+    assert freezer not in gc.callbacks
+    assert gc.get_freeze_count() == 0
+
+
+async def test_the_survivors_of_a_full_collection_are_frozen(freezer) -> None:
+    _, registry = freezer
+    kept = [Node() for _ in range(1000)]
+    gc.collect()
+    assert gc.get_freeze_count() >= len(kept)
+    assert registry.get_sample_value("parley_gc_frozen_objects") == gc.get_freeze_count()
+    # a young generation's collection does not freeze
+    frozen = gc.get_freeze_count()
+    more = [Node() for _ in range(1000)]
+    gc.collect(0)
+    assert gc.get_freeze_count() == frozen
+    del kept, more
+
+
+async def test_a_frozen_object_is_still_freed_by_reference_counting(freezer) -> None:
+    kept = Node()
+    ref = weakref.ref(kept)
+    gc.collect()
+    frozen = gc.get_freeze_count()
+    del kept
+    assert ref() is None
+    assert gc.get_freeze_count() == frozen - 1
+
+
+async def test_frozen_cyclic_garbage_is_reclaimed_after_the_thaw(freezer) -> None:
+    instance, registry = freezer
+    holder = [Node()]
+    holder[0].other = Node()
+    holder[0].other.other = holder[0]
+    ref = weakref.ref(holder[0])
+    gc.collect()  # a cycle, alive (held by the list): frozen
+    holder.clear()  # now garbage that only the collector frees, but frozen
+    gc.collect()
+    assert ref() is not None
+    instance.thaw()
+    assert registry.get_sample_value("parley_gc_thaws_total") == 1
+    gc.collect()
+    assert ref() is None
+
+
+async def test_the_timer_thaws_every_interval() -> None:
+    registry = CollectorRegistry()
+    freezer = SurvivorFreezer(registry, thaw_interval_s=0.05)
+    freezer.start()
+    try:
+        await asyncio.sleep(0.3)
+        assert registry.get_sample_value("parley_gc_thaws_total") >= 2
+    finally:
+        await freezer.stop()
