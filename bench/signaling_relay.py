@@ -1,9 +1,9 @@
 """Signaling relay benchmark: Parley on one replica, Parley across two replicas, and a plain Node
 socket.io relay (the peer), under the same open-loop load, interleaved in one run.
 
-Set-up: two fresh users and ``--pairs`` meetings they both joined (bench/participants.py);
-the peer (bench/peers/node-relay/server.mjs) is started on a free port. Then the load
-generator (bench/loadgen/relay.mjs, Node over the official socket.io client) connects, for
+Set-up: two fresh users and ``2 * --pairs`` meetings they both joined (bench/participants.py;
+a set per Parley target, as a user has one participant per room); the peer
+(bench/peers/node-relay/server.mjs) is started on a free port. Then the load generator (bench/loadgen/relay.mjs, Node over the official socket.io client) connects, for
 each target, ``--pairs`` host/guest socket pairs straight to the servers (no Traefik, for the
 peer neither) over WebSocket and joins them to their room:
 
@@ -115,7 +115,9 @@ async def bench(args: argparse.Namespace) -> dict:
     ports = stack_ports(args.stack_file)
     pids = {name: pid_listening_on(port) for name, port in ports.items()}
     wait_ready([ports["signaling-1"], ports["signaling-2"]])
-    people = await set_up(args.base_url, args.pairs, label="relay")
+    # a meeting per pair and Parley target: a user has one participant per room, so a second
+    # socket of the host in the same meeting would take the first one's participant over
+    people = await set_up(args.base_url, 2 * args.pairs, label="relay")
     peer_port = free_port()
     peer = start_peer(peer_port)
     pids["node"] = peer.pid
@@ -125,18 +127,18 @@ async def bench(args: argparse.Namespace) -> dict:
         host_token, guest_token = people.host.access_token, people.guest.access_token
         parley_cpu = {n: pids[n] for n in ("signaling-1", "signaling-2")}
 
-        def parley_pairs(guest_url: str) -> list[dict]:
+        def parley_pairs(guest_url: str, meeting_ids: list[str]) -> list[dict]:
             return [
                 {"host": {"url": s1, "token": host_token}, "guest": {"url": guest_url, "token": guest_token}, "room": m}
-                for m in people.meeting_ids
+                for m in meeting_ids
             ]
 
         node_url = f"http://127.0.0.1:{peer_port}"
         plan = {
             "targets": [
-                {"name": "parley-1", "dialect": "parley", "cpu_pids": parley_cpu, "pairs": parley_pairs(s1)},
+                {"name": "parley-1", "dialect": "parley", "cpu_pids": parley_cpu, "pairs": parley_pairs(s1, people.meeting_ids[: args.pairs])},
                 {"name": "parley-2", "dialect": "parley", "cpu_pids": {**parley_cpu, "kafka": pids["kafka"]},
-                 "pairs": parley_pairs(s2)},
+                 "pairs": parley_pairs(s2, people.meeting_ids[args.pairs :])},
                 {"name": "node", "dialect": "node", "cpu_pids": {"node": pids["node"]},
                  "pairs": [{"host": {"url": node_url}, "guest": {"url": node_url}, "room": f"room-{i}"}
                            for i in range(args.pairs)]},

@@ -1,0 +1,52 @@
+"""SessionHeartbeat: a session is announced at its first socket's connect and at every beat,
+not once per socket (a fake ``_send`` records what would be published: a unit test)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from parley_signaling.sessions import SessionHeartbeat
+
+
+class Recording(SessionHeartbeat):
+    def __init__(self, live: set[tuple[str, str]], interval_s: float) -> None:
+        super().__init__(None, lambda: set(live), replica_id="r1", interval_s=interval_s)  # type: ignore[arg-type]
+        self.sent: list[set[tuple[str, str]]] = []
+
+    async def _send(self, sessions: set[tuple[str, str]]) -> None:
+        self.sent.append(set(sessions))
+
+
+async def test_only_a_sessions_first_socket_announces_it_at_once() -> None:
+    live: set[tuple[str, str]] = set()
+    heartbeat = Recording(live, interval_s=3600)
+    heartbeat.start()
+    try:
+        live.add(("u1", "s1"))
+        for _ in range(3):
+            heartbeat.connected("u1", "s1")
+        heartbeat.connected("u2", "s2")
+        heartbeat.connected("u3", None)  # a guest: no session, no lease
+        await asyncio.sleep(0)
+        assert sorted(heartbeat.sent, key=sorted) == [{("u1", "s1")}, {("u2", "s2")}]
+    finally:
+        await heartbeat.stop()
+
+
+async def test_each_beat_announces_the_live_sessions_and_forgets_the_gone_ones() -> None:
+    live = {("u1", "s1")}
+    heartbeat = Recording(live, interval_s=0.05)
+    heartbeat.start()
+    try:
+        heartbeat.connected("u1", "s1")
+        await asyncio.sleep(0.08)
+        assert heartbeat.sent[-1] == {("u1", "s1")}
+        live.clear()  # its last socket closed
+        await asyncio.sleep(0.08)
+        assert heartbeat.sent[-1] == set()
+        count = len(heartbeat.sent)
+        heartbeat.connected("u1", "s1")  # back: announced at once again
+        await asyncio.sleep(0)
+        assert heartbeat.sent[count] == {("u1", "s1")}
+    finally:
+        await heartbeat.stop()
