@@ -33,11 +33,9 @@ async def freezer() -> AsyncIterator[tuple[SurvivorFreezer, CollectorRegistry]]:
 
 
 async def test_the_survivors_of_a_full_collection_are_frozen(freezer) -> None:
-    _, registry = freezer
     kept = [Node() for _ in range(1000)]
     gc.collect()
     assert gc.get_freeze_count() >= len(kept)
-    assert registry.get_sample_value("parley_gc_frozen_objects") == gc.get_freeze_count()
     # a young generation's collection does not freeze
     frozen = gc.get_freeze_count()
     more = [Node() for _ in range(1000)]
