@@ -1,5 +1,5 @@
 import type { ComponentChild } from "preact";
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import { featuredTile, gridColumns, screenKey, shareOrder } from "../room/layout";
 import type { RemoteParticipant } from "../rtc/mesh";
 import { VideoTile, type TileProps } from "./VideoTile";
@@ -64,7 +64,7 @@ export function VideoGrid({
   const shares = useRef<readonly string[]>([]);
   const grid = useRef<HTMLElement>(null);
   // a (un)pinned tile moves between the grid, the stage and the strip: its button keeps the focus
-  const refocus = useRef<string | null>(null);
+  const refocus = useRef<{ key: string; pinned: string | null } | null>(null);
   const hand = (sid: string) => {
     const place = sid ? gestures.hands.indexOf(sid) : -1;
     return place >= 0 ? place + 1 : undefined;
@@ -104,17 +104,23 @@ export function VideoGrid({
   useEffect(() => {
     if (pinGone) setPinned(null);
   }, [pinGone]);
-  useEffect(() => {
-    const key = refocus.current;
+  // in a layout effect, once the DOM holds the pin's layout: a render for something else that
+  // came in between (a speaking ring, a media state) must not take the request, and a deferred
+  // effect of an earlier render could run after the click but before the pin's render (the
+  // button focused in its old place, which the pin then removed: a fresh run lost the focus so)
+  useLayoutEffect(() => {
+    const request = refocus.current;
+    if (request === null || request.pinned !== pinned) return;
     refocus.current = null;
-    const tile = key !== null ? tiles.find((t) => t.key === key) : undefined;
+    const tile = tiles.find((t) => t.key === request.key);
     if (!tile) return;
     const selector = `[data-testid="tile"][data-sid="${CSS.escape(tile.sid)}"]${tile.screen ? '[data-screen="true"]' : ":not([data-screen])"} .tile-pin`;
     grid.current?.querySelector<HTMLElement>(selector)?.focus();
   });
   const pin = (key: string) => {
-    refocus.current = key;
-    setPinned(pinned === key ? null : key);
+    const next = pinned === key ? null : key;
+    refocus.current = { key, pinned: next };
+    setPinned(next);
   };
   const render = ({ key, ...tile }: Tile): ComponentChild => (
     <VideoTile key={key} {...tile} featured={featured?.key === key} pinned={pinned === key} onPin={() => pin(key)} />
