@@ -3,9 +3,10 @@ socket.io relay (the peer), under the same open-loop load, interleaved in one ru
 
 Set-up: two fresh users and ``2 * --pairs`` meetings they both joined (bench/participants.py;
 a set per Parley target, as a user has one participant per room); the peer
-(bench/peers/node-relay/server.mjs) is started on a free port. Then the load generator (bench/loadgen/relay.mjs, Node over the official socket.io client) connects, for
-each target, ``--pairs`` host/guest socket pairs straight to the servers (no Traefik, for the
-peer neither) over WebSocket and joins them to their room:
+(bench/peers/node-relay/server.mjs) is started on a free port. Then the load generator
+(bench/loadgen/relay.mjs, Node over the official socket.io client) connects, for each target,
+``--pairs`` host/guest socket pairs straight to the servers (no Traefik, for the peer
+neither) over WebSocket and joins them to their room:
 
 * ``parley-1``: host and guest on signaling-1 (the relay stays in the process);
 * ``parley-2``: host on signaling-1, guest on signaling-2 (the relay crosses the Kafka fan-out);
@@ -136,7 +137,8 @@ async def bench(args: argparse.Namespace) -> dict:
         node_url = f"http://127.0.0.1:{peer_port}"
         plan = {
             "targets": [
-                {"name": "parley-1", "dialect": "parley", "cpu_pids": parley_cpu, "pairs": parley_pairs(s1, people.meeting_ids[: args.pairs])},
+                {"name": "parley-1", "dialect": "parley", "cpu_pids": parley_cpu,
+                 "pairs": parley_pairs(s1, people.meeting_ids[: args.pairs])},
                 {"name": "parley-2", "dialect": "parley", "cpu_pids": {**parley_cpu, "kafka": pids["kafka"]},
                  "pairs": parley_pairs(s2, people.meeting_ids[args.pairs :])},
                 {"name": "node", "dialect": "node", "cpu_pids": {"node": pids["node"]},

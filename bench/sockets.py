@@ -52,10 +52,10 @@ async def bench(args: argparse.Namespace) -> dict:
     load_start = load_average()
     try:
         targets = [
-                {"name": "parley", "dialect": "parley", "url": f"http://127.0.0.1:{ports['signaling-1']}", "pid": pid,
-                 "tokens": [people.host.access_token, people.guest.access_token], "rooms": people.meeting_ids},
-                {"name": "node", "dialect": "node", "url": f"http://127.0.0.1:{peer_port}", "pid": peer.pid,
-                 "rooms": [f"room-{i}" for i in range(max(1, args.sockets // 2))]},
+            {"name": "parley", "dialect": "parley", "url": f"http://127.0.0.1:{ports['signaling-1']}", "pid": pid,
+             "tokens": [people.host.access_token, people.guest.access_token], "rooms": people.meeting_ids},
+            {"name": "node", "dialect": "node", "url": f"http://127.0.0.1:{peer_port}", "pid": peer.pid,
+             "rooms": [f"room-{i}" for i in range(max(1, args.sockets // 2))]},
         ]
         plan = {
             "targets": [target for target in targets if target["name"] in args.targets],

@@ -2,9 +2,9 @@
 
 Every connected socket holds a few hundred container objects for as long as it lives, and
 CPython's full collection (generation 2) walks every one of them while the event loop waits.
-Measured on one replica opening 10,000 sockets at 50/s: 17 full collections stopped it for
-15.4 s in all, up to about two seconds each, which was the connect+join p99 (bench/README.md,
-"Sockets: 10,000 on one replica").
+Measured on one replica opening 10,000 sockets at 50/s: 19 full collections stopped it for
+19.4 s in all, about a second each and longer as sockets accumulated, which was the
+connect+join p99 (bench/README.md, "Sockets: 10,000 on one replica").
 
 An object that survived a full collection is long-lived. :class:`SurvivorFreezer` moves the
 survivors of each full collection to the permanent generation (``gc.freeze()``, from a
