@@ -50,3 +50,31 @@ async def test_each_beat_announces_the_live_sessions_and_forgets_the_gone_ones()
         assert heartbeat.sent[count] == {("u1", "s1")}
     finally:
         await heartbeat.stop()
+
+
+class Publishing(SessionHeartbeat):
+    """Publishes as the real ``_send`` does, one awaited record per session."""
+
+    def __init__(self, live: set[tuple[str, str]], interval_s: float) -> None:
+        super().__init__(None, lambda: set(live), replica_id="r1", interval_s=interval_s)  # type: ignore[arg-type]
+        self.published: list[tuple[str, str]] = []
+
+    async def _send(self, sessions: set[tuple[str, str]]) -> None:
+        for session in sessions:
+            await asyncio.sleep(0.01)
+            self.published.append(session)
+
+
+async def test_a_socket_that_connects_while_a_beat_is_published_does_not_break_the_beat() -> None:
+    live = {("u1", "s1"), ("u2", "s2")}
+    heartbeat = Publishing(live, interval_s=0.05)
+    heartbeat.start()
+    try:
+        await asyncio.sleep(0.055)  # the first beat is publishing its two sessions
+        live.add(("u3", "s3"))
+        heartbeat.connected("u3", "s3")
+        await asyncio.sleep(0.1)
+        assert heartbeat._task is not None and not heartbeat._task.done()
+        assert heartbeat.published.count(("u3", "s3")) >= 2  # at once, then with the next beat
+    finally:
+        await heartbeat.stop()

@@ -110,8 +110,9 @@ class SessionHeartbeat:
     async def _run(self) -> None:
         while True:
             await asyncio.sleep(self._interval_s)
-            self._announced = self._live_sessions()
-            await self._send(self._announced)
+            live = self._live_sessions()
+            self._announced = set(live)  # a connect while the beat is sent adds here, not to ``live``
+            await self._send(live)
 
     async def _send(self, sessions: set[tuple[str, str]]) -> None:
         publish = kafka_publisher(self._router.broker)
