@@ -135,16 +135,17 @@ async def bench(args: argparse.Namespace) -> dict:
             ]
 
         node_url = f"http://127.0.0.1:{peer_port}"
+        targets = [
+            {"name": "parley-1", "dialect": "parley", "cpu_pids": parley_cpu,
+             "pairs": parley_pairs(s1, people.meeting_ids[: args.pairs])},
+            {"name": "parley-2", "dialect": "parley", "cpu_pids": {**parley_cpu, "kafka": pids["kafka"]},
+             "pairs": parley_pairs(s2, people.meeting_ids[args.pairs :])},
+            {"name": "node", "dialect": "node", "cpu_pids": {"node": pids["node"]},
+             "pairs": [{"host": {"url": node_url}, "guest": {"url": node_url}, "room": f"room-{i}"}
+                       for i in range(args.pairs)]},
+        ]
         plan = {
-            "targets": [
-                {"name": "parley-1", "dialect": "parley", "cpu_pids": parley_cpu,
-                 "pairs": parley_pairs(s1, people.meeting_ids[: args.pairs])},
-                {"name": "parley-2", "dialect": "parley", "cpu_pids": {**parley_cpu, "kafka": pids["kafka"]},
-                 "pairs": parley_pairs(s2, people.meeting_ids[args.pairs :])},
-                {"name": "node", "dialect": "node", "cpu_pids": {"node": pids["node"]},
-                 "pairs": [{"host": {"url": node_url}, "guest": {"url": node_url}, "room": f"room-{i}"}
-                           for i in range(args.pairs)]},
-            ],
+            "targets": [t for t in targets if t["name"] in args.targets],
             "rates": args.rates,
             "seconds": args.seconds,
             "rounds": args.rounds,
@@ -186,11 +187,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--pairs", type=int, default=64, help="socket pairs per target (default 64)")
     parser.add_argument("--rates", type=lambda s: [float(x) for x in s.split(",")], default=[50, 200, 500, 1000],
                         help="messages per second over all pairs, comma-separated (default 50,200,500,1000)")
+    parser.add_argument("--targets", type=lambda s: s.split(","), default=["parley-1", "parley-2", "node"],
+                        help="targets to run, comma-separated (default parley-1,parley-2,node)")
     parser.add_argument("--seconds", type=float, default=8.0, help="seconds per step (default 8)")
     parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds (default 2)")
     parser.add_argument("--drain", type=float, default=10.0,
                         help="seconds after the last due time until a message not arrived counts as lost (default 10)")
     args = parser.parse_args(argv)
+    if not set(args.targets) <= {"parley-1", "parley-2", "node"}:
+        parser.error("--targets are parley-1, parley-2 and node")
     if args.pairs < 1 or args.rounds < 1 or args.seconds <= 0 or not all(r > 0 for r in args.rates):
         parser.error("--pairs and --rounds must be at least 1, --seconds and every rate positive")
     args.base_url = args.base_url.rstrip("/")

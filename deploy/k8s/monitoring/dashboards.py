@@ -189,6 +189,12 @@ def signaling() -> dict:
                 Chart("Fan-out lag", "Records each replica is behind on the fan-out topic.",
                       (Query('max by (instance) (parley_kafka_consumer_lag_records{service="signaling",'
                              'topic="parley.signaling.fanout"})', "{{instance}}"),), width=8),
+                Chart("Fan-out delay", "From a fan-out record's send on any replica until each replica's listener takes "
+                      "it (producer batching, Kafka, the fetch): the Kafka part of a cross-replica relay.",
+                      (Query("histogram_quantile(0.99, sum by (le) (rate(parley_signaling_fanout_delay_seconds_bucket[5m])))",
+                             "p99"),
+                       Query("histogram_quantile(0.5, sum by (le) (rate(parley_signaling_fanout_delay_seconds_bucket[5m])))",
+                             "p50")), "s", width=8),
                 Chart("Replicas dropped, restored sockets", "Other replicas dropped from the directory (by reason) "
                       "and sockets restored after a replica was wrongly presumed dead, last hour.",
                       (Query("sum(increase(parley_signaling_replicas_dropped_total[1h])) or vector(0)", "dropped"),

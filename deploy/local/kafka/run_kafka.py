@@ -19,11 +19,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from layout import kafka_libs  # noqa: E402
 
 HEAP = ["-Xms256m", "-Xmx512m"]
-# a small dev broker: C1-only JIT starts faster and uses less CPU. The collector is the one
-# Kafka's own scripts choose (kafka-run-class.sh, KAFKA_JVM_PERFORMANCE_OPTS): the serial
-# collector's young pauses took 26-34 ms each, the tail of every cross-replica relay.
+# The collector and the JIT are the ones Kafka's own scripts choose (kafka-run-class.sh,
+# KAFKA_JVM_PERFORMANCE_OPTS): the serial collector's young pauses took 26-34 ms each, the
+# tail of every cross-replica relay, and C1 alone (-XX:TieredStopAtLevel=1) cost 0.35-0.37 ms
+# of broker CPU per relayed message against 0.22-0.25 ms once C2 has compiled the hot paths
+# (bench/README.md, "Relay across replicas").
 JVM = [
-    "-XX:TieredStopAtLevel=1",
     "-XX:+UseG1GC",
     "-XX:MaxGCPauseMillis=20",
     "-XX:InitiatingHeapOccupancyPercent=35",

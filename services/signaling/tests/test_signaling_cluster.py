@@ -535,6 +535,7 @@ async def test_late_replica_learns_rooms_and_its_clean_stop_is_seen(cluster: Clu
 
 async def test_health_readiness_and_metrics(cluster: Cluster) -> None:
     import httpx
+    from prometheus_client.parser import text_string_to_metric_families
 
     async with httpx.AsyncClient(base_url=cluster.r1.url) as http:
         assert (await http.get("/healthz")).json() == {"status": "ok"}
@@ -557,3 +558,12 @@ async def test_health_readiness_and_metrics(cluster: Cluster) -> None:
         assert name in text, name
     assert 'parley_signaling_events_total{event="media-state",result="ok"}' in text
     assert 'parley_signaling_connections_total{result="unauthorized"}' in text
+    # every record the listener took (heartbeats at least) has its delay since the send observed
+    samples = {
+        s.name: s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+        if s.name in ("parley_signaling_fanout_delay_seconds_count", "parley_signaling_fanout_delay_seconds_sum")
+    }
+    assert samples["parley_signaling_fanout_delay_seconds_count"] > 0
+    assert 0 <= samples["parley_signaling_fanout_delay_seconds_sum"] < samples["parley_signaling_fanout_delay_seconds_count"]

@@ -85,6 +85,14 @@ class SignalingMetrics:
             ("direction", "kind"),
             registry=registry,
         )
+        self.fanout_delay = Histogram(
+            "parley_signaling_fanout_delay_seconds",
+            "Time from a fan-out message's send on any replica (its Kafka record's timestamp, "
+            "milliseconds) until this replica's listener takes it: producer batching, Kafka and "
+            "the fetch.",
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+            registry=registry,
+        )
         self.fanout_bus_up = Gauge(
             "parley_signaling_fanout_bus_up",
             "1 while this replica reads its own heartbeats back from the fan-out topic (it hears "
