@@ -6,11 +6,12 @@ import pickle
 from dataclasses import dataclass
 from typing import Any
 
+from aiokafka import TopicPartition
 from aiokafka.errors import ConsumerStoppedError
 from prometheus_client import CollectorRegistry
 
 from parley_signaling.domain.directory import PeerEntry
-from parley_signaling.fanout import KafkaFanoutManager, _decode
+from parley_signaling.fanout import SHARED_PARTITION, KafkaFanoutManager, _decode, inbox_partition
 from parley_signaling.liveness import ReplicaLiveness
 from parley_signaling.metrics import SignalingMetrics
 
@@ -25,8 +26,9 @@ class Record:
 
 
 class FakeConsumer:
-    def __init__(self, values: list[bytes]) -> None:
-        self._batches = [{"tp": [Record(v, offset=i) for i, v in enumerate(values)]}]
+    def __init__(self, values: list[bytes], batches: list[dict] | None = None) -> None:
+        shared = TopicPartition("parley.signaling.fanout", 0)
+        self._batches = batches if batches is not None else [{shared: [Record(v, offset=i) for i, v in enumerate(values)]}]
         self.end = len(values) + 2  # two more records on the partition than handed out
 
     def highwater(self, partition: Any) -> int:
@@ -41,10 +43,12 @@ class FakeConsumer:
 class FakeProducer:
     def __init__(self) -> None:
         self.sent: list[dict] = []
+        self.partitions: list[int | None] = []
 
-    async def send(self, topic: str, value: bytes, key: bytes | None = None) -> asyncio.Future:
+    async def send(self, topic: str, value: bytes, key: bytes | None = None, partition: int | None = None) -> asyncio.Future:
         assert isinstance(value, bytes)
         self.sent.append(json.loads(value))
+        self.partitions.append(partition)
         future: asyncio.Future = asyncio.get_running_loop().create_future()
         future.set_result(None)
         return future
@@ -121,6 +125,48 @@ async def test_publish_sends_json_and_listen_yields_decoded_base_messages_only()
     assert m._metrics.rooms.collect()[0].samples[0].value == 1  # noqa: SLF001 - room r2 (parley_signaling_rooms)
     lag = m._metrics.consumer_lag.lag.labels("parley.signaling.fanout", "0")  # noqa: SLF001
     assert lag._value.get() == 2  # noqa: SLF001 - behind by what the partition has beyond the batch
+
+
+def test_each_replica_has_an_inbox_among_the_other_partitions() -> None:
+    assert inbox_partition("signaling-1", 1) == SHARED_PARTITION  # a one-partition topic is all shared
+    for partitions in (2, 9, 16):
+        for replica in ("signaling-1", "signaling-2", "a-pod-7f9c"):
+            assert 1 <= inbox_partition(replica, partitions) < partitions
+    assert inbox_partition("signaling-1", 9) == inbox_partition("signaling-1", 9)  # the same on every replica
+    # the production pods (maxReplicas 4) and the local stack's replicas have inboxes of their own
+    assert len({inbox_partition(f"signaling-{i}", 9) for i in range(4)}) == 4
+
+
+async def test_an_emit_to_another_replicas_sockets_goes_to_its_inbox_only() -> None:
+    m, producer, _ = manager("r1")
+    m._partitions = 9  # noqa: SLF001 - as learnt from Kafka at start
+    await m.emit_to_replica("r2", "ice-candidate", {"from": "a", "candidate": None}, ["s2"])
+    await m.emit_to_replica("r3", "peer-joined", {"sid": "a"}, ["s3", "s4"])
+    assert producer.partitions == [inbox_partition("r2", 9), inbox_partition("r3", 9)]
+    first, second = producer.sent
+    # python-socketio's own emit message, as the receiving replica's base class reads it
+    assert first == {
+        "method": "emit", "event": "ice-candidate", "data": [{"from": "a", "candidate": None}], "binary": False,
+        "namespace": "/", "room": "s2", "skip_sid": None, "callback": None, "host_id": m.host_id,
+    }
+    assert second["room"] == ["s3", "s4"]
+    await m._publish({"method": "parley.room.hand"})  # noqa: SLF001 - everything else is shared
+    assert producer.partitions[-1] == SHARED_PARTITION
+
+
+async def test_of_one_fetch_the_shared_partition_is_handled_before_the_inbox() -> None:
+    m, _, _ = manager("r1")
+    inbox = TopicPartition("parley.signaling.fanout", 3)
+    shared = TopicPartition("parley.signaling.fanout", 0)
+    relay = {"method": "emit", "event": "offer", "data": [{}], "room": "s1", "host_id": "h2"}
+    join = directory("join", "r2", op_id="o", entry=entry("p2", "r2"))
+    seen: list[str] = []
+    m._consumer = FakeConsumer(  # noqa: SLF001 - the inbox's records come first in the fetch's dict
+        [], batches=[{inbox: [Record(json.dumps(relay).encode(), partition=3)], shared: [Record(json.dumps(join).encode())]}]
+    )
+    async for message in m._listen():  # noqa: SLF001
+        seen.append("emit, with p2 known" if m.directory.get("p2") is not None else "emit before the join")
+    assert seen == ["emit, with p2 known"]
 
 
 async def test_own_join_is_applied_on_read_back_with_the_room_at_that_point() -> None:

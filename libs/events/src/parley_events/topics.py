@@ -46,8 +46,9 @@ PRESENCE = TopicSpec("parley.presence", partitions=3, retention_ms=DAY_MS)
 #: Kept forever (``retention.ms`` -1): a service that starts afresh rebuilds its projection of
 #: every key that exists from the whole topic; the records are few and small.
 API_KEYS = TopicSpec("parley.api_keys", partitions=3, retention_ms=-1)
-#: Cross-replica socket.io fan-out of signaling; short-lived by nature.
-SIGNALING_FANOUT = TopicSpec("parley.signaling.fanout", partitions=1, retention_ms=60 * 60 * 1000)
+#: Cross-replica socket.io fan-out of signaling; short-lived by nature. Partition 0 is read by
+#: every replica, partitions 1-8 are replicas' inboxes (parley_signaling.fanout.inbox_partition).
+SIGNALING_FANOUT = TopicSpec("parley.signaling.fanout", partitions=9, retention_ms=60 * 60 * 1000)
 
 #: auth's session.revoked events, keyed by user id. Every service that verifies access tokens
 #: reads it whole at start-up (the revoked-session projection), so it only needs to outlive

@@ -5,8 +5,19 @@ channel is the Kafka topic ``parley.signaling.fanout``. Every replica reads the 
 with its own consumer (``assign()`` of every partition, no consumer group, no commits),
 starting at the end when it starts. Messages are JSON objects (never pickle): ``_publish``
 JSON-encodes the base class's message dicts, and ``_listen`` hands the base class decoded
-dicts only. Every record has the same key, so the topic's order is one total order that every
-replica sees.
+dicts only.
+
+Partitions: every replica reads partition 0, the *shared* partition, which carries every
+message but one kind, so its order is one total order that every replica sees. The exception
+is an emit to given sockets of another replica (a relayed offer, answer or ICE candidate, a
+``peer-joined``…: :meth:`KafkaFanoutManager.emit_to_replica`), which goes to that replica's
+*inbox* partition only (:func:`inbox_partition`: one of partitions 1…n-1 by a hash of its
+replica id), so that no other replica fetches and decodes it: the cost of a relay does not grow
+with the number of replicas. Each replica reads the shared partition and its own inbox, and of
+one fetch it handles the shared partition's records first, so a ``join`` read there comes
+before the emits that followed it into an inbox. A topic with one partition is all shared.
+Replicas whose ids hash to the same inbox read each other's relays, which their base class
+then finds no local socket for.
 
 Besides the base class's messages (``emit``, ``disconnect``, ``enter_room``, ...), replicas
 exchange ``parley.directory.*`` messages that keep a :class:`RoomDirectory` of every socket in
@@ -63,6 +74,7 @@ import json
 import logging
 import time
 import uuid
+import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
@@ -82,8 +94,10 @@ from parley_signaling.metrics import SignalingMetrics
 
 log = logging.getLogger(__name__)
 
-#: Key of every fan-out record: one key, one partition, one order.
+#: Key of every fan-out record (the partition is always given explicitly).
 FANOUT_KEY = b"parley-signaling"
+#: The partition every replica reads, in one order (the module's docstring).
+SHARED_PARTITION = 0
 #: Methods of python-socketio's pub/sub protocol that ``_listen`` hands to the base class.
 BASE_METHODS = frozenset({"emit", "callback", "disconnect", "enter_room", "leave_room", "close_room"})
 DIRECTORY_PREFIX = "parley.directory."
@@ -187,6 +201,15 @@ DirectoryMessage = Annotated[
 _directory_message: TypeAdapter[Any] = TypeAdapter(DirectoryMessage)
 
 
+def inbox_partition(replica_id: str, partitions: int) -> int:
+    """The partition of the fan-out topic (of ``partitions`` partitions) that carries emits to
+    ``replica_id``'s sockets: ``1 + crc32(replica_id) mod (partitions - 1)``, the same on every
+    replica; :data:`SHARED_PARTITION` when the topic has a single partition."""
+    if partitions <= 1:
+        return SHARED_PARTITION
+    return 1 + zlib.crc32(replica_id.encode()) % (partitions - 1)
+
+
 class FanoutUnavailable(Exception):
     """The fan-out topic could not be written or read back in time."""
 
@@ -240,6 +263,8 @@ class KafkaFanoutManager(AsyncPubSubManager):
         #: The bus counts as lost after half the replica timeout without an own heartbeat back.
         self.liveness = ReplicaLiveness(replica_timeout_s=replica_timeout_s, bus_timeout_s=replica_timeout_s / 2)
         self._producer: AIOKafkaProducer | None = None
+        #: Partitions of the fan-out topic (known once started).
+        self._partitions = 1
         self._consumer: AIOKafkaConsumer | None = None
         self._send_lock = asyncio.Lock()
         self._pending_joins: dict[str, asyncio.Future[JoinConfirmation]] = {}
@@ -295,9 +320,12 @@ class KafkaFanoutManager(AsyncPubSubManager):
         partitions = await producer.partitions_for(self.channel)
         if not partitions:
             raise RuntimeError(f"fan-out topic {self.channel!r} has no partitions")
-        assignment = [TopicPartition(self.channel, p) for p in sorted(partitions)]
-        consumer.assign(assignment)
-        live = await self._recently_heard(consumer, assignment)
+        self._partitions = len(partitions)
+        shared = TopicPartition(self.channel, SHARED_PARTITION)
+        inbox = TopicPartition(self.channel, inbox_partition(self.replica_id, self._partitions))
+        consumer.assign(sorted({shared, inbox}))
+        await consumer.position(inbox)  # the inbox is read from its end as it is now
+        live = await self._recently_heard(consumer, [shared])
         self.server.manager_initialized = True
         AsyncPubSubManager.initialize(self)  # starts self._thread (reads _listen)
         self._started = True
@@ -402,13 +430,14 @@ class KafkaFanoutManager(AsyncPubSubManager):
                 log.exception("on_connected failed for %s", sid)
         return result
 
-    async def _publish(self, data: dict[str, Any]) -> None:
-        """Send one message (a dict) as JSON; ordered with every other send of this replica."""
+    async def _publish(self, data: dict[str, Any], partition: int = SHARED_PARTITION) -> None:
+        """Send one message (a dict) as JSON to ``partition``; ordered with every other send of
+        this replica to that partition."""
         if self._producer is None:
             raise FanoutUnavailable("fan-out not started")
         value = json.dumps(data, separators=(",", ":")).encode()
         async with self._send_lock:
-            delivery = await self._producer.send(self.channel, value, key=FANOUT_KEY)
+            delivery = await self._producer.send(self.channel, value, key=FANOUT_KEY, partition=partition)
         delivery.add_done_callback(self._delivered)
         self._metrics.fanout_messages.labels("sent", _kind(data.get("method"))).inc()
 
@@ -441,7 +470,8 @@ class KafkaFanoutManager(AsyncPubSubManager):
                 await asyncio.sleep(1.0)
                 continue
             taken_ms = time.time() * 1000
-            for records in batches.values():
+            # the shared partition first: a join comes before the emits that followed it
+            for _, records in sorted(batches.items(), key=lambda batch: batch[0].partition):
                 for record in records:
                     self._metrics.fanout_delay.observe(max(0.0, taken_ms - record.timestamp) / 1000)
                     message = _decode(record.value)
@@ -509,6 +539,24 @@ class KafkaFanoutManager(AsyncPubSubManager):
         await self._send(
             DirectoryExpire(host_id=self.host_id, replica_id=self.replica_id, owner=owner, reason=reason, entries=entries)
         )
+
+    async def emit_to_replica(self, replica_id: str, event: str, data: Any, sockets: list[str]) -> None:
+        """``event`` with ``data`` (one JSON value) to ``sockets``, all of them sockets of replica
+        ``replica_id`` (another one): python-socketio's ``emit`` message, on that replica's inbox
+        partition, so only it reads it. Raises :class:`FanoutUnavailable` or :class:`KafkaError`
+        when it cannot be published."""
+        message = {
+            "method": "emit",
+            "event": event,
+            "data": [data],
+            "binary": False,
+            "namespace": "/",
+            "room": sockets[0] if len(sockets) == 1 else sockets,
+            "skip_sid": None,
+            "callback": None,
+            "host_id": self.host_id,
+        }
+        await self._publish(message, inbox_partition(replica_id, self._partitions))
 
     async def publish_room_message(self, message: dict[str, Any]) -> None:
         """Send a ``parley.room.*`` message (``method`` is its key) to every replica's handler,
@@ -667,7 +715,7 @@ class KafkaFanoutManager(AsyncPubSubManager):
         async with self._send_lock:  # chunks stay contiguous in the topic
             for message in messages:
                 value = json.dumps(message, separators=(",", ":")).encode()
-                delivery = await self._producer.send(self.channel, value, key=FANOUT_KEY)
+                delivery = await self._producer.send(self.channel, value, key=FANOUT_KEY, partition=SHARED_PARTITION)
                 delivery.add_done_callback(self._delivered)
                 self._metrics.fanout_messages.labels("sent", "directory").inc()
 

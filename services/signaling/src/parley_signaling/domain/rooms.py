@@ -576,13 +576,16 @@ class RoomService:
 
     async def _emit_to_entries(self, event: str, payload: dict, entries: list[PeerEntry]) -> None:
         """Emit to exactly these participants' sockets: locally for ours, one fan-out message
-        for the others'."""
+        to each other replica's inbox for its sockets."""
         local = [e.socket for e in entries if e.replica_id == self._replica_id]
-        remote = [e.socket for e in entries if e.replica_id != self._replica_id]
+        remote: dict[str, list[str]] = {}
+        for e in entries:
+            if e.replica_id != self._replica_id:
+                remote.setdefault(e.replica_id, []).append(e.socket)
         if local:
             await self._sio.emit(event, payload, to=local if len(local) > 1 else local[0], ignore_queue=True)
-        if remote:
-            await self._sio.emit(event, payload, to=remote if len(remote) > 1 else remote[0])
+        for replica_id, sockets in remote.items():
+            await self._fanout.emit_to_replica(replica_id, event, payload, sockets)
 
     async def _leave(self, socket: LocalSocket, reason: LeaveReason, *, notify_room: bool = True) -> None:
         meeting_id = socket.meeting_id
