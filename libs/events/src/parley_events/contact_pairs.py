@@ -15,12 +15,11 @@ from typing import Any, Literal
 
 from faststream import AckPolicy
 from faststream.kafka.fastapi import KafkaMessage
-from faststream.message import StreamMessage
 from pydantic import BaseModel, ConfigDict
 from pymongo.asynchronous.collection import AsyncCollection
 
 from parley_events.envelope import EventDecodeError, ReceivedEvent
-from parley_events.kafka import decoded_record, records_of
+from parley_events.kafka import decoded_record, raw_body, records_of
 from parley_events.inbox import ProcessedEvents
 from parley_events.schemas import (
     ContactAccepted,
@@ -126,12 +125,6 @@ class ContactPairs:
         return len(applied)
 
 
-async def _raw_body(message: StreamMessage[object]) -> bytes:
-    """Keep the record's bytes: decoding is per record in the handler, so a malformed record
-    is skipped instead of failing in FastStream's JSON decoder and coming back forever."""
-    return message.body
-
-
 def add_contact_consumer(
     router: Any,
     *,
@@ -154,7 +147,7 @@ def add_contact_consumer(
         group_id=group_id,
         auto_offset_reset=auto_offset_reset,
         ack_policy=AckPolicy.NACK_ON_ERROR,
-        decoder=_raw_body,
+        decoder=raw_body,
         batch=True,
         max_records=BATCH_MAX_RECORDS,
         title="contacts",

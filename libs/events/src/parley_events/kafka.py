@@ -58,6 +58,14 @@ def records_of(message: KafkaMessage) -> tuple[Any, ...]:
     return raw if isinstance(raw, tuple) else (raw,)
 
 
+async def raw_body(message: Any) -> bytes:
+    """A FastStream ``decoder`` that keeps each record's bytes as they are: decoding is
+    :func:`decoded_record`'s job, per record in the handler, so a malformed record reaches the
+    handler (which skips it) instead of failing in FastStream's JSON decoder and coming back
+    for ever."""
+    return message.body
+
+
 def decoded_record(record: Any) -> ReceivedEvent:
     """Decode one aiokafka ``ConsumerRecord``; raises ``EventDecodeError``."""
     headers = {name: value for name, value in (record.headers or [])}

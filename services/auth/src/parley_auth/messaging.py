@@ -8,10 +8,11 @@ of meetings' ``api_key.used`` marks (the keys' last use), and the consumer of
 ``parley.meetings`` that keeps the guest projection (:mod:`parley_auth.domain.guests`).
 
 The presence consumer reads ``parley.presence`` in the consumer group
-``settings.presence_consumer_group`` (from ``settings.presence_offset_reset`` the first time), one record at
-a time, and commits a record only after it was applied (FastStream
-``AckPolicy.NACK_ON_ERROR``: a failure redelivers it). Its own ``presence.changed`` records
-are skipped; a malformed record is logged and skipped.
+``settings.presence_consumer_group`` (from ``settings.presence_offset_reset`` the first time), a
+fetch at a time (up to :data:`PRESENCE_BATCH_RECORDS` records, applied as one batch by
+:meth:`PresenceProjection.apply`), and commits a fetch only after it was applied (FastStream
+``AckPolicy.NACK_ON_ERROR``: a failure redelivers it whole). Its own ``presence.changed``
+records are skipped; a malformed record is logged and skipped.
 """
 
 import asyncio
@@ -52,6 +53,7 @@ from parley_events import (
     decoded_record,
     envelope_of,
     kafka_sender,
+    raw_body,
     received_event,
     records_of,
 )
@@ -110,6 +112,10 @@ def build_kafka_router(settings: Settings) -> KafkaRouter:
     return router
 
 
+#: Presence records applied at most at once (one Kafka fetch).
+PRESENCE_BATCH_RECORDS = 200
+
+
 def add_presence_consumer(router: KafkaRouter, settings: Settings, projection: PresenceProjection) -> None:
     """Subscribe the presence projection to ``parley.presence`` (see the module's docstring)."""
 
@@ -118,17 +124,21 @@ def add_presence_consumer(router: KafkaRouter, settings: Settings, projection: P
         group_id=settings.presence_consumer_group,
         auto_offset_reset=settings.presence_offset_reset,
         ack_policy=AckPolicy.NACK_ON_ERROR,
+        decoder=raw_body,
+        batch=True,
+        max_records=PRESENCE_BATCH_RECORDS,
         title=PRESENCE_CHANNEL,
         description="presence.socket / presence.replica_lost from signaling: each user's sockets and presence",
     )
     async def on_presence(message: KafkaMessage) -> None:
-        await _each_event(message, PRESENCE.name, apply)
+        records: list[PresenceSocket | PresenceReplicaLost] = []
 
-    async def apply(data: EventData) -> None:
-        if isinstance(data, PresenceSocket):
-            await projection.apply_socket(data)
-        elif isinstance(data, PresenceReplicaLost):
-            await projection.apply_replica_lost(data)
+        async def collect(data: EventData) -> None:
+            if isinstance(data, (PresenceSocket, PresenceReplicaLost)):
+                records.append(data)
+
+        await _each_event(message, PRESENCE.name, collect)
+        await projection.apply(records)
 
 
 async def _each_event(message: KafkaMessage, topic: str, apply: Callable[[EventData], Awaitable[object]]) -> None:

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 
 from faststream import AckPolicy
 from faststream.kafka.fastapi import KafkaMessage, KafkaRouter
-from faststream.message import StreamMessage
 from pymongo.asynchronous.collection import AsyncCollection
 
 from parley_events import (
@@ -24,7 +23,10 @@ from parley_events import (
     ApiKeyUsed,
     CALL_EVENTS,
     ChatMessagePosted,
+    decode,
+    envelope_of,
     EventDecodeError,
+    kafka_sender,
     LOBBY_EVENTS,
     MeetingCancelled,
     MeetingCreated,
@@ -39,10 +41,8 @@ from parley_events import (
     ParticipantJoined,
     ParticipantLeft,
     ParticipantRemoved,
+    raw_body,
     ReceivedEvent,
-    decode,
-    envelope_of,
-    kafka_sender,
 )
 from parley_events.contact_pairs import CONTACT_EVENTS
 from parley_events.contact_pairs import add_contact_consumer as subscribe_contacts
@@ -71,13 +71,6 @@ MEETINGS_EVENTS = (
 
 #: Applies one batch of participant events, in order.
 ParticipantHandler = Callable[[list[ReceivedEvent]], Awaitable[object]]
-
-
-async def _raw_body(message: StreamMessage[object]) -> bytes:
-    """Keep the record's bytes as they are: decoding is :func:`parley_events.decode`'s job
-    (per record, in the handler), so a malformed record reaches the handler (and is skipped) instead of failing in
-    FastStream's JSON decoder and being redelivered forever."""
-    return message.body
 
 
 def _decoded(message: KafkaMessage, on_malformed: Callable[[], None]) -> list[ReceivedEvent]:
@@ -190,7 +183,7 @@ def _subscribe_in_batches(
         group_id=group_id,
         auto_offset_reset=auto_offset_reset,
         ack_policy=AckPolicy.NACK_ON_ERROR,
-        decoder=_raw_body,
+        decoder=raw_body,
         batch=True,
         max_records=BATCH_MAX_RECORDS,
         title=title,
@@ -274,7 +267,7 @@ def add_meeting_event_consumer(router: KafkaRouter, forget: Callable[[str], None
         MEETINGS.name,
         group_id=None,
         auto_offset_reset="latest",
-        decoder=_raw_body,
+        decoder=raw_body,
         title="meetings",
         description="meeting.* events but created and joined (and lobby.*): this replica forgets its cached summary of the meeting",
     )
@@ -305,7 +298,7 @@ def add_api_key_consumer(
         group_id=settings.api_keys_consumer_group,
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,
-        decoder=_raw_body,
+        decoder=raw_body,
         title="api-keys",
         description="api_key.created / api_key.revoked from auth: the keys meetings accepts",
     )

@@ -9,12 +9,17 @@ offline user), and, when the state changed, stages ``presence.changed`` with the
 watchers (accepted contacts) in the same write. Applying a record again, or a replayed run of
 records in their order, gives the same result (at-least-once delivery is harmless).
 
+Records come a fetch at a time (:meth:`PresenceProjection.apply`): each user's records of a
+fetch are applied in their order in one write, so a user's state changes within one fetch
+come out as one ``presence.changed`` of the last state (a burst of a user's sockets, say 1,000
+at once, costs one write instead of 1,000 rewrites of a growing document).
+
 A record from a replica reported lost, timed before the loss, is stale and ignored (the
 loss and that replica's last records may be read in either order: different keys).
 """
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -47,28 +52,30 @@ class PresenceProjection:
         self._contacts = contacts
         self._on_event_staged = on_event_staged
 
-    async def apply_socket(self, record: PresenceSocket) -> None:
-        """Replace the socket's entry (drop it when ``offline``)."""
-        lost_at = await self._presence.replica_lost_at(record.replica_id)
-        if lost_at is not None and record.at <= lost_at:
-            log.info("stale presence record of lost replica %s skipped (%s)", record.replica_id, record.sid)
-            return
-
-        def change(sockets: list[dict[str, Any]]) -> list[dict[str, Any]]:
-            kept = [s for s in sockets if s["sid"] != record.sid]
-            if record.state != "offline":
-                kept.append(
-                    {
-                        "sid": record.sid,
-                        "replica_id": record.replica_id,
-                        "state": record.state,
-                        "meeting_id": record.meeting_id,
-                        "at": record.at,
-                    }
-                )
-            return kept
-
-        await self._update(record.user_id, change, record.at)
+    async def apply(self, records: Sequence[PresenceSocket | PresenceReplicaLost]) -> None:
+        """Apply one fetch's records: every replica loss first (a socket record is judged stale
+        by its time, so the order between the two kinds does not matter: they have different
+        keys), then each user's socket records in their order, one write per user."""
+        for record in records:
+            if isinstance(record, PresenceReplicaLost):
+                await self.apply_replica_lost(record)
+        by_user: dict[str, list[PresenceSocket]] = {}
+        for record in records:
+            if isinstance(record, PresenceSocket):
+                by_user.setdefault(record.user_id, []).append(record)
+        lost: dict[str, Any] = {}
+        for user_id, socket_records in by_user.items():
+            fresh = []
+            for record in socket_records:
+                if record.replica_id not in lost:
+                    lost[record.replica_id] = await self._presence.replica_lost_at(record.replica_id)
+                lost_at = lost[record.replica_id]
+                if lost_at is not None and record.at <= lost_at:
+                    log.info("stale presence record of lost replica %s skipped (%s)", record.replica_id, record.sid)
+                    continue
+                fresh.append(record)
+            if fresh:
+                await self._update(user_id, lambda sockets, fresh=fresh: _with_sockets(sockets, fresh), max(r.at for r in fresh))
 
     async def apply_replica_lost(self, record: PresenceReplicaLost) -> None:
         """Drop every socket of the lost replica reported before ``lost_at``."""
@@ -82,6 +89,7 @@ class PresenceProjection:
                 await self._update(doc["_id"], change, record.lost_at)
 
     async def _update(self, user_id: str, change: Callable[[list[dict[str, Any]]], list[dict[str, Any]]], at: datetime) -> None:
+        """Write ``change`` of the user's sockets; ``at`` is the time of the latest record."""
         for _ in range(ATTEMPTS):
             doc = await self._presence.get(user_id)
             sockets = change(list(doc.get("sockets", [])) if doc else [])
@@ -102,3 +110,20 @@ class PresenceProjection:
                 self._on_event_staged()
             return
         raise RuntimeError(f"presence of {user_id} changed concurrently {ATTEMPTS} times")
+
+
+def _with_sockets(sockets: list[dict[str, Any]], records: list[PresenceSocket]) -> list[dict[str, Any]]:
+    """``sockets`` after ``records`` in their order: each replaces its socket's entry, and an
+    ``offline`` one drops it."""
+    by_sid = {s["sid"]: s for s in sockets}  # in their order; a replaced entry moves to the end
+    for record in records:
+        by_sid.pop(record.sid, None)
+        if record.state != "offline":
+            by_sid[record.sid] = {
+                "sid": record.sid,
+                "replica_id": record.replica_id,
+                "state": record.state,
+                "meeting_id": record.meeting_id,
+                "at": record.at,
+            }
+    return list(by_sid.values())
