@@ -1,9 +1,9 @@
 """Cross-replica socket.io fan-out over Kafka, and the replicated room directory.
 
 :class:`KafkaFanoutManager` is a python-socketio :class:`socketio.AsyncPubSubManager` whose
-channel is the Kafka topic ``parley.signaling.fanout``. Every replica reads the whole topic
-with its own consumer (``assign()`` of every partition, no consumer group, no commits),
-starting at the end when it starts. Messages are JSON objects (never pickle): ``_publish``
+channel is the Kafka topic ``parley.signaling.fanout``. Every replica reads it with its own
+consumer (``assign()`` of the partitions below, no consumer group, no commits), starting at
+the end when it starts. Messages are JSON objects (never pickle): ``_publish``
 JSON-encodes the base class's message dicts, and ``_listen`` hands the base class decoded
 dicts only.
 
@@ -106,9 +106,10 @@ ROOM_PREFIX = "parley.room."
 #: A room-state message's handler (awaited on every replica with the decoded dict).
 RoomHandler = Callable[[dict[str, Any]], Awaitable[None]]
 #: Milliseconds the producer waits to put more records in one produce request (aiokafka's
-#: ``linger_ms``). Every request costs Kafka, and every replica's consumer, one fetch answer
-#: more; at 1,000 relayed messages/s, 1 ms halves the requests and cuts the CPU per message of
-#: Kafka and of the replicas by ~40 % with a lower p99 (bench/README.md, "Relay across replicas").
+#: ``linger_ms``). Every request costs Kafka, and every reading replica, one fetch answer more:
+#: in a bare round trip at 1,000 records/s (bench/kafka_round_trip.py), 1 ms cut the broker's
+#: and the client's CPU per record by 30-40 % at the same p99 (bench/README.md, "Relay across
+#: replicas").
 PRODUCE_LINGER_MS = 1
 #: Entries per ``snapshot`` message.
 SNAPSHOT_CHUNK = 200
