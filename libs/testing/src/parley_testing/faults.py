@@ -90,11 +90,29 @@ def _hold_down(stack: Stack, name: str, killed_pid: int, timeout_s: float) -> No
         if time.monotonic() > deadline:
             raise AssertionError(f"supervisord did not notice that {name} ({killed_pid}) died")
         time.sleep(0.05)
+    # a SIGTERM that reaches the restarted process between supervisord's fork and its exec
+    # goes to the signal handler it still has from supervisord and is lost: supervisord would
+    # then wait stopwaitsecs (40 s) before it kills
+    _wait_for_exec(info["pid"], deadline)
     try:
         rpc.stopProcess(name, True)
     except xmlrpc.client.Fault as fault:  # it exited meanwhile
         if "NOT_RUNNING" not in fault.faultString:
             raise
+
+
+def _wait_for_exec(pid: int, deadline: float) -> None:
+    """Return once process ``pid``, forked by supervisord, runs its own program: its command
+    line is no longer its parent's (or it is gone, or at ``deadline``)."""
+    while pid and time.monotonic() < deadline:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            parent = int(stat[stat.rindex(")") + 2 :].split()[1])
+            if Path(f"/proc/{pid}/cmdline").read_bytes() != Path(f"/proc/{parent}/cmdline").read_bytes():
+                return
+        except (OSError, ValueError):
+            return
+        time.sleep(0.01)
 
 
 async def hold_down(stack: Stack, name: str, killed_pid: int, timeout_s: float = 60.0) -> None:
