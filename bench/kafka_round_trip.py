@@ -30,6 +30,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from procstat import cpu_seconds, load_average, pid_listening_on
 
+REPO = Path(__file__).resolve().parents[1]
 KEY = b"kafka-round-trip"
 
 def figures(values_ms: list[float]) -> dict[str, float]:
@@ -108,7 +109,9 @@ async def bench(args: argparse.Namespace) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench/kafka_round_trip.py", description=__doc__.splitlines()[0])
-    parser.add_argument("--stack-file", type=Path, default=Path(".stack/dev/stack.json"), help="the stack's stack.json")
+    parser.add_argument("--stack-file", type=Path,
+                        default=Path(os.environ.get("PARLEY_STACK_FILE", str(REPO / ".stack/dev/stack.json"))),
+                        help="the running stack's stack.json (default the dev stack's)")
     parser.add_argument("--topic", default="parley.signaling.fanout", help="topic (partition 0) to send to and read")
     parser.add_argument("--rate", type=float, default=1000.0, help="records per second (default 1000)")
     parser.add_argument("--seconds", type=float, default=10.0, help="seconds per run (default 10)")

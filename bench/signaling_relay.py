@@ -57,6 +57,8 @@ REPO = HERE.parent
 PEER = HERE / "peers" / "node-relay" / "server.mjs"
 LOADGEN = LOADGEN_DIR / "relay.mjs"
 DEFAULT_STACK_FILE = REPO / ".stack" / "dev" / "stack.json"
+#: The targets, in the order each round runs them.
+TARGETS = ("parley-1", "parley-2", "node")
 
 
 def free_port() -> int:
@@ -187,15 +189,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--pairs", type=int, default=64, help="socket pairs per target (default 64)")
     parser.add_argument("--rates", type=lambda s: [float(x) for x in s.split(",")], default=[50, 200, 500, 1000],
                         help="messages per second over all pairs, comma-separated (default 50,200,500,1000)")
-    parser.add_argument("--targets", type=lambda s: s.split(","), default=["parley-1", "parley-2", "node"],
-                        help="targets to run, comma-separated (default parley-1,parley-2,node)")
+    parser.add_argument("--targets", type=lambda s: s.split(","), default=list(TARGETS),
+                        help=f"targets to run, comma-separated (default {','.join(TARGETS)})")
     parser.add_argument("--seconds", type=float, default=8.0, help="seconds per step (default 8)")
     parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds (default 2)")
     parser.add_argument("--drain", type=float, default=10.0,
                         help="seconds after the last due time until a message not arrived counts as lost (default 10)")
     args = parser.parse_args(argv)
-    if not set(args.targets) <= {"parley-1", "parley-2", "node"}:
-        parser.error("--targets are parley-1, parley-2 and node")
+    if not set(args.targets) <= set(TARGETS):
+        parser.error(f"--targets are among {', '.join(TARGETS)}")
     if args.pairs < 1 or args.rounds < 1 or args.seconds <= 0 or not all(r > 0 for r in args.rates):
         parser.error("--pairs and --rounds must be at least 1, --seconds and every rate positive")
     args.base_url = args.base_url.rstrip("/")
