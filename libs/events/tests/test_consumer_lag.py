@@ -12,6 +12,7 @@ from faststream.kafka import KafkaBroker
 from prometheus_client import CollectorRegistry
 
 from parley_events import ConsumerLag
+from parley_testing import eventually
 
 
 class Consumer:
@@ -68,10 +69,15 @@ async def test_the_middleware_measures_a_subscriber_catching_up(stack) -> None:
             done.set()
 
     broker.add_middleware(lag.middleware())  # after the subscriber, as create_app does
+
+    async def caught_up() -> bool:
+        return registry.get_sample_value("parley_kafka_consumer_lag_records", {"topic": topic, "partition": "0"}) == 0
+
     await broker.start()
     try:
         await asyncio.wait_for(done.wait(), 30)
-        await asyncio.sleep(0.2)  # the middleware runs after the handler returned
+        # the middleware runs after the handler returned: polled, a busy machine may delay it
+        await eventually(caught_up, timeout_s=10, interval_s=0.05)
     finally:
         await broker.stop()
         admin = AIOKafkaAdminClient(bootstrap_servers=stack.kafka_bootstrap_servers)

@@ -1,6 +1,5 @@
 """auth against the real FerretDB and Kafka of the test stack, app run in-process."""
 
-import asyncio
 import hashlib
 from collections.abc import AsyncIterator
 
@@ -12,7 +11,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from parley_events import UserRegistered
 from parley_events.topics import USERS
 from parley_security import JwksVerifier
-from parley_testing import Stack, TopicTail, tail_topic
+from parley_testing import Stack, TopicTail, eventually, tail_topic
 
 pytestmark = pytest.mark.integration
 
@@ -48,11 +47,12 @@ async def test_register_publishes_user_registered(
     stored = await db.users.find_one({"_id": body["user_id"]})
     assert stored is not None
     assert stored["password_hash"].startswith("$argon2id$")
-    # The relay removes the entry just after Kafka acknowledged it: allow it a moment.
-    for _ in range(50):
-        if (await db.users.find_one({"_id": body["user_id"]}))["outbox"] == []:
-            break
-        await asyncio.sleep(0.05)
+    # The relay removes the entry just after Kafka acknowledged it: wait for that with a
+    # deadline (a busy machine can delay the relay by seconds, more than a fixed 2.5 s).
+    async def outbox_cleared() -> bool:
+        return (await db.users.find_one({"_id": body["user_id"]}))["outbox"] == []
+
+    await eventually(outbox_cleared, timeout_s=15)
     assert (await db.users.find_one({"_id": body["user_id"]}))["outbox"] == []
 
 

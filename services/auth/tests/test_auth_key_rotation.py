@@ -32,7 +32,7 @@ from parley_auth.domain.keys import generate_pem, parse_signing_key
 from parley_auth.main import create_app
 from parley_security import InvalidToken, JwksVerifier
 from parley_testing.lifespan import running
-from parley_testing import Stack
+from parley_testing import Stack, eventually
 
 pytestmark = pytest.mark.integration
 
@@ -184,8 +184,15 @@ async def test_rotating_the_key_under_traffic_refuses_no_valid_token(cluster: Cl
         )
         traffic = Traffic(client, verifier, credentials)
         runner = asyncio.create_task(traffic.run())
+
+        async def signed_with(kid: str) -> bool:
+            """Whether the traffic got a token of ``kid`` (or failed): polled, since on a busy
+            machine the traffic may not have signed in within a STEP."""
+            return kid in traffic.kids() or runner.done()
+
         try:
             await asyncio.sleep(STEP)
+            await eventually(lambda: signed_with(old_kid), timeout_s=30)
             # 1. Publish the next key on every replica; the old one still signs.
             for name in ("a", "b"):
                 await cluster.restart(name, old, [new])
@@ -196,6 +203,7 @@ async def test_rotating_the_key_under_traffic_refuses_no_valid_token(cluster: Cl
             for name in ("a", "b"):
                 await cluster.restart(name, new, [old])
                 await asyncio.sleep(STEP)
+            await eventually(lambda: signed_with(new_kid), timeout_s=30)
             assert traffic.kids() == {old_kid, new_kid}
             # 3. Once the last token of the old key has expired, stop publishing it.
             last_old_exp = max(exp for _, kid, exp in traffic.tokens if kid == old_kid)

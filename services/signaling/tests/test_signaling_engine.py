@@ -9,6 +9,8 @@ from engineio.async_socket import AsyncSocket
 
 from parley_signaling.transport import EngineServer, PingScheduler, RequestBody, translate_request
 
+from signaling_testkit import until
+
 
 class FakeSocket:
     def __init__(self, sid: str) -> None:
@@ -27,7 +29,9 @@ async def test_sockets_are_pinged_once_each_in_the_order_they_were_scheduled_and
     for socket in (a, b, c):
         pings.schedule(socket)  # type: ignore[arg-type]
     b.closed = True
-    await asyncio.sleep(0.2)
+    # the pings are timers, which a busy machine delays: wait for the last one, not a fixed time
+    await until(lambda: c.sent, timeout=10, what="c's PING")
+    await asyncio.sleep(0.15)  # a second PING of a socket would come meanwhile
     assert [p for _, p in a.sent] == [packet.PING] and [p for _, p in c.sent] == [packet.PING]
     assert b.sent == [] and a.last_ping is not None and b.last_ping is None
     assert a.sent[0][0] <= c.sent[0][0] and len(pings) == 0

@@ -3,7 +3,6 @@ cyclic garbage among them is reclaimed after it."""
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import weakref
 from collections.abc import AsyncIterator
@@ -12,6 +11,8 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from parley_signaling.gc_freeze import SurvivorFreezer
+
+from signaling_testkit import until
 
 
 class Node:
@@ -75,7 +76,8 @@ async def test_the_timer_thaws_every_interval() -> None:
     freezer = SurvivorFreezer(registry, thaw_interval_s=0.05)
     freezer.start()
     try:
-        await asyncio.sleep(0.3)
+        # the thaws are timers, which a busy machine delays: wait for two, not a fixed time
+        await until(lambda: registry.get_sample_value("parley_gc_thaws_total") >= 2, timeout=10, what="two thaws")
         assert registry.get_sample_value("parley_gc_thaws_total") >= 2
     finally:
         await freezer.stop()

@@ -10,7 +10,7 @@ import asyncio
 
 import pytest
 
-from signaling_testkit import Cluster, Peer, unique
+from signaling_testkit import Cluster, Peer, unique, until
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
@@ -27,11 +27,8 @@ async def test_relays_and_acknowledgements_arrive_complete_and_in_order(
     await a.connect(cluster.r1.url, cluster.issuer.issue(a_user, "A"), transports=transports)
     cluster.peers.append(a)
     await a.next("session")
-    if len(transports) > 1:  # wait for the upgrade to finish
-        for _ in range(100):
-            if a.client.transport() == "websocket":
-                break
-            await asyncio.sleep(0.05)
+    if len(transports) > 1:  # wait for the upgrade to finish (up to 30 s: a busy machine delays it)
+        await until(lambda: a.client.transport() == "websocket", what="the upgrade to websocket")
         assert a.client.transport() == "websocket"
     b = await cluster.peer(cluster.r1)
     cluster.meetings.admit(meeting, a_user, b.user_id)  # type: ignore[attr-defined]
