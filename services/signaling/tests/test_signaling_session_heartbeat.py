@@ -4,17 +4,11 @@ not once per socket (a fake ``_send`` records what would be published: a unit te
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 
 from parley_signaling.sessions import SessionHeartbeat
 
-
-async def until(condition: Callable[[], bool], timeout_s: float = 10.0) -> None:
-    """Waits for ``condition`` (the beats are timers: a busy machine delays them, so no test
-    counts on a beat within a fixed sleep)."""
-    async with asyncio.timeout(timeout_s):
-        while not condition():
-            await asyncio.sleep(0.01)
+# the beats are timers: a busy machine delays them, so no test counts on a beat within a fixed sleep
+from signaling_testkit import until
 
 
 class Recording(SessionHeartbeat):
