@@ -144,7 +144,9 @@ def test_an_unanswered_call_is_missed_and_called_back(api: Api, participants: Pa
     bob.page.screenshot(path=str(screenshots / "calls-missed-1280x720.png"), full_page=True)
     bob.page.set_viewport_size({"width": 390, "height": 844})
     bob.page.screenshot(path=str(screenshots / "calls-missed-390x844.png"), full_page=True)
-    expect(ada.page.get_by_test_id("call-history-item").filter(has_text="No answer")).to_be_visible(timeout=EVENT_MS)
+    no_answer = ada.page.get_by_test_id("call-history-item").filter(has_text="No answer")
+    expect(no_answer).to_be_visible(timeout=EVENT_MS)
+    expect(no_answer).to_contain_text("Bob")  # never answered: named from Ada's contacts
 
     missed.get_by_role("button", name="Call back").click()
     expect(bob.page.get_by_test_id("outgoing-call")).to_have_attribute("data-outcome", "ringing", timeout=EVENT_MS)

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { type Api, ApiError } from "../api";
 import type { Call, CallList } from "../api/types";
 import { CallCenter } from "./center";
-import { describeCall } from "./history";
+import { describeCall, partnerOf } from "./history";
 
 const call = (over: Partial<Call> = {}): Call => ({
   call_id: "c1",
@@ -98,5 +98,15 @@ describe("describeCall", () => {
     expect(describeCall(call({ state: "missed" }))).toBe("Missed call");
     expect(describeCall(call({ state: "missed", direction: "outgoing" }))).toBe("No answer");
     expect(describeCall(call({ state: "declined", direction: "outgoing" }))).toBe("Declined");
+  });
+});
+
+describe("partnerOf", () => {
+  it("names the callee of an unanswered outgoing call from the caller's contacts", () => {
+    const names = new Map([["bob", "Bob"]]);
+    expect(partnerOf(call({ direction: "outgoing", state: "declined" }), names)).toEqual({ id: "bob", name: "Bob" });
+    expect(partnerOf(call({ direction: "outgoing", state: "missed" }), new Map())).toEqual({ id: "bob", name: null });
+    expect(partnerOf(call({ direction: "outgoing", state: "ended", callee_name: "Bob B." }), names).name).toBe("Bob B.");
+    expect(partnerOf(call({ state: "missed" }), names)).toEqual({ id: "ada", name: "Ada" });
   });
 });

@@ -21,6 +21,14 @@ export function describeCall(call: Call): string {
   }
 }
 
+/** The other person of a history entry. The callee's name is on the call only once they
+ * answered (docs/http-api.md, "Calls"); before that the caller's own list names them
+ * (`names`: user id → display name, e.g. the contacts), else the name is null. */
+export function partnerOf(call: Call, names: ReadonlyMap<string, string>): { id: string; name: string | null } {
+  if (call.direction === "incoming") return { id: call.caller_id, name: call.caller_name };
+  return { id: call.callee_id, name: call.callee_name ?? names.get(call.callee_id) ?? null };
+}
+
 /** When the call was placed, short: a time today, else a date and time. */
 export function formatCallTime(iso: string, now: Date = new Date()): string {
   const at = new Date(iso);

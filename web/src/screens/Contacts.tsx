@@ -7,7 +7,7 @@ import { useUserSocket } from "../app/userSocket";
 import { Alert } from "../components/Alert";
 import { TopBar } from "../components/TopBar";
 import { applyPresence, describePresence } from "../contacts/presence";
-import { formatCallTime, describeCall } from "../calls/history";
+import { formatCallTime, describeCall, partnerOf } from "../calls/history";
 import { useTitle } from "../lib/useTitle";
 import { askToNotify, useUnreadMessages } from "../contacts/directMessages";
 import { DirectConversation } from "../components/DirectConversation";
@@ -47,14 +47,14 @@ function Person({ user }: { user: User }) {
 }
 
 /** The call history: missed calls with "Call back" (docs/http-api.md, "Calls"). */
-function CallHistory({ calls, onCall, busy }: { calls: Call[]; onCall: (userId: string, name: string) => void; busy: boolean }) {
+function CallHistory({ calls, names, onCall, busy }: { calls: Call[]; names: ReadonlyMap<string, string>; onCall: (userId: string, name: string) => void; busy: boolean }) {
   return (
     <section class="card" aria-labelledby="calls-heading" data-testid="call-history">
       <h2 id="calls-heading">Recent calls</h2>
       {calls.length === 0 && <p class="panel-note">No calls yet.</p>}
       <ul class="contact-list">
         {calls.map((c) => {
-          const other = c.direction === "outgoing" ? { id: c.callee_id, name: c.callee_name } : { id: c.caller_id, name: c.caller_name };
+          const other = partnerOf(c, names);
           const missed = c.direction === "incoming" && c.state === "missed";
           return (
             <li key={c.call_id} class="contact-item call-history-item" data-testid="call-history-item" data-state={c.state} data-direction={c.direction}>
@@ -169,6 +169,7 @@ export function Contacts() {
   };
 
   const view = list ?? EMPTY;
+  const names = new Map([...view.contacts, ...view.incoming, ...view.outgoing].map((c) => [c.user.user_id, c.user.display_name]));
   return (
     <div class="page">
       <TopBar userName={session.user?.display_name} />
@@ -304,7 +305,7 @@ export function Contacts() {
           />
         )}
 
-        <CallHistory calls={history} onCall={callContact} busy={busy} />
+        <CallHistory calls={history} names={names} onCall={callContact} busy={busy} />
 
         {view.blocked.length > 0 && (
           <section class="card" aria-labelledby="blocked-heading">
