@@ -431,16 +431,17 @@ class KafkaFanoutManager(AsyncPubSubManager):
                 log.exception("on_connected failed for %s", sid)
         return result
 
-    async def _publish(self, data: dict[str, Any], partition: int = SHARED_PARTITION) -> None:
-        """Send one message (a dict) as JSON to ``partition``; ordered with every other send of
-        this replica to that partition."""
+    async def _publish(self, *messages: dict[str, Any], partition: int = SHARED_PARTITION) -> None:
+        """Send messages (dicts) as JSON to ``partition``, contiguous there and ordered with every
+        other send of this replica to that partition."""
         if self._producer is None:
             raise FanoutUnavailable("fan-out not started")
-        value = json.dumps(data, separators=(",", ":")).encode()
         async with self._send_lock:
-            delivery = await self._producer.send(self.channel, value, key=FANOUT_KEY, partition=partition)
-        delivery.add_done_callback(self._delivered)
-        self._metrics.fanout_messages.labels("sent", _kind(data.get("method"))).inc()
+            for data in messages:
+                value = json.dumps(data, separators=(",", ":")).encode()
+                delivery = await self._producer.send(self.channel, value, key=FANOUT_KEY, partition=partition)
+                delivery.add_done_callback(self._delivered)
+                self._metrics.fanout_messages.labels("sent", _kind(data.get("method"))).inc()
 
     def _delivered(self, delivery: "asyncio.Future[Any]") -> None:
         """Count a message Kafka did not take; log the first of each bus state only."""
@@ -557,7 +558,7 @@ class KafkaFanoutManager(AsyncPubSubManager):
             "callback": None,
             "host_id": self.host_id,
         }
-        await self._publish(message, inbox_partition(replica_id, self._partitions))
+        await self._publish(message, partition=inbox_partition(replica_id, self._partitions))
 
     async def publish_room_message(self, message: dict[str, Any]) -> None:
         """Send a ``parley.room.*`` message (``method`` is its key) to every replica's handler,
@@ -711,14 +712,8 @@ class KafkaFanoutManager(AsyncPubSubManager):
             ).model_dump(mode="json")
             for index, chunk in enumerate(chunks)
         ]
-        if self._producer is None:
-            return
-        async with self._send_lock:  # chunks stay contiguous in the topic
-            for message in messages:
-                value = json.dumps(message, separators=(",", ":")).encode()
-                delivery = await self._producer.send(self.channel, value, key=FANOUT_KEY, partition=SHARED_PARTITION)
-                delivery.add_done_callback(self._delivered)
-                self._metrics.fanout_messages.labels("sent", "directory").inc()
+        if self._producer is not None:
+            await self._publish(*messages)  # the chunks stay contiguous in the topic
 
     async def _taken_over(self, previous: PeerEntry, entry: PeerEntry) -> None:
         if self.on_taken_over is not None:
