@@ -236,8 +236,15 @@ async def test_the_ring_timeout_survives_a_restart_and_two_replicas_fire_it_once
             two, three = replica("meetings-b"), replica("meetings-c")
             b, _c = await anext(two), await anext(three)
             try:
-                # call.ringing too, if the stopped replica's relay had not published it yet
-                events = await tail.events(subject=call["call_id"], count=3, timeout_s=8)
+                # call.ringing too (more than one copy: the two relays may both publish the
+                # entry the stopped replica left), so wait for call.missed itself, then a while
+                # longer: the other sweeper's copy, if it also fired, would follow within moments
+                def of_call(found: list) -> list:
+                    return [e for e in found if e.subject == call["call_id"]]
+
+                events = await tail.events_until(
+                    lambda found: any(isinstance(e.data, CallMissed) for e in of_call(found)), timeout_s=30)
+                events = of_call(events + await tail.events_until(lambda _: False, timeout_s=3))
                 got = (await b.http.get(f"/api/calls/{call['call_id']}", headers=b.auth(bob))).json()
             finally:
                 await two.aclose()
