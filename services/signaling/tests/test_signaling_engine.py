@@ -1,5 +1,6 @@
 """Unit tests of parley_signaling.transport's Engine.IO pieces: the server-wide ping
-scheduler and the request environ without a class per request."""
+scheduler, the request environ without a class per request, and the packet queue that writes
+a packet at once while the socket's writer is idle."""
 
 import asyncio
 import logging
@@ -7,7 +8,14 @@ import logging
 from engineio import packet
 from engineio.async_socket import AsyncSocket
 
-from parley_signaling.transport import EngineServer, PingScheduler, RequestBody, translate_request
+from parley_signaling.transport import (
+    EngineServer,
+    PacketQueue,
+    PingScheduler,
+    RequestBody,
+    outgoing,
+    translate_request,
+)
 
 from signaling_testkit import until
 
@@ -64,3 +72,64 @@ async def test_the_environ_of_a_request_reads_a_body_sent_in_chunks_and_holds_no
     assert environ["QUERY_STRING"] == "EIO=4" and environ["REQUEST_METHOD"] == "POST"
     assert await environ["wsgi.input"].read(5) == b"abcde"  # python-engineio reads CONTENT_LENGTH bytes
     assert await environ["wsgi.input"].read() == b""
+
+
+class Wire:
+    """What ``send_text`` wrote, and whether it can write now (a transport paused by flow
+    control cannot)."""
+
+    def __init__(self) -> None:
+        self.writable = True
+        self.texts: list[str] = []
+
+    def send_text(self, text: str) -> bool:
+        if self.writable:
+            self.texts.append(text)
+        return self.writable
+
+
+async def test_a_packet_for_an_idle_writer_is_written_at_once_and_others_wait_in_order() -> None:
+    queue, wire = PacketQueue(), Wire()
+    queue.send_text = wire.send_text
+    queue.put_nowait(packet.Packet(packet.MESSAGE, "2a"))  # no writer waiting yet: queued
+    assert wire.texts == [] and queue.qsize() == 1
+    assert queue.get_nowait().data == "2a"
+    writer = asyncio.ensure_future(queue.get())  # the writer waits for its next packet
+    await asyncio.sleep(0)
+    queue.put_nowait(packet.Packet(packet.MESSAGE, "2b"))
+    queue.put_nowait(packet.Packet(packet.PING))
+    assert wire.texts == ["42b", "2"] and queue.written == 2 and queue.empty() and not writer.done()
+    wire.writable = False  # the client stopped reading: the writer takes it, and what follows
+    queue.put_nowait(packet.Packet(packet.MESSAGE, "2c"))
+    wire.writable = True
+    queue.put_nowait(packet.Packet(packet.MESSAGE, "2d"))  # the writer is about to run: behind "2c"
+    assert (await writer).data == "2c" and queue.get_nowait().data == "2d" and wire.texts == ["42b", "2"]
+    waiting = asyncio.ensure_future(queue.get())
+    await asyncio.sleep(0)
+    queue.put_nowait(None)  # the writer's stop is never written
+    assert await waiting is None and queue.written == 2
+    queue.send_text = None  # the connection is ending: everything is queued again
+    late = asyncio.ensure_future(queue.get())
+    await asyncio.sleep(0)
+    queue.put_nowait(packet.Packet(packet.MESSAGE, "2e"))
+    assert (await late).data == "2e" and wire.texts == ["42b", "2"]
+
+
+class QuietSocket:
+    def __init__(self, silence_s: float) -> None:
+        self.queue = PacketQueue()
+        self.server = type("Server", (), {"ping_interval": silence_s / 2, "ping_timeout": silence_s / 2})()
+
+
+async def test_the_writer_is_not_silent_while_packets_go_out_without_it() -> None:
+    socket, wire = QuietSocket(1.5), Wire()
+    socket.queue.send_text = wire.send_text
+    waiting = asyncio.ensure_future(outgoing(socket))  # type: ignore[arg-type]
+    for _ in range(25):  # 2.5 s of packets written at once, none through the writer
+        await asyncio.sleep(0.1)
+        socket.queue.put_nowait(packet.Packet(packet.MESSAGE, "2x"))
+    assert not waiting.done() and len(wire.texts) == 25
+    loop = asyncio.get_running_loop()
+    quiet_from = loop.time()
+    assert await waiting == []  # then nothing at all: silent
+    assert loop.time() - quiet_from >= 1.0

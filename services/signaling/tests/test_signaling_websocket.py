@@ -1,7 +1,8 @@
 """How a replica serves a WebSocket (``parley_signaling.transport.serve_websocket``, in place
 of python-engineio's handler): the wire protocol is unchanged, so events and their
 acknowledgements arrive complete and in order, over a WebSocket opened directly and over one
-upgraded from long-polling (the official clients' default).
+upgraded from long-polling (the official clients' default), whether a packet is written at once
+(the socket's writer idle) or by the writer.
 """
 
 from __future__ import annotations
@@ -48,3 +49,6 @@ async def test_relays_and_acknowledgements_arrive_complete_and_in_order(
         await receiver.next("ice-candidate", lambda d: d["candidate"]["candidate"].startswith(f"candidate:{BURST - 1} "))
         got = [d["candidate"]["candidate"] for d in receiver.received("ice-candidate") if d["from"] == sender.sid]
         assert got == [candidate(i)["candidate"] for i in range(BURST)]
+    # and over a WebSocket, packets for an idle writer were written at once (PacketQueue)
+    sockets = cluster.r1.app.engineio_server.eio.sockets
+    assert all(sockets[peer.client.eio.sid].queue.written > 0 for peer in (a, b))

@@ -90,6 +90,7 @@ from parley_signaling.domain.directory import PeerEntry, RoomDirectory
 from parley_signaling.domain.protocol import PeerJoinedEvent, PeerLeftEvent, dump
 from parley_signaling.kafka_logs import KafkaLogGate
 from parley_signaling.liveness import BusChange, ReplicaLiveness
+from parley_signaling.local_emit import DirectLocalEmit
 from parley_signaling.metrics import SignalingMetrics
 
 log = logging.getLogger(__name__)
@@ -215,8 +216,9 @@ class FanoutUnavailable(Exception):
     """The fan-out topic could not be written or read back in time."""
 
 
-class KafkaFanoutManager(AsyncPubSubManager):
-    """socket.io client manager sharing emits and the room directory through Kafka.
+class KafkaFanoutManager(AsyncPubSubManager, DirectLocalEmit):
+    """socket.io client manager sharing emits and the room directory through Kafka; its
+    emits to local sockets go without a task per recipient (:class:`DirectLocalEmit`).
 
     Lifecycle: attach to a server (``AsyncServer(client_manager=...)``), then :meth:`start`
     inside the app's lifespan (it connects, positions at the end of the topic, starts the

@@ -50,8 +50,12 @@ message it reads, to time it out; here the read is timed out in place, and so is
 wait for the next packet (:func:`outgoing`; ``AsyncSocket.poll`` wraps it in a task). Writing
 stays as python-engineio does it, through the socket's queue and one writer task per socket,
 so that a client that does not read holds up only its own writer, never the task that emits
-to it; the queue is a :class:`~parley_signaling.lean_queue.LeanQueue`, which holds no buffer
-while empty (:meth:`EngineServer.create_queue`).
+to it; the queue is a :class:`PacketQueue` (a :class:`~parley_signaling.lean_queue.LeanQueue`,
+which holds no buffer while empty: :meth:`EngineServer.create_queue`). A packet queued while
+the writer is idle (waiting for one, nothing queued) and the connection writable is written
+at once by the task that queued it, through uvicorn's protocol
+(:data:`~parley_signaling.websocket_protocol.SEND_TEXT_NOW`), instead of waking the writer
+for it: the same bytes in the same order, without a pass of the event loop per packet.
 """
 
 from __future__ import annotations
@@ -60,6 +64,7 @@ import asyncio
 import logging
 import time
 from collections import deque
+from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
 
@@ -71,6 +76,7 @@ from engineio.async_drivers.asgi import WebSocket as EngineWebSocket
 from engineio.async_socket import AsyncSocket
 
 from parley_signaling.lean_queue import LeanQueue
+from parley_signaling.websocket_protocol import SEND_TEXT_NOW
 
 #: What a replica's ``sid_prefix`` may be: empty, or 1–16 letters and digits then ``_``
 #: (ids are base64url, so no prefix can be mistaken for another's).
@@ -202,11 +208,11 @@ class EngineServer(engineio.AsyncServer):
 
     def create_queue(self, *args: Any, **kwargs: Any) -> Any:
         """A socket's queue of packets to send (``BaseSocket.queue``, the only queue
-        python-engineio makes): a :class:`~parley_signaling.lean_queue.LeanQueue`, empty
-        most of a socket's life, instead of an ``asyncio.Queue``."""
+        python-engineio makes): a :class:`PacketQueue`, empty most of a socket's life, instead
+        of an ``asyncio.Queue``."""
         if args or kwargs:
             return super().create_queue(*args, **kwargs)
-        return LeanQueue()
+        return PacketQueue()
 
     async def disconnect(self, sid: str | None = None) -> None:
         if sid is None:
@@ -239,6 +245,31 @@ class EngineServer(engineio.AsyncServer):
         return await super()._make_response(response_dict, environ)
 
 
+class PacketQueue(LeanQueue[packet.Packet | None]):
+    """A socket's queue of packets to send, which writes a packet at once instead when it can.
+
+    While :attr:`send_text` is set (a WebSocket's writer is running: :func:`serve_websocket`),
+    a packet put while the queue is empty and the writer waits in :meth:`get` is written by
+    ``send_text`` (:meth:`~parley_signaling.websocket_protocol.WebSocketProtocol.send_text_now`)
+    if it can be at once, and counted in :attr:`written`; otherwise it is queued as always.
+    ``None`` (the writer's stop) is always queued."""
+
+    __slots__ = ("send_text", "written")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.send_text: Callable[[str], bool] | None = None
+        self.written = 0
+
+    def put_nowait(self, item: packet.Packet | None) -> None:
+        if self.send_text is not None and item is not None and self._getters and not self._items:
+            encoded = item.encode()
+            if isinstance(encoded, str) and self.send_text(encoded):
+                self.written += 1
+                return
+        super().put_nowait(item)
+
+
 class WebSocketTransport(EngineWebSocket):
     """python-engineio's ASGI WebSocket wrapper, serving the socket with :func:`serve_websocket`
     instead of ``AsyncSocket._websocket_handler`` (the handshake and ``send`` are unchanged)."""
@@ -247,16 +278,21 @@ class WebSocketTransport(EngineWebSocket):
         self.asgi_receive = environ["asgi.receive"]
         self.asgi_send = environ["asgi.send"]
         await self.asgi_send({"type": "websocket.accept"})
-        await serve_websocket(self.handler.__self__, self)
+        send_text = environ["asgi.scope"].get("extensions", {}).get(SEND_TEXT_NOW)
+        await serve_websocket(self.handler.__self__, self, send_text)
         return ""
 
 
-async def serve_websocket(socket: AsyncSocket, ws: EngineWebSocket) -> None:
+async def serve_websocket(
+    socket: AsyncSocket, ws: EngineWebSocket, send_text: Callable[[str], bool] | None = None
+) -> None:
     """Serve one Engine.IO socket over ``ws``: the upgrade handshake when the socket started on
     long-polling, then a writer task for the packets out and this task reading the packets in
     until the client goes, is silent for ``ping_interval + ping_timeout`` seconds, or sends
     what cannot be read: python-engineio 4.15's ``AsyncSocket._websocket_handler``, except
-    that a read is timed out without a task of its own."""
+    that a read is timed out without a task of its own, and that while the writer is idle a
+    packet is written at once with ``send_text`` (uvicorn's
+    :data:`~parley_signaling.websocket_protocol.SEND_TEXT_NOW`; see :class:`PacketQueue`)."""
     server = socket.server
     limit = server.max_http_buffer_size
 
@@ -307,6 +343,9 @@ async def serve_websocket(socket: AsyncSocket, ws: EngineWebSocket) -> None:
         await ws.close()
 
     writer_task = asyncio.ensure_future(writer())
+    queue = socket.queue
+    if isinstance(queue, PacketQueue):
+        queue.send_text = send_text
     silence = server.ping_interval + server.ping_timeout
     while True:
         try:
@@ -324,6 +363,8 @@ async def serve_websocket(socket: AsyncSocket, ws: EngineWebSocket) -> None:
             break
         except Exception:  # noqa: BLE001 - as python-engineio: log, keep the connection
             server.logger.exception("Unknown receive error")
+    if isinstance(queue, PacketQueue):
+        queue.send_text = None  # what is sent from now on goes through the writer, until its end
     await socket.queue.put(None)  # lets the writer finish
     await writer_task
     await socket.close(wait=False, abort=True, reason=server.reason.TRANSPORT_CLOSE)
@@ -336,11 +377,16 @@ async def outgoing(socket: AsyncSocket) -> list[packet.Packet]:
     by ``asyncio.wait_for``'s task around the queue's ``get`` (a task per idle socket)."""
     queue = socket.queue
     server = socket.server
-    try:
-        async with asyncio.timeout(server.ping_interval + server.ping_timeout):
-            first = await queue.get()
-    except TimeoutError:
-        return []
+    while True:
+        written = getattr(queue, "written", 0)
+        try:
+            async with asyncio.timeout(server.ping_interval + server.ping_timeout):
+                first = await queue.get()
+            break
+        except TimeoutError:
+            if getattr(queue, "written", 0) == written:
+                return []
+            # packets went out meanwhile without the writer (PacketQueue): not silent
     queue.task_done()
     if first is None:
         return []

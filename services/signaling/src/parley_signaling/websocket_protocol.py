@@ -7,13 +7,24 @@ process"): its queue of received messages (ASGI ``receive``) is a
 an ``asyncio.Queue`` (~3.2 KiB); and the opening handshake's request and response (their
 headers) are let go once the handshake is complete, since nothing reads them after it. The
 protocol on the wire is unchanged.
+
+It also offers the application a way to write a text message without a pass of the event loop
+(:meth:`WebSocketProtocol.send_text_now`, in the scope's extensions as :data:`SEND_TEXT_NOW`):
+:mod:`parley_signaling.transport` uses it for a packet queued while the socket's writer task
+is idle.
 """
 
 from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.exceptions import InvalidState
+from websockets.http11 import Request
 
 from parley_signaling.lean_queue import LeanQueue
+
+#: The ASGI scope extension (``scope["extensions"]``) whose value is the connection's
+#: :meth:`WebSocketProtocol.send_text_now`.
+SEND_TEXT_NOW = "parley.websocket.send_text_now"
 
 
 class WebSocketProtocol(WebSocketsSansIOProtocol):
@@ -22,6 +33,26 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.queue = LeanQueue()  # type: ignore[assignment]
+
+    def handle_connect(self, event: Request) -> None:
+        super().handle_connect(event)
+        if not self.close_sent:  # accepted: the scope exists
+            self.scope["extensions"][SEND_TEXT_NOW] = self.send_text_now  # type: ignore[index]
+
+    def send_text_now(self, text: str) -> bool:
+        """Write ``text`` as one text message now, as ``send({"type": "websocket.send", "text":
+        text})`` would, when that would not wait: the handshake done and no close sent, and the
+        transport writable (not paused by flow control). False, with nothing written, otherwise."""
+        if not self.handshake_complete or self.close_sent or self.initial_response is not None:
+            return False
+        if self.disconnected or not self.writable.is_set() or self.transport.is_closing():
+            return False
+        try:
+            self.conn.send_text(text.encode())
+        except InvalidState:
+            return False
+        self.transport.write(b"".join(self.conn.data_to_send()))
+        return True
 
     async def send(self, message: Any) -> None:
         await super().send(message)
