@@ -224,6 +224,30 @@ async def test_malformed_frames_are_counted_and_logged_briefly_without_traceback
     assert "Traceback" not in out + err
 
 
+#: Events whose text Python's json module reads but RFC 8259 does not allow (NaN, Infinity, a
+#: lone surrogate) or that nest beyond 1,024 levels: malformed, never a handler's input.
+NOT_JSON_EVENTS = (
+    '42["leave",{"meeting_id":NaN}]',
+    '42["leave",{"meeting_id":-Infinity}]',
+    '42["leave",{"meeting_id":"\\ud800"}]',
+    '42["leave",' + "[" * 1100 + "]" * 1100 + "]",
+)
+
+
+async def test_event_text_that_is_not_json_is_malformed_and_no_handler_sees_it(cluster: Cluster) -> None:
+    before = await metric(cluster.r1.url, "parley_signaling_rejected_inputs_total", reason="malformed")
+    handled = await metric(cluster.r1.url, "parley_signaling_events_total", event="leave", result="invalid_payload")
+    raw, _, _ = await raw_peer(cluster)
+    for text in NOT_JSON_EVENTS:
+        await raw.send(text)
+    # handled in order, and the socket is still served
+    assert error_code(await raw.call("leave", {"meeting_id": "m1"})) == "not_in_room"
+    await raw.close()
+    after = await metric(cluster.r1.url, "parley_signaling_rejected_inputs_total", reason="malformed")
+    assert after - before == len(NOT_JSON_EVENTS)
+    assert await metric(cluster.r1.url, "parley_signaling_events_total", event="leave", result="invalid_payload") == handled
+
+
 # --- item 7: junk tokens and the JWKS ---------------------------------------------------------
 
 

@@ -148,6 +148,7 @@ class SignalingMetrics:
             registry=registry,
         )
 
+        self._handled: dict[tuple[str, str], tuple[Counter, Histogram]] = {}
         for result in ("accepted", "unauthorized", "origin_not_allowed", "draining"):
             self.connections.labels(result)
         for event in sorted(KNOWN_EVENTS):
@@ -171,6 +172,18 @@ class SignalingMetrics:
 
     def event_label(self, event: str) -> str:
         return event if event in KNOWN_EVENTS else "unknown"
+
+    def handled(self, event: str, result: str, seconds: float) -> None:
+        """Count a client event handled and observe how long it took (``event`` from
+        :meth:`event_label`, ``result`` ``ok`` or an error code, ``seconds`` until its
+        acknowledgement). The labelled series are looked up once per pair, not per event."""
+        series = self._handled.get((event, result))
+        if series is None:
+            series = self._handled[(event, result)] = (
+                self.events.labels(event, result), self.event_duration.labels(event)
+            )
+        series[0].inc()
+        series[1].observe(seconds)
 
     def track_sockets(self, count: Callable[[], int]) -> None:
         self.connected_sockets.set_function(lambda: float(count()))

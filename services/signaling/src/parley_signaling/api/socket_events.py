@@ -161,8 +161,7 @@ def register(
         except Exception:  # noqa: BLE001 - a client event never crashes the server
             log.exception("event %s from %s failed", label, sid)
             ack, outcome = ack_error(ErrorCode.INTERNAL, "internal error"), ErrorCode.INTERNAL.value
-        metrics.events.labels(label, outcome).inc()
-        metrics.event_duration.labels(label).observe(time.perf_counter() - started)
+        metrics.handled(label, outcome, time.perf_counter() - started)
         return ack
 
     async def join(sid: str, request: JoinRequest) -> BaseModel:
