@@ -3,9 +3,9 @@
 :class:`KafkaFanoutManager` is a python-socketio :class:`socketio.AsyncPubSubManager` whose
 channel is the Kafka topic ``parley.signaling.fanout``. Every replica reads it with its own
 consumer (``assign()`` of the partitions below, no consumer group, no commits), starting at
-the end when it starts. Messages are JSON objects (never pickle): ``_publish``
-JSON-encodes the base class's message dicts, and ``_listen`` hands the base class decoded
-dicts only.
+the end when it starts. Messages are JSON objects (never pickle): ``_publish`` JSON-encodes
+the base class's message dicts (orjson), and ``_listen`` hands the base class decoded dicts
+only.
 
 Partitions: every replica reads partition 0, the *shared* partition, which carries every
 message but one kind, so its order is one total order that every replica sees. The exception
@@ -70,7 +70,6 @@ again), so rooms and the roster converge to the truth.
 """
 
 import asyncio
-import json
 import logging
 import time
 import uuid
@@ -79,6 +78,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
+import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import ConsumerStoppedError, KafkaError
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
@@ -440,7 +440,7 @@ class KafkaFanoutManager(AsyncPubSubManager, DirectLocalEmit):
             raise FanoutUnavailable("fan-out not started")
         async with self._send_lock:
             for data in messages:
-                value = json.dumps(data, separators=(",", ":")).encode()
+                value = orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS)
                 delivery = await self._producer.send(self.channel, value, key=FANOUT_KEY, partition=partition)
                 delivery.add_done_callback(self._delivered)
                 self._metrics.fanout_messages.labels("sent", _kind(data.get("method"))).inc()
@@ -835,8 +835,8 @@ def _decode(value: bytes | None) -> dict[str, Any] | None:
     if not value:
         return None
     try:
-        message = json.loads(value)
-    except (ValueError, UnicodeDecodeError):
+        message = orjson.loads(value)
+    except ValueError:  # orjson.JSONDecodeError, bad UTF-8 included
         log.warning("non-JSON fan-out record skipped")
         return None
     if not isinstance(message, dict) or not isinstance(message.get("method"), str):
