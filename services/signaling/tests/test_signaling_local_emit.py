@@ -48,11 +48,13 @@ async def test_a_room_emit_queues_one_packet_per_recipient_in_order_without_task
     await manager.emit("peer-joined", {"sid": "x"}, "/", room="m", skip_sid=sids["e2"])
     await manager.emit("ice-candidate", {"n": 1}, "/", to=sids["e2"])
     await manager.emit("hello", ("a", 1), "/", room="m")  # a tuple is several arguments
+    await manager.emit("media", {"v": 0}, "/", to=[sids["e3"], sids["e1"]])
     assert len(asyncio.all_tasks()) == tasks_before
     assert server.sent == [
         ("e1", '42["peer-joined",{"sid":"x"}]'), ("e3", '42["peer-joined",{"sid":"x"}]'),
         ("e2", '42["ice-candidate",{"n":1}]'),
         ("e1", '42["hello","a",1]'), ("e2", '42["hello","a",1]'), ("e3", '42["hello","a",1]'),
+        ("e3", '42["media",{"v":0}]'), ("e1", '42["media",{"v":0}]'),
     ]
 
 
