@@ -3,6 +3,7 @@
 import pytest
 
 from parley_events import ProcessedEvents
+from parley_testing import drop_database
 
 pytestmark = pytest.mark.integration
 
@@ -19,4 +20,4 @@ async def test_seen_among_finds_exactly_the_recorded_ids_of_a_batch(stack, mongo
         assert await processed.seen_among(batch) == {"old-3", "single", "old-49", "new-1"}
         assert await processed.seen("new-1") and not await processed.seen("new-2")
     finally:
-        await mongo.drop_database(unique_name)
+        await drop_database(mongo, unique_name)

@@ -16,7 +16,7 @@ from parley_events import (
     staged,
 )
 from parley_events.envelope import OutgoingEvent
-from parley_testing import RecordingSend, tail_topic
+from parley_testing import RecordingSend, drop_database, tail_topic
 
 pytestmark = pytest.mark.integration
 
@@ -58,7 +58,7 @@ async def test_relay_publishes_staged_events_in_order_and_clears_them(stack, mon
         docs = [doc async for doc in collection.find({})]
     finally:
         await broker.stop()
-        await mongo.drop_database(unique_name)
+        await drop_database(mongo, unique_name)
     assert [e.data for e in received] == events
     assert all(doc["outbox"] == [] and "outbox_pending" not in doc for doc in docs)
 
@@ -78,7 +78,7 @@ async def test_entries_stay_pending_while_kafka_fails_and_nothing_is_lost(mongo,
         assert await relay.flush() == 1
         doc = await collection.find_one({"_id": "b"})
     finally:
-        await mongo.drop_database(unique_name)
+        await drop_database(mongo, unique_name)
     assert doc["outbox"] == [] and "outbox_pending" not in doc
     assert [event.key for event in send.sent] == [b"b"]
 
@@ -114,7 +114,7 @@ async def test_concurrent_pushes_racing_two_relays_lose_nothing(mongo, unique_na
         await relays[0].flush()  # what the racing flushes did not see
         doc = await collection.find_one({"_id": "c"})
     finally:
-        await mongo.drop_database(unique_name)
+        await drop_database(mongo, unique_name)
     assert sorted(doc["items"]) == list(range(50))
     assert doc["outbox"] == []
     assert "outbox_pending" not in doc
@@ -163,7 +163,7 @@ async def test_two_relays_on_kafka_keep_each_aggregates_order_and_lose_nothing(s
     finally:
         for broker in brokers:
             await broker.stop()
-        await mongo.drop_database(unique_name)
+        await drop_database(mongo, unique_name)
     for subject in subjects:
         assert [e.data for e in received[subject]] == expected[subject]
     assert left == 0
@@ -189,7 +189,7 @@ async def test_a_relay_order_publishes_documents_in_that_order(stack, mongo, uni
             received = await tail.events(subject=subject, count=8)
     finally:
         await broker.stop()
-        await mongo.drop_database(unique_name)
+        await drop_database(mongo, unique_name)
     assert [e.data for e in received] == events
 
 
@@ -202,6 +202,6 @@ async def test_the_store_filters_the_pending_set_itself(mongo, unique_name):
         new = await database.command("explain", {"find": "m", "filter": {"outbox_pending": True}})
         old = await database.command("explain", {"find": "m", "filter": {"outbox.0": {"$exists": True}}})
     finally:
-        await mongo.drop_database(unique_name)
+        await drop_database(mongo, unique_name)
     assert new["pushdown"] is True
     assert old["pushdown"] is False

@@ -20,7 +20,7 @@ from auth_testkit import cheap_passwords, own_consumer_groups, start_groups_at_e
 from parley_auth.config import Settings  # noqa: E402
 from parley_auth.domain.keys import generate_pem  # noqa: E402
 from parley_auth.main import create_app  # noqa: E402
-from parley_testing import Stack  # noqa: E402
+from parley_testing import Stack, drop_database  # noqa: E402
 from parley_testing.lifespan import running  # noqa: E402
 
 
@@ -42,7 +42,7 @@ def settings(stack: Stack, unique_name: str, tmp_path: Path) -> Settings:
 @pytest.fixture
 async def db(mongo: AsyncMongoClient, unique_name: str) -> AsyncIterator[AsyncDatabase]:
     yield mongo[unique_name]
-    await mongo.drop_database(unique_name)
+    await drop_database(mongo, unique_name)
 
 
 @pytest.fixture

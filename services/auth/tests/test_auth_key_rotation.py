@@ -32,7 +32,7 @@ from parley_auth.domain.keys import generate_pem, parse_signing_key
 from parley_auth.main import create_app
 from parley_security import InvalidToken, JwksVerifier
 from parley_testing.lifespan import running
-from parley_testing import Stack, eventually
+from parley_testing import Stack, drop_database, eventually
 
 pytestmark = pytest.mark.integration
 
@@ -158,7 +158,7 @@ async def cluster(stack: Stack, unique_name: str, tmp_path: Path) -> AsyncIterat
     finally:
         await cluster.aclose()
         mongo: AsyncMongoClient = AsyncMongoClient(stack.mongo_uri)
-        await mongo.drop_database(unique_name)
+        await drop_database(mongo, unique_name)
         await mongo.close()
 
 

@@ -22,7 +22,7 @@ from parley_auth.config import Settings
 from parley_auth.domain.keys import generate_pem
 from parley_auth.main import create_app
 from parley_testing.lifespan import running
-from parley_testing import Stack
+from parley_testing import Stack, drop_database
 
 pytestmark = pytest.mark.integration
 
@@ -59,7 +59,7 @@ async def apps(stack: Stack, unique_name: str, tmp_path: Path) -> AsyncIterator[
 
         yield start
     mongo: AsyncMongoClient = AsyncMongoClient(stack.mongo_uri)
-    await mongo.drop_database(unique_name)
+    await drop_database(mongo, unique_name)
     await mongo.close()
 
 

@@ -17,7 +17,7 @@ from parley_chat.main import create_app
 from parley_chat.repository import doc_id
 from parley_security import MeetingsClient
 from parley_testing.lifespan import running
-from parley_testing import Stack, TokenIssuer
+from parley_testing import Stack, TokenIssuer, drop_database
 
 
 @dataclass
@@ -146,7 +146,7 @@ async def client(settings: Settings, mongo, token_issuer: TokenIssuer, fake_meet
         ) as http:
             yield Client(http, app, token_issuer, fake_meetings)
     finally:
-        await mongo.drop_database(settings.mongo_database)
+        await drop_database(mongo, settings.mongo_database)
 
 
 class FakeRepository:

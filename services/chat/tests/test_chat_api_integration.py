@@ -9,7 +9,7 @@ from parley_chat.domain.models import Message
 from parley_chat.repository import MessageRepository
 from parley_events import ChatMessagePosted
 from parley_events.topics import CHAT
-from parley_testing import BAD_AUTHORIZATIONS, bad_authorization, tail_topic
+from parley_testing import BAD_AUTHORIZATIONS, bad_authorization, drop_database, tail_topic
 
 pytestmark = pytest.mark.integration
 
@@ -198,7 +198,7 @@ async def test_concurrent_posts_take_every_seq_once_and_pages_have_no_gap_nor_du
         assert again is not None and again.seq == 131  # the next post steps past the lag
         assert await repo.head("m") == 131
     finally:
-        await mongo.drop_database(unique_name)
+        await drop_database(mongo, unique_name)
 
 
 async def test_posts_queued_while_an_insert_runs_are_inserted_before_one_head_write(stack, mongo, unique_name) -> None:
@@ -238,7 +238,7 @@ async def test_posts_queued_while_an_insert_runs_are_inserted_before_one_head_wr
         assert inserted == [1, 4] and heads == [5]  # two inserts, one head write
         assert await repo.head("m") == 5
     finally:
-        await mongo.drop_database(unique_name)
+        await drop_database(mongo, unique_name)
 
 
 async def test_messages_stored_before_seq_are_numbered_in_their_former_order(stack, mongo, unique_name) -> None:
@@ -259,7 +259,7 @@ async def test_messages_stored_before_seq_are_numbered_in_their_former_order(sta
         )
         assert stored is not None and stored.seq == 5
     finally:
-        await mongo.drop_database(unique_name)
+        await drop_database(mongo, unique_name)
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from parley_chat.relay import MessageRelay
 from parley_chat.repository import MessageRepository
 from parley_events import OutgoingEvent, kafka_sender
 from parley_events.topics import CHAT
-from parley_testing import RecordingSend, tail_topic
+from parley_testing import RecordingSend, drop_database, tail_topic
 
 pytestmark = pytest.mark.integration
 
@@ -80,7 +80,7 @@ async def test_two_replicas_posting_into_one_meeting_publish_every_message_in_se
     finally:
         for relay in relays:
             await relay.stop()
-        await mongo.drop_database(unique_name)
+        await drop_database(mongo, unique_name)
     assert _first_seqs(events, meeting_id) == list(range(1, 121))
     copies = [e for e in events if e.subject == meeting_id]
     assert all(e.data.message_id == f"relay-{int(e.data.text):04d}" for e in copies)
@@ -103,7 +103,7 @@ async def test_messages_a_crashed_replica_stored_are_published_by_another_replic
             await _settled(survivor, meeting_id, 3)
     finally:
         await relay.stop()
-        await mongo.drop_database(unique_name)
+        await drop_database(mongo, unique_name)
     assert _first_seqs(events, meeting_id) == [1, 2, 3]
 
 
@@ -126,7 +126,7 @@ async def test_while_kafka_fails_nothing_is_marked_published_and_everything_is_s
         await _settled(repo, meeting_id, 4)
     finally:
         await relay.stop()
-        await mongo.drop_database(unique_name)
+        await drop_database(mongo, unique_name)
     first: dict[str, int] = {}
     for event in send.sent:
         first.setdefault(event.id, len(first))
@@ -144,4 +144,4 @@ async def test_a_head_without_a_watermark_gets_one_when_published(stack, mongo, 
         await repo.mark_published(meeting_id, 3)
         assert await repo.heads.find_one({"_id": meeting_id}) == {"_id": meeting_id, "seq": 3, "published": 3}
     finally:
-        await mongo.drop_database(unique_name)
+        await drop_database(mongo, unique_name)

@@ -17,7 +17,7 @@ from parley_meetings.config import Settings
 from parley_meetings.main import create_app
 from parley_meetings.messaging import WEBHOOK_TOPICS, contacts_group, webhooks_group
 from parley_testing.lifespan import running
-from parley_testing import Stack, TokenIssuer, commit_group_at_end
+from parley_testing import Stack, TokenIssuer, commit_group_at_end, drop_database
 
 
 @dataclass
@@ -90,7 +90,7 @@ async def client(settings: Settings, mongo, token_issuer: TokenIssuer) -> AsyncI
         ) as http:
             yield Client(http, app, token_issuer)
     finally:
-        await mongo.drop_database(settings.mongo_database)
+        await drop_database(mongo, settings.mongo_database)
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from parley_events.topics import CALLS, CONTACTS, PARTICIPANTS
 from parley_events.contact_pairs import contact_id_of
 from parley_meetings.main import create_app
 from parley_meetings.messaging import contacts_group
-from parley_testing import TokenIssuer, commit_group_at_end, eventually, tail_topic
+from parley_testing import TokenIssuer, commit_group_at_end, drop_database, eventually, tail_topic
 from parley_testing.lifespan import running
 
 
@@ -252,7 +252,7 @@ async def test_the_ring_timeout_survives_a_restart_and_two_replicas_fire_it_once
         assert got["state"] == "missed" and got["direction"] == "incoming"
         assert [type(e.data) for e in events if not isinstance(e.data, CallRinging)] == [CallMissed]
     finally:
-        await mongo.drop_database(short.mongo_database)
+        await drop_database(mongo, short.mongo_database)
 
 
 

@@ -2,6 +2,7 @@
 
 from parley_testing.kafka import RecordingSend, TopicTail, commit_group_at_end, tail_topic
 from parley_testing.stack import Stack, load_stack
+from parley_testing.store import drop_database
 from parley_testing.tokens import BAD_AUTHORIZATIONS, TokenIssuer, bad_authorization
 from parley_testing.waiting import eventually
 
@@ -13,6 +14,7 @@ __all__ = [
     "TopicTail",
     "bad_authorization",
     "commit_group_at_end",
+    "drop_database",
     "eventually",
     "load_stack",
     "tail_topic",
