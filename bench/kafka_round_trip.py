@@ -12,7 +12,7 @@ Usage (a stack running): ``.venv/bin/python bench/kafka_round_trip.py --stack-fi
 .stack/dev/stack.json --linger-ms 0,1``. The records carry the key ``kafka-round-trip``
 (signaling's listener counts them as ``other`` and drops them). The last line of stdout is one
 JSON object: ``{"benchmark": "kafka_round_trip", "rate", "seconds", "runs": [{"linger_ms",
-"received", "ms": {"p50", "p99", "max"}, "ack_ms": {...}, "cpu_ms_per_record": {"kafka",
+"received", "ms": {"min", "p50", "p95", "p99", "max", "mean"}, "ack_ms": {...}, "cpu_ms_per_record": {"kafka",
 "client"}}]}``.
 """
 
@@ -28,18 +28,11 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from percentiles import distribution
 from procstat import cpu_seconds, load_average, pid_listening_on
 
 REPO = Path(__file__).resolve().parents[1]
 KEY = b"kafka-round-trip"
-
-def figures(values_ms: list[float]) -> dict[str, float]:
-    ordered = sorted(values_ms)
-    return {
-        "p50": round(ordered[len(ordered) // 2], 2),
-        "p99": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 2),
-        "max": round(ordered[-1], 2),
-    }
 
 
 async def one_run(bootstrap: str, topic: str, rate: float, seconds: float, linger_ms: int, kafka_pid: int) -> dict:
@@ -84,8 +77,8 @@ async def one_run(bootstrap: str, topic: str, rate: float, seconds: float, linge
         "linger_ms": linger_ms,
         "received": len(latency),
         "sent": total,
-        "ms": figures(list(latency.values())) if latency else None,
-        "ack_ms": figures(acks) if acks else None,
+        "ms": distribution([round(ms, 2) for ms in latency.values()]),
+        "ack_ms": distribution([round(ms, 2) for ms in acks]),
         "cpu_ms_per_record": {
             "kafka": round((cpu_after[0] - cpu_before[0]) * 1000 / total, 3),
             "client": round((cpu_after[1] - cpu_before[1]) * 1000 / total, 3),

@@ -266,6 +266,9 @@ class ControlPlane:
                 f"--root-ca-file={pki.ca_crt}",
                 f"--service-cluster-ip-range={SERVICE_CIDR}",
                 f"--cluster-cidr={POD_CIDR}",
+                # the HPA controller reads its metrics every 5 s instead of 15: a test of
+                # autoscaling waits for two of its passes (tests/infra/test_k8s_autoscaling.py)
+                "--horizontal-pod-autoscaler-sync-period=5s",
                 "--profiling=false",
             ]),
             ("kube-scheduler", [

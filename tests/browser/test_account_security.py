@@ -14,7 +14,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from browser_harness import ParticipantFactory
+from browser_harness import PHONE, ParticipantFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 
@@ -77,7 +77,7 @@ def test_the_sign_in_page_fits_desktop_and_phone(browser, api, screenshots, widt
 
 
 def test_a_common_password_is_refused_in_words_on_sign_up(browser, api, screenshots) -> None:
-    context = browser.new_context(viewport={"width": 390, "height": 844})
+    context = browser.new_context(viewport=PHONE)
     try:
         page = context.new_page()
         page.goto(f"{api.base_url}/signup")

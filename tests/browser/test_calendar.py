@@ -11,7 +11,7 @@ import pytest
 from icalendar import Calendar
 from playwright.sync_api import expect
 
-from browser_harness import ParticipantFactory
+from browser_harness import PHONE, ParticipantFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
@@ -56,7 +56,7 @@ def test_schedule_download_the_invitation_wait_for_the_window_and_cancel(partici
     expect(gpage.get_by_test_id("not-open-yet")).to_be_visible()
     expect(gpage.get_by_role("button", name=re.compile(r"^Opens at"))).to_be_disabled()
     expect(gpage.get_by_role("button", name="Cancel meeting")).to_have_count(0)  # the host's only
-    gpage.set_viewport_size({"width": 390, "height": 844})
+    gpage.set_viewport_size(PHONE)
     gpage.screenshot(path=str(screenshots / "prejoin-not-open-yet-390.png"), full_page=True)
 
     page.get_by_role("button", name="Cancel meeting").click()  # the confirmation is accepted

@@ -18,7 +18,9 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from browser_harness import Api, Participant, ParticipantFactory, User, wait_inbound_growing, wait_remote_videos_playing
+from browser_harness import (
+    PHONE, VIEWPORT, Api, Participant, ParticipantFactory, User, wait_inbound_growing, wait_remote_videos_playing,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
 
@@ -79,9 +81,9 @@ def test_a_call_rings_is_accepted_and_media_flows_both_ways(api: Api, participan
     expect(ringing).to_contain_text("Incoming call")
     expect(ringing).to_have_attribute("data-ringtone", "playing")
     bob.page.screenshot(path=str(screenshots / "calls-incoming-1280x720.png"))
-    bob.page.set_viewport_size({"width": 390, "height": 844})
+    bob.page.set_viewport_size(PHONE)
     bob.page.screenshot(path=str(screenshots / "calls-incoming-390x844.png"))
-    bob.page.set_viewport_size({"width": 1280, "height": 720})
+    bob.page.set_viewport_size(VIEWPORT)
 
     ringing.get_by_role("button", name="Accept").click()
     for person in (ada, bob):  # both land in the call's private room
@@ -119,7 +121,7 @@ def test_a_declined_call_tells_the_caller_and_a_reload_still_rings(api: Api, par
     outgoing = ada.page.get_by_test_id("outgoing-call")
     expect(outgoing).to_have_attribute("data-outcome", "declined", timeout=EVENT_MS)
     expect(outgoing).to_contain_text("Bob declined the call.")
-    ada.page.set_viewport_size({"width": 390, "height": 844})
+    ada.page.set_viewport_size(PHONE)
     ada.page.screenshot(path=str(screenshots / "calls-declined-390x844.png"))
     outgoing.get_by_role("button", name="Close").click()
     expect(outgoing).to_have_count(0)
@@ -142,7 +144,7 @@ def test_an_unanswered_call_is_missed_and_called_back(api: Api, participants: Pa
     expect(missed).to_be_visible(timeout=EVENT_MS)
     expect(missed).to_contain_text("Ada")
     bob.page.screenshot(path=str(screenshots / "calls-missed-1280x720.png"), full_page=True)
-    bob.page.set_viewport_size({"width": 390, "height": 844})
+    bob.page.set_viewport_size(PHONE)
     bob.page.screenshot(path=str(screenshots / "calls-missed-390x844.png"), full_page=True)
     no_answer = ada.page.get_by_test_id("call-history-item").filter(has_text="No answer")
     expect(no_answer).to_be_visible(timeout=EVENT_MS)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from browser_harness import ParticipantFactory
+from browser_harness import PHONE, ParticipantFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
@@ -51,7 +51,7 @@ def test_add_accept_and_see_each_other_online(participants: ParticipantFactory, 
     expect(ada_at_bob).to_contain_text("Online")
     expect(ada.page.get_by_test_id("invitation-outgoing")).to_have_count(0)
     ada.page.screenshot(path=str(screenshots / "contacts-online-1280x720.png"))
-    ada.page.set_viewport_size({"width": 390, "height": 844})
+    ada.page.set_viewport_size(PHONE)
     ada.page.screenshot(path=str(screenshots / "contacts-online-390x844.png"), full_page=True)
 
     # search among one's contacts

@@ -18,7 +18,7 @@ import pytest
 from playwright.sync_api import expect
 from standardwebhooks.webhooks import Webhook
 
-from browser_harness import Api, ParticipantFactory
+from browser_harness import PHONE, VIEWPORT, Api, ParticipantFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
@@ -44,9 +44,9 @@ def test_create_copy_list_use_and_revoke_a_key(participants: ParticipantFactory,
     ada.page.get_by_role("button", name="Copy key").click()
     expect(ada.page.get_by_role("status").filter(has_text="Copied")).to_be_visible()
     ada.page.screenshot(path=str(screenshots / "developer-new-key-1280x720.png"))
-    ada.page.set_viewport_size({"width": 390, "height": 844})
+    ada.page.set_viewport_size(PHONE)
     ada.page.screenshot(path=str(screenshots / "developer-new-key-390x844.png"), full_page=True)
-    ada.page.set_viewport_size({"width": 1280, "height": 720})
+    ada.page.set_viewport_size(VIEWPORT)
 
     # an application uses it (meetings learns the key from auth's event within moments)
     with httpx.Client(base_url=stack.base_url, timeout=10) as http:
@@ -67,7 +67,7 @@ def test_create_copy_list_use_and_revoke_a_key(participants: ParticipantFactory,
     expect(item).to_have_attribute("data-revoked", "true")
     expect(item).to_contain_text("Revoked")
     ada.page.screenshot(path=str(screenshots / "developer-revoked-1280x720.png"))
-    ada.page.set_viewport_size({"width": 390, "height": 844})
+    ada.page.set_viewport_size(PHONE)
     ada.page.screenshot(path=str(screenshots / "developer-revoked-390x844.png"), full_page=True)
 
 

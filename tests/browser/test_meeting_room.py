@@ -17,8 +17,7 @@ import pytest
 from playwright.sync_api import expect
 
 from browser_harness import (
-    Api, Participant, ParticipantFactory, wait_inbound_growing, wait_remote_videos_playing,
-    wait_until,
+    PHONE, VIEWPORT, Api, Participant, ParticipantFactory, wait_inbound_growing, wait_remote_videos_playing, wait_until,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
@@ -417,9 +416,9 @@ def test_raised_hands_are_seen_by_all_in_order_and_the_host_lowers_one(room: Roo
     expect(listed.nth(0).get_by_test_id("participant-hand")).to_contain_text("1")
     expect(listed.nth(1)).to_contain_text("Grace")
     ada.screenshot("hands-raised-host")
-    ada.page.set_viewport_size({"width": 390, "height": 844})
+    ada.page.set_viewport_size(PHONE)
     ada.page.screenshot(path=str(screenshots / "hands-raised-host-390x844.png"), full_page=True)
-    ada.page.set_viewport_size({"width": 1280, "height": 720})
+    ada.page.set_viewport_size(VIEWPORT)
     # a participant sees no button to lower another's hand; the host lowers Linus's
     grace_list = grace.page.get_by_role("button", name="Participants", exact=True)
     if grace_list.get_attribute("aria-expanded") != "true":
@@ -477,9 +476,9 @@ def test_the_host_mutes_one_asks_to_unmute_and_mutes_everyone(room: Room, screen
     request = grace.page.get_by_test_id("unmute-request")
     expect(request).to_contain_text("Ada asks you to turn your microphone on", timeout=15_000)
     grace.screenshot("moderation-unmute-request")
-    grace.page.set_viewport_size({"width": 390, "height": 844})
+    grace.page.set_viewport_size(PHONE)
     grace.page.screenshot(path=str(screenshots / "moderation-unmute-request-390x844.png"), full_page=True)
-    grace.page.set_viewport_size({"width": 1280, "height": 720})
+    grace.page.set_viewport_size(VIEWPORT)
     request.get_by_role("button", name="Unmute").click()
     expect(grace.toggle("Microphone")).to_have_attribute("aria-pressed", "true")
     expect(request).to_have_count(0)
@@ -507,9 +506,9 @@ def test_the_host_ends_the_meeting_everyone_sees_it_and_chat_stays_readable(
     expect(dialog).to_be_visible()
     expect(dialog.get_by_role("button", name="Cancel")).to_be_focused()
     room.host.screenshot("end-for-everyone-confirm")
-    host.set_viewport_size({"width": 390, "height": 844})
+    host.set_viewport_size(PHONE)
     host.screenshot(path=str(screenshots / "end-for-everyone-confirm-390x844.png"))
-    host.set_viewport_size({"width": 1280, "height": 720})
+    host.set_viewport_size(VIEWPORT)
     dialog.get_by_role("button", name="Cancel").click()
     expect(dialog).to_be_hidden()
     host.wait_for_timeout(1_000)  # had it ended, the others would show it now

@@ -14,12 +14,10 @@ from dataclasses import dataclass
 import pytest
 from playwright.sync_api import Locator, expect
 
-from browser_harness import Participant, ParticipantFactory, wait_remote_videos_playing
+from browser_harness import PHONE, VIEWPORT, Participant, ParticipantFactory, wait_remote_videos_playing
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 720}
 
 #: the phone's row, in order
 PRIMARY = ["Microphone", "Camera", "Chat", "More", "Leave"]
@@ -94,7 +92,7 @@ def test_the_home_top_bar_fits_a_phone(participants: ParticipantFactory, screens
 
 def test_alone_on_a_phone_the_controls_are_one_row(phone_room: PhoneRoom, screenshots) -> None:
     ada = phone_room.host
-    ada.page.set_viewport_size(DESKTOP)
+    ada.page.set_viewport_size(VIEWPORT)
     # wide, a host's controls (End meeting for everyone included) are one row too
     rows = {round(b.bounding_box()["y"]) for b in
             ada.page.get_by_role("navigation", name="Meeting controls").get_by_role("button").all()}
@@ -175,7 +173,7 @@ def test_with_three_the_chat_sheet_shows_its_input_and_send_whole(
     grace, linus = participants("Grace"), participants("Linus")
     for person in (grace, linus):
         person.join(phone_room.meeting_id)
-    ada.page.set_viewport_size(DESKTOP)
+    ada.page.set_viewport_size(VIEWPORT)
     wait_remote_videos_playing(ada, 2)
     ada.screenshot("phone-room-three-1280x720")
     ada.page.set_viewport_size(PHONE)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from browser_harness import ParticipantFactory, wait_remote_videos_playing
+from browser_harness import PHONE, VIEWPORT, ParticipantFactory, wait_remote_videos_playing
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
@@ -51,9 +51,9 @@ def test_the_prejoin_shows_the_mic_level_who_is_in_and_a_speaker_choice(
     else:  # nothing to choose: no select
         expect(speaker).to_have_count(0)
     grace.screenshot("prejoin-1280x720")
-    grace.page.set_viewport_size({"width": 390, "height": 844})
+    grace.page.set_viewport_size(PHONE)
     grace.page.screenshot(path=str(screenshots / "prejoin-390x844.png"), full_page=True)
-    grace.page.set_viewport_size({"width": 1280, "height": 720})
+    grace.page.set_viewport_size(VIEWPORT)
 
     grace.enter_room()
     wait_remote_videos_playing(grace, 1)

@@ -18,12 +18,10 @@ from dataclasses import dataclass
 import pytest
 from playwright.sync_api import expect
 
-from browser_harness import Participant, ParticipantFactory, wait_remote_videos_playing
+from browser_harness import PHONE, VIEWPORT, Participant, ParticipantFactory, wait_remote_videos_playing
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
-DESKTOP = {"width": 1280, "height": 720}
-PHONE = {"width": 390, "height": 844}
 
 #: every tile of the grid with its box, its place (stage or strip) and its data attributes
 BOXES_JS = """
@@ -136,7 +134,7 @@ def test_a_shared_screen_is_the_large_tile_on_every_page(room: Room, screenshots
         room.ada.page.mouse.move(0, 0)  # no hovered tile: its pin button hides
         room.ada.page.screenshot(path=str(screenshots / "presentation-390x844.png"))
     finally:
-        room.ada.page.set_viewport_size(DESKTOP)
+        room.ada.page.set_viewport_size(VIEWPORT)
     assert_presenting(room.ada, grace, beside=True)
 
 

@@ -20,6 +20,7 @@ from parley_testing import Stack
 from browser_harness import (
     PAGE_HOOKS,
     PASSWORD,
+    PHONE,
     VIEWPORT,
     Participant,
     ParticipantFactory,
@@ -29,7 +30,6 @@ from browser_harness import (
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(150)]
 
-PHONE = {"width": 390, "height": 844}
 #: A sign-in hashes the password (argon2id): seconds on a loaded 2-core machine.
 SIGN_IN_MS = 30_000
 

@@ -9,7 +9,7 @@ two signaling replicas ``namespace="parley"``, ``pod="signaling-0"`` and ``"sign
 ServiceMonitor's targets are labelled on a cluster: the kwok pods of those names stand for them.
 
 The HPA's target is lowered from 2,000 sockets per pod to ``TARGET`` so that tens of sockets
-do what thousands would: with none open, the HPA reads the metric and keeps 2 replicas; with
+do what thousands would, and its scale-up policy's period from 60 s to ``SCALE_UP_PERIOD_S``: with none open, the HPA reads the metric and keeps 2 replicas; with
 ``SOCKETS`` open on one replica (average ``SOCKETS / 2`` per pod), the controller-manager's
 HPA controller raises ``desiredReplicas`` to ``maxReplicas`` (4) and the StatefulSet follows.
 """
@@ -37,6 +37,7 @@ NAMESPACE = "parley"
 METRIC = "parley_signaling_connected_sockets"
 TARGET = 5  # sockets per pod (prod's manifest: 2000)
 SOCKETS = 30  # on one replica: an average of 15 per pod, three times the target
+SCALE_UP_PERIOD_S = 10  # the scale-up policy's period (prod's manifest: 60)
 POLL_S = 2.0  # how often a wait asks the apiserver (each time a kubectl process)
 #: the kinds of prod's rendering the HPA needs: the StatefulSet and what its pods refer to
 KINDS = {"Namespace", "ServiceAccount", "ConfigMap", "StatefulSet", "HorizontalPodAutoscaler"}
@@ -63,6 +64,11 @@ def signaling(plane) -> dict:
     (autoscaler,) = [d for d in docs if d["kind"] == "HorizontalPodAutoscaler"]
     assert autoscaler["spec"]["metrics"][0]["pods"]["metric"]["name"] == METRIC
     autoscaler["spec"]["metrics"][0]["pods"]["target"]["averageValue"] = str(TARGET)
+    # prod adds at most 2 pods per 60 s, and raising the StatefulSet to minReplicas on creation
+    # counts in that window: the test's scale-up would wait out most of a minute for nothing
+    (scale_up,) = autoscaler["spec"]["behavior"]["scaleUp"]["policies"]
+    assert scale_up == {"type": "Pods", "value": 2, "periodSeconds": 60}
+    scale_up["periodSeconds"] = SCALE_UP_PERIOD_S
     plane.kubectl("apply", "--server-side", "--validate=strict", "--field-manager=parley-test", "-f", "-",
                   input=json.dumps({"apiVersion": "v1", "kind": "List", "items": docs}))
 

@@ -151,7 +151,8 @@ async def test_a_polling_post_over_the_limit_in_bytes_is_refused_unread(cluster:
     # a long-poll waits meanwhile: python-engineio answers the refused POST only once the
     # session's queue is drained (see docs/signaling.md)
     poll = asyncio.create_task(raw.poll())
-    await asyncio.sleep(0.2)
+    session = cluster.r1.app.engineio_server.eio.sockets[raw.eio_sid]
+    await until(lambda: bool(session.queue._getters), what="the long-poll waits in the session's queue")
     response = await raw.post(body)
     assert response.status_code == 400
     await asyncio.wait_for(poll, 10)
