@@ -11,8 +11,9 @@ ServiceMonitor's targets are labelled on a cluster: the kwok pods of those names
 The HPA's target is lowered from 2,000 sockets per pod to ``TARGET`` so that tens of sockets
 do what thousands would, and its scale-up policy's period from 60 s to ``SCALE_UP_PERIOD_S``
 so that the test does not wait out prod's minute: with none open, the HPA reads the metric and
-keeps 2 replicas; with ``SOCKETS`` open on one replica (average ``SOCKETS / 2`` per pod), the controller-manager's
-HPA controller raises ``desiredReplicas`` to ``maxReplicas`` (4) and the StatefulSet follows.
+keeps 2 replicas; with ``SOCKETS`` open on one replica (average ``SOCKETS / 2`` per pod), the
+controller-manager's HPA controller raises ``desiredReplicas`` to ``maxReplicas`` (4) and the
+StatefulSet follows.
 """
 
 from __future__ import annotations
