@@ -76,6 +76,7 @@ from engineio.async_drivers.asgi import WebSocket as EngineWebSocket
 from engineio.async_socket import AsyncSocket
 
 from parley_signaling.lean_queue import LeanQueue
+from parley_signaling.silence_watch import SilenceWatch
 from parley_signaling.websocket_protocol import SEND_TEXT_NOW
 
 #: What a replica's ``sid_prefix`` may be: empty, or 1–16 letters and digits then ``_``
@@ -290,7 +291,8 @@ async def serve_websocket(
     long-polling, then a writer task for the packets out and this task reading the packets in
     until the client goes, is silent for ``ping_interval + ping_timeout`` seconds, or sends
     what cannot be read: python-engineio 4.15's ``AsyncSocket._websocket_handler``, except
-    that a read is timed out without a task of its own, and that while the writer is idle a
+    that reads are timed out by one :class:`~parley_signaling.silence_watch.SilenceWatch`
+    per socket, without a task of its own, and that while the writer is idle a
     packet is written at once with ``send_text`` (uvicorn's
     :data:`~parley_signaling.websocket_protocol.SEND_TEXT_NOW`; see :class:`PacketQueue`)."""
     server = socket.server
@@ -346,23 +348,25 @@ async def serve_websocket(
     queue = socket.queue
     if isinstance(queue, PacketQueue):
         queue.send_text = send_text
-    silence = server.ping_interval + server.ping_timeout
-    while True:
-        try:
-            async with asyncio.timeout(silence):
-                data = await receive()
-        except (Exception, asyncio.CancelledError):  # noqa: BLE001 - timeout, disconnect, too
-            break  # large, or the server stopping: the session ends (python-engineio does the same)
-        if data is None:
-            break
-        try:
-            await socket.receive(packet.Packet(encoded_packet=data))
-        except exceptions.UnknownPacketError:
-            pass
-        except exceptions.SocketIsClosedError:
-            break
-        except Exception:  # noqa: BLE001 - as python-engineio: log, keep the connection
-            server.logger.exception("Unknown receive error")
+    silence = SilenceWatch(server.ping_interval + server.ping_timeout)
+    try:
+        while True:
+            try:
+                data = await silence.read(receive)
+            except (Exception, asyncio.CancelledError):  # noqa: BLE001 - silence, disconnect, too
+                break  # large, or the server stopping: the session ends (python-engineio does the same)
+            if data is None:
+                break
+            try:
+                await socket.receive(packet.Packet(encoded_packet=data))
+            except exceptions.UnknownPacketError:
+                pass
+            except exceptions.SocketIsClosedError:
+                break
+            except Exception:  # noqa: BLE001 - as python-engineio: log, keep the connection
+                server.logger.exception("Unknown receive error")
+    finally:
+        silence.close()
     if isinstance(queue, PacketQueue):
         queue.send_text = None  # what is sent from now on goes through the writer, until its end
     await socket.queue.put(None)  # lets the writer finish
