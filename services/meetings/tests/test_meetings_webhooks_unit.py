@@ -1,5 +1,6 @@
-"""Webhooks without a stack: which URLs are accepted (SSRF), the retry schedule, and that a
-signature made by meetings verifies with the Standard Webhooks reference verifier."""
+"""Webhooks without a stack: which URLs are accepted (SSRF), the retry schedule, that a
+signature made by meetings verifies with the Standard Webhooks reference verifier, and what
+the dispatcher reads per batch of events."""
 
 import base64
 from datetime import UTC, datetime, timedelta
@@ -8,7 +9,9 @@ import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from parley_meetings.domain.errors import InvalidWebhookUrl
-from parley_meetings.domain.webhook_dispatch import body, delivery_id
+from parley_events import ChatMessagePosted, ReceivedEvent
+from parley_meetings.domain.webhook_dispatch import WebhookDispatcher, body, delivery_id
+from parley_meetings.domain.webhook_models import WebhookDelivery, WebhookEndpoint
 from parley_meetings.domain.webhook_retries import MAX_ATTEMPTS, retry_delay
 from parley_meetings.domain.webhook_signing import new_secret, signed_headers
 from parley_meetings.domain.webhook_urls import check_destination, check_shape
@@ -133,3 +136,47 @@ def test_a_delivery_id_is_stable_per_endpoint_event_and_type() -> None:
     assert delivery_id("we_1", "ev-1", "meeting.created") == delivery_id("we_1", "ev-1", "meeting.created")
     assert len({delivery_id("we_1", "ev-1", "meeting.created"), delivery_id("we_2", "ev-1", "meeting.created"),
                 delivery_id("we_1", "ev-1", "meeting.started")}) == 3
+
+
+class CountingRepository:
+    """The dispatcher's side of WebhookRepository, in memory, counting the store's reads."""
+
+    def __init__(self, endpoints: dict[str, list[WebhookEndpoint]]) -> None:
+        self.endpoints, self.reads, self.enqueued = endpoints, 0, []
+
+    async def endpoints_of(self, owner_id: str) -> list[WebhookEndpoint]:
+        self.reads += 1
+        return self.endpoints.get(owner_id, [])
+
+    async def mark_started(self, meeting_id: str, event_id: str) -> bool:
+        return False
+
+    async def enqueue(self, delivery: WebhookDelivery) -> bool:
+        self.enqueued.append(delivery)
+        return True
+
+
+async def test_a_batch_reads_each_meetings_host_and_each_hosts_endpoints_once() -> None:
+    now = datetime(2026, 12, 3, 15, 0, tzinfo=UTC)
+    endpoint = WebhookEndpoint(endpoint_id="ep_1", owner_id="host-a", url="https://hooks.example.com/p",
+                               event_types=("chat.message.posted",), secret=new_secret(), created_at=now)
+    repository = CountingRepository({"host-a": [endpoint]})
+    host_reads: list[str] = []
+
+    async def host_of(meeting_id: str) -> str | None:
+        host_reads.append(meeting_id)
+        return {"m-a1": "host-a", "m-a2": "host-a"}.get(meeting_id)
+
+    def posted(n: int, meeting_id: str) -> ReceivedEvent:
+        data = ChatMessagePosted(meeting_id=meeting_id, message_id=f"msg-{n}", sender_id="u", sender_name="U",
+                                 text=f"hello {n}", posted_at=now, seq=n)
+        return ReceivedEvent(id=f"ev-{n}", type=data.event_type, source="/parley/chat", subject=meeting_id,
+                             time=now, data=data)
+
+    wakes: list[None] = []
+    dispatcher = WebhookDispatcher(repository, host_of, clock=lambda: now, wake=lambda: wakes.append(None))
+    batch = [posted(n, meeting) for n, meeting in enumerate(["m-a1", "m-a1", "m-a2", "m-x", "m-a1", "m-x"])]
+    assert await dispatcher.apply(batch) == 4  # every message of host-a's meetings, none of m-x
+    assert sorted(host_reads) == ["m-a1", "m-a2", "m-x"]  # once per meeting
+    assert repository.reads == 1  # once per host that has one
+    assert [d.event_id for d in repository.enqueued] == ["ev-0", "ev-1", "ev-2", "ev-4"] and wakes == [None]

@@ -40,7 +40,7 @@ from parley_events import (
     ParticipantLeft,
     ReceivedEvent,
 )
-from parley_meetings.domain.webhook_models import EventType, WebhookDelivery
+from parley_meetings.domain.webhook_models import EventType, WebhookDelivery, WebhookEndpoint
 from parley_meetings.webhooks_repository import WebhookRepository
 
 #: The webhook type of each Kafka event that has one.
@@ -95,17 +95,28 @@ class WebhookDispatcher:
 
     async def apply(self, events: Sequence[ReceivedEvent]) -> int:
         """Enqueue the deliveries of ``events``; returns how many were new. Returns only once
-        every one is stored (the caller commits the Kafka offsets after that)."""
+        every one is stored (the caller commits the Kafka offsets after that).
+
+        A meeting's host and a host's endpoints are read once per batch (a busy meeting's chat
+        brings many events of one meeting in a batch)."""
         enqueued = 0
+        hosts: dict[str, str | None] = {}
+        endpoints_of: dict[str, list[WebhookEndpoint]] = {}
         for event in events:
             webhook_type = WEBHOOK_TYPES.get(type(event.data))
             if webhook_type is None:
                 continue
             meeting_id = event.data.meeting_id  # type: ignore[attr-defined]
-            host_id = event.data.host_id if isinstance(event.data, MeetingCreated) else await self._host_of(meeting_id)
+            if isinstance(event.data, MeetingCreated):
+                hosts[meeting_id] = event.data.host_id
+            elif meeting_id not in hosts:
+                hosts[meeting_id] = await self._host_of(meeting_id)
+            host_id = hosts[meeting_id]
             if host_id is None:
                 continue
-            endpoints = [e for e in await self._repository.endpoints_of(host_id) if e.enabled]
+            if host_id not in endpoints_of:
+                endpoints_of[host_id] = [e for e in await self._repository.endpoints_of(host_id) if e.enabled]
+            endpoints = endpoints_of[host_id]
             if not endpoints:
                 continue
             for message in await self._messages(event, webhook_type, meeting_id, host_id):
