@@ -156,7 +156,7 @@ class CountingRepository:
         return True
 
 
-async def test_a_batch_reads_each_meetings_host_and_each_hosts_endpoints_once() -> None:
+async def test_a_meetings_host_is_read_once_and_a_hosts_endpoints_once_per_batch() -> None:
     now = datetime(2026, 12, 3, 15, 0, tzinfo=UTC)
     endpoint = WebhookEndpoint(endpoint_id="ep_1", owner_id="host-a", url="https://hooks.example.com/p",
                                event_types=("chat.message.posted",), secret=new_secret(), created_at=now)
@@ -177,6 +177,10 @@ async def test_a_batch_reads_each_meetings_host_and_each_hosts_endpoints_once() 
     dispatcher = WebhookDispatcher(repository, host_of, clock=lambda: now, wake=lambda: wakes.append(None))
     batch = [posted(n, meeting) for n, meeting in enumerate(["m-a1", "m-a1", "m-a2", "m-x", "m-a1", "m-x"])]
     assert await dispatcher.apply(batch) == 4  # every message of host-a's meetings, none of m-x
-    assert sorted(host_reads) == ["m-a1", "m-a2", "m-x"]  # once per meeting
+    assert sorted(host_reads) == ["m-a1", "m-a2", "m-x", "m-x"]  # once per meeting with a host
     assert repository.reads == 1  # once per host that has one
     assert [d.event_id for d in repository.enqueued] == ["ev-0", "ev-1", "ev-2", "ev-4"] and wakes == [None]
+    # the next batch: the hosts found are remembered (a meeting's host never changes), not that
+    # a meeting had none (it may be created the next moment); the endpoints are read again
+    assert await dispatcher.apply([posted(6, "m-a1"), posted(7, "m-x")]) == 1
+    assert sorted(host_reads) == ["m-a1", "m-a2", "m-x", "m-x", "m-x"] and repository.reads == 2

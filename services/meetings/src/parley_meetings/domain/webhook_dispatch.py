@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from cachetools import LRUCache
+
 from parley_events import (
     ChatMessagePosted,
     EventData,
@@ -52,6 +54,10 @@ WEBHOOK_TYPES: dict[type[EventData], EventType] = {
     ParticipantLeft: "participant.left",
     ChatMessagePosted: "chat.message.posted",
 }
+
+
+#: How many meetings' hosts a dispatcher remembers (least recently used first out).
+HOSTS_REMEMBERED = 10_000
 
 
 @dataclass(frozen=True)
@@ -78,7 +84,8 @@ class WebhookDispatcher:
     """Turns a batch of events into deliveries in the log (``wake`` the worker afterwards).
 
     ``host_of(meeting_id)`` answers the host of a meeting (None: not a meeting of this
-    service's store, so nobody's webhooks)."""
+    service's store, so nobody's webhooks); the last :data:`HOSTS_REMEMBERED` hosts found are
+    remembered."""
 
     def __init__(
         self,
@@ -92,26 +99,22 @@ class WebhookDispatcher:
         self._host_of = host_of
         self._clock = clock
         self._wake = wake
+        #: The hosts of the meetings seen last (a meeting's host never changes).
+        self._hosts: LRUCache[str, str] = LRUCache(maxsize=HOSTS_REMEMBERED)
 
     async def apply(self, events: Sequence[ReceivedEvent]) -> int:
         """Enqueue the deliveries of ``events``; returns how many were new. Returns only once
         every one is stored (the caller commits the Kafka offsets after that).
 
-        A meeting's host and a host's endpoints are read once per batch (a busy meeting's chat
-        brings many events of one meeting in a batch)."""
+        A meeting's host is read once (then remembered), a host's endpoints once per batch."""
         enqueued = 0
-        hosts: dict[str, str | None] = {}
         endpoints_of: dict[str, list[WebhookEndpoint]] = {}
         for event in events:
             webhook_type = WEBHOOK_TYPES.get(type(event.data))
             if webhook_type is None:
                 continue
             meeting_id = event.data.meeting_id  # type: ignore[attr-defined]
-            if isinstance(event.data, MeetingCreated):
-                hosts[meeting_id] = event.data.host_id
-            elif meeting_id not in hosts:
-                hosts[meeting_id] = await self._host_of(meeting_id)
-            host_id = hosts[meeting_id]
+            host_id = await self._host(meeting_id, event.data)
             if host_id is None:
                 continue
             if host_id not in endpoints_of:
@@ -126,6 +129,16 @@ class WebhookDispatcher:
         if enqueued:
             self._wake()
         return enqueued
+
+    async def _host(self, meeting_id: str, data: EventData) -> str | None:
+        """The meeting's host: from ``meeting.created``, else remembered (a meeting's host never
+        changes), else read."""
+        host_id = data.host_id if isinstance(data, MeetingCreated) else self._hosts.get(meeting_id)
+        if host_id is None:
+            host_id = await self._host_of(meeting_id)
+        if host_id is not None:
+            self._hosts[meeting_id] = host_id
+        return host_id
 
     async def _messages(self, event: ReceivedEvent, webhook_type: EventType, meeting_id: str, host_id: str) -> list[Message]:
         """The event's message, and before it ``meeting.started`` when it is the meeting's
