@@ -86,6 +86,9 @@ async def receiving(failing: dict[str, int] | None = None) -> AsyncIterator[Rece
 
 
 SUBSCRIBED = ["meeting.created", "meeting.started", "participant.joined", "meeting.ended"]
+#: The endpoints' owner, one per test process: a meeting another test creates for its own
+#: "alice" at the same moment (its ``meeting.created`` names its host) is not hers.
+ALICE = f"alice-{uuid.uuid4().hex[:8]}"
 
 
 @pytest.fixture
@@ -108,17 +111,17 @@ async def register(client, owner: str, url: str, **headers: str) -> dict:
 
 async def test_the_host_receives_signed_events_and_a_retry_after_two_500s(client, produce, wait_until) -> None:
     async with receiving(failing={"meeting.created": 2}) as receiver:
-        endpoint = await register(client, "alice", receiver.url)
+        endpoint = await register(client, ALICE, receiver.url)
         verifier = Webhook(endpoint["secret"])
         others = await client.create("bob", title="Not Alice's")
-        meeting = await client.create("alice", title="Kick-off")
+        meeting = await client.create(ALICE, title="Kick-off")
         meeting_id = meeting["meeting_id"]
         await produce(ParticipantJoined(
             meeting_id=meeting_id, user_id="carol", display_name="Carol", sid="sid-1",
             replica_id="signaling-1", joined_at=datetime.now(UTC),
         ))
         await wait_until(lambda: _async(receiver.of_type("participant.joined")))
-        ended = await client.http.post(f"/api/meetings/{meeting_id}/end", headers=client.auth("alice"))
+        ended = await client.http.post(f"/api/meetings/{meeting_id}/end", headers=client.auth(ALICE))
         assert ended.status_code == 200, ended.text
 
         def delivered(event_type: str) -> list:
@@ -137,14 +140,14 @@ async def test_the_host_receives_signed_events_and_a_retry_after_two_500s(client
     assert verifier.verify(created[-1].body, created[-1].headers)["data"]["title"] == "Kick-off"
     assert verifier.verify(delivered("participant.joined")[0].body, delivered("participant.joined")[0].headers)["data"]["user_id"] == "carol"
     started = verifier.verify(delivered("meeting.started")[0].body, delivered("meeting.started")[0].headers)
-    assert started["data"]["host_id"] == "alice" and started["data"]["first_participant_id"] == "carol"
-    assert verifier.verify(delivered("meeting.ended")[0].body, delivered("meeting.ended")[0].headers)["data"]["ended_by"] == "alice"
+    assert started["data"]["host_id"] == ALICE and started["data"]["first_participant_id"] == "carol"
+    assert verifier.verify(delivered("meeting.ended")[0].body, delivered("meeting.ended")[0].headers)["data"]["ended_by"] == ALICE
 
     # the delivery log: newest first, paged, the retried delivery with its three attempts
     log_url = f"/api/webhooks/{endpoint['endpoint_id']}/deliveries"
-    first = await client.http.get(log_url, params={"limit": 2}, headers=client.auth("alice"))
+    first = await client.http.get(log_url, params={"limit": 2}, headers=client.auth(ALICE))
     assert first.status_code == 200, first.text
-    rest = await client.http.get(log_url, params={"limit": 10, "cursor": first.json()["next_cursor"]}, headers=client.auth("alice"))
+    rest = await client.http.get(log_url, params={"limit": 10, "cursor": first.json()["next_cursor"]}, headers=client.auth(ALICE))
     deliveries = first.json()["deliveries"] + rest.json()["deliveries"]
     assert rest.json()["next_cursor"] is None
     assert sorted(d["event_type"] for d in deliveries) == sorted(SUBSCRIBED)
@@ -155,19 +158,19 @@ async def test_the_host_receives_signed_events_and_a_retry_after_two_500s(client
 
 async def test_the_owner_replays_a_delivery(client, wait_until) -> None:
     async with receiving() as receiver:
-        endpoint = await register(client, "alice", receiver.url)
-        await client.create("alice", title="Replayed")
+        endpoint = await register(client, ALICE, receiver.url)
+        await client.create(ALICE, title="Replayed")
         await wait_until(lambda: _async(receiver.of_type("meeting.created")))
         log_url = f"/api/webhooks/{endpoint['endpoint_id']}/deliveries"
 
         async def succeeded() -> dict | None:
-            page = (await client.http.get(log_url, headers=client.auth("alice"))).json()["deliveries"]
+            page = (await client.http.get(log_url, headers=client.auth(ALICE))).json()["deliveries"]
             return page[0] if page and page[0]["state"] == "succeeded" else None
 
         delivery = await wait_until(succeeded)
         replay_url = f"{log_url}/{delivery['delivery_id']}/replay"
         assert (await client.http.post(replay_url, headers=client.auth("bob"))).status_code == 404
-        replayed = await client.http.post(replay_url, headers=client.auth("alice"))
+        replayed = await client.http.post(replay_url, headers=client.auth(ALICE))
         assert replayed.status_code == 202, replayed.text
         assert replayed.json()["state"] == "pending"
         await wait_until(lambda: _async(len(receiver.of_type("meeting.created")) == 2))
@@ -182,17 +185,17 @@ async def test_managing_endpoints_needs_the_scope_and_stays_within_the_owner(cli
     for secret, scopes in ((manage, ["webhooks:manage"]), (read_only, ["meetings:read", "meetings:write"])):
         key_id = f"key_{uuid.uuid4().hex[:12]}"
         await produce(ApiKeyCreated(
-            key_id=key_id, owner_id="alice", owner_name="Alice", name="app", scopes=scopes,
+            key_id=key_id, owner_id=ALICE, owner_name="Alice", name="app", scopes=scopes,
             secret_hash=secret_hash(secret), created_at=datetime.now(UTC),
         ))
         await wait_until(lambda key_id=key_id: client.app.state.api_keys.collection.find_one({"_id": key_id}))
     url = "http://127.0.0.1:9/hook"
     refused = await client.http.post("/api/webhooks", json={"url": url, "event_types": SUBSCRIBED}, headers={"X-API-Key": read_only})
     assert refused.status_code == 403 and refused.json()["detail"]["code"] == "insufficient_scope"
-    endpoint = await register(client, "alice", url, **{"X-API-Key": manage})
+    endpoint = await register(client, ALICE, url, **{"X-API-Key": manage})
     assert endpoint["secret"].startswith("whsec_")
 
-    listed = await client.http.get("/api/webhooks", headers=client.auth("alice"))  # her token sees it too
+    listed = await client.http.get("/api/webhooks", headers=client.auth(ALICE))  # her token sees it too
     assert [e["endpoint_id"] for e in listed.json()["endpoints"]] == [endpoint["endpoint_id"]]
     assert "secret" not in listed.json()["endpoints"][0]
     one = f"/api/webhooks/{endpoint['endpoint_id']}"
@@ -203,14 +206,14 @@ async def test_managing_endpoints_needs_the_scope_and_stays_within_the_owner(cli
     assert rotated.status_code == 200 and rotated.json()["secret"] not in (endpoint["secret"], None)
 
     for bad in ("http://hooks.example.com/h", "ftp://127.0.0.1/h", "https://u:p@hooks.example.com/"):
-        answer = await client.http.post("/api/webhooks", json={"url": bad, "event_types": ["meeting.created"]}, headers=client.auth("alice"))
+        answer = await client.http.post("/api/webhooks", json={"url": bad, "event_types": ["meeting.created"]}, headers=client.auth(ALICE))
         assert answer.status_code == 422 and [e["type"] for e in answer.json()["detail"]] == ["invalid_webhook_url"], bad
-    unknown_type = await client.http.post("/api/webhooks", json={"url": url, "event_types": ["meeting.exploded"]}, headers=client.auth("alice"))
+    unknown_type = await client.http.post("/api/webhooks", json={"url": url, "event_types": ["meeting.exploded"]}, headers=client.auth(ALICE))
     assert unknown_type.status_code == 422
 
     assert (await client.http.delete(one, headers=client.auth("bob"))).status_code == 404
     assert (await client.http.delete(one, headers={"X-API-Key": manage})).status_code == 204
-    assert (await client.http.get(one, headers=client.auth("alice"))).status_code == 404
+    assert (await client.http.get(one, headers=client.auth(ALICE))).status_code == 404
 
 
 async def _async(value):
