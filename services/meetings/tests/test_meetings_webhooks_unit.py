@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from parley_meetings.domain.errors import InvalidWebhookUrl
 from parley_events import ChatMessagePosted, ReceivedEvent
+from parley_meetings.domain.errors import InvalidWebhookUrl
 from parley_meetings.domain.webhook_dispatch import WebhookDispatcher, body, delivery_id
 from parley_meetings.domain.webhook_models import WebhookDelivery, WebhookEndpoint
 from parley_meetings.domain.webhook_retries import MAX_ATTEMPTS, retry_delay
