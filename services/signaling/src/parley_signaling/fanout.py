@@ -4,8 +4,8 @@
 channel is the Kafka topic ``parley.signaling.fanout``. Every replica reads it with its own
 consumer (``assign()`` of the partitions below, no consumer group, no commits), starting at
 the end when it starts. Messages are JSON objects (never pickle): ``_publish`` JSON-encodes
-the base class's message dicts (orjson), and ``_listen`` hands the base class decoded dicts
-only.
+the base class's message dicts and ``_listen`` decodes them, as packets are
+(:mod:`parley_signaling.packet_json`), and hands the base class decoded dicts only.
 
 Partitions: every replica reads partition 0, the *shared* partition, which carries every
 message but one kind, so its order is one total order that every replica sees. The exception
@@ -78,7 +78,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import ConsumerStoppedError, KafkaError
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
@@ -86,6 +85,7 @@ from socketio.async_pubsub_manager import AsyncPubSubManager
 
 from parley_events.topics import SIGNALING_FANOUT
 from parley_observability import stop_task
+from parley_signaling import packet_json
 from parley_signaling.domain.directory import PeerEntry, RoomDirectory
 from parley_signaling.domain.protocol import PeerJoinedEvent, PeerLeftEvent, dump
 from parley_signaling.kafka_logs import KafkaLogGate
@@ -440,7 +440,7 @@ class KafkaFanoutManager(AsyncPubSubManager, DirectLocalEmit):
             raise FanoutUnavailable("fan-out not started")
         async with self._send_lock:
             for data in messages:
-                value = orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS)
+                value = packet_json.encode(data)
                 delivery = await self._producer.send(self.channel, value, key=FANOUT_KEY, partition=partition)
                 delivery.add_done_callback(self._delivered)
                 self._metrics.fanout_messages.labels("sent", _kind(data.get("method"))).inc()
@@ -835,7 +835,7 @@ def _decode(value: bytes | None) -> dict[str, Any] | None:
     if not value:
         return None
     try:
-        message = orjson.loads(value)
+        message = packet_json.loads(value)
     except ValueError:  # orjson.JSONDecodeError, bad UTF-8 included
         log.warning("non-JSON fan-out record skipped")
         return None

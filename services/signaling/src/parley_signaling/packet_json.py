@@ -18,9 +18,15 @@ from typing import Any
 import orjson
 
 
+def encode(obj: Any) -> bytes:
+    """``obj`` as compact JSON in UTF-8; dict keys that are not strings are written as strings.
+    Also the encoding of the fan-out's Kafka records (:mod:`parley_signaling.fanout`)."""
+    return orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS)
+
+
 def dumps(obj: Any, **_: Any) -> str:
-    """``obj`` as compact JSON text; dict keys that are not strings are written as strings."""
-    return orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS).decode()
+    """``obj`` as compact JSON text (:func:`encode`)."""
+    return encode(obj).decode()
 
 
 def loads(text: str | bytes, **_: Any) -> Any:
