@@ -180,6 +180,7 @@ def service_env(stack: Stack, name: str) -> dict[str, str]:
             [f"http://127.0.0.1:{web}", f"http://localhost:{web}"], separators=(",", ":")
         )
         env["PARLEY_SIGNALING_SID_PREFIX"] = sid_prefix(name)
+        env["PARLEY_SIGNALING_LINK_HOST"] = HOST  # relays between the replicas: any free port
         env["PARLEY_SESSION_HEARTBEAT_SECONDS"] = str(LOCAL_SESSION_HEARTBEAT_SECONDS)
     if name == "turn-config":
         turn = f"{HOST}:{stack.port('coturn')}"

@@ -139,7 +139,7 @@ async def start_replica(
         log_level="WARNING",
         kafka_bootstrap_servers=stack.kafka_bootstrap_servers,
         allowed_origins=[ALLOWED_ORIGIN],
-        **overrides,
+        **{"signaling_link_host": "127.0.0.1", **overrides},  # relays over the replica link, as deployed
     )
     app = create_app(settings, verifier=issuer.verifier(), meetings=meetings.client())
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

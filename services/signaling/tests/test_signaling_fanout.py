@@ -6,12 +6,13 @@ import pickle
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
 from aiokafka import TopicPartition
 from aiokafka.errors import ConsumerStoppedError
 from prometheus_client import CollectorRegistry
 
 from parley_signaling.domain.directory import PeerEntry
-from parley_signaling.fanout import SHARED_PARTITION, KafkaFanoutManager, _decode, inbox_partition
+from parley_signaling.fanout import SHARED_PARTITION, DirectoryHeartbeat, KafkaFanoutManager, _decode, inbox_partition
 from parley_signaling.liveness import ReplicaLiveness
 from parley_signaling.metrics import SignalingMetrics
 
@@ -457,3 +458,102 @@ async def test_a_replica_that_left_keeps_its_resumable_participants_for_the_wind
     expires = [s for s in producer.sent if s["method"] == "parley.directory.expire"]
     assert len(expires) == 1 and expires[0]["owner"] == "r2" and expires[0]["reason"] == "replica_lost"
     assert [e["sid"] for e in expires[0]["entries"]] == ["a"]
+
+
+@dataclass
+class Metadata:
+    partition: int
+    offset: int
+
+
+class AckingProducer(FakeProducer):
+    """Kafka's acknowledgements come when the test says (:meth:`ack`), with offsets."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pending: list[tuple[asyncio.Future, int]] = []
+        self.offsets: dict[int, int] = {}
+
+    async def send(self, topic: str, value: bytes, key: bytes | None = None, partition: int | None = None) -> asyncio.Future:
+        await super().send(topic, value, key=key, partition=partition)
+        future: asyncio.Future = asyncio.get_running_loop().create_future()
+        self.pending.append((future, partition or 0))
+        return future
+
+    def ack(self) -> None:
+        for future, partition in self.pending:
+            self.offsets[partition] = self.offsets.get(partition, -1) + 1
+            future.set_result(Metadata(partition, self.offsets[partition]))
+        self.pending.clear()
+
+
+class FakeLinks:
+    def __init__(self) -> None:
+        self.frames: list[tuple[str, dict]] = []
+
+    def knows(self, replica_id: str) -> bool:
+        return True
+
+    async def send(self, replica_id: str, frame: dict) -> bool:
+        self.frames.append((replica_id, frame))
+        return True
+
+
+async def test_a_relay_takes_the_link_only_when_kafka_has_acknowledged_every_ordered_send() -> None:
+    m, _, _ = manager("r1")
+    producer, links = AckingProducer(), FakeLinks()
+    m._producer, m._links, m._partitions = producer, links, 9  # noqa: SLF001
+    inbox = inbox_partition("r2", 9)
+    await m.emit_to_replica("r2", "offer", {"n": 1}, ["s2"])
+    assert links.frames == [("r2", {"after": (-1, -1), "event": "offer", "data": {"n": 1}, "room": "s2"})]
+
+    await m._publish({"method": "emit", "event": "peer-joined", "room": "m1"})  # noqa: SLF001 - not acked yet
+    await m.emit_to_replica("r2", "offer", {"n": 2}, ["s2"])  # behind it, through Kafka
+    assert producer.partitions == [SHARED_PARTITION, inbox] and len(links.frames) == 1
+
+    producer.ack()
+    await asyncio.sleep(0)  # the acknowledgements' callbacks
+    await m._send(DirectoryHeartbeat(host_id=m.host_id, replica_id="r1"), ordered=False)  # noqa: SLF001
+    await m.emit_to_replica("r2", "offer", {"n": 3}, ["s2", "s3"])  # a heartbeat in flight holds nothing
+    assert links.frames[-1] == ("r2", {"after": (0, 0), "event": "offer", "data": {"n": 3}, "room": ["s2", "s3"]})
+    assert m._ordered_in_flight == 0  # noqa: SLF001
+
+
+async def test_a_link_relay_waits_for_the_records_its_sender_wrote_before_it() -> None:
+    m, _, _ = manager("r1")
+    m._partitions, m._inbox, m._handled = 9, 3, {SHARED_PARTITION: 4, 3: 10}  # noqa: SLF001
+    emitted: list[tuple[str, Any]] = []
+
+    async def handle_emit(message: dict) -> None:
+        emitted.append((message["event"], message["data"][0]))
+
+    m._handle_emit = handle_emit  # type: ignore[method-assign]  # noqa: SLF001
+    await m._on_link_frame("r2", "h2", {"after": [5, 10], "event": "offer", "data": 1, "room": "s1"})  # noqa: SLF001
+    await m._on_link_frame("r2", "h2", {"after": [0, 0], "event": "ice-candidate", "data": 2, "room": "s1"})  # noqa: SLF001
+    await m._on_link_frame("r3", "h3", {"after": [4, 10], "event": "offer", "data": 3, "room": ["s1"]})  # noqa: SLF001
+    assert emitted == [("offer", 3)]  # h2's first waits for shared offset 5, its second behind it
+
+    shared = TopicPartition("parley.signaling.fanout", 0)
+    joined = json.dumps({"method": "emit", "event": "peer-joined", "data": [0], "room": "m1", "host_id": "h2"})
+    m._consumer = FakeConsumer([], batches=[{shared: [Record(joined.encode(), offset=5)]}])  # noqa: SLF001
+    async for message in m._listen():  # noqa: SLF001 - the base class emits what is yielded
+        await handle_emit(message)
+    assert emitted == [("offer", 3), ("peer-joined", 0), ("offer", 1), ("ice-candidate", 2)]
+    assert m._held == {}  # noqa: SLF001
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        {"after": [1], "event": "offer", "data": 1, "room": "s1"},
+        {"after": [1, "2"], "event": "offer", "data": 1, "room": "s1"},
+        {"after": [1, 2], "event": 7, "data": 1, "room": "s1"},
+        {"after": [1, 2], "event": "offer", "data": 1, "room": ["s1", 2]},
+        {"after": [1, 2], "event": "offer", "data": 1},
+    ],
+)
+async def test_a_malformed_link_relay_is_counted_and_skipped(frame: dict) -> None:
+    m, _, server = manager("r1")
+    await m._on_link_frame("r2", "h2", frame)  # noqa: SLF001
+    assert server.emitted == [] and m._held == {}  # noqa: SLF001
+    assert m._metrics.link_relays.labels("malformed")._value.get() == 1  # noqa: SLF001

@@ -56,6 +56,11 @@ class Settings(ServiceSettings, KafkaSettings, JwtSettings, MeetingsClientSettin
     #: Seconds a draining replica (SIGTERM, or ``/drain`` from Kubernetes' preStop) waits for
     #: its resumable participants to move to another replica before it stops.
     signaling_drain_seconds: float = Field(20.0, ge=0)
+    #: Address this replica listens on for relays from the other replicas, and tells them
+    #: (docs/signaling.md, "Replica link"); empty: no link, relays cross Kafka. The port: 0 for
+    #: any free one.
+    signaling_link_host: str = ""
+    signaling_link_port: int = Field(0, ge=0, le=65535)
     #: Seconds between ``session.active`` heartbeats of each live session (auth renews the
     #: session's single-session lease on them: keep it well under PARLEY_SESSION_LEASE_SECONDS).
     session_heartbeat_seconds: float = Field(20.0, gt=0)

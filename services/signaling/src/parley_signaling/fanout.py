@@ -74,6 +74,7 @@ import logging
 import time
 import uuid
 import zlib
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
@@ -92,6 +93,7 @@ from parley_signaling.kafka_logs import KafkaLogGate
 from parley_signaling.liveness import BusChange, ReplicaLiveness
 from parley_signaling.local_emit import DirectLocalEmit
 from parley_signaling.metrics import SignalingMetrics
+from parley_signaling.replica_link import LinkDialer, LinkServer
 
 log = logging.getLogger(__name__)
 
@@ -175,6 +177,8 @@ class DirectoryHeartbeat(_DirectoryMessage):
     method: Literal["parley.directory.heartbeat"] = "parley.directory.heartbeat"
     #: The sender's ``time.monotonic()`` at sending; only the sender reads it (its loop-back).
     sent_at: float | None = None
+    #: ``host:port`` of the sender's replica link (:mod:`parley_signaling.replica_link`), if any.
+    link: str | None = None
 
 
 class DirectoryGone(_DirectoryMessage):
@@ -238,6 +242,8 @@ class KafkaFanoutManager(AsyncPubSubManager, DirectLocalEmit):
         heartbeat_s: float = 1.0,
         replica_timeout_s: float = 5.0,
         resume_window_s: float = 10.0,
+        link_host: str = "",
+        link_port: int = 0,
     ) -> None:
         super().__init__(channel=topic, write_only=False, logger=log)
         self.replica_id = replica_id
@@ -266,8 +272,9 @@ class KafkaFanoutManager(AsyncPubSubManager, DirectLocalEmit):
         #: The bus counts as lost after half the replica timeout without an own heartbeat back.
         self.liveness = ReplicaLiveness(replica_timeout_s=replica_timeout_s, bus_timeout_s=replica_timeout_s / 2)
         self._producer: AIOKafkaProducer | None = None
-        #: Partitions of the fan-out topic (known once started).
+        #: Partitions of the fan-out topic, and this replica's inbox among them (known once started).
         self._partitions = 1
+        self._inbox = SHARED_PARTITION
         self._consumer: AIOKafkaConsumer | None = None
         self._send_lock = asyncio.Lock()
         self._pending_joins: dict[str, asyncio.Future[JoinConfirmation]] = {}
@@ -282,6 +289,19 @@ class KafkaFanoutManager(AsyncPubSubManager, DirectLocalEmit):
         self._undelivered_logged = False
         self._bus_ever_up = False
         self._log_gate = KafkaLogGate(metrics.kafka_log_records_held)
+        # The replica link (the module's docstring, "Relays over the replica link").
+        self._link_server = LinkServer(link_host, link_port, self._on_link_frame) if link_host else None
+        self._links = LinkDialer({"replica_id": replica_id, "host_id": self.host_id})
+        #: ``host:port`` of this replica's link once it listens; None without one.
+        self.link_address: str | None = None
+        #: Ordered sends (all but heartbeats) not yet acknowledged by Kafka.
+        self._ordered_in_flight = 0
+        #: By partition: the offset of this replica's last acknowledged ordered send there.
+        self._acked: dict[int, int] = {}
+        #: By partition: the offset of the last record this replica has handled there.
+        self._handled: dict[int, int] = {}
+        #: By sending host: link relays that wait for their records (in arrival order).
+        self._held: dict[str, deque[tuple[int, int, dict[str, Any]]]] = {}
         #: The replicas heard on the topic when this one started, whose snapshots it awaited.
         self.started_with: frozenset[str] = frozenset()
         metrics.track_directory(
@@ -325,10 +345,15 @@ class KafkaFanoutManager(AsyncPubSubManager, DirectLocalEmit):
             raise RuntimeError(f"fan-out topic {self.channel!r} has no partitions")
         self._partitions = len(partitions)
         shared = TopicPartition(self.channel, SHARED_PARTITION)
-        inbox = TopicPartition(self.channel, inbox_partition(self.replica_id, self._partitions))
+        self._inbox = inbox_partition(self.replica_id, self._partitions)
+        inbox = TopicPartition(self.channel, self._inbox)
         consumer.assign(sorted({shared, inbox}))
         await consumer.position(inbox)  # the inbox is read from its end as it is now
         live = await self._recently_heard(consumer, [shared])
+        for tp in {shared, inbox}:
+            self._handled[tp.partition] = await consumer.position(tp) - 1
+        if self._link_server is not None:
+            self.link_address = await self._link_server.start()
         self.server.manager_initialized = True
         AsyncPubSubManager.initialize(self)  # starts self._thread (reads _listen)
         self._started = True
@@ -404,6 +429,9 @@ class KafkaFanoutManager(AsyncPubSubManager, DirectLocalEmit):
         tasks = [t for t in (self._heartbeat_task, getattr(self, "thread", None)) if t is not None]
         for task in tasks:
             await stop_task(task)
+        self._links.close()
+        if self._link_server is not None:
+            await self._link_server.stop()
         for future in self._pending_joins.values():
             if not future.done():
                 future.set_exception(FanoutUnavailable("fan-out stopped"))
@@ -433,17 +461,33 @@ class KafkaFanoutManager(AsyncPubSubManager, DirectLocalEmit):
                 log.exception("on_connected failed for %s", sid)
         return result
 
-    async def _publish(self, *messages: dict[str, Any], partition: int = SHARED_PARTITION) -> None:
+    async def _publish(self, *messages: dict[str, Any], partition: int = SHARED_PARTITION, ordered: bool = True) -> None:
         """Send messages (dicts) as JSON to ``partition``, contiguous there and ordered with every
-        other send of this replica to that partition."""
+        other send of this replica to that partition. ``ordered``: link relays sent after it
+        wait for it (every send but a heartbeat)."""
         if self._producer is None:
             raise FanoutUnavailable("fan-out not started")
-        async with self._send_lock:
-            for data in messages:
-                value = packet_json.encode(data)
-                delivery = await self._producer.send(self.channel, value, key=FANOUT_KEY, partition=partition)
-                delivery.add_done_callback(self._delivered)
-                self._metrics.fanout_messages.labels("sent", _kind(data.get("method"))).inc()
+        unsent = len(messages) if ordered else 0
+        self._ordered_in_flight += unsent
+        try:
+            async with self._send_lock:
+                for data in messages:
+                    value = packet_json.encode(data)
+                    delivery = await self._producer.send(self.channel, value, key=FANOUT_KEY, partition=partition)
+                    if ordered:
+                        unsent -= 1
+                        delivery.add_done_callback(self._delivered_ordered)
+                    delivery.add_done_callback(self._delivered)
+                    self._metrics.fanout_messages.labels("sent", _kind(data.get("method"))).inc()
+        finally:
+            self._ordered_in_flight -= unsent
+
+    def _delivered_ordered(self, delivery: "asyncio.Future[Any]") -> None:
+        self._ordered_in_flight -= 1
+        if not delivery.cancelled() and delivery.exception() is None:
+            metadata = delivery.result()
+            if metadata is not None:
+                self._acked[metadata.partition] = max(self._acked.get(metadata.partition, -1), metadata.offset)
 
     def _delivered(self, delivery: "asyncio.Future[Any]") -> None:
         """Count a message Kafka did not take; log the first of each bus state only."""
@@ -479,23 +523,25 @@ class KafkaFanoutManager(AsyncPubSubManager, DirectLocalEmit):
                 for record in records:
                     self._metrics.fanout_delay.observe(max(0.0, taken_ms - record.timestamp) / 1000)
                     message = _decode(record.value)
-                    if message is None:
-                        self._metrics.fanout_messages.labels("received", "other").inc()
-                        continue
-                    method = message["method"]
+                    method = message["method"] if message is not None else ""
                     self._metrics.fanout_messages.labels("received", _kind(method)).inc()
-                    if method.startswith(DIRECTORY_PREFIX):
+                    if message is None:
+                        pass
+                    elif method.startswith(DIRECTORY_PREFIX):
                         try:
                             await self._on_directory(message)
                         except Exception:  # noqa: BLE001 - one bad message never stops the listener
                             log.exception("directory message %s failed", method)
                     elif method in BASE_METHODS:
-                        yield message
+                        yield message  # handled by the base class when the next one is asked for
                     elif (handler := self.room_handlers.get(method)) is not None:
                         try:
                             await handler(message)
                         except Exception:  # noqa: BLE001 - one bad message never stops the listener
                             log.exception("room message %s failed", method)
+                    self._handled[record.partition] = record.offset
+                    if self._held:
+                        await self._release_held()
                 self._metrics.consumer_lag.observe(consumer, records)
 
     # --- the directory ----------------------------------------------------------------
@@ -546,21 +592,67 @@ class KafkaFanoutManager(AsyncPubSubManager, DirectLocalEmit):
 
     async def emit_to_replica(self, replica_id: str, event: str, data: Any, sockets: list[str]) -> None:
         """``event`` with ``data`` (one JSON value) to ``sockets``, all of them sockets of replica
-        ``replica_id`` (another one): python-socketio's ``emit`` message, on that replica's inbox
-        partition, so only it reads it. Raises :class:`FanoutUnavailable` or :class:`KafkaError`
-        when it cannot be published."""
+        ``replica_id`` (another one): over the replica link when it is open and no ordered send
+        of this replica awaits Kafka's acknowledgement, else python-socketio's ``emit`` message on
+        that replica's inbox partition, so only it reads it. Raises :class:`FanoutUnavailable` or
+        :class:`KafkaError` when it cannot be published."""
+        room = sockets[0] if len(sockets) == 1 else sockets
+        inbox = inbox_partition(replica_id, self._partitions)
+        if self._ordered_in_flight == 0 and self._links.knows(replica_id):
+            after = (self._acked.get(SHARED_PARTITION, -1), self._acked.get(inbox, -1))
+            frame = {"after": after, "event": event, "data": data, "room": room}
+            if await self._links.send(replica_id, frame):
+                self._metrics.link_relays.labels("sent").inc()
+                return
         message = {
             "method": "emit",
             "event": event,
             "data": [data],
             "binary": False,
             "namespace": "/",
-            "room": sockets[0] if len(sockets) == 1 else sockets,
+            "room": room,
             "skip_sid": None,
             "callback": None,
             "host_id": self.host_id,
         }
-        await self._publish(message, partition=inbox_partition(replica_id, self._partitions))
+        await self._publish(message, partition=inbox)
+
+    async def _on_link_frame(self, replica_id: str, host_id: str, frame: dict[str, Any]) -> None:
+        """A relay from ``replica_id`` (process ``host_id``) over the replica link, emitted to its
+        local sockets once this replica has handled the records the sender had written before
+        it (``after``: its last shared and inbox offsets), in the order the link brought them."""
+        after, event, room = frame.get("after"), frame.get("event"), frame.get("room")
+        if not (
+            isinstance(after, list)
+            and len(after) == 2
+            and all(type(offset) is int for offset in after)
+            and isinstance(event, str)
+            and (isinstance(room, str) or (isinstance(room, list) and all(isinstance(sid, str) for sid in room)))
+        ):
+            self._metrics.link_relays.labels("malformed").inc()
+            log.warning("malformed relay from replica %s over the link skipped", replica_id)
+            return
+        message = {"method": "emit", "event": event, "data": [frame.get("data")], "namespace": "/", "room": room}
+        self._metrics.link_relays.labels("received").inc()
+        held = self._held.get(host_id)
+        if held is None and self._has_handled(after[0], after[1]):
+            await self._handle_emit(message)
+            return
+        self._metrics.link_relays.labels("held").inc()
+        self._held.setdefault(host_id, deque()).append((after[0], after[1], message))
+
+    def _has_handled(self, shared: int, inbox: int) -> bool:
+        handled = self._handled
+        return handled.get(SHARED_PARTITION, -1) >= shared and handled.get(self._inbox, -1) >= inbox
+
+    async def _release_held(self) -> None:
+        """Emit the held link relays whose records are handled now, each sender's in order."""
+        for host_id, held in list(self._held.items()):
+            while held and self._has_handled(held[0][0], held[0][1]):
+                _, _, message = held.popleft()
+                await self._handle_emit(message)
+            if not held:
+                del self._held[host_id]
 
     async def publish_room_message(self, message: dict[str, Any]) -> None:
         """Send a ``parley.room.*`` message (``method`` is its key) to every replica's handler,
@@ -570,8 +662,8 @@ class KafkaFanoutManager(AsyncPubSubManager, DirectLocalEmit):
             raise ValueError("a room message's method starts with " + ROOM_PREFIX)
         await self._publish(message)
 
-    async def _send(self, message: BaseModel) -> None:
-        await self._publish(message.model_dump(mode="json"))
+    async def _send(self, message: BaseModel, *, ordered: bool = True) -> None:
+        await self._publish(message.model_dump(mode="json"), ordered=ordered)
 
     async def _on_directory(self, raw: dict[str, Any]) -> None:
         try:
@@ -626,7 +718,9 @@ class KafkaFanoutManager(AsyncPubSubManager, DirectLocalEmit):
         replica = message.replica_id
         known = self.liveness.knows(replica)
         self.liveness.heard(replica)
-        if isinstance(message, DirectoryJoin):
+        if isinstance(message, DirectoryHeartbeat):
+            self._links.learn(replica, message.link)
+        elif isinstance(message, DirectoryJoin):
             if message.entry.replica_id == replica:
                 previous = self.directory.get(message.entry.sid)
                 self.directory.add(message.entry)
@@ -727,6 +821,7 @@ class KafkaFanoutManager(AsyncPubSubManager, DirectLocalEmit):
     async def _drop_replica(self, replica_id: str, reason: DropReason) -> None:
         """Drop a replica's entries (a replica that said ``gone`` keeps its resumable ones)."""
         self._snapshots.pop(replica_id, None)
+        self._links.forget(replica_id)
         entries = self.directory.drop_replica(replica_id, keep_resumable=reason == "gone")
         self._metrics.replicas_dropped.labels(reason).inc()
         await self._emit_peers_left(entries)
@@ -822,9 +917,11 @@ class KafkaFanoutManager(AsyncPubSubManager, DirectLocalEmit):
         """
         while True:
             await self.judge()
-            beat = DirectoryHeartbeat(host_id=self.host_id, replica_id=self.replica_id, sent_at=self.liveness.now())
+            beat = DirectoryHeartbeat(
+                host_id=self.host_id, replica_id=self.replica_id, sent_at=self.liveness.now(), link=self.link_address
+            )
             try:
-                await asyncio.wait_for(self._send(beat), self._heartbeat_s)
+                await asyncio.wait_for(self._send(beat, ordered=False), self._heartbeat_s)
             except Exception as exc:  # noqa: BLE001 - keep beating; the bus state tells the outage
                 log.debug("heartbeat not sent: %r", exc)
             await asyncio.sleep(self._heartbeat_s)

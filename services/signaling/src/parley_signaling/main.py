@@ -93,6 +93,8 @@ def create_app(
         heartbeat_s=settings.signaling_heartbeat_seconds,
         replica_timeout_s=settings.signaling_replica_timeout_seconds,
         resume_window_s=settings.signaling_resume_seconds,
+        link_host=settings.signaling_link_host,
+        link_port=settings.signaling_link_port,
     )
     sio = SignalingServer(
         rejections=Rejections(metrics.rejected_inputs),

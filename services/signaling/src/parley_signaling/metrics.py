@@ -105,6 +105,13 @@ class SignalingMetrics:
             ("state",),
             registry=registry,
         )
+        self.link_relays = Counter(
+            "parley_signaling_link_relays_total",
+            "Relays over the replica link, by result: sent; received; held (received before the "
+            "records sent ahead of them were read from Kafka); malformed (skipped).",
+            ("result",),
+            registry=registry,
+        )
         self.fanout_undelivered = Counter(
             "parley_signaling_fanout_undelivered_total",
             "Fan-out messages Kafka did not acknowledge (sent while it was unreachable).",
@@ -163,6 +170,8 @@ class SignalingMetrics:
         for direction in ("sent", "received"):
             for kind in ("emit", "directory", "room", "other"):
                 self.fanout_messages.labels(direction, kind)
+        for result in ("sent", "received", "held", "malformed"):
+            self.link_relays.labels(result)
         for state in ("lost", "back"):
             self.fanout_bus_changes.labels(state)
         for reason in ("silent", "restarted", "gone"):

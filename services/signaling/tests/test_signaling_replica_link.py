@@ -1,0 +1,132 @@
+"""The replica link's frames over real loopback TCP: order, the hello, malformed frames, dials."""
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from parley_signaling.replica_link import MAX_FRAME_BYTES, REDIAL_S, LinkDialer, LinkServer, encode_frame
+
+
+class Received:
+    def __init__(self) -> None:
+        self.frames: list[tuple[str, str, dict[str, Any]]] = []
+
+    async def __call__(self, replica_id: str, host_id: str, frame: dict[str, Any]) -> None:
+        self.frames.append((replica_id, host_id, frame))
+
+    async def until(self, count: int) -> None:
+        async with asyncio.timeout(10):
+            while len(self.frames) < count:
+                await asyncio.sleep(0.005)
+
+
+async def open_link(dialer: LinkDialer, replica_id: str) -> None:
+    """Send until the dial the first send started has opened the link."""
+    async with asyncio.timeout(10):
+        while not await dialer.send(replica_id, {"n": -1}):
+            await asyncio.sleep(0.01)
+
+
+async def test_frames_arrive_in_order_with_the_dialers_identity() -> None:
+    received = Received()
+    server = LinkServer("127.0.0.1", 0, received)
+    address = await server.start()
+    dialer = LinkDialer({"replica_id": "r1", "host_id": "h1"})
+    try:
+        dialer.learn("r2", address)
+        assert not await dialer.send("r2", {"n": 0})  # no link yet: the caller uses Kafka
+        await open_link(dialer, "r2")
+        for n in range(500):
+            assert await dialer.send("r2", {"n": n, "data": {"sdp": "x" * (n % 7) * 1000}})
+        await received.until(501)
+        assert {(r, h) for r, h, _ in received.frames} == {("r1", "h1")}
+        assert [frame["n"] for _, _, frame in received.frames[1:]] == list(range(500))
+    finally:
+        dialer.close()
+        await server.stop()
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        (5).to_bytes(4, "big") + b"[1,2]",  # not an object
+        (4).to_bytes(4, "big") + b"nope",  # not JSON
+        (MAX_FRAME_BYTES + 1).to_bytes(4, "big"),  # too large: refused before it is read
+    ],
+)
+async def test_a_malformed_frame_closes_the_connection_and_reaches_nobody(bad: bytes) -> None:
+    received = Received()
+    server = LinkServer("127.0.0.1", 0, received)
+    host, port = (await server.start()).rsplit(":", 1)
+    try:
+        reader, writer = await asyncio.open_connection(host, int(port))
+        writer.write(encode_frame({"replica_id": "r1", "host_id": "h1"}) + encode_frame({"n": 1}) + bad)
+        writer.write(encode_frame({"n": 2}))
+        async with asyncio.timeout(10):
+            assert await reader.read() == b""  # closed by the server
+        writer.close()
+        assert [frame for _, _, frame in received.frames] == [{"n": 1}]
+    finally:
+        await server.stop()
+
+
+async def test_a_hello_without_identity_closes_the_connection() -> None:
+    received = Received()
+    server = LinkServer("127.0.0.1", 0, received)
+    host, port = (await server.start()).rsplit(":", 1)
+    try:
+        reader, writer = await asyncio.open_connection(host, int(port))
+        writer.write(encode_frame({"replica_id": "r1"}) + encode_frame({"n": 1}))
+        async with asyncio.timeout(10):
+            assert await reader.read() == b""
+        writer.close()
+        assert received.frames == []
+    finally:
+        await server.stop()
+
+
+async def test_a_replica_that_cannot_be_dialled_is_dialled_again_only_after_a_pause() -> None:
+    now = [100.0]
+    dialer = LinkDialer({"replica_id": "r1", "host_id": "h1"}, clock=lambda: now[0])
+    closed = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+    address = f"127.0.0.1:{closed.sockets[0].getsockname()[1]}"
+    closed.close()
+    await closed.wait_closed()  # nothing listens there any more
+    dialer.learn("r2", address)
+    assert not await dialer.send("r2", {"n": 1})
+    link = dialer._links["r2"]  # noqa: SLF001
+    assert link.dialing is not None
+    await asyncio.wait_for(asyncio.shield(link.dialing), 10)
+    assert link.writer is None and link.next_dial == 100.0 + REDIAL_S
+    assert not await dialer.send("r2", {"n": 2})
+    assert link.dialing is None  # not dialled again within the pause
+    now[0] += REDIAL_S
+    assert not await dialer.send("r2", {"n": 3})
+    assert link.dialing is not None
+    dialer.close()
+
+
+async def test_a_new_address_replaces_the_link_and_none_forgets_it() -> None:
+    received = Received()
+    old, new = LinkServer("127.0.0.1", 0, received), LinkServer("127.0.0.1", 0, received)
+    old_address, new_address = await old.start(), await new.start()
+    dialer = LinkDialer({"replica_id": "r1", "host_id": "h1"})
+    try:
+        dialer.learn("r2", old_address)
+        await open_link(dialer, "r2")
+        dialer.learn("r2", old_address)  # the same address keeps the open link
+        assert await dialer.send("r2", {"n": 1})
+        dialer.learn("r2", new_address)  # the replica restarted elsewhere
+        assert not await dialer.send("r2", {"n": 2})
+        await open_link(dialer, "r2")
+        assert await dialer.send("r2", {"n": 3})
+        await received.until(4)
+        assert [frame["n"] for _, _, frame in received.frames] == [-1, 1, -1, 3]
+        dialer.learn("r2", None)
+        assert not dialer.knows("r2")
+        assert not await dialer.send("r2", {"n": 4})
+    finally:
+        dialer.close()
+        await old.stop()
+        await new.stop()
