@@ -126,7 +126,14 @@ def test_dev_overlay_renders_what_the_cluster_needs():
     for name in [*DEPLOYMENTS, "signaling"]:
         ingress = policies[f"{name}-ingress"]["spec"]
         assert ingress["podSelector"]["matchLabels"]["app.kubernetes.io/name"] == name
-        assert [p["port"] for rule in ingress["ingress"] for p in rule["ports"]] == [8080]
+        ports = [8080, 8081] if name == "signaling" else [8080]  # 8081: the replica link
+        assert [p["port"] for rule in ingress["ingress"] for p in rule["ports"]] == ports
+    # the replica link: only signaling pods reach it, and signaling may dial it
+    link_from = [rule["from"] for rule in policies["signaling-ingress"]["spec"]["ingress"]
+                 if rule["ports"] == [{"protocol": "TCP", "port": 8081}]]
+    assert link_from == [[{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "signaling"}}}]]
+    assert {"to": link_from[0], "ports": [{"protocol": "TCP", "port": 8081}]} in policies[
+        "signaling-egress"]["spec"]["egress"]
     # the JWKS: whoever verifies tokens may reach auth, and auth lets them in
     auth_from = {peer["podSelector"]["matchLabels"]["app.kubernetes.io/name"]
                  for rule in policies["auth-ingress"]["spec"]["ingress"] for peer in rule["from"]
@@ -140,6 +147,9 @@ def test_dev_overlay_renders_what_the_cluster_needs():
     sid_prefix = {e["name"]: e for e in statefulsets["signaling"]["spec"]["template"]["spec"][
         "containers"][0]["env"]}["PARLEY_SIGNALING_SID_PREFIX"]
     assert sid_prefix["value"] == "s$(POD_INDEX)_"
+    env = {e["name"]: e for e in statefulsets["signaling"]["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["PARLEY_SIGNALING_LINK_HOST"]["valueFrom"]["fieldRef"]["fieldPath"] == "status.podIP"
+    assert env["PARLEY_SIGNALING_LINK_PORT"]["value"] == "8081"
 
 
 def test_prod_overlay_renders_two_replicas_spread_over_nodes():

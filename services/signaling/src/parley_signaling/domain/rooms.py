@@ -344,7 +344,11 @@ class RoomService:
     async def participant_removed(self, event: ParticipantRemoved) -> None:
         """``removed`` to the removed user's sockets of this replica in the meeting's room, which
         then leave it (``peer-left`` reason ``removed`` to the others, ``participant.left``);
-        a held participant of theirs leaves too. Every replica does this for its own sockets."""
+        a held participant of theirs leaves too. Every replica does this for its own sockets.
+
+        The membership projection reads the same event with a consumer of its own, maybe later:
+        applied here first, so that the removed user's next ``join`` is refused at once."""
+        self._meetings.projection.apply(event)
         payload = dump(
             RemovedEvent(
                 meeting_id=event.meeting_id, user_id=event.user_id, by_name=event.removed_by_name, at=event.removed_at
