@@ -130,3 +130,20 @@ async def test_a_new_address_replaces_the_link_and_none_forgets_it() -> None:
         dialer.close()
         await old.stop()
         await new.stop()
+
+
+async def test_stopping_closes_open_connections_without_errors(caplog: pytest.LogCaptureFixture) -> None:
+    received = Received()
+    server = LinkServer("127.0.0.1", 0, received)
+    dialer = LinkDialer({"replica_id": "r1", "host_id": "h1"})
+    dialer.learn("r2", await server.start())
+    await open_link(dialer, "r2")
+    await received.until(1)
+    async with asyncio.timeout(5):
+        await server.stop()
+    await asyncio.sleep(0.05)  # the connection's task callbacks
+    assert [r for r in caplog.records if r.levelname == "ERROR"] == []
+    async with asyncio.timeout(5):
+        while await dialer.send("r2", {"n": 1}):  # the dialer sees the link closed
+            await asyncio.sleep(0.01)
+    dialer.close()

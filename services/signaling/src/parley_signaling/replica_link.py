@@ -75,7 +75,8 @@ class LinkServer:
         self._port = port
         self._on_frame = on_frame
         self._server: asyncio.Server | None = None
-        self._connections: set[asyncio.Task[None]] = set()
+        #: The open connections' tasks and their writers.
+        self._connections: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
 
     async def start(self) -> str:
         """Listen; returns the address other replicas dial, ``host:port``."""
@@ -84,18 +85,20 @@ class LinkServer:
         return f"{self._host}:{port}"
 
     async def stop(self) -> None:
+        """Stop listening and close every connection (their frames read so far are handled)."""
         if self._server is not None:
             self._server.close()
-            for task in list(self._connections):
-                task.cancel()
-            await asyncio.gather(*self._connections, return_exceptions=True)
+            for writer in self._connections.values():
+                writer.close()  # the connection's reader ends: no task is cancelled midway
+            if self._connections:
+                await asyncio.wait(list(self._connections), timeout=TIMEOUT_S)
             await self._server.wait_closed()
             self._server = None
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
-        self._connections.add(task)
+        self._connections[task] = writer
         peer = writer.get_extra_info("peername")
         try:
             hello = await asyncio.wait_for(read_frame(reader), TIMEOUT_S)
@@ -110,7 +113,7 @@ class LinkServer:
         except (FrameError, TimeoutError) as exc:
             log.warning("replica link from %s closed: %s", peer, exc or "no hello in time")
         finally:
-            self._connections.discard(task)
+            self._connections.pop(task, None)
             writer.close()
 
 
