@@ -499,23 +499,37 @@ class FakeLinks:
         return True
 
 
-async def test_a_relay_takes_the_link_only_when_kafka_has_acknowledged_every_ordered_send() -> None:
+async def test_a_relay_takes_the_link_once_kafka_has_acknowledged_every_ordered_send_before_it() -> None:
     m, _, _ = manager("r1")
     producer, links = AckingProducer(), FakeLinks()
     m._producer, m._links, m._partitions = producer, links, 9  # noqa: SLF001
-    inbox = inbox_partition("r2", 9)
     await m.emit_to_replica("r2", "offer", {"n": 1}, ["s2"])
     assert links.frames == [("r2", {"after": (-1, -1), "event": "offer", "data": {"n": 1}, "room": "s2"})]
 
     await m._publish({"method": "emit", "event": "peer-joined", "room": "m1"})  # noqa: SLF001 - not acked yet
-    await m.emit_to_replica("r2", "offer", {"n": 2}, ["s2"])  # behind it, through Kafka
-    assert producer.partitions == [SHARED_PARTITION, inbox] and len(links.frames) == 1
+    relay = asyncio.create_task(m.emit_to_replica("r2", "offer", {"n": 2}, ["s2", "s3"]))
+    await asyncio.sleep(0.01)
+    assert not relay.done() and len(links.frames) == 1  # it waits for the acknowledgement
+    producer.ack()
+    await asyncio.wait_for(relay, 1)
+    assert links.frames[-1] == ("r2", {"after": (0, -1), "event": "offer", "data": {"n": 2}, "room": ["s2", "s3"]})
 
+    await m._send(DirectoryHeartbeat(host_id=m.host_id, replica_id="r1"), ordered=False)  # noqa: SLF001
+    await asyncio.wait_for(m.emit_to_replica("r2", "offer", {"n": 3}, ["s2"]), 0.01)  # heartbeats hold nothing
+    assert len(links.frames) == 3 and producer.partitions == [SHARED_PARTITION, SHARED_PARTITION]
+
+
+async def test_a_relay_takes_kafka_behind_messages_kafka_does_not_acknowledge_in_time() -> None:
+    m, _, _ = manager("r1")
+    producer, links = AckingProducer(), FakeLinks()
+    m._producer, m._links, m._partitions = producer, links, 9  # noqa: SLF001
+    await m._publish({"method": "emit", "event": "peer-joined", "room": "m1"})  # noqa: SLF001
+    await m.emit_to_replica("r2", "offer", {"n": 1}, ["s2"])  # after ACK_WAIT_S
+    assert links.frames == [] and producer.partitions == [SHARED_PARTITION, inbox_partition("r2", 9)]
     producer.ack()
     await asyncio.sleep(0)  # the acknowledgements' callbacks
-    await m._send(DirectoryHeartbeat(host_id=m.host_id, replica_id="r1"), ordered=False)  # noqa: SLF001
-    await m.emit_to_replica("r2", "offer", {"n": 3}, ["s2", "s3"])  # a heartbeat in flight holds nothing
-    assert links.frames[-1] == ("r2", {"after": (0, 0), "event": "offer", "data": {"n": 3}, "room": ["s2", "s3"]})
+    await m.emit_to_replica("r2", "offer", {"n": 2}, ["s2"])  # behind its own relay through Kafka
+    assert links.frames == [("r2", {"after": (0, 0), "event": "offer", "data": {"n": 2}, "room": "s2"})]
     assert m._ordered_in_flight == 0  # noqa: SLF001
 
 

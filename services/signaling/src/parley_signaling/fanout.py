@@ -114,6 +114,9 @@ RoomHandler = Callable[[dict[str, Any]], Awaitable[None]]
 #: and the client's CPU per record by 30-40 % at the same p99 (bench/README.md, "Relay across
 #: replicas").
 PRODUCE_LINGER_MS = 1
+#: Seconds a relay to another replica waits for Kafka to acknowledge this replica's messages
+#: sent before it, so that it can take the replica link; then it takes Kafka behind them.
+ACK_WAIT_S = 0.05
 #: Entries per ``snapshot`` message.
 SNAPSHOT_CHUNK = 200
 
@@ -294,8 +297,10 @@ class KafkaFanoutManager(AsyncPubSubManager, DirectLocalEmit):
         self._links = LinkDialer({"replica_id": replica_id, "host_id": self.host_id})
         #: ``host:port`` of this replica's link once it listens; None without one.
         self.link_address: str | None = None
-        #: Ordered sends (all but heartbeats) not yet acknowledged by Kafka.
+        #: Ordered sends (all but heartbeats) not yet acknowledged by Kafka; set when there are none.
         self._ordered_in_flight = 0
+        self._all_acked = asyncio.Event()
+        self._all_acked.set()
         #: By partition: the offset of this replica's last acknowledged ordered send there.
         self._acked: dict[int, int] = {}
         #: By partition: the offset of the last record this replica has handled there.
@@ -468,7 +473,7 @@ class KafkaFanoutManager(AsyncPubSubManager, DirectLocalEmit):
         if self._producer is None:
             raise FanoutUnavailable("fan-out not started")
         unsent = len(messages) if ordered else 0
-        self._ordered_in_flight += unsent
+        self._in_flight(unsent)
         try:
             async with self._send_lock:
                 for data in messages:
@@ -480,10 +485,17 @@ class KafkaFanoutManager(AsyncPubSubManager, DirectLocalEmit):
                     delivery.add_done_callback(self._delivered)
                     self._metrics.fanout_messages.labels("sent", _kind(data.get("method"))).inc()
         finally:
-            self._ordered_in_flight -= unsent
+            self._in_flight(-unsent)
+
+    def _in_flight(self, change: int) -> None:
+        self._ordered_in_flight += change
+        if self._ordered_in_flight:
+            self._all_acked.clear()
+        else:
+            self._all_acked.set()
 
     def _delivered_ordered(self, delivery: "asyncio.Future[Any]") -> None:
-        self._ordered_in_flight -= 1
+        self._in_flight(-1)
         if not delivery.cancelled() and delivery.exception() is None:
             metadata = delivery.result()
             if metadata is not None:
@@ -592,13 +604,14 @@ class KafkaFanoutManager(AsyncPubSubManager, DirectLocalEmit):
 
     async def emit_to_replica(self, replica_id: str, event: str, data: Any, sockets: list[str]) -> None:
         """``event`` with ``data`` (one JSON value) to ``sockets``, all of them sockets of replica
-        ``replica_id`` (another one): over the replica link when it is open and no ordered send
-        of this replica awaits Kafka's acknowledgement, else python-socketio's ``emit`` message on
-        that replica's inbox partition, so only it reads it. Raises :class:`FanoutUnavailable` or
-        :class:`KafkaError` when it cannot be published."""
+        ``replica_id`` (another one): over the replica link when it is open, once Kafka has
+        acknowledged this replica's ordered sends before it (waiting :data:`ACK_WAIT_S` at most);
+        else python-socketio's ``emit`` message on that replica's inbox partition, so only it
+        reads it. Raises :class:`FanoutUnavailable` or :class:`KafkaError` when it cannot be
+        published."""
         room = sockets[0] if len(sockets) == 1 else sockets
         inbox = inbox_partition(replica_id, self._partitions)
-        if self._ordered_in_flight == 0 and self._links.knows(replica_id):
+        if self._links.knows(replica_id) and await self._acknowledged():
             after = (self._acked.get(SHARED_PARTITION, -1), self._acked.get(inbox, -1))
             frame = {"after": after, "event": event, "data": data, "room": room}
             if await self._links.send(replica_id, frame):
@@ -616,6 +629,16 @@ class KafkaFanoutManager(AsyncPubSubManager, DirectLocalEmit):
             "host_id": self.host_id,
         }
         await self._publish(message, partition=inbox)
+
+    async def _acknowledged(self) -> bool:
+        """Whether Kafka has acknowledged every ordered send so far, waiting :data:`ACK_WAIT_S`."""
+        if self._all_acked.is_set():
+            return True
+        try:
+            await asyncio.wait_for(self._all_acked.wait(), ACK_WAIT_S)
+        except TimeoutError:
+            return False
+        return True
 
     async def _on_link_frame(self, replica_id: str, host_id: str, frame: dict[str, Any]) -> None:
         """A relay from ``replica_id`` (process ``host_id``) over the replica link, emitted to its
