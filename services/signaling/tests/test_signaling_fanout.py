@@ -571,3 +571,22 @@ async def test_a_malformed_link_relay_is_counted_and_skipped(frame: dict) -> Non
     await m._on_link_frame("r2", "h2", frame)  # noqa: SLF001
     assert server.emitted == [] and m._held == {}  # noqa: SLF001
     assert m._metrics.link_relays.labels("malformed")._value.get() == 1  # noqa: SLF001
+
+
+async def test_a_link_relay_that_fails_to_emit_stops_neither_the_link_nor_the_ones_behind_it() -> None:
+    m, _, _ = manager("r1")
+    m._handled = {SHARED_PARTITION: 4}  # noqa: SLF001
+    emitted: list[int] = []
+
+    async def handle_emit(message: dict) -> None:
+        if message["data"][0] == 1:
+            raise RuntimeError("socket went away")
+        emitted.append(message["data"][0])
+
+    m._handle_emit = handle_emit  # type: ignore[method-assign]  # noqa: SLF001
+    await m._on_link_frame("r2", "h2", {"after": [5, -1], "event": "offer", "data": 1, "room": "s1"})  # noqa: SLF001
+    await m._on_link_frame("r2", "h2", {"after": [5, -1], "event": "offer", "data": 2, "room": "s1"})  # noqa: SLF001
+    await m._on_link_frame("r3", "h3", {"after": [0, -1], "event": "offer", "data": 1, "room": "s1"})  # noqa: SLF001
+    m._handled[SHARED_PARTITION] = 5  # noqa: SLF001
+    await m._release_held()  # noqa: SLF001
+    assert emitted == [2] and m._held == {}  # noqa: SLF001

@@ -659,10 +659,17 @@ class KafkaFanoutManager(AsyncPubSubManager, DirectLocalEmit):
         self._metrics.link_relays.labels("received").inc()
         held = self._held.get(host_id)
         if held is None and self._has_handled(after[0], after[1]):
-            await self._handle_emit(message)
+            await self._emit_relay(message)
             return
         self._metrics.link_relays.labels("held").inc()
         self._held.setdefault(host_id, deque()).append((after[0], after[1], message))
+
+    async def _emit_relay(self, message: dict[str, Any]) -> None:
+        """A link relay to its local sockets; an error is logged (as the base class does)."""
+        try:
+            await self._handle_emit(message)
+        except Exception:  # noqa: BLE001 - neither the link nor the listener may stop for it
+            log.exception("relay %s over the replica link failed", message["event"])
 
     def _has_handled(self, shared: int, inbox: int) -> bool:
         handled = self._handled
@@ -673,7 +680,7 @@ class KafkaFanoutManager(AsyncPubSubManager, DirectLocalEmit):
         for host_id, held in list(self._held.items()):
             while held and self._has_handled(held[0][0], held[0][1]):
                 _, _, message = held.popleft()
-                await self._handle_emit(message)
+                await self._emit_relay(message)
             if not held:
                 del self._held[host_id]
 
