@@ -590,3 +590,34 @@ async def test_a_link_relay_that_fails_to_emit_stops_neither_the_link_nor_the_on
     m._handled[SHARED_PARTITION] = 5  # noqa: SLF001
     await m._release_held()  # noqa: SLF001
     assert emitted == [2] and m._held == {}  # noqa: SLF001
+
+
+async def test_a_snapshot_keeps_the_joins_read_after_the_request_it_answers() -> None:
+    """r2's hello at offset 10; r3's join of "late" at 11, before r3 read the hello; r3's
+    snapshot (as it stood at 10) at 12: "late" stays, "early" (joined at 5, gone since) leaves."""
+    m, _, server = manager("r1")
+    shared = TopicPartition("parley.signaling.fanout", 0)
+    records = [
+        (5, directory("join", "r3", op_id="a", entry=entry("early", "r3"))),
+        (10, directory("hello", "r2")),
+        (11, directory("join", "r3", op_id="b", entry=entry("late", "r3"))),
+        (12, directory("snapshot", "r3", snapshot_id="s", first=True, last=True, entries=[entry("kept", "r3")], as_of=10)),
+    ]
+    batch = {shared: [Record(json.dumps(message).encode(), offset=offset) for offset, message in records]}
+    m._consumer = FakeConsumer([], batches=[batch])  # noqa: SLF001
+    async for _ in m._listen():  # noqa: SLF001
+        pass
+    assert {e.sid for e in m.directory.entries_of("r3")} == {"kept", "late"}
+    assert ("peer-left", "early") in [(e[0], e[1]["sid"]) for e in server.emitted]
+    assert ("peer-left", "late") not in [(e[0], e[1]["sid"]) for e in server.emitted]
+
+
+async def test_a_snapshot_answers_with_the_offset_of_the_request() -> None:
+    m, producer, _ = manager("r1")
+    shared = TopicPartition("parley.signaling.fanout", 0)
+    hello = directory("hello", "r2")
+    resync = directory("resync", "r3", target="r1")
+    m._consumer = FakeConsumer([], batches=[{shared: [Record(json.dumps(hello).encode(), offset=7), Record(json.dumps(resync).encode(), offset=9)]}])  # noqa: SLF001
+    async for _ in m._listen():  # noqa: SLF001
+        pass
+    assert [s["as_of"] for s in producer.sent if s["method"] == "parley.directory.snapshot"] == [7, 9]

@@ -27,7 +27,8 @@ a meeting room on any replica (docs/signaling.md, "Several replicas"):
   ``join`` when it reads it back, and answers the joining socket with the room as it stands at
   that point of the log: of two sockets joining at once, exactly one sees the other as a peer.
 * ``hello``: a replica started (with no sockets); the others drop what they knew of it and
-  answer with a ``snapshot`` of their local entries. Before serving, the starting replica
+  answer with a ``snapshot`` of their local entries as they stood at the ``hello``'s offset
+  (``as_of``; a reader keeps the sender's entries whose ``join`` it read after that offset). Before serving, the starting replica
   waits for the snapshots of the replicas it heard on the topic in the expiry window.
 * ``resync``: asks one replica (``target``) for a ``snapshot``; sent on hearing from a replica
   this one does not know (for instance after it was dropped for silence).
@@ -174,6 +175,9 @@ class DirectorySnapshot(_DirectoryMessage):
     first: bool
     last: bool
     entries: list[PeerEntry]
+    #: The shared partition's offset of the ``hello`` or ``resync`` it answers: the sender's
+    #: entries as they stood there (None: unknown, from an older replica).
+    as_of: int | None = None
 
 
 class DirectoryHeartbeat(_DirectoryMessage):
@@ -305,6 +309,10 @@ class KafkaFanoutManager(AsyncPubSubManager, DirectLocalEmit):
         self._acked: dict[int, int] = {}
         #: By partition: the offset of the last record this replica has handled there.
         self._handled: dict[int, int] = {}
+        #: The shared partition's offset of the record being handled.
+        self._reading = -1
+        #: Other replicas' entries by sid: the shared partition's offset of their ``join``.
+        self._join_offsets: dict[str, int] = {}
         #: By sending host: link relays that wait for their records (in arrival order).
         self._held: dict[str, deque[tuple[int, int, dict[str, Any]]]] = {}
         #: The replicas heard on the topic when this one started, whose snapshots it awaited.
@@ -533,6 +541,8 @@ class KafkaFanoutManager(AsyncPubSubManager, DirectLocalEmit):
             # the shared partition first: a join comes before the emits that followed it
             for _, records in sorted(batches.items(), key=lambda batch: batch[0].partition):
                 for record in records:
+                    if record.partition == SHARED_PARTITION:
+                        self._reading = record.offset
                     self._metrics.fanout_delay.observe(max(0.0, taken_ms - record.timestamp) / 1000)
                     message = _decode(record.value)
                     method = message["method"] if message is not None else ""
@@ -754,6 +764,7 @@ class KafkaFanoutManager(AsyncPubSubManager, DirectLocalEmit):
             if message.entry.replica_id == replica:
                 previous = self.directory.get(message.entry.sid)
                 self.directory.add(message.entry)
+                self._join_offsets[message.entry.sid] = self._reading
                 if previous is not None and previous.replica_id == self.replica_id:
                     await self._taken_over(previous, message.entry)
         elif isinstance(message, DirectoryLeave):
@@ -763,11 +774,11 @@ class KafkaFanoutManager(AsyncPubSubManager, DirectLocalEmit):
             await self._drop_replica(replica, "restarted")
             self._reported_lost.pop(replica, None)  # it restarted: those sockets are gone for good
             self.liveness.heard(replica)
-            await self._send_snapshot()
+            await self._send_snapshot(as_of=self._reading)
             return
         elif isinstance(message, DirectoryResync):
             if message.target == self.replica_id:
-                await self._send_snapshot()
+                await self._send_snapshot(as_of=self._reading)
         elif isinstance(message, DirectorySnapshot):
             await self._on_snapshot(message)
             return
@@ -797,6 +808,10 @@ class KafkaFanoutManager(AsyncPubSubManager, DirectLocalEmit):
         staged.extend(entry for entry in message.entries if entry.replica_id == replica)
         if message.last:
             entries = self._snapshots.pop(replica)
+            if message.as_of is not None:
+                # joins read after the request the snapshot answers are newer than it: kept
+                newer = [e for e in self.directory.entries_of(replica) if self._join_offsets.get(e.sid, -1) > message.as_of]
+                entries = list({entry.sid: entry for entry in [*entries, *newer]}.values())
             added = [entry for entry in entries if self.directory.get(entry.sid) != entry]
             replaced = self.directory.replace_replica(replica, entries)
             self._awaiting_snapshots.discard(replica)
@@ -823,7 +838,8 @@ class KafkaFanoutManager(AsyncPubSubManager, DirectLocalEmit):
             except Exception:  # noqa: BLE001 - the directory is already right
                 log.exception("reporting the %d restored sockets of replica %s failed", len(restored), replica_id)
 
-    async def _send_snapshot(self) -> None:
+    async def _send_snapshot(self, *, as_of: int) -> None:
+        """This replica's entries, as they stand when the request at shared offset ``as_of`` is read."""
         entries = self.directory.entries_of(self.replica_id)
         chunks = [entries[i : i + SNAPSHOT_CHUNK] for i in range(0, len(entries), SNAPSHOT_CHUNK)] or [[]]
         snapshot_id = uuid.uuid4().hex
@@ -835,6 +851,7 @@ class KafkaFanoutManager(AsyncPubSubManager, DirectLocalEmit):
                 first=index == 0,
                 last=index == len(chunks) - 1,
                 entries=chunk,
+                as_of=as_of,
             ).model_dump(mode="json")
             for index, chunk in enumerate(chunks)
         ]
@@ -916,6 +933,8 @@ class KafkaFanoutManager(AsyncPubSubManager, DirectLocalEmit):
         (:class:`ReplicaLiveness`); run once per heartbeat interval."""
         self._bus_changed(self.liveness.check_bus())
         await self._expire_departed()
+        if len(self._join_offsets) > len(self.directory):  # forget the offsets of entries gone
+            self._join_offsets = {sid: o for sid, o in self._join_offsets.items() if self.directory.get(sid) is not None}
         for replica, silent_s in self.liveness.silent():
             log.warning("replica %s silent for %.1fs while the bus is up: dropping its sockets", replica, silent_s)
             self.liveness.forget(replica)
