@@ -6,7 +6,6 @@ import pickle
 from dataclasses import dataclass
 from typing import Any
 
-import pytest
 from aiokafka import TopicPartition
 from aiokafka.errors import ConsumerStoppedError
 from prometheus_client import CollectorRegistry
@@ -15,6 +14,7 @@ from parley_signaling.domain.directory import PeerEntry
 from parley_signaling.fanout import SHARED_PARTITION, DirectoryHeartbeat, KafkaFanoutManager, _decode, inbox_partition
 from parley_signaling.liveness import ReplicaLiveness
 from parley_signaling.metrics import SignalingMetrics
+from parley_signaling.relay_order import RelayOrder
 
 
 @dataclass
@@ -530,66 +530,29 @@ async def test_a_relay_takes_kafka_behind_messages_kafka_does_not_acknowledge_in
     await asyncio.sleep(0)  # the acknowledgements' callbacks
     await m.emit_to_replica("r2", "offer", {"n": 2}, ["s2"])  # behind its own relay through Kafka
     assert links.frames == [("r2", {"after": (0, 0), "event": "offer", "data": {"n": 2}, "room": "s2"})]
-    assert m._ordered_in_flight == 0  # noqa: SLF001
+    assert await asyncio.wait_for(m._order.settled(), 0.01)  # noqa: SLF001 - nothing in flight
 
 
-async def test_a_link_relay_waits_for_the_records_its_sender_wrote_before_it() -> None:
+async def test_the_listener_releases_a_held_link_relay_once_it_has_handled_the_records_before_it() -> None:
     m, _, _ = manager("r1")
-    m._partitions, m._inbox, m._handled = 9, 3, {SHARED_PARTITION: 4, 3: 10}  # noqa: SLF001
     emitted: list[tuple[str, Any]] = []
 
     async def handle_emit(message: dict) -> None:
         emitted.append((message["event"], message["data"][0]))
 
-    m._handle_emit = handle_emit  # type: ignore[method-assign]  # noqa: SLF001
-    await m._on_link_frame("r2", "h2", {"after": [5, 10], "event": "offer", "data": 1, "room": "s1"})  # noqa: SLF001
-    await m._on_link_frame("r2", "h2", {"after": [0, 0], "event": "ice-candidate", "data": 2, "room": "s1"})  # noqa: SLF001
-    await m._on_link_frame("r3", "h3", {"after": [4, 10], "event": "offer", "data": 3, "room": ["s1"]})  # noqa: SLF001
-    assert emitted == [("offer", 3)]  # h2's first waits for shared offset 5, its second behind it
+    m._order = RelayOrder(handle_emit, m._metrics)  # noqa: SLF001
+    m._order.start(3, {SHARED_PARTITION: 4, 3: 10})  # noqa: SLF001
+    await m._order.on_frame("r2", "h2", {"after": [5, 10], "event": "offer", "data": 1, "room": "s1"})  # noqa: SLF001
+    await m._order.on_frame("r2", "h2", {"after": [0, 0], "event": "ice-candidate", "data": 2, "room": "s1"})  # noqa: SLF001
+    assert emitted == []
 
     shared = TopicPartition("parley.signaling.fanout", 0)
     joined = json.dumps({"method": "emit", "event": "peer-joined", "data": [0], "room": "m1", "host_id": "h2"})
     m._consumer = FakeConsumer([], batches=[{shared: [Record(joined.encode(), offset=5)]}])  # noqa: SLF001
     async for message in m._listen():  # noqa: SLF001 - the base class emits what is yielded
         await handle_emit(message)
-    assert emitted == [("offer", 3), ("peer-joined", 0), ("offer", 1), ("ice-candidate", 2)]
-    assert m._held == {}  # noqa: SLF001
-
-
-@pytest.mark.parametrize(
-    "frame",
-    [
-        {"after": [1], "event": "offer", "data": 1, "room": "s1"},
-        {"after": [1, "2"], "event": "offer", "data": 1, "room": "s1"},
-        {"after": [1, 2], "event": 7, "data": 1, "room": "s1"},
-        {"after": [1, 2], "event": "offer", "data": 1, "room": ["s1", 2]},
-        {"after": [1, 2], "event": "offer", "data": 1},
-    ],
-)
-async def test_a_malformed_link_relay_is_counted_and_skipped(frame: dict) -> None:
-    m, _, server = manager("r1")
-    await m._on_link_frame("r2", "h2", frame)  # noqa: SLF001
-    assert server.emitted == [] and m._held == {}  # noqa: SLF001
-    assert m._metrics.link_relays.labels("malformed")._value.get() == 1  # noqa: SLF001
-
-
-async def test_a_link_relay_that_fails_to_emit_stops_neither_the_link_nor_the_ones_behind_it() -> None:
-    m, _, _ = manager("r1")
-    m._handled = {SHARED_PARTITION: 4}  # noqa: SLF001
-    emitted: list[int] = []
-
-    async def handle_emit(message: dict) -> None:
-        if message["data"][0] == 1:
-            raise RuntimeError("socket went away")
-        emitted.append(message["data"][0])
-
-    m._handle_emit = handle_emit  # type: ignore[method-assign]  # noqa: SLF001
-    await m._on_link_frame("r2", "h2", {"after": [5, -1], "event": "offer", "data": 1, "room": "s1"})  # noqa: SLF001
-    await m._on_link_frame("r2", "h2", {"after": [5, -1], "event": "offer", "data": 2, "room": "s1"})  # noqa: SLF001
-    await m._on_link_frame("r3", "h3", {"after": [0, -1], "event": "offer", "data": 1, "room": "s1"})  # noqa: SLF001
-    m._handled[SHARED_PARTITION] = 5  # noqa: SLF001
-    await m._release_held()  # noqa: SLF001
-    assert emitted == [2] and m._held == {}  # noqa: SLF001
+    assert emitted == [("peer-joined", 0), ("offer", 1), ("ice-candidate", 2)]
+    assert not m._order.holding  # noqa: SLF001
 
 
 async def test_a_snapshot_keeps_the_joins_read_after_the_request_it_answers() -> None:

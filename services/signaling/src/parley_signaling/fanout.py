@@ -13,7 +13,9 @@ is an emit to given sockets of another replica (a relayed offer, answer or ICE c
 ``peer-joined``…: :meth:`KafkaFanoutManager.emit_to_replica`), which goes to that replica's
 *inbox* partition only (:func:`inbox_partition`: one of partitions 1…n-1 by a hash of its
 replica id), so that no other replica fetches and decodes it: the cost of a relay does not grow
-with the number of replicas. Each replica reads the shared partition and its own inbox, and of
+with the number of replicas; and while a replica link to the receiver is open, the relay skips
+Kafka altogether (:mod:`parley_signaling.replica_link`, in order with the sender's Kafka
+messages by :mod:`parley_signaling.relay_order`). Each replica reads the shared partition and its own inbox, and of
 one fetch it handles the shared partition's records first, so a ``join`` read there comes
 before the emits that followed it into an inbox. A topic with one partition is all shared.
 Replicas whose ids hash to the same inbox read each other's relays, which their base class
@@ -75,7 +77,6 @@ import logging
 import time
 import uuid
 import zlib
-from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
@@ -94,14 +95,13 @@ from parley_signaling.kafka_logs import KafkaLogGate
 from parley_signaling.liveness import BusChange, ReplicaLiveness
 from parley_signaling.local_emit import DirectLocalEmit
 from parley_signaling.metrics import SignalingMetrics
+from parley_signaling.relay_order import SHARED_PARTITION, RelayOrder
 from parley_signaling.replica_link import LinkDialer, LinkServer
 
 log = logging.getLogger(__name__)
 
 #: Key of every fan-out record (the partition is always given explicitly).
 FANOUT_KEY = b"parley-signaling"
-#: The partition every replica reads, in one order (the module's docstring).
-SHARED_PARTITION = 0
 #: Methods of python-socketio's pub/sub protocol that ``_listen`` hands to the base class.
 BASE_METHODS = frozenset({"emit", "callback", "disconnect", "enter_room", "leave_room", "close_room"})
 DIRECTORY_PREFIX = "parley.directory."
@@ -115,9 +115,6 @@ RoomHandler = Callable[[dict[str, Any]], Awaitable[None]]
 #: and the client's CPU per record by 30-40 % at the same p99 (bench/README.md, "Relay across
 #: replicas").
 PRODUCE_LINGER_MS = 1
-#: Seconds a relay to another replica waits for Kafka to acknowledge this replica's messages
-#: sent before it, so that it can take the replica link; then it takes Kafka behind them.
-ACK_WAIT_S = 0.05
 #: Entries per ``snapshot`` message.
 SNAPSHOT_CHUNK = 200
 
@@ -281,7 +278,6 @@ class KafkaFanoutManager(AsyncPubSubManager, DirectLocalEmit):
         self._producer: AIOKafkaProducer | None = None
         #: Partitions of the fan-out topic, and this replica's inbox among them (known once started).
         self._partitions = 1
-        self._inbox = SHARED_PARTITION
         self._consumer: AIOKafkaConsumer | None = None
         self._send_lock = asyncio.Lock()
         self._pending_joins: dict[str, asyncio.Future[JoinConfirmation]] = {}
@@ -296,25 +292,16 @@ class KafkaFanoutManager(AsyncPubSubManager, DirectLocalEmit):
         self._undelivered_logged = False
         self._bus_ever_up = False
         self._log_gate = KafkaLogGate(metrics.kafka_log_records_held)
-        # The replica link (the module's docstring, "Relays over the replica link").
-        self._link_server = LinkServer(link_host, link_port, self._on_link_frame) if link_host else None
+        # The replica link, and the order of relays across it and Kafka (docs/signaling.md).
+        self._order = RelayOrder(self._handle_emit, metrics)
+        self._link_server = LinkServer(link_host, link_port, self._order.on_frame) if link_host else None
         self._links = LinkDialer({"replica_id": replica_id, "host_id": self.host_id})
         #: ``host:port`` of this replica's link once it listens; None without one.
         self.link_address: str | None = None
-        #: Ordered sends (all but heartbeats) not yet acknowledged by Kafka; set when there are none.
-        self._ordered_in_flight = 0
-        self._all_acked = asyncio.Event()
-        self._all_acked.set()
-        #: By partition: the offset of this replica's last acknowledged ordered send there.
-        self._acked: dict[int, int] = {}
-        #: By partition: the offset of the last record this replica has handled there.
-        self._handled: dict[int, int] = {}
         #: The shared partition's offset of the record being handled.
         self._reading = -1
         #: Other replicas' entries by sid: the shared partition's offset of their ``join``.
         self._join_offsets: dict[str, int] = {}
-        #: By sending host: link relays that wait for their records (in arrival order).
-        self._held: dict[str, deque[tuple[int, int, dict[str, Any]]]] = {}
         #: The replicas heard on the topic when this one started, whose snapshots it awaited.
         self.started_with: frozenset[str] = frozenset()
         metrics.track_directory(
@@ -358,13 +345,11 @@ class KafkaFanoutManager(AsyncPubSubManager, DirectLocalEmit):
             raise RuntimeError(f"fan-out topic {self.channel!r} has no partitions")
         self._partitions = len(partitions)
         shared = TopicPartition(self.channel, SHARED_PARTITION)
-        self._inbox = inbox_partition(self.replica_id, self._partitions)
-        inbox = TopicPartition(self.channel, self._inbox)
+        inbox = TopicPartition(self.channel, inbox_partition(self.replica_id, self._partitions))
         consumer.assign(sorted({shared, inbox}))
         await consumer.position(inbox)  # the inbox is read from its end as it is now
         live = await self._recently_heard(consumer, [shared])
-        for tp in {shared, inbox}:
-            self._handled[tp.partition] = await consumer.position(tp) - 1
+        self._order.start(inbox.partition, {tp.partition: await consumer.position(tp) - 1 for tp in {shared, inbox}})
         if self._link_server is not None:
             self.link_address = await self._link_server.start()
         self.server.manager_initialized = True
@@ -481,7 +466,7 @@ class KafkaFanoutManager(AsyncPubSubManager, DirectLocalEmit):
         if self._producer is None:
             raise FanoutUnavailable("fan-out not started")
         unsent = len(messages) if ordered else 0
-        self._in_flight(unsent)
+        self._order.sending(unsent)
         try:
             async with self._send_lock:
                 for data in messages:
@@ -489,25 +474,11 @@ class KafkaFanoutManager(AsyncPubSubManager, DirectLocalEmit):
                     delivery = await self._producer.send(self.channel, value, key=FANOUT_KEY, partition=partition)
                     if ordered:
                         unsent -= 1
-                        delivery.add_done_callback(self._delivered_ordered)
+                        delivery.add_done_callback(self._order.acknowledged)
                     delivery.add_done_callback(self._delivered)
                     self._metrics.fanout_messages.labels("sent", _kind(data.get("method"))).inc()
         finally:
-            self._in_flight(-unsent)
-
-    def _in_flight(self, change: int) -> None:
-        self._ordered_in_flight += change
-        if self._ordered_in_flight:
-            self._all_acked.clear()
-        else:
-            self._all_acked.set()
-
-    def _delivered_ordered(self, delivery: "asyncio.Future[Any]") -> None:
-        self._in_flight(-1)
-        if not delivery.cancelled() and delivery.exception() is None:
-            metadata = delivery.result()
-            if metadata is not None:
-                self._acked[metadata.partition] = max(self._acked.get(metadata.partition, -1), metadata.offset)
+            self._order.sending(-unsent)
 
     def _delivered(self, delivery: "asyncio.Future[Any]") -> None:
         """Count a message Kafka did not take; log the first of each bus state only."""
@@ -561,9 +532,9 @@ class KafkaFanoutManager(AsyncPubSubManager, DirectLocalEmit):
                             await handler(message)
                         except Exception:  # noqa: BLE001 - one bad message never stops the listener
                             log.exception("room message %s failed", method)
-                    self._handled[record.partition] = record.offset
-                    if self._held:
-                        await self._release_held()
+                    self._order.handled(record.partition, record.offset)
+                    if self._order.holding:
+                        await self._order.release()
                 self._metrics.consumer_lag.observe(consumer, records)
 
     # --- the directory ----------------------------------------------------------------
@@ -615,15 +586,14 @@ class KafkaFanoutManager(AsyncPubSubManager, DirectLocalEmit):
     async def emit_to_replica(self, replica_id: str, event: str, data: Any, sockets: list[str]) -> None:
         """``event`` with ``data`` (one JSON value) to ``sockets``, all of them sockets of replica
         ``replica_id`` (another one): over the replica link when it is open, once Kafka has
-        acknowledged this replica's ordered sends before it (waiting :data:`ACK_WAIT_S` at most);
+        acknowledged this replica's ordered sends before it (:mod:`parley_signaling.relay_order`);
         else python-socketio's ``emit`` message on that replica's inbox partition, so only it
         reads it. Raises :class:`FanoutUnavailable` or :class:`KafkaError` when it cannot be
         published."""
         room = sockets[0] if len(sockets) == 1 else sockets
         inbox = inbox_partition(replica_id, self._partitions)
-        if self._links.knows(replica_id) and await self._acknowledged():
-            after = (self._acked.get(SHARED_PARTITION, -1), self._acked.get(inbox, -1))
-            frame = {"after": after, "event": event, "data": data, "room": room}
+        if self._links.knows(replica_id) and await self._order.settled():
+            frame = {"after": self._order.after(inbox), "event": event, "data": data, "room": room}
             if await self._links.send(replica_id, frame):
                 self._metrics.link_relays.labels("sent").inc()
                 return
@@ -639,60 +609,6 @@ class KafkaFanoutManager(AsyncPubSubManager, DirectLocalEmit):
             "host_id": self.host_id,
         }
         await self._publish(message, partition=inbox)
-
-    async def _acknowledged(self) -> bool:
-        """Whether Kafka has acknowledged every ordered send so far, waiting :data:`ACK_WAIT_S`."""
-        if self._all_acked.is_set():
-            return True
-        try:
-            await asyncio.wait_for(self._all_acked.wait(), ACK_WAIT_S)
-        except TimeoutError:
-            return False
-        return True
-
-    async def _on_link_frame(self, replica_id: str, host_id: str, frame: dict[str, Any]) -> None:
-        """A relay from ``replica_id`` (process ``host_id``) over the replica link, emitted to its
-        local sockets once this replica has handled the records the sender had written before
-        it (``after``: its last shared and inbox offsets), in the order the link brought them."""
-        after, event, room = frame.get("after"), frame.get("event"), frame.get("room")
-        if not (
-            isinstance(after, list)
-            and len(after) == 2
-            and all(type(offset) is int for offset in after)
-            and isinstance(event, str)
-            and (isinstance(room, str) or (isinstance(room, list) and all(isinstance(sid, str) for sid in room)))
-        ):
-            self._metrics.link_relays.labels("malformed").inc()
-            log.warning("malformed relay from replica %s over the link skipped", replica_id)
-            return
-        message = {"method": "emit", "event": event, "data": [frame.get("data")], "namespace": "/", "room": room}
-        self._metrics.link_relays.labels("received").inc()
-        held = self._held.get(host_id)
-        if held is None and self._has_handled(after[0], after[1]):
-            await self._emit_relay(message)
-            return
-        self._metrics.link_relays.labels("held").inc()
-        self._held.setdefault(host_id, deque()).append((after[0], after[1], message))
-
-    async def _emit_relay(self, message: dict[str, Any]) -> None:
-        """A link relay to its local sockets; an error is logged (as the base class does)."""
-        try:
-            await self._handle_emit(message)
-        except Exception:  # noqa: BLE001 - neither the link nor the listener may stop for it
-            log.exception("relay %s over the replica link failed", message["event"])
-
-    def _has_handled(self, shared: int, inbox: int) -> bool:
-        handled = self._handled
-        return handled.get(SHARED_PARTITION, -1) >= shared and handled.get(self._inbox, -1) >= inbox
-
-    async def _release_held(self) -> None:
-        """Emit the held link relays whose records are handled now, each sender's in order."""
-        for host_id, held in list(self._held.items()):
-            while held and self._has_handled(held[0][0], held[0][1]):
-                _, _, message = held.popleft()
-                await self._emit_relay(message)
-            if not held:
-                del self._held[host_id]
 
     async def publish_room_message(self, message: dict[str, Any]) -> None:
         """Send a ``parley.room.*`` message (``method`` is its key) to every replica's handler,
