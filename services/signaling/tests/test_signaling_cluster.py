@@ -187,6 +187,36 @@ async def test_join_and_relay_across_replicas(cluster: Cluster, meeting: str, pa
     assert (await participants_tail.find(lambda e: e.data.sid == b.sid)).data.replica_id == cluster.r2.name
 
 
+async def link_relays(url: str, result: str) -> float:
+    """``parley_signaling_link_relays_total{result}`` of the replica at ``url``, from /metrics."""
+    import httpx
+    from prometheus_client.parser import text_string_to_metric_families
+
+    async with httpx.AsyncClient(base_url=url) as http:
+        text = (await http.get("/metrics")).text
+    (family,) = [f for f in text_string_to_metric_families(text) if f.name == "parley_signaling_link_relays"]
+    return next(s.value for s in family.samples if s.name.endswith("_total") and s.labels["result"] == result)
+
+
+async def test_relays_between_replicas_take_the_replica_link_in_the_senders_order(cluster: Cluster, meeting: str) -> None:
+    a, b = await joined(cluster, meeting, "r1", "r2")
+    sent, received = await link_relays(cluster.r1.url, "sent"), await link_relays(cluster.r2.url, "received")
+    candidates = [{**CANDIDATE, "candidate": f"candidate:{n} 1 udp 2122260223 10.0.0.1 {40000 + n} typ host"} for n in range(30)]
+    # a raised hand (a room message through Kafka) between the relays: b sees all in a's order
+    calls = [a.call("ice-candidate", {"meeting_id": meeting, "to": b.sid, "candidate": c}) for c in candidates[:15]]
+    calls.append(a.call("raise-hand", {"meeting_id": meeting}))
+    calls += [a.call("ice-candidate", {"meeting_id": meeting, "to": b.sid, "candidate": c}) for c in candidates[15:]]
+    assert all(ack["ok"] for ack in await asyncio.gather(*calls))
+    await until(lambda: len(b.received("ice-candidate")) == 30, what="every candidate relayed")
+    seen = [data["candidate"]["candidate"] if name == "ice-candidate" else name
+            for name, data in b.events if name in ("ice-candidate", "hands")]
+    assert seen == [c["candidate"] for c in candidates[:15]] + ["hands"] + [c["candidate"] for c in candidates[15:]]
+    # over the link: every candidate before the hand but the first between two replicas, which
+    # dials it; those after the hand too, unless Kafka took over 50 ms to acknowledge the hand
+    assert await link_relays(cluster.r1.url, "sent") - sent >= 14
+    assert await link_relays(cluster.r2.url, "received") - received >= 14
+
+
 async def test_several_peers_learn_each_other_exactly_once(cluster: Cluster, meeting: str) -> None:
     peers = await joined(cluster, meeting, "r1", "r2", "r1", "r2")
     for index, peer in enumerate(peers):
