@@ -15,11 +15,11 @@ is an emit to given sockets of another replica (a relayed offer, answer or ICE c
 replica id), so that no other replica fetches and decodes it: the cost of a relay does not grow
 with the number of replicas; and while a replica link to the receiver is open, the relay skips
 Kafka altogether (:mod:`parley_signaling.replica_link`, in order with the sender's Kafka
-messages by :mod:`parley_signaling.relay_order`). Each replica reads the shared partition and its own inbox, and of
-one fetch it handles the shared partition's records first, so a ``join`` read there comes
-before the emits that followed it into an inbox. A topic with one partition is all shared.
-Replicas whose ids hash to the same inbox read each other's relays, which their base class
-then finds no local socket for.
+messages by :mod:`parley_signaling.relay_order`). Each replica reads the shared partition and
+its own inbox, and of one fetch it handles the shared partition's records first, so a ``join``
+read there comes before the emits that followed it into an inbox. A topic with one partition
+is all shared. Replicas whose ids hash to the same inbox read each other's relays, which their
+base class then finds no local socket for.
 
 Besides the base class's messages (``emit``, ``disconnect``, ``enter_room``, ...), replicas
 exchange ``parley.directory.*`` messages that keep a :class:`RoomDirectory` of every socket in
@@ -30,8 +30,9 @@ a meeting room on any replica (docs/signaling.md, "Several replicas"):
   that point of the log: of two sockets joining at once, exactly one sees the other as a peer.
 * ``hello``: a replica started (with no sockets); the others drop what they knew of it and
   answer with a ``snapshot`` of their local entries as they stood at the ``hello``'s offset
-  (``as_of``; a reader keeps the sender's entries whose ``join`` it read after that offset). Before serving, the starting replica
-  waits for the snapshots of the replicas it heard on the topic in the expiry window.
+  (``as_of``; a reader keeps the sender's entries whose ``join`` it read after that offset).
+  Before serving, the starting replica waits for the snapshots of the replicas it heard on the
+  topic in the expiry window.
 * ``resync``: asks one replica (``target``) for a ``snapshot``; sent on hearing from a replica
   this one does not know (for instance after it was dropped for silence).
 * ``heartbeat``: every ``heartbeat_s`` seconds, with the sender's monotonic send time. A
@@ -276,7 +277,7 @@ class KafkaFanoutManager(AsyncPubSubManager, DirectLocalEmit):
         #: The bus counts as lost after half the replica timeout without an own heartbeat back.
         self.liveness = ReplicaLiveness(replica_timeout_s=replica_timeout_s, bus_timeout_s=replica_timeout_s / 2)
         self._producer: AIOKafkaProducer | None = None
-        #: Partitions of the fan-out topic, and this replica's inbox among them (known once started).
+        #: Partitions of the fan-out topic (known once started).
         self._partitions = 1
         self._consumer: AIOKafkaConsumer | None = None
         self._send_lock = asyncio.Lock()
@@ -518,9 +519,7 @@ class KafkaFanoutManager(AsyncPubSubManager, DirectLocalEmit):
                     message = _decode(record.value)
                     method = message["method"] if message is not None else ""
                     self._metrics.fanout_messages.labels("received", _kind(method)).inc()
-                    if message is None:
-                        pass
-                    elif method.startswith(DIRECTORY_PREFIX):
+                    if method.startswith(DIRECTORY_PREFIX):  # "" (not a message) matches nothing
                         try:
                             await self._on_directory(message)
                         except Exception:  # noqa: BLE001 - one bad message never stops the listener
