@@ -460,7 +460,9 @@ class KafkaFanoutManager(AsyncPubSubManager, DirectLocalEmit):
                 log.exception("on_connected failed for %s", sid)
         return result
 
-    async def _publish(self, *messages: dict[str, Any], partition: int = SHARED_PARTITION, ordered: bool = True) -> None:
+    async def _publish(
+        self, *messages: dict[str, Any], partition: int = SHARED_PARTITION, ordered: bool = True
+    ) -> None:
         """Send messages (dicts) as JSON to ``partition``, contiguous there and ordered with every
         other send of this replica to that partition. ``ordered``: link relays sent after it
         wait for it (every send but a heartbeat)."""
@@ -725,7 +727,8 @@ class KafkaFanoutManager(AsyncPubSubManager, DirectLocalEmit):
             entries = self._snapshots.pop(replica)
             if message.as_of is not None:
                 # joins read after the request the snapshot answers are newer than it: kept
-                newer = [e for e in self.directory.entries_of(replica) if self._join_offsets.get(e.sid, -1) > message.as_of]
+                joined_at = self._join_offsets
+                newer = [e for e in self.directory.entries_of(replica) if joined_at.get(e.sid, -1) > message.as_of]
                 entries = list({entry.sid: entry for entry in [*entries, *newer]}.values())
             added = [entry for entry in entries if self.directory.get(entry.sid) != entry]
             replaced = self.directory.replace_replica(replica, entries)
@@ -849,7 +852,8 @@ class KafkaFanoutManager(AsyncPubSubManager, DirectLocalEmit):
         self._bus_changed(self.liveness.check_bus())
         await self._expire_departed()
         if len(self._join_offsets) > len(self.directory):  # forget the offsets of entries gone
-            self._join_offsets = {sid: o for sid, o in self._join_offsets.items() if self.directory.get(sid) is not None}
+            held = self.directory.get
+            self._join_offsets = {sid: at for sid, at in self._join_offsets.items() if held(sid) is not None}
         for replica, silent_s in self.liveness.silent():
             log.warning("replica %s silent for %.1fs while the bus is up: dropping its sockets", replica, silent_s)
             self.liveness.forget(replica)
