@@ -584,3 +584,12 @@ async def test_a_snapshot_answers_with_the_offset_of_the_request() -> None:
     async for _ in m._listen():  # noqa: SLF001
         pass
     assert [s["as_of"] for s in producer.sent if s["method"] == "parley.directory.snapshot"] == [7, 9]
+
+
+async def test_the_offsets_of_joins_are_forgotten_once_their_entries_are_gone() -> None:
+    m, _, _ = manager("r1", clock=FakeClock())
+    await m._on_directory(directory("join", "r3", op_id="a", entry=entry("p1", "r3")))  # noqa: SLF001
+    await m._on_directory(directory("join", "r3", op_id="b", entry=entry("p2", "r3")))  # noqa: SLF001
+    await m._on_directory(directory("leave", "r3", sid="p1", meeting_id="m1"))  # noqa: SLF001
+    await m.judge()
+    assert set(m._join_offsets) == {"p2"}  # noqa: SLF001
