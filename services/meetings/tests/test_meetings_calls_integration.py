@@ -219,18 +219,20 @@ async def test_the_ring_timeout_survives_a_restart_and_two_replicas_fire_it_once
     short = settings.model_copy(update={"call_ring_timeout_s": 2.0, "call_sweep_interval_s": 0.05})
     await commit_group_at_end(short.kafka_bootstrap_servers, short.kafka_consumer_group, PARTICIPANTS)
 
-    async def replica(name: str) -> AsyncIterator[Client]:
-        app = create_app(short.model_copy(update={"instance_id": name}))
+    async def replica(name: str, **update: float) -> AsyncIterator[Client]:
+        app = create_app(short.model_copy(update={"instance_id": name, **update}))
         app.state.verifier = token_issuer.verifier()
         async with running(app), httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://m.test") as http:
             yield Client(http, app, token_issuer)
 
     try:
-        first = replica("meetings-a")
+        # the first replica's sweeper waits 60 s before its first round, so it never fires,
+        # however slowly this replica stops (on a busy machine, past the 2 s deadline)
+        first = replica("meetings-a", call_sweep_interval_s=60.0)
         one = await anext(first)
         await befriend(one, produce, alice, bob, unique_name)
         call = (await place(one, alice, bob)).json()
-        await first.aclose()  # stopped before the deadline: its sweeper never fires
+        await first.aclose()
 
         async with tail_topic(short.kafka_bootstrap_servers, CALLS.name) as tail:
             two, three = replica("meetings-b"), replica("meetings-c")

@@ -508,6 +508,8 @@ async def test_meeting_ended_or_cancelled_reaches_every_replica(
         assert event.data.reason == "ended"
     assert len(a.received("meeting-ended")) == 1 and len(b.received("meeting-ended")) == 1
     assert a.received("peer-left") == [] and b.received("peer-left") == []
+    for peer in (a, b):  # and neither gets back in, however soon after ``meeting-ended``
+        assert error_code(await peer.call("join", {"meeting_id": meeting})) == "meeting_ended"
 
 
 async def test_chat_message_reaches_each_socket_once(cluster: Cluster, meeting: str, kafka_producer) -> None:

@@ -320,7 +320,11 @@ class RoomService:
 
     async def meeting_ended(self, event: MeetingEnded | MeetingCancelled | MeetingExpired) -> None:
         """``meeting-ended`` (``reason`` ``ended``, ``cancelled`` or ``expired``) to this
-        replica's sockets in the room, then each leaves it."""
+        replica's sockets in the room, then each leaves it.
+
+        Applied to the membership projection first, as :meth:`participant_removed` is, so that
+        a ``join`` right after ``meeting-ended`` is refused at once."""
+        self._meetings.projection.apply(event)
         members = [s for s in self.sockets.values() if s.meeting_id == event.meeting_id]
         held = [h for h in self.held.values() if h.entry.meeting_id == event.meeting_id]
         for participant in held:
