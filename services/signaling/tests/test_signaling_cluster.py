@@ -217,6 +217,34 @@ async def test_relays_between_replicas_take_the_replica_link_in_the_senders_orde
     assert await link_relays(cluster.r2.url, "received") - received >= 14
 
 
+async def test_relays_a_broken_link_lost_arrive_through_kafka_once_and_in_order(cluster: Cluster, meeting: str) -> None:
+    """r2 drops its end of the link while it reads r1's 5th relay (that relay and any behind it
+    in the socket are never handled): every relay still reaches b once, in a's order."""
+    a, b = await joined(cluster, meeting, "r1", "r2")
+    assert (await a.call("ice-candidate", {"meeting_id": meeting, "to": b.sid, "candidate": CANDIDATE}))["ok"]
+    link = cluster.r1.fanout._links._links[cluster.r2.fanout.replica_id]  # noqa: SLF001
+    await until(lambda: link.writer is not None, what="the link open")
+    server = cluster.r2.fanout._link_server  # noqa: SLF001
+    handle, read = server._on_frame, []  # noqa: SLF001
+
+    async def breaking(replica_id: str, host_id: str, frame: dict) -> None:
+        read.append(frame["seq"])
+        if len(read) == 5:
+            raise ConnectionResetError("the link broke")
+        await handle(replica_id, host_id, frame)
+
+    server._on_frame = breaking  # noqa: SLF001
+    resent = await link_relays(cluster.r1.url, "resent")
+    candidates = [{**CANDIDATE, "candidate": f"candidate:{n} 1 udp 2122260223 10.0.0.1 {40000 + n} typ host"} for n in range(30)]
+    acks = await asyncio.gather(*(a.call("ice-candidate", {"meeting_id": meeting, "to": b.sid, "candidate": c}) for c in candidates))
+    assert all(ack["ok"] for ack in acks)
+    await until(lambda: len(b.received("ice-candidate")) >= 31, what="every candidate relayed")
+    await asyncio.sleep(0.3)  # a duplicate, if any, would arrive by now
+    seen = [data["candidate"]["candidate"] for data in b.received("ice-candidate")[1:]]
+    assert seen == [c["candidate"] for c in candidates]
+    assert len(read) >= 5 and await link_relays(cluster.r1.url, "resent") - resent >= 1
+
+
 async def test_several_peers_learn_each_other_exactly_once(cluster: Cluster, meeting: str) -> None:
     peers = await joined(cluster, meeting, "r1", "r2", "r1", "r2")
     for index, peer in enumerate(peers):

@@ -490,13 +490,21 @@ class AckingProducer(FakeProducer):
 class FakeLinks:
     def __init__(self) -> None:
         self.frames: list[tuple[str, dict]] = []
+        self.open = True
+        self.lost: list[dict] = []
 
     def knows(self, replica_id: str) -> bool:
         return True
 
     async def send(self, replica_id: str, frame: dict) -> bool:
+        if not self.open:
+            return False
         self.frames.append((replica_id, frame))
         return True
+
+    def take_lost(self, replica_id: str) -> list[dict]:
+        lost, self.lost = self.lost, []
+        return lost
 
 
 async def test_a_relay_takes_the_link_once_kafka_has_acknowledged_every_ordered_send_before_it() -> None:
@@ -533,6 +541,25 @@ async def test_a_relay_takes_kafka_behind_messages_kafka_does_not_acknowledge_in
     assert await asyncio.wait_for(m._order.settled(), 0.01)  # noqa: SLF001 - nothing in flight
 
 
+async def test_the_relays_a_broken_link_lost_go_through_kafka_ahead_of_the_next_one() -> None:
+    m, _, _ = manager("r1")
+    producer, links = FakeProducer(), FakeLinks()
+    m._producer, m._links, m._partitions = producer, links, 9  # noqa: SLF001
+    links.open = False
+    links.lost = [{"seq": 7, "after": [0, 0], "event": "offer", "data": {"n": 1}, "room": "s2"}]
+    await m.emit_to_replica("r2", "ice-candidate", {"n": 2}, ["s2"])
+    assert [(e["event"], e["data"], e.get("link_seq")) for e in producer.sent] == [
+        ("offer", [{"n": 1}], 7), ("ice-candidate", [{"n": 2}], None)
+    ]
+    assert producer.partitions == [inbox_partition("r2", 9)] * 2 and producer.sent[0]["host_id"] == m.host_id
+
+    links.lost = [{"seq": 9, "after": [0, 0], "event": "offer", "data": {"n": 3}, "room": ["s2", "s3"]}]
+    m._resend_lost_soon("r2")  # noqa: SLF001 - the link's on_lost: no relay follows this time
+    await asyncio.wait_for(asyncio.gather(*m._resending), 1)  # noqa: SLF001
+    assert (producer.sent[-1]["room"], producer.sent[-1]["link_seq"]) == (["s2", "s3"], 9)
+    assert m._metrics.link_relays.labels("resent")._value.get() == 2  # noqa: SLF001
+
+
 async def test_the_listener_releases_a_held_link_relay_once_it_has_handled_the_records_before_it() -> None:
     m, _, _ = manager("r1")
     emitted: list[tuple[str, Any]] = []
@@ -542,8 +569,8 @@ async def test_the_listener_releases_a_held_link_relay_once_it_has_handled_the_r
 
     m._order = RelayOrder(handle_emit, m._metrics)  # noqa: SLF001
     m._order.start(3, {SHARED_PARTITION: 4, 3: 10})  # noqa: SLF001
-    await m._order.on_frame("r2", "h2", {"after": [5, 10], "event": "offer", "data": 1, "room": "s1"})  # noqa: SLF001
-    await m._order.on_frame("r2", "h2", {"after": [0, 0], "event": "ice-candidate", "data": 2, "room": "s1"})  # noqa: SLF001
+    await m._order.on_frame("r2", "h2", {"seq": 1, "after": [5, 10], "event": "offer", "data": 1, "room": "s1"})  # noqa: SLF001
+    await m._order.on_frame("r2", "h2", {"seq": 2, "after": [0, 0], "event": "ice-candidate", "data": 2, "room": "s1"})  # noqa: SLF001
     assert emitted == []
 
     shared = TopicPartition("parley.signaling.fanout", 0)

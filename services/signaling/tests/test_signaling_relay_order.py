@@ -29,8 +29,11 @@ class Emitted:
         self.data.append(message["data"][0])
 
 
-def relay(data: Any, after: tuple[int, int] = (-1, -1), room: Any = "s1") -> dict:
-    return {"after": list(after), "event": "offer", "data": data, "room": room}
+SEQ = iter(range(1, 1_000_000))
+
+
+def relay(data: Any, after: tuple[int, int] = (-1, -1), room: Any = "s1", seq: int | None = None) -> dict:
+    return {"seq": next(SEQ) if seq is None else seq, "after": list(after), "event": "offer", "data": data, "room": room}
 
 
 def acked(partition: int, offset: int) -> asyncio.Future:
@@ -83,12 +86,14 @@ async def test_a_relay_waits_for_its_records_and_the_senders_later_ones_wait_beh
 @pytest.mark.parametrize(
     "frame",
     [
-        {"after": [1], "event": "offer", "data": 1, "room": "s1"},
-        {"after": [1, "2"], "event": "offer", "data": 1, "room": "s1"},
+        {"seq": 1, "after": [1], "event": "offer", "data": 1, "room": "s1"},
+        {"seq": 1, "after": [1, "2"], "event": "offer", "data": 1, "room": "s1"},
         {"after": [1, True], "event": "offer", "data": 1, "room": "s1"},
         {"after": [1, 2], "event": 7, "data": 1, "room": "s1"},
         {"after": [1, 2], "event": "offer", "data": 1, "room": ["s1", 2]},
         {"after": [1, 2], "event": "offer", "data": 1},
+        {"after": [1, 2], "event": "offer", "data": 1, "room": "s1"},  # no seq
+        {"seq": "1", "after": [1, 2], "event": "offer", "data": 1, "room": "s1"},
     ],
 )
 async def test_a_malformed_relay_is_counted_and_skipped(frame: dict) -> None:
@@ -109,3 +114,27 @@ async def test_a_relay_that_fails_to_emit_stops_none_behind_it() -> None:
     order.handled(SHARED_PARTITION, 5)
     await order.release()
     assert emitted.data == [2] and not order.holding
+
+
+def resent(data: Any, seq: Any, host_id: Any = "h2") -> dict:
+    """A link relay sent again through Kafka, as the fan-out reads it."""
+    return {"method": "emit", "event": "offer", "data": [data], "namespace": "/", "room": "s1", "host_id": host_id, "link_seq": seq}
+
+
+async def test_each_seq_of_a_sender_is_taken_once_whichever_path_brings_it_first() -> None:
+    """A link broke after relays 1-3 were written: 1 and 2 had arrived, 3 had not. All three
+    come again through Kafka: only 3 is handled. Then the next link relay, 4, and a late
+    link copy of 3 (skipped)."""
+    emitted, metrics = Emitted(), SignalingMetrics(CollectorRegistry())
+    order = RelayOrder(emitted, metrics)
+    await order.on_frame("r2", "h2", relay(1, seq=1))
+    await order.on_frame("r2", "h2", relay(2, seq=2))
+    assert [order.first_copy(resent(n, seq=n)) for n in (1, 2, 3)] == [False, False, True]
+    await order.on_frame("r2", "h2", relay(4, seq=4))
+    await order.on_frame("r2", "h2", relay(3, seq=3))
+    assert order.first_copy(resent(9, seq=3, host_id="h3"))  # another sender's seq of its own
+    assert emitted.data == [1, 2, 4]
+    assert metrics.link_relays.labels("duplicate")._value.get() == 3  # noqa: SLF001
+    assert order.first_copy({"method": "emit", "event": "x", "data": [0], "room": "m1", "host_id": "h2"})  # not a relay
+    assert not order.first_copy(resent(5, seq="5")) and not order.first_copy(resent(5, seq=5, host_id=None))
+    assert metrics.link_relays.labels("malformed")._value.get() == 2  # noqa: SLF001

@@ -5,7 +5,8 @@ from typing import Any
 
 import pytest
 
-from parley_signaling.replica_link import MAX_FRAME_BYTES, REDIAL_S, LinkDialer, LinkServer, encode_frame
+from parley_signaling import replica_link
+from parley_signaling.replica_link import MAX_FRAME_BYTES, REDIAL_S, LinkDialer, LinkServer, encode_frame, read_frame
 
 
 class Received:
@@ -147,3 +148,88 @@ async def test_stopping_closes_open_connections_without_errors(caplog: pytest.Lo
         while await dialer.send("r2", {"n": 1}):  # the dialer sees the link closed
             await asyncio.sleep(0.01)
     dialer.close()
+
+
+class Mute:
+    """A listener that reads the hello and ``keep`` frames, acknowledges none, then closes the
+    connection (``keep`` None: reads on and never closes it)."""
+
+    def __init__(self, keep: int | None) -> None:
+        self.keep = keep
+        self.read: list[dict[str, Any]] = []
+
+    async def start(self) -> tuple[asyncio.Server, str]:
+        server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        return server, f"127.0.0.1:{server.sockets[0].getsockname()[1]}"
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_frame(reader)
+        try:
+            while self.keep is None or len(self.read) < self.keep:
+                self.read.append(await read_frame(reader))
+        except asyncio.IncompleteReadError:
+            pass
+        writer.close()
+
+
+async def test_the_listener_acknowledges_what_it_handled() -> None:
+    received = Received()
+    server = LinkServer("127.0.0.1", 0, received)
+    lost: list[str] = []
+    dialer = LinkDialer({"replica_id": "r1", "host_id": "h1"}, on_lost=lost.append)
+    try:
+        dialer.learn("r2", await server.start())
+        await open_link(dialer, "r2")
+        for n in range(100):
+            assert await dialer.send("r2", {"n": n})
+        seqs = [frame["seq"] for _, _, frame in received.frames]
+        assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+        link = dialer._links["r2"]  # noqa: SLF001
+        async with asyncio.timeout(10):
+            while link.unacked:
+                await asyncio.sleep(0.01)
+        assert len(received.frames) == 101
+    finally:
+        dialer.close()
+        await server.stop()
+    assert lost == [] and dialer.take_lost("r2") == []  # closed on purpose: nothing lost
+
+
+async def test_a_broken_link_hands_back_every_frame_not_acknowledged_in_order() -> None:
+    mute = Mute(keep=3)
+    server, address = await mute.start()
+    lost: list[str] = []
+    dialer = LinkDialer({"replica_id": "r1", "host_id": "h1"}, on_lost=lost.append)
+    try:
+        dialer.learn("r2", address)
+        await open_link(dialer, "r2")
+        for n in range(6):
+            assert await dialer.send("r2", {"n": n})
+        async with asyncio.timeout(10):
+            while not lost:
+                await asyncio.sleep(0.01)
+        assert lost == ["r2"]
+        taken = dialer.take_lost("r2")
+        assert [frame["n"] for frame in taken] == [-1, 0, 1, 2, 3, 4, 5]  # 3 were read, none acknowledged
+        assert [frame["seq"] for frame in taken] == sorted(frame["seq"] for frame in taken)
+        assert dialer.take_lost("r2") == []
+        assert not await dialer.send("r2", {"n": 6})  # broken: the caller goes through Kafka, a dial starts
+    finally:
+        dialer.close()
+        server.close()
+
+
+async def test_a_link_with_too_many_frames_not_acknowledged_counts_as_broken(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(replica_link, "MAX_UNACKED", 3)
+    server, address = await Mute(keep=None).start()
+    lost: list[str] = []
+    dialer = LinkDialer({"replica_id": "r1", "host_id": "h1"}, on_lost=lost.append)
+    try:
+        dialer.learn("r2", address)
+        await open_link(dialer, "r2")
+        assert await dialer.send("r2", {"n": 0}) and await dialer.send("r2", {"n": 1})
+        assert not await dialer.send("r2", {"n": 2})
+        assert lost == ["r2"] and [frame["n"] for frame in dialer.take_lost("r2")] == [-1, 0, 1]
+    finally:
+        dialer.close()
+        server.close()

@@ -296,7 +296,8 @@ class KafkaFanoutManager(AsyncPubSubManager, DirectLocalEmit):
         # The replica link, and the order of relays across it and Kafka (docs/signaling.md).
         self._order = RelayOrder(self._handle_emit, metrics)
         self._link_server = LinkServer(link_host, link_port, self._order.on_frame) if link_host else None
-        self._links = LinkDialer({"replica_id": replica_id, "host_id": self.host_id})
+        self._links = LinkDialer({"replica_id": replica_id, "host_id": self.host_id}, on_lost=self._resend_lost_soon)
+        self._resending: set[asyncio.Task[None]] = set()
         #: ``host:port`` of this replica's link once it listens; None without one.
         self.link_address: str | None = None
         #: The shared partition's offset of the record being handled.
@@ -429,6 +430,8 @@ class KafkaFanoutManager(AsyncPubSubManager, DirectLocalEmit):
         for task in tasks:
             await stop_task(task)
         self._links.close()
+        for task in list(self._resending):
+            await stop_task(task)
         if self._link_server is not None:
             await self._link_server.stop()
         for future in self._pending_joins.values():
@@ -527,7 +530,8 @@ class KafkaFanoutManager(AsyncPubSubManager, DirectLocalEmit):
                         except Exception:  # noqa: BLE001 - one bad message never stops the listener
                             log.exception("directory message %s failed", method)
                     elif method in BASE_METHODS:
-                        yield message  # handled by the base class when the next one is asked for
+                        if self._order.first_copy(message):  # not a link relay's second copy
+                            yield message  # handled by the base class when the next one is asked for
                     elif (handler := self.room_handlers.get(method)) is not None:
                         try:
                             await handler(message)
@@ -598,6 +602,11 @@ class KafkaFanoutManager(AsyncPubSubManager, DirectLocalEmit):
             if await self._links.send(replica_id, frame):
                 self._metrics.link_relays.labels("sent").inc()
                 return
+        # the relays a broken link lost go first (taken and counted in before any await)
+        await self._publish(*self._lost_relays(replica_id), self._emit_message(event, data, room), partition=inbox)
+
+    def _emit_message(self, event: str, data: Any, room: str | list[str], link_seq: int | None = None) -> dict[str, Any]:
+        """python-socketio's ``emit`` message; ``link_seq``: a link relay's ``seq``, sent again."""
         message = {
             "method": "emit",
             "event": event,
@@ -609,7 +618,29 @@ class KafkaFanoutManager(AsyncPubSubManager, DirectLocalEmit):
             "callback": None,
             "host_id": self.host_id,
         }
-        await self._publish(message, partition=inbox)
+        if link_seq is not None:
+            message["link_seq"] = link_seq
+        return message
+
+    def _lost_relays(self, replica_id: str) -> list[dict[str, Any]]:
+        """The relays ``replica_id``'s broken link did not deliver, as ``emit`` messages."""
+        lost = self._links.take_lost(replica_id)
+        if lost:
+            self._metrics.link_relays.labels("resent").inc(len(lost))
+        return [self._emit_message(f["event"], f["data"], f["room"], link_seq=f["seq"]) for f in lost]
+
+    def _resend_lost_soon(self, replica_id: str) -> None:
+        """``on_lost`` of the links: send the lost relays through Kafka now, unless the next
+        relay to that replica takes them first."""
+        task = asyncio.get_running_loop().create_task(self._resend_lost(replica_id))
+        self._resending.add(task)
+        task.add_done_callback(self._resending.discard)
+
+    async def _resend_lost(self, replica_id: str) -> None:
+        try:
+            await self._publish(*self._lost_relays(replica_id), partition=inbox_partition(replica_id, self._partitions))
+        except Exception:  # noqa: BLE001 - the bus is down: counted as undelivered, like any relay
+            log.exception("relays to replica %s that its link lost could not be sent again", replica_id)
 
     async def publish_room_message(self, message: dict[str, Any]) -> None:
         """Send a ``parley.room.*`` message (``method`` is its key) to every replica's handler,

@@ -108,7 +108,9 @@ class SignalingMetrics:
         self.link_relays = Counter(
             "parley_signaling_link_relays_total",
             "Relays over the replica link, by result: sent; received; held (received before the "
-            "records sent ahead of them were read from Kafka); malformed (skipped).",
+            "records sent ahead of them were read from Kafka); resent (through Kafka, after the "
+            "link broke before they were acknowledged); duplicate (a second copy, skipped); "
+            "malformed (skipped).",
             ("result",),
             registry=registry,
         )
@@ -170,7 +172,7 @@ class SignalingMetrics:
         for direction in ("sent", "received"):
             for kind in ("emit", "directory", "room", "other"):
                 self.fanout_messages.labels(direction, kind)
-        for result in ("sent", "received", "held", "malformed"):
+        for result in ("sent", "received", "held", "resent", "duplicate", "malformed"):
             self.link_relays.labels(result)
         for state in ("lost", "back"):
             self.fanout_bus_changes.labels(state)

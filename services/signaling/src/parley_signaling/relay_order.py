@@ -12,6 +12,11 @@ path each took:
 * **Receiver.** A link relay is emitted once this replica has handled its own records up to
   ``after`` in both partitions; until then it is held, and the same sender's later link
   relays behind it.
+* **A broken link.** The relays written to it and not acknowledged go through Kafka ahead of
+  the sender's next relay to that replica (:meth:`LinkDialer.take_lost
+  <parley_signaling.replica_link.LinkDialer.take_lost>`), with their link ``seq`` as
+  ``link_seq``. The receiver takes each ``seq`` of a sending process once, by whichever path
+  comes first (:meth:`~RelayOrder.first_copy`).
 
 :class:`RelayOrder` keeps both sides' offsets for the fan-out manager
 (:mod:`parley_signaling.fanout`), which feeds it: the acknowledgements of its sends
@@ -57,6 +62,9 @@ class RelayOrder:
         self._handled: dict[int, int] = {}
         #: By sending host: link relays waiting for their records, in arrival order.
         self._held: dict[str, deque[tuple[int, int, dict[str, Any]]]] = {}
+        #: By sending host: the highest link ``seq`` taken from it, by either path (one int
+        #: per sending process since this one started).
+        self._taken: dict[str, int] = {}
 
     # --- sender ---------------------------------------------------------------------------
 
@@ -105,12 +113,14 @@ class RelayOrder:
         self._handled[partition] = offset
 
     async def on_frame(self, replica_id: str, host_id: str, frame: dict[str, Any]) -> None:
-        """A relay ``{after, event, data, room}`` from ``replica_id`` (process ``host_id``) over the
-        link: emitted to this replica's sockets now, or held (see the module's docstring). A
-        frame without those fields is counted as ``malformed`` and skipped."""
-        after, event, room = frame.get("after"), frame.get("event"), frame.get("room")
+        """A relay ``{seq, after, event, data, room}`` from ``replica_id`` (process ``host_id``)
+        over the link: emitted to this replica's sockets now, or held (see the module's
+        docstring); skipped as a ``duplicate`` when its resent copy came first. A frame without
+        those fields is counted as ``malformed`` and skipped."""
+        seq, after, event, room = frame.get("seq"), frame.get("after"), frame.get("event"), frame.get("room")
         if not (
-            isinstance(after, list)
+            type(seq) is int
+            and isinstance(after, list)
             and len(after) == 2
             and all(type(offset) is int for offset in after)
             and isinstance(event, str)
@@ -118,6 +128,8 @@ class RelayOrder:
         ):
             self._metrics.link_relays.labels("malformed").inc()
             log.warning("malformed relay from replica %s over the link skipped", replica_id)
+            return
+        if not self._take(host_id, seq):
             return
         message = {"method": "emit", "event": event, "data": [frame.get("data")], "namespace": "/", "room": room}
         self._metrics.link_relays.labels("received").inc()
@@ -127,6 +139,26 @@ class RelayOrder:
             return
         self._metrics.link_relays.labels("held").inc()
         self._held.setdefault(host_id, deque()).append((after[0], after[1], message))
+
+    def first_copy(self, message: dict[str, Any]) -> bool:
+        """Whether an ``emit`` message read from Kafka is to be handled: False only for a link
+        relay sent again (``link_seq``) whose copy over the link arrived first."""
+        seq = message.get("link_seq")
+        if seq is None:
+            return True
+        host_id = message.get("host_id")
+        if type(seq) is not int or not isinstance(host_id, str):
+            self._metrics.link_relays.labels("malformed").inc()
+            return False
+        return self._take(host_id, seq)
+
+    def _take(self, host_id: str, seq: int) -> bool:
+        """Take ``seq`` from ``host_id`` unless a copy of it (or of a later one) came first."""
+        if seq <= self._taken.get(host_id, -1):
+            self._metrics.link_relays.labels("duplicate").inc()
+            return False
+        self._taken[host_id] = seq
+        return True
 
     async def release(self) -> None:
         """Emit the held link relays whose records are handled now, each sender's in order."""
