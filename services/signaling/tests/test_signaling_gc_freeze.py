@@ -33,6 +33,18 @@ async def freezer() -> AsyncIterator[tuple[SurvivorFreezer, CollectorRegistry]]:
     assert gc.get_freeze_count() == 0
 
 
+async def test_start_freezes_what_start_up_made() -> None:
+    """The first full collection under traffic would walk every object of the start-up."""
+    made = [Node() for _ in range(1000)]
+    freezer = SurvivorFreezer(CollectorRegistry(), thaw_interval_s=3600)
+    freezer.start()
+    try:
+        assert gc.get_freeze_count() >= len(made)
+    finally:
+        await freezer.stop()
+    del made
+
+
 async def test_the_survivors_of_a_full_collection_are_frozen(freezer) -> None:
     kept = [Node() for _ in range(1000)]
     gc.collect()
