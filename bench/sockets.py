@@ -47,16 +47,18 @@ async def bench(args: argparse.Namespace) -> dict:
     wait_ready([ports["signaling-1"]])
     meetings = max(1, -(-args.sockets // args.per_room))
     people = await set_up(args.base_url, meetings, label="sockets")
-    peer_port = free_port()
-    peer = start_peer(peer_port)
+    targets = [
+        {"name": "parley", "dialect": "parley", "url": f"http://127.0.0.1:{ports['signaling-1']}", "pid": pid,
+         "tokens": [people.host.access_token, people.guest.access_token], "rooms": people.meeting_ids},
+    ]
+    peer = None
+    if "node" in args.targets:  # the peer runs only when it is measured
+        peer_port = free_port()
+        peer = start_peer(peer_port)
+        targets.append({"name": "node", "dialect": "node", "url": f"http://127.0.0.1:{peer_port}", "pid": peer.pid,
+                        "rooms": [f"room-{i}" for i in range(max(1, args.sockets // 2))]})
     load_start = load_average()
     try:
-        targets = [
-            {"name": "parley", "dialect": "parley", "url": f"http://127.0.0.1:{ports['signaling-1']}", "pid": pid,
-             "tokens": [people.host.access_token, people.guest.access_token], "rooms": people.meeting_ids},
-            {"name": "node", "dialect": "node", "url": f"http://127.0.0.1:{peer_port}", "pid": peer.pid,
-             "rooms": [f"room-{i}" for i in range(max(1, args.sockets // 2))]},
-        ]
         plan = {
             "targets": [target for target in targets if target["name"] in args.targets],
             "sockets": args.sockets,
@@ -67,8 +69,9 @@ async def bench(args: argparse.Namespace) -> dict:
         }
         result = await run_loadgen(LOADGEN, plan)
     finally:
-        peer.terminate()
-        peer.wait(10)
+        if peer is not None:
+            peer.terminate()
+            peer.wait(10)
         await people.close()
     return {"benchmark": "sockets", "load_average": {"start": load_start, "end": load_average()}, **result}
 
