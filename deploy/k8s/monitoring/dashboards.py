@@ -199,6 +199,11 @@ def signaling() -> dict:
                       "and sockets restored after a replica was wrongly presumed dead, last hour.",
                       (Query("sum(increase(parley_signaling_replicas_dropped_total[1h])) or vector(0)", "dropped"),
                        Query("sum(increase(parley_signaling_restored_entries_total[1h]))", "restored")), width=8),
+                Chart("Replica link", "Relays straight between replicas (docs/signaling.md, \"Replica link\"), by "
+                      "result: sent, received, held for Kafka records sent before them, resent through Kafka after "
+                      "a link broke, duplicate copies skipped, malformed.",
+                      (Query("sum by (result) (rate(parley_signaling_link_relays_total[5m]))", "{{result}}"),),
+                      "ops", width=16),
             ]),
         ],
     )
