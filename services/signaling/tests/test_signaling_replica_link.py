@@ -233,3 +233,23 @@ async def test_a_link_with_too_many_frames_not_acknowledged_counts_as_broken(mon
     finally:
         dialer.close()
         server.close()
+
+
+async def test_a_link_without_acknowledgements_for_the_timeout_counts_as_broken(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The other replica stalls, or the network drops the connection's packets: no error, no
+    acknowledgement either."""
+    monkeypatch.setattr(replica_link, "TIMEOUT_S", 0.2)
+    server, address = await Mute(keep=None).start()
+    lost: list[str] = []
+    dialer = LinkDialer({"replica_id": "r1", "host_id": "h1"}, on_lost=lost.append)
+    try:
+        dialer.learn("r2", address)
+        await open_link(dialer, "r2")
+        assert await dialer.send("r2", {"n": 0})
+        async with asyncio.timeout(10):
+            while not lost:
+                await asyncio.sleep(0.02)
+        assert [frame["n"] for frame in dialer.take_lost("r2")] == [-1, 0]
+    finally:
+        dialer.close()
+        server.close()

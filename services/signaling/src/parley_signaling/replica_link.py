@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 MAX_FRAME_BYTES = 4 * 1024 * 1024
 #: Bytes buffered for the kernel on one connection before a send waits for them to go.
 HIGH_WATER_BYTES = 1024 * 1024
-#: Seconds a dial, the hello, or a wait for the buffer to drain may take.
+#: Seconds a dial, the hello, a wait for the buffer to drain, or an acknowledgement may take.
 TIMEOUT_S = 2.0
 #: Seconds before a replica that could not be dialled is dialled again.
 REDIAL_S = 1.0
@@ -172,14 +172,14 @@ class _Link:
         self.reading: asyncio.Task[None] | None = None
         self.dialing: asyncio.Task[None] | None = None
         self.next_dial = 0.0
-        #: Frames written and not acknowledged yet, in ``seq`` order.
-        self.unacked: deque[dict[str, Any]] = deque()
+        #: Frames written and not acknowledged yet, in ``seq`` order, with when they were written.
+        self.unacked: deque[tuple[float, dict[str, Any]]] = deque()
         #: Frames of a connection that broke, not acknowledged, for :meth:`LinkDialer.take_lost`.
         self.lost: list[dict[str, Any]] = []
 
     def acknowledge(self, seq: int) -> None:
         unacked = self.unacked
-        while unacked and unacked[0]["seq"] <= seq:
+        while unacked and unacked[0][1]["seq"] <= seq:
             unacked.popleft()
 
     def close(self) -> None:
@@ -209,6 +209,7 @@ class LinkDialer:
         self._on_lost = on_lost
         self._clock = clock
         self._seq = 0
+        self._watch: asyncio.Task[None] | None = None
 
     def learn(self, replica_id: str, address: str | None) -> None:
         """``replica_id`` listens on ``address`` (None: it has no link); a changed address
@@ -229,6 +230,9 @@ class LinkDialer:
     def close(self) -> None:
         for replica_id in list(self._links):
             self.forget(replica_id)
+        if self._watch is not None:
+            self._watch.cancel()
+            self._watch = None
 
     def knows(self, replica_id: str) -> bool:
         return replica_id in self._links
@@ -245,8 +249,9 @@ class LinkDialer:
     async def send(self, replica_id: str, frame: dict[str, Any]) -> bool:
         """Write ``frame`` (``seq`` is added to it) on the open link to ``replica_id``; False
         (nothing written) when there is none yet, which starts a dial when one is due. Waits
-        while the link's buffer is over :data:`HIGH_WATER_BYTES`; a link that fails, stays full
-        or has :data:`MAX_UNACKED` frames not acknowledged is broken (its frames are lost)."""
+        while the link's buffer is over :data:`HIGH_WATER_BYTES`; a link that fails, stays full,
+        has :data:`MAX_UNACKED` frames not acknowledged or one for :data:`TIMEOUT_S` is broken
+        (its frames are lost)."""
         link = self._links.get(replica_id)
         if link is None:
             return False
@@ -261,7 +266,7 @@ class LinkDialer:
         self._seq += 1
         frame["seq"] = self._seq
         writer.write(encode_frame(frame))
-        link.unacked.append(frame)
+        link.unacked.append((self._clock(), frame))
         if writer.transport.get_write_buffer_size() > HIGH_WATER_BYTES:
             try:
                 await asyncio.wait_for(writer.drain(), TIMEOUT_S)
@@ -275,7 +280,7 @@ class LinkDialer:
         writer, link.writer = link.writer, None
         if writer is not None:
             writer.close()
-        link.lost.extend(link.unacked)
+        link.lost.extend(frame for _, frame in link.unacked)
         link.unacked.clear()
         log.warning(
             "replica link to %s (%s) broke: %s; %d frames not acknowledged",
@@ -291,6 +296,8 @@ class LinkDialer:
             writer.write(self._hello)
             link.writer = writer
             link.reading = asyncio.create_task(self._read_acks(link, reader, writer))
+            if self._watch is None:
+                self._watch = asyncio.create_task(self._watch_acks())
         except (OSError, TimeoutError, ValueError) as exc:
             link.next_dial = self._clock() + REDIAL_S
             log.warning("replica link to %s not open: %r; relays go through Kafka", link.address, exc)
@@ -311,3 +318,13 @@ class LinkDialer:
             reason = str(exc)
         if link.writer is writer:  # not closed on purpose, nor broken by a send already
             self._break(link, reason)
+
+    async def _watch_acks(self) -> None:
+        """Break a link whose oldest frame waits for its acknowledgement over :data:`TIMEOUT_S`
+        (the other replica stalled, or the network drops the connection's packets)."""
+        while True:
+            await asyncio.sleep(TIMEOUT_S / 2)
+            now = self._clock()
+            for link in list(self._links.values()):
+                if link.writer is not None and link.unacked and now - link.unacked[0][0] > TIMEOUT_S:
+                    self._break(link, f"no acknowledgement in {TIMEOUT_S:g} s")
