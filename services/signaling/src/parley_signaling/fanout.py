@@ -637,10 +637,13 @@ class KafkaFanoutManager(AsyncPubSubManager, DirectLocalEmit):
         task.add_done_callback(self._resending.discard)
 
     async def _resend_lost(self, replica_id: str) -> None:
+        lost = self._lost_relays(replica_id)
+        if not lost:
+            return  # a relay to that replica took them first
         try:
-            await self._publish(*self._lost_relays(replica_id), partition=inbox_partition(replica_id, self._partitions))
-        except Exception:  # noqa: BLE001 - the bus is down: counted as undelivered, like any relay
-            log.exception("relays to replica %s that its link lost could not be sent again", replica_id)
+            await self._publish(*lost, partition=inbox_partition(replica_id, self._partitions))
+        except Exception:  # noqa: BLE001 - the bus is down too: lost, as any relay through it then
+            log.exception("%d relays to replica %s that its link lost could not be sent again", len(lost), replica_id)
 
     async def publish_room_message(self, message: dict[str, Any]) -> None:
         """Send a ``parley.room.*`` message (``method`` is its key) to every replica's handler,
