@@ -129,12 +129,26 @@ async def test_each_seq_of_a_sender_is_taken_once_whichever_path_brings_it_first
     order = RelayOrder(emitted, metrics)
     await order.on_frame("r2", "h2", relay(1, seq=1))
     await order.on_frame("r2", "h2", relay(2, seq=2))
-    assert [order.first_copy(resent(n, seq=n)) for n in (1, 2, 3)] == [False, False, True]
+    assert [order.handle_now(resent(n, seq=n)) for n in (1, 2, 3)] == [False, False, True]
     await order.on_frame("r2", "h2", relay(4, seq=4))
     await order.on_frame("r2", "h2", relay(3, seq=3))
-    assert order.first_copy(resent(9, seq=3, host_id="h3"))  # another sender's seq of its own
+    assert order.handle_now(resent(9, seq=3, host_id="h3"))  # another sender's seq of its own
     assert emitted.data == [1, 2, 4]
     assert metrics.link_relays.labels("duplicate")._value.get() == 3  # noqa: SLF001
-    assert order.first_copy({"method": "emit", "event": "x", "data": [0], "room": "m1", "host_id": "h2"})  # not a relay
-    assert not order.first_copy(resent(5, seq="5")) and not order.first_copy(resent(5, seq=5, host_id=None))
+    assert order.handle_now({"method": "emit", "event": "x", "data": [0], "room": "m1", "host_id": "h2"})  # not a relay
+    assert not order.handle_now(resent(5, seq="5")) and not order.handle_now(resent(5, seq=5, host_id=None))
     assert metrics.link_relays.labels("malformed")._value.get() == 2  # noqa: SLF001
+
+
+async def test_a_relay_sent_again_waits_behind_its_senders_held_link_relays() -> None:
+    """Relay 1 over the link waits for a record; the link breaks; relay 2, sent again through
+    Kafka, is read before that record: it is emitted after 1, not before."""
+    emitted = Emitted()
+    order = RelayOrder(emitted, SignalingMetrics(CollectorRegistry()))
+    order.start(3, {SHARED_PARTITION: 4, 3: 10})
+    await order.on_frame("r2", "h2", relay(1, after=(5, 10), seq=1))
+    assert not order.handle_now(resent(2, seq=2))
+    assert emitted.data == []
+    order.handled(SHARED_PARTITION, 5)
+    await order.release()
+    assert emitted.data == [1, 2] and not order.holding

@@ -530,7 +530,7 @@ class KafkaFanoutManager(AsyncPubSubManager, DirectLocalEmit):
                         except Exception:  # noqa: BLE001 - one bad message never stops the listener
                             log.exception("directory message %s failed", method)
                     elif method in BASE_METHODS:
-                        if self._order.first_copy(message):  # not a link relay's second copy
+                        if self._order.handle_now(message):  # not a link relay's second copy, nor held
                             yield message  # handled by the base class when the next one is asked for
                     elif (handler := self.room_handlers.get(method)) is not None:
                         try:

@@ -16,7 +16,7 @@ path each took:
   the sender's next relay to that replica (:meth:`LinkDialer.take_lost
   <parley_signaling.replica_link.LinkDialer.take_lost>`), with their link ``seq`` as
   ``link_seq``. The receiver takes each ``seq`` of a sending process once, by whichever path
-  comes first (:meth:`~RelayOrder.first_copy`).
+  comes first, and after the relays of that sender it holds (:meth:`~RelayOrder.handle_now`).
 
 :class:`RelayOrder` keeps both sides' offsets for the fan-out manager
 (:mod:`parley_signaling.fanout`), which feeds it: the acknowledgements of its sends
@@ -140,9 +140,11 @@ class RelayOrder:
         self._metrics.link_relays.labels("held").inc()
         self._held.setdefault(host_id, deque()).append((after[0], after[1], message))
 
-    def first_copy(self, message: dict[str, Any]) -> bool:
-        """Whether an ``emit`` message read from Kafka is to be handled: False only for a link
-        relay sent again (``link_seq``) whose copy over the link arrived first."""
+    def handle_now(self, message: dict[str, Any]) -> bool:
+        """Whether the listener hands an ``emit`` message read from Kafka to python-socketio
+        now. False for a link relay sent again (``link_seq``) whose copy over the link came
+        first (skipped), and for one whose sender has link relays held here: it waits behind
+        them and :meth:`release` emits it."""
         seq = message.get("link_seq")
         if seq is None:
             return True
@@ -150,7 +152,14 @@ class RelayOrder:
         if type(seq) is not int or not isinstance(host_id, str):
             self._metrics.link_relays.labels("malformed").inc()
             return False
-        return self._take(host_id, seq)
+        if not self._take(host_id, seq):
+            return False
+        held = self._held.get(host_id)
+        if held:
+            self._metrics.link_relays.labels("held").inc()
+            held.append((-1, -1, message))
+            return False
+        return True
 
     def _take(self, host_id: str, seq: int) -> bool:
         """Take ``seq`` from ``host_id`` unless a copy of it (or of a later one) came first."""
