@@ -32,6 +32,7 @@ import copy
 import json
 import secrets
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -390,14 +391,24 @@ def test_a_drain_takes_one_signaling_pod_at_a_time(plane: ControlPlane):
     rollout(plane, "statefulset/signaling", namespace)
     plane.kubectl("wait", "pdb/signaling", "-n", namespace,
                   "--for=jsonpath={.status.disruptionsAllowed}=1", "--timeout=120s")
+    evicted = json.loads(plane.kubectl("get", "pod", "signaling-1", "-n", namespace, "-o", "json").stdout)
     third = evict(plane, namespace, "signaling-1")
     assert third.returncode == 0, third.stderr
-    rollout(plane, "statefulset/signaling", namespace)
-    ready = {p["metadata"]["name"] for p in json.loads(plane.kubectl(
-        "get", "pods", "-n", namespace, "-l", "app.kubernetes.io/name=signaling",
-        "-o", "json").stdout)["items"]
-        if {c["type"]: c["status"] for c in p["status"].get("conditions", [])}.get("Ready") == "True"}
-    assert ready == {"signaling-0", "signaling-1"}
+
+    def ready() -> set[str]:
+        """The signaling pods Ready now, the evicted one's replacement only (not the evicted pod)."""
+        pods = json.loads(plane.kubectl("get", "pods", "-n", namespace, "-l", "app.kubernetes.io/name=signaling",
+                                        "-o", "json").stdout)["items"]
+        return {p["metadata"]["name"] for p in pods
+                if p["metadata"]["uid"] != evicted["metadata"]["uid"] and "deletionTimestamp" not in p["metadata"]
+                and {c["type"]: c["status"] for c in p["status"].get("conditions", [])}.get("Ready") == "True"}
+
+    # the StatefulSet's status may still show the evicted pod: `rollout status` can pass before
+    # the replacement exists, so wait for the pods themselves
+    deadline = time.monotonic() + 120
+    while ready() != {"signaling-0", "signaling-1"} and time.monotonic() < deadline:
+        time.sleep(1)
+    assert ready() == {"signaling-0", "signaling-1"}
 
 
 def test_a_manifest_with_an_unknown_field_is_refused(plane: ControlPlane):
