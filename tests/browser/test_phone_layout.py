@@ -8,6 +8,7 @@ Screenshots at 390x844 and 1280x720: ``phone-*.png`` (artifacts/screenshots/).
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
 
@@ -65,8 +66,14 @@ def reachable(locator: Locator) -> dict:
 
 
 def assert_reachable(locator: Locator, what: str) -> dict:
+    """Inside the viewport and on top at its corners and centre, once the layout has settled
+    (right after a resize, a busy machine may measure a control mid re-render: a zero box)."""
     expect(locator).to_be_visible()
+    deadline = time.monotonic() + 10
     box = reachable(locator)
+    while not (box["inside"] and box["covered"] == []) and time.monotonic() < deadline:
+        locator.page.wait_for_timeout(100)
+        box = reachable(locator)
     assert box["inside"] and box["covered"] == [], (what, box)
     return box
 

@@ -1,5 +1,6 @@
 """Account rules with in-memory stores: registration, login, refresh rotation, reuse, logout."""
 
+import asyncio
 import dataclasses
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -86,11 +87,6 @@ class FakeRefreshTokens:
     async def revoke_family(self, family_id: str, now: datetime) -> None:
         for key, record in self.records.items():
             if record.family_id == family_id and record.revoked_at is None:
-                self.records[key] = dataclasses.replace(record, revoked_at=now)
-
-    async def revoke_user_families_except(self, user_id: str, family_id: str, now: datetime) -> None:
-        for key, record in self.records.items():
-            if record.user_id == user_id and record.family_id != family_id and record.revoked_at is None:
                 self.records[key] = dataclasses.replace(record, revoked_at=now)
 
 
@@ -255,6 +251,33 @@ async def test_a_new_login_ends_the_other_session(accounts: Accounts, tokens: Fa
     assert caught.value.reason == "revoked"
     assert tokens.records[hash_refresh_token(laptop.refresh_token)].revoked_at is not None
     assert (await accounts.refresh(phone.refresh_token)).user.email == "ada@example.com"
+
+
+async def test_of_two_concurrent_logins_the_last_claim_keeps_its_session(
+    users: FakeUsers, tokens: FakeRefreshTokens, accounts: Accounts
+) -> None:
+    """Login A claims the session, then waits to store its refresh token; login B replaces A
+    and finishes; then A goes on. B is the session and its refresh token works: A's login
+    must not revoke the tokens of a family that replaced it."""
+    user = await _registered(accounts)
+    gate, insert = asyncio.Event(), tokens.insert
+
+    async def first_waits(record: RefreshTokenRecord) -> None:
+        tokens.insert = insert
+        await gate.wait()
+        await insert(record)
+
+    tokens.insert = first_waits  # type: ignore[method-assign]
+    first = asyncio.create_task(accounts.login("ada@example.com", "correct horse"))
+    while users.users[user.user_id].session_family is None:
+        await asyncio.sleep(0.01)
+    second = await accounts.login("ada@example.com", "correct horse")
+    gate.set()
+    first_sign_in = await first
+    assert users.users[user.user_id].session_family == tokens.records[hash_refresh_token(second.refresh_token)].family_id
+    assert (await accounts.refresh(second.refresh_token)).user.user_id == user.user_id
+    with pytest.raises(InvalidRefreshToken):
+        await accounts.refresh(first_sign_in.refresh_token)
 
 
 async def test_a_session_superseded_without_revoked_records_is_still_refused(

@@ -186,9 +186,3 @@ class MongoRefreshTokenStore:
             {"family_id": family_id, "revoked_at": None}, {"$set": {"revoked_at": now}}
         )
 
-    @retry_write_conflicts
-    async def revoke_user_families_except(self, user_id: str, family_id: str, now: datetime) -> None:
-        await self.collection.update_many(
-            {"user_id": user_id, "family_id": {"$ne": family_id}, "revoked_at": None},
-            {"$set": {"revoked_at": now}},
-        )

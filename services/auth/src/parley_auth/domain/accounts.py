@@ -11,7 +11,8 @@ every access token issued in it. The policy is ``PARLEY_SESSION_POLICY``:
   ("Use here"); otherwise (takeover, or the lease lapsed: a crashed browser) the new session
   replaces the old one by one compare-and-set on the user document (family *and* lease as read),
   so of concurrent logins and renewals across replicas exactly one wins each step and the
-  losers read again. The old family's refresh tokens are revoked; if the old session ever was
+  losers read again. The replaced family's refresh tokens are revoked (any other family's
+  are refused when presented: not the user's session); if the old session ever was
   live (it had a lease) the same write stages ``session.revoked`` (``replaced``) in the outbox:
   every service then refuses its access tokens and signaling ends its sockets. A session that
   never had a live socket (an API client's) is replaced quietly: its refresh token is refused,
@@ -126,15 +127,19 @@ class Accounts:
         family_id = uuid.uuid4().hex
         now = self._clock()
         if self.session_policy == "single":
-            await self._claim_session(user, family_id, now, takeover=takeover)
+            replaced = await self._claim_session(user, family_id, now, takeover=takeover)
             refresh_token = await self._issue_refresh_token(user.user_id, family_id, now)
-            await self._refresh_tokens.revoke_user_families_except(user.user_id, family_id, now)
+            if replaced is not None:
+                # the family this claim replaced, not "every family but mine": a concurrent
+                # login that claimed after this one would lose its own session to that
+                await self._refresh_tokens.revoke_family(replaced, now)
         else:
             refresh_token = await self._issue_refresh_token(user.user_id, family_id, now)
         return self._sign_in(user, refresh_token, now, family_id)
 
-    async def _claim_session(self, user: User, family_id: str, now: datetime, *, takeover: bool) -> None:
-        """Make ``family_id`` the user's session by compare-and-set (see the module doc)."""
+    async def _claim_session(self, user: User, family_id: str, now: datetime, *, takeover: bool) -> str | None:
+        """Make ``family_id`` the user's session by compare-and-set (see the module doc);
+        returns the family it replaced, if any."""
         current: User | None = user
         for _ in range(CLAIM_ATTEMPTS):
             if current is None:
@@ -149,7 +154,7 @@ class Accounts:
             if await self._users.replace_session(user.user_id, old, lease, family_id, outbox):
                 if outbox:
                     self._on_event_staged()
-                return
+                return old
             current = await self._users.by_id(user.user_id)
         raise ActiveSession()
 

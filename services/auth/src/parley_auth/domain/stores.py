@@ -49,6 +49,3 @@ class RefreshTokenStore(Protocol):
 
     async def revoke_family(self, family_id: str, now: datetime) -> None:
         """Mark every not yet revoked token of ``family_id`` revoked."""
-
-    async def revoke_user_families_except(self, user_id: str, family_id: str, now: datetime) -> None:
-        """Mark every not yet revoked token of ``user_id`` outside ``family_id`` revoked."""
