@@ -1,6 +1,8 @@
 """The replica link's frames over real loopback TCP: order, the hello, malformed frames, dials."""
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
@@ -158,11 +160,7 @@ class Mute:
         self.keep = keep
         self.read: list[dict[str, Any]] = []
 
-    async def start(self) -> tuple[asyncio.Server, str]:
-        server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        return server, f"127.0.0.1:{server.sockets[0].getsockname()[1]}"
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await read_frame(reader)
         try:
             while self.keep is None or len(self.read) < self.keep:
@@ -170,6 +168,28 @@ class Mute:
         except asyncio.IncompleteReadError:
             pass
         writer.close()
+
+
+@asynccontextmanager
+async def linked_to_mute(keep: int | None) -> AsyncIterator[tuple[LinkDialer, list[str]]]:
+    """A dialer ("r1") with its link to a :class:`Mute` listener ("r2") open, and the replica
+    ids its ``on_lost`` was called with."""
+    server = await asyncio.start_server(Mute(keep).serve, "127.0.0.1", 0)
+    lost: list[str] = []
+    dialer = LinkDialer({"replica_id": "r1", "host_id": "h1"}, on_lost=lost.append)
+    try:
+        dialer.learn("r2", f"127.0.0.1:{server.sockets[0].getsockname()[1]}")
+        await open_link(dialer, "r2")
+        yield dialer, lost
+    finally:
+        dialer.close()
+        server.close()
+
+
+async def until_lost(lost: list[str]) -> None:
+    async with asyncio.timeout(10):
+        while not lost:
+            await asyncio.sleep(0.01)
 
 
 async def test_the_listener_acknowledges_what_it_handled() -> None:
@@ -196,60 +216,31 @@ async def test_the_listener_acknowledges_what_it_handled() -> None:
 
 
 async def test_a_broken_link_hands_back_every_frame_not_acknowledged_in_order() -> None:
-    mute = Mute(keep=3)
-    server, address = await mute.start()
-    lost: list[str] = []
-    dialer = LinkDialer({"replica_id": "r1", "host_id": "h1"}, on_lost=lost.append)
-    try:
-        dialer.learn("r2", address)
-        await open_link(dialer, "r2")
+    async with linked_to_mute(keep=3) as (dialer, lost):
         for n in range(6):
             assert await dialer.send("r2", {"n": n})
-        async with asyncio.timeout(10):
-            while not lost:
-                await asyncio.sleep(0.01)
+        await until_lost(lost)
         assert lost == ["r2"]
         taken = dialer.take_lost("r2")
         assert [frame["n"] for frame in taken] == [-1, 0, 1, 2, 3, 4, 5]  # 3 were read, none acknowledged
         assert [frame["seq"] for frame in taken] == sorted(frame["seq"] for frame in taken)
         assert dialer.take_lost("r2") == []
         assert not await dialer.send("r2", {"n": 6})  # broken: the caller goes through Kafka, a dial starts
-    finally:
-        dialer.close()
-        server.close()
 
 
 async def test_a_link_with_too_many_frames_not_acknowledged_counts_as_broken(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(replica_link, "MAX_UNACKED", 3)
-    server, address = await Mute(keep=None).start()
-    lost: list[str] = []
-    dialer = LinkDialer({"replica_id": "r1", "host_id": "h1"}, on_lost=lost.append)
-    try:
-        dialer.learn("r2", address)
-        await open_link(dialer, "r2")
+    async with linked_to_mute(keep=None) as (dialer, lost):
         assert await dialer.send("r2", {"n": 0}) and await dialer.send("r2", {"n": 1})
         assert not await dialer.send("r2", {"n": 2})
         assert lost == ["r2"] and [frame["n"] for frame in dialer.take_lost("r2")] == [-1, 0, 1]
-    finally:
-        dialer.close()
-        server.close()
 
 
 async def test_a_link_without_acknowledgements_for_the_timeout_counts_as_broken(monkeypatch: pytest.MonkeyPatch) -> None:
     """The other replica stalls, or the network drops the connection's packets: no error, no
     acknowledgement either."""
     monkeypatch.setattr(replica_link, "TIMEOUT_S", 0.2)
-    server, address = await Mute(keep=None).start()
-    lost: list[str] = []
-    dialer = LinkDialer({"replica_id": "r1", "host_id": "h1"}, on_lost=lost.append)
-    try:
-        dialer.learn("r2", address)
-        await open_link(dialer, "r2")
+    async with linked_to_mute(keep=None) as (dialer, lost):
         assert await dialer.send("r2", {"n": 0})
-        async with asyncio.timeout(10):
-            while not lost:
-                await asyncio.sleep(0.02)
+        await until_lost(lost)
         assert [frame["n"] for frame in dialer.take_lost("r2")] == [-1, 0]
-    finally:
-        dialer.close()
-        server.close()
