@@ -353,6 +353,77 @@ async def test_a_summary_read_before_an_invalidation_is_not_kept_after_it() -> N
     assert reads == ["m", "m"]
 
 
+class GatedLoad:
+    """A store read that waits for ``release``; counts its calls."""
+
+    def __init__(self, found: bool = True) -> None:
+        self.reads: list[str] = []
+        self.release = asyncio.Event()
+        self.found = found
+
+    async def __call__(self, meeting_id: str) -> MeetingSummary | None:
+        self.reads.append(meeting_id)
+        number = len(self.reads)
+        await self.release.wait()
+        if not self.found:
+            return None
+        return MeetingSummary(meeting_id=meeting_id, title=f"read {number}", host_id="h",
+                              created_at=datetime.now(UTC))
+
+
+async def test_concurrent_misses_of_one_meeting_share_one_store_read() -> None:
+    load = GatedLoad()
+    cache = SummaryCache(load, size=10, ttl_s=60)
+    readers = [asyncio.create_task(cache.get("m")) for _ in range(50)]
+    other = asyncio.create_task(cache.get("n"))
+    await asyncio.sleep(0)
+    load.release.set()
+    summaries = await asyncio.gather(*readers, other)
+    assert sorted(load.reads) == ["m", "n"]
+    assert {s.title for s in summaries[:50]} == {summaries[0].title}
+    await cache.get("m")  # kept
+    assert len(load.reads) == 2
+
+
+async def test_a_missing_meeting_fails_every_waiting_read_and_is_read_again_next_time() -> None:
+    load = GatedLoad(found=False)
+    cache = SummaryCache(load, size=10, ttl_s=60)
+    readers = [asyncio.create_task(cache.get("m")) for _ in range(3)]
+    await asyncio.sleep(0)
+    load.release.set()
+    results = await asyncio.gather(*readers, return_exceptions=True)
+    assert all(isinstance(r, MeetingNotFound) for r in results) and load.reads == ["m"]
+    with pytest.raises(MeetingNotFound):
+        await cache.get("m")
+    assert load.reads == ["m", "m"]
+
+
+async def test_a_reader_that_goes_away_does_not_cancel_the_shared_read() -> None:
+    load = GatedLoad()
+    cache = SummaryCache(load, size=10, ttl_s=60)
+    first = asyncio.create_task(cache.get("m"))
+    second = asyncio.create_task(cache.get("m"))
+    await asyncio.sleep(0)
+    first.cancel()  # its client hung up
+    await asyncio.sleep(0)
+    load.release.set()
+    assert (await second).meeting_id == "m" and first.cancelled()
+    assert load.reads == ["m"]
+
+
+async def test_a_read_after_an_invalidation_does_not_join_the_read_before_it() -> None:
+    load = GatedLoad()
+    cache = SummaryCache(load, size=10, ttl_s=60)
+    before = asyncio.create_task(cache.get("m"))
+    await asyncio.sleep(0)
+    cache.forget("m")  # a write of the meeting was acknowledged meanwhile
+    after = asyncio.create_task(cache.get("m"))
+    await asyncio.sleep(0)
+    load.release.set()
+    assert (await before).title == "read 1"
+    assert (await after).title == "read 2" and load.reads == ["m", "m"]
+
+
 # --- scheduling ------------------------------------------------------------------------------
 
 NOW = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)

@@ -11,8 +11,14 @@ made the write forgets it at once. A summary therefore shows a change made on an
 replica once its event arrived (milliseconds; the outbox relay publishes right after the
 write), and at most ``ttl_s`` late while Kafka is down. A meeting that does not exist is not
 cached (it may be created on another replica the next moment).
+
+Concurrent misses of one meeting share one store read (single flight): when a summary expires
+under 1,000 reads per second, every read that arrives before the store answers would
+otherwise start its own, and hundreds of them at once took the store 0.7 s to answer
+(bench/README.md, "REST: the summary cache's stampede").
 """
 
+import asyncio
 from collections.abc import Awaitable, Callable
 
 from cachetools import TTLCache
@@ -29,7 +35,10 @@ class SummaryCache:
 
     A read that misses loads from the store and keeps the result only if nothing was forgotten
     while it loaded (a generation counter), so a summary read just before an invalidation is
-    not kept after it. ``on_read`` is called with ``"hit"`` or ``"miss"`` (a metric).
+    not kept after it. Misses of a meeting whose load is in flight wait for that load, unless
+    the meeting was forgotten since it started (a read after a write must see the write).
+    ``on_read`` is called with ``"hit"`` or ``"miss"`` (a metric; a read that joins a load in
+    flight counts as a miss).
     """
 
     def __init__(
@@ -38,6 +47,7 @@ class SummaryCache:
         self._load = load
         self._cache: TTLCache[str, MeetingSummary] = TTLCache(maxsize=size, ttl=ttl_s)
         self._generation = 0
+        self._loading: dict[str, asyncio.Task[MeetingSummary]] = {}
         self._on_read = on_read
 
     async def get(self, meeting_id: str) -> MeetingSummary:
@@ -47,6 +57,21 @@ class SummaryCache:
             self._on_read("hit")
             return found
         self._on_read("miss")
+        loading = self._loading.get(meeting_id)
+        if loading is None:
+            loading = self._loading[meeting_id] = asyncio.ensure_future(self._load_and_keep(meeting_id))
+            loading.add_done_callback(lambda done: self._loaded(meeting_id, done))
+        # shielded: a reader that goes away (its client hung up) does not cancel the others' load
+        return await asyncio.shield(loading)
+
+    def forget(self, meeting_id: str) -> None:
+        """Drop the meeting's summary (it changed, or may have); a load in flight is no longer
+        joined by later reads."""
+        self._generation += 1
+        self._cache.pop(meeting_id, None)
+        self._loading.pop(meeting_id, None)
+
+    async def _load_and_keep(self, meeting_id: str) -> MeetingSummary:
         generation = self._generation
         summary = await self._load(meeting_id)
         if summary is None:
@@ -55,7 +80,8 @@ class SummaryCache:
             self._cache[meeting_id] = summary
         return summary
 
-    def forget(self, meeting_id: str) -> None:
-        """Drop the meeting's summary (it changed, or may have)."""
-        self._generation += 1
-        self._cache.pop(meeting_id, None)
+    def _loaded(self, meeting_id: str, done: asyncio.Task[MeetingSummary]) -> None:
+        if self._loading.get(meeting_id) is done:
+            del self._loading[meeting_id]
+        if not done.cancelled():
+            done.exception()  # retrieved here too, in case every reader went away
