@@ -189,8 +189,14 @@ def one_meetings_process(stack: Stack | None, base_url: str, token: str, meeting
         yield False
         return
     supervisor = proxy(stack).supervisor
-    say(f"stopping {STOPPED_REPLICA} for the run: every request through Traefik goes to {SINGLE_REPLICA}")
-    supervisor.stopProcess(STOPPED_REPLICA)
+    deadline = time.monotonic() + 120
+    while (state := supervisor.getProcessInfo(STOPPED_REPLICA)["statename"]) == "STARTING":
+        if time.monotonic() > deadline:  # a previous run started it again and it did not come up
+            raise RuntimeError(f"{STOPPED_REPLICA} stayed STARTING for 120 s")
+        time.sleep(0.5)
+    say(f"stopping {STOPPED_REPLICA} ({state}) for the run: every request through Traefik goes to {SINGLE_REPLICA}")
+    if state == "RUNNING":
+        supervisor.stopProcess(STOPPED_REPLICA)
     try:
         url = f"{base_url}/api/meetings/{meeting_id}"
         headers = {"Authorization": f"Bearer {token}"}

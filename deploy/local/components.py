@@ -65,6 +65,13 @@ UVICORN_OPTIONS: tuple[str, ...] = (
     "--proxy-headers", "--forwarded-allow-ips", HOST,
     "--timeout-graceful-shutdown", "5",
     "--no-server-header",  # no "Server: uvicorn" (Traefik strips Server too)
+    # Idle keep-alive connections stay open longer than Traefik keeps its idle connections to a
+    # server (90 s, its default idleConnTimeout), so Traefik, not uvicorn, closes them: no race
+    # in which uvicorn closes a connection just as Traefik sends a request on it, and Traefik's
+    # pool survives a pause. With uvicorn's 5 s the pool emptied between bursts, and a burst
+    # at 1,000 req/s opened hundreds of connections at once, which waited in meetings' accept
+    # queue (bench/README.md, "REST: the stampede, the full collections and the accept queue").
+    "--timeout-keep-alive", "120",
 )
 
 #: uvicorn's WebSocket options for signaling (docs/signaling.md, "Transport"): messages are

@@ -194,3 +194,13 @@ def test_signalings_image_runs_uvicorn_with_the_local_stacks_websocket_options()
 
     cmd = _containerfile_json(REPO / "services" / "signaling" / "Containerfile", "CMD")
     assert cmd[1:] == ["--access-log", *SIGNALING_UVICORN_OPTIONS]
+
+
+def test_the_images_keep_idle_connections_open_as_long_as_the_local_stack() -> None:
+    """Longer than Traefik keeps its own idle connections to a server (90 s), so Traefik closes them."""
+    from components import UVICORN_OPTIONS
+
+    entrypoint = _containerfile_json(IMAGES / "Containerfile.base", "ENTRYPOINT")
+    keep_alive_s = int(entrypoint[entrypoint.index("--timeout-keep-alive") + 1])
+    assert keep_alive_s == int(UVICORN_OPTIONS[UVICORN_OPTIONS.index("--timeout-keep-alive") + 1])
+    assert keep_alive_s > 90

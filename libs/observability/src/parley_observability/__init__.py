@@ -10,6 +10,7 @@ from parley_observability.errors import (
     error_responses,
     install_api_error_handler,
 )
+from parley_observability.gc_freeze import SurvivorFreezer
 from parley_observability.health import ReadinessCheck, health_router
 from parley_observability.logging import configure_logging
 from parley_observability.metrics import ACCESS_LOGGER, HttpMetrics, HttpMetricsMiddleware, metrics_router
@@ -25,6 +26,7 @@ __all__ = [
     "HttpMetrics",
     "HttpMetricsMiddleware",
     "ReadinessCheck",
+    "SurvivorFreezer",
     "api_description",
     "configure_logging",
     "error_responses",

@@ -24,13 +24,18 @@ def require_secret(value: str, *, name: str, environment: str) -> str:
 
 
 class ServiceSettings(BaseSettings):
-    """What every service has: its environment, instance id and log level."""
+    """What every service has: its environment, instance id and log level, and
+    ``gc_thaw_seconds`` (``PARLEY_GC_THAW_SECONDS``, default 900): the survivors of each full
+    garbage collection are frozen, so later collections skip them; every this many seconds
+    they are given back, so cyclic garbage among them waits at most this long
+    (``parley_observability.gc_freeze``)."""
 
     model_config = SettingsConfigDict(env_prefix="PARLEY_", extra="ignore", frozen=True)
 
     environment: Literal["local", "production"] = "production"
     instance_id: str = Field(default_factory=socket.gethostname)
     log_level: str = "INFO"
+    gc_thaw_seconds: float = Field(default=900.0, gt=0)
 
 
 class KafkaSettings(BaseSettings):

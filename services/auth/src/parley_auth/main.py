@@ -50,6 +50,7 @@ from parley_security.revocations import REVOCATION_CHANNEL, REVOCATION_EVENTS
 from parley_observability import (
     HttpMetrics,
     HttpMetricsMiddleware,
+    SurvivorFreezer,
     api_description,
     configure_logging,
     health_router,
@@ -127,7 +128,8 @@ def create_app(settings: Settings | None = None, *, passwords: Passwords | None 
             await ensure_contact_indexes(db)
             await throttle_storage.ensure_indexes()
             await api_key_store.ensure_indexes()
-            yield
+            async with SurvivorFreezer(registry, settings.gc_thaw_seconds):
+                yield
         finally:
             await store.aclose()
             await mongo.close()

@@ -27,6 +27,7 @@ from parley_chat.repository import MessageRepository, NotesRepository
 from parley_observability import (
     HttpMetrics,
     HttpMetricsMiddleware,
+    SurvivorFreezer,
     api_description,
     configure_logging,
     health_router,
@@ -99,7 +100,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         notes = NotesRepository(mongo[settings.mongo_database])
         app.state.notes = NotesService(notes, membership, metrics)
         try:
-            yield  # the Kafka router's lifespan (nested) starts the broker, then the relay
+            async with SurvivorFreezer(registry, settings.gc_thaw_seconds):
+                yield  # the Kafka router's lifespan (nested) starts the broker, then the relay
         finally:
             await store.aclose()
             await app.state.meetings_client.aclose()

@@ -54,6 +54,7 @@ from parley_meetings.webhooks_repository import WebhookRepository
 from parley_observability import (
     HttpMetrics,
     HttpMetricsMiddleware,
+    SurvivorFreezer,
     api_description,
     configure_logging,
     health_router,
@@ -207,7 +208,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.webhook_dispatcher = WebhookDispatcher(webhook_repository, host_of, clock=utc_now, wake=worker.wake)
         delivering = asyncio.create_task(worker.run(), name="webhook-delivery")
         try:
-            yield  # the Kafka router's lifespan (nested) starts the broker, then the relay
+            async with SurvivorFreezer(registry, settings.gc_thaw_seconds):
+                yield  # the Kafka router's lifespan (nested) starts the broker, then the relay
         finally:
             await stop_task(delivering)
             await webhook_http.aclose()

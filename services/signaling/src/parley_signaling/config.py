@@ -37,9 +37,6 @@ class Settings(ServiceSettings, KafkaSettings, JwtSettings, MeetingsClientSettin
     #: PONG before closing the socket (socket.io's defaults: 25 and 20).
     signaling_ping_interval_seconds: float = Field(25.0, gt=0)
     signaling_ping_timeout_seconds: float = Field(20.0, gt=0)
-    #: Seconds between thaws of the objects frozen after each full garbage collection
-    #: (:mod:`parley_signaling.gc_freeze`): cyclic garbage among them waits at most this long.
-    signaling_gc_thaw_seconds: float = Field(900.0, gt=0)
     #: Seconds between replica heartbeats on the fan-out topic.
     signaling_heartbeat_seconds: float = Field(1.0, gt=0)
     #: Seconds another replica may stay silent, while this replica hears its own heartbeats,

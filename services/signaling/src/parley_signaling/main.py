@@ -24,7 +24,14 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
 from parley_events import asyncapi_router
-from parley_observability import HttpMetrics, HttpMetricsMiddleware, configure_logging, health_router, metrics_router
+from parley_observability import (
+    HttpMetrics,
+    HttpMetricsMiddleware,
+    SurvivorFreezer,
+    configure_logging,
+    health_router,
+    metrics_router,
+)
 from parley_security import JwksVerifier, MeetingsClient, RevocationFeed, RevokedSessions
 from parley_security.revocations import REVOCATION_CHANNEL, REVOCATION_EVENTS
 from parley_security.membership_projection import (
@@ -37,7 +44,6 @@ from parley_security.membership_projection import (
 from parley_signaling.api.socket_events import register
 from parley_signaling.config import Settings
 from parley_signaling.domain.rooms import RoomService
-from parley_signaling.gc_freeze import SurvivorFreezer
 from parley_signaling.gestures import Gestures
 from parley_signaling.lobby import LobbyDelivery
 from parley_signaling.moderation import Moderation
@@ -84,7 +90,7 @@ def create_app(
     verifier.instrument(registry)
     http_metrics = HttpMetrics(SERVICE, registry)
     metrics = SignalingMetrics(registry)
-    freezer = SurvivorFreezer(registry, settings.signaling_gc_thaw_seconds)
+    freezer = SurvivorFreezer(registry, settings.gc_thaw_seconds)
 
     fanout = KafkaFanoutManager(
         bootstrap_servers=settings.kafka_bootstrap_servers,

@@ -9,6 +9,7 @@ from prometheus_client import CollectorRegistry
 from parley_observability import (
     HttpMetrics,
     HttpMetricsMiddleware,
+    SurvivorFreezer,
     api_description,
     configure_logging,
     health_router,
@@ -41,7 +42,8 @@ def create_app(settings: Settings | None = None, *, verifier: JwksVerifier | Non
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         try:
-            yield
+            async with SurvivorFreezer(registry, settings.gc_thaw_seconds):
+                yield
         finally:
             await verifier.aclose()
 

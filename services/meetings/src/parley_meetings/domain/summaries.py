@@ -15,7 +15,7 @@ cached (it may be created on another replica the next moment).
 Concurrent misses of one meeting share one store read (single flight): when a summary expires
 under 1,000 reads per second, every read that arrives before the store answers would
 otherwise start its own, and hundreds of them at once took the store 0.7 s to answer
-(bench/README.md, "REST: the summary cache's stampede").
+(bench/README.md, "REST: the stampede, the full collections and the accept queue").
 """
 
 import asyncio

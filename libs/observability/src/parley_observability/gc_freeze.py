@@ -1,10 +1,12 @@
-"""Short full collections on a replica that holds many sockets.
+"""Short full collections: every service freezes what survives them.
 
-Every connected socket holds a few hundred container objects for as long as it lives, and
-CPython's full collection (generation 2) walks every one of them while the event loop waits.
-Measured on one replica opening 10,000 sockets at 50/s: 19 full collections stopped it for
-19.4 s in all, about a second each and longer as sockets accumulated, which was the
-connect+join p99 (bench/README.md, "Sockets: 10,000 on one replica").
+CPython's full collection (generation 2) walks every tracked object of the process while the
+event loop waits: its start-up (FastAPI, Pydantic, FastStream, the routes' models: 120,000 to
+250,000 objects) and what it holds. Measured: on a signaling replica opening 10,000 sockets at
+50/s, 19 full collections stopped it for 19.4 s in all, about a second each, which was the
+connect+join p99 (bench/README.md, "Sockets: 10,000 on one replica"); on meetings serving
+1,000 requests per second, one every minute or so, 120-150 ms each, which was the p99
+(bench/README.md, "REST: the stampede, the full collections and the accept queue").
 
 An object that survived a full collection is long-lived. :class:`SurvivorFreezer` moves the
 survivors of each full collection to the permanent generation (``gc.freeze()``, from a
@@ -13,6 +15,9 @@ walks only what was made since. Reference counting still frees a frozen object, 
 everything a closed socket held; cyclic garbage among frozen objects waits for the thaw
 (``gc.unfreeze()``) every ``thaw_interval_s`` seconds, after which one full collection walks
 everything again and freezes its survivors.
+
+Every service runs one for its app's lifetime (``async with SurvivorFreezer(...)`` in its
+lifespan; ``PARLEY_GC_THAW_SECONDS``, :class:`parley_settings.ServiceSettings`).
 
 Exposed: ``parley_gc_thaws_total``. (Not the number of frozen objects: ``gc.get_freeze_count()``
 walks the whole permanent generation, 30 ms at 140,000 objects here, and a scrape runs on the
@@ -57,6 +62,13 @@ class SurvivorFreezer:
         gc.collect()
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._thaw_periodically(), name="gc-thaw")
+
+    async def __aenter__(self) -> SurvivorFreezer:
+        self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
 
     async def stop(self) -> None:
         """Unhook, stop the timer and give every frozen object back to the collector."""

@@ -10,9 +10,8 @@ from collections.abc import AsyncIterator
 import pytest
 from prometheus_client import CollectorRegistry
 
-from parley_signaling.gc_freeze import SurvivorFreezer
-
-from signaling_testkit import until
+from parley_observability.gc_freeze import SurvivorFreezer
+from parley_testing.faults import until
 
 
 class Node:
@@ -83,13 +82,23 @@ async def test_frozen_cyclic_garbage_is_reclaimed_after_the_thaw(freezer) -> Non
     assert ref() is None
 
 
+async def test_as_a_context_manager_it_freezes_inside_and_gives_everything_back_after() -> None:
+    made = [Node() for _ in range(1000)]
+    async with SurvivorFreezer(CollectorRegistry(), thaw_interval_s=3600) as freezer:
+        assert freezer in gc.callbacks and gc.get_freeze_count() >= len(made)
+    assert freezer not in gc.callbacks and gc.get_freeze_count() == 0
+    del made
+
+
 async def test_the_timer_thaws_every_interval() -> None:
     registry = CollectorRegistry()
     freezer = SurvivorFreezer(registry, thaw_interval_s=0.05)
     freezer.start()
     try:
         # the thaws are timers, which a busy machine delays: wait for two, not a fixed time
-        await until(lambda: registry.get_sample_value("parley_gc_thaws_total") >= 2, timeout=10, what="two thaws")
-        assert registry.get_sample_value("parley_gc_thaws_total") >= 2
+        async def thawed_twice() -> bool:
+            return (registry.get_sample_value("parley_gc_thaws_total") or 0) >= 2
+
+        await until(thawed_twice, timeout_s=10, what="two thaws", every_s=0.01)
     finally:
         await freezer.stop()
