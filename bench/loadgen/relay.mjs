@@ -5,13 +5,17 @@
 // plan = {
 //   "targets": [{"name", "dialect": "parley" | "node", "cpu_pids": {"label": pid, ...},
 //                "pairs": [{"host": {"url", "token"?}, "guest": {"url", "token"?}, "room"}]}],
-//   "rates": [msg/s, ...], "seconds": s per step, "rounds": n, "drain_s": s, "clk_tck": 100
+//   "rates": [msg/s, ...], "seconds": s per step, "rounds": n, "drain_s": s, "clk_tck": 100,
+//   "warmup_s": s (0: none)
 // }
 //
 // Every target's pairs connect first (WebSocket only, the client's defaults otherwise) and join
 // their room: a Parley pair joins its meeting (`join` with an acknowledgement, then the guest's
 // sid is the `to` of every candidate); a Node pair joins `room` (`join`, then `room_created` /
-// `room_joined`). Then, for each round, each rate and each target in turn (interleaved), the
+// `room_joined`). Then each target gets a warm-up step at the highest rate for `warmup_s`
+// seconds, whose figures are reported apart (`warmup`) and counted nowhere else: the stack is
+// still digesting the set-up's joins then (bench/README.md, "The cold first round"). Then, for
+// each round, each rate and each target in turn (interleaved), the
 // hosts send `rate` candidates per second for `seconds` seconds in total, round-robin over the
 // pairs, open loop: message i is due at t0 + i / rate and is sent then, whatever happened to
 // the previous ones; its latency is its arrival at the guest minus that due time. A message
@@ -197,7 +201,19 @@ async function main() {
       replicas.length ? `(replicas ${replicas.join(", ")})` : "");
   }
   const results = {};
+  const warmup = {};
   let seq = 1;
+  if (plan.warmup_s > 0) {
+    const rate = Math.max(...plan.rates);
+    for (const target of plan.targets) {
+      const r = await runStep(target, connections[target.name], rate, plan.warmup_s, seq);
+      seq += r.sent;
+      const f = figures(r.latencies);
+      warmup[target.name] = { rate_per_s: rate, seconds: plan.warmup_s, ...f, lost: r.lost };
+      log(`warm-up ${target.name}@${rate}/s (not counted): p50 ${f.p50} p99 ${f.p99} max ${f.max} ms, lost ${r.lost}`);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+  }
   for (let round = 1; round <= plan.rounds; round += 1) {
     for (const rate of plan.rates) {
       for (const target of plan.targets) {
@@ -231,7 +247,7 @@ async function main() {
     };
   });
   for (const conns of Object.values(connections)) for (const c of conns) { c.host.close(); c.guest.close(); }
-  console.log(JSON.stringify({ steps }));
+  console.log(JSON.stringify({ steps, warmup }));
 }
 
 main().catch((err) => {
