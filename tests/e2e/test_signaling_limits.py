@@ -12,13 +12,11 @@ import asyncio
 import json
 import uuid
 
-import httpx
 import pytest
 import websockets
-from prometheus_client.parser import text_string_to_metric_families
 
 from parley_probe.api import ApiClient
-from parley_testing import Stack
+from parley_testing import Stack, scraped_value
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(60)]
 
@@ -26,13 +24,7 @@ LIMIT_BYTES = 147456
 
 
 async def too_large(url: str) -> float:
-    async with httpx.AsyncClient(base_url=url, timeout=5) as http:
-        text = (await http.get("/metrics")).text
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name == "parley_signaling_rejected_inputs_total" and sample.labels.get("reason") == "too_large":
-                return sample.value
-    return 0.0
+    return await scraped_value(url, "parley_signaling_rejected_inputs_total", reason="too_large")
 
 
 async def test_a_message_over_the_limit_in_bytes_is_refused_unread(stack: Stack) -> None:

@@ -18,7 +18,7 @@ from parley_events import (
     ParticipantJoined,
     ParticipantLeft,
 )
-from parley_testing import TokenIssuer
+from parley_testing import TokenIssuer, sample_value, scraped_value
 
 from signaling_testkit import ALLOWED_ORIGIN, Cluster, Peer, TopicTail, publish_event, start_replica, unique, until
 
@@ -189,13 +189,7 @@ async def test_join_and_relay_across_replicas(cluster: Cluster, meeting: str, pa
 
 async def link_relays(url: str, result: str) -> float:
     """``parley_signaling_link_relays_total{result}`` of the replica at ``url``, from /metrics."""
-    import httpx
-    from prometheus_client.parser import text_string_to_metric_families
-
-    async with httpx.AsyncClient(base_url=url) as http:
-        text = (await http.get("/metrics")).text
-    (family,) = [f for f in text_string_to_metric_families(text) if f.name == "parley_signaling_link_relays"]
-    return next(s.value for s in family.samples if s.name.endswith("_total") and s.labels["result"] == result)
+    return await scraped_value(url, "parley_signaling_link_relays_total", result=result)
 
 
 async def test_relays_between_replicas_take_the_replica_link_in_the_senders_order(cluster: Cluster, meeting: str) -> None:
@@ -595,7 +589,6 @@ async def test_late_replica_learns_rooms_and_its_clean_stop_is_seen(cluster: Clu
 
 async def test_health_readiness_and_metrics(cluster: Cluster) -> None:
     import httpx
-    from prometheus_client.parser import text_string_to_metric_families
 
     async with httpx.AsyncClient(base_url=cluster.r1.url) as http:
         assert (await http.get("/healthz")).json() == {"status": "ok"}
@@ -619,11 +612,6 @@ async def test_health_readiness_and_metrics(cluster: Cluster) -> None:
     assert 'parley_signaling_events_total{event="media-state",result="ok"}' in text
     assert 'parley_signaling_connections_total{result="unauthorized"}' in text
     # every record the listener took (heartbeats at least) has its delay since the send observed
-    samples = {
-        s.name: s.value
-        for family in text_string_to_metric_families(text)
-        for s in family.samples
-        if s.name in ("parley_signaling_fanout_delay_seconds_count", "parley_signaling_fanout_delay_seconds_sum")
-    }
-    assert samples["parley_signaling_fanout_delay_seconds_count"] > 0
-    assert 0 <= samples["parley_signaling_fanout_delay_seconds_sum"] < samples["parley_signaling_fanout_delay_seconds_count"]
+    delays = sample_value(text, "parley_signaling_fanout_delay_seconds_count")
+    assert delays > 0
+    assert 0 <= sample_value(text, "parley_signaling_fanout_delay_seconds_sum") < delays

@@ -6,12 +6,10 @@ import asyncio
 import json
 import logging
 
-import httpx
 import pytest
 import socketio
-from prometheus_client.parser import text_string_to_metric_families
 
-from parley_testing import TokenIssuer
+from parley_testing import TokenIssuer, scraped_value
 
 from signaling_testkit import Cluster, Peer, RawPolling, RawSocket, unique, until
 
@@ -22,16 +20,6 @@ SDP_OFFER = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TL
 MAX_MESSAGE_BYTES = 147456
 #: Names socket.io or its clients reserve, and python-socketio's catch-all.
 RESERVED = ("connect", "disconnect", "connect_error", "disconnecting", "newListener", "removeListener", "message", "*")
-
-
-async def metric(url: str, name: str, **labels: str) -> float:
-    async with httpx.AsyncClient(base_url=url) as http:
-        text = (await http.get("/metrics")).text
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
-                return sample.value
-    return 0.0
 
 
 def error_code(ack: object) -> str:
@@ -118,7 +106,7 @@ async def test_an_event_named_star_charges_only_its_sender(cluster: Cluster) -> 
 
 async def test_a_websocket_message_over_the_limit_in_bytes_closes_the_connection(cluster: Cluster) -> None:
     raw, _, _ = await raw_peer(cluster)
-    before = await metric(cluster.r1.url, "parley_signaling_rejected_inputs_total", reason="too_large")
+    before = await scraped_value(cluster.r1.url, "parley_signaling_rejected_inputs_total", reason="too_large")
     # fewer characters than the limit, more bytes: 4 bytes of UTF-8 per character
     ack_id = raw.next_id()
     payload = {"meeting_id": "m1", "to": "x", "sdp": "😀" * 40_000}
@@ -127,7 +115,7 @@ async def test_a_websocket_message_over_the_limit_in_bytes_closes_the_connection
     await raw.send(frame)
     assert await raw.closed() == 1009  # "message too big" (RFC 6455 §7.4.1)
     assert ack_id not in raw.acks
-    after = await metric(cluster.r1.url, "parley_signaling_rejected_inputs_total", reason="too_large")
+    after = await scraped_value(cluster.r1.url, "parley_signaling_rejected_inputs_total", reason="too_large")
     assert after == before + 1
 
 
@@ -186,7 +174,7 @@ JUNK_BODIES = ("x", "9", "4\x1e", "4x", "b!!!", b"4\xff\xfe")
 async def test_malformed_frames_are_counted_and_logged_briefly_without_tracebacks(
     cluster: Cluster, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    before = await metric(cluster.r1.url, "parley_signaling_rejected_inputs_total", reason="malformed")
+    before = await scraped_value(cluster.r1.url, "parley_signaling_rejected_inputs_total", reason="malformed")
     caplog.set_level(logging.INFO)
     raw, _, _ = await raw_peer(cluster)
     rounds = 50
@@ -204,7 +192,7 @@ async def test_malformed_frames_are_counted_and_logged_briefly_without_traceback
         closed_codes.append(await other.closed())
     assert closed_codes == [1002] * len(JUNK_MESSAGES)
 
-    websocket = await metric(cluster.r1.url, "parley_signaling_rejected_inputs_total", reason="malformed")
+    websocket = await scraped_value(cluster.r1.url, "parley_signaling_rejected_inputs_total", reason="malformed")
     assert websocket - before >= rounds * 8 + len(JUNK_MESSAGES)
 
     polling = await RawPolling.open(cluster.r1.url, cluster.issuer.issue(unique("u")))
@@ -214,7 +202,7 @@ async def test_malformed_frames_are_counted_and_logged_briefly_without_traceback
     assert (await polling.post('421["leave",{"meeting_id":"m1"}]')).status_code == 200
     assert error_code((await polling.acks(1))[1]) == "not_in_room"
     await polling.close()
-    after = await metric(cluster.r1.url, "parley_signaling_rejected_inputs_total", reason="malformed")
+    after = await scraped_value(cluster.r1.url, "parley_signaling_rejected_inputs_total", reason="malformed")
     assert after - websocket == 10 * len(JUNK_BODIES)
     tracebacks = [r for r in caplog.records if r.exc_info]
     assert tracebacks == []
@@ -236,17 +224,17 @@ NOT_JSON_EVENTS = (
 
 
 async def test_event_text_that_is_not_json_is_malformed_and_no_handler_sees_it(cluster: Cluster) -> None:
-    before = await metric(cluster.r1.url, "parley_signaling_rejected_inputs_total", reason="malformed")
-    handled = await metric(cluster.r1.url, "parley_signaling_events_total", event="leave", result="invalid_payload")
+    before = await scraped_value(cluster.r1.url, "parley_signaling_rejected_inputs_total", reason="malformed")
+    handled = await scraped_value(cluster.r1.url, "parley_signaling_events_total", event="leave", result="invalid_payload")
     raw, _, _ = await raw_peer(cluster)
     for text in NOT_JSON_EVENTS:
         await raw.send(text)
     # handled in order, and the socket is still served
     assert error_code(await raw.call("leave", {"meeting_id": "m1"})) == "not_in_room"
     await raw.close()
-    after = await metric(cluster.r1.url, "parley_signaling_rejected_inputs_total", reason="malformed")
+    after = await scraped_value(cluster.r1.url, "parley_signaling_rejected_inputs_total", reason="malformed")
     assert after - before == len(NOT_JSON_EVENTS)
-    assert await metric(cluster.r1.url, "parley_signaling_events_total", event="leave", result="invalid_payload") == handled
+    assert await scraped_value(cluster.r1.url, "parley_signaling_events_total", event="leave", result="invalid_payload") == handled
 
 
 # --- item 7: junk tokens and the JWKS ---------------------------------------------------------
@@ -256,17 +244,17 @@ async def test_connects_with_unknown_key_ids_fetch_the_jwks_at_most_once(cluster
     url = cluster.r2.url
 
     async def fetches() -> float:
-        return sum([await metric(url, "parley_jwks_fetches_total", result=r) for r in ("ok", "failed")])
+        return sum([await scraped_value(url, "parley_jwks_fetches_total", result=r) for r in ("ok", "failed")])
 
     before_fetches = await fetches()
-    before_refused = await metric(url, "parley_tokens_refused_total", reason="unknown_key")
+    before_refused = await scraped_value(url, "parley_tokens_refused_total", reason="unknown_key")
     for _ in range(30):
         peer = Peer("junk")
         with pytest.raises(socketio.exceptions.ConnectionError):
             await peer.connect(url, TokenIssuer().issue("u-junk"))  # a kid auth never published
         assert peer.connect_error["data"]["code"] == "unauthorized"
     assert await fetches() - before_fetches <= 1
-    assert await metric(url, "parley_tokens_refused_total", reason="unknown_key") == before_refused + 30
+    assert await scraped_value(url, "parley_tokens_refused_total", reason="unknown_key") == before_refused + 30
 
 
 # --- item 9: one socket's events one at a time ----------------------------------------------

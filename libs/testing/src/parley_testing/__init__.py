@@ -1,6 +1,7 @@
 """Test support: the running test stack's addresses, and a token issuer for unit tests."""
 
 from parley_testing.kafka import RecordingSend, TopicTail, commit_group_at_end, tail_topic
+from parley_testing.metrics import sample_value, scraped_value
 from parley_testing.stack import Stack, load_stack
 from parley_testing.store import drop_database
 from parley_testing.tokens import BAD_AUTHORIZATIONS, TokenIssuer, bad_authorization
@@ -17,5 +18,7 @@ __all__ = [
     "drop_database",
     "eventually",
     "load_stack",
+    "sample_value",
+    "scraped_value",
     "tail_topic",
 ]
