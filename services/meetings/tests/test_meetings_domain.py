@@ -332,27 +332,6 @@ async def test_summaries_are_read_once_and_forgotten_on_an_event_or_an_end(meeti
     assert repo.summary_reads == 5
 
 
-async def test_a_summary_read_before_an_invalidation_is_not_kept_after_it() -> None:
-    loaded = asyncio.Event()
-    release = asyncio.Event()
-    reads = []
-
-    async def load(meeting_id: str) -> MeetingSummary:
-        reads.append(meeting_id)
-        loaded.set()
-        await release.wait()
-        return MeetingSummary(meeting_id=meeting_id, title="t", host_id="h", created_at=datetime.now(UTC))
-
-    cache = SummaryCache(load, size=10, ttl_s=60)
-    reading = asyncio.create_task(cache.get("m"))
-    await loaded.wait()
-    cache.forget("m")  # the meeting ended on another replica while the store read ran
-    release.set()
-    await reading
-    await cache.get("m")
-    assert reads == ["m", "m"]
-
-
 class GatedLoad:
     """A store read that waits for ``release``; counts its calls."""
 
@@ -369,6 +348,23 @@ class GatedLoad:
             return None
         return MeetingSummary(meeting_id=meeting_id, title=f"read {number}", host_id="h",
                               created_at=datetime.now(UTC))
+
+    async def started(self) -> None:
+        """Until the first read waits in the store."""
+        while not self.reads:
+            await asyncio.sleep(0)
+
+
+async def test_a_summary_read_before_an_invalidation_is_not_kept_after_it() -> None:
+    load = GatedLoad()
+    cache = SummaryCache(load, size=10, ttl_s=60)
+    reading = asyncio.create_task(cache.get("m"))
+    await load.started()
+    cache.forget("m")  # the meeting ended on another replica while the store read ran
+    load.release.set()
+    await reading
+    await cache.get("m")
+    assert load.reads == ["m", "m"]
 
 
 async def test_concurrent_misses_of_one_meeting_share_one_store_read() -> None:
@@ -415,7 +411,7 @@ async def test_a_read_after_an_invalidation_does_not_join_the_read_before_it() -
     load = GatedLoad()
     cache = SummaryCache(load, size=10, ttl_s=60)
     before = asyncio.create_task(cache.get("m"))
-    await asyncio.sleep(0)
+    await load.started()
     cache.forget("m")  # a write of the meeting was acknowledged meanwhile
     after = asyncio.create_task(cache.get("m"))
     await asyncio.sleep(0)

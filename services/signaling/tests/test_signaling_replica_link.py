@@ -10,6 +10,8 @@ import pytest
 from parley_signaling import replica_link
 from parley_signaling.replica_link import MAX_FRAME_BYTES, REDIAL_S, LinkDialer, LinkServer, encode_frame, read_frame
 
+from signaling_testkit import until
+
 
 class Received:
     def __init__(self) -> None:
@@ -186,12 +188,6 @@ async def linked_to_mute(keep: int | None) -> AsyncIterator[tuple[LinkDialer, li
         server.close()
 
 
-async def until_lost(lost: list[str]) -> None:
-    async with asyncio.timeout(10):
-        while not lost:
-            await asyncio.sleep(0.01)
-
-
 async def test_the_listener_acknowledges_what_it_handled() -> None:
     received = Received()
     server = LinkServer("127.0.0.1", 0, received)
@@ -219,7 +215,7 @@ async def test_a_broken_link_hands_back_every_frame_not_acknowledged_in_order() 
     async with linked_to_mute(keep=3) as (dialer, lost):
         for n in range(6):
             assert await dialer.send("r2", {"n": n})
-        await until_lost(lost)
+        await until(lambda: lost, timeout=10, what="the link's on_lost")
         assert lost == ["r2"]
         taken = dialer.take_lost("r2")
         assert [frame["n"] for frame in taken] == [-1, 0, 1, 2, 3, 4, 5]  # 3 were read, none acknowledged
@@ -242,5 +238,5 @@ async def test_a_link_without_acknowledgements_for_the_timeout_counts_as_broken(
     monkeypatch.setattr(replica_link, "TIMEOUT_S", 0.2)
     async with linked_to_mute(keep=None) as (dialer, lost):
         assert await dialer.send("r2", {"n": 0})
-        await until_lost(lost)
+        await until(lambda: lost, timeout=10, what="the link's on_lost")
         assert [frame["n"] for frame in dialer.take_lost("r2")] == [-1, 0]

@@ -33,10 +33,10 @@ Load = Callable[[str], Awaitable[MeetingSummary | None]]
 class SummaryCache:
     """Up to ``size`` summaries, each for at most ``ttl_s`` seconds (cachetools' TTL cache).
 
-    A read that misses loads from the store and keeps the result only if nothing was forgotten
-    while it loaded (a generation counter), so a summary read just before an invalidation is
-    not kept after it. Misses of a meeting whose load is in flight wait for that load, unless
-    the meeting was forgotten since it started (a read after a write must see the write).
+    A read that misses loads from the store; misses of a meeting whose load is in flight wait
+    for that load. :meth:`forget` lets go of the load in flight: later reads start their own (a
+    read after a write must see the write), and a load let go of does not keep its result, so
+    a summary read just before an invalidation is not kept after it.
     ``on_read`` is called with ``"hit"`` or ``"miss"`` (a metric; a read that joins a load in
     flight counts as a miss).
     """
@@ -46,7 +46,6 @@ class SummaryCache:
     ) -> None:
         self._load = load
         self._cache: TTLCache[str, MeetingSummary] = TTLCache(maxsize=size, ttl=ttl_s)
-        self._generation = 0
         self._loading: dict[str, asyncio.Task[MeetingSummary]] = {}
         self._on_read = on_read
 
@@ -67,16 +66,14 @@ class SummaryCache:
     def forget(self, meeting_id: str) -> None:
         """Drop the meeting's summary (it changed, or may have); a load in flight is no longer
         joined by later reads."""
-        self._generation += 1
         self._cache.pop(meeting_id, None)
         self._loading.pop(meeting_id, None)
 
     async def _load_and_keep(self, meeting_id: str) -> MeetingSummary:
-        generation = self._generation
         summary = await self._load(meeting_id)
         if summary is None:
             raise MeetingNotFound(f"no meeting {meeting_id!r}")
-        if generation == self._generation:
+        if self._loading.get(meeting_id) is asyncio.current_task():  # not forgotten meanwhile
             self._cache[meeting_id] = summary
         return summary
 
