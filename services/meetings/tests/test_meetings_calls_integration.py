@@ -169,6 +169,42 @@ async def test_escalate_turns_the_call_into_a_meeting_a_third_person_joins(calls
     assert (await place(calls_client, alice, carol)).status_code == 201
 
 
+async def test_the_room_opens_before_call_escalated_can_go_out(calls_client, produce, ids, unique_name, monkeypatch) -> None:
+    """Whoever hears ``call.escalated`` may send the link at once: when the call's move to
+    ``escalated`` (and its event) is written, the stored room is an ordinary meeting already."""
+    alice, bob, _ = ids
+    await befriend(calls_client, produce, alice, bob, unique_name)
+    call = (await place(calls_client, alice, bob)).json()
+    await calls_client.http.post(f"/api/calls/{call['call_id']}/accept", headers=calls_client.auth(bob))
+    repository = calls_client.app.state.calls._repo
+    move = repository.move
+    rooms_when_moved: list[dict] = []
+
+    async def watched_move(call_id: str, seen_state: str, changes: dict, outbox: dict) -> bool:
+        if changes["state"] == "escalated":
+            rooms_when_moved.append(await calls_client.collection().find_one({"_id": call["room_id"]}, {"call_id": 1}))
+        return await move(call_id, seen_state, changes, outbox)
+
+    monkeypatch.setattr(repository, "move", watched_move)
+    escalated = await calls_client.http.post(f"/api/calls/{call['call_id']}/escalate", headers=calls_client.auth(alice))
+    assert escalated.status_code == 200 and escalated.json()["state"] == "escalated"
+    assert rooms_when_moved == [{"_id": call["room_id"]}]  # no call_id: open to anyone with the link
+
+
+async def test_an_ended_call_cannot_be_escalated_and_its_room_stays_private(calls_client, produce, ids, unique_name) -> None:
+    alice, bob, carol = ids
+    await befriend(calls_client, produce, alice, bob, unique_name)
+    call = (await place(calls_client, alice, bob)).json()
+    await calls_client.http.post(f"/api/calls/{call['call_id']}/accept", headers=calls_client.auth(bob))
+    await calls_client.http.post(f"/api/calls/{call['call_id']}/end", headers=calls_client.auth(bob))
+    refused = await calls_client.http.post(f"/api/calls/{call['call_id']}/escalate", headers=calls_client.auth(alice))
+    assert refused.status_code == 409, refused.text
+    room = await calls_client.collection().find_one({"_id": call["room_id"]}, {"call_id": 1})
+    assert room == {"_id": call["room_id"], "call_id": call["call_id"]}  # not listed among the meetings
+    mine = (await calls_client.http.get("/api/meetings", headers=calls_client.auth(alice))).json()["meetings"]
+    assert call["room_id"] not in [m["meeting_id"] for m in mine]
+
+
 async def test_busy_while_the_callee_is_in_a_call_and_free_after(calls_client, produce, ids, unique_name) -> None:
     alice, bob, carol = ids
     await befriend(calls_client, produce, alice, bob, unique_name)

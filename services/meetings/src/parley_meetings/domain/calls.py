@@ -171,11 +171,16 @@ class Calls:
         (``call.escalated``): the call is over and frees both lines, while its room stays as an
         ordinary meeting (hosted by the caller, its chat kept) that anyone with its link joins,
         listed with the user's meetings. Idempotent (a retry also finishes a half-done one).
-        Errors: see :meth:`_move`."""
-        call = await self._move(call_id, user_id, "escalate")
+        Errors: see :meth:`_move`.
+
+        The room opens before the call moves: the move stages ``call.escalated``, and whoever
+        hears it ("Add people") may send the link at once, so a join must never find the room
+        still private. If the call ends in between, its room ends too (:meth:`end`)."""
+        call = await self._party_call(call_id, user_id)
+        next_state(call.state, "escalate", call.party_of(user_id))  # type: ignore[arg-type]  # raises unless it may
         if await self._meetings.detach_call(call.room_id, call.call_id):
             self._forget_summary(call.room_id)
-        return call
+        return await self._move(call_id, user_id, "escalate")
 
     async def expire_due(self) -> int:
         """Move every ringing call past its ``ring_deadline`` to ``missed`` (``call.missed``);
