@@ -11,6 +11,13 @@ request carries that user's bearer token. Targets, measured in the same run, ste
 - ``peer``: ``bench/peers/bare_fastapi.py`` (same route and answer shape; no token, database
   or middleware) under uvicorn with meetings' own options (``deploy/local/components.py``),
   started and stopped by this script.
+- ``peer_traefik``: the peer through a Traefik of its own (the stack's binary and static
+  options, its access log included, one router without middlewares), started and stopped by
+  this script: what the same proxy costs in front of the bare app, on the same machine.
+
+Before the steps, each target gets ``--warmup`` seconds at the highest rate (connections,
+caches, the token, the proxies' pools; a freshly started process is slower in its first
+seconds), reported as ``warmup`` and counted nowhere else.
 
 Load: vegeta (tsenart/vegeta, built by ``./taskw install:vegeta``), open loop: each request is
 sent at its scheduled time whether or not earlier ones were answered, so a slow server shows
@@ -21,12 +28,14 @@ from sending to the full answer), ``errors`` (answers other than 200, and transp
 ``status_codes``, ``server_cpu_ms_per_request`` (user+system CPU of the serving process,
 meetings-1 or the peer, over the step, divided by the requests), ``store_cpu_ms_per_request``
 (the same of FerretDB and PostgreSQL with its backends; Parley's targets) and
-``traefik_cpu_ms_per_request`` (Traefik's; ``parley_traefik`` only), and ``loadavg`` (1-minute
+``traefik_cpu_ms_per_request`` (the Traefik in front of it; ``parley_traefik`` and
+``peer_traefik``), and ``loadavg`` (1-minute
 load average at the end of the step: the machine is shared). A target whose step failed badly
 (p99 over ``SATURATED_MS`` or under 95 % successes) is not run at higher rates.
 
 The last line of stdout is one JSON object: ``{"benchmark": "rest", "base_url", "single_meetings_process",
-"duration_s", "p99_limit_ms", "loadavg_start", "loadavg_end", "steps": {target: [step...]},
+"duration_s", "p99_limit_ms", "loadavg_start", "loadavg_end", "warmup": {target: step},
+"steps": {target: [step...]},
 "highest_rate_within_limit": {target: rate or null}}``. ``highest_rate_within_limit`` is the
 highest step rate a target served with p99 <= ``--p99-limit-ms``, no error and at least 95 % of
 the requested rate. Exits 1 when the set-up failed.
@@ -51,6 +60,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import yaml
 
 from parley_probe.api import ApiClient
 from parley_probe.cli import DEFAULT_BASE_URL
@@ -67,6 +77,7 @@ DEFAULT_RATES = (100, 250, 500, 1000, 1500)
 #: a step worse than this p99 (ms) or under 95 % successes saturates its target
 SATURATED_MS = 1000.0
 PEER_PORT_OFFSET = 90  # the peer listens on the stack's port base + this
+PEER_TRAEFIK_PORT_OFFSET = 91  # and its own Traefik on this one
 SINGLE_REPLICA = "meetings-1"
 STOPPED_REPLICA = "meetings-2"
 
@@ -165,20 +176,53 @@ def peer_process(port: int):
            "--host", "127.0.0.1", "--port", str(port), *uvicorn_options(SINGLE_REPLICA)]
     process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/api/meetings/x", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the peer did not start: {process.stderr.read() if process.stderr else ''}")
-            time.sleep(0.3)
+        wait_for(f"http://127.0.0.1:{port}/api/meetings/x", process, "the peer")
         yield process
     finally:
         process.terminate()
         process.wait(timeout=15)
+
+
+@contextmanager
+def peer_traefik(stack: Stack, peer_port: int, port: int):
+    """A Traefik of its own in front of the peer, until the block ends: the stack's binary and
+    static configuration (its access log included; its own entry point and file provider),
+    one router to the peer without middlewares."""
+    static = yaml.safe_load((stack.conf / "traefik" / "traefik.yml").read_text())
+    with tempfile.TemporaryDirectory() as tmp:
+        dynamic = Path(tmp) / "dynamic.yml"
+        dynamic.write_text(yaml.safe_dump({"http": {
+            "routers": {"peer": {"entryPoints": ["web"], "rule": "PathPrefix(`/api/meetings`)", "service": "peer"}},
+            "services": {"peer": {"loadBalancer": {"servers": [{"url": f"http://127.0.0.1:{peer_port}"}]}}},
+        }}))
+        static.update(entryPoints={"web": {"address": f"127.0.0.1:{port}"}},
+                      providers={"file": {"filename": str(dynamic), "watch": False}},
+                      accessLog={**static.get("accessLog", {}), "filePath": str(Path(tmp) / "access.log")})
+        static.pop("ping", None)
+        config = Path(tmp) / "traefik.yml"
+        config.write_text(yaml.safe_dump(static))
+        process = subprocess.Popen([str(venv_bin() / "traefik"), f"--configFile={config}"],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_for(f"http://127.0.0.1:{port}/api/meetings/x", process, "the peer's Traefik")
+            yield process
+        finally:
+            process.terminate()
+            process.wait(timeout=15)
+
+
+def wait_for(url: str, process: subprocess.Popen, what: str) -> None:
+    """Until ``url`` answers 200 (60 s at most, or until ``process`` exits)."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"{what} did not start: {process.stderr.read() if process.stderr else ''}")
+        time.sleep(0.3)
 
 
 @contextmanager
@@ -228,41 +272,53 @@ def run(args: argparse.Namespace) -> dict:
     traefik = [supervisor.getProcessInfo("traefik")["pid"]]
     direct_url = stack_info["services"][SINGLE_REPLICA]["url"]
     peer_port = stack_info["port_base"] + PEER_PORT_OFFSET
+    peer_traefik_port = stack_info["port_base"] + PEER_TRAEFIK_PORT_OFFSET
 
     token, meeting_id = asyncio.run(set_up(base_url))
     say(f"meeting {meeting_id}; rates {args.rates}/s, {args.duration:g} s each")
     loadavg_start = os.getloadavg()
-    steps: dict[str, list[dict]] = {"parley_traefik": [], "parley_direct": [], "peer": []}
+    steps: dict[str, list[dict]] = {"parley_traefik": [], "parley_direct": [], "peer": [], "peer_traefik": []}
+    warmup: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as tmp, peer_process(peer_port) as peer, \
+            peer_traefik(stack, peer_port, peer_traefik_port) as peers_traefik, \
             one_meetings_process(None if args.both_replicas else stack, base_url, token, meeting_id) as single:
         auth = f"Authorization: Bearer {token}\n"
         files = {}
         for name, url, header in (("parley_traefik", base_url, auth), ("parley_direct", direct_url, auth),
-                                  ("peer", f"http://127.0.0.1:{peer_port}", "")):
+                                  ("peer", f"http://127.0.0.1:{peer_port}", ""),
+                                  ("peer_traefik", f"http://127.0.0.1:{peer_traefik_port}", "")):
             files[name] = Path(tmp) / f"{name}.txt"
             files[name].write_text(f"GET {url}/api/meetings/{meeting_id}\n{header}\n")
-        pids = {"parley_traefik": meetings_pid, "parley_direct": meetings_pid, "peer": peer.pid}
-        for name, targets in files.items():  # warm up: connections, caches, the token
-            attack(vegeta, targets, 50, 2)
+        pids = {"parley_traefik": meetings_pid, "parley_direct": meetings_pid, "peer": peer.pid, "peer_traefik": peer.pid}
+        traefiks = {"parley_traefik": traefik, "peer_traefik": [peers_traefik.pid]}
+
+        def measure(name: str, rate: int, duration_s: float, label: str = "") -> dict:
+            store_pids = store if name.startswith("parley") else []
+            traefik_pids = traefiks.get(name, [])
+            before = (cpu_seconds(pids[name]), tree_cpu_seconds(store_pids), tree_cpu_seconds(traefik_pids))
+            report = attack(vegeta, files[name], rate, duration_s)
+            after = (cpu_seconds(pids[name]), tree_cpu_seconds(store_pids), tree_cpu_seconds(traefik_pids))
+            step = step_figures(rate, report, after[0] - before[0],
+                                after[1] - before[1] if store_pids else None,
+                                after[2] - before[2] if traefik_pids else None)
+            say(f"{name:15} {rate:5}/s{label}: "
+                f"achieved {step['achieved_per_s']:7.1f}/s  p50 {step['ms']['p50']:8.2f}  "
+                f"p99 {step['ms']['p99']:8.2f}  max {step['ms']['max']:8.2f} ms  errors {step['errors']}  "
+                f"cpu ms/req: server {step['server_cpu_ms_per_request']} store {step['store_cpu_ms_per_request']} "
+                f"traefik {step['traefik_cpu_ms_per_request']}  load {step['loadavg']}")
+            return step
+
+        if args.warmup > 0:
+            for name in files:
+                warmup[name] = measure(name, max(args.rates), args.warmup, " warm-up")
         done: set[str] = set()
         for rate in args.rates:
-            for name, targets in files.items():
+            for name in files:
                 if name in done:
                     continue
                 time.sleep(1.0)
-                store_pids = store if name != "peer" else []
-                traefik_pids = traefik if name == "parley_traefik" else []
-                before = (cpu_seconds(pids[name]), tree_cpu_seconds(store_pids), tree_cpu_seconds(traefik_pids))
-                report = attack(vegeta, targets, rate, args.duration)
-                after = (cpu_seconds(pids[name]), tree_cpu_seconds(store_pids), tree_cpu_seconds(traefik_pids))
-                step = step_figures(rate, report, after[0] - before[0],
-                                    after[1] - before[1] if store_pids else None,
-                                    after[2] - before[2] if traefik_pids else None)
+                step = measure(name, rate, args.duration)
                 steps[name].append(step)
-                say(f"{name:15} {rate:5}/s: achieved {step['achieved_per_s']:7.1f}/s  p50 {step['ms']['p50']:8.2f}  "
-                    f"p99 {step['ms']['p99']:8.2f}  max {step['ms']['max']:8.2f} ms  errors {step['errors']}  "
-                    f"cpu ms/req: server {step['server_cpu_ms_per_request']} store {step['store_cpu_ms_per_request']} "
-                    f"traefik {step['traefik_cpu_ms_per_request']}  load {step['loadavg']}")
                 if saturated(step):
                     done.add(name)
     return {
@@ -273,6 +329,7 @@ def run(args: argparse.Namespace) -> dict:
         "p99_limit_ms": args.p99_limit_ms,
         "loadavg_start": [round(x, 1) for x in loadavg_start],
         "loadavg_end": [round(x, 1) for x in os.getloadavg()],
+        "warmup": warmup,
         "steps": steps,
         "highest_rate_within_limit": {
             name: max((s["rate"] for s in found if holds(s, args.p99_limit_ms)), default=None)
@@ -291,13 +348,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                         type=lambda text: [int(r) for r in text.split(",")],
                         help="requests per second, one step each (default %(default)s)")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per step (default 10)")
+    parser.add_argument("--warmup", type=float, default=5.0,
+                        help="seconds at the highest rate per target before the steps, counted apart (default 5; 0: none)")
     parser.add_argument("--p99-limit-ms", type=float, default=20.0, help="the p99 a rate must hold (default 20)")
     parser.add_argument("--both-replicas", action="store_true",
                         help="keep meetings-2 running (Traefik then spreads the load over both)")
     parser.add_argument("--vegeta", default=str(vegeta_bin()), help="the vegeta binary")
     args = parser.parse_args(argv)
-    if args.duration <= 0 or any(r <= 0 for r in args.rates):
-        parser.error("--duration and every rate must be positive")
+    if args.duration <= 0 or args.warmup < 0 or any(r <= 0 for r in args.rates):
+        parser.error("--duration and every rate must be positive, --warmup not negative")
     try:
         summary = run(args)
     except Exception as exc:  # noqa: BLE001 - reported, exit 1
