@@ -24,6 +24,7 @@ def own_consumer_groups(name: str) -> dict[str, str]:
         "presence_consumer_group": f"{name}-presence",
         "api_key_use_consumer_group": f"{name}-api-key-use",
         "guest_meetings_consumer_group": f"{name}-guest-meetings",
+        "session_activity_consumer_group": f"{name}-sessions",
     }
 
 

@@ -115,6 +115,9 @@ class Settings(ServiceSettings, KafkaSettings, MongoSettings, TokenSettings, Thr
     api_key_use_consumer_group: str = "auth-api-key-use"
     #: Kafka consumer group of the guest projection (``PARLEY_GUEST_MEETINGS_CONSUMER_GROUP``).
     guest_meetings_consumer_group: str = "auth-guest-meetings"
+    #: Kafka consumer group of the single-session lease renewals from ``session.active``
+    #: (``PARLEY_SESSION_ACTIVITY_CONSUMER_GROUP``).
+    session_activity_consumer_group: str = "parley-auth-sessions"
     presence_offset_reset: Literal["earliest", "latest"] = "earliest"
 
     @model_validator(mode="after")

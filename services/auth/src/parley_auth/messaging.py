@@ -153,13 +153,15 @@ async def _each_event(message: KafkaMessage, topic: str, apply: Callable[[EventD
         await apply(event.data)
 
 
-def add_session_activity_consumer(router: KafkaRouter, renew: Callable[[str, str], Awaitable[bool]]) -> None:
-    """Renew leases from ``session.active`` (consumer group ``parley-auth-sessions``: one auth
-    replica handles each record). Renewing is idempotent; a malformed record, or a renewal the
+def add_session_activity_consumer(
+    router: KafkaRouter, settings: Settings, renew: Callable[[str, str], Awaitable[bool]]
+) -> None:
+    """Renew leases from ``session.active`` (consumer group ``settings.session_activity_consumer_group``,
+    default ``parley-auth-sessions``: one auth replica handles each record). Renewing is idempotent; a malformed record, or a renewal the
     store did not take within :data:`RENEW_TIMEOUT_S`, is logged and skipped."""
     subscriber = router.subscriber(
         SESSION_ACTIVITY.name,
-        group_id="parley-auth-sessions",
+        group_id=settings.session_activity_consumer_group,
         auto_offset_reset="latest",
         title=SESSION_ACTIVITY_CHANNEL,
         description="session.active -> the session's lease runs PARLEY_SESSION_LEASE_SECONDS from now "
