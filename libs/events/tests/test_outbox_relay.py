@@ -244,10 +244,16 @@ async def test_the_metrics_count_what_was_published_and_what_a_failure_left_pend
     kafka = Kafka()
     kafka.fail_ids = {bad["id"]}
     registry = CollectorRegistry()
-    relay = OutboxRelay([collection], kafka.send, metrics=OutboxMetrics(registry))  # type: ignore[list-item]
+    metrics = OutboxMetrics(registry)
+    relay = OutboxRelay([collection], kafka.send, metrics=metrics.of("events"))  # type: ignore[list-item]
+    metrics.of("other")  # another relay of the process: series of its own
     with pytest.raises(ConnectionError):
         await _flush_acking(relay, kafka)
-    value = registry.get_sample_value
+
+    def value(name: str, relay: str = "events") -> float | None:
+        return registry.get_sample_value(name, {"relay": relay})
+
+    assert value("parley_outbox_published_total", "other") == 0
     assert value("parley_outbox_published_total") == 2
     assert value("parley_outbox_relay_failures_total") == 1
     assert value("parley_outbox_backlog_events") == 1  # m2's entry, still pending

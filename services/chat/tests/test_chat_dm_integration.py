@@ -10,7 +10,7 @@ from parley_chat.messaging import contacts_group
 from parley_events import ContactAccepted, DmConversationRead, DmMessagePosted, UserBlocked, encode
 from parley_events.contact_pairs import contact_id_of
 from parley_events.topics import CONTACTS, DM
-from parley_testing import commit_group_at_end, eventually, tail_topic
+from parley_testing import commit_group_at_end, eventually, sample_value, tail_topic
 
 pytestmark = pytest.mark.integration
 
@@ -100,6 +100,14 @@ async def test_messages_between_contacts_are_kept_in_order_counted_unread_and_pu
         assert isinstance(marks[0].data, DmConversationRead)
         assert (marks[0].data.user_id, marks[0].data.peer_id, marks[0].data.read_seq) == (alice, bob, 3)
     assert (await conversations(client, alice))[0]["unread"] == 0
+
+    async def counted() -> bool:  # each relay counts in series of its own (the ack comes after the tail saw it)
+        text = (await client.http.get("/metrics")).text
+        published = {relay: sample_value(text, "parley_outbox_published_total", relay=relay)
+                     for relay in ("dm-messages", "dm-reads", "chat-messages")}
+        return published == {"dm-messages": 3, "dm-reads": 1, "chat-messages": 0}
+
+    await eventually(counted)
 
 
 async def test_only_contacts_may_message_and_a_block_stops_both_ways(client, produce, users) -> None:

@@ -113,8 +113,11 @@ async def test_after_stop_nothing_is_taken_over() -> None:
 async def test_the_metrics_count_published_messages_failures_and_the_backlog_a_sweep_sees() -> None:
     repo, send = FakeRepository(), RecordingSend()
     registry = CollectorRegistry()
-    relay = MessageRelay(repo, send, metrics=OutboxMetrics(registry), retry_interval_s=0.01)  # type: ignore[arg-type]
-    value = registry.get_sample_value
+    relay = MessageRelay(repo, send, metrics=OutboxMetrics(registry).of("chat-messages"), retry_interval_s=0.01)  # type: ignore[arg-type]
+
+    def value(name: str) -> float | None:
+        return registry.get_sample_value(name, {"relay": "chat-messages"})
+
     relay.stored([repo.store(1), repo.store(2)])
     await _idle(relay)
     assert value("parley_outbox_published_total") == 2

@@ -12,7 +12,7 @@ from parley_events.kafka import (
     records_of,
     relay_while_broker_runs,
 )
-from parley_events.metrics import ConsumerLag, OutboxMetrics
+from parley_events.metrics import ConsumerLag, OutboxMetrics, RelayMetrics
 from parley_events.outbox import OUTBOX_FIELD, PENDING_FIELD, outbox_entry, stage, staged
 from parley_events.relay import OutboxRelay
 from parley_events.schemas import (
@@ -125,6 +125,7 @@ __all__ = [
     "MeetingRescheduled",
     "MeetingUpdated",
     "OutboxMetrics",
+    "RelayMetrics",
     "OutboxRelay",
     "OutgoingEvent",
     "ParticipantJoined",

@@ -1,13 +1,15 @@
 """Metrics of the event plumbing: the outbox relays and the Kafka consumers (docs/metrics.md).
 
-- :class:`OutboxMetrics`: what a relay published, how often it failed, what it left pending
-  (:class:`parley_events.OutboxRelay` of auth and meetings; chat's ``MessageRelay``).
+- :class:`OutboxMetrics`: what each relay of a process published, how often it failed, what it
+  left pending, labelled by ``relay`` (:class:`parley_events.OutboxRelay` of auth and meetings;
+  chat's ``MessageRelay`` of meeting chat and of direct messages and its read marks' relay).
 - :class:`ConsumerLag`: records behind the end of each partition a consumer reads, measured on
   every record (or batch) handled: :meth:`ConsumerLag.middleware` for FastStream subscribers,
   :meth:`ConsumerLag.observe` for a bare aiokafka consumer (signaling's fan-out).
 """
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from aiokafka import TopicPartition
@@ -15,25 +17,43 @@ from faststream import BaseMiddleware
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 
+@dataclass(frozen=True)
+class RelayMetrics:
+    """One relay's series of :class:`OutboxMetrics`: ``published`` and ``failures`` (counters),
+    ``backlog`` (a gauge, in events)."""
+
+    published: Any
+    failures: Any
+    backlog: Any
+
+
 class OutboxMetrics:
-    """``parley_outbox_*`` in ``registry``: one relay per process."""
+    """``parley_outbox_*{relay}`` in ``registry`` (made once per registry); each relay of the
+    process takes its own series with :meth:`of`."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
-        self.published = Counter(
+        self._published = Counter(
             "parley_outbox_published_total",
             "Events the outbox relay published and Kafka acknowledged.",
+            ["relay"],
             registry=registry,
         )
-        self.failures = Counter(
+        self._failures = Counter(
             "parley_outbox_relay_failures_total",
             "Relay attempts that failed (Kafka or the store); the events stay pending and are retried.",
+            ["relay"],
             registry=registry,
         )
-        self.backlog = Gauge(
+        self._backlog = Gauge(
             "parley_outbox_backlog_events",
             "Events stored but not yet acknowledged by Kafka, as this replica's relay last saw them.",
+            ["relay"],
             registry=registry,
         )
+
+    def of(self, relay: str) -> RelayMetrics:
+        """The series of relay ``relay`` (e.g. ``events``, ``chat-messages``), shown at 0 from now."""
+        return RelayMetrics(self._published.labels(relay), self._failures.labels(relay), self._backlog.labels(relay))
 
 
 class _Record(Protocol):

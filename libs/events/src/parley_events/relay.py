@@ -25,7 +25,7 @@ from typing import Any
 from pymongo.asynchronous.collection import AsyncCollection
 
 from parley_events.envelope import OutgoingEvent
-from parley_events.metrics import OutboxMetrics
+from parley_events.metrics import RelayMetrics
 from parley_events.outbox import OUTBOX_FIELD, PENDING_FIELD, outgoing
 from parley_events.write_conflicts import retry_write_conflicts
 from parley_observability.tasks import stop_task
@@ -117,7 +117,7 @@ class OutboxRelay:
         retry_interval_s: float = 1.0,
         batch_size: int = 200,
         order: Sequence[tuple[str, int]] = (("_id", 1),),
-        metrics: OutboxMetrics | None = None,
+        metrics: RelayMetrics | None = None,
     ) -> None:
         self._collections = collections
         self._send = send

@@ -40,11 +40,11 @@ from parley_events import (
     MEETING_CLOSED,
     MeetingCreated,
     MeetingUpdated,
-    OutboxMetrics,
     OutboxRelay,
     PresenceChanged,
     PresenceReplicaLost,
     PresenceSocket,
+    RelayMetrics,
     SessionActive,
     SessionRevoked,
     UserBlocked,
@@ -229,7 +229,7 @@ def add_guest_meetings_consumer(router: KafkaRouter, settings: Settings, guests:
         await _each_event(message, MEETINGS.name, guests.apply)
 
 
-def outbox_relay(router: KafkaRouter, collections: Sequence[AsyncCollection], metrics: OutboxMetrics) -> OutboxRelay:
+def outbox_relay(router: KafkaRouter, collections: Sequence[AsyncCollection], metrics: RelayMetrics) -> OutboxRelay:
     """An :class:`OutboxRelay` over ``collections`` (users, contacts, presence) publishing
     through the router's broker; start it once the broker started. Every replica runs one
     (see :class:`OutboxRelay`)."""

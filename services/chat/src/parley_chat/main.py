@@ -88,12 +88,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         membership = ProjectedMembership(projection, app.state.meetings_client, registry)
         repository = MessageRepository(mongo[settings.mongo_database])
         await repository.ensure_indexes()
-        app.state.relay = message_relay(kafka, repository, settings.outbox_poll_interval_s, outbox_metrics)
+        app.state.relay = message_relay(kafka, repository, settings.outbox_poll_interval_s, outbox_metrics.of("chat-messages"))
         app.state.chat = Chat(repository, membership, metrics, publish=app.state.relay.stored)
         conversations = ConversationRepository(mongo[settings.mongo_database])
         await conversations.ensure_indexes()
         app.state.conversations = conversations
-        app.state.dm_relay, app.state.read_relay = dm_relays(kafka, conversations, settings)
+        app.state.dm_relay, app.state.read_relay = dm_relays(kafka, conversations, settings, outbox_metrics)
         app.state.direct_messages = DirectMessages(
             conversations, metrics, publish=app.state.dm_relay.stored, notify=app.state.read_relay.notify
         )

@@ -27,6 +27,7 @@ from parley_events import (
     OutboxMetrics,
     OutboxRelay,
     ReceivedEvent,
+    RelayMetrics,
     envelope_of,
     kafka_sender,
 )
@@ -95,18 +96,22 @@ def add_contact_projection(
 
 
 def dm_relays(
-    router: KafkaRouter, conversations: ConversationRepository, settings: Settings
+    router: KafkaRouter, conversations: ConversationRepository, settings: Settings, metrics: OutboxMetrics
 ) -> tuple[MessageRelay, OutboxRelay]:
-    """The relay of direct messages (``dm.message.posted`` from the stored messages) and the
-    outbox relay of read marks (``dm.conversation.read`` staged in the inboxes)."""
+    """The relay of direct messages (``dm.message.posted`` from the stored messages; metrics
+    ``relay="dm-messages"``) and the outbox relay of read marks (``dm.conversation.read`` staged
+    in the inboxes; ``relay="dm-reads"``)."""
     send = kafka_sender(router.broker)
-    messages = MessageRelay(conversations.messages, send, sweep_interval_s=settings.outbox_poll_interval_s, event=dm_event_of)
-    reads = OutboxRelay([conversations.inbox], send, poll_interval_s=settings.outbox_poll_interval_s)
+    messages = MessageRelay(
+        conversations.messages, send, sweep_interval_s=settings.outbox_poll_interval_s, event=dm_event_of,
+        metrics=metrics.of("dm-messages"),
+    )
+    reads = OutboxRelay([conversations.inbox], send, poll_interval_s=settings.outbox_poll_interval_s, metrics=metrics.of("dm-reads"))
     return messages, reads
 
 
 def message_relay(
-    router: KafkaRouter, repository: MessageRepository, sweep_interval_s: float, metrics: OutboxMetrics | None = None
+    router: KafkaRouter, repository: MessageRepository, sweep_interval_s: float, metrics: RelayMetrics | None = None
 ) -> MessageRelay:
     """A :class:`MessageRelay` over ``repository`` publishing through the router's broker
     (start it once the broker started). Every replica runs one."""

@@ -36,7 +36,7 @@ from collections.abc import Awaitable, Callable, Iterable
 
 from parley_chat.domain.models import Message
 from parley_chat.repository import MessageRepository
-from parley_events import ChatMessagePosted, OutboxMetrics, OutgoingEvent, encode
+from parley_events import ChatMessagePosted, OutgoingEvent, RelayMetrics, encode
 from parley_observability import stop_task
 
 #: CloudEvents ``source`` of every event chat publishes.
@@ -84,7 +84,7 @@ class MessageRelay:
         sweep_interval_s: float = 1.0,
         retry_interval_s: float = 1.0,
         watermark_delay_s: float | None = None,
-        metrics: OutboxMetrics | None = None,
+        metrics: RelayMetrics | None = None,
         event: Callable[[Message], OutgoingEvent] = event_of,
     ) -> None:
         self._repo = repository

@@ -144,7 +144,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             kafka,
             [repository.meetings, calls_repository.calls, api_keys.collection],
             settings.outbox_poll_interval_s,
-            outbox_metrics,
+            outbox_metrics.of("events"),
         )
         app.state.api_key_authenticator = ApiKeyAuthenticator(
             api_keys, clock=utc_now, on_event_staged=app.state.relay.notify

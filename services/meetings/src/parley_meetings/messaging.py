@@ -36,13 +36,13 @@ from parley_events import (
     MeetingRescheduled,
     MeetingRoleChanged,
     MeetingUpdated,
-    OutboxMetrics,
     OutboxRelay,
     ParticipantJoined,
     ParticipantLeft,
     ParticipantRemoved,
     raw_body,
     ReceivedEvent,
+    RelayMetrics,
 )
 from parley_events.contact_pairs import CONTACT_EVENTS
 from parley_events.contact_pairs import add_contact_consumer as subscribe_contacts
@@ -329,7 +329,7 @@ def outbox_relay(
     router: KafkaRouter,
     collections: Sequence[AsyncCollection],
     poll_interval_s: float,
-    metrics: OutboxMetrics | None = None,
+    metrics: RelayMetrics | None = None,
 ) -> OutboxRelay:
     """An :class:`OutboxRelay` over ``collections`` (meetings, calls, the API keys' last use) publishing
     through the router's broker; start it once the broker started. Every replica runs one (see
