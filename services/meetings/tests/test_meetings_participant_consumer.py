@@ -58,6 +58,8 @@ async def test_events_reach_the_handler_malformed_records_are_skipped_and_failur
 
     async def handle(events: list[ReceivedEvent]) -> list[str]:
         for event in events:
+            if getattr(event.data, "meeting_id", None) != meeting_id:  # on Kafka, other tests' rooms share the topic
+                continue
             attempts.append(event.id)
             if isinstance(event.data, ParticipantLeft) and attempts.count(event.id) == 1:
                 raise RuntimeError("storage hiccup")  # the first attempt fails: the record comes again
