@@ -170,17 +170,32 @@ def saturated(step: dict) -> bool:
 
 
 @contextmanager
-def peer_process(port: int):
-    """The bare FastAPI peer under uvicorn with meetings' options, until the block ends."""
-    cmd = [str(venv_bin() / "uvicorn"), "--factory", "peers.bare_fastapi:create_app", "--app-dir", str(BENCH),
-           "--host", "127.0.0.1", "--port", str(port), *uvicorn_options(SINGLE_REPLICA)]
+def serving(cmd: list[str], port: int, what: str):
+    """Process ``cmd`` until the block ends, from when ``GET /api/meetings/x`` on ``port``
+    answers 200 (60 s at most; an error with its stderr if it exits or never answers)."""
     process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
-        wait_for(f"http://127.0.0.1:{port}/api/meetings/x", process, "the peer")
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/api/meetings/x", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{what} did not start: {process.stderr.read() if process.stderr else ''}")
+            time.sleep(0.3)
         yield process
     finally:
         process.terminate()
         process.wait(timeout=15)
+
+
+def peer_process(port: int):
+    """The bare FastAPI peer under uvicorn with meetings' options, until the block ends."""
+    cmd = [str(venv_bin() / "uvicorn"), "--factory", "peers.bare_fastapi:create_app", "--app-dir", str(BENCH),
+           "--host", "127.0.0.1", "--port", str(port), *uvicorn_options(SINGLE_REPLICA)]
+    return serving(cmd, port, "the peer")
 
 
 @contextmanager
@@ -201,28 +216,8 @@ def peer_traefik(stack: Stack, peer_port: int, port: int):
         static.pop("ping", None)
         config = Path(tmp) / "traefik.yml"
         config.write_text(yaml.safe_dump(static))
-        process = subprocess.Popen([str(venv_bin() / "traefik"), f"--configFile={config}"],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            wait_for(f"http://127.0.0.1:{port}/api/meetings/x", process, "the peer's Traefik")
+        with serving([str(venv_bin() / "traefik"), f"--configFile={config}"], port, "the peer's Traefik") as process:
             yield process
-        finally:
-            process.terminate()
-            process.wait(timeout=15)
-
-
-def wait_for(url: str, process: subprocess.Popen, what: str) -> None:
-    """Until ``url`` answers 200 (60 s at most, or until ``process`` exits)."""
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"{what} did not start: {process.stderr.read() if process.stderr else ''}")
-        time.sleep(0.3)
 
 
 @contextmanager
