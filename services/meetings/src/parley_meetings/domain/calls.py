@@ -149,7 +149,7 @@ class Calls:
         call = await self._party_call(call_id, user_id)
         if next_state(call.state, "accept", call.party_of(user_id)) is not None:  # type: ignore[arg-type]
             await self._create_room(call, display_name)
-        return await self._move(call_id, user_id, "accept", {"callee_name": display_name})
+        return await self._apply(call, "accept", user_id, {"callee_name": display_name})
 
     async def decline(self, call_id: str, *, user_id: str) -> Call:
         """The callee declines a ringing call (``call.declined``)."""
@@ -180,7 +180,7 @@ class Calls:
         next_state(call.state, "escalate", call.party_of(user_id))  # type: ignore[arg-type]  # raises unless it may
         if await self._meetings.detach_call(call.room_id, call.call_id):
             self._forget_summary(call.room_id)
-        return await self._move(call_id, user_id, "escalate")
+        return await self._apply(call, "escalate", user_id)
 
     async def expire_due(self) -> int:
         """Move every ringing call past its ``ring_deadline`` to ``missed`` (``call.missed``);
