@@ -7,14 +7,14 @@ lifespan started in this process: store, Kafka, JWKS) and ``peers/bare_fastapi.p
 as ASGI apps, in batches of 100 requests, alternately, and each batch's thread CPU time
 (``time.thread_time``: work handed to other threads, such as the log writer, is not counted)
 is divided by its requests; a round reports the 10th percentile of its batch means (the
-machine's interruptions only ever add). ``with_access_log`` and ``without_access_log`` are the
-meetings app with the ``parley.access`` logger on and off. No uvicorn, socket or Traefik.
+machine's interruptions only ever add). The meetings app logs as the stack's replicas do
+(``PARLEY_ACCESS_LOG`` of meetings-1's environment). No uvicorn, socket or Traefik.
 
 The app joins meetings' Kafka consumer groups for the run (a rebalance of the stack's
 replicas, as when a replica starts). Set-up as ``bench/rest.py`` (a fresh user and meeting).
 The last line of stdout is one JSON object: ``{"benchmark": "rest_cpu", "requests_per_round",
-"loadavg_start", "loadavg_end", "rounds": [{"with_access_log", "without_access_log",
-"peer"}]}``, microseconds per request.
+"loadavg_start", "loadavg_end", "rounds": [{"meetings", "peer"}]}``, microseconds per
+request.
 
 Usage (a stack running): ``.venv/bin/python bench/rest_cpu.py [--stack-file S] [--rounds 3]
 [--requests 3000]``; log lines go to stderr.
@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import os
 import sys
 import time
@@ -80,7 +79,6 @@ async def run(args: argparse.Namespace) -> dict:
     token, meeting_id = await set_up(stack_info["base_url"])
     path = f"/api/meetings/{meeting_id}"
     auth = [(b"host", b"127.0.0.1"), (b"authorization", f"Bearer {token}".encode())]
-    access = logging.getLogger("parley.access")
     app, peer = create_app(), peer_app()
     loadavg_start = os.getloadavg()
     rounds = []
@@ -88,15 +86,11 @@ async def run(args: argparse.Namespace) -> dict:
         await cpu_us_per_request(app, path, auth, 200)  # warm up: the token, the summary cache
         await cpu_us_per_request(peer, path, [], 200)
         for number in range(args.rounds):
-            access.disabled = False
-            with_log = await cpu_us_per_request(app, path, auth, args.requests)
-            access.disabled = True
-            without_log = await cpu_us_per_request(app, path, auth, args.requests)
-            access.disabled = False
+            meetings_us = await cpu_us_per_request(app, path, auth, args.requests)
             peer_us = await cpu_us_per_request(peer, path, [], args.requests)
-            rounds.append({"with_access_log": with_log, "without_access_log": without_log, "peer": peer_us})
-            print(f"[bench:rest-cpu] round {number}: meetings {with_log} µs/request ({without_log} without the "
-                  f"access log), peer {peer_us}, load {os.getloadavg()[0]:.1f}", file=sys.stderr, flush=True)
+            rounds.append({"meetings": meetings_us, "peer": peer_us})
+            print(f"[bench:rest-cpu] round {number}: meetings {meetings_us} µs/request, peer {peer_us}, "
+                  f"load {os.getloadavg()[0]:.1f}", file=sys.stderr, flush=True)
     return {"benchmark": "rest_cpu", "requests_per_round": args.requests,
             "loadavg_start": [round(x, 1) for x in loadavg_start],
             "loadavg_end": [round(x, 1) for x in os.getloadavg()], "rounds": rounds}

@@ -91,9 +91,9 @@ def uvicorn_options(name: str) -> list[str]:
     """uvicorn's options for component ``name`` (bench/rest.py runs its bare FastAPI peer with
     those of ``meetings-1``, so the two are measured alike). uvicorn's own access log is off
     but for signaling: every other service's ``parley_observability.HttpMetricsMiddleware``
-    logs each request itself (logger ``parley.access``: client, method, path, status,
-    duration); signaling's socket.io requests never reach the FastAPI app that middleware
-    wraps, so uvicorn logs them (and its middleware does not)."""
+    logs requests itself (logger ``parley.access``, ``PARLEY_ACCESS_LOG``: by default those
+    answered 5xx; Traefik logs every one); signaling's socket.io requests never reach the
+    FastAPI app that middleware wraps, so uvicorn logs them (and its middleware does not)."""
     if name.startswith("signaling-"):
         return [*UVICORN_OPTIONS, *SIGNALING_UVICORN_OPTIONS]
     return [*UVICORN_OPTIONS, "--no-access-log"]

@@ -1,14 +1,15 @@
 import httpx
-from fastapi import FastAPI
+import pytest
+from fastapi import FastAPI, Response
 from prometheus_client import CollectorRegistry
 
 from parley_observability import HttpMetrics, HttpMetricsMiddleware, health_router, metrics_router
 
 
-def _app(checks=None) -> tuple[FastAPI, CollectorRegistry]:
+def _app(checks=None, access_log="all") -> tuple[FastAPI, CollectorRegistry]:
     registry = CollectorRegistry()
     app = FastAPI()
-    app.add_middleware(HttpMetricsMiddleware, metrics=HttpMetrics("demo", registry))
+    app.add_middleware(HttpMetricsMiddleware, metrics=HttpMetrics("demo", registry), access_log=access_log)
     app.include_router(health_router(checks or {}))
     app.include_router(metrics_router(registry))
 
@@ -70,12 +71,13 @@ async def test_every_request_is_access_logged_once_with_status_and_duration(capl
     assert re.fullmatch(r'\S+ "POST /api/things/alice HTTP/1.1" 405 \d+\.\dms', lines[1]), lines[1]
 
 
-async def test_a_request_that_fails_is_logged_and_counted_as_500(caplog) -> None:
+@pytest.mark.parametrize("access_log", ["all", "errors"])
+async def test_a_request_that_fails_is_logged_and_counted_as_500(caplog, access_log) -> None:
     import logging
 
     from parley_observability import ACCESS_LOGGER
 
-    app, registry = _app()
+    app, registry = _app(access_log=access_log)
 
     @app.get("/boom")
     async def boom() -> None:
@@ -91,16 +93,38 @@ async def test_a_request_that_fails_is_logged_and_counted_as_500(caplog) -> None
     assert registry.get_sample_value("parley_http_requests_total", labels) == 1
 
 
-async def test_the_access_log_can_be_left_to_the_server(caplog) -> None:
+async def test_by_default_only_requests_answered_5xx_are_logged_and_every_one_is_counted(caplog) -> None:
     import logging
 
     from parley_observability import ACCESS_LOGGER
 
     registry = CollectorRegistry()
     app = FastAPI()
-    app.add_middleware(HttpMetricsMiddleware, metrics=HttpMetrics("demo", registry), access_log=False)
-    app.include_router(health_router({}))
+    app.add_middleware(HttpMetricsMiddleware, metrics=HttpMetrics("demo", registry))
+
+    @app.get("/status/{code}")
+    async def answer(code: int) -> Response:
+        return Response(status_code=code)
+
+    caplog.set_level(logging.INFO, logger=ACCESS_LOGGER)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://t") as client:
+        for code in (200, 404, 499, 500, 503):
+            assert (await client.get(f"/status/{code}")).status_code == code
+    lines = [r.getMessage() for r in caplog.records if r.name == ACCESS_LOGGER]
+    assert [line.split('" ')[1].split()[0] for line in lines] == ["500", "503"], lines
+    for code in (200, 404, 499, 500, 503):
+        labels = {"service": "demo", "method": "GET", "route": "/status/{code}", "status": str(code)}
+        assert registry.get_sample_value("parley_http_requests_total", labels) == 1, code
+
+
+async def test_the_access_log_can_be_left_to_the_server(caplog) -> None:
+    import logging
+
+    from parley_observability import ACCESS_LOGGER
+
+    app, _ = _app(access_log="off")
     caplog.set_level(logging.INFO, logger=ACCESS_LOGGER)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://t") as client:
         await client.get("/healthz")
+        await client.get("/nowhere")
     assert not [r for r in caplog.records if r.name == ACCESS_LOGGER]

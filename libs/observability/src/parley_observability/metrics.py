@@ -6,7 +6,7 @@ one process. Metric names follow docs/metrics.md.
 
 import logging
 import time
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter
 from prometheus_client import (
@@ -25,6 +25,8 @@ from parley_observability.gc_pauses import GcPauseCollector
 #: The logger of the access log (one INFO line per HTTP request, see HttpMetricsMiddleware).
 ACCESS_LOGGER = "parley.access"
 access_log = logging.getLogger(ACCESS_LOGGER)
+#: Which requests the access log records: every one, those answered 5xx, or none.
+AccessLog = Literal["all", "errors", "off"]
 
 #: Label value for requests that matched no route (never the raw path: unbounded cardinality).
 UNMATCHED_ROUTE = "<unmatched>"
@@ -58,18 +60,22 @@ class HttpMetricsMiddleware:
     """Pure ASGI middleware that counts and times every HTTP request into :class:`HttpMetrics`
     and writes one access-log line per request.
 
-    Use: ``app.add_middleware(HttpMetricsMiddleware, metrics=metrics)``. The access log
-    (logger :data:`ACCESS_LOGGER`, level INFO, one line when the response is complete:
-    ``<client> "<METHOD> <path?query> HTTP/<version>" <status> <duration>ms``) replaces
-    uvicorn's own, which the local stack turns off (``--no-access-log``); pass
-    ``access_log=False`` where uvicorn keeps logging (signaling). A request whose app raised
-    before answering is logged and counted as 500.
+    Use: ``app.add_middleware(HttpMetricsMiddleware, metrics=metrics, access_log=settings.access_log)``.
+    The access log (logger :data:`ACCESS_LOGGER`, level INFO, one line when the response is
+    complete: ``<client> "<METHOD> <path?query> HTTP/<version>" <status> <duration>ms``)
+    replaces uvicorn's own, which the local stack turns off (``--no-access-log``).
+    ``access_log`` (:data:`AccessLog`): ``"all"`` logs every request; ``"errors"`` (the
+    default) only those answered 5xx, since Traefik's access log has every request at the edge
+    and a line per request cost a busy replica ~15 % of its CPU (bench/README.md); ``"off"``
+    where uvicorn keeps logging (signaling). A request whose app raised before answering is
+    logged and counted as 500.
     """
 
-    def __init__(self, app: ASGIApp, metrics: HttpMetrics, access_log: bool = True) -> None:
+    def __init__(self, app: ASGIApp, metrics: HttpMetrics, access_log: AccessLog = "errors") -> None:
         self.app = app
         self.metrics = metrics
-        self.access_log = access_log
+        # the lowest status logged: 0 for every request, 500 for errors, none when off
+        self._logged_from = {"all": 0, "errors": 500, "off": None}[access_log]
         # (method, route, status) -> the labelled children: labels() takes a lock and builds
         # a key on every call, which the hot path need not pay twice per request.
         self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
@@ -107,7 +113,8 @@ class HttpMetricsMiddleware:
             # FastAPI's router puts the matched route into the (shared) scope.
             template = getattr(scope.get("route"), "path", None) or UNMATCHED_ROUTE
             self._observe(scope["method"], template, status, seconds)
-            if self.access_log and access_log.isEnabledFor(logging.INFO):
+            logged_from = self._logged_from
+            if logged_from is not None and status >= logged_from and access_log.isEnabledFor(logging.INFO):
                 _log_access(scope, status, seconds)
 
 

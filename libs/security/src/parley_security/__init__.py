@@ -8,11 +8,13 @@ from parley_security.dependencies import (
     MeetingPrincipal,
     PrincipalOrGuest,
     admit_to_meeting,
-    bearer_token,
+    BearerPrincipal,
+    bearer_credentials,
     current_principal,
     guest_refused,
     meeting_principal,
     principal_or_guest,
+    verified_principal,
 )
 from parley_security.ids import MEETING_ID_MAX_LENGTH, MEETING_ID_PATTERN, MeetingId
 from parley_security.jwt import (
@@ -61,7 +63,9 @@ __all__ = [
     "Principal",
     "RevocationFeed",
     "RevokedSessions",
-    "bearer_token",
+    "BearerPrincipal",
+    "bearer_credentials",
+    "verified_principal",
     "current_principal",
     "decode_access_token",
     "no_nul",

@@ -15,22 +15,28 @@ holder to one meeting. This module is the one place that decides where a guest m
 - :data:`PrincipalOrGuest` admits any guest: only for what a guest needs wherever it is
   (TURN credentials).
 
+Each of them is one :class:`BearerPrincipal`: a single node of FastAPI's dependency graph that
+reads the header itself and is declared in the OpenAPI document as the ``HTTPBearer`` scheme.
+FastAPI resolves every node of a route's graph on every request (~10 µs each here, a security
+scheme more), so the header is not read through a sub-dependency of its own.
+
 Errors: 401 ``{"detail": {"code": "unauthorized", "message"}}`` with
 ``WWW-Authenticate: Bearer`` (RFC 6750 §3) for a missing or invalid token; 403
 ``guest_not_allowed`` for a guest where guests may not go.
 """
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.openapi.models import HTTPBearer as HTTPBearerModel
+from fastapi.security.base import SecurityBase
+from fastapi.security.utils import get_authorization_scheme_param
 
 from parley_security.jwt import InvalidToken, Principal
 from parley_security.revocations import refuse_revoked
 
-_bearer = HTTPBearer(auto_error=False)
-
-#: The ``code`` of the 403 a guest gets outside its meeting.
+#: The code of the 403 a guest gets outside its meeting.
 GUEST_NOT_ALLOWED = "guest_not_allowed"
 #: For a route's ``responses`` (parley_observability.error_responses).
 GUEST_403 = f"`{GUEST_NOT_ALLOWED}`: a guest token may not use this (guests may only join their meeting and use its chat)"
@@ -49,27 +55,18 @@ def guest_refused(message: str = "a guest may only join its meeting and use its 
     return HTTPException(status.HTTP_403_FORBIDDEN, detail={"code": GUEST_NOT_ALLOWED, "message": message})
 
 
-async def bearer_token(
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> str:
-    """The raw bearer token; 401 when the header is missing.
+def bearer_credentials(request: Request) -> str | None:
+    """The token of ``Authorization: Bearer <token>`` (RFC 6750 §2.1; the scheme's case does
+    not matter), or ``None`` when the header is missing, of another scheme or empty."""
+    scheme, token = get_authorization_scheme_param(request.headers.get("authorization"))
+    return token if token and scheme.lower() == "bearer" else None
 
-    ``async`` although it awaits nothing: FastAPI runs a plain ``def`` dependency in its
-    thread pool, a hop per request that costs more than the check."""
-    if credentials is None or not credentials.credentials:
+
+async def verified_principal(request: Request, token: str | None) -> Principal:
+    """The principal of ``token`` (a guest's too), verified by ``app.state.verifier`` and not
+    of a revoked session; 401 ``unauthorized`` when the token is missing or invalid."""
+    if not token:
         raise _unauthorized("missing bearer token")
-    return credentials.credentials
-
-
-async def principal_or_guest(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Principal:
-    """The verified principal, a guest included; 401 when the token is missing (as
-    :func:`bearer_token`) or invalid. Reads the header itself rather than through
-    :func:`bearer_token`: each level of dependencies costs FastAPI a resolution pass on every
-    request."""
-    token = await bearer_token(credentials)
     verifier = request.app.state.verifier
     try:
         principal = await verifier.verify(token)
@@ -86,18 +83,6 @@ async def principal_or_guest(
         raise _unauthorized(str(exc)) from exc
 
 
-async def current_principal(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Principal:
-    """The verified principal of a user's token; 401 as :func:`principal_or_guest`, 403
-    ``guest_not_allowed`` for a guest token."""
-    principal = await principal_or_guest(request, credentials)
-    if principal.is_guest:
-        raise guest_refused()
-    return principal
-
-
 def admit_to_meeting(principal: Principal, meeting_id: str | None) -> Principal:
     """``principal`` when it may use meeting ``meeting_id``: any user, or a guest of that very
     meeting; 403 ``guest_not_allowed`` for any other guest (and for every guest where no
@@ -107,15 +92,41 @@ def admit_to_meeting(principal: Principal, meeting_id: str | None) -> Principal:
     return principal
 
 
-async def meeting_principal(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Principal:
-    """The verified principal of a route of one meeting (its ``{meeting_id}`` path
-    parameter): a user, or a guest of that meeting (:func:`admit_to_meeting`)."""
-    principal = await principal_or_guest(request, credentials)
+def _user(principal: Principal, request: Request) -> Principal:
+    if principal.is_guest:
+        raise guest_refused()
+    return principal
+
+
+def _user_or_guest_of_the_meeting(principal: Principal, request: Request) -> Principal:
     return admit_to_meeting(principal, request.path_params.get("meeting_id"))
 
+
+def _anyone(principal: Principal, request: Request) -> Principal:
+    return principal
+
+
+class BearerPrincipal(SecurityBase):
+    """A dependency: the verified principal of the request's bearer token
+    (:func:`verified_principal`), which ``admit(principal, request)`` returns or refuses with
+    an :class:`HTTPException`. In the OpenAPI document it is the ``HTTPBearer`` scheme
+    (``type: http, scheme: bearer``)."""
+
+    def __init__(self, admit: Callable[[Principal, Request], Principal]) -> None:
+        self.model = HTTPBearerModel()
+        self.scheme_name = "HTTPBearer"
+        self._admit = admit
+
+    async def __call__(self, request: Request) -> Principal:
+        return self._admit(await verified_principal(request, bearer_credentials(request)), request)
+
+
+#: A user, never a guest (403 ``guest_not_allowed``).
+current_principal = BearerPrincipal(_user)
+#: A user, or a guest of the route's ``{meeting_id}`` (:func:`admit_to_meeting`).
+meeting_principal = BearerPrincipal(_user_or_guest_of_the_meeting)
+#: A user or any guest.
+principal_or_guest = BearerPrincipal(_anyone)
 
 #: A user (never a guest): the default of every route.
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

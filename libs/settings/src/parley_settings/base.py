@@ -28,7 +28,10 @@ class ServiceSettings(BaseSettings):
     ``gc_thaw_seconds`` (``PARLEY_GC_THAW_SECONDS``, default 900): the survivors of each full
     garbage collection are frozen, so later collections skip them; every this many seconds
     they are given back, so cyclic garbage among them waits at most this long
-    (``parley_observability.gc_freeze``)."""
+    (``parley_observability.gc_freeze``); ``access_log`` (``PARLEY_ACCESS_LOG``, default
+    ``errors``): which HTTP requests the service's access log records, ``all``, ``errors``
+    (answered 5xx) or ``off`` (``parley_observability.HttpMetricsMiddleware``; Traefik's access
+    log has every request)."""
 
     model_config = SettingsConfigDict(env_prefix="PARLEY_", extra="ignore", frozen=True)
 
@@ -36,6 +39,7 @@ class ServiceSettings(BaseSettings):
     instance_id: str = Field(default_factory=socket.gethostname)
     log_level: str = "INFO"
     gc_thaw_seconds: float = Field(default=900.0, gt=0)
+    access_log: Literal["all", "errors", "off"] = "errors"
 
 
 class KafkaSettings(BaseSettings):

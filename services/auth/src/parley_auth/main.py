@@ -166,7 +166,7 @@ def create_app(settings: Settings | None = None, *, passwords: Passwords | None 
         on_refused=lambda action, scope: metrics.throttled.labels(action, scope).inc(),
     )
     store = StoreAvailability(SERVICE, registry, mongo_ready)
-    app.add_middleware(HttpMetricsMiddleware, metrics=HttpMetrics(SERVICE, registry))
+    app.add_middleware(HttpMetricsMiddleware, metrics=HttpMetrics(SERVICE, registry), access_log=settings.access_log)
     install_api_error_handler(app)
     install_store_error_handler(app, store)
     app.include_router(health_router({"mongo": mongo_ready, "kafka": broker_ready}))

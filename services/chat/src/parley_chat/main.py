@@ -128,7 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await app.state.mongo.admin.command("ping")
 
     store = StoreAvailability(SERVICE, registry, mongo_ready)
-    app.add_middleware(HttpMetricsMiddleware, metrics=HttpMetrics(SERVICE, registry))
+    app.add_middleware(HttpMetricsMiddleware, metrics=HttpMetrics(SERVICE, registry), access_log=settings.access_log)
     install_error_handlers(app)
     install_store_error_handler(app, store)
     app.include_router(api_router)

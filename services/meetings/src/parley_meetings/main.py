@@ -17,6 +17,7 @@ from pymongo import AsyncMongoClient
 
 from parley_events import ConsumerLag, OutboxMetrics, ReceivedEvent, asyncapi_router, relay_while_broker_runs
 from parley_meetings.api.call_routes import router as call_router
+from parley_meetings.api.callers import document_api_key_header
 from parley_meetings.api.feed_routes import router as feed_router
 from parley_meetings.call_repository import CallRepository
 from parley_meetings.domain.calls import Calls
@@ -254,7 +255,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await app.state.mongo.admin.command("ping")
 
     store = StoreAvailability(SERVICE, registry, mongo_ready)
-    app.add_middleware(HttpMetricsMiddleware, metrics=HttpMetrics(SERVICE, registry))
+    app.add_middleware(HttpMetricsMiddleware, metrics=HttpMetrics(SERVICE, registry), access_log=settings.access_log)
     install_api_error_handler(app)
     install_store_error_handler(app, store)
     # Routers are matched in this order, route by route, on every request: the meetings API
@@ -271,4 +272,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(metrics_router(registry))
     app.include_router(kafka)
     app.include_router(asyncapi_router(kafka, {**CONSUMES, REVOCATION_CHANNEL: REVOCATION_EVENTS}))
+    document_api_key_header(app)
     return app

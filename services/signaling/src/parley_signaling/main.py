@@ -239,7 +239,7 @@ def create_app(
     app.state.fanout = fanout
     app.state.sio = sio
     # uvicorn logs signaling's requests (socket.io never reaches this app): no second line
-    app.add_middleware(HttpMetricsMiddleware, metrics=http_metrics, access_log=False)
+    app.add_middleware(HttpMetricsMiddleware, metrics=http_metrics, access_log="off")
     app.include_router(health_router({"kafka": kafka_ready, "jwks": verifier.ready, "draining": drain.ready}))
 
     @app.api_route("/drain", methods=["GET", "POST"], include_in_schema=False)

@@ -53,7 +53,7 @@ def create_app(settings: Settings | None = None, *, verifier: JwksVerifier | Non
     app.state.settings = settings
     app.state.verifier = verifier
     app.state.turn_metrics = TurnMetrics(registry)
-    app.add_middleware(HttpMetricsMiddleware, metrics=HttpMetrics(SERVICE, registry))
+    app.add_middleware(HttpMetricsMiddleware, metrics=HttpMetrics(SERVICE, registry), access_log=settings.access_log)
     install_api_error_handler(app)
     app.include_router(health_router({"jwks": verifier.ready}))
     app.include_router(metrics_router(registry))

@@ -36,7 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Parley web", version="1", docs_url=None, redoc_url=None, openapi_url=None)
     registry = CollectorRegistry()
     app.state.settings = settings
-    app.add_middleware(HttpMetricsMiddleware, metrics=HttpMetrics(SERVICE, registry))
+    app.add_middleware(HttpMetricsMiddleware, metrics=HttpMetrics(SERVICE, registry), access_log=settings.access_log)
     app.include_router(health_router({"client": client_built}))
     app.include_router(metrics_router(registry))
     app.include_router(edge_errors_router)

@@ -10,27 +10,27 @@ a bad access token), with ``WWW-Authenticate: Bearer``; 403 ``insufficient_scope
 ``WWW-Authenticate: Bearer error="insufficient_scope", scope="<scope>"`` (RFC 6750 §3.1).
 """
 
-from collections.abc import Awaitable, Callable
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request, status
-from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import Depends, FastAPI, HTTPException, Request, status
+from fastapi.openapi.models import HTTPBearer as HTTPBearerModel
+from fastapi.security.base import SecurityBase
 
 from parley_meetings.domain.api_keys import ApiKeyAuthenticator, InvalidApiKey
-from parley_security import Principal, current_principal, meeting_principal
+from parley_security import Principal, admit_to_meeting, bearer_credentials, guest_refused, verified_principal
 from parley_security.api_keys import PREFIX, Scope
 
-_bearer = HTTPBearer(
-    auto_error=False,
-    scheme_name="BearerTokenOrApiKey",
-    description="a user's access token (every scope), or an API key `parley_sk_…` (its scopes)",
-)
-_api_key = APIKeyHeader(
-    name="X-API-Key",
-    auto_error=False,
-    scheme_name="ApiKey",
-    description="an API key `parley_sk_…` created at `POST /api/auth/keys`; acts for its owner within its scopes",
-)
+#: The OpenAPI name of the scheme every route of a caller declares (``Authorization: Bearer``).
+BEARER_SCHEME = "BearerTokenOrApiKey"
+#: The OpenAPI name and definition of the ``X-API-Key`` header, declared beside it by
+#: :func:`document_api_key_header`.
+API_KEY_SCHEME = "ApiKey"
+API_KEY_HEADER = {
+    "type": "apiKey",
+    "in": "header",
+    "name": "X-API-Key",
+    "description": "an API key `parley_sk_…` created at `POST /api/auth/keys`; acts for its owner within its scopes",
+}
 
 INVALID_KEY_401 = "`invalid_api_key`: the API key is malformed, unknown or revoked; `unauthorized`: the bearer token is missing, malformed, expired or not signed by auth"
 SCOPE_403 = (
@@ -47,44 +47,74 @@ def _key_refused(message: str) -> HTTPException:
     )
 
 
-def requires(scope: Scope, *, guests: bool = False) -> Callable[..., Awaitable[Principal]]:
+class Caller(SecurityBase):
     """A dependency: the calling user (a key's owner), when the call may use ``scope``; with
     ``guests``, also a guest of the route's ``{meeting_id}`` (parley_security's
-    :func:`~parley_security.meeting_principal`; every other route refuses guests, 403
-    ``guest_not_allowed``)."""
+    :func:`~parley_security.admit_to_meeting`; every other route refuses guests, 403
+    ``guest_not_allowed``).
 
-    async def caller(
-        request: Request,
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-        api_key: Annotated[str | None, Depends(_api_key)],
-    ) -> Principal:
-        if api_key is None and credentials is not None and credentials.credentials.startswith(PREFIX):
-            api_key = credentials.credentials
+    One node of FastAPI's dependency graph that reads both headers itself (each node costs
+    FastAPI a resolution on every request: parley_security.dependencies). FastAPI declares one
+    scheme per node, :data:`BEARER_SCHEME`; :func:`document_api_key_header` adds the other."""
+
+    def __init__(self, scope: Scope, *, guests: bool = False) -> None:
+        self.model = HTTPBearerModel(
+            description="a user's access token (every scope), or an API key `parley_sk_…` (its scopes)"
+        )
+        self.scheme_name = BEARER_SCHEME
+        self.scope = scope
+        self.guests = guests
+
+    async def __call__(self, request: Request) -> Principal:
+        token = bearer_credentials(request)
+        api_key = request.headers.get("x-api-key") or None
+        if api_key is None and token is not None and token.startswith(PREFIX):
+            api_key = token
         if api_key is None:
-            if guests:
-                return await meeting_principal(request, credentials)
-            return await current_principal(request, credentials)
+            principal = await verified_principal(request, token)
+            if self.guests:
+                return admit_to_meeting(principal, request.path_params.get("meeting_id"))
+            if principal.is_guest:
+                raise guest_refused()
+            return principal
         authenticator: ApiKeyAuthenticator = request.app.state.api_key_authenticator
         try:
             grant = await authenticator.authenticate(api_key)
         except InvalidApiKey as exc:
             raise _key_refused(str(exc)) from exc
-        if scope not in grant.scopes:
+        if self.scope not in grant.scopes:
             raise HTTPException(
                 status.HTTP_403_FORBIDDEN,
-                detail={"code": "insufficient_scope", "message": f"this API key lacks the scope {scope}"},
-                headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{scope}"'},
+                detail={"code": "insufficient_scope", "message": f"this API key lacks the scope {self.scope}"},
+                headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{self.scope}"'},
             )
         request.state.api_key_id = grant.key_id
         return Principal(user_id=grant.owner_id, display_name=grant.owner_name, token="")
 
-    return caller
+
+def document_api_key_header(app: FastAPI) -> None:
+    """Declare ``X-API-Key`` in ``app``'s OpenAPI document: as the component
+    :data:`API_KEY_SCHEME`, and as an alternative requirement of every operation that declares
+    :data:`BEARER_SCHEME` (OpenAPI 3.1 §4.8.30: the operation's ``security`` list is OR'd)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = build()
+            document["components"]["securitySchemes"][API_KEY_SCHEME] = API_KEY_HEADER
+            for item in document["paths"].values():
+                for operation in item.values():
+                    if {BEARER_SCHEME: []} in operation.get("security", []):
+                        operation["security"].append({API_KEY_SCHEME: []})
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 #: The caller of a route that reads meetings (a key needs ``meetings:read``).
-Reader = Annotated[Principal, Depends(requires("meetings:read"))]
+Reader = Annotated[Principal, Depends(Caller("meetings:read"))]
 #: The caller of a route that changes meetings (a key needs ``meetings:write``).
-Writer = Annotated[Principal, Depends(requires("meetings:write"))]
+Writer = Annotated[Principal, Depends(Caller("meetings:write"))]
 #: :data:`Reader` or :data:`Writer`, or a guest of the route's meeting (join and membership only).
-GuestOrReader = Annotated[Principal, Depends(requires("meetings:read", guests=True))]
-GuestOrWriter = Annotated[Principal, Depends(requires("meetings:write", guests=True))]
+GuestOrReader = Annotated[Principal, Depends(Caller("meetings:read", guests=True))]
+GuestOrWriter = Annotated[Principal, Depends(Caller("meetings:write", guests=True))]

@@ -13,12 +13,12 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, Header, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 from fastapi.exceptions import RequestValidationError
 
 from parley_meetings.api.callers import INVALID_KEY_401, SCOPE_403, GuestOrReader, GuestOrWriter, Reader, Writer
-from parley_meetings.api.deps import AppSettings, IdempotencyService, MeetingsService
+from parley_meetings.api.deps import AppSettings, IdempotencyService, MeetingsService, meetings_of, settings_of
 from parley_meetings.api.pagination import cursor_after, position
 from parley_meetings.api.schemas import (
     CreateMeetingRequest,
@@ -206,11 +206,9 @@ async def list_my_meetings(
     response_description="the meeting",
     responses=error_responses({401: INVALID_KEY_401, 404: NOT_FOUND_404}),
 )
-async def get_meeting(
-    meeting_id: MeetingId, principal: Reader, meetings: MeetingsService, settings: AppSettings
-) -> MeetingOut:
+async def get_meeting(meeting_id: MeetingId, principal: Reader, request: Request) -> MeetingOut:
     """One meeting, for any signed-in user holding its id (the invite link)."""
-    return _shown(await meetings.summary(meeting_id), settings)
+    return _shown(await meetings_of(request).summary(meeting_id), settings_of(request))
 
 
 #: Routes anyone may call without credentials (no 401/403 answers to declare).

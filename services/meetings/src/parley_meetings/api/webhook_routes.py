@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 
-from parley_meetings.api.callers import INVALID_KEY_401, SCOPE_403, requires
+from parley_meetings.api.callers import INVALID_KEY_401, SCOPE_403, Caller
 from parley_meetings.api.pagination import cursor_of, position
 from parley_meetings.api.webhook_schemas import (
     CreateEndpointRequest,
@@ -36,7 +36,7 @@ async def _webhooks(request: Request) -> Webhooks:
 
 WebhooksService = Annotated[Webhooks, Depends(_webhooks)]
 #: The caller of a webhook route (a key needs ``webhooks:manage``).
-Manager = Annotated[Principal, Depends(requires("webhooks:manage"))]
+Manager = Annotated[Principal, Depends(Caller("webhooks:manage"))]
 
 router = APIRouter(
     prefix="/api/webhooks",
