@@ -49,3 +49,25 @@ async def test_bad_tokens_get_the_documented_401(no_thread_pool, case: str) -> N
     assert answer.headers["WWW-Authenticate"] == "Bearer"
     assert answer.json()["detail"]["code"] == "unauthorized"
     assert answer.json()["detail"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("header", "token"),
+    [("Bearer abc.def", "abc.def"), ("bearer abc.def", "abc.def"), ("BEARER abc", "abc"), ("Basic abc", None),
+     ("Bearer", None), ("Bearer ", None), ("", None), (None, None)],
+)
+def test_the_bearer_token_is_read_as_rfc_6750_says(header: str | None, token: str | None) -> None:
+    from starlette.requests import Request
+
+    from parley_security import bearer_credentials
+
+    headers = [] if header is None else [(b"authorization", header.encode())]
+    assert bearer_credentials(Request({"type": "http", "headers": headers})) == token
+
+
+def test_the_principal_is_one_dependency_declared_as_the_http_bearer_scheme() -> None:
+    document = _app(TokenIssuer()).openapi()
+    assert document["components"]["securitySchemes"] == {"HTTPBearer": {"type": "http", "scheme": "bearer"}}
+    assert document["paths"]["/me"]["get"]["security"] == [{"HTTPBearer": []}]
+    route = next(r for r in _app(TokenIssuer()).routes if getattr(r, "path", "") == "/me")
+    assert len(route.dependant.dependencies) == 1 and route.dependant.dependencies[0].dependencies == []

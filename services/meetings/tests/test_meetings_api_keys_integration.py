@@ -147,3 +147,20 @@ async def test_pages_of_the_list_cover_every_meeting_once(client) -> None:
     assert [m["meeting_id"] for m in everything["meetings"]] == seen and everything["next_cursor"] is None
     bad = await client.http.get("/api/meetings", params={"cursor": "bm90LWEtY3Vyc29y"}, headers=client.auth("dave"))
     assert bad.status_code == 422 and bad.json()["detail"][0]["type"] == "invalid_cursor"
+
+
+def test_the_openapi_document_offers_the_key_header_beside_the_bearer_token_where_keys_work(settings) -> None:
+    from parley_meetings.main import create_app
+
+    document = create_app(settings).openapi()
+    schemes = document["components"]["securitySchemes"]
+    assert schemes["ApiKey"] == {
+        "type": "apiKey", "in": "header", "name": "X-API-Key", "description": schemes["ApiKey"]["description"],
+    }
+    assert schemes["BearerTokenOrApiKey"]["scheme"] == "bearer"
+    for path, method in (("/api/meetings/{meeting_id}", "get"), ("/api/meetings", "post"),
+                         ("/api/meetings/{meeting_id}/join", "post")):
+        assert document["paths"][path][method]["security"] == [{"BearerTokenOrApiKey": []}, {"ApiKey": []}], path
+    # users' own routes take no key: the bearer token alone
+    assert document["paths"]["/api/calls"]["post"]["security"] == [{"HTTPBearer": []}]
+    assert "security" not in document["paths"]["/api/meetings/{meeting_id}/public"]["get"]
