@@ -13,7 +13,7 @@ token of a revoked session at once, without asking auth per request:
   every replica reads the whole topic and a restarted one rebuilds the projection. Listeners
   (signaling closes the session's sockets) are called for each revocation, in topic order.
 - :func:`refuse_revoked`: raises :class:`InvalidToken` (reason ``revoked``) for a principal
-  of a revoked session; :func:`parley_security.current_principal` calls it when the app has
+  of a revoked session; :func:`parley_security.verified_principal` calls it when the app has
   ``app.state.revoked_sessions``.
 
 Until the feed has read the topic after a start, a token revoked before that start is still
