@@ -66,7 +66,7 @@ class HttpMetricsMiddleware:
     replaces uvicorn's own, which the local stack turns off (``--no-access-log``).
     ``access_log`` (:data:`AccessLog`): ``"all"`` logs every request; ``"errors"`` (the
     default) only those answered 5xx, since Traefik's access log has every request at the edge
-    and a line per request cost a busy replica ~15 % of its CPU (bench/README.md); ``"off"``
+    and a line per request cost a busy replica 15–25 % of its CPU (bench/README.md); ``"off"``
     where uvicorn keeps logging (signaling). A request whose app raised before answering is
     logged and counted as 500.
     """

@@ -36,7 +36,7 @@ from fastapi.security.utils import get_authorization_scheme_param
 from parley_security.jwt import InvalidToken, Principal
 from parley_security.revocations import refuse_revoked
 
-#: The code of the 403 a guest gets outside its meeting.
+#: The ``code`` of the 403 a guest gets outside its meeting.
 GUEST_NOT_ALLOWED = "guest_not_allowed"
 #: For a route's ``responses`` (parley_observability.error_responses).
 GUEST_403 = f"`{GUEST_NOT_ALLOWED}`: a guest token may not use this (guests may only join their meeting and use its chat)"
@@ -92,13 +92,16 @@ def admit_to_meeting(principal: Principal, meeting_id: str | None) -> Principal:
     return principal
 
 
-def _user(principal: Principal, request: Request) -> Principal:
+def admit_user(principal: Principal, request: Request) -> Principal:
+    """``principal`` when it is a user; 403 ``guest_not_allowed`` for a guest."""
     if principal.is_guest:
         raise guest_refused()
     return principal
 
 
-def _user_or_guest_of_the_meeting(principal: Principal, request: Request) -> Principal:
+def admit_user_or_meeting_guest(principal: Principal, request: Request) -> Principal:
+    """``principal`` when it is a user or a guest of the route's ``{meeting_id}``
+    (:func:`admit_to_meeting`)."""
     return admit_to_meeting(principal, request.path_params.get("meeting_id"))
 
 
@@ -122,9 +125,9 @@ class BearerPrincipal(SecurityBase):
 
 
 #: A user, never a guest (403 ``guest_not_allowed``).
-current_principal = BearerPrincipal(_user)
-#: A user, or a guest of the route's ``{meeting_id}`` (:func:`admit_to_meeting`).
-meeting_principal = BearerPrincipal(_user_or_guest_of_the_meeting)
+current_principal = BearerPrincipal(admit_user)
+#: A user, or a guest of the route's ``{meeting_id}``.
+meeting_principal = BearerPrincipal(admit_user_or_meeting_guest)
 #: A user or any guest.
 principal_or_guest = BearerPrincipal(_anyone)
 

@@ -17,7 +17,7 @@ from fastapi.openapi.models import HTTPBearer as HTTPBearerModel
 from fastapi.security.base import SecurityBase
 
 from parley_meetings.domain.api_keys import ApiKeyAuthenticator, InvalidApiKey
-from parley_security import Principal, admit_to_meeting, bearer_credentials, guest_refused, verified_principal
+from parley_security import Principal, admit_user, admit_user_or_meeting_guest, bearer_credentials, verified_principal
 from parley_security.api_keys import PREFIX, Scope
 
 #: The OpenAPI name of the scheme every route of a caller declares (``Authorization: Bearer``).
@@ -50,8 +50,8 @@ def _key_refused(message: str) -> HTTPException:
 class Caller(SecurityBase):
     """A dependency: the calling user (a key's owner), when the call may use ``scope``; with
     ``guests``, also a guest of the route's ``{meeting_id}`` (parley_security's
-    :func:`~parley_security.admit_to_meeting`; every other route refuses guests, 403
-    ``guest_not_allowed``).
+    :func:`~parley_security.admit_user_or_meeting_guest`; every other route refuses guests,
+    403 ``guest_not_allowed``).
 
     One node of FastAPI's dependency graph that reads both headers itself (each node costs
     FastAPI a resolution on every request: parley_security.dependencies). FastAPI declares one
@@ -63,7 +63,7 @@ class Caller(SecurityBase):
         )
         self.scheme_name = BEARER_SCHEME
         self.scope = scope
-        self.guests = guests
+        self.admit = admit_user_or_meeting_guest if guests else admit_user
 
     async def __call__(self, request: Request) -> Principal:
         token = bearer_credentials(request)
@@ -71,12 +71,7 @@ class Caller(SecurityBase):
         if api_key is None and token is not None and token.startswith(PREFIX):
             api_key = token
         if api_key is None:
-            principal = await verified_principal(request, token)
-            if self.guests:
-                return admit_to_meeting(principal, request.path_params.get("meeting_id"))
-            if principal.is_guest:
-                raise guest_refused()
-            return principal
+            return self.admit(await verified_principal(request, token), request)
         authenticator: ApiKeyAuthenticator = request.app.state.api_key_authenticator
         try:
             grant = await authenticator.authenticate(api_key)
