@@ -90,7 +90,8 @@ class Caller(SecurityBase):
 def document_api_key_header(app: FastAPI) -> None:
     """Declare ``X-API-Key`` in ``app``'s OpenAPI document: as the component
     :data:`API_KEY_SCHEME`, and as an alternative requirement of every operation that declares
-    :data:`BEARER_SCHEME` (OpenAPI 3.1 §4.8.30: the operation's ``security`` list is OR'd)."""
+    :data:`BEARER_SCHEME` (OpenAPI 3.1, Security Requirement Object: the operation's
+    ``security`` list is OR'd, any one of them suffices)."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
