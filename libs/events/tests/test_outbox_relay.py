@@ -359,3 +359,32 @@ def test_stage_puts_the_push_last() -> None:
     assert list(update) == ["$inc", "$set", "$push"]
     assert update["$push"] == {"items": 1, "outbox": entry}
     assert update["$set"] == {"status": "ended", "outbox_pending": True}
+
+
+async def test_an_idle_relay_polls_less_often_until_it_publishes_again() -> None:
+    collection = MemoryCollection([])
+    kafka = Kafka()
+    # long intervals: only notify() drives the loop, so every step is observable
+    relay = OutboxRelay([collection], kafka.send, poll_interval_s=100, idle_poll_interval_s=400)  # type: ignore[list-item]
+    assert relay.next_poll_s == 100
+    relay.start("test-relay-idle")
+    try:
+        async with asyncio.timeout(30):
+            while relay.next_poll_s != 200:  # the first flush found nothing: twice as long
+                await asyncio.sleep(0.001)
+            finds = collection.finds
+            relay.notify()
+            while collection.finds == finds:
+                await asyncio.sleep(0.001)
+            while relay.next_poll_s != 400:  # nothing again: capped at idle_poll_interval_s
+                await asyncio.sleep(0.001)
+            collection.docs["m1"] = {"_id": "m1", **staged([_entry("m1")])}
+            relay.notify()
+            while collection.docs["m1"]["outbox"]:
+                await asyncio.sleep(0.001)
+                kafka.ack()
+            while relay.next_poll_s != 100:  # it published: back to poll_interval_s
+                await asyncio.sleep(0.001)
+    finally:
+        await relay.stop()
+    assert len(kafka.sent) == 1

@@ -2,6 +2,7 @@
 signature made by meetings verifies with the Standard Webhooks reference verifier, and what
 the dispatcher reads per batch of events."""
 
+import asyncio
 import base64
 from datetime import UTC, datetime, timedelta
 
@@ -9,12 +10,16 @@ import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from parley_events import ChatMessagePosted, ReceivedEvent
+from prometheus_client import CollectorRegistry
+
 from parley_meetings.domain.errors import InvalidWebhookUrl
+from parley_meetings.domain.webhook_delivery import DeliveryConfig, DeliveryWorker
 from parley_meetings.domain.webhook_dispatch import WebhookDispatcher, body, delivery_id
 from parley_meetings.domain.webhook_models import WebhookDelivery, WebhookEndpoint
 from parley_meetings.domain.webhook_retries import MAX_ATTEMPTS, retry_delay
 from parley_meetings.domain.webhook_signing import new_secret, signed_headers
 from parley_meetings.domain.webhook_urls import check_destination, check_shape
+from parley_meetings.metrics import WebhookMetrics
 
 
 def resolving_to(*addresses: str):
@@ -184,3 +189,75 @@ async def test_a_meetings_host_is_read_once_and_a_hosts_endpoints_once_per_batch
     # a meeting had none (it may be created the next moment); the endpoints are read again
     assert await dispatcher.apply([posted(6, "m-a1"), posted(7, "m-x")]) == 1
     assert sorted(host_reads) == ["m-a1", "m-a2", "m-x", "m-x", "m-x"] and repository.reads == 2
+
+
+class LaneRepository:
+    """The worker's side of WebhookRepository, in memory: ``due`` deliveries to claim, and
+    which lane (task name) asked for a claim and which claimed what."""
+
+    def __init__(self, due: list[WebhookDelivery]) -> None:
+        self.due, self.asked, self.claimed = due, [], []
+
+    async def claim(self, now: datetime, lease_until: datetime) -> tuple[WebhookDelivery, str] | None:
+        lane = asyncio.current_task().get_name()  # type: ignore[union-attr]
+        self.asked.append(lane)
+        if not self.due:
+            return None
+        delivery = self.due.pop(0)
+        self.claimed.append((lane, delivery.delivery_id))
+        return delivery, "token"
+
+    async def endpoint(self, endpoint_id: str) -> WebhookEndpoint | None:
+        return None  # deleted: the attempt fails without a request
+
+    async def finish(self, delivery_id: str, token: str, changes: dict) -> bool:
+        await asyncio.sleep(0.05)  # the store's write: the lane is busy meanwhile
+        return True
+
+
+def _worker(repository: LaneRepository, lanes: int, poll_interval_s: float) -> DeliveryWorker:
+    config = DeliveryConfig(environment="development", retry_base_s=5, poll_interval_s=poll_interval_s, timeout_s=5, lanes=lanes)
+    return DeliveryWorker(
+        repository,  # type: ignore[arg-type]
+        None,  # type: ignore[arg-type]  # no request is sent: the endpoint is gone
+        config,
+        WebhookMetrics(CollectorRegistry()),
+        clock=lambda: datetime(2026, 12, 4, 17, 0, tzinfo=UTC),
+    )
+
+
+def _delivery(n: int) -> WebhookDelivery:
+    at = datetime(2026, 12, 4, 16, 0, tzinfo=UTC)
+    return WebhookDelivery(delivery_id=f"msg_{n}", endpoint_id="ep_gone", owner_id="u1", event_type="meeting.started",
+                           event_id=f"e{n}", meeting_id="m1", payload="{}", state="delivering", next_attempt_at=at, created_at=at)
+
+
+async def test_an_idle_replica_asks_the_store_once_per_poll_interval_not_once_per_lane() -> None:
+    repository = LaneRepository([])
+    task = asyncio.create_task(_worker(repository, lanes=4, poll_interval_s=0.01).run())
+    try:
+        async with asyncio.timeout(30):
+            while repository.asked.count("webhook-lane-0") < 6:
+                await asyncio.sleep(0.005)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    for lane in ("webhook-lane-1", "webhook-lane-2", "webhook-lane-3"):
+        assert repository.asked.count(lane) == 1  # its first look at start-up, then only a wake
+
+
+async def test_a_delivery_found_by_the_poll_wakes_the_other_lanes() -> None:
+    repository = LaneRepository([])
+    task = asyncio.create_task(_worker(repository, lanes=4, poll_interval_s=0.01).run())
+    try:
+        async with asyncio.timeout(30):
+            while len(repository.asked) < 4:  # every lane looked once and waits
+                await asyncio.sleep(0.005)
+            repository.due.extend(_delivery(n) for n in range(6))  # retries coming due: no wake()
+            while len(repository.claimed) < 6:
+                await asyncio.sleep(0.005)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert sorted(d for _, d in repository.claimed) == [f"msg_{n}" for n in range(6)]
+    assert len({lane for lane, _ in repository.claimed}) > 1  # not lane 0 alone

@@ -99,9 +99,12 @@ class OutboxRelay:
     """Publishes the pending outbox entries of ``collections`` to Kafka through ``send``.
 
     :meth:`run` loops until cancelled: it flushes, then sleeps until :meth:`notify` is called
-    (the request path does, after a write that staged an event) or ``poll_interval_s``
-    seconds pass (the fallback for other replicas' writes and for crashes); after a failure
-    it waits ``retry_interval_s``. :meth:`start` / :meth:`stop` run it as a background task.
+    (the request path does, after a write that staged an event) or the poll's wait passes (the
+    fallback for entries that a crashed replica, or a failed relay, left behind); after a
+    failure it waits ``retry_interval_s``. The poll waits ``poll_interval_s`` after a flush that
+    published something, and twice as long as the previous wait after one that found nothing,
+    up to ``idle_poll_interval_s`` (seconds; :attr:`next_poll_s`): an idle replica asks the
+    store for its pending entries every few seconds, not every second. :meth:`start` / :meth:`stop` run it as a background task.
     ``order`` sorts the pending documents of a batch (e.g. chat's history order), else ``_id``.
     ``metrics`` (optional) counts what :meth:`flush` published and what failed, and sets the
     backlog after each flush: 0 when it published all it read, else the entries of the
@@ -114,6 +117,7 @@ class OutboxRelay:
         send: Send,
         *,
         poll_interval_s: float = 1.0,
+        idle_poll_interval_s: float = 5.0,
         retry_interval_s: float = 1.0,
         batch_size: int = 200,
         order: Sequence[tuple[str, int]] = (("_id", 1),),
@@ -122,6 +126,8 @@ class OutboxRelay:
         self._collections = collections
         self._send = send
         self._poll_interval_s = poll_interval_s
+        self._idle_poll_interval_s = max(poll_interval_s, idle_poll_interval_s)
+        self._next_poll_s = poll_interval_s
         self._retry_interval_s = retry_interval_s
         self._batch_size = batch_size
         self._order = list(order)
@@ -129,6 +135,11 @@ class OutboxRelay:
         self._prepared = False
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+
+    @property
+    def next_poll_s(self) -> float:
+        """Seconds the next idle wait lasts, unless :meth:`notify` ends it sooner."""
+        return self._next_poll_s
 
     def notify(self) -> None:
         """Wake the relay now: call after a write that staged an event."""
@@ -230,15 +241,19 @@ class OutboxRelay:
         while True:
             self._wake.clear()
             try:
-                await self.flush()
+                published = await self.flush()
             except asyncio.CancelledError:
                 raise
             except Exception:  # noqa: BLE001 - keep relaying; entries stay pending
                 log.exception("outbox relay failed; retrying in %ss", self._retry_interval_s)
                 await asyncio.sleep(self._retry_interval_s)
                 continue
+            if published:
+                self._next_poll_s = self._poll_interval_s
+            else:
+                self._next_poll_s = min(2 * self._next_poll_s, self._idle_poll_interval_s)
             try:
-                await asyncio.wait_for(self._wake.wait(), self._poll_interval_s)
+                await asyncio.wait_for(self._wake.wait(), self._next_poll_s)
             except TimeoutError:
                 pass
 

@@ -10,8 +10,9 @@ signed body with httpx (no redirects followed, no proxy from the environment) an
 outcome: a 2xx answer succeeds; anything else (another status, a timeout, a refused
 destination) is retried on the schedule of :mod:`parley_meetings.domain.webhook_retries`, and
 fails once it is exhausted. A lane with nothing due waits for ``wake()`` (a delivery enqueued
-or replayed in this replica) or the poll interval (one enqueued by another replica, a retry
-coming due).
+or replayed in this replica). One lane also looks every poll interval (one enqueued by another
+replica, a retry coming due), so an idle replica asks the store once per interval, not once per
+lane; a lane that claimed a delivery wakes the others, which then drain what is due with it.
 """
 
 import asyncio
@@ -91,17 +92,20 @@ class DeliveryWorker:
         """Run the lanes until cancelled."""
         async with asyncio.TaskGroup() as lanes:
             for n in range(self._config.lanes):
-                lanes.create_task(self._lane(), name=f"webhook-lane-{n}")
+                lanes.create_task(self._lane(polls=n == 0), name=f"webhook-lane-{n}")
 
-    async def _lane(self) -> None:
+    async def _lane(self, *, polls: bool) -> None:
         while True:
+            failed = False
             try:
                 if await self.run_once():
+                    self._wake.set()  # more may be due: the idle lanes look too
                     continue
             except Exception:  # noqa: BLE001 - the store may be down for a while: try again later
+                failed = True
                 log.exception("the webhook delivery worker failed; trying again in %.1f s", self._config.poll_interval_s)
             try:
-                await asyncio.wait_for(self._wake.wait(), self._config.poll_interval_s)
+                await asyncio.wait_for(self._wake.wait(), self._config.poll_interval_s if polls or failed else None)
             except TimeoutError:
                 pass
             self._wake.clear()
