@@ -205,6 +205,33 @@ async def test_an_ended_call_cannot_be_escalated_and_its_room_stays_private(call
     assert call["room_id"] not in [m["meeting_id"] for m in mine]
 
 
+async def test_a_call_ended_while_it_is_escalated_keeps_its_room_private(
+    calls_client, produce, ids, unique_name, monkeypatch
+) -> None:
+    """The escalation opens the room, then moves the call: a hang-up in between ends the call
+    and its room, the move is refused (409), and the room is the call's private room again."""
+    alice, bob, _ = ids
+    await befriend(calls_client, produce, alice, bob, unique_name)
+    call = (await place(calls_client, alice, bob)).json()
+    await calls_client.http.post(f"/api/calls/{call['call_id']}/accept", headers=calls_client.auth(bob))
+    calls = calls_client.app.state.calls
+    detach = calls._meetings.detach_call
+
+    async def detach_then_hang_up(meeting_id: str, call_id: str) -> bool:
+        detached = await detach(meeting_id, call_id)
+        await calls.end(call_id, user_id=bob)  # bob hangs up right then
+        return detached
+
+    monkeypatch.setattr(calls._meetings, "detach_call", detach_then_hang_up)
+    refused = await calls_client.http.post(f"/api/calls/{call['call_id']}/escalate", headers=calls_client.auth(alice))
+    assert refused.status_code == 409, refused.text
+    room = await calls_client.collection().find_one({"_id": call["room_id"]}, {"call_id": 1, "status": 1})
+    assert room == {"_id": call["room_id"], "call_id": call["call_id"], "status": "ended"}
+    for user in (alice, bob):
+        mine = (await calls_client.http.get("/api/meetings", headers=calls_client.auth(user))).json()["meetings"]
+        assert call["room_id"] not in [m["meeting_id"] for m in mine]
+
+
 async def test_busy_while_the_callee_is_in_a_call_and_free_after(calls_client, produce, ids, unique_name) -> None:
     alice, bob, carol = ids
     await befriend(calls_client, produce, alice, bob, unique_name)

@@ -175,12 +175,19 @@ class Calls:
 
         The room opens before the call moves: the move stages ``call.escalated``, and whoever
         hears it ("Add people") may send the link at once, so a join must never find the room
-        still private. If the call ends in between, its room ends too (:meth:`end`)."""
+        still private. If the call ends in between (:meth:`end` ends its room too), the move is
+        refused and the room becomes the call's private room again: an ended call's room is
+        never listed among its parties' meetings."""
         call = await self._party_call(call_id, user_id)
         next_state(call.state, "escalate", call.party_of(user_id))  # type: ignore[arg-type]  # raises unless it may
         if await self._meetings.detach_call(call.room_id, call.call_id):
             self._forget_summary(call.room_id)
-        return await self._apply(call, "escalate", user_id)
+        try:
+            return await self._apply(call, "escalate", user_id)
+        except CallStateConflict:
+            if await self._meetings.attach_call(call.room_id, call.call_id):
+                self._forget_summary(call.room_id)
+            raise
 
     async def expire_due(self) -> int:
         """Move every ringing call past its ``ring_deadline`` to ``missed`` (``call.missed``);
