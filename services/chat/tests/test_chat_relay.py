@@ -139,3 +139,23 @@ async def test_the_metrics_count_published_messages_failures_and_the_backlog_a_s
     assert value("parley_outbox_relay_failures_total") >= 1
     assert value("parley_outbox_published_total") == 2
     await relay.stop()
+
+
+async def test_an_idle_sweep_waits_longer_and_longer_until_a_head_is_marked_again() -> None:
+    repo, send = FakeRepository(), RecordingSend()
+    relay = MessageRelay(repo, send, sweep_interval_s=0.01, idle_sweep_interval_s=0.04)  # type: ignore[arg-type]
+    relay.start()
+    try:
+        async with asyncio.timeout(30):
+            while relay.next_sweep_s != 0.04:  # nothing marked: 0.02, then capped at 0.04
+                await asyncio.sleep(0.001)
+            repo.store(1)  # stored by a replica that crashed before publishing: never handed over
+            while relay.next_sweep_s != 0.01:  # a marked head: back to sweep_interval_s
+                await asyncio.sleep(0.001)
+            while repo.published < 1:  # the next sweep publishes it
+                await asyncio.sleep(0.001)
+            while relay.next_sweep_s != 0.04:  # and idle again
+                await asyncio.sleep(0.001)
+    finally:
+        await relay.stop()
+    assert [decode(e.value).data.seq for e in send.sent] == [1]

@@ -20,7 +20,10 @@ messages again (the same event ids, which consumers skip).
   the batch are read from the store and sent first.
 - **Sweep.** Every ``sweep_interval_s`` the relay lists the heads marked ``behind`` and
   publishes each one whose watermark has not moved since the previous sweep (the replica that
-  stored those messages crashed, or its Kafka failed): up to ``published + MAX_BATCH``.
+  stored those messages crashed, or its Kafka failed): up to ``published + MAX_BATCH``. After a
+  sweep that found no head marked, the next one waits twice as long, up to
+  ``idle_sweep_interval_s`` (an idle replica asks the store every few seconds, not every
+  second); one that found any brings it back to ``sweep_interval_s``.
 
 Order: each process sends a meeting's messages in ``seq`` order, from a watermark it read or
 raised, and everything up to a watermark is on the topic already; so on the meeting's partition
@@ -82,6 +85,7 @@ class MessageRelay:
         send: Send,
         *,
         sweep_interval_s: float = 1.0,
+        idle_sweep_interval_s: float = 5.0,
         retry_interval_s: float = 1.0,
         watermark_delay_s: float | None = None,
         metrics: RelayMetrics | None = None,
@@ -91,6 +95,8 @@ class MessageRelay:
         self._send = send
         self._event_of = event
         self._sweep_interval_s = sweep_interval_s
+        self._idle_sweep_interval_s = max(sweep_interval_s, idle_sweep_interval_s)
+        self._next_sweep_s = sweep_interval_s
         self._retry_interval_s = retry_interval_s
         # well under the sweep's interval: a stream of posts moves the watermark at every sweep
         self._watermark_delay_s = (
@@ -217,19 +223,29 @@ class MessageRelay:
         if len(self._published) > KNOWN_MEETINGS:
             del self._published[next(iter(self._published))]
 
+    @property
+    def next_sweep_s(self) -> float:
+        """Seconds until the next sweep, counted from the end of the last one."""
+        return self._next_sweep_s
+
     async def _sweep_forever(self) -> None:
         while not self._stopped:  # a cancellation a library swallowed ends it here
-            await asyncio.sleep(self._sweep_interval_s)
+            await asyncio.sleep(self._next_sweep_s)
             try:
-                await self.sweep()
+                marked = await self.sweep()
             except Exception:  # noqa: BLE001 - the store failed: sweep again next time
                 if self._metrics is not None:
                     self._metrics.failures.inc()
                 log.exception("chat relay sweep failed")
+                marked = 1  # sweep again soon
+            if marked:
+                self._next_sweep_s = self._sweep_interval_s
+            else:
+                self._next_sweep_s = min(2 * self._next_sweep_s, self._idle_sweep_interval_s)
 
-    async def sweep(self) -> None:
+    async def sweep(self) -> int:
         """Publish the meetings whose watermark lagged behind their head at the previous sweep
-        too, without moving (see the module docstring)."""
+        too, without moving (see the module docstring); how many heads were marked ``behind``."""
         seen: dict[str, int] = {}
         lagging = await self._repo.lagging()
         if self._metrics is not None:
@@ -246,3 +262,4 @@ class MessageRelay:
             else:
                 seen[head.meeting_id] = head.published
         self._seen_lagging = seen
+        return len(lagging)
