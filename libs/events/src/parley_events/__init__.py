@@ -14,7 +14,7 @@ from parley_events.kafka import (
 )
 from parley_events.metrics import ConsumerLag, OutboxMetrics, RelayMetrics
 from parley_events.outbox import OUTBOX_FIELD, PENDING_FIELD, outbox_entry, stage, staged
-from parley_events.relay import OutboxRelay
+from parley_events.relay import IdleBackoff, OutboxRelay
 from parley_events.schemas import (
     CALL_EVENTS,
     DM_EVENTS,
@@ -126,6 +126,7 @@ __all__ = [
     "MeetingUpdated",
     "OutboxMetrics",
     "RelayMetrics",
+    "IdleBackoff",
     "OutboxRelay",
     "OutgoingEvent",
     "ParticipantJoined",

@@ -95,6 +95,21 @@ async def _index_and_mark(collection: AsyncCollection) -> None:
     await collection.update_many(_UNMARKED, {"$set": {PENDING_FIELD: True}})
 
 
+class IdleBackoff:
+    """The wait of a poll that backs off while it finds nothing: ``base_s`` after a poll that
+    found work, then twice the previous wait after each one that found none, up to ``idle_s``
+    (seconds; never below ``base_s``). Used by :class:`OutboxRelay` and chat's sweep."""
+
+    def __init__(self, base_s: float, idle_s: float) -> None:
+        self._base_s, self._idle_s = base_s, max(base_s, idle_s)
+        self.wait_s = base_s
+
+    def after(self, found: bool) -> float:
+        """The next wait, after a poll that ``found`` work or not."""
+        self.wait_s = self._base_s if found else min(2 * self.wait_s, self._idle_s)
+        return self.wait_s
+
+
 class OutboxRelay:
     """Publishes the pending outbox entries of ``collections`` to Kafka through ``send``.
 
@@ -104,7 +119,8 @@ class OutboxRelay:
     failure it waits ``retry_interval_s``. The poll waits ``poll_interval_s`` after a flush that
     published something, and twice as long as the previous wait after one that found nothing,
     up to ``idle_poll_interval_s`` (seconds; :attr:`next_poll_s`): an idle replica asks the
-    store for its pending entries every few seconds, not every second. :meth:`start` / :meth:`stop` run it as a background task.
+    store for its pending entries every few seconds, not every second. :meth:`start` /
+    :meth:`stop` run it as a background task.
     ``order`` sorts the pending documents of a batch (e.g. chat's history order), else ``_id``.
     ``metrics`` (optional) counts what :meth:`flush` published and what failed, and sets the
     backlog after each flush: 0 when it published all it read, else the entries of the
@@ -125,9 +141,7 @@ class OutboxRelay:
     ) -> None:
         self._collections = collections
         self._send = send
-        self._poll_interval_s = poll_interval_s
-        self._idle_poll_interval_s = max(poll_interval_s, idle_poll_interval_s)
-        self._next_poll_s = poll_interval_s
+        self._poll = IdleBackoff(poll_interval_s, idle_poll_interval_s)
         self._retry_interval_s = retry_interval_s
         self._batch_size = batch_size
         self._order = list(order)
@@ -139,7 +153,7 @@ class OutboxRelay:
     @property
     def next_poll_s(self) -> float:
         """Seconds the next idle wait lasts, unless :meth:`notify` ends it sooner."""
-        return self._next_poll_s
+        return self._poll.wait_s
 
     def notify(self) -> None:
         """Wake the relay now: call after a write that staged an event."""
@@ -248,12 +262,8 @@ class OutboxRelay:
                 log.exception("outbox relay failed; retrying in %ss", self._retry_interval_s)
                 await asyncio.sleep(self._retry_interval_s)
                 continue
-            if published:
-                self._next_poll_s = self._poll_interval_s
-            else:
-                self._next_poll_s = min(2 * self._next_poll_s, self._idle_poll_interval_s)
             try:
-                await asyncio.wait_for(self._wake.wait(), self._next_poll_s)
+                await asyncio.wait_for(self._wake.wait(), self._poll.after(published > 0))
             except TimeoutError:
                 pass
 

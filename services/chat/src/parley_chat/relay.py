@@ -39,7 +39,7 @@ from collections.abc import Awaitable, Callable, Iterable
 
 from parley_chat.domain.models import Message
 from parley_chat.repository import MessageRepository
-from parley_events import ChatMessagePosted, OutgoingEvent, RelayMetrics, encode
+from parley_events import ChatMessagePosted, IdleBackoff, OutgoingEvent, RelayMetrics, encode
 from parley_observability import stop_task
 
 #: CloudEvents ``source`` of every event chat publishes.
@@ -94,9 +94,7 @@ class MessageRelay:
         self._repo = repository
         self._send = send
         self._event_of = event
-        self._sweep_interval_s = sweep_interval_s
-        self._idle_sweep_interval_s = max(sweep_interval_s, idle_sweep_interval_s)
-        self._next_sweep_s = sweep_interval_s
+        self._sweep_wait = IdleBackoff(sweep_interval_s, idle_sweep_interval_s)
         self._retry_interval_s = retry_interval_s
         # well under the sweep's interval: a stream of posts moves the watermark at every sweep
         self._watermark_delay_s = (
@@ -226,11 +224,11 @@ class MessageRelay:
     @property
     def next_sweep_s(self) -> float:
         """Seconds until the next sweep, counted from the end of the last one."""
-        return self._next_sweep_s
+        return self._sweep_wait.wait_s
 
     async def _sweep_forever(self) -> None:
         while not self._stopped:  # a cancellation a library swallowed ends it here
-            await asyncio.sleep(self._next_sweep_s)
+            await asyncio.sleep(self._sweep_wait.wait_s)
             try:
                 marked = await self.sweep()
             except Exception:  # noqa: BLE001 - the store failed: sweep again next time
@@ -238,10 +236,7 @@ class MessageRelay:
                     self._metrics.failures.inc()
                 log.exception("chat relay sweep failed")
                 marked = 1  # sweep again soon
-            if marked:
-                self._next_sweep_s = self._sweep_interval_s
-            else:
-                self._next_sweep_s = min(2 * self._next_sweep_s, self._idle_sweep_interval_s)
+            self._sweep_wait.after(marked > 0)
 
     async def sweep(self) -> int:
         """Publish the meetings whose watermark lagged behind their head at the previous sweep
