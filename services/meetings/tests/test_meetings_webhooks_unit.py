@@ -197,6 +197,7 @@ class LaneRepository:
 
     def __init__(self, due: list[WebhookDelivery]) -> None:
         self.due, self.asked, self.claimed = due, [], []
+        self.slow: dict[str, asyncio.Event] = {}  # delivery id -> its attempt's write waits for this
 
     async def claim(self, now: datetime, lease_until: datetime) -> tuple[WebhookDelivery, str] | None:
         lane = asyncio.current_task().get_name()  # type: ignore[union-attr]
@@ -212,6 +213,8 @@ class LaneRepository:
 
     async def finish(self, delivery_id: str, token: str, changes: dict) -> bool:
         await asyncio.sleep(0.05)  # the store's write: the lane is busy meanwhile
+        if delivery_id in self.slow:
+            await self.slow[delivery_id].wait()
         return True
 
 
@@ -261,3 +264,26 @@ async def test_a_delivery_found_by_the_poll_wakes_the_other_lanes() -> None:
         await asyncio.gather(task, return_exceptions=True)
     assert sorted(d for _, d in repository.claimed) == [f"msg_{n}" for n in range(6)]
     assert len({lane for lane, _ in repository.claimed}) > 1  # not lane 0 alone
+
+
+async def test_while_the_polling_lane_sends_another_lane_polls() -> None:
+    repository = LaneRepository([])
+    repository.slow["msg_0"] = asyncio.Event()  # a slow endpoint: its attempt takes a while
+    task = asyncio.create_task(_worker(repository, lanes=2, poll_interval_s=0.01).run())
+    try:
+        async with asyncio.timeout(30):
+            while len(repository.asked) < 2:
+                await asyncio.sleep(0.005)
+            repository.due.append(_delivery(0))  # found by the poll (no wake)
+            while len(repository.claimed) < 1:
+                await asyncio.sleep(0.005)
+            repository.due.append(_delivery(1))  # a retry coming due while msg_0 is being sent
+            while len(repository.claimed) < 2:
+                await asyncio.sleep(0.005)
+            assert not repository.slow["msg_0"].is_set()  # msg_1 did not wait for msg_0's attempt
+    finally:
+        repository.slow["msg_0"].set()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    (first_lane, _), (second_lane, _) = repository.claimed
+    assert first_lane != second_lane

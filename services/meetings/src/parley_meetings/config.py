@@ -52,8 +52,8 @@ class Settings(ServiceSettings, KafkaSettings, MongoSettings, JwtSettings):
     #: (5 s … 10 h with the default; :mod:`parley_meetings.domain.webhook_retries`).
     webhook_retry_base_s: float = Field(default=5.0, gt=0, le=3600)
     #: Seconds between an idle replica's looks for due deliveries (``PARLEY_WEBHOOK_POLL_INTERVAL_S``;
-    #: one lane looks, and wakes the others when it finds one): how late a retry, or a delivery
-    #: enqueued by another replica, may be sent at most.
+    #: one idle lane at a time looks): how late a retry, or a delivery enqueued by another replica,
+    #: may be sent at most.
     webhook_poll_interval_s: float = Field(default=1.0, gt=0, le=60)
     #: Seconds a webhook request may take before it counts as failed (``PARLEY_WEBHOOK_TIMEOUT_S``).
     webhook_timeout_s: float = Field(default=10.0, gt=0, le=60)

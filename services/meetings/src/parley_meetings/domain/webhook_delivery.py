@@ -10,9 +10,10 @@ signed body with httpx (no redirects followed, no proxy from the environment) an
 outcome: a 2xx answer succeeds; anything else (another status, a timeout, a refused
 destination) is retried on the schedule of :mod:`parley_meetings.domain.webhook_retries`, and
 fails once it is exhausted. A lane with nothing due waits for ``wake()`` (a delivery enqueued
-or replayed in this replica). One lane also looks every poll interval (one enqueued by another
-replica, a retry coming due), so an idle replica asks the store once per interval, not once per
-lane; a lane that claimed a delivery wakes the others, which then drain what is due with it.
+or replayed in this replica). One idle lane at a time also looks every poll interval (one
+enqueued by another replica, a retry coming due), so an idle replica asks the store once per
+interval, not once per lane; a lane that claims a delivery wakes the idle ones, which look for
+more, and one of them polls while it sends.
 """
 
 import asyncio
@@ -83,6 +84,7 @@ class DeliveryWorker:
         self._clock = clock
         self._resolver = resolver
         self._wake = asyncio.Event()
+        self._polling = False  # an idle lane waits with the poll interval
 
     def wake(self) -> None:
         """Something is due now: idle lanes look at once."""
@@ -92,22 +94,25 @@ class DeliveryWorker:
         """Run the lanes until cancelled."""
         async with asyncio.TaskGroup() as lanes:
             for n in range(self._config.lanes):
-                lanes.create_task(self._lane(polls=n == 0), name=f"webhook-lane-{n}")
+                lanes.create_task(self._lane(), name=f"webhook-lane-{n}")
 
-    async def _lane(self, *, polls: bool) -> None:
+    async def _lane(self) -> None:
         while True:
             failed = False
             try:
                 if await self.run_once():
-                    self._wake.set()  # more may be due: the idle lanes look too
                     continue
             except Exception:  # noqa: BLE001 - the store may be down for a while: try again later
                 failed = True
                 log.exception("the webhook delivery worker failed; trying again in %.1f s", self._config.poll_interval_s)
+            polls, self._polling = not self._polling, True
             try:
                 await asyncio.wait_for(self._wake.wait(), self._config.poll_interval_s if polls or failed else None)
             except TimeoutError:
                 pass
+            finally:
+                if polls:
+                    self._polling = False
             self._wake.clear()
 
     async def run_once(self) -> bool:
@@ -116,6 +121,7 @@ class DeliveryWorker:
         claimed = await self._repository.claim(now, now + self._config.lease)
         if claimed is None:
             return False
+        self._wake.set()  # this lane is busy now: the idle ones look for more, one of them polls
         delivery, token = claimed
         await self._repository.finish(delivery.delivery_id, token, await self._attempt(delivery))
         return True
