@@ -2,15 +2,19 @@
 of python-engineio's handler): the wire protocol is unchanged, so events and their
 acknowledgements arrive complete and in order, over a WebSocket opened directly and over one
 upgraded from long-polling (the official clients' default), whether a packet is written at once
-(the socket's writer idle) or by the writer.
+(the socket's writer idle) or by the writer; and a closed connection is freed by reference
+counting alone, without waiting for the cycle collector.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
+import weakref
 
 import pytest
 
+from parley_signaling.websocket_protocol import WebSocketProtocol
 from signaling_testkit import Cluster, Peer, unique, until
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
@@ -52,3 +56,29 @@ async def test_relays_and_acknowledgements_arrive_complete_and_in_order(
     # and over a WebSocket, packets for an idle writer were written at once (PacketQueue)
     sockets = cluster.r1.app.engineio_server.eio.sockets
     assert all(sockets[peer.client.eio.sid].queue.written > 0 for peer in (a, b))
+
+
+async def test_a_closed_connection_is_freed_though_it_outlived_a_full_collection(cluster: Cluster) -> None:
+    """The survivors of a full collection are frozen (parley_observability.gc_freeze): the cycle
+    collector no longer looks at them, so a closed connection of a socket that lived through one
+    is freed only if no reference cycle holds it (else it waits for the next thaw, 15 minutes)."""
+    server_state = cluster.r1.server.server_state
+    before = {id(p) for p in server_state.connections}
+    peer = await cluster.peer(cluster.r1)
+    opened = [p for p in server_state.connections if isinstance(p, WebSocketProtocol) and id(p) not in before]
+    assert len(opened) == 1
+    protocol, conn = weakref.ref(opened[0]), weakref.ref(opened[0].conn)  # uvicorn's, websockets'
+    del opened
+    gc.freeze()  # as a replica's SurvivorFreezer does after a full collection
+
+    sid = peer.client.eio.sid
+    await peer.client.disconnect()
+    cluster.peers.remove(peer)
+    sockets = cluster.r1.app.engineio_server.eio.sockets
+    await until(lambda: sid not in sockets, what="the socket closed on the replica")
+
+    def freed() -> bool:
+        gc.collect()  # what the close itself left in cycles (young objects) is collected
+        return protocol() is None and conn() is None
+
+    await until(freed, timeout=10, what="the closed connection freed")

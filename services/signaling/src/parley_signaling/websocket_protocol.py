@@ -12,6 +12,16 @@ It also offers the application a way to write a text message without a pass of t
 (:meth:`WebSocketProtocol.send_text_now`, in the scope's extensions as :data:`SEND_TEXT_NOW`):
 :mod:`parley_signaling.transport` uses it for a packet queued while the socket's writer task
 is idle.
+
+Once the connection is lost it lets go of the two reference cycles a connection would
+otherwise leave behind: the scope's :data:`SEND_TEXT_NOW` (the protocol's own bound method,
+in its own scope) and websockets' parser (a generator whose frame holds its
+``ServerProtocol``). A cycle is freed only by a full collection, and the survivors of every
+full collection are frozen (:mod:`parley_observability.gc_freeze`): a socket's protocol, its
+transport, scope and websockets state (~26 objects) would then wait for the next thaw, up to
+15 minutes after the socket closed (bench/README.md, "Sockets: the closed sockets' cycles").
+Without the cycles, reference counting frees them when the application lets go of the
+connection.
 """
 
 from typing import Any
@@ -53,6 +63,16 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
             return False
         self.transport.write(b"".join(self.conn.data_to_send()))
         return True
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)
+        scope = getattr(self, "scope", None)  # none when the opening handshake never came
+        if scope is not None:
+            scope["extensions"].pop(SEND_TEXT_NOW, None)
+        # Nothing reads from the connection any more: end the parser (websockets'
+        # ``Protocol.parse`` or ``discard``, suspended at a ``yield``) so that its frame lets go
+        # of the ServerProtocol.
+        self.conn.parser.close()
 
     async def send(self, message: Any) -> None:
         await super().send(message)
