@@ -16,6 +16,10 @@ everything a closed socket held; cyclic garbage among frozen objects waits for t
 (``gc.unfreeze()``) every ``thaw_interval_s`` seconds, after which one full collection walks
 everything again and freezes its survivors.
 
+So what outlives a full collection must not be left in a reference cycle when it is done
+with: it would wait for the thaw. A closed socket's connection was (signaling's
+``websocket_protocol``; bench/README.md, "Sockets: the closed sockets' cycles").
+
 Every service runs one for its app's lifetime (``async with SurvivorFreezer(...)`` in its
 lifespan; ``PARLEY_GC_THAW_SECONDS``, :class:`parley_settings.ServiceSettings`).
 
