@@ -25,7 +25,9 @@ as latency and a falling achieved rate, never as a politely slower client. Per s
 target: ``rate`` (requested/s), ``achieved_per_s`` (sent/s), ``throughput_per_s`` (successful
 answers/s), ``ms`` (``p50``, ``p90``, ``p99``, ``max``; vegeta's own percentiles of latency
 from sending to the full answer), ``errors`` (answers other than 200, and transport errors),
-``status_codes``, ``server_cpu_ms_per_request`` (user+system CPU of the serving process,
+``status_codes``, ``slow`` (the requests over ``--p99-limit-ms`` by 100-ms window of their
+send time: a few full windows are a stall, of the server or of a machine busy elsewhere;
+:func:`slow_windows`), ``server_cpu_ms_per_request`` (user+system CPU of the serving process,
 meetings-1 or the peer, over the step, divided by the requests), ``store_cpu_ms_per_request``
 (the same of FerretDB and PostgreSQL with its backends; Parley's targets) and
 ``traefik_cpu_ms_per_request`` (the Traefik in front of it; ``parley_traefik`` and
@@ -48,6 +50,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import csv
+import io
 import json
 import os
 import subprocess
@@ -76,6 +80,7 @@ from supervisor_client import proxy  # noqa: E402
 DEFAULT_RATES = (100, 250, 500, 1000, 1500)
 #: a step worse than this p99 (ms) or under 95 % successes saturates its target
 SATURATED_MS = 1000.0
+SLOW_WINDOW_MS = 100  # the windows of slow_windows
 PEER_PORT_OFFSET = 90  # the peer listens on the stack's port base + this
 PEER_TRAEFIK_PORT_OFFSET = 91  # and its own Traefik on this one
 SINGLE_REPLICA = "meetings-1"
@@ -125,17 +130,42 @@ def tree_cpu_seconds(pids: Sequence[int]) -> float:
     return sum(cpu_seconds(pid) for pid in tree)
 
 
-def attack(vegeta: Path, targets: Path, rate: int, duration_s: float) -> dict:
-    """One vegeta attack at ``rate``/s for ``duration_s``; vegeta's JSON report."""
-    attack_cmd = [str(vegeta), "attack", f"-targets={targets}", "-format=http", f"-rate={rate}/1s",
-                  f"-duration={duration_s}s", "-timeout=10s"]
-    with subprocess.Popen(attack_cmd, stdout=subprocess.PIPE) as attacking:
-        report = subprocess.run([str(vegeta), "report", "-type=json"], stdin=attacking.stdout,
-                                capture_output=True, text=True, check=True)
-    return json.loads(report.stdout)
+def attack(vegeta: Path, targets: Path, rate: int, duration_s: float, limit_ms: float) -> tuple[dict, dict]:
+    """One vegeta attack at ``rate``/s for ``duration_s``: vegeta's JSON report, and where in
+    time the requests over ``limit_ms`` were (:func:`slow_windows`)."""
+    results = targets.with_suffix(".results")
+    with results.open("wb") as out:
+        subprocess.run([str(vegeta), "attack", f"-targets={targets}", "-format=http", f"-rate={rate}/1s",
+                        f"-duration={duration_s}s", "-timeout=10s"], stdout=out, check=True)
+    report = subprocess.run([str(vegeta), "report", "-type=json", str(results)], capture_output=True, text=True,
+                            check=True)
+    encoded = subprocess.run([str(vegeta), "encode", "-to=csv", str(results)], capture_output=True, text=True,
+                             check=True)
+    results.unlink()
+    return json.loads(report.stdout), slow_windows(encoded.stdout, limit_ms)
 
 
-def step_figures(rate: int, report: dict, cpu_s: float | None, store_cpu_s: float | None,
+def slow_windows(results_csv: str, limit_ms: float, window_ms: int = SLOW_WINDOW_MS) -> dict:
+    """Requests over ``limit_ms``, by when they were sent: bunched in a few windows is a stall
+    (of the server, or of the machine: a CPU busy elsewhere), spread over the run is a server
+    slower per request. ``results_csv`` is ``vegeta encode -to=csv`` (columns: send time in
+    ns since the epoch, status code, latency in ns, ...). Returns ``{"window_ms", "over_limit":
+    requests, "windows": [[seconds from the first request, requests over the limit, the
+    window's max ms], ...]}`` for the windows with any."""
+    sent = [(int(row[0]), int(row[2])) for row in csv.reader(io.StringIO(results_csv)) if row]
+    first = min((t for t, _ in sent), default=0)
+    windows: dict[int, list[float]] = {}
+    for t, latency_ns in sent:
+        if latency_ns > limit_ms * 1e6:
+            windows.setdefault((t - first) // (window_ms * 1_000_000), []).append(latency_ns / 1e6)
+    return {
+        "window_ms": window_ms,
+        "over_limit": sum(len(slow) for slow in windows.values()),
+        "windows": [[round(w * window_ms / 1000, 1), len(slow), round(max(slow), 1)] for w, slow in sorted(windows.items())],
+    }
+
+
+def step_figures(rate: int, report: dict, slow: dict, cpu_s: float | None, store_cpu_s: float | None,
                  traefik_cpu_s: float | None) -> dict:
     latencies = report["latencies"]
     requests = report["requests"]
@@ -150,6 +180,7 @@ def step_figures(rate: int, report: dict, cpu_s: float | None, store_cpu_s: floa
         "errors": requests - codes.get("200", 0),
         "status_codes": codes,
         "error_samples": report.get("errors", [])[:3],
+        "slow": slow,
         "server_cpu_ms_per_request": per_request(cpu_s, requests),
         "store_cpu_ms_per_request": per_request(store_cpu_s, requests),
         "traefik_cpu_ms_per_request": per_request(traefik_cpu_s, requests),
@@ -291,14 +322,16 @@ def run(args: argparse.Namespace) -> dict:
             store_pids = store if name.startswith("parley") else []
             traefik_pids = traefiks.get(name, [])
             before = (cpu_seconds(pids[name]), tree_cpu_seconds(store_pids), tree_cpu_seconds(traefik_pids))
-            report = attack(vegeta, files[name], rate, duration_s)
+            report, slow = attack(vegeta, files[name], rate, duration_s, args.p99_limit_ms)
             after = (cpu_seconds(pids[name]), tree_cpu_seconds(store_pids), tree_cpu_seconds(traefik_pids))
-            step = step_figures(rate, report, after[0] - before[0],
+            step = step_figures(rate, report, slow, after[0] - before[0],
                                 after[1] - before[1] if store_pids else None,
                                 after[2] - before[2] if traefik_pids else None)
             say(f"{name:15} {rate:5}/s{label}: "
                 f"achieved {step['achieved_per_s']:7.1f}/s  p50 {step['ms']['p50']:8.2f}  "
                 f"p99 {step['ms']['p99']:8.2f}  max {step['ms']['max']:8.2f} ms  errors {step['errors']}  "
+                f"over {args.p99_limit_ms:g} ms: {slow['over_limit']} in {len(slow['windows'])} of "
+                f"{int(duration_s * 1000 / slow['window_ms'])} windows  "
                 f"cpu ms/req: server {step['server_cpu_ms_per_request']} store {step['store_cpu_ms_per_request']} "
                 f"traefik {step['traefik_cpu_ms_per_request']}  load {step['loadavg']}")
             return step
