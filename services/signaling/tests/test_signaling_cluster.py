@@ -496,6 +496,24 @@ async def test_leave_and_disconnect(cluster: Cluster, meeting: str, participants
     assert error_code(ack) == "peer_not_in_room"
 
 
+async def test_participant_events_do_not_wait_behind_presence_records(
+    cluster: Cluster, meeting: str, participants_tail: TopicTail
+) -> None:
+    """Presence records have a queue and publisher of their own: with r1's presence publisher
+    stopped (as if behind thousands of sockets' records, closing at once), r1's participant.joined
+    and participant.left are still published; the held presence records follow when it runs."""
+    records = cluster.r1.app.other_asgi_app.state.presence_records
+    await records.stop()
+    try:
+        (a,) = await joined(cluster, meeting, "r1")
+        a_sid = a.sid
+        await participants_tail.find(lambda e: isinstance(e.data, ParticipantJoined) and e.data.sid == a_sid)
+        await a.close()
+        await participants_tail.find(lambda e: isinstance(e.data, ParticipantLeft) and e.data.sid == a_sid)
+    finally:
+        records.start()
+
+
 # --- events from Kafka --------------------------------------------------------------------
 
 

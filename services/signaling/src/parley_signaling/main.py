@@ -117,8 +117,12 @@ def create_app(
     )
     router = build_router(settings.kafka_bootstrap_servers, settings.instance_id)
     router.broker.add_middleware(metrics.consumer_lag.middleware())
+    # participant.* and presence.* each have their own queue and publisher: when many sockets
+    # close at once, their presence records (several per socket) must not fill the queue a
+    # participant.left waits in (bench/README.md, "Sockets: 10,000 closing at once").
     participants = ParticipantEvents(router, metrics)
-    presence = SocketPresence(participants, settings.instance_id)
+    presence_records = ParticipantEvents(router, metrics)
+    presence = SocketPresence(presence_records, settings.instance_id)
     users = UserDelivery(sio)
     # Joins read membership from the projection of meetings' events (HTTP only for a
     # membership it does not know yet): docs/signaling.md, "Membership".
@@ -203,6 +207,7 @@ def create_app(
         # sockets this replica had before a crash or restart are gone: before serving any
         presence.replica_lost(settings.instance_id, "restarted")
         participants.start()
+        presence_records.start()
         heartbeat.start()
         drain.drain_on_sigterm()
         freezer.start()
@@ -215,6 +220,7 @@ def create_app(
         await sio.shutdown()
         await fanout.stop()
         await participants.stop()
+        await presence_records.stop()
         await feed.stop()
         await freezer.stop()
         log.info("signaling replica %s stopped", settings.instance_id)
@@ -236,6 +242,7 @@ def create_app(
     app.state.settings = settings
     app.state.verifier = verifier
     app.state.rooms = rooms
+    app.state.presence_records = presence_records
     app.state.fanout = fanout
     app.state.sio = sio
     # uvicorn logs signaling's requests (socket.io never reaches this app): no second line

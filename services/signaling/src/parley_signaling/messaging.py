@@ -14,7 +14,7 @@ is logged and skipped.
 Publisher. Signaling has no database, hence no transactional outbox: participant.joined/left
 and presence.socket/replica_lost are published straight to Kafka by :class:`ParticipantEvents`,
 in order, each with a bounded retry (tenacity); an event still failing is logged at ERROR and
-dropped.
+dropped. The replica runs two: one for participant.*, one for presence.* (``main``).
 """
 
 import asyncio
