@@ -357,13 +357,15 @@ class Participant:
             button.click()
         expect(self.page.get_by_test_id("chat-panel")).to_be_visible()
 
-    def send_chat(self, text: str) -> None:
-        """Sends ``text`` in the meeting's chat and waits until chat stored it (the message is
-        no longer "Sending…"); fails if it shows "Not sent."."""
+    def send_chat(self, text: str, *, wait: bool = True) -> None:
+        """Sends ``text`` in the meeting's chat and, unless ``wait`` is false, waits until chat
+        stored it (the message is no longer "Sending…"); fails if it shows "Not sent."."""
         self.open_chat()
         panel = self.page.get_by_test_id("chat-panel")
         panel.get_by_label("Message").fill(text)
         panel.get_by_role("button", name="Send").click()
+        if not wait:
+            return
         own = self.chat_messages().filter(has_text=text).last
         expect(own.locator("time.chat-time, .chat-failed")).to_have_count(1, timeout=30_000)  # stored or failed
         expect(own.locator(".chat-failed"), f"chat did not store {text!r}").to_have_count(0)

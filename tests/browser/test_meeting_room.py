@@ -70,14 +70,19 @@ def test_participant_list_names_everyone(room: Room) -> None:
         expect(person.page.get_by_test_id("participant-list")).to_contain_text(other.name)
 
 
-def test_a_chat_message_from_one_appears_at_the_other_two(room: Room, screenshots) -> None:
+def test_chat_messages_sent_quickly_appear_at_all_three_in_the_order_typed(room: Room, screenshots) -> None:
     sender = room.people[1]
-    text = f"Hello from {sender.name} {uuid.uuid4().hex[:6]}"
+    tag = uuid.uuid4().hex[:6]
+    texts = [f"Hello from {sender.name} {tag} #{n}" for n in range(1, 4)]
     for person in room.people:
         person.open_chat()
-    sender.send_chat(text)
+    for text in texts:  # one after another without waiting for chat's answer
+        sender.send_chat(text, wait=False)
     for person in room.people:
-        expect(person.chat_messages().filter(has_text=text)).to_have_count(1, timeout=30_000)
+        ours = person.chat_messages().filter(has_text=tag)
+        expect(ours).to_have_count(len(texts), timeout=30_000)
+        expect(ours.locator("time.chat-time")).to_have_count(len(texts), timeout=30_000)  # stored
+        assert [m.locator(".chat-text").inner_text() for m in ours.all()] == texts
         expect(person.page.get_by_test_id("chat-panel")).to_contain_text(sender.name)
     room.people[2].screenshot("room-chat")
 

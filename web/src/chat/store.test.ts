@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { ChatEntry } from "./merge";
-import { type ChatState, newestSeq, unreadCount } from "./store";
+import type { Api } from "../api";
+import { ChatStore, type ChatState, newestSeq, unreadCount } from "./store";
 
 const msg = (seq: number | undefined, sender = "other"): ChatEntry => ({
   message_id: `m${seq}-${sender}`,
@@ -33,5 +34,35 @@ describe("unread messages", () => {
     expect(unreadCount(state([msg(1), msg(2), msg(10)], 10), "me", 0)).toBe(0);
     expect(unreadCount(state([msg(5)], null), "me", 0)).toBe(0);
     expect(newestSeq([msg(2), msg(undefined), msg(7)])).toBe(7);
+  });
+});
+
+describe("sending", () => {
+  it("posts quick sends one at a time, in the order typed, showing each at once", async () => {
+    const posted: string[] = [];
+    const answers: Array<() => void> = [];
+    const api = {
+      chat: {
+        post: (meetingId: string, messageId: string, text: string, senderName: string) => {
+          posted.push(text);
+          return new Promise((resolve) => {
+            answers.push(() => resolve({ message_id: messageId, meeting_id: meetingId, sender_id: "me", sender_name: senderName, text, posted_at: "2026-12-04T10:00:00Z", seq: posted.length }));
+          });
+        },
+      },
+    } as unknown as Api;
+    const chat = new ChatStore(api, "m");
+    chat.setSender("me", "Me");
+    const sends = ["one", "two", "three"].map((text) => chat.send(text));
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(chat.state.get().messages.map((m) => m.text)).toEqual(["one", "two", "three"]);
+    expect(posted).toEqual(["one"]);
+    while (answers.length) {
+      answers.shift()!();
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+    await Promise.all(sends);
+    expect(posted).toEqual(["one", "two", "three"]);
+    expect(chat.state.get().messages.every((m) => !m.pending)).toBe(true);
   });
 });

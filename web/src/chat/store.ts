@@ -1,6 +1,7 @@
 import type { Api } from "../api";
 import { ApiError } from "../api/http";
 import type { ChatMessage } from "../api/types";
+import { inOrder } from "../lib/inOrder";
 import { Store } from "../lib/store";
 import { type ChatEntry, mergeMessages, newMessageId } from "./merge";
 
@@ -33,12 +34,14 @@ export function unreadCount(state: ChatState, selfId: string, seenSeq: number): 
 /**
  * One meeting's chat: the history (GET, newest page first, older pages on demand), live
  * messages (`chat-message` from signaling) and our own sends (optimistic, confirmed by the
- * POST's answer), merged and deduplicated by message_id.
+ * POST's answer, one POST at a time so that they are stored in the order they were typed),
+ * merged and deduplicated by message_id.
  */
 export class ChatStore {
   readonly state = new Store<ChatState>({ messages: [], olderCursor: null, loading: false, error: null, allowed: true, baselineSeq: null });
   private senderId = "";
   private senderName = "";
+  private readonly posting = inOrder();
 
   constructor(
     private readonly api: Api,
@@ -115,7 +118,7 @@ export class ChatStore {
   private async post(entry: ChatEntry): Promise<void> {
     this.state.set((s) => ({ messages: mergeMessages(s.messages, [entry]) }));
     try {
-      const saved = await this.api.chat.post(this.meetingId, entry.message_id, entry.text, entry.sender_name);
+      const saved = await this.posting(() => this.api.chat.post(this.meetingId, entry.message_id, entry.text, entry.sender_name));
       this.state.set((s) => ({ messages: mergeMessages(s.messages, [saved]) }));
     } catch {
       this.state.set((s) => ({ messages: mergeMessages(s.messages, [{ ...entry, failed: true }]) }));

@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import type { Api, DirectMessage, User } from "../api";
 import { mergeMessages, newMessageId } from "../chat/merge";
 import { formatTime } from "../lib/format";
+import { inOrder } from "../lib/inOrder";
 import type { SignalingClient } from "../signaling/client";
 
 type Entry = DirectMessage & { pending?: boolean; failed?: boolean };
@@ -21,7 +22,8 @@ interface Props {
  * The conversation with one contact (docs/http-api.md, "Direct messages"): history newest page
  * first with "Load earlier messages", live `direct-message`s merged in by `message_id` (a repeat
  * changes nothing), the latest page read again after every reconnection of the socket, and the
- * conversation marked read when it opens and when a message arrives while it is open.
+ * conversation marked read when it opens and when a message arrives while it is open. Sends show
+ * at once (pending) and are posted one at a time, so they are stored in the order typed.
  */
 export function DirectConversation({ api, socket, selfId, selfName, peer, onRead, onClose }: Props) {
   const [messages, setMessages] = useState<Entry[]>([]);
@@ -30,6 +32,7 @@ export function DirectConversation({ api, socket, selfId, selfName, peer, onRead
   const [error, setError] = useState<string | null>(null);
   const [draft, setDraft] = useState("");
   const listRef = useRef<HTMLDivElement>(null);
+  const [posting] = useState(inOrder);
   const peerId = peer.user_id;
 
   const add = (incoming: Entry[]) => setMessages((current) => mergeMessages<Entry>(current, incoming));
@@ -98,7 +101,7 @@ export function DirectConversation({ api, socket, selfId, selfName, peer, onRead
   const send = async (entry: Entry) => {
     add([{ ...entry, pending: true, failed: false }]);
     try {
-      add([await api.directMessages.post(peerId, entry.message_id, entry.text)]);
+      add([await posting(() => api.directMessages.post(peerId, entry.message_id, entry.text))]);
     } catch {
       add([{ ...entry, pending: true, failed: true }]);
     }
