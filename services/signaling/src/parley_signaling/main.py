@@ -24,7 +24,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
-from parley_events import asyncapi_router
+from parley_events import asyncapi_router, kafka_sender
 from parley_observability import (
     HttpMetrics,
     HttpMetricsMiddleware,
@@ -52,7 +52,8 @@ from parley_signaling.recordings import Recordings
 from parley_signaling.room_relay import RoomRelay
 from parley_signaling.drain import Drain, DrainReport
 from parley_signaling.fanout import KafkaFanoutManager
-from parley_signaling.messaging import CONSUMES, ParticipantEvents, build_router, pin_positions, register_consumers
+from parley_signaling.messaging import CONSUMES, build_router, pin_positions, register_consumers
+from parley_signaling.participant_events import ParticipantEvents
 from parley_signaling.metrics import SignalingMetrics
 from parley_signaling.rejections import Rejections
 from parley_signaling.calls import CallDelivery
@@ -121,8 +122,8 @@ def create_app(
     # participant.* and presence.* each have their own queue and publisher: when many sockets
     # close at once, their presence records (several per socket) must not fill the queue a
     # participant.left waits in (bench/README.md, "Sockets: 10,000 closing at once").
-    participants = ParticipantEvents(router, metrics)
-    presence_records = ParticipantEvents(router, metrics)
+    participants = ParticipantEvents(kafka_sender(router.broker), metrics)
+    presence_records = ParticipantEvents(kafka_sender(router.broker), metrics)
     presence = SocketPresence(presence_records, settings.instance_id)
     users = UserDelivery(sio)
     # Joins read membership from the projection of meetings' events (HTTP only for a

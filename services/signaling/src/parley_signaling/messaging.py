@@ -11,10 +11,8 @@ holds it. An event published twice (the outbox relay may, after a crash) is skip
 CloudEvents id (:class:`RecentIds`, in memory: signaling has no database). A malformed record
 is logged and skipped.
 
-Publisher. Signaling has no database, hence no transactional outbox: participant.joined/left
-and presence.socket/replica_lost are published straight to Kafka by :class:`ParticipantEvents`,
-in order, each with a bounded retry (tenacity); an event still failing is logged at ERROR and
-dropped. The replica runs two: one for participant.*, one for presence.* (``main``).
+Publisher: participant.joined/left and presence.socket/replica_lost go out through
+:class:`parley_signaling.participant_events.ParticipantEvents`.
 """
 
 import asyncio
@@ -25,8 +23,6 @@ from typing import TYPE_CHECKING, Any
 
 from aiokafka import TopicPartition
 from faststream.kafka.fastapi import KafkaMessage, KafkaRouter
-from tenacity import AsyncRetrying, before_sleep_log, stop_after_attempt, wait_exponential
-
 from parley_events import (
     CALL_EVENTS,
     CallEvent,
@@ -41,23 +37,18 @@ from parley_events import (
     MeetingRoleChanged,
     MeetingUpdated,
     ParticipantRemoved,
-    EventData,
     EventDecodeError,
-    OutgoingEvent,
     ParticipantJoined,
     ParticipantLeft,
     PresenceChanged,
     PresenceReplicaLost,
     PresenceSocket,
-    encode,
     envelope_of,
     decoded_record,
-    kafka_publisher,
     records_of,
 )
 from parley_events.contact_pairs import CONTACT_EVENTS
 from parley_events.topics import CALLS, CHAT, CONTACTS, DM, MEETINGS, PARTICIPANTS, PRESENCE
-from parley_observability import stop_task
 from parley_signaling.metrics import SignalingMetrics
 
 if TYPE_CHECKING:
@@ -68,9 +59,6 @@ if TYPE_CHECKING:
     from parley_signaling.presence import PresenceDelivery
 
 log = logging.getLogger(__name__)
-
-#: CloudEvents ``source`` of the events signaling publishes.
-SOURCE = "/parley/signaling"
 
 
 class RecentIds:
@@ -279,80 +267,3 @@ async def pin_positions(subscribers: list, timeout_s: float = 15.0) -> None:
                 consumer = subscriber.consumer
             for tp in consumer.assignment():
                 await consumer.position(TopicPartition(tp.topic, tp.partition))
-
-
-class ParticipantEvents:
-    """Publishes participant.joined / participant.left (and presence.*) in order, with a bounded retry.
-
-    :meth:`enqueue` never blocks the caller; :meth:`run` (a background task) publishes.
-    ``attempts`` tries per event, exponential back-off from ``first_wait_s`` up to 2 seconds.
-    """
-
-    def __init__(
-        self,
-        router: KafkaRouter,
-        metrics: SignalingMetrics,
-        *,
-        attempts: int = 5,
-        first_wait_s: float = 0.1,
-        capacity: int = 10_000,
-    ) -> None:
-        self._router = router
-        self._metrics = metrics
-        self._attempts = attempts
-        self._first_wait_s = first_wait_s
-        self._queue: asyncio.Queue[tuple[str, OutgoingEvent]] = asyncio.Queue(capacity)
-        self._task: asyncio.Task[None] | None = None
-
-    def enqueue(self, data: EventData) -> None:
-        """Queue ``data`` (participant.* or presence.*) for publishing (encoded now: its id and
-        time are fixed here)."""
-        label = "joined" if isinstance(data, ParticipantJoined) else "left" if isinstance(data, ParticipantLeft) else "presence"
-        try:
-            self._queue.put_nowait((label, encode(data, source=SOURCE)))
-        except asyncio.QueueFull:
-            log.error("participant event queue full: dropped %s %s", data.event_type, data.model_dump(mode="json"))
-            self._metrics.participant_events.labels(label, "dropped").inc()
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self.run())
-
-    async def stop(self, drain_timeout_s: float = 5.0) -> None:
-        """Publish what is queued (up to ``drain_timeout_s`` seconds), then stop."""
-        if self._task is None:
-            return
-        try:
-            await asyncio.wait_for(self._queue.join(), drain_timeout_s)
-        except TimeoutError:
-            log.error("%d participant events not published at shutdown", self._queue.qsize())
-        await stop_task(self._task)
-        self._task = None
-
-    async def run(self) -> None:
-        publish = kafka_publisher(self._router.broker)
-        while True:
-            label, event = await self._queue.get()
-            try:
-                async for attempt in AsyncRetrying(
-                    stop=stop_after_attempt(self._attempts),
-                    wait=wait_exponential(multiplier=self._first_wait_s, max=2.0),
-                    before_sleep=before_sleep_log(log, logging.WARNING),
-                    reraise=True,
-                ):
-                    with attempt:
-                        await publish(event)
-                self._metrics.participant_events.labels(label, "published").inc()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # noqa: BLE001 - logged loudly, the next event goes on
-                log.error(
-                    "PARTICIPANT EVENT LOST after %d attempts: %s id=%s key=%s",
-                    self._attempts,
-                    event.type,
-                    event.id,
-                    event.key.decode(errors="replace"),
-                    exc_info=True,
-                )
-                self._metrics.participant_events.labels(label, "failed").inc()
-            finally:
-                self._queue.task_done()

@@ -27,7 +27,7 @@ from parley_signaling.domain.protocol import ContactsChangedEvent, PresenceEvent
 from parley_signaling.users import UserDelivery
 
 if TYPE_CHECKING:
-    from parley_signaling.messaging import ParticipantEvents
+    from parley_signaling.participant_events import ParticipantEvents
 
 
 class SocketPresence:

@@ -26,11 +26,9 @@ from parley_events import SessionActive, SessionRevoked, encode, envelope_of, ka
 from parley_events.topics import SESSION_ACTIVITY
 from parley_signaling.domain.protocol import SessionEndedEvent, dump
 from parley_signaling.domain.rooms import RoomService
+from parley_signaling.participant_events import SOURCE
 
 log = logging.getLogger(__name__)
-
-#: CloudEvents ``source`` of the events signaling publishes.
-SOURCE = "/parley/signaling"
 
 
 def declare_session_active(router: KafkaRouter) -> None:

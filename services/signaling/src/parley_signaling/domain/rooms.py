@@ -57,7 +57,7 @@ from parley_signaling.domain.protocol import (
 )
 from parley_signaling.domain.ratelimit import TokenBucket
 from parley_signaling.fanout import ExpireReason, FanoutUnavailable, KafkaFanoutManager
-from parley_signaling.messaging import ParticipantEvents
+from parley_signaling.participant_events import ParticipantEvents
 from parley_signaling.presence import SocketPresence
 from parley_signaling.metrics import SignalingMetrics
 
