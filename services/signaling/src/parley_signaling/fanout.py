@@ -94,6 +94,7 @@ from parley_signaling.domain.directory import PeerEntry, RoomDirectory
 from parley_signaling.domain.protocol import PeerJoinedEvent, PeerLeftEvent, dump
 from parley_signaling.kafka_logs import KafkaLogGate
 from parley_signaling.liveness import BusChange, ReplicaLiveness
+from parley_signaling.indexed_rooms import IndexedRooms
 from parley_signaling.local_emit import DirectLocalEmit
 from parley_signaling.metrics import SignalingMetrics
 from parley_signaling.relay_order import SHARED_PARTITION, RelayOrder
@@ -225,9 +226,10 @@ class FanoutUnavailable(Exception):
     """The fan-out topic could not be written or read back in time."""
 
 
-class KafkaFanoutManager(AsyncPubSubManager, DirectLocalEmit):
+class KafkaFanoutManager(AsyncPubSubManager, DirectLocalEmit, IndexedRooms):
     """socket.io client manager sharing emits and the room directory through Kafka; its
-    emits to local sockets go without a task per recipient (:class:`DirectLocalEmit`).
+    emits to local sockets go without a task per recipient (:class:`DirectLocalEmit`), and a
+    disconnect finds the socket's rooms in an index (:class:`IndexedRooms`).
 
     Lifecycle: attach to a server (``AsyncServer(client_manager=...)``), then :meth:`start`
     inside the app's lifespan (it connects, positions at the end of the topic, starts the
