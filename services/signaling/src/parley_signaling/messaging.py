@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiokafka import TopicPartition
 from faststream.kafka.fastapi import KafkaMessage, KafkaRouter
+
 from parley_events import (
     CALL_EVENTS,
     CallEvent,

@@ -98,6 +98,10 @@ class ParticipantEvents:
                 window.append(self._queue.get_nowait())
             try:
                 await self._publish(window)
+            except Exception:  # noqa: BLE001 - a bug here must not stop the events after it
+                log.exception("participant events publisher failed on a window of %d", len(window))
+                for record in window:
+                    self._lost(record, "the publisher failed")
             finally:
                 for _ in window:
                     self._queue.task_done()
