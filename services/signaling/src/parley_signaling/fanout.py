@@ -92,9 +92,9 @@ from parley_observability import stop_task
 from parley_signaling import packet_json
 from parley_signaling.domain.directory import PeerEntry, RoomDirectory
 from parley_signaling.domain.protocol import PeerJoinedEvent, PeerLeftEvent, dump
+from parley_signaling.indexed_rooms import IndexedRooms
 from parley_signaling.kafka_logs import KafkaLogGate
 from parley_signaling.liveness import BusChange, ReplicaLiveness
-from parley_signaling.indexed_rooms import IndexedRooms
 from parley_signaling.local_emit import DirectLocalEmit
 from parley_signaling.metrics import SignalingMetrics
 from parley_signaling.relay_order import SHARED_PARTITION, RelayOrder

@@ -8,6 +8,7 @@ for presence.* (``main``), so that a mass close's presence records never fill th
 
 import asyncio
 import logging
+from collections.abc import Awaitable
 
 from tenacity import AsyncRetrying, before_sleep_log, stop_after_attempt, wait_exponential
 
@@ -23,6 +24,11 @@ SOURCE = "/parley/signaling"
 
 #: (metric label, event) of one queued record.
 Record = tuple[str, OutgoingEvent]
+
+
+async def _raise(error: Exception) -> None:
+    """An acknowledgement that failed before it was asked for (the record was not enqueued)."""
+    raise error
 
 
 class NotAcknowledged(Exception):
@@ -123,32 +129,22 @@ class ParticipantEvents:
             for record in pending:
                 self._lost(record, f"after {self._attempts} attempts ({failure.__cause__!r})")
 
-    async def _send_window(self, records: list[Record]) -> tuple[list[Record], Exception | None]:
+    async def _send_window(self, records: list[Record]) -> tuple[list[Record], BaseException | None]:
         """Send ``records`` in order, await every acknowledgement; return the failed records
         to send again (in order) and the first error, having counted the published and the
         superseded ones."""
-        outcomes: list[object] = []
+        acks: list[Awaitable[object]] = []
         for _label, event in records:
             try:
-                outcomes.append(await self._send(event))
-            except asyncio.CancelledError:
-                raise
+                acks.append(await self._send(event))
             except Exception as error:  # noqa: BLE001 - the record is sent again
-                outcomes.append(error)
-        for i, outcome in enumerate(outcomes):
-            if not isinstance(outcome, Exception):
-                try:
-                    await outcome  # type: ignore[misc]
-                    outcomes[i] = None
-                except asyncio.CancelledError:
-                    raise
-                except Exception as error:  # noqa: BLE001
-                    outcomes[i] = error
+                acks.append(_raise(error))
+        outcomes = await asyncio.gather(*acks, return_exceptions=True)
         again: list[Record] = []
         acknowledged_later: set[bytes] = set()
         for record, outcome in reversed(list(zip(records, outcomes))):
             label, event = record
-            if outcome is None:
+            if not isinstance(outcome, BaseException):
                 self._metrics.participant_events.labels(label, "published").inc()
                 acknowledged_later.add(event.key)
             elif event.key in acknowledged_later:
@@ -156,7 +152,7 @@ class ParticipantEvents:
             else:
                 again.append(record)
         again.reverse()
-        return again, next((o for o in outcomes if isinstance(o, Exception)), None)
+        return again, next((o for o in outcomes if isinstance(o, BaseException)), None)
 
     def _lost(self, record: Record, why: str) -> None:
         label, event = record
