@@ -119,6 +119,38 @@ async def test_a_denied_person_is_refused_and_one_who_withdraws_leaves_the_lobby
         assert (await _join(client, mid, client.auth(user))).json()["status"] == "joined"
 
 
+async def test_get_join_tells_where_the_caller_stands_and_never_knocks(client, stack) -> None:
+    meeting = await client.create("u-host", admission="lobby", allow_guests=True)
+    mid = meeting["meeting_id"]
+
+    async def standing(headers: dict[str, str]) -> tuple[int, str]:
+        answer = await client.http.get(f"/api/meetings/{mid}/join", headers=headers)
+        body = answer.json()
+        return answer.status_code, body.get("status") or body["detail"]["code"]
+
+    assert await standing(client.auth("u-bob")) == (404, "not_in_lobby")  # reading puts nobody in the lobby
+    assert await _lobby(client, mid) == []
+    host = await client.http.get(f"/api/meetings/{mid}/join", headers=client.auth("u-host"))
+    assert (host.status_code, host.json()["role"], host.json()["meeting"]["meeting_id"]) == (200, "host", mid)
+    for user in ("u-bob", "u-carol", "u-dave"):
+        assert (await _join(client, mid, client.auth(user))).status_code == 202
+    assert (await _join(client, mid, _guest(client, mid))).status_code == 202
+    assert await standing(_guest(client, mid)) == (200, "waiting")
+
+    # the page that waited closes: its withdrawal holds against a read that comes after it
+    assert (await client.http.delete(f"/api/meetings/{mid}/join", headers=client.auth("u-bob"))).status_code == 204
+    assert await standing(client.auth("u-bob")) == (404, "not_in_lobby")
+    assert "u-bob" not in await _lobby(client, mid)
+
+    assert (await client.http.post(f"/api/meetings/{mid}/lobby/u-carol/admit", headers=client.auth("u-host"))).status_code == 204
+    assert (await client.http.post(f"/api/meetings/{mid}/lobby/u-dave/deny", headers=client.auth("u-host"))).status_code == 204
+    assert await standing(client.auth("u-carol")) == (200, "joined")
+    assert await standing(client.auth("u-dave")) == (403, "lobby_denied")
+    assert await _lobby(client, mid) == ["guest-g1"]
+    missing = await client.http.get("/api/meetings/zzzz-zzzz-zzzz/join", headers=client.auth("u-host"))
+    assert (missing.status_code, missing.json()["detail"]["code"]) == (404, "meeting_not_found")
+
+
 async def test_a_locked_meeting_lets_its_participants_back_and_nobody_new(client, stack) -> None:
     meeting = await client.create("u-host")
     mid = meeting["meeting_id"]

@@ -16,6 +16,8 @@ export function meetingsApi(http: HttpClient) {
     get: (id: string) => http.get<Meeting>(path(id)),
     /** Joins, or (`status` `waiting`) waits in the lobby. */
     join: (id: string) => http.post<JoinResult>(`${path(id)}/join`),
+    /** Where we stand, changing nothing: `joined` or `waiting` (`not_in_lobby` when neither). */
+    standing: (id: string) => http.get<JoinResult>(`${path(id)}/join`),
     /** Stops waiting in the lobby; `keepalive` lets a closing page still send it. */
     withdraw: (id: string, keepalive = false) => http.delete<void>(`${path(id)}/join`, { keepalive }),
     /** Host and co-hosts: who waits, and their decisions. */

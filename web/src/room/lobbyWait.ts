@@ -14,8 +14,10 @@ export type LobbyWaitState =
 /**
  * Waiting in a meeting's lobby (docs/web-client.md, "Lobby"): a signaling socket of its own
  * tells signaling it waits (`lobby-wait`), so that `lobby-decision` reaches it on whichever
- * replica; right after that, `POST /join` is asked again, in case the decision came before the
- * socket listened. Admitted, `POST /join` answers the meeting and our role.
+ * replica; right after that, `GET /join` tells where we stand, in case the decision came before
+ * the socket listened. Admitted, it answers the meeting and our role. It is a read, not
+ * `POST /join`: a knock still in flight when the page closes would put us back in the lobby
+ * after `DELETE /join` took us out.
  */
 export class LobbyWait {
   readonly state = new Store<LobbyWaitState>({ phase: "waiting" });
@@ -67,16 +69,18 @@ export class LobbyWait {
     await this.check();
   }
 
-  /** Asks meetings where we stand: joined (admitted), still waiting, or refused. */
+  /** Asks meetings where we stand: joined (admitted), still waiting, refused, or gone from
+   * the lobby (another tab of ours withdrew). */
   private async check(): Promise<void> {
     if (this.closed) return;
     try {
-      const joined = await this.api.meetings.join(this.meetingId);
+      const joined = await this.api.meetings.standing(this.meetingId);
       if (joined.status !== "waiting") this.finish({ phase: "admitted", joined });
     } catch (err) {
       const code = (err as { code?: string }).code;
       if (code === "lobby_denied") this.finish({ phase: "denied" });
-      else if (!this.closed) this.finish({ phase: "failed", error: "The meeting could not be joined." });
+      else if (code === "not_in_lobby") this.finish({ phase: "failed", error: "You are no longer waiting in this meeting's lobby. Reload the page to ask again." });
+      else this.finish({ phase: "failed", error: "The meeting could not be joined." });
     }
   }
 

@@ -232,6 +232,7 @@ class MeetingRepository:
         result = await self.meetings.update_one({"_id": meeting_id, "call_id": call_id}, {"$unset": {"call_id": ""}})
         return result.modified_count == 1
 
+    @retry_write_conflicts
     async def attach_call(self, meeting_id: str, call_id: str) -> bool:
         """Make meeting ``meeting_id`` the private room of call ``call_id`` again (undoes
         :meth:`detach_call`). True when it changed now; False when it already is, or is another

@@ -302,6 +302,27 @@ async def join_meeting(
     return JoinResult(meeting=_shown(meeting, settings), role=role, status=joined)
 
 
+@router.get(
+    "/{meeting_id}/join",
+    response_description="the meeting, the caller's role and `status`: `joined` (a participant) or `waiting` (in the lobby)",
+    responses=error_responses({
+        401: INVALID_KEY_401,
+        403: f"`removed_from_meeting`, `lobby_denied`: the caller is barred from the meeting; {SCOPE_403}",
+        404: f"{NOT_FOUND_404}; `not_in_lobby`: the caller neither takes part nor waits (`POST /join` asks)",
+        410: ENDED_410,
+    }),
+)
+async def join_standing(
+    meeting_id: MeetingId, principal: GuestOrReader, meetings: MeetingsService, settings: AppSettings
+) -> JoinResult:
+    """Where the caller stands, changing nothing: what someone waiting in the lobby asks after
+    a decision may have passed them by. Unlike `POST /join`, it never puts the caller in the
+    lobby, so a read still in flight when the caller withdraws (`DELETE /join`) cannot undo
+    the withdrawal."""
+    meeting, role, joined = await meetings.moderation.standing(meeting_id, user_id=principal.user_id)
+    return JoinResult(meeting=_shown(meeting, settings), role=role, status=joined)
+
+
 @router.post(
     "/{meeting_id}/end",
     response_description="the meeting, ended",

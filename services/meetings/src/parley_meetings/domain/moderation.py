@@ -38,7 +38,7 @@ from parley_meetings.domain.errors import (
     ParticipantNotFound,
     RemovedFromMeeting,
 )
-from parley_meetings.domain.models import Barred, LobbyEntry, Meeting, Participant
+from parley_meetings.domain.models import Barred, JoinStatus, LobbyEntry, Meeting, Participant, Role
 from parley_meetings.repository import MeetingRepository
 from parley_security import is_guest_id
 
@@ -111,6 +111,22 @@ class Moderation:
             return {"lobby": _without(meeting.lobby, user_id)}, event
 
         await self._change(meeting_id, decide)
+
+    async def standing(self, meeting_id: str, *, user_id: str) -> tuple[Meeting, Role, JoinStatus]:
+        """Where ``user_id`` stands, changing nothing: a participant (``joined``, with their
+        role) or ``waiting`` (the role an admission gives). Unlike ``POST /join`` it never
+        knocks, so a read still in flight when its page withdraws cannot put the person back
+        in the lobby. Raises :class:`MeetingNotFound`, :class:`MeetingHasEnded`,
+        :class:`RemovedFromMeeting` / :class:`LobbyDenied`, and :class:`NotWaiting` when they
+        are neither (they withdrew, or never asked)."""
+        meeting = await self._get(meeting_id)
+        role = meeting.role_of(user_id)
+        if role is not None:
+            return meeting, role, "joined"
+        if meeting.waiting(user_id) is not None:
+            return meeting, "participant", "waiting"
+        refuse_barred(meeting, user_id)
+        raise NotWaiting("you do not wait in this meeting's lobby: ask to join it again")
 
     # --- the host and co-hosts ------------------------------------------------------------
 
