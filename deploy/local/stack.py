@@ -237,8 +237,13 @@ def print_urls(stack: Stack, selected: dict[str, Component]) -> None:
 def cmd_up(stack: Stack, args: argparse.Namespace) -> int:
     selected = select(stack, args.only)
     if sv.supervisord_pid(stack):
+        running_base = recorded_base(stack)
+        if running_base is not None and running_base != stack.base:
+            say(f"stack {stack.name!r} is already running on port base {running_base}, not {stack.base}: "
+                f"stop it first (stack.py down --name {stack.name}), or start this one under another --name")
+            return 2
         say(f"stack {stack.name!r} is already running; checking it "
-            f"(run `down` first to apply configuration changes)")
+            f"(run `down` first to apply configuration changes{' or to start it --fresh' if args.fresh else ''})")
         running = sv.process_info(stack)
         selected = {n: c for n, c in select(stack, None).items() if n in running}
     else:
