@@ -147,6 +147,8 @@ async def test_get_join_tells_where_the_caller_stands_and_never_knocks(client, s
     assert await standing(client.auth("u-carol")) == (200, "joined")
     assert await standing(client.auth("u-dave")) == (403, "lobby_denied")
     assert await _lobby(client, mid) == ["guest-g1"]
+    elsewhere = (await client.create("u-host", allow_guests=True))["meeting_id"]
+    assert await standing(_guest(client, elsewhere)) == (403, "guest_not_allowed")  # another meeting's guest
     missing = await client.http.get("/api/meetings/zzzz-zzzz-zzzz/join", headers=client.auth("u-host"))
     assert (missing.status_code, missing.json()["detail"]["code"]) == (404, "meeting_not_found")
 

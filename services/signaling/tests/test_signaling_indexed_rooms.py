@@ -31,7 +31,7 @@ def manager(cls: type[AsyncManager]) -> AsyncManager:
 
 def state(m: AsyncManager) -> tuple:
     rooms = {ns: {room: dict(members) for room, members in table.items()} for ns, table in m.rooms.items()}
-    return rooms, dict(m.callbacks), {k: list(v) for k, v in m.pending_connect.items()}, {k: list(v) for k, v in m.pending_disconnect.items()}
+    return rooms, dict(m.callbacks), {k: set(v) for k, v in m.pending_connect.items()}, {k: set(v) for k, v in m.pending_disconnect.items()}
 
 
 async def test_the_same_operations_leave_the_same_rooms_as_upstream() -> None:
@@ -68,7 +68,8 @@ async def test_the_same_operations_leave_the_same_rooms_as_upstream() -> None:
             elif op < 0.8:
                 for m in (upstream, indexed):
                     m.callbacks[sid] = {1: "ack"}
-                    m.pre_disconnect(sid, namespace)
+                    if m.is_connected(sid, namespace):  # as the server calls it (once per socket)
+                        m.pre_disconnect(sid, namespace)
             else:
                 for m in (upstream, indexed):
                     await m.disconnect(sid, namespace)
@@ -94,3 +95,16 @@ async def test_a_disconnect_leaves_only_the_sockets_own_rooms() -> None:
     assert a not in m.rooms_of["/"]
     await m.disconnect(b, "/")
     assert m.rooms == {} and m.rooms_of == {}
+
+
+async def test_sockets_pending_a_connect_or_a_disconnect_are_kept_in_sets() -> None:
+    """``is_connected`` tests them on every event: a list made each test O(sockets closing)."""
+    m = manager(IndexedRooms)
+    pending = await m.pre_connect("eio-a", "/")
+    b = await m.connect("eio-b", "/")
+    m.pre_disconnect(b, "/")
+    assert isinstance(m.pending_connect["/"], set) and isinstance(m.pending_disconnect["/"], set)
+    assert not m.is_connected(pending, "/") and not m.is_connected(b, "/")
+    await m.connect(pending, "/")
+    await m.disconnect(b, "/")
+    assert m.is_connected(pending, "/") and m.pending_connect == {} and m.pending_disconnect == {}
