@@ -12,8 +12,8 @@ decides nothing here; signaling tells the sockets concerned, from meetings' even
 - ``meeting.updated``: ``meeting-updated`` (the admission mode) to this replica's sockets of
   the room, so that the host's and co-hosts' controls agree.
 
-A waiting socket that registers after its decision was published misses it: the client asks
-meetings again (``POST /join``) right after ``lobby-wait`` is acknowledged.
+A waiting socket that registers after its decision was published misses it: the client reads
+where it stands from meetings (``GET /join``) right after ``lobby-wait`` is acknowledged.
 """
 
 from collections.abc import Awaitable, Callable

@@ -292,8 +292,9 @@ class MeetingList(BaseModel):
 
 
 class JoinResult(BaseModel):
-    """``{meeting, role, status}`` after joining: ``status`` ``joined`` (a participant, with
-    ``role``), or ``waiting`` in the lobby (HTTP 202; ``role`` is the one an admission gives)."""
+    """``{meeting, role, status}`` of a join (``POST /join``) or of where the caller stands
+    (``GET /join``): ``status`` ``joined`` (a participant, with ``role``), or ``waiting`` in the
+    lobby (``POST /join`` answers it with HTTP 202; ``role`` is the one an admission gives)."""
 
     meeting: MeetingOut
     role: Role
