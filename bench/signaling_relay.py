@@ -19,11 +19,12 @@ round, each rate (``--rates``, messages per second over all pairs together) and 
 target in turn, the hosts send ``ice-candidate`` events to their guests for ``--seconds``
 seconds, open loop; latency runs from each message's due time to its arrival at the guest.
 Parley's events carry an acknowledgement as docs/signaling.md requires; the peer's do not (the
-app it stands for sends none). CPU per message is read from /proc for signaling-1,
+app it stands for sends none). ``--no-ack`` sends Parley's without one too (the server then
+answers nothing): what the acknowledgement frame costs. CPU per message is read from /proc for signaling-1,
 signaling-2, Kafka and the peer.
 
 The last line of stdout is one JSON object: ``{"benchmark": "signaling_relay", "load_average":
-{"start", "end"}, "pairs", "seconds", "rounds", "rates", "steps": [{"target", "rate_per_s",
+{"start", "end"}, "pairs", "seconds", "rounds", "rates", "parley_acks", "steps": [{"target", "rate_per_s",
 "sent", "lost", "duplicates", "refused", "latency_ms": {"p50", "p99", "max"},
 "cpu_ms_per_message": {process: ms}, "loadgen_cpu_ms_per_message", "max_send_lag_ms",
 "rounds": [...]}], "warmup": {target: {"rate_per_s", "seconds", "p50", "p99", "max", "lost"}}}``.
@@ -150,6 +151,9 @@ async def bench(args: argparse.Namespace) -> dict:
              "pairs": [{"host": {"url": node_url}, "guest": {"url": node_url}, "room": f"room-{i}"}
                        for i in range(args.pairs)]},
         ]
+        if args.no_ack:
+            for target in targets[:2]:
+                target["ack"] = False
         plan = {
             "targets": [t for t in targets if t["name"] in args.targets],
             "rates": args.rates,
@@ -171,6 +175,7 @@ async def bench(args: argparse.Namespace) -> dict:
         "seconds": args.seconds,
         "rounds": args.rounds,
         "rates": args.rates,
+        "parley_acks": not args.no_ack,
         **result,
     }
 
@@ -194,6 +199,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--pairs", type=int, default=64, help="socket pairs per target (default 64)")
     parser.add_argument("--rates", type=lambda s: [float(x) for x in s.split(",")], default=[50, 200, 500, 1000],
                         help="messages per second over all pairs, comma-separated (default 50,200,500,1000)")
+    parser.add_argument("--no-ack", action="store_true",
+                        help="send Parley's events without an acknowledgement, as the peer's")
     parser.add_argument("--targets", type=lambda s: s.split(","), default=list(TARGETS),
                         help=f"targets to run, comma-separated (default {','.join(TARGETS)})")
     parser.add_argument("--seconds", type=float, default=8.0, help="seconds per step (default 8)")

@@ -3,7 +3,8 @@
 // Usage: node relay.mjs <plan.json>   (written by bench/signaling_relay.py)
 //
 // plan = {
-//   "targets": [{"name", "dialect": "parley" | "node", "cpu_pids": {"label": pid, ...},
+//   "targets": [{"name", "dialect": "parley" | "node", "ack": false (Parley: no acknowledgements),
+//                "cpu_pids": {"label": pid, ...},
 //                "pairs": [{"host": {"url", "token"?}, "guest": {"url", "token"?}, "room"}]}],
 //   "rates": [msg/s, ...], "seconds": s per step, "rounds": n, "drain_s": s, "clk_tck": 100,
 //   "warmup_s": s (0: none)
@@ -108,7 +109,12 @@ async function setUpPair(target, pair, index) {
     return {
       host, guest, replicas: [hostSession.replica_id, guestSession.replica_id],
       send(seq) {
-        host.emit("ice-candidate", { meeting_id: pair.room, to, candidate: candidate(seq) }, (ack) => {
+        const payload = { meeting_id: pair.room, to, candidate: candidate(seq) };
+        if (target.ack === false) {
+          host.emit("ice-candidate", payload); // no acknowledgement asked: the server sends none
+          return;
+        }
+        host.emit("ice-candidate", payload, (ack) => {
           if (!ack?.ok && step !== null) step.refused.push(ack?.error?.code ?? "no_ack");
         });
       },
