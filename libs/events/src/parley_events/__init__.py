@@ -4,6 +4,7 @@ from parley_events.asyncapi import CloudEventEnvelope, asyncapi_document, asynca
 from parley_events.envelope import EventDecodeError, OutgoingEvent, ReceivedEvent, decode, encode
 from parley_events.inbox import ProcessedEvents
 from parley_events.kafka import (
+    ConsumedMessage,
     decoded_record,
     kafka_publisher,
     kafka_sender,
@@ -72,6 +73,7 @@ from parley_events.topics import TOPICS, TopicSpec
 from parley_events.write_conflicts import is_write_conflict, retry_write_conflicts
 
 __all__ = [
+    "ConsumedMessage",
     "CALL_EVENTS",
     "CallAccepted",
     "CallCancelled",

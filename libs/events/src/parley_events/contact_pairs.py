@@ -14,12 +14,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Literal
 
 from faststream import AckPolicy
-from faststream.kafka.fastapi import KafkaMessage
 from pydantic import BaseModel, ConfigDict
 from pymongo.asynchronous.collection import AsyncCollection
 
 from parley_events.envelope import EventDecodeError, ReceivedEvent
-from parley_events.kafka import decoded_record, raw_body, records_of
+from parley_events.kafka import ConsumedMessage, decoded_record, raw_body, records_of
 from parley_events.inbox import ProcessedEvents
 from parley_events.schemas import (
     ContactAccepted,
@@ -153,7 +152,7 @@ def add_contact_consumer(
         title="contacts",
         description=description,
     )
-    async def on_contact_events(message: KafkaMessage) -> None:
+    async def on_contact_events(message: ConsumedMessage) -> None:
         events: list[ReceivedEvent] = []
         for record in records_of(message):
             try:

@@ -36,10 +36,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from faststream.kafka.fastapi import KafkaMessage, KafkaRouter
+from faststream.kafka.fastapi import KafkaRouter
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from parley_events import (
+    ConsumedMessage,
     MEETING_CLOSED,
     EventDecodeError,
     EventData,
@@ -218,7 +219,7 @@ class ProjectionFeed:
         )
         self._subscriber(self._on_record)
 
-    async def _on_record(self, message: KafkaMessage) -> None:
+    async def _on_record(self, message: ConsumedMessage) -> None:
         raw = message.raw_message
         record = raw[0] if isinstance(raw, tuple) else raw
         try:

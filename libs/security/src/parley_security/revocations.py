@@ -25,9 +25,9 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 
-from faststream.kafka.fastapi import KafkaMessage, KafkaRouter
+from faststream.kafka.fastapi import KafkaRouter
 
-from parley_events import EventDecodeError, SessionRevoked, received_event
+from parley_events import ConsumedMessage, EventDecodeError, SessionRevoked, received_event
 from parley_events.topics import SESSIONS
 from parley_security.jwt import InvalidToken, Principal
 
@@ -94,7 +94,7 @@ class RevocationFeed:
         )
         subscriber(self._on_record)
 
-    async def _on_record(self, message: KafkaMessage) -> None:
+    async def _on_record(self, message: ConsumedMessage) -> None:
         try:
             event = received_event(message)
         except EventDecodeError as exc:

@@ -20,7 +20,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 
 from faststream import AckPolicy
-from faststream.kafka.fastapi import KafkaMessage, KafkaRouter
+from faststream.kafka.fastapi import KafkaRouter
 from pymongo.asynchronous.collection import AsyncCollection
 
 from parley_auth.config import Settings
@@ -28,6 +28,7 @@ from parley_auth.domain.presence import PresenceProjection
 from parley_auth.domain.api_keys import ApiKeys
 from parley_auth.domain.guests import GuestMeetings
 from parley_events import (
+    ConsumedMessage,
     ApiKeyCreated,
     ApiKeyRevoked,
     ApiKeyUsed,
@@ -130,7 +131,7 @@ def add_presence_consumer(router: KafkaRouter, settings: Settings, projection: P
         title=PRESENCE_CHANNEL,
         description="presence.socket / presence.replica_lost from signaling: each user's sockets and presence",
     )
-    async def on_presence(message: KafkaMessage) -> None:
+    async def on_presence(message: ConsumedMessage) -> None:
         records: list[PresenceSocket | PresenceReplicaLost] = []
 
         async def collect(data: EventData) -> None:
@@ -141,7 +142,7 @@ def add_presence_consumer(router: KafkaRouter, settings: Settings, projection: P
         await projection.apply(records)
 
 
-async def _each_event(message: KafkaMessage, topic: str, apply: Callable[[EventData], Awaitable[object]]) -> None:
+async def _each_event(message: ConsumedMessage, topic: str, apply: Callable[[EventData], Awaitable[object]]) -> None:
     """Await ``apply`` with the payload of each record of ``message`` (one record, or a batch),
     in order; a malformed record is logged and skipped."""
     for record in records_of(message):
@@ -169,7 +170,7 @@ def add_session_activity_consumer(
     )
 
     @subscriber
-    async def on_session_active(message: KafkaMessage) -> None:
+    async def on_session_active(message: ConsumedMessage) -> None:
         try:
             event = received_event(message)
         except EventDecodeError as exc:
@@ -202,7 +203,7 @@ def add_api_key_use_consumer(router: KafkaRouter, settings: Settings, keys: ApiK
         title=API_KEY_USE_CHANNEL,
         description="api_key.used from meetings: the keys' last use",
     )
-    async def on_api_key_record(message: KafkaMessage) -> None:
+    async def on_api_key_record(message: ConsumedMessage) -> None:
         await _each_event(message, API_KEYS.name, apply)
 
     async def apply(data: EventData) -> None:
@@ -225,7 +226,7 @@ def add_guest_meetings_consumer(router: KafkaRouter, settings: Settings, guests:
         description="meeting.created / updated (allow_guests) and meeting.ended / cancelled / expired: "
         "which meetings auth issues guest tokens for",
     )
-    async def on_meeting_record(message: KafkaMessage) -> None:
+    async def on_meeting_record(message: ConsumedMessage) -> None:
         await _each_event(message, MEETINGS.name, guests.apply)
 
 

@@ -14,10 +14,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING
 
 from faststream import AckPolicy
-from faststream.kafka.fastapi import KafkaMessage, KafkaRouter
+from faststream.kafka.fastapi import KafkaRouter
 from pymongo.asynchronous.collection import AsyncCollection
 
 from parley_events import (
+    ConsumedMessage,
     ApiKeyCreated,
     ApiKeyRevoked,
     ApiKeyUsed,
@@ -73,7 +74,7 @@ MEETINGS_EVENTS = (
 ParticipantHandler = Callable[[list[ReceivedEvent]], Awaitable[object]]
 
 
-def _decoded(message: KafkaMessage, on_malformed: Callable[[], None]) -> list[ReceivedEvent]:
+def _decoded(message: ConsumedMessage, on_malformed: Callable[[], None]) -> list[ReceivedEvent]:
     """The events of a batch's records, in order; a record that is not a valid Parley event
     is logged, counted (``on_malformed``) and left out."""
     raw = message.raw_message
@@ -194,7 +195,7 @@ def _subscribe_in_batches(
         description=description,
         **fetching,
     )
-    async def on_events(message: KafkaMessage) -> None:
+    async def on_events(message: ConsumedMessage) -> None:
         events = _decoded(message, on_malformed)
         if events:
             await handle(events)
@@ -280,7 +281,7 @@ def add_meeting_event_consumer(router: KafkaRouter, forget: Callable[[str], None
         title="meetings",
         description="meeting.* events but created and joined (and lobby.*): this replica forgets its cached summary of the meeting",
     )
-    async def on_meeting_event(message: KafkaMessage) -> None:
+    async def on_meeting_event(message: ConsumedMessage) -> None:
         raw = message.raw_message
         for record in raw if isinstance(raw, tuple | list) else (raw,):
             try:
@@ -311,7 +312,7 @@ def add_api_key_consumer(
         title="api-keys",
         description="api_key.created / api_key.revoked from auth: the keys meetings accepts",
     )
-    async def on_api_key_event(message: KafkaMessage) -> None:
+    async def on_api_key_event(message: ConsumedMessage) -> None:
         raw = message.raw_message
         for record in raw if isinstance(raw, tuple | list) else (raw,):
             try:

@@ -22,9 +22,10 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from aiokafka import TopicPartition
-from faststream.kafka.fastapi import KafkaMessage, KafkaRouter
+from faststream.kafka.fastapi import KafkaRouter
 
 from parley_events import (
+    ConsumedMessage,
     CALL_EVENTS,
     CallEvent,
     ChatMessagePosted,
@@ -86,7 +87,7 @@ CHAT_BATCH_RECORDS = 500
 CHAT_BATCH_WAIT_MS = 25
 
 
-def received_record(message: KafkaMessage) -> Any:
+def received_record(message: ConsumedMessage) -> Any:
     """The one aiokafka record of a (non-batch) subscriber's ``message``."""
     return records_of(message)[0]
 
@@ -229,8 +230,8 @@ def register_consumers(
             return
         metrics.consumed_events.labels(label, "delivered").inc()
 
-    def consumer(channel: str, label: str, batch: bool) -> Callable[[KafkaMessage], Awaitable[None]]:
-        async def consume(message: KafkaMessage) -> None:
+    def consumer(channel: str, label: str, batch: bool) -> Callable[[ConsumedMessage], Awaitable[None]]:
+        async def consume(message: ConsumedMessage) -> None:
             for record in records_of(message) if batch else [received_record(message)]:
                 await handle(record, channel, label)
 
