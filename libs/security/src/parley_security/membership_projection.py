@@ -40,8 +40,8 @@ from faststream.kafka.fastapi import KafkaRouter
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from parley_events import (
-    ConsumedMessage,
     MEETING_CLOSED,
+    ConsumedMessage,
     EventDecodeError,
     EventData,
     LobbyAdmitted,

@@ -28,10 +28,10 @@ from parley_auth.domain.presence import PresenceProjection
 from parley_auth.domain.api_keys import ApiKeys
 from parley_auth.domain.guests import GuestMeetings
 from parley_events import (
-    ConsumedMessage,
     ApiKeyCreated,
     ApiKeyRevoked,
     ApiKeyUsed,
+    ConsumedMessage,
     ContactAccepted,
     ContactDeclined,
     ContactInvited,

@@ -18,12 +18,12 @@ from faststream.kafka.fastapi import KafkaRouter
 from pymongo.asynchronous.collection import AsyncCollection
 
 from parley_events import (
-    ConsumedMessage,
     ApiKeyCreated,
     ApiKeyRevoked,
     ApiKeyUsed,
     CALL_EVENTS,
     ChatMessagePosted,
+    ConsumedMessage,
     decode,
     envelope_of,
     EventDecodeError,

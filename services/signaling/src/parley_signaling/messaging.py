@@ -25,10 +25,10 @@ from aiokafka import TopicPartition
 from faststream.kafka.fastapi import KafkaRouter
 
 from parley_events import (
-    ConsumedMessage,
     CALL_EVENTS,
     CallEvent,
     ChatMessagePosted,
+    ConsumedMessage,
     DM_EVENTS,
     DmConversationRead,
     DmMessagePosted,
