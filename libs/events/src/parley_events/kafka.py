@@ -10,6 +10,8 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.fastapi import KafkaMessage as _ContextMessage
 from faststream.kafka.message import KafkaMessage
 
+from parley_events.envelope import OutgoingEvent, ReceivedEvent, decode
+
 #: FastStream's own dependency for the message (``Context("message")``) is a plain ``def``, so
 #: FastAPI runs it in its thread pool for every record consumed: a hop to a worker thread and
 #: back (~15 % of a signaling replica's busy time while it consumed the events of a mass join).
@@ -25,8 +27,6 @@ _consumed_message.__signature__ = inspect.signature(_context_message)  # type: i
 #: A subscriber's parameter: the consumed :class:`KafkaMessage`, resolved on the event loop
 #: (FastStream's ``faststream.kafka.fastapi.KafkaMessage``, as an ``async`` dependency).
 ConsumedMessage = Annotated[KafkaMessage, Depends(_consumed_message, use_cache=True)]
-
-from parley_events.envelope import OutgoingEvent, ReceivedEvent, decode
 
 
 def kafka_publisher(broker: KafkaBroker):
