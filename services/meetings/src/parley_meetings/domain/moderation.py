@@ -62,6 +62,19 @@ def refuse_barred(meeting: Meeting, user_id: str) -> None:
     raise Denied("the host did not let you in to this meeting")
 
 
+def standing_in(meeting: Meeting, user_id: str) -> tuple[Role, JoinStatus] | None:
+    """``user_id``'s place in ``meeting`` as read: a participant (their role, ``joined``), in
+    the lobby (``participant``, ``waiting``), or ``None`` (neither). Raises
+    :class:`RemovedFromMeeting` or :class:`LobbyDenied` when they are barred."""
+    role = meeting.role_of(user_id)
+    if role is not None:
+        return role, "joined"
+    if meeting.waiting(user_id) is not None:
+        return "participant", "waiting"
+    refuse_barred(meeting, user_id)
+    return None
+
+
 class Moderation:
     """The lobby, co-hosts and removal of one meetings replica."""
 
@@ -120,13 +133,10 @@ class Moderation:
         :class:`RemovedFromMeeting` / :class:`LobbyDenied`, and :class:`NotWaiting` when they
         are neither (they withdrew, or never asked)."""
         meeting = await self._get(meeting_id)
-        role = meeting.role_of(user_id)
-        if role is not None:
-            return meeting, role, "joined"
-        if meeting.waiting(user_id) is not None:
-            return meeting, "participant", "waiting"
-        refuse_barred(meeting, user_id)
-        raise NotWaiting("you do not wait in this meeting's lobby: ask to join it again")
+        place = standing_in(meeting, user_id)
+        if place is None:
+            raise NotWaiting("you do not wait in this meeting's lobby: ask to join it again")
+        return meeting, *place
 
     # --- the host and co-hosts ------------------------------------------------------------
 

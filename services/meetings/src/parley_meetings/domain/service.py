@@ -36,7 +36,7 @@ from parley_meetings.domain.errors import (
     StartInPast,
 )
 from parley_meetings.domain.expiry import empty_room
-from parley_meetings.domain.moderation import Moderation, refuse_barred
+from parley_meetings.domain.moderation import Moderation, refuse_barred, standing_in
 from parley_meetings.domain.ids import new_meeting_id
 from parley_meetings.domain.models import (
     DEFAULT_DURATION_MINUTES,
@@ -213,12 +213,9 @@ class Meetings:
             meeting = await self.get(meeting_id)
             if meeting.status == "ended":
                 raise MeetingHasEnded("the meeting has ended")
-            role = meeting.role_of(user_id)
-            if role is not None:  # a participant already (or added by a concurrent join or an admission)
-                return meeting, role, "joined"
-            if meeting.waiting(user_id) is not None:
-                return meeting, "participant", "waiting"
-            refuse_barred(meeting, user_id)
+            place = standing_in(meeting, user_id)  # a participant already (or added by a concurrent join or an admission)
+            if place is not None:
+                return meeting, *place
             if meeting.admission == "locked":
                 raise MeetingLocked("the host has locked this meeting: nobody new joins it")
             if meeting.admission == "lobby" and await self.moderation.knock(
