@@ -11,10 +11,13 @@ and 390x844: ``contacts-*.png``.
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from playwright.sync_api import expect
 
-from browser_harness import PHONE, ParticipantFactory
+from browser_harness import PHONE, Api, ParticipantFactory
+from test_calls import befriend
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
@@ -71,4 +74,42 @@ def test_add_accept_and_see_each_other_online(participants: ParticipantFactory, 
     expect(bob_at_ada.get_by_test_id("presence-status")).to_have_attribute("data-state", "offline", timeout=PRESENCE_S)
     expect(bob_at_ada).to_contain_text("last seen just now")
     ada.page.screenshot(path=str(screenshots / "contacts-offline-390x844.png"), full_page=True)
+    assert ada.page_errors == [] and bob.page_errors == []
+
+
+def test_presence_that_comes_while_the_list_loads_is_kept(api: Api, participants: ParticipantFactory) -> None:
+    """The contact list read while Bob was offline reaches Ada's page only after his
+    ``presence`` event (the request held in her browser): the page still shows him online."""
+    ada = participants("Ada")
+    bob = participants("Bob")
+    befriend(api, ada.user, bob.user)
+    presence_frames: list[str] = []
+    ada.page.on("websocket", lambda ws: ws.on(
+        "framereceived", lambda frame: '"presence"' in str(frame) and presence_frames.append(str(frame))))
+    ada.sign_in("/")
+
+    held: list = []
+
+    def hold(route) -> None:
+        if held:
+            route.continue_()
+        else:
+            held.append((route, route.fetch()))
+
+    ada.page.route("**/api/auth/contacts", hold)
+    ada.page.get_by_role("link", name="Contacts").click()
+    while not held:
+        ada.page.wait_for_timeout(100)
+    presence_frames.clear()
+    bob.sign_in("/")
+    deadline = time.monotonic() + PRESENCE_S / 1000
+    while not presence_frames and time.monotonic() < deadline:
+        ada.page.wait_for_timeout(100)
+    assert presence_frames, "Bob's presence never reached Ada's socket"
+    route, answer = held[0]
+    route.fulfill(response=answer)
+    bob_at_ada = ada.page.locator(f'[data-testid="contact-item"][data-user-id="{bob.user.user_id}"]')
+    expect(bob_at_ada.get_by_test_id("presence-status")).to_have_attribute("data-state", "online")
+    ada.page.wait_for_timeout(1_000)
+    expect(bob_at_ada.get_by_test_id("presence-status")).to_have_attribute("data-state", "online")
     assert ada.page_errors == [] and bob.page_errors == []

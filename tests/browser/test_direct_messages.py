@@ -13,12 +13,14 @@ holds every message once, in order. Screenshot: ``direct-messages.png``.
 
 from __future__ import annotations
 
+import re
 import time
+import uuid
 
 import pytest
 from playwright.sync_api import expect
 
-from browser_harness import Api, Participant, ParticipantFactory
+from browser_harness import Api, Participant, ParticipantFactory, User
 from test_calls import befriend, contact_row
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
@@ -118,3 +120,73 @@ def test_direct_messages_live_offline_in_order_with_unread_counts(api: Api, part
     expect(bob.page.get_by_test_id("unread-total")).to_have_text("1", timeout=EVENT_MS)
     expect(bob.page).to_have_title("(1) Your meetings · Parley")
     assert ada.page_errors == [] and bob.page_errors == []
+
+
+def post_direct(api: Api, sender: User, recipient: User, text: str) -> dict:
+    """``sender`` writes to ``recipient`` through chat's API; retried while chat's contact
+    projection does not know them yet (403 ``not_a_contact``)."""
+    deadline = time.monotonic() + 30
+    while True:
+        resp = api.http.post(f"/api/chat/conversations/{recipient.user_id}/messages", headers=sender.headers,
+                             json={"message_id": uuid.uuid4().hex, "text": text})
+        if resp.status_code != 403 or time.monotonic() > deadline:
+            assert resp.status_code == 201, resp.text
+            return resp.json()
+        time.sleep(0.5)
+
+
+def test_a_late_list_or_read_mark_never_hides_a_new_message(api: Api, participants: ParticipantFactory) -> None:
+    """Two races of the unread count, each forced by holding one request in Bob's browser: the
+    conversation list read from the store before a message that then arrives live, and a read
+    mark that reaches chat after a newer message (docs/signaling.md, "Direct messages")."""
+    ada = participants("Ada")
+    bob = participants("Bob")
+    befriend(api, ada.user, bob.user)
+    post_direct(api, ada.user, bob.user, "first")
+    bob.sign_in("/")
+    expect(bob.page.get_by_test_id("unread-total")).to_have_text("1", timeout=EVENT_MS)
+
+    # the list's answer is read at once but reaches the page only after "second" came live
+    held_list: list = []
+
+    def hold_list(route) -> None:
+        if held_list:
+            route.continue_()
+        else:
+            held_list.append((route, route.fetch()))
+
+    bob.page.route("**/api/chat/conversations", hold_list)
+    bob.page.get_by_role("link", name="Contacts").click()
+    badge = contact_row(bob, ada).get_by_test_id("unread-count")
+    bob.page.wait_for_function("() => document.title.startsWith('Contacts')")
+    while not held_list:
+        bob.page.wait_for_timeout(100)
+    post_direct(api, ada.user, bob.user, "second")
+    expect(badge).to_have_text(re.compile("^[12]$"), timeout=EVENT_MS)  # counted live
+    route, answer = held_list[0]
+    route.fulfill(response=answer)
+    bob.page.wait_for_timeout(1_000)
+    expect(badge).to_have_text("2")
+    expect(bob.page).to_have_title("(2) Contacts · Parley")
+    bob.page.unroute("**/api/chat/conversations")
+
+    # the read mark of what the open conversation shows reaches chat after "third" was stored
+    held_read: list = []
+
+    def hold_read(route) -> None:
+        held_read.append(route)
+
+    bob.page.route("**/api/chat/conversations/*/read", hold_read)
+    open_conversation(bob, ada)
+    expect(messages(bob)).to_have_count(2)
+    while not held_read:
+        bob.page.wait_for_timeout(100)
+    bob.page.get_by_role("button", name="Close the conversation").click()
+    post_direct(api, ada.user, bob.user, "third")
+    expect(badge).to_have_text("3", timeout=EVENT_MS)
+    held_read[0].continue_()
+    bob.page.unroute("**/api/chat/conversations/*/read")
+    bob.page.wait_for_timeout(2_000)  # the answer, then the read event's reload of the list
+    expect(badge).to_have_text("1")
+    expect(bob.page).to_have_title("(1) Contacts · Parley")
+    assert bob.page_errors == []

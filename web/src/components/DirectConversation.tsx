@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from "preact/hooks";
-import type { Api, DirectMessage, User } from "../api";
+import type { Api, Conversation, DirectMessage, User } from "../api";
 import { mergeMessages, newMessageId } from "../chat/merge";
 import { formatTime } from "../lib/format";
 import { inOrder } from "../lib/inOrder";
@@ -13,8 +13,8 @@ interface Props {
   selfId: string;
   selfName: string;
   peer: User;
-  /** The conversation was marked read (the page clears its badge). */
-  onRead: (peerId: string) => void;
+  /** The conversation was marked read: as chat answered the mark (the page sets its badge from it). */
+  onRead: (conversation: Conversation) => void;
   onClose: () => void;
 }
 
@@ -22,7 +22,8 @@ interface Props {
  * The conversation with one contact (docs/http-api.md, "Direct messages"): history newest page
  * first with "Load earlier messages", live `direct-message`s merged in by `message_id` (a repeat
  * changes nothing), the latest page read again after every reconnection of the socket, and the
- * conversation marked read when it opens and when a message arrives while it is open. Sends show
+ * conversation marked read, up to the newest message shown, when it opens and when a message
+ * arrives while it is open. Sends show
  * at once (pending) and are posted one at a time, so they are stored in the order typed.
  */
 export function DirectConversation({ api, socket, selfId, selfName, peer, onRead, onClose }: Props) {
@@ -35,12 +36,19 @@ export function DirectConversation({ api, socket, selfId, selfName, peer, onRead
   const [posting] = useState(inOrder);
   const peerId = peer.user_id;
 
-  const add = (incoming: Entry[]) => setMessages((current) => mergeMessages<Entry>(current, incoming));
-  const markRead = () =>
-    api.directMessages.read(peerId).then(
-      () => onRead(peerId),
-      () => undefined,
-    );
+  const shown = useRef(0); // the newest `seq` on screen: a read mark covers what was shown, not what came meanwhile
+  const add = (incoming: Entry[]) => {
+    for (const m of incoming) shown.current = Math.max(shown.current, m.seq ?? 0);
+    setMessages((current) => mergeMessages<Entry>(current, incoming));
+  };
+  const markRead = async () => {
+    if (shown.current === 0) return;
+    try {
+      onRead(await api.directMessages.read(peerId, shown.current));
+    } catch {
+      // marked on the next message, reconnection or return to the page
+    }
+  };
 
   const loadLatest = async (first: boolean) => {
     try {
@@ -57,6 +65,7 @@ export function DirectConversation({ api, socket, selfId, selfName, peer, onRead
   };
 
   useEffect(() => {
+    shown.current = 0;
     setMessages([]);
     setOlder(null);
     setLoading(true);

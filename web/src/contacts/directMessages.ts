@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from "preact/hooks";
-import type { Api, DirectMessage } from "../api";
+import type { Api, Conversation, DirectMessage } from "../api";
 import type { SignalingClient } from "../signaling/client";
 
 /**
@@ -8,18 +8,26 @@ import type { SignalingClient } from "../signaling/client";
  * while it was away is then counted from the store: docs/signaling.md, "Direct messages"), and
  * after a read mark from any of the user's sockets. A message from someone whose conversation is
  * not open, or while the page is hidden, counts one more and shows a browser notification when
- * the user allowed them.
+ * the user allowed them. The list may have been read before a message that arrived live while
+ * it was on its way: such a message still counts (`unreadCounts`), and only the latest list
+ * request's answer is taken.
  */
 export function useUnreadMessages(api: Api, socket: SignalingClient | null, selfId: string | undefined, openPeer: string | null) {
   const [unread, setUnread] = useState<Record<string, number>>({});
   const open = useRef(openPeer);
   open.current = openPeer;
   const counted = useRef(new Set<string>());
+  const live = useRef<DirectMessage[]>([]); // counted live, perhaps after the store's answer was read
+  const reloads = useRef(0);
 
   const reload = async () => {
+    const reload = ++reloads.current;
     try {
       const conversations = await api.directMessages.conversations();
-      setUnread(Object.fromEntries(conversations.map((c) => [c.peer_id, c.unread])));
+      if (reload !== reloads.current) return; // a later reload answers for the store
+      const counts = unreadCounts(conversations, live.current);
+      live.current = counts.pending;
+      setUnread(counts.unread);
     } catch {
       // kept as it was; the next reconnection or read mark reads it again
     }
@@ -35,7 +43,10 @@ export function useUnreadMessages(api: Api, socket: SignalingClient | null, self
       if (message.sender_id === selfId || counted.current.has(message.message_id)) return;
       counted.current.add(message.message_id);
       const seen = open.current === message.sender_id && !document.hidden;
-      if (!seen) setUnread((current) => ({ ...current, [message.sender_id]: (current[message.sender_id] ?? 0) + 1 }));
+      if (!seen) {
+        live.current = [...live.current, message];
+        setUnread((current) => ({ ...current, [message.sender_id]: (current[message.sender_id] ?? 0) + 1 }));
+      }
       if (!seen || document.hidden) notify(message);
     });
     const offRead = socket.on("direct-message-read", () => void reload());
@@ -48,9 +59,30 @@ export function useUnreadMessages(api: Api, socket: SignalingClient | null, self
   }, [socket, selfId]);
 
   const total = Object.values(unread).reduce((sum, n) => sum + n, 0);
-  /** The conversation with `peerId` was read here. */
-  const cleared = (peerId: string) => setUnread((current) => ({ ...current, [peerId]: 0 }));
-  return { unread, total, cleared };
+  /** A read mark's answer: the conversation's count after it, and what came live since. */
+  const read = (conversation: Conversation) => {
+    const counts = unreadCounts([conversation], live.current.filter((m) => m.sender_id === conversation.peer_id));
+    live.current = [...live.current.filter((m) => m.sender_id !== conversation.peer_id), ...counts.pending];
+    setUnread((current) => ({ ...current, ...counts.unread }));
+  };
+  return { unread, total, read };
+}
+
+/**
+ * The unread count per peer from chat's list of conversations and the messages counted live:
+ * a live message newer than its conversation's `last_message` in the list arrived after the
+ * store was read, so it counts on top of the list's `unread`; such messages stay `pending` for
+ * the next list, the others are in the list's count already.
+ */
+export function unreadCounts(
+  conversations: Conversation[],
+  live: DirectMessage[],
+): { unread: Record<string, number>; pending: DirectMessage[] } {
+  const newest = new Map(conversations.map((c) => [c.peer_id, Math.max(c.last_message?.seq ?? 0, c.read_seq)]));
+  const pending = live.filter((m) => (m.seq ?? Infinity) > (newest.get(m.sender_id) ?? 0));
+  const unread: Record<string, number> = Object.fromEntries(conversations.map((c) => [c.peer_id, c.unread]));
+  for (const m of pending) unread[m.sender_id] = (unread[m.sender_id] ?? 0) + 1;
+  return { unread, pending };
 }
 
 /** A browser notification of a new message, when the user allowed them (Notification API). */

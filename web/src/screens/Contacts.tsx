@@ -9,6 +9,7 @@ import { TopBar } from "../components/TopBar";
 import { applyPresence, describePresence } from "../contacts/presence";
 import { formatCallTime, describeCall, partnerOf } from "../calls/history";
 import { useTitle } from "../lib/useTitle";
+import type { ServerEvents } from "../signaling/types";
 import { askToNotify, useUnreadMessages } from "../contacts/directMessages";
 import { DirectConversation } from "../components/DirectConversation";
 
@@ -101,14 +102,21 @@ export function Contacts() {
   const [busy, setBusy] = useState(false);
   const [now, setNow] = useState(Date.now());
   const queryRef = useRef("");
+  const loads = useRef(0);
+  // presence events since the latest load began: its answer may have been read before them
+  const presenceSinceLoad = useRef<ServerEvents["presence"][]>([]);
 
   const load = async () => {
+    const loading = ++loads.current;
+    presenceSinceLoad.current = [];
     try {
       const q = queryRef.current.trim();
       const next = await api.contacts.list(q || undefined);
-      if (queryRef.current.trim() === q) setList(next);
+      if (loading !== loads.current) return; // a later load answers
+      if (queryRef.current.trim() === q) setList(presenceSinceLoad.current.reduce(applyPresence, next));
       setLoadError(null);
     } catch (err) {
+      if (loading !== loads.current) return;
       if (!(err instanceof ApiError && err.code === "not_signed_in")) setLoadError("Your contacts could not be loaded.");
     }
   };
@@ -122,7 +130,10 @@ export function Contacts() {
   // The app's socket: presence comes in as it changes, and what was missed after a reconnection.
   useEffect(() => {
     if (!socket) return;
-    const offPresence = socket.on("presence", (event) => setList((current) => (current ? applyPresence(current, event) : current)));
+    const offPresence = socket.on("presence", (event) => {
+      presenceSinceLoad.current.push(event);
+      setList((current) => (current ? applyPresence(current, event) : current));
+    });
     const offChanged = socket.on("contacts-changed", () => void load());
     const offSession = socket.onSession(() => void load());
     return () => {
@@ -300,7 +311,7 @@ export function Contacts() {
             selfId={session.user.user_id}
             selfName={session.user.display_name}
             peer={talkingTo}
-            onRead={dms.cleared}
+            onRead={dms.read}
             onClose={() => setTalkingTo(null)}
           />
         )}
