@@ -23,8 +23,8 @@ interface Props {
  * first with "Load earlier messages", live `direct-message`s merged in by `message_id` (a repeat
  * changes nothing), the latest page read again after every reconnection of the socket, and the
  * conversation marked read, up to the newest message shown, when it opens and when a message
- * arrives while it is open. Sends show
- * at once (pending) and are posted one at a time, so they are stored in the order typed.
+ * arrives while it is open. Sends show at once (pending) and are posted one at a time, so they
+ * are stored in the order typed.
  */
 export function DirectConversation({ api, socket, selfId, selfName, peer, onRead, onClose }: Props) {
   const [messages, setMessages] = useState<Entry[]>([]);
