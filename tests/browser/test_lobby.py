@@ -4,6 +4,7 @@ signed-in newcomer is denied; a participant made co-host gets the host's control
 participant leaves the room, is told why, and cannot come back.
 
 Ada (host, signed in), Linus (signed in), Grace (a guest in a fresh context without an account).
+A waiting page whose user withdrew from another tab goes back to the pre-join and says so.
 Screenshots at 1280x720 and 390x844: ``lobby-*.png``.
 """
 
@@ -143,3 +144,33 @@ def test_closing_the_waiting_page_leaves_the_lobby(api: Api, participants: Parti
     expect(people).to_have_count(0, timeout=20_000)
     lobby = api.http.get(f"/api/meetings/{meeting_id}/lobby", headers=ada.user.headers)
     assert lobby.status_code == 200 and lobby.json()["waiting"] == [], lobby.text
+
+
+def test_a_waiting_page_whose_user_withdrew_elsewhere_says_so(api: Api, participants: ParticipantFactory, screenshots) -> None:
+    """Linus waits in the lobby and withdraws from another tab (here his `DELETE /join`): on its
+    next reconnection this page reads `GET /join` (404 `not_in_lobby`), goes back to the pre-join
+    and says so, rather than waiting for a decision that cannot come; he can ask again."""
+    ada, linus = participants("Ada"), participants("Linus")
+    meeting_id = _meeting(api, ada.user, "Lobby, withdrawn elsewhere", admission="lobby")
+    ada.join(meeting_id)
+    linus.open_meeting(meeting_id)
+    linus.wait_preview_playing()
+    linus.page.get_by_role("button", name="Ask to join").click()
+    expect(linus.page.get_by_role("heading", name="Waiting for the host to let you in")).to_be_visible(timeout=20_000)
+
+    withdrawn = api.http.delete(f"/api/meetings/{meeting_id}/join", headers=linus.user.headers)
+    assert withdrawn.status_code == 204, withdrawn.text
+    linus.go_offline()
+    linus.go_online()
+    expect(linus.page.get_by_role("alert")).to_contain_text("You stopped waiting in another tab or window", timeout=30_000)
+    ask = linus.page.get_by_role("button", name="Ask to join")
+    expect(ask).to_be_enabled()
+    linus.wait_preview_playing()
+    _both_sizes(linus.page, screenshots, "lobby-withdrawn-elsewhere")
+    lobby = api.http.get(f"/api/meetings/{meeting_id}/lobby", headers=ada.user.headers)
+    assert lobby.status_code == 200 and lobby.json()["waiting"] == [], lobby.text
+
+    ask.click()  # and he asks again from here
+    expect(linus.page.get_by_role("heading", name="Waiting for the host to let you in")).to_be_visible(timeout=20_000)
+    expect(ada.page.get_by_test_id("lobby-alert")).to_contain_text("Linus is waiting in the lobby", timeout=20_000)
+    assert ada.page_errors == [] and linus.page_errors == []

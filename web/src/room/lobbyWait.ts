@@ -4,11 +4,13 @@ import { background } from "../lib/background";
 import { Store } from "../lib/store";
 import { SignalingClient } from "../signaling/client";
 
-/** `waiting` until the host or a co-host decides; `admitted` (with the join's result) or `denied`. */
+/** `waiting` until the host or a co-host decides: `admitted` (with the join's result) or
+ * `denied`; `withdrawn` when another tab or window of ours stopped waiting. */
 export type LobbyWaitState =
   | { phase: "waiting" }
   | { phase: "admitted"; joined: JoinResult }
   | { phase: "denied" }
+  | { phase: "withdrawn" }
   | { phase: "failed"; error: string };
 
 /**
@@ -79,7 +81,7 @@ export class LobbyWait {
     } catch (err) {
       const code = (err as { code?: string }).code;
       if (code === "lobby_denied") this.finish({ phase: "denied" });
-      else if (code === "not_in_lobby") this.finish({ phase: "failed", error: "You are no longer waiting in this meeting's lobby. Reload the page to ask again." });
+      else if (code === "not_in_lobby") this.finish({ phase: "withdrawn" });
       else this.finish({ phase: "failed", error: "The meeting could not be joined." });
     }
   }

@@ -189,7 +189,10 @@ export function Meeting({ meetingId, guest = false }: { meetingId: string; guest
     const unsubscribe = waiting.wait.state.subscribe((s) => {
       if (s.phase === "admitted") startRoom(s.joined.meeting, s.joined.role, waiting.displayName);
       else if (s.phase === "denied") setStage({ name: "denied" });
-      else if (s.phase === "failed") setStage({ name: "error", message: s.error });
+      else if (s.phase === "withdrawn") {
+        setStage({ name: "prejoin", meeting: waiting.meeting });
+        setJoinError("You stopped waiting in another tab or window. Ask to join again when you are ready.");
+      } else if (s.phase === "failed") setStage({ name: "error", message: s.error });
     });
     waiting.wait.start();
     return () => {
