@@ -46,7 +46,7 @@ from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError, OperationFailure, PyMongoError
 
-from parley_events import retry_write_conflicts
+from parley_events import is_write_conflict, retry_write_conflicts
 
 log = logging.getLogger(__name__)
 
@@ -86,11 +86,15 @@ class MongoThrottleStorage(Storage):
         self.collection = collection
         self._clock = clock
 
+    @retry_write_conflicts
     async def ensure_indexes(self) -> None:
-        """The TTL index purging expired windows, where the server has TTL indexes."""
+        """The TTL index purging expired windows, where the server has TTL indexes; any other
+        refusal is logged once (a write conflict is run again)."""
         try:
             await self.collection.create_index([("expire_at", ASCENDING)], expireAfterSeconds=0, name="expiry_ttl")
         except OperationFailure as exc:
+            if is_write_conflict(exc):
+                raise
             log.info("no TTL index on %s (server says: %s)", self.collection.name, exc.details or exc)
 
     @property
