@@ -1,9 +1,12 @@
 """Fixtures of the browser tests: Debian's Chromium driven by Playwright (sync API), the API,
 and participants each in their own browser context. See browser_harness.py for the flags.
 
-Feature tests are marked ``browser`` and are opt-in (``-m browser``; ``./taskw test:browser``)
-until the web client passes them; the smoke test runs by default. Screenshots go to the
-git-ignored ``artifacts/screenshots/``.
+Feature tests are marked ``browser`` (only these: ``-m browser``; ``./taskw test:browser``);
+``./taskw test`` runs them all. Screenshots go to the git-ignored ``artifacts/screenshots/``.
+
+An ``expect`` waits up to 15 s unless it says otherwise (Playwright's default is 5 s): much of
+what a page shows comes through Kafka, and CI's loaded 2-core machine may take longer than
+5 s for it. A passing expectation returns as soon as it holds, so this costs nothing then.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -20,6 +24,8 @@ from browser_harness import (  # noqa: E402
     CSP_VIOLATIONS, SCREENSHOTS, Api, ParticipantFactory, launch_chromium, write_fake_camera,
 )
 from parley_testing import Stack  # noqa: E402
+
+expect.set_options(timeout=15_000)
 
 
 @pytest.fixture(autouse=True)

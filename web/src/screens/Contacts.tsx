@@ -103,8 +103,8 @@ export function Contacts() {
   const [now, setNow] = useState(Date.now());
   const queryRef = useRef("");
   const loads = useRef(0);
-  // presence events since the latest load began: its answer may have been read before them
-  const presenceSinceLoad = useRef<ServerEvents["presence"][]>([]);
+  // while a load is on its way, the presence events since it began: its answer may predate them
+  const presenceSinceLoad = useRef<ServerEvents["presence"][] | null>(null);
 
   const load = async () => {
     const loading = ++loads.current;
@@ -113,12 +113,13 @@ export function Contacts() {
       const q = queryRef.current.trim();
       const next = await api.contacts.list(q || undefined);
       if (loading !== loads.current) return; // a later load answers
-      if (queryRef.current.trim() === q) setList(presenceSinceLoad.current.reduce(applyPresence, next));
+      if (queryRef.current.trim() === q) setList((presenceSinceLoad.current ?? []).reduce(applyPresence, next));
       setLoadError(null);
     } catch (err) {
       if (loading !== loads.current) return;
       if (!(err instanceof ApiError && err.code === "not_signed_in")) setLoadError("Your contacts could not be loaded.");
     }
+    presenceSinceLoad.current = null;
   };
 
   useEffect(() => {
@@ -131,7 +132,7 @@ export function Contacts() {
   useEffect(() => {
     if (!socket) return;
     const offPresence = socket.on("presence", (event) => {
-      presenceSinceLoad.current.push(event);
+      presenceSinceLoad.current?.push(event);
       setList((current) => (current ? applyPresence(current, event) : current));
     });
     const offChanged = socket.on("contacts-changed", () => void load());
