@@ -425,6 +425,15 @@ class ParticipantFactory:
 
 
 # waiting for media ---------------------------------------------------------------------------
+def wait_held(person: Participant, held: list, what: str, timeout: float = 30) -> None:
+    """Until a request that ``held`` collects (a Playwright route handler appends to it) came
+    from ``person``'s page; fails naming ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not held and time.monotonic() < deadline:
+        person.page.wait_for_timeout(100)
+    assert held, f"the page never asked for {what}"
+
+
 def wait_until(page: Page, probe: Callable[[], tuple[bool, Any]], timeout: float,
                what: str, interval_ms: int = 500) -> Any:
     """Call ``probe`` (→ ``(done, detail)``) until done, pumping Playwright's events between

@@ -16,7 +16,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from browser_harness import PHONE, Api, ParticipantFactory
+from browser_harness import PHONE, Api, ParticipantFactory, wait_held
 from test_calls import befriend
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
@@ -98,8 +98,7 @@ def test_presence_that_comes_while_the_list_loads_is_kept(api: Api, participants
 
     ada.page.route("**/api/auth/contacts", hold)
     ada.page.get_by_role("link", name="Contacts").click()
-    while not held:
-        ada.page.wait_for_timeout(100)
+    wait_held(ada, held, "the contact list")
     presence_frames.clear()
     bob.sign_in("/")
     deadline = time.monotonic() + PRESENCE_S / 1000

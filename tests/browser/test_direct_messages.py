@@ -20,7 +20,7 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
-from browser_harness import Api, Participant, ParticipantFactory, User
+from browser_harness import Api, Participant, ParticipantFactory, User, wait_held
 from test_calls import befriend, contact_row
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
@@ -159,8 +159,7 @@ def test_a_late_list_or_read_mark_never_hides_a_new_message(api: Api, participan
     bob.page.get_by_role("link", name="Contacts").click()
     badge = contact_row(bob, ada).get_by_test_id("unread-count")
     bob.page.wait_for_function("() => document.title.startsWith('Contacts')")
-    while not held_list:
-        bob.page.wait_for_timeout(100)
+    wait_held(bob, held_list, "the conversation list")
     post_direct(api, ada.user, bob.user, "second")
     expect(badge).to_have_text(re.compile("^[12]$"), timeout=EVENT_MS)  # counted live
     route, answer = held_list[0]
@@ -179,8 +178,7 @@ def test_a_late_list_or_read_mark_never_hides_a_new_message(api: Api, participan
     bob.page.route("**/api/chat/conversations/*/read", hold_read)
     open_conversation(bob, ada)
     expect(messages(bob)).to_have_count(2)
-    while not held_read:
-        bob.page.wait_for_timeout(100)
+    wait_held(bob, held_read, "a read mark")
     bob.page.get_by_role("button", name="Close the conversation").click()
     post_direct(api, ada.user, bob.user, "third")
     expect(badge).to_have_text("3", timeout=EVENT_MS)
