@@ -425,6 +425,22 @@ class ParticipantFactory:
 
 
 # waiting for media ---------------------------------------------------------------------------
+def hold_first_answer(person: Participant, url: str) -> list:
+    """Route ``url`` (a glob) in ``person``'s page: the first request is sent and its answer
+    kept, not delivered, as ``(route, response)`` in the list returned (deliver it with
+    ``route.fulfill(response=response)``); later requests pass."""
+    held: list = []
+
+    def hold(route) -> None:
+        if held:
+            route.continue_()
+        else:
+            held.append((route, route.fetch()))
+
+    person.page.route(url, hold)
+    return held
+
+
 def wait_held(person: Participant, held: list, what: str, timeout: float = 30) -> None:
     """Until a request that ``held`` collects (a Playwright route handler appends to it) came
     from ``person``'s page; fails naming ``what`` after ``timeout`` seconds."""

@@ -16,7 +16,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from browser_harness import PHONE, Api, ParticipantFactory, wait_held
+from browser_harness import PHONE, Api, ParticipantFactory, hold_first_answer, wait_held
 from test_calls import befriend
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
@@ -88,15 +88,7 @@ def test_presence_that_comes_while_the_list_loads_is_kept(api: Api, participants
         "framereceived", lambda frame: '"presence"' in str(frame) and presence_frames.append(str(frame))))
     ada.sign_in("/")
 
-    held: list = []
-
-    def hold(route) -> None:
-        if held:
-            route.continue_()
-        else:
-            held.append((route, route.fetch()))
-
-    ada.page.route("**/api/auth/contacts", hold)
+    held = hold_first_answer(ada, "**/api/auth/contacts")
     ada.page.get_by_role("link", name="Contacts").click()
     wait_held(ada, held, "the contact list")
     presence_frames.clear()

@@ -20,7 +20,7 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
-from browser_harness import Api, Participant, ParticipantFactory, User, wait_held
+from browser_harness import Api, Participant, ParticipantFactory, User, hold_first_answer, wait_held
 from test_calls import befriend, contact_row
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
@@ -147,15 +147,7 @@ def test_a_late_list_or_read_mark_never_hides_a_new_message(api: Api, participan
     expect(bob.page.get_by_test_id("unread-total")).to_have_text("1", timeout=EVENT_MS)
 
     # the list's answer is read at once but reaches the page only after "second" came live
-    held_list: list = []
-
-    def hold_list(route) -> None:
-        if held_list:
-            route.continue_()
-        else:
-            held_list.append((route, route.fetch()))
-
-    bob.page.route("**/api/chat/conversations", hold_list)
+    held_list = hold_first_answer(bob, "**/api/chat/conversations")
     bob.page.get_by_role("link", name="Contacts").click()
     badge = contact_row(bob, ada).get_by_test_id("unread-count")
     bob.page.wait_for_function("() => document.title.startsWith('Contacts')")

@@ -123,16 +123,21 @@ def test_a_co_host_gets_the_controls_and_a_removed_participant_leaves_and_cannot
     assert ada.page_errors == [] and linus.page_errors == [] and grace.page_errors == []
 
 
-def test_closing_the_waiting_page_leaves_the_lobby(api: Api, participants: ParticipantFactory) -> None:
-    """Someone who closes the tab while waiting is gone from the host's lobby list at once
-    (the page's last request, `DELETE /join` with fetch keepalive), not kept there."""
-    ada, linus = participants("Ada"), participants("Linus")
-    meeting_id = _meeting(api, ada.user, "Lobby, then gone", admission="lobby")
+def _host_in_room_and_linus_waiting(ada, linus, meeting_id: str) -> None:
+    """Ada (the host) joins; Linus asks to join and sees the waiting screen."""
     ada.join(meeting_id)
     linus.open_meeting(meeting_id)
     linus.wait_preview_playing()
     linus.page.get_by_role("button", name="Ask to join").click()
     expect(linus.page.get_by_role("heading", name="Waiting for the host to let you in")).to_be_visible(timeout=20_000)
+
+
+def test_closing_the_waiting_page_leaves_the_lobby(api: Api, participants: ParticipantFactory) -> None:
+    """Someone who closes the tab while waiting is gone from the host's lobby list at once
+    (the page's last request, `DELETE /join` with fetch keepalive), not kept there."""
+    ada, linus = participants("Ada"), participants("Linus")
+    meeting_id = _meeting(api, ada.user, "Lobby, then gone", admission="lobby")
+    _host_in_room_and_linus_waiting(ada, linus, meeting_id)
 
     alert = ada.page.get_by_test_id("lobby-alert")
     expect(alert).to_contain_text("Linus is waiting in the lobby", timeout=20_000)
@@ -152,11 +157,7 @@ def test_a_waiting_page_whose_user_withdrew_elsewhere_says_so(api: Api, particip
     and says so, rather than waiting for a decision that cannot come; he can ask again."""
     ada, linus = participants("Ada"), participants("Linus")
     meeting_id = _meeting(api, ada.user, "Lobby, withdrawn elsewhere", admission="lobby")
-    ada.join(meeting_id)
-    linus.open_meeting(meeting_id)
-    linus.wait_preview_playing()
-    linus.page.get_by_role("button", name="Ask to join").click()
-    expect(linus.page.get_by_role("heading", name="Waiting for the host to let you in")).to_be_visible(timeout=20_000)
+    _host_in_room_and_linus_waiting(ada, linus, meeting_id)
 
     withdrawn = api.http.delete(f"/api/meetings/{meeting_id}/join", headers=linus.user.headers)
     assert withdrawn.status_code == 204, withdrawn.text
