@@ -425,20 +425,45 @@ class ParticipantFactory:
 
 
 # waiting for media ---------------------------------------------------------------------------
-def hold_first_answer(person: Participant, url: str) -> list:
-    """Route ``url`` (a glob) in ``person``'s page: the first request is sent and its answer
-    kept, not delivered, as ``(route, response)`` in the list returned (deliver it with
-    ``route.fulfill(response=response)``); later requests pass."""
-    held: list = []
+class HeldAnswers:
+    """Route ``url`` (a glob) in ``person``'s page: each request is sent at once and its
+    answer kept, not delivered, until :meth:`release` hands them all to the page in the order
+    asked; requests after that pass. Every request is held, not just the first: a page may ask
+    twice (a second load when its socket connects), and Playwright runs route handlers
+    concurrently, so a "first request" check can let two through as first."""
 
-    def hold(route) -> None:
-        if held:
+    def __init__(self, person: Participant, url: str) -> None:
+        self.page, self.url = person.page, url
+        self.requests: list[list] = []  # [route, response or None until fetched], in order
+        self.released = False
+        self.handler = self._hold  # one object, for route and unroute
+        self.page.route(url, self.handler)
+
+    def _hold(self, route) -> None:
+        if self.released:
             route.continue_()
-        else:
-            held.append((route, route.fetch()))
+            return
+        entry = [route, None]
+        self.requests.append(entry)
+        entry[1] = route.fetch()
 
-    person.page.route(url, hold)
-    return held
+    def wait(self, what: str, timeout: float = 30) -> None:
+        """Until the page asked at least once and every answer held came back; fails naming
+        ``what`` after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.requests and all(response is not None for _, response in self.requests):
+                return
+            self.page.wait_for_timeout(100)
+        raise AssertionError(f"the page never asked for {what}, or its answer never came")
+
+    def release(self) -> None:
+        """Hand every held answer to the page, in the order asked, and let later requests pass."""
+        self.wait(self.url)
+        self.released = True
+        for route, response in self.requests:
+            route.fulfill(response=response)
+        self.page.unroute(self.url, self.handler)
 
 
 def wait_held(person: Participant, held: list, what: str, timeout: float = 30) -> None:

@@ -16,7 +16,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from browser_harness import PHONE, Api, ParticipantFactory, hold_first_answer, wait_held
+from browser_harness import PHONE, Api, ParticipantFactory, HeldAnswers
 from test_calls import befriend
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
@@ -88,17 +88,16 @@ def test_presence_that_comes_while_the_list_loads_is_kept(api: Api, participants
         "framereceived", lambda frame: '"presence"' in str(frame) and presence_frames.append(str(frame))))
     ada.sign_in("/")
 
-    held = hold_first_answer(ada, "**/api/auth/contacts")
+    held = HeldAnswers(ada, "**/api/auth/contacts")
     ada.page.get_by_role("link", name="Contacts").click()
-    wait_held(ada, held, "the contact list")
+    held.wait("the contact list")
     presence_frames.clear()
     bob.sign_in("/")
     deadline = time.monotonic() + PRESENCE_S / 1000
     while not presence_frames and time.monotonic() < deadline:
         ada.page.wait_for_timeout(100)
     assert presence_frames, "Bob's presence never reached Ada's socket"
-    route, answer = held[0]
-    route.fulfill(response=answer)
+    held.release()
     bob_at_ada = ada.page.locator(f'[data-testid="contact-item"][data-user-id="{bob.user.user_id}"]')
     expect(bob_at_ada.get_by_test_id("presence-status")).to_have_attribute("data-state", "online")
     ada.page.wait_for_timeout(1_000)

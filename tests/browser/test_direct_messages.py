@@ -20,7 +20,7 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
-from browser_harness import Api, Participant, ParticipantFactory, User, hold_first_answer, wait_held
+from browser_harness import Api, Participant, ParticipantFactory, User, HeldAnswers, wait_held
 from test_calls import befriend, contact_row
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
@@ -147,19 +147,17 @@ def test_a_late_list_or_read_mark_never_hides_a_new_message(api: Api, participan
     expect(bob.page.get_by_test_id("unread-total")).to_have_text("1", timeout=EVENT_MS)
 
     # the list's answer is read at once but reaches the page only after "second" came live
-    held_list = hold_first_answer(bob, "**/api/chat/conversations")
+    held_list = HeldAnswers(bob, "**/api/chat/conversations")
     bob.page.get_by_role("link", name="Contacts").click()
     badge = contact_row(bob, ada).get_by_test_id("unread-count")
     bob.page.wait_for_function("() => document.title.startsWith('Contacts')")
-    wait_held(bob, held_list, "the conversation list")
+    held_list.wait("the conversation list")
     post_direct(api, ada.user, bob.user, "second")
     expect(badge).to_have_text(re.compile("^[12]$"), timeout=EVENT_MS)  # counted live
-    route, answer = held_list[0]
-    route.fulfill(response=answer)
+    held_list.release()
     bob.page.wait_for_timeout(1_000)
     expect(badge).to_have_text("2")
     expect(bob.page).to_have_title("(2) Contacts · Parley")
-    bob.page.unroute("**/api/chat/conversations")
 
     # the read mark of what the open conversation shows reaches chat after "third" was stored
     held_read: list = []
@@ -174,7 +172,8 @@ def test_a_late_list_or_read_mark_never_hides_a_new_message(api: Api, participan
     bob.page.get_by_role("button", name="Close the conversation").click()
     post_direct(api, ada.user, bob.user, "third")
     expect(badge).to_have_text("3", timeout=EVENT_MS)
-    held_read[0].continue_()
+    for route in held_read:  # every mark the open conversation sent, in order
+        route.continue_()
     bob.page.unroute("**/api/chat/conversations/*/read")
     bob.page.wait_for_timeout(2_000)  # the answer, then the read event's reload of the list
     expect(badge).to_have_text("1")
