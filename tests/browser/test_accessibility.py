@@ -21,7 +21,7 @@ from test_direct_messages import open_conversation, send
 from test_guests import _visitor
 from test_lobby import _meeting
 
-pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(420)]
 
 EVENT_MS = 30_000
 

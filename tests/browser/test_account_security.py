@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 
 from browser_harness import PHONE, ParticipantFactory
 
-pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
 
 STORAGE = "() => JSON.stringify({local: Object.entries(localStorage), session: Object.entries(sessionStorage)})"
 

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from browser_harness import PASSWORD, VIEWPORT, Api
 
-pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
 
 
 def test_the_base_url_opens_the_sign_in_page(api: Api, browser, screenshots) -> None:

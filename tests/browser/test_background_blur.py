@@ -23,7 +23,7 @@ from browser_harness import (
     Api, Participant, ParticipantFactory, launch_chromium, wait_remote_videos_playing, wait_until,
 )
 
-pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(360)]
 
 WIDTH, HEIGHT = 320, 240
 #: the wall's vertical stripes and the shirt's horizontal ones: 4 px light, 4 px dark

@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 
 from browser_harness import PHONE, ParticipantFactory
 
-pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
 ZONE = "America/New_York"
 

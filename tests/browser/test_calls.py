@@ -22,7 +22,7 @@ from browser_harness import (
     PHONE, VIEWPORT, Api, Participant, ParticipantFactory, User, wait_inbound_growing, wait_remote_videos_playing,
 )
 
-pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(360)]
 
 EVENT_MS = 30_000
 #: The test stack's ring timeout (deploy/local/components.py, TEST_RING_TIMEOUT_S), with room

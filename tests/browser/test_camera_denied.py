@@ -17,7 +17,7 @@ from browser_harness import (
     Api, ParticipantFactory, wait_inbound_growing, wait_remote_videos_playing,
 )
 
-pytestmark = [pytest.mark.browser, pytest.mark.timeout(150)]
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
 
 def test_camera_denied_shows_the_error_and_joins_with_audio(

@@ -19,7 +19,7 @@ from playwright.sync_api import expect
 from browser_harness import PHONE, Api, ParticipantFactory, HeldAnswers
 from test_calls import befriend
 
-pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
 PRESENCE_S = 30_000
 

@@ -20,7 +20,7 @@ from standardwebhooks.webhooks import Webhook
 
 from browser_harness import PHONE, VIEWPORT, Api, ParticipantFactory
 
-pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
 
 def test_create_copy_list_use_and_revoke_a_key(participants: ParticipantFactory, screenshots, stack) -> None:

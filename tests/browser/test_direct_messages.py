@@ -23,7 +23,7 @@ from playwright.sync_api import expect
 from browser_harness import Api, Participant, ParticipantFactory, User, HeldAnswers, wait_held
 from test_calls import befriend, contact_row
 
-pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(360)]
 
 EVENT_MS = 30_000
 

@@ -20,7 +20,7 @@ from browser_harness import (
     wait_remote_videos_playing, wait_until,
 )
 
-pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(360)]
 
 
 def _meeting(api: Api, host: User, title: str, *, allow_guests: bool) -> str:

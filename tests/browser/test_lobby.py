@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 from browser_harness import VIEWPORT, Api, ParticipantFactory, User, wait_remote_videos_playing
 from test_guests import PHONE, _visitor
 
-pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(420)]
 
 
 def _meeting(api: Api, host: User, title: str, **settings) -> str:

@@ -33,7 +33,7 @@ from browser_harness import Api, Participant, ParticipantFactory, wait_remote_vi
 from parley_testing import Stack
 from parley_testing.faults import sigkill, stack_ready, supervisor
 
-pytestmark = [pytest.mark.browser, pytest.mark.exclusive, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.browser, pytest.mark.exclusive, pytest.mark.timeout(420)]
 
 #: the issue's bound on a gap in decoded video frames
 MAX_GAP_MS = 500

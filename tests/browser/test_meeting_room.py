@@ -20,7 +20,7 @@ from browser_harness import (
     PHONE, VIEWPORT, Api, Participant, ParticipantFactory, wait_inbound_growing, wait_remote_videos_playing, wait_until,
 )
 
-pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
 
 @dataclass

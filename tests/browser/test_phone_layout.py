@@ -17,7 +17,7 @@ from playwright.sync_api import Locator, expect
 
 from browser_harness import PHONE, VIEWPORT, Participant, ParticipantFactory, wait_remote_videos_playing
 
-pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
 
 #: the phone's row, in order

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from browser_harness import PHONE, VIEWPORT, ParticipantFactory, wait_remote_videos_playing
 
-pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
 #: the audio outputs the page may choose (what the "Speaker" select should list)
 OUTPUTS_JS = """

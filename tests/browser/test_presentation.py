@@ -20,7 +20,7 @@ from playwright.sync_api import expect
 
 from browser_harness import PHONE, VIEWPORT, Participant, ParticipantFactory, wait_remote_videos_playing
 
-pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
 
 #: every tile of the grid with its box, its place (stage or strip) and its data attributes

@@ -20,7 +20,7 @@ from playwright.sync_api import expect
 
 from browser_harness import Api, Participant, ParticipantFactory, wait_inbound_growing, wait_remote_videos_playing
 
-pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(360)]
 
 #: how long Ada records (ms), counted from the moment her button says "Recording"
 RECORD_MS = 4_000

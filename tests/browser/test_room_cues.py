@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 
 from browser_harness import Participant, ParticipantFactory
 
-pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
 TONES_HOOK = """
 (() => {

@@ -28,7 +28,7 @@ from browser_harness import (
     wait_remote_videos_playing,
 )
 
-pytestmark = [pytest.mark.browser, pytest.mark.timeout(150)]
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
 #: A sign-in hashes the password (argon2id): seconds on a loaded 2-core machine.
 SIGN_IN_MS = 30_000
