@@ -18,7 +18,7 @@ from node_loadgen import run_loadgen
 
 FAKE = Path(__file__).resolve().parent / "fake_parley.mjs"
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = pytest.mark.timeout(120)
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ import pytest
 
 from parley_testing import Stack
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(60)]
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 
 
 def test_a_spoofed_x_forwarded_for_does_not_escape_the_throttle(stack: Stack) -> None:

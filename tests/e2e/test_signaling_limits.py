@@ -18,7 +18,7 @@ import websockets
 from parley_probe.api import ApiClient
 from parley_testing import Stack, scraped_value
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(60)]
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 
 LIMIT_BYTES = 147456
 

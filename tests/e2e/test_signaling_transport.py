@@ -22,7 +22,7 @@ from websockets.exceptions import InvalidStatus
 
 from parley_testing import Stack
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(60)]
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 
 FOREIGN = "http://evil.example"
 POLLING = {"EIO": "4", "transport": "polling"}
