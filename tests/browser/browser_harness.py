@@ -282,7 +282,9 @@ class Participant:
         page.get_by_label("Email").fill(self.user.email)
         page.get_by_label("Password").fill(PASSWORD)
         page.get_by_role("button", name="Sign in", exact=True).click()
-        expect(page).to_have_url(re.compile(re.escape(next_path) + r"([?#].*)?$"), timeout=15_000)
+        # anchored at the origin: the sign-in page's own address ends in ``next_path`` too
+        landed = re.compile("^" + re.escape(self.base_url + next_path) + r"([?#].*)?$")
+        expect(page).to_have_url(landed, timeout=15_000)
 
     def open_meeting(self, meeting_id: str) -> None:
         """Open the invite link signed in: the pre-join screen (or the ended screen)."""
