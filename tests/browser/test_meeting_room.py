@@ -383,6 +383,33 @@ def test_keyboard_shortcuts_toggle_microphone_and_camera_and_escape_closes_panel
     expect(chat_button).to_have_attribute("aria-expanded", "false")
 
 
+def test_every_panel_open_at_once_keeps_each_usable(room: Room) -> None:
+    """At 1280x720 Chat, Participants, Notes and Devices open together share the side column,
+    which scrolls: the chat's box and "Send" are whole, and the sound checkbox is a small box
+    beside its words (the text fields' full width is not a checkbox's)."""
+    person = room.people[1]
+    buttons = [person.page.get_by_role("button", name=name, exact=True)
+               for name in ("Chat", "Participants", "Notes", "Devices")]
+    for panel_button in buttons:
+        if panel_button.get_attribute("aria-expanded") != "true":
+            panel_button.click()
+        expect(panel_button).to_have_attribute("aria-expanded", "true")
+    chat = person.page.get_by_test_id("chat-panel")
+    for control in (chat.get_by_label("Message"), chat.get_by_role("button", name="Send")):
+        control.scroll_into_view_if_needed()
+        box, panel = control.bounding_box(), chat.bounding_box()
+        assert box and panel and panel["y"] <= box["y"] and box["y"] + box["height"] <= panel["y"] + panel["height"], (
+            "cut by the chat panel", box, panel)
+    sound = person.page.get_by_role("checkbox", name="Sound when someone joins or leaves")
+    sound.scroll_into_view_if_needed()
+    box = sound.bounding_box()
+    assert box and box["width"] <= 24 and box["height"] <= 24, box
+    person.screenshot("room-every-panel-open")
+    for panel_button in buttons:
+        panel_button.click()
+        expect(panel_button).to_have_attribute("aria-expanded", "false")
+
+
 def open_notes(person: Participant) -> None:
     button = person.page.get_by_role("button", name="Notes", exact=True)
     if button.get_attribute("aria-expanded") != "true":

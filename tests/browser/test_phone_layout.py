@@ -16,6 +16,8 @@ import pytest
 from playwright.sync_api import Locator, expect
 
 from browser_harness import PHONE, VIEWPORT, Participant, ParticipantFactory, wait_remote_videos_playing
+from test_calls import befriend
+from test_direct_messages import post_direct
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
@@ -83,18 +85,42 @@ def button(person: Participant, name: str) -> Locator:
 
 
 def test_the_home_top_bar_fits_a_phone(participants: ParticipantFactory, screenshots) -> None:
+    """Its links stay on screen with an unread count on "Contacts" too (the widest it gets)."""
+    ada, bob = participants("Ada"), participants("Bob")
+    befriend(participants.api, ada.user, bob.user)
+    bob.page.set_viewport_size(PHONE)
+    bob.sign_in("/")
+    page = bob.page
+    expect(page.get_by_role("button", name="New meeting")).to_be_visible(timeout=20_000)
+    for unread in ("", "12"):
+        if unread:
+            for n in range(int(unread)):
+                post_direct(participants.api, ada.user, bob.user, f"note {n}")
+            expect(page.get_by_test_id("unread-total")).to_have_text(unread, timeout=30_000)
+        width = page.evaluate("() => document.documentElement.scrollWidth")
+        assert width <= PHONE["width"], f"the home page is {width} px wide at 390 ({unread or 'no'} unread)"
+        for item in (page.get_by_role("link", name="Contacts"), page.get_by_role("link", name="Developer"),
+                     page.get_by_role("button", name="Sign out")):
+            assert_reachable(item, item)
+        page.screenshot(path=str(screenshots / f"phone-home{'-unread' if unread else ''}-390x844.png"))
+
+
+def test_a_refused_schedule_says_why_beside_the_form_on_a_phone(participants: ParticipantFactory, screenshots) -> None:
+    """A time in the past: the reason shows in the form, on screen where "Schedule" was tapped,
+    not at the top of the page."""
     bob = participants("Bob")
     bob.page.set_viewport_size(PHONE)
     bob.sign_in("/")
     page = bob.page
-    # (sign_in("/") returns at once: /signin?next=/ ends in "/" too)
-    expect(page.get_by_role("button", name="New meeting")).to_be_visible(timeout=20_000)
-    width = page.evaluate("() => document.documentElement.scrollWidth")
-    assert width <= PHONE["width"], f"the home page is {width} px wide at 390"
-    for item in (page.get_by_role("link", name="Contacts"), page.get_by_role("link", name="Developer"),
-                 page.get_by_role("button", name="Sign out")):
-        assert_reachable(item, item)
-    page.screenshot(path=str(screenshots / "phone-home-390x844.png"))
+    page.get_by_label("Title").fill("Yesterday's review")
+    page.get_by_label("Date and time").fill("2020-01-02T10:00")
+    schedule = page.get_by_role("button", name="Schedule", exact=True)
+    schedule.scroll_into_view_if_needed()
+    schedule.click()
+    refusal = page.get_by_role("alert").filter(has_text="That time has passed")
+    expect(refusal).to_be_visible()
+    assert_reachable(refusal, "the refusal")
+    page.screenshot(path=str(screenshots / "phone-schedule-refused-390x844.png"))
 
 
 def test_alone_on_a_phone_the_controls_are_one_row(phone_room: PhoneRoom, screenshots) -> None:

@@ -1,4 +1,4 @@
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError } from "../api";
 import type { Meeting } from "../api/types";
 import { useSession } from "../app/context";
@@ -71,7 +71,10 @@ export function Home() {
   const dms = useUnreadMessages(api, useUserSocket(), user?.user_id, null);
   useTitle(dms.total > 0 ? `(${dms.total}) Your meetings` : "Your meetings");
   const [meetings, setMeetings] = useState<Meeting[] | null>(null);
-  const [error, setError] = useState<string | null>(null); // the last action's failure
+  const [startError, setStartError] = useState<string | null>(null); // "New meeting"'s, in its card
+  const [scheduleError, setScheduleError] = useState<string | null>(null); // in the form, beside "Schedule"
+  const scheduleErrorShown = useRef<HTMLParagraphElement>(null);
+  useEffect(() => scheduleErrorShown.current?.scrollIntoView({ block: "nearest" }), [scheduleError]); // a phone's screen ends at "Schedule"
   const [loadError, setLoadError] = useState<string | null>(null); // the list's; a reload never hides an action's error
   const [title, setTitle] = useState("");
   const [when, setWhen] = useState<ScheduleValue>(() => ({ when: "", duration: 60, timeZone: browserTimeZone() }));
@@ -93,12 +96,12 @@ export function Home() {
 
   const newMeeting = async () => {
     setBusy(true);
-    setError(null);
+    setStartError(null);
     try {
       const meeting = await api.meetings.create(`${user?.display_name ?? "Instant"}'s meeting`.slice(0, 200));
       navigate(`/m/${meeting.meeting_id}`);
     } catch {
-      setError("The meeting could not be created. Please try again.");
+      setStartError("The meeting could not be created. Please try again.");
       setBusy(false);
     }
   };
@@ -106,11 +109,11 @@ export function Home() {
   const schedule = async (event: Event) => {
     event.preventDefault();
     const start = wallTimeToIso(when.when, when.timeZone);
-    if (!title.trim()) return setError("Give the meeting a title.");
-    if (!start) return setError("Choose the date and time of the meeting.");
-    if (Date.parse(start) < Date.now()) return setError("That time has passed. Choose a time in the future.");
+    if (!title.trim()) return setScheduleError("Give the meeting a title.");
+    if (!start) return setScheduleError("Choose the date and time of the meeting.");
+    if (Date.parse(start) < Date.now()) return setScheduleError("That time has passed. Choose a time in the future.");
     setBusy(true);
-    setError(null);
+    setScheduleError(null);
     try {
       const meeting = await api.meetings.create(
         title.trim().slice(0, 200),
@@ -122,7 +125,7 @@ export function Home() {
       setWhen({ ...when, when: "" });
       await load();
     } catch (err) {
-      setError(err instanceof ApiError && err.status === 422 ? "That time has passed. Choose a time in the future." : "The meeting could not be scheduled. Please try again.");
+      setScheduleError(err instanceof ApiError && err.status === 422 ? "That time has passed. Choose a time in the future." : "The meeting could not be scheduled. Please try again.");
     } finally {
       setBusy(false);
     }
@@ -154,7 +157,6 @@ export function Home() {
       </TopBar>
       <main class="home" id="main">
         <h1 class="visually-hidden">Your meetings</h1>
-        {error && <Alert onDismiss={() => setError(null)}>{error}</Alert>}
         {loadError && <Alert onDismiss={() => setLoadError(null)}>{loadError}</Alert>}
         <section class="card home-start" aria-labelledby="start-heading">
           <h2 id="start-heading">Meet now</h2>
@@ -162,6 +164,11 @@ export function Home() {
           <button type="button" class="button-primary" onClick={newMeeting} disabled={busy}>
             New meeting
           </button>
+          {startError && (
+            <p class="field-error" role="alert">
+              {startError}
+            </p>
+          )}
         </section>
         <JoinCodeCard />
         <section class="card" aria-labelledby="schedule-heading">
@@ -173,7 +180,12 @@ export function Home() {
             </div>
             <ScheduleFields idPrefix="schedule" value={when} onChange={setWhen} />
             <AllowGuestsSwitch id="schedule-allow-guests" checked={allowGuests} onChange={setAllowGuests} />
-            <button type="submit" class="button-primary" disabled={busy}>
+            {scheduleError && (
+              <p class="field-error" id="schedule-error" role="alert" ref={scheduleErrorShown}>
+                {scheduleError}
+              </p>
+            )}
+            <button type="submit" class="button-primary" disabled={busy} aria-describedby={scheduleError ? "schedule-error" : undefined}>
               Schedule
             </button>
           </form>
