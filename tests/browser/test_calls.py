@@ -98,8 +98,12 @@ def test_a_call_rings_is_accepted_and_media_flows_both_ways(api: Api, participan
     ada.page.screenshot(path=str(screenshots / "calls-in-call-1280x720.png"))
 
     bob.page.get_by_role("button", name="Hang up").click()
-    for person in (ada, bob):
-        expect(person.page.get_by_test_id("meeting-ended")).to_be_visible(timeout=EVENT_MS)
+    for person in (ada, bob):  # told as a call, with the way back to the contacts first
+        expect(person.page.get_by_test_id("meeting-ended")).to_have_text("This call has ended", timeout=EVENT_MS)
+        expect(person.page).to_have_title("Call ended · Parley")
+    ada.page.screenshot(path=str(screenshots / "calls-ended-1280x720.png"))
+    ada.page.get_by_role("link", name="Back to contacts").click()
+    expect(ada.page).to_have_title(re.compile(r"Contacts · Parley$"))
     assert ada.page_errors == [] and bob.page_errors == []
 
 

@@ -49,6 +49,12 @@ describe("a schedule in words", () => {
     expect(describeSchedule(meeting, "America/New_York")).not.toContain("New York");
   });
 
+  it("writes the year of a meeting in another year, not of one in this year", () => {
+    expect(describeSchedule(meeting, "Europe/Paris")).toContain("2030");
+    const soon = { ...meeting, scheduled_start: new Date(new Date().getFullYear(), 6, 1, 12).toISOString(), time_zone: null };
+    expect(describeSchedule(soon, "UTC")).not.toContain(String(new Date().getFullYear()));
+  });
+
   it("says how long before the start the meeting opens", () => {
     expect(joinLead(meeting)).toBe("15 minutes");
   });

@@ -1,4 +1,5 @@
 import type { Meeting } from "../api/types";
+import { dateTimeOptions } from "./format";
 
 /** Lengths a meeting can be scheduled for, in minutes (the API takes 5–1440). */
 export const DURATIONS = [15, 30, 45, 60, 90, 120, 180] as const;
@@ -88,7 +89,7 @@ export function downloadCalendarFile(text: string, filename: string): void {
 export function describeSchedule(meeting: Meeting, readerZone = browserTimeZone()): string {
   if (!meeting.scheduled_start) return "";
   const start = new Date(meeting.scheduled_start);
-  const options: Intl.DateTimeFormatOptions = { weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" };
+  const options = dateTimeOptions(start);
   let text = start.toLocaleString(undefined, { ...options, timeZone: readerZone });
   if (meeting.duration_minutes) text += ` · ${formatDuration(meeting.duration_minutes)}`;
   const zone = meeting.time_zone;

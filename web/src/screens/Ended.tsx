@@ -12,12 +12,14 @@ import { useStore } from "../lib/store";
 import { useTitle } from "../lib/useTitle";
 import { NotesStore } from "../room/notes";
 
-/** After the meeting: the ended notice, and the chat history (and one's notes) still readable. */
+/** After the meeting: the ended notice, and the chat history (and one's notes) still readable.
+ * A direct call's room (``call_id``) is told as a call, with the way back to contacts first. */
 export function Ended({ meeting: initial }: { meeting: Meeting }) {
   const [meeting, setMeeting] = useState(initial);
   const cancelled = meeting.end_reason === "cancelled";
   const expired = meeting.end_reason === "expired";
-  useTitle(cancelled ? "Meeting cancelled" : expired ? "Meeting expired" : "Meeting ended");
+  const call = Boolean(initial.call_id);
+  useTitle(call ? "Call ended" : cancelled ? "Meeting cancelled" : expired ? "Meeting expired" : "Meeting ended");
   const session = useSession();
   useEffect(() => {
     // The room knew the meeting as it was when joining; ask for when it ended.
@@ -40,7 +42,7 @@ export function Ended({ meeting: initial }: { meeting: Meeting }) {
       <main class="ended" id="main">
         <div class="ended-notice" role="alert">
           <h1 data-testid="meeting-ended">
-            {cancelled ? "This meeting was cancelled" : expired ? "This meeting expired" : "This meeting has ended"}
+            {call ? "This call has ended" : cancelled ? "This meeting was cancelled" : expired ? "This meeting expired" : "This meeting has ended"}
           </h1>
           <p>
             {meeting.title}
@@ -50,7 +52,12 @@ export function Ended({ meeting: initial }: { meeting: Meeting }) {
           </p>
           {expired && <p data-testid="expired-reason">Everyone had left the call for a while, so it closed.</p>}
         </div>
-        <p>
+        <p class="ended-actions">
+          {call && (
+            <a href="/contacts" onClick={linkClick} class="button-primary">
+              Back to contacts
+            </a>
+          )}
           <a href="/" onClick={linkClick} class="button-secondary">
             Back to your meetings
           </a>
