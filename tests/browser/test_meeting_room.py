@@ -518,6 +518,10 @@ def test_the_host_mutes_one_asks_to_unmute_and_mutes_everyone(room: Room, screen
     expect(grace.page.get_by_role("alert").filter(has_text="Ada muted you")).to_be_visible()
     expect(linus.toggle("Microphone")).to_have_attribute("aria-pressed", "true")  # only Grace
     grace.screenshot("moderation-muted")
+    # the host sees it beside Grace's name, not after the buttons that follow it
+    grace_row = ada.page.get_by_test_id("participant-list").locator("li").filter(has_text="Grace")
+    expect(grace_row.locator(".participant-name").get_by_title("Microphone off")).to_be_visible(timeout=15_000)
+    ada.screenshot("moderation-host-sees-muted")
 
     ada.page.get_by_role("button", name="Ask to unmute Grace").click(timeout=15_000)
     request = grace.page.get_by_test_id("unmute-request")

@@ -71,6 +71,27 @@ export function ParticipantList({
               {p.host && <span class="badge">Host</span>}
               {p.cohost && <span class="badge">Co-host</span>}
               {p.spotlighted && <span class="badge">Spotlight</span>}
+              {/* the media states beside the name, not after the host's buttons */}
+              <span class="participant-media">
+                {p.screen && (
+                  <span title="Sharing the screen">
+                    <Icon name="screen" size={16} />
+                    <span class="visually-hidden">sharing the screen</span>
+                  </span>
+                )}
+                {p.audio === false && (
+                  <span title="Microphone off">
+                    <Icon name="micOff" size={16} />
+                    <span class="visually-hidden">microphone off</span>
+                  </span>
+                )}
+                {p.video === false && (
+                  <span title="Camera off">
+                    <Icon name="camOff" size={16} />
+                    <span class="visually-hidden">camera off</span>
+                  </span>
+                )}
+              </span>
             </span>
             <span class="participant-state">
               {p.lowerHand && (
@@ -104,24 +125,6 @@ export function ParticipantList({
                 <button type="button" class="button-small button-secondary button-danger" aria-haspopup="dialog" onClick={p.remove}>
                   Remove<span class="visually-hidden"> {p.name}</span>
                 </button>
-              )}
-              {p.screen && (
-                <span title="Sharing the screen">
-                  <Icon name="screen" size={16} />
-                  <span class="visually-hidden">sharing the screen</span>
-                </span>
-              )}
-              {p.audio === false && (
-                <span title="Microphone off">
-                  <Icon name="micOff" size={16} />
-                  <span class="visually-hidden">microphone off</span>
-                </span>
-              )}
-              {p.video === false && (
-                <span title="Camera off">
-                  <Icon name="camOff" size={16} />
-                  <span class="visually-hidden">camera off</span>
-                </span>
               )}
             </span>
           </li>
