@@ -55,7 +55,9 @@ def test_a_guest_joins_by_name_and_sees_and_hears_the_others(
         page.goto(f"{api.base_url}/m/{meeting_id}")
         expect(page.get_by_role("heading", name="Guests welcome")).to_be_visible(timeout=20_000)
         join = page.get_by_role("button", name="Join as a guest")
-        expect(join).to_be_disabled()  # a name first
+        expect(join).to_be_disabled()  # a name first, and the page says so
+        expect(page.get_by_label("Display name")).to_have_accessible_description(
+            "Enter a name to join: others in the meeting will see it.")
         expect(page.get_by_role("link", name="Sign in")).to_be_visible()
         grace.wait_preview_playing()
         page.get_by_label("Display name").fill("Grace")

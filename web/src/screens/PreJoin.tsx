@@ -164,8 +164,19 @@ export function PreJoin({ meeting, media, onJoin, initialName, guest = false, jo
             {m.speakers.length > 0 && <DeviceSelect id="prejoin-speaker" label="Speaker" devices={m.speakers} value={m.speakerId ?? m.speakers[0].deviceId} onChange={(id) => media.selectSpeaker(id)} />}
             <div class="field">
               <label for="prejoin-name">Display name</label>
-              <input id="prejoin-name" type="text" maxLength={80} required autoComplete={guest ? "name" : undefined} value={displayName} onInput={(e) => setDisplayName(e.currentTarget.value)} />
-              {guest && <p class="field-hint">Others in the meeting will see this name.</p>}
+              <input id="prejoin-name" type="text" maxLength={80} required autoComplete={guest ? "name" : undefined} aria-describedby={guest || !displayName.trim() ? "prejoin-name-hint" : undefined} value={displayName} onInput={(e) => setDisplayName(e.currentTarget.value)} />
+              {/* why the button below is disabled while the name is blank */}
+              {!displayName.trim() ? (
+                <p class="field-hint" id="prejoin-name-hint">
+                  Enter a name to join: others in the meeting will see it.
+                </p>
+              ) : (
+                guest && (
+                  <p class="field-hint" id="prejoin-name-hint">
+                    Others in the meeting will see this name.
+                  </p>
+                )
+              )}
             </div>
             <button type="submit" class="button-primary button-wide" disabled={joining || waiting || !displayName.trim()}>
               {joining
