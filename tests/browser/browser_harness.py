@@ -452,12 +452,9 @@ class HeldAnswers:
     def wait(self, what: str, timeout: float = 30) -> None:
         """Until the page asked at least once and every answer held came back; fails naming
         ``what`` after ``timeout`` seconds."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.requests and all(response is not None for _, response in self.requests):
-                return
-            self.page.wait_for_timeout(100)
-        raise AssertionError(f"the page never asked for {what}, or its answer never came")
+        wait_until(self.page, lambda: (bool(self.requests) and all(r is not None for _, r in self.requests),
+                                       f"{len(self.requests)} requests held"),
+                   timeout, f"asked for {what} and answered", interval_ms=100)
 
     def release(self) -> None:
         """Hand every held answer to the page, in the order asked, and let later requests pass."""
@@ -471,10 +468,7 @@ class HeldAnswers:
 def wait_held(person: Participant, held: list, what: str, timeout: float = 30) -> None:
     """Until a request that ``held`` collects (a Playwright route handler appends to it) came
     from ``person``'s page; fails naming ``what`` after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not held and time.monotonic() < deadline:
-        person.page.wait_for_timeout(100)
-    assert held, f"the page never asked for {what}"
+    wait_until(person.page, lambda: (bool(held), "nothing held"), timeout, f"asked for {what}", interval_ms=100)
 
 
 def wait_until(page: Page, probe: Callable[[], tuple[bool, Any]], timeout: float,
