@@ -41,7 +41,9 @@ a meeting room on any replica (docs/signaling.md, "Several replicas"):
   (:mod:`parley_signaling.liveness`), so a Kafka outage is never taken for a replica crash.
 * ``gone``: a replica stops cleanly; the others drop its entries, except its resumable
   participants, which they hold for the resume window (their clients are moving to another
-  replica): the reporter then ``expire``s those that did not resume.
+  replica): the reporter then ``expire``s those that did not resume. A replica dropped for
+  silence (it crashed, or is cut off) has its resumable participants held the same way, from
+  the verdict on.
 * ``expire``: the participants listed (exactly as the directory holds them) leave, unless they
   have moved since (a resumption on another socket came first in the topic's order). A replica
   expires its own held participants, and the reporter those of a replica that left.
@@ -50,9 +52,10 @@ A ``join`` whose entry names a participant the directory already holds takes it 
 resumption): every replica replaces the entry, and the replica that held it before releases
 its socket (``on_taken_over``).
 
-Dropping a replica's entries emits ``peer-left`` (reason ``disconnected``) to the local
-sockets of the affected rooms. When the replica was dropped by ``hello`` (it restarted),
-silence or ``gone``, its sockets are also handed to ``on_replica_lost`` on exactly one of the
+Dropping a replica's entries (all of them after a ``hello``; after silence or ``gone``, all
+but the resumable participants held for the resume window, which leave by ``expire`` if they
+do not resume) emits ``peer-left`` (reason ``disconnected``) to the local sockets of the
+affected rooms. Those sockets are also handed to ``on_replica_lost`` on exactly one of the
 remaining replicas, the reporter: the lowest replica id among the live ones this replica knows
 (itself included, the lost one excluded). signaling publishes ``participant.left`` for them
 there, so meetings' roster loses the sockets of a replica that crashed (docs/signaling.md).
@@ -271,8 +274,9 @@ class KafkaFanoutManager(AsyncPubSubManager, DirectLocalEmit, IndexedRooms):
         #: Handlers of ``parley.room.*`` messages, by method (see the module's docstring).
         self.room_handlers: dict[str, RoomHandler] = {}
         self.resume_window_s = resume_window_s
-        #: Replicas that said ``gone`` with resumable participants left: when those expire.
-        self._departed: dict[str, float] = {}
+        #: Replicas that said ``gone`` or went silent with resumable participants held: when
+        #: those expire, and why the replica was dropped.
+        self._departed: dict[str, tuple[float, DropReason]] = {}
         self._bootstrap_servers = bootstrap_servers
         self._metrics = metrics
         self._heartbeat_s = heartbeat_s
@@ -711,6 +715,9 @@ class KafkaFanoutManager(AsyncPubSubManager, DirectLocalEmit, IndexedRooms):
         replica = message.replica_id
         known = self.liveness.knows(replica)
         self.liveness.heard(replica)
+        departed = self._departed.get(replica)
+        if not known and departed is not None and departed[1] == "silent":
+            del self._departed[replica]  # alive after all: its snapshot tells what it holds
         if isinstance(message, DirectoryHeartbeat):
             self._links.learn(replica, message.link)
         elif isinstance(message, DirectoryJoin):
@@ -737,8 +744,6 @@ class KafkaFanoutManager(AsyncPubSubManager, DirectLocalEmit, IndexedRooms):
             return
         elif isinstance(message, DirectoryGone):
             await self._drop_replica(replica, "gone")
-            if self.directory.entries_of(replica):  # resumable participants, held for the window
-                self._departed[replica] = self.liveness.now() + self.resume_window_s
             self._reported_lost.pop(replica, None)
             self.liveness.forget(replica)
             self._awaiting_snapshots.discard(replica)
@@ -820,10 +825,14 @@ class KafkaFanoutManager(AsyncPubSubManager, DirectLocalEmit, IndexedRooms):
                 log.exception("releasing participant %s after its resumption elsewhere failed", previous.sid)
 
     async def _drop_replica(self, replica_id: str, reason: DropReason) -> None:
-        """Drop a replica's entries (a replica that said ``gone`` keeps its resumable ones)."""
+        """Drop a replica's entries. A replica that said ``gone`` or went silent keeps its
+        resumable ones for the resume window (:meth:`_expire_departed`); a restarted one keeps
+        none (it lost their sockets, and does not know them to resume them)."""
         self._snapshots.pop(replica_id, None)
         self._links.forget(replica_id)
-        entries = self.directory.drop_replica(replica_id, keep_resumable=reason == "gone")
+        entries = self.directory.drop_replica(replica_id, keep_resumable=reason != "restarted")
+        if reason != "restarted" and self.directory.entries_of(replica_id):
+            self._departed[replica_id] = (self.liveness.now() + self.resume_window_s, reason)
         self._metrics.replicas_dropped.labels(reason).inc()
         await self._emit_peers_left(entries)
         if reason != "gone" and self.on_replica_dropped is not None and self.reports_for(replica_id):
@@ -899,15 +908,15 @@ class KafkaFanoutManager(AsyncPubSubManager, DirectLocalEmit, IndexedRooms):
                 log.exception("dropping replica %s failed", replica)
 
     async def _expire_departed(self) -> None:
-        """The reporter expires the participants of a replica that left which did not resume
-        within the window (and tries again a window later if that is not read back)."""
+        """The reporter expires the participants of a replica that left or went silent which did
+        not resume within the window (and tries again a window later if that is not read back)."""
         now = self.liveness.now()
-        for replica, deadline in list(self._departed.items()):
+        for replica, (deadline, reason) in list(self._departed.items()):
             entries = self.directory.entries_of(replica)
             if not entries:
                 del self._departed[replica]
             elif now >= deadline and self.reports_for(replica):
-                self._departed[replica] = now + self.resume_window_s
+                self._departed[replica] = (now + self.resume_window_s, reason)
                 try:
                     await self.announce_expire(replica, "replica_lost", entries)
                 except Exception as exc:  # noqa: BLE001 - tried again next window
