@@ -43,6 +43,11 @@ CHROMIUM = "/usr/bin/chromium"
 VIEWPORT = {"width": 1280, "height": 720}
 #: the phone the browser tests check layouts on (docs/web-client.md, "Phone layout")
 PHONE = {"width": 390, "height": 844}
+#: Playwright's limit for one action (a click, a fill) and one ``expect``: generous, because a
+#: renderer of the loaded CI machine (load average ~40 on 2 cores, two browsers per worker) was
+#: seen to take over 15 s to take a click (the blur test, stop 36's CI); a test that hangs is
+#: still caught by its own hang timeout
+ACTION_TIMEOUT_MS = 30_000
 PASSWORD = "correct horse battery staple"
 
 #: flags of every test browser (see the module docstring)
@@ -284,7 +289,7 @@ class Participant:
         page.get_by_role("button", name="Sign in", exact=True).click()
         # anchored at the origin: the sign-in page's own address ends in ``next_path`` too
         landed = re.compile("^" + re.escape(self.base_url + next_path) + r"([?#].*)?$")
-        expect(page).to_have_url(landed, timeout=15_000)
+        expect(page).to_have_url(landed)
 
     def open_meeting(self, meeting_id: str) -> None:
         """Open the invite link signed in: the pre-join screen (or the ended screen)."""
@@ -408,7 +413,7 @@ class ParticipantFactory:
         if permissions is not None:
             options["permissions"] = permissions
         context = (browser or self.browser).new_context(**options)
-        context.set_default_timeout(15_000)
+        context.set_default_timeout(ACTION_TIMEOUT_MS)
         context.add_init_script(script=PAGE_HOOKS)
         self.contexts.append(context)
         page = context.new_page()

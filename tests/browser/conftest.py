@@ -4,9 +4,9 @@ and participants each in their own browser context. See browser_harness.py for t
 Feature tests are marked ``browser`` (only these: ``-m browser``; ``./taskw test:browser``);
 ``./taskw test`` runs them all. Screenshots go to the git-ignored ``artifacts/screenshots/``.
 
-An ``expect`` waits up to 15 s unless it says otherwise (Playwright's default is 5 s): much of
-what a page shows comes through Kafka, and CI's loaded 2-core machine may take longer than
-5 s for it. A passing expectation returns as soon as it holds, so this costs nothing then.
+An ``expect`` and an action wait up to 30 s (``ACTION_TIMEOUT_MS``) unless they say otherwise
+(Playwright's default is 5 s): much of what a page shows comes through Kafka, and CI's loaded
+2-core machine may take longer than 5 s for it. A passing expectation returns as soon as it holds, so this costs nothing then.
 """
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ from playwright.sync_api import expect
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from browser_harness import (  # noqa: E402
-    CSP_VIOLATIONS, SCREENSHOTS, Api, ParticipantFactory, launch_chromium, write_fake_camera,
+    ACTION_TIMEOUT_MS, CSP_VIOLATIONS, SCREENSHOTS, Api, ParticipantFactory, launch_chromium, write_fake_camera,
 )
 from parley_testing import Stack  # noqa: E402
 
-expect.set_options(timeout=15_000)
+expect.set_options(timeout=ACTION_TIMEOUT_MS)
 
 
 @pytest.fixture(autouse=True)

@@ -30,7 +30,7 @@ def test_camera_denied_shows_the_error_and_joins_with_audio(
     guest = participants("Alan", browser=strict_browser, permissions=["microphone"])
     guest.open_meeting(meeting_id)
     denied = guest.page.get_by_role("alert").filter(has_text=re.compile("denied", re.I))
-    expect(denied).to_be_visible(timeout=15_000)
+    expect(denied).to_be_visible()
     expect(denied).to_contain_text(re.compile("camera", re.I))
     guest.screenshot("prejoin-camera-denied")
 

@@ -16,8 +16,8 @@ import pytest
 from playwright.sync_api import expect
 
 from browser_harness import (
-    PAGE_HOOKS, PHONE, VIEWPORT, Api, Participant, ParticipantFactory, User, wait_inbound_growing,
-    wait_remote_videos_playing, wait_until,
+    ACTION_TIMEOUT_MS, PAGE_HOOKS, PHONE, VIEWPORT, Api, Participant, ParticipantFactory, User,
+    wait_inbound_growing, wait_remote_videos_playing, wait_until,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(360)]
@@ -33,7 +33,7 @@ def _meeting(api: Api, host: User, title: str, *, allow_guests: bool) -> str:
 def _visitor(browser, api: Api, name: str) -> Participant:
     """A fresh context with no account (the guest fills in its name; its id is learnt later)."""
     context = browser.new_context(viewport=VIEWPORT)
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(ACTION_TIMEOUT_MS)
     context.add_init_script(script=PAGE_HOOKS)
     page = context.new_page()
     visitor = Participant(User("", "", name, ""), context, page, api.base_url)
@@ -139,7 +139,7 @@ def test_the_host_allows_guests_from_the_meeting_page(api: Api, participants: Pa
     expect(switch).to_be_visible(timeout=30_000)  # signed in, on the meeting's pre-join
     expect(switch).not_to_be_checked()
     switch.click()
-    expect(switch).to_be_checked(timeout=15_000)
+    expect(switch).to_be_checked()
     ada.page.screenshot(path=str(screenshots / "guests-host-switch-1280x720.png"))
 
     def public_allows_guests() -> tuple[bool, dict]:

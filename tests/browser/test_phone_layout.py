@@ -229,9 +229,9 @@ def test_with_three_the_chat_sheet_shows_its_input_and_send_whole(
     send.click()
     for person in (grace, linus):
         person.open_chat()
-        expect(person.chat_messages().filter(has_text=text)).to_have_count(1, timeout=15_000)
+        expect(person.chat_messages().filter(has_text=text)).to_have_count(1)
     grace.send_chat("Seen on the desktop")
-    expect(ada.chat_messages().filter(has_text="Seen on the desktop")).to_have_count(1, timeout=15_000)
+    expect(ada.chat_messages().filter(has_text="Seen on the desktop")).to_have_count(1)
     ada.page.screenshot(path=str(screenshots / "phone-chat-sheet-390x844.png"))
     # Chat again closes the sheet; the primary row stays where it was
     button(ada, "Chat").click()

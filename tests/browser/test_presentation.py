@@ -74,7 +74,7 @@ def area(box: dict) -> float:
 def assert_presenting(person: Participant, sharer: Participant, *, beside: bool) -> dict:
     """``person``'s page shows ``sharer``'s screen as the large tile and the three cameras in a
     strip beside it (``beside``) or below it; returns the screen tile's box."""
-    expect(person.grid()).to_have_attribute("data-layout", "stage", timeout=15_000)
+    expect(person.grid()).to_have_attribute("data-layout", "stage")
     expect(person.grid()).to_have_attribute("data-featured-reason", "presentation")
     tiles = boxes(person)
     (screen,) = [t for t in tiles if t["screen"]]
@@ -114,7 +114,7 @@ def test_a_shared_screen_is_the_large_tile_on_every_page(room: Room, screenshots
     grace = room.grace
     share = grace.toggle("Share screen")
     share.click()
-    expect(share).to_have_attribute("aria-pressed", "true", timeout=15_000)
+    expect(share).to_have_attribute("aria-pressed", "true")
     for person in (room.ada, room.linus):
         (tile,) = wait_remote_videos_playing(person, 1, screen=True)
         assert tile["user_id"] == grace.user.user_id
@@ -171,7 +171,7 @@ def test_when_the_share_stops_the_grid_returns_and_a_pin_still_works(room: Room)
     share.click()
     expect(share).to_have_attribute("aria-pressed", "false")
     for person in room.people:
-        expect(person.grid()).to_have_attribute("data-layout", "grid", timeout=15_000)
+        expect(person.grid()).to_have_attribute("data-layout", "grid")
         expect(person.grid().locator('[data-testid="tile"][data-screen="true"]')).to_have_count(0)
     # a pin without any presentation: Grace large at Ada's only, the grid at the others'
     ada.camera_tile(grace.user.user_id).get_by_role("button", name="Pin Grace", exact=True).click()
@@ -198,7 +198,7 @@ def test_the_host_spotlights_a_participant_for_everyone(room: Room, screenshots)
     expect(open_participants(grace).get_by_role("button", name="Spotlight Linus")).to_have_count(0)
     open_participants(ada).get_by_role("button", name="Spotlight Linus", exact=True).click()
     for person in room.people:
-        expect(person.grid()).to_have_attribute("data-featured-reason", "spotlight", timeout=15_000)
+        expect(person.grid()).to_have_attribute("data-featured-reason", "spotlight")
         expect(person.camera_tile(linus.user.user_id)).to_have_attribute("data-featured", "true")
         tiles = boxes(person)
         (large,) = [t for t in tiles if t["featured"]]
@@ -214,6 +214,6 @@ def test_the_host_spotlights_a_participant_for_everyone(room: Room, screenshots)
     # taken away: the grid everywhere
     open_participants(ada).get_by_role("button", name="Remove spotlight Linus", exact=True).click()
     for person in room.people:
-        expect(person.grid()).to_have_attribute("data-layout", "grid", timeout=15_000)
+        expect(person.grid()).to_have_attribute("data-layout", "grid")
     for person in room.people:
         assert person.page_errors == [], (person.name, person.page_errors)

@@ -18,6 +18,7 @@ from pymongo import MongoClient
 from parley_testing import Stack
 
 from browser_harness import (
+    ACTION_TIMEOUT_MS,
     PAGE_HOOKS,
     PASSWORD,
     PHONE,
@@ -43,7 +44,7 @@ def _both_sizes(who: Participant, name: str) -> None:
 
 def _second_browser(participants: ParticipantFactory, first: Participant) -> Participant:
     context = participants.browser.new_context(viewport=VIEWPORT)
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(ACTION_TIMEOUT_MS)
     context.add_init_script(script=PAGE_HOOKS)
     participants.contexts.append(context)
     second = Participant(first.user, context, context.new_page(), first.base_url)
@@ -93,7 +94,7 @@ def test_use_here_in_a_second_browser_ends_the_first_session_with_a_reason(
 
     _submit_sign_in(elsewhere)
     page.get_by_role("button", name="Use here").click(timeout=SIGN_IN_MS)
-    expect(page.get_by_role("button", name="New meeting")).to_be_visible(timeout=15_000)  # home, signed in
+    expect(page.get_by_role("button", name="New meeting")).to_be_visible()  # home, signed in
 
     ended = ada.page.get_by_test_id("session-ended")
     expect(ended).to_be_visible(timeout=20_000)
