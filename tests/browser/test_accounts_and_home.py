@@ -8,7 +8,7 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
-from browser_harness import PASSWORD, VIEWPORT, Api
+from browser_harness import PASSWORD, VIEWPORT, Api, ParticipantFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
 
@@ -53,3 +53,36 @@ def test_sign_up_then_start_a_meeting_from_home(browser, api: Api, screenshots) 
         page.screenshot(path=str(screenshots / "prejoin.png"))
     finally:
         context.close()
+
+
+def test_a_wrong_link_offers_the_way_on_that_fits_the_visitor(
+        browser, api: Api, participants: ParticipantFactory, screenshots) -> None:
+    """A link to no meeting, or to no page: signed out, the way on is to sign in (home would
+    only send there); signed in, it is the list of one's meetings."""
+    wrong_meeting, wrong_page = "/m/zzzz-zzzz-zzzz", "/no-such-page"
+    context = browser.new_context(viewport=VIEWPORT)
+    try:
+        page = context.new_page()
+        page.goto(api.base_url + wrong_meeting)
+        expect(page.get_by_role("heading", name="This link does not open a meeting")).to_be_visible()
+        expect(page.get_by_role("link", name="Back to your meetings")).to_have_count(0)
+        page.screenshot(path=str(screenshots / "wrong-meeting-link-signed-out.png"))
+        page.get_by_role("link", name="Sign in").click()
+        expect(page).to_have_url(re.compile(r"/signin$"))
+        expect(page.get_by_label("Password")).to_be_visible()
+        page.goto(api.base_url + wrong_page)
+        expect(page.get_by_role("heading", name="Page not found")).to_be_visible()
+        page.get_by_role("link", name="Sign in").click()
+        expect(page).to_have_url(re.compile(r"/signin$"))
+    finally:
+        context.close()
+
+    ada = participants("Ada")
+    ada.sign_in()
+    ada.page.goto(api.base_url + wrong_meeting)
+    expect(ada.page.get_by_role("heading", name="This link does not open a meeting")).to_be_visible()
+    ada.page.get_by_role("link", name="Back to your meetings").click()
+    expect(ada.page.get_by_role("button", name="New meeting")).to_be_visible()
+    ada.page.goto(api.base_url + wrong_page)
+    ada.page.get_by_role("link", name="Go to your meetings").click()
+    expect(ada.page.get_by_role("button", name="New meeting")).to_be_visible()

@@ -237,9 +237,15 @@ export function Meeting({ meetingId, guest = false }: { meetingId: string; guest
     case "not-found":
       return (
         <CenteredMessage title="This link does not open a meeting" alert="Meeting not found. Check the link you were given.">
-          <a href="/" onClick={linkClick} class="button-secondary">
-            Back to your meetings
-          </a>
+          {guest ? (
+            <a href="/signin" onClick={linkClick} class="button-secondary">
+              Sign in
+            </a>
+          ) : (
+            <a href="/" onClick={linkClick} class="button-secondary">
+              Back to your meetings
+            </a>
+          )}
         </CenteredMessage>
       );
     case "error":
