@@ -12,14 +12,21 @@ import { useStore } from "../lib/store";
 import { useTitle } from "../lib/useTitle";
 import { NotesStore } from "../room/notes";
 
+/** The page's title and heading for each way a meeting ends. */
+const ENDINGS = {
+  ended: ["Meeting ended", "This meeting has ended"],
+  cancelled: ["Meeting cancelled", "This meeting was cancelled"],
+  expired: ["Meeting expired", "This meeting expired"],
+} as const;
+
 /** After the meeting: the ended notice, and the chat history (and one's notes) still readable.
  * A direct call's room (``call_id``) is told as a call, with the way back to contacts first. */
 export function Ended({ meeting: initial }: { meeting: Meeting }) {
   const [meeting, setMeeting] = useState(initial);
-  const cancelled = meeting.end_reason === "cancelled";
-  const expired = meeting.end_reason === "expired";
+  const ending = meeting.end_reason ?? "ended";
   const call = Boolean(initial.call_id);
-  useTitle(call ? "Call ended" : cancelled ? "Meeting cancelled" : expired ? "Meeting expired" : "Meeting ended");
+  const [title, heading] = call ? ["Call ended", "This call has ended"] : ENDINGS[ending];
+  useTitle(title);
   const session = useSession();
   useEffect(() => {
     // The room knew the meeting as it was when joining; ask for when it ended.
@@ -41,16 +48,12 @@ export function Ended({ meeting: initial }: { meeting: Meeting }) {
       <TopBar userName={user.display_name} />
       <main class="ended" id="main">
         <div class="ended-notice" role="alert">
-          <h1 data-testid="meeting-ended">
-            {call ? "This call has ended" : cancelled ? "This meeting was cancelled" : expired ? "This meeting expired" : "This meeting has ended"}
-          </h1>
+          <h1 data-testid="meeting-ended">{heading}</h1>
           <p>
             {meeting.title}
-            {meeting.ended_at
-              ? ` · ${cancelled ? "cancelled" : expired ? "expired" : "ended"} ${formatDateTime(meeting.ended_at)}`
-              : ""}
+            {meeting.ended_at ? ` · ${ending} ${formatDateTime(meeting.ended_at)}` : ""}
           </p>
-          {expired && <p data-testid="expired-reason">Everyone had left the call for a while, so it closed.</p>}
+          {ending === "expired" && <p data-testid="expired-reason">Everyone had left the call for a while, so it closed.</p>}
         </div>
         <p class="ended-actions">
           {call && (
