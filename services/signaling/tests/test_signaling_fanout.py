@@ -460,9 +460,8 @@ async def test_a_replica_that_left_keeps_its_resumable_participants_for_the_wind
     assert [e["sid"] for e in expires[0]["entries"]] == ["a"]
 
 
-
-async def silent_r2_holding(resumable_sid: str, plain_sid: str):
-    """r1 hears the bus; r2 held a resumable participant and a plain socket, then fell silent
+async def silent_r2_holding():
+    """r1 hears the bus; r2 held a resumable participant "a" and a plain socket, then fell silent
     for 6 s (over the 5 s timeout): r1 dropped it."""
     clock = FakeClock()
     m, producer, server = manager("r1", clock)
@@ -474,8 +473,8 @@ async def silent_r2_holding(resumable_sid: str, plain_sid: str):
 
     m.on_replica_lost = lost
     await bus_up(m)
-    await m._on_directory(directory("join", "r2", op_id="x", entry=resumable(resumable_sid, "r2")))  # noqa: SLF001
-    await m._on_directory(directory("join", "r2", op_id="y", entry=entry(plain_sid, "r2")))  # noqa: SLF001
+    await m._on_directory(directory("join", "r2", op_id="x", entry=resumable("a", "r2")))  # noqa: SLF001
+    await m._on_directory(directory("join", "r2", op_id="y", entry=entry("plain", "r2")))  # noqa: SLF001
     for _ in range(6):
         clock.now += 1
         await bus_up(m)
@@ -487,7 +486,7 @@ async def test_a_silent_replica_keeps_its_resumable_participants_for_the_window(
     """A crashed replica's clients get the resume window a clean stop gives them: the plain
     socket leaves at the verdict, the resumable participant only if it has not resumed when
     the window (counted from the verdict) runs out."""
-    m, producer, server, clock, reported = await silent_r2_holding("a", "plain")
+    m, producer, server, clock, reported = await silent_r2_holding()
     assert [d["sid"] for e, d, _ in server.emitted if e == "peer-left"] == ["plain"]
     assert reported == [["plain"]]
     assert m.directory.get("a") is not None
@@ -504,7 +503,7 @@ async def test_a_silent_replica_keeps_its_resumable_participants_for_the_window(
 
 
 async def test_a_held_participant_that_resumes_elsewhere_is_not_expired() -> None:
-    m, producer, server, clock, _ = await silent_r2_holding("a", "plain")
+    m, producer, server, clock, _ = await silent_r2_holding()
     await m._on_directory(directory("join", "r3", op_id="z", entry=resumable("a", "r3", socket_sid="a2")))  # noqa: SLF001
     clock.now += 11.0
     await bus_up(m)
@@ -517,7 +516,7 @@ async def test_a_held_participant_that_resumes_elsewhere_is_not_expired() -> Non
 async def test_a_silent_replica_heard_again_keeps_its_held_participants() -> None:
     """r2 was only cut off: once it speaks again its snapshot says what it holds, and the
     participants r1 held for it are neither expired nor told as left or joined again."""
-    m, producer, server, clock, reported = await silent_r2_holding("a", "plain")
+    m, producer, server, clock, _ = await silent_r2_holding()
     await m._on_directory(directory("heartbeat", "r2"))  # noqa: SLF001
     snapshot = {"snapshot_id": "s", "first": True, "last": True, "entries": [resumable("a", "r2"), entry("plain", "r2")]}
     await m._on_directory(directory("snapshot", "r2", **snapshot))  # noqa: SLF001
