@@ -103,3 +103,34 @@ def test_presence_that_comes_while_the_list_loads_is_kept(api: Api, participants
     ada.page.wait_for_timeout(1_000)
     expect(bob_at_ada.get_by_test_id("presence-status")).to_have_attribute("data-state", "online")
     assert ada.page_errors == [] and bob.page_errors == []
+
+
+def test_an_invitation_shows_on_home_and_leads_to_its_answer(api: Api, participants: ParticipantFactory,
+                                                              screenshots) -> None:
+    """Someone who stays on home learns of a contact invitation there, live, and is led to
+    /contacts to answer it; once answered, home no longer shows it."""
+    ada, grace, linus = participants("Ada"), participants("Grace"), participants("Linus")
+    ada.sign_in()
+    notice = ada.page.get_by_test_id("invitation-notice")
+    expect(ada.page.get_by_role("button", name="New meeting")).to_be_visible()
+    expect(notice).to_have_count(0)
+
+    for inviter in (grace, linus):
+        invited = api.http.post("/api/auth/contacts/invitations", json={"email": ada.user.email},
+                                headers=inviter.user.headers)
+        assert invited.status_code == 201, invited.text
+    expect(notice).to_contain_text("Grace and Linus invited you to be contacts.", timeout=PRESENCE_S)
+    expect(notice.get_by_role("heading", name="Contact invitations")).to_be_visible()
+    ada.page.screenshot(path=str(screenshots / "home-invitations-1280x720.png"))
+    ada.page.set_viewport_size(PHONE)
+    ada.page.screenshot(path=str(screenshots / "home-invitations-390x844.png"))
+    notice_box, page_width = notice.bounding_box(), ada.page.evaluate("document.documentElement.scrollWidth")
+    assert notice_box and notice_box["x"] + notice_box["width"] <= PHONE["width"] and page_width <= PHONE["width"]
+
+    notice.get_by_role("link", name="See invitations").click()
+    invitation = ada.page.get_by_test_id("invitation-incoming").filter(has_text="Grace")
+    invitation.get_by_role("button", name="Accept").click()
+    expect(ada.page.get_by_test_id("invitation-incoming")).to_have_count(1)
+    ada.page.locator("a.brand").click()
+    expect(notice).to_contain_text("Linus invited you to be contacts.")
+    assert ada.page_errors == []

@@ -1,5 +1,6 @@
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import type { Api, Conversation, DirectMessage } from "../api";
+import { STALE, latestOnly } from "../lib/latest";
 import type { SignalingClient } from "../signaling/client";
 
 /**
@@ -18,13 +19,12 @@ export function useUnreadMessages(api: Api, socket: SignalingClient | null, self
   open.current = openPeer;
   const counted = useRef(new Set<string>());
   const live = useRef<DirectMessage[]>([]); // counted live, perhaps after the store's answer was read
-  const reloads = useRef(0);
+  const latest = useMemo(latestOnly, []);
 
   const reload = async () => {
-    const reload = ++reloads.current;
     try {
-      const conversations = await api.directMessages.conversations();
-      if (reload !== reloads.current) return; // a later reload answers for the store
+      const conversations = await latest(() => api.directMessages.conversations());
+      if (conversations === STALE) return; // a later reload answers for the store
       const counts = unreadCounts(conversations, live.current);
       live.current = counts.pending;
       setUnread(counts.unread);

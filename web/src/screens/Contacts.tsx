@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { ApiError } from "../api";
 import type { Call, Contact, ContactList, User } from "../api/types";
 import { useCallState, useCalls } from "../calls/context";
@@ -8,6 +8,7 @@ import { Alert } from "../components/Alert";
 import { TopBar } from "../components/TopBar";
 import { applyPresence, describePresence } from "../contacts/presence";
 import { formatCallTime, describeCall, partnerOf } from "../calls/history";
+import { STALE, latestOnly } from "../lib/latest";
 import { useTitle } from "../lib/useTitle";
 import type { ServerEvents } from "../signaling/types";
 import { askToNotify, useUnreadMessages } from "../contacts/directMessages";
@@ -102,21 +103,19 @@ export function Contacts() {
   const [busy, setBusy] = useState(false);
   const [now, setNow] = useState(Date.now());
   const queryRef = useRef("");
-  const loads = useRef(0);
+  const latest = useMemo(latestOnly, []);
   // while a load is on its way, the presence events since it began: its answer may predate them
   const presenceSinceLoad = useRef<ServerEvents["presence"][] | null>(null);
 
   const load = async () => {
-    const loading = ++loads.current;
     presenceSinceLoad.current = [];
     try {
       const q = queryRef.current.trim();
-      const next = await api.contacts.list(q || undefined);
-      if (loading !== loads.current) return; // a later load answers
+      const next = await latest(() => api.contacts.list(q || undefined));
+      if (next === STALE) return; // a later load answers
       if (queryRef.current.trim() === q) setList((presenceSinceLoad.current ?? []).reduce(applyPresence, next));
       setLoadError(null);
     } catch (err) {
-      if (loading !== loads.current) return;
       if (!(err instanceof ApiError && err.code === "not_signed_in")) setLoadError("Your contacts could not be loaded.");
     }
     presenceSinceLoad.current = null;

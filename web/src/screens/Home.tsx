@@ -14,6 +14,7 @@ import { browserTimeZone, describeSchedule, wallTimeToIso } from "../lib/schedul
 import { useTitle } from "../lib/useTitle";
 import { useUserSocket } from "../app/userSocket";
 import { useUnreadMessages } from "../contacts/directMessages";
+import { describeInvitations, useIncomingInvitations } from "../contacts/invitations";
 
 /** Upcoming: scheduled in the future and not ended, soonest first. Recent: the rest, newest first. */
 export function splitMeetings(meetings: Meeting[], now: number): { upcoming: Meeting[]; recent: Meeting[] } {
@@ -67,8 +68,11 @@ export function Home() {
   const session = useSession();
   const user = session.user;
   const api = session.api;
-  // direct messages reach the home page too (the app's socket): their count on "Contacts"
-  const dms = useUnreadMessages(api, useUserSocket(), user?.user_id, null);
+  // direct messages and contact invitations reach the home page too (the app's socket): the
+  // messages' count on "Contacts", the invitations in a notice above the cards
+  const socket = useUserSocket();
+  const dms = useUnreadMessages(api, socket, user?.user_id, null);
+  const invitations = useIncomingInvitations(api, socket);
   useTitle(dms.total > 0 ? `(${dms.total}) Your meetings` : "Your meetings");
   const [meetings, setMeetings] = useState<Meeting[] | null>(null);
   const [startError, setStartError] = useState<string | null>(null); // "New meeting"'s, in its card
@@ -158,6 +162,15 @@ export function Home() {
       <main class="home" id="main">
         <h1 class="visually-hidden">Your meetings</h1>
         {loadError && <Alert onDismiss={() => setLoadError(null)}>{loadError}</Alert>}
+        {invitations.length > 0 && (
+          <section class="card invitation-notice" aria-labelledby="invitation-notice-heading" data-testid="invitation-notice">
+            <h2 id="invitation-notice-heading">Contact invitations</h2>
+            <p>{describeInvitations(invitations)}</p>
+            <a href="/contacts" class="button-primary" onClick={linkClick}>
+              See invitations
+            </a>
+          </section>
+        )}
         <section class="card home-start" aria-labelledby="start-heading">
           <h2 id="start-heading">Meet now</h2>
           <p>Start a meeting and share its link.</p>
