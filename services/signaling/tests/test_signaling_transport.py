@@ -229,26 +229,40 @@ async def test_one_task_pings_every_socket_and_a_socket_that_stops_answering_is_
         server = engine(replica)
         ping_tasks = [t for t in asyncio.all_tasks() if "_send_ping" in repr(t.get_coro())]
         assert ping_tasks == []  # python-engineio alone: one sleeping task per socket
-        pings = []
+        pings: list[float] = []
         loop = asyncio.get_running_loop()
         started = loop.time()
-        async with asyncio.timeout(30):
-            while len(pings) < 4:  # each PING is answered with a PONG
+
+        async def answer() -> None:
+            """Answer each PING with a PONG until cancelled (a closed session fails it)."""
+            while True:
                 response = await answering.get()
                 assert response.status_code == 200, (response.status_code, response.text)  # not closed
-                pings += [loop.time() for p in response.text.split(RS) if p == "2"]
                 for p in response.text.split(RS):
                     if p == "2":
+                        pings.append(loop.time())
                         await answering.post("3")
-        gaps = [b - a for a, b in zip([started, *pings], pings)]
-        # the next PING comes an interval after the PONG, not at once (the upper bound only
-        # says "it comes": a loaded machine delays it)
-        assert all(0.3 < gap < 8.0 for gap in gaps[1:]), gaps
-        # the silent client never answered its first PING: python-engineio's service task
-        # closes its session (it checks every socket once per ping_timeout), not the other's
-        async with asyncio.timeout(30):
-            while silent.sid in server.sockets and not server.sockets[silent.sid].closed:
-                await asyncio.sleep(0.05)
-        assert answering.sid in server.sockets and not server.sockets[answering.sid].closed
+
+        answerer = asyncio.create_task(answer())
+        try:
+            async with asyncio.timeout(30):
+                while len(pings) < 4 and not answerer.done():
+                    await asyncio.sleep(0.05)
+            assert not answerer.done(), answerer.exception()
+            gaps = [b - a for a, b in zip([started, *pings], pings)]
+            # the next PING comes an interval after the PONG, not at once (the upper bound only
+            # says "it comes": a loaded machine delays it)
+            assert all(0.3 < gap < 8.0 for gap in gaps[1:4]), gaps
+            # the silent client never answered its first PING: python-engineio's service task
+            # closes its session (it checks every socket once per ping_timeout), not the other's,
+            # which keeps answering meanwhile
+            async with asyncio.timeout(30):
+                while silent.sid in server.sockets and not server.sockets[silent.sid].closed and not answerer.done():
+                    await asyncio.sleep(0.05)
+            assert not answerer.done(), answerer.exception()
+            assert answering.sid in server.sockets and not server.sockets[answering.sid].closed
+        finally:
+            answerer.cancel()
+            await asyncio.gather(answerer, return_exceptions=True)
     finally:
         await replica.stop()
