@@ -65,3 +65,32 @@ def test_schedule_download_the_invitation_wait_for_the_window_and_cancel(partici
     # the guest's page reads the meeting again now and then, and shows the cancellation
     expect(gpage.get_by_test_id("meeting-ended")).to_have_text("This meeting was cancelled", timeout=40_000)
     assert host.page_errors == [] and guest.page_errors == []
+
+
+def test_the_calendar_feed_card_knows_whether_an_address_is_shared(participants: ParticipantFactory, screenshots) -> None:
+    user = participants("Cora")
+    user.sign_in("/")
+    page = user.page
+    card = page.get_by_role("region", name="Calendar feed")
+    expect(card.get_by_role("button", name="Get calendar address")).to_be_visible()
+    expect(card.get_by_role("button", name="Stop sharing")).to_have_count(0)  # nothing is shared yet
+
+    card.get_by_role("button", name="Get calendar address").click()
+    address = card.get_by_label("Calendar address")
+    expect(address).to_have_value(re.compile(r"/api/meetings/calendar-feed/pcf_.+\.ics$"))
+
+    page.reload()  # the address is shown only once; the page still knows one is shared
+    expect(card.get_by_test_id("feed-state")).to_contain_text("You have shared a calendar address since")
+    expect(card.get_by_label("Calendar address")).to_have_count(0)
+    expect(card.get_by_role("button", name="New address")).to_be_visible()
+    card.scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshots / "home-calendar-feed-shared.png"))
+    page.set_viewport_size(PHONE)
+    card.scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshots / "home-calendar-feed-shared-390.png"))
+
+    card.get_by_role("button", name="Stop sharing").click()
+    expect(card.get_by_role("status")).to_have_text("Your calendar address no longer works.")
+    expect(card.get_by_role("button", name="Stop sharing")).to_have_count(0)
+    expect(card.get_by_role("button", name="Get calendar address")).to_be_visible()
+    assert user.page_errors == []

@@ -128,8 +128,13 @@ async def test_the_calendar_feed_lists_upcoming_meetings_until_revoked(client) -
     gone = await client.create("alice", "cancelled", scheduled_start=in_days(1))
     await client.http.post(f"/api/meetings/{gone['meeting_id']}/cancel", headers=client.auth("alice"))
 
+    none = await client.http.get("/api/meetings/calendar-feed", headers=client.auth("alice"))
+    assert (none.status_code, none.json()) == (200, {"active": False, "created_at": None})
     created = await client.http.post("/api/meetings/calendar-feed", headers=client.auth("alice"))
     assert created.status_code == 201
+    state = (await client.http.get("/api/meetings/calendar-feed", headers=client.auth("alice"))).json()
+    assert state["active"] is True
+    assert abs(datetime.fromisoformat(state["created_at"]) - datetime.now(UTC)) < timedelta(minutes=1)
     url = created.json()["url"]
     assert url.startswith("http://parley.test/api/meetings/calendar-feed/pcf_") and url.endswith(".ics")
     path = url.removeprefix("http://parley.test")
@@ -145,7 +150,9 @@ async def test_the_calendar_feed_lists_upcoming_meetings_until_revoked(client) -
     assert (await client.http.get(path)).status_code == 404
     assert (await client.http.get(replaced.removeprefix("http://parley.test"))).status_code == 200
     assert (await client.http.delete("/api/meetings/calendar-feed", headers=client.auth("alice"))).status_code == 204
+    assert (await client.http.get("/api/meetings/calendar-feed", headers=client.auth("alice"))).json()["active"] is False
     revoked = await client.http.get(replaced.removeprefix("http://parley.test"))
     assert (revoked.status_code, revoked.json()["detail"]["code"]) == (404, "calendar_feed_not_found")
     assert (await client.http.get("/api/meetings/calendar-feed/pcf_guess.ics")).status_code == 404
     assert (await client.http.post("/api/meetings/calendar-feed")).status_code == 401
+    assert (await client.http.get("/api/meetings/calendar-feed")).status_code == 401

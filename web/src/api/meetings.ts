@@ -1,5 +1,5 @@
 import type { HttpClient } from "./http";
-import type { Admission, JoinResult, Meeting, Membership, PublicMeeting, Roster, ScheduleInput, WaitingPerson } from "./types";
+import type { Admission, CalendarFeedState, JoinResult, Meeting, Membership, PublicMeeting, Roster, ScheduleInput, WaitingPerson } from "./types";
 
 const path = (id: string) => `/api/meetings/${encodeURIComponent(id)}`;
 
@@ -38,6 +38,8 @@ export function meetingsApi(http: HttpClient) {
     membership: (id: string) => http.get<Membership>(`${path(id)}/membership`),
     /** Who is in the call now (participants only). */
     roster: (id: string) => http.get<Roster>(`${path(id)}/roster`),
+    /** Whether the caller has a calendar feed, and since when (its address is shown only once). */
+    calendarFeed: () => http.get<CalendarFeedState>("/api/meetings/calendar-feed"),
     /** A new private calendar feed address (an earlier one stops working). */
     createCalendarFeed: async () => (await http.post<{ url: string }>("/api/meetings/calendar-feed")).url,
     revokeCalendarFeed: () => http.delete<void>("/api/meetings/calendar-feed"),

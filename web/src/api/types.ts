@@ -53,13 +53,19 @@ export interface WaitingPerson {
   requested_at: string;
 }
 
-/** `GET /api/meetings/{id}/public`: what anyone holding the link may read without signing in. */
 /** `GET /api/meetings/{id}/roster`: who is in the call now (one entry per socket). */
 export interface Roster {
   meeting_id: string;
   participants: { user_id: string; display_name: string; sid: string; joined_at: string }[];
 }
 
+/** `GET /api/meetings/calendar-feed`: whether the caller has a calendar feed, and since when. */
+export interface CalendarFeedState {
+  active: boolean;
+  created_at: string | null;
+}
+
+/** `GET /api/meetings/{id}/public`: what anyone holding the link may read without signing in. */
 export interface PublicMeeting {
   meeting_id: string;
   title: string;

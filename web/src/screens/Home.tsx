@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError } from "../api";
-import type { Meeting } from "../api/types";
+import type { CalendarFeedState, Meeting } from "../api/types";
 import { useSession } from "../app/context";
 import { linkClick, navigate } from "../app/router";
 import { Alert } from "../components/Alert";
@@ -286,8 +286,13 @@ function JoinCodeCard() {
 function CalendarFeedCard() {
   const api = useSession().api;
   const [url, setUrl] = useState<string | null>(null);
+  // Whether a feed exists, and since when; null until known (then both actions are offered).
+  const [feed, setFeed] = useState<CalendarFeedState | null>(null);
   const [status, setStatus] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  useEffect(() => {
+    api.meetings.calendarFeed().then(setFeed, () => setFeed(null));
+  }, [api]);
   const act = async (what: () => Promise<void>, failed: string) => {
     setBusy(true);
     try {
@@ -301,32 +306,44 @@ function CalendarFeedCard() {
   const create = () =>
     act(async () => {
       setUrl(await api.meetings.createCalendarFeed());
+      setFeed({ active: true, created_at: new Date().toISOString() });
       setStatus(null);
     }, "The calendar address could not be created. Please try again.");
   const revoke = () =>
     act(async () => {
       await api.meetings.revokeCalendarFeed();
       setUrl(null);
+      setFeed({ active: false, created_at: null });
       setStatus("Your calendar address no longer works.");
     }, "The calendar address could not be revoked. Please try again.");
+  const active = feed?.active ?? true;
   return (
     <section class="card" aria-labelledby="feed-heading">
       <h2 id="feed-heading">Calendar feed</h2>
       <p>Subscribe to your upcoming meetings in your calendar app. Anyone with the address can see them; a new address stops the old one.</p>
-      {url && (
+      {url ? (
         <div class="feed-url">
           <label for="feed-url" class="visually-hidden">Calendar address</label>
           <input id="feed-url" type="text" readOnly value={url} onFocus={(e) => e.currentTarget.select()} />
           <CopyLinkButton url={url} label="Copy address" />
         </div>
+      ) : (
+        feed?.active && (
+          <p class="field-hint feed-state" data-testid="feed-state">
+            You have shared a calendar address since {formatDateTime(feed.created_at)}. It is shown only once: a new
+            address shows one and stops the old one.
+          </p>
+        )
       )}
       <div class="actions">
         <button type="button" class="button-secondary" onClick={create} disabled={busy}>
-          {url ? "New address" : "Get calendar address"}
+          {url || feed?.active ? "New address" : "Get calendar address"}
         </button>
-        <button type="button" class="button-quiet" onClick={revoke} disabled={busy}>
-          Stop sharing
-        </button>
+        {active && (
+          <button type="button" class="button-quiet" onClick={revoke} disabled={busy}>
+            Stop sharing
+          </button>
+        )}
       </div>
       {status && <p class="field-hint" role="status">{status}</p>}
     </section>

@@ -258,15 +258,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(HttpMetricsMiddleware, metrics=HttpMetrics(SERVICE, registry), access_log=settings.access_log)
     install_api_error_handler(app)
     install_store_error_handler(app, store)
-    # Routers are matched in this order, route by route, on every request (and the chosen one
-    # again to handle it): the meetings API (the hottest, GET /api/meetings/{id}) comes first.
-    # A route that matches the path but not the method only stands by, so the calendar feed's
-    # POST and DELETE /api/meetings/calendar-feed still reach it, and its
-    # /calendar-feed/pcf_….ics never matches a /{meeting_id}/… route of the meetings API.
+    # Routers are matched in this order, route by route, on every request. The calendar feed's
+    # four routes come first: GET /api/meetings/calendar-feed would otherwise be taken for
+    # GET /api/meetings/{meeting_id}. The meetings API (the hottest) follows at once.
+    app.include_router(feed_router)
     app.include_router(api_router)
     app.include_router(moderation_router)
     app.include_router(public_router)
-    app.include_router(feed_router)
     app.include_router(call_router)
     app.include_router(webhook_router)
     app.include_router(health_router({"mongo": mongo_ready, "kafka": lambda: kafka_ready(kafka)}))

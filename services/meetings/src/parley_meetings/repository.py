@@ -381,6 +381,11 @@ class CalendarFeedRepository:
             {"_id": user_id}, {"_id": user_id, "token_hash": token_hash, "created_at": created_at}, upsert=True
         )
 
+    async def created_at(self, user_id: str) -> datetime | None:
+        """When the user's current feed was created, or None when they have none."""
+        doc = await self.feeds.find_one({"_id": user_id}, {"created_at": 1})
+        return doc["created_at"] if doc else None
+
     async def owner(self, token_hash: str) -> str | None:
         """The user whose feed this is, or None."""
         doc = await self.feeds.find_one({"token_hash": token_hash}, {"_id": 1})

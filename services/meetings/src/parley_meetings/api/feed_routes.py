@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response, status
 
 from parley_meetings.api.deps import AppSettings, CalendarFeedsService, MeetingsService
-from parley_meetings.api.schemas import CalendarFeedOut, invite_url
+from parley_meetings.api.schemas import CalendarFeedOut, CalendarFeedState, invite_url
 from parley_meetings.domain import calendar
 from parley_meetings.domain.models import utc_now
 from parley_observability import BEARER_401, error_responses
@@ -15,6 +15,14 @@ from parley_observability.store import STORE_503
 from parley_security import CurrentPrincipal
 
 router = APIRouter(prefix="/api/meetings/calendar-feed", tags=["calendar"], responses=error_responses({503: STORE_503}))
+
+
+@router.get("", response_description="whether the caller has a feed", responses=error_responses({401: BEARER_401}))
+async def feed_state(principal: CurrentPrincipal, feeds: CalendarFeedsService) -> CalendarFeedState:
+    """Whether the caller has a calendar feed, and since when (its address is not kept, so it
+    cannot be shown again: create a new one to see an address)."""
+    created_at = await feeds.created_at(principal.user_id)
+    return CalendarFeedState(active=created_at is not None, created_at=created_at)
 
 
 @router.post(

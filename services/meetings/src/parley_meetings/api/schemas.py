@@ -281,6 +281,14 @@ class CalendarFeedOut(BaseModel):
     url: str
 
 
+class CalendarFeedState(BaseModel):
+    """``{active, created_at}``: whether the caller has a calendar feed, and since when (UTC;
+    null without one). The address itself is shown only when created."""
+
+    active: bool
+    created_at: datetime | None
+
+
 class MeetingList(BaseModel):
     """``{meetings: [meeting], next_cursor}``, newest first; ``next_cursor`` is the ``cursor``
     of the next page (null on the last page, and when no ``limit`` was asked)."""

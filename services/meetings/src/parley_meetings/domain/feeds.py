@@ -34,6 +34,10 @@ class CalendarFeeds:
         await self._repo.put(user_id, token_hash(token), self._clock())
         return token
 
+    async def created_at(self, user_id: str) -> datetime | None:
+        """When ``user_id``'s current feed was created (UTC), or None when they have none."""
+        return await self._repo.created_at(user_id)
+
     async def owner(self, token: str) -> str:
         """The user the secret belongs to; raises :class:`FeedNotFound`."""
         user_id = await self._repo.owner(token_hash(token)) if token.startswith(TOKEN_PREFIX) else None
