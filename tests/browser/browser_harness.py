@@ -192,12 +192,13 @@ document.addEventListener('securitypolicyviolation', (e) => {
 def watch_csp(context: BrowserContext) -> BrowserContext:
     """Record every CSP violation of ``context``'s pages in :data:`CSP_VIOLATIONS`: the page's
     ``securitypolicyviolation`` events (:data:`CSP_HOOK`) and Chromium's console messages about
-    a Content Security Policy (which also cover what no event reaches, e.g. a refused worker)."""
+    a Content Security Policy (which also cover what no event reaches, e.g. a refused worker),
+    or about the ``Permissions-Policy`` header (a feature Chromium does not know is an error)."""
     context.expose_binding("__parleyCspViolation",
                            lambda source, text: CSP_VIOLATIONS.append(f"{source['page'].url} {text}"))
     context.add_init_script(script=CSP_HOOK)
     context.on("console", lambda msg: CSP_VIOLATIONS.append(f"console {msg.type}: {msg.text}")
-               if "Content Security Policy" in msg.text else None)
+               if "Content Security Policy" in msg.text or "Permissions-Policy" in msg.text else None)
     return context
 
 

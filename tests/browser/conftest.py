@@ -35,7 +35,7 @@ def no_csp_violation() -> Iterator[None]:
     under it with none. Violations of a module's shared fixtures count at its first test."""
     yield
     found, CSP_VIOLATIONS[:] = list(CSP_VIOLATIONS), []
-    assert found == [], "Content-Security-Policy violations:\n" + "\n".join(found)
+    assert found == [], "Content-Security-Policy violations or Permissions-Policy errors:\n" + "\n".join(found)
 
 
 @pytest.fixture(scope="session")
