@@ -28,6 +28,7 @@ from parley_events.envelope import OutgoingEvent
 from parley_events.metrics import RelayMetrics
 from parley_events.outbox import OUTBOX_FIELD, PENDING_FIELD, outgoing
 from parley_events.write_conflicts import retry_write_conflicts
+from parley_observability import RepeatedFailure
 from parley_observability.tasks import stop_task
 
 _PENDING = {PENDING_FIELD: True}
@@ -149,6 +150,7 @@ class OutboxRelay:
         self._prepared = False
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._failure = RepeatedFailure(log, "the outbox relay")
 
     @property
     def next_poll_s(self) -> float:
@@ -259,9 +261,10 @@ class OutboxRelay:
             except asyncio.CancelledError:
                 raise
             except Exception:  # noqa: BLE001 - keep relaying; entries stay pending
-                log.exception("outbox relay failed; retrying in %ss", self._retry_interval_s)
+                self._failure.failed(self._retry_interval_s)
                 await asyncio.sleep(self._retry_interval_s)
                 continue
+            self._failure.succeeded()
             try:
                 await asyncio.wait_for(self._wake.wait(), self._poll.after(published > 0))
             except TimeoutError:

@@ -10,6 +10,7 @@ from parley_observability.errors import (
     error_responses,
     install_api_error_handler,
 )
+from parley_observability.failures import RepeatedFailure
 from parley_observability.gc_freeze import SurvivorFreezer
 from parley_observability.health import ReadinessCheck, health_router
 from parley_observability.logging import configure_logging
@@ -26,6 +27,7 @@ __all__ = [
     "HttpMetrics",
     "HttpMetricsMiddleware",
     "ReadinessCheck",
+    "RepeatedFailure",
     "SurvivorFreezer",
     "api_description",
     "configure_logging",

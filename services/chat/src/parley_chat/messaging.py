@@ -104,7 +104,7 @@ def dm_relays(
     send = kafka_sender(router.broker)
     messages = MessageRelay(
         conversations.messages, send, sweep_interval_s=settings.outbox_poll_interval_s, event=dm_event_of,
-        metrics=metrics.of("dm-messages"),
+        metrics=metrics.of("dm-messages"), what="direct messages",
     )
     reads = OutboxRelay([conversations.inbox], send, poll_interval_s=settings.outbox_poll_interval_s, metrics=metrics.of("dm-reads"))
     return messages, reads

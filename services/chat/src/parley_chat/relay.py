@@ -40,7 +40,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from parley_chat.domain.models import Message
 from parley_chat.repository import MessageRepository
 from parley_events import ChatMessagePosted, IdleBackoff, OutgoingEvent, RelayMetrics, encode
-from parley_observability import stop_task
+from parley_observability import RepeatedFailure, stop_task
 
 #: CloudEvents ``source`` of every event chat publishes.
 EVENT_SOURCE = "/parley/chat"
@@ -76,7 +76,8 @@ class MessageRelay:
     the failed attempts, and each sweep sets the backlog: the messages of the heads marked
     ``behind`` that are not published yet (``seq - published``), on every replica alike.
     ``event`` makes a stored message's event (default :func:`event_of`; direct messages have
-    their own, :func:`parley_chat.conversations_repository.dm_event_of`).
+    their own, :func:`parley_chat.conversations_repository.dm_event_of`); ``what`` names the
+    messages in the log ("chat messages", "direct messages").
     """
 
     def __init__(
@@ -90,6 +91,7 @@ class MessageRelay:
         watermark_delay_s: float | None = None,
         metrics: RelayMetrics | None = None,
         event: Callable[[Message], OutgoingEvent] = event_of,
+        what: str = "chat messages",
     ) -> None:
         self._repo = repository
         self._send = send
@@ -109,6 +111,10 @@ class MessageRelay:
         self._sweeper: asyncio.Task[None] | None = None
         self._stopped = False
         self._metrics = metrics
+        # each logged when it starts failing and when it works again, across all meetings
+        self._publish_failure = RepeatedFailure(log, f"publishing {what}")
+        self._watermark_failure = RepeatedFailure(log, f"raising a watermark of {what}")
+        self._sweep_failure = RepeatedFailure(log, f"the relay's sweep of {what}")
 
     def stored(self, messages: Iterable[Message]) -> None:
         """Publish these stored messages (their heads raised) and everything before them; after
@@ -156,10 +162,11 @@ class MessageRelay:
                 except Exception:  # noqa: BLE001 - Kafka or the store failed: retry, keep all
                     if self._metrics is not None:
                         self._metrics.failures.inc()
-                    log.exception("publishing the chat of meeting %s failed; retrying in %ss",
-                                  meeting_id, self._retry_interval_s)
+                    self._publish_failure.failed(self._retry_interval_s)
                     self._published.pop(meeting_id, None)  # read the watermark again
                     await asyncio.sleep(self._retry_interval_s)
+                else:
+                    self._publish_failure.succeeded()
         finally:
             del self._tasks[meeting_id]
             if not self._pending.get(meeting_id):
@@ -206,10 +213,10 @@ class MessageRelay:
                 try:
                     await self._repo.mark_published(meeting_id, published)
                 except Exception:  # noqa: BLE001 - the store failed: retry, or the sweep publishes again
-                    log.exception("raising the watermark of meeting %s failed; retrying in %ss",
-                                  meeting_id, self._retry_interval_s)
+                    self._watermark_failure.failed(self._retry_interval_s)
                     await asyncio.sleep(self._retry_interval_s)
                     continue
+                self._watermark_failure.succeeded()
                 if self._acked.get(meeting_id) == published:
                     del self._acked[meeting_id]
         finally:
@@ -231,11 +238,12 @@ class MessageRelay:
             await asyncio.sleep(self._sweep_wait.wait_s)
             try:
                 marked = await self.sweep()
-            except Exception:  # noqa: BLE001 - the store failed: sweep again next time
+            except Exception:  # noqa: BLE001 - the store failed: sweep again soon
                 if self._metrics is not None:
                     self._metrics.failures.inc()
-                log.exception("chat relay sweep failed")
-                marked = 1  # sweep again soon
+                self._sweep_failure.failed(self._sweep_wait.after(True))
+                continue
+            self._sweep_failure.succeeded()
             self._sweep_wait.after(marked > 0)
 
     async def sweep(self) -> int:

@@ -27,7 +27,6 @@ from parley_meetings.api.moderation_routes import router as moderation_router
 from parley_meetings.api.webhook_routes import router as webhook_router
 from parley_meetings.api_keys_repository import ApiKeyProjection
 from parley_meetings.config import Settings
-from parley_meetings.domain.expiry import ExpirySweeper
 from parley_meetings.domain.api_keys import ApiKeyAuthenticator
 from parley_meetings.domain.feeds import CalendarFeeds
 from parley_meetings.domain.idempotency import Idempotency
@@ -51,6 +50,7 @@ from parley_meetings.messaging import (
 )
 from parley_meetings.metrics import MeetingsMetrics, WebhookMetrics
 from parley_meetings.repository import CalendarFeedRepository, MeetingRepository
+from parley_meetings.sweeper import Sweeper
 from parley_meetings.webhooks_repository import WebhookRepository
 from parley_observability import (
     HttpMetrics,
@@ -80,18 +80,6 @@ DESCRIPTION = api_description(
 SERVICE = "meetings"
 
 log = logging.getLogger(__name__)
-
-
-async def ring_sweeper(calls: Calls, interval_s: float) -> None:
-    """Every ``interval_s`` seconds, move the ringing calls past their deadline to ``missed``
-    (:meth:`Calls.expire_due`; every replica runs one, the store's conditional write picks one
-    winner per call). The deadline is stored, so a restart loses no timeout."""
-    while True:
-        await asyncio.sleep(interval_s)
-        try:
-            await calls.expire_due()
-        except Exception:  # noqa: BLE001 - the store may be down for a while: try again later
-            log.exception("the ring sweeper failed; trying again in %.1f s", interval_s)
 
 
 def webhook_http_client(settings: Settings) -> httpx.AsyncClient:
@@ -173,7 +161,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ring_timeout=timedelta(seconds=settings.call_ring_timeout_s),
         )
         app.state.meetings.on_room_emptied = app.state.calls.room_emptied
-        ringing = asyncio.create_task(ring_sweeper(app.state.calls, settings.call_sweep_interval_s), name="ring-sweeper")
+        ring_sweeper = Sweeper("ring", app.state.calls.expire_due, settings.call_sweep_interval_s)
+        ringing = asyncio.create_task(ring_sweeper.run(), name="ring-sweeper")
         idempotency_store = MongoIdempotencyStore(mongo[settings.mongo_database])
         await idempotency_store.ensure_indexes()
         app.state.idempotency = Idempotency(
@@ -182,8 +171,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         feeds = CalendarFeedRepository(mongo[settings.mongo_database])
         await feeds.ensure_indexes()
         app.state.calendar_feeds = CalendarFeeds(feeds, utc_now)
-        sweeper = ExpirySweeper(app.state.meetings.expire_due, settings.expiry_sweep_interval_s)
-        sweeping = asyncio.create_task(sweeper.run())
+        expiry_sweeper = Sweeper("expiry", app.state.meetings.expire_due, settings.expiry_sweep_interval_s)
+        sweeping = asyncio.create_task(expiry_sweeper.run(), name="expiry-sweeper")
         webhook_repository = WebhookRepository(mongo[settings.mongo_database])
         await webhook_repository.ensure_indexes()
         webhook_http = webhook_http_client(settings)

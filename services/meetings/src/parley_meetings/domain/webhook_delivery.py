@@ -33,6 +33,7 @@ from parley_meetings.domain.webhook_signing import signed_headers
 from parley_meetings.domain.webhook_urls import Resolver, check_destination, resolve
 from parley_meetings.metrics import WebhookMetrics
 from parley_meetings.webhooks_repository import WebhookRepository
+from parley_observability import RepeatedFailure
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,7 @@ class DeliveryWorker:
         self._resolver = resolver
         self._wake = asyncio.Event()
         self._polling = False  # an idle lane waits with the poll interval
+        self._failure = RepeatedFailure(log, "the webhook delivery worker")  # of all lanes
 
     def wake(self) -> None:
         """Something is due now: idle lanes look at once."""
@@ -100,11 +102,14 @@ class DeliveryWorker:
         while True:
             failed = False
             try:
-                if await self.run_once():
-                    continue
+                worked = await self.run_once()
             except Exception:  # noqa: BLE001 - the store may be down for a while: try again later
                 failed = True
-                log.exception("the webhook delivery worker failed; trying again in %.1f s", self._config.poll_interval_s)
+                self._failure.failed(self._config.poll_interval_s)
+            else:
+                self._failure.succeeded()
+                if worked:
+                    continue
             polls, self._polling = not self._polling, True
             try:
                 await asyncio.wait_for(self._wake.wait(), self._config.poll_interval_s if polls or failed else None)
