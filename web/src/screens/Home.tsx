@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { ApiError } from "../api";
 import type { CalendarFeedState, Meeting } from "../api/types";
 import { useSession } from "../app/context";
@@ -9,6 +9,7 @@ import { CopyLinkButton } from "../components/CopyLinkButton";
 import { ScheduleFields, type ScheduleValue } from "../components/ScheduleFields";
 import { TopBar } from "../components/TopBar";
 import { formatDateTime } from "../lib/format";
+import { STALE, latestOnly } from "../lib/latest";
 import { meetingIdFrom } from "../lib/meetingCode";
 import { browserTimeZone, describeSchedule, wallTimeToIso } from "../lib/schedule";
 import { useTitle } from "../lib/useTitle";
@@ -290,8 +291,10 @@ function CalendarFeedCard() {
   const [feed, setFeed] = useState<CalendarFeedState | null>(null);
   const [status, setStatus] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  // an answer to the first load that comes after "Get calendar address" or "Stop sharing" is stale
+  const latest = useMemo(latestOnly, []);
   useEffect(() => {
-    api.meetings.calendarFeed().then(setFeed, () => setFeed(null));
+    latest(api.meetings.calendarFeed).then((state) => state !== STALE && setFeed(state), () => setFeed(null));
   }, [api]);
   const act = async (what: () => Promise<void>, failed: string) => {
     setBusy(true);
@@ -305,13 +308,15 @@ function CalendarFeedCard() {
   };
   const create = () =>
     act(async () => {
-      setUrl(await api.meetings.createCalendarFeed());
+      const created = await latest(api.meetings.createCalendarFeed);
+      if (created === STALE) return;
+      setUrl(created);
       setFeed({ active: true, created_at: new Date().toISOString() });
       setStatus(null);
     }, "The calendar address could not be created. Please try again.");
   const revoke = () =>
     act(async () => {
-      await api.meetings.revokeCalendarFeed();
+      await latest(api.meetings.revokeCalendarFeed);
       setUrl(null);
       setFeed({ active: false, created_at: null });
       setStatus("Your calendar address no longer works.");
