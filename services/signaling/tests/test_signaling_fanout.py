@@ -437,16 +437,9 @@ async def test_expire_removes_only_entries_unchanged_since_and_reports_to_the_se
     assert [(e, d["sid"]) for e, d, _ in server2.emitted] == [("peer-left", "a")]
 
 
-async def test_a_replica_that_left_keeps_its_resumable_participants_for_the_window() -> None:
-    clock = FakeClock()
-    m, producer, server = manager("r1", clock)
-    m.resume_window_s = 10.0
-    await bus_up(m)
-    await m._on_directory(directory("join", "r2", op_id="x", entry=resumable("a", "r2")))  # noqa: SLF001
-    await m._on_directory(directory("join", "r2", op_id="y", entry=entry("plain", "r2")))  # noqa: SLF001
-    await m._on_directory(directory("gone", "r2"))  # noqa: SLF001
-    # the plain socket left at once; the resumable participant is held
-    assert [d["sid"] for e, d, _ in server.emitted if e == "peer-left"] == ["plain"]
+async def held_a_expires_after_the_window(m, producer, clock) -> None:
+    """r2's resumable participant "a", held by r1 (the reporter) since the verdict, is not
+    expired 9 s into the 10 s resume window and is expired (``replica_lost``) at 10.5 s."""
     assert m.directory.get("a") is not None
     clock.now += 9.0
     await bus_up(m)
@@ -458,6 +451,19 @@ async def test_a_replica_that_left_keeps_its_resumable_participants_for_the_wind
     expires = [s for s in producer.sent if s["method"] == "parley.directory.expire"]
     assert len(expires) == 1 and expires[0]["owner"] == "r2" and expires[0]["reason"] == "replica_lost"
     assert [e["sid"] for e in expires[0]["entries"]] == ["a"]
+
+
+async def test_a_replica_that_left_keeps_its_resumable_participants_for_the_window() -> None:
+    clock = FakeClock()
+    m, producer, server = manager("r1", clock)
+    m.resume_window_s = 10.0
+    await bus_up(m)
+    await m._on_directory(directory("join", "r2", op_id="x", entry=resumable("a", "r2")))  # noqa: SLF001
+    await m._on_directory(directory("join", "r2", op_id="y", entry=entry("plain", "r2")))  # noqa: SLF001
+    await m._on_directory(directory("gone", "r2"))  # noqa: SLF001
+    # the plain socket left at once; the resumable participant is held
+    assert [d["sid"] for e, d, _ in server.emitted if e == "peer-left"] == ["plain"]
+    await held_a_expires_after_the_window(m, producer, clock)
 
 
 async def silent_r2_holding():
@@ -489,17 +495,7 @@ async def test_a_silent_replica_keeps_its_resumable_participants_for_the_window(
     m, producer, server, clock, reported = await silent_r2_holding()
     assert [d["sid"] for e, d, _ in server.emitted if e == "peer-left"] == ["plain"]
     assert reported == [["plain"]]
-    assert m.directory.get("a") is not None
-    clock.now += 9.0
-    await bus_up(m)
-    await m.judge()
-    assert not [s for s in producer.sent if s["method"] == "parley.directory.expire"]
-    clock.now += 1.5
-    await bus_up(m)
-    await m.judge()
-    expires = [s for s in producer.sent if s["method"] == "parley.directory.expire"]
-    assert len(expires) == 1 and expires[0]["owner"] == "r2" and expires[0]["reason"] == "replica_lost"
-    assert [e["sid"] for e in expires[0]["entries"]] == ["a"]
+    await held_a_expires_after_the_window(m, producer, clock)
 
 
 async def test_a_held_participant_that_resumes_elsewhere_is_not_expired() -> None:
