@@ -342,7 +342,7 @@ function CalendarFeedCard() {
       )}
       <div class="actions">
         <button type="button" class="button-secondary" onClick={create} disabled={busy}>
-          {url || feed?.active ? "New address" : "Get calendar address"}
+          {feed?.active ? "New address" : "Get calendar address"}
         </button>
         {active && (
           <button type="button" class="button-quiet" onClick={revoke} disabled={busy}>
