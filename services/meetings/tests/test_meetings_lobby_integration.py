@@ -98,9 +98,10 @@ async def test_only_the_host_or_a_co_host_admits_and_a_refusal_changes_nothing(c
 
 
 async def test_a_denied_person_is_refused_and_one_who_withdraws_leaves_the_lobby(client, stack) -> None:
-    meeting = await client.create("u-host", admission="lobby")
-    mid = meeting["meeting_id"]
     async with tail_topic(stack.kafka_bootstrap_servers, MEETINGS.name) as tail:
+        # created inside the tail: its meeting.created is the first of the nine events
+        meeting = await client.create("u-host", admission="lobby")
+        mid = meeting["meeting_id"]
         for user in ("u-carol", "u-dave", "u-erin", "u-finn"):
             assert (await _join(client, mid, client.auth(user))).status_code == 202
         assert (await client.http.post(f"/api/meetings/{mid}/lobby/u-carol/deny", headers=client.auth("u-host"))).status_code == 204
