@@ -1,6 +1,6 @@
 """The lobby and the host's remedies in Chromium (docs/web-client.md, "Lobby and moderation"):
 a guest waits in the lobby, the host hears and sees them and admits them, and they meet; a
-signed-in newcomer is denied; a participant made co-host gets the host's controls; a removed
+reload brings the guest back into the call without the lobby; a signed-in newcomer is denied; a participant made co-host gets the host's controls; a removed
 participant leaves the room, is told why, and cannot come back.
 
 Ada (host, signed in), Linus (signed in), Grace (a guest in a fresh context without an account).
@@ -72,6 +72,15 @@ def test_a_guest_waits_in_the_lobby_the_host_hears_and_admits_them_and_a_newcome
         wait_remote_videos_playing(grace, 1, user_id=ada.user.user_id)
         wait_remote_videos_playing(ada, 1, user_id=guest_id)
         expect(lobby.get_by_test_id("lobby-person")).to_have_count(0)
+
+        # a reload brings Grace back into the call as the same guest: no name asked, no lobby
+        page.reload()
+        expect(local).to_be_visible(timeout=30_000)
+        assert local.get_attribute("data-user-id") == guest_id
+        wait_remote_videos_playing(grace, 1, user_id=ada.user.user_id)
+        wait_remote_videos_playing(ada, 1, user_id=guest_id)
+        expect(ada.camera_tile(guest_id)).to_have_count(1)
+        expect(ada.page.get_by_test_id("lobby-alert")).to_have_count(0)
 
         # Linus (signed in, on the pre-join since the start) asks too, and is denied
         linus.wait_preview_playing()

@@ -65,8 +65,8 @@ export class TokenStore {
     this.write(SESSION_HINT_KEY, "1");
   }
 
-  /** Stores a guest's access token (`expires_in` from now): in memory only, and without the
-   * session flag, since a guest has no refresh token (a reload asks for a name again). */
+  /** Stores a guest's access token (`expires_in` from now) in memory, without the session
+   * flag, since a guest has no refresh token (the tab keeps it for a reload: room/rejoin.ts). */
   saveGuest(token: string, expiresIn: number): void {
     this.access = { token, expiresAt: this.now() + expiresIn * 1000 };
   }

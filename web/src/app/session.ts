@@ -1,7 +1,8 @@
 import { type Api, ApiError, TokenStore, createApi } from "../api";
 import { browserLock } from "../api/http";
 import { SESSION_HINT_KEY } from "../api/tokens";
-import type { User } from "../api/types";
+import type { GuestToken, User } from "../api/types";
+import type { GuestPass } from "../room/rejoin";
 import { Store } from "../lib/store";
 
 /** `guest`: no account; a guest token for one meeting (`guestOf`), from `joinAsGuest`. */
@@ -102,10 +103,22 @@ export class Session {
   }
 
   /** Joins as a guest of `meetingId` with `displayName` (the meeting must allow guests):
-   * rejects with the ApiError of `POST /api/auth/guests` (403 `guests_not_allowed`, 429, …). */
-  async joinAsGuest(meetingId: string, displayName: string): Promise<void> {
+   * the new guest token; rejects with the ApiError of `POST /api/auth/guests` (403
+   * `guests_not_allowed`, 429, …). */
+  async joinAsGuest(meetingId: string, displayName: string): Promise<GuestToken> {
     const token = await this.api.auth.guest(meetingId, displayName);
-    const user = { user_id: token.guest.user_id, email: "", display_name: token.guest.display_name };
+    this.becomeGuest(meetingId, token.guest.user_id, token.guest.display_name);
+    return token;
+  }
+
+  /** Is the guest of `meetingId` that `pass` holds again (after a reload, room/rejoin.ts). */
+  resumeGuest(meetingId: string, pass: GuestPass): void {
+    this.api.http.tokens.saveGuest(pass.accessToken, (pass.expiresAt - Date.now()) / 1000);
+    this.becomeGuest(meetingId, pass.userId, pass.displayName);
+  }
+
+  private becomeGuest(meetingId: string, userId: string, displayName: string): void {
+    const user = { user_id: userId, email: "", display_name: displayName };
     this.state.set({ status: "guest", user, notice: null, ended: null, guestOf: meetingId });
   }
 

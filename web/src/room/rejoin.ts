@@ -3,7 +3,16 @@
  * they were and the same display name: this tab's `sessionStorage` remembers them per meeting
  * while the tab is in the call. Leaving with the Leave button, the meeting ending or moving to
  * another window forgets them; a reload (pagehide) does not. Stale after `REJOIN_WINDOW_MS`.
+ *
+ * A guest has no refresh token, so its token would die with the page and a reload would make
+ * it a new guest, who asks for a name again and waits in the lobby again. The tab keeps the
+ * guest's token for the meeting it was issued for (`GuestPass`) from the moment it is issued
+ * until `forgetRejoin` (Leave, the meeting ending, removal, a failure) or the host's refusal,
+ * so a reload brings back the same guest: back in the call, or on the pre-join with its name.
+ * Only this tab sees it (`sessionStorage` is per tab and gone with it); it is a token valid
+ * for one meeting for at most `PARLEY_GUEST_TOKEN_TTL_SECONDS` (docs/http-api.md, "Guests").
  */
+import type { GuestToken } from "../api/types";
 
 export interface RejoinState {
   micOn: boolean;
@@ -49,10 +58,59 @@ export function readRejoin(meetingId: string, storage = tabStorage(), now = Date
   return { micOn: v.micOn, cameraOn: v.cameraOn, displayName: v.displayName.slice(0, 80), savedAt: v.savedAt };
 }
 
+/** Forgets the rejoin state and the guest pass of `meetingId`. */
 export function forgetRejoin(meetingId: string, storage = tabStorage()): void {
   try {
     storage?.removeItem(key(meetingId));
+    storage?.removeItem(guestKey(meetingId));
   } catch {
     /* nothing to forget */
   }
+}
+
+/** A guest token of this tab, for the one meeting it was issued for. */
+export interface GuestPass {
+  accessToken: string;
+  /** When the token expires (ms since the epoch). */
+  expiresAt: number;
+  userId: string;
+  displayName: string;
+}
+
+/** The pass of a guest token `POST /api/auth/guests` just issued. */
+export function guestPassOf(token: GuestToken, now = Date.now()): GuestPass {
+  return {
+    accessToken: token.access_token,
+    expiresAt: now + token.expires_in * 1000,
+    userId: token.guest.user_id,
+    displayName: token.guest.display_name,
+  };
+}
+
+/** A pass with less than this left is not used: it would expire in the call. */
+export const GUEST_PASS_MARGIN_MS = 60_000;
+
+const guestKey = (meetingId: string) => `parley.guest.${meetingId}`;
+
+export function saveGuestPass(meetingId: string, pass: GuestPass, storage = tabStorage()): void {
+  try {
+    storage?.setItem(guestKey(meetingId), JSON.stringify(pass));
+  } catch {
+    /* quota or disabled storage: a reload makes a new guest */
+  }
+}
+
+/** The guest pass of `meetingId`, or null (none, about to expire, or unreadable). */
+export function readGuestPass(meetingId: string, storage = tabStorage(), now = Date.now()): GuestPass | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(storage?.getItem(guestKey(meetingId)) ?? "null");
+  } catch {
+    return null;
+  }
+  if (!value || typeof value !== "object") return null;
+  const v = value as Record<string, unknown>;
+  if (typeof v.accessToken !== "string" || typeof v.userId !== "string" || typeof v.displayName !== "string") return null;
+  if (typeof v.expiresAt !== "number" || v.expiresAt - GUEST_PASS_MARGIN_MS <= now) return null;
+  return { accessToken: v.accessToken, expiresAt: v.expiresAt, userId: v.userId, displayName: v.displayName };
 }

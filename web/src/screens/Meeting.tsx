@@ -8,7 +8,7 @@ import { linkClick, navigate } from "../app/router";
 import { Alert } from "../components/Alert";
 import { LocalMedia } from "../media/local";
 import { LobbyWait } from "../room/lobbyWait";
-import { readRejoin, type RejoinState } from "../room/rejoin";
+import { forgetRejoin, guestPassOf, readGuestPass, readRejoin, saveGuestPass, type RejoinState } from "../room/rejoin";
 import { RoomSession } from "../room/session";
 import { useTitle } from "../lib/useTitle";
 import { Ended } from "./Ended";
@@ -70,6 +70,18 @@ export function Meeting({ meetingId, guest = false }: { meetingId: string; guest
     const info = await api.meetings.publicInfo(meetingId);
     if (!info.allow_guests) return navigate(`/signin?next=${encodeURIComponent(`/m/${meetingId}`)}`, { replace: true });
     if (info.status === "ended") return setStage({ name: "ended", meeting: asMeeting(info) });
+    // this tab's guest before a reload (room/rejoin.ts): the same guest again, straight back
+    // in the call if it was in it
+    const pass = readGuestPass(meetingId);
+    if (pass) {
+      session.resumeGuest(meetingId, pass);
+      setChosenName(pass.displayName);
+      const rejoin = readRejoin(meetingId);
+      const joined = rejoin ? await api.meetings.join(meetingId).catch(() => null) : null;
+      if (rejoin && joined && joined.status !== "waiting" && (await rejoinMedia(rejoin, false))) {
+        return startRoom(joined.meeting, joined.role, rejoin.displayName);
+      }
+    }
     setStage({ name: "prejoin", meeting: asMeeting(info) });
   };
 
@@ -146,8 +158,13 @@ export function Meeting({ meetingId, guest = false }: { meetingId: string; guest
     setJoining(true);
     setJoinError(null);
     try {
-      // a guest gets its token now, with the name it chose (again after Leave: a new guest)
-      if (guest) await session.joinAsGuest(meetingId, displayName);
+      // a guest gets its token now, with the name it chose (again after Leave: a new guest);
+      // this tab's guest of before a reload, with the same name, is that guest again
+      if (guest) {
+        const pass = readGuestPass(meetingId);
+        if (pass && pass.displayName === displayName.trim()) session.resumeGuest(meetingId, pass);
+        else saveGuestPass(meetingId, guestPassOf(await session.joinAsGuest(meetingId, displayName)));
+      }
       const joined = await api.meetings.join(meetingId);
       if (joined.status === "waiting") return waitInLobby(joined.meeting, displayName);
       startRoom(joined.meeting, joined.role, displayName);
@@ -188,7 +205,10 @@ export function Meeting({ meetingId, guest = false }: { meetingId: string; guest
     if (!waiting) return;
     const unsubscribe = waiting.wait.state.subscribe((s) => {
       if (s.phase === "admitted") startRoom(s.joined.meeting, s.joined.role, waiting.displayName);
-      else if (s.phase === "denied") setStage({ name: "denied" });
+      else if (s.phase === "denied") {
+        forgetRejoin(meetingId);
+        setStage({ name: "denied" });
+      }
       else if (s.phase === "withdrawn") {
         setStage({ name: "prejoin", meeting: waiting.meeting });
         setJoinError("You stopped waiting in another tab or window. Ask to join again when you are ready.");
