@@ -11,6 +11,9 @@ neither) over WebSocket and joins them to their room:
 * ``parley-1``: host and guest on signaling-1 (the relay stays in the process);
 * ``parley-2``: host on signaling-1, guest on signaling-2 (the relay crosses the Kafka fan-out);
 * ``node``: host and guest on the peer (its own event names: ``join``, ``webrtc_ice_candidate``).
+* on request (``--targets``), ``py-asgi`` and ``py-aiohttp``: host and guest on the same relay
+  as the peer's written on bare python-socketio (bench/peers/bare_socketio.py, started like
+  the peer) under uvicorn and under aiohttp: what python-socketio itself costs.
 
 First each target gets a warm-up step of ``--warmup`` seconds at the highest rate, reported
 apart (``warmup``): right after the set-up, meetings and the store are still digesting its
@@ -60,10 +63,14 @@ from procstat import CLK_TCK, load_average, pid_listening_on
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 PEER = HERE / "peers" / "node-relay" / "server.mjs"
+BARE_PEER = HERE / "peers" / "bare_socketio.py"
 LOADGEN = LOADGEN_DIR / "relay.mjs"
 DEFAULT_STACK_FILE = REPO / ".stack" / "dev" / "stack.json"
 #: The targets, in the order each round runs them.
 TARGETS = ("parley-1", "parley-2", "node")
+#: Targets run only when asked for (``--targets``): the bare python-socketio peer
+#: (peers/bare_socketio.py) under uvicorn as signaling runs (``py-asgi``) and under aiohttp.
+BARE_TARGETS = {"py-asgi": "asgi", "py-aiohttp": "aiohttp"}
 
 
 def free_port() -> int:
@@ -73,22 +80,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_peer(port: int) -> subprocess.Popen[bytes]:
-    """The Node relay on ``port``, once it listens (its per-event log lines go nowhere)."""
-    peer = subprocess.Popen(
-        ["node", str(PEER), "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
+def start_peer(port: int, command: Sequence[str] = ("node", str(PEER))) -> subprocess.Popen[bytes]:
+    """A peer relay (by default the Node one) on ``port``, once it listens (its per-event log
+    lines go nowhere)."""
+    peer = subprocess.Popen([*command, "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if peer.poll() is not None:
-            raise RuntimeError(f"the Node peer exited: {peer.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
+            raise RuntimeError(f"the peer {command[-1]} exited: {peer.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
             return peer
         except OSError:
             time.sleep(0.1)
     peer.kill()
-    raise RuntimeError("the Node peer did not listen within 30 s")
+    raise RuntimeError(f"the peer {command[-1]} did not listen within 30 s")
 
 
 def wait_ready(ports: list[int], timeout_s: float = 120.0) -> None:
@@ -129,8 +135,13 @@ async def bench(args: argparse.Namespace) -> dict:
     peer_port = free_port()
     peer = start_peer(peer_port)
     pids["node"] = peer.pid
+    bare: dict[str, tuple[int, subprocess.Popen[bytes]]] = {}
     load_start = load_average()
     try:
+        for name, server in BARE_TARGETS.items():
+            if name in args.targets:
+                port = free_port()
+                bare[name] = port, start_peer(port, (sys.executable, str(BARE_PEER), "--server", server))
         s1, s2 = (f"http://127.0.0.1:{ports[n]}" for n in ("signaling-1", "signaling-2"))
         host_token, guest_token = people.host.access_token, people.guest.access_token
         parley_cpu = {n: pids[n] for n in ("signaling-1", "signaling-2")}
@@ -141,15 +152,18 @@ async def bench(args: argparse.Namespace) -> dict:
                 for m in meeting_ids
             ]
 
-        node_url = f"http://127.0.0.1:{peer_port}"
+        def peer_pairs(port: int) -> list[dict]:
+            url = f"http://127.0.0.1:{port}"
+            return [{"host": {"url": url}, "guest": {"url": url}, "room": f"room-{i}"} for i in range(args.pairs)]
+
         targets = [
             {"name": "parley-1", "dialect": "parley", "cpu_pids": parley_cpu,
              "pairs": parley_pairs(s1, people.meeting_ids[: args.pairs])},
             {"name": "parley-2", "dialect": "parley", "cpu_pids": {**parley_cpu, "kafka": pids["kafka"]},
              "pairs": parley_pairs(s2, people.meeting_ids[args.pairs :])},
-            {"name": "node", "dialect": "node", "cpu_pids": {"node": pids["node"]},
-             "pairs": [{"host": {"url": node_url}, "guest": {"url": node_url}, "room": f"room-{i}"}
-                       for i in range(args.pairs)]},
+            {"name": "node", "dialect": "node", "cpu_pids": {"node": pids["node"]}, "pairs": peer_pairs(peer_port)},
+            *({"name": name, "dialect": "node", "cpu_pids": {name: process.pid}, "pairs": peer_pairs(port)}
+              for name, (port, process) in bare.items()),
         ]
         if args.no_ack:
             for target in targets[:2]:
@@ -165,8 +179,9 @@ async def bench(args: argparse.Namespace) -> dict:
         }
         result = await run_loadgen(LOADGEN, plan)
     finally:
-        peer.terminate()
-        peer.wait(10)
+        for process in (peer, *(p for _, p in bare.values())):
+            process.terminate()
+            process.wait(10)
         await people.close()
     return {
         "benchmark": "signaling_relay",
@@ -202,7 +217,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-ack", action="store_true",
                         help="send Parley's events without an acknowledgement, as the peer's")
     parser.add_argument("--targets", type=lambda s: s.split(","), default=list(TARGETS),
-                        help=f"targets to run, comma-separated (default {','.join(TARGETS)})")
+                        help=f"targets to run, comma-separated (default {','.join(TARGETS)}; also "
+                             f"{', '.join(BARE_TARGETS)}: the bare python-socketio peer)")
     parser.add_argument("--seconds", type=float, default=8.0, help="seconds per step (default 8)")
     parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds (default 2)")
     parser.add_argument("--warmup", type=float, default=8.0,
@@ -211,8 +227,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--drain", type=float, default=10.0,
                         help="seconds after the last due time until a message not arrived counts as lost (default 10)")
     args = parser.parse_args(argv)
-    if not set(args.targets) <= set(TARGETS):
-        parser.error(f"--targets are among {', '.join(TARGETS)}")
+    if not set(args.targets) <= {*TARGETS, *BARE_TARGETS}:
+        parser.error(f"--targets are among {', '.join([*TARGETS, *BARE_TARGETS])}")
     if args.pairs < 1 or args.rounds < 1 or args.seconds <= 0 or not all(r > 0 for r in args.rates):
         parser.error("--pairs and --rounds must be at least 1, --seconds and every rate positive")
     args.base_url = args.base_url.rstrip("/")
