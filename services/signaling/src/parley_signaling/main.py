@@ -52,6 +52,7 @@ from parley_signaling.recordings import Recordings
 from parley_signaling.room_relay import RoomRelay
 from parley_signaling.drain import Drain, DrainReport
 from parley_signaling.fanout import KafkaFanoutManager
+from parley_signaling.heap_trim import HeapTrimmer
 from parley_signaling.messaging import CONSUMES, build_router, pin_positions, register_consumers
 from parley_signaling.participant_events import ParticipantEvents
 from parley_signaling.metrics import SignalingMetrics
@@ -169,6 +170,7 @@ def create_app(
     fanout.on_taken_over = rooms.taken_over
     fanout.on_expired = rooms.expired
     metrics.track_sockets(lambda: len(rooms.sockets))
+    trimmer = HeapTrimmer(lambda: len(rooms.sockets), registry)
     relay = RoomRelay(
         sio=sio,
         fanout=fanout,
@@ -213,6 +215,7 @@ def create_app(
         heartbeat.start()
         drain.drain_on_sigterm()
         freezer.start()
+        trimmer.start()
         log.info("signaling replica %s started", settings.instance_id)
 
     @router.on_broker_shutdown
@@ -224,6 +227,7 @@ def create_app(
         await asyncio.gather(participants.stop(), presence_records.stop())  # each drains up to 5 s
         await feed.stop()
         await freezer.stop()
+        await trimmer.stop()
         log.info("signaling replica %s stopped", settings.instance_id)
 
     @asynccontextmanager
