@@ -11,6 +11,7 @@ Screenshots at 1280x720 and 390x844: ``guests-*.png``.
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from playwright.sync_api import expect
@@ -104,6 +105,39 @@ def test_a_meeting_without_guests_sends_a_visitor_to_sign_in(api: Api, participa
         expect(visitor.page).to_have_url(re.compile(rf"/signin\?next=%2Fm%2F{meeting_id}$"))
     finally:
         visitor.context.close()
+
+
+def test_a_guest_pass_the_server_refuses_is_forgotten_and_the_next_join_is_a_new_guest(
+    api: Api, participants: ParticipantFactory, browser, screenshots
+) -> None:
+    """The tab's guest pass (docs/web-client.md, "Reload") is only trusted until the server
+    refuses it: a forged or outdated one in sessionStorage gives a clear error once, then a
+    new guest joins."""
+    ada = participants("Ada")
+    meeting_id = _meeting(api, ada.user, "Passes checked", allow_guests=True)
+    grace = _visitor(browser, api, "Grace")
+    try:
+        page = grace.page
+        page.goto(f"{api.base_url}/m/{meeting_id}")
+        expect(page.get_by_role("button", name="Join as a guest")).to_be_visible(timeout=20_000)
+        forged = {"accessToken": "not-a-token", "expiresAt": int(time.time() * 1000) + 3_600_000,
+                  "userId": "guest-" + "0" * 32, "displayName": "Grace"}
+        page.evaluate("([key, pass]) => sessionStorage.setItem(key, JSON.stringify(pass))",
+                      [f"parley.guest.{meeting_id}", forged])
+        page.reload()
+        expect(page.get_by_label("Display name")).to_have_value("Grace", timeout=20_000)
+        page.get_by_role("button", name="Join as a guest").click()
+        expect(page.get_by_role("alert").filter(has_text="Your guest pass is no longer valid")).to_be_visible(timeout=20_000)
+        page.screenshot(path=str(screenshots / "guests-pass-refused-1280x720.png"))
+        assert page.evaluate(f"sessionStorage.getItem('parley.guest.{meeting_id}')") is None
+        page.get_by_role("button", name="Join as a guest").click()
+        local = grace.grid().locator('[data-testid="tile"][data-local="true"]').first
+        expect(local).to_be_visible(timeout=30_000)
+        guest_id = local.get_attribute("data-user-id")
+        assert guest_id and guest_id.startswith("guest-") and guest_id != forged["userId"], guest_id
+        assert grace.page_errors == []
+    finally:
+        grace.context.close()
 
 
 def test_home_joins_with_a_code_or_a_link_and_explains_anything_else(

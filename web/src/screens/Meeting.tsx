@@ -66,6 +66,13 @@ export function Meeting({ meetingId, guest = false }: { meetingId: string; guest
   const [media, setMedia] = useState(() => new LocalMedia());
   useEffect(() => () => media.stop(), [media]);
 
+  /** A guest pass the server no longer takes is forgotten (true): the next join is a new guest. */
+  const forgetRefusedPass = (err: unknown): boolean => {
+    if (!guest || !(err instanceof ApiError) || err.code !== "not_signed_in") return false;
+    forgetRejoin(meetingId);
+    return true;
+  };
+
   const loadAsGuest = async () => {
     const info = await api.meetings.publicInfo(meetingId);
     if (!info.allow_guests) return navigate(`/signin?next=${encodeURIComponent(`/m/${meetingId}`)}`, { replace: true });
@@ -77,7 +84,12 @@ export function Meeting({ meetingId, guest = false }: { meetingId: string; guest
       session.resumeGuest(meetingId, pass);
       setChosenName(pass.displayName);
       const rejoin = readRejoin(meetingId);
-      const joined = rejoin ? await api.meetings.join(meetingId).catch(() => null) : null;
+      const joined = rejoin
+        ? await api.meetings.join(meetingId).catch((err) => {
+            forgetRefusedPass(err);
+            return null;
+          })
+        : null;
       if (rejoin && joined && joined.status !== "waiting" && (await rejoinMedia(rejoin, false))) {
         return startRoom(joined.meeting, joined.role, rejoin.displayName);
       }
@@ -170,6 +182,7 @@ export function Meeting({ meetingId, guest = false }: { meetingId: string; guest
       startRoom(joined.meeting, joined.role, displayName);
     } catch (err) {
       setJoining(false);
+      if (forgetRefusedPass(err)) return setJoinError("Your guest pass is no longer valid. Join again to come in as a new guest.");
       if (err instanceof ApiError && err.code === "removed_from_meeting") return setStage({ name: "removed", by: null });
       if (err instanceof ApiError && (err.code === "guests_not_allowed" || err.code === "guest_not_allowed")) {
         setJoinError("This meeting no longer allows guests. Sign in to join it.");
