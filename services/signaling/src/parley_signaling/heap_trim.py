@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
-import ctypes.util
 import logging
 import os
 import time
@@ -37,9 +36,11 @@ PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
 
 
 def glibc_malloc_trim() -> Callable[[], object] | None:
-    """``malloc_trim(0)`` of the process's C library, or None where it has none."""
+    """``malloc_trim(0)`` of the process's C library, or None where it has none (glibc has
+    it; musl, for one, does not). The symbol is looked up in the running process, where the C
+    library is already loaded."""
     try:
-        trim = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+        trim = ctypes.CDLL(None).malloc_trim
     except (OSError, AttributeError):
         return None
     trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
