@@ -9,10 +9,10 @@ back 25 MiB of it. pymalloc's arenas keep the rest (fragmentation, not a leak).
 
 :class:`HeapTrimmer` looks at this replica's socket count every ``interval_s`` seconds. When
 the count has fallen by at least ``min_drop`` sockets and by at least a quarter from the
-highest count seen since the last trim, and has stopped falling (a close of many sockets at once
-takes seconds, and a trim in the middle of it found nothing to give back), it calls ``malloc_trim(0)`` in a worker thread (ctypes
-releases the GIL; glibc locks one arena at a time while trimming it), logs what came back at
-INFO and counts it (``parley_signaling_heap_trims_total``,
+highest count seen since the last trim, and has stopped falling (a close of many sockets at
+once takes seconds, and a trim in the middle of it found nothing to give back), it calls
+``malloc_trim(0)`` in a worker thread (ctypes releases the GIL; glibc locks one arena at a time
+while trimming it), logs what came back at INFO and counts it (``parley_signaling_heap_trims_total``,
 ``parley_signaling_heap_trimmed_bytes_total``, from RSS before and after). Without glibc's
 ``malloc_trim`` (another C library) it does nothing.
 """
