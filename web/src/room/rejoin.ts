@@ -35,24 +35,34 @@ function tabStorage(): Storage | null {
   }
 }
 
-export function saveRejoin(meetingId: string, state: Omit<RejoinState, "savedAt">, storage = tabStorage(), now = Date.now()): void {
+/** Writes `value` as JSON under `entry`; quota or disabled storage: nothing is remembered. */
+function writeEntry(storage: Storage | null, entry: string, value: object): void {
   try {
-    storage?.setItem(key(meetingId), JSON.stringify({ ...state, savedAt: now }));
+    storage?.setItem(entry, JSON.stringify(value));
   } catch {
-    /* quota or disabled storage: nothing to remember */
+    /* nothing to remember */
   }
+}
+
+/** The JSON object under `entry`, or null (none, unreadable, or not an object). */
+function readEntry(storage: Storage | null, entry: string): Record<string, unknown> | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(storage?.getItem(entry) ?? "null");
+  } catch {
+    return null;
+  }
+  return value && typeof value === "object" ? (value as Record<string, unknown>) : null;
+}
+
+export function saveRejoin(meetingId: string, state: Omit<RejoinState, "savedAt">, storage = tabStorage(), now = Date.now()): void {
+  writeEntry(storage, key(meetingId), { ...state, savedAt: now });
 }
 
 /** The state to rejoin `meetingId` with, or null (none, stale or unreadable). */
 export function readRejoin(meetingId: string, storage = tabStorage(), now = Date.now()): RejoinState | null {
-  let value: unknown;
-  try {
-    value = JSON.parse(storage?.getItem(key(meetingId)) ?? "null");
-  } catch {
-    return null;
-  }
-  if (!value || typeof value !== "object") return null;
-  const v = value as Record<string, unknown>;
+  const v = readEntry(storage, key(meetingId));
+  if (!v) return null;
   if (typeof v.micOn !== "boolean" || typeof v.cameraOn !== "boolean" || typeof v.displayName !== "string") return null;
   if (typeof v.savedAt !== "number" || now - v.savedAt > REJOIN_WINDOW_MS || v.savedAt > now + 60_000) return null;
   return { micOn: v.micOn, cameraOn: v.cameraOn, displayName: v.displayName.slice(0, 80), savedAt: v.savedAt };
@@ -92,24 +102,15 @@ export const GUEST_PASS_MARGIN_MS = 60_000;
 
 const guestKey = (meetingId: string) => `parley.guest.${meetingId}`;
 
+/** Without storage (quota, disabled) a reload makes a new guest. */
 export function saveGuestPass(meetingId: string, pass: GuestPass, storage = tabStorage()): void {
-  try {
-    storage?.setItem(guestKey(meetingId), JSON.stringify(pass));
-  } catch {
-    /* quota or disabled storage: a reload makes a new guest */
-  }
+  writeEntry(storage, guestKey(meetingId), pass);
 }
 
 /** The guest pass of `meetingId`, or null (none, about to expire, or unreadable). */
 export function readGuestPass(meetingId: string, storage = tabStorage(), now = Date.now()): GuestPass | null {
-  let value: unknown;
-  try {
-    value = JSON.parse(storage?.getItem(guestKey(meetingId)) ?? "null");
-  } catch {
-    return null;
-  }
-  if (!value || typeof value !== "object") return null;
-  const v = value as Record<string, unknown>;
+  const v = readEntry(storage, guestKey(meetingId));
+  if (!v) return null;
   if (typeof v.accessToken !== "string" || typeof v.userId !== "string" || typeof v.displayName !== "string") return null;
   if (typeof v.expiresAt !== "number" || v.expiresAt - GUEST_PASS_MARGIN_MS <= now) return null;
   return { accessToken: v.accessToken, expiresAt: v.expiresAt, userId: v.userId, displayName: v.displayName };
