@@ -107,6 +107,46 @@ def test_a_call_rings_is_accepted_and_media_flows_both_ways(api: Api, participan
     assert ada.page_errors == [] and bob.page_errors == []
 
 
+def test_a_caller_who_leaves_the_room_finds_the_way_back_to_the_call(api: Api, participants: ParticipantFactory, screenshots) -> None:
+    """Leave (not Hang up) keeps the call for the other: the page says so as a call, and every
+    other page shows a bar back to it, named for the callee, that hides none of the page."""
+    ada, bob = two_contacts(api, participants, "Ada", "Bob")
+    call(ada, bob)
+    ringing = bob.page.get_by_test_id("incoming-call")
+    expect(ringing).to_be_visible(timeout=EVENT_MS)
+    ringing.get_by_role("button", name="Accept").click()
+    for person in (ada, bob):
+        expect(person.grid().locator('[data-testid="tile"][data-local="true"]').first).to_be_visible(timeout=EVENT_MS)
+
+    ada.page.get_by_role("button", name="Leave").click()
+    expect(ada.page.get_by_role("heading", name="You left the call")).to_be_visible()
+    ada.page.get_by_role("link", name="Back to contacts").click()
+    expect(ada.page).to_have_title(re.compile(r"Contacts · Parley$"))
+    expect(ada.page.get_by_role("link", name="Contacts")).to_have_attribute("aria-current", "page")
+    expect(ada.page.get_by_role("button", name="Sign out")).to_be_visible()
+    bar = ada.page.get_by_test_id("active-call")
+    expect(bar).to_contain_text("Call with Bob in progress")
+    contact_row(ada, bob).get_by_role("button", name="Message Bob").click()  # a longer page
+    for size, name in ((VIEWPORT, "1280x720"), (PHONE, "390x844")):
+        ada.page.set_viewport_size(size)
+        ada.page.evaluate("() => window.scrollTo(0, document.documentElement.scrollHeight)")
+        ada.page.wait_for_timeout(300)
+        last = ada.page.locator("main .card").last.bounding_box()
+        box = bar.bounding_box()
+        assert last and box and last["y"] + last["height"] <= box["y"], (name, last, box)
+        ada.page.screenshot(path=str(screenshots / f"calls-return-bar-{name}.png"))
+    ada.page.set_viewport_size(VIEWPORT)
+
+    bar.get_by_role("link", name="Return to the call").click()  # straight into the room, as when answered
+    expect(ada.grid().locator('[data-testid="tile"][data-local="true"]').first).to_be_visible(timeout=EVENT_MS)
+    expect(bar).to_have_count(0)
+    wait_remote_videos_playing(ada, 1, user_id=bob.user.user_id)
+    ada.page.get_by_role("button", name="Hang up").click()
+    for person in (ada, bob):
+        expect(person.page.get_by_test_id("meeting-ended")).to_have_text("This call has ended", timeout=EVENT_MS)
+    assert ada.page_errors == [] and bob.page_errors == []
+
+
 def test_a_declined_call_tells_the_caller_and_a_reload_still_rings(api: Api, participants: ParticipantFactory, screenshots) -> None:
     ada, bob = two_contacts(api, participants, "Ada", "Bob")
     bob.page.locator("a.brand").click()  # any signed-in page rings: Bob waits on his home page

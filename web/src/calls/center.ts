@@ -12,6 +12,8 @@ export interface CallView {
   caller_id: string;
   caller_name: string;
   callee_id: string;
+  /** The API's call has it once the callee answered; the socket's event does not. */
+  callee_name?: string | null;
   room_id: string;
 }
 
@@ -203,6 +205,13 @@ export class CallCenter {
     }
     if (state === "escalated") this.state.set((s) => ({ escalated: s.escalated.includes(callId) ? s.escalated : [...s.escalated, callId] }));
     this.state.set((st) => ({ version: st.version + 1 }));
+  }
+
+  /** The name of the other person in `call`: the caller's, or the callee's as the API or this
+   * tab knows it ("your contact" when neither does). */
+  partnerName(call: CallView): string {
+    if (call.callee_id === this.userId) return call.caller_name;
+    return call.callee_name ?? this.nameOf(call.call_id) ?? "your contact";
   }
 
   private rememberName(callId: string, name: string): void {

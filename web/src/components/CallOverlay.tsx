@@ -91,17 +91,19 @@ export function CallOverlay({ center }: { center: CallCenter }) {
     );
   }
   if (active && path !== `/m/${active.room_id}`) {
-    const other = active.caller_id === center.userId ? "your contact" : active.caller_name;
     return (
-      <div class="call-bar" role="region" aria-label="Call in progress" data-testid="active-call">
-        <span>Call with {other} in progress</span>
-        <a class="button-primary" href={`/m/${active.room_id}`} onClick={linkClick}>
-          Return to the call
-        </a>
-        <button type="button" class="button-secondary" onClick={() => void center.hangUp(active.call_id)}>
-          Hang up
-        </button>
-      </div>
+      <>
+        <div class="call-bar-space" aria-hidden="true" />
+        <div class="call-bar" role="region" aria-label="Call in progress" data-testid="active-call">
+          <span>Call with {center.partnerName(active)} in progress</span>
+          <a class="button-primary" href={`/m/${active.room_id}`} onClick={linkClick}>
+            Return to the call
+          </a>
+          <button type="button" class="button-secondary" onClick={() => void center.hangUp(active.call_id)}>
+            Hang up
+          </button>
+        </div>
+      </>
     );
   }
   return null;

@@ -5,6 +5,7 @@ import { useCallState, useCalls } from "../calls/context";
 import { useSession } from "../app/context";
 import { useUserSocket } from "../app/userSocket";
 import { Alert } from "../components/Alert";
+import { AppNav } from "../components/AppNav";
 import { TopBar } from "../components/TopBar";
 import { applyPresence, describePresence } from "../contacts/presence";
 import { formatCallTime, describeCall, partnerOf } from "../calls/history";
@@ -183,7 +184,9 @@ export function Contacts() {
   const names = new Map([...view.contacts, ...view.incoming, ...view.outgoing].map((c) => [c.user.user_id, c.user.display_name]));
   return (
     <div class="page">
-      <TopBar userName={session.user?.display_name} />
+      <TopBar userName={session.user?.display_name}>
+        <AppNav current="contacts" />
+      </TopBar>
       <main class="contacts" id="main">
         <h1>Contacts</h1>
         {error && <Alert onDismiss={() => setError(null)}>{error}</Alert>}

@@ -4,6 +4,7 @@ import type { ApiKey, ApiKeyScope, CreatedApiKey } from "../api/types";
 import { useSession } from "../app/context";
 import { Alert } from "../components/Alert";
 import { CopyLinkButton } from "../components/CopyLinkButton";
+import { AppNav } from "../components/AppNav";
 import { TopBar } from "../components/TopBar";
 import { formatDateTime } from "../lib/format";
 import { useTitle } from "../lib/useTitle";
@@ -87,7 +88,9 @@ export function Developer() {
 
   return (
     <div class="page">
-      <TopBar userName={session.user?.display_name} />
+      <TopBar userName={session.user?.display_name}>
+        <AppNav current="developer" />
+      </TopBar>
       <main class="contacts developer" id="main">
         <h1>Developer</h1>
         <p class="panel-note">

@@ -7,6 +7,7 @@ import { Alert } from "../components/Alert";
 import { AllowGuestsSwitch } from "../components/AllowGuestsSwitch";
 import { CopyLinkButton } from "../components/CopyLinkButton";
 import { ScheduleFields, type ScheduleValue } from "../components/ScheduleFields";
+import { AppNav } from "../components/AppNav";
 import { TopBar } from "../components/TopBar";
 import { formatDateTime } from "../lib/format";
 import { STALE, latestOnly } from "../lib/latest";
@@ -136,29 +137,11 @@ export function Home() {
     }
   };
 
-  const signOut = async () => {
-    await session.signOut();
-    navigate("/signin", { replace: true });
-  };
-
   const { upcoming, recent } = splitMeetings(meetings ?? [], Date.now());
   return (
     <div class="page">
       <TopBar userName={user?.display_name} onHome>
-        <a href="/contacts" class="button-quiet" onClick={linkClick}>
-          Contacts
-          {dms.total > 0 && (
-            <span class="badge" data-testid="unread-total" aria-label={`, ${dms.total} unread messages`}>
-              {dms.total}
-            </span>
-          )}
-        </a>
-        <a href="/developer" class="button-quiet" onClick={linkClick}>
-          Developer
-        </a>
-        <button type="button" class="button-quiet" onClick={signOut}>
-          Sign out
-        </button>
+        <AppNav current="home" unread={dms.total} />
       </TopBar>
       <main class="home" id="main">
         <h1 class="visually-hidden">Your meetings</h1>

@@ -338,9 +338,11 @@ export function Meeting({ meetingId, guest = false }: { meetingId: string; guest
       if (!user) return <CenteredMessage title="This meeting has ended" />;
       return <Ended meeting={stage.meeting} />;
     case "left":
-    case "moved":
+    case "moved": {
+      const call = Boolean(stage.meeting.call_id);
+      const left = call ? "You left the call" : "You left the meeting";
       return (
-        <CenteredMessage title={stage.name === "moved" ? "You joined from another window" : "You left the meeting"}>
+        <CenteredMessage title={stage.name === "moved" ? "You joined from another window" : left}>
           {stage.name === "moved" && (
             <p data-testid="participant-moved">This meeting continues in your other window or on your other device. Join here to bring it back to this one.</p>
           )}
@@ -356,13 +358,14 @@ export function Meeting({ meetingId, guest = false }: { meetingId: string; guest
               {stage.name === "moved" ? "Join here" : "Rejoin"}
             </button>
             {!guest && (
-              <a href="/" onClick={linkClick} class="button-secondary">
-                Back to your meetings
+              <a href={call ? "/contacts" : "/"} onClick={linkClick} class="button-secondary">
+                {call ? "Back to contacts" : "Back to your meetings"}
               </a>
             )}
           </div>
         </CenteredMessage>
       );
+    }
   }
 }
 
