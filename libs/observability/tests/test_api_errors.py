@@ -1,5 +1,9 @@
+import json
+
 import httpx
-from fastapi import FastAPI
+import pytest
+from fastapi import APIRouter, FastAPI
+from pydantic import BaseModel
 
 from parley_observability import ApiError, install_api_error_handler
 
@@ -47,19 +51,27 @@ async def test_fastapi_and_starlette_refusals_have_the_error_shape_and_a_complet
 
     app = FastAPI()
     install_api_error_handler(app)
+    router = APIRouter(prefix="/things")  # as every service declares its routes
 
-    @app.get("/things")
+    @router.get("")
     async def list_things() -> dict:
         return {}
 
-    @app.post("/things")
+    @router.post("")
     async def add_thing(body: Body) -> dict:
         return {"text": body.text}
+
+    @router.delete("/{thing_id}")
+    async def remove_thing(thing_id: str) -> None:
+        return None
+
+    app.include_router(router)
 
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://t") as client:
         undecodable = await client.post("/things", content=b'{"text": "\xff"}',
                                         headers={"content-type": "application/json"})
         not_allowed = await client.delete("/things")
+        not_allowed_one = await client.put("/things/7")
         unknown = await client.get("/nothing-here")
         invalid = await client.post("/things", json={"text": 1})
 
@@ -69,6 +81,7 @@ async def test_fastapi_and_starlette_refusals_have_the_error_shape_and_a_complet
     assert not_allowed.status_code == 405
     assert not_allowed.json()["detail"]["code"] == "method_not_allowed"
     assert set(not_allowed.headers["allow"].split(", ")) == {"GET", "POST"}  # both routes of the path
+    assert not_allowed_one.status_code == 405 and not_allowed_one.headers["allow"] == "DELETE"
     assert unknown.status_code == 404
     assert unknown.json() == {"detail": {"code": "not_found", "message": "Not Found"}}
     assert invalid.status_code == 422 and isinstance(invalid.json()["detail"], list)
@@ -82,3 +95,35 @@ def test_error_responses_declare_the_error_model_and_its_headers() -> None:
     assert "WWW-Authenticate" in declared[401]["headers"]
     assert "Retry-After" in declared[503]["headers"]
     assert "headers" not in declared[404]
+
+
+class Login(BaseModel):
+    password: str
+    count: int = 0
+    ratio: float = 1.0
+
+
+@pytest.mark.parametrize("raw", [
+    '{"password": "x\\ud800", "count": "many"}',  # a lone surrogate: no UTF-8 for it
+    '{"password": "x", "ratio": NaN, "count": "many"}',  # Python's json takes NaN; JSON cannot say it
+    '{"password": "x", "count": -Infinity}',
+    '{"password": "hunter2-secret", "count": "many"}',
+])
+async def test_invalid_input_is_a_422_list_that_never_writes_the_input_back(raw: str) -> None:
+    app = FastAPI()
+    install_api_error_handler(app)
+
+    @app.post("/login")
+    async def login(body: Login) -> dict:
+        return {}
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://t") as client:
+        response = await client.post("/login", content=raw.encode(), headers={"content-type": "application/json"})
+
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/json"
+    detail = json.loads(response.content.decode("ascii"))["detail"]
+    assert detail and all(set(error) == {"type", "loc", "msg"} for error in detail)
+    assert detail[0]["loc"][0] == "body"
+    assert b"hunter2" not in response.content
+

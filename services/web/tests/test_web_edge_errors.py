@@ -27,6 +27,14 @@ async def test_the_api_page_is_the_error_body_with_retry_after(client: httpx.Asy
     assert body["detail"]["message"]
 
 
+async def test_the_api_page_for_a_body_too_large_is_the_error_body_without_retry_after(client: httpx.AsyncClient) -> None:
+    response = await client.get("/_parley/errors/413.json")
+    assert response.status_code == 413
+    assert "retry-after" not in response.headers
+    detail = response.json()["detail"]
+    assert detail["code"] == "body_too_large" and "1024 KiB" in detail["message"]
+
+
 async def test_the_page_for_people_has_no_inline_script_or_style(client: httpx.AsyncClient) -> None:
     response = await client.get("/_parley/errors/502.html")
     assert response.status_code == 502
@@ -40,7 +48,7 @@ async def test_the_page_for_people_has_no_inline_script_or_style(client: httpx.A
     assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
 
 
-@pytest.mark.parametrize("name", ["500.json", "404.html", "503.txt", "abc.json"])
+@pytest.mark.parametrize("name", ["500.json", "404.html", "413.html", "503.txt", "abc.json"])
 async def test_other_pages_do_not_exist(client: httpx.AsyncClient, name: str) -> None:
     response = await client.get(f"/_parley/errors/{name}")
     assert response.status_code in (404, 422)

@@ -8,15 +8,17 @@ domain, and reading an error tells what a client sees, with no separate status m
 The same shape covers FastAPI's and Starlette's own refusals (an undecodable body, an unknown
 path, a method not allowed): :func:`install_api_error_handler` answers them as
 ``{"detail": {"code", "message"}}`` too. Invalid input (body, path, query) stays FastAPI's 422
-with its ``detail`` list. :func:`error_responses` declares these answers in a route's OpenAPI
+with its ``detail`` list of ``{"type", "loc", "msg"}``, without the input itself. :func:`error_responses` declares these answers in a route's OpenAPI
 operation, so the document states every status a route can answer.
 """
 
+import json
 from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -124,21 +126,47 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=headers or None)
 
 
+#: The methods :func:`_allowed_methods` asks the routes about.
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
 def _allowed_methods(request: Request) -> str:
     """Every method some route of the app takes at this path (RFC 9110 §10.2.1): Starlette's
     own ``Allow`` names only the first route matching the path, and one path often has two
-    routes (``GET`` and ``POST /api/meetings``)."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches(request.scope)
-        if match is not Match.NONE:
-            methods |= set(getattr(route, "methods", None) or ())
-    return ", ".join(sorted(methods))
+    routes (``GET`` and ``POST /api/meetings``). Each method is asked of the routes as they
+    match a request (``route.matches``), which also covers the routers FastAPI includes."""
+    routes = request.app.router.routes
+    allowed = [
+        method for method in _METHODS
+        if any(route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes)
+    ]
+    return ", ".join(allowed)
+
+
+class _AsciiJSONResponse(JSONResponse):
+    """JSON with every non-ASCII character escaped (RFC 8259 §7), so that a lone surrogate a
+    client sent (``"\\ud800"``) is written back as the escape it came as, not as bytes UTF-8
+    cannot hold."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode("ascii")
+
+
+async def _invalid_input(request: Request, exc: Exception) -> JSONResponse:
+    """422 with FastAPI's ``detail`` list (``[{"type", "loc", "msg"}]``), without the ``input``
+    and ``ctx`` FastAPI's own handler copies from the request: an input is written back to no
+    one (a password, a megabyte of text), and it may hold what JSON cannot encode (``NaN``,
+    ``Infinity``)."""
+    assert isinstance(exc, RequestValidationError)
+    detail = [{"type": e.get("type"), "loc": list(e.get("loc", ())), "msg": e.get("msg")} for e in exc.errors()]
+    return _AsciiJSONResponse({"detail": detail}, status_code=422)
 
 
 def install_api_error_handler(app: FastAPI) -> None:
     """Answer every :class:`ApiError` raised in ``app`` with its status, headers and
-    ``{"detail": {"code", "message"}}``, and every ``HTTPException`` in the same shape.
+    ``{"detail": {"code", "message"}}``, every ``HTTPException`` in the same shape, and invalid
+    input as 422 without echoing it (:func:`_invalid_input`).
     A handler installed for a subclass takes precedence."""
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _invalid_input)

@@ -1,6 +1,6 @@
 """Domain refusals as HTTP errors ``{"detail": {"code", "message"}}`` (parley_observability's
-handler); a bad cursor is a 422 with FastAPI's validation ``detail`` list, like any other invalid
-input."""
+handler); a bad cursor is a 422 with the validation ``detail`` list (``type``, ``loc``, ``msg``), like any
+other invalid input."""
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -16,7 +16,6 @@ async def _invalid_cursor(request: Request, exc: Exception) -> JSONResponse:
             "type": exc.code,
             "loc": ["query", "before"],
             "msg": exc.message,
-            "input": request.query_params.get("before"),
         }
     ]
     return JSONResponse({"detail": detail}, status_code=422)

@@ -1,4 +1,5 @@
-"""The pages Traefik shows for its own 502/503/504 (no live backend, or none answered in time).
+"""The pages Traefik shows for its own 502/503/504 (no live backend, or none answered in time)
+and for a request body over the API's limit (413).
 
 Traefik's ``errors`` middleware (traefik/local/dynamic.yml.tmpl: ``edge-errors-api`` on the
 API and socket.io routers, ``edge-errors-html`` on the web client's) asks this service for
@@ -6,12 +7,13 @@ API and socket.io routers, ``edge-errors-html`` on the web client's) asks this s
 the original status code (Traefik v3 ``errors`` middleware). Answers:
 
 - ``{status}.json``: ``{"detail": {"code": "unavailable", "message"}}``, the error body of
-  docs/http-api.md, with ``Retry-After`` (seconds);
+  docs/http-api.md, with ``Retry-After`` (seconds); ``413.json``: ``{"detail": {"code":
+  "body_too_large", "message"}}`` (the ``api-body-limit`` middleware's refusal; no retry);
 - ``{status}.html``: a small page for people, styled only by ``/_parley/errors/error.css`` (no
   inline script or style: the edge's CSP allows neither), with ``Retry-After``;
 - 404 ``not_found`` for any other status or name.
 
-Each answers with the status it describes (502, 503 or 504) and ``Cache-Control: no-store``.
+Each answers with the status it describes (413, 502, 503 or 504) and ``Cache-Control: no-store``.
 """
 
 from html import escape
@@ -24,6 +26,17 @@ router = APIRouter(prefix="/_parley/errors", include_in_schema=False)
 
 #: Seconds a client should wait before retrying (Traefik's health checks run every 5 s).
 RETRY_AFTER_S = 5
+
+#: The largest request body the API routers take (Traefik's ``api-body-limit``), in bytes.
+MAX_API_BODY_BYTES = 1_048_576
+
+#: The API's refusal of a larger body: no retry helps, so no ``Retry-After``.
+TOO_LARGE = {
+    "detail": {
+        "code": "body_too_large",
+        "message": f"The request body is larger than the API takes ({MAX_API_BODY_BYTES // 1024} KiB).",
+    }
+}
 
 MESSAGES = {
     502: "The service behind this address is not answering right now (bad gateway).",
@@ -77,7 +90,9 @@ async def stylesheet() -> Response:
 
 @router.get("/{status}.{kind}")
 async def error_page(status: int, kind: str) -> Response:
-    """The page for ``status`` (502, 503 or 504) as ``kind`` ``json`` or ``html``."""
+    """The page for ``status`` (502, 503 or 504) as ``kind`` ``json`` or ``html``, or 413 as ``json``."""
+    if status == 413 and kind == "json":
+        return JSONResponse(TOO_LARGE, status_code=413, headers=_HEADERS)
     if status not in MESSAGES or kind not in ("json", "html"):
         return _not_found(f"{status}.{kind}")
     return page(status, kind)  # type: ignore[arg-type]
