@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 import pytest_asyncio
-from signaling_testkit import Cluster, FakeMeetings, Peer, Replica, TopicTail, start_replica, unique
+from signaling_testkit import Cluster, FakeMeetings, Peer, Replica, TopicTail, start_replica, unique, until
 
 from parley_events import ParticipantJoined, ParticipantLeft
 from parley_testing import Stack, TokenIssuer
@@ -165,6 +165,91 @@ async def test_a_second_window_of_the_same_user_moves_the_participant_there(
     await asyncio.sleep(1.0)
     assert lefts(participants_tail, ada_id) == []
     assert bob.received("peer-left") == [left]
+
+
+async def test_two_windows_of_one_user_joining_at_the_same_moment_are_one_participant(
+    cluster: Cluster, participants_tail: TopicTail
+) -> None:
+    """Two sockets of one user on two replicas join at once; neither sees the other's
+    participant when it joins. The later join in the fan-out's order wins on both replicas:
+    the other socket gets ``participant-moved`` (its ``join`` fails with ``participant_moved``
+    when the move came before its answer), the room and the roster end with one participant of
+    that user, and nobody is offered the user's own other socket as a peer. Five rounds: the
+    race goes either way."""
+    for _ in range(5):
+        meeting = unique()
+        bob, _ = await joined(cluster, cluster.r1, meeting)
+        first = await cluster.peer(cluster.r1)
+        second = await cluster.peer(cluster.r2, user_id=first.user_id)  # type: ignore[attr-defined]
+        cluster.meetings.admit(meeting, first.user_id)  # type: ignore[attr-defined]
+        acks = await asyncio.gather(first.call("join", {"meeting_id": meeting}), second.call("join", {"meeting_id": meeting}))
+
+        def winners() -> list[str]:
+            return [e.socket for e in cluster.r1.fanout.directory.peers(meeting) if e.user_id == first.user_id]  # type: ignore[attr-defined]
+
+        await until(lambda: len(winners()) == 1 and winners() == [e.socket for e in cluster.r2.fanout.directory.peers(meeting) if e.user_id == first.user_id])  # type: ignore[attr-defined]
+        (winner_sid,) = winners()
+        winner, loser = (first, second) if winner_sid == first.sid else (second, first)
+        winner_ack, loser_ack = acks if winner is first else acks[::-1]
+        assert winner_ack["ok"], winner_ack
+        assert [p["sid"] for p in winner_ack["data"]["peers"]] == [bob.sid]
+        assert await loser.next("participant-moved") == {"meeting_id": meeting}
+        assert loser_ack["ok"] or loser_ack["error"]["code"] == "participant_moved", loser_ack
+        assert not (await loser.call("offer", {"meeting_id": meeting, "to": bob.sid, "sdp": "v=0"}))["ok"]
+        # the room: a newcomer sees the user once; the roster ends with the winner only
+        carol, carol_ack = await joined(cluster, cluster.r2, meeting)
+        assert sorted(p["sid"] for p in carol_ack["peers"]) == sorted([bob.sid, winner_ack["data"]["participant_id"]])
+        loser_id = loser_ack["data"]["participant_id"] if loser_ack["ok"] else None
+        if loser_id is not None:
+            await bob.next("peer-left", lambda d: d["sid"] == loser_id)
+            await participants_tail.find(lambda e: isinstance(e.data, ParticipantLeft) and e.data.sid == loser_id)
+        for peer in (bob, first, second, carol):
+            await peer.close()
+
+
+async def test_two_windows_joining_at_once_to_take_over_a_participant_leave_no_socket_behind(
+    cluster: Cluster, participants_tail: TopicTail, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A user in the room joins from two more sockets at the same moment: both take its
+    participant over, in the topic's order. The race made deterministic: the first taker's
+    replica is slow to go on after its join is read back, so the second join is read before
+    it answers. The socket that had the participant gets ``participant-moved`` (it used to keep
+    relaying as that participant, and its later ``leave`` emptied the roster), the first taker
+    gets ``participant-moved`` and ``participant_moved``, the second has the participant; the
+    roster keeps it throughout."""
+    meeting = unique()
+    ada, _ = await joined(cluster, cluster.r1, meeting)
+    bob, _ = await joined(cluster, cluster.r2, meeting)
+    ada_id = ada.sid
+    one = await cluster.peer(cluster.r1, user_id=ada.user_id)  # type: ignore[attr-defined]
+    two = await cluster.peer(cluster.r2, user_id=ada.user_id)  # type: ignore[attr-defined]
+    announce = cluster.r1.fanout.announce_join
+
+    async def slow_announce(entry, timeout_s):  # noqa: ANN001, ANN202 - the replica's own signature
+        confirmation = await announce(entry, timeout_s)
+        await until(lambda: cluster.r1.fanout.directory.get(ada_id).socket == two.sid)  # type: ignore[union-attr]
+        return confirmation
+
+    monkeypatch.setattr(cluster.r1.fanout, "announce_join", slow_announce)
+
+    async def second_join() -> dict:
+        await until(lambda: cluster.r2.fanout.directory.get(ada_id).socket == one.sid)  # type: ignore[union-attr]
+        return await two.call("join", {"meeting_id": meeting})
+
+    one_ack, two_ack = await asyncio.gather(one.call("join", {"meeting_id": meeting}), second_join())
+    assert two_ack["ok"] and two_ack["data"]["participant_id"] == ada_id, two_ack
+    assert one_ack == {"ok": False, "error": {"code": "participant_moved", "message": one_ack["error"]["message"]}}
+    assert await ada.next("participant-moved") == {"meeting_id": meeting}
+    assert await one.next("participant-moved") == {"meeting_id": meeting}
+    for old in (ada, one):
+        assert not (await old.call("offer", {"meeting_id": meeting, "to": bob.sid, "sdp": "v=0"}))["ok"]
+    assert (await bob.call("offer", {"meeting_id": meeting, "to": ada_id, "sdp": "v=0 w"}))["ok"]
+    assert (await two.next("offer", lambda d: d["sdp"] == "v=0 w"))["from"] == bob.sid
+    assert not (await ada.call("leave", {"meeting_id": meeting}))["ok"]  # not in the room any more
+    await asyncio.sleep(0.5)
+    assert cluster.r2.fanout.directory.get(ada_id).socket == two.sid  # type: ignore[union-attr]
+    assert lefts(participants_tail, ada_id) == []
+    assert [d["sid"] for d in bob.received("peer-left")] in ([ada_id], [ada_id, ada_id])  # moved, never left
 
 
 async def test_a_draining_replica_moves_its_participants_and_refuses_new_sockets(

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from parley_events import MeetingRoleChanged
+from parley_signaling.spotlight import SpotlightMessage
 from signaling_testkit import Cluster, error_code, in_room, publish_event, until
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
@@ -64,3 +65,16 @@ async def test_the_spotlight_goes_when_its_participant_leaves(cluster: Cluster, 
     cluster.meetings.admit(meeting, late.user_id)
     ack = await late.call("join", {"meeting_id": meeting})
     assert ack["data"]["spotlight"] is None
+
+
+async def test_a_spotlight_read_back_after_its_participant_left_changes_nothing(cluster: Cluster, meeting: str) -> None:
+    """A spotlight is applied when each replica reads it back; its participant may have left
+    by then (the leave is applied at once). Nobody is shown in the spotlight then."""
+    host, a = await in_room(cluster, meeting, "host-" + meeting, "r2")
+    assert (await a.call("leave", {"meeting_id": meeting}))["ok"]
+    await host.next("peer-left", lambda d: d["sid"] == a.sid)
+    message = SpotlightMessage(meeting_id=meeting, sid=a.sid, by=host.sid, at=datetime.now(UTC))
+    await cluster.r1.fanout.publish_room_message(message.model_dump(mode="json"))
+    assert (await host.call("spotlight", {"meeting_id": meeting, "sid": host.sid}))["ok"]  # read after it
+    await host.next("spotlight", lambda d: d["sid"] == host.sid)
+    assert [d["sid"] for d in host.received("spotlight")] == [host.sid]

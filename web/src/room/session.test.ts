@@ -208,6 +208,16 @@ describe("RoomSession: resumable participant session", () => {
     expect(t.socket.sent("leave")).toEqual([]); // the participant is the other window's now
   });
 
+  it("a join answered participant_moved (two windows joined at once, the other won): moved, no retry", async () => {
+    const t = await room();
+    t.socket.responder = () => ({ ok: false, error: { code: "participant_moved", message: "another window" } });
+    t.socket.open("s1");
+    await settle();
+    expect(t.session.state.get().phase).toBe("moved");
+    expect(t.socket.sent("join")).toHaveLength(1);
+    expect(t.socket.sent("leave")).toEqual([]);
+  });
+
   it("pagehide: sends leave at once (best effort)", async () => {
     const t = await inCall();
     window.dispatchEvent(new Event("pagehide"));

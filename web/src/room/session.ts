@@ -308,6 +308,7 @@ export class RoomSession {
       if (code === "meeting_not_found") return this.fail("Meeting not found.");
       if (code === "forbidden") return this.fail("You are not a participant of this meeting.");
       if (code === "removed_from_meeting") return this.finish("removed");
+      if (code === "participant_moved") return this.finish("moved"); // another window joined at the same moment
       if (code === "unauthorized") {
         // The token expired: reconnect with a fresh one (the session event then joins again).
         await this.options.api.http.refresh().catch(() => undefined);

@@ -189,7 +189,8 @@ export type SignalingErrorCode =
   | "timeout"
   | "disconnected"
   | "draining"
-  | "removed_from_meeting";
+  | "removed_from_meeting"
+  | "participant_moved";
 
 export class SignalingError extends Error {
   constructor(

@@ -268,8 +268,9 @@ class ParticipantJoined(EventData):
 
 class ParticipantLeft(EventData):
     """A participant's socket left the room. ``reason``: ``left``, ``disconnected``, ``ended``,
-    or ``replica_lost`` (its signaling replica crashed or restarted; reported by another
-    replica, so ``replica_id`` is the lost one)."""
+    ``removed``, ``moved`` (displaced by another socket of its user that joined at the same
+    moment), or ``replica_lost`` (its signaling replica crashed or restarted; reported by
+    another replica, so ``replica_id`` is the lost one)."""
 
     event_type: ClassVar[str] = "parley.signaling.participant.left.v1"
     topic: ClassVar[TopicSpec] = topics.PARTICIPANTS

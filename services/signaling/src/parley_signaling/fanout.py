@@ -49,8 +49,14 @@ a meeting room on any replica (docs/signaling.md, "Several replicas"):
   expires its own held participants, and the reporter those of a replica that left.
 
 A ``join`` whose entry names a participant the directory already holds takes it over (a
-resumption): every replica replaces the entry, and the replica that held it before releases
-its socket (``on_taken_over``).
+resumption, or a move to another socket of its user): every replica replaces the entry, and the
+replica that held it before releases its socket (``on_taken_over``), the joining replica
+included, when it reads its own ``join`` back. A ``join`` that finds, in the topic's order,
+another participant of the same user in the same room (two sockets of one user that joined at
+the same moment, neither seeing the other) displaces it: every replica removes that entry, and
+the replica that held it moves its socket out (``on_displaced``). So a user is at most one
+participant of a room on every replica, whatever the timing (docs/signaling.md, "One
+participant per user").
 
 Dropping a replica's entries (all of them after a ``hello``; after silence or ``gone``, all
 but the resumable participants held for the resume window, which leave by ``expire`` if they
@@ -129,6 +135,7 @@ OnReplicaLost = Callable[[str, list[PeerEntry]], Awaitable[None]]
 OnReplicaDropped = Callable[[str, str], Awaitable[None]]
 OnReplicaRestored = Callable[[str, list[PeerEntry]], Awaitable[None]]
 OnTakenOver = Callable[[PeerEntry, PeerEntry], Awaitable[None]]
+OnDisplaced = Callable[[PeerEntry, PeerEntry], Awaitable[None]]
 OnExpired = Callable[[str, "ExpireReason", list[PeerEntry]], Awaitable[None]]
 DropReason = Literal["silent", "restarted", "gone"]
 ExpireReason = Literal["disconnected", "replica_lost"]
@@ -269,6 +276,9 @@ class KafkaFanoutManager(AsyncPubSubManager, DirectLocalEmit, IndexedRooms):
         #: Awaited with ``(the entry this replica held, the new one)`` when another socket took the
         #: participant over.
         self.on_taken_over: OnTakenOver | None = None
+        #: Awaited with ``(the entry this replica held, the join that displaced it)`` when a later
+        #: join of the same user in the same room displaced a participant of this replica.
+        self.on_displaced: OnDisplaced | None = None
         #: Awaited on the replica that sent an ``expire`` with ``(owner, reason, entries removed)``.
         self.on_expired: OnExpired | None = None
         #: Handlers of ``parley.room.*`` messages, by method (see the module's docstring).
@@ -674,7 +684,7 @@ class KafkaFanoutManager(AsyncPubSubManager, DirectLocalEmit, IndexedRooms):
             await self._on_expire(message, own=message.host_id == self.host_id)
             return
         if message.host_id == self.host_id:
-            self._on_own(message)
+            await self._on_own(message)
             return
         if message.replica_id == self.replica_id:
             log.error(
@@ -697,13 +707,12 @@ class KafkaFanoutManager(AsyncPubSubManager, DirectLocalEmit, IndexedRooms):
             except Exception:  # noqa: BLE001 - the directory is already right
                 log.exception("reporting %d expired participants failed", len(removed))
 
-    def _on_own(self, message: Any) -> None:
+    async def _on_own(self, message: Any) -> None:
         if isinstance(message, DirectoryHeartbeat):
             if message.sent_at is not None:
                 self._bus_changed(self.liveness.loopback(message.sent_at))
         elif isinstance(message, DirectoryJoin):
-            previous = self.directory.get(message.entry.sid)
-            self.directory.add(message.entry)
+            previous = await self._apply_join(message.entry)
             future = self._pending_joins.get(message.op_id)
             if future is not None and not future.done():
                 peers = self.directory.peers(message.entry.meeting_id, exclude=message.entry.sid)
@@ -722,11 +731,8 @@ class KafkaFanoutManager(AsyncPubSubManager, DirectLocalEmit, IndexedRooms):
             self._links.learn(replica, message.link)
         elif isinstance(message, DirectoryJoin):
             if message.entry.replica_id == replica:
-                previous = self.directory.get(message.entry.sid)
-                self.directory.add(message.entry)
                 self._join_offsets[message.entry.sid] = self._reading
-                if previous is not None and previous.replica_id == self.replica_id:
-                    await self._taken_over(previous, message.entry)
+                await self._apply_join(message.entry)
         elif isinstance(message, DirectoryLeave):
             self._remove_if(replica, message.sid, message.meeting_id)
         elif isinstance(message, DirectoryHello):
@@ -752,6 +758,27 @@ class KafkaFanoutManager(AsyncPubSubManager, DirectLocalEmit, IndexedRooms):
             return
         if not known:
             await self._send(DirectoryResync(host_id=self.host_id, replica_id=self.replica_id, target=replica))
+
+    async def _apply_join(self, entry: PeerEntry) -> PeerEntry | None:
+        """Apply a ``join`` read in the topic's order, this replica's or another's: add ``entry``;
+        release this replica's socket of the participant it takes over (``on_taken_over``) and
+        move out this replica's participant of the same user in that room that it displaces
+        (``on_displaced``). Returns the entry it replaced (same participant id), if any."""
+        previous = self.directory.get(entry.sid)
+        rival = next(
+            (p for p in self.directory.peers(entry.meeting_id, exclude=entry.sid) if p.user_id == entry.user_id), None
+        )
+        if rival is not None:
+            self.directory.remove(rival.sid)
+        self.directory.add(entry)
+        if previous is not None and previous.replica_id == self.replica_id and previous.socket != entry.socket:
+            await self._taken_over(previous, entry)
+        if rival is not None and rival.replica_id == self.replica_id and self.on_displaced is not None:
+            try:
+                await self.on_displaced(rival, entry)
+            except Exception:  # noqa: BLE001 - the directory is already right
+                log.exception("moving out participant %s, displaced by %s, failed", rival.sid, entry.sid)
+        return previous
 
     def _remove_if(self, replica_id: str, sid: str, meeting_id: str) -> None:
         entry = self.directory.get(sid)

@@ -168,6 +168,7 @@ def create_app(
     fanout.on_replica_dropped = replica_dropped
     fanout.on_replica_restored = rooms.replica_restored
     fanout.on_taken_over = rooms.taken_over
+    fanout.on_displaced = rooms.displaced
     fanout.on_expired = rooms.expired
     metrics.track_sockets(lambda: len(rooms.sockets))
     trimmer = HeapTrimmer(lambda: len(rooms.sockets), registry)

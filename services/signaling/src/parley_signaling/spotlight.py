@@ -83,6 +83,8 @@ class Spotlight:
             return
         for meeting_id in list(self._spotlights):  # rooms whose spotlighted participant left
             self.current(meeting_id)
+        if message.sid is not None and message.sid not in self._present(message.meeting_id):
+            return  # left after the spotlight was asked for, before it was read back here
         if message.sid == self.current(message.meeting_id):
             return
         if message.sid is None:

@@ -54,6 +54,9 @@ class ErrorCode(StrEnum):
     INTERNAL = "internal"
     #: ``join``: the host or a co-host removed this user from the meeting.
     REMOVED = "removed_from_meeting"
+    #: ``join``: another socket of this user joined the same meeting at the same moment, later in
+    #: the fan-out's order, and has the participant (this socket also got ``participant-moved``).
+    PARTICIPANT_MOVED = "participant_moved"
 
 
 class ConnectErrorCode(StrEnum):

@@ -88,6 +88,9 @@ class LocalSocket:
     waiting_for: str | None = None
     #: further rate limits of this socket by name (e.g. :mod:`parley_signaling.gestures`')
     limits: dict[str, TokenBucket] = field(default_factory=dict)
+    #: the meeting whose participant another socket of this user took over from this one
+    #: (``participant-moved``), until this socket joins again
+    moved_out_of: str | None = None
 
 
 @dataclass
@@ -189,7 +192,9 @@ class RoomService:
 
         Errors: ``unauthorized`` (the access token expired since connecting), ``meeting_not_found``,
         ``forbidden`` (also: a guest asking for another meeting than its token's),
-        ``removed_from_meeting``, ``meeting_ended``, ``unavailable`` (meetings or Kafka did not answer).
+        ``removed_from_meeting``, ``meeting_ended``, ``unavailable`` (meetings or Kafka did not answer),
+        ``participant_moved`` (another socket of the user joined at the same moment, after this one in
+        the fan-out topic's order).
         """
         socket = self.socket(sid)
         meeting_id = request.meeting_id
@@ -211,6 +216,7 @@ class RoomService:
         if membership.status == "ended":
             raise SignalingError(ErrorCode.MEETING_ENDED, "the meeting has ended")
         socket.waiting_for = None
+        socket.moved_out_of = None
         if socket.meeting_id == meeting_id:  # joining again: same answer, no new peer-joined
             participant_id = socket.participant_id or sid
             peers = self._fanout.directory.peers(meeting_id, exclude=participant_id)
@@ -245,6 +251,11 @@ class RoomService:
             await self._sio.leave_room(sid, meeting_id)
             await self._fanout.announce_leave(participant_id, meeting_id)
             raise SignalingError(ErrorCode.UNAVAILABLE, "the room could not be joined; try again") from exc
+        if self.sockets.get(sid) is socket and socket.moved_out_of == meeting_id:
+            # Another socket of this user joined at the same moment, after this one in the topic.
+            raise SignalingError(
+                ErrorCode.PARTICIPANT_MOVED, "another window or device of this user joined the meeting at the same moment"
+            )
         if self.sockets.get(sid) is not socket or socket.meeting_id != meeting_id:
             # Disconnected, or taken out by meeting.ended, while the join was confirmed.
             raise SignalingError(ErrorCode.MEETING_ENDED, "left the room while joining")
@@ -254,9 +265,9 @@ class RoomService:
             self._presence.changed(sid, principal.user_id, "in_call", meeting_id)
         previous = confirmation.previous
         peers = confirmation.peers
+        # the socket that had the participant on this replica was released when the join was
+        # read back (the fan-out's on_taken_over), in the topic's order
         if moving is not None and previous is not None and _same_user(previous, entry):
-            if previous.replica_id == self._replica_id:
-                await self.taken_over(previous, entry)
             # the others' connections were with the other window: they drop them and this
             # socket offers afresh (the participant, and so the roster, stays)
             await self._announce_left(entry, "moved", peers)
@@ -264,8 +275,6 @@ class RoomService:
             self._metrics.resumptions.labels("moved").inc()
             return self._join_ack(meeting_id, participant_id, peers, resumed=False)
         if resuming is not None and previous is not None and _same_participant(previous, entry):
-            if previous.replica_id == self._replica_id:
-                await self.taken_over(previous, entry)
             await self._announce(PeerResumedEvent, entry, peers)
             self._metrics.resumptions.labels("resumed").inc()
             return self._join_ack(meeting_id, participant_id, peers, resumed=True)
@@ -437,6 +446,29 @@ class RoomService:
         except Exception:  # noqa: BLE001 - it is released either way
             log.warning("disconnecting the replaced socket %s failed", socket.sid, exc_info=True)
 
+    async def displaced(self, rival: PeerEntry, entry: PeerEntry) -> None:
+        """A later ``join`` of the same user in the same room (``entry``, read in the fan-out
+        topic's order) displaced participant ``rival`` of this replica: two sockets of one user
+        joined at the same moment, and neither saw the other. ``entry`` is a participant of its
+        own (its replica announces it with ``peer-joined`` and ``participant.joined``), so
+        ``rival`` leaves: its socket gets ``participant-moved`` and is out of the room, still
+        connected (a held ``rival`` is no longer held); the room gets ``peer-left`` and the
+        roster ``participant.left``, both with reason ``moved``."""
+        held = self.held.get(rival.sid)
+        if held is not None and held.entry == rival:
+            del self.held[rival.sid]
+            held.expiry.cancel()
+            self._report_left(self._replica_id, "moved", [rival])
+        else:
+            socket = self.sockets.get(rival.socket)
+            if socket is None or (socket.participant_id or socket.sid) != rival.sid or socket.meeting_id != rival.meeting_id:
+                return
+            joined = socket.joined_at is not None  # else its join is still on its way: nothing announced
+            await self._moved_out(socket, rival.meeting_id)
+            if joined:
+                self._report_left(self._replica_id, "moved", [rival])
+        await self._announce_left(rival, "moved", self._fanout.directory.peers(rival.meeting_id, exclude=entry.sid))
+
     # --- drain and stop -----------------------------------------------------------------
 
     async def announce_draining(self) -> None:
@@ -497,6 +529,7 @@ class RoomService:
 
     async def _moved_out(self, socket: LocalSocket, meeting_id: str) -> None:
         """Take ``socket`` out of its room without a leave (its participant moved to another socket)."""
+        socket.moved_out_of = meeting_id
         socket.meeting_id = None
         socket.participant_id = None
         socket.joined_at = None
