@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 
+import httpx
 import pytest
 import socketio
 
@@ -211,6 +212,41 @@ async def test_malformed_frames_are_counted_and_logged_briefly_without_traceback
     assert 0 < len(lines) <= 7 * 2, [r.getMessage() for r in lines]
     out, err = capfd.readouterr()
     assert "Traceback" not in out + err
+
+
+async def test_a_binary_event_that_asks_for_an_acknowledgement_gets_invalid_payload(cluster: Cluster) -> None:
+    """socket.io's BINARY_EVENT carries an acknowledgement id like an EVENT: the official client
+    waits for it (``emitWithAck`` with a Buffer). It is answered ``invalid_payload``, its
+    attachment dropped, and the socket goes on."""
+    raw, _, _ = await raw_peer(cluster)
+    await raw.send('451-12["offer",{"meeting_id":"m1","to":"x","sdp":{"_placeholder":true,"num":0}}]')
+    await raw.send(b"v=0")
+    assert error_code(await raw.ack(12)) == "invalid_payload"
+    await raw.send('451-/other,13["offer",{"_placeholder":true,"num":0}]')  # a namespace it is not in: dropped
+    assert error_code(await raw.call("leave", {"meeting_id": "m1"})) == "not_in_room"
+    assert 13 not in raw.acks
+    await raw.close()
+
+
+async def test_requests_engineio_refuses_are_warnings_not_errors(
+    cluster: Cluster, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A foreign origin, an unknown transport, protocol version or session id: each is refused
+    (400) and logged once as a WARNING (python-engineio says ERROR): what a client sent is
+    never the server's error."""
+    caplog.set_level(logging.INFO)
+    async with httpx.AsyncClient(base_url=cluster.r1.url, timeout=10) as http:
+        for query, headers in (
+            ("EIO=4&transport=polling", {"Origin": "http://evil.example"}),
+            ("EIO=4&transport=foo", {}),
+            ("EIO=3&transport=polling", {}),
+            ("EIO=4&transport=polling&sid=s9_nosuchsession", {}),
+        ):
+            assert (await http.get(f"/socket.io/?{query}", headers=headers)).status_code == 400, query
+    refused = [r for r in caplog.records if r.name.startswith("parley_signaling")]
+    assert [r for r in refused if r.levelno >= logging.ERROR] == []
+    warnings = [r.getMessage() for r in refused if r.levelno == logging.WARNING and "request refused" in r.getMessage()]
+    assert warnings and all("further occurrences" not in w for w in warnings), warnings
 
 
 #: Events whose text Python's json module reads but RFC 8259 does not allow (NaN, Infinity, a

@@ -33,8 +33,11 @@ from socketio import packet
 from starlette.types import Message, Receive, Scope, Send
 
 from parley_signaling import packet_json
+from parley_signaling.domain.protocol import ErrorCode, ack_error
 from parley_signaling.rejections import Reason, Rejections
 from parley_signaling.transport import SocketServer
+
+log = logging.getLogger(__name__)
 
 #: ``client_event(sid, data)``: ``data`` is the EVENT packet's JSON as sent (``[name, *args]``
 #: when well formed); returns the acknowledgement's single argument.
@@ -43,6 +46,8 @@ ClientEvent = Callable[[str, Any], Awaitable[Any]]
 #: socket.io packet types a client may send: CONNECT, DISCONNECT, EVENT. Never ACK (the server
 #: asks no client for one), CONNECT_ERROR, or binary packets (the protocol has no binary).
 _CLIENT_PACKETS = ("0", "1", "2")
+#: socket.io's BINARY_EVENT: refused, with an acknowledgement when it asks for one.
+_BINARY_EVENT = "5"
 #: Engine.IO packet types (the first character of a WebSocket text message).
 _ENGINEIO_PACKETS = "0123456"
 #: WebSocket close codes (RFC 6455 §7.4.1).
@@ -87,6 +92,8 @@ class SignalingServer(SocketServer):
     async def _handle_eio_message(self, eio_sid: str, data: str | bytes) -> None:
         if not isinstance(data, str) or data[:1] not in _CLIENT_PACKETS:
             self.rejections.reject("malformed", self._connection(eio_sid), f"socket.io packet {data[:40]!r}")
+            if isinstance(data, str) and data[:1] == _BINARY_EVENT:
+                await self._refuse_binary_event(eio_sid, data)
             return
         try:
             await super()._handle_eio_message(eio_sid, data)
@@ -105,6 +112,21 @@ class SignalingServer(SocketServer):
         ack = await self.client_event(sid, data)
         if id is not None:
             await self._send_packet(eio_sid, self.packet_class(packet.ACK, namespace=namespace, id=id, data=[ack]))
+
+    async def _refuse_binary_event(self, eio_sid: str, data: str) -> None:
+        """A BINARY_EVENT (``5<n>-[/nsp,][id][...]``, socket.io protocol v5) that asks for an
+        acknowledgement gets ``invalid_payload``: the protocol is JSON only. Its attachments,
+        binary messages, are dropped as they come."""
+        try:
+            binary = self.packet_class(encoded_packet=data)
+        except (ValueError, RecursionError):
+            return
+        namespace = binary.namespace or "/"
+        sid = self.manager.sid_from_eio_sid(eio_sid, namespace)
+        if binary.id is None or sid is None or not self.manager.is_connected(sid, namespace):
+            return
+        ack = ack_error(ErrorCode.INVALID_PAYLOAD, "binary attachments are not accepted: events are JSON only")
+        await self._send_packet(eio_sid, self.packet_class(packet.ACK, namespace=namespace, id=binary.id, data=[ack]))
 
     def _connection(self, eio_sid: str) -> str:
         """The socket's sid once connected (what the event handlers know it by), else the
@@ -184,10 +206,18 @@ class WebSocketGuard:
         return None
 
 
+#: The end python-engineio gives the first line of each kind of request it refuses
+#: (``BaseServer._log_error_once``: an origin not allowed, an unknown transport, protocol
+#: version or session id, a bad upgrade); the later ones are logged at INFO.
+_REFUSED_ONCE = " (further occurrences of this error will be logged with level INFO)"
+
+
 class _EngineIOLogger(logging.LoggerAdapter):
     """python-engineio's logger. A polling POST body that is no Engine.IO payload (bad UTF-8
     or base64, an unknown packet type, too many packets), which engineio logs with a
-    traceback, is counted as ``malformed`` instead; everything else is logged as is."""
+    traceback, is counted as ``malformed`` instead; a request engineio refuses (its
+    once-per-kind ERROR line) is a WARNING: what a client sent, not the server's error;
+    everything else is logged as is."""
 
     def __init__(self, logger: logging.Logger, rejections: Rejections) -> None:
         super().__init__(logger, {})
@@ -203,5 +233,8 @@ class _EngineIOLogger(logging.LoggerAdapter):
         exc = sys.exc_info()[1]
         if msg == "post request handler error" and isinstance(exc, (ValueError, IndexError)):
             self._rejections.reject("malformed", "polling", f"Engine.IO payload: {type(exc).__name__}: {exc}")
+            return
+        if level == logging.ERROR and isinstance(msg, str) and msg.endswith(_REFUSED_ONCE):
+            log.warning("request refused (python-engineio, once per kind): %s", msg.removesuffix(_REFUSED_ONCE))
             return
         super().log(level, msg, *args, **kwargs)
