@@ -228,6 +228,28 @@ async def test_a_binary_event_that_asks_for_an_acknowledgement_gets_invalid_payl
     await raw.close()
 
 
+async def test_a_connect_to_another_namespace_or_a_second_connect_gets_the_documented_refusal(cluster: Cluster) -> None:
+    """python-socketio answers both with the bare string "Unable to connect" (the JavaScript
+    client then has no ``err.data``); the refusal has the documented shape, and the socket's
+    connection and identity stay as they were."""
+    raw, _, token = await raw_peer(cluster)
+    sid = raw.sid
+    await raw.send("40/admin," + json.dumps({"token": token}))
+    await raw.send("40" + json.dumps({"token": token}))
+    refusals: list[str] = []
+    while len(refusals) < 2:  # the session event comes first
+        frame = await raw._recv(10)
+        if isinstance(frame, str) and frame.startswith("44"):
+            refusals.append(frame)
+    assert refusals[0].startswith("44/admin,")
+    assert json.loads(refusals[0].removeprefix("44/admin,"))["data"]["code"] == "invalid_namespace"
+    second = json.loads(refusals[1].removeprefix("44"))
+    assert second["data"] == {"code": "already_connected", "message": second["message"]}
+    assert error_code(await raw.call("leave", {"meeting_id": "m1"})) == "not_in_room"
+    assert cluster.r1.rooms.sockets[sid].sid == sid
+    await raw.close()
+
+
 async def test_requests_engineio_refuses_are_warnings_not_errors(
     cluster: Cluster, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -107,7 +107,7 @@ class Gestures:
         socket, participant = self._sender(sid, request.meeting_id)
         target = request.sid or participant
         if target != participant and socket.role not in MODERATORS:
-            raise SignalingError(ErrorCode.FORBIDDEN, "only the host can lower another participant's hand")
+            raise SignalingError(ErrorCode.FORBIDDEN, "only the host or a co-host can lower another participant's hand")
         raised = {hand.sid: hand for hand in self.hands(request.meeting_id)}
         if target not in raised:
             return

@@ -33,7 +33,7 @@ from socketio import packet
 from starlette.types import Message, Receive, Scope, Send
 
 from parley_signaling import packet_json
-from parley_signaling.domain.protocol import ErrorCode, ack_error
+from parley_signaling.domain.protocol import ConnectErrorCode, ErrorCode, ack_error
 from parley_signaling.rejections import Reason, Rejections
 from parley_signaling.transport import SocketServer
 
@@ -100,6 +100,23 @@ class SignalingServer(SocketServer):
         except (ValueError, RecursionError) as exc:  # not JSON, a bad namespace or id, nested too deep
             detail = f"socket.io packet: {type(exc).__name__}: {exc}"
             self.rejections.reject("malformed", self._connection(eio_sid), detail)
+
+    async def _handle_connect(self, eio_sid: str, namespace: str | None, data: Any) -> None:
+        """One CONNECT to ``/`` per Engine.IO session. A CONNECT to another namespace, or a second
+        one, gets the documented CONNECT_ERROR (``{"message", "data": {"code", "message"}}``,
+        ``invalid_namespace`` or ``already_connected``; python-socketio's own is the bare
+        string "Unable to connect"), and changes nothing."""
+        namespace = namespace or "/"
+        if namespace != "/":
+            code, message = ConnectErrorCode.INVALID_NAMESPACE, "Parley serves the namespace '/' only"
+        elif self.manager.sid_from_eio_sid(eio_sid, "/") is not None:
+            code, message = ConnectErrorCode.ALREADY_CONNECTED, "this connection is connected already"
+        else:
+            await super()._handle_connect(eio_sid, namespace, data)
+            return
+        self.rejections.reject("malformed", self._connection(eio_sid), f"CONNECT to {namespace[:40]!r}: {code.value}")
+        refusal = {"message": message, "data": {"code": code.value, "message": message}}
+        await self._send_packet(eio_sid, self.packet_class(packet.CONNECT_ERROR, data=refusal, namespace=namespace))
 
     async def _handle_event(self, eio_sid: str, namespace: str | None, id: int | None, data: Any) -> None:
         namespace = namespace or "/"

@@ -65,6 +65,10 @@ class ConnectErrorCode(StrEnum):
     UNAUTHORIZED = "unauthorized"
     ORIGIN_NOT_ALLOWED = "origin_not_allowed"
     DRAINING = "draining"
+    #: a CONNECT to a namespace other than ``/``
+    INVALID_NAMESPACE = "invalid_namespace"
+    #: a second CONNECT on a connected Engine.IO session
+    ALREADY_CONNECTED = "already_connected"
 
 
 class SignalingError(Exception):
