@@ -52,6 +52,21 @@ async def test_bad_tokens_get_the_documented_401(no_thread_pool, case: str) -> N
 
 
 @pytest.mark.parametrize(
+    ("token", "message"),
+    [
+        ("e7cifQ.e30.c2ln", "the bearer token is malformed"),  # a header that is not UTF-8
+        ("not-a-jwt", "the bearer token is malformed"),
+        ("eyJhbGciOiJIUzI1NiJ9.e30.c2ln", "the bearer token is not signed with the accepted algorithm (EdDSA)"),
+    ],
+)
+async def test_a_401_says_a_fixed_sentence_not_the_librarys_words(no_thread_pool, token: str, message: str) -> None:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(_app(TokenIssuer())), base_url="http://t") as client:
+        answer = await client.get("/me", headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 401
+    assert answer.json()["detail"] == {"code": "unauthorized", "message": message}
+
+
+@pytest.mark.parametrize(
     ("header", "token"),
     [("Bearer abc.def", "abc.def"), ("bearer abc.def", "abc.def"), ("BEARER abc", "abc"), ("Basic abc", None),
      ("Bearer", None), ("Bearer ", None), ("", None), (None, None)],

@@ -135,6 +135,20 @@ async def test_unread_counts_the_peers_messages_after_the_read_mark(dms, store) 
     assert store.marks == [("alice", 2), ("alice", 3)]  # opening announces; posting does not
 
 
+async def test_a_read_mark_with_oneself_is_refused_and_one_without_messages_stores_nothing(dms, store) -> None:
+    await dms.post(principal("bob"), "alice", message_id="b-000001", text="hi")
+    before = dict(store.read)
+    for seq in (None, 1):
+        with pytest.raises(CannotMessageSelf):
+            await dms.mark_read(principal("bob"), "bob", seq)
+    # no conversation with carol (nor with a user that does not exist): as its history, an empty one
+    assert not (await dms.history(principal("bob"), "carol", limit=10, before=None)).messages
+    empty = await dms.mark_read(principal("bob"), "carol", 5)
+    assert (empty.peer_id, empty.last_message, empty.read_seq, empty.unread) == ("carol", None, 0, 0)
+    assert store.read == before and store.marks == []
+    assert [c.peer_id for c in await dms.conversations(principal("bob"))] == ["alice"]
+
+
 async def test_history_pages_by_cursor(dms) -> None:
     for i in range(5):
         await dms.post(principal("alice"), "bob", message_id=f"a-00000{i}", text=f"a{i}")

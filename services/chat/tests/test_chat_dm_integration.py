@@ -132,3 +132,18 @@ async def test_only_contacts_may_message_and_a_block_stops_both_ways(client, pro
         assert response.status_code == 403 and response.json()["detail"]["code"] == "not_a_contact"
     history = await client.http.get(f"/api/chat/conversations/{bob}/messages", headers=client.auth(alice))
     assert [m["text"] for m in history.json()["messages"]] == ["before"]
+
+
+async def test_a_read_mark_with_oneself_is_400_and_one_without_a_conversation_stores_nothing(client, users) -> None:
+    alice, nobody = users  # nobody: no user, no conversation
+    inbox = client.app.state.conversations.inbox
+    own = await client.http.post(f"/api/chat/conversations/{alice}/read", json={}, headers=client.auth(alice))
+    assert own.status_code == 400 and own.json()["detail"]["code"] == "cannot_message_self", own.text
+    history = await client.http.get(f"/api/chat/conversations/{nobody}/messages", headers=client.auth(alice))
+    assert history.status_code == 200 and history.json() == {"messages": [], "next_cursor": None}
+    read = await client.http.post(f"/api/chat/conversations/{nobody}/read", json={"seq": 3}, headers=client.auth(alice))
+    assert read.status_code == 200, read.text
+    assert read.json() == {"conversation_id": contact_id_of(alice, nobody), "peer_id": nobody, "last_message": None,
+                           "read_seq": 0, "unread": 0}
+    assert await inbox.count_documents({"user_id": {"$in": [alice, nobody]}}) == 0
+    assert await conversations(client, alice) == []

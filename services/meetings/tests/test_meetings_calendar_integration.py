@@ -74,6 +74,34 @@ async def test_a_scheduled_meeting_has_an_invitation_that_follows_reschedule_and
     assert event["DTSTART"].params["TZID"] == "America/New_York"
 
 
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"scheduled_start": "1900000000"},  # not a Unix time
+        {"scheduled_start": "2030-05-04T09:30Z"},  # RFC 3339 has seconds
+        {"scheduled_start": "2999-12-31T23:59:59-14:00"},  # the year 3000 in UTC
+        {"time_zone": "localtime"},  # a file of the host's zone data, not an IANA name
+    ],
+)
+async def test_starts_not_rfc_3339_or_out_of_range_and_zones_not_iana_are_422_on_create_and_reschedule(client, change) -> None:
+    field = next(iter(change))
+    good = {"scheduled_start": in_days(1), "time_zone": "Europe/Paris"}
+    created = await client.http.post("/api/meetings", json={"title": "t", **good, **change}, headers=client.auth("alice"))
+    assert created.status_code == 422, created.text
+    assert [error["loc"] for error in created.json()["detail"]] == [["body", field]]
+    assert (await client.http.get("/api/meetings", headers=client.auth("alice"))).json()["meetings"] == []
+
+    meeting = await client.create("alice", "t", **good)
+    path = f"/api/meetings/{meeting['meeting_id']}"
+    moved = await client.http.put(f"{path}/schedule", json={**good, **change}, headers=client.auth("alice"))
+    assert moved.status_code == 422, moved.text
+    assert [error["loc"] for error in moved.json()["detail"]] == [["body", field]]
+    unchanged = (await client.http.get(path, headers=client.auth("alice"))).json()
+    assert (unchanged["scheduled_start"], unchanged["time_zone"]) == (meeting["scheduled_start"], "Europe/Paris")
+    invitation = await client.http.get(f"{path}/invitation.ics", headers=client.auth("alice"))
+    assert parsed(invitation.content)[1]["DTSTART"].params["TZID"] == "Europe/Paris"
+
+
 async def test_schedules_refused_with_clear_errors_and_nothing_changed(client) -> None:
     past = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
     refused = await client.http.post("/api/meetings", json={"title": "t", "scheduled_start": past}, headers=client.auth("alice"))

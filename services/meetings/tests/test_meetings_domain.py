@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 from prometheus_client import CollectorRegistry
+from pydantic import ValidationError
 
 from parley_events import MeetingCreated, MeetingEnded, MeetingExpired, MeetingJoined, MeetingUpdated, ParticipantJoined, ParticipantLeft, ReceivedEvent, decode
-from parley_meetings.api.schemas import CreateMeetingRequest, MeetingOut
+from parley_meetings.api.schemas import CreateMeetingRequest, MeetingOut, RescheduleRequest
 from parley_meetings.domain.errors import (
     GuestsNotAllowed,
     MeetingHasEnded,
@@ -307,6 +308,39 @@ def test_create_request_validation() -> None:
     for bad in ({"title": ""}, {"title": "x" * 201}, {"title": "x", "scheduled_start": "2030-01-01T10:00:00"}):
         with pytest.raises(ValueError):
             CreateMeetingRequest(**bad)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("scheduled_start", "1900000000"),  # a Unix time as a digit string
+        ("scheduled_start", 1900000000),
+        ("scheduled_start", "2030-05-04T09:30Z"),  # no seconds
+        ("scheduled_start", "2030-05-04 09:30:00Z"),  # no T
+        ("scheduled_start", "2030-05-04T09:30:00+0200"),  # offset without a colon
+        ("scheduled_start", "2999-12-31T23:59:59-14:00"),  # the year 3000 in UTC
+        ("scheduled_start", "2000-01-01T00:30:00+01:00"),  # 1999 in UTC
+        ("time_zone", "localtime"),  # a file of the host's zone data, not an IANA name
+        ("time_zone", "posixrules"),
+        ("time_zone", "europe/paris"),
+    ],
+)
+def test_schedules_take_rfc_3339_starts_in_range_and_iana_zone_names_only(field: str, value: object) -> None:
+    body = {"scheduled_start": "2030-05-04T09:30:00+02:00", "time_zone": "Europe/Paris", field: value}
+    for request in (CreateMeetingRequest, RescheduleRequest):
+        with pytest.raises(ValidationError) as refused:
+            request.model_validate({"title": "t", **body} if request is CreateMeetingRequest else body)
+        assert [error["loc"] for error in refused.value.errors()] == [(field,)]
+
+
+def test_schedules_take_every_rfc_3339_form_with_seconds_and_an_offset() -> None:
+    for written, utc in (
+        ("2030-05-04T09:30:00+02:00", datetime(2030, 5, 4, 7, 30, tzinfo=UTC)),
+        ("2030-05-04T09:30:00.250Z", datetime(2030, 5, 4, 9, 30, 0, 250000, tzinfo=UTC)),
+        ("2030-05-04t09:30:00z", datetime(2030, 5, 4, 9, 30, tzinfo=UTC)),  # RFC 3339 letters are case-insensitive
+        ("2999-12-31T23:59:59+14:00", datetime(2999, 12, 31, 9, 59, 59, tzinfo=UTC)),
+    ):
+        assert RescheduleRequest(scheduled_start=written, time_zone="US/Eastern").scheduled_start == utc
 
 
 def test_invite_url_uses_the_public_base_url() -> None:

@@ -205,7 +205,7 @@ async def test_managing_endpoints_needs_the_scope_and_stays_within_the_owner(cli
     rotated = await client.http.post(f"{one}/rotate-secret", headers={"X-API-Key": manage})
     assert rotated.status_code == 200 and rotated.json()["secret"] not in (endpoint["secret"], None)
 
-    for bad in ("http://hooks.example.com/h", "ftp://127.0.0.1/h", "https://u:p@hooks.example.com/"):
+    for bad in ("http://hooks.example.com/h", "ftp://127.0.0.1/h", "https://u:p@hooks.example.com/", "https://exa mple.com/"):
         answer = await client.http.post("/api/webhooks", json={"url": bad, "event_types": ["meeting.created"]}, headers=client.auth(ALICE))
         assert answer.status_code == 422 and [e["type"] for e in answer.json()["detail"]] == ["invalid_webhook_url"], bad
     unknown_type = await client.http.post("/api/webhooks", json={"url": url, "event_types": ["meeting.exploded"]}, headers=client.auth(ALICE))

@@ -42,6 +42,9 @@ async def never_resolves(host: str) -> list[str]:
         ("http://localhost/hook", "local"),
         ("http://[::1]:9000/hook", "local"),
         ("https://10.1.2.3/hook", "local"),  # development: https anywhere
+        ("https://bücher.example/hook", "production"),  # an internationalised name (IDNA)
+        ("https://Hooks.Example.COM./hook", "production"),  # any case, the root's dot
+        ("https://[2001:db8::1]:8443/hook", "production"),
     ],
 )
 def test_accepted_shapes(url: str, environment: str) -> None:
@@ -64,6 +67,30 @@ def test_accepted_shapes(url: str, environment: str) -> None:
     ],
 )
 def test_refused_shapes(url: str, environment: str) -> None:
+    with pytest.raises(InvalidWebhookUrl):
+        check_shape(url, environment)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://exa mple.com/",  # a space: no DNS name has one
+        "https://exa%20mple.com/",
+        "https://hooks_1.example.com/",
+        "https://-hooks.example.com/",
+        "https://hooks..example.com/",
+        "https://" + "a" * 64 + ".example.com/",  # a label longer than 63
+        "https://xn--zz.example/",  # not punycode
+        "https://[v1.future]/",  # brackets hold an IPv6 address only
+        "https://127.1/",  # IPv4 shorthands a resolver still reads as an address
+        "https://0x7f000001/",
+        "https://2130706433/",
+        "https://exa\tmple.com/",  # urlsplit would drop the tab and judge example.com
+        "https://example.com/a\nb",
+    ],
+)
+@pytest.mark.parametrize("environment", ["local", "production"])
+def test_a_host_that_is_no_dns_name_nor_ip_literal_is_refused(url: str, environment: str) -> None:
     with pytest.raises(InvalidWebhookUrl):
         check_shape(url, environment)
 

@@ -8,9 +8,14 @@ seconds and refetched when a token names an unknown ``kid`` — but never twice 
 Until a first fetch has succeeded (auth still starting), a failed fetch is tried again after
 at most :data:`FIRST_FETCH_RETRY_S` seconds instead: no key is known yet, so every token
 would be refused for the whole interval.
+
+A refusal says what is wrong in a fixed sentence per reason (:data:`REFUSAL_MESSAGES`), which
+the services answer as the 401's ``message``; the library's own words (which may quote the
+token's bytes, or the error of the key fetch) go to a DEBUG log line only.
 """
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -45,16 +50,40 @@ REFUSAL_REASONS: tuple[RefusalReason, ...] = (
 )
 
 
+#: What the holder of a refused token is told, per reason: a fixed sentence, never the
+#: library's words nor anything of the token.
+REFUSAL_MESSAGES: dict[RefusalReason, str] = {
+    "malformed": "the bearer token is malformed",
+    "algorithm": f"the bearer token is not signed with the accepted algorithm ({ALGORITHM})",
+    "unknown_key": "the bearer token is signed with an unknown key",
+    "keys_unavailable": "the signing keys are unavailable for now (auth's key set could not be fetched); try again",
+    "expired": "the bearer token has expired",
+    "invalid": "the bearer token is not valid (its signature, issuer, audience or claims)",
+    "not_access": "the bearer token is not an access token",
+    "revoked": "the session of this token has ended (signed out, or used elsewhere)",
+}
+
+log = logging.getLogger(__name__)
+
+
 class InvalidToken(Exception):
     """The token is missing, malformed, expired, forged, or for another issuer or audience.
 
     ``reason`` says which, in a word of :data:`REFUSAL_REASONS` (``invalid``: a bad signature
-    or claim).
+    or claim); the message is a sentence fit to show the token's holder (see :meth:`of`).
     """
 
     def __init__(self, message: str, reason: RefusalReason = "invalid") -> None:
         super().__init__(message)
         self.reason = reason
+
+    @classmethod
+    def of(cls, reason: RefusalReason, detail: object = None) -> "InvalidToken":
+        """The refusal for ``reason`` with its fixed message (:data:`REFUSAL_MESSAGES`);
+        ``detail`` (the library's error, or a word of ours) is logged at DEBUG, not shown."""
+        if detail is not None:
+            log.debug("bearer token refused (%s): %s", reason, detail)
+        return cls(REFUSAL_MESSAGES[reason], reason)
 
 
 #: ``sub`` of every guest token starts with this (user ids never do: auth issues UUIDs in hex).
@@ -195,11 +224,11 @@ class JwksVerifier:
                         await self._fetch()
                     except (httpx.HTTPError, jwt.PyJWKError, ValueError) as exc:
                         if kid not in self._keys:
-                            raise InvalidToken(f"signing keys unavailable: {exc}", "keys_unavailable") from exc
+                            raise InvalidToken.of("keys_unavailable", exc) from exc
         if kid not in self._keys:
             if self._fetched_at is None:
-                raise InvalidToken("signing keys unavailable: auth's JWKS not fetched yet", "keys_unavailable")
-            raise InvalidToken("token signed with an unknown key", "unknown_key")
+                raise InvalidToken.of("keys_unavailable", "auth's JWKS not fetched yet")
+            raise InvalidToken.of("unknown_key")
         return self._keys[kid]
 
     async def ready(self) -> None:
@@ -265,9 +294,9 @@ def token_kid(token: str) -> str:
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError as exc:
-        raise InvalidToken(f"malformed token: {exc}", "malformed") from exc
+        raise InvalidToken.of("malformed", exc) from exc
     if header.get("alg") != ALGORITHM:
-        raise InvalidToken(f"algorithm {header.get('alg')!r} not accepted", "algorithm")
+        raise InvalidToken.of("algorithm", f"alg {header.get('alg')!r}")
     return str(header.get("kid", ""))
 
 
@@ -276,7 +305,7 @@ def decode_access_token(token: str, key: object, *, issuer: str, audience: str) 
 
     Requires ``exp``, ``iat``, ``sub``, ``iss`` (= ``issuer``), ``aud`` (= ``audience``) and
     ``typ: "access"``; a guest token also ``role: "guest"``, ``meeting_id`` and a ``guest-…``
-``sub``. Raises :class:`InvalidToken` saying what is wrong.
+``sub``. Raises :class:`InvalidToken` (its ``reason`` says what is wrong).
     """
     return _decode(token, key, issuer=issuer, audience=audience)[0]
 
@@ -293,11 +322,11 @@ def _decode(token: str, key: object, *, issuer: str, audience: str) -> tuple[Pri
             options={"require": ["exp", "iat", "sub", "iss", "aud"]},
         )
     except jwt.ExpiredSignatureError as exc:
-        raise InvalidToken("token expired", "expired") from exc
+        raise InvalidToken.of("expired") from exc
     except jwt.PyJWTError as exc:
-        raise InvalidToken(f"invalid token: {exc}") from exc
+        raise InvalidToken.of("invalid", exc) from exc
     if claims.get("typ") != "access":
-        raise InvalidToken("not an access token", "not_access")
+        raise InvalidToken.of("not_access", f"typ {claims.get('typ')!r}")
     sid = claims.get("sid")
     principal = Principal(
         user_id=claims["sub"],
@@ -315,9 +344,9 @@ def _guest_meeting(claims: dict[str, object]) -> str | None:
     guest_sub = is_guest_id(str(claims["sub"]))
     if claims.get("role") != "guest":
         if guest_sub:
-            raise InvalidToken("invalid token: a guest subject without the guest role")
+            raise InvalidToken.of("invalid", "a guest subject without the guest role")
         return None
     meeting_id = claims.get("meeting_id")
     if not guest_sub or not isinstance(meeting_id, str) or not meeting_id:
-        raise InvalidToken("invalid token: a guest token needs a guest subject and its meeting_id")
+        raise InvalidToken.of("invalid", "a guest token needs a guest subject and its meeting_id")
     return meeting_id

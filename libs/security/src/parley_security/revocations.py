@@ -73,7 +73,7 @@ class RevokedSessions:
 def refuse_revoked(principal: Principal, revoked: RevokedSessions) -> Principal:
     """``principal``, unless its session was revoked: then :class:`InvalidToken` (``revoked``)."""
     if principal.session_id is not None and principal.session_id in revoked:
-        raise InvalidToken("the session of this token has ended (signed out, or used elsewhere)", "revoked")
+        raise InvalidToken.of("revoked")
     return principal
 
 

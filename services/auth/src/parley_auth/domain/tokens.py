@@ -92,5 +92,5 @@ class AccessTokens:
         """
         key = self.keys.public_key(token_kid(token))
         if key is None:
-            raise InvalidToken("token signed with an unknown key", "unknown_key")
+            raise InvalidToken.of("unknown_key")
         return decode_access_token(token, key, issuer=self.issuer, audience=self.audience)

@@ -74,11 +74,14 @@ async def direct_history(
 
 
 @router.post(
-    "/{peer_id}/read", response_description="the conversation after the mark", responses=error_responses({400: BODY_400})
+    "/{peer_id}/read",
+    response_description="the conversation after the mark",
+    responses=error_responses({400: f"{BODY_400}; `cannot_message_self`: `peer_id` is the caller's own id"}),
 )
 async def mark_read(
     peer_id: UserId, principal: CurrentPrincipal, dms: DirectMessagesDep, body: MarkReadRequest | None = None
 ) -> ConversationOut:
     """Mark the conversation read up to ``seq`` (default: its newest message); the caller's
-    other sockets get `direct-message-read`."""
+    other sockets get `direct-message-read`. A conversation without messages (as its history:
+    an empty one) is answered unread-free and nothing is stored."""
     return ConversationOut.of(await dms.mark_read(principal, peer_id, body.seq if body else None))

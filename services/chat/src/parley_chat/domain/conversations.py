@@ -110,7 +110,12 @@ class DirectMessages:
 
     async def mark_read(self, principal: Principal, peer_id: str, seq: int | None) -> Conversation:
         """Mark the conversation with ``peer_id`` read up to ``seq`` (default and at most: its
-        newest message); returns the conversation as it is then."""
+        newest message); returns the conversation as it is then. A conversation without
+        messages (someone never written with, or no such user: as its history, an empty one)
+        stores nothing and answers ``read_seq`` 0. Raises :class:`CannotMessageSelf` for the
+        caller's own id (there is no conversation with oneself)."""
+        if peer_id == principal.user_id:
+            raise CannotMessageSelf("you have no conversation with yourself")
         conversation_id = contact_id_of(principal.user_id, peer_id)
         newest = await self._repo.messages.page(conversation_id, limit=1, before=None)
         last = newest[0].seq if newest else 0

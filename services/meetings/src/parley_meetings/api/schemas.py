@@ -1,6 +1,9 @@
 """Request and response bodies of the meetings API (docs/http-api.md)."""
 
+import re
 from datetime import UTC, datetime, timedelta
+from functools import cache
+from importlib.resources import files
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -34,39 +37,69 @@ Title = Annotated[
     AfterValidator(trimmed),
 ]
 
-#: Years a meeting may be scheduled in (as written, before conversion to UTC).
+#: Years a meeting may be scheduled in, both as written and once converted to UTC.
 FIRST_YEAR, LAST_YEAR = 2000, 2999
 
+#: RFC 3339 ``date-time`` (section 5.6) with a year 2000–2999: ``T`` between date and time,
+#: seconds always, a fraction optional, then ``Z`` or ``±hh:mm`` (letters in either case).
+#: The OpenAPI document states it as the ``pattern``; the field's ranges (month 1–12, hour
+#: 0–23, ...) are then checked by the date-time parser.
+RFC3339_PATTERN = (
+    r"^2[0-9]{3}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"
+)
+_RFC3339 = re.compile(RFC3339_PATTERN, re.ASCII)
 
-def _text_only(value: object) -> object:
-    """A date-time arrives as text: a number (``0``, a Unix time) is not one."""
-    if not isinstance(value, str | datetime):
-        raise ValueError("scheduled_start must be an RFC 3339 date-time string")
+
+def _rfc3339_text(value: object) -> object:
+    """A date-time arrives as RFC 3339 text: a number or a digit string (a Unix time), a date
+    alone, a time without seconds or without an offset, ``+0200`` are not."""
+    if isinstance(value, datetime):  # built in code, not read from JSON
+        return value
+    if not isinstance(value, str) or not _RFC3339.fullmatch(value):
+        raise ValueError(
+            f"scheduled_start must be an RFC 3339 date-time string with a time zone, in the years "
+            f"{FIRST_YEAR}–{LAST_YEAR}, such as 2030-05-04T09:30:00+02:00"
+        )
     return value
 
 
 #: An RFC 3339 date-time string with a time zone (no number, no date alone), in the years
-#: 2000–2999: the pattern states the year range in the OpenAPI document.
+#: 2000–2999: the pattern states the grammar and the written year in the OpenAPI document.
 ScheduledStart = Annotated[
     AwareDatetime,
-    BeforeValidator(_text_only),
+    BeforeValidator(_rfc3339_text),
     Field(
-        description="RFC 3339 date-time with a time zone, years 2000–2999; returned in UTC",
-        json_schema_extra={"pattern": r"^2[0-9]{3}-"},
+        description=(
+            "RFC 3339 date-time with seconds and a time zone (`Z` or `±hh:mm`), years 2000–2999 both as written "
+            "and in UTC; returned in UTC"
+        ),
+        json_schema_extra={"pattern": RFC3339_PATTERN},
         examples=["2030-05-04T09:30:00+02:00"],
     ),
 ]
 
 
 def _in_range_to_utc(value: datetime) -> datetime:
-    if not FIRST_YEAR <= value.year <= LAST_YEAR:
-        raise ValueError(f"scheduled_start must be in the years {FIRST_YEAR}–{LAST_YEAR}")
-    return value.astimezone(UTC)
+    """``value`` in UTC, its year 2000–2999 as written and in UTC (``2999-12-31T23:59:59-14:00``
+    is in the year 3000 in UTC, so refused)."""
+    utc = value.astimezone(UTC)
+    if not (FIRST_YEAR <= value.year <= LAST_YEAR and FIRST_YEAR <= utc.year <= LAST_YEAR):
+        raise ValueError(f"scheduled_start must be in the years {FIRST_YEAR}–{LAST_YEAR}, also in UTC")
+    return utc
+
+
+@cache
+def iana_zone_names() -> frozenset[str]:
+    """The zone names of the IANA tz database (``Europe/Paris``, ``UTC``, ``US/Eastern``), from the
+    ``tzdata`` package's list: not the files the host happens to have (``localtime``,
+    ``posixrules``, a path)."""
+    return frozenset(files("tzdata").joinpath("zones").read_text(encoding="utf-8").split())
 
 
 def _known_zone(value: str) -> str:
-    """An IANA time zone name the server knows (``Europe/Paris``, ``UTC``); not a local path."""
-    if value.startswith(("/", ".")) or ".." in value:
+    """An IANA time zone name (``Europe/Paris``, ``UTC``; exact case) whose data the server has;
+    not a local file (``localtime``) nor a path."""
+    if value not in iana_zone_names():
         raise ValueError("time_zone must be an IANA time zone name such as Europe/Paris")
     try:
         ZoneInfo(value)
@@ -81,7 +114,12 @@ DurationMinutes = Annotated[int, Field(ge=5, le=24 * 60, description="minutes, 5
 #: An IANA time zone name (tz database), validated against the server's zone data.
 TimeZoneName = Annotated[
     str,
-    Field(min_length=1, max_length=64, description="IANA time zone name", examples=["Europe/Paris"]),
+    Field(
+        min_length=1,
+        max_length=64,
+        description="IANA time zone name (tz database, exact case); not a file such as `localtime`",
+        examples=["Europe/Paris"],
+    ),
     AfterValidator(_known_zone),
 ]
 
@@ -126,12 +164,12 @@ AdmissionMode = Annotated[
 
 
 class CreateMeetingRequest(BaseModel):
-    """``{title (1–200 characters, not blank), scheduled_start? (RFC 3339 with a time zone,
-    years 2000–2999, not in the past), duration_minutes? (5–1440, default 60), time_zone? (IANA
-    name, default UTC), empty_timeout_seconds? (5–86400, an integer; default the service's,
-    300), allow_guests? (default false: only signed-in users join), admission? (``open``,
-    ``lobby`` or ``locked``; default ``open``)}``; ``duration_minutes`` and ``time_zone`` need
-    ``scheduled_start``."""
+    """``{title (1–200 characters, not blank), scheduled_start? (RFC 3339 with seconds and a time
+    zone, years 2000–2999 as written and in UTC, not in the past), duration_minutes? (5–1440,
+    default 60), time_zone? (IANA name, default UTC), empty_timeout_seconds? (5–86400, an
+    integer; default the service's, 300), allow_guests? (default false: only signed-in users
+    join), admission? (``open``, ``lobby`` or ``locked``; default ``open``)}``;
+    ``duration_minutes`` and ``time_zone`` need ``scheduled_start``."""
 
     model_config = ConfigDict(extra="forbid")
 

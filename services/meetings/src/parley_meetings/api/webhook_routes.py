@@ -55,8 +55,9 @@ NOT_FOUND_404 = "`webhook_not_found`: no endpoint of the caller has this id"
         **error_responses({400: BODY_400}),
         422: {
             "description": "validation failed (FastAPI's `detail` list); a URL that is not https (http only to "
-            "loopback in local development), or whose host resolves to a private, loopback, link-local, multicast or "
-            "reserved address in production, is an entry of `type` `invalid_webhook_url` at `loc` `[\"body\", \"url\"]`"
+            "loopback in local development), whose host is not a valid DNS name or IP literal, or whose host resolves "
+            "to a private, loopback, link-local, multicast or reserved address in production, is an entry of `type` "
+            "`invalid_webhook_url` at `loc` `[\"body\", \"url\"]`"
         },
     },
 )

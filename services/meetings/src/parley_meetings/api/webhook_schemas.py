@@ -22,8 +22,9 @@ _ENDPOINT_EXAMPLE = {
 
 class CreateEndpointRequest(BaseModel):
     """An endpoint to register: its ``url`` (https; http only to loopback in local
-    development; in production never a private, loopback or link-local address), the
-    ``event_types`` it wants, and a ``description`` for its owner."""
+    development; its host a valid DNS name or IP literal; in production never a private,
+    loopback or link-local address), the ``event_types`` it wants, and a ``description`` for
+    its owner."""
 
     model_config = ConfigDict(
         extra="forbid",

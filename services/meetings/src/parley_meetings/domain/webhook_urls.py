@@ -2,7 +2,13 @@
 
 - ``https`` only; ``http`` only to a loopback host (``localhost``, ``127.0.0.0/8``, ``::1``)
   when the service runs in the ``local`` environment (development and tests).
-- No user name or password in the URL, no fragment.
+- No user name or password in the URL, no fragment, no white space or control character
+  anywhere (``urlsplit`` would drop a tab or a line break silently, and the URL is stored as
+  written).
+- The host is a DNS name (letters, digits and hyphens per label, as IDNA 2008 allows them:
+  ``bücher.example`` too; no space, ``_`` or other sign) or an IP literal (IPv4 as four
+  decimal numbers; IPv6 in brackets); not an IPv4 address in a shorthand the resolver would
+  still read (``127.1``, ``0x7f000001``, ``2130706433``).
 - In ``production`` the host is resolved and every address it resolves to must be a public
   unicast one: private, loopback, link-local, multicast, reserved, unspecified and shared
   (CGNAT) addresses are refused (an IPv4-mapped IPv6 address is judged as its IPv4 address).
@@ -15,6 +21,8 @@ import ipaddress
 import socket
 from collections.abc import Awaitable, Callable
 from urllib.parse import SplitResult, urlsplit
+
+import idna
 
 from parley_meetings.domain.errors import InvalidWebhookUrl
 
@@ -66,11 +74,35 @@ def _is_loopback(host: str) -> bool:
     return host.lower() in LOOPBACK_NAMES if address is None else address.is_loopback
 
 
+def _check_host(parts: SplitResult) -> None:
+    """:class:`InvalidWebhookUrl` unless ``parts``' host is a DNS name or an IP literal (see
+    the module documentation)."""
+    host = parts.hostname or ""
+    bracketed = parts.netloc.rpartition("@")[2].startswith("[")
+    address = _literal(host)
+    if bracketed or address is not None:
+        if bracketed != isinstance(address, ipaddress.IPv6Address):  # [v1.x], [1.2.3.4]
+            raise InvalidWebhookUrl("the URL's host must be a DNS name, an IPv4 address or an IPv6 address in brackets")
+        return
+    try:
+        socket.inet_aton(host)
+    except OSError:
+        pass
+    else:
+        raise InvalidWebhookUrl("the URL's IPv4 address must be written as four decimal numbers (such as 192.0.2.1)")
+    try:
+        idna.encode(host)
+    except idna.IDNAError as exc:
+        raise InvalidWebhookUrl("the URL's host is not a valid DNS name or IP address") from exc
+
+
 def check_shape(url: str, environment: str) -> SplitResult:
     """The parts of ``url`` when its shape is acceptable in ``environment`` (``local`` or
     ``production``); :class:`InvalidWebhookUrl` otherwise. Resolves nothing."""
     if len(url) > MAX_URL_LENGTH:
         raise InvalidWebhookUrl(f"the URL is longer than {MAX_URL_LENGTH} characters")
+    if any(char.isspace() or not char.isprintable() for char in url):
+        raise InvalidWebhookUrl("the URL must not contain white space or control characters")
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError on a bad port
@@ -79,6 +111,7 @@ def check_shape(url: str, environment: str) -> SplitResult:
     host = parts.hostname
     if parts.scheme not in ("https", "http") or not host:
         raise InvalidWebhookUrl("the URL must be https://host/…")
+    _check_host(parts)
     if parts.username is not None or parts.password is not None:
         raise InvalidWebhookUrl("the URL must not carry a user name or password")
     if parts.fragment:
