@@ -6,8 +6,9 @@
   plain-text 500.
 - A method the path does not take is a 405 whose ``Allow`` names the path's methods (it was
   empty for every route a service declares on a router).
-- Traefik refuses a path with an ambiguous encoded character (400) and a body over 1 MiB (413
-  ``body_too_large`` in the error shape) before any service sees them.
+- An encoded character in a meeting id (``%2F``, ``%3F``, ...) passes through Traefik and is a
+  404 or 422 in the error shape; Traefik refuses a body over 1 MiB (413 ``body_too_large`` in
+  the error shape) before any service sees it.
 """
 
 from __future__ import annotations
@@ -73,9 +74,13 @@ def test_a_method_the_path_does_not_take_is_a_405_naming_the_ones_it_does(http: 
 
 
 @pytest.mark.parametrize("encoded", ["%2F", "%5C", "%00", "%3B", "%25", "%3F", "%23"])
-def test_traefik_refuses_a_path_with_an_ambiguous_encoded_character(http: httpx.Client, auth, encoded: str) -> None:
-    response = http.get(f"/api/meetings/abc{encoded}def", headers=auth)
-    assert response.status_code == 400, (encoded, response.status_code, response.text[:200])
+def test_an_encoded_character_in_a_meeting_id_is_a_404_or_422_in_the_error_shape(http: httpx.Client, auth,
+                                                                                    encoded: str) -> None:
+    for path in (f"/api/meetings/abc{encoded}def", f"/api/chat/meetings/abc{encoded}def/messages"):
+        response = http.get(path, headers=auth)
+        assert response.status_code in (404, 422), (path, response.status_code, response.text[:200])
+        detail = response.json()["detail"]
+        assert isinstance(detail, list) or set(detail) == {"code", "message"}, (path, response.text[:200])
 
 
 def test_traefik_refuses_a_body_over_one_mebibyte_in_the_error_shape(http: httpx.Client, auth, meeting_id: str) -> None:

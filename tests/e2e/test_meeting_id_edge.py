@@ -5,8 +5,8 @@ with a real user's token, a path segment holding a control character, a space or
 character outside that set is refused with 422 by meetings and by chat, before chat asks
 meetings anything: chat used to build meetings' URL with an f-string, and a control character
 made httpx raise ``InvalidURL`` (not an ``HTTPError``), a 500. ``?``, ``#`` and ``/`` (encoded)
-are refused by Traefik itself (400); the services' answer to them is tested in-process
-(services/chat/tests, libs/security/tests).
+pass through Traefik; the services' answer to them is tested in tests/e2e/test_api_edge.py and
+in-process (services/chat/tests, libs/security/tests).
 """
 
 from __future__ import annotations

@@ -74,19 +74,18 @@ def test_traefik_routes_exactly_the_public_prefixes(rendered):
     # error pages too); new signaling sessions are also retried on another replica when one is
     # dead, inside the error pages
     assert set(dyn["middlewares"]) == {"security-headers", "signaling-retry", "edge-errors-api", "edge-errors-html",
-                                       "path-guard", "api-body-limit"}
+                                       "api-body-limit"}
     assert set(dyn["middlewares"]["security-headers"]) == {"headers"}
     assert dyn["middlewares"]["signaling-retry"] == {"retry": {"attempts": 3}}  # at once, no back-off
     for name, router in routers.items():
         expected = ["security-headers", "edge-errors-api"]
         if name == "signaling":
             expected.append("signaling-retry")
-        else:  # the API: ambiguous encoded paths and bodies over 1 MiB refused at the edge
-            expected += ["path-guard", "api-body-limit"]
+        else:  # the API: bodies over 1 MiB refused at the edge
+            expected.append("api-body-limit")
         assert router["middlewares"] == expected, router
     assert web["middlewares"] == ["security-headers", "edge-errors-html"]
     assert dyn["middlewares"]["api-body-limit"] == {"buffering": {"maxRequestBodyBytes": 1048576}}
-    assert set(dyn["middlewares"]["path-guard"]["encodedCharacters"].values()) == {False}
     assert dyn["middlewares"]["edge-errors-api"]["errors"]["status"] == ["413", "502-504"]
     for name, kind in (("edge-errors-api", "json"), ("edge-errors-html", "html")):
         errors = dyn["middlewares"][name]["errors"]

@@ -61,6 +61,10 @@ async def test_fastapi_and_starlette_refusals_have_the_error_shape_and_a_complet
     async def add_thing(body: Body) -> dict:
         return {"text": body.text}
 
+    @router.get("/special")
+    async def special_thing() -> dict:
+        return {}
+
     @router.delete("/{thing_id}")
     async def remove_thing(thing_id: str) -> None:
         return None
@@ -72,6 +76,7 @@ async def test_fastapi_and_starlette_refusals_have_the_error_shape_and_a_complet
                                         headers={"content-type": "application/json"})
         not_allowed = await client.delete("/things")
         not_allowed_one = await client.put("/things/7")
+        not_allowed_special = await client.put("/things/special")  # not /things/{thing_id}'s DELETE
         unknown = await client.get("/nothing-here")
         invalid = await client.post("/things", json={"text": 1})
 
@@ -82,6 +87,7 @@ async def test_fastapi_and_starlette_refusals_have_the_error_shape_and_a_complet
     assert not_allowed.json()["detail"]["code"] == "method_not_allowed"
     assert set(not_allowed.headers["allow"].split(", ")) == {"GET", "POST"}  # both routes of the path
     assert not_allowed_one.status_code == 405 and not_allowed_one.headers["allow"] == "DELETE"
+    assert not_allowed_special.status_code == 405 and not_allowed_special.headers["allow"] == "GET"
     assert unknown.status_code == 404
     assert unknown.json() == {"detail": {"code": "not_found", "message": "Not Found"}}
     assert invalid.status_code == 422 and isinstance(invalid.json()["detail"], list)

@@ -86,3 +86,40 @@ def test_the_principal_is_one_dependency_declared_as_the_http_bearer_scheme() ->
     assert document["paths"]["/me"]["get"]["security"] == [{"HTTPBearer": []}]
     route = next(r for r in _app(TokenIssuer()).routes if getattr(r, "path", "") == "/me")
     assert len(route.dependant.dependencies) == 1 and route.dependant.dependencies[0].dependencies == []
+
+
+def test_the_routes_that_refuse_guests_declare_their_403_in_the_openapi_document() -> None:
+    from fastapi import APIRouter
+
+    from parley_observability import error_responses
+    from parley_security import GUEST_403, MeetingPrincipal, PrincipalOrGuest, declare_guest_refusals
+
+    router = APIRouter()
+
+    @router.get("/users-only")
+    async def users_only(principal: CurrentPrincipal) -> None: ...
+
+    @router.get("/meetings/{meeting_id}/chat")
+    async def meeting_chat(meeting_id: str, principal: MeetingPrincipal) -> None: ...
+
+    @router.get("/anyone")
+    async def anyone(principal: PrincipalOrGuest) -> None: ...
+
+    @router.get("/declared", responses=error_responses({403: "`not_host`: only the host"}))
+    async def declared(principal: CurrentPrincipal) -> None: ...
+
+    declare_guest_refusals(router)
+    declare_guest_refusals(router)  # idempotent
+    app = FastAPI()
+    app.include_router(router)
+    paths = app.openapi()["paths"]
+    forbidden = {path: ops["get"]["responses"].get("403", {}).get("description") for path, ops in paths.items()}
+    assert forbidden == {
+        "/users-only": GUEST_403,
+        "/meetings/{meeting_id}/chat": GUEST_403,
+        "/anyone": None,
+        "/declared": f"`not_host`: only the host; {GUEST_403}",
+    }
+    assert paths["/users-only"]["get"]["responses"]["403"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/ErrorResponse"
+    }

@@ -174,6 +174,19 @@ async def test_logout_revokes_the_session(client: httpx.AsyncClient) -> None:
     assert (await client.post("/api/auth/logout", json={"refresh_token": "unknown"})).status_code == 204
 
 
+async def test_logout_by_the_access_token_alone_revokes_its_session(client: httpx.AsyncClient) -> None:
+    """A client that keeps no refresh token at hand signs out with its bearer token: that
+    session ends too (it used to answer 204 and end nothing)."""
+    pair = await _register_and_login(client)
+    bearer = {"Authorization": f"Bearer {pair['access_token']}"}
+    response = await client.post("/api/auth/logout", headers=bearer)
+    assert response.status_code == 204
+    assert "content-type" not in response.headers and response.content == b""
+    assert (await client.post("/api/auth/refresh", json={"refresh_token": pair["refresh_token"]})).status_code == 401
+    for headers in (bearer, {"Authorization": "Bearer not-a-token"}, {}):  # again, invalid, none: still 204
+        assert (await client.post("/api/auth/logout", headers=headers)).status_code == 204
+
+
 async def test_a_new_login_revokes_the_previous_session(client: httpx.AsyncClient) -> None:
     laptop = await _register_and_login(client)
     phone = (await client.post("/api/auth/login", json={"email": ADA["email"], "password": ADA["password"]})).json()

@@ -6,14 +6,17 @@ from parley_observability.errors import (
     ApiError,
     ErrorBody,
     ErrorResponse,
+    ValidationErrorResponse,
     api_description,
     error_responses,
     install_api_error_handler,
+    invalid_input_response,
 )
 from parley_observability.failures import RepeatedFailure
 from parley_observability.gc_freeze import SurvivorFreezer
 from parley_observability.health import ReadinessCheck, health_router
 from parley_observability.logging import configure_logging
+from parley_observability.openapi import summarize_operations
 from parley_observability.metrics import ACCESS_LOGGER, HttpMetrics, HttpMetricsMiddleware, metrics_router
 from parley_observability.tasks import stop_task
 
@@ -24,6 +27,7 @@ __all__ = [
     "ApiError",
     "ErrorBody",
     "ErrorResponse",
+    "ValidationErrorResponse",
     "HttpMetrics",
     "HttpMetricsMiddleware",
     "ReadinessCheck",
@@ -32,8 +36,10 @@ __all__ = [
     "api_description",
     "configure_logging",
     "error_responses",
+    "invalid_input_response",
     "health_router",
     "stop_task",
+    "summarize_operations",
     "install_api_error_handler",
     "metrics_router",
 ]

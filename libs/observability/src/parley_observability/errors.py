@@ -13,16 +13,19 @@ operation, so the document states every status a route can answer.
 """
 
 import json
+import re
 from collections.abc import Mapping
+from functools import lru_cache
 from http import HTTPStatus
 from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
+from starlette.routing import compile_path
 
 
 class ApiError(Exception):
@@ -52,6 +55,27 @@ class ErrorResponse(BaseModel):
     """Every refusal other than invalid input: ``{"detail": {"code", "message"}}``."""
 
     detail: ErrorBody
+
+
+class ValidationErrorEntry(BaseModel):
+    """One failed rule: where (``loc``), why in words (``msg``), which rule (``type``)."""
+
+    type: str
+    loc: list[str | int]
+    msg: str
+
+
+class ValidationErrorResponse(BaseModel):
+    """The 422 answer to invalid input: ``{"detail": [{type, loc, msg}]}`` (the input itself is
+    not written back)."""
+
+    detail: list[ValidationErrorEntry]
+
+
+def invalid_input_response(description: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entry of a route's 422 that says more than FastAPI's default:
+    ``description`` (which ``type`` means what) with the :class:`ValidationErrorResponse` schema."""
+    return {422: {"model": ValidationErrorResponse, "description": description}}
 
 
 #: Machine codes of FastAPI's and Starlette's own refusals, by status.
@@ -126,21 +150,28 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=headers or None)
 
 
-#: The methods :func:`_allowed_methods` asks the routes about.
-_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
-
-
 def _allowed_methods(request: Request) -> str:
-    """Every method some route of the app takes at this path (RFC 9110 §10.2.1): Starlette's
-    own ``Allow`` names only the first route matching the path, and one path often has two
-    routes (``GET`` and ``POST /api/meetings``). Each method is asked of the routes as they
-    match a request (``route.matches``), which also covers the routers FastAPI includes."""
-    routes = request.app.router.routes
-    allowed = [
-        method for method in _METHODS
-        if any(route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes)
-    ]
-    return ", ".join(allowed)
+    """The methods of the path template the request's path is routed by (RFC 9110 §10.2.1):
+    the first template, in routing order, that matches the path, with the methods of every
+    route declared on it (``GET`` and ``POST /api/meetings`` are two routes). Starlette's own
+    ``Allow`` names only the first route's methods; and a later, more general template (``PATCH
+    /api/meetings/{meeting_id}`` for ``/api/meetings/calendar-feed``) is not this resource's."""
+    path = request.scope["path"]
+    first: str | None = None
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.router.routes):
+        template = route.path
+        if not template or not route.methods or not _path_regex(template).match(path):
+            continue
+        first = first or template
+        if template == first:
+            methods |= route.methods
+    return ", ".join(sorted(methods))
+
+
+@lru_cache(maxsize=512)
+def _path_regex(template: str) -> re.Pattern[str]:
+    return compile_path(template)[0]
 
 
 class _AsciiJSONResponse(JSONResponse):

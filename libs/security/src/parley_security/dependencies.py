@@ -28,11 +28,14 @@ Errors: 401 ``{"detail": {"code": "unauthorized", "message"}}`` with
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from fastapi.openapi.models import HTTPBearer as HTTPBearerModel
 from fastapi.security.base import SecurityBase
 from fastapi.security.utils import get_authorization_scheme_param
 
+from parley_observability import error_responses
 from parley_security.jwt import InvalidToken, Principal
 from parley_security.revocations import refuse_revoked
 
@@ -119,6 +122,8 @@ class BearerPrincipal(SecurityBase):
         self.model = HTTPBearerModel()
         self.scheme_name = "HTTPBearer"
         self._admit = admit
+        #: whether some guest is refused (403 ``guest_not_allowed``): :func:`declare_guest_refusals`
+        self.refuses_guests = admit is not _anyone
 
     async def __call__(self, request: Request) -> Principal:
         return self._admit(await verified_principal(request, bearer_credentials(request)), request)
@@ -137,3 +142,25 @@ CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 MeetingPrincipal = Annotated[Principal, Depends(meeting_principal)]
 #: A user or any guest (what a guest needs wherever it is: TURN credentials).
 PrincipalOrGuest = Annotated[Principal, Depends(principal_or_guest)]
+
+
+def declare_guest_refusals(*routers: APIRouter) -> None:
+    """Declare in the OpenAPI document the 403 ``guest_not_allowed`` of every route of
+    ``routers`` whose principal may refuse a guest (a dependency with ``refuses_guests``:
+    :data:`CurrentPrincipal`, and :data:`MeetingPrincipal`, for a guest of another meeting): a
+    dependency cannot add to its route's ``responses`` itself. A route that declares a 403 already gets
+    :data:`GUEST_403` added to its description. Idempotent; call it in ``create_app``."""
+    for router in routers:
+        for route in router.routes:
+            if not isinstance(route, APIRoute) or not _refuses_guests(route.dependant):
+                continue
+            declared = route.responses.get(403) or route.responses.get("403")
+            if declared is None:
+                route.responses = {**route.responses, **error_responses({403: GUEST_403})}
+            elif GUEST_NOT_ALLOWED not in declared.get("description", ""):
+                declared["description"] = f"{declared.get('description', '')}; {GUEST_403}".lstrip("; ")
+
+
+def _refuses_guests(dependant: Dependant) -> bool:
+    """Whether a dependency of the route (at any depth) says ``refuses_guests``."""
+    return any(getattr(d.call, "refuses_guests", False) or _refuses_guests(d) for d in dependant.dependencies)

@@ -45,7 +45,7 @@ from parley_auth.repository import REFRESH_TOKENS, USERS, MongoRefreshTokenStore
 from parley_auth.throttle import THROTTLE, Limits, MongoThrottleStorage, Throttle
 from parley_observability.store import StoreAvailability, install_store_error_handler
 from parley_events import OutboxMetrics, asyncapi_router, relay_while_broker_runs
-from parley_security import RevocationFeed, RevokedSessions
+from parley_security import RevocationFeed, RevokedSessions, declare_guest_refusals
 from parley_security.revocations import REVOCATION_CHANNEL, REVOCATION_EVENTS
 from parley_observability import (
     HttpMetrics,
@@ -56,6 +56,7 @@ from parley_observability import (
     health_router,
     install_api_error_handler,
     metrics_router,
+    summarize_operations,
 )
 
 #: The OpenAPI document's description: what a reader needs before the operations.
@@ -175,6 +176,8 @@ def create_app(settings: Settings | None = None, *, passwords: Passwords | None 
     app.include_router(contacts_router)
     app.include_router(guests_router)
     app.include_router(api_keys_router)
+    declare_guest_refusals(auth_router, contacts_router, guests_router, api_keys_router)
+    summarize_operations(auth_router, contacts_router, guests_router, api_keys_router)
     app.include_router(kafka)
     app.include_router(asyncapi_router(kafka, {**CONSUMES, REVOCATION_CHANNEL: REVOCATION_EVENTS}))
     return app

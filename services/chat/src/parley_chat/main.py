@@ -32,11 +32,12 @@ from parley_observability import (
     configure_logging,
     health_router,
     metrics_router,
+    summarize_operations,
 )
 from parley_events import ConsumerLag, OutboxMetrics, asyncapi_router, relay_while_broker_runs
 from parley_observability.store import StoreAvailability, install_store_error_handler
 from parley_security import JwksVerifier, MeetingsClient
-from parley_security import RevocationFeed, RevokedSessions
+from parley_security import RevocationFeed, RevokedSessions, declare_guest_refusals
 from parley_security.revocations import REVOCATION_CHANNEL, REVOCATION_EVENTS
 from parley_security.membership_projection import (
     MEMBERSHIP_CHANNEL,
@@ -133,6 +134,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_store_error_handler(app, store)
     app.include_router(api_router)
     app.include_router(dm_router)
+    declare_guest_refusals(api_router, dm_router)
+    summarize_operations(api_router, dm_router)
     app.include_router(health_router({"mongo": mongo_ready, "kafka": lambda: kafka_ready(kafka)}))
     app.include_router(metrics_router(registry))
     app.include_router(kafka)

@@ -62,9 +62,10 @@ from parley_observability import (
     install_api_error_handler,
     metrics_router,
     stop_task,
+    summarize_operations,
 )
 from parley_observability.store import StoreAvailability, install_store_error_handler
-from parley_security import JwksVerifier, RevocationFeed, RevokedSessions
+from parley_security import JwksVerifier, RevocationFeed, RevokedSessions, declare_guest_refusals
 from parley_security.revocations import REVOCATION_CHANNEL, REVOCATION_EVENTS
 
 #: The OpenAPI document's description: what a reader needs before the operations.
@@ -256,6 +257,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(public_router)
     app.include_router(call_router)
     app.include_router(webhook_router)
+    operations = (feed_router, api_router, moderation_router, public_router, call_router, webhook_router)
+    declare_guest_refusals(*operations)
+    summarize_operations(*operations)
     app.include_router(health_router({"mongo": mongo_ready, "kafka": lambda: kafka_ready(kafka)}))
     app.include_router(metrics_router(registry))
     app.include_router(kafka)

@@ -15,6 +15,7 @@ from parley_observability import (
     health_router,
     install_api_error_handler,
     metrics_router,
+    summarize_operations,
 )
 from parley_security import JwksVerifier
 from parley_turn_config.api.routes import router as turn_router
@@ -58,4 +59,5 @@ def create_app(settings: Settings | None = None, *, verifier: JwksVerifier | Non
     app.include_router(health_router({"jwks": verifier.ready}))
     app.include_router(metrics_router(registry))
     app.include_router(turn_router)
+    summarize_operations(turn_router)
     return app

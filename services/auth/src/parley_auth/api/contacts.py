@@ -170,7 +170,7 @@ async def block(body: BlockRequest, principal: CurrentPrincipal, contacts: Conta
     await contacts.block(principal.user_id, body.user_id)
 
 
-@router.delete("/blocks/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/blocks/{user_id}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
 async def unblock(user_id: UserId, principal: CurrentPrincipal, contacts: ContactsDep) -> None:
     """Lift the caller's block of a user (no change if there is none)."""
     await contacts.unblock(principal.user_id, user_id)

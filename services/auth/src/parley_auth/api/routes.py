@@ -22,7 +22,6 @@ from parley_auth.api.schemas import (
     RegisterRequest,
     TokenPair,
     UserOut,
-    ValidationErrorResponse,
 )
 from parley_auth.domain.accounts import Accounts
 from parley_auth.domain.errors import ActiveSession, EmailTaken, InvalidCredentials, InvalidRefreshToken
@@ -31,9 +30,9 @@ from parley_auth.domain.models import SignIn
 from parley_auth.domain.rules import PASSWORD_ERRORS
 from parley_auth.metrics import AuthMetrics
 from parley_auth.throttle import Throttle, Throttled
-from parley_observability import BEARER_401, BODY_400, error_responses
+from parley_observability import BEARER_401, BODY_400, ValidationErrorResponse, error_responses
 from parley_observability.store import STORE_503
-from parley_security import CurrentPrincipal
+from parley_security import CurrentPrincipal, Principal, bearer_credentials, verified_principal
 
 #: Routes that read or write the database answer 503 while it cannot be reached (declared for all).
 router = APIRouter(prefix="/api/auth", tags=["auth"], responses=error_responses({503: STORE_503}))
@@ -281,23 +280,37 @@ async def refresh(
 @router.post(
     "/logout",
     status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
     response_description="signed out (also when the token was unknown or absent)",
     responses=error_responses({400: BODY_400}),
 )
 async def logout(
     accounts: AccountsDep,
     metrics: MetricsDep,
+    request: Request,
     response: Response,
     cookie: RefreshCookie = None,
     body: RefreshRequest | None = None,
 ) -> None:
     """Revoke the session (refresh-token family) of the refresh token (from the body, else the
-    cookie) and clear the cookie; 204 even when unknown or absent."""
+    cookie), or without one, the session of the ``Authorization: Bearer`` access token; clear
+    the cookie. 204 even when every token is unknown, invalid or absent."""
     token = (body.refresh_token if body else None) or cookie
     if token:
         await accounts.logout(token)
+    elif (principal := await _bearer_principal(request)) is not None and principal.session_id is not None:
+        await accounts.end_session(principal.user_id, principal.session_id)
     _clear_refresh_cookie(response)
     metrics.logouts.inc()
+
+
+async def _bearer_principal(request: Request) -> Principal | None:
+    """The user of the request's valid bearer token, if it has one (a guest has no session)."""
+    try:
+        principal = await verified_principal(request, bearer_credentials(request))
+    except HTTPException:
+        return None
+    return None if principal.is_guest else principal
 
 
 @router.get(

@@ -115,20 +115,6 @@ class TokenPair(BaseModel):
     user: UserOut
 
 
-class ValidationErrorEntry(BaseModel):
-    """One failed rule: where (``loc``), why in words (``msg``), which rule (``type``)."""
-
-    loc: list[str | int]
-    msg: str
-    type: str
-
-
-class ValidationErrorResponse(BaseModel):
-    """FastAPI's 422 answer: ``{"detail": [{loc, msg, type}]}``."""
-
-    detail: list[ValidationErrorEntry]
-
-
 class JwkOut(BaseModel):
     """A public Ed25519 JWK (RFC 8037 §2): ``kty OKP``, ``crv Ed25519``, ``x``, ``kid``, ``alg``, ``use``."""
 

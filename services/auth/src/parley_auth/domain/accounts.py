@@ -204,6 +204,16 @@ class Accounts:
         self._on_event_staged()
         await self._revoke_family(record, now)
 
+    async def end_session(self, user_id: str, session_id: str) -> None:
+        """Revoke session ``session_id`` of ``user_id`` (its refresh-token family) and stage
+        ``session.revoked`` (``signed_out``): a logout by its access token alone."""
+        now = self._clock()
+        event = SessionRevoked(user_id=user_id, session_id=session_id, reason="signed_out", revoked_at=now)
+        await self._users.stage_event(user_id, outbox_entry(event, source=EVENT_SOURCE))
+        self._on_event_staged()
+        await self._users.end_session_family(user_id, session_id)
+        await self._refresh_tokens.revoke_family(session_id, now)
+
     async def profile(self, user_id: str) -> User | None:
         """The user ``user_id``, or None."""
         return await self._users.by_id(user_id)

@@ -64,6 +64,8 @@ class Caller(SecurityBase):
         self.scheme_name = BEARER_SCHEME
         self.scope = scope
         self.admit = admit_user_or_meeting_guest if guests else admit_user
+        #: some guest is refused (every one, or one of another meeting): declare_guest_refusals
+        self.refuses_guests = True
 
     async def __call__(self, request: Request) -> Principal:
         token = bearer_credentials(request)

@@ -37,7 +37,7 @@ from parley_meetings.config import Settings
 from parley_meetings.domain import calendar
 from parley_meetings.domain.errors import StartInPast
 from parley_meetings.domain.models import MeetingSummary, utc_now
-from parley_observability import BODY_400, error_responses
+from parley_observability import BODY_400, error_responses, invalid_input_response
 from parley_observability.store import STORE_503
 from parley_security import MeetingId
 
@@ -51,14 +51,10 @@ NOT_A_PARTICIPANT_403 = f"`not_a_participant`: the caller has not joined this me
 NOT_HOST_403 = f"`not_host`: only the meeting's host may do this; {SCOPE_403}"
 ENDED_410 = "`meeting_ended`: the meeting has ended (or was cancelled)"
 #: FastAPI's 422 (a ``detail`` list), with the entry a start in the past gives.
-START_IN_PAST_422 = {
-    422: {
-        "description": (
-            "validation failed (FastAPI's `detail` list); a `scheduled_start` more than a minute in "
-            "the past is an entry of `type` `start_in_past` at `loc` `[\"body\", \"scheduled_start\"]`"
-        )
-    }
-}
+START_IN_PAST_422 = invalid_input_response(
+    "validation failed (FastAPI's `detail` list); a `scheduled_start` more than a minute in "
+    "the past is an entry of `type` `start_in_past` at `loc` `[\"body\", \"scheduled_start\"]`"
+)
 #: An iCalendar answer in the OpenAPI document.
 ICS_200 = {200: {"content": {"text/calendar": {"schema": {"type": "string"}}}, "description": "RFC 5545 text"}}
 
@@ -177,7 +173,9 @@ async def create_meeting(
 @router.get(
     "",
     response_description="the caller's meetings, newest first (a page of them with `limit`)",
-    responses={422: {"description": "validation failed (FastAPI's `detail` list); a `cursor` this list did not give is an entry of `type` `invalid_cursor`"}},
+    responses=invalid_input_response(
+        "validation failed (FastAPI's `detail` list); a `cursor` this list did not give is an entry of `type` `invalid_cursor`"
+    ),
 )
 async def list_my_meetings(
     principal: Reader,
@@ -221,7 +219,7 @@ public_router = APIRouter(prefix="/api/meetings", tags=["meetings"], responses=e
     responses=error_responses({404: NOT_FOUND_404}),
 )
 async def get_public_meeting(meeting_id: MeetingId, meetings: MeetingsService) -> PublicMeetingOut:
-    """No credentials: what the meeting's page shows someone who is not signed in, to offer
+    """What the meeting's page shows someone who is not signed in (no credentials), to offer
     "Join as a guest" when the host allowed guests (else sign-in). Only the title, status and
     `allow_guests`: the link already gives them to whoever holds it."""
     return PublicMeetingOut.of(await meetings.summary(meeting_id))

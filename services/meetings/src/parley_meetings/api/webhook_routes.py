@@ -25,7 +25,7 @@ from parley_meetings.api.webhook_schemas import (
 )
 from parley_meetings.domain.errors import InvalidWebhookUrl
 from parley_meetings.domain.webhooks import Webhooks
-from parley_observability import BODY_400, error_responses
+from parley_observability import BODY_400, error_responses, invalid_input_response
 from parley_observability.store import STORE_503
 from parley_security import Principal
 
@@ -53,12 +53,12 @@ NOT_FOUND_404 = "`webhook_not_found`: no endpoint of the caller has this id"
     response_description="the endpoint and its signing secret (shown only here and at rotation)",
     responses={
         **error_responses({400: BODY_400}),
-        422: {
-            "description": "validation failed (FastAPI's `detail` list); a URL that is not https (http only to "
+        **invalid_input_response(
+            "validation failed (FastAPI's `detail` list); a URL that is not https (http only to "
             "loopback in local development), whose host is not a valid DNS name or IP literal, or whose host resolves "
             "to a private, loopback, link-local, multicast or reserved address in production, is an entry of `type` "
             "`invalid_webhook_url` at `loc` `[\"body\", \"url\"]`"
-        },
+        ),
     },
 )
 async def register_endpoint(body: CreateEndpointRequest, principal: Manager, webhooks: WebhooksService) -> EndpointWithSecret:
@@ -115,7 +115,7 @@ async def rotate_secret(endpoint_id: WebhookId, principal: Manager, webhooks: We
     response_description="a page of the endpoint's delivery log, newest first",
     responses={
         **error_responses({404: NOT_FOUND_404}),
-        422: {"description": "validation failed; a `cursor` this list did not give is an entry of `type` `invalid_cursor`"},
+        **invalid_input_response("validation failed; a `cursor` this list did not give is an entry of `type` `invalid_cursor`"),
     },
 )
 async def list_deliveries(
