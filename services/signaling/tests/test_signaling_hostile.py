@@ -250,6 +250,16 @@ async def test_a_connect_to_another_namespace_or_a_second_connect_gets_the_docum
     await raw.close()
 
 
+async def test_an_engineio_close_ends_the_websocket_at_once(cluster: Cluster) -> None:
+    """A client's Engine.IO CLOSE (``1``) disconnects its socket and closes the WebSocket then,
+    not when the silence timeout (45 s) ends it."""
+    raw, _, _ = await raw_peer(cluster)
+    sid = raw.sid
+    await raw.send("1")
+    assert await raw.closed(timeout=5) is not None
+    await until(lambda: sid not in cluster.r1.rooms.sockets, timeout=5, what="the socket gone")
+
+
 async def test_requests_engineio_refuses_are_warnings_not_errors(
     cluster: Cluster, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -289,8 +289,8 @@ async def serve_websocket(
 ) -> None:
     """Serve one Engine.IO socket over ``ws``: the upgrade handshake when the socket started on
     long-polling, then a writer task for the packets out and this task reading the packets in
-    until the client goes, is silent for ``ping_interval + ping_timeout`` seconds, or sends
-    what cannot be read: python-engineio 4.15's ``AsyncSocket._websocket_handler``, except
+    until the client goes (or sends CLOSE), is silent for ``ping_interval + ping_timeout``
+    seconds, or sends what cannot be read: python-engineio 4.15's ``AsyncSocket._websocket_handler``, except
     that reads are timed out by one :class:`~parley_signaling.silence_watch.SilenceWatch`
     per socket, without a task of its own, and that while the writer is idle a
     packet is written at once with ``send_text`` (uvicorn's
@@ -365,6 +365,8 @@ async def serve_websocket(
                 break
             except Exception:  # noqa: BLE001 - as python-engineio: log, keep the connection
                 server.logger.exception("Unknown receive error")
+            if socket.closed:  # the client's CLOSE: the connection ends now, not at the silence timeout
+                break
     finally:
         silence.close()
     if isinstance(queue, PacketQueue):
