@@ -107,6 +107,36 @@ def test_a_meeting_without_guests_sends_a_visitor_to_sign_in(api: Api, participa
         visitor.context.close()
 
 
+def test_a_guest_early_for_a_scheduled_meeting_sees_when_it_opens(
+    api: Api, participants: ParticipantFactory, browser, screenshots
+) -> None:
+    """The public view says when a scheduled meeting takes place and opens: a guest who comes
+    early sees it, and "Join" waits ("Opens at …"), as for a signed-in participant. It used to
+    show nothing of the schedule, treat the guest as the host, and refuse the join with "Try
+    again at the time shown" where no time was shown. No "Add to calendar" (a guest may not
+    read the invitation)."""
+    ada = participants("Ada")
+    start = "2099-05-04T09:30:00+02:00"
+    resp = api.http.post("/api/meetings", json={"title": "Launch review", "allow_guests": True, "scheduled_start": start,
+                                                "time_zone": "Europe/Paris"}, headers=ada.user.headers)
+    assert resp.status_code == 201, resp.text
+    public = api.http.get(f"/api/meetings/{resp.json()['meeting_id']}/public").json()
+    assert public["scheduled_start"] == "2099-05-04T07:30:00Z" and public["opens_at"] and public["time_zone"] == "Europe/Paris"
+    visitor = _visitor(browser, api, "Gus")
+    try:
+        visitor.page.goto(f"{api.base_url}/m/{resp.json()['meeting_id']}")
+        expect(visitor.page.get_by_test_id("meeting-schedule")).to_contain_text("Scheduled for")
+        expect(visitor.page.get_by_test_id("not-open-yet")).to_contain_text("This meeting opens at")
+        visitor.page.get_by_label("Display name").fill("Gus")
+        join = visitor.page.get_by_role("button", name=re.compile(r"^Opens at"))
+        expect(join).to_be_disabled()
+        expect(visitor.page.get_by_role("button", name="Add to calendar")).to_have_count(0)
+        visitor.page.screenshot(path=str(screenshots / "guests-scheduled-early-1280x720.png"))
+        assert visitor.page_errors == []
+    finally:
+        visitor.context.close()
+
+
 def test_a_guest_pass_the_server_refuses_is_forgotten_and_the_next_join_is_a_new_guest(
     api: Api, participants: ParticipantFactory, browser, screenshots
 ) -> None:

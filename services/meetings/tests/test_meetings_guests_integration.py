@@ -36,7 +36,7 @@ async def test_the_public_view_needs_no_token_and_shows_only_title_status_and_al
     assert answer.status_code == 200
     assert answer.json() == {
         "meeting_id": meeting["meeting_id"], "title": "Town hall", "status": "active", "allow_guests": True,
-        "admission": "open",
+        "admission": "open", "scheduled_start": None, "duration_minutes": None, "time_zone": None, "opens_at": None,
     }
     assert (await client.http.get("/api/meetings/none-such-meet/public")).status_code == 404
 

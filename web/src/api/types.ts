@@ -72,6 +72,11 @@ export interface PublicMeeting {
   status: MeetingStatus;
   allow_guests: boolean;
   admission?: Admission;
+  /** A scheduled meeting's start, length, zone and opening (all null when not scheduled). */
+  scheduled_start?: string | null;
+  duration_minutes?: number | null;
+  time_zone?: string | null;
+  opens_at?: string | null;
 }
 
 /** `POST /api/auth/guests`: a guest token for one meeting (no refresh token). */

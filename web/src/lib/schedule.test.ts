@@ -33,6 +33,12 @@ describe("the join window", () => {
     expect(notOpenYet(meeting, "h", before)).toBe(false);
     expect(notOpenYet({ ...meeting, opens_at: null }, "p", before)).toBe(false);
   });
+
+  it("keeps a guest waiting too: nobody's id is not the host's unknown id", () => {
+    const asGuestSeesIt = { ...meeting, host_id: "" } as Meeting; // the public view names no host
+    expect(notOpenYet(asGuestSeesIt, "", before)).toBe(true);
+    expect(notOpenYet(asGuestSeesIt, "", after)).toBe(false);
+  });
 });
 
 it("formats lengths", () => {

@@ -30,7 +30,7 @@ export function formatDuration(minutes: number): string {
 
 /** Whether a participant (not the host) must still wait: `opens_at` lies after `now` (ms). */
 export function notOpenYet(meeting: Meeting, userId: string, now: number): boolean {
-  if (!meeting.opens_at || meeting.host_id === userId || meeting.status !== "active") return false;
+  if (!meeting.opens_at || (userId && meeting.host_id === userId) || meeting.status !== "active") return false;
   return Date.parse(meeting.opens_at) > now;
 }
 

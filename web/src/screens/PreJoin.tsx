@@ -124,7 +124,7 @@ export function PreJoin({ meeting, media, onJoin, initialName, guest = false, jo
               Scheduled for {describeSchedule(meeting)}
             </p>
           )}
-          {meeting.scheduled_start && <ScheduleActions meeting={meeting} isHost={isHost} onChanged={onMeetingChanged} />}
+          {meeting.scheduled_start && !guest && <ScheduleActions meeting={meeting} isHost={isHost} onChanged={onMeetingChanged} />}
         </div>
         <section class="prejoin-preview" aria-label="Preview">
           <div class="preview-frame">

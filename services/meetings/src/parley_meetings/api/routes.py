@@ -215,14 +215,15 @@ public_router = APIRouter(prefix="/api/meetings", tags=["meetings"], responses=e
 
 @public_router.get(
     "/{meeting_id}/public",
-    response_description="the meeting's title, status and whether it allows guests",
+    response_description="the meeting's title, status, whether it allows guests, and its schedule",
     responses=error_responses({404: NOT_FOUND_404}),
 )
-async def get_public_meeting(meeting_id: MeetingId, meetings: MeetingsService) -> PublicMeetingOut:
+async def get_public_meeting(meeting_id: MeetingId, meetings: MeetingsService, settings: AppSettings) -> PublicMeetingOut:
     """What the meeting's page shows someone who is not signed in (no credentials), to offer
-    "Join as a guest" when the host allowed guests (else sign-in). Only the title, status and
-    `allow_guests`: the link already gives them to whoever holds it."""
-    return PublicMeetingOut.of(await meetings.summary(meeting_id))
+    "Join as a guest" when the host allowed guests (else sign-in), and when a scheduled one
+    opens. Only what the link and its invitation already give whoever holds them: no host, no
+    members."""
+    return PublicMeetingOut.of(await meetings.summary(meeting_id), timedelta(minutes=settings.join_lead_minutes))
 
 
 @router.patch(

@@ -291,8 +291,8 @@ def invite_url(meeting_id: str, public_base_url: str) -> str:
 
 class PublicMeetingOut(BaseModel):
     """What anyone holding the link may read without signing in: enough for the meeting's
-    page to offer "Join as a guest" (``allow_guests``) or sign-in. No host, schedule or
-    members."""
+    page to offer "Join as a guest" (``allow_guests``) or sign-in, and to say when a
+    scheduled meeting takes place and opens (what its invitation says). No host or members."""
 
     meeting_id: str
     title: str
@@ -300,15 +300,26 @@ class PublicMeetingOut(BaseModel):
     allow_guests: bool
     #: ``lobby``: a guest waits to be admitted; ``locked``: nobody new joins.
     admission: Admission = "open"
+    #: A scheduled meeting's start (UTC), length in minutes, IANA time zone, and when guests
+    #: and participants may join (``opens_at``, UTC); all ``null`` for a meeting not scheduled.
+    scheduled_start: datetime | None = None
+    duration_minutes: int | None = None
+    time_zone: str | None = None
+    opens_at: datetime | None = None
 
     @classmethod
-    def of(cls, meeting: MeetingSummary) -> "PublicMeetingOut":
+    def of(cls, meeting: MeetingSummary, join_lead: timedelta = timedelta(0)) -> "PublicMeetingOut":
+        """``meeting`` as anyone sees it; ``join_lead``: how long before its start it opens."""
         return cls(
             meeting_id=meeting.meeting_id,
             title=meeting.title,
             status=meeting.status,
             allow_guests=meeting.allow_guests,
             admission=meeting.admission,
+            scheduled_start=meeting.scheduled_start,
+            duration_minutes=meeting.duration_minutes,
+            time_zone=meeting.time_zone,
+            opens_at=meeting.opens_at(join_lead),
         )
 
 
