@@ -8,8 +8,9 @@ domain, and reading an error tells what a client sees, with no separate status m
 The same shape covers FastAPI's and Starlette's own refusals (an undecodable body, an unknown
 path, a method not allowed): :func:`install_api_error_handler` answers them as
 ``{"detail": {"code", "message"}}`` too. Invalid input (body, path, query) stays FastAPI's 422
-with its ``detail`` list of ``{"type", "loc", "msg"}``, without the input itself. :func:`error_responses` declares these answers in a route's OpenAPI
-operation, so the document states every status a route can answer.
+with its ``detail`` list of ``{"type", "loc", "msg"}``, without the input itself.
+:func:`error_responses` and :func:`invalid_input_response` declare these answers in a route's
+OpenAPI operation, so the document states every status a route can answer.
 """
 
 import json

@@ -30,8 +30,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute
 from fastapi.openapi.models import HTTPBearer as HTTPBearerModel
+from fastapi.routing import APIRoute
 from fastapi.security.base import SecurityBase
 from fastapi.security.utils import get_authorization_scheme_param
 
@@ -148,8 +148,9 @@ def declare_guest_refusals(*routers: APIRouter) -> None:
     """Declare in the OpenAPI document the 403 ``guest_not_allowed`` of every route of
     ``routers`` whose principal may refuse a guest (a dependency with ``refuses_guests``:
     :data:`CurrentPrincipal`, and :data:`MeetingPrincipal`, for a guest of another meeting): a
-    dependency cannot add to its route's ``responses`` itself. A route that declares a 403 already gets
-    :data:`GUEST_403` added to its description. Idempotent; call it in ``create_app``."""
+    dependency cannot add to its route's ``responses`` itself. A route that declares a 403
+    already gets :data:`GUEST_403` added to its description. Idempotent; call it in
+    ``create_app``."""
     for router in routers:
         for route in router.routes:
             if not isinstance(route, APIRoute) or not _refuses_guests(route.dependant):
