@@ -314,3 +314,27 @@ async def test_while_the_polling_lane_sends_another_lane_polls() -> None:
         await asyncio.gather(task, return_exceptions=True)
     (first_lane, _), (second_lane, _) = repository.claimed
     assert first_lane != second_lane
+
+
+def test_the_openapi_document_declares_every_webhook_message_as_it_is_sent() -> None:
+    """OpenAPI 3.1 ``webhooks``: one operation per event type an endpoint may subscribe to, and
+    the body the dispatcher sends validates against its documented schema."""
+    from datetime import UTC, datetime
+
+    from fastapi import FastAPI
+
+    from parley_meetings.api.webhook_messages import MESSAGES, message_model, document_webhooks
+    from parley_meetings.domain.webhook_dispatch import body
+    from parley_meetings.domain.webhook_models import EVENT_TYPES, MeetingStartedData
+
+    app = FastAPI()
+    document_webhooks(app)
+    webhooks = app.openapi()["webhooks"]
+    assert set(webhooks) == set(EVENT_TYPES) == set(MESSAGES)
+    started = webhooks["meeting.started"]["post"]
+    assert {p["name"] for p in started["parameters"]} == {"webhook-id", "webhook-timestamp", "webhook-signature"}
+    now = datetime.now(UTC)
+    data = MeetingStartedData(meeting_id="abcd-efgh-ijkl", host_id="u1", started_at=now, first_participant_id="u2")
+    sent = body("meeting.started", now, data.model_dump(mode="json"))
+    message = message_model("meeting.started", MeetingStartedData).model_validate_json(sent)
+    assert message.data == data

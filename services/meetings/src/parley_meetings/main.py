@@ -18,6 +18,7 @@ from pymongo import AsyncMongoClient
 from parley_events import ConsumerLag, OutboxMetrics, ReceivedEvent, asyncapi_router, relay_while_broker_runs
 from parley_meetings.api.call_routes import router as call_router
 from parley_meetings.api.callers import document_api_key_header
+from parley_meetings.api.webhook_messages import document_webhooks
 from parley_meetings.api.feed_routes import router as feed_router
 from parley_meetings.call_repository import CallRepository
 from parley_meetings.domain.calls import Calls
@@ -265,4 +266,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(kafka)
     app.include_router(asyncapi_router(kafka, {**CONSUMES, REVOCATION_CHANNEL: REVOCATION_EVENTS}))
     document_api_key_header(app)
+    document_webhooks(app)
     return app

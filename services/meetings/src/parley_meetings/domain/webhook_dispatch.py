@@ -42,7 +42,7 @@ from parley_events import (
     ParticipantLeft,
     ReceivedEvent,
 )
-from parley_meetings.domain.webhook_models import EventType, WebhookDelivery, WebhookEndpoint
+from parley_meetings.domain.webhook_models import EventType, MeetingStartedData, WebhookDelivery, WebhookEndpoint
 from parley_meetings.webhooks_repository import WebhookRepository
 
 #: The webhook type of each Kafka event that has one.
@@ -147,12 +147,9 @@ class WebhookDispatcher:
         timestamp = event.time or self._clock()
         messages = [Message(webhook_type, event.id, meeting_id, body(webhook_type, timestamp, data))]
         if isinstance(event.data, ParticipantJoined) and await self._repository.mark_started(meeting_id, event.id):
-            started = {
-                "meeting_id": meeting_id,
-                "host_id": host_id,
-                "started_at": event.data.joined_at.isoformat(),
-                "first_participant_id": event.data.user_id,
-            }
+            started = MeetingStartedData(
+                meeting_id=meeting_id, host_id=host_id, started_at=event.data.joined_at, first_participant_id=event.data.user_id
+            ).model_dump(mode="json")
             messages.insert(0, Message("meeting.started", event.id, meeting_id, body("meeting.started", timestamp, started)))
         return messages
 

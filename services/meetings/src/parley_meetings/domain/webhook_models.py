@@ -28,6 +28,16 @@ EVENT_TYPES: tuple[str, ...] = get_args(EventType)
 DeliveryState = Literal["pending", "delivering", "succeeded", "failed"]
 
 
+class MeetingStartedData(BaseModel):
+    """``data`` of ``meeting.started``: the first person joined the meeting's call."""
+
+    meeting_id: str
+    host_id: str
+    started_at: datetime
+    #: the user id of the first person who joined
+    first_participant_id: str
+
+
 class WebhookEndpoint(BaseModel):
     """A registered endpoint; ``secret`` is ``whsec_`` + base64 of 32 random bytes (the
     Standard Webhooks symmetric key), kept to sign every delivery."""
