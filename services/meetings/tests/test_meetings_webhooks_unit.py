@@ -338,3 +338,10 @@ def test_the_openapi_document_declares_every_webhook_message_as_it_is_sent() -> 
     sent = body("meeting.started", now, data.model_dump(mode="json"))
     message = message_model("meeting.started", MeetingStartedData).model_validate_json(sent)
     assert message.data == data
+
+
+@pytest.mark.parametrize("url", ["https://hooks.example.com:99999/", "https://[::1x]/", "https://hooks.example.com:port/"])
+def test_an_unreadable_port_or_address_is_refused_in_parleys_words(url: str) -> None:
+    with pytest.raises(InvalidWebhookUrl) as refused:
+        check_shape(url, "production")
+    assert str(refused.value) == "not a URL (its port or its address in brackets cannot be read)"

@@ -106,8 +106,8 @@ def check_shape(url: str, environment: str) -> SplitResult:
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError as exc:
-        raise InvalidWebhookUrl(f"not a URL: {exc}") from exc
+    except ValueError as exc:  # a bad port or IPv6 literal; the parser's words would quote the input
+        raise InvalidWebhookUrl("not a URL (its port or its address in brackets cannot be read)") from exc
     host = parts.hostname
     if parts.scheme not in ("https", "http") or not host:
         raise InvalidWebhookUrl("the URL must be https://host/…")
