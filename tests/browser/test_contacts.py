@@ -16,7 +16,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from browser_harness import PHONE, Api, ParticipantFactory, HeldAnswers
+from browser_harness import PHONE, VIEWPORT, Api, HeldAnswers, ParticipantFactory
 from test_calls import befriend
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
@@ -69,10 +69,17 @@ def test_add_accept_and_see_each_other_online(participants: ParticipantFactory, 
     bob.page.wait_for_timeout(3_000)  # a presence change would have reached Ada's page by now
     expect(bob_at_ada.get_by_test_id("presence-status")).to_have_attribute("data-state", "online")
 
-    # Bob leaves Parley: his only socket closes, and Ada sees it live
+    # Bob leaves Parley: his only socket closes, and Ada sees it live, with his row's buttons
+    # where they were (the longer "Offline · last seen …" used to push them to another line)
+    ada.page.set_viewport_size(VIEWPORT)
+    call_bob = bob_at_ada.get_by_role("button", name="Call Bob")
+    online_box = call_bob.bounding_box()
     bob.page.goto("about:blank")
     expect(bob_at_ada.get_by_test_id("presence-status")).to_have_attribute("data-state", "offline", timeout=PRESENCE_S)
     expect(bob_at_ada).to_contain_text("last seen just now")
+    assert call_bob.bounding_box() == online_box
+    ada.page.screenshot(path=str(screenshots / "contacts-offline-1280x720.png"))
+    ada.page.set_viewport_size(PHONE)
     ada.page.screenshot(path=str(screenshots / "contacts-offline-390x844.png"), full_page=True)
     assert ada.page_errors == [] and bob.page_errors == []
 

@@ -1,3 +1,4 @@
+import type { ComponentChildren } from "preact";
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { ApiError } from "../api";
 import type { Call, Contact, ContactList, User } from "../api/types";
@@ -40,11 +41,14 @@ function PresenceDot({ contact, now }: { contact: Contact; now: number }) {
   );
 }
 
-function Person({ user }: { user: User }) {
+/** A person's name and email, and under them what ``children`` add (a contact's presence):
+ * a column of its own, so that what it says never moves the row's buttons. */
+function Person({ user, children }: { user: User; children?: ComponentChildren }) {
   return (
     <span class="contact-person">
       <span class="contact-name">{user.display_name}</span>
       <span class="contact-email">{user.email}</span>
+      {children}
     </span>
   );
 }
@@ -255,8 +259,9 @@ export function Contacts() {
           <ul class="contact-list">
             {view.contacts.map((c) => (
               <li key={c.contact_id} class="contact-item" data-testid="contact-item" data-user-id={c.user.user_id}>
-                <Person user={c.user} />
-                <PresenceDot contact={c} now={now} />
+                <Person user={c.user}>
+                  <PresenceDot contact={c} now={now} />
+                </Person>
                 <span class="contact-actions">
                   <button
                     type="button"
