@@ -198,15 +198,12 @@ class Accounts:
         record = await self._refresh_tokens.get(hash_refresh_token(refresh_token))
         if record is None or record.revoked_at is not None:
             return
-        now = self._clock()
-        event = SessionRevoked(user_id=record.user_id, session_id=record.family_id, reason="signed_out", revoked_at=now)
-        await self._users.stage_event(record.user_id, outbox_entry(event, source=EVENT_SOURCE))
-        self._on_event_staged()
-        await self._revoke_family(record, now)
+        await self.end_session(record.user_id, record.family_id)
 
     async def end_session(self, user_id: str, session_id: str) -> None:
         """Revoke session ``session_id`` of ``user_id`` (its refresh-token family) and stage
-        ``session.revoked`` (``signed_out``): a logout by its access token alone."""
+        ``session.revoked`` (``signed_out``): a logout, by a refresh token or by an access
+        token alone."""
         now = self._clock()
         event = SessionRevoked(user_id=user_id, session_id=session_id, reason="signed_out", revoked_at=now)
         await self._users.stage_event(user_id, outbox_entry(event, source=EVENT_SOURCE))
