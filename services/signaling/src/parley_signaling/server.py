@@ -120,8 +120,8 @@ class SignalingServer(SocketServer):
 
     async def _handle_event(self, eio_sid: str, namespace: str | None, id: int | None, data: Any) -> None:
         namespace = namespace or "/"
-        sid = self.manager.sid_from_eio_sid(eio_sid, namespace)
-        if sid is None or not self.manager.is_connected(sid, namespace):
+        sid = self._connected_sid(eio_sid, namespace)
+        if sid is None:
             detail = f"event for namespace {namespace[:40]!r}"
             self.rejections.reject("not_connected", self._connection(eio_sid), detail)
             return
@@ -139,11 +139,15 @@ class SignalingServer(SocketServer):
         except (ValueError, RecursionError):
             return
         namespace = binary.namespace or "/"
-        sid = self.manager.sid_from_eio_sid(eio_sid, namespace)
-        if binary.id is None or sid is None or not self.manager.is_connected(sid, namespace):
+        if binary.id is None or self._connected_sid(eio_sid, namespace) is None:
             return
         ack = ack_error(ErrorCode.INVALID_PAYLOAD, "binary attachments are not accepted: events are JSON only")
         await self._send_packet(eio_sid, self.packet_class(packet.ACK, namespace=namespace, id=binary.id, data=[ack]))
+
+    def _connected_sid(self, eio_sid: str, namespace: str) -> str | None:
+        """The socket's sid in ``namespace`` when it is connected there, else None."""
+        sid = self.manager.sid_from_eio_sid(eio_sid, namespace)
+        return sid if sid is not None and self.manager.is_connected(sid, namespace) else None
 
     def _connection(self, eio_sid: str) -> str:
         """The socket's sid once connected (what the event handlers know it by), else the
