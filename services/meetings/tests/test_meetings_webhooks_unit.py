@@ -323,14 +323,14 @@ def test_the_openapi_document_declares_every_webhook_message_as_it_is_sent() -> 
 
     from fastapi import FastAPI
 
-    from parley_meetings.api.webhook_messages import MESSAGES, message_model, document_webhooks
+    from parley_meetings.api.webhook_messages import DATA, SUMMARIES, document_webhooks, message_model
     from parley_meetings.domain.webhook_dispatch import body
     from parley_meetings.domain.webhook_models import EVENT_TYPES, MeetingStartedData
 
     app = FastAPI()
     document_webhooks(app)
     webhooks = app.openapi()["webhooks"]
-    assert set(webhooks) == set(EVENT_TYPES) == set(MESSAGES)
+    assert set(webhooks) == set(EVENT_TYPES) == set(SUMMARIES) == set(DATA)
     started = webhooks["meeting.started"]["post"]
     assert {p["name"] for p in started["parameters"]} == {"webhook-id", "webhook-timestamp", "webhook-signature"}
     now = datetime.now(UTC)

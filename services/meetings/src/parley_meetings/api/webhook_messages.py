@@ -12,18 +12,24 @@ from typing import Annotated, Literal
 from fastapi import FastAPI, Header
 from pydantic import BaseModel, create_model
 
-from parley_events import ChatMessagePosted, MeetingCreated, MeetingEnded, MeetingExpired, ParticipantJoined, ParticipantLeft
-from parley_meetings.domain.webhook_models import MeetingStartedData
+from parley_meetings.domain.webhook_dispatch import WEBHOOK_TYPES
+from parley_meetings.domain.webhook_models import EventType, MeetingStartedData
 
-#: Each webhook type, what it means, and its ``data``.
-MESSAGES: dict[str, tuple[str, type[BaseModel]]] = {
-    "meeting.created": ("A meeting of the endpoint's owner was created (by them or by an application with their key).", MeetingCreated),
-    "meeting.started": ("The first person joined the meeting's call (sent once per meeting).", MeetingStartedData),
-    "meeting.ended": ("The host ended the meeting.", MeetingEnded),
-    "meeting.expired": ("The meeting's room stayed empty for its empty timeout.", MeetingExpired),
-    "participant.joined": ("Someone's socket joined the meeting's call.", ParticipantJoined),
-    "participant.left": ("Someone's socket left the meeting's call.", ParticipantLeft),
-    "chat.message.posted": ("A chat message was posted in the meeting.", ChatMessagePosted),
+#: What each webhook type means (its ``data`` is the model the dispatcher sends it from).
+SUMMARIES: dict[EventType, str] = {
+    "meeting.created": "A meeting of the endpoint's owner was created (by them or by an application with their key).",
+    "meeting.started": "The first person joined the meeting's call (sent once per meeting).",
+    "meeting.ended": "The host ended the meeting.",
+    "meeting.expired": "The meeting's room stayed empty for its empty timeout.",
+    "participant.joined": "Someone's socket joined the meeting's call.",
+    "participant.left": "Someone's socket left the meeting's call.",
+    "chat.message.posted": "A chat message was posted in the meeting.",
+}
+
+#: The ``data`` of each webhook type: the Kafka event's payload, or ``meeting.started``'s own.
+DATA: dict[EventType, type[BaseModel]] = {
+    **{event_type: model for model, event_type in WEBHOOK_TYPES.items()},
+    "meeting.started": MeetingStartedData,
 }
 
 HEADERS_DOC = (
@@ -48,8 +54,8 @@ def message_model(event_type: str, data: type[BaseModel]) -> type[BaseModel]:
 
 def document_webhooks(app: FastAPI) -> None:
     """Declare every webhook message in ``app``'s OpenAPI document (``webhooks``)."""
-    for event_type, (summary, data) in MESSAGES.items():
-        model = message_model(event_type, data)
+    for event_type, summary in SUMMARIES.items():
+        model = message_model(event_type, DATA[event_type])
 
         async def receive(
             body: model,  # type: ignore[valid-type]
