@@ -59,6 +59,16 @@ def call(caller: Participant, callee: Participant) -> None:
     expect(screen).to_contain_text(callee.name)
 
 
+def in_call(caller: Participant, callee: Participant) -> None:
+    """``caller`` calls ``callee``, who accepts; both are in the call's room with their own tile."""
+    call(caller, callee)
+    ringing = callee.page.get_by_test_id("incoming-call")
+    expect(ringing).to_be_visible(timeout=EVENT_MS)
+    ringing.get_by_role("button", name="Accept").click()
+    for person in (caller, callee):
+        expect(person.grid().locator('[data-testid="tile"][data-local="true"]').first).to_be_visible(timeout=EVENT_MS)
+
+
 def two_contacts(api: Api, participants: ParticipantFactory, *names: str) -> list[Participant]:
     people = [participants(name) for name in names]
     for other in people[1:]:
@@ -111,12 +121,7 @@ def test_a_caller_who_leaves_the_room_finds_the_way_back_to_the_call(api: Api, p
     """Leave (not Hang up) keeps the call for the other: the page says so as a call, and every
     other page shows a bar back to it, named for the callee, that hides none of the page."""
     ada, bob = two_contacts(api, participants, "Ada", "Bob")
-    call(ada, bob)
-    ringing = bob.page.get_by_test_id("incoming-call")
-    expect(ringing).to_be_visible(timeout=EVENT_MS)
-    ringing.get_by_role("button", name="Accept").click()
-    for person in (ada, bob):
-        expect(person.grid().locator('[data-testid="tile"][data-local="true"]').first).to_be_visible(timeout=EVENT_MS)
+    in_call(ada, bob)
 
     ada.page.get_by_role("button", name="Leave").click()
     expect(ada.page.get_by_role("heading", name="You left the call")).to_be_visible()
@@ -230,12 +235,7 @@ def test_calling_someone_in_a_call_says_busy(api: Api, participants: Participant
 
 def test_a_call_becomes_a_meeting_that_a_third_person_joins_with_its_chat(api: Api, participants: ParticipantFactory, screenshots) -> None:
     ada, bob, carol = two_contacts(api, participants, "Ada", "Bob", "Carol")
-    call(ada, bob)
-    ringing = bob.page.get_by_test_id("incoming-call")
-    expect(ringing).to_be_visible(timeout=EVENT_MS)
-    ringing.get_by_role("button", name="Accept").click()
-    for person in (ada, bob):
-        expect(person.grid().locator('[data-testid="tile"][data-local="true"]').first).to_be_visible(timeout=EVENT_MS)
+    in_call(ada, bob)
     ada.send_chat("Agenda: the launch")
 
     # the call's private room: Carol, given its link, is not let in
