@@ -213,6 +213,7 @@ PUBLISHES = {
     },
     "chat": {ChatMessagePosted, DmMessagePosted, DmConversationRead},
     "signaling-1": {ParticipantJoined, ParticipantLeft, PresenceSocket, PresenceReplicaLost, SessionActive},
+    "turn-config": set(),
 }
 CONSUMES = {
     # the presence projection, the lease's heartbeats, the revoked-session projection (as every
@@ -239,6 +240,8 @@ CONSUMES = {
         ChatMessagePosted, PresenceChanged,
         *CONTACT_EVENTS, SessionRevoked, *CALL_EVENTS, DmMessagePosted, DmConversationRead,
     },
+    # the revoked-session projection only
+    "turn-config": {SessionRevoked},
 }
 
 

@@ -4,7 +4,8 @@ end through Traefik with both replicas of every service (docs/http-api.md, "Sess
 - a session with a live signaling socket holds the lease: a second sign-in answers 409
   ``active_session``; with ``takeover`` it ends the first session: the first socket gets
   ``session-ended`` (``replaced``) and is disconnected, the first access token is refused by
-  meetings and chat (from their projection of ``session.revoked``), its refresh token by auth;
+  meetings, chat and turn-config (from their projection of ``session.revoked``), its refresh
+  token by auth;
 - a crashed client (its socket gone without a goodbye) stops renewing the lease: after the
   lease (12 s locally) the user signs in elsewhere without being asked;
 - concurrent sign-ins on both auth replicas: exactly one of them holds the session.
@@ -104,7 +105,8 @@ async def test_use_here_ends_the_other_session_everywhere(stack: Stack) -> None:
 
             # another service than auth refuses the old access token (both replicas, by Traefik's
             # round robin: several answers in a row)
-            for path in ("/api/meetings", f"/api/chat/meetings/{meeting['meeting_id']}/messages"):
+            for path in ("/api/meetings", f"/api/chat/meetings/{meeting['meeting_id']}/messages",
+                         "/api/turn/credentials"):
                 await _until(lambda p=path: refused_by(p), 20, f"{path} refuses the revoked session's token")
                 for _ in range(4):
                     answer = await http.get(path, headers=bearer)

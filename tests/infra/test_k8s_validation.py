@@ -276,7 +276,7 @@ def test_network_policies_admit_the_services_to_kafka_and_mongodb(overlay: str):
                 if peer.get("namespaceSelector", {}).get("matchLabels", {}).get(
                     "kubernetes.io/metadata.name") == namespace for p in rule["ports"]]
 
-    for service in ("auth", "meetings", "chat", "signaling"):
+    for service in ("auth", "meetings", "chat", "signaling", "turn-config"):
         assert egress_to(service, kafka["metadata"]["namespace"]) == [9092], service
     for service in ("auth", "meetings", "chat"):
         assert egress_to(service, mongo["metadata"]["namespace"]) == [27017], service
@@ -286,7 +286,7 @@ def test_network_policies_admit_the_services_to_kafka_and_mongodb(overlay: str):
     (peer,) = listener["networkPolicyPeers"]
     assert peer["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "parley"}
     assert peer["podSelector"]["matchExpressions"][0]["values"] == [
-        "auth", "meetings", "chat", "signaling"]
+        "auth", "meetings", "chat", "signaling", "turn-config"]
     mongo_in = policies["parley-mongo-ingress"]
     assert mongo_in["metadata"]["namespace"] == mongo["metadata"]["namespace"]
     assert mongo_in["spec"]["podSelector"]["matchLabels"] == {

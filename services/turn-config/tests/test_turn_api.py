@@ -1,24 +1,35 @@
-"""The HTTP API of turn-config, in-process, with a JWKS served from memory."""
+"""The HTTP API of turn-config, in-process, with a JWKS served from memory and the test
+stack's Kafka (auth's ``session.revoked`` events, produced here as auth would)."""
 
 import base64
 import hashlib
 import hmac
 import time
-from collections.abc import AsyncIterator
-from datetime import datetime
+import uuid
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 
 import httpx
 import pytest
+from aiokafka import AIOKafkaProducer
 from asgi_lifespan import LifespanManager
 
+from parley_events import SessionRevoked, encode
 from parley_security import JwksVerifier
-from parley_testing import TokenIssuer
+from parley_testing import Stack, TokenIssuer
+from parley_testing.waiting import eventually
 from parley_turn_config.config import Settings
 from parley_turn_config.main import create_app
 
 SECRET = "a-turn-shared-secret-of-forty-characters"
 TURN_URLS = ["turn:127.0.0.1:3478?transport=udp", "turn:127.0.0.1:3478?transport=tcp"]
 STUN_URLS = ["stun:127.0.0.1:3478"]
+
+
+@pytest.fixture
+def settings(stack: Stack) -> Callable[..., Settings]:
+    """``settings(**overrides)``: turn-config's settings on the test stack's Kafka."""
+    return lambda **overrides: _settings(kafka_bootstrap_servers=stack.kafka_bootstrap_servers, **overrides)
 
 
 def _settings(**overrides: object) -> Settings:
@@ -35,8 +46,8 @@ def _settings(**overrides: object) -> Settings:
 
 
 @pytest.fixture
-async def client(token_issuer: TokenIssuer) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(_settings(), verifier=token_issuer.verifier())
+async def client(token_issuer: TokenIssuer, settings: Callable[..., Settings]) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings(), verifier=token_issuer.verifier())
     async with LifespanManager(app) as manager:
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(manager.app), base_url="http://turn.test"
@@ -77,8 +88,8 @@ async def test_issued_credentials_are_counted(client: httpx.AsyncClient, token_i
     assert 'route="/api/turn/credentials"' in metrics
 
 
-async def test_without_stun_urls_only_turn_is_listed(token_issuer: TokenIssuer) -> None:
-    app = create_app(_settings(stun_urls=[]), verifier=token_issuer.verifier())
+async def test_without_stun_urls_only_turn_is_listed(token_issuer: TokenIssuer, settings: Callable[..., Settings]) -> None:
+    app = create_app(settings(stun_urls=[]), verifier=token_issuer.verifier())
     async with LifespanManager(app) as manager:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(manager.app), base_url="http://t") as http:
             token = token_issuer.issue("user-9")
@@ -126,7 +137,7 @@ async def test_readiness_fetches_the_jwks(client: httpx.AsyncClient) -> None:
     assert (await client.get("/healthz")).json() == {"status": "ok"}
 
 
-async def test_readiness_fails_when_the_jwks_is_unreachable() -> None:
+async def test_readiness_fails_when_the_jwks_is_unreachable(settings: Callable[..., Settings]) -> None:
     def refuse(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("connection refused", request=request)
 
@@ -134,7 +145,7 @@ async def test_readiness_fails_when_the_jwks_is_unreachable() -> None:
         "http://auth.test/jwks", issuer="parley-auth", audience="parley",
         http=httpx.AsyncClient(transport=httpx.MockTransport(refuse)),
     )
-    app = create_app(_settings(), verifier=verifier)
+    app = create_app(settings(), verifier=verifier)
     async with LifespanManager(app) as manager:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(manager.app), base_url="http://t") as http:
             response = await http.get("/readyz")
@@ -149,3 +160,35 @@ async def test_a_guest_gets_turn_credentials_for_its_guest_id(client: httpx.Asyn
     _, turn = response.json()["iceServers"]
     expiry_text, user_id = turn["username"].split(":")
     assert user_id == "guest-5f2a" and int(expiry_text) > time.time()
+
+
+async def test_a_token_of_a_revoked_session_gets_no_credentials(
+    client: httpx.AsyncClient, token_issuer: TokenIssuer, stack: Stack
+) -> None:
+    user = f"user-{uuid.uuid4().hex[:8]}"
+    ended, other = f"sid-{uuid.uuid4().hex}", f"sid-{uuid.uuid4().hex}"
+    ended_bearer = {"Authorization": f"Bearer {token_issuer.issue(user, sid=ended)}"}
+    other_bearer = {"Authorization": f"Bearer {token_issuer.issue(user, sid=other)}"}
+    assert (await client.get("/api/turn/credentials", headers=ended_bearer)).status_code == 200
+
+    event = encode(
+        SessionRevoked(user_id=user, session_id=ended, reason="signed_out", revoked_at=datetime.now(UTC)),
+        source="/parley/auth/test",
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=stack.kafka_bootstrap_servers)
+    await producer.start()
+    try:
+        await producer.send_and_wait(event.topic, event.value, key=event.key, headers=list(event.headers.items()))
+    finally:
+        await producer.stop()
+
+    async def refused() -> httpx.Response | None:
+        answer = await client.get("/api/turn/credentials", headers=ended_bearer)
+        return answer if answer.status_code == 401 else None
+
+    answer = await eventually(refused, timeout_s=20)
+    assert answer.json()["detail"]["code"] == "unauthorized"
+    assert "session" in answer.json()["detail"]["message"]
+    # another session of the same user is not affected
+    assert (await client.get("/api/turn/credentials", headers=other_bearer)).status_code == 200
+    assert 'reason="revoked"} 1.0' in (await client.get("/metrics")).text

@@ -4,7 +4,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from faststream.kafka.fastapi import KafkaRouter
 from prometheus_client import CollectorRegistry
+
+from parley_events import ConsumerLag, asyncapi_router
 
 from parley_observability import (
     HttpMetrics,
@@ -17,15 +20,14 @@ from parley_observability import (
     metrics_router,
     summarize_operations,
 )
-from parley_security import JwksVerifier
+from parley_security import JwksVerifier, RevocationFeed, RevokedSessions
+from parley_security.revocations import REVOCATION_CHANNEL, REVOCATION_EVENTS
 from parley_turn_config.api.routes import router as turn_router
 from parley_turn_config.config import Settings
 from parley_turn_config.metrics import TurnMetrics
 
 #: The OpenAPI document's description: what a reader needs before the operations.
-DESCRIPTION = api_description(
-    "Short-lived TURN REST API credentials for the signed-in user.", own_port_routes="`/healthz` and `/readyz`"
-)
+DESCRIPTION = api_description("Short-lived TURN REST API credentials for the signed-in user.")
 
 SERVICE = "turn-config"
 
@@ -34,11 +36,24 @@ def create_app(settings: Settings | None = None, *, verifier: JwksVerifier | Non
     """Build the app from ``settings`` (default: the environment).
 
     ``verifier`` replaces the JWKS verifier built from the settings (tests inject one).
-    Readiness (``/readyz``) checks that auth's JWKS can be fetched.
+    Readiness (``/readyz``) checks that auth's JWKS can be fetched. Kafka is read for one
+    thing, auth's ``session.revoked`` events (tokens of a revoked session are refused:
+    parley_security.revocations), and is not a readiness check: the app starts once Kafka
+    answers, like every service, and then keeps issuing credentials through a Kafka outage
+    (a revocation made meanwhile is applied when Kafka is back).
     """
     settings = settings or Settings()
     configure_logging(SERVICE, settings.log_level)
     verifier = verifier or JwksVerifier.from_settings(settings)
+    registry = CollectorRegistry()
+    kafka = KafkaRouter(
+        settings.kafka_bootstrap_servers,
+        client_id=f"parley-turn-config-{settings.instance_id}",
+        schema_url=None,
+        description="Parley turn-config: reads session.revoked (publishes nothing)",
+    )
+    kafka.broker.add_middleware(ConsumerLag(registry).middleware())
+    revocations = RevocationFeed(kafka, RevokedSessions())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -49,9 +64,9 @@ def create_app(settings: Settings | None = None, *, verifier: JwksVerifier | Non
             await verifier.aclose()
 
     app = FastAPI(title="Parley turn-config", version="1", description=DESCRIPTION, lifespan=lifespan)
-    registry = CollectorRegistry()
     verifier.instrument(registry)
     app.state.settings = settings
+    app.state.revoked_sessions = revocations.revoked
     app.state.verifier = verifier
     app.state.turn_metrics = TurnMetrics(registry)
     app.add_middleware(HttpMetricsMiddleware, metrics=HttpMetrics(SERVICE, registry), access_log=settings.access_log)
@@ -60,4 +75,6 @@ def create_app(settings: Settings | None = None, *, verifier: JwksVerifier | Non
     app.include_router(metrics_router(registry))
     app.include_router(turn_router)
     summarize_operations(turn_router)
+    app.include_router(kafka)
+    app.include_router(asyncapi_router(kafka, {REVOCATION_CHANNEL: REVOCATION_EVENTS}))
     return app
