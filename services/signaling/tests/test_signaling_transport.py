@@ -9,7 +9,9 @@ Against the cluster of conftest.py (two real replicas on uvicorn, real Kafka): w
 * a POST of many packets is read whole (python-engineio alone dropped every packet of a POST
   of more than 16 and answered 200), so each event of a burst gets its acknowledgement;
 * the session ids of a replica start with its ``sid_prefix``;
-* a refused WebSocket handshake is answered like a refused polling request (400 and a body).
+* a refused WebSocket handshake is answered like a refused polling request (400 and a body);
+* a second long-polling GET while one waits is answered 400 at once and closes the session
+  (python-engineio alone let it wait 45 s beside the first); JSONP (``j``) is refused.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import httpx
 import pytest
 from engineio.async_socket import AsyncSocket
 
-from signaling_testkit import Cluster, Replica, start_replica, unique
+from signaling_testkit import Cluster, Replica, start_replica, unique, until
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
@@ -139,6 +141,34 @@ async def test_a_post_over_max_payload_is_answered_400_and_the_session_let_go(cl
     assert response.status_code == 400
     assert session.sid not in engine(cluster.r2).sockets
     assert waiting_in_close() == []
+
+
+async def test_an_overlapping_polling_get_is_refused_at_once_and_closes_the_session(cluster: Cluster) -> None:
+    session = Polling(cluster.r1.url)
+    await session.open()
+    waiting = asyncio.create_task(session.get())
+    await until(lambda: session.sid in engine(cluster.r1)._polling, what="the first GET waits")
+    async with asyncio.timeout(5):  # python-engineio alone: 45 s, then 400
+        second = await session.get()
+        first = await waiting
+    assert (second.status_code, second.json()) == (400, "Overlapping long-polling GET: the session is closed")
+    assert (first.status_code, first.text) == (200, "1")  # the waiting GET gets the CLOSE packet
+    assert session.sid not in engine(cluster.r1).sockets
+    assert session.sid not in engine(cluster.r1)._polling
+    # one GET after another is no overlap
+    again = Polling(cluster.r1.url)
+    await again.open()
+    for _ in range(2):
+        assert (await again.post("40")).status_code == 200  # CONNECT (the second: already_connected)
+        assert (await again.get()).text.startswith("4")
+    assert again.sid in engine(cluster.r1).sockets and again.sid not in engine(cluster.r1)._polling
+
+
+async def test_jsonp_is_refused(cluster: Cluster) -> None:
+    async with httpx.AsyncClient(timeout=5) as http:
+        answer = await http.get(f"{cluster.r2.url}/socket.io/", params={"EIO": "4", "transport": "polling", "j": "0"})
+    assert (answer.status_code, answer.json()) == (400, "JSONP is not supported (Engine.IO 4)")
+    assert not answer.text.startswith("___eio")
 
 
 async def test_every_event_of_one_big_post_is_acknowledged(cluster: Cluster, meeting: str) -> None:

@@ -2,7 +2,7 @@
 
 python-socketio builds its Engine.IO server from ``_engineio_server_class()`` and hands it
 every keyword argument it does not know itself, so :class:`SocketServer` (a
-``socketio.AsyncServer``) swaps in :class:`EngineServer`, which changes four things
+``socketio.AsyncServer``) swaps in :class:`EngineServer`, which changes five things
 (docs/signaling.md, "Transport"; python-engineio 4.15.1 is the newest release):
 
 * **Session ids name their replica.** ``sid_prefix`` (``PARLEY_SIGNALING_SID_PREFIX``, e.g.
@@ -25,6 +25,12 @@ every keyword argument it does not know itself, so :class:`SocketServer` (a
   ``maxPayload`` bytes, and events over the rate limit get ``rate_limited`` as they do over
   WebSocket. ``Payload.max_decode_packets`` is process-wide (python-engineio has no per-server
   setting); it is only ever raised here.
+* **Only one long-polling GET per session at a time, and no JSONP.** python-engineio let a
+  second GET of a session wait beside the first (up to ``ping_interval + ping_timeout``, 45 s,
+  then 400), each taking whichever packets came first. Here, as in the reference server
+  (engine.io's "overlap from client"), an overlapping GET is answered 400 at once and closes
+  the session; the GET that was waiting gets the CLOSE packet. A request with the JSONP
+  parameter ``j`` (Engine.IO 3; version 4 has no JSONP) is answered 400 instead of a script.
 * **A refused WebSocket handshake gets the same answer as a refused polling request.** Over
   ASGI, python-engineio refuses a WebSocket handshake by closing it before accepting, which
   the server turns into ``403`` with an empty body; here it is the same status and body as
@@ -63,6 +69,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import urllib.parse
 from collections import deque
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -195,6 +202,33 @@ class EngineServer(engineio.AsyncServer):
         if self._async.get("websocket") is EngineWebSocket:  # the ASGI driver's: served here instead
             self._async = {**self._async, "websocket": WebSocketTransport, "translate_request": translate_request}
         self.pings = PingScheduler(self.ping_interval, self.logger)
+        self._polling: set[str] = set()  # sessions with a long-polling GET waiting
+
+    async def handle_request(self, *args: Any, **kwargs: Any) -> Any:
+        """python-engineio's, except that a long-polling GET of a session that has one waiting
+        already, or any request with the JSONP parameter ``j``, is answered 400 (the overlap
+        also closes the session): this module's docstring. ``args`` are ASGI's
+        ``(scope, receive, send)``."""
+        scope = args[0] if args and isinstance(args[0], dict) else {}
+        query = urllib.parse.parse_qs(scope.get("query_string", b"").decode("latin-1")) if scope else {}
+        if "j" in query:
+            return await self._refuse(args, "JSONP is not supported (Engine.IO 4)", "jsonp")
+        sid = query["sid"][0] if scope.get("type") == "http" and scope.get("method") == "GET" and "sid" in query else None
+        if sid is None or sid not in self.sockets:
+            return await super().handle_request(*args, **kwargs)
+        if sid in self._polling:
+            await self.disconnect(sid)
+            return await self._refuse(args, "Overlapping long-polling GET: the session is closed", "overlap")
+        self._polling.add(sid)
+        try:
+            return await super().handle_request(*args, **kwargs)
+        finally:
+            self._polling.discard(sid)
+
+    async def _refuse(self, args: tuple[Any, ...], message: str, kind: str) -> Any:
+        self._log_error_once(message, kind)
+        environ = await self._async["translate_request"](*args)
+        return await self._make_response(self._bad_request(message), environ)
 
     def start_background_task(self, target: Any, *args: Any, **kwargs: Any) -> Any:
         """python-engineio's, except a socket's next PING (``AsyncSocket._send_ping``, the
