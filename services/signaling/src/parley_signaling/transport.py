@@ -30,7 +30,8 @@ every keyword argument it does not know itself, so :class:`SocketServer` (a
   then 400), each taking whichever packets came first. Here, as in the reference server
   (engine.io's "overlap from client"), an overlapping GET is answered 400 at once and closes
   the session; the GET that was waiting gets the CLOSE packet. A request with the JSONP
-  parameter ``j`` (Engine.IO 3; version 4 has no JSONP) is answered 400 instead of a script.
+  parameter ``j`` (Engine.IO 3; version 4 has no JSONP) is answered 400 instead of a script
+  (both written up for upstream in docs/upstream/python-engineio-long-polling.md).
 * **A refused WebSocket handshake gets the same answer as a refused polling request.** Over
   ASGI, python-engineio refuses a WebSocket handshake by closing it before accepting, which
   the server turns into ``403`` with an empty body; here it is the same status and body as
