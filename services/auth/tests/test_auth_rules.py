@@ -93,3 +93,11 @@ def test_login_request_normalises_the_email() -> None:
     assert LoginRequest.model_validate({"email": "ADA@example.com", "password": "x"}).email == "ada@example.com"
     with pytest.raises(ValidationError):
         LoginRequest.model_validate({"email": "ada@example.com", "password": ""})
+
+
+@pytest.mark.parametrize("takeover", ["true", 1, "yes", None])
+def test_takeover_is_a_json_boolean(takeover: object) -> None:
+    body = {"email": "ada@example.com", "password": "x"}
+    assert LoginRequest.model_validate({**body, "takeover": True}).takeover is True
+    with pytest.raises(ValidationError):
+        LoginRequest.model_validate({**body, "takeover": takeover})

@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 import pytest
 from prometheus_client import CollectorRegistry
 
+from parley_chat.api.dm_schemas import MarkReadRequest
 from parley_chat.conversations_repository import dm_event_of, peer_of
 from parley_chat.domain.conversations import DirectMessages
 from parley_chat.domain.errors import CannotMessageSelf, MessageIdConflict, NotAContact
@@ -156,3 +157,11 @@ async def test_history_pages_by_cursor(dms) -> None:
     assert [m.seq for m in first.messages] == [5, 4]
     second = await dms.history(principal("bob"), "alice", limit=10, before=first.next_cursor)
     assert [m.seq for m in second.messages] == [3, 2, 1] and second.next_cursor is None
+
+
+@pytest.mark.parametrize("seq", ["3", 3.0, True, 0])
+def test_a_read_mark_is_a_positive_json_integer(seq: object) -> None:
+    assert MarkReadRequest.model_validate({"seq": 3}).seq == 3
+    assert MarkReadRequest.model_validate({}).seq is None
+    with pytest.raises(ValueError):
+        MarkReadRequest.model_validate({"seq": seq})

@@ -670,6 +670,15 @@ async def test_an_update_states_every_setting_after_it(meetings, repo) -> None:
     assert len(staged(repo, m.meeting_id)) == 2  # created, one update: nothing for no change
 
 
+@pytest.mark.parametrize("bad", ["45", 45.0, 45.5, True])
+def test_duration_minutes_is_a_json_integer(bad: object) -> None:
+    body = {"title": "t", "scheduled_start": "2999-05-04T09:30:00+02:00"}
+    assert CreateMeetingRequest.model_validate({**body, "duration_minutes": 45}).duration_minutes == 45
+    for model in (CreateMeetingRequest, RescheduleRequest):
+        with pytest.raises(ValueError):
+            model.model_validate({**body, "duration_minutes": bad})
+
+
 def test_allow_guests_is_a_json_boolean() -> None:
     assert CreateMeetingRequest(title="t").allow_guests is False
     for bad in ("true", 1, None):

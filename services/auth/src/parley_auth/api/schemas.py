@@ -78,7 +78,7 @@ class LoginRequest(_Body):
 
     email: Email
     password: Annotated[str, Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)]
-    takeover: bool = False
+    takeover: bool = Field(default=False, strict=True, description="JSON `true` or `false`")
 
 
 class RefreshRequest(_Body):

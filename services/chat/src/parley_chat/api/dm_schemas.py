@@ -24,11 +24,11 @@ class PostDirectMessageRequest(BaseModel):
 
 
 class MarkReadRequest(BaseModel):
-    """``{seq (optional)}``: read up to this message (default: the newest)."""
+    """``{seq (optional, an integer)}``: read up to this message (default: the newest)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    seq: int | None = Field(default=None, ge=1)
+    seq: int | None = Field(default=None, strict=True, ge=1, description="a JSON integer, 1 or more")
 
 
 class DirectMessageOut(BaseModel):

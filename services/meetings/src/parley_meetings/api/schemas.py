@@ -110,7 +110,9 @@ def _known_zone(value: str) -> str:
 
 StartField = Annotated[ScheduledStart, AfterValidator(_in_range_to_utc)]
 #: Minutes a scheduled meeting lasts: 5 minutes to 24 hours.
-DurationMinutes = Annotated[int, Field(ge=5, le=24 * 60, description="minutes, 5–1440", examples=[45])]
+DurationMinutes = Annotated[
+    int, Field(strict=True, ge=5, le=24 * 60, description="minutes, 5–1440 (a JSON integer)", examples=[45])
+]
 #: An IANA time zone name (tz database), validated against the server's zone data.
 TimeZoneName = Annotated[
     str,
@@ -166,7 +168,7 @@ AdmissionMode = Annotated[
 class CreateMeetingRequest(BaseModel):
     """``{title (1–200 characters, not blank), scheduled_start? (RFC 3339 with seconds and a time
     zone, years 2000–2999 as written and in UTC, not in the past), duration_minutes? (5–1440,
-    default 60), time_zone? (IANA name, default UTC), empty_timeout_seconds? (5–86400, an
+    an integer; default 60), time_zone? (IANA name, default UTC), empty_timeout_seconds? (5–86400, an
     integer; default the service's, 300), allow_guests? (default false: only signed-in users
     join), admission? (``open``, ``lobby`` or ``locked``; default ``open``)}``;
     ``duration_minutes`` and ``time_zone`` need ``scheduled_start``."""
