@@ -101,3 +101,9 @@ def test_takeover_is_a_json_boolean(takeover: object) -> None:
     assert LoginRequest.model_validate({**body, "takeover": True}).takeover is True
     with pytest.raises(ValidationError):
         LoginRequest.model_validate({**body, "takeover": takeover})
+
+
+def test_a_field_a_body_does_not_know_is_refused() -> None:
+    with pytest.raises(ValidationError) as caught:
+        LoginRequest.model_validate({"email": "ada@example.com", "password": "x", "takover": True})
+    assert [error["type"] for error in caught.value.errors()] == ["extra_forbidden"]

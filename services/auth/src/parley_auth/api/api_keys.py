@@ -42,7 +42,7 @@ class CreateKeyRequest(BaseModel):
     """``{name, scopes}``: a name to recognise the key by, and what it may do."""
 
     model_config = ConfigDict(
-        extra="ignore",
+        extra="forbid",
         json_schema_extra={"examples": [{"name": "CRM integration", "scopes": ["meetings:read", "meetings:write"]}]},
     )
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.convertors import Convertor, register_url_convertor
 
 from parley_auth.api.schemas import Email, UserOut
@@ -99,10 +99,18 @@ class ContactListOut(BaseModel):
 
 
 class InviteRequest(BaseModel):
+    """``{email}``: whom to invite."""
+
+    model_config = ConfigDict(extra="forbid")
+
     email: Email
 
 
 class BlockRequest(BaseModel):
+    """``{user_id}``: whom to block."""
+
+    model_config = ConfigDict(extra="forbid")
+
     user_id: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_-]+$")
 
 

@@ -39,7 +39,10 @@ DisplayName = Annotated[
 ]
 
 class _Body(BaseModel):
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=False)
+    """A request body: a field it does not know is refused (422 ``extra_forbidden``), as in
+    every Parley service, so a misspelt optional field (``takover``) is not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
 
 
 class RegisterRequest(_Body):
