@@ -1,12 +1,8 @@
-"""Unit tests of replica liveness judged only while the bus is heard, and of the Kafka log gate."""
-
-import logging
+"""Unit tests of replica liveness judged only while the bus is heard."""
 
 import pytest
-from prometheus_client import CollectorRegistry, Counter
 
 from parley_signaling.config import Settings
-from parley_signaling.kafka_logs import KafkaLogGate
 from parley_signaling.liveness import BusChange, ReplicaLiveness
 
 
@@ -86,38 +82,3 @@ def test_the_timeouts_must_leave_room_to_notice_a_lost_bus() -> None:
         Settings(signaling_heartbeat_seconds=2.0, signaling_replica_timeout_seconds=5.0)
     settings = Settings(signaling_heartbeat_seconds=1.0, signaling_replica_timeout_seconds=3.0)
     assert settings.signaling_replica_timeout_seconds == 3.0
-
-
-def test_the_kafka_log_gate_lets_one_record_of_each_kind_through_until_the_bus_is_back() -> None:
-    clock = Clock()
-    held = Counter("held_total", "held", ("level",), registry=CollectorRegistry())
-    gate = KafkaLogGate(held, repeat_after_s=60.0, clock=clock)
-
-    def record(name: str, msg: str, level: int = logging.ERROR, *args: object) -> logging.LogRecord:
-        return logging.LogRecord(name, level, __file__, 1, msg, args, None)
-
-    unable = "Unable connect to node with id %s: %s"
-    assert gate.filter(record("aiokafka", unable, logging.ERROR, 1, "refused"))
-    assert not gate.filter(record("aiokafka", unable, logging.ERROR, 1, "refused again"))
-    assert gate.filter(record("aiokafka.consumer.fetcher", "Failed fetch messages from %s: %s"))
-    assert gate.filter(record("aiokafka", "Connected", logging.INFO))  # below WARNING: untouched
-    assert not gate.filter(record("aiokafka", unable))
-    assert held.labels("ERROR")._value.get() == 2
-    clock.now += 61  # a long outage: a reminder with the count
-    again = record("aiokafka", unable, logging.ERROR, 1, "refused")
-    assert gate.filter(again) and "[2 more like this in the last 61s]" in again.getMessage()
-    assert not gate.filter(record("aiokafka", unable))
-    gate.reset()  # the bus is back
-    assert gate.filter(record("aiokafka", unable))
-
-
-def test_the_kafka_log_gate_attaches_to_aiokafkas_loggers_once() -> None:
-    gate = KafkaLogGate(Counter("held2_total", "held", ("level",), registry=CollectorRegistry()))
-    gate.attach()
-    gate.attach()
-    try:
-        assert logging.getLogger("aiokafka").filters.count(gate) == 1
-        assert gate in logging.getLogger("aiokafka.producer.sender").filters
-    finally:
-        gate.detach()
-    assert gate not in logging.getLogger("aiokafka").filters

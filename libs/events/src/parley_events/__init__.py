@@ -13,6 +13,7 @@ from parley_events.kafka import (
     records_of,
     relay_while_broker_runs,
 )
+from parley_events.kafka_logs import KafkaLogGate, kafka_log_records_held
 from parley_events.metrics import ConsumerLag, OutboxMetrics, RelayMetrics
 from parley_events.outbox import OUTBOX_FIELD, PENDING_FIELD, outbox_entry, stage, staged
 from parley_events.relay import IdleBackoff, OutboxRelay
@@ -73,6 +74,8 @@ from parley_events.topics import TOPICS, TopicSpec
 from parley_events.write_conflicts import is_write_conflict, retry_write_conflicts
 
 __all__ = [
+    "KafkaLogGate",
+    "kafka_log_records_held",
     "ConsumedMessage",
     "CALL_EVENTS",
     "CallAccepted",

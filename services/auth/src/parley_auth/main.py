@@ -44,7 +44,7 @@ from parley_auth.metrics import AuthMetrics
 from parley_auth.repository import REFRESH_TOKENS, USERS, MongoRefreshTokenStore, MongoUserStore, ensure_indexes
 from parley_auth.throttle import THROTTLE, Limits, MongoThrottleStorage, Throttle
 from parley_observability.store import StoreAvailability, install_store_error_handler
-from parley_events import OutboxMetrics, asyncapi_router, relay_while_broker_runs
+from parley_events import KafkaLogGate, OutboxMetrics, asyncapi_router, kafka_log_records_held, relay_while_broker_runs
 from parley_security import RevocationFeed, RevokedSessions, declare_guest_refusals
 from parley_security.revocations import REVOCATION_CHANNEL, REVOCATION_EVENTS
 from parley_observability import (
@@ -92,6 +92,8 @@ def create_app(settings: Settings | None = None, *, passwords: Passwords | None 
     mongo: AsyncMongoClient = AsyncMongoClient(settings.mongo_uri, tz_aware=True, **settings.mongo_client_options())
     db = mongo[settings.mongo_database]
     registry = CollectorRegistry()
+    # aiokafka logs each retry while Kafka is away: once per kind here (parley_events.kafka_logs)
+    kafka_logs = KafkaLogGate(kafka_log_records_held(registry))
     kafka = build_kafka_router(settings)
     relay = outbox_relay(kafka, [db[USERS], db[CONTACTS], db[PRESENCE], db[API_KEYS]], OutboxMetrics(registry).of("events"))
     throttle_storage = MongoThrottleStorage(db[THROTTLE])
@@ -129,7 +131,7 @@ def create_app(settings: Settings | None = None, *, passwords: Passwords | None 
             await ensure_contact_indexes(db)
             await throttle_storage.ensure_indexes()
             await api_key_store.ensure_indexes()
-            async with SurvivorFreezer(registry, settings.gc_thaw_seconds):
+            async with SurvivorFreezer(registry, settings.gc_thaw_seconds), kafka_logs:
                 yield
         finally:
             await store.aclose()

@@ -34,7 +34,14 @@ from parley_observability import (
     metrics_router,
     summarize_operations,
 )
-from parley_events import ConsumerLag, OutboxMetrics, asyncapi_router, relay_while_broker_runs
+from parley_events import (
+    ConsumerLag,
+    KafkaLogGate,
+    OutboxMetrics,
+    asyncapi_router,
+    kafka_log_records_held,
+    relay_while_broker_runs,
+)
 from parley_observability.store import StoreAvailability, install_store_error_handler
 from parley_security import JwksVerifier, MeetingsClient
 from parley_security import RevocationFeed, RevokedSessions, declare_guest_refusals
@@ -66,6 +73,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     configure_logging(SERVICE, settings.log_level)
     registry = CollectorRegistry()
+    # aiokafka logs each retry while Kafka is away: once per kind here (parley_events.kafka_logs)
+    kafka_logs = KafkaLogGate(kafka_log_records_held(registry))
     metrics = ChatMetrics(registry)
     kafka = build_router(settings)
     kafka.broker.add_middleware(ConsumerLag(registry).middleware())
@@ -101,7 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         notes = NotesRepository(mongo[settings.mongo_database])
         app.state.notes = NotesService(notes, membership, metrics)
         try:
-            async with SurvivorFreezer(registry, settings.gc_thaw_seconds):
+            async with SurvivorFreezer(registry, settings.gc_thaw_seconds), kafka_logs:
                 yield  # the Kafka router's lifespan (nested) starts the broker, then the relay
         finally:
             await store.aclose()

@@ -15,7 +15,15 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 from pymongo import AsyncMongoClient
 
-from parley_events import ConsumerLag, OutboxMetrics, ReceivedEvent, asyncapi_router, relay_while_broker_runs
+from parley_events import (
+    ConsumerLag,
+    KafkaLogGate,
+    OutboxMetrics,
+    ReceivedEvent,
+    asyncapi_router,
+    kafka_log_records_held,
+    relay_while_broker_runs,
+)
 from parley_meetings.api.call_routes import router as call_router
 from parley_meetings.api.callers import document_api_key_header
 from parley_meetings.api.webhook_messages import document_webhooks
@@ -107,6 +115,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     configure_logging(SERVICE, settings.log_level)
     registry = CollectorRegistry()
+    # aiokafka logs each retry while Kafka is away: once per kind here (parley_events.kafka_logs)
+    kafka_logs = KafkaLogGate(kafka_log_records_held(registry))
     metrics = MeetingsMetrics(registry)
     webhook_metrics = WebhookMetrics(registry)
     kafka = build_router(settings)
@@ -200,7 +210,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.webhook_dispatcher = WebhookDispatcher(webhook_repository, host_of, clock=utc_now, wake=worker.wake)
         delivering = asyncio.create_task(worker.run(), name="webhook-delivery")
         try:
-            async with SurvivorFreezer(registry, settings.gc_thaw_seconds):
+            async with SurvivorFreezer(registry, settings.gc_thaw_seconds), kafka_logs:
                 yield  # the Kafka router's lifespan (nested) starts the broker, then the relay
         finally:
             await stop_task(delivering)

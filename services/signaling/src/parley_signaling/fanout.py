@@ -96,13 +96,13 @@ from aiokafka.errors import ConsumerStoppedError, KafkaError
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from socketio.async_pubsub_manager import AsyncPubSubManager
 
+from parley_events import KafkaLogGate
 from parley_events.topics import SIGNALING_FANOUT
 from parley_observability import stop_task
 from parley_signaling import packet_json
 from parley_signaling.domain.directory import PeerEntry, RoomDirectory
 from parley_signaling.domain.protocol import PeerJoinedEvent, PeerLeftEvent, dump
 from parley_signaling.indexed_rooms import IndexedRooms
-from parley_signaling.kafka_logs import KafkaLogGate
 from parley_signaling.liveness import BusChange, ReplicaLiveness
 from parley_signaling.local_emit import DirectLocalEmit
 from parley_signaling.metrics import SignalingMetrics

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from parley_events import ConsumerLag
+from parley_events import ConsumerLag, kafka_log_records_held
 
 #: Inbound event names counted under their own label; any other name counts as ``unknown``.
 KNOWN_EVENTS = frozenset(
@@ -132,13 +132,7 @@ class SignalingMetrics:
             "replica's snapshot brought back (participant.joined published again).",
             registry=registry,
         )
-        self.kafka_log_records_held = Counter(
-            "parley_signaling_kafka_client_log_records_held_total",
-            "Log records of the Kafka client (aiokafka) held back as repeats of one already "
-            "logged in the same bus state, by level (WARNING, ERROR, CRITICAL).",
-            ("level",),
-            registry=registry,
-        )
+        self.kafka_log_records_held = kafka_log_records_held(registry)
         self.resumptions = Counter(
             "parley_signaling_resumptions_total",
             "join requests with resume, by result (resumed: the socket took the participant over; "

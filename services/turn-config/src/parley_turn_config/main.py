@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from faststream.kafka.fastapi import KafkaRouter
 from prometheus_client import CollectorRegistry
 
-from parley_events import ConsumerLag, asyncapi_router
+from parley_events import ConsumerLag, KafkaLogGate, asyncapi_router, kafka_log_records_held
 
 from parley_observability import (
     HttpMetrics,
@@ -46,6 +46,8 @@ def create_app(settings: Settings | None = None, *, verifier: JwksVerifier | Non
     configure_logging(SERVICE, settings.log_level)
     verifier = verifier or JwksVerifier.from_settings(settings)
     registry = CollectorRegistry()
+    # aiokafka logs each retry while Kafka is away: once per kind here (parley_events.kafka_logs)
+    kafka_logs = KafkaLogGate(kafka_log_records_held(registry))
     kafka = KafkaRouter(
         settings.kafka_bootstrap_servers,
         client_id=f"parley-turn-config-{settings.instance_id}",
@@ -58,7 +60,7 @@ def create_app(settings: Settings | None = None, *, verifier: JwksVerifier | Non
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         try:
-            async with SurvivorFreezer(registry, settings.gc_thaw_seconds):
+            async with SurvivorFreezer(registry, settings.gc_thaw_seconds), kafka_logs:
                 yield
         finally:
             await verifier.aclose()
