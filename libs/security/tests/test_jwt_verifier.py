@@ -278,14 +278,26 @@ async def test_readiness_checks_fetch_at_most_once_per_interval_too() -> None:
     jwks.status = 503
     clock.now += 10
     for _ in range(3):
-        with pytest.raises(Exception):
-            await verifier.ready()
+        await verifier.ready()  # auth down: the keys held still verify, so still ready
     assert jwks.fetches == 2
     await verifier.verify(issuer.issue("u"))  # the keys fetched before still verify
     jwks.status = 200
     clock.now += 10
     await verifier.ready()
     assert jwks.fetches == 3
+
+
+async def test_readiness_fails_until_a_fetch_of_the_keys_succeeded() -> None:
+    issuer, clock = TokenIssuer(), FakeClock()
+    jwks = Jwks(issuer)
+    jwks.status = 503
+    verifier = _counting_verifier(jwks, clock, min_refetch_interval_s=10)
+    for _ in range(2):
+        with pytest.raises(RuntimeError, match="JWKS unavailable"):
+            await verifier.ready()
+        clock.now += 1  # the first fetch is retried after 1 s (FIRST_FETCH_RETRY_S)
+    jwks.status = 200
+    await verifier.ready()
 
 
 # --- verified tokens are remembered, and refused again exactly when they would be ----------

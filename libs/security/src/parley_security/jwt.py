@@ -232,12 +232,20 @@ class JwksVerifier:
         return self._keys[kid]
 
     async def ready(self) -> None:
-        """A readiness check: fetch the JWKS (unless fetched within the interval) and raise
-        when auth did not serve it, the last time it was asked."""
+        """A readiness check: raises ``RuntimeError`` until a fetch of auth's JWKS has
+        succeeded, since no token verifies before. It fetches the JWKS when a fetch is due
+        (never twice within the interval). Once the keys are held, a failed fetch (auth
+        restarting, or down) is counted (``parley_jwks_fetches_total{result="failed"}``) but
+        does not make the service unready: tokens keep verifying with the keys held, as
+        :meth:`verify` does, so auth is never a single point of failure for the services that
+        only check its tokens."""
         async with self._lock:
             if self._refetch_due():
-                await self._fetch()
-            elif self._fetch_error is not None:
+                try:
+                    await self._fetch()
+                except Exception:  # noqa: BLE001 - counted in _fetch; the keys held still verify
+                    pass
+            if self._fetched_at is None:
                 raise RuntimeError(f"auth's JWKS unavailable: {self._fetch_error}")
 
     def count_refusal(self, reason: RefusalReason) -> None:

@@ -36,7 +36,8 @@ def create_app(settings: Settings | None = None, *, verifier: JwksVerifier | Non
     """Build the app from ``settings`` (default: the environment).
 
     ``verifier`` replaces the JWKS verifier built from the settings (tests inject one).
-    Readiness (``/readyz``) checks that auth's JWKS can be fetched. Kafka is read for one
+    Readiness (``/readyz``) checks that auth's JWKS was fetched (auth down afterwards does not
+    matter: the keys held still verify tokens; ``JwksVerifier.ready``). Kafka is read for one
     thing, auth's ``session.revoked`` events (tokens of a revoked session are refused:
     parley_security.revocations), and is not a readiness check: the app starts once Kafka
     answers, like every service, and then keeps issuing credentials through a Kafka outage
