@@ -12,8 +12,9 @@ pass untouched. Signaling, which knows when its fan-out bus is back
 (:mod:`parley_signaling.liveness`), also calls :meth:`KafkaLogGate.reset` then, so the next
 outage is logged at once.
 
-Every service holds one gate for its app's life (``async with gate:`` in its lifespan); the
-filter is on aiokafka's process-wide loggers.
+auth, meetings, chat and turn-config hold one gate for their app's life (``async with gate:``
+in the lifespan); signaling's fan-out attaches its own while it runs. The filter is on
+aiokafka's process-wide loggers.
 """
 
 import logging
