@@ -187,9 +187,42 @@ async def ready(url: str) -> bool:
         return False
 
 
+#: A path per service that Traefik routes, answered by the service itself (never a 5xx) as
+#: soon as Traefik has one of its replicas in service (traefik/local/dynamic.yml.tmpl).
+EDGE_PATHS = {
+    "auth": "/api/auth/.well-known/jwks.json",
+    "meetings": "/api/meetings",
+    "chat": "/api/chat/meetings/stack-ready/messages",
+    "turn-config": "/api/turn/credentials",
+    "signaling": "/socket.io/?EIO=3&transport=polling",  # 400, and no Engine.IO session opened
+    "web": "/",
+}
+
+
+async def served_through_traefik(stack: Stack, path: str) -> bool:
+    """Whether a request for ``path`` through Traefik gets an answer below 500 now: a replica
+    answered, not the edge's 502/503 ("No instance of the service ...")."""
+    try:
+        async with httpx.AsyncClient(base_url=stack.base_url, timeout=3) as http:
+            return (await http.get(path)).status_code < 500
+    except httpx.HTTPError:
+        return False
+
+
 async def stack_ready(stack: Stack, timeout_s: float = 180.0) -> None:
     """Wait until every service replica of the stack answers ``/readyz`` (their checks include
-    Kafka and the store), so that the next test finds the stack whole."""
+    Kafka and the store), then until Traefik routes to every service again, so that the next
+    test finds the stack whole.
+
+    The second wait matters after every replica of a service was down: Traefik puts a replica
+    back in service only at its next health check (every 5 s), and until then answers 503."""
     urls = {name: service["url"] for name, service in stack.raw["services"].items()}
     for name, url in sorted(urls.items()):
         await until(lambda url=url: ready(url), timeout_s, f"{name} ready again", every_s=0.5)
+    for service, path in EDGE_PATHS.items():
+        await until(
+            lambda path=path: served_through_traefik(stack, path),
+            timeout_s,
+            f"Traefik routing to {service} again ({path})",
+            every_s=0.5,
+        )
