@@ -5,18 +5,11 @@ import logging
 from prometheus_client import CollectorRegistry
 
 from parley_events import KafkaLogGate, kafka_log_records_held
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
+from parley_testing import FakeClock
 
 
 def test_the_gate_lets_one_record_of_each_kind_through_then_one_a_minute_with_the_count() -> None:
-    clock = Clock()
+    clock = FakeClock(100.0)
     registry = CollectorRegistry()
     held = kafka_log_records_held(registry)
     gate = KafkaLogGate(held, repeat_after_s=60.0, clock=clock)

@@ -6,7 +6,7 @@ import pytest
 
 from parley_security import InvalidToken, JwksVerifier
 from parley_security.jwt import REFUSAL_MESSAGES
-from parley_testing import TokenIssuer
+from parley_testing import FakeClock, TokenIssuer
 
 
 def _verifier(issuer: TokenIssuer, **overrides) -> JwksVerifier:
@@ -75,14 +75,6 @@ async def test_hs256_tokens_are_refused_even_when_signed_with_the_public_key() -
 # --- JWKS fetches: at most one per interval; refused tokens counted ------------------------
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 class Jwks:
     """Serves ``issuer``'s JWKS (or ``status``) and counts the requests."""
 
@@ -99,7 +91,7 @@ class Jwks:
         return httpx.MockTransport(answer)
 
 
-def _counting_verifier(jwks: Jwks, clock: FakeClock, **options) -> JwksVerifier:
+def _counting_verifier(jwks: Jwks, clock: FakeClock[float], **options) -> JwksVerifier:
     http = httpx.AsyncClient(transport=jwks.transport())
     return JwksVerifier("http://auth/jwks", issuer="parley-auth", audience="parley", http=http, clock=clock, **options)
 
@@ -118,7 +110,7 @@ async def test_a_hundred_junk_tokens_fetch_the_jwks_once() -> None:
 
 
 async def test_tokens_with_unknown_kids_refetch_the_jwks_at_most_once_per_interval() -> None:
-    issuer, clock = TokenIssuer(), FakeClock()
+    issuer, clock = TokenIssuer(), FakeClock(1000.0)
     jwks = Jwks(issuer)
     verifier = _counting_verifier(jwks, clock, min_refetch_interval_s=10)
     await verifier.verify(issuer.issue("u"))
@@ -142,7 +134,7 @@ async def test_tokens_with_unknown_kids_refetch_the_jwks_at_most_once_per_interv
 
 
 async def test_a_new_key_is_learnt_once_the_interval_has_passed() -> None:
-    old, new, clock = TokenIssuer(), TokenIssuer(), FakeClock()
+    old, new, clock = TokenIssuer(), TokenIssuer(), FakeClock(1000.0)
     jwks = Jwks(old)
     verifier = _counting_verifier(jwks, clock, min_refetch_interval_s=10)
     await verifier.verify(old.issue("u"))
@@ -156,7 +148,7 @@ async def test_a_new_key_is_learnt_once_the_interval_has_passed() -> None:
 
 
 async def test_a_failing_jwks_is_not_asked_more_than_once_per_interval() -> None:
-    issuer, clock = TokenIssuer(), FakeClock()
+    issuer, clock = TokenIssuer(), FakeClock(1000.0)
     jwks = Jwks(issuer)
     jwks.status = 503
     verifier = _counting_verifier(jwks, clock, min_refetch_interval_s=10)
@@ -173,7 +165,7 @@ async def test_a_failing_jwks_is_not_asked_more_than_once_per_interval() -> None
 async def test_before_a_first_successful_fetch_a_failed_one_is_tried_again_after_a_second() -> None:
     # auth still starting when the first token arrives: no key is known, so waiting the whole
     # interval would refuse every token for 10 s (seen right after the stack started)
-    issuer, clock = TokenIssuer(), FakeClock()
+    issuer, clock = TokenIssuer(), FakeClock(1000.0)
     jwks = Jwks(issuer)
     jwks.status = 503
     verifier = _counting_verifier(jwks, clock, min_refetch_interval_s=10)
@@ -216,7 +208,7 @@ async def test_tokens_arriving_while_the_first_fetch_is_in_flight_wait_for_it() 
 
 
 async def test_known_keys_are_refreshed_after_the_cache_ttl() -> None:
-    issuer, clock = TokenIssuer(), FakeClock()
+    issuer, clock = TokenIssuer(), FakeClock(1000.0)
     jwks = Jwks(issuer)
     verifier = _counting_verifier(jwks, clock, cache_ttl_s=300, min_refetch_interval_s=10)
     await verifier.verify(issuer.issue("u"))
@@ -240,7 +232,7 @@ def test_the_interval_comes_from_the_settings() -> None:
 async def test_refused_tokens_and_fetches_are_counted() -> None:
     from prometheus_client import CollectorRegistry
 
-    issuer, clock = TokenIssuer(), FakeClock()
+    issuer, clock = TokenIssuer(), FakeClock(1000.0)
     jwks = Jwks(issuer)
     registry = CollectorRegistry()
     verifier = _counting_verifier(jwks, clock)
@@ -269,7 +261,7 @@ async def test_refused_tokens_and_fetches_are_counted() -> None:
 
 
 async def test_readiness_checks_fetch_at_most_once_per_interval_too() -> None:
-    issuer, clock = TokenIssuer(), FakeClock()
+    issuer, clock = TokenIssuer(), FakeClock(1000.0)
     jwks = Jwks(issuer)
     verifier = _counting_verifier(jwks, clock, min_refetch_interval_s=10)
     await verifier.ready()
@@ -288,7 +280,7 @@ async def test_readiness_checks_fetch_at_most_once_per_interval_too() -> None:
 
 
 async def test_readiness_fails_until_a_fetch_of_the_keys_succeeded() -> None:
-    issuer, clock = TokenIssuer(), FakeClock()
+    issuer, clock = TokenIssuer(), FakeClock(1000.0)
     jwks = Jwks(issuer)
     jwks.status = 503
     verifier = _counting_verifier(jwks, clock, min_refetch_interval_s=10)
@@ -330,7 +322,7 @@ async def test_a_remembered_token_is_refused_as_expired_once_it_expires() -> Non
 
 
 async def test_a_remembered_token_is_refused_once_its_key_is_gone_from_the_jwks() -> None:
-    old, new, clock = TokenIssuer(), TokenIssuer(), FakeClock()
+    old, new, clock = TokenIssuer(), TokenIssuer(), FakeClock(1000.0)
     jwks = Jwks(old)
     verifier = _counting_verifier(jwks, clock, min_refetch_interval_s=10)
     token = old.issue("u")
@@ -343,7 +335,7 @@ async def test_a_remembered_token_is_refused_once_its_key_is_gone_from_the_jwks(
 
 
 async def test_a_remembered_token_waits_for_the_key_refresh_like_any_other() -> None:
-    old, new, clock = TokenIssuer(), TokenIssuer(), FakeClock()
+    old, new, clock = TokenIssuer(), TokenIssuer(), FakeClock(1000.0)
     jwks = Jwks(old)
     verifier = _counting_verifier(jwks, clock, cache_ttl_s=300, min_refetch_interval_s=10)
     token = old.issue("u", ttl_s=3600)

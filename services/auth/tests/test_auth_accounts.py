@@ -18,6 +18,7 @@ from parley_auth.domain.passwords import Passwords
 from parley_auth.domain.refresh_tokens import RefreshTokenRecord, hash_refresh_token
 from parley_auth.domain.tokens import AccessTokens
 from parley_events import decode
+from parley_testing import FakeClock
 
 
 class FakeUsers:
@@ -90,17 +91,9 @@ class FakeRefreshTokens:
                 self.records[key] = dataclasses.replace(record, revoked_at=now)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2030, 1, 1, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> FakeClock[datetime]:
+    return FakeClock(datetime(2030, 1, 1, tzinfo=UTC))
 
 
 @pytest.fixture
@@ -114,7 +107,7 @@ def tokens() -> FakeRefreshTokens:
 
 
 @pytest.fixture
-def accounts(users: FakeUsers, tokens: FakeRefreshTokens, clock: Clock) -> Accounts:
+def accounts(users: FakeUsers, tokens: FakeRefreshTokens, clock: FakeClock[datetime]) -> Accounts:
     cheap = Passwords(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
     access = AccessTokens(SigningKey(Ed25519PrivateKey.generate()), issuer="parley-auth", audience="parley", ttl_seconds=900)
     return Accounts(users, tokens, cheap, access, refresh_ttl_seconds=3600, clock=clock)
@@ -160,7 +153,7 @@ async def test_login_with_wrong_password_or_unknown_email_fails(accounts: Accoun
         await accounts.login("nobody@example.com", "correct horse")
 
 
-async def test_refresh_rotates_the_token(accounts: Accounts, tokens: FakeRefreshTokens, clock: Clock) -> None:
+async def test_refresh_rotates_the_token(accounts: Accounts, tokens: FakeRefreshTokens, clock: FakeClock[datetime]) -> None:
     user = await _registered(accounts)
     first = await accounts.login("ada@example.com", "correct horse")
     clock.now += timedelta(minutes=20)
@@ -217,7 +210,7 @@ async def test_losing_a_concurrent_rotation_counts_as_reuse(
     assert users.users[user.user_id].session_family is None
 
 
-async def test_expired_and_unknown_tokens_are_refused(accounts: Accounts, clock: Clock) -> None:
+async def test_expired_and_unknown_tokens_are_refused(accounts: Accounts, clock: FakeClock[datetime]) -> None:
     await _registered(accounts)
     sign_in = await accounts.login("ada@example.com", "correct horse")
     with pytest.raises(InvalidRefreshToken) as unknown:
@@ -292,7 +285,7 @@ async def test_a_session_superseded_without_revoked_records_is_still_refused(
     assert caught.value.reason == "revoked"
 
 
-async def test_outdated_password_hashes_are_upgraded_at_login(users: FakeUsers, tokens: FakeRefreshTokens, clock: Clock) -> None:
+async def test_outdated_password_hashes_are_upgraded_at_login(users: FakeUsers, tokens: FakeRefreshTokens, clock: FakeClock[datetime]) -> None:
     access = AccessTokens(SigningKey(Ed25519PrivateKey.generate()), issuer="i", audience="a", ttl_seconds=900)
     weak = Passwords(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
     stronger = Passwords(PasswordHasher(time_cost=2, memory_cost=1024, parallelism=1))
@@ -333,7 +326,7 @@ async def test_access_tokens_name_their_session(accounts: Accounts) -> None:
 
 
 async def test_a_live_session_refuses_a_second_sign_in_until_taken_over(
-    accounts: Accounts, users: FakeUsers, clock: Clock
+    accounts: Accounts, users: FakeUsers, clock: FakeClock[datetime]
 ) -> None:
     user = await _registered(accounts)
     laptop = await accounts.login("ada@example.com", "correct horse")
@@ -351,7 +344,7 @@ async def test_a_live_session_refuses_a_second_sign_in_until_taken_over(
     assert await accounts.refresh(phone.refresh_token)
 
 
-async def test_a_lapsed_lease_lets_the_user_in_without_takeover(accounts: Accounts, users: FakeUsers, clock: Clock) -> None:
+async def test_a_lapsed_lease_lets_the_user_in_without_takeover(accounts: Accounts, users: FakeUsers, clock: FakeClock[datetime]) -> None:
     user = await _registered(accounts)
     crashed = await accounts.login("ada@example.com", "correct horse")
     crashed_sid = _sid(crashed.access_token)
@@ -382,7 +375,7 @@ async def test_sign_out_stages_session_revoked(accounts: Accounts, users: FakeUs
     assert revoked.reason == "signed_out"
 
 
-async def test_multiple_sessions_coexist(users: FakeUsers, tokens: FakeRefreshTokens, clock: Clock) -> None:
+async def test_multiple_sessions_coexist(users: FakeUsers, tokens: FakeRefreshTokens, clock: FakeClock[datetime]) -> None:
     cheap = Passwords(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
     access = AccessTokens(SigningKey(Ed25519PrivateKey.generate()), issuer="i", audience="a", ttl_seconds=900)
     accounts = Accounts(users, tokens, cheap, access, refresh_ttl_seconds=3600, session_policy="multiple", clock=clock)

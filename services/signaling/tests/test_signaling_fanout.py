@@ -15,6 +15,7 @@ from parley_signaling.fanout import SHARED_PARTITION, DirectoryHeartbeat, KafkaF
 from parley_signaling.liveness import ReplicaLiveness
 from parley_signaling.metrics import SignalingMetrics
 from parley_signaling.relay_order import RelayOrder
+from parley_testing import FakeClock
 
 
 @dataclass
@@ -63,15 +64,7 @@ class FakeServer:
         self.emitted.append((event, data, kwargs))
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def manager(replica_id: str = "r1", clock: FakeClock | None = None) -> tuple[KafkaFanoutManager, FakeProducer, FakeServer]:
+def manager(replica_id: str = "r1", clock: FakeClock[float] | None = None) -> tuple[KafkaFanoutManager, FakeProducer, FakeServer]:
     m = KafkaFanoutManager(bootstrap_servers="unused:9092", replica_id=replica_id, metrics=SignalingMetrics(CollectorRegistry()))
     if clock is not None:
         m.liveness = ReplicaLiveness(replica_timeout_s=5.0, bus_timeout_s=2.5, clock=clock)
@@ -260,7 +253,7 @@ async def test_a_lost_replicas_sockets_are_reported_by_the_lowest_live_replica_o
 
 
 async def test_a_silent_replica_does_not_stop_another_lost_one_being_reported() -> None:
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     m, _, _ = manager("r3", clock)
     await bus_up(m)
     for other in ("r1", "r2"):
@@ -285,7 +278,7 @@ async def test_a_failing_report_keeps_the_directory_right() -> None:
 
 
 async def test_a_replica_that_cannot_hear_the_bus_drops_nobody() -> None:
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     m, _, server = manager("r1", clock)
     await bus_up(m)
     await m._on_directory(directory("join", "r2", op_id="x", entry=entry("a", "r2")))  # noqa: SLF001
@@ -308,7 +301,7 @@ async def test_a_replica_that_cannot_hear_the_bus_drops_nobody() -> None:
 
 
 async def test_a_replica_silent_while_the_bus_is_up_is_dropped_within_the_timeout() -> None:
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     m, _, server = manager("r1", clock)
     reported: list[tuple[str, list[str]]] = []
 
@@ -332,7 +325,7 @@ async def test_a_replica_silent_while_the_bus_is_up_is_dropped_within_the_timeou
 
 
 async def test_a_wrongly_dropped_replica_is_restored_with_peer_joined_and_participant_joined() -> None:
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     m, producer, server = manager("r1", clock)
     restored: list[tuple[str, list[str]]] = []
 
@@ -454,7 +447,7 @@ async def held_a_expires_after_the_window(m, producer, clock) -> None:
 
 
 async def test_a_replica_that_left_keeps_its_resumable_participants_for_the_window() -> None:
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     m, producer, server = manager("r1", clock)
     m.resume_window_s = 10.0
     await bus_up(m)
@@ -469,7 +462,7 @@ async def test_a_replica_that_left_keeps_its_resumable_participants_for_the_wind
 async def silent_r2_holding():
     """r1 hears the bus; r2 held a resumable participant "a" and a plain socket, then fell silent
     for 6 s (over the 5 s timeout): r1 dropped it."""
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     m, producer, server = manager("r1", clock)
     m.resume_window_s = 10.0
     reported: list[list[str]] = []
@@ -690,7 +683,7 @@ async def test_a_snapshot_answers_with_the_offset_of_the_request() -> None:
 
 
 async def test_the_offsets_of_joins_are_forgotten_once_their_entries_are_gone() -> None:
-    m, _, _ = manager("r1", clock=FakeClock())
+    m, _, _ = manager("r1", clock=FakeClock(1000.0))
     await m._on_directory(directory("join", "r3", op_id="a", entry=entry("p1", "r3")))  # noqa: SLF001
     await m._on_directory(directory("join", "r3", op_id="b", entry=entry("p2", "r3")))  # noqa: SLF001
     await m._on_directory(directory("leave", "r3", sid="p1", meeting_id="m1"))  # noqa: SLF001

@@ -4,22 +4,15 @@ import pytest
 
 from parley_signaling.config import Settings
 from parley_signaling.liveness import BusChange, ReplicaLiveness
+from parley_testing import FakeClock
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def liveness(clock: Clock) -> ReplicaLiveness:
+def liveness(clock: FakeClock[float]) -> ReplicaLiveness:
     return ReplicaLiveness(replica_timeout_s=5.0, bus_timeout_s=2.5, clock=clock)
 
 
 def test_the_bus_is_up_on_a_fresh_read_back_and_lost_without_one() -> None:
-    clock = Clock()
+    clock = FakeClock(100.0)
     live = liveness(clock)
     assert live.bus_up is False and live.check_bus() is None  # never up: nothing to lose
     clock.now += 1
@@ -36,7 +29,7 @@ def test_the_bus_is_up_on_a_fresh_read_back_and_lost_without_one() -> None:
 
 
 def test_silence_counts_only_while_the_bus_is_up_and_restarts_when_it_is_back() -> None:
-    clock = Clock()
+    clock = FakeClock(100.0)
     live = liveness(clock)
     live.heard("r2")
     clock.now += 10
@@ -64,7 +57,7 @@ def test_silence_counts_only_while_the_bus_is_up_and_restarts_when_it_is_back() 
 
 
 def test_a_replica_heard_some_time_ago_counts_from_then() -> None:
-    clock = Clock()
+    clock = FakeClock(100.0)
     live = liveness(clock)
     live.loopback(sent_at=clock.now)
     clock.now += 10

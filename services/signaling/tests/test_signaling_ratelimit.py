@@ -3,25 +3,18 @@
 import pytest
 
 from parley_signaling.domain.ratelimit import TokenBucket
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
+from parley_testing import FakeClock
 
 
 def test_burst_then_refuses() -> None:
-    clock = FakeClock()
+    clock = FakeClock(100.0)
     bucket = TokenBucket(rate=50, burst=100, clock=clock)
     assert all(bucket.allow() for _ in range(100))
     assert not bucket.allow()
 
 
 def test_refills_at_the_rate_up_to_the_burst() -> None:
-    clock = FakeClock()
+    clock = FakeClock(100.0)
     bucket = TokenBucket(rate=40, burst=100, clock=clock)
     for _ in range(100):
         bucket.allow()
@@ -32,7 +25,7 @@ def test_refills_at_the_rate_up_to_the_burst() -> None:
 
 
 def test_sustained_rate() -> None:
-    clock = FakeClock()
+    clock = FakeClock(100.0)
     bucket = TokenBucket(rate=10, burst=1, clock=clock)
     allowed = 0
     for _ in range(1000):  # 1000 attempts over 10 seconds
@@ -42,7 +35,7 @@ def test_sustained_rate() -> None:
 
 
 def test_a_clock_going_backwards_gives_nothing() -> None:
-    clock = FakeClock()
+    clock = FakeClock(100.0)
     bucket = TokenBucket(rate=1, burst=1, clock=clock)
     assert bucket.allow()
     clock.now -= 10

@@ -1,5 +1,6 @@
-"""Test support: the running test stack's addresses, and a token issuer for unit tests."""
+"""Test support: the running test stack's addresses, and a token issuer and a clock for unit tests."""
 
+from parley_testing.clock import FakeClock
 from parley_testing.kafka import RecordingSend, TopicTail, commit_group_at_end, tail_topic
 from parley_testing.metrics import sample_value, scraped_value
 from parley_testing.stack import Stack, load_stack
@@ -10,6 +11,7 @@ from parley_testing.waiting import eventually
 __all__ = [
     "RecordingSend",
     "BAD_AUTHORIZATIONS",
+    "FakeClock",
     "Stack",
     "TokenIssuer",
     "TopicTail",
