@@ -28,15 +28,14 @@ import signal
 import time
 import uuid
 import xmlrpc.client
-from collections.abc import Awaitable, Callable
 
 import httpx
 import pytest
-from supervisor.xmlrpc import SupervisorTransport
 
 from parley_probe.api import ApiClient
 from parley_probe.signaling import SignalingClient, SignalingError
 from parley_testing import Stack, tail_topic
+from parley_testing.faults import stack_ready, start, supervisor
 
 pytestmark = [pytest.mark.e2e, pytest.mark.exclusive, pytest.mark.timeout(420)]
 
@@ -47,14 +46,10 @@ SIGNALING = ("signaling-1", "signaling-2")
 PASSWORD = "correct horse battery"
 
 
-def supervisor(stack: Stack):
-    transport = SupervisorTransport(None, None, f"unix://{stack.raw['dir']}/run/supervisor.sock")
-    return xmlrpc.client.ServerProxy("http://127.0.0.1", transport=transport).supervisor
-
-
 def sigkill_and_keep_down(stack: Stack, names: tuple[str, ...]) -> None:
-    """SIGKILL each component's process, then stop supervisord from restarting it."""
-    sv = supervisor(stack)
+    """SIGKILL each component's process (the one supervisord started: PostgreSQL's postmaster),
+    then stop supervisord from restarting it."""
+    sv = supervisor(stack).supervisor
     for name in names:
         pid = sv.getProcessInfo(name)["pid"]
         assert pid, f"{name} is not running"
@@ -69,33 +64,6 @@ def sigkill_and_keep_down(stack: Stack, names: tuple[str, ...]) -> None:
                 except xmlrpc.client.Fault:  # it changed state meanwhile: look again
                     pass
             time.sleep(0.1)
-
-
-def start_again(stack: Stack, names: tuple[str, ...]) -> None:
-    sv = supervisor(stack)
-    for name in names:
-        if sv.getProcessInfo(name)["statename"] not in ("RUNNING", "STARTING"):
-            try:
-                sv.startProcess(name, False)
-            except xmlrpc.client.Fault as exc:
-                if "ALREADY_STARTED" not in exc.faultString:
-                    raise
-
-
-async def until(condition: Callable[[], Awaitable[bool]], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not await condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s:g}s waiting for {what}")
-        await asyncio.sleep(0.5)
-
-
-async def answers_200(url: str, headers: dict[str, str] | None = None) -> bool:
-    try:
-        async with httpx.AsyncClient(timeout=5) as http:
-            return (await http.get(url, headers=headers)).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def assert_unavailable(response: httpx.Response, what: str, statuses: tuple[int, ...] = (503,)) -> None:
@@ -204,15 +172,10 @@ async def test_store_and_meetings_killed_503_with_the_error_body_and_members_sti
     finally:
         for socket in sockets:
             await socket.close()
-        start_again(stack, STORE)
-        start_again(stack, MEETINGS)
-        for name in ("auth-1", "auth-2", "chat-1", "chat-2", *MEETINGS):
-            await until(lambda url=services[name]["url"]: answers_200(f"{url}/readyz"), 180, f"{name} ready")
-        bearer = {"Authorization": f"Bearer {host_api.access_token}"}
+        for name in (*STORE, *MEETINGS):
+            await start(stack, name)
+        await stack_ready(stack)
         if "meeting_id" in locals():
-            await until(
-                lambda: answers_200(f"{stack.base_url}/api/meetings/{meeting_id}", bearer), 120, "meetings via Traefik"
-            )
             await host_api.end_meeting(meeting_id)
         for api in (host_api, guest_api, late_api, stranger_api):
             await api.aclose()
