@@ -11,7 +11,10 @@ Against the cluster of conftest.py (two real replicas on uvicorn, real Kafka): w
 * the session ids of a replica start with its ``sid_prefix``;
 * a refused WebSocket handshake is answered like a refused polling request (400 and a body);
 * a second long-polling GET while one waits is answered 400 at once and closes the session
-  (python-engineio alone let it wait 45 s beside the first); JSONP (``j``) is refused.
+  (python-engineio alone let it wait 45 s beside the first); JSONP (``j``) is refused;
+* a session with no socket.io connection (never asked for, refused, or left) is closed after
+  the connect timeout, as socket.io's ``connectTimeout`` does (python-socketio kept it for as
+  long as its client answered the PINGs).
 """
 
 from __future__ import annotations
@@ -26,7 +29,9 @@ import httpx
 import pytest
 from engineio.async_socket import AsyncSocket
 
-from signaling_testkit import Cluster, Replica, start_replica, unique, until
+from parley_testing import scraped_value
+
+from signaling_testkit import Cluster, RawSocket, Replica, start_replica, unique, until
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
@@ -295,4 +300,42 @@ async def test_one_task_pings_every_socket_and_a_socket_that_stops_answering_is_
             answerer.cancel()
             await asyncio.gather(answerer, return_exceptions=True)
     finally:
+        await replica.stop()
+
+
+async def test_a_session_without_a_socketio_connection_is_closed_after_the_connect_timeout(cluster: Cluster) -> None:
+    """Over WebSocket, with a connect timeout of 1 s: a session that never sends CONNECT, one
+    whose CONNECT is refused (a junk token), one whose client sent DISCONNECT and one the
+    server disconnected are closed, while answering every PING; a connected one stays."""
+    replica = await start_replica(unique("sig-connect"), cluster.stack, cluster.issuer, cluster.meetings,
+                                  signaling_connect_timeout_seconds=1.0)
+    sockets: list[RawSocket] = []
+    try:
+        silent = await RawSocket.open(replica.url, None)
+        refused = await RawSocket.open(replica.url, None)
+        await refused.send('40{"token": "junk"}')
+        left = await RawSocket.open(replica.url, cluster.issuer.issue(unique("u")))
+        connected = await RawSocket.open(replica.url, cluster.issuer.issue(unique("u")))
+        sockets += [silent, refused, left, connected]
+        await asyncio.sleep(0.5)
+        await left.send("41")
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        for name, raw in (("silent", silent), ("refused", refused), ("left", left)):
+            await raw.closed(timeout=15)  # ConnectionClosed, or TimeoutError: the test fails
+            assert loop.time() - started < 15, name
+        assert any(str(frame).startswith("44") for frame in refused.frames), refused.frames
+        # the connected session is not touched: it still answers a call after the others closed
+        await asyncio.sleep(1.5)
+        assert (await connected.call("leave", {"meeting_id": unique("m")}))["error"]["code"] == "not_in_room"
+        assert await scraped_value(replica.url, "parley_signaling_unconnected_sessions_closed_total") == 3
+        # the server's own DISCONNECT (a kick, a session taken over): a client that keeps the
+        # Engine.IO session open anyway is closed at the deadline too
+        await replica.app.engineio_server.disconnect(connected.sid, ignore_queue=True)
+        await connected.closed(timeout=15)
+        assert any(str(frame).startswith("41") for frame in connected.frames), connected.frames
+        assert await scraped_value(replica.url, "parley_signaling_unconnected_sessions_closed_total") == 4
+    finally:
+        for raw in sockets:
+            await raw.close()
         await replica.stop()

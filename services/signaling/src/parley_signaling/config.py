@@ -37,6 +37,10 @@ class Settings(ServiceSettings, KafkaSettings, JwtSettings, MeetingsClientSettin
     #: PONG before closing the socket (socket.io's defaults: 25 and 20).
     signaling_ping_interval_seconds: float = Field(25.0, gt=0)
     signaling_ping_timeout_seconds: float = Field(20.0, gt=0)
+    #: Seconds an Engine.IO session may stay without a socket.io connection (from its opening,
+    #: or from its client's DISCONNECT) before it is closed; socket.io's ``connectTimeout``,
+    #: whose default is 45 s: a client connects at once, and a hostile one holds less.
+    signaling_connect_timeout_seconds: float = Field(10.0, gt=0)
     #: Seconds between replica heartbeats on the fan-out topic.
     signaling_heartbeat_seconds: float = Field(1.0, gt=0)
     #: Seconds another replica may stay silent, while this replica hears its own heartbeats,

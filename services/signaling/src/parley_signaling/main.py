@@ -107,6 +107,8 @@ def create_app(
     )
     sio = SignalingServer(
         rejections=Rejections(metrics.rejected_inputs),
+        connect_timeout_s=settings.signaling_connect_timeout_seconds,
+        unconnected_closed=metrics.unconnected_sessions_closed,
         async_mode="asgi",
         client_manager=fanout,
         cors_allowed_origins=list(settings.allowed_origins),

@@ -33,6 +33,12 @@ class SignalingMetrics:
             ("result",),
             registry=registry,
         )
+        self.unconnected_sessions_closed = Counter(
+            "parley_signaling_unconnected_sessions_closed_total",
+            "Engine.IO sessions closed because they had no socket.io connection in time "
+            "(PARLEY_SIGNALING_CONNECT_TIMEOUT_SECONDS after they opened or their client's DISCONNECT).",
+            registry=registry,
+        )
         self.events = Counter(
             "parley_signaling_events_total",
             "Client events handled, by event name and result (ok or an error code).",

@@ -9,6 +9,11 @@
 - :class:`SignalingASGIApp` and :class:`WebSocketGuard`: python-engineio measures a WebSocket
   text message in characters (``len(str)``), not bytes, and lets an undecodable message
   raise out of its receive loop. The guard refuses both before Engine.IO sees them.
+- :class:`SignalingServer` also closes an Engine.IO session that is not connected to the
+  namespace ``/`` ``connect_timeout_s`` seconds after it opened (socket.io's
+  ``connectTimeout``; python-socketio has none): a client that never sends a CONNECT, or
+  whose CONNECT was refused, kept its session, unauthenticated, for as long as it answered
+  the PINGs. A DISCONNECT, the client's or the server's, starts the same deadline again.
 - Loggers: python-engineio and python-socketio, given ``logger=False``, add their own stderr
   handler to loggers that also propagate to the root logger (every line printed twice), and
   engineio logs a client's undecodable polling payload with a traceback. They get loggers of
@@ -29,13 +34,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import socketio
+from prometheus_client import Counter
 from socketio import packet
 from starlette.types import Message, Receive, Scope, Send
 
 from parley_signaling import packet_json
 from parley_signaling.domain.protocol import ConnectErrorCode, ErrorCode, ack_error
 from parley_signaling.rejections import Reason, Rejections
-from parley_signaling.transport import SocketServer
+from parley_signaling.transport import FifoTimer, SocketServer
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +84,14 @@ class SignalingServer(SocketServer):
     (``not_connected``); neither is answered.
     """
 
-    def __init__(self, *, rejections: Rejections, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        rejections: Rejections,
+        connect_timeout_s: float = 45.0,
+        unconnected_closed: Counter | None = None,
+        **kwargs: Any,
+    ) -> None:
         socketio_logger = logging.getLogger("parley_signaling.socketio")
         engineio_logger = logging.getLogger("parley_signaling.engineio")
         for logger in (socketio_logger, engineio_logger):
@@ -88,6 +101,36 @@ class SignalingServer(SocketServer):
         super().__init__(logger=socketio_logger, engineio_logger=_EngineIOLogger(engineio_logger, rejections), **kwargs)
         self.rejections = rejections
         self.client_event: ClientEvent | None = None
+        self.connect_deadlines = FifoTimer(connect_timeout_s, self._close_if_unconnected, log, "connect-deadlines")
+        self._unconnected_closed = unconnected_closed
+
+    async def _handle_eio_connect(self, eio_sid: str, environ: dict[str, Any]) -> None:
+        await super()._handle_eio_connect(eio_sid, environ)
+        self.connect_deadlines.schedule(eio_sid)
+
+    async def _handle_disconnect(self, eio_sid: str, namespace: str | None, reason: Any = None) -> None:
+        await super()._handle_disconnect(eio_sid, namespace, reason)
+        if eio_sid in self.eio.sockets:  # the client's DISCONNECT: left with no connection, as if new
+            self.connect_deadlines.schedule(eio_sid)
+
+    async def disconnect(self, sid: str, namespace: str | None = None, ignore_queue: bool = False) -> None:
+        """python-socketio's: sends the socket.io DISCONNECT, and leaves the Engine.IO session
+        open for its client to close; a client that does not is closed at its deadline."""
+        eio_sid = self.manager.eio_sid_from_sid(sid, namespace or "/")
+        await super().disconnect(sid, namespace=namespace, ignore_queue=ignore_queue)
+        if eio_sid is not None and eio_sid in self.eio.sockets:
+            self.connect_deadlines.schedule(eio_sid)
+
+    async def _close_if_unconnected(self, eio_sid: str) -> None:
+        """Close Engine.IO session ``eio_sid`` unless it is connected to ``/`` (its deadline:
+        ``connect_timeout_s`` after it opened, or after its client's DISCONNECT)."""
+        if eio_sid not in self.eio.sockets or self._connected_sid(eio_sid, "/") is not None:
+            return
+        await self.eio.disconnect(eio_sid)
+        if self._unconnected_closed is not None:
+            self._unconnected_closed.inc()
+        if self.rejections.may_log(eio_sid):
+            log.info("closed Engine.IO session %s: no socket.io connection in time", eio_sid)
 
     async def _handle_eio_message(self, eio_sid: str, data: str | bytes) -> None:
         if not isinstance(data, str) or data[:1] not in _CLIENT_PACKETS:

@@ -16,7 +16,10 @@ every keyword argument it does not know itself, so :class:`SocketServer` (a
   the client has fetched the CLOSE packet with a GET. A client that never sends that GET
   leaves the POST unanswered and the session, its queue and the request task in memory for
   ever. Here ``disconnect(sid)`` queues the CLOSE packet (a GET already waiting still gets it)
-  and forgets the session without waiting, so the POST is answered 400 at once.
+  and forgets the session without waiting, so the POST is answered 400 at once. Over
+  WebSocket, the connection is closed once the CLOSE packet is written: python-engineio left
+  it open, read by its task, until the client closed it or was silent for
+  ``ping_interval + ping_timeout`` (45 s).
 * **A long-polling POST is bounded by bytes only.** python-engineio refuses a POST of more
   than ``Payload.max_decode_packets`` (16) packets, answers it 200 and drops all of them; the
   official client batches every packet it has buffered into one POST (up to ``maxPayload``
@@ -72,9 +75,9 @@ import logging
 import time
 import urllib.parse
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import engineio
 import socketio
@@ -145,49 +148,74 @@ async def translate_request(scope: dict[str, Any], receive: Any, send: Any) -> d
     return environ
 
 
-class PingScheduler:
-    """The Engine.IO PINGs of every socket of a server, from one task.
+T = TypeVar("T")
 
-    python-engineio schedules a socket's next PING when it hears the previous PONG
-    (``AsyncSocket.schedule_ping``) by starting a task that sleeps ``interval_s`` seconds and
-    then sends it (``AsyncSocket._send_ping``). Here :meth:`schedule` appends the socket to a
-    FIFO with its due time instead: every socket waits the same interval, so the FIFO is in
-    due order, and one task sleeps until the first is due, sends what ``_send_ping`` sends
-    (unless the socket is closing or closed meanwhile), and so on. A closed socket leaves the
-    FIFO at its due time at the latest.
+
+class FifoTimer(Generic[T]):
+    """Calls ``action(item)`` ``interval_s`` seconds after each :meth:`schedule` of ``item``,
+    from one task for every item.
+
+    Every item waits the same interval, so a FIFO is in due order: one task sleeps until the
+    first is due, awaits its action, and so on; it ends once the FIFO is empty, and the next
+    :meth:`schedule` starts another. An action that raises is logged, and the others go on.
     """
 
-    def __init__(self, interval_s: float, logger: logging.Logger) -> None:
+    def __init__(
+        self, interval_s: float, action: Callable[[T], Awaitable[object]], logger: logging.Logger, name: str
+    ) -> None:
         self._interval_s = interval_s
+        self._action = action
         self._logger = logger
-        self._due: deque[tuple[float, AsyncSocket]] = deque()
+        self._name = name
+        self._due: deque[tuple[float, T]] = deque()
         self._task: asyncio.Task[None] | None = None
 
     def __len__(self) -> int:
         return len(self._due)
 
-    def schedule(self, socket: AsyncSocket) -> None:
-        """PING ``socket`` in ``interval_s`` seconds."""
+    def schedule(self, item: T) -> None:
+        """Act on ``item`` in ``interval_s`` seconds."""
         loop = asyncio.get_running_loop()
-        self._due.append((loop.time() + self._interval_s, socket))
+        self._due.append((loop.time() + self._interval_s, item))
         if self._task is None or self._task.done():
-            self._task = loop.create_task(self._run(), name="engineio-pings")
+            self._task = loop.create_task(self._run(), name=self._name)
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         while self._due:
-            due, socket = self._due[0]
+            due, item = self._due[0]
             if (delay := due - loop.time()) > 0:
                 await asyncio.sleep(delay)
                 continue
             self._due.popleft()
-            if socket.closing or socket.closed:
-                continue
-            socket.last_ping = time.time()  # as AsyncSocket._send_ping
             try:
-                await socket.send(packet.Packet(packet.PING))
-            except Exception:  # noqa: BLE001 - one socket's failure must not stop the others' pings
-                self._logger.exception("%s: PING not sent", socket.sid)
+                await self._action(item)
+            except Exception:  # noqa: BLE001 - one item's failure must not stop the others
+                self._logger.exception("%s: action failed", self._name)
+
+
+class PingScheduler(FifoTimer[AsyncSocket]):
+    """The Engine.IO PINGs of every socket of a server, from one task.
+
+    python-engineio schedules a socket's next PING when it hears the previous PONG
+    (``AsyncSocket.schedule_ping``) by starting a task that sleeps ``interval_s`` seconds and
+    then sends it (``AsyncSocket._send_ping``). Here :meth:`schedule` appends the socket to a
+    :class:`FifoTimer`, which sends what ``_send_ping`` sends when it is due (unless the
+    socket is closing or closed meanwhile). A closed socket leaves the FIFO at its due time at
+    the latest.
+    """
+
+    def __init__(self, interval_s: float, logger: logging.Logger) -> None:
+        super().__init__(interval_s, self._ping, logger, "engineio-pings")
+
+    async def _ping(self, socket: AsyncSocket) -> None:
+        if socket.closing or socket.closed:
+            return
+        socket.last_ping = time.time()  # as AsyncSocket._send_ping
+        try:
+            await socket.send(packet.Packet(packet.PING))
+        except Exception:  # noqa: BLE001 - logged with the socket's sid
+            self._logger.exception("%s: PING not sent", socket.sid)
 
 
 class EngineServer(engineio.AsyncServer):
@@ -257,6 +285,8 @@ class EngineServer(engineio.AsyncServer):
         socket = self.sockets.get(sid)
         if socket is not None:
             await socket.close(wait=False, reason=self.reason.SERVER_DISCONNECT)
+            if socket.upgraded:  # WebSocket: the writer sends the CLOSE packet, then closes it
+                await socket.queue.put(None)
         self.sockets.pop(sid, None)
 
     async def _make_response(self, response_dict: dict[str, Any], environ: dict[str, Any]) -> Any:
