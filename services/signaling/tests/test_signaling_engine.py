@@ -1,6 +1,6 @@
 """Unit tests of parley_signaling.transport's Engine.IO pieces: the server-wide ping
 scheduler, the request environ without a class per request, and the packet queue that writes
-a packet at once while the socket's writer is idle."""
+a packet at once while the socket's writer is idle and holds at most its limit."""
 
 import asyncio
 import logging
@@ -133,3 +133,28 @@ async def test_the_writer_is_not_silent_while_packets_go_out_without_it() -> Non
     quiet_from = loop.time()
     assert await waiting == []  # then nothing at all: silent
     assert loop.time() - quiet_from >= 1.0
+
+
+async def test_a_full_queue_drops_what_comes_after_and_says_so_once() -> None:
+    overflows: list[tuple[str, int]] = []
+    queue = PacketQueue(limit=25, on_overflow=lambda sid: overflows.append((sid, queue.queued)))
+    queue.sid = "s1_x"
+    first, second = packet.Packet(packet.MESSAGE, data="x" * 9), packet.Packet(packet.MESSAGE, data="y" * 9)
+    queue.put_nowait(first)
+    queue.put_nowait(second)
+    assert queue.queued == 20 and queue.qsize() == 2  # a packet counts its text and one more
+    queue.put_nowait(packet.Packet(packet.MESSAGE, data="z" * 9))  # 30 > 25: the first one over
+    queue.put_nowait(packet.Packet(packet.PING))  # after an overflow, nothing more is queued
+    assert overflows == [("s1_x", 20)] and queue.overflowed and queue.qsize() == 2
+    queue.put_nowait(None)  # except the writer's stop
+    assert queue.get_nowait() is first and queue.queued == 10
+    assert await queue.get() is second and queue.queued == 0
+    assert await queue.get() is None
+    assert overflows == [("s1_x", 20)]
+
+
+async def test_without_a_limit_the_queue_takes_everything() -> None:
+    queue = PacketQueue()
+    for _ in range(1000):
+        queue.put_nowait(packet.Packet(packet.MESSAGE, data="x" * 1000))
+    assert queue.qsize() == 1000 and not queue.overflowed

@@ -41,6 +41,10 @@ class Settings(ServiceSettings, KafkaSettings, JwtSettings, MeetingsClientSettin
     #: or from its client's DISCONNECT) before it is closed; socket.io's ``connectTimeout``,
     #: whose default is 45 s: a client connects at once, and a hostile one holds less.
     signaling_connect_timeout_seconds: float = Field(10.0, gt=0)
+    #: Bytes of packets that may wait to be sent to one socket (its client is not reading
+    #: them, or not fast enough) before the socket is dropped as a slow consumer; at least
+    #: 256 KiB, over the largest packet.
+    signaling_max_queued_bytes: int = Field(1024 * 1024, ge=256 * 1024)
     #: Seconds between replica heartbeats on the fan-out topic.
     signaling_heartbeat_seconds: float = Field(1.0, gt=0)
     #: Seconds another replica may stay silent, while this replica hears its own heartbeats,

@@ -117,6 +117,8 @@ def create_app(
         async_handlers=False,
         max_http_buffer_size=settings.max_message_bytes,
         sid_prefix=settings.signaling_sid_prefix,
+        max_queued_bytes=settings.signaling_max_queued_bytes,
+        on_slow_consumer=metrics.slow_consumers.inc,
         ping_interval=settings.signaling_ping_interval_seconds,
         ping_timeout=settings.signaling_ping_timeout_seconds,
     )

@@ -39,6 +39,11 @@ class SignalingMetrics:
             "(PARLEY_SIGNALING_CONNECT_TIMEOUT_SECONDS after they opened or their client's DISCONNECT).",
             registry=registry,
         )
+        self.slow_consumers = Counter(
+            "parley_signaling_slow_consumers_total",
+            "Sockets dropped because more than PARLEY_SIGNALING_MAX_QUEUED_BYTES waited to be sent to them.",
+            registry=registry,
+        )
         self.events = Counter(
             "parley_signaling_events_total",
             "Client events handled, by event name and result (ok or an error code).",

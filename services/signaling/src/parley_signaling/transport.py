@@ -2,7 +2,7 @@
 
 python-socketio builds its Engine.IO server from ``_engineio_server_class()`` and hands it
 every keyword argument it does not know itself, so :class:`SocketServer` (a
-``socketio.AsyncServer``) swaps in :class:`EngineServer`, which changes five things
+``socketio.AsyncServer``) swaps in :class:`EngineServer`, which changes six things
 (docs/signaling.md, "Transport"; python-engineio 4.15.1 is the newest release):
 
 * **Session ids name their replica.** ``sid_prefix`` (``PARLEY_SIGNALING_SID_PREFIX``, e.g.
@@ -20,6 +20,10 @@ every keyword argument it does not know itself, so :class:`SocketServer` (a
   WebSocket, the connection is closed once the CLOSE packet is written: python-engineio left
   it open, read by its task, until the client closed it or was silent for
   ``ping_interval + ping_timeout`` (45 s).
+* **What waits for a client is bounded.** python-engineio queues every packet for a socket
+  whose client does not read, without bound. Here a socket's queue holds at most
+  ``max_queued_bytes`` (:class:`PacketQueue`), and a socket that would take more is dropped
+  (:meth:`EngineServer.watch_queue`).
 * **A long-polling POST is bounded by bytes only.** python-engineio refuses a POST of more
   than ``Payload.max_decode_packets`` (16) packets, answers it 200 and drops all of them; the
   official client batches every packet it has buffered into one POST (up to ``maxPayload``
@@ -88,7 +92,7 @@ from engineio.async_socket import AsyncSocket
 
 from parley_signaling.lean_queue import LeanQueue
 from parley_signaling.silence_watch import SilenceWatch
-from parley_signaling.websocket_protocol import SEND_TEXT_NOW
+from parley_signaling.websocket_protocol import ABORT, SEND_TEXT_NOW
 
 #: What a replica's ``sid_prefix`` may be: empty, or 1–16 letters and digits then ``_``
 #: (ids are base64url, so no prefix can be mistaken for another's).
@@ -221,9 +225,19 @@ class PingScheduler(FifoTimer[AsyncSocket]):
 class EngineServer(engineio.AsyncServer):
     """python-engineio's ``AsyncServer`` with the corrections in this module's docstring."""
 
-    def __init__(self, *args: Any, sid_prefix: str = "", **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        sid_prefix: str = "",
+        max_queued_bytes: int = 0,
+        on_slow_consumer: Callable[[], object] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.sid_prefix = sid_prefix
+        self.max_queued_bytes = max_queued_bytes
+        self.on_slow_consumer = on_slow_consumer
+        self._overflow_handler = self._slow_consumer  # one bound method for every queue
         uvicorn_errors = logging.getLogger("uvicorn.error")
         if _FILTER not in uvicorn_errors.filters:
             uvicorn_errors.addFilter(_FILTER)
@@ -276,7 +290,37 @@ class EngineServer(engineio.AsyncServer):
         of an ``asyncio.Queue``."""
         if args or kwargs:
             return super().create_queue(*args, **kwargs)
-        return PacketQueue()
+        return PacketQueue(self.max_queued_bytes, self._overflow_handler)
+
+    async def _trigger_event(self, event: str, *args: Any, **kwargs: Any) -> Any:
+        """python-engineio's; a new session's queue is watched first (:meth:`watch_queue`)."""
+        if event == "connect" and args:
+            self.watch_queue(args[0])
+        return await super()._trigger_event(event, *args, **kwargs)
+
+    def watch_queue(self, sid: str) -> None:
+        """Close session ``sid`` once its queue overflows (:class:`PacketQueue`): a client that
+        does not read (a slow consumer) is dropped, as socket.io's Node server never does,
+        instead of the replica holding every packet for it. Over WebSocket the connection is
+        aborted (its CLOSE packet could not be read either); a long-polling session is
+        disconnected (its next request gets 400). The socket.io disconnect follows, as for any
+        lost connection."""
+        socket = self.sockets.get(sid)
+        if socket is not None and isinstance(socket.queue, PacketQueue):
+            socket.queue.sid = sid
+
+    def _slow_consumer(self, sid: str) -> None:
+        socket = self.sockets.get(sid)
+        if socket is None:
+            return
+        self._log_error_once(f"{sid}: more than {self.max_queued_bytes} bytes wait for a client that does not read: closed", "slow-consumer")
+        if self.on_slow_consumer is not None:
+            self.on_slow_consumer()
+        queue = socket.queue
+        if isinstance(queue, PacketQueue) and queue.abort is not None:
+            queue.abort()
+        else:
+            self.start_background_task(self.disconnect, sid)
 
     async def disconnect(self, sid: str | None = None) -> None:
         if sid is None:
@@ -312,28 +356,66 @@ class EngineServer(engineio.AsyncServer):
 
 
 class PacketQueue(LeanQueue[packet.Packet | None]):
-    """A socket's queue of packets to send, which writes a packet at once instead when it can.
+    """A socket's queue of packets to send, which writes a packet at once instead when it can,
+    and holds at most ``limit`` bytes.
 
     While :attr:`send_text` is set (a WebSocket's writer is running: :func:`serve_websocket`),
     a packet put while the queue is empty and the writer waits in :meth:`get` is written by
     ``send_text`` (:meth:`~parley_signaling.websocket_protocol.WebSocketProtocol.send_text_now`)
     if it can be at once, and counted in :attr:`written`; otherwise it is queued as always.
-    ``None`` (the writer's stop) is always queued."""
+    ``None`` (the writer's stop) is always queued.
 
-    __slots__ = ("send_text", "written")
+    :attr:`queued` is the size of the packets waiting, counted in characters of their text
+    (bytes, for the ASCII of Parley's JSON). A packet that takes it over ``limit`` (0: no
+    limit) is dropped, and so is every later one: the client is not reading, and what it
+    would get is no longer whole. ``on_overflow(sid)`` is called once, then, to close the
+    socket, once :attr:`sid` is set (:meth:`EngineServer.watch_queue`; one handler for every
+    queue of a server, not an object per socket)."""
 
-    def __init__(self) -> None:
+    __slots__ = ("send_text", "abort", "written", "queued", "limit", "on_overflow", "overflowed", "sid")
+
+    def __init__(self, limit: int = 0, on_overflow: Callable[[str], object] | None = None) -> None:
         super().__init__()
         self.send_text: Callable[[str], bool] | None = None
+        self.abort: Callable[[], object] | None = None  # drops the WebSocket, while served
         self.written = 0
+        self.queued = 0
+        self.limit = limit
+        self.on_overflow = on_overflow
+        self.overflowed = False
+        self.sid = ""
 
     def put_nowait(self, item: packet.Packet | None) -> None:
-        if self.send_text is not None and item is not None and self._getters and not self._items:
+        if item is None:
+            super().put_nowait(item)
+            return
+        if self.overflowed:
+            return
+        if self.send_text is not None and self._getters and not self._items:
             encoded = item.encode()
             if isinstance(encoded, str) and self.send_text(encoded):
                 self.written += 1
                 return
+        size = _size(item)
+        if self.limit and self.queued + size > self.limit:
+            self.overflowed = True
+            if self.on_overflow is not None and self.sid:
+                self.on_overflow(self.sid)
+            return
+        self.queued += size
         super().put_nowait(item)
+
+    def get_nowait(self) -> packet.Packet | None:
+        item = super().get_nowait()
+        if item is not None:
+            self.queued -= _size(item)
+        return item
+
+
+def _size(pkt: packet.Packet) -> int:
+    """A packet's size in :attr:`PacketQueue.queued`: its text's length (1 without data)."""
+    data = pkt.data
+    return len(data) + 1 if isinstance(data, (str, bytes)) else 1
 
 
 class WebSocketTransport(EngineWebSocket):
@@ -344,13 +426,16 @@ class WebSocketTransport(EngineWebSocket):
         self.asgi_receive = environ["asgi.receive"]
         self.asgi_send = environ["asgi.send"]
         await self.asgi_send({"type": "websocket.accept"})
-        send_text = environ["asgi.scope"].get("extensions", {}).get(SEND_TEXT_NOW)
-        await serve_websocket(self.handler.__self__, self, send_text)
+        extensions = environ["asgi.scope"].get("extensions", {})
+        await serve_websocket(self.handler.__self__, self, extensions.get(SEND_TEXT_NOW), extensions.get(ABORT))
         return ""
 
 
 async def serve_websocket(
-    socket: AsyncSocket, ws: EngineWebSocket, send_text: Callable[[str], bool] | None = None
+    socket: AsyncSocket,
+    ws: EngineWebSocket,
+    send_text: Callable[[str], bool] | None = None,
+    abort: Callable[[], object] | None = None,
 ) -> None:
     """Serve one Engine.IO socket over ``ws``: the upgrade handshake when the socket started on
     long-polling, then a writer task for the packets out and this task reading the packets in
@@ -412,7 +497,7 @@ async def serve_websocket(
     writer_task = asyncio.ensure_future(writer())
     queue = socket.queue
     if isinstance(queue, PacketQueue):
-        queue.send_text = send_text
+        queue.send_text, queue.abort = send_text, abort
     silence = SilenceWatch(server.ping_interval + server.ping_timeout)
     try:
         while True:
@@ -435,7 +520,7 @@ async def serve_websocket(
     finally:
         silence.close()
     if isinstance(queue, PacketQueue):
-        queue.send_text = None  # what is sent from now on goes through the writer, until its end
+        queue.send_text = queue.abort = None  # what is sent from now on goes through the writer, until its end
     await socket.queue.put(None)  # lets the writer finish
     await writer_task
     await socket.close(wait=False, abort=True, reason=server.reason.TRANSPORT_CLOSE)

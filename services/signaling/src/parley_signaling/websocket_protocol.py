@@ -11,11 +11,12 @@ protocol on the wire is unchanged.
 It also offers the application a way to write a text message without a pass of the event loop
 (:meth:`WebSocketProtocol.send_text_now`, in the scope's extensions as :data:`SEND_TEXT_NOW`):
 :mod:`parley_signaling.transport` uses it for a packet queued while the socket's writer task
-is idle.
+is idle; and a way to drop the connection at once (:data:`ABORT`), for a client that stopped
+reading while too much waits for it.
 
 Once the connection is lost it lets go of the two reference cycles a connection would
 otherwise leave behind: the scope's :data:`SEND_TEXT_NOW` (the protocol's own bound method,
-in its own scope) and websockets' parser (a generator whose frame holds its
+in its own scope, and :data:`ABORT`, which holds the transport) and websockets' parser (a generator whose frame holds its
 ``ServerProtocol``). A cycle is freed only by a full collection, and the survivors of every
 full collection are frozen (:mod:`parley_observability.gc_freeze`): a socket's protocol, its
 transport, scope and websockets state (~26 objects) would then wait for the next thaw, up to
@@ -35,6 +36,9 @@ from parley_signaling.lean_queue import LeanQueue
 #: The ASGI scope extension (``scope["extensions"]``) whose value is the connection's
 #: :meth:`WebSocketProtocol.send_text_now`.
 SEND_TEXT_NOW = "parley.websocket.send_text_now"
+#: The ASGI scope extension whose value drops the connection at once (the transport's
+#: ``abort``: no closing handshake, for a client that does not read).
+ABORT = "parley.websocket.abort"
 
 
 class WebSocketProtocol(WebSocketsSansIOProtocol):
@@ -48,6 +52,7 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
         super().handle_connect(event)
         if not self.close_sent:  # accepted: the scope exists
             self.scope["extensions"][SEND_TEXT_NOW] = self.send_text_now  # type: ignore[index]
+            self.scope["extensions"][ABORT] = self.transport.abort  # type: ignore[index]
 
     def send_text_now(self, text: str) -> bool:
         """Write ``text`` as one text message now, as ``send({"type": "websocket.send", "text":
@@ -69,6 +74,7 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
         scope = getattr(self, "scope", None)  # none when the opening handshake never came
         if scope is not None:
             scope["extensions"].pop(SEND_TEXT_NOW, None)
+            scope["extensions"].pop(ABORT, None)
         # Nothing reads from the connection any more: end the parser (websockets'
         # ``Protocol.parse`` or ``discard``, suspended at a ``yield``) so that its frame lets go
         # of the ServerProtocol.
