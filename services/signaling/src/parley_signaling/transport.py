@@ -300,8 +300,8 @@ class EngineServer(engineio.AsyncServer):
 
     def watch_queue(self, sid: str) -> None:
         """Close session ``sid`` once its queue overflows (:class:`PacketQueue`): a client that
-        does not read (a slow consumer) is dropped, as socket.io's Node server never does,
-        instead of the replica holding every packet for it. Over WebSocket the connection is
+        does not read (a slow consumer) is dropped instead of the replica holding every
+        packet for it (socket.io's Node server has no such bound either). Over WebSocket the connection is
         aborted (its CLOSE packet could not be read either); a long-polling session is
         disconnected (its next request gets 400). The socket.io disconnect follows, as for any
         lost connection."""
@@ -313,7 +313,8 @@ class EngineServer(engineio.AsyncServer):
         socket = self.sockets.get(sid)
         if socket is None:
             return
-        self._log_error_once(f"{sid}: more than {self.max_queued_bytes} bytes wait for a client that does not read: closed", "slow-consumer")
+        message = f"{sid}: more than {self.max_queued_bytes} bytes wait for a client that does not read: closed"
+        self._log_error_once(message, "slow-consumer")
         if self.on_slow_consumer is not None:
             self.on_slow_consumer()
         queue = socket.queue
