@@ -349,7 +349,7 @@ async def test_a_socket_that_does_not_read_is_dropped_once_its_queue_is_full(clu
     """A client joins a room over WebSocket and stops reading (a 4 KiB receive buffer, and no
     frame read after its join's acknowledgement) while another member sends it offers of
     60 KB: once 256 KiB wait for it, the replica drops its connection, and the room hears
-    ``peer-left``. Before, every offer was queued for it (about 2.5 MB/s measured on one
+    ``peer-left``; a long-polling client that stops asking loses its session the same way. Before, every offer was queued for it (about 2.5 MB/s measured on one
     replica: RSS from 116 to 214 MiB in 40 s)."""
     replica = await start_replica(unique("sig-slow"), cluster.stack, cluster.issuer, cluster.meetings,
                                   signaling_max_queued_bytes=256 * 1024,
@@ -387,6 +387,21 @@ async def test_a_socket_that_does_not_read_is_dropped_once_its_queue_is_full(clu
         left = await sender.next("peer-left", lambda p: p["sid"] == reader_sid)
         assert left["reason"] == "disconnected"
         assert await scraped_value(replica.url, "parley_signaling_slow_consumers_total") == 1
+
+        # over long-polling, a client that stops sending GETs: its session is closed
+        polling_user = unique("u")
+        cluster.meetings.admit(meeting, polling_user)
+        polling = Polling(replica.url)
+        polling_sid = (await polling.connect(cluster.issuer.issue(polling_user)))["sid"]
+        await polling.post("422" + json.dumps(["join", {"meeting_id": meeting}]))
+        assert json.loads((await polling.receive(lambda p: p.startswith("432")))[3:])[0]["ok"]
+        offers = 0
+        while polling_sid in replica.rooms.sockets and offers < 100:  # ~6 MB at most
+            await sender.call("offer", {"meeting_id": meeting, "to": polling_sid, "sdp": sdp})
+            offers += 1
+        assert polling_sid not in replica.rooms.sockets, f"still in the room after {offers} offers"
+        assert (await polling.get()).status_code == 400  # the session is gone
+        assert await scraped_value(replica.url, "parley_signaling_slow_consumers_total") == 2
     finally:
         if reader is not None:
             reader.transport.abort()
