@@ -1,8 +1,9 @@
 """Signaling relay benchmark: Parley on one replica, Parley across two replicas, and a plain Node
 socket.io relay (the peer), under the same open-loop load, interleaved in one run.
 
-Set-up: two fresh users and ``2 * --pairs`` meetings they both joined (bench/participants.py;
-a set per Parley target, as a user has one participant per room); the peer
+Set-up: ``--pairs`` fresh users and ``2 * --pairs`` meetings, each joined by its host and one
+other user (bench/participants.py; a set per Parley target, as a user has one participant per
+room); the peer
 (bench/peers/node-relay/server.mjs) is started on a free port. Then the load generator
 (bench/loadgen/relay.mjs, Node over the official socket.io client) connects, for each target,
 ``--pairs`` host/guest socket pairs straight to the servers (no Traefik, for the peer
@@ -33,9 +34,10 @@ The last line of stdout is one JSON object: ``{"benchmark": "signaling_relay", "
 "rounds": [...]}], "warmup": {target: {"rate_per_s", "seconds", "p50", "p99", "max", "lost"}}}``.
 A message lost in the warm-up fails the run too. Exits 1 when a message was lost or refused, or the set-up failed.
 
-Each socket sends at most ``rate / pairs`` events per second: keep that under signaling's
-rate limit (``PARLEY_SIGNALING_RATE_PER_SECOND``, 50 by default; 1,000/s over 64 pairs is
-15.6/s per socket).
+Each socket sends at most ``rate / pairs`` events per second, and each host user twice that:
+keep those under signaling's rate limits (``PARLEY_SIGNALING_RATE_PER_SECOND``, 50 by default
+per socket, and ``PARLEY_SIGNALING_USER_RATE_PER_SECOND``, 100 per user; 1,000/s over 64 pairs
+is 15.6/s per socket and 31/s per host).
 
 Usage (with ``./taskw up`` running): ``./taskw bench:relay`` or ``.venv/bin/python
 bench/signaling_relay.py --rates 50,200,500,1000 --seconds 8 --rounds 2``.
@@ -130,8 +132,10 @@ async def bench(args: argparse.Namespace) -> dict:
     pids = {name: pid_listening_on(port) for name, port in ports.items()}
     wait_ready([ports["signaling-1"], ports["signaling-2"]])
     # a meeting per pair and Parley target: a user has one participant per room, so a second
-    # socket of the host in the same meeting would take the first one's participant over
-    people = await set_up(args.base_url, 2 * args.pairs, label="relay")
+    # socket of the host in the same meeting would take the first one's participant over;
+    # `pairs` users, so that each host sends a few pairs' share of the rate (signaling's event
+    # budget per user, docs/signaling.md "Limits")
+    people = await set_up(args.base_url, 2 * args.pairs, users=max(2, args.pairs), label="relay")
     peer_port = free_port()
     peer = start_peer(peer_port)
     pids["node"] = peer.pid
@@ -143,14 +147,15 @@ async def bench(args: argparse.Namespace) -> dict:
                 port = free_port()
                 bare[name] = port, start_peer(port, (sys.executable, str(BARE_PEER), "--server", server))
         s1, s2 = (f"http://127.0.0.1:{ports[n]}" for n in ("signaling-1", "signaling-2"))
-        host_token, guest_token = people.host.access_token, people.guest.access_token
         parley_cpu = {n: pids[n] for n in ("signaling-1", "signaling-2")}
 
-        def parley_pairs(guest_url: str, meeting_ids: list[str]) -> list[dict]:
-            return [
-                {"host": {"url": s1, "token": host_token}, "guest": {"url": guest_url, "token": guest_token}, "room": m}
-                for m in meeting_ids
-            ]
+        def parley_pairs(guest_url: str, meetings: range) -> list[dict]:
+            pairs = []
+            for i in meetings:
+                host_token, guest_token = people.tokens(i)
+                pairs.append({"host": {"url": s1, "token": host_token}, "guest": {"url": guest_url, "token": guest_token},
+                              "room": people.meeting_ids[i]})
+            return pairs
 
         def peer_pairs(port: int) -> list[dict]:
             url = f"http://127.0.0.1:{port}"
@@ -158,9 +163,9 @@ async def bench(args: argparse.Namespace) -> dict:
 
         targets = [
             {"name": "parley-1", "dialect": "parley", "cpu_pids": parley_cpu,
-             "pairs": parley_pairs(s1, people.meeting_ids[: args.pairs])},
+             "pairs": parley_pairs(s1, range(args.pairs))},
             {"name": "parley-2", "dialect": "parley", "cpu_pids": {**parley_cpu, "kafka": pids["kafka"]},
-             "pairs": parley_pairs(s2, people.meeting_ids[args.pairs :])},
+             "pairs": parley_pairs(s2, range(args.pairs, 2 * args.pairs))},
             {"name": "node", "dialect": "node", "cpu_pids": {"node": pids["node"]}, "pairs": peer_pairs(peer_port)},
             *({"name": name, "dialect": "node", "cpu_pids": {name: process.pid}, "pairs": peer_pairs(port)}
               for name, (port, process) in bare.items()),

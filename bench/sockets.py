@@ -1,12 +1,14 @@
 """Sockets per process: idle, authenticated, room-joined WebSocket sockets on one signaling
 replica, beside the same number on the plain Node socket.io relay (the peer), in one run.
 
-Set-up: two fresh users and ``sockets / per_room`` meetings they both joined
-(bench/participants.py); the peer (bench/peers/node-relay/server.mjs) on a free port. Then the
-load generator (bench/loadgen/sockets.mjs, Node over the official socket.io client) opens
+Set-up: ``sockets / --per-user`` fresh users and ``sockets / per_room`` meetings, each joined
+by its host and one other user (bench/participants.py; signaling holds at most
+``PARLEY_SIGNALING_MAX_SOCKETS_PER_USER`` sockets of a user, 32 by default); the peer
+(bench/peers/node-relay/server.mjs) on a free port. Then the load generator
+(bench/loadgen/sockets.mjs, Node over the official socket.io client) opens
 ``--sockets`` sockets at ``--rate`` new sockets per second, open loop, straight to
-signaling-1 (no Traefik), each authenticated by one of the two users' tokens and joined to a
-meeting (``--per-room`` sockets per meeting), holds them ``--settle`` seconds, closes them and
+signaling-1 (no Traefik), each joined to a meeting (``--per-room`` sockets per meeting, half
+with its host's token, half with its guest's), holds them ``--settle`` seconds, closes them and
 waits ``--after-close`` seconds; then the same against the peer (two sockets per room, as the
 app it stands for allows). The process's RSS is read from /proc before, while held and after
 the close.
@@ -40,16 +42,25 @@ from signaling_relay import DEFAULT_STACK_FILE, free_port, stack_ports, start_pe
 LOADGEN = LOADGEN_DIR / "sockets.mjs"
 
 
+def users_for(meetings: int, per_room: int, per_user: int) -> int:
+    """Users enough that none holds more than ``per_user`` sockets: a room's sockets are half
+    its host's, half its guest's (bench/loadgen/sockets.mjs), and with ``n`` users each is host
+    (or guest) of at most ``ceil(meetings / (n / 2))`` meetings (bench/participants.py)."""
+    rooms_per_user = max(1, per_user // -(-per_room // 2))
+    return max(2, 2 * -(-meetings // rooms_per_user))
+
+
 async def bench(args: argparse.Namespace) -> dict:
     """Set up, run the load generator against signaling-1 and the peer, return the summary."""
     ports = stack_ports(args.stack_file)
     pid = pid_listening_on(ports["signaling-1"])
     wait_ready([ports["signaling-1"]])
     meetings = max(1, -(-args.sockets // args.per_room))
-    people = await set_up(args.base_url, meetings, label="sockets")
+    people = await set_up(args.base_url, meetings, users=users_for(meetings, args.per_room, args.per_user),
+                          label="sockets")
     targets = [
         {"name": "parley", "dialect": "parley", "url": f"http://127.0.0.1:{ports['signaling-1']}", "pid": pid,
-         "tokens": [people.host.access_token, people.guest.access_token], "rooms": people.meeting_ids},
+         "rooms": people.meeting_ids, "members": [people.tokens(i) for i in range(meetings)]},
     ]
     peer = None
     if "node" in args.targets:  # the peer runs only when it is measured
@@ -84,6 +95,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--sockets", type=int, default=10000, help="sockets per target (default 10000)")
     parser.add_argument("--rate", type=float, default=50.0, help="new sockets per second (default 50)")
     parser.add_argument("--per-room", type=int, default=10, help="Parley sockets per meeting (default 10)")
+    parser.add_argument("--per-user", type=int, default=32,
+                        help="Parley sockets per user at most (default 32, signaling's limit)")
     parser.add_argument("--settle", type=float, default=5.0, help="seconds held before reading RSS (default 5)")
     parser.add_argument("--after-close", type=float, default=10.0,
                         help="seconds after closing before reading RSS again (default 10)")
@@ -93,8 +106,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.targets = set(args.targets.split(","))
     if not args.targets or not args.targets <= {"parley", "node"}:
         parser.error("--targets takes parley, node or both")
-    if args.sockets < 1 or args.rate <= 0 or args.per_room < 1:
-        parser.error("--sockets and --per-room must be at least 1, --rate positive")
+    if args.sockets < 1 or args.rate <= 0 or args.per_room < 1 or args.per_user < -(-args.per_room // 2):
+        parser.error("--sockets and --per-room must be at least 1, --per-user half of --per-room, --rate positive")
     args.base_url = args.base_url.rstrip("/")
     try:
         summary = asyncio.run(bench(args))

@@ -4,12 +4,14 @@
 // Usage: node sockets.mjs <plan.json>   (written by bench/sockets.py)
 //
 // plan = {
-//   "targets": [{"name", "dialect": "parley" | "node", "url", "pid", "tokens": [..]?, "rooms": [..]}],
+//   "targets": [{"name", "dialect": "parley" | "node", "url", "pid", "rooms": [..],
+//                "members": [[host token, guest token] per room]?}],
 //   "sockets": n, "rate": new sockets per second, "settle_s": s, "after_close_s": s, "clk_tck": 100
 // }
 //
 // For each target in turn: socket i is due at t0 + i / rate; it connects over WebSocket (the
-// client's defaults otherwise) and joins rooms[i % rooms.length] (Parley: after `session`,
+// client's defaults otherwise) and joins rooms[i % rooms.length] (Parley: with the token of
+// that room's host or guest, in turn, after `session`,
 // `join` with an acknowledgement that must be ok; Node: `join`, then `room_created` or
 // `room_joined`). Its connect+join time runs from its due time to the join's answer. After
 // every socket is in (or failed), `settle_s` seconds later, the server's RSS is read; every
@@ -45,7 +47,7 @@ function open(target, i) {
   return new Promise((resolve) => {
     const socket = io(target.url, {
       transports: ["websocket"],
-      auth: target.tokens ? { token: target.tokens[i % target.tokens.length] } : undefined,
+      auth: target.members ? { token: target.members[i % target.rooms.length][Math.floor(i / target.rooms.length) % 2] } : undefined,
       reconnection: false,
       timeout: 60000,
     });

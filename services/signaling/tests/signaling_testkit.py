@@ -131,7 +131,7 @@ class Replica:
 
 
 async def start_replica(
-    name: str, stack: Stack, issuer: TokenIssuer, meetings: FakeMeetings, **overrides: Any
+    name: str, stack: Stack, issuer: TokenIssuer, meetings: FakeMeetings, *, verifier: Any = None, **overrides: Any
 ) -> Replica:
     settings = Settings(
         environment="local",
@@ -141,7 +141,7 @@ async def start_replica(
         allowed_origins=[ALLOWED_ORIGIN],
         **{"signaling_link_host": "127.0.0.1", **overrides},  # relays over the replica link, as deployed
     )
-    app = create_app(settings, verifier=issuer.verifier(), meetings=meetings.client())
+    app = create_app(settings, verifier=verifier or issuer.verifier(), meetings=meetings.client())
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))

@@ -1,8 +1,8 @@
-"""Unit tests of the per-socket token bucket."""
+"""Unit tests of the per-socket token bucket and the limits a user's sockets share."""
 
 import pytest
 
-from parley_signaling.domain.ratelimit import TokenBucket
+from parley_signaling.domain.ratelimit import TokenBucket, UserLimits
 from parley_testing import FakeClock
 
 
@@ -46,3 +46,29 @@ def test_a_clock_going_backwards_gives_nothing() -> None:
 def test_rejects_nonsense(rate: float, burst: int) -> None:
     with pytest.raises(ValueError):
         TokenBucket(rate=rate, burst=burst)
+
+
+def test_a_shared_bucket_is_charged_with_the_own_one_or_not_at_all() -> None:
+    clock = FakeClock(100.0)
+    shared = TokenBucket(rate=1, burst=3, clock=clock)
+    a, b = TokenBucket(rate=1, burst=2, clock=clock), TokenBucket(rate=1, burst=10, clock=clock)
+    assert [a.allow(shared) for _ in range(3)] == [True, True, False]  # a's own two
+    assert [b.allow(shared) for _ in range(2)] == [True, False]  # the shared budget's last one
+    clock.now += 1.0  # one token back in each
+    assert a.allow(shared)  # a's refused third event took no shared token
+    assert not b.allow(shared)
+
+
+def test_user_limits_count_sockets_per_user_up_to_the_cap() -> None:
+    limits = UserLimits(max_sockets=2, rate=10, burst=20)
+    first, second = limits.admit("u1"), limits.admit("u1")
+    assert first is not None and first is second  # one budget for the user's sockets
+    assert limits.admit("u1") is None and limits.sockets_of("u1") == 2
+    assert limits.admit("u2") is not first
+    limits.release("u1")
+    assert limits.admit("u1") is first
+    limits.release("u1")
+    limits.release("u1")
+    assert limits.sockets_of("u1") == 0
+    assert limits.admit("u1") is not first  # the entry went with the last socket
+    limits.release("nobody")  # nothing to release: no error

@@ -1,5 +1,6 @@
 """Issue Ed25519 access tokens and serve their JWKS from memory (unit tests only)."""
 
+import asyncio
 import json
 import time
 import uuid
@@ -25,17 +26,24 @@ class TokenIssuer:
         jwk = json.loads(OKPAlgorithm.to_jwk(self._key.public_key()))
         return {"keys": [{**jwk, "kid": self.kid, "alg": "EdDSA", "use": "sig"}]}
 
-    def jwks_transport(self) -> httpx.MockTransport:
-        """An httpx transport answering every request with this issuer's JWKS."""
-        return httpx.MockTransport(lambda request: httpx.Response(200, json=self.jwks()))
+    def jwks_transport(self, delay_s: float = 0.0) -> httpx.MockTransport:
+        """An httpx transport answering every request with this issuer's JWKS, after
+        ``delay_s`` seconds (a slow auth)."""
 
-    def verifier(self) -> JwksVerifier:
-        """A :class:`JwksVerifier` that fetches this issuer's JWKS from memory."""
+        async def answer(request: httpx.Request) -> httpx.Response:
+            await asyncio.sleep(delay_s)
+            return httpx.Response(200, json=self.jwks())
+
+        return httpx.MockTransport(answer)
+
+    def verifier(self, jwks_delay_s: float = 0.0) -> JwksVerifier:
+        """A :class:`JwksVerifier` that fetches this issuer's JWKS from memory, each fetch
+        taking ``jwks_delay_s`` seconds."""
         return JwksVerifier(
             "http://auth.invalid/api/auth/.well-known/jwks.json",
             issuer=self.issuer,
             audience=self.audience,
-            http=httpx.AsyncClient(transport=self.jwks_transport()),
+            http=httpx.AsyncClient(transport=self.jwks_transport(jwks_delay_s)),
         )
 
     def issue(self, user_id: str, name: str = "Test User", *, ttl_s: int = 900, **claims) -> str:

@@ -25,6 +25,12 @@ class Settings(ServiceSettings, KafkaSettings, JwtSettings, MeetingsClientSettin
     #: Token bucket of every socket: sustained inbound events per second, and burst size.
     signaling_rate_per_second: float = Field(50.0, gt=0)
     signaling_rate_burst: int = Field(100, ge=1)
+    #: Sockets one user (or guest) may hold on one replica at once (tabs, devices, a socket
+    #: not yet timed out after a reconnect); one more is refused with ``too_many_sockets``.
+    signaling_max_sockets_per_user: int = Field(32, ge=1)
+    #: Token bucket shared by all of one user's sockets on one replica, besides each socket's.
+    signaling_user_rate_per_second: float = Field(100.0, gt=0)
+    signaling_user_rate_burst: int = Field(200, ge=1)
     #: Token bucket of every socket's hands and reactions (``raise-hand``, ``lower-hand``,
     #: ``reaction``), besides the general one: sustained per second, and burst size.
     signaling_gesture_rate_per_second: float = Field(1.0, gt=0)

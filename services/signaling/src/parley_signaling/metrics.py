@@ -29,7 +29,8 @@ class SignalingMetrics:
         )
         self.connections = Counter(
             "parley_signaling_connections_total",
-            "Connection attempts, by result (accepted, unauthorized, origin_not_allowed).",
+            "Connection attempts, by result (accepted, unauthorized, origin_not_allowed, draining, "
+            "too_many_sockets, closed_while_connecting).",
             ("result",),
             registry=registry,
         )
@@ -163,7 +164,9 @@ class SignalingMetrics:
         )
 
         self._handled: dict[tuple[str, str], tuple[Counter, Histogram]] = {}
-        for result in ("accepted", "unauthorized", "origin_not_allowed", "draining"):
+        for result in (
+            "accepted", "unauthorized", "origin_not_allowed", "draining", "too_many_sockets", "closed_while_connecting"
+        ):
             self.connections.labels(result)
         for event in sorted(KNOWN_EVENTS):
             self.events.labels(event, "ok")

@@ -187,6 +187,14 @@ class SignalingServer(SocketServer):
         ack = ack_error(ErrorCode.INVALID_PAYLOAD, "binary attachments are not accepted: events are JSON only")
         await self._send_packet(eio_sid, self.packet_class(packet.ACK, namespace=namespace, id=binary.id, data=[ack]))
 
+    def still_open(self, sid: str, namespace: str = "/") -> bool:
+        """Is the Engine.IO session of socket ``sid`` (connected or connecting) still open?
+        While a connect handler awaits, its client may close: python-socketio then skips the
+        disconnect handler (the socket is not connected yet) but connects it afterwards."""
+        eio_sid = self.manager.eio_sid_from_sid(sid, namespace)
+        socket = self.eio.sockets.get(eio_sid) if eio_sid is not None else None
+        return socket is not None and not socket.closing and not socket.closed
+
     def _connected_sid(self, eio_sid: str, namespace: str) -> str | None:
         """The socket's sid in ``namespace`` when it is connected there, else None."""
         sid = self.manager.sid_from_eio_sid(eio_sid, namespace)

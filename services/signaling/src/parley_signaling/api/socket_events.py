@@ -32,7 +32,7 @@ from parley_signaling.domain.protocol import (
     ack_error,
     ack_ok,
 )
-from parley_signaling.domain.ratelimit import TokenBucket
+from parley_signaling.domain.ratelimit import TokenBucket, UserLimits
 from parley_signaling.domain.rooms import RoomService
 from parley_signaling.drain import Drain
 from parley_signaling.metrics import SignalingMetrics
@@ -85,11 +85,19 @@ def register(
     ``extra_routes``: client events served by feature modules (name -> payload model and
     action; e.g. :meth:`parley_signaling.gestures.Gestures.routes`), handled like the core
     ones. ``join_ack`` completes a ``join`` acknowledgement with such a module's room state.
+    A user (or guest) has at most ``PARLEY_SIGNALING_MAX_SOCKETS_PER_USER`` sockets on the
+    replica (``too_many_sockets``), whose events also share one budget
+    (:class:`~parley_signaling.domain.ratelimit.UserLimits`).
     A token of a session in ``revoked`` is refused at connect (``unauthorized``);
     ``on_connected(principal)`` is called for each accepted socket (the session heartbeat).
     """
     rejections = sio.rejections
     allowed_origins = frozenset(settings.allowed_origins)
+    user_limits = UserLimits(
+        max_sockets=settings.signaling_max_sockets_per_user,
+        rate=settings.signaling_user_rate_per_second,
+        burst=settings.signaling_user_rate_burst,
+    )
     validation_context = {"max_sdp_bytes": settings.signaling_max_sdp_bytes}
 
     @sio.event
@@ -112,15 +120,34 @@ def register(
         except InvalidToken as exc:
             metrics.connections.labels("unauthorized").inc()
             raise refuse(ConnectErrorCode.UNAUTHORIZED, str(exc)) from exc
+        if not sio.still_open(sid):
+            # the client went away while its token was checked (a JWKS fetch): python-socketio
+            # would connect the sid all the same, and no disconnect would ever come for it
+            metrics.connections.labels("closed_while_connecting").inc()
+            return False
+        user_bucket = user_limits.admit(principal.user_id)
+        if user_bucket is None:
+            metrics.connections.labels("too_many_sockets").inc()
+            raise refuse(
+                ConnectErrorCode.TOO_MANY_SOCKETS,
+                f"this account has {user_limits.max_sockets} connections to this server already: "
+                "close one (another tab or device) and connect again",
+            )
+        # counted and registered with no await between: concurrent connects cannot overshoot
+        rooms.connected(
+            sid, principal, TokenBucket(settings.signaling_rate_per_second, settings.signaling_rate_burst), user_bucket
+        )
         await sio.save_session(sid, {"principal": principal})
         if not principal.is_guest:  # a guest gets no per-user deliveries (presence, contacts, calls)
             await users.register(sid, principal.user_id)
-        rooms.connected(sid, principal, TokenBucket(settings.signaling_rate_per_second, settings.signaling_rate_burst))
         on_connected(principal)
         metrics.connections.labels("accepted").inc()
 
     @sio.event
     async def disconnect(sid: str, reason: Any = None) -> None:
+        socket = rooms.sockets.get(sid)
+        if socket is not None:
+            user_limits.release(socket.principal.user_id)
         try:
             await rooms.disconnected(sid)
         except Exception:  # noqa: BLE001
@@ -135,7 +162,7 @@ def register(
         label = metrics.event_label(name if route is not None else "")
         try:
             socket = rooms.socket(sid)
-            if not socket.bucket.allow():
+            if not socket.bucket.allow(socket.user_bucket):
                 raise SignalingError(ErrorCode.RATE_LIMITED, "too many events; slow down")
             if name is None:
                 rejections.reject("malformed", sid, f"event data of type {type(data).__name__}")

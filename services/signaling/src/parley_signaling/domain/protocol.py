@@ -65,6 +65,8 @@ class ConnectErrorCode(StrEnum):
     UNAUTHORIZED = "unauthorized"
     ORIGIN_NOT_ALLOWED = "origin_not_allowed"
     DRAINING = "draining"
+    #: the user has ``PARLEY_SIGNALING_MAX_SOCKETS_PER_USER`` sockets on this replica already
+    TOO_MANY_SOCKETS = "too_many_sockets"
     #: a CONNECT to a namespace other than ``/``
     INVALID_NAMESPACE = "invalid_namespace"
     #: a second CONNECT on a connected Engine.IO session

@@ -68,7 +68,8 @@ LeaveReason = Literal["left", "disconnected", "ended", "moved", "removed"]
 
 @dataclass
 class LocalSocket:
-    """A socket connected to this replica: who it is, its rate limit, its room and participant
+    """A socket connected to this replica: who it is, its rate limit (and the one its user's
+    sockets share, :class:`~parley_signaling.domain.ratelimit.UserLimits`), its room and participant
     id there, and the lock that makes its events run one at a time (``asyncio.Lock`` wakes
     waiters in FIFO order). ``released``: the participant is no longer this socket's (another
     socket took it over, or the replica handed it to the cluster while stopping)."""
@@ -76,6 +77,7 @@ class LocalSocket:
     sid: str
     principal: Principal
     bucket: TokenBucket
+    user_bucket: TokenBucket | None = None
     meeting_id: str | None = None
     participant_id: str | None = None
     joined_at: datetime | None = field(default=None)
@@ -137,9 +139,11 @@ class RoomService:
 
     # --- connection -------------------------------------------------------------------
 
-    def connected(self, sid: str, principal: Principal, bucket: TokenBucket) -> None:
+    def connected(
+        self, sid: str, principal: Principal, bucket: TokenBucket, user_bucket: TokenBucket | None = None
+    ) -> None:
         """Register an accepted socket (its connect handler verified ``principal``)."""
-        self.sockets[sid] = LocalSocket(sid=sid, principal=principal, bucket=bucket)
+        self.sockets[sid] = LocalSocket(sid=sid, principal=principal, bucket=bucket, user_bucket=user_bucket)
         if self._presence is not None:
             self._presence.changed(sid, principal.user_id, "online")
 
