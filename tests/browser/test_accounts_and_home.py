@@ -86,3 +86,29 @@ def test_a_wrong_link_offers_the_way_on_that_fits_the_visitor(
     ada.page.goto(api.base_url + wrong_page)
     ada.page.get_by_role("link", name="Go to your meetings").click()
     expect(ada.page.get_by_role("button", name="New meeting")).to_be_visible()
+
+
+def test_home_rides_out_a_short_outage_of_the_meetings_api(api: Api, participants: ParticipantFactory) -> None:
+    """While meetings restarts, the edge answers its GETs 503 (docs/http-api.md, the edge's
+    own page with Retry-After): the web client tries a GET again (GET_RETRY in
+    web/src/api/http.ts), so the list appears a moment later, with no error shown."""
+    ada = participants("Ada")
+    api.create_meeting(ada.user, "Retried standup")
+    page = ada.page
+    edge_page = page.request.get(f"{api.base_url}/_parley/errors/503.json")  # Traefik's replacement
+    assert edge_page.status == 503 and edge_page.json()["detail"]["code"] == "unavailable"
+    refused: list[str] = []
+
+    def outage(route) -> None:  # noqa: ANN001 - playwright's Route
+        if route.request.method == "GET" and len(refused) < 2:
+            refused.append(route.request.url)
+            route.fulfill(response=edge_page)
+        else:
+            route.continue_()
+
+    page.route(re.compile(r"/api/meetings(\?[^/]*)?$"), outage)
+    ada.sign_in("/")
+    expect(page.get_by_text("Retried standup")).to_be_visible()
+    assert len(refused) == 2, refused
+    expect(page.get_by_text("Your meetings could not be loaded.")).to_have_count(0)
+    assert ada.page_errors == []

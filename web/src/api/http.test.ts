@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from "vitest";
 import { authApi } from "./auth";
-import { ApiError, HttpClient, NetworkError } from "./http";
+import { ApiError, GET_RETRY, HttpClient, NetworkError, type RetryPolicy } from "./http";
 import { type KeyValueStorage, LEGACY_REFRESH_TOKEN_KEY, SESSION_HINT_KEY, TokenStore } from "./tokens";
 import type { TokenPair } from "./types";
 
@@ -25,6 +25,8 @@ const pair = (n: number, expiresIn = 900): TokenPair => ({
   expires_in: expiresIn,
   user,
 });
+/** Retries as GET_RETRY but without waiting. */
+const FAST_RETRY = { ...GET_RETRY, minTimeout: 0, maxTimeout: 0 };
 const json = (status: number, body: unknown) =>
   new Response(status === 204 ? null : JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
 
@@ -202,8 +204,9 @@ describe("HttpClient", () => {
     const fetch = vi.fn(async () => {
       throw new TypeError("Failed to fetch");
     });
-    const http = new HttpClient({ tokens: new TokenStore(storage), fetch, onSessionLost });
+    const http = new HttpClient({ tokens: new TokenStore(storage), fetch, onSessionLost, retry: FAST_RETRY });
     await expect(http.get("/api/meetings")).rejects.toBeInstanceOf(NetworkError);
+    expect(fetch).toHaveBeenCalledTimes(1 + FAST_RETRY.retries); // the GET (its refresh) was tried again
     expect(onSessionLost).not.toHaveBeenCalled();
     expect(storage.map.get(SESSION_HINT_KEY)).toBe("1");
   });
@@ -252,6 +255,80 @@ describe("HttpClient", () => {
     expect(fake.log).toEqual(["refresh refresh-1", "logout refresh-2"]);
     expect(fake.jar.parley_refresh).toBeNull();
     expect(http.tokens.hasSession).toBe(false);
+  });
+});
+
+describe("HttpClient retries", () => {
+  const answers = (...statuses: (number | "network")[]) => {
+    const queue = [...statuses];
+    return vi.fn(async (_url: string, _init?: RequestInit) => {
+      const next = queue.shift() ?? 200;
+      if (next === "network") throw new TypeError("Failed to fetch");
+      return json(next, next === 200 ? { ok: true } : { detail: { code: "unavailable", message: "try again" } });
+    });
+  };
+  const client = (fetch: ReturnType<typeof answers>, retry: Partial<RetryPolicy> = FAST_RETRY) =>
+    new HttpClient({ tokens: new TokenStore(null), fetch, retry });
+
+  it("tries a GET again after no answer, 502, 503 and 504", async () => {
+    const fetch = answers("network", 502, 503);
+    await expect(client(fetch).get("/api/x", { auth: false })).resolves.toEqual({ ok: true });
+    expect(fetch).toHaveBeenCalledTimes(4);
+    const gateway = answers(504);
+    await expect(client(gateway).get("/api/x", { auth: false })).resolves.toEqual({ ok: true });
+    expect(gateway).toHaveBeenCalledTimes(2);
+  });
+
+  it("gives up after the policy's retries with the last error", async () => {
+    const fetch = answers(503, 503, 503, 503, 200);
+    await expect(client(fetch).get("/api/x", { auth: false })).rejects.toMatchObject({ status: 503, code: "unavailable" });
+    expect(fetch).toHaveBeenCalledTimes(4);
+  });
+
+  it("does not retry other methods, nor answers that are not transient", async () => {
+    for (const call of [
+      (http: HttpClient) => http.post("/api/x", {}, { auth: false }),
+      (http: HttpClient) => http.delete("/api/x", { auth: false }),
+    ]) {
+      const fetch = answers(503);
+      await expect(call(client(fetch))).rejects.toMatchObject({ status: 503 });
+      expect(fetch).toHaveBeenCalledTimes(1);
+    }
+    for (const status of [404, 429, 500]) {
+      const fetch = answers(status);
+      await expect(client(fetch).get("/api/x", { auth: false })).rejects.toMatchObject({ status });
+      expect(fetch).toHaveBeenCalledTimes(1);
+    }
+  });
+
+  it("waits between attempts as GET_RETRY says, and stops when the request is aborted", async () => {
+    expect(GET_RETRY).toMatchObject({ retries: 3, minTimeout: 500, factor: 2 });
+    vi.useFakeTimers();
+    try {
+      const fetch = answers(503, 503);
+      const done = client(fetch, { randomize: false }).get("/api/x", { auth: false });
+      await vi.advanceTimersByTimeAsync(499);
+      expect(fetch).toHaveBeenCalledTimes(1);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(fetch).toHaveBeenCalledTimes(2); // after 500 ms
+      await vi.advanceTimersByTimeAsync(999);
+      expect(fetch).toHaveBeenCalledTimes(2);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(fetch).toHaveBeenCalledTimes(3); // 1000 ms after that
+      await expect(done).resolves.toEqual({ ok: true });
+
+      const aborted = answers(503, 503);
+      const controller = new AbortController();
+      const call = client(aborted, { randomize: false }).get("/api/x", { auth: false, signal: controller.signal });
+      const outcome = expect(call).rejects.toThrow();
+      await vi.advanceTimersByTimeAsync(100);
+      controller.abort(new Error("left the page"));
+      await outcome;
+      await vi.advanceTimersByTimeAsync(5000);
+      expect(aborted).toHaveBeenCalledTimes(1);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 

@@ -1,3 +1,4 @@
+import pRetry from "p-retry";
 import type { TokenStore } from "./tokens";
 import type { ErrorBody, TokenPair } from "./types";
 
@@ -29,8 +30,35 @@ export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>
 /** Runs `fn` while holding a lock shared by the app's tabs (the Web Locks API when present). */
 export type LockRunner = <T>(fn: () => Promise<T>) => Promise<T>;
 
+/** How GETs are retried (p-retry's options): `retries` more attempts, the n-th after
+ * `minTimeout * factor^(n-1)` ms, up to twice that with `randomize`, never over `maxTimeout`. */
+export interface RetryPolicy {
+  retries: number;
+  minTimeout: number;
+  factor: number;
+  maxTimeout: number;
+  randomize: boolean;
+}
+
+/**
+ * A GET that got no answer, or 502/503/504 (docs/http-api.md: a service restarting, its
+ * database away, a replica failing over), is tried again 3 times, after 0.5, 1 and 2 s (each up
+ * to twice that): an outage of a few seconds shows as a slower page, not as an error. Other
+ * methods are not retried (a POST may have taken effect), nor other answers.
+ */
+export const GET_RETRY: RetryPolicy = { retries: 3, minTimeout: 500, factor: 2, maxTimeout: 4000, randomize: true };
+
+const TRANSIENT_STATUSES = new Set([502, 503, 504]);
+
+/** Is this failure worth another attempt of an idempotent request? */
+export function isTransient(error: unknown): boolean {
+  return error instanceof NetworkError || (error instanceof ApiError && TRANSIENT_STATUSES.has(error.status));
+}
+
 export interface HttpClientOptions {
   tokens: TokenStore;
+  /** How GETs are retried (default GET_RETRY). */
+  retry?: Partial<RetryPolicy>;
   fetch?: FetchLike;
   baseUrl?: string;
   /** Serializes refreshes across tabs: refresh tokens rotate, and reusing one revokes them all. */
@@ -89,18 +117,20 @@ async function errorFrom(response: Response): Promise<ApiError> {
  * JSON over fetch with the session's tokens. A 401 on a signed-in call refreshes the access
  * token with the refresh token, which the browser sends in its HttpOnly cookie (one refresh at
  * a time, shared by every waiting call), and retries the call once; when the refresh token is
- * refused the session is over.
+ * refused the session is over. A GET that meets a transient failure is tried again (GET_RETRY).
  */
 export class HttpClient {
   private readonly fetchFn: FetchLike;
   private readonly baseUrl: string;
   private readonly lock: LockRunner;
+  private readonly retry: RetryPolicy;
   private refreshing: Promise<string> | null = null;
 
   constructor(private readonly options: HttpClientOptions) {
     this.fetchFn = options.fetch ?? ((input, init) => fetch(input, init));
     this.baseUrl = options.baseUrl ?? "";
     this.lock = options.lock ?? noLock;
+    this.retry = { ...GET_RETRY, ...options.retry };
   }
 
   get tokens(): TokenStore {
@@ -173,7 +203,15 @@ export class HttpClient {
     return this.baseUrl + path;
   }
 
-  async request<T>(method: string, path: string, body?: unknown, options: RequestOptions = {}): Promise<T> {
+  /** One call of the API; a GET is retried on a transient failure (GET_RETRY). Rejects with
+   * ApiError (an answer that is not 2xx), NetworkError (no answer), or the signal's reason. */
+  request<T>(method: string, path: string, body?: unknown, options: RequestOptions = {}): Promise<T> {
+    const attempt = () => this.attempt<T>(method, path, body, options);
+    if (method !== "GET" || this.retry.retries <= 0) return attempt();
+    return pRetry(attempt, { ...this.retry, signal: options.signal, shouldRetry: ({ error }) => isTransient(error) });
+  }
+
+  private async attempt<T>(method: string, path: string, body: unknown, options: RequestOptions): Promise<T> {
     const auth = options.auth ?? true;
     let token = auth ? await this.accessToken() : null;
     let response = await this.send(method, path, body, token, options);
