@@ -167,8 +167,23 @@ def signaling() -> dict:
                        Query("sum(parley_signaling_fanout_bus_up)", "hearing the bus")), kind="stat", width=6),
                 Chart("Sockets in rooms", "Room directory entries: this replica's own sockets and the others'.",
                       (Query("sum by (instance, scope) (parley_signaling_directory_entries)", "{{instance}} {{scope}}"),)),
-                Chart("Connections", "Connection attempts by result.",
+                Chart("Connections", "Connection attempts by result (too_many_sockets: a user at "
+                      "PARLEY_SIGNALING_MAX_SOCKETS_PER_USER on a replica).",
                       (Query("sum by (result) (rate(parley_signaling_connections_total[5m]))", "{{result}}"),), "ops"),
+            ]),
+            ("Broken and hostile clients", [
+                Chart("Refused input", "Client input refused before any handler, by reason (docs/signaling.md, "
+                      "\"Refused input\"); official clients send none.",
+                      (Query("sum by (reason) (rate(parley_signaling_rejected_inputs_total[5m]))", "{{reason}}"),),
+                      "ops", width=8),
+                Chart("Slow consumers dropped", "Sockets dropped because more than PARLEY_SIGNALING_MAX_QUEUED_BYTES "
+                      "waited for their client to read.",
+                      (Query("sum by (instance) (rate(parley_signaling_slow_consumers_total[5m]))", "{{instance}}"),),
+                      "ops", width=8),
+                Chart("Sessions closed unconnected", "Engine.IO sessions closed without a socket.io connection "
+                      "within PARLEY_SIGNALING_CONNECT_TIMEOUT_SECONDS.",
+                      (Query("sum by (instance) (rate(parley_signaling_unconnected_sessions_closed_total[5m]))",
+                             "{{instance}}"),), "ops", width=8),
             ]),
             ("Events and relays", [
                 Chart("Client events", "Client events handled, by event.",
