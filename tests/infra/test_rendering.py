@@ -171,6 +171,7 @@ def test_service_env_files(rendered):
         assert auth["PARLEY_JWT_PRIVATE_KEY_FILE"] == str(rendered.secrets / "jwt-ed25519.pem")
     assert env("meetings-2")["PARLEY_MONGO_DATABASE"] == "meetings"
     assert env("chat-2")["PARLEY_MONGO_DATABASE"] == "chat"
+    assert env("chat-1")["PARLEY_CHAT_POST_LIMIT_PER_USER"] == "100000/second"  # bench:chat's 200/s
     # other services reach auth's JWKS and meetings through Traefik: either replica answers
     assert env("chat-1")["PARLEY_JWKS_URL"] == f"{rendered.url('traefik')}/api/auth/.well-known/jwks.json"
     assert env("signaling-1")["PARLEY_MEETINGS_URL"] == rendered.url("traefik")

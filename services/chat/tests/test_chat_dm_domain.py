@@ -8,12 +8,14 @@ from prometheus_client import CollectorRegistry
 from parley_chat.api.dm_schemas import MarkReadRequest
 from parley_chat.conversations_repository import dm_event_of, peer_of
 from parley_chat.domain.conversations import DirectMessages
-from parley_chat.domain.errors import CannotMessageSelf, MessageIdConflict, NotAContact
+from parley_chat.domain.errors import CannotMessageSelf, MessageIdConflict, NotAContact, TooManyMessages
 from parley_chat.domain.models import Message
+from parley_chat.domain.post_limit import PostLimit
+from parley_chat.domain.service import Chat
 from parley_chat.metrics import ChatMetrics
 from parley_events import ContactAccepted, DmMessagePosted, UserBlocked, decode
 from parley_events.contact_pairs import ContactPair, contact_id_of, pair_after
-from parley_security import Principal
+from parley_security import Membership, Principal
 
 AB = contact_id_of("alice", "bob")
 
@@ -165,3 +167,24 @@ def test_a_read_mark_is_a_positive_json_integer(seq: object) -> None:
     assert MarkReadRequest.model_validate({}).seq is None
     with pytest.raises(ValueError):
         MarkReadRequest.model_validate({"seq": seq})
+
+
+async def test_direct_messages_and_meeting_chat_share_one_post_limit(store, repo) -> None:
+    class EveryoneTakesPart:
+        async def membership_of(self, meeting_id: str, principal: Principal) -> Membership:
+            return Membership(meeting_id=meeting_id, user_id=principal.user_id, role="participant", status="active")
+
+    limit = PostLimit("2/minute")
+    metrics = ChatMetrics(CollectorRegistry())
+    dms = DirectMessages(store, metrics, post_limit=limit)  # type: ignore[arg-type]
+    chat = Chat(repo, EveryoneTakesPart(), metrics, post_limit=limit)  # type: ignore[arg-type]
+    await chat.post("m1", principal("bob"), message_id="m-000001", text="in the meeting")
+    await dms.post(principal("bob"), "alice", message_id="m-000002", text="and to alice")
+    with pytest.raises(TooManyMessages) as refused:
+        await dms.post(principal("bob"), "alice", message_id="m-000003", text="one too many")
+    assert 1 <= refused.value.retry_after <= 60 and refused.value.headers == {"Retry-After": str(refused.value.retry_after)}
+    with pytest.raises(TooManyMessages):
+        await chat.post("m1", principal("bob"), message_id="m-000004", text="here too")
+    await dms.post(principal("alice"), "bob", message_id="m-000005", text="alice has her own")
+    assert metrics.dm_refusals.labels("too_many_messages")._value.get() == 1  # noqa: SLF001
+    assert metrics.post_refusals.labels("too_many_messages")._value.get() == 1  # noqa: SLF001

@@ -15,6 +15,7 @@ from parley_settings.base import (
     ServiceSettings,
     require_secret,
 )
+from parley_settings.rate_limit import RateLimit
 
 __all__ = [
     "JwtSettings",
@@ -22,6 +23,7 @@ __all__ = [
     "KafkaTopicSettings",
     "MeetingsClientSettings",
     "MongoSettings",
+    "RateLimit",
     "ServiceSettings",
     "require_secret",
 ]

@@ -47,13 +47,12 @@ run it with ``--forwarded-allow-ips`` set to the proxies' addresses (Traefik) an
 """
 
 from pathlib import Path
-from typing import Annotated, Literal, Self
+from typing import Literal, Self
 
-from limits import parse
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from parley_settings import KafkaSettings, MongoSettings, ServiceSettings
+from parley_settings import KafkaSettings, MongoSettings, RateLimit, ServiceSettings
 
 
 class TokenSettings(BaseSettings):
@@ -68,14 +67,6 @@ class TokenSettings(BaseSettings):
     access_token_ttl_seconds: int = Field(default=900, ge=30, le=24 * 3600)
     refresh_token_ttl_seconds: int = Field(default=30 * 24 * 3600, ge=60)
     guest_token_ttl_seconds: int = Field(default=4 * 3600, ge=60, le=24 * 3600)
-
-
-def _rate_limit(value: str) -> str:
-    parse(value)  # raises ValueError for anything but "N/period"
-    return value
-
-
-RateLimit = Annotated[str, AfterValidator(_rate_limit)]
 
 
 class ThrottleSettings(BaseSettings):

@@ -20,6 +20,7 @@ from parley_chat.conversations_repository import ConversationRepository
 from parley_chat.config import Settings
 from parley_chat.domain.conversations import DirectMessages
 from parley_chat.domain.notes import NotesService
+from parley_chat.domain.post_limit import PostLimit
 from parley_chat.domain.service import Chat
 from parley_chat.messaging import CONSUMES, add_contact_projection, build_router, dm_relays, kafka_ready, message_relay
 from parley_chat.metrics import ChatMetrics
@@ -99,13 +100,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         repository = MessageRepository(mongo[settings.mongo_database])
         await repository.ensure_indexes()
         app.state.relay = message_relay(kafka, repository, settings.outbox_poll_interval_s, outbox_metrics.of("chat-messages"))
-        app.state.chat = Chat(repository, membership, metrics, publish=app.state.relay.stored)
+        post_limit = PostLimit(settings.chat_post_limit_per_user)
+        app.state.chat = Chat(repository, membership, metrics, publish=app.state.relay.stored, post_limit=post_limit)
         conversations = ConversationRepository(mongo[settings.mongo_database])
         await conversations.ensure_indexes()
         app.state.conversations = conversations
         app.state.dm_relay, app.state.read_relay = dm_relays(kafka, conversations, settings, outbox_metrics)
         app.state.direct_messages = DirectMessages(
-            conversations, metrics, publish=app.state.dm_relay.stored, notify=app.state.read_relay.notify
+            conversations,
+            metrics,
+            publish=app.state.dm_relay.stored,
+            notify=app.state.read_relay.notify,
+            post_limit=post_limit,
         )
         notes = NotesRepository(mongo[settings.mongo_database])
         app.state.notes = NotesService(notes, membership, metrics)

@@ -15,7 +15,7 @@ class ChatMetrics:
         self.post_refusals = Counter(
             "parley_chat_post_refusals_total",
             "Posts refused after input validation, by reason (not_a_participant, "
-            "meeting_not_found, message_id_conflict, unavailable).",
+            "meeting_not_found, message_id_conflict, unavailable, too_many_messages).",
             ("reason",),
             registry=registry,
         )
@@ -32,11 +32,11 @@ class ChatMetrics:
         self.dm_refusals = Counter(
             "parley_chat_direct_message_refusals_total",
             "Direct messages refused after input validation, by reason (not_a_contact, "
-            "cannot_message_self, message_id_conflict).",
+            "cannot_message_self, message_id_conflict, too_many_messages).",
             ("reason",),
             registry=registry,
         )
-        for reason in ("not_a_participant", "meeting_not_found", "message_id_conflict", "unavailable"):
+        for reason in ("not_a_participant", "meeting_not_found", "message_id_conflict", "unavailable", "too_many_messages"):
             self.post_refusals.labels(reason)
-        for reason in ("not_a_contact", "cannot_message_self", "message_id_conflict"):
+        for reason in ("not_a_contact", "cannot_message_self", "message_id_conflict", "too_many_messages"):
             self.dm_refusals.labels(reason)

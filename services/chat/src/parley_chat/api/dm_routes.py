@@ -17,7 +17,7 @@ from parley_chat.api.dm_schemas import (
     PostDirectMessageRequest,
     UserId,
 )
-from parley_chat.api.routes import Before, PageLimit
+from parley_chat.api.routes import TOO_MANY_MESSAGES, Before, PageLimit
 from parley_observability import BEARER_401, BODY_400, error_responses
 from parley_observability.store import STORE_503
 from parley_security import CurrentPrincipal
@@ -46,6 +46,7 @@ async def list_conversations(principal: CurrentPrincipal, dms: DirectMessagesDep
                 400: f"{BODY_400}; `cannot_message_self`",
                 403: "`not_a_contact`: the two are not accepted contacts, or one blocks the other",
                 409: "`message_id_conflict`: this message id was already used for another text or sender",
+                429: TOO_MANY_MESSAGES,
             }
         ),
     },

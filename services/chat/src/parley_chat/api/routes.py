@@ -2,7 +2,8 @@
 
 Every route needs ``Authorization: Bearer <access token>`` (401 otherwise). Errors are
 ``{"detail": {"code", "message"}}``: 404 ``meeting_not_found``, 403 ``not_a_participant``,
-409 ``message_id_conflict``, 503 ``unavailable`` (meetings could not be asked); invalid input
+409 ``message_id_conflict``, 429 ``too_many_messages`` (a post over the sender's limit, with
+``Retry-After``), 503 ``unavailable`` (meetings could not be asked); invalid input
 (body, ``limit``, ``before``, a meeting id that is not 1–128 of ``[A-Za-z0-9_-]``) is a 422 with
 FastAPI's ``detail`` list. Each route declares the answers it can give.
 
@@ -24,6 +25,12 @@ from parley_chat.domain.cursor import CURSOR_MAX_LENGTH, CURSOR_PATTERN
 from parley_observability import BEARER_401, BODY_400, error_responses
 from parley_observability.store import STORE_503
 from parley_security import GUEST_403, CurrentPrincipal, MeetingId, MeetingPrincipal
+
+#: The 429 of a post, meeting chat's or a direct message's.
+TOO_MANY_MESSAGES = (
+    "`too_many_messages`: the caller posted more than `PARLEY_CHAT_POST_LIMIT_PER_USER` allows (meeting "
+    "chat and direct messages together); nothing was stored: try again after `Retry-After` seconds"
+)
 
 #: Every route reads or writes the database: 503 while it cannot be reached.
 router = APIRouter(prefix="/api/chat", tags=["chat"], responses=error_responses({503: STORE_503}))
@@ -60,6 +67,7 @@ MEETING_ANSWERS = {
                 400: BODY_400,
                 **MEETING_ANSWERS,
                 409: "`message_id_conflict`: this message id was already used for another text or sender",
+                429: TOO_MANY_MESSAGES,
             }
         ),
     },

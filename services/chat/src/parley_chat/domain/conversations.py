@@ -20,6 +20,7 @@ from parley_chat.conversations_repository import ConversationRepository
 from parley_chat.domain.cursor import decode_cursor
 from parley_chat.domain.errors import CannotMessageSelf, ChatError, NotAContact
 from parley_chat.domain.models import Message, Page, utc_now
+from parley_chat.domain.post_limit import PostLimit
 from parley_chat.domain.service import page_of, read_page, store_post
 from parley_chat.metrics import ChatMetrics
 from parley_events.contact_pairs import contact_id_of
@@ -53,22 +54,27 @@ class DirectMessages:
         metrics: ChatMetrics,
         publish: Callable[[Iterable[Message]], None] = lambda messages: None,
         notify: Callable[[], None] = lambda: None,
+        post_limit: PostLimit | None = None,
     ) -> None:
         self._repo = repository
         self._metrics = metrics
         self._publish = publish
         self._notify = notify  # a read mark was staged: wake the outbox relay
+        self._post_limit = post_limit  # shared with meeting chat's posts
         self._open: dict[str, None] = {}
 
     async def post(self, principal: Principal, peer_id: str, *, message_id: str, text: str) -> tuple[Message, bool]:
         """Post ``text`` to ``peer_id`` as ``message_id``; returns ``(message, created)``.
 
         Idempotent as a meeting's post (a retry answers the stored message, ``created``
-        False). Raises :class:`CannotMessageSelf`, :class:`NotAContact` (not accepted
+        False). Raises :class:`TooManyMessages` (the sender's posts, meeting chat's
+        included, are over ``post_limit``), :class:`CannotMessageSelf`, :class:`NotAContact` (not accepted
         contacts, or a block either way) or :class:`MessageIdConflict`. The sender's read
         mark moves to the message (one reads what one answers; not announced: the sender's
         sockets get the message itself)."""
         try:
+            if self._post_limit is not None:
+                await self._post_limit.charge(principal.user_id)
             if peer_id == principal.user_id:
                 raise CannotMessageSelf("you cannot message yourself")
             if not await self._repo.pairs.may_reach(principal.user_id, peer_id):

@@ -56,3 +56,16 @@ class NotAContact(ChatError):
 class CannotMessageSelf(ChatError):
     code = "cannot_message_self"
     status_code = 400
+
+
+class TooManyMessages(ChatError):
+    """The user posted more than ``PARLEY_CHAT_POST_LIMIT_PER_USER`` allows; 429 with
+    ``Retry-After``: the seconds until one more post would be accepted."""
+
+    code = "too_many_messages"
+    status_code = 429
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"you are sending messages too fast; try again in {retry_after} seconds")
+        self.retry_after = retry_after
+        self.headers = {"Retry-After": str(retry_after)}

@@ -13,6 +13,7 @@ from parley_chat.domain.cursor import LEGACY_MIN, decode_cursor, encode_cursor
 from parley_chat.domain.errors import ChatError, MessageIdConflict
 from parley_chat.domain.membership import MembershipChecker, require_participant
 from parley_chat.domain.models import Message, Page, utc_now
+from parley_chat.domain.post_limit import PostLimit
 from parley_chat.metrics import ChatMetrics
 from parley_chat.repository import MessageRepository, doc_id
 from parley_security import Membership, Principal
@@ -27,11 +28,13 @@ class Chat:
         meetings: MembershipChecker,
         metrics: ChatMetrics,
         publish: Callable[[Iterable[Message]], None] = lambda messages: None,
+        post_limit: PostLimit | None = None,
     ) -> None:
         self._repo = repository
         self._meetings = meetings
         self._metrics = metrics
         self._publish = publish
+        self._post_limit = post_limit
 
     async def _require_participant(self, meeting_id: str, principal: Principal) -> Membership:
         return await require_participant(self._meetings, meeting_id, principal)
@@ -48,9 +51,12 @@ class Chat:
         ``created=False`` and stores nothing (it is handed to ``publish`` again, which sends
         it only if its first attempt failed before that). Raises :class:`MessageIdConflict`
         when the id is taken otherwise, and :class:`MeetingNotFound`,
-        :class:`NotAParticipant` or :class:`MeetingsUnavailable`.
+        :class:`NotAParticipant` or :class:`MeetingsUnavailable`; first of all
+        :class:`TooManyMessages` when the sender is over ``post_limit``.
         """
         try:
+            if self._post_limit is not None:
+                await self._post_limit.charge(principal.user_id)
             await self._require_participant(meeting_id, principal)
             message = Message(
                 message_id=message_id,
