@@ -6,6 +6,8 @@ export interface ChatEntry extends ChatMessage {
   pending?: boolean;
   /** Sending failed; retrying sends the same message_id again (the server dedupes it). */
   failed?: boolean;
+  /** Why, in words (chat/failure.ts). */
+  failure?: string;
 }
 
 /** What merging needs of a message: a meeting's (`ChatEntry`) or a direct one. */

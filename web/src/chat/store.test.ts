@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { ChatEntry } from "./merge";
 import type { Api } from "../api";
+import { ApiError } from "../api/http";
 import { ChatStore, type ChatState, newestSeq, unreadCount } from "./store";
 
 const msg = (seq: number | undefined, sender = "other"): ChatEntry => ({
@@ -64,5 +65,28 @@ describe("sending", () => {
     await Promise.all(sends);
     expect(posted).toEqual(["one", "two", "three"]);
     expect(chat.state.get().messages.every((m) => !m.pending)).toBe(true);
+  });
+});
+
+describe("a message the post limit refused", () => {
+  it("is kept as not sent, says why, and goes through on retry", async () => {
+    let refuse = true;
+    const api = {
+      chat: {
+        post: async (meetingId: string, messageId: string, text: string, senderName: string) => {
+          if (refuse) throw new ApiError(429, "too_many_messages", "you are sending messages too fast; try again in 3 seconds", 3);
+          return { message_id: messageId, meeting_id: meetingId, sender_id: "me", sender_name: senderName, text, posted_at: "2026-12-06T10:00:00Z", seq: 1 };
+        },
+      },
+    } as unknown as Api;
+    const chat = new ChatStore(api, "m");
+    chat.setSender("me", "Me");
+    await chat.send("hello");
+    const [failed] = chat.state.get().messages;
+    expect(failed).toMatchObject({ text: "hello", failed: true, failure: "Not sent: you are sending messages too fast. Wait 3 seconds." });
+    refuse = false;
+    await chat.retry(failed.message_id);
+    expect(chat.state.get().messages).toMatchObject([{ message_id: failed.message_id, seq: 1 }]);
+    expect(chat.state.get().messages[0].failed).toBeFalsy();
   });
 });

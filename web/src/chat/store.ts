@@ -1,5 +1,6 @@
 import type { Api } from "../api";
 import { ApiError } from "../api/http";
+import { notSentWords } from "./failure";
 import type { ChatMessage } from "../api/types";
 import { inOrder } from "../lib/inOrder";
 import { Store } from "../lib/store";
@@ -120,8 +121,8 @@ export class ChatStore {
     try {
       const saved = await this.posting(() => this.api.chat.post(this.meetingId, entry.message_id, entry.text, entry.sender_name));
       this.state.set((s) => ({ messages: mergeMessages(s.messages, [saved]) }));
-    } catch {
-      this.state.set((s) => ({ messages: mergeMessages(s.messages, [{ ...entry, failed: true }]) }));
+    } catch (err) {
+      this.state.set((s) => ({ messages: mergeMessages(s.messages, [{ ...entry, failed: true, failure: notSentWords(err) }]) }));
     }
   }
 }

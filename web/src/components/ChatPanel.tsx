@@ -74,7 +74,7 @@ export function ChatPanel({ chat, selfUserId, id = "chat-panel", title = "Chat",
               <p class="chat-text">{m.text}</p>
               {m.failed && (
                 <p class="chat-failed">
-                  Not sent.{" "}
+                  {m.failure ?? "Not sent."}{" "}
                   <button type="button" class="button-quiet" onClick={() => void chat.retry(m.message_id)}>
                     Retry
                   </button>

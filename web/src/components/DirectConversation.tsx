@@ -1,11 +1,12 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { Api, Conversation, DirectMessage, User } from "../api";
+import { notSentWords } from "../chat/failure";
 import { mergeMessages, newMessageId } from "../chat/merge";
 import { formatTime } from "../lib/format";
 import { inOrder } from "../lib/inOrder";
 import type { SignalingClient } from "../signaling/client";
 
-type Entry = DirectMessage & { pending?: boolean; failed?: boolean };
+type Entry = DirectMessage & { pending?: boolean; failed?: boolean; failure?: string };
 
 interface Props {
   api: Api;
@@ -111,8 +112,8 @@ export function DirectConversation({ api, socket, selfId, selfName, peer, onRead
     add([{ ...entry, pending: true, failed: false }]);
     try {
       add([await posting(() => api.directMessages.post(peerId, entry.message_id, entry.text))]);
-    } catch {
-      add([{ ...entry, pending: true, failed: true }]);
+    } catch (err) {
+      add([{ ...entry, pending: true, failed: true, failure: notSentWords(err) }]);
     }
   };
 
@@ -167,7 +168,7 @@ export function DirectConversation({ api, socket, selfId, selfName, peer, onRead
               <p class="chat-text">{m.text}</p>
               {m.failed && (
                 <p class="chat-failed">
-                  Not sent.{" "}
+                  {m.failure ?? "Not sent."}{" "}
                   <button type="button" class="button-quiet" onClick={() => void send(m)}>
                     Retry
                   </button>
