@@ -1,11 +1,12 @@
 """Accounts and meetings for the socket benchmarks, made through the platform's API (Traefik)
 with the probe's client: ``users`` fresh users and ``count`` meetings, each created by one user
-(its host) and joined by the host and one other user (its guest), so that sockets of either
-may join its room.
+(its host) and joined by ``per_meeting`` distinct users, the host first, so that a socket of
+any of them may join its room.
 
-Meeting ``i``'s host is user ``2i mod users`` and its guest user ``2i + 1 mod users``: with
-two users, the first hosts every meeting. A benchmark spreads its sockets over enough users
-to stay within signaling's limits per user (docs/signaling.md, "Limits": at most
+Meeting ``i``'s members are users ``k*i + j mod users`` for ``j`` in ``0 … k-1``
+(``k = per_meeting``): with two users and ``k = 2``, the first hosts every meeting and the
+second is its guest. A benchmark spreads its sockets over enough users to stay within
+signaling's limits per user (docs/signaling.md, "Limits": at most
 ``PARLEY_SIGNALING_MAX_SOCKETS_PER_USER`` sockets per replica, one event budget).
 """
 
@@ -27,25 +28,15 @@ CONCURRENCY = 8
 @dataclass
 class Participants:
     """The users' clients (each signed in: ``access_token``), the ids of the meetings, and
-    each meeting's host and guest as indexes into ``users``."""
+    each meeting's members (host first) as indexes into ``users``."""
 
     users: list[ApiClient]
     meeting_ids: list[str] = field(default_factory=list)
-    members: list[tuple[int, int]] = field(default_factory=list)
+    members: list[list[int]] = field(default_factory=list)
 
-    @property
-    def host(self) -> ApiClient:
-        """The first user, host of every meeting when there are two users."""
-        return self.users[0]
-
-    @property
-    def guest(self) -> ApiClient:
-        return self.users[1]
-
-    def tokens(self, i: int) -> tuple[str, str]:
-        """The access tokens of meeting ``i``'s host and guest."""
-        host, guest = self.members[i]
-        return self.users[host].access_token or "", self.users[guest].access_token or ""
+    def tokens(self, i: int) -> list[str]:
+        """The access tokens of meeting ``i``'s members, host first."""
+        return [self.users[m].access_token or "" for m in self.members[i]]
 
     async def close(self) -> None:
         """End every meeting (best effort), close the HTTP clients."""
@@ -61,19 +52,21 @@ class Participants:
             await client.aclose()
 
 
-def members_of(i: int, users: int) -> tuple[int, int]:
-    """Meeting ``i``'s host and guest among ``users`` users."""
-    return (2 * i) % users, (2 * i + 1) % users
+def members_of(i: int, users: int, per_meeting: int = 2) -> list[int]:
+    """Meeting ``i``'s members among ``users`` users, host first."""
+    return [(per_meeting * i + j) % users for j in range(per_meeting)]
 
 
-async def set_up(base_url: str, meetings: int, *, users: int = 2, label: str = "bench") -> Participants:
-    """Register and sign in ``users`` users (at least 2), create ``meetings`` meetings and join
-    each one's host and guest to it (:func:`members_of`).
+async def set_up(
+    base_url: str, meetings: int, *, users: int = 2, per_meeting: int = 2, label: str = "bench"
+) -> Participants:
+    """Register and sign in ``users`` users, create ``meetings`` meetings and join each one's
+    ``per_meeting`` members to it (:func:`members_of`; at least 2, at most ``users``).
 
     Raises ``parley_probe.api.ApiError`` when a call is refused.
     """
-    if users < 2:
-        raise ValueError("at least two users")
+    if not 2 <= per_meeting <= users:
+        raise ValueError("a meeting needs 2 to `users` members")
     run = uuid.uuid4().hex[:10]
     password = secrets.token_urlsafe(18)
     people = Participants([ApiClient(base_url, timeout_s=60) for _ in range(users)])
@@ -89,15 +82,16 @@ async def set_up(base_url: str, meetings: int, *, users: int = 2, label: str = "
         print(f"[bench] {users} users signed up", file=sys.stderr, flush=True)
 
         async def one(i: int) -> str:
-            host, guest = (people.users[m] for m in members_of(i, users))
+            host, *others = (people.users[m] for m in people.members[i])
             async with limit:
                 meeting = await host.create_meeting(f"{label} {run} #{i}")
-                meeting_id = str(meeting["meeting_id"])
-                await host.join_meeting(meeting_id)
-                await guest.join_meeting(meeting_id)
-                return meeting_id
+            meeting_id = str(meeting["meeting_id"])
+            for member in (host, *others):
+                async with limit:
+                    await member.join_meeting(meeting_id)
+            return meeting_id
 
-        people.members = [members_of(i, users) for i in range(meetings)]
+        people.members = [members_of(i, users, per_meeting) for i in range(meetings)]
         people.meeting_ids = list(await asyncio.gather(*(one(i) for i in range(meetings))))
     except BaseException:
         await people.close()

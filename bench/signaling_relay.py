@@ -152,7 +152,7 @@ async def bench(args: argparse.Namespace) -> dict:
         def parley_pairs(guest_url: str, meetings: range) -> list[dict]:
             pairs = []
             for i in meetings:
-                host_token, guest_token = people.tokens(i)
+                host_token, guest_token = people.tokens(i)  # two members per meeting
                 pairs.append({"host": {"url": s1, "token": host_token}, "guest": {"url": guest_url, "token": guest_token},
                               "room": people.meeting_ids[i]})
             return pairs

@@ -1,14 +1,14 @@
 """Sockets per process: idle, authenticated, room-joined WebSocket sockets on one signaling
 replica, beside the same number on the plain Node socket.io relay (the peer), in one run.
 
-Set-up: ``sockets / --per-user`` fresh users and ``sockets / per_room`` meetings, each joined
-by its host and one other user (bench/participants.py; signaling holds at most
+Set-up: about ``sockets / --per-user`` fresh users and ``sockets / per_room`` meetings, each
+joined by ``--per-room`` of the users (bench/participants.py; signaling holds at most
 ``PARLEY_SIGNALING_MAX_SOCKETS_PER_USER`` sockets of a user, 32 by default); the peer
 (bench/peers/node-relay/server.mjs) on a free port. Then the load generator
 (bench/loadgen/sockets.mjs, Node over the official socket.io client) opens
 ``--sockets`` sockets at ``--rate`` new sockets per second, open loop, straight to
-signaling-1 (no Traefik), each joined to a meeting (``--per-room`` sockets per meeting, half
-with its host's token, half with its guest's), holds them ``--settle`` seconds, closes them and
+signaling-1 (no Traefik), each joined to a meeting (``--per-room`` sockets per meeting, one
+per member: every socket is a participant of its room), holds them ``--settle`` seconds, closes them and
 waits ``--after-close`` seconds; then the same against the peer (two sockets per room, as the
 app it stands for allows). The process's RSS is read from /proc before, while held and after
 the close.
@@ -29,13 +29,14 @@ import argparse
 import asyncio
 import json
 import sys
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
 from parley_probe.cli import DEFAULT_BASE_URL
 
 from node_loadgen import LOADGEN_DIR, run_loadgen
-from participants import set_up
+from participants import members_of, set_up
 from procstat import CLK_TCK, load_average, pid_listening_on
 from signaling_relay import DEFAULT_STACK_FILE, free_port, stack_ports, start_peer, wait_ready
 
@@ -43,11 +44,15 @@ LOADGEN = LOADGEN_DIR / "sockets.mjs"
 
 
 def users_for(meetings: int, per_room: int, per_user: int) -> int:
-    """Users enough that none holds more than ``per_user`` sockets: a room's sockets are half
-    its host's, half its guest's (bench/loadgen/sockets.mjs), and with ``n`` users each is host
-    (or guest) of at most ``ceil(meetings / (n / 2))`` meetings (bench/participants.py)."""
-    rooms_per_user = max(1, per_user // -(-per_room // 2))
-    return max(2, 2 * -(-meetings // rooms_per_user))
+    """The fewest users (at least ``per_room``) with which no user is a member of more than
+    ``per_user`` of ``meetings`` meetings of ``per_room`` members each
+    (:func:`participants.members_of`): each member holds one socket per meeting."""
+    users = max(per_room, -(-meetings * per_room // per_user))
+    while True:
+        held = Counter(m for i in range(meetings) for m in members_of(i, users, per_room))
+        if max(held.values()) <= per_user:
+            return users
+        users += 1
 
 
 async def bench(args: argparse.Namespace) -> dict:
@@ -56,8 +61,8 @@ async def bench(args: argparse.Namespace) -> dict:
     pid = pid_listening_on(ports["signaling-1"])
     wait_ready([ports["signaling-1"]])
     meetings = max(1, -(-args.sockets // args.per_room))
-    people = await set_up(args.base_url, meetings, users=users_for(meetings, args.per_room, args.per_user),
-                          label="sockets")
+    users = users_for(meetings, args.per_room, args.per_user)
+    people = await set_up(args.base_url, meetings, users=users, per_meeting=args.per_room, label="sockets")
     targets = [
         {"name": "parley", "dialect": "parley", "url": f"http://127.0.0.1:{ports['signaling-1']}", "pid": pid,
          "rooms": people.meeting_ids, "members": [people.tokens(i) for i in range(meetings)]},
@@ -94,7 +99,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="the stack's stack.json (default the dev stack's)")
     parser.add_argument("--sockets", type=int, default=10000, help="sockets per target (default 10000)")
     parser.add_argument("--rate", type=float, default=50.0, help="new sockets per second (default 50)")
-    parser.add_argument("--per-room", type=int, default=10, help="Parley sockets per meeting (default 10)")
+    parser.add_argument("--per-room", type=int, default=10,
+                        help="Parley sockets per meeting, each of another member (default 10)")
     parser.add_argument("--per-user", type=int, default=32,
                         help="Parley sockets per user at most (default 32, signaling's limit)")
     parser.add_argument("--settle", type=float, default=5.0, help="seconds held before reading RSS (default 5)")
@@ -106,8 +112,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.targets = set(args.targets.split(","))
     if not args.targets or not args.targets <= {"parley", "node"}:
         parser.error("--targets takes parley, node or both")
-    if args.sockets < 1 or args.rate <= 0 or args.per_room < 1 or args.per_user < -(-args.per_room // 2):
-        parser.error("--sockets and --per-room must be at least 1, --per-user half of --per-room, --rate positive")
+    if args.sockets < 1 or args.rate <= 0 or args.per_room < 2 or args.per_user < 1:
+        parser.error("--sockets and --per-user must be at least 1, --per-room 2, --rate positive")
     args.base_url = args.base_url.rstrip("/")
     try:
         summary = asyncio.run(bench(args))

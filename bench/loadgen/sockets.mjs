@@ -5,13 +5,13 @@
 //
 // plan = {
 //   "targets": [{"name", "dialect": "parley" | "node", "url", "pid", "rooms": [..],
-//                "members": [[host token, guest token] per room]?}],
+//                "members": [[member tokens, host first] per room]?}],
 //   "sockets": n, "rate": new sockets per second, "settle_s": s, "after_close_s": s, "clk_tck": 100
 // }
 //
 // For each target in turn: socket i is due at t0 + i / rate; it connects over WebSocket (the
 // client's defaults otherwise) and joins rooms[i % rooms.length] (Parley: with the token of
-// that room's host or guest, in turn, after `session`,
+// that room's next member, so each socket of a room is another participant, after `session`,
 // `join` with an acknowledgement that must be ok; Node: `join`, then `room_created` or
 // `room_joined`). Its connect+join time runs from its due time to the join's answer. After
 // every socket is in (or failed), `settle_s` seconds later, the server's RSS is read; every
@@ -43,11 +43,16 @@ function percentile(sorted, q) {
   return Math.round(sorted[Math.max(1, Math.ceil((q / 100) * sorted.length)) - 1]);
 }
 
+function memberToken(target, i) {
+  const members = target.members[i % target.rooms.length];
+  return members[Math.floor(i / target.rooms.length) % members.length];
+}
+
 function open(target, i) {
   return new Promise((resolve) => {
     const socket = io(target.url, {
       transports: ["websocket"],
-      auth: target.members ? { token: target.members[i % target.rooms.length][Math.floor(i / target.rooms.length) % 2] } : undefined,
+      auth: target.members ? { token: memberToken(target, i) } : undefined,
       reconnection: false,
       timeout: 60000,
     });
