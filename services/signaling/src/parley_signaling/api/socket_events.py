@@ -122,7 +122,8 @@ def register(
             raise refuse(ConnectErrorCode.UNAUTHORIZED, str(exc)) from exc
         if not sio.still_open(sid):
             # the client went away while its token was checked (a JWKS fetch): python-socketio
-            # would connect the sid all the same, and no disconnect would ever come for it
+            # sends no disconnect for a socket still connecting, so nothing would unregister it
+            # (docs/upstream/python-socketio-connect-timeout.md); refused, the sid is let go
             metrics.connections.labels("closed_while_connecting").inc()
             return False
         user_bucket = user_limits.admit(principal.user_id)
