@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from signaling_testkit import Cluster, FakeMeetings, TopicTail, start_replica, unique  # noqa: E402
+from signaling_testkit import Cluster, FakeMeetings, start_replica, unique  # noqa: E402
 
 from parley_events.topics import PARTICIPANTS  # noqa: E402
-from parley_testing import Stack, TokenIssuer  # noqa: E402
+from parley_testing import Stack, TokenIssuer, TopicTail, tail_topic  # noqa: E402
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -49,18 +49,9 @@ async def kafka_producer(stack: Stack) -> AsyncIterator[AIOKafkaProducer]:
 
 @pytest_asyncio.fixture(loop_scope="module")
 async def participants_tail(stack: Stack) -> AsyncIterator[TopicTail]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=stack.kafka_bootstrap_servers, group_id=None, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        partitions = consumer.partitions_for_topic(PARTICIPANTS.name) or set(range(PARTICIPANTS.partitions))
-        assignment = [TopicPartition(PARTICIPANTS.name, p) for p in partitions]
-        consumer.assign(assignment)
-        await consumer.seek_to_end(*assignment)
-        for tp in assignment:
-            await consumer.position(tp)
-        yield TopicTail(consumer)
-    finally:
-        await consumer.stop()
+    """``parley.participants`` from its end at the test's start."""
+    async with tail_topic(stack.kafka_bootstrap_servers, PARTICIPANTS.name) as tail:
+        yield tail
 
 
 @pytest.fixture

@@ -23,9 +23,9 @@ import jwt
 import socketio
 import uvicorn
 import websockets
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 
-from parley_events import EventData, OutgoingEvent, ReceivedEvent, decode, encode
+from parley_events import EventData, OutgoingEvent, encode
 from parley_security import MeetingsClient
 from parley_signaling.config import Settings
 from parley_signaling.domain.rooms import RoomService
@@ -263,27 +263,6 @@ async def publish_event(producer: AIOKafkaProducer, data: EventData | OutgoingEv
     event = data if isinstance(data, OutgoingEvent) else encode(data, source="/parley/tests")
     await producer.send_and_wait(event.topic, event.value, key=event.key, headers=list(event.headers.items()))
     return event
-
-
-class TopicTail:
-    """Reads a topic from its end at creation (no consumer group)."""
-
-    def __init__(self, consumer: AIOKafkaConsumer) -> None:
-        self._consumer = consumer
-        self.seen: list[ReceivedEvent] = []
-
-    async def find(self, where: Callable[[ReceivedEvent], bool], timeout: float = DEFAULT_TIMEOUT) -> ReceivedEvent:
-        deadline = time.monotonic() + timeout
-        while True:
-            for event in self.seen:
-                if where(event):
-                    return event
-            if time.monotonic() > deadline:
-                raise AssertionError("event not found on the topic")
-            batches = await self._consumer.getmany(timeout_ms=200)
-            for records in batches.values():
-                for record in records:
-                    self.seen.append(decode(record.value, dict(record.headers or []), record.key))
 
 
 class RawSocket:

@@ -18,9 +18,9 @@ from parley_events import (
     ParticipantJoined,
     ParticipantLeft,
 )
-from parley_testing import TokenIssuer, sample_value, scraped_value
+from parley_testing import TokenIssuer, TopicTail, sample_value, scraped_value
 
-from signaling_testkit import ALLOWED_ORIGIN, Cluster, Peer, TopicTail, publish_event, start_replica, unique, until
+from signaling_testkit import ALLOWED_ORIGIN, Cluster, Peer, publish_event, start_replica, unique, until
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 

@@ -7,10 +7,10 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 import pytest_asyncio
-from signaling_testkit import Cluster, FakeMeetings, Peer, Replica, TopicTail, start_replica, unique, until
+from signaling_testkit import Cluster, FakeMeetings, Peer, Replica, start_replica, unique, until
 
 from parley_events import ParticipantJoined, ParticipantLeft
-from parley_testing import Stack, TokenIssuer
+from parley_testing import Stack, TokenIssuer, TopicTail
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 

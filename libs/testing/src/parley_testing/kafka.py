@@ -6,15 +6,32 @@ from contextlib import asynccontextmanager
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from parley_events import TOPICS, OutgoingEvent, ReceivedEvent, decode
+from parley_events import TOPICS, EventDecodeError, OutgoingEvent, ReceivedEvent, decode
 from parley_events.topics import TopicSpec
 
 
 class TopicTail:
-    """Records appended to one topic after :func:`tail_topic` opened it."""
+    """Records appended to one topic after :func:`tail_topic` opened it, decoded as CloudEvents.
+
+    The topics are shared by every test of the run, and some tests publish records that are no
+    CloudEvent on purpose (a consumer's poison-record handling): those are skipped here.
+    """
 
     def __init__(self, consumer: AIOKafkaConsumer) -> None:
         self._consumer = consumer
+        #: every event :meth:`find` read so far, in order per partition
+        self.seen: list[ReceivedEvent] = []
+
+    async def _next_events(self) -> list[ReceivedEvent]:
+        """The events of one fetch (up to 200 ms), junk records skipped."""
+        events = []
+        for records in (await self._consumer.getmany(timeout_ms=200)).values():
+            for record in records:
+                try:
+                    events.append(decode(record.value, dict(record.headers or []), record.key))
+                except EventDecodeError:
+                    continue
+        return events
 
     async def events(self, *, subject: str, count: int = 1, timeout_s: float = 15.0) -> list[ReceivedEvent]:
         """Wait for ``count`` CloudEvents whose ``subject`` is ``subject``; fewer on timeout."""
@@ -22,12 +39,7 @@ class TopicTail:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
         while len(found) < count and loop.time() < deadline:
-            batches = await self._consumer.getmany(timeout_ms=200)
-            for records in batches.values():
-                for record in records:
-                    event = decode(record.value)
-                    if event.subject == subject:
-                        found.append(event)
+            found.extend(event for event in await self._next_events() if event.subject == subject)
         return found
 
     async def events_until(
@@ -38,10 +50,23 @@ class TopicTail:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
         while not done(found) and loop.time() < deadline:
-            batches = await self._consumer.getmany(timeout_ms=200)
-            for records in batches.values():
-                found.extend(decode(record.value) for record in records)
+            found.extend(await self._next_events())
         return found
+
+    async def find(self, where: Callable[[ReceivedEvent], bool], timeout_s: float = 15.0) -> ReceivedEvent:
+        """The first event, among those :meth:`find` read before and those appended since, for
+        which ``where`` holds; raises ``AssertionError`` after ``timeout_s`` without one."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        checked = 0
+        while True:
+            for event in self.seen[checked:]:
+                if where(event):
+                    return event
+            checked = len(self.seen)
+            if loop.time() > deadline:
+                raise AssertionError("event not found on the topic")
+            self.seen.extend(await self._next_events())
 
 
 @asynccontextmanager
