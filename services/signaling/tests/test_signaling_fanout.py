@@ -3,7 +3,7 @@
 import asyncio
 import json
 import pickle
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from aiokafka import TopicPartition
@@ -81,7 +81,7 @@ async def bus_up(m: KafkaFanoutManager) -> None:
 
 
 def entry(sid: str, replica: str, meeting: str = "m1") -> dict:
-    return PeerEntry(sid=sid, meeting_id=meeting, user_id=f"u-{sid}", display_name=sid, replica_id=replica).model_dump()
+    return asdict(PeerEntry(sid=sid, meeting_id=meeting, user_id=f"u-{sid}", display_name=sid, replica_id=replica))
 
 
 def directory(method: str, replica: str, host: str = "other-host", **fields: Any) -> dict:

@@ -8,19 +8,21 @@ replica keeps, fed by the announcements on the fan-out topic (see
 from collections import defaultdict
 from dataclasses import dataclass
 
-from pydantic import BaseModel, ConfigDict
 
-
-class PeerEntry(BaseModel):
+@dataclass(frozen=True, slots=True)
+class PeerEntry:
     """A participant in a meeting room: ``sid`` is its participant id (the sid of the socket
     that joined first; stable across resumptions), ``socket_sid`` the socket that holds it now
     (``None``: the same as ``sid``), on replica ``replica_id``. ``resumable`` participants are
     held for resumption when their socket drops (docs/signaling.md, "Resumable participants").
     ``moved``: this socket took the participant over from another socket of the same user that
     was still in the room (another window or device; docs/signaling.md, "One participant per
-    user"), not by a resumption."""
+    user"), not by a resumption.
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    A slotted dataclass, not a Pydantic model: every replica holds one per participant of the
+    cluster (10,000 sockets in rooms: 10,000 entries), and a model instance weighs about 600
+    bytes more. The fan-out messages that carry entries are Pydantic models, which validate
+    and serialize it as a field (unknown keys ignored)."""
 
     sid: str
     meeting_id: str

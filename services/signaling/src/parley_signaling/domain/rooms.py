@@ -66,7 +66,7 @@ log = logging.getLogger(__name__)
 LeaveReason = Literal["left", "disconnected", "ended", "moved", "removed"]
 
 
-@dataclass
+@dataclass(slots=True)
 class LocalSocket:
     """A socket connected to this replica: who it is, its rate limit (and the one its user's
     sockets share, :class:`~parley_signaling.domain.ratelimit.UserLimits`), its room and participant
