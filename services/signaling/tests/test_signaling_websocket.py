@@ -92,3 +92,29 @@ async def test_a_closed_connection_is_freed_though_it_outlived_a_full_collection
     finally:
         gc.callbacks[:] = freezers + gc.callbacks
         gc.enable()
+
+
+async def test_an_open_connection_keeps_no_opening_request(cluster: Cluster) -> None:
+    """websockets' server parser read the opening request (its headers, ~2.3 KB per socket
+    measured with tracemalloc) into a local of its own frame and kept it there for the
+    connection's life; the connection now parses frames with a parser of its own once the
+    handshake is done, and still relays in both directions."""
+    server_state = cluster.r1.server.server_state
+    before = {id(p) for p in server_state.connections}
+    meeting = unique("m")
+    a, b = await cluster.peer(cluster.r1), await cluster.peer(cluster.r1)
+    opened = [p for p in server_state.connections if isinstance(p, WebSocketProtocol) and id(p) not in before]
+    assert len(opened) == 2
+    for protocol in opened:
+        frame = protocol.conn.parser.gi_frame
+        assert frame is not None and "request" not in frame.f_locals, frame.f_code.co_qualname
+    del opened
+    cluster.meetings.admit(meeting, a.user_id, b.user_id)  # type: ignore[attr-defined]
+    assert (await a.call("join", {"meeting_id": meeting}))["ok"]
+    assert (await b.call("join", {"meeting_id": meeting}))["ok"]
+    await a.next("peer-joined")
+    candidate = {"candidate": "candidate:1 1 UDP 1 192.0.2.1 9 typ host", "sdpMid": "0", "sdpMLineIndex": 0}
+    assert (await a.call("ice-candidate", {"meeting_id": meeting, "to": b.sid, "candidate": candidate}))["ok"]
+    assert (await b.next("ice-candidate"))["candidate"] == {**candidate, "usernameFragment": None}
+    assert (await b.call("ice-candidate", {"meeting_id": meeting, "to": a.sid, "candidate": candidate}))["ok"]
+    await a.next("ice-candidate")

@@ -5,8 +5,9 @@ per connection) with two changes to what an idle socket holds (bench/README.md, 
 process"): its queue of received messages (ASGI ``receive``) is a
 :class:`~parley_signaling.lean_queue.LeanQueue`, which holds no buffer while empty, instead of
 an ``asyncio.Queue`` (~3.2 KiB); and the opening handshake's request and response (their
-headers) are let go once the handshake is complete, since nothing reads them after it. The
-protocol on the wire is unchanged.
+headers) are let go once the handshake is complete, since nothing reads them after it,
+websockets' parser included (:meth:`WebSocketProtocol._parse_frames_only`). The protocol on
+the wire is unchanged.
 
 It also offers the application a way to write a text message without a pass of the event loop
 (:meth:`WebSocketProtocol.send_text_now`, in the scope's extensions as :data:`SEND_TEXT_NOW`):
@@ -30,6 +31,7 @@ from typing import Any
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.exceptions import InvalidState
 from websockets.http11 import Request
+from websockets.protocol import Protocol
 
 from parley_signaling.lean_queue import LeanQueue
 
@@ -53,6 +55,24 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
         if not self.close_sent:  # accepted: the scope exists
             self.scope["extensions"][SEND_TEXT_NOW] = self.send_text_now  # type: ignore[index]
             self.scope["extensions"][ABORT] = self.transport.abort  # type: ignore[index]
+            self._parse_frames_only()
+
+    def _parse_frames_only(self) -> None:
+        """websockets' ``ServerProtocol.parse`` reads the opening request into a local of its
+        generator's frame, then goes on in that frame as the frame parser for the life of the
+        connection: the request and its headers (~2.3 KB) stayed alive until the socket
+        closed. Once the request is read, the connection parses frames with a frame parser of
+        its own (``Protocol.parse``, which the server's defers to), started where the old one
+        stands: waiting, at a frame's first byte, for data (``StreamReader.at_eof``). A client
+        sends no frame before the handshake's answer (RFC 6455 §4.1); should one have, the old
+        parser is left in the middle of it, as it is."""
+        frame_loop = self.conn.parser.gi_yieldfrom  # ServerProtocol.parse -> Protocol.parse
+        if getattr(getattr(frame_loop, "gi_yieldfrom", None), "__name__", None) != "at_eof":
+            return
+        frames = Protocol.parse(self.conn)
+        next(frames)  # started: waits for a frame
+        self.conn.parser, request_parser = frames, self.conn.parser
+        request_parser.close()
 
     def send_text_now(self, text: str) -> bool:
         """Write ``text`` as one text message now, as ``send({"type": "websocket.send", "text":
