@@ -85,3 +85,26 @@ def test_an_empty_queue_holds_a_tenth_of_an_asyncio_queue() -> None:
 
     lean, standard = allocated(LeanQueue), allocated(asyncio.Queue)
     assert lean < standard / 10, (lean, standard)
+
+
+async def test_a_queue_with_one_waiting_get_holds_no_deque() -> None:
+    """An idle socket's queues each have one waiting get (its reader or writer task): that
+    future is kept as it is, no 624-byte deque for it; two waiting gets are served in order."""
+    queue: LeanQueue[int] = LeanQueue()
+    first = asyncio.ensure_future(queue.get())
+    await asyncio.sleep(0)
+    assert isinstance(queue._getters, asyncio.Future)  # noqa: SLF001
+    second = asyncio.ensure_future(queue.get())
+    await asyncio.sleep(0)
+    queue.put_nowait(1)
+    queue.put_nowait(2)
+    assert [await first, await second] == [1, 2]
+    assert queue._getters is None  # noqa: SLF001
+    waiting = asyncio.ensure_future(queue.get())
+    await asyncio.sleep(0)
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    assert queue._getters is None  # noqa: SLF001
+    queue.put_nowait(3)
+    assert await asyncio.wait_for(queue.get(), 1) == 3
