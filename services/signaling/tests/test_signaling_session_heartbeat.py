@@ -37,21 +37,53 @@ async def test_only_a_sessions_first_socket_announces_it_at_once() -> None:
 
 
 async def test_each_beat_announces_the_live_sessions_and_forgets_the_gone_ones() -> None:
-    live = {("u1", "s1")}
+    live = {("u1", "s1"), ("u2", "s2")}
     heartbeat = Recording(live, interval_s=0.05)
     heartbeat.start()
     try:
         heartbeat.connected("u1", "s1")
-        await until(lambda: len(heartbeat.sent) >= 2)  # the announcement, then a beat
-        assert heartbeat.sent[-1] == {("u1", "s1")}
-        live.clear()  # its last socket closed
-        await until(lambda: heartbeat.sent[-1] == set())
+        await until(lambda: heartbeat.sent.count({("u2", "s2")}) >= 2)  # two beats
+        assert heartbeat.sent.count({("u1", "s1")}) >= 3  # the announcement, then the beats
+        live.discard(("u1", "s1"))  # its last socket closed
+        beats = heartbeat.sent.count({("u2", "s2")})
+        # the beat under way may still send both (s1 first: in session-id order); two more send s2 alone
+        await until(lambda: heartbeat.sent.count({("u2", "s2")}) >= beats + 3)
+        assert heartbeat.sent[-2:] == [{("u2", "s2")}, {("u2", "s2")}]
         count = len(heartbeat.sent)
         heartbeat.connected("u1", "s1")  # back: announced at once again
         await asyncio.sleep(0)
         assert heartbeat.sent[count] == {("u1", "s1")}
     finally:
         await heartbeat.stop()
+
+
+class Timed(SessionHeartbeat):
+    def __init__(self, live: set[tuple[str, str]], interval_s: float) -> None:
+        super().__init__(None, lambda: set(live), replica_id="r1", interval_s=interval_s)  # type: ignore[arg-type]
+        self.sent: list[tuple[float, tuple[str, str]]] = []
+
+    async def _send(self, sessions: set[tuple[str, str]]) -> None:
+        now = asyncio.get_running_loop().time()
+        self.sent.extend((now, session) for session in sessions)
+
+
+async def test_a_beat_spreads_its_sessions_over_the_interval_in_a_stable_order() -> None:
+    """Not one burst per interval: with n sessions, one record every interval / n (a busy
+    machine can only stretch the gaps, so the test bounds them from below)."""
+    sessions = {(f"u{i}", f"s{i:02}") for i in range(10)}
+    interval = 0.5
+    heartbeat = Timed(set(sessions), interval_s=interval)
+    heartbeat.start()
+    try:
+        await until(lambda: len(heartbeat.sent) >= 20, timeout=30)  # two beats
+    finally:
+        await heartbeat.stop()
+    first, second = heartbeat.sent[:10], heartbeat.sent[10:20]
+    assert [session for _, session in first] == sorted(sessions, key=lambda s: s[1])
+    assert [session for _, session in second] == [session for _, session in first]
+    times = [t for t, _ in first]
+    step = interval / 10
+    assert all(b - a >= step * 0.8 for a, b in zip(times, times[1:])), times
 
 
 class Publishing(SessionHeartbeat):

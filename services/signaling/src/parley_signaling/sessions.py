@@ -9,9 +9,10 @@ keeps a live session's single-session lease (docs/signaling.md, "Sessions").
   resume), then disconnected.
 - **Active.** :class:`SessionHeartbeat` publishes ``session.active`` (``parley.sessions.activity``,
   key = user id) for each session with a live socket on this replica: when its first socket
-  connects, then every ``PARLEY_SESSION_HEARTBEAT_SECONDS``. auth renews the session's lease
-  on it; signaling never calls auth. A heartbeat that fails is logged and the next one retries:
-  the lease (``PARLEY_SESSION_LEASE_SECONDS``) outlasts a few missed beats.
+  connects, then every ``PARLEY_SESSION_HEARTBEAT_SECONDS``, the replica's sessions spread over
+  that interval. auth renews the session's lease on it; signaling never calls auth. A
+  heartbeat that fails is logged and the next one retries: the lease
+  (``PARLEY_SESSION_LEASE_SECONDS``) outlasts a few missed beats.
 """
 
 import asyncio
@@ -64,7 +65,12 @@ class SessionSockets:
 
 
 class SessionHeartbeat:
-    """Publishes ``session.active`` for the live sessions of this replica's sockets."""
+    """Publishes ``session.active`` for the live sessions of this replica's sockets.
+
+    Each beat takes the live sessions once and spreads their records evenly over
+    ``interval_s`` (one every ``interval_s / n`` seconds); a session whose last socket closes
+    during a beat may still be renewed once by it, which the lease (several intervals) covers
+    anyway."""
 
     def __init__(
         self,
@@ -106,11 +112,20 @@ class SessionHeartbeat:
             self._task = None
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
-            await asyncio.sleep(self._interval_s)
-            live = self._live_sessions()
-            self._announced = set(live)  # a connect while the beat is sent adds here, not to ``live``
-            await self._send(live)
+            started = loop.time()
+            live = sorted(self._live_sessions(), key=lambda session: session[1])
+            self._announced = set(live)  # a connect during this beat adds here, not to ``live``
+            # One session every interval / n, in session-id order (so each keeps its place from
+            # one beat to the next), not all at once: the records, and auth's lease writes for
+            # them, are spread over the interval instead of a burst that stalls the replica's
+            # event loop and the machine (bench/README.md, "Relay: the heartbeat's burst").
+            step = self._interval_s / max(1, len(live))
+            for i, session in enumerate(live, start=1):
+                await asyncio.sleep(max(0.0, started + i * step - loop.time()))
+                await self._send({session})
+            await asyncio.sleep(max(0.0, started + self._interval_s - loop.time()))
 
     async def _send(self, sessions: set[tuple[str, str]]) -> None:
         publish = kafka_publisher(self._router.broker)
