@@ -134,6 +134,21 @@ async function setUpPair(target, pair, index) {
   };
 }
 
+// Where a step's slowest 1 % of messages were due: the number of 100-ms windows (of due time)
+// that hold them, and the most in one. A tail spread over the step (about one per window) is
+// the machine's noise; a few crowded windows are stalls: something held the server for
+// several messages in a row (bench/README.md, "Relay: the heartbeat's burst").
+function tailWindows(latency, rate) {
+  const arrived = latency.map((x, i) => [x, i]).filter(([x]) => x !== undefined).sort((a, b) => b[0] - a[0]);
+  const slowest = arrived.slice(0, Math.max(1, Math.floor(arrived.length / 100)));
+  const perWindow = new Map();
+  for (const [, i] of slowest) {
+    const w = Math.floor((i * 1000) / rate / 100);
+    perWindow.set(w, (perWindow.get(w) ?? 0) + 1);
+  }
+  return { windows: perWindow.size, most_in_one: Math.max(0, ...perWindow.values()), of: slowest.length };
+}
+
 function percentile(sorted, q) {
   if (sorted.length === 0) return null;
   const rank = Math.max(1, Math.ceil((q / 100) * sorted.length)); // nearest rank
@@ -186,7 +201,7 @@ async function runStep(target, conns, rate, seconds, firstSeq) {
   }
   const latencies = current.latency.filter((x) => x !== undefined);
   return {
-    latencies, sent: total, lost: total - current.arrived, duplicates: current.duplicates,
+    latencies, tail: tailWindows(current.latency, rate), sent: total, lost: total - current.arrived, duplicates: current.duplicates,
     refused: current.refused, cpuMsPerMessage, sendLagMs: Math.round(sendLag * 10) / 10,
     loadgenCpuMsPerMessage: Math.round(((self.user + self.system) / 1000 / total) * 1000) / 1000,
   };
@@ -233,8 +248,9 @@ async function main() {
         for (const code of r.refused) acc.refused[code] = (acc.refused[code] ?? 0) + 1;
         acc.cpu.push(r.cpuMsPerMessage); acc.loadgen.push(r.loadgenCpuMsPerMessage); acc.sendLag.push(r.sendLagMs);
         const f = figures(r.latencies);
-        acc.rounds.push({ round, ...f, lost: r.lost });
+        acc.rounds.push({ round, ...f, lost: r.lost, tail_windows: r.tail });
         log(`round ${round} ${key}/s: p50 ${f.p50} p99 ${f.p99} max ${f.max} ms, lost ${r.lost}, ` +
+          `slowest ${r.tail.of} in ${r.tail.windows} windows of 100 ms (at most ${r.tail.most_in_one} in one), ` +
           `cpu/msg ${JSON.stringify(r.cpuMsPerMessage)} ms, loadgen ${r.loadgenCpuMsPerMessage} ms/msg, send lag ${r.sendLagMs} ms`);
         await new Promise((resolve) => setTimeout(resolve, 300));
       }
