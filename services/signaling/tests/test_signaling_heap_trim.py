@@ -47,7 +47,7 @@ def test_a_trim_is_due_only_after_a_large_drop_from_the_peak() -> None:
 
 def test_it_trims_once_per_drop_and_counts_what_came_back() -> None:
     sockets, trims = Sockets(), []
-    t, registry = trimmer(sockets, trims, rss=[300 * 2**20, 270 * 2**20])
+    t, registry = trimmer(sockets, trims, rss=[300 * 2**20, 297 * 2**20])  # under the follow-up's 4 MiB
 
     async def run() -> None:
         t.start()
@@ -60,7 +60,7 @@ def test_it_trims_once_per_drop_and_counts_what_came_back() -> None:
     asyncio.run(run())
     assert trims == [0]
     assert registry.get_sample_value("parley_signaling_heap_trims_total") == 1
-    assert registry.get_sample_value("parley_signaling_heap_trimmed_bytes_total") == 30 * 2**20
+    assert registry.get_sample_value("parley_signaling_heap_trimmed_bytes_total") == 3 * 2**20
 
 
 def test_the_c_library_of_this_machine_trims() -> None:
@@ -68,3 +68,25 @@ def test_the_c_library_of_this_machine_trims() -> None:
     assert trim is not None  # Debian's glibc
     assert trim() in (0, 1)  # 1: memory was given back
     assert rss_bytes() > 0
+
+
+def test_a_trim_that_paid_is_followed_by_another_until_one_does_not() -> None:
+    """The close's own work frees memory after the count settled: the first trim may find
+    little, so each trim that gave back at least ``follow_up_bytes`` is tried again."""
+    sockets, trims = Sockets(), []
+    mib = 2**20
+    # (before, after) of each trim: 8 MiB back, then 38, then 1 (under the 4 MiB follow-up)
+    t, registry = trimmer(sockets, trims, rss=[460 * mib, 452 * mib, 452 * mib, 414 * mib, 414 * mib, 413 * mib])
+
+    async def run() -> None:
+        sockets.count = 10_000
+        await t.check()
+        sockets.count = 0
+        await t.check()  # falling
+        for _ in range(6):
+            await t.check()
+
+    asyncio.run(run())
+    assert trims == [0, 0, 0]
+    assert registry.get_sample_value("parley_signaling_heap_trims_total") == 3
+    assert registry.get_sample_value("parley_signaling_heap_trimmed_bytes_total") == 47 * mib
