@@ -54,6 +54,18 @@ def _stat_fields(pid: int) -> list[str]:
     return [stat[stat.index("(") + 1 : stat.rindex(")")], *stat[stat.rindex(")") + 2 :].split()]
 
 
+def _children() -> dict[int, list[int]]:
+    """Every live process's children, by parent pid (/proc/<pid>/stat field 4)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                children.setdefault(int(_stat_fields(int(entry.name))[2]), []).append(int(entry.name))
+            except (FileNotFoundError, ProcessLookupError, IndexError):
+                continue
+    return children
+
+
 def _tree_cpu_seconds(root: int, children: dict[int, list[int]]) -> float:
     """User + system CPU of ``root`` and its descendants, with their reaped children's: a
     process that exits moves its time into its parent's ``cutime``/``cstime``, so the sum
@@ -68,6 +80,13 @@ def _tree_cpu_seconds(root: int, children: dict[int, list[int]]) -> float:
         total += sum(int(f) for f in fields[12:16])  # utime stime cutime cstime
         todo += children.get(pid, [])
     return total / CLK_TCK
+
+
+def tree_cpu_seconds(pids: list[int]) -> float:
+    """CPU seconds so far of the processes ``pids`` and all their descendants, with the
+    reaped ones' (PostgreSQL's backends are children of its postmaster and come and go)."""
+    children = _children()
+    return sum(_tree_cpu_seconds(pid, children) for pid in pids)
 
 
 def stack_cpu_seconds(stack_file: Path) -> dict[str, float]:
@@ -85,13 +104,7 @@ def stack_cpu_seconds(stack_file: Path) -> dict[str, float]:
         return {}
     supervisord = int(pid_file.read_text().split()[0])
     by_port = {str(s["port"]): name for name, s in stack.get("services", {}).items() if "port" in s}
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                children.setdefault(int(_stat_fields(int(entry.name))[2]), []).append(int(entry.name))
-            except (FileNotFoundError, ProcessLookupError, IndexError):
-                continue
+    children = _children()
     own = _stat_fields(supervisord)  # its children's logs pass through it; not their CPU
     figures: dict[str, float] = {"supervisord": (int(own[12]) + int(own[13])) / CLK_TCK}
     for pid in children.get(supervisord, []):

@@ -77,6 +77,8 @@ from components import uvicorn_options  # noqa: E402
 from layout import Stack, venv_bin, vegeta_bin  # noqa: E402
 from supervisor_client import proxy  # noqa: E402
 
+from procstat import cpu_seconds, tree_cpu_seconds
+
 DEFAULT_RATES = (100, 250, 500, 1000, 1500)
 #: a step worse than this p99 (ms) or under 95 % successes saturates its target
 SATURATED_MS = 1000.0
@@ -101,33 +103,6 @@ async def set_up(base_url: str) -> tuple[str, str]:
         meeting = await api.create_meeting("REST benchmark")
         assert api.access_token is not None
         return api.access_token, meeting["meeting_id"]
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of process ``pid`` so far (``/proc/<pid>/stat``)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except FileNotFoundError:  # exited meanwhile
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def tree_cpu_seconds(pids: Sequence[int]) -> float:
-    """CPU seconds of the processes ``pids`` and all their live descendants (PostgreSQL's
-    backends are children of its postmaster)."""
-    parents: dict[int, int] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-        except (FileNotFoundError, ProcessLookupError, ValueError):
-            continue
-    tree, frontier = set(pids), list(pids)
-    while frontier:
-        parent = frontier.pop()
-        children = [pid for pid, ppid in parents.items() if ppid == parent and pid not in tree]
-        tree.update(children)
-        frontier.extend(children)
-    return sum(cpu_seconds(pid) for pid in tree)
 
 
 def attack(vegeta: Path, targets: Path, rate: int, duration_s: float, limit_ms: float) -> tuple[dict, dict]:
