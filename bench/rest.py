@@ -77,7 +77,7 @@ from components import uvicorn_options  # noqa: E402
 from layout import Stack, venv_bin, vegeta_bin  # noqa: E402
 from supervisor_client import proxy  # noqa: E402
 
-from procstat import cpu_seconds, tree_cpu_seconds
+from procstat import cpu_seconds, tree_cpu_seconds  # noqa: E402
 
 DEFAULT_RATES = (100, 250, 500, 1000, 1500)
 #: a step worse than this p99 (ms) or under 95 % successes saturates its target

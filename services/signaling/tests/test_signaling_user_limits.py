@@ -75,19 +75,21 @@ async def test_a_users_sockets_share_one_event_budget(cluster: Cluster) -> None:
 
 
 async def test_a_client_that_leaves_while_its_token_is_checked_is_not_connected(cluster: Cluster) -> None:
-    """The replica's first connect fetches the JWKS (0.5 s here). A long-polling client that
+    """The replica's first connect fetches the JWKS (2 s here). A long-polling client that
     closes its session meanwhile (Engine.IO CLOSE in another POST) got no disconnect from
     python-socketio, its socket not being connected yet; the connect handler then failed on
     the closed session with a traceback and left the sid in python-socketio's namespace."""
+    fetching = asyncio.Event()
     replica = await start_replica(unique("sig-slow-jwks"), cluster.stack, cluster.issuer, cluster.meetings,
-                                  verifier=cluster.issuer.verifier(jwks_delay_s=0.5))
+                                  verifier=cluster.issuer.verifier(jwks_delay_s=2.0, fetching=fetching))
     user = unique("u")
     try:
         async with httpx.AsyncClient(base_url=replica.url, timeout=10) as http:
             opened = await http.get("/socket.io/", params={"EIO": "4", "transport": "polling"})
             session = RawPolling(http, json.loads(opened.text[1:])["sid"])
             connecting = asyncio.create_task(session.post("40" + json.dumps({"token": cluster.issuer.issue(user)})))
-            await asyncio.sleep(0.1)
+            # not a fixed sleep: on a busy machine the CONNECT may not have reached the handler yet
+            await asyncio.wait_for(fetching.wait(), 30)
             assert (await session.post("1")).status_code == 200  # CLOSE while the token is checked
             assert (await connecting).status_code == 200
         await until(lambda: session.eio_sid not in replica.app.engineio_server.eio.sockets)

@@ -26,24 +26,26 @@ class TokenIssuer:
         jwk = json.loads(OKPAlgorithm.to_jwk(self._key.public_key()))
         return {"keys": [{**jwk, "kid": self.kid, "alg": "EdDSA", "use": "sig"}]}
 
-    def jwks_transport(self, delay_s: float = 0.0) -> httpx.MockTransport:
+    def jwks_transport(self, delay_s: float = 0.0, fetching: asyncio.Event | None = None) -> httpx.MockTransport:
         """An httpx transport answering every request with this issuer's JWKS, after
-        ``delay_s`` seconds (a slow auth)."""
+        ``delay_s`` seconds (a slow auth); ``fetching`` is set when a request arrives."""
 
         async def answer(request: httpx.Request) -> httpx.Response:
+            if fetching is not None:
+                fetching.set()
             await asyncio.sleep(delay_s)
             return httpx.Response(200, json=self.jwks())
 
         return httpx.MockTransport(answer)
 
-    def verifier(self, jwks_delay_s: float = 0.0) -> JwksVerifier:
+    def verifier(self, jwks_delay_s: float = 0.0, fetching: asyncio.Event | None = None) -> JwksVerifier:
         """A :class:`JwksVerifier` that fetches this issuer's JWKS from memory, each fetch
-        taking ``jwks_delay_s`` seconds."""
+        taking ``jwks_delay_s`` seconds and setting ``fetching`` when it starts."""
         return JwksVerifier(
             "http://auth.invalid/api/auth/.well-known/jwks.json",
             issuer=self.issuer,
             audience=self.audience,
-            http=httpx.AsyncClient(transport=self.jwks_transport(jwks_delay_s)),
+            http=httpx.AsyncClient(transport=self.jwks_transport(jwks_delay_s, fetching)),
         )
 
     def issue(self, user_id: str, name: str = "Test User", *, ttl_s: int = 900, **claims) -> str:
