@@ -12,12 +12,16 @@ from signaling_testkit import until
 
 
 class Recording(SessionHeartbeat):
+    """Records each session it would publish, and when."""
+
     def __init__(self, live: set[tuple[str, str]], interval_s: float) -> None:
         super().__init__(None, lambda: set(live), replica_id="r1", interval_s=interval_s)  # type: ignore[arg-type]
-        self.sent: list[set[tuple[str, str]]] = []
+        self.sent: list[tuple[str, str]] = []
+        self.times: list[float] = []
 
-    async def _send(self, sessions: set[tuple[str, str]]) -> None:
-        self.sent.append(set(sessions))
+    async def _send(self, user_id: str, session_id: str) -> None:
+        self.sent.append((user_id, session_id))
+        self.times.append(asyncio.get_running_loop().time())
 
 
 async def test_only_a_sessions_first_socket_announces_it_at_once() -> None:
@@ -31,7 +35,7 @@ async def test_only_a_sessions_first_socket_announces_it_at_once() -> None:
         heartbeat.connected("u2", "s2")
         heartbeat.connected("u3", None)  # a guest: no session, no lease
         await asyncio.sleep(0)
-        assert sorted(heartbeat.sent, key=sorted) == [{("u1", "s1")}, {("u2", "s2")}]
+        assert sorted(heartbeat.sent) == [("u1", "s1"), ("u2", "s2")]
     finally:
         await heartbeat.stop()
 
@@ -42,29 +46,19 @@ async def test_each_beat_announces_the_live_sessions_and_forgets_the_gone_ones()
     heartbeat.start()
     try:
         heartbeat.connected("u1", "s1")
-        await until(lambda: heartbeat.sent.count({("u2", "s2")}) >= 2)  # two beats
-        assert heartbeat.sent.count({("u1", "s1")}) >= 3  # the announcement, then the beats
+        await until(lambda: heartbeat.sent.count(("u2", "s2")) >= 2)  # two beats
+        assert heartbeat.sent.count(("u1", "s1")) >= 3  # the announcement, then the beats
         live.discard(("u1", "s1"))  # its last socket closed
-        beats = heartbeat.sent.count({("u2", "s2")})
+        beats = heartbeat.sent.count(("u2", "s2"))
         # the beat under way may still send both (s1 first: in session-id order); two more send s2 alone
-        await until(lambda: heartbeat.sent.count({("u2", "s2")}) >= beats + 3)
-        assert heartbeat.sent[-2:] == [{("u2", "s2")}, {("u2", "s2")}]
+        await until(lambda: heartbeat.sent.count(("u2", "s2")) >= beats + 3)
+        assert heartbeat.sent[-2:] == [("u2", "s2"), ("u2", "s2")]
         count = len(heartbeat.sent)
         heartbeat.connected("u1", "s1")  # back: announced at once again
         await asyncio.sleep(0)
-        assert heartbeat.sent[count] == {("u1", "s1")}
+        assert heartbeat.sent[count] == ("u1", "s1")
     finally:
         await heartbeat.stop()
-
-
-class Timed(SessionHeartbeat):
-    def __init__(self, live: set[tuple[str, str]], interval_s: float) -> None:
-        super().__init__(None, lambda: set(live), replica_id="r1", interval_s=interval_s)  # type: ignore[arg-type]
-        self.sent: list[tuple[float, tuple[str, str]]] = []
-
-    async def _send(self, sessions: set[tuple[str, str]]) -> None:
-        now = asyncio.get_running_loop().time()
-        self.sent.extend((now, session) for session in sessions)
 
 
 async def test_a_beat_spreads_its_sessions_over_the_interval_in_a_stable_order() -> None:
@@ -72,31 +66,30 @@ async def test_a_beat_spreads_its_sessions_over_the_interval_in_a_stable_order()
     machine can only stretch the gaps, so the test bounds them from below)."""
     sessions = {(f"u{i}", f"s{i:02}") for i in range(10)}
     interval = 0.5
-    heartbeat = Timed(set(sessions), interval_s=interval)
+    heartbeat = Recording(set(sessions), interval_s=interval)
     heartbeat.start()
     try:
         await until(lambda: len(heartbeat.sent) >= 20, timeout=30)  # two beats
     finally:
         await heartbeat.stop()
     first, second = heartbeat.sent[:10], heartbeat.sent[10:20]
-    assert [session for _, session in first] == sorted(sessions, key=lambda s: s[1])
-    assert [session for _, session in second] == [session for _, session in first]
-    times = [t for t, _ in first]
+    assert first == sorted(sessions, key=lambda s: s[1])
+    assert second == first
+    times = heartbeat.times[:10]
     step = interval / 10
     assert all(b - a >= step * 0.8 for a, b in zip(times, times[1:])), times
 
 
 class Publishing(SessionHeartbeat):
-    """Publishes as the real ``_send`` does, one awaited record per session."""
+    """Takes as long as a real publish (an awaited record) before recording the session."""
 
     def __init__(self, live: set[tuple[str, str]], interval_s: float) -> None:
         super().__init__(None, lambda: set(live), replica_id="r1", interval_s=interval_s)  # type: ignore[arg-type]
         self.published: list[tuple[str, str]] = []
 
-    async def _send(self, sessions: set[tuple[str, str]]) -> None:
-        for session in sessions:
-            await asyncio.sleep(0.01)
-            self.published.append(session)
+    async def _send(self, user_id: str, session_id: str) -> None:
+        await asyncio.sleep(0.01)
+        self.published.append((user_id, session_id))
 
 
 async def test_a_socket_that_connects_while_a_beat_is_published_does_not_break_the_beat() -> None:

@@ -97,7 +97,7 @@ class SessionHeartbeat:
         if session_id is None or self._task is None or (user_id, session_id) in self._announced:
             return
         self._announced.add((user_id, session_id))
-        task = asyncio.create_task(self._send({(user_id, session_id)}))
+        task = asyncio.create_task(self._send(user_id, session_id))
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 
@@ -122,17 +122,15 @@ class SessionHeartbeat:
             # them, are spread over the interval instead of a burst that stalls the replica's
             # event loop and the machine (bench/README.md, "Relay: the heartbeat's burst").
             step = self._interval_s / max(1, len(live))
-            for i, session in enumerate(live, start=1):
+            for i, (user_id, session_id) in enumerate(live, start=1):
                 await asyncio.sleep(max(0.0, started + i * step - loop.time()))
-                await self._send({session})
+                await self._send(user_id, session_id)
             await asyncio.sleep(max(0.0, started + self._interval_s - loop.time()))
 
-    async def _send(self, sessions: set[tuple[str, str]]) -> None:
-        publish = kafka_publisher(self._router.broker)
+    async def _send(self, user_id: str, session_id: str) -> None:
         now = datetime.now(UTC)
-        for user_id, session_id in sessions:
-            event = SessionActive(user_id=user_id, session_id=session_id, replica_id=self._replica_id, sent_at=now)
-            try:
-                await publish(encode(event, source=SOURCE))
-            except Exception:  # noqa: BLE001 - the next beat retries; the lease outlasts a few
-                log.warning("session.active of %s not published", session_id, exc_info=True)
+        event = SessionActive(user_id=user_id, session_id=session_id, replica_id=self._replica_id, sent_at=now)
+        try:
+            await kafka_publisher(self._router.broker)(encode(event, source=SOURCE))
+        except Exception:  # noqa: BLE001 - the next beat retries; the lease outlasts a few
+            log.warning("session.active of %s not published", session_id, exc_info=True)
