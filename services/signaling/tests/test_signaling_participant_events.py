@@ -3,12 +3,13 @@
 Kafka in test_signaling_cluster.py."""
 
 import asyncio
+import gc
 import json
 from datetime import UTC, datetime
 
 from prometheus_client import CollectorRegistry
 
-from parley_events import ParticipantJoined, ParticipantLeft, PresenceSocket
+from parley_events import OutgoingEvent, ParticipantJoined, ParticipantLeft, PresenceSocket
 from parley_signaling.metrics import SignalingMetrics
 from parley_signaling.participant_events import ParticipantEvents
 
@@ -124,3 +125,18 @@ async def test_a_full_queue_drops_and_counts_the_event() -> None:
     for n in range(3):
         events.enqueue(joined("A", f"s{n}"))
     assert metrics.participant_events.labels("joined", "dropped")._value.get() == 1
+
+
+async def test_a_published_window_is_not_kept_while_the_queue_waits_for_the_next_record() -> None:
+    producer = FakeProducer()
+    events, metrics = publisher(producer)
+    events.start()
+    for n in range(3):
+        events.enqueue(left("kept-window", f"s{n}"))
+    async with asyncio.timeout(10):
+        while counts(metrics, "published") < 3:
+            await asyncio.sleep(0.001)
+    await asyncio.sleep(0.01)  # the publisher waits for the next record now
+    gc.collect()
+    assert [o for o in gc.get_objects() if isinstance(o, OutgoingEvent) and o.key == b"kept-window"] == []
+    await events.stop()

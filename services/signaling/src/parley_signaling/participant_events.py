@@ -99,18 +99,25 @@ class ParticipantEvents:
 
     async def run(self) -> None:
         while True:
-            window = [await self._queue.get()]
-            while len(window) < self._window and not self._queue.empty():
-                window.append(self._queue.get_nowait())
-            try:
-                await self._publish(window)
-            except Exception:  # noqa: BLE001 - a bug here must not stop the events after it
-                log.exception("participant events publisher failed on a window of %d", len(window))
-                for record in window:
-                    self._lost(record, "the publisher failed")
-            finally:
-                for _ in window:
-                    self._queue.task_done()
+            await self._publish_next_window()
+
+    async def _publish_next_window(self) -> None:
+        """Wait for a record, publish it with what else is queued (up to ``window`` records).
+        A method of its own so that the window is freed when it returns, not kept until the
+        next record comes (a mass close's last window would hold its records, and the
+        allocator's arenas under them, for as long as the replica stays quiet)."""
+        window = [await self._queue.get()]
+        while len(window) < self._window and not self._queue.empty():
+            window.append(self._queue.get_nowait())
+        try:
+            await self._publish(window)
+        except Exception:  # noqa: BLE001 - a bug here must not stop the events after it
+            log.exception("participant events publisher failed on a window of %d", len(window))
+            for record in window:
+                self._lost(record, "the publisher failed")
+        finally:
+            for _ in window:
+                self._queue.task_done()
 
     async def _publish(self, window: list[Record]) -> None:
         pending = window
