@@ -121,6 +121,18 @@ async def test_publish_sends_json_and_listen_yields_decoded_base_messages_only()
     assert lag._value.get() == 2  # noqa: SLF001 - behind by what the partition has beyond the batch
 
 
+async def test_a_disconnecting_socket_leaves_its_rooms_here_without_a_fanout_message() -> None:
+    m, producer, _ = manager()
+    m.basic_enter_room("s1", "/", None, eio_sid="e1")  # connected here (python-socketio's connect)
+    m.basic_enter_room("s1", "/", "meeting-1")
+    m.pre_disconnect("s1", "/")  # python-socketio's state while the disconnect handler runs
+    await m.leave_room("s1", "/", "meeting-1")
+    assert producer.sent == []
+    assert "meeting-1" not in m.rooms["/"]
+    await m.leave_room("s-elsewhere", "/", "meeting-1")  # another replica's socket: published for it
+    assert [message["method"] for message in producer.sent] == ["leave_room"]
+
+
 def test_each_replica_has_an_inbox_among_the_other_partitions() -> None:
     assert inbox_partition("signaling-1", 1) == SHARED_PARTITION  # a one-partition topic is all shared
     for partitions in (2, 9, 16):

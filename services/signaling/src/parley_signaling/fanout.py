@@ -479,6 +479,18 @@ class KafkaFanoutManager(AsyncPubSubManager, DirectLocalEmit, IndexedRooms):
                 log.exception("on_connected failed for %s", sid)
         return result
 
+    async def leave_room(self, sid: str, namespace: str, room: Any) -> None:
+        """python-socketio's, except that a socket of this replica leaves here only while it
+        is disconnecting too. python-socketio publishes ``leave_room`` for the other replicas
+        whenever ``is_connected`` is False, which it is for a socket between ``pre_disconnect``
+        and ``disconnect`` (while the disconnect handler runs); no other replica holds the sid,
+        so that message was one fan-out message per dropped socket that every replica read and
+        ignored (bench/README.md, "A mass close")."""
+        if sid in self.rooms.get(namespace, {}).get(None, {}):
+            self.basic_leave_room(sid, namespace, room)
+            return
+        await super().leave_room(sid, namespace, room)
+
     async def _publish(
         self, *messages: dict[str, Any], partition: int = SHARED_PARTITION, ordered: bool = True
     ) -> None:
