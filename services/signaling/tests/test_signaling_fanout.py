@@ -11,6 +11,7 @@ from aiokafka.errors import ConsumerStoppedError
 from prometheus_client import CollectorRegistry
 
 from parley_signaling.domain.directory import PeerEntry
+from parley_signaling.domain.protocol import PeerLeftEvent
 from parley_signaling.fanout import SHARED_PARTITION, DirectoryHeartbeat, KafkaFanoutManager, _decode, inbox_partition
 from parley_signaling.liveness import ReplicaLiveness
 from parley_signaling.metrics import SignalingMetrics
@@ -131,6 +132,32 @@ async def test_a_disconnecting_socket_leaves_its_rooms_here_without_a_fanout_mes
     assert "meeting-1" not in m.rooms["/"]
     await m.leave_room("s-elsewhere", "/", "meeting-1")  # another replica's socket: published for it
     assert [message["method"] for message in producer.sent] == ["leave_room"]
+
+
+async def test_a_leave_carries_peer_left_to_the_room_on_every_replica_in_one_message() -> None:
+    m, producer, server = manager("r1")
+    await m._on_directory(directory("join", "r1", host=m.host_id, op_id="o1", entry=entry("s1", "r1")))  # noqa: SLF001
+    left = PeerLeftEvent(meeting_id="m1", sid="s1", user_id="u-s1", reason="disconnected")
+    await m.announce_leave("s1", "m1", left)
+    assert m.directory.get("s1") is None
+    assert server.emitted == [("peer-left", left.model_dump(mode="json"), {"room": "m1", "ignore_queue": True})]
+    assert [message["method"] for message in producer.sent] == ["parley.directory.leave"]
+    assert producer.sent[0]["peer_left"] == left.model_dump(mode="json")
+
+    other, _, other_server = manager("r2")  # another replica reads that leave
+    await other._on_directory(directory("join", "r1", op_id="o1", entry=entry("s1", "r1")))  # noqa: SLF001
+    await other._on_directory(producer.sent[0])  # noqa: SLF001
+    assert other.directory.get("s1") is None
+    assert other_server.emitted == server.emitted
+
+
+async def test_a_leave_without_peer_left_tells_nobody() -> None:
+    m, producer, server = manager("r1")
+    await m.announce_leave("s1", "m1")
+    assert server.emitted == []
+    other, _, other_server = manager("r2")
+    await other._on_directory(producer.sent[0])  # noqa: SLF001
+    assert other_server.emitted == []
 
 
 def test_each_replica_has_an_inbox_among_the_other_partitions() -> None:

@@ -28,6 +28,8 @@ a meeting room on any replica (docs/signaling.md, "Several replicas"):
 * ``join`` / ``leave``: a local socket entered or left a room. A replica applies its own
   ``join`` when it reads it back, and answers the joining socket with the room as it stands at
   that point of the log: of two sockets joining at once, exactly one sees the other as a peer.
+  A ``leave`` carries the room's ``peer-left``: the sender emits it to its own sockets at once,
+  every other replica to its sockets in the room when it reads the ``leave``.
 * ``hello``: a replica started (with no sockets); the others drop what they knew of it and
   answer with a ``snapshot`` of their local entries as they stood at the ``hello``'s offset
   (``as_of``; a reader keeps the sender's entries whose ``join`` it read after that offset).
@@ -167,6 +169,9 @@ class DirectoryLeave(_DirectoryMessage):
     method: Literal["parley.directory.leave"] = "parley.directory.leave"
     sid: str
     meeting_id: str
+    #: The ``peer-left`` every replica emits to its sockets in the room on reading this; None:
+    #: none (the room ended, or the participant never got in).
+    peer_left: PeerLeftEvent | None = None
 
 
 class DirectoryHello(_DirectoryMessage):
@@ -593,16 +598,22 @@ class KafkaFanoutManager(AsyncPubSubManager, DirectLocalEmit, IndexedRooms):
         finally:
             self._pending_joins.pop(op_id, None)
 
-    async def announce_leave(self, sid: str, meeting_id: str) -> None:
+    async def announce_leave(self, sid: str, meeting_id: str, peer_left: PeerLeftEvent | None = None) -> None:
         """Announce that participant ``sid`` of this replica left ``meeting_id``'s room
-        (applied at once here).
+        (applied at once here). ``peer_left``, if given, goes to the sockets left in the room:
+        on this replica at once, on every other one when it reads the ``leave``, in the topic's
+        order (one message for both: the directory's ``leave`` and the room's ``peer-left``).
 
         A failure to publish is logged, not raised: the leave has happened locally.
         """
         self._remove_if(self.replica_id, sid, meeting_id)
+        if peer_left is not None:
+            await self._emit_peer_left(peer_left)
         try:
             await self._send(
-                DirectoryLeave(host_id=self.host_id, replica_id=self.replica_id, sid=sid, meeting_id=meeting_id)
+                DirectoryLeave(
+                    host_id=self.host_id, replica_id=self.replica_id, sid=sid, meeting_id=meeting_id, peer_left=peer_left
+                )
             )
         except Exception:  # noqa: BLE001 - other replicas catch up by heartbeat expiry or resync
             log.exception("could not announce that %s left %s", sid, meeting_id)
@@ -747,6 +758,8 @@ class KafkaFanoutManager(AsyncPubSubManager, DirectLocalEmit, IndexedRooms):
                 await self._apply_join(message.entry)
         elif isinstance(message, DirectoryLeave):
             self._remove_if(replica, message.sid, message.meeting_id)
+            if message.peer_left is not None:
+                await self._emit_peer_left(message.peer_left)
         elif isinstance(message, DirectoryHello):
             self._departed.pop(replica, None)
             await self._drop_replica(replica, "restarted")
@@ -895,10 +908,17 @@ class KafkaFanoutManager(AsyncPubSubManager, DirectLocalEmit, IndexedRooms):
 
     async def _emit_peers_left(self, entries: list[PeerEntry]) -> None:
         for entry in entries:
-            event = PeerLeftEvent(
-                meeting_id=entry.meeting_id, sid=entry.sid, user_id=entry.user_id, reason="disconnected"
+            await self._emit_peer_left(
+                PeerLeftEvent(meeting_id=entry.meeting_id, sid=entry.sid, user_id=entry.user_id, reason="disconnected")
             )
-            await self.server.emit("peer-left", dump(event), room=entry.meeting_id, ignore_queue=True)
+
+    async def _emit_peer_left(self, event: PeerLeftEvent) -> None:
+        """``peer-left`` to this replica's sockets in the event's room (logged if it fails: the
+        leave has happened; a peer that misses it sees the connection fail)."""
+        try:
+            await self.server.emit("peer-left", dump(event), room=event.meeting_id, ignore_queue=True)
+        except Exception:  # noqa: BLE001
+            log.exception("peer-left of %s in %s not sent", event.sid, event.meeting_id)
 
     async def _emit_peers_joined(self, entries: list[PeerEntry]) -> None:
         """``peer-joined`` to this replica's sockets in each entry's room (a snapshot brought it)."""

@@ -409,13 +409,17 @@ class DrainingEvent(_Event):
     replica_id: str
 
 
+#: Why a participant left its room (``peer-left``'s ``reason``, ``participant.left``'s too).
+LeaveReason = Literal["left", "disconnected", "ended", "moved", "removed"]
+
+
 class PeerLeftEvent(_Event):
     """``peer-left``, to the rest of the room."""
 
     meeting_id: str
     sid: str
     user_id: str
-    reason: Literal["left", "disconnected", "ended", "moved", "removed"]
+    reason: LeaveReason
 
 
 class ParticipantMovedEvent(_Event):

@@ -37,6 +37,7 @@ from parley_signaling.domain.protocol import (
     IceRequest,
     JoinAck,
     JoinRequest,
+    LeaveReason,
     LeaveRequest,
     MediaStateRequest,
     DrainingEvent,
@@ -63,7 +64,6 @@ from parley_signaling.metrics import SignalingMetrics
 
 log = logging.getLogger(__name__)
 
-LeaveReason = Literal["left", "disconnected", "ended", "moved", "removed"]
 
 
 @dataclass(slots=True)
@@ -641,13 +641,8 @@ class RoomService:
         if self._presence is not None and self.sockets.get(socket.sid) is socket:
             self._presence.changed(socket.sid, socket.principal.user_id, "online")
         await self._sio.leave_room(socket.sid, meeting_id)
-        await self._fanout.announce_leave(participant_id, meeting_id)
-        if notify_room:
-            left = PeerLeftEvent(meeting_id=meeting_id, sid=participant_id, user_id=socket.principal.user_id, reason=reason)
-            try:
-                await self._sio.emit("peer-left", dump(left), room=meeting_id, skip_sid=socket.sid)
-            except Exception:  # noqa: BLE001 - the leave happened; other replicas' peers time out
-                log.exception("peer-left of %s in %s not sent", participant_id, meeting_id)
+        left = PeerLeftEvent(meeting_id=meeting_id, sid=participant_id, user_id=socket.principal.user_id, reason=reason)
+        await self._fanout.announce_leave(participant_id, meeting_id, left if notify_room else None)
         if socket.joined_at is not None:
             self._participants.enqueue(
                 ParticipantLeft(
