@@ -16,7 +16,8 @@ the close.
 The last line of stdout is one JSON object: ``{"benchmark": "sockets", "load_average":
 {"start", "end"}, "targets": [{"target", "sockets", "rate_per_s", "joined", "failed",
 "errors", "connect_join_ms": {"p50", "p99", "max"}, "cpu_ms_per_socket", "rss_kib": {"before",
-"held", "after_close"}, "rss_kib_per_socket", ...}]}``. Exits 1 when a socket failed or the
+"held", "after_close"}, "rss_kib_per_socket", ...}]}``; Parley's target also has ``"close":
+{"sockets_gone_s", "drained_s"}`` (:func:`watch_close`). Exits 1 when a socket failed or the
 set-up failed.
 
 Usage (with ``./taskw up`` running): ``./taskw bench:sockets`` or ``.venv/bin/python
@@ -29,11 +30,14 @@ import argparse
 import asyncio
 import json
 import sys
+import time
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
+import httpx
 from parley_probe.cli import DEFAULT_BASE_URL
+from prometheus_client.parser import text_string_to_metric_families
 
 from node_loadgen import LOADGEN_DIR, run_loadgen
 from participants import members_of, set_up
@@ -53,6 +57,48 @@ def users_for(meetings: int, per_room: int, per_user: int) -> int:
         if max(held.values()) <= per_user:
             return users
         users += 1
+
+
+#: signaling's gauges that tell how far a close has got (docs/metrics.md)
+CONNECTED = "parley_signaling_connected_sockets"
+DISCONNECTING = "parley_signaling_disconnecting_sockets"
+
+
+async def watch_close(metrics_url: str, sockets: int, done: asyncio.Event) -> dict:
+    """Watch signaling's gauges once a second until ``done``: seconds from the first socket
+    the load generator closed until none was connected (``sockets_gone_s``) and until none
+    was still being disconnected either (``drained_s``: every leave, ``peer-left`` and event of
+    the close sent). None for a point not reached; a scrape the busy replica does not answer
+    in 5 s is skipped."""
+    held_all = False
+    closing_at = gone_at = drained_at = None
+    async with httpx.AsyncClient(timeout=5) as client:
+        while drained_at is None and not done.is_set():
+            await asyncio.sleep(1)
+            try:
+                text = (await client.get(metrics_url)).text
+            except httpx.HTTPError:
+                continue
+            now = time.monotonic()
+            values = {
+                sample.name: sample.value
+                for family in text_string_to_metric_families(text)
+                for sample in family.samples
+                if sample.name in (CONNECTED, DISCONNECTING)
+            }
+            connected, disconnecting = values.get(CONNECTED, 0.0), values.get(DISCONNECTING, 0.0)
+            held_all = held_all or connected >= sockets
+            if held_all and closing_at is None and connected < sockets:
+                closing_at = now
+            if closing_at is not None and gone_at is None and connected == 0:
+                gone_at = now
+            if gone_at is not None and disconnecting == 0:
+                drained_at = now
+
+    def since_close(at: float | None) -> float | None:
+        return None if at is None or closing_at is None else round(at - closing_at, 1)
+
+    return {"sockets_gone_s": since_close(gone_at), "drained_s": since_close(drained_at)}
 
 
 async def bench(args: argparse.Namespace) -> dict:
@@ -83,7 +129,17 @@ async def bench(args: argparse.Namespace) -> dict:
             "after_close_s": args.after_close,
             "clk_tck": CLK_TCK,
         }
-        result = await run_loadgen(LOADGEN, plan)
+        loadgen_done = asyncio.Event()
+        close = asyncio.create_task(
+            watch_close(f"http://127.0.0.1:{ports['signaling-1']}/metrics", args.sockets, loadgen_done)
+        )
+        try:
+            result = await run_loadgen(LOADGEN, plan)
+        finally:
+            loadgen_done.set()
+        for target in result["targets"]:
+            if target["target"] == "parley":
+                target["close"] = await close
     finally:
         if peer is not None:
             peer.terminate()

@@ -122,14 +122,18 @@ async def test_publish_sends_json_and_listen_yields_decoded_base_messages_only()
     assert lag._value.get() == 2  # noqa: SLF001 - behind by what the partition has beyond the batch
 
 
-async def test_a_disconnecting_socket_leaves_its_rooms_here_without_a_fanout_message() -> None:
+async def test_a_disconnecting_socket_is_counted_and_leaves_its_rooms_here_without_a_fanout_message() -> None:
     m, producer, _ = manager()
     m.basic_enter_room("s1", "/", None, eio_sid="e1")  # connected here (python-socketio's connect)
     m.basic_enter_room("s1", "/", "meeting-1")
     m.pre_disconnect("s1", "/")  # python-socketio's state while the disconnect handler runs
+    disconnecting = m._metrics.disconnecting_sockets  # noqa: SLF001
+    assert disconnecting.collect()[0].samples[0].value == 1
     await m.leave_room("s1", "/", "meeting-1")
     assert producer.sent == []
     assert "meeting-1" not in m.rooms["/"]
+    await m.disconnect("s1", "/", ignore_queue=True)  # python-socketio's, after the handler
+    assert disconnecting.collect()[0].samples[0].value == 0
     await m.leave_room("s-elsewhere", "/", "meeting-1")  # another replica's socket: published for it
     assert [message["method"] for message in producer.sent] == ["leave_room"]
 

@@ -332,6 +332,7 @@ class KafkaFanoutManager(AsyncPubSubManager, DirectLocalEmit, IndexedRooms):
             remote=lambda: len(self.directory) - len(self.directory.entries_of(self.replica_id)),
         )
         metrics.track_rooms(self.directory.room_count)
+        metrics.track_disconnecting(lambda: sum(len(sids) for sids in self.pending_disconnect.values()))
         metrics.track_fanout_bus(lambda: self.liveness.bus_up)
 
     # --- lifecycle --------------------------------------------------------------------

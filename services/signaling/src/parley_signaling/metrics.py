@@ -27,6 +27,12 @@ class SignalingMetrics:
             "Sockets connected to this replica now.",
             registry=registry,
         )
+        self.disconnecting_sockets = Gauge(
+            "parley_signaling_disconnecting_sockets",
+            "Sockets of this replica whose disconnect is being handled now (they are no longer "
+            "connected; their leave, peer-left and events are not all sent yet): a mass close's backlog.",
+            registry=registry,
+        )
         self.connections = Counter(
             "parley_signaling_connections_total",
             "Connection attempts, by result (accepted, unauthorized, origin_not_allowed, draining, "
@@ -206,6 +212,9 @@ class SignalingMetrics:
 
     def track_sockets(self, count: Callable[[], int]) -> None:
         self.connected_sockets.set_function(lambda: float(count()))
+
+    def track_disconnecting(self, count: Callable[[], int]) -> None:
+        self.disconnecting_sockets.set_function(lambda: float(count()))
 
     def track_directory(self, local: Callable[[], int], remote: Callable[[], int]) -> None:
         self.directory_entries.labels("local").set_function(lambda: float(local()))
