@@ -65,7 +65,6 @@ from parley_signaling.metrics import SignalingMetrics
 log = logging.getLogger(__name__)
 
 
-
 @dataclass(slots=True)
 class LocalSocket:
     """A socket connected to this replica: who it is, its rate limit (and the one its user's
