@@ -486,12 +486,12 @@ class KafkaFanoutManager(AsyncPubSubManager, DirectLocalEmit, IndexedRooms):
         return result
 
     async def leave_room(self, sid: str, namespace: str, room: Any) -> None:
-        """python-socketio's, except that a socket of this replica leaves here only while it
-        is disconnecting too. python-socketio publishes ``leave_room`` for the other replicas
+        """python-socketio's, except that a socket of this replica leaves here only, also while
+        it is disconnecting. python-socketio publishes ``leave_room`` for the other replicas
         whenever ``is_connected`` is False, which it is for a socket between ``pre_disconnect``
         and ``disconnect`` (while the disconnect handler runs); no other replica holds the sid,
-        so that message was one fan-out message per dropped socket that every replica read and
-        ignored (bench/README.md, "A mass close")."""
+        so that was one fan-out message per dropped socket that every replica read and ignored
+        (bench/README.md, "Sockets: a mass close's messages")."""
         if sid in self.rooms.get(namespace, {}).get(None, {}):
             self.basic_leave_room(sid, namespace, room)
             return
