@@ -170,6 +170,13 @@ def signaling() -> dict:
                 Chart("Connections", "Connection attempts by result (too_many_sockets: a user at "
                       "PARLEY_SIGNALING_MAX_SOCKETS_PER_USER on a replica).",
                       (Query("sum by (result) (rate(parley_signaling_connections_total[5m]))", "{{result}}"),), "ops"),
+                Chart("Disconnecting sockets", "Sockets whose disconnect is still being handled (their leave, "
+                      "peer-left and events not all sent): a mass close's backlog; above zero for long, the replica is "
+                      "behind.",
+                      (Query("sum by (instance) (parley_signaling_disconnecting_sockets)", "{{instance}}"),)),
+                Chart("Held participants", "Resumable participants whose socket dropped, held for "
+                      "PARLEY_SIGNALING_RESUME_SECONDS (rises during a rollout while clients move to other pods).",
+                      (Query("sum by (instance) (parley_signaling_held_participants)", "{{instance}}"),)),
             ]),
             ("Broken and hostile clients", [
                 Chart("Refused input", "Client input refused before any handler, by reason (docs/signaling.md, "
