@@ -1,7 +1,7 @@
 """The outbox against the real Mongo-wire server and the real Kafka of the test stack."""
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 from faststream.kafka import KafkaBroker
@@ -167,30 +167,6 @@ async def test_two_relays_on_kafka_keep_each_aggregates_order_and_lose_nothing(s
     for subject in subjects:
         assert [e.data for e in received[subject]] == expected[subject]
     assert left == 0
-
-
-async def test_a_relay_order_publishes_documents_in_that_order(stack, mongo, unique_name):
-    # chat's case: one aggregate (a meeting) over many documents; storage and _id order differ
-    # from the order readers must see (posted_at), which the relay follows.
-    collection = mongo[unique_name]["messages"]
-    subject = f"{unique_name}-m"
-    start = datetime(2026, 1, 1, tzinfo=UTC)
-    events = [_created(subject, title=str(i)) for i in range(8)]
-    for i in (5, 2, 7, 0, 3, 6, 1, 4):  # inserted out of order, with _ids out of order too
-        await collection.insert_one(
-            {"_id": f"z{7 - i}", "posted_at": start + timedelta(milliseconds=i), **staged([outbox_entry(events[i], source="/t")])}
-        )
-    broker = KafkaBroker(stack.kafka_bootstrap_servers)
-    await broker.start()
-    try:
-        async with tail_topic(stack.kafka_bootstrap_servers, "parley.meetings") as tail:
-            relay = OutboxRelay([collection], kafka_sender(broker), order=[("posted_at", 1), ("_id", 1)])
-            assert await relay.flush() == 8
-            received = await tail.events(subject=subject, count=8)
-    finally:
-        await broker.stop()
-        await drop_database(mongo, unique_name)
-    assert [e.data for e in received] == events
 
 
 async def test_the_store_filters_the_pending_set_itself(mongo, unique_name):

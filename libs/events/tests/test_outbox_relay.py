@@ -1,8 +1,8 @@
 """OutboxRelay unit tests with an in-memory collection: batching (send all, then await the
-acknowledgements), one clearing write per document, failures, retried writes, the task."""
+acknowledgements), one clearing write per document by its ``_id``, failures, retried writes,
+the task."""
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
@@ -36,18 +36,12 @@ def _get(doc: Any, path: str) -> Any:
 
 
 def _matches(doc: dict[str, Any], filter: dict[str, Any]) -> bool:  # noqa: A002
-    """The query operators the relay uses: equality, ``$or``, ``$in``, ``$size``, ``$exists``."""
+    """The query operators the relay uses: equality, ``$size``, ``$exists``."""
     for key, want in filter.items():
-        if key == "$or":
-            if not any(_matches(doc, clause) for clause in want):
-                return False
-            continue
         value = _get(doc, key)
         if isinstance(want, dict):
             for op, arg in want.items():
                 if op == "$size" and not (isinstance(value, list) and len(value) == arg):
-                    return False
-                if op == "$in" and value not in arg:
                     return False
                 if op == "$exists" and (value is not _MISSING) != arg:
                     return False
@@ -61,7 +55,8 @@ class MemoryCollection:
 
     ``update_one`` records each write's operators, refusing the first ``conflicts`` ones the
     way the local store refuses a write that collided with a concurrent one; ``before_write``
-    runs before every write (a concurrent writer's push)."""
+    runs before every write (a concurrent writer's push). ``filters`` keeps every filter and
+    sort asked for. Documents come back in the order given, as a store without a sort may."""
 
     def __init__(self, docs: list[dict[str, Any]], conflicts: int = 0) -> None:
         self.docs = {doc["_id"]: doc for doc in docs}
@@ -69,38 +64,28 @@ class MemoryCollection:
         self.conflicts = conflicts
         self.log: list[str] = []
         self.before_write = lambda: None
+        self.filters: list[tuple[dict[str, Any], Any]] = []
 
     async def create_index(self, keys: list[tuple[str, int]]) -> None:
         self.log.append(f"index {keys[0][0]}")
 
     async def update_many(self, filter: dict[str, Any], update: dict[str, Any]) -> SimpleNamespace:  # noqa: A002
-        if "$or" not in filter:  # marking documents staged before the marker existed
-            self.log.append("mark")
-            return SimpleNamespace(matched_count=0)
-        self.before_write()
-        if self.conflicts:
-            self.conflicts -= 1
-            self.log.append("refused many")
-            raise OperationFailure("ERROR: could not serialize access due to concurrent update (SQLSTATE 40001)", code=1)
-        self.log.append("many")
-        matched = [doc for doc in self.docs.values() if _matches(doc, filter)]
-        for doc in matched:
-            self._apply(doc, update)
-        return SimpleNamespace(matched_count=len(matched))
+        self.filters.append((filter, None))
+        self.log.append("mark")  # marking documents staged before the marker existed
+        return SimpleNamespace(matched_count=0)
 
-    def find(self, filter: dict[str, Any], projection: dict[str, Any], *, sort: Any = None, limit: int = 0) -> AsyncIterator[dict[str, Any]]:  # noqa: A002
-        self.finds += bool(limit)  # the relay's scans of the pending set
-        found = [
-            {"_id": d["_id"], "outbox": list(d.get("outbox", []))} for d in sorted(self.docs.values(), key=lambda d: d["_id"]) if _matches(d, filter)
-        ][: limit or None]
+    def find(self, filter: dict[str, Any], projection: dict[str, Any], *, sort: Any = None, limit: int = 0) -> SimpleNamespace:  # noqa: A002
+        self.filters.append((filter, sort))
+        self.finds += 1
+        found = [{"_id": d["_id"], "outbox": list(d.get("outbox", []))} for d in self.docs.values() if _matches(d, filter)]
 
-        async def docs() -> AsyncIterator[dict[str, Any]]:
-            for doc in found:
-                yield doc
+        async def to_list() -> list[dict[str, Any]]:
+            return found[: limit or None]
 
-        return docs()
+        return SimpleNamespace(to_list=to_list)
 
     async def update_one(self, filter: dict[str, Any], update: dict[str, Any]) -> SimpleNamespace:  # noqa: A002
+        self.filters.append((filter, None))
         self.before_write()
         ops = "+".join(sorted(update))
         if self.conflicts:
@@ -173,15 +158,32 @@ async def test_a_batch_is_sent_whole_before_any_acknowledgement_is_awaited() -> 
     assert all(doc["outbox"] == [] and "outbox_pending" not in doc for doc in collection.docs.values())
 
 
-async def test_a_published_batch_is_cleared_by_one_write() -> None:
+async def test_each_published_document_is_cleared_by_one_write_by_its_id() -> None:
     collection = MemoryCollection([{"_id": f"m{i}", **staged([_entry("x"), _entry("x")])} for i in range(3)])
     kafka = Kafka()
     relay = OutboxRelay([collection], kafka.send)  # type: ignore[list-item]
     assert await _flush_acking(relay, kafka) == 6
     writes = [line for line in collection.log if not line.startswith(("index", "mark"))]
-    assert writes == ["many"]
+    assert writes == ["$set+$unset"] * 3
     assert await _flush_acking(relay, kafka) == 0  # nothing pending any more
     assert all(doc["outbox"] == [] and "outbox_pending" not in doc for doc in collection.docs.values())
+
+
+async def test_a_flush_asks_only_for_what_the_store_pushes_down() -> None:
+    # FerretDB 1.13 evaluates anything but an equality (a sort, $in, $or) in Go over every
+    # document the pushed-down part matched: with hundreds of large documents pending, one
+    # such query per batch took seconds. The relay reads the pending set unsorted and writes
+    # by _id only (the start-up marking aside).
+    collection = MemoryCollection([{"_id": f"m{i}", **staged([_entry("x")])} for i in range(5)])
+    kafka = Kafka()
+    relay = OutboxRelay([collection], kafka.send, batch_size=2)  # type: ignore[list-item]
+    await _flush_acking(relay, kafka)
+    _, *flush = collection.filters  # the first one marks the documents staged before the marker
+    reads = [(f, sort) for f, sort in flush if f == {"outbox_pending": True}]
+    writes = [f for f, _ in flush if f != {"outbox_pending": True}]
+    assert reads == [({"outbox_pending": True}, None)] * 3  # 2 + 2 + 1
+    assert len(writes) == 5 and all(isinstance(f["_id"], str) for f in writes)
+    assert not [f for f in writes if any(op in str(f) for op in ("$in", "$or"))]
 
 
 async def test_batches_are_bounded_and_the_flush_goes_on_until_nothing_is_pending() -> None:
@@ -189,7 +191,7 @@ async def test_batches_are_bounded_and_the_flush_goes_on_until_nothing_is_pendin
     kafka = Kafka()
     relay = OutboxRelay([collection], kafka.send, batch_size=10)  # type: ignore[list-item]
     assert await _flush_acking(relay, kafka) == 25
-    assert collection.finds == 3
+    assert collection.finds == 3  # 10 + 10 + 5
     assert len(kafka.sent) == 25
 
 
@@ -290,14 +292,11 @@ async def test_a_clearing_write_refused_for_a_concurrent_write_is_retried() -> N
     assert await _flush_acking(relay, kafka) == 2
     assert len(kafka.sent) == 2  # each published once: only the clearing write is run again
     writes = [line for line in collection.log if not line.startswith(("index", "mark"))]
-    assert writes == ["refused many", "refused many", "many"]
+    assert writes == ["refused $set+$unset", "refused $set+$unset", "$set+$unset"]
 
 
 async def test_any_other_store_error_stops_the_flush_and_leaves_the_entry_pending() -> None:
     class Broken(MemoryCollection):
-        async def update_many(self, filter: dict[str, Any], update: dict[str, Any]) -> SimpleNamespace:  # noqa: A002
-            raise OperationFailure("disk full", code=14031)
-
         async def update_one(self, filter: dict[str, Any], update: dict[str, Any]) -> SimpleNamespace:  # noqa: A002
             raise OperationFailure("disk full", code=14031)
 

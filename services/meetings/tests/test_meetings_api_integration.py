@@ -19,6 +19,7 @@ from parley_events import (
 )
 from parley_events.topics import MEETINGS
 from parley_meetings.main import create_app
+from parley_meetings.repository import MeetingRepository, due_filter
 from parley_testing.lifespan import running
 from parley_testing import BAD_AUTHORIZATIONS, bad_authorization, tail_topic
 
@@ -335,6 +336,26 @@ async def test_the_empty_timeout_is_set_on_create_or_patch_by_the_host_within_bo
     assert response.json()["empty_timeout_seconds"] == 300
 
 
+async def test_the_sweep_asks_the_store_for_marked_deadlines_only_and_marks_older_ones(client) -> None:
+    """FerretDB 1.13 pushes equalities down to PostgreSQL and decodes every other candidate in
+    Go: the sweep's filter leads with the ``expiring`` marker, so the store reads the meetings
+    with a deadline, not every active one. A deadline stored before the marker existed is
+    marked when the repository starts."""
+    collection = client.collection()
+    service = client.app.state.meetings
+    meeting_id = (await client.create("alice", "Emptied before the marker"))["meeting_id"]
+    past = datetime.now(UTC) - timedelta(minutes=1)
+    await collection.update_one({"_id": meeting_id}, {"$set": {"empty_since": past, "expires_at": past}})
+    await service.expire_due()
+    assert (await collection.find_one({"_id": meeting_id}))["status"] == "active"  # not marked: not read
+    await MeetingRepository(collection.database).ensure_indexes()
+    await service.expire_due()
+    stored = await collection.find_one({"_id": meeting_id})
+    assert (stored["status"], stored["end_reason"], stored["expiring"]) == ("ended", "expired", False)
+    plan = await collection.database.command("explain", {"find": collection.name, "filter": due_filter(past)})
+    assert plan["pushdown"] is True and "'expiring'" in str(plan["queryPlanner"])
+
+
 async def test_an_emptied_meeting_expires_once_in_the_store_even_when_swept_at_once(client) -> None:
     """Against FerretDB: the roster write stores the deadline, the index query finds it, and of
     concurrent sweeps (besides the app's own sweeper) exactly one expires the meeting."""
@@ -357,7 +378,7 @@ async def test_an_emptied_meeting_expires_once_in_the_store_even_when_swept_at_o
     async with tail_topic(client.app.state.settings.kafka_bootstrap_servers, MEETINGS.name) as tail:
         await service.apply_participant_events([joined(meeting_id, "s1"), joined(busy["meeting_id"], "s2"), event(left)])
         stored = await client.collection().find_one({"_id": meeting_id})
-        assert stored["expires_at"] is not None and stored["empty_since"] is not None
+        assert stored["expires_at"] is not None and stored["empty_since"] is not None and stored["expiring"] is True
         await asyncio.gather(*(service.expire_due() for _ in range(4)))
         events = await tail.events(subject=meeting_id, count=2, timeout_s=8)
     assert [type(e.data) for e in events] == [MeetingExpired]

@@ -1,13 +1,19 @@
 """The outbox relay: publishes the pending entries of :mod:`parley_events.outbox` to Kafka.
 
 One flush reads up to ``batch_size`` pending documents (``{outbox_pending: true}``, an indexed
-equality), hands every entry of the batch to ``send`` in order without waiting (``send``
+equality that FerretDB pushes down to PostgreSQL; unsorted, so the store stops reading at
+``batch_size``), hands every entry of the batch to ``send`` in order without waiting (``send``
 enqueues the record and returns its acknowledgement), then awaits all acknowledgements, and
-clears the documents whose entries were all acknowledged in one write (:func:`_clear_batch`;
-:func:`_clear` for a document that gained an entry meanwhile).
-Within the batch, entries are sent in document order (``order``, else ``_id``) and in array
-order inside a document, so the records of one key (aggregate) are enqueued in that order
-and Kafka keeps it per partition.
+clears each document whose entries were all acknowledged with a write by its ``_id``
+(:func:`_clear`; the writes run concurrently). A document is one aggregate: its entries are
+sent in array order, so the records of one key are enqueued in that order and Kafka keeps it
+per partition; documents have no order among them.
+
+Why no sort and no multi-document filter: FerretDB 1.13 pushes down only equalities (no
+``$in``, no ``$or`` over sizes, no sort, no limit), so a sorted read or one ``update_many``
+over the batch had it decode every pending document, each time. With 850 meetings pending
+(~9 KB each, after 9,000 members were added) one such query took 1.2–8 s and the relay fell
+minutes behind; an unsorted read decodes ``batch_size`` of them and a write by ``_id`` one.
 
 Every replica runs its own relay over the same collections: two relays may both publish an
 entry before either cleared it; consumers deduplicate by event id
@@ -66,29 +72,6 @@ async def _clear(collection: AsyncCollection, doc_id: object, entries: list[dict
 
 
 @retry_write_conflicts
-async def _clear_batch(collection: AsyncCollection, docs: list[dict[str, Any]]) -> None:
-    """Clear, in one write, every document of ``docs`` whose outbox is still exactly what was
-    read (and published), and every marked document whose outbox is empty.
-
-    The per-document condition of :func:`_clear` (``len(entries)`` elements, the last being
-    the last published one) is grouped by size: entry ids are unique, so an id found at the
-    last position belongs to the document it was read from. The filter starts with the
-    marker, so FerretDB evaluates the rest over the pending documents only.
-    """
-    last_ids: dict[int, list[str]] = {}
-    for doc in docs:
-        entries = doc.get(OUTBOX_FIELD, [])
-        if entries:
-            last_ids.setdefault(len(entries), []).append(entries[-1]["id"])
-    clauses: list[dict[str, Any]] = [{OUTBOX_FIELD: {"$size": 0}}]
-    for n, ids in last_ids.items():
-        clauses.append({OUTBOX_FIELD: {"$size": n}, f"{OUTBOX_FIELD}.{n - 1}.id": {"$in": ids}})
-    await collection.update_many(
-        {PENDING_FIELD: True, "$or": clauses}, {"$set": {OUTBOX_FIELD: []}, "$unset": {PENDING_FIELD: ""}}
-    )
-
-
-@retry_write_conflicts
 async def _index_and_mark(collection: AsyncCollection) -> None:
     """Index the marker and mark documents staged without it; both collide with another
     replica's relay doing the same at start-up, and are retried then."""
@@ -122,7 +105,6 @@ class OutboxRelay:
     up to ``idle_poll_interval_s`` (seconds; :attr:`next_poll_s`): an idle replica asks the
     store for its pending entries every few seconds, not every second. :meth:`start` /
     :meth:`stop` run it as a background task.
-    ``order`` sorts the pending documents of a batch (e.g. chat's history order), else ``_id``.
     ``metrics`` (optional) counts what :meth:`flush` published and what failed, and sets the
     backlog after each flush: 0 when it published all it read, else the entries of the
     documents it read and could not publish (so at most ``batch_size`` documents' worth).
@@ -137,7 +119,6 @@ class OutboxRelay:
         idle_poll_interval_s: float = 5.0,
         retry_interval_s: float = 1.0,
         batch_size: int = 200,
-        order: Sequence[tuple[str, int]] = (("_id", 1),),
         metrics: RelayMetrics | None = None,
     ) -> None:
         self._collections = collections
@@ -145,7 +126,6 @@ class OutboxRelay:
         self._poll = IdleBackoff(poll_interval_s, idle_poll_interval_s)
         self._retry_interval_s = retry_interval_s
         self._batch_size = batch_size
-        self._order = list(order)
         self._metrics = metrics
         self._prepared = False
         self._wake = asyncio.Event()
@@ -201,10 +181,7 @@ class OutboxRelay:
         published = 0
         for collection in self._collections:
             while True:
-                cursor = collection.find(
-                    _PENDING, {OUTBOX_FIELD: 1}, sort=self._order, limit=self._batch_size
-                )
-                docs = [doc async for doc in cursor]
+                docs = await collection.find(_PENDING, {OUTBOX_FIELD: 1}, limit=self._batch_size).to_list()
                 if not docs:
                     break
                 published += await self._relay(collection, docs)
@@ -235,14 +212,15 @@ class OutboxRelay:
                 error = error or failures[0]
             else:
                 done.append(doc)
-        if done:
-            await _clear_batch(collection, done)
-            # a document that gained an entry since it was read is still marked: pull ours
-            left = {doc["_id"] async for doc in collection.find(
-                {PENDING_FIELD: True, "_id": {"$in": [d["_id"] for d in done]}}, {"_id": 1}
-            )}
-            await asyncio.gather(*(_clear(collection, d["_id"], d.get(OUTBOX_FIELD, [])) for d in done if d["_id"] in left))
-        published = sum(len(d.get(OUTBOX_FIELD, [])) for d in done)
+        cleared = await asyncio.gather(
+            *(_clear(collection, d["_id"], d.get(OUTBOX_FIELD, [])) for d in done), return_exceptions=True
+        )
+        published = 0
+        for doc, result in zip(done, cleared, strict=True):
+            if isinstance(result, BaseException):  # published, left pending: published again later
+                error = error or result
+            else:
+                published += len(doc.get(OUTBOX_FIELD, []))
         if self._metrics is not None:
             self._metrics.published.inc(published)
         if error is not None:

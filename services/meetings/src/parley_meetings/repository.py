@@ -4,7 +4,7 @@ One document per meeting, ``_id`` = meeting id::
 
     {_id, title, host_id, scheduled_start, duration_minutes, time_zone, sequence, status,
      end_reason, created_at, ended_at, empty_timeout_seconds, empty_since, expires_at,
-     admission, cohost_ids: [user_id],
+     expiring: true while expires_at is set, admission, cohost_ids: [user_id],
      participants: [{user_id, display_name, role, joined_at}],
      roster: [{sid, user_id, display_name, replica_id, joined_at}],
      lobby: [{user_id, display_name, guest, requested_at}],
@@ -21,9 +21,10 @@ subset too: "not already in the array" is expressed with ``$nor`` (``$ne`` on an
 array-of-documents path misbehaves there). The roster consumer writes a meeting's whole
 roster once per batch of events, by compare-and-set on ``roster_rev`` (bumped by each of its
 writes); ending a meeting (``status`` in the filter) makes a concurrent roster write miss.
-The same write sets ``empty_since`` / ``expires_at`` when it leaves the roster empty and
-clears them otherwise; :meth:`MeetingRepository.due` finds due deadlines through the index on
-``expires_at``, and :meth:`MeetingRepository.expire` ends one only if its deadline is still the
+The same write sets ``empty_since`` / ``expires_at`` (and the ``expiring`` marker) when it
+leaves the roster empty and clears them otherwise; :meth:`MeetingRepository.due` finds due
+deadlines among the marked meetings (an equality FerretDB 1.13 pushes down to PostgreSQL,
+where ``expires_at <= now`` alone had it decode every active meeting on every sweep), and :meth:`MeetingRepository.expire` ends one only if its deadline is still the
 one read (one winner among replicas; a join that cleared it meanwhile wins).
 Who belongs (``participants``, ``lobby``, ``barred``, ``cohost_ids``) is written whole by
 :meth:`MeetingRepository.change_members`, a compare-and-set on ``members_rev``, which
@@ -50,6 +51,8 @@ ROSTER_REV = "roster_rev"
 PROCESSED_EVENTS = "processed_events"
 #: a counter bumped by every write of who belongs: :meth:`MeetingRepository.change_members`' token
 MEMBERS_REV = "members_rev"
+#: true while the meeting's empty room has a deadline (``expires_at``): the expiry sweep's filter
+EXPIRING = "expiring"
 
 
 @dataclass(frozen=True)
@@ -92,8 +95,14 @@ def _to_doc(meeting: Meeting) -> dict[str, Any]:
 
 
 def _from_doc(doc: dict[str, Any]) -> Meeting:
-    fields = {k: v for k, v in doc.items() if k not in ("_id", OUTBOX_FIELD, PENDING_FIELD, ROSTER_REV)}
+    fields = {k: v for k, v in doc.items() if k not in ("_id", OUTBOX_FIELD, PENDING_FIELD, ROSTER_REV, EXPIRING)}
     return Meeting(meeting_id=doc["_id"], **fields)
+
+
+def due_filter(now: datetime) -> dict[str, Any]:
+    """The active meetings whose empty room's deadline is at or before ``now``; the marker
+    first, an equality the store can answer from an index (:meth:`MeetingRepository.due`)."""
+    return {EXPIRING: True, "status": "active", "expires_at": {"$lte": now}}
 
 
 def _admission_is(admission: str) -> dict[str, Any]:
@@ -117,9 +126,13 @@ class MeetingRepository:
     @retry_write_conflicts  # idempotent; collides with another replica (or relay) creating indexes
     async def ensure_indexes(self) -> None:
         """Index the "my meetings" query (by participant, newest first) and the expiry
-        sweeper's query of due deadlines (:meth:`due`)."""
+        sweeper's query of due deadlines (:meth:`due`); mark the deadlines stored before the
+        ``expiring`` marker existed."""
         await self.meetings.create_index([("participants.user_id", 1), ("created_at", DESCENDING)])
-        await self.meetings.create_index([("expires_at", ASCENDING)])
+        await self.meetings.create_index([(EXPIRING, ASCENDING), ("expires_at", ASCENDING)])
+        await self.meetings.update_many(
+            {"status": "active", "expires_at": {"$type": "date"}, EXPIRING: {"$exists": False}}, {"$set": {EXPIRING: True}}
+        )
 
     @retry_write_conflicts
     async def insert(self, meeting: Meeting, outbox: list[dict[str, Any]]) -> None:
@@ -290,6 +303,7 @@ class MeetingRepository:
                     "roster": [e.model_dump(mode="python") for e in roster],
                     "empty_since": empty.since if empty else None,
                     "expires_at": empty.expires_at if empty else None,
+                    EXPIRING: empty is not None,
                 },
                 "$inc": {ROSTER_REV: 1},
             },
@@ -298,9 +312,9 @@ class MeetingRepository:
 
     async def due(self, now: datetime, limit: int) -> list[DueMeeting]:
         """Up to ``limit`` active meetings whose ``expires_at`` is at or before ``now``, the
-        earliest first (an index query: meetings without a deadline are not read)."""
+        earliest first (meetings without a deadline are not read: see the module docstring)."""
         cursor = self.meetings.find(
-            {"expires_at": {"$lte": now}, "status": "active"},
+            due_filter(now),
             {"empty_since": 1, "expires_at": 1, "empty_timeout_seconds": 1},
         )
         return [
@@ -329,6 +343,7 @@ class MeetingRepository:
                         "ended_at": expired_at,
                         "roster": [],
                         "expires_at": None,
+                        EXPIRING: False,
                     }
                 },
                 outbox,

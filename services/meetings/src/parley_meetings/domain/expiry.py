@@ -5,9 +5,10 @@ leaves a meeting's roster empty stores the deadline with it (``empty_since`` and
 ``expires_at`` = ``empty_since`` + the meeting's empty timeout, :func:`empty_room`), and a
 write that puts someone in the room clears it. A meeting nobody ever joined has no deadline.
 Each replica's expiry :class:`parley_meetings.sweeper.Sweeper` asks the store for due
-deadlines (an index query on ``expires_at``) every few seconds and expires each with one
-conditional write (:meth:`parley_meetings.repository.MeetingRepository.expire`): of two
-replicas sweeping at once, one wins. The deadline is stored, so a restart of meetings loses none: the next sweep
+deadlines (the meetings marked ``expiring`` whose ``expires_at`` has passed) every few
+seconds and expires each with one conditional write
+(:meth:`parley_meetings.repository.MeetingRepository.expire`): of two replicas sweeping at
+once, one wins. The deadline is stored, so a restart of meetings loses none: the next sweep
 of any replica finds it.
 """
 
