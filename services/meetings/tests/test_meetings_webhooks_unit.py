@@ -9,11 +9,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from parley_events import ChatMessagePosted, ReceivedEvent
+from parley_events import ChatMessagePosted, ParticipantJoined, ReceivedEvent
 from prometheus_client import CollectorRegistry
 
 from parley_meetings.domain.errors import InvalidWebhookUrl
 from parley_meetings.domain.webhook_delivery import DeliveryConfig, DeliveryWorker
+from parley_meetings.domain import webhook_dispatch
 from parley_meetings.domain.webhook_dispatch import WebhookDispatcher, body, delivery_id
 from parley_meetings.domain.webhook_models import WebhookDelivery, WebhookEndpoint
 from parley_meetings.domain.webhook_retries import MAX_ATTEMPTS, retry_delay
@@ -174,11 +175,14 @@ class CountingRepository:
     """The dispatcher's side of WebhookRepository, in memory, counting the store's reads."""
 
     def __init__(self, endpoints: dict[str, list[WebhookEndpoint]]) -> None:
-        self.endpoints, self.reads, self.enqueued = endpoints, 0, []
+        self.endpoints, self.reads, self.enqueued, self.rev = endpoints, 0, [], 0
 
     async def endpoints_of(self, owner_id: str) -> list[WebhookEndpoint]:
         self.reads += 1
         return self.endpoints.get(owner_id, [])
+
+    async def endpoints_rev(self) -> int:
+        return self.rev
 
     async def mark_started(self, meeting_id: str, event_id: str) -> bool:
         return False
@@ -188,7 +192,7 @@ class CountingRepository:
         return True
 
 
-async def test_a_meetings_host_is_read_once_and_a_hosts_endpoints_once_per_batch() -> None:
+async def test_a_meetings_host_is_read_once_and_a_hosts_endpoints_until_an_endpoint_changes() -> None:
     now = datetime(2026, 12, 3, 15, 0, tzinfo=UTC)
     endpoint = WebhookEndpoint(endpoint_id="ep_1", owner_id="host-a", url="https://hooks.example.com/p",
                                event_types=("chat.message.posted",), secret=new_secret(), created_at=now)
@@ -213,9 +217,37 @@ async def test_a_meetings_host_is_read_once_and_a_hosts_endpoints_once_per_batch
     assert repository.reads == 1  # once per host that has one
     assert [d.event_id for d in repository.enqueued] == ["ev-0", "ev-1", "ev-2", "ev-4"] and wakes == [None]
     # the next batch: the hosts found are remembered (a meeting's host never changes), not that
-    # a meeting had none (it may be created the next moment); the endpoints are read again
+    # a meeting had none (it may be created the next moment); so are the endpoints, while the
+    # store's revision of the endpoints stays the same
     assert await dispatcher.apply([posted(6, "m-a1"), posted(7, "m-x")]) == 1
-    assert sorted(host_reads) == ["m-a1", "m-a2", "m-x", "m-x", "m-x"] and repository.reads == 2
+    assert sorted(host_reads) == ["m-a1", "m-a2", "m-x", "m-x", "m-x"] and repository.reads == 1
+    # an endpoint created (the store's revision raised): read again, and its events follow
+    second = endpoint.model_copy(update={"endpoint_id": "ep_2"})
+    repository.endpoints["host-a"] = [endpoint, second]
+    repository.rev += 1
+    assert await dispatcher.apply([posted(8, "m-a2")]) == 2
+    assert repository.reads == 2
+
+
+async def test_the_hosts_endpoints_are_read_again_after_a_minute_whatever_the_revision(monkeypatch) -> None:
+    now = datetime(2026, 12, 3, 15, 0, tzinfo=UTC)
+    repository = CountingRepository({})
+    clock = [1000.0]
+    monkeypatch.setattr(webhook_dispatch.time, "monotonic", lambda: clock[0])
+
+    async def host_of(meeting_id: str) -> str | None:
+        return "host-a"
+
+    joined = ParticipantJoined(meeting_id="m-a1", user_id="u", display_name="U", sid="s", replica_id="r", joined_at=now)
+    event = ReceivedEvent(id="ev-1", type=joined.event_type, source="/parley/signaling", subject="m-a1", time=now, data=joined)
+    dispatcher = WebhookDispatcher(repository, host_of, clock=lambda: now, wake=lambda: None)
+    await dispatcher.apply([event])
+    clock[0] += webhook_dispatch.ENDPOINTS_KEPT_S
+    await dispatcher.apply([event])
+    assert repository.reads == 1
+    clock[0] += 1
+    await dispatcher.apply([event])
+    assert repository.reads == 2
 
 
 class LaneRepository:

@@ -20,6 +20,10 @@ under the same ``claim`` token.
 
 ``webhook_meeting_starts``, ``_id`` = meeting id: ``{event_id}`` of the first
 ``participant.joined`` seen for the meeting (the ``meeting.started`` webhook).
+
+``webhook_meta``, ``_id`` ``endpoints``: ``{rev}``, raised after every endpoint created or
+deleted, so the dispatcher can keep the hosts' endpoints and ask the store once per batch
+whether any changed (:meth:`WebhookRepository.endpoints_rev`).
 """
 
 import secrets
@@ -37,6 +41,8 @@ from parley_meetings.domain.webhook_models import WebhookDelivery, WebhookEndpoi
 ENDPOINTS = "webhook_endpoints"
 DELIVERIES = "webhook_deliveries"
 STARTS = "webhook_meeting_starts"
+META = "webhook_meta"
+_ENDPOINTS_REV = {"_id": "endpoints"}
 
 
 def _endpoint(doc: dict[str, Any]) -> WebhookEndpoint:
@@ -55,6 +61,7 @@ class WebhookRepository:
         self.endpoints: AsyncCollection = database[ENDPOINTS]
         self.deliveries: AsyncCollection = database[DELIVERIES]
         self.starts: AsyncCollection = database[STARTS]
+        self.meta: AsyncCollection = database[META]
 
     @retry_write_conflicts
     async def ensure_indexes(self) -> None:
@@ -65,12 +72,30 @@ class WebhookRepository:
 
     # endpoints
 
-    @retry_write_conflicts
     async def insert_endpoint(self, endpoint: WebhookEndpoint) -> None:
+        """Store a new endpoint, then raise :meth:`endpoints_rev`."""
         doc = endpoint.model_dump(mode="python")
         doc["_id"] = doc.pop("endpoint_id")
         doc["event_types"] = list(doc["event_types"])
+        await self._insert_endpoint(doc)
+        await self._raise_endpoints_rev()
+
+    @retry_write_conflicts
+    async def _insert_endpoint(self, doc: dict[str, Any]) -> None:
         await self.endpoints.insert_one(doc)
+
+    async def endpoints_rev(self) -> int:
+        """A number raised after every endpoint created or deleted (0 before the first): the
+        endpoints read after it was read include every change it counts."""
+        doc = await self.meta.find_one(_ENDPOINTS_REV)
+        return int(doc["rev"]) if doc else 0
+
+    @retry_write_conflicts
+    async def _raise_endpoints_rev(self) -> None:
+        try:
+            await self.meta.update_one(_ENDPOINTS_REV, {"$inc": {"rev": 1}}, upsert=True)
+        except DuplicateKeyError:  # another replica created it at the same moment
+            await self.meta.update_one(_ENDPOINTS_REV, {"$inc": {"rev": 1}})
 
     async def endpoints_of(self, owner_id: str) -> list[WebhookEndpoint]:
         """The owner's endpoints, oldest first."""
@@ -88,9 +113,16 @@ class WebhookRepository:
         )
         return _endpoint(doc) if doc else None
 
-    @retry_write_conflicts
     async def delete_endpoint(self, endpoint_id: str, owner_id: str) -> bool:
-        """Delete the endpoint and its delivery log; False when the owner has no such endpoint."""
+        """Delete the endpoint and its delivery log, then raise :meth:`endpoints_rev`; False
+        when the owner has no such endpoint."""
+        deleted = await self._delete_endpoint(endpoint_id, owner_id)
+        if deleted:
+            await self._raise_endpoints_rev()
+        return deleted
+
+    @retry_write_conflicts
+    async def _delete_endpoint(self, endpoint_id: str, owner_id: str) -> bool:
         deleted = await self.endpoints.delete_one({"_id": endpoint_id, "owner_id": owner_id})
         if deleted.deleted_count:
             await self.deliveries.delete_many({"endpoint_id": endpoint_id})

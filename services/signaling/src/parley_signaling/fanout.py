@@ -327,13 +327,14 @@ class KafkaFanoutManager(AsyncPubSubManager, DirectLocalEmit, IndexedRooms):
         self._join_offsets: dict[str, int] = {}
         #: The replicas heard on the topic when this one started, whose snapshots it awaited.
         self.started_with: frozenset[str] = frozenset()
-        metrics.track_directory(
-            local=lambda: len(self.directory.entries_of(self.replica_id)),
-            remote=lambda: len(self.directory) - len(self.directory.entries_of(self.replica_id)),
-        )
-        metrics.track_rooms(self.directory.room_count)
-        metrics.track_disconnecting(lambda: sum(len(sids) for sids in self.pending_disconnect.values()))
-        metrics.track_fanout_bus(lambda: self.liveness.bus_up)
+        def local() -> int:
+            return len(self.directory.entries_of(self.replica_id))
+
+        metrics.directory_entries.labels("local").set_function(local)
+        metrics.directory_entries.labels("remote").set_function(lambda: len(self.directory) - local())
+        metrics.rooms.set_function(self.directory.room_count)
+        metrics.disconnecting_sockets.set_function(lambda: sum(len(sids) for sids in self.pending_disconnect.values()))
+        metrics.fanout_bus_up.set_function(lambda: self.liveness.bus_up)
 
     # --- lifecycle --------------------------------------------------------------------
 

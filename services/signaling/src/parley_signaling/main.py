@@ -174,7 +174,7 @@ def create_app(
     fanout.on_taken_over = rooms.taken_over
     fanout.on_displaced = rooms.displaced
     fanout.on_expired = rooms.expired
-    metrics.track_sockets(lambda: len(rooms.sockets))
+    metrics.connected_sockets.set_function(lambda: len(rooms.sockets))
     trimmer = HeapTrimmer(lambda: len(rooms.sockets), registry)
     relay = RoomRelay(
         sio=sio,

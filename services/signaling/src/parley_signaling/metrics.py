@@ -4,8 +4,6 @@ Label values come from fixed sets (event names of the protocol, error codes, eve
 never from user input, so cardinality stays bounded.
 """
 
-from collections.abc import Callable
-
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from parley_events import ConsumerLag, kafka_log_records_held
@@ -209,22 +207,3 @@ class SignalingMetrics:
             )
         series[0].inc()
         series[1].observe(seconds)
-
-    def track_sockets(self, count: Callable[[], int]) -> None:
-        self.connected_sockets.set_function(lambda: float(count()))
-
-    def track_disconnecting(self, count: Callable[[], int]) -> None:
-        self.disconnecting_sockets.set_function(lambda: float(count()))
-
-    def track_directory(self, local: Callable[[], int], remote: Callable[[], int]) -> None:
-        self.directory_entries.labels("local").set_function(lambda: float(local()))
-        self.directory_entries.labels("remote").set_function(lambda: float(remote()))
-
-    def track_held(self, held: Callable[[], int]) -> None:
-        self.held_participants.set_function(lambda: float(held()))
-
-    def track_rooms(self, rooms: Callable[[], int]) -> None:
-        self.rooms.set_function(lambda: float(rooms()))
-
-    def track_fanout_bus(self, up: Callable[[], bool]) -> None:
-        self.fanout_bus_up.set_function(lambda: 1.0 if up() else 0.0)

@@ -25,6 +25,7 @@ enqueues each delivery once.
 
 import hashlib
 import json
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -58,6 +59,10 @@ WEBHOOK_TYPES: dict[type[EventData], EventType] = {
 
 #: How many meetings' hosts a dispatcher remembers (least recently used first out).
 HOSTS_REMEMBERED = 10_000
+#: Seconds the hosts' endpoints are kept at most, even when the store's revision of the
+#: endpoints did not change (a replica that died between an endpoint's write and the
+#: revision's would otherwise leave the change unseen).
+ENDPOINTS_KEPT_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -85,7 +90,10 @@ class WebhookDispatcher:
 
     ``host_of(meeting_id)`` answers the host of a meeting (None: not a meeting of this
     service's store, so nobody's webhooks); the last :data:`HOSTS_REMEMBERED` hosts found are
-    remembered."""
+    remembered, and so are their endpoints until an endpoint is created or deleted (the
+    store's revision, read once per batch; :data:`ENDPOINTS_KEPT_S` at most). Most hosts have
+    no endpoint, and reading each one's per batch was a third of the store's reads while a
+    meeting's participants joined (bench/README.md, "Store operations per socket")."""
 
     def __init__(
         self,
@@ -101,14 +109,19 @@ class WebhookDispatcher:
         self._wake = wake
         #: The hosts of the meetings seen last (a meeting's host never changes).
         self._hosts: LRUCache[str, str] = LRUCache(maxsize=HOSTS_REMEMBERED)
+        #: The enabled endpoints of the hosts seen last, as of :attr:`_endpoints_rev`.
+        self._endpoints: LRUCache[str, list[WebhookEndpoint]] = LRUCache(maxsize=HOSTS_REMEMBERED)
+        self._endpoints_rev: int | None = None
+        self._endpoints_since = 0.0
 
     async def apply(self, events: Sequence[ReceivedEvent]) -> int:
         """Enqueue the deliveries of ``events``; returns how many were new. Returns only once
         every one is stored (the caller commits the Kafka offsets after that).
 
-        A meeting's host is read once (then remembered), a host's endpoints once per batch."""
+        A meeting's host is read once (then remembered), a host's endpoints once until an
+        endpoint changes."""
         enqueued = 0
-        endpoints_of: dict[str, list[WebhookEndpoint]] = {}
+        checked = False
         for event in events:
             webhook_type = WEBHOOK_TYPES.get(type(event.data))
             if webhook_type is None:
@@ -117,9 +130,13 @@ class WebhookDispatcher:
             host_id = await self._host(meeting_id, event.data)
             if host_id is None:
                 continue
-            if host_id not in endpoints_of:
-                endpoints_of[host_id] = [e for e in await self._repository.endpoints_of(host_id) if e.enabled]
-            endpoints = endpoints_of[host_id]
+            if not checked:
+                await self._forget_changed_endpoints()
+                checked = True
+            endpoints = self._endpoints.get(host_id)
+            if endpoints is None:
+                endpoints = [e for e in await self._repository.endpoints_of(host_id) if e.enabled]
+                self._endpoints[host_id] = endpoints
             if not endpoints:
                 continue
             for message in await self._messages(event, webhook_type, meeting_id, host_id):
@@ -129,6 +146,15 @@ class WebhookDispatcher:
         if enqueued:
             self._wake()
         return enqueued
+
+    async def _forget_changed_endpoints(self) -> None:
+        """Forget the endpoints kept when an endpoint was created or deleted since they were
+        read, or when they are older than :data:`ENDPOINTS_KEPT_S`."""
+        rev = await self._repository.endpoints_rev()
+        now = time.monotonic()
+        if rev != self._endpoints_rev or now - self._endpoints_since > ENDPOINTS_KEPT_S:
+            self._endpoints.clear()
+            self._endpoints_rev, self._endpoints_since = rev, now
 
     async def _host(self, meeting_id: str, data: EventData) -> str | None:
         """The meeting's host: from ``meeting.created``, else remembered (a meeting's host never

@@ -130,7 +130,7 @@ class RoomService:
         self._join_timeout_s = join_timeout_s
         self._resume_window_s = resume_window_s
         self._metrics = metrics
-        metrics.track_held(lambda: len(self.held))
+        metrics.held_participants.set_function(lambda: len(self.held))
         self.sockets: dict[str, LocalSocket] = {}
         #: Resumable participants of this replica without a socket, by participant id.
         self.held: dict[str, HeldParticipant] = {}
