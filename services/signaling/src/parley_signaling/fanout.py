@@ -327,6 +327,7 @@ class KafkaFanoutManager(AsyncPubSubManager, DirectLocalEmit, IndexedRooms):
         self._join_offsets: dict[str, int] = {}
         #: The replicas heard on the topic when this one started, whose snapshots it awaited.
         self.started_with: frozenset[str] = frozenset()
+
         def local() -> int:
             return len(self.directory.entries_of(self.replica_id))
 

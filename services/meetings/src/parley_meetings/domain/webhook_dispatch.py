@@ -92,8 +92,8 @@ class WebhookDispatcher:
     service's store, so nobody's webhooks); the last :data:`HOSTS_REMEMBERED` hosts found are
     remembered, and so are their endpoints until an endpoint is created or deleted (the
     store's revision, read once per batch; :data:`ENDPOINTS_KEPT_S` at most). Most hosts have
-    no endpoint, and reading each one's per batch was a third of the store's reads while a
-    meeting's participants joined (bench/README.md, "Store operations per socket")."""
+    no endpoint, and reading each one's per batch was a sixth of the store's operations while
+    sockets joined and left (bench/README.md, "Store operations per socket")."""
 
     def __init__(
         self,
