@@ -128,6 +128,11 @@ RoomHandler = Callable[[dict[str, Any]], Awaitable[None]]
 #: and the client's CPU per record by 30-40 % at the same p99 (bench/README.md, "Relay across
 #: replicas").
 PRODUCE_LINGER_MS = 1
+#: Bytes of one produce batch (aiokafka's ``max_batch_size``, 16 KiB by default). aiokafka keeps
+#: one open batch per partition, and a send that finds it full waits until it was sent, so in
+#: a burst (a mass close's leaves, ~400 bytes each) each round trip to Kafka carried about 40
+#: messages. Below the broker's 1 MiB ``message.max.bytes``.
+PRODUCE_BATCH_BYTES = 512 * 1024
 #: Entries per ``snapshot`` message.
 SNAPSHOT_CHUNK = 200
 
@@ -353,7 +358,8 @@ class KafkaFanoutManager(AsyncPubSubManager, DirectLocalEmit, IndexedRooms):
         self._log_gate.attach()
         client_id = f"parley-signaling-fanout-{self.replica_id}"
         producer = AIOKafkaProducer(
-            bootstrap_servers=self._bootstrap_servers, client_id=client_id, acks=1, linger_ms=PRODUCE_LINGER_MS
+            bootstrap_servers=self._bootstrap_servers, client_id=client_id, acks=1, linger_ms=PRODUCE_LINGER_MS,
+            max_batch_size=PRODUCE_BATCH_BYTES,
         )
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self._bootstrap_servers,
