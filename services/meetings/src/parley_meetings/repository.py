@@ -24,8 +24,9 @@ writes); ending a meeting (``status`` in the filter) makes a concurrent roster w
 The same write sets ``empty_since`` / ``expires_at`` (and the ``expiring`` marker) when it
 leaves the roster empty and clears them otherwise; :meth:`MeetingRepository.due` finds due
 deadlines among the marked meetings (an equality FerretDB 1.13 pushes down to PostgreSQL,
-where ``expires_at <= now`` alone had it decode every active meeting on every sweep), and :meth:`MeetingRepository.expire` ends one only if its deadline is still the
-one read (one winner among replicas; a join that cleared it meanwhile wins).
+where ``expires_at <= now`` alone had it decode every active meeting on every sweep), and
+:meth:`MeetingRepository.expire` ends one only if its deadline is still the one read (one
+winner among replicas; a join that cleared it meanwhile wins).
 Who belongs (``participants``, ``lobby``, ``barred``, ``cohost_ids``) is written whole by
 :meth:`MeetingRepository.change_members`, a compare-and-set on ``members_rev``, which
 :meth:`MeetingRepository.add_participant` raises too: a lobby decision read before a join
