@@ -42,7 +42,7 @@ from pymongo import AsyncMongoClient
 
 from parley_events import MeetingCreated, OutboxRelay, outbox_entry, staged
 from parley_events.envelope import OutgoingEvent
-from parley_meetings.repository import MeetingRepository
+from parley_meetings.repository import EXPIRING, MeetingRepository
 
 from signaling_relay import DEFAULT_STACK_FILE
 
@@ -60,9 +60,9 @@ def meeting_doc(i: int, members: int, entries: int, entry_bytes: int, expires_at
         "participants": [{"user_id": p, "display_name": f"user {p[:6]}", "role": "member", "joined_at": now} for p in people],
         "roster": [{"sid": uuid.uuid4().hex, "user_id": p, "display_name": f"user {p[:6]}", "replica_id": "signaling-1",
                     "joined_at": now} for p in people],
-        "empty_since": expires_at and now,
+        "empty_since": now if expires_at else None,
         "expires_at": expires_at,
-        "expiring": expires_at is not None,
+        EXPIRING: expires_at is not None,
     }
     if entries:
         title = "x" * entry_bytes

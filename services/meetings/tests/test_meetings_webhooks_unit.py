@@ -229,23 +229,22 @@ async def test_a_meetings_host_is_read_once_and_a_hosts_endpoints_until_an_endpo
     assert repository.reads == 2
 
 
-async def test_the_hosts_endpoints_are_read_again_after_a_minute_whatever_the_revision(monkeypatch) -> None:
+async def test_the_hosts_endpoints_are_read_again_after_a_minute_whatever_the_revision() -> None:
     now = datetime(2026, 12, 3, 15, 0, tzinfo=UTC)
     repository = CountingRepository({})
-    clock = [1000.0]
-    monkeypatch.setattr(webhook_dispatch.time, "monotonic", lambda: clock[0])
+    clock = [now]
 
     async def host_of(meeting_id: str) -> str | None:
         return "host-a"
 
     joined = ParticipantJoined(meeting_id="m-a1", user_id="u", display_name="U", sid="s", replica_id="r", joined_at=now)
     event = ReceivedEvent(id="ev-1", type=joined.event_type, source="/parley/signaling", subject="m-a1", time=now, data=joined)
-    dispatcher = WebhookDispatcher(repository, host_of, clock=lambda: now, wake=lambda: None)
+    dispatcher = WebhookDispatcher(repository, host_of, clock=lambda: clock[0], wake=lambda: None)
     await dispatcher.apply([event])
-    clock[0] += webhook_dispatch.ENDPOINTS_KEPT_S
+    clock[0] += webhook_dispatch.ENDPOINTS_KEPT
     await dispatcher.apply([event])
     assert repository.reads == 1
-    clock[0] += 1
+    clock[0] += timedelta(seconds=1)
     await dispatcher.apply([event])
     assert repository.reads == 2
 

@@ -25,10 +25,9 @@ enqueues each delivery once.
 
 import hashlib
 import json
-import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cachetools import LRUCache
@@ -62,7 +61,7 @@ HOSTS_REMEMBERED = 10_000
 #: Seconds the hosts' endpoints are kept at most, even when the store's revision of the
 #: endpoints did not change (a replica that died between an endpoint's write and the
 #: revision's would otherwise leave the change unseen).
-ENDPOINTS_KEPT_S = 60.0
+ENDPOINTS_KEPT = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -91,7 +90,7 @@ class WebhookDispatcher:
     ``host_of(meeting_id)`` answers the host of a meeting (None: not a meeting of this
     service's store, so nobody's webhooks); the last :data:`HOSTS_REMEMBERED` hosts found are
     remembered, and so are their endpoints until an endpoint is created or deleted (the
-    store's revision, read once per batch; :data:`ENDPOINTS_KEPT_S` at most). Most hosts have
+    store's revision, read once per batch; :data:`ENDPOINTS_KEPT` at most). Most hosts have
     no endpoint, and reading each one's per batch was a sixth of the store's operations while
     sockets joined and left (bench/README.md, "Store operations per socket")."""
 
@@ -112,7 +111,7 @@ class WebhookDispatcher:
         #: The enabled endpoints of the hosts seen last, as of :attr:`_endpoints_rev`.
         self._endpoints: LRUCache[str, list[WebhookEndpoint]] = LRUCache(maxsize=HOSTS_REMEMBERED)
         self._endpoints_rev: int | None = None
-        self._endpoints_since = 0.0
+        self._endpoints_since = datetime.min.replace(tzinfo=UTC)
 
     async def apply(self, events: Sequence[ReceivedEvent]) -> int:
         """Enqueue the deliveries of ``events``; returns how many were new. Returns only once
@@ -149,10 +148,10 @@ class WebhookDispatcher:
 
     async def _forget_changed_endpoints(self) -> None:
         """Forget the endpoints kept when an endpoint was created or deleted since they were
-        read, or when they are older than :data:`ENDPOINTS_KEPT_S`."""
+        read, or when they are older than :data:`ENDPOINTS_KEPT`."""
         rev = await self._repository.endpoints_rev()
-        now = time.monotonic()
-        if rev != self._endpoints_rev or now - self._endpoints_since > ENDPOINTS_KEPT_S:
+        now = self._clock()
+        if rev != self._endpoints_rev or now - self._endpoints_since > ENDPOINTS_KEPT:
             self._endpoints.clear()
             self._endpoints_rev, self._endpoints_since = rev, now
 
