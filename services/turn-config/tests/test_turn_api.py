@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
-from asgi_lifespan import LifespanManager
+from parley_testing.lifespan import running
 
 from parley_events import SessionRevoked, encode
 from parley_security import JwksVerifier
@@ -48,9 +48,9 @@ def _settings(**overrides: object) -> Settings:
 @pytest.fixture
 async def client(token_issuer: TokenIssuer, settings: Callable[..., Settings]) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(settings(), verifier=token_issuer.verifier())
-    async with LifespanManager(app) as manager:
+    async with running(app) as served:
         async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(manager.app), base_url="http://turn.test"
+            transport=httpx.ASGITransport(served), base_url="http://turn.test"
         ) as http:
             yield http
 
@@ -90,8 +90,8 @@ async def test_issued_credentials_are_counted(client: httpx.AsyncClient, token_i
 
 async def test_without_stun_urls_only_turn_is_listed(token_issuer: TokenIssuer, settings: Callable[..., Settings]) -> None:
     app = create_app(settings(stun_urls=[]), verifier=token_issuer.verifier())
-    async with LifespanManager(app) as manager:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(manager.app), base_url="http://t") as http:
+    async with running(app) as served:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(served), base_url="http://t") as http:
             token = token_issuer.issue("user-9")
             body = (await http.get("/api/turn/credentials", headers={"Authorization": f"Bearer {token}"})).json()
     assert [server["urls"] for server in body["iceServers"]] == [TURN_URLS]
@@ -146,8 +146,8 @@ async def test_readiness_fails_when_the_jwks_is_unreachable(settings: Callable[.
         http=httpx.AsyncClient(transport=httpx.MockTransport(refuse)),
     )
     app = create_app(settings(), verifier=verifier)
-    async with LifespanManager(app) as manager:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(manager.app), base_url="http://t") as http:
+    async with running(app) as served:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(served), base_url="http://t") as http:
             response = await http.get("/readyz")
     assert response.status_code == 503
     assert response.json()["checks"]["jwks"].startswith("error")
