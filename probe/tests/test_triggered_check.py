@@ -139,5 +139,9 @@ async def test_aioice_alone_waits_for_a_retransmission_after_the_dropped_check(
 
     assert call.outcomes[0] is None  # the offerer's own (nominating) check succeeded
     assert isinstance(call.outcomes[1], ConnectionError)
-    assert len(call.sent) == 1  # the dropped check was never sent again
-    assert call.sent[0].transaction_id not in call.received
+    first = call.sent[0].transaction_id
+    # The dropped check was never sent again in its transaction. (On a machine slow enough for
+    # the offerer's check to come after that transaction timed out, aioice's own triggered
+    # check on the then Failed pair is a new transaction, which fails the call all the same.)
+    assert [m.transaction_id for m in call.sent].count(first) == 1
+    assert first not in call.received

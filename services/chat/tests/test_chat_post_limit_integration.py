@@ -12,7 +12,9 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def settings(settings):
-    return settings.model_copy(update={"chat_post_limit_per_user": "3/2 seconds"})
+    # A window long enough that four posts fit in it on a loaded machine (CI once took more
+    # than 2 s for them, and the fourth went through).
+    return settings.model_copy(update={"chat_post_limit_per_user": "3/10 seconds"})
 
 
 async def test_a_user_over_the_post_limit_gets_429_with_retry_after_and_nothing_is_stored(client, room) -> None:
@@ -22,7 +24,7 @@ async def test_a_user_over_the_post_limit_gets_429_with_retry_after_and_nothing_
     assert refused.status_code == 429, refused.text
     assert refused.json()["detail"]["code"] == "too_many_messages"
     retry_after = int(refused.headers["retry-after"])
-    assert 1 <= retry_after <= 2
+    assert 1 <= retry_after <= 10
     assert f"try again in {retry_after} seconds" in refused.json()["detail"]["message"]
 
     assert (await client.post("alice", room, "alice-000", "another user is not limited")).status_code == 201
