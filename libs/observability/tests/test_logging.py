@@ -34,3 +34,22 @@ def test_a_second_call_replaces_the_first(capfd) -> None:
     err = capfd.readouterr().err
     assert err.count("once") == 1 and " WARNING second parley.test: once" in err
     assert "below the level" not in err
+
+
+def test_uvicorns_records_go_through_the_queue_in_the_services_format(capfd) -> None:
+    import logging.config
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    logging.config.dictConfig(LOGGING_CONFIG)  # what uvicorn does before it builds the app
+    configure_logging("svc", "INFO")
+    for name in ("uvicorn", "uvicorn.access"):
+        assert logging.getLogger(name).handlers == []
+    logging.getLogger("uvicorn.error").info('%s - "WebSocket %s" [accepted]', "127.0.0.1:1", "/socket.io/")
+    logging.getLogger("uvicorn.access").info("%s - %s", "127.0.0.1:2", "GET /healthz")
+    stop_logging()
+    captured = capfd.readouterr()
+    lines = captured.err.splitlines()
+    assert lines[0].endswith(' INFO svc uvicorn.error: 127.0.0.1:1 - "WebSocket /socket.io/" [accepted]')
+    assert lines[1].endswith(" INFO svc uvicorn.access: 127.0.0.1:2 - GET /healthz")
+    assert captured.out == ""

@@ -174,8 +174,11 @@ def create_app(
     fanout.on_taken_over = rooms.taken_over
     fanout.on_displaced = rooms.displaced
     fanout.on_expired = rooms.expired
-    metrics.connected_sockets.set_function(lambda: len(rooms.sockets))
-    trimmer = HeapTrimmer(lambda: len(rooms.sockets), registry)
+    def count_sockets() -> int:
+        return len(rooms.sockets)
+
+    metrics.connected_sockets.set_function(count_sockets)
+    trimmer = HeapTrimmer(count_sockets, registry)
     relay = RoomRelay(
         sio=sio,
         fanout=fanout,
