@@ -13,7 +13,9 @@
 // client's defaults otherwise) and joins rooms[i % rooms.length] (Parley: with the token of
 // that room's next member, so each socket of a room is another participant, after `session`,
 // `join` with an acknowledgement that must be ok; Node: `join`, then `room_created` or
-// `room_joined`). Its connect+join time runs from its due time to the join's answer. After
+// `room_joined`). Its connect+join time runs from its due time to the join's answer; for
+// Parley it is also split (`phases_ms`) into start_lag (due time to the generator's start of
+// the socket), session (to Parley's `session` event) and join (to the join's answer). After
 // every socket is in (or failed), `settle_s` seconds later, the server's RSS is read; every
 // socket is then closed and the RSS read again `after_close_s` seconds later.
 // Progress goes to stderr; one JSON object is the last line of stdout.
@@ -43,6 +45,11 @@ function percentile(sorted, q) {
   return Math.round(sorted[Math.max(1, Math.ceil((q / 100) * sorted.length)) - 1]);
 }
 
+function summary(values) {
+  const sorted = Float64Array.from(values).sort();
+  return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: percentile(sorted, 100) };
+}
+
 function memberToken(target, i) {
   const members = target.members[i % target.rooms.length];
   return members[Math.floor(i / target.rooms.length) % members.length];
@@ -50,6 +57,7 @@ function memberToken(target, i) {
 
 function open(target, i) {
   return new Promise((resolve) => {
+    const opened = performance.now();
     const socket = io(target.url, {
       transports: ["websocket"],
       auth: target.members ? { token: memberToken(target, i) } : undefined,
@@ -63,9 +71,11 @@ function open(target, i) {
     socket.once("connect_error", (err) => done({ socket, error: `connect_error ${err.message}` }));
     if (target.dialect === "parley") {
       socket.once("session", async () => {
+        const session = performance.now();
         try {
           const ack = await socket.timeout(60000).emitWithAck("join", { meeting_id: room });
-          done(ack?.ok ? { socket } : { socket, error: `join ${ack?.error?.code}` });
+          const phases = { session: session - opened, join: performance.now() - session };
+          done(ack?.ok ? { socket, phases } : { socket, error: `join ${ack?.error?.code}` });
         } catch (err) {
           done({ socket, error: `join: ${err.message}` });
         }
@@ -85,6 +95,7 @@ async function runTarget(target) {
   const cpuBefore = cpuSeconds(target.pid);
   const t0 = performance.now() + 50;
   const latencies = [];
+  const phases = { start_lag: [], session: [], join: [] }; // parley's: where connect+join went
   const errors = {};
   const sockets = [];
   const pending = [];
@@ -94,10 +105,16 @@ async function runTarget(target) {
     const wait = due - performance.now();
     if (wait > 0) await sleep(wait);
     else if (wait < -50) lateStarts += 1;
-    pending.push(open(target, i).then(({ socket, error }) => {
+    const startLag = performance.now() - due;
+    pending.push(open(target, i).then(({ socket, error, phases: took }) => {
       sockets.push(socket);
       if (error) errors[error] = (errors[error] ?? 0) + 1;
       else latencies.push(performance.now() - due);
+      if (took) {
+        phases.start_lag.push(startLag);
+        phases.session.push(took.session);
+        phases.join.push(took.join);
+      }
     }));
     if ((i + 1) % 1000 === 0) log(`${target.name}: ${i + 1} sockets started, rss ${rssKiB(target.pid)} KiB`);
   }
@@ -109,16 +126,20 @@ async function runTarget(target) {
   for (const socket of sockets) socket.close();
   await sleep(plan.after_close_s * 1000);
   const rssAfterClose = rssKiB(target.pid);
-  const sorted = Float64Array.from(latencies).sort();
   const failed = Object.values(errors).reduce((a, b) => a + b, 0);
   const result = {
     target: target.name, sockets: plan.sockets, rate_per_s: plan.rate, joined: latencies.length, failed,
     errors, still_connected_at_end: connected, late_starts: lateStarts,
-    connect_join_ms: { p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: percentile(sorted, 100) },
+    connect_join_ms: summary(latencies),
     cpu_ms_per_socket: Math.round((cpuMs / plan.sockets) * 100) / 100,
     rss_kib: { before: rssBefore, held: rssHeld, after_close: rssAfterClose },
     rss_kib_per_socket: Math.round(((rssHeld - rssBefore) / plan.sockets) * 10) / 10,
   };
+  if (phases.join.length > 0) {
+    // connect+join = start_lag (this generator late, from the schedule) + session (WebSocket,
+    // Engine.IO open, socket.io CONNECT, until Parley's `session` event) + join (to its ack)
+    result.phases_ms = Object.fromEntries(Object.entries(phases).map(([name, values]) => [name, summary(values)]));
+  }
   log(JSON.stringify(result));
   return result;
 }

@@ -40,6 +40,7 @@ from faststream.kafka.fastapi import KafkaRouter
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from parley_events import (
+    FEED_BATCHES,
     MEETING_CLOSED,
     ConsumedMessage,
     EventDecodeError,
@@ -49,7 +50,8 @@ from parley_events import (
     MeetingJoined,
     MeetingRoleChanged,
     ParticipantRemoved,
-    received_event,
+    decoded_record,
+    records_of,
 )
 from parley_events.topics import MEETINGS
 from parley_observability.tasks import stop_task
@@ -212,23 +214,23 @@ class ProjectionFeed:
             MEETINGS.name,
             group_id=None,
             auto_offset_reset="earliest",
+            **FEED_BATCHES,  # and so the warm-up reads the topic's 7 days in batches too
             title=MEMBERSHIP_CHANNEL,
             description="meeting.created / joined / role_changed / participant_removed / ended / cancelled / expired, "
             "lobby.admitted -> the membership projection "
             "(every replica reads the whole topic, no consumer group).",
         )
-        self._subscriber(self._on_record)
+        self._subscriber(self._on_records)
 
-    async def _on_record(self, message: ConsumedMessage) -> None:
-        raw = message.raw_message
-        record = raw[0] if isinstance(raw, tuple) else raw
-        try:
-            event = received_event(message)
-        except EventDecodeError as exc:
-            log.warning("malformed meetings event skipped: %s", exc)
-        else:
-            self._projection.apply(event.data)
-        self._next[record.partition] = record.offset + 1
+    async def _on_records(self, message: ConsumedMessage) -> None:
+        for record in records_of(message):
+            try:
+                event = decoded_record(record)
+            except EventDecodeError as exc:
+                log.warning("malformed meetings event skipped: %s", exc)
+            else:
+                self._projection.apply(event.data)
+            self._next[record.partition] = record.offset + 1
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._watch_warm_up(), name="membership-warm-up")

@@ -27,7 +27,7 @@ from collections.abc import Awaitable, Callable
 
 from faststream.kafka.fastapi import KafkaRouter
 
-from parley_events import ConsumedMessage, EventDecodeError, SessionRevoked, received_event
+from parley_events import FEED_BATCHES, ConsumedMessage, EventDecodeError, SessionRevoked, decoded_record, records_of
 from parley_events.topics import SESSIONS
 from parley_security.jwt import InvalidToken, Principal
 
@@ -88,21 +88,24 @@ class RevocationFeed:
             SESSIONS.name,
             group_id=None,
             auto_offset_reset="earliest",
+            **FEED_BATCHES,
             title=REVOCATION_CHANNEL,
             description="session.revoked -> the revoked-session projection: access tokens of the session "
             "are refused (every replica reads the whole topic, no consumer group).",
         )
-        subscriber(self._on_record)
+        subscriber(self._on_records)
 
-    async def _on_record(self, message: ConsumedMessage) -> None:
-        try:
-            event = received_event(message)
-        except EventDecodeError as exc:
-            log.warning("malformed sessions event skipped: %s", exc)
-            return
-        data = event.data
-        if not isinstance(data, SessionRevoked):
-            return
+    async def _on_records(self, message: ConsumedMessage) -> None:
+        for record in records_of(message):
+            try:
+                event = decoded_record(record)
+            except EventDecodeError as exc:
+                log.warning("malformed sessions event skipped: %s", exc)
+                continue
+            if isinstance(event.data, SessionRevoked):
+                await self._revoke(event.data)
+
+    async def _revoke(self, data: SessionRevoked) -> None:
         self.revoked.revoke(data.session_id, data.revoked_at.timestamp())
         for listener in self.listeners:
             try:

@@ -28,6 +28,7 @@ from parley_auth.domain.presence import PresenceProjection
 from parley_auth.domain.api_keys import ApiKeys
 from parley_auth.domain.guests import GuestMeetings
 from parley_events import (
+    FEED_BATCHES,
     ApiKeyCreated,
     ApiKeyRevoked,
     ApiKeyUsed,
@@ -221,7 +222,8 @@ def add_guest_meetings_consumer(router: KafkaRouter, settings: Settings, guests:
         MEETINGS.name,
         group_id=settings.guest_meetings_consumer_group,
         auto_offset_reset="earliest",
-        ack_policy=AckPolicy.NACK_ON_ERROR,
+        ack_policy=AckPolicy.NACK_ON_ERROR,  # the whole batch again: applying twice changes nothing
+        **FEED_BATCHES,  # most records (meeting.joined) are skipped here
         title=GUEST_MEETINGS_CHANNEL,
         description="meeting.created / updated (allow_guests) and meeting.ended / cancelled / expired: "
         "which meetings auth issues guest tokens for",

@@ -18,6 +18,7 @@ from faststream.kafka.fastapi import KafkaRouter
 from pymongo.asynchronous.collection import AsyncCollection
 
 from parley_events import (
+    FEED_BATCHES,
     ApiKeyCreated,
     ApiKeyRevoked,
     ApiKeyUsed,
@@ -43,6 +44,7 @@ from parley_events import (
     ParticipantRemoved,
     raw_body,
     ReceivedEvent,
+    records_of,
     RelayMetrics,
 )
 from parley_events.contact_pairs import CONTACT_EVENTS
@@ -77,9 +79,8 @@ ParticipantHandler = Callable[[list[ReceivedEvent]], Awaitable[object]]
 def _decoded(message: ConsumedMessage, on_malformed: Callable[[], None]) -> list[ReceivedEvent]:
     """The events of a batch's records, in order; a record that is not a valid Parley event
     is logged, counted (``on_malformed``) and left out."""
-    raw = message.raw_message
     events: list[ReceivedEvent] = []
-    for record in raw if isinstance(raw, tuple | list) else (raw,):
+    for record in records_of(message):
         try:
             events.append(decode(record.value, dict(record.headers or []), record.key))
         except EventDecodeError as exc:
@@ -278,12 +279,12 @@ def add_meeting_event_consumer(router: KafkaRouter, forget: Callable[[str], None
         group_id=None,
         auto_offset_reset="latest",
         decoder=raw_body,
+        **FEED_BATCHES,
         title="meetings",
         description="meeting.* events but created and joined (and lobby.*): this replica forgets its cached summary of the meeting",
     )
-    async def on_meeting_event(message: ConsumedMessage) -> None:
-        raw = message.raw_message
-        for record in raw if isinstance(raw, tuple | list) else (raw,):
+    async def on_meeting_events(message: ConsumedMessage) -> None:
+        for record in records_of(message):
             try:
                 event = decode(record.value, dict(record.headers or []), record.key)
             except EventDecodeError:
@@ -313,8 +314,7 @@ def add_api_key_consumer(
         description="api_key.created / api_key.revoked from auth: the keys meetings accepts",
     )
     async def on_api_key_event(message: ConsumedMessage) -> None:
-        raw = message.raw_message
-        for record in raw if isinstance(raw, tuple | list) else (raw,):
+        for record in records_of(message):
             try:
                 event = decode(record.value, dict(record.headers or []), record.key)
             except EventDecodeError as exc:

@@ -25,6 +25,7 @@ from aiokafka import TopicPartition
 from faststream.kafka.fastapi import KafkaRouter
 
 from parley_events import (
+    FEED_BATCHES,
     CALL_EVENTS,
     CallEvent,
     ChatMessagePosted,
@@ -78,17 +79,6 @@ class RecentIds:
         if len(self._ids) > self._capacity:
             self._ids.popitem(last=False)
         return True
-
-
-#: Records handed to a feed's handler at once, at most. Every feed is read in batches
-#: (FastStream ``batch=True``): its per-message machinery (middlewares, context, parsing: about
-#: 1 ms of CPU a record on a loaded machine) then runs once per batch, on every replica, for
-#: every record of the topic, including the many this replica only skips (each socket's three
-#: ``presence.socket`` records, every ``meeting.joined``).
-BATCH_RECORDS = 500
-#: Milliseconds a feed's subscriber waits for records; when none came, FastStream sleeps as
-#: long before it looks again, so a record arriving in an idle moment waits up to this long.
-BATCH_WAIT_MS = 25
 
 
 #: Titles (AsyncAPI channel keys) of the subscribers, and the event types each one takes (the
@@ -245,9 +235,7 @@ def register_consumers(
             auto_offset_reset="latest",
             title=channel,
             description=description,
-            batch=True,
-            max_records=BATCH_RECORDS,
-            batch_timeout_ms=BATCH_WAIT_MS,
+            **FEED_BATCHES,  # the skipped records too: three presence.socket per socket, every meeting.joined
         )
         subscriber(consumer(channel, label))
         subscribers.append(subscriber)
