@@ -53,3 +53,19 @@ def test_uvicorns_records_go_through_the_queue_in_the_services_format(capfd) -> 
     assert lines[0].endswith(' INFO svc uvicorn.error: 127.0.0.1:1 - "WebSocket /socket.io/" [accepted]')
     assert lines[1].endswith(" INFO svc uvicorn.access: 127.0.0.1:2 - GET /healthz")
     assert captured.out == ""
+
+
+def test_an_access_log_uvicorn_turned_off_stays_off() -> None:
+    import copy
+    import logging.config
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    logging.config.dictConfig(config)
+    access = logging.getLogger("uvicorn.access")
+    access.handlers = []  # what uvicorn's Config does for --no-access-log
+    access.propagate = False
+    configure_logging("svc", "INFO")
+    stop_logging()
+    assert not access.hasHandlers()  # uvicorn's HTTP protocols log requests only if it has

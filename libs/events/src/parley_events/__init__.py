@@ -4,6 +4,7 @@ from parley_events.asyncapi import CloudEventEnvelope, asyncapi_document, asynca
 from parley_events.envelope import EventDecodeError, OutgoingEvent, ReceivedEvent, decode, encode
 from parley_events.inbox import ProcessedEvents
 from parley_events.kafka import (
+    CONSUMER_LOG_LEVEL,
     FEED_BATCHES,
     ConsumedMessage,
     decoded_record,
@@ -75,6 +76,7 @@ from parley_events.topics import TOPICS, TopicSpec
 from parley_events.write_conflicts import is_write_conflict, retry_write_conflicts
 
 __all__ = [
+    "CONSUMER_LOG_LEVEL",
     "FEED_BATCHES",
     "KafkaLogGate",
     "kafka_log_records_held",

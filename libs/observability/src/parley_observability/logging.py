@@ -39,10 +39,14 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     # uvicorn configures its own loggers before it builds the app, with handlers that write to
     # stderr in the event loop (signaling's per-socket "[accepted]" lines: 5% of its CPU while
     # 50 sockets/s connected, py-spy): they go through the queue too, in this format.
+    # A logger uvicorn left without handlers stays as it is: ``--no-access-log`` empties
+    # ``uvicorn.access`` and stops its propagation, and uvicorn logs requests only while that
+    # logger ``hasHandlers()``.
     for name in UVICORN_LOGGERS:
         uvicorn_logger = logging.getLogger(name)
-        uvicorn_logger.handlers.clear()
-        uvicorn_logger.propagate = True
+        if uvicorn_logger.handlers:
+            uvicorn_logger.handlers.clear()
+            uvicorn_logger.propagate = True
 
 
 def stop_logging() -> None:

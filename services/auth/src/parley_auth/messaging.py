@@ -28,6 +28,7 @@ from parley_auth.domain.presence import PresenceProjection
 from parley_auth.domain.api_keys import ApiKeys
 from parley_auth.domain.guests import GuestMeetings
 from parley_events import (
+    CONSUMER_LOG_LEVEL,
     FEED_BATCHES,
     ApiKeyCreated,
     ApiKeyRevoked,
@@ -86,6 +87,7 @@ def build_kafka_router(settings: Settings) -> KafkaRouter:
         settings.kafka_bootstrap_servers,
         acks="all",  # durable events: every in-sync replica has it (min.insync.replicas)
         client_id=f"parley-auth-{settings.instance_id}",
+        log_level=CONSUMER_LOG_LEVEL,
         schema_url=None,
         description="Parley auth: user.*, contact.*, presence.changed and session.revoked events (published from the outbox); "
         "presence.socket/replica_lost and session.active in",

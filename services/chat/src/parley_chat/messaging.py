@@ -21,6 +21,7 @@ from parley_chat.relay import MessageRelay
 from parley_chat.repository import MessageRepository
 from parley_chat.conversations_repository import ConversationRepository, dm_event_of
 from parley_events import (
+    CONSUMER_LOG_LEVEL,
     ChatMessagePosted,
     DmConversationRead,
     DmMessagePosted,
@@ -52,6 +53,7 @@ def build_router(settings: Settings) -> KafkaRouter:
         # requests for Kafka, fewer fetch answers for every signaling replica)
         linger_ms=RELAY_LINGER_MS,
         client_id=f"parley-chat-{settings.instance_id}",
+        log_level=CONSUMER_LOG_LEVEL,
         schema_url=None,
         description="Parley chat: chat.message.posted events (published from the outbox)",
     )

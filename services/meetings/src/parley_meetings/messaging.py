@@ -18,6 +18,7 @@ from faststream.kafka.fastapi import KafkaRouter
 from pymongo.asynchronous.collection import AsyncCollection
 
 from parley_events import (
+    CONSUMER_LOG_LEVEL,
     FEED_BATCHES,
     ApiKeyCreated,
     ApiKeyRevoked,
@@ -96,6 +97,7 @@ def build_router(settings: Settings) -> KafkaRouter:
         settings.kafka_bootstrap_servers,
         acks="all",  # durable events: every in-sync replica has it (min.insync.replicas)
         client_id=f"parley-meetings-{settings.instance_id}",
+        log_level=CONSUMER_LOG_LEVEL,
         schema_url=None,
         description="Parley meetings: meeting.* events, roster from participant.* events",
     )

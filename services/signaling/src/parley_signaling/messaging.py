@@ -25,6 +25,7 @@ from aiokafka import TopicPartition
 from faststream.kafka.fastapi import KafkaRouter
 
 from parley_events import (
+    CONSUMER_LOG_LEVEL,
     FEED_BATCHES,
     CALL_EVENTS,
     CallEvent,
@@ -140,10 +141,7 @@ def build_router(bootstrap_servers: str, instance_id: str) -> KafkaRouter:
         bootstrap_servers,
         acks="all",  # durable events: every in-sync replica has it (min.insync.replicas)
         client_id=f"parley-signaling-{instance_id}",
-        # FastStream logs "Received" and "Processed" for every record at this level: at INFO
-        # that was two log lines per chat message on every replica (14% of a replica's CPU at
-        # 200 chat posts/s, py-spy); errors are still logged at ERROR
-        log_level=logging.DEBUG,
+        log_level=CONSUMER_LOG_LEVEL,
         schema_url=None,
         description="Parley signaling: participant.* and presence.socket/replica_lost out; meeting.ended, "
         "chat.message.posted, presence.changed, contact.*, call.* and dm.* in",

@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from faststream.kafka.fastapi import KafkaRouter
 from prometheus_client import CollectorRegistry
 
-from parley_events import ConsumerLag, KafkaLogGate, asyncapi_router, kafka_log_records_held
+from parley_events import CONSUMER_LOG_LEVEL, ConsumerLag, KafkaLogGate, asyncapi_router, kafka_log_records_held
 
 from parley_observability import (
     HttpMetrics,
@@ -52,6 +52,7 @@ def create_app(settings: Settings | None = None, *, verifier: JwksVerifier | Non
     kafka = KafkaRouter(
         settings.kafka_bootstrap_servers,
         client_id=f"parley-turn-config-{settings.instance_id}",
+        log_level=CONSUMER_LOG_LEVEL,
         schema_url=None,
         description="Parley turn-config: reads session.revoked (publishes nothing)",
     )

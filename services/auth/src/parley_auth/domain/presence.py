@@ -19,6 +19,7 @@ loss and that replica's last records may be read in either order: different keys
 """
 
 import logging
+from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
@@ -64,6 +65,7 @@ class PresenceProjection:
             if isinstance(record, PresenceSocket):
                 by_user.setdefault(record.user_id, []).append(record)
         lost: dict[str, Any] = {}
+        stale: Counter[str] = Counter()  # per lost replica: one log line per fetch, not per record
         for user_id, socket_records in by_user.items():
             fresh = []
             for record in socket_records:
@@ -71,11 +73,13 @@ class PresenceProjection:
                     lost[record.replica_id] = await self._presence.replica_lost_at(record.replica_id)
                 lost_at = lost[record.replica_id]
                 if lost_at is not None and record.at <= lost_at:
-                    log.info("stale presence record of lost replica %s skipped (%s)", record.replica_id, record.sid)
+                    stale[record.replica_id] += 1
                     continue
                 fresh.append(record)
             if fresh:
                 await self._update(user_id, lambda sockets, fresh=fresh: _with_sockets(sockets, fresh), max(r.at for r in fresh))
+        for replica_id, count in stale.items():
+            log.info("%d stale presence records of lost replica %s skipped", count, replica_id)
 
     async def apply_replica_lost(self, record: PresenceReplicaLost) -> None:
         """Drop every socket of the lost replica reported before ``lost_at``."""
