@@ -3,7 +3,7 @@ a subscriber of FastStream's FastAPI integration takes (:data:`ConsumedMessage`)
 
 import inspect
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Protocol, get_args
 
 from fastapi import Depends
@@ -11,7 +11,10 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.fastapi import KafkaMessage as _ContextMessage
 from faststream.kafka.message import KafkaMessage
 
-from parley_events.envelope import OutgoingEvent, ReceivedEvent, decode
+from parley_events.envelope import EventDecodeError, OutgoingEvent, ReceivedEvent, decode
+from parley_events.schemas import EventData
+
+log = logging.getLogger(__name__)
 
 #: FastStream's own dependency for the message (``Context("message")``) is a plain ``def``, so
 #: FastAPI runs it in its thread pool for every record consumed: a hop to a worker thread and
@@ -110,6 +113,18 @@ def decoded_record(record: Any) -> ReceivedEvent:
     """Decode one aiokafka ``ConsumerRecord``; raises ``EventDecodeError``."""
     headers = {name: value for name, value in (record.headers or [])}
     return decode(record.value, headers, record.key)
+
+
+async def apply_each_event(message: KafkaMessage, apply: Callable[[EventData], Awaitable[object]]) -> None:
+    """Await ``apply`` with the payload of each record of ``message`` (one record, or a batch),
+    in order; a malformed record is logged (with its topic) and skipped."""
+    for record in records_of(message):
+        try:
+            event = decoded_record(record)
+        except EventDecodeError as exc:
+            log.warning("skipping a malformed record on %s: %s", record.topic, exc)
+            continue
+        await apply(event.data)
 
 
 class Relay(Protocol):

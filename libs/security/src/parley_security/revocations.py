@@ -27,7 +27,7 @@ from collections.abc import Awaitable, Callable
 
 from faststream.kafka.fastapi import KafkaRouter
 
-from parley_events import FEED_BATCHES, ConsumedMessage, EventDecodeError, SessionRevoked, decoded_record, records_of
+from parley_events import FEED_BATCHES, ConsumedMessage, EventData, SessionRevoked, apply_each_event
 from parley_events.topics import SESSIONS
 from parley_security.jwt import InvalidToken, Principal
 
@@ -96,16 +96,11 @@ class RevocationFeed:
         subscriber(self._on_records)
 
     async def _on_records(self, message: ConsumedMessage) -> None:
-        for record in records_of(message):
-            try:
-                event = decoded_record(record)
-            except EventDecodeError as exc:
-                log.warning("malformed sessions event skipped: %s", exc)
-                continue
-            if isinstance(event.data, SessionRevoked):
-                await self._revoke(event.data)
+        await apply_each_event(message, self._apply)
 
-    async def _revoke(self, data: SessionRevoked) -> None:
+    async def _apply(self, data: EventData) -> None:
+        if not isinstance(data, SessionRevoked):
+            return
         self.revoked.revoke(data.session_id, data.revoked_at.timestamp())
         for listener in self.listeners:
             try:

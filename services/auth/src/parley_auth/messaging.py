@@ -31,6 +31,7 @@ from parley_events import (
     CONSUMER_LOG_LEVEL,
     FEED_BATCHES,
     ApiKeyCreated,
+    apply_each_event,
     ApiKeyRevoked,
     ApiKeyUsed,
     ConsumedMessage,
@@ -53,12 +54,10 @@ from parley_events import (
     UserBlocked,
     UserRegistered,
     UserUnblocked,
-    decoded_record,
     envelope_of,
     kafka_sender,
     raw_body,
     received_event,
-    records_of,
 )
 from parley_events.topics import API_KEYS, MEETINGS, PRESENCE, SESSION_ACTIVITY
 
@@ -141,20 +140,8 @@ def add_presence_consumer(router: KafkaRouter, settings: Settings, projection: P
             if isinstance(data, (PresenceSocket, PresenceReplicaLost)):
                 records.append(data)
 
-        await _each_event(message, PRESENCE.name, collect)
+        await apply_each_event(message, collect)
         await projection.apply(records)
-
-
-async def _each_event(message: ConsumedMessage, topic: str, apply: Callable[[EventData], Awaitable[object]]) -> None:
-    """Await ``apply`` with the payload of each record of ``message`` (one record, or a batch),
-    in order; a malformed record is logged and skipped."""
-    for record in records_of(message):
-        try:
-            event = decoded_record(record)
-        except EventDecodeError as exc:
-            log.warning("skipping a malformed record on %s: %s", topic, exc)
-            continue
-        await apply(event.data)
 
 
 def add_session_activity_consumer(
@@ -207,7 +194,7 @@ def add_api_key_use_consumer(router: KafkaRouter, settings: Settings, keys: ApiK
         description="api_key.used from meetings: the keys' last use",
     )
     async def on_api_key_record(message: ConsumedMessage) -> None:
-        await _each_event(message, API_KEYS.name, apply)
+        await apply_each_event(message, apply)
 
     async def apply(data: EventData) -> None:
         if isinstance(data, ApiKeyUsed):
@@ -231,7 +218,7 @@ def add_guest_meetings_consumer(router: KafkaRouter, settings: Settings, guests:
         "which meetings auth issues guest tokens for",
     )
     async def on_meeting_record(message: ConsumedMessage) -> None:
-        await _each_event(message, MEETINGS.name, guests.apply)
+        await apply_each_event(message, guests.apply)
 
 
 def outbox_relay(router: KafkaRouter, collections: Sequence[AsyncCollection], metrics: RelayMetrics) -> OutboxRelay:
