@@ -55,6 +55,7 @@ class FakeRepository:
         self.processed = FakeProcessed()
         self.roster_revs: dict[str, int] = {}
         self.roster_writes = 0
+        self.roster_reads = 0
         self.summary_reads = 0
 
     async def insert(self, meeting: Meeting, outbox: list[dict[str, Any]]) -> None:
@@ -99,6 +100,7 @@ class FakeRepository:
         return True
 
     async def roster_state(self, meeting_id: str) -> RosterState | None:
+        self.roster_reads += 1
         m = self.meetings.get(meeting_id)
         if not m:
             return None
@@ -109,7 +111,8 @@ class FakeRepository:
 
     async def replace_roster(self, meeting_id: str, seen: RosterState, roster, empty: EmptyRoom | None = None) -> bool:
         m = self.meetings.get(meeting_id)
-        if not m or m.status != "active" or self.roster_revs.get(meeting_id) != seen.rev:
+        if (not m or m.status != "active" or self.roster_revs.get(meeting_id) != seen.rev
+                or m.empty_timeout_seconds != seen.empty_timeout_seconds):
             return False
         self.meetings[meeting_id] = m.model_copy(update={
             "roster": tuple(roster),
@@ -293,6 +296,48 @@ async def test_a_roster_write_that_lost_a_race_is_recomputed_and_an_ended_meetin
     late = join.model_copy(update={"sid": "s2"})
     assert await meetings.apply_participant_events([received(late, "j2")]) == ["ignored"]
     assert (await meetings.get(m.meeting_id)).roster == ()
+
+
+async def test_a_meeting_s_next_roster_write_starts_from_the_last_one_without_a_read(clocked, repo) -> None:
+    meetings, _ = clocked
+    m = await meetings.create(host_id="h", host_name="H", title="t", schedule=None)
+    await meetings.apply_participant_events([joined(m.meeting_id, "s1", NOW, "e1")])
+    assert (repo.roster_reads, repo.roster_writes) == (1, 1)
+    await meetings.apply_participant_events([joined(m.meeting_id, "s2", NOW, "e2")])
+    await meetings.apply_participant_events([left(m.meeting_id, "s1", NOW, "e3"), joined(m.meeting_id, "s3", NOW, "e4")])
+    assert (repo.roster_reads, repo.roster_writes) == (1, 3)
+    assert [e.sid for e in repo.meetings[m.meeting_id].roster] == ["s2", "s3"]
+
+
+async def test_a_roster_another_writer_changed_since_this_process_wrote_it_is_read_again(clocked, repo) -> None:
+    """Another replica (after a rebalance) adds s9 and removes s2 behind this process's back:
+    the join's write from the remembered roster misses on the revision, and the leave of s9,
+    which the remembered roster would ignore, is checked against the store."""
+    meetings, _ = clocked
+    m = await meetings.create(host_id="h", host_name="H", title="t", schedule=None)
+    await meetings.apply_participant_events([joined(m.meeting_id, "s1", NOW, "e1"), joined(m.meeting_id, "s2", NOW, "e2")])
+    other = Meetings(repo, MeetingsMetrics(CollectorRegistry()), summaries=SummaryCache(repo.summary, size=100, ttl_s=60))
+    await other.apply_participant_events([joined(m.meeting_id, "s9", NOW, "e3"), left(m.meeting_id, "s2", NOW, "e4")])
+    reads = repo.roster_reads
+
+    assert await meetings.apply_participant_events([joined(m.meeting_id, "s3", NOW, "e5")]) == ["applied"]
+    assert [e.sid for e in repo.meetings[m.meeting_id].roster] == ["s1", "s9", "s3"]
+    assert repo.roster_reads == reads + 1  # the write from memory missed; the store was read once
+
+    await other.apply_participant_events([joined(m.meeting_id, "s8", NOW, "e6")])  # its memory is stale now
+    assert await other.apply_participant_events([left(m.meeting_id, "s3", NOW, "e7")]) == ["applied"]
+    assert [e.sid for e in repo.meetings[m.meeting_id].roster] == ["s1", "s9", "s8"]
+    assert await meetings.apply_participant_events([left(m.meeting_id, "s8", NOW, "e8")]) == ["applied"]
+    assert [e.sid for e in repo.meetings[m.meeting_id].roster] == ["s1", "s9"]
+
+
+async def test_a_roster_write_from_memory_misses_when_the_empty_timeout_changed(clocked, repo) -> None:
+    meetings, now = clocked
+    m = await meetings.create(host_id="h", host_name="H", title="t", schedule=None, empty_timeout_seconds=60)
+    await meetings.apply_participant_events([joined(m.meeting_id, "s1", NOW, "e1")])
+    await meetings.update(m.meeting_id, user_id="h", changes={"empty_timeout_seconds": 600})
+    await meetings.apply_participant_events([left(m.meeting_id, "s1", NOW, "e2")])
+    assert repo.meetings[m.meeting_id].expires_at == NOW + timedelta(seconds=600)
 
 
 def test_meeting_ids_are_short_url_safe_and_distinct() -> None:

@@ -7,6 +7,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from parley_events import ParticipantJoined, ParticipantLeft, encode
 from parley_events.topics import PARTICIPANTS
+from parley_meetings.repository import MeetingRepository
 from parley_testing import sample_value
 
 pytestmark = pytest.mark.integration
@@ -148,3 +149,23 @@ async def committed_at_end(stack, group_id: str) -> bool:
 
 async def _equals(awaitable, expected) -> bool:
     return await awaitable == expected
+
+
+async def test_a_roster_write_misses_on_the_store_when_the_empty_timeout_changed_since_its_read(client) -> None:
+    """The roster consumer writes from the roster it last wrote; the store's compare-and-set
+    refuses that write when the meeting's empty timeout (the deadline's base) changed since."""
+    mid = (await client.create("alice"))["meeting_id"]
+    settings = client.app.state.settings
+    repository = MeetingRepository(client.app.state.mongo[settings.mongo_database])
+    seen = await repository.roster_state(mid)
+    assert seen is not None and seen.empty_timeout_seconds is None
+
+    response = await client.http.patch(
+        f"/api/meetings/{mid}", json={"empty_timeout_seconds": 600}, headers=client.auth("alice")
+    )
+    assert response.status_code == 200, response.text
+    assert not await repository.replace_roster(mid, seen, [])
+    fresh = await repository.roster_state(mid)
+    assert fresh is not None and fresh.empty_timeout_seconds == 600
+    assert await repository.replace_roster(mid, fresh, [])
+    assert not await repository.replace_roster(mid, fresh, [])  # its revision moved on

@@ -20,7 +20,10 @@ again (:func:`parley_events.retry_write_conflicts`). Written for the FerretDB 1.
 subset too: "not already in the array" is expressed with ``$nor`` (``$ne`` on an
 array-of-documents path misbehaves there). The roster consumer writes a meeting's whole
 roster once per batch of events, by compare-and-set on ``roster_rev`` (bumped by each of its
-writes); ending a meeting (``status`` in the filter) makes a concurrent roster write miss.
+writes) and on the empty timeout its deadline was computed with; ending a meeting (``status``
+in the filter) makes a concurrent roster write miss. The consumer writes from the roster it
+wrote last without reading it first (``Meetings._apply_to_roster``): a stream of joins and
+leaves costs one store operation per meeting and batch, and a miss reads the store.
 The same write sets ``empty_since`` / ``expires_at`` (and the ``expiring`` marker) when it
 leaves the roster empty and clears them otherwise; :meth:`MeetingRepository.due` finds due
 deadlines among the marked meetings (an equality FerretDB 1.13 pushes down to PostgreSQL,
@@ -293,11 +296,17 @@ class MeetingRepository:
     ) -> bool:
         """Set the roster of an active meeting to ``roster`` if it is still the one read as
         ``seen`` (its revision unchanged: a compare-and-set), with its empty room's deadline
-        (``empty``; None clears it); True when written. False: the meeting ended, or another
-        writer changed the roster since (read it again)."""
+        (``empty``; None clears it); True when written. False: the meeting ended, another
+        writer changed the roster since, or its empty timeout (which ``empty`` was computed
+        with) changed: read it again."""
         rev_filter: Any = seen.rev if seen.rev is not None else {"$exists": False}
         result = await self.meetings.update_one(
-            {"_id": meeting_id, "status": "active", ROSTER_REV: rev_filter},
+            {
+                "_id": meeting_id,
+                "status": "active",
+                ROSTER_REV: rev_filter,
+                "empty_timeout_seconds": seen.empty_timeout_seconds,
+            },
             # $inc last: FerretDB 1.13 stores an update only when its last operator changed it
             {
                 "$set": {
