@@ -2,7 +2,7 @@
 
 from parley_events.asyncapi import CloudEventEnvelope, asyncapi_document, asyncapi_router, envelope_of
 from parley_events.envelope import EventDecodeError, OutgoingEvent, ReceivedEvent, decode, encode
-from parley_events.inbox import ProcessedEvents
+from parley_events.inbox import ProcessedEvents, RecentIds
 from parley_events.kafka import (
     CONSUMER_LOG_LEVEL,
     FEED_BATCHES,
@@ -143,6 +143,7 @@ __all__ = [
     "ParticipantJoined",
     "ParticipantLeft",
     "ProcessedEvents",
+    "RecentIds",
     "ReceivedEvent",
     "TopicSpec",
     "SessionActive",

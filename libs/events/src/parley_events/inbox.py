@@ -3,10 +3,12 @@
 Usage in a handler: skip when :meth:`ProcessedEvents.seen`; otherwise process, then
 :meth:`ProcessedEvents.record`, then let the message be acknowledged. A handler of a batch of
 records asks for the whole batch at once (:meth:`ProcessedEvents.seen_among`) and records once
-(:meth:`ProcessedEvents.record_all`).
+(:meth:`ProcessedEvents.record_all`). A consumer whose own state makes a replayed event harmless
+keeps only the recent ids, in memory (:class:`RecentIds`).
 """
 
 import asyncio
+from collections import OrderedDict
 from datetime import UTC, datetime
 
 from pymongo.asynchronous.collection import AsyncCollection
@@ -17,6 +19,31 @@ from parley_events.write_conflicts import retry_write_conflicts
 
 #: MongoDB's error code for a duplicate key (an id recorded before)
 DUPLICATE_KEY = 11000
+
+
+class RecentIds:
+    """The last ``capacity`` event ids recorded, in this process's memory (least recent out
+    first): a repeat of one of them is skipped without asking a store."""
+
+    def __init__(self, capacity: int = 10_000) -> None:
+        self._capacity = capacity
+        self._ids: OrderedDict[str, None] = OrderedDict()
+
+    def __contains__(self, event_id: object) -> bool:
+        return event_id in self._ids
+
+    def record(self, event_id: str) -> None:
+        """Remember ``event_id`` as the most recent."""
+        self._ids[event_id] = None
+        self._ids.move_to_end(event_id)
+        if len(self._ids) > self._capacity:
+            self._ids.popitem(last=False)
+
+    def first_time(self, event_id: str) -> bool:
+        """False for a repeat; otherwise remember ``event_id`` and return True."""
+        first = event_id not in self._ids
+        self.record(event_id)
+        return first
 
 
 class ProcessedEvents:

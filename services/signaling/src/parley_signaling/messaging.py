@@ -8,7 +8,7 @@ assigned, nothing committed) and start at the end of the topic (``auto_offset_re
 positions resolved before the app reports started). Each replica emits only to its local
 sockets (``ignore_queue=True``), so a socket receives an event once, from the replica that
 holds it. An event published twice (the outbox relay may, after a crash) is skipped by its
-CloudEvents id (:class:`RecentIds`, in memory: signaling has no database). A malformed record
+CloudEvents id (:class:`parley_events.RecentIds`, in memory: signaling has no database). A malformed record
 is logged and skipped.
 
 Publisher: participant.joined/left and presence.socket/replica_lost go out through
@@ -17,7 +17,6 @@ Publisher: participant.joined/left and presence.socket/replica_lost go out throu
 
 import asyncio
 import logging
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +46,7 @@ from parley_events import (
     PresenceChanged,
     PresenceReplicaLost,
     PresenceSocket,
+    RecentIds,
     envelope_of,
     decoded_record,
     records_of,
@@ -63,23 +63,6 @@ if TYPE_CHECKING:
     from parley_signaling.presence import PresenceDelivery
 
 log = logging.getLogger(__name__)
-
-
-class RecentIds:
-    """The last ``capacity`` event ids seen; :meth:`first_time` is False for a repeat."""
-
-    def __init__(self, capacity: int = 10_000) -> None:
-        self._capacity = capacity
-        self._ids: OrderedDict[str, None] = OrderedDict()
-
-    def first_time(self, event_id: str) -> bool:
-        if event_id in self._ids:
-            self._ids.move_to_end(event_id)
-            return False
-        self._ids[event_id] = None
-        if len(self._ids) > self._capacity:
-            self._ids.popitem(last=False)
-        return True
 
 
 #: Titles (AsyncAPI channel keys) of the subscribers, and the event types each one takes (the

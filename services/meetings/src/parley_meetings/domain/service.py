@@ -23,6 +23,7 @@ from parley_events import (
     ParticipantJoined,
     ParticipantLeft,
     ReceivedEvent,
+    RecentIds,
     outbox_entry,
 )
 from parley_meetings.domain.errors import (
@@ -91,6 +92,8 @@ class Meetings:
         #: each meeting's roster as this process last wrote it: the first guess of the next
         #: write (see :meth:`_apply_to_roster`)
         self._rosters: LRUCache[str, RosterState] = LRUCache(maxsize=ROSTERS_REMEMBERED)
+        #: the ids of the participant events applied last (:meth:`apply_participant_events`)
+        self._applied = RecentIds(capacity=EVENT_IDS_REMEMBERED)
         #: Awaited with ``(meeting_id, user_id)`` when a ``participant.left`` of ``user_id``
         #: emptied the meeting's roster (direct calls end then: :meth:`Calls.room_emptied`).
         self.on_room_emptied: Callable[[str, str], Awaitable[None]] | None = None
@@ -458,28 +461,34 @@ class Meetings:
 
         Returns one outcome per event: ``applied``, ``ignored`` (unknown meeting, ended
         meeting, sid already in or not in the roster, other event type) or ``duplicate``
-        (seen before, or earlier in the same batch). Per batch: the processed ids are asked
-        for once; each meeting's roster is written once (a compare-and-set, read and
-        recomputed when another writer came first: :meth:`_apply_to_roster`); the ids are recorded once,
-        after every roster write. A failure before that raises (the batch is redelivered), and
-        applying it again gives the same rosters.
+        (among the ids this process applied last, or earlier in the same batch). Per batch:
+        each meeting's roster is written once (a compare-and-set, read and recomputed when
+        another writer came first: :meth:`_apply_to_roster`); the ids are remembered after
+        every roster write. A failure before that raises (the batch is redelivered).
+
+        The processed ids are kept in memory only (:class:`parley_events.RecentIds`), not in
+        the store: what comes again after a restart or a rebalance is a replay of the
+        partition from its committed offset, in order, and a roster that is a set of sids
+        (a join adds its sid unless there, a leave removes it if there; a sid is one socket's
+        and never comes back) ends a replayed run of events as it ended the first time. Asking
+        the store for every event's id was a quarter of the store operations a joining socket
+        caused (bench/README.md, "Store operations per socket").
         """
-        seen = await self._repo.processed.seen_among([event.id for event in events])
         outcomes: list[str] = ["duplicate"] * len(events)
         by_meeting: dict[str, list[int]] = {}
-        processed: list[str] = []
+        fresh: set[str] = set()
         for index, event in enumerate(events):
-            if event.id in seen:
+            if event.id in self._applied or event.id in fresh:
                 continue
-            seen.add(event.id)
-            processed.append(event.id)
+            fresh.add(event.id)
             outcomes[index] = "ignored"
             if isinstance(event.data, ParticipantJoined | ParticipantLeft):
                 by_meeting.setdefault(event.data.meeting_id, []).append(index)
         for meeting_id, indexes in by_meeting.items():
             for index, outcome in zip(indexes, await self._apply_to_roster(meeting_id, [events[i] for i in indexes])):
                 outcomes[index] = outcome
-        await self._repo.processed.record_all(processed)
+        for event_id in fresh:
+            self._applied.record(event_id)
         for event, outcome in zip(events, outcomes):
             kind = {ParticipantJoined: "joined", ParticipantLeft: "left"}.get(type(event.data), "other")
             self._metrics.roster_events.labels(kind, outcome).inc()
@@ -531,6 +540,9 @@ CALENDAR_WRITE_ATTEMPTS = 10
 #: meetings whose roster :class:`Meetings` remembers from its own last write (about 1 KiB each
 #: with ten participants)
 ROSTERS_REMEMBERED = 10_000
+
+#: participant event ids :class:`Meetings` remembers as applied
+EVENT_IDS_REMEMBERED = 10_000
 
 #: compare-and-set attempts of one meeting's roster write per batch (then the batch fails and
 #: comes again)
