@@ -19,9 +19,11 @@ class FakePresence:
         self.docs: dict[str, dict[str, Any]] = {}
         self.lost: dict[str, datetime] = {}
         self.writes = 0
+        self.reads = 0
         self.staged: list[dict[str, Any]] = []
 
     async def get(self, user_id: str) -> dict[str, Any] | None:
+        self.reads += 1
         doc = self.docs.get(user_id)
         return None if doc is None else {**doc, "sockets": list(doc["sockets"])}
 
@@ -94,3 +96,19 @@ async def test_a_replica_loss_in_the_same_fetch_makes_its_earlier_records_stale(
     ])
     assert [s["sid"] for s in store.docs["ada"]["sockets"]] == ["a3"]
     assert store.docs["ada"]["state"] == "online"
+
+
+async def test_a_users_next_write_starts_from_the_last_one_and_reads_after_another_writer() -> None:
+    store = FakePresence()
+    projection = PresenceProjection(store, NoContacts())  # type: ignore[arg-type]
+    await projection.apply([socket("ada", "s1", "online", 1)])
+    await projection.apply([socket("ada", "s1", "in_call", 2)])
+    await projection.apply([socket("ada", "s2", "online", 3)])
+    assert (store.reads, store.writes) == (1, 3)  # the first fetch read the store, the others did not
+
+    other = PresenceProjection(store, NoContacts())  # type: ignore[arg-type]  # another replica, after a rebalance
+    await other.apply([socket("ada", "s1", "offline", 4)])
+    await projection.apply([socket("ada", "s3", "online", 5)])  # from memory: misses, then reads
+    assert [s["sid"] for s in store.docs["ada"]["sockets"]] == ["s2", "s3"]
+    assert store.docs["ada"]["state"] == "online"
+    assert changes(store) == [("ada", "online"), ("ada", "in_call"), ("ada", "online")]

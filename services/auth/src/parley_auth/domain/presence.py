@@ -16,6 +16,12 @@ at once, costs one write instead of 1,000 rewrites of a growing document).
 
 A record from a replica reported lost, timed before the loss, is stale and ignored (the
 loss and that replica's last records may be read in either order: different keys).
+
+Each write is a compare-and-set on the document's ``version``. The projection writes from the
+document as it wrote it last, if it remembers it, without reading it first; another writer in
+between (another auth replica after a rebalance, or handling a replica's loss) moved the
+version on, so that write misses and the next attempt reads the store. A user's records thus
+cost one store operation per fetch instead of two.
 """
 
 import logging
@@ -24,6 +30,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
+from cachetools import LRUCache
+
 from parley_auth.contacts_repository import MongoContactStore, MongoPresenceStore, VersionConflict
 from parley_auth.domain.contacts import EVENT_SOURCE, watchers_of
 from parley_events import PresenceChanged, PresenceReplicaLost, PresenceSocket, outbox_entry
@@ -31,6 +39,8 @@ from parley_events import PresenceChanged, PresenceReplicaLost, PresenceSocket, 
 log = logging.getLogger(__name__)
 
 ATTEMPTS = 20
+#: users whose presence document the projection remembers as it wrote it last
+USERS_REMEMBERED = 10_000
 
 
 def aggregate(sockets: list[dict[str, Any]]) -> str:
@@ -52,6 +62,8 @@ class PresenceProjection:
         self._presence = presence
         self._contacts = contacts
         self._on_event_staged = on_event_staged
+        #: each user's document as this process wrote it last (the fields read below)
+        self._written: LRUCache[str, dict[str, Any]] = LRUCache(maxsize=USERS_REMEMBERED)
 
     async def apply(self, records: Sequence[PresenceSocket | PresenceReplicaLost]) -> None:
         """Apply one fetch's records: every replica loss first (a socket record is judged stale
@@ -94,8 +106,10 @@ class PresenceProjection:
 
     async def _update(self, user_id: str, change: Callable[[list[dict[str, Any]]], list[dict[str, Any]]], at: datetime) -> None:
         """Write ``change`` of the user's sockets; ``at`` is the time of the latest record."""
+        remembered = self._written.pop(user_id, None)
         for _ in range(ATTEMPTS):
-            doc = await self._presence.get(user_id)
+            doc = remembered or await self._presence.get(user_id)
+            remembered = None
             sockets = change(list(doc.get("sockets", [])) if doc else [])
             state = aggregate(sockets)
             previous_seen = doc.get("last_seen") if doc else None
@@ -110,6 +124,7 @@ class PresenceProjection:
                 await self._presence.write(user_id, doc["version"] if doc else None, fields, entries)
             except VersionConflict:
                 continue
+            self._written[user_id] = {**fields, "version": doc["version"] + 1 if doc else 1}
             if entries:
                 self._on_event_staged()
             return
