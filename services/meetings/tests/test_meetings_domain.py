@@ -346,18 +346,21 @@ async def test_a_replay_from_any_offset_in_a_new_process_ends_with_the_same_rost
     meetings, _ = clocked
     m = await meetings.create(host_id="h", host_name="H", title="t", schedule=None)
     mid = m.meeting_id
+    later = NOW + timedelta(seconds=30)
+    # s1 comes back: its replica was reported lost, then reported it as joined again
     run = [joined(mid, "s1", NOW, "e1"), joined(mid, "s2", NOW, "e2"), left(mid, "s1", NOW, "e3"),
-           joined(mid, "s3", NOW, "e4"), left(mid, "s3", NOW, "e5")]
+           joined(mid, "s3", NOW, "e4"), left(mid, "s3", NOW, "e5"), joined(mid, "s1", later, "e6")]
     for event in run:
         await meetings.apply_participant_events([event])
-    assert [e.sid for e in repo.meetings[mid].roster] == ["s2"]
+    final = repo.meetings[mid].roster
+    assert [(e.sid, e.joined_at) for e in final] == [("s2", NOW), ("s1", later)]
     for start in range(len(run)):
         restarted = Meetings(repo, MeetingsMetrics(CollectorRegistry()), summaries=SummaryCache(repo.summary, size=100, ttl_s=60))
         await restarted.apply_participant_events(run[start:])
-        assert [e.sid for e in repo.meetings[mid].roster] == ["s2"], start
+        assert repo.meetings[mid].roster == final, start
         for event in run[start:]:  # one record at a time, as small batches would
             await restarted.apply_participant_events([event])
-        assert [e.sid for e in repo.meetings[mid].roster] == ["s2"], start
+        assert repo.meetings[mid].roster == final, start
 
 
 async def test_a_batch_that_failed_is_applied_when_it_comes_again(meetings, repo) -> None:

@@ -468,9 +468,10 @@ class Meetings:
 
         The processed ids are kept in memory only (:class:`parley_events.RecentIds`), not in
         the store: what comes again after a restart or a rebalance is a replay of the
-        partition from its committed offset, in order, and a roster that is a set of sids
-        (a join adds its sid unless there, a leave removes it if there; a sid is one socket's
-        and never comes back) ends a replayed run of events as it ended the first time. Asking
+        partition from its committed offset, in order; a join adds its sid unless there and a
+        leave removes it if there, so whether a sid is on the roster after a run of events
+        depends only on its last event in the run, and a replayed run ends as it ended the
+        first time (tested from every offset). Asking
         the store for every event's id was a quarter of the store operations a joining socket
         caused (bench/README.md, "Store operations per socket").
         """
