@@ -9,7 +9,6 @@ contacts again); ``contact.invited`` and ``contact.declined`` change nothing.
 Stored as ``{_id: contact_id, accepted, blocked_by}``.
 """
 
-import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Literal
 
@@ -17,8 +16,8 @@ from faststream import AckPolicy
 from pydantic import BaseModel, ConfigDict
 from pymongo.asynchronous.collection import AsyncCollection
 
-from parley_events.envelope import EventDecodeError, ReceivedEvent
-from parley_events.kafka import ConsumedMessage, decoded_record, raw_body, records_of
+from parley_events.envelope import ReceivedEvent
+from parley_events.kafka import ConsumedMessage, decoded_events, raw_body
 from parley_events.inbox import ProcessedEvents
 from parley_events.schemas import (
     ContactAccepted,
@@ -32,7 +31,6 @@ from parley_events.schemas import (
 from parley_events.topics import CONTACTS
 from parley_events.write_conflicts import retry_write_conflicts
 
-log = logging.getLogger(__name__)
 
 #: auth's events on ``parley.contacts`` (what a projection's subscriber channel takes).
 CONTACT_EVENTS = (ContactInvited, ContactAccepted, ContactDeclined, ContactRemoved, UserBlocked, UserUnblocked)
@@ -153,12 +151,6 @@ def add_contact_consumer(
         description=description,
     )
     async def on_contact_events(message: ConsumedMessage) -> None:
-        events: list[ReceivedEvent] = []
-        for record in records_of(message):
-            try:
-                events.append(decoded_record(record))
-            except EventDecodeError as exc:
-                log.warning("skipping a malformed record on %s: %s", CONTACTS.name, exc)
-                on_malformed()
+        events = decoded_events(message, on_malformed)
         if events:
             await handle(events)

@@ -115,15 +115,23 @@ def decoded_record(record: Any) -> ReceivedEvent:
     return decode(record.value, headers, record.key)
 
 
-async def apply_each_event(message: KafkaMessage, apply: Callable[[EventData], Awaitable[object]]) -> None:
-    """Await ``apply`` with the payload of each record of ``message`` (one record, or a batch),
-    in order; a malformed record is logged (with its topic) and skipped."""
+def decoded_events(message: KafkaMessage, on_malformed: Callable[[], None] = lambda: None) -> list[ReceivedEvent]:
+    """The events of ``message``'s records (one record, or a batch), in order; a malformed
+    record is logged (with its topic), counted by ``on_malformed`` and left out."""
+    events: list[ReceivedEvent] = []
     for record in records_of(message):
         try:
-            event = decoded_record(record)
+            events.append(decoded_record(record))
         except EventDecodeError as exc:
             log.warning("skipping a malformed record on %s: %s", record.topic, exc)
-            continue
+            on_malformed()
+    return events
+
+
+async def apply_each_event(message: KafkaMessage, apply: Callable[[EventData], Awaitable[object]]) -> None:
+    """Await ``apply`` with the payload of each event of ``message`` (:func:`decoded_events`),
+    in order."""
+    for event in decoded_events(message):
         await apply(event.data)
 
 

@@ -26,8 +26,11 @@ from parley_events import (
     CALL_EVENTS,
     ChatMessagePosted,
     ConsumedMessage,
+    apply_each_event,
     decode,
+    decoded_events,
     envelope_of,
+    EventData,
     EventDecodeError,
     kafka_sender,
     LOBBY_EVENTS,
@@ -75,19 +78,6 @@ MEETINGS_EVENTS = (
 
 #: Applies one batch of participant events, in order.
 ParticipantHandler = Callable[[list[ReceivedEvent]], Awaitable[object]]
-
-
-def _decoded(message: ConsumedMessage, on_malformed: Callable[[], None]) -> list[ReceivedEvent]:
-    """The events of a batch's records, in order; a record that is not a valid Parley event
-    is logged, counted (``on_malformed``) and left out."""
-    events: list[ReceivedEvent] = []
-    for record in records_of(message):
-        try:
-            events.append(decode(record.value, dict(record.headers or []), record.key))
-        except EventDecodeError as exc:
-            log.warning("skipping a malformed record on %s: %s", record.topic, exc)
-            on_malformed()
-    return events
 
 
 def build_router(settings: Settings) -> KafkaRouter:
@@ -199,7 +189,7 @@ def _subscribe_in_batches(
         **fetching,
     )
     async def on_events(message: ConsumedMessage) -> None:
-        events = _decoded(message, on_malformed)
+        events = decoded_events(message, on_malformed)
         if events:
             await handle(events)
 
@@ -316,16 +306,13 @@ def add_api_key_consumer(
         description="api_key.created / api_key.revoked from auth: the keys meetings accepts",
     )
     async def on_api_key_event(message: ConsumedMessage) -> None:
-        for record in records_of(message):
-            try:
-                event = decode(record.value, dict(record.headers or []), record.key)
-            except EventDecodeError as exc:
-                log.warning("skipping a malformed record on %s: %s", API_KEYS.name, exc)
-                continue
-            if isinstance(event.data, ApiKeyCreated):
-                await projection().apply_created(event.data)
-            elif isinstance(event.data, ApiKeyRevoked):
-                await projection().apply_revoked(event.data)
+        await apply_each_event(message, apply)
+
+    async def apply(data: EventData) -> None:
+        if isinstance(data, ApiKeyCreated):
+            await projection().apply_created(data)
+        elif isinstance(data, ApiKeyRevoked):
+            await projection().apply_revoked(data)
 
 
 def outbox_relay(
