@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from install_k8s import install_k8s  # noqa: E402
 from layout import (  # noqa: E402
     DEPLOY_LOCAL, FERRETDB_VERSION, KAFKA_VERSION, REPO, UV_VERSION, VEGETA_VERSION, WEB_CLIENT,
-    WEB_DIST, ferretdb_bin, kafka_libs, vegeta_bin,
+    WEB_DIST, ferretdb_bin, ferretdb_patches, kafka_libs, vegeta_bin,
 )
 
 APT_PACKAGES = {
@@ -123,7 +123,7 @@ def install_ferretdb() -> None:
         return
     need("go", "Go toolchain")
     module = f"github.com/FerretDB/FerretDB@v{FERRETDB_VERSION}"
-    say(f"building FerretDB {FERRETDB_VERSION} from the Go module proxy (a few minutes)")
+    say(f"building FerretDB {FERRETDB_VERSION} from the Go module proxy, with Parley's patches (a few minutes)")
     # `go install` fails here (the proxy refuses the @v/list used for deprecation checks),
     # so download the module and build it from a writable copy that carries version.txt.
     with tempfile.TemporaryDirectory() as work:
@@ -133,6 +133,9 @@ def install_ferretdb() -> None:
         shutil.copytree(info["Dir"], src)
         for p in [src, *src.rglob("*")]:
             p.chmod(p.stat().st_mode | 0o200)
+        for patch in ferretdb_patches():  # git apply needs no repository here
+            say(f"applying {patch.relative_to(REPO)}")
+            run(["git", "apply", "-p1", str(patch)], cwd=src)
         (src / "build" / "version" / "version.txt").write_text(f"v{FERRETDB_VERSION}\n")
         (src / "build" / "version" / "package.txt").write_text("parley-local\n")
         binary.parent.mkdir(parents=True, exist_ok=True)

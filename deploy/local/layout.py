@@ -6,6 +6,7 @@ fixed offset, so two stacks with different bases run side by side. Nothing here 
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,8 +98,16 @@ def vegeta_bin() -> Path:
     return cache_dir() / f"vegeta-{VEGETA_VERSION}" / "bin" / "vegeta"
 
 
+def ferretdb_patches() -> list[Path]:
+    """Parley's patches to FerretDB's source, applied in name order before the build."""
+    return sorted((DEPLOY_LOCAL / "ferretdb").glob("*.patch"))
+
+
 def ferretdb_bin() -> Path:
-    return cache_dir() / f"ferretdb-{FERRETDB_VERSION}" / "bin" / "ferretdb"
+    """The FerretDB binary, cached per version and per content of :func:`ferretdb_patches`
+    (a changed patch builds anew)."""
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in ferretdb_patches())).hexdigest()[:12]
+    return cache_dir() / f"ferretdb-{FERRETDB_VERSION}-{digest}" / "bin" / "ferretdb"
 
 
 def kubernetes_bin(command: str) -> Path:
