@@ -6,7 +6,7 @@ from contextlib import asynccontextmanager
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from parley_events import TOPICS, EventDecodeError, OutgoingEvent, ReceivedEvent, decode
+from parley_events import TOPICS, EventDecodeError, OutgoingEvent, ReceivedEvent, decoded_record
 from parley_events.topics import TopicSpec
 
 
@@ -28,7 +28,7 @@ class TopicTail:
         for records in (await self._consumer.getmany(timeout_ms=200)).values():
             for record in records:
                 try:
-                    events.append(decode(record.value, dict(record.headers or []), record.key))
+                    events.append(decoded_record(record))
                 except EventDecodeError:
                     continue
         return events

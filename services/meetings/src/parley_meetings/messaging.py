@@ -9,7 +9,6 @@ valid Parley event is logged, counted and skipped. Publishes this service's even
 its outbox, through :class:`parley_events.OutboxRelay`.
 """
 
-import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -27,8 +26,8 @@ from parley_events import (
     ChatMessagePosted,
     ConsumedMessage,
     apply_each_event,
-    decode,
     decoded_events,
+    decoded_record,
     envelope_of,
     EventData,
     EventDecodeError,
@@ -59,8 +58,6 @@ from parley_meetings.config import Settings
 if TYPE_CHECKING:
     from parley_meetings.api_keys_repository import ApiKeyProjection
 
-
-log = logging.getLogger(__name__)
 
 #: What meetings publishes on ``parley.meetings`` (and reads back to drop cached summaries).
 MEETINGS_EVENTS = (
@@ -278,7 +275,7 @@ def add_meeting_event_consumer(router: KafkaRouter, forget: Callable[[str], None
     async def on_meeting_events(message: ConsumedMessage) -> None:
         for record in records_of(message):
             try:
-                event = decode(record.value, dict(record.headers or []), record.key)
+                event = decoded_record(record)
             except EventDecodeError:
                 if record.key:
                     forget(record.key.decode(errors="replace"))
