@@ -60,7 +60,7 @@ def sigkill_and_keep_down(stack: Stack, names: tuple[str, ...]) -> None:
             assert time.monotonic() < deadline, f"{name} still {state}"
             if state in ("STARTING", "RUNNING", "BACKOFF"):
                 try:
-                    sv.stopProcess(name, True)
+                    sv.stopProcess(name, False)  # polled here: see faults.stop
                 except xmlrpc.client.Fault:  # it changed state meanwhile: look again
                     pass
             time.sleep(0.1)
