@@ -15,19 +15,15 @@ gap over 500 ms in any page's video from either other participant (or over the l
 of any page's sampler, when the machine stalled the browser longer), through the event and
 the seconds after it, on the same peer connections; afterwards every page shows the two others
 once each (tiles, participant list, the room's participants), under the participant ids they
-had before. The stack runs at a lower CPU priority meanwhile (:func:`servers_yield_cpu`).
+had before.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -138,56 +134,6 @@ class Call:
 
     def others(self, who: Participant) -> list[Participant]:
         return [p for p in self.people if p is not who]
-
-
-#: the stack's CPU priority while this module's browsers measure media (see `servers_yield_cpu`)
-SERVERS_NICE = 10
-
-
-def _set_stack_nice(supervisord_pid: int, nice: int) -> int:
-    """Set the nice value of every thread of the stack's processes: supervisord's session,
-    one process group per program (supervisord puts each child in its own); returns how many
-    groups. Processes and threads started later inherit it from supervisord and their parents."""
-    session = os.getsid(supervisord_pid)
-    groups = set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            fields = stat[stat.rindex(")") + 2 :].split()
-            if int(fields[3]) == session:
-                groups.add(int(fields[2]))
-    groups.discard(os.getpgrp())
-    for group in groups:
-        with contextlib.suppress(ProcessLookupError):
-            os.setpriority(os.PRIO_PGRP, group, nice)
-    return len(groups)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def servers_yield_cpu(stack: Stack) -> Iterator[None]:
-    """The stack's processes run at nice SERVERS_NICE while this module runs, and at 0 again
-    after it.
-
-    Here three browsers share two cores with the whole stack; a user's browser never shares
-    its CPU with Kafka, PostgreSQL and the services. This module asks what signaling costs the
-    media, not what the servers' CPU costs a browser beside them: a drain's server work (the
-    replica's exit, the reconnects, the roster through Kafka and the store) left all six
-    streams without a decoded frame for 300–920 ms at once, 1–2 s after SIGTERM, where the same
-    watch with no event saw at most 100–180 ms; with the stack at nice 10, 250–530 ms. Lowering
-    a priority back needs root (CAP_SYS_NICE): without it the stack keeps its priority and this
-    fixture does nothing."""
-    if os.geteuid() != 0:
-        yield
-        return
-    supervisord = supervisor(stack).supervisor.getPID()
-    _set_stack_nice(supervisord, SERVERS_NICE)
-    try:
-        yield
-    finally:
-        _set_stack_nice(supervisord, 0)
 
 
 @pytest.fixture(scope="module")
