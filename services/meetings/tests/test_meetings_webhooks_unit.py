@@ -175,7 +175,11 @@ class CountingRepository:
     """The dispatcher's side of WebhookRepository, in memory, counting the store's reads."""
 
     def __init__(self, endpoints: dict[str, list[WebhookEndpoint]]) -> None:
-        self.endpoints, self.reads, self.enqueued, self.rev = endpoints, 0, [], 0
+        self.endpoints, self.reads, self.owner_reads, self.enqueued, self.rev = endpoints, 0, 0, [], 0
+
+    async def endpoint_owners(self) -> set[str]:
+        self.owner_reads += 1
+        return {owner for owner, endpoints in self.endpoints.items() if endpoints}
 
     async def endpoints_of(self, owner_id: str) -> list[WebhookEndpoint]:
         self.reads += 1
@@ -201,7 +205,7 @@ async def test_a_meetings_host_is_read_once_and_a_hosts_endpoints_until_an_endpo
 
     async def host_of(meeting_id: str) -> str | None:
         host_reads.append(meeting_id)
-        return {"m-a1": "host-a", "m-a2": "host-a"}.get(meeting_id)
+        return {"m-a1": "host-a", "m-a2": "host-a", "m-b": "host-b"}.get(meeting_id)
 
     def posted(n: int, meeting_id: str) -> ReceivedEvent:
         data = ChatMessagePosted(meeting_id=meeting_id, message_id=f"msg-{n}", sender_id="u", sender_name="U",
@@ -211,27 +215,33 @@ async def test_a_meetings_host_is_read_once_and_a_hosts_endpoints_until_an_endpo
 
     wakes: list[None] = []
     dispatcher = WebhookDispatcher(repository, host_of, clock=lambda: now, wake=lambda: wakes.append(None))
-    batch = [posted(n, meeting) for n, meeting in enumerate(["m-a1", "m-a1", "m-a2", "m-x", "m-a1", "m-x"])]
-    assert await dispatcher.apply(batch) == 4  # every message of host-a's meetings, none of m-x
-    assert sorted(host_reads) == ["m-a1", "m-a2", "m-x", "m-x"]  # once per meeting with a host
-    assert repository.reads == 1  # once per host that has one
+    batch = [posted(n, meeting) for n, meeting in enumerate(["m-a1", "m-a1", "m-a2", "m-x", "m-a1", "m-x", "m-b"])]
+    assert await dispatcher.apply(batch) == 4  # every message of host-a's meetings, none of m-x or m-b
+    assert sorted(host_reads) == ["m-a1", "m-a2", "m-b", "m-x", "m-x"]  # once per meeting with a host
+    # the owners with an endpoint once per batch at most; host-a's endpoints once, host-b's none
+    assert repository.owner_reads == 1 and repository.reads == 1
     assert [d.event_id for d in repository.enqueued] == ["ev-0", "ev-1", "ev-2", "ev-4"] and wakes == [None]
     # the next batch: the hosts found are remembered (a meeting's host never changes), not that
-    # a meeting had none (it may be created the next moment); so are the endpoints, while the
-    # store's revision of the endpoints stays the same
-    assert await dispatcher.apply([posted(6, "m-a1"), posted(7, "m-x")]) == 1
-    assert sorted(host_reads) == ["m-a1", "m-a2", "m-x", "m-x", "m-x"] and repository.reads == 1
-    # an endpoint created (the store's revision raised): read again, and its events follow
+    # a meeting had none (it may be created the next moment); so are the owners and the
+    # endpoints, while the store's revision of the endpoints stays the same
+    assert await dispatcher.apply([posted(7, "m-a1"), posted(8, "m-x"), posted(9, "m-b")]) == 1
+    assert sorted(host_reads) == ["m-a1", "m-a2", "m-b", "m-x", "m-x", "m-x"]
+    assert repository.owner_reads == 1 and repository.reads == 1
+    # an endpoint created (the store's revision raised): read again, and its events follow,
+    # host-b's first one included
     second = endpoint.model_copy(update={"endpoint_id": "ep_2"})
     repository.endpoints["host-a"] = [endpoint, second]
+    repository.endpoints["host-b"] = [endpoint.model_copy(update={"endpoint_id": "ep_3", "owner_id": "host-b"})]
     repository.rev += 1
-    assert await dispatcher.apply([posted(8, "m-a2")]) == 2
-    assert repository.reads == 2
+    assert await dispatcher.apply([posted(10, "m-a2"), posted(11, "m-b")]) == 3
+    assert repository.owner_reads == 2 and repository.reads == 3
 
 
 async def test_the_hosts_endpoints_are_read_again_after_a_minute_whatever_the_revision() -> None:
     now = datetime(2026, 12, 3, 15, 0, tzinfo=UTC)
-    repository = CountingRepository({})
+    endpoint = WebhookEndpoint(endpoint_id="ep_1", owner_id="host-a", url="https://hooks.example.com/p",
+                               event_types=("chat.message.posted",), secret=new_secret(), created_at=now)
+    repository = CountingRepository({"host-a": [endpoint]})
     clock = [now]
 
     async def host_of(meeting_id: str) -> str | None:
@@ -243,10 +253,10 @@ async def test_the_hosts_endpoints_are_read_again_after_a_minute_whatever_the_re
     await dispatcher.apply([event])
     clock[0] += webhook_dispatch.ENDPOINTS_KEPT
     await dispatcher.apply([event])
-    assert repository.reads == 1
+    assert repository.owner_reads == 1 and repository.reads == 1
     clock[0] += timedelta(seconds=1)
     await dispatcher.apply([event])
-    assert repository.reads == 2
+    assert repository.owner_reads == 2 and repository.reads == 2
 
 
 class LaneRepository:

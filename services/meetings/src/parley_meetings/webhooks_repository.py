@@ -22,8 +22,8 @@ under the same ``claim`` token.
 ``participant.joined`` seen for the meeting (the ``meeting.started`` webhook).
 
 ``webhook_meta``, ``_id`` ``endpoints``: ``{rev}``, raised after every endpoint created or
-deleted, so the dispatcher can keep the hosts' endpoints and ask the store once per batch
-whether any changed (:meth:`WebhookRepository.endpoints_rev`).
+deleted, so the dispatcher can keep the owners with an endpoint and their endpoints, and ask
+the store once per batch whether any changed (:meth:`WebhookRepository.endpoints_rev`).
 """
 
 import secrets
@@ -96,6 +96,10 @@ class WebhookRepository:
             await self.meta.update_one(_ENDPOINTS_REV, {"$inc": {"rev": 1}}, upsert=True)
         except DuplicateKeyError:  # another replica created it at the same moment
             await self.meta.update_one(_ENDPOINTS_REV, {"$inc": {"rev": 1}})
+
+    async def endpoint_owners(self) -> set[str]:
+        """Every owner with at least one endpoint (enabled or not): one read of the collection."""
+        return set(await self.endpoints.distinct("owner_id"))
 
     async def endpoints_of(self, owner_id: str) -> list[WebhookEndpoint]:
         """The owner's endpoints, oldest first."""

@@ -89,10 +89,12 @@ class WebhookDispatcher:
 
     ``host_of(meeting_id)`` answers the host of a meeting (None: not a meeting of this
     service's store, so nobody's webhooks); the last :data:`HOSTS_REMEMBERED` hosts found are
-    remembered, and so are their endpoints until an endpoint is created or deleted (the
-    store's revision, read once per batch; :data:`ENDPOINTS_KEPT` at most). Most hosts have
-    no endpoint, and reading each one's per batch was a sixth of the store's operations while
-    sockets joined and left (bench/README.md, "Store operations per socket")."""
+    remembered. So are the owners that have an endpoint, and those owners' endpoints, until an
+    endpoint is created or deleted (the store's revision, read once per batch;
+    :data:`ENDPOINTS_KEPT` at most). Most hosts have no endpoint: theirs are never read.
+    Reading each one's per batch was a sixth of the store's operations while sockets joined
+    and left, and once a minute per host still 13 reads a second with 313 hosts
+    (bench/README.md, "Store operations per socket")."""
 
     def __init__(
         self,
@@ -110,6 +112,8 @@ class WebhookDispatcher:
         self._hosts: LRUCache[str, str] = LRUCache(maxsize=HOSTS_REMEMBERED)
         #: The enabled endpoints of the hosts seen last, as of :attr:`_endpoints_rev`.
         self._endpoints: LRUCache[str, list[WebhookEndpoint]] = LRUCache(maxsize=HOSTS_REMEMBERED)
+        #: The owners with an endpoint, as of :attr:`_endpoints_rev`.
+        self._owners: set[str] = set()
         self._endpoints_rev: int | None = None
         self._endpoints_since = datetime.min.replace(tzinfo=UTC)
 
@@ -117,8 +121,8 @@ class WebhookDispatcher:
         """Enqueue the deliveries of ``events``; returns how many were new. Returns only once
         every one is stored (the caller commits the Kafka offsets after that).
 
-        A meeting's host is read once (then remembered), a host's endpoints once until an
-        endpoint changes."""
+        A meeting's host is read once (then remembered), the owners with an endpoint and a
+        host's endpoints once until an endpoint changes."""
         enqueued = 0
         checked = False
         for event in events:
@@ -132,6 +136,8 @@ class WebhookDispatcher:
             if not checked:
                 await self._forget_changed_endpoints()
                 checked = True
+            if host_id not in self._owners:
+                continue
             endpoints = self._endpoints.get(host_id)
             if endpoints is None:
                 endpoints = [e for e in await self._repository.endpoints_of(host_id) if e.enabled]
@@ -147,12 +153,15 @@ class WebhookDispatcher:
         return enqueued
 
     async def _forget_changed_endpoints(self) -> None:
-        """Forget the endpoints kept when an endpoint was created or deleted since they were
-        read, or when they are older than :data:`ENDPOINTS_KEPT`."""
+        """Forget the endpoints kept, and read the owners with one again, when an endpoint was
+        created or deleted since they were read, or when they are older than
+        :data:`ENDPOINTS_KEPT`. The revision is read first: an endpoint created meanwhile
+        raises it again, and the next batch reads them again."""
         rev = await self._repository.endpoints_rev()
         now = self._clock()
         if rev != self._endpoints_rev or now - self._endpoints_since > ENDPOINTS_KEPT:
             self._endpoints.clear()
+            self._owners = await self._repository.endpoint_owners()
             self._endpoints_rev, self._endpoints_since = rev, now
 
     async def _host(self, meeting_id: str, data: EventData) -> str | None:
