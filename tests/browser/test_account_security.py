@@ -53,6 +53,12 @@ def test_the_refresh_token_is_an_httponly_cookie_that_restores_the_session(
     page.get_by_role("button", name="Sign out").click()
     expect(page).to_have_url(re.compile(r"/signin(\?.*)?$"))
     assert [c for c in context.cookies() if c["name"] == "parley_refresh"] == []
+    # the sign-in form, not "Your session ended here": the session-ended event of this very
+    # sign-out reaches the page's user socket too (before or after the logout's answer)
+    expect(page.get_by_label("Email")).to_be_visible()
+    page.wait_for_timeout(3_000)  # the event's way through the outbox, Kafka and signaling
+    expect(page.get_by_text("Your session ended here")).to_have_count(0)
+    expect(page.get_by_label("Email")).to_be_visible()
     page.reload()
     expect(page.get_by_label("Email")).to_be_visible()
     assert ada.page_errors == []

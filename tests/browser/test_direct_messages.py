@@ -34,6 +34,9 @@ def open_conversation(person: Participant, other: Participant):
     contact_row(person, other).get_by_role("button", name=f"Message {other.name}").click()
     panel = person.page.get_by_test_id("dm-panel")
     expect(panel).to_have_attribute("data-peer-id", other.user.user_id)
+    # below the lists: brought into view, ready to write
+    expect(person.page.get_by_label("Message", exact=True)).to_be_focused()
+    expect(person.page.get_by_label("Message", exact=True)).to_be_in_viewport()
     return panel
 
 

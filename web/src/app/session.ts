@@ -91,8 +91,11 @@ export class Session {
   }
 
   /** The session was ended from elsewhere: forget the tokens (they are refused everywhere
-   * now) and show why, not the sign-in page's "Please sign in". */
+   * now) and show why, not the sign-in page's "Please sign in". The `session-ended` of this
+   * page's own sign-out (it reaches the user socket before or after the logout's answer) is
+   * not news: the page goes to the sign-in page as it would without it. */
   ended(reason: string): void {
+    if (this.signingOut || this.state.get().status === "signed-out") return;
     this.api.http.tokens.clear();
     this.state.set({ status: "signed-out", user: null, notice: null, ended: reason });
   }

@@ -34,6 +34,8 @@ export function DirectConversation({ api, socket, selfId, selfName, peer, onRead
   const [error, setError] = useState<string | null>(null);
   const [draft, setDraft] = useState("");
   const listRef = useRef<HTMLDivElement>(null);
+  const panelRef = useRef<HTMLElement>(null);
+  const inputRef = useRef<HTMLInputElement>(null);
   const [posting] = useState(inOrder);
   const peerId = peer.user_id;
 
@@ -89,6 +91,13 @@ export function DirectConversation({ api, socket, selfId, selfName, peer, onRead
     };
   }, [peerId, socket]);
 
+  // Opened (or another contact's): into view, ready to write. The panel sits below the
+  // lists, out of sight on a phone and on a long contact list.
+  useEffect(() => {
+    panelRef.current?.scrollIntoView({ block: "nearest" });
+    inputRef.current?.focus({ preventScroll: true });
+  }, [peerId]);
+
   useEffect(() => {
     const list = listRef.current;
     if (list) list.scrollTop = list.scrollHeight;
@@ -134,7 +143,7 @@ export function DirectConversation({ api, socket, selfId, selfName, peer, onRead
   };
 
   return (
-    <section class="card panel chat-panel" data-testid="dm-panel" data-peer-id={peerId} aria-labelledby="dm-heading">
+    <section ref={panelRef} class="card panel chat-panel" data-testid="dm-panel" data-peer-id={peerId} aria-labelledby="dm-heading">
       <h2 id="dm-heading" class="panel-title">
         Messages with {peer.display_name}
         <button type="button" class="button-quiet" onClick={onClose} aria-label="Close the conversation">
@@ -184,6 +193,7 @@ export function DirectConversation({ api, socket, selfId, selfName, peer, onRead
           Message
         </label>
         <input
+          ref={inputRef}
           id="dm-input"
           type="text"
           autocomplete="off"

@@ -95,6 +95,7 @@ export function Contacts() {
   useTitle(dms.total > 0 ? `(${dms.total}) Contacts` : "Contacts");
   const { version } = useCallState();
   const [history, setHistory] = useState<Call[]>([]);
+  const namesSeen = useRef(new Map<string, string>());
   useEffect(() => {
     api.calls.list().then((list) => setHistory(list.history), () => undefined);
   }, [version]);
@@ -103,6 +104,8 @@ export function Contacts() {
   const [error, setError] = useState<string | null>(null); // the last action's failure
   const [loadError, setLoadError] = useState<string | null>(null); // the list's; a reload never hides an action's error
   const [notice, setNotice] = useState<string | null>(null);
+  // whom "Invitation sent to …" is about: it goes once they answered (no longer outgoing)
+  const [invited, setInvited] = useState<string | null>(null);
   const [email, setEmail] = useState("");
   const [query, setQuery] = useState("");
   const [busy, setBusy] = useState(false);
@@ -171,6 +174,7 @@ export function Contacts() {
       async () => {
         const contact = await api.contacts.invite(address);
         setEmail("");
+        setInvited(contact.user.user_id);
         return contact;
       },
       "The invitation could not be sent. Please try again.",
@@ -185,7 +189,12 @@ export function Contacts() {
   };
 
   const view = list ?? EMPTY;
-  const names = new Map([...view.contacts, ...view.incoming, ...view.outgoing].map((c) => [c.user.user_id, c.user.display_name]));
+  // Every name this page has seen: a search that hides a contact, or a block, must not take
+  // their name off the call history.
+  const names = namesSeen.current;
+  for (const user of [...view.contacts, ...view.incoming, ...view.outgoing].map((c) => c.user).concat(view.blocked)) {
+    names.set(user.user_id, user.display_name);
+  }
   return (
     <div class="page">
       <TopBar userName={session.user?.display_name}>
@@ -195,7 +204,7 @@ export function Contacts() {
         <h1>Contacts</h1>
         {error && <Alert onDismiss={() => setError(null)}>{error}</Alert>}
         {loadError && <Alert onDismiss={() => setLoadError(null)}>{loadError}</Alert>}
-        {notice && (
+        {notice && (invited === null || view.outgoing.some((c) => c.user.user_id === invited)) && (
           <p class="panel-note" role="status">
             {notice}
           </p>

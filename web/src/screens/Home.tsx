@@ -170,7 +170,7 @@ export function Home() {
         <JoinCodeCard />
         <section class="card" aria-labelledby="schedule-heading">
           <h2 id="schedule-heading">Schedule a meeting</h2>
-          <form class="form schedule-form" onSubmit={schedule}>
+          <form class="form schedule-form" onSubmit={schedule} noValidate>
             <div class="field">
               <label for="schedule-title">Title</label>
               <input id="schedule-title" type="text" required maxLength={200} value={title} onInput={(e) => setTitle(e.currentTarget.value)} />
