@@ -123,6 +123,33 @@ def test_a_refused_schedule_says_why_beside_the_form_on_a_phone(participants: Pa
     page.screenshot(path=str(screenshots / "phone-schedule-refused-390x844.png"))
 
 
+def test_a_schedule_without_a_title_says_why_in_the_form(participants: ParticipantFactory) -> None:
+    """The form's own reason, not the browser's "Please fill out this field." bubble."""
+    cleo = participants("Cleo")
+    cleo.page.set_viewport_size(PHONE)
+    cleo.sign_in("/")
+    schedule = cleo.page.get_by_role("button", name="Schedule", exact=True)
+    schedule.scroll_into_view_if_needed()
+    schedule.click()
+    refusal = cleo.page.get_by_role("alert").filter(has_text="Give the meeting a title.")
+    expect(refusal).to_be_visible()
+    assert_reachable(refusal, "the refusal")
+
+
+def test_the_pre_joins_join_button_is_on_screen_under_a_long_title(participants: ParticipantFactory, screenshots) -> None:
+    """The main action of the pre-join stays on a phone's screen without scrolling, whatever
+    the title and the device fields above it take."""
+    dora = participants("Dora")
+    meeting_id = participants.api.create_meeting(dora.user, "Design sync: onboarding flow and the new billing page")
+    dora.page.set_viewport_size(PHONE)
+    dora.open_meeting(meeting_id)
+    dora.wait_preview_playing()
+    assert_reachable(button(dora, "Join meeting"), "Join meeting")
+    dora.page.screenshot(path=str(screenshots / "phone-prejoin-long-title-390x844.png"))
+    button(dora, "Join meeting").click()
+    expect(dora.grid().locator('[data-testid="tile"][data-local="true"]')).to_be_visible(timeout=30_000)
+
+
 def test_alone_on_a_phone_the_controls_are_one_row(phone_room: PhoneRoom, screenshots) -> None:
     ada = phone_room.host
     ada.page.set_viewport_size(VIEWPORT)

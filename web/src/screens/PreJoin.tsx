@@ -178,7 +178,7 @@ export function PreJoin({ meeting, media, onJoin, initialName, guest = false, jo
                 )
               )}
             </div>
-            <button type="submit" class="button-primary button-wide" disabled={joining || waiting || !displayName.trim()}>
+            <button type="submit" class="button-primary button-wide prejoin-join" disabled={joining || waiting || !displayName.trim()}>
               {joining
                 ? "Joining…"
                 : waiting && meeting.opens_at
