@@ -150,6 +150,22 @@ def test_the_pre_joins_join_button_is_on_screen_under_a_long_title(participants:
     expect(dora.grid().locator('[data-testid="tile"][data-local="true"]')).to_be_visible(timeout=30_000)
 
 
+def test_a_blocked_persons_long_address_wraps_on_a_phone(participants: ParticipantFactory, screenshots) -> None:
+    """The contacts page's addresses (here the Blocked list's) wrap within their column: none
+    is cut off with an ellipsis in the middle of its domain."""
+    erin, max_ = participants("Erin"), participants("Maximiliana")
+    befriend(participants.api, erin.user, max_.user)
+    erin.page.set_viewport_size(PHONE)
+    erin.sign_in("/contacts")
+    page = erin.page
+    page.get_by_role("button", name="Block Maximiliana").click()
+    email = page.get_by_test_id("blocked-item").locator(".contact-email")
+    expect(email).to_have_text(max_.user.email)
+    clipped = email.evaluate("el => el.scrollWidth > el.clientWidth || el.scrollHeight > el.clientHeight + 1")
+    assert not clipped, email.evaluate("el => [el.scrollWidth, el.clientWidth, el.scrollHeight, el.clientHeight]")
+    page.screenshot(path=str(screenshots / "phone-contacts-blocked-390x844.png"))
+
+
 def test_alone_on_a_phone_the_controls_are_one_row(phone_room: PhoneRoom, screenshots) -> None:
     ada = phone_room.host
     ada.page.set_viewport_size(VIEWPORT)

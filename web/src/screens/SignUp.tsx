@@ -9,7 +9,7 @@ import { AuthLayout } from "./AuthLayout";
 function signUpError(err: unknown): string {
   if (err instanceof ApiError) {
     if (err.code === "email_taken") return "An account with this email already exists. Sign in instead.";
-    if (err.status === 422) return `Please check the form: ${err.message}`;
+    if (err.status === 422) return `Please check the form. ${err.message}`;
     return `Creating the account failed: ${err.message}`;
   }
   return "The server could not be reached. Check your connection and try again.";
@@ -25,6 +25,12 @@ export function SignUp() {
   const [password, setPassword] = useState("");
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+
+  // an answer about what the form held goes once the form changes
+  const edit = (set: (value: string) => void, value: string) => {
+    set(value);
+    if (!busy) setError(null);
+  };
 
   const submit = async (event: Event) => {
     event.preventDefault();
@@ -50,11 +56,11 @@ export function SignUp() {
       <form class="form" onSubmit={submit}>
         <div class="field">
           <label for="signup-email">Email</label>
-          <input id="signup-email" type="email" autocomplete="email" required value={email} onInput={(e) => setEmail(e.currentTarget.value)} />
+          <input id="signup-email" type="email" autocomplete="email" required value={email} onInput={(e) => edit(setEmail, e.currentTarget.value)} />
         </div>
         <div class="field">
           <label for="signup-name">Display name</label>
-          <input id="signup-name" type="text" autocomplete="name" required maxLength={80} value={displayName} onInput={(e) => setDisplayName(e.currentTarget.value)} />
+          <input id="signup-name" type="text" autocomplete="name" required maxLength={80} value={displayName} onInput={(e) => edit(setDisplayName, e.currentTarget.value)} />
         </div>
         <div class="field">
           <label for="signup-password">Password</label>
@@ -66,7 +72,7 @@ export function SignUp() {
             minLength={8}
             aria-describedby="signup-password-hint"
             value={password}
-            onInput={(e) => setPassword(e.currentTarget.value)}
+            onInput={(e) => edit(setPassword, e.currentTarget.value)}
           />
           <p class="field-hint" id="signup-password-hint">
             At least 8 characters. Common passwords are refused; a few unrelated words make a strong one.
