@@ -72,3 +72,25 @@ async def test_a_hand_goes_when_its_participant_leaves(cluster: Cluster, meeting
     cluster.meetings.admit(meeting, late.user_id)
     ack = await late.call("join", {"meeting_id": meeting})
     assert ack["data"]["hands"] == []
+
+
+async def test_a_participant_that_leaves_and_joins_again_comes_back_without_its_room_state(
+    cluster: Cluster, meeting: str
+) -> None:
+    """The same socket rejoins with the same participant id: its hand, recording and spotlight
+    went when it left (the others dropped them on ``peer-left``), and do not come back."""
+    host, a = await in_room(cluster, meeting, "host-" + meeting, "r2")
+    assert (await a.call("raise-hand", {"meeting_id": meeting}))["ok"]
+    assert (await a.call("recording", {"meeting_id": meeting, "active": True}))["ok"]
+    assert (await host.call("spotlight", {"meeting_id": meeting, "sid": a.sid}))["ok"]
+    await host.next("spotlight", lambda d: d["sid"] == a.sid)
+    await host.next("recording", lambda d: [r["sid"] for r in d["recordings"]] == [a.sid])
+    await host.next("hands", lambda d: order(d) == [a.sid])
+    assert (await a.call("leave", {"meeting_id": meeting}))["ok"]
+    await host.next("peer-left", lambda d: d["sid"] == a.sid)
+    ack = await a.call("join", {"meeting_id": meeting})
+    assert ack["ok"] and ack["data"]["participant_id"] == a.sid
+    assert (ack["data"]["hands"], ack["data"]["recordings"], ack["data"]["spotlight"]) == ([], [], None)
+    # raising it again is news to everyone
+    assert (await a.call("raise-hand", {"meeting_id": meeting}))["ok"]
+    assert (await host.next("hands", lambda d: d["raised"] and d["sid"] == a.sid))["hands"][0]["sid"] == a.sid

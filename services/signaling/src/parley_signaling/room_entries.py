@@ -1,10 +1,12 @@
 """Room state that every replica keeps from the fan-out topic (raised hands, recordings): per
 meeting, one entry per participant, in the order the topic applied them, of participants
-still in the room (the directory holds them). Rooms nobody is in any more are forgotten."""
+still in the room (the directory holds them). A participant's entry goes when the directory
+removes the participant (so a socket that leaves and joins again, with the same participant
+id, comes back without it); rooms nobody is in any more are forgotten."""
 
 from typing import Generic, TypeVar
 
-from parley_signaling.domain.directory import RoomDirectory
+from parley_signaling.domain.directory import PeerEntry, RoomDirectory
 
 E = TypeVar("E")
 
@@ -15,6 +17,7 @@ class RoomEntries(Generic[E]):
     def __init__(self, directory: RoomDirectory) -> None:
         self._directory = directory
         self._rooms: dict[str, dict[str, E]] = {}
+        directory.on_removed.append(self._forget)
 
     def of(self, meeting_id: str) -> list[E]:
         """The room's entries in the order they were put, of participants still in it."""
@@ -54,3 +57,8 @@ class RoomEntries(Generic[E]):
     def _forget_empty_rooms(self) -> None:
         for meeting_id in [m for m in self._rooms if not self._directory.peers(m)]:
             del self._rooms[meeting_id]
+
+    def _forget(self, entry: PeerEntry) -> None:
+        room = self._rooms.get(entry.meeting_id)
+        if room is not None and room.pop(entry.sid, None) is not None and not room:
+            del self._rooms[entry.meeting_id]

@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from parley_signaling.domain.directory import PeerEntry
 from parley_signaling.domain.protocol import ErrorCode, JoinAck, SignalingError, SpotlightEvent, SpotlightRequest, dump
 from parley_signaling.gestures import MODERATORS
 from parley_signaling.room_relay import Action, RoomRelay, read_room_message
@@ -45,6 +46,7 @@ class Spotlight:
         #: the spotlighted participant id of each room that has one
         self._spotlights: dict[str, str] = {}
         relay.fanout.room_handlers[SPOTLIGHT_METHOD] = self._on_spotlight
+        relay.fanout.directory.on_removed.append(self._forget)
 
     def routes(self) -> dict[str, tuple[type[BaseModel], Action]]:
         """The client events this module serves, for :func:`parley_signaling.api.socket_events.register`."""
@@ -93,6 +95,11 @@ class Spotlight:
             self._spotlights[message.meeting_id] = message.sid
         event = SpotlightEvent(meeting_id=message.meeting_id, sid=message.sid, by=message.by)
         await self._relay.sio.emit("spotlight", dump(event), room=message.meeting_id, ignore_queue=True)
+
+    def _forget(self, entry: PeerEntry) -> None:
+        """The spotlighted participant left (or its replica was dropped): nobody's spotlight."""
+        if self._spotlights.get(entry.meeting_id) == entry.sid:
+            del self._spotlights[entry.meeting_id]
 
     def _present(self, meeting_id: str) -> set[str]:
         return {entry.sid for entry in self._relay.fanout.directory.peers(meeting_id)}

@@ -6,6 +6,7 @@ replica keeps, fed by the announcements on the fan-out topic (see
 """
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -54,6 +55,11 @@ class RoomDirectory:
         self._by_sid: dict[str, PeerEntry] = {}
         self._by_meeting: dict[str, dict[str, PeerEntry]] = defaultdict(dict)
         self._by_replica: dict[str, dict[str, PeerEntry]] = defaultdict(dict)
+        #: called with each entry removed (a participant that left its room, was dropped with
+        #: its replica or expired), not with one replaced by a newer entry of the same
+        #: participant (a resume): room state of the participant (a raised hand, a recording,
+        #: the spotlight) goes with it, also when the same participant id joins again later
+        self.on_removed: list[Callable[[PeerEntry], None]] = []
 
     def __len__(self) -> int:
         return len(self._by_sid)
@@ -67,13 +73,21 @@ class RoomDirectory:
 
     def add(self, entry: PeerEntry) -> None:
         """Add or replace the entry of ``entry.sid`` (moving it out of any previous room)."""
-        self.remove(entry.sid)
+        self._detach(entry.sid)
         self._by_sid[entry.sid] = entry
         self._by_meeting[entry.meeting_id][entry.sid] = entry
         self._by_replica[entry.replica_id][entry.sid] = entry
 
     def remove(self, sid: str) -> PeerEntry | None:
-        """Remove and return the entry of ``sid``; None when there is none."""
+        """Remove and return the entry of ``sid`` (then call :attr:`on_removed`); None when
+        there is none."""
+        entry = self._detach(sid)
+        if entry is not None:
+            for listener in self.on_removed:
+                listener(entry)
+        return entry
+
+    def _detach(self, sid: str) -> PeerEntry | None:
         entry = self._by_sid.pop(sid, None)
         if entry is None:
             return None
