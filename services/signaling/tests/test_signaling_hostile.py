@@ -305,6 +305,23 @@ async def test_event_text_that_is_not_json_is_malformed_and_no_handler_sees_it(c
     assert await scraped_value(cluster.r1.url, "parley_signaling_events_total", event="leave", result="invalid_payload") == handled
 
 
+async def test_an_event_with_an_acknowledgement_whose_json_is_not_taken_gets_invalid_payload(cluster: Cluster) -> None:
+    """JSON the official client writes (``JSON.stringify`` of a name cut inside an emoji: a
+    lone surrogate escape) or too deep to decode: answered, not left to time out."""
+    raw, _, _ = await raw_peer(cluster)
+    await raw.send('4221["join",{"meeting_id":"m1","display_name":"Ann\\ud800"}]')
+    assert error_code(await raw.ack(21)) == "invalid_payload"
+    await raw.send('4222["leave",' + "[" * 1100 + "]" * 1100 + "]")
+    assert error_code(await raw.ack(22)) == "invalid_payload"
+    await raw.send('4223["leave",{')  # not JSON at all
+    assert error_code(await raw.ack(23)) == "invalid_payload"
+    await raw.send('42["join",{"meeting_id":"m1","display_name":"Ann\\ud800"}]')  # no acknowledgement asked
+    await raw.send('42/other,24["leave",{]')  # a namespace it is not in: dropped
+    assert error_code(await raw.call("leave", {"meeting_id": "m1"})) == "not_in_room"
+    assert 24 not in raw.acks
+    await raw.close()
+
+
 # --- item 7: junk tokens and the JWKS ---------------------------------------------------------
 
 

@@ -29,6 +29,7 @@ tests/test_signaling_hostile.py, which sends the raw frames.
 """
 
 import logging
+import re
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -54,6 +55,8 @@ ClientEvent = Callable[[str, Any], Awaitable[Any]]
 _CLIENT_PACKETS = ("0", "1", "2")
 #: socket.io's BINARY_EVENT: refused, with an acknowledgement when it asks for one.
 _BINARY_EVENT = "5"
+#: an EVENT's head (socket.io protocol v5: ``2[/nsp,][id][...]``): its namespace and acknowledgement id
+_EVENT_HEAD = re.compile(r"2(?:(/[^,]{0,200}),)?(\d{1,15})\[")
 #: Engine.IO packet types (the first character of a WebSocket text message).
 _ENGINEIO_PACKETS = "0123456"
 #: WebSocket close codes (RFC 6455 §7.4.1).
@@ -143,6 +146,25 @@ class SignalingServer(SocketServer):
         except (ValueError, RecursionError) as exc:  # not JSON, a bad namespace or id, nested too deep
             detail = f"socket.io packet: {type(exc).__name__}: {exc}"
             self.rejections.reject("malformed", self._connection(eio_sid), detail)
+            await self._refuse_undecodable_event(eio_sid, data)
+
+    async def _refuse_undecodable_event(self, eio_sid: str, data: str) -> None:
+        """An EVENT whose JSON the server does not take (not JSON; or JSON that orjson refuses:
+        a lone surrogate escape such as ``"\\ud800"``, nesting deeper than 1,024,
+        :mod:`parley_signaling.packet_json`) and that asks for an acknowledgement gets
+        ``invalid_payload``, so the client is not left waiting; without one it is dropped."""
+        head = _EVENT_HEAD.match(data)
+        if head is None:
+            return
+        namespace = head.group(1) or "/"
+        if self._connected_sid(eio_sid, namespace) is None:
+            return
+        ack = ack_error(
+            ErrorCode.INVALID_PAYLOAD,
+            "the event is not JSON this server takes (text must be valid Unicode: no lone surrogate; "
+            "at most 1,024 levels deep)",
+        )
+        await self._send_packet(eio_sid, self.packet_class(packet.ACK, namespace=namespace, id=int(head.group(2)), data=[ack]))
 
     async def _handle_connect(self, eio_sid: str, namespace: str | None, data: Any) -> None:
         """One CONNECT to ``/`` per Engine.IO session. A CONNECT to another namespace, or a second
