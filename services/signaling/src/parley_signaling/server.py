@@ -164,7 +164,8 @@ class SignalingServer(SocketServer):
             "the event is not JSON this server takes (text must be valid Unicode: no lone surrogate; "
             "at most 1,024 levels deep)",
         )
-        await self._send_packet(eio_sid, self.packet_class(packet.ACK, namespace=namespace, id=int(head.group(2)), data=[ack]))
+        refusal = self.packet_class(packet.ACK, namespace=namespace, id=int(head.group(2)), data=[ack])
+        await self._send_packet(eio_sid, refusal)
 
     async def _handle_connect(self, eio_sid: str, namespace: str | None, data: Any) -> None:
         """One CONNECT to ``/`` per Engine.IO session. A CONNECT to another namespace, or a second
