@@ -3,7 +3,7 @@
 
 import pytest
 
-from signaling_testkit import Cluster, error_code, in_room, until
+from signaling_testkit import Cluster, error_code, in_room, unique, until
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
@@ -94,3 +94,10 @@ async def test_a_participant_that_leaves_and_joins_again_comes_back_without_its_
     # raising it again is news to everyone
     assert (await a.call("raise-hand", {"meeting_id": meeting}))["ok"]
     assert (await host.next("hands", lambda d: d["raised"] and d["sid"] == a.sid))["hands"][0]["sid"] == a.sid
+    # leaving by joining another meeting, then coming back: the same
+    other = unique("m")
+    cluster.meetings.admit(other, a.user_id)
+    assert (await a.call("join", {"meeting_id": other}))["ok"]
+    await until(lambda: len([e for e in host.received("peer-left") if e["sid"] == a.sid]) == 2, what="a's second leave")
+    ack = await a.call("join", {"meeting_id": meeting})
+    assert ack["ok"] and ack["data"]["hands"] == []
