@@ -154,18 +154,20 @@ class SignalingServer(SocketServer):
         :mod:`parley_signaling.packet_json`) and that asks for an acknowledgement gets
         ``invalid_payload``, so the client is not left waiting; without one it is dropped."""
         head = _EVENT_HEAD.match(data)
-        if head is None:
-            return
-        namespace = head.group(1) or "/"
+        if head is not None:
+            message = (
+                "the event is not JSON this server takes (text must be valid Unicode: no lone surrogate; "
+                "at most 1,024 levels deep)"
+            )
+            await self._refuse_event(eio_sid, head.group(1) or "/", int(head.group(2)), message)
+
+    async def _refuse_event(self, eio_sid: str, namespace: str, ack_id: int, message: str) -> None:
+        """Answer acknowledgement ``ack_id`` with ``invalid_payload`` (``message``), if the
+        socket is connected to ``namespace``; an event of another namespace is dropped."""
         if self._connected_sid(eio_sid, namespace) is None:
             return
-        ack = ack_error(
-            ErrorCode.INVALID_PAYLOAD,
-            "the event is not JSON this server takes (text must be valid Unicode: no lone surrogate; "
-            "at most 1,024 levels deep)",
-        )
-        refusal = self.packet_class(packet.ACK, namespace=namespace, id=int(head.group(2)), data=[ack])
-        await self._send_packet(eio_sid, refusal)
+        ack = ack_error(ErrorCode.INVALID_PAYLOAD, message)
+        await self._send_packet(eio_sid, self.packet_class(packet.ACK, namespace=namespace, id=ack_id, data=[ack]))
 
     async def _handle_connect(self, eio_sid: str, namespace: str | None, data: Any) -> None:
         """One CONNECT to ``/`` per Engine.IO session. A CONNECT to another namespace, or a second
@@ -204,11 +206,9 @@ class SignalingServer(SocketServer):
             binary = self.packet_class(encoded_packet=data)
         except (ValueError, RecursionError):
             return
-        namespace = binary.namespace or "/"
-        if binary.id is None or self._connected_sid(eio_sid, namespace) is None:
-            return
-        ack = ack_error(ErrorCode.INVALID_PAYLOAD, "binary attachments are not accepted: events are JSON only")
-        await self._send_packet(eio_sid, self.packet_class(packet.ACK, namespace=namespace, id=binary.id, data=[ack]))
+        if binary.id is not None:
+            message = "binary attachments are not accepted: events are JSON only"
+            await self._refuse_event(eio_sid, binary.namespace or "/", binary.id, message)
 
     def still_open(self, sid: str, namespace: str = "/") -> bool:
         """Is the Engine.IO session of socket ``sid`` (connected or connecting) still open?
