@@ -1,5 +1,7 @@
 """Unit tests of the replicated room directory's index."""
 
+from dataclasses import replace
+
 from parley_signaling.domain.directory import PeerEntry, RoomDirectory
 
 
@@ -51,3 +53,18 @@ def test_replace_replica_reports_what_disappeared() -> None:
     # entries claiming another replica are not taken from a snapshot
     directory.replace_replica("r2", [entry("y", replica="r1")])
     assert directory.get("y") is None
+
+
+def test_removals_are_reported_but_not_a_resume() -> None:
+    directory = RoomDirectory()
+    removed: list[PeerEntry] = []
+    directory.on_removed.append(removed.append)
+    directory.add(entry("a", meeting="m1"))
+    directory.add(replace(entry("a", meeting="m1"), socket_sid="a2"))  # a resume
+    assert removed == []
+    directory.add(entry("a", meeting="m2"))  # moved to another room: gone from m1
+    assert [(e.sid, e.meeting_id) for e in removed] == [("a", "m1")]
+    directory.add(entry("b", replica="r2"))
+    directory.replace_replica("r2", [entry("b", replica="r2", meeting="m3")])  # a snapshot's move
+    directory.remove("a")
+    assert [(e.sid, e.meeting_id) for e in removed] == [("a", "m1"), ("b", "m1"), ("a", "m2")]

@@ -1,8 +1,9 @@
 """Room state that every replica keeps from the fan-out topic (raised hands, recordings): per
-meeting, one entry per participant, in the order the topic applied them, of participants
-still in the room (the directory holds them). A participant's entry goes when the directory
-removes the participant (so a socket that leaves and joins again, with the same participant
-id, comes back without it); rooms nobody is in any more are forgotten."""
+meeting, one entry per participant, in the order the topic applied them, of participants in
+the room (the directory holds them). An entry is taken only for a participant in the room, and
+it goes when the directory removes the participant (:attr:`RoomDirectory.on_removed`), so a
+socket that leaves and joins again, with the same participant id, comes back without it; a
+room with no entry left is forgotten."""
 
 from typing import Generic, TypeVar
 
@@ -20,25 +21,19 @@ class RoomEntries(Generic[E]):
         directory.on_removed.append(self._forget)
 
     def of(self, meeting_id: str) -> list[E]:
-        """The room's entries in the order they were put, of participants still in it."""
-        room = self._rooms.get(meeting_id)
-        if not room:
-            return []
-        present = {entry.sid for entry in self._directory.peers(meeting_id)}
-        for sid in [sid for sid in room if sid not in present]:
-            del room[sid]
-        if not room:
-            del self._rooms[meeting_id]
-        return list(room.values())
+        """The room's entries in the order they were put."""
+        return list(self._rooms.get(meeting_id, {}).values())
 
     def holds(self, meeting_id: str, sid: str) -> bool:
-        """Whether participant ``sid`` (still in the room) has an entry."""
-        self.of(meeting_id)
+        """Whether participant ``sid`` has an entry in the room."""
         return sid in self._rooms.get(meeting_id, {})
 
     def put(self, meeting_id: str, sid: str, entry: E) -> bool:
-        """Add ``sid``'s entry at the end; False (nothing changes) when it has one."""
-        self._forget_empty_rooms()
+        """Add ``sid``'s entry at the end; False (nothing changes) when it has one or is not in
+        the room (it left before its entry was read back from the topic)."""
+        present = self._directory.get(sid)
+        if present is None or present.meeting_id != meeting_id:
+            return False
         room = self._rooms.setdefault(meeting_id, {})
         if sid in room:
             return False
@@ -47,18 +42,13 @@ class RoomEntries(Generic[E]):
 
     def remove(self, meeting_id: str, sid: str) -> bool:
         """Remove ``sid``'s entry; False (nothing changes) when it has none."""
-        self._forget_empty_rooms()
-        room = self._rooms.get(meeting_id, {})
-        if sid not in room:
+        room = self._rooms.get(meeting_id)
+        if room is None or sid not in room:
             return False
         del room[sid]
+        if not room:
+            del self._rooms[meeting_id]
         return True
 
-    def _forget_empty_rooms(self) -> None:
-        for meeting_id in [m for m in self._rooms if not self._directory.peers(m)]:
-            del self._rooms[meeting_id]
-
     def _forget(self, entry: PeerEntry) -> None:
-        room = self._rooms.get(entry.meeting_id)
-        if room is not None and room.pop(entry.sid, None) is not None and not room:
-            del self._rooms[entry.meeting_id]
+        self.remove(entry.meeting_id, entry.sid)

@@ -57,12 +57,8 @@ class Spotlight:
         return ack.model_copy(update={"spotlight": self.current(ack.meeting_id)})
 
     def current(self, meeting_id: str) -> str | None:
-        """The participant id spotlighted in the room, if it is still in the room."""
-        sid = self._spotlights.get(meeting_id)
-        if sid is not None and sid not in self._present(meeting_id):
-            del self._spotlights[meeting_id]
-            return None
-        return sid
+        """The participant id spotlighted in the room (it goes when the participant leaves)."""
+        return self._spotlights.get(meeting_id)
 
     async def spotlight(self, sid: str, request: SpotlightRequest) -> None:
         """Spotlight participant ``request.sid`` (``None``: nobody). Errors: ``not_in_room``,
@@ -70,7 +66,7 @@ class Spotlight:
         socket, participant = self._relay.sender(sid, request.meeting_id)
         if socket.role not in MODERATORS:
             raise SignalingError(ErrorCode.FORBIDDEN, "only the meeting's host or a co-host can spotlight a participant")
-        if request.sid is not None and request.sid not in self._present(request.meeting_id):
+        if request.sid is not None and not self._in_room(request.meeting_id, request.sid):
             raise SignalingError(ErrorCode.PEER_NOT_IN_ROOM, "no participant of this room has this id")
         if request.sid == self.current(request.meeting_id):
             return
@@ -83,9 +79,7 @@ class Spotlight:
         message = read_room_message(SpotlightMessage, raw)
         if message is None:
             return
-        for meeting_id in list(self._spotlights):  # rooms whose spotlighted participant left
-            self.current(meeting_id)
-        if message.sid is not None and message.sid not in self._present(message.meeting_id):
+        if message.sid is not None and not self._in_room(message.meeting_id, message.sid):
             return  # left after the spotlight was asked for, before it was read back here
         if message.sid == self.current(message.meeting_id):
             return
@@ -101,5 +95,6 @@ class Spotlight:
         if self._spotlights.get(entry.meeting_id) == entry.sid:
             del self._spotlights[entry.meeting_id]
 
-    def _present(self, meeting_id: str) -> set[str]:
-        return {entry.sid for entry in self._relay.fanout.directory.peers(meeting_id)}
+    def _in_room(self, meeting_id: str, sid: str) -> bool:
+        entry = self._relay.fanout.directory.get(sid)
+        return entry is not None and entry.meeting_id == meeting_id

@@ -56,9 +56,10 @@ class RoomDirectory:
         self._by_meeting: dict[str, dict[str, PeerEntry]] = defaultdict(dict)
         self._by_replica: dict[str, dict[str, PeerEntry]] = defaultdict(dict)
         #: called with each entry removed (a participant that left its room, was dropped with
-        #: its replica or expired), not with one replaced by a newer entry of the same
-        #: participant (a resume): room state of the participant (a raised hand, a recording,
-        #: the spotlight) goes with it, also when the same participant id joins again later
+        #: its replica, expired or was moved to another room by :meth:`add`), not with one
+        #: replaced by a newer entry of the same participant in the same room (a resume): room
+        #: state of the participant (a raised hand, a recording, the spotlight) goes with it,
+        #: also when the same participant id joins again later
         self.on_removed: list[Callable[[PeerEntry], None]] = []
 
     def __len__(self) -> int:
@@ -72,8 +73,12 @@ class RoomDirectory:
         return self._by_sid.get(sid)
 
     def add(self, entry: PeerEntry) -> None:
-        """Add or replace the entry of ``entry.sid`` (moving it out of any previous room)."""
-        self._detach(entry.sid)
+        """Add or replace the entry of ``entry.sid``. Moving it out of another room is a removal
+        from that room (:attr:`on_removed` is called with the old entry); a replacement in the
+        same room is not."""
+        previous = self._detach(entry.sid)
+        if previous is not None and previous.meeting_id != entry.meeting_id:
+            self._removed(previous)
         self._by_sid[entry.sid] = entry
         self._by_meeting[entry.meeting_id][entry.sid] = entry
         self._by_replica[entry.replica_id][entry.sid] = entry
@@ -83,9 +88,12 @@ class RoomDirectory:
         there is none."""
         entry = self._detach(sid)
         if entry is not None:
-            for listener in self.on_removed:
-                listener(entry)
+            self._removed(entry)
         return entry
+
+    def _removed(self, entry: PeerEntry) -> None:
+        for listener in self.on_removed:
+            listener(entry)
 
     def _detach(self, sid: str) -> PeerEntry | None:
         entry = self._by_sid.pop(sid, None)
