@@ -322,7 +322,9 @@ async def test_an_event_with_an_acknowledgement_whose_json_is_not_taken_gets_inv
     await raw.close()
 
 
-async def test_an_event_without_an_acknowledgement_is_handled_and_its_outcome_counted(cluster: Cluster, meeting: str) -> None:
+async def test_an_event_without_an_acknowledgement_is_handled_and_its_outcome_counted(
+    cluster: Cluster, meeting: str
+) -> None:
     """docs/signaling.md, "Acknowledgements and errors": no callback, same handling; the
     outcome only in ``parley_signaling_events_total``."""
     raw, user_id, _ = await raw_peer(cluster)
@@ -330,14 +332,15 @@ async def test_an_event_without_an_acknowledgement_is_handled_and_its_outcome_co
     cluster.meetings.admit(meeting, user_id, b.user_id)
     assert (await raw.call("join", {"meeting_id": meeting}))["ok"]
     assert (await b.call("join", {"meeting_id": meeting}))["ok"]
-    refused = await scraped_value(cluster.r1.url, "parley_signaling_events_total", event="offer", result="invalid_payload")
+    refused_offers = {"event": "offer", "result": "invalid_payload"}
+    refused = await scraped_value(cluster.r1.url, "parley_signaling_events_total", **refused_offers)
     await raw.send("42" + json.dumps(["offer", {"meeting_id": meeting, "to": b.sid, "sdp": "v=0 no ack"}]))
     await raw.send("42" + json.dumps(["offer", {"meeting_id": meeting, "to": b.sid, "sdp": ""}]))  # refused
     # one socket's events are handled in arrival order: once this one is answered, so were those
     assert error_code(await raw.call("leave", {"meeting_id": unique("m")})) == "not_in_room"
     offer = await b.next("offer")
     assert offer["sdp"] == "v=0 no ack" and len(b.received("offer")) == 1
-    after = await scraped_value(cluster.r1.url, "parley_signaling_events_total", event="offer", result="invalid_payload")
+    after = await scraped_value(cluster.r1.url, "parley_signaling_events_total", **refused_offers)
     assert after - refused == 1
     await raw.close()
 
