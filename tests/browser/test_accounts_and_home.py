@@ -8,7 +8,7 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
-from browser_harness import PASSWORD, VIEWPORT, Api, ParticipantFactory
+from browser_harness import PASSWORD, PHONE, VIEWPORT, Api, ParticipantFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
 
@@ -26,6 +26,47 @@ def test_the_base_url_opens_the_sign_in_page(api: Api, browser, screenshots) -> 
         page.screenshot(path=str(screenshots / "sign-in.png"))
     finally:
         context.close()
+
+
+def test_an_error_moves_neither_the_sign_in_nor_the_sign_up_card(api: Api, browser, screenshots) -> None:
+    """The card stays where it is when an alert appears in it (a wrong password, a refused one)
+    and when it goes (the form edited): at 1280x720 and on a phone, the brand and the heading
+    keep their place to the pixel."""
+    for viewport, size in ((VIEWPORT, "1280x720"), (PHONE, "390x844")):
+        context = browser.new_context(viewport=viewport)
+        try:
+            page = context.new_page()
+            alert = page.get_by_role("alert")
+
+            def place() -> list[float]:
+                brand = page.locator("main p.brand").bounding_box()
+                heading = page.get_by_role("heading", level=1).bounding_box()
+                return [brand["y"], heading["y"]]
+
+            page.goto(f"{api.base_url}/signin")
+            expect(page.get_by_label("Email")).to_be_visible()
+            before = place()
+            page.get_by_label("Email").fill(f"nobody-{uuid.uuid4().hex[:8]}@example.com")
+            page.get_by_label("Password").fill("not the password")
+            page.get_by_role("button", name="Sign in", exact=True).click()
+            expect(alert).to_contain_text("The email or password is not right.")
+            assert place() == before, f"the sign-in card moved at {size}: {before} -> {place()}"
+            page.screenshot(path=str(screenshots / f"sign-in-refused-{size}.png"))
+
+            page.goto(f"{api.base_url}/signup")
+            expect(page.get_by_label("Email")).to_be_visible()
+            before = place()
+            page.get_by_label("Email").fill(f"nobody-{uuid.uuid4().hex[:8]}@example.com")
+            page.get_by_label("Display name").fill("Nobody")
+            page.get_by_label("Password").fill("password")  # eight characters, and common: refused
+            page.get_by_role("button", name="Create account").click()
+            expect(alert).to_contain_text("commonly used passwords")
+            assert place() == before, f"the sign-up card moved at {size}: {before} -> {place()}"
+            page.get_by_label("Password").fill(PASSWORD)  # an edit takes the answer away
+            expect(alert).to_have_count(0)
+            assert place() == before, f"the sign-up card moved back at {size}: {before} -> {place()}"
+        finally:
+            context.close()
 
 
 def test_sign_up_then_start_a_meeting_from_home(browser, api: Api, screenshots) -> None:

@@ -209,6 +209,46 @@ def test_an_unanswered_call_is_missed_and_called_back(api: Api, participants: Pa
     assert ada.page_errors == [] and bob.page_errors == []
 
 
+def ring_and_cancel(api: Api, caller: User, callee: User) -> None:
+    """``caller`` calls ``callee`` through the API (again while meetings does not know them as
+    contacts yet) and cancels at once: a history entry that names the callee nowhere."""
+    deadline = time.monotonic() + 30
+    while True:
+        placed = api.http.post("/api/calls", json={"callee_id": callee.user_id}, headers=caller.headers)
+        if placed.status_code != 403 or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert placed.status_code == 201, placed.text
+    cancelled = api.http.post(f"/api/calls/{placed.json()['call_id']}/cancel", headers=caller.headers)
+    assert cancelled.status_code == 200, cancelled.text
+
+
+def test_the_history_names_a_former_contact_by_another_call(
+        api: Api, participants: ParticipantFactory, screenshots) -> None:
+    """Ada called Bob and Carol, who never answered (so the calls do not name them) and are
+    no longer her contacts (so her list does not either). Bob once called her: that call names
+    him in the history. Nothing names Carol: "Unknown contact"."""
+    ada, bob, carol = (participants(name) for name in ("Ada", "Bob", "Carol"))
+    for other in (bob, carol):
+        befriend(api, ada.user, other.user)
+    ring_and_cancel(api, bob.user, ada.user)
+    ring_and_cancel(api, ada.user, bob.user)
+    ring_and_cancel(api, ada.user, carol.user)
+    for other in (bob, carol):
+        contact_id = ":".join(sorted((ada.user.user_id, other.user.user_id)))
+        removed = api.http.delete(f"/api/auth/contacts/{contact_id}", headers=ada.user.headers)
+        assert removed.status_code == 204, removed.text
+
+    ada.sign_in("/contacts")
+    history = ada.page.get_by_test_id("call-history-item")
+    expect(history).to_have_count(3)
+    outgoing = history.and_(ada.page.locator('[data-direction="outgoing"]'))
+    expect(outgoing.filter(has_text="Bob")).to_have_count(1)
+    expect(outgoing.filter(has_text="Unknown contact")).to_have_count(1)
+    ada.page.get_by_test_id("call-history").screenshot(path=str(screenshots / "calls-history-names-1280x720.png"))
+    assert ada.page_errors == []
+
+
 def test_calling_someone_in_a_call_says_busy(api: Api, participants: ParticipantFactory, screenshots) -> None:
     bob, ada, carol = two_contacts(api, participants, "Bob", "Ada", "Carol")
     call(ada, bob)

@@ -150,6 +150,57 @@ def test_the_pre_joins_join_button_is_on_screen_under_a_long_title(participants:
     expect(dora.grid().locator('[data-testid="tile"][data-local="true"]')).to_be_visible(timeout=30_000)
 
 
+#: the parts of each field (``fields``) that show at or below the top of ``button``: points of
+#: the field's box, every 4 px across and down, where the page shows the field itself
+SHOWN_UNDER_JS = """
+([button, ...fields]) => {
+  const top = button.getBoundingClientRect().top;
+  const shown = [];
+  for (const field of fields) {
+    const r = field.getBoundingClientRect();
+    for (let y = Math.max(r.top + 1, top); y < Math.min(r.bottom, innerHeight); y += 4) {
+      for (let x = r.left + 1; x < r.right; x += 4) {
+        const hit = document.elementFromPoint(x, y);
+        if (hit && (hit === field || field.contains(hit))) shown.push(`${field.id} ${x | 0},${y | 0}`);
+      }
+    }
+  }
+  return shown.slice(0, 5);
+}
+"""
+
+
+def test_no_pre_join_field_shows_around_the_join_bar_nor_stays_under_it_focused(
+        participants: ParticipantFactory, screenshots) -> None:
+    """The sticky "Join meeting" sits in a bar that is opaque down to the screen's edge: at
+    every scroll position, the first one included, no field shows beside or below the button
+    (a field passing under the bar is cut off as at the screen's edge); and a field that gets
+    the focus while under the bar (here "Display name", just under it at first) is scrolled
+    clear of it, whole and on top."""
+    fay = participants("Fay")
+    meeting_id = participants.api.create_meeting(fay.user, "Design sync: onboarding flow and the new billing page")
+    fay.page.set_viewport_size(PHONE)
+    fay.open_meeting(meeting_id)
+    fay.wait_preview_playing()
+    page = fay.page
+    join = button(fay, "Join meeting")
+    fields = [page.get_by_role("combobox", name=name, exact=True) for name in ("Camera", "Microphone", "Speaker")]
+    fields.append(page.get_by_role("textbox", name="Display name"))
+    handles = [join.element_handle()] + [field.element_handle() for field in fields]
+    page.screenshot(path=str(screenshots / "phone-prejoin-join-bar-390x844.png"))
+    bottom = page.evaluate("() => document.documentElement.scrollHeight - innerHeight")
+    for y in range(0, bottom + 8, 8):
+        page.evaluate("y => scrollTo(0, y)", y)
+        shown = page.evaluate(SHOWN_UNDER_JS, handles)
+        assert shown == [], f"scrolled to {y}: fields show beside or below the Join button: {shown}"
+    for field in fields:
+        page.evaluate("() => scrollTo(0, 0)")
+        field.focus()
+        box = assert_reachable(field, field)
+        assert box["bottom"] <= join.bounding_box()["y"], (field, box, join.bounding_box())
+    page.screenshot(path=str(screenshots / "phone-prejoin-name-focused-390x844.png"))
+
+
 def test_a_blocked_persons_long_address_wraps_on_a_phone(participants: ParticipantFactory, screenshots) -> None:
     """The contacts page's addresses (here the Blocked list's) wrap within their column: none
     is cut off with an ellipsis in the middle of its domain."""

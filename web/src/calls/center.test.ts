@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { type Api, ApiError } from "../api";
 import type { Call, CallList } from "../api/types";
 import { CallCenter } from "./center";
-import { describeCall, partnerOf } from "./history";
+import { describeCall, namesOnCalls, partnerOf } from "./history";
 
 const call = (over: Partial<Call> = {}): Call => ({
   call_id: "c1",
@@ -108,5 +108,23 @@ describe("partnerOf", () => {
     expect(partnerOf(call({ direction: "outgoing", state: "missed" }), new Map())).toEqual({ id: "bob", name: null });
     expect(partnerOf(call({ direction: "outgoing", state: "ended", callee_name: "Bob B." }), names).name).toBe("Bob B.");
     expect(partnerOf(call({ state: "missed" }), names)).toEqual({ id: "ada", name: "Ada" });
+  });
+});
+
+describe("namesOnCalls", () => {
+  it("names a callee who never answered by another call with them, the newest name first", () => {
+    // Bob's history with Cy, who is no longer his contact: newest first
+    const toCy = (over: Partial<Call>) =>
+      call({ direction: "outgoing", caller_id: "bob", caller_name: "Bob", callee_id: "cy", ...over });
+    const calls = [
+      toCy({ call_id: "c3", state: "cancelled" }),
+      call({ call_id: "c2", state: "missed", caller_id: "cy", caller_name: "Cy", callee_id: "bob" }),
+      toCy({ call_id: "c1", state: "ended", callee_name: "Cy Old" }),
+    ];
+    const names = namesOnCalls(calls);
+    expect(names).toEqual(new Map([["bob", "Bob"], ["cy", "Cy"]]));
+    expect(partnerOf(calls[0], names)).toEqual({ id: "cy", name: "Cy" });
+    expect(partnerOf(calls[0], namesOnCalls([calls[0], calls[2]])).name).toBe("Cy Old");
+    expect(namesOnCalls([calls[0]]).has("cy")).toBe(false); // nothing names Cy: the page says "Unknown contact"
   });
 });

@@ -21,6 +21,18 @@ export function describeCall(call: Call): string {
   }
 }
 
+/** The display names `calls` (newest first, as the API lists them) carry, by user id, the
+ * newest for each: every caller's, and a callee's once they answered. So a call to someone the
+ * caller's list no longer names (a removed contact) is named by another call with them. */
+export function namesOnCalls(calls: readonly Call[]): Map<string, string> {
+  const names = new Map<string, string>();
+  for (const call of calls) {
+    if (!names.has(call.caller_id)) names.set(call.caller_id, call.caller_name);
+    if (call.callee_name !== null && !names.has(call.callee_id)) names.set(call.callee_id, call.callee_name);
+  }
+  return names;
+}
+
 /** The other person of a history entry. The callee's name is on the call only once they
  * answered (docs/http-api.md, "Calls"); before that the caller's own list names them
  * (`names`: user id → display name, e.g. the contacts), else the name is null. */

@@ -9,7 +9,7 @@ import { Alert } from "../components/Alert";
 import { AppNav } from "../components/AppNav";
 import { TopBar } from "../components/TopBar";
 import { applyPresence, describePresence } from "../contacts/presence";
-import { formatCallTime, describeCall, partnerOf } from "../calls/history";
+import { formatCallTime, describeCall, namesOnCalls, partnerOf } from "../calls/history";
 import { STALE, latestOnly } from "../lib/latest";
 import { useTitle } from "../lib/useTitle";
 import type { ServerEvents } from "../signaling/types";
@@ -66,7 +66,7 @@ function CallHistory({ calls, names, onCall, busy }: { calls: Call[]; names: Rea
           return (
             <li key={c.call_id} class="contact-item call-history-item" data-testid="call-history-item" data-state={c.state} data-direction={c.direction}>
               <span class="contact-person">
-                <span class="contact-name">{other.name ?? "A contact"}</span>
+                <span class="contact-name">{other.name ?? "Unknown contact"}</span>
                 <span class={missed ? "call-state-missed" : "contact-email"}>{describeCall(c)}</span>
               </span>
               <span class="contact-note">{formatCallTime(c.created_at)}</span>
@@ -191,10 +191,11 @@ export function Contacts() {
   const view = list ?? EMPTY;
   // Every name this page has seen: a search that hides a contact, or a block, must not take
   // their name off the call history.
-  const names = namesSeen.current;
   for (const user of [...view.contacts, ...view.incoming, ...view.outgoing].map((c) => c.user).concat(view.blocked)) {
-    names.set(user.user_id, user.display_name);
+    namesSeen.current.set(user.user_id, user.display_name);
   }
+  // and a name the calls carry, for someone no list names (a former contact); a list's is newer
+  const names = new Map([...namesOnCalls(history), ...namesSeen.current]);
   return (
     <div class="page">
       <TopBar userName={session.user?.display_name}>

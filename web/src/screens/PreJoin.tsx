@@ -178,17 +178,23 @@ export function PreJoin({ meeting, media, onJoin, initialName, guest = false, jo
                 )
               )}
             </div>
-            <button type="submit" class="button-primary button-wide prejoin-join" disabled={joining || waiting || !displayName.trim()}>
-              {joining
-                ? "Joining…"
-                : waiting && meeting.opens_at
-                  ? `Opens at ${formatTime(meeting.opens_at)}`
-                  : meeting.admission === "lobby" && !isHost
-                    ? "Ask to join"
-                    : guest
-                      ? "Join as a guest"
-                      : "Join meeting"}
-            </button>
+            <div class="prejoin-join-bar">
+              <button
+                type="submit"
+                class="button-primary button-wide prejoin-join"
+                disabled={joining || waiting || !displayName.trim()}
+              >
+                {joining
+                  ? "Joining…"
+                  : waiting && meeting.opens_at
+                    ? `Opens at ${formatTime(meeting.opens_at)}`
+                    : meeting.admission === "lobby" && !isHost
+                      ? "Ask to join"
+                      : guest
+                        ? "Join as a guest"
+                        : "Join meeting"}
+              </button>
+            </div>
             {guest && (
               <p class="guest-signin">
                 Have an account?{" "}
