@@ -140,6 +140,18 @@ def test_a_caller_who_leaves_the_room_finds_the_way_back_to_the_call(api: Api, p
         box = bar.bounding_box()
         assert last and box and last["y"] + last["height"] <= box["y"], (name, last, box)
         ada.page.screenshot(path=str(screenshots / f"calls-return-bar-{name}.png"))
+    # a meeting's pre-join on a phone: its Join bar, sticky at the bottom, sits above the call's bar
+    ada.page.goto(f"{api.base_url}/m/{api.create_meeting(ada.user, 'Design review')}")
+    join = ada.page.get_by_role("button", name="Join meeting")
+    expect(join).to_be_visible()
+    expect(bar).to_be_visible()
+    ada.page.wait_for_timeout(300)
+    join_box, box = join.bounding_box(), bar.bounding_box()
+    assert join_box and box and join_box["y"] + join_box["height"] <= box["y"], (join_box, box)
+    on_top = "b => { const r = b.getBoundingClientRect(); return document.elementFromPoint(r.x + 4, r.y + 4) === b }"
+    assert join.evaluate(on_top), "the call's bar covers the pre-join's Join button"
+    ada.page.screenshot(path=str(screenshots / "calls-return-bar-prejoin-390x844.png"))
+    ada.page.goto(f"{api.base_url}/contacts")
     ada.page.set_viewport_size(VIEWPORT)
 
     bar.get_by_role("link", name="Return to the call").click()  # straight into the room, as when answered
