@@ -28,6 +28,8 @@ def test_a_sid_is_in_one_room() -> None:
     directory.add(entry("a", meeting="m2"))
     assert directory.peers("m1") == []
     assert directory.get("a") == entry("a", meeting="m2")
+    assert directory.in_room("m2", "a") == entry("a", meeting="m2")
+    assert directory.in_room("m1", "a") is None and directory.in_room("m2", "nobody") is None
 
 
 def test_drop_replica() -> None:

@@ -31,8 +31,7 @@ class RoomEntries(Generic[E]):
     def put(self, meeting_id: str, sid: str, entry: E) -> bool:
         """Add ``sid``'s entry at the end; False (nothing changes) when it has one or is not in
         the room (it left before its entry was read back from the topic)."""
-        present = self._directory.get(sid)
-        if present is None or present.meeting_id != meeting_id:
+        if self._directory.in_room(meeting_id, sid) is None:
             return False
         room = self._rooms.setdefault(meeting_id, {})
         if sid in room:

@@ -46,7 +46,8 @@ class Spotlight:
         #: the spotlighted participant id of each room that has one
         self._spotlights: dict[str, str] = {}
         relay.fanout.room_handlers[SPOTLIGHT_METHOD] = self._on_spotlight
-        relay.fanout.directory.on_removed.append(self._forget)
+        self._directory = relay.fanout.directory
+        self._directory.on_removed.append(self._forget)
 
     def routes(self) -> dict[str, tuple[type[BaseModel], Action]]:
         """The client events this module serves, for :func:`parley_signaling.api.socket_events.register`."""
@@ -66,7 +67,7 @@ class Spotlight:
         socket, participant = self._relay.sender(sid, request.meeting_id)
         if socket.role not in MODERATORS:
             raise SignalingError(ErrorCode.FORBIDDEN, "only the meeting's host or a co-host can spotlight a participant")
-        if request.sid is not None and not self._in_room(request.meeting_id, request.sid):
+        if request.sid is not None and self._directory.in_room(request.meeting_id, request.sid) is None:
             raise SignalingError(ErrorCode.PEER_NOT_IN_ROOM, "no participant of this room has this id")
         if request.sid == self.current(request.meeting_id):
             return
@@ -79,7 +80,7 @@ class Spotlight:
         message = read_room_message(SpotlightMessage, raw)
         if message is None:
             return
-        if message.sid is not None and not self._in_room(message.meeting_id, message.sid):
+        if message.sid is not None and self._directory.in_room(message.meeting_id, message.sid) is None:
             return  # left after the spotlight was asked for, before it was read back here
         if message.sid == self.current(message.meeting_id):
             return
@@ -94,7 +95,3 @@ class Spotlight:
         """The spotlighted participant left (or its replica was dropped): nobody's spotlight."""
         if self._spotlights.get(entry.meeting_id) == entry.sid:
             del self._spotlights[entry.meeting_id]
-
-    def _in_room(self, meeting_id: str, sid: str) -> bool:
-        entry = self._relay.fanout.directory.get(sid)
-        return entry is not None and entry.meeting_id == meeting_id

@@ -72,6 +72,11 @@ class RoomDirectory:
     def get(self, sid: str) -> PeerEntry | None:
         return self._by_sid.get(sid)
 
+    def in_room(self, meeting_id: str, sid: str) -> PeerEntry | None:
+        """The entry of participant ``sid`` if it is in ``meeting_id``'s room, else None."""
+        entry = self._by_sid.get(sid)
+        return entry if entry is not None and entry.meeting_id == meeting_id else None
+
     def add(self, entry: PeerEntry) -> None:
         """Add or replace the entry of ``entry.sid``. Moving it out of another room is a removal
         from that room (:attr:`on_removed` is called with the old entry); a replacement in the

@@ -521,8 +521,8 @@ class RoomService:
     def _check_relay(self, sid: str, meeting_id: str, to: str) -> tuple[str, PeerEntry]:
         """The sender's participant id and the target's entry. Errors: ``not_in_room``, ``peer_not_in_room``."""
         sender = self._in_room(sid, meeting_id)
-        target = self._fanout.directory.get(to)
-        if to == sender or target is None or target.meeting_id != meeting_id:
+        target = self._fanout.directory.in_room(meeting_id, to)
+        if to == sender or target is None:
             raise SignalingError(ErrorCode.PEER_NOT_IN_ROOM, "the target is not in this meeting's room")
         return sender, target
 
