@@ -20,11 +20,12 @@
 // hosts send `rate` candidates per second for `seconds` seconds in total, round-robin over the
 // pairs, open loop: message i is due at t0 + i / rate and is sent then, whatever happened to
 // the previous ones; its latency is its arrival at the guest minus that due time. A message
-// not arrived `drain_s` after the last one was due is lost. Its latency from the send (`from_send`:
-// arrival minus the moment `emit` was called) leaves out the load generator's own lag behind the
-// due time (its timers fire at most every millisecond), which both kinds of target pay alike. CPU per message is the growth of
-// utime + stime (/proc/<pid>/stat) of each process in `cpu_pids` over the step, divided by the
-// messages sent. Progress goes to stderr; one JSON object is the last line of stdout.
+// not arrived `drain_s` after the last one was due is lost. Its latency from the send
+// (`from_send`: arrival minus the moment `emit` was called) leaves out the load generator's own
+// lag behind the due time (its timers fire at most every millisecond), which both kinds of
+// target pay alike. CPU per message is the growth of utime + stime (/proc/<pid>/stat) of each
+// process in `cpu_pids` over the step, divided by the messages sent. Progress goes to stderr;
+// one JSON object is the last line of stdout.
 
 import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
@@ -170,7 +171,8 @@ async function runStep(target, conns, rate, seconds, firstSeq) {
   const total = Math.max(1, Math.round(rate * seconds));
   const t0 = performance.now() + 20;
   const current = {
-    firstSeq, total, latency: new Array(total), fromSend: new Array(total), sentAt: new Float64Array(total), arrived: 0, duplicates: 0, refused: [], onComplete: null,
+    firstSeq, total, latency: new Array(total), fromSend: new Array(total), sentAt: new Float64Array(total),
+    arrived: 0, duplicates: 0, refused: [], onComplete: null,
     due: (i) => t0 + (i * 1000) / rate,
   };
   const cpuBefore = Object.fromEntries(Object.entries(target.cpu_pids ?? {}).map(([k, pid]) => [k, cpuSeconds(pid)]));
@@ -205,7 +207,8 @@ async function runStep(target, conns, rate, seconds, firstSeq) {
   }
   const latencies = current.latency.filter((x) => x !== undefined);
   return {
-    latencies, fromSend: current.fromSend.filter((x) => x !== undefined), tail: tailWindows(current.latency, rate), sent: total, lost: total - current.arrived, duplicates: current.duplicates,
+    latencies, fromSend: current.fromSend.filter((x) => x !== undefined), tail: tailWindows(current.latency, rate),
+    sent: total, lost: total - current.arrived, duplicates: current.duplicates,
     refused: current.refused, cpuMsPerMessage, sendLagMs: Math.round(sendLag * 10) / 10,
     loadgenCpuMsPerMessage: Math.round(((self.user + self.system) / 1000 / total) * 1000) / 1000,
   };
@@ -245,8 +248,8 @@ async function main() {
         const r = await runStep(target, connections[target.name], rate, plan.seconds, seq);
         seq += r.sent;
         const key = `${target.name}@${rate}`;
-        const acc = (results[key] ??= { target: target.name, rate, latencies: [], fromSend: [], sent: 0, lost: 0, duplicates: 0,
-          refused: {}, cpu: [], loadgen: [], sendLag: [], rounds: [] });
+        const acc = (results[key] ??= { target: target.name, rate, latencies: [], fromSend: [], sent: 0, lost: 0,
+          duplicates: 0, refused: {}, cpu: [], loadgen: [], sendLag: [], rounds: [] });
         acc.latencies.push(...r.latencies);
         acc.fromSend.push(...r.fromSend);
         acc.sent += r.sent; acc.lost += r.lost; acc.duplicates += r.duplicates;
