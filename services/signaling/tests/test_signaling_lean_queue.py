@@ -108,3 +108,15 @@ async def test_a_queue_with_one_waiting_get_holds_no_deque() -> None:
     assert queue._getters is None  # noqa: SLF001
     queue.put_nowait(3)
     assert await asyncio.wait_for(queue.get(), 1) == 3
+
+
+async def test_waiting_is_true_only_while_a_get_waits_on_an_empty_queue() -> None:
+    queue: LeanQueue[str] = LeanQueue()
+    assert not queue.waiting()  # nobody waits
+    getter = asyncio.ensure_future(queue.get())
+    await asyncio.sleep(0)
+    assert queue.waiting()
+    queue.put_nowait("a")  # the get is woken, but has not taken it yet
+    assert not queue.waiting()
+    assert await asyncio.wait_for(getter, 1) == "a"
+    assert not queue.waiting()

@@ -83,3 +83,24 @@ async def test_close_stops_the_timer() -> None:
     watch.close()
     await asyncio.sleep(0.15)  # nothing fires: the task would be cancelled here
     assert not watch.expired
+
+
+async def test_a_message_heard_without_a_read_starts_the_silence_again() -> None:
+    """Messages handled as they are read (docs/signaling.md, "Transport") never return from
+    the read; each one heard counts as a read that returned and a new one that began."""
+    loop = asyncio.get_running_loop()
+    never: asyncio.Future[str] = loop.create_future()
+    watch = SilenceWatch(SILENCE)
+
+    async def client() -> None:
+        for _ in range(5):  # 5 x 0.3 s: well past one silence in all
+            await asyncio.sleep(0.3)
+            watch.heard()
+
+    heard = asyncio.ensure_future(client())
+    started = loop.time()
+    with pytest.raises(TimeoutError):
+        await watch.read(lambda: never)
+    assert 1.5 + SILENCE <= loop.time() - started < 1.5 + SILENCE + LATE
+    await heard
+    watch.close()

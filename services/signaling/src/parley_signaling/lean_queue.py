@@ -43,6 +43,10 @@ class LeanQueue(Generic[T]):
         """True when the queue holds no item."""
         return not self._items
 
+    def waiting(self) -> bool:
+        """True when the queue is empty and a ``get`` waits for an item."""
+        return self._getters is not None and not self._items
+
     def put_nowait(self, item: T) -> None:
         """Add ``item`` at the end and wake the first waiting ``get``."""
         if self._items is None:

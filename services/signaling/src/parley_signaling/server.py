@@ -18,23 +18,33 @@
   handler to loggers that also propagate to the root logger (every line printed twice), and
   engineio logs a client's undecodable polling payload with a traceback. They get loggers of
   ours instead (no extra handler), and those client errors become rejected inputs.
+- :class:`SignalingServer` handles an EVENT to ``/`` read over WebSocket while nothing else
+  of its socket is in progress as it is read, when :attr:`SignalingServer.client_event_now`
+  can (signaling's relays to a socket of this replica): no task switch, no pass through
+  python-engineio's and python-socketio's packet layers; the acknowledgement is written at
+  once (:mod:`parley_signaling.transport`, ``EngineServer.handle_now``).
 
 Every refusal is counted and logged briefly by :class:`~parley_signaling.rejections.Rejections`.
 Packets' JSON is :mod:`parley_signaling.packet_json` (orjson) unless the server is given another,
 and their class :class:`JsonPacket` (no binary attachments).
 
 :class:`SignalingServer` overrides two private methods of python-socketio's AsyncServer
-(``_handle_eio_message``, ``_handle_event``; as of 5.18): an upgrade that changes them fails
+(``_handle_eio_message``, ``_handle_event``; as of 5.18), and its handling at once writes the
+packets ``_send_packet`` and ``emit`` would (``AsyncSocket.send``'s checks, then the socket's
+queue): an upgrade that changes them fails
 tests/test_signaling_hostile.py, which sends the raw frames.
 """
 
 import logging
 import re
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import socketio
+from engineio import packet as eio_packet
+from engineio.async_socket import AsyncSocket
 from prometheus_client import Counter
 from socketio import packet
 from starlette.types import Message, Receive, Scope, Send
@@ -49,6 +59,9 @@ log = logging.getLogger(__name__)
 #: ``client_event(sid, data)``: ``data`` is the EVENT packet's JSON as sent (``[name, *args]``
 #: when well formed); returns the acknowledgement's single argument.
 ClientEvent = Callable[[str, Any], Awaitable[Any]]
+#: ``client_event_now(sid, data)``: as :data:`ClientEvent`, for an event it can handle at once
+#: (nothing awaited); None, with nothing done, for any other event.
+ClientEventNow = Callable[[str, Any], Any]
 
 #: socket.io packet types a client may send: CONNECT, DISCONNECT, EVENT. Never ACK (the server
 #: asks no client for one), CONNECT_ERROR, or binary packets (the protocol has no binary).
@@ -57,6 +70,8 @@ _CLIENT_PACKETS = ("0", "1", "2")
 _BINARY_EVENT = "5"
 #: an EVENT's head (socket.io protocol v5: ``2[/nsp,][id][...]``): its namespace and acknowledgement id
 _EVENT_HEAD = re.compile(r"2(?:(/[^,]{0,200}),)?(\d{1,15})\[")
+#: an Engine.IO MESSAGE holding an EVENT to ``/`` (``42[id][...]``): its acknowledgement id, if any
+_EVENT_NOW_HEAD = re.compile(r"42(\d{0,15})\[")
 #: Engine.IO packet types (the first character of a WebSocket text message).
 _ENGINEIO_PACKETS = "0123456"
 #: WebSocket close codes (RFC 6455 §7.4.1).
@@ -104,6 +119,8 @@ class SignalingServer(SocketServer):
         super().__init__(logger=socketio_logger, engineio_logger=_EngineIOLogger(engineio_logger, rejections), **kwargs)
         self.rejections = rejections
         self.client_event: ClientEvent | None = None
+        self.client_event_now: ClientEventNow | None = None
+        self.eio.handle_now = self._handle_now
         self.connect_deadlines = FifoTimer(connect_timeout_s, self._close_if_unconnected, log, "connect-deadlines")
         self._unconnected_closed = unconnected_closed
 
@@ -197,6 +214,50 @@ class SignalingServer(SocketServer):
         ack = await self.client_event(sid, data)
         if id is not None:
             await self._send_packet(eio_sid, self.packet_class(packet.ACK, namespace=namespace, id=id, data=[ack]))
+
+    def _handle_now(self, eio_socket: AsyncSocket, text: str) -> bool:
+        """A WebSocket message read while its socket's reader waits (nothing of that socket is
+        in progress): an EVENT to ``/`` that :attr:`client_event_now` handles at once is
+        handled, and its acknowledgement written, here; True then. False, with nothing done,
+        for any other message, which takes python-socketio's way."""
+        handle = self.client_event_now
+        head = _EVENT_NOW_HEAD.match(text)
+        if handle is None or head is None or not self.sendable_now(eio_socket):
+            return False
+        try:
+            data = packet_json.loads(text[head.end() - 1 :])
+        except ValueError:
+            return False
+        sid = self._connected_sid(eio_socket.sid, "/")
+        if sid is None:
+            return False
+        ack = handle(sid, data)
+        if ack is None:
+            return False
+        if head.group(1):
+            ack_packet = self.packet_class(packet.ACK, namespace="/", id=int(head.group(1)), data=[ack])
+            eio_socket.queue.put_nowait(eio_packet.Packet(eio_packet.MESSAGE, ack_packet.encode()))
+        return True
+
+    def sendable_now(self, eio_socket: AsyncSocket) -> bool:
+        """Would python-engineio's ``AsyncSocket.send`` queue a packet for ``eio_socket`` without
+        waiting (it is open, and not past its PONG's deadline, which ``send`` closes first)?"""
+        if eio_socket.closed:
+            return False
+        last_ping = eio_socket.last_ping
+        return not (last_ping and time.time() - last_ping > self.eio.ping_timeout)
+
+    def socket_now(self, sid: str) -> AsyncSocket | None:
+        """The Engine.IO socket of this replica's socket ``sid`` when a packet can be queued for
+        it at once (:meth:`sendable_now`), else None."""
+        eio_sid = self.manager.eio_sid_from_sid(sid, "/")
+        eio_socket = self.eio.sockets.get(eio_sid) if eio_sid is not None else None
+        return eio_socket if eio_socket is not None and self.sendable_now(eio_socket) else None
+
+    def emit_now(self, eio_socket: AsyncSocket, event: str, data: dict[str, Any]) -> None:
+        """``emit(event, data)`` to the socket of ``eio_socket`` (from :meth:`socket_now`), at once."""
+        encoded = self.packet_class(packet.EVENT, namespace="/", data=[event, data]).encode()
+        eio_socket.queue.put_nowait(eio_packet.Packet(eio_packet.MESSAGE, encoded))
 
     async def _refuse_binary_event(self, eio_sid: str, data: str) -> None:
         """A BINARY_EVENT (``5<n>-[/nsp,][id][...]``, socket.io protocol v5) that asks for an

@@ -67,6 +67,13 @@ class SilenceWatch:
         finally:
             self._read_since = None
 
+    def heard(self) -> None:
+        """The client was heard without a read returning (a message handled as it was read,
+        :data:`~parley_signaling.websocket_protocol.READ_NOW`): the silence of the current
+        read starts again now."""
+        if self._read_since is not None:
+            self._read_since = self._loop.time()
+
     def close(self) -> None:
         """Stop the timer (idempotent)."""
         if self._handle is not None:

@@ -92,7 +92,7 @@ from engineio.async_socket import AsyncSocket
 
 from parley_signaling.lean_queue import LeanQueue
 from parley_signaling.silence_watch import SilenceWatch
-from parley_signaling.websocket_protocol import ABORT, SEND_TEXT_NOW
+from parley_signaling.websocket_protocol import ABORT, READ_NOW, SEND_TEXT_NOW, ReadNow
 
 #: What a replica's ``sid_prefix`` may be: empty, or 1–16 letters and digits then ``_``
 #: (ids are base64url, so no prefix can be mistaken for another's).
@@ -246,6 +246,10 @@ class EngineServer(engineio.AsyncServer):
             self._async = {**self._async, "websocket": WebSocketTransport, "translate_request": translate_request}
         self.pings = PingScheduler(self.ping_interval, self.logger)
         self._polling: set[str] = set()  # sessions with a long-polling GET waiting
+        #: ``handle_now(socket, text)``: a MESSAGE packet (``4…``) read over WebSocket while the
+        #: socket's reader waits for one, offered before the reader gets it; True when it was
+        #: handled then and there (:func:`serve_websocket`; signaling's relays).
+        self.handle_now: Callable[[AsyncSocket, str], bool] | None = None
 
     async def handle_request(self, *args: Any, **kwargs: Any) -> Any:
         """python-engineio's, except that a long-polling GET of a session that has one waiting
@@ -428,7 +432,9 @@ class WebSocketTransport(EngineWebSocket):
         self.asgi_send = environ["asgi.send"]
         await self.asgi_send({"type": "websocket.accept"})
         extensions = environ["asgi.scope"].get("extensions", {})
-        await serve_websocket(self.handler.__self__, self, extensions.get(SEND_TEXT_NOW), extensions.get(ABORT))
+        await serve_websocket(
+            self.handler.__self__, self, extensions.get(SEND_TEXT_NOW), extensions.get(ABORT), extensions.get(READ_NOW)
+        )
         return ""
 
 
@@ -437,6 +443,7 @@ async def serve_websocket(
     ws: EngineWebSocket,
     send_text: Callable[[str], bool] | None = None,
     abort: Callable[[], object] | None = None,
+    set_read_now: Callable[[ReadNow | None], None] | None = None,
 ) -> None:
     """Serve one Engine.IO socket over ``ws``: the upgrade handshake when the socket started on
     long-polling, then a writer task for the packets out and this task reading the packets in
@@ -445,7 +452,12 @@ async def serve_websocket(
     that reads are timed out by one :class:`~parley_signaling.silence_watch.SilenceWatch`
     per socket, without a task of its own, and that while the writer is idle a
     packet is written at once with ``send_text`` (uvicorn's
-    :data:`~parley_signaling.websocket_protocol.SEND_TEXT_NOW`; see :class:`PacketQueue`)."""
+    :data:`~parley_signaling.websocket_protocol.SEND_TEXT_NOW`; see :class:`PacketQueue`), and
+    that a MESSAGE read while this task waits for one is first offered to the server's
+    :attr:`EngineServer.handle_now` (through ``set_read_now``, uvicorn's
+    :data:`~parley_signaling.websocket_protocol.READ_NOW`), which may handle it then and there:
+    nothing of this socket is in progress, so it is handled in the order it came, as if this
+    task had read it."""
     server = socket.server
     limit = server.max_http_buffer_size
 
@@ -500,6 +512,22 @@ async def serve_websocket(
     if isinstance(queue, PacketQueue):
         queue.send_text, queue.abort = send_text, abort
     silence = SilenceWatch(server.ping_interval + server.ping_timeout)
+    handle_now = server.handle_now
+    if set_read_now is not None and handle_now is not None:
+
+        def read_now(data: bytes) -> bool:  # a message read while this task waits for one
+            if not data.startswith(b"4") or len(data) > limit:  # MESSAGE packets only
+                return False
+            try:
+                text = data.decode()
+            except UnicodeDecodeError:
+                return False
+            if not handle_now(socket, text):
+                return False
+            silence.heard()
+            return True
+
+        set_read_now(read_now)
     try:
         while True:
             try:
@@ -520,6 +548,8 @@ async def serve_websocket(
                 break
     finally:
         silence.close()
+        if set_read_now is not None:
+            set_read_now(None)
     if isinstance(queue, PacketQueue):
         queue.send_text = queue.abort = None  # what is sent from now on goes through the writer, until its end
     await socket.queue.put(None)  # lets the writer finish

@@ -26,6 +26,7 @@ Without the cycles, reference counting frees them when the application lets go o
 connection.
 """
 
+from collections.abc import Callable
 from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
@@ -41,6 +42,13 @@ SEND_TEXT_NOW = "parley.websocket.send_text_now"
 #: The ASGI scope extension whose value drops the connection at once (the transport's
 #: ``abort``: no closing handshake, for a client that does not read).
 ABORT = "parley.websocket.abort"
+#: The ASGI scope extension whose value sets (or, with None, clears) the connection's
+#: :attr:`WebSocketProtocol.read_now`.
+READ_NOW = "parley.websocket.read_now"
+
+#: Offered each text message (its UTF-8, not yet checked) read while the application waits for
+#: one, in the protocol's ``data_received``; True: handled there, the application never gets it.
+ReadNow = Callable[[bytes], bool]
 
 
 class WebSocketProtocol(WebSocketsSansIOProtocol):
@@ -49,12 +57,18 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.queue = LeanQueue()  # type: ignore[assignment]
+        self.read_now: ReadNow | None = None
+
+    def set_read_now(self, read_now: ReadNow | None) -> None:
+        """Offer text messages to ``read_now`` from now on (:data:`READ_NOW`); None: no more."""
+        self.read_now = read_now
 
     def handle_connect(self, event: Request) -> None:
         super().handle_connect(event)
         if not self.close_sent:  # accepted: the scope exists
             self.scope["extensions"][SEND_TEXT_NOW] = self.send_text_now  # type: ignore[index]
             self.scope["extensions"][ABORT] = self.transport.abort  # type: ignore[index]
+            self.scope["extensions"][READ_NOW] = self.set_read_now  # type: ignore[index]
             self._parse_frames_only()
 
     def _parse_frames_only(self) -> None:
@@ -73,6 +87,19 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
         next(frames)  # started: waits for a frame
         self.conn.parser, request_parser = frames, self.conn.parser
         request_parser.close()
+
+    def send_receive_event_to_app(self) -> None:
+        """uvicorn's, except that a text message read while the application waits for one
+        (nothing queued, a ``receive`` waiting) is first offered to :attr:`read_now`; the
+        application does not get a message that took."""
+        read_now = self.read_now
+        if read_now is not None and self.curr_msg_data_type == "text" and not self.close_sent:
+            if self.queue.waiting():  # type: ignore[attr-defined]
+                data = self.frames[0] if len(self.frames) == 1 else b"".join(self.frames)
+                if read_now(data):
+                    self.frames = []
+                    return
+        super().send_receive_event_to_app()
 
     def send_text_now(self, text: str) -> bool:
         """Write ``text`` as one text message now, as ``send({"type": "websocket.send", "text":
@@ -95,6 +122,8 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
         if scope is not None:
             scope["extensions"].pop(SEND_TEXT_NOW, None)
             scope["extensions"].pop(ABORT, None)
+            scope["extensions"].pop(READ_NOW, None)
+        self.read_now = None
         # Nothing reads from the connection any more: end the parser (websockets'
         # ``Protocol.parse`` or ``discard``, suspended at a ``yield``) so that its frame lets go
         # of the ServerProtocol.

@@ -14,7 +14,7 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 import socketio
 
@@ -307,15 +307,25 @@ class RoomService:
         """Relay an offer/answer to participant ``request.to`` only. Errors: ``not_in_room``,
         ``peer_not_in_room``. A held target's copy is lost (its socket is gone)."""
         sender, target = self._check_relay(sid, request.meeting_id, request.to)
-        payload = SdpEvent(meeting_id=request.meeting_id, from_=sender, sdp=request.sdp)
-        await self._emit_to_entries(event, dump(payload), [target])
+        await self._emit_to_entries(event, _relayed(sender, request), [target])
 
     async def relay_ice(self, sid: str, request: IceRequest) -> None:
         """Relay an ICE candidate to participant ``request.to`` only. Errors: ``not_in_room``,
         ``peer_not_in_room``."""
         sender, target = self._check_relay(sid, request.meeting_id, request.to)
-        payload = IceEvent(meeting_id=request.meeting_id, from_=sender, candidate=request.candidate)
-        await self._emit_to_entries("ice-candidate", dump(payload), [target])
+        await self._emit_to_entries("ice-candidate", _relayed(sender, request), [target])
+
+    def local_relay(self, sid: str, request: SdpRequest | IceRequest) -> tuple[str, dict[str, Any]] | None:
+        """For a relay (:meth:`relay_sdp`, :meth:`relay_ice`) to a participant on this replica:
+        the target's socket id and the payload to emit to it. None for any other (a target
+        on another replica, or an error, which those methods report)."""
+        try:
+            sender, target = self._check_relay(sid, request.meeting_id, request.to)
+        except SignalingError:
+            return None
+        if target.replica_id != self._replica_id:
+            return None
+        return target.socket, _relayed(sender, request)
 
     async def relay_media_state(self, sid: str, request: MediaStateRequest) -> None:
         """Relay the sender's media state to every other participant of its room, on any
@@ -673,3 +683,10 @@ def _same_user(previous: PeerEntry, entry: PeerEntry) -> bool:
 def _same_participant(previous: PeerEntry, entry: PeerEntry) -> bool:
     """Whether a resumption read back in topic order found the participant it takes over."""
     return previous.meeting_id == entry.meeting_id and previous.user_id == entry.user_id and previous.resumable
+
+
+def _relayed(sender: str, request: SdpRequest | IceRequest) -> dict[str, Any]:
+    """The payload an offer, answer or ICE candidate is relayed with (``from``: the sender)."""
+    if isinstance(request, IceRequest):
+        return dump(IceEvent(meeting_id=request.meeting_id, from_=sender, candidate=request.candidate))
+    return dump(SdpEvent(meeting_id=request.meeting_id, from_=sender, sdp=request.sdp))
