@@ -150,6 +150,9 @@ def test_a_caller_who_leaves_the_room_finds_the_way_back_to_the_call(api: Api, p
     assert join_box and box and join_box["y"] + join_box["height"] <= box["y"], (join_box, box)
     on_top = "b => { const r = b.getBoundingClientRect(); return document.elementFromPoint(r.x + 4, r.y + 4) === b }"
     assert join.evaluate(on_top), "the call's bar covers the pre-join's Join button"
+    # and the Join bar rests on the call's: no gap for the form to show through
+    join_bar = ada.page.locator(".prejoin-join-bar").bounding_box()
+    assert join_bar and box["y"] - 1 <= join_bar["y"] + join_bar["height"] <= box["y"] + 1, (join_bar, box)
     ada.page.screenshot(path=str(screenshots / "calls-return-bar-prejoin-390x844.png"))
     ada.page.goto(f"{api.base_url}/contacts")
     ada.page.set_viewport_size(VIEWPORT)

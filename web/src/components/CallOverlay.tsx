@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from "preact/hooks";
-import type { CallCenter, Outcome } from "../calls/center";
+import type { CallCenter, CallView, Outcome } from "../calls/center";
 import { Ringtone } from "../calls/ringtone";
 import { linkClick, useLocation } from "../app/router";
 import { useStore } from "../lib/store";
@@ -90,21 +90,51 @@ export function CallOverlay({ center }: { center: CallCenter }) {
       </div>
     );
   }
-  if (active && path !== `/m/${active.room_id}`) {
-    return (
-      <>
-        <div class="call-bar-space" aria-hidden="true" />
-        <div class="call-bar" role="region" aria-label="Call in progress" data-testid="active-call">
-          <span>Call with {center.partnerName(active)} in progress</span>
-          <a class="button-primary" href={`/m/${active.room_id}`} onClick={linkClick}>
-            Return to the call
-          </a>
-          <button type="button" class="button-secondary" onClick={() => void center.hangUp(active.call_id)}>
-            Hang up
-          </button>
-        </div>
-      </>
-    );
-  }
+  if (active && path !== `/m/${active.room_id}`) return <CallBar center={center} active={active} />;
   return null;
+}
+
+/**
+ * The bar back to an accepted call, fixed at the bottom of every other page. While it is shown,
+ * the room it takes there (the distance from its top to the screen's edge, which its callee's
+ * name and the screen's width change) is `--call-bar-space` on the page's root, for what must
+ * stay clear of it: the end of the page, and the phone pre-join's sticky Join bar, which then
+ * rests on it with no gap for the form to show through (styles.css).
+ */
+function CallBar({ center, active }: { center: CallCenter; active: CallView }) {
+  const bar = useRef<HTMLDivElement>(null);
+
+  useEffect(() => {
+    const element = bar.current;
+    if (!element) return;
+    const root = document.documentElement;
+    const measure = () => {
+      const space = Math.ceil(window.innerHeight - element.getBoundingClientRect().top);
+      root.style.setProperty("--call-bar-space", `${space}px`);
+    };
+    measure();
+    const observer = new ResizeObserver(measure);
+    observer.observe(element);
+    window.addEventListener("resize", measure);
+    return () => {
+      observer.disconnect();
+      window.removeEventListener("resize", measure);
+      root.style.removeProperty("--call-bar-space");
+    };
+  }, []);
+
+  return (
+    <>
+      <div class="call-bar-space" aria-hidden="true" />
+      <div ref={bar} class="call-bar" role="region" aria-label="Call in progress" data-testid="active-call">
+        <span>Call with {center.partnerName(active)} in progress</span>
+        <a class="button-primary" href={`/m/${active.room_id}`} onClick={linkClick}>
+          Return to the call
+        </a>
+        <button type="button" class="button-secondary" onClick={() => void center.hangUp(active.call_id)}>
+          Hang up
+        </button>
+      </div>
+    </>
+  );
 }
