@@ -12,8 +12,11 @@ the wire is unchanged.
 It also offers the application a way to write a text message without a pass of the event loop
 (:meth:`WebSocketProtocol.send_text_now`, in the scope's extensions as :data:`SEND_TEXT_NOW`):
 :mod:`parley_signaling.transport` uses it for a packet queued while the socket's writer task
-is idle; and a way to drop the connection at once (:data:`ABORT`), for a client that stopped
-reading while too much waits for it.
+is idle; a way to drop the connection at once (:data:`ABORT`), for a client that stopped
+reading while too much waits for it; and a way to take a message without queueing it
+(:data:`READ_NOW`): a text message read while the application waits for one is first offered
+to a function the application set, which may handle it in ``data_received`` itself (signaling's
+relays, :func:`parley_signaling.transport.serve_websocket`).
 
 Once the connection is lost it lets go of the two reference cycles a connection would
 otherwise leave behind: the scope's :data:`SEND_TEXT_NOW` (the protocol's own bound method,
