@@ -235,8 +235,7 @@ class SignalingServer(SocketServer):
         if ack is None:
             return False
         if head.group(1):
-            ack_packet = self.packet_class(packet.ACK, namespace="/", id=int(head.group(1)), data=[ack])
-            eio_socket.queue.put_nowait(eio_packet.Packet(eio_packet.MESSAGE, ack_packet.encode()))
+            self._send_now(eio_socket, self.packet_class(packet.ACK, namespace="/", id=int(head.group(1)), data=[ack]))
         return True
 
     def sendable_now(self, eio_socket: AsyncSocket) -> bool:
@@ -256,8 +255,12 @@ class SignalingServer(SocketServer):
 
     def emit_now(self, eio_socket: AsyncSocket, event: str, data: dict[str, Any]) -> None:
         """``emit(event, data)`` to the socket of ``eio_socket`` (from :meth:`socket_now`), at once."""
-        encoded = self.packet_class(packet.EVENT, namespace="/", data=[event, data]).encode()
-        eio_socket.queue.put_nowait(eio_packet.Packet(eio_packet.MESSAGE, encoded))
+        self._send_now(eio_socket, self.packet_class(packet.EVENT, namespace="/", data=[event, data]))
+
+    def _send_now(self, eio_socket: AsyncSocket, pkt: packet.Packet) -> None:
+        """python-socketio's ``_send_packet`` without waiting: ``pkt`` (JSON, one Engine.IO
+        MESSAGE) into the queue of ``eio_socket``, which :meth:`sendable_now` has passed."""
+        eio_socket.queue.put_nowait(eio_packet.Packet(eio_packet.MESSAGE, pkt.encode()))
 
     async def _refuse_binary_event(self, eio_sid: str, data: str) -> None:
         """A BINARY_EVENT (``5<n>-[/nsp,][id][...]``, socket.io protocol v5) that asks for an
