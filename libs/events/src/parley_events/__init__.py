@@ -16,6 +16,7 @@ from parley_events.kafka import (
     received_event,
     records_of,
     relay_while_broker_runs,
+    service_router,
 )
 from parley_events.kafka_logs import KafkaLogGate, kafka_log_records_held
 from parley_events.metrics import ConsumerLag, OutboxMetrics, RelayMetrics
@@ -165,6 +166,7 @@ __all__ = [
     "received_event",
     "records_of",
     "relay_while_broker_runs",
+    "service_router",
     "retry_write_conflicts",
     "stage",
     "staged",

@@ -28,10 +28,9 @@ from parley_auth.domain.presence import PresenceProjection
 from parley_auth.domain.api_keys import ApiKeys
 from parley_auth.domain.guests import GuestMeetings
 from parley_events import (
-    CONSUMER_LOG_LEVEL,
     FEED_BATCHES,
+    MEETING_CLOSED,
     ApiKeyCreated,
-    apply_each_event,
     ApiKeyRevoked,
     ApiKeyUsed,
     ConsumedMessage,
@@ -41,7 +40,6 @@ from parley_events import (
     ContactRemoved,
     EventData,
     EventDecodeError,
-    MEETING_CLOSED,
     MeetingCreated,
     MeetingUpdated,
     OutboxRelay,
@@ -54,10 +52,12 @@ from parley_events import (
     UserBlocked,
     UserRegistered,
     UserUnblocked,
+    apply_each_event,
     envelope_of,
     kafka_sender,
     raw_body,
     received_event,
+    service_router,
 )
 from parley_events.topics import API_KEYS, MEETINGS, PRESENCE, SESSION_ACTIVITY
 
@@ -82,12 +82,10 @@ RENEW_TIMEOUT_S = 5.0
 def build_kafka_router(settings: Settings) -> KafkaRouter:
     """The router connecting to ``PARLEY_KAFKA_BOOTSTRAP_SERVERS``; its AsyncAPI document is
     served by :func:`parley_events.asyncapi_router` (``/asyncapi.json``, ``/asyncapi.yaml``)."""
-    router = KafkaRouter(
+    router = service_router(
         settings.kafka_bootstrap_servers,
         acks="all",  # durable events: every in-sync replica has it (min.insync.replicas)
         client_id=f"parley-auth-{settings.instance_id}",
-        log_level=CONSUMER_LOG_LEVEL,
-        schema_url=None,
         description="Parley auth: user.*, contact.*, presence.changed and session.revoked events (published from the outbox); "
         "presence.socket/replica_lost and session.active in",
     )

@@ -21,7 +21,6 @@ from parley_chat.relay import MessageRelay
 from parley_chat.repository import MessageRepository
 from parley_chat.conversations_repository import ConversationRepository, dm_event_of
 from parley_events import (
-    CONSUMER_LOG_LEVEL,
     ChatMessagePosted,
     DmConversationRead,
     DmMessagePosted,
@@ -31,6 +30,7 @@ from parley_events import (
     RelayMetrics,
     envelope_of,
     kafka_sender,
+    service_router,
 )
 from parley_events.contact_pairs import CONTACT_EVENTS, add_contact_consumer
 from parley_events.topics import CHAT, DM
@@ -45,7 +45,7 @@ RELAY_LINGER_MS = 5
 def build_router(settings: Settings) -> KafkaRouter:
     """The FastStream router (its broker starts and stops with the app); its AsyncAPI document
     is served by :func:`parley_events.asyncapi_router`."""
-    router = KafkaRouter(
+    router = service_router(
         settings.kafka_bootstrap_servers,
         acks="all",  # durable events: every in-sync replica has it (min.insync.replicas)
         # the relay's batches of one meeting follow each other a few ms apart at a steady
@@ -53,8 +53,6 @@ def build_router(settings: Settings) -> KafkaRouter:
         # requests for Kafka, fewer fetch answers for every signaling replica)
         linger_ms=RELAY_LINGER_MS,
         client_id=f"parley-chat-{settings.instance_id}",
-        log_level=CONSUMER_LOG_LEVEL,
-        schema_url=None,
         description="Parley chat: chat.message.posted events (published from the outbox)",
     )
     # Declared for the AsyncAPI document only; the message relay does the publishing.

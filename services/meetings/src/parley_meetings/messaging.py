@@ -17,22 +17,16 @@ from faststream.kafka.fastapi import KafkaRouter
 from pymongo.asynchronous.collection import AsyncCollection
 
 from parley_events import (
-    CONSUMER_LOG_LEVEL,
+    CALL_EVENTS,
     FEED_BATCHES,
+    LOBBY_EVENTS,
     ApiKeyCreated,
     ApiKeyRevoked,
     ApiKeyUsed,
-    CALL_EVENTS,
     ChatMessagePosted,
     ConsumedMessage,
-    apply_each_event,
-    decoded_events,
-    decoded_record,
-    envelope_of,
     EventData,
     EventDecodeError,
-    kafka_sender,
-    LOBBY_EVENTS,
     MeetingCancelled,
     MeetingCreated,
     MeetingEnded,
@@ -45,10 +39,16 @@ from parley_events import (
     ParticipantJoined,
     ParticipantLeft,
     ParticipantRemoved,
-    raw_body,
     ReceivedEvent,
-    records_of,
     RelayMetrics,
+    apply_each_event,
+    decoded_events,
+    decoded_record,
+    envelope_of,
+    kafka_sender,
+    raw_body,
+    records_of,
+    service_router,
 )
 from parley_events.contact_pairs import CONTACT_EVENTS
 from parley_events.contact_pairs import add_contact_consumer as subscribe_contacts
@@ -80,12 +80,10 @@ ParticipantHandler = Callable[[list[ReceivedEvent]], Awaitable[object]]
 def build_router(settings: Settings) -> KafkaRouter:
     """The FastStream router (its broker starts and stops with the app); its AsyncAPI document
     is served by :func:`parley_events.asyncapi_router` with :data:`CONSUMES`."""
-    router = KafkaRouter(
+    router = service_router(
         settings.kafka_bootstrap_servers,
         acks="all",  # durable events: every in-sync replica has it (min.insync.replicas)
         client_id=f"parley-meetings-{settings.instance_id}",
-        log_level=CONSUMER_LOG_LEVEL,
-        schema_url=None,
         description="Parley meetings: meeting.* events, roster from participant.* events",
     )
     # Declared for the AsyncAPI document only; the outbox relay does the publishing.

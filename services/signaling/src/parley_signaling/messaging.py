@@ -24,32 +24,32 @@ from aiokafka import TopicPartition
 from faststream.kafka.fastapi import KafkaRouter
 
 from parley_events import (
-    CONSUMER_LOG_LEVEL,
-    FEED_BATCHES,
     CALL_EVENTS,
+    DM_EVENTS,
+    FEED_BATCHES,
+    LOBBY_EVENTS,
+    MEETING_CLOSED,
     CallEvent,
     ChatMessagePosted,
     ConsumedMessage,
-    DM_EVENTS,
+    ContactEvent,
     DmConversationRead,
     DmMessagePosted,
-    LOBBY_EVENTS,
-    MEETING_CLOSED,
-    ContactEvent,
+    EventDecodeError,
     LobbyEvent,
     MeetingRoleChanged,
     MeetingUpdated,
-    ParticipantRemoved,
-    EventDecodeError,
     ParticipantJoined,
     ParticipantLeft,
+    ParticipantRemoved,
     PresenceChanged,
     PresenceReplicaLost,
     PresenceSocket,
     RecentIds,
-    envelope_of,
     decoded_record,
+    envelope_of,
     records_of,
+    service_router,
 )
 from parley_events.contact_pairs import CONTACT_EVENTS
 from parley_events.topics import CALLS, CHAT, CONTACTS, DM, MEETINGS, PARTICIPANTS, PRESENCE
@@ -120,12 +120,10 @@ def build_router(bootstrap_servers: str, instance_id: str) -> KafkaRouter:
     """The service's FastStream router (include it in the FastAPI app; its lifespan runs the
     broker). Its AsyncAPI document (parley_events.asyncapi_router with :data:`CONSUMES`) lists
     the participant.* events :class:`ParticipantEvents` publishes."""
-    router = KafkaRouter(
+    router = service_router(
         bootstrap_servers,
         acks="all",  # durable events: every in-sync replica has it (min.insync.replicas)
         client_id=f"parley-signaling-{instance_id}",
-        log_level=CONSUMER_LOG_LEVEL,
-        schema_url=None,
         description="Parley signaling: participant.* and presence.socket/replica_lost out; meeting.ended, "
         "chat.message.posted, presence.changed, contact.*, call.* and dm.* in",
     )

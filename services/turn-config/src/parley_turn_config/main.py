@@ -4,10 +4,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from faststream.kafka.fastapi import KafkaRouter
 from prometheus_client import CollectorRegistry
 
-from parley_events import CONSUMER_LOG_LEVEL, ConsumerLag, KafkaLogGate, asyncapi_router, kafka_log_records_held
+from parley_events import ConsumerLag, KafkaLogGate, asyncapi_router, kafka_log_records_held, service_router
 
 from parley_observability import (
     HttpMetrics,
@@ -49,11 +48,9 @@ def create_app(settings: Settings | None = None, *, verifier: JwksVerifier | Non
     registry = CollectorRegistry()
     # aiokafka logs each retry while Kafka is away: once per kind here (parley_events.kafka_logs)
     kafka_logs = KafkaLogGate(kafka_log_records_held(registry))
-    kafka = KafkaRouter(
+    kafka = service_router(
         settings.kafka_bootstrap_servers,
         client_id=f"parley-turn-config-{settings.instance_id}",
-        log_level=CONSUMER_LOG_LEVEL,
-        schema_url=None,
         description="Parley turn-config: reads session.revoked (publishes nothing)",
     )
     kafka.broker.add_middleware(ConsumerLag(registry).middleware())
