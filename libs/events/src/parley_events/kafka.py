@@ -50,7 +50,10 @@ CONSUMER_LOG_LEVEL = logging.DEBUG
 #: about 1 ms of CPU per record on a loaded machine) then runs once per batch. A record
 #: reaches the handler as soon as its fetch does; an idle subscriber asks again every second
 #: (``batch_timeout_ms``: with :mod:`parley_events.batch_poll`, a poll that found nothing is
-#: not followed by a sleep as long, so the period costs no latency). With a consumer group and
+#: not followed by a sleep as long, so the period costs no latency), and its fetch waits at the
+#: broker up to 5 s for records (``fetch_max_wait_ms``, aiokafka's default 0.5 s; the broker
+#: answers as soon as one arrives). An idle feed costs a replica ~1 ms of CPU per second
+#: instead of 3–4 (bench/README.md, "Idle subscribers"). With a consumer group and
 #: ``AckPolicy.NACK_ON_ERROR``, a failure gets the whole batch again.
 FEED_BATCHES: dict[str, Any] = {"batch": True, "max_records": 500, "batch_timeout_ms": 1000, "fetch_max_wait_ms": 5000}
 
