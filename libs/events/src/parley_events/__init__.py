@@ -4,6 +4,7 @@ from parley_events.asyncapi import CloudEventEnvelope, asyncapi_document, asynca
 from parley_events.envelope import EventDecodeError, OutgoingEvent, ReceivedEvent, decode, encode
 from parley_events.inbox import ProcessedEvents, RecentIds
 from parley_events.kafka import (
+    BATCH_POLL_MS,
     CONSUMER_LOG_LEVEL,
     FEED_BATCHES,
     ConsumedMessage,
@@ -79,6 +80,7 @@ from parley_events.topics import TOPICS, TopicSpec
 from parley_events.write_conflicts import is_write_conflict, retry_write_conflicts
 
 __all__ = [
+    "BATCH_POLL_MS",
     "CONSUMER_LOG_LEVEL",
     "FEED_BATCHES",
     "KafkaLogGate",

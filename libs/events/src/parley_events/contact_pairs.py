@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict
 from pymongo.asynchronous.collection import AsyncCollection
 
 from parley_events.envelope import ReceivedEvent
-from parley_events.kafka import ConsumedMessage, decoded_events, raw_body
+from parley_events.kafka import BATCH_POLL_MS, ConsumedMessage, decoded_events, raw_body
 from parley_events.inbox import ProcessedEvents
 from parley_events.schemas import (
     ContactAccepted,
@@ -147,6 +147,7 @@ def add_contact_consumer(
         decoder=raw_body,
         batch=True,
         max_records=BATCH_MAX_RECORDS,
+        batch_timeout_ms=BATCH_POLL_MS,
         title="contacts",
         description=description,
     )

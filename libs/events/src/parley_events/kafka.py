@@ -42,20 +42,26 @@ ConsumedMessage = Annotated[KafkaMessage, Depends(_consumed_message, use_cache=T
 #: and session heartbeat in meetings and auth. A handler's failure is still logged at ERROR.
 CONSUMER_LOG_LEVEL = logging.DEBUG
 
+#: ``batch_timeout_ms`` of every batch subscriber: how often an idle one asks aiokafka again.
+#: With :mod:`parley_events.batch_poll` a poll that found nothing is not followed by a sleep
+#: as long, and a record reaches the handler when its fetch does, so the period costs no
+#: latency; FastStream's default (200 ms) only woke idle subscribers five times a second.
+BATCH_POLL_MS = 1000
+
 #: Subscriber options (``router.subscriber(topic, **FEED_BATCHES)``) of a feed of many small
 #: records, most of them skipped by the reader (a topic every replica reads whole, with no
 #: consumer group, or a projection that takes a few of a topic's types): what arrived since the
 #: last look, up to 500 records in partition order, goes to the handler at once
 #: (:func:`records_of`). FastStream's per-message machinery (middlewares, context, parsing:
 #: about 1 ms of CPU per record on a loaded machine) then runs once per batch. A record
-#: reaches the handler as soon as its fetch does; an idle subscriber asks again every second
-#: (``batch_timeout_ms``: with :mod:`parley_events.batch_poll`, a poll that found nothing is
-#: not followed by a sleep as long, so the period costs no latency), and its fetch waits at the
-#: broker up to 5 s for records (``fetch_max_wait_ms``, aiokafka's default 0.5 s; the broker
-#: answers as soon as one arrives). An idle feed costs a replica ~1 ms of CPU per second
-#: instead of 3–4 (bench/README.md, "Idle subscribers"). With a consumer group and
-#: ``AckPolicy.NACK_ON_ERROR``, a failure gets the whole batch again.
-FEED_BATCHES: dict[str, Any] = {"batch": True, "max_records": 500, "batch_timeout_ms": 1000, "fetch_max_wait_ms": 5000}
+#: reaches the handler as soon as its fetch does; an idle subscriber asks again every
+#: :data:`BATCH_POLL_MS`, and its fetch waits at the broker up to 5 s for records
+#: (``fetch_max_wait_ms``, aiokafka's default 0.5 s; the broker answers as soon as one
+#: arrives). An idle feed costs a replica ~1 ms of CPU per second instead of 3–4
+#: (bench/README.md, "Idle subscribers"). With a consumer group and
+#: ``AckPolicy.NACK_ON_ERROR``, a failure gets the whole batch again, once the fetch under way
+#: returned: on an idle topic up to 5 s later.
+FEED_BATCHES: dict[str, Any] = {"batch": True, "max_records": 500, "batch_timeout_ms": BATCH_POLL_MS, "fetch_max_wait_ms": 5000}
 
 
 def service_router(bootstrap_servers: str, *, client_id: str, description: str, **options: Any) -> KafkaRouter:

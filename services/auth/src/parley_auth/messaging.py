@@ -28,6 +28,7 @@ from parley_auth.domain.presence import PresenceProjection
 from parley_auth.domain.api_keys import ApiKeys
 from parley_auth.domain.guests import GuestMeetings
 from parley_events import (
+    BATCH_POLL_MS,
     FEED_BATCHES,
     MEETING_CLOSED,
     ApiKeyCreated,
@@ -128,6 +129,7 @@ def add_presence_consumer(router: KafkaRouter, settings: Settings, projection: P
         decoder=raw_body,
         batch=True,
         max_records=PRESENCE_BATCH_RECORDS,
+        batch_timeout_ms=BATCH_POLL_MS,
         title=PRESENCE_CHANNEL,
         description="presence.socket / presence.replica_lost from signaling: each user's sockets and presence",
     )

@@ -17,6 +17,7 @@ from faststream.kafka.fastapi import KafkaRouter
 from pymongo.asynchronous.collection import AsyncCollection
 
 from parley_events import (
+    BATCH_POLL_MS,
     CALL_EVENTS,
     FEED_BATCHES,
     LOBBY_EVENTS,
@@ -179,6 +180,7 @@ def _subscribe_in_batches(
         decoder=raw_body,
         batch=True,
         max_records=BATCH_MAX_RECORDS,
+        batch_timeout_ms=BATCH_POLL_MS,
         title=title,
         description=description,
         **fetching,
