@@ -61,7 +61,12 @@ BATCH_POLL_MS = 1000
 #: (bench/README.md, "Idle subscribers"). With a consumer group and
 #: ``AckPolicy.NACK_ON_ERROR``, a failure gets the whole batch again, once the fetch under way
 #: returned: on an idle topic up to 5 s later.
-FEED_BATCHES: dict[str, Any] = {"batch": True, "max_records": 500, "batch_timeout_ms": BATCH_POLL_MS, "fetch_max_wait_ms": 5000}
+FEED_BATCHES: dict[str, Any] = {
+    "batch": True,
+    "max_records": 500,
+    "batch_timeout_ms": BATCH_POLL_MS,
+    "fetch_max_wait_ms": 5000,
+}
 
 
 def service_router(bootstrap_servers: str, *, client_id: str, description: str, **options: Any) -> KafkaRouter:
