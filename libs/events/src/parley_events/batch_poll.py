@@ -10,9 +10,8 @@ response and the handler.
 
 Parley's feeds (:data:`parley_events.kafka.FEED_BATCHES`) are read by every replica of every
 service, most of them idle most of the time: with a short period (25 ms, to bound that wait)
-each idle subscriber cost 1.5–2 ms of CPU per second, about 20 ms/s for a signaling replica's
-eight, and the stack's Python services idled at ~180 ms/s (bench/README.md, "Idle
-subscribers").
+each idle subscriber cost 3–4 ms of CPU per second, 25–33 ms/s for a signaling replica's
+eight (bench/README.md, "Idle subscribers").
 
 :func:`install` replaces ``get_msg`` with one whose empty poll sleeps only what is left of
 the period, which is nothing once ``getmany`` waited it out. It still pauses when ``getmany``
@@ -70,8 +69,8 @@ def installed() -> bool:
 def install() -> bool:
     """Make FastStream's batch subscribers wait once per empty poll; idempotent.
 
-    Call it before the broker starts its subscribers (each service's ``build_kafka_router``
-    does). Returns True when the override is in place (now or already), False when the
+    Call it before the broker starts its subscribers (:func:`parley_events.service_router`
+    does, for every service). Returns True when the override is in place (now or already), False when the
     installed FastStream is not one of ``UNFIXED`` (then it is left untouched and a warning
     logged).
     """
