@@ -7,15 +7,14 @@ not a whole period later (FastStream 0.7.8 as released sleeps that period first)
 
 import asyncio
 import time
-import uuid
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from faststream.kafka import KafkaBroker
 from faststream.kafka.subscriber.usecase import BatchSubscriber
 
 from parley_events import batch_poll
+from parley_testing.kafka import scratch_topic
 
 class FakeConsumer:
     """``getmany`` as aiokafka's: waits up to ``timeout_ms`` unless records are ready."""
@@ -77,15 +76,17 @@ async def test_records_come_back_in_partition_order_at_once(sleeps: list[float])
 @pytest.mark.integration
 async def test_a_record_after_an_empty_poll_reaches_the_handler_before_the_period_ends(stack) -> None:
     period_s = 4.0
-    topic = f"test-batch-poll-{uuid.uuid4().hex[:8]}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=stack.kafka_bootstrap_servers)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)])
-    finally:
-        await admin.close()
+    async with scratch_topic(stack.kafka_bootstrap_servers, "test-batch-poll") as topic:
+        waited = await _wait_after_an_empty_poll(stack.kafka_bootstrap_servers, topic, period_s)
+    # FastStream 0.7.8 as released sleeps the period after the empty poll first (>= 4 s)
+    assert waited < period_s / 2, f"the record waited {waited:.2f} s"
+
+
+async def _wait_after_an_empty_poll(bootstrap_servers: str, topic: str, period_s: float) -> float:
+    """Seconds from publishing a record right after a batch subscriber's empty poll of
+    ``topic`` (``batch_timeout_ms`` = ``period_s``) until its handler has it."""
     batch_poll.install()  # on a release not in UNFIXED, FastStream as it is
-    broker = KafkaBroker(stack.kafka_bootstrap_servers, logger=None)
+    broker = KafkaBroker(bootstrap_servers, logger=None)
     handled = asyncio.Event()
 
     subscriber = broker.subscriber(
@@ -97,7 +98,7 @@ async def test_a_record_after_an_empty_poll_reaches_the_handler_before_the_perio
         handled.set()
 
     empty_poll = asyncio.Event()
-    producer = AIOKafkaProducer(bootstrap_servers=stack.kafka_bootstrap_servers)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers)
     await asyncio.gather(broker.start(), producer.start())
     try:
         consumer = subscriber.consumer
@@ -115,14 +116,6 @@ async def test_a_record_after_an_empty_poll_reaches_the_handler_before_the_perio
         sent = time.monotonic()
         await producer.send_and_wait(topic, b"1", partition=0)
         await asyncio.wait_for(handled.wait(), 3 * period_s)
-        waited = time.monotonic() - sent
+        return time.monotonic() - sent
     finally:
         await asyncio.gather(broker.stop(), producer.stop())
-        admin = AIOKafkaAdminClient(bootstrap_servers=stack.kafka_bootstrap_servers)
-        await admin.start()
-        try:
-            await admin.delete_topics([topic])
-        finally:
-            await admin.close()
-    # FastStream 0.7.8 as released sleeps the period after the empty poll first (>= 4 s)
-    assert waited < period_s / 2, f"the record waited {waited:.2f} s"

@@ -2,17 +2,16 @@
 middleware on a real subscriber against the test stack's Kafka."""
 
 import asyncio
-import uuid
 from types import SimpleNamespace
 
 import pytest
 from aiokafka import AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from faststream.kafka import KafkaBroker
 from prometheus_client import CollectorRegistry
 
 from parley_events import ConsumerLag
 from parley_testing import eventually
+from parley_testing.kafka import scratch_topic
 
 
 class Consumer:
@@ -41,14 +40,17 @@ def test_the_lag_is_the_high_watermark_minus_the_offset_after_the_last_record_ha
 
 @pytest.mark.integration
 async def test_the_middleware_measures_a_subscriber_catching_up(stack) -> None:
-    topic = f"test-lag-{uuid.uuid4().hex[:8]}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=stack.kafka_bootstrap_servers)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)])
-    finally:
-        await admin.close()
-    producer = AIOKafkaProducer(bootstrap_servers=stack.kafka_bootstrap_servers)
+    async with scratch_topic(stack.kafka_bootstrap_servers, "test-lag") as topic:
+        seen, registry = await _consume_five_records(stack.kafka_bootstrap_servers, topic)
+    assert seen[0] is None  # nothing handled yet
+    assert seen[1] is not None and seen[1] > 0  # behind while catching up
+    assert registry.get_sample_value("parley_kafka_consumer_lag_records", {"topic": topic, "partition": "0"}) == 0
+
+
+async def _consume_five_records(bootstrap_servers: str, topic: str) -> tuple[list[float | None], CollectorRegistry]:
+    """Publish 5 records to ``topic``, then consume them with the middleware; the lag seen by
+    each handler call, and the registry once the lag reached 0."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers)
     await producer.start()
     try:
         for i in range(5):  # offsets 0..4
@@ -58,7 +60,7 @@ async def test_the_middleware_measures_a_subscriber_catching_up(stack) -> None:
 
     registry = CollectorRegistry()
     lag = ConsumerLag(registry)
-    broker = KafkaBroker(stack.kafka_bootstrap_servers)
+    broker = KafkaBroker(bootstrap_servers)
     seen: list[float | None] = []
     done = asyncio.Event()
 
@@ -80,12 +82,4 @@ async def test_the_middleware_measures_a_subscriber_catching_up(stack) -> None:
         await eventually(caught_up, timeout_s=10, interval_s=0.05)
     finally:
         await broker.stop()
-        admin = AIOKafkaAdminClient(bootstrap_servers=stack.kafka_bootstrap_servers)
-        await admin.start()
-        try:
-            await admin.delete_topics([topic])
-        finally:
-            await admin.close()
-    assert seen[0] is None  # nothing handled yet
-    assert seen[1] is not None and seen[1] > 0  # behind while catching up
-    assert registry.get_sample_value("parley_kafka_consumer_lag_records", {"topic": topic, "partition": "0"}) == 0
+    return seen, registry

@@ -1,10 +1,13 @@
-"""Read what services published to the real Kafka, from the moment a test starts watching."""
+"""Read what services published to the real Kafka, from the moment a test starts watching;
+scratch topics of a test's own."""
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from parley_events import TOPICS, EventDecodeError, OutgoingEvent, ReceivedEvent, decoded_record
 from parley_events.topics import TopicSpec
@@ -85,6 +88,28 @@ async def tail_topic(bootstrap_servers: str, topic: str) -> AsyncIterator[TopicT
         yield TopicTail(consumer)
     finally:
         await consumer.stop()
+
+
+@asynccontextmanager
+async def scratch_topic(bootstrap_servers: str, prefix: str) -> AsyncIterator[str]:
+    """A new topic ``<prefix>-<8 hex>`` of one partition (replication factor 1) for the
+    ``async with`` block; deleted after it."""
+    topic = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)])
+    finally:
+        await admin.close()
+    try:
+        yield topic
+    finally:
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+        await admin.start()
+        try:
+            await admin.delete_topics([topic])
+        finally:
+            await admin.close()
 
 
 async def commit_group_at_end(bootstrap_servers: str, group_id: str, *topics: TopicSpec) -> None:
