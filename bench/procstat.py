@@ -1,5 +1,5 @@
 """What the benchmarks read from /proc (Linux): a process's pid by its listening port, its
-CPU seconds, and the machine's load average (the Node load generator reads CPU and RSS itself)."""
+CPU seconds, its RSS, and the machine's load average (the Node load generator reads CPU and RSS itself)."""
 
 from __future__ import annotations
 
@@ -35,6 +35,15 @@ def pid_listening_on(port: int) -> int:
         except (PermissionError, FileNotFoundError, ProcessLookupError):
             continue
     raise LookupError(f"no process of this user listens on port {port}")
+
+
+def rss_kib(pid: int) -> int | None:
+    """The resident set size of ``pid`` in KiB (``VmRSS``); None once the process is gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return None
+    return next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:"))
 
 
 def cpu_seconds(pid: int) -> float:

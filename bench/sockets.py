@@ -17,7 +17,10 @@ The last line of stdout is one JSON object: ``{"benchmark": "sockets", "load_ave
 {"start", "end"}, "targets": [{"target", "sockets", "rate_per_s", "joined", "failed",
 "errors", "connect_join_ms": {"p50", "p99", "max"}, "cpu_ms_per_socket", "rss_kib": {"before",
 "held", "after_close"}, "rss_kib_per_socket", ...}]}``; Parley's target also has ``"close":
-{"sockets_gone_s", "drained_s"}`` (:func:`watch_close`). Exits 1 when a socket failed or the
+{"sockets_gone_s", "drained_s"}`` (:func:`watch_close`) and ``"recycled"``: null, or, when
+signaling-1 started afresh after the close (docs/signaling.md, "Memory after a burst";
+``rss_kib.after_close`` is then null), ``{"rss_kib", "listening_after_s"}`` of the new process
+(:func:`recycled`). Exits 1 when a socket failed or the
 set-up failed.
 
 Usage (with ``./taskw up`` running): ``./taskw bench:sockets`` or ``.venv/bin/python
@@ -41,7 +44,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from node_loadgen import LOADGEN_DIR, run_loadgen
 from participants import members_of, set_up
-from procstat import CLK_TCK, load_average, pid_listening_on
+from procstat import CLK_TCK, load_average, pid_listening_on, rss_kib
 from signaling_relay import DEFAULT_STACK_FILE, free_port, stack_ports, start_peer, wait_ready
 
 LOADGEN = LOADGEN_DIR / "sockets.mjs"
@@ -101,6 +104,23 @@ async def watch_close(metrics_url: str, sockets: int, done: asyncio.Event) -> di
     return {"sockets_gone_s": since_close(gone_at), "drained_s": since_close(drained_at)}
 
 
+async def recycled(port: int, pid: int, timeout_s: float = 60.0) -> dict | None:
+    """None when ``pid`` still serves ``port``; else, once a new process listens there (up to
+    ``timeout_s`` seconds), its RSS in KiB and how long it took to appear (null figures when none did)."""
+    if rss_kib(pid) is not None:
+        return None
+    started = time.monotonic()
+    while time.monotonic() - started < timeout_s:
+        try:
+            new_pid = pid_listening_on(port)
+        except LookupError:
+            await asyncio.sleep(0.5)
+            continue
+        await asyncio.to_thread(wait_ready, [port])
+        return {"rss_kib": rss_kib(new_pid), "listening_after_s": round(time.monotonic() - started, 1)}
+    return {"rss_kib": None, "listening_after_s": None}
+
+
 async def bench(args: argparse.Namespace) -> dict:
     """Set up, run the load generator against signaling-1 and the peer, return the summary."""
     ports = stack_ports(args.stack_file)
@@ -140,6 +160,7 @@ async def bench(args: argparse.Namespace) -> dict:
         for target in result["targets"]:
             if target["target"] == "parley":
                 target["close"] = await close
+                target["recycled"] = await recycled(ports["signaling-1"], pid)
     finally:
         if peer is not None:
             peer.terminate()

@@ -29,8 +29,16 @@ const CLK_TCK = plan.clk_tck ?? 100;
 const log = (...args) => console.error("[loadgen]", ...args);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+// null once the process is gone: a signaling replica that a burst of sockets left holding
+// memory starts afresh after they close (docs/signaling.md, "Memory after a burst").
 function rssKiB(pid) {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  let status;
+  try {
+    status = readFileSync(`/proc/${pid}/status`, "utf8");
+  } catch (error) {
+    if (error.code === "ENOENT") return null;
+    throw error;
+  }
   return Number(/VmRSS:\s+(\d+)/.exec(status)[1]);
 }
 

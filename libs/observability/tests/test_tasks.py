@@ -1,9 +1,10 @@
-"""stop_task ends a background task even when the task swallows its first cancellation."""
+"""stop_task ends a background task even when the task swallows its first cancellation; Periodic
+runs a chore every interval until stopped."""
 
 import asyncio
 import contextlib
 
-from parley_observability import stop_task
+from parley_observability import Periodic, stop_task
 
 
 async def swallows_one_cancellation(log: list[str]) -> None:
@@ -48,3 +49,24 @@ async def test_a_task_that_failed_or_finished_is_left_as_it_ended() -> None:
     await stop_task(failed)
     await stop_task(finished)
     assert isinstance(failed.exception(), RuntimeError) and finished.done() and not finished.cancelled()
+
+
+async def test_a_periodic_chore_runs_every_interval_and_outlives_a_failed_step(caplog) -> None:
+    steps: list[int] = []
+
+    async def step() -> None:
+        steps.append(len(steps))
+        if len(steps) == 2:
+            raise RuntimeError("the second step fails")
+
+    chore = Periodic("chore", 0.01, step, "the chore failed")
+    chore.start()
+    chore.start()  # once started, a second start adds nothing
+    assert chore.running
+    await asyncio.sleep(0.2)
+    await chore.stop()
+    ran = len(steps)
+    assert ran >= 4  # on past the failure
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == ["the chore failed"]
+    await asyncio.sleep(0.05)
+    assert len(steps) == ran and not chore.running

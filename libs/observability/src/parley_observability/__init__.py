@@ -18,7 +18,7 @@ from parley_observability.health import ReadinessCheck, health_router
 from parley_observability.logging import configure_logging
 from parley_observability.openapi import summarize_operations
 from parley_observability.metrics import ACCESS_LOGGER, HttpMetrics, HttpMetricsMiddleware, metrics_router
-from parley_observability.tasks import stop_task
+from parley_observability.tasks import Periodic, stop_task
 
 __all__ = [
     "ACCESS_LOGGER",
@@ -38,6 +38,7 @@ __all__ = [
     "error_responses",
     "invalid_input_response",
     "health_router",
+    "Periodic",
     "stop_task",
     "summarize_operations",
     "install_api_error_handler",

@@ -1,4 +1,4 @@
-"""Stopping background tasks for certain.
+"""Background tasks: stopping them for certain, and running a chore periodically.
 
 ``task.cancel()`` followed by ``await task`` hangs forever when the task swallows the
 cancellation and carries on: a library that catches ``CancelledError`` around its own cleanup
@@ -11,6 +11,7 @@ the task has ended.
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 
 log = logging.getLogger(__name__)
 
@@ -30,3 +31,38 @@ async def stop_task(task: asyncio.Task, *, recancel_after_s: float = 1.0) -> Non
     if not task.cancelled():
         with contextlib.suppress(Exception):
             task.exception()  # retrieved: no "exception was never retrieved" at garbage collection
+
+
+class Periodic:
+    """``step`` every ``interval_s`` seconds (the first after one interval) on the running
+    loop, from :meth:`start` until :meth:`stop`. A step that raises is logged at ERROR, as
+    ``failed`` with its traceback, and the next one runs as planned: a background chore must
+    never end its service."""
+
+    def __init__(self, name: str, interval_s: float, step: Callable[[], Awaitable[object]], failed: str) -> None:
+        self._name = name
+        self._interval_s = interval_s
+        self._step = step
+        self._failed = failed
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name=self._name)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            await stop_task(self._task)
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval_s)
+            try:
+                await self._step()
+            except Exception:  # noqa: BLE001 - logged; the next step runs as planned
+                log.exception(self._failed)

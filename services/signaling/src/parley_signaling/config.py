@@ -6,6 +6,7 @@ from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from parley_settings import JwtSettings, KafkaSettings, MeetingsClientSettings, ServiceSettings
+from parley_signaling.recycle import RecyclePolicy
 from parley_signaling.transport import SID_PREFIX_PATTERN
 
 
@@ -67,6 +68,17 @@ class Settings(ServiceSettings, KafkaSettings, JwtSettings, MeetingsClientSettin
     #: Seconds a draining replica (SIGTERM, or ``/drain`` from Kubernetes' preStop) waits for
     #: its resumable participants to move to another replica before it stops.
     signaling_drain_seconds: float = Field(20.0, ge=0)
+    #: A new process after a burst of sockets (docs/signaling.md, "Memory after a burst";
+    #: :mod:`parley_signaling.recycle`): once a burst of at least ``burst_sockets`` has fallen to
+    #: at most ``max_sockets``, and RSS stays more than ``excess_mib`` MiB above what it was
+    #: before it for ``wait_seconds``, the replica drains and stops (SIGTERM) for its supervisor
+    #: to start it again; only after ``min_uptime_seconds`` and while another replica is alive.
+    #: ``excess_mib`` 0: never.
+    signaling_recycle_excess_mib: float = Field(64.0, ge=0)
+    signaling_recycle_burst_sockets: int = Field(1000, ge=1)
+    signaling_recycle_max_sockets: int = Field(0, ge=0)
+    signaling_recycle_wait_seconds: float = Field(30.0, ge=0)
+    signaling_recycle_min_uptime_seconds: float = Field(300.0, ge=0)
     #: Address this replica listens on for relays from the other replicas, and tells them
     #: (docs/signaling.md, "Replica link"); empty: no link, relays cross Kafka. The port: 0 for
     #: any free one.
@@ -84,6 +96,17 @@ class Settings(ServiceSettings, KafkaSettings, JwtSettings, MeetingsClientSettin
                 f"({self.signaling_replica_timeout_seconds} < 3 x {self.signaling_heartbeat_seconds})"
             )
         return self
+
+    @property
+    def recycle_policy(self) -> RecyclePolicy:
+        """The ``signaling_recycle_*`` settings as the recycler takes them."""
+        return RecyclePolicy(
+            excess_bytes=int(self.signaling_recycle_excess_mib * 2**20),
+            burst_sockets=self.signaling_recycle_burst_sockets,
+            max_sockets=self.signaling_recycle_max_sockets,
+            wait_s=self.signaling_recycle_wait_seconds,
+            min_uptime_s=self.signaling_recycle_min_uptime_seconds,
+        )
 
     @property
     def max_message_bytes(self) -> int:

@@ -32,7 +32,7 @@ from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter
 
-from parley_observability import stop_task
+from parley_observability import Periodic
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ class HeapTrimmer:
         self._trim = trim if trim is not None else glibc_malloc_trim()
         self._rss = rss
         self._peak = self._last = 0
-        self._task: asyncio.Task | None = None
+        self._looks = Periodic("heap-trimmer", interval_s, self.check, "trimming the heap failed")
         self.trims = Counter(
             "parley_signaling_heap_trims", "malloc_trim(0) calls after sockets closed.", registry=registry
         )
@@ -132,17 +132,7 @@ class HeapTrimmer:
         if self._trim is None:
             log.info("no malloc_trim in this C library: the heap is not trimmed after sockets close")
             return
-        self._task = asyncio.create_task(self._run(), name="heap-trimmer")
+        self._looks.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            await stop_task(self._task)
-            self._task = None
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self._interval_s)
-            try:
-                await self.check()
-            except Exception:  # noqa: BLE001 - a failed trim costs memory, never the replica
-                log.exception("trimming the heap failed")
+        await self._looks.stop()

@@ -18,6 +18,8 @@ Before that, SIGTERM or ``/drain`` moves the sockets to other replicas (:mod:`pa
 
 import asyncio
 import logging
+import os
+import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -53,6 +55,7 @@ from parley_signaling.room_relay import RoomRelay
 from parley_signaling.drain import Drain, DrainReport
 from parley_signaling.fanout import KafkaFanoutManager
 from parley_signaling.heap_trim import HeapTrimmer
+from parley_signaling.recycle import Recycler
 from parley_signaling.messaging import CONSUMES, build_router, pin_positions, register_consumers
 from parley_signaling.participant_events import ParticipantEvents
 from parley_signaling.metrics import SignalingMetrics
@@ -179,6 +182,12 @@ def create_app(
 
     metrics.connected_sockets.set_function(count_sockets)
     trimmer = HeapTrimmer(count_sockets, registry)
+    recycler = Recycler(
+        count_sockets,
+        lambda: fanout.liveness.bus_up and bool(fanout.liveness.alive()),
+        lambda: os.kill(os.getpid(), signal.SIGTERM),  # drains first (drain_on_sigterm), then stops
+        settings.recycle_policy,
+    )
     relay = RoomRelay(
         sio=sio,
         fanout=fanout,
@@ -224,6 +233,7 @@ def create_app(
         drain.drain_on_sigterm()
         freezer.start()
         trimmer.start()
+        recycler.start()
         log.info("signaling replica %s started", settings.instance_id)
 
     @router.on_broker_shutdown
@@ -236,6 +246,7 @@ def create_app(
         await feed.stop()
         await freezer.stop()
         await trimmer.stop()
+        await recycler.stop()
         log.info("signaling replica %s stopped", settings.instance_id)
 
     @asynccontextmanager
