@@ -2,8 +2,8 @@
 (docs/signaling.md, "Memory after a burst"; parley_signaling.recycle).
 
 A third signaling replica runs as its own process, as the stack runs signaling-1 (its env file,
-its uvicorn options), but with a small burst (100 sockets) and excess (1 MiB), a wait of 1 s and
-no minimum uptime. With its sockets closed, what they took stays in pymalloc's arenas (the
+its uvicorn options), but with a small burst (100 sockets) and excess (0.25 MiB), a wait of 1 s
+and no minimum uptime. With its sockets closed, what they took stays in pymalloc's arenas (the
 reason for recycling), so the replica drains and exits; the stack's own replicas are the
 others alive. Before the burst, it stays up however long it runs.
 """
@@ -31,7 +31,7 @@ from components import uvicorn_options  # noqa: E402
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 
-USERS, SOCKETS_PER_USER = 4, 30  # 120 sockets; at most 32 per user (PARLEY_SIGNALING_MAX_SOCKETS_PER_USER)
+USERS, SOCKETS_PER_USER = 5, 30  # 150 sockets; at most 32 per user (PARLEY_SIGNALING_MAX_SOCKETS_PER_USER)
 
 
 def free_port() -> int:
@@ -76,7 +76,7 @@ async def test_a_replica_drains_and_exits_once_a_burst_of_sockets_has_closed(sta
         "PARLEY_INSTANCE_ID": f"signaling-recycle-{run}",
         "PARLEY_SIGNALING_SID_PREFIX": "rc_",
         "PARLEY_LOG_LEVEL": "INFO",
-        "PARLEY_SIGNALING_RECYCLE_EXCESS_MIB": "1",
+        "PARLEY_SIGNALING_RECYCLE_EXCESS_MIB": "0.25",
         "PARLEY_SIGNALING_RECYCLE_BURST_SOCKETS": "100",
         "PARLEY_SIGNALING_RECYCLE_WAIT_SECONDS": "1",
         "PARLEY_SIGNALING_RECYCLE_MIN_UPTIME_SECONDS": "0",

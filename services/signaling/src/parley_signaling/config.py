@@ -78,7 +78,7 @@ class Settings(ServiceSettings, KafkaSettings, JwtSettings, MeetingsClientSettin
     signaling_recycle_burst_sockets: int = Field(1000, ge=1)
     signaling_recycle_max_sockets: int = Field(0, ge=0)
     signaling_recycle_wait_seconds: float = Field(30.0, ge=0)
-    signaling_recycle_min_uptime_seconds: float = Field(300.0, ge=0)
+    signaling_recycle_min_uptime_seconds: float = Field(600.0, ge=0)
     #: Address this replica listens on for relays from the other replicas, and tells them
     #: (docs/signaling.md, "Replica link"); empty: no link, relays cross Kafka. The port: 0 for
     #: any free one.

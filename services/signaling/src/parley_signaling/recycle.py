@@ -46,7 +46,7 @@ class RecyclePolicy:
     burst_sockets: int = 1000
     max_sockets: int = 0
     wait_s: float = 30.0
-    min_uptime_s: float = 300.0
+    min_uptime_s: float = 600.0
 
     @property
     def look_s(self) -> float:
