@@ -112,6 +112,8 @@ async def test_a_replica_drains_and_exits_once_a_burst_of_sockets_has_closed(sta
         assert code is not None, f"running 60 s after its sockets closed, RSS {rss_kib(process)} KiB:\n{output[-3000:]}"
         assert "recycling this replica to give its memory back: 0 sockets left after a burst of" in output
         assert "drained: 0 participants moved, 0 left" in output
+        assert f"signaling replica signaling-recycle-{run} stopped" in output
+        assert "Finished server process" in output  # uvicorn's last line, written before the process ended
         # uvicorn ends a SIGTERM'd server by raising SIGTERM again once it has shut down
         assert code in (0, -15), output[-3000:]
         print(f"\nrecycled {took_s:.1f} s after its {len(clients)} sockets closed (RSS held {held_kib} KiB)")

@@ -15,7 +15,7 @@ from parley_observability.errors import (
 from parley_observability.failures import RepeatedFailure
 from parley_observability.gc_freeze import SurvivorFreezer
 from parley_observability.health import ReadinessCheck, health_router
-from parley_observability.logging import configure_logging
+from parley_observability.logging import configure_logging, write_directly
 from parley_observability.openapi import summarize_operations
 from parley_observability.metrics import ACCESS_LOGGER, HttpMetrics, HttpMetricsMiddleware, metrics_router
 from parley_observability.tasks import Periodic, stop_task
@@ -43,4 +43,5 @@ __all__ = [
     "summarize_operations",
     "install_api_error_handler",
     "metrics_router",
+    "write_directly",
 ]

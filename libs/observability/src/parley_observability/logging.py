@@ -3,7 +3,8 @@
 Records, uvicorn's included, are written to stderr by a thread of their own (the standard
 library's ``QueueHandler`` on the root logger, a ``QueueListener`` behind it): the event loop only
 queues a record, so formatting its time and writing it (to supervisord's pipe locally, which
-blocks while the reader lags) never stall a request. The access log is one record per request
+blocks while the reader lags) never stall a request. As a service stops, records are written
+directly again (:func:`write_directly`). The access log is one record per request
 (:mod:`parley_observability.metrics`). Records do not collect what the format never shows
 (the caller's file and line, thread and process names; the logging HOWTO's "Optimization").
 """
@@ -47,6 +48,23 @@ def configure_logging(service: str, level: str = "INFO") -> None:
         if uvicorn_logger.handlers:
             uvicorn_logger.handlers.clear()
             uvicorn_logger.propagate = True
+
+
+def write_directly() -> None:
+    """Write what is queued, then every later record to stderr in the thread that logs it: for
+    the end of a service, where nothing is left to stall. Each service calls it as its lifespan
+    ends. uvicorn ends a server stopped by SIGTERM by raising SIGTERM again, whose default
+    action ends the process at once (no ``atexit``): records still queued for the writing
+    thread then, the last lines of the stop and uvicorn's own after them, were lost."""
+    if _listener is None:
+        return
+    writers = _listener.handlers
+    stop_logging()
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if isinstance(h, QueueHandler)]:
+        root.removeHandler(handler)
+    for handler in writers:
+        root.addHandler(handler)
 
 
 def stop_logging() -> None:

@@ -57,6 +57,7 @@ from parley_observability import (
     install_api_error_handler,
     metrics_router,
     summarize_operations,
+    write_directly,
 )
 
 #: The OpenAPI document's description: what a reader needs before the operations.
@@ -136,6 +137,7 @@ def create_app(settings: Settings | None = None, *, passwords: Passwords | None 
         finally:
             await store.aclose()
             await mongo.close()
+            write_directly()  # the stop's last lines, before uvicorn ends the process
 
     relay_while_broker_runs(kafka, lambda: relay, name="auth-outbox-relay")
 

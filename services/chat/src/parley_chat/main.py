@@ -34,6 +34,7 @@ from parley_observability import (
     health_router,
     metrics_router,
     summarize_operations,
+    write_directly,
 )
 from parley_events import (
     ConsumerLag,
@@ -123,6 +124,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await app.state.meetings_client.aclose()
             await app.state.verifier.aclose()
             await mongo.close()
+            write_directly()  # the stop's last lines, before uvicorn ends the process
 
     app = FastAPI(title="Parley chat", version="1", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings

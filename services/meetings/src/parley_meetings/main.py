@@ -72,6 +72,7 @@ from parley_observability import (
     metrics_router,
     stop_task,
     summarize_operations,
+    write_directly,
 )
 from parley_observability.store import StoreAvailability, install_store_error_handler
 from parley_security import JwksVerifier, RevocationFeed, RevokedSessions, declare_guest_refusals
@@ -220,6 +221,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await store.aclose()
             await app.state.verifier.aclose()
             await mongo.close()
+            write_directly()  # the stop's last lines, before uvicorn ends the process
 
     app = FastAPI(
         title="Parley meetings",

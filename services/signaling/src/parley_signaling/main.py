@@ -34,6 +34,7 @@ from parley_observability import (
     configure_logging,
     health_router,
     metrics_router,
+    write_directly,
 )
 from parley_security import JwksVerifier, MeetingsClient, RevocationFeed, RevokedSessions
 from parley_security.revocations import REVOCATION_CHANNEL, REVOCATION_EVENTS
@@ -256,6 +257,7 @@ def create_app(
         finally:
             await meetings.aclose()
             await verifier.aclose()
+            write_directly()  # the stop's last lines, before uvicorn ends the process
 
     async def kafka_ready() -> None:
         if not await router.broker.ping(timeout=1.5):

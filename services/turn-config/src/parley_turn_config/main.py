@@ -18,6 +18,7 @@ from parley_observability import (
     install_api_error_handler,
     metrics_router,
     summarize_operations,
+    write_directly,
 )
 from parley_security import JwksVerifier, RevocationFeed, RevokedSessions
 from parley_security.revocations import REVOCATION_CHANNEL, REVOCATION_EVENTS
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None, *, verifier: JwksVerifier | Non
                 yield
         finally:
             await verifier.aclose()
+            write_directly()  # the stop's last lines, before uvicorn ends the process
 
     app = FastAPI(title="Parley turn-config", version="1", description=DESCRIPTION, lifespan=lifespan)
     verifier.instrument(registry)
