@@ -11,9 +11,9 @@ and gunicorn's ``max_requests`` do for their workers. A signaling replica can go
 call noticing: the drain (:mod:`parley_signaling.drain`) moves its sockets to the others first,
 and its supervisor (supervisord, or Kubernetes' ``restartPolicy: Always``) starts it afresh.
 
-:class:`Recycler` looks every 10 seconds (:attr:`RecyclePolicy.look_s`) at the socket count and the RSS. The RSS at a
-look with at most ``max_sockets`` sockets is the *floor*, until a burst of at least
-``burst_sockets`` came. Once a burst has fallen back to at most ``max_sockets`` sockets, the
+:class:`Recycler` looks every 10 seconds (:attr:`RecyclePolicy.look_s`) at the socket count
+and the RSS. The RSS at a look with at most ``max_sockets`` sockets is the *floor*, until a
+burst of at least ``burst_sockets`` came. Once a burst has fallen back to at most ``max_sockets`` sockets, the
 RSS must stay more than ``excess_bytes`` above the floor for ``wait_s`` seconds (the heap
 trimmer gives back what it can meanwhile), the process must have run ``min_uptime_s`` seconds,
 and another replica must be alive on a working fan-out bus (a lone replica would leave nobody
