@@ -12,19 +12,18 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import time
 import uuid
 from pathlib import Path
 
-import httpx
 import pytest
 
 from e2e_people import signed_in
 from parley_probe.signaling import SignalingClient
-from parley_testing import Stack
+from parley_testing import Stack, faults
+from parley_testing.coturn import free_port
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "deploy" / "local"))
 from components import uvicorn_options  # noqa: E402
@@ -34,24 +33,12 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 USERS, SOCKETS_PER_USER = 5, 30  # 150 sockets; at most 32 per user (PARLEY_SIGNALING_MAX_SOCKETS_PER_USER)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 async def ready(url: str, process: subprocess.Popen, timeout_s: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    async with httpx.AsyncClient(timeout=2.0) as http:
-        while time.monotonic() < deadline:
-            assert process.poll() is None, "the replica exited while starting"
-            try:
-                if (await http.get(f"{url}/readyz")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.2)
-    raise AssertionError(f"{url} was not ready within {timeout_s:.0f} s")
+    async def up() -> bool:
+        assert process.poll() is None, "the replica exited while starting"
+        return await faults.ready(url)
+
+    await faults.until(up, timeout_s, f"{url}/readyz")
 
 
 def rss_kib(process: subprocess.Popen) -> int:

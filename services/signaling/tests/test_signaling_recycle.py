@@ -1,6 +1,6 @@
 """The recycler's decision: when a replica that a burst of sockets left holding memory starts
 afresh (parley_signaling.recycle). The real path, a replica process that drains and exits,
-is in test_signaling_recycle_process.py."""
+is in tests/e2e/test_signaling_recycle.py."""
 
 from __future__ import annotations
 
