@@ -6,6 +6,8 @@ end through Traefik with both replicas of every service (docs/http-api.md, "Sess
   ``session-ended`` (``replaced``) and is disconnected, the first access token is refused by
   meetings, chat and turn-config (from their projection of ``session.revoked``), its refresh
   token by auth;
+- a live socket's heartbeats keep renewing the lease: past the first renewal's lease, a second
+  sign-in still answers 409;
 - a crashed client (its socket gone without a goodbye) stops renewing the lease: after the
   lease (12 s locally) the user signs in elsewhere without being asked;
 - concurrent sign-ins on both auth replicas: exactly one of them holds the session.
@@ -16,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -56,6 +59,16 @@ async def _until(probe, timeout_s: float, what: str, *, every_s: float = 0.3):  
         await asyncio.sleep(every_s)
 
 
+async def _lease_until(stack: Stack, user_id: str) -> datetime | None:
+    """The user's ``session_lease_until`` in auth's store (None: no live session)."""
+    client: AsyncMongoClient = AsyncMongoClient(stack.mongo_uri, serverSelectionTimeoutMS=5000, tz_aware=True)
+    try:
+        user = await client["auth"]["users"].find_one({"_id": user_id})
+    finally:
+        await client.close()
+    return None if user is None else user.get("session_lease_until")
+
+
 async def _live_socket(stack: Stack, sign_in: dict) -> SignalingClient:
     """A signaling socket of the session ``sign_in`` (a login's answer), and the wait until its
     first ``session.active`` went through Kafka and auth holds the session's lease (then a
@@ -63,15 +76,8 @@ async def _live_socket(stack: Stack, sign_in: dict) -> SignalingClient:
     replace the session quietly if it came before the heartbeat, and spend the throttle."""
     socket = SignalingClient("first", stack.base_url, sign_in["access_token"])
     await socket.connect(timeout_s=20)
-    client: AsyncMongoClient = AsyncMongoClient(stack.mongo_uri, serverSelectionTimeoutMS=5000, tz_aware=True)
-    try:
-        async def leased() -> bool:
-            user = await client["auth"]["users"].find_one({"_id": sign_in["user"]["user_id"]})
-            return user is not None and user.get("session_lease_until") is not None
-
-        await _until(leased, 30, "the socket's session.active made the session live")
-    finally:
-        await client.close()
+    await _until(lambda: _lease_until(stack, sign_in["user"]["user_id"]), 30,
+                 "the socket's session.active made the session live")
     return socket
 
 
@@ -122,6 +128,25 @@ async def test_use_here_ends_the_other_session_everywhere(stack: Stack) -> None:
             with pytest.raises(Exception, match="unauthorized|ended"):
                 await late.connect(timeout_s=10)
             await late.close()
+        finally:
+            await socket.close()
+
+
+async def test_a_live_sockets_heartbeats_keep_renewing_its_lease(stack: Stack) -> None:
+    """Not only the connect's announcement: signaling's beats (session.active on real Kafka, a
+    tick's records enqueued together) renew the lease for as long as the socket lives."""
+    async with httpx.AsyncClient(base_url=stack.base_url, timeout=15) as http:
+        email = await _user(http, "hopper")
+        first = (await _login(http, email)).json()
+        socket = await _live_socket(stack, first)
+        try:
+            announced = await _lease_until(stack, first["user"]["user_id"])
+            assert announced is not None
+            await asyncio.sleep(LEASE_S + HEARTBEAT_S)
+            assert datetime.now(UTC) > announced  # the announcement's lease alone has run out
+            assert (await _login(http, email)).status_code == 409
+            renewed = await _lease_until(stack, first["user"]["user_id"])
+            assert renewed is not None and renewed > announced
         finally:
             await socket.close()
 

@@ -1,9 +1,16 @@
 """SessionHeartbeat: a session is announced at its first socket's connect and at every beat,
-not once per socket (a fake ``_send`` records what would be published: a unit test)."""
+not once per socket; a beat's sessions go in ticks, each tick's records enqueued before any
+acknowledgement is awaited (a fake ``_publish``, or a fake broker, records what would be
+published: a unit test; tests/e2e/test_single_session.py has the heartbeat on real Kafka)."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import Sequence
+from types import SimpleNamespace
+
+import pytest
 
 from parley_signaling.sessions import SessionHeartbeat
 
@@ -14,14 +21,15 @@ from signaling_testkit import until
 class Recording(SessionHeartbeat):
     """Records each session it would publish, and when."""
 
-    def __init__(self, live: set[tuple[str, str]], interval_s: float) -> None:
-        super().__init__(None, lambda: set(live), replica_id="r1", interval_s=interval_s)  # type: ignore[arg-type]
+    def __init__(self, live: set[tuple[str, str]], interval_s: float, tick_s: float = 0.25) -> None:
+        live_sessions = lambda: set(live)  # noqa: E731
+        super().__init__(None, live_sessions, replica_id="r1", interval_s=interval_s, tick_s=tick_s)  # type: ignore[arg-type]
         self.sent: list[tuple[str, str]] = []
-        self.times: list[float] = []
+        self.ticks: list[tuple[float, list[tuple[str, str]]]] = []
 
-    async def _send(self, user_id: str, session_id: str) -> None:
-        self.sent.append((user_id, session_id))
-        self.times.append(asyncio.get_running_loop().time())
+    async def _publish(self, sessions: Sequence[tuple[str, str]]) -> None:
+        self.sent.extend(sessions)
+        self.ticks.append((asyncio.get_running_loop().time(), list(sessions)))
 
 
 async def test_only_a_sessions_first_socket_announces_it_at_once() -> None:
@@ -61,26 +69,73 @@ async def test_each_beat_announces_the_live_sessions_and_forgets_the_gone_ones()
         await heartbeat.stop()
 
 
-async def test_a_beat_spreads_its_sessions_over_the_interval_in_a_stable_order() -> None:
-    """Not one burst per interval: with n sessions, the k-th record of a beat is due interval
-    / n * k after the beat began. A busy machine can delay a record, and then the gap to the
-    next one is shorter than interval / n (its due time is fixed), but never bring one
-    forward: the test bounds each record's time from below, from before the beat began."""
+async def test_a_beat_spreads_its_sessions_over_the_interval_in_ticks_in_a_stable_order() -> None:
+    """Not one burst per interval, nor one record at a time: with n sessions and t ticks, tick
+    k publishes the k-th t-th of them together, due interval / t * k after the beat began. A
+    busy machine can delay a tick, but never bring one forward: the test bounds each tick's
+    time from below, from before the beat began."""
     sessions = {(f"u{i}", f"s{i:02}") for i in range(10)}
-    interval = 0.5
-    heartbeat = Recording(set(sessions), interval_s=interval)
+    interval, tick = 0.5, 0.1  # five ticks of two sessions
+    heartbeat = Recording(set(sessions), interval_s=interval, tick_s=tick)
     began = asyncio.get_running_loop().time()
     heartbeat.start()
     try:
         await until(lambda: len(heartbeat.sent) >= 20, timeout=30)  # two beats
     finally:
         await heartbeat.stop()
-    first, second = heartbeat.sent[:10], heartbeat.sent[10:20]
-    assert first == sorted(sessions, key=lambda s: s[1])
-    assert second == first
-    step = interval / 10
+    in_order = sorted(sessions, key=lambda s: s[1])
+    assert [batch for _, batch in heartbeat.ticks[:10]] == [in_order[i : i + 2] for i in range(0, 10, 2)] * 2
     early = 0.001  # asyncio runs a timer up to its clock's resolution early
-    assert all(at >= began + k * step - early for k, at in enumerate(heartbeat.times[:10], start=1)), (began, heartbeat.times)
+    times = [at for at, _ in heartbeat.ticks[:5]]
+    assert all(at >= began + k * tick - early for k, at in enumerate(times, start=1)), (began, times)
+
+
+async def test_fewer_sessions_than_ticks_go_one_per_tick() -> None:
+    sessions = {("u1", "s1"), ("u2", "s2")}
+    heartbeat = Recording(set(sessions), interval_s=0.4, tick_s=0.1)  # four ticks, two sessions
+    heartbeat.start()
+    try:
+        await until(lambda: len(heartbeat.sent) >= 4, timeout=30)
+    finally:
+        await heartbeat.stop()
+    assert [batch for _, batch in heartbeat.ticks[:4]] == [[("u1", "s1")], [("u2", "s2")]] * 2
+
+
+class Broker:
+    """A fake KafkaBroker: ``publish(..., no_confirm=True)`` enqueues and returns the future of
+    the record's acknowledgement, which the test settles."""
+
+    def __init__(self) -> None:
+        self.acks: list[asyncio.Future[None]] = []
+        self.keys: list[bytes | str | None] = []
+
+    async def publish(self, value, topic, *, key=None, headers=None, no_confirm=False):  # noqa: ANN001, ANN201
+        assert no_confirm, "a tick enqueues every record before it waits for one"
+        self.keys.append(key)
+        ack: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.acks.append(ack)
+        return ack
+
+
+async def test_a_tick_enqueues_every_record_before_awaiting_their_acknowledgements(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    broker = Broker()
+    router = SimpleNamespace(broker=broker)
+    heartbeat = SessionHeartbeat(router, set, replica_id="r1", interval_s=3600)  # type: ignore[arg-type]
+    publishing = asyncio.create_task(heartbeat._publish([("u1", "s1"), ("u2", "s2"), ("u3", "s3")]))
+    await until(lambda: len(broker.acks) == 3)  # all three enqueued, none acknowledged yet
+    assert broker.keys == [b"u1", b"u2", b"u3"]  # key = user id
+    assert not publishing.done()
+    broker.acks[0].set_result(None)
+    broker.acks[1].set_exception(RuntimeError("KafkaTimeoutError"))
+    await asyncio.sleep(0)
+    assert not publishing.done()  # still waiting for the third
+    broker.acks[2].set_result(None)
+    with caplog.at_level(logging.WARNING, logger="parley_signaling.sessions"):
+        await asyncio.wait_for(publishing, 5)
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "1 of 3 sessions not published" in warnings[0], warnings
 
 
 class Publishing(SessionHeartbeat):
@@ -90,9 +145,9 @@ class Publishing(SessionHeartbeat):
         super().__init__(None, lambda: set(live), replica_id="r1", interval_s=interval_s)  # type: ignore[arg-type]
         self.published: list[tuple[str, str]] = []
 
-    async def _send(self, user_id: str, session_id: str) -> None:
+    async def _publish(self, sessions: Sequence[tuple[str, str]]) -> None:
         await asyncio.sleep(0.01)
-        self.published.append((user_id, session_id))
+        self.published.extend(sessions)
 
 
 async def test_a_socket_that_connects_while_a_beat_is_published_does_not_break_the_beat() -> None:

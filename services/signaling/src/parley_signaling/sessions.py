@@ -10,26 +10,31 @@ keeps a live session's single-session lease (docs/signaling.md, "Sessions").
 - **Active.** :class:`SessionHeartbeat` publishes ``session.active`` (``parley.sessions.activity``,
   key = user id) for each session with a live socket on this replica: when its first socket
   connects, then every ``PARLEY_SESSION_HEARTBEAT_SECONDS``, the replica's sessions spread over
-  that interval. auth renews the session's lease on it; signaling never calls auth. A
-  heartbeat that fails is logged and the next one retries: the lease
-  (``PARLEY_SESSION_LEASE_SECONDS``) outlasts a few missed beats.
+  that interval in ticks of :data:`HEARTBEAT_TICK_S`. auth renews the session's lease on it;
+  signaling never calls auth. A heartbeat that fails is logged and the next one retries: the
+  lease (``PARLEY_SESSION_LEASE_SECONDS``) outlasts a few missed beats.
 """
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from faststream.kafka.fastapi import KafkaRouter
 
-from parley_events import SessionActive, SessionRevoked, encode, envelope_of, kafka_publisher
+from parley_events import SessionActive, SessionRevoked, encode, envelope_of, kafka_sender
 from parley_events.topics import SESSION_ACTIVITY
 from parley_signaling.domain.protocol import SessionEndedEvent, dump
 from parley_signaling.domain.rooms import RoomService
 from parley_signaling.participant_events import SOURCE
 
 log = logging.getLogger(__name__)
+
+#: Seconds between the sends of one heartbeat: the sessions due within a tick are published
+#: together, which aiokafka sends as one produce request, instead of one request per session
+#: (bench/README.md, "Relay: the heartbeat's produce requests").
+HEARTBEAT_TICK_S = 0.25
 
 
 def declare_session_active(router: KafkaRouter) -> None:
@@ -67,8 +72,10 @@ class SessionSockets:
 class SessionHeartbeat:
     """Publishes ``session.active`` for the live sessions of this replica's sockets.
 
-    Each beat takes the live sessions once and spreads their records evenly over
-    ``interval_s`` (one every ``interval_s / n`` seconds); a session whose last socket closes
+    Each beat takes the live sessions once and spreads them evenly over ``interval_s`` in
+    ``interval_s / tick_s`` ticks (rounded; at least one): tick k of t publishes the k-th
+    t-th of the sessions, in session-id order, ``interval_s * k / t`` after the beat began,
+    all at once, then waits for Kafka's acknowledgements. A session whose last socket closes
     during a beat may still be renewed once by it, which the lease (several intervals) covers
     anyway."""
 
@@ -79,11 +86,13 @@ class SessionHeartbeat:
         *,
         replica_id: str,
         interval_s: float,
+        tick_s: float = HEARTBEAT_TICK_S,
     ) -> None:
         self._router = router
         self._live_sessions = live_sessions
         self._replica_id = replica_id
         self._interval_s = interval_s
+        self._ticks = max(1, round(interval_s / tick_s))
         self._task: asyncio.Task[None] | None = None
         self._pending: set[asyncio.Task[None]] = set()
         #: sessions announced since the last beat, or live at it
@@ -97,7 +106,7 @@ class SessionHeartbeat:
         if session_id is None or self._task is None or (user_id, session_id) in self._announced:
             return
         self._announced.add((user_id, session_id))
-        task = asyncio.create_task(self._send(user_id, session_id))
+        task = asyncio.create_task(self._publish([(user_id, session_id)]))
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 
@@ -117,20 +126,33 @@ class SessionHeartbeat:
             started = loop.time()
             live = sorted(self._live_sessions(), key=lambda session: session[1])
             self._announced = set(live)  # a connect during this beat adds here, not to ``live``
-            # One session every interval / n, in session-id order (so each keeps its place from
-            # one beat to the next), not all at once: the records, and auth's lease writes for
-            # them, are spread over the interval instead of a burst that stalls the replica's
-            # event loop and the machine (bench/README.md, "Relay: the heartbeat's burst").
-            step = self._interval_s / max(1, len(live))
-            for i, (user_id, session_id) in enumerate(live, start=1):
-                await asyncio.sleep(max(0.0, started + i * step - loop.time()))
-                await self._send(user_id, session_id)
-            await asyncio.sleep(max(0.0, started + self._interval_s - loop.time()))
+            # Spread over the interval (each session keeps its place from one beat to the
+            # next), not all at once: the records, and auth's lease writes for them, came as a
+            # burst that stalled the replica's event loop and the machine (bench/README.md,
+            # "Relay: the heartbeat's burst"); and in ticks, not one record at a time, each of
+            # which was a produce request of its own.
+            n, ticks = len(live), self._ticks
+            for k in range(1, ticks + 1):
+                await asyncio.sleep(max(0.0, started + self._interval_s * k / ticks - loop.time()))
+                due = live[(k - 1) * n // ticks : k * n // ticks]
+                if due:
+                    await self._publish(due)
 
-    async def _send(self, user_id: str, session_id: str) -> None:
+    async def _publish(self, sessions: Sequence[tuple[str, str]]) -> None:
+        """Publish ``session.active`` for each of ``sessions`` (user id, session id) at once,
+        then wait for every acknowledgement; failures are logged, one line for the lot."""
+        send = kafka_sender(self._router.broker)
         now = datetime.now(UTC)
-        event = SessionActive(user_id=user_id, session_id=session_id, replica_id=self._replica_id, sent_at=now)
-        try:
-            await kafka_publisher(self._router.broker)(encode(event, source=SOURCE))
-        except Exception:  # noqa: BLE001 - the next beat retries; the lease outlasts a few
-            log.warning("session.active of %s not published", session_id, exc_info=True)
+        acks = []
+        failed: list[BaseException] = []
+        for user_id, session_id in sessions:
+            event = SessionActive(user_id=user_id, session_id=session_id, replica_id=self._replica_id, sent_at=now)
+            try:
+                acks.append(await send(encode(event, source=SOURCE)))
+            except Exception as exc:  # noqa: BLE001 - the next beat retries; the lease outlasts a few
+                failed.append(exc)
+        for outcome in await asyncio.gather(*acks, return_exceptions=True):
+            if isinstance(outcome, Exception):
+                failed.append(outcome)
+        if failed:
+            log.warning("session.active of %d of %d sessions not published: %r", len(failed), len(sessions), failed[0])
