@@ -22,8 +22,9 @@ class Recording(SessionHeartbeat):
     """Records each session it would publish, and when."""
 
     def __init__(self, live: set[tuple[str, str]], interval_s: float, tick_s: float = 0.25) -> None:
-        live_sessions = lambda: set(live)  # noqa: E731
-        super().__init__(None, live_sessions, replica_id="r1", interval_s=interval_s, tick_s=tick_s)  # type: ignore[arg-type]
+        super().__init__(
+            None, lambda: set(live), replica_id="r1", interval_s=interval_s, tick_s=tick_s  # type: ignore[arg-type]
+        )
         self.sent: list[tuple[str, str]] = []
         self.ticks: list[tuple[float, list[tuple[str, str]]]] = []
 
