@@ -10,6 +10,8 @@ Screenshots at 1280x720 and 390x844: ``lobby-*.png``.
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from playwright.sync_api import expect
 
@@ -37,6 +39,10 @@ def test_a_guest_waits_in_the_lobby_the_host_hears_and_admits_them_and_a_newcome
 ) -> None:
     ada, linus = participants("Ada"), participants("Linus")
     meeting_id = _meeting(api, ada.user, "Lobby on", admission="lobby", allow_guests=True)
+    # Linus is no participant: his pre-join asks for the roster once (403), not every 5 s
+    roster_reads: list[int] = []
+    linus.page.on("response", lambda r: roster_reads.append(r.status) if r.url.endswith(f"/{meeting_id}/roster") else None)
+    opened = time.monotonic()
     linus.open_meeting(meeting_id)  # opening the link of a lobby meeting does not knock
     expect(linus.page.get_by_test_id("lobby-notice")).to_be_visible(timeout=20_000)
     ada.join(meeting_id)  # the host never waits
@@ -85,6 +91,8 @@ def test_a_guest_waits_in_the_lobby_the_host_hears_and_admits_them_and_a_newcome
 
         # Linus (signed in, on the pre-join since the start) asks too, and is denied
         linus.wait_preview_playing()
+        linus.page.wait_for_timeout(max(0.0, 11 - (time.monotonic() - opened)) * 1000)  # two reads' worth
+        assert roster_reads == [403], roster_reads
         linus.page.get_by_role("button", name="Ask to join").click()
         expect(linus.page.get_by_role("heading", name="Waiting for the host to let you in")).to_be_visible(timeout=20_000)
         ada.page.get_by_role("button", name="Deny Linus").click(timeout=20_000)

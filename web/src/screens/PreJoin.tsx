@@ -69,17 +69,21 @@ export function PreJoin({ meeting, media, onJoin, initialName, guest = false, jo
   }, [meeting]);
   const m = useStore(media.state);
   const [displayName, setDisplayName] = useState(initialName ?? user.display_name);
-  // who is in the call already (participants may read the roster; a guest has no token yet)
+  // who is in the call already (participants may read the roster; a guest has no token yet).
+  // Someone who is not a participant yet (a meeting with a lobby, or locked) gets 403: asked
+  // once, not every 5 s; an admission takes them into the room, not back here.
   const [inCall, setInCall] = useState<string[] | null>(null);
   useEffect(() => {
     if (guest) return;
     const read = () =>
       session.api.meetings.roster(meeting.meeting_id).then(
         (roster) => setInCall([...new Map(roster.participants.map((p) => [p.user_id, p.user_id === user.user_id ? `${p.display_name} (you, elsewhere)` : p.display_name])).values()]),
-        () => undefined,
+        (err) => {
+          if (err instanceof ApiError && err.status === 403) clearInterval(timer);
+        },
       );
-    void read();
     const timer = setInterval(read, CHAT_POLL_MS);
+    void read();
     return () => clearInterval(timer);
   }, [meeting.meeting_id]);
 
