@@ -15,9 +15,11 @@ from parley_events import (
     MeetingCancelled,
     MeetingEnded,
     MeetingExpired,
+    MeetingJoined,
     ParticipantJoined,
     ParticipantLeft,
 )
+from parley_events.topics import MEETINGS
 from parley_testing import TokenIssuer, TopicTail, sample_value, scraped_value
 
 from signaling_testkit import ALLOWED_ORIGIN, Cluster, Peer, publish_event, start_replica, unique, until
@@ -515,6 +517,31 @@ async def test_participant_events_do_not_wait_behind_presence_records(
 
 
 # --- events from Kafka --------------------------------------------------------------------
+
+
+async def test_records_for_others_are_skipped_and_records_that_are_no_event_counted_malformed(
+    cluster: Cluster, meeting: str, kafka_producer
+) -> None:
+    """Of ``parley.meetings`` signaling takes the end, lobby, removal, role and update events: a
+    ``meeting.joined`` (one per join) is skipped by the type it names, counted ``other``
+    ``ignored``; a record that is not JSON, or names no event type, is ``malformed``; the
+    meeting's end after them (same key, same partition) still reaches the room."""
+    (a,) = await joined(cluster, meeting, "r1")
+
+    async def count(kind: str, result: str) -> float:
+        return await scraped_value(cluster.r1.url, "parley_signaling_consumed_events_total", type=kind, result=result)
+
+    ignored, malformed = await count("other", "ignored"), await count("meeting", "malformed")
+    at = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    await publish_event(
+        kafka_producer, MeetingJoined(meeting_id=meeting, user_id="u-x", display_name="X", role="participant", joined_at=at)
+    )
+    for value in (b"not json", b'{"specversion": "1.0", "id": "1", "source": "/x", "type": "parley.no.such.v1"}'):
+        await kafka_producer.send_and_wait(MEETINGS.name, value, key=meeting.encode())
+    await publish_event(kafka_producer, MeetingEnded(meeting_id=meeting, ended_by="u-host", ended_at=at))
+    assert (await a.next("meeting-ended"))["reason"] == "ended"
+    assert await count("other", "ignored") == ignored + 1
+    assert await count("meeting", "malformed") == malformed + 2
 
 
 @pytest.mark.parametrize("reason", ["ended", "cancelled", "expired"])

@@ -1,7 +1,7 @@
 """Parley's events: CloudEvents envelope, payload schemas, topics, outbox and inbox."""
 
 from parley_events.asyncapi import CloudEventEnvelope, asyncapi_document, asyncapi_router, envelope_of
-from parley_events.envelope import EventDecodeError, OutgoingEvent, ReceivedEvent, decode, encode
+from parley_events.envelope import EventDecodeError, OutgoingEvent, ReceivedEvent, decode, encode, named_model
 from parley_events.inbox import ProcessedEvents, RecentIds
 from parley_events.kafka import (
     BATCH_POLL_MS,
@@ -157,6 +157,7 @@ __all__ = [
     "asyncapi_document",
     "asyncapi_router",
     "decode",
+    "named_model",
     "decoded_record",
     "encode",
     "envelope_of",

@@ -48,6 +48,7 @@ from parley_events import (
     RecentIds,
     decoded_record,
     envelope_of,
+    named_model,
     records_of,
     service_router,
 )
@@ -174,15 +175,18 @@ def register_consumers(
     ]
 
     async def handle(record: Any, channel: str, label: str) -> None:
+        # Most records of these topics are for others (three presence.socket per socket, every
+        # meeting.joined): skipped by the type they name, not decoded.
+        model = named_model(record.value)
+        if model is not None and not issubclass(model, CONSUMES[channel]):
+            if not issubclass(model, (PresenceSocket, PresenceReplicaLost)):  # ours, on the presence topic
+                metrics.consumed_events.labels("other", "ignored").inc()
+            return
         try:
-            event = decoded_record(record)
+            event = decoded_record(record)  # a record that names no event fails here
         except EventDecodeError as exc:
             log.warning("malformed event skipped: %s", exc)
             metrics.consumed_events.labels(label, "malformed").inc()
-            return
-        if not isinstance(event.data, CONSUMES[channel]):
-            if not isinstance(event.data, (PresenceSocket, PresenceReplicaLost)):  # ours, on the presence topic
-                metrics.consumed_events.labels("other", "ignored").inc()
             return
         if label == "meeting" and isinstance(event.data, MEETING_CLOSED):
             label = "meeting.ended"
