@@ -533,9 +533,8 @@ async def test_records_for_others_are_skipped_and_records_that_are_no_event_coun
 
     ignored, malformed = await count("other", "ignored"), await count("meeting", "malformed")
     at = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
-    await publish_event(
-        kafka_producer, MeetingJoined(meeting_id=meeting, user_id="u-x", display_name="X", role="participant", joined_at=at)
-    )
+    joined_by_x = MeetingJoined(meeting_id=meeting, user_id="u-x", display_name="X", role="participant", joined_at=at)
+    await publish_event(kafka_producer, joined_by_x)
     for value in (b"not json", b'{"specversion": "1.0", "id": "1", "source": "/x", "type": "parley.no.such.v1"}'):
         await kafka_producer.send_and_wait(MEETINGS.name, value, key=meeting.encode())
     await publish_event(kafka_producer, MeetingEnded(meeting_id=meeting, ended_by="u-host", ended_at=at))
