@@ -50,11 +50,11 @@ class FakeUsers:
         self.outbox.setdefault(user_id, []).extend(outbox)
         return True
 
-    async def renew_lease(self, user_id: str, family_id: str, until: datetime) -> bool:
-        if self.users[user_id].session_family != family_id:
-            return False
-        self.users[user_id] = dataclasses.replace(self.users[user_id], session_lease_until=until)
-        return True
+    async def renew_leases(self, sessions, until: datetime) -> int:
+        renewed = [user_id for user_id, family_id in sessions if self.users[user_id].session_family == family_id]
+        for user_id in renewed:
+            self.users[user_id] = dataclasses.replace(self.users[user_id], session_lease_until=until)
+        return len(renewed)
 
     async def stage_event(self, user_id: str, entry: dict[str, Any]) -> None:
         self.outbox.setdefault(user_id, []).append(entry)
@@ -331,7 +331,7 @@ async def test_a_live_session_refuses_a_second_sign_in_until_taken_over(
     user = await _registered(accounts)
     laptop = await accounts.login("ada@example.com", "correct horse")
     laptop_sid = _sid(laptop.access_token)
-    assert await accounts.session_active(user.user_id, laptop_sid)  # its socket's heartbeat
+    assert await accounts.sessions_active([(user.user_id, laptop_sid)] * 2) == 1  # its heartbeat, twice in a fetch
     with pytest.raises(ActiveSession):
         await accounts.login("ada@example.com", "correct horse")
     assert await accounts.refresh(laptop.refresh_token)  # the refused sign-in changed nothing
@@ -340,7 +340,7 @@ async def test_a_live_session_refuses_a_second_sign_in_until_taken_over(
     assert (revoked.session_id, revoked.reason) == (laptop_sid, "replaced")
     with pytest.raises(InvalidRefreshToken):
         await accounts.refresh(laptop.refresh_token)
-    assert not await accounts.session_active(user.user_id, laptop_sid)  # a late heartbeat renews nothing
+    assert await accounts.sessions_active([(user.user_id, laptop_sid)]) == 0  # a late heartbeat renews nothing
     assert await accounts.refresh(phone.refresh_token)
 
 
@@ -348,7 +348,7 @@ async def test_a_lapsed_lease_lets_the_user_in_without_takeover(accounts: Accoun
     user = await _registered(accounts)
     crashed = await accounts.login("ada@example.com", "correct horse")
     crashed_sid = _sid(crashed.access_token)
-    await accounts.session_active(user.user_id, crashed_sid)
+    await accounts.sessions_active([(user.user_id, crashed_sid)])
     clock.now += timedelta(seconds=59)
     with pytest.raises(ActiveSession):
         await accounts.login("ada@example.com", "correct horse")

@@ -2,12 +2,14 @@
 
 import hashlib
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import httpx
 import pytest
 from fastapi import FastAPI
 from pymongo.asynchronous.database import AsyncDatabase
 
+from parley_auth.repository import MongoUserStore
 from parley_events import UserRegistered
 from parley_events.topics import USERS
 from parley_security import JwksVerifier
@@ -266,3 +268,20 @@ async def test_non_browser_clients_keep_the_refresh_token_in_the_body(client: ht
     refreshed = await client.post("/api/auth/refresh", json={"refresh_token": pair["refresh_token"]})
     assert refreshed.status_code == 200
     assert refreshed.json()["refresh_token"] != pair["refresh_token"]
+
+
+async def test_leases_are_renewed_in_one_bulk_write_only_for_the_users_current_sessions(db: AsyncDatabase) -> None:
+    """``MongoUserStore.renew_leases`` on FerretDB: a fetch's heartbeats in one round trip; a
+    session that is no longer its user's (or a user that is gone) renews nothing."""
+    before, until = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 1, 0, 1, tzinfo=UTC)
+    await db.users.insert_many([
+        {"_id": "u-ada", "session_family": "f-ada", "session_lease_until": before},
+        {"_id": "u-bob", "session_family": "f-bob", "session_lease_until": before},
+        {"_id": "u-cy", "session_family": "f-cy-new", "session_lease_until": before},
+    ])
+    store = MongoUserStore(db.users)
+    sessions = [("u-ada", "f-ada"), ("u-bob", "f-bob"), ("u-cy", "f-cy-old"), ("u-gone", "f-gone")]
+    assert await store.renew_leases(sessions, until) == 2
+    leases = {doc["_id"]: doc["session_lease_until"].replace(tzinfo=UTC) async for doc in db.users.find({})}
+    assert leases == {"u-ada": until, "u-bob": until, "u-cy": before}
+    assert await store.renew_leases([], until) == 0

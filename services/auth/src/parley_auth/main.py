@@ -109,7 +109,7 @@ def create_app(settings: Settings | None = None, *, passwords: Passwords | None 
         session_lease_seconds=settings.session_lease_seconds,
         on_event_staged=relay.notify,
     )
-    add_session_activity_consumer(kafka, settings, accounts.session_active)
+    add_session_activity_consumer(kafka, settings, accounts.sessions_active)
     # auth's own /me refuses tokens of revoked sessions like every other service
     revocations = RevocationFeed(kafka, RevokedSessions())
     contact_store = MongoContactStore(db[CONTACTS])

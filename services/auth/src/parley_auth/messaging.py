@@ -40,7 +40,6 @@ from parley_events import (
     ContactInvited,
     ContactRemoved,
     EventData,
-    EventDecodeError,
     MeetingCreated,
     MeetingUpdated,
     OutboxRelay,
@@ -54,10 +53,10 @@ from parley_events import (
     UserRegistered,
     UserUnblocked,
     apply_each_event,
+    decoded_events,
     envelope_of,
     kafka_sender,
     raw_body,
-    received_event,
     service_router,
 )
 from parley_events.topics import API_KEYS, MEETINGS, PRESENCE, SESSION_ACTIVITY
@@ -144,16 +143,27 @@ def add_presence_consumer(router: KafkaRouter, settings: Settings, projection: P
         await projection.apply(records)
 
 
+#: session.active records renewed at most at once (one Kafka fetch; one store round trip).
+SESSION_ACTIVITY_BATCH_RECORDS = 500
+
+
 def add_session_activity_consumer(
-    router: KafkaRouter, settings: Settings, renew: Callable[[str, str], Awaitable[bool]]
+    router: KafkaRouter, settings: Settings, renew: Callable[[Sequence[tuple[str, str]]], Awaitable[int]]
 ) -> None:
     """Renew leases from ``session.active`` (consumer group ``settings.session_activity_consumer_group``,
-    default ``parley-auth-sessions``: one auth replica handles each record). Renewing is idempotent; a malformed record, or a renewal the
-    store did not take within :data:`RENEW_TIMEOUT_S`, is logged and skipped."""
+    default ``parley-auth-sessions``: one auth replica handles each record), what one fetch
+    brought at once: ``renew`` gets its (user id, session id) pairs in one call (signaling sends
+    a tick's sessions together). Renewing is idempotent; a malformed record is logged and
+    skipped, and a renewal the store did not take within :data:`RENEW_TIMEOUT_S` is logged and
+    dropped."""
     subscriber = router.subscriber(
         SESSION_ACTIVITY.name,
         group_id=settings.session_activity_consumer_group,
         auto_offset_reset="latest",
+        decoder=raw_body,
+        batch=True,
+        max_records=SESSION_ACTIVITY_BATCH_RECORDS,
+        batch_timeout_ms=BATCH_POLL_MS,
         title=SESSION_ACTIVITY_CHANNEL,
         description="session.active -> the session's lease runs PARLEY_SESSION_LEASE_SECONDS from now "
         "(if it is still the user's session).",
@@ -161,22 +171,22 @@ def add_session_activity_consumer(
 
     @subscriber
     async def on_session_active(message: ConsumedMessage) -> None:
-        try:
-            event = received_event(message)
-        except EventDecodeError as exc:
-            log.warning("malformed session activity skipped: %s", exc)
-            return
-        if not isinstance(event.data, SessionActive):
+        sessions = [
+            (event.data.user_id, event.data.session_id)
+            for event in decoded_events(message)
+            if isinstance(event.data, SessionActive)
+        ]
+        if not sessions:
             return
         # A renewal that cannot be written (the store is down or slow) is dropped, not retried:
-        # the session's next heartbeat renews it, and the lease outlasts a few missed ones. The
-        # bound keeps the consumer polling (a handler stuck past max.poll.interval.ms would
-        # be thrown out of the group).
+        # the sessions' next heartbeats renew them, and the lease outlasts a few missed ones.
+        # The bound keeps the consumer polling (a handler stuck past max.poll.interval.ms
+        # would be thrown out of the group).
         try:
             async with asyncio.timeout(RENEW_TIMEOUT_S):
-                await renew(event.data.user_id, event.data.session_id)
+                await renew(sessions)
         except Exception as exc:  # noqa: BLE001 - see above
-            log.warning("lease of session %s not renewed: %r", event.data.session_id, exc)
+            log.warning("leases of %d sessions not renewed: %r", len(sessions), exc)
 
 
 def add_api_key_use_consumer(router: KafkaRouter, settings: Settings, keys: ApiKeys) -> None:

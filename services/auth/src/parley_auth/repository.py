@@ -5,7 +5,7 @@ created_at, session_family, session_lease_until, outbox: [pending events]}``.
 ``refresh_tokens``: ``{_id: SHA-256 hex of the token, family_id, user_id, created_at,
 expires_at, rotated_at, revoked_at}``; the token itself is never stored.
 
-Every write is one atomic MongoDB operation; the conditional ones (``replace_session``, ``renew_lease``,
+Every write is one atomic MongoDB operation; the conditional ones (``replace_session``, each of ``renew_leases``,
 ``end_session_family``, ``mark_rotated``) are compare-and-sets that exactly one of several concurrent callers wins,
 whichever replica they run in. Writes are retried when the store refuses one for colliding
 with a concurrent write (:func:`parley_events.retry_write_conflicts`); nothing in this
@@ -13,10 +13,11 @@ process serializes them.
 """
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING
+from pymongo import ASCENDING, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, OperationFailure
@@ -113,11 +114,14 @@ class MongoUserStore:
         return result.modified_count == 1
 
     @retry_write_conflicts
-    async def renew_lease(self, user_id: str, family_id: str, until: datetime) -> bool:
-        result = await self.collection.update_one(
-            {"_id": user_id, "session_family": family_id}, {"$set": {"session_lease_until": until}}
-        )
-        return result.matched_count == 1
+    async def renew_leases(self, sessions: Sequence[tuple[str, str]], until: datetime) -> int:
+        if not sessions:
+            return 0
+        renewals = [
+            UpdateOne({"_id": user_id, "session_family": family_id}, {"$set": {"session_lease_until": until}})
+            for user_id, family_id in sessions
+        ]
+        return (await self.collection.bulk_write(renewals, ordered=False)).matched_count
 
     @retry_write_conflicts
     async def stage_event(self, user_id: str, entry: dict[str, Any]) -> None:

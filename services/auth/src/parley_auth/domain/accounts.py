@@ -6,7 +6,7 @@ every access token issued in it. The policy is ``PARLEY_SESSION_POLICY``:
 - ``single`` (default): **one active session per user**. The user document names it
   (``session_family``) with its *lease* (``session_lease_until``), which signaling's
   ``session.active`` heartbeats renew while the session has a live socket
-  (:meth:`Accounts.session_active`, ``PARLEY_SESSION_LEASE_SECONDS``). A login while another
+  (:meth:`Accounts.sessions_active`, ``PARLEY_SESSION_LEASE_SECONDS``). A login while another
   session's lease runs is refused with :class:`ActiveSession` unless it asks to take over
   ("Use here"); otherwise (takeover, or the lease lapsed: a crashed browser) the new session
   replaces the old one by one compare-and-set on the user document (family *and* lease as read),
@@ -34,7 +34,7 @@ until their ``exp`` (15 minutes by default).
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
@@ -158,12 +158,14 @@ class Accounts:
             current = await self._users.by_id(user.user_id)
         raise ActiveSession()
 
-    async def session_active(self, user_id: str, session_id: str) -> bool:
-        """Renew the lease of ``session_id`` (a ``session.active`` heartbeat): True if it is
-        still the user's session (``single``); a replaced session's heartbeat changes nothing."""
-        if self.session_policy != "single":
-            return False
-        return await self._users.renew_lease(user_id, session_id, self._clock() + self._lease)
+    async def sessions_active(self, sessions: Sequence[tuple[str, str]]) -> int:
+        """Renew the leases of ``sessions`` ((user id, session id) pairs: ``session.active``
+        heartbeats, one Kafka fetch's) in one store round trip; the number renewed. Only a
+        session that is still its user's is renewed (``single``); a replaced session's
+        heartbeat changes nothing, and with another policy nothing is leased."""
+        if self.session_policy != "single" or not sessions:
+            return 0
+        return await self._users.renew_leases(list(dict.fromkeys(sessions)), self._clock() + self._lease)
 
     async def refresh(self, refresh_token: str) -> SignIn:
         """Rotate ``refresh_token``: return a new access token and the family's next refresh

@@ -1,5 +1,6 @@
 """The narrow storage interfaces the account rules need (MongoDB in ``repository.py``)."""
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -27,8 +28,9 @@ class UserStore(Protocol):
         ``old_lease``, make ``family_id`` the session (no lease yet) and stage ``outbox`` in
         the same write; False (nothing written) when either changed meanwhile."""
 
-    async def renew_lease(self, user_id: str, family_id: str, until: datetime) -> bool:
-        """Set the lease to ``until`` if ``family_id`` is still the user's session."""
+    async def renew_leases(self, sessions: Sequence[tuple[str, str]], until: datetime) -> int:
+        """Set the lease to ``until`` of each (user id, family id) of ``sessions`` whose family is
+        still the user's session, in one round trip; how many were."""
 
     async def stage_event(self, user_id: str, entry: dict[str, Any]) -> None:
         """Stage one outbox entry on the user's document."""
