@@ -12,6 +12,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from parley_signaling import sessions as sessions_module
 from parley_signaling.sessions import SessionHeartbeat
 
 # the beats are timers: a busy machine delays them, so no test counts on a beat within a fixed sleep
@@ -100,6 +101,28 @@ async def test_fewer_sessions_than_ticks_go_one_per_tick() -> None:
     finally:
         await heartbeat.stop()
     assert [batch for _, batch in heartbeat.ticks[:4]] == [[("u1", "s1")], [("u2", "s2")]] * 2
+
+
+async def test_an_idle_replica_wakes_once_a_beat_not_every_tick(monkeypatch: pytest.MonkeyPatch) -> None:
+    sleeps: list[float] = []
+
+    class CountingAsyncio:
+        """The module's ``asyncio``, counting the heartbeat's sleeps."""
+
+        def __getattr__(self, name: str):  # noqa: ANN204
+            return getattr(asyncio, name)
+
+        async def sleep(self, delay: float) -> None:
+            sleeps.append(delay)
+            await asyncio.sleep(delay)
+
+    monkeypatch.setattr(sessions_module, "asyncio", CountingAsyncio())
+    heartbeat = Recording(set(), interval_s=0.2, tick_s=0.01)  # 20 ticks a beat, no session
+    heartbeat.start()
+    await asyncio.sleep(0.5)
+    await heartbeat.stop()
+    assert heartbeat.sent == []
+    assert 1 <= len(sleeps) <= 4, sleeps  # one a beat (at most 3 in 0.5 s), not one a tick (~50)
 
 
 class Broker:

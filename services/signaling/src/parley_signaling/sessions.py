@@ -130,13 +130,15 @@ class SessionHeartbeat:
             # next), not all at once: the records, and auth's lease writes for them, came as a
             # burst that stalled the replica's event loop and the machine (bench/README.md,
             # "Relay: the heartbeat's burst"); and in ticks, not one record at a time, each of
-            # which was a produce request of its own.
+            # which was a produce request of its own. A tick with no session is not waited for
+            # (an idle replica wakes once a beat, not every tick).
             n, ticks = len(live), self._ticks
             for k in range(1, ticks + 1):
-                await asyncio.sleep(max(0.0, started + self._interval_s * k / ticks - loop.time()))
                 due = live[(k - 1) * n // ticks : k * n // ticks]
                 if due:
+                    await asyncio.sleep(max(0.0, started + self._interval_s * k / ticks - loop.time()))
                     await self._publish(due)
+            await asyncio.sleep(max(0.0, started + self._interval_s - loop.time()))
 
     async def _publish(self, sessions: Sequence[tuple[str, str]]) -> None:
         """Publish ``session.active`` for each of ``sessions`` (user id, session id) at once,
