@@ -15,11 +15,11 @@ and its supervisor (supervisord, or Kubernetes' ``restartPolicy: Always``) start
 and the RSS. The RSS at a look with at most ``max_sockets`` sockets is the *floor*, until a
 burst of at least ``burst_sockets`` came. Once a burst has fallen back to at most
 ``max_sockets`` sockets, the RSS must stay more than ``excess_bytes`` above the floor for
-``wait_s`` seconds (the heap trimmer gives back what it can meanwhile), the process must have run ``min_uptime_s`` seconds,
-and another replica must be alive on a working fan-out bus (a lone replica would leave nobody
-to take new sockets while it starts again). Then it calls ``recycle`` once: in the app, SIGTERM
-to itself, which drains and stops as an operator's stop does (uvicorn ends by raising SIGTERM
-again: exit code 143). A burst that leaves less than ``excess_bytes`` behind makes the RSS
+``wait_s`` seconds (the heap trimmer gives back what it can meanwhile), the process must have
+run ``min_uptime_s`` seconds, and another replica must be alive on a working fan-out bus (a
+lone replica would leave nobody to take new sockets while it starts again). Then it calls
+``recycle`` once: in the app, SIGTERM to itself, which drains and stops as an operator's stop
+does (uvicorn ends by raising SIGTERM again: exit code 143). A burst that leaves less than ``excess_bytes`` behind makes the RSS
 after it the new floor.
 """
 
