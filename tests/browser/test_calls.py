@@ -60,13 +60,17 @@ def call(caller: Participant, callee: Participant) -> None:
 
 
 def in_call(caller: Participant, callee: Participant) -> None:
-    """``caller`` calls ``callee``, who accepts; both are in the call's room with their own tile."""
+    """``caller`` calls ``callee``, who accepts; both are in the call's room with their own tile
+    and the other's. (Before the other's tile shows, the other may not have joined yet: one who
+    leaves then empties the room, which ends the call, as closing the tab would.)"""
     call(caller, callee)
     ringing = callee.page.get_by_test_id("incoming-call")
     expect(ringing).to_be_visible(timeout=EVENT_MS)
     ringing.get_by_role("button", name="Accept").click()
-    for person in (caller, callee):
+    for person, other in ((caller, callee), (callee, caller)):
         expect(person.grid().locator('[data-testid="tile"][data-local="true"]').first).to_be_visible(timeout=EVENT_MS)
+        tile = f'[data-testid="tile"][data-user-id="{other.user.user_id}"]'
+        expect(person.grid().locator(tile).first).to_be_visible(timeout=EVENT_MS)
 
 
 def two_contacts(api: Api, participants: ParticipantFactory, *names: str) -> list[Participant]:
