@@ -5,7 +5,7 @@ restart and two replicas."""
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -350,4 +350,76 @@ async def test_the_call_ends_when_the_last_socket_leaves_its_room(calls_client, 
     await eventually(ended)
     got = (await calls_client.http.get(f"/api/calls/{call['call_id']}", headers=calls_client.auth(alice))).json()
     assert got["ended_by"] == bob
+    assert (await place(calls_client, alice, bob)).status_code == 201  # nobody is busy any more
+
+
+async def test_a_party_who_leaves_before_the_other_came_in_leaves_the_call_waiting_for_them(
+    calls_client, produce, ids, unique_name
+) -> None:
+    """The caller is in the room and leaves before the callee's page got there: the room is
+    empty, but the call waits for the callee until the ring timeout after the answer. The
+    callee comes in; past that deadline the call goes on (someone is in its room), and ends
+    when its room empties again, now that both have been in it."""
+    alice, bob, _ = ids
+    calls_client.app.state.calls.ring_timeout = timedelta(seconds=4)
+    await befriend(calls_client, produce, alice, bob, unique_name)
+    call = (await place(calls_client, alice, bob)).json()
+    accepted = await calls_client.http.post(f"/api/calls/{call['call_id']}/accept", headers=calls_client.auth(bob))
+    room, now = call["room_id"], datetime.now(UTC)
+
+    async def state() -> str:
+        got = await calls_client.http.get(f"/api/calls/{call['call_id']}", headers=calls_client.auth(bob))
+        return got.json()["state"]
+
+    async def roster_is(users: list[str]) -> bool:
+        roster = await calls_client.http.get(f"/api/meetings/{room}/roster", headers=calls_client.auth(bob))
+        return [p["user_id"] for p in roster.json()["participants"]] == users
+
+    def event(kind, user: str):
+        fields = {"meeting_id": room, "user_id": user, "sid": f"s-{user}", "replica_id": "r1"}
+        if kind is ParticipantJoined:
+            return ParticipantJoined(**fields, display_name=user, joined_at=now)
+        return ParticipantLeft(**fields, reason="left", left_at=now)
+
+    await produce(event(ParticipantJoined, alice))
+    await eventually(lambda: roster_is([alice]))
+    await produce(event(ParticipantLeft, alice))  # the room empties (a batch of its own)
+    await eventually(lambda: roster_is([]))
+    await produce(event(ParticipantJoined, bob))
+    await eventually(lambda: roster_is([bob]))
+    assert await state() == "accepted"
+    deadline = datetime.fromisoformat(accepted.json()["answered_at"]) + timedelta(seconds=4)
+    await asyncio.sleep(max(0.0, (deadline - datetime.now(UTC)).total_seconds()) + 1.0)  # a few sweeps past it
+    assert await state() == "accepted"  # bob is in the room
+
+    await produce(event(ParticipantLeft, bob))
+
+    async def ended() -> bool:
+        return await state() == "ended"
+
+    await eventually(ended)
+    got = (await calls_client.http.get(f"/api/calls/{call['call_id']}", headers=calls_client.auth(alice))).json()
+    assert got["ended_by"] == bob
+
+
+async def test_an_accepted_call_whose_room_nobody_enters_ends_at_its_deadline(
+    calls_client, produce, ids, unique_name
+) -> None:
+    """Both accepted, neither's page got into the room: the sweep ends the call (as the caller)
+    and its room once the ring timeout after the answer has passed, so nobody stays busy."""
+    alice, bob, _ = ids
+    calls_client.app.state.calls.ring_timeout = timedelta(seconds=2)
+    await befriend(calls_client, produce, alice, bob, unique_name)
+    call = (await place(calls_client, alice, bob)).json()
+    await calls_client.http.post(f"/api/calls/{call['call_id']}/accept", headers=calls_client.auth(bob))
+
+    async def ended() -> bool:
+        got = await calls_client.http.get(f"/api/calls/{call['call_id']}", headers=calls_client.auth(bob))
+        return got.json()["state"] == "ended"
+
+    await eventually(ended, timeout_s=30)
+    got = (await calls_client.http.get(f"/api/calls/{call['call_id']}", headers=calls_client.auth(bob))).json()
+    assert got["ended_by"] == alice
+    room = await calls_client.http.get(f"/api/meetings/{call['room_id']}", headers=calls_client.auth(alice))
+    assert room.json()["status"] == "ended"
     assert (await place(calls_client, alice, bob)).status_code == 201  # nobody is busy any more

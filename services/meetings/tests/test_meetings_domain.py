@@ -54,6 +54,7 @@ class FakeRepository:
         self.outbox: dict[str, list[dict[str, Any]]] = {}
         self.processed = FakeProcessed()
         self.roster_revs: dict[str, int] = {}
+        self.arrived: dict[str, frozenset[str]] = {}
         self.roster_writes = 0
         self.roster_reads = 0
         self.summary_reads = 0
@@ -106,10 +107,12 @@ class FakeRepository:
             return None
         return RosterState(
             status=m.status, roster=m.roster, rev=self.roster_revs.get(meeting_id),
-            empty_timeout_seconds=m.empty_timeout_seconds,
+            empty_timeout_seconds=m.empty_timeout_seconds, call_id=m.call_id,
+            arrived=self.arrived.get(meeting_id, frozenset()),
         )
 
-    async def replace_roster(self, meeting_id: str, seen: RosterState, roster, empty: EmptyRoom | None = None) -> bool:
+    async def replace_roster(self, meeting_id: str, seen: RosterState, roster, empty: EmptyRoom | None = None,
+                             arrived=()) -> bool:
         m = self.meetings.get(meeting_id)
         if (not m or m.status != "active" or self.roster_revs.get(meeting_id) != seen.rev
                 or m.empty_timeout_seconds != seen.empty_timeout_seconds):
@@ -120,6 +123,7 @@ class FakeRepository:
             "expires_at": empty.expires_at if empty else None,
         })
         self.roster_revs[meeting_id] = (seen.rev or 0) + 1
+        self.arrived[meeting_id] = self.arrived.get(meeting_id, frozenset()) | set(arrived)
         self.roster_writes += 1
         return True
 
@@ -283,11 +287,11 @@ async def test_a_roster_write_that_lost_a_race_is_recomputed_and_an_ended_meetin
     real_replace = repo.replace_roster
     raced = []
 
-    async def replace_after_a_concurrent_write(meeting_id, seen, roster, empty=None):
+    async def replace_after_a_concurrent_write(meeting_id, seen, roster, empty=None, arrived=()):
         if not raced:  # another writer adds s9 between this read and this write
             raced.append(1)
             await real_replace(meeting_id, seen, [*seen.roster, RosterEntry(**{**join.model_dump(), "sid": "s9"})])
-        return await real_replace(meeting_id, seen, roster, empty)
+        return await real_replace(meeting_id, seen, roster, empty, arrived)
 
     repo.replace_roster = replace_after_a_concurrent_write
     assert await meetings.apply_participant_events([received(join, "j1"), received(other, "j9")]) == ["applied", "ignored"]
@@ -307,6 +311,30 @@ async def test_a_meeting_s_next_roster_write_starts_from_the_last_one_without_a_
     await meetings.apply_participant_events([left(m.meeting_id, "s1", NOW, "e3"), joined(m.meeting_id, "s3", NOW, "e4")])
     assert (repo.roster_reads, repo.roster_writes) == (1, 3)
     assert [e.sid for e in repo.meetings[m.meeting_id].roster] == ["s2", "s3"]
+
+
+async def test_a_call_room_records_who_arrived_and_reports_its_emptying_with_them(clocked, repo) -> None:
+    """In a call's room each roster write adds who joined to ``arrived`` (from memory too), and
+    the leave that empties it is reported with them; an ordinary meeting records and reports
+    nothing (:meth:`Calls.room_emptied` decides whether the call ends)."""
+    meetings, _ = clocked
+    emptied: list[tuple[str, str, frozenset[str]]] = []
+
+    async def on_room_emptied(meeting_id: str, user_id: str, arrived: frozenset[str]) -> None:
+        emptied.append((meeting_id, user_id, arrived))
+
+    meetings.on_room_emptied = on_room_emptied
+    room = await meetings.create(host_id="h", host_name="H", title="call", schedule=None)
+    repo.meetings[room.meeting_id] = room.model_copy(update={"call_id": "c1"})
+    plain = await meetings.create(host_id="h", host_name="H", title="t", schedule=None)
+    for m in (room, plain):
+        await meetings.apply_participant_events([joined(m.meeting_id, "s1", NOW, f"{m.meeting_id}-1")])
+        await meetings.apply_participant_events([left(m.meeting_id, "s1", NOW, f"{m.meeting_id}-2")])
+    assert emptied == [(room.meeting_id, "u-s1", frozenset({"u-s1"}))]
+    again = [joined(room.meeting_id, "s2", NOW, "r3"), left(room.meeting_id, "s2", NOW, "r4")]
+    await meetings.apply_participant_events(again)
+    assert emptied[-1] == (room.meeting_id, "u-s2", frozenset({"u-s1", "u-s2"}))
+    assert repo.arrived[room.meeting_id] == {"u-s1", "u-s2"} and not repo.arrived[plain.meeting_id]
 
 
 async def test_a_roster_another_writer_changed_since_this_process_wrote_it_is_read_again(clocked, repo) -> None:

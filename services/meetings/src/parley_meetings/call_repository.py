@@ -3,12 +3,14 @@
 - ``calls``: one document per call, ``_id`` = call id::
 
       {_id, caller_id, caller_name, callee_id, callee_name, room_id, state, created_at,
-       ring_deadline, answered_at, ended_at, ended_by, outbox: [...], outbox_pending}
+       ring_deadline, answered_at, ended_at, ended_by, empty_deadline, outbox: [...],
+       outbox_pending}
 
   Each state change is one conditional write (``state`` in the filter, so of concurrent
   writers on any replica exactly one wins) with its event in the same write's outbox
   (:mod:`parley_events.outbox`). The ring sweeper finds ``ringing`` calls past
-  ``ring_deadline`` (indexed) and moves each with the same conditional write.
+  ``ring_deadline`` (indexed) and moves each with the same conditional write; it finds the
+  ``accepted`` calls past ``empty_deadline`` (indexed) the same way.
 - ``call_lines``: ``{_id: user_id, call_id, taken_at}``, the call a user is busy with. Taking
   a line is an insert (the store's unique ``_id`` decides between concurrent callers) or, when
   the line is held by a call that is no longer live (or was never stored, its placement having
@@ -54,6 +56,7 @@ class CallRepository:
         await self.calls.create_index([("caller_id", 1), ("created_at", DESCENDING)])
         await self.calls.create_index([("callee_id", 1), ("created_at", DESCENDING)])
         await self.calls.create_index([("state", 1), ("ring_deadline", 1)])
+        await self.calls.create_index([("state", 1), ("empty_deadline", 1)])
         await self.calls.create_index("room_id")
 
     # calls -------------------------------------------------------------------------------
@@ -93,6 +96,16 @@ class CallRepository:
         """Ringing calls whose ``ring_deadline`` is not after ``now``, oldest deadline first."""
         cursor = self.calls.find({"state": "ringing", "ring_deadline": {"$lte": now}}, {OUTBOX_FIELD: 0})
         return [_from_doc(doc) async for doc in cursor.sort("ring_deadline", 1).limit(limit)]
+
+    async def empty_due(self, now: datetime, limit: int = 100) -> list[Call]:
+        """Accepted calls whose ``empty_deadline`` is not after ``now``, oldest first."""
+        cursor = self.calls.find({"state": "accepted", "empty_deadline": {"$lte": now}}, {OUTBOX_FIELD: 0})
+        return [_from_doc(doc) async for doc in cursor.sort("empty_deadline", 1).limit(limit)]
+
+    @retry_write_conflicts
+    async def set_empty_deadline(self, call_id: str, deadline: datetime | None) -> None:
+        """Set (None: clear) the accepted call's ``empty_deadline``."""
+        await self.calls.update_one({"_id": call_id, "state": "accepted"}, {"$set": {"empty_deadline": deadline}})
 
     # lines -------------------------------------------------------------------------------
     async def line_holder(self, user_id: str) -> tuple[str, datetime] | None:

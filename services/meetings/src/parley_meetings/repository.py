@@ -9,7 +9,8 @@ One document per meeting, ``_id`` = meeting id::
      roster: [{sid, user_id, display_name, replica_id, joined_at}],
      lobby: [{user_id, display_name, guest, requested_at}],
      barred: [{user_id, display_name, reason, by, at}],
-     outbox: [pending events], outbox_pending: true while any, roster_rev: n, members_rev: n}
+     outbox: [pending events], outbox_pending: true while any, roster_rev: n, members_rev: n,
+     call_id (a call's room), arrived: [user_id] (a call's room: who has been in it)}
 
 Every state change is one single-document write, atomic in the store, with its event (if
 any) pushed into the ``outbox`` array of the same write (see :mod:`parley_events.outbox`).
@@ -24,6 +25,8 @@ writes) and on the empty timeout its deadline was computed with; ending a meetin
 in the filter) makes a concurrent roster write miss. The consumer writes from the roster it
 wrote last without reading it first (``Meetings._apply_to_roster``): a stream of joins and
 leaves costs one store operation per meeting and batch, and a miss reads the store.
+In a call's room the same write adds who joined to ``arrived``: the call ends when its room
+empties only once both have been in it (:meth:`parley_meetings.domain.calls.Calls.room_emptied`).
 The same write sets ``empty_since`` / ``expires_at`` (and the ``expiring`` marker) when it
 leaves the roster empty and clears them otherwise; :meth:`MeetingRepository.due` finds due
 deadlines among the marked meetings (an equality FerretDB 1.13 pushes down to PostgreSQL,
@@ -57,6 +60,8 @@ PROCESSED_EVENTS = "processed_events"
 MEMBERS_REV = "members_rev"
 #: true while the meeting's empty room has a deadline (``expires_at``): the expiry sweep's filter
 EXPIRING = "expiring"
+#: a call's room: the users who have been in it
+ARRIVED = "arrived"
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,10 @@ class RosterState:
     rev: int | None
     #: the meeting's own empty timeout (None: the service's default)
     empty_timeout_seconds: int | None = None
+    #: the call whose room this is (None: an ordinary meeting)
+    call_id: str | None = None
+    #: a call's room: the users who have been in it
+    arrived: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -99,7 +108,8 @@ def _to_doc(meeting: Meeting) -> dict[str, Any]:
 
 
 def _from_doc(doc: dict[str, Any]) -> Meeting:
-    fields = {k: v for k, v in doc.items() if k not in ("_id", OUTBOX_FIELD, PENDING_FIELD, ROSTER_REV, EXPIRING)}
+    internal = ("_id", OUTBOX_FIELD, PENDING_FIELD, ROSTER_REV, EXPIRING, ARRIVED)
+    fields = {k: v for k, v in doc.items() if k not in internal}
     return Meeting(meeting_id=doc["_id"], **fields)
 
 
@@ -279,7 +289,8 @@ class MeetingRepository:
     async def roster_state(self, meeting_id: str) -> RosterState | None:
         """The meeting's status, roster and roster revision (None: no such meeting)."""
         doc = await self.meetings.find_one(
-            {"_id": meeting_id}, {"status": 1, "roster": 1, ROSTER_REV: 1, "empty_timeout_seconds": 1}
+            {"_id": meeting_id},
+            {"status": 1, "roster": 1, ROSTER_REV: 1, "empty_timeout_seconds": 1, "call_id": 1, ARRIVED: 1},
         )
         if doc is None:
             return None
@@ -288,18 +299,36 @@ class MeetingRepository:
             roster=tuple(RosterEntry(**entry) for entry in doc.get("roster", [])),
             rev=doc.get(ROSTER_REV),
             empty_timeout_seconds=doc.get("empty_timeout_seconds"),
+            call_id=doc.get("call_id"),
+            arrived=frozenset(doc.get(ARRIVED, ())),
         )
 
     @retry_write_conflicts
     async def replace_roster(
-        self, meeting_id: str, seen: RosterState, roster: Sequence[RosterEntry], empty: EmptyRoom | None = None
+        self,
+        meeting_id: str,
+        seen: RosterState,
+        roster: Sequence[RosterEntry],
+        empty: EmptyRoom | None = None,
+        arrived: Sequence[str] = (),
     ) -> bool:
         """Set the roster of an active meeting to ``roster`` if it is still the one read as
         ``seen`` (its revision unchanged: a compare-and-set), with its empty room's deadline
-        (``empty``; None clears it); True when written. False: the meeting ended, another
-        writer changed the roster since, or its empty timeout (which ``empty`` was computed
-        with) changed: read it again."""
+        (``empty``; None clears it) and ``arrived`` (user ids) added to those who have been in
+        it; True when written. False: the meeting ended, another writer changed the roster
+        since, or its empty timeout (which ``empty`` was computed with) changed: read it again."""
         rev_filter: Any = seen.rev if seen.rev is not None else {"$exists": False}
+        update: dict[str, Any] = {
+            "$set": {
+                "roster": [e.model_dump(mode="python") for e in roster],
+                "empty_since": empty.since if empty else None,
+                "expires_at": empty.expires_at if empty else None,
+                EXPIRING: empty is not None,
+            },
+        }
+        if arrived:
+            update["$addToSet"] = {ARRIVED: {"$each": list(arrived)}}
+        update["$inc"] = {ROSTER_REV: 1}  # last: FerretDB 1.13 stores an update only when its last operator changed it
         result = await self.meetings.update_one(
             {
                 "_id": meeting_id,
@@ -307,16 +336,7 @@ class MeetingRepository:
                 ROSTER_REV: rev_filter,
                 "empty_timeout_seconds": seen.empty_timeout_seconds,
             },
-            # $inc last: FerretDB 1.13 stores an update only when its last operator changed it
-            {
-                "$set": {
-                    "roster": [e.model_dump(mode="python") for e in roster],
-                    "empty_since": empty.since if empty else None,
-                    "expires_at": empty.expires_at if empty else None,
-                    EXPIRING: empty is not None,
-                },
-                "$inc": {ROSTER_REV: 1},
-            },
+            update,
         )
         return result.modified_count == 1
 

@@ -44,7 +44,7 @@ class CallOut(BaseModel):
     @classmethod
     def of(cls, call: Call, user_id: str) -> "CallOut":
         return cls(direction="outgoing" if call.caller_id == user_id else "incoming",
-                   **call.model_dump(exclude={"callee_name"}), callee_name=call.callee_name)
+                   **call.model_dump(exclude={"callee_name", "empty_deadline"}), callee_name=call.callee_name)
 
 
 class CallList(BaseModel):

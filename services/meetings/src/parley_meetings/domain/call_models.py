@@ -12,7 +12,9 @@ class Call(BaseModel):
     rings until ``ring_deadline`` (UTC); once accepted, both join the private meeting room
     ``room_id``. ``answered_at`` is set on accept, ``ended_at`` when it left the live states
     (declined, missed, cancelled, ended) and ``ended_by`` names who ended it (a user id;
-    ``None`` for a missed call)."""
+    ``None`` for a missed call). ``empty_deadline``, while set on an accepted call, is when the
+    ring sweep ends it if its room is empty then: the parties' time to get into the room
+    (:meth:`parley_meetings.domain.calls.Calls.room_emptied`)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -28,6 +30,7 @@ class Call(BaseModel):
     answered_at: datetime | None = None
     ended_at: datetime | None = None
     ended_by: str | None = None
+    empty_deadline: datetime | None = None
 
     def party_of(self, user_id: str) -> str | None:
         """``caller``, ``callee`` or ``None`` (not a party of this call)."""

@@ -8,6 +8,11 @@ cannot both ring it. Accepting creates the call's private room: a meeting (id ``
 hosted by the caller, both users participants, ``call_id`` set) that both join through the
 meeting room path (signaling's membership projection learns it from ``meeting.created`` /
 ``meeting.joined``). Ending the call ends that meeting.
+
+An accepted call also ends when its room empties (:meth:`Calls.room_emptied`), once both have
+been in it; until then each has the ring timeout from the answer to get there: the callee's
+page may still be on its way in when the caller leaves, and a room nobody ever enters holds
+nobody's line for ever (``empty_deadline``, swept as the ring deadline is).
 """
 
 import logging
@@ -190,24 +195,46 @@ class Calls:
             raise
 
     async def expire_due(self) -> int:
-        """Move every ringing call past its ``ring_deadline`` to ``missed`` (``call.missed``);
-        how many this replica moved. Run by every replica's sweeper: the conditional write
-        lets exactly one of them move each call."""
+        """Move every ringing call past its ``ring_deadline`` to ``missed`` (``call.missed``),
+        and end every accepted call past its ``empty_deadline`` whose room is empty (as if the
+        caller hung up; one with someone in its room loses the deadline: its room's emptying
+        ends it); how many this replica moved. Run by every replica's sweeper: the conditional
+        write lets exactly one of them move each call."""
         moved = 0
-        for call in await self._repo.due(self._clock()):
+        now = self._clock()
+        for call in await self._repo.due(now):
             try:
                 await self._apply(call, "timeout", None)
                 moved += 1
             except CallStateConflict:
                 pass  # answered, or another replica's sweeper came first
+        for call in await self._repo.empty_due(now):
+            room = await self._meetings.roster_state(call.room_id)
+            if room is not None and room.status == "active" and room.roster:
+                await self._repo.set_empty_deadline(call.call_id, None)
+                continue
+            log.info("call %s: its room stayed empty past %s: ending it", call.call_id, call.empty_deadline)
+            try:
+                await self.end(call.call_id, user_id=call.caller_id)
+                moved += 1
+            except CallStateConflict:
+                pass  # hung up, or another replica's sweeper came first
         return moved
 
-    async def room_emptied(self, room_id: str, user_id: str) -> None:
-        """The last socket left meeting ``room_id``'s room (``participant.left``): an accepted
-        call of that room ends, as if ``user_id`` hung up (nobody stays "busy" after closing
-        the tab)."""
+    async def room_emptied(self, room_id: str, user_id: str, arrived: frozenset[str]) -> None:
+        """The last socket left meeting ``room_id``'s room (``participant.left`` of
+        ``user_id``; ``arrived``: the users who have been in it). Its accepted call ends, as if
+        ``user_id`` hung up (nobody stays "busy" after closing the tab), once both parties
+        have been in the room, or when the ring timeout since the answer has passed. Until
+        then it waits for the other (``empty_deadline``: the sweep ends it if the room is
+        still empty by then), who may have accepted a moment ago and be on their way in."""
         call = await self._repo.by_room(room_id)
         if call is None or call.state != "accepted":
+            return
+        deadline = (call.answered_at or call.created_at) + self.ring_timeout
+        if not {call.caller_id, call.callee_id} <= arrived and self._clock() < deadline:
+            log.info("call %s: its room emptied before both were in it: waiting until %s", call.call_id, deadline)
+            await self._repo.set_empty_deadline(call.call_id, deadline)
             return
         try:
             await self.end(call.call_id, user_id=user_id if call.party_of(user_id) else call.caller_id)
@@ -231,6 +258,7 @@ class Calls:
             changes: dict = {"state": target, **(extra or {})}
             if target == "accepted":
                 changes["answered_at"] = now
+                changes["empty_deadline"] = now + self.ring_timeout  # to get into the room
             else:
                 changes["ended_at"] = now
                 changes["ended_by"] = user_id

@@ -94,9 +94,10 @@ class Meetings:
         self._rosters: LRUCache[str, RosterState] = LRUCache(maxsize=ROSTERS_REMEMBERED)
         #: the ids of the participant events applied last (:meth:`apply_participant_events`)
         self._applied = RecentIds(capacity=EVENT_IDS_REMEMBERED)
-        #: Awaited with ``(meeting_id, user_id)`` when a ``participant.left`` of ``user_id``
-        #: emptied the meeting's roster (direct calls end then: :meth:`Calls.room_emptied`).
-        self.on_room_emptied: Callable[[str, str], Awaitable[None]] | None = None
+        #: Awaited with ``(meeting_id, user_id, arrived)`` when a ``participant.left`` of
+        #: ``user_id`` emptied the roster of a call's room, ``arrived`` the users who have
+        #: been in it (the call may end then: :meth:`Calls.room_emptied`).
+        self.on_room_emptied: Callable[[str, str, frozenset[str]], Awaitable[None]] | None = None
 
     async def create(
         self,
@@ -520,13 +521,17 @@ class Meetings:
                 return outcomes
             applied = [event for event, outcome in zip(events, outcomes) if outcome == "applied"]
             empty = empty_room(roster, applied, self.timeout_of(state.empty_timeout_seconds), self._clock())
-            if await self._repo.replace_roster(meeting_id, state, roster, empty):
+            joined = {e.data.user_id for e in applied if isinstance(e.data, ParticipantJoined)}
+            arrived = sorted(joined - state.arrived) if state.call_id else []
+            if await self._repo.replace_roster(meeting_id, state, roster, empty, arrived):
                 self._rosters[meeting_id] = RosterState(
                     status="active", roster=tuple(roster), rev=(state.rev or 0) + 1,
                     empty_timeout_seconds=state.empty_timeout_seconds,
+                    call_id=state.call_id, arrived=state.arrived | set(arrived),
                 )
-                if not roster and self.on_room_emptied is not None and isinstance(applied[-1].data, ParticipantLeft):
-                    await self.on_room_emptied(meeting_id, applied[-1].data.user_id)
+                left = applied[-1].data
+                if not roster and state.call_id and self.on_room_emptied and isinstance(left, ParticipantLeft):
+                    await self.on_room_emptied(meeting_id, left.user_id, state.arrived | set(arrived))
                 return outcomes
         raise RuntimeError(f"the roster of {meeting_id!r} kept changing under {ROSTER_WRITE_ATTEMPTS} attempts")
 
