@@ -171,6 +171,33 @@ def test_a_caller_who_leaves_the_room_finds_the_way_back_to_the_call(api: Api, p
     assert ada.page_errors == [] and bob.page_errors == []
 
 
+def test_a_caller_who_leaves_before_the_callee_arrives_leaves_the_call_to_them(api: Api, participants: ParticipantFactory) -> None:
+    """Bob answers (from another device: the API) and his page is still on its way when Ada,
+    alone in the room, leaves: the call waits for him. Ada keeps the bar back to it; Bob's
+    page then goes straight into the call, and Ada returns to him there."""
+    ada, bob = two_contacts(api, participants, "Ada", "Bob")
+    call(ada, bob)
+    live = api.http.get("/api/calls", headers=bob.user.headers).json()["live"]
+    answered = api.http.post(f"/api/calls/{live[0]['call_id']}/accept", headers=bob.user.headers)
+    assert answered.status_code == 200, answered.text
+    room = answered.json()["room_id"]
+    expect(ada.page).to_have_url(re.compile(f"/m/{room}$"), timeout=EVENT_MS)
+    expect(ada.grid().locator('[data-testid="tile"][data-local="true"]').first).to_be_visible(timeout=EVENT_MS)
+    ada.page.get_by_role("button", name="Leave").click()
+    ada.page.get_by_role("link", name="Back to contacts").click()
+    bar = ada.page.get_by_test_id("active-call")
+    expect(bar).to_contain_text("Call with Bob in progress")
+    ada.page.wait_for_timeout(3_000)  # the room has been empty for a while: before, the call ended at once
+    expect(bar).to_be_visible()
+
+    bob.page.goto(f"{api.base_url}/m/{room}")
+    expect(bob.grid().locator('[data-testid="tile"][data-local="true"]').first).to_be_visible(timeout=EVENT_MS)
+    bar.get_by_role("link", name="Return to the call").click()
+    for person, other in ((ada, bob), (bob, ada)):
+        wait_remote_videos_playing(person, 1, user_id=other.user.user_id)
+    assert ada.page_errors == [] and bob.page_errors == []
+
+
 def test_a_declined_call_tells_the_caller_and_a_reload_still_rings(api: Api, participants: ParticipantFactory, screenshots) -> None:
     ada, bob = two_contacts(api, participants, "Ada", "Bob")
     bob.page.locator("a.brand").click()  # any signed-in page rings: Bob waits on his home page

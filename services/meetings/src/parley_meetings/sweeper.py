@@ -1,5 +1,6 @@
-"""A replica's periodic sweep: the ringing calls past their deadline
-(:meth:`parley_meetings.domain.calls.Calls.expire_due`) and the empty meetings past theirs
+"""A replica's periodic sweep: the ringing calls past their deadline and the accepted ones
+whose room stayed empty past theirs (:meth:`parley_meetings.domain.calls.Calls.expire_due`),
+and the empty meetings past theirs
 (:meth:`parley_meetings.domain.service.Meetings.expire_due`).
 
 Every replica runs each sweep; the store's conditional writes let one replica win each item,
