@@ -357,11 +357,11 @@ async def test_a_party_who_leaves_before_the_other_came_in_leaves_the_call_waiti
     calls_client, produce, ids, unique_name
 ) -> None:
     """The caller is in the room and leaves before the callee's page got there: the room is
-    empty, but the call waits for the callee until the ring timeout after the answer. The
+    empty, but the call waits for the callee until the arrival timeout after the answer. The
     callee comes in; past that deadline the call goes on (someone is in its room), and ends
     when its room empties again, now that both have been in it."""
     alice, bob, _ = ids
-    calls_client.app.state.calls.ring_timeout = timedelta(seconds=4)
+    calls_client.app.state.calls.arrival_timeout = timedelta(seconds=4)
     await befriend(calls_client, produce, alice, bob, unique_name)
     call = (await place(calls_client, alice, bob)).json()
     accepted = await calls_client.http.post(f"/api/calls/{call['call_id']}/accept", headers=calls_client.auth(bob))
@@ -406,9 +406,9 @@ async def test_an_accepted_call_whose_room_nobody_enters_ends_at_its_deadline(
     calls_client, produce, ids, unique_name
 ) -> None:
     """Both accepted, neither's page got into the room: the sweep ends the call (as the caller)
-    and its room once the ring timeout after the answer has passed, so nobody stays busy."""
+    and its room once the arrival timeout after the answer has passed, so nobody stays busy."""
     alice, bob, _ = ids
-    calls_client.app.state.calls.ring_timeout = timedelta(seconds=2)
+    calls_client.app.state.calls.arrival_timeout = timedelta(seconds=2)
     await befriend(calls_client, produce, alice, bob, unique_name)
     call = (await place(calls_client, alice, bob)).json()
     await calls_client.http.post(f"/api/calls/{call['call_id']}/accept", headers=calls_client.auth(bob))

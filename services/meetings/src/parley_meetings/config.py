@@ -39,6 +39,10 @@ class Settings(ServiceSettings, KafkaSettings, MongoSettings, JwtSettings):
     expiry_sweep_interval_s: float = Field(default=5.0, gt=0, le=300)
     #: Seconds a direct call rings before it becomes missed (``PARLEY_CALL_RING_TIMEOUT_S``).
     call_ring_timeout_s: float = Field(default=30.0, gt=0, le=600)
+    #: Seconds from its answer that an accepted call waits for both to have been in its room
+    #: (``PARLEY_CALL_ARRIVAL_TIMEOUT_S``): one leaving before the other came ends it only
+    #: then, if nobody is in the room by then.
+    call_arrival_timeout_s: float = Field(default=30.0, gt=0, le=600)
     #: Seconds between two runs of a replica's ring sweeper (``PARLEY_CALL_SWEEP_INTERVAL_S``):
     #: how late after its deadline a call becomes missed, at most.
     call_sweep_interval_s: float = Field(default=1.0, gt=0, le=60)

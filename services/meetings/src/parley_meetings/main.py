@@ -172,6 +172,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             notify=app.state.relay.notify,
             forget_summary=summaries.forget,
             ring_timeout=timedelta(seconds=settings.call_ring_timeout_s),
+            arrival_timeout=timedelta(seconds=settings.call_arrival_timeout_s),
         )
         app.state.meetings.on_room_emptied = app.state.calls.room_emptied
         ring_sweeper = Sweeper("ring", app.state.calls.expire_due, settings.call_sweep_interval_s)

@@ -10,9 +10,9 @@ meeting room path (signaling's membership projection learns it from ``meeting.cr
 ``meeting.joined``). Ending the call ends that meeting.
 
 An accepted call also ends when its room empties (:meth:`Calls.room_emptied`), once both have
-been in it; until then each has the ring timeout from the answer to get there: the callee's
-page may still be on its way in when the caller leaves, and a room nobody ever enters holds
-nobody's line for ever (``empty_deadline``, swept as the ring deadline is).
+been in it; until then each has the arrival timeout from the answer to get there: the
+callee's page may still be on its way in when the caller leaves, and a room nobody ever
+enters holds nobody's line for ever (``empty_deadline``, swept as the ring deadline is).
 """
 
 import logging
@@ -81,6 +81,7 @@ class Calls:
         *,
         forget_summary: Callable[[str], None] = lambda meeting_id: None,
         ring_timeout: timedelta = timedelta(seconds=30),
+        arrival_timeout: timedelta = timedelta(seconds=30),
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self._repo = repository
@@ -89,6 +90,7 @@ class Calls:
         self._notify = notify
         self._forget_summary = forget_summary
         self.ring_timeout = ring_timeout
+        self.arrival_timeout = arrival_timeout
         self._clock = clock
 
     # placing -----------------------------------------------------------------------------
@@ -225,13 +227,13 @@ class Calls:
         """The last socket left meeting ``room_id``'s room (``participant.left`` of
         ``user_id``; ``arrived``: the users who have been in it). Its accepted call ends, as if
         ``user_id`` hung up (nobody stays "busy" after closing the tab), once both parties
-        have been in the room, or when the ring timeout since the answer has passed. Until
+        have been in the room, or when the arrival timeout since the answer has passed. Until
         then it waits for the other (``empty_deadline``: the sweep ends it if the room is
         still empty by then), who may have accepted a moment ago and be on their way in."""
         call = await self._repo.by_room(room_id)
         if call is None or call.state != "accepted":
             return
-        deadline = (call.answered_at or call.created_at) + self.ring_timeout
+        deadline = (call.answered_at or call.created_at) + self.arrival_timeout
         if not {call.caller_id, call.callee_id} <= arrived and self._clock() < deadline:
             log.info("call %s: its room emptied before both were in it: waiting until %s", call.call_id, deadline)
             await self._repo.set_empty_deadline(call.call_id, deadline)
@@ -258,7 +260,7 @@ class Calls:
             changes: dict = {"state": target, **(extra or {})}
             if target == "accepted":
                 changes["answered_at"] = now
-                changes["empty_deadline"] = now + self.ring_timeout  # to get into the room
+                changes["empty_deadline"] = now + self.arrival_timeout  # to get into the room
             else:
                 changes["ended_at"] = now
                 changes["ended_by"] = user_id
