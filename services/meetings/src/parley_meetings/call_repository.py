@@ -103,9 +103,9 @@ class CallRepository:
         return [_from_doc(doc) async for doc in cursor.sort("empty_deadline", 1).limit(limit)]
 
     @retry_write_conflicts
-    async def set_empty_deadline(self, call_id: str, deadline: datetime | None) -> None:
-        """Set (None: clear) the accepted call's ``empty_deadline``."""
-        await self.calls.update_one({"_id": call_id, "state": "accepted"}, {"$set": {"empty_deadline": deadline}})
+    async def clear_empty_deadline(self, call_id: str) -> None:
+        """Clear the accepted call's ``empty_deadline`` (someone is in its room)."""
+        await self.calls.update_one({"_id": call_id, "state": "accepted"}, {"$set": {"empty_deadline": None}})
 
     # lines -------------------------------------------------------------------------------
     async def line_holder(self, user_id: str) -> tuple[str, datetime] | None:

@@ -213,7 +213,7 @@ class Calls:
         for call in await self._repo.empty_due(now):
             room = await self._meetings.roster_state(call.room_id)
             if room is not None and room.status == "active" and room.roster:
-                await self._repo.set_empty_deadline(call.call_id, None)
+                await self._repo.clear_empty_deadline(call.call_id)
                 continue
             log.info("call %s: its room stayed empty past %s: ending it", call.call_id, call.empty_deadline)
             try:
@@ -228,15 +228,15 @@ class Calls:
         ``user_id``; ``arrived``: the users who have been in it). Its accepted call ends, as if
         ``user_id`` hung up (nobody stays "busy" after closing the tab), once both parties
         have been in the room, or when the arrival timeout since the answer has passed. Until
-        then it waits for the other (``empty_deadline``: the sweep ends it if the room is
-        still empty by then), who may have accepted a moment ago and be on their way in."""
+        then it waits for the other, who may have accepted a moment ago and be on their way
+        in: the ``empty_deadline`` set at the answer ends it if the room is still empty then
+        (:meth:`expire_due`)."""
         call = await self._repo.by_room(room_id)
         if call is None or call.state != "accepted":
             return
         deadline = (call.answered_at or call.created_at) + self.arrival_timeout
         if not {call.caller_id, call.callee_id} <= arrived and self._clock() < deadline:
             log.info("call %s: its room emptied before both were in it: waiting until %s", call.call_id, deadline)
-            await self._repo.set_empty_deadline(call.call_id, deadline)
             return
         try:
             await self.end(call.call_id, user_id=user_id if call.party_of(user_id) else call.caller_id)

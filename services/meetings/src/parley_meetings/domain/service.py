@@ -524,14 +524,14 @@ class Meetings:
             joined = {e.data.user_id for e in applied if isinstance(e.data, ParticipantJoined)}
             arrived = sorted(joined - state.arrived) if state.call_id else []
             if await self._repo.replace_roster(meeting_id, state, roster, empty, arrived):
+                been_in = state.arrived | set(arrived)
                 self._rosters[meeting_id] = RosterState(
                     status="active", roster=tuple(roster), rev=(state.rev or 0) + 1,
-                    empty_timeout_seconds=state.empty_timeout_seconds,
-                    call_id=state.call_id, arrived=state.arrived | set(arrived),
+                    empty_timeout_seconds=state.empty_timeout_seconds, call_id=state.call_id, arrived=been_in,
                 )
                 left = applied[-1].data
                 if not roster and state.call_id and self.on_room_emptied and isinstance(left, ParticipantLeft):
-                    await self.on_room_emptied(meeting_id, left.user_id, state.arrived | set(arrived))
+                    await self.on_room_emptied(meeting_id, left.user_id, been_in)
                 return outcomes
         raise RuntimeError(f"the roster of {meeting_id!r} kept changing under {ROSTER_WRITE_ATTEMPTS} attempts")
 
