@@ -423,3 +423,96 @@ async def test_an_accepted_call_whose_room_nobody_enters_ends_at_its_deadline(
     room = await calls_client.http.get(f"/api/meetings/{call['room_id']}", headers=calls_client.auth(alice))
     assert room.json()["status"] == "ended"
     assert (await place(calls_client, alice, bob)).status_code == 201  # nobody is busy any more
+
+
+async def _accepted_with_callee_in_room(client: Client, produce, alice: str, bob: str, unique: str) -> tuple[dict, datetime]:
+    """A call from ``alice`` that ``bob`` accepted (arrival timeout 2 s) and whose room holds
+    only ``bob``; with its ``empty_deadline``."""
+    client.app.state.calls.arrival_timeout = timedelta(seconds=2)
+    await befriend(client, produce, alice, bob, unique)
+    call = (await place(client, alice, bob)).json()
+    await client.http.post(f"/api/calls/{call['call_id']}/accept", headers=client.auth(bob))
+    joined = ParticipantJoined(
+        meeting_id=call["room_id"], user_id=bob, display_name=bob, sid=f"s-{bob}", replica_id="r1", joined_at=datetime.now(UTC)
+    )
+    await produce(joined)
+
+    async def in_room() -> bool:
+        roster = await client.http.get(f"/api/meetings/{call['room_id']}/roster", headers=client.auth(bob))
+        return [p["user_id"] for p in roster.json()["participants"]] == [bob]
+
+    await eventually(in_room)
+    stored = await client.app.state.calls._repo.get(call["call_id"])
+    assert stored is not None and stored.empty_deadline is not None
+    return call, stored.empty_deadline
+
+
+def _left(call: dict, user: str) -> ParticipantLeft:
+    return ParticipantLeft(
+        meeting_id=call["room_id"], user_id=user, sid=f"s-{user}", replica_id="r1", reason="left", left_at=datetime.now(UTC)
+    )
+
+
+async def _ends(client: Client, call: dict, user: str) -> dict:
+    async def ended() -> bool:
+        got = await client.http.get(f"/api/calls/{call['call_id']}", headers=client.auth(user))
+        return got.json()["state"] == "ended"
+
+    await eventually(ended, timeout_s=15)
+    return (await client.http.get(f"/api/calls/{call['call_id']}", headers=client.auth(user))).json()
+
+
+async def test_a_room_that_empties_after_the_sweep_cleared_the_deadline_ends_the_call_whatever_the_clock(
+    calls_client, produce, ids, unique_name, monkeypatch
+) -> None:
+    """The sweep found the callee in the room at the deadline and cleared it. The callee then
+    leaves, seen by a replica whose clock is still a moment before the deadline: the call
+    ends (the cleared deadline says it passed), instead of waiting for a Hang up that no
+    deadline would ever replace."""
+    alice, bob, _ = ids
+    calls = calls_client.app.state.calls
+    call, deadline = await _accepted_with_callee_in_room(calls_client, produce, alice, bob, unique_name)
+
+    async def cleared() -> bool:
+        stored = await calls._repo.get(call["call_id"])
+        return stored is not None and stored.empty_deadline is None
+
+    await eventually(cleared, timeout_s=15)
+    assert (await calls._repo.get(call["call_id"])).state == "accepted"  # bob is in the room
+    monkeypatch.setattr(calls, "_clock", lambda: deadline - timedelta(milliseconds=1))
+    await produce(_left(call, bob))
+    assert (await _ends(calls_client, call, bob))["ended_by"] == bob
+
+
+async def test_a_room_that_empties_while_the_sweep_looks_at_it_ends_the_call(
+    calls_client, produce, ids, unique_name, monkeypatch
+) -> None:
+    """The callee leaves between the sweep's look at the room (someone in it) and its clearing
+    of the deadline, seen by a replica whose clock is a moment before the deadline, so the
+    emptying waits on that deadline: the sweep looks again once it cleared it, finds the room
+    empty and ends the call."""
+    alice, bob, _ = ids
+    calls, meetings = calls_client.app.state.calls, calls_client.app.state.meetings
+    call, deadline = await _accepted_with_callee_in_room(calls_client, produce, alice, bob, unique_name)
+    roster_state, on_room_emptied = calls._meetings.roster_state, meetings.on_room_emptied
+    emptied = asyncio.Event()
+    looked: list[str] = []
+
+    async def watched_emptied(room_id: str, user_id: str, arrived: frozenset[str]) -> None:
+        await on_room_emptied(room_id, user_id, arrived)
+        emptied.set()
+
+    async def watched_roster_state(room_id: str):
+        state = await roster_state(room_id)
+        if room_id == call["room_id"] and not looked and state.roster and calls._clock() >= deadline:
+            looked.append(room_id)  # the sweep's look: bob is in the room; now he leaves
+            monkeypatch.setattr(calls, "_clock", lambda: deadline - timedelta(milliseconds=1))
+            await produce(_left(call, bob))
+            await asyncio.wait_for(emptied.wait(), timeout=15)
+            assert (await calls._repo.get(call["call_id"])).state == "accepted"  # the emptying waited
+        return state
+
+    monkeypatch.setattr(meetings, "on_room_emptied", watched_emptied)
+    monkeypatch.setattr(calls._meetings, "roster_state", watched_roster_state)
+    got = await _ends(calls_client, call, bob)
+    assert looked and got["ended_by"] == alice  # ended by the sweep, as the caller

@@ -199,8 +199,9 @@ class Calls:
     async def expire_due(self) -> int:
         """Move every ringing call past its ``ring_deadline`` to ``missed`` (``call.missed``),
         and end every accepted call past its ``empty_deadline`` whose room is empty (as if the
-        caller hung up; one with someone in its room loses the deadline: its room's emptying
-        ends it); how many this replica moved. Run by every replica's sweeper: the conditional
+        caller hung up; one with someone in its room loses the deadline, so that its room's
+        emptying ends it, whatever the clock of the replica that sees it); how many this
+        replica moved. Run by every replica's sweeper: the conditional
         write lets exactly one of them move each call."""
         moved = 0
         now = self._clock()
@@ -211,10 +212,12 @@ class Calls:
             except CallStateConflict:
                 pass  # answered, or another replica's sweeper came first
         for call in await self._repo.empty_due(now):
-            room = await self._meetings.roster_state(call.room_id)
-            if room is not None and room.status == "active" and room.roster:
+            if await self._someone_in_room(call.room_id):
                 await self._repo.clear_empty_deadline(call.call_id)
-                continue
+                # An emptying between the look and the clear may have waited on the deadline
+                # (on a replica whose clock is behind): look again, now that it is cleared.
+                if await self._someone_in_room(call.room_id):
+                    continue
             log.info("call %s: its room stayed empty past %s: ending it", call.call_id, call.empty_deadline)
             try:
                 await self.end(call.call_id, user_id=call.caller_id)
@@ -227,21 +230,26 @@ class Calls:
         """The last socket left meeting ``room_id``'s room (``participant.left`` of
         ``user_id``; ``arrived``: the users who have been in it). Its accepted call ends, as if
         ``user_id`` hung up (nobody stays "busy" after closing the tab), once both parties
-        have been in the room, or when the arrival timeout since the answer has passed. Until
-        then it waits for the other, who may have accepted a moment ago and be on their way
-        in: the ``empty_deadline`` set at the answer ends it if the room is still empty then
+        have been in the room, or once its ``empty_deadline`` (the answer plus the arrival
+        timeout) has passed: by this replica's clock, or by the sweep's, which clears it then.
+        Until then it waits for the other, who may have accepted a moment ago and be on their
+        way in: the sweep ends it at the deadline if the room is still empty
         (:meth:`expire_due`)."""
         call = await self._repo.by_room(room_id)
         if call is None or call.state != "accepted":
             return
-        deadline = (call.answered_at or call.created_at) + self.arrival_timeout
-        if not {call.caller_id, call.callee_id} <= arrived and self._clock() < deadline:
+        deadline = call.empty_deadline  # None once the sweep found it passed (and calls from before it)
+        if not {call.caller_id, call.callee_id} <= arrived and deadline is not None and self._clock() < deadline:
             log.info("call %s: its room emptied before both were in it: waiting until %s", call.call_id, deadline)
             return
         try:
             await self.end(call.call_id, user_id=user_id if call.party_of(user_id) else call.caller_id)
         except CallStateConflict:
             pass
+
+    async def _someone_in_room(self, room_id: str) -> bool:
+        room = await self._meetings.roster_state(room_id)
+        return room is not None and room.status == "active" and bool(room.roster)
 
     async def _move(self, call_id: str, user_id: str, action: Action, extra: dict | None = None) -> Call:
         """Apply ``action`` by ``user_id``. Raises :class:`CallNotFound` (also for a user who is
