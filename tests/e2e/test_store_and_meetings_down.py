@@ -27,7 +27,6 @@ import os
 import signal
 import time
 import uuid
-import xmlrpc.client
 
 import httpx
 import pytest
@@ -35,7 +34,7 @@ import pytest
 from parley_probe.api import ApiClient
 from parley_probe.signaling import SignalingClient, SignalingError
 from parley_testing import Stack, tail_topic
-from parley_testing.faults import stack_ready, start, supervisor
+from parley_testing.faults import hold_down, stack_ready, start, supervisor
 
 pytestmark = [pytest.mark.e2e, pytest.mark.exclusive, pytest.mark.timeout(420)]
 
@@ -46,24 +45,17 @@ SIGNALING = ("signaling-1", "signaling-2")
 PASSWORD = "correct horse battery"
 
 
-def sigkill_and_keep_down(stack: Stack, names: tuple[str, ...]) -> None:
+async def sigkill_and_keep_down(stack: Stack, names: tuple[str, ...]) -> None:
     """SIGKILL each component's process (the one supervisord started: PostgreSQL's postmaster),
-    then stop supervisord from restarting it."""
+    all of them first, then keep each down (:func:`parley_testing.faults.hold_down`)."""
     sv = supervisor(stack).supervisor
+    killed = {}
     for name in names:
-        pid = sv.getProcessInfo(name)["pid"]
+        killed[name] = pid = sv.getProcessInfo(name)["pid"]
         assert pid, f"{name} is not running"
         os.kill(pid, signal.SIGKILL)
-    deadline = time.monotonic() + 60
-    for name in names:
-        while (state := sv.getProcessInfo(name)["statename"]) != "STOPPED":
-            assert time.monotonic() < deadline, f"{name} still {state}"
-            if state in ("STARTING", "RUNNING", "BACKOFF"):
-                try:
-                    sv.stopProcess(name, False)  # polled here: see faults.stop
-                except xmlrpc.client.Fault:  # it changed state meanwhile: look again
-                    pass
-            time.sleep(0.1)
+    for name, pid in killed.items():
+        await hold_down(stack, name, pid)
 
 
 def assert_unavailable(response: httpx.Response, what: str, statuses: tuple[int, ...] = (503,)) -> None:
@@ -131,7 +123,7 @@ async def test_store_and_meetings_killed_503_with_the_error_body_and_members_sti
         assert any(e.type == "parley.meetings.meeting.joined.v1" and e.data.user_id == late_id for e in published)
         bearer = {"Authorization": f"Bearer {guest_api.access_token}"}
 
-        sigkill_and_keep_down(stack, STORE)
+        await sigkill_and_keep_down(stack, STORE)
         async with httpx.AsyncClient(base_url=stack.base_url, timeout=30) as http:
             for what, call in (
                 # the list reads the store on every request (one meeting's summary may be served
@@ -151,7 +143,7 @@ async def test_store_and_meetings_killed_503_with_the_error_body_and_members_sti
                 assert_unavailable(response, what)
                 assert time.monotonic() - started < 15, f"{what} took {time.monotonic() - started:.1f}s"
 
-            sigkill_and_keep_down(stack, MEETINGS)
+            await sigkill_and_keep_down(stack, MEETINGS)
             for replica in SIGNALING:  # a known member's join asks nobody
                 socket = await join_room(services[replica]["url"], guest_api.access_token or "", meeting_id, replica)
                 sockets.append(socket)
