@@ -201,8 +201,8 @@ class Calls:
         and end every accepted call past its ``empty_deadline`` whose room is empty (as if the
         caller hung up; one with someone in its room loses the deadline, so that its room's
         emptying ends it, whatever the clock of the replica that sees it); how many this
-        replica moved. Run by every replica's sweeper: the conditional
-        write lets exactly one of them move each call."""
+        replica moved. Run by every replica's sweeper: the conditional write lets exactly one
+        of them move each call."""
         moved = 0
         now = self._clock()
         for call in await self._repo.due(now):
