@@ -61,6 +61,25 @@ async def place(client: Client, caller: str, callee: str) -> httpx.Response:
     return await client.http.post("/api/calls", json={"callee_id": callee}, headers=client.auth(caller))
 
 
+async def roster_is(client: Client, room_id: str, users: list[str], viewer: str) -> bool:
+    """Is the room's roster, as ``viewer`` reads it, exactly ``users`` (in order)?"""
+    roster = await client.http.get(f"/api/meetings/{room_id}/roster", headers=client.auth(viewer))
+    return [p["user_id"] for p in roster.json()["participants"]] == users
+
+
+async def call_ended(client: Client, call: dict, user: str, timeout_s: float = 15.0) -> dict:
+    """Wait until ``call`` has ended; the call as ``user`` reads it then."""
+
+    async def read() -> dict:
+        return (await client.http.get(f"/api/calls/{call['call_id']}", headers=client.auth(user))).json()
+
+    async def ended() -> bool:
+        return (await read())["state"] == "ended"
+
+    await eventually(ended, timeout_s=timeout_s)
+    return await read()
+
+
 @pytest.fixture
 def ids(unique_name: str) -> tuple[str, str, str]:
     return (f"alice-{unique_name}", f"bob-{unique_name}", f"carol-{unique_name}")
@@ -336,20 +355,10 @@ async def test_the_call_ends_when_the_last_socket_leaves_its_room(calls_client, 
     async def state() -> str:
         return (await calls_client.http.get(f"/api/calls/{call['call_id']}", headers=calls_client.auth(bob))).json()["state"]
 
-    async def joined_both() -> bool:
-        roster = await calls_client.http.get(f"/api/meetings/{room}/roster", headers=calls_client.auth(bob))
-        return [p["user_id"] for p in roster.json()["participants"]] == [bob]
-
-    await eventually(joined_both)
+    await eventually(lambda: roster_is(calls_client, room, [bob], bob))
     assert await state() == "accepted"  # one of the two is still in the room
     await produce(ParticipantLeft(meeting_id=room, user_id=bob, sid=f"s-{bob}", replica_id="r1", reason="disconnected", left_at=now))
-
-    async def ended() -> bool:
-        return await state() == "ended"
-
-    await eventually(ended)
-    got = (await calls_client.http.get(f"/api/calls/{call['call_id']}", headers=calls_client.auth(alice))).json()
-    assert got["ended_by"] == bob
+    assert (await call_ended(calls_client, call, alice))["ended_by"] == bob
     assert (await place(calls_client, alice, bob)).status_code == 201  # nobody is busy any more
 
 
@@ -371,10 +380,6 @@ async def test_a_party_who_leaves_before_the_other_came_in_leaves_the_call_waiti
         got = await calls_client.http.get(f"/api/calls/{call['call_id']}", headers=calls_client.auth(bob))
         return got.json()["state"]
 
-    async def roster_is(users: list[str]) -> bool:
-        roster = await calls_client.http.get(f"/api/meetings/{room}/roster", headers=calls_client.auth(bob))
-        return [p["user_id"] for p in roster.json()["participants"]] == users
-
     def event(kind, user: str):
         fields = {"meeting_id": room, "user_id": user, "sid": f"s-{user}", "replica_id": "r1"}
         if kind is ParticipantJoined:
@@ -382,24 +387,18 @@ async def test_a_party_who_leaves_before_the_other_came_in_leaves_the_call_waiti
         return ParticipantLeft(**fields, reason="left", left_at=now)
 
     await produce(event(ParticipantJoined, alice))
-    await eventually(lambda: roster_is([alice]))
+    await eventually(lambda: roster_is(calls_client, room, [alice], bob))
     await produce(event(ParticipantLeft, alice))  # the room empties (a batch of its own)
-    await eventually(lambda: roster_is([]))
+    await eventually(lambda: roster_is(calls_client, room, [], bob))
     await produce(event(ParticipantJoined, bob))
-    await eventually(lambda: roster_is([bob]))
+    await eventually(lambda: roster_is(calls_client, room, [bob], bob))
     assert await state() == "accepted"
     deadline = datetime.fromisoformat(accepted.json()["answered_at"]) + timedelta(seconds=4)
     await asyncio.sleep(max(0.0, (deadline - datetime.now(UTC)).total_seconds()) + 1.0)  # a few sweeps past it
     assert await state() == "accepted"  # bob is in the room
 
     await produce(event(ParticipantLeft, bob))
-
-    async def ended() -> bool:
-        return await state() == "ended"
-
-    await eventually(ended)
-    got = (await calls_client.http.get(f"/api/calls/{call['call_id']}", headers=calls_client.auth(alice))).json()
-    assert got["ended_by"] == bob
+    assert (await call_ended(calls_client, call, alice))["ended_by"] == bob
 
 
 async def test_an_accepted_call_whose_room_nobody_enters_ends_at_its_deadline(
@@ -413,13 +412,7 @@ async def test_an_accepted_call_whose_room_nobody_enters_ends_at_its_deadline(
     call = (await place(calls_client, alice, bob)).json()
     await calls_client.http.post(f"/api/calls/{call['call_id']}/accept", headers=calls_client.auth(bob))
 
-    async def ended() -> bool:
-        got = await calls_client.http.get(f"/api/calls/{call['call_id']}", headers=calls_client.auth(bob))
-        return got.json()["state"] == "ended"
-
-    await eventually(ended, timeout_s=30)
-    got = (await calls_client.http.get(f"/api/calls/{call['call_id']}", headers=calls_client.auth(bob))).json()
-    assert got["ended_by"] == alice
+    assert (await call_ended(calls_client, call, bob, timeout_s=30))["ended_by"] == alice
     room = await calls_client.http.get(f"/api/meetings/{call['room_id']}", headers=calls_client.auth(alice))
     assert room.json()["status"] == "ended"
     assert (await place(calls_client, alice, bob)).status_code == 201  # nobody is busy any more
@@ -436,12 +429,7 @@ async def _accepted_with_callee_in_room(client: Client, produce, alice: str, bob
         meeting_id=call["room_id"], user_id=bob, display_name=bob, sid=f"s-{bob}", replica_id="r1", joined_at=datetime.now(UTC)
     )
     await produce(joined)
-
-    async def in_room() -> bool:
-        roster = await client.http.get(f"/api/meetings/{call['room_id']}/roster", headers=client.auth(bob))
-        return [p["user_id"] for p in roster.json()["participants"]] == [bob]
-
-    await eventually(in_room)
+    await eventually(lambda: roster_is(client, call["room_id"], [bob], bob))
     stored = await client.app.state.calls._repo.get(call["call_id"])
     assert stored is not None and stored.empty_deadline is not None
     return call, stored.empty_deadline
@@ -451,15 +439,6 @@ def _left(call: dict, user: str) -> ParticipantLeft:
     return ParticipantLeft(
         meeting_id=call["room_id"], user_id=user, sid=f"s-{user}", replica_id="r1", reason="left", left_at=datetime.now(UTC)
     )
-
-
-async def _ends(client: Client, call: dict, user: str) -> dict:
-    async def ended() -> bool:
-        got = await client.http.get(f"/api/calls/{call['call_id']}", headers=client.auth(user))
-        return got.json()["state"] == "ended"
-
-    await eventually(ended, timeout_s=15)
-    return (await client.http.get(f"/api/calls/{call['call_id']}", headers=client.auth(user))).json()
 
 
 async def test_a_room_that_empties_after_the_sweep_cleared_the_deadline_ends_the_call_whatever_the_clock(
@@ -481,7 +460,7 @@ async def test_a_room_that_empties_after_the_sweep_cleared_the_deadline_ends_the
     assert (await calls._repo.get(call["call_id"])).state == "accepted"  # bob is in the room
     monkeypatch.setattr(calls, "_clock", lambda: deadline - timedelta(milliseconds=1))
     await produce(_left(call, bob))
-    assert (await _ends(calls_client, call, bob))["ended_by"] == bob
+    assert (await call_ended(calls_client, call, bob))["ended_by"] == bob
 
 
 async def test_a_room_that_empties_while_the_sweep_looks_at_it_ends_the_call(
@@ -514,5 +493,5 @@ async def test_a_room_that_empties_while_the_sweep_looks_at_it_ends_the_call(
 
     monkeypatch.setattr(meetings, "on_room_emptied", watched_emptied)
     monkeypatch.setattr(calls._meetings, "roster_state", watched_roster_state)
-    got = await _ends(calls_client, call, bob)
+    got = await call_ended(calls_client, call, bob)
     assert looked and got["ended_by"] == alice  # ended by the sweep, as the caller
