@@ -521,8 +521,10 @@ class Meetings:
                 return outcomes
             applied = [event for event, outcome in zip(events, outcomes) if outcome == "applied"]
             empty = empty_room(roster, applied, self.timeout_of(state.empty_timeout_seconds), self._clock())
-            joined = {e.data.user_id for e in applied if isinstance(e.data, ParticipantJoined)}
-            arrived = sorted(joined - state.arrived) if state.call_id else []
+            arrived: list[str] = []  # a call's room: who joined for the first time
+            if state.call_id:
+                joined = {e.data.user_id for e in applied if isinstance(e.data, ParticipantJoined)}
+                arrived = sorted(joined - state.arrived)
             if await self._repo.replace_roster(meeting_id, state, roster, empty, arrived):
                 been_in = state.arrived | set(arrived)
                 self._rosters[meeting_id] = RosterState(
