@@ -19,8 +19,8 @@ burst of at least ``burst_sockets`` came. Once a burst has fallen back to at mos
 run ``min_uptime_s`` seconds, and another replica must be alive on a working fan-out bus (a
 lone replica would leave nobody to take new sockets while it starts again). Then it calls
 ``recycle`` once: in the app, SIGTERM to itself, which drains and stops as an operator's stop
-does (uvicorn ends by raising SIGTERM again: exit code 143). A burst that leaves less than ``excess_bytes`` behind makes the RSS
-after it the new floor.
+does (uvicorn ends by raising SIGTERM again: exit code 143). A burst that leaves less than
+``excess_bytes`` behind makes the RSS after it the new floor.
 """
 
 from __future__ import annotations
