@@ -81,31 +81,30 @@ def supervisor(stack: Stack) -> Any:
 def _hold_down(stack: Stack, name: str, killed_pid: int, timeout_s: float) -> None:
     rpc = supervisor(stack).supervisor
     deadline = time.monotonic() + timeout_s
-    while True:  # until supervisord has seen the death (it may have started a new process)
-        info = rpc.getProcessInfo(name)
-        if info["statename"] in ("STOPPED", "EXITED", "FATAL"):
-            return
-        if info["pid"] != killed_pid or info["statename"] != "RUNNING":
-            break
+    while (info := rpc.getProcessInfo(name))["statename"] == "RUNNING" and info["pid"] == killed_pid:
         if time.monotonic() > deadline:
             raise AssertionError(f"supervisord did not notice that {name} ({killed_pid}) died")
         time.sleep(0.05)
-    # a SIGTERM that reaches the restarted process between supervisord's fork and its exec
-    # goes to the signal handler it still has from supervisord and is lost: supervisord would
-    # then wait stopwaitsecs (40 s) before it kills
-    _wait_for_exec(info["pid"], deadline)
     _stop(rpc, name, deadline)
 
 
 def _stop(rpc: Any, name: str, deadline: float) -> None:
-    try:
-        rpc.stopProcess(name, False)
-    except xmlrpc.client.Fault as fault:  # it exited meanwhile
-        if "NOT_RUNNING" not in fault.faultString:
-            raise
-    while (state := rpc.getProcessInfo(name)["statename"]) not in ("STOPPED", "EXITED", "FATAL"):
+    """Stop ``name`` until supervisord reports it STOPPED (or FATAL). EXITED is not the end:
+    with ``autorestart=true`` supervisord starts a process that died again from there, so a
+    restarted process (STARTING, RUNNING or BACKOFF) is told to stop as well."""
+    while (info := rpc.getProcessInfo(name))["statename"] not in ("STOPPED", "FATAL"):
         if time.monotonic() > deadline:
-            raise AssertionError(f"supervisord did not stop {name}: still {state}")
+            raise AssertionError(f"supervisord did not stop {name}: still {info['statename']}")
+        if info["statename"] in ("STARTING", "RUNNING", "BACKOFF"):
+            # a SIGTERM that reaches a restarted process between supervisord's fork and its exec
+            # goes to the signal handler it still has from supervisord and is lost: supervisord
+            # would then wait stopwaitsecs (40 s) before it kills
+            _wait_for_exec(info["pid"], deadline)
+            try:
+                rpc.stopProcess(name, False)
+            except xmlrpc.client.Fault as fault:  # it changed state meanwhile: look again
+                if "NOT_RUNNING" not in fault.faultString:
+                    raise
         time.sleep(0.1)
 
 
@@ -138,7 +137,9 @@ def _wait_for_exec(pid: int, deadline: float) -> None:
 
 async def hold_down(stack: Stack, name: str, killed_pid: int, timeout_s: float = 60.0) -> None:
     """Keep component ``name`` down after its process ``killed_pid`` was killed: once
-    supervisord has noticed the death, stop whatever it restarted meanwhile (SIGTERM)."""
+    supervisord has noticed the death, stop whatever it restarted meanwhile (SIGTERM), and
+    return when supervisord reports the component STOPPED (or FATAL). Raises
+    ``AssertionError`` after ``timeout_s``."""
     await asyncio.to_thread(_hold_down, stack, name, killed_pid, timeout_s)
 
 
