@@ -6,14 +6,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from parley_testing import Stack
-from parley_testing.faults import hold_down, supervisor
+from parley_testing.faults import hold_down, supervisor, until
 
 CONF = """[unix_http_server]
 file={dir}/run/supervisor.sock
@@ -32,15 +31,8 @@ stopwaitsecs=5
 """
 
 
-def wait_for(condition, timeout_s: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
-
-
 @pytest.fixture
-def stack(tmp_path: Path) -> Iterator[Stack]:
+async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
     (tmp_path / "run").mkdir()
     conf = tmp_path / "supervisord.conf"
     conf.write_text(CONF.format(dir=tmp_path, python=sys.executable))
@@ -48,8 +40,9 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
     process = subprocess.Popen([str(supervisord), "-c", str(conf)])
     stack = Stack({"dir": str(tmp_path), "supervisord_pid": process.pid})
     try:
-        wait_for(lambda: (tmp_path / "run" / "supervisor.sock").exists())
-        wait_for(lambda: state(stack)["statename"] == "RUNNING")
+        socket = tmp_path / "run" / "supervisor.sock"
+        await until(lambda: asyncio.to_thread(socket.exists), 20, "supervisord's socket")
+        await until(lambda: running(stack), 20, "the program running")
         yield stack
     finally:
         process.terminate()
@@ -60,6 +53,10 @@ def state(stack: Stack) -> dict:
     return supervisor(stack).supervisor.getProcessInfo("sleeper")
 
 
+async def running(stack: Stack) -> bool:
+    return (await asyncio.to_thread(state, stack))["statename"] == "RUNNING"
+
+
 async def test_a_killed_program_is_held_stopped_though_supervisord_reports_it_exited_first(stack: Stack) -> None:
     """supervisord notices a death (RUNNING -> EXITED) in one turn of its loop and restarts
     the program from EXITED in a later one: paused while the program dies, it may answer a
@@ -67,7 +64,7 @@ async def test_a_killed_program_is_held_stopped_though_supervisord_reports_it_ex
     rpc = supervisor(stack).supervisor
     supervisord = stack.raw["supervisord_pid"]
     for _ in range(3):
-        wait_for(lambda: state(stack)["statename"] == "RUNNING")
+        await until(lambda: running(stack), 20, "the program running")
         killed = state(stack)["pid"]
         os.kill(supervisord, signal.SIGSTOP)
         try:
